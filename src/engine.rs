@@ -1,0 +1,69 @@
+//! `Engine` and `Config`: the settings shared by every module and store, and the signature registry.
+
+use crate::tier::Tier;
+use crate::types::FuncType;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Engine-wide settings. Tiers are a configuration choice; nothing else changes between tiers.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The tier every function runs in (only [`Tier::Interp`] exists so far).
+    pub tier: Tier,
+    /// Maximum bytes of wasm stack (value slots and call frames) before `call stack exhausted`.
+    pub max_wasm_stack: usize,
+    /// Maximum size in bytes of any linear memory (`None`: the 4 GiB the wasm32 address space allows).
+    pub max_memory_size: Option<u64>,
+    /// Maximum number of elements of any table.
+    pub max_table_elements: u64,
+    /// Whether execution consumes fuel (one unit per wasm operator); the amount is set on the store.
+    pub consume_fuel: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            tier: Tier::Interp,
+            max_wasm_stack: 1 << 20,
+            max_memory_size: None,
+            max_table_elements: 10_000_000,
+            consume_fuel: false,
+        }
+    }
+}
+
+/// Interned function signature: two signatures are equal iff their ids are (used by `call_indirect`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SigId(pub(crate) u32);
+
+/// The root object: holds the configuration and the signature registry. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+#[derive(Debug, Default)]
+struct EngineInner {
+    config: Config,
+    signatures: RwLock<HashMap<FuncType, SigId>>,
+}
+
+impl Engine {
+    pub fn new(config: Config) -> Engine {
+        Engine { inner: Arc::new(EngineInner { config, signatures: RwLock::default() }) }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The interned id of a signature, registering it on first sight.
+    pub(crate) fn intern(&self, ty: &FuncType) -> SigId {
+        if let Some(id) = self.inner.signatures.read().expect("signature lock poisoned").get(ty) {
+            return *id;
+        }
+        let mut map = self.inner.signatures.write().expect("signature lock poisoned");
+        let next = SigId(map.len() as u32);
+        *map.entry(ty.clone()).or_insert(next)
+    }
+}

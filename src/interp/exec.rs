@@ -1,0 +1,989 @@
+//! The interpreter's execution loop: runs translated bytecode until the entry function returns.
+//!
+//! Calls between interpreted functions never recurse on the host stack: each call pushes a [`Frame`]
+//! record and switches `pc`/`fp`. Only host functions that call back into wasm nest executions, and
+//! that nesting is bounded. The hot state (`pc`, `fp`, the code base, the memory base and length) lives
+//! in locals so it stays in registers; it is reloaded only after calls that may change it.
+//!
+//! Safety rests on invariants the translator establishes from validated code:
+//! - every slot operand is below the function's `frame_size`, and every frame is checked to fit in
+//!   the stack before it is entered;
+//! - every branch target is an index inside the function's code, which ends in `Return`;
+//! - memory accesses are bounds-checked here against the current memory length.
+//!
+//! This module must never let a guest address reach memory without a bounds check.
+
+use super::code::{Instr, InterpFunc};
+use super::num;
+use super::simd;
+use super::stack::MAX_NESTING;
+use crate::module::Module;
+use crate::tier::{FuncProfile, Tier};
+use crate::val::Val;
+use crate::vm::store::{Caller, FuncKind, Instance, Store};
+use crate::vm::{FrameInfo, Func, Trap, TrapCode};
+use std::ptr::NonNull;
+
+/// A suspended caller.
+struct Frame {
+    ret_pc: *const Instr,
+    fp: *mut u128,
+    code: *const Instr,
+    def: u32,
+    instance: u32,
+}
+
+/// Calls `func` with `args`, writing `results`. Types have been checked by the caller.
+pub(crate) fn call<T>(
+    store: &mut Store<T>,
+    func: Func,
+    args: &[Val],
+    results: &mut [Val],
+) -> Result<(), Trap> {
+    let entity = store.inner.func(func);
+    let (instance, def) = match entity.kind {
+        FuncKind::Host { index } => return call_host(store, index, func, None, args, results),
+        FuncKind::Wasm { instance, def_index } => (instance, def_index),
+    };
+    let result_types: Vec<_> = entity.ty.results().to_vec();
+    let stack = &mut store.inner.stack;
+    let base = stack.top;
+    let needed = args.len().max(results.len());
+    if base + needed > stack.len() || stack.nesting >= MAX_NESTING {
+        return Err(Trap::new(TrapCode::StackOverflow));
+    }
+    for (i, arg) in args.iter().enumerate() {
+        // SAFETY: `base + i < base + needed <= len`, checked above.
+        unsafe { stack.slot_ptr(base + i).write(arg.to_raw()) };
+    }
+    stack.nesting += 1;
+    let outcome = Executor::new(store, instance).run(def, base);
+    store.inner.stack.nesting -= 1;
+    outcome?;
+    for (i, (result, ty)) in results.iter_mut().zip(result_types).enumerate() {
+        // SAFETY: as for the arguments; the callee wrote its results to `base..`.
+        *result = Val::from_raw(ty, unsafe { store.inner.stack.slot_ptr(base + i).read() });
+    }
+    Ok(())
+}
+
+/// Calls host function `index` (store handle `func`) on behalf of `instance`.
+fn call_host<T>(
+    store: &mut Store<T>,
+    index: u32,
+    func: Func,
+    instance: Option<u32>,
+    args: &[Val],
+    results: &mut [Val],
+) -> Result<(), Trap> {
+    let host = store.host_funcs[index as usize].clone();
+    let caller = Caller { store: &mut *store, instance: instance.map(Instance) };
+    host(caller, args, results)?;
+    let ty = &store.inner.func(func).ty;
+    for (val, expected) in results.iter().zip(ty.results()) {
+        if val.ty() != *expected {
+            return Err(Trap::host(format!(
+                "host function returned a {} where its signature says {expected}",
+                val.ty()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The state of one execution: the current instance's cached pointers and the frame stack.
+struct Executor<'s, T> {
+    store: &'s mut Store<T>,
+    instance: u32,
+    module: Module,
+    funcs: *const InterpFunc,
+    num_imported_funcs: u32,
+    globals: *const *mut u128,
+    profile: *mut FuncProfile,
+    memory: Option<u32>,
+    mem_base: *mut u8,
+    mem_len: usize,
+    /// The running function's defined-function index.
+    def: u32,
+    frames: Vec<Frame>,
+    stack_end: *mut u128,
+    max_depth: usize,
+}
+
+// Reads slot `$slot` of the current frame as `$ty`.
+macro_rules! rd {
+    ($fp:ident, $ty:ty, $slot:expr) => {
+        // SAFETY: the translator only emits slots below the frame size, and the frame was checked
+        // to fit in the stack on entry; slots are 16-byte aligned and hold any type of <= 16 bytes.
+        unsafe { $fp.add($slot as usize).cast::<$ty>().read() }
+    };
+}
+
+// Writes `$val` into slot `$slot` of the current frame.
+macro_rules! wr {
+    ($fp:ident, $slot:expr, $val:expr) => {{
+        let v = $val;
+        // SAFETY: as for `rd!`.
+        unsafe { write_slot($fp.add($slot as usize), v) }
+    }};
+}
+
+/// Writes a value of any slot-sized type at the start of a slot.
+///
+/// # Safety
+/// `slot` must point at a slot of a live frame; `V` must be at most 16 bytes.
+#[inline(always)]
+unsafe fn write_slot<V>(slot: *mut u128, v: V) {
+    // SAFETY: guaranteed by the caller; slots are 16-byte aligned.
+    unsafe { slot.cast::<V>().write(v) }
+}
+
+impl<'s, T> Executor<'s, T> {
+    fn new(store: &'s mut Store<T>, instance: u32) -> Self {
+        let module = store.inner.instances[instance as usize].module.clone();
+        let stack_end = store.inner.stack.end_ptr();
+        let max_depth = store.inner.stack.max_depth.saturating_sub(store.inner.stack.depth);
+        let mut ex = Executor {
+            store,
+            instance,
+            funcs: module.inner.code.as_ptr(),
+            num_imported_funcs: module.inner.num_imported_funcs,
+            module,
+            globals: std::ptr::null(),
+            profile: std::ptr::null_mut(),
+            memory: None,
+            mem_base: NonNull::dangling().as_ptr(),
+            mem_len: 0,
+            def: 0,
+            frames: Vec::new(),
+            stack_end,
+            max_depth,
+        };
+        ex.switch_instance(instance);
+        ex
+    }
+
+    /// Makes `instance` current: reloads every cached pointer derived from it.
+    fn switch_instance(&mut self, instance: u32) {
+        self.instance = instance;
+        let entity = &mut self.store.inner.instances[instance as usize];
+        if !std::sync::Arc::ptr_eq(&self.module.inner, &entity.module.inner) {
+            self.module = entity.module.clone();
+        }
+        self.funcs = self.module.inner.code.as_ptr();
+        self.num_imported_funcs = self.module.inner.num_imported_funcs;
+        self.globals = entity.global_cells.as_ptr();
+        self.profile = entity.profile.as_mut_ptr();
+        self.memory = entity.memories.first().copied();
+        self.refresh_memory();
+    }
+
+    /// Reloads the memory base and length (after `memory.grow` or anything that may have grown it).
+    fn refresh_memory(&mut self) {
+        if let Some(m) = self.memory {
+            let memory = &self.store.inner.memories[m as usize];
+            self.mem_base = memory.base();
+            self.mem_len = memory.len();
+        }
+    }
+
+    /// Sets up the frame of defined function `def` at `fp` and returns its code.
+    fn enter(&mut self, def: u32, fp: *mut u128) -> Result<*const Instr, Trap> {
+        // SAFETY: `def` is a defined-function index of the current module (validated call target
+        // or table entry resolved to this instance), so it is in bounds of `funcs`.
+        let f = unsafe { &*self.funcs.add(def as usize) };
+        let frame_end = fp.wrapping_add(f.frame_size as usize);
+        if frame_end > self.stack_end || self.frames.len() >= self.max_depth {
+            self.def = def;
+            return Err(self.trap(TrapCode::StackOverflow));
+        }
+        // SAFETY: `[fp, frame_end)` lies inside the stack (checked above); the constants fit
+        // because `const_base + consts.len() <= frame_size`.
+        unsafe {
+            let zeroed = fp.add(f.num_params as usize);
+            zeroed.write_bytes(0, (f.zeroed_end - f.num_params) as usize);
+            let consts = fp.add(f.const_base as usize);
+            consts.copy_from_nonoverlapping(f.consts.as_ptr(), f.consts.len());
+            (*self.profile.add(def as usize)).calls += 1;
+        }
+        self.def = def;
+        Ok(f.code.as_ptr())
+    }
+
+    /// Builds a trap with the backtrace of this execution, innermost frame first.
+    fn trap(&self, code: TrapCode) -> Trap {
+        let mut trap = Trap::new(code);
+        let current = std::iter::once((self.instance, self.def));
+        let callers = self.frames.iter().rev().map(|f| (f.instance, f.def));
+        for (instance, def) in current.chain(callers) {
+            let module = &self.store.inner.instances[instance as usize].module.inner;
+            let func_index = module.num_imported_funcs + def;
+            trap.backtrace.push(FrameInfo {
+                func_index,
+                func_name: module.func_name(func_index).map(str::to_string),
+                module_name: module.names.module.clone(),
+                tier: Tier::Interp,
+            });
+        }
+        trap
+    }
+
+    /// Runs defined function `def` of the current instance with its frame at stack slot `base`.
+    fn run(mut self, def: u32, base: usize) -> Result<(), Trap> {
+        let mut fp = self.store.inner.stack.slot_ptr(base);
+        let mut code = self.enter(def, fp)?;
+        let mut pc = code;
+        let mut mem_base = self.mem_base;
+        let mut mem_len = self.mem_len;
+
+        macro_rules! trap {
+            ($code:expr) => {
+                return Err(self.trap($code))
+            };
+        }
+        macro_rules! jump {
+            ($target:expr) => {
+                // SAFETY: branch targets are indices inside this function's code.
+                pc = unsafe { code.add($target as usize) }
+            };
+        }
+        macro_rules! un {
+            ($ty:ty, $dst:ident, $src:ident, $f:expr) => {{
+                let x: $ty = rd!(fp, $ty, $src);
+                wr!(fp, $dst, $f(x))
+            }};
+        }
+        macro_rules! bin {
+            ($ty:ty, $dst:ident, $a:ident, $b:ident, $f:expr) => {{
+                let x: $ty = rd!(fp, $ty, $a);
+                let y: $ty = rd!(fp, $ty, $b);
+                wr!(fp, $dst, $f(x, y))
+            }};
+        }
+        macro_rules! bin_trap {
+            ($ty:ty, $dst:ident, $a:ident, $b:ident, $f:expr) => {{
+                let x: $ty = rd!(fp, $ty, $a);
+                let y: $ty = rd!(fp, $ty, $b);
+                match $f(x, y) {
+                    Ok(v) => wr!(fp, $dst, v),
+                    Err(code) => trap!(code),
+                }
+            }};
+        }
+        macro_rules! cmp {
+            ($ty:ty, $dst:ident, $a:ident, $b:ident, $op:tt) => {{
+                let x: $ty = rd!(fp, $ty, $a);
+                let y: $ty = rd!(fp, $ty, $b);
+                wr!(fp, $dst, (x $op y) as u32)
+            }};
+        }
+        macro_rules! fun {
+            ($f:ty, $bits:ty, $dst:ident, $src:ident, $op:expr) => {{
+                let x = <$f>::from_bits(rd!(fp, $bits, $src));
+                wr!(fp, $dst, ($op(x) as $f).to_bits())
+            }};
+        }
+        macro_rules! fbin {
+            ($f:ty, $bits:ty, $dst:ident, $a:ident, $b:ident, $op:expr) => {{
+                let x = <$f>::from_bits(rd!(fp, $bits, $a));
+                let y = <$f>::from_bits(rd!(fp, $bits, $b));
+                wr!(fp, $dst, ($op(x, y) as $f).to_bits())
+            }};
+        }
+        macro_rules! fcmp {
+            ($f:ty, $bits:ty, $dst:ident, $a:ident, $b:ident, $op:tt) => {{
+                let x = <$f>::from_bits(rd!(fp, $bits, $a));
+                let y = <$f>::from_bits(rd!(fp, $bits, $b));
+                wr!(fp, $dst, (x $op y) as u32)
+            }};
+        }
+        macro_rules! conv {
+            ($from:ty, $dst:ident, $src:ident, $f:expr) => {{
+                let x: $from = rd!(fp, $from, $src);
+                wr!(fp, $dst, $f(x))
+            }};
+        }
+        macro_rules! conv_trap {
+            ($f:ty, $bits:ty, $dst:ident, $src:ident, $op:expr) => {{
+                let x = <$f>::from_bits(rd!(fp, $bits, $src));
+                match $op(x) {
+                    Ok(v) => wr!(fp, $dst, v),
+                    Err(code) => trap!(code),
+                }
+            }};
+        }
+        // Effective address of an access of `$size` bytes, or an out-of-bounds trap.
+        macro_rules! ea {
+            ($addr:ident, $offset:ident, $size:expr) => {{
+                let ea = rd!(fp, u32, $addr) as u64 + $offset as u64;
+                if ea + $size as u64 > mem_len as u64 {
+                    trap!(TrapCode::MemoryOutOfBounds);
+                }
+                ea as usize
+            }};
+        }
+        macro_rules! load {
+            ($ty:ty, $dst:ident, $addr:ident, $offset:ident, $conv:expr) => {{
+                let ea = ea!($addr, $offset, std::mem::size_of::<$ty>());
+                // SAFETY: `ea + size_of::<$ty>() <= mem_len`, checked by `ea!`.
+                let v = unsafe { mem_base.add(ea).cast::<$ty>().read_unaligned() };
+                wr!(fp, $dst, $conv(<$ty>::from_le(v)))
+            }};
+        }
+        macro_rules! store {
+            ($ty:ty, $addr:ident, $val:ident, $offset:ident) => {{
+                let ea = ea!($addr, $offset, std::mem::size_of::<$ty>());
+                let v: $ty = rd!(fp, $ty, $val);
+                // SAFETY: `ea + size_of::<$ty>() <= mem_len`, checked by `ea!`.
+                unsafe { mem_base.add(ea).cast::<$ty>().write_unaligned(v.to_le()) }
+            }};
+        }
+        // Reloads the locals that calls, host functions and `memory.grow` may have changed.
+        macro_rules! reload {
+            () => {{
+                mem_base = self.mem_base;
+                mem_len = self.mem_len;
+            }};
+        }
+        macro_rules! mem_slice {
+            () => {
+                // SAFETY: `[mem_base, mem_base + mem_len)` is the accessible part of the memory;
+                // it is not otherwise borrowed while the executor runs.
+                unsafe { std::slice::from_raw_parts_mut(mem_base, mem_len) }
+            };
+        }
+
+        loop {
+            // SAFETY: `pc` stays inside the current function's code: every path ends in a branch
+            // or `Return`, and branch targets are in bounds.
+            let instr = unsafe { pc.read() };
+            // SAFETY: see above; the next instruction exists or a branch replaces `pc` first.
+            pc = unsafe { pc.add(1) };
+            match instr {
+                Instr::Unreachable => trap!(TrapCode::Unreachable),
+                Instr::ConsumeFuel { amount } => {
+                    let fuel = &mut self.store.inner.fuel;
+                    if *fuel < amount as u64 {
+                        trap!(TrapCode::OutOfFuel);
+                    }
+                    *fuel -= amount as u64;
+                }
+                Instr::Br { target } => jump!(target),
+                Instr::BrIfNez { cond, target } => {
+                    if rd!(fp, u32, cond) != 0 {
+                        jump!(target)
+                    }
+                }
+                Instr::BrIfEqz { cond, target } => {
+                    if rd!(fp, u32, cond) == 0 {
+                        jump!(target)
+                    }
+                }
+                Instr::BrLoop { target } => {
+                    // SAFETY: `profile` has one entry per defined function of this instance.
+                    unsafe { (*self.profile.add(self.def as usize)).back_edges += 1 };
+                    jump!(target)
+                }
+                Instr::BrIfNezLoop { cond, target } => {
+                    if rd!(fp, u32, cond) != 0 {
+                        // SAFETY: as for `BrLoop`.
+                        unsafe { (*self.profile.add(self.def as usize)).back_edges += 1 };
+                        jump!(target)
+                    }
+                }
+                Instr::BrTable { index, len } => {
+                    let i = rd!(fp, u32, index).min(len);
+                    // SAFETY: `len + 1` branch instructions follow the table.
+                    pc = unsafe { pc.add(i as usize) };
+                }
+                Instr::Return => match self.frames.pop() {
+                    None => return Ok(()),
+                    Some(frame) => {
+                        pc = frame.ret_pc;
+                        fp = frame.fp;
+                        code = frame.code;
+                        self.def = frame.def;
+                        if frame.instance != self.instance {
+                            self.switch_instance(frame.instance);
+                            reload!();
+                        }
+                    }
+                },
+                Instr::Call { func, base } => {
+                    let callee_fp = fp.wrapping_add(base as usize);
+                    if func >= self.num_imported_funcs {
+                        self.frames.push(Frame {
+                            ret_pc: pc,
+                            fp,
+                            code,
+                            def: self.def,
+                            instance: self.instance,
+                        });
+                        code = self.enter(func - self.num_imported_funcs, callee_fp)?;
+                        pc = code;
+                        fp = callee_fp;
+                    } else {
+                        let target =
+                            self.store.inner.instances[self.instance as usize].funcs[func as usize];
+                        if let Some(entry) =
+                            self.call_func(Func(target), pc, fp, code, callee_fp)?
+                        {
+                            code = entry;
+                            pc = code;
+                            fp = callee_fp;
+                        }
+                        reload!();
+                    }
+                }
+                Instr::CallIndirect { ty, table, base } => {
+                    let num_params = self.module.inner.types[ty as usize].params().len();
+                    let index: u32 = rd!(fp, u32, base as usize + num_params);
+                    let target = match self.resolve_indirect(ty, table, index) {
+                        Ok(f) => f,
+                        Err(code) => trap!(code),
+                    };
+                    let callee_fp = fp.wrapping_add(base as usize);
+                    if let Some(entry) = self.call_func(target, pc, fp, code, callee_fp)? {
+                        code = entry;
+                        pc = code;
+                        fp = callee_fp;
+                    }
+                    reload!();
+                }
+
+                Instr::Copy { dst, src } => wr!(fp, dst, rd!(fp, u128, src)),
+                Instr::Select { dst, cond, other } => {
+                    if rd!(fp, u32, cond) == 0 {
+                        wr!(fp, dst, rd!(fp, u128, other))
+                    }
+                }
+                Instr::GlobalGet { dst, global } => {
+                    // SAFETY: validated global index; the cell lives as long as the store.
+                    let v = unsafe { (*self.globals.add(global as usize)).read() };
+                    wr!(fp, dst, v)
+                }
+                Instr::GlobalSet { src, global } => {
+                    let v = rd!(fp, u128, src);
+                    // SAFETY: as for `GlobalGet`.
+                    unsafe { (*self.globals.add(global as usize)).write(v) }
+                }
+                Instr::RefIsNull { dst, src } => wr!(fp, dst, (rd!(fp, u64, src) == 0) as u32),
+                Instr::RefFunc { dst, func } => {
+                    let f = self.store.inner.instances[self.instance as usize].funcs[func as usize];
+                    wr!(fp, dst, f as u64 + 1)
+                }
+
+                Instr::I32Load { dst, addr, offset } => load!(u32, dst, addr, offset, |v| v),
+                Instr::I64Load { dst, addr, offset } => load!(u64, dst, addr, offset, |v| v),
+                Instr::I32Load8S { dst, addr, offset } => {
+                    load!(i8, dst, addr, offset, |v| v as i32 as u32)
+                }
+                Instr::I32Load8U { dst, addr, offset } => {
+                    load!(u8, dst, addr, offset, |v| v as u32)
+                }
+                Instr::I32Load16S { dst, addr, offset } => {
+                    load!(i16, dst, addr, offset, |v| v as i32 as u32)
+                }
+                Instr::I32Load16U { dst, addr, offset } => {
+                    load!(u16, dst, addr, offset, |v| v as u32)
+                }
+                Instr::I64Load8S { dst, addr, offset } => {
+                    load!(i8, dst, addr, offset, |v| v as i64 as u64)
+                }
+                Instr::I64Load8U { dst, addr, offset } => {
+                    load!(u8, dst, addr, offset, |v| v as u64)
+                }
+                Instr::I64Load16S { dst, addr, offset } => {
+                    load!(i16, dst, addr, offset, |v| v as i64 as u64)
+                }
+                Instr::I64Load16U { dst, addr, offset } => {
+                    load!(u16, dst, addr, offset, |v| v as u64)
+                }
+                Instr::I64Load32S { dst, addr, offset } => {
+                    load!(i32, dst, addr, offset, |v| v as i64 as u64)
+                }
+                Instr::I64Load32U { dst, addr, offset } => {
+                    load!(u32, dst, addr, offset, |v| v as u64)
+                }
+                Instr::I32Store { addr, val, offset } => store!(u32, addr, val, offset),
+                Instr::I64Store { addr, val, offset } => store!(u64, addr, val, offset),
+                Instr::I32Store8 { addr, val, offset } => store!(u8, addr, val, offset),
+                Instr::I32Store16 { addr, val, offset } => store!(u16, addr, val, offset),
+                Instr::MemorySize { dst } => wr!(fp, dst, (mem_len as u64 / 65536) as u32),
+                Instr::MemoryGrow { dst, delta } => {
+                    let old = self.memory_grow(rd!(fp, u32, delta));
+                    reload!();
+                    wr!(fp, dst, old)
+                }
+                Instr::MemoryFill { base } => {
+                    let (d, v, n) =
+                        (rd!(fp, u32, base), rd!(fp, u32, base + 1), rd!(fp, u32, base + 2));
+                    let end = d as u64 + n as u64;
+                    if end > mem_len as u64 {
+                        trap!(TrapCode::MemoryOutOfBounds);
+                    }
+                    mem_slice!()[d as usize..end as usize].fill(v as u8);
+                }
+                Instr::MemoryCopy { base } => {
+                    let (d, s, n) =
+                        (rd!(fp, u32, base), rd!(fp, u32, base + 1), rd!(fp, u32, base + 2));
+                    if d as u64 + n as u64 > mem_len as u64 || s as u64 + n as u64 > mem_len as u64
+                    {
+                        trap!(TrapCode::MemoryOutOfBounds);
+                    }
+                    mem_slice!().copy_within(s as usize..(s + n) as usize, d as usize);
+                }
+                Instr::MemoryInit { segment, base } => {
+                    let (d, s, n) =
+                        (rd!(fp, u32, base), rd!(fp, u32, base + 1), rd!(fp, u32, base + 2));
+                    if let Err(code) = self.memory_init(segment, d, s, n, mem_slice!()) {
+                        trap!(code);
+                    }
+                }
+                Instr::DataDrop { segment } => {
+                    self.store.inner.instances[self.instance as usize].data_dropped
+                        [segment as usize] = true;
+                }
+
+                Instr::TableGet { dst, table, index } => {
+                    let i = rd!(fp, u32, index);
+                    match self.table(table).elems.get(i as usize) {
+                        Some(&r) => wr!(fp, dst, r),
+                        None => trap!(TrapCode::TableOutOfBounds),
+                    }
+                }
+                Instr::TableSet { table, base } => {
+                    let (i, r) = (rd!(fp, u32, base), rd!(fp, u64, base + 1));
+                    match self.table_mut(table).elems.get_mut(i as usize) {
+                        Some(slot) => *slot = r,
+                        None => trap!(TrapCode::TableOutOfBounds),
+                    }
+                }
+                Instr::TableSize { dst, table } => {
+                    wr!(fp, dst, self.table(table).elems.len() as u32)
+                }
+                Instr::TableGrow { table, base } => {
+                    let (init, delta) = (rd!(fp, u64, base), rd!(fp, u32, base + 1));
+                    let limit = self.store.inner.engine.config().max_table_elements;
+                    let old = self.table_mut(table).grow(delta, init, limit);
+                    wr!(fp, base, old.unwrap_or(u32::MAX))
+                }
+                Instr::TableFill { table, base } => {
+                    let (i, r, n) =
+                        (rd!(fp, u32, base), rd!(fp, u64, base + 1), rd!(fp, u32, base + 2));
+                    let elems = &mut self.table_mut(table).elems;
+                    match elems.get_mut(i as usize..i as usize + n as usize) {
+                        Some(range) => range.fill(r),
+                        None => trap!(TrapCode::TableOutOfBounds),
+                    }
+                }
+                Instr::TableCopy { dst_table, src_table, base } => {
+                    let (d, s, n) =
+                        (rd!(fp, u32, base), rd!(fp, u32, base + 1), rd!(fp, u32, base + 2));
+                    if let Err(code) = self.table_copy(dst_table, src_table, d, s, n) {
+                        trap!(code);
+                    }
+                }
+                Instr::TableInit { table, segment, base } => {
+                    let (d, s, n) =
+                        (rd!(fp, u32, base), rd!(fp, u32, base + 1), rd!(fp, u32, base + 2));
+                    if let Err(code) = self.table_init(table, segment, d, s, n) {
+                        trap!(code);
+                    }
+                }
+                Instr::ElemDrop { segment } => {
+                    self.store.inner.instances[self.instance as usize].elem_segments
+                        [segment as usize] = None;
+                }
+
+                Instr::V128Unary { op, dst, src } => {
+                    wr!(fp, dst, simd::unary(op, rd!(fp, u128, src)))
+                }
+                Instr::V128Binary { op, dst, a, b } => {
+                    wr!(fp, dst, simd::binary(op, rd!(fp, u128, a), rd!(fp, u128, b)))
+                }
+                Instr::V128Bitselect { dst, b, mask } => {
+                    let v =
+                        simd::bitselect(rd!(fp, u128, dst), rd!(fp, u128, b), rd!(fp, u128, mask));
+                    wr!(fp, dst, v)
+                }
+                Instr::V128Shuffle { dst, b, lanes } => {
+                    let lanes = rd!(fp, u128, lanes).to_le_bytes();
+                    wr!(fp, dst, simd::shuffle(&lanes, rd!(fp, u128, dst), rd!(fp, u128, b)))
+                }
+                Instr::V128Load { kind, dst, addr, offset } => {
+                    let ea = rd!(fp, u32, addr) as u64 + offset as u64;
+                    match simd::load(kind, mem_slice!(), ea) {
+                        Some(v) => wr!(fp, dst, v),
+                        None => trap!(TrapCode::MemoryOutOfBounds),
+                    }
+                }
+                Instr::V128LoadLane { width, lane, dst, addr, offset } => {
+                    let ea = rd!(fp, u32, addr) as u64 + offset as u64;
+                    match simd::load_lane(width, lane, mem_slice!(), ea, rd!(fp, u128, dst)) {
+                        Some(v) => wr!(fp, dst, v),
+                        None => trap!(TrapCode::MemoryOutOfBounds),
+                    }
+                }
+                Instr::V128Store { addr, val, offset } => {
+                    let ea = rd!(fp, u32, addr) as u64 + offset as u64;
+                    if simd::store(mem_slice!(), ea, rd!(fp, u128, val)).is_none() {
+                        trap!(TrapCode::MemoryOutOfBounds);
+                    }
+                }
+                Instr::V128StoreLane { width, lane, addr, val, offset } => {
+                    let ea = rd!(fp, u32, addr) as u64 + offset as u64;
+                    if simd::store_lane(width, lane, mem_slice!(), ea, rd!(fp, u128, val)).is_none()
+                    {
+                        trap!(TrapCode::MemoryOutOfBounds);
+                    }
+                }
+
+                Instr::I32Eqz { dst, src } => un!(u32, dst, src, |x| (x == 0) as u32),
+                Instr::I64Eqz { dst, src } => conv!(u64, dst, src, |x| (x == 0) as u32),
+                Instr::I32Clz { dst, src } => un!(u32, dst, src, u32::leading_zeros),
+                Instr::I32Ctz { dst, src } => un!(u32, dst, src, u32::trailing_zeros),
+                Instr::I32Popcnt { dst, src } => un!(u32, dst, src, u32::count_ones),
+                Instr::I64Clz { dst, src } => un!(u64, dst, src, |x: u64| x.leading_zeros() as u64),
+                Instr::I64Ctz { dst, src } => {
+                    un!(u64, dst, src, |x: u64| x.trailing_zeros() as u64)
+                }
+                Instr::I64Popcnt { dst, src } => un!(u64, dst, src, |x: u64| x.count_ones() as u64),
+                Instr::I32Extend8S { dst, src } => un!(u32, dst, src, |x| x as i8 as i32 as u32),
+                Instr::I32Extend16S { dst, src } => un!(u32, dst, src, |x| x as i16 as i32 as u32),
+                Instr::I64Extend8S { dst, src } => un!(u64, dst, src, |x| x as i8 as i64 as u64),
+                Instr::I64Extend16S { dst, src } => un!(u64, dst, src, |x| x as i16 as i64 as u64),
+                Instr::I64Extend32S { dst, src } => un!(u64, dst, src, |x| x as i32 as i64 as u64),
+                Instr::I32WrapI64 { dst, src } => conv!(u64, dst, src, |x| x as u32),
+                Instr::I64ExtendI32S { dst, src } => {
+                    conv!(u32, dst, src, |x| x as i32 as i64 as u64)
+                }
+                Instr::I64ExtendI32U { dst, src } => conv!(u32, dst, src, |x| x as u64),
+                Instr::F32Abs { dst, src } => un!(u32, dst, src, |x| x & 0x7fff_ffff),
+                Instr::F32Neg { dst, src } => un!(u32, dst, src, |x| x ^ 0x8000_0000),
+                Instr::F32Ceil { dst, src } => fun!(f32, u32, dst, src, num::f32_ceil),
+                Instr::F32Floor { dst, src } => fun!(f32, u32, dst, src, num::f32_floor),
+                Instr::F32Trunc { dst, src } => fun!(f32, u32, dst, src, num::f32_trunc),
+                Instr::F32Nearest { dst, src } => fun!(f32, u32, dst, src, num::f32_nearest),
+                Instr::F32Sqrt { dst, src } => fun!(f32, u32, dst, src, f32::sqrt),
+                Instr::F64Abs { dst, src } => un!(u64, dst, src, |x| x & 0x7fff_ffff_ffff_ffff),
+                Instr::F64Neg { dst, src } => un!(u64, dst, src, |x| x ^ 0x8000_0000_0000_0000),
+                Instr::F64Ceil { dst, src } => fun!(f64, u64, dst, src, num::f64_ceil),
+                Instr::F64Floor { dst, src } => fun!(f64, u64, dst, src, num::f64_floor),
+                Instr::F64Trunc { dst, src } => fun!(f64, u64, dst, src, num::f64_trunc),
+                Instr::F64Nearest { dst, src } => fun!(f64, u64, dst, src, num::f64_nearest),
+                Instr::F64Sqrt { dst, src } => fun!(f64, u64, dst, src, f64::sqrt),
+                Instr::I32TruncF32S { dst, src } => {
+                    conv_trap!(f32, u32, dst, src, |x| num::i32_trunc_f32_s(x).map(|v| v as u32))
+                }
+                Instr::I32TruncF32U { dst, src } => {
+                    conv_trap!(f32, u32, dst, src, num::i32_trunc_f32_u)
+                }
+                Instr::I32TruncF64S { dst, src } => {
+                    conv_trap!(f64, u64, dst, src, |x| num::i32_trunc_f64_s(x).map(|v| v as u32))
+                }
+                Instr::I32TruncF64U { dst, src } => {
+                    conv_trap!(f64, u64, dst, src, num::i32_trunc_f64_u)
+                }
+                Instr::I64TruncF32S { dst, src } => {
+                    conv_trap!(f32, u32, dst, src, |x| num::i64_trunc_f32_s(x).map(|v| v as u64))
+                }
+                Instr::I64TruncF32U { dst, src } => {
+                    conv_trap!(f32, u32, dst, src, num::i64_trunc_f32_u)
+                }
+                Instr::I64TruncF64S { dst, src } => {
+                    conv_trap!(f64, u64, dst, src, |x| num::i64_trunc_f64_s(x).map(|v| v as u64))
+                }
+                Instr::I64TruncF64U { dst, src } => {
+                    conv_trap!(f64, u64, dst, src, num::i64_trunc_f64_u)
+                }
+                // Rust's float-to-int `as` saturates and maps NaN to 0, exactly `trunc_sat`.
+                Instr::I32TruncSatF32S { dst, src } => {
+                    conv!(u32, dst, src, |x| f32::from_bits(x) as i32 as u32)
+                }
+                Instr::I32TruncSatF32U { dst, src } => {
+                    conv!(u32, dst, src, |x| f32::from_bits(x) as u32)
+                }
+                Instr::I32TruncSatF64S { dst, src } => {
+                    conv!(u64, dst, src, |x| f64::from_bits(x) as i32 as u32)
+                }
+                Instr::I32TruncSatF64U { dst, src } => {
+                    conv!(u64, dst, src, |x| f64::from_bits(x) as u32)
+                }
+                Instr::I64TruncSatF32S { dst, src } => {
+                    conv!(u32, dst, src, |x| f32::from_bits(x) as i64 as u64)
+                }
+                Instr::I64TruncSatF32U { dst, src } => {
+                    conv!(u32, dst, src, |x| f32::from_bits(x) as u64)
+                }
+                Instr::I64TruncSatF64S { dst, src } => {
+                    conv!(u64, dst, src, |x| f64::from_bits(x) as i64 as u64)
+                }
+                Instr::I64TruncSatF64U { dst, src } => {
+                    conv!(u64, dst, src, |x| f64::from_bits(x) as u64)
+                }
+                Instr::F32ConvertI32S { dst, src } => {
+                    conv!(u32, dst, src, |x| (x as i32 as f32).to_bits())
+                }
+                Instr::F32ConvertI32U { dst, src } => {
+                    conv!(u32, dst, src, |x| (x as f32).to_bits())
+                }
+                Instr::F32ConvertI64S { dst, src } => {
+                    conv!(u64, dst, src, |x| (x as i64 as f32).to_bits())
+                }
+                Instr::F32ConvertI64U { dst, src } => {
+                    conv!(u64, dst, src, |x| (x as f32).to_bits())
+                }
+                Instr::F64ConvertI32S { dst, src } => {
+                    conv!(u32, dst, src, |x| (x as i32 as f64).to_bits())
+                }
+                Instr::F64ConvertI32U { dst, src } => {
+                    conv!(u32, dst, src, |x| (x as f64).to_bits())
+                }
+                Instr::F64ConvertI64S { dst, src } => {
+                    conv!(u64, dst, src, |x| (x as i64 as f64).to_bits())
+                }
+                Instr::F64ConvertI64U { dst, src } => {
+                    conv!(u64, dst, src, |x| (x as f64).to_bits())
+                }
+                Instr::F32DemoteF64 { dst, src } => {
+                    conv!(u64, dst, src, |x| (f64::from_bits(x) as f32).to_bits())
+                }
+                Instr::F64PromoteF32 { dst, src } => {
+                    conv!(u32, dst, src, |x| (f32::from_bits(x) as f64).to_bits())
+                }
+
+                Instr::I32Eq { dst, a, b } => cmp!(u32, dst, a, b, ==),
+                Instr::I32Ne { dst, a, b } => cmp!(u32, dst, a, b, !=),
+                Instr::I32LtS { dst, a, b } => cmp!(i32, dst, a, b, <),
+                Instr::I32LtU { dst, a, b } => cmp!(u32, dst, a, b, <),
+                Instr::I32GtS { dst, a, b } => cmp!(i32, dst, a, b, >),
+                Instr::I32GtU { dst, a, b } => cmp!(u32, dst, a, b, >),
+                Instr::I32LeS { dst, a, b } => cmp!(i32, dst, a, b, <=),
+                Instr::I32LeU { dst, a, b } => cmp!(u32, dst, a, b, <=),
+                Instr::I32GeS { dst, a, b } => cmp!(i32, dst, a, b, >=),
+                Instr::I32GeU { dst, a, b } => cmp!(u32, dst, a, b, >=),
+                Instr::I64Eq { dst, a, b } => cmp!(u64, dst, a, b, ==),
+                Instr::I64Ne { dst, a, b } => cmp!(u64, dst, a, b, !=),
+                Instr::I64LtS { dst, a, b } => cmp!(i64, dst, a, b, <),
+                Instr::I64LtU { dst, a, b } => cmp!(u64, dst, a, b, <),
+                Instr::I64GtS { dst, a, b } => cmp!(i64, dst, a, b, >),
+                Instr::I64GtU { dst, a, b } => cmp!(u64, dst, a, b, >),
+                Instr::I64LeS { dst, a, b } => cmp!(i64, dst, a, b, <=),
+                Instr::I64LeU { dst, a, b } => cmp!(u64, dst, a, b, <=),
+                Instr::I64GeS { dst, a, b } => cmp!(i64, dst, a, b, >=),
+                Instr::I64GeU { dst, a, b } => cmp!(u64, dst, a, b, >=),
+                Instr::F32Eq { dst, a, b } => fcmp!(f32, u32, dst, a, b, ==),
+                Instr::F32Ne { dst, a, b } => fcmp!(f32, u32, dst, a, b, !=),
+                Instr::F32Lt { dst, a, b } => fcmp!(f32, u32, dst, a, b, <),
+                Instr::F32Gt { dst, a, b } => fcmp!(f32, u32, dst, a, b, >),
+                Instr::F32Le { dst, a, b } => fcmp!(f32, u32, dst, a, b, <=),
+                Instr::F32Ge { dst, a, b } => fcmp!(f32, u32, dst, a, b, >=),
+                Instr::F64Eq { dst, a, b } => fcmp!(f64, u64, dst, a, b, ==),
+                Instr::F64Ne { dst, a, b } => fcmp!(f64, u64, dst, a, b, !=),
+                Instr::F64Lt { dst, a, b } => fcmp!(f64, u64, dst, a, b, <),
+                Instr::F64Gt { dst, a, b } => fcmp!(f64, u64, dst, a, b, >),
+                Instr::F64Le { dst, a, b } => fcmp!(f64, u64, dst, a, b, <=),
+                Instr::F64Ge { dst, a, b } => fcmp!(f64, u64, dst, a, b, >=),
+
+                Instr::I32Add { dst, a, b } => bin!(u32, dst, a, b, u32::wrapping_add),
+                Instr::I32Sub { dst, a, b } => bin!(u32, dst, a, b, u32::wrapping_sub),
+                Instr::I32Mul { dst, a, b } => bin!(u32, dst, a, b, u32::wrapping_mul),
+                Instr::I32DivS { dst, a, b } => bin_trap!(i32, dst, a, b, num::i32_div_s),
+                Instr::I32DivU { dst, a, b } => bin_trap!(u32, dst, a, b, num::i32_div_u),
+                Instr::I32RemS { dst, a, b } => bin_trap!(i32, dst, a, b, num::i32_rem_s),
+                Instr::I32RemU { dst, a, b } => bin_trap!(u32, dst, a, b, num::i32_rem_u),
+                Instr::I32And { dst, a, b } => bin!(u32, dst, a, b, |x, y| x & y),
+                Instr::I32Or { dst, a, b } => bin!(u32, dst, a, b, |x, y| x | y),
+                Instr::I32Xor { dst, a, b } => bin!(u32, dst, a, b, |x, y| x ^ y),
+                Instr::I32Shl { dst, a, b } => bin!(u32, dst, a, b, u32::wrapping_shl),
+                Instr::I32ShrS { dst, a, b } => {
+                    bin!(u32, dst, a, b, |x: u32, y| (x as i32).wrapping_shr(y) as u32)
+                }
+                Instr::I32ShrU { dst, a, b } => bin!(u32, dst, a, b, u32::wrapping_shr),
+                Instr::I32Rotl { dst, a, b } => bin!(u32, dst, a, b, u32::rotate_left),
+                Instr::I32Rotr { dst, a, b } => bin!(u32, dst, a, b, u32::rotate_right),
+                Instr::I64Add { dst, a, b } => bin!(u64, dst, a, b, u64::wrapping_add),
+                Instr::I64Sub { dst, a, b } => bin!(u64, dst, a, b, u64::wrapping_sub),
+                Instr::I64Mul { dst, a, b } => bin!(u64, dst, a, b, u64::wrapping_mul),
+                Instr::I64DivS { dst, a, b } => bin_trap!(i64, dst, a, b, num::i64_div_s),
+                Instr::I64DivU { dst, a, b } => bin_trap!(u64, dst, a, b, num::i64_div_u),
+                Instr::I64RemS { dst, a, b } => bin_trap!(i64, dst, a, b, num::i64_rem_s),
+                Instr::I64RemU { dst, a, b } => bin_trap!(u64, dst, a, b, num::i64_rem_u),
+                Instr::I64And { dst, a, b } => bin!(u64, dst, a, b, |x, y| x & y),
+                Instr::I64Or { dst, a, b } => bin!(u64, dst, a, b, |x, y| x | y),
+                Instr::I64Xor { dst, a, b } => bin!(u64, dst, a, b, |x, y| x ^ y),
+                Instr::I64Shl { dst, a, b } => {
+                    bin!(u64, dst, a, b, |x: u64, y| x.wrapping_shl(y as u32))
+                }
+                Instr::I64ShrS { dst, a, b } => {
+                    bin!(u64, dst, a, b, |x: u64, y| (x as i64).wrapping_shr(y as u32) as u64)
+                }
+                Instr::I64ShrU { dst, a, b } => {
+                    bin!(u64, dst, a, b, |x: u64, y| x.wrapping_shr(y as u32))
+                }
+                Instr::I64Rotl { dst, a, b } => {
+                    bin!(u64, dst, a, b, |x: u64, y| x.rotate_left((y & 63) as u32))
+                }
+                Instr::I64Rotr { dst, a, b } => {
+                    bin!(u64, dst, a, b, |x: u64, y| x.rotate_right((y & 63) as u32))
+                }
+                Instr::F32Add { dst, a, b } => fbin!(f32, u32, dst, a, b, |x, y| x + y),
+                Instr::F32Sub { dst, a, b } => fbin!(f32, u32, dst, a, b, |x, y| x - y),
+                Instr::F32Mul { dst, a, b } => fbin!(f32, u32, dst, a, b, |x, y| x * y),
+                Instr::F32Div { dst, a, b } => fbin!(f32, u32, dst, a, b, |x, y| x / y),
+                Instr::F32Min { dst, a, b } => fbin!(f32, u32, dst, a, b, num::f32_min),
+                Instr::F32Max { dst, a, b } => fbin!(f32, u32, dst, a, b, num::f32_max),
+                Instr::F32Copysign { dst, a, b } => {
+                    bin!(u32, dst, a, b, |x, y| (x & 0x7fff_ffff) | (y & 0x8000_0000))
+                }
+                Instr::F64Add { dst, a, b } => fbin!(f64, u64, dst, a, b, |x, y| x + y),
+                Instr::F64Sub { dst, a, b } => fbin!(f64, u64, dst, a, b, |x, y| x - y),
+                Instr::F64Mul { dst, a, b } => fbin!(f64, u64, dst, a, b, |x, y| x * y),
+                Instr::F64Div { dst, a, b } => fbin!(f64, u64, dst, a, b, |x, y| x / y),
+                Instr::F64Min { dst, a, b } => fbin!(f64, u64, dst, a, b, num::f64_min),
+                Instr::F64Max { dst, a, b } => fbin!(f64, u64, dst, a, b, num::f64_max),
+                Instr::F64Copysign { dst, a, b } => bin!(u64, dst, a, b, |x, y| {
+                    (x & 0x7fff_ffff_ffff_ffff) | (y & 0x8000_0000_0000_0000)
+                }),
+            }
+        }
+    }
+
+    /// Calls a function by store handle from the instruction at `ret_pc`. For a wasm function it
+    /// pushes the caller's frame, enters the callee and returns its code; a host function runs to
+    /// completion here and `None` is returned.
+    fn call_func(
+        &mut self,
+        func: Func,
+        ret_pc: *const Instr,
+        fp: *mut u128,
+        code: *const Instr,
+        callee_fp: *mut u128,
+    ) -> Result<Option<*const Instr>, Trap> {
+        let entity = self.store.inner.func(func);
+        match entity.kind {
+            FuncKind::Wasm { instance, def_index } => {
+                let frame = Frame { ret_pc, fp, code, def: self.def, instance: self.instance };
+                self.frames.push(frame);
+                if instance != self.instance {
+                    self.switch_instance(instance);
+                }
+                self.enter(def_index, callee_fp).map(Some)
+            }
+            FuncKind::Host { index } => {
+                let ty = entity.ty.clone();
+                let args: Vec<Val> = ty
+                    .params()
+                    .iter()
+                    .enumerate()
+                    // SAFETY: the arguments are in the caller's frame at `callee_fp..`.
+                    .map(|(i, t)| Val::from_raw(*t, unsafe { callee_fp.add(i).read() }))
+                    .collect();
+                let mut results: Vec<Val> =
+                    ty.results().iter().map(|t| Val::default_for(*t)).collect();
+                // Re-entries from the host start above the caller's frame and count its frames.
+                let stack = &mut self.store.inner.stack;
+                let (saved_top, saved_depth) = (stack.top, stack.depth);
+                stack.top = stack.index_of(callee_fp) + args.len().max(results.len());
+                stack.depth += self.frames.len() + 1;
+                let outcome =
+                    call_host(self.store, index, func, Some(self.instance), &args, &mut results);
+                let stack = &mut self.store.inner.stack;
+                (stack.top, stack.depth) = (saved_top, saved_depth);
+                self.refresh_memory();
+                if let Err(mut trap) = outcome {
+                    if trap.backtrace.is_empty() {
+                        trap.backtrace = self.trap(TrapCode::Unreachable).backtrace;
+                    }
+                    return Err(trap);
+                }
+                for (i, r) in results.iter().enumerate() {
+                    // SAFETY: the caller's frame has room for the results at `callee_fp..`.
+                    unsafe { callee_fp.add(i).write(r.to_raw()) };
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// The function a `call_indirect` through `table[index]` reaches, after the signature check.
+    fn resolve_indirect(&self, ty: u32, table: u32, index: u32) -> Result<Func, TrapCode> {
+        let raw = *self.table(table).elems.get(index as usize).ok_or(TrapCode::TableOutOfBounds)?;
+        let func = crate::vm::decode_func_ref(raw).ok_or(TrapCode::IndirectCallToNull)?;
+        if self.store.inner.func(func).sig != self.module.inner.sigs[ty as usize] {
+            return Err(TrapCode::BadSignature);
+        }
+        Ok(func)
+    }
+
+    fn table(&self, table: u32) -> &crate::vm::store::TableEntity {
+        let id = self.store.inner.instances[self.instance as usize].tables[table as usize];
+        &self.store.inner.tables[id as usize]
+    }
+
+    fn table_mut(&mut self, table: u32) -> &mut crate::vm::store::TableEntity {
+        let id = self.store.inner.instances[self.instance as usize].tables[table as usize];
+        &mut self.store.inner.tables[id as usize]
+    }
+
+    /// `memory.grow`: the old size in pages, or `-1` as u32.
+    fn memory_grow(&mut self, delta: u32) -> u32 {
+        let Some(m) = self.memory else { return u32::MAX };
+        let old = self.store.inner.memories[m as usize].grow(delta as u64);
+        self.refresh_memory();
+        old.map_or(u32::MAX, |p| p as u32)
+    }
+
+    fn memory_init(
+        &self,
+        segment: u32,
+        d: u32,
+        s: u32,
+        n: u32,
+        mem: &mut [u8],
+    ) -> Result<(), TrapCode> {
+        let dropped =
+            self.store.inner.instances[self.instance as usize].data_dropped[segment as usize];
+        let bytes: &[u8] =
+            if dropped { &[] } else { &self.module.inner.datas[segment as usize].bytes };
+        let src =
+            bytes.get(s as usize..s as usize + n as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
+        let dst =
+            mem.get_mut(d as usize..d as usize + n as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
+        dst.copy_from_slice(src);
+        Ok(())
+    }
+
+    fn table_copy(&mut self, dst: u32, src: u32, d: u32, s: u32, n: u32) -> Result<(), TrapCode> {
+        let (d, s, n) = (d as usize, s as usize, n as usize);
+        let src_len = self.table(src).elems.len();
+        let dst_len = self.table(dst).elems.len();
+        if s + n > src_len || d + n > dst_len {
+            return Err(TrapCode::TableOutOfBounds);
+        }
+        let items: Vec<u64> = self.table(src).elems[s..s + n].to_vec();
+        self.table_mut(dst).elems[d..d + n].copy_from_slice(&items);
+        Ok(())
+    }
+
+    fn table_init(
+        &mut self,
+        table: u32,
+        segment: u32,
+        d: u32,
+        s: u32,
+        n: u32,
+    ) -> Result<(), TrapCode> {
+        let inst = &self.store.inner.instances[self.instance as usize];
+        let items = inst.elem_segments[segment as usize].clone();
+        let items: &[u64] = items.as_deref().unwrap_or(&[]);
+        let src =
+            items.get(s as usize..s as usize + n as usize).ok_or(TrapCode::TableOutOfBounds)?;
+        let elems = &mut self.table_mut(table).elems;
+        let dst =
+            elems.get_mut(d as usize..d as usize + n as usize).ok_or(TrapCode::TableOutOfBounds)?;
+        dst.copy_from_slice(src);
+        Ok(())
+    }
+}

@@ -1,0 +1,75 @@
+//! The interpreter's value stack: one fixed allocation of 16-byte slots per store.
+//!
+//! Frames of interpreted functions are windows into it; a callee's frame starts at its caller's
+//! argument slots. It is allocated once at its maximum size (so its address never changes while
+//! frames point into it) and only ever accessed through the raw pointer kept here.
+
+use std::alloc::{Layout, alloc_zeroed, dealloc};
+use std::ptr::NonNull;
+
+/// Bytes of wasm stack charged per call frame, on top of its slots, so that frames without slots
+/// still exhaust the stack under unbounded recursion.
+pub const FRAME_COST: usize = 64;
+
+/// Host -> wasm -> host re-entries allowed before `call stack exhausted`; each one uses host stack.
+pub const MAX_NESTING: u32 = 1000;
+
+pub struct Stack {
+    base: NonNull<u128>,
+    len: usize,
+    /// First free slot: where the next entry from the host places its frame.
+    pub top: usize,
+    /// Call frames live in outer (host-interrupted) executions.
+    pub depth: usize,
+    /// Most frames allowed at once.
+    pub max_depth: usize,
+    /// Nested entries from host functions currently running.
+    pub nesting: u32,
+}
+
+// SAFETY: the allocation is owned exclusively by this value.
+unsafe impl Send for Stack {}
+// SAFETY: shared references give no access to the slots.
+unsafe impl Sync for Stack {}
+
+impl Stack {
+    /// A stack for at most `max_bytes` of wasm stack (slots plus frame records).
+    pub fn new(max_bytes: usize) -> Stack {
+        let len = (max_bytes / 16).max(16);
+        let layout = Layout::array::<u128>(len).expect("stack size fits the address space");
+        // SAFETY: `layout` has non-zero size; the result is checked for null below.
+        let ptr = unsafe { alloc_zeroed(layout) };
+        let base = NonNull::new(ptr.cast::<u128>())
+            .unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        Stack { base, len, top: 0, depth: 0, max_depth: max_bytes / FRAME_COST, nesting: 0 }
+    }
+
+    /// Pointer to slot `index`. Callers keep `index <= len()`.
+    pub fn slot_ptr(&self, index: usize) -> *mut u128 {
+        debug_assert!(index <= self.len);
+        self.base.as_ptr().wrapping_add(index)
+    }
+
+    /// One past the last slot.
+    pub fn end_ptr(&self) -> *mut u128 {
+        self.base.as_ptr().wrapping_add(self.len)
+    }
+
+    /// Number of slots.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Slot index of a pointer into this stack.
+    pub fn index_of(&self, ptr: *const u128) -> usize {
+        (ptr as usize - self.base.as_ptr() as usize) / 16
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let layout = Layout::array::<u128>(self.len).expect("allocated with this layout");
+        // SAFETY: allocated in `new` with the same layout and never freed elsewhere.
+        unsafe { dealloc(self.base.as_ptr().cast(), layout) }
+    }
+}

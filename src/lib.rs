@@ -1,0 +1,44 @@
+//! # tierup: a tiered WebAssembly engine for research
+//!
+//! The pipeline runs in one direction:
+//!
+//! ```text
+//! .wasm / .wat --decode + validate (wasmparser)--> Module (immutable, shared)
+//!              --instantiate (Linker: host functions, other instances)--> Instance in a Store
+//!              --call an export--> tier 0: interpreter (bytecode translated once per function)
+//! ```
+//!
+//! Later tiers (a template JIT, an optimizing SSA tier) plug in behind the same `Func::call`; the
+//! interpreter's profile counters ([`FuncProfile`]) are what they will read to decide.
+//!
+//! ```
+//! use tierup::{Engine, Linker, Module, Store};
+//! let engine = Engine::default();
+//! let module = Module::new(&engine, r#"(module (func (export "add") (param i32 i32) (result i32)
+//!     local.get 0 local.get 1 i32.add))"#)?;
+//! let mut store = Store::new(&engine, ());
+//! let instance = Linker::new().instantiate(&mut store, &module)?;
+//! let add = instance.get_func(&store, "add").unwrap().typed::<_, (i32, i32), i32>(&store)?;
+//! assert_eq!(add.call(&mut store, (1, 2))?, 3);
+//! # Ok::<(), tierup::Error>(())
+//! ```
+
+mod engine;
+mod error;
+pub(crate) mod interp;
+mod module;
+pub mod tier;
+mod types;
+mod val;
+pub mod vm;
+pub mod wast;
+
+pub use engine::{Config, Engine};
+pub use error::{Error, Result};
+pub use module::Module;
+pub use tier::{FuncProfile, FuncStats, Tier};
+pub use types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
+pub use val::{ExternRef, Val};
+pub use vm::{
+    Caller, Extern, Func, Global, Instance, Linker, Memory, Store, Table, Trap, TrapCode,
+};

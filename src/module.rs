@@ -1,0 +1,449 @@
+//! The front end: bytes (binary or text) -> a decoded, validated, translated, immutable [`Module`].
+//!
+//! Decoding and validation are wasmparser's; this module keeps what instantiation and execution need
+//! and hands every function body to the interpreter's translator in the same pass that validates it.
+//! A `Module` never changes after construction and is shared by all its instances.
+
+use crate::engine::{Engine, SigId};
+use crate::error::{Error, Result};
+use crate::interp::{InterpFunc, translate_function};
+use crate::types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
+use std::collections::HashMap;
+use std::sync::Arc;
+use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+
+/// A validated module, ready to instantiate. Cheap to clone.
+#[derive(Clone)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module").field("name", &self.inner.names.module).finish_non_exhaustive()
+    }
+}
+
+/// A constant expression (global initializers, segment offsets and elements), as WebAssembly 2.0
+/// allows them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ConstExpr {
+    /// A number or `ref.null`, as a raw slot value.
+    Value(u128),
+    GlobalGet(u32),
+    RefFunc(u32),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Import {
+    pub module: String,
+    pub name: String,
+    pub kind: ImportKind,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ImportKind {
+    /// Function with this type index.
+    Func(u32),
+    Table(TableType),
+    Memory(MemoryType),
+    Global(GlobalType),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExportKind {
+    Func,
+    Table,
+    Memory,
+    Global,
+}
+
+pub(crate) enum SegmentMode {
+    Passive,
+    Active { index: u32, offset: ConstExpr },
+    Declared,
+}
+
+pub(crate) struct ElemSegment {
+    pub mode: SegmentMode,
+    pub items: Vec<ConstExpr>,
+}
+
+pub(crate) struct DataSegment {
+    pub mode: SegmentMode,
+    pub bytes: Box<[u8]>,
+}
+
+#[derive(Default)]
+pub(crate) struct Names {
+    pub module: Option<String>,
+    pub funcs: HashMap<u32, String>,
+}
+
+/// Everything known about a module after validation. Index spaces put imports first.
+pub(crate) struct ModuleInner {
+    pub types: Vec<FuncType>,
+    pub sigs: Vec<SigId>,
+    pub imports: Vec<Import>,
+    /// Type index of every function, imported ones first.
+    pub func_types: Vec<u32>,
+    pub num_imported_funcs: u32,
+    pub tables: Vec<TableType>,
+    pub num_imported_tables: u32,
+    pub memories: Vec<MemoryType>,
+    pub num_imported_memories: u32,
+    pub globals: Vec<GlobalType>,
+    pub num_imported_globals: u32,
+    /// Initializers of the defined globals.
+    pub global_inits: Vec<ConstExpr>,
+    pub exports: Vec<(String, ExportKind, u32)>,
+    pub start: Option<u32>,
+    pub elems: Vec<ElemSegment>,
+    pub datas: Vec<DataSegment>,
+    /// Interpreter code of each defined function.
+    pub code: Vec<InterpFunc>,
+    pub names: Names,
+    /// Size of the code section in bytes (for compile-throughput statistics).
+    pub code_size: usize,
+}
+
+impl ModuleInner {
+    pub fn func_type(&self, func_index: u32) -> &FuncType {
+        &self.types[self.func_types[func_index as usize] as usize]
+    }
+
+    pub fn func_name(&self, func_index: u32) -> Option<&str> {
+        self.names.funcs.get(&func_index).map(String::as_str)
+    }
+}
+
+/// The WebAssembly 2.0 feature set tierup implements.
+pub(crate) fn features() -> WasmFeatures {
+    WasmFeatures::WASM2
+}
+
+impl Module {
+    /// Decodes, validates and translates a module from `.wasm` bytes or `.wat` text.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let bytes = bytes.as_ref();
+        let binary =
+            wat::parse_bytes(bytes).map_err(|e| Error::Malformed(e.to_string()))?.into_owned();
+        Module::from_binary(engine, &binary)
+    }
+
+    /// Reads and compiles a `.wasm` or `.wat` file.
+    pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+        Module::new(engine, bytes)
+    }
+
+    /// Decodes, validates and translates a binary module.
+    pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Module> {
+        let inner = Builder::new(engine).build(binary)?;
+        Ok(Module { inner: Arc::new(inner) })
+    }
+
+    /// Checks that bytes are a valid module without keeping anything.
+    pub fn validate(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<()> {
+        Module::new(engine, bytes).map(drop)
+    }
+
+    /// The module's name from its name section.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.names.module.as_deref()
+    }
+
+    /// `(module, name, type)` of every import, in order.
+    pub fn imports(&self) -> impl Iterator<Item = (&str, &str, ExternType)> + '_ {
+        self.inner.imports.iter().map(|i| {
+            let ty = match i.kind {
+                ImportKind::Func(t) => ExternType::Func(self.inner.types[t as usize].clone()),
+                ImportKind::Table(t) => ExternType::Table(t),
+                ImportKind::Memory(m) => ExternType::Memory(m),
+                ImportKind::Global(g) => ExternType::Global(g),
+            };
+            (i.module.as_str(), i.name.as_str(), ty)
+        })
+    }
+
+    /// `(name, type)` of every export, in order.
+    pub fn exports(&self) -> impl Iterator<Item = (&str, ExternType)> + '_ {
+        self.inner.exports.iter().map(|(name, kind, index)| {
+            let i = *index as usize;
+            let ty = match kind {
+                ExportKind::Func => ExternType::Func(self.inner.func_type(*index).clone()),
+                ExportKind::Table => ExternType::Table(self.inner.tables[i]),
+                ExportKind::Memory => ExternType::Memory(self.inner.memories[i]),
+                ExportKind::Global => ExternType::Global(self.inner.globals[i]),
+            };
+            (name.as_str(), ty)
+        })
+    }
+
+    /// Number of functions (imported and defined).
+    pub fn num_funcs(&self) -> u32 {
+        self.inner.func_types.len() as u32
+    }
+
+    /// The name of a function from the name section.
+    pub fn func_name(&self, func_index: u32) -> Option<&str> {
+        self.inner.func_name(func_index)
+    }
+}
+
+/// Walks the payloads once, validating each and collecting what the runtime needs.
+struct Builder<'e> {
+    engine: &'e Engine,
+    m: ModuleInner,
+}
+
+impl<'e> Builder<'e> {
+    fn new(engine: &'e Engine) -> Self {
+        Builder {
+            engine,
+            m: ModuleInner {
+                types: Vec::new(),
+                sigs: Vec::new(),
+                imports: Vec::new(),
+                func_types: Vec::new(),
+                num_imported_funcs: 0,
+                tables: Vec::new(),
+                num_imported_tables: 0,
+                memories: Vec::new(),
+                num_imported_memories: 0,
+                globals: Vec::new(),
+                num_imported_globals: 0,
+                global_inits: Vec::new(),
+                exports: Vec::new(),
+                start: None,
+                elems: Vec::new(),
+                datas: Vec::new(),
+                code: Vec::new(),
+                names: Names::default(),
+                code_size: 0,
+            },
+        }
+    }
+
+    fn build(mut self, binary: &[u8]) -> Result<ModuleInner> {
+        let mut validator = Validator::new_with_features(features());
+        let mut allocs = wasmparser::FuncValidatorAllocations::default();
+        let wp = Error::from_wasmparser;
+        for payload in Parser::new(0).parse_all(binary) {
+            let payload = payload.map_err(wp)?;
+            if let wasmparser::ValidPayload::Func(func, body) =
+                validator.payload(&payload).map_err(wp)?
+            {
+                let func_validator = func.into_validator(std::mem::take(&mut allocs));
+                let func_index = func_validator.index();
+                self.m.code_size += (body.range().end - body.range().start) as usize;
+                let (code, returned) = translate_function(
+                    &self.m,
+                    func_index,
+                    func_validator,
+                    &body,
+                    self.engine.config().consume_fuel,
+                )?;
+                allocs = returned;
+                self.m.code.push(code);
+                continue;
+            }
+            self.section(payload)?;
+        }
+        Ok(self.m)
+    }
+
+    fn section(&mut self, payload: Payload<'_>) -> Result<()> {
+        match payload {
+            Payload::TypeSection(reader) => {
+                for ty in reader.into_iter_err_on_gc_types() {
+                    let ty = FuncType::from_wasmparser(&ty?);
+                    self.m.sigs.push(self.engine.intern(&ty));
+                    self.m.types.push(ty);
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    self.import(import?);
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader {
+                    self.m.func_types.push(ty?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    self.m.tables.push(table_type(table?.ty));
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for memory in reader {
+                    self.m.memories.push(memory_type(memory?));
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for global in reader {
+                    let global = global?;
+                    self.m.globals.push(global_type(global.ty));
+                    self.m.global_inits.push(const_expr(&global.init_expr)?);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export?;
+                    let kind = match export.kind {
+                        wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => {
+                            ExportKind::Func
+                        }
+                        wasmparser::ExternalKind::Table => ExportKind::Table,
+                        wasmparser::ExternalKind::Memory => ExportKind::Memory,
+                        wasmparser::ExternalKind::Global => ExportKind::Global,
+                        wasmparser::ExternalKind::Tag => continue,
+                    };
+                    self.m.exports.push((export.name.to_string(), kind, export.index));
+                }
+            }
+            Payload::StartSection { func, .. } => self.m.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for elem in reader {
+                    self.m.elems.push(elem_segment(elem?)?);
+                }
+            }
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    let data = data?;
+                    let mode = match data.kind {
+                        wasmparser::DataKind::Passive => SegmentMode::Passive,
+                        wasmparser::DataKind::Active { memory_index, offset_expr } => {
+                            SegmentMode::Active {
+                                index: memory_index,
+                                offset: const_expr(&offset_expr)?,
+                            }
+                        }
+                    };
+                    self.m.datas.push(DataSegment { mode, bytes: data.data.into() });
+                }
+            }
+            Payload::CustomSection(reader) => {
+                if let wasmparser::KnownCustom::Name(names) = reader.as_known() {
+                    // A broken name section is not an error (custom sections never are).
+                    let _ = self.names(names);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn import(&mut self, import: wasmparser::Import<'_>) {
+        let kind = match import.ty {
+            wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) => {
+                self.m.func_types.push(t);
+                self.m.num_imported_funcs += 1;
+                ImportKind::Func(t)
+            }
+            wasmparser::TypeRef::Table(t) => {
+                let t = table_type(t);
+                self.m.tables.push(t);
+                self.m.num_imported_tables += 1;
+                ImportKind::Table(t)
+            }
+            wasmparser::TypeRef::Memory(m) => {
+                let m = memory_type(m);
+                self.m.memories.push(m);
+                self.m.num_imported_memories += 1;
+                ImportKind::Memory(m)
+            }
+            wasmparser::TypeRef::Global(g) => {
+                let g = global_type(g);
+                self.m.globals.push(g);
+                self.m.num_imported_globals += 1;
+                ImportKind::Global(g)
+            }
+            // Tags are outside WebAssembly 2.0; the validator has already refused them.
+            wasmparser::TypeRef::Tag(_) => return,
+        };
+        self.m.imports.push(Import {
+            module: import.module.to_string(),
+            name: import.name.to_string(),
+            kind,
+        });
+    }
+
+    fn names(&mut self, reader: wasmparser::NameSectionReader<'_>) -> wasmparser::Result<()> {
+        for name in reader {
+            match name? {
+                wasmparser::Name::Module { name, .. } => self.m.names.module = Some(name.into()),
+                wasmparser::Name::Function(map) => {
+                    for naming in map {
+                        let naming = naming?;
+                        self.m.names.funcs.insert(naming.index, naming.name.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn table_type(t: wasmparser::TableType) -> TableType {
+    TableType {
+        element: ValType::from_ref_type(t.element_type),
+        limits: Limits { min: t.initial, max: t.maximum },
+    }
+}
+
+fn memory_type(m: wasmparser::MemoryType) -> MemoryType {
+    MemoryType { limits: Limits { min: m.initial, max: m.maximum } }
+}
+
+fn global_type(g: wasmparser::GlobalType) -> GlobalType {
+    GlobalType { content: ValType::from_wasmparser(g.content_type), mutable: g.mutable }
+}
+
+fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment> {
+    let mode = match elem.kind {
+        wasmparser::ElementKind::Passive => SegmentMode::Passive,
+        wasmparser::ElementKind::Declared => SegmentMode::Declared,
+        wasmparser::ElementKind::Active { table_index, offset_expr } => SegmentMode::Active {
+            index: table_index.unwrap_or(0),
+            offset: const_expr(&offset_expr)?,
+        },
+    };
+    let items = match elem.items {
+        wasmparser::ElementItems::Functions(funcs) => {
+            funcs.into_iter().map(|f| Ok(ConstExpr::RefFunc(f?))).collect::<Result<_>>()?
+        }
+        wasmparser::ElementItems::Expressions(_, exprs) => {
+            exprs.into_iter().map(|e| const_expr(&e?)).collect::<Result<_>>()?
+        }
+    };
+    Ok(ElemSegment { mode, items })
+}
+
+/// Reads a validated constant expression; WebAssembly 2.0 allows exactly one value-producing operator.
+fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
+    use wasmparser::Operator as O;
+    let mut reader = expr.get_operators_reader();
+    let value = match reader.read()? {
+        O::I32Const { value } => ConstExpr::Value(value as u32 as u128),
+        O::I64Const { value } => ConstExpr::Value(value as u64 as u128),
+        O::F32Const { value } => ConstExpr::Value(value.bits() as u128),
+        O::F64Const { value } => ConstExpr::Value(value.bits() as u128),
+        O::V128Const { value } => ConstExpr::Value(value.i128() as u128),
+        O::RefNull { .. } => ConstExpr::Value(0),
+        O::RefFunc { function_index } => ConstExpr::RefFunc(function_index),
+        O::GlobalGet { global_index } => ConstExpr::GlobalGet(global_index),
+        _ => {
+            return Err(Error::Unsupported(format!(
+                "constant expression at offset {:#x}",
+                reader.original_position()
+            )));
+        }
+    };
+    Ok(value)
+}

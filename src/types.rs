@@ -1,0 +1,155 @@
+//! Wasm types as the embedder API sees them: value, function, global, memory, table and extern types.
+//!
+//! These are tierup's own small copies of the wasmparser types, so the public API does not leak the
+//! decoder's version into embedders. Conversions from wasmparser live here and nowhere else.
+
+use std::fmt;
+
+/// The type of a wasm value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValType {
+    I32,
+    I64,
+    F32,
+    F64,
+    V128,
+    FuncRef,
+    ExternRef,
+}
+
+impl ValType {
+    /// Whether values of this type are references (`funcref`, `externref`).
+    pub fn is_ref(self) -> bool {
+        matches!(self, ValType::FuncRef | ValType::ExternRef)
+    }
+
+    pub(crate) fn from_wasmparser(ty: wasmparser::ValType) -> ValType {
+        match ty {
+            wasmparser::ValType::I32 => ValType::I32,
+            wasmparser::ValType::I64 => ValType::I64,
+            wasmparser::ValType::F32 => ValType::F32,
+            wasmparser::ValType::F64 => ValType::F64,
+            wasmparser::ValType::V128 => ValType::V128,
+            wasmparser::ValType::Ref(r) => Self::from_ref_type(r),
+        }
+    }
+
+    pub(crate) fn from_ref_type(r: wasmparser::RefType) -> ValType {
+        // The enabled feature set (WebAssembly 2.0) only admits nullable funcref and externref.
+        if r.is_func_ref() { ValType::FuncRef } else { ValType::ExternRef }
+    }
+}
+
+impl fmt::Display for ValType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F32 => "f32",
+            ValType::F64 => "f64",
+            ValType::V128 => "v128",
+            ValType::FuncRef => "funcref",
+            ValType::ExternRef => "externref",
+        })
+    }
+}
+
+/// The signature of a function: parameter and result types.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FuncType {
+    params: Box<[ValType]>,
+    results: Box<[ValType]>,
+}
+
+impl FuncType {
+    /// A signature with the given parameters and results.
+    pub fn new(
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> FuncType {
+        FuncType { params: params.into_iter().collect(), results: results.into_iter().collect() }
+    }
+
+    pub fn params(&self) -> &[ValType] {
+        &self.params
+    }
+
+    pub fn results(&self) -> &[ValType] {
+        &self.results
+    }
+
+    pub(crate) fn from_wasmparser(ty: &wasmparser::FuncType) -> FuncType {
+        FuncType::new(
+            ty.params().iter().map(|t| ValType::from_wasmparser(*t)),
+            ty.results().iter().map(|t| ValType::from_wasmparser(*t)),
+        )
+    }
+}
+
+impl fmt::Display for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list =
+            |tys: &[ValType]| tys.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
+        write!(f, "(func (param {}) (result {}))", list(&self.params), list(&self.results))
+    }
+}
+
+/// Size limits of a memory (in 64 KiB pages) or a table (in elements).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub min: u64,
+    pub max: Option<u64>,
+}
+
+impl Limits {
+    /// Import matching: `self` (the provided entity's current limits) fits where `wanted` is expected.
+    pub(crate) fn matches(&self, wanted: &Limits) -> bool {
+        self.min >= wanted.min
+            && match (self.max, wanted.max) {
+                (_, None) => true,
+                (Some(have), Some(want)) => have <= want,
+                (None, Some(_)) => false,
+            }
+    }
+}
+
+/// The type of a linear memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryType {
+    pub limits: Limits,
+}
+
+/// The type of a table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableType {
+    pub element: ValType,
+    pub limits: Limits,
+}
+
+/// The type of a global.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GlobalType {
+    pub content: ValType,
+    pub mutable: bool,
+}
+
+/// The type of something a module imports or exports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExternType {
+    Func(FuncType),
+    Memory(MemoryType),
+    Table(TableType),
+    Global(GlobalType),
+}
+
+impl ExternType {
+    /// The kind as written in the text format (`func`, `memory`, ...), for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ExternType::Func(_) => "func",
+            ExternType::Memory(_) => "memory",
+            ExternType::Table(_) => "table",
+            ExternType::Global(_) => "global",
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Wasm values as the embedder API passes them in and out of functions, globals and tables.
+
+use crate::types::ValType;
+use crate::vm::Func;
+
+/// An opaque host reference carried by `externref` values. tierup only stores and compares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ExternRef(pub u32);
+
+/// A wasm value. Floats are kept as raw bits so NaN payloads survive every round trip.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Val {
+    I32(i32),
+    I64(i64),
+    /// An `f32` as its IEEE-754 bit pattern.
+    F32(u32),
+    /// An `f64` as its IEEE-754 bit pattern.
+    F64(u64),
+    V128(u128),
+    FuncRef(Option<Func>),
+    ExternRef(Option<ExternRef>),
+}
+
+impl Val {
+    /// The type of this value.
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
+            Val::FuncRef(_) => ValType::FuncRef,
+            Val::ExternRef(_) => ValType::ExternRef,
+        }
+    }
+
+    /// The zero value of a type (`ref.null` for references), as locals and tables start.
+    pub fn default_for(ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
+            ValType::FuncRef => Val::FuncRef(None),
+            ValType::ExternRef => Val::ExternRef(None),
+        }
+    }
+
+    /// Encode as the 128-bit raw slot the runtime stores (see [`crate::vm::RawVal`]).
+    pub(crate) fn to_raw(self) -> u128 {
+        match self {
+            Val::I32(v) => v as u32 as u128,
+            Val::I64(v) => v as u64 as u128,
+            Val::F32(v) => v as u128,
+            Val::F64(v) => v as u128,
+            Val::V128(v) => v,
+            Val::FuncRef(f) => crate::vm::encode_func_ref(f) as u128,
+            Val::ExternRef(r) => r.map_or(0, |r| r.0 as u128 + 1),
+        }
+    }
+
+    /// Decode a raw slot of type `ty`.
+    pub(crate) fn from_raw(ty: ValType, raw: u128) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(raw as u32 as i32),
+            ValType::I64 => Val::I64(raw as u64 as i64),
+            ValType::F32 => Val::F32(raw as u32),
+            ValType::F64 => Val::F64(raw as u64),
+            ValType::V128 => Val::V128(raw),
+            ValType::FuncRef => Val::FuncRef(crate::vm::decode_func_ref(raw as u64)),
+            ValType::ExternRef => {
+                Val::ExternRef(if raw == 0 { None } else { Some(ExternRef((raw - 1) as u32)) })
+            }
+        }
+    }
+
+    pub fn unwrap_i32(&self) -> i32 {
+        match self {
+            Val::I32(v) => *v,
+            other => panic!("expected i32, got {other:?}"),
+        }
+    }
+
+    pub fn unwrap_i64(&self) -> i64 {
+        match self {
+            Val::I64(v) => *v,
+            other => panic!("expected i64, got {other:?}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Val {
+    /// Formats like wasmtime's `--invoke` output: integers in decimal, floats as numbers.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Val::I32(v) => write!(f, "{v}"),
+            Val::I64(v) => write!(f, "{v}"),
+            Val::F32(v) => write!(f, "{}", f32::from_bits(*v)),
+            Val::F64(v) => write!(f, "{}", f64::from_bits(*v)),
+            Val::V128(v) => write!(f, "{v:#034x}"),
+            Val::FuncRef(None) | Val::ExternRef(None) => write!(f, "null"),
+            Val::FuncRef(Some(func)) => write!(f, "<func {}>", func.index()),
+            Val::ExternRef(Some(r)) => write!(f, "<externref {}>", r.0),
+        }
+    }
+}

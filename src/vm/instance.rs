@@ -1,0 +1,307 @@
+//! Instantiation: import matching, entity allocation, segment initialization and the start function,
+//! in the order the WebAssembly 2.0 spec prescribes.
+//!
+//! A trap while initializing segments leaves the writes before it in place (as the spec requires)
+//! and fails instantiation with that trap.
+
+use super::memory::LinearMemory;
+use super::store::{
+    Extern, Func, FuncEntity, FuncKind, Global, GlobalEntity, Instance, InstanceEntity, Memory,
+    Store, Table, TableEntity, encode_func_ref,
+};
+use super::{Trap, TrapCode};
+use crate::error::{Error, Result};
+use crate::module::{ConstExpr, ExportKind, ImportKind, Module, SegmentMode};
+use crate::tier::FuncProfile;
+use crate::types::ExternType;
+use crate::val::Val;
+use std::cell::UnsafeCell;
+use std::sync::Arc;
+
+impl Instance {
+    /// Instantiates `module` with `imports` given in the order of the module's imports.
+    pub fn new<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        let m = &module.inner;
+        if imports.len() != m.imports.len() {
+            return Err(Error::Usage(format!(
+                "module needs {} imports, {} were given",
+                m.imports.len(),
+                imports.len()
+            )));
+        }
+        for (import, provided) in m.imports.iter().zip(imports) {
+            check_import(store, module, import, *provided)?;
+        }
+        let instance = allocate(store, module, imports)?;
+        initialize(store, instance)?;
+        if let Some(start) = m.start {
+            let func = Func(store.inner.instances[instance.0 as usize].funcs[start as usize]);
+            func.call(store, &[], &mut [])?;
+        }
+        Ok(instance)
+    }
+
+    /// The export called `name`.
+    pub fn get_export<T>(&self, store: &Store<T>, name: &str) -> Option<Extern> {
+        let entity = &store.inner.instances[self.0 as usize];
+        let (_, kind, index) = entity.module.inner.exports.iter().find(|(n, _, _)| n == name)?;
+        let i = *index as usize;
+        Some(match kind {
+            ExportKind::Func => Extern::Func(Func(entity.funcs[i])),
+            ExportKind::Table => Extern::Table(Table(entity.tables[i])),
+            ExportKind::Memory => Extern::Memory(Memory(entity.memories[i])),
+            ExportKind::Global => Extern::Global(Global(entity.globals[i])),
+        })
+    }
+
+    /// All exports, in the module's order.
+    pub fn exports<T>(&self, store: &Store<T>) -> Vec<(String, Extern)> {
+        let module = &store.inner.instances[self.0 as usize].module;
+        module
+            .inner
+            .exports
+            .iter()
+            .filter_map(|(name, _, _)| Some((name.clone(), self.get_export(store, name)?)))
+            .collect()
+    }
+
+    /// The exported function `name`.
+    pub fn get_func<T>(&self, store: &Store<T>, name: &str) -> Option<Func> {
+        match self.get_export(store, name)? {
+            Extern::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The exported memory `name`.
+    pub fn get_memory<T>(&self, store: &Store<T>, name: &str) -> Option<Memory> {
+        match self.get_export(store, name)? {
+            Extern::Memory(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The exported global `name`.
+    pub fn get_global<T>(&self, store: &Store<T>, name: &str) -> Option<Global> {
+        match self.get_export(store, name)? {
+            Extern::Global(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The module this instance was created from.
+    pub fn module<T>(&self, store: &Store<T>) -> Module {
+        store.inner.instances[self.0 as usize].module.clone()
+    }
+
+    /// Profiling counters and tier of every defined function, in index order.
+    pub fn func_stats<T>(&self, store: &Store<T>) -> Vec<crate::tier::FuncStats> {
+        let entity = &store.inner.instances[self.0 as usize];
+        let m = &entity.module.inner;
+        entity
+            .profile
+            .iter()
+            .enumerate()
+            .map(|(def, profile)| {
+                let func_index = m.num_imported_funcs + def as u32;
+                crate::tier::FuncStats {
+                    func_index,
+                    name: m.func_name(func_index).map(str::to_string),
+                    profile: *profile,
+                    tier: crate::tier::Tier::Interp,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The type an extern currently has, for import matching.
+fn extern_type<T>(store: &Store<T>, ext: Extern) -> ExternType {
+    match ext {
+        Extern::Func(f) => ExternType::Func(store.inner.func(f).ty.clone()),
+        Extern::Memory(m) => ExternType::Memory(m.ty(store)),
+        Extern::Table(t) => ExternType::Table(t.ty(store)),
+        Extern::Global(g) => ExternType::Global(g.ty(store)),
+    }
+}
+
+fn check_import<T>(
+    store: &Store<T>,
+    module: &Module,
+    import: &crate::module::Import,
+    provided: Extern,
+) -> Result<()> {
+    let have = extern_type(store, provided);
+    let matches = match (&import.kind, &have) {
+        (ImportKind::Func(t), ExternType::Func(f)) => module.inner.types[*t as usize] == *f,
+        (ImportKind::Table(want), ExternType::Table(t)) => {
+            want.element == t.element && t.limits.matches(&want.limits)
+        }
+        (ImportKind::Memory(want), ExternType::Memory(m)) => m.limits.matches(&want.limits),
+        (ImportKind::Global(want), ExternType::Global(g)) => want == g,
+        _ => false,
+    };
+    if matches {
+        Ok(())
+    } else {
+        Err(Error::IncompatibleImport(format!(
+            "`{}::{}`: expected {}, found {}",
+            import.module,
+            import.name,
+            describe_import(module, &import.kind),
+            have.kind()
+        )))
+    }
+}
+
+fn describe_import(module: &Module, kind: &ImportKind) -> String {
+    match kind {
+        ImportKind::Func(t) => format!("func {}", module.inner.types[*t as usize]),
+        ImportKind::Table(t) => format!("table {:?}", t),
+        ImportKind::Memory(m) => format!("memory {:?}", m.limits),
+        ImportKind::Global(g) => format!("global {:?}", g),
+    }
+}
+
+/// Creates the instance's entities; nothing observable happens yet.
+fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    let m = &module.inner;
+    let id = store.inner.instances.len() as u32;
+    let config = store.inner.engine.config().clone();
+    let mut entity = InstanceEntity {
+        module: module.clone(),
+        funcs: Vec::with_capacity(m.func_types.len()),
+        tables: Vec::new(),
+        memories: Vec::new(),
+        globals: Vec::new(),
+        global_cells: Vec::new(),
+        elem_segments: Vec::new(),
+        data_dropped: vec![false; m.datas.len()],
+        profile: vec![FuncProfile::default(); m.code.len()],
+    };
+    for ext in imports {
+        match *ext {
+            Extern::Func(f) => entity.funcs.push(f.0),
+            Extern::Table(t) => entity.tables.push(t.0),
+            Extern::Memory(mem) => entity.memories.push(mem.0),
+            Extern::Global(g) => entity.globals.push(g.0),
+        }
+    }
+    for def_index in 0..m.code.len() as u32 {
+        let ty_index = m.func_types[(m.num_imported_funcs + def_index) as usize];
+        let func = store.inner.push_func(FuncEntity {
+            kind: FuncKind::Wasm { instance: id, def_index },
+            sig: m.sigs[ty_index as usize],
+            ty: m.types[ty_index as usize].clone(),
+        });
+        entity.funcs.push(func.0);
+    }
+    for ty in &m.tables[m.num_imported_tables as usize..] {
+        if ty.limits.min > config.max_table_elements {
+            return Err(Error::ResourceLimit(format!(
+                "table minimum size of {} elements exceeds the limit of {}",
+                ty.limits.min, config.max_table_elements
+            )));
+        }
+        store.inner.tables.push(TableEntity { ty: *ty, elems: vec![0; ty.limits.min as usize] });
+        entity.tables.push(store.inner.tables.len() as u32 - 1);
+    }
+    for ty in &m.memories[m.num_imported_memories as usize..] {
+        let memory =
+            LinearMemory::new(*ty, config.max_memory_size).map_err(Error::ResourceLimit)?;
+        store.inner.memories.push(memory);
+        entity.memories.push(store.inner.memories.len() as u32 - 1);
+    }
+    // Globals are initialized in order; an initializer may read earlier globals and name functions.
+    for (ty, init) in m.globals[m.num_imported_globals as usize..].iter().zip(&m.global_inits) {
+        let value = eval_const(store, &entity, *init);
+        store.inner.globals.push(GlobalEntity { ty: *ty, value: Box::new(UnsafeCell::new(value)) });
+        entity.globals.push(store.inner.globals.len() as u32 - 1);
+    }
+    entity.global_cells =
+        entity.globals.iter().map(|g| store.inner.globals[*g as usize].value.get()).collect();
+    for segment in &m.elems {
+        let items: Arc<[u64]> =
+            segment.items.iter().map(|e| eval_const(store, &entity, *e) as u64).collect();
+        entity.elem_segments.push(Some(items));
+    }
+    store.inner.instances.push(entity);
+    Ok(Instance(id))
+}
+
+fn eval_const<T>(store: &Store<T>, entity: &InstanceEntity, expr: ConstExpr) -> u128 {
+    match expr {
+        ConstExpr::Value(v) => v,
+        ConstExpr::GlobalGet(g) => store.inner.globals[entity.globals[g as usize] as usize].get(),
+        ConstExpr::RefFunc(f) => encode_func_ref(Some(Func(entity.funcs[f as usize]))) as u128,
+    }
+}
+
+/// Runs the active element and data segments, then drops them (and the declarative ones).
+fn initialize<T>(store: &mut Store<T>, instance: Instance) -> Result<()> {
+    let id = instance.0 as usize;
+    let module = store.inner.instances[id].module.clone();
+    for (index, segment) in module.inner.elems.iter().enumerate() {
+        match &segment.mode {
+            SegmentMode::Active { index: table, offset } => {
+                let entity = &store.inner.instances[id];
+                let offset = eval_const(store, entity, *offset) as u32 as usize;
+                let items = entity.elem_segments[index].clone().unwrap_or_else(|| Arc::from([]));
+                let table_id = entity.tables[*table as usize] as usize;
+                let elems = &mut store.inner.tables[table_id].elems;
+                match elems.get_mut(offset..offset.saturating_add(items.len())) {
+                    Some(dst) => dst.copy_from_slice(&items),
+                    None => return Err(Trap::new(TrapCode::TableOutOfBounds).into()),
+                }
+                store.inner.instances[id].elem_segments[index] = None;
+            }
+            SegmentMode::Declared => store.inner.instances[id].elem_segments[index] = None,
+            SegmentMode::Passive => {}
+        }
+    }
+    for (index, segment) in module.inner.datas.iter().enumerate() {
+        if let SegmentMode::Active { index: memory, offset } = &segment.mode {
+            let entity = &store.inner.instances[id];
+            let offset = eval_const(store, entity, *offset) as u32 as usize;
+            let memory_id = entity.memories[*memory as usize] as usize;
+            let data = store.inner.memories[memory_id].data_mut();
+            match data.get_mut(offset..offset.saturating_add(segment.bytes.len())) {
+                Some(dst) => dst.copy_from_slice(&segment.bytes),
+                None => return Err(Trap::new(TrapCode::MemoryOutOfBounds).into()),
+            }
+            store.inner.instances[id].data_dropped[index] = true;
+        }
+    }
+    Ok(())
+}
+
+/// Host-created entities for embedders (and the `spectest` module).
+impl<T> Store<T> {
+    /// A new table of `ty`, filled with `init`.
+    pub fn new_table(&mut self, ty: crate::types::TableType, init: Val) -> Result<Table> {
+        if init.ty() != ty.element {
+            return Err(Error::Usage("table initializer has the wrong type".into()));
+        }
+        let elems = vec![init.to_raw() as u64; ty.limits.min as usize];
+        self.inner.tables.push(TableEntity { ty, elems });
+        Ok(Table(self.inner.tables.len() as u32 - 1))
+    }
+
+    /// A new memory of `ty`.
+    pub fn new_memory(&mut self, ty: crate::types::MemoryType) -> Result<Memory> {
+        let limit = self.inner.engine.config().max_memory_size;
+        let memory = LinearMemory::new(ty, limit).map_err(Error::ResourceLimit)?;
+        self.inner.memories.push(memory);
+        Ok(Memory(self.inner.memories.len() as u32 - 1))
+    }
+
+    /// A new global of `ty` holding `value`.
+    pub fn new_global(&mut self, ty: crate::types::GlobalType, value: Val) -> Result<Global> {
+        if value.ty() != ty.content {
+            return Err(Error::Usage("global initializer has the wrong type".into()));
+        }
+        let cell = Box::new(UnsafeCell::new(value.to_raw()));
+        self.inner.globals.push(GlobalEntity { ty, value: cell });
+        Ok(Global(self.inner.globals.len() as u32 - 1))
+    }
+}

@@ -1,0 +1,171 @@
+//! Linear memory: a reserved region of address space that only ever grows in place.
+//!
+//! A 32-bit memory reserves the whole range a wasm32 access can reach (4 GiB of addresses plus a
+//! 4 GiB offset plus slack) as `PROT_NONE` up front and makes pages accessible as the memory grows, so
+//! the base address never changes and JIT code can rely on guard pages instead of bounds checks.
+//! The interpreter still checks bounds explicitly against [`LinearMemory::len`].
+//! This module must never hand out the base pointer beyond the store that owns the memory.
+
+use crate::types::{Limits, MemoryType};
+use std::ptr::NonNull;
+
+/// Bytes in one wasm page.
+pub const PAGE_SIZE: u64 = 65536;
+/// Pages a wasm32 memory can have at most.
+pub const MAX_PAGES: u64 = 65536;
+/// Address space reserved per memory: any `u32` address plus any `u32` offset plus an access width.
+const RESERVATION: usize = (8 << 30) + (64 << 10);
+
+/// A linear memory instance.
+#[derive(Debug)]
+pub struct LinearMemory {
+    base: NonNull<u8>,
+    /// Accessible bytes (a multiple of the page size).
+    len: usize,
+    /// The most pages this memory may grow to (from its type and the engine's limit).
+    max_pages: u64,
+    ty: MemoryType,
+}
+
+// SAFETY: the mapping is owned exclusively by this value; moving it between threads moves that ownership.
+unsafe impl Send for LinearMemory {}
+// SAFETY: shared references only read `base`/`len`; mutation of the bytes goes through `&mut self` or
+// through the executor, which holds the store exclusively while it runs.
+unsafe impl Sync for LinearMemory {}
+
+impl LinearMemory {
+    /// Reserves address space and makes the initial pages accessible. `limit_bytes` is the engine's
+    /// `max_memory_size`; a memory whose minimum exceeds it is refused.
+    pub fn new(ty: MemoryType, limit_bytes: Option<u64>) -> Result<LinearMemory, String> {
+        let limit_pages = limit_bytes.map_or(MAX_PAGES, |b| (b / PAGE_SIZE).min(MAX_PAGES));
+        if ty.limits.min > limit_pages {
+            return Err(format!(
+                "memory minimum size of {} pages exceeds memory limits ({} bytes)",
+                ty.limits.min,
+                limit_pages * PAGE_SIZE
+            ));
+        }
+        let max_pages = ty.limits.max.unwrap_or(MAX_PAGES).min(limit_pages);
+        // SAFETY: an anonymous private PROT_NONE mapping at an address of the kernel's choosing
+        // touches no existing memory; the result is checked below.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                RESERVATION,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(format!("cannot reserve memory: {}", std::io::Error::last_os_error()));
+        }
+        let base = NonNull::new(ptr.cast::<u8>()).ok_or("mmap returned null")?;
+        let mut memory = LinearMemory { base, len: 0, max_pages, ty };
+        memory.make_accessible(ty.limits.min * PAGE_SIZE)?;
+        Ok(memory)
+    }
+
+    fn make_accessible(&mut self, new_len: u64) -> Result<(), String> {
+        let new_len = new_len as usize;
+        if new_len > self.len {
+            // SAFETY: `[base + len, base + new_len)` lies inside our reservation (new_len <= 4 GiB)
+            // and was PROT_NONE; the kernel zero-fills the pages it makes accessible.
+            let rc = unsafe {
+                libc::mprotect(
+                    self.base.as_ptr().add(self.len).cast(),
+                    new_len - self.len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
+            };
+            if rc != 0 {
+                return Err(format!("cannot grow memory: {}", std::io::Error::last_os_error()));
+            }
+        }
+        self.len = new_len;
+        Ok(())
+    }
+
+    /// `memory.grow`: the old size in pages, or `None` if the memory cannot grow that far.
+    pub fn grow(&mut self, delta_pages: u64) -> Option<u64> {
+        let old = self.pages();
+        let new = old.checked_add(delta_pages)?;
+        if new > self.max_pages {
+            return None;
+        }
+        self.make_accessible(new * PAGE_SIZE).ok()?;
+        Some(old)
+    }
+
+    /// Current size in pages.
+    pub fn pages(&self) -> u64 {
+        self.len as u64 / PAGE_SIZE
+    }
+
+    /// Current size in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Start of the memory. Valid for `len()` bytes, and stable for the memory's lifetime.
+    pub fn base(&self) -> *mut u8 {
+        self.base.as_ptr()
+    }
+
+    /// The memory's type as import matching sees it: the current size as its minimum.
+    pub fn current_type(&self) -> MemoryType {
+        MemoryType { limits: Limits { min: self.pages(), max: self.ty.limits.max } }
+    }
+
+    pub fn data(&self) -> &[u8] {
+        // SAFETY: `[base, base + len)` is mapped read-write for as long as `self` lives.
+        unsafe { std::slice::from_raw_parts(self.base.as_ptr(), self.len) }
+    }
+
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `data`, and `&mut self` makes this the only live view.
+        unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for LinearMemory {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the reservation made in `new`; nothing refers to it any more.
+        unsafe {
+            libc::munmap(self.base.as_ptr().cast(), RESERVATION);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mem(min: u64, max: Option<u64>) -> LinearMemory {
+        LinearMemory::new(MemoryType { limits: Limits { min, max } }, None).unwrap()
+    }
+
+    #[test]
+    fn grows_in_place_and_zero_fills() {
+        let mut m = mem(1, Some(3));
+        let base = m.base();
+        m.data_mut()[0] = 7;
+        assert_eq!(m.grow(2), Some(1));
+        assert_eq!(m.base(), base);
+        assert_eq!(m.data()[0], 7);
+        assert_eq!(m.data()[2 * PAGE_SIZE as usize], 0);
+        assert_eq!(m.grow(1), None);
+        assert_eq!(m.pages(), 3);
+    }
+
+    #[test]
+    fn engine_limit_caps_growth_and_refuses_large_minimums() {
+        let ty = MemoryType { limits: Limits { min: 1, max: None } };
+        let mut m = LinearMemory::new(ty, Some(2 * PAGE_SIZE)).unwrap();
+        assert_eq!(m.grow(1), Some(1));
+        assert_eq!(m.grow(1), None);
+        let big = MemoryType { limits: Limits { min: 3, max: None } };
+        assert!(LinearMemory::new(big, Some(2 * PAGE_SIZE)).is_err());
+    }
+}

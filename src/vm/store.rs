@@ -1,0 +1,249 @@
+//! The store: owner of every runtime entity (functions, memories, tables, globals, instances).
+//!
+//! Entities live in per-kind arenas and are named by small `Copy` handles ([`Func`], [`Memory`],
+//! [`Table`], [`Global`]), the wasmtime model. References in wasm values (`funcref`) are handles too,
+//! so a guest can never forge a pointer. Nothing is freed before the store is dropped.
+
+use super::Trap;
+use super::memory::LinearMemory;
+use crate::engine::{Engine, SigId};
+use crate::interp::Stack;
+use crate::module::Module;
+use crate::tier::FuncProfile;
+use crate::types::{FuncType, GlobalType, TableType};
+use crate::val::Val;
+use std::cell::UnsafeCell;
+use std::sync::Arc;
+
+/// A host function's implementation.
+pub type HostFn<T> =
+    Arc<dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<(), Trap> + Send + Sync + 'static>;
+
+/// A function: defined in a wasm instance, or provided by the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Func(pub(crate) u32);
+/// A linear memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Memory(pub(crate) u32);
+/// A table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Table(pub(crate) u32);
+/// A global.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Global(pub(crate) u32);
+/// An instantiated module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Instance(pub(crate) u32);
+
+/// Anything an instance can import or export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extern {
+    Func(Func),
+    Memory(Memory),
+    Table(Table),
+    Global(Global),
+}
+
+impl Func {
+    /// The store-wide index of this function (stable for the store's lifetime).
+    pub fn index(self) -> u32 {
+        self.0
+    }
+}
+
+/// `funcref` values are stored as `index + 1`, with 0 for `ref.null func`.
+pub(crate) fn encode_func_ref(f: Option<Func>) -> u64 {
+    f.map_or(0, |f| f.0 as u64 + 1)
+}
+
+pub(crate) fn decode_func_ref(raw: u64) -> Option<Func> {
+    if raw == 0 { None } else { Some(Func((raw - 1) as u32)) }
+}
+
+pub(crate) enum FuncKind {
+    /// Defined function number `def_index` of `instance`'s module.
+    Wasm { instance: u32, def_index: u32 },
+    /// Entry `index` of the store's host functions.
+    Host { index: u32 },
+}
+
+pub(crate) struct FuncEntity {
+    pub kind: FuncKind,
+    pub sig: SigId,
+    pub ty: FuncType,
+}
+
+pub(crate) struct TableEntity {
+    pub ty: TableType,
+    /// Raw references (see [`encode_func_ref`]; externrefs are `handle + 1`).
+    pub elems: Vec<u64>,
+}
+
+impl TableEntity {
+    /// `table.grow`: the old size, or `None` when the table cannot grow that far.
+    pub fn grow(&mut self, delta: u32, init: u64, limit: u64) -> Option<u32> {
+        let old = self.elems.len() as u64;
+        let new = old.checked_add(delta as u64)?;
+        let max = self.ty.limits.max.unwrap_or(u32::MAX as u64).min(limit);
+        if new > max {
+            return None;
+        }
+        self.elems.resize(new as usize, init);
+        Some(old as u32)
+    }
+}
+
+pub(crate) struct GlobalEntity {
+    pub ty: GlobalType,
+    /// Boxed so its address is stable: the interpreter caches pointers to it.
+    pub value: Box<UnsafeCell<u128>>,
+}
+
+impl GlobalEntity {
+    pub fn get(&self) -> u128 {
+        // SAFETY: the cell is only written through `set` or by the executor, which holds the store
+        // exclusively; no reference into the cell outlives a single read or write.
+        unsafe { *self.value.get() }
+    }
+    pub fn set(&self, raw: u128) {
+        // SAFETY: see `get`.
+        unsafe { *self.value.get() = raw }
+    }
+}
+
+pub(crate) struct InstanceEntity {
+    pub module: Module,
+    /// Store handles by module index space.
+    pub funcs: Vec<u32>,
+    pub tables: Vec<u32>,
+    pub memories: Vec<u32>,
+    pub globals: Vec<u32>,
+    /// Cached addresses of the global cells, by module global index.
+    pub global_cells: Vec<*mut u128>,
+    /// Element segments as raw references; `None` once dropped (`elem.drop`, or after initialization
+    /// for active and declarative segments).
+    pub elem_segments: Vec<Option<Arc<[u64]>>>,
+    /// Whether each data segment was dropped.
+    pub data_dropped: Vec<bool>,
+    /// Profiling counters per defined function.
+    pub profile: Vec<FuncProfile>,
+}
+
+/// The store's engine-facing state; split from `Store<T>` so the runtime is not generic over `T`.
+pub(crate) struct StoreInner {
+    pub engine: Engine,
+    pub funcs: Vec<FuncEntity>,
+    pub memories: Vec<LinearMemory>,
+    pub tables: Vec<TableEntity>,
+    pub globals: Vec<GlobalEntity>,
+    pub instances: Vec<InstanceEntity>,
+    /// Remaining fuel, when the engine consumes fuel.
+    pub fuel: u64,
+    pub stack: Stack,
+}
+
+/// Owns all runtime state of a set of instances, plus the embedder's data `T`.
+pub struct Store<T> {
+    pub(crate) inner: StoreInner,
+    pub(crate) host_funcs: Vec<HostFn<T>>,
+    data: T,
+}
+
+impl<T> Store<T> {
+    pub fn new(engine: &Engine, data: T) -> Store<T> {
+        let stack = Stack::new(engine.config().max_wasm_stack);
+        Store {
+            inner: StoreInner {
+                engine: engine.clone(),
+                funcs: Vec::new(),
+                memories: Vec::new(),
+                tables: Vec::new(),
+                globals: Vec::new(),
+                instances: Vec::new(),
+                fuel: 0,
+                stack,
+            },
+            host_funcs: Vec::new(),
+            data,
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub fn data(&self) -> &T {
+        &self.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.data
+    }
+
+    /// Sets the fuel available to guests (only consumed when `Config::consume_fuel` is on).
+    pub fn set_fuel(&mut self, fuel: u64) -> crate::Result<()> {
+        if !self.inner.engine.config().consume_fuel {
+            return Err(crate::Error::Usage("fuel is not enabled in this engine's config".into()));
+        }
+        self.inner.fuel = fuel;
+        Ok(())
+    }
+
+    /// Remaining fuel.
+    pub fn fuel(&self) -> u64 {
+        self.inner.fuel
+    }
+
+    /// Registers a host function and returns its handle.
+    pub fn new_host_func(&mut self, ty: FuncType, f: HostFn<T>) -> Func {
+        let index = self.host_funcs.len() as u32;
+        self.host_funcs.push(f);
+        let sig = self.inner.engine.intern(&ty);
+        self.inner.push_func(FuncEntity { kind: FuncKind::Host { index }, sig, ty })
+    }
+}
+
+impl StoreInner {
+    pub fn push_func(&mut self, f: FuncEntity) -> Func {
+        self.funcs.push(f);
+        Func(self.funcs.len() as u32 - 1)
+    }
+
+    pub fn func(&self, f: Func) -> &FuncEntity {
+        &self.funcs[f.0 as usize]
+    }
+}
+
+/// What a host function sees of its caller: the store's data and the calling instance's exports.
+pub struct Caller<'a, T> {
+    pub(crate) store: &'a mut Store<T>,
+    pub(crate) instance: Option<Instance>,
+}
+
+impl<'a, T> Caller<'a, T> {
+    pub fn data(&self) -> &T {
+        self.store.data()
+    }
+
+    pub fn data_mut(&mut self) -> &mut T {
+        self.store.data_mut()
+    }
+
+    /// An export of the calling instance (WASI uses this to find `memory`).
+    pub fn get_export(&self, name: &str) -> Option<Extern> {
+        self.instance.and_then(|i| i.get_export(&*self.store, name))
+    }
+
+    /// The calling instance's exported memory `memory`, as bytes.
+    pub fn memory_mut(&mut self, name: &str) -> Option<&mut [u8]> {
+        match self.get_export(name)? {
+            Extern::Memory(m) => Some(m.data_mut(&mut *self.store)),
+            _ => None,
+        }
+    }
+
+    /// The whole store, for host functions that call back into wasm.
+    pub fn store_mut(&mut self) -> &mut Store<T> {
+        self.store
+    }
+}
