@@ -250,6 +250,11 @@ impl<'e> Builder<'e> {
                 self.m.code.push(code);
                 continue;
             }
+            if let Payload::MemorySection(reader) = &payload {
+                let range = reader.range();
+                let (start, end) = (range.start as usize, range.end as usize);
+                check_limits_encoding(&binary[start..end], range.start)?;
+            }
             self.section(payload)?;
         }
         Ok(self.m)
@@ -388,6 +393,25 @@ impl<'e> Builder<'e> {
         }
         Ok(())
     }
+}
+
+/// WebAssembly 2.0 encodes memory limits as `u32` LEB128 (at most 5 bytes); wasmparser, which
+/// follows memory64, reads them as `u64` and so accepts longer encodings. `section` is the memory
+/// section's contents starting at module offset `offset`.
+fn check_limits_encoding(section: &[u8], offset: u64) -> Result<()> {
+    let mut reader = wasmparser::BinaryReader::new(section, offset);
+    for _ in 0..reader.read_var_u32()? {
+        let flags = reader.read_u8()?;
+        if flags & !1 != 0 {
+            // Shared or 64-bit memories: the validator rejects them with a better message.
+            return Ok(());
+        }
+        reader.read_var_u32()?;
+        if flags & 1 != 0 {
+            reader.read_var_u32()?;
+        }
+    }
+    Ok(())
 }
 
 fn table_type(t: wasmparser::TableType) -> TableType {

@@ -75,6 +75,7 @@ pub fn translate_function(
     while !ops.eof() {
         let (op, offset) = ops.read_with_offset().map_err(wp)?;
         validator.op(offset, &op).map_err(wp)?;
+        check_reserved_byte(&op, offset, ops.original_position())?;
         t.offset = offset as u32;
         t.visit(&op)?;
     }
@@ -90,6 +91,16 @@ pub fn translate_function(
         frame_size,
     };
     Ok((func, validator.into_allocations()))
+}
+
+/// WebAssembly 2.0 encodes the memory index of `memory.size`/`memory.grow` as one reserved zero
+/// byte; wasmparser, which follows newer specs, also accepts a multi-byte LEB128 zero there.
+fn check_reserved_byte(op: &Operator<'_>, offset: u64, end: u64) -> Result<()> {
+    let is_memory_op = matches!(op, Operator::MemorySize { .. } | Operator::MemoryGrow { .. });
+    if is_memory_op && end - offset != 2 {
+        return Err(Error::Malformed(format!("zero byte expected (at offset {:#x})", offset + 1)));
+    }
+    Ok(())
 }
 
 /// Deduplicated constants of one function, in order of first appearance.

