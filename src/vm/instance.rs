@@ -305,3 +305,113 @@ impl<T> Store<T> {
         Ok(Global(self.inner.globals.len() as u32 - 1))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Caller, Engine, Error, Linker, Module, Store, Trap, TrapCode, Val};
+
+    fn instantiate(wat: &str, linker: &mut Linker<Vec<i32>>) -> (Store<Vec<i32>>, super::Instance) {
+        let engine = Engine::default();
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, Vec::new());
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        (store, instance)
+    }
+
+    #[test]
+    fn host_functions_see_store_data_and_guest_memory() {
+        let mut linker = Linker::new();
+        linker.func_wrap("env", "record", |mut caller: Caller<'_, Vec<i32>>, ptr: i32| {
+            let byte = caller.memory_mut("memory").unwrap()[ptr as usize];
+            caller.data_mut().push(byte as i32);
+            Ok(())
+        });
+        let (mut store, instance) = instantiate(
+            r#"(module (import "env" "record" (func $r (param i32)))
+                (memory (export "memory") 1) (data (i32.const 8) "\2a")
+                (func (export "go") (call $r (i32.const 8))))"#,
+            &mut linker,
+        );
+        instance.get_func(&store, "go").unwrap().call(&mut store, &[], &mut []).unwrap();
+        assert_eq!(store.data(), &[42]);
+    }
+
+    #[test]
+    fn host_traps_carry_the_wasm_backtrace() {
+        let mut linker = Linker::new();
+        linker.func_wrap("env", "fail", |_: Caller<'_, Vec<i32>>| -> Result<(), Trap> {
+            Err(Trap::host("host says no"))
+        });
+        let (mut store, instance) = instantiate(
+            r#"(module $m (import "env" "fail" (func $fail))
+                (func $inner (call $fail)) (func (export "outer") (call $inner)))"#,
+            &mut linker,
+        );
+        let err = instance.get_func(&store, "outer").unwrap().call(&mut store, &[], &mut []);
+        let Err(Error::Trap(trap)) = err else { panic!("expected a trap, got {err:?}") };
+        assert_eq!(trap.to_string(), "host says no");
+        let names: Vec<_> = trap.backtrace.iter().map(|f| f.func_name.clone()).collect();
+        // `$inner` is named in the name section; the exported function has no name there.
+        assert_eq!(names, [Some("inner".to_string()), None]);
+    }
+
+    #[test]
+    fn unbounded_recursion_exhausts_the_wasm_stack() {
+        let (mut store, instance) = instantiate(
+            r#"(module (func $f (export "f") (call $f)))"#,
+            &mut Linker::new(),
+        );
+        let err = instance.get_func(&store, "f").unwrap().call(&mut store, &[], &mut []);
+        let Err(Error::Trap(trap)) = err else { panic!("expected a trap") };
+        assert_eq!(trap.code, TrapCode::StackOverflow);
+        assert_eq!(trap.to_string(), "wasm trap: call stack exhausted");
+    }
+
+    #[test]
+    fn typed_and_untyped_calls_agree_and_check_types() {
+        let (mut store, instance) = instantiate(
+            r#"(module (func (export "mul") (param i64 i64) (result i64)
+                (i64.mul (local.get 0) (local.get 1))))"#,
+            &mut Linker::new(),
+        );
+        let mul = instance.get_func(&store, "mul").unwrap();
+        let mut out = [Val::I64(0)];
+        mul.call(&mut store, &[Val::I64(6), Val::I64(7)], &mut out).unwrap();
+        assert_eq!(out[0], Val::I64(42));
+        let typed = mul.typed::<_, (i64, i64), i64>(&store).unwrap();
+        assert_eq!(typed.call(&mut store, (-3, 5)).unwrap(), -15);
+        assert!(mul.typed::<_, (i32, i32), i32>(&store).is_err());
+        assert!(mul.call(&mut store, &[Val::I32(1), Val::I64(2)], &mut out).is_err());
+    }
+
+    #[test]
+    fn missing_and_mismatched_imports_are_link_errors() {
+        let engine = Engine::default();
+        let module = Module::new(&engine, r#"(module (import "env" "f" (func (param i32))))"#);
+        let module = module.unwrap();
+        let mut store = Store::new(&engine, ());
+        let err = Linker::new().instantiate(&mut store, &module).unwrap_err();
+        assert!(matches!(err, Error::UnknownImport(_)), "{err}");
+        let mut linker = Linker::new();
+        linker.func_wrap("env", "f", |_: Caller<'_, ()>, _: i64| Ok(()));
+        let err = linker.instantiate(&mut store, &module).unwrap_err();
+        assert!(matches!(err, Error::IncompatibleImport(_)), "{err}");
+    }
+
+    #[test]
+    fn profile_counts_calls_and_back_edges() {
+        let (mut store, instance) = instantiate(
+            r#"(module
+                (func $leaf)
+                (func (export "run") (local i32)
+                  (loop $l (call $leaf)
+                    (br_if $l (i32.lt_u (local.tee 0 (i32.add (local.get 0) (i32.const 1)))
+                                        (i32.const 10))))))"#,
+            &mut Linker::new(),
+        );
+        instance.get_func(&store, "run").unwrap().call(&mut store, &[], &mut []).unwrap();
+        let stats = instance.func_stats(&store);
+        assert_eq!((stats[0].profile.calls, stats[0].profile.back_edges), (10, 0));
+        assert_eq!((stats[1].profile.calls, stats[1].profile.back_edges), (1, 9));
+    }
+}
