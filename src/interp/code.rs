@@ -7,6 +7,9 @@
 //! fp -> [params][locals][result padding][constants][temporaries: one slot per wasm stack height]
 //! ```
 //!
+//! Branch targets are instruction indices. The only backward branches are branches to loop headers,
+//! so the executor counts a back-edge whenever a branch goes backwards.
+//!
 //! Constants are deduplicated per function and copied into the frame on entry, so an operand is always
 //! just a slot index and `i32.const` inside a loop costs nothing. Each instruction is at most 16 bytes
 //! (checked below) so the dispatch loop copies one small value per step.
@@ -50,9 +53,18 @@ define_instrs! {
     Br { target: u32 },
     BrIfNez { cond: Slot, target: u32 },
     BrIfEqz { cond: Slot, target: u32 },
-    /// A branch back to a loop header: counted as a back-edge by the profiler.
-    BrLoop { target: u32 },
-    BrIfNezLoop { cond: Slot, target: u32 },
+    /// Compare-and-branch: jumps when the `i32` comparison of `a` and `b` holds. The translator fuses
+    /// a comparison with the `br_if` or `if` that consumes it.
+    BrIfI32Eq { a: Slot, b: Slot, target: u32 },
+    BrIfI32Ne { a: Slot, b: Slot, target: u32 },
+    BrIfI32LtS { a: Slot, b: Slot, target: u32 },
+    BrIfI32LtU { a: Slot, b: Slot, target: u32 },
+    BrIfI32GtS { a: Slot, b: Slot, target: u32 },
+    BrIfI32GtU { a: Slot, b: Slot, target: u32 },
+    BrIfI32LeS { a: Slot, b: Slot, target: u32 },
+    BrIfI32LeU { a: Slot, b: Slot, target: u32 },
+    BrIfI32GeS { a: Slot, b: Slot, target: u32 },
+    BrIfI32GeU { a: Slot, b: Slot, target: u32 },
     /// Jumps to the `min(index, len)`-th of the `len + 1` branch instructions that follow.
     BrTable { index: Slot, len: u32 },
     /// Returns; the results are already in slots `0..n`.

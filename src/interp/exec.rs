@@ -241,11 +241,25 @@ impl<'s, T> Executor<'s, T> {
                 return Err(self.trap($code))
             };
         }
+        // Jumps to an instruction index. Only branches to loop headers go backwards, so a backward
+        // jump is a loop back-edge for the profiler.
         macro_rules! jump {
-            ($target:expr) => {
+            ($target:expr) => {{
                 // SAFETY: branch targets are indices inside this function's code.
-                pc = unsafe { code.add($target as usize) }
-            };
+                let target = unsafe { code.add($target as usize) };
+                if target < pc {
+                    // SAFETY: `profile` has one entry per defined function of this instance.
+                    unsafe { (*self.profile.add(self.def as usize)).back_edges += 1 };
+                }
+                pc = target;
+            }};
+        }
+        macro_rules! br_cmp {
+            ($ty:ty, $a:ident, $b:ident, $target:ident, $op:tt) => {{
+                if rd!(fp, $ty, $a) $op rd!(fp, $ty, $b) {
+                    jump!($target)
+                }
+            }};
         }
         macro_rules! un {
             ($ty:ty, $dst:ident, $src:ident, $f:expr) => {{
@@ -379,18 +393,16 @@ impl<'s, T> Executor<'s, T> {
                         jump!(target)
                     }
                 }
-                Instr::BrLoop { target } => {
-                    // SAFETY: `profile` has one entry per defined function of this instance.
-                    unsafe { (*self.profile.add(self.def as usize)).back_edges += 1 };
-                    jump!(target)
-                }
-                Instr::BrIfNezLoop { cond, target } => {
-                    if rd!(fp, u32, cond) != 0 {
-                        // SAFETY: as for `BrLoop`.
-                        unsafe { (*self.profile.add(self.def as usize)).back_edges += 1 };
-                        jump!(target)
-                    }
-                }
+                Instr::BrIfI32Eq { a, b, target } => br_cmp!(u32, a, b, target, ==),
+                Instr::BrIfI32Ne { a, b, target } => br_cmp!(u32, a, b, target, !=),
+                Instr::BrIfI32LtS { a, b, target } => br_cmp!(i32, a, b, target, <),
+                Instr::BrIfI32LtU { a, b, target } => br_cmp!(u32, a, b, target, <),
+                Instr::BrIfI32GtS { a, b, target } => br_cmp!(i32, a, b, target, >),
+                Instr::BrIfI32GtU { a, b, target } => br_cmp!(u32, a, b, target, >),
+                Instr::BrIfI32LeS { a, b, target } => br_cmp!(i32, a, b, target, <=),
+                Instr::BrIfI32LeU { a, b, target } => br_cmp!(u32, a, b, target, <=),
+                Instr::BrIfI32GeS { a, b, target } => br_cmp!(i32, a, b, target, >=),
+                Instr::BrIfI32GeU { a, b, target } => br_cmp!(u32, a, b, target, >=),
                 Instr::BrTable { index, len } => {
                     let i = rd!(fp, u32, index).min(len);
                     // SAFETY: `len + 1` branch instructions follow the table.

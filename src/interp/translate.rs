@@ -722,6 +722,31 @@ impl Translator<'_> {
         self.last_result = Some((self.code.len() - 1, dst));
     }
 
+    /// If the instruction just emitted is an `i32` comparison computing `cond` (and nothing else
+    /// reads it), removes it so the branch consuming `cond` can do the comparison itself.
+    fn take_compare(&mut self, cond: Slot) -> Option<Instr> {
+        let (index, slot) = self.last_result?;
+        let fusable = matches!(
+            self.code[index],
+            Instr::I32Eqz { .. }
+                | Instr::I32Eq { .. }
+                | Instr::I32Ne { .. }
+                | Instr::I32LtS { .. }
+                | Instr::I32LtU { .. }
+                | Instr::I32GtS { .. }
+                | Instr::I32GtU { .. }
+                | Instr::I32LeS { .. }
+                | Instr::I32LeU { .. }
+                | Instr::I32GeS { .. }
+                | Instr::I32GeU { .. }
+        );
+        if index + 1 != self.code.len() || slot != cond || !fusable {
+            return None;
+        }
+        self.last_result = None;
+        self.code.pop()
+    }
+
     fn local_set(&mut self, local: u32) {
         let value = self.stack.len() - 1;
         let pending_reads = self.stack[..value].iter().any(|op| *op == Operand::Local(local));
@@ -768,7 +793,17 @@ impl Translator<'_> {
         match &mut self.code[at] {
             Instr::Br { target: t }
             | Instr::BrIfNez { target: t, .. }
-            | Instr::BrIfEqz { target: t, .. } => *t = target,
+            | Instr::BrIfEqz { target: t, .. }
+            | Instr::BrIfI32Eq { target: t, .. }
+            | Instr::BrIfI32Ne { target: t, .. }
+            | Instr::BrIfI32LtS { target: t, .. }
+            | Instr::BrIfI32LtU { target: t, .. }
+            | Instr::BrIfI32GtS { target: t, .. }
+            | Instr::BrIfI32GtU { target: t, .. }
+            | Instr::BrIfI32LeS { target: t, .. }
+            | Instr::BrIfI32LeU { target: t, .. }
+            | Instr::BrIfI32GeS { target: t, .. }
+            | Instr::BrIfI32GeU { target: t, .. } => *t = target,
             other => unreachable!("patching a non-branch {other:?}"),
         }
     }
@@ -795,6 +830,7 @@ impl Translator<'_> {
     fn visit_block(&mut self, kind: ControlKind, blockty: BlockType) {
         let (num_params, num_results) = self.block_arity(blockty);
         let cond = if kind == ControlKind::If { Some(self.pop_slot()) } else { None };
+        let compare = cond.and_then(|cond| self.take_compare(cond));
         // Every path into the block must agree on where values live: no pending local reads,
         // and the parameters in their own temporaries.
         self.materialize_locals();
@@ -806,7 +842,7 @@ impl Translator<'_> {
             ControlKind::Loop => (Label::Loop(self.bind_label()), None),
             ControlKind::If => {
                 let cond = cond.expect("if has a condition");
-                self.emit(Instr::BrIfEqz { cond, target: u32::MAX });
+                self.emit(conditional_branch(compare, cond, false, u32::MAX));
                 (Label::Forward(Vec::new()), Some(self.code.len() - 1))
             }
             _ => (Label::Forward(Vec::new()), None),
@@ -893,7 +929,7 @@ impl Translator<'_> {
         let (height, arity) = (self.controls[index].height, self.controls[index].branch_arity());
         self.move_results(height, arity);
         match self.controls[index].label {
-            Label::Loop(target) => self.emit(Instr::BrLoop { target }),
+            Label::Loop(target) => self.emit(Instr::Br { target }),
             Label::Forward(_) => {
                 self.emit(Instr::Br { target: u32::MAX });
                 self.add_fixup(index, self.code.len() - 1);
@@ -916,11 +952,12 @@ impl Translator<'_> {
     fn visit_br_if(&mut self, relative_depth: u32) {
         let cond = self.pop_slot();
         if self.branch_is_plain(relative_depth) {
+            let compare = self.take_compare(cond);
             let index = self.controls.len() - 1 - relative_depth as usize;
             match self.controls[index].label {
-                Label::Loop(target) => self.emit(Instr::BrIfNezLoop { cond, target }),
+                Label::Loop(target) => self.emit(conditional_branch(compare, cond, true, target)),
                 Label::Forward(_) => {
-                    self.emit(Instr::BrIfNez { cond, target: u32::MAX });
+                    self.emit(conditional_branch(compare, cond, true, u32::MAX));
                     self.add_fixup(index, self.code.len() - 1);
                 }
             }
@@ -947,7 +984,7 @@ impl Translator<'_> {
             let target = self.controls.len() - 1 - depth as usize;
             if self.branch_is_plain(depth) {
                 match self.controls[target].label {
-                    Label::Loop(t) => self.code[entry] = Instr::BrLoop { target: t },
+                    Label::Loop(t) => self.code[entry] = Instr::Br { target: t },
                     Label::Forward(_) => self.add_fixup(target, entry),
                 }
             } else {
@@ -978,6 +1015,51 @@ impl Translator<'_> {
             }
         }
         self.emit(Instr::Return);
+    }
+}
+
+/// A branch to `target` taken when `cond` is non-zero (`when == true`) or zero (`when == false`),
+/// fused with the comparison that computed `cond` when there is one.
+fn conditional_branch(compare: Option<Instr>, cond: Slot, when: bool, target: u32) -> Instr {
+    use Instr as I;
+    let Some(compare) = compare else {
+        return if when { I::BrIfNez { cond, target } } else { I::BrIfEqz { cond, target } };
+    };
+    // Branching when a comparison is false is branching when its negation is true.
+    match (compare, when) {
+        (I::I32Eqz { src, .. }, true) => I::BrIfEqz { cond: src, target },
+        (I::I32Eqz { src, .. }, false) => I::BrIfNez { cond: src, target },
+        (I::I32Eq { a, b, .. }, true) | (I::I32Ne { a, b, .. }, false) => {
+            I::BrIfI32Eq { a, b, target }
+        }
+        (I::I32Ne { a, b, .. }, true) | (I::I32Eq { a, b, .. }, false) => {
+            I::BrIfI32Ne { a, b, target }
+        }
+        (I::I32LtS { a, b, .. }, true) | (I::I32GeS { a, b, .. }, false) => {
+            I::BrIfI32LtS { a, b, target }
+        }
+        (I::I32LtU { a, b, .. }, true) | (I::I32GeU { a, b, .. }, false) => {
+            I::BrIfI32LtU { a, b, target }
+        }
+        (I::I32GtS { a, b, .. }, true) | (I::I32LeS { a, b, .. }, false) => {
+            I::BrIfI32GtS { a, b, target }
+        }
+        (I::I32GtU { a, b, .. }, true) | (I::I32LeU { a, b, .. }, false) => {
+            I::BrIfI32GtU { a, b, target }
+        }
+        (I::I32LeS { a, b, .. }, true) | (I::I32GtS { a, b, .. }, false) => {
+            I::BrIfI32LeS { a, b, target }
+        }
+        (I::I32LeU { a, b, .. }, true) | (I::I32GtU { a, b, .. }, false) => {
+            I::BrIfI32LeU { a, b, target }
+        }
+        (I::I32GeS { a, b, .. }, true) | (I::I32LtS { a, b, .. }, false) => {
+            I::BrIfI32GeS { a, b, target }
+        }
+        (I::I32GeU { a, b, .. }, true) | (I::I32LtU { a, b, .. }, false) => {
+            I::BrIfI32GeU { a, b, target }
+        }
+        (other, _) => unreachable!("{other:?} is not a fusable comparison"),
     }
 }
 
