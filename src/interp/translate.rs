@@ -749,7 +749,7 @@ impl Translator<'_> {
 
     fn local_set(&mut self, local: u32) {
         let value = self.stack.len() - 1;
-        let pending_reads = self.stack[..value].iter().any(|op| *op == Operand::Local(local));
+        let pending_reads = self.stack[..value].contains(&Operand::Local(local));
         if pending_reads {
             for position in 0..value {
                 if self.stack[position] == Operand::Local(local) {
@@ -1002,10 +1002,10 @@ impl Translator<'_> {
         let first = self.stack.len() - n;
         // A result still in a low local could be overwritten by an earlier result's move.
         for position in first..self.stack.len() {
-            if let Operand::Local(s) = self.stack[position] {
-                if s < self.num_results {
-                    self.materialize(position);
-                }
+            if let Operand::Local(s) = self.stack[position]
+                && s < self.num_results
+            {
+                self.materialize(position);
             }
         }
         for i in 0..n {

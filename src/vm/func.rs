@@ -52,12 +52,10 @@ impl Func {
                     arg.ty()
                 )));
             }
-            if let Val::FuncRef(Some(f)) = arg {
-                if f.0 as usize >= store.inner.funcs.len() {
-                    return Err(Error::Usage(format!(
-                        "argument {i} is a function of another store"
-                    )));
-                }
+            if let Val::FuncRef(Some(f)) = arg
+                && f.0 as usize >= store.inner.funcs.len()
+            {
+                return Err(Error::Usage(format!("argument {i} is a function of another store")));
             }
         }
         crate::interp::call(store, *self, args, results).map_err(Error::Trap)
@@ -182,7 +180,7 @@ macro_rules! tuples {
             fn types() -> Vec<ValType> {
                 vec![$($n::ty()),*]
             }
-            #[allow(unused_variables)]
+            #[allow(unused_variables, clippy::unused_unit)]
             fn from_vals(vals: &[Val]) -> Self {
                 ($($n::from_val(vals[$i]),)*)
             }

@@ -357,10 +357,8 @@ mod tests {
 
     #[test]
     fn unbounded_recursion_exhausts_the_wasm_stack() {
-        let (mut store, instance) = instantiate(
-            r#"(module (func $f (export "f") (call $f)))"#,
-            &mut Linker::new(),
-        );
+        let (mut store, instance) =
+            instantiate(r#"(module (func $f (export "f") (call $f)))"#, &mut Linker::new());
         let err = instance.get_func(&store, "f").unwrap().call(&mut store, &[], &mut []);
         let Err(Error::Trap(trap)) = err else { panic!("expected a trap") };
         assert_eq!(trap.code, TrapCode::StackOverflow);
