@@ -10,7 +10,8 @@ use std::sync::{Arc, RwLock};
 pub struct Config {
     /// The tier every function runs in (only [`Tier::Interp`] exists so far).
     pub tier: Tier,
-    /// Maximum bytes of wasm stack (value slots and call frames) before `call stack exhausted`.
+    /// Maximum bytes of wasm stack (value slots and call frames) before `call stack exhausted`
+    /// (at most 1 GiB; larger values are clamped).
     pub max_wasm_stack: usize,
     /// Maximum size in bytes of any linear memory (`None`: the 4 GiB the wasm32 address space allows).
     pub max_memory_size: Option<u64>,

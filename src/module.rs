@@ -115,6 +115,16 @@ impl ModuleInner {
     pub fn func_name(&self, func_index: u32) -> Option<&str> {
         self.names.funcs.get(&func_index).map(String::as_str)
     }
+
+    /// The name to show for a function: from the name section, else its first export name.
+    pub fn display_name(&self, func_index: u32) -> Option<&str> {
+        self.func_name(func_index).or_else(|| {
+            self.exports
+                .iter()
+                .find(|(_, kind, index)| *kind == ExportKind::Func && *index == func_index)
+                .map(|(name, _, _)| name.as_str())
+        })
+    }
 }
 
 /// The WebAssembly 2.0 feature set tierup implements.
@@ -131,12 +141,20 @@ impl Module {
         Module::from_binary(engine, &binary)
     }
 
-    /// Reads and compiles a `.wasm` or `.wat` file.
+    /// Reads and compiles a `.wasm` or `.wat` file. A `.wasm` file is always decoded as binary (so
+    /// a wrong magic number is reported as such); text errors name the file.
     pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Module> {
         let path = path.as_ref();
         let bytes = std::fs::read(path)
             .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
-        Module::new(engine, bytes)
+        if path.extension().is_some_and(|e| e == "wasm") || bytes.starts_with(b"\0asm") {
+            return Module::from_binary(engine, &bytes);
+        }
+        let binary = wat::parse_bytes(&bytes).map_err(|mut e| {
+            e.set_path(path);
+            Error::Malformed(e.to_string())
+        })?;
+        Module::from_binary(engine, &binary)
     }
 
     /// Decodes, validates and translates a binary module.

@@ -108,7 +108,8 @@ impl Runner {
             }
             WastDirective::ModuleInstance { instance, module, .. } => {
                 let def = module.map(|m| m.name()).unwrap_or_default();
-                let module = self.definitions.get(def).cloned().ok_or("unknown module definition")?;
+                let module =
+                    self.definitions.get(def).cloned().ok_or("unknown module definition")?;
                 let inst = self.instantiate(&module).map_err(|e| e.to_string())?;
                 if let Some(name) = instance {
                     self.named.insert(name.name().to_string(), inst);
@@ -121,9 +122,12 @@ impl Runner {
                 self.linker.instance(&self.store, name, instance);
                 Ok(())
             }
-            WastDirective::Invoke(invoke) => self.invoke(&invoke).map(drop).map_err(|e| e.to_string()),
+            WastDirective::Invoke(invoke) => {
+                self.invoke(&invoke).map(drop).map_err(|e| e.to_string())
+            }
             WastDirective::AssertReturn { exec, results, .. } => {
-                let got = self.execute(exec)?.map_err(|e| format!("expected a return, got: {e}"))?;
+                let got =
+                    self.execute(exec)?.map_err(|e| format!("expected a return, got: {e}"))?;
                 check_results(&results, &got)
             }
             WastDirective::AssertTrap { exec, message, .. } => {
@@ -138,7 +142,9 @@ impl Runner {
                 let module = self.compile(&mut QuoteWat::Wat(module)).map_err(|e| e.to_string())?;
                 match self.instantiate(&module) {
                     Ok(_) => Err(format!("expected a link error ({message}), instantiated")),
-                    Err(crate::Error::Trap(t)) => Err(format!("expected a link error, trapped: {t}")),
+                    Err(crate::Error::Trap(t)) => {
+                        Err(format!("expected a link error, trapped: {t}"))
+                    }
                     Err(_) => Ok(()),
                 }
             }
@@ -184,7 +190,8 @@ impl Runner {
     }
 
     fn invoke(&mut self, invoke: &WastInvoke<'_>) -> Outcome {
-        let instance = self.instance(invoke.module.map(|m| m.name())).map_err(crate::Error::Usage)?;
+        let instance =
+            self.instance(invoke.module.map(|m| m.name())).map_err(crate::Error::Usage)?;
         let func = instance
             .get_func(&self.store, invoke.name)
             .ok_or_else(|| crate::Error::Usage(format!("no function export `{}`", invoke.name)))?;
@@ -315,7 +322,9 @@ fn v128_matches(p: &V128Pattern, v: u128) -> bool {
         V128Pattern::I16x8(l) => l.iter().enumerate().all(|(i, x)| lane(i, 2) == *x as u16 as u64),
         V128Pattern::I32x4(l) => l.iter().enumerate().all(|(i, x)| lane(i, 4) == *x as u32 as u64),
         V128Pattern::I64x2(l) => l.iter().enumerate().all(|(i, x)| lane(i, 8) == *x as u64),
-        V128Pattern::F32x4(l) => l.iter().enumerate().all(|(i, p)| f32_matches(p, lane(i, 4) as u32)),
+        V128Pattern::F32x4(l) => {
+            l.iter().enumerate().all(|(i, p)| f32_matches(p, lane(i, 4) as u32))
+        }
         V128Pattern::F64x2(l) => l.iter().enumerate().all(|(i, p)| f64_matches(p, lane(i, 8))),
     }
 }

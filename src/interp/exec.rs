@@ -24,6 +24,9 @@ use crate::vm::store::{Caller, FuncKind, Instance, Store};
 use crate::vm::{FrameInfo, Func, Trap, TrapCode};
 use std::ptr::NonNull;
 
+/// Frames a trap's backtrace keeps.
+const MAX_BACKTRACE: usize = 1000;
+
 /// A suspended caller.
 struct Frame {
     ret_pc: *const Instr,
@@ -210,17 +213,20 @@ impl<'s, T> Executor<'s, T> {
         Ok(f.code.as_ptr())
     }
 
-    /// Builds a trap with the backtrace of this execution, innermost frame first.
+    /// Builds a trap with the backtrace of this execution, innermost frame first. Deep backtraces
+    /// keep their innermost frames only: unbounded recursion would otherwise copy every frame.
     fn trap(&self, code: TrapCode) -> Trap {
         let mut trap = Trap::new(code);
         let current = std::iter::once((self.instance, self.def));
         let callers = self.frames.iter().rev().map(|f| (f.instance, f.def));
-        for (instance, def) in current.chain(callers) {
+        let depth = self.frames.len() + 1;
+        trap.omitted_frames = depth.saturating_sub(MAX_BACKTRACE);
+        for (instance, def) in current.chain(callers).take(MAX_BACKTRACE) {
             let module = &self.store.inner.instances[instance as usize].module.inner;
             let func_index = module.num_imported_funcs + def;
             trap.backtrace.push(FrameInfo {
                 func_index,
-                func_name: module.func_name(func_index).map(str::to_string),
+                func_name: module.display_name(func_index).map(str::to_string),
                 module_name: module.names.module.clone(),
                 tier: Tier::Interp,
             });

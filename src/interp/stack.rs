@@ -14,6 +14,10 @@ pub const FRAME_COST: usize = 64;
 /// Host -> wasm -> host re-entries allowed before `call stack exhausted`; each one uses host stack.
 pub const MAX_NESTING: u32 = 1000;
 
+/// The largest wasm stack a store gets, whatever the configuration asks for. The allocation is
+/// zero-filled lazily by the OS, so only the part a guest touches costs memory.
+pub const MAX_STACK_BYTES: usize = 1 << 30;
+
 pub struct Stack {
     base: NonNull<u128>,
     len: usize,
@@ -34,7 +38,9 @@ unsafe impl Sync for Stack {}
 
 impl Stack {
     /// A stack for at most `max_bytes` of wasm stack (slots plus frame records).
+    /// `max_bytes` is clamped to [`MAX_STACK_BYTES`].
     pub fn new(max_bytes: usize) -> Stack {
+        let max_bytes = max_bytes.min(MAX_STACK_BYTES);
         let len = (max_bytes / 16).max(16);
         let layout = Layout::array::<u128>(len).expect("stack size fits the address space");
         // SAFETY: `layout` has non-zero size; the result is checked for null below.

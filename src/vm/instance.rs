@@ -106,7 +106,7 @@ impl Instance {
                 let func_index = m.num_imported_funcs + def as u32;
                 crate::tier::FuncStats {
                     func_index,
-                    name: m.func_name(func_index).map(str::to_string),
+                    name: m.display_name(func_index).map(str::to_string),
                     profile: *profile,
                     tier: crate::tier::Tier::Interp,
                 }
@@ -351,8 +351,8 @@ mod tests {
         let Err(Error::Trap(trap)) = err else { panic!("expected a trap, got {err:?}") };
         assert_eq!(trap.to_string(), "host says no");
         let names: Vec<_> = trap.backtrace.iter().map(|f| f.func_name.clone()).collect();
-        // `$inner` is named in the name section; the exported function has no name there.
-        assert_eq!(names, [Some("inner".to_string()), None]);
+        // `$inner` is named in the name section; the exported function is known by its export.
+        assert_eq!(names, [Some("inner".to_string()), Some("outer".to_string())]);
     }
 
     #[test]

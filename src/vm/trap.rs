@@ -76,11 +76,13 @@ impl fmt::Display for FrameInfo {
 pub struct Trap {
     pub code: TrapCode,
     pub backtrace: Vec<FrameInfo>,
+    /// Outermost frames left out of `backtrace` because the stack was too deep.
+    pub omitted_frames: usize,
 }
 
 impl Trap {
     pub fn new(code: TrapCode) -> Trap {
-        Trap { code, backtrace: Vec::new() }
+        Trap { code, backtrace: Vec::new(), omitted_frames: 0 }
     }
 
     /// A trap raised by a host function with a message of its own.
@@ -101,6 +103,9 @@ impl Trap {
         let mut out = String::new();
         for (i, frame) in self.backtrace.iter().enumerate() {
             out.push_str(&format!("  {i:>3}: {frame}\n"));
+        }
+        if self.omitted_frames > 0 {
+            out.push_str(&format!("  ... {} more frames\n", self.omitted_frames));
         }
         out
     }

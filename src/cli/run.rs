@@ -1,0 +1,164 @@
+//! `tierup run`: instantiate a module and call its `_start`, or the export `--invoke` names.
+//!
+//! The arguments are checked against the function's type before the module is instantiated, so a
+//! typo never runs a start function first. This module decides what to call and with which limits;
+//! how the outcome becomes an exit status is `exit.rs`'s business.
+
+use super::stats::{self, Fuel};
+use super::{TierOption, size, values};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tierup::{Config, Engine, ExternType, FuncType, Instance, Linker, Module, Store, Val};
+
+/// Run a WebAssembly module: its `_start` function, or the export named by --invoke
+///
+/// Options go before FILE or between FILE and the first ARG; everything from the first ARG on is
+/// an ARG, even if it starts with `-`. Exit status: 0 on success, 134 if the module traps, the
+/// guest's own status if it exits, 1 for any other error.
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:
+  tierup run hello.wasm
+  tierup run add.wat --invoke add 1 -2
+  tierup run --fuel 1000000 --stats fib.wat --invoke fib 25")]
+pub struct RunCommand {
+    /// Call this exported function instead of `_start`, and print its results
+    ///
+    /// ARGS are parsed by the function's parameter types: i32/i64 as decimal or 0x hex, signed or
+    /// unsigned; f32/f64 as decimal, nan, inf or -inf; v128 as 0x hex; funcref/externref as null.
+    /// Each result is printed on its own line.
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+
+    /// Largest size of any linear memory (default: 4GiB, all wasm32 can address)
+    ///
+    /// In bytes, or with a unit: KiB, MiB, GiB (powers of 1024) or KB, MB, GB (powers of 1000),
+    /// e.g. 64MiB. A `memory.grow` beyond it returns -1; a module whose initial memory exceeds it
+    /// fails to instantiate.
+    #[arg(long, value_name = "SIZE", value_parser = size::parse_size)]
+    max_memory_size: Option<u64>,
+
+    /// Largest wasm stack, in the units of --max-memory-size (at most 1GiB)
+    ///
+    /// Value slots and call frames count against it; deeper recursion traps with `call stack
+    /// exhausted`.
+    #[arg(long, value_name = "SIZE", value_parser = parse_wasm_stack,
+          default_value_t = Config::default().max_wasm_stack)]
+    max_wasm_stack: usize,
+
+    /// Run with N units of fuel, one per wasm operator executed; running out traps
+    #[arg(long, value_name = "N")]
+    fuel: Option<u64>,
+
+    #[command(flatten)]
+    tier: TierOption,
+
+    /// After the run, print per-function calls, loop back-edges and tier to stderr
+    ///
+    /// Hottest functions first; functions that never ran are only counted. With --fuel, the fuel
+    /// left is printed too. The table is printed even if the run traps.
+    #[arg(long)]
+    stats: bool,
+
+    /// The module: a binary `.wasm` or a text `.wat` file
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+
+    /// With --invoke, the function's arguments; without, the program's (not yet visible to it)
+    ///
+    /// Program arguments are accepted but not yet visible to the program: it will see them once
+    /// WASI support lands.
+    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+/// The largest wasm stack accepted: the interpreter allocates all of it up front.
+const MAX_WASM_STACK: u64 = 1 << 30;
+
+/// `--max-wasm-stack`: a size, no larger than [`MAX_WASM_STACK`].
+fn parse_wasm_stack(text: &str) -> Result<usize, String> {
+    match size::parse_size(text)? {
+        bytes if bytes > MAX_WASM_STACK => Err(format!("at most {MAX_WASM_STACK} bytes (1GiB)")),
+        bytes => Ok(bytes as usize),
+    }
+}
+
+pub fn run(cmd: RunCommand) -> Result<ExitCode> {
+    let engine = Engine::new(config(&cmd));
+    let module = super::load_module(&engine, &cmd.file)?;
+    let (name, ty) = entry(&module, cmd.invoke.as_deref())?;
+    // Without --invoke the ARGS belong to the program (WASI), not to `_start`'s parameters.
+    let args = values::parse_args(&name, &ty, if cmd.invoke.is_some() { &cmd.args } else { &[] })?;
+    let mut store = Store::new(&engine, ());
+    if let Some(fuel) = cmd.fuel {
+        store.set_fuel(fuel)?;
+    }
+    let instance = Linker::new()
+        .instantiate(&mut store, &module)
+        .with_context(|| format!("failed to instantiate {}", cmd.file.display()))?;
+    let outcome = call(&mut store, instance, &name, &ty, &args);
+    if cmd.stats {
+        print_stats(&store, instance, cmd.fuel);
+    }
+    let results = outcome?;
+    values::write_results(&mut std::io::stdout().lock(), &results)
+        .context("cannot write the results to stdout")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn config(cmd: &RunCommand) -> Config {
+    Config {
+        tier: cmd.tier.tier,
+        max_wasm_stack: cmd.max_wasm_stack,
+        max_memory_size: cmd.max_memory_size,
+        consume_fuel: cmd.fuel.is_some(),
+        ..Config::default()
+    }
+}
+
+/// The function to call and its type: `invoke`, or `_start` when there is none.
+fn entry(module: &Module, invoke: Option<&str>) -> Result<(String, FuncType)> {
+    let name = invoke.unwrap_or("_start");
+    match module.exports().find(|(export, _)| *export == name) {
+        Some((_, ExternType::Func(ty))) => Ok((name.to_string(), ty)),
+        Some((_, other)) => bail!("export `{name}` is a {}, not a function", other.kind()),
+        None => bail!("module has no `{name}` export{}", exported_funcs(module)),
+    }
+}
+
+/// ` (exported functions: a, b)`, or a note that there are none, for a missing-export error.
+fn exported_funcs(module: &Module) -> String {
+    let funcs: Vec<&str> = module
+        .exports()
+        .filter(|(_, ty)| matches!(ty, ExternType::Func(_)))
+        .map(|(name, _)| name)
+        .collect();
+    if funcs.is_empty() {
+        " (it exports no functions)".to_string()
+    } else {
+        format!(" (exported functions: {})", funcs.join(", "))
+    }
+}
+
+fn call(
+    store: &mut Store<()>,
+    instance: Instance,
+    name: &str,
+    ty: &FuncType,
+    args: &[Val],
+) -> Result<Vec<Val>> {
+    // `entry` found the export in the module, so the instance has it.
+    let func = instance.get_func(store, name).context("export vanished after instantiation")?;
+    let mut results = ty.results().iter().map(|t| Val::default_for(*t)).collect::<Vec<_>>();
+    func.call(store, args, &mut results)?;
+    Ok(results)
+}
+
+fn print_stats(store: &Store<()>, instance: Instance, fuel: Option<u64>) {
+    let fuel = fuel.map(|initial| Fuel { initial, remaining: store.fuel() });
+    let table = stats::render(&instance.func_stats(store), fuel);
+    // Statistics are a diagnostic: failing to print them must not change the run's outcome.
+    let _ = std::io::stderr().lock().write_all(table.as_bytes());
+}

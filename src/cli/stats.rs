@@ -1,0 +1,102 @@
+//! The `run --stats` report: what ran how often, in which tier, and the fuel left.
+//!
+//! Rendering only: the counters come from `Instance::func_stats` and this module never interprets
+//! them beyond sorting (hottest first, by calls plus loop back-edges, the sum the tier-up policy
+//! weighs). Functions that never ran are counted in a footer rather than listed, so a module with
+//! thousands of functions still gives a short table.
+
+use std::fmt::Write;
+use tierup::FuncStats;
+
+/// Fuel given to the run and what was left of it.
+#[derive(Clone, Copy, Debug)]
+pub struct Fuel {
+    pub initial: u64,
+    pub remaining: u64,
+}
+
+const HEADERS: [&str; 5] = ["func", "name", "calls", "back-edges", "tier"];
+
+/// The table, one line per function that ran, then the footers.
+pub fn render(stats: &[FuncStats], fuel: Option<Fuel>) -> String {
+    let mut ran: Vec<&FuncStats> = stats.iter().filter(|s| heat(s) > 0).collect();
+    ran.sort_by_key(|s| (std::cmp::Reverse(heat(s)), s.func_index));
+    let rows: Vec<[String; 5]> = ran.iter().map(|s| row(s)).collect();
+    let mut out = table(&rows);
+    let idle = stats.len() - ran.len();
+    if idle > 0 {
+        let _ = writeln!(out, "({idle} of {} functions never ran)", stats.len());
+    }
+    if let Some(Fuel { initial, remaining }) = fuel {
+        let consumed = initial.saturating_sub(remaining);
+        let _ = writeln!(out, "fuel: {remaining} remaining of {initial} ({consumed} consumed)");
+    }
+    out
+}
+
+fn heat(s: &FuncStats) -> u64 {
+    s.profile.calls.saturating_add(s.profile.back_edges)
+}
+
+fn row(s: &FuncStats) -> [String; 5] {
+    [
+        s.func_index.to_string(),
+        s.name.clone().unwrap_or_else(|| "-".to_string()),
+        s.profile.calls.to_string(),
+        s.profile.back_edges.to_string(),
+        s.tier.to_string(),
+    ]
+}
+
+/// Columns padded to their widest cell; numbers right-aligned, text left-aligned.
+fn table(rows: &[[String; 5]]) -> String {
+    let mut widths = HEADERS.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    let headers = HEADERS.map(str::to_string);
+    for cells in std::iter::once(&headers).chain(rows) {
+        let [index, name, calls, back_edges, tier] = cells;
+        let [w0, w1, w2, w3, _] = widths;
+        let _ = writeln!(out, "{index:>w0$}  {name:<w1$}  {calls:>w2$}  {back_edges:>w3$}  {tier}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tierup::{FuncProfile, Tier};
+
+    fn stat(func_index: u32, name: Option<&str>, calls: u64, back_edges: u64) -> FuncStats {
+        let profile = FuncProfile { calls, back_edges };
+        FuncStats { func_index, name: name.map(str::to_string), profile, tier: Tier::Interp }
+    }
+
+    #[test]
+    fn hottest_first_idle_counted_not_listed() {
+        let stats = [
+            stat(1, Some("main"), 1, 0),
+            stat(2, Some("fib"), 177, 0),
+            stat(3, None, 2, 500),
+            stat(4, Some("unused"), 0, 0),
+        ];
+        let text = render(&stats, None);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "func  name  calls  back-edges  tier");
+        assert_eq!(lines[1], "   3  -         2         500  interp");
+        assert_eq!(lines[2], "   2  fib     177           0  interp");
+        assert_eq!(lines[3], "   1  main      1           0  interp");
+        assert_eq!(lines[4], "(1 of 4 functions never ran)");
+        assert_eq!(lines.len(), 5);
+    }
+
+    #[test]
+    fn fuel_line_when_fuel_is_on() {
+        let text = render(&[], Some(Fuel { initial: 1000, remaining: 120 }));
+        assert!(text.ends_with("fuel: 120 remaining of 1000 (880 consumed)\n"), "{text}");
+    }
+}
