@@ -50,10 +50,12 @@ struct EngineInner {
 }
 
 impl Engine {
+    /// An engine with `config`, which is fixed for the engine's lifetime and shared by its clones.
     pub fn new(config: Config) -> Engine {
         Engine { inner: Arc::new(EngineInner { config, signatures: RwLock::default() }) }
     }
 
+    /// The configuration the engine was created with.
     pub fn config(&self) -> &Config {
         &self.inner.config
     }

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # tierup: a tiered WebAssembly engine for research
 //!
 //! The pipeline runs in one direction:

@@ -8,12 +8,19 @@ use std::fmt;
 /// The type of a wasm value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ValType {
+    /// A 32-bit integer; whether it is signed depends on the operator, not the type.
     I32,
+    /// A 64-bit integer; whether it is signed depends on the operator, not the type.
     I64,
+    /// An IEEE-754 binary32 float.
     F32,
+    /// An IEEE-754 binary64 float.
     F64,
+    /// A 128-bit SIMD vector (`v128`), read by each operator as lanes of integers or floats.
     V128,
+    /// A nullable reference to a function (`funcref`).
     FuncRef,
+    /// A nullable opaque reference to a host value (`externref`).
     ExternRef,
 }
 
@@ -70,10 +77,12 @@ impl FuncType {
         FuncType { params: params.into_iter().collect(), results: results.into_iter().collect() }
     }
 
+    /// The parameter types, in order.
     pub fn params(&self) -> &[ValType] {
         &self.params
     }
 
+    /// The result types, in order (there may be several: multi-value).
     pub fn results(&self) -> &[ValType] {
         &self.results
     }
@@ -97,7 +106,11 @@ impl fmt::Display for FuncType {
 /// Size limits of a memory (in 64 KiB pages) or a table (in elements).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
+    /// The minimum size: the initial size in a declared type; in the type of an existing memory or
+    /// table (e.g. [`crate::Memory::ty`]), its current size.
     pub min: u64,
+    /// The maximum size, if declared. `None` leaves only the implementation limits: 65536 pages for
+    /// a memory, `u32::MAX` elements for a table, and the engine's [`crate::Config`] limits.
     pub max: Option<u64>,
 }
 
@@ -116,29 +129,39 @@ impl Limits {
 /// The type of a linear memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryType {
+    /// Size limits in 64 KiB pages.
     pub limits: Limits,
 }
 
 /// The type of a table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TableType {
+    /// The type of the elements: [`ValType::FuncRef`] or [`ValType::ExternRef`].
     pub element: ValType,
+    /// Size limits in elements.
     pub limits: Limits,
 }
 
 /// The type of a global.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GlobalType {
+    /// The type of the value the global holds.
     pub content: ValType,
+    /// Whether the value can change after initialization (`global.set`, [`crate::Global::set`]);
+    /// `false` for `const` globals.
     pub mutable: bool,
 }
 
 /// The type of something a module imports or exports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExternType {
+    /// A function with this signature.
     Func(FuncType),
+    /// A linear memory of this type.
     Memory(MemoryType),
+    /// A table of this type.
     Table(TableType),
+    /// A global of this type.
     Global(GlobalType),
 }
 

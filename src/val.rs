@@ -10,14 +10,19 @@ pub struct ExternRef(pub u32);
 /// A wasm value. Floats are kept as raw bits so NaN payloads survive every round trip.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Val {
+    /// An `i32`; wasm integers have no sign, so operators decide how to read the bits.
     I32(i32),
+    /// An `i64`; wasm integers have no sign, so operators decide how to read the bits.
     I64(i64),
     /// An `f32` as its IEEE-754 bit pattern.
     F32(u32),
     /// An `f64` as its IEEE-754 bit pattern.
     F64(u64),
+    /// A `v128`, with lane 0 in the low bits (the little-endian memory image).
     V128(u128),
+    /// A `funcref`; `None` is `ref.null func`.
     FuncRef(Option<Func>),
+    /// An `externref`; `None` is `ref.null extern`.
     ExternRef(Option<ExternRef>),
 }
 
@@ -76,6 +81,11 @@ impl Val {
         }
     }
 
+    /// The payload of an [`Val::I32`].
+    ///
+    /// # Panics
+    ///
+    /// If the value is of any other type.
     pub fn unwrap_i32(&self) -> i32 {
         match self {
             Val::I32(v) => *v,
@@ -83,6 +93,11 @@ impl Val {
         }
     }
 
+    /// The payload of an [`Val::I64`].
+    ///
+    /// # Panics
+    ///
+    /// If the value is of any other type.
     pub fn unwrap_i64(&self) -> i64 {
         match self {
             Val::I64(v) => *v,

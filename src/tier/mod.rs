@@ -18,6 +18,8 @@ pub enum Tier {
 }
 
 impl Tier {
+    /// The tier's lowercase name (`interp`, `baseline`, `optimized`), as `--tier` takes it and
+    /// backtraces show it.
     pub fn name(self) -> &'static str {
         match self {
             Tier::Interp => "interp",
@@ -60,7 +62,11 @@ pub struct FuncProfile {
 pub struct FuncStats {
     /// Index in the module's function index space.
     pub func_index: u32,
+    /// The function's name from the name section, else its first export name; `None` if it has
+    /// neither.
     pub name: Option<String>,
+    /// Its profiling counters (calls and loop back-edges).
     pub profile: FuncProfile,
+    /// The tier it currently runs in (always [`Tier::Interp`] today).
     pub tier: Tier,
 }

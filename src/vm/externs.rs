@@ -28,22 +28,28 @@ impl Memory {
             .ok_or_else(|| Error::ResourceLimit("memory cannot grow that far".into()))
     }
 
+    /// The memory's type, with its current size in pages as the minimum (what import matching
+    /// compares).
     pub fn ty<T>(&self, store: &Store<T>) -> MemoryType {
         store.inner.memories[self.0 as usize].current_type()
     }
 }
 
 impl Table {
+    /// Current number of elements.
     pub fn size<T>(&self, store: &Store<T>) -> u32 {
         store.inner.tables[self.0 as usize].elems.len() as u32
     }
 
+    /// The element at `index`, or `None` if `index` is not below the table's size.
     pub fn get<T>(&self, store: &Store<T>, index: u32) -> Option<Val> {
         let table = &store.inner.tables[self.0 as usize];
         let raw = *table.elems.get(index as usize)?;
         Some(Val::from_raw(table.ty.element, raw as u128))
     }
 
+    /// Stores `val` at `index`. Fails with [`Error::Usage`] if `val` is not of the table's element
+    /// type or `index` is not below the table's size.
     pub fn set<T>(&self, store: &mut Store<T>, index: u32, val: Val) -> Result<()> {
         let ty = store.inner.tables[self.0 as usize].ty.element;
         if val.ty() != ty {
@@ -57,6 +63,8 @@ impl Table {
         Ok(())
     }
 
+    /// The table's type, with its current size in elements as the minimum (what import matching
+    /// compares).
     pub fn ty<T>(&self, store: &Store<T>) -> TableType {
         let t = &store.inner.tables[self.0 as usize];
         let mut ty = t.ty;
@@ -66,11 +74,14 @@ impl Table {
 }
 
 impl Global {
+    /// The global's current value.
     pub fn get<T>(&self, store: &Store<T>) -> Val {
         let g = &store.inner.globals[self.0 as usize];
         Val::from_raw(g.ty.content, g.get())
     }
 
+    /// Replaces the global's value. Fails with [`Error::Usage`] if the global is immutable or `val`
+    /// is not of the global's content type.
     pub fn set<T>(&self, store: &mut Store<T>, val: Val) -> Result<()> {
         let g = &store.inner.globals[self.0 as usize];
         if !g.ty.mutable {
@@ -83,6 +94,7 @@ impl Global {
         Ok(())
     }
 
+    /// The global's type: content type and mutability.
     pub fn ty<T>(&self, store: &Store<T>) -> GlobalType {
         store.inner.globals[self.0 as usize].ty
     }

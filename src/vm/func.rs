@@ -86,6 +86,8 @@ pub struct TypedFunc<Params, Results> {
 }
 
 impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
+    /// Calls the function with `params` and returns its results; a trap comes back as
+    /// [`Error::Trap`].
     pub fn call<T>(&self, store: &mut Store<T>, params: Params) -> Result<Results> {
         let args = params.into_vals();
         let mut results = vec![Val::I32(0); Results::types().len()];
@@ -93,6 +95,7 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
         Ok(Results::from_vals(&results))
     }
 
+    /// The untyped function handle this view wraps.
     pub fn func(&self) -> Func {
         self.func
     }
@@ -100,8 +103,16 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
 
 /// A Rust type that is a wasm value type.
 pub trait WasmTy: Sized {
+    /// The wasm value type this Rust type maps to (`u32`/`u64` map to `i32`/`i64`).
     fn ty() -> ValType;
+    /// Converts to a wasm value, keeping the bits (unsigned integers are reinterpreted, floats
+    /// keep their bit pattern).
     fn into_val(self) -> Val;
+    /// Converts back from a wasm value of type [`WasmTy::ty`], keeping the bits.
+    ///
+    /// # Panics
+    ///
+    /// If `val` has another type; callers only pass values of a signature checked beforehand.
     fn from_val(val: Val) -> Self;
 }
 
@@ -133,14 +144,23 @@ wasm_ty!(u128, V128, Val::V128, Val::V128(v) => v);
 
 /// A tuple of wasm values passed as parameters.
 pub trait WasmParams {
+    /// The wasm parameter types, in tuple order.
     fn types() -> Vec<ValType>;
+    /// The parameters as wasm values, in tuple order.
     fn into_vals(self) -> Vec<Val>;
 }
 
 /// A tuple of wasm values returned as results (a single value need not be a tuple).
 pub trait WasmResults: Sized {
+    /// The wasm result types, in tuple order (one for a single value, none for `()`).
     fn types() -> Vec<ValType>;
+    /// Builds the results from `vals`, which hold [`WasmResults::types`] in order.
+    ///
+    /// # Panics
+    ///
+    /// If `vals` is shorter or holds values of other types.
     fn from_vals(vals: &[Val]) -> Self;
+    /// The results as wasm values, in tuple order.
     fn into_vals(self) -> Vec<Val>;
 }
 
@@ -201,6 +221,8 @@ tuples! {
 
 /// Closures usable as typed host functions (see [`Func::wrap`]).
 pub trait IntoHostFunc<T, Params, Results> {
+    /// The wasm signature given by the closure's parameter and result types, and the closure
+    /// adapted to the dynamic [`HostFn`](super::HostFn) calling convention.
     fn into_host_func(self) -> (FuncType, super::store::HostFn<T>);
 }
 

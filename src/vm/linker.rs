@@ -41,6 +41,7 @@ impl<T> Default for Linker<T> {
 }
 
 impl<T> Linker<T> {
+    /// An empty linker: with no definitions, only modules without imports instantiate.
     pub fn new() -> Linker<T> {
         Linker::default()
     }

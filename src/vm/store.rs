@@ -38,9 +38,13 @@ pub struct Instance(pub(crate) u32);
 /// Anything an instance can import or export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extern {
+    /// A function, defined in wasm or provided by the host.
     Func(Func),
+    /// A linear memory.
     Memory(Memory),
+    /// A table of references.
     Table(Table),
+    /// A global variable.
     Global(Global),
 }
 
@@ -150,6 +154,9 @@ pub struct Store<T> {
 }
 
 impl<T> Store<T> {
+    /// A new store for `engine` holding the embedder's `data`. Allocates the wasm stack
+    /// ([`Config::max_wasm_stack`](crate::Config::max_wasm_stack) bytes, at most 1 GiB) up
+    /// front; fuel starts at 0.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
         let stack = Stack::new(engine.config().max_wasm_stack);
         Store {
@@ -168,14 +175,17 @@ impl<T> Store<T> {
         }
     }
 
+    /// The engine this store was created with.
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
     }
 
+    /// The embedder's data given to [`Store::new`].
     pub fn data(&self) -> &T {
         &self.data
     }
 
+    /// The embedder's data given to [`Store::new`], writable.
     pub fn data_mut(&mut self) -> &mut T {
         &mut self.data
     }
@@ -221,10 +231,12 @@ pub struct Caller<'a, T> {
 }
 
 impl<'a, T> Caller<'a, T> {
+    /// The store's embedder data (see [`Store::data`]).
     pub fn data(&self) -> &T {
         self.store.data()
     }
 
+    /// The store's embedder data, writable (see [`Store::data_mut`]).
     pub fn data_mut(&mut self) -> &mut T {
         self.store.data_mut()
     }

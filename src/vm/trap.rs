@@ -9,17 +9,41 @@ use std::fmt;
 /// The reason for a trap.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TrapCode {
+    /// An `unreachable` instruction was executed.
     Unreachable,
+    /// An integer `div` or `rem` (signed or unsigned) had a divisor of zero.
     IntegerDivideByZero,
+    /// A signed integer division overflowed (`INT_MIN / -1` in `i32.div_s` or `i64.div_s`), or a
+    /// trapping float-to-integer truncation (`trunc_f*`, not `trunc_sat_f*`) got a finite or
+    /// infinite value outside the target integer's range.
     IntegerOverflow,
+    /// A trapping float-to-integer truncation (`trunc_f*`, not `trunc_sat_f*`) got a NaN.
     BadConversionToInteger,
+    /// A load, store, `memory.fill`, `memory.copy` or `memory.init` reached past the end of linear
+    /// memory, or `memory.init` read past the end of its data segment (a dropped segment is empty).
+    /// Also raised at instantiation when an active data segment does not fit in its memory.
     MemoryOutOfBounds,
+    /// A `table.get`, `table.set`, `table.fill`, `table.copy`, `table.init` or `call_indirect`
+    /// used an index at or past the table's size, or `table.init` read past the end of its element
+    /// segment (a dropped segment is empty). Also raised at instantiation when an active element
+    /// segment does not fit in its table.
     TableOutOfBounds,
+    /// `call_indirect` found a null reference at the given table index.
     IndirectCallToNull,
+    /// `call_indirect` reached a function whose signature differs from the type the instruction
+    /// expects.
     BadSignature,
+    /// The wasm stack was exhausted: a call needed more stack than [`Config::max_wasm_stack`]
+    /// leaves, the call depth exceeded the limit derived from it (e.g. unbounded recursion), or
+    /// host-to-wasm calls nested too deeply.
+    ///
+    /// [`Config::max_wasm_stack`]: crate::Config::max_wasm_stack
     StackOverflow,
+    /// Fuel metering is on ([`Config::consume_fuel`]) and the store's remaining fuel is less than
+    /// the cost of the next straight-line run of operators.
+    ///
+    /// [`Config::consume_fuel`]: crate::Config::consume_fuel
     OutOfFuel,
-    NullReference,
     /// A host function failed; the string is its message.
     Host(String),
     /// The guest asked to exit (WASI `proc_exit`); not an error, but it unwinds like a trap.
@@ -40,7 +64,6 @@ impl TrapCode {
             TrapCode::BadSignature => "indirect call type mismatch",
             TrapCode::StackOverflow => "call stack exhausted",
             TrapCode::OutOfFuel => "all fuel consumed by WebAssembly",
-            TrapCode::NullReference => "null reference",
             TrapCode::Host(msg) => msg,
             TrapCode::Exit(_) => "exit",
         }
@@ -52,7 +75,7 @@ impl TrapCode {
 pub struct FrameInfo {
     /// Index of the function in its module's function index space.
     pub func_index: u32,
-    /// The name from the module's name section, if any.
+    /// The name from the module's name section, else the function's first export name.
     pub func_name: Option<String>,
     /// The name of the module, from the name section, if any.
     pub module_name: Option<String>,
@@ -74,13 +97,19 @@ impl fmt::Display for FrameInfo {
 /// A wasm trap: a code and the wasm backtrace at the point it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trap {
+    /// Why execution stopped.
     pub code: TrapCode,
+    /// The wasm frames active when the trap was raised, innermost first, at most 1000 of them.
+    /// Empty when no wasm frame was running, e.g. for a segment that does not fit at instantiation
+    /// or a host function called directly by the embedder.
     pub backtrace: Vec<FrameInfo>,
     /// Outermost frames left out of `backtrace` because the stack was too deep.
     pub omitted_frames: usize,
 }
 
 impl Trap {
+    /// A trap with `code` and an empty backtrace. When a host function returns such a trap to wasm,
+    /// the interpreter fills in the backtrace of the wasm frames that called it.
     pub fn new(code: TrapCode) -> Trap {
         Trap { code, backtrace: Vec::new(), omitted_frames: 0 }
     }
