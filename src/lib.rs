@@ -32,6 +32,7 @@ pub mod tier;
 mod types;
 mod val;
 pub mod vm;
+pub mod wasi;
 pub mod wast;
 
 pub use engine::{Config, Engine};

@@ -319,7 +319,7 @@ fn wast_failures_are_listed_and_summed_over_files() {
 #[test]
 fn help_for_every_subcommand() {
     for (subcommand, mentions) in [
-        ("run", ["--invoke", "--max-memory-size", "--fuel", "not yet visible"]),
+        ("run", ["--invoke", "--max-memory-size", "--fuel", "--dir"]),
         ("validate", ["FILE", "valid", "decodes", "--help"]),
         ("wast", ["--tier", "N passed, M failed", "optimized", "not available yet"]),
     ] {

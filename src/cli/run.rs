@@ -1,5 +1,8 @@
 //! `tierup run`: instantiate a module and call its `_start`, or the export `--invoke` names.
 //!
+//! A module importing WASI gets a context granting exactly what the command line grants: ARGS as
+//! its argv (after FILE's name), each `--env`, each `--dir`, and the terminal's stdio.
+//!
 //! The arguments are checked against the function's type before the module is instantiated, so a
 //! typo never runs a start function first. This module decides what to call and with which limits;
 //! how the outcome becomes an exit status is `exit.rs`'s business.
@@ -9,8 +12,9 @@ use super::{TierOption, size, values};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use tierup::wasi::{self, WasiCtx, WasiCtxBuilder};
 use tierup::{Config, Engine, ExternType, FuncType, Instance, Linker, Module, Store, Val};
 
 /// Run a WebAssembly module: its `_start` function, or the export named by --invoke
@@ -22,7 +26,8 @@ use tierup::{Config, Engine, ExternType, FuncType, Instance, Linker, Module, Sto
 #[command(after_help = "Examples:
   tierup run hello.wasm
   tierup run add.wat --invoke add 1 -2
-  tierup run --fuel 1000000 --stats fib.wat --invoke fib 25")]
+  tierup run --fuel 1000000 --stats fib.wat --invoke fib 25
+  tierup run --dir ./data::/data --env LANG=C app.wasm input.txt")]
 pub struct RunCommand {
     /// Call this exported function instead of `_start`, and print its results
     ///
@@ -62,14 +67,25 @@ pub struct RunCommand {
     #[arg(long)]
     stats: bool,
 
+    /// Grant a WASI module the host directory HOST and everything under it, named GUEST (default:
+    /// HOST as written)
+    ///
+    /// Repeatable. Nothing outside the granted directories is reachable: absolute paths, `..`
+    /// past the directory and symlinks leading out of it fail with ENOTCAPABLE.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+
+    /// Set NAME to VALUE in a WASI module's environment (repeatable; the host's is not passed)
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
+    env: Vec<(String, String)>,
+
     /// The module: a binary `.wasm` or a text `.wat` file
     #[arg(value_name = "FILE")]
     file: PathBuf,
 
-    /// With --invoke, the function's arguments; without, the program's (not yet visible to it)
+    /// With --invoke, the function's arguments; without, the program's
     ///
-    /// Program arguments are accepted but not yet visible to the program: it will see them once
-    /// WASI support lands.
+    /// A WASI program sees FILE's name, then ARGS, as its argv.
     #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
 }
@@ -85,17 +101,34 @@ fn parse_wasm_stack(text: &str) -> Result<usize, String> {
     }
 }
 
+/// `--env NAME=VALUE`; the name must be non-empty and free of `=`.
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err("expected NAME=VALUE".to_string()),
+    }
+}
+
+/// The store's data: the WASI context (one granting nothing when the module does not import WASI).
+struct Host {
+    wasi: WasiCtx,
+}
+
 pub fn run(cmd: RunCommand) -> Result<ExitCode> {
     let engine = Engine::new(config(&cmd));
     let module = super::load_module(&engine, &cmd.file)?;
     let (name, ty) = entry(&module, cmd.invoke.as_deref())?;
     // Without --invoke the ARGS belong to the program (WASI), not to `_start`'s parameters.
     let args = values::parse_args(&name, &ty, if cmd.invoke.is_some() { &cmd.args } else { &[] })?;
-    let mut store = Store::new(&engine, ());
+    let uses_wasi = module.imports().any(|(from, _, _)| from == wasi::MODULE);
+    let wasi = if uses_wasi { wasi_ctx(&cmd)? } else { WasiCtx::new() };
+    let mut store = Store::new(&engine, Host { wasi });
     if let Some(fuel) = cmd.fuel {
         store.set_fuel(fuel)?;
     }
-    let instance = Linker::new()
+    let mut linker = Linker::new();
+    wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi);
+    let instance = linker
         .instantiate(&mut store, &module)
         .with_context(|| format!("failed to instantiate {}", cmd.file.display()))?;
     let outcome = call(&mut store, instance, &name, &ty, &args);
@@ -106,6 +139,22 @@ pub fn run(cmd: RunCommand) -> Result<ExitCode> {
     values::write_results(&mut std::io::stdout().lock(), &results)
         .context("cannot write the results to stdout")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The WASI context the command line grants: argv is FILE's name then ARGS (with --invoke, ARGS
+/// are the function's, so argv is the name alone).
+fn wasi_ctx(cmd: &RunCommand) -> Result<WasiCtx> {
+    let name = cmd.file.file_name().unwrap_or(cmd.file.as_os_str()).to_string_lossy().into_owned();
+    let program_args: &[String] = if cmd.invoke.is_some() { &[] } else { &cmd.args };
+    let mut builder = WasiCtxBuilder::new()
+        .args(std::iter::once(&name).chain(program_args))
+        .env(cmd.env.iter().map(|(k, v)| (k, v)))
+        .inherit_stdio();
+    for dir in &cmd.dirs {
+        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+        builder = builder.preopen_dir(Path::new(host), guest)?;
+    }
+    Ok(builder.build())
 }
 
 fn config(cmd: &RunCommand) -> Config {
@@ -143,7 +192,7 @@ fn exported_funcs(module: &Module) -> String {
 }
 
 fn call(
-    store: &mut Store<()>,
+    store: &mut Store<Host>,
     instance: Instance,
     name: &str,
     ty: &FuncType,
@@ -156,7 +205,7 @@ fn call(
     Ok(results)
 }
 
-fn print_stats(store: &Store<()>, instance: Instance, fuel: Option<u64>) {
+fn print_stats(store: &Store<Host>, instance: Instance, fuel: Option<u64>) {
     let fuel = fuel.map(|initial| Fuel { initial, remaining: store.fuel() });
     let table = stats::render(&instance.func_stats(store), fuel);
     // Statistics are a diagnostic: failing to print them must not change the run's outcome.

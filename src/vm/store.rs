@@ -150,7 +150,7 @@ pub(crate) struct StoreInner {
 pub struct Store<T> {
     pub(crate) inner: StoreInner,
     pub(crate) host_funcs: Vec<HostFn<T>>,
-    data: T,
+    pub(crate) data: T,
 }
 
 impl<T> Store<T> {
@@ -252,6 +252,18 @@ impl<'a, T> Caller<'a, T> {
             Extern::Memory(m) => Some(m.data_mut(&mut *self.store)),
             _ => None,
         }
+    }
+
+    /// The store's data and the calling instance's exported memory `name` at once (WASI needs
+    /// both: its context lives in the data, its buffers in guest memory).
+    pub fn data_and_memory_mut(&mut self, name: &str) -> (&mut T, Option<&mut [u8]>) {
+        let memory = match self.get_export(name) {
+            Some(Extern::Memory(m)) => Some(m.0 as usize),
+            _ => None,
+        };
+        let store = &mut *self.store;
+        let bytes = memory.map(|m| store.inner.memories[m].data_mut());
+        (&mut store.data, bytes)
     }
 
     /// The whole store, for host functions that call back into wasm.

@@ -1,0 +1,7 @@
+;; Exits with status 3; the trap after it must never run.
+(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (call $proc_exit (i32.const 3))
+    unreachable))
