@@ -36,6 +36,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     Run(run::RunCommand),
+    Bench(crate::bench::BenchCommand),
     Validate(validate::ValidateCommand),
     Wast(wast::WastCommand),
 }
@@ -46,6 +47,7 @@ impl Cli {
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::Run(cmd) => run::run(cmd),
+            Command::Bench(cmd) => crate::bench::bench(cmd),
             Command::Validate(cmd) => validate::validate(cmd),
             Command::Wast(cmd) => wast::wast(cmd),
         }

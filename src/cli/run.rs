@@ -9,11 +9,13 @@
 
 use super::stats::{self, Fuel};
 use super::{TierOption, size, values};
+use crate::bench::phases::PhaseTimes;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 use tierup::wasi::{self, WasiCtx, WasiCtxBuilder};
 use tierup::{Config, Engine, ExternType, FuncType, Instance, Linker, Module, Store, Val};
 
@@ -67,6 +69,14 @@ pub struct RunCommand {
     #[arg(long)]
     stats: bool,
 
+    /// After the run, print `tierup-phase-times compile_ns=N instantiate_ns=N run_ns=N` to stderr
+    ///
+    /// Compile is reading and compiling FILE, instantiate is linking and instantiation (including
+    /// any start function), run is the call. Printed even if the run traps or the guest exits;
+    /// `tierup bench` reads it.
+    #[arg(long)]
+    phase_times: bool,
+
     /// Grant a WASI module the host directory HOST and everything under it, named GUEST (default:
     /// HOST as written)
     ///
@@ -116,7 +126,9 @@ struct Host {
 
 pub fn run(cmd: RunCommand) -> Result<ExitCode> {
     let engine = Engine::new(config(&cmd));
+    let started = Instant::now();
     let module = super::load_module(&engine, &cmd.file)?;
+    let compiled = Instant::now();
     let (name, ty) = entry(&module, cmd.invoke.as_deref())?;
     // Without --invoke the ARGS belong to the program (WASI), not to `_start`'s parameters.
     let args = values::parse_args(&name, &ty, if cmd.invoke.is_some() { &cmd.args } else { &[] })?;
@@ -131,7 +143,11 @@ pub fn run(cmd: RunCommand) -> Result<ExitCode> {
     let instance = linker
         .instantiate(&mut store, &module)
         .with_context(|| format!("failed to instantiate {}", cmd.file.display()))?;
+    let instantiated = Instant::now();
     let outcome = call(&mut store, instance, &name, &ty, &args);
+    if cmd.phase_times {
+        print_phase_times([started, compiled, instantiated, Instant::now()]);
+    }
     if cmd.stats {
         print_stats(&store, instance, cmd.fuel);
     }
@@ -203,6 +219,20 @@ fn call(
     let mut results = ty.results().iter().map(|t| Val::default_for(*t)).collect::<Vec<_>>();
     func.call(store, args, &mut results)?;
     Ok(results)
+}
+
+/// The `--phase-times` line, from the instants at which each phase started and the last ended.
+fn print_phase_times([started, compiled, instantiated, ran]: [Instant; 4]) {
+    let nanos =
+        |from: Instant, to: Instant| u64::try_from((to - from).as_nanos()).unwrap_or(u64::MAX);
+    let times = PhaseTimes {
+        compile_ns: nanos(started, compiled),
+        instantiate_ns: nanos(compiled, instantiated),
+        run_ns: nanos(instantiated, ran),
+    };
+    let line = format!("{times}\n");
+    // A diagnostic like --stats: failing to print it must not change the run's outcome.
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 fn print_stats(store: &Store<Host>, instance: Instance, fuel: Option<u64>) {
