@@ -19,6 +19,9 @@ pub struct Config {
     pub max_table_elements: u64,
     /// Whether execution consumes fuel (one unit per wasm operator); the amount is set on the store.
     pub consume_fuel: bool,
+    /// Whether the interpreter counts calls and loop back-edges ([`crate::FuncProfile`]). On by
+    /// default; turning it off exists to measure what counting costs (the tier policy reads them).
+    pub profile_counters: bool,
 }
 
 impl Default for Config {
@@ -29,6 +32,7 @@ impl Default for Config {
             max_memory_size: None,
             max_table_elements: 10_000_000,
             consume_fuel: false,
+            profile_counters: true,
         }
     }
 }

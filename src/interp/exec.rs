@@ -109,6 +109,8 @@ struct Executor<'s, T> {
     /// The running function's defined-function index.
     def: u32,
     frames: Vec<Frame>,
+    /// Whether to count calls and back-edges (`Config::profile_counters`).
+    profiling: bool,
     stack_end: *mut u128,
     max_depth: usize,
 }
@@ -146,6 +148,7 @@ impl<'s, T> Executor<'s, T> {
         let module = store.inner.instances[instance as usize].module.clone();
         let stack_end = store.inner.stack.end_ptr();
         let max_depth = store.inner.stack.max_depth.saturating_sub(store.inner.stack.depth);
+        let profiling = store.inner.engine.config().profile_counters;
         let mut ex = Executor {
             store,
             instance,
@@ -159,6 +162,7 @@ impl<'s, T> Executor<'s, T> {
             mem_len: 0,
             def: 0,
             frames: Vec::new(),
+            profiling,
             stack_end,
             max_depth,
         };
@@ -207,7 +211,9 @@ impl<'s, T> Executor<'s, T> {
             zeroed.write_bytes(0, (f.zeroed_end - f.num_params) as usize);
             let consts = fp.add(f.const_base as usize);
             consts.copy_from_nonoverlapping(f.consts.as_ptr(), f.consts.len());
-            (*self.profile.add(def as usize)).calls += 1;
+            if self.profiling {
+                (*self.profile.add(def as usize)).calls += 1;
+            }
         }
         self.def = def;
         Ok(f.code.as_ptr())
@@ -253,7 +259,7 @@ impl<'s, T> Executor<'s, T> {
             ($target:expr) => {{
                 // SAFETY: branch targets are indices inside this function's code.
                 let target = unsafe { code.add($target as usize) };
-                if target < pc {
+                if target < pc && self.profiling {
                     // SAFETY: `profile` has one entry per defined function of this instance.
                     unsafe { (*self.profile.add(self.def as usize)).back_edges += 1 };
                 }
