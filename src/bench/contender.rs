@@ -46,17 +46,28 @@ impl Contender {
 
     fn peer(name: &str) -> Option<Contender> {
         // `--no-warnings` silences node's ExperimentalWarning for WASI, which would go to stderr.
+        // `--no-wasm-lazy-compilation` makes V8 compile every function in the compile phase, as
+        // tierup does, so compile and run times compare like for like; it also avoids a crash
+        // of node 20's lazy compilation after `rust-regex-json` finishes at its default size.
         match name {
             "native" => Some(Contender::Native),
             "v8-liftoff" => Some(Contender::V8 {
                 name: "v8-liftoff",
-                flags: &["--no-warnings", "--liftoff", "--no-wasm-tier-up"],
+                flags: &[
+                    "--no-warnings",
+                    "--no-wasm-lazy-compilation",
+                    "--liftoff",
+                    "--no-wasm-tier-up",
+                ],
             }),
             "v8-turbofan" => Some(Contender::V8 {
                 name: "v8-turbofan",
-                flags: &["--no-warnings", "--no-liftoff"],
+                flags: &["--no-warnings", "--no-wasm-lazy-compilation", "--no-liftoff"],
             }),
-            "v8" => Some(Contender::V8 { name: "v8", flags: &["--no-warnings"] }),
+            "v8" => Some(Contender::V8 {
+                name: "v8",
+                flags: &["--no-warnings", "--no-wasm-lazy-compilation"],
+            }),
             _ => None,
         }
     }
