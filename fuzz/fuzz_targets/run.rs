@@ -32,6 +32,11 @@ fuzz_target!(|data: &[u8]| {
     if mode & 1 == 0 {
         run(rest, false);
     } else if let Ok(wasm) = generate(rest) {
+        // Replaying one input with TIERUP_FUZZ_DUMP=<file> saves the generated module (to turn
+        // a wasm-smith finding into a regression file).
+        if let Some(path) = std::env::var_os("TIERUP_FUZZ_DUMP") {
+            std::fs::write(path, &wasm).expect("cannot write TIERUP_FUZZ_DUMP");
+        }
         run(&wasm, true);
     }
 });

@@ -282,6 +282,13 @@ impl<T> Store<T> {
         if init.ty() != ty.element {
             return Err(Error::Usage("table initializer has the wrong type".into()));
         }
+        let limit = self.inner.engine.config().max_table_elements;
+        if ty.limits.min > limit {
+            return Err(Error::ResourceLimit(format!(
+                "table minimum size of {} elements exceeds the limit of {limit}",
+                ty.limits.min
+            )));
+        }
         let elems = vec![init.to_raw() as u64; ty.limits.min as usize];
         self.inner.tables.push(TableEntity { ty, elems });
         Ok(Table(self.inner.tables.len() as u32 - 1))
