@@ -243,3 +243,32 @@ fn directory_operations_and_small_calls_through_the_library() {
     assert!(realtime > 1_600_000_000 * 1_000_000_000, "realtime is nanoseconds since 1970");
     assert!(bytes[700..764].iter().any(|&b| b != 0), "random bytes were written");
 }
+
+/// The same checks from C: a wasi-libc program (`tests/data/wasi/sandbox.c`, built `.wasm`
+/// committed) tries `/etc/passwd` and `..` escapes, reads a file inside, and writes one file.
+#[test]
+fn a_c_program_cannot_leave_its_directory_and_writes_exactly_one_file() {
+    let root = tempfile::tempdir().unwrap();
+    let sandbox = root.path().join("box");
+    std::fs::create_dir(&sandbox).unwrap();
+    std::fs::write(root.path().join("secret.txt"), "secret\n").unwrap();
+    std::fs::write(sandbox.join("inside.txt"), "hello inside").unwrap();
+    let dir = format!("--dir={}::/sandbox", sandbox.display());
+    let run = tierup_run(&[&dir, "tests/data/wasi/sandbox.wasm"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let refused = "refused (Capabilities insufficient)";
+    let expected = format!(
+        "/etc/passwd: {refused}\n/sandbox/../secret.txt: {refused}\n../secret.txt: {refused}\n\
+         /sandbox/inside.txt: READ 12 bytes\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&run.stdout), expected);
+    let mut entries: Vec<_> = std::fs::read_dir(&sandbox)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    entries.sort();
+    assert_eq!(entries, ["inside.txt", "written.txt"]);
+    let written = std::fs::read_to_string(sandbox.join("written.txt")).unwrap();
+    assert_eq!(written, "written by the guest\n");
+    assert_eq!(std::fs::read_to_string(root.path().join("secret.txt")).unwrap(), "secret\n");
+}
