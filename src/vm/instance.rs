@@ -404,6 +404,24 @@ mod tests {
     }
 
     #[test]
+    fn one_linker_serves_several_stores() {
+        let engine = Engine::default();
+        let module = Module::new(
+            &engine,
+            r#"(module (import "env" "f" (func $f (result i32))) (export "f" (func $f)))"#,
+        )
+        .unwrap();
+        let mut linker = Linker::new();
+        linker.func_wrap("env", "f", |_: Caller<'_, ()>| Ok(7i32));
+        for _ in 0..2 {
+            let mut store = Store::new(&engine, ());
+            let instance = linker.instantiate(&mut store, &module).unwrap();
+            let f = instance.get_func(&store, "f").unwrap().typed::<_, (), i32>(&store).unwrap();
+            assert_eq!(f.call(&mut store, ()).unwrap(), 7);
+        }
+    }
+
+    #[test]
     fn profile_counts_calls_and_back_edges() {
         let (mut store, instance) = instantiate(
             r#"(module

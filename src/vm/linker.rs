@@ -30,8 +30,9 @@ impl<T> Clone for Definition<T> {
 /// Resolves imports by name.
 pub struct Linker<T> {
     defs: HashMap<(String, String), Definition<T>>,
-    /// Host functions already allocated, per definition, so repeated instantiation reuses them.
-    allocated: HashMap<(String, String), Func>,
+    /// Host functions already allocated, per store and definition, so repeated instantiation in
+    /// one store reuses them (and another store never sees them).
+    allocated: HashMap<(u64, String, String), Func>,
 }
 
 impl<T> Default for Linker<T> {
@@ -90,7 +91,9 @@ impl<T> Linker<T> {
         match self.defs.get(&key)?.clone() {
             Definition::Extern(e) => Some(e),
             Definition::Host(ty, f) => {
-                let func = *self.allocated.entry(key).or_insert_with(|| store.new_host_func(ty, f));
+                let (module, name) = key;
+                let cached = self.allocated.entry((store.inner.id, module, name));
+                let func = *cached.or_insert_with(|| store.new_host_func(ty, f));
                 Some(Extern::Func(func))
             }
         }

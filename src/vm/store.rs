@@ -135,6 +135,8 @@ pub(crate) struct InstanceEntity {
 
 /// The store's engine-facing state; split from `Store<T>` so the runtime is not generic over `T`.
 pub(crate) struct StoreInner {
+    /// Unique per store in this process, so caches keyed by store (the linker's) never mix stores.
+    pub id: u64,
     pub engine: Engine,
     pub funcs: Vec<FuncEntity>,
     pub memories: Vec<LinearMemory>,
@@ -145,6 +147,8 @@ pub(crate) struct StoreInner {
     pub fuel: u64,
     pub stack: Stack,
 }
+
+static NEXT_STORE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Owns all runtime state of a set of instances, plus the embedder's data `T`.
 pub struct Store<T> {
@@ -161,6 +165,7 @@ impl<T> Store<T> {
         let stack = Stack::new(engine.config().max_wasm_stack);
         Store {
             inner: StoreInner {
+                id: NEXT_STORE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 engine: engine.clone(),
                 funcs: Vec::new(),
                 memories: Vec::new(),
