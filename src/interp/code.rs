@@ -23,12 +23,11 @@ pub type Slot = u32;
 #[derive(Debug)]
 pub struct InterpFunc {
     pub code: Box<[Instr]>,
-    /// Values copied into slots `const_base..const_base + consts.len()` on every entry.
-    pub consts: Box<[u128]>,
+    /// Copied over the slots right after the parameters on every entry: zeros for the declared
+    /// locals and the result padding, then the constants (`const_base..`). One copy sets up both,
+    /// because the two regions are adjacent.
+    pub frame_init: Box<[u128]>,
     pub num_params: u32,
-    /// Slots the frame zeroes on entry: the declared locals after the parameters and the result padding.
-    pub zeroed_end: u32,
-    pub const_base: u32,
     /// Total slots the frame needs (temporaries included).
     pub frame_size: u32,
 }

@@ -204,13 +204,19 @@ impl<'s, T> Executor<'s, T> {
             self.def = def;
             return Err(self.trap(TrapCode::StackOverflow));
         }
-        // SAFETY: `[fp, frame_end)` lies inside the stack (checked above); the constants fit
-        // because `const_base + consts.len() <= frame_size`.
+        // SAFETY: `[fp, frame_end)` lies inside the stack (checked above), and the initial image
+        // covers slots `num_params..num_params + frame_init.len() <= frame_size`.
         unsafe {
-            let zeroed = fp.add(f.num_params as usize);
-            zeroed.write_bytes(0, (f.zeroed_end - f.num_params) as usize);
-            let consts = fp.add(f.const_base as usize);
-            consts.copy_from_nonoverlapping(f.consts.as_ptr(), f.consts.len());
+            let init = fp.add(f.num_params as usize);
+            let image = &f.frame_init;
+            // Most frames initialize a handful of slots: a plain loop beats a `memcpy` call.
+            if image.len() <= 8 {
+                for (i, v) in image.iter().enumerate() {
+                    init.add(i).write(*v);
+                }
+            } else {
+                init.copy_from_nonoverlapping(image.as_ptr(), image.len());
+            }
             if self.profiling {
                 (*self.profile.add(def as usize)).calls += 1;
             }

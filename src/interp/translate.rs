@@ -82,12 +82,11 @@ pub fn translate_function(
     ops.finish().map_err(wp)?;
 
     let frame_size = temp_base + t.max_height as u32;
+    let zeros = std::iter::repeat_n(0, (zeroed_end - num_params) as usize);
     let func = InterpFunc {
         code: t.code.into_boxed_slice(),
-        consts: t.consts.values.into_boxed_slice(),
+        frame_init: zeros.chain(t.consts.values).collect(),
         num_params,
-        zeroed_end,
-        const_base,
         frame_size,
     };
     Ok((func, validator.into_allocations()))
