@@ -9,7 +9,7 @@
 
 mod common;
 
-use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
 use tierup::{Module, Tier, Val};
@@ -61,18 +61,7 @@ fn counters(c: &mut Criterion) {
             let engine = common::engine(Tier::Interp, profile_counters);
             let module = Module::new(&engine, &program.wasm).expect("compile");
             group.bench_function(BenchmarkId::new(&program.name, setting), |b| {
-                b.iter_batched(
-                    || {
-                        let mut store = common::store(&engine, &program.name, &program.args);
-                        let start = common::instantiate(&mut store, &module);
-                        (store, start)
-                    },
-                    |(mut store, start)| {
-                        common::run(&mut store, start);
-                        store
-                    },
-                    BatchSize::PerIteration,
-                )
+                common::bench_start(b, &engine, &module, &program)
             });
         }
     }

@@ -57,18 +57,7 @@ fn execute(c: &mut Criterion, corpus: &[Program]) {
         for program in corpus {
             let module = Module::new(&engine, &program.wasm).expect("compile");
             group.bench_function(format!("{}/{tier}", program.name), |b| {
-                b.iter_batched(
-                    || {
-                        let mut store = common::store(&engine, &program.name, &program.args);
-                        let start = common::instantiate(&mut store, &module);
-                        (store, start)
-                    },
-                    |(mut store, start)| {
-                        common::run(&mut store, start);
-                        store
-                    },
-                    BatchSize::PerIteration,
-                )
+                common::bench_start(b, &engine, &module, program)
             });
         }
     }

@@ -160,3 +160,25 @@ pub fn call_i32<T>(store: &mut Store<T>, func: Func, arg: i32) -> Val {
     func.call(store, &[Val::I32(arg)], &mut results).expect("the call returns");
     results[0]
 }
+
+/// Times `_start` of `program` (already compiled into `module`): a fresh store and instance per
+/// iteration, built outside the measurement, so every iteration runs the program from scratch.
+pub fn bench_start(
+    b: &mut criterion::Bencher<'_>,
+    engine: &Engine,
+    module: &Module,
+    program: &Program,
+) {
+    b.iter_batched(
+        || {
+            let mut store = store(engine, &program.name, &program.args);
+            let start = instantiate(&mut store, module);
+            (store, start)
+        },
+        |(mut store, start)| {
+            run(&mut store, start);
+            store
+        },
+        criterion::BatchSize::PerIteration,
+    )
+}
