@@ -16,7 +16,8 @@
 
 use super::simd::{LaneWidth, SimdBinary, SimdLoad, SimdUnary};
 
-/// A frame-relative slot index.
+/// A frame-relative slot: an index while translating, a byte offset (`index * 16`) in the code the
+/// executor runs (see [`Instr::scale_slots`]).
 pub type Slot = u32;
 
 /// A translated function body, ready to execute.
@@ -34,15 +35,42 @@ pub struct InterpFunc {
 
 macro_rules! define_instrs {
     (
-        $( $(#[$meta:meta])* $name:ident $( { $($field:ident : $ty:ty),* $(,)? } )? ),* $(,)?
+        $( $(#[$meta:meta])* $name:ident $( { $($field:ident : $ty:ident),* $(,)? } )? ),* $(,)?
     ) => {
         /// One bytecode instruction. Branch targets are instruction indices within the function.
         #[derive(Clone, Copy, Debug, PartialEq)]
         pub enum Instr {
             $( $(#[$meta])* $name $( { $($field: $ty),* } )? ),*
         }
+
+        impl Instr {
+            /// Turns every slot operand from a slot index into its byte offset from the frame
+            /// pointer (`index * 16`), the form the executor addresses with: x86 and aarch64
+            /// addressing modes scale by at most 8, so a pre-scaled offset saves a shift per
+            /// operand in the dispatch loop.
+            pub fn scale_slots(&mut self) {
+                match self {
+                    $( Instr::$name $( { $($field),* } )? => {
+                        $( $( scale_slot!($ty, $field); )* )?
+                    } )*
+                }
+            }
+        }
     };
 }
+
+/// Scales one field if its declared type is `Slot`.
+macro_rules! scale_slot {
+    (Slot, $field:ident) => {
+        *$field *= SLOT_BYTES
+    };
+    ($other:ident, $field:ident) => {
+        let _ = $field;
+    };
+}
+
+/// Bytes per slot: every wasm value, `v128` included, has one 16-byte slot.
+pub const SLOT_BYTES: Slot = 16;
 
 define_instrs! {
     // ---- control ----

@@ -13,7 +13,7 @@
 //!
 //! This module must never let a guest address reach memory without a bounds check.
 
-use super::code::{Instr, InterpFunc};
+use super::code::{Instr, InterpFunc, SLOT_BYTES};
 use super::num;
 use super::simd;
 use super::stack::MAX_NESTING;
@@ -115,21 +115,22 @@ struct Executor<'s, T> {
     max_depth: usize,
 }
 
-// Reads slot `$slot` of the current frame as `$ty`.
+// Reads the slot at byte offset `$slot` of the current frame as `$ty`.
 macro_rules! rd {
     ($fp:ident, $ty:ty, $slot:expr) => {
-        // SAFETY: the translator only emits slots below the frame size, and the frame was checked
-        // to fit in the stack on entry; slots are 16-byte aligned and hold any type of <= 16 bytes.
-        unsafe { $fp.add($slot as usize).cast::<$ty>().read() }
+        // SAFETY: the translator only emits slot offsets below `frame_size * 16`, the frame was
+        // checked to fit in the stack on entry; slots are 16-byte aligned and hold any type of at
+        // most 16 bytes.
+        unsafe { $fp.byte_add($slot as usize).cast::<$ty>().read() }
     };
 }
 
-// Writes `$val` into slot `$slot` of the current frame.
+// Writes `$val` into the slot at byte offset `$slot` of the current frame.
 macro_rules! wr {
     ($fp:ident, $slot:expr, $val:expr) => {{
         let v = $val;
         // SAFETY: as for `rd!`.
-        unsafe { write_slot($fp.add($slot as usize), v) }
+        unsafe { write_slot($fp.byte_add($slot as usize), v) }
     }};
 }
 
@@ -440,7 +441,7 @@ impl<'s, T> Executor<'s, T> {
                     }
                 },
                 Instr::Call { func, base } => {
-                    let callee_fp = fp.wrapping_add(base as usize);
+                    let callee_fp = fp.wrapping_byte_add(base as usize);
                     if func >= self.num_imported_funcs {
                         self.frames.push(Frame {
                             ret_pc: pc,
@@ -467,12 +468,12 @@ impl<'s, T> Executor<'s, T> {
                 }
                 Instr::CallIndirect { ty, table, base } => {
                     let num_params = self.module.inner.types[ty as usize].params().len();
-                    let index: u32 = rd!(fp, u32, base as usize + num_params);
+                    let index: u32 = rd!(fp, u32, base as usize + num_params * SLOT_BYTES as usize);
                     let target = match self.resolve_indirect(ty, table, index) {
                         Ok(f) => f,
                         Err(code) => trap!(code),
                     };
-                    let callee_fp = fp.wrapping_add(base as usize);
+                    let callee_fp = fp.wrapping_byte_add(base as usize);
                     if let Some(entry) = self.call_func(target, pc, fp, code, callee_fp)? {
                         code = entry;
                         pc = code;
@@ -546,8 +547,11 @@ impl<'s, T> Executor<'s, T> {
                     wr!(fp, dst, old)
                 }
                 Instr::MemoryFill { base } => {
-                    let (d, v, n) =
-                        (rd!(fp, u32, base), rd!(fp, u32, base + 1), rd!(fp, u32, base + 2));
+                    let (d, v, n) = (
+                        rd!(fp, u32, base),
+                        rd!(fp, u32, base + SLOT_BYTES),
+                        rd!(fp, u32, base + 2 * SLOT_BYTES),
+                    );
                     let end = d as u64 + n as u64;
                     if end > mem_len as u64 {
                         trap!(TrapCode::MemoryOutOfBounds);
@@ -555,8 +559,11 @@ impl<'s, T> Executor<'s, T> {
                     mem_slice!()[d as usize..end as usize].fill(v as u8);
                 }
                 Instr::MemoryCopy { base } => {
-                    let (d, s, n) =
-                        (rd!(fp, u32, base), rd!(fp, u32, base + 1), rd!(fp, u32, base + 2));
+                    let (d, s, n) = (
+                        rd!(fp, u32, base),
+                        rd!(fp, u32, base + SLOT_BYTES),
+                        rd!(fp, u32, base + 2 * SLOT_BYTES),
+                    );
                     if d as u64 + n as u64 > mem_len as u64 || s as u64 + n as u64 > mem_len as u64
                     {
                         trap!(TrapCode::MemoryOutOfBounds);
@@ -564,8 +571,11 @@ impl<'s, T> Executor<'s, T> {
                     mem_slice!().copy_within(s as usize..(s + n) as usize, d as usize);
                 }
                 Instr::MemoryInit { segment, base } => {
-                    let (d, s, n) =
-                        (rd!(fp, u32, base), rd!(fp, u32, base + 1), rd!(fp, u32, base + 2));
+                    let (d, s, n) = (
+                        rd!(fp, u32, base),
+                        rd!(fp, u32, base + SLOT_BYTES),
+                        rd!(fp, u32, base + 2 * SLOT_BYTES),
+                    );
                     if let Err(code) = self.memory_init(segment, d, s, n, mem_slice!()) {
                         trap!(code);
                     }
@@ -583,7 +593,7 @@ impl<'s, T> Executor<'s, T> {
                     }
                 }
                 Instr::TableSet { table, base } => {
-                    let (i, r) = (rd!(fp, u32, base), rd!(fp, u64, base + 1));
+                    let (i, r) = (rd!(fp, u32, base), rd!(fp, u64, base + SLOT_BYTES));
                     match self.table_mut(table).elems.get_mut(i as usize) {
                         Some(slot) => *slot = r,
                         None => trap!(TrapCode::TableOutOfBounds),
@@ -593,14 +603,17 @@ impl<'s, T> Executor<'s, T> {
                     wr!(fp, dst, self.table(table).elems.len() as u32)
                 }
                 Instr::TableGrow { table, base } => {
-                    let (init, delta) = (rd!(fp, u64, base), rd!(fp, u32, base + 1));
+                    let (init, delta) = (rd!(fp, u64, base), rd!(fp, u32, base + SLOT_BYTES));
                     let limit = self.store.inner.engine.config().max_table_elements;
                     let old = self.table_mut(table).grow(delta, init, limit);
                     wr!(fp, base, old.unwrap_or(u32::MAX))
                 }
                 Instr::TableFill { table, base } => {
-                    let (i, r, n) =
-                        (rd!(fp, u32, base), rd!(fp, u64, base + 1), rd!(fp, u32, base + 2));
+                    let (i, r, n) = (
+                        rd!(fp, u32, base),
+                        rd!(fp, u64, base + SLOT_BYTES),
+                        rd!(fp, u32, base + 2 * SLOT_BYTES),
+                    );
                     let elems = &mut self.table_mut(table).elems;
                     match elems.get_mut(i as usize..i as usize + n as usize) {
                         Some(range) => range.fill(r),
@@ -608,15 +621,21 @@ impl<'s, T> Executor<'s, T> {
                     }
                 }
                 Instr::TableCopy { dst_table, src_table, base } => {
-                    let (d, s, n) =
-                        (rd!(fp, u32, base), rd!(fp, u32, base + 1), rd!(fp, u32, base + 2));
+                    let (d, s, n) = (
+                        rd!(fp, u32, base),
+                        rd!(fp, u32, base + SLOT_BYTES),
+                        rd!(fp, u32, base + 2 * SLOT_BYTES),
+                    );
                     if let Err(code) = self.table_copy(dst_table, src_table, d, s, n) {
                         trap!(code);
                     }
                 }
                 Instr::TableInit { table, segment, base } => {
-                    let (d, s, n) =
-                        (rd!(fp, u32, base), rd!(fp, u32, base + 1), rd!(fp, u32, base + 2));
+                    let (d, s, n) = (
+                        rd!(fp, u32, base),
+                        rd!(fp, u32, base + SLOT_BYTES),
+                        rd!(fp, u32, base + 2 * SLOT_BYTES),
+                    );
                     if let Err(code) = self.table_init(table, segment, d, s, n) {
                         trap!(code);
                     }

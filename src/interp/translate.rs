@@ -83,6 +83,9 @@ pub fn translate_function(
 
     let frame_size = temp_base + t.max_height as u32;
     let zeros = std::iter::repeat_n(0, (zeroed_end - num_params) as usize);
+    for instr in &mut t.code {
+        instr.scale_slots();
+    }
     let func = InterpFunc {
         code: t.code.into_boxed_slice(),
         frame_init: zeros.chain(t.consts.values).collect(),
