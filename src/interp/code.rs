@@ -7,8 +7,9 @@
 //! fp -> [params][locals][result padding][constants][temporaries: one slot per wasm stack height]
 //! ```
 //!
-//! Branch targets are instruction indices. The only backward branches are branches to loop headers,
-//! so the executor counts a back-edge whenever a branch goes backwards.
+//! Branch targets are offsets (in instructions, as `i32` bits) from the instruction after the
+//! branch, so the executor needs no code base. The only backward branches are branches to loop
+//! headers, so the executor counts a back-edge whenever a branch goes backwards.
 //!
 //! Constants are deduplicated per function and copied into the frame on entry, so an operand is always
 //! just a slot index and `i32.const` inside a loop costs nothing. Each instruction is at most 16 bytes
@@ -37,7 +38,7 @@ macro_rules! define_instrs {
     (
         $( $(#[$meta:meta])* $name:ident $( { $($field:ident : $ty:ident),* $(,)? } )? ),* $(,)?
     ) => {
-        /// One bytecode instruction. Branch targets are instruction indices within the function.
+        /// One bytecode instruction. Branch targets are relative offsets (see the module doc).
         #[derive(Clone, Copy, Debug, PartialEq)]
         pub enum Instr {
             $( $(#[$meta])* $name $( { $($field: $ty),* } )? ),*

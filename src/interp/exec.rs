@@ -31,7 +31,6 @@ const MAX_BACKTRACE: usize = 1000;
 struct Frame {
     ret_pc: *const Instr,
     fp: *mut u128,
-    code: *const Instr,
     def: u32,
     instance: u32,
 }
@@ -250,8 +249,7 @@ impl<'s, T> Executor<'s, T> {
     /// Runs defined function `def` of the current instance with its frame at stack slot `base`.
     fn run(mut self, def: u32, base: usize) -> Result<(), Trap> {
         let mut fp = self.store.inner.stack.slot_ptr(base);
-        let mut code = self.enter(def, fp)?;
-        let mut pc = code;
+        let mut pc = self.enter(def, fp)?;
         let mut mem_base = self.mem_base;
         let mut mem_len = self.mem_len;
 
@@ -260,17 +258,17 @@ impl<'s, T> Executor<'s, T> {
                 return Err(self.trap($code))
             };
         }
-        // Jumps to an instruction index. Only branches to loop headers go backwards, so a backward
-        // jump is a loop back-edge for the profiler.
+        // Jumps by a relative offset (in instructions, from the instruction after the branch).
+        // Only branches to loop headers go backwards, so a backward jump is a loop back-edge.
         macro_rules! jump {
-            ($target:expr) => {{
-                // SAFETY: branch targets are indices inside this function's code.
-                let target = unsafe { code.add($target as usize) };
-                if target < pc && self.profiling {
+            ($offset:expr) => {{
+                let offset = $offset as i32;
+                if offset < 0 && self.profiling {
                     // SAFETY: `profile` has one entry per defined function of this instance.
                     unsafe { (*self.profile.add(self.def as usize)).back_edges += 1 };
                 }
-                pc = target;
+                // SAFETY: branch offsets land on instructions inside this function's code.
+                pc = unsafe { pc.offset(offset as isize) };
             }};
         }
         macro_rules! br_cmp {
@@ -432,7 +430,6 @@ impl<'s, T> Executor<'s, T> {
                     Some(frame) => {
                         pc = frame.ret_pc;
                         fp = frame.fp;
-                        code = frame.code;
                         self.def = frame.def;
                         if frame.instance != self.instance {
                             self.switch_instance(frame.instance);
@@ -446,21 +443,16 @@ impl<'s, T> Executor<'s, T> {
                         self.frames.push(Frame {
                             ret_pc: pc,
                             fp,
-                            code,
                             def: self.def,
                             instance: self.instance,
                         });
-                        code = self.enter(func - self.num_imported_funcs, callee_fp)?;
-                        pc = code;
+                        pc = self.enter(func - self.num_imported_funcs, callee_fp)?;
                         fp = callee_fp;
                     } else {
                         let target =
                             self.store.inner.instances[self.instance as usize].funcs[func as usize];
-                        if let Some(entry) =
-                            self.call_func(Func(target), pc, fp, code, callee_fp)?
-                        {
-                            code = entry;
-                            pc = code;
+                        if let Some(entry) = self.call_func(Func(target), pc, fp, callee_fp)? {
+                            pc = entry;
                             fp = callee_fp;
                         }
                         reload!();
@@ -474,9 +466,8 @@ impl<'s, T> Executor<'s, T> {
                         Err(code) => trap!(code),
                     };
                     let callee_fp = fp.wrapping_byte_add(base as usize);
-                    if let Some(entry) = self.call_func(target, pc, fp, code, callee_fp)? {
-                        code = entry;
-                        pc = code;
+                    if let Some(entry) = self.call_func(target, pc, fp, callee_fp)? {
+                        pc = entry;
                         fp = callee_fp;
                     }
                     reload!();
@@ -907,13 +898,12 @@ impl<'s, T> Executor<'s, T> {
         func: Func,
         ret_pc: *const Instr,
         fp: *mut u128,
-        code: *const Instr,
         callee_fp: *mut u128,
     ) -> Result<Option<*const Instr>, Trap> {
         let entity = self.store.inner.func(func);
         match entity.kind {
             FuncKind::Wasm { instance, def_index } => {
-                let frame = Frame { ret_pc, fp, code, def: self.def, instance: self.instance };
+                let frame = Frame { ret_pc, fp, def: self.def, instance: self.instance };
                 self.frames.push(frame);
                 if instance != self.instance {
                     self.switch_instance(instance);

@@ -83,8 +83,9 @@ pub fn translate_function(
 
     let frame_size = temp_base + t.max_height as u32;
     let zeros = std::iter::repeat_n(0, (zeroed_end - num_params) as usize);
-    for instr in &mut t.code {
+    for (index, instr) in t.code.iter_mut().enumerate() {
         instr.scale_slots();
+        relativize_branch(instr, index);
     }
     let func = InterpFunc {
         code: t.code.into_boxed_slice(),
@@ -792,21 +793,9 @@ impl Translator<'_> {
     }
 
     fn patch(&mut self, at: usize, target: u32) {
-        match &mut self.code[at] {
-            Instr::Br { target: t }
-            | Instr::BrIfNez { target: t, .. }
-            | Instr::BrIfEqz { target: t, .. }
-            | Instr::BrIfI32Eq { target: t, .. }
-            | Instr::BrIfI32Ne { target: t, .. }
-            | Instr::BrIfI32LtS { target: t, .. }
-            | Instr::BrIfI32LtU { target: t, .. }
-            | Instr::BrIfI32GtS { target: t, .. }
-            | Instr::BrIfI32GtU { target: t, .. }
-            | Instr::BrIfI32LeS { target: t, .. }
-            | Instr::BrIfI32LeU { target: t, .. }
-            | Instr::BrIfI32GeS { target: t, .. }
-            | Instr::BrIfI32GeU { target: t, .. } => *t = target,
-            other => unreachable!("patching a non-branch {other:?}"),
+        match branch_target(&mut self.code[at]) {
+            Some(t) => *t = target,
+            None => unreachable!("patching a non-branch {:?}", self.code[at]),
         }
     }
 
@@ -1065,6 +1054,35 @@ fn conditional_branch(compare: Option<Instr>, cond: Slot, when: bool, target: u3
     }
 }
 
+/// Turns a branch's absolute target index into an offset from the instruction after it, so the
+/// executor needs no code base pointer (stored as the bits of an `i32`).
+fn relativize_branch(instr: &mut Instr, index: usize) {
+    let next = index as i64 + 1;
+    if let Some(target) = branch_target(instr) {
+        *target = (*target as i64 - next) as i32 as u32;
+    }
+}
+
+/// The target field of a branch instruction.
+fn branch_target(instr: &mut Instr) -> Option<&mut u32> {
+    match instr {
+        Instr::Br { target }
+        | Instr::BrIfNez { target, .. }
+        | Instr::BrIfEqz { target, .. }
+        | Instr::BrIfI32Eq { target, .. }
+        | Instr::BrIfI32Ne { target, .. }
+        | Instr::BrIfI32LtS { target, .. }
+        | Instr::BrIfI32LtU { target, .. }
+        | Instr::BrIfI32GtS { target, .. }
+        | Instr::BrIfI32GtU { target, .. }
+        | Instr::BrIfI32LeS { target, .. }
+        | Instr::BrIfI32LeU { target, .. }
+        | Instr::BrIfI32GeS { target, .. }
+        | Instr::BrIfI32GeU { target, .. } => Some(target),
+        _ => None,
+    }
+}
+
 /// Redirects the result of an instruction emitted by `push_result`.
 fn set_dst(instr: &mut Instr, new_dst: Slot) {
     macro_rules! retarget {
@@ -1251,4 +1269,47 @@ pub fn ends_fuel_segment(op: &Operator<'_>) -> bool {
             | Operator::CallIndirect { .. }
             | Operator::Unreachable
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::interp::code::Instr;
+    use crate::{Engine, Module};
+
+    fn translate(wat: &str) -> Vec<Instr> {
+        let module = Module::new(&Engine::default(), wat).unwrap();
+        module.inner.code[0].code.to_vec()
+    }
+
+    #[test]
+    fn a_counting_loop_is_three_instructions_per_iteration() {
+        let code = translate(
+            r#"(module (func (param i32) (result i32) (local i32)
+                (loop $l (local.set 1 (i32.add (local.get 1) (i32.const 3)))
+                  (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+                (local.get 1)))"#,
+        );
+        // Slots are byte offsets: param 0 at 0, local 1 at 16, constants 3 and 1 at 32 and 48.
+        assert_eq!(
+            code,
+            [
+                Instr::I32Add { dst: 16, a: 16, b: 32 },
+                Instr::I32Sub { dst: 0, a: 0, b: 48 },
+                Instr::BrIfNez { cond: 0, target: -3i32 as u32 },
+                Instr::Copy { dst: 0, src: 16 },
+                Instr::Return,
+            ]
+        );
+    }
+
+    #[test]
+    fn comparisons_fuse_into_the_branch_of_an_if() {
+        let code = translate(
+            r#"(module (func (param i32) (result i32)
+                (if (result i32) (i32.lt_s (local.get 0) (i32.const 2))
+                  (then (local.get 0)) (else (i32.const 7)))))"#,
+        );
+        // `if` branches to the else arm when the comparison is false: `ge_s`.
+        assert_eq!(code[0], Instr::BrIfI32GeS { a: 0, b: 16, target: 2 });
+    }
 }
