@@ -23,6 +23,9 @@ pub enum Error {
     /// A resource limit (memory size, table size, instances) was hit.
     #[error("resource limit exceeded: {0}")]
     ResourceLimit(String),
+    /// A bug in tierup itself (never the guest's fault); please report it.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// An export lookup or call from the embedder failed.
     #[error("{0}")]
     Usage(String),

@@ -24,9 +24,11 @@
 //! # Ok::<(), tierup::Error>(())
 //! ```
 
+mod code;
 mod engine;
 mod error;
 pub(crate) mod interp;
+pub(crate) mod jit;
 mod module;
 pub mod tier;
 mod types;

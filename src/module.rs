@@ -7,6 +7,8 @@
 use crate::engine::{Engine, SigId};
 use crate::error::{Error, Result};
 use crate::interp::{InterpFunc, translate_function};
+use crate::jit::{CompileError, JitFunc};
+use crate::tier::Tier;
 use crate::types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -102,6 +104,9 @@ pub(crate) struct ModuleInner {
     pub datas: Vec<DataSegment>,
     /// Interpreter code of each defined function.
     pub code: Vec<InterpFunc>,
+    /// Tier-1 code of each defined function, when the engine's tier is baseline and tier 1
+    /// compiles it; the others run in the interpreter.
+    pub jit: Vec<Option<JitFunc>>,
     pub names: Names,
     /// Size of the code section in bytes (for compile-throughput statistics).
     pub code_size: usize,
@@ -239,6 +244,7 @@ impl<'e> Builder<'e> {
                 elems: Vec::new(),
                 datas: Vec::new(),
                 code: Vec::new(),
+                jit: Vec::new(),
                 names: Names::default(),
                 code_size: 0,
             },
@@ -265,7 +271,9 @@ impl<'e> Builder<'e> {
                     self.engine.config().consume_fuel,
                 )?;
                 allocs = returned;
+                let jit = self.compile_tier1(func_index, &body, &code)?;
                 self.m.code.push(code);
+                self.m.jit.push(jit);
                 continue;
             }
             if let Payload::MemorySection(reader) = &payload {
@@ -276,6 +284,25 @@ impl<'e> Builder<'e> {
             self.section(payload)?;
         }
         Ok(self.m)
+    }
+
+    /// Tier-1 code for a function when the engine runs baseline. A function tier 1 refuses
+    /// stays in the interpreter; fuel is not metered by tier 1 yet, so with fuel nothing compiles.
+    fn compile_tier1(
+        &self,
+        func_index: u32,
+        body: &wasmparser::FunctionBody<'_>,
+        code: &InterpFunc,
+    ) -> Result<Option<JitFunc>> {
+        let config = self.engine.config();
+        if config.tier != Tier::Baseline || config.consume_fuel {
+            return Ok(None);
+        }
+        match crate::jit::compile(&self.m, func_index, body, code) {
+            Ok(jit) => Ok(Some(jit)),
+            Err(CompileError::Unsupported(_)) => Ok(None),
+            Err(CompileError::Internal(e)) => Err(Error::Internal(e)),
+        }
     }
 
     fn section(&mut self, payload: Payload<'_>) -> Result<()> {

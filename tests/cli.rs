@@ -220,8 +220,8 @@ fn bad_option_values_are_usage_errors() {
     let run = tierup(&["run", "--max-memory-size", "64M", "tests/data/add.wat"]);
     failure(&run, 2, "invalid value '64M' for '--max-memory-size <SIZE>'");
     assert!(run.stderr.contains("KiB"), "{}", run.stderr);
-    let run = tierup(&["run", "--tier", "baseline", "tests/data/add.wat"]);
-    failure(&run, 2, "tier `baseline` is not implemented yet");
+    let run = tierup(&["run", "--tier", "optimized", "tests/data/add.wat"]);
+    failure(&run, 2, "tier `optimized` is not implemented yet");
     let run = tierup(&["run", "--fuel", "lots", "tests/data/add.wat"]);
     failure(&run, 2, "invalid value 'lots' for '--fuel <N>'");
 }

@@ -45,3 +45,9 @@ fn run_suite(tier: Tier) {
 fn spec_suite_interp() {
     run_suite(Tier::Interp);
 }
+
+/// Tier 1 compiles what it supports and leaves the rest to the interpreter (mixed mode).
+#[test]
+fn spec_suite_baseline() {
+    run_suite(Tier::Baseline);
+}

@@ -17,6 +17,7 @@ use super::code::{Instr, InterpFunc, SLOT_BYTES};
 use super::num;
 use super::simd;
 use super::stack::MAX_NESTING;
+use crate::jit::JitCtx;
 use crate::module::Module;
 use crate::tier::{FuncProfile, Tier};
 use crate::val::Val;
@@ -194,8 +195,9 @@ impl<'s, T> Executor<'s, T> {
         }
     }
 
-    /// Sets up the frame of defined function `def` at `fp` and returns its code.
-    fn enter(&mut self, def: u32, fp: *mut u128) -> Result<*const Instr, Trap> {
+    /// Sets up the frame of defined function `def` at `fp` and returns its code, or runs it to
+    /// completion in tier 1 and returns `None` when it has compiled code.
+    fn enter(&mut self, def: u32, fp: *mut u128) -> Result<Option<*const Instr>, Trap> {
         // SAFETY: `def` is a defined-function index of the current module (validated call target
         // or table entry resolved to this instance), so it is in bounds of `funcs`.
         let f = unsafe { &*self.funcs.add(def as usize) };
@@ -222,7 +224,30 @@ impl<'s, T> Executor<'s, T> {
             }
         }
         self.def = def;
-        Ok(f.code.as_ptr())
+        if let Some(jit) = &self.module.inner.jit[def as usize] {
+            let ctx = JitCtx {
+                mem_base: self.mem_base,
+                mem_len: self.mem_len as u64,
+                globals: self.globals,
+            };
+            // SAFETY: the frame at `fp` was checked to fit in the stack and initialized above,
+            // exactly as the interpreter would; `ctx` describes this instance.
+            return match unsafe { jit.call(&ctx, fp) } {
+                Ok(()) => Ok(None),
+                Err(code) => Err(self.trap(code)),
+            };
+        }
+        Ok(Some(f.code.as_ptr()))
+    }
+
+    /// Pops the caller's frame after a callee finished; `None` when the entry function returned.
+    fn pop_frame(&mut self) -> Option<(*const Instr, *mut u128)> {
+        let frame = self.frames.pop()?;
+        self.def = frame.def;
+        if frame.instance != self.instance {
+            self.switch_instance(frame.instance);
+        }
+        Some((frame.ret_pc, frame.fp))
     }
 
     /// Builds a trap with the backtrace of this execution, innermost frame first. Deep backtraces
@@ -240,7 +265,11 @@ impl<'s, T> Executor<'s, T> {
                 func_index,
                 func_name: module.display_name(func_index).map(str::to_string),
                 module_name: module.names.module.clone(),
-                tier: Tier::Interp,
+                tier: if module.jit[def as usize].is_some() {
+                    Tier::Baseline
+                } else {
+                    Tier::Interp
+                },
             });
         }
         trap
@@ -249,7 +278,7 @@ impl<'s, T> Executor<'s, T> {
     /// Runs defined function `def` of the current instance with its frame at stack slot `base`.
     fn run(mut self, def: u32, base: usize) -> Result<(), Trap> {
         let mut fp = self.store.inner.stack.slot_ptr(base);
-        let mut pc = self.enter(def, fp)?;
+        let Some(mut pc) = self.enter(def, fp)? else { return Ok(()) };
         let mut mem_base = self.mem_base;
         let mut mem_len = self.mem_len;
 
@@ -425,16 +454,12 @@ impl<'s, T> Executor<'s, T> {
                     // SAFETY: `len + 1` branch instructions follow the table.
                     pc = unsafe { pc.add(i as usize) };
                 }
-                Instr::Return => match self.frames.pop() {
+                Instr::Return => match self.pop_frame() {
                     None => return Ok(()),
-                    Some(frame) => {
-                        pc = frame.ret_pc;
-                        fp = frame.fp;
-                        self.def = frame.def;
-                        if frame.instance != self.instance {
-                            self.switch_instance(frame.instance);
-                            reload!();
-                        }
+                    Some((ret_pc, caller_fp)) => {
+                        pc = ret_pc;
+                        fp = caller_fp;
+                        reload!();
                     }
                 },
                 Instr::Call { func, base } => {
@@ -446,8 +471,16 @@ impl<'s, T> Executor<'s, T> {
                             def: self.def,
                             instance: self.instance,
                         });
-                        pc = self.enter(func - self.num_imported_funcs, callee_fp)?;
-                        fp = callee_fp;
+                        match self.enter(func - self.num_imported_funcs, callee_fp)? {
+                            Some(entry) => {
+                                pc = entry;
+                                fp = callee_fp;
+                            }
+                            // Ran in tier 1: back in the caller, which is already current.
+                            None => {
+                                self.pop_frame();
+                            }
+                        }
                     } else {
                         let target =
                             self.store.inner.instances[self.instance as usize].funcs[func as usize];
@@ -908,7 +941,11 @@ impl<'s, T> Executor<'s, T> {
                 if instance != self.instance {
                     self.switch_instance(instance);
                 }
-                self.enter(def_index, callee_fp).map(Some)
+                let entered = self.enter(def_index, callee_fp)?;
+                if entered.is_none() {
+                    self.pop_frame();
+                }
+                Ok(entered)
             }
             FuncKind::Host { index } => {
                 let ty = entity.ty.clone();

@@ -40,8 +40,9 @@ impl FromStr for Tier {
     fn from_str(s: &str) -> Result<Tier, String> {
         match s {
             "interp" => Ok(Tier::Interp),
-            "baseline" | "optimized" => Err(format!("tier `{s}` is not implemented yet")),
-            _ => Err(format!("unknown tier `{s}` (expected: interp)")),
+            "baseline" => Ok(Tier::Baseline),
+            "optimized" => Err(format!("tier `{s}` is not implemented yet")),
+            _ => Err(format!("unknown tier `{s}` (expected: interp or baseline)")),
         }
     }
 }

@@ -108,7 +108,11 @@ impl Instance {
                     func_index,
                     name: m.display_name(func_index).map(str::to_string),
                     profile: *profile,
-                    tier: crate::tier::Tier::Interp,
+                    tier: if m.jit[def].is_some() {
+                        crate::tier::Tier::Baseline
+                    } else {
+                        crate::tier::Tier::Interp
+                    },
                 }
             })
             .collect()

@@ -1,0 +1,57 @@
+//! Executable memory: the one place where bytes become machine code and pointers become functions.
+//!
+//! Code is assembled into an ordinary vector (position-independent), copied into a fresh anonymous
+//! mapping, and the mapping is flipped to read+execute; nothing is ever writable and executable at
+//! once. This module must never hand out a function pointer to bytes it did not map itself.
+
+use dynasmrt::mmap::{ExecutableBuffer, MutableBuffer};
+use std::sync::Arc;
+
+/// A block of machine code, immutable and executable for as long as it lives. Cheap to clone.
+#[derive(Clone)]
+pub struct ExecutableCode {
+    buffer: Arc<ExecutableBuffer>,
+}
+
+impl std::fmt::Debug for ExecutableCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ExecutableCode({} bytes)", self.buffer.len())
+    }
+}
+
+impl ExecutableCode {
+    /// Maps `bytes` as executable code.
+    pub fn new(bytes: &[u8]) -> std::io::Result<ExecutableCode> {
+        let mut buffer = MutableBuffer::new(bytes.len().max(1))?;
+        buffer.set_len(bytes.len());
+        buffer.copy_from_slice(bytes);
+        let buffer = buffer.make_exec()?;
+        // Processors with split caches must not run stale instructions from these addresses.
+        dynasmrt::cache_control::synchronize_icache(&buffer);
+        Ok(ExecutableCode { buffer: Arc::new(buffer) })
+    }
+
+    /// Address of byte `offset` of the code.
+    pub fn address(&self, offset: usize) -> *const u8 {
+        assert!(offset < self.buffer.len(), "offset {offset} outside the code");
+        self.buffer.as_ptr().wrapping_add(offset)
+    }
+}
+
+/// The signature of every tier-1 function entry: `(context, frame pointer) -> status`, status 0
+/// meaning it returned and `code + 1` meaning it trapped with `TrapCode` number `code`.
+pub type JitEntry = unsafe extern "C" fn(ctx: *const crate::jit::JitCtx, fp: *mut u128) -> u32;
+
+impl ExecutableCode {
+    /// The function starting at byte `offset`.
+    ///
+    /// # Safety
+    /// `offset` must be the start of a function the JIT compiled into this code with the
+    /// [`JitEntry`] calling convention.
+    pub unsafe fn entry(&self, offset: usize) -> JitEntry {
+        let address = self.address(offset);
+        // SAFETY: the caller guarantees the bytes at `address` are a complete function with the
+        // `JitEntry` signature; the mapping is executable and lives as long as `self`.
+        unsafe { std::mem::transmute::<*const u8, JitEntry>(address) }
+    }
+}
