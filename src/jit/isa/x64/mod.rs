@@ -450,3 +450,48 @@ impl MacroAssembler for X64Masm {
         self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iced_x86::{Decoder, DecoderOptions, Formatter, GasFormatter};
+
+    /// The code `emit` assembles, one instruction per line in AT&T syntax.
+    fn disassemble(emit: impl FnOnce(&mut X64Masm)) -> String {
+        let mut masm = X64Masm::default();
+        emit(&mut masm);
+        let bytes = masm.finish().unwrap();
+        let mut decoder = Decoder::new(64, &bytes, DecoderOptions::NONE);
+        let mut formatter = GasFormatter::new();
+        let mut out = String::new();
+        for instruction in &mut decoder {
+            let mut line = String::new();
+            formatter.format(&instruction, &mut line);
+            out.push_str(line.trim());
+            out.push('\n');
+        }
+        out
+    }
+
+    #[test]
+    fn an_add_with_an_immediate_computes_in_rax() {
+        let code = disassemble(|m| {
+            m.int_op(IntOp::Add, Size::S32, Reg(8), Reg(8), RegImm::Imm(3));
+            m.ret();
+        });
+        let expected = "mov %r8,%rax\nadd $3,%eax\nmov %eax,%r8d\nxor %eax,%eax\njmp 0x0000000000000012\n\
+                        pop %r15\npop %r14\npop %r13\npop %r12\npop %rbx\nret\n";
+        assert_eq!(code, expected);
+    }
+
+    #[test]
+    fn heap_loads_check_bounds_against_the_context() {
+        let code = disassemble(|m| m.load_heap(LoadKind::I32, Reg(9), Reg(8), 16));
+        let lines: Vec<&str> = code.lines().collect();
+        assert_eq!(lines[0], "mov %r8d,%eax", "the address is zero-extended");
+        assert!(lines.iter().any(|l| l.starts_with("cmp 8(%rdi),%rcx")), "{code}");
+        assert!(lines.iter().any(|l| l.starts_with("ja ")), "{code}");
+        assert!(lines.iter().any(|l| *l == "mov (%rcx,%rax),%r9d"), "{code}");
+        assert!(lines.iter().any(|l| *l == "mov $4,%eax"), "the out-of-bounds stub: {code}");
+    }
+}
