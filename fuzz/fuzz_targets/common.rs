@@ -1,0 +1,88 @@
+//! What the fuzz targets share: generating WebAssembly 2.0 modules and satisfying their imports.
+
+use arbitrary::{Result, Unstructured};
+use tierup::{Extern, ExternType, Func, Store, Val};
+
+/// Cap on the initial size of a host-created table for an import, so a huge imported table is
+/// declined instead of exhausting memory.
+const MAX_IMPORTED_TABLE: u64 = 100_000;
+
+/// A WebAssembly 2.0 module (and nothing newer) from wasm-smith.
+pub fn generate(
+    data: &[u8],
+    adjust: impl FnOnce(&mut wasm_smith::Module) -> Result<()>,
+) -> Result<Vec<u8>> {
+    let mut u = Unstructured::new(data);
+    let mut config = wasm_smith::Config {
+        // WebAssembly 2.0.
+        simd_enabled: true,
+        bulk_memory_enabled: true,
+        reference_types_enabled: true,
+        multi_value_enabled: true,
+        sign_extension_ops_enabled: true,
+        saturating_float_to_int_enabled: true,
+        // Everything after 2.0: off.
+        threads_enabled: false,
+        shared_everything_threads_enabled: false,
+        acquire_release_atomics_enabled: false,
+        tail_call_enabled: false,
+        exceptions_enabled: false,
+        gc_enabled: false,
+        custom_descriptors_enabled: false,
+        multibyte_array_access_enabled: false,
+        memory64_enabled: false,
+        relaxed_simd_enabled: false,
+        extended_const_enabled: false,
+        custom_page_sizes_enabled: false,
+        wide_arithmetic_enabled: false,
+        compact_imports_enabled: false,
+        max_memories: 1, // more than one would be multi-memory
+        // Modest sizes, so that one input runs in milliseconds.
+        max_memory32_bytes: 16 << 20,
+        max_tables: 4,
+        max_table_elements: 10_000,
+        max_types: 50,
+        max_imports: 20,
+        max_funcs: 50,
+        max_globals: 50,
+        max_exports: 50,
+        max_element_segments: 20,
+        max_elements: 100,
+        max_data_segments: 20,
+        max_instructions: 1_000,
+        max_nesting_depth: 10,
+        max_instances: 0,
+        max_modules: 0,
+        max_components: 0,
+        ..wasm_smith::Config::default()
+    };
+    // Let the input decide whether functions get exported (so they run) or only reached via start.
+    config.export_everything = u.arbitrary()?;
+    let mut module = wasm_smith::Module::new(config, &mut u)?;
+    adjust(&mut module)?;
+    Ok(module.to_bytes())
+}
+
+/// A fresh entity of the import's type; `None` when the harness declines (huge imported table).
+pub fn dummy_import(store: &mut Store<()>, ty: ExternType) -> Option<Extern> {
+    Some(match ty {
+        ExternType::Func(ft) => {
+            let results: Vec<Val> = ft.results().iter().map(|t| Val::default_for(*t)).collect();
+            Extern::Func(Func::new(store, ft, move |_caller, _args, out| {
+                out.copy_from_slice(&results);
+                Ok(())
+            }))
+        }
+        ExternType::Global(gt) => {
+            Extern::Global(store.new_global(gt, Val::default_for(gt.content)).ok()?)
+        }
+        ExternType::Table(tt) => {
+            if tt.limits.min > MAX_IMPORTED_TABLE {
+                return None;
+            }
+            Extern::Table(store.new_table(tt, Val::default_for(tt.element)).ok()?)
+        }
+        ExternType::Memory(mt) => Extern::Memory(store.new_memory(mt).ok()?),
+    })
+}
+
