@@ -40,7 +40,7 @@ impl ExecutableCode {
 
 /// The signature of every tier-1 function entry: `(context, frame pointer) -> status`, status 0
 /// meaning it returned and `code + 1` meaning it trapped with `TrapCode` number `code`.
-pub type JitEntry = unsafe extern "C" fn(ctx: *const crate::jit::JitCtx, fp: *mut u128) -> u32;
+pub type JitEntry = unsafe extern "C" fn(ctx: *mut crate::jit::JitCtx, fp: *mut u128) -> u32;
 
 impl ExecutableCode {
     /// The function starting at byte `offset`.

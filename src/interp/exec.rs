@@ -17,7 +17,7 @@ use super::code::{Instr, InterpFunc, SLOT_BYTES};
 use super::num;
 use super::simd;
 use super::stack::MAX_NESTING;
-use crate::jit::JitCtx;
+use crate::jit::{JitCtx, JitFunc, TRAP_PENDING, trap_code};
 use crate::module::Module;
 use crate::tier::{FuncProfile, Tier};
 use crate::val::Val;
@@ -109,6 +109,8 @@ struct Executor<'s, T> {
     /// The running function's defined-function index.
     def: u32,
     frames: Vec<Frame>,
+    /// A trap raised below a tier-1 frame, on its way up through tier-1 code (see `TRAP_PENDING`).
+    pending_trap: Option<Trap>,
     /// Whether to count calls and back-edges (`Config::profile_counters`).
     profiling: bool,
     stack_end: *mut u128,
@@ -163,6 +165,7 @@ impl<'s, T> Executor<'s, T> {
             mem_len: 0,
             def: 0,
             frames: Vec::new(),
+            pending_trap: None,
             profiling,
             stack_end,
             max_depth,
@@ -224,20 +227,66 @@ impl<'s, T> Executor<'s, T> {
             }
         }
         self.def = def;
-        if let Some(jit) = &self.module.inner.jit[def as usize] {
-            let ctx = JitCtx {
-                mem_base: self.mem_base,
-                mem_len: self.mem_len as u64,
-                globals: self.globals,
-            };
-            // SAFETY: the frame at `fp` was checked to fit in the stack and initialized above,
-            // exactly as the interpreter would; `ctx` describes this instance.
-            return match unsafe { jit.call(&ctx, fp) } {
-                Ok(()) => Ok(None),
-                Err(code) => Err(self.trap(code)),
-            };
+        if let Some(jit) = self.module.inner.jit[def as usize].clone() {
+            return self.run_tier1(&jit, fp).map(|()| None);
         }
         Ok(Some(f.code.as_ptr()))
+    }
+
+    /// Runs tier-1 code on the frame at `fp`, which `enter` has set up.
+    fn run_tier1(&mut self, jit: &JitFunc, fp: *mut u128) -> Result<(), Trap> {
+        let mut ctx = JitCtx {
+            mem_base: self.mem_base,
+            mem_len: self.mem_len as u64,
+            globals: self.globals,
+            call: call_from_tier1::<T>,
+            executor: (self as *mut Self).cast(),
+        };
+        // SAFETY: the frame at `fp` was checked to fit in the stack and initialized as the
+        // interpreter would; `ctx` describes this instance, and `executor` is `self`, which is
+        // not otherwise used until the call returns (the helper reborrows it from the pointer).
+        let status = unsafe { jit.call(&mut ctx, fp) };
+        match status {
+            0 => Ok(()),
+            TRAP_PENDING => Err(self.pending_trap.take().expect("a pending trap was stored")),
+            code => Err(self.trap(trap_code(code))),
+        }
+    }
+
+    /// A call made by tier-1 code: runs function `func` of the current instance on the frame at
+    /// `callee_fp`, in whatever tier it has, with the tier-1 caller recorded as a frame.
+    fn call_from_tier1(&mut self, func: u32, callee_fp: *mut u128) -> Result<(), Trap> {
+        if native_stack_exhausted() {
+            return Err(self.trap(TrapCode::StackOverflow));
+        }
+        let caller = Frame {
+            ret_pc: std::ptr::null(),
+            fp: callee_fp,
+            def: self.def,
+            instance: self.instance,
+        };
+        self.frames.push(caller);
+        if func >= self.num_imported_funcs {
+            if let Some(pc) = self.enter(func - self.num_imported_funcs, callee_fp)? {
+                self.interpret(pc, callee_fp)?;
+            }
+        } else {
+            let target = self.store.inner.instances[self.instance as usize].funcs[func as usize];
+            let entered = self.call_func(Func(target), std::ptr::null(), callee_fp, callee_fp)?;
+            if let Some(pc) = entered {
+                self.interpret(pc, callee_fp)?;
+                // Back from the imported function: undo the frame `call_func` pushed.
+                self.pop_frame();
+            }
+        }
+        self.pop_frame();
+        Ok(())
+    }
+
+    /// Pops the caller's frame unless the frame stack is back at `depth` (the function this
+    /// interpretation started with returned).
+    fn pop_frame_above(&mut self, depth: usize) -> Option<(*const Instr, *mut u128)> {
+        if self.frames.len() == depth { None } else { self.pop_frame() }
     }
 
     /// Pops the caller's frame after a callee finished; `None` when the entry function returned.
@@ -276,9 +325,18 @@ impl<'s, T> Executor<'s, T> {
     }
 
     /// Runs defined function `def` of the current instance with its frame at stack slot `base`.
-    fn run(mut self, def: u32, base: usize) -> Result<(), Trap> {
-        let mut fp = self.store.inner.stack.slot_ptr(base);
-        let Some(mut pc) = self.enter(def, fp)? else { return Ok(()) };
+    fn run(&mut self, def: u32, base: usize) -> Result<(), Trap> {
+        let fp = self.store.inner.stack.slot_ptr(base);
+        match self.enter(def, fp)? {
+            Some(pc) => self.interpret(pc, fp),
+            None => Ok(()),
+        }
+    }
+
+    /// Interprets from `pc` in the frame at `fp` until the function that frame belongs to returns.
+    /// Re-entrant: tier-1 code calling an interpreted function interprets it here, nested.
+    fn interpret(&mut self, mut pc: *const Instr, mut fp: *mut u128) -> Result<(), Trap> {
+        let entry_depth = self.frames.len();
         let mut mem_base = self.mem_base;
         let mut mem_len = self.mem_len;
 
@@ -454,7 +512,7 @@ impl<'s, T> Executor<'s, T> {
                     // SAFETY: `len + 1` branch instructions follow the table.
                     pc = unsafe { pc.add(i as usize) };
                 }
-                Instr::Return => match self.pop_frame() {
+                Instr::Return => match self.pop_frame_above(entry_depth) {
                     None => return Ok(()),
                     Some((ret_pc, caller_fp)) => {
                         pc = ret_pc;
@@ -476,9 +534,11 @@ impl<'s, T> Executor<'s, T> {
                                 pc = entry;
                                 fp = callee_fp;
                             }
-                            // Ran in tier 1: back in the caller, which is already current.
+                            // Ran in tier 1: back in the caller, which is already current;
+                            // its calls may have grown memory.
                             None => {
                                 self.pop_frame();
+                                reload!();
                             }
                         }
                     } else {
@@ -1061,5 +1121,57 @@ impl<'s, T> Executor<'s, T> {
             elems.get_mut(d as usize..d as usize + n as usize).ok_or(TrapCode::TableOutOfBounds)?;
         dst.copy_from_slice(src);
         Ok(())
+    }
+}
+
+/// The `JitCtx::call` helper: tier-1 code calling any function.
+///
+/// # Safety
+/// `ctx` must be the context `run_tier1` built for the running tier-1 code, whose `executor`
+/// points at the live `Executor<T>` that is waiting for that code to return.
+unsafe extern "C" fn call_from_tier1<T>(ctx: *mut JitCtx, callee_fp: *mut u128, func: u32) -> u32 {
+    // SAFETY: guaranteed by the caller: the context and its executor are live, and nothing else
+    // uses the executor while its tier-1 code runs.
+    let (ctx, executor) = unsafe { (&mut *ctx, &mut *(*ctx).executor.cast::<Executor<'_, T>>()) };
+    let outcome = executor.call_from_tier1(func, callee_fp);
+    // The callee may have grown memory: tier-1 code reads these after every call.
+    ctx.mem_base = executor.mem_base;
+    ctx.mem_len = executor.mem_len as u64;
+    match outcome {
+        Ok(()) => 0,
+        Err(trap) => {
+            executor.pending_trap = Some(trap);
+            TRAP_PENDING
+        }
+    }
+}
+
+/// Whether the host stack is nearly used up. Tier-1 calls recurse on the host stack, so deep guest
+/// recursion must trap before it overflows; the margin covers the deepest host work below a check.
+fn native_stack_exhausted() -> bool {
+    const MARGIN: usize = 256 << 10;
+    let marker = 0u8;
+    let sp = std::ptr::addr_of!(marker) as usize;
+    sp < NATIVE_STACK_LOW.with(|low| *low) + MARGIN
+}
+
+thread_local! {
+    /// The lowest address of this thread's stack (0 when unknown, which disables the check).
+    static NATIVE_STACK_LOW: usize = native_stack_low();
+}
+
+fn native_stack_low() -> usize {
+    // SAFETY: `pthread_getattr_np` fills `attr` for the calling thread, `pthread_attr_getstack`
+    // only reads it, and it is destroyed after use.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return 0;
+        }
+        let mut addr: *mut libc::c_void = std::ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        let ok = libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0;
+        libc::pthread_attr_destroy(&mut attr);
+        if ok { addr as usize } else { 0 }
     }
 }

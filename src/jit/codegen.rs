@@ -3,8 +3,8 @@
 //! A virtual value stack tracks where each wasm value lives: an immediate, a local's slot, a
 //! register, or its canonical slot (`temp_base + stack position`, the interpreter's layout). Values
 //! stay in registers within straight-line code; at every label (block and loop boundaries, branch
-//! targets) all of them are in their canonical slots, so every path into a label agrees, exactly as
-//! in the interpreter's translator. It must never emit code for an operator it does not handle:
+//! targets, calls) all of them are in their canonical slots, so every path into a label agrees,
+//! exactly as in the interpreter's translator. It must never emit code for an operator it does not handle:
 //! anything unknown refuses the whole function.
 
 use super::CompileError;
@@ -197,6 +197,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 self.emit_return();
                 self.mark_unreachable();
             }
+            O::Call { function_index } => self.visit_call(function_index)?,
             O::Drop => {
                 let v = self.pop();
                 self.release(v);
@@ -456,6 +457,22 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.masm.compare(cond, ty.size(), lhs, lhs, rhs);
         self.release_operand(rhs);
         self.push_reg(Ty::I32, lhs);
+    }
+
+    /// A call: every value goes to its canonical slot (the arguments thereby land where the
+    /// callee's frame starts), and the results come back in the callee's first slots.
+    fn visit_call(&mut self, func: u32) -> Result<(), CompileError> {
+        let ty = self.module.func_type(func);
+        let params = ty.params().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
+        let results =
+            ty.results().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
+        self.spill_all();
+        let base = self.stack.len() - params.len();
+        let callee_fp = self.canonical(base);
+        self.masm.call(func, callee_fp);
+        self.stack.truncate(base);
+        self.stack.extend(results.into_iter().map(|ty| Value { ty, loc: Loc::Slot }));
+        Ok(())
     }
 
     fn visit_select(&mut self) {

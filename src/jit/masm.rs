@@ -187,6 +187,11 @@ pub trait MacroAssembler {
     fn load_global(&mut self, size: Size, dst: Reg, index: u32);
     fn store_global(&mut self, size: Size, src: Reg, index: u32);
 
+    /// Calls function `func` (module index space) with its frame at slot offset `callee_fp`
+    /// through the context's call helper. Every allocatable register is clobbered; a trap status
+    /// from the callee returns from this function at once.
+    fn call(&mut self, func: u32, callee_fp: u32);
+
     /// The finished, position-independent machine code.
     fn finish(self) -> Result<Vec<u8>, AsmError>;
 }

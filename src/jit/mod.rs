@@ -6,9 +6,9 @@
 //! - `codegen.rs`: the operator walk, ISA-free.
 //!
 //! Tier-1 code runs on the interpreter's frames (same slot layout, same value stack), so the two
-//! tiers hand frames to each other freely. This first slice compiles *leaf* functions over integer
-//! operations, locals, globals, linear memory (bounds-checked) and all structured control flow;
-//! a function using anything else is refused and stays in the interpreter.
+//! tiers hand frames to each other freely. This first slice compiles functions over integer
+//! operations, locals, globals, linear memory (bounds-checked), direct calls and all structured
+//! control flow; a function using anything else is refused and stays in the interpreter.
 //! It must never produce code for a function it does not fully understand: refusing is always safe.
 
 mod codegen;
@@ -18,6 +18,11 @@ pub mod masm;
 use crate::code::{ExecutableCode, JitEntry};
 use crate::module::ModuleInner;
 use crate::vm::TrapCode;
+
+/// Calls function `func` (module index space) of the calling instance on the frame at `callee_fp`
+/// (arguments in place); returns 0, or a trap status. Refreshes the context's memory fields.
+pub type CallHelper =
+    unsafe extern "C" fn(ctx: *mut JitCtx, callee_fp: *mut u128, func: u32) -> u32;
 
 /// What tier-1 code reads at run time. `#[repr(C)]`: the generated code addresses its fields.
 #[repr(C)]
@@ -29,7 +34,15 @@ pub struct JitCtx {
     pub mem_len: u64,
     /// The instance's global cells, by global index.
     pub globals: *const *mut u128,
+    /// How calls leave tier-1 code: into the runtime, which picks the callee's tier.
+    pub call: CallHelper,
+    /// The execution `call` works on (opaque to generated code).
+    pub executor: *mut std::ffi::c_void,
 }
+
+/// The status a call returns when the trap it raised is stored in the executor (it carries a
+/// backtrace a status cannot).
+pub const TRAP_PENDING: u32 = u32::MAX;
 
 /// Why a function was not compiled.
 #[derive(Debug, thiserror::Error)]
@@ -50,22 +63,19 @@ pub struct JitFunc {
 
 impl JitFunc {
     /// Runs the function on the frame at `fp` (parameters in place, locals and constants
-    /// initialized as the interpreter does); returns the trap it raised, if any.
+    /// initialized as the interpreter does); returns its status: 0, [`TRAP_PENDING`], or a trap
+    /// number ([`trap_code`]).
     ///
     /// # Safety
     /// `fp` must point at a frame of this function that lies inside a live value stack, and `ctx`
-    /// must describe the calling instance's memory and globals.
-    pub unsafe fn call(&self, ctx: &JitCtx, fp: *mut u128) -> Result<(), TrapCode> {
+    /// must describe the calling instance's memory and globals and a live executor.
+    pub unsafe fn call(&self, ctx: &mut JitCtx, fp: *mut u128) -> u32 {
         // SAFETY: offset 0 is the entry of the function `compile` assembled with the `JitEntry`
         // convention.
         let entry: JitEntry = unsafe { self.code.entry(0) };
         // SAFETY: the caller guarantees the frame and context; tier-1 code stays inside both
         // (slot offsets below the frame size, memory accesses bounds-checked against `ctx`).
-        let status = unsafe { entry(ctx, fp) };
-        match status {
-            0 => Ok(()),
-            s => Err(trap_code(s)),
-        }
+        unsafe { entry(ctx, fp) }
     }
 }
 
@@ -92,7 +102,8 @@ pub(crate) fn trap_status(code: &TrapCode) -> u32 {
     }
 }
 
-fn trap_code(status: u32) -> TrapCode {
+/// The trap a status other than 0 and [`TRAP_PENDING`] stands for.
+pub(crate) fn trap_code(status: u32) -> TrapCode {
     match status {
         1 => TrapCode::Unreachable,
         2 => TrapCode::IntegerDivideByZero,
@@ -147,11 +158,51 @@ mod tests {
     }
 
     #[test]
-    fn functions_with_calls_or_floats_stay_in_the_interpreter() {
+    fn calls_cross_tiers_both_ways() {
+        // fib runs in tier 1 and calls itself; `half` uses floats, so it stays interpreted and
+        // is called from tier-1 code, which then carries on with its result.
+        let wat = r#"(module
+            (func $fib (export "fib") (param i32) (result i32)
+              (if (result i32) (i32.lt_s (local.get 0) (i32.const 2))
+                (then (local.get 0))
+                (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                               (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+            (func $half (param i32) (result i32)
+              (i32.trunc_f32_s (f32.div (f32.convert_i32_s (local.get 0)) (f32.const 2))))
+            (func (export "mixed") (param i32) (result i32)
+              (i32.add (call $half (local.get 0)) (call $fib (local.get 0)))))"#;
+        assert_eq!(run(wat, &[true, false, true], "fib", &[Val::I32(20)]).unwrap(), Val::I32(6765));
+        assert_eq!(run(wat, &[true, false, true], "mixed", &[Val::I32(10)]).unwrap(), Val::I32(60));
+    }
+
+    #[test]
+    fn traps_below_tier_1_callers_keep_every_frame() {
+        let wat = r#"(module
+            (func $div (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))
+            (func $mid (param i32) (result i32) (call $div (local.get 0)))
+            (func (export "top") (param i32) (result i32) (call $mid (local.get 0))))"#;
+        let err = run(wat, &[true, true, true], "top", &[Val::I32(0)]).unwrap_err();
+        let Error::Trap(trap) = err else { panic!("expected a trap, got {err}") };
+        assert_eq!(trap.code, TrapCode::IntegerDivideByZero);
+        let frames: Vec<_> = trap.backtrace.iter().map(|f| (f.func_index, f.tier)).collect();
+        assert_eq!(frames, [(0, Tier::Baseline), (1, Tier::Baseline), (2, Tier::Baseline)]);
+    }
+
+    #[test]
+    fn unbounded_recursion_in_tier_1_exhausts_the_stack_without_crashing() {
+        let wat = r#"(module (func $f (export "f") (param i32) (result i32)
+            (i32.add (call $f (i32.add (local.get 0) (i32.const 1))) (i32.const 1))))"#;
+        let err = run(wat, &[true], "f", &[Val::I32(0)]).unwrap_err();
+        let Error::Trap(trap) = err else { panic!("expected a trap, got {err}") };
+        assert_eq!(trap.code, TrapCode::StackOverflow);
+    }
+
+    #[test]
+    fn functions_with_floats_stay_in_the_interpreter() {
         let wat = r#"(module
             (func $leaf (result i32) (i32.const 1))
             (func (export "caller") (result i32) (call $leaf))
             (func (export "float") (result f32) (f32.const 1)))"#;
-        assert_eq!(run(wat, &[true, false, false], "caller", &[]).unwrap(), Val::I32(1));
+        assert_eq!(run(wat, &[true, true, false], "caller", &[]).unwrap(), Val::I32(1));
     }
 }

@@ -1,7 +1,8 @@
 //! The x86-64 `MacroAssembler`: the only place that knows x86 encodings (through `dynasm!`).
 //!
-//! Register roles (System V calling convention for the entry, nothing else is ever called):
-//! - `rdi`: the [`JitCtx`](crate::jit::JitCtx) pointer, `rsi`: the frame pointer; both pinned;
+//! Register roles (System V calling convention for the entry and for calls out):
+//! - `rdi`: the [`JitCtx`](crate::jit::JitCtx) pointer, `rsi`: the frame pointer; both pinned,
+//!   and saved around calls (which go through `JitCtx::call`, a System V function);
 //! - `rax`, `rcx`, `rdx`: scratch for this file only: x86's fixed registers for division and
 //!   shift counts, and the two-operand forms, are absorbed here;
 //! - `r8`-`r11`, `rbx`, `r12`-`r15`: allocatable (the callee-saved ones are saved on entry).
@@ -28,6 +29,7 @@ const ALLOCATABLE: [Reg; 9] =
 const CTX_MEM_BASE: i32 = std::mem::offset_of!(JitCtx, mem_base) as i32;
 const CTX_MEM_LEN: i32 = std::mem::offset_of!(JitCtx, mem_len) as i32;
 const CTX_GLOBALS: i32 = std::mem::offset_of!(JitCtx, globals) as i32;
+const CTX_CALL: i32 = std::mem::offset_of!(JitCtx, call) as i32;
 
 macro_rules! asm {
     ($ops:expr; $($t:tt)*) => {
@@ -438,6 +440,23 @@ impl MacroAssembler for X64Masm {
             Size::S32 => asm!(self.ops ; mov DWORD [rax + 4], 0 ; mov DWORD [rax], Rd(src.0)),
             Size::S64 => asm!(self.ops ; mov QWORD [rax], Rq(src.0)),
         }
+    }
+
+    fn call(&mut self, func: u32, callee_fp: u32) {
+        // rdi and rsi are the pinned context and frame pointer; the two pushes keep the stack
+        // 16-byte aligned at the call (five saved registers plus the return address before them).
+        let epilogue = self.epilogue;
+        asm!(self.ops
+            ; push rdi
+            ; push rsi
+            ; lea rsi, [rsi + callee_fp as i32]
+            ; mov edx, func as i32
+            ; call QWORD [rdi + CTX_CALL]
+            ; pop rsi
+            ; pop rdi
+            ; test eax, eax
+            ; jnz =>epilogue
+        );
     }
 
     fn finish(mut self) -> Result<Vec<u8>, AsmError> {
