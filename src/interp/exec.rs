@@ -111,6 +111,8 @@ struct Executor<'s, T> {
     frames: Vec<Frame>,
     /// A trap raised below a tier-1 frame, on its way up through tier-1 code (see `TRAP_PENDING`).
     pending_trap: Option<Trap>,
+    /// See [`native_stack_limit`]; computed once per execution.
+    native_stack_limit: usize,
     /// Whether to count calls and back-edges (`Config::profile_counters`).
     profiling: bool,
     stack_end: *mut u128,
@@ -166,6 +168,7 @@ impl<'s, T> Executor<'s, T> {
             def: 0,
             frames: Vec::new(),
             pending_trap: None,
+            native_stack_limit: native_stack_limit(),
             profiling,
             stack_end,
             max_depth,
@@ -227,8 +230,11 @@ impl<'s, T> Executor<'s, T> {
             }
         }
         self.def = def;
-        if let Some(jit) = self.module.inner.jit[def as usize].clone() {
-            return self.run_tier1(&jit, fp).map(|()| None);
+        if let Some(jit) = &self.module.inner.jit[def as usize] {
+            let jit: *const JitFunc = jit;
+            // SAFETY: the module (held by `self.module` for as long as this instance is current,
+            // and by the instance itself) owns the function; it is not dropped during the call.
+            return self.run_tier1(unsafe { &*jit }, fp).map(|()| None);
         }
         Ok(Some(f.code.as_ptr()))
     }
@@ -256,7 +262,7 @@ impl<'s, T> Executor<'s, T> {
     /// A call made by tier-1 code: runs function `func` of the current instance on the frame at
     /// `callee_fp`, in whatever tier it has, with the tier-1 caller recorded as a frame.
     fn call_from_tier1(&mut self, func: u32, callee_fp: *mut u128) -> Result<(), Trap> {
-        if native_stack_exhausted() {
+        if native_stack_exhausted(self.native_stack_limit) {
             return Err(self.trap(TrapCode::StackOverflow));
         }
         let caller = Frame {
@@ -1146,20 +1152,31 @@ unsafe extern "C" fn call_from_tier1<T>(ctx: *mut JitCtx, callee_fp: *mut u128, 
     }
 }
 
-/// Whether the host stack is nearly used up. Tier-1 calls recurse on the host stack, so deep guest
-/// recursion must trap before it overflows; the margin covers the deepest host work below a check.
-fn native_stack_exhausted() -> bool {
-    const MARGIN: usize = 256 << 10;
+/// Whether the host stack pointer is below `limit` (see [`native_stack_limit`]). Tier-1 calls
+/// recurse on the host stack, so deep guest recursion must trap before the stack overflows.
+fn native_stack_exhausted(limit: usize) -> bool {
     let marker = 0u8;
-    let sp = std::ptr::addr_of!(marker) as usize;
-    sp < NATIVE_STACK_LOW.with(|low| *low) + MARGIN
+    (std::ptr::addr_of!(marker) as usize) < limit
+}
+
+/// The lowest host stack address tier-1 calls may reach on this thread: the stack's low end plus a
+/// margin for the deepest host work below a check (0 when unknown, which disables the check).
+fn native_stack_limit() -> usize {
+    NATIVE_STACK_LIMIT.with(|limit| *limit)
 }
 
 thread_local! {
-    /// The lowest address of this thread's stack (0 when unknown, which disables the check).
-    static NATIVE_STACK_LOW: usize = native_stack_low();
+    /// Asking the system for the stack's bounds can read `/proc` on the main thread: once per thread.
+    static NATIVE_STACK_LIMIT: usize = {
+        const MARGIN: usize = 256 << 10;
+        match native_stack_low() {
+            0 => 0,
+            low => low + MARGIN,
+        }
+    };
 }
 
+/// The lowest address of the calling thread's stack, or 0 when unknown.
 fn native_stack_low() -> usize {
     // SAFETY: `pthread_getattr_np` fills `attr` for the calling thread, `pthread_attr_getstack`
     // only reads it, and it is destroyed after use.
