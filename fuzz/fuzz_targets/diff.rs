@@ -5,7 +5,8 @@
 //! tier 1 compiles everything it supports. The module runs once per tier in a fresh store with
 //! identical dummy imports; every exported function is called with default arguments. For each
 //! call the outcome (results bit for bit, or the trap code) must match the interpreter's, and so
-//! must every exported memory and global at the end.
+//! must every exported memory and global at the end. Runs where a tier exhausts the call stack are
+//! skipped: the maximum recursion depth is allowed to differ between tiers.
 
 #![no_main]
 
@@ -29,6 +30,12 @@ fuzz_target!(|data: &[u8]| {
     let Some(reference) = outcomes(&wasm, Tier::Interp) else { return };
     for tier in TIERS {
         let observed = outcomes(&wasm, tier).expect("a module the interpreter runs compiles");
+        // How deep recursion may go is the one thing tiers legitimately differ in: tier-1 calls
+        // also use the host stack (and far more of it under ASan). Runs that exhaust the stack
+        // on either side are not compared.
+        if exhausted(&observed) || exhausted(&reference) {
+            continue;
+        }
         assert_eq!(observed, reference, "{tier} disagrees with the interpreter");
     }
 });
@@ -82,6 +89,10 @@ fn outcomes(wasm: &[u8], tier: Tier) -> Option<Observed> {
         }
     }
     Some(Observed { calls, memories, globals })
+}
+
+fn exhausted(observed: &Observed) -> bool {
+    observed.calls.iter().any(|(_, outcome)| *outcome == Err(Some(TrapCode::StackOverflow)))
 }
 
 fn trap_code(e: &Error) -> Option<TrapCode> {
