@@ -459,6 +459,16 @@ fn check_limits_encoding(section: &[u8], offset: u64) -> Result<()> {
     Ok(())
 }
 
+/// A `br_table`'s branch depths, the default last: the form every tier's translator walks.
+pub(crate) fn br_table_depths(targets: &wasmparser::BrTable<'_>) -> Result<Vec<u32>> {
+    let mut depths = Vec::with_capacity(targets.len() as usize + 1);
+    for depth in targets.targets() {
+        depths.push(depth?);
+    }
+    depths.push(targets.default());
+    Ok(depths)
+}
+
 fn table_type(t: wasmparser::TableType) -> TableType {
     TableType {
         element: ValType::from_ref_type(t.element_type),

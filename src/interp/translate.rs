@@ -300,11 +300,7 @@ impl Translator<'_> {
             }
             O::BrIf { relative_depth } => self.visit_br_if(relative_depth),
             O::BrTable { ref targets } => {
-                let mut depths = Vec::with_capacity(targets.len() as usize + 1);
-                for t in targets.targets() {
-                    depths.push(t.map_err(Error::from_wasmparser)?);
-                }
-                depths.push(targets.default());
+                let depths = crate::module::br_table_depths(targets)?;
                 self.visit_br_table(&depths);
             }
             O::Return => {

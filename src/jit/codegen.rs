@@ -186,11 +186,8 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             }
             O::BrIf { relative_depth } => self.visit_br_if(relative_depth),
             O::BrTable { ref targets } => {
-                let mut depths = Vec::with_capacity(targets.len() as usize + 1);
-                for t in targets.targets() {
-                    depths.push(t.map_err(|e| CompileError::Internal(e.to_string()))?);
-                }
-                depths.push(targets.default());
+                let depths = crate::module::br_table_depths(targets)
+                    .map_err(|e| CompileError::Internal(e.to_string()))?;
                 self.visit_br_table(&depths);
             }
             O::Return => {
