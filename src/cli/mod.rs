@@ -62,7 +62,7 @@ struct TierOption {
     /// `interp`: the interpreter runs everything. `baseline`: every function tier 1 (the template
     /// JIT, x86-64) can compile is compiled before the run; the rest stay in the interpreter (so
     /// far tier 1 compiles functions over integers, locals, globals, memory, control flow and
-    /// direct calls, and nothing when --fuel is on). Planned, not available yet: `optimized` (the optimizing SSA
+    /// calls, and nothing when --fuel is on). Planned, not available yet: `optimized` (the optimizing SSA
     /// tier) and `auto` (tiering up by profile).
     #[arg(long, value_name = "TIER", default_value = "interp", value_parser = Tier::from_str)]
     tier: Tier,

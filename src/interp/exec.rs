@@ -246,6 +246,8 @@ impl<'s, T> Executor<'s, T> {
             mem_len: self.mem_len as u64,
             globals: self.globals,
             call: call_from_tier1::<T>,
+            call_indirect: call_indirect_from_tier1::<T>,
+            memory_grow: memory_grow_from_tier1::<T>,
             executor: (self as *mut Self).cast(),
         };
         // SAFETY: the frame at `fp` was checked to fit in the stack and initialized as the
@@ -257,6 +259,39 @@ impl<'s, T> Executor<'s, T> {
             TRAP_PENDING => Err(self.pending_trap.take().expect("a pending trap was stored")),
             code => Err(self.trap(trap_code(code))),
         }
+    }
+
+    /// A `call_indirect` made by tier-1 code; the table index is in the slot after the arguments.
+    fn call_indirect_from_tier1(
+        &mut self,
+        ty: u32,
+        table: u32,
+        callee_fp: *mut u128,
+    ) -> Result<(), Trap> {
+        let num_params = self.module.inner.types[ty as usize].params().len();
+        // SAFETY: tier-1 code spilled the arguments and the index to the caller's canonical
+        // slots, which start at `callee_fp` and lie inside the caller's frame.
+        let index = unsafe { callee_fp.add(num_params).cast::<u32>().read() };
+        let func = match self.resolve_indirect(ty, table, index) {
+            Ok(func) => func,
+            Err(code) => return Err(self.trap(code)),
+        };
+        if native_stack_exhausted(self.native_stack_limit) {
+            return Err(self.trap(TrapCode::StackOverflow));
+        }
+        let caller = Frame {
+            ret_pc: std::ptr::null(),
+            fp: callee_fp,
+            def: self.def,
+            instance: self.instance,
+        };
+        self.frames.push(caller);
+        if let Some(pc) = self.call_func(func, std::ptr::null(), callee_fp, callee_fp)? {
+            self.interpret(pc, callee_fp)?;
+            self.pop_frame();
+        }
+        self.pop_frame();
+        Ok(())
     }
 
     /// A call made by tier-1 code: runs function `func` of the current instance on the frame at
@@ -1150,6 +1185,43 @@ unsafe extern "C" fn call_from_tier1<T>(ctx: *mut JitCtx, callee_fp: *mut u128, 
             TRAP_PENDING
         }
     }
+}
+
+/// The `JitCtx::call_indirect` helper.
+///
+/// # Safety
+/// As for [`call_from_tier1`].
+unsafe extern "C" fn call_indirect_from_tier1<T>(
+    ctx: *mut JitCtx,
+    callee_fp: *mut u128,
+    ty: u32,
+    table: u32,
+) -> u32 {
+    // SAFETY: as in `call_from_tier1`.
+    let (ctx, executor) = unsafe { (&mut *ctx, &mut *(*ctx).executor.cast::<Executor<'_, T>>()) };
+    let outcome = executor.call_indirect_from_tier1(ty, table, callee_fp);
+    ctx.mem_base = executor.mem_base;
+    ctx.mem_len = executor.mem_len as u64;
+    match outcome {
+        Ok(()) => 0,
+        Err(trap) => {
+            executor.pending_trap = Some(trap);
+            TRAP_PENDING
+        }
+    }
+}
+
+/// The `JitCtx::memory_grow` helper.
+///
+/// # Safety
+/// As for [`call_from_tier1`].
+unsafe extern "C" fn memory_grow_from_tier1<T>(ctx: *mut JitCtx, delta: u32) -> u32 {
+    // SAFETY: as in `call_from_tier1`.
+    let (ctx, executor) = unsafe { (&mut *ctx, &mut *(*ctx).executor.cast::<Executor<'_, T>>()) };
+    let old = executor.memory_grow(delta);
+    ctx.mem_base = executor.mem_base;
+    ctx.mem_len = executor.mem_len as u64;
+    old
 }
 
 /// Whether the host stack pointer is below `limit` (see [`native_stack_limit`]). Tier-1 calls

@@ -195,6 +195,21 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 self.mark_unreachable();
             }
             O::Call { function_index } => self.visit_call(function_index)?,
+            O::CallIndirect { type_index, table_index } => {
+                self.visit_call_indirect(type_index, table_index)?
+            }
+            O::MemorySize { .. } => {
+                let dst = self.alloc();
+                self.masm.memory_size(dst);
+                self.push_reg(Ty::I32, dst);
+            }
+            O::MemoryGrow { .. } => {
+                // The helper clobbers every register: everything else goes to its slot first.
+                self.spill_all_but_top();
+                let (delta, _) = self.pop_reg();
+                self.masm.memory_grow(delta, delta);
+                self.push_reg(Ty::I32, delta);
+            }
             O::Drop => {
                 let v = self.pop();
                 self.release(v);
@@ -470,6 +485,29 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.stack.truncate(base);
         self.stack.extend(results.into_iter().map(|ty| Value { ty, loc: Loc::Slot }));
         Ok(())
+    }
+
+    fn visit_call_indirect(&mut self, type_index: u32, table: u32) -> Result<(), CompileError> {
+        let ty = &self.module.types[type_index as usize];
+        let ints = |tys: &[ValType]| -> Result<Vec<Ty>, CompileError> {
+            tys.iter().map(|t| Ty::from_val(*t)).collect()
+        };
+        let (params, results) = (ints(ty.params())?, ints(ty.results())?);
+        // The table index sits above the arguments, in the slot right after them.
+        self.spill_all();
+        let base = self.stack.len() - 1 - params.len();
+        let callee_fp = self.canonical(base);
+        self.masm.call_indirect(type_index, table, callee_fp);
+        self.stack.truncate(base);
+        self.stack.extend(results.into_iter().map(|ty| Value { ty, loc: Loc::Slot }));
+        Ok(())
+    }
+
+    /// Every value but the top one into its canonical slot.
+    fn spill_all_but_top(&mut self) {
+        for position in 0..self.stack.len().saturating_sub(1) {
+            self.spill(position);
+        }
     }
 
     fn visit_select(&mut self) {

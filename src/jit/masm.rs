@@ -192,6 +192,15 @@ pub trait MacroAssembler {
     /// from the callee returns from this function at once.
     fn call(&mut self, func: u32, callee_fp: u32);
 
+    /// `call_indirect` with module type `ty` through `table`; the table index is in the slot after
+    /// the arguments. Like [`MacroAssembler::call`] otherwise.
+    fn call_indirect(&mut self, ty: u32, table: u32, callee_fp: u32);
+    /// `dst = memory.size` in pages.
+    fn memory_size(&mut self, dst: Reg);
+    /// `dst = memory.grow(delta)` through the context's helper; clobbers every allocatable
+    /// register but `dst`.
+    fn memory_grow(&mut self, dst: Reg, delta: Reg);
+
     /// The finished, position-independent machine code.
     fn finish(self) -> Result<Vec<u8>, AsmError>;
 }

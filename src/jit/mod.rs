@@ -7,8 +7,9 @@
 //!
 //! Tier-1 code runs on the interpreter's frames (same slot layout, same value stack), so the two
 //! tiers hand frames to each other freely. This first slice compiles functions over integer
-//! operations, locals, globals, linear memory (bounds-checked), direct calls and all structured
-//! control flow; a function using anything else is refused and stays in the interpreter.
+//! operations, locals, globals, linear memory (bounds-checked, `memory.size`/`grow`), direct and
+//! indirect calls and all structured control flow; a function using anything else is refused and
+//! stays in the interpreter.
 //! It must never produce code for a function it does not fully understand: refusing is always safe.
 
 mod codegen;
@@ -24,6 +25,14 @@ use crate::vm::TrapCode;
 pub type CallHelper =
     unsafe extern "C" fn(ctx: *mut JitCtx, callee_fp: *mut u128, func: u32) -> u32;
 
+/// Calls through table `table` with the signature `ty` (module type index) on the frame at
+/// `callee_fp`; returns 0, or a trap status.
+pub type CallIndirectHelper =
+    unsafe extern "C" fn(ctx: *mut JitCtx, callee_fp: *mut u128, ty: u32, table: u32) -> u32;
+
+/// Grows memory 0 by `delta` pages.
+pub type MemoryGrowHelper = unsafe extern "C" fn(ctx: *mut JitCtx, delta: u32) -> u32;
+
 /// What tier-1 code reads at run time. `#[repr(C)]`: the generated code addresses its fields.
 #[repr(C)]
 #[derive(Debug)]
@@ -36,6 +45,11 @@ pub struct JitCtx {
     pub globals: *const *mut u128,
     /// How calls leave tier-1 code: into the runtime, which picks the callee's tier.
     pub call: CallHelper,
+    /// `call_indirect`: like `call`, with the type index and table instead of a function; the
+    /// table index is in the slot after the arguments.
+    pub call_indirect: CallIndirectHelper,
+    /// `memory.grow`: returns the old size in pages or `u32::MAX`, and refreshes the memory fields.
+    pub memory_grow: MemoryGrowHelper,
     /// The execution `call` works on (opaque to generated code).
     pub executor: *mut std::ffi::c_void,
 }
@@ -195,6 +209,34 @@ mod tests {
         let err = run(wat, &[true], "f", &[Val::I32(0)]).unwrap_err();
         let Error::Trap(trap) = err else { panic!("expected a trap, got {err}") };
         assert_eq!(trap.code, TrapCode::StackOverflow);
+    }
+
+    #[test]
+    fn indirect_calls_and_memory_growth_run_in_tier_1() {
+        let wat = r#"(module
+            (type $unary (func (param i32) (result i32)))
+            (table 3 funcref)
+            (elem (i32.const 0) $double $grow)
+            (memory 1)
+            (func $double (type $unary) (i32.shl (local.get 0) (i32.const 1)))
+            (func $grow (type $unary) (memory.grow (local.get 0)))
+            (func (export "dispatch") (param i32 i32) (result i32)
+              (call_indirect (type $unary) (local.get 1) (local.get 0)))
+            (func (export "grown") (result i32)
+              (drop (call_indirect (type $unary) (i32.const 2) (i32.const 1)))
+              (i32.store (i32.const 131072) (i32.const 7))
+              (i32.add (memory.size) (i32.load (i32.const 131072)))))"#;
+        let compiled = [true, true, true, true];
+        let dispatch = |args: [i32; 2]| run(wat, &compiled, "dispatch", &args.map(Val::I32));
+        assert_eq!(dispatch([0, 21]).unwrap(), Val::I32(42));
+        // Memory grown by a callee is visible to the tier-1 caller right after the call.
+        assert_eq!(run(wat, &compiled, "grown", &[]).unwrap(), Val::I32(3 + 7));
+        let trap = |args| match dispatch(args).unwrap_err() {
+            Error::Trap(t) => t.code,
+            other => panic!("expected a trap, got {other}"),
+        };
+        assert_eq!(trap([2, 0]), TrapCode::IndirectCallToNull);
+        assert_eq!(trap([9, 0]), TrapCode::TableOutOfBounds);
     }
 
     #[test]

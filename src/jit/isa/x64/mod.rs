@@ -30,6 +30,8 @@ const CTX_MEM_BASE: i32 = std::mem::offset_of!(JitCtx, mem_base) as i32;
 const CTX_MEM_LEN: i32 = std::mem::offset_of!(JitCtx, mem_len) as i32;
 const CTX_GLOBALS: i32 = std::mem::offset_of!(JitCtx, globals) as i32;
 const CTX_CALL: i32 = std::mem::offset_of!(JitCtx, call) as i32;
+const CTX_CALL_INDIRECT: i32 = std::mem::offset_of!(JitCtx, call_indirect) as i32;
+const CTX_MEMORY_GROW: i32 = std::mem::offset_of!(JitCtx, memory_grow) as i32;
 
 macro_rules! asm {
     ($ops:expr; $($t:tt)*) => {
@@ -456,6 +458,38 @@ impl MacroAssembler for X64Masm {
             ; pop rdi
             ; test eax, eax
             ; jnz =>epilogue
+        );
+    }
+
+    fn call_indirect(&mut self, ty: u32, table: u32, callee_fp: u32) {
+        let epilogue = self.epilogue;
+        asm!(self.ops
+            ; push rdi
+            ; push rsi
+            ; lea rsi, [rsi + callee_fp as i32]
+            ; mov edx, ty as i32
+            ; mov ecx, table as i32
+            ; call QWORD [rdi + CTX_CALL_INDIRECT]
+            ; pop rsi
+            ; pop rdi
+            ; test eax, eax
+            ; jnz =>epilogue
+        );
+    }
+
+    fn memory_size(&mut self, dst: Reg) {
+        asm!(self.ops ; mov rax, QWORD [rdi + CTX_MEM_LEN] ; shr rax, 16 ; mov Rd(dst.0), eax);
+    }
+
+    fn memory_grow(&mut self, dst: Reg, delta: Reg) {
+        asm!(self.ops
+            ; push rdi
+            ; push rsi
+            ; mov esi, Rd(delta.0)
+            ; call QWORD [rdi + CTX_MEMORY_GROW]
+            ; pop rsi
+            ; pop rdi
+            ; mov Rd(dst.0), eax
         );
     }
 
