@@ -272,31 +272,47 @@ impl<'s, T> Executor<'s, T> {
         // SAFETY: tier-1 code spilled the arguments and the index to the caller's canonical
         // slots, which start at `callee_fp` and lie inside the caller's frame.
         let index = unsafe { callee_fp.add(num_params).cast::<u32>().read() };
-        let func = match self.resolve_indirect(ty, table, index) {
-            Ok(func) => func,
-            Err(code) => return Err(self.trap(code)),
-        };
-        if native_stack_exhausted(self.native_stack_limit) {
-            return Err(self.trap(TrapCode::StackOverflow));
+        match self.resolve_indirect(ty, table, index) {
+            Ok(func) => self.call_store_func_from_tier1(func, callee_fp),
+            Err(code) => Err(self.trap(code)),
         }
-        let caller = Frame {
-            ret_pc: std::ptr::null(),
-            fp: callee_fp,
-            def: self.def,
-            instance: self.instance,
-        };
-        self.frames.push(caller);
-        if let Some(pc) = self.call_func(func, std::ptr::null(), callee_fp, callee_fp)? {
-            self.interpret(pc, callee_fp)?;
-            self.pop_frame();
-        }
-        self.pop_frame();
-        Ok(())
     }
 
     /// A call made by tier-1 code: runs function `func` of the current instance on the frame at
-    /// `callee_fp`, in whatever tier it has, with the tier-1 caller recorded as a frame.
+    /// `callee_fp`, in whatever tier it has.
     fn call_from_tier1(&mut self, func: u32, callee_fp: *mut u128) -> Result<(), Trap> {
+        if func < self.num_imported_funcs {
+            let target = self.store.inner.instances[self.instance as usize].funcs[func as usize];
+            return self.call_store_func_from_tier1(Func(target), callee_fp);
+        }
+        let def = func - self.num_imported_funcs;
+        self.with_tier1_caller(callee_fp, |this| {
+            if let Some(pc) = this.enter(def, callee_fp)? {
+                this.interpret(pc, callee_fp)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Tier-1 code calling a function by store handle (an import or a table entry).
+    fn call_store_func_from_tier1(&mut self, func: Func, callee_fp: *mut u128) -> Result<(), Trap> {
+        self.with_tier1_caller(callee_fp, |this| {
+            if let Some(pc) = this.call_func(func, std::ptr::null(), callee_fp, callee_fp)? {
+                this.interpret(pc, callee_fp)?;
+                // Back from the callee: undo the frame `call_func` pushed.
+                this.pop_frame();
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs `call` with the tier-1 caller recorded as a frame (for backtraces), once the host
+    /// stack has been checked: tier-1 calls recurse on it.
+    fn with_tier1_caller(
+        &mut self,
+        callee_fp: *mut u128,
+        call: impl FnOnce(&mut Self) -> Result<(), Trap>,
+    ) -> Result<(), Trap> {
         if native_stack_exhausted(self.native_stack_limit) {
             return Err(self.trap(TrapCode::StackOverflow));
         }
@@ -307,19 +323,7 @@ impl<'s, T> Executor<'s, T> {
             instance: self.instance,
         };
         self.frames.push(caller);
-        if func >= self.num_imported_funcs {
-            if let Some(pc) = self.enter(func - self.num_imported_funcs, callee_fp)? {
-                self.interpret(pc, callee_fp)?;
-            }
-        } else {
-            let target = self.store.inner.instances[self.instance as usize].funcs[func as usize];
-            let entered = self.call_func(Func(target), std::ptr::null(), callee_fp, callee_fp)?;
-            if let Some(pc) = entered {
-                self.interpret(pc, callee_fp)?;
-                // Back from the imported function: undo the frame `call_func` pushed.
-                self.pop_frame();
-            }
-        }
+        call(self)?;
         self.pop_frame();
         Ok(())
     }
