@@ -8,7 +8,8 @@ use std::sync::{Arc, RwLock};
 /// Engine-wide settings. Tiers are a configuration choice; nothing else changes between tiers.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The tier every function runs in (only [`Tier::Interp`] exists so far).
+    /// The tier every function runs in: [`Tier::Interp`], or [`Tier::Baseline`] (functions tier 1
+    /// cannot compile yet stay in the interpreter).
     pub tier: Tier,
     /// Maximum bytes of wasm stack (value slots and call frames) before `call stack exhausted`
     /// (at most 1 GiB; larger values are clamped).

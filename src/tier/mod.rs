@@ -1,7 +1,8 @@
 //! Execution tiers and the per-function profile that decides when a function moves up.
 //!
-//! Today only tier 0 (the interpreter) exists; the counters are already kept so the tier policy of the
-//! JIT issue reads data the interpreter has been producing all along.
+//! Tier 0 (the interpreter) and a first slice of tier 1 exist; tiers are chosen by configuration
+//! today. The counters are already kept so the tier-up policy will read data the interpreter has
+//! been producing all along.
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,7 +12,7 @@ use std::str::FromStr;
 pub enum Tier {
     /// Tier 0: the bytecode interpreter. Every function starts here; it defines the reference semantics.
     Interp,
-    /// Tier 1: the template JIT (not built yet).
+    /// Tier 1: the template JIT (x86-64; a first slice of the instruction set).
     Baseline,
     /// Tier 2: the optimizing SSA tier (not built yet).
     Optimized,
@@ -68,6 +69,6 @@ pub struct FuncStats {
     pub name: Option<String>,
     /// Its profiling counters (calls and loop back-edges).
     pub profile: FuncProfile,
-    /// The tier it currently runs in (always [`Tier::Interp`] today).
+    /// The tier it currently runs in.
     pub tier: Tier,
 }
