@@ -38,20 +38,16 @@ impl ExecutableCode {
     }
 }
 
-/// The signature of every tier-1 function entry: `(context, frame pointer) -> status`, status 0
-/// meaning it returned and `code + 1` meaning it trapped with `TrapCode` number `code`.
-pub type JitEntry = unsafe extern "C" fn(ctx: *mut crate::jit::JitCtx, fp: *mut u128) -> u32;
-
 impl ExecutableCode {
     /// The function starting at byte `offset`.
     ///
     /// # Safety
     /// `offset` must be the start of a function the JIT compiled into this code with the
-    /// [`JitEntry`] calling convention.
-    pub unsafe fn entry(&self, offset: usize) -> JitEntry {
+    /// [`FuncEntry`](crate::jit::FuncEntry) calling convention.
+    pub unsafe fn entry(&self, offset: usize) -> crate::jit::FuncEntry {
         let address = self.address(offset);
         // SAFETY: the caller guarantees the bytes at `address` are a complete function with the
-        // `JitEntry` signature; the mapping is executable and lives as long as `self`.
-        unsafe { std::mem::transmute::<*const u8, JitEntry>(address) }
+        // `FuncEntry` signature; the mapping is executable and lives as long as `self`.
+        unsafe { std::mem::transmute::<*const u8, crate::jit::FuncEntry>(address) }
     }
 }

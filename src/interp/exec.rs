@@ -17,7 +17,7 @@ use super::code::{Instr, InterpFunc, SLOT_BYTES};
 use super::num;
 use super::simd;
 use super::stack::MAX_NESTING;
-use crate::jit::{JitCtx, JitFunc, TRAP_PENDING, trap_code};
+use crate::jit::{FuncEntry, JitCtx, JitFunc, TRAP_PENDING, trap_code};
 use crate::module::Module;
 use crate::tier::{FuncProfile, Tier};
 use crate::val::Val;
@@ -25,16 +25,21 @@ use crate::vm::store::{Caller, FuncKind, Instance, Store};
 use crate::vm::{FrameInfo, Func, Trap, TrapCode};
 use std::ptr::NonNull;
 
-/// Frames a trap's backtrace keeps.
-const MAX_BACKTRACE: usize = 1000;
-
 /// A suspended caller.
+#[derive(Clone, Copy)]
 struct Frame {
     ret_pc: *const Instr,
     fp: *mut u128,
     def: u32,
     instance: u32,
+    /// Pushed by a call out of tier-1 code: the frames below belong to a tier-1 caller, which
+    /// names itself in backtraces (see `JitCtx::unwind`), so backtraces built here stop at it.
+    tier1_boundary: bool,
 }
+
+/// `Executor::def` while no wasm function of this execution is current (inside a call helper
+/// before the callee is entered); such frames are left out of backtraces.
+const NO_FUNC: u32 = u32::MAX;
 
 /// Calls `func` with `args`, writing `results`. Types have been checked by the caller.
 pub(crate) fn call<T>(
@@ -117,6 +122,8 @@ struct Executor<'s, T> {
     profiling: bool,
     stack_end: *mut u128,
     max_depth: usize,
+    /// The current instance's tier-1 function table (`InstanceEntity::jit_entries`).
+    jit_entries: *const FuncEntry,
 }
 
 // Reads the slot at byte offset `$slot` of the current frame as `$ty`.
@@ -172,6 +179,7 @@ impl<'s, T> Executor<'s, T> {
             profiling,
             stack_end,
             max_depth,
+            jit_entries: std::ptr::null(),
         };
         ex.switch_instance(instance);
         ex
@@ -189,6 +197,17 @@ impl<'s, T> Executor<'s, T> {
         self.globals = entity.global_cells.as_ptr();
         self.profile = entity.profile.as_mut_ptr();
         self.memory = entity.memories.first().copied();
+        if entity.jit_entries.is_empty() {
+            let num_imported = self.module.inner.num_imported_funcs as usize;
+            let helper: FuncEntry = call_from_tier1::<T>;
+            entity.jit_entries = (0..num_imported)
+                .map(|_| helper)
+                .chain(
+                    self.module.inner.jit.iter().map(|j| j.as_ref().map_or(helper, JitFunc::entry)),
+                )
+                .collect();
+        }
+        self.jit_entries = entity.jit_entries.as_ptr();
         self.refresh_memory();
     }
 
@@ -212,6 +231,18 @@ impl<'s, T> Executor<'s, T> {
             self.def = def;
             return Err(self.trap(TrapCode::StackOverflow));
         }
+        if self.profiling {
+            // SAFETY: `profile` has one entry per defined function of this instance.
+            unsafe { (*self.profile.add(def as usize)).calls += 1 };
+        }
+        self.def = def;
+        if let Some(jit) = &self.module.inner.jit[def as usize] {
+            let jit: *const JitFunc = jit;
+            // SAFETY: the module (held by `self.module` for as long as this instance is current,
+            // and by the instance itself) owns the function; it is not dropped during the call.
+            // Tier-1 code initializes its own frame.
+            return self.run_tier1(unsafe { &*jit }, fp).map(|()| None);
+        }
         // SAFETY: `[fp, frame_end)` lies inside the stack (checked above), and the initial image
         // covers slots `num_params..num_params + frame_init.len() <= frame_size`.
         unsafe {
@@ -225,38 +256,36 @@ impl<'s, T> Executor<'s, T> {
             } else {
                 init.copy_from_nonoverlapping(image.as_ptr(), image.len());
             }
-            if self.profiling {
-                (*self.profile.add(def as usize)).calls += 1;
-            }
-        }
-        self.def = def;
-        if let Some(jit) = &self.module.inner.jit[def as usize] {
-            let jit: *const JitFunc = jit;
-            // SAFETY: the module (held by `self.module` for as long as this instance is current,
-            // and by the instance itself) owns the function; it is not dropped during the call.
-            return self.run_tier1(unsafe { &*jit }, fp).map(|()| None);
         }
         Ok(Some(f.code.as_ptr()))
     }
 
-    /// Runs tier-1 code on the frame at `fp`, which `enter` has set up.
+    /// Runs tier-1 code on the frame at `fp`, which `enter` has checked.
     fn run_tier1(&mut self, jit: &JitFunc, fp: *mut u128) -> Result<(), Trap> {
         let mut ctx = JitCtx {
             mem_base: self.mem_base,
             mem_len: self.mem_len as u64,
             globals: self.globals,
-            call: call_from_tier1::<T>,
+            funcs: self.jit_entries,
             call_indirect: call_indirect_from_tier1::<T>,
             memory_grow: memory_grow_from_tier1::<T>,
+            unwind: unwind_tier1::<T>,
+            stack_end: self.stack_end,
+            native_stack_limit: self.native_stack_limit,
             executor: (self as *mut Self).cast(),
         };
-        // SAFETY: the frame at `fp` was checked to fit in the stack and initialized as the
-        // interpreter would; `ctx` describes this instance, and `executor` is `self`, which is
-        // not otherwise used until the call returns (the helper reborrows it from the pointer).
+        // SAFETY: the frame at `fp` was checked to fit in the stack; `ctx` describes this
+        // instance, and `executor` is `self`, which is not otherwise used until the call returns
+        // (the helpers reborrow it from the pointer).
         let status = unsafe { jit.call(&mut ctx, fp) };
         match status {
             0 => Ok(()),
-            TRAP_PENDING => Err(self.pending_trap.take().expect("a pending trap was stored")),
+            TRAP_PENDING => {
+                let mut trap = self.pending_trap.take().expect("a pending trap was stored");
+                // The tier-1 frames named themselves; the interpreted callers below follow.
+                self.push_caller_frames(&mut trap);
+                Err(trap)
+            }
             code => Err(self.trap(trap_code(code))),
         }
     }
@@ -272,14 +301,12 @@ impl<'s, T> Executor<'s, T> {
         // SAFETY: tier-1 code spilled the arguments and the index to the caller's canonical
         // slots, which start at `callee_fp` and lie inside the caller's frame.
         let index = unsafe { callee_fp.add(num_params).cast::<u32>().read() };
-        match self.resolve_indirect(ty, table, index) {
-            Ok(func) => self.call_store_func_from_tier1(func, callee_fp),
-            Err(code) => Err(self.trap(code)),
-        }
+        let func = self.resolve_indirect(ty, table, index).map_err(Trap::new)?;
+        self.call_store_func_from_tier1(func, callee_fp)
     }
 
-    /// A call made by tier-1 code: runs function `func` of the current instance on the frame at
-    /// `callee_fp`, in whatever tier it has.
+    /// A call made by tier-1 code to a function without tier-1 code of this instance: runs
+    /// function `func` on the frame at `callee_fp`, in whatever tier it has.
     fn call_from_tier1(&mut self, func: u32, callee_fp: *mut u128) -> Result<(), Trap> {
         if func < self.num_imported_funcs {
             let target = self.store.inner.instances[self.instance as usize].funcs[func as usize];
@@ -306,26 +333,34 @@ impl<'s, T> Executor<'s, T> {
         })
     }
 
-    /// Runs `call` with the tier-1 caller recorded as a frame (for backtraces), once the host
-    /// stack has been checked: tier-1 calls recurse on it.
+    /// Runs `call` below a tier-1 caller, once the host stack has been checked (tier-1 calls
+    /// recurse on it). A boundary frame separates the callee's frames from the tier-1 ones, which
+    /// name themselves when a trap passes through them.
     fn with_tier1_caller(
         &mut self,
         callee_fp: *mut u128,
         call: impl FnOnce(&mut Self) -> Result<(), Trap>,
     ) -> Result<(), Trap> {
         if native_stack_exhausted(self.native_stack_limit) {
-            return Err(self.trap(TrapCode::StackOverflow));
+            return Err(Trap::new(TrapCode::StackOverflow));
         }
-        let caller = Frame {
+        let boundary = Frame {
             ret_pc: std::ptr::null(),
             fp: callee_fp,
             def: self.def,
             instance: self.instance,
+            tier1_boundary: true,
         };
-        self.frames.push(caller);
-        call(self)?;
-        self.pop_frame();
-        Ok(())
+        self.frames.push(boundary);
+        self.def = NO_FUNC;
+        let outcome = call(self);
+        // Unwind to the boundary whatever happened below, restoring the tier-1 caller's state.
+        while self.frames.pop().is_some_and(|f| !f.tier1_boundary) {}
+        self.def = boundary.def;
+        if boundary.instance != self.instance {
+            self.switch_instance(boundary.instance);
+        }
+        outcome
     }
 
     /// Pops the caller's frame unless the frame stack is back at `depth` (the function this
@@ -344,29 +379,39 @@ impl<'s, T> Executor<'s, T> {
         Some((frame.ret_pc, frame.fp))
     }
 
-    /// Builds a trap with the backtrace of this execution, innermost frame first. Deep backtraces
-    /// keep their innermost frames only: unbounded recursion would otherwise copy every frame.
+    /// Builds a trap with the backtrace of this execution, innermost frame first, up to the
+    /// nearest tier-1 caller (which adds itself and what is below it).
     fn trap(&self, code: TrapCode) -> Trap {
         let mut trap = Trap::new(code);
-        let current = std::iter::once((self.instance, self.def));
-        let callers = self.frames.iter().rev().map(|f| (f.instance, f.def));
-        let depth = self.frames.len() + 1;
-        trap.omitted_frames = depth.saturating_sub(MAX_BACKTRACE);
-        for (instance, def) in current.chain(callers).take(MAX_BACKTRACE) {
-            let module = &self.store.inner.instances[instance as usize].module.inner;
-            let func_index = module.num_imported_funcs + def;
-            trap.backtrace.push(FrameInfo {
-                func_index,
-                func_name: module.display_name(func_index).map(str::to_string),
-                module_name: module.names.module.clone(),
-                tier: if module.jit[def as usize].is_some() {
-                    Tier::Baseline
-                } else {
-                    Tier::Interp
-                },
-            });
+        if self.def != NO_FUNC {
+            trap.push_frame(|| self.frame_info(self.instance, self.def, Tier::Interp));
         }
+        self.push_caller_frames(&mut trap);
         trap
+    }
+
+    /// Appends the interpreted callers of the current function, up to a tier-1 boundary.
+    fn push_caller_frames(&self, trap: &mut Trap) {
+        for frame in self.frames.iter().rev() {
+            if frame.tier1_boundary {
+                break;
+            }
+            if frame.def != NO_FUNC {
+                trap.push_frame(|| self.frame_info(frame.instance, frame.def, Tier::Interp));
+            }
+        }
+    }
+
+    /// The backtrace entry of defined function `def` of `instance`.
+    fn frame_info(&self, instance: u32, def: u32, tier: Tier) -> FrameInfo {
+        let module = &self.store.inner.instances[instance as usize].module.inner;
+        let func_index = module.num_imported_funcs + def;
+        FrameInfo {
+            func_index,
+            func_name: module.display_name(func_index).map(str::to_string),
+            module_name: module.names.module.clone(),
+            tier,
+        }
     }
 
     /// Runs defined function `def` of the current instance with its frame at stack slot `base`.
@@ -573,6 +618,7 @@ impl<'s, T> Executor<'s, T> {
                             fp,
                             def: self.def,
                             instance: self.instance,
+                            tier1_boundary: false,
                         });
                         match self.enter(func - self.num_imported_funcs, callee_fp)? {
                             Some(entry) => {
@@ -1041,7 +1087,13 @@ impl<'s, T> Executor<'s, T> {
         let entity = self.store.inner.func(func);
         match entity.kind {
             FuncKind::Wasm { instance, def_index } => {
-                let frame = Frame { ret_pc, fp, def: self.def, instance: self.instance };
+                let frame = Frame {
+                    ret_pc,
+                    fp,
+                    def: self.def,
+                    instance: self.instance,
+                    tier1_boundary: false,
+                };
                 self.frames.push(frame);
                 if instance != self.instance {
                     self.switch_instance(instance);
@@ -1169,7 +1221,7 @@ impl<'s, T> Executor<'s, T> {
     }
 }
 
-/// The `JitCtx::call` helper: tier-1 code calling any function.
+/// The `JitCtx::funcs` entry of every function without tier-1 code (interpreted or imported).
 ///
 /// # Safety
 /// `ctx` must be the context `run_tier1` built for the running tier-1 code, whose `executor`
@@ -1189,6 +1241,23 @@ unsafe extern "C" fn call_from_tier1<T>(ctx: *mut JitCtx, callee_fp: *mut u128, 
             TRAP_PENDING
         }
     }
+}
+
+/// The `JitCtx::unwind` helper: a trap leaves tier-1 function `func` (module index space).
+///
+/// # Safety
+/// As for [`call_from_tier1`].
+unsafe extern "C" fn unwind_tier1<T>(ctx: *mut JitCtx, status: u32, func: u32) -> u32 {
+    // SAFETY: as in `call_from_tier1`.
+    let executor = unsafe { &mut *(*ctx).executor.cast::<Executor<'_, T>>() };
+    let mut trap = match status {
+        TRAP_PENDING => executor.pending_trap.take().expect("a pending trap was stored"),
+        code => Trap::new(trap_code(code)),
+    };
+    let def = func - executor.num_imported_funcs;
+    trap.push_frame(|| executor.frame_info(executor.instance, def, Tier::Baseline));
+    executor.pending_trap = Some(trap);
+    TRAP_PENDING
 }
 
 /// The `JitCtx::call_indirect` helper.

@@ -9,7 +9,7 @@
 
 use super::CompileError;
 use super::masm::{
-    Cond, DivOp, IntOp, LoadKind, MacroAssembler, Reg, RegImm, Size, StoreKind, UnaryOp,
+    Cond, DivOp, FrameSetup, IntOp, LoadKind, MacroAssembler, Reg, RegImm, Size, StoreKind, UnaryOp,
 };
 use crate::interp::code::{InterpFunc, SLOT_BYTES};
 use crate::module::ModuleInner;
@@ -130,7 +130,12 @@ pub fn compile<M: MacroAssembler>(
         label: end,
         else_label: None,
     });
-    g.masm.prologue();
+    g.masm.prologue(&FrameSetup {
+        func_index,
+        frame_bytes: layout.frame_size * SLOT_BYTES,
+        init_offset: layout.num_params * SLOT_BYTES,
+        init: &layout.frame_init,
+    });
     let mut ops = body.get_operators_reader().map_err(wp)?;
     while !ops.eof() {
         let op = ops.read().map_err(wp)?;

@@ -134,6 +134,21 @@ impl StoreKind {
     }
 }
 
+/// What a function's prologue sets up: the checks and the frame image the interpreter's `enter`
+/// would otherwise do, so tier-1 code can be called directly.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameSetup<'a> {
+    /// The function's index in the module's function index space (named in backtraces).
+    pub func_index: u32,
+    /// Bytes the frame occupies from the frame pointer; the prologue traps with
+    /// `StackOverflow` if they do not fit below the context's `stack_end`.
+    pub frame_bytes: u32,
+    /// Byte offset of the first slot the image initializes (the slot after the parameters).
+    pub init_offset: u32,
+    /// The slots' initial contents: zeroed locals, result padding, the function's constants.
+    pub init: &'a [u128],
+}
+
 /// A failure to assemble: always a compiler bug or a resource problem, never the guest's fault.
 #[derive(Debug, thiserror::Error)]
 #[error("assembler: {0}")]
@@ -152,8 +167,9 @@ pub trait MacroAssembler {
     /// Registers the code generator may allocate, in order of preference.
     fn allocatable(&self) -> &'static [Reg];
 
-    /// Function entry: saves what the calling convention requires, pins the frame pointer.
-    fn prologue(&mut self);
+    /// Function entry: saves what the calling convention requires, checks the value stack and
+    /// the host stack (trapping with `StackOverflow`), and initializes the frame from `frame`.
+    fn prologue(&mut self, frame: &FrameSetup<'_>);
     /// Returns to the caller with status 0 (the results are already in their slots).
     fn ret(&mut self);
     /// A label that, when jumped to, returns trap status `code` (shared per code).
@@ -188,8 +204,8 @@ pub trait MacroAssembler {
     fn store_global(&mut self, size: Size, src: Reg, index: u32);
 
     /// Calls function `func` (module index space) with its frame at slot offset `callee_fp`
-    /// through the context's call helper. Every allocatable register is clobbered; a trap status
-    /// from the callee returns from this function at once.
+    /// through the context's function table. Every allocatable register is clobbered; a trap
+    /// status from the callee leaves this function through its trap exit at once.
     fn call(&mut self, func: u32, callee_fp: u32);
 
     /// `call_indirect` with module type `ty` through `table`; the table index is in the slot after

@@ -16,14 +16,15 @@ mod codegen;
 mod isa;
 pub mod masm;
 
-use crate::code::{ExecutableCode, JitEntry};
+use crate::code::ExecutableCode;
 use crate::module::ModuleInner;
 use crate::vm::TrapCode;
 
-/// Calls function `func` (module index space) of the calling instance on the frame at `callee_fp`
-/// (arguments in place); returns 0, or a trap status. Refreshes the context's memory fields.
-pub type CallHelper =
-    unsafe extern "C" fn(ctx: *mut JitCtx, callee_fp: *mut u128, func: u32) -> u32;
+/// The entry of every function in a `JitCtx::funcs` table: runs function `func` (module index
+/// space) on the frame at `callee_fp` (arguments in place) and returns 0 or a trap status. Tier-1
+/// code is entered this way directly; every other function (interpreted, imported) has the
+/// runtime's call helper as its entry, which picks the callee's tier.
+pub type FuncEntry = unsafe extern "C" fn(ctx: *mut JitCtx, callee_fp: *mut u128, func: u32) -> u32;
 
 /// Calls through table `table` with the signature `ty` (module type index) on the frame at
 /// `callee_fp`; returns 0, or a trap status.
@@ -33,7 +34,13 @@ pub type CallIndirectHelper =
 /// Grows memory 0 by `delta` pages.
 pub type MemoryGrowHelper = unsafe extern "C" fn(ctx: *mut JitCtx, delta: u32) -> u32;
 
+/// Records that a trap with `status` passes through tier-1 function `func` (module index space)
+/// on its way out; returns [`TRAP_PENDING`]. Every tier-1 function calls it on its trap exit, so
+/// backtraces name tier-1 frames without the runtime tracking direct calls.
+pub type UnwindHelper = unsafe extern "C" fn(ctx: *mut JitCtx, status: u32, func: u32) -> u32;
+
 /// What tier-1 code reads at run time. `#[repr(C)]`: the generated code addresses its fields.
+/// One context serves a whole chain of direct tier-1 calls inside one instance.
 #[repr(C)]
 #[derive(Debug)]
 pub struct JitCtx {
@@ -43,13 +50,21 @@ pub struct JitCtx {
     pub mem_len: u64,
     /// The instance's global cells, by global index.
     pub globals: *const *mut u128,
-    /// How calls leave tier-1 code: into the runtime, which picks the callee's tier.
-    pub call: CallHelper,
-    /// `call_indirect`: like `call`, with the type index and table instead of a function; the
+    /// The instance's function table (module index space): where a direct `call` goes. Tier-up
+    /// swaps one entry.
+    pub funcs: *const FuncEntry,
+    /// `call_indirect`: like a call, with the type index and table instead of a function; the
     /// table index is in the slot after the arguments.
     pub call_indirect: CallIndirectHelper,
     /// `memory.grow`: returns the old size in pages or `u32::MAX`, and refreshes the memory fields.
     pub memory_grow: MemoryGrowHelper,
+    /// The trap exit's helper (see [`UnwindHelper`]).
+    pub unwind: UnwindHelper,
+    /// One past the last slot of the value stack: a prologue traps if its frame would reach it.
+    pub stack_end: *const u128,
+    /// The lowest host stack address tier-1 code may call below; prologues compare the stack
+    /// pointer against it (tier-1 calls recurse on the host stack).
+    pub native_stack_limit: usize,
     /// The execution `call` works on (opaque to generated code).
     pub executor: *mut std::ffi::c_void,
 }
@@ -84,12 +99,18 @@ impl JitFunc {
     /// `fp` must point at a frame of this function that lies inside a live value stack, and `ctx`
     /// must describe the calling instance's memory and globals and a live executor.
     pub unsafe fn call(&self, ctx: &mut JitCtx, fp: *mut u128) -> u32 {
-        // SAFETY: offset 0 is the entry of the function `compile` assembled with the `JitEntry`
-        // convention.
-        let entry: JitEntry = unsafe { self.code.entry(0) };
+        let entry = self.entry();
         // SAFETY: the caller guarantees the frame and context; tier-1 code stays inside both
-        // (slot offsets below the frame size, memory accesses bounds-checked against `ctx`).
-        unsafe { entry(ctx, fp) }
+        // (slot offsets below the frame size, memory accesses bounds-checked against `ctx`). The
+        // function index is only read by the runtime's entries, never by tier-1 code.
+        unsafe { entry(ctx, fp, u32::MAX) }
+    }
+
+    /// The function's entry, as a `JitCtx::funcs` table holds it.
+    pub fn entry(&self) -> FuncEntry {
+        // SAFETY: offset 0 is the entry of the function `compile` assembled with the `FuncEntry`
+        // convention.
+        unsafe { self.code.entry(0) }
     }
 }
 
@@ -112,6 +133,7 @@ pub(crate) fn trap_status(code: &TrapCode) -> u32 {
         TrapCode::IntegerDivideByZero => 2,
         TrapCode::IntegerOverflow => 3,
         TrapCode::MemoryOutOfBounds => 4,
+        TrapCode::StackOverflow => 5,
         other => unreachable!("tier 1 never raises {other:?}"),
     }
 }
@@ -123,6 +145,7 @@ pub(crate) fn trap_code(status: u32) -> TrapCode {
         2 => TrapCode::IntegerDivideByZero,
         3 => TrapCode::IntegerOverflow,
         4 => TrapCode::MemoryOutOfBounds,
+        5 => TrapCode::StackOverflow,
         other => TrapCode::Host(format!("tier-1 code returned unknown status {other}")),
     }
 }
@@ -200,6 +223,21 @@ mod tests {
         assert_eq!(trap.code, TrapCode::IntegerDivideByZero);
         let frames: Vec<_> = trap.backtrace.iter().map(|f| (f.func_index, f.tier)).collect();
         assert_eq!(frames, [(0, Tier::Baseline), (1, Tier::Baseline), (2, Tier::Baseline)]);
+    }
+
+    #[test]
+    fn backtraces_cross_tiers_in_both_directions() {
+        // top (tier 1) -> mid (interpreted: it uses SIMD) -> leaf (tier 1), which traps.
+        let wat = r#"(module
+            (func $leaf (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))
+            (func $mid (param i32) (result i32)
+              (drop (v128.const i64x2 0 0))
+              (call $leaf (local.get 0)))
+            (func (export "top") (param i32) (result i32) (call $mid (local.get 0))))"#;
+        let err = run(wat, &[true, false, true], "top", &[Val::I32(0)]).unwrap_err();
+        let Error::Trap(trap) = err else { panic!("expected a trap, got {err}") };
+        let frames: Vec<_> = trap.backtrace.iter().map(|f| (f.func_index, f.tier)).collect();
+        assert_eq!(frames, [(0, Tier::Baseline), (1, Tier::Interp), (2, Tier::Baseline)]);
     }
 
     #[test]

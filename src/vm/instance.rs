@@ -182,6 +182,7 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
         elem_segments: Vec::new(),
         data_dropped: vec![false; m.datas.len()],
         profile: vec![FuncProfile::default(); m.code.len()],
+        jit_entries: Vec::new(),
     };
     for ext in imports {
         match *ext {

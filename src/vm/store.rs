@@ -131,6 +131,10 @@ pub(crate) struct InstanceEntity {
     pub data_dropped: Vec<bool>,
     /// Profiling counters per defined function.
     pub profile: Vec<FuncProfile>,
+    /// The function table tier-1 code calls through (module index space): tier-1 entries for
+    /// compiled functions, the runtime's call helper for the rest. Filled on first use, by the
+    /// executor, which knows the helper's type.
+    pub jit_entries: Vec<crate::jit::FuncEntry>,
 }
 
 /// The store's engine-facing state; split from `Store<T>` so the runtime is not generic over `T`.

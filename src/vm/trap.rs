@@ -94,6 +94,9 @@ impl fmt::Display for FrameInfo {
     }
 }
 
+/// Frames a trap's backtrace keeps: unbounded recursion must not copy every frame.
+pub(crate) const MAX_BACKTRACE: usize = 1000;
+
 /// A wasm trap: a code and the wasm backtrace at the point it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trap {
@@ -112,6 +115,15 @@ impl Trap {
     /// the interpreter fills in the backtrace of the wasm frames that called it.
     pub fn new(code: TrapCode) -> Trap {
         Trap { code, backtrace: Vec::new(), omitted_frames: 0 }
+    }
+
+    /// Appends the next outer frame to the backtrace; past [`MAX_BACKTRACE`] frames only counts it.
+    pub(crate) fn push_frame(&mut self, frame: impl FnOnce() -> FrameInfo) {
+        if self.backtrace.len() < MAX_BACKTRACE {
+            self.backtrace.push(frame());
+        } else {
+            self.omitted_frames += 1;
+        }
     }
 
     /// A trap raised by a host function with a message of its own.

@@ -15,7 +15,8 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::jit::masm::{
-    AsmError, Cond, DivOp, IntOp, LoadKind, MacroAssembler, Reg, RegImm, Size, StoreKind, UnaryOp,
+    AsmError, Cond, DivOp, FrameSetup, IntOp, LoadKind, MacroAssembler, Reg, RegImm, Size,
+    StoreKind, UnaryOp,
 };
 use crate::jit::{JitCtx, trap_status};
 use crate::vm::TrapCode;
@@ -29,7 +30,10 @@ const ALLOCATABLE: [Reg; 9] =
 const CTX_MEM_BASE: i32 = std::mem::offset_of!(JitCtx, mem_base) as i32;
 const CTX_MEM_LEN: i32 = std::mem::offset_of!(JitCtx, mem_len) as i32;
 const CTX_GLOBALS: i32 = std::mem::offset_of!(JitCtx, globals) as i32;
-const CTX_CALL: i32 = std::mem::offset_of!(JitCtx, call) as i32;
+const CTX_FUNCS: i32 = std::mem::offset_of!(JitCtx, funcs) as i32;
+const CTX_UNWIND: i32 = std::mem::offset_of!(JitCtx, unwind) as i32;
+const CTX_STACK_END: i32 = std::mem::offset_of!(JitCtx, stack_end) as i32;
+const CTX_NATIVE_STACK_LIMIT: i32 = std::mem::offset_of!(JitCtx, native_stack_limit) as i32;
 const CTX_CALL_INDIRECT: i32 = std::mem::offset_of!(JitCtx, call_indirect) as i32;
 const CTX_MEMORY_GROW: i32 = std::mem::offset_of!(JitCtx, memory_grow) as i32;
 
@@ -43,14 +47,19 @@ macro_rules! asm {
 pub struct X64Masm {
     ops: VecAssembler<X64Relocation>,
     epilogue: DynamicLabel,
+    /// Where every trap leaves the function: `eax` holds the status.
+    trap_exit: DynamicLabel,
     traps: Vec<(TrapCode, DynamicLabel)>,
+    /// The function's module index, which the trap exit reports.
+    func_index: u32,
 }
 
 impl Default for X64Masm {
     fn default() -> Self {
         let mut ops = VecAssembler::new(0);
         let epilogue = ops.new_dynamic_label();
-        X64Masm { ops, epilogue, traps: Vec::new() }
+        let trap_exit = ops.new_dynamic_label();
+        X64Masm { ops, epilogue, trap_exit, traps: Vec::new(), func_index: u32::MAX }
     }
 }
 
@@ -168,6 +177,28 @@ impl X64Masm {
         }
     }
 
+    /// Writes `image` over the slots from byte offset `first`: each slot is zeroed with one
+    /// 16-byte store, then its nonzero halves are written.
+    fn init_slots(&mut self, first: u32, image: &[u128]) {
+        if image.is_empty() {
+            return;
+        }
+        asm!(self.ops ; xorps xmm0, xmm0);
+        for (i, &bits) in image.iter().enumerate() {
+            let at = (first + i as u32 * 16) as i32;
+            asm!(self.ops ; movups [rsi + at], xmm0);
+            for (half, value) in [(0, bits as u64), (8, (bits >> 64) as u64)] {
+                match (value, i32::try_from(value as i64)) {
+                    (0, _) => {}
+                    (_, Ok(v)) => asm!(self.ops ; mov QWORD [rsi + at + half], v),
+                    (_, Err(_)) => {
+                        asm!(self.ops ; mov rax, QWORD value as i64 ; mov [rsi + at + half], rax)
+                    }
+                }
+            }
+        }
+    }
+
     /// `rax = zero-extended addr + offset`, then traps unless `rax + bytes <= memory length`.
     fn effective_address(&mut self, addr: Reg, offset: u32, bytes: u32) {
         let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
@@ -198,8 +229,20 @@ impl MacroAssembler for X64Masm {
         &ALLOCATABLE
     }
 
-    fn prologue(&mut self) {
+    fn prologue(&mut self, frame: &FrameSetup<'_>) {
+        self.func_index = frame.func_index;
         asm!(self.ops ; push rbx ; push r12 ; push r13 ; push r14 ; push r15);
+        // Both stacks are checked before the frame is touched: the value stack against its end,
+        // the host stack (tier-1 calls recurse on it) against the thread's limit.
+        let overflow = self.trap_label(TrapCode::StackOverflow);
+        asm!(self.ops
+            ; lea rax, [rsi + frame.frame_bytes as i32]
+            ; cmp rax, QWORD [rdi + CTX_STACK_END]
+            ; ja =>overflow
+            ; cmp rsp, QWORD [rdi + CTX_NATIVE_STACK_LIMIT]
+            ; jb =>overflow
+        );
+        self.init_slots(frame.init_offset, frame.init);
     }
 
     fn ret(&mut self) {
@@ -447,22 +490,23 @@ impl MacroAssembler for X64Masm {
     fn call(&mut self, func: u32, callee_fp: u32) {
         // rdi and rsi are the pinned context and frame pointer; the two pushes keep the stack
         // 16-byte aligned at the call (five saved registers plus the return address before them).
-        let epilogue = self.epilogue;
+        let trap_exit = self.trap_exit;
         asm!(self.ops
             ; push rdi
             ; push rsi
             ; lea rsi, [rsi + callee_fp as i32]
             ; mov edx, func as i32
-            ; call QWORD [rdi + CTX_CALL]
+            ; mov rax, QWORD [rdi + CTX_FUNCS]
+            ; call QWORD [rax + (func * 8) as i32]
             ; pop rsi
             ; pop rdi
             ; test eax, eax
-            ; jnz =>epilogue
+            ; jnz =>trap_exit
         );
     }
 
     fn call_indirect(&mut self, ty: u32, table: u32, callee_fp: u32) {
-        let epilogue = self.epilogue;
+        let trap_exit = self.trap_exit;
         asm!(self.ops
             ; push rdi
             ; push rsi
@@ -473,7 +517,7 @@ impl MacroAssembler for X64Masm {
             ; pop rsi
             ; pop rdi
             ; test eax, eax
-            ; jnz =>epilogue
+            ; jnz =>trap_exit
         );
     }
 
@@ -494,12 +538,23 @@ impl MacroAssembler for X64Masm {
     }
 
     fn finish(mut self) -> Result<Vec<u8>, AsmError> {
-        let epilogue = self.epilogue;
+        let (epilogue, trap_exit) = (self.epilogue, self.trap_exit);
         for (code, label) in std::mem::take(&mut self.traps) {
             let status = trap_status(&code) as i32;
-            asm!(self.ops ; =>label ; mov eax, status ; jmp =>epilogue);
+            asm!(self.ops ; =>label ; mov eax, status ; jmp =>trap_exit);
         }
-        asm!(self.ops ; =>epilogue ; pop r15 ; pop r14 ; pop r13 ; pop r12 ; pop rbx ; ret);
+        // The trap exit: the runtime records this frame for the backtrace (rdi is the context
+        // wherever a trap is raised) and turns the status into a pending trap.
+        let func_index = self.func_index as i32;
+        asm!(self.ops
+            ; =>trap_exit
+            ; mov esi, eax
+            ; mov edx, func_index
+            ; call QWORD [rdi + CTX_UNWIND]
+            ; =>epilogue
+            ; pop r15 ; pop r14 ; pop r13 ; pop r12 ; pop rbx
+            ; ret
+        );
         self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))
     }
 }
@@ -532,9 +587,36 @@ mod tests {
             m.int_op(IntOp::Add, Size::S32, Reg(8), Reg(8), RegImm::Imm(3));
             m.ret();
         });
-        let expected = "mov %r8,%rax\nadd $3,%eax\nmov %eax,%r8d\nxor %eax,%eax\njmp 0x0000000000000012\n\
+        let expected = "mov %r8,%rax\nadd $3,%eax\nmov %eax,%r8d\nxor %eax,%eax\njmp 0x000000000000001F\n\
+                        mov %eax,%esi\nmov $0xFFFFFFFF,%edx\ncallq *0x30(%rdi)\n\
                         pop %r15\npop %r14\npop %r13\npop %r12\npop %rbx\nret\n";
         assert_eq!(code, expected);
+    }
+
+    #[test]
+    fn the_prologue_checks_both_stacks_then_writes_the_frame_image() {
+        let image = [0u128, 7, (1u128 << 64) | 0x1234_5678_9abc];
+        let frame = FrameSetup { func_index: 3, frame_bytes: 96, init_offset: 16, init: &image };
+        let code = disassemble(|m| m.prologue(&frame));
+        let lines: Vec<&str> = code.lines().collect();
+        let body = &lines[5..lines.iter().position(|l| l.starts_with("mov $5,%eax")).unwrap()];
+        let expected = [
+            "lea 0x60(%rsi),%rax",
+            "cmp 0x38(%rdi),%rax",
+            "ja 0x0000000000000069",
+            "cmp 0x40(%rdi),%rsp",
+            "jb 0x0000000000000069",
+            "xorps %xmm0,%xmm0",
+            "movups %xmm0,0x10(%rsi)",
+            "movups %xmm0,0x20(%rsi)",
+            "movq $7,0x20(%rsi)",
+            "movups %xmm0,0x30(%rsi)",
+            "movabs $0x123456789ABC,%rax",
+            "mov %rax,0x30(%rsi)",
+            "movq $1,0x38(%rsi)",
+        ];
+        assert_eq!(body, expected, "{code}");
+        assert!(code.contains("mov $3,%edx"), "the trap exit names the function: {code}");
     }
 
     #[test]
