@@ -1,6 +1,7 @@
 //! `Engine` and `Config`: the settings shared by every module and store, and the signature registry.
 
-use crate::tier::Tier;
+use crate::tier::Tiering;
+use crate::tier::tuning::TierUpPolicy;
 use crate::types::FuncType;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -8,9 +9,11 @@ use std::sync::{Arc, RwLock};
 /// Engine-wide settings. Tiers are a configuration choice; nothing else changes between tiers.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The tier every function runs in: [`Tier::Interp`], or [`Tier::Baseline`] (functions tier 1
-    /// cannot compile yet stay in the interpreter).
-    pub tier: Tier,
+    /// Which tier functions run in: pinned to one, or [`Tiering::Auto`] (the default): start in
+    /// the interpreter, move hot functions to tier 1.
+    pub tier: Tiering,
+    /// When [`Tiering::Auto`] moves a function up.
+    pub tier_up: TierUpPolicy,
     /// Maximum bytes of wasm stack (value slots and call frames) before `call stack exhausted`
     /// (at most 1 GiB; larger values are clamped).
     pub max_wasm_stack: usize,
@@ -28,7 +31,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Config {
         Config {
-            tier: Tier::Interp,
+            tier: Tiering::Auto,
+            tier_up: TierUpPolicy::default(),
             max_wasm_stack: 1 << 20,
             max_memory_size: None,
             max_table_elements: 10_000_000,

@@ -40,7 +40,8 @@ pub mod wast;
 pub use engine::{Config, Engine};
 pub use error::{Error, Result};
 pub use module::Module;
-pub use tier::{FuncProfile, FuncStats, Tier};
+pub use tier::tuning::TierUpPolicy;
+pub use tier::{FuncProfile, FuncStats, Tier, TierUpEvent, Tiering};
 pub use types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 pub use val::{ExternRef, Val};
 pub use vm::{

@@ -8,10 +8,11 @@ use crate::engine::{Engine, SigId};
 use crate::error::{Error, Result};
 use crate::interp::{InterpFunc, translate_function};
 use crate::jit::{CompileError, JitFunc};
-use crate::tier::Tier;
+use crate::tier::{Tier, Tiering};
 use crate::types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
 /// A validated module, ready to instantiate. Cheap to clone.
@@ -104,15 +105,51 @@ pub(crate) struct ModuleInner {
     pub datas: Vec<DataSegment>,
     /// Interpreter code of each defined function.
     pub code: Vec<InterpFunc>,
-    /// Tier-1 code of each defined function, when the engine's tier is baseline and tier 1
-    /// compiles it; the others run in the interpreter.
-    pub jit: Vec<Option<JitFunc>>,
+    /// Tier-1 code of each defined function: empty until compiled (up front when the engine is
+    /// pinned to baseline, when hot under `auto`), `None` inside once tier 1 refused it (it stays
+    /// in the interpreter and is never retried).
+    pub jit: Vec<OnceLock<Option<JitFunc>>>,
+    /// The module's binary and each defined function's body range in it, so tier 1 can compile a
+    /// function long after decoding.
+    pub binary: Box<[u8]>,
+    pub bodies: Vec<std::ops::Range<usize>>,
     pub names: Names,
     /// Size of the code section in bytes (for compile-throughput statistics).
     pub code_size: usize,
 }
 
 impl ModuleInner {
+    /// The tier-1 code of defined function `def`, if it has been compiled.
+    pub fn jit_code(&self, def: u32) -> Option<&JitFunc> {
+        self.jit[def as usize].get().and_then(Option::as_ref)
+    }
+
+    /// The tier-1 code of defined function `def`, compiling it now if that was never tried. A
+    /// function tier 1 refuses, or fails to compile (a compiler bug, reported on stderr), stays
+    /// in the interpreter.
+    pub fn compile_tier1_lazily(&self, def: u32) -> Option<&JitFunc> {
+        self.jit[def as usize]
+            .get_or_init(|| {
+                let range = self.bodies[def as usize].clone();
+                let reader = wasmparser::BinaryReader::new_features(
+                    &self.binary[range.clone()],
+                    range.start as u64,
+                    features(),
+                );
+                let body = wasmparser::FunctionBody::new(reader);
+                let func_index = self.num_imported_funcs + def;
+                match crate::jit::compile(self, func_index, &body, &self.code[def as usize]) {
+                    Ok(jit) => Some(jit),
+                    Err(CompileError::Unsupported(_)) => None,
+                    Err(CompileError::Internal(e)) => {
+                        eprintln!("tierup: tier 1 failed on function {func_index}: {e}");
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
+
     pub fn func_type(&self, func_index: u32) -> &FuncType {
         &self.types[self.func_types[func_index as usize] as usize]
     }
@@ -245,6 +282,8 @@ impl<'e> Builder<'e> {
                 datas: Vec::new(),
                 code: Vec::new(),
                 jit: Vec::new(),
+                binary: Box::default(),
+                bodies: Vec::new(),
                 names: Names::default(),
                 code_size: 0,
             },
@@ -271,9 +310,14 @@ impl<'e> Builder<'e> {
                     self.engine.config().consume_fuel,
                 )?;
                 allocs = returned;
-                let jit = self.compile_tier1(func_index, &body, &code)?;
+                let jit = OnceLock::new();
+                if let Some(compiled) = self.compile_tier1(func_index, &body, &code)? {
+                    jit.set(compiled).expect("a fresh cell");
+                }
                 self.m.code.push(code);
                 self.m.jit.push(jit);
+                let range = body.range();
+                self.m.bodies.push(range.start as usize..range.end as usize);
                 continue;
             }
             if let Payload::MemorySection(reader) = &payload {
@@ -283,24 +327,29 @@ impl<'e> Builder<'e> {
             }
             self.section(payload)?;
         }
+        self.m.binary = binary.into();
         Ok(self.m)
     }
 
-    /// Tier-1 code for a function when the engine runs baseline. A function tier 1 refuses
-    /// stays in the interpreter; fuel is not metered by tier 1 yet, so with fuel nothing compiles.
+    /// Tier-1 code compiled up front, when the engine is pinned to baseline: `Some(None)` for a
+    /// function tier 1 refuses (it stays in the interpreter), `None` when nothing is compiled up
+    /// front. Fuel is not metered by tier 1 yet, so with fuel nothing compiles.
     fn compile_tier1(
         &self,
         func_index: u32,
         body: &wasmparser::FunctionBody<'_>,
         code: &InterpFunc,
-    ) -> Result<Option<JitFunc>> {
+    ) -> Result<Option<Option<JitFunc>>> {
         let config = self.engine.config();
-        if config.tier != Tier::Baseline || config.consume_fuel {
+        if config.consume_fuel {
+            return Ok(Some(None));
+        }
+        if config.tier != Tiering::Pinned(Tier::Baseline) {
             return Ok(None);
         }
         match crate::jit::compile(&self.m, func_index, body, code) {
-            Ok(jit) => Ok(Some(jit)),
-            Err(CompileError::Unsupported(_)) => Ok(None),
+            Ok(jit) => Ok(Some(Some(jit))),
+            Err(CompileError::Unsupported(_)) => Ok(Some(None)),
             Err(CompileError::Internal(e)) => Err(Error::Internal(e)),
         }
     }

@@ -171,9 +171,9 @@ fn record_writes_json_and_a_readme() {
         serde_json::from_str(&std::fs::read_to_string(&json[0]).unwrap()).unwrap();
     assert_eq!(record["config"]["baseline"], "interp");
     // One measurement per program and tier: every tier that exists runs by default.
-    let tiers = ["interp", "baseline", "optimized"]
+    let tiers = ["interp", "baseline", "optimized", "auto"]
         .iter()
-        .filter(|t| t.parse::<tierup::Tier>().is_ok())
+        .filter(|t| t.parse::<tierup::Tiering>().is_ok())
         .count();
     assert_eq!(record["measurements"].as_array().unwrap().len(), 2 * tiers);
     assert_eq!(record["measurements"][0]["runs"].as_array().unwrap().len(), 2);

@@ -5,11 +5,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use tierup::Tier;
+use tierup::Tiering;
 
-/// The tiers that exist: every name `Tier::from_str` accepts, so new tiers join without edits.
-fn tiers() -> Vec<Tier> {
-    ["interp", "baseline", "optimized"].iter().filter_map(|t| t.parse().ok()).collect()
+/// The tiers that exist: every name `Tiering::from_str` accepts, so new tiers join without edits.
+/// `auto` runs with a threshold of 1, so every function moves to tier 1 on its first call.
+fn tiers() -> Vec<Tiering> {
+    ["interp", "baseline", "optimized", "auto"].iter().filter_map(|t| t.parse().ok()).collect()
 }
 
 fn corpus() -> PathBuf {
@@ -44,7 +45,7 @@ fn every_corpus_program_matches_its_native_output_on_every_tier() {
     for (name, wasm, args, expected) in &programs {
         for tier in tiers() {
             let out = Command::new(env!("CARGO_BIN_EXE_tierup"))
-                .args(["run", "--tier", tier.name()])
+                .args(["run", "--tier", tier.name(), "--tier-up-threshold", "1"])
                 .arg(wasm)
                 .args(args)
                 .output()

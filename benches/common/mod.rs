@@ -38,7 +38,7 @@ pub const FIB_N: i32 = 25;
 
 /// An engine running every function in `tier`, with the profile counters on or off.
 pub fn engine(tier: Tier, profile_counters: bool) -> Engine {
-    Engine::new(Config { tier, profile_counters, ..Config::default() })
+    Engine::new(Config { tier: tier.into(), profile_counters, ..Config::default() })
 }
 
 /// A corpus program at its small size (`small_args`).

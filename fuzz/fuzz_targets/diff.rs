@@ -1,4 +1,4 @@
-//! Fuzz target `diff`: every tier must agree with the interpreter.
+//! Fuzz target `diff`: every tier, and mixed mode, must agree with the interpreter.
 //!
 //! The input drives `wasm_smith` to generate a WebAssembly 2.0 module whose loops and calls are
 //! instrumented to terminate (a global budget that traps when spent), so no fuel is needed and
@@ -12,31 +12,46 @@
 
 use common::{dummy_import, generate};
 use libfuzzer_sys::fuzz_target;
-use tierup::{Config, Engine, Error, Extern, Instance, Module, Store, Tier, TrapCode, Val};
+use tierup::{
+    Config, Engine, Error, Extern, Instance, Module, Store, Tier, TierUpPolicy, Tiering, TrapCode,
+    Val,
+};
 
 #[path = "common.rs"]
 mod common;
 
 /// Loop iterations and calls a generated module may spend before its own budget traps.
 const BUDGET: u32 = 10_000;
-/// Tiers compared against the interpreter.
-const TIERS: [Tier; 1] = [Tier::Baseline];
+/// The configurations compared against the interpreter: tier 1 up front; `auto` tiering up on
+/// the first call; `auto` tiering up on the first loop back-edge only (on-stack replacement).
+fn modes() -> [(&'static str, Tiering, TierUpPolicy); 3] {
+    let first_call = TierUpPolicy { threshold: 1, ..TierUpPolicy::default() };
+    let first_back_edge = TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1 };
+    [
+        ("baseline", Tier::Baseline.into(), TierUpPolicy::default()),
+        ("auto", Tiering::Auto, first_call),
+        ("osr", Tiering::Auto, first_back_edge),
+    ]
+}
 
 fuzz_target!(|data: &[u8]| {
     let instrument = |m: &mut wasm_smith::Module| {
         m.ensure_termination(BUDGET).map(drop).map_err(|_| arbitrary::Error::IncorrectFormat)
     };
     let Ok(wasm) = generate(data, instrument) else { return };
-    let Some(reference) = outcomes(&wasm, Tier::Interp) else { return };
-    for tier in TIERS {
-        let observed = outcomes(&wasm, tier).expect("a module the interpreter runs compiles");
+    let Some(reference) = outcomes(&wasm, Tier::Interp.into(), TierUpPolicy::default()) else {
+        return;
+    };
+    for (mode, tier, policy) in modes() {
+        let observed =
+            outcomes(&wasm, tier, policy).expect("a module the interpreter runs compiles");
         // How deep recursion may go is the one thing tiers legitimately differ in: tier-1 calls
         // also use the host stack (and far more of it under ASan). Runs that exhaust the stack
         // on either side are not compared.
         if exhausted(&observed) || exhausted(&reference) {
             continue;
         }
-        assert_eq!(observed, reference, "{tier} disagrees with the interpreter");
+        assert_eq!(observed, reference, "{mode} disagrees with the interpreter");
     }
 });
 
@@ -48,8 +63,9 @@ struct Observed {
     globals: Vec<Val>,
 }
 
-fn outcomes(wasm: &[u8], tier: Tier) -> Option<Observed> {
-    let engine = Engine::new(Config { tier, max_memory_size: Some(64 << 20), ..Config::default() });
+fn outcomes(wasm: &[u8], tier: Tiering, tier_up: TierUpPolicy) -> Option<Observed> {
+    let config = Config { tier, tier_up, max_memory_size: Some(64 << 20), ..Config::default() };
+    let engine = Engine::new(config);
     let module = Module::new(&engine, wasm).ok()?;
     let mut store = Store::new(&engine, ());
     let mut imports = Vec::new();

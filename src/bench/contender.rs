@@ -9,10 +9,9 @@ use super::corpus::Program;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
-use tierup::Tier;
+use tierup::Tiering;
 
-/// The tiers `--tier` accepts, in report order. `auto` (tier up on its own) is what `Tier` will
-/// accept once tiering exists.
+/// The tiers `--tier` accepts, in report order; `auto` (tier up by profile, the default policy).
 pub const TIER_NAMES: [&str; 4] = ["interp", "baseline", "optimized", "auto"];
 
 /// The peers `--peer` accepts, in report order.
@@ -75,12 +74,12 @@ impl Contender {
 }
 
 /// The contenders `tiers` and `peers` name, in the order given, and a note for each one skipped:
-/// an unknown name, or a tier this build does not implement (as `Tier::from_str` decides).
+/// an unknown name, or a tier this build does not implement (as `Tiering::from_str` decides).
 pub fn select(tiers: &[String], peers: &[String]) -> (Vec<Contender>, Vec<String>) {
     let mut chosen = Vec::new();
     let mut notes = Vec::new();
     for name in tiers {
-        match Tier::from_str(name) {
+        match Tiering::from_str(name) {
             Ok(_) => chosen.push(Contender::Tier(name.clone())),
             Err(why) => notes.push(format!("skipping tier `{name}`: {why}")),
         }
@@ -100,7 +99,7 @@ pub fn select(tiers: &[String], peers: &[String]) -> (Vec<Contender>, Vec<String
 
 /// The tiers measured when `--tier` is not given: every one this build implements.
 pub fn default_tiers() -> Vec<String> {
-    let exists = |name: &&&str| Tier::from_str(name).is_ok();
+    let exists = |name: &&&str| Tiering::from_str(name).is_ok();
     TIER_NAMES.iter().filter(exists).map(|name| name.to_string()).collect()
 }
 
@@ -203,6 +202,6 @@ mod tests {
     fn the_default_tiers_all_exist() {
         let tiers = default_tiers();
         assert!(tiers.contains(&"interp".to_string()));
-        assert!(tiers.iter().all(|t| Tier::from_str(t).is_ok()));
+        assert!(tiers.iter().all(|t| Tiering::from_str(t).is_ok()));
     }
 }

@@ -20,11 +20,12 @@ use clap::{Args, Parser, Subcommand};
 use std::path::Path;
 use std::process::ExitCode;
 use std::str::FromStr;
-use tierup::{Engine, Module, Tier};
+use tierup::{Config, Engine, Module, TierUpPolicy, Tiering};
 
 /// tierup: a tiered WebAssembly engine
 ///
-/// Every function starts in the interpreter; a template JIT and an optimizing SSA tier are planned.
+/// Every function starts in the interpreter; hot functions move to a template JIT (tier 1). An
+/// optimizing SSA tier is planned.
 /// Errors are reported on stderr as one `error:` line; exit status 1 (134 for a wasm trap).
 #[derive(Parser, Debug)]
 #[command(name = "tierup", version, propagate_version = true)]
@@ -54,18 +55,34 @@ impl Cli {
     }
 }
 
-/// `--tier`, for the subcommands that execute wasm.
+/// `--tier` and `--tier-up-threshold`, for the subcommands that execute wasm.
 #[derive(Args, Debug)]
 struct TierOption {
-    /// The tier every function runs in
+    /// Which tier functions run in
     ///
-    /// `interp`: the interpreter runs everything. `baseline`: every function tier 1 (the template
-    /// JIT, x86-64) can compile is compiled before the run; the rest stay in the interpreter (so
-    /// far tier 1 compiles functions over integers, locals, globals, memory, control flow and
-    /// calls, and nothing when --fuel is on). Planned, not available yet: `optimized` (the optimizing SSA
-    /// tier) and `auto` (tiering up by profile).
-    #[arg(long, value_name = "TIER", default_value = "interp", value_parser = Tier::from_str)]
-    tier: Tier,
+    /// `auto`: every function starts in the interpreter and moves to tier 1 (the template JIT,
+    /// x86-64) when its calls and loop iterations reach --tier-up-threshold; a hot loop moves
+    /// into tier 1 at its header (on-stack replacement). `interp`: the interpreter runs
+    /// everything. `baseline`: every function is compiled by tier 1 before the run. Functions
+    /// tier 1 does not compile (SIMD; everything when --fuel is on) stay in the interpreter.
+    /// Planned: `optimized` (the optimizing SSA tier).
+    #[arg(long, value_name = "TIER", default_value = "auto", value_parser = Tiering::from_str)]
+    tier: Tiering,
+
+    /// Hotness at which `--tier auto` compiles a function: a call counts 10, a loop back-edge 1
+    ///
+    /// 1 compiles every function on its first call. The default (1000) follows JavaScriptCore's
+    /// and V8's budgets scaled to tierup's compile cost; see src/tier/tuning.rs.
+    #[arg(long, value_name = "N", default_value_t = TierUpPolicy::default().threshold)]
+    tier_up_threshold: u64,
+}
+
+impl TierOption {
+    /// The engine settings these options stand for.
+    fn apply(&self, config: Config) -> Config {
+        let tier_up = TierUpPolicy { threshold: self.tier_up_threshold, ..config.tier_up };
+        Config { tier: self.tier, tier_up, ..config }
+    }
 }
 
 /// Reads and compiles FILE, naming it in the error.

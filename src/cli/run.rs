@@ -174,13 +174,12 @@ fn wasi_ctx(cmd: &RunCommand) -> Result<WasiCtx> {
 }
 
 fn config(cmd: &RunCommand) -> Config {
-    Config {
-        tier: cmd.tier.tier,
+    cmd.tier.apply(Config {
         max_wasm_stack: cmd.max_wasm_stack,
         max_memory_size: cmd.max_memory_size,
         consume_fuel: cmd.fuel.is_some(),
         ..Config::default()
-    }
+    })
 }
 
 /// The function to call and its type: `invoke`, or `_start` when there is none.

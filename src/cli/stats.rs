@@ -15,13 +15,14 @@ pub struct Fuel {
     pub remaining: u64,
 }
 
-const HEADERS: [&str; 5] = ["func", "name", "calls", "back-edges", "tier"];
+const HEADERS: [&str; 8] =
+    ["func", "name", "calls", "back-edges", "tier", "tiered up", "compile", "code"];
 
 /// The table, one line per function that ran, then the footers.
 pub fn render(stats: &[FuncStats], fuel: Option<Fuel>) -> String {
     let mut ran: Vec<&FuncStats> = stats.iter().filter(|s| heat(s) > 0).collect();
     ran.sort_by_key(|s| (std::cmp::Reverse(heat(s)), s.func_index));
-    let rows: Vec<[String; 5]> = ran.iter().map(|s| row(s)).collect();
+    let rows: Vec<[String; 8]> = ran.iter().map(|s| row(s)).collect();
     let mut out = table(&rows);
     let idle = stats.len() - ran.len();
     if idle > 0 {
@@ -38,18 +39,30 @@ fn heat(s: &FuncStats) -> u64 {
     s.profile.calls.saturating_add(s.profile.back_edges)
 }
 
-fn row(s: &FuncStats) -> [String; 5] {
+fn row(s: &FuncStats) -> [String; 8] {
+    let dash = || "-".to_string();
+    let tiered_up = s.profile.tiered_up.map_or_else(dash, |event| {
+        let how = if event.osr { "loop" } else { "call" };
+        format!("{:.3} ms at {how}", event.elapsed.as_secs_f64() * 1e3)
+    });
+    let (compile, code) = s.compiled.map_or_else(
+        || (dash(), dash()),
+        |(time, bytes)| (format!("{:.1} us", time.as_secs_f64() * 1e6), format!("{bytes} B")),
+    );
     [
         s.func_index.to_string(),
-        s.name.clone().unwrap_or_else(|| "-".to_string()),
+        s.name.clone().unwrap_or_else(dash),
         s.profile.calls.to_string(),
         s.profile.back_edges.to_string(),
         s.tier.to_string(),
+        tiered_up,
+        compile,
+        code,
     ]
 }
 
 /// Columns padded to their widest cell; numbers right-aligned, text left-aligned.
-fn table(rows: &[[String; 5]]) -> String {
+fn table(rows: &[[String; 8]]) -> String {
     let mut widths = HEADERS.map(str::len);
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -59,9 +72,13 @@ fn table(rows: &[[String; 5]]) -> String {
     let mut out = String::new();
     let headers = HEADERS.map(str::to_string);
     for cells in std::iter::once(&headers).chain(rows) {
-        let [index, name, calls, back_edges, tier] = cells;
-        let [w0, w1, w2, w3, _] = widths;
-        let _ = writeln!(out, "{index:>w0$}  {name:<w1$}  {calls:>w2$}  {back_edges:>w3$}  {tier}");
+        let [index, name, calls, back_edges, tier, tiered_up, compile, code] = cells;
+        let [w0, w1, w2, w3, w4, w5, w6, _] = widths;
+        let line = format!(
+            "{index:>w0$}  {name:<w1$}  {calls:>w2$}  {back_edges:>w3$}  {tier:<w4$}  \
+             {tiered_up:>w5$}  {compile:>w6$}  {code}"
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     out
 }
@@ -72,8 +89,9 @@ mod tests {
     use tierup::{FuncProfile, Tier};
 
     fn stat(func_index: u32, name: Option<&str>, calls: u64, back_edges: u64) -> FuncStats {
-        let profile = FuncProfile { calls, back_edges };
-        FuncStats { func_index, name: name.map(str::to_string), profile, tier: Tier::Interp }
+        let profile = FuncProfile { calls, back_edges, tiered_up: None };
+        let name = name.map(str::to_string);
+        FuncStats { func_index, name, profile, tier: Tier::Interp, compiled: None }
     }
 
     #[test]
@@ -86,10 +104,10 @@ mod tests {
         ];
         let text = render(&stats, None);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "func  name  calls  back-edges  tier");
-        assert_eq!(lines[1], "   3  -         2         500  interp");
-        assert_eq!(lines[2], "   2  fib     177           0  interp");
-        assert_eq!(lines[3], "   1  main      1           0  interp");
+        assert_eq!(lines[0], "func  name  calls  back-edges  tier    tiered up  compile  code");
+        assert_eq!(lines[1], "   3  -         2         500  interp          -        -  -");
+        assert_eq!(lines[2], "   2  fib     177           0  interp          -        -  -");
+        assert_eq!(lines[3], "   1  main      1           0  interp          -        -  -");
         assert_eq!(lines[4], "(1 of 4 functions never ran)");
         assert_eq!(lines.len(), 5);
     }

@@ -28,7 +28,7 @@ pub struct WastCommand {
 }
 
 pub fn wast(cmd: WastCommand) -> Result<ExitCode> {
-    let config = Config { tier: cmd.tier.tier, ..Config::default() };
+    let config = cmd.tier.apply(Config::default());
     let mut out = std::io::stdout().lock();
     let (mut passed, mut failed) = (0, 0);
     for file in &cmd.files {

@@ -32,6 +32,10 @@ pub struct InterpFunc {
     pub num_params: u32,
     /// Total slots the frame needs (temporaries included).
     pub frame_size: u32,
+    /// The instruction index of each loop's header, by the loop's ordinal in the body (every
+    /// `loop` operator counts, `u32::MAX` for loops in dead code): how on-stack replacement finds
+    /// tier 1's entry for the loop the interpreter is in.
+    pub loop_headers: Box<[u32]>,
 }
 
 macro_rules! define_instrs {

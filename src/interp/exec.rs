@@ -19,7 +19,7 @@ use super::simd;
 use super::stack::MAX_NESTING;
 use crate::jit::{FuncEntry, JitCtx, JitFunc, TRAP_PENDING, trap_code};
 use crate::module::Module;
-use crate::tier::{FuncProfile, Tier};
+use crate::tier::{FuncProfile, Tier, TierUpEvent};
 use crate::val::Val;
 use crate::vm::store::{Caller, FuncKind, Instance, Store};
 use crate::vm::{FrameInfo, Func, Trap, TrapCode};
@@ -108,6 +108,8 @@ struct Executor<'s, T> {
     num_imported_funcs: u32,
     globals: *const *mut u128,
     profile: *mut FuncProfile,
+    /// The current instance's `tier_up_budget`.
+    budget: *mut i64,
     memory: Option<u32>,
     mem_base: *mut u8,
     mem_len: usize,
@@ -123,7 +125,10 @@ struct Executor<'s, T> {
     stack_end: *mut u128,
     max_depth: usize,
     /// The current instance's tier-1 function table (`InstanceEntity::jit_entries`).
-    jit_entries: *const FuncEntry,
+    jit_entries: *mut FuncEntry,
+    /// Hotness a call and a back-edge spend from a function's tier-up budget.
+    call_weight: i64,
+    back_edge_weight: i64,
 }
 
 // Reads the slot at byte offset `$slot` of the current frame as `$ty`.
@@ -160,7 +165,11 @@ impl<'s, T> Executor<'s, T> {
         let module = store.inner.instances[instance as usize].module.clone();
         let stack_end = store.inner.stack.end_ptr();
         let max_depth = store.inner.stack.max_depth.saturating_sub(store.inner.stack.depth);
-        let profiling = store.inner.engine.config().profile_counters;
+        let config = store.inner.engine.config();
+        let profiling = config.profile_counters;
+        let weight = |w: u64| w.min(i64::MAX as u64) as i64;
+        let (call_weight, back_edge_weight) =
+            (weight(config.tier_up.call_weight), weight(config.tier_up.back_edge_weight));
         let mut ex = Executor {
             store,
             instance,
@@ -169,6 +178,7 @@ impl<'s, T> Executor<'s, T> {
             module,
             globals: std::ptr::null(),
             profile: std::ptr::null_mut(),
+            budget: std::ptr::null_mut(),
             memory: None,
             mem_base: NonNull::dangling().as_ptr(),
             mem_len: 0,
@@ -179,7 +189,9 @@ impl<'s, T> Executor<'s, T> {
             profiling,
             stack_end,
             max_depth,
-            jit_entries: std::ptr::null(),
+            jit_entries: std::ptr::null_mut(),
+            call_weight,
+            back_edge_weight,
         };
         ex.switch_instance(instance);
         ex
@@ -196,18 +208,21 @@ impl<'s, T> Executor<'s, T> {
         self.num_imported_funcs = self.module.inner.num_imported_funcs;
         self.globals = entity.global_cells.as_ptr();
         self.profile = entity.profile.as_mut_ptr();
+        self.budget = entity.tier_up_budget.as_mut_ptr();
         self.memory = entity.memories.first().copied();
         if entity.jit_entries.is_empty() {
             let num_imported = self.module.inner.num_imported_funcs as usize;
             let helper: FuncEntry = call_from_tier1::<T>;
+            let module = &self.module.inner;
             entity.jit_entries = (0..num_imported)
                 .map(|_| helper)
                 .chain(
-                    self.module.inner.jit.iter().map(|j| j.as_ref().map_or(helper, JitFunc::entry)),
+                    (0..module.code.len() as u32)
+                        .map(|def| module.jit_code(def).map_or(helper, JitFunc::entry)),
                 )
                 .collect();
         }
-        self.jit_entries = entity.jit_entries.as_ptr();
+        self.jit_entries = entity.jit_entries.as_mut_ptr();
         self.refresh_memory();
     }
 
@@ -231,12 +246,20 @@ impl<'s, T> Executor<'s, T> {
             self.def = def;
             return Err(self.trap(TrapCode::StackOverflow));
         }
-        if self.profiling {
-            // SAFETY: `profile` has one entry per defined function of this instance.
-            unsafe { (*self.profile.add(def as usize)).calls += 1 };
-        }
         self.def = def;
-        if let Some(jit) = &self.module.inner.jit[def as usize] {
+        if self.profiling {
+            // SAFETY: `profile` and `budget` have one entry per defined function of this
+            // instance.
+            let budget = unsafe {
+                (*self.profile.add(def as usize)).calls += 1;
+                &mut *self.budget.add(def as usize)
+            };
+            *budget -= self.call_weight;
+            if *budget <= 0 {
+                self.tier_up(false);
+            }
+        }
+        if let Some(jit) = self.module.inner.jit_code(def) {
             let jit: *const JitFunc = jit;
             // SAFETY: the module (held by `self.module` for as long as this instance is current,
             // and by the instance itself) owns the function; it is not dropped during the call.
@@ -262,6 +285,14 @@ impl<'s, T> Executor<'s, T> {
 
     /// Runs tier-1 code on the frame at `fp`, which `enter` has checked.
     fn run_tier1(&mut self, jit: &JitFunc, fp: *mut u128) -> Result<(), Trap> {
+        // SAFETY: the frame at `fp` was checked to fit in the stack; the context describes this
+        // instance and this executor (see `with_jit_ctx`).
+        self.with_jit_ctx(|ctx| unsafe { jit.call(ctx, fp) })
+    }
+
+    /// Runs tier-1 code through `run` with a context for the current instance, and turns its
+    /// status into the outcome.
+    fn with_jit_ctx(&mut self, run: impl FnOnce(&mut JitCtx) -> u32) -> Result<(), Trap> {
         let mut ctx = JitCtx {
             mem_base: self.mem_base,
             mem_len: self.mem_len as u64,
@@ -274,10 +305,9 @@ impl<'s, T> Executor<'s, T> {
             native_stack_limit: self.native_stack_limit,
             executor: (self as *mut Self).cast(),
         };
-        // SAFETY: the frame at `fp` was checked to fit in the stack; `ctx` describes this
-        // instance, and `executor` is `self`, which is not otherwise used until the call returns
-        // (the helpers reborrow it from the pointer).
-        let status = unsafe { jit.call(&mut ctx, fp) };
+        // `executor` is `self`, which is not otherwise used until `run` returns (the helpers
+        // reborrow it from the pointer).
+        let status = run(&mut ctx);
         match status {
             0 => Ok(()),
             TRAP_PENDING => {
@@ -288,6 +318,62 @@ impl<'s, T> Executor<'s, T> {
             }
             code => Err(self.trap(trap_code(code))),
         }
+    }
+
+    /// The current function's tier-up budget ran out: compiles it with tier 1 (unless that was
+    /// tried before) and points this instance's function table at the code. Returns the code.
+    #[cold]
+    #[inline(never)]
+    fn tier_up(&mut self, osr: bool) -> Option<&JitFunc> {
+        let def = self.def;
+        // SAFETY: `profile` and `budget` have one entry per defined function of this instance.
+        let profile = unsafe {
+            // Never again, whatever tier 1 says: a refused function is not retried.
+            self.budget.add(def as usize).write(i64::MAX);
+            &mut *self.profile.add(def as usize)
+        };
+        let module = &self.module.inner;
+        let jit = module.compile_tier1_lazily(def)?;
+        profile.tiered_up = Some(TierUpEvent {
+            calls: profile.calls,
+            back_edges: profile.back_edges,
+            elapsed: self.store.inner.created.elapsed(),
+            osr,
+        });
+        let index = (module.num_imported_funcs + def) as usize;
+        // SAFETY: the table has an entry per function of the module (`switch_instance`); tier-1
+        // code reads it only between its own instructions on this thread.
+        unsafe { self.jit_entries.add(index).write(jit.entry()) };
+        Some(jit)
+    }
+
+    /// The budget ran out on a back-edge to the loop header at `header`: tiers the current
+    /// function up and, if tier 1 has an entry for that loop, runs the rest of the function
+    /// there. `true` when the function has returned (its results are in place).
+    #[cold]
+    #[inline(never)]
+    fn on_stack_replace(&mut self, header: *const Instr, fp: *mut u128) -> Result<bool, Trap> {
+        let Some(jit) = self.tier_up(true) else { return Ok(false) };
+        let jit: *const JitFunc = jit;
+        // SAFETY: `def` is the running function, so it is in bounds of `funcs`; `header` points
+        // into its code.
+        let code = unsafe { &*self.funcs.add(self.def as usize) };
+        let index = unsafe { header.offset_from(code.code.as_ptr()) } as u32;
+        let Some(ordinal) = code.loop_headers.iter().position(|&h| h == index) else {
+            return Ok(false);
+        };
+        let mut entered = false;
+        // SAFETY: the module owns the code for as long as this instance is current (see
+        // `enter`); the interpreter is at the loop's header, where both tiers keep every value
+        // in its canonical slot or as a constant, on a frame checked at entry.
+        self.with_jit_ctx(|ctx| match unsafe { (*jit).call_at_loop(ctx, fp, ordinal) } {
+            Some(status) => {
+                entered = true;
+                status
+            }
+            None => 0,
+        })?;
+        Ok(entered)
     }
 
     /// A `call_indirect` made by tier-1 code; the table index is in the slot after the arguments.
@@ -437,15 +523,33 @@ impl<'s, T> Executor<'s, T> {
         }
         // Jumps by a relative offset (in instructions, from the instruction after the branch).
         // Only branches to loop headers go backwards, so a backward jump is a loop back-edge.
+        // A back-edge spends the function's tier-up budget; when it runs out, the rest of the
+        // function may run in tier 1 from the loop header (on-stack replacement).
         macro_rules! jump {
             ($offset:expr) => {{
                 let offset = $offset as i32;
-                if offset < 0 && self.profiling {
-                    // SAFETY: `profile` has one entry per defined function of this instance.
-                    unsafe { (*self.profile.add(self.def as usize)).back_edges += 1 };
-                }
                 // SAFETY: branch offsets land on instructions inside this function's code.
                 pc = unsafe { pc.offset(offset as isize) };
+                if offset < 0 && self.profiling {
+                    // SAFETY: `profile` and `budget` have one entry per defined function of this
+                    // instance.
+                    let budget = unsafe {
+                        (*self.profile.add(self.def as usize)).back_edges += 1;
+                        &mut *self.budget.add(self.def as usize)
+                    };
+                    *budget -= self.back_edge_weight;
+                    if *budget <= 0 && self.on_stack_replace(pc, fp)? {
+                        match self.pop_frame_above(entry_depth) {
+                            None => return Ok(()),
+                            Some((ret_pc, caller_fp)) => {
+                                pc = ret_pc;
+                                fp = caller_fp;
+                                mem_base = self.mem_base;
+                                mem_len = self.mem_len;
+                            }
+                        }
+                    }
+                }
             }};
         }
         macro_rules! br_cmp {

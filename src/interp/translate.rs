@@ -61,6 +61,7 @@ pub fn translate_function(
         fuel_instr: None,
         last_result: None,
         offset: 0,
+        loop_headers: Vec::new(),
     };
     t.controls.push(Control {
         kind: ControlKind::Function,
@@ -92,6 +93,7 @@ pub fn translate_function(
         frame_init: zeros.chain(t.consts.values).collect(),
         num_params,
         frame_size,
+        loop_headers: t.loop_headers.into_boxed_slice(),
     };
     Ok((func, validator.into_allocations()))
 }
@@ -198,6 +200,8 @@ struct Translator<'m> {
     reachable: bool,
     /// Blocks opened inside unreachable code, skipped without translation.
     dead_depth: u32,
+    /// See [`InterpFunc::loop_headers`].
+    loop_headers: Vec<u32>,
     temp_base: Slot,
     const_base: Slot,
     consts: ConstPool,
@@ -271,6 +275,9 @@ impl Translator<'_> {
     fn visit_unreachable(&mut self, op: &Operator<'_>) -> Result<()> {
         match op {
             Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                if matches!(op, Operator::Loop { .. }) {
+                    self.loop_headers.push(u32::MAX);
+                }
                 self.dead_depth += 1;
             }
             Operator::Else if self.dead_depth == 0 => self.visit_else(),
@@ -826,7 +833,11 @@ impl Translator<'_> {
             self.materialize(position);
         }
         let (label, else_fixup) = match kind {
-            ControlKind::Loop => (Label::Loop(self.bind_label()), None),
+            ControlKind::Loop => {
+                let header = self.bind_label();
+                self.loop_headers.push(header);
+                (Label::Loop(header), None)
+            }
             ControlKind::If => {
                 let cond = cond.expect("if has a condition");
                 self.emit(conditional_branch(compare, cond, false, u32::MAX));

@@ -9,7 +9,8 @@
 
 use super::CompileError;
 use super::masm::{
-    Cond, DivOp, FrameSetup, IntOp, LoadKind, MacroAssembler, Reg, RegImm, Size, StoreKind, UnaryOp,
+    Assembled, Cond, DivOp, FrameSetup, IntOp, LoadKind, MacroAssembler, Reg, RegImm, Size,
+    StoreKind, UnaryOp,
 };
 use crate::interp::code::{InterpFunc, SLOT_BYTES};
 use crate::module::ModuleInner;
@@ -96,7 +97,7 @@ pub fn compile<M: MacroAssembler>(
     func_index: u32,
     body: &FunctionBody<'_>,
     layout: &InterpFunc,
-) -> Result<Vec<u8>, CompileError> {
+) -> Result<Assembled, CompileError> {
     let ty = module.func_type(func_index);
     let mut locals = ty.params().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
     let results = ty.results().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
@@ -162,9 +163,11 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     fn visit(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
         if !self.reachable {
             match op {
-                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                Operator::Loop { .. } => {
+                    self.masm.no_osr_entry();
                     self.dead_depth += 1
                 }
+                Operator::Block { .. } | Operator::If { .. } => self.dead_depth += 1,
                 Operator::Else if self.dead_depth == 0 => self.visit_else(),
                 Operator::End if self.dead_depth == 0 => self.visit_end(),
                 Operator::End => self.dead_depth -= 1,
@@ -369,8 +372,19 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.free.pop().expect("spilling freed a register")
     }
 
-    /// Moves the value at `position` into its canonical slot.
+    /// Moves the value at `position` out of registers and locals into its canonical slot.
+    /// Constants stay constants: nothing can change them, so every path agrees on them without a
+    /// store, and the interpreter keeps them in its constant slots too (which on-stack
+    /// replacement relies on: a value below a loop is a constant in both tiers or in its
+    /// canonical slot in both).
     fn spill(&mut self, position: usize) {
+        if !matches!(self.stack[position].loc, Loc::Imm(_)) {
+            self.materialize(position);
+        }
+    }
+
+    /// Puts the value at `position` in its canonical slot, constants included.
+    fn materialize(&mut self, position: usize) {
         let value = self.stack[position];
         let slot = self.canonical(position);
         match value.loc {
@@ -385,10 +399,18 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.stack[position].loc = Loc::Slot;
     }
 
-    /// Every value into its canonical slot: the state all paths into a label share.
+    /// Every value into its canonical slot or a constant: the state all paths into a label share.
     fn spill_all(&mut self) {
         for position in 0..self.stack.len() {
             self.spill(position);
+        }
+    }
+
+    /// The values from `position` up into their canonical slots, constants included (call
+    /// arguments, block parameters).
+    fn materialize_from(&mut self, position: usize) {
+        for position in position..self.stack.len() {
+            self.materialize(position);
         }
     }
 
@@ -485,6 +507,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             ty.results().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
         self.spill_all();
         let base = self.stack.len() - params.len();
+        self.materialize_from(base);
         let callee_fp = self.canonical(base);
         self.masm.call(func, callee_fp);
         self.stack.truncate(base);
@@ -501,6 +524,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         // The table index sits above the arguments, in the slot right after them.
         self.spill_all();
         let base = self.stack.len() - 1 - params.len();
+        self.materialize_from(base);
         let callee_fp = self.canonical(base);
         self.masm.call_indirect(type_index, table, callee_fp);
         self.stack.truncate(base);
@@ -586,10 +610,14 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let cond = if kind == Kind::If { Some(self.pop_reg().0) } else { None };
         self.spill_all();
         let height = self.stack.len() - params.len();
+        self.materialize_from(height);
         let label = self.masm.new_label();
         let mut else_label = None;
         match kind {
-            Kind::Loop => self.masm.bind(label),
+            Kind::Loop => {
+                self.masm.bind(label);
+                self.masm.osr_entry(label);
+            }
             Kind::If => {
                 let cond = cond.expect("if has a condition");
                 let target = self.masm.new_label();

@@ -149,6 +149,16 @@ pub struct FrameSetup<'a> {
     pub init: &'a [u128],
 }
 
+/// A function's machine code and where its entry points are.
+#[derive(Clone, Debug, Default)]
+pub struct Assembled {
+    /// Position-independent machine code; the function's entry is at offset 0.
+    pub code: Vec<u8>,
+    /// Offsets of the on-stack-replacement entries, by loop ordinal (see
+    /// [`MacroAssembler::osr_entry`]); `None` for loops in dead code.
+    pub osr_entries: Vec<Option<u32>>,
+}
+
 /// A failure to assemble: always a compiler bug or a resource problem, never the guest's fault.
 #[derive(Debug, thiserror::Error)]
 #[error("assembler: {0}")]
@@ -217,6 +227,13 @@ pub trait MacroAssembler {
     /// register but `dst`.
     fn memory_grow(&mut self, dst: Reg, delta: Reg);
 
-    /// The finished, position-independent machine code.
-    fn finish(self) -> Result<Vec<u8>, AsmError>;
+    /// Records an on-stack-replacement entry that jumps to `label` (a loop header, bound by the
+    /// caller, where every value is in its canonical slot) after doing what the prologue does
+    /// except checking the stacks and initializing the frame. Entries are numbered in call order.
+    fn osr_entry(&mut self, label: Self::Label);
+    /// Records that the next loop in the body has no entry (it is in dead code).
+    fn no_osr_entry(&mut self);
+
+    /// The finished, position-independent machine code and its entry points.
+    fn finish(self) -> Result<Assembled, AsmError>;
 }

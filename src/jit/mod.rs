@@ -88,6 +88,13 @@ pub enum CompileError {
 #[derive(Clone, Debug)]
 pub struct JitFunc {
     code: ExecutableCode,
+    /// Where each loop header can be entered from the interpreter (on-stack replacement), by the
+    /// loop's ordinal in the body (`None` for loops in dead code).
+    osr_entries: Box<[Option<u32>]>,
+    /// How long compiling took.
+    pub compile_time: std::time::Duration,
+    /// Machine-code bytes.
+    pub code_size: usize,
 }
 
 impl JitFunc {
@@ -106,6 +113,27 @@ impl JitFunc {
         unsafe { entry(ctx, fp, u32::MAX) }
     }
 
+    /// Runs the rest of the function from the header of its `loop_ordinal`-th loop on a frame the
+    /// interpreter was running (on-stack replacement); returns like [`JitFunc::call`]. `None` if
+    /// that loop has no entry.
+    ///
+    /// # Safety
+    /// As for [`JitFunc::call`], and the interpreter must be at that loop's header, where every
+    /// value is in its canonical slot.
+    pub unsafe fn call_at_loop(
+        &self,
+        ctx: &mut JitCtx,
+        fp: *mut u128,
+        loop_ordinal: usize,
+    ) -> Option<u32> {
+        let offset = (*self.osr_entries.get(loop_ordinal)?)?;
+        // SAFETY: OSR entries are assembled with the `FuncEntry` convention; they set up what
+        // the prologue does except the frame, which the interpreter has been using.
+        let entry = unsafe { self.code.entry(offset as usize) };
+        // SAFETY: as for `call`.
+        Some(unsafe { entry(ctx, fp, u32::MAX) })
+    }
+
     /// The function's entry, as a `JitCtx::funcs` table holds it.
     pub fn entry(&self) -> FuncEntry {
         // SAFETY: offset 0 is the entry of the function `compile` assembled with the `FuncEntry`
@@ -121,9 +149,16 @@ pub fn compile(
     body: &wasmparser::FunctionBody<'_>,
     layout: &crate::interp::code::InterpFunc,
 ) -> Result<JitFunc, CompileError> {
-    let bytes = isa::compile_host(module, func_index, body, layout)?;
-    let code = ExecutableCode::new(&bytes).map_err(|e| CompileError::Internal(e.to_string()))?;
-    Ok(JitFunc { code })
+    let started = std::time::Instant::now();
+    let assembled = isa::compile_host(module, func_index, body, layout)?;
+    let code =
+        ExecutableCode::new(&assembled.code).map_err(|e| CompileError::Internal(e.to_string()))?;
+    Ok(JitFunc {
+        code,
+        osr_entries: assembled.osr_entries.into(),
+        compile_time: started.elapsed(),
+        code_size: assembled.code.len(),
+    })
 }
 
 /// The status tier-1 code returns for a trap.
@@ -155,14 +190,16 @@ mod tests {
     use crate::{Config, Engine, Error, Linker, Module, Store, Tier, TrapCode, Val};
 
     fn baseline() -> Engine {
-        Engine::new(Config { tier: Tier::Baseline, ..Config::default() })
+        Engine::new(Config { tier: Tier::Baseline.into(), ..Config::default() })
     }
 
     /// Compiles `wat`, checks which functions tier 1 took, and calls export `name`.
     fn run(wat: &str, compiled: &[bool], name: &str, args: &[Val]) -> Result<Val, Error> {
         let engine = baseline();
         let module = Module::new(&engine, wat)?;
-        let taken: Vec<bool> = module.inner.jit.iter().map(Option::is_some).collect();
+        let taken: Vec<bool> = (0..module.inner.code.len() as u32)
+            .map(|d| module.inner.jit_code(d).is_some())
+            .collect();
         assert_eq!(taken, compiled, "which functions tier 1 compiled");
         let mut store = Store::new(&engine, ());
         let instance = Linker::new().instantiate(&mut store, &module)?;
@@ -275,6 +312,92 @@ mod tests {
         };
         assert_eq!(trap([2, 0]), TrapCode::IndirectCallToNull);
         assert_eq!(trap([9, 0]), TrapCode::TableOutOfBounds);
+    }
+
+    /// Runs export `name` under `auto` with `policy` and returns its result and the profile of
+    /// every defined function.
+    fn run_auto(
+        wat: &str,
+        policy: crate::TierUpPolicy,
+        name: &str,
+        args: &[Val],
+    ) -> (Result<Val, Error>, Vec<crate::FuncStats>) {
+        let engine = Engine::new(Config {
+            tier: crate::Tiering::Auto,
+            tier_up: policy,
+            ..Config::default()
+        });
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let func = instance.get_func(&store, name).unwrap();
+        let mut out = [Val::I32(0)];
+        let n = func.ty(&store).results().len();
+        let result = func.call(&mut store, args, &mut out[..n]).map(|()| out[0]);
+        (result, instance.func_stats(&store))
+    }
+
+    /// Only back-edges count, and the first one tiers up: every loop is entered by OSR.
+    fn osr_at_first_back_edge() -> crate::TierUpPolicy {
+        crate::TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1 }
+    }
+
+    #[test]
+    fn a_hot_loop_moves_into_tier_1_at_its_header() {
+        // A constant and a computed value wait below the loop; the loop carries a parameter.
+        let wat = r#"(module
+            (type $carry (func (param i64) (result i64)))
+            (func (export "sum") (param i32) (result i64) (local i64)
+              (i64.const 1000)
+              (i64.extend_i32_u (local.get 0))
+              (i64.const 0)
+              (loop $l (type $carry)
+                (i64.add (i64.extend_i32_u (local.get 0)))
+                (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+              (i64.add)
+              (i64.add)))"#;
+        let (result, stats) = run_auto(wat, osr_at_first_back_edge(), "sum", &[Val::I32(100)]);
+        assert_eq!(result.unwrap(), Val::I64(1000 + 100 + 5050));
+        let event = stats[0].profile.tiered_up.expect("the function tiered up");
+        assert!(event.osr, "at a back-edge");
+        assert_eq!(stats[0].profile.back_edges, 1, "the rest of the loop ran in tier 1");
+        assert_eq!(stats[0].tier, Tier::Baseline);
+    }
+
+    #[test]
+    fn on_stack_replacement_inside_a_callee_returns_to_the_interpreted_caller() {
+        let wat = r#"(module
+            (func $count (param i32) (result i32) (local i32)
+              (loop $l
+                (local.set 1 (i32.add (local.get 1) (i32.const 3)))
+                (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+              (local.get 1))
+            (func (export "caller") (param i32) (result i32)
+              (i32.add (i32.const 1) (call $count (local.get 0)))))"#;
+        let (result, stats) = run_auto(wat, osr_at_first_back_edge(), "caller", &[Val::I32(10)]);
+        assert_eq!(result.unwrap(), Val::I32(31));
+        assert!(stats[0].profile.tiered_up.is_some_and(|e| e.osr));
+        assert!(stats[1].profile.tiered_up.is_none(), "the caller has no loop");
+    }
+
+    #[test]
+    fn calls_tier_up_when_hot_and_traps_after_osr_keep_their_backtrace() {
+        let wat = r#"(module
+            (func $leaf (param i32) (result i32) (i32.div_u (i32.const 100) (local.get 0)))
+            (func (export "run") (param i32) (result i32) (local i32)
+              (loop $l
+                (local.set 1 (i32.add (local.get 1) (call $leaf (local.get 0))))
+                (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+              (call $leaf (local.get 0))))"#;
+        let policy = crate::TierUpPolicy { threshold: 20, call_weight: 10, back_edge_weight: 1 };
+        let (result, stats) = run_auto(wat, policy, "run", &[Val::I32(50)]);
+        let Err(Error::Trap(trap)) = result else { panic!("expected a trap: {result:?}") };
+        assert_eq!(trap.code, TrapCode::IntegerDivideByZero);
+        let frames: Vec<_> = trap.backtrace.iter().map(|f| (f.func_index, f.tier)).collect();
+        assert_eq!(frames, [(0, Tier::Baseline), (1, Tier::Baseline)]);
+        let leaf = stats[0].profile.tiered_up.expect("leaf tiered up");
+        assert!(!leaf.osr && leaf.calls == 2, "after two calls: {leaf:?}");
+        assert!(stats[1].profile.tiered_up.is_some_and(|e| e.osr));
     }
 
     #[test]

@@ -1,11 +1,15 @@
-//! Execution tiers and the per-function profile that decides when a function moves up.
+//! Execution tiers, how functions are assigned to them ([`Tiering`]), and the per-function
+//! profile the tier-up policy ([`tuning`]) reads.
 //!
-//! Tier 0 (the interpreter) and a first slice of tier 1 exist; tiers are chosen by configuration
-//! today. The counters are already kept so the tier-up policy will read data the interpreter has
-//! been producing all along.
+//! Every function starts in the interpreter, which counts calls and loop back-edges; under
+//! [`Tiering::Auto`] a function whose weighted count reaches the threshold is compiled by tier 1,
+//! and a hot loop moves into the new code at its header (on-stack replacement).
+
+pub mod tuning;
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// An execution tier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -48,6 +52,64 @@ impl FromStr for Tier {
     }
 }
 
+/// How functions are assigned to tiers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tiering {
+    /// Every function runs in this tier from its first call. [`Tier::Baseline`] compiles every
+    /// function when the module is created; a function tier 1 refuses (SIMD) is interpreted.
+    Pinned(Tier),
+    /// Functions start in the interpreter and move to tier 1 when hot (see [`tuning`]).
+    Auto,
+}
+
+impl Tiering {
+    /// The name `--tier` takes: a tier's name, or `auto`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tiering::Pinned(tier) => tier.name(),
+            Tiering::Auto => "auto",
+        }
+    }
+}
+
+impl From<Tier> for Tiering {
+    fn from(tier: Tier) -> Tiering {
+        Tiering::Pinned(tier)
+    }
+}
+
+impl fmt::Display for Tiering {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Tiering {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Tiering, String> {
+        match s {
+            "auto" => Ok(Tiering::Auto),
+            _ => s
+                .parse::<Tier>()
+                .map(Tiering::Pinned)
+                .map_err(|_| format!("unknown tier `{s}` (expected: interp, baseline or auto)")),
+        }
+    }
+}
+
+/// When a function moved up from the interpreter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TierUpEvent {
+    /// Its call count at that moment.
+    pub calls: u64,
+    /// Its back-edge count at that moment.
+    pub back_edges: u64,
+    /// Time since its store was created.
+    pub elapsed: Duration,
+    /// Whether it moved up inside a running loop (on-stack replacement) rather than at a call.
+    pub osr: bool,
+}
+
 /// Profiling counters of one function in one instance.
 ///
 /// Counted by the interpreter on function entry and on loop back-edges only (never per instruction).
@@ -57,6 +119,8 @@ pub struct FuncProfile {
     pub calls: u64,
     /// Number of taken branches back to a loop header.
     pub back_edges: u64,
+    /// When the function tiered up in this instance, if it did.
+    pub tiered_up: Option<TierUpEvent>,
 }
 
 /// A row of `tierup run --stats`: one defined function's counters and current tier.
@@ -71,4 +135,6 @@ pub struct FuncStats {
     pub profile: FuncProfile,
     /// The tier it currently runs in.
     pub tier: Tier,
+    /// Its tier-1 code's compile time and size in bytes, when it has tier-1 code.
+    pub compiled: Option<(Duration, usize)>,
 }

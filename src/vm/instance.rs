@@ -108,11 +108,11 @@ impl Instance {
                     func_index,
                     name: m.display_name(func_index).map(str::to_string),
                     profile: *profile,
-                    tier: if m.jit[def].is_some() {
-                        crate::tier::Tier::Baseline
-                    } else {
-                        crate::tier::Tier::Interp
+                    tier: match m.jit_code(def as u32) {
+                        Some(_) => crate::tier::Tier::Baseline,
+                        None => crate::tier::Tier::Interp,
                     },
+                    compiled: m.jit_code(def as u32).map(|j| (j.compile_time, j.code_size)),
                 }
             })
             .collect()
@@ -182,6 +182,7 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
         elem_segments: Vec::new(),
         data_dropped: vec![false; m.datas.len()],
         profile: vec![FuncProfile::default(); m.code.len()],
+        tier_up_budget: vec![initial_budget(store.inner.engine.config()); m.code.len()],
         jit_entries: Vec::new(),
     };
     for ext in imports {
@@ -315,6 +316,15 @@ impl<T> Store<T> {
         let cell = Box::new(UnsafeCell::new(value.to_raw()));
         self.inner.globals.push(GlobalEntity { ty, value: cell });
         Ok(Global(self.inner.globals.len() as u32 - 1))
+    }
+}
+
+/// The tier-up budget every function of a new instance starts with: the policy's threshold under
+/// `auto`, otherwise one that never runs out.
+fn initial_budget(config: &crate::Config) -> i64 {
+    match config.tier {
+        crate::Tiering::Auto if !config.consume_fuel => config.tier_up.initial_budget(),
+        _ => i64::MAX,
     }
 }
 

@@ -131,6 +131,9 @@ pub(crate) struct InstanceEntity {
     pub data_dropped: Vec<bool>,
     /// Profiling counters per defined function.
     pub profile: Vec<FuncProfile>,
+    /// Hotness each defined function has left before the tier-up policy looks at it (see
+    /// `TierUpPolicy`); counted down by calls and back-edges.
+    pub tier_up_budget: Vec<i64>,
     /// The function table tier-1 code calls through (module index space): tier-1 entries for
     /// compiled functions, the runtime's call helper for the rest. Filled on first use, by the
     /// executor, which knows the helper's type.
@@ -150,6 +153,8 @@ pub(crate) struct StoreInner {
     /// Remaining fuel, when the engine consumes fuel.
     pub fuel: u64,
     pub stack: Stack,
+    /// When the store was made (tier-up events are timed from it).
+    pub created: std::time::Instant,
 }
 
 static NEXT_STORE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -178,6 +183,7 @@ impl<T> Store<T> {
                 instances: Vec::new(),
                 fuel: 0,
                 stack,
+                created: std::time::Instant::now(),
             },
             host_funcs: Vec::new(),
             data,

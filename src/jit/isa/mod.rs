@@ -14,7 +14,7 @@ pub fn compile_host(
     func_index: u32,
     body: &wasmparser::FunctionBody<'_>,
     layout: &InterpFunc,
-) -> Result<Vec<u8>, CompileError> {
+) -> Result<crate::jit::masm::Assembled, CompileError> {
     #[cfg(target_arch = "x86_64")]
     {
         super::codegen::compile(x64::X64Masm::default(), module, func_index, body, layout)

@@ -15,8 +15,8 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::jit::masm::{
-    AsmError, Cond, DivOp, FrameSetup, IntOp, LoadKind, MacroAssembler, Reg, RegImm, Size,
-    StoreKind, UnaryOp,
+    AsmError, Assembled, Cond, DivOp, FrameSetup, IntOp, LoadKind, MacroAssembler, Reg, RegImm,
+    Size, StoreKind, UnaryOp,
 };
 use crate::jit::{JitCtx, trap_status};
 use crate::vm::TrapCode;
@@ -52,6 +52,8 @@ pub struct X64Masm {
     traps: Vec<(TrapCode, DynamicLabel)>,
     /// The function's module index, which the trap exit reports.
     func_index: u32,
+    /// Loop headers to emit on-stack-replacement entries for, by loop ordinal.
+    osr_targets: Vec<Option<DynamicLabel>>,
 }
 
 impl Default for X64Masm {
@@ -59,7 +61,14 @@ impl Default for X64Masm {
         let mut ops = VecAssembler::new(0);
         let epilogue = ops.new_dynamic_label();
         let trap_exit = ops.new_dynamic_label();
-        X64Masm { ops, epilogue, trap_exit, traps: Vec::new(), func_index: u32::MAX }
+        X64Masm {
+            ops,
+            epilogue,
+            trap_exit,
+            traps: Vec::new(),
+            func_index: u32::MAX,
+            osr_targets: Vec::new(),
+        }
     }
 }
 
@@ -177,6 +186,12 @@ impl X64Masm {
         }
     }
 
+    /// Saves the callee-saved registers tier-1 code allocates; the epilogue restores them. The
+    /// five pushes after the return address leave the stack 16-byte aligned.
+    fn save_registers(&mut self) {
+        asm!(self.ops ; push rbx ; push r12 ; push r13 ; push r14 ; push r15);
+    }
+
     /// Writes `image` over the slots from byte offset `first`: each slot is zeroed with one
     /// 16-byte store, then its nonzero halves are written.
     fn init_slots(&mut self, first: u32, image: &[u128]) {
@@ -231,7 +246,7 @@ impl MacroAssembler for X64Masm {
 
     fn prologue(&mut self, frame: &FrameSetup<'_>) {
         self.func_index = frame.func_index;
-        asm!(self.ops ; push rbx ; push r12 ; push r13 ; push r14 ; push r15);
+        self.save_registers();
         // Both stacks are checked before the frame is touched: the value stack against its end,
         // the host stack (tier-1 calls recurse on it) against the thread's limit.
         let overflow = self.trap_label(TrapCode::StackOverflow);
@@ -537,7 +552,25 @@ impl MacroAssembler for X64Masm {
         );
     }
 
-    fn finish(mut self) -> Result<Vec<u8>, AsmError> {
+    fn osr_entry(&mut self, label: DynamicLabel) {
+        self.osr_targets.push(Some(label));
+    }
+
+    fn no_osr_entry(&mut self) {
+        self.osr_targets.push(None);
+    }
+
+    fn finish(mut self) -> Result<Assembled, AsmError> {
+        // On-stack-replacement entries: the frame is the interpreter's, set up and checked.
+        let mut osr_entries = Vec::with_capacity(self.osr_targets.len());
+        for target in std::mem::take(&mut self.osr_targets) {
+            osr_entries.push(target.map(|label| {
+                let offset = self.ops.offset().0 as u32;
+                self.save_registers();
+                asm!(self.ops ; jmp =>label);
+                offset
+            }));
+        }
         let (epilogue, trap_exit) = (self.epilogue, self.trap_exit);
         for (code, label) in std::mem::take(&mut self.traps) {
             let status = trap_status(&code) as i32;
@@ -555,7 +588,8 @@ impl MacroAssembler for X64Masm {
             ; pop r15 ; pop r14 ; pop r13 ; pop r12 ; pop rbx
             ; ret
         );
-        self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))
+        let code = self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
+        Ok(Assembled { code, osr_entries })
     }
 }
 
@@ -568,7 +602,7 @@ mod tests {
     fn disassemble(emit: impl FnOnce(&mut X64Masm)) -> String {
         let mut masm = X64Masm::default();
         emit(&mut masm);
-        let bytes = masm.finish().unwrap();
+        let bytes = masm.finish().unwrap().code;
         let mut decoder = Decoder::new(64, &bytes, DecoderOptions::NONE);
         let mut formatter = GasFormatter::new();
         let mut out = String::new();

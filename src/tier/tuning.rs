@@ -1,0 +1,36 @@
+//! Every tier-up knob in one place, with the reason for its default. Knobs decide *when* code
+//! moves between tiers, never *what* it computes: any setting gives the same results.
+
+/// When the interpreter hands a function to tier 1.
+///
+/// A function's hotness is `calls * call_weight + back_edges * back_edge_weight`; it is compiled
+/// once hotness reaches `threshold`. The countdown lives in the function's profile, so the check
+/// on the interpreter's hot paths is one decrement and one sign test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TierUpPolicy {
+    /// Hotness at which a function is compiled (`--tier-up-threshold`); 1 compiles on the first
+    /// call.
+    pub threshold: u64,
+    /// Hotness one call adds.
+    pub call_weight: u64,
+    /// Hotness one loop back-edge adds.
+    pub back_edge_weight: u64,
+}
+
+impl Default for TierUpPolicy {
+    /// JavaScriptCore moves a function to its wasm baseline JIT (BBQ) after roughly 150 calls'
+    /// worth of execution counter, and V8 tiers up from Liftoff by a budget spent per call and per
+    /// loop iteration. Tier-1 compilation here costs ~2 ms per 100 KB of code (measured by
+    /// `tierup bench`), so a function pays back after a few hundred interpreted iterations:
+    /// 1000 hotness with a call worth 10 back-edges compiles after 100 calls or 1000 iterations.
+    fn default() -> TierUpPolicy {
+        TierUpPolicy { threshold: 1000, call_weight: 10, back_edge_weight: 1 }
+    }
+}
+
+impl TierUpPolicy {
+    /// The budget a fresh profile starts with.
+    pub(crate) fn initial_budget(&self) -> i64 {
+        self.threshold.min(i64::MAX as u64) as i64
+    }
+}
