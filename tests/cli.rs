@@ -154,14 +154,20 @@ fn initial_memory_beyond_the_limit_fails_instantiation() {
 
 #[test]
 fn unbounded_recursion_exhausts_the_stack_with_a_backtrace() {
-    let run = tierup(&["run", "tests/data/recurse.wat", "--invoke", "down", "0"]);
-    failure(&run, 134, "wasm trap: call stack exhausted");
-    let lines: Vec<&str> = run.stderr.lines().collect();
-    assert_eq!(lines[1], "wasm backtrace:");
-    assert!(lines[2].ends_with("0: <module>!down [interp]"), "{}", lines[2]);
-    // Thousands of identical frames: the middle is elided.
-    assert!(run.stderr.contains("frames elided"), "{}", run.stderr);
-    assert!(lines.len() < 50, "{} lines", lines.len());
+    // In the interpreter, and under `auto`, where `down` soon runs in tier 1 (which recurses on
+    // the host stack and checks it in every prologue).
+    for (tier, innermost) in [("interp", "interp"), ("auto", "baseline")] {
+        let args = ["run", "--tier", tier, "tests/data/recurse.wat", "--invoke", "down", "0"];
+        let run = tierup(&args);
+        failure(&run, 134, "wasm trap: call stack exhausted");
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(lines[1], "wasm backtrace:");
+        let expected = format!("0: <module>!down [{innermost}]");
+        assert!(lines[2].ends_with(&expected), "{}", lines[2]);
+        // Thousands of identical frames: the middle is elided.
+        assert!(run.stderr.contains("frames elided"), "{}", run.stderr);
+        assert!(lines.len() < 50, "{} lines", lines.len());
+    }
 }
 
 #[test]
@@ -253,10 +259,30 @@ fn stats_row<'a>(stderr: &'a str, name: &str) -> Vec<&'a str> {
 
 #[test]
 fn stats_count_calls_per_function() {
-    let run = tierup(&["run", "--stats", "tests/data/fib.wat", "--invoke", "fib", "10"]);
+    let args =
+        ["run", "--tier", "interp", "--stats", "tests/data/fib.wat", "--invoke", "fib", "10"];
+    let run = tierup(&args);
     assert_eq!((run.status, run.stdout.as_str()), (0, "55\n"), "{}", run.stderr);
-    assert!(run.stderr.starts_with("func  name  calls  back-edges  tier\n"), "{}", run.stderr);
-    assert_eq!(stats_row(&run.stderr, "fib"), ["0", "fib", "177", "0", "interp"]);
+    let header = "func  name  calls  back-edges  tier    tiered up  compile  code\n";
+    assert!(run.stderr.starts_with(header), "{}", run.stderr);
+    assert_eq!(stats_row(&run.stderr, "fib"), ["0", "fib", "177", "0", "interp", "-", "-", "-"]);
+}
+
+#[test]
+fn stats_show_when_and_how_functions_tiered_up() {
+    // fib(10) makes 177 calls: with a call worth 10, a threshold of 50 compiles fib on its 5th.
+    let args = ["--stats", "--tier-up-threshold", "50", "tests/data/fib.wat", "--invoke", "fib"];
+    let run = tierup(&["run", args[0], args[1], args[2], args[3], args[4], args[5], "10"]);
+    assert_eq!((run.status, run.stdout.as_str()), (0, "55\n"), "{}", run.stderr);
+    let row = stats_row(&run.stderr, "fib");
+    // Calls from tier-1 code to tier-1 code are not counted: only those the interpreted
+    // activations (the first four) still make.
+    assert_eq!(row[..2], ["0", "fib"]);
+    assert!((5..177).contains(&row[2].parse::<u32>().unwrap()), "{}", run.stderr);
+    assert_eq!(row[3..5], ["0", "baseline"], "{}", run.stderr);
+    assert_eq!(row[7..9], ["at", "call"], "tiered up at a call: {}", run.stderr);
+    assert!(row[9].parse::<f64>().unwrap() > 0.0 && row[10] == "us", "{}", run.stderr);
+    assert!(row[11].parse::<u32>().unwrap() > 0 && row[12] == "B", "{}", run.stderr);
 }
 
 #[test]
@@ -321,7 +347,7 @@ fn help_for_every_subcommand() {
     for (subcommand, mentions) in [
         ("run", ["--invoke", "--max-memory-size", "--fuel", "--dir"]),
         ("validate", ["FILE", "valid", "decodes", "--help"]),
-        ("wast", ["--tier", "N passed, M failed", "optimized", "not available yet"]),
+        ("wast", ["--tier", "N passed, M failed", "auto", "--tier-up-threshold"]),
     ] {
         let run = tierup(&[subcommand, "--help"]);
         assert_eq!((run.status, run.stderr.as_str()), (0, ""));

@@ -89,10 +89,8 @@ impl FromStr for Tiering {
     fn from_str(s: &str) -> Result<Tiering, String> {
         match s {
             "auto" => Ok(Tiering::Auto),
-            _ => s
-                .parse::<Tier>()
-                .map(Tiering::Pinned)
-                .map_err(|_| format!("unknown tier `{s}` (expected: interp, baseline or auto)")),
+            "interp" | "baseline" | "optimized" => s.parse::<Tier>().map(Tiering::Pinned),
+            _ => Err(format!("unknown tier `{s}` (expected: interp, baseline or auto)")),
         }
     }
 }
