@@ -333,7 +333,7 @@ impl<'e> Builder<'e> {
 
     /// Tier-1 code compiled up front, when the engine is pinned to baseline: `Some(None)` for a
     /// function tier 1 refuses (it stays in the interpreter), `None` when nothing is compiled up
-    /// front. Fuel is not metered by tier 1 yet, so with fuel nothing compiles.
+    /// front.
     fn compile_tier1(
         &self,
         func_index: u32,
@@ -341,9 +341,6 @@ impl<'e> Builder<'e> {
         code: &InterpFunc,
     ) -> Result<Option<Option<JitFunc>>> {
         let config = self.engine.config();
-        if config.consume_fuel {
-            return Ok(Some(None));
-        }
         if config.tier != Tiering::Pinned(Tier::Baseline) {
             return Ok(None);
         }

@@ -64,3 +64,46 @@ fn every_corpus_program_matches_its_native_output_on_every_tier() {
     }
     assert!(failures.is_empty(), "corpus mismatches:\n{}", failures.join("\n"));
 }
+
+/// The `fuel: ... consumed` line `run --stats` prints, or why there is none.
+fn fuel_consumed(wasm: &Path, args: &[String], tier: &[&str]) -> Result<String, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_tierup"))
+        .args(["run", "--fuel", "1000000000000", "--stats", "--wasi-random-seed", "1"])
+        .args(tier)
+        .arg(wasm)
+        .args(args)
+        .output()
+        .expect("tierup runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find(|l| l.starts_with("fuel: ")).map(str::to_string);
+    match (out.status.success(), line) {
+        (true, Some(line)) => Ok(line),
+        _ => Err(format!("status {}, stderr: {}", out.status, stderr.trim_end())),
+    }
+}
+
+/// Fuel is charged per operator identically in every tier, so a program consumes exactly the same
+/// amount whether it is interpreted, compiled up front, or moved up at calls and in the middle of
+/// its loops (`auto`, default threshold: main loops tier up by on-stack replacement). Randomness
+/// is seeded: the Rust programs' hash maps would otherwise do different work on every run.
+#[test]
+fn every_corpus_program_consumes_the_same_fuel_on_every_tier() {
+    let configurations: [&[&str]; 4] = [
+        &["--tier", "interp"],
+        &["--tier", "baseline"],
+        &["--tier", "auto"],
+        &["--tier", "auto", "--tier-up-threshold", "1"],
+    ];
+    let mut failures = Vec::new();
+    for (name, wasm, args, _) in &programs() {
+        let reference = fuel_consumed(wasm, args, configurations[0]);
+        for configuration in &configurations[1..] {
+            let observed = fuel_consumed(wasm, args, configuration);
+            if observed != reference || observed.is_err() {
+                failures.push(format!("{name} {configuration:?}: {observed:?} vs {reference:?}"));
+            }
+        }
+        println!("{name}: {}", reference.unwrap_or_default());
+    }
+    assert!(failures.is_empty(), "fuel differs between tiers:\n{}", failures.join("\n"));
+}

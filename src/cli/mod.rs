@@ -64,7 +64,7 @@ struct TierOption {
     /// x86-64) when its calls and loop iterations reach --tier-up-threshold; a hot loop moves
     /// into tier 1 at its header (on-stack replacement). `interp`: the interpreter runs
     /// everything. `baseline`: every function is compiled by tier 1 before the run. Functions
-    /// tier 1 does not compile (SIMD; everything when --fuel is on) stay in the interpreter.
+    /// tier 1 does not compile (SIMD) stay in the interpreter.
     /// Planned: `optimized` (the optimizing SSA tier).
     #[arg(long, value_name = "TIER", default_value = "auto", value_parser = Tiering::from_str)]
     tier: Tiering,

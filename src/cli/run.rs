@@ -89,6 +89,11 @@ pub struct RunCommand {
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
     env: Vec<(String, String)>,
 
+    /// Make WASI `random_get` deterministic, seeded with SEED (reproducible runs: hash tables
+    /// seeded from it lay out, and so work, the same every time)
+    #[arg(long, value_name = "SEED")]
+    wasi_random_seed: Option<u64>,
+
     /// The module: a binary `.wasm` or a text `.wat` file
     #[arg(value_name = "FILE")]
     file: PathBuf,
@@ -169,6 +174,9 @@ fn wasi_ctx(cmd: &RunCommand) -> Result<WasiCtx> {
     for dir in &cmd.dirs {
         let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
         builder = builder.preopen_dir(Path::new(host), guest)?;
+    }
+    if let Some(seed) = cmd.wasi_random_seed {
+        builder = builder.random_seed(seed);
     }
     Ok(builder.build())
 }

@@ -303,6 +303,7 @@ impl<'s, T> Executor<'s, T> {
             unwind: unwind_tier1::<T>,
             stack_end: self.stack_end,
             native_stack_limit: self.native_stack_limit,
+            fuel: &mut self.store.inner.fuel,
             executor: (self as *mut Self).cast(),
         };
         // `executor` is `self`, which is not otherwise used until `run` returns (the helpers

@@ -17,4 +17,4 @@ mod translate;
 pub(crate) use code::InterpFunc;
 pub(crate) use exec::call;
 pub(crate) use stack::Stack;
-pub(crate) use translate::translate_function;
+pub(crate) use translate::{ends_fuel_segment, translate_function};

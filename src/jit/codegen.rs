@@ -121,6 +121,9 @@ pub fn compile<M: MacroAssembler>(
         reachable: true,
         dead_depth: 0,
         results: results.clone(),
+        fuel: fuel_segments(layout),
+        next_fuel: 0,
+        in_fuel_segment: false,
     };
     let end = g.masm.new_label();
     g.controls.push(Control {
@@ -142,6 +145,12 @@ pub fn compile<M: MacroAssembler>(
         let op = ops.read().map_err(wp)?;
         g.visit(&op)?;
     }
+    if g.next_fuel != g.fuel.len() {
+        let (charged, expected) = (g.next_fuel, g.fuel.len());
+        return Err(CompileError::Internal(format!(
+            "fuel segments disagree with the interpreter: {charged} charged, {expected} expected"
+        )));
+    }
     g.masm.finish().map_err(|e| CompileError::Internal(e.to_string()))
 }
 
@@ -157,10 +166,54 @@ struct CodeGen<'m, M: MacroAssembler> {
     reachable: bool,
     dead_depth: u32,
     results: Vec<Ty>,
+    /// The fuel each straight-line segment costs, in order, when fuel is metered (empty when
+    /// not): taken from the interpreter's translation, so both tiers charge the same amounts at
+    /// the same points (see `translate::ends_fuel_segment`).
+    fuel: Vec<u32>,
+    /// The next segment's index in `fuel`.
+    next_fuel: usize,
+    /// Whether the current segment has been charged.
+    in_fuel_segment: bool,
+}
+
+/// The amounts of the interpreter's `ConsumeFuel` instructions, in code order: one per
+/// straight-line segment, in the order the operator walk opens them.
+fn fuel_segments(layout: &InterpFunc) -> Vec<u32> {
+    use crate::interp::code::Instr;
+    let amounts = layout.code.iter().filter_map(|instr| match instr {
+        Instr::ConsumeFuel { amount } => Some(*amount),
+        _ => None,
+    });
+    amounts.collect()
 }
 
 impl<M: MacroAssembler> CodeGen<'_, M> {
     fn visit(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+        if self.reachable && !self.fuel.is_empty() {
+            self.charge_fuel()?;
+        }
+        self.visit_op(op)?;
+        if crate::interp::ends_fuel_segment(op) {
+            self.in_fuel_segment = false;
+        }
+        Ok(())
+    }
+
+    /// Charges the segment the next operator opens, if it opens one.
+    fn charge_fuel(&mut self) -> Result<(), CompileError> {
+        if self.in_fuel_segment {
+            return Ok(());
+        }
+        let amount = *self.fuel.get(self.next_fuel).ok_or_else(|| {
+            CompileError::Internal("more fuel segments than the interpreter's".into())
+        })?;
+        self.masm.consume_fuel(amount);
+        self.next_fuel += 1;
+        self.in_fuel_segment = true;
+        Ok(())
+    }
+
+    fn visit_op(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
         if !self.reachable {
             match op {
                 Operator::Loop { .. } => {
@@ -656,6 +709,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     }
 
     fn visit_else(&mut self) {
+        self.in_fuel_segment = false;
         let index = self.controls.len() - 1;
         let (height, results) = (self.controls[index].height, self.controls[index].results.len());
         if self.reachable {
@@ -673,6 +727,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     }
 
     fn visit_end(&mut self) {
+        self.in_fuel_segment = false;
         let control = self.controls.pop().expect("end closes a block");
         if control.kind == Kind::Function {
             if self.reachable {

@@ -227,6 +227,10 @@ pub trait MacroAssembler {
     /// register but `dst`.
     fn memory_grow(&mut self, dst: Reg, delta: Reg);
 
+    /// Subtracts `amount` from the store's fuel, trapping with `OutOfFuel` (fuel unchanged) if
+    /// less is left.
+    fn consume_fuel(&mut self, amount: u32);
+
     /// Records an on-stack-replacement entry that jumps to `label` (a loop header, bound by the
     /// caller, where every value is in its canonical slot) after doing what the prologue does
     /// except checking the stacks and initializing the frame. Entries are numbered in call order.

@@ -65,6 +65,8 @@ pub struct JitCtx {
     /// The lowest host stack address tier-1 code may call below; prologues compare the stack
     /// pointer against it (tier-1 calls recurse on the host stack).
     pub native_stack_limit: usize,
+    /// The store's remaining fuel (read and written only by code compiled with fuel metering).
+    pub fuel: *mut u64,
     /// The execution `call` works on (opaque to generated code).
     pub executor: *mut std::ffi::c_void,
 }
@@ -169,6 +171,7 @@ pub(crate) fn trap_status(code: &TrapCode) -> u32 {
         TrapCode::IntegerOverflow => 3,
         TrapCode::MemoryOutOfBounds => 4,
         TrapCode::StackOverflow => 5,
+        TrapCode::OutOfFuel => 6,
         other => unreachable!("tier 1 never raises {other:?}"),
     }
 }
@@ -181,6 +184,7 @@ pub(crate) fn trap_code(status: u32) -> TrapCode {
         3 => TrapCode::IntegerOverflow,
         4 => TrapCode::MemoryOutOfBounds,
         5 => TrapCode::StackOverflow,
+        6 => TrapCode::OutOfFuel,
         other => TrapCode::Host(format!("tier-1 code returned unknown status {other}")),
     }
 }

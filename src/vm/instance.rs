@@ -323,7 +323,7 @@ impl<T> Store<T> {
 /// `auto`, otherwise one that never runs out.
 fn initial_budget(config: &crate::Config) -> i64 {
     match config.tier {
-        crate::Tiering::Auto if !config.consume_fuel => config.tier_up.initial_budget(),
+        crate::Tiering::Auto => config.tier_up.initial_budget(),
         _ => i64::MAX,
     }
 }

@@ -112,9 +112,31 @@ pub fn clock_time_get(_: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> 
     mem.write_u64(arg_u32(a, 2), time)
 }
 
-pub fn random_get(_: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
+/// Where `random_get` takes its bytes from.
+#[derive(Debug, Default)]
+pub enum RandomSource {
+    /// The host's `/dev/urandom`.
+    #[default]
+    Host,
+    /// A deterministic generator (splitmix64) in this state.
+    Seeded(u64),
+}
+
+pub fn random_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
     let buf = mem.slice_mut(arg_u32(a, 0), arg_u32(a, 1))?;
-    std::fs::File::open("/dev/urandom")?.read_exact(buf)?;
+    match &mut ctx.random {
+        RandomSource::Host => std::fs::File::open("/dev/urandom")?.read_exact(buf)?,
+        RandomSource::Seeded(state) => {
+            for chunk in buf.chunks_mut(8) {
+                *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut z = *state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                z ^= z >> 31;
+                chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+            }
+        }
+    }
     Ok(())
 }
 

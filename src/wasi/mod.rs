@@ -36,6 +36,8 @@ pub struct WasiCtx {
     args: Vec<String>,
     env: Vec<String>,
     fds: FdTable,
+    /// `random_get`'s source: the host's `/dev/urandom`, or a seeded generator.
+    random: calls::RandomSource,
 }
 
 impl WasiCtx {
@@ -52,9 +54,18 @@ pub struct WasiCtxBuilder {
     env: Vec<String>,
     preopens: Vec<(std::path::PathBuf, String)>,
     inherit_stdio: bool,
+    random_seed: Option<u64>,
 }
 
 impl WasiCtxBuilder {
+    /// Makes `random_get` a deterministic generator seeded with `seed` instead of the host's
+    /// randomness: runs become reproducible (the same hash-table layouts, the same work), which
+    /// benchmarks and tier comparisons need. Not for anything that needs real randomness.
+    pub fn random_seed(mut self, seed: u64) -> Self {
+        self.random_seed = Some(seed);
+        self
+    }
+
     /// A builder granting nothing yet.
     pub fn new() -> WasiCtxBuilder {
         WasiCtxBuilder::default()
@@ -118,7 +129,11 @@ impl WasiCtxBuilder {
                 break;
             }
         }
-        WasiCtx { args: self.args, env: self.env, fds }
+        let random = match self.random_seed {
+            Some(seed) => calls::RandomSource::Seeded(seed),
+            None => calls::RandomSource::Host,
+        };
+        WasiCtx { args: self.args, env: self.env, fds, random }
     }
 }
 

@@ -33,6 +33,7 @@ const CTX_GLOBALS: i32 = std::mem::offset_of!(JitCtx, globals) as i32;
 const CTX_FUNCS: i32 = std::mem::offset_of!(JitCtx, funcs) as i32;
 const CTX_UNWIND: i32 = std::mem::offset_of!(JitCtx, unwind) as i32;
 const CTX_STACK_END: i32 = std::mem::offset_of!(JitCtx, stack_end) as i32;
+const CTX_FUEL: i32 = std::mem::offset_of!(JitCtx, fuel) as i32;
 const CTX_NATIVE_STACK_LIMIT: i32 = std::mem::offset_of!(JitCtx, native_stack_limit) as i32;
 const CTX_CALL_INDIRECT: i32 = std::mem::offset_of!(JitCtx, call_indirect) as i32;
 const CTX_MEMORY_GROW: i32 = std::mem::offset_of!(JitCtx, memory_grow) as i32;
@@ -549,6 +550,18 @@ impl MacroAssembler for X64Masm {
             ; pop rsi
             ; pop rdi
             ; mov Rd(dst.0), eax
+        );
+    }
+
+    fn consume_fuel(&mut self, amount: u32) {
+        let out_of_fuel = self.trap_label(TrapCode::OutOfFuel);
+        asm!(self.ops
+            ; mov rax, QWORD [rdi + CTX_FUEL]
+            ; mov rcx, QWORD [rax]
+            ; mov edx, amount as i32
+            ; sub rcx, rdx
+            ; jb =>out_of_fuel
+            ; mov QWORD [rax], rcx
         );
     }
 
