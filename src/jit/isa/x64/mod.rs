@@ -153,6 +153,61 @@ impl X64Masm {
         }
     }
 
+    /// `dst = dst op rhs` in x86's two-operand form, the common case (the code generator computes
+    /// into the left operand's register); `false` if `op` needs the general path.
+    fn int_op_in_place(&mut self, op: IntOp, size: Size, dst: Reg, rhs: RegImm) -> bool {
+        let d = dst.0;
+        match rhs {
+            RegImm::Reg(r) => {
+                let r = r.0;
+                match (op, size) {
+                    (IntOp::Add, Size::S32) => asm!(self.ops ; add Rd(d), Rd(r)),
+                    (IntOp::Add, Size::S64) => asm!(self.ops ; add Rq(d), Rq(r)),
+                    (IntOp::Sub, Size::S32) => asm!(self.ops ; sub Rd(d), Rd(r)),
+                    (IntOp::Sub, Size::S64) => asm!(self.ops ; sub Rq(d), Rq(r)),
+                    (IntOp::Mul, Size::S32) => asm!(self.ops ; imul Rd(d), Rd(r)),
+                    (IntOp::Mul, Size::S64) => asm!(self.ops ; imul Rq(d), Rq(r)),
+                    (IntOp::And, Size::S32) => asm!(self.ops ; and Rd(d), Rd(r)),
+                    (IntOp::And, Size::S64) => asm!(self.ops ; and Rq(d), Rq(r)),
+                    (IntOp::Or, Size::S32) => asm!(self.ops ; or Rd(d), Rd(r)),
+                    (IntOp::Or, Size::S64) => asm!(self.ops ; or Rq(d), Rq(r)),
+                    (IntOp::Xor, Size::S32) => asm!(self.ops ; xor Rd(d), Rd(r)),
+                    (IntOp::Xor, Size::S64) => asm!(self.ops ; xor Rq(d), Rq(r)),
+                    _ => return false,
+                }
+            }
+            RegImm::Imm(imm) => {
+                let Ok(v) = i32::try_from(imm) else { return false };
+                let count = (v as u32 & if size == Size::S32 { 31 } else { 63 }) as i8;
+                match (op, size) {
+                    (IntOp::Add, Size::S32) => asm!(self.ops ; add Rd(d), v),
+                    (IntOp::Add, Size::S64) => asm!(self.ops ; add Rq(d), v),
+                    (IntOp::Sub, Size::S32) => asm!(self.ops ; sub Rd(d), v),
+                    (IntOp::Sub, Size::S64) => asm!(self.ops ; sub Rq(d), v),
+                    (IntOp::Mul, Size::S32) => asm!(self.ops ; imul Rd(d), Rd(d), v),
+                    (IntOp::Mul, Size::S64) => asm!(self.ops ; imul Rq(d), Rq(d), v),
+                    (IntOp::And, Size::S32) => asm!(self.ops ; and Rd(d), v),
+                    (IntOp::And, Size::S64) => asm!(self.ops ; and Rq(d), v),
+                    (IntOp::Or, Size::S32) => asm!(self.ops ; or Rd(d), v),
+                    (IntOp::Or, Size::S64) => asm!(self.ops ; or Rq(d), v),
+                    (IntOp::Xor, Size::S32) => asm!(self.ops ; xor Rd(d), v),
+                    (IntOp::Xor, Size::S64) => asm!(self.ops ; xor Rq(d), v),
+                    (IntOp::Shl, Size::S32) => asm!(self.ops ; shl Rd(d), count),
+                    (IntOp::Shl, Size::S64) => asm!(self.ops ; shl Rq(d), count),
+                    (IntOp::ShrS, Size::S32) => asm!(self.ops ; sar Rd(d), count),
+                    (IntOp::ShrS, Size::S64) => asm!(self.ops ; sar Rq(d), count),
+                    (IntOp::ShrU, Size::S32) => asm!(self.ops ; shr Rd(d), count),
+                    (IntOp::ShrU, Size::S64) => asm!(self.ops ; shr Rq(d), count),
+                    (IntOp::Rotl, Size::S32) => asm!(self.ops ; rol Rd(d), count),
+                    (IntOp::Rotl, Size::S64) => asm!(self.ops ; rol Rq(d), count),
+                    (IntOp::Rotr, Size::S32) => asm!(self.ops ; ror Rd(d), count),
+                    (IntOp::Rotr, Size::S64) => asm!(self.ops ; ror Rq(d), count),
+                }
+            }
+        }
+        true
+    }
+
     /// `rax = rax shift cl` (x86 masks the count to the width, as wasm requires).
     fn shift_rax_cl(&mut self, op: IntOp, size: Size) {
         match (op, size) {
@@ -317,6 +372,9 @@ impl MacroAssembler for X64Masm {
     }
 
     fn int_op(&mut self, op: IntOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
+        if dst == lhs && self.int_op_in_place(op, size, dst, rhs) {
+            return;
+        }
         // Computed in rax so no operand is clobbered before it is read, whatever aliases.
         asm!(self.ops ; mov rax, Rq(lhs.0));
         self.alu_rax(op, size, rhs);
@@ -629,12 +687,12 @@ mod tests {
     }
 
     #[test]
-    fn an_add_with_an_immediate_computes_in_rax() {
+    fn an_add_with_an_immediate_is_one_instruction_in_place() {
         let code = disassemble(|m| {
             m.int_op(IntOp::Add, Size::S32, Reg(8), Reg(8), RegImm::Imm(3));
             m.ret();
         });
-        let expected = "mov %r8,%rax\nadd $3,%eax\nmov %eax,%r8d\nxor %eax,%eax\njmp 0x000000000000001F\n\
+        let expected = "add $3,%r8d\nxor %eax,%eax\njmp 0x000000000000001B\n\
                         mov %eax,%esi\nmov $0xFFFFFFFF,%edx\ncallq *0x30(%rdi)\n\
                         pop %r15\npop %r14\npop %r13\npop %r12\npop %rbx\nret\n";
         assert_eq!(code, expected);
