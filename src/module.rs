@@ -174,7 +174,40 @@ pub(crate) fn features() -> WasmFeatures {
     WasmFeatures::WASM2
 }
 
+/// What compiling a module has taken so far: the figures behind compile-throughput numbers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CompileStats {
+    /// Bytes of function bodies in the module (the code section's contents).
+    pub code_bytes: u64,
+    /// Defined functions.
+    pub functions: usize,
+    /// Functions with tier-1 code so far (all compiled ones, up front or at tier-up).
+    pub tier1_functions: usize,
+    /// Their total tier-1 compile time.
+    pub tier1_time: std::time::Duration,
+    /// Their machine code in bytes.
+    pub tier1_code_bytes: usize,
+}
+
 impl Module {
+    /// Code size and tier-1 compile figures, as of now (under `auto`, functions compiled later
+    /// join when they tier up).
+    pub fn compile_stats(&self) -> CompileStats {
+        let m = &self.inner;
+        let compiled = (0..m.code.len() as u32).filter_map(|def| m.jit_code(def));
+        let mut stats = CompileStats {
+            code_bytes: m.code_size as u64,
+            functions: m.code.len(),
+            ..CompileStats::default()
+        };
+        for jit in compiled {
+            stats.tier1_functions += 1;
+            stats.tier1_time += jit.compile_time;
+            stats.tier1_code_bytes += jit.code_size;
+        }
+        stats
+    }
+
     /// Decodes, validates and translates a module from `.wasm` bytes or `.wat` text.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         let bytes = bytes.as_ref();

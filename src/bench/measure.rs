@@ -5,7 +5,7 @@
 //! the child's alone, not a maximum over every child the harness has had (which is what
 //! `getrusage(RUSAGE_CHILDREN)` reports). This module must not interpret samples; `report.rs` does.
 
-use super::phases::PhaseTimes;
+use super::phases::{CompileFigures, PhaseTimes};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read};
 use std::os::unix::process::ExitStatusExt;
@@ -26,6 +26,12 @@ pub struct Sample {
     pub run_ns: Option<u64>,
     /// The child's peak resident set size.
     pub max_rss_kib: u64,
+    /// Bytes of function bodies in the module (tierup runs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_bytes: Option<u64>,
+    /// Time tier 1 spent compiling during the run (tierup runs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier1_compile_ns: Option<u64>,
 }
 
 impl Sample {
@@ -45,6 +51,7 @@ pub fn run(mut command: Command, expected: &str, phases: bool) -> Result<Sample,
     let wall_ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
     judge(&finished, expected)?;
     let times = PhaseTimes::find_in(&finished.stderr);
+    let figures = CompileFigures::find_in(&finished.stderr);
     if phases && times.is_none() {
         return Err(format!("no phase-times line on stderr{}", last_line(&finished.stderr)));
     }
@@ -54,6 +61,8 @@ pub fn run(mut command: Command, expected: &str, phases: bool) -> Result<Sample,
         instantiate_ns: times.map(|t| t.instantiate_ns),
         run_ns: times.map(|t| t.run_ns),
         max_rss_kib: finished.max_rss_kib,
+        code_bytes: figures.map(|f| f.code_bytes),
+        tier1_compile_ns: figures.filter(|f| f.tier1_functions > 0).map(|f| f.tier1_ns),
     })
 }
 
@@ -127,7 +136,9 @@ fn judge(finished: &Finished, expected: &str) -> Result<(), String> {
 /// `: <the first line with a word in it>`, or nothing: that is where tierup puts its `error:`
 /// line and V8 its fatal-error message (under a `#` banner, which this skips).
 fn first_words(stderr: &str) -> String {
-    let mut lines = stderr.lines().filter(|line| !line.starts_with(super::phases::TAG));
+    let mut lines = stderr.lines().filter(|line| {
+        !line.starts_with(super::phases::TAG) && !line.starts_with(super::phases::COMPILE_TAG)
+    });
     let line = lines.find(|line| line.chars().any(char::is_alphanumeric));
     line.map(|line| format!(": {}", shorten(line.trim()))).unwrap_or_default()
 }

@@ -204,6 +204,8 @@ mod tests {
             instantiate_ns: None,
             run_ns: None,
             max_rss_kib: 1,
+            code_bytes: None,
+            tier1_compile_ns: None,
         };
         Measurement {
             program: "p".into(),

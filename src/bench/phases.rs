@@ -9,6 +9,47 @@ use std::fmt;
 /// The line's first word. The child prints the line last on stderr, after anything the guest wrote.
 pub const TAG: &str = "tierup-phase-times";
 
+/// The first word of the optional compile-statistics line (`tierup run --phase-times` prints it
+/// just before the phase-times line; the node runner does not).
+pub const COMPILE_TAG: &str = "tierup-compile-stats";
+
+/// What a tierup run compiled: the module's code bytes and tier 1's share of the compile work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompileFigures {
+    /// Bytes of function bodies in the module.
+    pub code_bytes: u64,
+    /// Functions tier 1 compiled during the run (up front or at tier-up).
+    pub tier1_functions: u64,
+    /// Their total compile time.
+    pub tier1_ns: u64,
+}
+
+impl fmt::Display for CompileFigures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{COMPILE_TAG} code_bytes={} tier1_functions={} tier1_ns={}",
+            self.code_bytes, self.tier1_functions, self.tier1_ns
+        )
+    }
+}
+
+impl CompileFigures {
+    /// The figures in a child's stderr: its last line starting with [`COMPILE_TAG`], if any.
+    pub fn find_in(stderr: &str) -> Option<CompileFigures> {
+        let line = stderr.lines().rev().find(|line| line.starts_with(COMPILE_TAG))?;
+        let mut fields = line.strip_prefix(COMPILE_TAG)?.split_whitespace();
+        let mut next =
+            |key: &str| fields.next()?.strip_prefix(key)?.strip_prefix('=')?.parse().ok();
+        let figures = CompileFigures {
+            code_bytes: next("code_bytes")?,
+            tier1_functions: next("tier1_functions")?,
+            tier1_ns: next("tier1_ns")?,
+        };
+        fields.next().is_none().then_some(figures)
+    }
+}
+
 /// The three phases of one run, in nanoseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PhaseTimes {
@@ -54,6 +95,14 @@ impl PhaseTimes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_compile_figures_round_trip() {
+        let figures = CompileFigures { code_bytes: 1000, tier1_functions: 3, tier1_ns: 42 };
+        let stderr = format!("guest output\n{figures}\n");
+        assert_eq!(CompileFigures::find_in(&stderr), Some(figures));
+        assert_eq!(CompileFigures::find_in("tierup-compile-stats code_bytes=1"), None);
+    }
 
     #[test]
     fn the_line_round_trips() {

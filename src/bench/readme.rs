@@ -57,7 +57,12 @@ fn markdown(record: &Record, record_file: &str, has_compile: bool) -> String {
         if config.small { "small" } else { "default" },
         config.baseline,
     );
-    if let Some(sentence) = report::interp_vs_native(record) {
+    let sentences = [
+        report::interp_vs_native(record),
+        report::auto_vs_baseline(record),
+        report::compile_throughput(record),
+    ];
+    for sentence in sentences.into_iter().flatten() {
         out += &format!("{sentence}\n\n");
     }
     out += &format!("![Run time relative to {}](charts/{RATIO_CHART})\n\n", config.baseline);

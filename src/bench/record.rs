@@ -111,6 +111,8 @@ pub(crate) mod tests {
             instantiate_ns: Some(1),
             run_ns: Some(run_ns),
             max_rss_kib: 2048,
+            code_bytes: Some(2_000_000),
+            tier1_compile_ns: Some(40_000_000),
         };
         let measurement = |contender: &str, runs: Vec<Sample>, error: Option<&str>| Measurement {
             program: "fib".into(),

@@ -191,12 +191,56 @@ pub fn interp_vs_native(record: &Record) -> Option<String> {
     ))
 }
 
-/// Both tables as text, for stdout.
+/// Tier 1's compile throughput on `baseline` (which compiles every function up front): the
+/// programs' code bytes over the medians of tier-1 compile time, and over the whole compile phase.
+pub fn compile_throughput(record: &Record) -> Option<String> {
+    let (mut bytes, mut tier1_ns, mut phase_ns, mut programs) = (0u64, 0u64, 0u64, 0usize);
+    for program in &record.config.programs {
+        let Some(runs) = find(record, program, "baseline").and_then(Measurement::ok_runs) else {
+            continue;
+        };
+        let tier1: Vec<u64> = runs.iter().filter_map(|s| s.tier1_compile_ns).collect();
+        let phase: Vec<u64> = runs.iter().filter_map(|s| s.compile_ns).collect();
+        let code = runs.iter().find_map(|s| s.code_bytes);
+        if let (Some(t), Some(p), Some(code)) = (stats::median(&tier1), stats::median(&phase), code)
+        {
+            (bytes, tier1_ns, phase_ns, programs) =
+                (bytes + code, tier1_ns + t, phase_ns + p, programs + 1);
+        }
+    }
+    let rate = |ns: u64| bytes as f64 / 1e6 / (ns as f64 / 1e9);
+    (programs > 0 && tier1_ns > 0 && phase_ns > 0).then(|| {
+        format!(
+            "Tier 1 compiles {:.1} MB of wasm code per second on one core (`baseline`, tier-1 time \
+             alone: {:.2} MB of function bodies in {} over {programs} programs); the whole compile \
+             phase (decode, validate, interpreter translation and tier 1) runs at {:.1} MB/s.",
+            rate(tier1_ns),
+            bytes as f64 / 1e6,
+            format::duration(tier1_ns),
+            rate(phase_ns),
+        )
+    })
+}
+
+/// How close `auto` (which starts every function in the interpreter) comes to `baseline`.
+pub fn auto_vs_baseline(record: &Record) -> Option<String> {
+    let (mean, n) = geomean_ratio(record, "auto", "baseline")?;
+    Some(format!(
+        "`auto` runs at {} of `baseline`'s run time (geometric mean over {n} programs; every \
+         function starts interpreted and hot loops move into tier 1 by on-stack replacement).",
+        format::ratio(mean)
+    ))
+}
+
+/// Both tables as text, for stdout, then the summary sentences.
 pub fn text(record: &Record) -> String {
     let mut out = measurements_table(record).to_text();
     if record.config.contenders.len() > 1 {
         out += "\n";
         out += &geomean_table(record).to_text();
+    }
+    for sentence in [compile_throughput(record), auto_vs_baseline(record)].into_iter().flatten() {
+        out += &format!("\n{sentence}\n");
     }
     out
 }
@@ -227,6 +271,18 @@ mod tests {
         assert!((mean - 50.0).abs() < 1e-9 && programs == 1, "{mean}");
         assert_eq!(geomean_ratio(&record, "v8", "native"), None);
         assert!(interp_vs_native(&record).unwrap().contains("50.0x slower"));
+        // The example has no `baseline` measurement: no throughput sentence to make up.
+        assert_eq!(compile_throughput(&record), None);
+        let mut record = record;
+        for m in record.measurements.iter_mut().filter(|m| m.contender == "interp") {
+            m.contender = "baseline".into();
+        }
+        // 2 MB of code in a median of 40 ms of tier-1 time.
+        let sentence = compile_throughput(&record).unwrap();
+        assert!(
+            sentence.starts_with("Tier 1 compiles 50.0 MB of wasm code per second"),
+            "{sentence}"
+        );
     }
 
     #[test]

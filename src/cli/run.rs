@@ -9,7 +9,7 @@
 
 use super::stats::{self, Fuel};
 use super::{TierOption, size, values};
-use crate::bench::phases::PhaseTimes;
+use crate::bench::phases::{CompileFigures, PhaseTimes};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::io::Write;
@@ -151,7 +151,7 @@ pub fn run(cmd: RunCommand) -> Result<ExitCode> {
     let instantiated = Instant::now();
     let outcome = call(&mut store, instance, &name, &ty, &args);
     if cmd.phase_times {
-        print_phase_times([started, compiled, instantiated, Instant::now()]);
+        print_phase_times(&module, [started, compiled, instantiated, Instant::now()]);
     }
     if cmd.stats {
         print_stats(&store, instance, cmd.fuel);
@@ -228,8 +228,9 @@ fn call(
     Ok(results)
 }
 
-/// The `--phase-times` line, from the instants at which each phase started and the last ended.
-fn print_phase_times([started, compiled, instantiated, ran]: [Instant; 4]) {
+/// The `--phase-times` lines: the module's compile figures, then the phases, from the instants at
+/// which each phase started and the last ended.
+fn print_phase_times(module: &Module, [started, compiled, instantiated, ran]: [Instant; 4]) {
     let nanos =
         |from: Instant, to: Instant| u64::try_from((to - from).as_nanos()).unwrap_or(u64::MAX);
     let times = PhaseTimes {
@@ -237,7 +238,13 @@ fn print_phase_times([started, compiled, instantiated, ran]: [Instant; 4]) {
         instantiate_ns: nanos(compiled, instantiated),
         run_ns: nanos(instantiated, ran),
     };
-    let line = format!("{times}\n");
+    let stats = module.compile_stats();
+    let figures = CompileFigures {
+        code_bytes: stats.code_bytes,
+        tier1_functions: stats.tier1_functions as u64,
+        tier1_ns: u64::try_from(stats.tier1_time.as_nanos()).unwrap_or(u64::MAX),
+    };
+    let line = format!("{figures}\n{times}\n");
     // A diagnostic like --stats: failing to print it must not change the run's outcome.
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
