@@ -33,6 +33,12 @@ pub type CallIndirectHelper =
 /// Grows memory 0 by `delta` pages.
 pub type MemoryGrowHelper = unsafe extern "C" fn(ctx: *mut JitCtx, delta: u32) -> u32;
 
+/// Runs a [`RuntimeOp`](masm::RuntimeOp) (numbered by its discriminant) with immediates `a` and
+/// `b` on the operands in the slots from `args` on (a result replaces the first); returns 0, or a
+/// trap status.
+pub type RuntimeHelper =
+    unsafe extern "C" fn(ctx: *mut JitCtx, op: u32, a: u32, b: u32, args: *mut u128) -> u32;
+
 /// What tier-1 code reads at run time. `#[repr(C)]`: the generated code addresses its fields.
 #[repr(C)]
 #[derive(Debug)]
@@ -52,6 +58,8 @@ pub struct JitCtx {
     pub memory_grow: MemoryGrowHelper,
     /// The execution `call` works on (opaque to generated code).
     pub executor: *mut std::ffi::c_void,
+    /// Table instructions, bulk memory and `ref.func`: the executor's own implementation.
+    pub runtime: RuntimeHelper,
 }
 
 /// The status a call returns when the trap it raised is stored in the executor (it carries a
@@ -112,6 +120,8 @@ pub(crate) fn trap_status(code: &TrapCode) -> u32 {
         TrapCode::IntegerDivideByZero => 2,
         TrapCode::IntegerOverflow => 3,
         TrapCode::MemoryOutOfBounds => 4,
+        TrapCode::TableOutOfBounds => 5,
+        TrapCode::BadConversionToInteger => 6,
         other => unreachable!("tier 1 never raises {other:?}"),
     }
 }
@@ -123,6 +133,8 @@ pub(crate) fn trap_code(status: u32) -> TrapCode {
         2 => TrapCode::IntegerDivideByZero,
         3 => TrapCode::IntegerOverflow,
         4 => TrapCode::MemoryOutOfBounds,
+        5 => TrapCode::TableOutOfBounds,
+        6 => TrapCode::BadConversionToInteger,
         other => TrapCode::Host(format!("tier-1 code returned unknown status {other}")),
     }
 }
@@ -173,8 +185,8 @@ mod tests {
 
     #[test]
     fn calls_cross_tiers_both_ways() {
-        // fib runs in tier 1 and calls itself; `half` uses floats, so it stays interpreted and
-        // is called from tier-1 code, which then carries on with its result.
+        // fib runs in tier 1 and calls itself; `half` uses SIMD, so it stays interpreted and is
+        // called from tier-1 code, which then carries on with its result.
         let wat = r#"(module
             (func $fib (export "fib") (param i32) (result i32)
               (if (result i32) (i32.lt_s (local.get 0) (i32.const 2))
@@ -182,7 +194,7 @@ mod tests {
                 (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
                                (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
             (func $half (param i32) (result i32)
-              (i32.trunc_f32_s (f32.div (f32.convert_i32_s (local.get 0)) (f32.const 2))))
+              (i32x4.extract_lane 0 (i32x4.splat (i32.shr_s (local.get 0) (i32.const 1)))))
             (func (export "mixed") (param i32) (result i32)
               (i32.add (call $half (local.get 0)) (call $fib (local.get 0)))))"#;
         assert_eq!(run(wat, &[true, false, true], "fib", &[Val::I32(20)]).unwrap(), Val::I32(6765));
@@ -240,11 +252,11 @@ mod tests {
     }
 
     #[test]
-    fn functions_with_floats_stay_in_the_interpreter() {
+    fn functions_with_simd_stay_in_the_interpreter() {
         let wat = r#"(module
             (func $leaf (result i32) (i32.const 1))
             (func (export "caller") (result i32) (call $leaf))
-            (func (export "float") (result f32) (f32.const 1)))"#;
+            (func (export "simd") (result i32) (i32x4.extract_lane 0 (v128.const i32x4 1 2 3 4))))"#;
         assert_eq!(run(wat, &[true, true, false], "caller", &[]).unwrap(), Val::I32(1));
     }
 }
