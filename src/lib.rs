@@ -39,7 +39,7 @@ pub mod wast;
 
 pub use engine::{Config, Engine};
 pub use error::{Error, Result};
-pub use module::Module;
+pub use module::{Module, Tier1Refusal};
 pub use tier::{FuncProfile, FuncStats, Tier};
 pub use types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 pub use val::{ExternRef, Val};
