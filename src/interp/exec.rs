@@ -18,7 +18,7 @@ use super::num;
 use super::simd;
 use super::stack::MAX_NESTING;
 use crate::jit::masm::RuntimeOp;
-use crate::jit::{JitCtx, JitFunc, TRAP_PENDING, trap_code, trap_status};
+use crate::jit::{JitCtx, JitFunc, TRAP_PENDING, trap_code};
 use crate::module::Module;
 use crate::tier::{FuncProfile, Tier};
 use crate::val::Val;
@@ -1344,7 +1344,11 @@ unsafe extern "C" fn runtime_from_tier1<T>(
     // SAFETY: guaranteed by the caller.
     match unsafe { executor.runtime_op(op, a, b, args) } {
         Ok(()) => 0,
-        Err(code) => trap_status(&code),
+        Err(code) => {
+            // Built here, with the tier-1 function as the innermost frame, so any trap code works.
+            executor.pending_trap = Some(executor.trap(code));
+            TRAP_PENDING
+        }
     }
 }
 

@@ -927,4 +927,78 @@ mod tests {
         assert!(lines.contains(&"mov (%rcx,%rax),%r9d"), "{code}");
         assert!(lines.contains(&"mov $4,%eax"), "the out-of-bounds stub: {code}");
     }
+
+    /// The code `emit` assembles, without the shared epilogue.
+    fn body(emit: impl FnOnce(&mut X64Masm)) -> String {
+        let code = disassemble(emit);
+        let end = code.find("pop %r15\n").expect("the epilogue");
+        code[..end].to_string()
+    }
+
+    #[test]
+    fn float_min_handles_nan_and_signed_zeros_before_minss() {
+        let code = body(|m| m.float_op(FloatOp::Min, Size::S32, FReg(2), FReg(2), FReg(3)));
+        let expected = "movaps %xmm2,%xmm0\nucomiss %xmm3,%xmm0\n\
+                        jp 0x0000000000000027\nje 0x000000000000001E\n\
+                        minss %xmm3,%xmm0\njmp 0x000000000000002C\n\
+                        orps %xmm3,%xmm0\njmp 0x000000000000002C\n\
+                        addss %xmm3,%xmm0\nmovaps %xmm0,%xmm2\n";
+        assert_eq!(code, expected);
+    }
+
+    #[test]
+    fn float_equality_is_false_on_unordered() {
+        let code = body(|m| m.float_compare(FloatCmp::Eq, Size::S64, Reg(8), FReg(2), FReg(3)));
+        let expected = "xor %edx,%edx\nxor %ecx,%ecx\nucomisd %xmm3,%xmm2\n\
+                        sete %dl\nsetnp %cl\nand %ecx,%edx\nmov %edx,%r8d\n";
+        assert_eq!(code, expected);
+        // `lt` swaps the operands so that `seta` (false on unordered) decides.
+        let code = body(|m| m.float_compare(FloatCmp::Lt, Size::S64, Reg(8), FReg(2), FReg(3)));
+        assert!(code.contains("ucomisd %xmm2,%xmm3\nseta %dl\n"), "{code}");
+    }
+
+    #[test]
+    fn u64_to_float_halves_values_with_the_top_bit_set() {
+        let op = ConvertOp::Convert { signed: false, int: Size::S64, float: Size::S64 };
+        let code = body(|m| m.int_to_float(op, FReg(2), Reg(8)));
+        let expected = "mov %r8,%rax\nxorps %xmm2,%xmm2\ntest %rax,%rax\n\
+                        js 0x000000000000001A\ncvtsi2sd %rax,%xmm2\njmp 0x0000000000000031\n\
+                        mov %rax,%rcx\nshr $1,%rcx\nand $1,%eax\nor %rcx,%rax\n\
+                        cvtsi2sd %rax,%xmm2\naddsd %xmm2,%xmm2\n";
+        assert_eq!(code, expected);
+    }
+
+    #[test]
+    fn trapping_truncation_checks_nan_then_the_exact_bounds() {
+        let op =
+            ConvertOp::Trunc { signed: true, saturating: false, int: Size::S32, float: Size::S32 };
+        let code = disassemble(|m| m.float_to_int(op, Reg(8), FReg(2)));
+        let lines: Vec<&str> = code.lines().collect();
+        assert_eq!(lines[..2], ["ucomiss %xmm2,%xmm2", "jp 0x0000000000000042"], "{code}");
+        // -2147483904.0f32 and 2^31: the exclusive bounds.
+        assert!(code.contains("mov $0xCF000001,%eax\nmovd %eax,%xmm0\nucomiss %xmm0,%xmm2\njbe "));
+        assert!(code.contains("mov $0x4F000000,%eax\nmovd %eax,%xmm0\nucomiss %xmm0,%xmm2\njae "));
+        assert!(code.contains("cvttss2si %xmm2,%rax\nmov %eax,%r8d\n"), "{code}");
+        // The stubs: integer overflow (3), then invalid conversion (5).
+        assert!(code.contains("mov $3,%eax\n") && code.contains("mov $5,%eax\n"), "{code}");
+    }
+
+    #[test]
+    fn roundings_use_sse41_immediates() {
+        let code = body(|m| m.float_unary(FloatUnaryOp::Nearest, Size::S64, FReg(2), FReg(2)));
+        assert_eq!(code, "roundsd $8,%xmm2,%xmm2\n");
+        let code = body(|m| m.float_unary(FloatUnaryOp::Floor, Size::S32, FReg(4), FReg(5)));
+        assert_eq!(code, "roundss $9,%xmm5,%xmm4\n");
+    }
+
+    #[test]
+    fn runtime_operations_call_the_context_helper() {
+        let code = body(|m| m.runtime(RuntimeOp::TableGet, 1, 0, 48));
+        let expected = format!(
+            "push %rdi\npush %rsi\nlea 0x30(%rsi),%r8\nmov $4,%esi\nmov $1,%edx\n\
+             mov $0,%ecx\ncallq *{CTX_RUNTIME:#x}(%rdi)\npop %rsi\npop %rdi\n\
+             test %eax,%eax\njne 0x0000000000000028\n"
+        );
+        assert_eq!(code, expected);
+    }
 }
