@@ -1,11 +1,13 @@
 //! The tier-1 code generator: one pass over a validated function body, no IR.
 //!
-//! A virtual value stack tracks where each wasm value lives: an immediate, a local's slot, a
-//! register, or its canonical slot (`temp_base + stack position`, the interpreter's layout). Values
+//! A virtual value stack tracks where each wasm value lives: an immediate (a float's bits for
+//! floats), a local's slot, a register (integer or float: two register classes, each with its own
+//! free list), or its canonical slot (`temp_base + stack position`, the interpreter's layout). Values
 //! stay in registers within straight-line code; at every label (block and loop boundaries, branch
 //! targets, calls) all of them are in their canonical slots, so every path into a label agrees,
-//! exactly as in the interpreter's translator. It must never emit code for an operator it does not handle:
-//! anything unknown refuses the whole function.
+//! exactly as in the interpreter's translator. Operators the executor implements (tables, bulk
+//! memory, `ref.func`) are runtime calls on operands in canonical slots. It must never emit code
+//! for an operator it does not handle: anything unknown (SIMD) refuses the whole function.
 
 use super::CompileError;
 use super::masm::{

@@ -6,10 +6,13 @@
 //! - `codegen.rs`: the operator walk, ISA-free.
 //!
 //! Tier-1 code runs on the interpreter's frames (same slot layout, same value stack), so the two
-//! tiers hand frames to each other freely. This first slice compiles functions over integer
-//! operations, locals, globals, linear memory (bounds-checked, `memory.size`/`grow`), direct and
-//! indirect calls and all structured control flow; a function using anything else is refused and
-//! stays in the interpreter.
+//! tiers hand frames to each other freely. It compiles every WebAssembly 2.0 instruction except
+//! SIMD: integers, floats (a second register class), references (64-bit integers with the
+//! interpreter's bits), locals, globals, linear memory (bounds-checked, `memory.size`/`grow`),
+//! direct and indirect calls, all structured control flow, and table instructions, bulk memory and
+//! `ref.func` through the runtime helper `JitCtx::runtime`. A function touching SIMD is refused
+//! and stays in the interpreter; so is one using `ceil`/`floor`/`trunc`/`nearest` on a machine
+//! without SSE4.1. Modules record each refusal (`Module::tier1_refusals`).
 //! It must never produce code for a function it does not fully understand: refusing is always safe.
 
 mod codegen;

@@ -5,10 +5,15 @@
 //!   and saved around calls (which go through `JitCtx::call`, a System V function);
 //! - `rax`, `rcx`, `rdx`: scratch for this file only: x86's fixed registers for division and
 //!   shift counts, and the two-operand forms, are absorbed here;
-//! - `r8`-`r11`, `rbx`, `r12`-`r15`: allocatable (the callee-saved ones are saved on entry).
+//! - `r8`-`r11`, `rbx`, `r12`-`r15`: allocatable (the callee-saved ones are saved on entry);
+//! - `xmm0`, `xmm1`: float scratch for this file only (two-operand forms, constants, the
+//!   truncation bounds); `xmm2`-`xmm15`: allocatable floats, all caller-saved, which the code
+//!   generator respects by spilling every value before a call.
 //!
 //! Integer results of 32-bit operations are written with 32-bit instructions, which zero the
-//! upper half, so an `i32` in a register always has its upper 32 bits clear.
+//! upper half, so an `i32` in a register always has its upper 32 bits clear. Float sign operations
+//! (`abs`, `neg`, `copysign`) go through `rax`/`rcx` as bit operations, so NaN payloads survive;
+//! the roundings need SSE4.1 (`roundss`/`roundsd`), which the code generator checks.
 
 // `dynasm!` converts dynamic register operands with `.into()`, which clippy flags as useless when
 // the operand is already a `u8`; the expansion is not ours to change.
