@@ -504,6 +504,15 @@ mod tests {
             (func (export "dropped") (result i32)
               (elem.drop $seg)
               (table.init $t $seg (i32.const 0) (i32.const 0) (i32.const 1)) (i32.const 0))
+            (func $swap (param externref funcref) (result funcref externref)
+              (local.get 1) (local.get 0))
+            (func (export "refs") (param externref) (result i32) (local i32)
+              (block (result funcref externref)
+                (call $swap (local.get 0) (ref.func $inc)))
+              (local.set 1 (ref.is_null))
+              (ref.is_null)
+              (i32.const 10) (i32.mul)
+              (local.get 1) (i32.add))
             (func (export "extern") (param externref) (result i32)
               (table.set $ext (i32.const 0) (local.get 0))
               (select (result externref) (table.get $ext (i32.const 0)) (ref.null extern)
@@ -519,6 +528,9 @@ mod tests {
         assert_eq!(both(wat, "extern", &[Val::ExternRef(None)]), Ok(Val::I32(1)));
         let some = [Val::ExternRef(Some(crate::ExternRef(7)))];
         assert_eq!(both(wat, "extern", &some), Ok(Val::I32(0)));
+        // References through a multi-value call and block.
+        assert_eq!(both(wat, "refs", &[Val::ExternRef(None)]), Ok(Val::I32(1)));
+        assert_eq!(both(wat, "refs", &some), Ok(Val::I32(0)));
     }
 
     #[test]
