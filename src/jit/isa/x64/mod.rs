@@ -610,8 +610,24 @@ impl MacroAssembler for X64Masm {
     }
 
     fn float_op(&mut self, op: FloatOp, size: Size, dst: FReg, lhs: FReg, rhs: FReg) {
-        // Computed in xmm0 so no operand is clobbered before it is read, whatever aliases.
         let r = rhs.0;
+        if dst == lhs {
+            // The common case (the code generator reuses the left operand's register): the
+            // two-operand form directly.
+            let d = dst.0;
+            match (op, size) {
+                (FloatOp::Add, Size::S32) => return asm!(self.ops ; addss Rx(d), Rx(r)),
+                (FloatOp::Add, Size::S64) => return asm!(self.ops ; addsd Rx(d), Rx(r)),
+                (FloatOp::Sub, Size::S32) => return asm!(self.ops ; subss Rx(d), Rx(r)),
+                (FloatOp::Sub, Size::S64) => return asm!(self.ops ; subsd Rx(d), Rx(r)),
+                (FloatOp::Mul, Size::S32) => return asm!(self.ops ; mulss Rx(d), Rx(r)),
+                (FloatOp::Mul, Size::S64) => return asm!(self.ops ; mulsd Rx(d), Rx(r)),
+                (FloatOp::Div, Size::S32) => return asm!(self.ops ; divss Rx(d), Rx(r)),
+                (FloatOp::Div, Size::S64) => return asm!(self.ops ; divsd Rx(d), Rx(r)),
+                _ => {}
+            }
+        }
+        // Computed in xmm0 so no operand is clobbered before it is read, whatever aliases.
         asm!(self.ops ; movaps xmm0, Rx(lhs.0));
         match (op, size) {
             (FloatOp::Add, Size::S32) => asm!(self.ops ; addss xmm0, Rx(r)),
@@ -949,6 +965,14 @@ mod tests {
                         orps %xmm3,%xmm0\njmp 0x000000000000002C\n\
                         addss %xmm3,%xmm0\nmovaps %xmm0,%xmm2\n";
         assert_eq!(code, expected);
+    }
+
+    #[test]
+    fn float_arithmetic_uses_the_two_operand_form_in_place() {
+        let code = body(|m| m.float_op(FloatOp::Add, Size::S64, FReg(2), FReg(2), FReg(3)));
+        assert_eq!(code, "addsd %xmm3,%xmm2\n");
+        let code = body(|m| m.float_op(FloatOp::Sub, Size::S32, FReg(4), FReg(2), FReg(4)));
+        assert_eq!(code, "movaps %xmm2,%xmm0\nsubss %xmm4,%xmm0\nmovaps %xmm0,%xmm4\n");
     }
 
     #[test]
