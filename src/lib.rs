@@ -39,7 +39,7 @@ pub mod wast;
 
 pub use engine::{Config, Engine};
 pub use error::{Error, Result};
-pub use module::{CompileStats, Module};
+pub use module::{CompileStats, Module, Tier1Refusal};
 pub use tier::tuning::TierUpPolicy;
 pub use tier::{FuncProfile, FuncStats, Tier, TierUpEvent, Tiering};
 pub use types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};

@@ -116,6 +116,21 @@ pub(crate) struct ModuleInner {
     pub names: Names,
     /// Size of the code section in bytes (for compile-throughput statistics).
     pub code_size: usize,
+    /// The functions tier 1 refused (when the engine runs baseline), and why.
+    pub tier1_refusals: Vec<Tier1Refusal>,
+}
+
+/// A function tier 1 refused to compile (it runs in the interpreter), and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tier1Refusal {
+    /// In the module's function index space.
+    pub func_index: u32,
+    /// What tier 1 does not compile.
+    pub reason: String,
+    /// Whether the function touches SIMD (a `0xFD`-prefixed instruction, or a `v128` value in its
+    /// signature, locals, blocks, `select`s, callees or globals), judged by the front end
+    /// independently of tier 1: tier 1 compiles every function that does not.
+    pub touches_simd: bool,
 }
 
 impl ModuleInner {
@@ -167,6 +182,56 @@ impl ModuleInner {
                 .map(|(name, _, _)| name.as_str())
         })
     }
+}
+
+/// Whether a function uses SIMD: a `0xFD`-prefixed instruction (the SIMD opcode space; `binary`
+/// is the module the body's offsets refer to) or a `v128` value anywhere it can appear.
+fn touches_simd(
+    m: &ModuleInner,
+    func_index: u32,
+    body: &wasmparser::FunctionBody<'_>,
+    binary: &[u8],
+) -> bool {
+    use wasmparser::{BlockType, Operator as O};
+    let v128 = |t: wasmparser::ValType| ValType::from_wasmparser(t) == ValType::V128;
+    let in_sig =
+        |ty: &FuncType| ty.params().iter().chain(ty.results()).any(|t| *t == ValType::V128);
+    if in_sig(m.func_type(func_index)) {
+        return true;
+    }
+    let Ok(mut locals) = body.get_locals_reader() else { return false };
+    for _ in 0..locals.get_count() {
+        match locals.read() {
+            Ok((_, ty)) if v128(ty) => return true,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    let Ok(mut ops) = body.get_operators_reader() else { return false };
+    while !ops.eof() {
+        let Ok((op, offset)) = ops.read_with_offset() else { return false };
+        if binary.get(offset as usize) == Some(&0xFD) {
+            return true;
+        }
+        let touches = match op {
+            O::Block { blockty } | O::Loop { blockty } | O::If { blockty } => match blockty {
+                BlockType::Empty => false,
+                BlockType::Type(ty) => v128(ty),
+                BlockType::FuncType(t) => in_sig(&m.types[t as usize]),
+            },
+            O::TypedSelect { ty } => v128(ty),
+            O::Call { function_index } => in_sig(m.func_type(function_index)),
+            O::CallIndirect { type_index, .. } => in_sig(&m.types[type_index as usize]),
+            O::GlobalGet { global_index } | O::GlobalSet { global_index } => {
+                m.globals[global_index as usize].content == ValType::V128
+            }
+            _ => false,
+        };
+        if touches {
+            return true;
+        }
+    }
+    false
 }
 
 /// The WebAssembly 2.0 feature set tierup implements.
@@ -230,6 +295,12 @@ impl Module {
             Error::Malformed(e.to_string())
         })?;
         Module::from_binary(engine, &binary)
+    }
+
+    /// The functions tier 1 refused to compile, and why (empty unless the engine runs
+    /// [`Tier::Baseline`]); they run in the interpreter.
+    pub fn tier1_refusals(&self) -> &[Tier1Refusal] {
+        &self.inner.tier1_refusals
     }
 
     /// Decodes, validates and translates a binary module.
@@ -319,6 +390,7 @@ impl<'e> Builder<'e> {
                 bodies: Vec::new(),
                 names: Names::default(),
                 code_size: 0,
+                tier1_refusals: Vec::new(),
             },
         }
     }
@@ -344,7 +416,7 @@ impl<'e> Builder<'e> {
                 )?;
                 allocs = returned;
                 let jit = OnceLock::new();
-                if let Some(compiled) = self.compile_tier1(func_index, &body, &code)? {
+                if let Some(compiled) = self.compile_tier1(func_index, &body, &code, binary)? {
                     jit.set(compiled).expect("a fresh cell");
                 }
                 self.m.code.push(code);
@@ -365,13 +437,14 @@ impl<'e> Builder<'e> {
     }
 
     /// Tier-1 code compiled up front, when the engine is pinned to baseline: `Some(None)` for a
-    /// function tier 1 refuses (it stays in the interpreter), `None` when nothing is compiled up
-    /// front.
+    /// function tier 1 refuses (it stays in the interpreter; the refusal is recorded), `None` when
+    /// nothing is compiled up front.
     fn compile_tier1(
-        &self,
+        &mut self,
         func_index: u32,
         body: &wasmparser::FunctionBody<'_>,
         code: &InterpFunc,
+        binary: &[u8],
     ) -> Result<Option<Option<JitFunc>>> {
         let config = self.engine.config();
         if config.tier != Tiering::Pinned(Tier::Baseline) {
@@ -379,7 +452,11 @@ impl<'e> Builder<'e> {
         }
         match crate::jit::compile(&self.m, func_index, body, code) {
             Ok(jit) => Ok(Some(Some(jit))),
-            Err(CompileError::Unsupported(_)) => Ok(Some(None)),
+            Err(CompileError::Unsupported(reason)) => {
+                let touches_simd = touches_simd(&self.m, func_index, body, binary);
+                self.m.tier1_refusals.push(Tier1Refusal { func_index, reason, touches_simd });
+                Ok(Some(None))
+            }
             Err(CompileError::Internal(e)) => Err(Error::Internal(e)),
         }
     }

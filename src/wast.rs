@@ -24,6 +24,9 @@ pub struct WastReport {
     pub failed: usize,
     /// One line per failure: `name:line:col: what went wrong`.
     pub failures: Vec<String>,
+    /// Every function tier 1 refused, across the script's modules (empty unless the tier is
+    /// baseline), as `name: module N, function F: reason`, with whether it touches SIMD.
+    pub tier1_refusals: Vec<(String, bool)>,
 }
 
 /// Runs the `.wast` script `source` (named `name` in messages) under `config`.
@@ -56,6 +59,10 @@ pub fn run_wast(config: &Config, name: &str, source: &str) -> WastReport {
             }
         }
     }
+    report.tier1_refusals = runner.refusals.into_inner();
+    for (line, _) in &mut report.tier1_refusals {
+        *line = format!("{name}: {line}");
+    }
     report
 }
 
@@ -68,6 +75,9 @@ struct Runner {
     named: HashMap<String, Instance>,
     definitions: HashMap<String, Module>,
     last: Option<Instance>,
+    /// What tier 1 refused in the modules compiled so far (see `WastReport::tier1_refusals`).
+    refusals: std::cell::RefCell<Vec<(String, bool)>>,
+    modules_compiled: std::cell::Cell<usize>,
 }
 
 impl Runner {
@@ -83,6 +93,8 @@ impl Runner {
             named: HashMap::new(),
             definitions: HashMap::new(),
             last: None,
+            refusals: Default::default(),
+            modules_compiled: Default::default(),
         }
     }
 
@@ -154,7 +166,13 @@ impl Runner {
 
     fn compile(&self, wat: &mut QuoteWat<'_>) -> crate::Result<Module> {
         let bytes = wat.encode().map_err(|e| crate::Error::Malformed(e.to_string()))?;
-        Module::from_binary(&self.engine, &bytes)
+        let module = Module::from_binary(&self.engine, &bytes)?;
+        let n = self.modules_compiled.get();
+        self.modules_compiled.set(n + 1);
+        self.refusals.borrow_mut().extend(module.tier1_refusals().iter().map(|r| {
+            (format!("module {n}, function {}: {}", r.func_index, r.reason), r.touches_simd)
+        }));
+        Ok(module)
     }
 
     fn instantiate(&mut self, module: &Module) -> crate::Result<Instance> {

@@ -25,12 +25,21 @@ fn run_suite_with(config: Config) {
     let tier = config.tier;
     let files = spec(SpecVersion::V2).chain(proposal(Proposal::Simd));
     let (mut passed, mut failed, mut problems) = (0, 0, Vec::new());
+    let mut simd_refusals = 0;
     for file in files {
         let name = format!("{}/{}", file.parent(), file.name());
         let report: WastReport = run_wast(&config, &name, file.raw());
         println!("{name}: {} passed, {} failed", report.passed, report.failed);
         for line in report.failures.iter().take(20) {
             println!("    {line}");
+        }
+        // Tier 1 compiles every function that does not touch SIMD: any other refusal fails.
+        for (refusal, touches_simd) in &report.tier1_refusals {
+            if *touches_simd {
+                simd_refusals += 1;
+            } else {
+                problems.push(format!("tier 1 refused a function without SIMD: {refusal}"));
+            }
         }
         passed += report.passed;
         failed += report.failed;
@@ -42,6 +51,9 @@ fn run_suite_with(config: Config) {
         }
     }
     println!("spec suite on {tier}: {passed} passed, {failed} failed");
+    if tier != Tier::Interp.into() {
+        println!("tier 1 refused {simd_refusals} functions that touch SIMD");
+    }
     assert!(problems.is_empty(), "unexpected outcomes on {tier}:\n{}", problems.join("\n"));
 }
 

@@ -47,6 +47,11 @@ fn run_file(config: &Config, path: &Path) -> WastReport {
     let name = path.display().to_string();
     match std::fs::read_to_string(path) {
         Ok(source) => run_wast(config, &name, &source),
-        Err(e) => WastReport { passed: 0, failed: 1, failures: vec![format!("{name}: {e}")] },
+        Err(e) => WastReport {
+            passed: 0,
+            failed: 1,
+            failures: vec![format!("{name}: {e}")],
+            tier1_refusals: Vec::new(),
+        },
     }
 }

@@ -17,6 +17,7 @@ use super::code::{Instr, InterpFunc, SLOT_BYTES};
 use super::num;
 use super::simd;
 use super::stack::MAX_NESTING;
+use crate::jit::masm::RuntimeOp;
 use crate::jit::{FuncEntry, JitCtx, JitFunc, TRAP_PENDING, trap_code};
 use crate::module::Module;
 use crate::tier::{FuncProfile, Tier, TierUpEvent};
@@ -305,6 +306,7 @@ impl<'s, T> Executor<'s, T> {
             native_stack_limit: self.native_stack_limit,
             fuel: &mut self.store.inner.fuel,
             executor: (self as *mut Self).cast(),
+            runtime: runtime_from_tier1::<T>,
         };
         // `executor` is `self`, which is not otherwise used until `run` returns (the helpers
         // reborrow it from the pointer).
@@ -779,10 +781,7 @@ impl<'s, T> Executor<'s, T> {
                     unsafe { (*self.globals.add(global as usize)).write(v) }
                 }
                 Instr::RefIsNull { dst, src } => wr!(fp, dst, (rd!(fp, u64, src) == 0) as u32),
-                Instr::RefFunc { dst, func } => {
-                    let f = self.store.inner.instances[self.instance as usize].funcs[func as usize];
-                    wr!(fp, dst, f as u64 + 1)
-                }
+                Instr::RefFunc { dst, func } => wr!(fp, dst, self.ref_func(func)),
 
                 Instr::I32Load { dst, addr, offset } => load!(u32, dst, addr, offset, |v| v),
                 Instr::I64Load { dst, addr, offset } => load!(u64, dst, addr, offset, |v| v),
@@ -832,11 +831,9 @@ impl<'s, T> Executor<'s, T> {
                         rd!(fp, u32, base + SLOT_BYTES),
                         rd!(fp, u32, base + 2 * SLOT_BYTES),
                     );
-                    let end = d as u64 + n as u64;
-                    if end > mem_len as u64 {
-                        trap!(TrapCode::MemoryOutOfBounds);
+                    if let Err(code) = self.memory_fill(d, v, n) {
+                        trap!(code);
                     }
-                    mem_slice!()[d as usize..end as usize].fill(v as u8);
                 }
                 Instr::MemoryCopy { base } => {
                     let (d, s, n) = (
@@ -844,11 +841,9 @@ impl<'s, T> Executor<'s, T> {
                         rd!(fp, u32, base + SLOT_BYTES),
                         rd!(fp, u32, base + 2 * SLOT_BYTES),
                     );
-                    if d as u64 + n as u64 > mem_len as u64 || s as u64 + n as u64 > mem_len as u64
-                    {
-                        trap!(TrapCode::MemoryOutOfBounds);
+                    if let Err(code) = self.memory_copy(d, s, n) {
+                        trap!(code);
                     }
-                    mem_slice!().copy_within(s as usize..(s + n) as usize, d as usize);
                 }
                 Instr::MemoryInit { segment, base } => {
                     let (d, s, n) = (
@@ -860,33 +855,24 @@ impl<'s, T> Executor<'s, T> {
                         trap!(code);
                     }
                 }
-                Instr::DataDrop { segment } => {
-                    self.store.inner.instances[self.instance as usize].data_dropped
-                        [segment as usize] = true;
-                }
+                Instr::DataDrop { segment } => self.data_drop(segment),
 
                 Instr::TableGet { dst, table, index } => {
-                    let i = rd!(fp, u32, index);
-                    match self.table(table).elems.get(i as usize) {
-                        Some(&r) => wr!(fp, dst, r),
-                        None => trap!(TrapCode::TableOutOfBounds),
+                    match self.table_get(table, rd!(fp, u32, index)) {
+                        Ok(r) => wr!(fp, dst, r),
+                        Err(code) => trap!(code),
                     }
                 }
                 Instr::TableSet { table, base } => {
                     let (i, r) = (rd!(fp, u32, base), rd!(fp, u64, base + SLOT_BYTES));
-                    match self.table_mut(table).elems.get_mut(i as usize) {
-                        Some(slot) => *slot = r,
-                        None => trap!(TrapCode::TableOutOfBounds),
+                    if let Err(code) = self.table_set(table, i, r) {
+                        trap!(code);
                     }
                 }
-                Instr::TableSize { dst, table } => {
-                    wr!(fp, dst, self.table(table).elems.len() as u32)
-                }
+                Instr::TableSize { dst, table } => wr!(fp, dst, self.table_size(table)),
                 Instr::TableGrow { table, base } => {
                     let (init, delta) = (rd!(fp, u64, base), rd!(fp, u32, base + SLOT_BYTES));
-                    let limit = self.store.inner.engine.config().max_table_elements;
-                    let old = self.table_mut(table).grow(delta, init, limit);
-                    wr!(fp, base, old.unwrap_or(u32::MAX))
+                    wr!(fp, base, self.table_grow(table, init, delta))
                 }
                 Instr::TableFill { table, base } => {
                     let (i, r, n) = (
@@ -894,10 +880,8 @@ impl<'s, T> Executor<'s, T> {
                         rd!(fp, u64, base + SLOT_BYTES),
                         rd!(fp, u32, base + 2 * SLOT_BYTES),
                     );
-                    let elems = &mut self.table_mut(table).elems;
-                    match elems.get_mut(i as usize..i as usize + n as usize) {
-                        Some(range) => range.fill(r),
-                        None => trap!(TrapCode::TableOutOfBounds),
+                    if let Err(code) = self.table_fill(table, i, r, n) {
+                        trap!(code);
                     }
                 }
                 Instr::TableCopy { dst_table, src_table, base } => {
@@ -920,10 +904,7 @@ impl<'s, T> Executor<'s, T> {
                         trap!(code);
                     }
                 }
-                Instr::ElemDrop { segment } => {
-                    self.store.inner.instances[self.instance as usize].elem_segments
-                        [segment as usize] = None;
-                }
+                Instr::ElemDrop { segment } => self.elem_drop(segment),
 
                 Instr::V128Unary { op, dst, src } => {
                     wr!(fp, dst, simd::unary(op, rd!(fp, u128, src)))
@@ -1293,6 +1274,121 @@ impl<'s, T> Executor<'s, T> {
         Ok(())
     }
 
+    /// The accessible bytes of the current memory.
+    fn mem_slice(&mut self) -> &mut [u8] {
+        // SAFETY: `[mem_base, mem_base + mem_len)` is the accessible part of the memory (kept
+        // current by `refresh_memory`); the executor is borrowed mutably, so nothing else
+        // borrows it.
+        unsafe { std::slice::from_raw_parts_mut(self.mem_base, self.mem_len) }
+    }
+
+    fn memory_fill(&mut self, d: u32, v: u32, n: u32) -> Result<(), TrapCode> {
+        let range = d as usize..d as usize + n as usize;
+        self.mem_slice().get_mut(range).ok_or(TrapCode::MemoryOutOfBounds)?.fill(v as u8);
+        Ok(())
+    }
+
+    fn memory_copy(&mut self, d: u32, s: u32, n: u32) -> Result<(), TrapCode> {
+        let (d, s, n) = (d as usize, s as usize, n as usize);
+        let mem = self.mem_slice();
+        if d + n > mem.len() || s + n > mem.len() {
+            return Err(TrapCode::MemoryOutOfBounds);
+        }
+        mem.copy_within(s..s + n, d);
+        Ok(())
+    }
+
+    fn data_drop(&mut self, segment: u32) {
+        self.store.inner.instances[self.instance as usize].data_dropped[segment as usize] = true;
+    }
+
+    fn elem_drop(&mut self, segment: u32) {
+        self.store.inner.instances[self.instance as usize].elem_segments[segment as usize] = None;
+    }
+
+    /// The reference to function `func` (module index space) of the current instance.
+    fn ref_func(&self, func: u32) -> u64 {
+        let f = self.store.inner.instances[self.instance as usize].funcs[func as usize];
+        crate::vm::encode_func_ref(Some(Func(f)))
+    }
+
+    fn table_get(&self, table: u32, i: u32) -> Result<u64, TrapCode> {
+        self.table(table).elems.get(i as usize).copied().ok_or(TrapCode::TableOutOfBounds)
+    }
+
+    fn table_set(&mut self, table: u32, i: u32, r: u64) -> Result<(), TrapCode> {
+        let slot =
+            self.table_mut(table).elems.get_mut(i as usize).ok_or(TrapCode::TableOutOfBounds)?;
+        *slot = r;
+        Ok(())
+    }
+
+    fn table_size(&self, table: u32) -> u32 {
+        self.table(table).elems.len() as u32
+    }
+
+    /// The old size, or `-1` as u32.
+    fn table_grow(&mut self, table: u32, init: u64, delta: u32) -> u32 {
+        let limit = self.store.inner.engine.config().max_table_elements;
+        self.table_mut(table).grow(delta, init, limit).unwrap_or(u32::MAX)
+    }
+
+    fn table_fill(&mut self, table: u32, i: u32, r: u64, n: u32) -> Result<(), TrapCode> {
+        let elems = &mut self.table_mut(table).elems;
+        let range = elems.get_mut(i as usize..i as usize + n as usize);
+        range.ok_or(TrapCode::TableOutOfBounds)?.fill(r);
+        Ok(())
+    }
+
+    /// A [`RuntimeOp`] for tier-1 code, on the operands in the slots from `args` on; a result
+    /// replaces the first operand.
+    ///
+    /// # Safety
+    /// `args` must point at the op's operands (as many slots as it takes, at least one when it has
+    /// a result) inside the running tier-1 function's frame.
+    unsafe fn runtime_op(
+        &mut self,
+        op: RuntimeOp,
+        a: u32,
+        b: u32,
+        args: *mut u128,
+    ) -> Result<(), TrapCode> {
+        // SAFETY: guaranteed by the caller for the operands the op takes.
+        let u32_at = |i: usize| unsafe { args.add(i).cast::<u32>().read() };
+        // SAFETY: as above.
+        let u64_at = |i: usize| unsafe { args.add(i).cast::<u64>().read() };
+        let result = match op {
+            RuntimeOp::MemoryFill => return self.memory_fill(u32_at(0), u32_at(1), u32_at(2)),
+            RuntimeOp::MemoryCopy => return self.memory_copy(u32_at(0), u32_at(1), u32_at(2)),
+            RuntimeOp::MemoryInit => {
+                let (d, s, n) = (u32_at(0), u32_at(1), u32_at(2));
+                // SAFETY: as in `mem_slice`; the slice does not borrow `self`, which
+                // `memory_init` only reads.
+                let mem = unsafe { std::slice::from_raw_parts_mut(self.mem_base, self.mem_len) };
+                return self.memory_init(a, d, s, n, mem);
+            }
+            RuntimeOp::DataDrop => {
+                self.data_drop(a);
+                return Ok(());
+            }
+            RuntimeOp::TableGet => self.table_get(a, u32_at(0))? as u128,
+            RuntimeOp::TableSet => return self.table_set(a, u32_at(0), u64_at(1)),
+            RuntimeOp::TableSize => self.table_size(a) as u128,
+            RuntimeOp::TableGrow => self.table_grow(a, u64_at(0), u32_at(1)) as u128,
+            RuntimeOp::TableFill => return self.table_fill(a, u32_at(0), u64_at(1), u32_at(2)),
+            RuntimeOp::TableCopy => return self.table_copy(a, b, u32_at(0), u32_at(1), u32_at(2)),
+            RuntimeOp::TableInit => return self.table_init(a, b, u32_at(0), u32_at(1), u32_at(2)),
+            RuntimeOp::ElemDrop => {
+                self.elem_drop(a);
+                return Ok(());
+            }
+            RuntimeOp::RefFunc => self.ref_func(a) as u128,
+        };
+        // SAFETY: ops with a result have their result slot at `args`.
+        unsafe { args.write(result) };
+        Ok(())
+    }
+
     fn table_copy(&mut self, dst: u32, src: u32, d: u32, s: u32, n: u32) -> Result<(), TrapCode> {
         let (d, s, n) = (d as usize, s as usize, n as usize);
         let src_len = self.table(src).elems.len();
@@ -1400,6 +1496,35 @@ unsafe extern "C" fn memory_grow_from_tier1<T>(ctx: *mut JitCtx, delta: u32) -> 
     ctx.mem_base = executor.mem_base;
     ctx.mem_len = executor.mem_len as u64;
     old
+}
+
+/// The `JitCtx::runtime` helper: table instructions, bulk memory and `ref.func`.
+///
+/// # Safety
+/// As for [`call_from_tier1`]; `args` must point at the operands of `op` in the tier-1 frame.
+unsafe extern "C" fn runtime_from_tier1<T>(
+    ctx: *mut JitCtx,
+    op: u32,
+    a: u32,
+    b: u32,
+    args: *mut u128,
+) -> u32 {
+    // SAFETY: as in `call_from_tier1`.
+    let executor = unsafe { &mut *(*ctx).executor.cast::<Executor<'_, T>>() };
+    let Some(op) = RuntimeOp::from_u32(op) else {
+        executor.pending_trap = Some(Trap::host(format!("tier 1: unknown runtime op {op}")));
+        return TRAP_PENDING;
+    };
+    // SAFETY: guaranteed by the caller.
+    match unsafe { executor.runtime_op(op, a, b, args) } {
+        Ok(()) => 0,
+        Err(code) => {
+            // Pending with no frames yet: the tier-1 function's trap exit names itself (and
+            // every tier-1 caller after it), whatever code this is.
+            executor.pending_trap = Some(Trap::new(code));
+            TRAP_PENDING
+        }
+    }
 }
 
 /// Whether the host stack pointer is below `limit` (see [`native_stack_limit`]). Tier-1 calls

@@ -1,16 +1,18 @@
 //! The tier-1 code generator: one pass over a validated function body, no IR.
 //!
-//! A virtual value stack tracks where each wasm value lives: an immediate, a local's slot, a
-//! register, or its canonical slot (`temp_base + stack position`, the interpreter's layout). Values
+//! A virtual value stack tracks where each wasm value lives: an immediate (a float's bits for
+//! floats), a local's slot, a register (integer or float: two register classes, each with its own
+//! free list), or its canonical slot (`temp_base + stack position`, the interpreter's layout). Values
 //! stay in registers within straight-line code; at every label (block and loop boundaries, branch
 //! targets, calls) all of them are in their canonical slots, so every path into a label agrees,
-//! exactly as in the interpreter's translator. It must never emit code for an operator it does not handle:
-//! anything unknown refuses the whole function.
+//! exactly as in the interpreter's translator. Operators the executor implements (tables, bulk
+//! memory, `ref.func`) are runtime calls on operands in canonical slots. It must never emit code
+//! for an operator it does not handle: anything unknown (SIMD) refuses the whole function.
 
 use super::CompileError;
 use super::masm::{
-    Assembled, Cond, DivOp, FrameSetup, IntOp, LoadKind, MacroAssembler, Reg, RegImm, Size,
-    StoreKind, UnaryOp,
+    Assembled, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup, IntOp,
+    LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::interp::code::{InterpFunc, SLOT_BYTES};
 use crate::module::ModuleInner;
@@ -18,26 +20,39 @@ use crate::types::ValType;
 use crate::vm::TrapCode;
 use wasmparser::{BlockType, FunctionBody, Operator};
 
-/// Integer types, the only ones this tier handles so far.
+/// The value types this tier handles: everything but `v128`. Floats live in float registers;
+/// references are 64-bit integers (the interpreter's slot bits: 0 for null, a store handle + 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ty {
     I32,
     I64,
+    F32,
+    F64,
+    FuncRef,
+    ExternRef,
 }
 
 impl Ty {
     fn size(self) -> Size {
         match self {
-            Ty::I32 => Size::S32,
-            Ty::I64 => Size::S64,
+            Ty::I32 | Ty::F32 => Size::S32,
+            Ty::I64 | Ty::F64 | Ty::FuncRef | Ty::ExternRef => Size::S64,
         }
+    }
+
+    fn is_float(self) -> bool {
+        matches!(self, Ty::F32 | Ty::F64)
     }
 
     fn from_val(ty: ValType) -> Result<Ty, CompileError> {
         match ty {
             ValType::I32 => Ok(Ty::I32),
             ValType::I64 => Ok(Ty::I64),
-            other => Err(unsupported(format!("values of type {other}"))),
+            ValType::F32 => Ok(Ty::F32),
+            ValType::F64 => Ok(Ty::F64),
+            ValType::FuncRef => Ok(Ty::FuncRef),
+            ValType::ExternRef => Ok(Ty::ExternRef),
+            ValType::V128 => Err(unsupported("values of type v128 (SIMD)")),
         }
     }
 }
@@ -49,10 +64,13 @@ fn unsupported(what: impl Into<String>) -> CompileError {
 /// Where a value on the virtual stack lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Loc {
+    /// An integer, or a float's bits.
     Imm(i64),
     /// In the slot of this local.
     Local(u32),
     Reg(Reg),
+    /// In a float register (float values only).
+    FReg(FReg),
     /// In its canonical slot.
     Slot,
 }
@@ -110,7 +128,9 @@ pub fn compile<M: MacroAssembler>(
     }
     let temp_base = layout.num_params + layout.frame_init.len() as u32;
     let free = masm.allocatable().iter().rev().copied().collect();
+    let free_float = masm.allocatable_float().iter().rev().copied().collect();
     let mut g = CodeGen {
+        free_float,
         masm,
         module,
         locals,
@@ -163,6 +183,8 @@ struct CodeGen<'m, M: MacroAssembler> {
     controls: Vec<Control<M::Label>>,
     /// Registers holding nothing, popped from the end.
     free: Vec<Reg>,
+    /// Float registers holding nothing, popped from the end.
+    free_float: Vec<FReg>,
     reachable: bool,
     dead_depth: u32,
     results: Vec<Ty>,
@@ -292,9 +314,20 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             }
             O::GlobalGet { global_index } => {
                 let ty = Ty::from_val(self.module.globals[global_index as usize].content)?;
+                if ty.is_float() {
+                    let dst = self.alloc_float();
+                    self.masm.load_global_float(ty.size(), dst, global_index);
+                    self.stack.push(Value { ty, loc: Loc::FReg(dst) });
+                    return Ok(());
+                }
                 let dst = self.alloc();
                 self.masm.load_global(ty.size(), dst, global_index);
                 self.stack.push(Value { ty, loc: Loc::Reg(dst) });
+            }
+            O::GlobalSet { global_index } if self.top_is_float() => {
+                let (src, ty) = self.pop_freg();
+                self.masm.store_global_float(ty.size(), src, global_index);
+                self.free_float.push(src);
             }
             O::GlobalSet { global_index } => {
                 let (src, ty) = self.pop_reg();
@@ -395,6 +428,149 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             O::I64LeU => self.compare(Cond::LeU, Ty::I64),
             O::I64GeS => self.compare(Cond::GeS, Ty::I64),
             O::I64GeU => self.compare(Cond::GeU, Ty::I64),
+            ref other => return self.visit_float_or_ref(other),
+        }
+        Ok(())
+    }
+
+    /// Float, reference, table and bulk-memory operators (the ones `visit` does not handle).
+    fn visit_float_or_ref(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+        use ConvertOp::{Convert, Reinterpret, Resize, Trunc};
+        use FloatCmp as C;
+        use FloatOp as F;
+        use FloatUnaryOp as U;
+        use Operator as O;
+        use Size::{S32, S64};
+        let trunc = |signed, saturating, int, float| Trunc { signed, saturating, int, float };
+        let convert = |signed, int, float| Convert { signed, int, float };
+        match *op {
+            O::F32Const { value } => {
+                self.stack.push(Value { ty: Ty::F32, loc: Loc::Imm(value.bits() as i64) })
+            }
+            O::F64Const { value } => {
+                self.stack.push(Value { ty: Ty::F64, loc: Loc::Imm(value.bits() as i64) })
+            }
+            O::F32Load { memarg } => self.load_float(Ty::F32, memarg.offset),
+            O::F64Load { memarg } => self.load_float(Ty::F64, memarg.offset),
+            O::F32Store { memarg } => self.store_float(S32, memarg.offset),
+            O::F64Store { memarg } => self.store_float(S64, memarg.offset),
+
+            O::F32Add => self.float_op(F::Add, Ty::F32),
+            O::F32Sub => self.float_op(F::Sub, Ty::F32),
+            O::F32Mul => self.float_op(F::Mul, Ty::F32),
+            O::F32Div => self.float_op(F::Div, Ty::F32),
+            O::F32Min => self.float_op(F::Min, Ty::F32),
+            O::F32Max => self.float_op(F::Max, Ty::F32),
+            O::F32Copysign => self.float_op(F::Copysign, Ty::F32),
+            O::F64Add => self.float_op(F::Add, Ty::F64),
+            O::F64Sub => self.float_op(F::Sub, Ty::F64),
+            O::F64Mul => self.float_op(F::Mul, Ty::F64),
+            O::F64Div => self.float_op(F::Div, Ty::F64),
+            O::F64Min => self.float_op(F::Min, Ty::F64),
+            O::F64Max => self.float_op(F::Max, Ty::F64),
+            O::F64Copysign => self.float_op(F::Copysign, Ty::F64),
+            O::F32Abs => self.float_unary(U::Abs, Ty::F32),
+            O::F32Neg => self.float_unary(U::Neg, Ty::F32),
+            O::F32Sqrt => self.float_unary(U::Sqrt, Ty::F32),
+            O::F32Ceil if has_sse41() => self.float_unary(U::Ceil, Ty::F32),
+            O::F32Floor if has_sse41() => self.float_unary(U::Floor, Ty::F32),
+            O::F32Trunc if has_sse41() => self.float_unary(U::Trunc, Ty::F32),
+            O::F32Nearest if has_sse41() => self.float_unary(U::Nearest, Ty::F32),
+            O::F64Abs => self.float_unary(U::Abs, Ty::F64),
+            O::F64Neg => self.float_unary(U::Neg, Ty::F64),
+            O::F64Sqrt => self.float_unary(U::Sqrt, Ty::F64),
+            O::F64Ceil if has_sse41() => self.float_unary(U::Ceil, Ty::F64),
+            O::F64Floor if has_sse41() => self.float_unary(U::Floor, Ty::F64),
+            O::F64Trunc if has_sse41() => self.float_unary(U::Trunc, Ty::F64),
+            O::F64Nearest if has_sse41() => self.float_unary(U::Nearest, Ty::F64),
+            O::F32Eq => self.float_compare(C::Eq, Ty::F32),
+            O::F32Ne => self.float_compare(C::Ne, Ty::F32),
+            O::F32Lt => self.float_compare(C::Lt, Ty::F32),
+            O::F32Gt => self.float_compare(C::Gt, Ty::F32),
+            O::F32Le => self.float_compare(C::Le, Ty::F32),
+            O::F32Ge => self.float_compare(C::Ge, Ty::F32),
+            O::F64Eq => self.float_compare(C::Eq, Ty::F64),
+            O::F64Ne => self.float_compare(C::Ne, Ty::F64),
+            O::F64Lt => self.float_compare(C::Lt, Ty::F64),
+            O::F64Gt => self.float_compare(C::Gt, Ty::F64),
+            O::F64Le => self.float_compare(C::Le, Ty::F64),
+            O::F64Ge => self.float_compare(C::Ge, Ty::F64),
+
+            O::I32TruncF32S => self.float_to_int(trunc(true, false, S32, S32), Ty::I32),
+            O::I32TruncF32U => self.float_to_int(trunc(false, false, S32, S32), Ty::I32),
+            O::I32TruncF64S => self.float_to_int(trunc(true, false, S32, S64), Ty::I32),
+            O::I32TruncF64U => self.float_to_int(trunc(false, false, S32, S64), Ty::I32),
+            O::I64TruncF32S => self.float_to_int(trunc(true, false, S64, S32), Ty::I64),
+            O::I64TruncF32U => self.float_to_int(trunc(false, false, S64, S32), Ty::I64),
+            O::I64TruncF64S => self.float_to_int(trunc(true, false, S64, S64), Ty::I64),
+            O::I64TruncF64U => self.float_to_int(trunc(false, false, S64, S64), Ty::I64),
+            O::I32TruncSatF32S => self.float_to_int(trunc(true, true, S32, S32), Ty::I32),
+            O::I32TruncSatF32U => self.float_to_int(trunc(false, true, S32, S32), Ty::I32),
+            O::I32TruncSatF64S => self.float_to_int(trunc(true, true, S32, S64), Ty::I32),
+            O::I32TruncSatF64U => self.float_to_int(trunc(false, true, S32, S64), Ty::I32),
+            O::I64TruncSatF32S => self.float_to_int(trunc(true, true, S64, S32), Ty::I64),
+            O::I64TruncSatF32U => self.float_to_int(trunc(false, true, S64, S32), Ty::I64),
+            O::I64TruncSatF64S => self.float_to_int(trunc(true, true, S64, S64), Ty::I64),
+            O::I64TruncSatF64U => self.float_to_int(trunc(false, true, S64, S64), Ty::I64),
+            O::I32ReinterpretF32 => {
+                self.float_to_int(Reinterpret { to_float: false, size: S32 }, Ty::I32)
+            }
+            O::I64ReinterpretF64 => {
+                self.float_to_int(Reinterpret { to_float: false, size: S64 }, Ty::I64)
+            }
+            O::F32ConvertI32S => self.int_to_float(convert(true, S32, S32), Ty::F32),
+            O::F32ConvertI32U => self.int_to_float(convert(false, S32, S32), Ty::F32),
+            O::F32ConvertI64S => self.int_to_float(convert(true, S64, S32), Ty::F32),
+            O::F32ConvertI64U => self.int_to_float(convert(false, S64, S32), Ty::F32),
+            O::F64ConvertI32S => self.int_to_float(convert(true, S32, S64), Ty::F64),
+            O::F64ConvertI32U => self.int_to_float(convert(false, S32, S64), Ty::F64),
+            O::F64ConvertI64S => self.int_to_float(convert(true, S64, S64), Ty::F64),
+            O::F64ConvertI64U => self.int_to_float(convert(false, S64, S64), Ty::F64),
+            O::F32ReinterpretI32 => {
+                self.int_to_float(Reinterpret { to_float: true, size: S32 }, Ty::F32)
+            }
+            O::F64ReinterpretI64 => {
+                self.int_to_float(Reinterpret { to_float: true, size: S64 }, Ty::F64)
+            }
+            O::F32DemoteF64 => self.float_to_float(Resize { to: S32 }, Ty::F32),
+            O::F64PromoteF32 => self.float_to_float(Resize { to: S64 }, Ty::F64),
+
+            O::RefNull { hty } => {
+                let ty =
+                    if hty == wasmparser::HeapType::FUNC { Ty::FuncRef } else { Ty::ExternRef };
+                self.stack.push(Value { ty, loc: Loc::Imm(0) })
+            }
+            O::RefIsNull => self.unary(UnaryOp::Eqz, Ty::I64, Ty::I32),
+            O::RefFunc { function_index } => {
+                self.runtime(RuntimeOp::RefFunc, function_index, 0, 0, Some(Ty::FuncRef))
+            }
+            O::TableGet { table } => {
+                let ty = Ty::from_val(self.module.tables[table as usize].element)?;
+                self.runtime(RuntimeOp::TableGet, table, 0, 1, Some(ty))
+            }
+            O::TableSet { table } => self.runtime(RuntimeOp::TableSet, table, 0, 2, None),
+            O::TableSize { table } => {
+                self.runtime(RuntimeOp::TableSize, table, 0, 0, Some(Ty::I32))
+            }
+            O::TableGrow { table } => {
+                self.runtime(RuntimeOp::TableGrow, table, 0, 2, Some(Ty::I32))
+            }
+            O::TableFill { table } => self.runtime(RuntimeOp::TableFill, table, 0, 3, None),
+            O::TableCopy { dst_table, src_table } => {
+                self.runtime(RuntimeOp::TableCopy, dst_table, src_table, 3, None)
+            }
+            O::TableInit { elem_index, table } => {
+                self.runtime(RuntimeOp::TableInit, table, elem_index, 3, None)
+            }
+            O::ElemDrop { elem_index } => self.runtime(RuntimeOp::ElemDrop, elem_index, 0, 0, None),
+            O::MemoryFill { mem: 0 } => self.runtime(RuntimeOp::MemoryFill, 0, 0, 3, None),
+            O::MemoryCopy { dst_mem: 0, src_mem: 0 } => {
+                self.runtime(RuntimeOp::MemoryCopy, 0, 0, 3, None)
+            }
+            O::MemoryInit { data_index, mem: 0 } => {
+                self.runtime(RuntimeOp::MemoryInit, data_index, 0, 3, None)
+            }
+            O::DataDrop { data_index } => self.runtime(RuntimeOp::DataDrop, data_index, 0, 0, None),
             ref other => return Err(unsupported(format!("{other:?}"))),
         }
         Ok(())
@@ -425,6 +601,24 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.free.pop().expect("spilling freed a register")
     }
 
+    /// A free float register, spilling the deepest float-register value if none is free.
+    fn alloc_float(&mut self) -> FReg {
+        if let Some(r) = self.free_float.pop() {
+            return r;
+        }
+        let position = self
+            .stack
+            .iter()
+            .position(|v| matches!(v.loc, Loc::FReg(_)))
+            .expect("more float registers than values in flight");
+        self.spill(position);
+        self.free_float.pop().expect("spilling freed a float register")
+    }
+
+    fn top_is_float(&self) -> bool {
+        self.stack.last().expect("an operand").ty.is_float()
+    }
+
     /// Moves the value at `position` out of registers and locals into its canonical slot.
     /// Constants stay constants: nothing can change them, so every path agrees on them without a
     /// store, and the interpreter keeps them in its constant slots too (which on-stack
@@ -447,6 +641,10 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             Loc::Reg(r) => {
                 self.masm.store_slot(Size::S64, r, slot);
                 self.free.push(r);
+            }
+            Loc::FReg(r) => {
+                self.masm.store_slot_float(value.ty.size(), r, slot);
+                self.free_float.push(r);
             }
         }
         self.stack[position].loc = Loc::Slot;
@@ -473,8 +671,10 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     /// Frees the register a popped value held.
     fn release(&mut self, value: Value) {
-        if let Loc::Reg(r) = value.loc {
-            self.free.push(r);
+        match value.loc {
+            Loc::Reg(r) => self.free.push(r),
+            Loc::FReg(r) => self.free_float.push(r),
+            _ => {}
         }
     }
 
@@ -493,6 +693,28 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             Loc::Local(l) => self.masm.load_slot(size, r, Self::local_slot(l)),
             Loc::Slot => self.masm.load_slot(size, r, self.canonical(position)),
             Loc::Reg(_) => unreachable!("handled above"),
+            Loc::FReg(_) => unreachable!("validated code never uses a float as an integer"),
+        }
+        self.stack.pop();
+        (r, value.ty)
+    }
+
+    /// Pops a float value into a float register the caller now owns.
+    fn pop_freg(&mut self) -> (FReg, Ty) {
+        let position = self.stack.len() - 1;
+        let value = self.stack[position];
+        if let Loc::FReg(r) = value.loc {
+            self.stack.pop();
+            return (r, value.ty);
+        }
+        let r = self.alloc_float();
+        let size = value.ty.size();
+        match value.loc {
+            Loc::Imm(bits) => self.masm.load_float_const(size, r, bits as u64),
+            Loc::Local(l) => self.masm.load_slot_float(size, r, Self::local_slot(l)),
+            Loc::Slot => self.masm.load_slot_float(size, r, self.canonical(position)),
+            Loc::FReg(_) => unreachable!("handled above"),
+            Loc::Reg(_) => unreachable!("validated code never uses an integer as a float"),
         }
         self.stack.pop();
         (r, value.ty)
@@ -519,6 +741,10 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.stack.push(Value { ty, loc: Loc::Reg(r) });
     }
 
+    fn push_freg(&mut self, ty: Ty, r: FReg) {
+        self.stack.push(Value { ty, loc: Loc::FReg(r) });
+    }
+
     // ---- operations ----
 
     fn int_op(&mut self, op: IntOp, ty: Ty) {
@@ -541,6 +767,67 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let (src, _) = self.pop_reg();
         self.masm.unary(op, operand.size(), src, src);
         self.push_reg(result, src);
+    }
+
+    fn float_op(&mut self, op: FloatOp, ty: Ty) {
+        let (rhs, _) = self.pop_freg();
+        let (lhs, _) = self.pop_freg();
+        self.masm.float_op(op, ty.size(), lhs, lhs, rhs);
+        self.free_float.push(rhs);
+        self.push_freg(ty, lhs);
+    }
+
+    fn float_unary(&mut self, op: FloatUnaryOp, ty: Ty) {
+        let (src, _) = self.pop_freg();
+        self.masm.float_unary(op, ty.size(), src, src);
+        self.push_freg(ty, src);
+    }
+
+    fn float_compare(&mut self, cmp: FloatCmp, ty: Ty) {
+        let (rhs, _) = self.pop_freg();
+        let (lhs, _) = self.pop_freg();
+        let dst = self.alloc();
+        self.masm.float_compare(cmp, ty.size(), dst, lhs, rhs);
+        self.free_float.push(rhs);
+        self.free_float.push(lhs);
+        self.push_reg(Ty::I32, dst);
+    }
+
+    fn float_to_int(&mut self, op: ConvertOp, result: Ty) {
+        let (src, _) = self.pop_freg();
+        let dst = self.alloc();
+        self.masm.float_to_int(op, dst, src);
+        self.free_float.push(src);
+        self.push_reg(result, dst);
+    }
+
+    fn int_to_float(&mut self, op: ConvertOp, result: Ty) {
+        let (src, _) = self.pop_reg();
+        let dst = self.alloc_float();
+        self.masm.int_to_float(op, dst, src);
+        self.free.push(src);
+        self.push_freg(result, dst);
+    }
+
+    fn float_to_float(&mut self, op: ConvertOp, result: Ty) {
+        let (src, _) = self.pop_freg();
+        self.masm.float_to_float(op, src, src);
+        self.push_freg(result, src);
+    }
+
+    /// An operation the executor implements: every value goes to its canonical slot (so the
+    /// `operands` top values are consecutive slots), and the result, if any, comes back in the
+    /// first operand's slot.
+    fn runtime(&mut self, op: RuntimeOp, a: u32, b: u32, operands: usize, result: Option<Ty>) {
+        self.spill_all();
+        let base = self.stack.len() - operands;
+        self.materialize_from(base);
+        let args = self.canonical(base);
+        self.masm.runtime(op, a, b, args);
+        self.stack.truncate(base);
+        if let Some(ty) = result {
+            self.stack.push(Value { ty, loc: Loc::Slot });
+        }
     }
 
     fn compare(&mut self, cond: Cond, ty: Ty) {
@@ -593,6 +880,16 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     }
 
     fn visit_select(&mut self) {
+        if self.stack[self.stack.len() - 2].ty.is_float() {
+            let (cond, _) = self.pop_reg();
+            let (other, _) = self.pop_freg();
+            let (dst, ty) = self.pop_freg();
+            self.masm.select_float(ty.size(), dst, cond, other);
+            self.free.push(cond);
+            self.free_float.push(other);
+            self.push_freg(ty, dst);
+            return;
+        }
         let (cond, _) = self.pop_reg();
         let (other, _) = self.pop_reg();
         let (dst, ty) = self.pop_reg();
@@ -606,6 +903,22 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let (addr, _) = self.pop_reg();
         self.masm.load_heap(kind, addr, addr, offset as u32);
         self.push_reg(ty, addr);
+    }
+
+    fn load_float(&mut self, ty: Ty, offset: u64) {
+        let (addr, _) = self.pop_reg();
+        let dst = self.alloc_float();
+        self.masm.load_heap_float(ty.size(), dst, addr, offset as u32);
+        self.free.push(addr);
+        self.push_freg(ty, dst);
+    }
+
+    fn store_float(&mut self, size: Size, offset: u64) {
+        let (value, _) = self.pop_freg();
+        let (addr, _) = self.pop_reg();
+        self.masm.store_heap_float(size, value, addr, offset as u32);
+        self.free_float.push(value);
+        self.free.push(addr);
     }
 
     fn store(&mut self, kind: StoreKind, offset: u64) {
@@ -634,6 +947,10 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             Loc::Reg(r) => {
                 self.masm.store_slot(size, r, slot);
                 self.free.push(r);
+            }
+            Loc::FReg(r) => {
+                self.masm.store_slot_float(size, r, slot);
+                self.free_float.push(r);
             }
             Loc::Slot => self.masm.copy_slot(slot, self.canonical(value)),
         }
@@ -694,6 +1011,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 Loc::Imm(imm) => self.masm.store_slot_imm(Size::S64, imm, dst),
                 Loc::Local(l) => self.masm.copy_slot(dst, Self::local_slot(l)),
                 Loc::Reg(r) => self.masm.store_slot(Size::S64, r, dst),
+                Loc::FReg(r) => self.masm.store_slot_float(value.ty.size(), r, dst),
                 Loc::Slot if first + i == height + i => {}
                 Loc::Slot => self.masm.copy_slot(dst, self.canonical(first + i)),
             }
@@ -704,6 +1022,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     fn reset_stack(&mut self, height: usize, types: &[Ty]) {
         let all: Vec<Reg> = self.masm.allocatable().iter().rev().copied().collect();
         self.free = all;
+        self.free_float = self.masm.allocatable_float().iter().rev().copied().collect();
         self.stack.truncate(height);
         self.stack.extend(types.iter().map(|&ty| Value { ty, loc: Loc::Slot }));
     }
@@ -840,6 +1159,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 Loc::Local(l) if l as usize == i => {}
                 Loc::Local(l) => self.masm.copy_slot(dst, Self::local_slot(l)),
                 Loc::Reg(r) => self.masm.store_slot(Size::S64, r, dst),
+                Loc::FReg(r) => self.masm.store_slot_float(value.ty.size(), r, dst),
                 Loc::Slot => self.masm.copy_slot(dst, self.canonical(first + i)),
             }
         }
@@ -848,6 +1168,19 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     fn emit_return(&mut self) {
         self.stack_into_results();
+    }
+}
+
+/// `roundss`/`roundsd` (float `ceil`, `floor`, `trunc`, `nearest`) are SSE4.1 instructions;
+/// without them a function using those operators stays in the interpreter.
+fn has_sse41() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("sse4.1")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 

@@ -14,7 +14,11 @@ use crate::vm::TrapCode;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Reg(pub u8);
 
-/// Width of an integer operation.
+/// A floating-point (vector) register, by its hardware encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FReg(pub u8);
+
+/// Width of an operation: `i32`/`f32` or `i64`/`f64` (and references, which are 64-bit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Size {
     S32,
@@ -159,6 +163,129 @@ pub struct Assembled {
     pub osr_entries: Vec<Option<u32>>,
 }
 
+/// Two-operand float operations `dst = lhs op rhs`, with wasm's semantics: `Min`/`Max` return
+/// a NaN when either operand is one and order `-0 < +0`; `Copysign` is a bit operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FloatOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Min,
+    Max,
+    Copysign,
+}
+
+/// One-operand float operations. `Abs` and `Neg` only touch the sign bit (NaNs keep their
+/// payload); the roundings return a quiet NaN for a NaN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FloatUnaryOp {
+    Abs,
+    Neg,
+    Sqrt,
+    Ceil,
+    Floor,
+    Trunc,
+    /// Round to nearest, ties to even.
+    Nearest,
+}
+
+/// Float comparisons: false whenever an operand is NaN, except `Ne`, which is then true.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FloatCmp {
+    Eq,
+    Ne,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+}
+
+/// Conversions between integer and float registers, and between float widths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvertOp {
+    /// `iN.trunc_fM_{s,u}`: traps with `invalid conversion to integer` on NaN and with
+    /// `integer overflow` outside the integer's range; `trunc_sat` saturates instead (NaN gives 0).
+    Trunc { signed: bool, saturating: bool, int: Size, float: Size },
+    /// `fM.convert_iN_{s,u}`: round to nearest.
+    Convert { signed: bool, int: Size, float: Size },
+    /// `f64.promote_f32` (`to == S64`) and `f32.demote_f64` (`to == S32`).
+    Resize { to: Size },
+    /// `fN.reinterpret_iN` (`to_float`) and `iN.reinterpret_fN`: the bits, unchanged.
+    Reinterpret { to_float: bool, size: Size },
+}
+
+impl ConvertOp {
+    /// For `Trunc`: the exclusive bounds of the values that truncate into range, exactly
+    /// representable in the source float type (so the range test itself never rounds).
+    pub fn trunc_bounds(signed: bool, int: Size, float: Size) -> (f64, f64) {
+        match (signed, int, float) {
+            (true, Size::S32, Size::S32) => (-2147483904.0, 2147483648.0),
+            (true, Size::S32, Size::S64) => (-2147483649.0, 2147483648.0),
+            (false, Size::S32, _) => (-1.0, 4294967296.0),
+            (true, Size::S64, Size::S32) => (-9223373136366403584.0, 9223372036854775808.0),
+            (true, Size::S64, Size::S64) => (-9223372036854777856.0, 9223372036854775808.0),
+            (false, Size::S64, _) => (-1.0, 18446744073709551616.0),
+        }
+    }
+}
+
+/// The runtime operations tier-1 code leaves to the executor (through `JitCtx::runtime`): their
+/// operands are in consecutive canonical slots, and a result replaces the first of them.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuntimeOp {
+    /// `(dst, value, len)`; no result.
+    MemoryFill,
+    /// `(dst, src, len)`; no result.
+    MemoryCopy,
+    /// Segment `a`, `(dst, src, len)`; no result.
+    MemoryInit,
+    /// Segment `a`.
+    DataDrop,
+    /// Table `a`, `(index)` -> reference.
+    TableGet,
+    /// Table `a`, `(index, value)`.
+    TableSet,
+    /// Table `a`, `()` -> size.
+    TableSize,
+    /// Table `a`, `(init, delta)` -> old size or -1.
+    TableGrow,
+    /// Table `a`, `(index, value, len)`.
+    TableFill,
+    /// Tables `a` (destination) and `b` (source), `(dst, src, len)`.
+    TableCopy,
+    /// Table `a`, segment `b`, `(dst, src, len)`.
+    TableInit,
+    /// Segment `a`.
+    ElemDrop,
+    /// Function `a` (module index space), `()` -> its reference.
+    RefFunc,
+}
+
+impl RuntimeOp {
+    const ALL: [RuntimeOp; 13] = [
+        RuntimeOp::MemoryFill,
+        RuntimeOp::MemoryCopy,
+        RuntimeOp::MemoryInit,
+        RuntimeOp::DataDrop,
+        RuntimeOp::TableGet,
+        RuntimeOp::TableSet,
+        RuntimeOp::TableSize,
+        RuntimeOp::TableGrow,
+        RuntimeOp::TableFill,
+        RuntimeOp::TableCopy,
+        RuntimeOp::TableInit,
+        RuntimeOp::ElemDrop,
+        RuntimeOp::RefFunc,
+    ];
+
+    /// The operation numbered `n` (its discriminant).
+    pub fn from_u32(n: u32) -> Option<RuntimeOp> {
+        Self::ALL.get(n as usize).copied()
+    }
+}
+
 /// A failure to assemble: always a compiler bug or a resource problem, never the guest's fault.
 #[derive(Debug, thiserror::Error)]
 #[error("assembler: {0}")]
@@ -226,6 +353,39 @@ pub trait MacroAssembler {
     /// `dst = memory.grow(delta)` through the context's helper; clobbers every allocatable
     /// register but `dst`.
     fn memory_grow(&mut self, dst: Reg, delta: Reg);
+
+    // ---- floats (a second register class) ----
+
+    /// Float registers the code generator may allocate, in order of preference.
+    fn allocatable_float(&self) -> &'static [FReg];
+    fn load_slot_float(&mut self, size: Size, dst: FReg, slot: u32);
+    fn store_slot_float(&mut self, size: Size, src: FReg, slot: u32);
+    /// `dst = ` the float whose bits are `bits` (the low 32 for `S32`).
+    fn load_float_const(&mut self, size: Size, dst: FReg, bits: u64);
+    fn mov_float(&mut self, dst: FReg, src: FReg);
+    fn float_op(&mut self, op: FloatOp, size: Size, dst: FReg, lhs: FReg, rhs: FReg);
+    fn float_unary(&mut self, op: FloatUnaryOp, size: Size, dst: FReg, src: FReg);
+    /// `dst = (lhs cmp rhs) as i32`.
+    fn float_compare(&mut self, cmp: FloatCmp, size: Size, dst: Reg, lhs: FReg, rhs: FReg);
+    /// `dst = cond != 0 ? dst : other`.
+    fn select_float(&mut self, size: Size, dst: FReg, cond: Reg, other: FReg);
+    /// `Trunc` and `Reinterpret { to_float: false }`: float register to integer register.
+    fn float_to_int(&mut self, op: ConvertOp, dst: Reg, src: FReg);
+    /// `Convert` and `Reinterpret { to_float: true }`: integer register to float register.
+    fn int_to_float(&mut self, op: ConvertOp, dst: FReg, src: Reg);
+    /// `Resize`.
+    fn float_to_float(&mut self, op: ConvertOp, dst: FReg, src: FReg);
+    /// `dst = memory[addr + offset]` (`f32`/`f64`), trapping when out of bounds.
+    fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Reg, offset: u32);
+    /// `memory[addr + offset] = src` (`f32`/`f64`), trapping when out of bounds.
+    fn store_heap_float(&mut self, size: Size, src: FReg, addr: Reg, offset: u32);
+    fn load_global_float(&mut self, size: Size, dst: FReg, index: u32);
+    fn store_global_float(&mut self, size: Size, src: FReg, index: u32);
+
+    /// Runs `op` with immediates `a` and `b` on the operands in the canonical slots from
+    /// `args` on, through the context's runtime helper; a trap status returns from this function at
+    /// once. Every allocatable register (of both classes) is clobbered.
+    fn runtime(&mut self, op: RuntimeOp, a: u32, b: u32, args: u32);
 
     /// Subtracts `amount` from the store's fuel, trapping with `OutOfFuel` (fuel unchanged) if
     /// less is left.

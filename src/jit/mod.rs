@@ -6,10 +6,13 @@
 //! - `codegen.rs`: the operator walk, ISA-free.
 //!
 //! Tier-1 code runs on the interpreter's frames (same slot layout, same value stack), so the two
-//! tiers hand frames to each other freely. This first slice compiles functions over integer
-//! operations, locals, globals, linear memory (bounds-checked, `memory.size`/`grow`), direct and
-//! indirect calls and all structured control flow; a function using anything else is refused and
-//! stays in the interpreter.
+//! tiers hand frames to each other freely. It compiles every WebAssembly 2.0 instruction except
+//! SIMD: integers, floats (a second register class), references (64-bit integers with the
+//! interpreter's bits), locals, globals, linear memory (bounds-checked, `memory.size`/`grow`),
+//! direct and indirect calls, all structured control flow, and table instructions, bulk memory and
+//! `ref.func` through the runtime helper `JitCtx::runtime`. A function touching SIMD is refused
+//! and stays in the interpreter; so is one using `ceil`/`floor`/`trunc`/`nearest` on a machine
+//! without SSE4.1. Modules record each refusal (`Module::tier1_refusals`).
 //! It must never produce code for a function it does not fully understand: refusing is always safe.
 
 mod codegen;
@@ -38,6 +41,12 @@ pub type MemoryGrowHelper = unsafe extern "C" fn(ctx: *mut JitCtx, delta: u32) -
 /// on its way out; returns [`TRAP_PENDING`]. Every tier-1 function calls it on its trap exit, so
 /// backtraces name tier-1 frames without the runtime tracking direct calls.
 pub type UnwindHelper = unsafe extern "C" fn(ctx: *mut JitCtx, status: u32, func: u32) -> u32;
+
+/// Runs a [`RuntimeOp`](masm::RuntimeOp) (numbered by its discriminant) with immediates `a` and
+/// `b` on the operands in the slots from `args` on (a result replaces the first); returns 0, or a
+/// trap status.
+pub type RuntimeHelper =
+    unsafe extern "C" fn(ctx: *mut JitCtx, op: u32, a: u32, b: u32, args: *mut u128) -> u32;
 
 /// What tier-1 code reads at run time. `#[repr(C)]`: the generated code addresses its fields.
 /// One context serves a whole chain of direct tier-1 calls inside one instance.
@@ -69,6 +78,8 @@ pub struct JitCtx {
     pub fuel: *mut u64,
     /// The execution `call` works on (opaque to generated code).
     pub executor: *mut std::ffi::c_void,
+    /// Table instructions, bulk memory and `ref.func`: the executor's own implementation.
+    pub runtime: RuntimeHelper,
 }
 
 /// The status a call returns when the trap it raised is stored in the executor (it carries a
@@ -172,6 +183,7 @@ pub(crate) fn trap_status(code: &TrapCode) -> u32 {
         TrapCode::MemoryOutOfBounds => 4,
         TrapCode::StackOverflow => 5,
         TrapCode::OutOfFuel => 6,
+        TrapCode::BadConversionToInteger => 7,
         other => unreachable!("tier 1 never raises {other:?}"),
     }
 }
@@ -185,6 +197,7 @@ pub(crate) fn trap_code(status: u32) -> TrapCode {
         4 => TrapCode::MemoryOutOfBounds,
         5 => TrapCode::StackOverflow,
         6 => TrapCode::OutOfFuel,
+        7 => TrapCode::BadConversionToInteger,
         other => TrapCode::Host(format!("tier-1 code returned unknown status {other}")),
     }
 }
@@ -237,8 +250,8 @@ mod tests {
 
     #[test]
     fn calls_cross_tiers_both_ways() {
-        // fib runs in tier 1 and calls itself; `half` uses floats, so it stays interpreted and
-        // is called from tier-1 code, which then carries on with its result.
+        // fib runs in tier 1 and calls itself; `half` uses SIMD, so it stays interpreted and is
+        // called from tier-1 code, which then carries on with its result.
         let wat = r#"(module
             (func $fib (export "fib") (param i32) (result i32)
               (if (result i32) (i32.lt_s (local.get 0) (i32.const 2))
@@ -246,7 +259,7 @@ mod tests {
                 (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
                                (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
             (func $half (param i32) (result i32)
-              (i32.trunc_f32_s (f32.div (f32.convert_i32_s (local.get 0)) (f32.const 2))))
+              (i32x4.extract_lane 0 (i32x4.splat (i32.shr_s (local.get 0) (i32.const 1)))))
             (func (export "mixed") (param i32) (result i32)
               (i32.add (call $half (local.get 0)) (call $fib (local.get 0)))))"#;
         assert_eq!(run(wat, &[true, false, true], "fib", &[Val::I32(20)]).unwrap(), Val::I32(6765));
@@ -404,12 +417,329 @@ mod tests {
         assert!(stats[1].profile.tiered_up.is_some_and(|e| e.osr));
     }
 
+    /// Calls export `name` of `wat` on the interpreter and on tier 1 (which must compile every
+    /// function), checks that both agree bit for bit, and returns the result or the trap.
+    fn both(wat: &str, name: &str, args: &[Val]) -> Result<Val, TrapCode> {
+        let outcome = |tier: Tier| {
+            let engine = Engine::new(Config { tier: tier.into(), ..Config::default() });
+            let module = Module::new(&engine, wat).unwrap();
+            if tier == Tier::Baseline {
+                assert_eq!(module.tier1_refusals(), [], "tier 1 compiles every function");
+            }
+            let mut store = Store::new(&engine, ());
+            let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+            let func = instance.get_func(&store, name).unwrap();
+            let mut out = [Val::I32(0)];
+            let n = func.ty(&store).results().len();
+            match func.call(&mut store, args, &mut out[..n]) {
+                Ok(()) => Ok(out[0]),
+                Err(Error::Trap(trap)) => Err(trap.code),
+                Err(other) => panic!("{name}: {other}"),
+            }
+        };
+        let (interp, baseline) = (outcome(Tier::Interp), outcome(Tier::Baseline));
+        assert_eq!(baseline, interp, "{name}{args:?}: tier 1 differs from the interpreter");
+        baseline
+    }
+
+    const F32_NAN: u32 = 0x7fc0_0000;
+    const F64_NAN: u64 = 0x7ff8_0000_0000_0000;
+    const F32_SNAN_PAYLOAD: u32 = 0x7fa0_0001;
+
     #[test]
-    fn functions_with_floats_stay_in_the_interpreter() {
+    fn float_min_max_propagate_nan_and_order_signed_zeros() {
+        let wat = r#"(module
+            (func (export "min32") (param f32 f32) (result f32) (f32.min (local.get 0) (local.get 1)))
+            (func (export "max32") (param f32 f32) (result f32) (f32.max (local.get 0) (local.get 1)))
+            (func (export "min64") (param f64 f64) (result f64) (f64.min (local.get 0) (local.get 1)))
+            (func (export "max64") (param f64 f64) (result f64) (f64.max (local.get 0) (local.get 1))))"#;
+        let f32s = |a: f32, b: f32| [Val::F32(a.to_bits()), Val::F32(b.to_bits())];
+        let f64s = |a: f64, b: f64| [Val::F64(a.to_bits()), Val::F64(b.to_bits())];
+        let neg0 = (-0.0f32).to_bits();
+        assert_eq!(both(wat, "min32", &f32s(0.0, -0.0)), Ok(Val::F32(neg0)));
+        assert_eq!(both(wat, "min32", &f32s(-0.0, 0.0)), Ok(Val::F32(neg0)));
+        assert_eq!(both(wat, "max32", &f32s(-0.0, 0.0)), Ok(Val::F32(0)));
+        assert_eq!(both(wat, "max32", &f32s(0.0, -0.0)), Ok(Val::F32(0)));
+        assert_eq!(both(wat, "min64", &f64s(1.0, -2.5)), Ok(Val::F64((-2.5f64).to_bits())));
+        assert_eq!(both(wat, "max64", &f64s(1.0, -2.5)), Ok(Val::F64(1.0f64.to_bits())));
+        // A NaN operand, on either side, gives a quiet NaN with its payload.
+        let snan = Val::F32(F32_SNAN_PAYLOAD);
+        let quieted = Ok(Val::F32(F32_SNAN_PAYLOAD | 0x0040_0000));
+        assert_eq!(both(wat, "min32", &[snan, Val::F32(1.0f32.to_bits())]), quieted);
+        assert_eq!(both(wat, "max32", &[Val::F32(1.0f32.to_bits()), snan]), quieted);
+        let nan64 = both(wat, "max64", &f64s(f64::NEG_INFINITY, f64::NAN)).unwrap();
+        assert_eq!(nan64, Val::F64(F64_NAN));
+    }
+
+    #[test]
+    fn float_bit_operations_keep_nan_payloads() {
+        let wat = r#"(module
+            (func (export "neg") (param f32) (result f32) (f32.neg (local.get 0)))
+            (func (export "abs") (param f64) (result f64) (f64.abs (local.get 0)))
+            (func (export "copysign") (param f64 f64) (result f64)
+              (f64.copysign (local.get 0) (local.get 1)))
+            (func (export "nan_const") (result f32) (f32.const nan:0x200001))
+            (func (export "stored") (param f32) (result i32)
+              (f32.store (i32.const 4) (local.get 0)) (i32.load (i32.const 4)))
+            (memory 1))"#;
+        let snan = Val::F32(F32_SNAN_PAYLOAD);
+        assert_eq!(both(wat, "neg", &[snan]), Ok(Val::F32(F32_SNAN_PAYLOAD | 0x8000_0000)));
+        assert_eq!(both(wat, "abs", &[Val::F64(!0)]), Ok(Val::F64(!0 >> 1)));
+        let copysign = both(wat, "copysign", &[Val::F64(F64_NAN), Val::F64((-1.0f64).to_bits())]);
+        assert_eq!(copysign, Ok(Val::F64(F64_NAN | 1 << 63)));
+        assert_eq!(both(wat, "nan_const", &[]), Ok(Val::F32(0x7fa0_0001)));
+        assert_eq!(both(wat, "stored", &[snan]), Ok(Val::I32(F32_SNAN_PAYLOAD as i32)));
+    }
+
+    #[test]
+    fn float_comparisons_are_false_on_nan_except_ne() {
+        let wat = r#"(module
+            (func (export "cmp") (param f64 f64) (result i32)
+              (i32.or (i32.or (i32.shl (f64.eq (local.get 0) (local.get 1)) (i32.const 0))
+                              (i32.shl (f64.ne (local.get 0) (local.get 1)) (i32.const 1)))
+                (i32.or (i32.or (i32.shl (f64.lt (local.get 0) (local.get 1)) (i32.const 2))
+                                (i32.shl (f64.gt (local.get 0) (local.get 1)) (i32.const 3)))
+                        (i32.or (i32.shl (f64.le (local.get 0) (local.get 1)) (i32.const 4))
+                                (i32.shl (f64.ge (local.get 0) (local.get 1)) (i32.const 5)))))))"#;
+        let cmp =
+            |a: f64, b: f64| both(wat, "cmp", &[Val::F64(a.to_bits()), Val::F64(b.to_bits())]);
+        // Bits: eq, ne, lt, gt, le, ge.
+        assert_eq!(cmp(1.0, 2.0), Ok(Val::I32(0b010110)));
+        assert_eq!(cmp(2.0, 1.0), Ok(Val::I32(0b101010)));
+        assert_eq!(cmp(-0.0, 0.0), Ok(Val::I32(0b110001)));
+        assert_eq!(cmp(f64::NAN, 1.0), Ok(Val::I32(0b000010)));
+        assert_eq!(cmp(1.0, f64::NAN), Ok(Val::I32(0b000010)));
+        assert_eq!(cmp(f64::NAN, f64::NAN), Ok(Val::I32(0b000010)));
+    }
+
+    #[test]
+    fn trapping_truncations_check_the_exact_range() {
+        let wat = r#"(module
+            (func (export "i32_f32_s") (param f32) (result i32) (i32.trunc_f32_s (local.get 0)))
+            (func (export "i32_f64_u") (param f64) (result i32) (i32.trunc_f64_u (local.get 0)))
+            (func (export "i64_f64_u") (param f64) (result i64) (i64.trunc_f64_u (local.get 0)))
+            (func (export "i64_f32_s") (param f32) (result i64) (i64.trunc_f32_s (local.get 0))))"#;
+        let f32v = |x: f32| [Val::F32(x.to_bits())];
+        let f64v = |x: f64| [Val::F64(x.to_bits())];
+        assert_eq!(both(wat, "i32_f32_s", &f32v(-2147483648.0)), Ok(Val::I32(i32::MIN)));
+        assert_eq!(both(wat, "i32_f32_s", &f32v(2147483648.0)), Err(TrapCode::IntegerOverflow));
+        assert_eq!(both(wat, "i32_f32_s", &f32v(-1.9)), Ok(Val::I32(-1)));
+        let nan = both(wat, "i32_f32_s", &f32v(f32::NAN));
+        assert_eq!(nan, Err(TrapCode::BadConversionToInteger));
+        assert_eq!(both(wat, "i32_f64_u", &f64v(-0.99)), Ok(Val::I32(0)));
+        assert_eq!(both(wat, "i32_f64_u", &f64v(-1.0)), Err(TrapCode::IntegerOverflow));
+        assert_eq!(both(wat, "i32_f64_u", &f64v(4294967295.9)), Ok(Val::I32(-1)));
+        assert_eq!(both(wat, "i32_f64_u", &f64v(4294967296.0)), Err(TrapCode::IntegerOverflow));
+        // At and above 2^63 the unsigned 64-bit truncation takes its other path.
+        let big = 18446744073709549568.0;
+        assert_eq!(both(wat, "i64_f64_u", &f64v(big)), Ok(Val::I64(big as u64 as i64)));
+        let two63 = 9223372036854775808.0;
+        assert_eq!(both(wat, "i64_f64_u", &f64v(two63)), Ok(Val::I64(i64::MIN)));
+        let overflow = both(wat, "i64_f64_u", &f64v(18446744073709551616.0));
+        assert_eq!(overflow, Err(TrapCode::IntegerOverflow));
+        let inf = both(wat, "i64_f32_s", &f32v(f32::INFINITY));
+        assert_eq!(inf, Err(TrapCode::IntegerOverflow));
+        assert_eq!(both(wat, "i64_f32_s", &f32v(-9223372036854775808.0)), Ok(Val::I64(i64::MIN)));
+    }
+
+    #[test]
+    fn saturating_truncations_clamp_and_map_nan_to_zero() {
+        let wat = r#"(module
+            (func (export "i32_s") (param f32) (result i32) (i32.trunc_sat_f32_s (local.get 0)))
+            (func (export "i32_u") (param f64) (result i32) (i32.trunc_sat_f64_u (local.get 0)))
+            (func (export "i64_s") (param f64) (result i64) (i64.trunc_sat_f64_s (local.get 0)))
+            (func (export "i64_u") (param f32) (result i64) (i64.trunc_sat_f32_u (local.get 0))))"#;
+        let f32v = |x: f32| [Val::F32(x.to_bits())];
+        let f64v = |x: f64| [Val::F64(x.to_bits())];
+        assert_eq!(both(wat, "i32_s", &f32v(f32::NAN)), Ok(Val::I32(0)));
+        assert_eq!(both(wat, "i32_s", &f32v(3e9)), Ok(Val::I32(i32::MAX)));
+        assert_eq!(both(wat, "i32_s", &f32v(-3e9)), Ok(Val::I32(i32::MIN)));
+        assert_eq!(both(wat, "i32_u", &f64v(-5.0)), Ok(Val::I32(0)));
+        assert_eq!(both(wat, "i32_u", &f64v(5e9)), Ok(Val::I32(-1)));
+        assert_eq!(both(wat, "i32_u", &f64v(4294967295.5)), Ok(Val::I32(-1)));
+        assert_eq!(both(wat, "i64_s", &f64v(f64::INFINITY)), Ok(Val::I64(i64::MAX)));
+        assert_eq!(both(wat, "i64_s", &f64v(-1e300)), Ok(Val::I64(i64::MIN)));
+        assert_eq!(both(wat, "i64_u", &f32v(f32::INFINITY)), Ok(Val::I64(-1)));
+        assert_eq!(both(wat, "i64_u", &f32v(1.8e19)), Ok(Val::I64(1.8e19f32 as u64 as i64)));
+        assert_eq!(both(wat, "i64_u", &f32v(-0.5)), Ok(Val::I64(0)));
+    }
+
+    #[test]
+    fn unsigned_64_bit_conversions_round_correctly() {
+        let wat = r#"(module
+            (func (export "f32") (param i64) (result f32) (f32.convert_i64_u (local.get 0)))
+            (func (export "f64") (param i64) (result f64) (f64.convert_i64_u (local.get 0)))
+            (func (export "f32_u32") (param i32) (result f32) (f32.convert_i32_u (local.get 0))))"#;
+        for x in [
+            0u64,
+            1,
+            u64::MAX,
+            1 << 63,
+            (1 << 63) + 1,
+            0x8000_0080_0000_0001,
+            0xffff_ff7f_ffff_ffff,
+        ] {
+            let arg = [Val::I64(x as i64)];
+            assert_eq!(both(wat, "f32", &arg), Ok(Val::F32((x as f32).to_bits())), "{x:#x}");
+            assert_eq!(both(wat, "f64", &arg), Ok(Val::F64((x as f64).to_bits())), "{x:#x}");
+        }
+        let u32_max = both(wat, "f32_u32", &[Val::I32(-1)]);
+        assert_eq!(u32_max, Ok(Val::F32(4294967296.0f32.to_bits())));
+    }
+
+    #[test]
+    fn roundings_and_conversions_between_widths() {
+        let wat = r#"(module
+            (func (export "nearest") (param f64) (result f64) (f64.nearest (local.get 0)))
+            (func (export "floor") (param f32) (result f32) (f32.floor (local.get 0)))
+            (func (export "ceil") (param f32) (result f32) (f32.ceil (local.get 0)))
+            (func (export "trunc") (param f64) (result f64) (f64.trunc (local.get 0)))
+            (func (export "demote") (param f64) (result f32) (f32.demote_f64 (local.get 0)))
+            (func (export "promote") (param f32) (result f64) (f64.promote_f32 (local.get 0)))
+            (func (export "sqrt") (param f64) (result f64) (f64.sqrt (local.get 0))))"#;
+        let f64v = |x: f64| [Val::F64(x.to_bits())];
+        let f32v = |x: f32| [Val::F32(x.to_bits())];
+        assert_eq!(both(wat, "nearest", &f64v(2.5)), Ok(Val::F64(2.0f64.to_bits())));
+        assert_eq!(both(wat, "nearest", &f64v(-0.4)), Ok(Val::F64((-0.0f64).to_bits())));
+        assert_eq!(both(wat, "floor", &f32v(-1.5)), Ok(Val::F32((-2.0f32).to_bits())));
+        assert_eq!(both(wat, "ceil", &f32v(-0.5)), Ok(Val::F32((-0.0f32).to_bits())));
+        assert_eq!(both(wat, "trunc", &f64v(-7.9)), Ok(Val::F64((-7.0f64).to_bits())));
+        // NaNs come out quiet, payload kept.
+        let snan = [Val::F32(F32_SNAN_PAYLOAD)];
+        assert_eq!(both(wat, "floor", &snan), Ok(Val::F32(F32_SNAN_PAYLOAD | 0x0040_0000)));
+        assert_eq!(both(wat, "demote", &f64v(1e300)), Ok(Val::F32(f32::INFINITY.to_bits())));
+        assert_eq!(both(wat, "promote", &f32v(-0.0)), Ok(Val::F64((-0.0f64).to_bits())));
+        let nan = both(wat, "sqrt", &f64v(-1.0)).unwrap();
+        let Val::F64(bits) = nan else { panic!("{nan:?}") };
+        assert_eq!(bits & !(1 << 63), F64_NAN, "a canonical NaN");
+        let promoted = both(wat, "promote", &[Val::F32(F32_NAN)]);
+        assert_eq!(promoted, Ok(Val::F64(F64_NAN)));
+    }
+
+    #[test]
+    fn floats_cross_blocks_calls_selects_and_globals() {
+        // Multi-value blocks and calls with float and reference values go through canonical
+        // slots; register pressure beyond the float registers spills.
+        let wat = r#"(module
+            (global $g (mut f64) (f64.const 0.5))
+            (func $pair (param f32 f64) (result f64 f32)
+              (local.get 1) (local.get 0))
+            (func (export "run") (param f32) (result f64) (local f64)
+              (local.get 0)
+              (block (param f32) (result f64 f32)
+                (f64.const 1.25) (call $pair) (f32.add (f32.const 1)))
+              (local.set 1 (f64.promote_f32))
+              (global.set $g (f64.add (global.get $g) (local.get 1)))
+              (select (global.get $g) (f64.const -1) (f64.lt (local.get 1) (f64.const 100)))
+              (f64.add)))"#;
+        // pair(2, 1.25) = (1.25, 2); 2 + 1 = 3; g = 0.5 + 3; 3 < 100 picks g; 1.25 + 3.5.
+        let run = both(wat, "run", &[Val::F32(2.0f32.to_bits())]);
+        assert_eq!(run, Ok(Val::F64(4.75f64.to_bits())));
+        // 21 negated copies live in float registers at once: more than there are.
+        let mut deep = "(f64.neg (local.get 0))".to_string();
+        for _ in 0..20 {
+            deep = format!("(f64.mul (f64.neg (local.get 0)) {deep})");
+        }
+        let wat = format!(r#"(module (func (export "pressure") (param f64) (result f64) {deep}))"#);
+        let pressure = both(&wat, "pressure", &[Val::F64(2.0f64.to_bits())]);
+        assert_eq!(pressure, Ok(Val::F64((-(2.0f64.powi(21))).to_bits())));
+    }
+
+    #[test]
+    fn tables_and_references_run_in_tier_1() {
+        let wat = r#"(module
+            (type $unary (func (param i32) (result i32)))
+            (table $t 2 funcref)
+            (table $ext 1 externref)
+            (elem $seg func $inc $double)
+            (func $inc (type $unary) (i32.add (local.get 0) (i32.const 1)))
+            (func $double (type $unary) (i32.shl (local.get 0) (i32.const 1)))
+            (func (export "init_and_call") (param i32 i32) (result i32)
+              (table.init $t $seg (i32.const 0) (i32.const 0) (i32.const 2))
+              (call_indirect (type $unary) (local.get 1) (local.get 0)))
+            (func (export "grow") (param i32) (result i32)
+              (drop (table.grow $t (ref.func $double) (local.get 0)))
+              (table.fill $t (i32.const 0) (ref.null func) (i32.const 1))
+              (table.copy $t $t (i32.const 1) (i32.const 2) (i32.const 1))
+              (i32.add (table.size $t)
+                (i32.add (i32.mul (ref.is_null (table.get $t (i32.const 0))) (i32.const 100))
+                  (call_indirect (type $unary) (i32.const 7) (i32.const 1)))))
+            (func (export "oob") (result i32)
+              (table.set $t (i32.const 5) (ref.null func)) (i32.const 0))
+            (func (export "dropped") (result i32)
+              (elem.drop $seg)
+              (table.init $t $seg (i32.const 0) (i32.const 0) (i32.const 1)) (i32.const 0))
+            (func $swap (param externref funcref) (result funcref externref)
+              (local.get 1) (local.get 0))
+            (func (export "refs") (param externref) (result i32) (local i32)
+              (block (result funcref externref)
+                (call $swap (local.get 0) (ref.func $inc)))
+              (local.set 1 (ref.is_null))
+              (ref.is_null)
+              (i32.const 10) (i32.mul)
+              (local.get 1) (i32.add))
+            (func (export "extern") (param externref) (result i32)
+              (table.set $ext (i32.const 0) (local.get 0))
+              (select (result externref) (table.get $ext (i32.const 0)) (ref.null extern)
+                (i32.const 1))
+              (ref.is_null)))"#;
+        let args = |f: i32, x: i32| [Val::I32(f), Val::I32(x)];
+        assert_eq!(both(wat, "init_and_call", &args(0, 20)), Ok(Val::I32(21)));
+        assert_eq!(both(wat, "init_and_call", &args(1, 20)), Ok(Val::I32(40)));
+        // Three slots of $double, slot 0 nulled, slot 1 copied from 2: 3 + 100 + 14.
+        assert_eq!(both(wat, "grow", &[Val::I32(1)]), Ok(Val::I32(117)));
+        assert_eq!(both(wat, "oob", &[]), Err(TrapCode::TableOutOfBounds));
+        assert_eq!(both(wat, "dropped", &[]), Err(TrapCode::TableOutOfBounds));
+        assert_eq!(both(wat, "extern", &[Val::ExternRef(None)]), Ok(Val::I32(1)));
+        let some = [Val::ExternRef(Some(crate::ExternRef(7)))];
+        assert_eq!(both(wat, "extern", &some), Ok(Val::I32(0)));
+        // References through a multi-value call and block.
+        assert_eq!(both(wat, "refs", &[Val::ExternRef(None)]), Ok(Val::I32(1)));
+        assert_eq!(both(wat, "refs", &some), Ok(Val::I32(0)));
+    }
+
+    #[test]
+    fn bulk_memory_runs_in_tier_1() {
+        let wat = r#"(module
+            (memory 1)
+            (data $d "\01\02\03\04")
+            (func (export "run") (result i64)
+              (memory.fill (i32.const 8) (i32.const 0xaa) (i32.const 4))
+              (memory.init $d (i32.const 10) (i32.const 1) (i32.const 3))
+              (memory.copy (i32.const 11) (i32.const 8) (i32.const 4))
+              (i64.load (i32.const 8)))
+            (func (export "dropped") (result i32)
+              (data.drop $d) (memory.init $d (i32.const 0) (i32.const 0) (i32.const 1)) (i32.const 0))
+            (func (export "empty_at_end") (result i32)
+              (memory.fill (i32.const 65536) (i32.const 0) (i32.const 0)) (i32.const 1))
+            (func (export "oob") (result i32)
+              (memory.copy (i32.const 65535) (i32.const 0) (i32.const 2)) (i32.const 0)))"#;
+        // fill: aa aa aa aa at 8; init: 02 03 04 at 10; copy 8..12 -> 11..15: aa aa 02 aa aa 02 03.
+        let expected = u64::from_le_bytes([0xaa, 0xaa, 0x02, 0xaa, 0xaa, 0x02, 0x03, 0]);
+        assert_eq!(both(wat, "run", &[]), Ok(Val::I64(expected as i64)));
+        assert_eq!(both(wat, "dropped", &[]), Err(TrapCode::MemoryOutOfBounds));
+        assert_eq!(both(wat, "empty_at_end", &[]), Ok(Val::I32(1)));
+        assert_eq!(both(wat, "oob", &[]), Err(TrapCode::MemoryOutOfBounds));
+    }
+
+    #[test]
+    fn simd_refusals_are_recorded_as_simd() {
+        let wat = r#"(module
+            (func (result i32) (i32x4.extract_lane 0 (v128.const i32x4 1 2 3 4)))
+            (func (param v128))
+            (func (result f32) (f32.const 1)))"#;
+        let module = Module::new(&baseline(), wat).unwrap();
+        let refused: Vec<_> =
+            module.tier1_refusals().iter().map(|r| (r.func_index, r.touches_simd)).collect();
+        assert_eq!(refused, [(0, true), (1, true)]);
+    }
+
+    #[test]
+    fn functions_with_simd_stay_in_the_interpreter() {
         let wat = r#"(module
             (func $leaf (result i32) (i32.const 1))
             (func (export "caller") (result i32) (call $leaf))
-            (func (export "float") (result f32) (f32.const 1)))"#;
+            (func (export "simd") (result i32) (i32x4.extract_lane 0 (v128.const i32x4 1 2 3 4))))"#;
         assert_eq!(run(wat, &[true, true, false], "caller", &[]).unwrap(), Val::I32(1));
     }
 }

@@ -5,18 +5,23 @@
 //!   and saved around calls (which go through `JitCtx::call`, a System V function);
 //! - `rax`, `rcx`, `rdx`: scratch for this file only: x86's fixed registers for division and
 //!   shift counts, and the two-operand forms, are absorbed here;
-//! - `r8`-`r11`, `rbx`, `r12`-`r15`: allocatable (the callee-saved ones are saved on entry).
+//! - `r8`-`r11`, `rbx`, `r12`-`r15`: allocatable (the callee-saved ones are saved on entry);
+//! - `xmm0`, `xmm1`: float scratch for this file only (two-operand forms, constants, the
+//!   truncation bounds); `xmm2`-`xmm15`: allocatable floats, all caller-saved, which the code
+//!   generator respects by spilling every value before a call.
 //!
 //! Integer results of 32-bit operations are written with 32-bit instructions, which zero the
-//! upper half, so an `i32` in a register always has its upper 32 bits clear.
+//! upper half, so an `i32` in a register always has its upper 32 bits clear. Float sign operations
+//! (`abs`, `neg`, `copysign`) go through `rax`/`rcx` as bit operations, so NaN payloads survive;
+//! the roundings need SSE4.1 (`roundss`/`roundsd`), which the code generator checks.
 
 // `dynasm!` converts dynamic register operands with `.into()`, which clippy flags as useless when
 // the operand is already a `u8`; the expansion is not ours to change.
 #![allow(clippy::useless_conversion)]
 
 use crate::jit::masm::{
-    AsmError, Assembled, Cond, DivOp, FrameSetup, IntOp, LoadKind, MacroAssembler, Reg, RegImm,
-    Size, StoreKind, UnaryOp,
+    AsmError, Assembled, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup,
+    IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::jit::{JitCtx, trap_status};
 use crate::vm::TrapCode;
@@ -27,6 +32,25 @@ use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler, dynasm};
 const ALLOCATABLE: [Reg; 9] =
     [Reg(8), Reg(9), Reg(10), Reg(11), Reg(3), Reg(12), Reg(13), Reg(14), Reg(15)];
 
+/// Allocatable float registers: `xmm0` and `xmm1` are this file's scratch registers.
+const ALLOCATABLE_FLOAT: [FReg; 14] = [
+    FReg(2),
+    FReg(3),
+    FReg(4),
+    FReg(5),
+    FReg(6),
+    FReg(7),
+    FReg(8),
+    FReg(9),
+    FReg(10),
+    FReg(11),
+    FReg(12),
+    FReg(13),
+    FReg(14),
+    FReg(15),
+];
+
+const CTX_RUNTIME: i32 = std::mem::offset_of!(JitCtx, runtime) as i32;
 const CTX_MEM_BASE: i32 = std::mem::offset_of!(JitCtx, mem_base) as i32;
 const CTX_MEM_LEN: i32 = std::mem::offset_of!(JitCtx, mem_len) as i32;
 const CTX_GLOBALS: i32 = std::mem::offset_of!(JitCtx, globals) as i32;
@@ -267,6 +291,62 @@ impl X64Masm {
                     }
                 }
             }
+        }
+    }
+
+    /// `xmm0 = value` at `size` (through `rax`).
+    fn float_const_xmm0(&mut self, size: Size, value: f64) {
+        match size {
+            Size::S32 => {
+                asm!(self.ops ; mov eax, (value as f32).to_bits() as i32 ; movd xmm0, eax)
+            }
+            Size::S64 => asm!(self.ops ; mov rax, QWORD value.to_bits() as i64 ; movq xmm0, rax),
+        }
+    }
+
+    /// `ucomiss`/`ucomisd lhs, rhs`.
+    fn ucomis(&mut self, size: Size, lhs: u8, rhs: u8) {
+        match size {
+            Size::S32 => asm!(self.ops ; ucomiss Rx(lhs), Rx(rhs)),
+            Size::S64 => asm!(self.ops ; ucomisd Rx(lhs), Rx(rhs)),
+        }
+    }
+
+    /// `rax = ` the truncation of `src`, known to be in range of the integer type.
+    fn truncate_in_range(&mut self, signed: bool, int: Size, float: Size, src: u8) {
+        match (signed, int, float) {
+            // Values in range of a 32-bit type (signed or not) fit a signed 64-bit conversion.
+            (_, Size::S32, Size::S32) | (true, Size::S64, Size::S32) => {
+                asm!(self.ops ; cvttss2si rax, Rx(src))
+            }
+            (_, Size::S32, Size::S64) | (true, Size::S64, Size::S64) => {
+                asm!(self.ops ; cvttsd2si rax, Rx(src))
+            }
+            (false, Size::S64, float) => {
+                // At or above 2^63, the signed conversion overflows: convert `src - 2^63` and set
+                // the top bit back.
+                let (big, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+                self.float_const_xmm0(float, 9223372036854775808.0);
+                self.ucomis(float, src, 0);
+                asm!(self.ops ; jae =>big);
+                match float {
+                    Size::S32 => asm!(self.ops
+                        ; cvttss2si rax, Rx(src) ; jmp =>done
+                        ; =>big ; movaps xmm1, Rx(src) ; subss xmm1, xmm0 ; cvttss2si rax, xmm1),
+                    Size::S64 => asm!(self.ops
+                        ; cvttsd2si rax, Rx(src) ; jmp =>done
+                        ; =>big ; movaps xmm1, Rx(src) ; subsd xmm1, xmm0 ; cvttsd2si rax, xmm1),
+                }
+                asm!(self.ops ; btc rax, 63 ; =>done);
+            }
+        }
+    }
+
+    /// `dst = float(rax)` for a value whose top bit is clear or that is signed.
+    fn cvtsi2s_rax(&mut self, float: Size, dst: u8) {
+        match float {
+            Size::S32 => asm!(self.ops ; cvtsi2ss Rx(dst), rax),
+            Size::S64 => asm!(self.ops ; cvtsi2sd Rx(dst), rax),
         }
     }
 
@@ -611,6 +691,326 @@ impl MacroAssembler for X64Masm {
         );
     }
 
+    fn allocatable_float(&self) -> &'static [FReg] {
+        &ALLOCATABLE_FLOAT
+    }
+
+    fn load_slot_float(&mut self, size: Size, dst: FReg, slot: u32) {
+        let (d, s) = (dst.0, slot as i32);
+        match size {
+            Size::S32 => asm!(self.ops ; movss Rx(d), DWORD [rsi + s]),
+            Size::S64 => asm!(self.ops ; movsd Rx(d), QWORD [rsi + s]),
+        }
+    }
+
+    fn store_slot_float(&mut self, size: Size, src: FReg, slot: u32) {
+        let (r, s) = (src.0, slot as i32);
+        match size {
+            Size::S32 => asm!(self.ops ; movss DWORD [rsi + s], Rx(r)),
+            Size::S64 => asm!(self.ops ; movsd QWORD [rsi + s], Rx(r)),
+        }
+    }
+
+    fn load_float_const(&mut self, size: Size, dst: FReg, bits: u64) {
+        let d = dst.0;
+        match size {
+            _ if bits == 0 => asm!(self.ops ; xorps Rx(d), Rx(d)),
+            Size::S32 => asm!(self.ops ; mov eax, bits as u32 as i32 ; movd Rx(d), eax),
+            Size::S64 => asm!(self.ops ; mov rax, QWORD bits as i64 ; movq Rx(d), rax),
+        }
+    }
+
+    fn mov_float(&mut self, dst: FReg, src: FReg) {
+        if dst != src {
+            asm!(self.ops ; movaps Rx(dst.0), Rx(src.0));
+        }
+    }
+
+    fn float_op(&mut self, op: FloatOp, size: Size, dst: FReg, lhs: FReg, rhs: FReg) {
+        let r = rhs.0;
+        if dst == lhs {
+            // The common case (the code generator reuses the left operand's register): the
+            // two-operand form directly.
+            let d = dst.0;
+            match (op, size) {
+                (FloatOp::Add, Size::S32) => return asm!(self.ops ; addss Rx(d), Rx(r)),
+                (FloatOp::Add, Size::S64) => return asm!(self.ops ; addsd Rx(d), Rx(r)),
+                (FloatOp::Sub, Size::S32) => return asm!(self.ops ; subss Rx(d), Rx(r)),
+                (FloatOp::Sub, Size::S64) => return asm!(self.ops ; subsd Rx(d), Rx(r)),
+                (FloatOp::Mul, Size::S32) => return asm!(self.ops ; mulss Rx(d), Rx(r)),
+                (FloatOp::Mul, Size::S64) => return asm!(self.ops ; mulsd Rx(d), Rx(r)),
+                (FloatOp::Div, Size::S32) => return asm!(self.ops ; divss Rx(d), Rx(r)),
+                (FloatOp::Div, Size::S64) => return asm!(self.ops ; divsd Rx(d), Rx(r)),
+                _ => {}
+            }
+        }
+        // Computed in xmm0 so no operand is clobbered before it is read, whatever aliases.
+        asm!(self.ops ; movaps xmm0, Rx(lhs.0));
+        match (op, size) {
+            (FloatOp::Add, Size::S32) => asm!(self.ops ; addss xmm0, Rx(r)),
+            (FloatOp::Add, Size::S64) => asm!(self.ops ; addsd xmm0, Rx(r)),
+            (FloatOp::Sub, Size::S32) => asm!(self.ops ; subss xmm0, Rx(r)),
+            (FloatOp::Sub, Size::S64) => asm!(self.ops ; subsd xmm0, Rx(r)),
+            (FloatOp::Mul, Size::S32) => asm!(self.ops ; mulss xmm0, Rx(r)),
+            (FloatOp::Mul, Size::S64) => asm!(self.ops ; mulsd xmm0, Rx(r)),
+            (FloatOp::Div, Size::S32) => asm!(self.ops ; divss xmm0, Rx(r)),
+            (FloatOp::Div, Size::S64) => asm!(self.ops ; divsd xmm0, Rx(r)),
+            (FloatOp::Min | FloatOp::Max, size) => {
+                // minss/maxss return the second operand for NaNs and for equal operands (so
+                // for -0 vs +0): those cases are handled first. Unordered: the sum propagates
+                // a NaN operand, quieted; equal: OR (min) or AND (max) of the bits picks the
+                // right zero.
+                let (nan, equal, done) = (
+                    self.ops.new_dynamic_label(),
+                    self.ops.new_dynamic_label(),
+                    self.ops.new_dynamic_label(),
+                );
+                self.ucomis(size, 0, r);
+                asm!(self.ops ; jp =>nan ; je =>equal);
+                match (op, size) {
+                    (FloatOp::Min, Size::S32) => asm!(self.ops ; minss xmm0, Rx(r)),
+                    (FloatOp::Min, Size::S64) => asm!(self.ops ; minsd xmm0, Rx(r)),
+                    (_, Size::S32) => asm!(self.ops ; maxss xmm0, Rx(r)),
+                    (_, Size::S64) => asm!(self.ops ; maxsd xmm0, Rx(r)),
+                }
+                asm!(self.ops ; jmp =>done ; =>equal);
+                match op {
+                    FloatOp::Min => asm!(self.ops ; orps xmm0, Rx(r)),
+                    _ => asm!(self.ops ; andps xmm0, Rx(r)),
+                }
+                asm!(self.ops ; jmp =>done ; =>nan);
+                match size {
+                    Size::S32 => asm!(self.ops ; addss xmm0, Rx(r)),
+                    Size::S64 => asm!(self.ops ; addsd xmm0, Rx(r)),
+                }
+                asm!(self.ops ; =>done);
+            }
+            (FloatOp::Copysign, Size::S32) => asm!(self.ops
+                ; movd eax, xmm0 ; movd ecx, Rx(r)
+                ; and eax, 0x7fff_ffff ; and ecx, i32::MIN ; or eax, ecx
+                ; movd xmm0, eax),
+            (FloatOp::Copysign, Size::S64) => asm!(self.ops
+                ; movq rax, xmm0 ; movq rcx, Rx(r)
+                ; btr rax, 63 ; shr rcx, 63 ; shl rcx, 63 ; or rax, rcx
+                ; movq xmm0, rax),
+        }
+        asm!(self.ops ; movaps Rx(dst.0), xmm0);
+    }
+
+    fn float_unary(&mut self, op: FloatUnaryOp, size: Size, dst: FReg, src: FReg) {
+        let (d, s) = (dst.0, src.0);
+        // roundss/roundsd immediates: 0 nearest (ties to even), 1 down, 2 up, 3 toward zero;
+        // bit 3 suppresses the precision exception.
+        let mode = match op {
+            FloatUnaryOp::Nearest => 8,
+            FloatUnaryOp::Floor => 9,
+            FloatUnaryOp::Ceil => 10,
+            FloatUnaryOp::Trunc => 11,
+            _ => 0,
+        };
+        match (op, size) {
+            (FloatUnaryOp::Abs, Size::S32) => {
+                asm!(self.ops ; movd eax, Rx(s) ; and eax, 0x7fff_ffff ; movd Rx(d), eax)
+            }
+            (FloatUnaryOp::Abs, Size::S64) => {
+                asm!(self.ops ; movq rax, Rx(s) ; btr rax, 63 ; movq Rx(d), rax)
+            }
+            (FloatUnaryOp::Neg, Size::S32) => {
+                asm!(self.ops ; movd eax, Rx(s) ; xor eax, i32::MIN ; movd Rx(d), eax)
+            }
+            (FloatUnaryOp::Neg, Size::S64) => {
+                asm!(self.ops ; movq rax, Rx(s) ; btc rax, 63 ; movq Rx(d), rax)
+            }
+            (FloatUnaryOp::Sqrt, Size::S32) => asm!(self.ops ; sqrtss Rx(d), Rx(s)),
+            (FloatUnaryOp::Sqrt, Size::S64) => asm!(self.ops ; sqrtsd Rx(d), Rx(s)),
+            (_, Size::S32) => asm!(self.ops ; roundss Rx(d), Rx(s), mode),
+            (_, Size::S64) => asm!(self.ops ; roundsd Rx(d), Rx(s), mode),
+        }
+    }
+
+    fn float_compare(&mut self, cmp: FloatCmp, size: Size, dst: Reg, lhs: FReg, rhs: FReg) {
+        // Unordered sets ZF, PF and CF. `lt`/`le` swap the operands so that `a`/`ae` (CF clear)
+        // are false on unordered; `eq` needs ZF without PF, `ne` ZF clear or PF.
+        let (l, r) = (lhs.0, rhs.0);
+        asm!(self.ops ; xor edx, edx ; xor ecx, ecx);
+        match cmp {
+            FloatCmp::Lt | FloatCmp::Le => self.ucomis(size, r, l),
+            _ => self.ucomis(size, l, r),
+        }
+        match cmp {
+            FloatCmp::Eq => asm!(self.ops ; sete dl ; setnp cl ; and edx, ecx),
+            FloatCmp::Ne => asm!(self.ops ; setne dl ; setp cl ; or edx, ecx),
+            FloatCmp::Lt | FloatCmp::Gt => asm!(self.ops ; seta dl),
+            FloatCmp::Le | FloatCmp::Ge => asm!(self.ops ; setae dl),
+        }
+        asm!(self.ops ; mov Rd(dst.0), edx);
+    }
+
+    fn select_float(&mut self, _size: Size, dst: FReg, cond: Reg, other: FReg) {
+        let keep = self.ops.new_dynamic_label();
+        asm!(self.ops ; test Rd(cond.0), Rd(cond.0) ; jnz =>keep);
+        self.mov_float(dst, other);
+        asm!(self.ops ; =>keep);
+    }
+
+    fn float_to_int(&mut self, op: ConvertOp, dst: Reg, src: FReg) {
+        let (d, s) = (dst.0, src.0);
+        match op {
+            ConvertOp::Reinterpret { to_float: false, size: Size::S32 } => {
+                asm!(self.ops ; movd Rd(d), Rx(s))
+            }
+            ConvertOp::Reinterpret { to_float: false, size: Size::S64 } => {
+                asm!(self.ops ; movq Rq(d), Rx(s))
+            }
+            ConvertOp::Trunc { signed, saturating, int, float } => {
+                let (lo, hi) = ConvertOp::trunc_bounds(signed, int, float);
+                let done = self.ops.new_dynamic_label();
+                let (nan, below, above) = if saturating {
+                    (
+                        self.ops.new_dynamic_label(),
+                        self.ops.new_dynamic_label(),
+                        self.ops.new_dynamic_label(),
+                    )
+                } else {
+                    let overflow = self.trap_label(TrapCode::IntegerOverflow);
+                    (self.trap_label(TrapCode::BadConversionToInteger), overflow, overflow)
+                };
+                self.ucomis(float, s, s);
+                asm!(self.ops ; jp =>nan);
+                self.float_const_xmm0(float, lo);
+                self.ucomis(float, s, 0);
+                asm!(self.ops ; jbe =>below);
+                self.float_const_xmm0(float, hi);
+                self.ucomis(float, s, 0);
+                asm!(self.ops ; jae =>above);
+                self.truncate_in_range(signed, int, float, s);
+                if saturating {
+                    let (min, max): (i64, i64) = match (signed, int) {
+                        (true, Size::S32) => (i32::MIN as i64, i32::MAX as i64),
+                        (true, Size::S64) => (i64::MIN, i64::MAX),
+                        (false, Size::S32) => (0, u32::MAX as i64),
+                        (false, Size::S64) => (0, -1),
+                    };
+                    asm!(self.ops
+                        ; jmp =>done
+                        ; =>nan ; xor eax, eax ; jmp =>done
+                        ; =>below ; mov rax, QWORD min ; jmp =>done
+                        ; =>above ; mov rax, QWORD max
+                    );
+                }
+                asm!(self.ops ; =>done);
+                self.mov(int, dst, RegImm::Reg(Reg(0)));
+            }
+            other => unreachable!("{other:?} does not go from float to integer"),
+        }
+    }
+
+    fn int_to_float(&mut self, op: ConvertOp, dst: FReg, src: Reg) {
+        let (d, s) = (dst.0, src.0);
+        match op {
+            ConvertOp::Reinterpret { to_float: true, size: Size::S32 } => {
+                asm!(self.ops ; movd Rx(d), Rd(s))
+            }
+            ConvertOp::Reinterpret { to_float: true, size: Size::S64 } => {
+                asm!(self.ops ; movq Rx(d), Rq(s))
+            }
+            ConvertOp::Convert { signed, int, float } => {
+                // Clearing the destination first breaks the dependency cvtsi2s* has on it.
+                match (signed, int) {
+                    (true, Size::S32) => asm!(self.ops ; movsxd rax, Rd(s)),
+                    // Zero-extended, a u32 is a non-negative i64: the signed conversion is exact.
+                    (false, Size::S32) => asm!(self.ops ; mov eax, Rd(s)),
+                    (_, Size::S64) => asm!(self.ops ; mov rax, Rq(s)),
+                }
+                asm!(self.ops ; xorps Rx(d), Rx(d));
+                if signed || int == Size::S32 {
+                    self.cvtsi2s_rax(float, d);
+                    return;
+                }
+                // u64 with the top bit set: halve (keeping the lowest bit sticky so the rounding
+                // is right), convert, double.
+                let (big, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+                asm!(self.ops ; test rax, rax ; js =>big);
+                self.cvtsi2s_rax(float, d);
+                asm!(self.ops
+                    ; jmp =>done
+                    ; =>big ; mov rcx, rax ; shr rcx, 1 ; and eax, 1 ; or rax, rcx
+                );
+                self.cvtsi2s_rax(float, d);
+                match float {
+                    Size::S32 => asm!(self.ops ; addss Rx(d), Rx(d)),
+                    Size::S64 => asm!(self.ops ; addsd Rx(d), Rx(d)),
+                }
+                asm!(self.ops ; =>done);
+            }
+            other => unreachable!("{other:?} does not go from integer to float"),
+        }
+    }
+
+    fn float_to_float(&mut self, op: ConvertOp, dst: FReg, src: FReg) {
+        let (d, s) = (dst.0, src.0);
+        match op {
+            ConvertOp::Resize { to: Size::S64 } => asm!(self.ops ; cvtss2sd Rx(d), Rx(s)),
+            ConvertOp::Resize { to: Size::S32 } => asm!(self.ops ; cvtsd2ss Rx(d), Rx(s)),
+            other => unreachable!("{other:?} does not go from float to float"),
+        }
+    }
+
+    fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Reg, offset: u32) {
+        let bytes = if size == Size::S32 { 4 } else { 8 };
+        self.effective_address(addr, offset, bytes);
+        match size {
+            Size::S32 => asm!(self.ops ; movss Rx(dst.0), DWORD [rcx + rax]),
+            Size::S64 => asm!(self.ops ; movsd Rx(dst.0), QWORD [rcx + rax]),
+        }
+    }
+
+    fn store_heap_float(&mut self, size: Size, src: FReg, addr: Reg, offset: u32) {
+        let bytes = if size == Size::S32 { 4 } else { 8 };
+        self.effective_address(addr, offset, bytes);
+        match size {
+            Size::S32 => asm!(self.ops ; movss DWORD [rcx + rax], Rx(src.0)),
+            Size::S64 => asm!(self.ops ; movsd QWORD [rcx + rax], Rx(src.0)),
+        }
+    }
+
+    fn load_global_float(&mut self, size: Size, dst: FReg, index: u32) {
+        let at = (index * 8) as i32;
+        asm!(self.ops ; mov rax, QWORD [rdi + CTX_GLOBALS] ; mov rax, QWORD [rax + at]);
+        match size {
+            Size::S32 => asm!(self.ops ; movss Rx(dst.0), DWORD [rax]),
+            Size::S64 => asm!(self.ops ; movsd Rx(dst.0), QWORD [rax]),
+        }
+    }
+
+    fn store_global_float(&mut self, size: Size, src: FReg, index: u32) {
+        let at = (index * 8) as i32;
+        asm!(self.ops ; mov rax, QWORD [rdi + CTX_GLOBALS] ; mov rax, QWORD [rax + at]);
+        // Whole 16-byte cells, as for integers: the bytes above the value are cleared.
+        asm!(self.ops ; mov QWORD [rax + 8], 0);
+        match size {
+            Size::S32 => asm!(self.ops ; mov DWORD [rax + 4], 0 ; movss DWORD [rax], Rx(src.0)),
+            Size::S64 => asm!(self.ops ; movsd QWORD [rax], Rx(src.0)),
+        }
+    }
+
+    fn runtime(&mut self, op: RuntimeOp, a: u32, b: u32, args: u32) {
+        let trap_exit = self.trap_exit;
+        asm!(self.ops
+            ; push rdi
+            ; push rsi
+            ; lea r8, [rsi + args as i32]
+            ; mov esi, op as i32
+            ; mov edx, a as i32
+            ; mov ecx, b as i32
+            ; call QWORD [rdi + CTX_RUNTIME]
+            ; pop rsi
+            ; pop rdi
+            ; test eax, eax
+            ; jnz =>trap_exit
+        );
+    }
+
     fn consume_fuel(&mut self, amount: u32) {
         let out_of_fuel = self.trap_label(TrapCode::OutOfFuel);
         asm!(self.ops
@@ -733,5 +1133,87 @@ mod tests {
         assert!(lines.iter().any(|l| l.starts_with("ja ")), "{code}");
         assert!(lines.contains(&"mov (%rcx,%rax),%r9d"), "{code}");
         assert!(lines.contains(&"mov $4,%eax"), "the out-of-bounds stub: {code}");
+    }
+
+    /// The code `emit` assembles, without the shared epilogue.
+    fn body(emit: impl FnOnce(&mut X64Masm)) -> String {
+        let code = disassemble(emit);
+        let end = code.find("mov %eax,%esi\n").expect("the trap exit");
+        code[..end].to_string()
+    }
+
+    #[test]
+    fn float_min_handles_nan_and_signed_zeros_before_minss() {
+        let code = body(|m| m.float_op(FloatOp::Min, Size::S32, FReg(2), FReg(2), FReg(3)));
+        let expected = "movaps %xmm2,%xmm0\nucomiss %xmm3,%xmm0\n\
+                        jp 0x0000000000000027\nje 0x000000000000001E\n\
+                        minss %xmm3,%xmm0\njmp 0x000000000000002C\n\
+                        orps %xmm3,%xmm0\njmp 0x000000000000002C\n\
+                        addss %xmm3,%xmm0\nmovaps %xmm0,%xmm2\n";
+        assert_eq!(code, expected);
+    }
+
+    #[test]
+    fn float_arithmetic_uses_the_two_operand_form_in_place() {
+        let code = body(|m| m.float_op(FloatOp::Add, Size::S64, FReg(2), FReg(2), FReg(3)));
+        assert_eq!(code, "addsd %xmm3,%xmm2\n");
+        let code = body(|m| m.float_op(FloatOp::Sub, Size::S32, FReg(4), FReg(2), FReg(4)));
+        assert_eq!(code, "movaps %xmm2,%xmm0\nsubss %xmm4,%xmm0\nmovaps %xmm0,%xmm4\n");
+    }
+
+    #[test]
+    fn float_equality_is_false_on_unordered() {
+        let code = body(|m| m.float_compare(FloatCmp::Eq, Size::S64, Reg(8), FReg(2), FReg(3)));
+        let expected = "xor %edx,%edx\nxor %ecx,%ecx\nucomisd %xmm3,%xmm2\n\
+                        sete %dl\nsetnp %cl\nand %ecx,%edx\nmov %edx,%r8d\n";
+        assert_eq!(code, expected);
+        // `lt` swaps the operands so that `seta` (false on unordered) decides.
+        let code = body(|m| m.float_compare(FloatCmp::Lt, Size::S64, Reg(8), FReg(2), FReg(3)));
+        assert!(code.contains("ucomisd %xmm2,%xmm3\nseta %dl\n"), "{code}");
+    }
+
+    #[test]
+    fn u64_to_float_halves_values_with_the_top_bit_set() {
+        let op = ConvertOp::Convert { signed: false, int: Size::S64, float: Size::S64 };
+        let code = body(|m| m.int_to_float(op, FReg(2), Reg(8)));
+        let expected = "mov %r8,%rax\nxorps %xmm2,%xmm2\ntest %rax,%rax\n\
+                        js 0x000000000000001A\ncvtsi2sd %rax,%xmm2\njmp 0x0000000000000031\n\
+                        mov %rax,%rcx\nshr $1,%rcx\nand $1,%eax\nor %rcx,%rax\n\
+                        cvtsi2sd %rax,%xmm2\naddsd %xmm2,%xmm2\n";
+        assert_eq!(code, expected);
+    }
+
+    #[test]
+    fn trapping_truncation_checks_nan_then_the_exact_bounds() {
+        let op =
+            ConvertOp::Trunc { signed: true, saturating: false, int: Size::S32, float: Size::S32 };
+        let code = disassemble(|m| m.float_to_int(op, Reg(8), FReg(2)));
+        let lines: Vec<&str> = code.lines().collect();
+        assert_eq!(lines[..2], ["ucomiss %xmm2,%xmm2", "jp 0x0000000000000042"], "{code}");
+        // -2147483904.0f32 and 2^31: the exclusive bounds.
+        assert!(code.contains("mov $0xCF000001,%eax\nmovd %eax,%xmm0\nucomiss %xmm0,%xmm2\njbe "));
+        assert!(code.contains("mov $0x4F000000,%eax\nmovd %eax,%xmm0\nucomiss %xmm0,%xmm2\njae "));
+        assert!(code.contains("cvttss2si %xmm2,%rax\nmov %eax,%r8d\n"), "{code}");
+        // The stubs: integer overflow (3), then invalid conversion (7).
+        assert!(code.contains("mov $3,%eax\n") && code.contains("mov $7,%eax\n"), "{code}");
+    }
+
+    #[test]
+    fn roundings_use_sse41_immediates() {
+        let code = body(|m| m.float_unary(FloatUnaryOp::Nearest, Size::S64, FReg(2), FReg(2)));
+        assert_eq!(code, "roundsd $8,%xmm2,%xmm2\n");
+        let code = body(|m| m.float_unary(FloatUnaryOp::Floor, Size::S32, FReg(4), FReg(5)));
+        assert_eq!(code, "roundss $9,%xmm5,%xmm4\n");
+    }
+
+    #[test]
+    fn runtime_operations_call_the_context_helper() {
+        let code = body(|m| m.runtime(RuntimeOp::TableGet, 1, 0, 48));
+        let expected = format!(
+            "push %rdi\npush %rsi\nlea 0x30(%rsi),%r8\nmov $4,%esi\nmov $1,%edx\n\
+             mov $0,%ecx\ncallq *{CTX_RUNTIME:#x}(%rdi)\npop %rsi\npop %rdi\n\
+             test %eax,%eax\njne 0x0000000000000028\n"
+        );
+        assert_eq!(code, expected);
     }
 }
