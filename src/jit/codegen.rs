@@ -160,10 +160,17 @@ pub fn compile<M: MacroAssembler>(
         init_offset: layout.num_params * SLOT_BYTES,
         init: &layout.frame_init,
     });
+    // One operator of lookahead, so a comparison can fuse with the branch that consumes it.
     let mut ops = body.get_operators_reader().map_err(wp)?;
-    while !ops.eof() {
-        let op = ops.read().map_err(wp)?;
-        g.visit(&op)?;
+    let mut read = || if ops.eof() { Ok(None) } else { ops.read().map(Some).map_err(wp) };
+    let mut next = read()?;
+    while let Some(op) = next.take() {
+        next = read()?;
+        if g.visit_compare_and_branch(&op, next.as_ref())? {
+            next = read()?;
+        } else {
+            g.visit(&op)?;
+        }
     }
     if g.next_fuel != g.fuel.len() {
         let (charged, expected) = (g.next_fuel, g.fuel.len());
@@ -198,6 +205,37 @@ struct CodeGen<'m, M: MacroAssembler> {
     in_fuel_segment: bool,
 }
 
+/// A condition `lhs cond rhs` at a size, not yet materialized as a boolean.
+type Comparison = (Cond, Size, Reg, RegImm);
+
+/// The condition and operand type of an integer comparison operator (`eqz` compares with 0).
+fn int_comparison(op: &Operator<'_>) -> Option<(Cond, Ty)> {
+    use Operator as O;
+    Some(match op {
+        O::I32Eqz | O::I32Eq => (Cond::Eq, Ty::I32),
+        O::I32Ne => (Cond::Ne, Ty::I32),
+        O::I32LtS => (Cond::LtS, Ty::I32),
+        O::I32LtU => (Cond::LtU, Ty::I32),
+        O::I32GtS => (Cond::GtS, Ty::I32),
+        O::I32GtU => (Cond::GtU, Ty::I32),
+        O::I32LeS => (Cond::LeS, Ty::I32),
+        O::I32LeU => (Cond::LeU, Ty::I32),
+        O::I32GeS => (Cond::GeS, Ty::I32),
+        O::I32GeU => (Cond::GeU, Ty::I32),
+        O::I64Eqz | O::I64Eq => (Cond::Eq, Ty::I64),
+        O::I64Ne => (Cond::Ne, Ty::I64),
+        O::I64LtS => (Cond::LtS, Ty::I64),
+        O::I64LtU => (Cond::LtU, Ty::I64),
+        O::I64GtS => (Cond::GtS, Ty::I64),
+        O::I64GtU => (Cond::GtU, Ty::I64),
+        O::I64LeS => (Cond::LeS, Ty::I64),
+        O::I64LeU => (Cond::LeU, Ty::I64),
+        O::I64GeS => (Cond::GeS, Ty::I64),
+        O::I64GeU => (Cond::GeU, Ty::I64),
+        _ => return None,
+    })
+}
+
 /// The amounts of the interpreter's `ConsumeFuel` instructions, in code order: one per
 /// straight-line segment, in the order the operator walk opens them.
 fn fuel_segments(layout: &InterpFunc) -> Vec<u32> {
@@ -219,6 +257,37 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             self.in_fuel_segment = false;
         }
         Ok(())
+    }
+
+    /// An integer comparison directly followed by the `br_if` or `if` that consumes it becomes one
+    /// compare-and-branch, with no boolean in between; `true` if both operators were handled.
+    fn visit_compare_and_branch(
+        &mut self,
+        op: &Operator<'_>,
+        next: Option<&Operator<'_>>,
+    ) -> Result<bool, CompileError> {
+        let (Some((cond, ty)), Some(next)) = (int_comparison(op), next) else { return Ok(false) };
+        if !self.reachable || !matches!(next, Operator::BrIf { .. } | Operator::If { .. }) {
+            return Ok(false);
+        }
+        if !self.fuel.is_empty() {
+            // The branch is in the comparison's segment (a comparison never ends one).
+            self.charge_fuel()?;
+        }
+        let rhs = if matches!(op, Operator::I32Eqz | Operator::I64Eqz) {
+            RegImm::Imm(0)
+        } else {
+            self.pop_operand()
+        };
+        let (lhs, _) = self.pop_reg();
+        let operands = (cond, ty.size(), lhs, rhs);
+        match *next {
+            Operator::BrIf { relative_depth } => self.branch_if(operands, relative_depth),
+            Operator::If { blockty } => self.visit_if(operands, blockty)?,
+            _ => unreachable!("checked above"),
+        }
+        self.in_fuel_segment = false;
+        Ok(true)
     }
 
     /// Charges the segment the next operator opens, if it opens one.
@@ -247,6 +316,13 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 Operator::End if self.dead_depth == 0 => self.visit_end(),
                 Operator::End => self.dead_depth -= 1,
                 _ => {}
+            }
+            return Ok(());
+        }
+        if let Some((cond, ty)) = int_comparison(op) {
+            match op {
+                Operator::I32Eqz | Operator::I64Eqz => self.unary(UnaryOp::Eqz, ty, Ty::I32),
+                _ => self.compare(cond, ty),
             }
             return Ok(());
         }
@@ -398,8 +474,6 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             O::I64Clz => self.unary(UnaryOp::Clz, Ty::I64, Ty::I64),
             O::I64Ctz => self.unary(UnaryOp::Ctz, Ty::I64, Ty::I64),
             O::I64Popcnt if has_popcnt() => self.unary(UnaryOp::Popcnt, Ty::I64, Ty::I64),
-            O::I32Eqz => self.unary(UnaryOp::Eqz, Ty::I32, Ty::I32),
-            O::I64Eqz => self.unary(UnaryOp::Eqz, Ty::I64, Ty::I32),
             O::I32Extend8S => self.unary(UnaryOp::Extend8S, Ty::I32, Ty::I32),
             O::I32Extend16S => self.unary(UnaryOp::Extend16S, Ty::I32, Ty::I32),
             O::I64Extend8S => self.unary(UnaryOp::Extend8S, Ty::I64, Ty::I64),
@@ -408,26 +482,6 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             O::I64ExtendI32S => self.unary(UnaryOp::Extend32S, Ty::I64, Ty::I64),
             O::I64ExtendI32U => self.unary(UnaryOp::Extend32U, Ty::I64, Ty::I64),
             O::I32WrapI64 => self.unary(UnaryOp::Extend32U, Ty::I64, Ty::I32),
-            O::I32Eq => self.compare(Cond::Eq, Ty::I32),
-            O::I32Ne => self.compare(Cond::Ne, Ty::I32),
-            O::I32LtS => self.compare(Cond::LtS, Ty::I32),
-            O::I32LtU => self.compare(Cond::LtU, Ty::I32),
-            O::I32GtS => self.compare(Cond::GtS, Ty::I32),
-            O::I32GtU => self.compare(Cond::GtU, Ty::I32),
-            O::I32LeS => self.compare(Cond::LeS, Ty::I32),
-            O::I32LeU => self.compare(Cond::LeU, Ty::I32),
-            O::I32GeS => self.compare(Cond::GeS, Ty::I32),
-            O::I32GeU => self.compare(Cond::GeU, Ty::I32),
-            O::I64Eq => self.compare(Cond::Eq, Ty::I64),
-            O::I64Ne => self.compare(Cond::Ne, Ty::I64),
-            O::I64LtS => self.compare(Cond::LtS, Ty::I64),
-            O::I64LtU => self.compare(Cond::LtU, Ty::I64),
-            O::I64GtS => self.compare(Cond::GtS, Ty::I64),
-            O::I64GtU => self.compare(Cond::GtU, Ty::I64),
-            O::I64LeS => self.compare(Cond::LeS, Ty::I64),
-            O::I64LeU => self.compare(Cond::LeU, Ty::I64),
-            O::I64GeS => self.compare(Cond::GeS, Ty::I64),
-            O::I64GeU => self.compare(Cond::GeU, Ty::I64),
             ref other => return self.visit_float_or_ref(other),
         }
         Ok(())
@@ -975,9 +1029,30 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         }
     }
 
+    /// `if` on a condition still in the form of a comparison: the false branch is taken when it
+    /// does not hold.
+    fn visit_if(&mut self, comparison: Comparison, blockty: BlockType) -> Result<(), CompileError> {
+        self.open_block(Kind::If, blockty, Some(comparison))
+    }
+
     fn visit_block(&mut self, kind: Kind, blockty: BlockType) -> Result<(), CompileError> {
+        let cond = if kind == Kind::If {
+            Some((Cond::Ne, Size::S32, self.pop_reg().0, RegImm::Imm(0)))
+        } else {
+            None
+        };
+        self.open_block(kind, blockty, cond)
+    }
+
+    /// Opens a block; an `if` comes with the comparison that selects its true branch, whose
+    /// operands are already popped.
+    fn open_block(
+        &mut self,
+        kind: Kind,
+        blockty: BlockType,
+        cond: Option<Comparison>,
+    ) -> Result<(), CompileError> {
         let (params, results) = self.block_types(blockty)?;
-        let cond = if kind == Kind::If { Some(self.pop_reg().0) } else { None };
         self.spill_all();
         let height = self.stack.len() - params.len();
         self.materialize_from(height);
@@ -989,10 +1064,11 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 self.masm.osr_entry(label);
             }
             Kind::If => {
-                let cond = cond.expect("if has a condition");
+                let (cond, size, lhs, rhs) = cond.expect("if has a condition");
                 let target = self.masm.new_label();
-                self.masm.branch(Cond::Eq, Size::S32, cond, RegImm::Imm(0), target);
-                self.free.push(cond);
+                self.masm.branch(cond.invert(), size, lhs, rhs, target);
+                self.free.push(lhs);
+                self.release_operand(rhs);
                 else_label = Some(target);
             }
             _ => {}
@@ -1103,15 +1179,21 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     fn visit_br_if(&mut self, relative_depth: u32) {
         let (cond, _) = self.pop_reg();
-        self.free.push(cond);
+        self.branch_if((Cond::Ne, Size::S32, cond, RegImm::Imm(0)), relative_depth);
+    }
+
+    /// Branches to `relative_depth` when `lhs cond rhs` holds; the operand registers are released.
+    fn branch_if(&mut self, (cond, size, lhs, rhs): Comparison, relative_depth: u32) {
+        self.free.push(lhs);
+        self.release_operand(rhs);
         if self.branch_is_plain(relative_depth) {
             let index = self.controls.len() - 1 - relative_depth as usize;
             let label = self.controls[index].label;
-            self.masm.branch(Cond::Ne, Size::S32, cond, RegImm::Imm(0), label);
+            self.masm.branch(cond, size, lhs, rhs, label);
             return;
         }
         let skip = self.masm.new_label();
-        self.masm.branch(Cond::Eq, Size::S32, cond, RegImm::Imm(0), skip);
+        self.masm.branch(cond.invert(), size, lhs, rhs, skip);
         self.branch(relative_depth);
         self.masm.bind(skip);
     }

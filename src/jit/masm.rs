@@ -88,6 +88,24 @@ pub enum Cond {
     GeU,
 }
 
+impl Cond {
+    /// The condition that holds exactly when `self` does not.
+    pub fn invert(self) -> Cond {
+        match self {
+            Cond::Eq => Cond::Ne,
+            Cond::Ne => Cond::Eq,
+            Cond::LtS => Cond::GeS,
+            Cond::LtU => Cond::GeU,
+            Cond::GtS => Cond::LeS,
+            Cond::GtU => Cond::LeU,
+            Cond::LeS => Cond::GtS,
+            Cond::LeU => Cond::GtU,
+            Cond::GeS => Cond::LtS,
+            Cond::GeU => Cond::LtU,
+        }
+    }
+}
+
 /// Linear-memory loads: width and extension into a 32- or 64-bit result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoadKind {
