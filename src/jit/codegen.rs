@@ -144,6 +144,7 @@ pub fn compile<M: MacroAssembler>(
         fuel: fuel_segments(layout),
         next_fuel: 0,
         in_fuel_segment: false,
+        local_cache: Vec::new(),
     };
     let end = g.masm.new_label();
     g.controls.push(Control {
@@ -203,6 +204,11 @@ struct CodeGen<'m, M: MacroAssembler> {
     next_fuel: usize,
     /// Whether the current segment has been charged.
     in_fuel_segment: bool,
+    /// Integer locals whose current value is also in a register (written through by
+    /// `local.set`, so the slot is always current too). Valid only within straight-line code:
+    /// dropped at labels and at anything that clobbers registers. Cached registers are neither
+    /// free nor held by the value stack.
+    local_cache: Vec<(u32, Reg)>,
 }
 
 /// A condition `lhs cond rhs` at a size, not yet materialized as a boolean.
@@ -364,6 +370,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             }
             O::MemoryGrow { .. } => {
                 // The helper clobbers every register: everything else goes to its slot first.
+                self.drop_local_cache();
                 self.spill_all_but_top();
                 let (delta, _) = self.pop_reg();
                 self.masm.memory_grow(delta, delta);
@@ -646,6 +653,9 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         if let Some(r) = self.free.pop() {
             return r;
         }
+        if !self.local_cache.is_empty() {
+            return self.local_cache.remove(0).1;
+        }
         let position = self
             .stack
             .iter()
@@ -744,13 +754,37 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let size = value.ty.size();
         match value.loc {
             Loc::Imm(imm) => self.masm.mov(size, r, RegImm::Imm(imm)),
-            Loc::Local(l) => self.masm.load_slot(size, r, Self::local_slot(l)),
+            Loc::Local(l) => match self.cached(l) {
+                Some(cached) => self.masm.mov(size, r, RegImm::Reg(cached)),
+                None => self.masm.load_slot(size, r, Self::local_slot(l)),
+            },
             Loc::Slot => self.masm.load_slot(size, r, self.canonical(position)),
             Loc::Reg(_) => unreachable!("handled above"),
             Loc::FReg(_) => unreachable!("validated code never uses a float as an integer"),
         }
         self.stack.pop();
         (r, value.ty)
+    }
+
+    /// The register caching local `local`, if any.
+    fn cached(&self, local: u32) -> Option<Reg> {
+        self.local_cache.iter().find(|(l, _)| *l == local).map(|(_, r)| *r)
+    }
+
+    /// Forgets local `local`'s cached register, which becomes free.
+    fn uncache(&mut self, local: u32) {
+        if let Some(i) = self.local_cache.iter().position(|(l, _)| *l == local) {
+            let (_, r) = self.local_cache.swap_remove(i);
+            self.free.push(r);
+        }
+    }
+
+    /// Forgets every cached local: before a label, a call, or anything else that may change
+    /// registers behind the code generator's back.
+    fn drop_local_cache(&mut self) {
+        for (_, r) in std::mem::take(&mut self.local_cache) {
+            self.free.push(r);
+        }
     }
 
     /// Pops a float value into a float register the caller now owns.
@@ -873,6 +907,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     /// `operands` top values are consecutive slots), and the result, if any, comes back in the
     /// first operand's slot.
     fn runtime(&mut self, op: RuntimeOp, a: u32, b: u32, operands: usize, result: Option<Ty>) {
+        self.drop_local_cache();
         self.spill_all();
         let base = self.stack.len() - operands;
         self.materialize_from(base);
@@ -899,6 +934,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let params = ty.params().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
         let results =
             ty.results().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
+        self.drop_local_cache();
         self.spill_all();
         let base = self.stack.len() - params.len();
         self.materialize_from(base);
@@ -916,6 +952,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         };
         let (params, results) = (ints(ty.params())?, ints(ty.results())?);
         // The table index sits above the arguments, in the slot right after them.
+        self.drop_local_cache();
         self.spill_all();
         let base = self.stack.len() - 1 - params.len();
         self.materialize_from(base);
@@ -994,13 +1031,17 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let slot = Self::local_slot(local);
         let v = self.stack[value];
         let size = v.ty.size();
+        if v.loc != Loc::Local(local) {
+            self.uncache(local);
+        }
         match v.loc {
             Loc::Imm(imm) => self.masm.store_slot_imm(Size::S64, imm, slot),
             Loc::Local(l) if l == local => {}
             Loc::Local(l) => self.masm.copy_slot(slot, Self::local_slot(l)),
             Loc::Reg(r) => {
+                // Written through: the slot is current, and later reads take the register.
                 self.masm.store_slot(size, r, slot);
-                self.free.push(r);
+                self.local_cache.push((local, r));
             }
             Loc::FReg(r) => {
                 self.masm.store_slot_float(size, r, slot);
@@ -1053,6 +1094,10 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         cond: Option<Comparison>,
     ) -> Result<(), CompileError> {
         let (params, results) = self.block_types(blockty)?;
+        if kind == Kind::Loop {
+            // The header is reached from the back-edges too, with other registers.
+            self.drop_local_cache();
+        }
         self.spill_all();
         let height = self.stack.len() - params.len();
         self.materialize_from(height);
@@ -1096,6 +1141,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     /// Resets the stack to a label's state: `height` canonical values below, then `types`.
     fn reset_stack(&mut self, height: usize, types: &[Ty]) {
+        self.local_cache.clear();
         let all: Vec<Reg> = self.masm.allocatable().iter().rev().copied().collect();
         self.free = all;
         self.free_float = self.masm.allocatable_float().iter().rev().copied().collect();
