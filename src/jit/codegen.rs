@@ -90,13 +90,15 @@ impl<L> Control<L> {
     }
 }
 
-/// Compiles one function with `masm`.
+/// Compiles one function with `masm`. With `record_offsets`, the output's code map says where
+/// each operator's code starts (for `tierup explore`); without, nothing is recorded.
 pub fn compile<M: MacroAssembler>(
     masm: M,
     module: &ModuleInner,
     func_index: u32,
     body: &FunctionBody<'_>,
     layout: &InterpFunc,
+    record_offsets: bool,
 ) -> Result<Assembled, CompileError> {
     let ty = module.func_type(func_index);
     let mut locals = ty.params().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
@@ -138,11 +140,20 @@ pub fn compile<M: MacroAssembler>(
         init: &layout.frame_init,
     });
     let mut ops = body.get_operators_reader().map_err(wp)?;
+    let mut op_offsets = Vec::new();
     while !ops.eof() {
+        let wasm_offset = ops.original_position() as u32;
         let op = ops.read().map_err(wp)?;
+        if record_offsets {
+            op_offsets.push((wasm_offset, g.masm.offset()));
+        }
         g.visit(&op)?;
     }
-    g.masm.finish().map_err(|e| CompileError::Internal(e.to_string()))
+    let body_end = g.masm.offset();
+    let mut assembled = g.masm.finish().map_err(|e| CompileError::Internal(e.to_string()))?;
+    assembled.code_map.ops = op_offsets;
+    assembled.code_map.body_end = body_end;
+    Ok(assembled)
 }
 
 struct CodeGen<'m, M: MacroAssembler> {
