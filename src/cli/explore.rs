@@ -84,7 +84,8 @@ fn select(module: &Module, wanted: &[String]) -> Result<Vec<u32>> {
             }
         };
         if index < imported {
-            bail!("function {index} (`{text}`) is imported: it has no code to show");
+            let label = function_label(index, module.display_name(index));
+            bail!("{label} is imported: it has no code to show");
         }
         selected.push(index);
     }
