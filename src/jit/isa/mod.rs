@@ -4,13 +4,13 @@
 #[cfg(target_arch = "x86_64")]
 mod x64;
 
-/// The name of the ISA [`compile_host`] generates code for (`explore` picks its disassembler by
-/// it).
-pub const HOST_ISA: &str = std::env::consts::ARCH;
-
 use super::CompileError;
 use crate::interp::code::InterpFunc;
 use crate::module::ModuleInner;
+
+/// The name of the ISA [`compile_host`] generates code for (`explore` picks its disassembler by
+/// it).
+pub const HOST_ISA: &str = std::env::consts::ARCH;
 
 /// Compiles a function for the machine tierup runs on; `record_offsets` as in `codegen::compile`.
 pub fn compile_host(
