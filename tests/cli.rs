@@ -457,6 +457,19 @@ fn perfmap_gets_a_line_when_a_function_tiers_up() {
     assert_eq!(symbol, "wasm[fib]::fib [baseline]");
 }
 
+#[test]
+fn no_perf_map_unless_asked() {
+    let child = Command::new(env!("CARGO_BIN_EXE_tierup"))
+        .args(["run", "--tier", "baseline", "tests/data/fib.wat", "--invoke", "fib", "5"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the tierup binary runs");
+    let pid = child.id();
+    assert!(child.wait_with_output().expect("tierup finishes").status.success());
+    assert!(!std::env::temp_dir().join(format!("perf-{pid}.map")).exists());
+}
+
 // --- validate -----------------------------------------------------------------------------------
 
 #[test]
