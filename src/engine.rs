@@ -26,6 +26,20 @@ pub struct Config {
     /// Whether the interpreter counts calls and loop back-edges ([`crate::FuncProfile`]). On by
     /// default; turning it off exists to measure what counting costs (the tier policy reads them).
     pub profile_counters: bool,
+    /// Which native profiler is told about generated code (off by default).
+    pub profiling_strategy: ProfilingStrategy,
+}
+
+/// How tierup tells a native profiler where its generated code is (named as in wasmtime).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProfilingStrategy {
+    /// Nothing is written.
+    #[default]
+    None,
+    /// Each tier-1 function is appended to `/tmp/perf-<pid>.map` as it is compiled, the symbol
+    /// map Linux `perf` reads for JIT code. The interpreter needs no entry: its dispatch loop is
+    /// tierup's own code, which perf already symbolizes.
+    PerfMap,
 }
 
 impl Default for Config {
@@ -38,6 +52,7 @@ impl Default for Config {
             max_table_elements: 10_000_000,
             consume_fuel: false,
             profile_counters: true,
+            profiling_strategy: ProfilingStrategy::None,
         }
     }
 }

@@ -27,6 +27,7 @@
 mod code;
 mod engine;
 mod error;
+mod explore;
 pub(crate) mod interp;
 pub(crate) mod jit;
 mod module;
@@ -37,8 +38,9 @@ pub mod vm;
 pub mod wasi;
 pub mod wast;
 
-pub use engine::{Config, Engine};
+pub use engine::{Config, Engine, ProfilingStrategy};
 pub use error::{Error, Result};
+pub use explore::{CodePart, ExploredFunction, ExploredOp};
 pub use module::{CompileStats, Module, Tier1Refusal};
 pub use tier::tuning::TierUpPolicy;
 pub use tier::{FuncProfile, FuncStats, Tier, TierUpEvent, Tiering};

@@ -4,7 +4,7 @@
 //! and hands every function body to the interpreter's translator in the same pass that validates it.
 //! A `Module` never changes after construction and is shared by all its instances.
 
-use crate::engine::{Engine, SigId};
+use crate::engine::{Engine, ProfilingStrategy, SigId};
 use crate::error::{Error, Result};
 use crate::interp::{InterpFunc, translate_function};
 use crate::jit::{CompileError, JitFunc};
@@ -81,6 +81,9 @@ pub(crate) struct DataSegment {
 pub(crate) struct Names {
     pub module: Option<String>,
     pub funcs: HashMap<u32, String>,
+    /// The stem of the file the module was read from: the module's name in profiler symbols
+    /// when the name section gives none.
+    pub file: Option<String>,
 }
 
 /// Everything known about a module after validation. Index spaces put imports first.
@@ -114,6 +117,8 @@ pub(crate) struct ModuleInner {
     pub binary: Box<[u8]>,
     pub bodies: Vec<std::ops::Range<usize>>,
     pub names: Names,
+    /// Whether new tier-1 code is announced in the perf map (`Config::profiling_strategy`).
+    pub perf_map: bool,
     /// Size of the code section in bytes (for compile-throughput statistics).
     pub code_size: usize,
     /// The functions tier 1 refused (when the engine runs baseline), and why.
@@ -145,16 +150,13 @@ impl ModuleInner {
     pub fn compile_tier1_lazily(&self, def: u32) -> Option<&JitFunc> {
         self.jit[def as usize]
             .get_or_init(|| {
-                let range = self.bodies[def as usize].clone();
-                let reader = wasmparser::BinaryReader::new_features(
-                    &self.binary[range.clone()],
-                    range.start as u64,
-                    features(),
-                );
-                let body = wasmparser::FunctionBody::new(reader);
+                let body = self.function_body(def);
                 let func_index = self.num_imported_funcs + def;
                 match crate::jit::compile(self, func_index, &body, &self.code[def as usize]) {
-                    Ok(jit) => Some(jit),
+                    Ok(jit) => {
+                        self.announce_tier1(func_index, &jit);
+                        Some(jit)
+                    }
                     Err(CompileError::Unsupported(_)) => None,
                     Err(CompileError::Internal(e)) => {
                         eprintln!("tierup: tier 1 failed on function {func_index}: {e}");
@@ -163,6 +165,27 @@ impl ModuleInner {
                 }
             })
             .as_ref()
+    }
+
+    /// The body of defined function `def`, read from the kept binary (offsets are module offsets).
+    pub fn function_body(&self, def: u32) -> wasmparser::FunctionBody<'_> {
+        let range = self.bodies[def as usize].clone();
+        let reader = wasmparser::BinaryReader::new_features(
+            &self.binary[range.clone()],
+            range.start as u64,
+            features(),
+        );
+        wasmparser::FunctionBody::new(reader)
+    }
+
+    /// Tells the profiler's symbol map about new tier-1 code, when the engine asked for one.
+    fn announce_tier1(&self, func_index: u32, jit: &JitFunc) {
+        if self.perf_map {
+            let module = self.names.module.as_deref().or(self.names.file.as_deref());
+            let name =
+                crate::jit::perfmap::symbol(module, func_index, self.display_name(func_index));
+            crate::jit::perfmap::record(jit.address(), jit.code_size, &name);
+        }
     }
 
     pub fn func_type(&self, func_index: u32) -> &FuncType {
@@ -287,14 +310,15 @@ impl Module {
         let path = path.as_ref();
         let bytes = std::fs::read(path)
             .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
         if path.extension().is_some_and(|e| e == "wasm") || bytes.starts_with(b"\0asm") {
-            return Module::from_binary(engine, &bytes);
+            return Module::build(engine, &bytes, stem);
         }
         let binary = wat::parse_bytes(&bytes).map_err(|mut e| {
             e.set_path(path);
             Error::Malformed(e.to_string())
         })?;
-        Module::from_binary(engine, &binary)
+        Module::build(engine, &binary, stem)
     }
 
     /// The functions tier 1 refused to compile, and why (empty unless the engine runs
@@ -305,7 +329,14 @@ impl Module {
 
     /// Decodes, validates and translates a binary module.
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Module> {
-        let inner = Builder::new(engine).build(binary)?;
+        Module::build(engine, binary, None)
+    }
+
+    /// `from_binary`, naming the file the module came from (for profiler symbols).
+    fn build(engine: &Engine, binary: &[u8], file: Option<String>) -> Result<Module> {
+        let mut builder = Builder::new(engine);
+        builder.m.names.file = file;
+        let inner = builder.build(binary)?;
         Ok(Module { inner: Arc::new(inner) })
     }
 
@@ -389,6 +420,7 @@ impl<'e> Builder<'e> {
                 binary: Box::default(),
                 bodies: Vec::new(),
                 names: Names::default(),
+                perf_map: engine.config().profiling_strategy == ProfilingStrategy::PerfMap,
                 code_size: 0,
                 tier1_refusals: Vec::new(),
             },
@@ -433,6 +465,12 @@ impl<'e> Builder<'e> {
             self.section(payload)?;
         }
         self.m.binary = binary.into();
+        // Code compiled up front is announced now that the name section has been read.
+        for def in 0..self.m.jit.len() as u32 {
+            if let Some(jit) = self.m.jit_code(def) {
+                self.m.announce_tier1(self.m.num_imported_funcs + def, jit);
+            }
+        }
         Ok(self.m)
     }
 

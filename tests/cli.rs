@@ -296,6 +296,180 @@ fn stats_report_back_edges_and_fuel_even_after_a_trap() {
     assert!(last.contains("fuel"), "{}", run.stderr);
 }
 
+// --- explore ------------------------------------------------------------------------------------
+
+/// The index of the first line of `text` satisfying `pred`, searching from line `from`.
+fn line_index(text: &str, from: usize, pred: impl Fn(&str) -> bool) -> usize {
+    let found = text.lines().enumerate().skip(from).find(|(_, line)| pred(line));
+    found.unwrap_or_else(|| panic!("no such line after line {from} in:\n{text}")).0
+}
+
+/// An instruction line: indented, a hex code offset and a colon.
+fn is_instruction(line: &str) -> bool {
+    line.starts_with("    ")
+        && line.trim_start().split_once(':').is_some_and(|(offset, _)| {
+            !offset.is_empty() && offset.chars().all(|c| c.is_ascii_hexdigit())
+        })
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn explore_interleaves_operators_with_their_machine_code() {
+    let run = tierup(&["explore", "tests/data/explore.wat"]);
+    assert_eq!((run.status, run.stderr.as_str()), (0, ""), "{}", run.stdout);
+    let out = &run.stdout;
+    // Function 0 is the import: defined functions only, each with its header.
+    assert!(!out.contains("function 0"), "{out}");
+    let header = line_index(out, 0, |l| l.starts_with(";; function 1 `square`: "));
+    assert!(out.lines().nth(header).unwrap().contains("bytes of x86_64 code, compiled in"));
+    let prologue = line_index(out, header, |l| l == ";; prologue");
+    assert!(is_instruction(out.lines().nth(prologue + 1).unwrap()), "{out}");
+    // Operands cost no code; the multiplication follows its operator line.
+    let get = line_index(out, prologue, |l| l.starts_with('@') && l.ends_with("local.get $x"));
+    let mul = line_index(out, get, |l| l.starts_with('@') && l.ends_with("i32.mul"));
+    assert_eq!(mul, get + 2, "{out}");
+    let imul = line_index(out, mul, |l| l.contains("imul"));
+    assert!((mul + 1..=imul).all(|i| is_instruction(out.lines().nth(i).unwrap())), "{out}");
+    let end = line_index(out, imul, |l| l.starts_with('@') && l.ends_with("  end"));
+    let trap_exit = line_index(out, end, |l| l == ";; trap exit");
+    line_index(out, trap_exit, |l| l == ";; epilogue");
+    // The loop: its load checks bounds through a trap stub; it has an OSR entry.
+    let sum = line_index(out, 0, |l| l.starts_with(";; function 2 `sum`: "));
+    let load = line_index(out, sum, |l| l.starts_with('@') && l.ends_with("i32.load"));
+    assert!(is_instruction(out.lines().nth(load + 1).unwrap()), "{out}");
+    let osr = line_index(out, load, |l| l.starts_with(";; OSR entry into loop 0 (@"));
+    line_index(out, osr, |l| l == ";; trap stub: out of bounds memory access");
+    // SIMD is refused, with the reason.
+    assert!(
+        out.contains(";; function 3 `lanes`: tier 1 does not compile it (unsupported: V128Const)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn explore_selects_functions_by_name_and_index() {
+    let run = tierup(&["explore", "--func", "lanes", "--func", "2", "tests/data/explore.wat"]);
+    assert_eq!((run.status, run.stderr.as_str()), (0, ""), "{}", run.stdout);
+    let headers: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with(";; function")).collect();
+    assert_eq!(headers.len(), 2, "{}", run.stdout);
+    assert!(headers[0].starts_with(";; function 3 `lanes`: tier 1 does not compile it"));
+    assert!(headers[1].starts_with(";; function 2 `sum`: "), "{}", run.stdout);
+    // An export name selects too; the name section's name and the export name agree here.
+    let run = tierup(&["explore", "--func", "square", "tests/data/explore.wat"]);
+    assert!(run.stdout.starts_with(";; function 1 `square`: "), "{}", run.stdout);
+}
+
+#[test]
+fn explore_rejects_imports_and_unknown_functions() {
+    let run = tierup(&["explore", "--func", "0", "tests/data/explore.wat"]);
+    one_line_failure(&run, "function 0 `log` is imported: it has no code to show");
+    let run = tierup(&["explore", "--func", "nope", "tests/data/explore.wat"]);
+    one_line_failure(&run, "no function named `nope`");
+    let run = tierup(&["explore", "--func", "9", "tests/data/explore.wat"]);
+    one_line_failure(&run, "no function 9 (the module has 4)");
+}
+
+// --- run --profile=perfmap -----------------------------------------------------------------------
+
+/// The lines of the perf map of process `pid`, once it has `count` of them (waiting up to 30 s).
+fn perf_map_lines(pid: u32, count: usize) -> Vec<String> {
+    let path = std::env::temp_dir().join(format!("perf-{pid}.map"));
+    for _ in 0..300 {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        if lines.len() >= count && text.ends_with('\n') {
+            return lines;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{} never had {count} lines", path.display());
+}
+
+/// A perf map line: `START SIZE symbol`, both numbers in hex.
+fn parse_perf_map_line(line: &str) -> (u64, u64, &str) {
+    let mut parts = line.splitn(3, ' ');
+    let mut hex = || u64::from_str_radix(parts.next().unwrap_or_default(), 16);
+    let (start, size) = (hex().expect(line), hex().expect(line));
+    (start, size, parts.next().expect(line))
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn perfmap_names_every_tier_1_function_inside_mapped_code() {
+    use std::process::Stdio;
+    // The program blocks reading stdin, so its code is still mapped while the test looks.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tierup"))
+        .args(["run", "--profile=perfmap", "--tier", "baseline", "tests/data/wasi/wait_stdin.wat"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tierup binary runs");
+    let pid = child.id();
+    let lines = perf_map_lines(pid, 3);
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("the child's maps");
+    let executable: Vec<(u64, u64)> = maps
+        .lines()
+        .filter(|l| l.split_whitespace().nth(1).is_some_and(|perms| perms.contains('x')))
+        .map(|l| {
+            let (from, to) = l.split_whitespace().next().unwrap().split_once('-').unwrap();
+            (u64::from_str_radix(from, 16).unwrap(), u64::from_str_radix(to, 16).unwrap())
+        })
+        .collect();
+    let mut symbols = Vec::new();
+    for line in &lines {
+        let (start, size, symbol) = parse_perf_map_line(line);
+        assert!(size > 0, "{line}");
+        let inside = executable.iter().any(|&(from, to)| from <= start && start + size <= to);
+        assert!(inside, "{line} is not inside executable memory:\n{maps}");
+        symbols.push(symbol.to_string());
+    }
+    drop(child.stdin.take());
+    let output = child.wait_with_output().expect("tierup finishes");
+    let _ = std::fs::remove_file(std::env::temp_dir().join(format!("perf-{pid}.map")));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    symbols.sort();
+    let expected = ["wasm[wait]::_start [baseline]", "wasm[wait]::read [baseline]"];
+    assert_eq!(symbols, [expected[0], expected[1], "wasm[wait]::square [baseline]"]);
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn perfmap_gets_a_line_when_a_function_tiers_up() {
+    use std::process::Stdio;
+    // Under auto, fib is compiled at its first call; the module name is the file's stem.
+    let child = Command::new(env!("CARGO_BIN_EXE_tierup"))
+        .args(["run", "--profile=perfmap", "--tier-up-threshold", "1", "tests/data/fib.wat"])
+        .args(["--invoke", "fib", "10"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the tierup binary runs");
+    let pid = child.id();
+    let output = child.wait_with_output().expect("tierup finishes");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "55\n");
+    let lines = perf_map_lines(pid, 1);
+    let _ = std::fs::remove_file(std::env::temp_dir().join(format!("perf-{pid}.map")));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let (start, size, symbol) = parse_perf_map_line(&lines[0]);
+    assert!(start > 0 && size > 0, "{lines:?}");
+    assert_eq!(symbol, "wasm[fib]::fib [baseline]");
+}
+
+#[test]
+fn no_perf_map_unless_asked() {
+    let child = Command::new(env!("CARGO_BIN_EXE_tierup"))
+        .args(["run", "--tier", "baseline", "tests/data/fib.wat", "--invoke", "fib", "5"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the tierup binary runs");
+    let pid = child.id();
+    assert!(child.wait_with_output().expect("tierup finishes").status.success());
+    assert!(!std::env::temp_dir().join(format!("perf-{pid}.map")).exists());
+}
+
 // --- validate -----------------------------------------------------------------------------------
 
 #[test]
@@ -345,7 +519,8 @@ fn wast_failures_are_listed_and_summed_over_files() {
 #[test]
 fn help_for_every_subcommand() {
     for (subcommand, mentions) in [
-        ("run", ["--invoke", "--max-memory-size", "--fuel", "--dir"]),
+        ("run", ["--invoke", "--max-memory-size", "--fuel", "--profile"]),
+        ("explore", ["--func", "NAME|INDEX", "Intel syntax", "prologue"]),
         ("validate", ["FILE", "valid", "decodes", "--help"]),
         ("wast", ["--tier", "N passed, M failed", "auto", "--tier-up-threshold"]),
     ] {

@@ -6,6 +6,7 @@
 //! only dispatches.
 
 mod exit;
+mod explore;
 mod run;
 mod size;
 mod stats;
@@ -40,6 +41,7 @@ enum Command {
     Bench(crate::bench::BenchCommand),
     Validate(validate::ValidateCommand),
     Wast(wast::WastCommand),
+    Explore(explore::ExploreCommand),
 }
 
 impl Cli {
@@ -51,6 +53,7 @@ impl Cli {
             Command::Bench(cmd) => crate::bench::bench(cmd),
             Command::Validate(cmd) => validate::validate(cmd),
             Command::Wast(cmd) => wast::wast(cmd),
+            Command::Explore(cmd) => explore::explore(cmd),
         }
     }
 }

@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 use tierup::wasi::{self, WasiCtx, WasiCtxBuilder};
-use tierup::{Config, Engine, ExternType, FuncType, Instance, Linker, Module, Store, Val};
+use tierup::{
+    Config, Engine, ExternType, FuncType, Instance, Linker, Module, ProfilingStrategy, Store, Val,
+};
 
 /// Run a WebAssembly module: its `_start` function, or the export named by --invoke
 ///
@@ -29,6 +31,7 @@ use tierup::{Config, Engine, ExternType, FuncType, Instance, Linker, Module, Sto
   tierup run hello.wasm
   tierup run add.wat --invoke add 1 -2
   tierup run --fuel 1000000 --stats fib.wat --invoke fib 25
+  perf record -g tierup run --profile=perfmap prog.wasm
   tierup run --dir ./data::/data --env LANG=C app.wasm input.txt")]
 pub struct RunCommand {
     /// Call this exported function instead of `_start`, and print its results
@@ -68,6 +71,15 @@ pub struct RunCommand {
     /// left is printed too. The table is printed even if the run traps.
     #[arg(long)]
     stats: bool,
+
+    /// Tell a native profiler where tier-1 code is: `perfmap` appends each function tier 1
+    /// compiles to /tmp/perf-<pid>.map for Linux `perf`
+    ///
+    /// Symbols read `wasm[MODULE]::FUNC [baseline]` (MODULE from the name section, else FILE's
+    /// stem). Interpreted functions need nothing: they run in the interpreter's own code. Then
+    /// `perf record -g tierup run --profile=perfmap ...` and `perf report` name wasm functions.
+    #[arg(long, value_name = "STRATEGY", value_parser = parse_profile)]
+    profile: Option<ProfilingStrategy>,
 
     /// After the run, print `tierup-phase-times compile_ns=N instantiate_ns=N run_ns=N` to stderr
     ///
@@ -113,6 +125,15 @@ fn parse_wasm_stack(text: &str) -> Result<usize, String> {
     match size::parse_size(text)? {
         bytes if bytes > MAX_WASM_STACK => Err(format!("at most {MAX_WASM_STACK} bytes (1GiB)")),
         bytes => Ok(bytes as usize),
+    }
+}
+
+/// `--profile`: the profilers tierup can inform.
+fn parse_profile(text: &str) -> Result<ProfilingStrategy, String> {
+    match text {
+        "perfmap" => Ok(ProfilingStrategy::PerfMap),
+        "none" => Ok(ProfilingStrategy::None),
+        _ => Err("expected `perfmap` or `none`".to_string()),
     }
 }
 
@@ -186,6 +207,7 @@ fn config(cmd: &RunCommand) -> Config {
         max_wasm_stack: cmd.max_wasm_stack,
         max_memory_size: cmd.max_memory_size,
         consume_fuel: cmd.fuel.is_some(),
+        profiling_strategy: cmd.profile.unwrap_or_default(),
         ..Config::default()
     })
 }

@@ -108,13 +108,15 @@ impl<L> Control<L> {
     }
 }
 
-/// Compiles one function with `masm`.
+/// Compiles one function with `masm`. With `record_offsets`, the output's code map says where
+/// each operator's code starts (for `tierup explore`); without, nothing is recorded.
 pub fn compile<M: MacroAssembler>(
     masm: M,
     module: &ModuleInner,
     func_index: u32,
     body: &FunctionBody<'_>,
     layout: &InterpFunc,
+    record_offsets: bool,
 ) -> Result<Assembled, CompileError> {
     let ty = module.func_type(func_index);
     let mut locals = ty.params().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
@@ -163,11 +165,27 @@ pub fn compile<M: MacroAssembler>(
     });
     // One operator of lookahead, so a comparison can fuse with the branch that consumes it.
     let mut ops = body.get_operators_reader().map_err(wp)?;
-    let mut read = || if ops.eof() { Ok(None) } else { ops.read().map(Some).map_err(wp) };
+    let mut op_offsets = Vec::new();
+    let mut read = || {
+        if ops.eof() {
+            return Ok(None);
+        }
+        let wasm_offset = ops.original_position() as u32;
+        ops.read().map(|op| Some((wasm_offset, op))).map_err(wp)
+    };
     let mut next = read()?;
-    while let Some(op) = next.take() {
+    while let Some((wasm_offset, op)) = next.take() {
         next = read()?;
-        if g.visit_compare_and_branch(&op, next.as_ref())? {
+        if record_offsets {
+            op_offsets.push((wasm_offset, g.masm.offset()));
+        }
+        let fused = g.visit_compare_and_branch(&op, next.as_ref().map(|(_, op)| op))?;
+        if fused {
+            // The branch's code is the comparison's: it starts where its own code does.
+            let (branch_offset, _) = next.take().expect("a fused branch");
+            if record_offsets {
+                op_offsets.push((branch_offset, g.masm.offset()));
+            }
             next = read()?;
         } else {
             g.visit(&op)?;
@@ -179,7 +197,11 @@ pub fn compile<M: MacroAssembler>(
             "fuel segments disagree with the interpreter: {charged} charged, {expected} expected"
         )));
     }
-    g.masm.finish().map_err(|e| CompileError::Internal(e.to_string()))
+    let body_end = g.masm.offset();
+    let mut assembled = g.masm.finish().map_err(|e| CompileError::Internal(e.to_string()))?;
+    assembled.code_map.ops = op_offsets;
+    assembled.code_map.body_end = body_end;
+    Ok(assembled)
 }
 
 struct CodeGen<'m, M: MacroAssembler> {

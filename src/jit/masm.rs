@@ -179,6 +179,33 @@ pub struct Assembled {
     /// Offsets of the on-stack-replacement entries, by loop ordinal (see
     /// [`MacroAssembler::osr_entry`]); `None` for loops in dead code.
     pub osr_entries: Vec<Option<u32>>,
+    /// Where each part of the code starts, for `tierup explore`; see [`CodeMap`].
+    pub code_map: CodeMap,
+}
+
+/// Where the parts of a function's code start (code offsets), for readers of the machine code
+/// (`tierup explore`). The per-operator offsets are recorded only when the compile asks for them.
+#[derive(Clone, Debug, Default)]
+pub struct CodeMap {
+    /// `(wasm byte offset, code offset)` of each operator, in body order: where the operator at
+    /// that module offset starts emitting. Empty unless recording was asked for.
+    pub ops: Vec<(u32, u32)>,
+    /// Where the out-of-line code starts (everything [`MacroAssembler::finish`] emits).
+    pub body_end: u32,
+    /// The labelled pieces of the out-of-line code, in code order (OSR entries are in
+    /// [`Assembled::osr_entries`]).
+    pub out_of_line: Vec<(u32, OutOfLine)>,
+}
+
+/// A piece of out-of-line code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutOfLine {
+    /// The stub that returns this trap's status.
+    TrapStub(TrapCode),
+    /// Where every trap leaves the function.
+    TrapExit,
+    /// The shared return path.
+    Epilogue,
 }
 
 /// Two-operand float operations `dst = lhs op rhs`, with wasm's semantics: `Min`/`Max` return
@@ -318,6 +345,8 @@ pub trait MacroAssembler {
     type Label: Copy;
 
     fn new_label(&mut self) -> Self::Label;
+    /// The current code offset: where the next instruction will be emitted.
+    fn offset(&self) -> u32;
     fn bind(&mut self, label: Self::Label);
     /// Registers the code generator may allocate, in order of preference.
     fn allocatable(&self) -> &'static [Reg];

@@ -18,6 +18,9 @@
 mod codegen;
 mod isa;
 pub mod masm;
+pub mod perfmap;
+
+pub use isa::HOST_ISA;
 
 use crate::code::ExecutableCode;
 use crate::module::ModuleInner;
@@ -147,6 +150,11 @@ impl JitFunc {
         Some(unsafe { entry(ctx, fp, u32::MAX) })
     }
 
+    /// Where the machine code starts in memory (for profilers' symbol maps).
+    pub fn address(&self) -> *const u8 {
+        self.code.address(0)
+    }
+
     /// The function's entry, as a `JitCtx::funcs` table holds it.
     pub fn entry(&self) -> FuncEntry {
         // SAFETY: offset 0 is the entry of the function `compile` assembled with the `FuncEntry`
@@ -163,7 +171,7 @@ pub fn compile(
     layout: &crate::interp::code::InterpFunc,
 ) -> Result<JitFunc, CompileError> {
     let started = std::time::Instant::now();
-    let assembled = isa::compile_host(module, func_index, body, layout)?;
+    let assembled = isa::compile_host(module, func_index, body, layout, false)?;
     let code =
         ExecutableCode::new(&assembled.code).map_err(|e| CompileError::Internal(e.to_string()))?;
     Ok(JitFunc {
@@ -172,6 +180,20 @@ pub fn compile(
         compile_time: started.elapsed(),
         code_size: assembled.code.len(),
     })
+}
+
+/// Compiles defined function `func_index` for reading rather than running: the machine code with
+/// every operator's code offset recorded, and how long compiling took. Nothing is mapped
+/// executable.
+pub fn compile_for_explore(
+    module: &ModuleInner,
+    func_index: u32,
+    body: &wasmparser::FunctionBody<'_>,
+    layout: &crate::interp::code::InterpFunc,
+) -> Result<(masm::Assembled, std::time::Duration), CompileError> {
+    let started = std::time::Instant::now();
+    let assembled = isa::compile_host(module, func_index, body, layout, true)?;
+    Ok((assembled, started.elapsed()))
 }
 
 /// The status tier-1 code returns for a trap.

@@ -8,20 +8,26 @@ use super::CompileError;
 use crate::interp::code::InterpFunc;
 use crate::module::ModuleInner;
 
-/// Compiles a function for the machine tierup runs on.
+/// The name of the ISA [`compile_host`] generates code for (`explore` picks its disassembler by
+/// it).
+pub const HOST_ISA: &str = std::env::consts::ARCH;
+
+/// Compiles a function for the machine tierup runs on; `record_offsets` as in `codegen::compile`.
 pub fn compile_host(
     module: &ModuleInner,
     func_index: u32,
     body: &wasmparser::FunctionBody<'_>,
     layout: &InterpFunc,
+    record_offsets: bool,
 ) -> Result<crate::jit::masm::Assembled, CompileError> {
     #[cfg(target_arch = "x86_64")]
     {
-        super::codegen::compile(x64::X64Masm::default(), module, func_index, body, layout)
+        let masm = x64::X64Masm::default();
+        super::codegen::compile(masm, module, func_index, body, layout, record_offsets)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (module, func_index, body, layout);
+        let _ = (module, func_index, body, layout, record_offsets);
         Err(CompileError::Unsupported(format!("tier 1 on {}", std::env::consts::ARCH)))
     }
 }

@@ -20,8 +20,9 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::jit::masm::{
-    AsmError, Assembled, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup,
-    IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
+    AsmError, Assembled, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp,
+    FrameSetup, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp, Size,
+    StoreKind, UnaryOp,
 };
 use crate::jit::{JitCtx, trap_status};
 use crate::vm::TrapCode;
@@ -370,6 +371,10 @@ impl MacroAssembler for X64Masm {
 
     fn new_label(&mut self) -> DynamicLabel {
         self.ops.new_dynamic_label()
+    }
+
+    fn offset(&self) -> u32 {
+        self.ops.offset().0 as u32
     }
 
     fn bind(&mut self, label: DynamicLabel) {
@@ -1043,24 +1048,31 @@ impl MacroAssembler for X64Masm {
             }));
         }
         let (epilogue, trap_exit) = (self.epilogue, self.trap_exit);
+        let mut out_of_line = Vec::new();
         for (code, label) in std::mem::take(&mut self.traps) {
             let status = trap_status(&code) as i32;
+            out_of_line.push((self.offset(), OutOfLine::TrapStub(code)));
             asm!(self.ops ; =>label ; mov eax, status ; jmp =>trap_exit);
         }
         // The trap exit: the runtime records this frame for the backtrace (rdi is the context
         // wherever a trap is raised) and turns the status into a pending trap.
         let func_index = self.func_index as i32;
+        out_of_line.push((self.offset(), OutOfLine::TrapExit));
         asm!(self.ops
             ; =>trap_exit
             ; mov esi, eax
             ; mov edx, func_index
             ; call QWORD [rdi + CTX_UNWIND]
+        );
+        out_of_line.push((self.offset(), OutOfLine::Epilogue));
+        asm!(self.ops
             ; =>epilogue
             ; pop r15 ; pop r14 ; pop r13 ; pop r12 ; pop rbx
             ; ret
         );
         let code = self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
-        Ok(Assembled { code, osr_entries })
+        let code_map = CodeMap { out_of_line, ..CodeMap::default() };
+        Ok(Assembled { code, osr_entries, code_map })
     }
 }
 

@@ -1,0 +1,278 @@
+//! `tierup explore`: each function's tier-1 machine code, disassembled and interleaved with the
+//! wasm operators it came from, so a reader sees what every operator costs.
+//!
+//! The engine supplies the code and the operator-to-offset map (`Module::explore_function`); this
+//! module only formats: operators as wasmprinter prints them (looked up by module offset), machine
+//! code through one small disassembler per ISA. It must never run the code it shows.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tierup::{CodePart, Config, Engine, Error, ExploredFunction, Module, Tier};
+
+/// Show the machine code tier 1 generates for each function, under the wasm operators it came from
+///
+/// For every defined function (or those --func selects): a header with its index, name, code size
+/// and compile time, then the prologue, each wasm operator followed by the instructions generated
+/// for it (operators with no instructions only moved a value on the code generator's virtual
+/// stack), and the out-of-line code (on-stack-replacement entries, trap stubs, trap exit,
+/// epilogue) under their own headings. Code offsets are in hex from the function's start; wasm
+/// offsets (`@...`) are module byte offsets. Functions tier 1 does not compile show the reason.
+/// Disassembly is in Intel syntax, as `perf annotate` and `objdump -M intel` print it.
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:
+  tierup explore fib.wat
+  tierup explore --func fib --func 3 prog.wasm")]
+pub struct ExploreCommand {
+    /// Only this function: its name (name section or export) or its index in the function index
+    /// space (repeatable)
+    #[arg(long = "func", value_name = "NAME|INDEX")]
+    funcs: Vec<String>,
+
+    /// The module: a binary `.wasm` or a text `.wat` file
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
+pub fn explore(cmd: ExploreCommand) -> Result<ExitCode> {
+    let path = &cmd.file;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // As `Module::from_file` reads files: a `.wasm` file is always binary.
+    let binary = if path.extension().is_some_and(|e| e == "wasm") || bytes.starts_with(b"\0asm") {
+        bytes
+    } else {
+        wat::parse_bytes(&bytes)
+            .map_err(|mut e| {
+                e.set_path(path);
+                e
+            })
+            .with_context(|| format!("failed to compile {}", path.display()))?
+            .into_owned()
+    };
+    // Nothing is compiled up front: each function is compiled for reading, on its own.
+    let engine = Engine::new(Config { tier: Tier::Interp.into(), ..Config::default() });
+    let module = Module::from_binary(&engine, &binary)
+        .with_context(|| format!("failed to compile {}", path.display()))?;
+    let selected = select(&module, &cmd.funcs)?;
+    let operators = Operators::new(&binary)?;
+    let mut out = String::new();
+    for (i, &func_index) in selected.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        match module.explore_function(func_index) {
+            Ok(function) => render(&mut out, &function, &operators)?,
+            Err(Error::Unsupported(reason)) => {
+                let name = function_label(func_index, module.display_name(func_index));
+                let reason = operator_name(&reason);
+                let _ =
+                    writeln!(out, ";; {name}: tier 1 does not compile it (unsupported: {reason})");
+            }
+            Err(e) => return Err(e).context(format!("function {func_index}")),
+        }
+    }
+    std::io::stdout().lock().write_all(out.as_bytes()).context("cannot write to stdout")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The defined functions to show, in the order asked (all, in index order, by default).
+fn select(module: &Module, wanted: &[String]) -> Result<Vec<u32>> {
+    let imported = module.num_imported_funcs();
+    if wanted.is_empty() {
+        return Ok((imported..module.num_funcs()).collect());
+    }
+    let mut selected = Vec::new();
+    for text in wanted {
+        let index = match text.parse::<u32>() {
+            Ok(index) if index < module.num_funcs() => index,
+            Ok(index) => bail!("no function {index} (the module has {})", module.num_funcs()),
+            Err(_) => {
+                module.find_function(text).with_context(|| format!("no function named `{text}`"))?
+            }
+        };
+        if index < imported {
+            let label = function_label(index, module.display_name(index));
+            bail!("{label} is imported: it has no code to show");
+        }
+        selected.push(index);
+    }
+    Ok(selected)
+}
+
+/// Tier 1 names a refused operator by its `Debug` form (`V128Const { value: V128([..]) }`): the
+/// operator's name is what a reader needs.
+fn operator_name(reason: &str) -> &str {
+    match reason.find([' ', '(']) {
+        Some(end)
+            if reason.starts_with(|c: char| c.is_ascii_uppercase())
+                && reason[..end].chars().all(|c| c.is_ascii_alphanumeric()) =>
+        {
+            &reason[..end]
+        }
+        _ => reason,
+    }
+}
+
+/// `function 3 `name``, or `function 3` without a name.
+fn function_label(func_index: u32, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("function {func_index} `{name}`"),
+        None => format!("function {func_index}"),
+    }
+}
+
+/// The module's operators as text, by module byte offset (wasmprinter's flat form, with names
+/// from the name section).
+struct Operators {
+    lines: HashMap<u64, String>,
+    /// Hex digits of the largest module offset, so `@` columns line up.
+    width: usize,
+}
+
+impl Operators {
+    fn new(binary: &[u8]) -> Result<Operators> {
+        let mut storage = String::new();
+        let mut config = wasmprinter::Config::new();
+        config.fold_instructions(false);
+        let lines = config
+            .offsets_and_lines(binary, &mut storage)
+            .context("cannot print the module as text")?
+            .filter_map(|(offset, line)| Some((offset?, line.trim_end().to_string())))
+            .collect();
+        Ok(Operators { lines, width: hex_digits(binary.len() as u64) })
+    }
+
+    /// The operator at `offset`, without wasmprinter's indentation.
+    fn at(&self, offset: u32) -> Option<(usize, &str)> {
+        let line = self.lines.get(&u64::from(offset))?;
+        let text = line.trim_start();
+        Some((line.len() - text.len(), text))
+    }
+}
+
+fn hex_digits(n: u64) -> usize {
+    (format!("{n:x}").len()).max(4)
+}
+
+/// One function: header, prologue, operators with their code, out-of-line code.
+fn render(out: &mut String, f: &ExploredFunction, operators: &Operators) -> Result<()> {
+    let instructions = disassemble(f.isa, &f.code)?;
+    let micros = f.compile_time.as_secs_f64() * 1e6;
+    let _ = writeln!(
+        out,
+        ";; {}: {} bytes of {} code, compiled in {micros:.1} us",
+        function_label(f.func_index, f.name.as_deref()),
+        f.code.len(),
+        f.isa,
+    );
+    // Everything printed between instructions, by the code offset it precedes.
+    let mut marks: Vec<(u32, String)> = vec![(0, ";; prologue".to_string())];
+    // The final `end` (the function's closing parenthesis) is outdented: leave it out.
+    let body_ops = &f.ops[..f.ops.len().saturating_sub(1)];
+    let base_indent = body_ops.iter().filter_map(|op| operators.at(op.wasm_offset)).map(|(i, _)| i);
+    let base_indent = base_indent.min().unwrap_or(0);
+    let mut loops = Vec::new();
+    for (i, op) in f.ops.iter().enumerate() {
+        if i == 0 {
+            marks.push((op.code_offset, ";; body".to_string()));
+        }
+        let at = format!("@{:0w$x}", op.wasm_offset, w = operators.width);
+        let last = i == f.ops.len() - 1;
+        let text = match operators.at(op.wasm_offset) {
+            // wasmprinter prints the function's final `end` as the closing parenthesis.
+            Some((_, ")")) | None if last => format!("{at}  end"),
+            Some((indent, text)) => {
+                format!("{at}  {}{text}", " ".repeat(indent.saturating_sub(base_indent)))
+            }
+            None => format!("{at}  <operator>"),
+        };
+        if text.split_whitespace().nth(1) == Some("loop") {
+            loops.push(at);
+        }
+        marks.push((op.code_offset, text));
+    }
+    for (offset, part) in &f.out_of_line {
+        let heading = match part {
+            CodePart::OsrEntry(n) => match loops.get(*n) {
+                Some(at) => format!(";; {part} ({at})"),
+                None => format!(";; {part}"),
+            },
+            part => format!(";; {part}"),
+        };
+        marks.push((*offset, heading));
+    }
+    marks.sort_by_key(|(offset, _)| *offset);
+
+    let width = hex_digits(f.code.len() as u64);
+    let bytes_width = instructions.iter().map(|i| i.len * 3).max().unwrap_or(0);
+    let mut marks = marks.into_iter().peekable();
+    for insn in &instructions {
+        while let Some((_, mark)) = marks.next_if(|(offset, _)| *offset <= insn.offset) {
+            let _ = writeln!(out, "{mark}");
+        }
+        let bytes = &f.code[insn.offset as usize..][..insn.len];
+        let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex.join(" ");
+        let _ = writeln!(out, "    {:>width$x}:  {hex:<bytes_width$} {}", insn.offset, insn.text);
+    }
+    for (_, mark) in marks {
+        let _ = writeln!(out, "{mark}");
+    }
+    Ok(())
+}
+
+/// One decoded machine instruction.
+struct Instruction {
+    offset: u32,
+    len: usize,
+    text: String,
+}
+
+/// Disassembles a function's code (loaded at address 0) for `isa`: the one per-ISA entry point,
+/// where a future `--target` picks its disassembler.
+fn disassemble(isa: &str, code: &[u8]) -> Result<Vec<Instruction>> {
+    match isa {
+        "x86_64" => Ok(disassemble_x64(code)),
+        other => bail!("tierup explore cannot disassemble {other} code yet"),
+    }
+}
+
+/// x86-64 in Intel syntax (iced-x86), branch targets as code offsets.
+fn disassemble_x64(code: &[u8]) -> Vec<Instruction> {
+    use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+    let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+    let mut formatter = IntelFormatter::new();
+    let options = formatter.options_mut();
+    options.set_hex_prefix("0x");
+    options.set_hex_suffix("");
+    options.set_uppercase_hex(false);
+    options.set_branch_leading_zeros(false);
+    options.set_space_after_operand_separator(true);
+    let mut instructions = Vec::new();
+    for instruction in &mut decoder {
+        let mut text = String::new();
+        formatter.format(&instruction, &mut text);
+        instructions.push(Instruction {
+            offset: instruction.ip() as u32,
+            len: instruction.len(),
+            text,
+        });
+    }
+    instructions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::operator_name;
+
+    #[test]
+    fn refused_operators_are_named_without_their_immediates() {
+        assert_eq!(operator_name("V128Const { value: V128([1, 0]) }"), "V128Const");
+        assert_eq!(operator_name("F32Add"), "F32Add");
+        assert_eq!(operator_name("values of type v128"), "values of type v128");
+    }
+}

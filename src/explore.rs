@@ -1,0 +1,183 @@
+//! [`Module::explore_function`]: what tier 1 makes of a function, for tools that show it
+//! (`tierup explore`): the machine code and the map from each wasm operator to the code it
+//! generated.
+//!
+//! Read-only and off the execution path: the function is compiled afresh with per-operator
+//! offsets recorded, and the result is only bytes and numbers. This must never install or run the
+//! code it compiles, nor change the module.
+
+use crate::jit::masm::OutOfLine;
+use crate::jit::{self, CompileError};
+use crate::module::ExportKind;
+use crate::{Error, Module, Result, TrapCode};
+use std::time::Duration;
+
+/// A function as tier 1 compiles it.
+#[derive(Clone, Debug)]
+pub struct ExploredFunction {
+    /// Index in the module's function index space.
+    pub func_index: u32,
+    /// Its name from the name section, else its first export name.
+    pub name: Option<String>,
+    /// The ISA the code is for, as `std::env::consts::ARCH` names it (`x86_64`).
+    pub isa: &'static str,
+    /// The machine code, as if loaded at address 0 (it is position-independent).
+    pub code: Vec<u8>,
+    /// How long compiling took (with the offset recording, which costs little).
+    pub compile_time: Duration,
+    /// Each operator of the body, in order: its module byte offset and where its code starts.
+    /// An operator whose code offset equals the next one's emitted nothing (constants and
+    /// `local.get` are only pushed on the code generator's virtual stack).
+    pub ops: Vec<ExploredOp>,
+    /// Where the body's code ends and the out-of-line code starts.
+    pub body_end: u32,
+    /// The labelled pieces of out-of-line code, in code order.
+    pub out_of_line: Vec<(u32, CodePart)>,
+}
+
+/// One wasm operator and where its code starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExploredOp {
+    /// The operator's byte offset in the module binary.
+    pub wasm_offset: u32,
+    /// The code offset of its first instruction.
+    pub code_offset: u32,
+}
+
+/// A labelled piece of a function's out-of-line code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodePart {
+    /// The on-stack-replacement entry into the function's `n`-th loop (in body order): the
+    /// interpreter jumps in here at that loop's header.
+    OsrEntry(usize),
+    /// The stub that leaves with this trap.
+    TrapStub(TrapCode),
+    /// Where every trap leaves the function.
+    TrapExit,
+    /// The shared return path.
+    Epilogue,
+}
+
+impl std::fmt::Display for CodePart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CodePart::OsrEntry(n) => write!(f, "OSR entry into loop {n}"),
+            CodePart::TrapStub(code) => write!(f, "trap stub: {}", code.message()),
+            CodePart::TrapExit => f.write_str("trap exit"),
+            CodePart::Epilogue => f.write_str("epilogue"),
+        }
+    }
+}
+
+impl Module {
+    /// Number of imported functions: defined functions' indices start here.
+    pub fn num_imported_funcs(&self) -> u32 {
+        self.inner.num_imported_funcs
+    }
+
+    /// A function's name as tools show it: from the name section, else its first export name.
+    pub fn display_name(&self, func_index: u32) -> Option<&str> {
+        self.inner.display_name(func_index)
+    }
+
+    /// The function a name denotes: a name-section name first, else an export name.
+    pub fn find_function(&self, name: &str) -> Option<u32> {
+        let m = &self.inner;
+        let by_name = m.names.funcs.iter().filter(|(_, n)| *n == name).map(|(i, _)| *i).min();
+        by_name.or_else(|| {
+            m.exports
+                .iter()
+                .find(|(n, kind, _)| n == name && *kind == ExportKind::Func)
+                .map(|e| e.2)
+        })
+    }
+
+    /// Compiles function `func_index` (function index space) with tier 1 and returns its code
+    /// and offset map. The module's own tier-1 code, if any, is left alone.
+    ///
+    /// Errors: [`Error::Usage`] for an index out of range or an imported function,
+    /// [`Error::Unsupported`] with tier 1's reason when it refuses the function (SIMD, floats,
+    /// ...), [`Error::Internal`] for a compiler bug.
+    pub fn explore_function(&self, func_index: u32) -> Result<ExploredFunction> {
+        let m = &self.inner;
+        let def = func_index
+            .checked_sub(m.num_imported_funcs)
+            .filter(|def| (*def as usize) < m.code.len())
+            .ok_or_else(|| {
+                Error::Usage(if func_index < m.num_imported_funcs {
+                    format!("function {func_index} is imported: it has no code")
+                } else {
+                    format!("no function {func_index} (the module has {})", self.num_funcs())
+                })
+            })?;
+        let body = m.function_body(def);
+        let (assembled, compile_time) =
+            jit::compile_for_explore(m, func_index, &body, &m.code[def as usize]).map_err(|e| {
+                match e {
+                    CompileError::Unsupported(reason) => Error::Unsupported(reason),
+                    CompileError::Internal(e) => Error::Internal(e),
+                }
+            })?;
+        let map = assembled.code_map;
+        let ops = map
+            .ops
+            .iter()
+            .map(|&(wasm_offset, code_offset)| ExploredOp { wasm_offset, code_offset })
+            .collect();
+        let osr = assembled.osr_entries.iter().enumerate();
+        let mut out_of_line: Vec<(u32, CodePart)> = osr
+            .filter_map(|(n, entry)| entry.map(|offset| (offset, CodePart::OsrEntry(n))))
+            .chain(map.out_of_line.into_iter().map(|(offset, part)| {
+                let part = match part {
+                    OutOfLine::TrapStub(code) => CodePart::TrapStub(code),
+                    OutOfLine::TrapExit => CodePart::TrapExit,
+                    OutOfLine::Epilogue => CodePart::Epilogue,
+                };
+                (offset, part)
+            }))
+            .collect();
+        out_of_line.sort_by_key(|(offset, _)| *offset);
+        Ok(ExploredFunction {
+            func_index,
+            name: m.display_name(func_index).map(str::to_string),
+            isa: jit::HOST_ISA,
+            code: assembled.code,
+            compile_time,
+            ops,
+            body_end: map.body_end,
+            out_of_line,
+        })
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use crate::{Engine, Error, Module};
+
+    #[test]
+    fn every_operator_is_mapped_in_order_inside_the_body() {
+        let wat = r#"(module (func $f (param i32) (result i32)
+            (i32.add (local.get 0) (i32.const 1))))"#;
+        let module = Module::new(&Engine::default(), wat).unwrap();
+        let f = module.explore_function(0).unwrap();
+        assert_eq!(f.name.as_deref(), Some("f"));
+        assert_eq!(f.ops.len(), 4, "local.get, i32.const, i32.add, end: {:?}", f.ops);
+        assert!(f.ops.windows(2).all(|w| w[0].wasm_offset < w[1].wasm_offset));
+        assert!(f.ops.windows(2).all(|w| w[0].code_offset <= w[1].code_offset));
+        assert!(f.ops[0].code_offset > 0, "the prologue comes first");
+        assert_eq!(f.ops[0].code_offset, f.ops[2].code_offset, "operands cost no code");
+        assert!(f.ops[3].code_offset < f.body_end && (f.body_end as usize) < f.code.len());
+        let parts: Vec<String> = f.out_of_line.iter().map(|(_, p)| p.to_string()).collect();
+        assert_eq!(parts, ["trap stub: call stack exhausted", "trap exit", "epilogue"]);
+    }
+
+    #[test]
+    fn refusals_and_imports_are_errors() {
+        let wat = r#"(module (import "env" "f" (func))
+            (func (result i32) (i32x4.extract_lane 0 (v128.const i64x2 0 0))))"#;
+        let module = Module::new(&Engine::default(), wat).unwrap();
+        assert!(matches!(module.explore_function(0), Err(Error::Usage(_))));
+        assert!(matches!(module.explore_function(1), Err(Error::Unsupported(_))));
+        assert!(matches!(module.explore_function(2), Err(Error::Usage(_))));
+    }
+}

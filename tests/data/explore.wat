@@ -1,0 +1,14 @@
+;; For `tierup explore`: an import (function 0, no code), a leaf, a loop with an on-stack-
+;; replacement entry and a trap stub, and a SIMD function tier 1 refuses.
+(module $explore
+  (import "env" "log" (func $log (param i32)))
+  (memory 1)
+  (func $square (export "square") (param $x i32) (result i32)
+    (i32.mul (local.get $x) (local.get $x)))
+  (func $sum (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.load (local.get $n))))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 4)))))
+    (local.get $acc))
+  (func $lanes (export "lanes") (result i32)
+    (i32x4.extract_lane 0 (v128.const i32x4 1 2 3 4))))
