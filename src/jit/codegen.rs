@@ -157,11 +157,14 @@ pub fn compile<M: MacroAssembler>(
         label: end,
         else_label: None,
     });
+    // Only the declared locals need their zeros: tier-1 code keeps constants as immediates and
+    // never reads the interpreter's constant slots or result padding.
+    let declared_locals = g.locals.len() - layout.num_params as usize;
     g.masm.prologue(&FrameSetup {
         func_index,
         frame_bytes: layout.frame_size * SLOT_BYTES,
         init_offset: layout.num_params * SLOT_BYTES,
-        init: &layout.frame_init,
+        init: &layout.frame_init[..declared_locals],
     });
     // One operator of lookahead, so a comparison can fuse with the branch that consumes it.
     let mut ops = body.get_operators_reader().map_err(wp)?;

@@ -167,7 +167,7 @@ pub struct FrameSetup<'a> {
     pub frame_bytes: u32,
     /// Byte offset of the first slot the image initializes (the slot after the parameters).
     pub init_offset: u32,
-    /// The slots' initial contents: zeroed locals, result padding, the function's constants.
+    /// The slots' initial contents (the declared locals' zeros).
     pub init: &'a [u128],
 }
 
