@@ -23,6 +23,12 @@ pub struct Config {
     /// Whether the interpreter counts calls and loop back-edges ([`crate::FuncProfile`]). On by
     /// default; turning it off exists to measure what counting costs (the tier policy reads them).
     pub profile_counters: bool,
+    /// Whether JIT code may rely on guard pages and a SIGSEGV/SIGBUS handler (installed once per
+    /// process, chaining to any previous one) for linear-memory bounds instead of checking every
+    /// access. On by default where the handler is supported (Linux on x86-64 and aarch64);
+    /// turning it off gives explicit checks, for embedders that own those signals themselves.
+    /// Results never depend on it.
+    pub signals_based_traps: bool,
 }
 
 impl Default for Config {
@@ -34,6 +40,7 @@ impl Default for Config {
             max_table_elements: 10_000_000,
             consume_fuel: false,
             profile_counters: true,
+            signals_based_traps: true,
         }
     }
 }

@@ -298,7 +298,7 @@ impl<'e> Builder<'e> {
         if config.tier != Tier::Baseline || config.consume_fuel {
             return Ok(None);
         }
-        match crate::jit::compile(&self.m, func_index, body, code) {
+        match crate::jit::compile(config, &self.m, func_index, body, code) {
             Ok(jit) => Ok(Some(jit)),
             Err(CompileError::Unsupported(_)) => Ok(None),
             Err(CompileError::Internal(e)) => Err(Error::Internal(e)),

@@ -9,7 +9,8 @@
 
 use super::CompileError;
 use super::masm::{
-    Cond, DivOp, FrameSetup, IntOp, LoadKind, MacroAssembler, Reg, RegImm, Size, StoreKind, UnaryOp,
+    Assembled, Cond, DivOp, FrameSetup, IntOp, LoadKind, MacroAssembler, Reg, RegImm, Size,
+    StoreKind, UnaryOp,
 };
 use crate::interp::code::{InterpFunc, SLOT_BYTES};
 use crate::module::ModuleInner;
@@ -96,7 +97,7 @@ pub fn compile<M: MacroAssembler>(
     func_index: u32,
     body: &FunctionBody<'_>,
     layout: &InterpFunc,
-) -> Result<Vec<u8>, CompileError> {
+) -> Result<Assembled, CompileError> {
     let ty = module.func_type(func_index);
     let mut locals = ty.params().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
     let results = ty.results().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;

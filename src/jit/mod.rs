@@ -5,20 +5,26 @@
 //!   code that knows encodings;
 //! - `codegen.rs`: the operator walk, ISA-free.
 //!
+//! - `signals.rs`: the SIGSEGV/SIGBUS handler and the registry of JIT code it consults, which turn
+//!   a fault on a recorded heap access into a `MemoryOutOfBounds` trap.
+//!
 //! Tier-1 code runs on the interpreter's frames (same slot layout, same value stack), so the two
 //! tiers hand frames to each other freely. This first slice compiles functions over integer
-//! operations, locals, globals, linear memory (bounds-checked, `memory.size`/`grow`), direct and
-//! indirect calls and all structured control flow; a function using anything else is refused and
-//! stays in the interpreter.
+//! operations, locals, globals, linear memory (guard pages or explicit bounds checks,
+//! `memory.size`/`grow`), direct and indirect calls and all structured control flow; a function
+//! using anything else is refused and stays in the interpreter.
 //! It must never produce code for a function it does not fully understand: refusing is always safe.
 
 mod codegen;
 mod isa;
 pub mod masm;
+pub(crate) mod signals;
 
 use crate::code::ExecutableCode;
 use crate::module::ModuleInner;
 use crate::vm::TrapCode;
+use masm::{Assembled, HeapBounds};
+use std::sync::Arc;
 
 /// The entry of every function in a `JitCtx::funcs` table: runs function `func` (module index
 /// space) on the frame at `callee_fp` (arguments in place) and returns 0 or a trap status. Tier-1
@@ -84,9 +90,17 @@ pub enum CompileError {
     Internal(String),
 }
 
-/// A compiled function.
+/// A compiled function. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct JitFunc {
+    inner: Arc<JitCode>,
+}
+
+#[derive(Debug)]
+struct JitCode {
+    /// Declared first, so dropped first: the code leaves the fault handler's registry before it is
+    /// unmapped.
+    _registration: signals::Registration,
     code: ExecutableCode,
 }
 
@@ -101,8 +115,10 @@ impl JitFunc {
     pub unsafe fn call(&self, ctx: &mut JitCtx, fp: *mut u128) -> u32 {
         let entry = self.entry();
         // SAFETY: the caller guarantees the frame and context; tier-1 code stays inside both
-        // (slot offsets below the frame size, memory accesses bounds-checked against `ctx`). The
-        // function index is only read by the runtime's entries, never by tier-1 code.
+        // (slot offsets below the frame size; memory accesses either checked against `ctx` or
+        // confined to the memory's reservation, where the registered fault handler turns a guard
+        // page hit into a trap). The function index is only read by the runtime's entries, never
+        // by tier-1 code.
         unsafe { entry(ctx, fp, u32::MAX) }
     }
 
@@ -110,20 +126,47 @@ impl JitFunc {
     pub fn entry(&self) -> FuncEntry {
         // SAFETY: offset 0 is the entry of the function `compile` assembled with the `FuncEntry`
         // convention.
-        unsafe { self.code.entry(0) }
+        unsafe { self.inner.code.entry(0) }
+    }
+
+    /// Maps assembled code of function `func_index` (module index space) and registers it with
+    /// the fault handler.
+    fn new(func_index: u32, assembled: Assembled) -> Result<JitFunc, CompileError> {
+        let code = ExecutableCode::new(&assembled.code)
+            .map_err(|e| CompileError::Internal(e.to_string()))?;
+        let range = code.range();
+        let registration = signals::register(
+            range.start,
+            range.len(),
+            func_index,
+            assembled.heap_accesses,
+            assembled.oob_landing,
+        );
+        Ok(JitFunc { inner: Arc::new(JitCode { _registration: registration, code }) })
+    }
+}
+
+/// How code compiled now keeps memory accesses in bounds: guard pages when the engine allows
+/// signal-based traps and the fault handler is installed (or can be now), explicit checks
+/// otherwise.
+fn heap_bounds(config: &crate::Config) -> HeapBounds {
+    if config.signals_based_traps && signals::install() {
+        HeapBounds::GuardPages
+    } else {
+        HeapBounds::Explicit
     }
 }
 
 /// Compiles defined function `func_index` (validated already) for the host ISA.
 pub fn compile(
+    config: &crate::Config,
     module: &ModuleInner,
     func_index: u32,
     body: &wasmparser::FunctionBody<'_>,
     layout: &crate::interp::code::InterpFunc,
 ) -> Result<JitFunc, CompileError> {
-    let bytes = isa::compile_host(module, func_index, body, layout)?;
-    let code = ExecutableCode::new(&bytes).map_err(|e| CompileError::Internal(e.to_string()))?;
-    Ok(JitFunc { code })
+    let assembled = isa::compile_host(module, func_index, body, layout, heap_bounds(config))?;
+    JitFunc::new(func_index, assembled)
 }
 
 /// The status tier-1 code returns for a trap.
@@ -284,5 +327,149 @@ mod tests {
             (func (export "caller") (result i32) (call $leaf))
             (func (export "float") (result f32) (f32.const 1)))"#;
         assert_eq!(run(wat, &[true, true, false], "caller", &[]).unwrap(), Val::I32(1));
+    }
+
+    /// Every load and store, at `offset`, exported as `l<i>` (returning an `i64`) and `s<i>`
+    /// (storing `-1`), with `outer` calling `l1` (`i64.load`), `grow` and `size`.
+    fn memory_module(offset: u32) -> (String, usize, usize) {
+        let loads = [
+            "i32.load",
+            "i64.load",
+            "i32.load8_s",
+            "i32.load8_u",
+            "i32.load16_s",
+            "i32.load16_u",
+            "i64.load8_s",
+            "i64.load8_u",
+            "i64.load16_s",
+            "i64.load16_u",
+            "i64.load32_s",
+            "i64.load32_u",
+        ];
+        let stores = [
+            "i32.store8",
+            "i32.store16",
+            "i32.store",
+            "i64.store8",
+            "i64.store16",
+            "i64.store32",
+            "i64.store",
+        ];
+        let mut wat = String::from("(module (memory 1 3)\n");
+        for (i, op) in loads.iter().enumerate() {
+            let load = format!("({op} offset={offset} (local.get 0))");
+            let load =
+                if op.starts_with("i32") { format!("(i64.extend_i32_u {load})") } else { load };
+            wat += &format!("(func (export \"l{i}\") (param i32) (result i64) {load})\n");
+        }
+        for (i, op) in stores.iter().enumerate() {
+            let value = if op.starts_with("i32") { "(i32.const -1)" } else { "(i64.const -1)" };
+            wat += &format!(
+                "(func (export \"s{i}\") (param i32) ({op} offset={offset} (local.get 0) {value}))\n"
+            );
+        }
+        wat += "(func (export \"outer\") (param i32) (result i64) (call 1 (local.get 0)))\n";
+        wat += "(func (export \"grow\") (param i32) (result i32) (memory.grow (local.get 0)))\n";
+        wat += "(func (export \"size\") (result i32) (memory.size)))";
+        (wat, loads.len(), stores.len())
+    }
+
+    /// Bytes accessed by load `l<i>` and store `s<i>` of [`memory_module`].
+    const LOAD_BYTES: [u32; 12] = [4, 8, 1, 1, 2, 2, 1, 1, 2, 2, 4, 4];
+    const STORE_BYTES: [u32; 7] = [1, 2, 4, 1, 2, 4, 8];
+
+    /// Runs the bounds checks of every load and store with `offset` in one instance.
+    fn check_memory_bounds(config: Config, offset: u32) {
+        let engine = Engine::new(Config { tier: Tier::Baseline, ..config });
+        let (wat, num_loads, num_stores) = memory_module(offset);
+        let module = Module::new(&engine, &wat).unwrap();
+        assert!(module.inner.jit.iter().all(Option::is_some), "tier 1 compiles everything");
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let mut call = |name: &str, arg: Option<u32>| {
+            let func = instance.get_func(&store, name).unwrap();
+            let mut out = [Val::I32(0)];
+            let n = func.ty(&store).results().len();
+            let args: Vec<Val> = arg.map(|a| Val::I32(a as i32)).into_iter().collect();
+            func.call(&mut store, &args, &mut out[..n]).map(|()| out[0])
+        };
+        let oob = |result: Result<Val, Error>, func: u32, what: &str| match result {
+            Err(Error::Trap(trap)) => {
+                assert_eq!(trap.code, TrapCode::MemoryOutOfBounds, "{what}");
+                assert_eq!(trap.code.message(), "out of bounds memory access");
+                assert_eq!(trap.backtrace[0].func_index, func, "{what}");
+                assert_eq!(trap.backtrace[0].tier, Tier::Baseline, "{what}");
+            }
+            other => panic!("{what}: expected an out-of-bounds trap, got {other:?}"),
+        };
+        for grown in [false, true] {
+            let len = if grown { 2 * 65536 } else { 65536 };
+            let accesses =
+                (0..num_loads).map(|i| (format!("l{i}"), i as u32, LOAD_BYTES[i])).chain(
+                    (0..num_stores)
+                        .map(|i| (format!("s{i}"), (num_loads + i) as u32, STORE_BYTES[i])),
+                );
+            for (name, func, bytes) in accesses {
+                let what =
+                    |addr: u64| format!("{name} at {addr} + {offset} ({len} bytes, {config:?})");
+                // The last in-bounds address, if any, then the first out-of-bounds one.
+                let first_oob = (len + 1 - bytes as u64).saturating_sub(offset as u64);
+                if let Some(last) =
+                    first_oob.checked_sub(1).filter(|_| offset as u64 + bytes as u64 <= len)
+                {
+                    call(&name, Some(last as u32))
+                        .unwrap_or_else(|e| panic!("{}: {e}", what(last)));
+                }
+                for addr in [first_oob, first_oob + 1, u32::MAX as u64 - 7, u32::MAX as u64] {
+                    if addr <= u32::MAX as u64 {
+                        oob(call(&name, Some(addr as u32)), func, &what(addr));
+                    }
+                }
+            }
+            if offset == 0 {
+                // A store straddling the end writes nothing.
+                assert_eq!(call("l3", Some(len as u32 - 1)).unwrap(), Val::I64(0xff));
+                call("s0", Some(len as u32 - 1)).unwrap();
+                call("l0", Some(len as u32 - 4)).unwrap();
+                // The outer frame is in the backtrace too.
+                let Err(Error::Trap(trap)) = call("outer", Some(len as u32 - 7)) else {
+                    panic!("outer: expected a trap")
+                };
+                let frames: Vec<_> =
+                    trap.backtrace.iter().map(|f| (f.func_index, f.tier)).collect();
+                let outer = (num_loads + num_stores) as u32;
+                assert_eq!(frames, [(1, Tier::Baseline), (outer, Tier::Baseline)]);
+            }
+            if !grown {
+                assert_eq!(call("size", None).unwrap(), Val::I32(1));
+                assert_eq!(call("grow", Some(1)).unwrap(), Val::I32(1));
+                assert_eq!(call("size", None).unwrap(), Val::I32(2));
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_bounds_accesses_trap_at_every_width_and_boundary_in_tier_1() {
+        for offset in [0, 1, 65535, 65536, i32::MAX as u32, 1 << 31, u32::MAX - 8, u32::MAX] {
+            check_memory_bounds(Config::default(), offset);
+        }
+    }
+
+    #[test]
+    fn explicit_bounds_checks_agree_with_guard_pages() {
+        for offset in [0, 65535, u32::MAX] {
+            check_memory_bounds(Config { signals_based_traps: false, ..Config::default() }, offset);
+        }
+    }
+
+    #[test]
+    fn an_empty_memory_traps_on_every_access() {
+        let wat = r#"(module (memory 0)
+            (func (export "f") (param i32) (result i32) (i32.load8_u (local.get 0))))"#;
+        for addr in [0, 1, -1] {
+            let err = run(wat, &[true], "f", &[Val::I32(addr)]).unwrap_err();
+            let Error::Trap(trap) = err else { panic!("expected a trap, got {err}") };
+            assert_eq!(trap.code, TrapCode::MemoryOutOfBounds);
+        }
     }
 }

@@ -5,6 +5,7 @@
 mod x64;
 
 use super::CompileError;
+use super::masm::{Assembled, HeapBounds};
 use crate::interp::code::InterpFunc;
 use crate::module::ModuleInner;
 
@@ -14,14 +15,15 @@ pub fn compile_host(
     func_index: u32,
     body: &wasmparser::FunctionBody<'_>,
     layout: &InterpFunc,
-) -> Result<Vec<u8>, CompileError> {
+    bounds: HeapBounds,
+) -> Result<Assembled, CompileError> {
     #[cfg(target_arch = "x86_64")]
     {
-        super::codegen::compile(x64::X64Masm::default(), module, func_index, body, layout)
+        super::codegen::compile(x64::X64Masm::new(bounds), module, func_index, body, layout)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (module, func_index, body, layout);
+        let _ = (module, func_index, body, layout, bounds);
         Err(CompileError::Unsupported(format!("tier 1 on {}", std::env::consts::ARCH)))
     }
 }
