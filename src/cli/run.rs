@@ -62,6 +62,14 @@ pub struct RunCommand {
     #[command(flatten)]
     tier: TierOption,
 
+    /// Check every tier-1 memory access against the memory's size instead of relying on guard
+    /// pages and tierup's SIGSEGV handler
+    ///
+    /// Results are the same either way; this exists to measure what the checks cost and for hosts
+    /// where tierup must not handle SIGSEGV.
+    #[arg(long)]
+    explicit_bounds_checks: bool,
+
     /// After the run, print per-function calls, loop back-edges and tier to stderr
     ///
     /// Hottest functions first; functions that never ran are only counted. With --fuel, the fuel
@@ -179,6 +187,7 @@ fn config(cmd: &RunCommand) -> Config {
         max_wasm_stack: cmd.max_wasm_stack,
         max_memory_size: cmd.max_memory_size,
         consume_fuel: cmd.fuel.is_some(),
+        signals_based_traps: !cmd.explicit_bounds_checks,
         ..Config::default()
     }
 }

@@ -52,7 +52,8 @@ pub type UnwindHelper = unsafe extern "C" fn(ctx: *mut JitCtx, status: u32, func
 pub struct JitCtx {
     /// Base of linear memory 0 (dangling when there is none).
     pub mem_base: *mut u8,
-    /// Accessible bytes of linear memory 0.
+    /// Accessible bytes of linear memory 0 (read by `memory.size`, and by accesses only under
+    /// explicit bounds checks: with guard pages, the page protections are the bounds).
     pub mem_len: u64,
     /// The instance's global cells, by global index.
     pub globals: *const *mut u128,
