@@ -169,8 +169,10 @@ static PREVIOUS: [OnceLock<libc::sigaction>; 2] = [OnceLock::new(), OnceLock::ne
 /// Must run at most once per process.
 unsafe fn install_handlers() -> bool {
     for (signal, previous) in SIGNALS.iter().zip(&PREVIOUS) {
-        // SAFETY: `sigaction` with a null new action only reads the current one into `old`.
+        // SAFETY: `sigaction` is plain integers, a signal set and a nullable function pointer,
+        // for all of which zero is a valid value.
         let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+        // SAFETY: with a null new action, `sigaction` only writes the current one into `old`.
         if unsafe { libc::sigaction(*signal, std::ptr::null(), &mut old) } != 0 {
             return false;
         }

@@ -643,8 +643,8 @@ mod tests {
         disassemble_with(HeapBounds::GuardPages, emit).0
     }
 
-    /// The code `emit` assembles with `bounds`, one line per instruction prefixed with its offset
-    /// when `offsets` is set, and what `finish` reported.
+    /// The code `emit` assembles with `bounds`, one instruction per line, and what `finish`
+    /// reported.
     fn disassemble_with(
         bounds: HeapBounds,
         emit: impl FnOnce(&mut X64Masm),
