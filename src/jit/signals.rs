@@ -10,8 +10,9 @@
 //! 1. Every piece of JIT code registers its address range, the offsets of its heap-access
 //!    instructions and the offset of its out-of-bounds landing pad ([`register`]); the
 //!    [`Registration`] it gets back removes the entry when dropped, before the code is unmapped.
-//! 2. On a fault, the handler looks the faulting pc up. A recorded heap access: the pc becomes the
-//!    landing pad, which sets `MemoryOutOfBounds` and leaves through the function's ordinary trap
+//! 2. On a fault, the handler looks the faulting pc up. A recorded heap access whose fault address
+//!    lies in a linear memory's reservation (memories register theirs, [`register_memory`]): the
+//!    pc becomes the landing pad, which sets `MemoryOutOfBounds` and leaves through the function's ordinary trap
 //!    exit, so the backtrace is built as for any other trap and no Rust frame is unwound. Anything
 //!    else inside JIT code: a tierup bug, reported on stderr before the process aborts. Outside JIT
 //!    code: the fault is passed to the handler installed before ours (Rust's runtime installs one
@@ -54,8 +55,17 @@ struct CodeEntry {
     oob_landing: Option<u32>,
 }
 
-/// Registered code, by start address.
-static REGISTRY: RwLock<BTreeMap<usize, CodeEntry>> = RwLock::new(BTreeMap::new());
+/// What the handler consults.
+#[derive(Debug)]
+struct Registry {
+    /// Registered code, by start address.
+    code: BTreeMap<usize, CodeEntry>,
+    /// Linear-memory reservations: start to end.
+    memories: BTreeMap<usize, usize>,
+}
+
+static REGISTRY: RwLock<Registry> =
+    RwLock::new(Registry { code: BTreeMap::new(), memories: BTreeMap::new() });
 
 thread_local! {
     /// Whether this thread holds the registry's write lock (so a fault on it cannot come from JIT
@@ -64,11 +74,13 @@ thread_local! {
     static UPDATING_REGISTRY: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Keeps a piece of code registered with the fault handler; unregisters it when dropped. Drop it
-/// before the code is unmapped (a fresh mapping could reuse the address).
+/// Keeps a piece of code or a memory reservation registered with the fault handler; unregisters
+/// it when dropped. Drop it before the range is unmapped (a fresh mapping could reuse the
+/// address).
 #[derive(Debug)]
 pub(crate) struct Registration {
     start: usize,
+    memory: bool,
 }
 
 /// Registers `len` bytes of code at `start` (function `func_index`): a fault at
@@ -88,24 +100,49 @@ pub(crate) fn register(
     let end = start + len.max(1);
     let entry = CodeEntry { end, func_index, heap_accesses: heap_accesses.into(), oob_landing };
     let inserted = with_registry(|registry| {
-        let overlaps = registry.range(..end).next_back().is_some_and(|(_, e)| e.end > start);
+        let overlaps = registry.code.range(..end).next_back().is_some_and(|(_, e)| e.end > start);
         if !overlaps {
-            registry.insert(start, entry);
+            registry.code.insert(start, entry);
         }
         !overlaps
     });
     assert!(inserted, "JIT code at {start:#x} overlaps registered code");
-    Registration { start }
+    Registration { start, memory: false }
+}
+
+/// Registers a linear memory's reservation of `len` bytes at `start`: a recorded heap access
+/// becomes a trap only when its fault address lies inside one (anything else is a wild address
+/// computed by JIT code, a tierup bug).
+///
+/// # Panics
+/// If the range overlaps a registered reservation.
+pub(crate) fn register_memory(start: usize, len: usize) -> Registration {
+    let end = start + len;
+    let inserted = with_registry(|registry| {
+        let overlaps = registry.memories.range(..end).next_back().is_some_and(|(_, e)| *e > start);
+        if !overlaps {
+            registry.memories.insert(start, end);
+        }
+        !overlaps
+    });
+    assert!(inserted, "memory at {start:#x} overlaps a registered memory");
+    Registration { start, memory: true }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        with_registry(|registry| registry.remove(&self.start));
+        with_registry(|registry| {
+            if self.memory {
+                registry.memories.remove(&self.start);
+            } else {
+                registry.code.remove(&self.start);
+            }
+        });
     }
 }
 
 /// Runs `update` under the registry's write lock, flagged for the handler.
-fn with_registry<R>(update: impl FnOnce(&mut BTreeMap<usize, CodeEntry>) -> R) -> R {
+fn with_registry<R>(update: impl FnOnce(&mut Registry) -> R) -> R {
     // A panic under the lock cannot leave the map inconsistent (an insert or remove either
     // happened or did not), so poisoning is ignored.
     let mut registry = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
@@ -129,18 +166,25 @@ enum Fault {
     NotJit,
 }
 
-fn classify(pc: usize) -> Fault {
+/// What a fault at `pc` on `address` is.
+fn classify(pc: usize, address: usize) -> Fault {
     if UPDATING_REGISTRY.with(Cell::get) {
         return Fault::NotJit;
     }
     let registry = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
-    let Some((&start, entry)) = registry.range(..=pc).next_back() else { return Fault::NotJit };
+    let Some((&start, entry)) = registry.code.range(..=pc).next_back() else {
+        return Fault::NotJit;
+    };
     if pc >= entry.end {
         return Fault::NotJit;
     }
     let offset = (pc - start) as u32;
+    let in_memory =
+        || registry.memories.range(..=address).next_back().is_some_and(|(_, e)| *e > address);
     match (entry.heap_accesses.binary_search(&offset), entry.oob_landing) {
-        (Ok(_), Some(landing)) => Fault::HeapAccess { landing: start + landing as usize },
+        (Ok(_), Some(landing)) if in_memory() => {
+            Fault::HeapAccess { landing: start + landing as usize }
+        }
         _ => Fault::OtherJit { func_index: entry.func_index },
     }
 }
@@ -212,17 +256,15 @@ unsafe extern "C" fn handle_fault(
     let errno = unsafe { *libc::__errno_location() };
     // SAFETY: the kernel passes the interrupted thread's `ucontext_t`.
     let pc = unsafe { context_pc(context) };
-    match classify(pc) {
+    // SAFETY: `info` is the kernel's siginfo for a fault, which carries the address.
+    let address = unsafe { (*info).si_addr() } as usize;
+    match classify(pc, address) {
         Fault::HeapAccess { landing } => {
             // SAFETY: as for `context_pc`; the landing pad is code of the same function, entered
             // with the registers of one of its heap accesses, which is what it expects.
             unsafe { set_context_pc(context, landing) };
         }
-        Fault::OtherJit { func_index } => {
-            // SAFETY: `info` is the kernel's siginfo for a fault, which carries the address.
-            let address = unsafe { (*info).si_addr() } as usize;
-            fatal(signal, pc, func_index, address);
-        }
+        Fault::OtherJit { func_index } => fatal(signal, pc, func_index, address),
         // SAFETY: the arguments are the kernel's, passed on unchanged.
         Fault::NotJit => unsafe { chain(signal, info, context) },
     }
@@ -480,18 +522,25 @@ mod tests {
     }
 
     #[test]
-    fn the_registry_classifies_pcs() {
-        let _code = register(0x1000, 0x100, 7, vec![0x40, 0x10], Some(0x80));
+    fn the_registry_classifies_faults() {
+        let code = register(0x1000, 0x100, 7, vec![0x40, 0x10], Some(0x80));
         let _other = register(0x1100, 0x10, 8, Vec::new(), None);
-        assert_eq!(classify(0x1010), Fault::HeapAccess { landing: 0x1080 });
-        assert_eq!(classify(0x1040), Fault::HeapAccess { landing: 0x1080 });
-        assert_eq!(classify(0x1011), Fault::OtherJit { func_index: 7 });
-        assert_eq!(classify(0x1000), Fault::OtherJit { func_index: 7 });
-        assert_eq!(classify(0x1105), Fault::OtherJit { func_index: 8 });
-        assert_eq!(classify(0x0fff), Fault::NotJit);
-        assert_eq!(classify(0x1110), Fault::NotJit);
-        drop(_code);
-        assert_eq!(classify(0x1010), Fault::NotJit);
+        let memory = register_memory(0x10_0000, 0x1_0000);
+        let heap = 0x10_fff0;
+        assert_eq!(classify(0x1010, heap), Fault::HeapAccess { landing: 0x1080 });
+        assert_eq!(classify(0x1040, 0x10_0000), Fault::HeapAccess { landing: 0x1080 });
+        assert_eq!(classify(0x1011, heap), Fault::OtherJit { func_index: 7 });
+        assert_eq!(classify(0x1000, heap), Fault::OtherJit { func_index: 7 });
+        assert_eq!(classify(0x1105, heap), Fault::OtherJit { func_index: 8 });
+        // A heap access whose address is outside every memory is a wild address: a bug.
+        assert_eq!(classify(0x1010, 0x11_0000), Fault::OtherJit { func_index: 7 });
+        assert_eq!(classify(0x1010, 0x0f_ffff), Fault::OtherJit { func_index: 7 });
+        assert_eq!(classify(0x0fff, heap), Fault::NotJit);
+        assert_eq!(classify(0x1110, heap), Fault::NotJit);
+        drop(memory);
+        assert_eq!(classify(0x1010, heap), Fault::OtherJit { func_index: 7 });
+        drop(code);
+        assert_eq!(classify(0x1010, heap), Fault::NotJit);
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct LinearMemory {
     /// The most pages this memory may grow to (from its type and the engine's limit).
     max_pages: u64,
     ty: MemoryType,
+    /// The reservation as the fault handler knows it (`None` only while dropping).
+    registration: Option<crate::jit::signals::Registration>,
 }
 
 // SAFETY: the mapping is owned exclusively by this value; moving it between threads moves that ownership.
@@ -67,7 +69,9 @@ impl LinearMemory {
             return Err(format!("cannot reserve memory: {}", std::io::Error::last_os_error()));
         }
         let base = NonNull::new(ptr.cast::<u8>()).ok_or("mmap returned null")?;
-        let mut memory = LinearMemory { base, len: 0, max_pages, ty };
+        let registration =
+            Some(crate::jit::signals::register_memory(base.as_ptr() as usize, RESERVATION));
+        let mut memory = LinearMemory { base, len: 0, max_pages, ty, registration };
         memory.make_accessible(ty.limits.min * PAGE_SIZE)?;
         Ok(memory)
     }
@@ -136,6 +140,8 @@ impl LinearMemory {
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
+        // Out of the handler's registry before the address range can be reused.
+        drop(self.registration.take());
         // SAFETY: unmaps exactly the reservation made in `new`; nothing refers to it any more.
         unsafe {
             libc::munmap(self.base.as_ptr().cast(), RESERVATION);
