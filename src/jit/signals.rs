@@ -12,15 +12,16 @@
 //!    [`Registration`] it gets back removes the entry when dropped, before the code is unmapped.
 //! 2. On a fault, the handler looks the faulting pc up. A recorded heap access whose fault address
 //!    lies in a linear memory's reservation (memories register theirs, [`register_memory`]): the
-//!    pc becomes the landing pad, which sets `MemoryOutOfBounds` and leaves through the function's ordinary trap
-//!    exit, so the backtrace is built as for any other trap and no Rust frame is unwound. Anything
-//!    else inside JIT code: a tierup bug, reported on stderr before the process aborts. Outside JIT
-//!    code: the fault is passed to the handler installed before ours (Rust's runtime installs one
-//!    that reports stack overflows), or, if that was the default action, the default action is
-//!    restored and the faulting instruction re-executes into it.
+//!    pc becomes the landing pad, which sets `MemoryOutOfBounds` and leaves through the function's
+//!    ordinary trap exit, so the backtrace is built as for any other trap and no Rust frame is
+//!    unwound. Anything else inside JIT code: a tierup bug, reported on stderr before the process
+//!    aborts. Outside JIT code: the fault is passed to the handler installed before ours (Rust's
+//!    runtime installs one that reports stack overflows), or, if that was the default action, the
+//!    default action is restored and the faulting instruction re-executes into it.
 //!
 //! Architecture invariant: JIT code touches linear memory only through instructions recorded as
-//! heap accesses, and the handler redirects only those; every other fault keeps its usual meaning.
+//! heap accesses, and the handler redirects only faults of those inside a memory's reservation;
+//! every other fault keeps its usual meaning.
 //!
 //! The handler is installed once per process, the first time a function is compiled with guard
 //! pages ([`install`]). Where it cannot be (another OS, `sigaction` failing) or an embedder turns
@@ -29,14 +30,24 @@
 //! replaces the handler after us without chaining to it breaks the guard-page path: out-of-bounds
 //! accesses then crash the process instead of trapping.
 //!
-//! Async-signal safety: the handler allocates nothing, formats into a stack buffer and writes with
-//! `write(2)`, and calls `abort` or the previous handler. Its one lock is the registry's read lock.
-//! That cannot deadlock: the faulting thread never holds the registry lock while running JIT code
-//! (registration never calls out), and a fault on the same thread *inside* a registry update is
-//! recognized by a thread-local flag and chained without taking the lock; a writer on another
-//! thread only makes the handler wait until its short, non-faulting critical section ends.
-//! The lock is a futex-based `RwLock` (atomics and the `futex` system call), and `errno` is saved
-//! and restored around the handler.
+//! Async-signal safety, step by step (the handler runs on the faulting thread, at any point of
+//! JIT or Rust code, possibly on the alternate signal stack):
+//! - reading the pc and fault address: plain loads from the kernel's `ucontext_t`/`siginfo_t`;
+//! - the thread-local "updating the registry" flag: a `const`-initialized thread-local without a
+//!   destructor, so a plain thread-local load (no lazy initialization, no allocation);
+//! - the registry's read lock: std's futex-based `RwLock` (atomics and the `futex` system call,
+//!   no allocation). It cannot deadlock: a thread never runs JIT code while holding the lock
+//!   (registration never calls out), a fault on a thread that is inside a registry update is
+//!   recognized by the flag above and chained without taking the lock, and a writer on another
+//!   thread only makes the handler wait for its short critical section;
+//! - the lookups: `BTreeMap::range` and a binary search over a boxed slice: reads only;
+//! - redirecting: one store into the `ucontext_t`, which the kernel restores on return;
+//! - the fatal path: the message is formatted into a stack buffer and written with `write(2)`,
+//!   then `abort(3)`; both are async-signal-safe;
+//! - chaining: `sigaction(2)` (async-signal-safe), or a call of the previous handler, which was
+//!   written to be called on this signal.
+//!
+//! `errno` is saved and restored around all of it.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;

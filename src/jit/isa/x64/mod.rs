@@ -234,9 +234,10 @@ impl X64Masm {
     /// `access` must emit exactly one instruction, whose memory operand is `[rcx + rax + disp]`
     /// with the `disp` it is given; it must not use `rax` or `rcx` otherwise.
     ///
-    /// With guard pages, that instruction's offset is recorded as a heap access: only a fault
-    /// on its first byte becomes a trap (a fault anywhere else in the code aborts the process as a
-    /// tierup bug), so an `access` emitting more than one instruction fails loudly, never silently.
+    /// With guard pages, that instruction's offset is recorded as a heap access: only a fault with
+    /// the pc at its start becomes a trap (a fault anywhere else in the code aborts the process as
+    /// a tierup bug), so an `access` emitting more than one instruction fails loudly, never
+    /// silently.
     fn heap_access(
         &mut self,
         addr: Reg,
