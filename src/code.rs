@@ -31,6 +31,12 @@ impl ExecutableCode {
         Ok(ExecutableCode { buffer: Arc::new(buffer) })
     }
 
+    /// The addresses the code occupies.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        let start = self.buffer.as_ptr() as usize;
+        start..start + self.buffer.len()
+    }
+
     /// Address of byte `offset` of the code.
     pub fn address(&self, offset: usize) -> *const u8 {
         assert!(offset < self.buffer.len(), "offset {offset} outside the code");

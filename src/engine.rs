@@ -28,6 +28,12 @@ pub struct Config {
     pub profile_counters: bool,
     /// Which native profiler is told about generated code (off by default).
     pub profiling_strategy: ProfilingStrategy,
+    /// Whether JIT code may rely on guard pages and a SIGSEGV/SIGBUS handler (installed once per
+    /// process, chaining to any previous one) for linear-memory bounds instead of checking every
+    /// access. On by default where the handler is supported (Linux on x86-64 and aarch64);
+    /// turning it off gives explicit checks, for embedders that own those signals themselves.
+    /// Results never depend on it.
+    pub signals_based_traps: bool,
 }
 
 /// How tierup tells a native profiler where its generated code is (named as in wasmtime).
@@ -53,6 +59,7 @@ impl Default for Config {
             consume_fuel: false,
             profile_counters: true,
             profiling_strategy: ProfilingStrategy::None,
+            signals_based_traps: true,
         }
     }
 }

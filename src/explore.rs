@@ -112,12 +112,11 @@ impl Module {
             })?;
         let body = m.function_body(def);
         let (assembled, compile_time) =
-            jit::compile_for_explore(m, func_index, &body, &m.code[def as usize]).map_err(|e| {
-                match e {
+            jit::compile_for_explore(&m.config, m, func_index, &body, &m.code[def as usize])
+                .map_err(|e| match e {
                     CompileError::Unsupported(reason) => Error::Unsupported(reason),
                     CompileError::Internal(e) => Error::Internal(e),
-                }
-            })?;
+                })?;
         let map = assembled.code_map;
         let ops = map
             .ops

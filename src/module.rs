@@ -119,6 +119,9 @@ pub(crate) struct ModuleInner {
     pub names: Names,
     /// Whether new tier-1 code is announced in the perf map (`Config::profiling_strategy`).
     pub perf_map: bool,
+    /// The configuration of the engine the module was built with (tier 1 compiles lazily, long
+    /// after the build, by the same settings).
+    pub config: crate::Config,
     /// Size of the code section in bytes (for compile-throughput statistics).
     pub code_size: usize,
     /// The functions tier 1 refused (when the engine runs baseline), and why.
@@ -152,7 +155,8 @@ impl ModuleInner {
             .get_or_init(|| {
                 let body = self.function_body(def);
                 let func_index = self.num_imported_funcs + def;
-                match crate::jit::compile(self, func_index, &body, &self.code[def as usize]) {
+                let code = &self.code[def as usize];
+                match crate::jit::compile(&self.config, self, func_index, &body, code) {
                     Ok(jit) => {
                         self.announce_tier1(func_index, &jit);
                         Some(jit)
@@ -184,7 +188,7 @@ impl ModuleInner {
             let module = self.names.module.as_deref().or(self.names.file.as_deref());
             let name =
                 crate::jit::perfmap::symbol(module, func_index, self.display_name(func_index));
-            crate::jit::perfmap::record(jit.address(), jit.code_size, &name);
+            crate::jit::perfmap::record(jit.address(), jit.code_size(), &name);
         }
     }
 
@@ -290,8 +294,8 @@ impl Module {
         };
         for jit in compiled {
             stats.tier1_functions += 1;
-            stats.tier1_time += jit.compile_time;
-            stats.tier1_code_bytes += jit.code_size;
+            stats.tier1_time += jit.compile_time();
+            stats.tier1_code_bytes += jit.code_size();
         }
         stats
     }
@@ -421,6 +425,7 @@ impl<'e> Builder<'e> {
                 bodies: Vec::new(),
                 names: Names::default(),
                 perf_map: engine.config().profiling_strategy == ProfilingStrategy::PerfMap,
+                config: engine.config().clone(),
                 code_size: 0,
                 tier1_refusals: Vec::new(),
             },
@@ -488,7 +493,7 @@ impl<'e> Builder<'e> {
         if config.tier != Tiering::Pinned(Tier::Baseline) {
             return Ok(None);
         }
-        match crate::jit::compile(&self.m, func_index, body, code) {
+        match crate::jit::compile(config, &self.m, func_index, body, code) {
             Ok(jit) => Ok(Some(Some(jit))),
             Err(CompileError::Unsupported(reason)) => {
                 let touches_simd = touches_simd(&self.m, func_index, body, binary);

@@ -192,6 +192,23 @@ fn divide_by_zero_backtrace_names_frames_and_tiers() {
     assert!(run.stderr.contains("    1: <module>!quotient [interp]\n"), "{}", run.stderr);
 }
 
+#[test]
+fn out_of_bounds_loads_in_tier_1_trap_with_a_backtrace_with_and_without_guard_pages() {
+    for checks in [&[][..], &["--explicit-bounds-checks"]] {
+        let args = |addr| {
+            let mut args = vec!["run", "--tier", "baseline"];
+            args.extend_from_slice(checks);
+            args.extend(["tests/data/oob.wat", "--invoke", "peek", addr]);
+            args
+        };
+        success(&tierup(&args("65532")), "0\n");
+        let run = tierup(&args("65533"));
+        failure(&run, 134, "wasm trap: out of bounds memory access");
+        assert!(run.stderr.contains("    0: <module>!load [baseline]\n"), "{}", run.stderr);
+        assert!(run.stderr.contains("    1: <module>!peek [baseline]\n"), "{}", run.stderr);
+    }
+}
+
 // --- bad invocations ----------------------------------------------------------------------------
 
 #[test]

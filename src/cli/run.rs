@@ -65,6 +65,14 @@ pub struct RunCommand {
     #[command(flatten)]
     tier: TierOption,
 
+    /// Check every tier-1 memory access against the memory's size instead of relying on guard
+    /// pages and tierup's SIGSEGV handler
+    ///
+    /// Results are the same either way; this exists to measure what the checks cost and for hosts
+    /// where tierup must not handle SIGSEGV.
+    #[arg(long)]
+    explicit_bounds_checks: bool,
+
     /// After the run, print per-function calls, loop back-edges and tier to stderr
     ///
     /// Hottest functions first; functions that never ran are only counted. With --fuel, the fuel
@@ -208,6 +216,7 @@ fn config(cmd: &RunCommand) -> Config {
         max_memory_size: cmd.max_memory_size,
         consume_fuel: cmd.fuel.is_some(),
         profiling_strategy: cmd.profile.unwrap_or_default(),
+        signals_based_traps: !cmd.explicit_bounds_checks,
         ..Config::default()
     })
 }

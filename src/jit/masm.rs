@@ -171,11 +171,33 @@ pub struct FrameSetup<'a> {
     pub init: &'a [u128],
 }
 
-/// A function's machine code and where its entry points are.
+/// How tier-1 code keeps linear-memory accesses inside the memory (see `jit::signals`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeapBounds {
+    /// No check in the code: every access computes `mem_base + zero-extended address + offset`,
+    /// which stays inside the memory's 8 GiB reservation, and an access that reaches a
+    /// `PROT_NONE` page faults. The backend records each such instruction in
+    /// [`Assembled::heap_accesses`]; the signal handler turns a fault at exactly those
+    /// instructions into a jump to [`Assembled::oob_landing`].
+    GuardPages,
+    /// A compare and branch against `JitCtx::mem_len` before every access; nothing relies on
+    /// signals (and no instruction is recorded as a heap access).
+    Explicit,
+}
+
+/// What [`MacroAssembler::finish`] hands back: the machine code of one function and what the
+/// runtime must know about it to run it.
 #[derive(Clone, Debug, Default)]
 pub struct Assembled {
     /// Position-independent machine code; the function's entry is at offset 0.
     pub code: Vec<u8>,
+    /// Offsets (ascending) of every instruction that accesses linear memory and relies on guard
+    /// pages for its bounds ([`HeapBounds::GuardPages`]); empty with explicit checks.
+    pub heap_accesses: Vec<u32>,
+    /// Offset of the out-of-bounds landing pad: code that, entered with the registers as they are
+    /// at any recorded heap access, raises `MemoryOutOfBounds` through the function's trap exit.
+    /// `Some` whenever `heap_accesses` is not empty.
+    pub oob_landing: Option<u32>,
     /// Offsets of the on-stack-replacement entries, by loop ordinal (see
     /// [`MacroAssembler::osr_entry`]); `None` for loops in dead code.
     pub osr_entries: Vec<Option<u32>>,
@@ -379,9 +401,10 @@ pub trait MacroAssembler {
     /// Jumps to `targets[index]`, or to the last target when `index` is out of range.
     fn jump_table(&mut self, index: Reg, targets: &[Self::Label]);
 
-    /// `dst = memory[addr + offset]`, trapping when out of bounds.
+    /// `dst = memory[addr + offset]`, trapping when out of bounds (by an explicit check or
+    /// through the guard pages, as the backend's [`HeapBounds`] says).
     fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Reg, offset: u32);
-    /// `memory[addr + offset] = src`, trapping when out of bounds.
+    /// `memory[addr + offset] = src`, trapping when out of bounds, like `load_heap`.
     fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Reg, offset: u32);
     /// Loads the low `size` bits of global `index`.
     fn load_global(&mut self, size: Size, dst: Reg, index: u32);
@@ -445,6 +468,7 @@ pub trait MacroAssembler {
     /// Records that the next loop in the body has no entry (it is in dead code).
     fn no_osr_entry(&mut self);
 
-    /// The finished, position-independent machine code and its entry points.
+    /// The finished, position-independent machine code, its entry points and its heap-access
+    /// table.
     fn finish(self) -> Result<Assembled, AsmError>;
 }

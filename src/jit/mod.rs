@@ -5,10 +5,13 @@
 //!   code that knows encodings;
 //! - `codegen.rs`: the operator walk, ISA-free.
 //!
+//! - `signals.rs`: the SIGSEGV/SIGBUS handler and the registry of JIT code it consults, which turn
+//!   a fault on a recorded heap access into a `MemoryOutOfBounds` trap.
+//!
 //! Tier-1 code runs on the interpreter's frames (same slot layout, same value stack), so the two
 //! tiers hand frames to each other freely. It compiles every WebAssembly 2.0 instruction except
 //! SIMD: integers, floats (a second register class), references (64-bit integers with the
-//! interpreter's bits), locals, globals, linear memory (bounds-checked, `memory.size`/`grow`),
+//! interpreter's bits), locals, globals, linear memory (guard pages or explicit bounds checks, `memory.size`/`grow`),
 //! direct and indirect calls, all structured control flow, and table instructions, bulk memory and
 //! `ref.func` through the runtime helper `JitCtx::runtime`. A function touching SIMD is refused
 //! and stays in the interpreter; so is one using `ceil`/`floor`/`trunc`/`nearest` on a machine
@@ -19,12 +22,15 @@ mod codegen;
 mod isa;
 pub mod masm;
 pub mod perfmap;
+pub(crate) mod signals;
 
 pub use isa::HOST_ISA;
 
 use crate::code::ExecutableCode;
 use crate::module::ModuleInner;
 use crate::vm::TrapCode;
+use masm::{Assembled, HeapBounds};
+use std::sync::Arc;
 
 /// The entry of every function in a `JitCtx::funcs` table: runs function `func` (module index
 /// space) on the frame at `callee_fp` (arguments in place) and returns 0 or a trap status. Tier-1
@@ -58,7 +64,8 @@ pub type RuntimeHelper =
 pub struct JitCtx {
     /// Base of linear memory 0 (dangling when there is none).
     pub mem_base: *mut u8,
-    /// Accessible bytes of linear memory 0.
+    /// Accessible bytes of linear memory 0 (read by `memory.size`, and by accesses only under
+    /// explicit bounds checks: with guard pages, the page protections are the bounds).
     pub mem_len: u64,
     /// The instance's global cells, by global index.
     pub globals: *const *mut u128,
@@ -100,17 +107,23 @@ pub enum CompileError {
     Internal(String),
 }
 
-/// A compiled function.
+/// A compiled function. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct JitFunc {
+    inner: Arc<JitCode>,
+}
+
+#[derive(Debug)]
+struct JitCode {
+    /// Declared first, so dropped first: the code leaves the fault handler's registry before it is
+    /// unmapped.
+    _registration: signals::Registration,
     code: ExecutableCode,
     /// Where each loop header can be entered from the interpreter (on-stack replacement), by the
     /// loop's ordinal in the body (`None` for loops in dead code).
     osr_entries: Box<[Option<u32>]>,
-    /// How long compiling took.
-    pub compile_time: std::time::Duration,
-    /// Machine-code bytes.
-    pub code_size: usize,
+    compile_time: std::time::Duration,
+    code_size: usize,
 }
 
 impl JitFunc {
@@ -124,8 +137,10 @@ impl JitFunc {
     pub unsafe fn call(&self, ctx: &mut JitCtx, fp: *mut u128) -> u32 {
         let entry = self.entry();
         // SAFETY: the caller guarantees the frame and context; tier-1 code stays inside both
-        // (slot offsets below the frame size, memory accesses bounds-checked against `ctx`). The
-        // function index is only read by the runtime's entries, never by tier-1 code.
+        // (slot offsets below the frame size; memory accesses either checked against `ctx` or
+        // confined to the memory's reservation, where the registered fault handler turns a guard
+        // page hit into a trap). The function index is only read by the runtime's entries, never
+        // by tier-1 code.
         unsafe { entry(ctx, fp, u32::MAX) }
     }
 
@@ -142,57 +157,98 @@ impl JitFunc {
         fp: *mut u128,
         loop_ordinal: usize,
     ) -> Option<u32> {
-        let offset = (*self.osr_entries.get(loop_ordinal)?)?;
+        let offset = (*self.inner.osr_entries.get(loop_ordinal)?)?;
         // SAFETY: OSR entries are assembled with the `FuncEntry` convention; they set up what
         // the prologue does except the frame, which the interpreter has been using.
-        let entry = unsafe { self.code.entry(offset as usize) };
+        let entry = unsafe { self.inner.code.entry(offset as usize) };
         // SAFETY: as for `call`.
         Some(unsafe { entry(ctx, fp, u32::MAX) })
     }
 
     /// Where the machine code starts in memory (for profilers' symbol maps).
     pub fn address(&self) -> *const u8 {
-        self.code.address(0)
+        self.inner.code.address(0)
+    }
+
+    /// How long compiling took.
+    pub fn compile_time(&self) -> std::time::Duration {
+        self.inner.compile_time
+    }
+
+    /// Machine-code bytes.
+    pub fn code_size(&self) -> usize {
+        self.inner.code_size
     }
 
     /// The function's entry, as a `JitCtx::funcs` table holds it.
     pub fn entry(&self) -> FuncEntry {
         // SAFETY: offset 0 is the entry of the function `compile` assembled with the `FuncEntry`
         // convention.
-        unsafe { self.code.entry(0) }
+        unsafe { self.inner.code.entry(0) }
+    }
+
+    /// Maps assembled code of function `func_index` (module index space), compiled in
+    /// `compile_time`, and registers it with the fault handler.
+    fn new(
+        func_index: u32,
+        assembled: Assembled,
+        compile_time: std::time::Duration,
+    ) -> Result<JitFunc, CompileError> {
+        let code = ExecutableCode::new(&assembled.code)
+            .map_err(|e| CompileError::Internal(e.to_string()))?;
+        let range = code.range();
+        let registration = signals::register(
+            range.start,
+            range.len(),
+            func_index,
+            assembled.heap_accesses,
+            assembled.oob_landing,
+        );
+        let code_size = assembled.code.len();
+        let osr_entries = assembled.osr_entries.into();
+        let inner =
+            JitCode { _registration: registration, code, osr_entries, compile_time, code_size };
+        Ok(JitFunc { inner: Arc::new(inner) })
+    }
+}
+
+/// How code compiled now keeps memory accesses in bounds: guard pages when the engine allows
+/// signal-based traps and the fault handler is installed (or can be now), explicit checks
+/// otherwise.
+fn heap_bounds(config: &crate::Config) -> HeapBounds {
+    if config.signals_based_traps && signals::install() {
+        HeapBounds::GuardPages
+    } else {
+        HeapBounds::Explicit
     }
 }
 
 /// Compiles defined function `func_index` (validated already) for the host ISA.
 pub fn compile(
+    config: &crate::Config,
     module: &ModuleInner,
     func_index: u32,
     body: &wasmparser::FunctionBody<'_>,
     layout: &crate::interp::code::InterpFunc,
 ) -> Result<JitFunc, CompileError> {
     let started = std::time::Instant::now();
-    let assembled = isa::compile_host(module, func_index, body, layout, false)?;
-    let code =
-        ExecutableCode::new(&assembled.code).map_err(|e| CompileError::Internal(e.to_string()))?;
-    Ok(JitFunc {
-        code,
-        osr_entries: assembled.osr_entries.into(),
-        compile_time: started.elapsed(),
-        code_size: assembled.code.len(),
-    })
+    let assembled =
+        isa::compile_host(module, func_index, body, layout, heap_bounds(config), false)?;
+    JitFunc::new(func_index, assembled, started.elapsed())
 }
 
 /// Compiles defined function `func_index` for reading rather than running: the machine code with
 /// every operator's code offset recorded, and how long compiling took. Nothing is mapped
 /// executable.
 pub fn compile_for_explore(
+    config: &crate::Config,
     module: &ModuleInner,
     func_index: u32,
     body: &wasmparser::FunctionBody<'_>,
     layout: &crate::interp::code::InterpFunc,
 ) -> Result<(masm::Assembled, std::time::Duration), CompileError> {
     let started = std::time::Instant::now();
-    let assembled = isa::compile_host(module, func_index, body, layout, true)?;
+    let assembled = isa::compile_host(module, func_index, body, layout, heap_bounds(config), true)?;
     Ok((assembled, started.elapsed()))
 }
 
@@ -763,5 +819,152 @@ mod tests {
             (func (export "caller") (result i32) (call $leaf))
             (func (export "simd") (result i32) (i32x4.extract_lane 0 (v128.const i32x4 1 2 3 4))))"#;
         assert_eq!(run(wat, &[true, true, false], "caller", &[]).unwrap(), Val::I32(1));
+    }
+
+    /// Every load and store, at `offset`, exported as `l<i>` (returning an `i64`) and `s<i>`
+    /// (storing `-1`), with `outer` calling `l1` (`i64.load`), `grow` and `size`.
+    fn memory_module(offset: u32) -> (String, usize, usize) {
+        let loads = [
+            "i32.load",
+            "i64.load",
+            "i32.load8_s",
+            "i32.load8_u",
+            "i32.load16_s",
+            "i32.load16_u",
+            "i64.load8_s",
+            "i64.load8_u",
+            "i64.load16_s",
+            "i64.load16_u",
+            "i64.load32_s",
+            "i64.load32_u",
+        ];
+        let stores = [
+            "i32.store8",
+            "i32.store16",
+            "i32.store",
+            "i64.store8",
+            "i64.store16",
+            "i64.store32",
+            "i64.store",
+        ];
+        let mut wat = String::from("(module (memory 1 3)\n");
+        for (i, op) in loads.iter().enumerate() {
+            let load = format!("({op} offset={offset} (local.get 0))");
+            let load =
+                if op.starts_with("i32") { format!("(i64.extend_i32_u {load})") } else { load };
+            wat += &format!("(func (export \"l{i}\") (param i32) (result i64) {load})\n");
+        }
+        for (i, op) in stores.iter().enumerate() {
+            let value = if op.starts_with("i32") { "(i32.const -1)" } else { "(i64.const -1)" };
+            wat += &format!(
+                "(func (export \"s{i}\") (param i32) ({op} offset={offset} (local.get 0) {value}))\n"
+            );
+        }
+        wat += "(func (export \"outer\") (param i32) (result i64) (call 1 (local.get 0)))\n";
+        wat += "(func (export \"grow\") (param i32) (result i32) (memory.grow (local.get 0)))\n";
+        wat += "(func (export \"size\") (result i32) (memory.size)))";
+        (wat, loads.len(), stores.len())
+    }
+
+    /// Bytes accessed by load `l<i>` and store `s<i>` of [`memory_module`].
+    const LOAD_BYTES: [u32; 12] = [4, 8, 1, 1, 2, 2, 1, 1, 2, 2, 4, 4];
+    const STORE_BYTES: [u32; 7] = [1, 2, 4, 1, 2, 4, 8];
+
+    /// Runs the bounds checks of every load and store with `offset` in one instance.
+    fn check_memory_bounds(config: Config, offset: u32) {
+        let engine = Engine::new(Config { tier: Tier::Baseline.into(), ..config });
+        let (wat, num_loads, num_stores) = memory_module(offset);
+        let module = Module::new(&engine, &wat).unwrap();
+        assert!(
+            (0..module.inner.code.len() as u32).all(|d| module.inner.jit_code(d).is_some()),
+            "tier 1 compiles everything"
+        );
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let mut call = |name: &str, arg: Option<u32>| {
+            let func = instance.get_func(&store, name).unwrap();
+            let mut out = [Val::I32(0)];
+            let n = func.ty(&store).results().len();
+            let args: Vec<Val> = arg.map(|a| Val::I32(a as i32)).into_iter().collect();
+            func.call(&mut store, &args, &mut out[..n]).map(|()| out[0])
+        };
+        let oob = |result: Result<Val, Error>, func: u32, what: &str| match result {
+            Err(Error::Trap(trap)) => {
+                assert_eq!(trap.code, TrapCode::MemoryOutOfBounds, "{what}");
+                assert_eq!(trap.code.message(), "out of bounds memory access");
+                assert_eq!(trap.backtrace[0].func_index, func, "{what}");
+                assert_eq!(trap.backtrace[0].tier, Tier::Baseline, "{what}");
+            }
+            other => panic!("{what}: expected an out-of-bounds trap, got {other:?}"),
+        };
+        for grown in [false, true] {
+            let len = if grown { 2 * 65536 } else { 65536 };
+            let accesses =
+                (0..num_loads).map(|i| (format!("l{i}"), i as u32, LOAD_BYTES[i])).chain(
+                    (0..num_stores)
+                        .map(|i| (format!("s{i}"), (num_loads + i) as u32, STORE_BYTES[i])),
+                );
+            for (name, func, bytes) in accesses {
+                let what =
+                    |addr: u64| format!("{name} at {addr} + {offset} ({len} bytes, {config:?})");
+                // The last in-bounds address, if any, then the first out-of-bounds one.
+                let first_oob = (len + 1 - bytes as u64).saturating_sub(offset as u64);
+                if let Some(last) =
+                    first_oob.checked_sub(1).filter(|_| offset as u64 + bytes as u64 <= len)
+                {
+                    call(&name, Some(last as u32))
+                        .unwrap_or_else(|e| panic!("{}: {e}", what(last)));
+                }
+                for addr in [first_oob, first_oob + 1, u32::MAX as u64 - 7, u32::MAX as u64] {
+                    if addr <= u32::MAX as u64 {
+                        oob(call(&name, Some(addr as u32)), func, &what(addr));
+                    }
+                }
+            }
+            if offset == 0 {
+                // A store straddling the end writes nothing.
+                assert_eq!(call("l3", Some(len as u32 - 1)).unwrap(), Val::I64(0xff));
+                call("s0", Some(len as u32 - 1)).unwrap();
+                call("l0", Some(len as u32 - 4)).unwrap();
+                // The outer frame is in the backtrace too.
+                let Err(Error::Trap(trap)) = call("outer", Some(len as u32 - 7)) else {
+                    panic!("outer: expected a trap")
+                };
+                let frames: Vec<_> =
+                    trap.backtrace.iter().map(|f| (f.func_index, f.tier)).collect();
+                let outer = (num_loads + num_stores) as u32;
+                assert_eq!(frames, [(1, Tier::Baseline), (outer, Tier::Baseline)]);
+            }
+            if !grown {
+                assert_eq!(call("size", None).unwrap(), Val::I32(1));
+                assert_eq!(call("grow", Some(1)).unwrap(), Val::I32(1));
+                assert_eq!(call("size", None).unwrap(), Val::I32(2));
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_bounds_accesses_trap_at_every_width_and_boundary_in_tier_1() {
+        for offset in [0, 1, 65535, 65536, i32::MAX as u32, 1 << 31, u32::MAX - 8, u32::MAX] {
+            check_memory_bounds(Config::default(), offset);
+        }
+    }
+
+    #[test]
+    fn explicit_bounds_checks_agree_with_guard_pages() {
+        for offset in [0, 65535, u32::MAX] {
+            check_memory_bounds(Config { signals_based_traps: false, ..Config::default() }, offset);
+        }
+    }
+
+    #[test]
+    fn an_empty_memory_traps_on_every_access() {
+        let wat = r#"(module (memory 0)
+            (func (export "f") (param i32) (result i32) (i32.load8_u (local.get 0))))"#;
+        for addr in [0, 1, -1] {
+            let err = run(wat, &[true], "f", &[Val::I32(addr)]).unwrap_err();
+            let Error::Trap(trap) = err else { panic!("expected a trap, got {err}") };
+            assert_eq!(trap.code, TrapCode::MemoryOutOfBounds);
+        }
     }
 }

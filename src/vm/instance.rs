@@ -112,7 +112,7 @@ impl Instance {
                         Some(_) => crate::tier::Tier::Baseline,
                         None => crate::tier::Tier::Interp,
                     },
-                    compiled: m.jit_code(def as u32).map(|j| (j.compile_time, j.code_size)),
+                    compiled: m.jit_code(def as u32).map(|j| (j.compile_time(), j.code_size())),
                 }
             })
             .collect()

@@ -2,7 +2,10 @@
 //!
 //! A 32-bit memory reserves the whole range a wasm32 access can reach (4 GiB of addresses plus a
 //! 4 GiB offset plus slack) as `PROT_NONE` up front and makes pages accessible as the memory grows, so
-//! the base address never changes and JIT code can rely on guard pages instead of bounds checks.
+//! the base address never changes and JIT code can rely on guard pages instead of bounds checks
+//! (`jit::signals` turns the fault into a trap). Pages beyond the current size are always
+//! `PROT_NONE`, whatever the memory's maximum, so `memory.grow` needs no code change and a memory
+//! smaller than 4 GiB is as safe as a full one.
 //! The interpreter still checks bounds explicitly against [`LinearMemory::len`].
 //! This module must never hand out the base pointer beyond the store that owns the memory.
 
@@ -13,8 +16,10 @@ use std::ptr::NonNull;
 pub const PAGE_SIZE: u64 = 65536;
 /// Pages a wasm32 memory can have at most.
 pub const MAX_PAGES: u64 = 65536;
-/// Address space reserved per memory: any `u32` address plus any `u32` offset plus an access width.
-const RESERVATION: usize = (8 << 30) + (64 << 10);
+/// Address space reserved per memory: any `u32` address plus any `u32` offset plus an access width
+/// (up to 64 KiB). Tier-1 code relies on it: an access it does not check stays inside the
+/// reservation and so faults on a `PROT_NONE` page instead of reaching other memory.
+pub(crate) const RESERVATION: usize = (8 << 30) + (64 << 10);
 
 /// A linear memory instance.
 #[derive(Debug)]
@@ -25,6 +30,8 @@ pub struct LinearMemory {
     /// The most pages this memory may grow to (from its type and the engine's limit).
     max_pages: u64,
     ty: MemoryType,
+    /// The reservation as the fault handler knows it (`None` only while dropping).
+    registration: Option<crate::jit::signals::Registration>,
 }
 
 // SAFETY: the mapping is owned exclusively by this value; moving it between threads moves that ownership.
@@ -62,7 +69,9 @@ impl LinearMemory {
             return Err(format!("cannot reserve memory: {}", std::io::Error::last_os_error()));
         }
         let base = NonNull::new(ptr.cast::<u8>()).ok_or("mmap returned null")?;
-        let mut memory = LinearMemory { base, len: 0, max_pages, ty };
+        let registration =
+            Some(crate::jit::signals::register_memory(base.as_ptr() as usize, RESERVATION));
+        let mut memory = LinearMemory { base, len: 0, max_pages, ty, registration };
         memory.make_accessible(ty.limits.min * PAGE_SIZE)?;
         Ok(memory)
     }
@@ -131,6 +140,8 @@ impl LinearMemory {
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
+        // Out of the handler's registry before the address range can be reused.
+        drop(self.registration.take());
         // SAFETY: unmaps exactly the reservation made in `new`; nothing refers to it any more.
         unsafe {
             libc::munmap(self.base.as_ptr().cast(), RESERVATION);

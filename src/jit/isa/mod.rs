@@ -5,6 +5,7 @@
 mod x64;
 
 use super::CompileError;
+use super::masm::{Assembled, HeapBounds};
 use crate::interp::code::InterpFunc;
 use crate::module::ModuleInner;
 
@@ -18,16 +19,17 @@ pub fn compile_host(
     func_index: u32,
     body: &wasmparser::FunctionBody<'_>,
     layout: &InterpFunc,
+    bounds: HeapBounds,
     record_offsets: bool,
-) -> Result<crate::jit::masm::Assembled, CompileError> {
+) -> Result<Assembled, CompileError> {
     #[cfg(target_arch = "x86_64")]
     {
-        let masm = x64::X64Masm::default();
+        let masm = x64::X64Masm::new(bounds);
         super::codegen::compile(masm, module, func_index, body, layout, record_offsets)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (module, func_index, body, layout, record_offsets);
+        let _ = (module, func_index, body, layout, bounds, record_offsets);
         Err(CompileError::Unsupported(format!("tier 1 on {}", std::env::consts::ARCH)))
     }
 }

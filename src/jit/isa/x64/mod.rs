@@ -14,6 +14,18 @@
 //! upper half, so an `i32` in a register always has its upper 32 bits clear. Float sign operations
 //! (`abs`, `neg`, `copysign`) go through `rax`/`rcx` as bit operations, so NaN payloads survive;
 //! the roundings need SSE4.1 (`roundss`/`roundsd`), which the code generator checks.
+//!
+//! Linear memory: every load and store goes through [`X64Masm::heap_access`], which computes
+//! `[rcx + rax + disp]` with `rcx` = the memory base and `rax` = the zero-extended wasm address
+//! (plus the offset when it does not fit a disp32), so the access lies below base + 8 GiB + the
+//! access width, inside the memory's reservation (`vm::memory::RESERVATION`). With
+//! [`HeapBounds::GuardPages`] (the default wherever `jit::signals` is installed) nothing is
+//! compared: the access instruction's offset is recorded, and a fault on it lands on the
+//! function's `MemoryOutOfBounds` stub, which leaves through the usual trap exit. With
+//! [`HeapBounds::Explicit`] the address is compared against `JitCtx::mem_len` first, as
+//! everywhere when signals are unavailable or disabled (`Config::signals_based_traps`).
+//! Heap accesses only happen at the function body's stack depth (never between the pushes
+//! around a call), so the landing pad's call into the runtime finds the stack aligned.
 
 // `dynasm!` converts dynamic register operands with `.into()`, which clippy flags as useless when
 // the operand is already a `u8`; the expansion is not ours to change.
@@ -21,8 +33,8 @@
 
 use crate::jit::masm::{
     AsmError, Assembled, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp,
-    FrameSetup, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp, Size,
-    StoreKind, UnaryOp,
+    FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp,
+    Size, StoreKind, UnaryOp,
 };
 use crate::jit::{JitCtx, trap_status};
 use crate::vm::TrapCode;
@@ -63,6 +75,15 @@ const CTX_NATIVE_STACK_LIMIT: i32 = std::mem::offset_of!(JitCtx, native_stack_li
 const CTX_CALL_INDIRECT: i32 = std::mem::offset_of!(JitCtx, call_indirect) as i32;
 const CTX_MEMORY_GROW: i32 = std::mem::offset_of!(JitCtx, memory_grow) as i32;
 
+/// The widest single access to linear memory (a `v128`).
+const MAX_ACCESS_BYTES: usize = 16;
+// An unchecked access reaches at most `u32::MAX` (address) + `u32::MAX` (offset) + its width
+// past the base, which must stay inside the reservation for the guard pages to catch it.
+const _: () = assert!(
+    2 * u32::MAX as usize + MAX_ACCESS_BYTES <= crate::vm::memory::RESERVATION,
+    "unchecked heap accesses could leave the memory's reservation"
+);
+
 macro_rules! asm {
     ($ops:expr; $($t:tt)*) => {
         dynasm!($ops ; .arch x64 ; $($t)*)
@@ -80,10 +101,13 @@ pub struct X64Masm {
     func_index: u32,
     /// Loop headers to emit on-stack-replacement entries for, by loop ordinal.
     osr_targets: Vec<Option<DynamicLabel>>,
+    bounds: HeapBounds,
+    /// Offsets of the heap-access instructions emitted so far (see `heap_access`).
+    heap_accesses: Vec<u32>,
 }
 
-impl Default for X64Masm {
-    fn default() -> Self {
+impl X64Masm {
+    pub fn new(bounds: HeapBounds) -> Self {
         let mut ops = VecAssembler::new(0);
         let epilogue = ops.new_dynamic_label();
         let trap_exit = ops.new_dynamic_label();
@@ -94,11 +118,11 @@ impl Default for X64Masm {
             traps: Vec::new(),
             func_index: u32::MAX,
             osr_targets: Vec::new(),
+            bounds,
+            heap_accesses: Vec::new(),
         }
     }
-}
 
-impl X64Masm {
     /// An immediate that fits a sign-extended 32-bit field, or the value moved into `rcx`.
     fn imm_or_rcx(&mut self, imm: i64) -> Option<i32> {
         match i32::try_from(imm) {
@@ -351,6 +375,46 @@ impl X64Masm {
         }
     }
 
+    /// Emits one access of `bytes` bytes to linear memory at wasm address `addr + offset`: every
+    /// load and store of every kind goes through here, so each gets the same bounds discipline.
+    /// `access` must emit exactly one instruction, whose memory operand is `[rcx + rax + disp]`
+    /// with the `disp` it is given; it must not use `rax` or `rcx` otherwise.
+    ///
+    /// With guard pages, that instruction's offset is recorded as a heap access: only a fault with
+    /// the pc at its start becomes a trap (a fault anywhere else in the code aborts the process as
+    /// a tierup bug), so an `access` emitting more than one instruction fails loudly, never
+    /// silently.
+    fn heap_access(
+        &mut self,
+        addr: Reg,
+        offset: u32,
+        bytes: u32,
+        access: impl FnOnce(&mut VecAssembler<X64Relocation>, i32),
+    ) {
+        debug_assert!(bytes as usize <= MAX_ACCESS_BYTES);
+        let disp = match self.bounds {
+            HeapBounds::Explicit => {
+                self.effective_address(addr, offset, bytes);
+                0
+            }
+            HeapBounds::GuardPages => {
+                // A 32-bit `mov` zero-extends: the index is the wasm address whatever the upper
+                // half of `addr` held.
+                asm!(self.ops ; mov eax, Rd(addr.0) ; mov rcx, QWORD [rdi + CTX_MEM_BASE]);
+                // A disp32 is sign-extended: offsets of 2 GiB and more are added in a register
+                // (`mov edx, imm32` zero-extends), which keeps the sum below 8 GiB.
+                let disp = i32::try_from(offset).unwrap_or_else(|_| {
+                    asm!(self.ops ; mov edx, offset as i32 ; add rax, rdx);
+                    0
+                });
+                self.trap_label(TrapCode::MemoryOutOfBounds);
+                self.heap_accesses.push(self.ops.offset().0 as u32);
+                disp
+            }
+        };
+        access(&mut self.ops, disp);
+    }
+
     /// `rax = zero-extended addr + offset`, then traps unless `rax + bytes <= memory length`.
     fn effective_address(&mut self, addr: Reg, offset: u32, bytes: u32) {
         let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
@@ -597,33 +661,31 @@ impl MacroAssembler for X64Masm {
     }
 
     fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Reg, offset: u32) {
-        self.effective_address(addr, offset, kind.bytes());
         let d = dst.0;
-        match kind {
-            LoadKind::I32 => asm!(self.ops ; mov Rd(d), DWORD [rcx + rax]),
-            LoadKind::I64 => asm!(self.ops ; mov Rq(d), QWORD [rcx + rax]),
-            LoadKind::I32_8S => asm!(self.ops ; movsx Rd(d), BYTE [rcx + rax]),
-            LoadKind::I32_8U => asm!(self.ops ; movzx Rd(d), BYTE [rcx + rax]),
-            LoadKind::I32_16S => asm!(self.ops ; movsx Rd(d), WORD [rcx + rax]),
-            LoadKind::I32_16U => asm!(self.ops ; movzx Rd(d), WORD [rcx + rax]),
-            LoadKind::I64_8S => asm!(self.ops ; movsx Rq(d), BYTE [rcx + rax]),
-            LoadKind::I64_8U => asm!(self.ops ; movzx Rd(d), BYTE [rcx + rax]),
-            LoadKind::I64_16S => asm!(self.ops ; movsx Rq(d), WORD [rcx + rax]),
-            LoadKind::I64_16U => asm!(self.ops ; movzx Rd(d), WORD [rcx + rax]),
-            LoadKind::I64_32S => asm!(self.ops ; movsxd Rq(d), DWORD [rcx + rax]),
-            LoadKind::I64_32U => asm!(self.ops ; mov Rd(d), DWORD [rcx + rax]),
-        }
+        self.heap_access(addr, offset, kind.bytes(), |ops, disp| match kind {
+            LoadKind::I32 => asm!(ops ; mov Rd(d), DWORD [rcx + rax + disp]),
+            LoadKind::I64 => asm!(ops ; mov Rq(d), QWORD [rcx + rax + disp]),
+            LoadKind::I32_8S => asm!(ops ; movsx Rd(d), BYTE [rcx + rax + disp]),
+            LoadKind::I32_8U => asm!(ops ; movzx Rd(d), BYTE [rcx + rax + disp]),
+            LoadKind::I32_16S => asm!(ops ; movsx Rd(d), WORD [rcx + rax + disp]),
+            LoadKind::I32_16U => asm!(ops ; movzx Rd(d), WORD [rcx + rax + disp]),
+            LoadKind::I64_8S => asm!(ops ; movsx Rq(d), BYTE [rcx + rax + disp]),
+            LoadKind::I64_8U => asm!(ops ; movzx Rd(d), BYTE [rcx + rax + disp]),
+            LoadKind::I64_16S => asm!(ops ; movsx Rq(d), WORD [rcx + rax + disp]),
+            LoadKind::I64_16U => asm!(ops ; movzx Rd(d), WORD [rcx + rax + disp]),
+            LoadKind::I64_32S => asm!(ops ; movsxd Rq(d), DWORD [rcx + rax + disp]),
+            LoadKind::I64_32U => asm!(ops ; mov Rd(d), DWORD [rcx + rax + disp]),
+        });
     }
 
     fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Reg, offset: u32) {
-        self.effective_address(addr, offset, kind.bytes());
         let s = src.0;
-        match kind {
-            StoreKind::B8 => asm!(self.ops ; mov BYTE [rcx + rax], Rb(s)),
-            StoreKind::B16 => asm!(self.ops ; mov WORD [rcx + rax], Rw(s)),
-            StoreKind::B32 => asm!(self.ops ; mov DWORD [rcx + rax], Rd(s)),
-            StoreKind::B64 => asm!(self.ops ; mov QWORD [rcx + rax], Rq(s)),
-        }
+        self.heap_access(addr, offset, kind.bytes(), |ops, disp| match kind {
+            StoreKind::B8 => asm!(ops ; mov BYTE [rcx + rax + disp], Rb(s)),
+            StoreKind::B16 => asm!(ops ; mov WORD [rcx + rax + disp], Rw(s)),
+            StoreKind::B32 => asm!(ops ; mov DWORD [rcx + rax + disp], Rd(s)),
+            StoreKind::B64 => asm!(ops ; mov QWORD [rcx + rax + disp], Rq(s)),
+        });
     }
 
     fn load_global(&mut self, size: Size, dst: Reg, index: u32) {
@@ -962,21 +1024,19 @@ impl MacroAssembler for X64Masm {
     }
 
     fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Reg, offset: u32) {
-        let bytes = if size == Size::S32 { 4 } else { 8 };
-        self.effective_address(addr, offset, bytes);
-        match size {
-            Size::S32 => asm!(self.ops ; movss Rx(dst.0), DWORD [rcx + rax]),
-            Size::S64 => asm!(self.ops ; movsd Rx(dst.0), QWORD [rcx + rax]),
-        }
+        let (bytes, d) = (if size == Size::S32 { 4 } else { 8 }, dst.0);
+        self.heap_access(addr, offset, bytes, |ops, disp| match size {
+            Size::S32 => asm!(ops ; movss Rx(d), DWORD [rcx + rax + disp]),
+            Size::S64 => asm!(ops ; movsd Rx(d), QWORD [rcx + rax + disp]),
+        });
     }
 
     fn store_heap_float(&mut self, size: Size, src: FReg, addr: Reg, offset: u32) {
-        let bytes = if size == Size::S32 { 4 } else { 8 };
-        self.effective_address(addr, offset, bytes);
-        match size {
-            Size::S32 => asm!(self.ops ; movss DWORD [rcx + rax], Rx(src.0)),
-            Size::S64 => asm!(self.ops ; movsd QWORD [rcx + rax], Rx(src.0)),
-        }
+        let (bytes, r) = (if size == Size::S32 { 4 } else { 8 }, src.0);
+        self.heap_access(addr, offset, bytes, |ops, disp| match size {
+            Size::S32 => asm!(ops ; movss DWORD [rcx + rax + disp], Rx(r)),
+            Size::S64 => asm!(ops ; movsd QWORD [rcx + rax + disp], Rx(r)),
+        });
     }
 
     fn load_global_float(&mut self, size: Size, dst: FReg, index: u32) {
@@ -1049,7 +1109,13 @@ impl MacroAssembler for X64Masm {
         }
         let (epilogue, trap_exit) = (self.epilogue, self.trap_exit);
         let mut out_of_line = Vec::new();
+        let mut oob_landing = None;
         for (code, label) in std::mem::take(&mut self.traps) {
+            if code == TrapCode::MemoryOutOfBounds {
+                // Also the landing pad of faulting heap accesses: it needs only `rdi` (the
+                // context), which every heap access leaves intact.
+                oob_landing = Some(self.ops.offset().0 as u32);
+            }
             let status = trap_status(&code) as i32;
             out_of_line.push((self.offset(), OutOfLine::TrapStub(code)));
             asm!(self.ops ; =>label ; mov eax, status ; jmp =>trap_exit);
@@ -1072,7 +1138,8 @@ impl MacroAssembler for X64Masm {
         );
         let code = self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
         let code_map = CodeMap { out_of_line, ..CodeMap::default() };
-        Ok(Assembled { code, osr_entries, code_map })
+        let heap_accesses = self.heap_accesses;
+        Ok(Assembled { code, heap_accesses, oob_landing, osr_entries, code_map })
     }
 }
 
@@ -1083,15 +1150,30 @@ mod tests {
 
     /// The code `emit` assembles, one instruction per line in AT&T syntax.
     fn disassemble(emit: impl FnOnce(&mut X64Masm)) -> String {
-        let mut masm = X64Masm::default();
+        disassemble_with(HeapBounds::GuardPages, emit).0
+    }
+
+    /// The code `emit` assembles with `bounds`, one instruction per line, and what `finish`
+    /// reported.
+    fn disassemble_with(
+        bounds: HeapBounds,
+        emit: impl FnOnce(&mut X64Masm),
+    ) -> (String, Assembled) {
+        let mut masm = X64Masm::new(bounds);
         emit(&mut masm);
-        let bytes = masm.finish().unwrap().code;
-        let mut decoder = Decoder::new(64, &bytes, DecoderOptions::NONE);
+        let assembled = masm.finish().unwrap();
+        (format_code(&assembled.code, |_| String::new()), assembled)
+    }
+
+    /// One instruction per line, each prefixed with `prefix(offset)`.
+    fn format_code(code: &[u8], prefix: impl Fn(u32) -> String) -> String {
+        let mut decoder = Decoder::new(64, code, DecoderOptions::NONE);
         let mut formatter = GasFormatter::new();
         let mut out = String::new();
         for instruction in &mut decoder {
             let mut line = String::new();
             formatter.format(&instruction, &mut line);
+            out.push_str(&prefix(instruction.ip() as u32));
             out.push_str(line.trim());
             out.push('\n');
         }
@@ -1136,15 +1218,145 @@ mod tests {
         assert!(code.contains("mov $3,%edx"), "the trap exit names the function: {code}");
     }
 
+    /// The code `emit` assembles with guard pages, heap accesses marked `heap:` and the landing
+    /// pad `landing:`.
+    fn disassemble_heap(emit: impl FnOnce(&mut X64Masm)) -> (String, Assembled) {
+        let (_, assembled) = disassemble_with(HeapBounds::GuardPages, emit);
+        let code = format_code(&assembled.code, |offset| {
+            if assembled.heap_accesses.contains(&offset) {
+                "heap: ".into()
+            } else if assembled.oob_landing == Some(offset) {
+                "landing: ".into()
+            } else {
+                String::new()
+            }
+        });
+        (code, assembled)
+    }
+
     #[test]
-    fn heap_loads_check_bounds_against_the_context() {
-        let code = disassemble(|m| m.load_heap(LoadKind::I32, Reg(9), Reg(8), 16));
+    fn heap_loads_compute_the_address_without_a_check_and_record_the_access() {
+        let (code, _) = disassemble_heap(|m| m.load_heap(LoadKind::I32, Reg(9), Reg(8), 16));
+        let lines: Vec<&str> = code.lines().collect();
+        let expected = [
+            "mov %r8d,%eax",
+            "mov (%rdi),%rcx",
+            "heap: mov 0x10(%rcx,%rax),%r9d",
+            "landing: mov $4,%eax",
+        ];
+        assert_eq!(lines[..4], expected, "{code}");
+        assert!(!code.contains("cmp") && !code.contains("ja "), "no bounds check: {code}");
+    }
+
+    #[test]
+    fn offsets_beyond_a_disp32_are_added_in_a_register() {
+        let (code, _) = disassemble_heap(|m| {
+            m.store_heap(StoreKind::B64, Reg(9), Reg(8), i32::MAX as u32);
+            m.load_heap(LoadKind::I64, Reg(9), Reg(8), 1 << 31);
+            m.load_heap(LoadKind::I32_8U, Reg(9), Reg(8), u32::MAX);
+        });
+        let lines: Vec<&str> = code.lines().collect();
+        let expected = [
+            "mov %r8d,%eax",
+            "mov (%rdi),%rcx",
+            "heap: mov %r9,0x7FFFFFFF(%rcx,%rax)",
+            "mov %r8d,%eax",
+            "mov (%rdi),%rcx",
+            "mov $0x80000000,%edx",
+            "add %rdx,%rax",
+            "heap: mov (%rcx,%rax),%r9",
+            "mov %r8d,%eax",
+            "mov (%rdi),%rcx",
+            "mov $0xFFFFFFFF,%edx",
+            "add %rdx,%rax",
+            "heap: movzbl (%rcx,%rax),%r9d",
+        ];
+        assert_eq!(lines[..expected.len()], expected, "{code}");
+    }
+
+    #[test]
+    fn every_load_and_store_kind_records_exactly_its_access_instruction() {
+        use iced_x86::Register;
+        let loads = [
+            LoadKind::I32,
+            LoadKind::I64,
+            LoadKind::I32_8S,
+            LoadKind::I32_8U,
+            LoadKind::I32_16S,
+            LoadKind::I32_16U,
+            LoadKind::I64_8S,
+            LoadKind::I64_8U,
+            LoadKind::I64_16S,
+            LoadKind::I64_16U,
+            LoadKind::I64_32S,
+            LoadKind::I64_32U,
+        ];
+        let stores = [StoreKind::B8, StoreKind::B16, StoreKind::B32, StoreKind::B64];
+        let (code, assembled) = disassemble_heap(|m| {
+            for (i, kind) in loads.iter().enumerate() {
+                m.load_heap(*kind, Reg(9), Reg(8), [0, 5, 1 << 31][i % 3]);
+            }
+            for (i, kind) in stores.iter().enumerate() {
+                m.store_heap(*kind, Reg(9), Reg(8), [u32::MAX, 0][i % 2]);
+            }
+        });
+        assert_eq!(assembled.heap_accesses.len(), loads.len() + stores.len(), "{code}");
+        let mut decoder = Decoder::new(64, &assembled.code, DecoderOptions::NONE);
+        let mut accesses = Vec::new();
+        for instruction in &mut decoder {
+            if instruction.memory_base() == Register::RCX {
+                assert_eq!(instruction.memory_index(), Register::RAX, "{code}");
+                accesses.push(instruction.ip() as u32);
+            }
+        }
+        assert_eq!(accesses, assembled.heap_accesses, "{code}");
+        assert!(assembled.oob_landing.is_some());
+    }
+
+    #[test]
+    fn explicit_bounds_checks_compare_against_the_context() {
+        let (code, assembled) = disassemble_with(HeapBounds::Explicit, |m| {
+            m.load_heap(LoadKind::I32, Reg(9), Reg(8), 16)
+        });
         let lines: Vec<&str> = code.lines().collect();
         assert_eq!(lines[0], "mov %r8d,%eax", "the address is zero-extended");
         assert!(lines.iter().any(|l| l.starts_with("cmp 8(%rdi),%rcx")), "{code}");
         assert!(lines.iter().any(|l| l.starts_with("ja ")), "{code}");
         assert!(lines.contains(&"mov (%rcx,%rax),%r9d"), "{code}");
         assert!(lines.contains(&"mov $4,%eax"), "the out-of-bounds stub: {code}");
+        assert!(assembled.heap_accesses.is_empty(), "nothing relies on the fault handler");
+    }
+
+    #[test]
+    fn a_fault_in_jit_code_that_is_no_heap_access_aborts_with_a_message() {
+        let output = crate::jit::signals::in_child_process(
+            "jit::isa::x64::tests::a_fault_in_jit_code_that_is_no_heap_access_aborts_with_a_message",
+            || {
+                assert!(crate::jit::signals::install());
+                let mut m = X64Masm::new(HeapBounds::GuardPages);
+                // The debug fault: a load from address 16 that is not a recorded heap access
+                // (the function has a recorded one, and so a landing pad, after it).
+                asm!(m.ops ; mov eax, 16 ; mov eax, DWORD [rax]);
+                m.load_heap(LoadKind::I32, Reg(8), Reg(8), 0);
+                m.ret();
+                let func =
+                    crate::jit::JitFunc::new(42, m.finish().unwrap(), Default::default()).unwrap();
+                // SAFETY: the code faults on its second instruction, before it reads any argument.
+                unsafe { func.entry()(std::ptr::null_mut(), std::ptr::null_mut(), 0) };
+            },
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let message = stderr.lines().find(|l| l.starts_with("tierup: fatal:")).unwrap_or_default();
+        assert!(
+            message.starts_with("tierup: fatal: unexpected SIGSEGV in JIT code at pc 0x"),
+            "{stderr}"
+        );
+        assert!(
+            message.ends_with(", function 42, fault address 0x10: this is a tierup bug"),
+            "{stderr}"
+        );
+        let signal = std::os::unix::process::ExitStatusExt::signal(&output.status);
+        assert_eq!(signal, Some(libc::SIGABRT), "{stderr}");
     }
 
     /// The code `emit` assembles, without the shared epilogue.
