@@ -30,6 +30,7 @@ mod error;
 pub(crate) mod interp;
 pub(crate) mod jit;
 mod module;
+pub mod opt;
 pub mod tier;
 mod types;
 mod val;
