@@ -8,11 +8,19 @@
 //! - [`ir`]: modules, functions, blocks with parameters, instructions with exact wasm semantics.
 //! - [`text`]: printer and parser.
 //! - [`verify`]: the verifier.
+//! - [`analysis`]: CFG, dominator tree, loops, liveness, use lists, call graph (petgraph).
+//! - [`pass`]: the `Pass` trait, `PassManager`, pipelines, statistics.
+//! - [`passes`]: the passes and their registry.
+//! - [`eval`] and [`check`]: the SSA evaluator and the before/after check built on it.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod analysis;
+pub mod check;
+pub mod eval;
 pub mod ir;
+pub mod pass;
+pub mod passes;
 pub mod text;
 pub mod verify;

@@ -1,0 +1,95 @@
+//! Small IR-editing helpers shared by passes.
+
+use crate::ir::{Block, Function, Inst, Value, ValueDef};
+
+/// Every edge into each block: `(branching block, terminator, target index)`.
+pub fn pred_edges(f: &Function) -> Vec<Vec<(Block, Inst, usize)>> {
+    let mut preds = vec![Vec::new(); f.blocks.len()];
+    for &b in &f.layout {
+        if let Some(t) = f.terminator(b) {
+            for (i, c) in f.insts[t.index()].targets.iter().enumerate() {
+                preds[c.block.index()].push((b, t, i));
+            }
+        }
+    }
+    preds
+}
+
+/// A substitution table being built: `map[v] = Some(w)` replaces `v` by `w`.
+pub struct Subst(pub Vec<Option<Value>>);
+
+impl Subst {
+    /// Empty, sized for `f`.
+    pub fn new(f: &Function) -> Subst {
+        Subst(vec![None; f.values.len()])
+    }
+
+    /// Records `from -> to`.
+    pub fn set(&mut self, from: Value, to: Value) {
+        if self.0.len() <= from.index() {
+            self.0.resize(from.index() + 1, None);
+        }
+        let to = self.resolve(to);
+        if to != from {
+            self.0[from.index()] = Some(to);
+        }
+    }
+
+    /// Follows the table.
+    pub fn resolve(&self, mut v: Value) -> Value {
+        while let Some(Some(w)) = self.0.get(v.index()) {
+            v = *w;
+        }
+        v
+    }
+
+    /// Whether anything was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+
+    /// Applies the table to every use in `f`.
+    pub fn apply(&self, f: &mut Function) {
+        if !self.is_empty() {
+            f.apply_substitution(&self.0);
+        }
+    }
+}
+
+/// Removes parameter `idx` of `block` and the matching argument from every edge into it.
+pub fn remove_param(
+    f: &mut Function,
+    preds: &[Vec<(Block, Inst, usize)>],
+    block: Block,
+    idx: usize,
+) {
+    let p = f.blocks[block.index()].params.remove(idx);
+    f.values[p.index()].def = ValueDef::None;
+    for &(_, inst, ti) in &preds[block.index()] {
+        f.insts[inst.index()].targets[ti].args.remove(idx);
+    }
+    f.renumber_params(block);
+}
+
+/// Removes the instructions for which `dead` is true from every block.
+pub fn remove_insts(f: &mut Function, dead: &[bool]) {
+    for bi in 0..f.layout.len() {
+        let b = f.layout[bi];
+        f.blocks[b.index()].insts.retain(|i| !dead[i.index()]);
+    }
+    for (i, &d) in dead.iter().enumerate() {
+        if d {
+            for r in f.insts[i].results.clone() {
+                f.values[r.index()].def = ValueDef::None;
+            }
+        }
+    }
+}
+
+/// Keeps only blocks reachable from the entry in the layout; returns how many were dropped.
+pub fn remove_unreachable_blocks(f: &mut Function) -> usize {
+    let cfg = crate::analysis::Cfg::new(f);
+    let before = f.layout.len();
+    f.layout.retain(|b| cfg.reachable[b.index()]);
+    before - f.layout.len()
+}
