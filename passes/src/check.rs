@@ -123,29 +123,36 @@ pub fn check_module_function(
     f: FuncId,
     inputs: usize,
 ) -> Result<CheckReport, String> {
+    match State::new(&before.env) {
+        Ok(state) => check_function(before, after, &state, f, inputs),
+        Err(_) => Ok(CheckReport { skipped: inputs as u64, ..CheckReport::default() }),
+    }
+}
+
+/// [`check_module_function`] from a given initial state (instantiate once, check many functions).
+pub fn check_function(
+    before: &Module,
+    after: &Module,
+    state: &State,
+    f: FuncId,
+    inputs: usize,
+) -> Result<CheckReport, String> {
     let mut rep = CheckReport::default();
     let func = &before.funcs[f.index()];
     if func.import.is_some() || func.layout.is_empty() {
         return Ok(rep);
     }
-    let state = match State::new(&before.env) {
-        Ok(s) => s,
-        Err(_) => {
-            rep.skipped += inputs as u64;
-            return Ok(rep);
-        }
-    };
     let mut rng = Rng::new(f.0 as u64 + 1);
     for _ in 0..inputs {
         let args: Vec<Val> = func.sig.params.iter().map(|&t| gen_val(&mut rng, t)).collect();
-        let a = match run(before, &state, f, &args, FUEL) {
+        let a = match run(before, state, f, &args, FUEL) {
             Ok(a) => a,
             Err(_) => {
                 rep.skipped += 1;
                 continue;
             }
         };
-        let b = match run(after, &state, f, &args, FUEL * 4) {
+        let b = match run(after, state, f, &args, FUEL * 4) {
             Ok(b) => b,
             Err(EvalError::CallDepth) => {
                 rep.skipped += 1;

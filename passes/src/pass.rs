@@ -9,7 +9,7 @@
 //! pass's [`Changed`] says.
 
 use crate::analysis::{CallGraph, FuncAnalyses};
-use crate::check::{CheckReport, check_module_function};
+use crate::check::{CheckReport, check_function, check_module_function};
 use crate::ir::{Env, FuncId, Function, Module};
 use crate::text::{print_function, print_module};
 use crate::verify::{VerifierErrors, verify_module};
@@ -77,6 +77,8 @@ pub struct Context<'m> {
     callgraph: Option<CallGraph>,
     /// The running pass's counters.
     pub counters: Counters,
+    /// Time spent in function passes per function (for compile-budget measurements).
+    pub func_time: Vec<Duration>,
 }
 
 impl<'m> Context<'m> {
@@ -88,6 +90,7 @@ impl<'m> Context<'m> {
             analyses: (0..n).map(|_| FuncAnalyses::default()).collect(),
             callgraph: None,
             counters: Counters::new(),
+            func_time: vec![Duration::ZERO; n],
         }
     }
 
@@ -161,8 +164,10 @@ impl<T: FunctionPass> Pass for T {
                 continue;
             }
             let mut counters = std::mem::take(&mut cx.counters);
+            let start = Instant::now();
             let (env, func, an) = cx.func(id);
             let changed = self.run_on_function(env, func, an, &mut counters);
+            cx.func_time[i] += start.elapsed();
             cx.counters = counters;
             cx.invalidate(id, changed);
             all |= changed;
@@ -328,6 +333,8 @@ pub struct PassManager {
     pub printed: String,
     /// Evaluator checks done and skipped.
     pub checks: CheckReport,
+    /// Time function passes spent on each function in the last run.
+    pub func_time: Vec<Duration>,
 }
 
 impl PassManager {
@@ -339,6 +346,7 @@ impl PassManager {
             stats: Vec::new(),
             printed: String::new(),
             checks: CheckReport::default(),
+            func_time: Vec::new(),
         })
     }
 
@@ -347,6 +355,7 @@ impl PassManager {
         let mut steps = std::mem::take(&mut self.steps);
         let mut cx = Context::new(module);
         let r = self.run_steps(&mut steps, &mut cx);
+        self.func_time = std::mem::take(&mut cx.func_time);
         self.steps = steps;
         r
     }
@@ -429,12 +438,20 @@ impl PassManager {
         if let Some(before) = before
             && changed.any()
         {
+            let state = crate::eval::State::new(&before.env);
             for i in 0..before.funcs.len() {
                 let f = FuncId(i as u32);
                 if before.funcs[i].layout.is_empty() {
                     continue;
                 }
-                let r = check_module_function(&before, cx.module, f, self.options.check_inputs);
+                let r = match &state {
+                    Ok(state) => {
+                        check_function(&before, cx.module, state, f, self.options.check_inputs)
+                    }
+                    Err(_) => {
+                        check_module_function(&before, cx.module, f, self.options.check_inputs)
+                    }
+                };
                 match r {
                     Ok(rep) => self.checks.add(&rep),
                     Err(msg) => return Err(PipelineFailure::Semantics { pass: name, msg }),

@@ -47,6 +47,10 @@ pub struct BuildReport {
     pub unsupported: Vec<(FuncId, String)>,
     /// Bytes of function bodies (the code section), for throughput.
     pub code_bytes: usize,
+    /// Time spent building each function's SSA (imports: zero).
+    pub func_time: Vec<std::time::Duration>,
+    /// Body size in bytes of each function (imports: zero).
+    pub func_bytes: Vec<usize>,
 }
 
 impl BuildReport {
@@ -271,6 +275,8 @@ fn build_module_here(binary: &[u8]) -> Result<BuildReport, BuildError> {
     env.func_sigs = funcs.iter().map(|f| f.sig.clone()).collect();
     let num_imported = funcs.iter().filter(|f| f.import.is_some()).count();
     let mut unsupported = Vec::new();
+    let mut func_time = vec![std::time::Duration::ZERO; funcs.len()];
+    let mut func_bytes = vec![0; funcs.len()];
     for (i, body) in bodies.iter().enumerate() {
         let index = num_imported + i;
         let name = names
@@ -279,7 +285,11 @@ fn build_module_here(binary: &[u8]) -> Result<BuildReport, BuildError> {
             .cloned()
             .unwrap_or_default();
         let sig = funcs[index].sig.clone();
-        match FnBuilder::new(&env, name.clone(), sig.clone()).build(body) {
+        let start = std::time::Instant::now();
+        let built = FnBuilder::new(&env, name.clone(), sig.clone()).build(body);
+        func_time[index] = start.elapsed();
+        func_bytes[index] = (body.range().end - body.range().start) as usize;
+        match built {
             Ok(f) => funcs[index] = f,
             Err(why) => {
                 funcs[index] = Function::new(name, sig);
@@ -294,7 +304,13 @@ fn build_module_here(binary: &[u8]) -> Result<BuildReport, BuildError> {
             f.name = n.clone();
         }
     }
-    Ok(BuildReport { module: Module { env, funcs }, unsupported, code_bytes })
+    Ok(BuildReport {
+        module: Module { env, funcs },
+        unsupported,
+        code_bytes,
+        func_time,
+        func_bytes,
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
