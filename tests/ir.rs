@@ -149,7 +149,7 @@ fn every_spec_and_corpus_function_builds_verifies_and_survives_o() {
             let total = *t + report.func_time[i];
             slowest.push((total, format!("{name} fn{i}"), report.func_bytes[i]));
         }
-        slowest.sort_by(|a, b| b.0.cmp(&a.0));
+        slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
         slowest.truncate(5);
         if corpus {
             let state = State::new(&before.env);
