@@ -6,6 +6,7 @@
 //! only dispatches.
 
 mod exit;
+mod ir;
 mod run;
 mod size;
 mod stats;
@@ -39,6 +40,7 @@ enum Command {
     Bench(crate::bench::BenchCommand),
     Validate(validate::ValidateCommand),
     Wast(wast::WastCommand),
+    Ir(ir::IrCommand),
 }
 
 impl Cli {
@@ -50,6 +52,7 @@ impl Cli {
             Command::Bench(cmd) => crate::bench::bench(cmd),
             Command::Validate(cmd) => validate::validate(cmd),
             Command::Wast(cmd) => wast::wast(cmd),
+            Command::Ir(cmd) => ir::ir(cmd),
         }
     }
 }
