@@ -395,7 +395,7 @@ pub struct BlockData {
 }
 
 /// A function. Imported functions have a signature and no blocks.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Function {
     /// Name for humans (export or name-section name), maybe empty.
     pub name: String,
