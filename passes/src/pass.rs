@@ -12,7 +12,7 @@ use crate::analysis::{CallGraph, FuncAnalyses};
 use crate::check::{CheckReport, check_function, check_module_function};
 use crate::ir::{Env, FuncId, Function, Module};
 use crate::text::{print_function, print_module};
-use crate::verify::{VerifierErrors, verify_module};
+use crate::verify::{VerifierErrors, verify_function};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::{Duration, Instant};
@@ -79,6 +79,12 @@ pub struct Context<'m> {
     pub counters: Counters,
     /// Time spent in function passes per function (for compile-budget measurements).
     pub func_time: Vec<Duration>,
+    /// Bumped whenever a pass reports a change to the function.
+    pub versions: Vec<u64>,
+    /// `(pass, function) -> version` at which the pass last ran on the function and changed
+    /// nothing: running it again on the same version would change nothing either (passes are
+    /// deterministic functions of the IR), so a `fix(...)` round skips it.
+    clean: std::collections::HashMap<(&'static str, usize), u64>,
 }
 
 impl<'m> Context<'m> {
@@ -91,6 +97,8 @@ impl<'m> Context<'m> {
             callgraph: None,
             counters: Counters::new(),
             func_time: vec![Duration::ZERO; n],
+            versions: vec![0; n],
+            clean: std::collections::HashMap::new(),
         }
     }
 
@@ -106,6 +114,9 @@ impl<'m> Context<'m> {
 
     /// Drops what `changed` invalidates for function `f`.
     pub fn invalidate(&mut self, f: FuncId, changed: Changed) {
+        if changed.any() {
+            self.versions[f.index()] += 1;
+        }
         if changed.cfg {
             self.analyses[f.index()].invalidate_all();
         } else if changed.insts {
@@ -163,6 +174,10 @@ impl<T: FunctionPass> Pass for T {
             if f.import.is_some() || f.layout.is_empty() {
                 continue;
             }
+            let name = FunctionPass::name(self);
+            if cx.clean.get(&(name, i)) == Some(&cx.versions[i]) {
+                continue;
+            }
             let mut counters = std::mem::take(&mut cx.counters);
             let start = Instant::now();
             let (env, func, an) = cx.func(id);
@@ -170,6 +185,9 @@ impl<T: FunctionPass> Pass for T {
             cx.func_time[i] += start.elapsed();
             cx.counters = counters;
             cx.invalidate(id, changed);
+            if !changed.any() {
+                cx.clean.insert((name, i), cx.versions[i]);
+            }
             all |= changed;
         }
         all
@@ -335,6 +353,8 @@ pub struct PassManager {
     pub checks: CheckReport,
     /// Time function passes spent on each function in the last run.
     pub func_time: Vec<Duration>,
+    /// Function versions at their last verification in the current run.
+    verified: Vec<u64>,
 }
 
 impl PassManager {
@@ -347,6 +367,7 @@ impl PassManager {
             printed: String::new(),
             checks: CheckReport::default(),
             func_time: Vec::new(),
+            verified: Vec::new(),
         })
     }
 
@@ -359,6 +380,7 @@ impl PassManager {
             printed: String::new(),
             checks: CheckReport::default(),
             func_time: Vec::new(),
+            verified: Vec::new(),
         }
     }
 
@@ -366,6 +388,7 @@ impl PassManager {
     pub fn run(&mut self, module: &mut Module) -> Result<Changed, PipelineFailure> {
         let mut steps = std::mem::take(&mut self.steps);
         let mut cx = Context::new(module);
+        self.verified = vec![0; cx.module.funcs.len()];
         let r = self.run_steps(&mut steps, &mut cx);
         self.func_time = std::mem::take(&mut cx.func_time);
         self.steps = steps;
@@ -442,10 +465,23 @@ impl PassManager {
         if self.options.print_after_all || self.options.print_after.iter().any(|n| n == name) {
             self.print(&format!("IR after {name}"), cx.module);
         }
-        if self.options.verify
-            && let Err(errors) = verify_module(cx.module)
-        {
-            return Err(PipelineFailure::Verify { pass: name, errors });
+        if self.options.verify {
+            // Only functions a pass changed since their last verification.
+            let mut errors = Vec::new();
+            for i in 0..cx.module.funcs.len() {
+                if self.verified[i] == cx.versions[i] {
+                    continue;
+                }
+                self.verified[i] = cx.versions[i];
+                if let Err(e) =
+                    verify_function(&cx.module.env, FuncId(i as u32), &cx.module.funcs[i])
+                {
+                    errors.extend(e.0);
+                }
+            }
+            if !errors.is_empty() {
+                return Err(PipelineFailure::Verify { pass: name, errors: VerifierErrors(errors) });
+            }
         }
         if let Some(before) = before
             && changed.any()

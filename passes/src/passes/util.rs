@@ -88,8 +88,17 @@ pub fn remove_insts(f: &mut Function, dead: &[bool]) {
 
 /// Keeps only blocks reachable from the entry in the layout; returns how many were dropped.
 pub fn remove_unreachable_blocks(f: &mut Function) -> usize {
-    let cfg = crate::analysis::Cfg::new(f);
+    let mut reachable = vec![false; f.blocks.len()];
+    let mut stack = vec![f.entry()];
+    reachable[f.entry().index()] = true;
+    while let Some(b) = stack.pop() {
+        for s in f.successors(b) {
+            if !std::mem::replace(&mut reachable[s.index()], true) {
+                stack.push(s);
+            }
+        }
+    }
     let before = f.layout.len();
-    f.layout.retain(|b| cfg.reachable[b.index()]);
+    f.layout.retain(|b| reachable[b.index()]);
     before - f.layout.len()
 }
