@@ -410,6 +410,7 @@ impl<'m> Evaluator<'m> {
                     Outcome::Trap(t) => Err(t),
                 })
             }
+            Simd(ref op) => Err(EvalError::Unsupported(format!("SIMD operator {}", op.name))),
             Jump | Brif | BrTable | Return | Trap(_) => unreachable!("terminators run in `run`"),
         }
     }

@@ -323,6 +323,8 @@ fn check_inst(cx: &mut Ctx<'_>, b: Block, i: Inst) {
         }),
         Brif | BrTable => Some(vec![Type::I32]),
         Return => Some(f.sig.results.clone()),
+        // Opaque: operand types are the builder's responsibility.
+        Simd(_) => None,
     };
     match &d.kind {
         Load { mem, .. }

@@ -61,3 +61,11 @@ fn verifier_checks_dominance() {
     let err = verify_module(&parse_module(src).unwrap()).unwrap_err().to_string();
     assert!(err.contains("block2, `return v1`: use of v1 is not dominated"), "{err}");
 }
+
+#[test]
+fn simd_operators_and_stubs_round_trip() {
+    let src = "memory mem0 min 1\n\nfunction fn0 (i32, v128) -> i32 {\nblock0(v0: i32, v1: v128):\n    v2 = simd v128 i8x16_shuffle imm 0xf0e0d0c0b0a09080706050403020100 v1, v1\n    simd void v128_store mem0 +16 v0, v2\n    v3 = simd i32 i8x16_extract_lane_s imm 0x3 v2\n    return v3\n}\n\nfunction fn1 \"not built\" (i32) -> i32 {\n}\n";
+    let m = parse_module(src).unwrap();
+    verify_module(&m).unwrap();
+    assert_eq!(print_module(&m), src);
+}

@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 use tierup_passes::ir::{
     Block, BlockCall, Const, ConstExpr, Data, Elem, Env, FuncId, Function, Global, Inst, InstKind,
-    LoadOp, Memory, Module, NumOp, Signature, StoreOp, Table, TrapCode, Type, Value,
+    LoadOp, Memory, Module, NumOp, Signature, SimdOp, StoreOp, Table, TrapCode, Type, Value,
 };
 use wasmparser::{BlockType, Operator, Parser, Payload, Validator, WasmFeatures};
 
@@ -1004,11 +1004,17 @@ impl<'a> FnBuilder<'a> {
             O::V128Const { value } => {
                 self.ins(InstKind::Const(Const::V128(value.i128() as u128)), vec![]);
             }
-            other => {
-                let name = format!("{other:?}");
-                let name = name.split([' ', '{', '(']).next().unwrap_or("?").to_string();
-                return Err(format!("unsupported operator {name} (SIMD is not built yet)"));
-            }
+            other => match simd_op(&other) {
+                Some((op, n_in)) => {
+                    let args = self.pop_n(n_in);
+                    self.ins(InstKind::Simd(Box::new(op)), args);
+                }
+                None => {
+                    let name = format!("{other:?}");
+                    let name = name.split([' ', '{', '(']).next().unwrap_or("?").to_string();
+                    return Err(format!("unsupported operator {name}"));
+                }
+            },
         }
         Ok(())
     }
@@ -1101,4 +1107,82 @@ fn mem_index(m: &wasmparser::MemArg) -> u32 {
         // GC arrays are outside WebAssembly 2.0; the validator refused them.
         wasmparser::MemArgTarget::Array(_) => 0,
     }
+}
+
+/// Folds one immediate of a SIMD operator into its [`SimdOp`].
+trait SimdImm {
+    fn fold(self, op: &mut SimdOp);
+}
+
+impl SimdImm for wasmparser::MemArg {
+    fn fold(self, op: &mut SimdOp) {
+        op.mem = Some((mem_index(&self), self.offset));
+    }
+}
+
+impl SimdImm for u8 {
+    fn fold(self, op: &mut SimdOp) {
+        op.imm = self as u128;
+    }
+}
+
+impl SimdImm for [u8; 16] {
+    fn fold(self, op: &mut SimdOp) {
+        op.imm = u128::from_le_bytes(self);
+    }
+}
+
+impl SimdImm for wasmparser::V128 {
+    fn fold(self, op: &mut SimdOp) {
+        op.imm = self.i128() as u128;
+    }
+}
+
+/// The result type of a SIMD operator with one result, from its name.
+fn simd_result(name: &str) -> Type {
+    if name.contains("extract_lane") {
+        return match &name[..3] {
+            "i64" => Type::I64,
+            "f32" => Type::F32,
+            "f64" => Type::F64,
+            _ => Type::I32,
+        };
+    }
+    if name.ends_with("all_true") || name.ends_with("bitmask") || name.ends_with("any_true") {
+        return Type::I32;
+    }
+    Type::V128
+}
+
+/// A SIMD operator (of the WebAssembly 2.0 SIMD set) as an opaque IR operator, with its number of
+/// operands; `None` for anything else. Generated from wasmparser's operator table, which gives
+/// each operator's arity.
+fn simd_op(op: &Operator<'_>) -> Option<(SimdOp, usize)> {
+    macro_rules! define {
+        ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+            match op {
+                $(
+                    Operator::$op $( { $($arg),* } )? => define!(@one $proposal $visit ($($ann)*) $($($arg)*)?),
+                )*
+                _ => None,
+            }
+        };
+        (@one simd $visit:ident ($($ann:tt)*) $($arg:ident)*) => {{
+            let (n_in, n_out) = define!(@arity $($ann)*);
+            let name = stringify!($visit).trim_start_matches("visit_").to_string();
+            let result = (n_out == 1).then(|| simd_result(&name));
+            #[allow(unused_mut)]
+            let mut simd = SimdOp { name, result, mem: None, imm: 0 };
+            $( SimdImm::fold(*$arg, &mut simd); )*
+            Some((simd, n_in))
+        }};
+        (@one $other:ident $visit:ident ($($ann:tt)*) $($arg:ident)*) => {{
+            $( let _ = $arg; )*
+            None
+        }};
+        (@arity arity memarg $i:literal -> $o:literal) => { ($i, $o) };
+        (@arity arity $i:literal -> $o:literal) => { ($i, $o) };
+        (@arity $($t:tt)*) => { (0usize, 0usize) };
+    }
+    wasmparser::for_each_operator!(define)
 }

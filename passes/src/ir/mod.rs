@@ -261,6 +261,10 @@ pub enum InstKind {
         /// Table.
         table: u32,
     },
+    /// A SIMD operator, kept opaque: the builder gives its name, immediates and result type; no
+    /// pass looks inside, the evaluator does not run it. Loads and stores among them may trap and
+    /// touch memory; the rest are pure.
+    Simd(Box<SimdOp>),
     /// Terminator: `jump target`.
     Jump,
     /// Terminator: `brif cond, then, else`.
@@ -296,6 +300,7 @@ impl InstKind {
             }
             TableGet(_) | TableSet(_) | TableFill(_) | TableCopy { .. } | TableInit { .. } => true,
             Call(_) | CallIndirect { .. } | Trap(_) => true,
+            Simd(op) => op.mem.is_some(),
             _ => false,
         }
     }
@@ -304,6 +309,9 @@ impl InstKind {
     /// anything through a call).
     pub fn writes_state(&self) -> bool {
         use InstKind::*;
+        if let Simd(op) = self {
+            return op.is_store();
+        }
         matches!(
             self,
             Store { .. }
@@ -340,6 +348,30 @@ impl InstKind {
     /// results.
     pub fn is_pure(&self) -> bool {
         self.is_removable() && !self.reads_state()
+    }
+}
+
+/// An opaque SIMD operator.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SimdOp {
+    /// The operator's name with `_` for `.` after the shape (`i8x16_add`, `v128_load`).
+    pub name: String,
+    /// Result type, if it has one.
+    pub result: Option<Type>,
+    /// `(memory, offset)` for loads and stores.
+    pub mem: Option<(u32, u64)>,
+    /// Lane index or shuffle bytes (little-endian), else 0.
+    pub imm: u128,
+}
+
+impl SimdOp {
+    /// Whether it reads memory.
+    pub fn is_load(&self) -> bool {
+        self.mem.is_some() && self.name.contains("load")
+    }
+    /// Whether it writes memory.
+    pub fn is_store(&self) -> bool {
+        self.mem.is_some() && self.name.contains("store")
     }
 }
 
@@ -705,6 +737,7 @@ pub fn result_types(env: &Env, kind: &InstKind, arg_types: &[Type]) -> Vec<Type>
         CallIndirect { sig, .. } => {
             env.sigs.get(*sig as usize).map(|s| s.results.clone()).unwrap_or_default()
         }
+        Simd(op) => op.result.into_iter().collect(),
         _ => vec![],
     }
 }

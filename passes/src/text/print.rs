@@ -83,6 +83,16 @@ pub fn inst_head(kind: &InstKind) -> String {
         RefFunc(f) => format!("ref.func {f}"),
         Call(f) => format!("call {f}"),
         CallIndirect { sig, table } => format!("call_indirect sig{sig} table{table}"),
+        Simd(op) => {
+            let mut s = format!("simd {} {}", op.result.map_or("void", |t| t.name()), op.name);
+            if let Some((m, off)) = op.mem {
+                write!(s, " mem{m} +{off}").unwrap();
+            }
+            if op.imm != 0 {
+                write!(s, " imm {:#x}", op.imm).unwrap();
+            }
+            s
+        }
         Jump => "jump".into(),
         Brif => "brif".into(),
         BrTable => "br_table".into(),
