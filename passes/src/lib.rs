@@ -19,6 +19,7 @@
 pub mod analysis;
 pub mod check;
 pub mod eval;
+pub mod hash;
 pub mod ir;
 pub mod pass;
 pub mod passes;

@@ -17,6 +17,7 @@
 //! completely or is reported.
 
 use std::collections::HashMap;
+use tierup_passes::hash::FxHashMap;
 use tierup_passes::ir::{
     Block, BlockCall, Const, ConstExpr, Data, Elem, Env, FuncId, Function, Global, Inst, InstKind,
     LoadOp, Memory, Module, NumOp, Signature, SimdOp, StoreOp, Table, TrapCode, Type, Value,
@@ -343,7 +344,7 @@ struct FnBuilder<'a> {
     env: &'a Env,
     f: Function,
     locals: Vec<Type>,
-    defs: HashMap<(u32, Block), Value>,
+    defs: FxHashMap<(u32, Block), Value>,
     sealed: Vec<bool>,
     incomplete: Vec<Vec<(u32, Value)>>,
     /// Predecessor edges of each block: (branching block, terminator, target index).
@@ -352,7 +353,7 @@ struct FnBuilder<'a> {
     stack: Vec<Value>,
     ctrl: Vec<Frame>,
     cur: Option<Block>,
-    zeros: HashMap<Type, Value>,
+    zeros: FxHashMap<Type, Value>,
     entry: Block,
 }
 
@@ -364,7 +365,7 @@ impl<'a> FnBuilder<'a> {
             env,
             f: Function::new(name, sig),
             locals: Vec::new(),
-            defs: HashMap::new(),
+            defs: FxHashMap::default(),
             sealed: Vec::new(),
             incomplete: Vec::new(),
             preds: Vec::new(),
@@ -372,7 +373,7 @@ impl<'a> FnBuilder<'a> {
             stack: Vec::new(),
             ctrl: Vec::new(),
             cur: None,
-            zeros: HashMap::new(),
+            zeros: FxHashMap::default(),
             entry: Block(0),
         }
     }

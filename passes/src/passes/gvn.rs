@@ -8,9 +8,9 @@
 
 use super::util::{Subst, remove_insts};
 use crate::analysis::FuncAnalyses;
+use crate::hash::FxHashMap;
 use crate::ir::{Block, Env, Function, InstKind, Value};
 use crate::pass::{Changed, Counters, FunctionPass};
-use std::collections::HashMap;
 
 /// The `gvn` pass.
 pub struct Gvn;
@@ -35,7 +35,7 @@ impl FunctionPass for Gvn {
         counters: &mut Counters,
     ) -> Changed {
         let dom = an.domtree(f).clone();
-        let mut table: HashMap<(InstKind, Vec<Value>), Vec<Value>> = HashMap::new();
+        let mut table: FxHashMap<(InstKind, Vec<Value>), Vec<Value>> = FxHashMap::default();
         let mut undo: Vec<Vec<(InstKind, Vec<Value>)>> = Vec::new();
         let mut subst = Subst::new(f);
         let mut dead = vec![false; f.insts.len()];

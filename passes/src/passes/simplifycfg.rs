@@ -53,7 +53,22 @@ fn thread_jumps(f: &mut Function) -> u64 {
     let entry = f.entry();
     // Forwarding blocks: block -> (params, target call).
     let mut fwd: Vec<Option<(Vec<Value>, BlockCall)>> = vec![None; f.blocks.len()];
-    let uses = crate::analysis::Uses::new(f);
+    // Uses of each value outside the jump of the block defining it as a parameter.
+    let mut foreign_uses = vec![0u32; f.values.len()];
+    for &b in &f.layout {
+        let insts = &f.blocks[b.index()].insts;
+        let sole_jump = insts.len() == 1;
+        for &i in insts {
+            let d = &f.insts[i.index()];
+            for &a in d.args.iter().chain(d.targets.iter().flat_map(|t| t.args.iter())) {
+                let own = sole_jump
+                    && matches!(f.values[a.index()].def, crate::ir::ValueDef::Param(pb, _) if pb == b);
+                if !own {
+                    foreign_uses[a.index()] += 1;
+                }
+            }
+        }
+    }
     for &b in &f.layout {
         let insts = &f.blocks[b.index()].insts;
         if b == entry || insts.len() != 1 {
@@ -61,10 +76,7 @@ fn thread_jumps(f: &mut Function) -> u64 {
         }
         let d = &f.insts[insts[0].index()];
         // The parameters must not be used past the block (it dominates its target).
-        let local = f.blocks[b.index()]
-            .params
-            .iter()
-            .all(|&p| uses.users(p).iter().all(|&u| u == insts[0]));
+        let local = f.blocks[b.index()].params.iter().all(|&p| foreign_uses[p.index()] == 0);
         if d.kind == InstKind::Jump && d.targets[0].block != b && local {
             fwd[b.index()] = Some((f.blocks[b.index()].params.clone(), d.targets[0].clone()));
         }
