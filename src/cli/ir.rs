@@ -20,7 +20,7 @@ use tierup_passes::text::{print_function, print_module};
 /// Builds SSA for every function of FILE (`.wasm` or `.wat`) and prints it; with --passes, runs
 /// the pipeline (pass names separated by commas, `fix(a,b)` to repeat to a fixed point, `-O` for
 /// the default pipeline) with the verifier after every pass, and prints the result. Functions the
-/// builder does not support (SIMD) are listed as comments.
+/// builder does not support are listed as comments (SIMD operators are built as opaque operators).
 #[derive(Args, Debug)]
 pub struct IrCommand {
     /// The module: a binary `.wasm` or a text `.wat` file

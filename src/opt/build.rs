@@ -9,9 +9,10 @@
 //! - A block is *sealed* once all its predecessors are known (a loop header at the loop's `end`);
 //!   reading a local in an unsealed block adds a parameter that is completed at sealing.
 //!   Trivial parameters (every incoming value the same) are removed at the end.
-//! - Every WebAssembly 2.0 instruction is built except SIMD ones (`v128` values, `v128.const`
-//!   and `select` on them are fine): a function using a SIMD operator is reported as unsupported
-//!   in [`BuildReport::unsupported`], never silently mistranslated.
+//! - Every WebAssembly 2.0 instruction is built. SIMD operators become opaque IR operators
+//!   (`InstKind::Simd`: name, immediates and result type, from wasmparser's operator table); an
+//!   operator outside WebAssembly 2.0 makes the function a stub reported in
+//!   [`BuildReport::unsupported`], never silently mistranslated.
 //!
 //! It must never run wasm, and never leave a module half-built: a function either builds
 //! completely or is reported.

@@ -144,9 +144,16 @@ impl FunctionPass for Simplify {
                 let i = f.blocks[b.index()].insts[ii];
                 ii += 1;
                 // Operands as the substitution so far has them.
-                let args: Vec<Value> =
-                    f.insts[i.index()].args.iter().map(|&a| subst.resolve(a)).collect();
-                f.insts[i.index()].args.clone_from(&args);
+                for a in &mut f.insts[i.index()].args {
+                    *a = subst.resolve(*a);
+                }
+                if !matches!(
+                    f.insts[i.index()].kind,
+                    InstKind::Num(_) | InstKind::Select | InstKind::Brif
+                ) {
+                    continue;
+                }
+                let args = f.insts[i.index()].args.clone();
                 match f.insts[i.index()].kind.clone() {
                     InstKind::Num(op) => {
                         let mut args = args;
