@@ -51,6 +51,10 @@ pub struct IrCommand {
     #[arg(long)]
     stats: bool,
 
+    /// Do not run the verifier after every pass (to time the pipeline alone)
+    #[arg(long)]
+    no_verify: bool,
+
     /// Also check every changed function with the SSA evaluator on N generated inputs per pass
     #[arg(long, value_name = "N", default_value_t = 0)]
     check: usize,
@@ -92,7 +96,7 @@ pub fn ir(cmd: IrCommand) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let mut pm = PassManager::new(pipeline)?;
-    pm.options.verify = true;
+    pm.options.verify = !cmd.no_verify;
     pm.options.check_inputs = cmd.check;
     pm.options.print_after_all = cmd.print_after_all;
     pm.options.print_before = cmd.print_before.clone();

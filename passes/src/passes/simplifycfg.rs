@@ -117,8 +117,9 @@ fn merge_blocks(f: &mut Function) -> u64 {
     let mut removed = vec![false; f.blocks.len()];
     let mut subst = Subst::new(f);
     let mut npreds = vec![0usize; f.blocks.len()];
-    for edges in pred_edges(f).iter().enumerate() {
-        npreds[edges.0] = edges.1.len();
+    let preds = pred_edges(f);
+    for (b, n) in npreds.iter_mut().enumerate() {
+        *n = preds[b].len();
     }
     let mut bi = 0;
     while bi < f.layout.len() {

@@ -2,17 +2,46 @@
 
 use crate::ir::{Block, Function, Inst, Value, ValueDef};
 
-/// Every edge into each block: `(branching block, terminator, target index)`.
-pub fn pred_edges(f: &Function) -> Vec<Vec<(Block, Inst, usize)>> {
-    let mut preds = vec![Vec::new(); f.blocks.len()];
+/// Every edge into each block: `(branching block, terminator, target index)`, stored flat
+/// (`preds[block.index()]` is a slice).
+pub struct Preds {
+    offsets: Vec<u32>,
+    edges: Vec<(Block, Inst, usize)>,
+}
+
+impl std::ops::Index<usize> for Preds {
+    type Output = [(Block, Inst, usize)];
+    fn index(&self, b: usize) -> &Self::Output {
+        &self.edges[self.offsets[b] as usize..self.offsets[b + 1] as usize]
+    }
+}
+
+/// Computes [`Preds`].
+pub fn pred_edges(f: &Function) -> Preds {
+    let n = f.blocks.len();
+    let mut count = vec![0u32; n + 1];
     for &b in &f.layout {
         if let Some(t) = f.terminator(b) {
-            for (i, c) in f.insts[t.index()].targets.iter().enumerate() {
-                preds[c.block.index()].push((b, t, i));
+            for c in &f.insts[t.index()].targets {
+                count[c.block.index() + 1] += 1;
             }
         }
     }
-    preds
+    for i in 0..n {
+        count[i + 1] += count[i];
+    }
+    let mut fill = count.clone();
+    let mut edges = vec![(Block(0), Inst(0), 0); count[n] as usize];
+    for &b in &f.layout {
+        if let Some(t) = f.terminator(b) {
+            for (i, c) in f.insts[t.index()].targets.iter().enumerate() {
+                let slot = &mut fill[c.block.index()];
+                edges[*slot as usize] = (b, t, i);
+                *slot += 1;
+            }
+        }
+    }
+    Preds { offsets: count, edges }
 }
 
 /// A substitution table being built: `map[v] = Some(w)` replaces `v` by `w`.
@@ -57,12 +86,7 @@ impl Subst {
 }
 
 /// Removes parameter `idx` of `block` and the matching argument from every edge into it.
-pub fn remove_param(
-    f: &mut Function,
-    preds: &[Vec<(Block, Inst, usize)>],
-    block: Block,
-    idx: usize,
-) {
+pub fn remove_param(f: &mut Function, preds: &Preds, block: Block, idx: usize) {
     let p = f.blocks[block.index()].params.remove(idx);
     f.values[p.index()].def = ValueDef::None;
     for &(_, inst, ti) in &preds[block.index()] {
