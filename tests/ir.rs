@@ -94,10 +94,12 @@ struct Counts {
     opt_cpu: Duration,
 }
 
-/// Inputs per function for the evaluator check: after every pass for the spec modules, once over
-/// the whole pipeline for the corpus programs (thousands of functions over megabytes of memory).
+/// Inputs per function for the evaluator check: after every pass for the spec modules; for the
+/// corpus programs (thousands of functions over megabytes of memory) after every pass in release
+/// builds, and once over the whole pipeline in any build.
 const SPEC_INPUTS: usize = 3;
 const CORPUS_INPUTS: usize = 3;
+const CORPUS_PER_PASS_INPUTS: usize = if cfg!(debug_assertions) { 0 } else { 2 };
 
 #[test]
 fn every_spec_and_corpus_function_builds_verifies_and_survives_o() {
@@ -166,7 +168,7 @@ fn every_spec_and_corpus_function_builds_verifies_and_survives_o() {
         let mut module = report.module;
         let mut pm = PassManager::new("-O").unwrap();
         pm.options.verify = true;
-        pm.options.check_inputs = if corpus { 0 } else { SPEC_INPUTS };
+        pm.options.check_inputs = if corpus { CORPUS_PER_PASS_INPUTS } else { SPEC_INPUTS };
         c.insts_before += module.funcs.iter().map(|f| f.inst_count()).sum::<usize>();
         let result = pm.run(&mut module);
         if let Err(e) = result {
