@@ -53,6 +53,10 @@ pub struct BuildReport {
     pub func_time: Vec<std::time::Duration>,
     /// Body size in bytes of each function (imports: zero).
     pub func_bytes: Vec<usize>,
+    /// Exported functions by export name.
+    pub exports: Vec<(String, FuncId)>,
+    /// The start function.
+    pub start: Option<FuncId>,
 }
 
 impl BuildReport {
@@ -125,6 +129,8 @@ fn build_module_here(binary: &[u8]) -> Result<BuildReport, BuildError> {
     let mut func_types: Vec<u32> = Vec::new();
     let mut names: HashMap<u32, String> = HashMap::new();
     let mut exports: HashMap<u32, String> = HashMap::new();
+    let mut export_list: Vec<(String, FuncId)> = Vec::new();
+    let mut start = None;
     let mut bodies: Vec<wasmparser::FunctionBody<'_>> = Vec::new();
     let mut code_bytes = 0usize;
     for payload in Parser::new(0).parse_all(binary) {
@@ -218,9 +224,11 @@ fn build_module_here(binary: &[u8]) -> Result<BuildReport, BuildError> {
                     let e = e?;
                     if matches!(e.kind, wasmparser::ExternalKind::Func) {
                         exports.entry(e.index).or_insert_with(|| e.name.to_string());
+                        export_list.push((e.name.to_string(), FuncId(e.index)));
                     }
                 }
             }
+            Payload::StartSection { func, .. } => start = Some(FuncId(func)),
             Payload::ElementSection(reader) => {
                 for e in reader {
                     let e = e?;
@@ -312,6 +320,8 @@ fn build_module_here(binary: &[u8]) -> Result<BuildReport, BuildError> {
         code_bytes,
         func_time,
         func_bytes,
+        exports: export_list,
+        start,
     })
 }
 
