@@ -31,6 +31,7 @@ mod explore;
 pub(crate) mod interp;
 pub(crate) mod jit;
 mod module;
+pub mod opt;
 pub mod tier;
 mod types;
 mod val;

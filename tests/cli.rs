@@ -556,3 +556,57 @@ fn help_for_every_subcommand() {
 fn version() {
     success(&tierup(&["--version"]), &format!("tierup {}\n", env!("CARGO_PKG_VERSION")));
 }
+
+// --- ir -----------------------------------------------------------------------------------------
+
+#[test]
+fn ir_inlines_a_call_in_a_loop_and_folds_its_constant_argument() {
+    let run = tierup(&[
+        "ir",
+        "tests/data/call-in-loop.wat",
+        "--func",
+        "sum",
+        "--passes",
+        "-O",
+        "--stats",
+        "--check",
+        "4",
+    ]);
+    assert_eq!((run.status, run.stderr.as_str()), (0, ""), "{}", run.stdout);
+    let (before, after) = run.stdout.split_once("; after -O\n").expect("both versions printed");
+    assert!(before.contains("call fn0 v1, v5"), "{before}");
+    assert!(!after.contains("call fn"), "{after}");
+    assert!(after.contains("i32.shl"), "x * 4 becomes a shift: {after}");
+    assert!(after.contains("calls inlined=1"), "{after}");
+    assert!(after.contains("; evaluator: ") && !after.contains("evaluator: 0 runs"), "{after}");
+}
+
+#[test]
+fn ir_on_a_corpus_program_reports_inlined_calls_and_removed_instructions() {
+    let run =
+        tierup(&["ir", "corpus/c-fib/c-fib.wasm", "--passes", "inline,constfold,dce", "--stats"]);
+    assert_eq!((run.status, run.stderr.as_str()), (0, ""));
+    let stat = |pass: &str, counter: &str| -> u64 {
+        let line = run.stdout.lines().find(|l| l.starts_with(&format!("; {pass} "))).unwrap();
+        let at = line.find(&format!("{counter}=")).unwrap() + counter.len() + 1;
+        line[at..].split_whitespace().next().unwrap().parse().unwrap()
+    };
+    assert!(stat("inline", "calls inlined") > 0, "{}", run.stdout);
+    assert!(stat("dce", "insts removed") > 0, "{}", run.stdout);
+}
+
+#[test]
+fn ir_print_after_all_and_errors() {
+    let run =
+        tierup(&["ir", "tests/data/add.wat", "--passes", "constfold,dce", "--print-after-all"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("; IR after constfold") && run.stdout.contains("; IR after dce"));
+    one_line_failure(
+        &tierup(&["ir", "tests/data/add.wat", "--passes", "constfold,nope"]),
+        "unknown pass `nope`",
+    );
+    one_line_failure(
+        &tierup(&["ir", "tests/data/add.wat", "--func", "nope"]),
+        "no function `nope`",
+    );
+}

@@ -7,6 +7,7 @@
 
 mod exit;
 mod explore;
+mod ir;
 mod run;
 mod size;
 mod stats;
@@ -42,6 +43,7 @@ enum Command {
     Validate(validate::ValidateCommand),
     Wast(wast::WastCommand),
     Explore(explore::ExploreCommand),
+    Ir(ir::IrCommand),
 }
 
 impl Cli {
@@ -54,6 +56,7 @@ impl Cli {
             Command::Validate(cmd) => validate::validate(cmd),
             Command::Wast(cmd) => wast::wast(cmd),
             Command::Explore(cmd) => explore::explore(cmd),
+            Command::Ir(cmd) => ir::ir(cmd),
         }
     }
 }

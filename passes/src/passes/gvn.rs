@@ -1,0 +1,95 @@
+//! Global value numbering as dominator-scoped common subexpression elimination: walking the
+//! dominator tree, an instruction equal (same operator, immediates and operands) to one in a
+//! dominating position is replaced by it.
+//!
+//! Candidates are pure instructions and those whose only effect is a trap (`div`, `rem`,
+//! trapping truncation): a dominating twin already ran without trapping, so the second one
+//! cannot trap either. Nothing that reads or writes memory, globals or tables is merged.
+
+use super::util::{Subst, remove_insts};
+use crate::analysis::FuncAnalyses;
+use crate::hash::FxHashMap;
+use crate::ir::{Block, Env, Function, InstKind, Value};
+use crate::pass::{Changed, Counters, FunctionPass};
+
+/// The `gvn` pass.
+pub struct Gvn;
+
+fn candidate(k: &InstKind) -> bool {
+    match k {
+        InstKind::Num(_) => true,
+        k => k.is_pure() && !matches!(k, InstKind::Copy),
+    }
+}
+
+impl FunctionPass for Gvn {
+    fn name(&self) -> &'static str {
+        "gvn"
+    }
+
+    fn run_on_function(
+        &mut self,
+        _env: &Env,
+        f: &mut Function,
+        an: &mut FuncAnalyses,
+        counters: &mut Counters,
+    ) -> Changed {
+        let dom = an.domtree(f).clone();
+        let mut table: FxHashMap<(InstKind, Vec<Value>), Vec<Value>> = FxHashMap::default();
+        let mut undo: Vec<Vec<(InstKind, Vec<Value>)>> = Vec::new();
+        let mut subst = Subst::new(f);
+        let mut dead = vec![false; f.insts.len()];
+        let mut merged = 0;
+        // Iterative DFS over the dominator tree with enter/exit events.
+        enum Ev {
+            Enter(Block),
+            Exit,
+        }
+        let mut stack = vec![Ev::Enter(f.entry())];
+        while let Some(ev) = stack.pop() {
+            match ev {
+                Ev::Exit => {
+                    for key in undo.pop().unwrap() {
+                        table.remove(&key);
+                    }
+                }
+                Ev::Enter(b) => {
+                    let mut added = Vec::new();
+                    for &i in &f.blocks[b.index()].insts {
+                        let d = &f.insts[i.index()];
+                        if !candidate(&d.kind) {
+                            continue;
+                        }
+                        let key =
+                            (d.kind.clone(), d.args.iter().map(|&a| subst.resolve(a)).collect());
+                        match table.get(&key) {
+                            Some(prev) => {
+                                for (&r, &p) in d.results.iter().zip(prev) {
+                                    subst.set(r, p);
+                                }
+                                dead[i.index()] = true;
+                                merged += 1;
+                            }
+                            None => {
+                                table.insert(key.clone(), d.results.clone());
+                                added.push(key);
+                            }
+                        }
+                    }
+                    undo.push(added);
+                    stack.push(Ev::Exit);
+                    for &c in dom.children(b).iter().rev() {
+                        stack.push(Ev::Enter(c));
+                    }
+                }
+            }
+        }
+        if merged == 0 {
+            return Changed::NONE;
+        }
+        remove_insts(f, &dead);
+        subst.apply(f);
+        *counters.entry("merged").or_default() += merged;
+        Changed::INSTS
+    }
+}
