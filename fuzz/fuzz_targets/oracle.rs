@@ -169,13 +169,22 @@ fn value(v: &Val) -> Value {
 
 /// wasmi's trap code as tierup's. The two enumerations draw the same distinctions for every trap a
 /// WebAssembly 2.0 module can raise (both split NaN from out-of-range float-to-int conversions,
-/// null from out-of-bounds `call_indirect`, and report instantiation's out-of-bounds segments as
-/// memory/table out-of-bounds traps), so the mapping is one to one. Errors that are not traps
-/// (linking, resource limits at instantiation) are `None` on both sides. wasmi's resource traps
-/// (`GrowthOperationLimited`, `OutOfSystemMemory`) have no tierup counterpart: they map to a
+/// null from out-of-bounds `call_indirect`), so the mapping is one to one. Errors that are not
+/// traps (linking, resource limits at instantiation) are `None` on both sides. wasmi's resource
+/// traps (`GrowthOperationLimited`, `OutOfSystemMemory`) have no tierup counterpart: they map to a
 /// `Host` trap that never equals a tierup outcome, so they show up as a disagreement.
+///
+/// One coarser spot: at instantiation, wasmi reports an active element segment that does not fit
+/// its table as `InstantiationError::ElementSegmentDoesNotFit`, an error without a trap code (an
+/// active data segment that does not fit does carry `MemoryOutOfBounds`). The spec makes both
+/// traps; tierup raises `TableOutOfBounds`, which is what that wasmi error is taken to mean.
 fn trap_code(e: &Error) -> Option<TrapCode> {
     use wasmi::TrapCode as W;
+    use wasmi::errors::{ErrorKind, InstantiationError};
+    if let ErrorKind::Instantiation(InstantiationError::ElementSegmentDoesNotFit { .. }) = e.kind()
+    {
+        return Some(TrapCode::TableOutOfBounds);
+    }
     Some(match e.as_trap_code()? {
         W::UnreachableCodeReached => TrapCode::Unreachable,
         W::MemoryOutOfBounds => TrapCode::MemoryOutOfBounds,
