@@ -1,11 +1,11 @@
-//! Fuzz target `diff`: tierup's interpreter must agree with wasmi 2.0 (an outside oracle), and every
-//! tier, and mixed mode, must agree with the interpreter.
+//! Fuzz target `diff`: tierup's interpreter must agree with wasmi 2.0 (an outside oracle), and
+//! every tier, and mixed mode, must agree with the interpreter.
 //!
 //! The input drives `wasm_smith` to generate a WebAssembly 2.0 module whose loops and calls are
 //! instrumented to terminate (a global budget that traps when spent), so no fuel is needed and
 //! tier 1 compiles everything it supports. (With `TIERUP_DIFF_MODULE=1` the input is a module
 //! instead, binary or text, used as-is: that is how `.ci/fuzz-smoke` replays `regressions/`;
-//! such modules must terminate on their own.)
+//! such modules must terminate on their own. `TIERUP_FUZZ_DUMP=<file>` saves the generated module.)
 //!
 //! 1. Validation: tierup and wasmi (configured for WebAssembly 2.0, see `oracle.rs`) must both
 //!    accept or both reject the module; tierup may also refuse it for a resource limit.
@@ -16,7 +16,8 @@
 //! 3. What each run observed must match: every call's results (bit for bit, NaNs canonicalized:
 //!    any NaN payload is allowed) or trap code, then every exported memory's bytes and every
 //!    exported global's value. The interpreter is compared with wasmi, then the other tiers with
-//!    the interpreter.
+//!    the interpreter. wasmi's trap codes are mapped to tierup's in `oracle::trap_code` (one to
+//!    one, except one coarser spot at instantiation, documented there).
 //!
 //! Against wasmi, references compare only as null / non-null (the two engines' function handles
 //! cannot be related); between tierup tiers they compare exactly. Runs where either side exhausts
