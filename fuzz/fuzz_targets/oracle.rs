@@ -5,7 +5,7 @@
 //! fuel, and with the resource limits tierup's `Config` in the harness has (64 MiB per memory,
 //! 10,000,000 table elements), so `memory.grow` and `table.grow` fail at the same sizes.
 
-use crate::{Observed, Outcome, Value};
+use crate::{Image, Observed, Outcome, Value};
 use tierup::{ExternType, TrapCode, ValType};
 use wasmi::{
     Engine, Error, Extern, Func, FuncType, Global, Memory, MemoryType, Module, Mutability,
@@ -44,7 +44,7 @@ pub fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module, String> {
 /// Runs `module` as the harness runs it on tierup: dummy imports of `imports` (the types
 /// [`crate::common::import_types`] describes), instantiate (start function included), call every
 /// exported function of `exports` in that order with default arguments, then read the exported
-/// memories and globals.
+/// memory and globals.
 pub fn outcomes(
     engine: &Engine,
     module: &Module,
@@ -91,9 +91,9 @@ pub fn outcomes(
     }
     for (name, ty) in exports {
         match ty {
-            ExternType::Memory(_) => {
+            ExternType::Memory(_) if observed.memory.is_none() => {
                 let memory = instance.get_memory(&store, name).expect("exported memory");
-                observed.memories.push((name.clone(), memory.data(&store).to_vec()));
+                observed.memory = Some((name.clone(), Image(memory.data(&store).to_vec())));
             }
             ExternType::Global(_) => {
                 let global = instance.get_global(&store, name).expect("exported global");
