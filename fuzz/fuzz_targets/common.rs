@@ -1,7 +1,7 @@
 //! What the fuzz targets share: generating WebAssembly 2.0 modules and satisfying their imports.
 
 use arbitrary::{Result, Unstructured};
-use tierup::{Extern, ExternType, Func, Store, Val};
+use tierup::{Extern, ExternType, Func, Module, Store, Val};
 
 /// Cap on the initial size of a host-created table for an import, so a huge imported table is
 /// declined instead of exhausting memory.
@@ -63,26 +63,36 @@ pub fn generate(
     Ok(module.to_bytes())
 }
 
-/// A fresh entity of the import's type; `None` when the harness declines (huge imported table).
-pub fn dummy_import(store: &mut Store<()>, ty: ExternType) -> Option<Extern> {
+/// The imports every engine under test gets, as a list of types in the module's import order:
+/// each one is satisfied with a fresh dummy of exactly that type (host functions returning the
+/// default value of each result; globals, tables and memories with default contents), by
+/// [`dummy_import`] for tierup and by the `diff` target's oracle for wasmi, so both engines see
+/// the same imports. `None` when the harness declines the module: an imported table with a minimum
+/// above [`MAX_IMPORTED_TABLE`] elements (`Store::new_table` does not apply
+/// `Config::max_table_elements` and would just allocate).
+pub fn import_types(module: &Module) -> Option<Vec<ExternType>> {
+    let types: Vec<ExternType> = module.imports().map(|(_, _, ty)| ty).collect();
+    let huge_table =
+        |ty: &ExternType| matches!(ty, ExternType::Table(tt) if tt.limits.min > MAX_IMPORTED_TABLE);
+    if types.iter().any(huge_table) { None } else { Some(types) }
+}
+
+/// tierup's dummy for one of [`import_types`]; `None` if the store refuses to create it.
+pub fn dummy_import(store: &mut Store<()>, ty: &ExternType) -> Option<Extern> {
     Some(match ty {
         ExternType::Func(ft) => {
             let results: Vec<Val> = ft.results().iter().map(|t| Val::default_for(*t)).collect();
-            Extern::Func(Func::new(store, ft, move |_caller, _args, out| {
+            Extern::Func(Func::new(store, ft.clone(), move |_caller, _args, out| {
                 out.copy_from_slice(&results);
                 Ok(())
             }))
         }
         ExternType::Global(gt) => {
-            Extern::Global(store.new_global(gt, Val::default_for(gt.content)).ok()?)
+            Extern::Global(store.new_global(*gt, Val::default_for(gt.content)).ok()?)
         }
         ExternType::Table(tt) => {
-            if tt.limits.min > MAX_IMPORTED_TABLE {
-                return None;
-            }
-            Extern::Table(store.new_table(tt, Val::default_for(tt.element)).ok()?)
+            Extern::Table(store.new_table(*tt, Val::default_for(tt.element)).ok()?)
         }
-        ExternType::Memory(mt) => Extern::Memory(store.new_memory(mt).ok()?),
+        ExternType::Memory(mt) => Extern::Memory(store.new_memory(*mt).ok()?),
     })
 }
-

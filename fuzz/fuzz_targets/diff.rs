@@ -1,24 +1,43 @@
-//! Fuzz target `diff`: every tier, and mixed mode, must agree with the interpreter.
+//! Fuzz target `diff`: tierup's interpreter must agree with wasmi 2.0 (an outside oracle), and
+//! every tier, and mixed mode, must agree with the interpreter.
 //!
 //! The input drives `wasm_smith` to generate a WebAssembly 2.0 module whose loops and calls are
 //! instrumented to terminate (a global budget that traps when spent), so no fuel is needed and
-//! tier 1 compiles everything it supports. The module runs once per tier in a fresh store with
-//! identical dummy imports; every exported function is called with default arguments. For each
-//! call the outcome (results bit for bit, or the trap code) must match the interpreter's, and so
-//! must every exported memory and global at the end. Runs where a tier exhausts the call stack are
-//! skipped: the maximum recursion depth is allowed to differ between tiers.
+//! tier 1 compiles everything it supports. (With `TIERUP_DIFF_MODULE=1` the input is a module
+//! instead, binary or text, used as-is: that is how `.ci/fuzz-smoke` replays `regressions/`;
+//! such modules must terminate on their own. `TIERUP_FUZZ_DUMP=<file>` saves the generated module.)
+//!
+//! 1. Validation: tierup and wasmi (configured for WebAssembly 2.0, see `oracle.rs`) must both
+//!    accept or both reject the module; tierup may also refuse it for a resource limit.
+//! 2. The module runs once in wasmi and once per tierup configuration (interpreter, `baseline`,
+//!    `auto` tiering up on the first call, `auto` tiering up on the first loop back-edge), each in
+//!    a fresh store with the same dummy imports (`common::import_types`); the start function runs,
+//!    then every exported function is called with default arguments in export order.
+//! 3. What each run observed must match: every call's results (bit for bit, NaNs canonicalized:
+//!    any NaN payload is allowed) or trap code, then the exported memory's bytes (WebAssembly 2.0
+//!    has at most one memory; it is read under its first export name) and every exported global's
+//!    value. The interpreter is compared with wasmi, then the other tiers with the interpreter.
+//!    wasmi's trap codes are mapped to tierup's in `oracle::trap_code` (one to one, except one
+//!    coarser spot at instantiation, documented there).
+//!
+//! Against wasmi, references compare only as null / non-null (the two engines' function handles
+//! cannot be related); between tierup tiers they compare exactly. Runs where either side exhausts
+//! the call stack are not compared: the maximum recursion depth legitimately differs between
+//! engines and between tiers.
 
 #![no_main]
 
-use common::{dummy_import, generate};
+use common::{dummy_import, generate, import_types};
 use libfuzzer_sys::fuzz_target;
 use tierup::{
-    Config, Engine, Error, Extern, Instance, Module, Store, Tier, TierUpPolicy, Tiering, TrapCode,
-    Val,
+    Config, Engine, Error, ExternType, Instance, Module, Store, Tier, TierUpPolicy, Tiering,
+    TrapCode, Val,
 };
 
 #[path = "common.rs"]
 mod common;
+#[path = "oracle.rs"]
+mod oracle;
 
 /// Loop iterations and calls a generated module may spend before its own budget traps.
 const BUDGET: u32 = 10_000;
@@ -35,80 +54,236 @@ fn modes() -> [(&'static str, Tiering, TierUpPolicy); 3] {
 }
 
 fuzz_target!(|data: &[u8]| {
+    if std::env::var_os("TIERUP_DIFF_MODULE").is_some() {
+        // A regression module (binary or text). wasmi takes binaries only.
+        let Ok(wasm) = wat::parse_bytes(data) else { return };
+        check(&wasm);
+        return;
+    }
     let instrument = |m: &mut wasm_smith::Module| {
         m.ensure_termination(BUDGET).map(drop).map_err(|_| arbitrary::Error::IncorrectFormat)
     };
     let Ok(wasm) = generate(data, instrument) else { return };
-    let Some(reference) = outcomes(&wasm, Tier::Interp.into(), TierUpPolicy::default()) else {
-        return;
+    // Replaying one input with TIERUP_FUZZ_DUMP=<file> saves the generated module (to turn a
+    // finding into a regression file).
+    if let Some(path) = std::env::var_os("TIERUP_FUZZ_DUMP") {
+        std::fs::write(path, &wasm).expect("cannot write TIERUP_FUZZ_DUMP");
+    }
+    check(&wasm);
+});
+
+fn check(wasm: &[u8]) {
+    let wasmi_engine = oracle::engine();
+    let wasmi_module = oracle::compile(&wasmi_engine, wasm);
+    let interp = engine(Tier::Interp.into(), TierUpPolicy::default());
+    let module = match (Module::new(&interp, wasm), &wasmi_module) {
+        (Ok(module), Ok(_)) => module,
+        (Err(_), Err(_)) | (Err(Error::ResourceLimit(_)), Ok(_)) => return,
+        (Ok(_), Err(e)) => panic!("wasmi rejects a module tierup accepts: {e}"),
+        (Err(e), Ok(_)) => panic!("tierup rejects a module wasmi accepts: {e}"),
     };
+    let Ok(wasmi_module) = wasmi_module else { unreachable!() };
+    let Some(imports) = import_types(&module) else { return };
+    let exports: Vec<(String, ExternType)> =
+        module.exports().map(|(name, ty)| (name.to_string(), ty)).collect();
+
+    let Some(reference) = outcomes(&interp, &module, &imports, &exports) else { return };
+    let wasmi = oracle::outcomes(&wasmi_engine, &wasmi_module, &imports, &exports);
+    if !reference.exhausted() && !wasmi.exhausted() {
+        assert_same(&reference.neutral(), &wasmi, "the interpreter disagrees with wasmi");
+    }
+
     for (mode, tier, policy) in modes() {
-        let observed =
-            outcomes(&wasm, tier, policy).expect("a module the interpreter runs compiles");
+        let engine = engine(tier, policy);
+        let module = Module::new(&engine, wasm).expect("a module the interpreter runs compiles");
+        let observed = outcomes(&engine, &module, &imports, &exports)
+            .expect("imports the interpreter got are made again");
         // How deep recursion may go is the one thing tiers legitimately differ in: tier-1 calls
         // also use the host stack (and far more of it under ASan). Runs that exhaust the stack
         // on either side are not compared.
-        if exhausted(&observed) || exhausted(&reference) {
+        if observed.exhausted() || reference.exhausted() {
             continue;
         }
-        assert_eq!(observed, reference, "{mode} disagrees with the interpreter");
+        assert_same(&observed, &reference, &format!("{mode} disagrees with the interpreter"));
     }
-});
-
-/// What a run observably did: per call, results or trap; then exported memories and globals.
-#[derive(Debug, PartialEq)]
-struct Observed {
-    calls: Vec<(String, Result<Vec<Val>, Option<TrapCode>>)>,
-    memories: Vec<Vec<u8>>,
-    globals: Vec<Val>,
 }
 
-fn outcomes(wasm: &[u8], tier: Tiering, tier_up: TierUpPolicy) -> Option<Observed> {
-    let config = Config { tier, tier_up, max_memory_size: Some(64 << 20), ..Config::default() };
-    let engine = Engine::new(config);
-    let module = Module::new(&engine, wasm).ok()?;
-    let mut store = Store::new(&engine, ());
-    let mut imports = Vec::new();
-    for (_, _, ty) in module.imports() {
-        imports.push(dummy_import(&mut store, ty)?);
+/// A call's outcome: its results, or how it trapped (`None`: an error that is not a trap).
+type Outcome<V> = Result<Vec<V>, Option<TrapCode>>;
+
+/// What a run observably did: per call, results or trap; then the exported memory and globals.
+/// `V` is tierup's [`Val`] between tiers and the engine-neutral [`Value`] against wasmi.
+#[derive(Debug, PartialEq)]
+struct Observed<V> {
+    calls: Vec<(String, Outcome<V>)>,
+    /// The memory, under its first export name. WebAssembly 2.0 has at most one memory, so every
+    /// other memory export is the same one: reading it once keeps a module that exports a 16 MiB
+    /// memory under 50 names from copying 800 MiB per run (such a module took 13 s).
+    memory: Option<(String, Image)>,
+    globals: Vec<(String, V)>,
+}
+
+impl<V> Default for Observed<V> {
+    fn default() -> Self {
+        Observed { calls: Vec::new(), memory: None, globals: Vec::new() }
     }
-    let instance = match Instance::new(&mut store, &module, &imports) {
-        Ok(instance) => instance,
-        // The start function may trap: compare that too, with no calls after it.
-        Err(e) => {
-            return Some(Observed {
-                calls: vec![("<start>".into(), Err(trap_code(&e)))],
-                memories: Vec::new(),
-                globals: Vec::new(),
-            });
+}
+
+/// A memory's bytes. `Debug` prints a summary instead of megabytes; when two images differ,
+/// [`assert_same`] prints where.
+#[derive(Clone, PartialEq)]
+struct Image(Vec<u8>);
+
+impl std::fmt::Debug for Image {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let nonzero = self.0.iter().filter(|b| **b != 0).count();
+        write!(f, "Image({} bytes, {} nonzero)", self.0.len(), nonzero)
+    }
+}
+
+/// `assert_eq!`, after printing the first difference between the two memory images if any.
+fn assert_same<V: PartialEq + std::fmt::Debug>(
+    left: &Observed<V>,
+    right: &Observed<V>,
+    what: &str,
+) {
+    if left == right {
+        return;
+    }
+    if let (Some((_, a)), Some((_, b))) = (&left.memory, &right.memory) {
+        if a.0.len() != b.0.len() {
+            eprintln!("memory sizes differ: {} vs {} bytes", a.0.len(), b.0.len());
+        } else if let Some(at) = a.0.iter().zip(&b.0).position(|(x, y)| x != y) {
+            let end = (at + 16).min(a.0.len());
+            eprintln!(
+                "memories first differ at {at:#x}: {:02x?} vs {:02x?}",
+                &a.0[at..end],
+                &b.0[at..end]
+            );
         }
+    }
+    assert_eq!(left, right, "{what}");
+}
+
+impl<V> Observed<V> {
+    /// Instantiation failed (e.g. the start function trapped): compare that, with no calls after.
+    fn failed_instantiation(trap: Option<TrapCode>) -> Self {
+        Observed { calls: vec![("<start>".into(), Err(trap))], ..Observed::default() }
+    }
+
+    fn exhausted(&self) -> bool {
+        let overflow = |outcome: &Outcome<V>| matches!(outcome, Err(Some(TrapCode::StackOverflow)));
+        self.calls.iter().any(|(_, outcome)| overflow(outcome))
+    }
+}
+
+impl Observed<Val> {
+    fn neutral(&self) -> Observed<Value> {
+        let values = |vals: &Vec<Val>| vals.iter().map(Value::from).collect();
+        Observed {
+            calls: self
+                .calls
+                .iter()
+                .map(|(name, outcome)| {
+                    (name.clone(), outcome.as_ref().map(values).map_err(Clone::clone))
+                })
+                .collect(),
+            memory: self.memory.clone(),
+            globals: self.globals.iter().map(|(name, v)| (name.clone(), Value::from(v))).collect(),
+        }
+    }
+}
+
+/// A value as both engines can report it: numbers bit for bit, references as null or not.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Value {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    V128(u128),
+    FuncRef { null: bool },
+    ExternRef { null: bool },
+}
+
+impl Value {
+    /// Wasm lets any NaN result have any payload; engines may differ there and still be right.
+    fn canonical_nan(self) -> Value {
+        match self {
+            Value::F32(b) if f32::from_bits(b).is_nan() => Value::F32(0x7fc0_0000),
+            Value::F64(b) if f64::from_bits(b).is_nan() => Value::F64(0x7ff8_0000_0000_0000),
+            other => other,
+        }
+    }
+}
+
+impl From<&Val> for Value {
+    fn from(v: &Val) -> Value {
+        // tierup values are already NaN-canonical (see `outcomes`).
+        match *v {
+            Val::I32(x) => Value::I32(x),
+            Val::I64(x) => Value::I64(x),
+            Val::F32(x) => Value::F32(x),
+            Val::F64(x) => Value::F64(x),
+            Val::V128(x) => Value::V128(x),
+            Val::FuncRef(r) => Value::FuncRef { null: r.is_none() },
+            Val::ExternRef(r) => Value::ExternRef { null: r.is_none() },
+        }
+    }
+}
+
+fn engine(tier: Tiering, tier_up: TierUpPolicy) -> Engine {
+    Engine::new(Config {
+        tier,
+        tier_up,
+        max_memory_size: Some(oracle::MAX_MEMORY_BYTES),
+        max_table_elements: oracle::MAX_TABLE_ELEMENTS,
+        ..Config::default()
+    })
+}
+
+/// Runs `module` on tierup; `None` if the store refuses to create one of the dummy imports.
+fn outcomes(
+    engine: &Engine,
+    module: &Module,
+    imports: &[ExternType],
+    exports: &[(String, ExternType)],
+) -> Option<Observed<Val>> {
+    let mut store = Store::new(engine, ());
+    let mut externs = Vec::new();
+    for ty in imports {
+        externs.push(dummy_import(&mut store, ty)?);
+    }
+    let instance = match Instance::new(&mut store, module, &externs) {
+        Ok(instance) => instance,
+        Err(e) => return Some(Observed::failed_instantiation(trap_code(&e))),
     };
-    let mut calls = Vec::new();
-    for (name, ext) in instance.exports(&store) {
-        let Extern::Func(func) = ext else { continue };
-        let ty = func.ty(&store);
+    let mut observed = Observed::default();
+    for (name, ty) in exports {
+        let ExternType::Func(ty) = ty else { continue };
+        let func = instance.get_func(&store, name).expect("exported function");
         let args: Vec<Val> = ty.params().iter().map(|t| Val::default_for(*t)).collect();
         let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
         let outcome = match func.call(&mut store, &args, &mut results) {
             Ok(()) => Ok(results.into_iter().map(canonical_nan).collect()),
             Err(e) => Err(trap_code(&e)),
         };
-        calls.push((name, outcome));
+        observed.calls.push((name.clone(), outcome));
     }
-    let mut memories = Vec::new();
-    let mut globals = Vec::new();
-    for (_, ext) in instance.exports(&store) {
-        match ext {
-            Extern::Memory(m) => memories.push(m.data(&store).to_vec()),
-            Extern::Global(g) => globals.push(canonical_nan(g.get(&store))),
+    for (name, ty) in exports {
+        match ty {
+            ExternType::Memory(_) if observed.memory.is_none() => {
+                let memory = instance.get_memory(&store, name).expect("exported memory");
+                observed.memory = Some((name.clone(), Image(memory.data(&store).to_vec())));
+            }
+            ExternType::Global(_) => {
+                let global = instance.get_global(&store, name).expect("exported global");
+                observed.globals.push((name.clone(), canonical_nan(global.get(&store))));
+            }
             _ => {}
         }
     }
-    Some(Observed { calls, memories, globals })
-}
-
-fn exhausted(observed: &Observed) -> bool {
-    observed.calls.iter().any(|(_, outcome)| *outcome == Err(Some(TrapCode::StackOverflow)))
+    Some(observed)
 }
 
 fn trap_code(e: &Error) -> Option<TrapCode> {

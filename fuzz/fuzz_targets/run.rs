@@ -15,8 +15,8 @@
 
 #![no_main]
 
+use common::{dummy_import, generate, import_types};
 use libfuzzer_sys::fuzz_target;
-use common::{dummy_import, generate};
 use tierup::{Config, Engine, Error, Extern, Instance, Module, Store, Val};
 
 #[path = "common.rs"]
@@ -58,8 +58,9 @@ fn run(wasm: &[u8], generated: bool) {
     };
 
     let mut store = Store::new(&engine, ());
+    let Some(types) = import_types(&module) else { return };
     let mut imports = Vec::new();
-    for (_, _, ty) in module.imports() {
+    for ty in &types {
         let Some(ext) = dummy_import(&mut store, ty) else { return };
         imports.push(ext);
     }
