@@ -540,6 +540,7 @@ fn help_for_every_subcommand() {
         ("explore", ["--func", "NAME|INDEX", "Intel syntax", "prologue"]),
         ("validate", ["FILE", "valid", "decodes", "--help"]),
         ("wast", ["--tier", "N passed, M failed", "auto", "--tier-up-threshold"]),
+        ("ir", ["--passes", "--print-after-all", "--print-before", "--stats"]),
     ] {
         let run = tierup(&[subcommand, "--help"]);
         assert_eq!((run.status, run.stderr.as_str()), (0, ""));
@@ -601,6 +602,9 @@ fn ir_print_after_all_and_errors() {
         tierup(&["ir", "tests/data/add.wat", "--passes", "constfold,dce", "--print-after-all"]);
     assert_eq!(run.status, 0, "{}", run.stderr);
     assert!(run.stdout.contains("; IR after constfold") && run.stdout.contains("; IR after dce"));
+    let run =
+        tierup(&["ir", "tests/data/add.wat", "--passes", "constfold,dce", "--print-before", "dce"]);
+    assert!(run.stdout.contains("; IR before dce") && !run.stdout.contains("; IR after"));
     one_line_failure(
         &tierup(&["ir", "tests/data/add.wat", "--passes", "constfold,nope"]),
         "unknown pass `nope`",

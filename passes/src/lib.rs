@@ -12,6 +12,7 @@
 //! - [`pass`]: the `Pass` trait, `PassManager`, pipelines, statistics.
 //! - [`passes`]: the passes and their registry.
 //! - [`eval`] and [`check`]: the SSA evaluator and the before/after check built on it.
+//! - [`hash`]: a fast hasher for hot hash maps.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]

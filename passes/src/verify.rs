@@ -358,6 +358,9 @@ fn check_inst(cx: &mut Ctx<'_>, b: Block, i: Inst) {
             bad_index = Some("table or element segment".into())
         }
         ElemDrop(e) if !idx_ok(&env.elems, *e) => bad_index = Some(format!("elem{e}")),
+        Simd(op) if op.mem.is_some_and(|(m, _)| !idx_ok(&env.memories, m)) => {
+            bad_index = Some("SIMD memory".into())
+        }
         Call(c) | RefFunc(c) if c.index() >= env.func_sigs.len() => bad_index = Some(c.to_string()),
         CallIndirect { sig, table } if !idx_ok(&env.sigs, *sig) || !idx_ok(&env.tables, *table) => {
             bad_index = Some(format!("sig{sig} or table{table}"))

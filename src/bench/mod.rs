@@ -105,6 +105,9 @@ pub fn bench(cmd: BenchCommand) -> Result<ExitCode> {
     let tools = Toolbox::find(&root)?;
     print_notes(&notes);
     let (date, timestamp) = host::today();
+    // Read before the session: the record names the code that was measured, even if the tree
+    // changes while a long session runs.
+    let (commit, dirty) = host::git_commit(&root);
     let plan = session::Plan {
         programs: &programs,
         contenders: &contenders,
@@ -114,7 +117,6 @@ pub fn bench(cmd: BenchCommand) -> Result<ExitCode> {
     let (measurements, skipped) = session::run(&plan, &tools);
     print_notes(&skipped);
     notes.extend(skipped);
-    let (commit, dirty) = host::git_commit(&root);
     let record = Record {
         schema: record::SCHEMA,
         date,

@@ -16,9 +16,9 @@ use std::time::Duration;
 pub enum Tier {
     /// Tier 0: the bytecode interpreter. Every function starts here; it defines the reference semantics.
     Interp,
-    /// Tier 1: the template JIT (x86-64; a first slice of the instruction set).
+    /// Tier 1: the template JIT (every WebAssembly 2.0 instruction but SIMD).
     Baseline,
-    /// Tier 2: the optimizing SSA tier (not built yet).
+    /// Tier 2: the optimizing SSA tier (its code generator is not built yet).
     Optimized,
 }
 
