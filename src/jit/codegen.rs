@@ -300,10 +300,14 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             O::I64RemU => self.div(DivOp::RemU, Ty::I64),
             O::I32Clz => self.unary(UnaryOp::Clz, Ty::I32, Ty::I32),
             O::I32Ctz => self.unary(UnaryOp::Ctz, Ty::I32, Ty::I32),
-            O::I32Popcnt if has_popcnt() => self.unary(UnaryOp::Popcnt, Ty::I32, Ty::I32),
+            O::I32Popcnt if self.masm.has_unary(UnaryOp::Popcnt) => {
+                self.unary(UnaryOp::Popcnt, Ty::I32, Ty::I32)
+            }
             O::I64Clz => self.unary(UnaryOp::Clz, Ty::I64, Ty::I64),
             O::I64Ctz => self.unary(UnaryOp::Ctz, Ty::I64, Ty::I64),
-            O::I64Popcnt if has_popcnt() => self.unary(UnaryOp::Popcnt, Ty::I64, Ty::I64),
+            O::I64Popcnt if self.masm.has_unary(UnaryOp::Popcnt) => {
+                self.unary(UnaryOp::Popcnt, Ty::I64, Ty::I64)
+            }
             O::I32Eqz => self.unary(UnaryOp::Eqz, Ty::I32, Ty::I32),
             O::I64Eqz => self.unary(UnaryOp::Eqz, Ty::I64, Ty::I32),
             O::I32Extend8S => self.unary(UnaryOp::Extend8S, Ty::I32, Ty::I32),
@@ -760,17 +764,5 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     fn emit_return(&mut self) {
         self.stack_into_results();
-    }
-}
-
-/// `popcnt` is an x86-64-v2 instruction; without it the function stays in the interpreter.
-fn has_popcnt() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("popcnt")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
     }
 }

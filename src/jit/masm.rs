@@ -151,6 +151,9 @@ pub trait MacroAssembler {
     fn bind(&mut self, label: Self::Label);
     /// Registers the code generator may allocate, in order of preference.
     fn allocatable(&self) -> &'static [Reg];
+    /// Whether this ISA (as configured) can emit `op`; the code generator refuses a function
+    /// that needs an operation the target lacks (x86-64 without `popcnt`, say).
+    fn has_unary(&self, op: UnaryOp) -> bool;
 
     /// Function entry: saves what the calling convention requires, pins the frame pointer.
     fn prologue(&mut self);

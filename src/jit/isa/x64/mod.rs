@@ -44,13 +44,27 @@ pub struct X64Masm {
     ops: VecAssembler<X64Relocation>,
     epilogue: DynamicLabel,
     traps: Vec<(TrapCode, DynamicLabel)>,
+    /// Whether the target has `popcnt` (x86-64-v2).
+    popcnt: bool,
 }
 
 impl Default for X64Masm {
+    /// For the host when it is x86-64 (its features detected), else for an x86-64-v2 machine.
     fn default() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        let popcnt = std::arch::is_x86_feature_detected!("popcnt");
+        #[cfg(not(target_arch = "x86_64"))]
+        let popcnt = true;
+        X64Masm::new(popcnt)
+    }
+}
+
+impl X64Masm {
+    /// An assembler for a target with or without `popcnt`.
+    pub fn new(popcnt: bool) -> Self {
         let mut ops = VecAssembler::new(0);
         let epilogue = ops.new_dynamic_label();
-        X64Masm { ops, epilogue, traps: Vec::new() }
+        X64Masm { ops, epilogue, traps: Vec::new(), popcnt }
     }
 }
 
@@ -196,6 +210,10 @@ impl MacroAssembler for X64Masm {
 
     fn allocatable(&self) -> &'static [Reg] {
         &ALLOCATABLE
+    }
+
+    fn has_unary(&self, op: UnaryOp) -> bool {
+        op != UnaryOp::Popcnt || self.popcnt
     }
 
     fn prologue(&mut self) {
