@@ -68,3 +68,69 @@ pub fn compile_host(
         None => Err(CompileError::Unsupported(format!("tier 1 on {}", std::env::consts::ARCH))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Engine, Module};
+
+    /// Every defined function of `wat` compiled for `isa`, whatever the host.
+    fn compile_all(isa: Isa, wat: &str) -> Vec<Vec<u8>> {
+        let module = Module::new(&Engine::default(), wat).unwrap();
+        let inner = &module.inner;
+        let binary = wat::parse_str(wat).unwrap();
+        let mut out = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(&binary) {
+            if let wasmparser::Payload::CodeSectionEntry(body) = payload.unwrap() {
+                let defined = out.len();
+                let func_index = inner.num_imported_funcs + defined as u32;
+                let layout = &inner.code[defined];
+                out.push(compile_for(isa, inner, func_index, &body, layout).unwrap());
+            }
+        }
+        out
+    }
+
+    const MIXED: &str = r#"(module (memory 1) (global $g (mut i64) (i64.const 0))
+        (func $fib (param i32) (result i32)
+          (if (result i32) (i32.lt_s (local.get 0) (i32.const 2))
+            (then (local.get 0))
+            (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                           (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+        (func (param i32 i64) (result i64)
+          (global.set $g (i64.popcnt (local.get 1)))
+          (block $a (block $b (block $c
+            (br_table $a $b $c (local.get 0)))
+            (return (i64.rem_s (local.get 1) (i64.const -1))))
+            (return (i64.div_u (local.get 1) (i64.extend_i32_u (local.get 0)))))
+          (i64.store offset=70000 (local.get 0) (i64.const 0x123456789))
+          (i64.load32_s (local.get 0))))"#;
+
+    #[test]
+    fn the_aarch64_backend_compiles_whole_functions_on_any_host() {
+        let code = compile_all(Isa::Aarch64, MIXED);
+        let text: String =
+            code.iter().map(|f| aarch64::tests::disassemble_bytes(f)).collect::<Vec<_>>().join("");
+        assert!(!text.contains('<'), "undecodable words:\n{text}");
+        for expected in ["blr x16", "sdiv", "msub", "udiv", "cnt v31.8b", "br x16", "ldursw"] {
+            assert!(text.contains(expected), "no `{expected}` in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn an_increment_compiles_to_this_aarch64_code() {
+        let code = compile_all(
+            Isa::Aarch64,
+            "(module (func (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))",
+        );
+        let text = aarch64::tests::disassemble_bytes(&code[0]);
+        let body: Vec<&str> = text.lines().skip(9).take(4).collect();
+        assert_eq!(body, ["ldr w9, [x20]", "add w9, w9, #0x1", "str x9, [x20]", "mov w0, wzr"]);
+    }
+
+    #[test]
+    fn the_x64_backend_compiles_whole_functions_on_any_host() {
+        let code = compile_all(Isa::X64, MIXED);
+        assert!(code.iter().all(|f| !f.is_empty()));
+    }
+}

@@ -30,7 +30,7 @@ macro_rules! a64 {
 mod asm;
 mod imm;
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
 
 use crate::jit::masm::{
     AsmError, Cond, DivOp, IntOp, LoadKind, MacroAssembler, Reg, RegImm, Size, StoreKind, UnaryOp,

@@ -9,7 +9,11 @@ use yaxpeax_arm::armv8::a64::InstDecoder;
 fn disassemble(emit: impl FnOnce(&mut Aarch64Masm)) -> String {
     let mut masm = Aarch64Masm::default();
     emit(&mut masm);
-    let bytes = masm.finish().unwrap();
+    disassemble_bytes(&masm.finish().unwrap())
+}
+
+/// aarch64 machine code, one instruction per line (`<error: bytes>` for an undecodable word).
+pub(in crate::jit::isa) fn disassemble_bytes(bytes: &[u8]) -> String {
     assert_eq!(bytes.len() % 4, 0);
     let decoder = InstDecoder::default();
     let mut out = String::new();
