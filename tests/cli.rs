@@ -5,7 +5,8 @@
 //! checks that for every error case. The modules live in `tests/data/`, one per behaviour.
 
 use std::io::Write;
-use std::process::Command;
+
+mod common;
 
 /// What one run of the binary produced.
 struct Run {
@@ -16,7 +17,7 @@ struct Run {
 
 /// Runs `tierup` with `args` from the package root, so `tests/data/...` paths resolve.
 fn tierup(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_tierup"))
+    let output = common::tierup_command()
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()

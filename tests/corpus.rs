@@ -1,31 +1,16 @@
 //! Every corpus program on every tier prints exactly its expected output (the native build's,
 //! checked by `corpus/build.sh`), at the small size.
 //!
-//! Runs the built `tierup` binary, as a user would, once per program and tier. When the tests run
-//! under an emulator (`scripts/test-aarch64`: qemu-user, which cannot start foreign binaries by
-//! itself), `TIERUP_TEST_RUNNER` names the command that runs `tierup`, split on spaces.
+//! Runs the built `tierup` binary, as a user would, once per program and tier.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use tierup::Tier;
+
+mod common;
 
 /// The tiers that exist: every name `Tier::from_str` accepts, so new tiers join without edits.
 fn tiers() -> Vec<Tier> {
     ["interp", "baseline", "optimized"].iter().filter_map(|t| t.parse().ok()).collect()
-}
-
-/// A command that runs the built `tierup`, through `TIERUP_TEST_RUNNER` when it is set.
-fn tierup() -> Command {
-    let runner = std::env::var("TIERUP_TEST_RUNNER").unwrap_or_default();
-    let mut words = runner.split_whitespace();
-    match words.next() {
-        Some(program) => {
-            let mut command = Command::new(program);
-            command.args(words).arg(env!("CARGO_BIN_EXE_tierup"));
-            command
-        }
-        None => Command::new(env!("CARGO_BIN_EXE_tierup")),
-    }
 }
 
 fn corpus() -> PathBuf {
@@ -59,7 +44,7 @@ fn every_corpus_program_matches_its_native_output_on_every_tier() {
     assert!(programs.len() >= 12, "the corpus has {} programs", programs.len());
     for (name, wasm, args, expected) in &programs {
         for tier in tiers() {
-            let out = tierup()
+            let out = common::tierup_command()
                 .args(["run", "--tier", tier.name()])
                 .arg(wasm)
                 .args(args)
