@@ -129,6 +129,32 @@ mod tests {
     }
 
     #[test]
+    fn aarch64_functions_beyond_the_reach_of_conditional_branches_compile_with_far_ones() {
+        // A forward `br_if` over more than 1 MiB of code: `cbnz` cannot reach its target.
+        let step = "(local.set 0 (i32.add (local.get 0) (i32.const 1)))";
+        let wat = format!(
+            "(module (func (param i32) (result i32) (block (br_if 0 (local.get 0)) {}) (local.get 0)))",
+            step.repeat(100_000)
+        );
+        let code = compile_all(Isa::Aarch64, &wat);
+        assert!(code[0].len() > 1 << 20, "{} bytes", code[0].len());
+        // The near form is refused by the assembler, not silently truncated.
+        let module = Module::new(&Engine::default(), &wat).unwrap();
+        let binary = wat::parse_str(&wat).unwrap();
+        let body = wasmparser::Parser::new(0)
+            .parse_all(&binary)
+            .find_map(|p| match p.unwrap() {
+                wasmparser::Payload::CodeSectionEntry(body) => Some(body),
+                _ => None,
+            })
+            .unwrap();
+        let near = aarch64::Aarch64Masm::new(false);
+        let result =
+            super::super::codegen::compile(near, &module.inner, 0, &body, &module.inner.code[0]);
+        assert!(matches!(result, Err(CompileError::Internal(_))), "{:?}", result.map(|c| c.len()));
+    }
+
+    #[test]
     fn the_x64_backend_compiles_whole_functions_on_any_host() {
         let code = compile_all(Isa::X64, MIXED);
         assert!(code.iter().all(|f| !f.is_empty()));
