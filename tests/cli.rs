@@ -5,7 +5,8 @@
 //! checks that for every error case. The modules live in `tests/data/`, one per behaviour.
 
 use std::io::Write;
-use std::process::Command;
+
+mod common;
 
 /// What one run of the binary produced.
 struct Run {
@@ -16,7 +17,7 @@ struct Run {
 
 /// Runs `tierup` with `args` from the package root, so `tests/data/...` paths resolve.
 fn tierup(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_tierup"))
+    let output = common::tierup_command()
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -415,7 +416,7 @@ fn parse_perf_map_line(line: &str) -> (u64, u64, &str) {
 fn perfmap_names_every_tier_1_function_inside_mapped_code() {
     use std::process::Stdio;
     // The program blocks reading stdin, so its code is still mapped while the test looks.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tierup"))
+    let mut child = common::tierup_command()
         .args(["run", "--profile=perfmap", "--tier", "baseline", "tests/data/wasi/wait_stdin.wat"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::piped())
@@ -456,7 +457,7 @@ fn perfmap_names_every_tier_1_function_inside_mapped_code() {
 fn perfmap_gets_a_line_when_a_function_tiers_up() {
     use std::process::Stdio;
     // Under auto, fib is compiled at its first call; the module name is the file's stem.
-    let child = Command::new(env!("CARGO_BIN_EXE_tierup"))
+    let child = common::tierup_command()
         .args(["run", "--profile=perfmap", "--tier-up-threshold", "1", "tests/data/fib.wat"])
         .args(["--invoke", "fib", "10"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -476,7 +477,7 @@ fn perfmap_gets_a_line_when_a_function_tiers_up() {
 
 #[test]
 fn no_perf_map_unless_asked() {
-    let child = Command::new(env!("CARGO_BIN_EXE_tierup"))
+    let child = common::tierup_command()
         .args(["run", "--tier", "baseline", "tests/data/fib.wat", "--invoke", "fib", "5"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(std::process::Stdio::null())
