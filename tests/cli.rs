@@ -364,6 +364,34 @@ fn explore_interleaves_operators_with_their_machine_code() {
     );
 }
 
+/// Any host shows aarch64 code: the backend assembles everywhere, and nothing is run.
+#[test]
+fn explore_shows_aarch64_code_on_any_host() {
+    let args = ["explore", "--target", "aarch64", "--func", "square", "--func", "sum"];
+    let run = tierup(&[&args[..], &["tests/data/explore.wat"]].concat());
+    let run = if run.status == 0 { run } else { panic!("{}\n{}", run.stdout, run.stderr) };
+    let out = &run.stdout;
+    let header = line_index(out, 0, |l| l.starts_with(";; function 1 `square`: "));
+    assert!(out.lines().nth(header).unwrap().contains("bytes of aarch64 code, compiled in"));
+    // The prologue saves the frame record; the multiplication is a three-operand `mul`.
+    let prologue = line_index(out, header, |l| l == ";; prologue");
+    assert!(out.lines().nth(prologue + 1).unwrap().ends_with("stp x29, x30, [sp, #-0x60]!"));
+    let mul = line_index(out, prologue, |l| l.starts_with('@') && l.ends_with("i32.mul"));
+    let mul = line_index(out, mul, |l| l.contains(" mul w"));
+    assert!(is_instruction(out.lines().nth(mul).unwrap()), "{out}");
+    // Every instruction is 4 bytes and decodes.
+    let lines = out.lines().filter(|l| is_instruction(l));
+    assert!(lines.clone().all(|l| l.split_whitespace().skip(1).take(4).count() == 4), "{out}");
+    assert!(!lines.clone().any(|l| l.contains('<')), "{out}");
+    let sum = line_index(out, 0, |l| l.starts_with(";; function 2 `sum`: "));
+    let osr = line_index(out, sum, |l| l.starts_with(";; OSR entry into loop 0 (@"));
+    line_index(out, osr, |l| l == ";; trap stub: out of bounds memory access");
+    line_index(out, osr, |l| l.ends_with(" ret"));
+    let run = tierup(&["explore", "--target", "sparc", "tests/data/explore.wat"]);
+    assert_ne!(run.status, 0);
+    assert!(run.stderr.contains("unknown ISA `sparc`"), "{}", run.stderr);
+}
+
 #[test]
 fn explore_selects_functions_by_name_and_index() {
     let run = tierup(&["explore", "--func", "lanes", "--func", "2", "tests/data/explore.wat"]);

@@ -32,10 +32,15 @@ mod imm;
 #[cfg(test)]
 pub(super) mod tests;
 
+use crate::interp::code::InterpFunc;
+use crate::jit::CompileError;
 use crate::jit::masm::{
-    AsmError, Cond, DivOp, IntOp, LoadKind, MacroAssembler, Reg, RegImm, Size, StoreKind, UnaryOp,
+    AsmError, Assembled, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp,
+    FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp,
+    Size, StoreKind, UnaryOp,
 };
 use crate::jit::{JitCtx, trap_status};
+use crate::module::ModuleInner;
 use crate::vm::TrapCode;
 use asm::Cc;
 use dynasmrt::aarch64::Aarch64Relocation;
@@ -71,9 +76,65 @@ const ALLOCATABLE: [Reg; 15] = [
 const CTX_MEM_BASE: u32 = std::mem::offset_of!(JitCtx, mem_base) as u32;
 const CTX_MEM_LEN: u32 = std::mem::offset_of!(JitCtx, mem_len) as u32;
 const CTX_GLOBALS: u32 = std::mem::offset_of!(JitCtx, globals) as u32;
-const CTX_CALL: u32 = std::mem::offset_of!(JitCtx, call) as u32;
+const CTX_FUNCS: u32 = std::mem::offset_of!(JitCtx, funcs) as u32;
+const CTX_UNWIND: u32 = std::mem::offset_of!(JitCtx, unwind) as u32;
+const CTX_STACK_END: u32 = std::mem::offset_of!(JitCtx, stack_end) as u32;
+const CTX_NATIVE_STACK_LIMIT: u32 = std::mem::offset_of!(JitCtx, native_stack_limit) as u32;
+const CTX_FUEL: u32 = std::mem::offset_of!(JitCtx, fuel) as u32;
+const CTX_RUNTIME: u32 = std::mem::offset_of!(JitCtx, runtime) as u32;
 const CTX_CALL_INDIRECT: u32 = std::mem::offset_of!(JitCtx, call_indirect) as u32;
 const CTX_MEMORY_GROW: u32 = std::mem::offset_of!(JitCtx, memory_grow) as u32;
+
+/// Allocatable float registers: the caller-saved `v0`-`v7` and `v16`-`v29` (the code generator
+/// spills every float before a call); `v30` and `v31` are this backend's scratch.
+const ALLOCATABLE_FLOAT: [FReg; 22] = [
+    FReg(0),
+    FReg(1),
+    FReg(2),
+    FReg(3),
+    FReg(4),
+    FReg(5),
+    FReg(6),
+    FReg(7),
+    FReg(16),
+    FReg(17),
+    FReg(18),
+    FReg(19),
+    FReg(20),
+    FReg(21),
+    FReg(22),
+    FReg(23),
+    FReg(24),
+    FReg(25),
+    FReg(26),
+    FReg(27),
+    FReg(28),
+    FReg(29),
+];
+
+/// Compiles a function for aarch64 (on any host). Conditional branches reach +-1 MiB; a function
+/// whose code outgrows that fails to assemble and is compiled again with every conditional branch
+/// made far. Heap accesses are always checked explicitly, whatever `bounds` asks (see the module
+/// documentation).
+pub(super) fn compile(
+    module: &ModuleInner,
+    func_index: u32,
+    body: &wasmparser::FunctionBody<'_>,
+    layout: &InterpFunc,
+    bounds: HeapBounds,
+    record_offsets: bool,
+) -> Result<Assembled, CompileError> {
+    use crate::jit::codegen::compile;
+    let _ = bounds;
+    compile(Aarch64Masm::new(false), module, func_index, body, layout, record_offsets).or_else(
+        |near| match near {
+            CompileError::Internal(_) => {
+                compile(Aarch64Masm::new(true), module, func_index, body, layout, record_offsets)
+            }
+            unsupported => Err(unsupported),
+        },
+    )
+}
 
 /// Bytes of the prologue's save area: the frame record and `x19`-`x28`, 16-byte aligned.
 const SAVE_AREA: u32 = 96;
@@ -82,7 +143,13 @@ const SAVE_AREA: u32 = 96;
 pub struct Aarch64Masm {
     ops: VecAssembler<Aarch64Relocation>,
     epilogue: DynamicLabel,
+    /// Where every trap leaves the function: `w0` holds the status.
+    trap_exit: DynamicLabel,
     traps: Vec<(TrapCode, DynamicLabel)>,
+    /// The function's module index, which the trap exit reports.
+    func_index: u32,
+    /// Loop headers to emit on-stack-replacement entries for, by loop ordinal.
+    osr_targets: Vec<Option<DynamicLabel>>,
     /// Conditional branches as an inverted branch over a `b`, for functions whose code outgrows
     /// the +-1 MiB reach of `b.cond`/`cbz` (see [`super::compile_for`]).
     far: bool,
@@ -99,7 +166,83 @@ impl Aarch64Masm {
     pub fn new(far: bool) -> Self {
         let mut ops = VecAssembler::new(0);
         let epilogue = ops.new_dynamic_label();
-        Aarch64Masm { ops, epilogue, traps: Vec::new(), far }
+        let trap_exit = ops.new_dynamic_label();
+        Aarch64Masm {
+            ops,
+            epilogue,
+            trap_exit,
+            traps: Vec::new(),
+            func_index: u32::MAX,
+            osr_targets: Vec::new(),
+            far,
+        }
+    }
+
+    /// Saves the frame record and `x19`-`x28` and pins the context and frame pointers: what
+    /// every entry (the function's and its on-stack-replacement ones) does first.
+    fn save_registers(&mut self) {
+        a64!(self.ops
+            ; stp x29, x30, [sp, -(SAVE_AREA as i32)]!
+            ; mov x29, sp
+            ; stp x19, x20, [sp, 16]
+            ; stp x21, x22, [sp, 32]
+            ; stp x23, x24, [sp, 48]
+            ; stp x25, x26, [sp, 64]
+            ; stp x27, x28, [sp, 80]
+            ; mov x19, x0
+            ; mov x20, x1
+        );
+    }
+
+    /// Writes `image` over the slots from byte offset `first`: each slot is zeroed with one
+    /// 16-byte store, then its nonzero halves are written.
+    fn init_slots(&mut self, first: u32, image: &[u128]) {
+        if image.is_empty() {
+            return;
+        }
+        a64!(self.ops ; movi v31.d2, 0);
+        for (i, &bits) in image.iter().enumerate() {
+            let at = first + i as u32 * 16;
+            let (base, off) = self.address(FP, at, 4);
+            a64!(self.ops ; str q31, [XSP(base), off]);
+            for (half, value) in [(0, bits as u64), (8, (bits >> 64) as u64)] {
+                if value != 0 {
+                    self.mov_imm(Size::S64, SCRATCH0, value as i64);
+                    let (base, off) = self.address(FP, at + half, 3);
+                    a64!(self.ops ; str x16, [XSP(base), off]);
+                }
+            }
+        }
+    }
+
+    /// Calls the function pointer in `x16` (the arguments are in place) and leaves through the
+    /// trap exit if it returns a nonzero status.
+    fn call_checked(&mut self) {
+        let trap_exit = self.trap_exit;
+        a64!(self.ops ; blr x16);
+        self.cbz(Size::S32, 0, true, trap_exit);
+    }
+
+    /// `v30 = value` at `size` (through `x16`).
+    fn float_const_v30(&mut self, size: Size, value: f64) {
+        match size {
+            Size::S32 => {
+                self.mov_imm(Size::S32, SCRATCH0, (value as f32).to_bits() as i64);
+                a64!(self.ops ; fmov s30, w16);
+            }
+            Size::S64 => {
+                self.mov_imm(Size::S64, SCRATCH0, value.to_bits() as i64);
+                a64!(self.ops ; fmov d30, x16);
+            }
+        }
+    }
+
+    /// `fcmp lhs, rhs` at `size`.
+    fn fcmp(&mut self, size: Size, lhs: u8, rhs: u8) {
+        match size {
+            Size::S32 => a64!(self.ops ; fcmp S(lhs), S(rhs)),
+            Size::S64 => a64!(self.ops ; fcmp D(lhs), D(rhs)),
+        }
     }
 
     /// `dst = lhs op rhs` with the right operand in a register.
@@ -240,6 +383,10 @@ impl MacroAssembler for Aarch64Masm {
         self.ops.new_dynamic_label()
     }
 
+    fn offset(&self) -> u32 {
+        self.ops.offset().0 as u32
+    }
+
     fn bind(&mut self, label: DynamicLabel) {
         a64!(self.ops ; =>label);
     }
@@ -253,18 +400,25 @@ impl MacroAssembler for Aarch64Masm {
         true
     }
 
-    fn prologue(&mut self) {
-        a64!(self.ops
-            ; stp x29, x30, [sp, -(SAVE_AREA as i32)]!
-            ; mov x29, sp
-            ; stp x19, x20, [sp, 16]
-            ; stp x21, x22, [sp, 32]
-            ; stp x23, x24, [sp, 48]
-            ; stp x25, x26, [sp, 64]
-            ; stp x27, x28, [sp, 80]
-            ; mov x19, x0
-            ; mov x20, x1
-        );
+    fn has_float_unary(&self, _op: FloatUnaryOp) -> bool {
+        // `frintn`/`frintm`/`frintp`/`frintz` are base FP instructions.
+        true
+    }
+
+    fn prologue(&mut self, frame: &FrameSetup<'_>) {
+        self.func_index = frame.func_index;
+        self.save_registers();
+        // Both stacks are checked before the frame is touched: the value stack against its end,
+        // the host stack (tier-1 calls recurse on it) against the thread's limit.
+        let overflow = self.trap_label(TrapCode::StackOverflow);
+        self.add_imm(Size::S64, SCRATCH0, FP, frame.frame_bytes as i64);
+        self.load_ctx(SCRATCH1, CTX_STACK_END);
+        a64!(self.ops ; cmp x16, x17);
+        self.b_cc(Cc::Hi, overflow);
+        self.load_ctx(SCRATCH1, CTX_NATIVE_STACK_LIMIT);
+        a64!(self.ops ; mov x16, sp ; cmp x16, x17);
+        self.b_cc(Cc::Lo, overflow);
+        self.init_slots(frame.init_offset, frame.init);
     }
 
     fn ret(&mut self) {
@@ -519,20 +673,23 @@ impl MacroAssembler for Aarch64Masm {
     }
 
     fn call(&mut self, func: u32, callee_fp: u32) {
-        let epilogue = self.epilogue;
+        // The callee's entry `(ctx, fp, func) -> status` from the context's function table;
+        // x19 and x20 (ctx and fp) are callee-saved, so they survive the call.
         self.add_imm(Size::S64, 1, FP, callee_fp as i64);
         self.mov_imm(Size::S32, 2, func as i64);
-        self.call_helper(CTX_CALL);
-        self.cbz(Size::S32, 0, true, epilogue);
+        self.load_ctx(SCRATCH0, CTX_FUNCS);
+        let (base, at) = self.address(SCRATCH0, func * 8, 3);
+        a64!(self.ops ; ldr x16, [XSP(base), at] ; mov x0, x19);
+        self.call_checked();
     }
 
     fn call_indirect(&mut self, ty: u32, table: u32, callee_fp: u32) {
-        let epilogue = self.epilogue;
         self.add_imm(Size::S64, 1, FP, callee_fp as i64);
         self.mov_imm(Size::S32, 2, ty as i64);
         self.mov_imm(Size::S32, 3, table as i64);
-        self.call_helper(CTX_CALL_INDIRECT);
-        self.cbz(Size::S32, 0, true, epilogue);
+        self.load_ctx(SCRATCH0, CTX_CALL_INDIRECT);
+        a64!(self.ops ; mov x0, x19);
+        self.call_checked();
     }
 
     fn memory_size(&mut self, dst: Reg) {
@@ -546,12 +703,297 @@ impl MacroAssembler for Aarch64Masm {
         a64!(self.ops ; mov W(dst.0), w0);
     }
 
-    fn finish(mut self) -> Result<Vec<u8>, AsmError> {
-        let epilogue = self.epilogue;
+    fn allocatable_float(&self) -> &'static [FReg] {
+        &ALLOCATABLE_FLOAT
+    }
+
+    fn load_slot_float(&mut self, size: Size, dst: FReg, slot: u32) {
+        let d = dst.0;
+        match size {
+            Size::S32 => {
+                let (base, off) = self.address(FP, slot, 2);
+                a64!(self.ops ; ldr S(d), [XSP(base), off]);
+            }
+            Size::S64 => {
+                let (base, off) = self.address(FP, slot, 3);
+                a64!(self.ops ; ldr D(d), [XSP(base), off]);
+            }
+        }
+    }
+
+    fn store_slot_float(&mut self, size: Size, src: FReg, slot: u32) {
+        let s = src.0;
+        match size {
+            Size::S32 => {
+                let (base, off) = self.address(FP, slot, 2);
+                a64!(self.ops ; str S(s), [XSP(base), off]);
+            }
+            Size::S64 => {
+                let (base, off) = self.address(FP, slot, 3);
+                a64!(self.ops ; str D(s), [XSP(base), off]);
+            }
+        }
+    }
+
+    fn load_float_const(&mut self, size: Size, dst: FReg, bits: u64) {
+        let d = dst.0;
+        match size {
+            Size::S32 if bits as u32 == 0 => a64!(self.ops ; fmov S(d), wzr),
+            Size::S64 if bits == 0 => a64!(self.ops ; fmov D(d), xzr),
+            Size::S32 => {
+                self.mov_imm(Size::S32, SCRATCH0, bits as u32 as i64);
+                a64!(self.ops ; fmov S(d), w16);
+            }
+            Size::S64 => {
+                self.mov_imm(Size::S64, SCRATCH0, bits as i64);
+                a64!(self.ops ; fmov D(d), x16);
+            }
+        }
+    }
+
+    fn mov_float(&mut self, dst: FReg, src: FReg) {
+        if dst != src {
+            a64!(self.ops ; fmov D(dst.0), D(src.0));
+        }
+    }
+
+    fn float_op(&mut self, op: FloatOp, size: Size, dst: FReg, lhs: FReg, rhs: FReg) {
+        let (d, l, r) = (dst.0, lhs.0, rhs.0);
+        // Three-operand forms: no operand is clobbered before it is read, whatever aliases.
+        // `fmin`/`fmax` are wasm's `min`/`max`: a NaN operand gives a NaN (the operand's,
+        // quieted, as the other arithmetic does), and -0 orders below +0.
+        match (op, size) {
+            (FloatOp::Add, Size::S32) => a64!(self.ops ; fadd S(d), S(l), S(r)),
+            (FloatOp::Add, Size::S64) => a64!(self.ops ; fadd D(d), D(l), D(r)),
+            (FloatOp::Sub, Size::S32) => a64!(self.ops ; fsub S(d), S(l), S(r)),
+            (FloatOp::Sub, Size::S64) => a64!(self.ops ; fsub D(d), D(l), D(r)),
+            (FloatOp::Mul, Size::S32) => a64!(self.ops ; fmul S(d), S(l), S(r)),
+            (FloatOp::Mul, Size::S64) => a64!(self.ops ; fmul D(d), D(l), D(r)),
+            (FloatOp::Div, Size::S32) => a64!(self.ops ; fdiv S(d), S(l), S(r)),
+            (FloatOp::Div, Size::S64) => a64!(self.ops ; fdiv D(d), D(l), D(r)),
+            (FloatOp::Min, Size::S32) => a64!(self.ops ; fmin S(d), S(l), S(r)),
+            (FloatOp::Min, Size::S64) => a64!(self.ops ; fmin D(d), D(l), D(r)),
+            (FloatOp::Max, Size::S32) => a64!(self.ops ; fmax S(d), S(l), S(r)),
+            (FloatOp::Max, Size::S64) => a64!(self.ops ; fmax D(d), D(l), D(r)),
+            // A bit operation through the scratch registers, so NaN payloads survive.
+            (FloatOp::Copysign, Size::S32) => a64!(self.ops
+                ; fmov w16, S(l) ; fmov w17, S(r)
+                ; and w16, w16, 0x7fff_ffff ; and w17, w17, 0x8000_0000 ; orr w16, w16, w17
+                ; fmov S(d), w16),
+            (FloatOp::Copysign, Size::S64) => a64!(self.ops
+                ; fmov x16, D(l) ; fmov x17, D(r)
+                ; and x16, x16, 0x7fff_ffff_ffff_ffff ; and x17, x17, 0x8000_0000_0000_0000
+                ; orr x16, x16, x17
+                ; fmov D(d), x16),
+        }
+    }
+
+    fn float_unary(&mut self, op: FloatUnaryOp, size: Size, dst: FReg, src: FReg) {
+        let (d, s) = (dst.0, src.0);
+        // `fabs` and `fneg` only touch the sign bit (NaN payloads survive); the roundings quiet
+        // a NaN.
+        match (op, size) {
+            (FloatUnaryOp::Abs, Size::S32) => a64!(self.ops ; fabs S(d), S(s)),
+            (FloatUnaryOp::Abs, Size::S64) => a64!(self.ops ; fabs D(d), D(s)),
+            (FloatUnaryOp::Neg, Size::S32) => a64!(self.ops ; fneg S(d), S(s)),
+            (FloatUnaryOp::Neg, Size::S64) => a64!(self.ops ; fneg D(d), D(s)),
+            (FloatUnaryOp::Sqrt, Size::S32) => a64!(self.ops ; fsqrt S(d), S(s)),
+            (FloatUnaryOp::Sqrt, Size::S64) => a64!(self.ops ; fsqrt D(d), D(s)),
+            (FloatUnaryOp::Ceil, Size::S32) => a64!(self.ops ; frintp S(d), S(s)),
+            (FloatUnaryOp::Ceil, Size::S64) => a64!(self.ops ; frintp D(d), D(s)),
+            (FloatUnaryOp::Floor, Size::S32) => a64!(self.ops ; frintm S(d), S(s)),
+            (FloatUnaryOp::Floor, Size::S64) => a64!(self.ops ; frintm D(d), D(s)),
+            (FloatUnaryOp::Trunc, Size::S32) => a64!(self.ops ; frintz S(d), S(s)),
+            (FloatUnaryOp::Trunc, Size::S64) => a64!(self.ops ; frintz D(d), D(s)),
+            (FloatUnaryOp::Nearest, Size::S32) => a64!(self.ops ; frintn S(d), S(s)),
+            (FloatUnaryOp::Nearest, Size::S64) => a64!(self.ops ; frintn D(d), D(s)),
+        }
+    }
+
+    fn float_compare(&mut self, cmp: FloatCmp, size: Size, dst: Reg, lhs: FReg, rhs: FReg) {
+        // Unordered sets NZCV to 0011: `eq`, `mi` (less), `gt`, `ls` (less or equal) and `ge` are
+        // then false, `ne` true, as wasm says.
+        self.fcmp(size, lhs.0, rhs.0);
+        let d = dst.0;
+        match cmp {
+            FloatCmp::Eq => a64!(self.ops ; cset W(d), eq),
+            FloatCmp::Ne => a64!(self.ops ; cset W(d), ne),
+            FloatCmp::Lt => a64!(self.ops ; cset W(d), mi),
+            FloatCmp::Gt => a64!(self.ops ; cset W(d), gt),
+            FloatCmp::Le => a64!(self.ops ; cset W(d), ls),
+            FloatCmp::Ge => a64!(self.ops ; cset W(d), ge),
+        }
+    }
+
+    fn select_float(&mut self, _size: Size, dst: FReg, cond: Reg, other: FReg) {
+        let (d, c, o) = (dst.0, cond.0, other.0);
+        a64!(self.ops ; cmp WSP(c), 0 ; fcsel D(d), D(d), D(o), ne);
+    }
+
+    fn float_to_int(&mut self, op: ConvertOp, dst: Reg, src: FReg) {
+        let (d, s) = (dst.0, src.0);
+        match op {
+            ConvertOp::Reinterpret { to_float: false, size: Size::S32 } => {
+                a64!(self.ops ; fmov W(d), S(s))
+            }
+            ConvertOp::Reinterpret { to_float: false, size: Size::S64 } => {
+                a64!(self.ops ; fmov X(d), D(s))
+            }
+            ConvertOp::Trunc { signed, saturating, int, float } => {
+                if !saturating {
+                    // `fcvtz*` saturate (and give 0 for NaN): the trapping forms check NaN, then
+                    // the exact exclusive bounds, first.
+                    let (lo, hi) = ConvertOp::trunc_bounds(signed, int, float);
+                    let overflow = self.trap_label(TrapCode::IntegerOverflow);
+                    let nan = self.trap_label(TrapCode::BadConversionToInteger);
+                    self.fcmp(float, s, s);
+                    self.b_cc(Cc::Vs, nan);
+                    self.float_const_v30(float, lo);
+                    self.fcmp(float, s, 30);
+                    self.b_cc(Cc::Ls, overflow);
+                    self.float_const_v30(float, hi);
+                    self.fcmp(float, s, 30);
+                    self.b_cc(Cc::Ge, overflow);
+                }
+                match (signed, int, float) {
+                    (true, Size::S32, Size::S32) => a64!(self.ops ; fcvtzs W(d), S(s)),
+                    (true, Size::S32, Size::S64) => a64!(self.ops ; fcvtzs W(d), D(s)),
+                    (true, Size::S64, Size::S32) => a64!(self.ops ; fcvtzs X(d), S(s)),
+                    (true, Size::S64, Size::S64) => a64!(self.ops ; fcvtzs X(d), D(s)),
+                    (false, Size::S32, Size::S32) => a64!(self.ops ; fcvtzu W(d), S(s)),
+                    (false, Size::S32, Size::S64) => a64!(self.ops ; fcvtzu W(d), D(s)),
+                    (false, Size::S64, Size::S32) => a64!(self.ops ; fcvtzu X(d), S(s)),
+                    (false, Size::S64, Size::S64) => a64!(self.ops ; fcvtzu X(d), D(s)),
+                }
+            }
+            other => unreachable!("{other:?} does not go from float to integer"),
+        }
+    }
+
+    fn int_to_float(&mut self, op: ConvertOp, dst: FReg, src: Reg) {
+        let (d, s) = (dst.0, src.0);
+        match op {
+            ConvertOp::Reinterpret { to_float: true, size: Size::S32 } => {
+                a64!(self.ops ; fmov S(d), W(s))
+            }
+            ConvertOp::Reinterpret { to_float: true, size: Size::S64 } => {
+                a64!(self.ops ; fmov D(d), X(s))
+            }
+            // Rounded to nearest, ties to even, in one instruction for every combination.
+            ConvertOp::Convert { signed, int, float } => match (signed, int, float) {
+                (true, Size::S32, Size::S32) => a64!(self.ops ; scvtf S(d), W(s)),
+                (true, Size::S32, Size::S64) => a64!(self.ops ; scvtf D(d), W(s)),
+                (true, Size::S64, Size::S32) => a64!(self.ops ; scvtf S(d), X(s)),
+                (true, Size::S64, Size::S64) => a64!(self.ops ; scvtf D(d), X(s)),
+                (false, Size::S32, Size::S32) => a64!(self.ops ; ucvtf S(d), W(s)),
+                (false, Size::S32, Size::S64) => a64!(self.ops ; ucvtf D(d), W(s)),
+                (false, Size::S64, Size::S32) => a64!(self.ops ; ucvtf S(d), X(s)),
+                (false, Size::S64, Size::S64) => a64!(self.ops ; ucvtf D(d), X(s)),
+            },
+            other => unreachable!("{other:?} does not go from integer to float"),
+        }
+    }
+
+    fn float_to_float(&mut self, op: ConvertOp, dst: FReg, src: FReg) {
+        let (d, s) = (dst.0, src.0);
+        match op {
+            ConvertOp::Resize { to: Size::S64 } => a64!(self.ops ; fcvt D(d), S(s)),
+            ConvertOp::Resize { to: Size::S32 } => a64!(self.ops ; fcvt S(d), D(s)),
+            other => unreachable!("{other:?} does not go from float to float"),
+        }
+    }
+
+    fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Reg, offset: u32) {
+        let bytes = if size == Size::S32 { 4 } else { 8 };
+        self.effective_address(addr, offset, bytes);
+        let (d, back) = (dst.0, -(bytes as i32));
+        match size {
+            Size::S32 => a64!(self.ops ; ldur S(d), [x16, back]),
+            Size::S64 => a64!(self.ops ; ldur D(d), [x16, back]),
+        }
+    }
+
+    fn store_heap_float(&mut self, size: Size, src: FReg, addr: Reg, offset: u32) {
+        let bytes = if size == Size::S32 { 4 } else { 8 };
+        self.effective_address(addr, offset, bytes);
+        let (s, back) = (src.0, -(bytes as i32));
+        match size {
+            Size::S32 => a64!(self.ops ; stur S(s), [x16, back]),
+            Size::S64 => a64!(self.ops ; stur D(s), [x16, back]),
+        }
+    }
+
+    fn load_global_float(&mut self, size: Size, dst: FReg, index: u32) {
+        self.global_address(index);
+        match size {
+            Size::S32 => a64!(self.ops ; ldr S(dst.0), [x16]),
+            Size::S64 => a64!(self.ops ; ldr D(dst.0), [x16]),
+        }
+    }
+
+    fn store_global_float(&mut self, size: Size, src: FReg, index: u32) {
+        self.global_address(index);
+        // Whole 16-byte cells, as for integers: the bytes above the value are cleared (a `w`
+        // write zero-extends into the `x` register).
+        match size {
+            Size::S32 => a64!(self.ops ; fmov w17, S(src.0) ; stp x17, xzr, [x16]),
+            Size::S64 => a64!(self.ops ; fmov x17, D(src.0) ; stp x17, xzr, [x16]),
+        }
+    }
+
+    fn runtime(&mut self, op: RuntimeOp, a: u32, b: u32, args: u32) {
+        self.add_imm(Size::S64, 4, FP, args as i64);
+        self.mov_imm(Size::S32, 1, op as i64);
+        self.mov_imm(Size::S32, 2, a as i64);
+        self.mov_imm(Size::S32, 3, b as i64);
+        self.load_ctx(SCRATCH0, CTX_RUNTIME);
+        a64!(self.ops ; mov x0, x19);
+        self.call_checked();
+    }
+
+    fn consume_fuel(&mut self, amount: u32) {
+        let out_of_fuel = self.trap_label(TrapCode::OutOfFuel);
+        self.load_ctx(SCRATCH0, CTX_FUEL);
+        self.mov_imm(Size::S64, 1, amount as i64);
+        a64!(self.ops ; ldr x17, [x16] ; subs x17, x17, x1);
+        self.b_cc(Cc::Lo, out_of_fuel);
+        a64!(self.ops ; str x17, [x16]);
+    }
+
+    fn osr_entry(&mut self, label: DynamicLabel) {
+        self.osr_targets.push(Some(label));
+    }
+
+    fn no_osr_entry(&mut self) {
+        self.osr_targets.push(None);
+    }
+
+    fn finish(mut self) -> Result<Assembled, AsmError> {
+        // On-stack-replacement entries: the frame is the interpreter's, set up and checked.
+        let mut osr_entries = Vec::with_capacity(self.osr_targets.len());
+        for target in std::mem::take(&mut self.osr_targets) {
+            osr_entries.push(target.map(|label| {
+                let offset = self.offset();
+                self.save_registers();
+                a64!(self.ops ; b =>label);
+                offset
+            }));
+        }
+        let (epilogue, trap_exit) = (self.epilogue, self.trap_exit);
+        let mut out_of_line = Vec::new();
         for (code, label) in std::mem::take(&mut self.traps) {
             let status = trap_status(&code);
-            a64!(self.ops ; =>label ; movz w0, status ; b =>epilogue);
+            out_of_line.push((self.offset(), OutOfLine::TrapStub(code)));
+            a64!(self.ops ; =>label ; movz w0, status ; b =>trap_exit);
         }
+        // The trap exit: the runtime records this frame for the backtrace and turns the status
+        // into a pending trap (its result is this function's status).
+        out_of_line.push((self.offset(), OutOfLine::TrapExit));
+        a64!(self.ops ; =>trap_exit ; mov w1, w0);
+        self.mov_imm(Size::S32, 2, self.func_index as i64);
+        self.load_ctx(SCRATCH0, CTX_UNWIND);
+        a64!(self.ops ; mov x0, x19 ; blr x16);
+        out_of_line.push((self.offset(), OutOfLine::Epilogue));
         a64!(self.ops
             ; =>epilogue
             ; ldp x19, x20, [sp, 16]
@@ -562,6 +1004,8 @@ impl MacroAssembler for Aarch64Masm {
             ; ldp x29, x30, [sp], SAVE_AREA as i32
             ; ret
         );
-        self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))
+        let code = self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
+        let code_map = CodeMap { out_of_line, ..CodeMap::default() };
+        Ok(Assembled { code, heap_accesses: Vec::new(), oob_landing: None, osr_entries, code_map })
     }
 }

@@ -9,7 +9,7 @@ use yaxpeax_arm::armv8::a64::InstDecoder;
 fn disassemble(emit: impl FnOnce(&mut Aarch64Masm)) -> String {
     let mut masm = Aarch64Masm::default();
     emit(&mut masm);
-    disassemble_bytes(&masm.finish().unwrap())
+    disassemble_bytes(&masm.finish().unwrap().code)
 }
 
 /// aarch64 machine code, one instruction per line (`<error: bytes>` for an undecodable word).
@@ -28,8 +28,14 @@ pub(in crate::jit::isa) fn disassemble_bytes(bytes: &[u8]) -> String {
     out
 }
 
-/// The epilogue every function ends with (after its trap stubs).
-const EPILOGUE: &str = "ldp x19, x20, [sp, #0x10]
+/// The trap exit and the epilogue every function ends with (after its trap stubs), for a
+/// function whose index was never set (`u32::MAX`).
+const EPILOGUE: &str = "mov w1, w0
+mov w2, #0xffffffff
+ldr x16, [x19, #0x30]
+mov x0, x19
+blr x16
+ldp x19, x20, [sp, #0x10]
 ldp x21, x22, [sp, #0x20]
 ldp x23, x24, [sp, #0x30]
 ldp x25, x26, [sp, #0x40]
@@ -42,16 +48,21 @@ ret
 #[track_caller]
 fn check(emit: impl FnOnce(&mut Aarch64Masm), expected: &str) {
     let code = disassemble(emit);
-    let body = code.strip_suffix(EPILOGUE).expect("the code ends with the epilogue");
+    let body = code.strip_suffix(EPILOGUE).unwrap_or_else(|| panic!("no epilogue:\n{code}"));
     let expected: String = expected.lines().map(|l| format!("{}\n", l.trim())).collect();
     assert_eq!(body, expected, "\nactual:\n{body}");
 }
 
 #[test]
-fn a_function_saves_the_callee_saved_registers_and_pins_ctx_and_fp() {
+fn a_function_saves_registers_checks_both_stacks_and_writes_the_frame_image() {
     check(
         |m| {
-            m.prologue();
+            m.prologue(&FrameSetup {
+                func_index: u32::MAX,
+                frame_bytes: 64,
+                init_offset: 16,
+                init: &[0, 5 << 64],
+            });
             m.int_op(IntOp::Add, Size::S32, Reg(9), Reg(9), RegImm::Imm(3));
             m.ret();
         },
@@ -64,8 +75,23 @@ fn a_function_saves_the_callee_saved_registers_and_pins_ctx_and_fp() {
          stp x27, x28, [sp, #0x50]
          mov x19, x0
          mov x20, x1
+         add x16, x20, #0x40
+         ldr x17, [x19, #0x38]
+         cmp x16, x17
+         b.hi $+0x34
+         ldr x17, [x19, #0x40]
+         mov x16, sp
+         cmp x16, x17
+         b.lo $+0x24
+         movi v31.2d, #0x0
+         str q31, [x20, #0x10]
+         str q31, [x20, #0x20]
+         mov x16, #0x5
+         str x16, [x20, #0x28]
          add w9, w9, #0x3
          mov w0, wzr
+         b $+0x20
+         mov w0, #0x5
          b $+0x4",
     );
 }
@@ -244,6 +270,7 @@ fn calls_go_through_the_context_with_aapcs64_arguments() {
         "add x1, x20, #0x60
          mov w2, #0x3
          ldr x16, [x19, #0x18]
+         ldr x16, [x16, #0x18]
          mov x0, x19
          blr x16
          cbnz w0, $+0x3c
