@@ -1,20 +1,40 @@
 //! The aarch64 `MacroAssembler`: the only place that knows A64 encodings (through `dynasm!`).
 //!
-//! Register roles (AAPCS64 for the entry and for calls out):
-//! - on entry `x0` is the [`JitCtx`](crate::jit::JitCtx) pointer and `x1` the frame pointer;
-//!   the prologue moves them to `x19` (ctx) and `x20` (fp), callee-saved, so they stay pinned
-//!   across the runtime helpers this code calls (`blr` through `JitCtx::call` and friends, with
-//!   the arguments in `x0`-`x3` and the status back in `w0`);
+//! Register roles (AAPCS64 for every entry and for calls out):
+//! - every entry is `(ctx, fp, func) -> status` (`JitCtx::funcs`, `FuncEntry`): `x0` is the
+//!   [`JitCtx`](crate::jit::JitCtx) pointer and `x1` the frame pointer; the prologue (and each
+//!   on-stack-replacement entry) moves them to `x19` (ctx) and `x20` (fp), callee-saved, so they
+//!   stay pinned across calls: tier-1 callees through the function table (`blr`, arguments in
+//!   `x0`-`x2`) and the runtime helpers (`call_indirect`, `memory_grow`, `runtime`, `unwind`);
 //! - `x16`, `x17` (IP0/IP1): scratch for this backend only: materialized immediates, effective
-//!   addresses, helper addresses; `v31`: scratch for `popcnt` (NEON `cnt` + `addv`);
-//! - `x9`-`x15`, `x21`-`x28`: allocatable (caller-saved first);
+//!   addresses, helper addresses; `x0`-`x4` carry call arguments; `v30`, `v31`: float and vector
+//!   scratch (truncation bounds, `popcnt` through NEON `cnt` + `addv`, slot copies, zeroing);
+//! - `x9`-`x15`, `x21`-`x28`: allocatable (caller-saved first); `v0`-`v7`, `v16`-`v29`:
+//!   allocatable floats, all caller-saved (the code generator spills every value before a call),
+//!   so `v8`-`v15` (whose low halves AAPCS64 makes callee-saved) are never touched;
 //! - `x29` (frame record), `x30` (link register) and `x19`-`x28` are saved by the prologue;
 //!   `x18`, the platform register, is never touched.
+//!
+//! The prologue checks the value stack (`fp + frame bytes` against `JitCtx::stack_end`) and the
+//! host stack (`sp` against `JitCtx::native_stack_limit`) before writing the frame image. Every
+//! trap stub sets `w0` and jumps to the trap exit, which reports the frame to `JitCtx::unwind`
+//! and returns its status, as on x64.
 //!
 //! As on x64, 32-bit results are written through `w` registers, which zero the upper half, so an
 //! `i32` in a register always has its upper 32 bits clear. aarch64 immediates are narrow: every
 //! operation falls back to materializing its constant in a scratch register (`imm.rs` decides).
 //! `sdiv`/`udiv` never fault, so the zero divisor and `MIN / -1` traps are explicit checks.
+//!
+//! Floats map onto single instructions where wasm and A64 agree: `fmin`/`fmax` propagate NaNs
+//! and order `-0 < +0`; `fabs`/`fneg` touch only the sign bit; `frintp`/`frintm`/`frintz`/
+//! `frintn` are `ceil`/`floor`/`trunc`/`nearest`; `scvtf`/`ucvtf` round to nearest for every
+//! width pair. `fcvtzs`/`fcvtzu` saturate (NaN gives 0), which is exactly `trunc_sat`; the
+//! trapping truncations compare against `ConvertOp::trunc_bounds` first, as x64 does.
+//!
+//! Linear memory: every access is checked explicitly against `JitCtx::mem_len`
+//! (`effective_address`), whatever [`HeapBounds`] the runtime asks for: this backend records no
+//! heap-access instructions and no landing pad, so guard-page faults never reach tier-1 code on
+//! aarch64 (the signal handler's aarch64 path in `jit::signals` is not exercised yet).
 
 // `dynasm!` converts dynamic register operands with `.into()`, which clippy flags as useless when
 // the operand is already a `u8`; the expansion is not ours to change.

@@ -331,3 +331,57 @@ fn far_branches_invert_the_condition_around_an_unconditional_branch() {
     let expected = "cmp w9, #0x1\nb.ge $+0x8\nb $-0x8\ncbz w9, $+0x8\nb $-0x10\n";
     assert_eq!(code.strip_suffix(EPILOGUE), Some(expected), "{code}");
 }
+
+#[test]
+fn trapping_truncation_checks_nan_then_the_exact_bounds_and_saturating_is_one_instruction() {
+    check(
+        |m| {
+            let trunc = |saturating| ConvertOp::Trunc {
+                signed: true,
+                saturating,
+                int: Size::S32,
+                float: Size::S32,
+            };
+            m.float_to_int(trunc(false), Reg(9), FReg(0));
+            m.float_to_int(trunc(true), Reg(9), FReg(0));
+        },
+        "fcmp s0, s0
+         b.vs $+0x38
+         mov w16, #0x1
+         movk w16, #0xcf00, lsl #16
+         fmov s30, w16
+         fcmp s0, s30
+         b.ls $+0x1c
+         mov w16, #0x4f000000
+         fmov s30, w16
+         fcmp s0, s30
+         b.ge $+0xc
+         fcvtzs w9, s0
+         fcvtzs w9, s0
+         mov w0, #0x3
+         b $+0xc
+         mov w0, #0x7
+         b $+0x4",
+    );
+}
+
+#[test]
+fn floats_use_the_a64_instructions_with_wasm_semantics() {
+    check(
+        |m| {
+            m.float_op(FloatOp::Min, Size::S64, FReg(0), FReg(1), FReg(2));
+            m.float_unary(FloatUnaryOp::Nearest, Size::S32, FReg(3), FReg(3));
+            m.float_compare(FloatCmp::Lt, Size::S64, Reg(9), FReg(0), FReg(1));
+            m.int_to_float(
+                ConvertOp::Convert { signed: false, int: Size::S64, float: Size::S32 },
+                FReg(4),
+                Reg(9),
+            );
+        },
+        "fmin d0, d1, d2
+         frintn s3, s3
+         fcmp d0, d1
+         cset w9, mi
+         ucvtf s4, x9",
+    );
+}
