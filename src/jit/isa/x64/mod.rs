@@ -1375,6 +1375,8 @@ mod tests {
         assert!(assembled.heap_accesses.is_empty(), "nothing relies on the fault handler");
     }
 
+    // Runs the x64 code it assembles.
+    #[cfg(target_arch = "x86_64")]
     #[test]
     fn a_fault_in_jit_code_that_is_no_heap_access_aborts_with_a_message() {
         let output = crate::jit::signals::in_child_process(
