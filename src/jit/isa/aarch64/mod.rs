@@ -31,10 +31,12 @@
 //! width pair. `fcvtzs`/`fcvtzu` saturate (NaN gives 0), which is exactly `trunc_sat`; the
 //! trapping truncations compare against `ConvertOp::trunc_bounds` first, as x64 does.
 //!
-//! Linear memory: every access is checked explicitly against `JitCtx::mem_len`
-//! (`effective_address`), whatever [`HeapBounds`] the runtime asks for: this backend records no
-//! heap-access instructions and no landing pad, so guard-page faults never reach tier-1 code on
-//! aarch64 (the signal handler's aarch64 path in `jit::signals` is not exercised yet).
+//! Linear memory: with [`HeapBounds::GuardPages`], loads compute `base + zero-extended address +
+//! offset` unchecked (`load_address`), inside the memory's 8 GiB reservation, and are recorded as
+//! heap accesses whose fault lands on the `MemoryOutOfBounds` stub, as on x64. Stores are always
+//! checked explicitly against `JitCtx::mem_len` (`effective_address`): a store straddling into a
+//! guard page may write its in-bounds bytes before faulting on aarch64, which wasm forbids. With
+//! [`HeapBounds::Explicit`] every access is checked.
 
 // `dynasm!` converts dynamic register operands with `.into()`, which clippy flags as useless when
 // the operand is already a `u8`; the expansion is not ours to change.
@@ -145,15 +147,14 @@ pub(super) fn compile(
     record_offsets: bool,
 ) -> Result<Assembled, CompileError> {
     use crate::jit::codegen::compile;
-    let _ = bounds;
-    compile(Aarch64Masm::new(false), module, func_index, body, layout, record_offsets).or_else(
-        |near| match near {
-            CompileError::Internal(_) => {
-                compile(Aarch64Masm::new(true), module, func_index, body, layout, record_offsets)
-            }
-            unsupported => Err(unsupported),
-        },
-    )
+    let near = Aarch64Masm::with_bounds(false, bounds);
+    compile(near, module, func_index, body, layout, record_offsets).or_else(|near| match near {
+        CompileError::Internal(_) => {
+            let far = Aarch64Masm::with_bounds(true, bounds);
+            compile(far, module, func_index, body, layout, record_offsets)
+        }
+        unsupported => Err(unsupported),
+    })
 }
 
 /// Bytes of the prologue's save area: the frame record and `x19`-`x28`, 16-byte aligned.
@@ -170,6 +171,9 @@ pub struct Aarch64Masm {
     func_index: u32,
     /// Loop headers to emit on-stack-replacement entries for, by loop ordinal.
     osr_targets: Vec<Option<DynamicLabel>>,
+    bounds: HeapBounds,
+    /// Offsets of the heap loads emitted so far that rely on guard pages (see `load_address`).
+    heap_accesses: Vec<u32>,
     /// Conditional branches as an inverted branch over a `b`, for functions whose code outgrows
     /// the +-1 MiB reach of `b.cond`/`cbz` (see [`super::compile_for`]).
     far: bool,
@@ -184,6 +188,11 @@ impl Default for Aarch64Masm {
 impl Aarch64Masm {
     /// An assembler whose conditional branches reach +-1 MiB, or +-128 MiB when `far`.
     pub fn new(far: bool) -> Self {
+        Aarch64Masm::with_bounds(far, HeapBounds::Explicit)
+    }
+
+    /// Like [`Aarch64Masm::new`], with loads bounded as `bounds` says (stores are always checked).
+    pub fn with_bounds(far: bool, bounds: HeapBounds) -> Self {
         let mut ops = VecAssembler::new(0);
         let epilogue = ops.new_dynamic_label();
         let trap_exit = ops.new_dynamic_label();
@@ -194,6 +203,8 @@ impl Aarch64Masm {
             traps: Vec::new(),
             func_index: u32::MAX,
             osr_targets: Vec::new(),
+            bounds,
+            heap_accesses: Vec::new(),
             far,
         }
     }
@@ -379,6 +390,24 @@ impl Aarch64Masm {
         self.b_cc(Cc::Hi, oob);
         self.load_ctx(SCRATCH1, CTX_MEM_BASE);
         a64!(self.ops ; add x16, x17, x16);
+    }
+
+    /// `x16` as for [`Aarch64Masm::effective_address`], for a load: with guard pages, without the
+    /// check, and the load (the next instruction, which must be the only one) is recorded as a
+    /// heap access. An unchecked address stays below base + 8 GiB + 16, inside the reservation.
+    fn load_address(&mut self, addr: Reg, offset: u32, bytes: u32) {
+        match self.bounds {
+            HeapBounds::Explicit => self.effective_address(addr, offset, bytes),
+            HeapBounds::GuardPages => {
+                a64!(self.ops ; mov w16, W(addr.0));
+                self.add_imm(Size::S64, SCRATCH0, SCRATCH0, offset as i64 + bytes as i64);
+                self.load_ctx(SCRATCH1, CTX_MEM_BASE);
+                a64!(self.ops ; add x16, x17, x16);
+                self.trap_label(TrapCode::MemoryOutOfBounds);
+                let at = self.offset();
+                self.heap_accesses.push(at);
+            }
+        }
     }
 
     /// `x16 = &globals[index]` (the cell's address).
@@ -646,7 +675,7 @@ impl MacroAssembler for Aarch64Masm {
 
     fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Reg, offset: u32) {
         let bytes = kind.bytes();
-        self.effective_address(addr, offset, bytes);
+        self.load_address(addr, offset, bytes);
         let (d, back) = (dst.0, -(bytes as i32));
         match kind {
             LoadKind::I32 => a64!(self.ops ; ldur W(d), [x16, back]),
@@ -925,7 +954,7 @@ impl MacroAssembler for Aarch64Masm {
 
     fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Reg, offset: u32) {
         let bytes = if size == Size::S32 { 4 } else { 8 };
-        self.effective_address(addr, offset, bytes);
+        self.load_address(addr, offset, bytes);
         let (d, back) = (dst.0, -(bytes as i32));
         match size {
             Size::S32 => a64!(self.ops ; ldur S(d), [x16, back]),
@@ -1001,7 +1030,13 @@ impl MacroAssembler for Aarch64Masm {
         }
         let (epilogue, trap_exit) = (self.epilogue, self.trap_exit);
         let mut out_of_line = Vec::new();
+        let mut oob_landing = None;
         for (code, label) in std::mem::take(&mut self.traps) {
+            if code == TrapCode::MemoryOutOfBounds && !self.heap_accesses.is_empty() {
+                // Also the landing pad of faulting heap loads: it needs only `x19` (the
+                // context), which every load leaves intact.
+                oob_landing = Some(self.offset());
+            }
             let status = trap_status(&code);
             out_of_line.push((self.offset(), OutOfLine::TrapStub(code)));
             a64!(self.ops ; =>label ; movz w0, status ; b =>trap_exit);
@@ -1026,6 +1061,7 @@ impl MacroAssembler for Aarch64Masm {
         );
         let code = self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
         let code_map = CodeMap { out_of_line, ..CodeMap::default() };
-        Ok(Assembled { code, heap_accesses: Vec::new(), oob_landing: None, osr_entries, code_map })
+        let heap_accesses = self.heap_accesses;
+        Ok(Assembled { code, heap_accesses, oob_landing, osr_entries, code_map })
     }
 }

@@ -385,3 +385,31 @@ fn floats_use_the_a64_instructions_with_wasm_semantics() {
          ucvtf s4, x9",
     );
 }
+
+#[test]
+fn with_guard_pages_loads_are_unchecked_and_recorded_and_stores_stay_checked() {
+    let mut m = Aarch64Masm::with_bounds(false, HeapBounds::GuardPages);
+    m.load_heap(LoadKind::I32, Reg(9), Reg(10), 4);
+    m.store_heap(StoreKind::B32, Reg(9), Reg(10), 4);
+    let assembled = m.finish().unwrap();
+    let text = disassemble_bytes(&assembled.code);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[..5],
+        [
+            "mov w16, w10",
+            "add x16, x16, #0x8",
+            "ldr x17, [x19]",
+            "add x16, x17, x16",
+            "ldur w9, [x16, #-0x4]"
+        ],
+        "{text}"
+    );
+    assert_eq!(assembled.heap_accesses, [16], "only the load is recorded");
+    assert!(
+        lines[5..].iter().any(|l| l.starts_with("cmp x16, x17")),
+        "the store is checked: {text}"
+    );
+    let landing = assembled.oob_landing.expect("a landing pad") as usize / 4;
+    assert_eq!(lines[landing], "mov w0, #0x4", "the out-of-bounds stub: {text}");
+}
