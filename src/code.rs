@@ -3,6 +3,14 @@
 //! Code is assembled into an ordinary vector (position-independent), copied into a fresh anonymous
 //! mapping, and the mapping is flipped to read+execute; nothing is ever writable and executable at
 //! once. This module must never hand out a function pointer to bytes it did not map itself.
+//!
+//! Processors with split instruction and data caches (aarch64) need cache maintenance before
+//! fresh code runs, done with dynasmrt's own routines: after writing, the data cache is cleaned
+//! and the instruction cache invalidated for the code's addresses (`synchronize_icache`: `dc
+//! cvau`, `ic ivau`, `dsb ish`, broadcast to every core); before running, the executing thread
+//! discards instructions it may have fetched already (`prepare_for_execution`: `isb`), which
+//! [`ExecutableCode::entry`] does on the calling thread, since the code may have been compiled
+//! on another one. Both are no-ops on x86-64.
 
 use dynasmrt::mmap::{ExecutableBuffer, MutableBuffer};
 use std::sync::Arc;
@@ -45,13 +53,15 @@ impl ExecutableCode {
 }
 
 impl ExecutableCode {
-    /// The function starting at byte `offset`.
+    /// The function starting at byte `offset`, for the calling thread to run.
     ///
     /// # Safety
     /// `offset` must be the start of a function the JIT compiled into this code with the
     /// [`FuncEntry`](crate::jit::FuncEntry) calling convention.
     pub unsafe fn entry(&self, offset: usize) -> crate::jit::FuncEntry {
         let address = self.address(offset);
+        // The caller runs the code on this thread: no stale prefetched instructions may remain.
+        dynasmrt::cache_control::prepare_for_execution(&self.buffer);
         // SAFETY: the caller guarantees the bytes at `address` are a complete function with the
         // `FuncEntry` signature; the mapping is executable and lives as long as `self`.
         unsafe { std::mem::transmute::<*const u8, crate::jit::FuncEntry>(address) }

@@ -99,6 +99,14 @@ impl Module {
     /// [`Error::Unsupported`] with tier 1's reason when it refuses the function (SIMD, floats,
     /// ...), [`Error::Internal`] for a compiler bug.
     pub fn explore_function(&self, func_index: u32) -> Result<ExploredFunction> {
+        let isa = jit::Isa::host()
+            .ok_or_else(|| Error::Unsupported(format!("tier 1 on {}", std::env::consts::ARCH)))?;
+        self.explore_function_for(func_index, isa)
+    }
+
+    /// [`Module::explore_function`] for `isa`, whatever the host: code that is only read, never
+    /// run, so any backend can produce it anywhere.
+    pub fn explore_function_for(&self, func_index: u32, isa: jit::Isa) -> Result<ExploredFunction> {
         let m = &self.inner;
         let def = func_index
             .checked_sub(m.num_imported_funcs)
@@ -112,11 +120,11 @@ impl Module {
             })?;
         let body = m.function_body(def);
         let (assembled, compile_time) =
-            jit::compile_for_explore(&m.config, m, func_index, &body, &m.code[def as usize])
+            jit::compile_for_explore(isa, &m.config, m, func_index, &body, &m.code[def as usize])
                 .map_err(|e| match e {
-                    CompileError::Unsupported(reason) => Error::Unsupported(reason),
-                    CompileError::Internal(e) => Error::Internal(e),
-                })?;
+                CompileError::Unsupported(reason) => Error::Unsupported(reason),
+                CompileError::Internal(e) => Error::Internal(e),
+            })?;
         let map = assembled.code_map;
         let ops = map
             .ops
@@ -139,7 +147,7 @@ impl Module {
         Ok(ExploredFunction {
             func_index,
             name: m.display_name(func_index).map(str::to_string),
-            isa: jit::HOST_ISA,
+            isa: isa.name(),
             code: assembled.code,
             compile_time,
             ops,

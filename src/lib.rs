@@ -42,6 +42,7 @@ pub mod wast;
 pub use engine::{Config, Engine, ProfilingStrategy};
 pub use error::{Error, Result};
 pub use explore::{CodePart, ExploredFunction, ExploredOp};
+pub use jit::Isa;
 pub use module::{CompileStats, Module, Tier1Refusal};
 pub use tier::tuning::TierUpPolicy;
 pub use tier::{FuncProfile, FuncStats, Tier, TierUpEvent, Tiering};

@@ -4,8 +4,9 @@
 //! Runs the built `tierup` binary, as a user would, once per program and tier.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use tierup::Tiering;
+
+mod common;
 
 /// The tiers that exist: every name `Tiering::from_str` accepts, so new tiers join without edits.
 /// `auto` runs with a threshold of 1, so every function moves to tier 1 on its first call.
@@ -44,7 +45,7 @@ fn every_corpus_program_matches_its_native_output_on_every_tier() {
     assert!(programs.len() >= 12, "the corpus has {} programs", programs.len());
     for (name, wasm, args, expected) in &programs {
         for tier in tiers() {
-            let out = Command::new(env!("CARGO_BIN_EXE_tierup"))
+            let out = common::tierup_command()
                 .args(["run", "--tier", tier.name(), "--tier-up-threshold", "1"])
                 .arg(wasm)
                 .args(args)
@@ -67,7 +68,7 @@ fn every_corpus_program_matches_its_native_output_on_every_tier() {
 
 /// The `fuel: ... consumed` line `run --stats` prints, or why there is none.
 fn fuel_consumed(wasm: &Path, args: &[String], tier: &[&str]) -> Result<String, String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_tierup"))
+    let out = common::tierup_command()
         .args(["run", "--fuel", "1000000000000", "--stats", "--wasi-random-seed", "1"])
         .args(tier)
         .arg(wasm)

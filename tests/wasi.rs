@@ -5,7 +5,8 @@
 //! as the exit status (76 is ENOTCAPABLE, 21 EFAULT) with nothing on stdout.
 
 use std::path::Path;
-use std::process::Command;
+
+mod common;
 
 /// What one run of the binary produced.
 struct Run {
@@ -16,7 +17,7 @@ struct Run {
 
 /// Runs `tierup run ARGS` from the package root, so `tests/data/...` paths resolve.
 fn tierup_run(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_tierup"))
+    let output = common::tierup_command()
         .arg("run")
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -12,7 +12,11 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tierup::{CodePart, Config, Engine, Error, ExploredFunction, Module, Tier};
+use tierup::{CodePart, Config, Engine, Error, ExploredFunction, Isa, Module, Tier};
+
+fn parse_isa(name: &str) -> Result<Isa, String> {
+    Isa::from_name(name).ok_or_else(|| format!("unknown ISA `{name}` (x86_64 or aarch64)"))
+}
 
 /// Show the machine code tier 1 generates for each function, under the wasm operators it came from
 ///
@@ -22,16 +26,22 @@ use tierup::{CodePart, Config, Engine, Error, ExploredFunction, Module, Tier};
 /// stack), and the out-of-line code (on-stack-replacement entries, trap stubs, trap exit,
 /// epilogue) under their own headings. Code offsets are in hex from the function's start; wasm
 /// offsets (`@...`) are module byte offsets. Functions tier 1 does not compile show the reason.
-/// Disassembly is in Intel syntax, as `perf annotate` and `objdump -M intel` print it.
+/// x86-64 disassembly is in Intel syntax, as `perf annotate` and `objdump -M intel` print it;
+/// --target aarch64 shows the aarch64 backend's code on any host (never run).
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
   tierup explore fib.wat
-  tierup explore --func fib --func 3 prog.wasm")]
+  tierup explore --func fib --func 3 prog.wasm
+  tierup explore --target aarch64 --func fib fib.wat")]
 pub struct ExploreCommand {
     /// Only this function: its name (name section or export) or its index in the function index
     /// space (repeatable)
     #[arg(long = "func", value_name = "NAME|INDEX")]
     funcs: Vec<String>,
+
+    /// The ISA to generate code for: x86_64 or aarch64 (default: the host's)
+    #[arg(long, value_name = "ISA", value_parser = parse_isa)]
+    target: Option<Isa>,
 
     /// The module: a binary `.wasm` or a text `.wat` file
     #[arg(value_name = "FILE")]
@@ -59,12 +69,18 @@ pub fn explore(cmd: ExploreCommand) -> Result<ExitCode> {
         .with_context(|| format!("failed to compile {}", path.display()))?;
     let selected = select(&module, &cmd.funcs)?;
     let operators = Operators::new(&binary)?;
+    let isa = match cmd.target.or_else(Isa::host) {
+        Some(isa) => isa,
+        None => {
+            bail!("tier 1 has no backend for {}: pick one with --target", std::env::consts::ARCH)
+        }
+    };
     let mut out = String::new();
     for (i, &func_index) in selected.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        match module.explore_function(func_index) {
+        match module.explore_function_for(func_index, isa) {
             Ok(function) => render(&mut out, &function, &operators)?,
             Err(Error::Unsupported(reason)) => {
                 let name = function_label(func_index, module.display_name(func_index));
@@ -232,13 +248,31 @@ struct Instruction {
     text: String,
 }
 
-/// Disassembles a function's code (loaded at address 0) for `isa`: the one per-ISA entry point,
-/// where a future `--target` picks its disassembler.
+/// Disassembles a function's code (loaded at address 0) for `isa`: the one per-ISA entry point.
 fn disassemble(isa: &str, code: &[u8]) -> Result<Vec<Instruction>> {
     match isa {
         "x86_64" => Ok(disassemble_x64(code)),
+        "aarch64" => Ok(disassemble_aarch64(code)),
         other => bail!("tierup explore cannot disassemble {other} code yet"),
     }
+}
+
+/// aarch64 (yaxpeax-arm), one 4-byte word per instruction; branch targets relative (`$+0x8`).
+fn disassemble_aarch64(code: &[u8]) -> Vec<Instruction> {
+    use yaxpeax_arch::{Decoder, U8Reader};
+    use yaxpeax_arm::armv8::a64::InstDecoder;
+    let decoder = InstDecoder::default();
+    let words = code.chunks(4).enumerate();
+    words
+        .map(|(i, word)| {
+            let mut reader = U8Reader::new(word);
+            let text = match decoder.decode(&mut reader) {
+                Ok(instruction) => instruction.to_string(),
+                Err(e) => format!("<{e}>"),
+            };
+            Instruction { offset: i as u32 * 4, len: word.len(), text }
+        })
+        .collect()
 }
 
 /// x86-64 in Intel syntax (iced-x86), branch targets as code offsets.

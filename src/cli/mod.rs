@@ -67,8 +67,8 @@ struct TierOption {
     /// Which tier functions run in
     ///
     /// `auto`: every function starts in the interpreter and moves to tier 1 (the template JIT,
-    /// x86-64) when its calls and loop iterations reach --tier-up-threshold; a hot loop moves
-    /// into tier 1 at its header (on-stack replacement). `interp`: the interpreter runs
+    /// x86-64 and aarch64) when its calls and loop iterations reach --tier-up-threshold; a hot
+    /// loop moves into tier 1 at its header (on-stack replacement). `interp`: the interpreter runs
     /// everything. `baseline`: every function is compiled by tier 1 before the run. Functions
     /// tier 1 does not compile (SIMD) stay in the interpreter.
     /// Planned: `optimized` (the optimizing SSA tier).

@@ -502,10 +502,14 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             O::I64RemU => self.div(DivOp::RemU, Ty::I64),
             O::I32Clz => self.unary(UnaryOp::Clz, Ty::I32, Ty::I32),
             O::I32Ctz => self.unary(UnaryOp::Ctz, Ty::I32, Ty::I32),
-            O::I32Popcnt if has_popcnt() => self.unary(UnaryOp::Popcnt, Ty::I32, Ty::I32),
+            O::I32Popcnt if self.masm.has_unary(UnaryOp::Popcnt) => {
+                self.unary(UnaryOp::Popcnt, Ty::I32, Ty::I32)
+            }
             O::I64Clz => self.unary(UnaryOp::Clz, Ty::I64, Ty::I64),
             O::I64Ctz => self.unary(UnaryOp::Ctz, Ty::I64, Ty::I64),
-            O::I64Popcnt if has_popcnt() => self.unary(UnaryOp::Popcnt, Ty::I64, Ty::I64),
+            O::I64Popcnt if self.masm.has_unary(UnaryOp::Popcnt) => {
+                self.unary(UnaryOp::Popcnt, Ty::I64, Ty::I64)
+            }
             O::I32Extend8S => self.unary(UnaryOp::Extend8S, Ty::I32, Ty::I32),
             O::I32Extend16S => self.unary(UnaryOp::Extend16S, Ty::I32, Ty::I32),
             O::I64Extend8S => self.unary(UnaryOp::Extend8S, Ty::I64, Ty::I64),
@@ -558,17 +562,29 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             O::F32Abs => self.float_unary(U::Abs, Ty::F32),
             O::F32Neg => self.float_unary(U::Neg, Ty::F32),
             O::F32Sqrt => self.float_unary(U::Sqrt, Ty::F32),
-            O::F32Ceil if has_sse41() => self.float_unary(U::Ceil, Ty::F32),
-            O::F32Floor if has_sse41() => self.float_unary(U::Floor, Ty::F32),
-            O::F32Trunc if has_sse41() => self.float_unary(U::Trunc, Ty::F32),
-            O::F32Nearest if has_sse41() => self.float_unary(U::Nearest, Ty::F32),
+            O::F32Ceil if self.masm.has_float_unary(U::Ceil) => self.float_unary(U::Ceil, Ty::F32),
+            O::F32Floor if self.masm.has_float_unary(U::Floor) => {
+                self.float_unary(U::Floor, Ty::F32)
+            }
+            O::F32Trunc if self.masm.has_float_unary(U::Trunc) => {
+                self.float_unary(U::Trunc, Ty::F32)
+            }
+            O::F32Nearest if self.masm.has_float_unary(U::Nearest) => {
+                self.float_unary(U::Nearest, Ty::F32)
+            }
             O::F64Abs => self.float_unary(U::Abs, Ty::F64),
             O::F64Neg => self.float_unary(U::Neg, Ty::F64),
             O::F64Sqrt => self.float_unary(U::Sqrt, Ty::F64),
-            O::F64Ceil if has_sse41() => self.float_unary(U::Ceil, Ty::F64),
-            O::F64Floor if has_sse41() => self.float_unary(U::Floor, Ty::F64),
-            O::F64Trunc if has_sse41() => self.float_unary(U::Trunc, Ty::F64),
-            O::F64Nearest if has_sse41() => self.float_unary(U::Nearest, Ty::F64),
+            O::F64Ceil if self.masm.has_float_unary(U::Ceil) => self.float_unary(U::Ceil, Ty::F64),
+            O::F64Floor if self.masm.has_float_unary(U::Floor) => {
+                self.float_unary(U::Floor, Ty::F64)
+            }
+            O::F64Trunc if self.masm.has_float_unary(U::Trunc) => {
+                self.float_unary(U::Trunc, Ty::F64)
+            }
+            O::F64Nearest if self.masm.has_float_unary(U::Nearest) => {
+                self.float_unary(U::Nearest, Ty::F64)
+            }
             O::F32Eq => self.float_compare(C::Eq, Ty::F32),
             O::F32Ne => self.float_compare(C::Ne, Ty::F32),
             O::F32Lt => self.float_compare(C::Lt, Ty::F32),
@@ -1321,30 +1337,5 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     fn emit_return(&mut self) {
         self.stack_into_results();
-    }
-}
-
-/// `roundss`/`roundsd` (float `ceil`, `floor`, `trunc`, `nearest`) are SSE4.1 instructions;
-/// without them a function using those operators stays in the interpreter.
-fn has_sse41() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("sse4.1")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// `popcnt` is an x86-64-v2 instruction; without it the function stays in the interpreter.
-fn has_popcnt() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("popcnt")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
     }
 }

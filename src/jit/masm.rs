@@ -372,6 +372,12 @@ pub trait MacroAssembler {
     fn bind(&mut self, label: Self::Label);
     /// Registers the code generator may allocate, in order of preference.
     fn allocatable(&self) -> &'static [Reg];
+    /// Whether this ISA (as configured) can emit `op`; the code generator refuses a function
+    /// that needs an operation the target lacks (x86-64 without `popcnt`, say).
+    fn has_unary(&self, op: UnaryOp) -> bool;
+    /// Like [`MacroAssembler::has_unary`] for float operations (x86-64 without SSE4.1 has no
+    /// roundings).
+    fn has_float_unary(&self, op: FloatUnaryOp) -> bool;
 
     /// Function entry: saves what the calling convention requires, checks the value stack and
     /// the host stack (trapping with `StackOverflow`), and initializes the frame from `frame`.

@@ -24,7 +24,7 @@ pub mod masm;
 pub mod perfmap;
 pub(crate) mod signals;
 
-pub use isa::HOST_ISA;
+pub use isa::Isa;
 
 use crate::code::ExecutableCode;
 use crate::module::ModuleInner;
@@ -237,10 +237,11 @@ pub fn compile(
     JitFunc::new(func_index, assembled, started.elapsed())
 }
 
-/// Compiles defined function `func_index` for reading rather than running: the machine code with
-/// every operator's code offset recorded, and how long compiling took. Nothing is mapped
-/// executable.
+/// Compiles defined function `func_index` for reading rather than running, for `isa` (whatever
+/// the host): the machine code with every operator's code offset recorded, and how long compiling
+/// took. Nothing is mapped executable.
 pub fn compile_for_explore(
+    isa: Isa,
     config: &crate::Config,
     module: &ModuleInner,
     func_index: u32,
@@ -248,7 +249,8 @@ pub fn compile_for_explore(
     layout: &crate::interp::code::InterpFunc,
 ) -> Result<(masm::Assembled, std::time::Duration), CompileError> {
     let started = std::time::Instant::now();
-    let assembled = isa::compile_host(module, func_index, body, layout, heap_bounds(config), true)?;
+    let bounds = heap_bounds(config);
+    let assembled = isa::compile_for(isa, module, func_index, body, layout, bounds, true)?;
     Ok((assembled, started.elapsed()))
 }
 

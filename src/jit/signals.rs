@@ -468,7 +468,20 @@ pub(crate) fn in_child_process(test: &str, child: impl FnOnce()) -> std::process
         child();
         std::process::exit(0);
     }
-    std::process::Command::new(std::env::current_exe().expect("the test binary"))
+    // Under an emulator (`scripts/test-aarch64`), the child runs through the same runner the
+    // integration tests use (`TIERUP_TEST_RUNNER`), so its signals are the guest's.
+    let runner = std::env::var("TIERUP_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    let exe = std::env::current_exe().expect("the test binary");
+    let mut command = match words.next() {
+        Some(program) => {
+            let mut command = std::process::Command::new(program);
+            command.args(words).arg(exe);
+            command
+        }
+        None => std::process::Command::new(exe),
+    };
+    command
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(VAR, test)
         .output()

@@ -104,10 +104,45 @@ pub struct X64Masm {
     bounds: HeapBounds,
     /// Offsets of the heap-access instructions emitted so far (see `heap_access`).
     heap_accesses: Vec<u32>,
+    /// What the target has beyond baseline x86-64.
+    features: X64Features,
+}
+
+/// The instruction-set extensions tier-1 code may use; without one, functions needing it stay
+/// interpreted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct X64Features {
+    /// `popcnt` (x86-64-v2).
+    pub popcnt: bool,
+    /// `roundss`/`roundsd` (SSE4.1, x86-64-v2): float `ceil`, `floor`, `trunc`, `nearest`.
+    pub sse41: bool,
+}
+
+impl X64Features {
+    /// The host's features when it is x86-64, else an x86-64-v2 machine's.
+    pub fn host() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            X64Features {
+                popcnt: std::arch::is_x86_feature_detected!("popcnt"),
+                sse41: std::arch::is_x86_feature_detected!("sse4.1"),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            X64Features { popcnt: true, sse41: true }
+        }
+    }
 }
 
 impl X64Masm {
+    /// An assembler for the host's features (see [`X64Features::host`]).
     pub fn new(bounds: HeapBounds) -> Self {
+        X64Masm::with_features(bounds, X64Features::host())
+    }
+
+    /// An assembler for a target with `features`.
+    pub fn with_features(bounds: HeapBounds, features: X64Features) -> Self {
         let mut ops = VecAssembler::new(0);
         let epilogue = ops.new_dynamic_label();
         let trap_exit = ops.new_dynamic_label();
@@ -120,6 +155,7 @@ impl X64Masm {
             osr_targets: Vec::new(),
             bounds,
             heap_accesses: Vec::new(),
+            features,
         }
     }
 
@@ -447,6 +483,18 @@ impl MacroAssembler for X64Masm {
 
     fn allocatable(&self) -> &'static [Reg] {
         &ALLOCATABLE
+    }
+
+    fn has_unary(&self, op: UnaryOp) -> bool {
+        op != UnaryOp::Popcnt || self.features.popcnt
+    }
+
+    fn has_float_unary(&self, op: FloatUnaryOp) -> bool {
+        match op {
+            FloatUnaryOp::Abs | FloatUnaryOp::Neg | FloatUnaryOp::Sqrt => true,
+            FloatUnaryOp::Ceil | FloatUnaryOp::Floor | FloatUnaryOp::Trunc => self.features.sse41,
+            FloatUnaryOp::Nearest => self.features.sse41,
+        }
     }
 
     fn prologue(&mut self, frame: &FrameSetup<'_>) {
@@ -1327,6 +1375,8 @@ mod tests {
         assert!(assembled.heap_accesses.is_empty(), "nothing relies on the fault handler");
     }
 
+    // Runs the x64 code it assembles.
+    #[cfg(target_arch = "x86_64")]
     #[test]
     fn a_fault_in_jit_code_that_is_no_heap_access_aborts_with_a_message() {
         let output = crate::jit::signals::in_child_process(

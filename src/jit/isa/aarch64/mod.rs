@@ -1,0 +1,1067 @@
+//! The aarch64 `MacroAssembler`: the only place that knows A64 encodings (through `dynasm!`).
+//!
+//! Register roles (AAPCS64 for every entry and for calls out):
+//! - every entry is `(ctx, fp, func) -> status` (`JitCtx::funcs`, `FuncEntry`): `x0` is the
+//!   [`JitCtx`](crate::jit::JitCtx) pointer and `x1` the frame pointer; the prologue (and each
+//!   on-stack-replacement entry) moves them to `x19` (ctx) and `x20` (fp), callee-saved, so they
+//!   stay pinned across calls: tier-1 callees through the function table (`blr`, arguments in
+//!   `x0`-`x2`) and the runtime helpers (`call_indirect`, `memory_grow`, `runtime`, `unwind`);
+//! - `x16`, `x17` (IP0/IP1): scratch for this backend only: materialized immediates, effective
+//!   addresses, helper addresses; `x0`-`x4` carry call arguments; `v30`, `v31`: float and vector
+//!   scratch (truncation bounds, `popcnt` through NEON `cnt` + `addv`, slot copies, zeroing);
+//! - `x9`-`x15`, `x21`-`x28`: allocatable (caller-saved first); `v0`-`v7`, `v16`-`v29`:
+//!   allocatable floats, all caller-saved (the code generator spills every value before a call),
+//!   so `v8`-`v15` (whose low halves AAPCS64 makes callee-saved) are never touched;
+//! - `x29` (frame record), `x30` (link register) and `x19`-`x28` are saved by the prologue;
+//!   `x18`, the platform register, is never touched.
+//!
+//! The prologue checks the value stack (`fp + frame bytes` against `JitCtx::stack_end`) and the
+//! host stack (`sp` against `JitCtx::native_stack_limit`) before writing the frame image. Every
+//! trap stub sets `w0` and jumps to the trap exit, which reports the frame to `JitCtx::unwind`
+//! and returns its status, as on x64.
+//!
+//! As on x64, 32-bit results are written through `w` registers, which zero the upper half, so an
+//! `i32` in a register always has its upper 32 bits clear. aarch64 immediates are narrow: every
+//! operation falls back to materializing its constant in a scratch register (`imm.rs` decides).
+//! `sdiv`/`udiv` never fault, so the zero divisor and `MIN / -1` traps are explicit checks.
+//!
+//! Floats map onto single instructions where wasm and A64 agree: `fmin`/`fmax` propagate NaNs
+//! and order `-0 < +0`; `fabs`/`fneg` touch only the sign bit; `frintp`/`frintm`/`frintz`/
+//! `frintn` are `ceil`/`floor`/`trunc`/`nearest`; `scvtf`/`ucvtf` round to nearest for every
+//! width pair. `fcvtzs`/`fcvtzu` saturate (NaN gives 0), which is exactly `trunc_sat`; the
+//! trapping truncations compare against `ConvertOp::trunc_bounds` first, as x64 does.
+//!
+//! Linear memory: with [`HeapBounds::GuardPages`], loads compute `base + zero-extended address +
+//! offset` unchecked (`load_address`), inside the memory's 8 GiB reservation, and are recorded as
+//! heap accesses whose fault lands on the `MemoryOutOfBounds` stub, as on x64. Stores are always
+//! checked explicitly against `JitCtx::mem_len` (`effective_address`): a store straddling into a
+//! guard page may write its in-bounds bytes before faulting on aarch64, which wasm forbids. With
+//! [`HeapBounds::Explicit`] every access is checked.
+
+// `dynasm!` converts dynamic register operands with `.into()`, which clippy flags as useless when
+// the operand is already a `u8`; the expansion is not ours to change.
+#![allow(clippy::useless_conversion)]
+
+/// `dynasm!` for this architecture (defined before the submodules, which use it too).
+macro_rules! a64 {
+    ($ops:expr; $($t:tt)*) => {
+        ::dynasmrt::dynasm!($ops ; .arch aarch64 ; $($t)*)
+    };
+}
+
+mod asm;
+mod imm;
+#[cfg(test)]
+pub(super) mod tests;
+
+use crate::interp::code::InterpFunc;
+use crate::jit::CompileError;
+use crate::jit::masm::{
+    AsmError, Assembled, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp,
+    FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp,
+    Size, StoreKind, UnaryOp,
+};
+use crate::jit::{JitCtx, trap_status};
+use crate::module::ModuleInner;
+use crate::vm::TrapCode;
+use asm::Cc;
+use dynasmrt::aarch64::Aarch64Relocation;
+use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
+
+/// The pinned context pointer.
+const CTX: u8 = 19;
+/// The pinned frame pointer (the interpreter's frame, not `x29`).
+const FP: u8 = 20;
+/// Scratch registers (IP0, IP1).
+const SCRATCH0: u8 = 16;
+const SCRATCH1: u8 = 17;
+
+/// Allocatable registers, caller-saved first.
+const ALLOCATABLE: [Reg; 15] = [
+    Reg(9),
+    Reg(10),
+    Reg(11),
+    Reg(12),
+    Reg(13),
+    Reg(14),
+    Reg(15),
+    Reg(21),
+    Reg(22),
+    Reg(23),
+    Reg(24),
+    Reg(25),
+    Reg(26),
+    Reg(27),
+    Reg(28),
+];
+
+const CTX_MEM_BASE: u32 = std::mem::offset_of!(JitCtx, mem_base) as u32;
+const CTX_MEM_LEN: u32 = std::mem::offset_of!(JitCtx, mem_len) as u32;
+const CTX_GLOBALS: u32 = std::mem::offset_of!(JitCtx, globals) as u32;
+const CTX_FUNCS: u32 = std::mem::offset_of!(JitCtx, funcs) as u32;
+const CTX_UNWIND: u32 = std::mem::offset_of!(JitCtx, unwind) as u32;
+const CTX_STACK_END: u32 = std::mem::offset_of!(JitCtx, stack_end) as u32;
+const CTX_NATIVE_STACK_LIMIT: u32 = std::mem::offset_of!(JitCtx, native_stack_limit) as u32;
+const CTX_FUEL: u32 = std::mem::offset_of!(JitCtx, fuel) as u32;
+const CTX_RUNTIME: u32 = std::mem::offset_of!(JitCtx, runtime) as u32;
+const CTX_CALL_INDIRECT: u32 = std::mem::offset_of!(JitCtx, call_indirect) as u32;
+const CTX_MEMORY_GROW: u32 = std::mem::offset_of!(JitCtx, memory_grow) as u32;
+
+/// Allocatable float registers: the caller-saved `v0`-`v7` and `v16`-`v29` (the code generator
+/// spills every float before a call); `v30` and `v31` are this backend's scratch.
+const ALLOCATABLE_FLOAT: [FReg; 22] = [
+    FReg(0),
+    FReg(1),
+    FReg(2),
+    FReg(3),
+    FReg(4),
+    FReg(5),
+    FReg(6),
+    FReg(7),
+    FReg(16),
+    FReg(17),
+    FReg(18),
+    FReg(19),
+    FReg(20),
+    FReg(21),
+    FReg(22),
+    FReg(23),
+    FReg(24),
+    FReg(25),
+    FReg(26),
+    FReg(27),
+    FReg(28),
+    FReg(29),
+];
+
+/// Compiles a function for aarch64 (on any host). Conditional branches reach +-1 MiB; a function
+/// whose code outgrows that fails to assemble and is compiled again with every conditional branch
+/// made far. Heap accesses are always checked explicitly, whatever `bounds` asks (see the module
+/// documentation).
+pub(super) fn compile(
+    module: &ModuleInner,
+    func_index: u32,
+    body: &wasmparser::FunctionBody<'_>,
+    layout: &InterpFunc,
+    bounds: HeapBounds,
+    record_offsets: bool,
+) -> Result<Assembled, CompileError> {
+    use crate::jit::codegen::compile;
+    let near = Aarch64Masm::with_bounds(false, bounds);
+    compile(near, module, func_index, body, layout, record_offsets).or_else(|near| match near {
+        CompileError::Internal(_) => {
+            let far = Aarch64Masm::with_bounds(true, bounds);
+            compile(far, module, func_index, body, layout, record_offsets)
+        }
+        unsupported => Err(unsupported),
+    })
+}
+
+/// Bytes of the prologue's save area: the frame record and `x19`-`x28`, 16-byte aligned.
+const SAVE_AREA: u32 = 96;
+
+/// Assembles one function for aarch64.
+pub struct Aarch64Masm {
+    ops: VecAssembler<Aarch64Relocation>,
+    epilogue: DynamicLabel,
+    /// Where every trap leaves the function: `w0` holds the status.
+    trap_exit: DynamicLabel,
+    traps: Vec<(TrapCode, DynamicLabel)>,
+    /// The function's module index, which the trap exit reports.
+    func_index: u32,
+    /// Loop headers to emit on-stack-replacement entries for, by loop ordinal.
+    osr_targets: Vec<Option<DynamicLabel>>,
+    bounds: HeapBounds,
+    /// Offsets of the heap loads emitted so far that rely on guard pages (see `load_address`).
+    heap_accesses: Vec<u32>,
+    /// Conditional branches as an inverted branch over a `b`, for functions whose code outgrows
+    /// the +-1 MiB reach of `b.cond`/`cbz` (see [`super::compile_for`]).
+    far: bool,
+}
+
+impl Default for Aarch64Masm {
+    fn default() -> Self {
+        Aarch64Masm::new(false)
+    }
+}
+
+impl Aarch64Masm {
+    /// An assembler whose conditional branches reach +-1 MiB, or +-128 MiB when `far`.
+    pub fn new(far: bool) -> Self {
+        Aarch64Masm::with_bounds(far, HeapBounds::Explicit)
+    }
+
+    /// Like [`Aarch64Masm::new`], with loads bounded as `bounds` says (stores are always checked).
+    pub fn with_bounds(far: bool, bounds: HeapBounds) -> Self {
+        let mut ops = VecAssembler::new(0);
+        let epilogue = ops.new_dynamic_label();
+        let trap_exit = ops.new_dynamic_label();
+        Aarch64Masm {
+            ops,
+            epilogue,
+            trap_exit,
+            traps: Vec::new(),
+            func_index: u32::MAX,
+            osr_targets: Vec::new(),
+            bounds,
+            heap_accesses: Vec::new(),
+            far,
+        }
+    }
+
+    /// Saves the frame record and `x19`-`x28` and pins the context and frame pointers: what
+    /// every entry (the function's and its on-stack-replacement ones) does first.
+    fn save_registers(&mut self) {
+        a64!(self.ops
+            ; stp x29, x30, [sp, -(SAVE_AREA as i32)]!
+            ; mov x29, sp
+            ; stp x19, x20, [sp, 16]
+            ; stp x21, x22, [sp, 32]
+            ; stp x23, x24, [sp, 48]
+            ; stp x25, x26, [sp, 64]
+            ; stp x27, x28, [sp, 80]
+            ; mov x19, x0
+            ; mov x20, x1
+        );
+    }
+
+    /// Writes `image` over the slots from byte offset `first`: each slot is zeroed with one
+    /// 16-byte store, then its nonzero halves are written.
+    fn init_slots(&mut self, first: u32, image: &[u128]) {
+        if image.is_empty() {
+            return;
+        }
+        a64!(self.ops ; movi v31.d2, 0);
+        for (i, &bits) in image.iter().enumerate() {
+            let at = first + i as u32 * 16;
+            let (base, off) = self.address(FP, at, 4);
+            a64!(self.ops ; str q31, [XSP(base), off]);
+            for (half, value) in [(0, bits as u64), (8, (bits >> 64) as u64)] {
+                if value != 0 {
+                    self.mov_imm(Size::S64, SCRATCH0, value as i64);
+                    let (base, off) = self.address(FP, at + half, 3);
+                    a64!(self.ops ; str x16, [XSP(base), off]);
+                }
+            }
+        }
+    }
+
+    /// Calls the function pointer in `x16` (the arguments are in place) and leaves through the
+    /// trap exit if it returns a nonzero status.
+    fn call_checked(&mut self) {
+        let trap_exit = self.trap_exit;
+        a64!(self.ops ; blr x16);
+        self.cbz(Size::S32, 0, true, trap_exit);
+    }
+
+    /// `v30 = value` at `size` (through `x16`).
+    fn float_const_v30(&mut self, size: Size, value: f64) {
+        match size {
+            Size::S32 => {
+                self.mov_imm(Size::S32, SCRATCH0, (value as f32).to_bits() as i64);
+                a64!(self.ops ; fmov s30, w16);
+            }
+            Size::S64 => {
+                self.mov_imm(Size::S64, SCRATCH0, value.to_bits() as i64);
+                a64!(self.ops ; fmov d30, x16);
+            }
+        }
+    }
+
+    /// `fcmp lhs, rhs` at `size`.
+    fn fcmp(&mut self, size: Size, lhs: u8, rhs: u8) {
+        match size {
+            Size::S32 => a64!(self.ops ; fcmp S(lhs), S(rhs)),
+            Size::S64 => a64!(self.ops ; fcmp D(lhs), D(rhs)),
+        }
+    }
+
+    /// `dst = lhs op rhs` with the right operand in a register.
+    fn int_op_reg(&mut self, op: IntOp, size: Size, d: u8, l: u8, r: u8) {
+        match (op, size) {
+            (IntOp::Add, Size::S32) => a64!(self.ops ; add W(d), W(l), W(r)),
+            (IntOp::Add, Size::S64) => a64!(self.ops ; add X(d), X(l), X(r)),
+            (IntOp::Sub, Size::S32) => a64!(self.ops ; sub W(d), W(l), W(r)),
+            (IntOp::Sub, Size::S64) => a64!(self.ops ; sub X(d), X(l), X(r)),
+            (IntOp::Mul, Size::S32) => a64!(self.ops ; mul W(d), W(l), W(r)),
+            (IntOp::Mul, Size::S64) => a64!(self.ops ; mul X(d), X(l), X(r)),
+            (IntOp::And, Size::S32) => a64!(self.ops ; and W(d), W(l), W(r)),
+            (IntOp::And, Size::S64) => a64!(self.ops ; and X(d), X(l), X(r)),
+            (IntOp::Or, Size::S32) => a64!(self.ops ; orr W(d), W(l), W(r)),
+            (IntOp::Or, Size::S64) => a64!(self.ops ; orr X(d), X(l), X(r)),
+            (IntOp::Xor, Size::S32) => a64!(self.ops ; eor W(d), W(l), W(r)),
+            (IntOp::Xor, Size::S64) => a64!(self.ops ; eor X(d), X(l), X(r)),
+            // The variable shifts take the count modulo the width, as wasm requires.
+            (IntOp::Shl, Size::S32) => a64!(self.ops ; lsl W(d), W(l), W(r)),
+            (IntOp::Shl, Size::S64) => a64!(self.ops ; lsl X(d), X(l), X(r)),
+            (IntOp::ShrS, Size::S32) => a64!(self.ops ; asr W(d), W(l), W(r)),
+            (IntOp::ShrS, Size::S64) => a64!(self.ops ; asr X(d), X(l), X(r)),
+            (IntOp::ShrU, Size::S32) => a64!(self.ops ; lsr W(d), W(l), W(r)),
+            (IntOp::ShrU, Size::S64) => a64!(self.ops ; lsr X(d), X(l), X(r)),
+            (IntOp::Rotr, Size::S32) => a64!(self.ops ; ror W(d), W(l), W(r)),
+            (IntOp::Rotr, Size::S64) => a64!(self.ops ; ror X(d), X(l), X(r)),
+            // There is no rotate left: rotating right by `-n` is the same modulo the width.
+            (IntOp::Rotl, Size::S32) => {
+                a64!(self.ops ; neg w16, W(r) ; ror W(d), W(l), w16)
+            }
+            (IntOp::Rotl, Size::S64) => {
+                a64!(self.ops ; neg x16, X(r) ; ror X(d), X(l), x16)
+            }
+        }
+    }
+
+    /// `dst = lhs op imm` for the operations that have an immediate form the value fits;
+    /// false (nothing emitted) otherwise.
+    fn int_op_imm(&mut self, op: IntOp, size: Size, d: u8, l: u8, imm: i64) -> bool {
+        let bits = match size {
+            Size::S32 => 32,
+            Size::S64 => 64,
+        };
+        let count = (imm as u32) & (bits - 1);
+        match op {
+            IntOp::Add | IntOp::Sub => {
+                let imm = imm::truncate(size, imm);
+                let value =
+                    imm::truncate(size, if op == IntOp::Add { imm } else { imm.wrapping_neg() });
+                if imm::add_imm(value).is_none() {
+                    return false;
+                }
+                if value == 0 {
+                    self.mov(size, Reg(d), RegImm::Reg(Reg(l)));
+                } else {
+                    self.add_imm(size, d, l, value);
+                }
+                true
+            }
+            IntOp::And | IntOp::Or | IntOp::Xor if imm::is_logical(size, imm) => {
+                match (op, size) {
+                    (IntOp::And, Size::S32) => a64!(self.ops ; and WSP(d), W(l), imm as u32),
+                    (IntOp::And, Size::S64) => a64!(self.ops ; and XSP(d), X(l), imm as u64),
+                    (IntOp::Or, Size::S32) => a64!(self.ops ; orr WSP(d), W(l), imm as u32),
+                    (IntOp::Or, Size::S64) => a64!(self.ops ; orr XSP(d), X(l), imm as u64),
+                    (IntOp::Xor, Size::S32) => a64!(self.ops ; eor WSP(d), W(l), imm as u32),
+                    (IntOp::Xor, Size::S64) => a64!(self.ops ; eor XSP(d), X(l), imm as u64),
+                    _ => unreachable!("only logical operations reach here"),
+                }
+                true
+            }
+            IntOp::Shl | IntOp::ShrS | IntOp::ShrU | IntOp::Rotl | IntOp::Rotr => {
+                if count == 0 {
+                    self.mov(size, Reg(d), RegImm::Reg(Reg(l)));
+                    return true;
+                }
+                match (op, size) {
+                    (IntOp::Shl, Size::S32) => a64!(self.ops ; lsl W(d), W(l), count),
+                    (IntOp::Shl, Size::S64) => a64!(self.ops ; lsl X(d), X(l), count),
+                    (IntOp::ShrS, Size::S32) => a64!(self.ops ; asr W(d), W(l), count),
+                    (IntOp::ShrS, Size::S64) => a64!(self.ops ; asr X(d), X(l), count),
+                    (IntOp::ShrU, Size::S32) => a64!(self.ops ; lsr W(d), W(l), count),
+                    (IntOp::ShrU, Size::S64) => a64!(self.ops ; lsr X(d), X(l), count),
+                    (IntOp::Rotr, Size::S32) => a64!(self.ops ; ror W(d), W(l), count),
+                    (IntOp::Rotr, Size::S64) => a64!(self.ops ; ror X(d), X(l), count),
+                    (IntOp::Rotl, Size::S32) => a64!(self.ops ; ror W(d), W(l), bits - count),
+                    (IntOp::Rotl, Size::S64) => a64!(self.ops ; ror X(d), X(l), bits - count),
+                    _ => unreachable!("only shifts and rotates reach here"),
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Sets the flags for `lhs - rhs` at `size`.
+    fn cmp(&mut self, size: Size, lhs: Reg, rhs: RegImm) {
+        let l = lhs.0;
+        match (rhs, size) {
+            (RegImm::Reg(r), Size::S32) => a64!(self.ops ; cmp W(l), W(r.0)),
+            (RegImm::Reg(r), Size::S64) => a64!(self.ops ; cmp X(l), X(r.0)),
+            (RegImm::Imm(imm), size) => self.cmp_imm(size, l, imm),
+        }
+    }
+
+    /// `x16 = zero-extended addr + offset + bytes`, trapping unless `x16 <= memory length`;
+    /// then `x16 = memory base + x16`, so the access is at `[x16, #-bytes]`.
+    fn effective_address(&mut self, addr: Reg, offset: u32, bytes: u32) {
+        let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+        a64!(self.ops ; mov w16, W(addr.0));
+        self.add_imm(Size::S64, SCRATCH0, SCRATCH0, offset as i64 + bytes as i64);
+        self.load_ctx(SCRATCH1, CTX_MEM_LEN);
+        a64!(self.ops ; cmp x16, x17);
+        self.b_cc(Cc::Hi, oob);
+        self.load_ctx(SCRATCH1, CTX_MEM_BASE);
+        a64!(self.ops ; add x16, x17, x16);
+    }
+
+    /// `x16` as for [`Aarch64Masm::effective_address`], for a load: with guard pages, without the
+    /// check, and the load (the next instruction, which must be the only one) is recorded as a
+    /// heap access. An unchecked address stays below base + 8 GiB + 16, inside the reservation.
+    fn load_address(&mut self, addr: Reg, offset: u32, bytes: u32) {
+        match self.bounds {
+            HeapBounds::Explicit => self.effective_address(addr, offset, bytes),
+            HeapBounds::GuardPages => {
+                a64!(self.ops ; mov w16, W(addr.0));
+                self.add_imm(Size::S64, SCRATCH0, SCRATCH0, offset as i64 + bytes as i64);
+                self.load_ctx(SCRATCH1, CTX_MEM_BASE);
+                a64!(self.ops ; add x16, x17, x16);
+                self.trap_label(TrapCode::MemoryOutOfBounds);
+                let at = self.offset();
+                self.heap_accesses.push(at);
+            }
+        }
+    }
+
+    /// `x16 = &globals[index]` (the cell's address).
+    fn global_address(&mut self, index: u32) {
+        self.load_ctx(SCRATCH0, CTX_GLOBALS);
+        let (base, at) = self.address(SCRATCH0, index * 8, 3);
+        a64!(self.ops ; ldr x16, [XSP(base), at]);
+    }
+
+    /// Calls the helper at context offset `field` with `x0` = ctx (the other arguments are in
+    /// place), leaving its status in `w0`.
+    fn call_helper(&mut self, field: u32) {
+        self.load_ctx(SCRATCH0, field);
+        a64!(self.ops ; mov x0, x19 ; blr x16);
+    }
+}
+
+impl MacroAssembler for Aarch64Masm {
+    type Label = DynamicLabel;
+
+    fn new_label(&mut self) -> DynamicLabel {
+        self.ops.new_dynamic_label()
+    }
+
+    fn offset(&self) -> u32 {
+        self.ops.offset().0 as u32
+    }
+
+    fn bind(&mut self, label: DynamicLabel) {
+        a64!(self.ops ; =>label);
+    }
+
+    fn allocatable(&self) -> &'static [Reg] {
+        &ALLOCATABLE
+    }
+
+    fn has_unary(&self, _op: UnaryOp) -> bool {
+        // Advanced SIMD (for `popcnt`) is part of every AArch64 Linux system.
+        true
+    }
+
+    fn has_float_unary(&self, _op: FloatUnaryOp) -> bool {
+        // `frintn`/`frintm`/`frintp`/`frintz` are base FP instructions.
+        true
+    }
+
+    fn prologue(&mut self, frame: &FrameSetup<'_>) {
+        self.func_index = frame.func_index;
+        self.save_registers();
+        // Both stacks are checked before the frame is touched: the value stack against its end,
+        // the host stack (tier-1 calls recurse on it) against the thread's limit.
+        let overflow = self.trap_label(TrapCode::StackOverflow);
+        self.add_imm(Size::S64, SCRATCH0, FP, frame.frame_bytes as i64);
+        self.load_ctx(SCRATCH1, CTX_STACK_END);
+        a64!(self.ops ; cmp x16, x17);
+        self.b_cc(Cc::Hi, overflow);
+        self.load_ctx(SCRATCH1, CTX_NATIVE_STACK_LIMIT);
+        a64!(self.ops ; mov x16, sp ; cmp x16, x17);
+        self.b_cc(Cc::Lo, overflow);
+        self.init_slots(frame.init_offset, frame.init);
+    }
+
+    fn ret(&mut self) {
+        let epilogue = self.epilogue;
+        a64!(self.ops ; mov w0, wzr ; b =>epilogue);
+    }
+
+    fn trap_label(&mut self, code: TrapCode) -> DynamicLabel {
+        if let Some((_, label)) = self.traps.iter().find(|(c, _)| *c == code) {
+            return *label;
+        }
+        let label = self.ops.new_dynamic_label();
+        self.traps.push((code, label));
+        label
+    }
+
+    fn load_slot(&mut self, size: Size, dst: Reg, slot: u32) {
+        let d = dst.0;
+        match size {
+            Size::S32 => {
+                let (base, off) = self.address(FP, slot, 2);
+                a64!(self.ops ; ldr W(d), [XSP(base), off]);
+            }
+            Size::S64 => {
+                let (base, off) = self.address(FP, slot, 3);
+                a64!(self.ops ; ldr X(d), [XSP(base), off]);
+            }
+        }
+    }
+
+    fn store_slot(&mut self, size: Size, src: Reg, slot: u32) {
+        let s = src.0;
+        match size {
+            Size::S32 => {
+                let (base, off) = self.address(FP, slot, 2);
+                a64!(self.ops ; str W(s), [XSP(base), off]);
+            }
+            Size::S64 => {
+                let (base, off) = self.address(FP, slot, 3);
+                a64!(self.ops ; str X(s), [XSP(base), off]);
+            }
+        }
+    }
+
+    fn store_slot_imm(&mut self, size: Size, imm: i64, slot: u32) {
+        // The zero register needs no materialization.
+        let src = if imm::truncate(size, imm) == 0 {
+            31
+        } else {
+            self.mov_imm(size, SCRATCH0, imm);
+            SCRATCH0
+        };
+        match size {
+            Size::S32 => {
+                let (base, off) = self.address(FP, slot, 2);
+                a64!(self.ops ; str W(src), [XSP(base), off]);
+            }
+            Size::S64 => {
+                let (base, off) = self.address(FP, slot, 3);
+                a64!(self.ops ; str X(src), [XSP(base), off]);
+            }
+        }
+    }
+
+    fn copy_slot(&mut self, dst: u32, src: u32) {
+        let (base, off) = self.address(FP, src, 4);
+        a64!(self.ops ; ldr q31, [XSP(base), off]);
+        let (base, off) = self.address(FP, dst, 4);
+        a64!(self.ops ; str q31, [XSP(base), off]);
+    }
+
+    fn mov(&mut self, size: Size, dst: Reg, src: RegImm) {
+        let d = dst.0;
+        match (src, size) {
+            (RegImm::Reg(s), _) if s == dst => {}
+            (RegImm::Reg(s), Size::S32) => a64!(self.ops ; mov W(d), W(s.0)),
+            (RegImm::Reg(s), Size::S64) => a64!(self.ops ; mov X(d), X(s.0)),
+            (RegImm::Imm(imm), size) => self.mov_imm(size, d, imm),
+        }
+    }
+
+    fn int_op(&mut self, op: IntOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
+        let r = match rhs {
+            RegImm::Reg(r) => r.0,
+            RegImm::Imm(imm) => {
+                if self.int_op_imm(op, size, dst.0, lhs.0, imm) {
+                    return;
+                }
+                self.mov_imm(size, SCRATCH0, imm);
+                SCRATCH0
+            }
+        };
+        self.int_op_reg(op, size, dst.0, lhs.0, r);
+    }
+
+    fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: Reg) {
+        let by_zero = self.trap_label(TrapCode::IntegerDivideByZero);
+        let (d, l, r) = (dst.0, lhs.0, rhs.0);
+        // aarch64 division never faults: `x / 0` is 0 and `MIN / -1` is MIN, so wasm's traps are
+        // explicit. `MIN % -1` needs no check: `MIN - (MIN / -1) * -1` wraps to 0, as wasm says.
+        self.cbz(size, r, false, by_zero);
+        if op == DivOp::DivS {
+            let overflow = self.trap_label(TrapCode::IntegerOverflow);
+            // V is set when `rhs == -1` and `lhs - 1` overflows, i.e. `lhs == MIN`.
+            match size {
+                Size::S32 => a64!(self.ops ; cmn WSP(r), 1 ; ccmp W(l), 1, 0, eq),
+                Size::S64 => a64!(self.ops ; cmn XSP(r), 1 ; ccmp X(l), 1, 0, eq),
+            }
+            self.b_cc(Cc::Vs, overflow);
+        }
+        match (op, size) {
+            (DivOp::DivS, Size::S32) => a64!(self.ops ; sdiv W(d), W(l), W(r)),
+            (DivOp::DivS, Size::S64) => a64!(self.ops ; sdiv X(d), X(l), X(r)),
+            (DivOp::DivU, Size::S32) => a64!(self.ops ; udiv W(d), W(l), W(r)),
+            (DivOp::DivU, Size::S64) => a64!(self.ops ; udiv X(d), X(l), X(r)),
+            (DivOp::RemS, Size::S32) => {
+                a64!(self.ops ; sdiv w16, W(l), W(r) ; msub W(d), w16, W(r), W(l))
+            }
+            (DivOp::RemS, Size::S64) => {
+                a64!(self.ops ; sdiv x16, X(l), X(r) ; msub X(d), x16, X(r), X(l))
+            }
+            (DivOp::RemU, Size::S32) => {
+                a64!(self.ops ; udiv w16, W(l), W(r) ; msub W(d), w16, W(r), W(l))
+            }
+            (DivOp::RemU, Size::S64) => {
+                a64!(self.ops ; udiv x16, X(l), X(r) ; msub X(d), x16, X(r), X(l))
+            }
+        }
+    }
+
+    fn unary(&mut self, op: UnaryOp, size: Size, dst: Reg, src: Reg) {
+        let (d, s) = (dst.0, src.0);
+        match (op, size) {
+            (UnaryOp::Clz, Size::S32) => a64!(self.ops ; clz W(d), W(s)),
+            (UnaryOp::Clz, Size::S64) => a64!(self.ops ; clz X(d), X(s)),
+            // Trailing zeros are the leading zeros of the bit-reversed value.
+            (UnaryOp::Ctz, Size::S32) => a64!(self.ops ; rbit w16, W(s) ; clz W(d), w16),
+            (UnaryOp::Ctz, Size::S64) => a64!(self.ops ; rbit x16, X(s) ; clz X(d), x16),
+            // Per-byte counts in the vector unit, summed across the lanes.
+            (UnaryOp::Popcnt, Size::S32) => a64!(self.ops
+                ; fmov s31, W(s) ; cnt v31.b8, v31.b8 ; addv b31, v31.b8 ; fmov W(d), s31),
+            (UnaryOp::Popcnt, Size::S64) => a64!(self.ops
+                ; fmov d31, X(s) ; cnt v31.b8, v31.b8 ; addv b31, v31.b8 ; fmov W(d), s31),
+            (UnaryOp::Eqz, Size::S32) => a64!(self.ops ; cmp WSP(s), 0 ; cset W(d), eq),
+            (UnaryOp::Eqz, Size::S64) => a64!(self.ops ; cmp XSP(s), 0 ; cset W(d), eq),
+            (UnaryOp::Extend8S, Size::S32) => a64!(self.ops ; sxtb W(d), W(s)),
+            (UnaryOp::Extend8S, Size::S64) => a64!(self.ops ; sxtb X(d), W(s)),
+            (UnaryOp::Extend16S, Size::S32) => a64!(self.ops ; sxth W(d), W(s)),
+            (UnaryOp::Extend16S, Size::S64) => a64!(self.ops ; sxth X(d), W(s)),
+            (UnaryOp::Extend32S, _) => a64!(self.ops ; sxtw X(d), W(s)),
+            (UnaryOp::Extend32U, _) => a64!(self.ops ; mov W(d), W(s)),
+        }
+    }
+
+    fn compare(&mut self, cond: Cond, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
+        self.cmp(size, lhs, rhs);
+        self.cset(Cc::of(cond), dst.0);
+    }
+
+    fn select(&mut self, size: Size, dst: Reg, cond: Reg, other: Reg) {
+        let (d, c, o) = (dst.0, cond.0, other.0);
+        match size {
+            Size::S32 => a64!(self.ops ; cmp WSP(c), 0 ; csel W(d), W(d), W(o), ne),
+            Size::S64 => a64!(self.ops ; cmp WSP(c), 0 ; csel X(d), X(d), X(o), ne),
+        }
+    }
+
+    fn jump(&mut self, target: DynamicLabel) {
+        a64!(self.ops ; b =>target);
+    }
+
+    fn branch(&mut self, cond: Cond, size: Size, lhs: Reg, rhs: RegImm, target: DynamicLabel) {
+        match (cond, rhs) {
+            (Cond::Eq, RegImm::Imm(0)) => self.cbz(size, lhs.0, false, target),
+            (Cond::Ne, RegImm::Imm(0)) => self.cbz(size, lhs.0, true, target),
+            _ => {
+                self.cmp(size, lhs, rhs);
+                self.b_cc(Cc::of(cond), target);
+            }
+        }
+    }
+
+    fn jump_table(&mut self, index: Reg, targets: &[DynamicLabel]) {
+        // A bounds check, then a computed jump into a table of `b` instructions (one per case,
+        // each reaching +-128 MiB): position-independent and constant time.
+        let (default, cases) = targets.split_last().expect("br_table has a default");
+        let default = *default;
+        if !cases.is_empty() {
+            let table = self.ops.new_dynamic_label();
+            self.cmp_imm(Size::S32, index.0, cases.len() as i64);
+            self.b_cc(Cc::Hs, default);
+            a64!(self.ops
+                ; adr x16, =>table
+                ; add x16, x16, W(index.0), uxtw 2
+                ; br x16
+                ; =>table
+            );
+            for &target in cases {
+                a64!(self.ops ; b =>target);
+            }
+        } else {
+            a64!(self.ops ; b =>default);
+        }
+    }
+
+    fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Reg, offset: u32) {
+        let bytes = kind.bytes();
+        self.load_address(addr, offset, bytes);
+        let (d, back) = (dst.0, -(bytes as i32));
+        match kind {
+            LoadKind::I32 => a64!(self.ops ; ldur W(d), [x16, back]),
+            LoadKind::I64 => a64!(self.ops ; ldur X(d), [x16, back]),
+            LoadKind::I32_8S => a64!(self.ops ; ldursb W(d), [x16, back]),
+            LoadKind::I32_8U | LoadKind::I64_8U => a64!(self.ops ; ldurb W(d), [x16, back]),
+            LoadKind::I32_16S => a64!(self.ops ; ldursh W(d), [x16, back]),
+            LoadKind::I32_16U | LoadKind::I64_16U => a64!(self.ops ; ldurh W(d), [x16, back]),
+            LoadKind::I64_8S => a64!(self.ops ; ldursb X(d), [x16, back]),
+            LoadKind::I64_16S => a64!(self.ops ; ldursh X(d), [x16, back]),
+            LoadKind::I64_32S => a64!(self.ops ; ldursw X(d), [x16, back]),
+            LoadKind::I64_32U => a64!(self.ops ; ldur W(d), [x16, back]),
+        }
+    }
+
+    fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Reg, offset: u32) {
+        let bytes = kind.bytes();
+        self.effective_address(addr, offset, bytes);
+        let (s, back) = (src.0, -(bytes as i32));
+        match kind {
+            StoreKind::B8 => a64!(self.ops ; sturb W(s), [x16, back]),
+            StoreKind::B16 => a64!(self.ops ; sturh W(s), [x16, back]),
+            StoreKind::B32 => a64!(self.ops ; stur W(s), [x16, back]),
+            StoreKind::B64 => a64!(self.ops ; stur X(s), [x16, back]),
+        }
+    }
+
+    fn load_global(&mut self, size: Size, dst: Reg, index: u32) {
+        self.global_address(index);
+        match size {
+            Size::S32 => a64!(self.ops ; ldr W(dst.0), [x16]),
+            Size::S64 => a64!(self.ops ; ldr X(dst.0), [x16]),
+        }
+    }
+
+    fn store_global(&mut self, size: Size, src: Reg, index: u32) {
+        self.global_address(index);
+        // Globals are whole 16-byte cells: the rest of the cell is cleared so readers of any
+        // width agree.
+        match size {
+            Size::S32 => a64!(self.ops ; mov w17, W(src.0) ; stp x17, xzr, [x16]),
+            Size::S64 => a64!(self.ops ; stp X(src.0), xzr, [x16]),
+        }
+    }
+
+    fn call(&mut self, func: u32, callee_fp: u32) {
+        // The callee's entry `(ctx, fp, func) -> status` from the context's function table;
+        // x19 and x20 (ctx and fp) are callee-saved, so they survive the call.
+        self.add_imm(Size::S64, 1, FP, callee_fp as i64);
+        self.mov_imm(Size::S32, 2, func as i64);
+        self.load_ctx(SCRATCH0, CTX_FUNCS);
+        let (base, at) = self.address(SCRATCH0, func * 8, 3);
+        a64!(self.ops ; ldr x16, [XSP(base), at] ; mov x0, x19);
+        self.call_checked();
+    }
+
+    fn call_indirect(&mut self, ty: u32, table: u32, callee_fp: u32) {
+        self.add_imm(Size::S64, 1, FP, callee_fp as i64);
+        self.mov_imm(Size::S32, 2, ty as i64);
+        self.mov_imm(Size::S32, 3, table as i64);
+        self.load_ctx(SCRATCH0, CTX_CALL_INDIRECT);
+        a64!(self.ops ; mov x0, x19);
+        self.call_checked();
+    }
+
+    fn memory_size(&mut self, dst: Reg) {
+        self.load_ctx(dst.0, CTX_MEM_LEN);
+        a64!(self.ops ; lsr X(dst.0), X(dst.0), 16);
+    }
+
+    fn memory_grow(&mut self, dst: Reg, delta: Reg) {
+        a64!(self.ops ; mov w1, W(delta.0));
+        self.call_helper(CTX_MEMORY_GROW);
+        a64!(self.ops ; mov W(dst.0), w0);
+    }
+
+    fn allocatable_float(&self) -> &'static [FReg] {
+        &ALLOCATABLE_FLOAT
+    }
+
+    fn load_slot_float(&mut self, size: Size, dst: FReg, slot: u32) {
+        let d = dst.0;
+        match size {
+            Size::S32 => {
+                let (base, off) = self.address(FP, slot, 2);
+                a64!(self.ops ; ldr S(d), [XSP(base), off]);
+            }
+            Size::S64 => {
+                let (base, off) = self.address(FP, slot, 3);
+                a64!(self.ops ; ldr D(d), [XSP(base), off]);
+            }
+        }
+    }
+
+    fn store_slot_float(&mut self, size: Size, src: FReg, slot: u32) {
+        let s = src.0;
+        match size {
+            Size::S32 => {
+                let (base, off) = self.address(FP, slot, 2);
+                a64!(self.ops ; str S(s), [XSP(base), off]);
+            }
+            Size::S64 => {
+                let (base, off) = self.address(FP, slot, 3);
+                a64!(self.ops ; str D(s), [XSP(base), off]);
+            }
+        }
+    }
+
+    fn load_float_const(&mut self, size: Size, dst: FReg, bits: u64) {
+        let d = dst.0;
+        match size {
+            Size::S32 if bits as u32 == 0 => a64!(self.ops ; fmov S(d), wzr),
+            Size::S64 if bits == 0 => a64!(self.ops ; fmov D(d), xzr),
+            Size::S32 => {
+                self.mov_imm(Size::S32, SCRATCH0, bits as u32 as i64);
+                a64!(self.ops ; fmov S(d), w16);
+            }
+            Size::S64 => {
+                self.mov_imm(Size::S64, SCRATCH0, bits as i64);
+                a64!(self.ops ; fmov D(d), x16);
+            }
+        }
+    }
+
+    fn mov_float(&mut self, dst: FReg, src: FReg) {
+        if dst != src {
+            a64!(self.ops ; fmov D(dst.0), D(src.0));
+        }
+    }
+
+    fn float_op(&mut self, op: FloatOp, size: Size, dst: FReg, lhs: FReg, rhs: FReg) {
+        let (d, l, r) = (dst.0, lhs.0, rhs.0);
+        // Three-operand forms: no operand is clobbered before it is read, whatever aliases.
+        // `fmin`/`fmax` are wasm's `min`/`max`: a NaN operand gives a NaN (the operand's,
+        // quieted, as the other arithmetic does), and -0 orders below +0.
+        match (op, size) {
+            (FloatOp::Add, Size::S32) => a64!(self.ops ; fadd S(d), S(l), S(r)),
+            (FloatOp::Add, Size::S64) => a64!(self.ops ; fadd D(d), D(l), D(r)),
+            (FloatOp::Sub, Size::S32) => a64!(self.ops ; fsub S(d), S(l), S(r)),
+            (FloatOp::Sub, Size::S64) => a64!(self.ops ; fsub D(d), D(l), D(r)),
+            (FloatOp::Mul, Size::S32) => a64!(self.ops ; fmul S(d), S(l), S(r)),
+            (FloatOp::Mul, Size::S64) => a64!(self.ops ; fmul D(d), D(l), D(r)),
+            (FloatOp::Div, Size::S32) => a64!(self.ops ; fdiv S(d), S(l), S(r)),
+            (FloatOp::Div, Size::S64) => a64!(self.ops ; fdiv D(d), D(l), D(r)),
+            (FloatOp::Min, Size::S32) => a64!(self.ops ; fmin S(d), S(l), S(r)),
+            (FloatOp::Min, Size::S64) => a64!(self.ops ; fmin D(d), D(l), D(r)),
+            (FloatOp::Max, Size::S32) => a64!(self.ops ; fmax S(d), S(l), S(r)),
+            (FloatOp::Max, Size::S64) => a64!(self.ops ; fmax D(d), D(l), D(r)),
+            // A bit operation through the scratch registers, so NaN payloads survive.
+            (FloatOp::Copysign, Size::S32) => a64!(self.ops
+                ; fmov w16, S(l) ; fmov w17, S(r)
+                ; and w16, w16, 0x7fff_ffff ; and w17, w17, 0x8000_0000 ; orr w16, w16, w17
+                ; fmov S(d), w16),
+            (FloatOp::Copysign, Size::S64) => a64!(self.ops
+                ; fmov x16, D(l) ; fmov x17, D(r)
+                ; and x16, x16, 0x7fff_ffff_ffff_ffff ; and x17, x17, 0x8000_0000_0000_0000
+                ; orr x16, x16, x17
+                ; fmov D(d), x16),
+        }
+    }
+
+    fn float_unary(&mut self, op: FloatUnaryOp, size: Size, dst: FReg, src: FReg) {
+        let (d, s) = (dst.0, src.0);
+        // `fabs` and `fneg` only touch the sign bit (NaN payloads survive); the roundings quiet
+        // a NaN.
+        match (op, size) {
+            (FloatUnaryOp::Abs, Size::S32) => a64!(self.ops ; fabs S(d), S(s)),
+            (FloatUnaryOp::Abs, Size::S64) => a64!(self.ops ; fabs D(d), D(s)),
+            (FloatUnaryOp::Neg, Size::S32) => a64!(self.ops ; fneg S(d), S(s)),
+            (FloatUnaryOp::Neg, Size::S64) => a64!(self.ops ; fneg D(d), D(s)),
+            (FloatUnaryOp::Sqrt, Size::S32) => a64!(self.ops ; fsqrt S(d), S(s)),
+            (FloatUnaryOp::Sqrt, Size::S64) => a64!(self.ops ; fsqrt D(d), D(s)),
+            (FloatUnaryOp::Ceil, Size::S32) => a64!(self.ops ; frintp S(d), S(s)),
+            (FloatUnaryOp::Ceil, Size::S64) => a64!(self.ops ; frintp D(d), D(s)),
+            (FloatUnaryOp::Floor, Size::S32) => a64!(self.ops ; frintm S(d), S(s)),
+            (FloatUnaryOp::Floor, Size::S64) => a64!(self.ops ; frintm D(d), D(s)),
+            (FloatUnaryOp::Trunc, Size::S32) => a64!(self.ops ; frintz S(d), S(s)),
+            (FloatUnaryOp::Trunc, Size::S64) => a64!(self.ops ; frintz D(d), D(s)),
+            (FloatUnaryOp::Nearest, Size::S32) => a64!(self.ops ; frintn S(d), S(s)),
+            (FloatUnaryOp::Nearest, Size::S64) => a64!(self.ops ; frintn D(d), D(s)),
+        }
+    }
+
+    fn float_compare(&mut self, cmp: FloatCmp, size: Size, dst: Reg, lhs: FReg, rhs: FReg) {
+        // Unordered sets NZCV to 0011: `eq`, `mi` (less), `gt`, `ls` (less or equal) and `ge` are
+        // then false, `ne` true, as wasm says.
+        self.fcmp(size, lhs.0, rhs.0);
+        let d = dst.0;
+        match cmp {
+            FloatCmp::Eq => a64!(self.ops ; cset W(d), eq),
+            FloatCmp::Ne => a64!(self.ops ; cset W(d), ne),
+            FloatCmp::Lt => a64!(self.ops ; cset W(d), mi),
+            FloatCmp::Gt => a64!(self.ops ; cset W(d), gt),
+            FloatCmp::Le => a64!(self.ops ; cset W(d), ls),
+            FloatCmp::Ge => a64!(self.ops ; cset W(d), ge),
+        }
+    }
+
+    fn select_float(&mut self, _size: Size, dst: FReg, cond: Reg, other: FReg) {
+        let (d, c, o) = (dst.0, cond.0, other.0);
+        a64!(self.ops ; cmp WSP(c), 0 ; fcsel D(d), D(d), D(o), ne);
+    }
+
+    fn float_to_int(&mut self, op: ConvertOp, dst: Reg, src: FReg) {
+        let (d, s) = (dst.0, src.0);
+        match op {
+            ConvertOp::Reinterpret { to_float: false, size: Size::S32 } => {
+                a64!(self.ops ; fmov W(d), S(s))
+            }
+            ConvertOp::Reinterpret { to_float: false, size: Size::S64 } => {
+                a64!(self.ops ; fmov X(d), D(s))
+            }
+            ConvertOp::Trunc { signed, saturating, int, float } => {
+                if !saturating {
+                    // `fcvtz*` saturate (and give 0 for NaN): the trapping forms check NaN, then
+                    // the exact exclusive bounds, first.
+                    let (lo, hi) = ConvertOp::trunc_bounds(signed, int, float);
+                    let overflow = self.trap_label(TrapCode::IntegerOverflow);
+                    let nan = self.trap_label(TrapCode::BadConversionToInteger);
+                    self.fcmp(float, s, s);
+                    self.b_cc(Cc::Vs, nan);
+                    self.float_const_v30(float, lo);
+                    self.fcmp(float, s, 30);
+                    self.b_cc(Cc::Ls, overflow);
+                    self.float_const_v30(float, hi);
+                    self.fcmp(float, s, 30);
+                    self.b_cc(Cc::Ge, overflow);
+                }
+                match (signed, int, float) {
+                    (true, Size::S32, Size::S32) => a64!(self.ops ; fcvtzs W(d), S(s)),
+                    (true, Size::S32, Size::S64) => a64!(self.ops ; fcvtzs W(d), D(s)),
+                    (true, Size::S64, Size::S32) => a64!(self.ops ; fcvtzs X(d), S(s)),
+                    (true, Size::S64, Size::S64) => a64!(self.ops ; fcvtzs X(d), D(s)),
+                    (false, Size::S32, Size::S32) => a64!(self.ops ; fcvtzu W(d), S(s)),
+                    (false, Size::S32, Size::S64) => a64!(self.ops ; fcvtzu W(d), D(s)),
+                    (false, Size::S64, Size::S32) => a64!(self.ops ; fcvtzu X(d), S(s)),
+                    (false, Size::S64, Size::S64) => a64!(self.ops ; fcvtzu X(d), D(s)),
+                }
+            }
+            other => unreachable!("{other:?} does not go from float to integer"),
+        }
+    }
+
+    fn int_to_float(&mut self, op: ConvertOp, dst: FReg, src: Reg) {
+        let (d, s) = (dst.0, src.0);
+        match op {
+            ConvertOp::Reinterpret { to_float: true, size: Size::S32 } => {
+                a64!(self.ops ; fmov S(d), W(s))
+            }
+            ConvertOp::Reinterpret { to_float: true, size: Size::S64 } => {
+                a64!(self.ops ; fmov D(d), X(s))
+            }
+            // Rounded to nearest, ties to even, in one instruction for every combination.
+            ConvertOp::Convert { signed, int, float } => match (signed, int, float) {
+                (true, Size::S32, Size::S32) => a64!(self.ops ; scvtf S(d), W(s)),
+                (true, Size::S32, Size::S64) => a64!(self.ops ; scvtf D(d), W(s)),
+                (true, Size::S64, Size::S32) => a64!(self.ops ; scvtf S(d), X(s)),
+                (true, Size::S64, Size::S64) => a64!(self.ops ; scvtf D(d), X(s)),
+                (false, Size::S32, Size::S32) => a64!(self.ops ; ucvtf S(d), W(s)),
+                (false, Size::S32, Size::S64) => a64!(self.ops ; ucvtf D(d), W(s)),
+                (false, Size::S64, Size::S32) => a64!(self.ops ; ucvtf S(d), X(s)),
+                (false, Size::S64, Size::S64) => a64!(self.ops ; ucvtf D(d), X(s)),
+            },
+            other => unreachable!("{other:?} does not go from integer to float"),
+        }
+    }
+
+    fn float_to_float(&mut self, op: ConvertOp, dst: FReg, src: FReg) {
+        let (d, s) = (dst.0, src.0);
+        match op {
+            ConvertOp::Resize { to: Size::S64 } => a64!(self.ops ; fcvt D(d), S(s)),
+            ConvertOp::Resize { to: Size::S32 } => a64!(self.ops ; fcvt S(d), D(s)),
+            other => unreachable!("{other:?} does not go from float to float"),
+        }
+    }
+
+    fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Reg, offset: u32) {
+        let bytes = if size == Size::S32 { 4 } else { 8 };
+        self.load_address(addr, offset, bytes);
+        let (d, back) = (dst.0, -(bytes as i32));
+        match size {
+            Size::S32 => a64!(self.ops ; ldur S(d), [x16, back]),
+            Size::S64 => a64!(self.ops ; ldur D(d), [x16, back]),
+        }
+    }
+
+    fn store_heap_float(&mut self, size: Size, src: FReg, addr: Reg, offset: u32) {
+        let bytes = if size == Size::S32 { 4 } else { 8 };
+        self.effective_address(addr, offset, bytes);
+        let (s, back) = (src.0, -(bytes as i32));
+        match size {
+            Size::S32 => a64!(self.ops ; stur S(s), [x16, back]),
+            Size::S64 => a64!(self.ops ; stur D(s), [x16, back]),
+        }
+    }
+
+    fn load_global_float(&mut self, size: Size, dst: FReg, index: u32) {
+        self.global_address(index);
+        match size {
+            Size::S32 => a64!(self.ops ; ldr S(dst.0), [x16]),
+            Size::S64 => a64!(self.ops ; ldr D(dst.0), [x16]),
+        }
+    }
+
+    fn store_global_float(&mut self, size: Size, src: FReg, index: u32) {
+        self.global_address(index);
+        // Whole 16-byte cells, as for integers: the bytes above the value are cleared (a `w`
+        // write zero-extends into the `x` register).
+        match size {
+            Size::S32 => a64!(self.ops ; fmov w17, S(src.0) ; stp x17, xzr, [x16]),
+            Size::S64 => a64!(self.ops ; fmov x17, D(src.0) ; stp x17, xzr, [x16]),
+        }
+    }
+
+    fn runtime(&mut self, op: RuntimeOp, a: u32, b: u32, args: u32) {
+        self.add_imm(Size::S64, 4, FP, args as i64);
+        self.mov_imm(Size::S32, 1, op as i64);
+        self.mov_imm(Size::S32, 2, a as i64);
+        self.mov_imm(Size::S32, 3, b as i64);
+        self.load_ctx(SCRATCH0, CTX_RUNTIME);
+        a64!(self.ops ; mov x0, x19);
+        self.call_checked();
+    }
+
+    fn consume_fuel(&mut self, amount: u32) {
+        let out_of_fuel = self.trap_label(TrapCode::OutOfFuel);
+        self.load_ctx(SCRATCH0, CTX_FUEL);
+        self.mov_imm(Size::S64, 1, amount as i64);
+        a64!(self.ops ; ldr x17, [x16] ; subs x17, x17, x1);
+        self.b_cc(Cc::Lo, out_of_fuel);
+        a64!(self.ops ; str x17, [x16]);
+    }
+
+    fn osr_entry(&mut self, label: DynamicLabel) {
+        self.osr_targets.push(Some(label));
+    }
+
+    fn no_osr_entry(&mut self) {
+        self.osr_targets.push(None);
+    }
+
+    fn finish(mut self) -> Result<Assembled, AsmError> {
+        // On-stack-replacement entries: the frame is the interpreter's, set up and checked.
+        let mut osr_entries = Vec::with_capacity(self.osr_targets.len());
+        for target in std::mem::take(&mut self.osr_targets) {
+            osr_entries.push(target.map(|label| {
+                let offset = self.offset();
+                self.save_registers();
+                a64!(self.ops ; b =>label);
+                offset
+            }));
+        }
+        let (epilogue, trap_exit) = (self.epilogue, self.trap_exit);
+        let mut out_of_line = Vec::new();
+        let mut oob_landing = None;
+        for (code, label) in std::mem::take(&mut self.traps) {
+            if code == TrapCode::MemoryOutOfBounds && !self.heap_accesses.is_empty() {
+                // Also the landing pad of faulting heap loads: it needs only `x19` (the
+                // context), which every load leaves intact.
+                oob_landing = Some(self.offset());
+            }
+            let status = trap_status(&code);
+            out_of_line.push((self.offset(), OutOfLine::TrapStub(code)));
+            a64!(self.ops ; =>label ; movz w0, status ; b =>trap_exit);
+        }
+        // The trap exit: the runtime records this frame for the backtrace and turns the status
+        // into a pending trap (its result is this function's status).
+        out_of_line.push((self.offset(), OutOfLine::TrapExit));
+        a64!(self.ops ; =>trap_exit ; mov w1, w0);
+        self.mov_imm(Size::S32, 2, self.func_index as i64);
+        self.load_ctx(SCRATCH0, CTX_UNWIND);
+        a64!(self.ops ; mov x0, x19 ; blr x16);
+        out_of_line.push((self.offset(), OutOfLine::Epilogue));
+        a64!(self.ops
+            ; =>epilogue
+            ; ldp x19, x20, [sp, 16]
+            ; ldp x21, x22, [sp, 32]
+            ; ldp x23, x24, [sp, 48]
+            ; ldp x25, x26, [sp, 64]
+            ; ldp x27, x28, [sp, 80]
+            ; ldp x29, x30, [sp], SAVE_AREA as i32
+            ; ret
+        );
+        let code = self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
+        let code_map = CodeMap { out_of_line, ..CodeMap::default() };
+        let heap_accesses = self.heap_accesses;
+        Ok(Assembled { code, heap_accesses, oob_landing, osr_entries, code_map })
+    }
+}

@@ -1,0 +1,415 @@
+//! Golden disassembly of the aarch64 backend, assembled (never executed) on any host, and
+//! decoded with yaxpeax-arm.
+
+use super::*;
+use yaxpeax_arch::{Decoder, U8Reader};
+use yaxpeax_arm::armv8::a64::InstDecoder;
+
+/// The code `emit` assembles, one instruction per line.
+fn disassemble(emit: impl FnOnce(&mut Aarch64Masm)) -> String {
+    let mut masm = Aarch64Masm::default();
+    emit(&mut masm);
+    disassemble_bytes(&masm.finish().unwrap().code)
+}
+
+/// aarch64 machine code, one instruction per line (`<error: bytes>` for an undecodable word).
+pub(in crate::jit::isa) fn disassemble_bytes(bytes: &[u8]) -> String {
+    assert_eq!(bytes.len() % 4, 0);
+    let decoder = InstDecoder::default();
+    let mut out = String::new();
+    for word in bytes.chunks(4) {
+        let mut reader = U8Reader::new(word);
+        match decoder.decode(&mut reader) {
+            Ok(instruction) => out.push_str(&instruction.to_string()),
+            Err(e) => out.push_str(&format!("<{e}: {word:02x?}>")),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The trap exit and the epilogue every function ends with (after its trap stubs), for a
+/// function whose index was never set (`u32::MAX`).
+const EPILOGUE: &str = "mov w1, w0
+mov w2, #0xffffffff
+ldr x16, [x19, #0x30]
+mov x0, x19
+blr x16
+ldp x19, x20, [sp, #0x10]
+ldp x21, x22, [sp, #0x20]
+ldp x23, x24, [sp, #0x30]
+ldp x25, x26, [sp, #0x40]
+ldp x27, x28, [sp, #0x50]
+ldp x29, x30, [sp], #0x60
+ret
+";
+
+/// Checks that `emit` assembles to `expected` (one instruction per line, epilogue excluded).
+#[track_caller]
+fn check(emit: impl FnOnce(&mut Aarch64Masm), expected: &str) {
+    let code = disassemble(emit);
+    let body = code.strip_suffix(EPILOGUE).unwrap_or_else(|| panic!("no epilogue:\n{code}"));
+    let expected: String = expected.lines().map(|l| format!("{}\n", l.trim())).collect();
+    assert_eq!(body, expected, "\nactual:\n{body}");
+}
+
+#[test]
+fn a_function_saves_registers_checks_both_stacks_and_writes_the_frame_image() {
+    check(
+        |m| {
+            m.prologue(&FrameSetup {
+                func_index: u32::MAX,
+                frame_bytes: 64,
+                init_offset: 16,
+                init: &[0, 5 << 64],
+            });
+            m.int_op(IntOp::Add, Size::S32, Reg(9), Reg(9), RegImm::Imm(3));
+            m.ret();
+        },
+        "stp x29, x30, [sp, #-0x60]!
+         mov x29, sp
+         stp x19, x20, [sp, #0x10]
+         stp x21, x22, [sp, #0x20]
+         stp x23, x24, [sp, #0x30]
+         stp x25, x26, [sp, #0x40]
+         stp x27, x28, [sp, #0x50]
+         mov x19, x0
+         mov x20, x1
+         add x16, x20, #0x40
+         ldr x17, [x19, #0x38]
+         cmp x16, x17
+         b.hi $+0x34
+         ldr x17, [x19, #0x40]
+         mov x16, sp
+         cmp x16, x17
+         b.lo $+0x24
+         movi v31.2d, #0x0
+         str q31, [x20, #0x10]
+         str q31, [x20, #0x20]
+         mov x16, #0x5
+         str x16, [x20, #0x28]
+         add w9, w9, #0x3
+         mov w0, wzr
+         b $+0x20
+         mov w0, #0x5
+         b $+0x4",
+    );
+}
+
+#[test]
+fn immediates_use_an_encoding_when_one_fits_and_materialize_otherwise() {
+    check(
+        |m| {
+            // add/sub: 12 bits, shifted 12 bits, negated.
+            m.int_op(IntOp::Add, Size::S64, Reg(9), Reg(10), RegImm::Imm(0x5000));
+            m.int_op(IntOp::Sub, Size::S32, Reg(9), Reg(10), RegImm::Imm(-7));
+            m.int_op(IntOp::Add, Size::S64, Reg(9), Reg(10), RegImm::Imm(0x1234_5678));
+            // Logical: bitmask immediates, else a scratch register.
+            m.int_op(IntOp::And, Size::S32, Reg(9), Reg(10), RegImm::Imm(0xff));
+            m.int_op(IntOp::Xor, Size::S64, Reg(9), Reg(10), RegImm::Imm(0x1234));
+            // Moves: movz, movn, orr, movz + movk.
+            m.mov(Size::S64, Reg(9), RegImm::Imm(-2));
+            m.mov(Size::S32, Reg(9), RegImm::Imm(0x00ff_00ff));
+            m.mov(Size::S64, Reg(9), RegImm::Imm(0x1234_5678_9abc_def0));
+            // An i32 constant arrives sign-extended; 32-bit operations use its low half.
+            m.compare(Cond::LtU, Size::S32, Reg(9), Reg(9), RegImm::Imm(-5));
+            m.compare(Cond::GtS, Size::S32, Reg(9), Reg(9), RegImm::Imm(i32::MIN as i64));
+        },
+        "add x9, x10, #0x5, lsl #12
+         add w9, w10, #0x7
+         mov x16, #0x5678
+         movk x16, #0x1234, lsl #16
+         add x9, x10, x16
+         and w9, w10, #0xff
+         mov x16, #0x1234
+         eor x9, x10, x16
+         mov x9, #0xfffffffffffffffe
+         mov w9, #0xff00ff
+         mov x9, #0xdef0
+         movk x9, #0x9abc, lsl #16
+         movk x9, #0x5678, lsl #32
+         movk x9, #0x1234, lsl #48
+         cmn w9, #0x5
+         cset w9, lo
+         mov w16, #0x80000000
+         cmp w9, w16
+         cset w9, gt",
+    );
+}
+
+#[test]
+fn shifts_and_rotates_take_the_count_modulo_the_width() {
+    check(
+        |m| {
+            m.int_op(IntOp::Shl, Size::S32, Reg(9), Reg(10), RegImm::Imm(33));
+            m.int_op(IntOp::Rotl, Size::S32, Reg(9), Reg(10), RegImm::Imm(3));
+            m.int_op(IntOp::Rotl, Size::S64, Reg(9), Reg(10), RegImm::Reg(Reg(11)));
+            m.int_op(IntOp::ShrS, Size::S64, Reg(9), Reg(10), RegImm::Reg(Reg(11)));
+        },
+        "lsl w9, w10, #0x1
+         ror w9, w10, #0x1d
+         neg x16, x11
+         ror x9, x10, x16
+         asr x9, x10, x11",
+    );
+}
+
+#[test]
+fn division_checks_zero_and_overflow_explicitly() {
+    check(
+        |m| {
+            m.div(DivOp::DivS, Size::S32, Reg(9), Reg(9), Reg(10));
+            m.div(DivOp::RemS, Size::S64, Reg(9), Reg(9), Reg(10));
+        },
+        "cbz w10, $+0x20
+         cmn w10, #0x1
+         ccmp w9, #0x1, #0x0, eq
+         b.vs $+0x1c
+         sdiv w9, w9, w10
+         cbz x10, $+0xc
+         sdiv x16, x9, x10
+         msub x9, x16, x10, x9
+         mov w0, #0x2
+         b $+0xc
+         mov w0, #0x3
+         b $+0x4",
+    );
+}
+
+#[test]
+fn bit_counts_use_rbit_clz_and_the_vector_unit() {
+    check(
+        |m| {
+            m.unary(UnaryOp::Ctz, Size::S32, Reg(9), Reg(9));
+            m.unary(UnaryOp::Popcnt, Size::S64, Reg(9), Reg(10));
+            m.unary(UnaryOp::Eqz, Size::S64, Reg(9), Reg(9));
+            m.unary(UnaryOp::Extend32S, Size::S64, Reg(9), Reg(9));
+        },
+        "rbit w16, w9
+         clz w9, w16
+         fmov d31, x10
+         cnt v31.8b, v31.8b
+         addv b31, v31.8b
+         fmov w9, s31
+         cmp x9, #0x0
+         cset w9, eq
+         sxtw x9, w9",
+    );
+}
+
+#[test]
+fn heap_accesses_check_the_end_of_the_access_against_the_context() {
+    check(
+        |m| {
+            m.load_heap(LoadKind::I64_16S, Reg(9), Reg(10), 8);
+            m.store_heap(StoreKind::B8, Reg(9), Reg(10), 0x12345);
+        },
+        "mov w16, w10
+         add x16, x16, #0xa
+         ldr x17, [x19, #0x8]
+         cmp x16, x17
+         b.hi $+0x38
+         ldr x17, [x19]
+         add x16, x17, x16
+         ldursh x9, [x16, #-0x2]
+         mov w16, w10
+         mov x17, #0x2346
+         movk x17, #0x1, lsl #16
+         add x16, x16, x17
+         ldr x17, [x19, #0x8]
+         cmp x16, x17
+         b.hi $+0x10
+         ldr x17, [x19]
+         add x16, x17, x16
+         sturb w9, [x16, #-0x1]
+         mov w0, #0x4
+         b $+0x4",
+    );
+}
+
+#[test]
+fn slots_and_globals_address_through_pinned_registers() {
+    check(
+        |m| {
+            m.load_slot(Size::S64, Reg(9), 32);
+            m.load_slot(Size::S32, Reg(9), 1 << 20);
+            m.store_slot_imm(Size::S64, -1, 48);
+            m.store_slot_imm(Size::S32, 0, 48);
+            m.copy_slot(16, 64);
+            m.load_global(Size::S32, Reg(9), 2);
+            m.store_global(Size::S32, Reg(9), 2);
+        },
+        "ldr x9, [x20, #0x20]
+         mov x17, #0x100000
+         add x17, x20, x17
+         ldr w9, [x17]
+         mov x16, #0xffffffffffffffff
+         str x16, [x20, #0x30]
+         str wzr, [x20, #0x30]
+         ldr q31, [x20, #0x40]
+         str q31, [x20, #0x10]
+         ldr x16, [x19, #0x10]
+         ldr x16, [x16, #0x10]
+         ldr w9, [x16]
+         ldr x16, [x19, #0x10]
+         ldr x16, [x16, #0x10]
+         mov w17, w9
+         stp x17, xzr, [x16]",
+    );
+}
+
+#[test]
+fn calls_go_through_the_context_with_aapcs64_arguments() {
+    check(
+        |m| {
+            m.call(3, 96);
+            m.call_indirect(1, 0, 0x10000);
+            m.memory_size(Reg(9));
+            m.memory_grow(Reg(9), Reg(9));
+        },
+        "add x1, x20, #0x60
+         mov w2, #0x3
+         ldr x16, [x19, #0x18]
+         ldr x16, [x16, #0x18]
+         mov x0, x19
+         blr x16
+         cbnz w0, $+0x3c
+         add x1, x20, #0x10, lsl #12
+         mov w2, #0x1
+         mov w3, #0x0
+         ldr x16, [x19, #0x20]
+         mov x0, x19
+         blr x16
+         cbnz w0, $+0x20
+         ldr x9, [x19, #0x8]
+         lsr x9, x9, #0x10
+         mov w1, w9
+         ldr x16, [x19, #0x28]
+         mov x0, x19
+         blr x16
+         mov w9, w0",
+    );
+}
+
+#[test]
+fn branches_and_jump_tables() {
+    check(
+        |m| {
+            let (a, b) = (m.new_label(), m.new_label());
+            m.bind(a);
+            m.branch(Cond::GeS, Size::S64, Reg(9), RegImm::Reg(Reg(10)), a);
+            m.branch(Cond::Eq, Size::S32, Reg(9), RegImm::Imm(0), b);
+            m.select(Size::S64, Reg(9), Reg(10), Reg(11));
+            // yaxpeax-arm prints the `uxtw #2` index extension as `lsl #2`.
+            m.jump_table(Reg(9), &[a, b, a]);
+            m.bind(b);
+        },
+        "cmp x9, x10
+         b.ge $-0x4
+         cbz w9, $+0x28
+         cmp w10, #0x0
+         csel x9, x9, x11, ne
+         cmp w9, #0x2
+         b.hs $-0x18
+         adr x16, $+0xc
+         add x16, x16, w9, lsl #2
+         br x16
+         b $-0x28
+         b $+0x4",
+    );
+}
+
+#[test]
+fn far_branches_invert_the_condition_around_an_unconditional_branch() {
+    let code = disassemble(|m| {
+        *m = Aarch64Masm::new(true);
+        let target = m.new_label();
+        m.bind(target);
+        m.branch(Cond::LtS, Size::S32, Reg(9), RegImm::Imm(1), target);
+        m.branch(Cond::Ne, Size::S32, Reg(9), RegImm::Imm(0), target);
+    });
+    let expected = "cmp w9, #0x1\nb.ge $+0x8\nb $-0x8\ncbz w9, $+0x8\nb $-0x10\n";
+    assert_eq!(code.strip_suffix(EPILOGUE), Some(expected), "{code}");
+}
+
+#[test]
+fn trapping_truncation_checks_nan_then_the_exact_bounds_and_saturating_is_one_instruction() {
+    check(
+        |m| {
+            let trunc = |saturating| ConvertOp::Trunc {
+                signed: true,
+                saturating,
+                int: Size::S32,
+                float: Size::S32,
+            };
+            m.float_to_int(trunc(false), Reg(9), FReg(0));
+            m.float_to_int(trunc(true), Reg(9), FReg(0));
+        },
+        "fcmp s0, s0
+         b.vs $+0x38
+         mov w16, #0x1
+         movk w16, #0xcf00, lsl #16
+         fmov s30, w16
+         fcmp s0, s30
+         b.ls $+0x1c
+         mov w16, #0x4f000000
+         fmov s30, w16
+         fcmp s0, s30
+         b.ge $+0xc
+         fcvtzs w9, s0
+         fcvtzs w9, s0
+         mov w0, #0x3
+         b $+0xc
+         mov w0, #0x7
+         b $+0x4",
+    );
+}
+
+#[test]
+fn floats_use_the_a64_instructions_with_wasm_semantics() {
+    check(
+        |m| {
+            m.float_op(FloatOp::Min, Size::S64, FReg(0), FReg(1), FReg(2));
+            m.float_unary(FloatUnaryOp::Nearest, Size::S32, FReg(3), FReg(3));
+            m.float_compare(FloatCmp::Lt, Size::S64, Reg(9), FReg(0), FReg(1));
+            m.int_to_float(
+                ConvertOp::Convert { signed: false, int: Size::S64, float: Size::S32 },
+                FReg(4),
+                Reg(9),
+            );
+        },
+        "fmin d0, d1, d2
+         frintn s3, s3
+         fcmp d0, d1
+         cset w9, mi
+         ucvtf s4, x9",
+    );
+}
+
+#[test]
+fn with_guard_pages_loads_are_unchecked_and_recorded_and_stores_stay_checked() {
+    let mut m = Aarch64Masm::with_bounds(false, HeapBounds::GuardPages);
+    m.load_heap(LoadKind::I32, Reg(9), Reg(10), 4);
+    m.store_heap(StoreKind::B32, Reg(9), Reg(10), 4);
+    let assembled = m.finish().unwrap();
+    let text = disassemble_bytes(&assembled.code);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[..5],
+        [
+            "mov w16, w10",
+            "add x16, x16, #0x8",
+            "ldr x17, [x19]",
+            "add x16, x17, x16",
+            "ldur w9, [x16, #-0x4]"
+        ],
+        "{text}"
+    );
+    assert_eq!(assembled.heap_accesses, [16], "only the load is recorded");
+    assert!(
+        lines[5..].iter().any(|l| l.starts_with("cmp x16, x17")),
+        "the store is checked: {text}"
+    );
+    let landing = assembled.oob_landing.expect("a landing pad") as usize / 4;
+    assert_eq!(lines[landing], "mov w0, #0x4", "the out-of-bounds stub: {text}");
+}
