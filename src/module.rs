@@ -117,8 +117,6 @@ pub(crate) struct ModuleInner {
     pub binary: Box<[u8]>,
     pub bodies: Vec<std::ops::Range<usize>>,
     pub names: Names,
-    /// Whether new tier-1 code is announced in the perf map (`Config::profiling_strategy`).
-    pub perf_map: bool,
     /// The configuration of the engine the module was built with (tier 1 compiles lazily, long
     /// after the build, by the same settings).
     pub config: crate::Config,
@@ -184,7 +182,7 @@ impl ModuleInner {
 
     /// Tells the profiler's symbol map about new tier-1 code, when the engine asked for one.
     fn announce_tier1(&self, func_index: u32, jit: &JitFunc) {
-        if self.perf_map {
+        if self.config.profiling_strategy == ProfilingStrategy::PerfMap {
             let module = self.names.module.as_deref().or(self.names.file.as_deref());
             let name =
                 crate::jit::perfmap::symbol(module, func_index, self.display_name(func_index));
@@ -424,7 +422,6 @@ impl<'e> Builder<'e> {
                 binary: Box::default(),
                 bodies: Vec::new(),
                 names: Names::default(),
-                perf_map: engine.config().profiling_strategy == ProfilingStrategy::PerfMap,
                 config: engine.config().clone(),
                 code_size: 0,
                 tier1_refusals: Vec::new(),

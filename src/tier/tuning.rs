@@ -20,9 +20,10 @@ pub struct TierUpPolicy {
 impl Default for TierUpPolicy {
     /// JavaScriptCore moves a function to its wasm baseline JIT (BBQ) after roughly 150 calls'
     /// worth of execution counter, and V8 tiers up from Liftoff by a budget spent per call and per
-    /// loop iteration. Tier-1 compilation here costs ~2 ms per 100 KB of code (measured by
-    /// `tierup bench`), so a function pays back after a few hundred interpreted iterations:
-    /// 1000 hotness with a call worth 10 back-edges compiles after 100 calls or 1000 iterations.
+    /// loop iteration. Tier 1 compiles about 19 MB of wasm per second (`tierup bench`, record
+    /// `results/2026-11-26-8311d27.json`: about 5 us per KB of function body), so a function pays
+    /// back after a few hundred interpreted iterations: 1000 hotness with a call worth 10
+    /// back-edges compiles after 100 calls or 1000 iterations.
     fn default() -> TierUpPolicy {
         TierUpPolicy { threshold: 1000, call_weight: 10, back_edge_weight: 1 }
     }

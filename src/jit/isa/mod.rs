@@ -87,6 +87,33 @@ pub fn compile_host(
     }
 }
 
+/// The out-of-line trap stubs a function needs, one label per trap code, made on first use and
+/// emitted by the backend's `finish` (each loads its status and jumps to the trap exit). Shared
+/// bookkeeping of both backends' `MacroAssembler::trap_label`.
+#[derive(Debug, Default)]
+pub(super) struct TrapStubs(Vec<(crate::vm::TrapCode, dynasmrt::DynamicLabel)>);
+
+impl TrapStubs {
+    /// The label of `code`'s stub, making it with `new_label` the first time.
+    pub(super) fn label(
+        &mut self,
+        code: crate::vm::TrapCode,
+        new_label: impl FnOnce() -> dynasmrt::DynamicLabel,
+    ) -> dynasmrt::DynamicLabel {
+        if let Some((_, label)) = self.0.iter().find(|(c, _)| *c == code) {
+            return *label;
+        }
+        let label = new_label();
+        self.0.push((code, label));
+        label
+    }
+
+    /// Every stub made, in order of first use; the table is left empty.
+    pub(super) fn take(&mut self) -> Vec<(crate::vm::TrapCode, dynasmrt::DynamicLabel)> {
+        std::mem::take(&mut self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

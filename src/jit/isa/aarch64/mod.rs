@@ -166,7 +166,7 @@ pub struct Aarch64Masm {
     epilogue: DynamicLabel,
     /// Where every trap leaves the function: `w0` holds the status.
     trap_exit: DynamicLabel,
-    traps: Vec<(TrapCode, DynamicLabel)>,
+    traps: super::TrapStubs,
     /// The function's module index, which the trap exit reports.
     func_index: u32,
     /// Loop headers to emit on-stack-replacement entries for, by loop ordinal.
@@ -200,7 +200,7 @@ impl Aarch64Masm {
             ops,
             epilogue,
             trap_exit,
-            traps: Vec::new(),
+            traps: super::TrapStubs::default(),
             func_index: u32::MAX,
             osr_targets: Vec::new(),
             bounds,
@@ -476,12 +476,8 @@ impl MacroAssembler for Aarch64Masm {
     }
 
     fn trap_label(&mut self, code: TrapCode) -> DynamicLabel {
-        if let Some((_, label)) = self.traps.iter().find(|(c, _)| *c == code) {
-            return *label;
-        }
-        let label = self.ops.new_dynamic_label();
-        self.traps.push((code, label));
-        label
+        let ops = &mut self.ops;
+        self.traps.label(code, || ops.new_dynamic_label())
     }
 
     fn load_slot(&mut self, size: Size, dst: Reg, slot: u32) {
@@ -1031,7 +1027,7 @@ impl MacroAssembler for Aarch64Masm {
         let (epilogue, trap_exit) = (self.epilogue, self.trap_exit);
         let mut out_of_line = Vec::new();
         let mut oob_landing = None;
-        for (code, label) in std::mem::take(&mut self.traps) {
+        for (code, label) in self.traps.take() {
             if code == TrapCode::MemoryOutOfBounds && !self.heap_accesses.is_empty() {
                 // Also the landing pad of faulting heap loads: it needs only `x19` (the
                 // context), which every load leaves intact.

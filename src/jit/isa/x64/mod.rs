@@ -96,7 +96,7 @@ pub struct X64Masm {
     epilogue: DynamicLabel,
     /// Where every trap leaves the function: `eax` holds the status.
     trap_exit: DynamicLabel,
-    traps: Vec<(TrapCode, DynamicLabel)>,
+    traps: super::TrapStubs,
     /// The function's module index, which the trap exit reports.
     func_index: u32,
     /// Loop headers to emit on-stack-replacement entries for, by loop ordinal.
@@ -150,7 +150,7 @@ impl X64Masm {
             ops,
             epilogue,
             trap_exit,
-            traps: Vec::new(),
+            traps: super::TrapStubs::default(),
             func_index: u32::MAX,
             osr_targets: Vec::new(),
             bounds,
@@ -519,12 +519,8 @@ impl MacroAssembler for X64Masm {
     }
 
     fn trap_label(&mut self, code: TrapCode) -> DynamicLabel {
-        if let Some((_, label)) = self.traps.iter().find(|(c, _)| *c == code) {
-            return *label;
-        }
-        let label = self.ops.new_dynamic_label();
-        self.traps.push((code, label));
-        label
+        let ops = &mut self.ops;
+        self.traps.label(code, || ops.new_dynamic_label())
     }
 
     fn load_slot(&mut self, size: Size, dst: Reg, slot: u32) {
@@ -1158,7 +1154,7 @@ impl MacroAssembler for X64Masm {
         let (epilogue, trap_exit) = (self.epilogue, self.trap_exit);
         let mut out_of_line = Vec::new();
         let mut oob_landing = None;
-        for (code, label) in std::mem::take(&mut self.traps) {
+        for (code, label) in self.traps.take() {
             if code == TrapCode::MemoryOutOfBounds {
                 // Also the landing pad of faulting heap accesses: it needs only `rdi` (the
                 // context), which every heap access leaves intact.
