@@ -1,4 +1,5 @@
-//! Executable memory: the one place where bytes become machine code and pointers become functions.
+//! Executable memory: the one place where bytes become machine code and pointers become functions,
+//! and [`CompiledFunc`], what any compiling tier hands the runtime.
 //!
 //! Code is assembled into an ordinary vector (position-independent), copied into a fresh anonymous
 //! mapping, and the mapping is flipped to read+execute; nothing is ever writable and executable at
@@ -12,6 +13,9 @@
 //! [`ExecutableCode::entry`] does on the calling thread, since the code may have been compiled
 //! on another one. Both are no-ops on x86-64.
 
+use crate::tier::Tier;
+use crate::vm::signals;
+use crate::vm::vmctx::FuncEntry;
 use dynasmrt::mmap::{ExecutableBuffer, MutableBuffer};
 use std::sync::Arc;
 
@@ -57,13 +61,141 @@ impl ExecutableCode {
     ///
     /// # Safety
     /// `offset` must be the start of a function the JIT compiled into this code with the
-    /// [`FuncEntry`](crate::jit::FuncEntry) calling convention.
-    pub unsafe fn entry(&self, offset: usize) -> crate::jit::FuncEntry {
+    /// [`FuncEntry`] calling convention.
+    pub unsafe fn entry(&self, offset: usize) -> FuncEntry {
         let address = self.address(offset);
         // The caller runs the code on this thread: no stale prefetched instructions may remain.
         dynasmrt::cache_control::prepare_for_execution(&self.buffer);
         // SAFETY: the caller guarantees the bytes at `address` are a complete function with the
         // `FuncEntry` signature; the mapping is executable and lives as long as `self`.
-        unsafe { std::mem::transmute::<*const u8, crate::jit::FuncEntry>(address) }
+        unsafe { std::mem::transmute::<*const u8, FuncEntry>(address) }
+    }
+}
+
+/// What a compiling tier produces for one function, ready to install: its code (entered at offset
+/// 0 with the [`FuncEntry`] convention), its on-stack-replacement entries, and its registration
+/// with the fault handler. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct CompiledFunc {
+    inner: Arc<CompiledCode>,
+}
+
+#[derive(Debug)]
+struct CompiledCode {
+    /// Declared first, so dropped first: the code leaves the fault handler's registry before it is
+    /// unmapped.
+    _registration: signals::Registration,
+    code: ExecutableCode,
+    tier: Tier,
+    /// Where each loop header can be entered on a frame another tier was running (on-stack
+    /// replacement), by the loop's ordinal in the body (`None` for loops without an entry).
+    osr_entries: Box<[Option<u32>]>,
+    compile_time: std::time::Duration,
+}
+
+/// The parts of a [`CompiledFunc`], as a backend assembled them.
+pub struct CompiledParts {
+    /// The machine code, position-independent.
+    pub code: Vec<u8>,
+    /// The tier that compiled it.
+    pub tier: Tier,
+    /// The function's index in its module's function index space (for the fault handler's
+    /// messages).
+    pub func_index: u32,
+    /// Offsets of the instructions that access linear memory without a bounds check.
+    pub heap_accesses: Vec<u32>,
+    /// Where such an access continues when it faults out of bounds.
+    pub oob_landing: Option<u32>,
+    /// On-stack-replacement entry offsets, by loop ordinal.
+    pub osr_entries: Vec<Option<u32>>,
+    /// How long compiling took.
+    pub compile_time: std::time::Duration,
+}
+
+impl CompiledFunc {
+    /// Maps the code executable and registers it with the fault handler.
+    pub fn new(parts: CompiledParts) -> std::io::Result<CompiledFunc> {
+        let code = ExecutableCode::new(&parts.code)?;
+        let range = code.range();
+        let registration = signals::register(
+            range.start,
+            range.len(),
+            parts.func_index,
+            parts.heap_accesses,
+            parts.oob_landing,
+        );
+        let inner = CompiledCode {
+            _registration: registration,
+            code,
+            tier: parts.tier,
+            osr_entries: parts.osr_entries.into(),
+            compile_time: parts.compile_time,
+        };
+        Ok(CompiledFunc { inner: Arc::new(inner) })
+    }
+
+    /// The tier that compiled it.
+    pub fn tier(&self) -> Tier {
+        self.inner.tier
+    }
+
+    /// The function's entry, as the function table holds it.
+    pub fn entry(&self) -> FuncEntry {
+        // SAFETY: offset 0 is the entry of the function a backend assembled with the `FuncEntry`
+        // convention (`CompiledParts::code`).
+        unsafe { self.inner.code.entry(0) }
+    }
+
+    /// The entry of its loop number `loop_ordinal` for on-stack replacement: like a
+    /// [`FuncEntry`], on a frame whose values are in their canonical slots at that loop's header.
+    pub fn osr_entry(&self, loop_ordinal: usize) -> Option<FuncEntry> {
+        let offset = (*self.inner.osr_entries.get(loop_ordinal)?)?;
+        // SAFETY: OSR entries are assembled with the `FuncEntry` convention.
+        Some(unsafe { self.inner.code.entry(offset as usize) })
+    }
+
+    /// Makes the code safe to run on every thread of the process, before its entry is published:
+    /// on aarch64, every core's pipeline is synchronized with the new instructions (the compile
+    /// thread already cleaned the caches for them); a no-op on x86-64, whose instruction fetch is
+    /// coherent with stores.
+    pub fn publish(&self) {
+        #[cfg(all(target_arch = "aarch64", target_os = "linux"))]
+        sync_every_core();
+    }
+
+    /// Where the machine code starts in memory (for profilers' symbol maps).
+    pub fn address(&self) -> *const u8 {
+        self.inner.code.address(0)
+    }
+
+    /// How long compiling took.
+    pub fn compile_time(&self) -> std::time::Duration {
+        self.inner.compile_time
+    }
+
+    /// Machine-code bytes.
+    pub fn code_size(&self) -> usize {
+        self.inner.code.range().len()
+    }
+}
+
+/// Every thread of the process executes a context synchronization event (Linux `membarrier`
+/// with `SYNC_CORE`, as wasmtime does), so no core runs instructions it fetched before the code was
+/// written. Without kernel support (old kernels, qemu-user), threads rely on the `isb` that
+/// [`ExecutableCode::entry`] runs on the thread that takes an entry.
+#[cfg(all(target_arch = "aarch64", target_os = "linux"))]
+fn sync_every_core() {
+    use std::sync::OnceLock;
+    const MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE: libc::c_long = 1 << 5;
+    const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: libc::c_long = 1 << 6;
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    // SAFETY: `membarrier` takes plain integers and touches no memory of ours.
+    let registered = *REGISTERED.get_or_init(|| unsafe {
+        libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0)
+            == 0
+    });
+    if registered {
+        // SAFETY: as above.
+        unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0) };
     }
 }

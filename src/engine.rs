@@ -1,10 +1,11 @@
 //! `Engine` and `Config`: the settings shared by every module and store, and the signature registry.
 
-use crate::tier::Tiering;
+use crate::tier::queue::CompileQueue;
 use crate::tier::tuning::TierUpPolicy;
+use crate::tier::{TierUpMode, Tiering};
 use crate::types::FuncType;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// Engine-wide settings. Tiers are a configuration choice; nothing else changes between tiers.
 #[derive(Clone, Debug)]
@@ -14,6 +15,12 @@ pub struct Config {
     pub tier: Tiering,
     /// When [`Tiering::Auto`] moves a function up.
     pub tier_up: TierUpPolicy,
+    /// Whether tier-up compiles on compile threads (the default) or at once on the thread that
+    /// asked.
+    pub tier_up_mode: TierUpMode,
+    /// How many compile threads background tier-up uses (default: one per core but one, at
+    /// least one).
+    pub compile_threads: usize,
     /// Maximum bytes of wasm stack (value slots and call frames) before `call stack exhausted`
     /// (at most 1 GiB; larger values are clamped).
     pub max_wasm_stack: usize,
@@ -23,8 +30,9 @@ pub struct Config {
     pub max_table_elements: u64,
     /// Whether execution consumes fuel (one unit per wasm operator); the amount is set on the store.
     pub consume_fuel: bool,
-    /// Whether the interpreter counts calls and loop back-edges ([`crate::FuncProfile`]). On by
-    /// default; turning it off exists to measure what counting costs (the tier policy reads them).
+    /// Whether code counts calls and loop back-edges ([`crate::FuncProfile`]). On by default;
+    /// turning it off exists to measure what counting costs (the tier policy reads them, so
+    /// nothing tiers up without them).
     pub profile_counters: bool,
     /// Which native profiler is told about generated code (off by default).
     pub profiling_strategy: ProfilingStrategy,
@@ -53,6 +61,8 @@ impl Default for Config {
         Config {
             tier: Tiering::Auto,
             tier_up: TierUpPolicy::default(),
+            tier_up_mode: TierUpMode::Background,
+            compile_threads: crate::tier::tuning::default_compile_threads(),
             max_wasm_stack: 1 << 20,
             max_memory_size: None,
             max_table_elements: 10_000_000,
@@ -78,17 +88,25 @@ pub struct Engine {
 struct EngineInner {
     config: Config,
     signatures: RwLock<HashMap<FuncType, SigId>>,
+    /// Background tier-up's compile threads, started on the first request.
+    compile_queue: OnceLock<CompileQueue>,
 }
 
 impl Engine {
     /// An engine with `config`, which is fixed for the engine's lifetime and shared by its clones.
     pub fn new(config: Config) -> Engine {
-        Engine { inner: Arc::new(EngineInner { config, signatures: RwLock::default() }) }
+        let inner = EngineInner { config, signatures: RwLock::default(), compile_queue: OnceLock::new() };
+        Engine { inner: Arc::new(inner) }
     }
 
     /// The configuration the engine was created with.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The compile threads, started now if they were not.
+    pub(crate) fn compile_queue(&self) -> &CompileQueue {
+        self.inner.compile_queue.get_or_init(|| CompileQueue::start(self.inner.config.compile_threads))
     }
 
     /// The interned id of a signature, registering it on first sight.

@@ -7,7 +7,8 @@
 //! code it compiles, nor change the module.
 
 use crate::jit::masm::OutOfLine;
-use crate::jit::{self, CompileError};
+use crate::jit;
+use crate::tier::CompileError;
 use crate::module::ExportKind;
 use crate::{Error, Module, Result, TrapCode};
 use std::time::Duration;
@@ -50,6 +51,9 @@ pub enum CodePart {
     /// The on-stack-replacement entry into the function's `n`-th loop (in body order): the
     /// interpreter jumps in here at that loop's header.
     OsrEntry(usize),
+    /// A call into tiering when the function's tier-up budget runs out (at its entry or a loop
+    /// back-edge).
+    HotStub,
     /// The stub that leaves with this trap.
     TrapStub(TrapCode),
     /// Where every trap leaves the function.
@@ -62,6 +66,7 @@ impl std::fmt::Display for CodePart {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CodePart::OsrEntry(n) => write!(f, "OSR entry into loop {n}"),
+            CodePart::HotStub => write!(f, "tier-up check: budget spent"),
             CodePart::TrapStub(code) => write!(f, "trap stub: {}", code.message()),
             CodePart::TrapExit => f.write_str("trap exit"),
             CodePart::Epilogue => f.write_str("epilogue"),
@@ -110,7 +115,7 @@ impl Module {
         let m = &self.inner;
         let def = func_index
             .checked_sub(m.num_imported_funcs)
-            .filter(|def| (*def as usize) < m.code.len())
+            .filter(|def| (*def as usize) < m.tiers.len())
             .ok_or_else(|| {
                 Error::Usage(if func_index < m.num_imported_funcs {
                     format!("function {func_index} is imported: it has no code")
@@ -118,10 +123,10 @@ impl Module {
                     format!("no function {func_index} (the module has {})", self.num_funcs())
                 })
             })?;
-        let body = m.function_body(def);
-        let (assembled, compile_time) =
-            jit::compile_for_explore(isa, &m.config, m, func_index, &body, &m.code[def as usize])
-                .map_err(|e| match e {
+        let code = crate::tier::interp_code(m, def)
+            .map_err(|e| Error::Internal(format!("tier 0 cannot translate function: {e}")))?;
+        let (assembled, compile_time) = jit::compile_for_explore(isa, m, func_index, &code.layout)
+            .map_err(|e| match e {
                 CompileError::Unsupported(reason) => Error::Unsupported(reason),
                 CompileError::Internal(e) => Error::Internal(e),
             })?;
@@ -136,6 +141,7 @@ impl Module {
             .filter_map(|(n, entry)| entry.map(|offset| (offset, CodePart::OsrEntry(n))))
             .chain(map.out_of_line.into_iter().map(|(offset, part)| {
                 let part = match part {
+                    OutOfLine::HotStub => CodePart::HotStub,
                     OutOfLine::TrapStub(code) => CodePart::TrapStub(code),
                     OutOfLine::TrapExit => CodePart::TrapExit,
                     OutOfLine::Epilogue => CodePart::Epilogue,
@@ -175,7 +181,15 @@ mod tests {
         assert_eq!(f.ops[0].code_offset, f.ops[2].code_offset, "operands cost no code");
         assert!(f.ops[3].code_offset < f.body_end && (f.body_end as usize) < f.code.len());
         let parts: Vec<String> = f.out_of_line.iter().map(|(_, p)| p.to_string()).collect();
-        assert_eq!(parts, ["trap stub: call stack exhausted", "trap exit", "epilogue"]);
+        assert_eq!(
+            parts,
+            [
+                "tier-up check: budget spent",
+                "trap stub: call stack exhausted",
+                "trap exit",
+                "epilogue"
+            ]
+        );
     }
 
     #[test]

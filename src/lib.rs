@@ -45,7 +45,9 @@ pub use explore::{CodePart, ExploredFunction, ExploredOp};
 pub use jit::Isa;
 pub use module::{CompileStats, Module, Tier1Refusal};
 pub use tier::tuning::TierUpPolicy;
-pub use tier::{FuncProfile, FuncStats, Tier, TierUpEvent, Tiering};
+pub use tier::{
+    CompileState, FuncProfile, FuncStats, Tier, TierTimeline, TierUpEvent, TierUpMode, Tiering,
+};
 pub use types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 pub use val::{ExternRef, Val};
 pub use vm::{

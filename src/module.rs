@@ -1,18 +1,18 @@
-//! The front end: bytes (binary or text) -> a decoded, validated, translated, immutable [`Module`].
+//! The front end: bytes (binary or text) -> a decoded, validated, immutable [`Module`].
 //!
-//! Decoding and validation are wasmparser's; this module keeps what instantiation and execution need
-//! and hands every function body to the interpreter's translator in the same pass that validates it.
-//! A `Module` never changes after construction and is shared by all its instances.
+//! Decoding and validation are wasmparser's; this module keeps what instantiation and execution
+//! need, including every function body (as ranges of the kept binary), which tiers translate or
+//! compile the first time they need them (lazily, through `tier`). It never translates or compiles
+//! anything itself. A `Module`'s decoded contents never change after construction and are shared
+//! by all its instances; only its tier state (`ModuleInner::tiers`) evolves as code moves up.
 
-use crate::engine::{Engine, ProfilingStrategy, SigId};
+use crate::engine::{Engine, SigId};
 use crate::error::{Error, Result};
-use crate::interp::{InterpFunc, translate_function};
-use crate::jit::{CompileError, JitFunc};
-use crate::tier::{Tier, Tiering};
+use crate::tier::state::ModuleTiers;
+use crate::tier::{CompileState, Tier};
 use crate::types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::OnceLock;
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
 /// A validated module, ready to instantiate. Cheap to clone.
@@ -106,24 +106,20 @@ pub(crate) struct ModuleInner {
     pub start: Option<u32>,
     pub elems: Vec<ElemSegment>,
     pub datas: Vec<DataSegment>,
-    /// Interpreter code of each defined function.
-    pub code: Vec<InterpFunc>,
-    /// Tier-1 code of each defined function: empty until compiled (up front when the engine is
-    /// pinned to baseline, when hot under `auto`), `None` inside once tier 1 refused it (it stays
-    /// in the interpreter and is never retried).
-    pub jit: Vec<OnceLock<Option<JitFunc>>>,
-    /// The module's binary and each defined function's body range in it, so tier 1 can compile a
-    /// function long after decoding.
+    /// The module's binary and each defined function's body range in it, so tiers can translate
+    /// and compile a function long after decoding.
     pub binary: Box<[u8]>,
     pub bodies: Vec<std::ops::Range<usize>>,
     pub names: Names,
-    /// The configuration of the engine the module was built with (tier 1 compiles lazily, long
-    /// after the build, by the same settings).
+    /// The engine the module was built with: tiers compile lazily, long after the build, by its
+    /// settings and on its compile threads.
+    pub engine: Engine,
+    /// `engine.config()`, at hand.
     pub config: crate::Config,
     /// Size of the code section in bytes (for compile-throughput statistics).
     pub code_size: usize,
-    /// The functions tier 1 refused (when the engine runs baseline), and why.
-    pub tier1_refusals: Vec<Tier1Refusal>,
+    /// Every defined function's tier state: counters, entry, code per tier (owned by `tier`).
+    pub tiers: ModuleTiers,
 }
 
 /// A function tier 1 refused to compile (it runs in the interpreter), and why.
@@ -140,35 +136,6 @@ pub struct Tier1Refusal {
 }
 
 impl ModuleInner {
-    /// The tier-1 code of defined function `def`, if it has been compiled.
-    pub fn jit_code(&self, def: u32) -> Option<&JitFunc> {
-        self.jit[def as usize].get().and_then(Option::as_ref)
-    }
-
-    /// The tier-1 code of defined function `def`, compiling it now if that was never tried. A
-    /// function tier 1 refuses, or fails to compile (a compiler bug, reported on stderr), stays
-    /// in the interpreter.
-    pub fn compile_tier1_lazily(&self, def: u32) -> Option<&JitFunc> {
-        self.jit[def as usize]
-            .get_or_init(|| {
-                let body = self.function_body(def);
-                let func_index = self.num_imported_funcs + def;
-                let code = &self.code[def as usize];
-                match crate::jit::compile(&self.config, self, func_index, &body, code) {
-                    Ok(jit) => {
-                        self.announce_tier1(func_index, &jit);
-                        Some(jit)
-                    }
-                    Err(CompileError::Unsupported(_)) => None,
-                    Err(CompileError::Internal(e)) => {
-                        eprintln!("tierup: tier 1 failed on function {func_index}: {e}");
-                        None
-                    }
-                }
-            })
-            .as_ref()
-    }
-
     /// The body of defined function `def`, read from the kept binary (offsets are module offsets).
     pub fn function_body(&self, def: u32) -> wasmparser::FunctionBody<'_> {
         let range = self.bodies[def as usize].clone();
@@ -178,16 +145,6 @@ impl ModuleInner {
             features(),
         );
         wasmparser::FunctionBody::new(reader)
-    }
-
-    /// Tells the profiler's symbol map about new tier-1 code, when the engine asked for one.
-    fn announce_tier1(&self, func_index: u32, jit: &JitFunc) {
-        if self.config.profiling_strategy == ProfilingStrategy::PerfMap {
-            let module = self.names.module.as_deref().or(self.names.file.as_deref());
-            let name =
-                crate::jit::perfmap::symbol(module, func_index, self.display_name(func_index));
-            crate::jit::perfmap::record(jit.address(), jit.code_size(), &name);
-        }
     }
 
     pub fn func_type(&self, func_index: u32) -> &FuncType {
@@ -211,7 +168,7 @@ impl ModuleInner {
 
 /// Whether a function uses SIMD: a `0xFD`-prefixed instruction (the SIMD opcode space; `binary`
 /// is the module the body's offsets refer to) or a `v128` value anywhere it can appear.
-fn touches_simd(
+pub(crate) fn touches_simd(
     m: &ModuleInner,
     func_index: u32,
     body: &wasmparser::FunctionBody<'_>,
@@ -284,10 +241,10 @@ impl Module {
     /// join when they tier up).
     pub fn compile_stats(&self) -> CompileStats {
         let m = &self.inner;
-        let compiled = (0..m.code.len() as u32).filter_map(|def| m.jit_code(def));
+        let compiled = (0..m.tiers.len() as u32).filter_map(|def| m.tiers.compiled(def, Tier::Baseline));
         let mut stats = CompileStats {
             code_bytes: m.code_size as u64,
-            functions: m.code.len(),
+            functions: m.tiers.len(),
             ..CompileStats::default()
         };
         for jit in compiled {
@@ -298,7 +255,7 @@ impl Module {
         stats
     }
 
-    /// Decodes, validates and translates a module from `.wasm` bytes or `.wat` text.
+    /// Decodes and validates a module from `.wasm` bytes or `.wat` text.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         let bytes = bytes.as_ref();
         let binary =
@@ -323,13 +280,24 @@ impl Module {
         Module::build(engine, &binary, stem)
     }
 
-    /// The functions tier 1 refused to compile, and why (empty unless the engine runs
-    /// [`Tier::Baseline`]); they run in the interpreter.
-    pub fn tier1_refusals(&self) -> &[Tier1Refusal] {
-        &self.inner.tier1_refusals
+    /// The functions tier 1 refused to compile so far (up front with [`Tier::Baseline`], or when
+    /// they got hot), and why; they run in the interpreter.
+    pub fn tier1_refusals(&self) -> Vec<Tier1Refusal> {
+        let m = &self.inner;
+        (0..m.tiers.len() as u32)
+            .filter_map(|def| match m.tiers.timeline(def, Tier::Baseline).state {
+                CompileState::Refused(reason) => {
+                    let func_index = m.num_imported_funcs + def;
+                    let body = m.function_body(def);
+                    let touches_simd = touches_simd(m, func_index, &body, &m.binary);
+                    Some(Tier1Refusal { func_index, reason, touches_simd })
+                }
+                _ => None,
+            })
+            .collect()
     }
 
-    /// Decodes, validates and translates a binary module.
+    /// Decodes and validates a binary module.
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Module> {
         Module::build(engine, binary, None)
     }
@@ -339,7 +307,9 @@ impl Module {
         let mut builder = Builder::new(engine);
         builder.m.names.file = file;
         let inner = builder.build(binary)?;
-        Ok(Module { inner: Arc::new(inner) })
+        let module = Module { inner: Arc::new(inner) };
+        crate::tier::prepare(&module)?;
+        Ok(module)
     }
 
     /// Checks that bytes are a valid module without keeping anything.
@@ -417,14 +387,13 @@ impl<'e> Builder<'e> {
                 start: None,
                 elems: Vec::new(),
                 datas: Vec::new(),
-                code: Vec::new(),
-                jit: Vec::new(),
                 binary: Box::default(),
                 bodies: Vec::new(),
                 names: Names::default(),
+                engine: engine.clone(),
                 config: engine.config().clone(),
                 code_size: 0,
-                tier1_refusals: Vec::new(),
+                tiers: crate::tier::new_module_tiers(engine.config(), 0),
             },
         }
     }
@@ -439,22 +408,8 @@ impl<'e> Builder<'e> {
                 validator.payload(&payload).map_err(wp)?
             {
                 let func_validator = func.into_validator(std::mem::take(&mut allocs));
-                let func_index = func_validator.index();
                 self.m.code_size += (body.range().end - body.range().start) as usize;
-                let (code, returned) = translate_function(
-                    &self.m,
-                    func_index,
-                    func_validator,
-                    &body,
-                    self.engine.config().consume_fuel,
-                )?;
-                allocs = returned;
-                let jit = OnceLock::new();
-                if let Some(compiled) = self.compile_tier1(func_index, &body, &code, binary)? {
-                    jit.set(compiled).expect("a fresh cell");
-                }
-                self.m.code.push(code);
-                self.m.jit.push(jit);
+                allocs = validate_body(func_validator, &body)?;
                 let range = body.range();
                 self.m.bodies.push(range.start as usize..range.end as usize);
                 continue;
@@ -467,38 +422,8 @@ impl<'e> Builder<'e> {
             self.section(payload)?;
         }
         self.m.binary = binary.into();
-        // Code compiled up front is announced now that the name section has been read.
-        for def in 0..self.m.jit.len() as u32 {
-            if let Some(jit) = self.m.jit_code(def) {
-                self.m.announce_tier1(self.m.num_imported_funcs + def, jit);
-            }
-        }
+        self.m.tiers = crate::tier::new_module_tiers(self.engine.config(), self.m.bodies.len());
         Ok(self.m)
-    }
-
-    /// Tier-1 code compiled up front, when the engine is pinned to baseline: `Some(None)` for a
-    /// function tier 1 refuses (it stays in the interpreter; the refusal is recorded), `None` when
-    /// nothing is compiled up front.
-    fn compile_tier1(
-        &mut self,
-        func_index: u32,
-        body: &wasmparser::FunctionBody<'_>,
-        code: &InterpFunc,
-        binary: &[u8],
-    ) -> Result<Option<Option<JitFunc>>> {
-        let config = self.engine.config();
-        if config.tier != Tiering::Pinned(Tier::Baseline) {
-            return Ok(None);
-        }
-        match crate::jit::compile(config, &self.m, func_index, body, code) {
-            Ok(jit) => Ok(Some(Some(jit))),
-            Err(CompileError::Unsupported(reason)) => {
-                let touches_simd = touches_simd(&self.m, func_index, body, binary);
-                self.m.tier1_refusals.push(Tier1Refusal { func_index, reason, touches_simd });
-                Ok(Some(None))
-            }
-            Err(CompileError::Internal(e)) => Err(Error::Internal(e)),
-        }
     }
 
     fn section(&mut self, payload: Payload<'_>) -> Result<()> {
@@ -634,6 +559,39 @@ impl<'e> Builder<'e> {
         }
         Ok(())
     }
+}
+
+/// Validates one function body completely; returns the validator's allocations for the next.
+fn validate_body(
+    mut validator: wasmparser::FuncValidator<wasmparser::ValidatorResources>,
+    body: &wasmparser::FunctionBody<'_>,
+) -> Result<wasmparser::FuncValidatorAllocations> {
+    let wp = Error::from_wasmparser;
+    let mut locals = body.get_locals_reader().map_err(wp)?;
+    for _ in 0..locals.get_count() {
+        let offset = locals.original_position();
+        let (count, ty) = locals.read().map_err(wp)?;
+        validator.define_locals(offset, count, ty).map_err(wp)?;
+    }
+    let mut ops = body.get_operators_reader().map_err(wp)?;
+    while !ops.eof() {
+        let (op, offset) = ops.read_with_offset().map_err(wp)?;
+        validator.op(offset, &op).map_err(wp)?;
+        check_reserved_byte(&op, offset, ops.original_position())?;
+    }
+    ops.finish().map_err(wp)?;
+    Ok(validator.into_allocations())
+}
+
+/// WebAssembly 2.0 encodes the memory index of `memory.size`/`memory.grow` as one reserved zero
+/// byte; wasmparser, which follows newer specs, also accepts a multi-byte LEB128 zero there.
+fn check_reserved_byte(op: &wasmparser::Operator<'_>, offset: u64, end: u64) -> Result<()> {
+    use wasmparser::Operator;
+    let is_memory_op = matches!(op, Operator::MemorySize { .. } | Operator::MemoryGrow { .. });
+    if is_memory_op && end - offset != 2 {
+        return Err(Error::Malformed(format!("zero byte expected (at offset {:#x})", offset + 1)));
+    }
+    Ok(())
 }
 
 /// WebAssembly 2.0 encodes memory limits as `u32` LEB128 (at most 5 bytes); wasmparser, which

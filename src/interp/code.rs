@@ -16,6 +16,7 @@
 //! (checked below) so the dispatch loop copies one small value per step.
 
 use super::simd::{LaneWidth, SimdBinary, SimdLoad, SimdUnary};
+use crate::vm::frame::FrameLayout;
 
 /// A frame-relative slot: an index while translating, a byte offset (`index * 16`) in the code the
 /// executor runs (see [`Instr::scale_slots`]).
@@ -25,13 +26,10 @@ pub type Slot = u32;
 #[derive(Debug)]
 pub struct InterpFunc {
     pub code: Box<[Instr]>,
-    /// Copied over the slots right after the parameters on every entry: zeros for the declared
-    /// locals and the result padding, then the constants (`const_base..`). One copy sets up both,
-    /// because the two regions are adjacent.
-    pub frame_init: Box<[u128]>,
-    pub num_params: u32,
-    /// Total slots the frame needs (temporaries included).
-    pub frame_size: u32,
+    /// The function's frame, which every tier shares. Its `frame_init` is copied over the slots
+    /// right after the parameters on every entry: zeros for the declared locals and the result
+    /// padding, then the constants. One copy sets up both, because the two regions are adjacent.
+    pub layout: FrameLayout,
     /// The instruction index of each loop's header, by the loop's ordinal in the body (every
     /// `loop` operator counts, `u32::MAX` for loops in dead code): how on-stack replacement finds
     /// tier 1's entry for the loop the interpreter is in.
@@ -74,8 +72,7 @@ macro_rules! scale_slot {
     };
 }
 
-/// Bytes per slot: every wasm value, `v128` included, has one 16-byte slot.
-pub const SLOT_BYTES: Slot = 16;
+pub use crate::vm::frame::SLOT_BYTES;
 
 define_instrs! {
     // ---- control ----

@@ -1,9 +1,17 @@
-//! The interpreter's execution loop: runs translated bytecode until the entry function returns.
+//! The interpreter's execution loop: runs translated bytecode until the entered function returns.
 //!
-//! Calls between interpreted functions never recurse on the host stack: each call pushes a [`Frame`]
-//! record and switches `pc`/`fp`. Only host functions that call back into wasm nest executions, and
-//! that nesting is bounded. The hot state (`pc`, `fp`, the code base, the memory base and length) lives
-//! in locals so it stays in registers; it is reloaded only after calls that may change it.
+//! The interpreter is entered like every tier, through its [`ENTRY`] (`vmctx::FuncEntry`), which
+//! runs one function of one instance on a frame its caller prepared. Calls between interpreted
+//! functions of that instance never recurse on the host stack: each pushes a [`Frame`] record and
+//! switches `pc`/`fp`. Any other callee (code of another tier, another instance, an import, the
+//! host) is called through its entry, which returns a status. The hot state (`pc`, `fp`, the memory
+//! base and length) lives in locals so it stays in registers; it is reloaded only after calls that
+//! may change it.
+//!
+//! Tier 0 counts calls and loop back-edges into its module's profile counters and, when a
+//! function's budget runs out, reports to tiering (`tier::on_hot`), which may hand it newer code
+//! to continue in: at a call, the callee's entry; at a back-edge, the entry of that loop's header
+//! (on-stack replacement). It never names a compiler.
 //!
 //! Safety rests on invariants the translator establishes from validated code:
 //! - every slot operand is below the function's `frame_size`, and every frame is checked to fit in
@@ -16,117 +24,95 @@
 use super::code::{Instr, InterpFunc, SLOT_BYTES};
 use super::num;
 use super::simd;
-use super::stack::MAX_NESTING;
-use crate::jit::masm::RuntimeOp;
-use crate::jit::{FuncEntry, JitCtx, JitFunc, TRAP_PENDING, trap_code};
-use crate::module::Module;
-use crate::tier::{FuncProfile, Tier, TierUpEvent};
-use crate::val::Val;
-use crate::vm::store::{Caller, FuncKind, Instance, Store};
-use crate::vm::{FrameInfo, Func, Trap, TrapCode};
-use std::ptr::NonNull;
+use crate::module::ModuleInner;
+use crate::tier::{self, Site, Tier};
+use crate::vm::call::{self as runtime, native_stack_exhausted};
+use crate::vm::ops;
+use crate::vm::store::{FuncKind, StoreInner};
+use crate::vm::vmctx::{FuncCounters, FuncEntry, STATUS_OK, TRAP_PENDING, VmCtx};
+use crate::vm::{Trap, TrapCode};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-/// A suspended caller.
+/// The interpreter's entry, as function tables hold it.
+pub(crate) const ENTRY: FuncEntry = entry;
+
+/// Runs function `func` (module index space) of the instance of `ctx` in the interpreter, on the
+/// frame at `fp`.
+///
+/// # Safety
+/// `ctx` must be a live instance context of a store lent to wasm, `func` a function its module
+/// defines, and `fp` a frame on the store's stack with the arguments in place.
+unsafe extern "C" fn entry(ctx: *mut VmCtx, fp: *mut u128, func: u32) -> u32 {
+    // SAFETY: guaranteed by the caller.
+    let store = unsafe { (*ctx).store };
+    // SAFETY: as above. Entries may be called from compiled code, which recurses on the host
+    // stack: the check keeps deep mixed recursion from overflowing it.
+    if native_stack_exhausted(unsafe { (*ctx).native_stack_limit }) {
+        // SAFETY: as above.
+        unsafe { (*store).pending_trap = Some(Trap::new(TrapCode::StackOverflow)) };
+        return TRAP_PENDING;
+    }
+    // SAFETY: as above.
+    let mut ex = unsafe { Executor::new(ctx) };
+    let def = func - ex.num_imported_funcs;
+    let outcome = match ex.enter(def, fp) {
+        Ok(Some(pc)) => ex.interpret(pc, fp),
+        Ok(None) => Ok(()),
+        Err(trap) => Err(trap),
+    };
+    match outcome {
+        Ok(()) => STATUS_OK,
+        Err(trap) => {
+            ex.store().pending_trap = Some(trap);
+            TRAP_PENDING
+        }
+    }
+}
+
+/// A suspended interpreted caller.
 #[derive(Clone, Copy)]
 struct Frame {
     ret_pc: *const Instr,
     fp: *mut u128,
     def: u32,
+}
+
+/// Adds one to a counter. Not an atomic increment: concurrent updates may lose a count, which only
+/// delays a tier-up decision, and a plain load and store keeps the hot path free of locked
+/// instructions.
+#[inline(always)]
+fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+}
+
+/// Spends `weight` of a budget; `true` when it has run out (as in [`bump`], not atomically).
+#[inline(always)]
+fn spend(budget: &AtomicI64, weight: i64) -> bool {
+    let left = budget.load(Ordering::Relaxed).saturating_sub(weight);
+    budget.store(left, Ordering::Relaxed);
+    left <= 0
+}
+
+/// The state of one interpreter entry: one instance's cached pointers and the frame stack.
+struct Executor {
+    /// The store lent to wasm; reached only through short-lived references ([`Executor::store`]),
+    /// since entries called from here reach it too.
+    store: *mut StoreInner,
+    ctx: *mut VmCtx,
     instance: u32,
-    /// Pushed by a call out of tier-1 code: the frames below belong to a tier-1 caller, which
-    /// names itself in backtraces (see `JitCtx::unwind`), so backtraces built here stop at it.
-    tier1_boundary: bool,
-}
-
-/// `Executor::def` while no wasm function of this execution is current (inside a call helper
-/// before the callee is entered); such frames are left out of backtraces.
-const NO_FUNC: u32 = u32::MAX;
-
-/// Calls `func` with `args`, writing `results`. Types have been checked by the caller.
-pub(crate) fn call<T>(
-    store: &mut Store<T>,
-    func: Func,
-    args: &[Val],
-    results: &mut [Val],
-) -> Result<(), Trap> {
-    let entity = store.inner.func(func);
-    let (instance, def) = match entity.kind {
-        FuncKind::Host { index } => return call_host(store, index, func, None, args, results),
-        FuncKind::Wasm { instance, def_index } => (instance, def_index),
-    };
-    let result_types: Vec<_> = entity.ty.results().to_vec();
-    let stack = &mut store.inner.stack;
-    let base = stack.top;
-    let needed = args.len().max(results.len());
-    if base + needed > stack.len() || stack.nesting >= MAX_NESTING {
-        return Err(Trap::new(TrapCode::StackOverflow));
-    }
-    for (i, arg) in args.iter().enumerate() {
-        // SAFETY: `base + i < base + needed <= len`, checked above.
-        unsafe { stack.slot_ptr(base + i).write(arg.to_raw()) };
-    }
-    stack.nesting += 1;
-    let outcome = Executor::new(store, instance).run(def, base);
-    store.inner.stack.nesting -= 1;
-    outcome?;
-    for (i, (result, ty)) in results.iter_mut().zip(result_types).enumerate() {
-        // SAFETY: as for the arguments; the callee wrote its results to `base..`.
-        *result = Val::from_raw(ty, unsafe { store.inner.stack.slot_ptr(base + i).read() });
-    }
-    Ok(())
-}
-
-/// Calls host function `index` (store handle `func`) on behalf of `instance`.
-fn call_host<T>(
-    store: &mut Store<T>,
-    index: u32,
-    func: Func,
-    instance: Option<u32>,
-    args: &[Val],
-    results: &mut [Val],
-) -> Result<(), Trap> {
-    let host = store.host_funcs[index as usize].clone();
-    let caller = Caller { store: &mut *store, instance: instance.map(Instance) };
-    host(caller, args, results)?;
-    let ty = &store.inner.func(func).ty;
-    for (val, expected) in results.iter().zip(ty.results()) {
-        if val.ty() != *expected {
-            return Err(Trap::host(format!(
-                "host function returned a {} where its signature says {expected}",
-                val.ty()
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// The state of one execution: the current instance's cached pointers and the frame stack.
-struct Executor<'s, T> {
-    store: &'s mut Store<T>,
-    instance: u32,
-    module: Module,
-    funcs: *const InterpFunc,
+    /// The instance's module, which the instance keeps alive for the store's lifetime.
+    module: *const ModuleInner,
     num_imported_funcs: u32,
     globals: *const *mut u128,
-    profile: *mut FuncProfile,
-    /// The current instance's `tier_up_budget`.
-    budget: *mut i64,
-    memory: Option<u32>,
-    mem_base: *mut u8,
-    mem_len: usize,
+    counters: *const FuncCounters,
+    fuel: *mut u64,
     /// The running function's defined-function index.
     def: u32,
     frames: Vec<Frame>,
-    /// A trap raised below a tier-1 frame, on its way up through tier-1 code (see `TRAP_PENDING`).
-    pending_trap: Option<Trap>,
-    /// See [`native_stack_limit`]; computed once per execution.
-    native_stack_limit: usize,
     /// Whether to count calls and back-edges (`Config::profile_counters`).
     profiling: bool,
     stack_end: *mut u128,
     max_depth: usize,
-    /// The current instance's tier-1 function table (`InstanceEntity::jit_entries`).
-    jit_entries: *mut FuncEntry,
     /// Hotness a call and a back-edge spend from a function's tier-up budget.
     call_weight: i64,
     back_edge_weight: i64,
@@ -161,117 +147,111 @@ unsafe fn write_slot<V>(slot: *mut u128, v: V) {
     unsafe { slot.cast::<V>().write(v) }
 }
 
-impl<'s, T> Executor<'s, T> {
-    fn new(store: &'s mut Store<T>, instance: u32) -> Self {
-        let module = store.inner.instances[instance as usize].module.clone();
-        let stack_end = store.inner.stack.end_ptr();
-        let max_depth = store.inner.stack.max_depth.saturating_sub(store.inner.stack.depth);
-        let config = store.inner.engine.config();
-        let profiling = config.profile_counters;
+impl Executor {
+    /// An executor for the instance of `ctx`.
+    ///
+    /// # Safety
+    /// As for [`entry`].
+    unsafe fn new(ctx: *mut VmCtx) -> Executor {
+        // SAFETY: guaranteed by the caller; the module outlives the store's instances.
+        let (store, instance, module) = unsafe {
+            let store = (*ctx).store;
+            let instance = (*ctx).instance;
+            let module: *const ModuleInner = &*(&(*store).instances)[instance as usize].module.inner;
+            (store, instance, module)
+        };
+        // SAFETY: as above.
+        let (m, s) = unsafe { (&*module, &*store) };
         let weight = |w: u64| w.min(i64::MAX as u64) as i64;
-        let (call_weight, back_edge_weight) =
-            (weight(config.tier_up.call_weight), weight(config.tier_up.back_edge_weight));
-        let mut ex = Executor {
+        Executor {
             store,
+            ctx,
             instance,
-            funcs: module.inner.code.as_ptr(),
-            num_imported_funcs: module.inner.num_imported_funcs,
             module,
-            globals: std::ptr::null(),
-            profile: std::ptr::null_mut(),
-            budget: std::ptr::null_mut(),
-            memory: None,
-            mem_base: NonNull::dangling().as_ptr(),
-            mem_len: 0,
+            num_imported_funcs: m.num_imported_funcs,
+            // SAFETY: as above.
+            globals: unsafe { (*ctx).globals },
+            counters: m.tiers.counters_ptr(),
+            fuel: s.fuel_ptr(),
             def: 0,
             frames: Vec::new(),
-            pending_trap: None,
-            native_stack_limit: native_stack_limit(),
-            profiling,
-            stack_end,
-            max_depth,
-            jit_entries: std::ptr::null_mut(),
-            call_weight,
-            back_edge_weight,
-        };
-        ex.switch_instance(instance);
-        ex
-    }
-
-    /// Makes `instance` current: reloads every cached pointer derived from it.
-    fn switch_instance(&mut self, instance: u32) {
-        self.instance = instance;
-        let entity = &mut self.store.inner.instances[instance as usize];
-        if !std::sync::Arc::ptr_eq(&self.module.inner, &entity.module.inner) {
-            self.module = entity.module.clone();
-        }
-        self.funcs = self.module.inner.code.as_ptr();
-        self.num_imported_funcs = self.module.inner.num_imported_funcs;
-        self.globals = entity.global_cells.as_ptr();
-        self.profile = entity.profile.as_mut_ptr();
-        self.budget = entity.tier_up_budget.as_mut_ptr();
-        self.memory = entity.memories.first().copied();
-        if entity.jit_entries.is_empty() {
-            let num_imported = self.module.inner.num_imported_funcs as usize;
-            let helper: FuncEntry = call_from_tier1::<T>;
-            let module = &self.module.inner;
-            entity.jit_entries = (0..num_imported)
-                .map(|_| helper)
-                .chain(
-                    (0..module.code.len() as u32)
-                        .map(|def| module.jit_code(def).map_or(helper, JitFunc::entry)),
-                )
-                .collect();
-        }
-        self.jit_entries = entity.jit_entries.as_mut_ptr();
-        self.refresh_memory();
-    }
-
-    /// Reloads the memory base and length (after `memory.grow` or anything that may have grown it).
-    fn refresh_memory(&mut self) {
-        if let Some(m) = self.memory {
-            let memory = &self.store.inner.memories[m as usize];
-            self.mem_base = memory.base();
-            self.mem_len = memory.len();
+            profiling: m.config.profile_counters,
+            stack_end: s.stack.end_ptr(),
+            max_depth: s.stack.max_depth.saturating_sub(s.stack.depth),
+            call_weight: weight(m.config.tier_up.call_weight),
+            back_edge_weight: weight(m.config.tier_up.back_edge_weight),
         }
     }
 
-    /// Sets up the frame of defined function `def` at `fp` and returns its code, or runs it to
-    /// completion in tier 1 and returns `None` when it has compiled code.
+    /// The store, for one access: no reference obtained here may live across a call out.
+    #[allow(clippy::mut_from_ref)] // A raw pointer shared with the entries this executor calls.
+    fn store(&self) -> &mut StoreInner {
+        // SAFETY: the store outlives the execution; the executor never holds two of these
+        // references at once, nor one across a call that may reach the store.
+        unsafe { &mut *self.store }
+    }
+
+    fn module(&self) -> &ModuleInner {
+        // SAFETY: the instance keeps its module alive for the store's lifetime.
+        unsafe { &*self.module }
+    }
+
+    /// The profile counters of defined function `def`.
+    fn counters(&self, def: u32) -> &FuncCounters {
+        // SAFETY: `counters` has one entry per defined function of the module.
+        unsafe { &*self.counters.add(def as usize) }
+    }
+
+    /// Memory 0's base and accessible length, as the runtime keeps them in the context.
+    fn memory(&self) -> (*mut u8, usize) {
+        // SAFETY: the context is live for the execution.
+        unsafe { ((*self.ctx).mem_base, (*self.ctx).mem_len as usize) }
+    }
+
+    /// The runtime's entry for imported functions.
+    fn ctx_call_import(&self) -> FuncEntry {
+        // SAFETY: the context is live for the execution.
+        unsafe { (*self.ctx).call_import }
+    }
+
+    /// The bytecode of defined function `def`, translating it the first time.
+    fn code(&self, def: u32) -> Result<*const InterpFunc, Trap> {
+        match tier::interp_code(self.module(), def) {
+            Ok(code) => Ok(&**code),
+            Err(e) => Err(Trap::host(format!("tier 0 cannot run function {def}: {e}"))),
+        }
+    }
+
+    /// Sets up the frame of defined function `def` at `fp` and returns its code; or, when tiering
+    /// hands over newer code at this call, runs the function there and returns `None`.
     fn enter(&mut self, def: u32, fp: *mut u128) -> Result<Option<*const Instr>, Trap> {
-        // SAFETY: `def` is a defined-function index of the current module (validated call target
-        // or table entry resolved to this instance), so it is in bounds of `funcs`.
-        let f = unsafe { &*self.funcs.add(def as usize) };
-        let frame_end = fp.wrapping_add(f.frame_size as usize);
+        // SAFETY: the module's code lives as long as the module.
+        let f = unsafe { &*self.code(def)? };
+        let frame_end = fp.wrapping_add(f.layout.frame_size as usize);
         if frame_end > self.stack_end || self.frames.len() >= self.max_depth {
             self.def = def;
             return Err(self.trap(TrapCode::StackOverflow));
         }
-        self.def = def;
         if self.profiling {
-            // SAFETY: `profile` and `budget` have one entry per defined function of this
-            // instance.
-            let budget = unsafe {
-                (*self.profile.add(def as usize)).calls += 1;
-                &mut *self.budget.add(def as usize)
-            };
-            *budget -= self.call_weight;
-            if *budget <= 0 {
-                self.tier_up(false);
+            let counters = self.counters(def);
+            bump(&counters.calls);
+            if spend(&counters.budget, self.call_weight)
+                && let Some(newer) = self.on_hot(def, Site::Entry)
+            {
+                // The newer code names its own frame if it traps; the callers follow.
+                let func = self.num_imported_funcs + def;
+                // SAFETY: the entry runs this very function on its frame, which the caller
+                // prepared.
+                self.call_out(|ctx| unsafe { newer(ctx, fp, func) }, true)?;
+                return Ok(None);
             }
         }
-        if let Some(jit) = self.module.inner.jit_code(def) {
-            let jit: *const JitFunc = jit;
-            // SAFETY: the module (held by `self.module` for as long as this instance is current,
-            // and by the instance itself) owns the function; it is not dropped during the call.
-            // Tier-1 code initializes its own frame.
-            return self.run_tier1(unsafe { &*jit }, fp).map(|()| None);
-        }
+        self.def = def;
         // SAFETY: `[fp, frame_end)` lies inside the stack (checked above), and the initial image
         // covers slots `num_params..num_params + frame_init.len() <= frame_size`.
         unsafe {
-            let init = fp.add(f.num_params as usize);
-            let image = &f.frame_init;
+            let init = fp.add(f.layout.num_params as usize);
+            let image = &f.layout.frame_init;
             // Most frames initialize a handful of slots: a plain loop beats a `memcpy` call.
             if image.len() <= 8 {
                 for (i, v) in image.iter().enumerate() {
@@ -284,240 +264,150 @@ impl<'s, T> Executor<'s, T> {
         Ok(Some(f.code.as_ptr()))
     }
 
-    /// Runs tier-1 code on the frame at `fp`, which `enter` has checked.
-    fn run_tier1(&mut self, jit: &JitFunc, fp: *mut u128) -> Result<(), Trap> {
-        // SAFETY: the frame at `fp` was checked to fit in the stack; the context describes this
-        // instance and this executor (see `with_jit_ctx`).
-        self.with_jit_ctx(|ctx| unsafe { jit.call(ctx, fp) })
-    }
-
-    /// Runs tier-1 code through `run` with a context for the current instance, and turns its
-    /// status into the outcome.
-    fn with_jit_ctx(&mut self, run: impl FnOnce(&mut JitCtx) -> u32) -> Result<(), Trap> {
-        let mut ctx = JitCtx {
-            mem_base: self.mem_base,
-            mem_len: self.mem_len as u64,
-            globals: self.globals,
-            funcs: self.jit_entries,
-            call_indirect: call_indirect_from_tier1::<T>,
-            memory_grow: memory_grow_from_tier1::<T>,
-            unwind: unwind_tier1::<T>,
-            stack_end: self.stack_end,
-            native_stack_limit: self.native_stack_limit,
-            fuel: &mut self.store.inner.fuel,
-            executor: (self as *mut Self).cast(),
-            runtime: runtime_from_tier1::<T>,
-        };
-        // `executor` is `self`, which is not otherwise used until `run` returns (the helpers
-        // reborrow it from the pointer).
-        let status = run(&mut ctx);
-        match status {
-            0 => Ok(()),
-            TRAP_PENDING => {
-                let mut trap = self.pending_trap.take().expect("a pending trap was stored");
-                // The tier-1 frames named themselves; the interpreted callers below follow.
-                self.push_caller_frames(&mut trap);
-                Err(trap)
-            }
-            code => Err(self.trap(trap_code(code))),
-        }
-    }
-
-    /// The current function's tier-up budget ran out: compiles it with tier 1 (unless that was
-    /// tried before) and points this instance's function table at the code. Returns the code.
+    /// Reports that `def` spent its budget at `site`; tiering may answer with newer code.
     #[cold]
     #[inline(never)]
-    fn tier_up(&mut self, osr: bool) -> Option<&JitFunc> {
-        let def = self.def;
-        // SAFETY: `profile` and `budget` have one entry per defined function of this instance.
-        let profile = unsafe {
-            // Never again, whatever tier 1 says: a refused function is not retried.
-            self.budget.add(def as usize).write(i64::MAX);
-            &mut *self.profile.add(def as usize)
-        };
-        let module = &self.module.inner;
-        let jit = module.compile_tier1_lazily(def)?;
-        profile.tiered_up = Some(TierUpEvent {
-            calls: profile.calls,
-            back_edges: profile.back_edges,
-            elapsed: self.store.inner.created.elapsed(),
-            osr,
-        });
-        let index = (module.num_imported_funcs + def) as usize;
-        // SAFETY: the table has an entry per function of the module (`switch_instance`); tier-1
-        // code reads it only between its own instructions on this thread.
-        unsafe { self.jit_entries.add(index).write(jit.entry()) };
-        Some(jit)
+    fn on_hot(&self, def: u32, site: Site) -> Option<FuncEntry> {
+        let module = self.store().instances[self.instance as usize].module.clone();
+        tier::on_hot(&module, def, Tier::Interp, site)
     }
 
-    /// The budget ran out on a back-edge to the loop header at `header`: tiers the current
-    /// function up and, if tier 1 has an entry for that loop, runs the rest of the function
-    /// there. `true` when the function has returned (its results are in place).
+    /// Calls out of the interpreter (an entry, the runtime): the frames of this execution count
+    /// against the stack's depth for whatever runs below. A trap coming back gets this
+    /// execution's frames appended: the current function's too unless `current_named` (the
+    /// callee was newer code running the current function itself).
+    fn call_out(
+        &mut self,
+        call: impl FnOnce(*mut VmCtx) -> u32,
+        current_named: bool,
+    ) -> Result<(), Trap> {
+        let depth = self.frames.len() + 1;
+        self.store().stack.depth += depth;
+        let status = call(self.ctx);
+        self.store().stack.depth -= depth;
+        if status == STATUS_OK {
+            return Ok(());
+        }
+        let mut trap = match status {
+            TRAP_PENDING => self.store().pending_trap.take().expect("a pending trap was stored"),
+            code => Trap::new(crate::vm::trap_code(code)),
+        };
+        if !current_named {
+            trap.push_frame(|| self.frame_info(self.def));
+        }
+        self.push_caller_frames(&mut trap);
+        Err(trap)
+    }
+
+    /// Calls defined function `def` of this instance from the instruction before `ret_pc`:
+    /// returns its code when it is interpreted here (its frame entered), `None` when it ran
+    /// through its entry.
+    fn call_defined(
+        &mut self,
+        def: u32,
+        ret_pc: *const Instr,
+        fp: *mut u128,
+        callee_fp: *mut u128,
+    ) -> Result<Option<*const Instr>, Trap> {
+        let tiers = &self.module().tiers;
+        if !tiers.is_entered_through(def, ENTRY) {
+            let (entry, func) = (tiers.entry(def), self.num_imported_funcs + def);
+            // SAFETY: the callee's entry, on the frame at `callee_fp` (arguments in place).
+            self.call_out(|ctx| unsafe { entry(ctx, callee_fp, func) }, false)?;
+            return Ok(None);
+        }
+        self.frames.push(Frame { ret_pc, fp, def: self.def });
+        let entered = self.enter(def, callee_fp)?;
+        if entered.is_none() {
+            self.pop_frame();
+        }
+        Ok(entered)
+    }
+
+    /// `call_indirect` through `table[index]` with module type `ty`, like [`Self::call_defined`].
+    fn call_indirect(
+        &mut self,
+        ty: u32,
+        table: u32,
+        index: u32,
+        ret_pc: *const Instr,
+        fp: *mut u128,
+        callee_fp: *mut u128,
+    ) -> Result<Option<*const Instr>, Trap> {
+        let func = match ops::resolve_indirect(self.store(), self.instance, ty, table, index) {
+            Ok(func) => func,
+            Err(code) => return Err(self.trap(code)),
+        };
+        if let FuncKind::Wasm { instance, def_index } = self.store().func(func).kind
+            && instance == self.instance
+        {
+            return self.call_defined(def_index, ret_pc, fp, callee_fp);
+        }
+        // SAFETY: the context is this execution's; the arguments are at `callee_fp`.
+        self.call_out(|ctx| unsafe { runtime::call_func(ctx, func, callee_fp) }, false)?;
+        Ok(None)
+    }
+
+    /// The budget ran out on a back-edge to the loop header at `header`: if tiering has newer
+    /// code with an entry for that loop, runs the rest of the function there. `true` when the
+    /// function has returned (its results are in place).
     #[cold]
     #[inline(never)]
     fn on_stack_replace(&mut self, header: *const Instr, fp: *mut u128) -> Result<bool, Trap> {
-        let Some(jit) = self.tier_up(true) else { return Ok(false) };
-        let jit: *const JitFunc = jit;
-        // SAFETY: `def` is the running function, so it is in bounds of `funcs`; `header` points
-        // into its code.
-        let code = unsafe { &*self.funcs.add(self.def as usize) };
+        // SAFETY: the running function's code, translated before it ran.
+        let code = unsafe { &*self.code(self.def)? };
+        // SAFETY: `header` points into that code.
         let index = unsafe { header.offset_from(code.code.as_ptr()) } as u32;
         let Some(ordinal) = code.loop_headers.iter().position(|&h| h == index) else {
             return Ok(false);
         };
-        let mut entered = false;
-        // SAFETY: the module owns the code for as long as this instance is current (see
-        // `enter`); the interpreter is at the loop's header, where both tiers keep every value
+        let Some(newer) = self.on_hot(self.def, Site::Loop(ordinal)) else { return Ok(false) };
+        let func = self.num_imported_funcs + self.def;
+        // SAFETY: the interpreter is at the loop's header, where every tier keeps every value
         // in its canonical slot or as a constant, on a frame checked at entry.
-        self.with_jit_ctx(|ctx| match unsafe { (*jit).call_at_loop(ctx, fp, ordinal) } {
-            Some(status) => {
-                entered = true;
-                status
-            }
-            None => 0,
-        })?;
-        Ok(entered)
+        self.call_out(|ctx| unsafe { newer(ctx, fp, func) }, true)?;
+        Ok(true)
     }
 
-    /// A `call_indirect` made by tier-1 code; the table index is in the slot after the arguments.
-    fn call_indirect_from_tier1(
-        &mut self,
-        ty: u32,
-        table: u32,
-        callee_fp: *mut u128,
-    ) -> Result<(), Trap> {
-        let num_params = self.module.inner.types[ty as usize].params().len();
-        // SAFETY: tier-1 code spilled the arguments and the index to the caller's canonical
-        // slots, which start at `callee_fp` and lie inside the caller's frame.
-        let index = unsafe { callee_fp.add(num_params).cast::<u32>().read() };
-        let func = self.resolve_indirect(ty, table, index).map_err(Trap::new)?;
-        self.call_store_func_from_tier1(func, callee_fp)
-    }
-
-    /// A call made by tier-1 code to a function without tier-1 code of this instance: runs
-    /// function `func` on the frame at `callee_fp`, in whatever tier it has.
-    fn call_from_tier1(&mut self, func: u32, callee_fp: *mut u128) -> Result<(), Trap> {
-        if func < self.num_imported_funcs {
-            let target = self.store.inner.instances[self.instance as usize].funcs[func as usize];
-            return self.call_store_func_from_tier1(Func(target), callee_fp);
-        }
-        let def = func - self.num_imported_funcs;
-        self.with_tier1_caller(callee_fp, |this| {
-            if let Some(pc) = this.enter(def, callee_fp)? {
-                this.interpret(pc, callee_fp)?;
-            }
-            Ok(())
-        })
-    }
-
-    /// Tier-1 code calling a function by store handle (an import or a table entry).
-    fn call_store_func_from_tier1(&mut self, func: Func, callee_fp: *mut u128) -> Result<(), Trap> {
-        self.with_tier1_caller(callee_fp, |this| {
-            if let Some(pc) = this.call_func(func, std::ptr::null(), callee_fp, callee_fp)? {
-                this.interpret(pc, callee_fp)?;
-                // Back from the callee: undo the frame `call_func` pushed.
-                this.pop_frame();
-            }
-            Ok(())
-        })
-    }
-
-    /// Runs `call` below a tier-1 caller, once the host stack has been checked (tier-1 calls
-    /// recurse on it). A boundary frame separates the callee's frames from the tier-1 ones, which
-    /// name themselves when a trap passes through them.
-    fn with_tier1_caller(
-        &mut self,
-        callee_fp: *mut u128,
-        call: impl FnOnce(&mut Self) -> Result<(), Trap>,
-    ) -> Result<(), Trap> {
-        if native_stack_exhausted(self.native_stack_limit) {
-            return Err(Trap::new(TrapCode::StackOverflow));
-        }
-        let boundary = Frame {
-            ret_pc: std::ptr::null(),
-            fp: callee_fp,
-            def: self.def,
-            instance: self.instance,
-            tier1_boundary: true,
-        };
-        self.frames.push(boundary);
-        self.def = NO_FUNC;
-        let outcome = call(self);
-        // Unwind to the boundary whatever happened below, restoring the tier-1 caller's state.
-        while self.frames.pop().is_some_and(|f| !f.tier1_boundary) {}
-        self.def = boundary.def;
-        if boundary.instance != self.instance {
-            self.switch_instance(boundary.instance);
-        }
-        outcome
-    }
-
-    /// Pops the caller's frame unless the frame stack is back at `depth` (the function this
-    /// interpretation started with returned).
-    fn pop_frame_above(&mut self, depth: usize) -> Option<(*const Instr, *mut u128)> {
-        if self.frames.len() == depth { None } else { self.pop_frame() }
-    }
-
-    /// Pops the caller's frame after a callee finished; `None` when the entry function returned.
+    /// Pops the caller's frame after a callee finished; `None` when the entered function
+    /// returned.
     fn pop_frame(&mut self) -> Option<(*const Instr, *mut u128)> {
         let frame = self.frames.pop()?;
         self.def = frame.def;
-        if frame.instance != self.instance {
-            self.switch_instance(frame.instance);
-        }
         Some((frame.ret_pc, frame.fp))
     }
 
-    /// Builds a trap with the backtrace of this execution, innermost frame first, up to the
-    /// nearest tier-1 caller (which adds itself and what is below it).
+    /// Builds a trap with the backtrace of this execution, innermost frame first.
     fn trap(&self, code: TrapCode) -> Trap {
         let mut trap = Trap::new(code);
-        if self.def != NO_FUNC {
-            trap.push_frame(|| self.frame_info(self.instance, self.def, Tier::Interp));
-        }
+        trap.push_frame(|| self.frame_info(self.def));
         self.push_caller_frames(&mut trap);
         trap
     }
 
-    /// Appends the interpreted callers of the current function, up to a tier-1 boundary.
+    /// Appends the interpreted callers of the current function.
     fn push_caller_frames(&self, trap: &mut Trap) {
         for frame in self.frames.iter().rev() {
-            if frame.tier1_boundary {
-                break;
-            }
-            if frame.def != NO_FUNC {
-                trap.push_frame(|| self.frame_info(frame.instance, frame.def, Tier::Interp));
-            }
+            trap.push_frame(|| self.frame_info(frame.def));
         }
     }
 
-    /// The backtrace entry of defined function `def` of `instance`.
-    fn frame_info(&self, instance: u32, def: u32, tier: Tier) -> FrameInfo {
-        let module = &self.store.inner.instances[instance as usize].module.inner;
-        let func_index = module.num_imported_funcs + def;
-        FrameInfo {
-            func_index,
-            func_name: module.display_name(func_index).map(str::to_string),
-            module_name: module.names.module.clone(),
-            tier,
-        }
+    /// The backtrace entry of defined function `def`.
+    fn frame_info(&self, def: u32) -> crate::vm::FrameInfo {
+        runtime::frame_info(self.store(), self.instance, self.num_imported_funcs + def, Tier::Interp)
     }
 
-    /// Runs defined function `def` of the current instance with its frame at stack slot `base`.
-    fn run(&mut self, def: u32, base: usize) -> Result<(), Trap> {
-        let fp = self.store.inner.stack.slot_ptr(base);
-        match self.enter(def, fp)? {
-            Some(pc) => self.interpret(pc, fp),
-            None => Ok(()),
-        }
+    /// `memory.grow`: the old size in pages, or `-1` as u32.
+    fn memory_grow(&mut self, delta: u32) -> u32 {
+        let old = ops::memory_grow(self.store(), self.instance, delta);
+        // SAFETY: the context is live; nothing borrows the store now.
+        unsafe { runtime::refresh_memory(self.ctx) };
+        old
     }
 
-    /// Interprets from `pc` in the frame at `fp` until the function that frame belongs to returns.
-    /// Re-entrant: tier-1 code calling an interpreted function interprets it here, nested.
+    /// Interprets from `pc` in the frame at `fp` until the entered function returns.
     fn interpret(&mut self, mut pc: *const Instr, mut fp: *mut u128) -> Result<(), Trap> {
-        let entry_depth = self.frames.len();
-        let mut mem_base = self.mem_base;
-        let mut mem_len = self.mem_len;
+        let (mut mem_base, mut mem_len) = self.memory();
 
         macro_rules! trap {
             ($code:expr) => {
@@ -534,21 +424,17 @@ impl<'s, T> Executor<'s, T> {
                 // SAFETY: branch offsets land on instructions inside this function's code.
                 pc = unsafe { pc.offset(offset as isize) };
                 if offset < 0 && self.profiling {
-                    // SAFETY: `profile` and `budget` have one entry per defined function of this
-                    // instance.
-                    let budget = unsafe {
-                        (*self.profile.add(self.def as usize)).back_edges += 1;
-                        &mut *self.budget.add(self.def as usize)
-                    };
-                    *budget -= self.back_edge_weight;
-                    if *budget <= 0 && self.on_stack_replace(pc, fp)? {
-                        match self.pop_frame_above(entry_depth) {
+                    let counters = self.counters(self.def);
+                    bump(&counters.back_edges);
+                    if spend(&counters.budget, self.back_edge_weight)
+                        && self.on_stack_replace(pc, fp)?
+                    {
+                        match self.pop_frame() {
                             None => return Ok(()),
                             Some((ret_pc, caller_fp)) => {
                                 pc = ret_pc;
                                 fp = caller_fp;
-                                mem_base = self.mem_base;
-                                mem_len = self.mem_len;
+                                (mem_base, mem_len) = self.memory();
                             }
                         }
                     }
@@ -656,8 +542,7 @@ impl<'s, T> Executor<'s, T> {
         // Reloads the locals that calls, host functions and `memory.grow` may have changed.
         macro_rules! reload {
             () => {{
-                mem_base = self.mem_base;
-                mem_len = self.mem_len;
+                (mem_base, mem_len) = self.memory();
             }};
         }
         macro_rules! mem_slice {
@@ -677,7 +562,8 @@ impl<'s, T> Executor<'s, T> {
             match instr {
                 Instr::Unreachable => trap!(TrapCode::Unreachable),
                 Instr::ConsumeFuel { amount } => {
-                    let fuel = &mut self.store.inner.fuel;
+                    // SAFETY: the store's fuel cell, which only the running code touches.
+                    let fuel = unsafe { &mut *self.fuel };
                     if *fuel < amount as u64 {
                         trap!(TrapCode::OutOfFuel);
                     }
@@ -709,7 +595,7 @@ impl<'s, T> Executor<'s, T> {
                     // SAFETY: `len + 1` branch instructions follow the table.
                     pc = unsafe { pc.add(i as usize) };
                 }
-                Instr::Return => match self.pop_frame_above(entry_depth) {
+                Instr::Return => match self.pop_frame() {
                     None => return Ok(()),
                     Some((ret_pc, caller_fp)) => {
                         pc = ret_pc;
@@ -719,49 +605,34 @@ impl<'s, T> Executor<'s, T> {
                 },
                 Instr::Call { func, base } => {
                     let callee_fp = fp.wrapping_byte_add(base as usize);
-                    if func >= self.num_imported_funcs {
-                        self.frames.push(Frame {
-                            ret_pc: pc,
-                            fp,
-                            def: self.def,
-                            instance: self.instance,
-                            tier1_boundary: false,
-                        });
-                        match self.enter(func - self.num_imported_funcs, callee_fp)? {
-                            Some(entry) => {
-                                pc = entry;
-                                fp = callee_fp;
-                            }
-                            // Ran in tier 1: back in the caller, which is already current;
-                            // its calls may have grown memory.
-                            None => {
-                                self.pop_frame();
-                                reload!();
-                            }
-                        }
+                    let entered = if func >= self.num_imported_funcs {
+                        self.call_defined(func - self.num_imported_funcs, pc, fp, callee_fp)?
                     } else {
-                        let target =
-                            self.store.inner.instances[self.instance as usize].funcs[func as usize];
-                        if let Some(entry) = self.call_func(Func(target), pc, fp, callee_fp)? {
+                        let call_import = self.ctx_call_import();
+                        // SAFETY: the runtime's import entry, on the frame at `callee_fp`.
+                        self.call_out(|ctx| unsafe { call_import(ctx, callee_fp, func) }, false)?;
+                        None
+                    };
+                    match entered {
+                        Some(entry) => {
                             pc = entry;
                             fp = callee_fp;
                         }
-                        reload!();
+                        None => reload!(),
                     }
                 }
                 Instr::CallIndirect { ty, table, base } => {
-                    let num_params = self.module.inner.types[ty as usize].params().len();
-                    let index: u32 = rd!(fp, u32, base as usize + num_params * SLOT_BYTES as usize);
-                    let target = match self.resolve_indirect(ty, table, index) {
-                        Ok(f) => f,
-                        Err(code) => trap!(code),
-                    };
+                    let num_params = self.module().types[ty as usize].params().len();
+                    let index: u32 =
+                        rd!(fp, u32, base as usize + num_params * SLOT_BYTES as usize);
                     let callee_fp = fp.wrapping_byte_add(base as usize);
-                    if let Some(entry) = self.call_func(target, pc, fp, callee_fp)? {
-                        pc = entry;
-                        fp = callee_fp;
+                    match self.call_indirect(ty, table, index, pc, fp, callee_fp)? {
+                        Some(entry) => {
+                            pc = entry;
+                            fp = callee_fp;
+                        }
+                        None => reload!(),
                     }
-                    reload!();
                 }
 
                 Instr::Copy { dst, src } => wr!(fp, dst, rd!(fp, u128, src)),
@@ -781,7 +652,9 @@ impl<'s, T> Executor<'s, T> {
                     unsafe { (*self.globals.add(global as usize)).write(v) }
                 }
                 Instr::RefIsNull { dst, src } => wr!(fp, dst, (rd!(fp, u64, src) == 0) as u32),
-                Instr::RefFunc { dst, func } => wr!(fp, dst, self.ref_func(func)),
+                Instr::RefFunc { dst, func } => {
+                    wr!(fp, dst, ops::ref_func(self.store(), self.instance, func))
+                }
 
                 Instr::I32Load { dst, addr, offset } => load!(u32, dst, addr, offset, |v| v),
                 Instr::I64Load { dst, addr, offset } => load!(u64, dst, addr, offset, |v| v),
@@ -831,7 +704,7 @@ impl<'s, T> Executor<'s, T> {
                         rd!(fp, u32, base + SLOT_BYTES),
                         rd!(fp, u32, base + 2 * SLOT_BYTES),
                     );
-                    if let Err(code) = self.memory_fill(d, v, n) {
+                    if let Err(code) = ops::memory_fill(self.store(), self.instance, d, v, n) {
                         trap!(code);
                     }
                 }
@@ -841,7 +714,7 @@ impl<'s, T> Executor<'s, T> {
                         rd!(fp, u32, base + SLOT_BYTES),
                         rd!(fp, u32, base + 2 * SLOT_BYTES),
                     );
-                    if let Err(code) = self.memory_copy(d, s, n) {
+                    if let Err(code) = ops::memory_copy(self.store(), self.instance, d, s, n) {
                         trap!(code);
                     }
                 }
@@ -851,28 +724,30 @@ impl<'s, T> Executor<'s, T> {
                         rd!(fp, u32, base + SLOT_BYTES),
                         rd!(fp, u32, base + 2 * SLOT_BYTES),
                     );
-                    if let Err(code) = self.memory_init(segment, d, s, n, mem_slice!()) {
+                    if let Err(code) = ops::memory_init(self.store(), self.instance, segment, d, s, n) {
                         trap!(code);
                     }
                 }
-                Instr::DataDrop { segment } => self.data_drop(segment),
+                Instr::DataDrop { segment } => ops::data_drop(self.store(), self.instance, segment),
 
                 Instr::TableGet { dst, table, index } => {
-                    match self.table_get(table, rd!(fp, u32, index)) {
+                    match ops::table_get(self.store(), self.instance, table, rd!(fp, u32, index)) {
                         Ok(r) => wr!(fp, dst, r),
                         Err(code) => trap!(code),
                     }
                 }
                 Instr::TableSet { table, base } => {
                     let (i, r) = (rd!(fp, u32, base), rd!(fp, u64, base + SLOT_BYTES));
-                    if let Err(code) = self.table_set(table, i, r) {
+                    if let Err(code) = ops::table_set(self.store(), self.instance, table, i, r) {
                         trap!(code);
                     }
                 }
-                Instr::TableSize { dst, table } => wr!(fp, dst, self.table_size(table)),
+                Instr::TableSize { dst, table } => {
+                    wr!(fp, dst, ops::table_size(self.store(), self.instance, table))
+                }
                 Instr::TableGrow { table, base } => {
                     let (init, delta) = (rd!(fp, u64, base), rd!(fp, u32, base + SLOT_BYTES));
-                    wr!(fp, base, self.table_grow(table, init, delta))
+                    wr!(fp, base, ops::table_grow(self.store(), self.instance, table, init, delta))
                 }
                 Instr::TableFill { table, base } => {
                     let (i, r, n) = (
@@ -880,7 +755,7 @@ impl<'s, T> Executor<'s, T> {
                         rd!(fp, u64, base + SLOT_BYTES),
                         rd!(fp, u32, base + 2 * SLOT_BYTES),
                     );
-                    if let Err(code) = self.table_fill(table, i, r, n) {
+                    if let Err(code) = ops::table_fill(self.store(), self.instance, table, i, r, n) {
                         trap!(code);
                     }
                 }
@@ -890,7 +765,9 @@ impl<'s, T> Executor<'s, T> {
                         rd!(fp, u32, base + SLOT_BYTES),
                         rd!(fp, u32, base + 2 * SLOT_BYTES),
                     );
-                    if let Err(code) = self.table_copy(dst_table, src_table, d, s, n) {
+                    let (store, instance) = (self.store(), self.instance);
+                    if let Err(code) = ops::table_copy(store, instance, dst_table, src_table, d, s, n)
+                    {
                         trap!(code);
                     }
                 }
@@ -900,11 +777,12 @@ impl<'s, T> Executor<'s, T> {
                         rd!(fp, u32, base + SLOT_BYTES),
                         rd!(fp, u32, base + 2 * SLOT_BYTES),
                     );
-                    if let Err(code) = self.table_init(table, segment, d, s, n) {
+                    let (store, instance) = (self.store(), self.instance);
+                    if let Err(code) = ops::table_init(store, instance, table, segment, d, s, n) {
                         trap!(code);
                     }
                 }
-                Instr::ElemDrop { segment } => self.elem_drop(segment),
+                Instr::ElemDrop { segment } => ops::elem_drop(self.store(), self.instance, segment),
 
                 Instr::V128Unary { op, dst, src } => {
                     wr!(fp, dst, simd::unary(op, rd!(fp, u128, src)))
@@ -1158,412 +1036,5 @@ impl<'s, T> Executor<'s, T> {
                 }),
             }
         }
-    }
-
-    /// Calls a function by store handle from the instruction at `ret_pc`. For a wasm function it
-    /// pushes the caller's frame, enters the callee and returns its code; a host function runs to
-    /// completion here and `None` is returned.
-    fn call_func(
-        &mut self,
-        func: Func,
-        ret_pc: *const Instr,
-        fp: *mut u128,
-        callee_fp: *mut u128,
-    ) -> Result<Option<*const Instr>, Trap> {
-        let entity = self.store.inner.func(func);
-        match entity.kind {
-            FuncKind::Wasm { instance, def_index } => {
-                let frame = Frame {
-                    ret_pc,
-                    fp,
-                    def: self.def,
-                    instance: self.instance,
-                    tier1_boundary: false,
-                };
-                self.frames.push(frame);
-                if instance != self.instance {
-                    self.switch_instance(instance);
-                }
-                let entered = self.enter(def_index, callee_fp)?;
-                if entered.is_none() {
-                    self.pop_frame();
-                }
-                Ok(entered)
-            }
-            FuncKind::Host { index } => {
-                let ty = entity.ty.clone();
-                let args: Vec<Val> = ty
-                    .params()
-                    .iter()
-                    .enumerate()
-                    // SAFETY: the arguments are in the caller's frame at `callee_fp..`.
-                    .map(|(i, t)| Val::from_raw(*t, unsafe { callee_fp.add(i).read() }))
-                    .collect();
-                let mut results: Vec<Val> =
-                    ty.results().iter().map(|t| Val::default_for(*t)).collect();
-                // Re-entries from the host start above the caller's frame and count its frames.
-                let stack = &mut self.store.inner.stack;
-                let (saved_top, saved_depth) = (stack.top, stack.depth);
-                stack.top = stack.index_of(callee_fp) + args.len().max(results.len());
-                stack.depth += self.frames.len() + 1;
-                let outcome =
-                    call_host(self.store, index, func, Some(self.instance), &args, &mut results);
-                let stack = &mut self.store.inner.stack;
-                (stack.top, stack.depth) = (saved_top, saved_depth);
-                self.refresh_memory();
-                if let Err(mut trap) = outcome {
-                    if trap.backtrace.is_empty() {
-                        trap.backtrace = self.trap(TrapCode::Unreachable).backtrace;
-                    }
-                    return Err(trap);
-                }
-                for (i, r) in results.iter().enumerate() {
-                    // SAFETY: the caller's frame has room for the results at `callee_fp..`.
-                    unsafe { callee_fp.add(i).write(r.to_raw()) };
-                }
-                Ok(None)
-            }
-        }
-    }
-
-    /// The function a `call_indirect` through `table[index]` reaches, after the signature check.
-    fn resolve_indirect(&self, ty: u32, table: u32, index: u32) -> Result<Func, TrapCode> {
-        let raw = *self.table(table).elems.get(index as usize).ok_or(TrapCode::TableOutOfBounds)?;
-        let func = crate::vm::decode_func_ref(raw).ok_or(TrapCode::IndirectCallToNull)?;
-        if self.store.inner.func(func).sig != self.module.inner.sigs[ty as usize] {
-            return Err(TrapCode::BadSignature);
-        }
-        Ok(func)
-    }
-
-    fn table(&self, table: u32) -> &crate::vm::store::TableEntity {
-        let id = self.store.inner.instances[self.instance as usize].tables[table as usize];
-        &self.store.inner.tables[id as usize]
-    }
-
-    fn table_mut(&mut self, table: u32) -> &mut crate::vm::store::TableEntity {
-        let id = self.store.inner.instances[self.instance as usize].tables[table as usize];
-        &mut self.store.inner.tables[id as usize]
-    }
-
-    /// `memory.grow`: the old size in pages, or `-1` as u32.
-    fn memory_grow(&mut self, delta: u32) -> u32 {
-        let Some(m) = self.memory else { return u32::MAX };
-        let old = self.store.inner.memories[m as usize].grow(delta as u64);
-        self.refresh_memory();
-        old.map_or(u32::MAX, |p| p as u32)
-    }
-
-    fn memory_init(
-        &self,
-        segment: u32,
-        d: u32,
-        s: u32,
-        n: u32,
-        mem: &mut [u8],
-    ) -> Result<(), TrapCode> {
-        let dropped =
-            self.store.inner.instances[self.instance as usize].data_dropped[segment as usize];
-        let bytes: &[u8] =
-            if dropped { &[] } else { &self.module.inner.datas[segment as usize].bytes };
-        let src =
-            bytes.get(s as usize..s as usize + n as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
-        let dst =
-            mem.get_mut(d as usize..d as usize + n as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
-        dst.copy_from_slice(src);
-        Ok(())
-    }
-
-    /// The accessible bytes of the current memory.
-    fn mem_slice(&mut self) -> &mut [u8] {
-        // SAFETY: `[mem_base, mem_base + mem_len)` is the accessible part of the memory (kept
-        // current by `refresh_memory`); the executor is borrowed mutably, so nothing else
-        // borrows it.
-        unsafe { std::slice::from_raw_parts_mut(self.mem_base, self.mem_len) }
-    }
-
-    fn memory_fill(&mut self, d: u32, v: u32, n: u32) -> Result<(), TrapCode> {
-        let range = d as usize..d as usize + n as usize;
-        self.mem_slice().get_mut(range).ok_or(TrapCode::MemoryOutOfBounds)?.fill(v as u8);
-        Ok(())
-    }
-
-    fn memory_copy(&mut self, d: u32, s: u32, n: u32) -> Result<(), TrapCode> {
-        let (d, s, n) = (d as usize, s as usize, n as usize);
-        let mem = self.mem_slice();
-        if d + n > mem.len() || s + n > mem.len() {
-            return Err(TrapCode::MemoryOutOfBounds);
-        }
-        mem.copy_within(s..s + n, d);
-        Ok(())
-    }
-
-    fn data_drop(&mut self, segment: u32) {
-        self.store.inner.instances[self.instance as usize].data_dropped[segment as usize] = true;
-    }
-
-    fn elem_drop(&mut self, segment: u32) {
-        self.store.inner.instances[self.instance as usize].elem_segments[segment as usize] = None;
-    }
-
-    /// The reference to function `func` (module index space) of the current instance.
-    fn ref_func(&self, func: u32) -> u64 {
-        let f = self.store.inner.instances[self.instance as usize].funcs[func as usize];
-        crate::vm::encode_func_ref(Some(Func(f)))
-    }
-
-    fn table_get(&self, table: u32, i: u32) -> Result<u64, TrapCode> {
-        self.table(table).elems.get(i as usize).copied().ok_or(TrapCode::TableOutOfBounds)
-    }
-
-    fn table_set(&mut self, table: u32, i: u32, r: u64) -> Result<(), TrapCode> {
-        let slot =
-            self.table_mut(table).elems.get_mut(i as usize).ok_or(TrapCode::TableOutOfBounds)?;
-        *slot = r;
-        Ok(())
-    }
-
-    fn table_size(&self, table: u32) -> u32 {
-        self.table(table).elems.len() as u32
-    }
-
-    /// The old size, or `-1` as u32.
-    fn table_grow(&mut self, table: u32, init: u64, delta: u32) -> u32 {
-        let limit = self.store.inner.engine.config().max_table_elements;
-        self.table_mut(table).grow(delta, init, limit).unwrap_or(u32::MAX)
-    }
-
-    fn table_fill(&mut self, table: u32, i: u32, r: u64, n: u32) -> Result<(), TrapCode> {
-        let elems = &mut self.table_mut(table).elems;
-        let range = elems.get_mut(i as usize..i as usize + n as usize);
-        range.ok_or(TrapCode::TableOutOfBounds)?.fill(r);
-        Ok(())
-    }
-
-    /// A [`RuntimeOp`] for tier-1 code, on the operands in the slots from `args` on; a result
-    /// replaces the first operand.
-    ///
-    /// # Safety
-    /// `args` must point at the op's operands (as many slots as it takes, at least one when it has
-    /// a result) inside the running tier-1 function's frame.
-    unsafe fn runtime_op(
-        &mut self,
-        op: RuntimeOp,
-        a: u32,
-        b: u32,
-        args: *mut u128,
-    ) -> Result<(), TrapCode> {
-        // SAFETY: guaranteed by the caller for the operands the op takes.
-        let u32_at = |i: usize| unsafe { args.add(i).cast::<u32>().read() };
-        // SAFETY: as above.
-        let u64_at = |i: usize| unsafe { args.add(i).cast::<u64>().read() };
-        let result = match op {
-            RuntimeOp::MemoryFill => return self.memory_fill(u32_at(0), u32_at(1), u32_at(2)),
-            RuntimeOp::MemoryCopy => return self.memory_copy(u32_at(0), u32_at(1), u32_at(2)),
-            RuntimeOp::MemoryInit => {
-                let (d, s, n) = (u32_at(0), u32_at(1), u32_at(2));
-                // SAFETY: as in `mem_slice`; the slice does not borrow `self`, which
-                // `memory_init` only reads.
-                let mem = unsafe { std::slice::from_raw_parts_mut(self.mem_base, self.mem_len) };
-                return self.memory_init(a, d, s, n, mem);
-            }
-            RuntimeOp::DataDrop => {
-                self.data_drop(a);
-                return Ok(());
-            }
-            RuntimeOp::TableGet => self.table_get(a, u32_at(0))? as u128,
-            RuntimeOp::TableSet => return self.table_set(a, u32_at(0), u64_at(1)),
-            RuntimeOp::TableSize => self.table_size(a) as u128,
-            RuntimeOp::TableGrow => self.table_grow(a, u64_at(0), u32_at(1)) as u128,
-            RuntimeOp::TableFill => return self.table_fill(a, u32_at(0), u64_at(1), u32_at(2)),
-            RuntimeOp::TableCopy => return self.table_copy(a, b, u32_at(0), u32_at(1), u32_at(2)),
-            RuntimeOp::TableInit => return self.table_init(a, b, u32_at(0), u32_at(1), u32_at(2)),
-            RuntimeOp::ElemDrop => {
-                self.elem_drop(a);
-                return Ok(());
-            }
-            RuntimeOp::RefFunc => self.ref_func(a) as u128,
-        };
-        // SAFETY: ops with a result have their result slot at `args`.
-        unsafe { args.write(result) };
-        Ok(())
-    }
-
-    fn table_copy(&mut self, dst: u32, src: u32, d: u32, s: u32, n: u32) -> Result<(), TrapCode> {
-        let (d, s, n) = (d as usize, s as usize, n as usize);
-        let src_len = self.table(src).elems.len();
-        let dst_len = self.table(dst).elems.len();
-        if s + n > src_len || d + n > dst_len {
-            return Err(TrapCode::TableOutOfBounds);
-        }
-        let items: Vec<u64> = self.table(src).elems[s..s + n].to_vec();
-        self.table_mut(dst).elems[d..d + n].copy_from_slice(&items);
-        Ok(())
-    }
-
-    fn table_init(
-        &mut self,
-        table: u32,
-        segment: u32,
-        d: u32,
-        s: u32,
-        n: u32,
-    ) -> Result<(), TrapCode> {
-        let inst = &self.store.inner.instances[self.instance as usize];
-        let items = inst.elem_segments[segment as usize].clone();
-        let items: &[u64] = items.as_deref().unwrap_or(&[]);
-        let src =
-            items.get(s as usize..s as usize + n as usize).ok_or(TrapCode::TableOutOfBounds)?;
-        let elems = &mut self.table_mut(table).elems;
-        let dst =
-            elems.get_mut(d as usize..d as usize + n as usize).ok_or(TrapCode::TableOutOfBounds)?;
-        dst.copy_from_slice(src);
-        Ok(())
-    }
-}
-
-/// The `JitCtx::funcs` entry of every function without tier-1 code (interpreted or imported).
-///
-/// # Safety
-/// `ctx` must be the context `run_tier1` built for the running tier-1 code, whose `executor`
-/// points at the live `Executor<T>` that is waiting for that code to return.
-unsafe extern "C" fn call_from_tier1<T>(ctx: *mut JitCtx, callee_fp: *mut u128, func: u32) -> u32 {
-    // SAFETY: guaranteed by the caller: the context and its executor are live, and nothing else
-    // uses the executor while its tier-1 code runs.
-    let (ctx, executor) = unsafe { (&mut *ctx, &mut *(*ctx).executor.cast::<Executor<'_, T>>()) };
-    let outcome = executor.call_from_tier1(func, callee_fp);
-    // The callee may have grown memory: tier-1 code reads these after every call.
-    ctx.mem_base = executor.mem_base;
-    ctx.mem_len = executor.mem_len as u64;
-    match outcome {
-        Ok(()) => 0,
-        Err(trap) => {
-            executor.pending_trap = Some(trap);
-            TRAP_PENDING
-        }
-    }
-}
-
-/// The `JitCtx::unwind` helper: a trap leaves tier-1 function `func` (module index space).
-///
-/// # Safety
-/// As for [`call_from_tier1`].
-unsafe extern "C" fn unwind_tier1<T>(ctx: *mut JitCtx, status: u32, func: u32) -> u32 {
-    // SAFETY: as in `call_from_tier1`.
-    let executor = unsafe { &mut *(*ctx).executor.cast::<Executor<'_, T>>() };
-    let mut trap = match status {
-        TRAP_PENDING => executor.pending_trap.take().expect("a pending trap was stored"),
-        code => Trap::new(trap_code(code)),
-    };
-    let def = func - executor.num_imported_funcs;
-    trap.push_frame(|| executor.frame_info(executor.instance, def, Tier::Baseline));
-    executor.pending_trap = Some(trap);
-    TRAP_PENDING
-}
-
-/// The `JitCtx::call_indirect` helper.
-///
-/// # Safety
-/// As for [`call_from_tier1`].
-unsafe extern "C" fn call_indirect_from_tier1<T>(
-    ctx: *mut JitCtx,
-    callee_fp: *mut u128,
-    ty: u32,
-    table: u32,
-) -> u32 {
-    // SAFETY: as in `call_from_tier1`.
-    let (ctx, executor) = unsafe { (&mut *ctx, &mut *(*ctx).executor.cast::<Executor<'_, T>>()) };
-    let outcome = executor.call_indirect_from_tier1(ty, table, callee_fp);
-    ctx.mem_base = executor.mem_base;
-    ctx.mem_len = executor.mem_len as u64;
-    match outcome {
-        Ok(()) => 0,
-        Err(trap) => {
-            executor.pending_trap = Some(trap);
-            TRAP_PENDING
-        }
-    }
-}
-
-/// The `JitCtx::memory_grow` helper.
-///
-/// # Safety
-/// As for [`call_from_tier1`].
-unsafe extern "C" fn memory_grow_from_tier1<T>(ctx: *mut JitCtx, delta: u32) -> u32 {
-    // SAFETY: as in `call_from_tier1`.
-    let (ctx, executor) = unsafe { (&mut *ctx, &mut *(*ctx).executor.cast::<Executor<'_, T>>()) };
-    let old = executor.memory_grow(delta);
-    ctx.mem_base = executor.mem_base;
-    ctx.mem_len = executor.mem_len as u64;
-    old
-}
-
-/// The `JitCtx::runtime` helper: table instructions, bulk memory and `ref.func`.
-///
-/// # Safety
-/// As for [`call_from_tier1`]; `args` must point at the operands of `op` in the tier-1 frame.
-unsafe extern "C" fn runtime_from_tier1<T>(
-    ctx: *mut JitCtx,
-    op: u32,
-    a: u32,
-    b: u32,
-    args: *mut u128,
-) -> u32 {
-    // SAFETY: as in `call_from_tier1`.
-    let executor = unsafe { &mut *(*ctx).executor.cast::<Executor<'_, T>>() };
-    let Some(op) = RuntimeOp::from_u32(op) else {
-        executor.pending_trap = Some(Trap::host(format!("tier 1: unknown runtime op {op}")));
-        return TRAP_PENDING;
-    };
-    // SAFETY: guaranteed by the caller.
-    match unsafe { executor.runtime_op(op, a, b, args) } {
-        Ok(()) => 0,
-        Err(code) => {
-            // Pending with no frames yet: the tier-1 function's trap exit names itself (and
-            // every tier-1 caller after it), whatever code this is.
-            executor.pending_trap = Some(Trap::new(code));
-            TRAP_PENDING
-        }
-    }
-}
-
-/// Whether the host stack pointer is below `limit` (see [`native_stack_limit`]). Tier-1 calls
-/// recurse on the host stack, so deep guest recursion must trap before the stack overflows.
-fn native_stack_exhausted(limit: usize) -> bool {
-    let marker = 0u8;
-    (std::ptr::addr_of!(marker) as usize) < limit
-}
-
-/// The lowest host stack address tier-1 calls may reach on this thread: the stack's low end plus a
-/// margin for the deepest host work below a check (0 when unknown, which disables the check).
-fn native_stack_limit() -> usize {
-    NATIVE_STACK_LIMIT.with(|limit| *limit)
-}
-
-thread_local! {
-    /// Asking the system for the stack's bounds can read `/proc` on the main thread: once per thread.
-    static NATIVE_STACK_LIMIT: usize = {
-        const MARGIN: usize = 256 << 10;
-        match native_stack_low() {
-            0 => 0,
-            low => low + MARGIN,
-        }
-    };
-}
-
-/// The lowest address of the calling thread's stack, or 0 when unknown.
-fn native_stack_low() -> usize {
-    // SAFETY: `pthread_getattr_np` fills `attr` for the calling thread, `pthread_attr_getstack`
-    // only reads it, and it is destroyed after use.
-    unsafe {
-        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
-        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
-            return 0;
-        }
-        let mut addr: *mut libc::c_void = std::ptr::null_mut();
-        let mut size: libc::size_t = 0;
-        let ok = libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0;
-        libc::pthread_attr_destroy(&mut attr);
-        if ok { addr as usize } else { 0 }
     }
 }

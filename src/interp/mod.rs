@@ -1,20 +1,21 @@
-//! Tier 0: the interpreter. Each function body is translated once, at module compile time, into a
-//! slot-addressed bytecode ([`code`]), then executed by a loop that never recurses on the host stack
-//! for wasm calls ([`exec`]). It defines the reference semantics every other tier must match.
+//! Tier 0: the interpreter. Each function body is translated the first time it is needed into a
+//! slot-addressed bytecode ([`code`]) and executed by a loop that never recurses on the host stack
+//! for calls between interpreted functions ([`exec`]). It defines the reference semantics every
+//! other tier must match, and lays out the frame every tier shares (`vm::frame`).
 //!
-//! - `translate.rs`: wasm operators -> bytecode, fused with validation.
-//! - `exec.rs`: the dispatch loop, calls, traps.
+//! - `translate.rs`: wasm operators -> bytecode, on validated bodies.
+//! - `exec.rs`: the entry, the dispatch loop, calls, traps, counting.
 //! - `num.rs`, `simd.rs`: numeric semantics as pure functions.
-//! - `stack.rs`: the value stack the frames live in.
+//!
+//! It reports hotness to tiering and takes the entries tiering hands back; it never names a
+//! compiler.
 
 pub(crate) mod code;
 mod exec;
 pub(crate) mod num;
 pub(crate) mod simd;
-mod stack;
 mod translate;
 
 pub(crate) use code::InterpFunc;
-pub(crate) use exec::call;
-pub(crate) use stack::Stack;
-pub(crate) use translate::{ends_fuel_segment, translate_function};
+pub(crate) use exec::ENTRY;
+pub(crate) use translate::translate_function;

@@ -1,4 +1,4 @@
-//! Wasm function body -> interpreter bytecode, in the same single pass that validates it.
+//! Wasm function body -> interpreter bytecode, in one pass, the first time a function is needed.
 //!
 //! The translator keeps a *virtual* operand stack, as Liftoff and Winch do: an entry is a temporary
 //! (living in the slot of its stack height), a local or a constant. `local.get` and `i32.const` emit
@@ -6,27 +6,25 @@
 //! that name locals are materialized into temporaries before the local is overwritten and at every
 //! control-flow boundary, so all paths into a label agree on where each value lives.
 //!
-//! It must never accept what the validator rejects: every operator is validated before it is
-//! translated, so the translator may rely on well-typed input.
+//! It only ever sees bodies the front end has validated (`module.rs`), so it may rely on
+//! well-typed input; it must never be handed one that was not.
 
 use super::code::{Instr, InterpFunc, Slot};
 use super::simd::{self, SimdOp};
 use crate::error::{Error, Result};
 use crate::module::ModuleInner;
+use crate::vm::frame::{FrameLayout, ends_fuel_segment};
 use std::collections::HashMap;
-use wasmparser::{
-    BlockType, FuncValidator, FuncValidatorAllocations, FunctionBody, Operator, ValidatorResources,
-};
+use wasmparser::{BlockType, FunctionBody, Operator};
 
-/// Translates and validates one function body.
+/// Translates one validated function body.
 pub fn translate_function(
     module: &ModuleInner,
     func_index: u32,
-    mut validator: FuncValidator<ValidatorResources>,
     body: &FunctionBody<'_>,
-    consume_fuel: bool,
-) -> Result<(InterpFunc, FuncValidatorAllocations)> {
+) -> Result<InterpFunc> {
     let wp = Error::from_wasmparser;
+    let consume_fuel = module.config.consume_fuel;
     let ty = module.func_type(func_index);
     let num_params = ty.params().len() as u32;
     let num_results = ty.results().len() as u32;
@@ -34,9 +32,7 @@ pub fn translate_function(
     let mut num_locals = num_params;
     let mut locals = body.get_locals_reader().map_err(wp)?;
     for _ in 0..locals.get_count() {
-        let offset = locals.original_position();
-        let (count, ty) = locals.read().map_err(wp)?;
-        validator.define_locals(offset, count, ty).map_err(wp)?;
+        let (count, _) = locals.read().map_err(wp)?;
         num_locals += count;
     }
 
@@ -75,37 +71,36 @@ pub fn translate_function(
     let mut ops = body.get_operators_reader().map_err(wp)?;
     while !ops.eof() {
         let (op, offset) = ops.read_with_offset().map_err(wp)?;
-        validator.op(offset, &op).map_err(wp)?;
-        check_reserved_byte(&op, offset, ops.original_position())?;
         t.offset = offset as u32;
         t.visit(&op)?;
     }
-    ops.finish().map_err(wp)?;
 
     let frame_size = temp_base + t.max_height as u32;
     let zeros = std::iter::repeat_n(0, (zeroed_end - num_params) as usize);
+    let fuel_segments = t
+        .code
+        .iter()
+        .filter_map(|instr| match instr {
+            Instr::ConsumeFuel { amount } => Some(*amount),
+            _ => None,
+        })
+        .collect();
     for (index, instr) in t.code.iter_mut().enumerate() {
         instr.scale_slots();
         relativize_branch(instr, index);
     }
-    let func = InterpFunc {
-        code: t.code.into_boxed_slice(),
-        frame_init: zeros.chain(t.consts.values).collect(),
+    let layout = FrameLayout {
         num_params,
+        frame_init: zeros.chain(t.consts.values).collect(),
+        num_locals: num_locals - num_params,
         frame_size,
-        loop_headers: t.loop_headers.into_boxed_slice(),
+        fuel_segments,
     };
-    Ok((func, validator.into_allocations()))
-}
-
-/// WebAssembly 2.0 encodes the memory index of `memory.size`/`memory.grow` as one reserved zero
-/// byte; wasmparser, which follows newer specs, also accepts a multi-byte LEB128 zero there.
-fn check_reserved_byte(op: &Operator<'_>, offset: u64, end: u64) -> Result<()> {
-    let is_memory_op = matches!(op, Operator::MemorySize { .. } | Operator::MemoryGrow { .. });
-    if is_memory_op && end - offset != 2 {
-        return Err(Error::Malformed(format!("zero byte expected (at offset {:#x})", offset + 1)));
-    }
-    Ok(())
+    Ok(InterpFunc {
+        code: t.code.into_boxed_slice(),
+        layout,
+        loop_headers: t.loop_headers.into_boxed_slice(),
+    })
 }
 
 /// Deduplicated constants of one function, in order of first appearance.
@@ -1258,26 +1253,6 @@ fn set_dst(instr: &mut Instr, new_dst: Slot) {
     )
 }
 
-/// Operators after which a new fuel segment starts: those that branch, call, or are branched to.
-/// Every tier must use this same rule, so fuel consumption never depends on the tier.
-pub fn ends_fuel_segment(op: &Operator<'_>) -> bool {
-    matches!(
-        op,
-        Operator::Block { .. }
-            | Operator::Loop { .. }
-            | Operator::If { .. }
-            | Operator::Else
-            | Operator::End
-            | Operator::Br { .. }
-            | Operator::BrIf { .. }
-            | Operator::BrTable { .. }
-            | Operator::Return
-            | Operator::Call { .. }
-            | Operator::CallIndirect { .. }
-            | Operator::Unreachable
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use crate::interp::code::Instr;
@@ -1285,7 +1260,7 @@ mod tests {
 
     fn translate(wat: &str) -> Vec<Instr> {
         let module = Module::new(&Engine::default(), wat).unwrap();
-        module.inner.code[0].code.to_vec()
+        crate::tier::interp_code(&module.inner, 0).unwrap().code.to_vec()
     }
 
     #[test]

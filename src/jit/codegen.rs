@@ -5,17 +5,20 @@
 //! free list), or its canonical slot (`temp_base + stack position`, the interpreter's layout). Values
 //! stay in registers within straight-line code; at every label (block and loop boundaries, branch
 //! targets, calls) all of them are in their canonical slots, so every path into a label agrees,
-//! exactly as in the interpreter's translator. Operators the executor implements (tables, bulk
+//! exactly as in the interpreter's translator. With counting on, the prologue and every loop
+//! back-edge count into the module's profile counters, as the interpreter does. Operators the executor implements (tables, bulk
 //! memory, `ref.func`) are runtime calls on operands in canonical slots. It must never emit code
 //! for an operator it does not handle: anything unknown (SIMD) refuses the whole function.
 
-use super::CompileError;
+use super::Options;
 use super::masm::{
-    Assembled, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup, IntOp,
-    LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
+    Assembled, Callee, Cond, ConvertOp, CountSite, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp,
+    FrameSetup, IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind,
+    UnaryOp,
 };
-use crate::interp::code::{InterpFunc, SLOT_BYTES};
 use crate::module::ModuleInner;
+use crate::tier::compiler::CompileError;
+use crate::vm::frame::{FrameLayout, SLOT_BYTES, ends_fuel_segment};
 use crate::types::ValType;
 use crate::vm::TrapCode;
 use wasmparser::{BlockType, FunctionBody, Operator};
@@ -108,16 +111,18 @@ impl<L> Control<L> {
     }
 }
 
-/// Compiles one function with `masm`. With `record_offsets`, the output's code map says where
-/// each operator's code starts (for `tierup explore`); without, nothing is recorded.
+/// Compiles one function with `masm`, on the frame `layout` describes. With
+/// `options.record_offsets`, the output's code map says where each operator's code starts (for
+/// `tierup explore`); without, nothing is recorded.
 pub fn compile<M: MacroAssembler>(
     masm: M,
     module: &ModuleInner,
     func_index: u32,
     body: &FunctionBody<'_>,
-    layout: &InterpFunc,
-    record_offsets: bool,
+    layout: &FrameLayout,
+    options: Options,
 ) -> Result<Assembled, CompileError> {
+    let record_offsets = options.record_offsets;
     let ty = module.func_type(func_index);
     let mut locals = ty.params().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
     let results = ty.results().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
@@ -128,7 +133,7 @@ pub fn compile<M: MacroAssembler>(
         let ty = Ty::from_val(ValType::from_wasmparser(ty))?;
         locals.extend(std::iter::repeat_n(ty, count as usize));
     }
-    let temp_base = layout.num_params + layout.frame_init.len() as u32;
+    let temp_base = layout.temp_base();
     let free = masm.allocatable().iter().rev().copied().collect();
     let free_float = masm.allocatable_float().iter().rev().copied().collect();
     let mut g = CodeGen {
@@ -143,8 +148,11 @@ pub fn compile<M: MacroAssembler>(
         reachable: true,
         dead_depth: 0,
         results: results.clone(),
-        fuel: fuel_segments(layout),
+        fuel: layout.fuel_segments.to_vec(),
         next_fuel: 0,
+        def: func_index - module.num_imported_funcs,
+        options,
+        next_loop: 0,
         in_fuel_segment: false,
         local_cache: Vec::new(),
     };
@@ -159,13 +167,17 @@ pub fn compile<M: MacroAssembler>(
     });
     // Only the declared locals need their zeros: tier-1 code keeps constants as immediates and
     // never reads the interpreter's constant slots or result padding.
-    let declared_locals = g.locals.len() - layout.num_params as usize;
+    let declared_locals = layout.num_locals as usize;
+    debug_assert_eq!(declared_locals, g.locals.len() - layout.num_params as usize);
     g.masm.prologue(&FrameSetup {
         func_index,
         frame_bytes: layout.frame_size * SLOT_BYTES,
         init_offset: layout.num_params * SLOT_BYTES,
         init: &layout.frame_init[..declared_locals],
     });
+    if options.counting {
+        g.masm.count(g.def, CountSite::Entry, options.call_weight, None);
+    }
     // One operator of lookahead, so a comparison can fuse with the branch that consumes it.
     let mut ops = body.get_operators_reader().map_err(wp)?;
     let mut op_offsets = Vec::new();
@@ -229,6 +241,11 @@ struct CodeGen<'m, M: MacroAssembler> {
     next_fuel: usize,
     /// Whether the current segment has been charged.
     in_fuel_segment: bool,
+    /// The function's defined-function index (its profile counters).
+    def: u32,
+    options: Options,
+    /// The ordinal the next `loop` operator gets (every one counts, in dead code too).
+    next_loop: u32,
     /// Integer locals whose current value is also in a register (written through by
     /// `local.set`, so the slot is always current too). Valid only within straight-line code:
     /// dropped at labels and at anything that clobbers registers. Cached registers are neither
@@ -267,24 +284,13 @@ fn int_comparison(op: &Operator<'_>) -> Option<(Cond, Ty)> {
     })
 }
 
-/// The amounts of the interpreter's `ConsumeFuel` instructions, in code order: one per
-/// straight-line segment, in the order the operator walk opens them.
-fn fuel_segments(layout: &InterpFunc) -> Vec<u32> {
-    use crate::interp::code::Instr;
-    let amounts = layout.code.iter().filter_map(|instr| match instr {
-        Instr::ConsumeFuel { amount } => Some(*amount),
-        _ => None,
-    });
-    amounts.collect()
-}
-
 impl<M: MacroAssembler> CodeGen<'_, M> {
     fn visit(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
         if self.reachable && !self.fuel.is_empty() {
             self.charge_fuel()?;
         }
         self.visit_op(op)?;
-        if crate::interp::ends_fuel_segment(op) {
+        if ends_fuel_segment(op) {
             self.in_fuel_segment = false;
         }
         Ok(())
@@ -340,6 +346,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             match op {
                 Operator::Loop { .. } => {
                     self.masm.no_osr_entry();
+                    self.next_loop += 1;
                     self.dead_depth += 1
                 }
                 Operator::Block { .. } | Operator::If { .. } => self.dead_depth += 1,
@@ -980,7 +987,11 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let base = self.stack.len() - params.len();
         self.materialize_from(base);
         let callee_fp = self.canonical(base);
-        self.masm.call(func, callee_fp);
+        let callee = match func.checked_sub(self.module.num_imported_funcs) {
+            Some(def) => Callee::Defined { def, func },
+            None => Callee::Import(func),
+        };
+        self.masm.call(callee, callee_fp);
         self.stack.truncate(base);
         self.stack.extend(results.into_iter().map(|ty| Value { ty, loc: Loc::Slot }));
         Ok(())
@@ -1142,12 +1153,25 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.spill_all();
         let height = self.stack.len() - params.len();
         self.materialize_from(height);
-        let label = self.masm.new_label();
+        let mut label = self.masm.new_label();
         let mut else_label = None;
         match kind {
             Kind::Loop => {
-                self.masm.bind(label);
-                self.masm.osr_entry(label);
+                let header = label;
+                let ordinal = self.next_loop;
+                self.next_loop += 1;
+                if self.options.counting {
+                    // Back-edges branch to a counting block just above the header; entering
+                    // the loop jumps over it.
+                    let back_edge = self.masm.new_label();
+                    self.masm.jump(header);
+                    self.masm.bind(back_edge);
+                    let weight = self.options.back_edge_weight;
+                    self.masm.count(self.def, CountSite::BackEdge(ordinal), weight, Some(header));
+                    label = back_edge;
+                }
+                self.masm.bind(header);
+                self.masm.osr_entry(header);
             }
             Kind::If => {
                 let (cond, size, lhs, rhs) = cond.expect("if has a condition");

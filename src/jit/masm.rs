@@ -5,10 +5,11 @@
 //! two-operand forms and fixed registers for shifts and division, aarch64's immediate limits.
 //! Operation families are small enums with the operand size as data, as in Winch.
 //!
-//! The frame is the interpreter's: 16-byte slots addressed by byte offset from the frame pointer,
-//! so tier-1 code and the interpreter can hand a frame to each other.
+//! The frame is every tier's (`vm::frame`): 16-byte slots addressed by byte offset from the frame
+//! pointer, so tier-1 code and the other tiers can hand a frame to each other.
 
 use crate::vm::TrapCode;
+pub use crate::vm::ops::RuntimeOp;
 
 /// A machine register, by its hardware encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -171,7 +172,25 @@ pub struct FrameSetup<'a> {
     pub init: &'a [u128],
 }
 
-/// How tier-1 code keeps linear-memory accesses inside the memory (see `jit::signals`).
+/// Whom a direct call calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Callee {
+    /// Import number `index` (module index space), through the context's `call_import`.
+    Import(u32),
+    /// Defined function `def`, module index `func`, through the module's function table.
+    Defined { def: u32, func: u32 },
+}
+
+/// Which profile counter a counting point bumps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountSite {
+    /// The function's entry: its call count.
+    Entry,
+    /// A back-edge to the header of the loop with this ordinal: its back-edge count.
+    BackEdge(u32),
+}
+
+/// How tier-1 code keeps linear-memory accesses inside the memory (see `vm::signals`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeapBounds {
     /// No check in the code: every access computes `mem_base + zero-extended address + offset`,
@@ -180,7 +199,7 @@ pub enum HeapBounds {
     /// [`Assembled::heap_accesses`]; the signal handler turns a fault at exactly those
     /// instructions into a jump to [`Assembled::oob_landing`].
     GuardPages,
-    /// A compare and branch against `JitCtx::mem_len` before every access; nothing relies on
+    /// A compare and branch against `VmCtx::mem_len` before every access; nothing relies on
     /// signals (and no instruction is recorded as a heap access).
     Explicit,
 }
@@ -222,6 +241,8 @@ pub struct CodeMap {
 /// A piece of out-of-line code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutOfLine {
+    /// A call of the `hot` helper when a budget runs out.
+    HotStub,
     /// The stub that returns this trap's status.
     TrapStub(TrapCode),
     /// Where every trap leaves the function.
@@ -297,62 +318,6 @@ impl ConvertOp {
     }
 }
 
-/// The runtime operations tier-1 code leaves to the executor (through `JitCtx::runtime`): their
-/// operands are in consecutive canonical slots, and a result replaces the first of them.
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RuntimeOp {
-    /// `(dst, value, len)`; no result.
-    MemoryFill,
-    /// `(dst, src, len)`; no result.
-    MemoryCopy,
-    /// Segment `a`, `(dst, src, len)`; no result.
-    MemoryInit,
-    /// Segment `a`.
-    DataDrop,
-    /// Table `a`, `(index)` -> reference.
-    TableGet,
-    /// Table `a`, `(index, value)`.
-    TableSet,
-    /// Table `a`, `()` -> size.
-    TableSize,
-    /// Table `a`, `(init, delta)` -> old size or -1.
-    TableGrow,
-    /// Table `a`, `(index, value, len)`.
-    TableFill,
-    /// Tables `a` (destination) and `b` (source), `(dst, src, len)`.
-    TableCopy,
-    /// Table `a`, segment `b`, `(dst, src, len)`.
-    TableInit,
-    /// Segment `a`.
-    ElemDrop,
-    /// Function `a` (module index space), `()` -> its reference.
-    RefFunc,
-}
-
-impl RuntimeOp {
-    const ALL: [RuntimeOp; 13] = [
-        RuntimeOp::MemoryFill,
-        RuntimeOp::MemoryCopy,
-        RuntimeOp::MemoryInit,
-        RuntimeOp::DataDrop,
-        RuntimeOp::TableGet,
-        RuntimeOp::TableSet,
-        RuntimeOp::TableSize,
-        RuntimeOp::TableGrow,
-        RuntimeOp::TableFill,
-        RuntimeOp::TableCopy,
-        RuntimeOp::TableInit,
-        RuntimeOp::ElemDrop,
-        RuntimeOp::RefFunc,
-    ];
-
-    /// The operation numbered `n` (its discriminant).
-    pub fn from_u32(n: u32) -> Option<RuntimeOp> {
-        Self::ALL.get(n as usize).copied()
-    }
-}
-
 /// A failure to assemble: always a compiler bug or a resource problem, never the guest's fault.
 #[derive(Debug, thiserror::Error)]
 #[error("assembler: {0}")]
@@ -416,10 +381,17 @@ pub trait MacroAssembler {
     fn load_global(&mut self, size: Size, dst: Reg, index: u32);
     fn store_global(&mut self, size: Size, src: Reg, index: u32);
 
-    /// Calls function `func` (module index space) with its frame at slot offset `callee_fp`
-    /// through the context's function table. Every allocatable register is clobbered; a trap
-    /// status from the callee leaves this function through its trap exit at once.
-    fn call(&mut self, func: u32, callee_fp: u32);
+    /// Calls `callee` with its frame at slot offset `callee_fp`. Every allocatable register is
+    /// clobbered; a trap status from the callee leaves this function through its trap exit at
+    /// once.
+    fn call(&mut self, callee: Callee, callee_fp: u32);
+
+    /// Counts one event of defined function `def` (its [`CountSite`]) in the module's profile
+    /// counters and spends `weight` of its tier-up budget. When the budget has run out, calls
+    /// the context's `hot` helper with every value in its canonical slot; if that ran newer code
+    /// to the function's end, returns its status, otherwise continues at `resume` (`None`: right
+    /// after the count).
+    fn count(&mut self, def: u32, site: CountSite, weight: u32, resume: Option<Self::Label>);
 
     /// `call_indirect` with module type `ty` through `table`; the table index is in the slot after
     /// the arguments. Like [`MacroAssembler::call`] otherwise.

@@ -3,17 +3,17 @@
 //!
 //! - `masm.rs`: the ISA-free assembler vocabulary; `isa/<arch>/`: its implementations, the only
 //!   code that knows encodings;
-//! - `codegen.rs`: the operator walk, ISA-free.
+//! - `codegen.rs`: the operator walk, ISA-free;
+//! - this file: the [`Compiler`] tiering calls ([`BASELINE`]).
 //!
-//! - `signals.rs`: the SIGSEGV/SIGBUS handler and the registry of JIT code it consults, which turn
-//!   a fault on a recorded heap access into a `MemoryOutOfBounds` trap.
-//!
-//! Tier-1 code runs on the interpreter's frames (same slot layout, same value stack), so the two
-//! tiers hand frames to each other freely. It compiles every WebAssembly 2.0 instruction except
+//! Tier-1 code runs on the shared slot frame (`vm::frame`, laid out by tier 0) with the instance
+//! context (`vm::vmctx`), entered like every tier, so tiers hand frames to each other freely. It
+//! counts calls and loop back-edges into the module's profile counters, as tier 0 does, and calls
+//! tiering through `VmCtx::hot` when a budget runs out. It compiles every WebAssembly 2.0 instruction except
 //! SIMD: integers, floats (a second register class), references (64-bit integers with the
 //! interpreter's bits), locals, globals, linear memory (guard pages or explicit bounds checks, `memory.size`/`grow`),
 //! direct and indirect calls, all structured control flow, and table instructions, bulk memory and
-//! `ref.func` through the runtime helper `JitCtx::runtime`. A function touching SIMD is refused
+//! `ref.func` through the runtime helper `VmCtx::runtime`. A function touching SIMD is refused
 //! and stays in the interpreter; so is one using `ceil`/`floor`/`trunc`/`nearest` on a machine
 //! without SSE4.1. Modules record each refusal (`Module::tier1_refusals`).
 //! It must never produce code for a function it does not fully understand: refusing is always safe.
@@ -21,220 +21,86 @@
 mod codegen;
 mod isa;
 pub mod masm;
-pub mod perfmap;
-pub(crate) mod signals;
 
 pub use isa::Isa;
 
-use crate::code::ExecutableCode;
+use crate::code::{CompiledFunc, CompiledParts};
 use crate::module::ModuleInner;
-use crate::vm::TrapCode;
-use masm::{Assembled, HeapBounds};
-use std::sync::Arc;
+use crate::tier::compiler::{CompileError, Compiler};
+use crate::tier::{FuncProfile, Tier};
+use crate::vm::frame::FrameLayout;
+use crate::vm::signals;
+use masm::HeapBounds;
 
-/// The entry of every function in a `JitCtx::funcs` table: runs function `func` (module index
-/// space) on the frame at `callee_fp` (arguments in place) and returns 0 or a trap status. Tier-1
-/// code is entered this way directly; every other function (interpreted, imported) has the
-/// runtime's call helper as its entry, which picks the callee's tier.
-pub type FuncEntry = unsafe extern "C" fn(ctx: *mut JitCtx, callee_fp: *mut u128, func: u32) -> u32;
+/// Tier 1, as tiering sees it.
+pub(crate) struct Baseline;
 
-/// Calls through table `table` with the signature `ty` (module type index) on the frame at
-/// `callee_fp`; returns 0, or a trap status.
-pub type CallIndirectHelper =
-    unsafe extern "C" fn(ctx: *mut JitCtx, callee_fp: *mut u128, ty: u32, table: u32) -> u32;
+/// The one instance tiering calls.
+pub(crate) static BASELINE: Baseline = Baseline;
 
-/// Grows memory 0 by `delta` pages.
-pub type MemoryGrowHelper = unsafe extern "C" fn(ctx: *mut JitCtx, delta: u32) -> u32;
-
-/// Records that a trap with `status` passes through tier-1 function `func` (module index space)
-/// on its way out; returns [`TRAP_PENDING`]. Every tier-1 function calls it on its trap exit, so
-/// backtraces name tier-1 frames without the runtime tracking direct calls.
-pub type UnwindHelper = unsafe extern "C" fn(ctx: *mut JitCtx, status: u32, func: u32) -> u32;
-
-/// Runs a [`RuntimeOp`](masm::RuntimeOp) (numbered by its discriminant) with immediates `a` and
-/// `b` on the operands in the slots from `args` on (a result replaces the first); returns 0, or a
-/// trap status.
-pub type RuntimeHelper =
-    unsafe extern "C" fn(ctx: *mut JitCtx, op: u32, a: u32, b: u32, args: *mut u128) -> u32;
-
-/// What tier-1 code reads at run time. `#[repr(C)]`: the generated code addresses its fields.
-/// One context serves a whole chain of direct tier-1 calls inside one instance.
-#[repr(C)]
-#[derive(Debug)]
-pub struct JitCtx {
-    /// Base of linear memory 0 (dangling when there is none).
-    pub mem_base: *mut u8,
-    /// Accessible bytes of linear memory 0 (read by `memory.size`, and by accesses only under
-    /// explicit bounds checks: with guard pages, the page protections are the bounds).
-    pub mem_len: u64,
-    /// The instance's global cells, by global index.
-    pub globals: *const *mut u128,
-    /// The instance's function table (module index space): where a direct `call` goes. Tier-up
-    /// swaps one entry.
-    pub funcs: *const FuncEntry,
-    /// `call_indirect`: like a call, with the type index and table instead of a function; the
-    /// table index is in the slot after the arguments.
-    pub call_indirect: CallIndirectHelper,
-    /// `memory.grow`: returns the old size in pages or `u32::MAX`, and refreshes the memory fields.
-    pub memory_grow: MemoryGrowHelper,
-    /// The trap exit's helper (see [`UnwindHelper`]).
-    pub unwind: UnwindHelper,
-    /// One past the last slot of the value stack: a prologue traps if its frame would reach it.
-    pub stack_end: *const u128,
-    /// The lowest host stack address tier-1 code may call below; prologues compare the stack
-    /// pointer against it (tier-1 calls recurse on the host stack).
-    pub native_stack_limit: usize,
-    /// The store's remaining fuel (read and written only by code compiled with fuel metering).
-    pub fuel: *mut u64,
-    /// The execution `call` works on (opaque to generated code).
-    pub executor: *mut std::ffi::c_void,
-    /// Table instructions, bulk memory and `ref.func`: the executor's own implementation.
-    pub runtime: RuntimeHelper,
-}
-
-/// The status a call returns when the trap it raised is stored in the executor (it carries a
-/// backtrace a status cannot).
-pub const TRAP_PENDING: u32 = u32::MAX;
-
-/// Why a function was not compiled.
-#[derive(Debug, thiserror::Error)]
-pub enum CompileError {
-    /// The function uses something tier 1 does not compile yet; it stays in the interpreter.
-    #[error("unsupported by tier 1: {0}")]
-    Unsupported(String),
-    /// A compiler bug.
-    #[error("tier-1 internal error: {0}")]
-    Internal(String),
-}
-
-/// A compiled function. Cheap to clone.
-#[derive(Clone, Debug)]
-pub struct JitFunc {
-    inner: Arc<JitCode>,
-}
-
-#[derive(Debug)]
-struct JitCode {
-    /// Declared first, so dropped first: the code leaves the fault handler's registry before it is
-    /// unmapped.
-    _registration: signals::Registration,
-    code: ExecutableCode,
-    /// Where each loop header can be entered from the interpreter (on-stack replacement), by the
-    /// loop's ordinal in the body (`None` for loops in dead code).
-    osr_entries: Box<[Option<u32>]>,
-    compile_time: std::time::Duration,
-    code_size: usize,
-}
-
-impl JitFunc {
-    /// Runs the function on the frame at `fp` (parameters in place, locals and constants
-    /// initialized as the interpreter does); returns its status: 0, [`TRAP_PENDING`], or a trap
-    /// number ([`trap_code`]).
-    ///
-    /// # Safety
-    /// `fp` must point at a frame of this function that lies inside a live value stack, and `ctx`
-    /// must describe the calling instance's memory and globals and a live executor.
-    pub unsafe fn call(&self, ctx: &mut JitCtx, fp: *mut u128) -> u32 {
-        let entry = self.entry();
-        // SAFETY: the caller guarantees the frame and context; tier-1 code stays inside both
-        // (slot offsets below the frame size; memory accesses either checked against `ctx` or
-        // confined to the memory's reservation, where the registered fault handler turns a guard
-        // page hit into a trap). The function index is only read by the runtime's entries, never
-        // by tier-1 code.
-        unsafe { entry(ctx, fp, u32::MAX) }
+impl Compiler for Baseline {
+    fn tier(&self) -> Tier {
+        Tier::Baseline
     }
 
-    /// Runs the rest of the function from the header of its `loop_ordinal`-th loop on a frame the
-    /// interpreter was running (on-stack replacement); returns like [`JitFunc::call`]. `None` if
-    /// that loop has no entry.
-    ///
-    /// # Safety
-    /// As for [`JitFunc::call`], and the interpreter must be at that loop's header, where every
-    /// value is in its canonical slot.
-    pub unsafe fn call_at_loop(
+    fn compile(
         &self,
-        ctx: &mut JitCtx,
-        fp: *mut u128,
-        loop_ordinal: usize,
-    ) -> Option<u32> {
-        let offset = (*self.inner.osr_entries.get(loop_ordinal)?)?;
-        // SAFETY: OSR entries are assembled with the `FuncEntry` convention; they set up what
-        // the prologue does except the frame, which the interpreter has been using.
-        let entry = unsafe { self.inner.code.entry(offset as usize) };
-        // SAFETY: as for `call`.
-        Some(unsafe { entry(ctx, fp, u32::MAX) })
-    }
-
-    /// Where the machine code starts in memory (for profilers' symbol maps).
-    pub fn address(&self) -> *const u8 {
-        self.inner.code.address(0)
-    }
-
-    /// How long compiling took.
-    pub fn compile_time(&self) -> std::time::Duration {
-        self.inner.compile_time
-    }
-
-    /// Machine-code bytes.
-    pub fn code_size(&self) -> usize {
-        self.inner.code_size
-    }
-
-    /// The function's entry, as a `JitCtx::funcs` table holds it.
-    pub fn entry(&self) -> FuncEntry {
-        // SAFETY: offset 0 is the entry of the function `compile` assembled with the `FuncEntry`
-        // convention.
-        unsafe { self.inner.code.entry(0) }
-    }
-
-    /// Maps assembled code of function `func_index` (module index space), compiled in
-    /// `compile_time`, and registers it with the fault handler.
-    fn new(
-        func_index: u32,
-        assembled: Assembled,
-        compile_time: std::time::Duration,
-    ) -> Result<JitFunc, CompileError> {
-        let code = ExecutableCode::new(&assembled.code)
-            .map_err(|e| CompileError::Internal(e.to_string()))?;
-        let range = code.range();
-        let registration = signals::register(
-            range.start,
-            range.len(),
+        module: &ModuleInner,
+        def: u32,
+        layout: &FrameLayout,
+        _profile: &FuncProfile,
+    ) -> Result<CompiledFunc, CompileError> {
+        let started = std::time::Instant::now();
+        let func_index = module.num_imported_funcs + def;
+        let body = module.function_body(def);
+        let options = options(&module.config, false);
+        let assembled = isa::compile_host(module, func_index, &body, layout, options)?;
+        let parts = CompiledParts {
+            code: assembled.code,
+            tier: Tier::Baseline,
             func_index,
-            assembled.heap_accesses,
-            assembled.oob_landing,
-        );
-        let code_size = assembled.code.len();
-        let osr_entries = assembled.osr_entries.into();
-        let inner =
-            JitCode { _registration: registration, code, osr_entries, compile_time, code_size };
-        Ok(JitFunc { inner: Arc::new(inner) })
+            heap_accesses: assembled.heap_accesses,
+            oob_landing: assembled.oob_landing,
+            osr_entries: assembled.osr_entries,
+            compile_time: started.elapsed(),
+        };
+        CompiledFunc::new(parts).map_err(|e| CompileError::Internal(e.to_string()))
     }
 }
 
-/// How code compiled now keeps memory accesses in bounds: guard pages when the engine allows
+/// What tier-1 code is compiled for, besides the function: derived from the engine's
+/// configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// How memory accesses stay in bounds.
+    pub bounds: HeapBounds,
+    /// Whether the code counts calls and back-edges into the module's profile counters and calls
+    /// tiering when the budget runs out (`Config::profile_counters`).
+    pub counting: bool,
+    /// Hotness a call and a back-edge spend (`TierUpPolicy`).
+    pub call_weight: u32,
+    pub back_edge_weight: u32,
+    /// Whether to record every operator's code offset (for `tierup explore`).
+    pub record_offsets: bool,
+}
+
+/// The options code compiled now under `config` gets; guard pages when the engine allows
 /// signal-based traps and the fault handler is installed (or can be now), explicit checks
 /// otherwise.
-fn heap_bounds(config: &crate::Config) -> HeapBounds {
-    if config.signals_based_traps && signals::install() {
+fn options(config: &crate::Config, record_offsets: bool) -> Options {
+    let bounds = if config.signals_based_traps && signals::install() {
         HeapBounds::GuardPages
     } else {
         HeapBounds::Explicit
+    };
+    let weight = |w: u64| w.min(i32::MAX as u64) as u32;
+    Options {
+        bounds,
+        counting: config.profile_counters,
+        call_weight: weight(config.tier_up.call_weight),
+        back_edge_weight: weight(config.tier_up.back_edge_weight),
+        record_offsets,
     }
-}
-
-/// Compiles defined function `func_index` (validated already) for the host ISA.
-pub fn compile(
-    config: &crate::Config,
-    module: &ModuleInner,
-    func_index: u32,
-    body: &wasmparser::FunctionBody<'_>,
-    layout: &crate::interp::code::InterpFunc,
-) -> Result<JitFunc, CompileError> {
-    let started = std::time::Instant::now();
-    let assembled =
-        isa::compile_host(module, func_index, body, layout, heap_bounds(config), false)?;
-    JitFunc::new(func_index, assembled, started.elapsed())
 }
 
 /// Compiles defined function `func_index` for reading rather than running, for `isa` (whatever
@@ -242,44 +108,15 @@ pub fn compile(
 /// took. Nothing is mapped executable.
 pub fn compile_for_explore(
     isa: Isa,
-    config: &crate::Config,
     module: &ModuleInner,
     func_index: u32,
-    body: &wasmparser::FunctionBody<'_>,
-    layout: &crate::interp::code::InterpFunc,
+    layout: &FrameLayout,
 ) -> Result<(masm::Assembled, std::time::Duration), CompileError> {
     let started = std::time::Instant::now();
-    let bounds = heap_bounds(config);
-    let assembled = isa::compile_for(isa, module, func_index, body, layout, bounds, true)?;
+    let body = module.function_body(func_index - module.num_imported_funcs);
+    let options = options(&module.config, true);
+    let assembled = isa::compile_for(isa, module, func_index, &body, layout, options)?;
     Ok((assembled, started.elapsed()))
-}
-
-/// The status tier-1 code returns for a trap.
-pub(crate) fn trap_status(code: &TrapCode) -> u32 {
-    match code {
-        TrapCode::Unreachable => 1,
-        TrapCode::IntegerDivideByZero => 2,
-        TrapCode::IntegerOverflow => 3,
-        TrapCode::MemoryOutOfBounds => 4,
-        TrapCode::StackOverflow => 5,
-        TrapCode::OutOfFuel => 6,
-        TrapCode::BadConversionToInteger => 7,
-        other => unreachable!("tier 1 never raises {other:?}"),
-    }
-}
-
-/// The trap a status other than 0 and [`TRAP_PENDING`] stands for.
-pub(crate) fn trap_code(status: u32) -> TrapCode {
-    match status {
-        1 => TrapCode::Unreachable,
-        2 => TrapCode::IntegerDivideByZero,
-        3 => TrapCode::IntegerOverflow,
-        4 => TrapCode::MemoryOutOfBounds,
-        5 => TrapCode::StackOverflow,
-        6 => TrapCode::OutOfFuel,
-        7 => TrapCode::BadConversionToInteger,
-        other => TrapCode::Host(format!("tier-1 code returned unknown status {other}")),
-    }
 }
 
 #[cfg(test)]
@@ -294,8 +131,8 @@ mod tests {
     fn run(wat: &str, compiled: &[bool], name: &str, args: &[Val]) -> Result<Val, Error> {
         let engine = baseline();
         let module = Module::new(&engine, wat)?;
-        let taken: Vec<bool> = (0..module.inner.code.len() as u32)
-            .map(|d| module.inner.jit_code(d).is_some())
+        let taken: Vec<bool> = (0..module.inner.tiers.len() as u32)
+            .map(|d| module.inner.tiers.compiled(d, Tier::Baseline).is_some())
             .collect();
         assert_eq!(taken, compiled, "which functions tier 1 compiled");
         let mut store = Store::new(&engine, ());
@@ -422,6 +259,7 @@ mod tests {
         let engine = Engine::new(Config {
             tier: crate::Tiering::Auto,
             tier_up: policy,
+            tier_up_mode: crate::TierUpMode::Sync,
             ..Config::default()
         });
         let module = Module::new(&engine, wat).unwrap();
@@ -457,7 +295,9 @@ mod tests {
         assert_eq!(result.unwrap(), Val::I64(1000 + 100 + 5050));
         let event = stats[0].profile.tiered_up.expect("the function tiered up");
         assert!(event.osr, "at a back-edge");
-        assert_eq!(stats[0].profile.back_edges, 1, "the rest of the loop ran in tier 1");
+        assert_eq!(event.back_edges, 1, "at the first one");
+        // Tier 1 counts the rest of the loop's back-edges.
+        assert_eq!(stats[0].profile.back_edges, 99);
         assert_eq!(stats[0].tier, Tier::Baseline);
     }
 
@@ -878,7 +718,7 @@ mod tests {
         let (wat, num_loads, num_stores) = memory_module(offset);
         let module = Module::new(&engine, &wat).unwrap();
         assert!(
-            (0..module.inner.code.len() as u32).all(|d| module.inner.jit_code(d).is_some()),
+            (0..module.inner.tiers.len() as u32).all(|d| module.inner.tiers.compiled(d, Tier::Baseline).is_some()),
             "tier 1 compiles everything"
         );
         let mut store = Store::new(&engine, ());

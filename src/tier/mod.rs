@@ -1,14 +1,38 @@
-//! Execution tiers, how functions are assigned to them ([`Tiering`]), and the per-function
-//! profile the tier-up policy ([`tuning`]) reads.
+//! Tiering: which tier each function runs in, and moving it up.
 //!
-//! Every function starts in the interpreter, which counts calls and loop back-edges; under
-//! [`Tiering::Auto`] a function whose weighted count reaches the threshold is compiled by tier 1,
-//! and a hot loop moves into the new code at its header (on-stack replacement).
+//! Every function starts in the interpreter (tier 0). Every counting tier spends the function's
+//! budget on calls and loop back-edges ([`tuning`]); when it runs out, the tier calls [`on_hot`]
+//! (compiled code through `VmCtx::hot`), which decides here whether and where the function goes
+//! next, asks that tier's [`Compiler`](compiler::Compiler) for code (on a compile thread, or at
+//! once with [`TierUpMode::Sync`]), installs the result by swapping the function's entry in its
+//! module's function table ([`state`]), and hands the running code the new entry: at a call,
+//! the function's entry; at a loop back-edge, the entry of that loop's header (on-stack
+//! replacement). A tier never names another tier's compiler: it only reports hotness here.
+//!
+//! ```text
+//! budget runs out --> on_hot --> compile (queue or now) --> install: entry swap
+//!                        ^                                      |
+//!                        +-- next call / back-edge takes it <---+
+//! ```
 
+pub(crate) mod compiler;
+pub mod perfmap;
+pub(crate) mod queue;
+pub(crate) mod state;
 pub mod tuning;
 
+pub use compiler::CompileError;
+pub use state::{CompileState, TierTimeline};
+
+use crate::interp::InterpFunc;
+use crate::module::{Module, ModuleInner};
+use crate::vm::vmctx::{FuncEntry, HOT_AT_ENTRY, HOT_CONTINUE, VmCtx};
+use compiler::Compiler;
+use state::ModuleTiers;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// An execution tier.
@@ -47,6 +71,8 @@ impl FromStr for Tier {
             "interp" => Ok(Tier::Interp),
             "baseline" => Ok(Tier::Baseline),
             "optimized" => Err(format!("tier `{s}` is not implemented yet")),
+            "0" => Ok(Tier::Interp),
+            "1" => Ok(Tier::Baseline),
             _ => Err(format!("unknown tier `{s}` (expected: interp or baseline)")),
         }
     }
@@ -95,29 +121,55 @@ impl FromStr for Tiering {
     }
 }
 
-/// When a function moved up from the interpreter.
+/// Whether tier-up compiles in the background or on the thread that asked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TierUpMode {
+    /// Requests go to compile threads; the requesting code keeps running in its tier and takes
+    /// the new code at its next call or loop back-edge.
+    #[default]
+    Background,
+    /// The thread whose budget ran out compiles at once and continues in the new code: the
+    /// moments of every tier change are deterministic (for experiments and tests). Results never
+    /// depend on the mode.
+    Sync,
+}
+
+impl FromStr for TierUpMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<TierUpMode, String> {
+        match s {
+            "background" => Ok(TierUpMode::Background),
+            "sync" => Ok(TierUpMode::Sync),
+            _ => Err(format!("unknown tier-up mode `{s}` (expected: background or sync)")),
+        }
+    }
+}
+
+/// Why a function was asked to move up a tier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TierUpEvent {
     /// Its call count at that moment.
     pub calls: u64,
     /// Its back-edge count at that moment.
     pub back_edges: u64,
-    /// Time since its store was created.
+    /// Time since its module was created.
     pub elapsed: Duration,
-    /// Whether it moved up inside a running loop (on-stack replacement) rather than at a call.
+    /// Whether its budget ran out in a running loop (so it moves up by on-stack replacement)
+    /// rather than at a call.
     pub osr: bool,
 }
 
-/// Profiling counters of one function in one instance.
+/// Profiling counters of one function, shared by every instance of its module.
 ///
-/// Counted by the interpreter on function entry and on loop back-edges only (never per instruction).
+/// Counted on function entry and on loop back-edges only (never per instruction), by every tier
+/// that counts: the interpreter and tier 1.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FuncProfile {
     /// Number of times the function was entered.
     pub calls: u64,
     /// Number of taken branches back to a loop header.
     pub back_edges: u64,
-    /// When the function tiered up in this instance, if it did.
+    /// When the function was asked to move up to tier 1, if it was.
     pub tiered_up: Option<TierUpEvent>,
 }
 
@@ -131,8 +183,233 @@ pub struct FuncStats {
     pub name: Option<String>,
     /// Its profiling counters (calls and loop back-edges).
     pub profile: FuncProfile,
-    /// The tier it currently runs in.
+    /// The tier it currently runs in (its newest installed code).
     pub tier: Tier,
     /// Its tier-1 code's compile time and size in bytes, when it has tier-1 code.
     pub compiled: Option<(Duration, usize)>,
+    /// Its tier-1 compilation: where it stands and when it was requested, started and installed.
+    pub baseline: TierTimeline,
+}
+
+/// The hotness a function starts with, and is given again after moving to `tier`: the
+/// threshold for leaving `tier` when a higher tier is enabled, else a budget that never runs out.
+fn budget_for(config: &crate::Config, tier: Tier) -> i64 {
+    match next_tier(config, tier) {
+        Some(_) => config.tier_up.initial_budget(),
+        None => i64::MAX,
+    }
+}
+
+/// The tier a function running in `tier` moves to when hot, if any.
+fn next_tier(config: &crate::Config, tier: Tier) -> Option<Tier> {
+    match (config.tier, tier) {
+        (Tiering::Auto, Tier::Interp) => Some(Tier::Baseline),
+        _ => None,
+    }
+}
+
+/// The compiler of compiled tier `tier`.
+fn compiler(tier: Tier) -> Option<&'static dyn Compiler> {
+    match tier {
+        Tier::Baseline => Some(&crate::jit::BASELINE),
+        Tier::Interp | Tier::Optimized => None,
+    }
+}
+
+/// The tier state of a new module with `num_defined` functions under `config`: every function
+/// entered through the interpreter, with its first budget.
+pub(crate) fn new_module_tiers(config: &crate::Config, num_defined: usize) -> ModuleTiers {
+    ModuleTiers::new(num_defined, crate::interp::ENTRY, budget_for(config, Tier::Interp))
+}
+
+/// What a module needs before its first instance: with tier 1 pinned, every function compiled
+/// (refusals recorded; the refused run in the interpreter). A compiler bug is an error.
+pub(crate) fn prepare(module: &Module) -> crate::Result<()> {
+    let m = &module.inner;
+    if m.config.tier != Tiering::Pinned(Tier::Baseline) {
+        return Ok(());
+    }
+    for def in 0..m.tiers.len() as u32 {
+        compile_and_install(module, def, Tier::Baseline);
+        if let CompileState::Refused(reason) = m.tiers.timeline(def, Tier::Baseline).state
+            && reason.starts_with("internal")
+        {
+            return Err(crate::Error::Internal(reason));
+        }
+    }
+    Ok(())
+}
+
+/// Tier 0's code of defined function `def`, translating it the first time.
+pub(crate) fn interp_code(module: &ModuleInner, def: u32) -> Result<&Arc<InterpFunc>, &str> {
+    module.tiers.interp_code(def, || {
+        let func_index = module.num_imported_funcs + def;
+        crate::interp::translate_function(module, func_index, &module.function_body(def))
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Where a function's budget ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Site {
+    /// At a call (its entry).
+    Entry,
+    /// At a back-edge to the header of its loop with this ordinal.
+    Loop(usize),
+}
+
+/// Defined function `def`, running in `running`, has spent its budget at `site`: decides what
+/// happens next. Returns the entry to continue in, when newer code is installed (at a loop, that
+/// loop header's on-stack-replacement entry); otherwise the caller carries on where it is, with a
+/// fresh budget.
+pub(crate) fn on_hot(module: &Module, def: u32, running: Tier, site: Site) -> Option<FuncEntry> {
+    let m = &module.inner;
+    let counters = m.tiers.counters(def);
+    let best = m.tiers.best_tier(def);
+    if best > running {
+        counters.budget.store(budget_for(&m.config, best), Ordering::Relaxed);
+        let code = m.tiers.compiled(def, best)?;
+        return match site {
+            Site::Entry => Some(code.entry()),
+            Site::Loop(ordinal) => code.osr_entry(ordinal),
+        };
+    }
+    let Some(next) = next_tier(&m.config, running) else {
+        counters.budget.store(i64::MAX, Ordering::Relaxed);
+        return None;
+    };
+    let event = TierUpEvent {
+        calls: counters.calls.load(Ordering::Relaxed),
+        back_edges: counters.back_edges.load(Ordering::Relaxed),
+        elapsed: m.tiers.elapsed(),
+        osr: matches!(site, Site::Loop(_)),
+    };
+    let background = m.config.tier_up_mode == TierUpMode::Background;
+    let state = m.tiers.update_timeline(def, next, |t| {
+        let state = t.state.clone();
+        if state == CompileState::NotRequested {
+            t.requested = Some(event);
+            t.state = if background { CompileState::Queued } else { CompileState::Compiling };
+        }
+        state
+    });
+    match state {
+        CompileState::NotRequested if background => {
+            let job = queue::Job { module: module.clone(), def, tier: next };
+            if !m.engine.compile_queue().submit(job) {
+                // No compile thread: compile here rather than never.
+                compile_and_install(module, def, next);
+            }
+        }
+        CompileState::NotRequested => compile_and_install(module, def, next),
+        CompileState::Refused(_) => {
+            counters.budget.store(i64::MAX, Ordering::Relaxed);
+            return None;
+        }
+        CompileState::Queued | CompileState::Compiling | CompileState::Installed => {}
+    }
+    if m.tiers.best_tier(def) > running {
+        return on_hot(module, def, running, site);
+    }
+    counters.budget.store(m.config.tier_up.poll_interval(), Ordering::Relaxed);
+    None
+}
+
+/// Compiles defined function `def` of `module` in `tier` and installs the code; a refusal is
+/// recorded and never retried.
+pub(crate) fn compile_and_install(module: &Module, def: u32, tier: Tier) {
+    let m = &module.inner;
+    let started = m.tiers.elapsed();
+    m.tiers.update_timeline(def, tier, |t| {
+        t.state = CompileState::Compiling;
+        t.compile_started = Some(started);
+    });
+    let outcome = match (compiler(tier), interp_code(m, def)) {
+        (None, _) => Err(CompileError::Unsupported(format!("tier {tier} does not exist yet"))),
+        (_, Err(e)) => Err(CompileError::Internal(format!("translation failed: {e}"))),
+        (Some(compiler), Ok(code)) => {
+            debug_assert_eq!(compiler.tier(), tier);
+            let profile = profile(m, def);
+            compiler.compile(m, def, &code.layout, &profile)
+        }
+    };
+    match outcome {
+        Ok(code) => {
+            announce(m, def, &code);
+            m.tiers.install(def, code);
+        }
+        Err(e) => {
+            if let CompileError::Internal(msg) = &e {
+                eprintln!("tierup: tier {tier} failed on function {}: {msg}", m.num_imported_funcs + def);
+            }
+            let reason = match e {
+                CompileError::Unsupported(reason) => reason,
+                CompileError::Internal(msg) => format!("internal error: {msg}"),
+            };
+            m.tiers.update_timeline(def, tier, |t| t.state = CompileState::Refused(reason));
+        }
+    }
+}
+
+/// Tells the profiler's symbol map about new code, when the engine asked for one.
+fn announce(m: &ModuleInner, def: u32, code: &crate::code::CompiledFunc) {
+    if m.config.profiling_strategy == crate::ProfilingStrategy::PerfMap {
+        let func_index = m.num_imported_funcs + def;
+        let module = m.names.module.as_deref().or(m.names.file.as_deref());
+        let name = perfmap::symbol(module, func_index, m.display_name(func_index), code.tier());
+        perfmap::record(code.address(), code.code_size(), &name);
+    }
+}
+
+/// The profile of defined function `def` as of now.
+fn profile(m: &ModuleInner, def: u32) -> FuncProfile {
+    let counters = m.tiers.counters(def);
+    FuncProfile {
+        calls: counters.calls.load(Ordering::Relaxed),
+        back_edges: counters.back_edges.load(Ordering::Relaxed),
+        tiered_up: m.tiers.timeline(def, Tier::Baseline).requested,
+    }
+}
+
+/// `VmCtx::hot`: compiled code of tier `tier` spent function `func`'s budget at `site`.
+///
+/// # Safety
+/// `ctx` must be a live instance context of a store lent to wasm, `func` a function its module
+/// defines, and `fp` that function's frame with every value in its canonical slot.
+pub(crate) unsafe extern "C" fn hot_from_compiled(
+    ctx: *mut VmCtx,
+    fp: *mut u128,
+    func: u32,
+    site: u32,
+    tier: u32,
+) -> u32 {
+    // SAFETY: guaranteed by the caller; the module is held by its instance for the store's life.
+    let module = unsafe { (&(*(*ctx).store).instances)[(*ctx).instance as usize].module.clone() };
+    let def = func - module.inner.num_imported_funcs;
+    let running = if tier == 2 { Tier::Optimized } else { Tier::Baseline };
+    let site = if site == HOT_AT_ENTRY { Site::Entry } else { Site::Loop(site as usize) };
+    match on_hot(&module, def, running, site) {
+        // SAFETY: the newer code runs the same function on the same frame, whose values are where
+        // every tier expects them at this site.
+        Some(entry) => unsafe { entry(ctx, fp, func) },
+        None => HOT_CONTINUE,
+    }
+}
+
+/// Counters and tier of every defined function of `module`.
+pub(crate) fn func_stats(module: &ModuleInner) -> Vec<FuncStats> {
+    (0..module.tiers.len() as u32)
+        .map(|def| {
+            let func_index = module.num_imported_funcs + def;
+            let baseline = module.tiers.compiled(def, Tier::Baseline);
+            FuncStats {
+                func_index,
+                name: module.display_name(func_index).map(str::to_string),
+                profile: profile(module, def),
+                tier: module.tiers.best_tier(def),
+                compiled: baseline.map(|c| (c.compile_time(), c.code_size())),
+                baseline: module.tiers.timeline(def, Tier::Baseline),
+            }
+        })
+        .collect()
 }

@@ -34,4 +34,18 @@ impl TierUpPolicy {
     pub(crate) fn initial_budget(&self) -> i64 {
         self.threshold.min(i64::MAX as u64) as i64
     }
+
+    /// The budget a function gets while its compilation is pending: how often (in hotness) the
+    /// running code looks again whether the new code is ready. An eighth of the threshold: a
+    /// loop that asked for tier 1 moves into it within an eighth of the work that made it hot,
+    /// and each look is one cold call.
+    pub(crate) fn poll_interval(&self) -> i64 {
+        (self.initial_budget() / 8).max(1)
+    }
+}
+
+/// Compile threads a background tier-up uses by default: one per core but the one the program
+/// runs on, at least one.
+pub fn default_compile_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1)).max(1)
 }

@@ -58,7 +58,7 @@ impl Func {
                 return Err(Error::Usage(format!("argument {i} is a function of another store")));
             }
         }
-        crate::interp::call(store, *self, args, results).map_err(Error::Trap)
+        super::call::call(store, *self, args, results).map_err(Error::Trap)
     }
 
     /// A typed view of this function; fails if the signature does not match `Params -> Results`.

@@ -7,12 +7,12 @@
 use super::memory::LinearMemory;
 use super::store::{
     Extern, Func, FuncEntity, FuncKind, Global, GlobalEntity, Instance, InstanceEntity, Memory,
-    Store, Table, TableEntity, encode_func_ref,
+    Store, Table, TableEntity, VmCtxBox, encode_func_ref,
 };
-use super::{Trap, TrapCode};
+use super::vmctx::VmCtx;
+use super::{Trap, TrapCode, call};
 use crate::error::{Error, Result};
 use crate::module::{ConstExpr, ExportKind, ImportKind, Module, SegmentMode};
-use crate::tier::FuncProfile;
 use crate::types::ExternType;
 use crate::val::Val;
 use std::cell::UnsafeCell;
@@ -94,28 +94,10 @@ impl Instance {
         store.inner.instances[self.0 as usize].module.clone()
     }
 
-    /// Profiling counters and tier of every defined function, in index order.
+    /// Profiling counters and tier of every defined function, in index order. The counters are
+    /// the module's: every instance of a module counts into the same ones.
     pub fn func_stats<T>(&self, store: &Store<T>) -> Vec<crate::tier::FuncStats> {
-        let entity = &store.inner.instances[self.0 as usize];
-        let m = &entity.module.inner;
-        entity
-            .profile
-            .iter()
-            .enumerate()
-            .map(|(def, profile)| {
-                let func_index = m.num_imported_funcs + def as u32;
-                crate::tier::FuncStats {
-                    func_index,
-                    name: m.display_name(func_index).map(str::to_string),
-                    profile: *profile,
-                    tier: match m.jit_code(def as u32) {
-                        Some(_) => crate::tier::Tier::Baseline,
-                        None => crate::tier::Tier::Interp,
-                    },
-                    compiled: m.jit_code(def as u32).map(|j| (j.compile_time(), j.code_size())),
-                }
-            })
-            .collect()
+        crate::tier::func_stats(&store.inner.instances[self.0 as usize].module.inner)
     }
 }
 
@@ -174,6 +156,7 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
     let config = store.inner.engine.config().clone();
     let mut entity = InstanceEntity {
         module: module.clone(),
+        vmctx: VmCtxBox::new(new_vmctx(store, module, id)),
         funcs: Vec::with_capacity(m.func_types.len()),
         tables: Vec::new(),
         memories: Vec::new(),
@@ -181,9 +164,6 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
         global_cells: Vec::new(),
         elem_segments: Vec::new(),
         data_dropped: vec![false; m.datas.len()],
-        profile: vec![FuncProfile::default(); m.code.len()],
-        tier_up_budget: vec![initial_budget(store.inner.engine.config()); m.code.len()],
-        jit_entries: Vec::new(),
     };
     for ext in imports {
         match *ext {
@@ -193,7 +173,7 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
             Extern::Global(g) => entity.globals.push(g.0),
         }
     }
-    for def_index in 0..m.code.len() as u32 {
+    for def_index in 0..m.tiers.len() as u32 {
         let ty_index = m.func_types[(m.num_imported_funcs + def_index) as usize];
         let func = store.inner.push_func(FuncEntity {
             kind: FuncKind::Wasm { instance: id, def_index },
@@ -226,6 +206,17 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
     }
     entity.global_cells =
         entity.globals.iter().map(|g| store.inner.globals[*g as usize].value.get()).collect();
+    let ctx = entity.vmctx.as_ptr();
+    // SAFETY: the context was just made and nothing else uses it yet; `global_cells` keeps its
+    // buffer for the instance's lifetime (it is never modified after this).
+    unsafe {
+        (*ctx).globals = entity.global_cells.as_ptr();
+        if let Some(&m) = entity.memories.first() {
+            let memory = &store.inner.memories[m as usize];
+            (*ctx).mem_base = memory.base();
+            (*ctx).mem_len = memory.len() as u64;
+        }
+    }
     for segment in &m.elems {
         let items: Arc<[u64]> =
             segment.items.iter().map(|e| eval_const(store, &entity, *e) as u64).collect();
@@ -319,12 +310,26 @@ impl<T> Store<T> {
     }
 }
 
-/// The tier-up budget every function of a new instance starts with: the policy's threshold under
-/// `auto`, otherwise one that never runs out.
-fn initial_budget(config: &crate::Config) -> i64 {
-    match config.tier {
-        crate::Tiering::Auto => config.tier_up.initial_budget(),
-        _ => i64::MAX,
+/// The context of instance `id` of `module` in `store`, its memory and globals still unset.
+fn new_vmctx<T>(store: &mut Store<T>, module: &Module, id: u32) -> VmCtx {
+    let tiers = &module.inner.tiers;
+    VmCtx {
+        mem_base: std::ptr::NonNull::dangling().as_ptr(),
+        mem_len: 0,
+        globals: std::ptr::null(),
+        funcs: tiers.entries_ptr(),
+        call_import: call::call_import,
+        call_indirect: call::call_indirect,
+        memory_grow: call::memory_grow,
+        unwind: call::unwind,
+        stack_end: store.inner.stack.end_ptr(),
+        native_stack_limit: store.inner.native_stack_limit,
+        fuel: store.inner.fuel_ptr(),
+        runtime: call::runtime,
+        counters: tiers.counters_ptr(),
+        hot: crate::tier::hot_from_compiled,
+        store: store.inner.as_ptr(),
+        instance: id,
     }
 }
 

@@ -3,7 +3,7 @@
 //! A 32-bit memory reserves the whole range a wasm32 access can reach (4 GiB of addresses plus a
 //! 4 GiB offset plus slack) as `PROT_NONE` up front and makes pages accessible as the memory grows, so
 //! the base address never changes and JIT code can rely on guard pages instead of bounds checks
-//! (`jit::signals` turns the fault into a trap). Pages beyond the current size are always
+//! (`vm::signals` turns the fault into a trap). Pages beyond the current size are always
 //! `PROT_NONE`, whatever the memory's maximum, so `memory.grow` needs no code change and a memory
 //! smaller than 4 GiB is as safe as a full one.
 //! The interpreter still checks bounds explicitly against [`LinearMemory::len`].
@@ -31,7 +31,7 @@ pub struct LinearMemory {
     max_pages: u64,
     ty: MemoryType,
     /// The reservation as the fault handler knows it (`None` only while dropping).
-    registration: Option<crate::jit::signals::Registration>,
+    registration: Option<super::signals::Registration>,
 }
 
 // SAFETY: the mapping is owned exclusively by this value; moving it between threads moves that ownership.
@@ -70,7 +70,7 @@ impl LinearMemory {
         }
         let base = NonNull::new(ptr.cast::<u8>()).ok_or("mmap returned null")?;
         let registration =
-            Some(crate::jit::signals::register_memory(base.as_ptr() as usize, RESERVATION));
+            Some(super::signals::register_memory(base.as_ptr() as usize, RESERVATION));
         let mut memory = LinearMemory { base, len: 0, max_pages, ty, registration };
         memory.make_accessible(ty.limits.min * PAGE_SIZE)?;
         Ok(memory)

@@ -6,13 +6,14 @@
 
 use super::Trap;
 use super::memory::LinearMemory;
+use super::stack::Stack;
+use super::vmctx::{FuncEntry, VmCtx};
 use crate::engine::{Engine, SigId};
-use crate::interp::Stack;
 use crate::module::Module;
-use crate::tier::FuncProfile;
 use crate::types::{FuncType, GlobalType, TableType};
 use crate::val::Val;
 use std::cell::UnsafeCell;
+use std::ptr::NonNull;
 use std::sync::Arc;
 
 /// A host function's implementation.
@@ -67,8 +68,10 @@ pub(crate) fn decode_func_ref(raw: u64) -> Option<Func> {
 pub(crate) enum FuncKind {
     /// Defined function number `def_index` of `instance`'s module.
     Wasm { instance: u32, def_index: u32 },
-    /// Entry `index` of the store's host functions.
-    Host { index: u32 },
+    /// Entry `index` of the store's host functions, called through `entry` (the store's host
+    /// trampoline, which knows the store's data type) with the calling instance's context and the
+    /// function's store index.
+    Host { index: u32, entry: FuncEntry },
 }
 
 pub(crate) struct FuncEntity {
@@ -117,6 +120,8 @@ impl GlobalEntity {
 
 pub(crate) struct InstanceEntity {
     pub module: Module,
+    /// The context compiled code and every function entry of this instance run with.
+    pub vmctx: VmCtxBox,
     /// Store handles by module index space.
     pub funcs: Vec<u32>,
     pub tables: Vec<u32>,
@@ -129,16 +134,37 @@ pub(crate) struct InstanceEntity {
     pub elem_segments: Vec<Option<Arc<[u64]>>>,
     /// Whether each data segment was dropped.
     pub data_dropped: Vec<bool>,
-    /// Profiling counters per defined function.
-    pub profile: Vec<FuncProfile>,
-    /// Hotness each defined function has left before the tier-up policy looks at it (see
-    /// `TierUpPolicy`); counted down by calls and back-edges.
-    pub tier_up_budget: Vec<i64>,
-    /// The function table tier-1 code calls through (module index space): tier-1 entries for
-    /// compiled functions, the runtime's call helper for the rest. Filled on first use, by the
-    /// executor, which knows the helper's type.
-    pub jit_entries: Vec<crate::jit::FuncEntry>,
 }
+
+/// An instance's [`VmCtx`], at a stable address for the instance's lifetime. Compiled code and
+/// the runtime's helpers write its memory fields through raw pointers while shared references to
+/// the instance exist, so it is only ever reached through [`VmCtxBox::as_ptr`].
+pub(crate) struct VmCtxBox(NonNull<VmCtx>);
+
+impl VmCtxBox {
+    pub fn new(ctx: VmCtx) -> VmCtxBox {
+        VmCtxBox(NonNull::from(Box::leak(Box::new(ctx))))
+    }
+
+    /// The context, for compiled code and the runtime's helpers.
+    pub fn as_ptr(&self) -> *mut VmCtx {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for VmCtxBox {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `Box` in `new` and freed only here; the instance (and so the
+        // context) outlives every execution in its store.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
+// SAFETY: the context is owned by its instance, which moves with its store between threads; it is
+// never used by two threads at once (a store is used by one thread at a time).
+unsafe impl Send for VmCtxBox {}
+// SAFETY: shared references give no access to the context but its address.
+unsafe impl Sync for VmCtxBox {}
 
 /// The store's engine-facing state; split from `Store<T>` so the runtime is not generic over `T`.
 pub(crate) struct StoreInner {
@@ -150,18 +176,26 @@ pub(crate) struct StoreInner {
     pub tables: Vec<TableEntity>,
     pub globals: Vec<GlobalEntity>,
     pub instances: Vec<InstanceEntity>,
-    /// Remaining fuel, when the engine consumes fuel.
-    pub fuel: u64,
+    /// Remaining fuel, when the engine consumes fuel. Read and written in place by every tier
+    /// (compiled code through `VmCtx::fuel`), so only ever through [`StoreInner::fuel_ptr`].
+    fuel: UnsafeCell<u64>,
     pub stack: Stack,
-    /// When the store was made (tier-up events are timed from it).
-    pub created: std::time::Instant,
+    /// The trap on its way out of the current execution, with the frames it has passed (see
+    /// `vmctx::TRAP_PENDING`).
+    pub pending_trap: Option<Trap>,
+    /// The `Store<T>` this is the inner part of, type-erased, while wasm runs (set on every entry
+    /// from the host): what the host trampoline hands host functions. Null otherwise.
+    pub host_store: *mut (),
+    /// The host stack limit the instances' contexts hold (see `VmCtx::native_stack_limit`), for
+    /// the thread that last entered wasm.
+    pub native_stack_limit: usize,
 }
 
 static NEXT_STORE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Owns all runtime state of a set of instances, plus the embedder's data `T`.
 pub struct Store<T> {
-    pub(crate) inner: StoreInner,
+    pub(crate) inner: StoreBox,
     pub(crate) host_funcs: Vec<HostFn<T>>,
     pub(crate) data: T,
 }
@@ -173,7 +207,7 @@ impl<T> Store<T> {
     pub fn new(engine: &Engine, data: T) -> Store<T> {
         let stack = Stack::new(engine.config().max_wasm_stack);
         Store {
-            inner: StoreInner {
+            inner: StoreBox::new(StoreInner {
                 id: NEXT_STORE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 engine: engine.clone(),
                 funcs: Vec::new(),
@@ -181,10 +215,12 @@ impl<T> Store<T> {
                 tables: Vec::new(),
                 globals: Vec::new(),
                 instances: Vec::new(),
-                fuel: 0,
+                fuel: UnsafeCell::new(0),
                 stack,
-                created: std::time::Instant::now(),
-            },
+                pending_trap: None,
+                host_store: std::ptr::null_mut(),
+                native_stack_limit: 0,
+            }),
             host_funcs: Vec::new(),
             data,
         }
@@ -210,13 +246,16 @@ impl<T> Store<T> {
         if !self.inner.engine.config().consume_fuel {
             return Err(crate::Error::Usage("fuel is not enabled in this engine's config".into()));
         }
-        self.inner.fuel = fuel;
+        // SAFETY: no wasm runs while the store is borrowed mutably, so nothing else accesses
+        // the cell.
+        unsafe { self.inner.fuel_ptr().write(fuel) };
         Ok(())
     }
 
     /// Remaining fuel.
     pub fn fuel(&self) -> u64 {
-        self.inner.fuel
+        // SAFETY: no wasm runs while the store is borrowed, so nothing writes the cell.
+        unsafe { self.inner.fuel_ptr().read() }
     }
 
     /// Registers a host function and returns its handle.
@@ -224,11 +263,62 @@ impl<T> Store<T> {
         let index = self.host_funcs.len() as u32;
         self.host_funcs.push(f);
         let sig = self.inner.engine.intern(&ty);
-        self.inner.push_func(FuncEntity { kind: FuncKind::Host { index }, sig, ty })
+        let entry: FuncEntry = super::call::host_trampoline::<T>;
+        self.inner.push_func(FuncEntity { kind: FuncKind::Host { index, entry }, sig, ty })
     }
 }
 
+/// A store's [`StoreInner`], in an allocation of its own: its address stays put when the
+/// `Store<T>` moves, so instance contexts can point at it, and execution reaches it through one
+/// raw pointer ([`StoreBox::as_ptr`]) while the store is lent to wasm. Dereferencing gives the
+/// ordinary shared or exclusive access of a field.
+pub(crate) struct StoreBox(NonNull<StoreInner>);
+
+impl StoreBox {
+    fn new(inner: StoreInner) -> StoreBox {
+        StoreBox(NonNull::from(Box::leak(Box::new(inner))))
+    }
+
+    /// The inner store, for an execution that reaches it from instance contexts.
+    pub fn as_ptr(&self) -> *mut StoreInner {
+        self.0.as_ptr()
+    }
+}
+
+impl std::ops::Deref for StoreBox {
+    type Target = StoreInner;
+    fn deref(&self) -> &StoreInner {
+        // SAFETY: the allocation lives as long as `self`; shared access through `&self` cannot
+        // overlap an execution, which needs the store borrowed mutably.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl std::ops::DerefMut for StoreBox {
+    fn deref_mut(&mut self) -> &mut StoreInner {
+        // SAFETY: as for `deref`; `&mut self` is exclusive.
+        unsafe { self.0.as_mut() }
+    }
+}
+
+impl Drop for StoreBox {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `Box` in `new` and freed only here.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
+// SAFETY: `StoreBox` owns its allocation exclusively, like a `Box`.
+unsafe impl Send for StoreBox {}
+// SAFETY: as for `Send`: `&StoreBox` gives only shared access.
+unsafe impl Sync for StoreBox {}
+
 impl StoreInner {
+    /// The fuel cell, for every tier (see the field).
+    pub fn fuel_ptr(&self) -> *mut u64 {
+        self.fuel.get()
+    }
+
     pub fn push_func(&mut self, f: FuncEntity) -> Func {
         self.funcs.push(f);
         Func(self.funcs.len() as u32 - 1)

@@ -169,3 +169,31 @@ impl fmt::Display for Trap {
 }
 
 impl std::error::Error for Trap {}
+
+/// The status compiled code returns for a trap it raises itself (see `vmctx`).
+pub(crate) fn trap_status(code: &TrapCode) -> u32 {
+    match code {
+        TrapCode::Unreachable => 1,
+        TrapCode::IntegerDivideByZero => 2,
+        TrapCode::IntegerOverflow => 3,
+        TrapCode::MemoryOutOfBounds => 4,
+        TrapCode::StackOverflow => 5,
+        TrapCode::OutOfFuel => 6,
+        TrapCode::BadConversionToInteger => 7,
+        other => unreachable!("compiled code never raises {other:?} itself"),
+    }
+}
+
+/// The trap a status other than `STATUS_OK` and `TRAP_PENDING` stands for.
+pub(crate) fn trap_code(status: u32) -> TrapCode {
+    match status {
+        1 => TrapCode::Unreachable,
+        2 => TrapCode::IntegerDivideByZero,
+        3 => TrapCode::IntegerOverflow,
+        4 => TrapCode::MemoryOutOfBounds,
+        5 => TrapCode::StackOverflow,
+        6 => TrapCode::OutOfFuel,
+        7 => TrapCode::BadConversionToInteger,
+        other => TrapCode::Host(format!("compiled code returned unknown status {other}")),
+    }
+}

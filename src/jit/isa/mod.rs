@@ -6,10 +6,11 @@
 mod aarch64;
 mod x64;
 
-use super::CompileError;
-use super::masm::{Assembled, HeapBounds};
-use crate::interp::code::InterpFunc;
+use super::Options;
+use super::masm::Assembled;
 use crate::module::ModuleInner;
+use crate::tier::compiler::CompileError;
+use crate::vm::frame::FrameLayout;
 
 /// An instruction set tier 1 compiles for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,37 +53,34 @@ impl Isa {
 }
 
 /// Compiles a function for `isa`, whatever the host: the code runs only on that ISA.
-/// `record_offsets` as in `codegen::compile`.
 pub fn compile_for(
     isa: Isa,
     module: &ModuleInner,
     func_index: u32,
     body: &wasmparser::FunctionBody<'_>,
-    layout: &InterpFunc,
-    bounds: HeapBounds,
-    record_offsets: bool,
+    layout: &FrameLayout,
+    options: Options,
 ) -> Result<Assembled, CompileError> {
     use super::codegen::compile;
     match isa {
         Isa::X64 => {
-            let masm = x64::X64Masm::new(bounds);
-            compile(masm, module, func_index, body, layout, record_offsets)
+            let masm = x64::X64Masm::new(options.bounds);
+            compile(masm, module, func_index, body, layout, options)
         }
-        Isa::Aarch64 => aarch64::compile(module, func_index, body, layout, bounds, record_offsets),
+        Isa::Aarch64 => aarch64::compile(module, func_index, body, layout, options),
     }
 }
 
-/// Compiles a function for the machine tierup runs on; `record_offsets` as in `codegen::compile`.
+/// Compiles a function for the machine tierup runs on.
 pub fn compile_host(
     module: &ModuleInner,
     func_index: u32,
     body: &wasmparser::FunctionBody<'_>,
-    layout: &InterpFunc,
-    bounds: HeapBounds,
-    record_offsets: bool,
+    layout: &FrameLayout,
+    options: Options,
 ) -> Result<Assembled, CompileError> {
     match Isa::host() {
-        Some(isa) => compile_for(isa, module, func_index, body, layout, bounds, record_offsets),
+        Some(isa) => compile_for(isa, module, func_index, body, layout, options),
         None => Err(CompileError::Unsupported(format!("tier 1 on {}", std::env::consts::ARCH))),
     }
 }
@@ -117,7 +115,19 @@ impl TrapStubs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jit::masm::HeapBounds;
     use crate::{Engine, Module};
+
+    /// Explicit bounds checks, no counting: the code golden tests expect.
+    pub(crate) fn test_options() -> Options {
+        Options {
+            bounds: HeapBounds::Explicit,
+            counting: false,
+            call_weight: 10,
+            back_edge_weight: 1,
+            record_offsets: false,
+        }
+    }
 
     /// Every defined function of `wat` compiled for `isa`, whatever the host.
     fn compile_all(isa: Isa, wat: &str) -> Vec<Vec<u8>> {
@@ -129,10 +139,9 @@ mod tests {
             if let wasmparser::Payload::CodeSectionEntry(body) = payload.unwrap() {
                 let defined = out.len();
                 let func_index = inner.num_imported_funcs + defined as u32;
-                let layout = &inner.code[defined];
-                let bounds = HeapBounds::Explicit;
+                let layout = &crate::tier::interp_code(inner, defined as u32).unwrap().layout;
                 out.push(
-                    compile_for(isa, inner, func_index, &body, layout, bounds, false).unwrap().code,
+                    compile_for(isa, inner, func_index, &body, layout, test_options()).unwrap().code,
                 );
             }
         }
@@ -197,14 +206,9 @@ mod tests {
             })
             .unwrap();
         let near = aarch64::Aarch64Masm::new(false);
-        let result = super::super::codegen::compile(
-            near,
-            &module.inner,
-            0,
-            &body,
-            &module.inner.code[0],
-            false,
-        );
+        let layout = &crate::tier::interp_code(&module.inner, 0).unwrap().layout;
+        let result =
+            super::super::codegen::compile(near, &module.inner, 0, &body, layout, test_options());
         let result = result.map(|c| c.code.len());
         assert!(matches!(result, Err(CompileError::Internal(_))), "{result:?}");
     }

@@ -1,8 +1,8 @@
 //! The aarch64 `MacroAssembler`: the only place that knows A64 encodings (through `dynasm!`).
 //!
 //! Register roles (AAPCS64 for every entry and for calls out):
-//! - every entry is `(ctx, fp, func) -> status` (`JitCtx::funcs`, `FuncEntry`): `x0` is the
-//!   [`JitCtx`](crate::jit::JitCtx) pointer and `x1` the frame pointer; the prologue (and each
+//! - every entry is `(ctx, fp, func) -> status` (`vm::vmctx::FuncEntry`): `x0` is the
+//!   `VmCtx` pointer and `x1` the frame pointer; the prologue (and each
 //!   on-stack-replacement entry) moves them to `x19` (ctx) and `x20` (fp), callee-saved, so they
 //!   stay pinned across calls: tier-1 callees through the function table (`blr`, arguments in
 //!   `x0`-`x2`) and the runtime helpers (`call_indirect`, `memory_grow`, `runtime`, `unwind`);
@@ -15,9 +15,9 @@
 //! - `x29` (frame record), `x30` (link register) and `x19`-`x28` are saved by the prologue;
 //!   `x18`, the platform register, is never touched.
 //!
-//! The prologue checks the value stack (`fp + frame bytes` against `JitCtx::stack_end`) and the
-//! host stack (`sp` against `JitCtx::native_stack_limit`) before writing the frame image. Every
-//! trap stub sets `w0` and jumps to the trap exit, which reports the frame to `JitCtx::unwind`
+//! The prologue checks the value stack (`fp + frame bytes` against `VmCtx::stack_end`) and the
+//! host stack (`sp` against `VmCtx::native_stack_limit`) before writing the frame image. Every
+//! trap stub sets `w0` and jumps to the trap exit, which reports the frame to `VmCtx::unwind`
 //! and returns its status, as on x64.
 //!
 //! As on x64, 32-bit results are written through `w` registers, which zero the upper half, so an
@@ -34,7 +34,7 @@
 //! Linear memory: with [`HeapBounds::GuardPages`], loads compute `base + zero-extended address +
 //! offset` unchecked (`load_address`), inside the memory's 8 GiB reservation, and are recorded as
 //! heap accesses whose fault lands on the `MemoryOutOfBounds` stub, as on x64. Stores are always
-//! checked explicitly against `JitCtx::mem_len` (`effective_address`): a store straddling into a
+//! checked explicitly against `VmCtx::mem_len` (`effective_address`): a store straddling into a
 //! guard page may write its in-bounds bytes before faulting on aarch64, which wasm forbids. With
 //! [`HeapBounds::Explicit`] every access is checked.
 
@@ -54,16 +54,18 @@ mod imm;
 #[cfg(test)]
 pub(super) mod tests;
 
-use crate::interp::code::InterpFunc;
-use crate::jit::CompileError;
+use crate::jit::Options;
 use crate::jit::masm::{
-    AsmError, Assembled, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp,
-    FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp,
-    Size, StoreKind, UnaryOp,
+    AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, CountSite, DivOp, FReg, FloatCmp,
+    FloatOp, FloatUnaryOp, FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine,
+    Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
-use crate::jit::{JitCtx, trap_status};
 use crate::module::ModuleInner;
-use crate::vm::TrapCode;
+use crate::tier::Tier;
+use crate::tier::compiler::CompileError;
+use crate::vm::frame::FrameLayout;
+use crate::vm::vmctx::{FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, VmCtx};
+use crate::vm::{TrapCode, trap_status};
 use asm::Cc;
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
@@ -95,17 +97,25 @@ const ALLOCATABLE: [Reg; 15] = [
     Reg(28),
 ];
 
-const CTX_MEM_BASE: u32 = std::mem::offset_of!(JitCtx, mem_base) as u32;
-const CTX_MEM_LEN: u32 = std::mem::offset_of!(JitCtx, mem_len) as u32;
-const CTX_GLOBALS: u32 = std::mem::offset_of!(JitCtx, globals) as u32;
-const CTX_FUNCS: u32 = std::mem::offset_of!(JitCtx, funcs) as u32;
-const CTX_UNWIND: u32 = std::mem::offset_of!(JitCtx, unwind) as u32;
-const CTX_STACK_END: u32 = std::mem::offset_of!(JitCtx, stack_end) as u32;
-const CTX_NATIVE_STACK_LIMIT: u32 = std::mem::offset_of!(JitCtx, native_stack_limit) as u32;
-const CTX_FUEL: u32 = std::mem::offset_of!(JitCtx, fuel) as u32;
-const CTX_RUNTIME: u32 = std::mem::offset_of!(JitCtx, runtime) as u32;
-const CTX_CALL_INDIRECT: u32 = std::mem::offset_of!(JitCtx, call_indirect) as u32;
-const CTX_MEMORY_GROW: u32 = std::mem::offset_of!(JitCtx, memory_grow) as u32;
+const CTX_MEM_BASE: u32 = std::mem::offset_of!(VmCtx, mem_base) as u32;
+const CTX_MEM_LEN: u32 = std::mem::offset_of!(VmCtx, mem_len) as u32;
+const CTX_GLOBALS: u32 = std::mem::offset_of!(VmCtx, globals) as u32;
+const CTX_FUNCS: u32 = std::mem::offset_of!(VmCtx, funcs) as u32;
+const CTX_UNWIND: u32 = std::mem::offset_of!(VmCtx, unwind) as u32;
+const CTX_STACK_END: u32 = std::mem::offset_of!(VmCtx, stack_end) as u32;
+const CTX_NATIVE_STACK_LIMIT: u32 = std::mem::offset_of!(VmCtx, native_stack_limit) as u32;
+const CTX_FUEL: u32 = std::mem::offset_of!(VmCtx, fuel) as u32;
+const CTX_RUNTIME: u32 = std::mem::offset_of!(VmCtx, runtime) as u32;
+const CTX_CALL_INDIRECT: u32 = std::mem::offset_of!(VmCtx, call_indirect) as u32;
+const CTX_MEMORY_GROW: u32 = std::mem::offset_of!(VmCtx, memory_grow) as u32;
+const CTX_CALL_IMPORT: u32 = std::mem::offset_of!(VmCtx, call_import) as u32;
+const CTX_COUNTERS: u32 = std::mem::offset_of!(VmCtx, counters) as u32;
+const CTX_HOT: u32 = std::mem::offset_of!(VmCtx, hot) as u32;
+/// A function's counters: `FuncCounters` is `#[repr(C)]`, four 8-byte fields.
+const COUNTERS_BYTES: u32 = std::mem::size_of::<FuncCounters>() as u32;
+const COUNTER_CALLS: u32 = std::mem::offset_of!(FuncCounters, calls) as u32;
+const COUNTER_BACK_EDGES: u32 = std::mem::offset_of!(FuncCounters, back_edges) as u32;
+const COUNTER_BUDGET: u32 = std::mem::offset_of!(FuncCounters, budget) as u32;
 
 /// Allocatable float registers: the caller-saved `v0`-`v7` and `v16`-`v29` (the code generator
 /// spills every float before a call); `v30` and `v31` are this backend's scratch.
@@ -142,16 +152,15 @@ pub(super) fn compile(
     module: &ModuleInner,
     func_index: u32,
     body: &wasmparser::FunctionBody<'_>,
-    layout: &InterpFunc,
-    bounds: HeapBounds,
-    record_offsets: bool,
+    layout: &FrameLayout,
+    options: Options,
 ) -> Result<Assembled, CompileError> {
     use crate::jit::codegen::compile;
-    let near = Aarch64Masm::with_bounds(false, bounds);
-    compile(near, module, func_index, body, layout, record_offsets).or_else(|near| match near {
+    let near = Aarch64Masm::with_bounds(false, options.bounds);
+    compile(near, module, func_index, body, layout, options).or_else(|near| match near {
         CompileError::Internal(_) => {
-            let far = Aarch64Masm::with_bounds(true, bounds);
-            compile(far, module, func_index, body, layout, record_offsets)
+            let far = Aarch64Masm::with_bounds(true, options.bounds);
+            compile(far, module, func_index, body, layout, options)
         }
         unsupported => Err(unsupported),
     })
@@ -177,6 +186,8 @@ pub struct Aarch64Masm {
     /// Conditional branches as an inverted branch over a `b`, for functions whose code outgrows
     /// the +-1 MiB reach of `b.cond`/`cbz` (see [`super::compile_for`]).
     far: bool,
+    /// Out-of-line calls of the `hot` helper: their label, the site, and where to resume.
+    hot_stubs: Vec<(DynamicLabel, u32, DynamicLabel)>,
 }
 
 impl Default for Aarch64Masm {
@@ -206,6 +217,7 @@ impl Aarch64Masm {
             bounds,
             heap_accesses: Vec::new(),
             far,
+            hot_stubs: Vec::new(),
         }
     }
 
@@ -717,15 +729,54 @@ impl MacroAssembler for Aarch64Masm {
         }
     }
 
-    fn call(&mut self, func: u32, callee_fp: u32) {
-        // The callee's entry `(ctx, fp, func) -> status` from the context's function table;
-        // x19 and x20 (ctx and fp) are callee-saved, so they survive the call.
+    fn call(&mut self, callee: Callee, callee_fp: u32) {
+        // The callee's entry `(ctx, fp, func) -> status`: a defined function's from the module's
+        // function table, an import's is the runtime's `call_import`. x19 and x20 (ctx and fp)
+        // are callee-saved, so they survive the call.
         self.add_imm(Size::S64, 1, FP, callee_fp as i64);
-        self.mov_imm(Size::S32, 2, func as i64);
-        self.load_ctx(SCRATCH0, CTX_FUNCS);
-        let (base, at) = self.address(SCRATCH0, func * 8, 3);
-        a64!(self.ops ; ldr x16, [XSP(base), at] ; mov x0, x19);
+        match callee {
+            Callee::Defined { def, func } => {
+                self.mov_imm(Size::S32, 2, func as i64);
+                self.load_ctx(SCRATCH0, CTX_FUNCS);
+                let (base, at) = self.address(SCRATCH0, def * 8, 3);
+                a64!(self.ops ; ldr x16, [XSP(base), at]);
+            }
+            Callee::Import(index) => {
+                self.mov_imm(Size::S32, 2, index as i64);
+                self.load_ctx(SCRATCH0, CTX_CALL_IMPORT);
+            }
+        }
+        a64!(self.ops ; mov x0, x19);
         self.call_checked();
+    }
+
+    fn count(&mut self, def: u32, site: CountSite, weight: u32, resume: Option<DynamicLabel>) {
+        // x16 = this function's counters; x17 = the counter, then the budget.
+        let (counter, site) = match site {
+            CountSite::Entry => (COUNTER_CALLS, HOT_AT_ENTRY),
+            CountSite::BackEdge(ordinal) => (COUNTER_BACK_EDGES, ordinal),
+        };
+        // x0 (free outside calls) = the weight. Plain loads and stores: a count lost to a
+        // concurrent update only delays a tier-up decision.
+        self.load_ctx(SCRATCH0, CTX_COUNTERS);
+        self.add_imm(Size::S64, SCRATCH0, SCRATCH0, (def * COUNTERS_BYTES) as i64);
+        self.mov_imm(Size::S64, 0, weight as i64);
+        a64!(self.ops
+            ; ldr x17, [x16, counter]
+            ; add x17, x17, 1
+            ; str x17, [x16, counter]
+            ; ldr x17, [x16, COUNTER_BUDGET]
+            ; subs x17, x17, x0
+            ; str x17, [x16, COUNTER_BUDGET]
+        );
+        let stub = self.new_label();
+        let bind_here = resume.is_none();
+        let resume = resume.unwrap_or_else(|| self.new_label());
+        self.b_cc(Cc::Le, stub);
+        if bind_here {
+            a64!(self.ops ; =>resume);
+        }
+        self.hot_stubs.push((stub, site, resume));
     }
 
     fn call_indirect(&mut self, ty: u32, table: u32, callee_fp: u32) {
@@ -1026,6 +1077,20 @@ impl MacroAssembler for Aarch64Masm {
         }
         let (epilogue, trap_exit) = (self.epilogue, self.trap_exit);
         let mut out_of_line = Vec::new();
+        // Budget exhausted: ask tiering (`VmCtx::hot`); resume, or return what newer code
+        // returned.
+        for (stub, site, resume) in std::mem::take(&mut self.hot_stubs) {
+            out_of_line.push((self.offset(), OutOfLine::HotStub));
+            a64!(self.ops ; =>stub ; mov x0, x19 ; mov x1, x20);
+            self.mov_imm(Size::S32, 2, self.func_index as i64);
+            self.mov_imm(Size::S32, 3, site as i64);
+            self.mov_imm(Size::S32, 4, Tier::Baseline as i64);
+            self.load_ctx(SCRATCH0, CTX_HOT);
+            a64!(self.ops ; blr x16);
+            self.cmp_imm(Size::S32, 0, HOT_CONTINUE as i64);
+            self.b_cc(Cc::Eq, resume);
+            a64!(self.ops ; b =>epilogue);
+        }
         let mut oob_landing = None;
         for (code, label) in self.traps.take() {
             if code == TrapCode::MemoryOutOfBounds && !self.heap_accesses.is_empty() {
@@ -1042,6 +1107,7 @@ impl MacroAssembler for Aarch64Masm {
         out_of_line.push((self.offset(), OutOfLine::TrapExit));
         a64!(self.ops ; =>trap_exit ; mov w1, w0);
         self.mov_imm(Size::S32, 2, self.func_index as i64);
+        self.mov_imm(Size::S32, 3, Tier::Baseline as i64);
         self.load_ctx(SCRATCH0, CTX_UNWIND);
         a64!(self.ops ; mov x0, x19 ; blr x16);
         out_of_line.push((self.offset(), OutOfLine::Epilogue));

@@ -32,6 +32,7 @@ pub(in crate::jit::isa) fn disassemble_bytes(bytes: &[u8]) -> String {
 /// function whose index was never set (`u32::MAX`).
 const EPILOGUE: &str = "mov w1, w0
 mov w2, #0xffffffff
+mov w3, #0x1
 ldr x16, [x19, #0x30]
 mov x0, x19
 blr x16
@@ -90,7 +91,7 @@ fn a_function_saves_registers_checks_both_stacks_and_writes_the_frame_image() {
          str x16, [x20, #0x28]
          add w9, w9, #0x3
          mov w0, wzr
-         b $+0x20
+         b $+0x24
          mov w0, #0x5
          b $+0x4",
     );
@@ -262,7 +263,7 @@ fn slots_and_globals_address_through_pinned_registers() {
 fn calls_go_through_the_context_with_aapcs64_arguments() {
     check(
         |m| {
-            m.call(3, 96);
+            m.call(crate::jit::masm::Callee::Defined { def: 3, func: 3 }, 96);
             m.call_indirect(1, 0, 0x10000);
             m.memory_size(Reg(9));
             m.memory_grow(Reg(9), Reg(9));

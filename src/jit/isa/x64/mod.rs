@@ -1,8 +1,8 @@
 //! The x86-64 `MacroAssembler`: the only place that knows x86 encodings (through `dynasm!`).
 //!
 //! Register roles (System V calling convention for the entry and for calls out):
-//! - `rdi`: the [`JitCtx`](crate::jit::JitCtx) pointer, `rsi`: the frame pointer; both pinned,
-//!   and saved around calls (which go through `JitCtx::call`, a System V function);
+//! - `rdi`: the `VmCtx` pointer, `rsi`: the frame pointer; both pinned, and saved around calls
+//!   (entries and the runtime's helpers are System V functions);
 //! - `rax`, `rcx`, `rdx`: scratch for this file only: x86's fixed registers for division and
 //!   shift counts, and the two-operand forms, are absorbed here;
 //! - `r8`-`r11`, `rbx`, `r12`-`r15`: allocatable (the callee-saved ones are saved on entry);
@@ -22,7 +22,7 @@
 //! [`HeapBounds::GuardPages`] (the default wherever `jit::signals` is installed) nothing is
 //! compared: the access instruction's offset is recorded, and a fault on it lands on the
 //! function's `MemoryOutOfBounds` stub, which leaves through the usual trap exit. With
-//! [`HeapBounds::Explicit`] the address is compared against `JitCtx::mem_len` first, as
+//! [`HeapBounds::Explicit`] the address is compared against `VmCtx::mem_len` first, as
 //! everywhere when signals are unavailable or disabled (`Config::signals_based_traps`).
 //! Heap accesses only happen at the function body's stack depth (never between the pushes
 //! around a call), so the landing pad's call into the runtime finds the stack aligned.
@@ -32,12 +32,13 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::jit::masm::{
-    AsmError, Assembled, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp,
-    FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp,
-    Size, StoreKind, UnaryOp,
+    AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, CountSite, DivOp, FReg, FloatCmp,
+    FloatOp, FloatUnaryOp, FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine,
+    Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
-use crate::jit::{JitCtx, trap_status};
-use crate::vm::TrapCode;
+use crate::tier::Tier;
+use crate::vm::vmctx::{FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, VmCtx};
+use crate::vm::{TrapCode, trap_status};
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler, dynasm};
 
@@ -63,17 +64,25 @@ const ALLOCATABLE_FLOAT: [FReg; 14] = [
     FReg(15),
 ];
 
-const CTX_RUNTIME: i32 = std::mem::offset_of!(JitCtx, runtime) as i32;
-const CTX_MEM_BASE: i32 = std::mem::offset_of!(JitCtx, mem_base) as i32;
-const CTX_MEM_LEN: i32 = std::mem::offset_of!(JitCtx, mem_len) as i32;
-const CTX_GLOBALS: i32 = std::mem::offset_of!(JitCtx, globals) as i32;
-const CTX_FUNCS: i32 = std::mem::offset_of!(JitCtx, funcs) as i32;
-const CTX_UNWIND: i32 = std::mem::offset_of!(JitCtx, unwind) as i32;
-const CTX_STACK_END: i32 = std::mem::offset_of!(JitCtx, stack_end) as i32;
-const CTX_FUEL: i32 = std::mem::offset_of!(JitCtx, fuel) as i32;
-const CTX_NATIVE_STACK_LIMIT: i32 = std::mem::offset_of!(JitCtx, native_stack_limit) as i32;
-const CTX_CALL_INDIRECT: i32 = std::mem::offset_of!(JitCtx, call_indirect) as i32;
-const CTX_MEMORY_GROW: i32 = std::mem::offset_of!(JitCtx, memory_grow) as i32;
+const CTX_RUNTIME: i32 = std::mem::offset_of!(VmCtx, runtime) as i32;
+const CTX_MEM_BASE: i32 = std::mem::offset_of!(VmCtx, mem_base) as i32;
+const CTX_MEM_LEN: i32 = std::mem::offset_of!(VmCtx, mem_len) as i32;
+const CTX_GLOBALS: i32 = std::mem::offset_of!(VmCtx, globals) as i32;
+const CTX_FUNCS: i32 = std::mem::offset_of!(VmCtx, funcs) as i32;
+const CTX_UNWIND: i32 = std::mem::offset_of!(VmCtx, unwind) as i32;
+const CTX_STACK_END: i32 = std::mem::offset_of!(VmCtx, stack_end) as i32;
+const CTX_FUEL: i32 = std::mem::offset_of!(VmCtx, fuel) as i32;
+const CTX_NATIVE_STACK_LIMIT: i32 = std::mem::offset_of!(VmCtx, native_stack_limit) as i32;
+const CTX_CALL_INDIRECT: i32 = std::mem::offset_of!(VmCtx, call_indirect) as i32;
+const CTX_MEMORY_GROW: i32 = std::mem::offset_of!(VmCtx, memory_grow) as i32;
+const CTX_CALL_IMPORT: i32 = std::mem::offset_of!(VmCtx, call_import) as i32;
+const CTX_COUNTERS: i32 = std::mem::offset_of!(VmCtx, counters) as i32;
+const CTX_HOT: i32 = std::mem::offset_of!(VmCtx, hot) as i32;
+/// A function's counters: `FuncCounters` is `#[repr(C)]`, four 8-byte fields.
+const COUNTERS_BYTES: u32 = std::mem::size_of::<FuncCounters>() as u32;
+const COUNTER_CALLS: u32 = std::mem::offset_of!(FuncCounters, calls) as u32;
+const COUNTER_BACK_EDGES: u32 = std::mem::offset_of!(FuncCounters, back_edges) as u32;
+const COUNTER_BUDGET: u32 = std::mem::offset_of!(FuncCounters, budget) as u32;
 
 /// The widest single access to linear memory (a `v128`).
 const MAX_ACCESS_BYTES: usize = 16;
@@ -106,6 +115,8 @@ pub struct X64Masm {
     heap_accesses: Vec<u32>,
     /// What the target has beyond baseline x86-64.
     features: X64Features,
+    /// Out-of-line calls of the `hot` helper: their label, the site, and where to resume.
+    hot_stubs: Vec<(DynamicLabel, u32, DynamicLabel)>,
 }
 
 /// The instruction-set extensions tier-1 code may use; without one, functions needing it stay
@@ -156,6 +167,7 @@ impl X64Masm {
             bounds,
             heap_accesses: Vec::new(),
             features,
+            hot_stubs: Vec::new(),
         }
     }
 
@@ -752,22 +764,57 @@ impl MacroAssembler for X64Masm {
         }
     }
 
-    fn call(&mut self, func: u32, callee_fp: u32) {
+    fn call(&mut self, callee: Callee, callee_fp: u32) {
         // rdi and rsi are the pinned context and frame pointer; the two pushes keep the stack
         // 16-byte aligned at the call (five saved registers plus the return address before them).
+        // A defined function's entry comes from the module's function table; an import's is the
+        // runtime's `call_import`.
         let trap_exit = self.trap_exit;
         asm!(self.ops
             ; push rdi
             ; push rsi
             ; lea rsi, [rsi + callee_fp as i32]
-            ; mov edx, func as i32
-            ; mov rax, QWORD [rdi + CTX_FUNCS]
-            ; call QWORD [rax + (func * 8) as i32]
+        );
+        match callee {
+            Callee::Defined { def, func } => asm!(self.ops
+                ; mov edx, func as i32
+                ; mov rax, QWORD [rdi + CTX_FUNCS]
+                ; call QWORD [rax + (def * 8) as i32]
+            ),
+            Callee::Import(index) => asm!(self.ops
+                ; mov edx, index as i32
+                ; call QWORD [rdi + CTX_CALL_IMPORT]
+            ),
+        }
+        asm!(self.ops
             ; pop rsi
             ; pop rdi
             ; test eax, eax
             ; jnz =>trap_exit
         );
+    }
+
+    fn count(&mut self, def: u32, site: CountSite, weight: u32, resume: Option<DynamicLabel>) {
+        // Plain read-modify-writes: a count lost to a concurrent update only delays a tier-up
+        // decision. `sub` leaves the flags of `budget - weight`: `jle` when it is spent.
+        let (counter, site) = match site {
+            CountSite::Entry => (COUNTER_CALLS, HOT_AT_ENTRY),
+            CountSite::BackEdge(ordinal) => (COUNTER_BACK_EDGES, ordinal),
+        };
+        let base = def * COUNTERS_BYTES;
+        let stub = self.ops.new_dynamic_label();
+        asm!(self.ops
+            ; mov rax, QWORD [rdi + CTX_COUNTERS]
+            ; add QWORD [rax + (base + counter) as i32], 1
+            ; sub QWORD [rax + (base + COUNTER_BUDGET) as i32], weight.min(i32::MAX as u32) as i32
+            ; jle =>stub
+        );
+        let resume = resume.unwrap_or_else(|| {
+            let here = self.ops.new_dynamic_label();
+            asm!(self.ops ; =>here);
+            here
+        });
+        self.hot_stubs.push((stub, site, resume));
     }
 
     fn call_indirect(&mut self, ty: u32, table: u32, callee_fp: u32) {
@@ -1153,6 +1200,26 @@ impl MacroAssembler for X64Masm {
         }
         let (epilogue, trap_exit) = (self.epilogue, self.trap_exit);
         let mut out_of_line = Vec::new();
+        // Budget exhausted: ask tiering (`VmCtx::hot`); resume, or return what newer code
+        // returned. At the body's stack depth, so the pushes keep the call aligned.
+        let func_index = self.func_index as i32;
+        for (stub, site, resume) in std::mem::take(&mut self.hot_stubs) {
+            out_of_line.push((self.offset(), OutOfLine::HotStub));
+            asm!(self.ops
+                ; =>stub
+                ; push rdi
+                ; push rsi
+                ; mov edx, func_index
+                ; mov ecx, site as i32
+                ; mov r8d, Tier::Baseline as i32
+                ; call QWORD [rdi + CTX_HOT]
+                ; pop rsi
+                ; pop rdi
+                ; cmp eax, HOT_CONTINUE as i32
+                ; je =>resume
+                ; jmp =>epilogue
+            );
+        }
         let mut oob_landing = None;
         for (code, label) in self.traps.take() {
             if code == TrapCode::MemoryOutOfBounds {
@@ -1166,12 +1233,12 @@ impl MacroAssembler for X64Masm {
         }
         // The trap exit: the runtime records this frame for the backtrace (rdi is the context
         // wherever a trap is raised) and turns the status into a pending trap.
-        let func_index = self.func_index as i32;
         out_of_line.push((self.offset(), OutOfLine::TrapExit));
         asm!(self.ops
             ; =>trap_exit
             ; mov esi, eax
             ; mov edx, func_index
+            ; mov ecx, Tier::Baseline as i32
             ; call QWORD [rdi + CTX_UNWIND]
         );
         out_of_line.push((self.offset(), OutOfLine::Epilogue));
@@ -1230,8 +1297,8 @@ mod tests {
             m.int_op(IntOp::Add, Size::S32, Reg(8), Reg(8), RegImm::Imm(3));
             m.ret();
         });
-        let expected = "add $3,%r8d\nxor %eax,%eax\njmp 0x000000000000001B\n\
-                        mov %eax,%esi\nmov $0xFFFFFFFF,%edx\ncallq *0x30(%rdi)\n\
+        let expected = "add $3,%r8d\nxor %eax,%eax\njmp 0x0000000000000020\n\
+                        mov %eax,%esi\nmov $0xFFFFFFFF,%edx\nmov $1,%ecx\ncallq *0x30(%rdi)\n\
                         pop %r15\npop %r14\npop %r13\npop %r12\npop %rbx\nret\n";
         assert_eq!(code, expected);
     }
@@ -1375,18 +1442,27 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn a_fault_in_jit_code_that_is_no_heap_access_aborts_with_a_message() {
-        let output = crate::jit::signals::in_child_process(
+        let output = crate::vm::signals::in_child_process(
             "jit::isa::x64::tests::a_fault_in_jit_code_that_is_no_heap_access_aborts_with_a_message",
             || {
-                assert!(crate::jit::signals::install());
+                assert!(crate::vm::signals::install());
                 let mut m = X64Masm::new(HeapBounds::GuardPages);
                 // The debug fault: a load from address 16 that is not a recorded heap access
                 // (the function has a recorded one, and so a landing pad, after it).
                 asm!(m.ops ; mov eax, 16 ; mov eax, DWORD [rax]);
                 m.load_heap(LoadKind::I32, Reg(8), Reg(8), 0);
                 m.ret();
-                let func =
-                    crate::jit::JitFunc::new(42, m.finish().unwrap(), Default::default()).unwrap();
+                let assembled = m.finish().unwrap();
+                let func = crate::code::CompiledFunc::new(crate::code::CompiledParts {
+                    code: assembled.code,
+                    tier: Tier::Baseline,
+                    func_index: 42,
+                    heap_accesses: assembled.heap_accesses,
+                    oob_landing: assembled.oob_landing,
+                    osr_entries: assembled.osr_entries,
+                    compile_time: Default::default(),
+                })
+                .unwrap();
                 // SAFETY: the code faults on its second instruction, before it reads any argument.
                 unsafe { func.entry()(std::ptr::null_mut(), std::ptr::null_mut(), 0) };
             },

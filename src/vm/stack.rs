@@ -1,6 +1,7 @@
-//! The interpreter's value stack: one fixed allocation of 16-byte slots per store.
+//! The value stack: one fixed allocation of 16-byte slots per store, which every tier's frames
+//! live on (see `frame`).
 //!
-//! Frames of interpreted functions are windows into it; a callee's frame starts at its caller's
+//! Frames are windows into it; a callee's frame starts at its caller's
 //! argument slots. It is allocated once at its maximum size (so its address never changes while
 //! frames point into it) and only ever accessed through the raw pointer kept here.
 

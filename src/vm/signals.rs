@@ -1,8 +1,8 @@
 //! Out-of-bounds memory accesses in JIT code as traps: a process-wide SIGSEGV/SIGBUS handler and
 //! the registry of JIT code it consults.
 //!
-//! Tier-1 code does not compare wasm addresses against the memory's size
-//! ([`HeapBounds::GuardPages`](super::masm::HeapBounds)): an access computes
+//! Compiled code does not compare wasm addresses against the memory's size
+//! (guard-page bounds): an access computes
 //! `base + zero-extended address + offset`, which always lies inside the memory's 8 GiB
 //! reservation (`vm::memory`), and everything past the current size is `PROT_NONE`. An
 //! out-of-bounds access therefore faults, and this module turns that fault into the wasm trap:
@@ -500,7 +500,7 @@ mod tests {
     #[test]
     fn a_stack_overflow_outside_jit_code_still_reaches_rusts_handler() {
         let output = in_child_process(
-            "jit::signals::tests::a_stack_overflow_outside_jit_code_still_reaches_rusts_handler",
+            "vm::signals::tests::a_stack_overflow_outside_jit_code_still_reaches_rusts_handler",
             || {
                 assert!(install());
                 fn recurse(depth: u64) -> u64 {
@@ -522,7 +522,7 @@ mod tests {
     #[test]
     fn a_fault_outside_jit_code_gets_the_default_action() {
         let output = in_child_process(
-            "jit::signals::tests::a_fault_outside_jit_code_gets_the_default_action",
+            "vm::signals::tests::a_fault_outside_jit_code_gets_the_default_action",
             || {
                 assert!(install());
                 // SAFETY: a fresh private PROT_NONE page; reading it faults, which is the point.

@@ -1,0 +1,40 @@
+//! The compiler seam: what every compiling tier implements, and the only way tiering reaches one.
+//!
+//! A compiler turns one validated function of a module, with its frame layout (tier 0's, which
+//! every tier runs on) and its profile, into a [`CompiledFunc`]: code entered with the
+//! `FuncEntry` convention, its on-stack-replacement entries by loop, its heap-access sites for the
+//! fault handler, and its compile time. Tiering decides when, calls it (on a compile thread or the
+//! requesting one), and installs the result; a compiler never installs anything itself.
+
+use super::{FuncProfile, Tier};
+use crate::code::CompiledFunc;
+use crate::module::ModuleInner;
+use crate::vm::frame::FrameLayout;
+
+/// Why a function was not compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    /// The function uses something the tier does not compile; it stays in a lower tier, the
+    /// refusal is recorded, and it is never retried.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// A compiler bug (reported, and treated like a refusal).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// A compiling tier.
+pub(crate) trait Compiler: Sync {
+    /// Which tier this is.
+    fn tier(&self) -> Tier;
+
+    /// Compiles defined function `def` of `module` (validated already), whose frame tier 0 lays
+    /// out as `layout`, for the host.
+    fn compile(
+        &self,
+        module: &ModuleInner,
+        def: u32,
+        layout: &FrameLayout,
+        profile: &FuncProfile,
+    ) -> Result<CompiledFunc, CompileError>;
+}

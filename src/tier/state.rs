@@ -1,0 +1,210 @@
+//! The tier state of a module: one record per defined function, shared by every instance.
+//!
+//! For each defined function the module keeps
+//! - its profile counters ([`FuncCounters`]: calls, back-edges, the tier-up budget), which every
+//!   counting tier updates in place;
+//! - its current entry (the module-wide function table the instances' contexts point at): the
+//!   newest installed code, or the interpreter. Tier-up is one store into this table, so every
+//!   instance of the module, in any store on any thread, takes the new code at its next call;
+//! - per tier, the code it produced (translated or compiled lazily, at most once) and where its
+//!   compilation stands ([`CompileState`]), with the moments that matter to `--stats`.
+//!
+//! Memory ordering of an install ([`ModuleTiers::install`]): the compiled code is made executable
+//! and stored in its `OnceLock` (a release), then its entry is stored into the table with
+//! `Release`. A reader that loads the new entry (`Acquire` in Rust; a plain load in compiled code,
+//! which has acquire semantics on x86-64, and on aarch64 an address dependency to the call) sees
+//! the finished code. On aarch64 the instruction caches of every core are synchronized before the
+//! entry is published (`code::ExecutableCode::publish`).
+
+use super::{Tier, TierUpEvent};
+use crate::code::CompiledFunc;
+use crate::interp::InterpFunc;
+use crate::vm::vmctx::{FuncCounters, FuncEntry};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Where a function's compilation for one tier stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CompileState {
+    /// Nobody asked for it.
+    #[default]
+    NotRequested,
+    /// Waiting for a compile thread.
+    Queued,
+    /// Being compiled.
+    Compiling,
+    /// Compiled, and its entry is in the function table.
+    Installed,
+    /// The tier does not compile this function (the reason); it stays where it is and is never
+    /// retried.
+    Refused(String),
+}
+
+/// What happened to one function in one tier, and when (times since the module was created).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TierTimeline {
+    /// Where its compilation stands.
+    pub state: CompileState,
+    /// Why it was requested: the counters at that moment, and whether at a loop back-edge.
+    pub requested: Option<TierUpEvent>,
+    /// When a compile thread (or the requesting thread) started compiling it.
+    pub compile_started: Option<Duration>,
+    /// When its entry went into the function table.
+    pub installed: Option<Duration>,
+}
+
+/// One defined function's per-tier code and compile state.
+#[derive(Default)]
+pub(crate) struct FuncRecord {
+    /// Tier 0's translation, made the first time the function is needed. `Err` holds why the
+    /// translator gave up (never for a validated body, but the interpreter reports it as a trap
+    /// rather than trusting that).
+    interp: OnceLock<Result<Arc<InterpFunc>, String>>,
+    /// The code of each compiled tier (index `tier as usize - 1`), once installed.
+    compiled: [OnceLock<CompiledFunc>; 2],
+    /// Per compiled tier, where compilation stands.
+    timelines: Mutex<[TierTimeline; 2]>,
+}
+
+/// The tier state of every defined function of one module.
+pub(crate) struct ModuleTiers {
+    counters: Box<[FuncCounters]>,
+    entries: Box<[AtomicUsize]>,
+    records: Box<[FuncRecord]>,
+    created: Instant,
+}
+
+fn slot(tier: Tier) -> usize {
+    match tier {
+        Tier::Interp => unreachable!("tier 0 has no compiled code"),
+        Tier::Baseline => 0,
+        Tier::Optimized => 1,
+    }
+}
+
+impl ModuleTiers {
+    /// State for `num_defined` functions, each entered through `initial_entry` with
+    /// `initial_budget` hotness to spend.
+    pub fn new(num_defined: usize, initial_entry: FuncEntry, initial_budget: i64) -> ModuleTiers {
+        let counters = (0..num_defined)
+            .map(|_| {
+                let c = FuncCounters::default();
+                c.budget.store(initial_budget, Ordering::Relaxed);
+                c
+            })
+            .collect();
+        let entries = (0..num_defined).map(|_| AtomicUsize::new(initial_entry as usize)).collect();
+        let records = (0..num_defined).map(|_| FuncRecord::default()).collect();
+        ModuleTiers { counters, entries, records, created: Instant::now() }
+    }
+
+    /// Time since the module was created: the clock of every tier event.
+    pub fn elapsed(&self) -> Duration {
+        self.created.elapsed()
+    }
+
+    /// The counters of defined function `def`.
+    pub fn counters(&self, def: u32) -> &FuncCounters {
+        &self.counters[def as usize]
+    }
+
+    /// The counters array, for instance contexts (`VmCtx::counters`).
+    pub fn counters_ptr(&self) -> *const FuncCounters {
+        self.counters.as_ptr()
+    }
+
+    /// The function table, for instance contexts (`VmCtx::funcs`): `AtomicUsize` has the layout
+    /// of a function pointer, and compiled code reads the entries with plain loads.
+    pub fn entries_ptr(&self) -> *const FuncEntry {
+        self.entries.as_ptr().cast()
+    }
+
+    /// The current entry of defined function `def`.
+    pub fn entry(&self, def: u32) -> FuncEntry {
+        let raw = self.entries[def as usize].load(Ordering::Acquire);
+        // SAFETY: the table only ever holds `FuncEntry` values (`new`, `install`).
+        unsafe { std::mem::transmute::<usize, FuncEntry>(raw) }
+    }
+
+    /// Whether defined function `def` is entered through `entry` (cheaper than [`Self::entry`]
+    /// when the caller only needs to recognize its own entry).
+    pub fn is_entered_through(&self, def: u32, entry: FuncEntry) -> bool {
+        self.entries[def as usize].load(Ordering::Relaxed) == entry as usize
+    }
+
+    /// Tier 0's code of `def`, translating it with `translate` the first time.
+    pub fn interp_code(
+        &self,
+        def: u32,
+        translate: impl FnOnce() -> Result<InterpFunc, String>,
+    ) -> Result<&Arc<InterpFunc>, &str> {
+        self.records[def as usize]
+            .interp
+            .get_or_init(|| translate().map(Arc::new))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// The installed code of `def` in compiled tier `tier`.
+    pub fn compiled(&self, def: u32, tier: Tier) -> Option<&CompiledFunc> {
+        if tier == Tier::Interp {
+            return None;
+        }
+        self.records[def as usize].compiled[slot(tier)].get()
+    }
+
+    /// The highest tier `def` has installed code in (the interpreter if none).
+    pub fn best_tier(&self, def: u32) -> Tier {
+        [Tier::Optimized, Tier::Baseline]
+            .into_iter()
+            .find(|&t| self.compiled(def, t).is_some())
+            .unwrap_or(Tier::Interp)
+    }
+
+    /// A copy of `def`'s timeline in compiled tier `tier`.
+    pub fn timeline(&self, def: u32, tier: Tier) -> TierTimeline {
+        self.timelines(def)[slot(tier)].clone()
+    }
+
+    /// Runs `f` on `def`'s timeline in `tier`, under the record's lock.
+    pub fn update_timeline<R>(
+        &self,
+        def: u32,
+        tier: Tier,
+        f: impl FnOnce(&mut TierTimeline) -> R,
+    ) -> R {
+        f(&mut self.timelines(def)[slot(tier)])
+    }
+
+    fn timelines(&self, def: u32) -> std::sync::MutexGuard<'_, [TierTimeline; 2]> {
+        // A panic while holding the lock leaves a timeline half-updated at worst.
+        self.records[def as usize].timelines.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Installs `code` as `def`'s code in its tier and makes it the function's entry (see the
+    /// module doc for the ordering). A tier installs at most once; a second install is ignored.
+    pub fn install(&self, def: u32, code: CompiledFunc) {
+        let tier = code.tier();
+        let record = &self.records[def as usize];
+        if record.compiled[slot(tier)].set(code).is_err() {
+            return;
+        }
+        let installed = record.compiled[slot(tier)].get().expect("just set");
+        installed.publish();
+        // Only move up: a lower tier finishing after a higher one does not replace it.
+        if self.best_tier(def) == tier {
+            self.entries[def as usize].store(installed.entry() as usize, Ordering::Release);
+        }
+        let now = self.elapsed();
+        self.update_timeline(def, tier, |t| {
+            t.state = CompileState::Installed;
+            t.installed = Some(now);
+        });
+    }
+
+    /// Number of defined functions.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+}

@@ -1,0 +1,395 @@
+//! How calls travel: from the host into wasm, between instances, to host functions and through
+//! tables; and the helpers compiled code leaves through. Every call ends in a function entry
+//! (`vmctx::FuncEntry`): the runtime never knows, nor asks, which tier a callee runs in.
+//!
+//! ```text
+//! host --Func::call--> call() --module's function table--> entry(ctx, fp, func)
+//!                                                             | tier 0, 1 or 2 runs the body
+//! any tier --call import / call_indirect--> call_func() --> entry | host trampoline
+//! ```
+//!
+//! Traps come back as statuses: the trap itself waits in the store (`StoreInner::pending_trap`)
+//! while each frame it passes adds itself to the backtrace; the entry from the host takes it.
+//!
+//! This module must never name a tier; it reads entries from the module's function table, which
+//! tiering maintains.
+
+use super::TrapCode;
+use super::ops::{self, RuntimeOp};
+use super::store::{Caller, Func, FuncKind, Instance, Store, StoreInner};
+use super::stack::MAX_NESTING;
+use super::trap::{FrameInfo, Trap, trap_code};
+use super::vmctx::{STATUS_OK, TRAP_PENDING, VmCtx};
+use crate::tier::Tier;
+use crate::val::Val;
+
+/// Calls `func` from the host with `args`, writing `results`. Types have been checked by the
+/// caller.
+pub(crate) fn call<T>(
+    store: &mut Store<T>,
+    func: Func,
+    args: &[Val],
+    results: &mut [Val],
+) -> Result<(), Trap> {
+    let entity = store.inner.func(func);
+    let (instance, def) = match entity.kind {
+        FuncKind::Host { index, .. } => return call_host(store, index, func, None, args, results),
+        FuncKind::Wasm { instance, def_index } => (instance, def_index),
+    };
+    let result_types: Vec<_> = entity.ty.results().to_vec();
+    let stack = &mut store.inner.stack;
+    let base = stack.top;
+    let needed = args.len().max(results.len());
+    if base + needed > stack.len() || stack.nesting >= MAX_NESTING {
+        return Err(Trap::new(TrapCode::StackOverflow));
+    }
+    for (i, arg) in args.iter().enumerate() {
+        // SAFETY: `base + i < base + needed <= len`, checked above.
+        unsafe { stack.slot_ptr(base + i).write(arg.to_raw()) };
+    }
+    stack.nesting += 1;
+    let saved_host_store = store.inner.host_store;
+    store.inner.host_store = (store as *mut Store<T>).cast();
+    set_native_stack_limit(&mut store.inner);
+    let fp = store.inner.stack.slot_ptr(base);
+    let inner = store.inner.as_ptr();
+    // SAFETY: `inner` is the store's runtime state, lent to wasm for the call (nothing else
+    // touches `store` until it returns); the frame at `fp` holds the arguments and has room for
+    // the results.
+    let status = unsafe { call_wasm(inner, instance, def, fp) };
+    store.inner.host_store = saved_host_store;
+    store.inner.stack.nesting -= 1;
+    if status != STATUS_OK {
+        return Err(take_trap(&mut store.inner, status));
+    }
+    for (i, (result, ty)) in results.iter_mut().zip(result_types).enumerate() {
+        // SAFETY: as for the arguments; the callee wrote its results to `base..`.
+        *result = Val::from_raw(ty, unsafe { store.inner.stack.slot_ptr(base + i).read() });
+    }
+    Ok(())
+}
+
+/// The pending trap a status other than [`STATUS_OK`] stands for.
+fn take_trap(store: &mut StoreInner, status: u32) -> Trap {
+    match status {
+        TRAP_PENDING => store.pending_trap.take().expect("a pending trap was stored"),
+        code => Trap::new(trap_code(code)),
+    }
+}
+
+/// Runs defined function `def` of `instance` on the frame at `fp` through its current entry.
+///
+/// # Safety
+/// `store` must be a store lent to wasm (see [`call`]) and `fp` a frame on its stack with the
+/// arguments in place and room for the callee's frame checks.
+unsafe fn call_wasm(store: *mut StoreInner, instance: u32, def: u32, fp: *mut u128) -> u32 {
+    // SAFETY: the store is live; the reference ends before the entry runs.
+    let (ctx, entry, func) = unsafe {
+        let entity = &(&(*store).instances)[instance as usize];
+        let module = &entity.module.inner;
+        (entity.vmctx.as_ptr(), module.tiers.entry(def), module.num_imported_funcs + def)
+    };
+    // SAFETY: the entry runs function `func` of the instance `ctx` belongs to, on a frame the
+    // caller provides.
+    unsafe { entry(ctx, fp, func) }
+}
+
+/// Gives every instance context the calling thread's host stack limit, when it changed since the
+/// last entry from the host (stores may move between threads between calls).
+fn set_native_stack_limit(store: &mut StoreInner) {
+    let limit = native_stack_limit();
+    if store.native_stack_limit == limit {
+        return;
+    }
+    store.native_stack_limit = limit;
+    for instance in &store.instances {
+        // SAFETY: no wasm of this store runs while it is borrowed here.
+        unsafe { (*instance.vmctx.as_ptr()).native_stack_limit = limit };
+    }
+}
+
+/// Calls host function `index` (store handle `func`) on behalf of `instance`.
+fn call_host<T>(
+    store: &mut Store<T>,
+    index: u32,
+    func: Func,
+    instance: Option<u32>,
+    args: &[Val],
+    results: &mut [Val],
+) -> Result<(), Trap> {
+    let host = store.host_funcs[index as usize].clone();
+    let caller = Caller { store: &mut *store, instance: instance.map(Instance) };
+    host(caller, args, results)?;
+    let ty = &store.inner.func(func).ty;
+    for (val, expected) in results.iter().zip(ty.results()) {
+        if val.ty() != *expected {
+            return Err(Trap::host(format!(
+                "host function returned a {} where its signature says {expected}",
+                val.ty()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The entry of every host function of a `Store<T>`: calls store function `func` with the
+/// arguments at `callee_fp`, for the instance of `ctx` (its caller).
+///
+/// # Safety
+/// `ctx` must be the context of an instance of a store lent to wasm by [`call`] (which set
+/// `host_store` to the `Store<T>`), and `callee_fp` a frame on its stack with the arguments in
+/// place and room for the results.
+pub(crate) unsafe extern "C" fn host_trampoline<T>(
+    ctx: *mut VmCtx,
+    callee_fp: *mut u128,
+    func: u32,
+) -> u32 {
+    // SAFETY: guaranteed by the caller: `host_store` is the `Store<T>` that `call` lent, which
+    // nothing else uses until this returns (the executions above it only hold raw pointers).
+    let (store, instance) = unsafe { (&mut *(*(*ctx).store).host_store.cast::<Store<T>>(), (*ctx).instance) };
+    let func = Func(func);
+    let (index, ty) = match &store.inner.func(func).kind {
+        FuncKind::Host { index, .. } => (*index, store.inner.func(func).ty.clone()),
+        FuncKind::Wasm { .. } => unreachable!("the host trampoline only calls host functions"),
+    };
+    let args: Vec<Val> = ty
+        .params()
+        .iter()
+        .enumerate()
+        // SAFETY: the arguments are at `callee_fp..`.
+        .map(|(i, t)| Val::from_raw(*t, unsafe { callee_fp.add(i).read() }))
+        .collect();
+    let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+    // Re-entries from the host start above the caller's frame.
+    let stack = &mut store.inner.stack;
+    let saved_top = stack.top;
+    stack.top = stack.index_of(callee_fp) + args.len().max(results.len());
+    let outcome = call_host(store, index, func, Some(instance), &args, &mut results);
+    store.inner.stack.top = saved_top;
+    // SAFETY: `ctx` is live; the host function may have grown memory.
+    unsafe { refresh_memory(ctx) };
+    match outcome {
+        Ok(()) => {
+            for (i, r) in results.iter().enumerate() {
+                // SAFETY: the caller's frame has room for the results at `callee_fp..`.
+                unsafe { callee_fp.add(i).write(r.to_raw()) };
+            }
+            STATUS_OK
+        }
+        Err(trap) => {
+            store.inner.pending_trap = Some(trap);
+            TRAP_PENDING
+        }
+    }
+}
+
+/// Reloads `ctx`'s memory fields from its instance's memory 0, after anything that may have grown
+/// it (another instance or the host can grow a shared memory).
+///
+/// # Safety
+/// `ctx` must be a live instance context whose store is not otherwise borrowed.
+pub(crate) unsafe fn refresh_memory(ctx: *mut VmCtx) {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let store = &*(*ctx).store;
+        let instance = &store.instances[(*ctx).instance as usize];
+        if let Some(&m) = instance.memories.first() {
+            let memory = &store.memories[m as usize];
+            (*ctx).mem_base = memory.base();
+            (*ctx).mem_len = memory.len() as u64;
+        }
+    }
+}
+
+/// Calls store function `func` from the instance of `caller` on the frame at `callee_fp`: a host
+/// function through its trampoline, a wasm function (of any instance) through its current entry
+/// with its own instance's context. Returns the callee's status.
+///
+/// # Safety
+/// `caller` must be a live context of a store lent to wasm, `func` a function of that store, and
+/// `callee_fp` a frame on its stack with the arguments in place.
+pub(crate) unsafe fn call_func(caller: *mut VmCtx, func: Func, callee_fp: *mut u128) -> u32 {
+    // SAFETY: the store is live; the references end before the callee runs.
+    let target = unsafe {
+        let store = &*(*caller).store;
+        match store.func(func).kind {
+            FuncKind::Host { entry, .. } => (entry, caller, func.0),
+            FuncKind::Wasm { instance, def_index } => {
+                let entity = &store.instances[instance as usize];
+                let module = &entity.module.inner;
+                let index = module.num_imported_funcs + def_index;
+                (module.tiers.entry(def_index), entity.vmctx.as_ptr(), index)
+            }
+        }
+    };
+    let (entry, ctx, index) = target;
+    // SAFETY: the entry gets its own instance's context (the caller's for a host function, which
+    // needs to know its caller) and a frame the caller provides.
+    let status = unsafe { entry(ctx, callee_fp, index) };
+    if ctx != caller {
+        // SAFETY: as above; the callee may have grown the caller's memory.
+        unsafe { refresh_memory(caller) };
+    }
+    status
+}
+
+/// `VmCtx::call_import`: calls import `import` of the instance of `ctx`.
+///
+/// # Safety
+/// As for [`call_func`]; `import` is an imported function's index.
+pub(crate) unsafe extern "C" fn call_import(
+    ctx: *mut VmCtx,
+    callee_fp: *mut u128,
+    import: u32,
+) -> u32 {
+    // SAFETY: the context and its store are live.
+    let func = unsafe {
+        let store = &*(*ctx).store;
+        Func(store.instances[(*ctx).instance as usize].funcs[import as usize])
+    };
+    // SAFETY: guaranteed by the caller.
+    unsafe { call_func(ctx, func, callee_fp) }
+}
+
+/// Stores `code` as the pending trap (with no frame yet: the caller's trap exit names itself).
+///
+/// # Safety
+/// `ctx` must be a live context.
+unsafe fn raise(ctx: *mut VmCtx, code: TrapCode) -> u32 {
+    // SAFETY: guaranteed by the caller.
+    unsafe { (*(*ctx).store).pending_trap = Some(Trap::new(code)) };
+    TRAP_PENDING
+}
+
+/// `VmCtx::call_indirect`.
+///
+/// # Safety
+/// As for [`call_func`]; the arguments and then the table index are in the slots at `callee_fp..`.
+pub(crate) unsafe extern "C" fn call_indirect(
+    ctx: *mut VmCtx,
+    callee_fp: *mut u128,
+    ty: u32,
+    table: u32,
+) -> u32 {
+    // SAFETY: the context and its store are live; the table index follows the arguments.
+    let resolved = unsafe {
+        let store = &*(*ctx).store;
+        let instance = (*ctx).instance;
+        let num_params = store.instances[instance as usize].module.inner.types[ty as usize]
+            .params()
+            .len();
+        let index = callee_fp.add(num_params).cast::<u32>().read();
+        ops::resolve_indirect(store, instance, ty, table, index)
+    };
+    match resolved {
+        // SAFETY: guaranteed by the caller.
+        Ok(func) => unsafe { call_func(ctx, func, callee_fp) },
+        // SAFETY: as above.
+        Err(code) => unsafe { raise(ctx, code) },
+    }
+}
+
+/// `VmCtx::memory_grow`.
+///
+/// # Safety
+/// `ctx` must be a live context of a store lent to wasm.
+pub(crate) unsafe extern "C" fn memory_grow(ctx: *mut VmCtx, delta: u32) -> u32 {
+    // SAFETY: guaranteed by the caller.
+    let old = unsafe { ops::memory_grow(&mut *(*ctx).store, (*ctx).instance, delta) };
+    // SAFETY: as above.
+    unsafe { refresh_memory(ctx) };
+    old
+}
+
+/// `VmCtx::runtime`.
+///
+/// # Safety
+/// As for [`memory_grow`]; `args` must point at the operands of `op` in the running frame.
+pub(crate) unsafe extern "C" fn runtime(
+    ctx: *mut VmCtx,
+    op: u32,
+    a: u32,
+    b: u32,
+    args: *mut u128,
+) -> u32 {
+    let Some(op) = RuntimeOp::from_u32(op) else {
+        // SAFETY: guaranteed by the caller.
+        return unsafe { raise(ctx, TrapCode::Host(format!("unknown runtime operation {op}"))) };
+    };
+    // SAFETY: guaranteed by the caller.
+    let outcome = unsafe { ops::run(&mut *(*ctx).store, (*ctx).instance, op, a, b, args) };
+    match outcome {
+        Ok(()) => STATUS_OK,
+        // SAFETY: as above.
+        Err(code) => unsafe { raise(ctx, code) },
+    }
+}
+
+/// `VmCtx::unwind`: a trap passes through compiled function `func` of tier `tier`.
+///
+/// # Safety
+/// `ctx` must be a live context of a store lent to wasm.
+pub(crate) unsafe extern "C" fn unwind(ctx: *mut VmCtx, status: u32, func: u32, tier: u32) -> u32 {
+    // SAFETY: guaranteed by the caller.
+    let store = unsafe { &mut *(*ctx).store };
+    let mut trap = take_trap(store, status);
+    let tier = if tier == 2 { Tier::Optimized } else { Tier::Baseline };
+    // SAFETY: as above.
+    let instance = unsafe { (*ctx).instance };
+    trap.push_frame(|| frame_info(store, instance, func, tier));
+    store.pending_trap = Some(trap);
+    TRAP_PENDING
+}
+
+/// The backtrace entry of function `func` (module index space) of `instance`, running in `tier`.
+pub(crate) fn frame_info(store: &StoreInner, instance: u32, func: u32, tier: Tier) -> FrameInfo {
+    let module = &store.instances[instance as usize].module.inner;
+    FrameInfo {
+        func_index: func,
+        func_name: module.display_name(func).map(str::to_string),
+        module_name: module.names.module.clone(),
+        tier,
+    }
+}
+
+/// Whether the host stack pointer is below `limit` (see [`native_stack_limit`]). Compiled calls
+/// recurse on the host stack, so deep guest recursion must trap before the stack overflows.
+pub(crate) fn native_stack_exhausted(limit: usize) -> bool {
+    let marker = 0u8;
+    (std::ptr::addr_of!(marker) as usize) < limit
+}
+
+/// The lowest host stack address compiled calls may reach on this thread: the stack's low end
+/// plus a margin for the deepest host work below a check (0 when unknown, which disables the
+/// check).
+pub(crate) fn native_stack_limit() -> usize {
+    NATIVE_STACK_LIMIT.with(|limit| *limit)
+}
+
+thread_local! {
+    /// Asking the system for the stack's bounds can read `/proc` on the main thread: once per thread.
+    static NATIVE_STACK_LIMIT: usize = {
+        const MARGIN: usize = 256 << 10;
+        match native_stack_low() {
+            0 => 0,
+            low => low + MARGIN,
+        }
+    };
+}
+
+/// The lowest address of the calling thread's stack, or 0 when unknown.
+fn native_stack_low() -> usize {
+    // SAFETY: `pthread_getattr_np` fills `attr` for the calling thread, `pthread_attr_getstack`
+    // only reads it, and it is destroyed after use.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return 0;
+        }
+        let mut addr: *mut libc::c_void = std::ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        let ok = libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0;
+        libc::pthread_attr_destroy(&mut attr);
+        if ok { addr as usize } else { 0 }
+    }
+}

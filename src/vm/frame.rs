@@ -1,0 +1,67 @@
+//! The slot frame: the one frame layout every tier runs on, a contract between tiers.
+//!
+//! Every wasm value of a running function has a 16-byte slot in its frame on the store's value
+//! stack ([`Stack`](super::stack::Stack)):
+//!
+//! ```text
+//! fp -> [params][locals][result padding][constants][temporaries: one slot per wasm stack height]
+//! ```
+//!
+//! A callee's frame starts at its caller's argument slots, and its results come back in its first
+//! slots. Tier 0 produces the layout of each function when it translates it; compiled tiers read
+//! it, so frames pass between tiers without translation: a caller never knows its callee's tier,
+//! and on-stack replacement enters compiled code on the interpreter's frame. At every label, every
+//! value on the wasm stack is in its canonical slot (`temp_base + height`), except constants,
+//! which stay constants.
+//!
+//! This module holds data only: it must never name a tier.
+
+/// Bytes per slot: every wasm value, `v128` included, has one 16-byte slot.
+pub const SLOT_BYTES: u32 = 16;
+
+/// The frame of one function, as every tier lays it out.
+#[derive(Debug)]
+pub struct FrameLayout {
+    /// Parameters, in slots `0..num_params`.
+    pub num_params: u32,
+    /// Copied over the slots right after the parameters on every entry: zeros for the declared
+    /// locals and the result padding, then the constants. Compiled tiers keep constants as
+    /// immediates and only need the locals' zeros.
+    pub frame_init: Box<[u128]>,
+    /// Declared locals (not counting parameters): the first entries of `frame_init`.
+    pub num_locals: u32,
+    /// Total slots the frame needs (temporaries included).
+    pub frame_size: u32,
+    /// With fuel metering, what each straight-line segment of the body costs, in the order the
+    /// operator walk opens them ([`ends_fuel_segment`] says where one ends); empty without fuel.
+    /// Every tier charges these amounts at these points, so fuel never depends on the tier.
+    pub fuel_segments: Box<[u32]>,
+}
+
+impl FrameLayout {
+    /// The first temporary's slot: where the wasm stack's bottom value lives at labels.
+    pub fn temp_base(&self) -> u32 {
+        self.num_params + self.frame_init.len() as u32
+    }
+}
+
+/// Whether `op` ends a straight-line fuel segment: fuel is charged once per segment, at its
+/// first operator, for all of its operators. Every tier must split segments here.
+pub fn ends_fuel_segment(op: &wasmparser::Operator<'_>) -> bool {
+    use wasmparser::Operator;
+    matches!(
+        op,
+        Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::Else
+            | Operator::End
+            | Operator::Br { .. }
+            | Operator::BrIf { .. }
+            | Operator::BrTable { .. }
+            | Operator::Return
+            | Operator::Call { .. }
+            | Operator::CallIndirect { .. }
+            | Operator::Unreachable
+    )
+}

@@ -1,0 +1,293 @@
+//! The runtime operations every tier shares: the instructions that touch tables, segments,
+//! memory size or function references, implemented once on the store's entities. Tier 0 calls
+//! them directly; compiled code reaches them through the context's helpers (`vm::call`).
+//!
+//! Each takes the store and the index of the instance whose module index spaces the operands
+//! refer to, and reports a trap as a [`TrapCode`]. None of them runs wasm.
+
+use super::TrapCode;
+use super::store::{Func, StoreInner, TableEntity, decode_func_ref, encode_func_ref};
+
+/// The runtime operations compiled code leaves to the runtime (through `VmCtx::runtime`): their
+/// operands are in consecutive canonical slots, and a result replaces the first of them.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuntimeOp {
+    /// `(dst, value, len)`; no result.
+    MemoryFill,
+    /// `(dst, src, len)`; no result.
+    MemoryCopy,
+    /// Segment `a`, `(dst, src, len)`; no result.
+    MemoryInit,
+    /// Segment `a`.
+    DataDrop,
+    /// Table `a`, `(index)` -> reference.
+    TableGet,
+    /// Table `a`, `(index, value)`.
+    TableSet,
+    /// Table `a`, `()` -> size.
+    TableSize,
+    /// Table `a`, `(init, delta)` -> old size or -1.
+    TableGrow,
+    /// Table `a`, `(index, value, len)`.
+    TableFill,
+    /// Tables `a` (destination) and `b` (source), `(dst, src, len)`.
+    TableCopy,
+    /// Table `a`, segment `b`, `(dst, src, len)`.
+    TableInit,
+    /// Segment `a`.
+    ElemDrop,
+    /// Function `a` (module index space), `()` -> its reference.
+    RefFunc,
+}
+
+impl RuntimeOp {
+    const ALL: [RuntimeOp; 13] = [
+        RuntimeOp::MemoryFill,
+        RuntimeOp::MemoryCopy,
+        RuntimeOp::MemoryInit,
+        RuntimeOp::DataDrop,
+        RuntimeOp::TableGet,
+        RuntimeOp::TableSet,
+        RuntimeOp::TableSize,
+        RuntimeOp::TableGrow,
+        RuntimeOp::TableFill,
+        RuntimeOp::TableCopy,
+        RuntimeOp::TableInit,
+        RuntimeOp::ElemDrop,
+        RuntimeOp::RefFunc,
+    ];
+
+    /// The operation numbered `n` (its discriminant).
+    pub fn from_u32(n: u32) -> Option<RuntimeOp> {
+        Self::ALL.get(n as usize).copied()
+    }
+}
+
+/// Runs `op` with immediates `a`, `b` for `instance` on the operands in the slots from `args` on;
+/// a result replaces the first operand.
+///
+/// # Safety
+/// `args` must point at the op's operands (as many slots as it takes, at least one when it has a
+/// result) in a live frame.
+pub unsafe fn run(
+    store: &mut StoreInner,
+    instance: u32,
+    op: RuntimeOp,
+    a: u32,
+    b: u32,
+    args: *mut u128,
+) -> Result<(), TrapCode> {
+    // SAFETY: guaranteed by the caller for the operands the op takes.
+    let u32_at = |i: usize| unsafe { args.add(i).cast::<u32>().read() };
+    // SAFETY: as above.
+    let u64_at = |i: usize| unsafe { args.add(i).cast::<u64>().read() };
+    let result = match op {
+        RuntimeOp::MemoryFill => return memory_fill(store, instance, u32_at(0), u32_at(1), u32_at(2)),
+        RuntimeOp::MemoryCopy => return memory_copy(store, instance, u32_at(0), u32_at(1), u32_at(2)),
+        RuntimeOp::MemoryInit => {
+            return memory_init(store, instance, a, u32_at(0), u32_at(1), u32_at(2));
+        }
+        RuntimeOp::DataDrop => {
+            data_drop(store, instance, a);
+            return Ok(());
+        }
+        RuntimeOp::TableGet => table_get(store, instance, a, u32_at(0))? as u128,
+        RuntimeOp::TableSet => return table_set(store, instance, a, u32_at(0), u64_at(1)),
+        RuntimeOp::TableSize => table_size(store, instance, a) as u128,
+        RuntimeOp::TableGrow => table_grow(store, instance, a, u64_at(0), u32_at(1)) as u128,
+        RuntimeOp::TableFill => {
+            return table_fill(store, instance, a, u32_at(0), u64_at(1), u32_at(2));
+        }
+        RuntimeOp::TableCopy => {
+            return table_copy(store, instance, a, b, u32_at(0), u32_at(1), u32_at(2));
+        }
+        RuntimeOp::TableInit => {
+            return table_init(store, instance, a, b, u32_at(0), u32_at(1), u32_at(2));
+        }
+        RuntimeOp::ElemDrop => {
+            elem_drop(store, instance, a);
+            return Ok(());
+        }
+        RuntimeOp::RefFunc => ref_func(store, instance, a) as u128,
+    };
+    // SAFETY: ops with a result have their result slot at `args`.
+    unsafe { args.write(result) };
+    Ok(())
+}
+
+/// The function a `call_indirect` through `table[index]` with module type `ty` reaches, after
+/// the null and signature checks.
+pub fn resolve_indirect(
+    store: &StoreInner,
+    instance: u32,
+    ty: u32,
+    table: u32,
+    index: u32,
+) -> Result<Func, TrapCode> {
+    let raw =
+        *table_ref(store, instance, table).elems.get(index as usize).ok_or(TrapCode::TableOutOfBounds)?;
+    let func = decode_func_ref(raw).ok_or(TrapCode::IndirectCallToNull)?;
+    let module = &store.instances[instance as usize].module.inner;
+    if store.func(func).sig != module.sigs[ty as usize] {
+        return Err(TrapCode::BadSignature);
+    }
+    Ok(func)
+}
+
+/// Memory 0 of `instance`, if it has one.
+fn memory0(store: &mut StoreInner, instance: u32) -> Option<&mut super::memory::LinearMemory> {
+    let id = *store.instances[instance as usize].memories.first()?;
+    Some(&mut store.memories[id as usize])
+}
+
+/// `memory.grow` on memory 0: the old size in pages, or `-1` as u32.
+pub fn memory_grow(store: &mut StoreInner, instance: u32, delta: u32) -> u32 {
+    let Some(memory) = memory0(store, instance) else { return u32::MAX };
+    memory.grow(delta as u64).map_or(u32::MAX, |p| p as u32)
+}
+
+/// The accessible bytes of memory 0 (empty without one).
+fn memory_bytes(store: &mut StoreInner, instance: u32) -> &mut [u8] {
+    match memory0(store, instance) {
+        Some(memory) => memory.data_mut(),
+        None => &mut [],
+    }
+}
+
+pub fn memory_fill(store: &mut StoreInner, instance: u32, d: u32, v: u32, n: u32) -> Result<(), TrapCode> {
+    let range = d as usize..d as usize + n as usize;
+    memory_bytes(store, instance).get_mut(range).ok_or(TrapCode::MemoryOutOfBounds)?.fill(v as u8);
+    Ok(())
+}
+
+pub fn memory_copy(store: &mut StoreInner, instance: u32, d: u32, s: u32, n: u32) -> Result<(), TrapCode> {
+    let (d, s, n) = (d as usize, s as usize, n as usize);
+    let mem = memory_bytes(store, instance);
+    if d + n > mem.len() || s + n > mem.len() {
+        return Err(TrapCode::MemoryOutOfBounds);
+    }
+    mem.copy_within(s..s + n, d);
+    Ok(())
+}
+
+pub fn memory_init(
+    store: &mut StoreInner,
+    instance: u32,
+    segment: u32,
+    d: u32,
+    s: u32,
+    n: u32,
+) -> Result<(), TrapCode> {
+    let entity = &store.instances[instance as usize];
+    let module = entity.module.clone();
+    let bytes: &[u8] = if entity.data_dropped[segment as usize] {
+        &[]
+    } else {
+        &module.inner.datas[segment as usize].bytes
+    };
+    let src = bytes.get(s as usize..s as usize + n as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
+    let mem = memory_bytes(store, instance);
+    let dst = mem.get_mut(d as usize..d as usize + n as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
+    dst.copy_from_slice(src);
+    Ok(())
+}
+
+pub fn data_drop(store: &mut StoreInner, instance: u32, segment: u32) {
+    store.instances[instance as usize].data_dropped[segment as usize] = true;
+}
+
+pub fn elem_drop(store: &mut StoreInner, instance: u32, segment: u32) {
+    store.instances[instance as usize].elem_segments[segment as usize] = None;
+}
+
+/// The reference to function `func` (module index space) of `instance`.
+pub fn ref_func(store: &StoreInner, instance: u32, func: u32) -> u64 {
+    let f = store.instances[instance as usize].funcs[func as usize];
+    encode_func_ref(Some(Func(f)))
+}
+
+fn table_ref(store: &StoreInner, instance: u32, table: u32) -> &TableEntity {
+    let id = store.instances[instance as usize].tables[table as usize];
+    &store.tables[id as usize]
+}
+
+fn table_mut(store: &mut StoreInner, instance: u32, table: u32) -> &mut TableEntity {
+    let id = store.instances[instance as usize].tables[table as usize];
+    &mut store.tables[id as usize]
+}
+
+pub fn table_get(store: &StoreInner, instance: u32, table: u32, i: u32) -> Result<u64, TrapCode> {
+    table_ref(store, instance, table).elems.get(i as usize).copied().ok_or(TrapCode::TableOutOfBounds)
+}
+
+pub fn table_set(store: &mut StoreInner, instance: u32, table: u32, i: u32, r: u64) -> Result<(), TrapCode> {
+    let slot = table_mut(store, instance, table)
+        .elems
+        .get_mut(i as usize)
+        .ok_or(TrapCode::TableOutOfBounds)?;
+    *slot = r;
+    Ok(())
+}
+
+pub fn table_size(store: &StoreInner, instance: u32, table: u32) -> u32 {
+    table_ref(store, instance, table).elems.len() as u32
+}
+
+/// `table.grow`: the old size, or `-1` as u32.
+pub fn table_grow(store: &mut StoreInner, instance: u32, table: u32, init: u64, delta: u32) -> u32 {
+    let limit = store.engine.config().max_table_elements;
+    table_mut(store, instance, table).grow(delta, init, limit).unwrap_or(u32::MAX)
+}
+
+pub fn table_fill(
+    store: &mut StoreInner,
+    instance: u32,
+    table: u32,
+    i: u32,
+    r: u64,
+    n: u32,
+) -> Result<(), TrapCode> {
+    let elems = &mut table_mut(store, instance, table).elems;
+    let range = elems.get_mut(i as usize..i as usize + n as usize);
+    range.ok_or(TrapCode::TableOutOfBounds)?.fill(r);
+    Ok(())
+}
+
+pub fn table_copy(
+    store: &mut StoreInner,
+    instance: u32,
+    dst: u32,
+    src: u32,
+    d: u32,
+    s: u32,
+    n: u32,
+) -> Result<(), TrapCode> {
+    let (d, s, n) = (d as usize, s as usize, n as usize);
+    let src_len = table_ref(store, instance, src).elems.len();
+    let dst_len = table_ref(store, instance, dst).elems.len();
+    if s + n > src_len || d + n > dst_len {
+        return Err(TrapCode::TableOutOfBounds);
+    }
+    let items: Vec<u64> = table_ref(store, instance, src).elems[s..s + n].to_vec();
+    table_mut(store, instance, dst).elems[d..d + n].copy_from_slice(&items);
+    Ok(())
+}
+
+pub fn table_init(
+    store: &mut StoreInner,
+    instance: u32,
+    table: u32,
+    segment: u32,
+    d: u32,
+    s: u32,
+    n: u32,
+) -> Result<(), TrapCode> {
+    let items = store.instances[instance as usize].elem_segments[segment as usize].clone();
+    let items: &[u64] = items.as_deref().unwrap_or(&[]);
+    let src = items.get(s as usize..s as usize + n as usize).ok_or(TrapCode::TableOutOfBounds)?;
+    let elems = &mut table_mut(store, instance, table).elems;
+    let dst = elems.get_mut(d as usize..d as usize + n as usize).ok_or(TrapCode::TableOutOfBounds)?;
+    dst.copy_from_slice(src);
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! The instance context compiled code runs with, and the calling convention of every function
+//! entry: the contract between the runtime and every tier.
+//!
+//! Every instance owns one [`VmCtx`] at a stable address. Whatever tier a function runs in, it is
+//! entered as a [`FuncEntry`]: `entry(ctx, fp, func) -> status`, with `ctx` the callee's instance
+//! context, `fp` its frame on the store's value stack (arguments in place, see
+//! [`frame`](super::frame)) and `func` its index in its module's function index space. The status
+//! is [`STATUS_OK`] (results in the frame's first slots) or [`TRAP_PENDING`] (the trap, with the
+//! frames it has passed so far, waits in the store). So a caller never knows its callee's tier.
+//!
+//! Compiled code reads the context's fields at fixed offsets (`#[repr(C)]`, `offset_of!` in each
+//! backend) and leaves for the runtime only through its helpers: calls to imports and through
+//! tables, `memory.grow`, the runtime operations, the trap exit, and the tiering hook. No Rust
+//! panic or unwind ever crosses compiled frames: helpers catch nothing because they raise nothing,
+//! reporting traps as statuses.
+//!
+//! This module holds data and types only: it must never name a tier.
+
+use super::store::StoreInner;
+
+/// The entry of a function: runs function `func` (module index space) on the frame at `callee_fp`
+/// (arguments in place) in the instance of `ctx`; returns [`STATUS_OK`] or [`TRAP_PENDING`].
+/// Compiled code also calls it with a raw trap status on its way to its trap exit, never returns
+/// one to its caller.
+pub type FuncEntry = unsafe extern "C" fn(ctx: *mut VmCtx, callee_fp: *mut u128, func: u32) -> u32;
+
+/// Calls through table `table` with the signature `ty` (module type index) on the frame at
+/// `callee_fp`; the table index is in the slot after the arguments. Returns like a [`FuncEntry`].
+pub type CallIndirectHelper =
+    unsafe extern "C" fn(ctx: *mut VmCtx, callee_fp: *mut u128, ty: u32, table: u32) -> u32;
+
+/// Grows memory 0 by `delta` pages; returns the old size in pages or `u32::MAX`, and refreshes the
+/// context's memory fields.
+pub type MemoryGrowHelper = unsafe extern "C" fn(ctx: *mut VmCtx, delta: u32) -> u32;
+
+/// Records that a trap with `status` passes through compiled function `func` (module index space)
+/// of tier `tier` (a [`Tier`](crate::Tier) as `u32`: 1 baseline, 2 optimized) on its way out;
+/// returns [`TRAP_PENDING`]. Every compiled function calls it on its trap exit, so backtraces name
+/// compiled frames without the runtime tracking calls.
+pub type UnwindHelper =
+    unsafe extern "C" fn(ctx: *mut VmCtx, status: u32, func: u32, tier: u32) -> u32;
+
+/// Runs a runtime operation (numbered by [`RuntimeOp`](super::ops::RuntimeOp)) with immediates `a`
+/// and `b` on the operands in the slots from `args` on (a result replaces the first); returns
+/// [`STATUS_OK`] or a trap status.
+pub type RuntimeHelper =
+    unsafe extern "C" fn(ctx: *mut VmCtx, op: u32, a: u32, b: u32, args: *mut u128) -> u32;
+
+/// Compiled code of tier `tier` spent the last of function `func`'s tier-up budget, at its entry
+/// (`site` = [`HOT_AT_ENTRY`]) or at a back-edge of its loop number `site`, with every value in its
+/// canonical slot of the frame at `fp`. Returns [`HOT_CONTINUE`] (carry on where it was), or the
+/// status of newer code that ran the rest of the function on the same frame (which the caller
+/// then returns as its own).
+pub type HotHelper =
+    unsafe extern "C" fn(ctx: *mut VmCtx, fp: *mut u128, func: u32, site: u32, tier: u32) -> u32;
+
+/// The call returned normally; its results are in place.
+pub const STATUS_OK: u32 = 0;
+/// The callee trapped: the trap, with the frames it has passed, is the store's pending trap.
+pub const TRAP_PENDING: u32 = u32::MAX;
+/// From a [`HotHelper`]: nothing newer to run yet, carry on.
+pub const HOT_CONTINUE: u32 = u32::MAX - 1;
+/// The `site` of a [`HotHelper`] call made at function entry.
+pub const HOT_AT_ENTRY: u32 = u32::MAX;
+
+/// One function's profile counters, shared by every instance of its module and by every tier
+/// that counts: tier 0 and compiled code update them in place (compiled code with plain,
+/// non-atomic read-modify-writes: under concurrency a count may be lost, which only delays a
+/// tier-up decision). `#[repr(C)]`: compiled code addresses the fields.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct FuncCounters {
+    /// Times the function was entered (by a call; on-stack replacement is not a call).
+    pub calls: std::sync::atomic::AtomicU64,
+    /// Taken branches back to a loop header.
+    pub back_edges: std::sync::atomic::AtomicU64,
+    /// Hotness left before tiering looks at the function again (see `tier::tuning`); calls and
+    /// back-edges spend it.
+    pub budget: std::sync::atomic::AtomicI64,
+    _reserved: u64,
+}
+
+/// What compiled code reads at run time: one per instance, at a stable address.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VmCtx {
+    /// Base of linear memory 0 (dangling when there is none). Never moves.
+    pub mem_base: *mut u8,
+    /// Accessible bytes of linear memory 0 (read by `memory.size`, and by accesses only under
+    /// explicit bounds checks: with guard pages, the page protections are the bounds). The
+    /// runtime refreshes it after anything that may have grown the memory.
+    pub mem_len: u64,
+    /// The instance's global cells, by global index.
+    pub globals: *const *mut u128,
+    /// The current entry of each function the module defines, by defined-function index: the
+    /// module-wide table tier-up swaps entries in (see `tier`), read by every caller.
+    pub funcs: *const FuncEntry,
+    /// `call_indirect`.
+    pub call_indirect: CallIndirectHelper,
+    /// `memory.grow`.
+    pub memory_grow: MemoryGrowHelper,
+    /// The trap exit's helper.
+    pub unwind: UnwindHelper,
+    /// One past the last slot of the value stack: a prologue traps if its frame would reach it.
+    pub stack_end: *const u128,
+    /// The lowest host stack address compiled code may call below; prologues compare the stack
+    /// pointer against it (compiled calls recurse on the host stack). Set for the running thread
+    /// on every entry from the host.
+    pub native_stack_limit: usize,
+    /// The store's remaining fuel (read and written only by code compiled with fuel metering).
+    pub fuel: *mut u64,
+    /// The store this instance lives in (opaque to compiled code). Stable: stores keep their
+    /// runtime state in one allocation.
+    pub store: *mut StoreInner,
+    /// Table instructions, bulk memory and `ref.func`.
+    pub runtime: RuntimeHelper,
+    /// Calls import number `func` (the third argument) of this instance.
+    pub call_import: FuncEntry,
+    /// The module's profile counters, by defined-function index.
+    pub counters: *const FuncCounters,
+    /// The tiering hook of compiled code.
+    pub hot: HotHelper,
+    /// The instance's index in its store (opaque to compiled code).
+    pub instance: u32,
+}
+
+// SAFETY: a context is only ever used by the thread running its store, which owns it; the raw
+// pointers inside point into that store and its modules, which travel with it.
+unsafe impl Send for VmCtx {}
