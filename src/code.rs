@@ -196,6 +196,8 @@ fn sync_every_core() {
     });
     if registered {
         // SAFETY: as above.
-        unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0) };
+        unsafe {
+            libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0)
+        };
     }
 }

@@ -95,7 +95,8 @@ struct EngineInner {
 impl Engine {
     /// An engine with `config`, which is fixed for the engine's lifetime and shared by its clones.
     pub fn new(config: Config) -> Engine {
-        let inner = EngineInner { config, signatures: RwLock::default(), compile_queue: OnceLock::new() };
+        let inner =
+            EngineInner { config, signatures: RwLock::default(), compile_queue: OnceLock::new() };
         Engine { inner: Arc::new(inner) }
     }
 
@@ -106,7 +107,9 @@ impl Engine {
 
     /// The compile threads, started now if they were not.
     pub(crate) fn compile_queue(&self) -> &CompileQueue {
-        self.inner.compile_queue.get_or_init(|| CompileQueue::start(self.inner.config.compile_threads))
+        self.inner
+            .compile_queue
+            .get_or_init(|| CompileQueue::start(self.inner.config.compile_threads))
     }
 
     /// The interned id of a signature, registering it on first sight.

@@ -6,10 +6,10 @@
 //! offsets recorded, and the result is only bytes and numbers. This must never install or run the
 //! code it compiles, nor change the module.
 
-use crate::jit::masm::OutOfLine;
 use crate::jit;
-use crate::tier::CompileError;
+use crate::jit::masm::OutOfLine;
 use crate::module::ExportKind;
+use crate::tier::CompileError;
 use crate::{Error, Module, Result, TrapCode};
 use std::time::Duration;
 

@@ -237,11 +237,23 @@ pub struct CompileStats {
 }
 
 impl Module {
+    /// The engine the module was built with.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// Profiling counters and tier of every defined function, in index order: the module's,
+    /// which every instance counts into.
+    pub fn func_stats(&self) -> Vec<crate::tier::FuncStats> {
+        crate::tier::func_stats(&self.inner)
+    }
+
     /// Code size and tier-1 compile figures, as of now (under `auto`, functions compiled later
     /// join when they tier up).
     pub fn compile_stats(&self) -> CompileStats {
         let m = &self.inner;
-        let compiled = (0..m.tiers.len() as u32).filter_map(|def| m.tiers.compiled(def, Tier::Baseline));
+        let compiled =
+            (0..m.tiers.len() as u32).filter_map(|def| m.tiers.compiled(def, Tier::Baseline));
         let mut stats = CompileStats {
             code_bytes: m.code_size as u64,
             functions: m.tiers.len(),

@@ -155,10 +155,11 @@ fn initial_memory_beyond_the_limit_fails_instantiation() {
 
 #[test]
 fn unbounded_recursion_exhausts_the_stack_with_a_backtrace() {
-    // In the interpreter, and under `auto`, where `down` soon runs in tier 1 (which recurses on
-    // the host stack and checks it in every prologue).
+    // In the interpreter, and under `auto` compiling synchronously, where `down` runs in tier 1
+    // from its 100th call (tier 1 recurses on the host stack and checks it in every prologue).
     for (tier, innermost) in [("interp", "interp"), ("auto", "baseline")] {
-        let args = ["run", "--tier", tier, "tests/data/recurse.wat", "--invoke", "down", "0"];
+        let args = ["run", "--tier", tier, "--tier-up", "sync", "tests/data/recurse.wat"];
+        let args = [&args[..], &["--invoke", "down", "0"]].concat();
         let run = tierup(&args);
         failure(&run, 134, "wasm trap: call stack exhausted");
         let lines: Vec<&str> = run.stderr.lines().collect();
@@ -281,26 +282,40 @@ fn stats_count_calls_per_function() {
         ["run", "--tier", "interp", "--stats", "tests/data/fib.wat", "--invoke", "fib", "10"];
     let run = tierup(&args);
     assert_eq!((run.status, run.stdout.as_str()), (0, "55\n"), "{}", run.stderr);
-    let header = "func  name  calls  back-edges  tier    tiered up  compile  code\n";
+    let header =
+        "func  name  calls  back-edges  tier    requested  compiling  installed  compile  code\n";
     assert!(run.stderr.starts_with(header), "{}", run.stderr);
-    assert_eq!(stats_row(&run.stderr, "fib"), ["0", "fib", "177", "0", "interp", "-", "-", "-"]);
+    let row = stats_row(&run.stderr, "fib");
+    assert_eq!(row, ["0", "fib", "177", "0", "interp", "-", "-", "-", "-", "-"]);
 }
 
 #[test]
 fn stats_show_when_and_how_functions_tiered_up() {
     // fib(10) makes 177 calls: with a call worth 10, a threshold of 50 compiles fib on its 5th.
-    let args = ["--stats", "--tier-up-threshold", "50", "tests/data/fib.wat", "--invoke", "fib"];
-    let run = tierup(&["run", args[0], args[1], args[2], args[3], args[4], args[5], "10"]);
+    let run = tierup(&[
+        "run",
+        "--stats",
+        "--tier-up-threshold",
+        "50",
+        "--tier-up",
+        "sync",
+        "tests/data/fib.wat",
+        "--invoke",
+        "fib",
+        "10",
+    ]);
     assert_eq!((run.status, run.stdout.as_str()), (0, "55\n"), "{}", run.stderr);
     let row = stats_row(&run.stderr, "fib");
-    // Calls from tier-1 code to tier-1 code are not counted: only those the interpreted
-    // activations (the first four) still make.
-    assert_eq!(row[..2], ["0", "fib"]);
-    assert!((5..177).contains(&row[2].parse::<u32>().unwrap()), "{}", run.stderr);
-    assert_eq!(row[3..5], ["0", "baseline"], "{}", run.stderr);
-    assert_eq!(row[7..9], ["at", "call"], "tiered up at a call: {}", run.stderr);
-    assert!(row[9].parse::<f64>().unwrap() > 0.0 && row[10] == "us", "{}", run.stderr);
-    assert!(row[11].parse::<u32>().unwrap() > 0 && row[12] == "B", "{}", run.stderr);
+    // Every call is counted, by the interpreter and then by tier 1.
+    assert_eq!(row[..5], ["0", "fib", "177", "0", "baseline"], "{}", run.stderr);
+    // Requested at a call, then compiled and installed at once (sync), in milliseconds since
+    // the module was made.
+    assert_eq!(row[6..9], ["ms", "at", "call"], "tiered up at a call: {}", run.stderr);
+    let requested: f64 = row[5].parse().unwrap();
+    let (compiling, installed): (f64, f64) = (row[9].parse().unwrap(), row[11].parse().unwrap());
+    assert!(requested <= compiling && compiling <= installed, "{}", run.stderr);
+    assert!(row[13].parse::<f64>().unwrap() > 0.0 && row[14] == "us", "{}", run.stderr);
+    assert!(row[15].parse::<u32>().unwrap() > 0 && row[16] == "B", "{}", run.stderr);
 }
 
 #[test]
@@ -486,9 +501,11 @@ fn perfmap_names_every_tier_1_function_inside_mapped_code() {
 #[test]
 fn perfmap_gets_a_line_when_a_function_tiers_up() {
     use std::process::Stdio;
-    // Under auto, fib is compiled at its first call; the module name is the file's stem.
+    // Under auto, fib is compiled at its first call (synchronously, so surely before the
+    // process exits); the module name is the file's stem.
     let child = common::tierup_command()
-        .args(["run", "--profile=perfmap", "--tier-up-threshold", "1", "tests/data/fib.wat"])
+        .args(["run", "--profile=perfmap", "--tier-up-threshold", "1", "--tier-up", "sync"])
+        .arg("tests/data/fib.wat")
         .args(["--invoke", "fib", "10"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::piped())

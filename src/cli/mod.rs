@@ -22,7 +22,8 @@ use clap::{Args, Parser, Subcommand};
 use std::path::Path;
 use std::process::ExitCode;
 use std::str::FromStr;
-use tierup::{Config, Engine, Module, TierUpPolicy, Tiering};
+use tierup::tier::tuning::default_compile_threads;
+use tierup::{Config, Engine, Module, TierUpMode, TierUpPolicy, Tiering};
 
 /// tierup: a tiered WebAssembly engine
 ///
@@ -81,13 +82,41 @@ struct TierOption {
     /// and V8's budgets scaled to tierup's compile cost; see src/tier/tuning.rs.
     #[arg(long, value_name = "N", default_value_t = TierUpPolicy::default().threshold)]
     tier_up_threshold: u64,
+
+    /// Where tier-up compiles: `background` (compile threads; the running code keeps going in
+    /// its tier and takes the new code at its next call or loop back-edge) or `sync` (at once,
+    /// on the thread whose function got hot: deterministic moments, for experiments)
+    ///
+    /// Results never depend on it; only when code moves up does.
+    #[arg(long, value_name = "MODE", default_value = "background", value_parser = TierUpMode::from_str)]
+    tier_up: TierUpMode,
+
+    /// Compile threads for background tier-up (default: one per core but one, at least one)
+    #[arg(long, value_name = "N", default_value_t = default_compile_threads(),
+          value_parser = parse_compile_threads)]
+    compile_threads: usize,
+}
+
+/// `--compile-threads`: a count of at least one.
+fn parse_compile_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("at least one compile thread is needed".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 impl TierOption {
     /// The engine settings these options stand for.
     fn apply(&self, config: Config) -> Config {
         let tier_up = TierUpPolicy { threshold: self.tier_up_threshold, ..config.tier_up };
-        Config { tier: self.tier, tier_up, ..config }
+        Config {
+            tier: self.tier,
+            tier_up,
+            tier_up_mode: self.tier_up,
+            compile_threads: self.compile_threads,
+            ..config
+        }
     }
 }
 

@@ -157,7 +157,8 @@ impl Executor {
         let (store, instance, module) = unsafe {
             let store = (*ctx).store;
             let instance = (*ctx).instance;
-            let module: *const ModuleInner = &*(&(*store).instances)[instance as usize].module.inner;
+            let module: *const ModuleInner =
+                &*(&(*store).instances)[instance as usize].module.inner;
             (store, instance, module)
         };
         // SAFETY: as above.
@@ -234,17 +235,18 @@ impl Executor {
         }
         if self.profiling {
             let counters = self.counters(def);
-            bump(&counters.calls);
             if spend(&counters.budget, self.call_weight)
                 && let Some(newer) = self.on_hot(def, Site::Entry)
             {
-                // The newer code names its own frame if it traps; the callers follow.
+                // The newer code counts this call itself, and names its own frame if it traps;
+                // the callers follow.
                 let func = self.num_imported_funcs + def;
                 // SAFETY: the entry runs this very function on its frame, which the caller
                 // prepared.
                 self.call_out(|ctx| unsafe { newer(ctx, fp, func) }, true)?;
                 return Ok(None);
             }
+            bump(&counters.calls);
         }
         self.def = def;
         // SAFETY: `[fp, frame_end)` lies inside the stack (checked above), and the initial image
@@ -394,7 +396,12 @@ impl Executor {
 
     /// The backtrace entry of defined function `def`.
     fn frame_info(&self, def: u32) -> crate::vm::FrameInfo {
-        runtime::frame_info(self.store(), self.instance, self.num_imported_funcs + def, Tier::Interp)
+        runtime::frame_info(
+            self.store(),
+            self.instance,
+            self.num_imported_funcs + def,
+            Tier::Interp,
+        )
     }
 
     /// `memory.grow`: the old size in pages, or `-1` as u32.
@@ -623,8 +630,7 @@ impl Executor {
                 }
                 Instr::CallIndirect { ty, table, base } => {
                     let num_params = self.module().types[ty as usize].params().len();
-                    let index: u32 =
-                        rd!(fp, u32, base as usize + num_params * SLOT_BYTES as usize);
+                    let index: u32 = rd!(fp, u32, base as usize + num_params * SLOT_BYTES as usize);
                     let callee_fp = fp.wrapping_byte_add(base as usize);
                     match self.call_indirect(ty, table, index, pc, fp, callee_fp)? {
                         Some(entry) => {
@@ -724,7 +730,9 @@ impl Executor {
                         rd!(fp, u32, base + SLOT_BYTES),
                         rd!(fp, u32, base + 2 * SLOT_BYTES),
                     );
-                    if let Err(code) = ops::memory_init(self.store(), self.instance, segment, d, s, n) {
+                    if let Err(code) =
+                        ops::memory_init(self.store(), self.instance, segment, d, s, n)
+                    {
                         trap!(code);
                     }
                 }
@@ -755,7 +763,8 @@ impl Executor {
                         rd!(fp, u64, base + SLOT_BYTES),
                         rd!(fp, u32, base + 2 * SLOT_BYTES),
                     );
-                    if let Err(code) = ops::table_fill(self.store(), self.instance, table, i, r, n) {
+                    if let Err(code) = ops::table_fill(self.store(), self.instance, table, i, r, n)
+                    {
                         trap!(code);
                     }
                 }
@@ -766,7 +775,8 @@ impl Executor {
                         rd!(fp, u32, base + 2 * SLOT_BYTES),
                     );
                     let (store, instance) = (self.store(), self.instance);
-                    if let Err(code) = ops::table_copy(store, instance, dst_table, src_table, d, s, n)
+                    if let Err(code) =
+                        ops::table_copy(store, instance, dst_table, src_table, d, s, n)
                     {
                         trap!(code);
                     }

@@ -13,14 +13,13 @@
 use super::Options;
 use super::masm::{
     Assembled, Callee, Cond, ConvertOp, CountSite, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp,
-    FrameSetup, IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind,
-    UnaryOp,
+    FrameSetup, IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::module::ModuleInner;
 use crate::tier::compiler::CompileError;
-use crate::vm::frame::{FrameLayout, SLOT_BYTES, ends_fuel_segment};
 use crate::types::ValType;
 use crate::vm::TrapCode;
+use crate::vm::frame::{FrameLayout, SLOT_BYTES, ends_fuel_segment};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
 /// The value types this tier handles: everything but `v128`. Floats live in float registers;

@@ -1,11 +1,11 @@
 //! Tiering: which tier each function runs in, and moving it up.
 //!
 //! Every function starts in the interpreter (tier 0). Every counting tier spends the function's
-//! budget on calls and loop back-edges ([`tuning`]); when it runs out, the tier calls [`on_hot`]
+//! budget on calls and loop back-edges ([`tuning`]); when it runs out, the tier calls `on_hot`
 //! (compiled code through `VmCtx::hot`), which decides here whether and where the function goes
-//! next, asks that tier's [`Compiler`](compiler::Compiler) for code (on a compile thread, or at
+//! next, asks that tier's `Compiler` (`compiler.rs`) for code (on a compile thread, or at
 //! once with [`TierUpMode::Sync`]), installs the result by swapping the function's entry in its
-//! module's function table ([`state`]), and hands the running code the new entry: at a call,
+//! module's function table (`state.rs`), and hands the running code the new entry: at a call,
 //! the function's entry; at a loop back-edge, the entry of that loop's header (on-stack
 //! replacement). A tier never names another tier's compiler: it only reports hotness here.
 //!
@@ -241,6 +241,7 @@ pub(crate) fn prepare(module: &Module) -> crate::Result<()> {
 }
 
 /// Tier 0's code of defined function `def`, translating it the first time.
+#[inline]
 pub(crate) fn interp_code(module: &ModuleInner, def: u32) -> Result<&Arc<InterpFunc>, &str> {
     module.tiers.interp_code(def, || {
         let func_index = module.num_imported_funcs + def;
@@ -340,7 +341,10 @@ pub(crate) fn compile_and_install(module: &Module, def: u32, tier: Tier) {
         }
         Err(e) => {
             if let CompileError::Internal(msg) = &e {
-                eprintln!("tierup: tier {tier} failed on function {}: {msg}", m.num_imported_funcs + def);
+                eprintln!(
+                    "tierup: tier {tier} failed on function {}: {msg}",
+                    m.num_imported_funcs + def
+                );
             }
             let reason = match e {
                 CompileError::Unsupported(reason) => reason,
@@ -412,4 +416,55 @@ pub(crate) fn func_stats(module: &ModuleInner) -> Vec<FuncStats> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, Engine, Linker, Module, Store, Tier, TierUpMode, TierUpPolicy, Tiering};
+    use crate::{Val, vm::vmctx::FuncCounters};
+    use std::sync::atomic::Ordering;
+
+    /// Tier-1 code whose budget runs out, at its entry or at a back-edge, calls tiering through
+    /// `VmCtx::hot`; with no higher tier, tiering lets it carry on where it was, with a budget
+    /// that never runs out again.
+    #[test]
+    fn tier_1_code_that_spends_its_budget_asks_tiering_and_carries_on() {
+        let engine = Engine::new(Config {
+            tier: Tiering::Auto,
+            tier_up: TierUpPolicy { threshold: 1, call_weight: 10, back_edge_weight: 1 },
+            tier_up_mode: TierUpMode::Sync,
+            ..Config::default()
+        });
+        let wat = r#"(module (func (export "sum") (param i32) (result i32) (local i32 i32)
+            (loop $l
+              (local.set 2 (i32.add (local.get 2) (local.get 1)))
+              (br_if $l (i32.lt_u (local.tee 1 (i32.add (local.get 1) (i32.const 1)))
+                                  (local.get 0))))
+            (local.get 2)))"#;
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let sum = instance.get_func(&store, "sum").unwrap();
+        let mut call = |n: i32| {
+            let mut out = [Val::I32(0)];
+            sum.call(&mut store, &[Val::I32(n)], &mut out).unwrap();
+            out[0]
+        };
+        let counters: &FuncCounters = module.inner.tiers.counters(0);
+        assert_eq!(call(10), Val::I32(45), "tiered up at the first call");
+        assert_eq!(module.inner.tiers.best_tier(0), Tier::Baseline);
+        let mut spent_at = |budget: i64| {
+            counters.budget.store(budget, Ordering::Relaxed);
+            let result = call(100);
+            let left = counters.budget.load(Ordering::Relaxed);
+            assert!(left > i64::MAX / 2, "a budget that never runs out again, not {left}");
+            result
+        };
+        // The call itself spends 10: out at the entry; then at the first back-edge (2 - 1 - 1).
+        assert_eq!(spent_at(5), Val::I32(4950));
+        assert_eq!(spent_at(12), Val::I32(4950));
+        let stats = &module.func_stats()[0];
+        assert_eq!(stats.profile.calls, 3, "each call counted once, in whichever tier");
+        assert_eq!(stats.profile.back_edges, 9 + 99 + 99);
+    }
 }

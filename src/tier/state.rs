@@ -54,13 +54,14 @@ pub struct TierTimeline {
     pub installed: Option<Duration>,
 }
 
-/// One defined function's per-tier code and compile state.
+/// Tier 0's translation of a function, made the first time it is needed. `Err` holds why the
+/// translator gave up (never for a validated body, but the interpreter reports it as a trap
+/// rather than trusting that).
+type InterpCell = OnceLock<Result<Arc<InterpFunc>, String>>;
+
+/// One defined function's compiled code and compile state.
 #[derive(Default)]
 pub(crate) struct FuncRecord {
-    /// Tier 0's translation, made the first time the function is needed. `Err` holds why the
-    /// translator gave up (never for a validated body, but the interpreter reports it as a trap
-    /// rather than trusting that).
-    interp: OnceLock<Result<Arc<InterpFunc>, String>>,
     /// The code of each compiled tier (index `tier as usize - 1`), once installed.
     compiled: [OnceLock<CompiledFunc>; 2],
     /// Per compiled tier, where compilation stands.
@@ -71,6 +72,8 @@ pub(crate) struct FuncRecord {
 pub(crate) struct ModuleTiers {
     counters: Box<[FuncCounters]>,
     entries: Box<[AtomicUsize]>,
+    /// Apart from `records`, densely: the interpreter looks its code up on every call.
+    interp: Box<[InterpCell]>,
     records: Box<[FuncRecord]>,
     created: Instant,
 }
@@ -95,8 +98,9 @@ impl ModuleTiers {
             })
             .collect();
         let entries = (0..num_defined).map(|_| AtomicUsize::new(initial_entry as usize)).collect();
+        let interp = (0..num_defined).map(|_| InterpCell::new()).collect();
         let records = (0..num_defined).map(|_| FuncRecord::default()).collect();
-        ModuleTiers { counters, entries, records, created: Instant::now() }
+        ModuleTiers { counters, entries, interp, records, created: Instant::now() }
     }
 
     /// Time since the module was created: the clock of every tier event.
@@ -134,16 +138,17 @@ impl ModuleTiers {
     }
 
     /// Tier 0's code of `def`, translating it with `translate` the first time.
+    #[inline]
     pub fn interp_code(
         &self,
         def: u32,
         translate: impl FnOnce() -> Result<InterpFunc, String>,
     ) -> Result<&Arc<InterpFunc>, &str> {
-        self.records[def as usize]
-            .interp
-            .get_or_init(|| translate().map(Arc::new))
-            .as_ref()
-            .map_err(String::as_str)
+        let cell = &self.interp[def as usize];
+        match cell.get() {
+            Some(code) => code.as_ref().map_err(String::as_str),
+            None => cell.get_or_init(|| translate().map(Arc::new)).as_ref().map_err(String::as_str),
+        }
     }
 
     /// The installed code of `def` in compiled tier `tier`.

@@ -16,8 +16,8 @@
 
 use super::TrapCode;
 use super::ops::{self, RuntimeOp};
-use super::store::{Caller, Func, FuncKind, Instance, Store, StoreInner};
 use super::stack::MAX_NESTING;
+use super::store::{Caller, Func, FuncKind, Instance, Store, StoreInner};
 use super::trap::{FrameInfo, Trap, trap_code};
 use super::vmctx::{STATUS_OK, TRAP_PENDING, VmCtx};
 use crate::tier::Tier;
@@ -89,6 +89,9 @@ unsafe fn call_wasm(store: *mut StoreInner, instance: u32, def: u32, fp: *mut u1
         let module = &entity.module.inner;
         (entity.vmctx.as_ptr(), module.tiers.entry(def), module.num_imported_funcs + def)
     };
+    // SAFETY: the context is live; another instance or the host may have grown a memory it
+    // shares since its code last ran.
+    unsafe { refresh_memory(ctx) };
     // SAFETY: the entry runs function `func` of the instance `ctx` belongs to, on a frame the
     // caller provides.
     unsafe { entry(ctx, fp, func) }
@@ -146,7 +149,8 @@ pub(crate) unsafe extern "C" fn host_trampoline<T>(
 ) -> u32 {
     // SAFETY: guaranteed by the caller: `host_store` is the `Store<T>` that `call` lent, which
     // nothing else uses until this returns (the executions above it only hold raw pointers).
-    let (store, instance) = unsafe { (&mut *(*(*ctx).store).host_store.cast::<Store<T>>(), (*ctx).instance) };
+    let (store, instance) =
+        unsafe { (&mut *(*(*ctx).store).host_store.cast::<Store<T>>(), (*ctx).instance) };
     let func = Func(func);
     let (index, ty) = match &store.inner.func(func).kind {
         FuncKind::Host { index, .. } => (*index, store.inner.func(func).ty.clone()),
@@ -223,14 +227,19 @@ pub(crate) unsafe fn call_func(caller: *mut VmCtx, func: Func, callee_fp: *mut u
         }
     };
     let (entry, ctx, index) = target;
-    // SAFETY: the entry gets its own instance's context (the caller's for a host function, which
-    // needs to know its caller) and a frame the caller provides.
-    let status = unsafe { entry(ctx, callee_fp, index) };
-    if ctx != caller {
-        // SAFETY: as above; the callee may have grown the caller's memory.
-        unsafe { refresh_memory(caller) };
+    if ctx == caller {
+        // SAFETY: the entry gets the caller's context (a host function's caller, or a function
+        // of the same instance) and a frame the caller provides.
+        return unsafe { entry(ctx, callee_fp, index) };
     }
-    status
+    // SAFETY: as above, for another instance's function: its memory may have grown since its
+    // code last ran, and the callee may have grown the caller's.
+    unsafe {
+        refresh_memory(ctx);
+        let status = entry(ctx, callee_fp, index);
+        refresh_memory(caller);
+        status
+    }
 }
 
 /// `VmCtx::call_import`: calls import `import` of the instance of `ctx`.
@@ -275,9 +284,8 @@ pub(crate) unsafe extern "C" fn call_indirect(
     let resolved = unsafe {
         let store = &*(*ctx).store;
         let instance = (*ctx).instance;
-        let num_params = store.instances[instance as usize].module.inner.types[ty as usize]
-            .params()
-            .len();
+        let num_params =
+            store.instances[instance as usize].module.inner.types[ty as usize].params().len();
         let index = callee_fp.add(num_params).cast::<u32>().read();
         ops::resolve_indirect(store, instance, ty, table, index)
     };

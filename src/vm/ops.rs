@@ -83,8 +83,12 @@ pub unsafe fn run(
     // SAFETY: as above.
     let u64_at = |i: usize| unsafe { args.add(i).cast::<u64>().read() };
     let result = match op {
-        RuntimeOp::MemoryFill => return memory_fill(store, instance, u32_at(0), u32_at(1), u32_at(2)),
-        RuntimeOp::MemoryCopy => return memory_copy(store, instance, u32_at(0), u32_at(1), u32_at(2)),
+        RuntimeOp::MemoryFill => {
+            return memory_fill(store, instance, u32_at(0), u32_at(1), u32_at(2));
+        }
+        RuntimeOp::MemoryCopy => {
+            return memory_copy(store, instance, u32_at(0), u32_at(1), u32_at(2));
+        }
         RuntimeOp::MemoryInit => {
             return memory_init(store, instance, a, u32_at(0), u32_at(1), u32_at(2));
         }
@@ -125,8 +129,10 @@ pub fn resolve_indirect(
     table: u32,
     index: u32,
 ) -> Result<Func, TrapCode> {
-    let raw =
-        *table_ref(store, instance, table).elems.get(index as usize).ok_or(TrapCode::TableOutOfBounds)?;
+    let raw = *table_ref(store, instance, table)
+        .elems
+        .get(index as usize)
+        .ok_or(TrapCode::TableOutOfBounds)?;
     let func = decode_func_ref(raw).ok_or(TrapCode::IndirectCallToNull)?;
     let module = &store.instances[instance as usize].module.inner;
     if store.func(func).sig != module.sigs[ty as usize] {
@@ -155,13 +161,25 @@ fn memory_bytes(store: &mut StoreInner, instance: u32) -> &mut [u8] {
     }
 }
 
-pub fn memory_fill(store: &mut StoreInner, instance: u32, d: u32, v: u32, n: u32) -> Result<(), TrapCode> {
+pub fn memory_fill(
+    store: &mut StoreInner,
+    instance: u32,
+    d: u32,
+    v: u32,
+    n: u32,
+) -> Result<(), TrapCode> {
     let range = d as usize..d as usize + n as usize;
     memory_bytes(store, instance).get_mut(range).ok_or(TrapCode::MemoryOutOfBounds)?.fill(v as u8);
     Ok(())
 }
 
-pub fn memory_copy(store: &mut StoreInner, instance: u32, d: u32, s: u32, n: u32) -> Result<(), TrapCode> {
+pub fn memory_copy(
+    store: &mut StoreInner,
+    instance: u32,
+    d: u32,
+    s: u32,
+    n: u32,
+) -> Result<(), TrapCode> {
     let (d, s, n) = (d as usize, s as usize, n as usize);
     let mem = memory_bytes(store, instance);
     if d + n > mem.len() || s + n > mem.len() {
@@ -188,7 +206,8 @@ pub fn memory_init(
     };
     let src = bytes.get(s as usize..s as usize + n as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
     let mem = memory_bytes(store, instance);
-    let dst = mem.get_mut(d as usize..d as usize + n as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
+    let dst =
+        mem.get_mut(d as usize..d as usize + n as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
     dst.copy_from_slice(src);
     Ok(())
 }
@@ -218,10 +237,20 @@ fn table_mut(store: &mut StoreInner, instance: u32, table: u32) -> &mut TableEnt
 }
 
 pub fn table_get(store: &StoreInner, instance: u32, table: u32, i: u32) -> Result<u64, TrapCode> {
-    table_ref(store, instance, table).elems.get(i as usize).copied().ok_or(TrapCode::TableOutOfBounds)
+    table_ref(store, instance, table)
+        .elems
+        .get(i as usize)
+        .copied()
+        .ok_or(TrapCode::TableOutOfBounds)
 }
 
-pub fn table_set(store: &mut StoreInner, instance: u32, table: u32, i: u32, r: u64) -> Result<(), TrapCode> {
+pub fn table_set(
+    store: &mut StoreInner,
+    instance: u32,
+    table: u32,
+    i: u32,
+    r: u64,
+) -> Result<(), TrapCode> {
     let slot = table_mut(store, instance, table)
         .elems
         .get_mut(i as usize)
@@ -287,7 +316,8 @@ pub fn table_init(
     let items: &[u64] = items.as_deref().unwrap_or(&[]);
     let src = items.get(s as usize..s as usize + n as usize).ok_or(TrapCode::TableOutOfBounds)?;
     let elems = &mut table_mut(store, instance, table).elems;
-    let dst = elems.get_mut(d as usize..d as usize + n as usize).ok_or(TrapCode::TableOutOfBounds)?;
+    let dst =
+        elems.get_mut(d as usize..d as usize + n as usize).ok_or(TrapCode::TableOutOfBounds)?;
     dst.copy_from_slice(src);
     Ok(())
 }

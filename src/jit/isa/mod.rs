@@ -141,7 +141,9 @@ mod tests {
                 let func_index = inner.num_imported_funcs + defined as u32;
                 let layout = &crate::tier::interp_code(inner, defined as u32).unwrap().layout;
                 out.push(
-                    compile_for(isa, inner, func_index, &body, layout, test_options()).unwrap().code,
+                    compile_for(isa, inner, func_index, &body, layout, test_options())
+                        .unwrap()
+                        .code,
                 );
             }
         }

@@ -57,8 +57,8 @@ pub(super) mod tests;
 use crate::jit::Options;
 use crate::jit::masm::{
     AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, CountSite, DivOp, FReg, FloatCmp,
-    FloatOp, FloatUnaryOp, FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine,
-    Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
+    FloatOp, FloatUnaryOp, FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg,
+    RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::module::ModuleInner;
 use crate::tier::Tier;

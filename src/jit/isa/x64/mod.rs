@@ -33,8 +33,8 @@
 
 use crate::jit::masm::{
     AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, CountSite, DivOp, FReg, FloatCmp,
-    FloatOp, FloatUnaryOp, FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine,
-    Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
+    FloatOp, FloatUnaryOp, FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg,
+    RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
 use crate::vm::vmctx::{FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, VmCtx};
