@@ -38,8 +38,9 @@
 //! unregistering, from compile threads and instantiation on any thread) serialize on an ordinary
 //! `Mutex`, `WRITER`, which the handler never touches; each builds the next snapshot from the
 //! current one, publishes it with one atomic store, and frees the replaced one only once no
-//! handler can still be reading it. Snapshots keep their tables in chunks shared through `Arc`
-//! ([`RangeTable`]), so a change copies a chunk and the list of chunk pointers, not every entry.
+//! handler can still be reading it. Snapshots keep their tables in persistent B+-trees whose
+//! nodes successive snapshots share through `Arc` ([`RangeTable`]), so a change copies one path of
+//! nodes, not every entry.
 //!
 //! Freeing, and why it is sound: a handler increments the reader count `READERS` before it loads
 //! `CURRENT` and decrements it after its last read of the snapshot ([`ReadGuard`]). A writer, after
@@ -54,7 +55,7 @@
 //! handler's decrement came before the load too. Every write to `READERS` is a read-modify-write,
 //! so the value read lies in the release sequence of that decrement: the load synchronizes with
 //! it, and the handler's reads of the old snapshot happen before the free. Handlers that loaded
-//! the new pointer are counted as well, which only delays the writer. The chunks and heap-access
+//! the new pointer are counted as well, which only delays the writer. The nodes and heap-access
 //! arrays a snapshot shares with its successors are freed with the last snapshot holding them, so
 //! they too outlive every handler that can reach them; nothing is leaked.
 //!
@@ -82,7 +83,6 @@
 //!
 //! `errno` is saved and restored around all of it.
 
-use std::ops::Range;
 use std::ptr;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::atomic::{AtomicPtr, AtomicUsize};
@@ -135,24 +135,33 @@ impl AddressRange for MemoryEntry {
     }
 }
 
-/// Most entries in one chunk of a [`RangeTable`]: a change copies up to three chunks and the list
-/// of chunk pointers, so this keeps both short for tens of thousands of entries.
-const CHUNK: usize = 64;
+/// Most items (entries or children) in one node of a [`RangeTable`].
+const NODE: usize = 32;
 
-/// Disjoint address ranges sorted by start, in non-empty chunks of at most [`CHUNK`] entries.
-/// Immutable: a change builds a new table that shares every chunk it does not touch. Any two
-/// neighbouring chunks hold more than `CHUNK / 2` entries together, so `n` entries take fewer than
-/// `4 * n / CHUNK + 1` chunks, and a change costs O(`CHUNK + n / CHUNK`).
+/// Disjoint address ranges sorted by start: a persistent B+-tree. Immutable: a change copies the
+/// nodes on one root-to-leaf path (and up to two of their siblings, when it merges them) and
+/// shares every other node with the table it came from (`Arc`), so it costs O(`NODE` × height)
+/// however many entries there are. Every node holds at most `NODE` items, all leaves are at the
+/// same depth, and two neighbouring children of one node hold more than `NODE / 2` items together;
+/// the height grows only when the root splits, so it stays logarithmic in the entries.
 #[derive(Clone, Debug)]
 struct RangeTable<T> {
-    /// In address order.
-    chunks: Box<[Arc<[T]>]>,
+    /// `None` when empty; otherwise no node is empty.
+    root: Option<Node<T>>,
 }
 
 impl<T> Default for RangeTable<T> {
     fn default() -> Self {
-        RangeTable { chunks: Box::default() }
+        RangeTable { root: None }
     }
+}
+
+#[derive(Clone, Debug)]
+enum Node<T> {
+    /// Entries, by start.
+    Leaf(Arc<[T]>),
+    /// Subtrees of one height, by start, each with the start of its first entry.
+    Inner(Arc<[(usize, Node<T>)]>),
 }
 
 impl<T: AddressRange> RangeTable<T> {
@@ -161,19 +170,21 @@ impl<T: AddressRange> RangeTable<T> {
         self.last_starting_at_or_before(address).filter(|entry| address < entry.end())
     }
 
-    /// The entry with the greatest start not above `address`.
+    /// The entry with the greatest start not above `address`. Called by the handler.
     fn last_starting_at_or_before(&self, address: usize) -> Option<&T> {
-        let chunk = self.chunks.get(self.chunk_for(address)?)?;
-        let index = chunk.partition_point(|entry| entry.start() <= address).checked_sub(1)?;
-        chunk.get(index)
-    }
-
-    /// The index of the last chunk whose first entry starts at or before `address`.
-    fn chunk_for(&self, address: usize) -> Option<usize> {
-        let after = self
-            .chunks
-            .partition_point(|chunk| chunk.first().is_some_and(|entry| entry.start() <= address));
-        after.checked_sub(1)
+        let mut node = self.root.as_ref()?;
+        loop {
+            match node {
+                Node::Leaf(entries) => {
+                    let index = entries.partition_point(|e| e.start() <= address).checked_sub(1)?;
+                    return entries.get(index);
+                }
+                Node::Inner(children) => {
+                    let index = children.partition_point(|(s, _)| *s <= address).checked_sub(1)?;
+                    node = &children.get(index)?.1;
+                }
+            }
+        }
     }
 
     /// This table plus `entry`, or `None` if `entry` overlaps one of its entries.
@@ -182,44 +193,136 @@ impl<T: AddressRange> RangeTable<T> {
         if self.last_starting_at_or_before(last_byte).is_some_and(|e| e.end() > entry.start()) {
             return None;
         }
-        let at = self.chunk_for(entry.start()).unwrap_or(0);
-        let mut entries = self.chunks.get(at).map_or_else(Vec::new, |chunk| chunk.to_vec());
-        entries.insert(entries.partition_point(|e| e.start() < entry.start()), entry);
-        let upper_half = (entries.len() > CHUNK).then(|| entries.split_off(entries.len() / 2));
-        let replaced = at..self.chunks.len().min(at + 1);
-        Some(self.splice(replaced, [entries].into_iter().chain(upper_half)))
+        let root = match &self.root {
+            None => Node::Leaf(Arc::from([entry])),
+            Some(root) => match root.inserted(entry) {
+                (root, None) => root,
+                (lower, Some(upper)) => Node::Inner(Arc::from([lower.keyed(), upper.keyed()])),
+            },
+        };
+        Some(RangeTable { root: Some(root) })
     }
 
-    /// This table without the entry that starts at `start`. The chunk it leaves merges with a
-    /// neighbour when both together hold at most `CHUNK / 2` entries.
+    /// This table without the entry that starts at `start`.
     fn without_entry(&self, start: usize) -> Self {
-        let Some(at) = self.chunk_for(start) else { return self.clone() };
-        let mut entries: Vec<T> =
-            self.chunks[at].iter().filter(|e| e.start() != start).cloned().collect();
-        let mut replaced = at..at + 1;
-        if let Some(previous) = at.checked_sub(1).map(|i| &self.chunks[i])
-            && previous.len() + entries.len() <= CHUNK / 2
+        let mut root = self.root.as_ref().and_then(|root| root.removed(start));
+        // A root with one child gives way to it, so the tree is no taller than it needs to be.
+        while let Some(Node::Inner(children)) = &root
+            && let [(_, only)] = &children[..]
         {
-            entries.splice(0..0, previous.iter().cloned());
-            replaced.start -= 1;
+            root = Some(only.clone());
         }
-        if let Some(next) = self.chunks.get(at + 1)
-            && next.len() + entries.len() <= CHUNK / 2
-        {
-            entries.extend(next.iter().cloned());
-            replaced.end += 1;
-        }
-        self.splice(replaced, (!entries.is_empty()).then_some(entries))
+        RangeTable { root }
+    }
+}
+
+impl<T: AddressRange> Node<T> {
+    /// The node with the start of its first entry, as its parent lists it.
+    fn keyed(self) -> (usize, Node<T>) {
+        let start = match &self {
+            Node::Leaf(entries) => entries.first().map_or(0, |entry| entry.start()),
+            Node::Inner(children) => children.first().map_or(0, |(start, _)| *start),
+        };
+        (start, self)
     }
 
-    /// This table with the chunks at `replaced` replaced by `chunks`.
-    fn splice(&self, replaced: Range<usize>, chunks: impl IntoIterator<Item = Vec<T>>) -> Self {
-        let mut all = Vec::with_capacity(self.chunks.len() + 1);
-        all.extend_from_slice(&self.chunks[..replaced.start]);
-        all.extend(chunks.into_iter().map(Arc::from));
-        all.extend_from_slice(&self.chunks[replaced.end..]);
-        RangeTable { chunks: all.into() }
+    /// Entries or children.
+    fn len(&self) -> usize {
+        match self {
+            Node::Leaf(entries) => entries.len(),
+            Node::Inner(children) => children.len(),
+        }
     }
+
+    /// This subtree plus `entry` (which overlaps none of its entries): one node, or two of the
+    /// same height if it had to split.
+    fn inserted(&self, entry: T) -> (Node<T>, Option<Node<T>>) {
+        match self {
+            Node::Leaf(entries) => {
+                let mut entries = entries.to_vec();
+                entries.insert(entries.partition_point(|e| e.start() < entry.start()), entry);
+                let (lower, upper) = split_if_full(entries);
+                (Node::Leaf(lower.into()), upper.map(|upper| Node::Leaf(upper.into())))
+            }
+            Node::Inner(children) => {
+                // The last child starting before the entry, or the first.
+                let at = children.partition_point(|(s, _)| *s < entry.start()).saturating_sub(1);
+                let (child, split) = children[at].1.inserted(entry);
+                let mut children = children.to_vec();
+                children.splice(at..at + 1, [child].into_iter().chain(split).map(Node::keyed));
+                let (lower, upper) = split_if_full(children);
+                (Node::Inner(lower.into()), upper.map(|upper| Node::Inner(upper.into())))
+            }
+        }
+    }
+
+    /// This subtree without the entry starting at `start`, or `None` if nothing is left.
+    fn removed(&self, start: usize) -> Option<Node<T>> {
+        match self {
+            Node::Leaf(entries) => {
+                let left: Vec<T> = entries.iter().filter(|e| e.start() != start).cloned().collect();
+                (!left.is_empty()).then(|| Node::Leaf(left.into()))
+            }
+            Node::Inner(children) => {
+                let Some(at) = children.partition_point(|(s, _)| *s <= start).checked_sub(1) else {
+                    return Some(self.clone());
+                };
+                let mut children = children.to_vec();
+                match children[at].1.removed(start) {
+                    // It held one entry, so its neighbours held more than `NODE / 2` together.
+                    None => drop(children.remove(at)),
+                    Some(child) => {
+                        children[at] = child.keyed();
+                        merge_if_sparse(&mut children, at);
+                    }
+                }
+                (!children.is_empty()).then(|| Node::Inner(children.into()))
+            }
+        }
+    }
+
+    /// This node and `next` (its right sibling) as one, if together they hold at most `NODE / 2`
+    /// items.
+    fn merged_if_sparse(&self, next: &Node<T>) -> Option<Node<T>> {
+        if self.len() + next.len() > NODE / 2 {
+            return None;
+        }
+        match (self, next) {
+            (Node::Leaf(a), Node::Leaf(b)) => {
+                Some(Node::Leaf(a.iter().chain(&b[..]).cloned().collect()))
+            }
+            (Node::Inner(a), Node::Inner(b)) => {
+                let mut children: Vec<_> = a.iter().chain(&b[..]).cloned().collect();
+                // The two children that meet at the seam were no neighbours before.
+                merge_if_sparse(&mut children, a.len());
+                Some(Node::Inner(children.into()))
+            }
+            // Siblings are of one height.
+            _ => None,
+        }
+    }
+}
+
+/// Merges `children[at]` with its left and then its right neighbour where the two hold at most
+/// `NODE / 2` items together (after `children[at]` lost items, or became the neighbour of another).
+fn merge_if_sparse<T: AddressRange>(children: &mut Vec<(usize, Node<T>)>, mut at: usize) {
+    if let Some(left) = at.checked_sub(1)
+        && let Some(merged) = children[left].1.merged_if_sparse(&children[at].1)
+    {
+        children.splice(left..=at, [merged.keyed()]);
+        at = left;
+    }
+    if let Some((_, right)) = children.get(at + 1)
+        && let Some(merged) = children[at].1.merged_if_sparse(right)
+    {
+        children.splice(at..=at + 1, [merged.keyed()]);
+    }
+}
+
+/// `items`, or its two halves if it is longer than a node may be.
+fn split_if_full<X>(mut items: Vec<X>) -> (Vec<X>, Option<Vec<X>>) {
+    let upper = (items.len() > NODE).then(|| items.split_off(items.len() / 2));
+    (items, upper)
 }
 
 /// Everything the handler consults, as one immutable value.
@@ -684,6 +787,7 @@ pub(crate) fn in_child_process(test: &str, child: impl FnOnce()) -> std::process
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
     use std::os::unix::process::ExitStatusExt;
 
     fn stderr(output: &std::process::Output) -> String {
@@ -786,26 +890,45 @@ mod tests {
         (0..n).map(move |i| i * step % n)
     }
 
-    /// Checks `table`'s chunking invariants, and that it holds exactly the entries starting at
-    /// `starts`.
-    fn check_table(table: &RangeTable<MemoryEntry>, starts: &std::collections::BTreeSet<usize>) {
-        let chunks = &table.chunks;
-        assert!(chunks.iter().all(|c| !c.is_empty() && c.len() <= CHUNK), "chunk sizes");
-        assert!(chunks.windows(2).all(|w| w[0].len() + w[1].len() > CHUNK / 2), "no sparse pair");
-        assert!(chunks.len() * CHUNK < 4 * starts.len() + CHUNK, "{} chunks", chunks.len());
-        let held = chunks.iter().flat_map(|chunk| chunk.iter().map(|entry| entry.start));
-        assert!(held.eq(starts.iter().copied()), "the entries, in address order");
+    /// Checks `table`'s B+-tree invariants and that it holds exactly the entries starting at
+    /// `starts`; returns its height.
+    fn check_table(table: &RangeTable<MemoryEntry>, starts: &BTreeSet<usize>) -> usize {
+        let mut held = Vec::new();
+        let height = table.root.as_ref().map_or(0, |root| check_node(root, &mut held));
+        assert!(held.iter().eq(starts.iter()), "the entries, in address order");
+        height
+    }
+
+    /// Checks a subtree, appending the starts of its entries to `held`; returns its height.
+    fn check_node(node: &Node<MemoryEntry>, held: &mut Vec<usize>) -> usize {
+        assert!((1..=NODE).contains(&node.len()), "a node of {} items", node.len());
+        let Node::Inner(children) = node else {
+            let Node::Leaf(entries) = node else { unreachable!() };
+            held.extend(entries.iter().map(|entry| entry.start));
+            return 1;
+        };
+        let sparse = children.windows(2).any(|w| w[0].1.len() + w[1].1.len() <= NODE / 2);
+        assert!(!sparse, "two neighbouring children hold at most NODE / 2 items");
+        let mut heights = children.iter().map(|(start, child)| {
+            let first = held.len();
+            let height = check_node(child, held);
+            assert_eq!(held[first], *start, "a child's start is its first entry's");
+            height
+        });
+        let height = heights.next().unwrap();
+        assert!(heights.all(|h| h == height), "leaves at one depth");
+        height + 1
     }
 
     #[test]
-    fn range_tables_stay_sorted_and_chunked() {
+    fn range_tables_stay_balanced_and_sorted() {
         const N: usize = 3000;
         let entry = |i: usize| MemoryEntry { start: 0x100 * i, end: 0x100 * i + 0x80 };
         let orders: [Vec<usize>; 3] =
             [(0..N).collect(), (0..N).rev().collect(), scrambled(N, 7919).collect()];
         for order in orders {
             let mut table = RangeTable::default();
-            let mut starts = std::collections::BTreeSet::new();
+            let mut starts = BTreeSet::new();
             for (step, &i) in order.iter().enumerate() {
                 table = table.with_entry(entry(i)).expect("no overlap");
                 starts.insert(entry(i).start);
@@ -813,7 +936,8 @@ mod tests {
                     check_table(&table, &starts);
                 }
             }
-            check_table(&table, &starts);
+            // 3000 entries in nodes at least half full: three levels.
+            assert!(check_table(&table, &starts) <= 3, "height");
             for i in 0..N {
                 let start = entry(i).start;
                 assert_eq!(table.find(start).map(|e| e.start), Some(start));
@@ -825,11 +949,11 @@ mod tests {
             for (step, i) in scrambled(N, 4999).enumerate() {
                 table = table.without_entry(entry(i).start);
                 starts.remove(&entry(i).start);
-                if step % 89 == 0 {
+                if step % 89 == 0 || starts.len() < NODE {
                     check_table(&table, &starts);
                 }
             }
-            assert!(table.chunks.is_empty());
+            assert!(table.root.is_none());
         }
     }
 
