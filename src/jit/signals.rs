@@ -73,8 +73,8 @@
 //!   decrement, lock-free on x86-64 and aarch64 (native instructions, or on aarch64 the
 //!   compiler's outline-atomics helpers, which pick LSE or exclusive-access instructions): no
 //!   lock, no system call, no allocation, no thread-local;
-//! - the lookups: binary searches over the snapshot's boxed slices: reads only, and no indexing
-//!   that could panic;
+//! - the lookups: a descent of the snapshot's trees, a binary search per node: reads only, and no
+//!   indexing that could panic;
 //! - redirecting: one store into the `ucontext_t`, which the kernel restores on return;
 //! - the fatal path: the message is formatted into a stack buffer and written with `write(2)`,
 //!   then `abort(3)`; both are async-signal-safe;
@@ -269,7 +269,8 @@ impl<T: AddressRange> Node<T> {
                 };
                 let mut children = children.to_vec();
                 match children[at].1.removed(start) {
-                    // It held one entry, so its neighbours held more than `NODE / 2` together.
+                    // It held a single entry, so its left neighbour held at least `NODE / 2`
+                    // items: the children that become neighbours still hold more together.
                     None => drop(children.remove(at)),
                     Some(child) => {
                         children[at] = child.keyed();
