@@ -1020,7 +1020,10 @@ mod tests {
         let engine = Engine::new(Config { tier: Tier::Baseline.into(), ..Config::default() });
         let instantiate = || {
             let module = Module::new(&engine, WAT).unwrap();
-            assert!(module.inner.jit_code(0).is_some(), "tier 1 compiled the load");
+            assert!(
+                module.inner.tiers.compiled(0, crate::Tier::Baseline).is_some(),
+                "tier 1 compiled the load"
+            );
             let mut store = Store::new(&engine, ());
             let instance = Linker::new().instantiate(&mut store, &module).unwrap();
             (store, instance)
