@@ -2,7 +2,7 @@
 
 use crate::tier::queue::CompileQueue;
 use crate::tier::tuning::TierUpPolicy;
-use crate::tier::{TierUpMode, Tiering};
+use crate::tier::{BudgetChecks, TierUpMode, Tiering};
 use crate::types::FuncType;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -34,6 +34,9 @@ pub struct Config {
     /// turning it off exists to measure what counting costs (the tier policy reads them, so
     /// nothing tiers up without them).
     pub profile_counters: bool,
+    /// Whether compiled code in the top enabled tier spends the tier-up budget anyway (to
+    /// measure what the checks cost); by default only code that can move up does.
+    pub budget_checks: BudgetChecks,
     /// Which native profiler is told about generated code (off by default).
     pub profiling_strategy: ProfilingStrategy,
     /// Whether JIT code may rely on guard pages and a SIGSEGV/SIGBUS handler (installed once per
@@ -68,6 +71,7 @@ impl Default for Config {
             max_table_elements: 10_000_000,
             consume_fuel: false,
             profile_counters: true,
+            budget_checks: BudgetChecks::WhenUseful,
             profiling_strategy: ProfilingStrategy::None,
             signals_based_traps: true,
         }

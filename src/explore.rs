@@ -51,8 +51,8 @@ pub enum CodePart {
     /// The on-stack-replacement entry into the function's `n`-th loop (in body order): the
     /// interpreter jumps in here at that loop's header.
     OsrEntry(usize),
-    /// A call into tiering when the function's tier-up budget runs out (at its entry or a loop
-    /// back-edge).
+    /// Counting done out of line: adding a loop's back-edge tally to the counters, and calling
+    /// tiering when the function's tier-up budget runs out (at its entry or a loop back-edge).
     HotStub,
     /// The stub that leaves with this trap.
     TrapStub(TrapCode),
@@ -66,7 +66,7 @@ impl std::fmt::Display for CodePart {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CodePart::OsrEntry(n) => write!(f, "OSR entry into loop {n}"),
-            CodePart::HotStub => write!(f, "tier-up check: budget spent"),
+            CodePart::HotStub => write!(f, "counting stub: back-edge tally or tier-up check"),
             CodePart::TrapStub(code) => write!(f, "trap stub: {}", code.message()),
             CodePart::TrapExit => f.write_str("trap exit"),
             CodePart::Epilogue => f.write_str("epilogue"),
@@ -181,15 +181,7 @@ mod tests {
         assert_eq!(f.ops[0].code_offset, f.ops[2].code_offset, "operands cost no code");
         assert!(f.ops[3].code_offset < f.body_end && (f.body_end as usize) < f.code.len());
         let parts: Vec<String> = f.out_of_line.iter().map(|(_, p)| p.to_string()).collect();
-        assert_eq!(
-            parts,
-            [
-                "tier-up check: budget spent",
-                "trap stub: call stack exhausted",
-                "trap exit",
-                "epilogue"
-            ]
-        );
+        assert_eq!(parts, ["trap stub: call stack exhausted", "trap exit", "epilogue"]);
     }
 
     #[test]

@@ -46,7 +46,8 @@ pub use jit::Isa;
 pub use module::{CompileStats, Module, Tier1Refusal};
 pub use tier::tuning::TierUpPolicy;
 pub use tier::{
-    CompileState, FuncProfile, FuncStats, Tier, TierTimeline, TierUpEvent, TierUpMode, Tiering,
+    BudgetChecks, CompileState, FuncProfile, FuncStats, Tier, TierTimeline, TierUpEvent,
+    TierUpMode, Tiering,
 };
 pub use types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 pub use val::{ExternRef, Val};

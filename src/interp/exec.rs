@@ -218,7 +218,7 @@ impl Executor {
     /// The bytecode of defined function `def`, translating it the first time.
     fn code(&self, def: u32) -> Result<*const InterpFunc, Trap> {
         match tier::interp_code(self.module(), def) {
-            Ok(code) => Ok(&**code),
+            Ok(code) => Ok(code),
             Err(e) => Err(Trap::host(format!("tier 0 cannot run function {def}: {e}"))),
         }
     }

@@ -94,6 +94,7 @@ pub fn translate_function(
         frame_init: zeros.chain(t.consts.values).collect(),
         num_locals: num_locals - num_params,
         frame_size,
+        num_loops: t.loop_headers.len() as u32,
         fuel_segments,
     };
     Ok(InterpFunc {

@@ -12,8 +12,8 @@
 
 use super::Options;
 use super::masm::{
-    Assembled, Callee, Cond, ConvertOp, CountSite, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp,
-    FrameSetup, IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
+    Assembled, Callee, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup,
+    IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::module::ModuleInner;
 use crate::tier::compiler::CompileError;
@@ -133,6 +133,11 @@ pub fn compile<M: MacroAssembler>(
         locals.extend(std::iter::repeat_n(ty, count as usize));
     }
     let temp_base = layout.temp_base();
+    let mut masm = masm;
+    let def = func_index - module.num_imported_funcs;
+    if options.counting && layout.num_loops > 0 {
+        masm.tally_back_edges(def, options.back_edge_chunk);
+    }
     let free = masm.allocatable().iter().rev().copied().collect();
     let free_float = masm.allocatable_float().iter().rev().copied().collect();
     let mut g = CodeGen {
@@ -149,7 +154,7 @@ pub fn compile<M: MacroAssembler>(
         results: results.clone(),
         fuel: layout.fuel_segments.to_vec(),
         next_fuel: 0,
-        def: func_index - module.num_imported_funcs,
+        def,
         options,
         next_loop: 0,
         in_fuel_segment: false,
@@ -175,7 +180,8 @@ pub fn compile<M: MacroAssembler>(
         init: &layout.frame_init[..declared_locals],
     });
     if options.counting {
-        g.masm.count(g.def, CountSite::Entry, options.call_weight, None);
+        let weight = options.budget_checks.then_some(options.call_weight);
+        g.masm.count_call(g.def, weight);
     }
     // One operator of lookahead, so a comparison can fuse with the branch that consumes it.
     let mut ops = body.get_operators_reader().map_err(wp)?;
@@ -1165,8 +1171,9 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                     let back_edge = self.masm.new_label();
                     self.masm.jump(header);
                     self.masm.bind(back_edge);
-                    let weight = self.options.back_edge_weight;
-                    self.masm.count(self.def, CountSite::BackEdge(ordinal), weight, Some(header));
+                    let options = &self.options;
+                    let weight = options.budget_checks.then_some(options.back_edge_weight);
+                    self.masm.count_back_edge(ordinal, weight, header);
                     label = back_edge;
                 }
                 self.masm.bind(header);

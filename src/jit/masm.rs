@@ -181,15 +181,6 @@ pub enum Callee {
     Defined { def: u32, func: u32 },
 }
 
-/// Which profile counter a counting point bumps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CountSite {
-    /// The function's entry: its call count.
-    Entry,
-    /// A back-edge to the header of the loop with this ordinal: its back-edge count.
-    BackEdge(u32),
-}
-
 /// How tier-1 code keeps linear-memory accesses inside the memory (see `vm::signals`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeapBounds {
@@ -241,7 +232,7 @@ pub struct CodeMap {
 /// A piece of out-of-line code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutOfLine {
-    /// A call of the `hot` helper when a budget runs out.
+    /// A call of the `hot` helper when a budget runs out, or a flush of the back-edge tally.
     HotStub,
     /// The stub that returns this trap's status.
     TrapStub(TrapCode),
@@ -386,12 +377,23 @@ pub trait MacroAssembler {
     /// once.
     fn call(&mut self, callee: Callee, callee_fp: u32);
 
-    /// Counts one event of defined function `def` (its [`CountSite`]) in the module's profile
-    /// counters and spends `weight` of its tier-up budget. When the budget has run out, calls
-    /// the context's `hot` helper with every value in its canonical slot; if that ran newer code
-    /// to the function's end, returns its status, otherwise continues at `resume` (`None`: right
-    /// after the count).
-    fn count(&mut self, def: u32, site: CountSite, weight: u32, resume: Option<Self::Label>);
+    /// Counts back-edges in a register of their own (taken out of [`Self::allocatable`]), added to
+    /// defined function `def`'s back-edge counter every `chunk` back-edges and on every way out
+    /// of the function (return, trap, hand-over to newer code), so a back-edge costs a register
+    /// decrement rather than a memory update. Called before the prologue, for functions with loops.
+    fn tally_back_edges(&mut self, def: u32, chunk: u32);
+
+    /// Counts a call of defined function `def` (at its entry, after the prologue) in the
+    /// module's profile counters. With a `weight`, also spends that much of its tier-up budget
+    /// and, when it is spent, calls the context's `hot` helper: if that ran newer code to the
+    /// function's end, returns its status, otherwise continues.
+    fn count_call(&mut self, def: u32, weight: Option<u32>);
+
+    /// A back-edge to the header of loop `ordinal` (at `resume`, bound by the caller after this),
+    /// with every value in its canonical slot: one more in the tally. Every `chunk`th, the tally
+    /// is added to the counters and, with a `weight`, `chunk * weight` of the budget is spent, the
+    /// `hot` helper called when it is gone (returning newer code's status, or resuming).
+    fn count_back_edge(&mut self, ordinal: u32, weight: Option<u32>, resume: Self::Label);
 
     /// `call_indirect` with module type `ty` through `table`; the table index is in the slot after
     /// the arguments. Like [`MacroAssembler::call`] otherwise.

@@ -74,12 +74,20 @@ impl Compiler for Baseline {
 pub struct Options {
     /// How memory accesses stay in bounds.
     pub bounds: HeapBounds,
-    /// Whether the code counts calls and back-edges into the module's profile counters and calls
-    /// tiering when the budget runs out (`Config::profile_counters`).
+    /// Whether the code counts calls and back-edges into the module's profile counters
+    /// (`Config::profile_counters`).
     pub counting: bool,
+    /// Whether counting also spends the tier-up budget and calls tiering when it runs out: when
+    /// a tier above tier 1 is enabled (or `Config::budget_checks` asks for them anyway, to
+    /// measure what they cost).
+    pub budget_checks: bool,
     /// Hotness a call and a back-edge spend (`TierUpPolicy`).
     pub call_weight: u32,
     pub back_edge_weight: u32,
+    /// Back-edges tallied in a register between updates of the counters (see
+    /// `MacroAssembler::tally_back_edges`): small enough, with budget checks, that a hot loop
+    /// moves up within a fraction of the work that made it hot.
+    pub back_edge_chunk: u32,
     /// Whether to record every operator's code offset (for `tierup explore`).
     pub record_offsets: bool,
 }
@@ -94,11 +102,23 @@ fn options(config: &crate::Config, record_offsets: bool) -> Options {
         HeapBounds::Explicit
     };
     let weight = |w: u64| w.min(i32::MAX as u64) as u32;
+    let budget_checks = crate::tier::budget_checks_in(config, Tier::Baseline);
+    let back_edge_weight = weight(config.tier_up.back_edge_weight);
+    let back_edge_chunk = if budget_checks {
+        // A quarter of the back-edges the threshold allows, so the tally delays a tier-up by at
+        // most that much.
+        let allowed = config.tier_up.threshold / back_edge_weight.max(1) as u64;
+        (allowed / 4).clamp(1, 1 << 20) as u32
+    } else {
+        1 << 30
+    };
     Options {
         bounds,
         counting: config.profile_counters,
+        budget_checks,
         call_weight: weight(config.tier_up.call_weight),
-        back_edge_weight: weight(config.tier_up.back_edge_weight),
+        back_edge_weight,
+        back_edge_chunk,
         record_offsets,
     }
 }

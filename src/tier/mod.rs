@@ -31,7 +31,6 @@ use compiler::Compiler;
 use state::ModuleTiers;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -145,6 +144,34 @@ impl FromStr for TierUpMode {
     }
 }
 
+/// When compiled code spends the tier-up budget as it counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum BudgetChecks {
+    /// Only where a higher tier is enabled to move to: code in the top tier only counts.
+    #[default]
+    WhenUseful,
+    /// Everywhere tier-1 code counts, whether or not anything can come of it: to measure what the
+    /// checks cost. Results never depend on it.
+    Always,
+}
+
+impl FromStr for BudgetChecks {
+    type Err = String;
+    fn from_str(s: &str) -> Result<BudgetChecks, String> {
+        match s {
+            "useful" => Ok(BudgetChecks::WhenUseful),
+            "always" => Ok(BudgetChecks::Always),
+            _ => Err(format!("unknown budget-check mode `{s}` (expected: useful or always)")),
+        }
+    }
+}
+
+/// Whether code compiled by `tier` under `config` spends the tier-up budget (see
+/// [`BudgetChecks`]).
+pub(crate) fn budget_checks_in(config: &crate::Config, tier: Tier) -> bool {
+    next_tier(config, tier).is_some() || config.budget_checks == BudgetChecks::Always
+}
+
 /// Why a function was asked to move up a tier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TierUpEvent {
@@ -242,7 +269,7 @@ pub(crate) fn prepare(module: &Module) -> crate::Result<()> {
 
 /// Tier 0's code of defined function `def`, translating it the first time.
 #[inline]
-pub(crate) fn interp_code(module: &ModuleInner, def: u32) -> Result<&Arc<InterpFunc>, &str> {
+pub(crate) fn interp_code(module: &ModuleInner, def: u32) -> Result<&InterpFunc, &str> {
     module.tiers.interp_code(def, || {
         let func_index = module.num_imported_funcs + def;
         crate::interp::translate_function(module, func_index, &module.function_body(def))
@@ -429,10 +456,12 @@ mod tests {
     /// that never runs out again.
     #[test]
     fn tier_1_code_that_spends_its_budget_asks_tiering_and_carries_on() {
+        // No tier above tier 1 exists yet: the checks are forced on.
         let engine = Engine::new(Config {
             tier: Tiering::Auto,
             tier_up: TierUpPolicy { threshold: 1, call_weight: 10, back_edge_weight: 1 },
             tier_up_mode: TierUpMode::Sync,
+            budget_checks: super::BudgetChecks::Always,
             ..Config::default()
         });
         let wat = r#"(module (func (export "sum") (param i32) (result i32) (local i32 i32)

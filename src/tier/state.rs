@@ -21,7 +21,7 @@ use crate::code::CompiledFunc;
 use crate::interp::InterpFunc;
 use crate::vm::vmctx::{FuncCounters, FuncEntry};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Where a function's compilation for one tier stands.
@@ -57,7 +57,7 @@ pub struct TierTimeline {
 /// Tier 0's translation of a function, made the first time it is needed. `Err` holds why the
 /// translator gave up (never for a validated body, but the interpreter reports it as a trap
 /// rather than trusting that).
-type InterpCell = OnceLock<Result<Arc<InterpFunc>, String>>;
+type InterpCell = OnceLock<Result<InterpFunc, String>>;
 
 /// One defined function's compiled code and compile state.
 #[derive(Default)]
@@ -143,11 +143,11 @@ impl ModuleTiers {
         &self,
         def: u32,
         translate: impl FnOnce() -> Result<InterpFunc, String>,
-    ) -> Result<&Arc<InterpFunc>, &str> {
+    ) -> Result<&InterpFunc, &str> {
         let cell = &self.interp[def as usize];
         match cell.get() {
             Some(code) => code.as_ref().map_err(String::as_str),
-            None => cell.get_or_init(|| translate().map(Arc::new)).as_ref().map_err(String::as_str),
+            None => cell.get_or_init(translate).as_ref().map_err(String::as_str),
         }
     }
 

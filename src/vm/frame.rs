@@ -32,6 +32,8 @@ pub struct FrameLayout {
     pub num_locals: u32,
     /// Total slots the frame needs (temporaries included).
     pub frame_size: u32,
+    /// `loop` operators in the body (dead ones included): loop ordinals are below it.
+    pub num_loops: u32,
     /// With fuel metering, what each straight-line segment of the body costs, in the order the
     /// operator walk opens them ([`ends_fuel_segment`] says where one ends); empty without fuel.
     /// Every tier charges these amounts at these points, so fuel never depends on the tier.

@@ -123,8 +123,10 @@ mod tests {
         Options {
             bounds: HeapBounds::Explicit,
             counting: false,
+            budget_checks: false,
             call_weight: 10,
             back_edge_weight: 1,
+            back_edge_chunk: 1,
             record_offsets: false,
         }
     }

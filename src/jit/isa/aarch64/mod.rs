@@ -56,9 +56,9 @@ pub(super) mod tests;
 
 use crate::jit::Options;
 use crate::jit::masm::{
-    AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, CountSite, DivOp, FReg, FloatCmp,
-    FloatOp, FloatUnaryOp, FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg,
-    RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
+    AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp,
+    FloatUnaryOp, FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm,
+    RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::module::ModuleInner;
 use crate::tier::Tier;
@@ -186,8 +186,29 @@ pub struct Aarch64Masm {
     /// Conditional branches as an inverted branch over a `b`, for functions whose code outgrows
     /// the +-1 MiB reach of `b.cond`/`cbz` (see [`super::compile_for`]).
     far: bool,
-    /// Out-of-line calls of the `hot` helper: their label, the site, and where to resume.
-    hot_stubs: Vec<(DynamicLabel, u32, DynamicLabel)>,
+    /// Out-of-line code for counting points: flushes of the back-edge tally and calls of the
+    /// `hot` helper.
+    hot_stubs: Vec<HotStub>,
+    /// Back-edges are tallied in `x28` (see `tally_back_edges`).
+    tally: Option<Tally>,
+}
+
+/// The back-edge tally of a function with loops: `x28` counts down from `chunk`.
+#[derive(Clone, Copy, Debug)]
+struct Tally {
+    def: u32,
+    chunk: u32,
+}
+
+/// An out-of-line counting stub.
+#[derive(Clone, Copy, Debug)]
+struct HotStub {
+    stub: DynamicLabel,
+    /// `HOT_AT_ENTRY` or a loop ordinal.
+    site: u32,
+    /// For back-edges: the tally ran out; `Some` budget to spend then, or `None` (only count).
+    chunk: Option<Option<u64>>,
+    resume: DynamicLabel,
 }
 
 impl Default for Aarch64Masm {
@@ -218,6 +239,7 @@ impl Aarch64Masm {
             heap_accesses: Vec::new(),
             far,
             hot_stubs: Vec::new(),
+            tally: None,
         }
     }
 
@@ -235,6 +257,35 @@ impl Aarch64Masm {
             ; mov x19, x0
             ; mov x20, x1
         );
+    }
+
+    /// Starts the back-edge tally (on every entry, after the registers are saved).
+    fn start_tally(&mut self) {
+        if let Some(tally) = self.tally {
+            self.mov_imm(Size::S64, 28, tally.chunk as i64);
+        }
+    }
+
+    /// `x16` = the counters of defined function `def`.
+    fn counters_address(&mut self, def: u32) {
+        self.load_ctx(SCRATCH0, CTX_COUNTERS);
+        self.add_imm(Size::S64, SCRATCH0, SCRATCH0, (def * COUNTERS_BYTES) as i64);
+    }
+
+    /// Adds the back-edges tallied since the last flush to the counters (`x16` = the counters
+    /// after it; `x1`, `x17` scratch; `w0`, the status, is kept), and restarts the tally.
+    fn flush_tally(&mut self) {
+        if let Some(Tally { def, chunk }) = self.tally {
+            self.counters_address(def);
+            self.mov_imm(Size::S64, 1, chunk as i64);
+            a64!(self.ops
+                ; sub x17, x1, x28
+                ; mov x28, x1
+                ; ldr x1, [x16, COUNTER_BACK_EDGES]
+                ; add x1, x1, x17
+                ; str x1, [x16, COUNTER_BACK_EDGES]
+            );
+        }
     }
 
     /// Writes `image` over the slots from byte offset `first`: each slot is zeroed with one
@@ -453,7 +504,8 @@ impl MacroAssembler for Aarch64Masm {
     }
 
     fn allocatable(&self) -> &'static [Reg] {
-        &ALLOCATABLE
+        // `x28` is last: without it, the rest.
+        if self.tally.is_some() { &ALLOCATABLE[..ALLOCATABLE.len() - 1] } else { &ALLOCATABLE }
     }
 
     fn has_unary(&self, _op: UnaryOp) -> bool {
@@ -469,6 +521,7 @@ impl MacroAssembler for Aarch64Masm {
     fn prologue(&mut self, frame: &FrameSetup<'_>) {
         self.func_index = frame.func_index;
         self.save_registers();
+        self.start_tally();
         // Both stacks are checked before the frame is touched: the value stack against its end,
         // the host stack (tier-1 calls recurse on it) against the thread's limit.
         let overflow = self.trap_label(TrapCode::StackOverflow);
@@ -750,33 +803,41 @@ impl MacroAssembler for Aarch64Masm {
         self.call_checked();
     }
 
-    fn count(&mut self, def: u32, site: CountSite, weight: u32, resume: Option<DynamicLabel>) {
-        // x16 = this function's counters; x17 = the counter, then the budget.
-        let (counter, site) = match site {
-            CountSite::Entry => (COUNTER_CALLS, HOT_AT_ENTRY),
-            CountSite::BackEdge(ordinal) => (COUNTER_BACK_EDGES, ordinal),
-        };
-        // x0 (free outside calls) = the weight. Plain loads and stores: a count lost to a
-        // concurrent update only delays a tier-up decision.
-        self.load_ctx(SCRATCH0, CTX_COUNTERS);
-        self.add_imm(Size::S64, SCRATCH0, SCRATCH0, (def * COUNTERS_BYTES) as i64);
-        self.mov_imm(Size::S64, 0, weight as i64);
+    fn tally_back_edges(&mut self, def: u32, chunk: u32) {
+        self.tally = Some(Tally { def, chunk });
+    }
+
+    fn count_call(&mut self, def: u32, weight: Option<u32>) {
+        // x16 = this function's counters. Plain loads and stores: a count lost to a concurrent
+        // update only delays a tier-up decision.
+        self.counters_address(def);
         a64!(self.ops
-            ; ldr x17, [x16, counter]
+            ; ldr x17, [x16, COUNTER_CALLS]
             ; add x17, x17, 1
-            ; str x17, [x16, counter]
-            ; ldr x17, [x16, COUNTER_BUDGET]
-            ; subs x17, x17, x0
-            ; str x17, [x16, COUNTER_BUDGET]
+            ; str x17, [x16, COUNTER_CALLS]
         );
-        let stub = self.new_label();
-        let bind_here = resume.is_none();
-        let resume = resume.unwrap_or_else(|| self.new_label());
-        self.b_cc(Cc::Le, stub);
-        if bind_here {
+        if let Some(weight) = weight {
+            // x0 is free outside calls.
+            let (stub, resume) = (self.new_label(), self.new_label());
+            self.mov_imm(Size::S64, 0, weight as i64);
+            a64!(self.ops
+                ; ldr x17, [x16, COUNTER_BUDGET]
+                ; subs x17, x17, x0
+                ; str x17, [x16, COUNTER_BUDGET]
+            );
+            self.b_cc(Cc::Le, stub);
             a64!(self.ops ; =>resume);
+            self.hot_stubs.push(HotStub { stub, site: HOT_AT_ENTRY, chunk: None, resume });
         }
-        self.hot_stubs.push((stub, site, resume));
+    }
+
+    fn count_back_edge(&mut self, ordinal: u32, weight: Option<u32>, resume: DynamicLabel) {
+        let tally = self.tally.expect("`tally_back_edges` before counting back-edges");
+        let stub = self.new_label();
+        a64!(self.ops ; subs x28, x28, 1);
+        self.b_cc(Cc::Eq, stub);
+        let budget = weight.map(|w| w as u64 * tally.chunk as u64);
+        self.hot_stubs.push(HotStub { stub, site: ordinal, chunk: Some(budget), resume });
     }
 
     fn call_indirect(&mut self, ty: u32, table: u32, callee_fp: u32) {
@@ -1071,17 +1132,34 @@ impl MacroAssembler for Aarch64Masm {
             osr_entries.push(target.map(|label| {
                 let offset = self.offset();
                 self.save_registers();
+                self.start_tally();
                 a64!(self.ops ; b =>label);
                 offset
             }));
         }
         let (epilogue, trap_exit) = (self.epilogue, self.trap_exit);
         let mut out_of_line = Vec::new();
-        // Budget exhausted: ask tiering (`VmCtx::hot`); resume, or return what newer code
-        // returned.
-        for (stub, site, resume) in std::mem::take(&mut self.hot_stubs) {
+        // Counting stubs: a back-edge tally that ran out is added to the counters (and its
+        // budget spent); a budget that is gone asks tiering (`VmCtx::hot`), which answers with
+        // a resume or the status of newer code that ran the rest.
+        for HotStub { stub, site, chunk, resume } in std::mem::take(&mut self.hot_stubs) {
             out_of_line.push((self.offset(), OutOfLine::HotStub));
-            a64!(self.ops ; =>stub ; mov x0, x19 ; mov x1, x20);
+            a64!(self.ops ; =>stub);
+            if let Some(budget) = chunk {
+                self.flush_tally();
+                let Some(budget) = budget else {
+                    a64!(self.ops ; b =>resume);
+                    continue;
+                };
+                self.mov_imm(Size::S64, 0, budget.min(i64::MAX as u64) as i64);
+                a64!(self.ops
+                    ; ldr x17, [x16, COUNTER_BUDGET]
+                    ; subs x17, x17, x0
+                    ; str x17, [x16, COUNTER_BUDGET]
+                );
+                self.b_cc(Cc::Gt, resume);
+            }
+            a64!(self.ops ; mov x0, x19 ; mov x1, x20);
             self.mov_imm(Size::S32, 2, self.func_index as i64);
             self.mov_imm(Size::S32, 3, site as i64);
             self.mov_imm(Size::S32, 4, Tier::Baseline as i64);
@@ -1110,9 +1188,12 @@ impl MacroAssembler for Aarch64Masm {
         self.mov_imm(Size::S32, 3, Tier::Baseline as i64);
         self.load_ctx(SCRATCH0, CTX_UNWIND);
         a64!(self.ops ; mov x0, x19 ; blr x16);
+        // Every way out passes here (the trap exit too: `x19` survives the unwind helper), so
+        // the back-edge tally is flushed once.
         out_of_line.push((self.offset(), OutOfLine::Epilogue));
+        a64!(self.ops ; =>epilogue);
+        self.flush_tally();
         a64!(self.ops
-            ; =>epilogue
             ; ldp x19, x20, [sp, 16]
             ; ldp x21, x22, [sp, 32]
             ; ldp x23, x24, [sp, 48]

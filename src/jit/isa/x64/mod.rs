@@ -32,9 +32,9 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::jit::masm::{
-    AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, CountSite, DivOp, FReg, FloatCmp,
-    FloatOp, FloatUnaryOp, FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg,
-    RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
+    AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp,
+    FloatUnaryOp, FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm,
+    RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
 use crate::vm::vmctx::{FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, VmCtx};
@@ -115,8 +115,29 @@ pub struct X64Masm {
     heap_accesses: Vec<u32>,
     /// What the target has beyond baseline x86-64.
     features: X64Features,
-    /// Out-of-line calls of the `hot` helper: their label, the site, and where to resume.
-    hot_stubs: Vec<(DynamicLabel, u32, DynamicLabel)>,
+    /// Out-of-line code for counting points: flushes of the back-edge tally and calls of the
+    /// `hot` helper.
+    hot_stubs: Vec<HotStub>,
+    /// Back-edges are tallied in `r15` (see `tally_back_edges`).
+    tally: Option<Tally>,
+}
+
+/// The back-edge tally of a function with loops: `r15` counts down from `chunk`.
+#[derive(Clone, Copy, Debug)]
+struct Tally {
+    def: u32,
+    chunk: u32,
+}
+
+/// An out-of-line counting stub.
+#[derive(Clone, Copy, Debug)]
+struct HotStub {
+    stub: DynamicLabel,
+    /// `HOT_AT_ENTRY` or a loop ordinal.
+    site: u32,
+    /// For back-edges: the tally ran out; `Some` budget to spend then, or `None` (only count).
+    chunk: Option<Option<i32>>,
+    resume: DynamicLabel,
 }
 
 /// The instruction-set extensions tier-1 code may use; without one, functions needing it stay
@@ -168,6 +189,7 @@ impl X64Masm {
             heap_accesses: Vec::new(),
             features,
             hot_stubs: Vec::new(),
+            tally: None,
         }
     }
 
@@ -345,6 +367,28 @@ impl X64Masm {
         asm!(self.ops ; push rbx ; push r12 ; push r13 ; push r14 ; push r15);
     }
 
+    /// Starts the back-edge tally (on every entry, after the registers are saved).
+    fn start_tally(&mut self) {
+        if let Some(tally) = self.tally {
+            asm!(self.ops ; mov r15d, tally.chunk as i32);
+        }
+    }
+
+    /// Adds the back-edges tallied since the last flush to the counters (`rcx`, `rdx` scratch;
+    /// `rax`, the status, is kept), and restarts the tally.
+    fn flush_tally(&mut self) {
+        if let Some(Tally { def, chunk }) = self.tally {
+            let at = (def * COUNTERS_BYTES + COUNTER_BACK_EDGES) as i32;
+            asm!(self.ops
+                ; mov rcx, QWORD [rdi + CTX_COUNTERS]
+                ; mov edx, chunk as i32
+                ; sub edx, r15d
+                ; add QWORD [rcx + at], rdx
+                ; mov r15d, chunk as i32
+            );
+        }
+    }
+
     /// Writes `image` over the slots from byte offset `first`: each slot is zeroed with one
     /// 16-byte store, then its nonzero halves are written.
     fn init_slots(&mut self, first: u32, image: &[u128]) {
@@ -494,7 +538,8 @@ impl MacroAssembler for X64Masm {
     }
 
     fn allocatable(&self) -> &'static [Reg] {
-        &ALLOCATABLE
+        // `r15` is last: without it, the rest.
+        if self.tally.is_some() { &ALLOCATABLE[..ALLOCATABLE.len() - 1] } else { &ALLOCATABLE }
     }
 
     fn has_unary(&self, op: UnaryOp) -> bool {
@@ -512,6 +557,7 @@ impl MacroAssembler for X64Masm {
     fn prologue(&mut self, frame: &FrameSetup<'_>) {
         self.func_index = frame.func_index;
         self.save_registers();
+        self.start_tally();
         // Both stacks are checked before the frame is touched: the value stack against its end,
         // the host stack (tier-1 calls recurse on it) against the thread's limit.
         let overflow = self.trap_label(TrapCode::StackOverflow);
@@ -794,27 +840,36 @@ impl MacroAssembler for X64Masm {
         );
     }
 
-    fn count(&mut self, def: u32, site: CountSite, weight: u32, resume: Option<DynamicLabel>) {
+    fn tally_back_edges(&mut self, def: u32, chunk: u32) {
+        self.tally = Some(Tally { def, chunk });
+    }
+
+    fn count_call(&mut self, def: u32, weight: Option<u32>) {
         // Plain read-modify-writes: a count lost to a concurrent update only delays a tier-up
         // decision. `sub` leaves the flags of `budget - weight`: `jle` when it is spent.
-        let (counter, site) = match site {
-            CountSite::Entry => (COUNTER_CALLS, HOT_AT_ENTRY),
-            CountSite::BackEdge(ordinal) => (COUNTER_BACK_EDGES, ordinal),
-        };
-        let base = def * COUNTERS_BYTES;
-        let stub = self.ops.new_dynamic_label();
+        let base = (def * COUNTERS_BYTES) as i32;
         asm!(self.ops
             ; mov rax, QWORD [rdi + CTX_COUNTERS]
-            ; add QWORD [rax + (base + counter) as i32], 1
-            ; sub QWORD [rax + (base + COUNTER_BUDGET) as i32], weight.min(i32::MAX as u32) as i32
-            ; jle =>stub
+            ; add QWORD [rax + base + COUNTER_CALLS as i32], 1
         );
-        let resume = resume.unwrap_or_else(|| {
-            let here = self.ops.new_dynamic_label();
-            asm!(self.ops ; =>here);
-            here
-        });
-        self.hot_stubs.push((stub, site, resume));
+        if let Some(weight) = weight {
+            let stub = self.ops.new_dynamic_label();
+            let resume = self.ops.new_dynamic_label();
+            asm!(self.ops
+                ; sub QWORD [rax + base + COUNTER_BUDGET as i32], weight.min(i32::MAX as u32) as i32
+                ; jle =>stub
+                ; =>resume
+            );
+            self.hot_stubs.push(HotStub { stub, site: HOT_AT_ENTRY, chunk: None, resume });
+        }
+    }
+
+    fn count_back_edge(&mut self, ordinal: u32, weight: Option<u32>, resume: DynamicLabel) {
+        let tally = self.tally.expect("`tally_back_edges` before counting back-edges");
+        let stub = self.ops.new_dynamic_label();
+        asm!(self.ops ; sub r15d, 1 ; jz =>stub);
+        let budget = weight.map(|w| (w as u64 * tally.chunk as u64).min(i32::MAX as u64) as i32);
+        self.hot_stubs.push(HotStub { stub, site: ordinal, chunk: Some(budget), resume });
     }
 
     fn call_indirect(&mut self, ty: u32, table: u32, callee_fp: u32) {
@@ -1194,19 +1249,32 @@ impl MacroAssembler for X64Masm {
             osr_entries.push(target.map(|label| {
                 let offset = self.ops.offset().0 as u32;
                 self.save_registers();
+                self.start_tally();
                 asm!(self.ops ; jmp =>label);
                 offset
             }));
         }
         let (epilogue, trap_exit) = (self.epilogue, self.trap_exit);
         let mut out_of_line = Vec::new();
-        // Budget exhausted: ask tiering (`VmCtx::hot`); resume, or return what newer code
-        // returned. At the body's stack depth, so the pushes keep the call aligned.
+        // Counting stubs: a back-edge tally that ran out is added to the counters (and its
+        // budget spent); a budget that is gone asks tiering (`VmCtx::hot`), which answers with
+        // a resume or the status of newer code that ran the rest. At the body's stack depth, so
+        // the pushes keep the call aligned.
         let func_index = self.func_index as i32;
-        for (stub, site, resume) in std::mem::take(&mut self.hot_stubs) {
+        for HotStub { stub, site, chunk, resume } in std::mem::take(&mut self.hot_stubs) {
             out_of_line.push((self.offset(), OutOfLine::HotStub));
+            asm!(self.ops ; =>stub);
+            if let Some(budget) = chunk {
+                self.flush_tally();
+                let Some(budget) = budget else {
+                    asm!(self.ops ; jmp =>resume);
+                    continue;
+                };
+                let def = self.tally.expect("a tally").def;
+                let at = (def * COUNTERS_BYTES + COUNTER_BUDGET) as i32;
+                asm!(self.ops ; sub QWORD [rcx + at], budget ; jg =>resume);
+            }
             asm!(self.ops
-                ; =>stub
                 ; push rdi
                 ; push rsi
                 ; mov edx, func_index
@@ -1233,17 +1301,26 @@ impl MacroAssembler for X64Masm {
         }
         // The trap exit: the runtime records this frame for the backtrace (rdi is the context
         // wherever a trap is raised) and turns the status into a pending trap.
+        // The tally is flushed on every way out: here before the unwind helper (which does not
+        // keep `rdi`), on the epilogue's own path otherwise.
+        let restore = self.ops.new_dynamic_label();
         out_of_line.push((self.offset(), OutOfLine::TrapExit));
+        asm!(self.ops ; =>trap_exit);
+        self.flush_tally();
         asm!(self.ops
-            ; =>trap_exit
             ; mov esi, eax
             ; mov edx, func_index
             ; mov ecx, Tier::Baseline as i32
             ; call QWORD [rdi + CTX_UNWIND]
         );
+        if self.tally.is_some() {
+            asm!(self.ops ; jmp =>restore);
+        }
         out_of_line.push((self.offset(), OutOfLine::Epilogue));
+        asm!(self.ops ; =>epilogue);
+        self.flush_tally();
         asm!(self.ops
-            ; =>epilogue
+            ; =>restore
             ; pop r15 ; pop r14 ; pop r13 ; pop r12 ; pop rbx
             ; ret
         );
