@@ -216,7 +216,18 @@ impl Executor {
     }
 
     /// The bytecode of defined function `def`, translating it the first time.
+    #[inline(always)]
     fn code(&self, def: u32) -> Result<*const InterpFunc, Trap> {
+        match self.module().tiers.interp_ready(def) {
+            Some(code) => Ok(code),
+            None => self.translate(def),
+        }
+    }
+
+    /// Translates defined function `def` (or finds why it cannot be).
+    #[cold]
+    #[inline(never)]
+    fn translate(&self, def: u32) -> Result<*const InterpFunc, Trap> {
         match tier::interp_code(self.module(), def) {
             Ok(code) => Ok(code),
             Err(e) => Err(Trap::host(format!("tier 0 cannot run function {def}: {e}"))),
@@ -225,6 +236,7 @@ impl Executor {
 
     /// Sets up the frame of defined function `def` at `fp` and returns its code; or, when tiering
     /// hands over newer code at this call, runs the function there and returns `None`.
+    #[inline]
     fn enter(&mut self, def: u32, fp: *mut u128) -> Result<Option<*const Instr>, Trap> {
         // SAFETY: the module's code lives as long as the module.
         let f = unsafe { &*self.code(def)? };
@@ -304,6 +316,7 @@ impl Executor {
     /// Calls defined function `def` of this instance from the instruction before `ret_pc`:
     /// returns its code when it is interpreted here (its frame entered), `None` when it ran
     /// through its entry.
+    #[inline(always)]
     fn call_defined(
         &mut self,
         def: u32,

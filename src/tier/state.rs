@@ -137,6 +137,15 @@ impl ModuleTiers {
         self.entries[def as usize].load(Ordering::Relaxed) == entry as usize
     }
 
+    /// Tier 0's code of `def` if it has been translated (the interpreter's fast path).
+    #[inline(always)]
+    pub fn interp_ready(&self, def: u32) -> Option<&InterpFunc> {
+        match self.interp[def as usize].get() {
+            Some(Ok(code)) => Some(code),
+            _ => None,
+        }
+    }
+
     /// Tier 0's code of `def`, translating it with `translate` the first time.
     #[inline]
     pub fn interp_code(
