@@ -91,6 +91,13 @@ fn wrong_store<H: Handle>() -> String {
     format!("a `{}` was used with a store other than the one it belongs to", H::KIND)
 }
 
+/// Out of line, so the checks on the host's call path stay a compare and a branch.
+#[cold]
+#[inline(never)]
+fn wrong_store_error<H: Handle>() -> crate::Error {
+    crate::Error::Usage(wrong_store::<H>())
+}
+
 /// Anything an instance can import or export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extern {
@@ -407,13 +414,13 @@ impl StoreInner {
 
     /// `handle`'s index in this store's arena of its kind, or [`Error::Usage`](crate::Error) if
     /// it belongs to another store.
+    #[inline]
     pub fn try_index_of<H: Handle>(&self, handle: H) -> crate::Result<usize> {
         let stored = handle.stored();
-        if stored.store == self.id {
-            Ok(stored.index as usize)
-        } else {
-            Err(crate::Error::Usage(wrong_store::<H>()))
+        if stored.store != self.id {
+            return Err(wrong_store_error::<H>());
         }
+        Ok(stored.index as usize)
     }
 
     /// As [`StoreInner::try_index_of`], for methods that return no `Result`.
@@ -421,13 +428,17 @@ impl StoreInner {
     /// # Panics
     ///
     /// If `handle` belongs to another store.
+    #[inline]
     pub fn index_of<H: Handle>(&self, handle: H) -> usize {
         let stored = handle.stored();
-        assert!(stored.store == self.id, "{}", wrong_store::<H>());
+        if stored.store != self.id {
+            panic!("{}", wrong_store::<H>());
+        }
         stored.index as usize
     }
 
     /// The [`FuncIdx`] of `func` in this store, or [`Error::Usage`](crate::Error).
+    #[inline]
     pub fn try_func_idx(&self, func: Func) -> crate::Result<FuncIdx> {
         Ok(FuncIdx(self.try_index_of(func)? as u32))
     }
@@ -435,9 +446,10 @@ impl StoreInner {
     /// Fails with [`Error::Usage`](crate::Error) if `val` is a `funcref` of another store: what
     /// every API boundary checks before a value becomes a raw slot of this store
     /// ([`Val::to_raw`]).
+    #[inline]
     pub fn check_val(&self, val: &Val) -> crate::Result<()> {
         match val {
-            Val::FuncRef(Some(func)) => self.try_index_of(*func).map(drop),
+            Val::FuncRef(Some(func)) if func.0.store != self.id => Err(wrong_store_error::<Func>()),
             _ => Ok(()),
         }
     }
