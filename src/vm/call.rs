@@ -112,7 +112,7 @@ fn set_native_stack_limit(store: &mut StoreInner) {
     }
 }
 
-/// Calls host function `index` (store handle `func`) on behalf of `instance`.
+/// Calls host function `index` (store function `func`) on behalf of `instance`.
 fn call_host<T>(
     store: &mut Store<T>,
     index: u32,
