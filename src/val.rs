@@ -2,6 +2,7 @@
 
 use crate::types::ValType;
 use crate::vm::Func;
+use crate::vm::store::StoreId;
 
 /// An opaque host reference carried by `externref` values. tierup only stores and compares it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,7 +54,9 @@ impl Val {
         }
     }
 
-    /// Encode as the 128-bit raw slot the runtime stores (see [`crate::vm::RawVal`]).
+    /// Encode as the 128-bit raw slot the runtime stores. A `funcref` becomes its index in its
+    /// store, so the value must belong to the store the slot is in: every API boundary checks that
+    /// first (`StoreInner::check_val`).
     pub(crate) fn to_raw(self) -> u128 {
         match self {
             Val::I32(v) => v as u32 as u128,
@@ -61,20 +64,20 @@ impl Val {
             Val::F32(v) => v as u128,
             Val::F64(v) => v as u128,
             Val::V128(v) => v,
-            Val::FuncRef(f) => crate::vm::encode_func_ref(f) as u128,
+            Val::FuncRef(f) => crate::vm::encode_func_ref(f.map(Func::idx_unchecked)) as u128,
             Val::ExternRef(r) => r.map_or(0, |r| r.0 as u128 + 1),
         }
     }
 
-    /// Decode a raw slot of type `ty`.
-    pub(crate) fn from_raw(ty: ValType, raw: u128) -> Val {
+    /// Decode a raw slot of type `ty` of store `store` (a `funcref` names a function of it).
+    pub(crate) fn from_raw(ty: ValType, raw: u128, store: StoreId) -> Val {
         match ty {
             ValType::I32 => Val::I32(raw as u32 as i32),
             ValType::I64 => Val::I64(raw as u64 as i64),
             ValType::F32 => Val::F32(raw as u32),
             ValType::F64 => Val::F64(raw as u64),
             ValType::V128 => Val::V128(raw),
-            ValType::FuncRef => Val::FuncRef(crate::vm::decode_func_ref(raw as u64)),
+            ValType::FuncRef => Val::FuncRef(Func::from_raw_ref(store, raw as u64)),
             ValType::ExternRef => {
                 Val::ExternRef(if raw == 0 { None } else { Some(ExternRef((raw - 1) as u32)) })
             }

@@ -17,17 +17,17 @@
 use super::TrapCode;
 use super::ops::{self, RuntimeOp};
 use super::stack::MAX_NESTING;
-use super::store::{Caller, Func, FuncKind, Instance, Store, StoreInner};
+use super::store::{Caller, FuncIdx, FuncKind, Store, StoreInner};
 use super::trap::{FrameInfo, Trap, trap_code};
 use super::vmctx::{STATUS_OK, TRAP_PENDING, VmCtx};
 use crate::tier::Tier;
 use crate::val::Val;
 
-/// Calls `func` from the host with `args`, writing `results`. Types have been checked by the
-/// caller.
+/// Calls `func` from the host with `args`, writing `results`. Types, and that every `funcref`
+/// argument belongs to the store, have been checked by the caller.
 pub(crate) fn call<T>(
     store: &mut Store<T>,
-    func: Func,
+    func: FuncIdx,
     args: &[Val],
     results: &mut [Val],
 ) -> Result<(), Trap> {
@@ -64,7 +64,8 @@ pub(crate) fn call<T>(
     }
     for (i, (result, ty)) in results.iter_mut().zip(result_types).enumerate() {
         // SAFETY: as for the arguments; the callee wrote its results to `base..`.
-        *result = Val::from_raw(ty, unsafe { store.inner.stack.slot_ptr(base + i).read() });
+        let raw = unsafe { store.inner.stack.slot_ptr(base + i).read() };
+        *result = Val::from_raw(ty, raw, store.inner.id);
     }
     Ok(())
 }
@@ -111,18 +112,18 @@ fn set_native_stack_limit(store: &mut StoreInner) {
     }
 }
 
-/// Calls host function `index` (store handle `func`) on behalf of `instance`.
+/// Calls host function `index` (store function `func`) on behalf of `instance`.
 fn call_host<T>(
     store: &mut Store<T>,
     index: u32,
-    func: Func,
+    func: FuncIdx,
     instance: Option<u32>,
     args: &[Val],
     results: &mut [Val],
 ) -> Result<(), Trap> {
     let host = store.host_funcs[index as usize].clone();
-    let caller = Caller { store: &mut *store, instance: instance.map(Instance) };
-    host(caller, args, results)?;
+    let instance = instance.map(|i| store.inner.handle(i));
+    host(Caller { store: &mut *store, instance }, args, results)?;
     let ty = &store.inner.func(func).ty;
     for (val, expected) in results.iter().zip(ty.results()) {
         if val.ty() != *expected {
@@ -131,6 +132,7 @@ fn call_host<T>(
                 val.ty()
             )));
         }
+        store.inner.check_val(val).map_err(|e| Trap::host(format!("host function result: {e}")))?;
     }
     Ok(())
 }
@@ -151,7 +153,7 @@ pub(crate) unsafe extern "C" fn host_trampoline<T>(
     // nothing else uses until this returns (the executions above it only hold raw pointers).
     let (store, instance) =
         unsafe { (&mut *(*(*ctx).store).host_store.cast::<Store<T>>(), (*ctx).instance) };
-    let func = Func(func);
+    let func = FuncIdx(func);
     let (index, ty) = match &store.inner.func(func).kind {
         FuncKind::Host { index, .. } => (*index, store.inner.func(func).ty.clone()),
         FuncKind::Wasm { .. } => unreachable!("the host trampoline only calls host functions"),
@@ -161,7 +163,7 @@ pub(crate) unsafe extern "C" fn host_trampoline<T>(
         .iter()
         .enumerate()
         // SAFETY: the arguments are at `callee_fp..`.
-        .map(|(i, t)| Val::from_raw(*t, unsafe { callee_fp.add(i).read() }))
+        .map(|(i, t)| Val::from_raw(*t, unsafe { callee_fp.add(i).read() }, store.inner.id))
         .collect();
     let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
     // Re-entries from the host start above the caller's frame.
@@ -212,7 +214,7 @@ pub(crate) unsafe fn refresh_memory(ctx: *mut VmCtx) {
 /// # Safety
 /// `caller` must be a live context of a store lent to wasm, `func` a function of that store, and
 /// `callee_fp` a frame on its stack with the arguments in place.
-pub(crate) unsafe fn call_func(caller: *mut VmCtx, func: Func, callee_fp: *mut u128) -> u32 {
+pub(crate) unsafe fn call_func(caller: *mut VmCtx, func: FuncIdx, callee_fp: *mut u128) -> u32 {
     // SAFETY: the store is live; the references end before the callee runs.
     let target = unsafe {
         let store = &*(*caller).store;
@@ -254,7 +256,7 @@ pub(crate) unsafe extern "C" fn call_import(
     // SAFETY: the context and its store are live.
     let func = unsafe {
         let store = &*(*ctx).store;
-        Func(store.instances[(*ctx).instance as usize].funcs[import as usize])
+        FuncIdx(store.instances[(*ctx).instance as usize].funcs[import as usize])
     };
     // SAFETY: guaranteed by the caller.
     unsafe { call_func(ctx, func, callee_fp) }

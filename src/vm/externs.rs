@@ -1,4 +1,7 @@
 //! Embedder-facing methods on the entity handles: reading and writing memories, tables and globals.
+//!
+//! Every method first checks that the handle belongs to the store it is given: methods returning a
+//! `Result` fail with [`Error::Usage`], the others panic (as wasmtime's do).
 
 use super::store::{Global, Memory, Store, Table};
 use crate::types::{GlobalType, MemoryType, TableType};
@@ -7,55 +10,85 @@ use crate::{Error, Result};
 
 impl Memory {
     /// The memory's bytes.
+    ///
+    /// # Panics
+    ///
+    /// If the memory belongs to another store.
     pub fn data<'a, T>(&self, store: &'a Store<T>) -> &'a [u8] {
-        store.inner.memories[self.0 as usize].data()
+        store.inner.memories[store.inner.index_of(*self)].data()
     }
 
     /// The memory's bytes, writable.
+    ///
+    /// # Panics
+    ///
+    /// If the memory belongs to another store.
     pub fn data_mut<'a, T>(&self, store: &'a mut Store<T>) -> &'a mut [u8] {
-        store.inner.memories[self.0 as usize].data_mut()
+        let index = store.inner.index_of(*self);
+        store.inner.memories[index].data_mut()
     }
 
     /// Current size in pages.
+    ///
+    /// # Panics
+    ///
+    /// If the memory belongs to another store.
     pub fn size<T>(&self, store: &Store<T>) -> u64 {
-        store.inner.memories[self.0 as usize].pages()
+        store.inner.memories[store.inner.index_of(*self)].pages()
     }
 
-    /// Grows by `delta` pages and returns the old size, as `memory.grow` does.
+    /// Grows by `delta` pages and returns the old size, as `memory.grow` does. Fails with
+    /// [`Error::Usage`] if the memory belongs to another store.
     pub fn grow<T>(&self, store: &mut Store<T>, delta: u64) -> Result<u64> {
-        store.inner.memories[self.0 as usize]
+        let index = store.inner.try_index_of(*self)?;
+        store.inner.memories[index]
             .grow(delta)
             .ok_or_else(|| Error::ResourceLimit("memory cannot grow that far".into()))
     }
 
     /// The memory's type, with its current size in pages as the minimum (what import matching
     /// compares).
+    ///
+    /// # Panics
+    ///
+    /// If the memory belongs to another store.
     pub fn ty<T>(&self, store: &Store<T>) -> MemoryType {
-        store.inner.memories[self.0 as usize].current_type()
+        store.inner.memories[store.inner.index_of(*self)].current_type()
     }
 }
 
 impl Table {
     /// Current number of elements.
+    ///
+    /// # Panics
+    ///
+    /// If the table belongs to another store.
     pub fn size<T>(&self, store: &Store<T>) -> u32 {
-        store.inner.tables[self.0 as usize].elems.len() as u32
+        store.inner.tables[store.inner.index_of(*self)].elems.len() as u32
     }
 
     /// The element at `index`, or `None` if `index` is not below the table's size.
+    ///
+    /// # Panics
+    ///
+    /// If the table belongs to another store.
     pub fn get<T>(&self, store: &Store<T>, index: u32) -> Option<Val> {
-        let table = &store.inner.tables[self.0 as usize];
+        let table = &store.inner.tables[store.inner.index_of(*self)];
         let raw = *table.elems.get(index as usize)?;
-        Some(Val::from_raw(table.ty.element, raw as u128))
+        Some(Val::from_raw(table.ty.element, raw as u128, store.inner.id))
     }
 
-    /// Stores `val` at `index`. Fails with [`Error::Usage`] if `val` is not of the table's element
-    /// type or `index` is not below the table's size.
+    /// Stores `val` at `index`. Fails with [`Error::Usage`] if the table or the function `val`
+    /// refers to belongs to another store, if `val` is not of the table's element type, or if
+    /// `index` is not below the table's size.
     pub fn set<T>(&self, store: &mut Store<T>, index: u32, val: Val) -> Result<()> {
-        let ty = store.inner.tables[self.0 as usize].ty.element;
+        let table = store.inner.try_index_of(*self)?;
+        store.inner.check_val(&val)?;
+        let ty = store.inner.tables[table].ty.element;
         if val.ty() != ty {
             return Err(Error::Usage(format!("table holds {ty}, not {}", val.ty())));
         }
-        let slot = store.inner.tables[self.0 as usize]
+        let slot = store.inner.tables[table]
             .elems
             .get_mut(index as usize)
             .ok_or_else(|| Error::Usage("table index out of bounds".into()))?;
@@ -65,8 +98,12 @@ impl Table {
 
     /// The table's type, with its current size in elements as the minimum (what import matching
     /// compares).
+    ///
+    /// # Panics
+    ///
+    /// If the table belongs to another store.
     pub fn ty<T>(&self, store: &Store<T>) -> TableType {
-        let t = &store.inner.tables[self.0 as usize];
+        let t = &store.inner.tables[store.inner.index_of(*self)];
         let mut ty = t.ty;
         ty.limits.min = t.elems.len() as u64;
         ty
@@ -75,15 +112,21 @@ impl Table {
 
 impl Global {
     /// The global's current value.
+    ///
+    /// # Panics
+    ///
+    /// If the global belongs to another store.
     pub fn get<T>(&self, store: &Store<T>) -> Val {
-        let g = &store.inner.globals[self.0 as usize];
-        Val::from_raw(g.ty.content, g.get())
+        let g = &store.inner.globals[store.inner.index_of(*self)];
+        Val::from_raw(g.ty.content, g.get(), store.inner.id)
     }
 
-    /// Replaces the global's value. Fails with [`Error::Usage`] if the global is immutable or `val`
-    /// is not of the global's content type.
+    /// Replaces the global's value. Fails with [`Error::Usage`] if the global or the function
+    /// `val` refers to belongs to another store, if the global is immutable, or if `val` is not
+    /// of the global's content type.
     pub fn set<T>(&self, store: &mut Store<T>, val: Val) -> Result<()> {
-        let g = &store.inner.globals[self.0 as usize];
+        let g = &store.inner.globals[store.inner.try_index_of(*self)?];
+        store.inner.check_val(&val)?;
         if !g.ty.mutable {
             return Err(Error::Usage("cannot set an immutable global".into()));
         }
@@ -95,7 +138,11 @@ impl Global {
     }
 
     /// The global's type: content type and mutability.
+    ///
+    /// # Panics
+    ///
+    /// If the global belongs to another store.
     pub fn ty<T>(&self, store: &Store<T>) -> GlobalType {
-        store.inner.globals[self.0 as usize].ty
+        store.inner.globals[store.inner.index_of(*self)].ty
     }
 }

@@ -30,14 +30,20 @@ impl Func {
     }
 
     /// The function's signature.
+    ///
+    /// # Panics
+    ///
+    /// If the function belongs to another store.
     pub fn ty<T>(&self, store: &Store<T>) -> FuncType {
-        store.inner.func(*self).ty.clone()
+        store.inner.funcs[store.inner.index_of(*self)].ty.clone()
     }
 
     /// Calls the function. `args` must match the parameter types and `results` have one entry per
-    /// result; a trap comes back as [`Error::Trap`].
+    /// result; a trap comes back as [`Error::Trap`]. The function and every `funcref` argument
+    /// must belong to `store` ([`Error::Usage`] otherwise).
     pub fn call<T>(&self, store: &mut Store<T>, args: &[Val], results: &mut [Val]) -> Result<()> {
-        let ty = &store.inner.func(*self).ty;
+        let func = store.inner.try_func_idx(*self)?;
+        let ty = &store.inner.func(func).ty;
         if args.len() != ty.params().len() || results.len() != ty.results().len() {
             return Err(Error::Usage(format!(
                 "function {ty} called with {} arguments and room for {} results",
@@ -52,21 +58,18 @@ impl Func {
                     arg.ty()
                 )));
             }
-            if let Val::FuncRef(Some(f)) = arg
-                && f.0 as usize >= store.inner.funcs.len()
-            {
-                return Err(Error::Usage(format!("argument {i} is a function of another store")));
-            }
+            store.inner.check_val(arg).map_err(|e| Error::Usage(format!("argument {i}: {e}")))?;
         }
-        super::call::call(store, *self, args, results).map_err(Error::Trap)
+        super::call::call(store, func, args, results).map_err(Error::Trap)
     }
 
-    /// A typed view of this function; fails if the signature does not match `Params -> Results`.
+    /// A typed view of this function; fails if the signature does not match `Params -> Results`
+    /// or the function belongs to another store.
     pub fn typed<T, Params: WasmParams, Results: WasmResults>(
         &self,
         store: &Store<T>,
     ) -> Result<TypedFunc<Params, Results>> {
-        let ty = self.ty(store);
+        let ty = &store.inner.func(store.inner.try_func_idx(*self)?).ty;
         if ty.params() != Params::types().as_slice() || ty.results() != Results::types().as_slice()
         {
             return Err(Error::Usage(format!(

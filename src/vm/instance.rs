@@ -6,8 +6,8 @@
 
 use super::memory::LinearMemory;
 use super::store::{
-    Extern, Func, FuncEntity, FuncKind, Global, GlobalEntity, Instance, InstanceEntity, Memory,
-    Store, Table, TableEntity, VmCtxBox, encode_func_ref,
+    Extern, Func, FuncEntity, FuncIdx, FuncKind, Global, GlobalEntity, Instance, InstanceEntity,
+    Memory, Store, StoreInner, Table, TableEntity, VmCtxBox, encode_func_ref,
 };
 use super::vmctx::VmCtx;
 use super::{Trap, TrapCode, call};
@@ -19,7 +19,8 @@ use std::cell::UnsafeCell;
 use std::sync::Arc;
 
 impl Instance {
-    /// Instantiates `module` with `imports` given in the order of the module's imports.
+    /// Instantiates `module` with `imports` given in the order of the module's imports, which
+    /// must belong to `store` ([`Error::Usage`] otherwise).
     pub fn new<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
         let m = &module.inner;
         if imports.len() != m.imports.len() {
@@ -35,28 +36,43 @@ impl Instance {
         let instance = allocate(store, module, imports)?;
         initialize(store, instance)?;
         if let Some(start) = m.start {
-            let func = Func(store.inner.instances[instance.0 as usize].funcs[start as usize]);
+            let entity = &store.inner.instances[store.inner.index_of(instance)];
+            let func: Func = store.inner.handle(entity.funcs[start as usize]);
             func.call(store, &[], &mut [])?;
         }
         Ok(instance)
     }
 
+    /// This instance's entity in `store`.
+    ///
+    /// # Panics
+    ///
+    /// If the instance belongs to another store.
+    fn entity<'a>(&self, store: &'a StoreInner) -> &'a InstanceEntity {
+        &store.instances[store.index_of(*self)]
+    }
+
     /// The export called `name`.
+    ///
+    /// # Panics
+    ///
+    /// If the instance belongs to another store (as do all the methods below).
     pub fn get_export<T>(&self, store: &Store<T>, name: &str) -> Option<Extern> {
-        let entity = &store.inner.instances[self.0 as usize];
+        let store = &*store.inner;
+        let entity = self.entity(store);
         let (_, kind, index) = entity.module.inner.exports.iter().find(|(n, _, _)| n == name)?;
         let i = *index as usize;
         Some(match kind {
-            ExportKind::Func => Extern::Func(Func(entity.funcs[i])),
-            ExportKind::Table => Extern::Table(Table(entity.tables[i])),
-            ExportKind::Memory => Extern::Memory(Memory(entity.memories[i])),
-            ExportKind::Global => Extern::Global(Global(entity.globals[i])),
+            ExportKind::Func => Extern::Func(store.handle(entity.funcs[i])),
+            ExportKind::Table => Extern::Table(store.handle(entity.tables[i])),
+            ExportKind::Memory => Extern::Memory(store.handle(entity.memories[i])),
+            ExportKind::Global => Extern::Global(store.handle(entity.globals[i])),
         })
     }
 
     /// All exports, in the module's order.
     pub fn exports<T>(&self, store: &Store<T>) -> Vec<(String, Extern)> {
-        let module = &store.inner.instances[self.0 as usize].module;
+        let module = &self.entity(&store.inner).module;
         module
             .inner
             .exports
@@ -91,20 +107,20 @@ impl Instance {
 
     /// The module this instance was created from.
     pub fn module<T>(&self, store: &Store<T>) -> Module {
-        store.inner.instances[self.0 as usize].module.clone()
+        self.entity(&store.inner).module.clone()
     }
 
     /// Profiling counters and tier of every defined function, in index order. The counters are
     /// the module's: every instance of a module counts into the same ones.
     pub fn func_stats<T>(&self, store: &Store<T>) -> Vec<crate::tier::FuncStats> {
-        crate::tier::func_stats(&store.inner.instances[self.0 as usize].module.inner)
+        crate::tier::func_stats(&self.entity(&store.inner).module.inner)
     }
 }
 
 /// The type an extern currently has, for import matching.
 fn extern_type<T>(store: &Store<T>, ext: Extern) -> ExternType {
     match ext {
-        Extern::Func(f) => ExternType::Func(store.inner.func(f).ty.clone()),
+        Extern::Func(f) => ExternType::Func(f.ty(store)),
         Extern::Memory(m) => ExternType::Memory(m.ty(store)),
         Extern::Table(t) => ExternType::Table(t.ty(store)),
         Extern::Global(g) => ExternType::Global(g.ty(store)),
@@ -117,6 +133,13 @@ fn check_import<T>(
     import: &crate::module::Import,
     provided: Extern,
 ) -> Result<()> {
+    match provided {
+        Extern::Func(f) => store.inner.try_index_of(f),
+        Extern::Memory(m) => store.inner.try_index_of(m),
+        Extern::Table(t) => store.inner.try_index_of(t),
+        Extern::Global(g) => store.inner.try_index_of(g),
+    }
+    .map_err(|e| Error::Usage(format!("import `{}::{}`: {e}", import.module, import.name)))?;
     let have = extern_type(store, provided);
     let matches = match (&import.kind, &have) {
         (ImportKind::Func(t), ExternType::Func(f)) => module.inner.types[*t as usize] == *f,
@@ -149,7 +172,8 @@ fn describe_import(module: &Module, kind: &ImportKind) -> String {
     }
 }
 
-/// Creates the instance's entities; nothing observable happens yet.
+/// Creates the instance's entities; nothing observable happens yet. The imports have been
+/// checked to belong to `store`.
 fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
     let m = &module.inner;
     let id = store.inner.instances.len() as u32;
@@ -166,11 +190,12 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
         data_dropped: vec![false; m.datas.len()],
     };
     for ext in imports {
+        let inner = &store.inner;
         match *ext {
-            Extern::Func(f) => entity.funcs.push(f.0),
-            Extern::Table(t) => entity.tables.push(t.0),
-            Extern::Memory(mem) => entity.memories.push(mem.0),
-            Extern::Global(g) => entity.globals.push(g.0),
+            Extern::Func(f) => entity.funcs.push(inner.index_of(f) as u32),
+            Extern::Table(t) => entity.tables.push(inner.index_of(t) as u32),
+            Extern::Memory(mem) => entity.memories.push(inner.index_of(mem) as u32),
+            Extern::Global(g) => entity.globals.push(inner.index_of(g) as u32),
         }
     }
     for def_index in 0..m.tiers.len() as u32 {
@@ -223,20 +248,20 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
         entity.elem_segments.push(Some(items));
     }
     store.inner.instances.push(entity);
-    Ok(Instance(id))
+    Ok(store.inner.handle(id))
 }
 
 fn eval_const<T>(store: &Store<T>, entity: &InstanceEntity, expr: ConstExpr) -> u128 {
     match expr {
         ConstExpr::Value(v) => v,
         ConstExpr::GlobalGet(g) => store.inner.globals[entity.globals[g as usize] as usize].get(),
-        ConstExpr::RefFunc(f) => encode_func_ref(Some(Func(entity.funcs[f as usize]))) as u128,
+        ConstExpr::RefFunc(f) => encode_func_ref(Some(FuncIdx(entity.funcs[f as usize]))) as u128,
     }
 }
 
 /// Runs the active element and data segments, then drops them (and the declarative ones).
 fn initialize<T>(store: &mut Store<T>, instance: Instance) -> Result<()> {
-    let id = instance.0 as usize;
+    let id = store.inner.index_of(instance);
     let module = store.inner.instances[id].module.clone();
     for (index, segment) in module.inner.elems.iter().enumerate() {
         match &segment.mode {
@@ -274,8 +299,10 @@ fn initialize<T>(store: &mut Store<T>, instance: Instance) -> Result<()> {
 
 /// Host-created entities for embedders (and the `spectest` module).
 impl<T> Store<T> {
-    /// A new table of `ty`, filled with `init`.
+    /// A new table of `ty`, filled with `init` (a function of this store, or null, for a
+    /// `funcref` table).
     pub fn new_table(&mut self, ty: crate::types::TableType, init: Val) -> Result<Table> {
+        self.inner.check_val(&init)?;
         if init.ty() != ty.element {
             return Err(Error::Usage("table initializer has the wrong type".into()));
         }
@@ -288,7 +315,7 @@ impl<T> Store<T> {
         }
         let elems = vec![init.to_raw() as u64; ty.limits.min as usize];
         self.inner.tables.push(TableEntity { ty, elems });
-        Ok(Table(self.inner.tables.len() as u32 - 1))
+        Ok(self.inner.handle(self.inner.tables.len() as u32 - 1))
     }
 
     /// A new memory of `ty`.
@@ -296,17 +323,19 @@ impl<T> Store<T> {
         let limit = self.inner.engine.config().max_memory_size;
         let memory = LinearMemory::new(ty, limit).map_err(Error::ResourceLimit)?;
         self.inner.memories.push(memory);
-        Ok(Memory(self.inner.memories.len() as u32 - 1))
+        Ok(self.inner.handle(self.inner.memories.len() as u32 - 1))
     }
 
-    /// A new global of `ty` holding `value`.
+    /// A new global of `ty` holding `value` (a function of this store, or null, for a
+    /// `funcref` global).
     pub fn new_global(&mut self, ty: crate::types::GlobalType, value: Val) -> Result<Global> {
+        self.inner.check_val(&value)?;
         if value.ty() != ty.content {
             return Err(Error::Usage("global initializer has the wrong type".into()));
         }
         let cell = Box::new(UnsafeCell::new(value.to_raw()));
         self.inner.globals.push(GlobalEntity { ty, value: cell });
-        Ok(Global(self.inner.globals.len() as u32 - 1))
+        Ok(self.inner.handle(self.inner.globals.len() as u32 - 1))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::Trap;
 use super::func::IntoHostFunc;
-use super::store::{Caller, Extern, Func, HostFn, Instance, Store};
+use super::store::{Caller, Extern, Func, HostFn, Instance, Store, StoreId};
 use crate::error::{Error, Result};
 use crate::module::Module;
 use crate::types::FuncType;
@@ -31,8 +31,8 @@ impl<T> Clone for Definition<T> {
 pub struct Linker<T> {
     defs: HashMap<(String, String), Definition<T>>,
     /// Host functions already allocated, per store and definition, so repeated instantiation in
-    /// one store reuses them (and another store never sees them).
-    allocated: HashMap<(u64, String, String), Func>,
+    /// one store reuses them (and another store never sees them: store ids are never reused).
+    allocated: HashMap<(StoreId, String, String), Func>,
 }
 
 impl<T> Default for Linker<T> {
@@ -78,6 +78,10 @@ impl<T> Linker<T> {
     }
 
     /// Defines every export of `instance` under the module name `module`.
+    ///
+    /// # Panics
+    ///
+    /// If the instance belongs to another store than `store`.
     pub fn instance(&mut self, store: &Store<T>, module: &str, instance: Instance) -> &mut Self {
         for (name, item) in instance.exports(store) {
             self.define(module, &name, item);

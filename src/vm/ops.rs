@@ -6,7 +6,7 @@
 //! refer to, and reports a trap as a [`TrapCode`]. None of them runs wasm.
 
 use super::TrapCode;
-use super::store::{Func, StoreInner, TableEntity, decode_func_ref, encode_func_ref};
+use super::store::{FuncIdx, StoreInner, TableEntity, decode_func_ref, encode_func_ref};
 
 /// The runtime operations compiled code leaves to the runtime (through `VmCtx::runtime`): their
 /// operands are in consecutive canonical slots, and a result replaces the first of them.
@@ -128,7 +128,7 @@ pub fn resolve_indirect(
     ty: u32,
     table: u32,
     index: u32,
-) -> Result<Func, TrapCode> {
+) -> Result<FuncIdx, TrapCode> {
     let raw = *table_ref(store, instance, table)
         .elems
         .get(index as usize)
@@ -223,7 +223,7 @@ pub fn elem_drop(store: &mut StoreInner, instance: u32, segment: u32) {
 /// The reference to function `func` (module index space) of `instance`.
 pub fn ref_func(store: &StoreInner, instance: u32, func: u32) -> u64 {
     let f = store.instances[instance as usize].funcs[func as usize];
-    encode_func_ref(Some(Func(f)))
+    encode_func_ref(Some(FuncIdx(f)))
 }
 
 fn table_ref(store: &StoreInner, instance: u32, table: u32) -> &TableEntity {

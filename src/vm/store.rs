@@ -1,8 +1,11 @@
 //! The store: owner of every runtime entity (functions, memories, tables, globals, instances).
 //!
 //! Entities live in per-kind arenas and are named by small `Copy` handles ([`Func`], [`Memory`],
-//! [`Table`], [`Global`]), the wasmtime model. References in wasm values (`funcref`) are handles too,
-//! so a guest can never forge a pointer. Nothing is freed before the store is dropped.
+//! [`Table`], [`Global`], [`Instance`]), the wasmtime model. Each handle carries its store's
+//! [`StoreId`], which every public method taking a store checks, so a handle used with another
+//! store is an error, never an access to that store's entity with the same index. References in
+//! wasm values (`funcref`) are arena indexes inside the store, so a guest can never forge a
+//! pointer. Nothing is freed before the store is dropped.
 
 use super::Trap;
 use super::memory::LinearMemory;
@@ -13,28 +16,90 @@ use crate::module::Module;
 use crate::types::{FuncType, GlobalType, TableType};
 use crate::val::Val;
 use std::cell::UnsafeCell;
+use std::num::NonZeroU64;
 use std::ptr::NonNull;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A host function's implementation.
 pub type HostFn<T> =
     Arc<dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<(), Trap> + Send + Sync + 'static>;
 
-/// A function: defined in a wasm instance, or provided by the host.
+/// A store's identity: unique in the process and never reused, so a handle outliving its store
+/// cannot name an entity of a later store either.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Func(pub(crate) u32);
-/// A linear memory.
+pub(crate) struct StoreId(NonZeroU64);
+
+impl StoreId {
+    fn next() -> StoreId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        // A 64-bit counter does not wrap in the lifetime of a process.
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        StoreId(NonZeroU64::new(id).expect("store ids never wrap"))
+    }
+}
+
+/// What a public handle holds: the store it belongs to and its index in that store's arena.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Memory(pub(crate) u32);
-/// A table.
+pub(crate) struct Stored {
+    store: StoreId,
+    index: u32,
+}
+
+/// A function: defined in a wasm instance, or provided by the host. Belongs to the store that
+/// made it; using it with another store is an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Table(pub(crate) u32);
-/// A global.
+pub struct Func(Stored);
+/// A linear memory. Belongs to the store that made it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Global(pub(crate) u32);
-/// An instantiated module.
+pub struct Memory(Stored);
+/// A table. Belongs to the store that made it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Instance(pub(crate) u32);
+pub struct Table(Stored);
+/// A global. Belongs to the store that made it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Global(Stored);
+/// An instantiated module. Belongs to the store it was instantiated in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Instance(Stored);
+
+// Handles stay as small as wasmtime's, and `Option<Func>` (a `funcref` value) costs nothing extra.
+const _: () = assert!(std::mem::size_of::<Option<Func>>() <= 16);
+
+/// The public handles: each names an entity by its arena index in the store it carries.
+pub(crate) trait Handle: Copy {
+    /// The handle's type name, for the wrong-store message.
+    const KIND: &'static str;
+    fn from_stored(stored: Stored) -> Self;
+    fn stored(self) -> Stored;
+}
+
+macro_rules! handles {
+    ($($handle:ident)*) => {$(
+        impl Handle for $handle {
+            const KIND: &'static str = stringify!($handle);
+            fn from_stored(stored: Stored) -> Self {
+                $handle(stored)
+            }
+            fn stored(self) -> Stored {
+                self.0
+            }
+        }
+    )*};
+}
+handles!(Func Memory Table Global Instance);
+
+/// The message for a handle used with a store other than its own (wasmtime panics likewise).
+fn wrong_store<H: Handle>() -> String {
+    format!("a `{}` was used with a store other than the one it belongs to", H::KIND)
+}
+
+/// Out of line, so the checks on the host's call path stay a compare and a branch.
+#[cold]
+#[inline(never)]
+fn wrong_store_error<H: Handle>() -> crate::Error {
+    crate::Error::Usage(wrong_store::<H>())
+}
 
 /// Anything an instance can import or export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,17 +117,33 @@ pub enum Extern {
 impl Func {
     /// The store-wide index of this function (stable for the store's lifetime).
     pub fn index(self) -> u32 {
-        self.0
+        self.0.index
+    }
+
+    /// The function `raw` refers to in store `store` (see [`encode_func_ref`]).
+    pub(crate) fn from_raw_ref(store: StoreId, raw: u64) -> Option<Func> {
+        decode_func_ref(raw).map(|f| Func(Stored { store, index: f.0 }))
+    }
+
+    /// The store-internal index, for a function already known to belong to the store at hand
+    /// (see [`StoreInner::try_index_of`]).
+    pub(crate) fn idx_unchecked(self) -> FuncIdx {
+        FuncIdx(self.0.index)
     }
 }
 
+/// A function's index in its store's arena: what the runtime passes around inside one store,
+/// where no store identity is needed (and none is checked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FuncIdx(pub u32);
+
 /// `funcref` values are stored as `index + 1`, with 0 for `ref.null func`.
-pub(crate) fn encode_func_ref(f: Option<Func>) -> u64 {
+pub(crate) fn encode_func_ref(f: Option<FuncIdx>) -> u64 {
     f.map_or(0, |f| f.0 as u64 + 1)
 }
 
-pub(crate) fn decode_func_ref(raw: u64) -> Option<Func> {
-    if raw == 0 { None } else { Some(Func((raw - 1) as u32)) }
+pub(crate) fn decode_func_ref(raw: u64) -> Option<FuncIdx> {
+    if raw == 0 { None } else { Some(FuncIdx((raw - 1) as u32)) }
 }
 
 pub(crate) enum FuncKind {
@@ -168,8 +249,9 @@ unsafe impl Sync for VmCtxBox {}
 
 /// The store's engine-facing state; split from `Store<T>` so the runtime is not generic over `T`.
 pub(crate) struct StoreInner {
-    /// Unique per store in this process, so caches keyed by store (the linker's) never mix stores.
-    pub id: u64,
+    /// Unique per store in this process: every handle carries it, and caches keyed by store (the
+    /// linker's) never mix stores.
+    pub id: StoreId,
     pub engine: Engine,
     pub funcs: Vec<FuncEntity>,
     pub memories: Vec<LinearMemory>,
@@ -191,8 +273,6 @@ pub(crate) struct StoreInner {
     pub native_stack_limit: usize,
 }
 
-static NEXT_STORE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 /// Owns all runtime state of a set of instances, plus the embedder's data `T`.
 pub struct Store<T> {
     pub(crate) inner: StoreBox,
@@ -208,7 +288,7 @@ impl<T> Store<T> {
         let stack = Stack::new(engine.config().max_wasm_stack);
         Store {
             inner: StoreBox::new(StoreInner {
-                id: NEXT_STORE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                id: StoreId::next(),
                 engine: engine.clone(),
                 funcs: Vec::new(),
                 memories: Vec::new(),
@@ -264,7 +344,9 @@ impl<T> Store<T> {
         self.host_funcs.push(f);
         let sig = self.inner.engine.intern(&ty);
         let entry: FuncEntry = super::call::host_trampoline::<T>;
-        self.inner.push_func(FuncEntity { kind: FuncKind::Host { index, entry }, sig, ty })
+        let func =
+            self.inner.push_func(FuncEntity { kind: FuncKind::Host { index, entry }, sig, ty });
+        self.inner.handle(func.0)
     }
 }
 
@@ -319,13 +401,60 @@ impl StoreInner {
         self.fuel.get()
     }
 
-    pub fn push_func(&mut self, f: FuncEntity) -> Func {
+    pub fn push_func(&mut self, f: FuncEntity) -> FuncIdx {
         self.funcs.push(f);
-        Func(self.funcs.len() as u32 - 1)
+        FuncIdx(self.funcs.len() as u32 - 1)
     }
 
-    pub fn func(&self, f: Func) -> &FuncEntity {
+    pub fn func(&self, f: FuncIdx) -> &FuncEntity {
         &self.funcs[f.0 as usize]
+    }
+
+    /// The handle of entity `index` (of `H`'s kind) of this store.
+    pub fn handle<H: Handle>(&self, index: u32) -> H {
+        H::from_stored(Stored { store: self.id, index })
+    }
+
+    /// `handle`'s index in this store's arena of its kind, or [`Error::Usage`](crate::Error) if
+    /// it belongs to another store.
+    #[inline]
+    pub fn try_index_of<H: Handle>(&self, handle: H) -> crate::Result<usize> {
+        let stored = handle.stored();
+        if stored.store != self.id {
+            return Err(wrong_store_error::<H>());
+        }
+        Ok(stored.index as usize)
+    }
+
+    /// As [`StoreInner::try_index_of`], for methods that return no `Result`.
+    ///
+    /// # Panics
+    ///
+    /// If `handle` belongs to another store.
+    #[inline]
+    pub fn index_of<H: Handle>(&self, handle: H) -> usize {
+        let stored = handle.stored();
+        if stored.store != self.id {
+            panic!("{}", wrong_store::<H>());
+        }
+        stored.index as usize
+    }
+
+    /// The [`FuncIdx`] of `func` in this store, or [`Error::Usage`](crate::Error).
+    #[inline]
+    pub fn try_func_idx(&self, func: Func) -> crate::Result<FuncIdx> {
+        Ok(FuncIdx(self.try_index_of(func)? as u32))
+    }
+
+    /// Fails with [`Error::Usage`](crate::Error) if `val` is a `funcref` of another store: what
+    /// every API boundary checks before a value becomes a raw slot of this store
+    /// ([`Val::to_raw`]).
+    #[inline]
+    pub fn check_val(&self, val: &Val) -> crate::Result<()> {
+        match val {
+            Val::FuncRef(Some(func)) if func.0.store != self.id => Err(wrong_store_error::<Func>()),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -363,7 +492,7 @@ impl<'a, T> Caller<'a, T> {
     /// both: its context lives in the data, its buffers in guest memory).
     pub fn data_and_memory_mut(&mut self, name: &str) -> (&mut T, Option<&mut [u8]>) {
         let memory = match self.get_export(name) {
-            Some(Extern::Memory(m)) => Some(m.0 as usize),
+            Some(Extern::Memory(m)) => Some(self.store.inner.index_of(m)),
             _ => None,
         };
         let store = &mut *self.store;
@@ -376,3 +505,6 @@ impl<'a, T> Caller<'a, T> {
         self.store
     }
 }
+
+#[cfg(test)]
+mod tests;
