@@ -98,7 +98,8 @@ struct TierOption {
 
     /// Whether code counts calls and loop back-edges (`off` measures what counting costs;
     /// nothing tiers up without the counts)
-    #[arg(long, value_name = "on|off", default_value = "on", value_parser = parse_on_off)]
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = parse_on_off,
+          action = clap::ArgAction::Set)]
     profile_counters: bool,
 
     /// Whether tier-1 code spends the tier-up budget as it counts: `useful` (only where a higher
