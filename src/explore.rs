@@ -7,7 +7,7 @@
 //! code it compiles, nor change the module.
 
 use crate::jit;
-use crate::jit::masm::OutOfLine;
+use crate::isa::masm::OutOfLine;
 use crate::module::ExportKind;
 use crate::tier::CompileError;
 use crate::{Error, Module, Result, TrapCode};

@@ -29,6 +29,7 @@ mod engine;
 mod error;
 mod explore;
 pub(crate) mod interp;
+pub(crate) mod isa;
 pub(crate) mod jit;
 mod module;
 pub mod opt;

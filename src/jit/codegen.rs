@@ -11,7 +11,7 @@
 //! for an operator it does not handle: anything unknown (SIMD) refuses the whole function.
 
 use super::Options;
-use super::masm::{
+use crate::isa::masm::{
     Assembled, Callee, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup,
     IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };

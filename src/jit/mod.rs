@@ -1,9 +1,9 @@
 //! Tier 1: the template JIT. One pass over a function's wasm operators, a virtual value stack
 //! (constant | local | register | slot), and calls into an ISA's [`MacroAssembler`](masm).
 //!
-//! - `masm.rs`: the ISA-free assembler vocabulary; `isa/<arch>/`: its implementations, the only
-//!   code that knows encodings;
-//! - `codegen.rs`: the operator walk, ISA-free;
+//! - `codegen.rs`: the operator walk, ISA-free, over the ISA layer's `MacroAssembler`
+//!   (`crate::isa`: the vocabulary and its implementations, the only code that knows encodings);
+//! - `backend.rs`: the walk over each ISA's assembler, for the host or any ISA;
 //! - this file: the [`Compiler`] tiering calls ([`BASELINE`]).
 //!
 //! Tier-1 code runs on the shared slot frame (`vm::frame`, laid out by tier 0) with the instance
@@ -18,11 +18,11 @@
 //! without SSE4.1. Modules record each refusal (`Module::tier1_refusals`).
 //! It must never produce code for a function it does not fully understand: refusing is always safe.
 
+mod backend;
 mod codegen;
-mod isa;
-pub mod masm;
 
-pub use isa::Isa;
+pub use crate::isa::Isa;
+pub use crate::isa::masm;
 
 use crate::code::{CompiledFunc, CompiledParts};
 use crate::module::ModuleInner;
@@ -54,7 +54,7 @@ impl Compiler for Baseline {
         let func_index = module.num_imported_funcs + def;
         let body = module.function_body(def);
         let options = options(&module.config, false);
-        let assembled = isa::compile_host(module, func_index, &body, layout, options)?;
+        let assembled = backend::compile_host(module, func_index, &body, layout, options)?;
         let parts = CompiledParts {
             code: assembled.code,
             tier: Tier::Baseline,
@@ -135,7 +135,7 @@ pub fn compile_for_explore(
     let started = std::time::Instant::now();
     let body = module.function_body(func_index - module.num_imported_funcs);
     let options = options(&module.config, true);
-    let assembled = isa::compile_for(isa, module, func_index, &body, layout, options)?;
+    let assembled = backend::compile_for(isa, module, func_index, &body, layout, options)?;
     Ok((assembled, started.elapsed()))
 }
 

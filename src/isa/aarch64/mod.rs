@@ -52,18 +52,14 @@ macro_rules! a64 {
 mod asm;
 mod imm;
 #[cfg(test)]
-pub(super) mod tests;
+pub(crate) mod tests;
 
-use crate::jit::Options;
-use crate::jit::masm::{
+use crate::isa::masm::{
     AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp,
     FloatUnaryOp, FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm,
     RuntimeOp, Size, StoreKind, UnaryOp,
 };
-use crate::module::ModuleInner;
 use crate::tier::Tier;
-use crate::tier::compiler::CompileError;
-use crate::vm::frame::FrameLayout;
 use crate::vm::vmctx::{FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, VmCtx};
 use crate::vm::{TrapCode, trap_status};
 use asm::Cc;
@@ -144,28 +140,6 @@ const ALLOCATABLE_FLOAT: [FReg; 22] = [
     FReg(29),
 ];
 
-/// Compiles a function for aarch64 (on any host). Conditional branches reach +-1 MiB; a function
-/// whose code outgrows that fails to assemble and is compiled again with every conditional branch
-/// made far. Heap accesses are always checked explicitly, whatever `bounds` asks (see the module
-/// documentation).
-pub(super) fn compile(
-    module: &ModuleInner,
-    func_index: u32,
-    body: &wasmparser::FunctionBody<'_>,
-    layout: &FrameLayout,
-    options: Options,
-) -> Result<Assembled, CompileError> {
-    use crate::jit::codegen::compile;
-    let near = Aarch64Masm::with_bounds(false, options.bounds);
-    compile(near, module, func_index, body, layout, options).or_else(|near| match near {
-        CompileError::Internal(_) => {
-            let far = Aarch64Masm::with_bounds(true, options.bounds);
-            compile(far, module, func_index, body, layout, options)
-        }
-        unsupported => Err(unsupported),
-    })
-}
-
 /// Bytes of the prologue's save area: the frame record and `x19`-`x28`, 16-byte aligned.
 const SAVE_AREA: u32 = 96;
 
@@ -184,7 +158,7 @@ pub struct Aarch64Masm {
     /// Offsets of the heap loads emitted so far that rely on guard pages (see `load_address`).
     heap_accesses: Vec<u32>,
     /// Conditional branches as an inverted branch over a `b`, for functions whose code outgrows
-    /// the +-1 MiB reach of `b.cond`/`cbz` (see [`super::compile_for`]).
+    /// the +-1 MiB reach of `b.cond`/`cbz` (see `jit::backend`).
     far: bool,
     /// Out-of-line code for counting points: flushes of the back-edge tally and calls of the
     /// `hot` helper.

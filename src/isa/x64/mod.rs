@@ -31,7 +31,7 @@
 // the operand is already a `u8`; the expansion is not ours to change.
 #![allow(clippy::useless_conversion)]
 
-use crate::jit::masm::{
+use crate::isa::masm::{
     AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp,
     FloatUnaryOp, FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm,
     RuntimeOp, Size, StoreKind, UnaryOp,
@@ -1520,7 +1520,7 @@ mod tests {
     #[test]
     fn a_fault_in_jit_code_that_is_no_heap_access_aborts_with_a_message() {
         let output = crate::vm::signals::in_child_process(
-            "jit::isa::x64::tests::a_fault_in_jit_code_that_is_no_heap_access_aborts_with_a_message",
+            "isa::x64::tests::a_fault_in_jit_code_that_is_no_heap_access_aborts_with_a_message",
             || {
                 assert!(crate::vm::signals::install());
                 let mut m = X64Masm::new(HeapBounds::GuardPages);

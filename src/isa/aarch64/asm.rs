@@ -3,7 +3,7 @@
 
 use super::imm::{self, MovPart};
 use super::{Aarch64Masm, CTX, SCRATCH0, SCRATCH1};
-use crate::jit::masm::{Cond, Size};
+use crate::isa::masm::{Cond, Size};
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi};
 
 /// The condition codes this backend branches and sets on.

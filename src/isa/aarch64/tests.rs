@@ -13,7 +13,7 @@ fn disassemble(emit: impl FnOnce(&mut Aarch64Masm)) -> String {
 }
 
 /// aarch64 machine code, one instruction per line (`<error: bytes>` for an undecodable word).
-pub(in crate::jit::isa) fn disassemble_bytes(bytes: &[u8]) -> String {
+pub(crate) fn disassemble_bytes(bytes: &[u8]) -> String {
     assert_eq!(bytes.len() % 4, 0);
     let decoder = InstDecoder::default();
     let mut out = String::new();
@@ -263,7 +263,7 @@ fn slots_and_globals_address_through_pinned_registers() {
 fn calls_go_through_the_context_with_aapcs64_arguments() {
     check(
         |m| {
-            m.call(crate::jit::masm::Callee::Defined { def: 3, func: 3 }, 96);
+            m.call(crate::isa::masm::Callee::Defined { def: 3, func: 3 }, 96);
             m.call_indirect(1, 0, 0x10000);
             m.memory_size(Reg(9));
             m.memory_grow(Reg(9), Reg(9));

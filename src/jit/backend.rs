@@ -1,56 +1,15 @@
-//! The ISA backends of tier 1. Each folder implements `MacroAssembler` for one architecture and
-//! is the only code that knows its encodings. Every backend is built on every host (`dynasm!`
-//! assembles for any architecture), so code for another ISA can be produced and inspected
-//! anywhere; only the host's can run.
-
-mod aarch64;
-mod x64;
+//! Tier 1's backends: the code generator over each ISA's `MacroAssembler`, for the host or, for
+//! reading (`tierup explore`), any ISA.
 
 use super::Options;
-use super::masm::Assembled;
+use super::codegen::compile;
+use crate::isa::Isa;
+use crate::isa::aarch64::Aarch64Masm;
+use crate::isa::masm::Assembled;
+use crate::isa::x64::X64Masm;
 use crate::module::ModuleInner;
 use crate::tier::compiler::CompileError;
 use crate::vm::frame::FrameLayout;
-
-/// An instruction set tier 1 compiles for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Isa {
-    /// x86-64 (System V).
-    X64,
-    /// AArch64 (AAPCS64).
-    Aarch64,
-}
-
-impl Isa {
-    /// The ISA's name, as `std::env::consts::ARCH` spells it (`tierup explore --target` takes
-    /// it).
-    pub fn name(self) -> &'static str {
-        match self {
-            Isa::X64 => "x86_64",
-            Isa::Aarch64 => "aarch64",
-        }
-    }
-
-    /// The ISA named `name`: [`Isa::name`], or `x64`/`arm64`.
-    pub fn from_name(name: &str) -> Option<Isa> {
-        match name {
-            "x86_64" | "x64" => Some(Isa::X64),
-            "aarch64" | "arm64" => Some(Isa::Aarch64),
-            _ => None,
-        }
-    }
-
-    /// The machine tierup runs on, when tier 1 has a backend for it.
-    pub fn host() -> Option<Isa> {
-        if cfg!(target_arch = "x86_64") {
-            Some(Isa::X64)
-        } else if cfg!(target_arch = "aarch64") {
-            Some(Isa::Aarch64)
-        } else {
-            None
-        }
-    }
-}
 
 /// Compiles a function for `isa`, whatever the host: the code runs only on that ISA.
 pub fn compile_for(
@@ -61,13 +20,12 @@ pub fn compile_for(
     layout: &FrameLayout,
     options: Options,
 ) -> Result<Assembled, CompileError> {
-    use super::codegen::compile;
     match isa {
         Isa::X64 => {
-            let masm = x64::X64Masm::new(options.bounds);
+            let masm = X64Masm::new(options.bounds);
             compile(masm, module, func_index, body, layout, options)
         }
-        Isa::Aarch64 => aarch64::compile(module, func_index, body, layout, options),
+        Isa::Aarch64 => compile_aarch64(module, func_index, body, layout, options),
     }
 }
 
@@ -85,37 +43,32 @@ pub fn compile_host(
     }
 }
 
-/// The out-of-line trap stubs a function needs, one label per trap code, made on first use and
-/// emitted by the backend's `finish` (each loads its status and jumps to the trap exit). Shared
-/// bookkeeping of both backends' `MacroAssembler::trap_label`.
-#[derive(Debug, Default)]
-pub(super) struct TrapStubs(Vec<(crate::vm::TrapCode, dynasmrt::DynamicLabel)>);
-
-impl TrapStubs {
-    /// The label of `code`'s stub, making it with `new_label` the first time.
-    pub(super) fn label(
-        &mut self,
-        code: crate::vm::TrapCode,
-        new_label: impl FnOnce() -> dynasmrt::DynamicLabel,
-    ) -> dynasmrt::DynamicLabel {
-        if let Some((_, label)) = self.0.iter().find(|(c, _)| *c == code) {
-            return *label;
+/// Compiles a function for aarch64 (on any host). Conditional branches reach +-1 MiB; a function
+/// whose code outgrows that fails to assemble and is compiled again with every conditional branch
+/// made far. Stores are always checked explicitly, whatever `options.bounds` asks (see the
+/// backend's module documentation).
+fn compile_aarch64(
+    module: &ModuleInner,
+    func_index: u32,
+    body: &wasmparser::FunctionBody<'_>,
+    layout: &FrameLayout,
+    options: Options,
+) -> Result<Assembled, CompileError> {
+    let near = Aarch64Masm::with_bounds(false, options.bounds);
+    compile(near, module, func_index, body, layout, options).or_else(|near| match near {
+        CompileError::Internal(_) => {
+            let far = Aarch64Masm::with_bounds(true, options.bounds);
+            compile(far, module, func_index, body, layout, options)
         }
-        let label = new_label();
-        self.0.push((code, label));
-        label
-    }
-
-    /// Every stub made, in order of first use; the table is left empty.
-    pub(super) fn take(&mut self) -> Vec<(crate::vm::TrapCode, dynasmrt::DynamicLabel)> {
-        std::mem::take(&mut self.0)
-    }
+        unsupported => Err(unsupported),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jit::masm::HeapBounds;
+    use crate::isa::aarch64;
+    use crate::isa::masm::HeapBounds;
     use crate::{Engine, Module};
 
     /// Explicit bounds checks, no counting: the code golden tests expect.

@@ -5,7 +5,7 @@
 //! "bitmask immediates", moves take 16 bits at a 16-bit aligned position. Anything else is built
 //! with a `movz`/`movn` + `movk` sequence in a scratch register.
 
-use crate::jit::masm::Size;
+use crate::isa::masm::Size;
 
 /// An add/sub immediate: `imm12`, shifted left by 12 when `shift12`, and subtracted when `negate`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
