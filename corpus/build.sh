@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds every corpus program's .wasm (committed) and native binary (target/corpus/<name>/native,
 # never committed) from source, then checks that the native build and `tierup run` print exactly
-# expected.txt / expected-small.txt. See corpus/README.md for the convention.
+# expected.txt / expected-medium.txt / expected-small.txt. See corpus/README.md for the convention.
 #
 #   corpus/build.sh                  build and check every program folder
 #   corpus/build.sh --only NAME ...  just these programs (repeatable)

@@ -100,9 +100,11 @@ pub fn draw_lines(path: &Path, lines: &Lines) -> Result<()> {
 fn draw_lines_inner(path: &Path, lines: &Lines) -> Result<(), Box<dyn std::error::Error>> {
     let values: Vec<f64> =
         lines.series.iter().flat_map(|(_, v)| v.iter().flatten().copied()).collect();
+    // Lines show trends, so the range hugs the values more tightly than the bars' does.
     let (low, high) = y_range(&values, None);
+    let (low, high) = (low * 2.0 / 1.3, high / 2.0 * 1.3);
     let count = lines.x_labels.len().max(1);
-    let width = (200 + 70 * count as u32).clamp(480, 1600);
+    let width = (200 + 70 * count as u32).clamp(640, 1600);
     let root = SVGBackend::new(path, (width, 420)).into_drawing_area();
     root.fill(&WHITE)?;
     let labels = lines.x_labels;
@@ -133,6 +135,12 @@ fn draw_lines_inner(path: &Path, lines: &Lines) -> Result<(), Box<dyn std::error
             .filter_map(|(x, value)| value.map(|v| (x as f64, v)))
             .collect();
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
+        // The log axis labels only powers of ten: each point carries its value.
+        let value_style = TextStyle::from(("sans-serif", 11)).color(&color);
+        let format = lines.y_format;
+        chart.draw_series(points.iter().map(|&(x, y)| {
+            Text::new(format(&y), (x + 0.06, y), value_style.clone())
+        }))?;
         chart
             .draw_series(std::iter::once(PathElement::new(points, color.stroke_width(2))))?
             .label(name.as_str())

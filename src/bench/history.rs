@@ -103,6 +103,11 @@ fn protocol(record: &Record) -> String {
     }
 }
 
+/// A budget as people say it: `8 min`, `90 s`.
+pub fn budget_text(secs: u64) -> String {
+    if secs > 0 && secs % 60 == 0 { format!("{} min", secs / 60) } else { format!("{secs} s") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,9 +126,15 @@ mod tests {
         assert_eq!(labels(&records), ["0ld0000", "abc1234"]);
         assert!(notes.len() == 1 && notes[0].starts_with("broken.json"), "{notes:?}");
         let series = series(&records);
-        assert_eq!(series, [("interp".to_string(), vec![Some(50.0), Some(50.0)])]);
+        assert_eq!(series.len(), 1);
+        assert_eq!(series[0].0, "interp");
+        assert!(series[0].1.iter().all(|r| r.is_some_and(|r| (r - 50.0).abs() < 1e-9)));
         let table = table(&records).to_markdown();
         assert!(table.contains("| interp |") && table.contains("| 50.0x |"), "{table}");
         assert!(table.contains("2 runs + 1 warm-up"), "{table}");
+        assert_eq!(
+            (budget_text(480), budget_text(90), budget_text(0)),
+            ("8 min".into(), "90 s".into(), "0 s".into())
+        );
     }
 }

@@ -111,11 +111,12 @@ fn protocol_sentence(record: &Record) -> String {
     use super::record::Protocol;
     match &record.config.protocol {
         Some(Protocol::Adaptive { warmup, min_runs, max_runs, tolerance, budget_secs }) => format!(
-            "Adaptive protocol: after {warmup} warm-up runs, each cell ran until one more run could \
-             move its median by at most {}% (at least {min_runs} runs), {max_runs} runs, or its share \
-             of a {}-minute budget was spent (the `runs` column)",
+            "Adaptive protocol: {}each cell ran until one more run could move its median by at \
+             most {}% (at least {min_runs} runs), {max_runs} runs, or its share of a {} budget was \
+             spent (the `runs` column)",
+            if *warmup > 0 { format!("after {warmup} warm-up runs, ") } else { String::new() },
             tolerance * 100.0,
-            budget_secs / 60
+            history::budget_text(*budget_secs)
         ),
         _ => format!(
             "{} measured runs after {} warm-up runs per program and tier/peer",
@@ -131,7 +132,7 @@ fn history_section(charts_dir: &Path, records: &[(String, Record)]) -> Result<St
     charts::draw_lines(
         &charts_dir.join(HISTORY_CHART),
         &Lines {
-            title: "Geometric-mean run time relative to native, per record (log scale)",
+            title: "Geomean run-time ratio to native, per record (log scale)",
             x_label: "recorded commit, oldest first (+: with uncommitted changes)",
             y_label: "geomean ratio to native",
             x_labels: &labels,

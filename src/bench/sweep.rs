@@ -76,9 +76,22 @@ pub fn contenders(sweep: &Sweep, chosen: Vec<Contender>) -> Result<Vec<Contender
     Ok(swept)
 }
 
-/// Per swept contender, the total of its median run times over the programs every value of
-/// its tier ran, in nanoseconds, and how many programs that is; `None` without a sweep.
-pub fn totals(record: &Record) -> Option<Vec<(String, String, Option<u64>, usize)>> {
+/// One value of a sweep on one tier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Total {
+    /// The contender the values were added to (`auto`, `auto@old`).
+    pub base: String,
+    /// The knob's value.
+    pub value: String,
+    /// The sum of the median run times, if every program measured.
+    pub total_ns: Option<u64>,
+    /// Over how many programs: those every value of this tier ran.
+    pub programs: usize,
+}
+
+/// Per swept contender, the total of its median run times over the programs every value of its
+/// tier ran; `None` without a sweep.
+pub fn totals(record: &Record) -> Option<Vec<Total>> {
     let sweep = record.config.sweep.as_ref()?;
     let mut rows = Vec::new();
     for base in swept_bases(record, sweep) {
@@ -96,7 +109,8 @@ pub fn totals(record: &Record) -> Option<Vec<(String, String, Option<u64>, usize
         for (value, name) in sweep.values.iter().zip(&names) {
             let total = common.iter().map(|p| median(p, name)).sum::<Option<u64>>();
             let total = total.filter(|_| !common.is_empty());
-            rows.push((base.clone(), value.clone(), total, common.len()));
+            let (base, value) = (base.clone(), value.clone());
+            rows.push(Total { base, value, total_ns: total, programs: common.len() });
         }
     }
     Some(rows)
@@ -115,15 +129,15 @@ pub fn table(record: &Record) -> Table {
     let mut table =
         Table::new(&["tier", knob, "total run time (sum of medians)", "ratio to best", "programs"]);
     let rows = totals(record).unwrap_or_default();
-    for (base, value, total, programs) in &rows {
-        let best = rows.iter().filter(|r| &r.0 == base).filter_map(|r| r.2).min();
-        let ratio = super::stats::ratio(*total, best);
+    for row in &rows {
+        let best = rows.iter().filter(|r| r.base == row.base).filter_map(|r| r.total_ns).min();
+        let ratio = super::stats::ratio(row.total_ns, best);
         table.push(vec![
-            base.clone(),
-            value.clone(),
-            total.map_or("-".into(), format::duration),
+            row.base.clone(),
+            row.value.clone(),
+            row.total_ns.map_or("-".into(), format::duration),
             ratio.map_or("-".into(), format::ratio),
-            programs.to_string(),
+            row.programs.to_string(),
         ]);
     }
     table
@@ -133,11 +147,11 @@ pub fn table(record: &Record) -> Table {
 pub fn series(record: &Record) -> Vec<(String, Vec<Option<f64>>)> {
     let rows = totals(record).unwrap_or_default();
     let mut series: Vec<(String, Vec<Option<f64>>)> = Vec::new();
-    for (base, _, total, _) in rows {
-        let seconds = total.map(|ns| ns as f64 / 1e9);
-        match series.iter_mut().find(|(name, _)| *name == base) {
+    for row in rows {
+        let seconds = row.total_ns.map(|ns| ns as f64 / 1e9);
+        match series.iter_mut().find(|(name, _)| *name == row.base) {
             Some((_, values)) => values.push(seconds),
-            None => series.push((base, vec![seconds])),
+            None => series.push((row.base, vec![seconds])),
         }
     }
     series
@@ -182,8 +196,11 @@ mod tests {
         record.config.contenders = names.iter().map(|n| n.to_string()).collect();
         record.config.sweep = Some(sweep);
         let totals = totals(&record).unwrap();
-        assert_eq!(totals[0], ("auto".into(), "1".into(), Some(500), 1));
-        assert_eq!(totals[1], ("auto".into(), "9".into(), Some(400), 1));
+        let summary: Vec<_> = totals
+            .iter()
+            .map(|t| (t.base.as_str(), t.value.as_str(), t.total_ns, t.programs))
+            .collect();
+        assert_eq!(summary, [("auto", "1", Some(500), 1), ("auto", "9", Some(400), 1)]);
         assert!(table(&record).to_text().contains("1.25x"));
         assert_eq!(series(&record), [("auto".to_string(), vec![Some(5e-7), Some(4e-7)])]);
     }
