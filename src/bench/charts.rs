@@ -138,9 +138,9 @@ fn draw_lines_inner(path: &Path, lines: &Lines) -> Result<(), Box<dyn std::error
         // The log axis labels only powers of ten: each point carries its value.
         let value_style = TextStyle::from(("sans-serif", 11)).color(&color);
         let format = lines.y_format;
-        chart.draw_series(points.iter().map(|&(x, y)| {
-            Text::new(format(&y), (x + 0.06, y), value_style.clone())
-        }))?;
+        chart.draw_series(
+            points.iter().map(|&(x, y)| Text::new(format(&y), (x + 0.06, y), value_style.clone())),
+        )?;
         chart
             .draw_series(std::iter::once(PathElement::new(points, color.stroke_width(2))))?
             .label(name.as_str())

@@ -105,7 +105,11 @@ fn protocol(record: &Record) -> String {
 
 /// A budget as people say it: `8 min`, `90 s`.
 pub fn budget_text(secs: u64) -> String {
-    if secs > 0 && secs % 60 == 0 { format!("{} min", secs / 60) } else { format!("{secs} s") }
+    if secs > 0 && secs.is_multiple_of(60) {
+        format!("{} min", secs / 60)
+    } else {
+        format!("{secs} s")
+    }
 }
 
 #[cfg(test)]
