@@ -171,6 +171,8 @@ struct Progress {
     shares_used: Duration,
     current_share: Duration,
     current_started: Instant,
+    /// Programs whose measuring has begun.
+    programs_started: usize,
 }
 
 impl Progress {
@@ -196,6 +198,7 @@ impl Progress {
             shares_used: Duration::ZERO,
             current_share: Duration::ZERO,
             current_started: Instant::now(),
+            programs_started: 0,
         }
     }
 
@@ -203,6 +206,7 @@ impl Progress {
     fn program_budget(&mut self, index: usize) -> Option<Duration> {
         let left = self.budget?.saturating_sub(self.started.elapsed());
         let share = left / (self.programs - index).max(1) as u32;
+        self.programs_started = index + 1;
         // A program whose share is gone still gets its first round: no cell goes unmeasured.
         self.current_share = share;
         self.current_started = Instant::now();
@@ -216,12 +220,19 @@ impl Progress {
         self.bar.set_length(total.as_millis().max(1) as u64);
         self.bar.set_position(elapsed.as_millis() as u64);
         self.bar.set_message(format!(
-            "{} elapsed, ~{} left: {} on {}",
+            "{} elapsed, {}{} left: {} on {}",
             clock(elapsed),
+            self.left_qualifier(),
             clock(left),
             program.name,
             contender.name()
         ));
+    }
+
+    /// `≤` while the estimate is the whole budget (no program finished yet to scale it by), else
+    /// `~`.
+    fn left_qualifier(&self) -> &'static str {
+        if self.budget.is_some() && self.shares_given.is_zero() { "≤" } else { "~" }
     }
 
     fn ran(&mut self) {
@@ -243,22 +254,29 @@ impl Progress {
             (self.shares_used.as_secs_f64() / self.shares_given.as_secs_f64()).min(1.0)
         };
         let in_current = self.current_share.saturating_sub(self.current_started.elapsed());
-        let after_current = budget.saturating_sub(elapsed).saturating_sub(in_current);
+        let after_current = if self.programs_started < self.programs {
+            budget.saturating_sub(elapsed).saturating_sub(in_current)
+        } else {
+            Duration::ZERO
+        };
         (in_current + after_current).mul_f64(used_fraction)
     }
 
     fn program_done(&mut self, index: usize, program: &Program, cells: &[Cell]) {
         self.shares_given += self.current_share;
         self.shares_used += self.current_started.elapsed();
+        // Nothing of this program's share is left to spend.
+        self.current_share = Duration::ZERO;
         if self.bar.is_hidden() {
             let runs: usize = cells.iter().map(|c| c.measurement.runs.len()).sum();
             eprintln!(
-                "[{}/{}] {}: {runs} runs in {}; {} elapsed, ~{} left",
+                "[{}/{}] {}: {runs} runs in {}; {} elapsed, {}{} left",
                 index + 1,
                 self.programs,
                 program.name,
                 clock(self.current_started.elapsed()),
                 clock(self.started.elapsed()),
+                self.left_qualifier(),
                 clock(self.time_left())
             );
         }
