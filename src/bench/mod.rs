@@ -73,7 +73,7 @@ pub struct BenchCommand {
     tiers: Option<Vec<String>>,
 
     /// Peers to measure: native, wasmi, wasmtime, winch, v8-liftoff, v8-turbofan, v8,
-    /// tierup:[NAME=]PATH, or none (default: native and the V8 ones; with --sweep, none)
+    /// tierup:[NAME=]PATH, or none (default: every named peer; with --sweep, none)
     ///
     /// native is the program's native build (target/corpus/<name>/native); wasmi is wasmi_cli;
     /// wasmtime and winch are wasmtime's Cranelift and Winch compilers; the V8 peers run node
@@ -238,7 +238,7 @@ fn contenders(cmd: &BenchCommand) -> Result<(Vec<Contender>, Vec<String>)> {
         Some(peers) if peers.iter().any(|p| p == "none") => Vec::new(),
         Some(peers) => peers.clone(),
         None if sweeping => Vec::new(),
-        None => ["native", "v8-liftoff", "v8-turbofan", "v8"].map(String::from).to_vec(),
+        None => contender::PEER_NAMES.map(String::from).to_vec(),
     };
     let (chosen, notes) = contender::select(&tiers, &peers);
     match &cmd.sweep {
