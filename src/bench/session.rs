@@ -204,12 +204,12 @@ impl Progress {
 
     /// The share of the budget left for program `index`: an equal part of what remains.
     fn program_budget(&mut self, index: usize) -> Option<Duration> {
+        self.programs_started = index + 1;
+        self.current_started = Instant::now();
         let left = self.budget?.saturating_sub(self.started.elapsed());
         let share = left / (self.programs - index).max(1) as u32;
-        self.programs_started = index + 1;
         // A program whose share is gone still gets its first round: no cell goes unmeasured.
         self.current_share = share;
-        self.current_started = Instant::now();
         Some(share)
     }
 
