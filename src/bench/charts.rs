@@ -1,6 +1,7 @@
 //! SVG charts for `results/README.md`: grouped bars (a group per program and a bar per
-//! contender) and lines (a point per record of the history, or per value of a sweep), on a log
-//! scale (ratios of 0.5x and 2x are the same distance from 1x).
+//! contender), on a log scale (ratios of 0.5x and 2x are the same distance from 1x), and lines (a
+//! point per record of the history, or per value of a sweep), on a linear scale from zero so a
+//! flat line looks flat, each point labelled with its value.
 //!
 //! Drawing only: the values come in ready-made, and nothing here reads records or decides what a
 //! number means. plotters is built with its SVG backend only; text is left to the SVG viewer's
@@ -100,9 +101,8 @@ pub fn draw_lines(path: &Path, lines: &Lines) -> Result<()> {
 fn draw_lines_inner(path: &Path, lines: &Lines) -> Result<(), Box<dyn std::error::Error>> {
     let values: Vec<f64> =
         lines.series.iter().flat_map(|(_, v)| v.iter().flatten().copied()).collect();
-    // Lines show trends, so the range hugs the values more tightly than the bars' does.
-    let (low, high) = y_range(&values, None);
-    let (low, high) = (low * 2.0 / 1.3, high / 2.0 * 1.3);
+    // Headroom above the highest point for the legend, in the upper left corner.
+    let high = values.iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max).max(1e-9) * 1.4;
     let count = lines.x_labels.len().max(1);
     let width = (200 + 70 * count as u32).clamp(640, 1600);
     let root = SVGBackend::new(path, (width, 420)).into_drawing_area();
@@ -118,7 +118,7 @@ fn draw_lines_inner(path: &Path, lines: &Lines) -> Result<(), Box<dyn std::error
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(64)
-        .build_cartesian_2d(-0.5f64..count as f64 - 0.5, (low..high).log_scale())?;
+        .build_cartesian_2d(-0.5f64..count as f64 - 0.5, 0f64..high)?;
     chart
         .configure_mesh()
         .x_labels(count)
@@ -135,7 +135,7 @@ fn draw_lines_inner(path: &Path, lines: &Lines) -> Result<(), Box<dyn std::error
             .filter_map(|(x, value)| value.map(|v| (x as f64, v)))
             .collect();
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
-        // The log axis labels only powers of ten: each point carries its value.
+        // Each point carries its value: the axis alone is too coarse to read one off.
         let value_style = TextStyle::from(("sans-serif", 11)).color(&color);
         let format = lines.y_format;
         chart.draw_series(
@@ -146,7 +146,12 @@ fn draw_lines_inner(path: &Path, lines: &Lines) -> Result<(), Box<dyn std::error
             .label(name.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
     }
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
     root.present()?;
     Ok(())
 }

@@ -132,7 +132,7 @@ fn history_section(charts_dir: &Path, records: &[(String, Record)]) -> Result<St
     charts::draw_lines(
         &charts_dir.join(HISTORY_CHART),
         &Lines {
-            title: "Geomean run-time ratio to native, per record (log scale)",
+            title: "Geomean run-time ratio to native, per record",
             x_label: "recorded commit, oldest first (+: with uncommitted changes)",
             y_label: "geomean ratio to native",
             x_labels: &labels,
@@ -166,7 +166,7 @@ fn sweeps_section(charts_dir: &Path, sweeps: &[(String, Record)]) -> Result<Stri
         let Some(knob) = record.config.sweep.as_ref().map(|s| &s.knob) else { continue };
         let chart = format!("sweep-{knob}.svg");
         let values = record.config.sweep.as_ref().map(|s| s.values.clone()).unwrap_or_default();
-        let title = format!("Total run time against --{knob} (log scale)");
+        let title = format!("Total run time against --{knob}");
         charts::draw_lines(
             &charts_dir.join(&chart),
             &Lines {
