@@ -342,9 +342,14 @@ fn compare_sets_a_record_against_an_earlier_one() {
     ]);
     assert_eq!(run.status, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("-50.0%") && run.stdout.contains("faster"), "{}", run.stdout);
-    // The README charts the history of the two records.
-    let readme = std::fs::read_to_string(repo.dir.path().join("results/README.md")).unwrap();
+    // The README charts the history of the two records, and is regenerated on demand.
+    let readme_path = repo.dir.path().join("results/README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
     assert!(readme.contains("## History") && readme.contains("charts/history.svg"), "{readme}");
+    std::fs::remove_file(&readme_path).unwrap();
+    let run = tierup(&["bench", "--rebuild-readme", "--results", results], repo.dir.path());
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&readme_path).unwrap(), readme);
 }
 
 #[test]

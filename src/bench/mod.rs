@@ -135,6 +135,11 @@ pub struct BenchCommand {
     #[arg(long, value_name = "DIR", default_value = "results")]
     results: PathBuf,
 
+    /// Only regenerate results/README.md and its charts from the records in --results (after
+    /// adding or removing a record by hand); nothing runs
+    #[arg(long)]
+    rebuild_readme: bool,
+
     /// Compare with an earlier record: per program and tier/peer, the change in median run time
     /// and whether it is beyond noise
     ///
@@ -152,6 +157,11 @@ pub struct BenchCommand {
 }
 
 pub fn bench(cmd: BenchCommand) -> Result<ExitCode> {
+    if cmd.rebuild_readme {
+        readme::write(&cmd.results)?;
+        eprintln!("regenerated {}", cmd.results.join("README.md").display());
+        return Ok(ExitCode::SUCCESS);
+    }
     if let [old, new] = cmd.compare.as_slice() {
         print!("{}", compare::text(&load(old)?, &load(new)?));
         return Ok(ExitCode::SUCCESS);
