@@ -84,7 +84,7 @@ fn spec_suite_auto() {
 /// counting stubs and its calls into tiering run as well.
 #[test]
 fn spec_suite_on_stack_replacement() {
-    let tier_up = TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1 };
+    let tier_up = TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1, ..Default::default() };
     let tier_up_mode = TierUpMode::Sync;
     let budget_checks = BudgetChecks::Always;
     let config =

@@ -45,7 +45,7 @@ const BUDGET: u32 = 10_000;
 /// the first call; `auto` tiering up on the first loop back-edge only (on-stack replacement).
 fn modes() -> [(&'static str, Tiering, TierUpPolicy); 3] {
     let first_call = TierUpPolicy { threshold: 1, ..TierUpPolicy::default() };
-    let first_back_edge = TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1 };
+    let first_back_edge = TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1, ..Default::default() };
     [
         ("baseline", Tier::Baseline.into(), TierUpPolicy::default()),
         ("auto", Tiering::Auto, first_call),

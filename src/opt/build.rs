@@ -296,7 +296,7 @@ fn build_module_here(binary: &[u8]) -> Result<BuildReport, BuildError> {
             .unwrap_or_default();
         let sig = funcs[index].sig.clone();
         let start = std::time::Instant::now();
-        let built = FnBuilder::new(&env, name.clone(), sig.clone()).build(body);
+        let built = FnBuilder::new(&env, name.clone(), sig.clone()).build(body).map(|(f, _)| f);
         func_time[index] = start.elapsed();
         func_bytes[index] = (body.range().end - body.range().start) as usize;
         match built {
@@ -351,8 +351,65 @@ struct Frame {
     then_reachable: bool,
 }
 
+/// Where an on-stack-replacement entry finds one of its values: tier 0 and tier 1 keep every wasm
+/// local in its slot and every non-constant value of the wasm operand stack in its canonical slot
+/// (`temp_base + height`) at a loop header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OsrSource {
+    /// Local number `n` (parameters first): slot `n`.
+    Local(u32),
+    /// The operand-stack value at this height: slot `temp_base + height`.
+    Stack(u32),
+}
+
+/// What the builder needs beyond the body for tier 2: fuel segments to charge, and the loop to
+/// build an on-stack-replacement entry at.
+#[derive(Clone, Debug, Default)]
+pub struct BuildOptions {
+    /// With fuel metering, each straight-line segment's cost, in the order the operator walk
+    /// opens them (`FrameLayout::fuel_segments`): every tier charges these amounts at these points.
+    pub fuel_segments: Option<Vec<u32>>,
+    /// Build the function entered at the header of this loop (by ordinal: every `loop` operator
+    /// counts, dead ones too) on a frame another tier was running: its entry block's parameters
+    /// are the values live there, in the order of [`Built::osr_sources`].
+    pub osr_loop: Option<u32>,
+}
+
+/// A function built for tier 2.
+pub struct Built {
+    /// The function.
+    pub func: Function,
+    /// For an on-stack-replacement build, where each entry parameter comes from.
+    pub osr_sources: Vec<OsrSource>,
+}
+
+/// Builds defined function `index` (module index space) from its validated `body`, in `env`
+/// (the module's environment), with `options`.
+pub fn build_function(
+    env: &Env,
+    name: String,
+    index: u32,
+    body: &wasmparser::FunctionBody<'_>,
+    options: BuildOptions,
+) -> Result<Built, String> {
+    let sig = env.func_sigs[index as usize].clone();
+    let mut b = FnBuilder::new(env, name, sig);
+    b.fuel = options.fuel_segments;
+    b.osr_loop = options.osr_loop;
+    let func = b.build(body)?;
+    Ok(Built { func: func.0, osr_sources: func.1 })
+}
+
 struct FnBuilder<'a> {
     env: &'a Env,
+    /// Fuel segment costs still to charge, and whether the current segment is charged.
+    fuel: Option<Vec<u32>>,
+    next_fuel: usize,
+    in_fuel_segment: bool,
+    /// The loop to enter by on-stack replacement, and the loops seen so far.
+    osr_loop: Option<u32>,
+    loops_seen: u32,
+    osr_sources: Vec<OsrSource>,
     f: Function,
     locals: Vec<Type>,
     defs: FxHashMap<(u32, Block), Value>,
@@ -374,6 +431,12 @@ impl<'a> FnBuilder<'a> {
     fn new(env: &'a Env, name: String, sig: Signature) -> Self {
         FnBuilder {
             env,
+            fuel: None,
+            next_fuel: 0,
+            in_fuel_segment: false,
+            osr_loop: None,
+            loops_seen: 0,
+            osr_sources: Vec::new(),
             f: Function::new(name, sig),
             locals: Vec::new(),
             defs: FxHashMap::default(),
@@ -442,6 +505,40 @@ impl<'a> FnBuilder<'a> {
 
     fn jump(&mut self, target: Block, args: Vec<Value>) {
         self.terminate(InstKind::Jump, vec![], vec![BlockCall { block: target, args }]);
+    }
+
+    /// Makes the code from here on the function: a new entry block whose parameters are every
+    /// local and every non-constant operand-stack value (constants are made again), as tier 0 and
+    /// tier 1 keep them at a loop header; the code so far ends in a trap, unreachable from the new
+    /// entry.
+    fn enter_by_osr(&mut self) {
+        let osr = self.new_block();
+        self.terminate(InstKind::Trap(TrapCode::Unreachable), vec![], vec![]);
+        self.sealed[osr.index()] = true;
+        self.f.layout.insert(0, osr);
+        self.cur = Some(osr);
+        self.entry = osr;
+        // Zeros made so far live in the old entry, which no longer runs.
+        self.zeros.clear();
+        for (l, t) in self.locals.clone().into_iter().enumerate() {
+            let p = self.add_param(osr, t);
+            self.write_var(l as u32, osr, p);
+            self.osr_sources.push(OsrSource::Local(l as u32));
+        }
+        for h in 0..self.stack.len() {
+            let v = self.resolve(self.stack[h]);
+            self.stack[h] = match self.f.const_of(v) {
+                Some(c) => {
+                    let inst = self.f.push_inst(osr, InstKind::Const(c), vec![], vec![], &[c.ty()]);
+                    self.f.result(inst)
+                }
+                None => {
+                    let t = self.f.ty(v);
+                    self.osr_sources.push(OsrSource::Stack(h as u32));
+                    self.add_param(osr, t)
+                }
+            };
+        }
     }
 
     fn zero(&mut self, t: Type) -> Value {
@@ -622,7 +719,7 @@ impl<'a> FnBuilder<'a> {
         }
     }
 
-    fn build(mut self, body: &wasmparser::FunctionBody<'_>) -> R<Function> {
+    fn build(mut self, body: &wasmparser::FunctionBody<'_>) -> R<(Function, Vec<OsrSource>)> {
         let entry = self.new_block();
         self.entry = entry;
         self.switch_to(entry);
@@ -657,9 +754,59 @@ impl<'a> FnBuilder<'a> {
         let mut reader = body.get_operators_reader().map_err(|e| e.to_string())?;
         while !reader.eof() {
             let op = reader.read().map_err(|e| e.to_string())?;
+            self.charge_fuel(&op)?;
+            let ends_segment = crate::vm::frame::ends_fuel_segment(&op);
             self.op(op)?;
+            if ends_segment {
+                self.in_fuel_segment = false;
+            }
         }
-        Ok(self.finish())
+        if let Some(fuel) = &self.fuel
+            && self.next_fuel != fuel.len()
+        {
+            return Err(format!(
+                "fuel segments disagree with tier 0: {} charged, {} expected",
+                self.next_fuel,
+                fuel.len()
+            ));
+        }
+        if self.osr_loop.is_some() && self.cur_entry_is_original() {
+            // The loop is in dead code (or missing): nothing can enter it.
+            return Err("the loop has no on-stack-replacement entry (dead code)".into());
+        }
+        let osr = self.osr_loop.is_some();
+        let sources = std::mem::take(&mut self.osr_sources);
+        let mut f = self.finish();
+        if osr {
+            // The new entry's parameters are the function's now; the old entry and whatever
+            // only it reached are unreachable.
+            f.sig.params = f.blocks[f.entry().index()].params.iter().map(|&p| f.ty(p)).collect();
+        }
+        Ok((f, sources))
+    }
+
+    /// Whether the function's entry is still the one it started with.
+    fn cur_entry_is_original(&self) -> bool {
+        self.f.layout.first().is_some_and(|&b| b == Block(0))
+    }
+
+    /// Charges the segment `op` opens, when fuel is metered and it opens one (the same rule as
+    /// tier 0's and tier 1's: at the first reachable operator after a segment ended).
+    fn charge_fuel(&mut self, op: &Operator<'_>) -> R<()> {
+        let Some(fuel) = &self.fuel else { return Ok(()) };
+        if self.cur.is_none() || self.in_fuel_segment {
+            return Ok(());
+        }
+        // `else` and `end` of a reachable block end a segment without starting one here.
+        let _ = op;
+        let amount = *fuel
+            .get(self.next_fuel)
+            .ok_or_else(|| "more fuel segments than tier 0's".to_string())?;
+        self.next_fuel += 1;
+        self.in_fuel_segment = true;
+        let b = self.cur.expect("reachable");
+        self.f.push_inst(b, InstKind::Fuel(amount), vec![], vec![], &[]);
+        Ok(())
     }
 
     fn op(&mut self, op: Operator<'_>) -> R<()> {
@@ -667,7 +814,12 @@ impl<'a> FnBuilder<'a> {
         if self.cur.is_none() {
             // Unreachable code: only track nesting.
             match op {
-                O::Block { .. } | O::Loop { .. } | O::If { .. } => self.push_dead_frame(),
+                O::Block { .. } | O::If { .. } => self.push_dead_frame(),
+                O::Loop { .. } => {
+                    // Loops in dead code have ordinals too (tier 0 numbers every `loop`).
+                    self.loops_seen += 1;
+                    self.push_dead_frame()
+                }
                 O::Else if !self.ctrl.last().unwrap().dead => self.do_else(),
                 O::End => {
                     if self.ctrl.last().unwrap().dead {
@@ -769,6 +921,11 @@ impl<'a> FnBuilder<'a> {
             }
             O::Loop { blockty } => {
                 let (pt, rt) = self.block_type(blockty);
+                let ordinal = self.loops_seen;
+                self.loops_seen += 1;
+                if self.osr_loop == Some(ordinal) {
+                    self.enter_by_osr();
+                }
                 let header = self.new_block();
                 let params: Vec<Value> = pt.iter().map(|&t| self.add_param(header, t)).collect();
                 let args = self.pop_n(pt.len());

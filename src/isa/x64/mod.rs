@@ -120,6 +120,8 @@ pub struct X64Masm {
     hot_stubs: Vec<HotStub>,
     /// Back-edges are tallied in `r15` (see `tally_back_edges`).
     tally: Option<Tally>,
+    /// The tier the code is for.
+    tier: Tier,
 }
 
 /// The back-edge tally of a function with loops: `r15` counts down from `chunk`.
@@ -190,6 +192,7 @@ impl X64Masm {
             features,
             hot_stubs: Vec::new(),
             tally: None,
+            tier: Tier::Baseline,
         }
     }
 
@@ -535,6 +538,19 @@ impl MacroAssembler for X64Masm {
 
     fn bind(&mut self, label: DynamicLabel) {
         asm!(self.ops ; =>label);
+    }
+
+    fn set_tier(&mut self, tier: Tier) {
+        self.tier = tier;
+    }
+
+    fn scratch_regs(&self) -> (Reg, FReg) {
+        (Reg(0), FReg(0))
+    }
+
+    fn caller_saved(&self) -> (&'static [Reg], &'static [FReg]) {
+        // r8-r11 are caller-saved in System V; rbx and r12-r15 are saved by every entry.
+        (&ALLOCATABLE[..4], &ALLOCATABLE_FLOAT)
     }
 
     fn allocatable(&self) -> &'static [Reg] {
@@ -1279,7 +1295,7 @@ impl MacroAssembler for X64Masm {
                 ; push rsi
                 ; mov edx, func_index
                 ; mov ecx, site as i32
-                ; mov r8d, Tier::Baseline as i32
+                ; mov r8d, self.tier as i32
                 ; call QWORD [rdi + CTX_HOT]
                 ; pop rsi
                 ; pop rdi
@@ -1310,7 +1326,7 @@ impl MacroAssembler for X64Masm {
         asm!(self.ops
             ; mov esi, eax
             ; mov edx, func_index
-            ; mov ecx, Tier::Baseline as i32
+            ; mov ecx, self.tier as i32
             ; call QWORD [rdi + CTX_UNWIND]
         );
         if self.tally.is_some() {
