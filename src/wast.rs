@@ -24,9 +24,9 @@ pub struct WastReport {
     pub failed: usize,
     /// One line per failure: `name:line:col: what went wrong`.
     pub failures: Vec<String>,
-    /// Every function tier 1 refused, across the script's modules (empty unless the tier is
-    /// baseline), as `name: module N, function F: reason`, with whether it touches SIMD.
-    pub tier1_refusals: Vec<(String, bool)>,
+    /// Every function a compiling tier refused, across the script's modules, as `name: module
+    /// N, function F, tier T: reason`, with whether it touches SIMD.
+    pub refusals: Vec<(String, bool)>,
 }
 
 /// Runs the `.wast` script `source` (named `name` in messages) under `config`.
@@ -59,8 +59,8 @@ pub fn run_wast(config: &Config, name: &str, source: &str) -> WastReport {
             }
         }
     }
-    report.tier1_refusals = runner.refusals.into_inner();
-    for (line, _) in &mut report.tier1_refusals {
+    report.refusals = runner.refusals.into_inner();
+    for (line, _) in &mut report.refusals {
         *line = format!("{name}: {line}");
     }
     report
@@ -75,7 +75,8 @@ struct Runner {
     named: HashMap<String, Instance>,
     definitions: HashMap<String, Module>,
     last: Option<Instance>,
-    /// What tier 1 refused in the modules compiled so far (see `WastReport::tier1_refusals`).
+    /// What the compiling tiers refused in the modules compiled so far (see
+    /// `WastReport::refusals`).
     refusals: std::cell::RefCell<Vec<(String, bool)>>,
     modules_compiled: std::cell::Cell<usize>,
 }
@@ -169,8 +170,10 @@ impl Runner {
         let module = Module::from_binary(&self.engine, &bytes)?;
         let n = self.modules_compiled.get();
         self.modules_compiled.set(n + 1);
-        self.refusals.borrow_mut().extend(module.tier1_refusals().iter().map(|r| {
-            (format!("module {n}, function {}: {}", r.func_index, r.reason), r.touches_simd)
+        self.refusals.borrow_mut().extend(module.refusals().iter().map(|r| {
+            let what =
+                format!("module {n}, function {}, tier {}: {}", r.func_index, r.tier, r.reason);
+            (what, r.touches_simd)
         }));
         Ok(module)
     }

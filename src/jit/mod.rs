@@ -31,7 +31,6 @@ use crate::tier::{FuncProfile, Tier};
 use crate::vm::frame::FrameLayout;
 use masm::HeapBounds;
 
-
 /// Tier 1, as tiering sees it.
 pub(crate) struct Baseline;
 
@@ -290,7 +289,12 @@ mod tests {
 
     /// Only back-edges count, and the first one tiers up: every loop is entered by OSR.
     fn osr_at_first_back_edge() -> crate::TierUpPolicy {
-        crate::TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1, ..Default::default() }
+        crate::TierUpPolicy {
+            threshold: 1,
+            call_weight: 0,
+            back_edge_weight: 1,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -342,7 +346,12 @@ mod tests {
                 (local.set 1 (i32.add (local.get 1) (call $leaf (local.get 0))))
                 (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
               (call $leaf (local.get 0))))"#;
-        let policy = crate::TierUpPolicy { threshold: 20, call_weight: 10, back_edge_weight: 1, ..Default::default() };
+        let policy = crate::TierUpPolicy {
+            threshold: 20,
+            call_weight: 10,
+            back_edge_weight: 1,
+            ..Default::default()
+        };
         let (result, stats) = run_auto(wat, policy, "run", &[Val::I32(50)]);
         let Err(Error::Trap(trap)) = result else { panic!("expected a trap: {result:?}") };
         assert_eq!(trap.code, TrapCode::IntegerDivideByZero);
@@ -730,7 +739,7 @@ mod tests {
 
     /// Runs the bounds checks of every load and store with `offset` in one instance.
     fn check_memory_bounds(config: Config, offset: u32) {
-        let engine = Engine::new(Config { tier: Tier::Baseline.into(), ..config });
+        let engine = Engine::new(Config { tier: Tier::Baseline.into(), ..config.clone() });
         let (wat, num_loads, num_stores) = memory_module(offset);
         let module = Module::new(&engine, &wat).unwrap();
         assert!(

@@ -349,6 +349,9 @@ struct Frame {
     dead: bool,
     /// Whether the code before `else` fell through to `end` (if frames).
     then_reachable: bool,
+    /// For the loop entered by on-stack replacement: how many operand-stack values below its
+    /// parameters its header carries as parameters too (a branch to it passes them).
+    carried: usize,
 }
 
 /// Where an on-stack-replacement entry finds one of its values: tier 0 and tier 1 keep every wasm
@@ -421,7 +424,9 @@ struct FnBuilder<'a> {
     stack: Vec<Value>,
     ctrl: Vec<Frame>,
     cur: Option<Block>,
-    zeros: FxHashMap<Type, Value>,
+    /// Zero constants made for reads of never-written locals, by type and the block they are in
+    /// (a block without predecessors: the entry, or code nothing reaches).
+    zeros: FxHashMap<(Type, Block), Value>,
     entry: Block,
 }
 
@@ -507,27 +512,28 @@ impl<'a> FnBuilder<'a> {
         self.terminate(InstKind::Jump, vec![], vec![BlockCall { block: target, args }]);
     }
 
-    /// Makes the code from here on the function: a new entry block whose parameters are every
-    /// local and every non-constant operand-stack value (constants are made again), as tier 0 and
-    /// tier 1 keep them at a loop header; the code so far ends in a trap, unreachable from the new
-    /// entry.
-    fn enter_by_osr(&mut self) {
+    /// Makes a new entry block that enters `header` (the loop being opened, whose parameters are
+    /// the carried operand stack `values`) as tier 0 and tier 1 leave a frame at a loop header:
+    /// every local in its slot, the loop's own parameters and every non-constant value below them
+    /// in its canonical slot, constants below them as constants (made again here: nothing in the
+    /// loop changes them; the parameters change at every back-edge, so they always come from
+    /// their slots). The old entry stays; it reaches the header only when the loop is nested in
+    /// another one, whose back-edges lead back to it.
+    fn enter_by_osr(&mut self, header: Block, values: &[Value], carried: usize) {
         let osr = self.new_block();
-        self.terminate(InstKind::Trap(TrapCode::Unreachable), vec![], vec![]);
         self.sealed[osr.index()] = true;
         self.f.layout.insert(0, osr);
-        self.cur = Some(osr);
         self.entry = osr;
-        // Zeros made so far live in the old entry, which no longer runs.
-        self.zeros.clear();
         for (l, t) in self.locals.clone().into_iter().enumerate() {
             let p = self.add_param(osr, t);
             self.write_var(l as u32, osr, p);
             self.osr_sources.push(OsrSource::Local(l as u32));
         }
-        for h in 0..self.stack.len() {
-            let v = self.resolve(self.stack[h]);
-            self.stack[h] = match self.f.const_of(v) {
+        let mut args = Vec::with_capacity(values.len());
+        for (h, &v) in values.iter().enumerate() {
+            let v = self.resolve(v);
+            let constant = if h < carried { self.f.const_of(v) } else { None };
+            args.push(match constant {
                 Some(c) => {
                     let inst = self.f.push_inst(osr, InstKind::Const(c), vec![], vec![], &[c.ty()]);
                     self.f.result(inst)
@@ -537,18 +543,21 @@ impl<'a> FnBuilder<'a> {
                     self.osr_sources.push(OsrSource::Stack(h as u32));
                     self.add_param(osr, t)
                 }
-            };
+            });
         }
+        let resume = self.cur.replace(osr);
+        self.jump(header, args);
+        self.cur = resume;
     }
 
-    fn zero(&mut self, t: Type) -> Value {
-        if let Some(&v) = self.zeros.get(&t) {
+    fn zero(&mut self, t: Type, b: Block) -> Value {
+        if let Some(&v) = self.zeros.get(&(t, b)) {
             return v;
         }
         let inst = self.f.make_inst(InstKind::Const(t.zero()), vec![], vec![], &[t]);
-        self.f.blocks[self.entry.index()].insts.insert(0, inst);
+        self.f.blocks[b.index()].insts.insert(0, inst);
         let v = self.f.result(inst);
-        self.zeros.insert(t, v);
+        self.zeros.insert((t, b), v);
         v
     }
 
@@ -593,7 +602,7 @@ impl<'a> FnBuilder<'a> {
             p
         } else if self.preds[b.index()].is_empty() {
             // The entry block (locals start at zero) or code no branch reaches.
-            self.zero(t)
+            self.zero(t, b)
         } else {
             let p = self.add_param(b, t);
             self.write_var(var, b, p);
@@ -627,7 +636,7 @@ impl<'a> FnBuilder<'a> {
         }
         let same = match same {
             Some(s) => s,
-            None => self.zero(self.f.ty(p)),
+            None => self.zero(self.f.ty(p), b),
         };
         self.alias[p.index()] = Some(same);
         same
@@ -696,6 +705,7 @@ impl<'a> FnBuilder<'a> {
             height: self.stack.len(),
             dead: true,
             then_reachable: false,
+            carried: 0,
         });
     }
 
@@ -707,7 +717,21 @@ impl<'a> FnBuilder<'a> {
         end
     }
 
-    /// Branch target and arguments for `br depth` (`None` target: the function's return).
+    /// Branch target and arguments for `br depth` (`None` target: the function's return): the
+    /// target's values from the top of the stack, and for a loop entered by on-stack
+    /// replacement, the values its header carries from below.
+    fn branch_args(&self, depth: u32) -> (Option<Block>, Vec<Value>) {
+        let (target, n) = self.branch_target(depth);
+        let frame = &self.ctrl[self.ctrl.len() - 1 - depth as usize];
+        let mut args = match frame.kind {
+            FrameKind::Loop => self.stack[..frame.carried].to_vec(),
+            _ => Vec::new(),
+        };
+        args.extend(self.top_n(n));
+        (target, args)
+    }
+
+    /// Branch target and the number of values it takes from the top of the stack.
     fn branch_target(&self, depth: u32) -> (Option<Block>, usize) {
         let frame = &self.ctrl[self.ctrl.len() - 1 - depth as usize];
         if self.ctrl.len() - 1 - depth as usize == 0 {
@@ -750,6 +774,7 @@ impl<'a> FnBuilder<'a> {
             height: 0,
             dead: false,
             then_reachable: false,
+            carried: 0,
         });
         let mut reader = body.get_operators_reader().map_err(|e| e.to_string())?;
         while !reader.eof() {
@@ -917,19 +942,33 @@ impl<'a> FnBuilder<'a> {
                     results: rt,
                     dead: false,
                     then_reachable: false,
+                    carried: 0,
                 });
             }
             O::Loop { blockty } => {
                 let (pt, rt) = self.block_type(blockty);
                 let ordinal = self.loops_seen;
                 self.loops_seen += 1;
-                if self.osr_loop == Some(ordinal) {
-                    self.enter_by_osr();
-                }
                 let header = self.new_block();
+                // Entered by on-stack replacement too, the header takes the whole operand stack
+                // as parameters: below the loop's own, the values it carries, which differ by
+                // the way in.
+                let carried =
+                    if self.osr_loop == Some(ordinal) { self.stack.len() - pt.len() } else { 0 };
+                let carried_types: Vec<Type> =
+                    self.stack[..carried].iter().map(|&v| self.f.ty(v)).collect();
+                let carried_params: Vec<Value> =
+                    carried_types.iter().map(|&t| self.add_param(header, t)).collect();
                 let params: Vec<Value> = pt.iter().map(|&t| self.add_param(header, t)).collect();
                 let args = self.pop_n(pt.len());
-                self.jump(header, args);
+                let mut entry_values = self.stack[..carried].to_vec();
+                entry_values.extend(args);
+                self.jump(header, entry_values.clone());
+                if self.osr_loop == Some(ordinal) {
+                    self.enter_by_osr(header, &entry_values, carried);
+                    self.stack.truncate(self.stack.len() - carried);
+                    self.stack.extend(carried_params);
+                }
                 self.switch_to(header);
                 let height = self.stack.len();
                 self.stack.extend(params.iter().copied());
@@ -944,6 +983,7 @@ impl<'a> FnBuilder<'a> {
                     height,
                     dead: false,
                     then_reachable: false,
+                    carried,
                 });
             }
             O::If { blockty } => {
@@ -975,6 +1015,7 @@ impl<'a> FnBuilder<'a> {
                     results: rt,
                     dead: false,
                     then_reachable: false,
+                    carried: 0,
                 });
             }
             O::Else => self.do_else(),
@@ -985,8 +1026,7 @@ impl<'a> FnBuilder<'a> {
             }
             O::BrIf { relative_depth } => {
                 let cond = self.pop();
-                let (target, n) = self.branch_target(relative_depth);
-                let args = self.top_n(n);
+                let (target, args) = self.branch_args(relative_depth);
                 let next = self.new_block();
                 let taken = match target {
                     Some(t) => BlockCall { block: t, args },
@@ -1027,8 +1067,7 @@ impl<'a> FnBuilder<'a> {
                 let mut calls = Vec::new();
                 let mut ret_block = None;
                 for d in depths {
-                    let (target, n) = self.branch_target(d);
-                    let args = self.top_n(n);
+                    let (target, args) = self.branch_args(d);
                     let block = match target {
                         Some(t) => t,
                         None => *ret_block.get_or_insert_with(|| self.new_block()),
@@ -1196,8 +1235,7 @@ impl<'a> FnBuilder<'a> {
 
     /// `br depth` from reachable code.
     fn br(&mut self, depth: u32) {
-        let (target, n) = self.branch_target(depth);
-        let args = self.top_n(n);
+        let (target, args) = self.branch_args(depth);
         match target {
             Some(t) => self.jump(t, args),
             None => self.terminate(InstKind::Return, args, vec![]),

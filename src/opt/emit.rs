@@ -61,9 +61,11 @@ pub fn reg_env<M: MacroAssembler>(masm: &M) -> RegEnv {
         scratch_by_class: [Some(int(scratch)), Some(float(fscratch)), None],
         fixed_stack_slots: vec![],
     };
-    let call_clobbers = set(
-        caller_int.iter().map(|&r| int(r)).chain(caller_float.iter().map(|&r| float(r))).collect(),
-    );
+    let call_clobbers = set(caller_int
+        .iter()
+        .map(|&r| int(r))
+        .chain(caller_float.iter().map(|&r| float(r)))
+        .collect());
     RegEnv { env, call_clobbers }
 }
 
@@ -137,7 +139,8 @@ pub fn emit<M: MacroAssembler>(
     output: &Output,
     input: &EmitInput<'_>,
 ) -> Result<(), CompileError> {
-    let frame = FrameMap::new(input.entry, input.num_results, output.num_spillslots, vcode.call_area_slots);
+    let frame =
+        FrameMap::new(input.entry, input.num_results, output.num_spillslots, vcode.call_area_slots);
     masm.set_tier(Tier::Optimized);
     masm.prologue(&FrameSetup {
         func_index: input.func_index,
@@ -184,7 +187,11 @@ impl Regs {
     }
 
     fn get(&self, v: VReg) -> PReg {
-        self.0.iter().find(|(r, _)| *r == v).map(|(_, p)| *p).expect("an operand of the instruction")
+        self.0
+            .iter()
+            .find(|(r, _)| *r == v)
+            .map(|(_, p)| *p)
+            .expect("an operand of the instruction")
     }
 
     fn int(&self, v: VReg) -> Reg {
@@ -283,7 +290,9 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                 m.compare(*cond, *size, r.int(*dst), r.int(*lhs), r.ri(*rhs))
             }
             MInst::Select { ty, dst, b, cond, .. } => match ty {
-                MTy::F32 | MTy::F64 => m.select_float(ty.size(), r.float(*dst), r.int(*cond), r.float(*b)),
+                MTy::F32 | MTy::F64 => {
+                    m.select_float(ty.size(), r.float(*dst), r.int(*cond), r.float(*b))
+                }
                 _ => m.select(ty.size(), r.int(*dst), r.int(*cond), r.int(*b)),
             },
             MInst::FloatOp { op, size, dst, lhs, rhs } => {
@@ -337,7 +346,13 @@ impl<M: MacroAssembler> Emitter<'_, M> {
             MInst::Jump { target } => self.jump_unless_next(*target, next),
             MInst::Brif { cond, then, otherwise } => {
                 let label = self.labels[then.index()];
-                m.branch(crate::isa::masm::Cond::Ne, Size::S32, r.int(*cond), RegImm::Imm(0), label);
+                m.branch(
+                    crate::isa::masm::Cond::Ne,
+                    Size::S32,
+                    r.int(*cond),
+                    RegImm::Imm(0),
+                    label,
+                );
                 self.jump_unless_next(*otherwise, next);
             }
             MInst::CmpBranch { cond, size, lhs, rhs, then, otherwise } => {
@@ -346,7 +361,8 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                 self.jump_unless_next(*otherwise, next);
             }
             MInst::BrTable { index, targets } => {
-                let labels: Vec<M::Label> = targets.iter().map(|t| self.labels[t.index()]).collect();
+                let labels: Vec<M::Label> =
+                    targets.iter().map(|t| self.labels[t.index()]).collect();
                 m.jump_table(r.int(*index), &labels);
             }
             MInst::Ret => m.ret(),

@@ -57,9 +57,8 @@ fn derive(m: &ModuleInner) -> Env {
         .enumerate()
         .map(|(i, g)| {
             let t = ty(g.content);
-            let init = i
-                .checked_sub(num_imported_globals)
-                .map(|d| const_expr(m.global_inits[d], t));
+            let init =
+                i.checked_sub(num_imported_globals).map(|d| const_expr(m.global_inits[d], t));
             Global { ty: t, mutable: g.mutable, init }
         })
         .collect();
@@ -93,7 +92,9 @@ fn derive(m: &ModuleInner) -> Env {
         .iter()
         .map(|e| {
             let ety = match &e.mode {
-                SegmentMode::Active { index, .. } => tables.get(*index as usize).map_or(Type::FuncRef, |t| t.ty),
+                SegmentMode::Active { index, .. } => {
+                    tables.get(*index as usize).map_or(Type::FuncRef, |t| t.ty)
+                }
                 _ => Type::FuncRef,
             };
             Elem {
@@ -104,7 +105,8 @@ fn derive(m: &ModuleInner) -> Env {
             }
         })
         .collect();
-    let datas = m.datas.iter().map(|d| Data { active: active(&d.mode), bytes: Vec::new() }).collect();
+    let datas =
+        m.datas.iter().map(|d| Data { active: active(&d.mode), bytes: Vec::new() }).collect();
     Env {
         sigs: m.types.iter().map(sig).collect(),
         func_sigs: (0..m.func_types.len() as u32).map(|f| sig(m.func_type(f))).collect(),

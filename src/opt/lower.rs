@@ -21,8 +21,7 @@ use crate::vm::TrapCode;
 use crate::vm::frame::SLOT_BYTES;
 use regalloc2::{Block as MB, VReg};
 use tierup_passes::ir::{
-    Block, Const, Function, Inst, InstKind, LoadOp, NumOp, StoreOp, TrapCode as IrTrap, Type,
-    Value,
+    Block, Const, Function, Inst, InstKind, LoadOp, NumOp, StoreOp, TrapCode as IrTrap, Type, Value,
 };
 
 /// Where a function's entry parameters come from: the frame slot of each (a normal entry reads
@@ -77,7 +76,8 @@ fn num_lowering(op: NumOp) -> NumLowering {
     use NumLowering as L;
     use NumOp as N;
     use Size::{S32, S64};
-    let trunc = |signed, saturating, int, float| L::FloatToInt(Trunc { signed, saturating, int, float });
+    let trunc =
+        |signed, saturating, int, float| L::FloatToInt(Trunc { signed, saturating, int, float });
     let convert = |signed, int, float| L::IntToFloat(Convert { signed, int, float });
     match op {
         N::I32Eqz => L::Eqz(S32),
@@ -419,10 +419,9 @@ impl<'f> Lower<'f> {
             for &i in &self.f.blocks[b.index()].insts {
                 let d = &self.f.insts[i.index()];
                 let rhs_imm = match &d.kind {
-                    InstKind::Num(op) => matches!(
-                        num_lowering(*op),
-                        NumLowering::Int(..) | NumLowering::Cmp(..)
-                    ),
+                    InstKind::Num(op) => {
+                        matches!(num_lowering(*op), NumLowering::Int(..) | NumLowering::Cmp(..))
+                    }
                     _ => false,
                 };
                 if rhs_imm && d.args.len() == 2 && self.imm_of(d.args[1]).is_some() {
@@ -467,7 +466,9 @@ impl<'f> Lower<'f> {
             return None;
         }
         match &self.f.insts[def.index()].kind {
-            InstKind::Num(op) if matches!(num_lowering(*op), NumLowering::Cmp(..) | NumLowering::Eqz(_)) => {
+            InstKind::Num(op)
+                if matches!(num_lowering(*op), NumLowering::Cmp(..) | NumLowering::Eqz(_)) =>
+            {
                 Some(def)
             }
             _ => None,
@@ -507,8 +508,7 @@ impl<'f> Lower<'f> {
             }
             InstKind::Copy => {
                 let ty = mty(self.f.ty(d.results[0]))?;
-                let inst =
-                    MInst::Mov { ty, dst: result(self, 0)?, src: self.vreg(d.args[0])? };
+                let inst = MInst::Mov { ty, dst: result(self, 0)?, src: self.vreg(d.args[0])? };
                 self.push(mb, inst);
             }
             InstKind::Load { op, offset, mem } => {
@@ -546,17 +546,22 @@ impl<'f> Lower<'f> {
                 self.push(mb, inst);
             }
             InstKind::MemoryGrow(0) => {
-                let inst = MInst::MemoryGrow { dst: result(self, 0)?, delta: self.vreg(d.args[0])? };
+                let inst =
+                    MInst::MemoryGrow { dst: result(self, 0)?, delta: self.vreg(d.args[0])? };
                 self.push(mb, inst);
             }
-            InstKind::MemoryFill(0) => self.runtime(mb, RuntimeOp::MemoryFill, 0, 0, &d.args, &[])?,
+            InstKind::MemoryFill(0) => {
+                self.runtime(mb, RuntimeOp::MemoryFill, 0, 0, &d.args, &[])?
+            }
             InstKind::MemoryCopy { dst: 0, src: 0 } => {
                 self.runtime(mb, RuntimeOp::MemoryCopy, 0, 0, &d.args, &[])?
             }
             InstKind::MemoryInit { mem: 0, data } => {
                 self.runtime(mb, RuntimeOp::MemoryInit, *data, 0, &d.args, &[])?
             }
-            InstKind::DataDrop(data) => self.runtime(mb, RuntimeOp::DataDrop, *data, 0, &[], &[])?,
+            InstKind::DataDrop(data) => {
+                self.runtime(mb, RuntimeOp::DataDrop, *data, 0, &[], &[])?
+            }
             InstKind::TableGet(t) => {
                 self.runtime(mb, RuntimeOp::TableGet, *t, 0, &d.args, &d.results)?
             }
@@ -567,7 +572,9 @@ impl<'f> Lower<'f> {
             InstKind::TableGrow(t) => {
                 self.runtime(mb, RuntimeOp::TableGrow, *t, 0, &d.args, &d.results)?
             }
-            InstKind::TableFill(t) => self.runtime(mb, RuntimeOp::TableFill, *t, 0, &d.args, &[])?,
+            InstKind::TableFill(t) => {
+                self.runtime(mb, RuntimeOp::TableFill, *t, 0, &d.args, &[])?
+            }
             InstKind::TableCopy { dst, src } => {
                 self.runtime(mb, RuntimeOp::TableCopy, *dst, *src, &d.args, &[])?
             }
@@ -578,8 +585,13 @@ impl<'f> Lower<'f> {
             InstKind::RefIsNull => {
                 let dst = result(self, 0)?;
                 let src = self.vreg(d.args[0])?;
-                let inst =
-                    MInst::Compare { cond: Cond::Eq, size: Size::S64, dst, lhs: src, rhs: RI::Imm(0) };
+                let inst = MInst::Compare {
+                    cond: Cond::Eq,
+                    size: Size::S64,
+                    dst,
+                    lhs: src,
+                    rhs: RI::Imm(0),
+                };
                 self.push(mb, inst);
             }
             InstKind::RefFunc(func) => {
@@ -626,10 +638,16 @@ impl<'f> Lower<'f> {
             NumLowering::Div(op, size) => {
                 MInst::Div { op, size, dst, lhs: self.vreg(args[0])?, rhs: self.vreg(args[1])? }
             }
-            NumLowering::Unary(op, size) => MInst::Unary { op, size, dst, src: self.vreg(args[0])? },
-            NumLowering::Eqz(size) => {
-                MInst::Compare { cond: Cond::Eq, size, dst, lhs: self.vreg(args[0])?, rhs: RI::Imm(0) }
+            NumLowering::Unary(op, size) => {
+                MInst::Unary { op, size, dst, src: self.vreg(args[0])? }
             }
+            NumLowering::Eqz(size) => MInst::Compare {
+                cond: Cond::Eq,
+                size,
+                dst,
+                lhs: self.vreg(args[0])?,
+                rhs: RI::Imm(0),
+            },
             NumLowering::Cmp(cond, size) => {
                 MInst::Compare { cond, size, dst, lhs: self.vreg(args[0])?, rhs: self.ri(args[1])? }
             }
@@ -639,9 +657,13 @@ impl<'f> Lower<'f> {
             NumLowering::FloatUnary(op, size) => {
                 MInst::FloatUnary { op, size, dst, src: self.vreg(args[0])? }
             }
-            NumLowering::FloatCmp(cmp, size) => {
-                MInst::FloatCompare { cmp, size, dst, lhs: self.vreg(args[0])?, rhs: self.vreg(args[1])? }
-            }
+            NumLowering::FloatCmp(cmp, size) => MInst::FloatCompare {
+                cmp,
+                size,
+                dst,
+                lhs: self.vreg(args[0])?,
+                rhs: self.vreg(args[1])?,
+            },
             NumLowering::FloatToInt(op) => MInst::FloatToInt { op, dst, src: self.vreg(args[0])? },
             NumLowering::IntToFloat(op) => MInst::IntToFloat { op, dst, src: self.vreg(args[0])? },
             NumLowering::FloatToFloat(op) => {
@@ -693,7 +715,12 @@ impl<'f> Lower<'f> {
 
     /// A successor edge: the VCode block of IR target `t` with `args`, or, when `split`, a new
     /// edge block that jumps there (so no edge is critical).
-    fn edge(&mut self, from: MB, t: &tierup_passes::ir::BlockCall, split: bool) -> Result<MB, CompileError> {
+    fn edge(
+        &mut self,
+        from: MB,
+        t: &tierup_passes::ir::BlockCall,
+        split: bool,
+    ) -> Result<MB, CompileError> {
         let target = self.mblock[t.block.index()].expect("reachable target");
         let args: Vec<VReg> = t.args.iter().map(|&a| self.vreg(a)).collect::<Result<_, _>>()?;
         if !split {
@@ -713,7 +740,12 @@ impl<'f> Lower<'f> {
         self.blocks[to.index()].preds.push(from);
     }
 
-    fn lower_terminator(&mut self, mb: MB, term: Inst, fused: Option<Inst>) -> Result<(), CompileError> {
+    fn lower_terminator(
+        &mut self,
+        mb: MB,
+        term: Inst,
+        fused: Option<Inst>,
+    ) -> Result<(), CompileError> {
         let d = self.f.insts[term.index()].clone();
         match &d.kind {
             InstKind::Jump => {
@@ -751,7 +783,12 @@ impl<'f> Lower<'f> {
         Ok(())
     }
 
-    fn compare_branch(&mut self, cmp: Inst, then: MB, otherwise: MB) -> Result<MInst, CompileError> {
+    fn compare_branch(
+        &mut self,
+        cmp: Inst,
+        then: MB,
+        otherwise: MB,
+    ) -> Result<MInst, CompileError> {
         let d = self.f.insts[cmp.index()].clone();
         let InstKind::Num(op) = d.kind else { unreachable!("a fusable compare") };
         let (cond, size, rhs) = match num_lowering(op) {

@@ -135,11 +135,11 @@ fn optimize(
         }
     }
     ir.funcs[func_index as usize] = built.func;
-    let mut passes = tierup_passes::pass::PassManager::new(&module.config.opt_pipeline)
-        .map_err(|e| CompileError::Internal(format!("pipeline `{}`: {e}", module.config.opt_pipeline)))?;
-    passes
-        .run(&mut ir)
-        .map_err(|e| CompileError::Internal(format!("pass pipeline: {e}")))?;
+    let mut passes =
+        tierup_passes::pass::PassManager::new(&module.config.opt_pipeline).map_err(|e| {
+            CompileError::Internal(format!("pipeline `{}`: {e}", module.config.opt_pipeline))
+        })?;
+    passes.run(&mut ir).map_err(|e| CompileError::Internal(format!("pass pipeline: {e}")))?;
     let func = std::mem::take(&mut ir.funcs[func_index as usize]);
     Ok((func, entry))
 }
@@ -165,7 +165,8 @@ fn inline_candidates(module: &ModuleInner, f: &Function) -> Vec<u32> {
             if let InstKind::Call(FuncId(callee)) = f.insts[i.index()].kind {
                 let Some(def) = callee.checked_sub(module.num_imported_funcs) else { continue };
                 let bytes = module.bodies[def as usize].len();
-                let ran = module.tiers.counters(def).calls.load(std::sync::atomic::Ordering::Relaxed) > 0;
+                let ran =
+                    module.tiers.counters(def).calls.load(std::sync::atomic::Ordering::Relaxed) > 0;
                 if bytes <= INLINE_CANDIDATE_BYTES && ran && !out.contains(&callee) {
                     out.push(callee);
                 }

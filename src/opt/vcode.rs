@@ -53,64 +53,207 @@ pub enum RI {
 #[derive(Clone, Debug)]
 pub enum MInst {
     /// `dst = frame[slot]` (parameters, results of calls and helpers, OSR entry values).
-    LoadSlot { ty: MTy, dst: VReg, slot: u32 },
+    LoadSlot {
+        ty: MTy,
+        dst: VReg,
+        slot: u32,
+    },
     /// `frame[slot] = src` (results, arguments, helper operands).
-    StoreSlot { ty: MTy, src: VReg, slot: u32 },
-    Iconst { size: Size, dst: VReg, imm: i64 },
-    Fconst { size: Size, dst: VReg, bits: u64 },
+    StoreSlot {
+        ty: MTy,
+        src: VReg,
+        slot: u32,
+    },
+    Iconst {
+        size: Size,
+        dst: VReg,
+        imm: i64,
+    },
+    Fconst {
+        size: Size,
+        dst: VReg,
+        bits: u64,
+    },
     /// `dst = src` (a copy the passes left).
-    Mov { ty: MTy, dst: VReg, src: VReg },
+    Mov {
+        ty: MTy,
+        dst: VReg,
+        src: VReg,
+    },
     /// `dst = lhs op rhs`; `dst` reuses `lhs`'s register.
-    IntOp { op: IntOp, size: Size, dst: VReg, lhs: VReg, rhs: RI },
+    IntOp {
+        op: IntOp,
+        size: Size,
+        dst: VReg,
+        lhs: VReg,
+        rhs: RI,
+    },
     /// `dst = lhs op rhs`, trapping on a zero divisor (and `MIN / -1` for `DivS`); `dst` reuses
     /// `lhs`.
-    Div { op: DivOp, size: Size, dst: VReg, lhs: VReg, rhs: VReg },
+    Div {
+        op: DivOp,
+        size: Size,
+        dst: VReg,
+        lhs: VReg,
+        rhs: VReg,
+    },
     /// `dst = op src`; `dst` reuses `src`.
-    Unary { op: UnaryOp, size: Size, dst: VReg, src: VReg },
+    Unary {
+        op: UnaryOp,
+        size: Size,
+        dst: VReg,
+        src: VReg,
+    },
     /// `dst = (lhs cond rhs) as i32`.
-    Compare { cond: Cond, size: Size, dst: VReg, lhs: VReg, rhs: RI },
+    Compare {
+        cond: Cond,
+        size: Size,
+        dst: VReg,
+        lhs: VReg,
+        rhs: RI,
+    },
     /// `dst = cond != 0 ? a : b`, with `dst` reusing `a`.
-    Select { ty: MTy, dst: VReg, a: VReg, b: VReg, cond: VReg },
+    Select {
+        ty: MTy,
+        dst: VReg,
+        a: VReg,
+        b: VReg,
+        cond: VReg,
+    },
     /// `dst = lhs op rhs` (floats); `dst` reuses `lhs`.
-    FloatOp { op: FloatOp, size: Size, dst: VReg, lhs: VReg, rhs: VReg },
+    FloatOp {
+        op: FloatOp,
+        size: Size,
+        dst: VReg,
+        lhs: VReg,
+        rhs: VReg,
+    },
     /// `dst = op src` (floats); `dst` reuses `src`.
-    FloatUnary { op: FloatUnaryOp, size: Size, dst: VReg, src: VReg },
+    FloatUnary {
+        op: FloatUnaryOp,
+        size: Size,
+        dst: VReg,
+        src: VReg,
+    },
     /// `dst = (lhs cmp rhs) as i32`.
-    FloatCompare { cmp: FloatCmp, size: Size, dst: VReg, lhs: VReg, rhs: VReg },
+    FloatCompare {
+        cmp: FloatCmp,
+        size: Size,
+        dst: VReg,
+        lhs: VReg,
+        rhs: VReg,
+    },
     /// Float register to integer register.
-    FloatToInt { op: ConvertOp, dst: VReg, src: VReg },
+    FloatToInt {
+        op: ConvertOp,
+        dst: VReg,
+        src: VReg,
+    },
     /// Integer register to float register.
-    IntToFloat { op: ConvertOp, dst: VReg, src: VReg },
+    IntToFloat {
+        op: ConvertOp,
+        dst: VReg,
+        src: VReg,
+    },
     /// Float width change; `dst` reuses `src`.
-    FloatToFloat { op: ConvertOp, dst: VReg, src: VReg },
-    Load { kind: LoadKind, dst: VReg, addr: VReg, offset: u32 },
-    Store { kind: StoreKind, src: VReg, addr: VReg, offset: u32 },
-    LoadF { size: Size, dst: VReg, addr: VReg, offset: u32 },
-    StoreF { size: Size, src: VReg, addr: VReg, offset: u32 },
-    GlobalGet { ty: MTy, dst: VReg, index: u32 },
-    GlobalSet { ty: MTy, src: VReg, index: u32 },
-    MemorySize { dst: VReg },
+    FloatToFloat {
+        op: ConvertOp,
+        dst: VReg,
+        src: VReg,
+    },
+    Load {
+        kind: LoadKind,
+        dst: VReg,
+        addr: VReg,
+        offset: u32,
+    },
+    Store {
+        kind: StoreKind,
+        src: VReg,
+        addr: VReg,
+        offset: u32,
+    },
+    LoadF {
+        size: Size,
+        dst: VReg,
+        addr: VReg,
+        offset: u32,
+    },
+    StoreF {
+        size: Size,
+        src: VReg,
+        addr: VReg,
+        offset: u32,
+    },
+    GlobalGet {
+        ty: MTy,
+        dst: VReg,
+        index: u32,
+    },
+    GlobalSet {
+        ty: MTy,
+        src: VReg,
+        index: u32,
+    },
+    MemorySize {
+        dst: VReg,
+    },
     /// Calls the runtime: clobbers the caller-saved registers.
-    MemoryGrow { dst: VReg, delta: VReg },
+    MemoryGrow {
+        dst: VReg,
+        delta: VReg,
+    },
     /// Charges a fuel segment.
-    Fuel { amount: u32 },
+    Fuel {
+        amount: u32,
+    },
     /// A call with its frame at `callee_fp` (arguments stored there before, results loaded
     /// after): clobbers the caller-saved registers.
-    Call { callee: Callee, callee_fp: u32 },
+    Call {
+        callee: Callee,
+        callee_fp: u32,
+    },
     /// `call_indirect` with the table index in the slot after the arguments.
-    CallIndirect { ty: u32, table: u32, callee_fp: u32 },
+    CallIndirect {
+        ty: u32,
+        table: u32,
+        callee_fp: u32,
+    },
     /// A runtime operation on the operands in the slots from `args` on.
-    Runtime { op: RuntimeOp, a: u32, b: u32, args: u32 },
+    Runtime {
+        op: RuntimeOp,
+        a: u32,
+        b: u32,
+        args: u32,
+    },
     // ---- terminators ----
-    Jump { target: Block },
+    Jump {
+        target: Block,
+    },
     /// `cond != 0` to `then`, else to `otherwise`.
-    Brif { cond: VReg, then: Block, otherwise: Block },
+    Brif {
+        cond: VReg,
+        then: Block,
+        otherwise: Block,
+    },
     /// `lhs cond rhs` to `then`, else to `otherwise`.
-    CmpBranch { cond: Cond, size: Size, lhs: VReg, rhs: RI, then: Block, otherwise: Block },
+    CmpBranch {
+        cond: Cond,
+        size: Size,
+        lhs: VReg,
+        rhs: RI,
+        then: Block,
+        otherwise: Block,
+    },
     /// `targets[index]`, the last when out of range.
-    BrTable { index: VReg, targets: Vec<Block> },
+    BrTable {
+        index: VReg,
+        targets: Vec<Block>,
+    },
     Ret,
-    Trap { code: TrapCode },
+    Trap {
+        code: TrapCode,
+    },
 }
 
 impl MInst {
@@ -308,7 +451,10 @@ impl regalloc2::Function for VCode {
     fn is_branch(&self, insn: Inst) -> bool {
         matches!(
             self.insts[insn.index()],
-            MInst::Jump { .. } | MInst::Brif { .. } | MInst::CmpBranch { .. } | MInst::BrTable { .. }
+            MInst::Jump { .. }
+                | MInst::Brif { .. }
+                | MInst::CmpBranch { .. }
+                | MInst::BrTable { .. }
         )
     }
 

@@ -515,7 +515,12 @@ mod tests {
         // No tier above tier 1 exists yet: the checks are forced on.
         let engine = Engine::new(Config {
             tier: Tiering::Auto,
-            tier_up: TierUpPolicy { threshold: 1, call_weight: 10, back_edge_weight: 1, ..Default::default() },
+            tier_up: TierUpPolicy {
+                threshold: 1,
+                call_weight: 10,
+                back_edge_weight: 1,
+                ..Default::default()
+            },
             tier_up_mode: TierUpMode::Sync,
             budget_checks: super::BudgetChecks::Always,
             ..Config::default()

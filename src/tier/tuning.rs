@@ -33,7 +33,12 @@ impl Default for TierUpPolicy {
     /// JavaScriptCore waits about a hundred times longer before its optimizing wasm tier than
     /// before its baseline one.
     fn default() -> TierUpPolicy {
-        TierUpPolicy { threshold: 1000, call_weight: 10, back_edge_weight: 1, opt_threshold: 100_000 }
+        TierUpPolicy {
+            threshold: 1000,
+            call_weight: 10,
+            back_edge_weight: 1,
+            opt_threshold: 100_000,
+        }
     }
 }
 
