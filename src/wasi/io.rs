@@ -15,27 +15,43 @@ use cap_std::fs::FileExt;
 use std::io::{Seek, SeekFrom};
 use std::num::NonZeroU64;
 
-/// The bytes of a `ciovec` gather list, copied out of guest memory. POSIX `writev` refuses a
-/// total it cannot report; that also bounds the copy.
-fn gather(mem: &GuestMemory<'_>, iovs: u32, count: u32) -> Result<Vec<u8>, Errno> {
+/// The `ciovec` gather list at `(iovs, count)`, checked, and its total length. POSIX `writev`
+/// refuses a total it cannot report (`EINVAL`).
+fn gather_list(mem: &GuestMemory<'_>, iovs: u32, count: u32) -> Result<Vec<(u32, u32)>, Errno> {
     let iovs = mem.iovecs(iovs, count)?;
     let total: u64 = iovs.iter().map(|&(_, len)| len as u64).sum();
-    let total = u32::try_from(total).map_err(|_| Errno::INVAL)?;
-    let mut data = Vec::with_capacity(total as usize);
+    u32::try_from(total).map_err(|_| Errno::INVAL)?;
+    Ok(iovs)
+}
+
+/// Writes each buffer of `iovs` in turn with `write` (given the bytes and how many were written
+/// before them), straight from guest memory. An error after some bytes went out reports those
+/// bytes, as `writev` does; before any, it is the call's error.
+fn write_each(
+    mem: &GuestMemory<'_>,
+    iovs: Vec<(u32, u32)>,
+    mut write: impl FnMut(&[u8], u64) -> Result<(), Errno>,
+) -> Result<u32, Errno> {
+    let mut written: u32 = 0;
     for (buf, len) in iovs {
-        data.extend_from_slice(mem.slice(buf, len)?);
+        match write(mem.slice(buf, len)?, written as u64) {
+            Ok(()) => written += len,
+            Err(_) if written > 0 => break,
+            Err(e) => return Err(e),
+        }
     }
-    Ok(data)
+    Ok(written)
 }
 
 /// Writes the `(fd, iovs, iovs_len, out)` gather list; returns the byte count through `out`.
 pub fn fd_write(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
     let (fd, out) = (arg_u32(a, 0), arg_u32(a, 3));
     mem.check(out, 4)?;
-    ctx.fds.with(fd, rights::FD_WRITE)?;
-    let data = gather(mem, arg_u32(a, 1), arg_u32(a, 2))?;
-    let written = ctx.fds.get_mut(fd)?.write(&data)?;
-    mem.write_u32(out, written as u32)
+    let iovs = gather_list(mem, arg_u32(a, 1), arg_u32(a, 2))?;
+    let descriptor = ctx.fds.get_mut(fd)?;
+    descriptor.require(rights::FD_WRITE)?;
+    let written = write_each(mem, iovs, |bytes, _| descriptor.write(bytes).map(drop))?;
+    mem.write_u32(out, written)
 }
 
 /// `(fd, iovs, iovs_len, offset: i64, out)`: writes at `offset`, leaving the cursor where it is.
@@ -43,10 +59,13 @@ pub fn fd_write(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Resu
 pub fn fd_pwrite(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
     let (fd, offset, out) = (arg_u32(a, 0), arg_u64(a, 3), arg_u32(a, 4));
     mem.check(out, 4)?;
+    let iovs = gather_list(mem, arg_u32(a, 1), arg_u32(a, 2))?;
     let file = positioned(ctx, fd, rights::FD_WRITE)?;
-    let data = gather(mem, arg_u32(a, 1), arg_u32(a, 2))?;
-    file.write_all_at(&data, offset)?;
-    mem.write_u32(out, data.len() as u32)
+    let written = write_each(mem, iovs, |bytes, before| {
+        let at = offset.checked_add(before).ok_or(Errno::INVAL)?;
+        Ok(file.write_all_at(bytes, at)?)
+    })?;
+    mem.write_u32(out, written)
 }
 
 /// The file behind `fd` for a positioned access needing `right` (and `FD_SEEK`, which is what

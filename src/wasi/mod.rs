@@ -11,7 +11,7 @@
 //! host path otherwise. This module and its children must never panic on guest input, never name
 //! a host path built from guest bytes, and never depend on which tier runs the guest.
 //!
-//! All 45 preview1 functions are defined. The socket calls answer as wasmtime does without
+//! All 46 preview1 functions are implemented. The socket calls answer as wasmtime does without
 //! `--tcplisten` (no descriptor is a socket), and `proc_raise` is `ENOTSUP` as in wasmtime.
 
 mod calls;

@@ -265,3 +265,89 @@ pub fn path_readlink(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) ->
     mem.write(buf, bytes)?;
     mem.write_u32(out, bytes.len() as u32)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::val::Val::{self, I32, I64};
+    use crate::wasi::rights::{self, FD_READ, FD_WRITE, PATH_FILESTAT_SET_SIZE};
+    use crate::wasi::{WasiCtx, WasiCtxBuilder, call};
+
+    /// A guest memory with "file" at 0 and "sub" at 16; results go from 64 on.
+    fn memory() -> Vec<u8> {
+        let mut memory = vec![0u8; 4096];
+        memory[0..4].copy_from_slice(b"file");
+        memory[16..19].copy_from_slice(b"sub");
+        memory
+    }
+
+    fn errno(ctx: &mut WasiCtx, memory: &mut [u8], name: &str, args: &[Val]) -> i32 {
+        call(ctx, memory, name, args).expect("a preview1 call").expect("no trap")
+    }
+
+    /// Opens `file` (at 0, 4 bytes) or `sub` (at 16, 3 bytes) under `dir`; the new fd or errno.
+    fn open(
+        ctx: &mut WasiCtx,
+        memory: &mut [u8],
+        dir: i32,
+        sub: bool,
+        oflags: i32,
+        base: u64,
+    ) -> Result<i32, i32> {
+        let (path, len) = if sub { (16, 3) } else { (0, 4) };
+        let args = [
+            I32(dir),
+            I32(0),
+            I32(path),
+            I32(len),
+            I32(oflags),
+            I64(base as i64),
+            I64(-1),
+            I32(0),
+            I32(64),
+        ];
+        match errno(ctx, memory, "path_open", &args) {
+            0 => Ok(i32::from_le_bytes(memory[64..68].try_into().unwrap())),
+            e => Err(e),
+        }
+    }
+
+    /// (base, inheriting) rights of `fd`.
+    fn rights_of(ctx: &mut WasiCtx, memory: &mut [u8], fd: i32) -> (u64, u64) {
+        assert_eq!(errno(ctx, memory, "fd_fdstat_get", &[I32(fd), I32(128)]), 0);
+        let word = |at: usize| u64::from_le_bytes(memory[at..at + 8].try_into().unwrap());
+        (word(136), word(144))
+    }
+
+    #[test]
+    fn opened_descriptors_never_hold_more_rights_than_their_directory_passes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/file"), "x").unwrap();
+        let mut ctx = WasiCtxBuilder::new().preopen_dir(dir.path(), "/").unwrap().build();
+        let mem = &mut memory();
+        // Everything asked for: a directory gets the directory rights, a file the file rights
+        // (a directory cannot be opened for writing: EISDIR).
+        assert_eq!(open(&mut ctx, mem, 3, true, 0, u64::MAX), Err(31));
+        let sub = open(&mut ctx, mem, 3, true, 0, !rights::NEED_WRITE).unwrap();
+        assert_eq!(rights_of(&mut ctx, mem, sub), (rights::DIRECTORY, rights::INHERITABLE));
+        let file = open(&mut ctx, mem, sub, false, 0, u64::MAX).unwrap();
+        assert_eq!(rights_of(&mut ctx, mem, file).0, rights::FILE);
+        // The directory passes on reading only: a file opened through it cannot write, whatever
+        // it asks, and the directory cannot get its rights back.
+        let args = [I32(sub), I64(rights::DIRECTORY as i64), I64(FD_READ as i64)];
+        assert_eq!(errno(&mut ctx, mem, "fd_fdstat_set_rights", &args), 0);
+        let file = open(&mut ctx, mem, sub, false, 0, FD_READ | FD_WRITE).unwrap();
+        assert_eq!(rights_of(&mut ctx, mem, file), (FD_READ, 0));
+        // One iovec at 32: the 4 bytes at 0.
+        mem[32..40].copy_from_slice(&[0, 0, 0, 0, 4, 0, 0, 0]);
+        assert_eq!(errno(&mut ctx, mem, "fd_write", &[I32(file), I32(32), I32(1), I32(80)]), 76);
+        let widen = [I32(sub), I64(rights::DIRECTORY as i64), I64(rights::INHERITABLE as i64)];
+        assert_eq!(errno(&mut ctx, mem, "fd_fdstat_set_rights", &widen), 76, "ENOTCAPABLE");
+        // Truncating needs PATH_FILESTAT_SET_SIZE on the directory.
+        assert!(open(&mut ctx, mem, sub, false, 8, 0).is_ok());
+        let args = [I32(sub), I64((rights::DIRECTORY & !PATH_FILESTAT_SET_SIZE) as i64), I64(0)];
+        assert_eq!(errno(&mut ctx, mem, "fd_fdstat_set_rights", &args), 0);
+        assert_eq!(open(&mut ctx, mem, sub, false, 8, 0), Err(76));
+        assert_eq!(std::fs::read_to_string(dir.path().join("sub/file")).unwrap(), "");
+    }
+}

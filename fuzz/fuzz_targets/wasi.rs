@@ -1,0 +1,301 @@
+//! Fuzz target `wasi`: WASI preview1 calls with fuzzer-chosen arguments on a guest memory, through
+//! `tierup::wasi::call` (no module, no instance: only the host side of WASI is under test).
+//!
+//! Each input builds a fresh context whose preopens are a small fixture tree (files, directories,
+//! symlinks inside and symlinks leading out, a symlink loop), then runs up to 64 steps, each either
+//! a WASI call (any of the 46 functions, arguments drawn from small numbers, pointers to prepared
+//! paths, iovec arrays and buffers, or anything) or a write of fuzzer bytes into guest memory.
+//! A finding is a panic, a crash or a hang, or a breach of the sandbox:
+//! - the tree outside the preopens (a file holding a secret marker, a directory whose entry names
+//!   hold another) must be unchanged after every input: same entries, sizes, contents, times;
+//! - no call may put either marker into guest memory (what a read, readdir or readlink reaching
+//!   outside would do): their count in memory may not grow across a call.
+//!
+//! Harness limits: `poll_oneoff` clock timeouts are clamped to 100 us (a guest may legitimately
+//! sleep for centuries), and `fd_allocate` lengths to 1 MiB (it really reserves host space).
+
+#![no_main]
+
+use arbitrary::{Result, Unstructured};
+use libfuzzer_sys::fuzz_target;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, UNIX_EPOCH};
+use tierup::wasi::{WasiCtx, WasiCtxBuilder, call, functions};
+use tierup::{FuncType, Val, ValType};
+
+/// Size of the guest memory the calls see.
+const MEMORY: usize = 64 << 10;
+/// Where the prepared paths, the iovec arrays and the output buffers live.
+const PATHS_AT: usize = 0;
+const IOVECS_AT: usize = 4096;
+const BUFFERS_AT: usize = 8192;
+/// Most steps per input.
+const MAX_STEPS: usize = 64;
+
+/// The secret file's contents and the outside directory's entry prefix: neither may ever appear
+/// in guest memory because of a call.
+const SECRET: &[u8] = b"tierup-fuzz-SECRET-9f1c2e";
+const HIDDEN_NAME: &str = "tierup-fuzz-HIDDEN-4d7a0b";
+
+/// Paths the guest names, relative to a preopen: inside, outside by `..`, through symlinks, odd.
+const PATHS: &[&str] = &[
+    "file",
+    "sub",
+    "sub/nested",
+    "sub/../file",
+    ".",
+    "..",
+    "../outside/secret",
+    "up/secret",
+    "abs/secret",
+    "up",
+    "abs",
+    "loop",
+    "inlink",
+    "dangling",
+    "new",
+    "sub/new",
+    "file/",
+    "sub/",
+    "/",
+    "/etc/passwd",
+    "",
+    "up/dir",
+    "sub/../../outside",
+    "new/../up/secret",
+];
+
+/// The per-process scratch tree: `outside/` (never to be touched) and `sandbox/` (rebuilt for
+/// every input).
+struct Tree {
+    outside: PathBuf,
+    sandbox: PathBuf,
+    /// The outside tree as created: it must stay exactly so.
+    untouched: Vec<(PathBuf, u64, std::time::SystemTime, Vec<u8>)>,
+}
+
+fn tree() -> &'static Tree {
+    static TREE: OnceLock<Tree> = OnceLock::new();
+    TREE.get_or_init(|| {
+        let root = std::env::temp_dir().join(format!("tierup-fuzz-wasi-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let outside = root.join("outside");
+        std::fs::create_dir_all(outside.join(format!("{HIDDEN_NAME}-dir"))).unwrap();
+        std::fs::write(outside.join("secret"), SECRET).unwrap();
+        std::fs::write(outside.join(format!("{HIDDEN_NAME}-file")), SECRET).unwrap();
+        let long_ago = UNIX_EPOCH + Duration::from_secs(946_684_800);
+        let times = std::fs::FileTimes::new().set_modified(long_ago).set_accessed(long_ago);
+        std::fs::File::options()
+            .write(true)
+            .open(outside.join("secret"))
+            .unwrap()
+            .set_times(times)
+            .unwrap();
+        let untouched = snapshot(&outside);
+        Tree { outside, sandbox: root.join("sandbox"), untouched }
+    })
+}
+
+/// Rebuilds the sandbox fixture from scratch.
+fn reset_sandbox(tree: &Tree) {
+    let dir = &tree.sandbox;
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir.join("sub/nested")).unwrap();
+    std::fs::write(dir.join("file"), "hello, file\n").unwrap();
+    std::fs::write(dir.join("sub/nested/deep"), "deep\n").unwrap();
+    let link =
+        |target: &Path, name: &str| std::os::unix::fs::symlink(target, dir.join(name)).unwrap();
+    link(Path::new("../outside"), "up");
+    link(&tree.outside, "abs");
+    link(Path::new("loop"), "loop");
+    link(Path::new("file"), "inlink");
+    link(Path::new("nowhere"), "dangling");
+}
+
+/// Everything observable about the outside tree.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime, Vec<u8>)> {
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let contents = if meta.is_file() { std::fs::read(&path).unwrap() } else { Vec::new() };
+        entries.push((path.clone(), meta.len(), meta.modified().unwrap(), contents));
+        if meta.is_dir() {
+            entries.extend(snapshot(&path));
+        }
+    }
+    entries.sort();
+    entries
+}
+
+/// The guest memory before any call: every prepared path (NUL-separated), iovec arrays
+/// pointing at the buffers.
+fn initial_memory() -> Vec<u8> {
+    let mut memory = vec![0u8; MEMORY];
+    for (i, at) in path_offsets().enumerate() {
+        memory[at..at + PATHS[i].len()].copy_from_slice(PATHS[i].as_bytes());
+    }
+    for i in 0..8 {
+        let (buf, len) = ((BUFFERS_AT + i * 512) as u32, 64u32 << (i % 4));
+        let at = IOVECS_AT + i * 8;
+        memory[at..at + 4].copy_from_slice(&buf.to_le_bytes());
+        memory[at + 4..at + 8].copy_from_slice(&len.to_le_bytes());
+    }
+    memory
+}
+
+fn path_offsets() -> impl Iterator<Item = usize> {
+    PATHS.iter().scan(PATHS_AT, |at, path| {
+        let here = *at;
+        *at += path.len() + 1;
+        Some(here)
+    })
+}
+
+/// How many times either marker occurs in `bytes`.
+fn markers(bytes: &[u8]) -> usize {
+    let count = |needle: &[u8]| bytes.windows(needle.len()).filter(|w| *w == needle).count();
+    count(SECRET) + count(HIDDEN_NAME.as_bytes())
+}
+
+/// Whether a call that turned `before` into `after` added a marker. Only the neighbourhood of
+/// the changed chunks is searched (most calls change a few bytes, and searching all of memory
+/// after every call made the target 20 times slower).
+fn added_marker(before: &[u8], after: &[u8]) -> bool {
+    const CHUNK: usize = 256;
+    let reach = SECRET.len().max(HIDDEN_NAME.len());
+    (0..after.len()).step_by(CHUNK).any(|at| {
+        let end = (at + CHUNK).min(after.len());
+        if before[at..end] == after[at..end] {
+            return false;
+        }
+        let (from, to) = (at.saturating_sub(reach), (end + reach).min(after.len()));
+        markers(&after[from..to]) > markers(&before[from..to])
+    })
+}
+
+fn context(tree: &Tree) -> WasiCtx {
+    WasiCtxBuilder::new()
+        .args(["prog", "arg"])
+        .env([("KEY", "value")])
+        .random_seed(1)
+        .preopen_dir(&tree.sandbox, "/")
+        .and_then(|b| b.preopen_dir(tree.sandbox.join("sub"), "/sub"))
+        .expect("the fixture's directories exist")
+        .build()
+}
+
+/// One i32 argument; a prepared path also fills the next parameter with its length.
+fn i32_arg(u: &mut Unstructured<'_>, args: &mut Vec<Val>, left: usize) -> Result<()> {
+    let value = match u.int_in_range(0..=5)? {
+        0 => u.int_in_range(0..=12)?,
+        1 if left > 1 => {
+            let i = u.choose_index(PATHS.len())?;
+            let at = path_offsets().nth(i).unwrap() as u32;
+            args.push(Val::I32(at as i32));
+            args.push(Val::I32(PATHS[i].len() as i32));
+            return Ok(());
+        }
+        2 => (IOVECS_AT + 8 * u.int_in_range(0..=7)?) as u32,
+        3 => (BUFFERS_AT + 512 * u.int_in_range(0..=7)?) as u32,
+        4 => u.int_in_range(0..=MEMORY as u32 + 16)?,
+        _ => u.arbitrary()?,
+    };
+    args.push(Val::I32(value as i32));
+    Ok(())
+}
+
+fn i64_arg(u: &mut Unstructured<'_>) -> Result<Val> {
+    let value: u64 = match u.int_in_range(0..=2)? {
+        0 => u.int_in_range(0..=4096)?,
+        1 => u.arbitrary::<u32>()? as u64,
+        _ => u.arbitrary()?,
+    };
+    Ok(Val::I64(value as i64))
+}
+
+fn arguments(u: &mut Unstructured<'_>, ty: &FuncType) -> Result<Vec<Val>> {
+    let params = ty.params();
+    let mut args = Vec::with_capacity(params.len());
+    while args.len() < params.len() {
+        match params[args.len()] {
+            ValType::I64 => args.push(i64_arg(u)?),
+            _ => {
+                let left = params[args.len()..].iter().take_while(|t| **t == ValType::I32).count();
+                i32_arg(u, &mut args, left)?;
+            }
+        }
+    }
+    Ok(args)
+}
+
+/// Keeps a call from sleeping or reserving disk for real (see the module comment).
+fn clamp(name: &str, args: &mut [Val], memory: &mut [u8]) {
+    match name {
+        "fd_allocate" => {
+            // Only the length takes space (a far offset makes a sparse file); a negative one
+            // is refused by the kernel and stays as drawn.
+            if let Val::I64(len) = &mut args[2]
+                && *len >= 0
+            {
+                *len %= 1 << 20;
+            }
+        }
+        "poll_oneoff" => {
+            let (Val::I32(subs), Val::I32(n)) = (args[0], args[2]) else { return };
+            for i in 0..(n as u32).min(64) as usize {
+                let at = (subs as u32 as usize).saturating_add(i * 48);
+                let Some(sub) = memory.get_mut(at..at + 48) else { break };
+                if sub[8] == 0 {
+                    let timeout = u64::from_le_bytes(sub[24..32].try_into().unwrap()) % 100_000;
+                    sub[24..32].copy_from_slice(&timeout.to_le_bytes());
+                    sub[40] &= !1; // relative, not an absolute time
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// One step: a call, or fuzzer bytes written into memory.
+fn step(
+    u: &mut Unstructured<'_>,
+    ctx: &mut WasiCtx,
+    memory: &mut [u8],
+    calls: &[(&str, FuncType)],
+) -> Result<()> {
+    if u.ratio(1, 5)? {
+        let at = u.int_in_range(0..=MEMORY - 64)?;
+        let len = u.int_in_range(1..=64)?;
+        let bytes: Vec<u8> = (0..len).map(|_| u.arbitrary()).collect::<Result<_>>()?;
+        memory[at..at + len].copy_from_slice(&bytes);
+        return Ok(());
+    }
+    let (name, ty) = &calls[u.choose_index(calls.len())?];
+    let mut args = arguments(u, ty)?;
+    clamp(name, &mut args, memory);
+    let before = memory.to_vec();
+    let outcome = call(ctx, memory, name, &args).expect("arguments match the signature");
+    assert!(
+        !added_marker(&before, memory),
+        "{name}{args:?} put a marker from outside the sandbox into guest memory ({outcome:?})"
+    );
+    Ok(())
+}
+
+fuzz_target!(|data: &[u8]| {
+    let tree = tree();
+    reset_sandbox(tree);
+    let calls: Vec<(&str, FuncType)> = functions().collect();
+    let mut ctx = context(tree);
+    let mut memory = initial_memory();
+    let mut u = Unstructured::new(data);
+    for _ in 0..MAX_STEPS {
+        if u.is_empty() || step(&mut u, &mut ctx, &mut memory, &calls).is_err() {
+            break;
+        }
+    }
+    drop(ctx);
+    assert!(snapshot(&tree.outside) == tree.untouched, "the tree outside the sandbox changed");
+});
