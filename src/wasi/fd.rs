@@ -143,11 +143,15 @@ pub struct FdTable {
 const MAX_FDS: usize = 1024;
 
 impl FdTable {
+    /// `EMFILE` if the table is full: checked before an open, so that a refused open has not
+    /// created its file.
+    pub fn check_room(&self) -> Result<(), Errno> {
+        if self.fds.len() >= MAX_FDS { Err(Errno::MFILE) } else { Ok(()) }
+    }
+
     /// Adds `d` under the lowest free number, as POSIX `open` does.
     pub fn insert(&mut self, d: Descriptor) -> Result<u32, Errno> {
-        if self.fds.len() >= MAX_FDS {
-            return Err(Errno::MFILE);
-        }
+        self.check_room()?;
         // Keys are sorted: the first gap in 0, 1, 2, ... is the lowest free number.
         let fd = self
             .fds

@@ -8,7 +8,7 @@
 use super::errno::Errno;
 use super::fd::{Descriptor, Kind};
 use super::guest::GuestMemory;
-use super::path::{FDFLAGS_APPEND, FDFLAGS_NONBLOCK, set_append};
+use super::path::{FDFLAGS_APPEND, FDFLAGS_NONBLOCK, set_status_flags};
 use super::rights;
 use super::stat::{self, FILESTAT_SIZE};
 use super::{WasiCtx, arg_u32, arg_u64};
@@ -67,10 +67,7 @@ pub fn fd_fdstat_set_flags(
     if changed & !changeable != 0 {
         return Err(Errno::NOTSUP);
     }
-    set_append(file, flags & FDFLAGS_APPEND != 0)?;
-    let mut host = rustix::fs::fcntl_getfl(file)?;
-    host.set(rustix::fs::OFlags::NONBLOCK, flags & FDFLAGS_NONBLOCK != 0);
-    rustix::fs::fcntl_setfl(file, host)?;
+    set_status_flags(file, flags)?;
     descriptor.flags = flags;
     Ok(())
 }

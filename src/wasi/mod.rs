@@ -43,7 +43,7 @@ pub struct WasiCtx {
     args: Vec<String>,
     env: Vec<String>,
     fds: FdTable,
-    /// `random_get`'s source: the host's `/dev/urandom`, or a seeded generator.
+    /// `random_get`'s source: the host kernel's generator, or a seeded one.
     random: calls::RandomSource,
 }
 

@@ -118,18 +118,20 @@ impl OpenRequest {
             });
         }
         if self.fdflags & FDFLAGS_APPEND != 0 {
-            set_append(&opened, true)?;
+            set_status_flags(&opened, self.fdflags)?;
         }
         let base = self.base & rights::FILE;
         Ok(Descriptor { kind: Kind::File(opened), base, inheriting: 0, flags: self.fdflags })
     }
 }
 
-/// Turns `O_APPEND` on or off on an open file.
-pub fn set_append(file: impl AsFd, on: bool) -> Result<(), Errno> {
-    let flags = rustix::fs::fcntl_getfl(&file)?;
-    let flags =
-        if on { flags | rustix::fs::OFlags::APPEND } else { flags - rustix::fs::OFlags::APPEND };
+/// Sets an open file's `O_APPEND` and `O_NONBLOCK` as `fdflags` has them (the only flags Linux
+/// changes on an open file).
+pub fn set_status_flags(file: impl AsFd, fdflags: u16) -> Result<(), Errno> {
+    use rustix::fs::OFlags;
+    let mut flags = rustix::fs::fcntl_getfl(&file)?;
+    flags.set(OFlags::APPEND, fdflags & FDFLAGS_APPEND != 0);
+    flags.set(OFlags::NONBLOCK, fdflags & FDFLAGS_NONBLOCK != 0);
     Ok(rustix::fs::fcntl_setfl(&file, flags)?)
 }
 
@@ -147,6 +149,7 @@ pub fn path_open(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Res
     }
     let parent = ctx.fds.get(dirfd)?;
     parent.dir()?;
+    ctx.fds.check_room()?;
     let request = OpenRequest {
         oflags,
         fdflags: fdflags as u16,
