@@ -3,11 +3,17 @@
 //!
 //! Each input builds a fresh context whose preopens are a small fixture tree (files, directories,
 //! symlinks inside and symlinks leading out, a symlink loop), then runs up to 64 steps, each either
-//! a WASI call (any of the 46 functions, arguments drawn from small numbers, pointers to prepared
-//! paths, iovec arrays and buffers, or anything) or a write of fuzzer bytes into guest memory.
+//! a WASI call or a write of fuzzer bytes into guest memory. A call's arguments follow what each
+//! parameter is (`PARAMS`: a descriptor, a path and its length, flags, rights, an iovec array, an
+//! output pointer, ...), drawn mostly from meaningful values (open descriptors, prepared paths
+//! inside and leading out, valid flag sets) and sometimes from anything, so that calls get past
+//! argument validation and reach the file system as often as they fail early.
+//!
 //! A finding is a panic, a crash or a hang, or a breach of the sandbox:
 //! - the tree outside the preopens (a file holding a secret marker, a directory whose entry names
 //!   hold another) must be unchanged after every input: same entries, sizes, contents, times;
+//! - no call may leave this process holding a host descriptor on anything outside (checked in
+//!   `/proc/self/fd` after every call);
 //! - no call may put either marker into guest memory (what a read, readdir or readlink reaching
 //!   outside would do): their count in memory may not grow across a call.
 //!
@@ -26,9 +32,10 @@ use tierup::{FuncType, Val, ValType};
 
 /// Size of the guest memory the calls see.
 const MEMORY: usize = 64 << 10;
-/// Where the prepared paths, the iovec arrays and the output buffers live.
+/// Where the prepared paths, iovec arrays, `poll_oneoff` subscriptions and buffers live.
 const PATHS_AT: usize = 0;
 const IOVECS_AT: usize = 4096;
+const SUBSCRIPTIONS_AT: usize = 6144;
 const BUFFERS_AT: usize = 8192;
 /// Most steps per input.
 const MAX_STEPS: usize = 64;
@@ -64,6 +71,61 @@ const PATHS: &[&str] = &[
     "up/dir",
     "sub/../../outside",
     "new/../up/secret",
+    "up/",
+];
+
+/// What each parameter of each function is, one letter per kind (a path, an iovec array and a
+/// buffer take two parameters: pointer and length):
+/// `f` descriptor, `p` path, `l` lookupflags, `o` oflags, `F` fdflags, `r` rights, `s` fstflags,
+/// `n` small number (clock, whence, advice, signal, how, count), `T` offset, size or time,
+/// `v` iovec array, `b` buffer, `S` subscriptions and their count, `O` output pointer.
+const PARAMS: &[(&str, &str)] = &[
+    ("args_get", "OO"),
+    ("args_sizes_get", "OO"),
+    ("environ_get", "OO"),
+    ("environ_sizes_get", "OO"),
+    ("clock_res_get", "nO"),
+    ("clock_time_get", "nTO"),
+    ("random_get", "b"),
+    ("sched_yield", ""),
+    ("proc_raise", "n"),
+    ("proc_exit", "n"),
+    ("poll_oneoff", "OSO"),
+    ("fd_write", "fvO"),
+    ("fd_read", "fvO"),
+    ("fd_pwrite", "fvTO"),
+    ("fd_pread", "fvTO"),
+    ("fd_seek", "fTnO"),
+    ("fd_tell", "fO"),
+    ("fd_sync", "f"),
+    ("fd_datasync", "f"),
+    ("fd_advise", "fTTn"),
+    ("fd_allocate", "fTT"),
+    ("fd_close", "f"),
+    ("fd_renumber", "ff"),
+    ("fd_fdstat_get", "fO"),
+    ("fd_fdstat_set_flags", "fF"),
+    ("fd_fdstat_set_rights", "frr"),
+    ("fd_filestat_get", "fO"),
+    ("fd_filestat_set_size", "fT"),
+    ("fd_filestat_set_times", "fTTs"),
+    ("fd_prestat_get", "fO"),
+    ("fd_prestat_dir_name", "fb"),
+    ("fd_readdir", "fbTO"),
+    ("sock_accept", "fnO"),
+    ("sock_recv", "fvnOO"),
+    ("sock_send", "fvnO"),
+    ("sock_shutdown", "fn"),
+    ("path_open", "flporrFO"),
+    ("path_filestat_get", "flpO"),
+    ("path_filestat_set_times", "flpTTs"),
+    ("path_create_directory", "fp"),
+    ("path_remove_directory", "fp"),
+    ("path_unlink_file", "fp"),
+    ("path_rename", "fpfp"),
+    ("path_link", "flpfp"),
+    ("path_symlink", "pfp"),
+    ("path_readlink", "fpbO"),
 ];
 
 /// The per-process scratch tree: `outside/` (never to be touched) and `sandbox/` (rebuilt for
@@ -86,12 +148,8 @@ fn tree() -> &'static Tree {
         std::fs::write(outside.join(format!("{HIDDEN_NAME}-file")), SECRET).unwrap();
         let long_ago = UNIX_EPOCH + Duration::from_secs(946_684_800);
         let times = std::fs::FileTimes::new().set_modified(long_ago).set_accessed(long_ago);
-        std::fs::File::options()
-            .write(true)
-            .open(outside.join("secret"))
-            .unwrap()
-            .set_times(times)
-            .unwrap();
+        let secret = std::fs::File::options().write(true).open(outside.join("secret")).unwrap();
+        secret.set_times(times).unwrap();
         let untouched = snapshot(&outside);
         Tree { outside, sandbox: root.join("sandbox"), untouched }
     })
@@ -129,8 +187,17 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime, Vec<u8>)> {
     entries
 }
 
-/// The guest memory before any call: every prepared path (NUL-separated), iovec arrays
-/// pointing at the buffers.
+/// A host descriptor of this process open on something under `outside`, if there is one.
+fn held_outside(outside: &Path) -> Option<PathBuf> {
+    std::fs::read_dir("/proc/self/fd")
+        .ok()?
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .find(|target| target.starts_with(outside))
+}
+
+/// The guest memory before any call: the prepared paths (NUL-separated), iovec arrays pointing
+/// at the buffers, and `poll_oneoff` subscriptions (a short clock, then reads and writes on
+/// descriptors 0 to 6).
 fn initial_memory() -> Vec<u8> {
     let mut memory = vec![0u8; MEMORY];
     for (i, at) in path_offsets().enumerate() {
@@ -141,6 +208,18 @@ fn initial_memory() -> Vec<u8> {
         let at = IOVECS_AT + i * 8;
         memory[at..at + 4].copy_from_slice(&buf.to_le_bytes());
         memory[at + 4..at + 8].copy_from_slice(&len.to_le_bytes());
+    }
+    for i in 0..8usize {
+        let sub = &mut memory[SUBSCRIPTIONS_AT + i * 48..][..48];
+        sub[0..8].copy_from_slice(&(i as u64).to_le_bytes());
+        if i == 0 {
+            sub[8] = 0; // clock: monotonic, 10 us from now
+            sub[16..20].copy_from_slice(&1u32.to_le_bytes());
+            sub[24..32].copy_from_slice(&10_000u64.to_le_bytes());
+        } else {
+            sub[8] = 1 + (i % 2) as u8; // fd_read, fd_write
+            sub[16..20].copy_from_slice(&(i as u32 - 1).to_le_bytes());
+        }
     }
     memory
 }
@@ -186,48 +265,57 @@ fn context(tree: &Tree) -> WasiCtx {
         .build()
 }
 
-/// One i32 argument; a prepared path also fills the next parameter with its length.
-fn i32_arg(u: &mut Unstructured<'_>, args: &mut Vec<Val>, left: usize) -> Result<()> {
-    let value = match u.int_in_range(0..=5)? {
-        0 => u.int_in_range(0..=12)?,
-        1 if left > 1 => {
-            let i = u.choose_index(PATHS.len())?;
-            let at = path_offsets().nth(i).unwrap() as u32;
-            args.push(Val::I32(at as i32));
-            args.push(Val::I32(PATHS[i].len() as i32));
-            return Ok(());
-        }
-        2 => (IOVECS_AT + 8 * u.int_in_range(0..=7)?) as u32,
-        3 => (BUFFERS_AT + 512 * u.int_in_range(0..=7)?) as u32,
-        4 => u.int_in_range(0..=MEMORY as u32 + 16)?,
-        _ => u.arbitrary()?,
-    };
-    args.push(Val::I32(value as i32));
-    Ok(())
-}
-
-fn i64_arg(u: &mut Unstructured<'_>) -> Result<Val> {
-    let value: u64 = match u.int_in_range(0..=2)? {
-        0 => u.int_in_range(0..=4096)?,
-        1 => u.arbitrary::<u32>()? as u64,
-        _ => u.arbitrary()?,
-    };
-    Ok(Val::I64(value as i64))
-}
-
-fn arguments(u: &mut Unstructured<'_>, ty: &FuncType) -> Result<Vec<Val>> {
-    let params = ty.params();
-    let mut args = Vec::with_capacity(params.len());
-    while args.len() < params.len() {
-        match params[args.len()] {
-            ValType::I64 => args.push(i64_arg(u)?),
-            _ => {
-                let left = params[args.len()..].iter().take_while(|t| **t == ValType::I32).count();
-                i32_arg(u, &mut args, left)?;
-            }
-        }
+/// The values one parameter kind takes (one, or two for a pointer and its length). One draw in
+/// eight is anything at all of the right type.
+fn draw(u: &mut Unstructured<'_>, kind: u8) -> Result<Vec<u64>> {
+    if u.ratio(1, 8)? {
+        let width = if b"pvbS".contains(&kind) { 2 } else { 1 };
+        return (0..width).map(|_| u.arbitrary::<u64>()).collect();
     }
-    Ok(args)
+    let one = |value: u64| Ok(vec![value]);
+    match kind {
+        // 0-2 stdio, 3-4 the preopens, then the lowest free numbers.
+        b'f' => one(u.int_in_range(0..=9)?),
+        b'p' => {
+            let i = u.choose_index(PATHS.len())?;
+            Ok(vec![path_offsets().nth(i).unwrap() as u64, PATHS[i].len() as u64])
+        }
+        b'l' => one(u.int_in_range(0..=1)?),
+        b'o' => one(u.int_in_range(0..=15)?),
+        b'F' => one(u.int_in_range(0..=31)?),
+        b's' => one(u.int_in_range(0..=15)?),
+        b'n' => one(u.int_in_range(0..=8)?),
+        b'r' => one(*u.choose(&[u64::MAX, (1 << 30) - 1, 0x42, 0x2, 0x40, 0])?),
+        b'T' => one(*u.choose(&[0, 1, 5, 100, 4096, 1 << 20, u64::MAX, 1 << 63])?),
+        b'v' => Ok(vec![(IOVECS_AT + 8 * u.int_in_range(0..=7)?) as u64, u.int_in_range(0..=4)?]),
+        b'b' => {
+            Ok(vec![(BUFFERS_AT + 512 * u.int_in_range(0..=7)?) as u64, u.int_in_range(0..=512)?])
+        }
+        b'S' => {
+            Ok(vec![SUBSCRIPTIONS_AT as u64 + 48 * u.int_in_range(0..=7)?, u.int_in_range(1..=4)?])
+        }
+        // An output pointer: a buffer, or one running off the end of memory.
+        b'O' => one(if u.ratio(1, 8)? {
+            (MEMORY - u.int_in_range(0..=16)?) as u64
+        } else {
+            (BUFFERS_AT + 512 * u.int_in_range(0..=7)?) as u64
+        }),
+        other => panic!("unknown parameter kind {:?} in PARAMS", other as char),
+    }
+}
+
+/// The arguments of a call to a function whose parameters are `kinds` and whose signature `ty`.
+fn arguments(u: &mut Unstructured<'_>, kinds: &str, ty: &FuncType) -> Result<Vec<Val>> {
+    let mut values = Vec::new();
+    for kind in kinds.bytes() {
+        values.extend(draw(u, kind)?);
+    }
+    assert_eq!(values.len(), ty.params().len(), "PARAMS is wrong for {kinds}");
+    let typed = ty.params().iter().zip(values).map(|(t, v)| match t {
+        ValType::I64 => Val::I64(v as i64),
+        _ => Val::I32(v as u32 as i32),
+    });
+    Ok(typed.collect())
 }
 
 /// Keeps a call from sleeping or reserving disk for real (see the module comment).
@@ -263,17 +351,18 @@ fn step(
     u: &mut Unstructured<'_>,
     ctx: &mut WasiCtx,
     memory: &mut [u8],
-    calls: &[(&str, FuncType)],
+    calls: &[(&str, &str, FuncType)],
+    outside: &Path,
 ) -> Result<()> {
-    if u.ratio(1, 5)? {
+    if u.ratio(1, 6)? {
         let at = u.int_in_range(0..=MEMORY - 64)?;
         let len = u.int_in_range(1..=64)?;
         let bytes: Vec<u8> = (0..len).map(|_| u.arbitrary()).collect::<Result<_>>()?;
         memory[at..at + len].copy_from_slice(&bytes);
         return Ok(());
     }
-    let (name, ty) = &calls[u.choose_index(calls.len())?];
-    let mut args = arguments(u, ty)?;
+    let (name, kinds, ty) = &calls[u.choose_index(calls.len())?];
+    let mut args = arguments(u, kinds, ty)?;
     clamp(name, &mut args, memory);
     let before = memory.to_vec();
     let outcome = call(ctx, memory, name, &args).expect("arguments match the signature");
@@ -281,18 +370,32 @@ fn step(
         !added_marker(&before, memory),
         "{name}{args:?} put a marker from outside the sandbox into guest memory ({outcome:?})"
     );
+    if let Some(target) = held_outside(outside) {
+        panic!("{name}{args:?} left {} open, outside the sandbox ({outcome:?})", target.display());
+    }
     Ok(())
+}
+
+/// Every function with its parameter kinds and signature; a function missing from `PARAMS`
+/// fails at once.
+fn calls() -> Vec<(&'static str, &'static str, FuncType)> {
+    functions()
+        .map(|(name, ty)| {
+            let kinds = PARAMS.iter().find(|(n, _)| *n == name).map(|(_, k)| *k);
+            (name, kinds.unwrap_or_else(|| panic!("{name} is missing from PARAMS")), ty)
+        })
+        .collect()
 }
 
 fuzz_target!(|data: &[u8]| {
     let tree = tree();
     reset_sandbox(tree);
-    let calls: Vec<(&str, FuncType)> = functions().collect();
+    let calls = calls();
     let mut ctx = context(tree);
     let mut memory = initial_memory();
     let mut u = Unstructured::new(data);
     for _ in 0..MAX_STEPS {
-        if u.is_empty() || step(&mut u, &mut ctx, &mut memory, &calls).is_err() {
+        if u.is_empty() || step(&mut u, &mut ctx, &mut memory, &calls, &tree.outside).is_err() {
             break;
         }
     }
