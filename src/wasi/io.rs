@@ -1,8 +1,8 @@
 //! The WASI functions that move data through a descriptor or act on an open file's contents:
 //! reading, writing (at the cursor or at an offset), seeking, syncing, advice and allocation.
 //!
-//! Every buffer is checked before the host is asked to do anything, so a failing call has no
-//! side effect, and every call checks the descriptor's rights first. This module must never
+//! Every guest buffer is checked before the host is asked to do anything, so a bad pointer fails
+//! a call without side effect, and every call checks the descriptor's rights first. This module must never
 //! resolve a path: it only works on descriptors that are already open.
 
 use super::errno::Errno;
@@ -15,8 +15,8 @@ use cap_std::fs::FileExt;
 use std::io::{Seek, SeekFrom};
 use std::num::NonZeroU64;
 
-/// The `ciovec` gather list at `(iovs, count)`, checked, and its total length. POSIX `writev`
-/// refuses a total it cannot report (`EINVAL`).
+/// The `ciovec` gather list at `(iovs, count)`, every buffer checked. POSIX `writev` refuses a
+/// total it cannot report (`EINVAL`).
 fn gather_list(mem: &GuestMemory<'_>, iovs: u32, count: u32) -> Result<Vec<(u32, u32)>, Errno> {
     let iovs = mem.iovecs(iovs, count)?;
     let total: u64 = iovs.iter().map(|&(_, len)| len as u64).sum();

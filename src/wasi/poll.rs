@@ -36,7 +36,7 @@ enum State {
     Clock(Instant),
     /// Answered already: an error, or a descriptor that is ready now (bytes available, flags).
     Ready { errno: u16, nbytes: u64, flags: u16 },
-    /// A host stream to poll: which one, and whether for writing.
+    /// An inherited stream, to poll on the host (for reading or writing, as the tag says).
     Host(StdStream),
 }
 
@@ -83,7 +83,9 @@ fn subscription(
             match now(id) {
                 Ok(now) => {
                     let wait = if absolute { timeout.saturating_sub(now) } else { timeout };
-                    Clock(start.checked_add(Duration::from_nanos(wait)).unwrap_or(far_future()))
+                    State::Clock(
+                        start.checked_add(Duration::from_nanos(wait)).unwrap_or_else(far_future),
+                    )
                 }
                 Err(e) => error(e),
             }
@@ -99,8 +101,6 @@ fn subscription(
     };
     Ok(Subscription { userdata, tag, state })
 }
-
-use State::Clock;
 
 fn error(e: Errno) -> State {
     State::Ready { errno: e.0, nbytes: 0, flags: 0 }
@@ -138,7 +138,7 @@ fn wait(pending: &mut [Subscription]) -> Result<(), Errno> {
         let ready_now = pending.iter().any(|s| matches!(s.state, State::Ready { .. }));
         let deadline = pending
             .iter()
-            .filter_map(|s| if let Clock(at) = s.state { Some(at) } else { None })
+            .filter_map(|s| if let State::Clock(at) = s.state { Some(at) } else { None })
             .min();
         let timeout = if ready_now {
             Some(Duration::ZERO)
@@ -149,7 +149,7 @@ fn wait(pending: &mut [Subscription]) -> Result<(), Errno> {
         let now = Instant::now();
         let mut due = false;
         for sub in pending.iter_mut() {
-            if let Clock(at) = sub.state
+            if let State::Clock(at) = sub.state
                 && at <= now
             {
                 sub.state = State::Ready { errno: 0, nbytes: 0, flags: 0 };
