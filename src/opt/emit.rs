@@ -153,9 +153,9 @@ pub fn emit<M: MacroAssembler>(
     }
     let labels: Vec<M::Label> = (0..vcode.blocks.len()).map(|_| masm.new_label()).collect();
     let mut e = Emitter { masm, frame: &frame, labels: &labels };
-    for b in 0..vcode.blocks.len() {
+    for (b, &label) in labels.iter().enumerate() {
         let block = regalloc2::Block::new(b);
-        e.masm.bind(labels[b]);
+        e.masm.bind(label);
         let next = b + 1;
         for item in output.block_insts_and_edits(vcode, block) {
             match item {

@@ -429,8 +429,8 @@ impl<'f> Lower<'f> {
                 }
             }
         }
-        for v in 0..self.f.values.len() {
-            self.folded[v] = foldable_uses[v] > 0 && foldable_uses[v] == self.uses[v];
+        for (v, &foldable) in foldable_uses.iter().enumerate() {
+            self.folded[v] = foldable > 0 && foldable == self.uses[v];
         }
     }
 

@@ -508,53 +508,49 @@ mod tests {
     use std::sync::atomic::Ordering;
 
     /// Tier-1 code whose budget runs out, at its entry or at a back-edge, calls tiering through
-    /// `VmCtx::hot`; with no higher tier, tiering lets it carry on where it was, with a budget
-    /// that never runs out again.
+    /// `VmCtx::hot`, which moves it to tier 2: at the entry, the call runs in tier 2's code; at a
+    /// back-edge, the rest of the loop runs in an on-stack-replacement entry compiled for it.
     #[test]
-    fn tier_1_code_that_spends_its_budget_asks_tiering_and_carries_on() {
-        // No tier above tier 1 exists yet: the checks are forced on.
-        let engine = Engine::new(Config {
-            tier: Tiering::Auto,
-            tier_up: TierUpPolicy {
-                threshold: 1,
-                call_weight: 10,
-                back_edge_weight: 1,
-                ..Default::default()
-            },
-            tier_up_mode: TierUpMode::Sync,
-            budget_checks: super::BudgetChecks::Always,
-            ..Config::default()
-        });
+    fn tier_1_code_that_spends_its_budget_moves_to_tier_2_at_calls_and_in_loops() {
         let wat = r#"(module (func (export "sum") (param i32) (result i32) (local i32 i32)
             (loop $l
               (local.set 2 (i32.add (local.get 2) (local.get 1)))
               (br_if $l (i32.lt_u (local.tee 1 (i32.add (local.get 1) (i32.const 1)))
                                   (local.get 0))))
             (local.get 2)))"#;
-        let module = Module::new(&engine, wat).unwrap();
-        let mut store = Store::new(&engine, ());
-        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
-        let sum = instance.get_func(&store, "sum").unwrap();
-        let mut call = |n: i32| {
-            let mut out = [Val::I32(0)];
-            sum.call(&mut store, &[Val::I32(n)], &mut out).unwrap();
-            out[0]
-        };
-        let counters: &FuncCounters = module.inner.tiers.counters(0);
-        assert_eq!(call(10), Val::I32(45), "tiered up at the first call");
-        assert_eq!(module.inner.tiers.best_tier(0), Tier::Baseline);
-        let mut spent_at = |budget: i64| {
+        for (budget, at_loop) in [(5, false), (12, true)] {
+            let engine = Engine::new(Config {
+                tier: Tiering::Auto,
+                tier_up: TierUpPolicy {
+                    threshold: 1,
+                    call_weight: 10,
+                    back_edge_weight: 1,
+                    opt_threshold: 1 << 40,
+                },
+                tier_up_mode: TierUpMode::Sync,
+                ..Config::default()
+            });
+            let module = Module::new(&engine, wat).unwrap();
+            let mut store = Store::new(&engine, ());
+            let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+            let sum = instance.get_func(&store, "sum").unwrap();
+            let mut call = |n: i32| {
+                let mut out = [Val::I32(0)];
+                sum.call(&mut store, &[Val::I32(n)], &mut out).unwrap();
+                out[0]
+            };
+            let counters: &FuncCounters = module.inner.tiers.counters(0);
+            assert_eq!(call(10), Val::I32(45), "tiered up at the first call");
+            assert_eq!(module.inner.tiers.best_tier(0), Tier::Baseline);
+            // The call spends 10: out at the entry (5), or at the second back-edge (12).
             counters.budget.store(budget, Ordering::Relaxed);
-            let result = call(100);
-            let left = counters.budget.load(Ordering::Relaxed);
-            assert!(left > i64::MAX / 2, "a budget that never runs out again, not {left}");
-            result
-        };
-        // The call itself spends 10: out at the entry; then at the first back-edge (2 - 1 - 1).
-        assert_eq!(spent_at(5), Val::I32(4950));
-        assert_eq!(spent_at(12), Val::I32(4950));
-        let stats = &module.func_stats()[0];
-        assert_eq!(stats.profile.calls, 3, "each call counted once, in whichever tier");
-        assert_eq!(stats.profile.back_edges, 9 + 99 + 99);
+            assert_eq!(call(100), Val::I32(4950));
+            assert_eq!(module.inner.tiers.best_tier(0), Tier::Optimized);
+            let osr = module.inner.tiers.osr_variant(0, 0);
+            assert_eq!(matches!(osr, Some(super::state::OsrVariant::Ready(_))), at_loop);
+            assert_eq!(call(7), Val::I32(21), "tier 2 runs the next call");
+            let stats = &module.func_stats()[0];
+            assert_eq!(stats.profile.calls, 3, "each call counted once, in whichever tier");
+        }
     }
 }

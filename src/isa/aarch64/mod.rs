@@ -801,15 +801,11 @@ impl MacroAssembler for Aarch64Masm {
     fn count_call(&mut self, def: u32, weight: Option<u32>) {
         // x16 = this function's counters. Plain loads and stores: a count lost to a concurrent
         // update only delays a tier-up decision.
-        self.counters_address(def);
-        a64!(self.ops
-            ; ldr x17, [x16, COUNTER_CALLS]
-            ; add x17, x17, 1
-            ; str x17, [x16, COUNTER_CALLS]
-        );
+        // The budget first: when newer code takes the call, it counts it itself.
         if let Some(weight) = weight {
             // x0 is free outside calls.
             let (stub, resume) = (self.new_label(), self.new_label());
+            self.counters_address(def);
             self.mov_imm(Size::S64, 0, weight as i64);
             a64!(self.ops
                 ; ldr x17, [x16, COUNTER_BUDGET]
@@ -820,6 +816,12 @@ impl MacroAssembler for Aarch64Masm {
             a64!(self.ops ; =>resume);
             self.hot_stubs.push(HotStub { stub, site: HOT_AT_ENTRY, chunk: None, resume });
         }
+        self.counters_address(def);
+        a64!(self.ops
+            ; ldr x17, [x16, COUNTER_CALLS]
+            ; add x17, x17, 1
+            ; str x17, [x16, COUNTER_CALLS]
+        );
     }
 
     fn count_back_edge(&mut self, ordinal: u32, weight: Option<u32>, resume: DynamicLabel) {

@@ -863,21 +863,23 @@ impl MacroAssembler for X64Masm {
     fn count_call(&mut self, def: u32, weight: Option<u32>) {
         // Plain read-modify-writes: a count lost to a concurrent update only delays a tier-up
         // decision. `sub` leaves the flags of `budget - weight`: `jle` when it is spent.
+        // The budget first: when newer code takes the call, it counts it itself.
         let base = (def * COUNTERS_BYTES) as i32;
-        asm!(self.ops
-            ; mov rax, QWORD [rdi + CTX_COUNTERS]
-            ; add QWORD [rax + base + COUNTER_CALLS as i32], 1
-        );
         if let Some(weight) = weight {
             let stub = self.ops.new_dynamic_label();
             let resume = self.ops.new_dynamic_label();
             asm!(self.ops
+                ; mov rax, QWORD [rdi + CTX_COUNTERS]
                 ; sub QWORD [rax + base + COUNTER_BUDGET as i32], weight.min(i32::MAX as u32) as i32
                 ; jle =>stub
                 ; =>resume
             );
             self.hot_stubs.push(HotStub { stub, site: HOT_AT_ENTRY, chunk: None, resume });
         }
+        asm!(self.ops
+            ; mov rax, QWORD [rdi + CTX_COUNTERS]
+            ; add QWORD [rax + base + COUNTER_CALLS as i32], 1
+        );
     }
 
     fn count_back_edge(&mut self, ordinal: u32, weight: Option<u32>, resume: DynamicLabel) {
