@@ -2,7 +2,7 @@
 //! lowering to VCode (`lower.rs`, `vcode.rs`) -> regalloc2 -> emission through the ISA layer's
 //! `MacroAssembler` (`emit.rs`).
 //!
-//! - [`OPTIMIZED`] is the `Compiler` tiering calls: one function at a time, with its callees that
+//! - `OPTIMIZED` is the `Compiler` tiering calls: one function at a time, with its callees that
 //!   ran (the profile's call counts) built too so the pipeline's inliner can take them;
 //!   on-stack-replacement entries are separate compilations of the function entered at one loop
 //!   header (`compile_osr`), made when a running loop asks for one.
