@@ -135,6 +135,9 @@ pub struct Refusal {
     /// signature, locals, blocks, `select`s, callees or globals), judged by the front end
     /// independently of the tiers: tiers 1 and 2 compile every function that does not.
     pub touches_simd: bool,
+    /// For an on-stack-replacement entry compiled on its own: the loop (its ordinal in the
+    /// function); `None` for the function itself.
+    pub osr_loop: Option<u32>,
 }
 
 impl ModuleInner {
@@ -310,9 +313,16 @@ impl Module {
                     let func_index = m.num_imported_funcs + def;
                     let body = m.function_body(def);
                     let touches_simd = touches_simd(m, func_index, &body, &m.binary);
-                    out.push(Refusal { func_index, tier, reason, touches_simd });
+                    out.push(Refusal { func_index, tier, reason, touches_simd, osr_loop: None });
                 }
             }
+        }
+        for (def, ordinal, reason) in m.tiers.osr_refusals() {
+            let func_index = m.num_imported_funcs + def;
+            let body = m.function_body(def);
+            let touches_simd = touches_simd(m, func_index, &body, &m.binary);
+            let (tier, osr_loop) = (Tier::Optimized, Some(ordinal));
+            out.push(Refusal { func_index, tier, reason, touches_simd, osr_loop });
         }
         out
     }

@@ -134,13 +134,24 @@ fn optimize(
             ir.funcs[callee as usize] = b.func;
         }
     }
-    ir.funcs[func_index as usize] = built.func;
+    // An on-stack-replacement variant takes the loop's live values, not the function's
+    // parameters: it joins the module as a function of its own (never called), so the function's
+    // own index keeps its signature for the calls in its body.
+    let slot = match osr {
+        None => func_index as usize,
+        Some(_) => {
+            ir.env.func_sigs.push(built.func.sig.clone());
+            ir.funcs.push(Function::new("", built.func.sig.clone()));
+            ir.funcs.len() - 1
+        }
+    };
+    ir.funcs[slot] = built.func;
     let mut passes =
         tierup_passes::pass::PassManager::new(&module.config.opt_pipeline).map_err(|e| {
             CompileError::Internal(format!("pipeline `{}`: {e}", module.config.opt_pipeline))
         })?;
     passes.run(&mut ir).map_err(|e| CompileError::Internal(format!("pass pipeline: {e}")))?;
-    let func = std::mem::take(&mut ir.funcs[func_index as usize]);
+    let func = std::mem::take(&mut ir.funcs[slot]);
     Ok((func, entry))
 }
 

@@ -368,7 +368,7 @@ fn osr_variant(module: &Module, def: u32, tier: Tier, ordinal: u32) -> Option<Fu
             counters.budget.store(budget_for(&m.config, tier), Ordering::Relaxed);
             return Some(code.entry());
         }
-        Some(state::OsrVariant::Refused) => {
+        Some(state::OsrVariant::Refused(_)) => {
             counters.budget.store(budget_for(&m.config, tier), Ordering::Relaxed);
             return None;
         }
@@ -390,10 +390,13 @@ fn osr_variant(module: &Module, def: u32, tier: Tier, ordinal: u32) -> Option<Fu
 pub(crate) fn compile_osr_and_install(module: &Module, def: u32, tier: Tier, ordinal: u32) {
     let m = &module.inner;
     let code = match (compiler(tier), interp_code(m, def)) {
-        (Some(compiler), Ok(code)) => compiler.compile_osr(m, def, &code.layout, ordinal).ok(),
-        _ => None,
+        (None, _) => Err(format!("tier {tier} does not exist yet")),
+        (_, Err(e)) => Err(format!("translation failed: {e}")),
+        (Some(compiler), Ok(code)) => compiler
+            .compile_osr(m, def, &code.layout, ordinal)
+            .map_err(|e| refusal_reason(m, def, tier, e)),
     };
-    if let Some(code) = &code {
+    if let Ok(code) = &code {
         announce(m, def, code);
     }
     m.tiers.install_osr_variant(def, ordinal, code);
@@ -423,17 +426,23 @@ pub(crate) fn compile_and_install(module: &Module, def: u32, tier: Tier) {
             m.tiers.install(def, code);
         }
         Err(e) => {
-            if let CompileError::Internal(msg) = &e {
-                eprintln!(
-                    "tierup: tier {tier} failed on function {}: {msg}",
-                    m.num_imported_funcs + def
-                );
-            }
-            let reason = match e {
-                CompileError::Unsupported(reason) => reason,
-                CompileError::Internal(msg) => format!("internal error: {msg}"),
-            };
+            let reason = refusal_reason(m, def, tier, e);
             m.tiers.update_timeline(def, tier, |t| t.state = CompileState::Refused(reason));
+        }
+    }
+}
+
+/// The recorded reason of a refusal; an internal error (a compiler bug, not a limit) is also
+/// reported on stderr.
+fn refusal_reason(m: &ModuleInner, def: u32, tier: Tier, e: CompileError) -> String {
+    match e {
+        CompileError::Unsupported(reason) => reason,
+        CompileError::Internal(msg) => {
+            eprintln!(
+                "tierup: tier {tier} failed on function {}: {msg}",
+                m.num_imported_funcs + def
+            );
+            format!("internal error: {msg}")
         }
     }
 }

@@ -89,8 +89,8 @@ pub(crate) enum OsrVariant {
     /// Requested, not ready yet.
     Pending,
     Ready(CompiledFunc),
-    /// The compiler could not make it (the loop keeps running where it is).
-    Refused,
+    /// The compiler could not make it, for this reason (the loop keeps running where it is).
+    Refused(String),
 }
 
 fn slot(tier: Tier) -> usize {
@@ -264,16 +264,30 @@ impl ModuleTiers {
         true
     }
 
-    /// Records a compiled (`Some`) or refused variant.
-    pub fn install_osr_variant(&self, def: u32, ordinal: u32, code: Option<CompiledFunc>) {
+    /// Records a compiled variant, or the reason it was refused.
+    pub fn install_osr_variant(&self, def: u32, ordinal: u32, code: Result<CompiledFunc, String>) {
         let variant = match code {
-            Some(code) => {
+            Ok(code) => {
                 code.publish();
                 OsrVariant::Ready(code)
             }
-            None => OsrVariant::Refused,
+            Err(reason) => OsrVariant::Refused(reason),
         };
         self.osr.lock().unwrap_or_else(|e| e.into_inner()).insert((def, ordinal), variant);
+    }
+
+    /// Every refused on-stack-replacement variant: defined function, loop ordinal, reason.
+    pub fn osr_refusals(&self) -> Vec<(u32, u32, String)> {
+        let osr = self.osr.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<_> = osr
+            .iter()
+            .filter_map(|(&(def, ordinal), v)| match v {
+                OsrVariant::Refused(reason) => Some((def, ordinal, reason.clone())),
+                _ => None,
+            })
+            .collect();
+        out.sort();
+        out
     }
 
     /// Number of defined functions.
