@@ -1,20 +1,17 @@
-//! The `diff` target's outside oracle: the same module run by wasmi 2.0, observed the same way.
+//! The `diff` target's first outside oracle: the same module run by wasmi 2.0, observed the same
+//! way.
 //!
 //! wasmi is configured for WebAssembly 2.0 only (it enables tail calls, extended-const,
 //! multi-memory and relaxed SIMD by default; memory64 is a crate feature we leave off), with no
 //! fuel, and with the resource limits tierup's `Config` in the harness has (64 MiB per memory,
 //! 10,000,000 table elements), so `memory.grow` and `table.grow` fail at the same sizes.
 
-use crate::{Image, Observed, Outcome, Value};
+use crate::{Image, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS, Observed, Outcome, Value};
 use tierup::{ExternType, TrapCode, ValType};
 use wasmi::{
     Engine, Error, Extern, Func, FuncType, Global, Memory, MemoryType, Module, Mutability,
     Nullable, Ref, RefType, Store, StoreLimits, StoreLimitsBuilder, Table, TableType, Val,
 };
-
-/// The limits of tierup's `Config` in the `diff` harness.
-pub const MAX_MEMORY_BYTES: u64 = 64 << 20;
-pub const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
 
 pub fn engine() -> Engine {
     let mut config = wasmi::Config::default();
