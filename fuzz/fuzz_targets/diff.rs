@@ -190,18 +190,20 @@ fn compare_with_oracles(
         sides[side].iter().find(|(l, _)| l == label).map(|(_, observation)| observation)
     };
     for label in labels {
-        let (tierup, wasmi, wasmtime) = (find(0, label), find(1, label), find(2, label));
+        let (interpreter, wasmi, wasmtime) = (find(0, label), find(1, label), find(2, label));
         if wasmi != wasmtime {
             note_oracle_disagreement(label, &wasmi, &wasmtime);
             continue;
         }
-        if tierup != wasmi {
-            if let (Some(Observation::Memory(a)), Some(Observation::Memory(b))) = (tierup, wasmi) {
+        if interpreter != wasmi {
+            if let (Some(Observation::Memory(a)), Some(Observation::Memory(b))) =
+                (interpreter, wasmi)
+            {
                 print_memory_difference(a, b);
             }
             panic!(
                 "the interpreter disagrees with wasmi and wasmtime on {label}: \
-                 interpreter {tierup:?}, wasmi and wasmtime {wasmi:?}"
+                 interpreter {interpreter:?}, wasmi and wasmtime {wasmi:?}"
             );
         }
     }
@@ -211,7 +213,7 @@ fn compare_with_oracles(
 type Outcome<V> = Result<Vec<V>, Option<TrapCode>>;
 
 /// What a run observably did: per call, results or trap; then the exported memory and globals.
-/// `V` is tierup's [`Val`] between tiers and the engine-neutral [`Value`] against wasmi.
+/// `V` is tierup's [`Val`] between tiers and the engine-neutral [`Value`] against the oracles.
 #[derive(Debug, PartialEq)]
 struct Observed<V> {
     calls: Vec<(String, Outcome<V>)>,
@@ -318,7 +320,7 @@ impl Observed<Val> {
     }
 }
 
-/// A value as both engines can report it: numbers bit for bit, references as null or not.
+/// A value as every engine can report it: numbers bit for bit, references as null or not.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Value {
     I32(i32),

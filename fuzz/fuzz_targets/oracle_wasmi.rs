@@ -150,7 +150,7 @@ fn val_type(ty: ValType) -> wasmi::ValType {
     }
 }
 
-/// A wasmi value in the engine-neutral form both sides are compared in.
+/// A wasmi value in the engine-neutral form all engines are compared in.
 fn value(v: &Val) -> Value {
     let v = match v {
         Val::I32(x) => Value::I32(*x),

@@ -165,6 +165,49 @@
       i32.add
       i32.const 1))
 
+  ;; `br` out of two blocks carrying a pending local read, a constant and a call result; the
+  ;; inner block's own end is never reached.
+  (func (export "block-br") (param $a i32) (param $s i32) (result i32 i32 i32)
+    call $junk drop drop drop drop
+    (block $outer (result i32 i32 i32)
+      (block $inner (result i32)
+        local.get $a
+        i32.const 7
+        call $pair
+        drop
+        (br_if $inner (i32.const 11) (local.get $s))
+        drop
+        br $outer)
+      i32.const 8
+      i32.const 9))
+
+  ;; `br_table` to the function, a block and an `if`'s end, carrying a constant and a pending read
+  ;; of a result-slot local (the function's entry first, so its moves come first).
+  (func (export "table-const") (param $i i32) (param $a i32) (result i32 i32)
+    call $junk drop drop drop drop
+    (block $out (result i32 i32)
+      (if (result i32 i32) (i32.const 1)
+        (then
+          i32.const 6
+          local.get $a
+          local.get $i
+          br_table 2 $out 0 1)
+        (else i32.const 0 i32.const 0))
+      i32.add
+      i32.const 100)
+    i32.mul
+    i32.const 200)
+
+  ;; An `if` with parameters: `br_if` to its end carrying a pending local read and a constant in
+  ;; place of the parameters it was entered with.
+  (func (export "if-params") (param $a i32) (param $c i32) (result i32 i32)
+    call $junk drop drop drop drop
+    i32.const 1
+    i32.const 2
+    (if (param i32 i32) (result i32 i32) (local.get $c)
+      (then drop drop local.get $a i32.const 3 local.get $a br_if 0 i32.add i32.const 4)
+      (else i32.sub i32.const 5)))
+
   ;; `br_if` to an `if`'s end from its `then` arm, carrying a pending local read and a constant.
   (func (export "if-br-if") (param $a i32) (param $c i32) (param $s i32) (result i32 i32)
     call $junk drop drop drop drop
@@ -296,6 +339,20 @@
 (assert_return (invoke "block-table" (i32.const 5) (i32.const 0)) (i32.const 45) (i32.const 1))
 (assert_return (invoke "block-table" (i32.const 5) (i32.const 1)) (i32.const 5) (i32.const 40))
 (assert_return (invoke "block-table" (i32.const 5) (i32.const 7)) (i32.const 45) (i32.const 1))
+
+(assert_return (invoke "block-br" (i32.const 5) (i32.const 0))
+  (i32.const 5) (i32.const 7) (i32.const 40))
+(assert_return (invoke "block-br" (i32.const 5) (i32.const 1))
+  (i32.const 11) (i32.const 8) (i32.const 9))
+
+(assert_return (invoke "table-const" (i32.const 0) (i32.const 5)) (i32.const 6) (i32.const 5))
+(assert_return (invoke "table-const" (i32.const 1) (i32.const 5)) (i32.const 30) (i32.const 200))
+(assert_return (invoke "table-const" (i32.const 2) (i32.const 5)) (i32.const 1100) (i32.const 200))
+(assert_return (invoke "table-const" (i32.const 3) (i32.const 5)) (i32.const 30) (i32.const 200))
+
+(assert_return (invoke "if-params" (i32.const 5) (i32.const 1)) (i32.const 5) (i32.const 3))
+(assert_return (invoke "if-params" (i32.const 0) (i32.const 1)) (i32.const 3) (i32.const 4))
+(assert_return (invoke "if-params" (i32.const 5) (i32.const 0)) (i32.const -1) (i32.const 5))
 
 (assert_return (invoke "if-br-if" (i32.const 5) (i32.const 1) (i32.const 1))
   (i32.const 5) (i32.const 9))
