@@ -800,7 +800,50 @@ impl<'f> Lower<'f> {
         Ok(MInst::CmpBranch { cond, size, lhs, rhs, then, otherwise })
     }
 
+    /// Renumbers the blocks in reverse postorder, so every block but a loop header comes after
+    /// its predecessors: regalloc2's checker visits blocks in index order first and reports
+    /// values as unknown in a block visited before its predecessors (edge blocks made by
+    /// splitting are created last), and emission gets fall-throughs in that order too.
+    fn order_reverse_postorder(&mut self) {
+        let n = self.blocks.len();
+        let mut postorder = Vec::with_capacity(n);
+        let mut seen = vec![false; n];
+        // Iterative depth-first search: (block, next successor to visit).
+        let mut stack = vec![(0usize, 0usize)];
+        seen[0] = true;
+        while let Some(&mut (b, ref mut next)) = stack.last_mut() {
+            if let Some(&s) = self.blocks[b].succs.get(*next) {
+                *next += 1;
+                if !seen[s.index()] {
+                    seen[s.index()] = true;
+                    stack.push((s.index(), 0));
+                }
+            } else {
+                postorder.push(b);
+                stack.pop();
+            }
+        }
+        let mut order: Vec<usize> = postorder.into_iter().rev().collect();
+        order.extend((0..n).filter(|&b| !seen[b]));
+        let mut new_index = vec![0usize; n];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new;
+        }
+        let rename = |b: MB| MB::new(new_index[b.index()]);
+        let mut blocks = std::mem::take(&mut self.blocks);
+        let mut insts = std::mem::take(&mut self.block_insts);
+        for b in &mut blocks {
+            b.succs.iter_mut().chain(b.preds.iter_mut()).for_each(|x| *x = rename(*x));
+        }
+        for i in insts.iter_mut().flatten() {
+            i.map_successors(rename);
+        }
+        self.blocks = order.iter().map(|&old| std::mem::take(&mut blocks[old])).collect();
+        self.block_insts = order.iter().map(|&old| std::mem::take(&mut insts[old])).collect();
+    }
+
     fn finish(mut self) -> VCode {
+        self.order_reverse_postorder();
         for (n, insts) in std::mem::take(&mut self.block_insts).into_iter().enumerate() {
             let start = self.insts.len() as u32;
             self.insts.extend(insts);

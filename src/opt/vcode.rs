@@ -367,6 +367,19 @@ impl MInst {
         out
     }
 
+    /// Renames the successor blocks of a terminator.
+    pub fn map_successors(&mut self, rename: impl Fn(Block) -> Block) {
+        match self {
+            MInst::Jump { target } => *target = rename(*target),
+            MInst::Brif { then, otherwise, .. } | MInst::CmpBranch { then, otherwise, .. } => {
+                *then = rename(*then);
+                *otherwise = rename(*otherwise);
+            }
+            MInst::BrTable { targets, .. } => targets.iter_mut().for_each(|t| *t = rename(*t)),
+            _ => {}
+        }
+    }
+
     /// Successor blocks of a terminator, in order.
     pub fn successors(&self) -> Vec<Block> {
         match self {
