@@ -130,15 +130,29 @@ pub struct EmitInput<'a> {
     pub num_results: usize,
     /// Whether the entry counts the call in the module's profile counters.
     pub count_calls: bool,
+    /// Whether to return where the code of each IR instruction starts (for `tierup explore`).
+    pub record_origins: bool,
 }
 
-/// Emits `vcode` as allocated by `output` into `masm`.
+/// What a stretch of tier-2 code was emitted for (see [`emit`]'s map).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Loading the entry's parameters from the frame.
+    Entry,
+    /// An IR instruction of the optimized function.
+    Ir(tierup_passes::ir::Inst),
+    /// Moves, spills and reloads the register allocator inserted.
+    Moves,
+}
+
+/// Emits `vcode` as allocated by `output` into `masm`. With `record_origins`, returns where
+/// each stretch of the body's code starts and what it was emitted for, in code order.
 pub fn emit<M: MacroAssembler>(
     masm: &mut M,
     vcode: &VCode,
     output: &Output,
     input: &EmitInput<'_>,
-) -> Result<(), CompileError> {
+) -> Result<Vec<(u32, Origin)>, CompileError> {
     let frame =
         FrameMap::new(input.entry, input.num_results, output.num_spillslots, vcode.call_area_slots);
     masm.set_tier(Tier::Optimized);
@@ -153,11 +167,19 @@ pub fn emit<M: MacroAssembler>(
     }
     let labels: Vec<M::Label> = (0..vcode.blocks.len()).map(|_| masm.new_label()).collect();
     let mut e = Emitter { masm, frame: &frame, labels: &labels };
+    let mut origins: Vec<(u32, Origin)> = Vec::new();
     for (b, &label) in labels.iter().enumerate() {
         let block = regalloc2::Block::new(b);
         e.masm.bind(label);
         let next = b + 1;
         for item in output.block_insts_and_edits(vcode, block) {
+            let origin = match item {
+                InstOrEdit::Edit(_) => Origin::Moves,
+                InstOrEdit::Inst(i) => vcode.origins[i.index()].map_or(Origin::Entry, Origin::Ir),
+            };
+            if input.record_origins && origins.last().is_none_or(|(_, last)| *last != origin) {
+                origins.push((e.masm.offset(), origin));
+            }
             match item {
                 InstOrEdit::Edit(Edit::Move { from, to }) => e.edit_move(*from, *to)?,
                 InstOrEdit::Inst(i) => {
@@ -168,7 +190,7 @@ pub fn emit<M: MacroAssembler>(
             }
         }
     }
-    Ok(())
+    Ok(origins)
 }
 
 /// The physical register of each virtual register an instruction names.

@@ -81,8 +81,9 @@ fn compile(
 ) -> Result<CompiledFunc, CompileError> {
     let started = std::time::Instant::now();
     let func_index = module.num_imported_funcs + def;
-    let (func, entry) = optimize(module, def, layout, osr)?;
-    let assembled = assemble_host(module, &func, &entry, func_index, osr.is_none())?;
+    let (func, entry) = optimize(module, def, layout, osr, Inlining::CalleesThatRan)?;
+    let target = Target { module, func: &func, entry: &entry, func_index, is_call: osr.is_none() };
+    let (assembled, _) = assemble_host(&target, false)?;
     let parts = CompiledParts {
         code: assembled.code,
         tier: Tier::Optimized,
@@ -95,6 +96,59 @@ fn compile(
     CompiledFunc::new(parts).map_err(|e| CompileError::Internal(e.to_string()))
 }
 
+/// One stretch of tier-2 code, for `tierup explore`: where it starts, the module offset of the
+/// wasm operator it came from (when it came from one), and what it was emitted for as text (an
+/// IR instruction as the passes print it, or what the compiler added).
+pub(crate) struct ExploredStretch {
+    pub code_offset: u32,
+    pub wasm_offset: Option<u32>,
+    pub what: String,
+}
+
+/// Compiles defined function `func_index` with tier 2 for reading rather than running, for
+/// `isa` (whatever the host), entered by a call: the machine code, where the code of each IR
+/// instruction of the optimized function starts, and how long compiling took. Without a
+/// profile, every small callee is offered to the inliner. Nothing is mapped executable.
+pub(crate) fn compile_for_explore(
+    isa: Isa,
+    module: &ModuleInner,
+    func_index: u32,
+    layout: &FrameLayout,
+) -> Result<(Assembled, Vec<ExploredStretch>, std::time::Duration), CompileError> {
+    let started = std::time::Instant::now();
+    let def = func_index - module.num_imported_funcs;
+    let (func, entry) = optimize(module, def, layout, None, Inlining::AllSmallCallees)?;
+    let target = Target { module, func: &func, entry: &entry, func_index, is_call: true };
+    let (assembled, origins) = assemble_for(isa, &target, true)?;
+    let compile_time = started.elapsed();
+    let stretches = origins
+        .into_iter()
+        .map(|(code_offset, origin)| {
+            let (wasm_offset, what) = match origin {
+                emit::Origin::Entry => (None, "(entry: parameters from the frame)".to_string()),
+                emit::Origin::Moves => {
+                    (None, "(register allocator: moves, spills, reloads)".to_string())
+                }
+                emit::Origin::Ir(i) => (
+                    func.insts[i.index()].srcloc,
+                    tierup_passes::text::inst_line(&func, i).trim().to_string(),
+                ),
+            };
+            ExploredStretch { code_offset, wasm_offset, what }
+        })
+        .collect();
+    Ok((assembled, stretches, compile_time))
+}
+
+/// Which callees are built for the pipeline's inliner to consider.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Inlining {
+    /// Small callees that ran (the profile's call counts).
+    CalleesThatRan,
+    /// Every small callee, for a compile without a profile (`tierup explore`).
+    AllSmallCallees,
+}
+
 /// Builds `def` (and the callees worth inlining), runs the configured pipeline, and returns the
 /// optimized function with where its entry parameters are.
 fn optimize(
@@ -102,6 +156,7 @@ fn optimize(
     def: u32,
     layout: &FrameLayout,
     osr: Option<u32>,
+    inlining: Inlining,
 ) -> Result<(Function, EntrySlots), CompileError> {
     let env = env::of(module);
     let func_index = module.num_imported_funcs + def;
@@ -122,7 +177,7 @@ fn optimize(
         ),
     };
     let mut ir = IrModule { env: env.clone(), funcs: env::stubs(module, env) };
-    for callee in inline_candidates(module, &built.func) {
+    for callee in inline_candidates(module, &built.func, inlining) {
         let callee_def = callee - module.num_imported_funcs;
         let callee_layout = match crate::tier::interp_code(module, callee_def) {
             Ok(code) => &code.layout,
@@ -168,16 +223,18 @@ fn build_one(
 }
 
 /// Direct callees of `f` worth building for the inliner: defined, small, not `f` itself, and
-/// called before (the profile's call counts: code that never ran is not worth growing `f` for).
-fn inline_candidates(module: &ModuleInner, f: &Function) -> Vec<u32> {
+/// (with [`Inlining::CalleesThatRan`]) called before (the profile's call counts: code that never
+/// ran is not worth growing `f` for).
+fn inline_candidates(module: &ModuleInner, f: &Function, inlining: Inlining) -> Vec<u32> {
     let mut out: Vec<u32> = Vec::new();
     for &b in &f.layout {
         for &i in &f.blocks[b.index()].insts {
             if let InstKind::Call(FuncId(callee)) = f.insts[i.index()].kind {
                 let Some(def) = callee.checked_sub(module.num_imported_funcs) else { continue };
                 let bytes = module.bodies[def as usize].len();
-                let ran =
-                    module.tiers.counters(def).calls.load(std::sync::atomic::Ordering::Relaxed) > 0;
+                let ran = inlining == Inlining::AllSmallCallees
+                    || module.tiers.counters(def).calls.load(std::sync::atomic::Ordering::Relaxed)
+                        > 0;
                 if bytes <= INLINE_CANDIDATE_BYTES && ran && !out.contains(&callee) {
                     out.push(callee);
                 }
@@ -187,23 +244,32 @@ fn inline_candidates(module: &ModuleInner, f: &Function) -> Vec<u32> {
     out
 }
 
-/// Lowers, allocates and emits `func` for the host ISA.
-fn assemble_host(
-    module: &ModuleInner,
-    func: &Function,
-    entry: &EntrySlots,
-    func_index: u32,
-    is_call: bool,
-) -> Result<Assembled, CompileError> {
-    let bounds = crate::isa::heap_bounds(module.config.signals_based_traps);
-    let target = Target { module, func, entry, func_index, is_call };
-    match Isa::host() {
-        Some(Isa::X64) => assemble(X64Masm::new(bounds), &target),
-        Some(Isa::Aarch64) => assemble(Aarch64Masm::with_bounds(false, bounds), &target)
-            .or_else(|_| assemble(Aarch64Masm::with_bounds(true, bounds), &target)),
-        None => Err(CompileError::Unsupported(format!("tier 2 on {}", std::env::consts::ARCH))),
+/// Lowers, allocates and emits `target` for the host ISA; with `record`, also where the code
+/// of each IR instruction starts.
+fn assemble_host(target: &Target<'_>, record: bool) -> Result<(Assembled, Origins), CompileError> {
+    let isa = Isa::host().ok_or_else(|| {
+        CompileError::Unsupported(format!("tier 2 on {}", std::env::consts::ARCH))
+    })?;
+    assemble_for(isa, target, record)
+}
+
+/// [`assemble_host`] for `isa`, whatever the host (code for reading only, unless `isa` is the
+/// host's).
+fn assemble_for(
+    isa: Isa,
+    t: &Target<'_>,
+    record: bool,
+) -> Result<(Assembled, Origins), CompileError> {
+    let bounds = crate::isa::heap_bounds(t.module.config.signals_based_traps);
+    match isa {
+        Isa::X64 => assemble(X64Masm::new(bounds), t, record),
+        Isa::Aarch64 => assemble(Aarch64Masm::with_bounds(false, bounds), t, record)
+            .or_else(|_| assemble(Aarch64Masm::with_bounds(true, bounds), t, record)),
     }
 }
+
+/// Where each stretch of a function's code starts, and what it was emitted for.
+type Origins = Vec<(u32, emit::Origin)>;
 
 /// What `assemble` compiles: `func` (function `func_index` of `module`), entered with its
 /// parameters in `entry`, by a call (`is_call`, counted) or by on-stack replacement.
@@ -215,7 +281,11 @@ struct Target<'a> {
     is_call: bool,
 }
 
-fn assemble<M: MacroAssembler>(mut masm: M, t: &Target<'_>) -> Result<Assembled, CompileError> {
+fn assemble<M: MacroAssembler>(
+    mut masm: M,
+    t: &Target<'_>,
+    record: bool,
+) -> Result<(Assembled, Origins), CompileError> {
     let Target { module, func, entry, func_index, is_call } = *t;
     let regs = emit::reg_env(&masm);
     let vcode = lower::lower(func, module.num_imported_funcs, entry, regs.call_clobbers)?;
@@ -227,7 +297,9 @@ fn assemble<M: MacroAssembler>(mut masm: M, t: &Target<'_>) -> Result<Assembled,
         entry,
         num_results: func.sig.results.len(),
         count_calls: module.config.profile_counters && is_call,
+        record_origins: record,
     };
-    emit::emit(&mut masm, &vcode, &output, &input)?;
-    masm.finish().map_err(|e| CompileError::Internal(e.to_string()))
+    let origins = emit::emit(&mut masm, &vcode, &output, &input)?;
+    let assembled = masm.finish().map_err(|e| CompileError::Internal(e.to_string()))?;
+    Ok((assembled, origins))
 }
