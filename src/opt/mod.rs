@@ -81,9 +81,10 @@ fn compile(
 ) -> Result<CompiledFunc, CompileError> {
     let started = std::time::Instant::now();
     let func_index = module.num_imported_funcs + def;
-    let (func, entry) = optimize(module, def, layout, osr, Inlining::CalleesThatRan)?;
+    let mut stats = Stats::new();
+    let (func, entry) = optimize(module, def, layout, osr, Inlining::CalleesThatRan, &mut stats)?;
     let target = Target { module, func: &func, entry: &entry, func_index, is_call: osr.is_none() };
-    let (assembled, _) = assemble_host(&target, false)?;
+    let (assembled, _) = assemble_host(&target, false, &mut stats)?;
     let parts = CompiledParts {
         code: assembled.code,
         tier: Tier::Optimized,
@@ -92,6 +93,7 @@ fn compile(
         oob_landing: assembled.oob_landing,
         osr_entries: Vec::new(),
         compile_time: started.elapsed(),
+        stats,
     };
     CompiledFunc::new(parts).map_err(|e| CompileError::Internal(e.to_string()))
 }
@@ -117,9 +119,10 @@ pub(crate) fn compile_for_explore(
 ) -> Result<(Assembled, Vec<ExploredStretch>, std::time::Duration), CompileError> {
     let started = std::time::Instant::now();
     let def = func_index - module.num_imported_funcs;
-    let (func, entry) = optimize(module, def, layout, None, Inlining::AllSmallCallees)?;
+    let mut stats = Stats::new();
+    let (func, entry) = optimize(module, def, layout, None, Inlining::AllSmallCallees, &mut stats)?;
     let target = Target { module, func: &func, entry: &entry, func_index, is_call: true };
-    let (assembled, origins) = assemble_for(isa, &target, true)?;
+    let (assembled, origins) = assemble_for(isa, &target, true, &mut stats)?;
     let compile_time = started.elapsed();
     let stretches = origins
         .into_iter()
@@ -140,6 +143,14 @@ pub(crate) fn compile_for_explore(
     Ok((assembled, stretches, compile_time))
 }
 
+/// Numbers about one compile, for `--stats` (see `CompiledParts::stats`).
+type Stats = Vec<(&'static str, u64)>;
+
+/// Instructions in `f`'s live blocks.
+fn ir_size(f: &Function) -> u64 {
+    f.layout.iter().map(|b| f.blocks[b.index()].insts.len() as u64).sum()
+}
+
 /// Which callees are built for the pipeline's inliner to consider.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Inlining {
@@ -157,6 +168,7 @@ fn optimize(
     layout: &FrameLayout,
     osr: Option<u32>,
     inlining: Inlining,
+    stats: &mut Stats,
 ) -> Result<(Function, EntrySlots), CompileError> {
     let env = env::of(module);
     let func_index = module.num_imported_funcs + def;
@@ -205,8 +217,16 @@ fn optimize(
         tierup_passes::pass::PassManager::new(&module.config.opt_pipeline).map_err(|e| {
             CompileError::Internal(format!("pipeline `{}`: {e}", module.config.opt_pipeline))
         })?;
+    let built_size = ir_size(&ir.funcs[slot]);
+    let started = std::time::Instant::now();
     passes.run(&mut ir).map_err(|e| CompileError::Internal(format!("pass pipeline: {e}")))?;
     let func = std::mem::take(&mut ir.funcs[slot]);
+    stats.extend([
+        ("IR instructions built", built_size),
+        ("IR instructions optimized", ir_size(&func)),
+        ("calls inlined", passes.counter("calls inlined")),
+        ("pipeline us", started.elapsed().as_micros() as u64),
+    ]);
     Ok((func, entry))
 }
 
@@ -245,12 +265,16 @@ fn inline_candidates(module: &ModuleInner, f: &Function, inlining: Inlining) -> 
 }
 
 /// Lowers, allocates and emits `target` for the host ISA; with `record`, also where the code
-/// of each IR instruction starts.
-fn assemble_host(target: &Target<'_>, record: bool) -> Result<(Assembled, Origins), CompileError> {
+/// of each IR instruction starts. Adds the back end's numbers to `stats`.
+fn assemble_host(
+    target: &Target<'_>,
+    record: bool,
+    stats: &mut Stats,
+) -> Result<(Assembled, Origins), CompileError> {
     let isa = Isa::host().ok_or_else(|| {
         CompileError::Unsupported(format!("tier 2 on {}", std::env::consts::ARCH))
     })?;
-    assemble_for(isa, target, record)
+    assemble_for(isa, target, record, stats)
 }
 
 /// [`assemble_host`] for `isa`, whatever the host (code for reading only, unless `isa` is the
@@ -259,13 +283,16 @@ fn assemble_for(
     isa: Isa,
     t: &Target<'_>,
     record: bool,
+    stats: &mut Stats,
 ) -> Result<(Assembled, Origins), CompileError> {
     let bounds = crate::isa::heap_bounds(t.module.config.signals_based_traps);
-    match isa {
+    let (assembled, origins, backend_stats) = match isa {
         Isa::X64 => assemble(X64Masm::new(bounds), t, record),
         Isa::Aarch64 => assemble(Aarch64Masm::with_bounds(false, bounds), t, record)
             .or_else(|_| assemble(Aarch64Masm::with_bounds(true, bounds), t, record)),
-    }
+    }?;
+    stats.extend(backend_stats);
+    Ok((assembled, origins))
 }
 
 /// Where each stretch of a function's code starts, and what it was emitted for.
@@ -285,12 +312,17 @@ fn assemble<M: MacroAssembler>(
     mut masm: M,
     t: &Target<'_>,
     record: bool,
-) -> Result<(Assembled, Origins), CompileError> {
+) -> Result<(Assembled, Origins, Stats), CompileError> {
     let Target { module, func, entry, func_index, is_call } = *t;
     let regs = emit::reg_env(&masm);
     let vcode = lower::lower(func, module.num_imported_funcs, entry, regs.call_clobbers)?;
     let check = cfg!(debug_assertions) || cfg!(test);
     let output = emit::allocate(&vcode, &regs.env, module.config.regalloc, check)?;
+    let stats = vec![
+        ("machine instructions", vcode.insts.len() as u64),
+        ("spill slots", output.num_spillslots as u64),
+        ("allocator moves", output.edits.len() as u64),
+    ];
     let input = emit::EmitInput {
         func_index,
         def: func_index - module.num_imported_funcs,
@@ -301,5 +333,5 @@ fn assemble<M: MacroAssembler>(
     };
     let origins = emit::emit(&mut masm, &vcode, &output, &input)?;
     let assembled = masm.finish().map_err(|e| CompileError::Internal(e.to_string()))?;
-    Ok((assembled, origins))
+    Ok((assembled, origins, stats))
 }
