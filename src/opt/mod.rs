@@ -16,6 +16,8 @@
 pub mod build;
 mod emit;
 mod env;
+#[cfg(test)]
+mod filetests;
 mod lower;
 mod vcode;
 
@@ -332,6 +334,8 @@ fn assemble<M: MacroAssembler>(
         record_origins: record,
     };
     let origins = emit::emit(&mut masm, &vcode, &output, &input)?;
-    let assembled = masm.finish().map_err(|e| CompileError::Internal(e.to_string()))?;
+    let body_end = masm.offset();
+    let mut assembled = masm.finish().map_err(|e| CompileError::Internal(e.to_string()))?;
+    assembled.code_map.body_end = body_end;
     Ok((assembled, origins, stats))
 }
