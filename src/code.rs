@@ -49,6 +49,11 @@ impl ExecutableCode {
         start..start + self.buffer.len()
     }
 
+    /// The code's bytes (the mapping is readable as well as executable).
+    pub fn bytes(&self) -> &[u8] {
+        &self.buffer
+    }
+
     /// Address of byte `offset` of the code.
     pub fn address(&self, offset: usize) -> *const u8 {
         assert!(offset < self.buffer.len(), "offset {offset} outside the code");
@@ -176,6 +181,11 @@ impl CompiledFunc {
     /// How long compiling took.
     pub fn compile_time(&self) -> std::time::Duration {
         self.inner.compile_time
+    }
+
+    /// The machine code, as it runs (for profilers that copy it).
+    pub fn bytes(&self) -> &[u8] {
+        self.inner.code.bytes()
     }
 
     /// The compiler's numbers about this compile (see [`CompiledParts::stats`]).

@@ -459,6 +459,90 @@ fn explore_rejects_imports_and_unknown_functions() {
     one_line_failure(&run, "no function 9 (the module has 4)");
 }
 
+// --- run --profile=jitdump -----------------------------------------------------------------------
+
+/// The `JIT_CODE_LOAD` records of a jitdump file: (code address, code size, name), after checking
+/// the header (magic, version, size, ELF machine of the host).
+fn jitdump_loads(dump: &[u8]) -> Vec<(u64, u64, String)> {
+    let u32_at = |at: usize| u32::from_le_bytes(dump[at..at + 4].try_into().unwrap());
+    let u64_at = |at: usize| u64::from_le_bytes(dump[at..at + 8].try_into().unwrap());
+    assert_eq!(&dump[..4], b"DTiJ", "the magic 0x4A695444, little-endian");
+    assert_eq!((u32_at(4), u32_at(8)), (1, 40), "version 1, a 40-byte header");
+    let machine = if cfg!(target_arch = "x86_64") { 62 } else { 183 };
+    assert_eq!(u32_at(12), machine);
+    let mut loads = Vec::new();
+    let mut at = 40;
+    while at < dump.len() {
+        let (kind, size) = (u32_at(at), u32_at(at + 4) as usize);
+        assert_eq!(kind, 0, "only JIT_CODE_LOAD records");
+        let (address, code_size) = (u64_at(at + 32), u64_at(at + 40));
+        let name_at = at + 56;
+        let name_end = name_at + dump[name_at..].iter().position(|&b| b == 0).unwrap();
+        let name = String::from_utf8(dump[name_at..name_end].to_vec()).unwrap();
+        assert_eq!(name_end + 1 + code_size as usize, at + size, "the code fills the record");
+        loads.push((address, code_size, name));
+        at += size;
+    }
+    assert_eq!(at, dump.len(), "records fill the file");
+    loads
+}
+
+/// Every function tiers 1 and 2 compile is in the dump, with its code; where `perf record`
+/// works, `perf inject --jit` turns the dump into symbols `perf report` shows.
+#[cfg(target_os = "linux")]
+#[test]
+fn jitdump_holds_the_code_of_every_compiled_function_for_perf_inject() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fib.wat");
+    let wat = wat.to_str().unwrap();
+    let child = common::tierup_command()
+        .args(["run", "--profile=jitdump", "--tier", "auto", "--tier-up", "sync"])
+        .args(["--tier-up-threshold", "1"])
+        .args(["--opt-threshold", "50", "--invoke", "fib", wat, "20"])
+        .current_dir(dir.path())
+        .output()
+        .expect("the tierup binary runs");
+    assert!(child.status.success(), "{}", String::from_utf8_lossy(&child.stderr));
+    let dumps: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.path()).collect();
+    assert_eq!(dumps.len(), 1, "one jit-<pid>.dump: {dumps:?}");
+    let loads = jitdump_loads(&std::fs::read(&dumps[0]).unwrap());
+    let names: Vec<&str> = loads.iter().map(|(_, _, name)| name.as_str()).collect();
+    assert!(names.contains(&"wasm[fib]::fib [baseline]"), "{names:?}");
+    assert!(names.contains(&"wasm[fib]::fib [optimized]"), "{names:?}");
+    assert!(loads.iter().all(|&(address, size, _)| address != 0 && size > 0));
+    // Under an emulator (scripts/test-aarch64), perf would sample the emulator, not the guest.
+    if cfg!(target_arch = "x86_64") && std::env::var_os("TIERUP_TEST_RUNNER").is_none() {
+        perf_inject_names(wat);
+    }
+}
+
+/// `perf record -k 1`, `perf inject --jit`, `perf report`: a spinning tier-1 function is named
+/// in the report. Skipped (with a note) where perf is missing or may not record.
+#[cfg(target_os = "linux")]
+fn perf_inject_names(wat: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let perf = |args: &[&str]| {
+        std::process::Command::new("perf").args(args).current_dir(dir.path()).output()
+    };
+    let tierup = env!("CARGO_BIN_EXE_tierup");
+    let args = ["record", "-k", "1", "-o", "perf.data", tierup, "run", "--profile=jitdump"];
+    let more = ["--tier", "baseline", "--invoke", "fib", wat, "27"];
+    match perf(&[&args[..], &more[..]].concat()) {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => {
+            let why = String::from_utf8_lossy(&out.stderr);
+            return eprintln!("note: perf record failed, perf inject not checked: {why}");
+        }
+        Err(e) => return eprintln!("note: no perf ({e}), perf inject not checked"),
+    }
+    let inject = perf(&["inject", "--jit", "-i", "perf.data", "-o", "perf.jit.data"]).unwrap();
+    assert!(inject.status.success(), "{}", String::from_utf8_lossy(&inject.stderr));
+    let report = perf(&["report", "-i", "perf.jit.data", "--stdio", "--sort", "sym"]).unwrap();
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(report.contains("wasm[fib]::fib [baseline]"), "{report}");
+}
+
 // --- run --profile=perfmap -----------------------------------------------------------------------
 
 /// The lines of the perf map of process `pid`, once it has `count` of them (waiting up to 30 s).

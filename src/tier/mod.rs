@@ -16,6 +16,7 @@
 //! ```
 
 pub(crate) mod compiler;
+pub mod jitdump;
 pub mod perfmap;
 pub(crate) mod queue;
 pub(crate) mod state;
@@ -454,13 +455,21 @@ fn refusal_reason(m: &ModuleInner, def: u32, tier: Tier, e: CompileError) -> Str
     }
 }
 
-/// Tells the profiler's symbol map about new code, when the engine asked for one.
+/// Tells the profiler the engine was asked to inform (a perf map, a jitdump) about new code.
 fn announce(m: &ModuleInner, def: u32, code: &crate::code::CompiledFunc) {
-    if m.config.profiling_strategy == crate::ProfilingStrategy::PerfMap {
-        let func_index = m.num_imported_funcs + def;
-        let module = m.names.module.as_deref().or(m.names.file.as_deref());
-        let name = perfmap::symbol(module, func_index, m.display_name(func_index), code.tier());
-        perfmap::record(code.address(), code.code_size(), &name);
+    let strategy = m.config.profiling_strategy;
+    if strategy == crate::ProfilingStrategy::None {
+        return;
+    }
+    let func_index = m.num_imported_funcs + def;
+    let module = m.names.module.as_deref().or(m.names.file.as_deref());
+    let name = perfmap::symbol(module, func_index, m.display_name(func_index), code.tier());
+    match strategy {
+        crate::ProfilingStrategy::PerfMap => {
+            perfmap::record(code.address(), code.code_size(), &name)
+        }
+        crate::ProfilingStrategy::JitDump => jitdump::record(code.address(), code.bytes(), &name),
+        crate::ProfilingStrategy::None => {}
     }
 }
 
