@@ -94,6 +94,7 @@ fn newest_section(charts_dir: &Path, record: &Record, record_file: &str) -> Resu
         report::interp_vs_native(record),
         report::auto_vs_baseline(record),
         report::compile_throughput(record),
+        report::tier_2_compile_throughput(record),
     ];
     for sentence in sentences.into_iter().flatten() {
         out += &format!("{sentence}\n\n");

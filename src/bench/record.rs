@@ -153,6 +153,7 @@ pub(crate) mod tests {
             max_rss_kib: 2048,
             code_bytes: Some(2_000_000),
             tier1_compile_ns: Some(40_000_000),
+            tier2_compile_ns: None,
         };
         let measurement = |contender: &str, runs: Vec<Sample>, error: Option<&str>| Measurement {
             program: "fib".into(),

@@ -279,6 +279,8 @@ fn print_phase_times(module: &Module, [started, compiled, instantiated, ran]: [I
         code_bytes: stats.code_bytes,
         tier1_functions: stats.tier1_functions as u64,
         tier1_ns: u64::try_from(stats.tier1_time.as_nanos()).unwrap_or(u64::MAX),
+        tier2_functions: stats.tier2_functions as u64,
+        tier2_ns: u64::try_from(stats.tier2_time.as_nanos()).unwrap_or(u64::MAX),
     };
     let line = format!("{figures}\n{times}\n");
     // A diagnostic like --stats: failing to print it must not change the run's outcome.
