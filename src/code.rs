@@ -91,6 +91,7 @@ struct CompiledCode {
     /// replacement), by the loop's ordinal in the body (`None` for loops without an entry).
     osr_entries: Box<[Option<u32>]>,
     compile_time: std::time::Duration,
+    stats: Box<[(&'static str, u64)]>,
 }
 
 /// The parts of a [`CompiledFunc`], as a backend assembled them.
@@ -110,6 +111,9 @@ pub struct CompiledParts {
     pub osr_entries: Vec<Option<u32>>,
     /// How long compiling took.
     pub compile_time: std::time::Duration,
+    /// The compiler's own numbers about this compile, named (e.g. tier 2's IR sizes before and
+    /// after its pipeline), for `--stats`; the runtime only keeps them.
+    pub stats: Vec<(&'static str, u64)>,
 }
 
 impl CompiledFunc {
@@ -130,6 +134,7 @@ impl CompiledFunc {
             tier: parts.tier,
             osr_entries: parts.osr_entries.into(),
             compile_time: parts.compile_time,
+            stats: parts.stats.into(),
         };
         Ok(CompiledFunc { inner: Arc::new(inner) })
     }
@@ -171,6 +176,11 @@ impl CompiledFunc {
     /// How long compiling took.
     pub fn compile_time(&self) -> std::time::Duration {
         self.inner.compile_time
+    }
+
+    /// The compiler's numbers about this compile (see [`CompiledParts::stats`]).
+    pub fn stats(&self) -> &[(&'static str, u64)] {
+        &self.inner.stats
     }
 
     /// Machine-code bytes.

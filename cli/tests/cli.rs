@@ -407,6 +407,34 @@ fn explore_shows_aarch64_code_on_any_host() {
     assert!(run.stderr.contains("unknown ISA `sparc`"), "{}", run.stderr);
 }
 
+/// Tier 2's code, under the SSA instructions it was emitted for and their wasm operators.
+#[test]
+fn explore_shows_tier_2_code_under_ssa_instructions() {
+    let args = ["explore", "--tier", "optimized", "--func", "sum", "--func", "lanes"];
+    let run = tierup(&[&args[..], &["tests/data/explore.wat"]].concat());
+    assert_eq!((run.status, run.stderr.as_str()), (0, ""), "{}", run.stdout);
+    let out = &run.stdout;
+    let sum = line_index(out, 0, |l| l.starts_with(";; function 2 `sum`: "));
+    let body = line_index(out, sum, |l| l == ";; body");
+    // `v3 = i32.load mem0 +0 v2   ;; @0059  i32.load`, then its code.
+    let is_ssa = |l: &str, op: &str| l.starts_with("  v") && l.contains(op) && l.ends_with(op);
+    let load = line_index(out, body, |l| is_ssa(l, "i32.load"));
+    assert!(is_instruction(out.lines().nth(load + 1).unwrap()), "{out}");
+    let add = line_index(out, body, |l| is_ssa(l, "i32.add"));
+    assert!(is_instruction(out.lines().nth(add + 1).unwrap()), "{out}");
+    line_index(out, body, |l| l.starts_with("  return "));
+    line_index(out, body, |l| l == ";; epilogue");
+    assert!(out.contains(";; function 3 `lanes`: tier 2 does not compile it (unsupported:"));
+    // `--passes none` keeps the function as built: more SSA instructions, same operators.
+    let args = ["explore", "--tier", "optimized", "--passes", "none", "--func", "sum"];
+    let unoptimized = tierup(&[&args[..], &["tests/data/explore.wat"]].concat());
+    assert_eq!(unoptimized.status, 0, "{}", unoptimized.stderr);
+    let count = |text: &str| text.lines().filter(|l| l.starts_with("  v")).count();
+    assert!(count(&unoptimized.stdout) >= count(out), "{}", unoptimized.stdout);
+    let run = tierup(&["explore", "--tier", "interp", "tests/data/explore.wat"]);
+    assert!(run.stderr.contains("makes no machine code"), "{}", run.stderr);
+}
+
 #[test]
 fn explore_selects_functions_by_name_and_index() {
     let run = tierup(&["explore", "--func", "lanes", "--func", "2", "tests/data/explore.wat"]);

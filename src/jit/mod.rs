@@ -62,6 +62,7 @@ impl Compiler for Baseline {
             oob_landing: assembled.oob_landing,
             osr_entries: assembled.osr_entries,
             compile_time: started.elapsed(),
+            stats: Vec::new(),
         };
         CompiledFunc::new(parts).map_err(|e| CompileError::Internal(e.to_string()))
     }

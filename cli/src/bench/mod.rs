@@ -154,6 +154,12 @@ pub struct BenchCommand {
     /// programs is charted against the value
     #[arg(long, value_name = "KNOB=V1,V2,...", value_parser = sweep::parse)]
     sweep: Option<record::Sweep>,
+
+    /// Tier 2's pass pipeline for every tierup contender, as `tierup run --passes` takes it
+    /// (`-O`, `none`, or pass names); recorded with the results. `--tier optimized --passes none`
+    /// against `--passes -O` (or `--sweep passes=none,-O`) shows what the pipeline buys
+    #[arg(long, value_name = "PIPELINE", default_value = "-O", allow_hyphen_values = true)]
+    passes: String,
 }
 
 pub fn bench(cmd: BenchCommand) -> Result<ExitCode> {
@@ -250,7 +256,14 @@ fn contenders(cmd: &BenchCommand) -> Result<(Vec<Contender>, Vec<String>)> {
         None if sweeping => Vec::new(),
         None => contender::PEER_NAMES.map(String::from).to_vec(),
     };
-    let (chosen, notes) = contender::select(&tiers, &peers);
+    let (mut chosen, notes) = contender::select(&tiers, &peers);
+    if cmd.passes != "-O" {
+        for contender in &mut chosen {
+            if let Contender::Tierup { options, .. } = contender {
+                options.extend(["--passes".to_string(), cmd.passes.clone()]);
+            }
+        }
+    }
     match &cmd.sweep {
         Some(knob) => Ok((sweep::contenders(knob, chosen)?, notes)),
         None => Ok((chosen, notes)),
@@ -282,6 +295,7 @@ fn config(
         protocol: Some(protocol),
         coverage: contenders.iter().map(|c| c.coverage(&tools.peers)).collect(),
         sweep: cmd.sweep.clone(),
+        passes: Some(cmd.passes.clone()),
     }
 }
 

@@ -29,12 +29,35 @@ const HEADERS: [&str; 10] = [
     "code",
 ];
 
-/// The table, one line per function that ran, then the footers.
+/// Left-aligned columns of the main table (the rest are numbers, right-aligned).
+const TEXT_COLUMNS: [&str; 3] = ["name", "tier", "code"];
+
+/// The tier-2 table: what the optimizing tier did with each function it compiled.
+const OPT_HEADERS: [&str; 10] = [
+    "func",
+    "name",
+    "requested",
+    "compiling",
+    "installed",
+    "compile",
+    "code",
+    "IR built",
+    "optimized",
+    "inlined",
+];
+
+/// Tier 2's stats as `Instance::func_stats` names them, in `OPT_HEADERS`' last columns, then the
+/// back end's, printed after them as `name=value`.
+const OPT_IR_STATS: [&str; 3] =
+    ["IR instructions built", "IR instructions optimized", "calls inlined"];
+
+/// The table, one line per function that ran, then the footers; then, when tier 2 compiled
+/// anything, its own table.
 pub fn render(stats: &[FuncStats], fuel: Option<Fuel>) -> String {
     let mut ran: Vec<&FuncStats> = stats.iter().filter(|s| heat(s) > 0).collect();
     ran.sort_by_key(|s| (std::cmp::Reverse(heat(s)), s.func_index));
-    let rows: Vec<[String; 10]> = ran.iter().map(|s| row(s)).collect();
-    let mut out = table(&rows);
+    let rows: Vec<Vec<String>> = ran.iter().map(|s| row(s)).collect();
+    let mut out = table(&HEADERS, &TEXT_COLUMNS, &rows);
     let idle = stats.len() - ran.len();
     if idle > 0 {
         let _ = writeln!(out, "({idle} of {} functions never ran)", stats.len());
@@ -42,6 +65,15 @@ pub fn render(stats: &[FuncStats], fuel: Option<Fuel>) -> String {
     if let Some(Fuel { initial, remaining }) = fuel {
         let consumed = initial.saturating_sub(remaining);
         let _ = writeln!(out, "fuel: {remaining} remaining of {initial} ({consumed} consumed)");
+    }
+    let optimized: Vec<Vec<String>> = ran
+        .iter()
+        .filter(|s| s.optimized.requested.is_some() || s.optimized_code.is_some())
+        .map(|s| optimized_row(s))
+        .collect();
+    if !optimized.is_empty() {
+        out.push_str("\ntier 2 (optimizing):\n");
+        out.push_str(&table(&OPT_HEADERS, &["name", "code", "inlined"], &optimized));
     }
     out
 }
@@ -55,23 +87,36 @@ fn ms(at: Option<std::time::Duration>) -> String {
     at.map_or_else(|| "-".to_string(), |at| format!("{:.3} ms", at.as_secs_f64() * 1e3))
 }
 
-fn row(s: &FuncStats) -> [String; 10] {
-    let dash = || "-".to_string();
-    // When tier 1 was asked for (at a call or a loop back-edge), when compiling it started, and
-    // when its code went into the function table; a refusal shows instead of the install.
-    let requested = s.baseline.requested.map_or_else(dash, |event| {
+fn dash() -> String {
+    "-".to_string()
+}
+
+/// When a tier was asked for (at a call or a loop back-edge), and when its code went into the
+/// function table (a refusal shows instead of the install).
+fn requested_and_installed(t: &tierup::TierTimeline) -> (String, String) {
+    let requested = t.requested.map_or_else(dash, |event| {
         let how = if event.osr { "loop" } else { "call" };
         format!("{} at {how}", ms(Some(event.elapsed)))
     });
-    let installed = match &s.baseline.state {
+    let installed = match &t.state {
         tierup::CompileState::Refused(_) => "refused".to_string(),
-        _ => ms(s.baseline.installed),
+        _ => ms(t.installed),
     };
-    let (compile, code) = s.compiled.map_or_else(
+    (requested, installed)
+}
+
+/// Compile time and code size.
+fn compiled(code: Option<(std::time::Duration, usize)>) -> (String, String) {
+    code.map_or_else(
         || (dash(), dash()),
         |(time, bytes)| (format!("{:.1} us", time.as_secs_f64() * 1e6), format!("{bytes} B")),
-    );
-    [
+    )
+}
+
+fn row(s: &FuncStats) -> Vec<String> {
+    let (requested, installed) = requested_and_installed(&s.baseline);
+    let (compile, code) = compiled(s.compiled);
+    vec![
         s.func_index.to_string(),
         s.name.clone().unwrap_or_else(dash),
         s.profile.calls.to_string(),
@@ -85,24 +130,57 @@ fn row(s: &FuncStats) -> [String; 10] {
     ]
 }
 
-/// Columns padded to their widest cell; numbers right-aligned, text left-aligned.
-fn table(rows: &[[String; 10]]) -> String {
-    let mut widths = HEADERS.map(str::len);
+fn optimized_row(s: &FuncStats) -> Vec<String> {
+    let (requested, installed) = requested_and_installed(&s.optimized);
+    let (compile, code) = compiled(s.optimized_code);
+    let stat = |name: &str| s.optimizer_stats.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+    let mut cells = vec![
+        s.func_index.to_string(),
+        s.name.clone().unwrap_or_else(dash),
+        requested,
+        ms(s.optimized.compile_started),
+        installed,
+        compile,
+        code,
+    ];
+    cells.extend(OPT_IR_STATS.iter().map(|name| stat(name).map_or_else(dash, |v| v.to_string())));
+    // The rest (back end, pipeline time) after the inlined count, as `name=value`.
+    let rest: Vec<String> = s
+        .optimizer_stats
+        .iter()
+        .filter(|(n, _)| !OPT_IR_STATS.contains(n))
+        .map(|(n, v)| format!("{}={v}", n.replace(' ', "-")))
+        .collect();
+    if let Some(last) = cells.last_mut()
+        && !rest.is_empty()
+    {
+        *last = format!("{last}  {}", rest.join(" "));
+    }
+    cells
+}
+
+/// Columns padded to their widest cell; numbers right-aligned, the `text` columns left-aligned;
+/// the last column is never padded.
+fn table(headers: &[&str], text: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.len());
         }
     }
     let mut out = String::new();
-    let headers = HEADERS.map(str::to_string);
+    let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    let last = headers.len() - 1;
     for cells in std::iter::once(&headers).chain(rows) {
-        let [index, name, calls, back_edges, tier, requested, compiling, installed, compile, code] =
-            cells;
-        let [w0, w1, w2, w3, w4, w5, w6, w7, w8, _] = widths;
-        let line = format!(
-            "{index:>w0$}  {name:<w1$}  {calls:>w2$}  {back_edges:>w3$}  {tier:<w4$}  \
-             {requested:>w5$}  {compiling:>w6$}  {installed:>w7$}  {compile:>w8$}  {code}"
-        );
+        let mut line = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let width = if i == last { 0 } else { widths[i] };
+            if text.contains(&headers[i].as_str()) {
+                let _ = write!(line, "{cell:<width$}  ");
+            } else {
+                let _ = write!(line, "{cell:>width$}  ");
+            }
+        }
         let _ = writeln!(out, "{}", line.trim_end());
     }
     out
@@ -117,7 +195,17 @@ mod tests {
         let profile = FuncProfile { calls, back_edges, tiered_up: None };
         let name = name.map(str::to_string);
         let baseline = tierup::TierTimeline::default();
-        FuncStats { func_index, name, profile, tier: Tier::Interp, compiled: None, baseline }
+        FuncStats {
+            func_index,
+            name,
+            profile,
+            tier: Tier::Interp,
+            compiled: None,
+            baseline,
+            optimized_code: None,
+            optimized: tierup::TierTimeline::default(),
+            optimizer_stats: Vec::new(),
+        }
     }
 
     #[test]
@@ -148,6 +236,34 @@ mod tests {
         );
         assert_eq!(lines[4], "(1 of 4 functions never ran)");
         assert_eq!(lines.len(), 5);
+    }
+
+    #[test]
+    fn functions_tier_2_compiled_get_their_own_table() {
+        let mut hot = stat(2, Some("fib"), 177, 0);
+        hot.tier = Tier::Optimized;
+        hot.optimized_code = Some((std::time::Duration::from_micros(850), 123));
+        hot.optimizer_stats = vec![
+            ("IR instructions built", 30),
+            ("IR instructions optimized", 21),
+            ("calls inlined", 2),
+            ("spill slots", 1),
+        ];
+        let text = render(&[hot, stat(1, Some("main"), 1, 0)], None);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[3], "");
+        assert_eq!(lines[4], "tier 2 (optimizing):");
+        assert_eq!(
+            lines[5],
+            "func  name  requested  compiling  installed   compile  code   IR built  optimized  \
+             inlined"
+        );
+        assert_eq!(
+            lines[6],
+            "   2  fib           -          -          -  850.0 us  123 B        30         21  \
+             2  spill-slots=1"
+        );
+        assert_eq!(lines.len(), 7, "only functions tier 2 compiled: {text}");
     }
 
     #[test]

@@ -1556,6 +1556,7 @@ mod tests {
                     oob_landing: assembled.oob_landing,
                     osr_entries: assembled.osr_entries,
                     compile_time: Default::default(),
+                    stats: Vec::new(),
                 })
                 .unwrap();
                 // SAFETY: the code faults on its second instruction, before it reads any argument.
