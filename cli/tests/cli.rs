@@ -15,13 +15,10 @@ struct Run {
     stderr: String,
 }
 
-/// Runs `tierup` with `args` from the package root, so `tests/data/...` paths resolve.
+/// Runs `tierup` with `args` from the workspace root (`common::tierup_command`), so `tests/data/...`
+/// paths resolve.
 fn tierup(args: &[&str]) -> Run {
-    let output = common::tierup_command()
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the tierup binary runs");
+    let output = common::tierup_command().args(args).output().expect("the tierup binary runs");
     Run {
         // A signal (a real abort) has no code: -1 never matches an expected status.
         status: output.status.code().unwrap_or(-1),
@@ -84,7 +81,8 @@ fn invoke_takes_negative_and_hex_arguments() {
 
 #[test]
 fn invoke_of_a_binary_module() {
-    let binary = wat::parse_file("tests/data/add.wat").expect("add.wat parses");
+    let binary = wat::parse_file(common::workspace_root().join("tests/data/add.wat"))
+        .expect("add.wat parses");
     let file = wasm_file(&binary);
     success(&tierup(&["run", path(&file), "--invoke", "add", "20", "22"]), "42\n");
 }
@@ -99,7 +97,8 @@ fn start_runs_without_invoke_and_program_args_are_accepted() {
 
 #[test]
 fn truncated_wasm_is_malformed() {
-    let binary = wat::parse_file("tests/data/add.wat").expect("add.wat parses");
+    let binary = wat::parse_file(common::workspace_root().join("tests/data/add.wat"))
+        .expect("add.wat parses");
     let file = wasm_file(&binary[..binary.len() - 3]);
     let run = tierup(&["run", path(&file), "--invoke", "add", "1", "2"]);
     one_line_failure(&run, "malformed module");
@@ -576,7 +575,6 @@ fn perfmap_names_every_tier_1_function_inside_mapped_code() {
     // The program blocks reading stdin, so its code is still mapped while the test looks.
     let mut child = common::tierup_command()
         .args(["run", "--profile=perfmap", "--tier", "baseline", "tests/data/wasi/wait_stdin.wat"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -620,7 +618,6 @@ fn perfmap_gets_a_line_when_a_function_tiers_up() {
         .args(["run", "--profile=perfmap", "--tier-up-threshold", "1", "--tier-up", "sync"])
         .arg("tests/data/fib.wat")
         .args(["--invoke", "fib", "10"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::piped())
         .spawn()
         .expect("the tierup binary runs");
@@ -639,7 +636,6 @@ fn perfmap_gets_a_line_when_a_function_tiers_up() {
 fn no_perf_map_unless_asked() {
     let child = common::tierup_command()
         .args(["run", "--tier", "baseline", "tests/data/fib.wat", "--invoke", "fib", "5"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("the tierup binary runs");

@@ -3,8 +3,8 @@
 //! result in `results/` with a regenerated README and charts; `--compare` sets a run (or a record)
 //! against an earlier record; `--sweep` measures a tiering knob over a range of values.
 //!
-//! Binary-side only (declared from `main.rs`): the library never depends on the harness or its
-//! crates (serde, toml, plotters, indicatif). Every measured run is a separate process, so a
+//! Part of the `tierup-cli` crate (declared from `main.rs`), never of the engine library, so an
+//! embedder never carries the harness's crates (serde, toml, plotters, indicatif). Every measured run is a separate process, so a
 //! crash, a leak or a warm cache in one run cannot touch another, and the harness's own memory
 //! never counts. A peer that is not installed is skipped with a note, never faked.
 //!
