@@ -492,7 +492,7 @@ fn jitdump_loads(dump: &[u8]) -> Vec<(u64, u64, String)> {
 #[test]
 fn jitdump_holds_the_code_of_every_compiled_function_for_perf_inject() {
     let dir = tempfile::tempdir().unwrap();
-    let wat = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fib.wat");
+    let wat = common::workspace_root().join("tests/data/fib.wat");
     let wat = wat.to_str().unwrap();
     let child = common::tierup_command()
         .args(["run", "--profile=jitdump", "--tier", "auto", "--tier-up", "sync"])
