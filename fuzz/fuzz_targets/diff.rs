@@ -108,16 +108,16 @@ fn check(wasm: &[u8]) {
         None => oracle_wasmi::compile(&wasmi_engine, wasm),
     };
     let wasmtime_verdict = oracle_wasmtime::validate(wasm);
-    let interp = engine(Tier::Interp.into(), TierUpPolicy::default(), TierUpMode::Sync);
+    let interp = &engines()[0];
     let oracle_verdicts = (wasmi_module.as_ref().map(drop), wasmtime_verdict.as_ref().map(drop));
-    let Some(module) = judge_validation(Module::new(&interp, wasm), oracle_verdicts) else {
+    let Some(module) = judge_validation(Module::new(interp, wasm), oracle_verdicts) else {
         return;
     };
     let Some(imports) = import_types(&module) else { return };
     let exports: Vec<(String, ExternType)> =
         module.exports().map(|(name, ty)| (name.to_string(), ty)).collect();
 
-    let Some(reference) = outcomes(&interp, &module, &imports, &exports) else { return };
+    let Some(reference) = outcomes(interp, &module, &imports, &exports) else { return };
     if let (Ok(wasmi_module), Ok(())) = (&wasmi_module, &wasmtime_verdict) {
         let wasmi = oracle_wasmi::outcomes(&wasmi_engine, wasmi_module, &imports, &exports);
         compare_with_oracles(&reference, &wasmi, || {
@@ -125,10 +125,9 @@ fn check(wasm: &[u8]) {
         });
     }
 
-    for (mode, tier, policy, tier_up_mode) in modes() {
-        let engine = engine(tier, policy, tier_up_mode);
-        let module = Module::new(&engine, wasm).expect("a module the interpreter runs compiles");
-        let observed = outcomes(&engine, &module, &imports, &exports)
+    for ((mode, ..), engine) in modes().into_iter().zip(&engines()[1..]) {
+        let module = Module::new(engine, wasm).expect("a module the interpreter runs compiles");
+        let observed = outcomes(engine, &module, &imports, &exports)
             .expect("imports the interpreter got are made again");
         // How deep recursion may go is the one thing tiers legitimately differ in: tier-1 calls
         // also use the host stack (and far more of it under ASan). Runs that exhaust the stack
@@ -400,6 +399,18 @@ impl From<&Val> for Value {
             Val::ExternRef(r) => Value::ExternRef { null: r.is_none() },
         }
     }
+}
+
+/// The interpreter's engine, then one per mode, made once for the process: an engine's compile
+/// threads then live as long as the fuzzer (engines made per input would end their threads while
+/// the next input runs, and LeakSanitizer reports a thread's exit in progress as a leak).
+fn engines() -> &'static [Engine] {
+    static ENGINES: std::sync::OnceLock<Vec<Engine>> = std::sync::OnceLock::new();
+    ENGINES.get_or_init(|| {
+        let interp = engine(Tier::Interp.into(), TierUpPolicy::default(), TierUpMode::Sync);
+        let modes = modes().into_iter().map(|(_, tier, policy, up)| engine(tier, policy, up));
+        std::iter::once(interp).chain(modes).collect()
+    })
 }
 
 fn engine(tier: Tiering, tier_up: TierUpPolicy, tier_up_mode: TierUpMode) -> Engine {
