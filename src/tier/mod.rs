@@ -42,7 +42,7 @@ pub enum Tier {
     Interp,
     /// Tier 1: the template JIT (every WebAssembly 2.0 instruction but SIMD).
     Baseline,
-    /// Tier 2: the optimizing SSA tier (its code generator is not built yet).
+    /// Tier 2: the optimizing tier (the SSA pass pipeline, then regalloc2 and its own lowering).
     Optimized,
 }
 
