@@ -11,6 +11,7 @@
 //! for an operator it does not handle: anything unknown (SIMD) refuses the whole function.
 
 use super::Options;
+use super::scan::BodyScan;
 use crate::isa::masm::{
     Assembled, Callee, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup,
     IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
@@ -102,12 +103,48 @@ struct Control<L> {
     label: L,
     /// For `if`: where the false branch starts.
     else_label: Option<L>,
+    /// The register state every path into the label agrees on (see [`Cache`]): for blocks and
+    /// `if`s the state at their start, for loops the one chosen for the header.
+    state: Cache,
 }
 
 impl<L> Control<L> {
     fn branch_types(&self) -> &[Ty] {
         if self.kind == Kind::Loop { &self.params } else { &self.results }
     }
+}
+
+/// Locals whose current value is also in a register. Local writes go through to the slot too,
+/// so a slot is always current and any cache state can be established by loads alone: this is
+/// the register state carried across labels. Each label has one (its control's `state`); every
+/// branch to it and the fall-through into it first make the registers agree with it
+/// ([`CodeGen::conform`]), and the code after the label starts from it. Loop headers cache the
+/// locals their loop touches most (from the [`BodyScan`]), loaded on entry, on every
+/// on-stack-replacement entry and after every call of the tiering hook.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Cache {
+    ints: Vec<(u32, Reg)>,
+    floats: Vec<(u32, FReg)>,
+}
+
+impl Cache {
+    fn is_empty(&self) -> bool {
+        self.ints.is_empty() && self.floats.is_empty()
+    }
+
+    /// Whether every entry of `target` holds here too.
+    fn covers(&self, target: &Cache) -> bool {
+        target.ints.iter().all(|e| self.ints.contains(e))
+            && target.floats.iter().all(|e| self.floats.contains(e))
+    }
+}
+
+/// Who owns an operand's register: the operator (free it afterwards), or a cached local lent for
+/// reading only (taken out of the cache meanwhile, so no allocation can take it, and put back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Held {
+    Owned,
+    Lent(u32),
 }
 
 /// Compiles one function with `masm`, on the frame `layout` describes. With
@@ -133,11 +170,13 @@ pub fn compile<M: MacroAssembler>(
         locals.extend(std::iter::repeat_n(ty, count as usize));
     }
     let temp_base = layout.temp_base();
+    let scan = BodyScan::new(body).map_err(wp)?;
     let mut masm = masm;
     let def = func_index - module.num_imported_funcs;
     if options.counting && layout.num_loops > 0 {
         masm.tally_back_edges(def, options.back_edge_chunk);
     }
+    let g_locals_len = locals.len();
     let free = masm.allocatable().iter().rev().copied().collect();
     let free_float = masm.allocatable_float().iter().rev().copied().collect();
     let mut g = CodeGen {
@@ -158,7 +197,9 @@ pub fn compile<M: MacroAssembler>(
         options,
         next_loop: 0,
         in_fuel_segment: false,
-        local_cache: Vec::new(),
+        cache: Cache::default(),
+        local_counts: vec![0; g_locals_len],
+        scan,
     };
     let end = g.masm.new_label();
     g.controls.push(Control {
@@ -168,6 +209,7 @@ pub fn compile<M: MacroAssembler>(
         results,
         label: end,
         else_label: None,
+        state: Cache::default(),
     });
     // Only the declared locals need their zeros: tier-1 code keeps constants as immediates and
     // never reads the interpreter's constant slots or result padding.
@@ -251,15 +293,27 @@ struct CodeGen<'m, M: MacroAssembler> {
     options: Options,
     /// The ordinal the next `loop` operator gets (every one counts, in dead code too).
     next_loop: u32,
-    /// Integer locals whose current value is also in a register (written through by
-    /// `local.set`, so the slot is always current too). Valid only within straight-line code:
-    /// dropped at labels and at anything that clobbers registers. Cached registers are neither
-    /// free nor held by the value stack.
-    local_cache: Vec<(u32, Reg)>,
+    /// Locals whose current value is also in a register (written through by `local.set`, so
+    /// the slot is always current too): see [`Cache`]. Dropped at anything that clobbers
+    /// registers (calls); cached registers are neither free nor held by the value stack, and an
+    /// allocation that finds no free register takes one from here.
+    cache: Cache,
+    /// Scratch space for [`BodyScan::loop_locals`], one zero per local.
+    local_counts: Vec<u32>,
+    scan: BodyScan,
 }
 
-/// A condition `lhs cond rhs` at a size, not yet materialized as a boolean.
-type Comparison = (Cond, Size, Reg, RegImm);
+/// A condition `lhs cond rhs` at a size, not yet materialized as a boolean, with who holds the
+/// operands' registers.
+#[derive(Clone, Copy, Debug)]
+struct Comparison {
+    cond: Cond,
+    size: Size,
+    lhs: Reg,
+    lhs_held: Held,
+    rhs: RegImm,
+    rhs_held: Held,
+}
 
 /// The condition and operand type of an integer comparison operator (`eqz` compares with 0).
 fn int_comparison(op: &Operator<'_>) -> Option<(Cond, Ty)> {
@@ -316,13 +370,13 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             // The branch is in the comparison's segment (a comparison never ends one).
             self.charge_fuel()?;
         }
-        let rhs = if matches!(op, Operator::I32Eqz | Operator::I64Eqz) {
-            RegImm::Imm(0)
+        let (rhs, rhs_held) = if matches!(op, Operator::I32Eqz | Operator::I64Eqz) {
+            (RegImm::Imm(0), Held::Owned)
         } else {
             self.pop_operand()
         };
-        let (lhs, _) = self.pop_reg();
-        let operands = (cond, ty.size(), lhs, rhs);
+        let (lhs, lhs_held) = self.pop_read();
+        let operands = Comparison { cond, size: ty.size(), lhs, lhs_held, rhs, rhs_held };
         match *next {
             Operator::BrIf { relative_depth } => self.branch_if(operands, relative_depth),
             Operator::If { blockty } => self.visit_if(operands, blockty)?,
@@ -411,6 +465,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 self.spill_all_but_top();
                 let (delta, _) = self.pop_reg();
                 self.masm.memory_grow(delta, delta);
+                self.drop_local_cache();
                 self.push_reg(Ty::I32, delta);
             }
             O::Drop => {
@@ -445,14 +500,16 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 self.stack.push(Value { ty, loc: Loc::Reg(dst) });
             }
             O::GlobalSet { global_index } if self.top_is_float() => {
-                let (src, ty) = self.pop_freg();
+                let ty = self.stack.last().expect("an operand").ty;
+                let (src, held) = self.pop_fread();
                 self.masm.store_global_float(ty.size(), src, global_index);
-                self.free_float.push(src);
+                self.release_fread(src, held);
             }
             O::GlobalSet { global_index } => {
-                let (src, ty) = self.pop_reg();
+                let ty = self.stack.last().expect("an operand").ty;
+                let (src, held) = self.pop_read();
                 self.masm.store_global(ty.size(), src, global_index);
-                self.free.push(src);
+                self.release_read(src, held);
             }
             O::I32Const { value } => {
                 self.stack.push(Value { ty: Ty::I32, loc: Loc::Imm(value as i64) })
@@ -701,13 +758,14 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         local * SLOT_BYTES
     }
 
-    /// A free register, spilling the deepest register-held value if none is free.
+    /// A free register: a free one, else one a cached local gives up, else the deepest
+    /// register-held value is spilled.
     fn alloc(&mut self) -> Reg {
         if let Some(r) = self.free.pop() {
             return r;
         }
-        if !self.local_cache.is_empty() {
-            return self.local_cache.remove(0).1;
+        if !self.cache.ints.is_empty() {
+            return self.cache.ints.remove(0).1;
         }
         let position = self
             .stack
@@ -718,10 +776,13 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.free.pop().expect("spilling freed a register")
     }
 
-    /// A free float register, spilling the deepest float-register value if none is free.
+    /// A free float register, like [`CodeGen::alloc`].
     fn alloc_float(&mut self) -> FReg {
         if let Some(r) = self.free_float.pop() {
             return r;
+        }
+        if !self.cache.floats.is_empty() {
+            return self.cache.floats.remove(0).1;
         }
         let position = self
             .stack
@@ -754,7 +815,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         match value.loc {
             Loc::Slot => return,
             Loc::Imm(imm) => self.masm.store_slot_imm(Size::S64, imm, slot),
-            Loc::Local(l) => self.masm.copy_slot(slot, Self::local_slot(l)),
+            Loc::Local(l) => self.copy_local(slot, l),
             Loc::Reg(r) => {
                 self.masm.store_slot(Size::S64, r, slot);
                 self.free.push(r);
@@ -765,6 +826,19 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             }
         }
         self.stack[position].loc = Loc::Slot;
+    }
+
+    /// Copies local `local` into the slot at byte offset `slot`: from its register when cached
+    /// (the bits above the value are never read at the value's type), else slot to slot.
+    fn copy_local(&mut self, slot: u32, local: u32) {
+        let size = self.locals[local as usize].size();
+        if let Some(r) = self.cached(local) {
+            self.masm.store_slot(Size::S64, r, slot);
+        } else if let Some(r) = self.cached_float(local) {
+            self.masm.store_slot_float(size, r, slot);
+        } else {
+            self.masm.copy_slot(slot, Self::local_slot(local));
+        }
     }
 
     /// Every value into its canonical slot or a constant: the state all paths into a label share.
@@ -795,7 +869,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         }
     }
 
-    /// Pops a value into a register the caller now owns.
+    /// Pops a value into a register the caller now owns (and may write).
     fn pop_reg(&mut self) -> (Reg, Ty) {
         let position = self.stack.len() - 1;
         let value = self.stack[position];
@@ -819,25 +893,71 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         (r, value.ty)
     }
 
+    /// Pops a value the caller only reads: a cached local's own register is lent (out of the
+    /// cache until [`CodeGen::release_read`]), anything else comes as from `pop_reg`.
+    fn pop_read(&mut self) -> (Reg, Held) {
+        if let Some(Value { loc: Loc::Local(l), .. }) = self.stack.last()
+            && let Some(i) = self.cache.ints.iter().position(|(local, _)| local == l)
+        {
+            let local = *l;
+            self.stack.pop();
+            let (_, r) = self.cache.ints.swap_remove(i);
+            return (r, Held::Lent(local));
+        }
+        (self.pop_reg().0, Held::Owned)
+    }
+
+    fn release_read(&mut self, r: Reg, held: Held) {
+        match held {
+            Held::Owned => self.free.push(r),
+            Held::Lent(local) => self.cache.ints.push((local, r)),
+        }
+    }
+
+    /// A register for the result of an operation reading `src`: `src` itself when owned.
+    fn result_reg(&mut self, src: Reg, held: Held) -> Reg {
+        match held {
+            Held::Owned => src,
+            Held::Lent(_) => self.alloc(),
+        }
+    }
+
+    /// Like [`CodeGen::result_reg`], for floats.
+    fn result_freg(&mut self, src: FReg, held: Held) -> FReg {
+        match held {
+            Held::Owned => src,
+            Held::Lent(_) => self.alloc_float(),
+        }
+    }
+
     /// The register caching local `local`, if any.
     fn cached(&self, local: u32) -> Option<Reg> {
-        self.local_cache.iter().find(|(l, _)| *l == local).map(|(_, r)| *r)
+        self.cache.ints.iter().find(|(l, _)| *l == local).map(|(_, r)| *r)
+    }
+
+    /// The float register caching local `local`, if any.
+    fn cached_float(&self, local: u32) -> Option<FReg> {
+        self.cache.floats.iter().find(|(l, _)| *l == local).map(|(_, r)| *r)
     }
 
     /// Forgets local `local`'s cached register, which becomes free.
     fn uncache(&mut self, local: u32) {
-        if let Some(i) = self.local_cache.iter().position(|(l, _)| *l == local) {
-            let (_, r) = self.local_cache.swap_remove(i);
+        if let Some(i) = self.cache.ints.iter().position(|(l, _)| *l == local) {
+            let (_, r) = self.cache.ints.swap_remove(i);
             self.free.push(r);
+        }
+        if let Some(i) = self.cache.floats.iter().position(|(l, _)| *l == local) {
+            let (_, r) = self.cache.floats.swap_remove(i);
+            self.free_float.push(r);
         }
     }
 
-    /// Forgets every cached local: before a label, a call, or anything else that may change
-    /// registers behind the code generator's back.
+    /// Forgets every cached local: before a call, or anything else that may change registers
+    /// behind the code generator's back.
     fn drop_local_cache(&mut self) {
-        for (_, r) in std::mem::take(&mut self.local_cache) {
-            self.free.push(r);
-        }
+        let cache = std::mem::take(&mut self.cache);
+        self.free.extend(cache.ints.into_iter().map(|(_, r)| r));
+        self.free_float.extend(cache.floats.into_iter().map(|(_, r)| r));
     }
 
     /// Pops a float value into a float register the caller now owns.
@@ -852,7 +972,10 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let size = value.ty.size();
         match value.loc {
             Loc::Imm(bits) => self.masm.load_float_const(size, r, bits as u64),
-            Loc::Local(l) => self.masm.load_slot_float(size, r, Self::local_slot(l)),
+            Loc::Local(l) => match self.cached_float(l) {
+                Some(cached) => self.masm.mov_float(r, cached),
+                None => self.masm.load_slot_float(size, r, Self::local_slot(l)),
+            },
             Loc::Slot => self.masm.load_slot_float(size, r, self.canonical(position)),
             Loc::FReg(_) => unreachable!("handled above"),
             Loc::Reg(_) => unreachable!("validated code never uses an integer as a float"),
@@ -861,20 +984,43 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         (r, value.ty)
     }
 
-    /// Pops a value as an operand that may stay an immediate.
-    fn pop_operand(&mut self) -> RegImm {
-        match self.stack.last().expect("an operand").loc {
-            Loc::Imm(imm) => {
-                self.stack.pop();
-                RegImm::Imm(imm)
-            }
-            _ => RegImm::Reg(self.pop_reg().0),
+    /// [`CodeGen::pop_read`] for floats.
+    fn pop_fread(&mut self) -> (FReg, Held) {
+        if let Some(Value { loc: Loc::Local(l), .. }) = self.stack.last()
+            && let Some(i) = self.cache.floats.iter().position(|(local, _)| local == l)
+        {
+            let local = *l;
+            self.stack.pop();
+            let (_, r) = self.cache.floats.swap_remove(i);
+            return (r, Held::Lent(local));
+        }
+        (self.pop_freg().0, Held::Owned)
+    }
+
+    fn release_fread(&mut self, r: FReg, held: Held) {
+        match held {
+            Held::Owned => self.free_float.push(r),
+            Held::Lent(local) => self.cache.floats.push((local, r)),
         }
     }
 
-    fn release_operand(&mut self, operand: RegImm) {
+    /// Pops a value the caller only reads, which may stay an immediate.
+    fn pop_operand(&mut self) -> (RegImm, Held) {
+        match self.stack.last().expect("an operand").loc {
+            Loc::Imm(imm) => {
+                self.stack.pop();
+                (RegImm::Imm(imm), Held::Owned)
+            }
+            _ => {
+                let (r, held) = self.pop_read();
+                (RegImm::Reg(r), held)
+            }
+        }
+    }
+
+    fn release_operand(&mut self, operand: RegImm, held: Held) {
         if let RegImm::Reg(r) = operand {
-            self.free.push(r);
+            self.release_read(r, held);
         }
     }
 
@@ -889,81 +1035,101 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     // ---- operations ----
 
     fn int_op(&mut self, op: IntOp, ty: Ty) {
-        let rhs = self.pop_operand();
-        let (lhs, _) = self.pop_reg();
-        self.masm.int_op(op, ty.size(), lhs, lhs, rhs);
-        self.release_operand(rhs);
-        self.push_reg(ty, lhs);
+        let (rhs, rhs_held) = self.pop_operand();
+        let (lhs, lhs_held) = self.pop_read();
+        let dst = self.result_reg(lhs, lhs_held);
+        self.masm.int_op(op, ty.size(), dst, lhs, rhs);
+        self.release_operand(rhs, rhs_held);
+        if dst != lhs {
+            self.release_read(lhs, lhs_held);
+        }
+        self.push_reg(ty, dst);
     }
 
     fn div(&mut self, op: DivOp, ty: Ty) {
-        let (rhs, _) = self.pop_reg();
+        let (rhs, rhs_held) = self.pop_read();
         let (lhs, _) = self.pop_reg();
         self.masm.div(op, ty.size(), lhs, lhs, rhs);
-        self.free.push(rhs);
+        self.release_read(rhs, rhs_held);
         self.push_reg(ty, lhs);
     }
 
     fn unary(&mut self, op: UnaryOp, operand: Ty, result: Ty) {
-        let (src, _) = self.pop_reg();
-        self.masm.unary(op, operand.size(), src, src);
-        self.push_reg(result, src);
+        let (src, held) = self.pop_read();
+        let dst = self.result_reg(src, held);
+        self.masm.unary(op, operand.size(), dst, src);
+        if dst != src {
+            self.release_read(src, held);
+        }
+        self.push_reg(result, dst);
     }
 
     fn float_op(&mut self, op: FloatOp, ty: Ty) {
-        let (rhs, _) = self.pop_freg();
-        let (lhs, _) = self.pop_freg();
-        self.masm.float_op(op, ty.size(), lhs, lhs, rhs);
-        self.free_float.push(rhs);
-        self.push_freg(ty, lhs);
+        let (rhs, rhs_held) = self.pop_fread();
+        let (lhs, lhs_held) = self.pop_fread();
+        let dst = self.result_freg(lhs, lhs_held);
+        self.masm.float_op(op, ty.size(), dst, lhs, rhs);
+        self.release_fread(rhs, rhs_held);
+        if dst != lhs {
+            self.release_fread(lhs, lhs_held);
+        }
+        self.push_freg(ty, dst);
     }
 
     fn float_unary(&mut self, op: FloatUnaryOp, ty: Ty) {
-        let (src, _) = self.pop_freg();
-        self.masm.float_unary(op, ty.size(), src, src);
-        self.push_freg(ty, src);
+        let (src, held) = self.pop_fread();
+        let dst = self.result_freg(src, held);
+        self.masm.float_unary(op, ty.size(), dst, src);
+        if dst != src {
+            self.release_fread(src, held);
+        }
+        self.push_freg(ty, dst);
     }
 
     fn float_compare(&mut self, cmp: FloatCmp, ty: Ty) {
-        let (rhs, _) = self.pop_freg();
-        let (lhs, _) = self.pop_freg();
+        let (rhs, rhs_held) = self.pop_fread();
+        let (lhs, lhs_held) = self.pop_fread();
         let dst = self.alloc();
         self.masm.float_compare(cmp, ty.size(), dst, lhs, rhs);
-        self.free_float.push(rhs);
-        self.free_float.push(lhs);
+        self.release_fread(rhs, rhs_held);
+        self.release_fread(lhs, lhs_held);
         self.push_reg(Ty::I32, dst);
     }
 
     fn float_to_int(&mut self, op: ConvertOp, result: Ty) {
-        let (src, _) = self.pop_freg();
+        let (src, held) = self.pop_fread();
         let dst = self.alloc();
         self.masm.float_to_int(op, dst, src);
-        self.free_float.push(src);
+        self.release_fread(src, held);
         self.push_reg(result, dst);
     }
 
     fn int_to_float(&mut self, op: ConvertOp, result: Ty) {
-        let (src, _) = self.pop_reg();
+        let (src, held) = self.pop_read();
         let dst = self.alloc_float();
         self.masm.int_to_float(op, dst, src);
-        self.free.push(src);
+        self.release_read(src, held);
         self.push_freg(result, dst);
     }
 
     fn float_to_float(&mut self, op: ConvertOp, result: Ty) {
-        let (src, _) = self.pop_freg();
-        self.masm.float_to_float(op, src, src);
-        self.push_freg(result, src);
+        let (src, held) = self.pop_fread();
+        let dst = self.result_freg(src, held);
+        self.masm.float_to_float(op, dst, src);
+        if dst != src {
+            self.release_fread(src, held);
+        }
+        self.push_freg(result, dst);
     }
 
     /// An operation the executor implements: every value goes to its canonical slot (so the
     /// `operands` top values are consecutive slots), and the result, if any, comes back in the
     /// first operand's slot.
     fn runtime(&mut self, op: RuntimeOp, a: u32, b: u32, operands: usize, result: Option<Ty>) {
-        self.drop_local_cache();
         self.spill_all();
         let base = self.stack.len() - operands;
         self.materialize_from(base);
+        self.drop_local_cache();
         let args = self.canonical(base);
         self.masm.runtime(op, a, b, args);
         self.stack.truncate(base);
@@ -973,11 +1139,15 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     }
 
     fn compare(&mut self, cond: Cond, ty: Ty) {
-        let rhs = self.pop_operand();
-        let (lhs, _) = self.pop_reg();
-        self.masm.compare(cond, ty.size(), lhs, lhs, rhs);
-        self.release_operand(rhs);
-        self.push_reg(Ty::I32, lhs);
+        let (rhs, rhs_held) = self.pop_operand();
+        let (lhs, lhs_held) = self.pop_read();
+        let dst = self.result_reg(lhs, lhs_held);
+        self.masm.compare(cond, ty.size(), dst, lhs, rhs);
+        self.release_operand(rhs, rhs_held);
+        if dst != lhs {
+            self.release_read(lhs, lhs_held);
+        }
+        self.push_reg(Ty::I32, dst);
     }
 
     /// A call: every value goes to its canonical slot (the arguments thereby land where the
@@ -987,10 +1157,10 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let params = ty.params().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
         let results =
             ty.results().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
-        self.drop_local_cache();
         self.spill_all();
         let base = self.stack.len() - params.len();
         self.materialize_from(base);
+        self.drop_local_cache();
         let callee_fp = self.canonical(base);
         let callee = match func.checked_sub(self.module.num_imported_funcs) {
             Some(def) => Callee::Defined { def, func },
@@ -1009,10 +1179,10 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         };
         let (params, results) = (ints(ty.params())?, ints(ty.results())?);
         // The table index sits above the arguments, in the slot right after them.
-        self.drop_local_cache();
         self.spill_all();
         let base = self.stack.len() - 1 - params.len();
         self.materialize_from(base);
+        self.drop_local_cache();
         let callee_fp = self.canonical(base);
         self.masm.call_indirect(type_index, table, callee_fp);
         self.stack.truncate(base);
@@ -1029,52 +1199,56 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     fn visit_select(&mut self) {
         if self.stack[self.stack.len() - 2].ty.is_float() {
-            let (cond, _) = self.pop_reg();
-            let (other, _) = self.pop_freg();
+            let (cond, cond_held) = self.pop_read();
+            let (other, other_held) = self.pop_fread();
             let (dst, ty) = self.pop_freg();
             self.masm.select_float(ty.size(), dst, cond, other);
-            self.free.push(cond);
-            self.free_float.push(other);
+            self.release_read(cond, cond_held);
+            self.release_fread(other, other_held);
             self.push_freg(ty, dst);
             return;
         }
-        let (cond, _) = self.pop_reg();
-        let (other, _) = self.pop_reg();
+        let (cond, cond_held) = self.pop_read();
+        let (other, other_held) = self.pop_read();
         let (dst, ty) = self.pop_reg();
         self.masm.select(ty.size(), dst, cond, other);
-        self.free.push(cond);
-        self.free.push(other);
+        self.release_read(cond, cond_held);
+        self.release_read(other, other_held);
         self.push_reg(ty, dst);
     }
 
     fn load(&mut self, kind: LoadKind, ty: Ty, offset: u64) {
-        let (addr, _) = self.pop_reg();
-        self.masm.load_heap(kind, addr, addr, offset as u32);
-        self.push_reg(ty, addr);
+        let (addr, held) = self.pop_read();
+        let dst = self.result_reg(addr, held);
+        self.masm.load_heap(kind, dst, addr, offset as u32);
+        if dst != addr {
+            self.release_read(addr, held);
+        }
+        self.push_reg(ty, dst);
     }
 
     fn load_float(&mut self, ty: Ty, offset: u64) {
-        let (addr, _) = self.pop_reg();
+        let (addr, held) = self.pop_read();
         let dst = self.alloc_float();
         self.masm.load_heap_float(ty.size(), dst, addr, offset as u32);
-        self.free.push(addr);
+        self.release_read(addr, held);
         self.push_freg(ty, dst);
     }
 
     fn store_float(&mut self, size: Size, offset: u64) {
-        let (value, _) = self.pop_freg();
-        let (addr, _) = self.pop_reg();
+        let (value, value_held) = self.pop_fread();
+        let (addr, addr_held) = self.pop_read();
         self.masm.store_heap_float(size, value, addr, offset as u32);
-        self.free_float.push(value);
-        self.free.push(addr);
+        self.release_fread(value, value_held);
+        self.release_read(addr, addr_held);
     }
 
     fn store(&mut self, kind: StoreKind, offset: u64) {
-        let (value, _) = self.pop_reg();
-        let (addr, _) = self.pop_reg();
+        let (value, value_held) = self.pop_read();
+        let (addr, addr_held) = self.pop_read();
         self.masm.store_heap(kind, value, addr, offset as u32);
-        self.free.push(value);
-        self.free.push(addr);
+        self.release_read(value, value_held);
+        self.release_read(addr, addr_held);
     }
 
     fn local_set(&mut self, local: u32) {
@@ -1094,15 +1268,15 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         match v.loc {
             Loc::Imm(imm) => self.masm.store_slot_imm(Size::S64, imm, slot),
             Loc::Local(l) if l == local => {}
-            Loc::Local(l) => self.masm.copy_slot(slot, Self::local_slot(l)),
+            Loc::Local(l) => self.copy_local(slot, l),
             Loc::Reg(r) => {
                 // Written through: the slot is current, and later reads take the register.
                 self.masm.store_slot(size, r, slot);
-                self.local_cache.push((local, r));
+                self.cache.ints.push((local, r));
             }
             Loc::FReg(r) => {
                 self.masm.store_slot_float(size, r, slot);
-                self.free_float.push(r);
+                self.cache.floats.push((local, r));
             }
             Loc::Slot => self.masm.copy_slot(slot, self.canonical(value)),
         }
@@ -1135,7 +1309,16 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     fn visit_block(&mut self, kind: Kind, blockty: BlockType) -> Result<(), CompileError> {
         let cond = if kind == Kind::If {
-            Some((Cond::Ne, Size::S32, self.pop_reg().0, RegImm::Imm(0)))
+            let (lhs, lhs_held) = self.pop_read();
+            let rhs = RegImm::Imm(0);
+            Some(Comparison {
+                cond: Cond::Ne,
+                size: Size::S32,
+                lhs,
+                lhs_held,
+                rhs,
+                rhs_held: Held::Owned,
+            })
         } else {
             None
         };
@@ -1151,9 +1334,11 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         cond: Option<Comparison>,
     ) -> Result<(), CompileError> {
         let (params, results) = self.block_types(blockty)?;
-        if kind == Kind::Loop {
-            // The header is reached from the back-edges too, with other registers.
-            self.drop_local_cache();
+        if let Some(c) = cond {
+            // Released before anything is allocated, read by the branch below: nothing emitted
+            // in between writes a register.
+            self.release_read(c.lhs, c.lhs_held);
+            self.release_operand(c.rhs, c.rhs_held);
         }
         self.spill_all();
         let height = self.stack.len() - params.len();
@@ -1165,32 +1350,161 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 let header = label;
                 let ordinal = self.next_loop;
                 self.next_loop += 1;
+                self.enter_loop_state(ordinal);
+                // Entries from outside the straight-line path (on-stack replacement, and a
+                // resume after the tiering hook, which clobbers registers) load the header's
+                // cached locals first.
+                let reload = (!self.cache.is_empty()).then(|| self.masm.new_label());
+                if self.options.counting || reload.is_some() {
+                    self.masm.jump(header);
+                }
+                if let Some(reload) = reload {
+                    self.masm.bind(reload);
+                    let state = self.cache.clone();
+                    self.conform_from(&Cache::default(), &state);
+                    if self.options.counting {
+                        self.masm.jump(header);
+                    }
+                }
                 if self.options.counting {
                     // Back-edges branch to a counting block just above the header; entering
                     // the loop jumps over it.
                     let back_edge = self.masm.new_label();
-                    self.masm.jump(header);
                     self.masm.bind(back_edge);
                     let options = &self.options;
                     let weight = options.budget_checks.then_some(options.back_edge_weight);
-                    self.masm.count_back_edge(ordinal, weight, header);
+                    self.masm.count_back_edge(ordinal, weight, reload.unwrap_or(header));
                     label = back_edge;
                 }
                 self.masm.bind(header);
-                self.masm.osr_entry(header);
+                self.masm.osr_entry(reload.unwrap_or(header));
             }
             Kind::If => {
-                let (cond, size, lhs, rhs) = cond.expect("if has a condition");
+                let c = cond.expect("if has a condition");
                 let target = self.masm.new_label();
-                self.masm.branch(cond.invert(), size, lhs, rhs, target);
-                self.free.push(lhs);
-                self.release_operand(rhs);
+                self.masm.branch(c.cond.invert(), c.size, c.lhs, c.rhs, target);
                 else_label = Some(target);
             }
             _ => {}
         }
-        self.controls.push(Control { kind, height, params, results, label, else_label });
+        let state = self.cache.clone();
+        self.controls.push(Control { kind, height, params, results, label, else_label, state });
         Ok(())
+    }
+
+    /// Chooses the register state of loop `ordinal`'s header: the integer and float locals the
+    /// loop touches most, as many as leave room for temporaries, and loads those not cached yet.
+    fn enter_loop_state(&mut self, ordinal: u32) {
+        const KEEP_FREE: usize = 4;
+        let ranked = self.scan.loop_locals(ordinal, &mut self.local_counts);
+        let int_room = self.masm.allocatable().len().saturating_sub(KEEP_FREE);
+        let float_room = self.masm.allocatable_float().len().saturating_sub(KEEP_FREE);
+        let (mut ints, mut floats) = (Vec::new(), Vec::new());
+        for (local, _) in ranked {
+            let ty = self.locals[local as usize];
+            if ty.is_float() {
+                if floats.len() < float_room {
+                    floats.push(local);
+                }
+            } else if ints.len() < int_room {
+                ints.push(local);
+            }
+        }
+        // Cached locals the loop does not want give their registers back first.
+        let old = std::mem::take(&mut self.cache);
+        for (local, r) in old.ints {
+            if ints.contains(&local) {
+                self.cache.ints.push((local, r));
+            } else {
+                self.free.push(r);
+            }
+        }
+        for (local, r) in old.floats {
+            if floats.contains(&local) {
+                self.cache.floats.push((local, r));
+            } else {
+                self.free_float.push(r);
+            }
+        }
+        for local in ints {
+            if self.cached(local).is_none() {
+                let r = self.free.pop().expect("registers to spare at a loop header");
+                let size = self.locals[local as usize].size();
+                self.masm.load_slot(size, r, Self::local_slot(local));
+                self.cache.ints.push((local, r));
+            }
+        }
+        for local in floats {
+            if self.cached_float(local).is_none() {
+                let r = self.free_float.pop().expect("float registers to spare at a loop header");
+                let size = self.locals[local as usize].size();
+                self.masm.load_slot_float(size, r, Self::local_slot(local));
+                self.cache.floats.push((local, r));
+            }
+        }
+    }
+
+    /// Emits what makes the registers agree with label state `target`, coming from the current
+    /// state, on a path where no register holds anything else that is needed (a taken branch,
+    /// or the fall-through into a label once its values are in their slots). The code
+    /// generator's own state is left as it was.
+    fn conform(&mut self, target: &Cache) {
+        if self.cache.covers(target) {
+            return;
+        }
+        let current = self.cache.clone();
+        self.conform_from(&current, target);
+    }
+
+    /// [`CodeGen::conform`] from state `current`: register moves where the value is cached
+    /// elsewhere (ordered so no source is overwritten first), loads from the always-current
+    /// local slots otherwise, and to break cycles.
+    fn conform_from(&mut self, current: &Cache, target: &Cache) {
+        // (destination, local, source)
+        let mut moves: Vec<(Reg, u32, Option<Reg>)> = target
+            .ints
+            .iter()
+            .filter(|e| !current.ints.contains(e))
+            .map(|&(l, r)| (r, l, current.ints.iter().find(|(cl, _)| *cl == l).map(|e| e.1)))
+            .collect();
+        while !moves.is_empty() {
+            let ready = (0..moves.len())
+                .find(|&i| !moves.iter().any(|m| m.2 == Some(moves[i].0)))
+                .unwrap_or_else(|| {
+                    // A cycle: the first destination is loaded from its slot, so no move
+                    // reads it any more.
+                    let dst = moves[0].0;
+                    moves.iter_mut().filter(|m| m.2 == Some(dst)).for_each(|m| m.2 = None);
+                    0
+                });
+            let (dst, local, src) = moves.swap_remove(ready);
+            let size = self.locals[local as usize].size();
+            match src {
+                Some(src) => self.masm.mov(Size::S64, dst, RegImm::Reg(src)),
+                None => self.masm.load_slot(size, dst, Self::local_slot(local)),
+            }
+        }
+        let mut moves: Vec<(FReg, u32, Option<FReg>)> = target
+            .floats
+            .iter()
+            .filter(|e| !current.floats.contains(e))
+            .map(|&(l, r)| (r, l, current.floats.iter().find(|(cl, _)| *cl == l).map(|e| e.1)))
+            .collect();
+        while !moves.is_empty() {
+            let ready = (0..moves.len())
+                .find(|&i| !moves.iter().any(|m| m.2 == Some(moves[i].0)))
+                .unwrap_or_else(|| {
+                    let dst = moves[0].0;
+                    moves.iter_mut().filter(|m| m.2 == Some(dst)).for_each(|m| m.2 = None);
+                    0
+                });
+            let (dst, local, src) = moves.swap_remove(ready);
+            let size = self.locals[local as usize].size();
+            match src {
+                Some(src) => self.masm.mov_float(dst, src),
+                None => self.masm.load_slot_float(size, dst, Self::local_slot(local)),
+            }
+        }
     }
 
     /// Moves the top `types.len()` values into the canonical slots starting at `height`.
@@ -1201,7 +1515,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             let dst = self.canonical(height + i);
             match value.loc {
                 Loc::Imm(imm) => self.masm.store_slot_imm(Size::S64, imm, dst),
-                Loc::Local(l) => self.masm.copy_slot(dst, Self::local_slot(l)),
+                Loc::Local(l) => self.copy_local(dst, l),
                 Loc::Reg(r) => self.masm.store_slot(Size::S64, r, dst),
                 Loc::FReg(r) => self.masm.store_slot_float(value.ty.size(), r, dst),
                 Loc::Slot if first + i == height + i => {}
@@ -1210,12 +1524,22 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         }
     }
 
-    /// Resets the stack to a label's state: `height` canonical values below, then `types`.
-    fn reset_stack(&mut self, height: usize, types: &[Ty]) {
-        self.local_cache.clear();
-        let all: Vec<Reg> = self.masm.allocatable().iter().rev().copied().collect();
-        self.free = all;
-        self.free_float = self.masm.allocatable_float().iter().rev().copied().collect();
+    /// Resets the stack to a label's state: `height` canonical values below, then `types`, and
+    /// the registers as `state` says.
+    fn reset_stack(&mut self, height: usize, types: &[Ty], state: &Cache) {
+        self.cache = state.clone();
+        let int_taken = |r: &Reg| state.ints.iter().any(|e| e.1 == *r);
+        let float_taken = |r: &FReg| state.floats.iter().any(|e| e.1 == *r);
+        self.free =
+            self.masm.allocatable().iter().rev().filter(|r| !int_taken(r)).copied().collect();
+        self.free_float = self
+            .masm
+            .allocatable_float()
+            .iter()
+            .rev()
+            .filter(|r| !float_taken(r))
+            .copied()
+            .collect();
         self.stack.truncate(height);
         self.stack.extend(types.iter().map(|&ty| Value { ty, loc: Loc::Slot }));
     }
@@ -1224,8 +1548,10 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.in_fuel_segment = false;
         let index = self.controls.len() - 1;
         let (height, results) = (self.controls[index].height, self.controls[index].results.len());
+        let state = std::mem::take(&mut self.controls[index].state);
         if self.reachable {
             self.move_results(height, results);
+            self.conform(&state);
             let end = self.controls[index].label;
             self.masm.jump(end);
         }
@@ -1234,7 +1560,9 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let else_label = control.else_label.take().expect("else follows an if");
         let params = control.params.clone();
         self.masm.bind(else_label);
-        self.reset_stack(height, &params);
+        // The false branch starts in the state of the `if`, which the end keeps.
+        self.reset_stack(height, &params, &state);
+        self.controls[index].state = state;
         self.reachable = true;
     }
 
@@ -1247,26 +1575,41 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             }
             return;
         }
+        if control.kind == Kind::Loop {
+            // No label: only the fall-through arrives, with the registers as they are.
+            if self.reachable {
+                self.move_results(control.height, control.results.len());
+                for position in control.height..self.stack.len() {
+                    let value = self.stack[position];
+                    self.release(value);
+                }
+                self.stack.truncate(control.height);
+                self.stack.extend(control.results.iter().map(|&ty| Value { ty, loc: Loc::Slot }));
+            } else {
+                self.reset_stack(control.height, &control.results, &Cache::default());
+            }
+            self.reachable = true;
+            return;
+        }
         if self.reachable {
             self.move_results(control.height, control.results.len());
+            self.conform(&control.state);
         }
-        if control.kind != Kind::Loop {
-            self.masm.bind(control.label);
-        }
+        self.masm.bind(control.label);
         if let Some(else_label) = control.else_label {
             self.masm.bind(else_label);
         }
-        self.reset_stack(control.height, &control.results);
+        self.reset_stack(control.height, &control.results, &control.state);
         self.reachable = true;
     }
 
     fn mark_unreachable(&mut self) {
         self.reachable = false;
         let height = self.controls.last().expect("inside the function").height;
-        self.reset_stack(height.min(self.stack.len()), &[]);
+        self.reset_stack(height.min(self.stack.len()), &[], &Cache::default());
     }
 
-    /// Whether a branch to `relative_depth` finds its values in place already.
+    /// Whether a branch to `relative_depth` finds its values and registers in place already.
     fn branch_is_plain(&self, relative_depth: u32) -> bool {
         let index = self.controls.len() - 1 - relative_depth as usize;
         if index == 0 {
@@ -1276,6 +1619,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let count = control.branch_types().len();
         let first = self.stack.len() - count;
         (0..count).all(|i| self.stack[first + i].loc == Loc::Slot && first == control.height)
+            && self.cache.covers(&control.state)
     }
 
     /// Emits the moves and the jump of a taken branch; the value stack is left as it was.
@@ -1290,34 +1634,48 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         // Values below the branched-over blocks are canonical already (spilled at block entry);
         // only this block's values may still be in registers, and the branch drops them.
         self.move_results(height, count);
+        let state = std::mem::take(&mut self.controls[index].state);
+        self.conform(&state);
+        self.controls[index].state = state;
         let label = self.controls[index].label;
         self.masm.jump(label);
     }
 
     fn visit_br_if(&mut self, relative_depth: u32) {
-        let (cond, _) = self.pop_reg();
-        self.branch_if((Cond::Ne, Size::S32, cond, RegImm::Imm(0)), relative_depth);
+        let (cond, held) = self.pop_read();
+        let rhs = RegImm::Imm(0);
+        let c = Comparison {
+            cond: Cond::Ne,
+            size: Size::S32,
+            lhs: cond,
+            lhs_held: held,
+            rhs,
+            rhs_held: Held::Owned,
+        };
+        self.branch_if(c, relative_depth);
     }
 
-    /// Branches to `relative_depth` when `lhs cond rhs` holds; the operand registers are released.
-    fn branch_if(&mut self, (cond, size, lhs, rhs): Comparison, relative_depth: u32) {
-        self.free.push(lhs);
-        self.release_operand(rhs);
+    /// Branches to `relative_depth` when the comparison holds; its registers are released.
+    fn branch_if(&mut self, c: Comparison, relative_depth: u32) {
+        // Released before anything is allocated: the moves of a taken branch only store and
+        // conform registers, after the compare-and-branch has read them.
+        self.release_read(c.lhs, c.lhs_held);
+        self.release_operand(c.rhs, c.rhs_held);
         if self.branch_is_plain(relative_depth) {
             let index = self.controls.len() - 1 - relative_depth as usize;
             let label = self.controls[index].label;
-            self.masm.branch(cond, size, lhs, rhs, label);
+            self.masm.branch(c.cond, c.size, c.lhs, c.rhs, label);
             return;
         }
         let skip = self.masm.new_label();
-        self.masm.branch(cond.invert(), size, lhs, rhs, skip);
+        self.masm.branch(c.cond.invert(), c.size, c.lhs, c.rhs, skip);
         self.branch(relative_depth);
         self.masm.bind(skip);
     }
 
     fn visit_br_table(&mut self, depths: &[u32]) {
-        let (index, _) = self.pop_reg();
-        self.free.push(index);
+        let (index, held) = self.pop_read();
+        self.release_read(index, held);
         let mut targets = Vec::with_capacity(depths.len());
         let mut stubs = Vec::new();
         for &depth in depths {
@@ -1356,7 +1714,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             match value.loc {
                 Loc::Imm(imm) => self.masm.store_slot_imm(Size::S64, imm, dst),
                 Loc::Local(l) if l as usize == i => {}
-                Loc::Local(l) => self.masm.copy_slot(dst, Self::local_slot(l)),
+                Loc::Local(l) => self.copy_local(dst, l),
                 Loc::Reg(r) => self.masm.store_slot(Size::S64, r, dst),
                 Loc::FReg(r) => self.masm.store_slot_float(value.ty.size(), r, dst),
                 Loc::Slot => self.masm.copy_slot(dst, self.canonical(first + i)),
