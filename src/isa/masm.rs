@@ -213,6 +213,11 @@ pub struct Assembled {
     pub osr_entries: Vec<Option<u32>>,
     /// Where each part of the code starts, for `tierup explore`; see [`CodeMap`].
     pub code_map: CodeMap,
+    /// Bytes `finish` put in front of the code emitted before it (the entry's register saves,
+    /// once it knows which registers the code uses): offsets [`MacroAssembler::offset`] reported
+    /// are this much lower than the same positions in `code`. Every offset in this struct is
+    /// already in `code`'s terms.
+    pub entry_bytes: u32,
 }
 
 /// Where the parts of a function's code start (code offsets), for readers of the machine code
@@ -328,6 +333,10 @@ pub trait MacroAssembler {
     fn bind(&mut self, label: Self::Label);
     /// Registers the code generator may allocate, in order of preference.
     fn allocatable(&self) -> &'static [Reg];
+    /// Tells the backend which of [`Self::allocatable`]'s registers the code writes (before
+    /// [`Self::finish`]): callee-saved ones it never writes need no saving. Without this call the
+    /// backend assumes every one.
+    fn registers_used(&mut self, _regs: &[Reg]) {}
     /// Whether this ISA (as configured) can emit `op`; the code generator refuses a function
     /// that needs an operation the target lacks (x86-64 without `popcnt`, say).
     fn has_unary(&self, op: UnaryOp) -> bool;

@@ -198,6 +198,7 @@ pub fn compile<M: MacroAssembler>(
         next_loop: 0,
         in_fuel_segment: false,
         cache: Cache::default(),
+        used: Vec::new(),
         local_counts: vec![0; g_locals_len],
         scan,
     };
@@ -260,9 +261,11 @@ pub fn compile<M: MacroAssembler>(
         )));
     }
     let body_end = g.masm.offset();
+    g.masm.registers_used(&g.used);
     let mut assembled = g.masm.finish().map_err(|e| CompileError::Internal(e.to_string()))?;
-    assembled.code_map.ops = op_offsets;
-    assembled.code_map.body_end = body_end;
+    let shift = assembled.entry_bytes;
+    assembled.code_map.ops = op_offsets.into_iter().map(|(op, at)| (op, at + shift)).collect();
+    assembled.code_map.body_end = body_end + shift;
     Ok(assembled)
 }
 
@@ -298,6 +301,8 @@ struct CodeGen<'m, M: MacroAssembler> {
     /// registers (calls); cached registers are neither free nor held by the value stack, and an
     /// allocation that finds no free register takes one from here.
     cache: Cache,
+    /// Every register the code writes (each came from `free` at least once).
+    used: Vec<Reg>,
     /// Scratch space for [`BodyScan::loop_locals`], one zero per local.
     local_counts: Vec<u32>,
     scan: BodyScan,
@@ -585,7 +590,11 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             O::I64Extend16S => self.unary(UnaryOp::Extend16S, Ty::I64, Ty::I64),
             O::I64Extend32S => self.unary(UnaryOp::Extend32S, Ty::I64, Ty::I64),
             O::I64ExtendI32S => self.unary(UnaryOp::Extend32S, Ty::I64, Ty::I64),
-            O::I64ExtendI32U => self.unary(UnaryOp::Extend32U, Ty::I64, Ty::I64),
+            O::I64ExtendI32U => match self.stack.last_mut() {
+                // An i32 in a register has its upper half clear already.
+                Some(Value { ty, loc: Loc::Reg(_) }) => *ty = Ty::I64,
+                _ => self.unary(UnaryOp::Extend32U, Ty::I64, Ty::I64),
+            },
             O::I32WrapI64 => self.unary(UnaryOp::Extend32U, Ty::I64, Ty::I32),
             ref other => return self.visit_float_or_ref(other),
         }
@@ -761,7 +770,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     /// A free register: a free one, else one a cached local gives up, else the deepest
     /// register-held value is spilled.
     fn alloc(&mut self) -> Reg {
-        if let Some(r) = self.free.pop() {
+        if let Some(r) = self.take_free() {
             return r;
         }
         if !self.cache.ints.is_empty() {
@@ -773,7 +782,16 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             .position(|v| matches!(v.loc, Loc::Reg(_)))
             .expect("more registers than values in flight");
         self.spill(position);
-        self.free.pop().expect("spilling freed a register")
+        self.take_free().expect("spilling freed a register")
+    }
+
+    /// A register off the free list, noted as used.
+    fn take_free(&mut self) -> Option<Reg> {
+        let r = self.free.pop()?;
+        if !self.used.contains(&r) {
+            self.used.push(r);
+        }
+        Some(r)
     }
 
     /// A free float register, like [`CodeGen::alloc`].
@@ -1428,7 +1446,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         }
         for local in ints {
             if self.cached(local).is_none() {
-                let r = self.free.pop().expect("registers to spare at a loop header");
+                let r = self.take_free().expect("registers to spare at a loop header");
                 let size = self.locals[local as usize].size();
                 self.masm.load_slot(size, r, Self::local_slot(local));
                 self.cache.ints.push((local, r));

@@ -1179,6 +1179,6 @@ impl MacroAssembler for Aarch64Masm {
         let code = self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
         let code_map = CodeMap { out_of_line, ..CodeMap::default() };
         let heap_accesses = self.heap_accesses;
-        Ok(Assembled { code, heap_accesses, oob_landing, osr_entries, code_map })
+        Ok(Assembled { code, heap_accesses, oob_landing, osr_entries, code_map, entry_bytes: 0 })
     }
 }
