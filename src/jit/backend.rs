@@ -138,7 +138,7 @@ mod tests {
             "(module (func (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))",
         );
         let text = aarch64::tests::disassemble_bytes(&code[0]);
-        let body: Vec<&str> = text.lines().skip(17).take(4).collect();
+        let body: Vec<&str> = text.lines().skip(13).take(4).collect();
         assert_eq!(body, ["ldr w9, [x20]", "add w9, w9, #0x1", "str x9, [x20]", "mov w0, wzr"]);
     }
 

@@ -74,8 +74,12 @@ const FP: u8 = 20;
 const SCRATCH0: u8 = 16;
 const SCRATCH1: u8 = 17;
 
-/// Allocatable registers, caller-saved first.
-const ALLOCATABLE: [Reg; 15] = [
+/// The memory base (`VmCtx::mem_base`, which never changes for an instance), pinned in a
+/// callee-saved register by every entry of a function that accesses memory.
+const HEAP_BASE: u8 = 21;
+
+/// Allocatable registers, caller-saved first; `x28` last (the back-edge tally takes it).
+const ALLOCATABLE: [Reg; 14] = [
     Reg(9),
     Reg(10),
     Reg(11),
@@ -83,7 +87,6 @@ const ALLOCATABLE: [Reg; 15] = [
     Reg(13),
     Reg(14),
     Reg(15),
-    Reg(21),
     Reg(22),
     Reg(23),
     Reg(24),
@@ -140,9 +143,6 @@ const ALLOCATABLE_FLOAT: [FReg; 22] = [
     FReg(29),
 ];
 
-/// Bytes of the prologue's save area: the frame record and `x19`-`x28`, 16-byte aligned.
-const SAVE_AREA: u32 = 96;
-
 /// Assembles one function for aarch64.
 pub struct Aarch64Masm {
     ops: VecAssembler<Aarch64Relocation>,
@@ -165,6 +165,11 @@ pub struct Aarch64Masm {
     hot_stubs: Vec<HotStub>,
     /// Back-edges are tallied in `x28` (see `tally_back_edges`).
     tally: Option<Tally>,
+    /// The allocatable registers the code writes, if the code generator said
+    /// (`registers_used`); all of them otherwise.
+    used: Option<Vec<Reg>>,
+    /// Whether any code reads the memory base register.
+    heap_base_used: bool,
 }
 
 /// The back-edge tally of a function with loops: `x28` counts down from `chunk`.
@@ -214,30 +219,67 @@ impl Aarch64Masm {
             far,
             hot_stubs: Vec::new(),
             tally: None,
+            used: None,
+            heap_base_used: false,
         }
     }
 
-    /// Saves the frame record and `x19`-`x28` and pins the context and frame pointers: what
-    /// every entry (the function's and its on-stack-replacement ones) does first.
-    fn save_registers(&mut self) {
-        a64!(self.ops
-            ; stp x29, x30, [sp, -(SAVE_AREA as i32)]!
-            ; mov x29, sp
-            ; stp x19, x20, [sp, 16]
-            ; stp x21, x22, [sp, 32]
-            ; stp x23, x24, [sp, 48]
-            ; stp x25, x26, [sp, 64]
-            ; stp x27, x28, [sp, 80]
-            ; mov x19, x0
-            ; mov x20, x1
-        );
+    /// The callee-saved registers every entry saves next to the frame record: `x19` and `x20`
+    /// (the pinned context and frame pointers), the memory base's and the tally's when used,
+    /// and those the code writes.
+    fn saved_registers(&self) -> Vec<u8> {
+        let writes = |r: u8| self.used.as_ref().is_none_or(|used| used.contains(&Reg(r)));
+        (19..=28)
+            .filter(|&r| match r {
+                19 | 20 => true,
+                HEAP_BASE => self.heap_base_used,
+                28 => self.tally.is_some() || writes(r),
+                _ => writes(r),
+            })
+            .collect()
     }
 
-    /// Starts the back-edge tally (on every entry, after the registers are saved).
-    fn start_tally(&mut self) {
+    /// Bytes of the save area for `saved`: the frame record, then the registers, 16-byte
+    /// aligned.
+    fn save_area(saved: &[u8]) -> u32 {
+        (16 + 8 * saved.len() as u32).next_multiple_of(16)
+    }
+
+    /// What every entry (the function's and its on-stack-replacement ones) does first: saves the
+    /// frame record and `saved`, pins the context and frame pointers and the memory base, and
+    /// starts the back-edge tally.
+    fn enter(&mut self, saved: &[u8]) {
+        let area = Self::save_area(saved);
+        a64!(self.ops ; stp x29, x30, [sp, -(area as i32)]! ; mov x29, sp);
+        for (i, pair) in saved.chunks(2).enumerate() {
+            let at = 16 + 16 * i as i32;
+            match *pair {
+                [a, b] => a64!(self.ops ; stp X(a), X(b), [sp, at]),
+                [a] => a64!(self.ops ; str X(a), [sp, at as u32]),
+                _ => unreachable!("chunks of two"),
+            }
+        }
+        a64!(self.ops ; mov x19, x0 ; mov x20, x1);
+        if self.heap_base_used {
+            self.load_ctx(HEAP_BASE, CTX_MEM_BASE);
+        }
         if let Some(tally) = self.tally {
             self.mov_imm(Size::S64, 28, tally.chunk as i64);
         }
+    }
+
+    /// Restores what [`Aarch64Masm::enter`] saved and returns.
+    fn leave(&mut self, saved: &[u8]) {
+        for (i, pair) in saved.chunks(2).enumerate() {
+            let at = 16 + 16 * i as i32;
+            match *pair {
+                [a, b] => a64!(self.ops ; ldp X(a), X(b), [sp, at]),
+                [a] => a64!(self.ops ; ldr X(a), [sp, at as u32]),
+                _ => unreachable!("chunks of two"),
+            }
+        }
+        let area = Self::save_area(saved);
+        a64!(self.ops ; ldp x29, x30, [sp], area as i32 ; ret);
     }
 
     /// `x16` = the counters of defined function `def`.
@@ -425,24 +467,36 @@ impl Aarch64Masm {
         self.load_ctx(SCRATCH1, CTX_MEM_LEN);
         a64!(self.ops ; cmp x16, x17);
         self.b_cc(Cc::Hi, oob);
-        self.load_ctx(SCRATCH1, CTX_MEM_BASE);
-        a64!(self.ops ; add x16, x17, x16);
+        self.heap_base_used = true;
+        a64!(self.ops ; add x16, X(HEAP_BASE), x16);
     }
 
     /// `x16` as for [`Aarch64Masm::effective_address`], for a load: with guard pages, without the
     /// check, and the load (the next instruction, which must be the only one) is recorded as a
     /// heap access. An unchecked address stays below base + 8 GiB + 16, inside the reservation.
-    fn load_address(&mut self, addr: Reg, offset: u32, bytes: u32) {
+    /// Returns the displacement the load uses from `x16` (an `ldur` immediate): the offset
+    /// itself when it fits, with `x16` = base + zero-extended address.
+    fn load_address(&mut self, addr: Reg, offset: u32, bytes: u32) -> i32 {
         match self.bounds {
-            HeapBounds::Explicit => self.effective_address(addr, offset, bytes),
+            HeapBounds::Explicit => {
+                self.effective_address(addr, offset, bytes);
+                -(bytes as i32)
+            }
             HeapBounds::GuardPages => {
-                a64!(self.ops ; mov w16, W(addr.0));
-                self.add_imm(Size::S64, SCRATCH0, SCRATCH0, offset as i64 + bytes as i64);
-                self.load_ctx(SCRATCH1, CTX_MEM_BASE);
-                a64!(self.ops ; add x16, x17, x16);
+                self.heap_base_used = true;
+                let disp = if offset < 256 {
+                    a64!(self.ops ; add x16, XSP(HEAP_BASE), W(addr.0), UXTW);
+                    offset as i32
+                } else {
+                    a64!(self.ops ; mov w16, W(addr.0));
+                    self.add_imm(Size::S64, SCRATCH0, SCRATCH0, offset as i64 + bytes as i64);
+                    a64!(self.ops ; add x16, X(HEAP_BASE), x16);
+                    -(bytes as i32)
+                };
                 self.trap_label(TrapCode::MemoryOutOfBounds);
                 let at = self.offset();
                 self.heap_accesses.push(at);
+                disp
             }
         }
     }
@@ -477,6 +531,10 @@ impl MacroAssembler for Aarch64Masm {
         a64!(self.ops ; =>label);
     }
 
+    fn registers_used(&mut self, regs: &[Reg]) {
+        self.used = Some(regs.to_vec());
+    }
+
     fn allocatable(&self) -> &'static [Reg] {
         // `x28` is last: without it, the rest.
         if self.tally.is_some() { &ALLOCATABLE[..ALLOCATABLE.len() - 1] } else { &ALLOCATABLE }
@@ -493,9 +551,9 @@ impl MacroAssembler for Aarch64Masm {
     }
 
     fn prologue(&mut self, frame: &FrameSetup<'_>) {
+        // What every entry does first (`enter`) is prepended by `finish`, once it knows which
+        // registers the code uses.
         self.func_index = frame.func_index;
-        self.save_registers();
-        self.start_tally();
         // Both stacks are checked before the frame is touched: the value stack against its end,
         // the host stack (tier-1 calls recurse on it) against the thread's limit.
         let overflow = self.trap_label(TrapCode::StackOverflow);
@@ -709,9 +767,8 @@ impl MacroAssembler for Aarch64Masm {
     }
 
     fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Reg, offset: u32) {
-        let bytes = kind.bytes();
-        self.load_address(addr, offset, bytes);
-        let (d, back) = (dst.0, -(bytes as i32));
+        let back = self.load_address(addr, offset, kind.bytes());
+        let d = dst.0;
         match kind {
             LoadKind::I32 => a64!(self.ops ; ldur W(d), [x16, back]),
             LoadKind::I64 => a64!(self.ops ; ldur X(d), [x16, back]),
@@ -1036,8 +1093,8 @@ impl MacroAssembler for Aarch64Masm {
 
     fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Reg, offset: u32) {
         let bytes = if size == Size::S32 { 4 } else { 8 };
-        self.load_address(addr, offset, bytes);
-        let (d, back) = (dst.0, -(bytes as i32));
+        let back = self.load_address(addr, offset, bytes);
+        let d = dst.0;
         match size {
             Size::S32 => a64!(self.ops ; ldur S(d), [x16, back]),
             Size::S64 => a64!(self.ops ; ldur D(d), [x16, back]),
@@ -1101,12 +1158,12 @@ impl MacroAssembler for Aarch64Masm {
 
     fn finish(mut self) -> Result<Assembled, AsmError> {
         // On-stack-replacement entries: the frame is the interpreter's, set up and checked.
+        let saved = self.saved_registers();
         let mut osr_entries = Vec::with_capacity(self.osr_targets.len());
         for target in std::mem::take(&mut self.osr_targets) {
             osr_entries.push(target.map(|label| {
                 let offset = self.offset();
-                self.save_registers();
-                self.start_tally();
+                self.enter(&saved);
                 a64!(self.ops ; b =>label);
                 offset
             }));
@@ -1167,18 +1224,27 @@ impl MacroAssembler for Aarch64Masm {
         out_of_line.push((self.offset(), OutOfLine::Epilogue));
         a64!(self.ops ; =>epilogue);
         self.flush_tally();
-        a64!(self.ops
-            ; ldp x19, x20, [sp, 16]
-            ; ldp x21, x22, [sp, 32]
-            ; ldp x23, x24, [sp, 48]
-            ; ldp x25, x26, [sp, 64]
-            ; ldp x27, x28, [sp, 80]
-            ; ldp x29, x30, [sp], SAVE_AREA as i32
-            ; ret
-        );
-        let code = self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
+        self.leave(&saved);
+        // The entry's first instructions go in front: the body is position-independent, and
+        // everything recorded so far moves by their length.
+        let body_end = self.offset();
+        self.enter(&saved);
+        let mut code = self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
+        let entry = code.split_off(body_end as usize);
+        let shift = entry.len() as u32;
+        code.splice(0..0, entry);
+        let out_of_line = out_of_line.into_iter().map(|(at, what)| (at + shift, what)).collect();
         let code_map = CodeMap { out_of_line, ..CodeMap::default() };
-        let heap_accesses = self.heap_accesses;
-        Ok(Assembled { code, heap_accesses, oob_landing, osr_entries, code_map, entry_bytes: 0 })
+        let heap_accesses = self.heap_accesses.iter().map(|at| at + shift).collect();
+        let osr_entries = osr_entries.into_iter().map(|e| e.map(|at| at + shift)).collect();
+        let oob_landing = oob_landing.map(|at| at + shift);
+        Ok(Assembled {
+            code,
+            heap_accesses,
+            oob_landing,
+            osr_entries,
+            code_map,
+            entry_bytes: shift,
+        })
     }
 }
