@@ -357,6 +357,11 @@ pub trait MacroAssembler {
     fn store_slot_imm(&mut self, size: Size, imm: i64, slot: u32);
     /// Copies a whole 16-byte slot.
     fn copy_slot(&mut self, dst: u32, src: u32);
+    /// Copies the low `size` bits of a slot (a value of that width: what its readers read, so
+    /// the copy's load is forwarded from the store that wrote it).
+    fn copy_value(&mut self, _size: Size, dst: u32, src: u32) {
+        self.copy_slot(dst, src);
+    }
     fn mov(&mut self, size: Size, dst: Reg, src: RegImm);
 
     fn int_op(&mut self, op: IntOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm);

@@ -590,11 +590,17 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             O::I64Extend16S => self.unary(UnaryOp::Extend16S, Ty::I64, Ty::I64),
             O::I64Extend32S => self.unary(UnaryOp::Extend32S, Ty::I64, Ty::I64),
             O::I64ExtendI32S => self.unary(UnaryOp::Extend32S, Ty::I64, Ty::I64),
-            O::I64ExtendI32U => match self.stack.last_mut() {
-                // An i32 in a register has its upper half clear already.
-                Some(Value { ty, loc: Loc::Reg(_) }) => *ty = Ty::I64,
-                _ => self.unary(UnaryOp::Extend32U, Ty::I64, Ty::I64),
-            },
+            O::I64ExtendI32U => {
+                // An i32 in a register has its upper half clear: the value, retyped.
+                if let Some(Value { loc: Loc::Imm(imm), .. }) = self.stack.last() {
+                    let value = *imm as u32 as i64;
+                    self.stack.pop();
+                    self.stack.push(Value { ty: Ty::I64, loc: Loc::Imm(value) });
+                } else {
+                    let (r, _) = self.pop_reg();
+                    self.push_reg(Ty::I64, r);
+                }
+            }
             O::I32WrapI64 => self.unary(UnaryOp::Extend32U, Ty::I64, Ty::I32),
             ref other => return self.visit_float_or_ref(other),
         }
@@ -855,7 +861,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         } else if let Some(r) = self.cached_float(local) {
             self.masm.store_slot_float(size, r, slot);
         } else {
-            self.masm.copy_slot(slot, Self::local_slot(local));
+            self.masm.copy_value(size, slot, Self::local_slot(local));
         }
     }
 
@@ -1296,7 +1302,19 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 self.masm.store_slot_float(size, r, slot);
                 self.cache.floats.push((local, r));
             }
-            Loc::Slot => self.masm.copy_slot(slot, self.canonical(value)),
+            Loc::Slot if v.ty.is_float() => {
+                // Through a register, which then caches the local.
+                let r = self.alloc_float();
+                self.masm.load_slot_float(size, r, self.canonical(value));
+                self.masm.store_slot_float(size, r, slot);
+                self.cache.floats.push((local, r));
+            }
+            Loc::Slot => {
+                let r = self.alloc();
+                self.masm.load_slot(size, r, self.canonical(value));
+                self.masm.store_slot(size, r, slot);
+                self.cache.ints.push((local, r));
+            }
         }
         self.stack.pop();
     }
@@ -1537,7 +1555,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 Loc::Reg(r) => self.masm.store_slot(Size::S64, r, dst),
                 Loc::FReg(r) => self.masm.store_slot_float(value.ty.size(), r, dst),
                 Loc::Slot if first + i == height + i => {}
-                Loc::Slot => self.masm.copy_slot(dst, self.canonical(first + i)),
+                Loc::Slot => self.masm.copy_value(value.ty.size(), dst, self.canonical(first + i)),
             }
         }
     }
@@ -1735,7 +1753,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 Loc::Local(l) => self.copy_local(dst, l),
                 Loc::Reg(r) => self.masm.store_slot(Size::S64, r, dst),
                 Loc::FReg(r) => self.masm.store_slot_float(value.ty.size(), r, dst),
-                Loc::Slot => self.masm.copy_slot(dst, self.canonical(first + i)),
+                Loc::Slot => self.masm.copy_value(value.ty.size(), dst, self.canonical(first + i)),
             }
         }
         self.masm.ret();

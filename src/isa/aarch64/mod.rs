@@ -632,6 +632,11 @@ impl MacroAssembler for Aarch64Masm {
         a64!(self.ops ; str q31, [XSP(base), off]);
     }
 
+    fn copy_value(&mut self, size: Size, dst: u32, src: u32) {
+        self.load_slot(size, Reg(SCRATCH0), src);
+        self.store_slot(size, Reg(SCRATCH0), dst);
+    }
+
     fn mov(&mut self, size: Size, dst: Reg, src: RegImm) {
         let d = dst.0;
         match (src, size) {

@@ -658,6 +658,14 @@ impl MacroAssembler for X64Masm {
         asm!(self.ops ; movups xmm0, [rsi + src as i32] ; movups [rsi + dst as i32], xmm0);
     }
 
+    fn copy_value(&mut self, size: Size, dst: u32, src: u32) {
+        let (d, s) = (dst as i32, src as i32);
+        match size {
+            Size::S32 => asm!(self.ops ; mov eax, DWORD [rsi + s] ; mov DWORD [rsi + d], eax),
+            Size::S64 => asm!(self.ops ; mov rax, QWORD [rsi + s] ; mov QWORD [rsi + d], rax),
+        }
+    }
+
     fn mov(&mut self, size: Size, dst: Reg, src: RegImm) {
         let d = dst.0;
         match (src, size) {
