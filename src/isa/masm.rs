@@ -412,6 +412,22 @@ pub trait MacroAssembler {
     /// `call_indirect` with module type `ty` through `table`; the table index is in the slot after
     /// the arguments. Like [`MacroAssembler::call`] otherwise.
     fn call_indirect(&mut self, ty: u32, table: u32, callee_fp: u32);
+    /// `call_indirect` as [`MacroAssembler::call_indirect`], with the common case inline: when
+    /// the table index (in slot `index_slot`, the one after the arguments) is below the table's
+    /// size and its element in the table's dispatch array (`vm::table`) has signature `sig` (the
+    /// module type's interned `SigId`) and this instance's context, the element's entry is
+    /// called directly; anything else goes through the runtime helper, which calls or traps.
+    fn call_indirect_inline(
+        &mut self,
+        ty: u32,
+        sig: u32,
+        table: u32,
+        callee_fp: u32,
+        index_slot: u32,
+    ) {
+        let _ = (sig, index_slot);
+        self.call_indirect(ty, table, callee_fp);
+    }
     /// `dst = memory.size` in pages.
     fn memory_size(&mut self, dst: Reg);
     /// `dst = memory.grow(delta)` through the context's helper; clobbers every allocatable

@@ -1208,7 +1208,9 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.materialize_from(base);
         self.drop_local_cache();
         let callee_fp = self.canonical(base);
-        self.masm.call_indirect(type_index, table, callee_fp);
+        let index_slot = self.canonical(base + params.len());
+        let sig = self.module.sigs[type_index as usize].0;
+        self.masm.call_indirect_inline(type_index, sig, table, callee_fp, index_slot);
         self.stack.truncate(base);
         self.stack.extend(results.into_iter().map(|ty| Value { ty, loc: Loc::Slot }));
         Ok(())

@@ -165,6 +165,9 @@ pub(crate) struct TableEntity {
     pub ty: TableType,
     /// Raw references (see [`encode_func_ref`]; externrefs are `handle + 1`).
     pub elems: Vec<u64>,
+    /// What compiled code's `call_indirect` reads: every write to `elems` is followed by
+    /// `table::sync` over the elements it wrote.
+    pub dispatch: super::table::DispatchArray,
 }
 
 impl TableEntity {
@@ -210,6 +213,8 @@ pub(crate) struct InstanceEntity {
     pub globals: Vec<u32>,
     /// Cached addresses of the global cells, by module global index.
     pub global_cells: Vec<*mut u128>,
+    /// The dispatch arrays of its tables, by module table index (`VmCtx::tables`).
+    pub table_dispatch: Vec<*const super::table::Dispatch>,
     /// Element segments as raw references; `None` once dropped (`elem.drop`, or after initialization
     /// for active and declarative segments).
     pub elem_segments: Vec<Option<Arc<[u64]>>>,

@@ -120,6 +120,9 @@ pub struct VmCtx {
     pub counters: *const FuncCounters,
     /// The tiering hook of compiled code.
     pub hot: HotHelper,
+    /// The dispatch arrays of the instance's tables, by module table index (see `vm::table`):
+    /// what `call_indirect` checks and calls through without leaving compiled code.
+    pub tables: *const *const super::table::Dispatch,
     /// The instance's index in its store (opaque to compiled code).
     pub instance: u32,
 }

@@ -60,6 +60,7 @@ use crate::isa::masm::{
     RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
+use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
 use crate::vm::vmctx::{FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, VmCtx};
 use crate::vm::{TrapCode, trap_status};
 use asm::Cc;
@@ -110,6 +111,14 @@ const CTX_MEMORY_GROW: u32 = std::mem::offset_of!(VmCtx, memory_grow) as u32;
 const CTX_CALL_IMPORT: u32 = std::mem::offset_of!(VmCtx, call_import) as u32;
 const CTX_COUNTERS: u32 = std::mem::offset_of!(VmCtx, counters) as u32;
 const CTX_HOT: u32 = std::mem::offset_of!(VmCtx, hot) as u32;
+const CTX_TABLES: u32 = std::mem::offset_of!(VmCtx, tables) as u32;
+const DISPATCH_ENTRIES: u32 = std::mem::offset_of!(Dispatch, entries) as u32;
+const DISPATCH_LEN: u32 = std::mem::offset_of!(Dispatch, len) as u32;
+const ENTRY_SIG: u32 = std::mem::offset_of!(IndirectEntry, sig) as u32;
+const ENTRY_FUNC_INDEX: u32 = std::mem::offset_of!(IndirectEntry, func_index) as u32;
+const ENTRY_ENTRY: u32 = std::mem::offset_of!(IndirectEntry, entry) as u32;
+const ENTRY_CTX: u32 = std::mem::offset_of!(IndirectEntry, ctx) as u32;
+const ENTRY_SHIFT: u32 = ENTRY_BYTES.trailing_zeros();
 /// A function's counters: `FuncCounters` is `#[repr(C)]`, four 8-byte fields.
 const COUNTERS_BYTES: u32 = std::mem::size_of::<FuncCounters>() as u32;
 const COUNTER_CALLS: u32 = std::mem::offset_of!(FuncCounters, calls) as u32;
@@ -883,6 +892,56 @@ impl MacroAssembler for Aarch64Masm {
         self.load_ctx(SCRATCH0, CTX_CALL_INDIRECT);
         a64!(self.ops ; mov x0, x19);
         self.call_checked();
+    }
+
+    fn call_indirect_inline(
+        &mut self,
+        ty: u32,
+        sig: u32,
+        table: u32,
+        callee_fp: u32,
+        index_slot: u32,
+    ) {
+        if table >= 4096 {
+            // The table's head beyond an immediate offset: the helper alone.
+            return self.call_indirect(ty, table, callee_fp);
+        }
+        let (slow, done, trap_exit) = (self.new_label(), self.new_label(), self.trap_exit);
+        // x1 = the callee's frame (both paths); x2 = the index; x17 = the table's dispatch
+        // head, then &entries[index]; x0, x3, x4 scratch until the call.
+        self.add_imm(Size::S64, 1, FP, callee_fp as i64);
+        self.load_slot(Size::S32, Reg(2), index_slot);
+        self.load_ctx(SCRATCH1, CTX_TABLES);
+        a64!(self.ops
+            ; ldr x17, [x17, table * 8]
+            ; ldr x3, [x17, DISPATCH_LEN]
+            ; cmp x2, x3
+        );
+        self.b_cc(Cc::Hs, slow);
+        a64!(self.ops
+            ; ldr x17, [x17, DISPATCH_ENTRIES]
+            ; add x17, x17, x2, lsl ENTRY_SHIFT
+            ; ldr w3, [x17, ENTRY_SIG]
+        );
+        self.mov_imm(Size::S32, 4, sig as i64);
+        a64!(self.ops ; cmp w3, w4);
+        self.b_cc(Cc::Ne, slow);
+        a64!(self.ops ; ldr x3, [x17, ENTRY_CTX] ; cmp x3, x19);
+        self.b_cc(Cc::Ne, slow);
+        a64!(self.ops
+            ; ldr w2, [x17, ENTRY_FUNC_INDEX]
+            ; ldr x16, [x17, ENTRY_ENTRY]
+            ; ldr x16, [x16]
+            ; mov x0, x19
+            ; blr x16
+            ; b =>done
+            ; =>slow
+        );
+        self.mov_imm(Size::S32, 2, ty as i64);
+        self.mov_imm(Size::S32, 3, table as i64);
+        self.load_ctx(SCRATCH0, CTX_CALL_INDIRECT);
+        a64!(self.ops ; mov x0, x19 ; blr x16 ; =>done);
+        self.cbz(Size::S32, 0, true, trap_exit);
     }
 
     fn memory_size(&mut self, dst: Reg) {

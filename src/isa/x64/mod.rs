@@ -37,6 +37,7 @@ use crate::isa::masm::{
     RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
+use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
 use crate::vm::vmctx::{FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, VmCtx};
 use crate::vm::{TrapCode, trap_status};
 use dynasmrt::x64::X64Relocation;
@@ -84,6 +85,14 @@ const CTX_MEMORY_GROW: i32 = std::mem::offset_of!(VmCtx, memory_grow) as i32;
 const CTX_CALL_IMPORT: i32 = std::mem::offset_of!(VmCtx, call_import) as i32;
 const CTX_COUNTERS: i32 = std::mem::offset_of!(VmCtx, counters) as i32;
 const CTX_HOT: i32 = std::mem::offset_of!(VmCtx, hot) as i32;
+const CTX_TABLES: i32 = std::mem::offset_of!(VmCtx, tables) as i32;
+const DISPATCH_ENTRIES: i32 = std::mem::offset_of!(Dispatch, entries) as i32;
+const DISPATCH_LEN: i32 = std::mem::offset_of!(Dispatch, len) as i32;
+const ENTRY_SIG: i32 = std::mem::offset_of!(IndirectEntry, sig) as i32;
+const ENTRY_FUNC_INDEX: i32 = std::mem::offset_of!(IndirectEntry, func_index) as i32;
+const ENTRY_ENTRY: i32 = std::mem::offset_of!(IndirectEntry, entry) as i32;
+const ENTRY_CTX: i32 = std::mem::offset_of!(IndirectEntry, ctx) as i32;
+const ENTRY_SHIFT: i8 = ENTRY_BYTES.trailing_zeros() as i8;
 /// A function's counters: `FuncCounters` is `#[repr(C)]`, four 8-byte fields.
 const COUNTERS_BYTES: u32 = std::mem::size_of::<FuncCounters>() as u32;
 const COUNTER_CALLS: u32 = std::mem::offset_of!(FuncCounters, calls) as u32;
@@ -962,6 +971,51 @@ impl MacroAssembler for X64Masm {
             ; mov edx, ty as i32
             ; mov ecx, table as i32
             ; call QWORD [rdi + CTX_CALL_INDIRECT]
+            ; pop rsi
+            ; pop rdi
+            ; test eax, eax
+            ; jnz =>trap_exit
+        );
+    }
+
+    fn call_indirect_inline(
+        &mut self,
+        ty: u32,
+        sig: u32,
+        table: u32,
+        callee_fp: u32,
+        index_slot: u32,
+    ) {
+        let (trap_exit, slow, done) =
+            (self.trap_exit, self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        // rax = &entries[index] once the bounds hold; rcx = the table's dispatch head.
+        asm!(self.ops
+            ; mov eax, DWORD [rsi + index_slot as i32]
+            ; mov rcx, QWORD [rdi + CTX_TABLES]
+            ; mov rcx, QWORD [rcx + (table * 8) as i32]
+            ; cmp rax, QWORD [rcx + DISPATCH_LEN]
+            ; jae =>slow
+            ; shl rax, ENTRY_SHIFT
+            ; add rax, QWORD [rcx + DISPATCH_ENTRIES]
+            ; cmp DWORD [rax + ENTRY_SIG], sig as i32
+            ; jne =>slow
+            ; cmp rdi, QWORD [rax + ENTRY_CTX]
+            ; jne =>slow
+            ; push rdi
+            ; push rsi
+            ; lea rsi, [rsi + callee_fp as i32]
+            ; mov edx, DWORD [rax + ENTRY_FUNC_INDEX]
+            ; mov rax, QWORD [rax + ENTRY_ENTRY]
+            ; call QWORD [rax]
+            ; jmp =>done
+            ; =>slow
+            ; push rdi
+            ; push rsi
+            ; lea rsi, [rsi + callee_fp as i32]
+            ; mov edx, ty as i32
+            ; mov ecx, table as i32
+            ; call QWORD [rdi + CTX_CALL_INDIRECT]
+            ; =>done
             ; pop rsi
             ; pop rdi
             ; test eax, eax
