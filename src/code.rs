@@ -19,40 +19,67 @@ use crate::vm::vmctx::FuncEntry;
 use dynasmrt::mmap::{ExecutableBuffer, MutableBuffer};
 use std::sync::Arc;
 
-/// A block of machine code, immutable and executable for as long as it lives. Cheap to clone.
+/// A block of machine code, immutable and executable for as long as it lives: a part of a
+/// mapping that may hold other blocks (a batch of functions is placed in one). Cheap to clone.
 #[derive(Clone)]
 pub struct ExecutableCode {
     buffer: Arc<ExecutableBuffer>,
+    /// Where the block starts in the mapping.
+    start: usize,
+    len: usize,
 }
 
 impl std::fmt::Debug for ExecutableCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ExecutableCode({} bytes)", self.buffer.len())
+        write!(f, "ExecutableCode({} bytes)", self.len)
     }
 }
+
+/// Where each block of a batch starts: 16-byte aligned, as function entries like.
+const BLOCK_ALIGN: usize = 16;
 
 impl ExecutableCode {
     /// Maps `bytes` as executable code.
     pub fn new(bytes: &[u8]) -> std::io::Result<ExecutableCode> {
-        let mut buffer = MutableBuffer::new(bytes.len().max(1))?;
-        buffer.set_len(bytes.len());
-        buffer.copy_from_slice(bytes);
+        Ok(ExecutableCode::new_batch(&[bytes])?.pop().expect("one block"))
+    }
+
+    /// Maps every block of `blocks` as executable code, all in one mapping (one `mmap`, one
+    /// protection change, one cache synchronization): one [`ExecutableCode`] per block.
+    pub fn new_batch(blocks: &[&[u8]]) -> std::io::Result<Vec<ExecutableCode>> {
+        let mut starts = Vec::with_capacity(blocks.len());
+        let mut total = 0;
+        for block in blocks {
+            starts.push(total);
+            total = (total + block.len()).next_multiple_of(BLOCK_ALIGN);
+        }
+        let mut buffer = MutableBuffer::new(total.max(1))?;
+        buffer.set_len(total);
+        for (block, &start) in blocks.iter().zip(&starts) {
+            buffer[start..start + block.len()].copy_from_slice(block);
+        }
         let buffer = buffer.make_exec()?;
         // Processors with split caches must not run stale instructions from these addresses.
         dynasmrt::cache_control::synchronize_icache(&buffer);
-        Ok(ExecutableCode { buffer: Arc::new(buffer) })
+        let buffer = Arc::new(buffer);
+        let code = blocks.iter().zip(starts).map(|(block, start)| ExecutableCode {
+            buffer: buffer.clone(),
+            start,
+            len: block.len(),
+        });
+        Ok(code.collect())
     }
 
     /// The addresses the code occupies.
     pub fn range(&self) -> std::ops::Range<usize> {
-        let start = self.buffer.as_ptr() as usize;
-        start..start + self.buffer.len()
+        let start = self.buffer.as_ptr() as usize + self.start;
+        start..start + self.len
     }
 
     /// Address of byte `offset` of the code.
     pub fn address(&self, offset: usize) -> *const u8 {
-        assert!(offset < self.buffer.len(), "offset {offset} outside the code");
-        self.buffer.as_ptr().wrapping_add(offset)
+        assert!(offset < self.len, "offset {offset} outside the code");
+        self.buffer.as_ptr().wrapping_add(self.start + offset)
     }
 }
 
@@ -116,6 +143,18 @@ impl CompiledFunc {
     /// Maps the code executable and registers it with the fault handler.
     pub fn new(parts: CompiledParts) -> std::io::Result<CompiledFunc> {
         let code = ExecutableCode::new(&parts.code)?;
+        Ok(CompiledFunc::register(parts, code))
+    }
+
+    /// [`CompiledFunc::new`] for many functions at once, all placed in one mapping.
+    pub fn new_batch(parts: Vec<CompiledParts>) -> std::io::Result<Vec<CompiledFunc>> {
+        let blocks: Vec<&[u8]> = parts.iter().map(|p| &p.code[..]).collect();
+        let code = ExecutableCode::new_batch(&blocks)?;
+        Ok(parts.into_iter().zip(code).map(|(p, c)| CompiledFunc::register(p, c)).collect())
+    }
+
+    /// Registers `code`, the mapped bytes of `parts`, with the fault handler.
+    fn register(parts: CompiledParts, code: ExecutableCode) -> CompiledFunc {
         let range = code.range();
         let registration = signals::register(
             range.start,
@@ -131,7 +170,7 @@ impl CompiledFunc {
             osr_entries: parts.osr_entries.into(),
             compile_time: parts.compile_time,
         };
-        Ok(CompiledFunc { inner: Arc::new(inner) })
+        CompiledFunc { inner: Arc::new(inner) }
     }
 
     /// The tier that compiled it.

@@ -51,22 +51,62 @@ impl Compiler for Baseline {
         layout: &FrameLayout,
         _profile: &FuncProfile,
     ) -> Result<CompiledFunc, CompileError> {
-        let started = std::time::Instant::now();
-        let func_index = module.num_imported_funcs + def;
-        let body = module.function_body(def);
-        let options = options(&module.config, false);
-        let assembled = backend::compile_host(module, func_index, &body, layout, options)?;
-        let parts = CompiledParts {
-            code: assembled.code,
-            tier: Tier::Baseline,
-            func_index,
-            heap_accesses: assembled.heap_accesses,
-            oob_landing: assembled.oob_landing,
-            osr_entries: assembled.osr_entries,
-            compile_time: started.elapsed(),
-        };
+        let parts = compile_parts(module, def, layout, options(&module.config, false))?;
         CompiledFunc::new(parts).map_err(|e| CompileError::Internal(e.to_string()))
     }
+
+    fn compile_batch(
+        &self,
+        module: &ModuleInner,
+        jobs: &[(u32, &FrameLayout, FuncProfile)],
+    ) -> Vec<Result<CompiledFunc, CompileError>> {
+        let options = options(&module.config, false);
+        let mut results: Vec<Result<Option<CompiledFunc>, CompileError>> = Vec::new();
+        let mut parts = Vec::new();
+        for (def, layout, _) in jobs {
+            match compile_parts(module, *def, layout, options) {
+                Ok(p) => {
+                    parts.push(p);
+                    results.push(Ok(None));
+                }
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        // All the code in one mapping.
+        let mut placed = match CompiledFunc::new_batch(parts) {
+            Ok(placed) => placed.into_iter(),
+            Err(e) => {
+                let e = CompileError::Internal(e.to_string());
+                return results.into_iter().map(|r| r.and(Err(e.clone()))).collect();
+            }
+        };
+        let placed_next = |r: Result<Option<CompiledFunc>, CompileError>| {
+            r.map(|_| placed.next().expect("one placed function per compiled one"))
+        };
+        results.into_iter().map(placed_next).collect()
+    }
+}
+
+/// Compiles defined function `def` for the host: the code and what the runtime must know of it.
+fn compile_parts(
+    module: &ModuleInner,
+    def: u32,
+    layout: &FrameLayout,
+    options: Options,
+) -> Result<CompiledParts, CompileError> {
+    let started = std::time::Instant::now();
+    let func_index = module.num_imported_funcs + def;
+    let body = module.function_body(def);
+    let assembled = backend::compile_host(module, func_index, &body, layout, options)?;
+    Ok(CompiledParts {
+        code: assembled.code,
+        tier: Tier::Baseline,
+        func_index,
+        heap_accesses: assembled.heap_accesses,
+        oob_landing: assembled.oob_landing,
+        osr_entries: assembled.osr_entries,
+        compile_time: started.elapsed(),
+    })
 }
 
 /// What tier-1 code is compiled for, besides the function: derived from the engine's

@@ -37,4 +37,15 @@ pub(crate) trait Compiler: Sync {
         layout: &FrameLayout,
         profile: &FuncProfile,
     ) -> Result<CompiledFunc, CompileError>;
+
+    /// Compiles many functions at once (`jobs`: each defined function with its layout and
+    /// profile), for tiering's up-front compiles, in order: a tier may place all their code in
+    /// one mapping. The default compiles them one by one.
+    fn compile_batch(
+        &self,
+        module: &ModuleInner,
+        jobs: &[(u32, &FrameLayout, FuncProfile)],
+    ) -> Vec<Result<CompiledFunc, CompileError>> {
+        jobs.iter().map(|(def, layout, profile)| self.compile(module, *def, layout, profile)).collect()
+    }
 }

@@ -256,9 +256,30 @@ pub(crate) fn prepare(module: &Module) -> crate::Result<()> {
     if m.config.tier != Tiering::Pinned(Tier::Baseline) {
         return Ok(());
     }
+    let tier = Tier::Baseline;
+    let compiler = compiler(tier).expect("tier 1 exists");
+    let started = m.tiers.elapsed();
+    let mut jobs = Vec::with_capacity(m.tiers.len());
     for def in 0..m.tiers.len() as u32 {
-        compile_and_install(module, def, Tier::Baseline);
-        if let CompileState::Refused(reason) = m.tiers.timeline(def, Tier::Baseline).state
+        m.tiers.update_timeline(def, tier, |t| {
+            t.state = CompileState::Compiling;
+            t.compile_started = Some(started);
+        });
+        match interp_code(m, def) {
+            Ok(code) => jobs.push((def, &code.layout, profile(m, def))),
+            Err(e) => {
+                let outcome = Err(CompileError::Internal(format!("translation failed: {e}")));
+                finish_compile(m, def, tier, outcome);
+            }
+        }
+    }
+    // One batch: the code of every function in one mapping.
+    let outcomes = compiler.compile_batch(m, &jobs);
+    for ((def, _, _), outcome) in jobs.iter().zip(outcomes) {
+        finish_compile(m, *def, tier, outcome);
+    }
+    for def in 0..m.tiers.len() as u32 {
+        if let CompileState::Refused(reason) = m.tiers.timeline(def, tier).state
             && reason.starts_with("internal")
         {
             return Err(crate::Error::Internal(reason));
@@ -361,6 +382,17 @@ pub(crate) fn compile_and_install(module: &Module, def: u32, tier: Tier) {
             compiler.compile(m, def, &code.layout, &profile)
         }
     };
+    finish_compile(m, def, tier, outcome);
+}
+
+/// Installs the code a compile of defined function `def` in `tier` produced, or records its
+/// refusal (never retried).
+fn finish_compile(
+    m: &ModuleInner,
+    def: u32,
+    tier: Tier,
+    outcome: Result<crate::code::CompiledFunc, CompileError>,
+) {
     match outcome {
         Ok(code) => {
             announce(m, def, &code);
