@@ -46,6 +46,8 @@ pub(crate) trait Compiler: Sync {
         module: &ModuleInner,
         jobs: &[(u32, &FrameLayout, FuncProfile)],
     ) -> Vec<Result<CompiledFunc, CompileError>> {
-        jobs.iter().map(|(def, layout, profile)| self.compile(module, *def, layout, profile)).collect()
+        jobs.iter()
+            .map(|(def, layout, profile)| self.compile(module, *def, layout, profile))
+            .collect()
     }
 }

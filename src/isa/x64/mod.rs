@@ -841,15 +841,36 @@ impl MacroAssembler for X64Masm {
     }
 
     fn jump_table(&mut self, index: Reg, targets: &[DynamicLabel]) {
-        // A compare chain: simple and position-independent; a table of addresses is a later
-        // refinement for wide `br_table`s.
         let (default, cases) = targets.split_last().expect("br_table has a default");
-        for (i, target) in cases.iter().enumerate() {
-            let target = *target;
-            asm!(self.ops ; cmp Rd(index.0), i as i32 ; je =>target);
-        }
         let default = *default;
-        asm!(self.ops ; jmp =>default);
+        if cases.len() < 4 {
+            // A short compare chain beats the indirect jump.
+            for (i, target) in cases.iter().enumerate() {
+                let target = *target;
+                asm!(self.ops ; cmp Rd(index.0), i as i32 ; je =>target);
+            }
+            asm!(self.ops ; jmp =>default);
+            return;
+        }
+        // A bounds check, then a computed jump into a table of 5-byte `jmp rel32` instructions
+        // (one per case): position-independent and constant time. An i32 in a register has its
+        // upper half clear, so the index scales as it is.
+        let table = self.ops.new_dynamic_label();
+        let i = index.0;
+        asm!(self.ops
+            ; cmp Rd(i), cases.len() as i32
+            ; jae =>default
+            ; lea rcx, [Rq(i) + Rq(i) * 4]
+            ; lea rax, [=>table]
+            ; add rax, rcx
+            ; jmp rax
+            ; =>table
+        );
+        for &target in cases {
+            let at = self.ops.offset().0;
+            asm!(self.ops ; jmp DWORD =>target);
+            debug_assert_eq!(self.ops.offset().0 - at, 5, "table entries are 5 bytes");
+        }
     }
 
     fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Reg, offset: u32) {
@@ -1779,6 +1800,26 @@ mod tests {
         assert_eq!(code, "roundsd $8,%xmm2,%xmm2\n");
         let code = body(|m| m.float_unary(FloatUnaryOp::Floor, Size::S32, FReg(4), FReg(5)));
         assert_eq!(code, "roundss $9,%xmm5,%xmm4\n");
+    }
+
+    #[test]
+    fn wide_jump_tables_jump_through_a_table_of_rel32_jumps() {
+        let code = body(|m| {
+            let targets: Vec<_> = (0..5).map(|_| m.new_label()).collect();
+            m.jump_table(Reg(8), &targets);
+            for &t in &targets {
+                m.bind(t);
+            }
+        });
+        let lines: Vec<&str> = code.lines().collect();
+        assert_eq!(lines[..2], ["cmp $4,%r8d", "jae 0x0000000000000032"], "{code}");
+        // The table's address, rip-relative (shown as the address it computes: 0x1E).
+        assert_eq!(lines[2..5], ["lea (%r8,%r8,4),%rcx", "lea 0x1E,%rax", "add %rcx,%rax"]);
+        assert_eq!(lines[5], "jmp *%rax");
+        // Four 5-byte entries, each to its own case.
+        let entries: Vec<&str> = lines[6..10].to_vec();
+        let expected = ["jmp 0x0000000000000032"; 4];
+        assert_eq!(entries, expected, "{code}");
     }
 
     #[test]
