@@ -110,6 +110,9 @@ pub(crate) struct ModuleInner {
     /// and compile a function long after decoding.
     pub binary: Box<[u8]>,
     pub bodies: Vec<std::ops::Range<usize>>,
+    /// Per defined function, the deepest its operand stack gets, as validation saw it (dead
+    /// code included): what a frame's temporaries need at most (`vm::frame`).
+    pub max_stack: Vec<u32>,
     pub names: Names,
     /// The engine the module was built with: tiers compile lazily, long after the build, by its
     /// settings and on its compile threads.
@@ -401,6 +404,7 @@ impl<'e> Builder<'e> {
                 datas: Vec::new(),
                 binary: Box::default(),
                 bodies: Vec::new(),
+                max_stack: Vec::new(),
                 names: Names::default(),
                 engine: engine.clone(),
                 config: engine.config().clone(),
@@ -421,7 +425,9 @@ impl<'e> Builder<'e> {
             {
                 let func_validator = func.into_validator(std::mem::take(&mut allocs));
                 self.m.code_size += (body.range().end - body.range().start) as usize;
-                allocs = validate_body(func_validator, &body)?;
+                let (max_stack, next) = validate_body(func_validator, &body)?;
+                allocs = next;
+                self.m.max_stack.push(max_stack);
                 let range = body.range();
                 self.m.bodies.push(range.start as usize..range.end as usize);
                 continue;
@@ -573,11 +579,13 @@ impl<'e> Builder<'e> {
     }
 }
 
-/// Validates one function body completely; returns the validator's allocations for the next.
+/// Validates one function body completely; returns the deepest its operand stack gets and the
+/// validator's allocations for the next.
 fn validate_body(
     mut validator: wasmparser::FuncValidator<wasmparser::ValidatorResources>,
     body: &wasmparser::FunctionBody<'_>,
-) -> Result<wasmparser::FuncValidatorAllocations> {
+) -> Result<(u32, wasmparser::FuncValidatorAllocations)> {
+    let mut max_stack = 0;
     let wp = Error::from_wasmparser;
     let mut locals = body.get_locals_reader().map_err(wp)?;
     for _ in 0..locals.get_count() {
@@ -589,10 +597,11 @@ fn validate_body(
     while !ops.eof() {
         let (op, offset) = ops.read_with_offset().map_err(wp)?;
         validator.op(offset, &op).map_err(wp)?;
+        max_stack = max_stack.max(validator.operand_stack_height());
         check_reserved_byte(&op, offset, ops.original_position())?;
     }
     ops.finish().map_err(wp)?;
-    Ok(validator.into_allocations())
+    Ok((max_stack, validator.into_allocations()))
 }
 
 /// WebAssembly 2.0 encodes the memory index of `memory.size`/`memory.grow` as one reserved zero

@@ -237,7 +237,9 @@ pub fn compile<M: MacroAssembler>(
         ops.read().map(|op| Some((wasm_offset, op))).map_err(wp)
     };
     let mut next = read()?;
+    let mut max_height = 0;
     while let Some((wasm_offset, op)) = next.take() {
+        max_height = max_height.max(g.stack.len());
         next = read()?;
         if record_offsets {
             op_offsets.push((wasm_offset, g.masm.offset()));
@@ -253,6 +255,12 @@ pub fn compile<M: MacroAssembler>(
         } else {
             g.visit(&op)?;
         }
+    }
+    if temp_base + max_height as u32 > layout.frame_size {
+        return Err(CompileError::Internal(format!(
+            "{max_height} temporaries do not fit the frame of {} slots",
+            layout.frame_size
+        )));
     }
     if g.next_fuel != g.fuel.len() {
         let (charged, expected) = (g.next_fuel, g.fuel.len());

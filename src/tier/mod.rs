@@ -259,14 +259,25 @@ pub(crate) fn prepare(module: &Module) -> crate::Result<()> {
     let tier = Tier::Baseline;
     let compiler = compiler(tier).expect("tier 1 exists");
     let started = m.tiers.elapsed();
+    // Without fuel, the frame layout comes from a cheap scan of each body, without translating
+    // it for tier 0 (which fuel segments would need).
+    let scanned: Vec<_> = if m.config.consume_fuel {
+        Vec::new()
+    } else {
+        (0..m.tiers.len() as u32).map(|def| crate::vm::frame::scan_layout(m, def)).collect()
+    };
     let mut jobs = Vec::with_capacity(m.tiers.len());
     for def in 0..m.tiers.len() as u32 {
         m.tiers.update_timeline(def, tier, |t| {
             t.state = CompileState::Compiling;
             t.compile_started = Some(started);
         });
-        match interp_code(m, def) {
-            Ok(code) => jobs.push((def, &code.layout, profile(m, def))),
+        let layout = match scanned.get(def as usize) {
+            Some(scanned) => scanned.as_ref().map_err(|e| e.to_string()),
+            None => interp_code(m, def).map(|code| &code.layout).map_err(str::to_string),
+        };
+        match layout {
+            Ok(layout) => jobs.push((def, layout, profile(m, def))),
             Err(e) => {
                 let outcome = Err(CompileError::Internal(format!("translation failed: {e}")));
                 finish_compile(m, def, tier, outcome);
