@@ -5,10 +5,14 @@
 //! free list), or its canonical slot (`temp_base + stack position`, the interpreter's layout). Values
 //! stay in registers within straight-line code; at every label (block and loop boundaries, branch
 //! targets, calls) all of them are in their canonical slots, so every path into a label agrees,
-//! exactly as in the interpreter's translator. With counting on, the prologue and every loop
-//! back-edge count into the module's profile counters, as the interpreter does. Operators the executor implements (tables, bulk
-//! memory, `ref.func`) are runtime calls on operands in canonical slots. It must never emit code
-//! for an operator it does not handle: anything unknown (SIMD) refuses the whole function.
+//! exactly as in the interpreter's translator. Locals may stay cached in registers across labels:
+//! each label has a register state every path into it establishes first (see [`Cache`]), and
+//! cached locals are lent to operators that only read them. With counting on, the prologue and
+//! every loop back-edge count into the module's profile counters, as the interpreter does.
+//! Operators the executor implements (tables, bulk memory, `ref.func`) are runtime calls on
+//! operands in canonical slots; `call_indirect` checks the table's dispatch array inline. It
+//! must never emit code for an operator it does not handle: anything unknown (SIMD) refuses the
+//! whole function.
 
 use super::Options;
 use super::scan::BodyScan;

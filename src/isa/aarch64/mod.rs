@@ -9,10 +9,15 @@
 //! - `x16`, `x17` (IP0/IP1): scratch for this backend only: materialized immediates, effective
 //!   addresses, helper addresses; `x0`-`x4` carry call arguments; `v30`, `v31`: float and vector
 //!   scratch (truncation bounds, `popcnt` through NEON `cnt` + `addv`, slot copies, zeroing);
-//! - `x9`-`x15`, `x21`-`x28`: allocatable (caller-saved first); `v0`-`v7`, `v16`-`v29`:
+//! - `x21`: the memory base (`VmCtx::mem_base`), pinned by every entry of a function that
+//!   accesses memory;
+//! - `x9`-`x15`, `x22`-`x28`: allocatable (caller-saved first; `x28` is the back-edge tally in
+//!   functions with loops); `v0`-`v7`, `v16`-`v29`:
 //!   allocatable floats, all caller-saved (the code generator spills every value before a call),
 //!   so `v8`-`v15` (whose low halves AAPCS64 makes callee-saved) are never touched;
-//! - `x29` (frame record), `x30` (link register) and `x19`-`x28` are saved by the prologue;
+//! - `x29` (frame record), `x30` (link register), `x19`, `x20`, and those of `x21`-`x28` the
+//!   code uses (told by `registers_used`) are saved by every entry, which `finish` puts in front
+//!   of the code (`Assembled::entry_bytes`);
 //!   `x18`, the platform register, is never touched.
 //!
 //! The prologue checks the value stack (`fp + frame bytes` against `VmCtx::stack_end`) and the
@@ -31,8 +36,8 @@
 //! width pair. `fcvtzs`/`fcvtzu` saturate (NaN gives 0), which is exactly `trunc_sat`; the
 //! trapping truncations compare against `ConvertOp::trunc_bounds` first, as x64 does.
 //!
-//! Linear memory: with [`HeapBounds::GuardPages`], loads compute `base + zero-extended address +
-//! offset` unchecked (`load_address`), inside the memory's 8 GiB reservation, and are recorded as
+//! Linear memory: with [`HeapBounds::GuardPages`], loads compute `x21 + zero-extended address +
+//! offset` unchecked (`load_address`: one `add` with `uxtw`, the offset in the `ldur`), inside the memory's 8 GiB reservation, and are recorded as
 //! heap accesses whose fault lands on the `MemoryOutOfBounds` stub, as on x64. Stores are always
 //! checked explicitly against `VmCtx::mem_len` (`effective_address`): a store straddling into a
 //! guard page may write its in-bounds bytes before faulting on aarch64, which wasm forbids. With

@@ -5,7 +5,12 @@
 //!   (entries and the runtime's helpers are System V functions);
 //! - `rax`, `rcx`, `rdx`: scratch for this file only: x86's fixed registers for division and
 //!   shift counts, and the two-operand forms, are absorbed here;
-//! - `r8`-`r11`, `rbx`, `r12`-`r15`: allocatable (the callee-saved ones are saved on entry);
+//! - `r14`: the memory base (`VmCtx::mem_base`), pinned by every entry of a function that
+//!   accesses memory;
+//! - `r8`-`r11`, `rbx`, `r12`, `r13`, `r15`: allocatable (`r15` is the back-edge tally in
+//!   functions with loops); entries save the callee-saved registers the code writes (told by
+//!   `registers_used`), an odd number of them so calls stay 16-byte aligned, and `finish` puts
+//!   those saves in front of the code (`Assembled::entry_bytes`);
 //! - `xmm0`, `xmm1`: float scratch for this file only (two-operand forms, constants, the
 //!   truncation bounds); `xmm2`-`xmm15`: allocatable floats, all caller-saved, which the code
 //!   generator respects by spilling every value before a call.
@@ -15,10 +20,11 @@
 //! (`abs`, `neg`, `copysign`) go through `rax`/`rcx` as bit operations, so NaN payloads survive;
 //! the roundings need SSE4.1 (`roundss`/`roundsd`), which the code generator checks.
 //!
-//! Linear memory: every load and store goes through [`X64Masm::heap_access`], which computes
-//! `[r14 + Rq(index) + disp]` with `rcx` = the memory base and `rax` = the zero-extended wasm address
-//! (plus the offset when it does not fit a disp32), so the access lies below base + 8 GiB + the
-//! access width, inside the memory's reservation (`vm::memory::RESERVATION`). With
+//! Linear memory: every load and store goes through [`X64Masm::heap_access`], which addresses
+//! `[r14 + index + disp]` with `r14` = the memory base and `index` the register holding the
+//! wasm address (zero-extended: an `i32` in a register has its upper half clear), or `rax` =
+//! address + offset when the offset does not fit a disp32, so the access lies below base + 8 GiB +
+//! the access width, inside the memory's reservation (`vm::memory::RESERVATION`). With
 //! [`HeapBounds::GuardPages`] (the default wherever `jit::signals` is installed) nothing is
 //! compared: the access instruction's offset is recorded, and a fault on it lands on the
 //! function's `MemoryOutOfBounds` stub, which leaves through the usual trap exit. With
@@ -518,7 +524,7 @@ impl X64Masm {
 
     /// Emits one access of `bytes` bytes to linear memory at wasm address `addr + offset`: every
     /// load and store of every kind goes through here, so each gets the same bounds discipline.
-    /// `access` must emit exactly one instruction, whose memory operand is `[r14 + Rq(index) + disp]`
+    /// `access` must emit exactly one instruction, whose memory operand is `[r14 + index + disp]`
     /// with the `disp` it is given; it must not use `rax` or `rcx` otherwise.
     ///
     /// With guard pages, that instruction's offset is recorded as a heap access: only a fault with
