@@ -4,7 +4,9 @@
 //! (living in the slot of its stack height), a local or a constant. `local.get` and `i32.const` emit
 //! nothing; the instruction that consumes them reads the local's or constant's slot directly. Entries
 //! that name locals are materialized into temporaries before the local is overwritten and at every
-//! control-flow boundary, so all paths into a label agree on where each value lives.
+//! control-flow boundary, so all paths into a label agree on where each value lives. A branch's
+//! moves run only when it is taken, so emitting them must never change the virtual stack: the
+//! fall-through of a `br_if` and the next entry of a `br_table` carry on with the stack as it was.
 //!
 //! It only ever sees bodies the front end has validated (`module.rs`), so it may rely on
 //! well-typed input; it must never be handed one that was not.
@@ -984,19 +986,25 @@ impl Translator<'_> {
     }
 
     /// Moves the results into slots `0..n` and returns.
+    ///
+    /// Leaves the operand stack as it was: a conditional branch to the function's end runs this
+    /// code only when taken, so the fall-through path must not see any of its moves.
     fn emit_return(&mut self) {
         let n = self.num_results as usize;
         let first = self.stack.len() - n;
-        // A result still in a low local could be overwritten by an earlier result's move.
-        for position in first..self.stack.len() {
-            if let Operand::Local(s) = self.stack[position]
-                && s < self.num_results
-            {
-                self.materialize(position);
-            }
-        }
-        for i in 0..n {
-            let src = self.slot_of(first + i);
+        // A result still in a low local could be overwritten by an earlier result's move: it is
+        // read from its own temporary instead, which nothing else reads once the function returns.
+        let sources: Vec<Slot> = (first..self.stack.len())
+            .map(|position| match self.stack[position] {
+                Operand::Local(local) if local < self.num_results => {
+                    let temp = self.temp_slot(position);
+                    self.emit(Instr::Copy { dst: temp, src: local });
+                    temp
+                }
+                _ => self.slot_of(position),
+            })
+            .collect();
+        for (i, src) in sources.into_iter().enumerate() {
             if src != i as Slot {
                 self.emit(Instr::Copy { dst: i as Slot, src });
             }
