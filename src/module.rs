@@ -113,6 +113,11 @@ pub(crate) struct ModuleInner {
     /// Per defined function, the deepest its operand stack gets, as validation saw it (dead
     /// code included): what a frame's temporaries need at most (`vm::frame`).
     pub max_stack: Vec<u32>,
+    /// Per defined function, its `loop` operators (dead ones included), as validation counted.
+    pub num_loops: Vec<u32>,
+    /// Which locals each loop of each defined function touches, recorded while validating when
+    /// the engine may compile in tier 1 (see `jit::scan`); empty otherwise.
+    pub loop_locals: crate::jit::scan::LoopLocals,
     pub names: Names,
     /// The engine the module was built with: tiers compile lazily, long after the build, by its
     /// settings and on its compile threads.
@@ -423,6 +428,8 @@ impl<'e> Builder<'e> {
                 binary: Box::default(),
                 bodies: Vec::new(),
                 max_stack: Vec::new(),
+                num_loops: Vec::new(),
+                loop_locals: Default::default(),
                 names: Names::default(),
                 engine: engine.clone(),
                 config: engine.config().clone(),
@@ -436,6 +443,8 @@ impl<'e> Builder<'e> {
         let mut validator = Validator::new_with_features(features());
         let mut allocs = wasmparser::FuncValidatorAllocations::default();
         let wp = Error::from_wasmparser;
+        let config = self.engine.config();
+        let record_loops = config.tier != crate::Tiering::Pinned(Tier::Interp);
         for payload in Parser::new(0).parse_all(binary) {
             let payload = payload.map_err(wp)?;
             if let wasmparser::ValidPayload::Func(func, body) =
@@ -443,9 +452,11 @@ impl<'e> Builder<'e> {
             {
                 let func_validator = func.into_validator(std::mem::take(&mut allocs));
                 self.m.code_size += (body.range().end - body.range().start) as usize;
-                let (max_stack, next) = validate_body(func_validator, &body)?;
+                let loops = record_loops.then_some(&mut self.m.loop_locals);
+                let (facts, next) = validate_body(func_validator, &body, loops)?;
                 allocs = next;
-                self.m.max_stack.push(max_stack);
+                self.m.max_stack.push(facts.max_stack);
+                self.m.num_loops.push(facts.num_loops);
                 let range = body.range();
                 self.m.bodies.push(range.start as usize..range.end as usize);
                 continue;
@@ -458,6 +469,7 @@ impl<'e> Builder<'e> {
             self.section(payload)?;
         }
         self.m.binary = binary.into();
+        self.m.loop_locals.shrink();
         self.m.tiers = crate::tier::new_module_tiers(self.engine.config(), self.m.bodies.len());
         Ok(self.m)
     }
@@ -597,13 +609,22 @@ impl<'e> Builder<'e> {
     }
 }
 
-/// Validates one function body completely; returns the deepest its operand stack gets and the
-/// validator's allocations for the next.
+/// What validating a body learned of it beyond its validity.
+struct BodyFacts {
+    /// The deepest its operand stack gets.
+    max_stack: u32,
+    /// Its `loop` operators.
+    num_loops: u32,
+}
+
+/// Validates one function body completely, recording its loops' locals into `loops` when given;
+/// returns what it learned and the validator's allocations for the next.
 fn validate_body(
     mut validator: wasmparser::FuncValidator<wasmparser::ValidatorResources>,
     body: &wasmparser::FunctionBody<'_>,
-) -> Result<(u32, wasmparser::FuncValidatorAllocations)> {
-    let mut max_stack = 0;
+    mut loops: Option<&mut crate::jit::scan::LoopLocals>,
+) -> Result<(BodyFacts, wasmparser::FuncValidatorAllocations)> {
+    let mut facts = BodyFacts { max_stack: 0, num_loops: 0 };
     let wp = Error::from_wasmparser;
     let mut locals = body.get_locals_reader().map_err(wp)?;
     for _ in 0..locals.get_count() {
@@ -611,15 +632,25 @@ fn validate_body(
         let (count, ty) = locals.read().map_err(wp)?;
         validator.define_locals(offset, count, ty).map_err(wp)?;
     }
+    if let Some(loops) = loops.as_deref_mut() {
+        loops.begin_body();
+    }
     let mut ops = body.get_operators_reader().map_err(wp)?;
     while !ops.eof() {
         let (op, offset) = ops.read_with_offset().map_err(wp)?;
         validator.op(offset, &op).map_err(wp)?;
-        max_stack = max_stack.max(validator.operand_stack_height());
+        facts.max_stack = facts.max_stack.max(validator.operand_stack_height());
+        facts.num_loops += matches!(op, wasmparser::Operator::Loop { .. }) as u32;
+        if let Some(loops) = loops.as_deref_mut() {
+            loops.record(&op);
+        }
         check_reserved_byte(&op, offset, ops.original_position())?;
     }
     ops.finish().map_err(wp)?;
-    Ok((max_stack, validator.into_allocations()))
+    if let Some(loops) = loops {
+        loops.end_body();
+    }
+    Ok((facts, validator.into_allocations()))
 }
 
 /// WebAssembly 2.0 encodes the memory index of `memory.size`/`memory.grow` as one reserved zero

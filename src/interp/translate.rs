@@ -128,8 +128,15 @@ fn collect_constants(body: &FunctionBody<'_>) -> wasmparser::Result<ConstPool> {
     // `ref.null` and zero are common; the executor also relies on no particular order.
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
-        if let Some(value) = crate::vm::frame::constant_value(&ops.read()?) {
-            pool.add(value);
+        match ops.read()? {
+            Operator::I32Const { value } => pool.add(value as u32 as u128),
+            Operator::I64Const { value } => pool.add(value as u64 as u128),
+            Operator::F32Const { value } => pool.add(value.bits() as u128),
+            Operator::F64Const { value } => pool.add(value.bits() as u128),
+            Operator::V128Const { value } => pool.add(value.i128() as u128),
+            Operator::RefNull { .. } => pool.add(0),
+            Operator::I8x16Shuffle { lanes } => pool.add(u128::from_le_bytes(lanes)),
+            _ => {}
         }
     }
     Ok(pool)

@@ -346,6 +346,8 @@ pub trait MacroAssembler {
     /// [`Self::finish`]): callee-saved ones it never writes need no saving. Without this call the
     /// backend assumes every one.
     fn registers_used(&mut self, _regs: &[Reg]) {}
+    /// Room for about `bytes` more bytes of code, so the buffer need not grow while emitting.
+    fn reserve(&mut self, _bytes: usize) {}
     /// Whether this ISA (as configured) can emit `op`; the code generator refuses a function
     /// that needs an operation the target lacks (x86-64 without `popcnt`, say).
     fn has_unary(&self, op: UnaryOp) -> bool;

@@ -17,7 +17,7 @@
 //! (SIMD) refuses the whole function.
 
 use super::Options;
-use super::scan::BodyScan;
+use super::scan::{BodyScan, LoopLocals};
 use crate::isa::masm::{
     Assembled, Callee, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup,
     IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
@@ -27,7 +27,11 @@ use crate::tier::compiler::CompileError;
 use crate::types::ValType;
 use crate::vm::TrapCode;
 use crate::vm::frame::{FrameLayout, SLOT_BYTES, ends_fuel_segment};
+use smallvec::SmallVec;
 use wasmparser::{BlockType, FunctionBody, Operator};
+
+/// The types of a block's parameters or results: almost always none or one.
+type Types = SmallVec<[Ty; 2]>;
 
 /// The value types this tier handles: everything but `v128`. Floats live in float registers;
 /// references are 64-bit integers (the interpreter's slot bits: 0 for null, a store handle + 1).
@@ -103,8 +107,8 @@ struct Control<L> {
     kind: Kind,
     /// Stack height below the block's parameters.
     height: usize,
-    params: Vec<Ty>,
-    results: Vec<Ty>,
+    params: Types,
+    results: Types,
     /// The branch target: the loop header, or the end.
     label: L,
     /// For `if`: where the false branch starts.
@@ -129,8 +133,8 @@ impl<L> Control<L> {
 /// on-stack-replacement entry and after every call of the tiering hook.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Cache {
-    ints: Vec<(u32, Reg)>,
-    floats: Vec<(u32, FReg)>,
+    ints: SmallVec<[(u32, Reg); 16]>,
+    floats: SmallVec<[(u32, FReg); 24]>,
 }
 
 impl Cache {
@@ -176,9 +180,20 @@ pub fn compile<M: MacroAssembler>(
         locals.extend(std::iter::repeat_n(ty, count as usize));
     }
     let temp_base = layout.temp_base();
-    let scan = BodyScan::new(body).map_err(wp)?;
-    let mut masm = masm;
     let def = func_index - module.num_imported_funcs;
+    // What validation recorded of the loops, or a scan of this body when it recorded nothing.
+    let scanned;
+    let scan = match module.loop_locals.body(def as usize) {
+        Some(scan) => scan,
+        None => {
+            scanned = LoopLocals::scan(body).map_err(wp)?;
+            scanned.body(0).expect("one body scanned")
+        }
+    };
+    let mut masm = masm;
+    // Tier-1 code is about twice the size of the wasm it comes from.
+    let body_bytes = (body.range().end - body.range().start) as usize;
+    masm.reserve(2 * body_bytes + 256);
     if options.counting && layout.num_loops > 0 {
         masm.tally_back_edges(def, options.back_edge_chunk);
     }
@@ -197,7 +212,7 @@ pub fn compile<M: MacroAssembler>(
         reachable: true,
         dead_depth: 0,
         results: results.clone(),
-        fuel: layout.fuel_segments.to_vec(),
+        fuel: &layout.fuel_segments,
         next_fuel: 0,
         def,
         options,
@@ -212,8 +227,8 @@ pub fn compile<M: MacroAssembler>(
     g.controls.push(Control {
         kind: Kind::Function,
         height: 0,
-        params: Vec::new(),
-        results,
+        params: Types::new(),
+        results: results.into_iter().collect(),
         label: end,
         else_label: None,
         state: Cache::default(),
@@ -232,34 +247,35 @@ pub fn compile<M: MacroAssembler>(
         let weight = options.budget_checks.then_some(options.call_weight);
         g.masm.count_call(g.def, weight);
     }
-    // One operator of lookahead, so a comparison can fuse with the branch that consumes it.
     let mut ops = body.get_operators_reader().map_err(wp)?;
     let mut op_offsets = Vec::new();
-    let mut read = || {
-        if ops.eof() {
-            return Ok(None);
-        }
-        let wasm_offset = ops.original_position() as u32;
-        ops.read().map(|op| Some((wasm_offset, op))).map_err(wp)
-    };
-    let mut next = read()?;
     let mut max_height = 0;
-    while let Some((wasm_offset, op)) = next.take() {
+    while !ops.eof() {
         max_height = max_height.max(g.stack.len());
-        next = read()?;
+        let wasm_offset = ops.original_position() as u32;
+        // Borrowed where `read` left it: moving an operator out costs more than reading it.
+        let read = ops.read();
+        let op = match &read {
+            Ok(op) => op,
+            Err(e) => return Err(wp(e.clone())),
+        };
         if record_offsets {
             op_offsets.push((wasm_offset, g.masm.offset()));
         }
-        let fused = g.visit_compare_and_branch(&op, next.as_ref().map(|(_, op)| op))?;
-        if fused {
-            // The branch's code is the comparison's: it starts where its own code does.
-            let (branch_offset, _) = next.take().expect("a fused branch");
-            if record_offsets {
-                op_offsets.push((branch_offset, g.masm.offset()));
+        // An integer comparison directly followed by the `br_if` or `if` that consumes it
+        // becomes one compare-and-branch: the next operator's first byte tells, so nothing is
+        // decoded ahead (operators are large, and moving them around costs).
+        match int_comparison(op) {
+            Some(comparison) if g.reachable && next_is_branch(&ops) => {
+                let branch_offset = ops.original_position() as u32;
+                let branch = ops.read().map_err(wp)?;
+                g.visit_compare_and_branch(op, comparison, &branch)?;
+                // The branch's code is the comparison's.
+                if record_offsets {
+                    op_offsets.push((branch_offset, g.masm.offset()));
+                }
             }
-            next = read()?;
-        } else {
-            g.visit(&op)?;
+            _ => g.visit(op)?,
         }
     }
     if temp_base + max_height as u32 > layout.frame_size {
@@ -300,7 +316,7 @@ struct CodeGen<'m, M: MacroAssembler> {
     /// The fuel each straight-line segment costs, in order, when fuel is metered (empty when
     /// not): taken from the interpreter's translation, so both tiers charge the same amounts at
     /// the same points (see `translate::ends_fuel_segment`).
-    fuel: Vec<u32>,
+    fuel: &'m [u32],
     /// The next segment's index in `fuel`.
     next_fuel: usize,
     /// Whether the current segment has been charged.
@@ -319,7 +335,7 @@ struct CodeGen<'m, M: MacroAssembler> {
     used: Vec<Reg>,
     /// Scratch space for [`BodyScan::loop_locals`], one zero per local.
     local_counts: Vec<u32>,
-    scan: BodyScan,
+    scan: BodyScan<'m>,
 }
 
 /// A condition `lhs cond rhs` at a size, not yet materialized as a boolean, with who holds the
@@ -332,6 +348,13 @@ struct Comparison {
     lhs_held: Held,
     rhs: RegImm,
     rhs_held: Held,
+}
+
+/// Whether the operator `ops` reads next is a `br_if` or an `if` (from its opcode byte).
+fn next_is_branch(ops: &wasmparser::OperatorsReader<'_>) -> bool {
+    const BR_IF: u8 = 0x0D;
+    const IF: u8 = 0x04;
+    matches!(ops.get_binary_reader().read_u8(), Ok(BR_IF | IF))
 }
 
 /// The condition and operand type of an integer comparison operator (`eqz` compares with 0).
@@ -374,17 +397,15 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         Ok(())
     }
 
-    /// An integer comparison directly followed by the `br_if` or `if` that consumes it becomes one
-    /// compare-and-branch, with no boolean in between; `true` if both operators were handled.
+    /// An integer comparison (`op`, whose condition and operand type are `comparison`) directly
+    /// followed by the `br_if` or `if` that consumes it (`branch`), as one compare-and-branch
+    /// with no boolean in between.
     fn visit_compare_and_branch(
         &mut self,
         op: &Operator<'_>,
-        next: Option<&Operator<'_>>,
-    ) -> Result<bool, CompileError> {
-        let (Some((cond, ty)), Some(next)) = (int_comparison(op), next) else { return Ok(false) };
-        if !self.reachable || !matches!(next, Operator::BrIf { .. } | Operator::If { .. }) {
-            return Ok(false);
-        }
+        (cond, ty): (Cond, Ty),
+        branch: &Operator<'_>,
+    ) -> Result<(), CompileError> {
         if !self.fuel.is_empty() {
             // The branch is in the comparison's segment (a comparison never ends one).
             self.charge_fuel()?;
@@ -396,13 +417,15 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         };
         let (lhs, lhs_held) = self.pop_read();
         let operands = Comparison { cond, size: ty.size(), lhs, lhs_held, rhs, rhs_held };
-        match *next {
+        match *branch {
             Operator::BrIf { relative_depth } => self.branch_if(operands, relative_depth),
             Operator::If { blockty } => self.visit_if(operands, blockty)?,
-            _ => unreachable!("checked above"),
+            ref other => {
+                return Err(CompileError::Internal(format!("{other:?} fused with a comparison")));
+            }
         }
         self.in_fuel_segment = false;
-        Ok(true)
+        Ok(())
     }
 
     /// Charges the segment the next operator opens, if it opens one.
@@ -1192,11 +1215,8 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     /// callee's frame starts), and the results come back in the callee's first slots.
     fn visit_call(&mut self, func: u32) -> Result<(), CompileError> {
         let ty = self.module.func_type(func);
-        let params = ty.params().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
-        let results =
-            ty.results().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
         self.spill_all();
-        let base = self.stack.len() - params.len();
+        let base = self.stack.len() - ty.params().len();
         self.materialize_from(base);
         self.drop_local_cache();
         let callee_fp = self.canonical(base);
@@ -1205,29 +1225,31 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             None => Callee::Import(func),
         };
         self.masm.call(callee, callee_fp);
+        self.push_call_results(base, ty.results())
+    }
+
+    /// After a call whose arguments started at stack position `base`: its results, in their
+    /// canonical slots from `base` on.
+    fn push_call_results(&mut self, base: usize, results: &[ValType]) -> Result<(), CompileError> {
         self.stack.truncate(base);
-        self.stack.extend(results.into_iter().map(|ty| Value { ty, loc: Loc::Slot }));
+        for &ty in results {
+            self.stack.push(Value { ty: Ty::from_val(ty)?, loc: Loc::Slot });
+        }
         Ok(())
     }
 
     fn visit_call_indirect(&mut self, type_index: u32, table: u32) -> Result<(), CompileError> {
         let ty = &self.module.types[type_index as usize];
-        let ints = |tys: &[ValType]| -> Result<Vec<Ty>, CompileError> {
-            tys.iter().map(|t| Ty::from_val(*t)).collect()
-        };
-        let (params, results) = (ints(ty.params())?, ints(ty.results())?);
         // The table index sits above the arguments, in the slot right after them.
         self.spill_all();
-        let base = self.stack.len() - 1 - params.len();
+        let base = self.stack.len() - 1 - ty.params().len();
         self.materialize_from(base);
         self.drop_local_cache();
         let callee_fp = self.canonical(base);
-        let index_slot = self.canonical(base + params.len());
+        let index_slot = self.canonical(base + ty.params().len());
         let sig = self.module.sigs[type_index as usize].0;
         self.masm.call_indirect_inline(type_index, sig, table, callee_fp, index_slot);
-        self.stack.truncate(base);
-        self.stack.extend(results.into_iter().map(|ty| Value { ty, loc: Loc::Slot }));
-        Ok(())
+        self.push_call_results(base, ty.results())
     }
 
     /// Every value but the top one into its canonical slot.
@@ -1337,14 +1359,14 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     // ---- control flow ----
 
-    fn block_types(&self, blockty: BlockType) -> Result<(Vec<Ty>, Vec<Ty>), CompileError> {
-        let convert = |tys: &[ValType]| -> Result<Vec<Ty>, CompileError> {
+    fn block_types(&self, blockty: BlockType) -> Result<(Types, Types), CompileError> {
+        let convert = |tys: &[ValType]| -> Result<Types, CompileError> {
             tys.iter().map(|t| Ty::from_val(*t)).collect()
         };
         match blockty {
-            BlockType::Empty => Ok((Vec::new(), Vec::new())),
+            BlockType::Empty => Ok((Types::new(), Types::new())),
             BlockType::Type(t) => {
-                Ok((Vec::new(), vec![Ty::from_val(ValType::from_wasmparser(t))?]))
+                Ok((Types::new(), smallvec::smallvec![Ty::from_val(ValType::from_wasmparser(t))?]))
             }
             BlockType::FuncType(t) => {
                 let ty = &self.module.types[t as usize];
@@ -1412,8 +1434,8 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 }
                 if let Some(reload) = reload {
                     self.masm.bind(reload);
-                    let state = self.cache.clone();
-                    self.conform_from(&Cache::default(), &state);
+                    let (masm, locals) = (&mut self.masm, &self.locals[..]);
+                    Self::conform_from(masm, locals, &Cache::default(), &self.cache);
                     if self.options.counting {
                         self.masm.jump(header);
                     }
@@ -1504,16 +1526,15 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         if self.cache.covers(target) {
             return;
         }
-        let current = self.cache.clone();
-        self.conform_from(&current, target);
+        Self::conform_from(&mut self.masm, &self.locals, &self.cache, target);
     }
 
     /// [`CodeGen::conform`] from state `current`: register moves where the value is cached
     /// elsewhere (ordered so no source is overwritten first), loads from the always-current
     /// local slots otherwise, and to break cycles.
-    fn conform_from(&mut self, current: &Cache, target: &Cache) {
+    fn conform_from(masm: &mut M, locals: &[Ty], current: &Cache, target: &Cache) {
         // (destination, local, source)
-        let mut moves: Vec<(Reg, u32, Option<Reg>)> = target
+        let mut moves: SmallVec<[(Reg, u32, Option<Reg>); 16]> = target
             .ints
             .iter()
             .filter(|e| !current.ints.contains(e))
@@ -1530,13 +1551,13 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                     0
                 });
             let (dst, local, src) = moves.swap_remove(ready);
-            let size = self.locals[local as usize].size();
+            let size = locals[local as usize].size();
             match src {
-                Some(src) => self.masm.mov(Size::S64, dst, RegImm::Reg(src)),
-                None => self.masm.load_slot(size, dst, Self::local_slot(local)),
+                Some(src) => masm.mov(Size::S64, dst, RegImm::Reg(src)),
+                None => masm.load_slot(size, dst, Self::local_slot(local)),
             }
         }
-        let mut moves: Vec<(FReg, u32, Option<FReg>)> = target
+        let mut moves: SmallVec<[(FReg, u32, Option<FReg>); 24]> = target
             .floats
             .iter()
             .filter(|e| !current.floats.contains(e))
@@ -1551,10 +1572,10 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                     0
                 });
             let (dst, local, src) = moves.swap_remove(ready);
-            let size = self.locals[local as usize].size();
+            let size = locals[local as usize].size();
             match src {
-                Some(src) => self.masm.mov_float(dst, src),
-                None => self.masm.load_slot_float(size, dst, Self::local_slot(local)),
+                Some(src) => masm.mov_float(dst, src),
+                None => masm.load_slot_float(size, dst, Self::local_slot(local)),
             }
         }
     }
@@ -1578,20 +1599,16 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     /// Resets the stack to a label's state: `height` canonical values below, then `types`, and
     /// the registers as `state` says.
-    fn reset_stack(&mut self, height: usize, types: &[Ty], state: &Cache) {
-        self.cache = state.clone();
+    fn reset_stack(&mut self, height: usize, types: &[Ty], state: Cache) {
+        self.cache = state;
+        let state = &self.cache;
         let int_taken = |r: &Reg| state.ints.iter().any(|e| e.1 == *r);
         let float_taken = |r: &FReg| state.floats.iter().any(|e| e.1 == *r);
-        self.free =
-            self.masm.allocatable().iter().rev().filter(|r| !int_taken(r)).copied().collect();
-        self.free_float = self
-            .masm
-            .allocatable_float()
-            .iter()
-            .rev()
-            .filter(|r| !float_taken(r))
-            .copied()
-            .collect();
+        self.free.clear();
+        self.free.extend(self.masm.allocatable().iter().rev().filter(|r| !int_taken(r)));
+        self.free_float.clear();
+        let floats = self.masm.allocatable_float().iter().rev();
+        self.free_float.extend(floats.filter(|r| !float_taken(r)));
         self.stack.truncate(height);
         self.stack.extend(types.iter().map(|&ty| Value { ty, loc: Loc::Slot }));
     }
@@ -1613,7 +1630,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let params = control.params.clone();
         self.masm.bind(else_label);
         // The false branch starts in the state of the `if`, which the end keeps.
-        self.reset_stack(height, &params, &state);
+        self.reset_stack(height, &params, state.clone());
         self.controls[index].state = state;
         self.reachable = true;
     }
@@ -1638,7 +1655,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 self.stack.truncate(control.height);
                 self.stack.extend(control.results.iter().map(|&ty| Value { ty, loc: Loc::Slot }));
             } else {
-                self.reset_stack(control.height, &control.results, &Cache::default());
+                self.reset_stack(control.height, &control.results, Cache::default());
             }
             self.reachable = true;
             return;
@@ -1651,14 +1668,14 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         if let Some(else_label) = control.else_label {
             self.masm.bind(else_label);
         }
-        self.reset_stack(control.height, &control.results, &control.state);
+        self.reset_stack(control.height, &control.results, control.state);
         self.reachable = true;
     }
 
     fn mark_unreachable(&mut self) {
         self.reachable = false;
         let height = self.controls.last().expect("inside the function").height;
-        self.reset_stack(height.min(self.stack.len()), &[], &Cache::default());
+        self.reset_stack(height.min(self.stack.len()), &[], Cache::default());
     }
 
     /// Whether a branch to `relative_depth` finds its values and registers in place already.
@@ -1757,7 +1774,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let first = self.stack.len() - count;
         // A result still in a low local could be overwritten by an earlier result's move: it is
         // read from its canonical slot instead, which nothing else reads once the function returns.
-        let mut values: Vec<Value> = self.stack[first..].to_vec();
+        let mut values: SmallVec<[Value; 4]> = self.stack[first..].iter().copied().collect();
         for (i, value) in values.iter_mut().enumerate() {
             if let Loc::Local(l) = value.loc
                 && (l as usize) < count

@@ -20,7 +20,7 @@
 
 mod backend;
 mod codegen;
-mod scan;
+pub(crate) mod scan;
 
 pub use crate::isa::Isa;
 pub use crate::isa::masm;

@@ -283,8 +283,9 @@ pub(crate) fn prepare(module: &Module) -> crate::Result<()> {
 }
 
 /// Compiles every defined function of `m` in tier 1 as one batch (all their code in one mapping)
-/// and installs the code. Without fuel, the frame layouts come from a cheap scan of each body,
-/// without translating it for tier 0 (which fuel segments would need).
+/// and installs the code. Without fuel, no frame ever passes to tier 0, so each function's
+/// layout comes from what validation recorded, without translating its body for tier 0 (which
+/// fuel segments need).
 fn compile_baseline_batch(m: &ModuleInner) {
     let tier = Tier::Baseline;
     let compiler = compiler(tier).expect("tier 1 exists");
@@ -292,7 +293,7 @@ fn compile_baseline_batch(m: &ModuleInner) {
     let scanned: Vec<_> = if m.config.consume_fuel {
         Vec::new()
     } else {
-        (0..m.tiers.len() as u32).map(|def| crate::vm::frame::scan_layout(m, def)).collect()
+        (0..m.tiers.len() as u32).map(|def| crate::vm::frame::compact_layout(m, def)).collect()
     };
     let mut jobs = Vec::with_capacity(m.tiers.len());
     for def in 0..m.tiers.len() as u32 {

@@ -47,61 +47,31 @@ impl FrameLayout {
     }
 }
 
-/// The constant slot value of `op`, if it is a constant (deduplicated per function into the
-/// frame's constant slots; every tier keys them alike).
-pub fn constant_value(op: &wasmparser::Operator<'_>) -> Option<u128> {
-    use wasmparser::Operator;
-    Some(match *op {
-        Operator::I32Const { value } => value as u32 as u128,
-        Operator::I64Const { value } => value as u64 as u128,
-        Operator::F32Const { value } => value.bits() as u128,
-        Operator::F64Const { value } => value.bits() as u128,
-        Operator::V128Const { value } => value.i128() as u128,
-        Operator::RefNull { .. } => 0,
-        Operator::I8x16Shuffle { lanes } => u128::from_le_bytes(lanes),
-        _ => return None,
-    })
-}
-
-/// The layout of defined function `def` of `module` from one cheap pass over its body, without
-/// translating it: the same temporaries' base as tier 0's translation (parameters, zeroed
-/// locals and result padding, then the deduplicated constants), the operand stack's depth as
-/// validation measured it, and no fuel segments, so only for code compiled without fuel
-/// metering. The constants' values come in no particular order (compiled tiers never read them).
-pub fn scan_layout(
+/// The layout of defined function `def` of `module` for code no lower tier ever runs, from what
+/// validation recorded, without decoding its body (only its locals' header): parameters, zeroed
+/// locals and result padding, then the temporaries at once, with no constant slots (compiled
+/// tiers keep constants as immediates) and no fuel segments. So only for code compiled without
+/// fuel metering whose frames never pass to tier 0: on-stack replacement needs tier 0's layout.
+pub fn compact_layout(
     module: &crate::module::ModuleInner,
     def: u32,
 ) -> Result<FrameLayout, wasmparser::BinaryReaderError> {
     let body = module.function_body(def);
     let ty = module.func_type(module.num_imported_funcs + def);
     let (num_params, num_results) = (ty.params().len() as u32, ty.results().len() as u32);
-    let mut num_locals = 0;
+    let mut num_locals = 0u32;
     let mut locals = body.get_locals_reader()?;
     for _ in 0..locals.get_count() {
-        num_locals += locals.read()?.0;
+        num_locals = num_locals.saturating_add(locals.read()?.0);
     }
-    let mut constants = Vec::new();
-    let mut num_loops = 0;
-    let mut ops = body.get_operators_reader()?;
-    while !ops.eof() {
-        let op = ops.read()?;
-        if let Some(value) = constant_value(&op) {
-            constants.push(value);
-        }
-        num_loops += matches!(op, wasmparser::Operator::Loop { .. }) as u32;
-    }
-    constants.sort_unstable();
-    constants.dedup();
-    let zeroed = (num_params + num_locals).max(num_results) - num_params;
-    let frame_init: Box<[u128]> =
-        std::iter::repeat_n(0, zeroed as usize).chain(constants).collect();
-    let temp_base = num_params + frame_init.len() as u32;
+    let zeroed = num_params.saturating_add(num_locals).max(num_results) - num_params;
+    let temp_base = num_params + zeroed;
     Ok(FrameLayout {
         num_params,
-        frame_init,
+        frame_init: vec![0; zeroed as usize].into_boxed_slice(),
         num_locals,
         frame_size: temp_base + module.max_stack[def as usize],
-        num_loops,
+        num_loops: module.num_loops[def as usize],
         fuel_segments: Box::new([]),
     })
 }

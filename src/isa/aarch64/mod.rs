@@ -552,6 +552,10 @@ impl MacroAssembler for Aarch64Masm {
         self.used = Some(regs.to_vec());
     }
 
+    fn reserve(&mut self, bytes: usize) {
+        self.ops.reserve_ops(bytes);
+    }
+
     fn set_tier(&mut self, tier: Tier) {
         self.tier = tier;
     }

@@ -601,6 +601,10 @@ impl MacroAssembler for X64Masm {
         self.used = Some(regs.to_vec());
     }
 
+    fn reserve(&mut self, bytes: usize) {
+        self.ops.reserve_ops(bytes);
+    }
+
     fn set_tier(&mut self, tier: Tier) {
         self.tier = tier;
     }
