@@ -8,12 +8,16 @@
 
 use crate::engine::{Engine, SigId};
 use crate::error::{Error, Result};
+use crate::jit::scan::LoopLocals;
 use crate::tier::state::ModuleTiers;
 use crate::tier::{CompileState, Tier};
 use crate::types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 use std::collections::HashMap;
 use std::sync::Arc;
-use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+use wasmparser::{FunctionBody, Parser, Payload, Validator, WasmFeatures};
+
+/// A function body's validation, to be run once every section is read.
+type FuncToValidate = wasmparser::FuncToValidate<wasmparser::ValidatorResources>;
 
 /// A validated module, ready to instantiate. Cheap to clone.
 #[derive(Clone)]
@@ -117,7 +121,7 @@ pub(crate) struct ModuleInner {
     pub num_loops: Vec<u32>,
     /// Which locals each loop of each defined function touches, recorded while validating when
     /// the engine may compile in tier 1 (see `jit::scan`); empty otherwise.
-    pub loop_locals: crate::jit::scan::LoopLocals,
+    pub loop_locals: LoopLocals,
     pub names: Names,
     /// The engine the module was built with: tiers compile lazily, long after the build, by its
     /// settings and on its compile threads.
@@ -243,7 +247,7 @@ pub struct CompileStats {
     pub functions: usize,
     /// Functions with tier-1 code so far (all compiled ones, up front or at tier-up).
     pub tier1_functions: usize,
-    /// Their total tier-1 compile time.
+    /// Their total tier-1 compile time (CPU time of the compiling threads: the work on one core).
     pub tier1_time: std::time::Duration,
     /// Their machine code in bytes.
     pub tier1_code_bytes: usize,
@@ -441,24 +445,18 @@ impl<'e> Builder<'e> {
 
     fn build(mut self, binary: &[u8]) -> Result<ModuleInner> {
         let mut validator = Validator::new_with_features(features());
-        let mut allocs = wasmparser::FuncValidatorAllocations::default();
         let wp = Error::from_wasmparser;
-        let config = self.engine.config();
-        let record_loops = config.tier != crate::Tiering::Pinned(Tier::Interp);
+        // Function bodies are validated once every section is read, on several threads.
+        let mut funcs = Vec::new();
         for payload in Parser::new(0).parse_all(binary) {
             let payload = payload.map_err(wp)?;
             if let wasmparser::ValidPayload::Func(func, body) =
                 validator.payload(&payload).map_err(wp)?
             {
-                let func_validator = func.into_validator(std::mem::take(&mut allocs));
-                self.m.code_size += (body.range().end - body.range().start) as usize;
-                let loops = record_loops.then_some(&mut self.m.loop_locals);
-                let (facts, next) = validate_body(func_validator, &body, loops)?;
-                allocs = next;
-                self.m.max_stack.push(facts.max_stack);
-                self.m.num_loops.push(facts.num_loops);
                 let range = body.range();
+                self.m.code_size += (range.end - range.start) as usize;
                 self.m.bodies.push(range.start as usize..range.end as usize);
+                funcs.push((func, body));
                 continue;
             }
             if let Payload::MemorySection(reader) = &payload {
@@ -468,10 +466,43 @@ impl<'e> Builder<'e> {
             }
             self.section(payload)?;
         }
+        self.validate_bodies(funcs)?;
         self.m.binary = binary.into();
-        self.m.loop_locals.shrink();
         self.m.tiers = crate::tier::new_module_tiers(self.engine.config(), self.m.bodies.len());
         Ok(self.m)
+    }
+
+    /// Validates every function body, in runs of neighbours on several threads (`parallel`),
+    /// keeping what validation learns of each; with tier 1 possible, also its loops' locals.
+    /// A module with invalid bodies reports the first of them.
+    fn validate_bodies(&mut self, funcs: Vec<(FuncToValidate, FunctionBody<'_>)>) -> Result<()> {
+        let record_loops = self.m.config.tier != crate::Tiering::Pinned(Tier::Interp);
+        let threads = crate::parallel::threads(&self.m.config);
+        let weight = |(_, body): &(FuncToValidate, FunctionBody<'_>)| {
+            let range = body.range();
+            (range.end - range.start) as usize
+        };
+        let runs = crate::parallel::in_runs(funcs, threads, weight, |run| {
+            let mut allocs = wasmparser::FuncValidatorAllocations::default();
+            let mut loops = LoopLocals::default();
+            let mut facts = Vec::with_capacity(run.len());
+            for (func, body) in run {
+                let recording = record_loops.then_some(&mut loops);
+                let (body_facts, next) =
+                    validate_body(func.into_validator(allocs), &body, recording)?;
+                allocs = next;
+                facts.push(body_facts);
+            }
+            Ok::<_, Error>((facts, loops))
+        });
+        for run in runs {
+            let (facts, loops) = run?;
+            self.m.max_stack.extend(facts.iter().map(|f| f.max_stack));
+            self.m.num_loops.extend(facts.iter().map(|f| f.num_loops));
+            self.m.loop_locals.append(loops);
+        }
+        self.m.loop_locals.shrink();
+        Ok(())
     }
 
     fn section(&mut self, payload: Payload<'_>) -> Result<()> {
@@ -622,7 +653,7 @@ struct BodyFacts {
 fn validate_body(
     mut validator: wasmparser::FuncValidator<wasmparser::ValidatorResources>,
     body: &wasmparser::FunctionBody<'_>,
-    mut loops: Option<&mut crate::jit::scan::LoopLocals>,
+    mut loops: Option<&mut LoopLocals>,
 ) -> Result<(BodyFacts, wasmparser::FuncValidatorAllocations)> {
     let mut facts = BodyFacts { max_stack: 0, num_loops: 0 };
     let wp = Error::from_wasmparser;

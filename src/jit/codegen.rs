@@ -1600,15 +1600,16 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     /// Resets the stack to a label's state: `height` canonical values below, then `types`, and
     /// the registers as `state` says.
     fn reset_stack(&mut self, height: usize, types: &[Ty], state: Cache) {
+        // Registers by number: those the state's locals hold.
+        let int_taken = state.ints.iter().fold(0u64, |taken, (_, r)| taken | 1 << r.0);
+        let float_taken = state.floats.iter().fold(0u64, |taken, (_, r)| taken | 1 << r.0);
         self.cache = state;
-        let state = &self.cache;
-        let int_taken = |r: &Reg| state.ints.iter().any(|e| e.1 == *r);
-        let float_taken = |r: &FReg| state.floats.iter().any(|e| e.1 == *r);
         self.free.clear();
-        self.free.extend(self.masm.allocatable().iter().rev().filter(|r| !int_taken(r)));
+        let ints = self.masm.allocatable().iter().rev();
+        self.free.extend(ints.filter(|r| int_taken & 1 << r.0 == 0));
         self.free_float.clear();
         let floats = self.masm.allocatable_float().iter().rev();
-        self.free_float.extend(floats.filter(|r| !float_taken(r)));
+        self.free_float.extend(floats.filter(|r| float_taken & 1 << r.0 == 0));
         self.stack.truncate(height);
         self.stack.extend(types.iter().map(|&ty| Value { ty, loc: Loc::Slot }));
     }

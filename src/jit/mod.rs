@@ -60,10 +60,19 @@ impl Compiler for Baseline {
         jobs: &[(u32, &FrameLayout, FuncProfile)],
     ) -> Vec<Result<CompiledFunc, CompileError>> {
         let options = options(&module.config, false);
+        // In runs of neighbours on several threads (`parallel`), back in order.
+        let threads = crate::parallel::threads(&module.config);
+        let weight =
+            |(def, _, _): &&(u32, &FrameLayout, FuncProfile)| module.bodies[*def as usize].len();
+        let runs = crate::parallel::in_runs(jobs.iter().collect(), threads, weight, |run| {
+            run.into_iter()
+                .map(|(def, layout, _)| compile_parts(module, *def, layout, options))
+                .collect::<Vec<_>>()
+        });
         let mut results: Vec<Result<Option<CompiledFunc>, CompileError>> = Vec::new();
         let mut parts = Vec::new();
-        for (def, layout, _) in jobs {
-            match compile_parts(module, *def, layout, options) {
+        for outcome in runs.into_iter().flatten() {
+            match outcome {
                 Ok(p) => {
                     parts.push(p);
                     results.push(Ok(None));
@@ -93,7 +102,7 @@ fn compile_parts(
     layout: &FrameLayout,
     options: Options,
 ) -> Result<CompiledParts, CompileError> {
-    let started = std::time::Instant::now();
+    let started = crate::code::CompileClock::start();
     let func_index = module.num_imported_funcs + def;
     let body = module.function_body(def);
     let assembled = backend::compile_host(module, func_index, &body, layout, options)?;
@@ -168,7 +177,7 @@ pub fn compile_for_explore(
     func_index: u32,
     layout: &FrameLayout,
 ) -> Result<(masm::Assembled, std::time::Duration), CompileError> {
-    let started = std::time::Instant::now();
+    let started = crate::code::CompileClock::start();
     let body = module.function_body(func_index - module.num_imported_funcs);
     let options = options(&module.config, true);
     let assembled = backend::compile_for(isa, module, func_index, &body, layout, options)?;

@@ -94,6 +94,16 @@ impl LoopLocals {
         })
     }
 
+    /// Appends the bodies `other` recorded after those recorded here.
+    pub fn append(&mut self, other: LoopLocals) {
+        let (accesses, spans) = (self.accesses.len() as u32, self.spans.len() as u32);
+        self.accesses.extend(other.accesses);
+        self.spans
+            .extend(other.spans.into_iter().map(|(start, end)| (start + accesses, end + accesses)));
+        self.bodies
+            .extend(other.bodies.into_iter().map(|(first, end)| (first + spans, end + spans)));
+    }
+
     /// Frees what recording needed beyond its results.
     pub fn shrink(&mut self) {
         self.open = Vec::new();

@@ -79,7 +79,7 @@ fn compile(
     layout: &FrameLayout,
     osr: Option<u32>,
 ) -> Result<CompiledFunc, CompileError> {
-    let started = std::time::Instant::now();
+    let started = crate::code::CompileClock::start();
     let func_index = module.num_imported_funcs + def;
     let (func, entry) = optimize(module, def, layout, osr)?;
     let assembled = assemble_host(module, &func, &entry, func_index, osr.is_none())?;
