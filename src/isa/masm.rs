@@ -181,6 +181,26 @@ pub enum Callee {
     Defined { def: u32, func: u32 },
 }
 
+/// Where a global's cell is, as compiled code reaches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GlobalCell {
+    /// One of the instance's own globals, by defined-global index: its cell is inline after the
+    /// context (`vm::vmctx::INLINE_GLOBALS`), one load away.
+    Inline(u32),
+    /// An imported global, by module global index: through the context's cell pointers.
+    Imported(u32),
+}
+
+impl GlobalCell {
+    /// Global `index` of a module with `imported` imported globals.
+    pub fn of(index: u32, imported: u32) -> GlobalCell {
+        match index.checked_sub(imported) {
+            Some(defined) => GlobalCell::Inline(defined),
+            None => GlobalCell::Imported(index),
+        }
+    }
+}
+
 /// How tier-1 code keeps linear-memory accesses inside the memory (see `vm::signals`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeapBounds {
@@ -393,9 +413,10 @@ pub trait MacroAssembler {
     fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Reg, offset: u32);
     /// `memory[addr + offset] = src`, trapping when out of bounds, like `load_heap`.
     fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Reg, offset: u32);
-    /// Loads the low `size` bits of global `index`.
-    fn load_global(&mut self, size: Size, dst: Reg, index: u32);
-    fn store_global(&mut self, size: Size, src: Reg, index: u32);
+    /// Loads the low `size` bits of a global.
+    fn load_global(&mut self, size: Size, dst: Reg, global: GlobalCell);
+    /// Stores a global (its whole 16-byte cell: the bits above `size` cleared).
+    fn store_global(&mut self, size: Size, src: Reg, global: GlobalCell);
 
     /// Calls `callee` with its frame at slot offset `callee_fp`. Every allocatable register is
     /// clobbered; a trap status from the callee leaves this function through its trap exit at
@@ -470,8 +491,8 @@ pub trait MacroAssembler {
     fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Reg, offset: u32);
     /// `memory[addr + offset] = src` (`f32`/`f64`), trapping when out of bounds.
     fn store_heap_float(&mut self, size: Size, src: FReg, addr: Reg, offset: u32);
-    fn load_global_float(&mut self, size: Size, dst: FReg, index: u32);
-    fn store_global_float(&mut self, size: Size, src: FReg, index: u32);
+    fn load_global_float(&mut self, size: Size, dst: FReg, global: GlobalCell);
+    fn store_global_float(&mut self, size: Size, src: FReg, global: GlobalCell);
 
     /// Runs `op` with immediates `a` and `b` on the operands in the canonical slots from
     /// `args` on, through the context's runtime helper; a trap status returns from this function at

@@ -20,7 +20,7 @@ use super::Options;
 use super::scan::{BodyScan, LoopLocals};
 use crate::isa::masm::{
     Assembled, Callee, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup,
-    IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
+    GlobalCell, IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::module::ModuleInner;
 use crate::tier::compiler::CompileError;
@@ -533,24 +533,28 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 let ty = Ty::from_val(self.module.globals[global_index as usize].content)?;
                 if ty.is_float() {
                     let dst = self.alloc_float();
-                    self.masm.load_global_float(ty.size(), dst, global_index);
+                    let global = self.global_cell(global_index);
+                    self.masm.load_global_float(ty.size(), dst, global);
                     self.stack.push(Value { ty, loc: Loc::FReg(dst) });
                     return Ok(());
                 }
                 let dst = self.alloc();
-                self.masm.load_global(ty.size(), dst, global_index);
+                let global = self.global_cell(global_index);
+                self.masm.load_global(ty.size(), dst, global);
                 self.stack.push(Value { ty, loc: Loc::Reg(dst) });
             }
             O::GlobalSet { global_index } if self.top_is_float() => {
                 let ty = self.stack.last().expect("an operand").ty;
                 let (src, held) = self.pop_fread();
-                self.masm.store_global_float(ty.size(), src, global_index);
+                let global = self.global_cell(global_index);
+                self.masm.store_global_float(ty.size(), src, global);
                 self.release_fread(src, held);
             }
             O::GlobalSet { global_index } => {
                 let ty = self.stack.last().expect("an operand").ty;
                 let (src, held) = self.pop_read();
-                self.masm.store_global(ty.size(), src, global_index);
+                let global = self.global_cell(global_index);
+                self.masm.store_global(ty.size(), src, global);
                 self.release_read(src, held);
             }
             O::I32Const { value } => {
@@ -797,6 +801,11 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             ref other => return Err(unsupported(format!("{other:?}"))),
         }
         Ok(())
+    }
+
+    /// Where global `index` is.
+    fn global_cell(&self, index: u32) -> GlobalCell {
+        GlobalCell::of(index, self.module.num_imported_globals)
     }
 
     // ---- registers and the value stack ----

@@ -17,7 +17,7 @@
 
 use super::lower::{CALL_AREA, EntrySlots};
 use super::vcode::{MInst, MTy, RI, RegEnv, VCode};
-use crate::isa::masm::{FReg, FrameSetup, MacroAssembler, Reg, RegImm, Size};
+use crate::isa::masm::{FReg, FrameSetup, GlobalCell, MacroAssembler, Reg, RegImm, Size};
 use crate::tier::Tier;
 use crate::tier::compiler::CompileError;
 use crate::vm::frame::SLOT_BYTES;
@@ -130,6 +130,8 @@ pub struct EmitInput<'a> {
     pub num_results: usize,
     /// Whether the entry counts the call in the module's profile counters.
     pub count_calls: bool,
+    /// The module's imported globals (the rest are inline in the context).
+    pub imported_globals: u32,
 }
 
 /// Emits `vcode` as allocated by `output` into `masm`.
@@ -152,7 +154,8 @@ pub fn emit<M: MacroAssembler>(
         masm.count_call(input.def, None);
     }
     let labels: Vec<M::Label> = (0..vcode.blocks.len()).map(|_| masm.new_label()).collect();
-    let mut e = Emitter { masm, frame: &frame, labels: &labels };
+    let imported_globals = input.imported_globals;
+    let mut e = Emitter { masm, frame: &frame, labels: &labels, imported_globals };
     for (b, &label) in labels.iter().enumerate() {
         let block = regalloc2::Block::new(b);
         e.masm.bind(label);
@@ -214,6 +217,7 @@ struct Emitter<'a, M: MacroAssembler> {
     masm: &'a mut M,
     frame: &'a FrameMap,
     labels: &'a [M::Label],
+    imported_globals: u32,
 }
 
 impl<M: MacroAssembler> Emitter<'_, M> {
@@ -322,17 +326,19 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                 m.store_heap_float(*size, r.float(*src), r.int(*addr), *offset)
             }
             MInst::GlobalGet { ty, dst, index } => {
+                let global = GlobalCell::of(*index, self.imported_globals);
                 if ty.is_float() {
-                    m.load_global_float(ty.size(), r.float(*dst), *index)
+                    m.load_global_float(ty.size(), r.float(*dst), global)
                 } else {
-                    m.load_global(ty.size(), r.int(*dst), *index)
+                    m.load_global(ty.size(), r.int(*dst), global)
                 }
             }
             MInst::GlobalSet { ty, src, index } => {
+                let global = GlobalCell::of(*index, self.imported_globals);
                 if ty.is_float() {
-                    m.store_global_float(ty.size(), r.float(*src), *index)
+                    m.store_global_float(ty.size(), r.float(*src), global)
                 } else {
-                    m.store_global(ty.size(), r.int(*src), *index)
+                    m.store_global(ty.size(), r.int(*src), global)
                 }
             }
             MInst::MemorySize { dst } => m.memory_size(r.int(*dst)),

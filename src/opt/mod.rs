@@ -227,6 +227,7 @@ fn assemble<M: MacroAssembler>(mut masm: M, t: &Target<'_>) -> Result<Assembled,
         entry,
         num_results: func.sig.results.len(),
         count_calls: module.config.profile_counters && is_call,
+        imported_globals: module.num_imported_globals,
     };
     emit::emit(&mut masm, &vcode, &output, &input)?;
     masm.finish().map_err(|e| CompileError::Internal(e.to_string()))

@@ -6,8 +6,8 @@
 
 use super::memory::LinearMemory;
 use super::store::{
-    Extern, Func, FuncEntity, FuncIdx, FuncKind, Global, GlobalEntity, Instance, InstanceEntity,
-    Memory, Store, StoreInner, Table, VmCtxBox, encode_func_ref,
+    Extern, Func, FuncEntity, FuncIdx, FuncKind, Global, GlobalCell, GlobalEntity, Instance,
+    InstanceEntity, Memory, Store, StoreInner, Table, VmCtxBox, encode_func_ref,
 };
 use super::vmctx::VmCtx;
 use super::{Trap, TrapCode, call};
@@ -180,7 +180,7 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
     let config = store.inner.engine.config().clone();
     let mut entity = InstanceEntity {
         module: module.clone(),
-        vmctx: VmCtxBox::new(new_vmctx(store, module, id)),
+        vmctx: VmCtxBox::new(new_vmctx(store, module, id), m.global_inits.len() as u32),
         funcs: Vec::with_capacity(m.func_types.len()),
         tables: Vec::new(),
         memories: Vec::new(),
@@ -225,9 +225,14 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
         entity.memories.push(store.inner.memories.len() as u32 - 1);
     }
     // Globals are initialized in order; an initializer may read earlier globals and name functions.
-    for (ty, init) in m.globals[m.num_imported_globals as usize..].iter().zip(&m.global_inits) {
+    // Their cells are inline in the context, where compiled code reads them with one load.
+    let defined = m.globals[m.num_imported_globals as usize..].iter().zip(&m.global_inits);
+    for (index, (ty, init)) in defined.enumerate() {
         let value = eval_const(store, &entity, *init);
-        store.inner.globals.push(GlobalEntity { ty: *ty, value: Box::new(UnsafeCell::new(value)) });
+        let cell = entity.vmctx.inline_global(index as u32);
+        // SAFETY: the cell is inside the context, which nothing reads yet.
+        unsafe { cell.as_ptr().write(value) };
+        store.inner.globals.push(GlobalEntity { ty: *ty, value: GlobalCell::Inline(cell) });
         entity.globals.push(store.inner.globals.len() as u32 - 1);
     }
     entity.global_cells =
@@ -339,7 +344,7 @@ impl<T> Store<T> {
         if value.ty() != ty.content {
             return Err(Error::Usage("global initializer has the wrong type".into()));
         }
-        let cell = Box::new(UnsafeCell::new(value.to_raw()));
+        let cell = GlobalCell::Boxed(Box::new(UnsafeCell::new(value.to_raw())));
         self.inner.globals.push(GlobalEntity { ty, value: cell });
         Ok(self.inner.handle(self.inner.globals.len() as u32 - 1))
     }

@@ -61,8 +61,8 @@ pub(crate) mod tests;
 
 use crate::isa::masm::{
     AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp,
-    FloatUnaryOp, FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm,
-    RuntimeOp, Size, StoreKind, UnaryOp,
+    FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine,
+    Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
 use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
@@ -103,6 +103,7 @@ const ALLOCATABLE: [Reg; 14] = [
 ];
 
 const CTX_MEM_BASE: u32 = std::mem::offset_of!(VmCtx, mem_base) as u32;
+const INLINE_GLOBALS: u32 = crate::vm::vmctx::INLINE_GLOBALS as u32;
 const CTX_MEM_LEN: u32 = std::mem::offset_of!(VmCtx, mem_len) as u32;
 const CTX_GLOBALS: u32 = std::mem::offset_of!(VmCtx, globals) as u32;
 const CTX_FUNCS: u32 = std::mem::offset_of!(VmCtx, funcs) as u32;
@@ -519,10 +520,32 @@ impl Aarch64Masm {
     }
 
     /// `x16 = &globals[index]` (the cell's address).
-    fn global_address(&mut self, index: u32) {
-        self.load_ctx(SCRATCH0, CTX_GLOBALS);
-        let (base, at) = self.address(SCRATCH0, index * 8, 3);
-        a64!(self.ops ; ldr x16, [XSP(base), at]);
+    /// The base register and offset of a global's cell, for an access scaled by `1 << scale`:
+    /// the context's inline cell (no load), or an imported global's cell pointer loaded into
+    /// `x16`.
+    fn global_cell(&mut self, global: GlobalCell, scale: u32) -> (u8, u32) {
+        match global {
+            GlobalCell::Inline(defined) => self.address(CTX, INLINE_GLOBALS + defined * 16, scale),
+            GlobalCell::Imported(index) => {
+                self.load_ctx(SCRATCH0, CTX_GLOBALS);
+                let (base, at) = self.address(SCRATCH0, index * 8, 3);
+                a64!(self.ops ; ldr x16, [XSP(base), at]);
+                (SCRATCH0, 0)
+            }
+        }
+    }
+
+    /// `x16` = the address of a global's cell (for stores, whose pair form reaches only 504 bytes).
+    fn global_address(&mut self, global: GlobalCell) {
+        match global {
+            GlobalCell::Inline(defined) => {
+                self.add_imm(Size::S64, SCRATCH0, CTX, (INLINE_GLOBALS + defined * 16) as i64)
+            }
+            GlobalCell::Imported(_) => {
+                let (base, at) = self.global_cell(global, 0);
+                debug_assert_eq!((base, at), (SCRATCH0, 0));
+            }
+        }
     }
 
     /// Calls the helper at context offset `field` with `x0` = ctx (the other arguments are in
@@ -836,16 +859,21 @@ impl MacroAssembler for Aarch64Masm {
         }
     }
 
-    fn load_global(&mut self, size: Size, dst: Reg, index: u32) {
-        self.global_address(index);
+    fn load_global(&mut self, size: Size, dst: Reg, global: GlobalCell) {
         match size {
-            Size::S32 => a64!(self.ops ; ldr W(dst.0), [x16]),
-            Size::S64 => a64!(self.ops ; ldr X(dst.0), [x16]),
+            Size::S32 => {
+                let (base, at) = self.global_cell(global, 2);
+                a64!(self.ops ; ldr W(dst.0), [XSP(base), at])
+            }
+            Size::S64 => {
+                let (base, at) = self.global_cell(global, 3);
+                a64!(self.ops ; ldr X(dst.0), [XSP(base), at])
+            }
         }
     }
 
-    fn store_global(&mut self, size: Size, src: Reg, index: u32) {
-        self.global_address(index);
+    fn store_global(&mut self, size: Size, src: Reg, global: GlobalCell) {
+        self.global_address(global);
         // Globals are whole 16-byte cells: the rest of the cell is cleared so readers of any
         // width agree.
         match size {
@@ -1204,16 +1232,21 @@ impl MacroAssembler for Aarch64Masm {
         }
     }
 
-    fn load_global_float(&mut self, size: Size, dst: FReg, index: u32) {
-        self.global_address(index);
+    fn load_global_float(&mut self, size: Size, dst: FReg, global: GlobalCell) {
         match size {
-            Size::S32 => a64!(self.ops ; ldr S(dst.0), [x16]),
-            Size::S64 => a64!(self.ops ; ldr D(dst.0), [x16]),
+            Size::S32 => {
+                let (base, at) = self.global_cell(global, 2);
+                a64!(self.ops ; ldr S(dst.0), [XSP(base), at])
+            }
+            Size::S64 => {
+                let (base, at) = self.global_cell(global, 3);
+                a64!(self.ops ; ldr D(dst.0), [XSP(base), at])
+            }
         }
     }
 
-    fn store_global_float(&mut self, size: Size, src: FReg, index: u32) {
-        self.global_address(index);
+    fn store_global_float(&mut self, size: Size, src: FReg, global: GlobalCell) {
+        self.global_address(global);
         // Whole 16-byte cells, as for integers: the bytes above the value are cleared (a `w`
         // write zero-extends into the `x` register).
         match size {

@@ -262,6 +262,9 @@ fn heap_accesses_check_the_end_of_the_access_against_the_context() {
 
 #[test]
 fn slots_and_globals_address_through_pinned_registers() {
+    use crate::isa::masm::GlobalCell::{Imported, Inline};
+    // The instance's own globals are inline after the context: one load, or one add for stores.
+    let inline = crate::vm::vmctx::INLINE_GLOBALS + 3 * 16;
     check(
         |m| {
             m.load_slot(Size::S64, Reg(9), 32);
@@ -269,25 +272,32 @@ fn slots_and_globals_address_through_pinned_registers() {
             m.store_slot_imm(Size::S64, -1, 48);
             m.store_slot_imm(Size::S32, 0, 48);
             m.copy_slot(16, 64);
-            m.load_global(Size::S32, Reg(9), 2);
-            m.store_global(Size::S32, Reg(9), 2);
+            m.load_global(Size::S32, Reg(9), Imported(2));
+            m.store_global(Size::S32, Reg(9), Imported(2));
+            m.load_global(Size::S64, Reg(9), Inline(3));
+            m.store_global(Size::S64, Reg(9), Inline(3));
         },
-        "ldr x9, [x20, #0x20]
-         mov x17, #0x100000
-         add x17, x20, x17
-         ldr w9, [x17]
-         mov x16, #0xffffffffffffffff
-         str x16, [x20, #0x30]
-         str wzr, [x20, #0x30]
-         ldr q31, [x20, #0x40]
-         str q31, [x20, #0x10]
-         ldr x16, [x19, #0x10]
-         ldr x16, [x16, #0x10]
-         ldr w9, [x16]
-         ldr x16, [x19, #0x10]
-         ldr x16, [x16, #0x10]
-         mov w17, w9
-         stp x17, xzr, [x16]",
+        &format!(
+            "ldr x9, [x20, #0x20]
+             mov x17, #0x100000
+             add x17, x20, x17
+             ldr w9, [x17]
+             mov x16, #0xffffffffffffffff
+             str x16, [x20, #0x30]
+             str wzr, [x20, #0x30]
+             ldr q31, [x20, #0x40]
+             str q31, [x20, #0x10]
+             ldr x16, [x19, #0x10]
+             ldr x16, [x16, #0x10]
+             ldr w9, [x16]
+             ldr x16, [x19, #0x10]
+             ldr x16, [x16, #0x10]
+             mov w17, w9
+             stp x17, xzr, [x16]
+             ldr x9, [x19, #{inline:#x}]
+             add x16, x19, #{inline:#x}
+             stp x9, xzr, [x16]"
+        ),
     );
 }
 

@@ -39,8 +39,8 @@
 
 use crate::isa::masm::{
     AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp,
-    FloatUnaryOp, FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm,
-    RuntimeOp, Size, StoreKind, UnaryOp,
+    FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine,
+    Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
 use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
@@ -92,6 +92,7 @@ const CTX_CALL_IMPORT: i32 = std::mem::offset_of!(VmCtx, call_import) as i32;
 const CTX_COUNTERS: i32 = std::mem::offset_of!(VmCtx, counters) as i32;
 const CTX_HOT: i32 = std::mem::offset_of!(VmCtx, hot) as i32;
 const CTX_TABLES: i32 = std::mem::offset_of!(VmCtx, tables) as i32;
+const INLINE_GLOBALS: i32 = crate::vm::vmctx::INLINE_GLOBALS as i32;
 const DISPATCH_ENTRIES: i32 = std::mem::offset_of!(Dispatch, entries) as i32;
 const DISPATCH_LEN: i32 = std::mem::offset_of!(Dispatch, len) as i32;
 const ENTRY_SIG: i32 = std::mem::offset_of!(IndirectEntry, sig) as i32;
@@ -433,8 +434,9 @@ impl X64Masm {
     }
 
     /// Adds the back-edges tallied since the last flush to the counters (`rcx`, `rdx` scratch;
-    /// `rax`, the status, is kept), and restarts the tally.
-    fn flush_tally(&mut self) {
+    /// `rax`, the status, is kept), and restarts the tally when the code goes on counting (not
+    /// on the way out, where `r15` is restored next).
+    fn flush_tally(&mut self, restart: bool) {
         if let Some(Tally { def, chunk }) = self.tally {
             let at = (def * COUNTERS_BYTES + COUNTER_BACK_EDGES) as i32;
             asm!(self.ops
@@ -442,8 +444,10 @@ impl X64Masm {
                 ; mov edx, chunk as i32
                 ; sub edx, r15d
                 ; add QWORD [rcx + at], rdx
-                ; mov r15d, chunk as i32
             );
+            if restart {
+                asm!(self.ops ; mov r15d, chunk as i32);
+            }
         }
     }
 
@@ -522,6 +526,19 @@ impl X64Masm {
         match float {
             Size::S32 => asm!(self.ops ; cvtsi2ss Rx(dst), rax),
             Size::S64 => asm!(self.ops ; cvtsi2sd Rx(dst), rax),
+        }
+    }
+
+    /// The base register and displacement of a global's cell: the context's inline cell (no
+    /// load), or an imported global's cell pointer loaded into `rax`.
+    fn global_cell(&mut self, global: GlobalCell) -> (u8, i32) {
+        match global {
+            GlobalCell::Inline(defined) => (7, INLINE_GLOBALS + (defined * 16) as i32),
+            GlobalCell::Imported(index) => {
+                let at = (index * 8) as i32;
+                asm!(self.ops ; mov rax, QWORD [rdi + CTX_GLOBALS] ; mov rax, QWORD [rax + at]);
+                (0, 0)
+            }
         }
     }
 
@@ -786,7 +803,7 @@ impl MacroAssembler for X64Masm {
     }
 
     fn unary(&mut self, op: UnaryOp, size: Size, dst: Reg, src: Reg) {
-        let s = src.0;
+        let (d, s) = (dst.0, src.0);
         match (op, size) {
             // bsr leaves its destination undefined for zero: the cmov supplies the answer.
             (UnaryOp::Clz, Size::S32) => {
@@ -801,42 +818,54 @@ impl MacroAssembler for X64Masm {
             (UnaryOp::Ctz, Size::S64) => {
                 asm!(self.ops ; mov ecx, 64 ; bsf rax, Rq(s) ; cmovz rax, rcx)
             }
-            (UnaryOp::Popcnt, Size::S32) => asm!(self.ops ; popcnt eax, Rd(s)),
-            (UnaryOp::Popcnt, Size::S64) => asm!(self.ops ; popcnt rax, Rq(s)),
-            (UnaryOp::Eqz, Size::S32) => {
-                asm!(self.ops ; xor eax, eax ; test Rd(s), Rd(s) ; sete al)
+            // These write their destination only after reading the source: `dst` directly.
+            (UnaryOp::Popcnt, Size::S32) => return asm!(self.ops ; popcnt Rd(d), Rd(s)),
+            (UnaryOp::Popcnt, Size::S64) => return asm!(self.ops ; popcnt Rq(d), Rq(s)),
+            (UnaryOp::Extend8S, Size::S32) => return asm!(self.ops ; movsx Rd(d), Rb(s)),
+            (UnaryOp::Extend8S, Size::S64) => return asm!(self.ops ; movsx Rq(d), Rb(s)),
+            (UnaryOp::Extend16S, Size::S32) => return asm!(self.ops ; movsx Rd(d), Rw(s)),
+            (UnaryOp::Extend16S, Size::S64) => return asm!(self.ops ; movsx Rq(d), Rw(s)),
+            (UnaryOp::Extend32S, _) => return asm!(self.ops ; movsxd Rq(d), Rd(s)),
+            (UnaryOp::Extend32U, _) => return asm!(self.ops ; mov Rd(d), Rd(s)),
+            // Zeroing first clobbers the operand when it is the destination: then in `eax`.
+            (UnaryOp::Eqz, size) => {
+                let z = if d == s { 0 } else { d };
+                asm!(self.ops ; xor Rd(z), Rd(z));
+                match size {
+                    Size::S32 => asm!(self.ops ; test Rd(s), Rd(s) ; sete Rb(z)),
+                    Size::S64 => asm!(self.ops ; test Rq(s), Rq(s) ; sete Rb(z)),
+                }
+                if z != d {
+                    asm!(self.ops ; mov Rd(d), eax);
+                }
+                return;
             }
-            (UnaryOp::Eqz, Size::S64) => {
-                asm!(self.ops ; xor eax, eax ; test Rq(s), Rq(s) ; sete al)
-            }
-            (UnaryOp::Extend8S, Size::S32) => asm!(self.ops ; movsx eax, Rb(s)),
-            (UnaryOp::Extend8S, Size::S64) => asm!(self.ops ; movsx rax, Rb(s)),
-            (UnaryOp::Extend16S, Size::S32) => asm!(self.ops ; movsx eax, Rw(s)),
-            (UnaryOp::Extend16S, Size::S64) => asm!(self.ops ; movsx rax, Rw(s)),
-            (UnaryOp::Extend32S, _) => asm!(self.ops ; movsxd rax, Rd(s)),
-            (UnaryOp::Extend32U, _) => asm!(self.ops ; mov eax, Rd(s)),
         }
-        let result_size = if op == UnaryOp::Eqz { Size::S32 } else { size };
-        self.mov(result_size, dst, RegImm::Reg(Reg(0)));
+        self.mov(size, dst, RegImm::Reg(Reg(0)));
     }
 
     fn compare(&mut self, cond: Cond, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
-        // Zeroing first: `xor` would clobber the flags the `set` reads.
-        asm!(self.ops ; xor edx, edx);
+        // Zeroing first: `xor` would clobber the flags the `set` reads. In `dst` itself unless
+        // that clobbers an operand, else in `edx`.
+        let in_place = dst != lhs && rhs != RegImm::Reg(dst);
+        let d = if in_place { dst.0 } else { 2 };
+        asm!(self.ops ; xor Rd(d), Rd(d));
         self.cmp(size, lhs, rhs);
         match cond {
-            Cond::Eq => asm!(self.ops ; sete dl),
-            Cond::Ne => asm!(self.ops ; setne dl),
-            Cond::LtS => asm!(self.ops ; setl dl),
-            Cond::LtU => asm!(self.ops ; setb dl),
-            Cond::GtS => asm!(self.ops ; setg dl),
-            Cond::GtU => asm!(self.ops ; seta dl),
-            Cond::LeS => asm!(self.ops ; setle dl),
-            Cond::LeU => asm!(self.ops ; setbe dl),
-            Cond::GeS => asm!(self.ops ; setge dl),
-            Cond::GeU => asm!(self.ops ; setae dl),
+            Cond::Eq => asm!(self.ops ; sete Rb(d)),
+            Cond::Ne => asm!(self.ops ; setne Rb(d)),
+            Cond::LtS => asm!(self.ops ; setl Rb(d)),
+            Cond::LtU => asm!(self.ops ; setb Rb(d)),
+            Cond::GtS => asm!(self.ops ; setg Rb(d)),
+            Cond::GtU => asm!(self.ops ; seta Rb(d)),
+            Cond::LeS => asm!(self.ops ; setle Rb(d)),
+            Cond::LeU => asm!(self.ops ; setbe Rb(d)),
+            Cond::GeS => asm!(self.ops ; setge Rb(d)),
+            Cond::GeU => asm!(self.ops ; setae Rb(d)),
         }
-        asm!(self.ops ; mov Rd(dst.0), edx);
+        if !in_place {
+            asm!(self.ops ; mov Rd(dst.0), edx);
+        }
     }
 
     fn select(&mut self, size: Size, dst: Reg, cond: Reg, other: Reg) {
@@ -928,23 +957,24 @@ impl MacroAssembler for X64Masm {
         });
     }
 
-    fn load_global(&mut self, size: Size, dst: Reg, index: u32) {
-        let at = (index * 8) as i32;
-        asm!(self.ops ; mov rax, QWORD [rdi + CTX_GLOBALS] ; mov rax, QWORD [rax + at]);
+    fn load_global(&mut self, size: Size, dst: Reg, global: GlobalCell) {
+        let (base, at) = self.global_cell(global);
         match size {
-            Size::S32 => asm!(self.ops ; mov Rd(dst.0), DWORD [rax]),
-            Size::S64 => asm!(self.ops ; mov Rq(dst.0), QWORD [rax]),
+            Size::S32 => asm!(self.ops ; mov Rd(dst.0), DWORD [Rq(base) + at]),
+            Size::S64 => asm!(self.ops ; mov Rq(dst.0), QWORD [Rq(base) + at]),
         }
     }
 
-    fn store_global(&mut self, size: Size, src: Reg, index: u32) {
-        let at = (index * 8) as i32;
-        asm!(self.ops ; mov rax, QWORD [rdi + CTX_GLOBALS] ; mov rax, QWORD [rax + at]);
+    fn store_global(&mut self, size: Size, src: Reg, global: GlobalCell) {
+        let (base, at) = self.global_cell(global);
         // Globals are whole 16-byte cells: clear the upper half so readers of any width agree.
-        asm!(self.ops ; mov QWORD [rax + 8], 0);
+        asm!(self.ops ; mov QWORD [Rq(base) + at + 8], 0);
         match size {
-            Size::S32 => asm!(self.ops ; mov DWORD [rax + 4], 0 ; mov DWORD [rax], Rd(src.0)),
-            Size::S64 => asm!(self.ops ; mov QWORD [rax], Rq(src.0)),
+            Size::S32 => asm!(self.ops
+                ; mov DWORD [Rq(base) + at + 4], 0
+                ; mov DWORD [Rq(base) + at], Rd(src.0)
+            ),
+            Size::S64 => asm!(self.ops ; mov QWORD [Rq(base) + at], Rq(src.0)),
         }
     }
 
@@ -1370,23 +1400,24 @@ impl MacroAssembler for X64Masm {
         });
     }
 
-    fn load_global_float(&mut self, size: Size, dst: FReg, index: u32) {
-        let at = (index * 8) as i32;
-        asm!(self.ops ; mov rax, QWORD [rdi + CTX_GLOBALS] ; mov rax, QWORD [rax + at]);
+    fn load_global_float(&mut self, size: Size, dst: FReg, global: GlobalCell) {
+        let (base, at) = self.global_cell(global);
         match size {
-            Size::S32 => asm!(self.ops ; movss Rx(dst.0), DWORD [rax]),
-            Size::S64 => asm!(self.ops ; movsd Rx(dst.0), QWORD [rax]),
+            Size::S32 => asm!(self.ops ; movss Rx(dst.0), DWORD [Rq(base) + at]),
+            Size::S64 => asm!(self.ops ; movsd Rx(dst.0), QWORD [Rq(base) + at]),
         }
     }
 
-    fn store_global_float(&mut self, size: Size, src: FReg, index: u32) {
-        let at = (index * 8) as i32;
-        asm!(self.ops ; mov rax, QWORD [rdi + CTX_GLOBALS] ; mov rax, QWORD [rax + at]);
+    fn store_global_float(&mut self, size: Size, src: FReg, global: GlobalCell) {
+        let (base, at) = self.global_cell(global);
         // Whole 16-byte cells, as for integers: the bytes above the value are cleared.
-        asm!(self.ops ; mov QWORD [rax + 8], 0);
+        asm!(self.ops ; mov QWORD [Rq(base) + at + 8], 0);
         match size {
-            Size::S32 => asm!(self.ops ; mov DWORD [rax + 4], 0 ; movss DWORD [rax], Rx(src.0)),
-            Size::S64 => asm!(self.ops ; movsd QWORD [rax], Rx(src.0)),
+            Size::S32 => asm!(self.ops
+                ; mov DWORD [Rq(base) + at + 4], 0
+                ; movss DWORD [Rq(base) + at], Rx(src.0)
+            ),
+            Size::S64 => asm!(self.ops ; movsd QWORD [Rq(base) + at], Rx(src.0)),
         }
     }
 
@@ -1451,7 +1482,7 @@ impl MacroAssembler for X64Masm {
             out_of_line.push((self.offset(), OutOfLine::HotStub));
             asm!(self.ops ; =>stub);
             if let Some(budget) = chunk {
-                self.flush_tally();
+                self.flush_tally(true);
                 let Some(budget) = budget else {
                     asm!(self.ops ; jmp =>resume);
                     continue;
@@ -1492,7 +1523,7 @@ impl MacroAssembler for X64Masm {
         let restore = self.ops.new_dynamic_label();
         out_of_line.push((self.offset(), OutOfLine::TrapExit));
         asm!(self.ops ; =>trap_exit);
-        self.flush_tally();
+        self.flush_tally(false);
         asm!(self.ops
             ; mov esi, eax
             ; mov edx, func_index
@@ -1504,7 +1535,7 @@ impl MacroAssembler for X64Masm {
         }
         out_of_line.push((self.offset(), OutOfLine::Epilogue));
         asm!(self.ops ; =>epilogue);
-        self.flush_tally();
+        self.flush_tally(false);
         asm!(self.ops ; =>restore);
         for &r in saved.iter().rev() {
             asm!(self.ops ; pop Rq(r));
@@ -1829,6 +1860,44 @@ mod tests {
         assert_eq!(code, "roundsd $8,%xmm2,%xmm2\n");
         let code = body(|m| m.float_unary(FloatUnaryOp::Floor, Size::S32, FReg(4), FReg(5)));
         assert_eq!(code, "roundss $9,%xmm5,%xmm4\n");
+    }
+
+    #[test]
+    fn comparisons_and_extensions_write_their_destination_directly() {
+        let code = body(|m| {
+            m.compare(Cond::LtU, Size::S32, Reg(9), Reg(8), RegImm::Imm(2));
+            // The destination is an operand: through `edx`.
+            m.compare(Cond::Eq, Size::S64, Reg(8), Reg(8), RegImm::Reg(Reg(9)));
+            m.unary(UnaryOp::Extend8S, Size::S32, Reg(9), Reg(8));
+            m.unary(UnaryOp::Extend32U, Size::S64, Reg(9), Reg(9));
+            m.unary(UnaryOp::Eqz, Size::S32, Reg(9), Reg(8));
+            m.unary(UnaryOp::Eqz, Size::S64, Reg(8), Reg(8));
+        });
+        let expected = "xor %r9d,%r9d\ncmp $2,%r8d\nsetb %r9b\n\
+                        xor %edx,%edx\ncmp %r9,%r8\nsete %dl\nmov %edx,%r8d\n\
+                        movsbl %r8b,%r9d\nmov %r9d,%r9d\n\
+                        xor %r9d,%r9d\ntest %r8d,%r8d\nsete %r9b\n\
+                        xor %eax,%eax\ntest %r8,%r8\nsete %al\nmov %eax,%r8d\n";
+        assert_eq!(code, expected);
+    }
+
+    #[test]
+    fn the_instances_own_globals_are_one_access_away_from_the_context() {
+        use crate::isa::masm::GlobalCell::{Imported, Inline};
+        let code = body(|m| {
+            m.load_global(Size::S64, Reg(8), Inline(2));
+            m.store_global(Size::S32, Reg(8), Inline(2));
+            m.load_global(Size::S32, Reg(9), Imported(1));
+        });
+        let at = crate::vm::vmctx::INLINE_GLOBALS + 2 * 16;
+        let expected = format!(
+            "mov {at:#X}(%rdi),%r8\n\
+             movq $0,{:#X}(%rdi)\nmovl $0,{:#X}(%rdi)\nmov %r8d,{at:#X}(%rdi)\n\
+             mov 0x10(%rdi),%rax\nmov 8(%rax),%rax\nmov (%rax),%r9d\n",
+            at + 8,
+            at + 4,
+        );
+        assert_eq!(code, expected);
     }
 
     #[test]
