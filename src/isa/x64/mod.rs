@@ -406,7 +406,7 @@ impl X64Masm {
                 _ => writes(r),
             })
             .collect();
-        if saved.len() % 2 == 0 {
+        if saved.len().is_multiple_of(2) {
             let pad = CALLEE_SAVED.into_iter().find(|r| !saved.contains(r));
             saved.push(pad.expect("an even count leaves a register out"));
             saved.sort_unstable();
