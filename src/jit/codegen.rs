@@ -150,11 +150,13 @@ impl Cache {
 }
 
 /// Who owns an operand's register: the operator (free it afterwards), or a cached local lent for
-/// reading only (taken out of the cache meanwhile, so no allocation can take it, and put back).
+/// reading only (taken out of the cache meanwhile, so no allocation can take it, and put back),
+/// or lent already to another operand of the same operator (`x * x`: nothing to give back).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Held {
     Owned,
     Lent(u32),
+    Shared,
 }
 
 /// Compiles one function with `masm`, on the frame `layout` describes. With
@@ -219,6 +221,7 @@ pub fn compile<M: MacroAssembler>(
         next_loop: 0,
         in_fuel_segment: false,
         cache: Cache::default(),
+        lent: Cache::default(),
         used: Vec::new(),
         local_counts: vec![0; g_locals_len],
         scan,
@@ -331,6 +334,8 @@ struct CodeGen<'m, M: MacroAssembler> {
     /// registers (calls); cached registers are neither free nor held by the value stack, and an
     /// allocation that finds no free register takes one from here.
     cache: Cache,
+    /// Cached locals lent to the operands of the operator being compiled (see [`Held`]).
+    lent: Cache,
     /// Every register the code writes (each came from `free` at least once).
     used: Vec<Reg>,
     /// Scratch space for [`BodyScan::loop_locals`], one zero per local.
@@ -387,6 +392,7 @@ fn int_comparison(op: &Operator<'_>) -> Option<(Cond, Ty)> {
 
 impl<M: MacroAssembler> CodeGen<'_, M> {
     fn visit(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+        debug_assert!(self.lent.is_empty(), "every lent register given back");
         if self.reachable && !self.fuel.is_empty() {
             self.charge_fuel()?;
         }
@@ -966,13 +972,17 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     /// Pops a value the caller only reads: a cached local's own register is lent (out of the
     /// cache until [`CodeGen::release_read`]), anything else comes as from `pop_reg`.
     fn pop_read(&mut self) -> (Reg, Held) {
-        if let Some(Value { loc: Loc::Local(l), .. }) = self.stack.last()
-            && let Some(i) = self.cache.ints.iter().position(|(local, _)| local == l)
-        {
-            let local = *l;
-            self.stack.pop();
-            let (_, r) = self.cache.ints.swap_remove(i);
-            return (r, Held::Lent(local));
+        if let Some(&Value { loc: Loc::Local(local), .. }) = self.stack.last() {
+            if let Some(i) = self.cache.ints.iter().position(|&(l, _)| l == local) {
+                self.stack.pop();
+                let (_, r) = self.cache.ints.swap_remove(i);
+                self.lent.ints.push((local, r));
+                return (r, Held::Lent(local));
+            }
+            if let Some(&(_, r)) = self.lent.ints.iter().find(|&&(l, _)| l == local) {
+                self.stack.pop();
+                return (r, Held::Shared);
+            }
         }
         (self.pop_reg().0, Held::Owned)
     }
@@ -980,7 +990,11 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     fn release_read(&mut self, r: Reg, held: Held) {
         match held {
             Held::Owned => self.free.push(r),
-            Held::Lent(local) => self.cache.ints.push((local, r)),
+            Held::Lent(local) => {
+                self.lent.ints.retain(|&mut (l, _)| l != local);
+                self.cache.ints.push((local, r));
+            }
+            Held::Shared => {}
         }
     }
 
@@ -988,7 +1002,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     fn result_reg(&mut self, src: Reg, held: Held) -> Reg {
         match held {
             Held::Owned => src,
-            Held::Lent(_) => self.alloc(),
+            Held::Lent(_) | Held::Shared => self.alloc(),
         }
     }
 
@@ -996,7 +1010,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     fn result_freg(&mut self, src: FReg, held: Held) -> FReg {
         match held {
             Held::Owned => src,
-            Held::Lent(_) => self.alloc_float(),
+            Held::Lent(_) | Held::Shared => self.alloc_float(),
         }
     }
 
@@ -1056,13 +1070,17 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     /// [`CodeGen::pop_read`] for floats.
     fn pop_fread(&mut self) -> (FReg, Held) {
-        if let Some(Value { loc: Loc::Local(l), .. }) = self.stack.last()
-            && let Some(i) = self.cache.floats.iter().position(|(local, _)| local == l)
-        {
-            let local = *l;
-            self.stack.pop();
-            let (_, r) = self.cache.floats.swap_remove(i);
-            return (r, Held::Lent(local));
+        if let Some(&Value { loc: Loc::Local(local), .. }) = self.stack.last() {
+            if let Some(i) = self.cache.floats.iter().position(|&(l, _)| l == local) {
+                self.stack.pop();
+                let (_, r) = self.cache.floats.swap_remove(i);
+                self.lent.floats.push((local, r));
+                return (r, Held::Lent(local));
+            }
+            if let Some(&(_, r)) = self.lent.floats.iter().find(|&&(l, _)| l == local) {
+                self.stack.pop();
+                return (r, Held::Shared);
+            }
         }
         (self.pop_freg().0, Held::Owned)
     }
@@ -1070,7 +1088,11 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     fn release_fread(&mut self, r: FReg, held: Held) {
         match held {
             Held::Owned => self.free_float.push(r),
-            Held::Lent(local) => self.cache.floats.push((local, r)),
+            Held::Lent(local) => {
+                self.lent.floats.retain(|&mut (l, _)| l != local);
+                self.cache.floats.push((local, r));
+            }
+            Held::Shared => {}
         }
     }
 

@@ -1156,10 +1156,14 @@ impl MacroAssembler for X64Masm {
 
     fn float_op(&mut self, op: FloatOp, size: Size, dst: FReg, lhs: FReg, rhs: FReg) {
         let r = rhs.0;
-        if dst == lhs {
-            // The common case (the code generator reuses the left operand's register): the
-            // two-operand form directly.
+        let arithmetic = matches!(op, FloatOp::Add | FloatOp::Sub | FloatOp::Mul | FloatOp::Div);
+        if arithmetic && (dst == lhs || dst != rhs) {
+            // The two-operand form on the destination: the left operand's register (the code
+            // generator reuses it when it may), or a copy of it that overwrites no operand.
             let d = dst.0;
+            if dst != lhs {
+                asm!(self.ops ; movaps Rx(d), Rx(lhs.0));
+            }
             match (op, size) {
                 (FloatOp::Add, Size::S32) => return asm!(self.ops ; addss Rx(d), Rx(r)),
                 (FloatOp::Add, Size::S64) => return asm!(self.ops ; addsd Rx(d), Rx(r)),
