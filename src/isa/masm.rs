@@ -396,7 +396,9 @@ pub trait MacroAssembler {
     fn mov(&mut self, size: Size, dst: Reg, src: RegImm);
 
     fn int_op(&mut self, op: IntOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm);
-    fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: Reg);
+    /// `dst = lhs op rhs`, trapping on a zero divisor and on `MIN / -1`; a constant divisor
+    /// spares the checks it cannot fail.
+    fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm);
     fn unary(&mut self, op: UnaryOp, size: Size, dst: Reg, src: Reg);
     /// `dst = (lhs cond rhs) as i32`.
     fn compare(&mut self, cond: Cond, size: Size, dst: Reg, lhs: Reg, rhs: RegImm);

@@ -1139,11 +1139,15 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     }
 
     fn div(&mut self, op: DivOp, ty: Ty) {
-        let (rhs, rhs_held) = self.pop_read();
-        let (lhs, _) = self.pop_reg();
-        self.masm.div(op, ty.size(), lhs, lhs, rhs);
-        self.release_read(rhs, rhs_held);
-        self.push_reg(ty, lhs);
+        let (rhs, rhs_held) = self.pop_operand();
+        let (lhs, lhs_held) = self.pop_read();
+        let dst = self.result_reg(lhs, lhs_held);
+        self.masm.div(op, ty.size(), dst, lhs, rhs);
+        self.release_operand(rhs, rhs_held);
+        if dst != lhs {
+            self.release_read(lhs, lhs_held);
+        }
+        self.push_reg(ty, dst);
     }
 
     fn unary(&mut self, op: UnaryOp, operand: Ty, result: Ty) {

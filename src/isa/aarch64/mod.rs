@@ -720,13 +720,25 @@ impl MacroAssembler for Aarch64Masm {
         self.int_op_reg(op, size, dst.0, lhs.0, r);
     }
 
-    fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: Reg) {
-        let by_zero = self.trap_label(TrapCode::IntegerDivideByZero);
-        let (d, l, r) = (dst.0, lhs.0, rhs.0);
+    fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
+        // The divisor: its register, or a constant in x17, which needs no zero check unless it
+        // is zero and no `MIN / -1` check unless it is -1.
+        let (r, divisor) = match rhs {
+            RegImm::Reg(r) => (r.0, None),
+            RegImm::Imm(v) => {
+                let v = imm::truncate(size, v);
+                self.mov_imm(size, SCRATCH1, v);
+                (SCRATCH1, Some(v))
+            }
+        };
+        let (d, l) = (dst.0, lhs.0);
         // aarch64 division never faults: `x / 0` is 0 and `MIN / -1` is MIN, so wasm's traps are
         // explicit. `MIN % -1` needs no check: `MIN - (MIN / -1) * -1` wraps to 0, as wasm says.
-        self.cbz(size, r, false, by_zero);
-        if op == DivOp::DivS {
+        if divisor.is_none_or(|v| v == 0) {
+            let by_zero = self.trap_label(TrapCode::IntegerDivideByZero);
+            self.cbz(size, r, false, by_zero);
+        }
+        if op == DivOp::DivS && divisor.is_none_or(|v| v == -1) {
             let overflow = self.trap_label(TrapCode::IntegerOverflow);
             // V is set when `rhs == -1` and `lhs - 1` overflows, i.e. `lhs == MIN`.
             match size {

@@ -193,8 +193,8 @@ fn shifts_and_rotates_take_the_count_modulo_the_width() {
 fn division_checks_zero_and_overflow_explicitly() {
     check(
         |m| {
-            m.div(DivOp::DivS, Size::S32, Reg(9), Reg(9), Reg(10));
-            m.div(DivOp::RemS, Size::S64, Reg(9), Reg(9), Reg(10));
+            m.div(DivOp::DivS, Size::S32, Reg(9), Reg(9), RegImm::Reg(Reg(10)));
+            m.div(DivOp::RemS, Size::S64, Reg(9), Reg(9), RegImm::Reg(Reg(10)));
         },
         "cbz w10, $+0x20
          cmn w10, #0x1
@@ -208,6 +208,21 @@ fn division_checks_zero_and_overflow_explicitly() {
          b $+0xc
          mov w0, #0x3
          b $+0x4",
+    );
+}
+
+#[test]
+fn division_by_a_constant_checks_only_what_it_can_fail() {
+    check(
+        |m| {
+            m.div(DivOp::RemU, Size::S32, Reg(9), Reg(10), RegImm::Imm(1000));
+            m.div(DivOp::DivS, Size::S64, Reg(9), Reg(10), RegImm::Imm(-7));
+        },
+        "mov w17, #0x3e8
+         udiv w16, w10, w17
+         msub w9, w16, w17, w10
+         mov x17, #0xfffffffffffffff9
+         sdiv x9, x10, x17",
     );
 }
 

@@ -766,33 +766,58 @@ impl MacroAssembler for X64Masm {
         self.mov(size, dst, RegImm::Reg(Reg(0)));
     }
 
-    fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: Reg) {
-        let by_zero = self.trap_label(TrapCode::IntegerDivideByZero);
-        let overflow = self.trap_label(TrapCode::IntegerOverflow);
-        let (l, r) = (lhs.0, rhs.0);
+    fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
+        // The divisor: its register, or a constant in `rcx`, which needs no zero check unless it
+        // is zero and no `MIN / -1` check unless it is -1.
+        let (r, divisor) = match rhs {
+            RegImm::Reg(r) => (r.0, None),
+            RegImm::Imm(v) => {
+                let v = if size == Size::S32 { v as i32 as i64 } else { v };
+                self.mov(size, Reg(1), RegImm::Imm(v));
+                (1, Some(v))
+            }
+        };
+        let l = lhs.0;
         let done = self.ops.new_dynamic_label();
         let divide = self.ops.new_dynamic_label();
         match size {
-            Size::S32 => asm!(self.ops ; mov eax, Rd(l) ; test Rd(r), Rd(r) ; jz =>by_zero),
-            Size::S64 => asm!(self.ops ; mov rax, Rq(l) ; test Rq(r), Rq(r) ; jz =>by_zero),
+            Size::S32 => asm!(self.ops ; mov eax, Rd(l)),
+            Size::S64 => asm!(self.ops ; mov rax, Rq(l)),
+        }
+        if divisor.is_none_or(|v| v == 0) {
+            let by_zero = self.trap_label(TrapCode::IntegerDivideByZero);
+            match size {
+                Size::S32 => asm!(self.ops ; test Rd(r), Rd(r) ; jz =>by_zero),
+                Size::S64 => asm!(self.ops ; test Rq(r), Rq(r) ; jz =>by_zero),
+            }
         }
         match (op, size) {
             (DivOp::DivU | DivOp::RemU, Size::S32) => asm!(self.ops ; xor edx, edx ; div Rd(r)),
             (DivOp::DivU | DivOp::RemU, Size::S64) => asm!(self.ops ; xor edx, edx ; div Rq(r)),
+            (_, Size::S32) if divisor.is_some_and(|v| v != -1) => {
+                asm!(self.ops ; cdq ; idiv Rd(r))
+            }
+            (_, Size::S64) if divisor.is_some_and(|v| v != -1) => {
+                asm!(self.ops ; cqo ; idiv Rq(r))
+            }
             (signed, size) => {
-                // `MIN / -1` overflows (a trap for div, 0 for rem) and faults on x86: test first.
-                let min_by_minus_one = if signed == DivOp::DivS { overflow } else { done };
+                // `MIN / -1` overflows (a trap for div, 0 for rem) and faults on x86: test first
+                // (`lhs - 1` overflows exactly for `MIN`).
+                let min_by_minus_one = match signed {
+                    DivOp::DivS => self.trap_label(TrapCode::IntegerOverflow),
+                    _ => done,
+                };
                 if signed == DivOp::RemS {
                     asm!(self.ops ; xor edx, edx);
                 }
                 match size {
                     Size::S32 => asm!(self.ops
                         ; cmp Rd(r), -1 ; jne =>divide
-                        ; cmp eax, i32::MIN ; je =>min_by_minus_one
+                        ; cmp eax, 1 ; jo =>min_by_minus_one
                         ; =>divide ; cdq ; idiv Rd(r)),
                     Size::S64 => asm!(self.ops
                         ; cmp Rq(r), -1 ; jne =>divide
-                        ; mov rcx, QWORD i64::MIN ; cmp rax, rcx ; je =>min_by_minus_one
+                        ; cmp rax, 1 ; jo =>min_by_minus_one
                         ; =>divide ; cqo ; idiv Rq(r)),
                 }
             }
@@ -1864,6 +1889,17 @@ mod tests {
         assert_eq!(code, "roundsd $8,%xmm2,%xmm2\n");
         let code = body(|m| m.float_unary(FloatUnaryOp::Floor, Size::S32, FReg(4), FReg(5)));
         assert_eq!(code, "roundss $9,%xmm5,%xmm4\n");
+    }
+
+    #[test]
+    fn division_by_a_constant_checks_only_what_it_can_fail() {
+        let code = body(|m| {
+            m.div(DivOp::RemU, Size::S32, Reg(9), Reg(8), RegImm::Imm(1000));
+            m.div(DivOp::DivS, Size::S64, Reg(9), Reg(8), RegImm::Imm(-7));
+        });
+        let expected = "mov $0x3E8,%ecx\nmov %r8d,%eax\nxor %edx,%edx\ndiv %ecx\nmov %edx,%r9d\n\
+                        movabs $0xFFFFFFFFFFFFFFF9,%rcx\nmov %r8,%rax\ncqto\nidiv %rcx\nmov %rax,%r9\n";
+        assert_eq!(code, expected);
     }
 
     #[test]
