@@ -133,8 +133,8 @@ impl<L> Control<L> {
 /// on-stack-replacement entry and after every call of the tiering hook.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Cache {
-    ints: SmallVec<[(u32, Reg); 16]>,
-    floats: SmallVec<[(u32, FReg); 24]>,
+    ints: SmallVec<[(u32, Reg); 8]>,
+    floats: SmallVec<[(u32, FReg); 8]>,
 }
 
 impl Cache {
@@ -1564,6 +1564,15 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         Self::conform_from(&mut self.masm, &self.locals, &self.cache, target);
     }
 
+    /// [`CodeGen::conform`] to the state of the label of control `index`.
+    fn conform_to_label(&mut self, index: usize) {
+        let target = &self.controls[index].state;
+        if self.cache.covers(target) {
+            return;
+        }
+        Self::conform_from(&mut self.masm, &self.locals, &self.cache, target);
+    }
+
     /// [`CodeGen::conform`] from state `current`: register moves where the value is cached
     /// elsewhere (ordered so no source is overwritten first), loads from the always-current
     /// local slots otherwise, and to break cycles.
@@ -1592,7 +1601,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 None => masm.load_slot(size, dst, Self::local_slot(local)),
             }
         }
-        let mut moves: SmallVec<[(FReg, u32, Option<FReg>); 24]> = target
+        let mut moves: SmallVec<[(FReg, u32, Option<FReg>); 16]> = target
             .floats
             .iter()
             .filter(|e| !current.floats.contains(e))
@@ -1653,10 +1662,9 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.in_fuel_segment = false;
         let index = self.controls.len() - 1;
         let (height, results) = (self.controls[index].height, self.controls[index].results.len());
-        let state = std::mem::take(&mut self.controls[index].state);
         if self.reachable {
             self.move_results(height, results);
-            self.conform(&state);
+            self.conform_to_label(index);
             let end = self.controls[index].label;
             self.masm.jump(end);
         }
@@ -1666,8 +1674,8 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let params = control.params.clone();
         self.masm.bind(else_label);
         // The false branch starts in the state of the `if`, which the end keeps.
-        self.reset_stack(height, &params, state.clone());
-        self.controls[index].state = state;
+        let state = self.controls[index].state.clone();
+        self.reset_stack(height, &params, state);
         self.reachable = true;
     }
 
@@ -1739,9 +1747,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         // Values below the branched-over blocks are canonical already (spilled at block entry);
         // only this block's values may still be in registers, and the branch drops them.
         self.move_results(height, count);
-        let state = std::mem::take(&mut self.controls[index].state);
-        self.conform(&state);
-        self.controls[index].state = state;
+        self.conform_to_label(index);
         let label = self.controls[index].label;
         self.masm.jump(label);
     }
