@@ -76,6 +76,11 @@ impl ExecutableCode {
         start..start + self.len
     }
 
+    /// The code's bytes (the mapping is readable as well as executable).
+    pub fn bytes(&self) -> &[u8] {
+        &self.buffer
+    }
+
     /// Address of byte `offset` of the code.
     pub fn address(&self, offset: usize) -> *const u8 {
         assert!(offset < self.len, "offset {offset} outside the code");
@@ -118,6 +123,7 @@ struct CompiledCode {
     /// replacement), by the loop's ordinal in the body (`None` for loops without an entry).
     osr_entries: Box<[Option<u32>]>,
     compile_time: std::time::Duration,
+    stats: Box<[(&'static str, u64)]>,
 }
 
 /// The parts of a [`CompiledFunc`], as a backend assembled them.
@@ -137,6 +143,9 @@ pub struct CompiledParts {
     pub osr_entries: Vec<Option<u32>>,
     /// What compiling cost: the compiling thread's CPU time ([`CompileClock`]).
     pub compile_time: std::time::Duration,
+    /// The compiler's own numbers about this compile, named (e.g. tier 2's IR sizes before and
+    /// after its pipeline), for `--stats`; the runtime only keeps them.
+    pub stats: Vec<(&'static str, u64)>,
 }
 
 /// Times a compile by the compiling thread's CPU time, so a compile time says what compiling
@@ -198,6 +207,7 @@ impl CompiledFunc {
             tier: parts.tier,
             osr_entries: parts.osr_entries.into(),
             compile_time: parts.compile_time,
+            stats: parts.stats.into(),
         };
         CompiledFunc { inner: Arc::new(inner) }
     }
@@ -239,6 +249,16 @@ impl CompiledFunc {
     /// What compiling it cost: the compiling thread's CPU time ([`CompileClock`]).
     pub fn compile_time(&self) -> std::time::Duration {
         self.inner.compile_time
+    }
+
+    /// The machine code, as it runs (for profilers that copy it).
+    pub fn bytes(&self) -> &[u8] {
+        self.inner.code.bytes()
+    }
+
+    /// The compiler's numbers about this compile (see [`CompiledParts::stats`]).
+    pub fn stats(&self) -> &[(&'static str, u64)] {
+        &self.inner.stats
     }
 
     /// Machine-code bytes.

@@ -251,6 +251,13 @@ pub struct CompileStats {
     pub tier1_time: std::time::Duration,
     /// Their machine code in bytes.
     pub tier1_code_bytes: usize,
+    /// Functions with tier-2 code so far (on-stack-replacement entries compiled on their own are
+    /// not counted).
+    pub tier2_functions: usize,
+    /// Their total tier-2 compile time (the pass pipeline included).
+    pub tier2_time: std::time::Duration,
+    /// Their machine code in bytes.
+    pub tier2_code_bytes: usize,
 }
 
 impl Module {
@@ -280,6 +287,13 @@ impl Module {
             stats.tier1_functions += 1;
             stats.tier1_time += jit.compile_time();
             stats.tier1_code_bytes += jit.code_size();
+        }
+        for def in 0..m.tiers.len() as u32 {
+            if let Some(code) = m.tiers.compiled(def, Tier::Optimized) {
+                stats.tier2_functions += 1;
+                stats.tier2_time += code.compile_time();
+                stats.tier2_code_bytes += code.code_size();
+            }
         }
         stats
     }

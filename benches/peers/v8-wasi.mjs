@@ -7,7 +7,7 @@
 // --no-wasm-dynamic-tiering` (Liftoff only), `--no-liftoff` (TurboFan only), or none (V8's
 // defaults). This script only measures; it must never change what the program sees: argv is
 // [PROG's file name, ...ARGS], no environment, stdio inherited. The stderr line format is owned by
-// src/bench/phases.rs; keep the two in step.
+// cli/src/bench/phases.rs; keep the two in step.
 
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';

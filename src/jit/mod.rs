@@ -114,6 +114,7 @@ fn compile_parts(
         oob_landing: assembled.oob_landing,
         osr_entries: assembled.osr_entries,
         compile_time: started.elapsed(),
+        stats: Vec::new(),
     })
 }
 

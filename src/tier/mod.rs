@@ -16,6 +16,7 @@
 //! ```
 
 pub(crate) mod compiler;
+pub mod jitdump;
 pub mod perfmap;
 pub(crate) mod queue;
 pub(crate) mod state;
@@ -217,6 +218,13 @@ pub struct FuncStats {
     pub compiled: Option<(Duration, usize)>,
     /// Its tier-1 compilation: where it stands and when it was requested, started and installed.
     pub baseline: TierTimeline,
+    /// Its tier-2 code's compile time and size in bytes, when it has tier-2 code.
+    pub optimized_code: Option<(Duration, usize)>,
+    /// Its tier-2 compilation, as `baseline` for tier 1.
+    pub optimized: TierTimeline,
+    /// Tier 2's numbers about its compile (IR sizes before and after the pipeline, calls
+    /// inlined, spills, ...), by name; empty without tier-2 code.
+    pub optimizer_stats: Vec<(&'static str, u64)>,
 }
 
 /// The hotness a function starts with, and is given again after moving to `tier`: the
@@ -500,13 +508,21 @@ fn refusal_reason(m: &ModuleInner, def: u32, tier: Tier, e: CompileError) -> Str
     }
 }
 
-/// Tells the profiler's symbol map about new code, when the engine asked for one.
+/// Tells the profiler the engine was asked to inform (a perf map, a jitdump) about new code.
 fn announce(m: &ModuleInner, def: u32, code: &crate::code::CompiledFunc) {
-    if m.config.profiling_strategy == crate::ProfilingStrategy::PerfMap {
-        let func_index = m.num_imported_funcs + def;
-        let module = m.names.module.as_deref().or(m.names.file.as_deref());
-        let name = perfmap::symbol(module, func_index, m.display_name(func_index), code.tier());
-        perfmap::record(code.address(), code.code_size(), &name);
+    let strategy = m.config.profiling_strategy;
+    if strategy == crate::ProfilingStrategy::None {
+        return;
+    }
+    let func_index = m.num_imported_funcs + def;
+    let module = m.names.module.as_deref().or(m.names.file.as_deref());
+    let name = perfmap::symbol(module, func_index, m.display_name(func_index), code.tier());
+    match strategy {
+        crate::ProfilingStrategy::PerfMap => {
+            perfmap::record(code.address(), code.code_size(), &name)
+        }
+        crate::ProfilingStrategy::JitDump => jitdump::record(code.address(), code.bytes(), &name),
+        crate::ProfilingStrategy::None => {}
     }
 }
 
@@ -551,6 +567,7 @@ pub(crate) fn func_stats(module: &ModuleInner) -> Vec<FuncStats> {
         .map(|def| {
             let func_index = module.num_imported_funcs + def;
             let baseline = module.tiers.compiled(def, Tier::Baseline);
+            let optimized = module.tiers.compiled(def, Tier::Optimized);
             FuncStats {
                 func_index,
                 name: module.display_name(func_index).map(str::to_string),
@@ -558,6 +575,9 @@ pub(crate) fn func_stats(module: &ModuleInner) -> Vec<FuncStats> {
                 tier: module.tiers.best_tier(def),
                 compiled: baseline.map(|c| (c.compile_time(), c.code_size())),
                 baseline: module.tiers.timeline(def, Tier::Baseline),
+                optimized_code: optimized.map(|c| (c.compile_time(), c.code_size())),
+                optimized: module.tiers.timeline(def, Tier::Optimized),
+                optimizer_stats: optimized.map(|c| c.stats().to_vec()).unwrap_or_default(),
             }
         })
         .collect()

@@ -1797,6 +1797,7 @@ mod tests {
                     oob_landing: assembled.oob_landing,
                     osr_entries: assembled.osr_entries,
                     compile_time: Default::default(),
+                    stats: Vec::new(),
                 })
                 .unwrap();
                 // The entry pins the memory base from the context: a zeroed stand-in.
