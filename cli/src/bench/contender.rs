@@ -89,7 +89,7 @@ impl Contender {
                 };
                 (
                     format!("tierup ({build}), --tier {tier}{options}"),
-                    "decode, validate, compile (one thread)".to_string(),
+                    "decode, validate, compile (the engine's threads)".to_string(),
                     format!("{START} (tier-up compiles included)"),
                 )
             }
