@@ -26,7 +26,8 @@ pub struct ExploredFunction {
     pub isa: &'static str,
     /// The machine code, as if loaded at address 0 (it is position-independent).
     pub code: Vec<u8>,
-    /// How long compiling took (with the offset recording, which costs little).
+    /// What compiling cost, in CPU time of the compiling thread (with the offset recording,
+    /// which costs little).
     pub compile_time: Duration,
     /// Tier 1: each operator of the body, in order: its module byte offset and where its code
     /// starts. An operator whose code offset equals the next one's emitted nothing (constants and

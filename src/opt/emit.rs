@@ -17,7 +17,7 @@
 
 use super::lower::{CALL_AREA, EntrySlots};
 use super::vcode::{MInst, MTy, RI, RegEnv, VCode};
-use crate::isa::masm::{FReg, FrameSetup, MacroAssembler, Reg, RegImm, Size};
+use crate::isa::masm::{FReg, FrameSetup, GlobalCell, MacroAssembler, Reg, RegImm, Size};
 use crate::tier::Tier;
 use crate::tier::compiler::CompileError;
 use crate::vm::frame::SLOT_BYTES;
@@ -130,6 +130,8 @@ pub struct EmitInput<'a> {
     pub num_results: usize,
     /// Whether the entry counts the call in the module's profile counters.
     pub count_calls: bool,
+    /// The module's imported globals (the rest are inline in the context).
+    pub imported_globals: u32,
     /// Whether to return where the code of each IR instruction starts (for `tierup explore`).
     pub record_origins: bool,
 }
@@ -170,7 +172,9 @@ pub fn emit<M: MacroAssembler>(
     // A block that only jumps is never emitted: branches to it go where it would jump.
     let labels: Vec<M::Label> = forward.iter().map(|&to| own_labels[to]).collect();
     let emitted: Vec<usize> = (0..vcode.blocks.len()).filter(|&b| forward[b] == b).collect();
-    let mut e = Emitter { masm, frame: &frame, labels: &labels, forward: &forward };
+    let imported_globals = input.imported_globals;
+    let mut e =
+        Emitter { masm, frame: &frame, labels: &labels, forward: &forward, imported_globals };
     let mut origins: Vec<(u32, Origin)> = Vec::new();
     for (n, &b) in emitted.iter().enumerate() {
         let block = regalloc2::Block::new(b);
@@ -275,6 +279,8 @@ struct Emitter<'a, M: MacroAssembler> {
     labels: &'a [M::Label],
     /// Per block, the block branches to it reach.
     forward: &'a [usize],
+    /// The module's imported globals (the rest are inline in the context).
+    imported_globals: u32,
 }
 
 impl<M: MacroAssembler> Emitter<'_, M> {
@@ -344,7 +350,7 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                 m.int_op(*op, *size, r.int(*dst), r.int(*lhs), r.ri(*rhs))
             }
             MInst::Div { op, size, dst, lhs, rhs } => {
-                m.div(*op, *size, r.int(*dst), r.int(*lhs), r.int(*rhs))
+                m.div(*op, *size, r.int(*dst), r.int(*lhs), RegImm::Reg(r.int(*rhs)))
             }
             MInst::Unary { op, size, dst, src } => m.unary(*op, *size, r.int(*dst), r.int(*src)),
             MInst::Compare { cond, size, dst, lhs, rhs } => {
@@ -383,17 +389,19 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                 m.store_heap_float(*size, r.float(*src), r.int(*addr), *offset)
             }
             MInst::GlobalGet { ty, dst, index } => {
+                let global = GlobalCell::of(*index, self.imported_globals);
                 if ty.is_float() {
-                    m.load_global_float(ty.size(), r.float(*dst), *index)
+                    m.load_global_float(ty.size(), r.float(*dst), global)
                 } else {
-                    m.load_global(ty.size(), r.int(*dst), *index)
+                    m.load_global(ty.size(), r.int(*dst), global)
                 }
             }
             MInst::GlobalSet { ty, src, index } => {
+                let global = GlobalCell::of(*index, self.imported_globals);
                 if ty.is_float() {
-                    m.store_global_float(ty.size(), r.float(*src), *index)
+                    m.store_global_float(ty.size(), r.float(*src), global)
                 } else {
-                    m.store_global(ty.size(), r.int(*src), *index)
+                    m.store_global(ty.size(), r.int(*src), global)
                 }
             }
             MInst::MemorySize { dst } => m.memory_size(r.int(*dst)),

@@ -56,11 +56,17 @@ fn body<M: MacroAssembler>(
         entry: &entry,
         num_results: func.sig.results.len(),
         count_calls: false,
+        // The files' globals (if any) are the module's own: one access from the context.
+        imported_globals: 0,
         record_origins: true,
     };
     let origins = emit::emit(&mut masm, &vcode, &output, &input).map_err(|e| e.to_string())?;
     let body_end = masm.offset();
     let assembled = masm.finish().map_err(|e| e.to_string())?;
+    // `finish` put the entry's register saves in front: the body moved by their length.
+    let shift = assembled.entry_bytes;
+    let body_end = body_end + shift;
+    let origins: Vec<_> = origins.into_iter().map(|(at, origin)| (at + shift, origin)).collect();
     let lines = disassemble(isa, &assembled.code);
     let mut out = String::new();
     let mut stretches = origins.iter().peekable();

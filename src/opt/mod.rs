@@ -81,7 +81,7 @@ fn compile(
     layout: &FrameLayout,
     osr: Option<u32>,
 ) -> Result<CompiledFunc, CompileError> {
-    let started = std::time::Instant::now();
+    let started = crate::code::CompileClock::start();
     let func_index = module.num_imported_funcs + def;
     let mut stats = Stats::new();
     let (func, entry) = optimize(module, def, layout, osr, Inlining::CalleesThatRan, &mut stats)?;
@@ -331,11 +331,15 @@ fn assemble<M: MacroAssembler>(
         entry,
         num_results: func.sig.results.len(),
         count_calls: module.config.profile_counters && is_call,
+        imported_globals: module.num_imported_globals,
         record_origins: record,
     };
     let origins = emit::emit(&mut masm, &vcode, &output, &input)?;
     let body_end = masm.offset();
     let mut assembled = masm.finish().map_err(|e| CompileError::Internal(e.to_string()))?;
-    assembled.code_map.body_end = body_end;
+    // `finish` put the entry's register saves in front: the body moved by their length.
+    let shift = assembled.entry_bytes;
+    assembled.code_map.body_end = body_end + shift;
+    let origins = origins.into_iter().map(|(at, origin)| (at + shift, origin)).collect();
     Ok((assembled, origins, stats))
 }

@@ -268,12 +268,17 @@ pub(crate) fn prepare(module: &Module) -> crate::Result<()> {
     let Tiering::Pinned(tier @ (Tier::Baseline | Tier::Optimized)) = m.config.tier else {
         return Ok(());
     };
+    if tier == Tier::Baseline {
+        compile_baseline_batch(m);
+    }
     let refused_internally = |def: u32, tier: Tier| match m.tiers.timeline(def, tier).state {
         CompileState::Refused(reason) => reason.starts_with("internal").then_some(reason),
         _ => None,
     };
     for def in 0..m.tiers.len() as u32 {
-        compile_and_install(module, def, tier);
+        if tier == Tier::Optimized {
+            compile_and_install(module, def, tier);
+        }
         if let Some(reason) = refused_internally(def, tier) {
             return Err(crate::Error::Internal(reason));
         }
@@ -283,6 +288,43 @@ pub(crate) fn prepare(module: &Module) -> crate::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Compiles every defined function of `m` in tier 1 as one batch (all their code in one mapping)
+/// and installs the code. Without fuel, no frame ever passes to tier 0, so each function's
+/// layout comes from what validation recorded, without translating its body for tier 0 (which
+/// fuel segments need).
+fn compile_baseline_batch(m: &ModuleInner) {
+    let tier = Tier::Baseline;
+    let compiler = compiler(tier).expect("tier 1 exists");
+    let started = m.tiers.elapsed();
+    let scanned: Vec<_> = if m.config.consume_fuel {
+        Vec::new()
+    } else {
+        (0..m.tiers.len() as u32).map(|def| crate::vm::frame::compact_layout(m, def)).collect()
+    };
+    let mut jobs = Vec::with_capacity(m.tiers.len());
+    for def in 0..m.tiers.len() as u32 {
+        m.tiers.update_timeline(def, tier, |t| {
+            t.state = CompileState::Compiling;
+            t.compile_started = Some(started);
+        });
+        let layout = match scanned.get(def as usize) {
+            Some(scanned) => scanned.as_ref().map_err(|e| e.to_string()),
+            None => interp_code(m, def).map(|code| &code.layout).map_err(str::to_string),
+        };
+        match layout {
+            Ok(layout) => jobs.push((def, layout, profile(m, def))),
+            Err(e) => {
+                let outcome = Err(CompileError::Internal(format!("translation failed: {e}")));
+                finish_compile(m, def, tier, outcome);
+            }
+        }
+    }
+    let outcomes = compiler.compile_batch(m, &jobs);
+    for ((def, _, _), outcome) in jobs.iter().zip(outcomes) {
+        finish_compile(m, *def, tier, outcome);
+    }
 }
 
 /// Tier 0's code of defined function `def`, translating it the first time.
@@ -428,6 +470,17 @@ pub(crate) fn compile_and_install(module: &Module, def: u32, tier: Tier) {
             compiler.compile(m, def, &code.layout, &profile)
         }
     };
+    finish_compile(m, def, tier, outcome);
+}
+
+/// Installs the code a compile of defined function `def` in `tier` produced, or records its
+/// refusal (never retried).
+fn finish_compile(
+    m: &ModuleInner,
+    def: u32,
+    tier: Tier,
+    outcome: Result<crate::code::CompiledFunc, CompileError>,
+) {
     match outcome {
         Ok(code) => {
             announce(m, def, &code);

@@ -245,9 +245,10 @@ pub fn compile_throughput(record: &Record) -> Option<String> {
     let rate = |ns: u64| bytes as f64 / 1e6 / (ns as f64 / 1e9);
     (programs > 0 && tier1_ns > 0 && phase_ns > 0).then(|| {
         format!(
-            "Tier 1 compiles {:.1} MB of wasm code per second on one core (`baseline`, tier-1 time \
-             alone: {:.2} MB of function bodies in {} over {programs} programs); the whole compile \
-             phase (decode, validate, interpreter translation and tier 1) runs at {:.1} MB/s.",
+            "Tier 1 compiles {:.1} MB of wasm code per second on one core (`baseline`, tier-1 CPU \
+             time alone: {:.2} MB of function bodies in {} over {programs} programs); the whole \
+             compile phase (decode, validate and tier 1, on the engine's threads) runs at {:.1} \
+             MB/s of wall time.",
             rate(tier1_ns),
             bytes as f64 / 1e6,
             format::duration(tier1_ns),
