@@ -403,7 +403,7 @@ pub(crate) fn on_hot(module: &Module, def: u32, running: Tier, site: Site) -> Op
     if m.tiers.best_tier(def) > running {
         return on_hot(module, def, running, site);
     }
-    counters.budget.store(m.config.tier_up.poll_interval(), Ordering::Relaxed);
+    counters.budget.store(m.config.tier_up.poll_interval(next), Ordering::Relaxed);
     None
 }
 
@@ -432,7 +432,7 @@ fn osr_variant(module: &Module, def: u32, tier: Tier, ordinal: u32) -> Option<Fu
         }
         None => {}
     }
-    counters.budget.store(m.config.tier_up.poll_interval(), Ordering::Relaxed);
+    counters.budget.store(m.config.tier_up.poll_interval(tier), Ordering::Relaxed);
     None
 }
 
