@@ -6,8 +6,8 @@
 //! offsets recorded, and the result is only bytes and numbers. This must never install or run the
 //! code it compiles, nor change the module.
 
-use crate::jit;
 use crate::isa::masm::OutOfLine;
+use crate::jit;
 use crate::module::ExportKind;
 use crate::tier::CompileError;
 use crate::{Error, Module, Result, TrapCode};

@@ -1285,6 +1285,61 @@ mod tests {
         );
     }
 
+    /// Tier 0's translation throughput over the corpus: every function body of every program,
+    /// translated afresh (not through the module's cache), the fastest of ten rounds, on one thread. A
+    /// measurement, not a test; run it in release:
+    /// `cargo test --release --lib translation_throughput -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement: run it explicitly, in release"]
+    fn translation_throughput() {
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+        let mut programs: Vec<_> = std::fs::read_dir(&corpus)
+            .unwrap()
+            .filter_map(|e| {
+                let dir = e.ok()?.path();
+                let name = dir.file_name()?.to_str()?.to_owned();
+                let wasm = dir.join(format!("{name}.wasm"));
+                wasm.is_file().then_some((name, wasm))
+            })
+            .collect();
+        programs.sort();
+        let engine = Engine::default();
+        let (mut all_bytes, mut all_time) = (0u64, std::time::Duration::ZERO);
+        for (name, wasm) in programs {
+            let module = Module::from_file(&engine, &wasm).unwrap();
+            let m = &module.inner;
+            let defs = 0..m.tiers.len() as u32;
+            let bytes: u64 = defs.clone().map(|d| m.function_body(d).range().count() as u64).sum();
+            // The fastest of several rounds: the machine is shared, and noise only adds time.
+            let time = (0..10)
+                .map(|_| {
+                    let started = std::time::Instant::now();
+                    for def in defs.clone() {
+                        let body = m.function_body(def);
+                        let code = super::translate_function(m, m.num_imported_funcs + def, &body);
+                        std::hint::black_box(code.unwrap());
+                    }
+                    started.elapsed()
+                })
+                .min()
+                .unwrap();
+            println!(
+                "{name:16} {:8.1} KB of bodies, {:8.2} ms, {:6.1} MB/s",
+                bytes as f64 / 1e3,
+                time.as_secs_f64() * 1e3,
+                bytes as f64 / 1e6 / time.as_secs_f64()
+            );
+            all_bytes += bytes;
+            all_time += time;
+        }
+        println!(
+            "corpus: {:.2} MB of bodies in {:.1} ms: {:.1} MB/s",
+            all_bytes as f64 / 1e6,
+            all_time.as_secs_f64() * 1e3,
+            all_bytes as f64 / 1e6 / all_time.as_secs_f64()
+        );
+    }
+
     #[test]
     fn comparisons_fuse_into_the_branch_of_an_if() {
         let code = translate(
