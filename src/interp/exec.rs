@@ -197,6 +197,10 @@ pub(crate) struct Executor {
     call_weight: i64,
     back_edge_weight: i64,
     frames: Vec<Frame>,
+    /// [`Self::call_fast`] pushes a frame only below this length: within `frames`' capacity (no
+    /// allocation), and one below `max_depth`, so the fast path traps exactly where
+    /// [`Self::begin`] does.
+    frames_limit: usize,
     max_depth: usize,
     stack_end: *mut u8,
     /// The instance's module, which the instance keeps alive for the store's lifetime.
@@ -245,6 +249,7 @@ impl Executor {
             call_weight: weight(m.config.tier_up.call_weight),
             back_edge_weight: weight(m.config.tier_up.back_edge_weight),
             frames: Vec::new(),
+            frames_limit: 0,
             max_depth: s.stack.max_depth.saturating_sub(s.stack.depth),
             stack_end: s.stack.end_ptr().cast(),
             module,
@@ -359,9 +364,52 @@ impl Executor {
     }
 
     /// Calls defined function `def` of this instance on the frame at `callee` from the
-    /// instruction before `ret` in the frame at `fp`.
+    /// instruction before `ret` in the frame at `fp`, in the common case: an interpreted,
+    /// translated callee whose frame fits, with budget left. Returns its first instruction, or
+    /// `None` (nothing done) for [`Self::call_slow`], so the caller's fast path makes no call
+    /// that is not a tail call.
+    #[inline(always)]
+    pub(super) fn call_fast(&mut self, def: u32, ret: Ip, fp: Fp, callee: Fp) -> Option<Ip> {
+        // SAFETY: `def` is a defined function of this module: a validated call target.
+        let f = unsafe { self.tiers().interp_callee(def, ENTRY) }?;
+        if callee.end(f.frame_bytes) > self.stack_end || self.frames.len() >= self.frames_limit {
+            return None;
+        }
+        if self.profiling {
+            let counters = self.counters(def);
+            let budget = counters.budget.load(Ordering::Relaxed);
+            if budget <= self.call_weight {
+                return None;
+            }
+            counters.budget.store(budget - self.call_weight, Ordering::Relaxed);
+            bump(&counters.calls);
+        }
+        let len = self.frames.len();
+        // SAFETY: `len < frames_limit <= capacity` (checked above), so the write stays inside
+        // the vector's allocation, and the new length covers only initialized frames.
+        unsafe {
+            self.frames.as_mut_ptr().add(len).write(Frame { ret, fp, def: self.def });
+            self.frames.set_len(len + 1);
+        }
+        self.def = def;
+        Self::zero_locals(f, callee);
+        Some(f.start())
+    }
+
+    /// Calls defined function `def` of this instance, in any case (see [`Self::call_fast`]).
     #[inline(always)]
     pub(super) fn call(&mut self, def: u32, ret: Ip, fp: Fp, callee: Fp) -> Entered {
+        match self.call_fast(def, ret, fp, callee) {
+            Some(start) => Entered::Code(start),
+            None => self.call_slow(def, ret, fp, callee),
+        }
+    }
+
+    /// [`Self::call`] for every case but the common one: a callee running elsewhere or not
+    /// translated yet, a full frame vector, a frame that does not fit, a spent budget.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn call_slow(&mut self, def: u32, ret: Ip, fp: Fp, callee: Fp) -> Entered {
         if !self.tiers().is_entered_through(def, ENTRY) {
             return self.call_entry(def, callee);
         }
@@ -370,6 +418,7 @@ impl Executor {
             Err(()) => return Entered::Trap,
         };
         self.frames.push(Frame { ret, fp, def: self.def });
+        self.frames_limit = self.frames.capacity().min(self.max_depth.saturating_sub(1));
         match self.begin(def, f, callee) {
             Entered::Done => {
                 self.pop_frame();
@@ -406,16 +455,24 @@ impl Executor {
             bump(&counters.calls);
         }
         self.def = def;
-        // SAFETY: `[fp, fp + frame_bytes)` lies inside the stack (checked above), and the zeroed
-        // slots `zero_from / 16 .. + zero_slots` lie inside the frame (translator invariant).
+        Self::zero_locals(f, fp);
+        Entered::Code(f.start())
+    }
+
+    /// Zeroes the declared locals and the result padding of the frame of `f` at `fp`.
+    #[inline(always)]
+    fn zero_locals(f: &InterpFunc, fp: Fp) {
+        // SAFETY: `[fp, fp + frame_bytes)` lies inside the stack (checked by the callers), and
+        // the zeroed slots `zero_from / 16 .. + zero_slots` lie inside the frame (translator
+        // invariant). Volatile stores: a handful of them beats the `memset` call the optimizer
+        // would turn a plain loop into.
         unsafe {
             let mut slot = fp.as_ptr().byte_add(f.zero_from as usize);
             for _ in 0..f.zero_slots {
-                slot.write(0);
+                slot.write_volatile(0);
                 slot = slot.add(1);
             }
         }
-        Entered::Code(f.start())
     }
 
     /// `def` spent its budget at a call: tiering may answer with newer code, which then runs the
@@ -508,12 +565,17 @@ impl Executor {
         Some((frame.ret, frame.fp))
     }
 
-    /// The budget ran out on a back-edge to the loop header at `header`: if tiering has newer
+    /// The budget runs out on a back-edge to the loop header at `header`: if tiering has newer
     /// code with an entry for that loop, runs the rest of the function there, then continues in
     /// the caller; else continues at the header.
     #[cold]
     #[inline(never)]
     fn loop_hot(&mut self, header: Ip, fp: Fp, mem: Mem, len: usize) -> Flow {
+        let counters = self.counters(self.def);
+        bump(&counters.back_edges);
+        if !spend(&counters.budget, self.back_edge_weight) {
+            dispatch_guarded!(header, fp, mem, len, self);
+        }
         match self.on_stack_replace(header, fp) {
             None => dispatch!(header, fp, mem, len, self),
             Some(Entered::Trap) => Flow::Trap,
@@ -572,10 +634,12 @@ impl Executor {
 pub(super) fn back_edge(header: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor) -> Flow {
     if ex.profiling {
         let counters = ex.counters(ex.def);
-        bump(&counters.back_edges);
-        if spend(&counters.budget, ex.back_edge_weight) {
+        let budget = counters.budget.load(Ordering::Relaxed);
+        if budget <= ex.back_edge_weight {
             return ex.loop_hot(header, fp, mem, len);
         }
+        counters.budget.store(budget - ex.back_edge_weight, Ordering::Relaxed);
+        bump(&counters.back_edges);
     }
     dispatch_guarded!(header, fp, mem, len, ex)
 }

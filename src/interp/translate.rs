@@ -1219,3 +1219,213 @@ fn imm_u64(imm: Imm) -> u64 {
         Imm::V128(_) => unreachable!("no scalar operand is a v128"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::code::{BrTable, HANDLER_BYTES, InterpFunc};
+    use super::super::handlers::REGISTRY;
+    use crate::{Engine, Module};
+
+    /// Each instruction of `code` as its handler's name and its operands as `u32` words (branch
+    /// offsets print as negative numbers when they are).
+    fn disassemble(code: &InterpFunc) -> Vec<String> {
+        let bytes = &code.code;
+        let word = |at: usize| -> u32 {
+            // SAFETY: `at + 4 <= bytes.len()` (checked by the callers' loop bounds); the bytes
+            // were written by the translator.
+            unsafe { bytes.as_ptr().add(at).cast::<u32>().read_unaligned() }
+        };
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            // SAFETY: `at` is the start of an instruction (the loop steps over whole ones).
+            let handler =
+                unsafe { code.start().byte_add(at).cast::<super::Handler>().read_unaligned() };
+            let &(_, name, size) = REGISTRY
+                .iter()
+                .find(|(h, _, _)| std::ptr::fn_addr_eq(*h, handler))
+                .unwrap_or_else(|| panic!("a handler missing from REGISTRY at byte {at}"));
+            let operands = at + HANDLER_BYTES;
+            let mut line = name.to_string();
+            for i in 0..size / 4 {
+                line += &format!(" {}", word(operands + 4 * i) as i32);
+            }
+            at = operands + size;
+            if name == "br_table" {
+                let entries = word(operands + std::mem::offset_of!(BrTable, len)) as usize + 1;
+                for i in 0..entries {
+                    line += &format!(" {}", word(at + 4 * i) as i32);
+                }
+                at += 4 * entries;
+            }
+            out.push(line);
+        }
+        out
+    }
+
+    fn translate(wat: &str) -> Vec<String> {
+        let module = Module::new(&Engine::default(), wat).unwrap();
+        disassemble(crate::tier::interp_code(&module.inner, 0).unwrap())
+    }
+
+    #[test]
+    fn a_counting_loop_is_three_instructions_per_iteration() {
+        let code = translate(
+            r#"(module (func (param i32) (result i32) (local i32)
+                (loop $l (local.set 1 (i32.add (local.get 1) (i32.const 3)))
+                  (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+                (local.get 1)))"#,
+        );
+        // Slots are byte offsets: param 0 at 0, local 1 at 16; constants are immediates; the
+        // branch goes back over the two 20-byte instructions before it.
+        assert_eq!(code, ["i32_add_ri 16 16 3", "i32_sub_ri 0 0 1", "br_nez 0 -40", "ret1 16"]);
+    }
+
+    #[test]
+    fn comparisons_fuse_into_the_branch_of_an_if() {
+        let code = translate(
+            r#"(module (func (param i32) (result i32)
+                (if (result i32) (i32.lt_s (local.get 0) (i32.const 2))
+                  (then (local.get 0)) (else (i32.const 7)))))"#,
+        );
+        // `if` branches to the else arm when the comparison is false: `ge_s`.
+        assert_eq!(code[0], "br_i32_ge_s_ri 0 2 48");
+        // Comparisons of i64 fuse too, a constant on the left mirrored to the right.
+        let code = translate(
+            r#"(module (func (param i64) (result i32)
+                (block (br_if 0 (i64.gt_u (i64.const 9) (local.get 0))))
+                (i32.const 1)))"#,
+        );
+        assert_eq!(code[0], "br_i64_lt_u_ri 0 24 9 0");
+    }
+
+    #[test]
+    fn constants_fold_into_immediates_and_addresses() {
+        let code = translate(
+            r#"(module (memory 1) (func (param i32) (result i32)
+                (i32.store (local.get 0) (i32.const 5))
+                (i32.store offset=4 (i32.const 100) (local.get 0))
+                (i32.sub (i32.const 0) (i32.shl (i32.const 1) (local.get 0)))
+                (i32.add (i32.const 7))
+                (i32.load offset=8 (i32.const 100))
+                (i32.add)))"#,
+        );
+        assert_eq!(
+            code,
+            [
+                "i32_store_imm 0 0 5 0",
+                "i32_store_abs 0 104 0",
+                "i32_shl_ir 32 0 1",
+                "i32_sub_ir 16 32 0",
+                // Commutative: the constant moves to the right.
+                "i32_add_ri 16 16 7",
+                "i32_load_abs 32 108 0",
+                // Computed just before the return: straight into the result slot.
+                "i32_add 0 16 32",
+                "ret",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_constant_goes_into_a_slot_only_where_no_form_takes_it() {
+        let code = translate(
+            r#"(module (func (param i32) (result i32)
+                (i32.div_s (i32.const 100) (local.get 0))))"#,
+        );
+        assert_eq!(code, ["const_i32 16 100", "i32_div_s 0 16 0", "ret"]);
+    }
+
+    /// Prints the translation of one function, for people tuning the translator:
+    /// `TIERUP_DUMP=prog.wasm:NAME_OR_INDEX cargo test --release --lib dump -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a tool: run it explicitly with TIERUP_DUMP set"]
+    fn dump() {
+        let spec = std::env::var("TIERUP_DUMP").expect("TIERUP_DUMP=file.wasm:function");
+        let (path, func) = spec.rsplit_once(':').expect("TIERUP_DUMP=file.wasm:function");
+        let module = Module::from_file(&Engine::default(), path).unwrap();
+        let m = &module.inner;
+        let index = func.parse().unwrap_or_else(|_| {
+            (0..m.num_imported_funcs + m.tiers.len() as u32)
+                .find(|&i| m.display_name(i) == Some(func))
+                .expect("a function of that name")
+        });
+        let code = crate::tier::interp_code(m, index - m.num_imported_funcs).unwrap();
+        println!("{:?}", code.layout);
+        for line in disassemble(code) {
+            println!("  {line}");
+        }
+    }
+
+    #[test]
+    fn every_corpus_function_reads_back() {
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+        for name in ["c-vm", "c-nbody", "rust-mandel", "rust-regex-json"] {
+            let wasm = corpus.join(name).join(format!("{name}.wasm"));
+            let module = Module::from_file(&Engine::default(), &wasm).unwrap();
+            let m = &module.inner;
+            for def in 0..m.tiers.len() as u32 {
+                let code = crate::tier::interp_code(m, def).unwrap();
+                let last = disassemble(code).pop().expect("code is never empty");
+                let name = last.split(' ').next().unwrap();
+                let ends = ["ret", "ret1", "br", "br_table", "unreachable"];
+                assert!(ends.contains(&name), "function {def} ends in {last}");
+            }
+        }
+    }
+
+    /// Tier 0's translation throughput over the corpus: every function body of every program,
+    /// translated afresh (not through the module's cache), the fastest of ten rounds, on one thread. A
+    /// measurement, not a test; run it in release:
+    /// `cargo test --release --lib translation_throughput -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement: run it explicitly, in release"]
+    fn translation_throughput() {
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+        let mut programs: Vec<_> = std::fs::read_dir(&corpus)
+            .unwrap()
+            .filter_map(|e| {
+                let dir = e.ok()?.path();
+                let name = dir.file_name()?.to_str()?.to_owned();
+                let wasm = dir.join(format!("{name}.wasm"));
+                wasm.is_file().then_some((name, wasm))
+            })
+            .collect();
+        programs.sort();
+        let engine = Engine::default();
+        let (mut all_bytes, mut all_time) = (0u64, std::time::Duration::ZERO);
+        for (name, wasm) in programs {
+            let module = Module::from_file(&engine, &wasm).unwrap();
+            let m = &module.inner;
+            let defs = 0..m.tiers.len() as u32;
+            let bytes: u64 = defs.clone().map(|d| m.function_body(d).range().count() as u64).sum();
+            // The fastest of several rounds: the machine is shared, and noise only adds time.
+            let time = (0..10)
+                .map(|_| {
+                    let started = std::time::Instant::now();
+                    for def in defs.clone() {
+                        let body = m.function_body(def);
+                        let code = super::translate_function(m, m.num_imported_funcs + def, &body);
+                        std::hint::black_box(code.unwrap());
+                    }
+                    started.elapsed()
+                })
+                .min()
+                .unwrap();
+            println!(
+                "{name:16} {:8.1} KB of bodies, {:8.2} ms, {:6.1} MB/s",
+                bytes as f64 / 1e3,
+                time.as_secs_f64() * 1e3,
+                bytes as f64 / 1e6 / time.as_secs_f64()
+            );
+            all_bytes += bytes;
+            all_time += time;
+        }
+        println!(
+            "corpus: {:.2} MB of bodies in {:.1} ms: {:.1} MB/s",
+            all_bytes as f64 / 1e6,
+            all_time.as_secs_f64() * 1e3,
+            all_bytes as f64 / 1e6 / all_time.as_secs_f64()
+        );
+    }
+}
