@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds every corpus program's .wasm (committed) and native binary (target/corpus/<name>/native,
 # never committed) from source, then checks that the native build and `tierup run` print exactly
-# expected.txt / expected-small.txt. See corpus/README.md for the convention.
+# expected.txt / expected-medium.txt / expected-small.txt. See corpus/README.md for the convention.
 #
 #   corpus/build.sh                  build and check every program folder
 #   corpus/build.sh --only NAME ...  just these programs (repeatable)
@@ -94,6 +94,7 @@ build_and_check() {
     wasm="$(toml_string "$toml" wasm)"
     mapfile -t args < <(toml_args "$toml" args)
     mapfile -t small_args < <(toml_args "$toml" small_args)
+    mapfile -t medium_args < <(toml_args "$toml" medium_args)
     mkdir -p "$out/$name"
     echo "== $name ($language)"
     if ! declare -F "build_$language" >/dev/null; then
@@ -126,6 +127,9 @@ build_and_check() {
         local native_bin="$out/$name/native"
         check_output "$name" "native" "$dir/expected.txt" "$native_bin" "${args[@]}"
         check_output "$name" "native-small" "$dir/expected-small.txt" "$native_bin" "${small_args[@]}"
+        if ((${#medium_args[@]})); then
+            check_output "$name" "native-medium" "$dir/expected-medium.txt" "$native_bin" "${medium_args[@]}"
+        fi
     fi
     check_output "$name" "tierup-small" "$dir/expected-small.txt" "$tierup" run "$dir/$wasm" "${small_args[@]}"
     if ((full)); then

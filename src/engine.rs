@@ -37,6 +37,11 @@ pub struct Config {
     /// Whether compiled code in the top enabled tier spends the tier-up budget anyway (to
     /// measure what the checks cost); by default only code that can move up does.
     pub budget_checks: BudgetChecks,
+    /// Tier 2's pass pipeline (`tierup-passes` syntax: `-O`, `inline,constfold,dce`,
+    /// `fix(..)`; `none` for no passes).
+    pub opt_pipeline: String,
+    /// Tier 2's register allocator.
+    pub regalloc: crate::opt::RegallocAlgorithm,
     /// Which native profiler is told about generated code (off by default).
     pub profiling_strategy: ProfilingStrategy,
     /// Whether JIT code may rely on guard pages and a SIGSEGV/SIGBUS handler (installed once per
@@ -72,6 +77,8 @@ impl Default for Config {
             consume_fuel: false,
             profile_counters: true,
             budget_checks: BudgetChecks::WhenUseful,
+            opt_pipeline: "-O".to_string(),
+            regalloc: crate::opt::RegallocAlgorithm::Backtracking,
             profiling_strategy: ProfilingStrategy::None,
             signals_based_traps: true,
         }

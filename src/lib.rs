@@ -44,7 +44,7 @@ pub use engine::{Config, Engine, ProfilingStrategy};
 pub use error::{Error, Result};
 pub use explore::{CodePart, ExploredFunction, ExploredOp};
 pub use jit::Isa;
-pub use module::{CompileStats, Module, Tier1Refusal};
+pub use module::{CompileStats, Module, Refusal};
 pub use tier::tuning::TierUpPolicy;
 pub use tier::{
     BudgetChecks, CompileState, FuncProfile, FuncStats, Tier, TierTimeline, TierUpEvent,

@@ -122,17 +122,22 @@ pub(crate) struct ModuleInner {
     pub tiers: ModuleTiers,
 }
 
-/// A function tier 1 refused to compile (it runs in the interpreter), and why.
+/// A function a compiling tier refused (it runs in a lower tier), and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Tier1Refusal {
+pub struct Refusal {
     /// In the module's function index space.
     pub func_index: u32,
-    /// What tier 1 does not compile.
+    /// The tier that refused it.
+    pub tier: Tier,
+    /// What the tier does not compile.
     pub reason: String,
     /// Whether the function touches SIMD (a `0xFD`-prefixed instruction, or a `v128` value in its
     /// signature, locals, blocks, `select`s, callees or globals), judged by the front end
-    /// independently of tier 1: tier 1 compiles every function that does not.
+    /// independently of the tiers: tiers 1 and 2 compile every function that does not.
     pub touches_simd: bool,
+    /// For an on-stack-replacement entry compiled on its own: the loop (its ordinal in the
+    /// function); `None` for the function itself.
+    pub osr_loop: Option<u32>,
 }
 
 impl ModuleInner {
@@ -294,19 +299,32 @@ impl Module {
 
     /// The functions tier 1 refused to compile so far (up front with [`Tier::Baseline`], or when
     /// they got hot), and why; they run in the interpreter.
-    pub fn tier1_refusals(&self) -> Vec<Tier1Refusal> {
+    pub fn tier1_refusals(&self) -> Vec<Refusal> {
+        self.refusals().into_iter().filter(|r| r.tier == Tier::Baseline).collect()
+    }
+
+    /// Every refusal of a compiling tier so far, tier 1's first.
+    pub fn refusals(&self) -> Vec<Refusal> {
         let m = &self.inner;
-        (0..m.tiers.len() as u32)
-            .filter_map(|def| match m.tiers.timeline(def, Tier::Baseline).state {
-                CompileState::Refused(reason) => {
+        let mut out = Vec::new();
+        for tier in [Tier::Baseline, Tier::Optimized] {
+            for def in 0..m.tiers.len() as u32 {
+                if let CompileState::Refused(reason) = m.tiers.timeline(def, tier).state {
                     let func_index = m.num_imported_funcs + def;
                     let body = m.function_body(def);
                     let touches_simd = touches_simd(m, func_index, &body, &m.binary);
-                    Some(Tier1Refusal { func_index, reason, touches_simd })
+                    out.push(Refusal { func_index, tier, reason, touches_simd, osr_loop: None });
                 }
-                _ => None,
-            })
-            .collect()
+            }
+        }
+        for (def, ordinal, reason) in m.tiers.osr_refusals() {
+            let func_index = m.num_imported_funcs + def;
+            let body = m.function_body(def);
+            let touches_simd = touches_simd(m, func_index, &body, &m.binary);
+            let (tier, osr_loop) = (Tier::Optimized, Some(ordinal));
+            out.push(Refusal { func_index, tier, reason, touches_simd, osr_loop });
+        }
+        out
     }
 
     /// Decodes and validates a binary module.

@@ -69,7 +69,9 @@ impl Val {
         }
     }
 
-    /// Decode a raw slot of type `ty` of store `store` (a `funcref` names a function of it).
+    /// Decode a raw slot of type `ty` of store `store` (a `funcref` names a function of it). Only
+    /// the bits of the type's width count: tier-1 code writes a scalar or a reference (64 bits)
+    /// without clearing the rest of its 16-byte slot.
     pub(crate) fn from_raw(ty: ValType, raw: u128, store: StoreId) -> Val {
         match ty {
             ValType::I32 => Val::I32(raw as u32 as i32),
@@ -78,9 +80,10 @@ impl Val {
             ValType::F64 => Val::F64(raw as u64),
             ValType::V128 => Val::V128(raw),
             ValType::FuncRef => Val::FuncRef(Func::from_raw_ref(store, raw as u64)),
-            ValType::ExternRef => {
-                Val::ExternRef(if raw == 0 { None } else { Some(ExternRef((raw - 1) as u32)) })
-            }
+            ValType::ExternRef => match raw as u64 {
+                0 => Val::ExternRef(None),
+                handle => Val::ExternRef(Some(ExternRef((handle - 1) as u32))),
+            },
         }
     }
 
@@ -122,5 +125,23 @@ impl std::fmt::Display for Val {
             Val::FuncRef(Some(func)) => write!(f, "<func {}>", func.index()),
             Val::ExternRef(Some(r)) => write!(f, "<externref {}>", r.0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ExternRef, Val};
+    use crate::types::ValType;
+
+    #[test]
+    fn references_are_read_from_the_low_64_bits_of_their_slot() {
+        // What tier 1 leaves when it returns `ref.null extern` in a slot that held a `v128`.
+        let stale_high_half = u128::MAX << 64;
+        let store = crate::vm::store::StoreId::next();
+        let read = |ty, raw| Val::from_raw(ty, raw, store);
+        assert_eq!(read(ValType::ExternRef, stale_high_half), Val::ExternRef(None));
+        assert_eq!(read(ValType::FuncRef, stale_high_half), Val::FuncRef(None));
+        let handle_7 = stale_high_half | 8;
+        assert_eq!(read(ValType::ExternRef, handle_7), Val::ExternRef(Some(ExternRef(7))));
     }
 }

@@ -24,9 +24,10 @@ pub struct WastReport {
     pub failed: usize,
     /// One line per failure: `name:line:col: what went wrong`.
     pub failures: Vec<String>,
-    /// Every function tier 1 refused, across the script's modules (empty unless the tier is
-    /// baseline), as `name: module N, function F: reason`, with whether it touches SIMD.
-    pub tier1_refusals: Vec<(String, bool)>,
+    /// Every function (or on-stack-replacement entry) a compiling tier refused, across the
+    /// script's modules, up front or while tiering up, as `name: module N, function F, tier T:
+    /// reason`, with whether it touches SIMD.
+    pub refusals: Vec<(String, bool)>,
 }
 
 /// Runs the `.wast` script `source` (named `name` in messages) under `config`.
@@ -59,10 +60,7 @@ pub fn run_wast(config: &Config, name: &str, source: &str) -> WastReport {
             }
         }
     }
-    report.tier1_refusals = runner.refusals.into_inner();
-    for (line, _) in &mut report.tier1_refusals {
-        *line = format!("{name}: {line}");
-    }
+    report.refusals = runner.refusals(name);
     report
 }
 
@@ -75,9 +73,9 @@ struct Runner {
     named: HashMap<String, Instance>,
     definitions: HashMap<String, Module>,
     last: Option<Instance>,
-    /// What tier 1 refused in the modules compiled so far (see `WastReport::tier1_refusals`).
-    refusals: std::cell::RefCell<Vec<(String, bool)>>,
-    modules_compiled: std::cell::Cell<usize>,
+    /// Every module compiled, kept to the end of the script so refusals made while tiering up
+    /// count too (see `WastReport::refusals`).
+    modules: std::cell::RefCell<Vec<Module>>,
 }
 
 impl Runner {
@@ -93,9 +91,27 @@ impl Runner {
             named: HashMap::new(),
             definitions: HashMap::new(),
             last: None,
-            refusals: Default::default(),
-            modules_compiled: Default::default(),
+            modules: Default::default(),
         }
+    }
+
+    /// What the compiling tiers refused in the script's modules (see `WastReport::refusals`).
+    fn refusals(&self, script: &str) -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        for (n, module) in self.modules.borrow().iter().enumerate() {
+            for r in module.refusals() {
+                let entry = match r.osr_loop {
+                    Some(l) => format!(" (on-stack-replacement entry of loop {l})"),
+                    None => String::new(),
+                };
+                let what = format!(
+                    "{script}: module {n}, function {}{entry}, tier {}: {}",
+                    r.func_index, r.tier, r.reason
+                );
+                out.push((what, r.touches_simd));
+            }
+        }
+        out
     }
 
     fn run(&mut self, directive: WastDirective<'_>) -> Result<(), String> {
@@ -167,11 +183,7 @@ impl Runner {
     fn compile(&self, wat: &mut QuoteWat<'_>) -> crate::Result<Module> {
         let bytes = wat.encode().map_err(|e| crate::Error::Malformed(e.to_string()))?;
         let module = Module::from_binary(&self.engine, &bytes)?;
-        let n = self.modules_compiled.get();
-        self.modules_compiled.set(n + 1);
-        self.refusals.borrow_mut().extend(module.tier1_refusals().iter().map(|r| {
-            (format!("module {n}, function {}: {}", r.func_index, r.reason), r.touches_simd)
-        }));
+        self.modules.borrow_mut().push(module.clone());
         Ok(module)
     }
 

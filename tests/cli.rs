@@ -156,8 +156,9 @@ fn initial_memory_beyond_the_limit_fails_instantiation() {
 #[test]
 fn unbounded_recursion_exhausts_the_stack_with_a_backtrace() {
     // In the interpreter, and under `auto` compiling synchronously, where `down` runs in tier 1
-    // from its 100th call (tier 1 recurses on the host stack and checks it in every prologue).
-    for (tier, innermost) in [("interp", "interp"), ("auto", "baseline")] {
+    // from its 100th call and in tier 2 from its 10,100th (compiled code recurses on the host
+    // stack and checks it in every prologue).
+    for (tier, innermost) in [("interp", "interp"), ("auto", "optimized")] {
         let args = ["run", "--tier", tier, "--tier-up", "sync", "tests/data/recurse.wat"];
         let args = [&args[..], &["--invoke", "down", "0"]].concat();
         let run = tierup(&args);
@@ -245,8 +246,8 @@ fn bad_option_values_are_usage_errors() {
     let run = tierup(&["run", "--max-memory-size", "64M", "tests/data/add.wat"]);
     failure(&run, 2, "invalid value '64M' for '--max-memory-size <SIZE>'");
     assert!(run.stderr.contains("KiB"), "{}", run.stderr);
-    let run = tierup(&["run", "--tier", "optimized", "tests/data/add.wat"]);
-    failure(&run, 2, "tier `optimized` is not implemented yet");
+    let run = tierup(&["run", "--tier", "fastest", "tests/data/add.wat"]);
+    failure(&run, 2, "unknown tier `fastest`");
     let run = tierup(&["run", "--fuel", "lots", "tests/data/add.wat"]);
     failure(&run, 2, "invalid value 'lots' for '--fuel <N>'");
 }

@@ -8,10 +8,24 @@ use tierup::Tiering;
 
 mod common;
 
-/// The tiers that exist: every name `Tiering::from_str` accepts, so new tiers join without edits.
-/// `auto` runs with a threshold of 1, so every function moves to tier 1 on its first call.
-fn tiers() -> Vec<Tiering> {
-    ["interp", "baseline", "optimized", "auto"].iter().filter_map(|t| t.parse().ok()).collect()
+/// The configurations every program runs in: each tier that exists (every name
+/// `Tiering::from_str` accepts, so new tiers join without edits), `auto` moving every function
+/// to tier 1 at its first call, and `auto` sending every function through all three tiers
+/// (tier 2 at its second call, compiled in the background: the program keeps running meanwhile).
+fn configurations() -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = ["interp", "baseline", "optimized"]
+        .iter()
+        .filter(|t| t.parse::<Tiering>().is_ok())
+        .map(|t| vec!["--tier".to_string(), t.to_string()])
+        .collect();
+    let auto = |extra: &[&str]| {
+        let mut args = vec!["--tier", "auto", "--tier-up-threshold", "1"];
+        args.extend(extra);
+        args.iter().map(|a| a.to_string()).collect()
+    };
+    out.push(auto(&[]));
+    out.push(auto(&["--opt-threshold", "1"]));
+    out
 }
 
 fn corpus() -> PathBuf {
@@ -44,9 +58,11 @@ fn every_corpus_program_matches_its_native_output_on_every_tier() {
     let programs = programs();
     assert!(programs.len() >= 12, "the corpus has {} programs", programs.len());
     for (name, wasm, args, expected) in &programs {
-        for tier in tiers() {
+        for configuration in configurations() {
+            let tier = configuration.join(" ");
             let out = common::tierup_command()
-                .args(["run", "--tier", tier.name(), "--tier-up-threshold", "1"])
+                .arg("run")
+                .args(&configuration)
                 .arg(wasm)
                 .args(args)
                 .output()
@@ -89,11 +105,13 @@ fn fuel_consumed(wasm: &Path, args: &[String], tier: &[&str]) -> Result<String, 
 /// is seeded: the Rust programs' hash maps would otherwise do different work on every run.
 #[test]
 fn every_corpus_program_consumes_the_same_fuel_on_every_tier() {
-    let configurations: [&[&str]; 4] = [
+    let configurations: [&[&str]; 6] = [
         &["--tier", "interp"],
         &["--tier", "baseline"],
+        &["--tier", "optimized"],
         &["--tier", "auto"],
         &["--tier", "auto", "--tier-up-threshold", "1"],
+        &["--tier", "auto", "--tier-up-threshold", "1", "--opt-threshold", "1"],
     ];
     let mut failures = Vec::new();
     for (name, wasm, args, _) in &programs() {

@@ -106,7 +106,7 @@ fn one_module_tiers_up_on_eight_threads_with_background_compiles() {
         }
         let stats = module.func_stats();
         assert!(
-            stats.iter().any(|s| s.tier == Tier::Baseline),
+            stats.iter().any(|s| s.tier > Tier::Interp),
             "something tiered up at threshold {threshold}: {stats:?}"
         );
     }

@@ -2,7 +2,8 @@
 //! binary, checking what a guest can see and do, and above all what it cannot reach.
 //!
 //! Most modules exit with the errno of the first call that fails, so a refused operation shows up
-//! as the exit status (76 is ENOTCAPABLE, 21 EFAULT) with nothing on stdout.
+//! as the exit status (63 is EPERM, what wasmtime answers for a path leading out of its
+//! directory; 21 is EFAULT) with nothing on stdout.
 
 use std::path::Path;
 
@@ -120,7 +121,7 @@ fn paths_inside_the_dir_open() {
 }
 
 #[test]
-fn paths_leaving_the_dir_are_not_capable() {
+fn paths_leaving_the_dir_are_refused() {
     let (_root, sandbox) = sandbox();
     for path in [
         "/etc/passwd",
@@ -130,7 +131,7 @@ fn paths_leaving_the_dir_are_not_capable() {
         "absolute_link",
     ] {
         let run = tierup_run(&[&dir_arg(&sandbox), &module("open_arg"), path]);
-        assert_eq!(run.status, 76, "{path}: {}", run.stderr);
+        assert_eq!(run.status, 63, "{path}: {}", run.stderr);
         assert!(run.stdout.is_empty(), "{path}: read {:?}", String::from_utf8_lossy(&run.stdout));
     }
 }
@@ -215,7 +216,7 @@ fn directory_operations_and_small_calls_through_the_library() {
     assert_eq!(call("mkdir", &[100, 4]), 20, "EEXIST");
     assert_eq!(call("rename", &[100, 4, 200, 5]), 0);
     assert!(path.join("moved").is_dir() && !path.join("made").exists());
-    assert_eq!(call("rename", &[200, 5, 400, 2]), 76, "renaming onto `..` escapes");
+    assert_eq!(call("rename", &[200, 5, 400, 2]), 63, "renaming onto `..` escapes: EPERM");
     assert_eq!(call("rmdir", &[300, 8]), 54, "ENOTDIR");
     assert_eq!(call("rmdir", &[200, 5]), 0);
     assert_eq!(call("unlink", &[300, 8]), 0);
@@ -232,7 +233,8 @@ fn directory_operations_and_small_calls_through_the_library() {
     assert_eq!(call("clock", &[9, 600]), 28, "EINVAL");
     assert_eq!(call("random", &[700, 64]), 0);
     assert_eq!(call("random", &[65500, 64]), 21, "EFAULT");
-    assert_eq!(call("renumber", &[]), 52, "ENOSYS");
+    assert_eq!(call("renumber", &[]), 0, "stdout renumbered over stderr");
+    assert_eq!(call("renumber", &[]), 8, "EBADF: stdout is gone");
     let memory = match instance.get_export(&store, "memory") {
         Some(tierup::Extern::Memory(m)) => m,
         other => panic!("{other:?}"),
@@ -247,6 +249,8 @@ fn directory_operations_and_small_calls_through_the_library() {
 
 /// The same checks from C: a wasi-libc program (`tests/data/wasi/sandbox.c`, built `.wasm`
 /// committed) tries `/etc/passwd` and `..` escapes, reads a file inside, and writes one file.
+/// wasi-libc itself refuses paths no preopen covers (ENOTCAPABLE); the host refuses `..` past
+/// the preopen (EPERM). wasmtime 50 prints exactly the same lines.
 #[test]
 fn a_c_program_cannot_leave_its_directory_and_writes_exactly_one_file() {
     let root = tempfile::tempdir().unwrap();
@@ -257,9 +261,10 @@ fn a_c_program_cannot_leave_its_directory_and_writes_exactly_one_file() {
     let dir = format!("--dir={}::/sandbox", sandbox.display());
     let run = tierup_run(&[&dir, "tests/data/wasi/sandbox.wasm"]);
     assert_eq!(run.status, 0, "{}", run.stderr);
-    let refused = "refused (Capabilities insufficient)";
+    let (by_libc, by_host) =
+        ("refused (Capabilities insufficient)", "refused (Operation not permitted)");
     let expected = format!(
-        "/etc/passwd: {refused}\n/sandbox/../secret.txt: {refused}\n../secret.txt: {refused}\n\
+        "/etc/passwd: {by_libc}\n/sandbox/../secret.txt: {by_host}\n../secret.txt: {by_libc}\n\
          /sandbox/inside.txt: READ 12 bytes\n"
     );
     assert_eq!(String::from_utf8_lossy(&run.stdout), expected);
@@ -272,4 +277,160 @@ fn a_c_program_cannot_leave_its_directory_and_writes_exactly_one_file() {
     let written = std::fs::read_to_string(sandbox.join("written.txt")).unwrap();
     assert_eq!(written, "written by the guest\n");
     assert_eq!(std::fs::read_to_string(root.path().join("secret.txt")).unwrap(), "secret\n");
+}
+
+/// The race the sandbox must win by construction: while the guest opens, creates and touches
+/// files under `d/` in a loop (`race_open.wat`), a host thread keeps swapping the directory `d`
+/// for a symlink to a directory outside the preopen (relative and absolute, alternately) and
+/// back. The guest must never read the outside canary (it exits 99 if it does), and the canary
+/// must keep its content, its modification time and its directory's listing.
+#[test]
+fn a_directory_swapped_for_a_symlink_never_leads_outside() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let root = tempfile::tempdir().unwrap();
+    let (outside, sandbox) = (root.path().join("outside"), root.path().join("sandbox"));
+    std::fs::create_dir_all(sandbox.join("d")).unwrap();
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(sandbox.join("d/f"), "inside\n").unwrap();
+    let canary = outside.join("f");
+    std::fs::write(&canary, "SECRET canary\n").unwrap();
+    let long_ago = std::time::UNIX_EPOCH + std::time::Duration::from_secs(946_684_800);
+    let times = std::fs::FileTimes::new().set_modified(long_ago).set_accessed(long_ago);
+    std::fs::File::options().write(true).open(&canary).unwrap().set_times(times).unwrap();
+
+    let stop = AtomicBool::new(false);
+    let run = std::thread::scope(|scope| {
+        scope.spawn(|| swap_directory_and_symlink(&sandbox, &outside, &stop));
+        let run = tierup_run(&[&dir_arg(&sandbox), &module("race_open")]);
+        stop.store(true, Ordering::Relaxed);
+        run
+    });
+
+    let report = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status, 0, "the guest read the outside file\n{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&canary).unwrap(), "SECRET canary\n");
+    assert_eq!(std::fs::metadata(&canary).unwrap().modified().unwrap(), long_ago);
+    let listing: Vec<_> =
+        std::fs::read_dir(&outside).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(listing, ["f"], "nothing was created outside");
+    // The race really ran: some calls went through the real directory, some met the symlink.
+    assert_eq!(report.len(), 60_000, "{}", run.stderr);
+    assert!(report.contains('o') && report.contains('p'), "{report}");
+    assert!(!report.contains('e'), "an unexpected errno: {report}");
+}
+
+/// Until `stop`: `d` -> `d.real`, a symlink to `outside` at `d`, a pause, then back.
+fn swap_directory_and_symlink(
+    sandbox: &Path,
+    outside: &Path,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    let (dir, real) = (sandbox.join("d"), sandbox.join("d.real"));
+    let targets = [Path::new("../outside").to_path_buf(), outside.to_path_buf()];
+    let pause = std::time::Duration::from_micros(50);
+    for round in 0.. {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+        std::fs::rename(&dir, &real).unwrap();
+        std::os::unix::fs::symlink(&targets[round % 2], &dir).unwrap();
+        std::thread::sleep(pause);
+        std::fs::remove_file(&dir).unwrap();
+        std::fs::rename(&real, &dir).unwrap();
+        std::thread::sleep(pause);
+    }
+}
+
+/// Every call that takes a path, called directly on a guest memory (`tierup::wasi::call`) with
+/// paths that lead out of the preopen (`..`, absolute, through symlinks relative and absolute,
+/// as the source or the destination): each is refused with EPERM, as wasmtime answers, and
+/// nothing outside changes.
+#[test]
+fn every_path_call_refuses_paths_leading_out() {
+    use tierup::Val::{I32, I64};
+    use tierup::wasi::{WasiCtxBuilder, call};
+    let root = tempfile::tempdir().unwrap();
+    let (outside, sandbox) = (root.path().join("outside"), root.path().join("sandbox"));
+    std::fs::create_dir_all(outside.join("dir")).unwrap();
+    std::fs::create_dir_all(sandbox.join("sub")).unwrap();
+    std::fs::write(outside.join("secret"), "secret").unwrap();
+    std::os::unix::fs::symlink("secret", outside.join("link")).unwrap();
+    std::os::unix::fs::symlink("../outside", sandbox.join("rel")).unwrap();
+    std::os::unix::fs::symlink(&outside, sandbox.join("abs")).unwrap();
+    std::fs::write(sandbox.join("inside"), "inside").unwrap();
+    let before = tree(&outside);
+    let mut ctx = WasiCtxBuilder::new().preopen_dir(&sandbox, "/").unwrap().build();
+    let escapes: Vec<String> = ["../outside", "sub/../../outside", "rel", "abs", "sub/../rel"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([outside.display().to_string()])
+        .collect();
+    // Guest memory: the path under test at 0, "inside" at 512, output space from 1024.
+    let mut memory = vec![0u8; 65536];
+    memory[512..518].copy_from_slice(b"inside");
+    let inside = (I32(512), I32(6));
+    for escape in &escapes {
+        for leaf in ["secret", "link", "dir", "new"] {
+            let path = format!("{escape}/{leaf}");
+            memory[..path.len()].copy_from_slice(path.as_bytes());
+            let p = (I32(0), I32(path.len() as i32));
+            let calls: Vec<(&str, Vec<tierup::Val>)> = vec![
+                (
+                    "path_open",
+                    vec![I32(3), I32(1), p.0, p.1, I32(1), I64(0x42), I64(0), I32(0), I32(1024)],
+                ),
+                (
+                    "path_open",
+                    vec![I32(3), I32(0), p.0, p.1, I32(9), I64(0x40), I64(0), I32(0), I32(1024)],
+                ),
+                ("path_filestat_get", vec![I32(3), I32(1), p.0, p.1, I32(1024)]),
+                ("path_filestat_get", vec![I32(3), I32(0), p.0, p.1, I32(1024)]),
+                (
+                    "path_filestat_set_times",
+                    vec![I32(3), I32(1), p.0, p.1, I64(0), I64(0), I32(10)],
+                ),
+                (
+                    "path_filestat_set_times",
+                    vec![I32(3), I32(0), p.0, p.1, I64(0), I64(0), I32(10)],
+                ),
+                ("path_create_directory", vec![I32(3), p.0, p.1]),
+                ("path_remove_directory", vec![I32(3), p.0, p.1]),
+                ("path_unlink_file", vec![I32(3), p.0, p.1]),
+                ("path_rename", vec![I32(3), p.0, p.1, I32(3), inside.0, inside.1]),
+                ("path_rename", vec![I32(3), inside.0, inside.1, I32(3), p.0, p.1]),
+                ("path_link", vec![I32(3), I32(0), p.0, p.1, I32(3), inside.0, inside.1]),
+                ("path_link", vec![I32(3), I32(0), inside.0, inside.1, I32(3), p.0, p.1]),
+                ("path_symlink", vec![inside.0, inside.1, I32(3), p.0, p.1]),
+                ("path_readlink", vec![I32(3), p.0, p.1, I32(1024), I32(256), I32(2048)]),
+            ];
+            for (name, args) in calls {
+                let errno = call(&mut ctx, &mut memory, name, &args).unwrap().unwrap();
+                assert_eq!(errno, 63, "{name} {path}: EPERM");
+            }
+        }
+    }
+    assert_eq!(tree(&outside), before, "nothing outside changed");
+    assert_eq!(std::fs::read_to_string(sandbox.join("inside")).unwrap(), "inside");
+}
+
+/// Every entry under `dir`: path, size, modification time, symlink target.
+fn tree(
+    dir: &Path,
+) -> Vec<(std::path::PathBuf, u64, std::time::SystemTime, Option<std::path::PathBuf>)> {
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        entries.push((
+            path.clone(),
+            meta.len(),
+            meta.modified().unwrap(),
+            std::fs::read_link(&path).ok(),
+        ));
+        if meta.is_dir() {
+            entries.extend(tree(&path));
+        }
+    }
+    entries.sort();
+    entries
 }

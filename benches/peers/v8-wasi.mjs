@@ -8,7 +8,7 @@
 // change what the program sees: argv is [PROG's file name, ...ARGS], no environment, stdio
 // inherited. The stderr line format is owned by src/bench/phases.rs; keep the two in step.
 
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { argv, exit, hrtime, stderr } from 'node:process';
 import { WASI } from 'node:wasi';
@@ -19,12 +19,16 @@ if (file === undefined) {
   exit(2);
 }
 
-const bytes = await readFile(file);
+// Synchronous compilation and instantiation: node 26 exits with status 13 (an unsettled top-level
+// await) when `await WebAssembly.compile` is pending on V8's compile threads with nothing else
+// keeping the event loop alive. The synchronous API compiles just as eagerly under
+// --no-wasm-lazy-compilation, and there is no promise to leave unsettled.
+const bytes = readFileSync(file);
 const start = hrtime.bigint();
-const module = await WebAssembly.compile(bytes);
+const module = new WebAssembly.Module(bytes);
 const compiled = hrtime.bigint();
 const wasi = new WASI({ version: 'preview1', args: [basename(file), ...args], env: {}, returnOnExit: true });
-const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
+const instance = new WebAssembly.Instance(module, wasi.getImportObject());
 const instantiated = hrtime.bigint();
 const status = wasi.start(instance);
 const ran = hrtime.bigint();

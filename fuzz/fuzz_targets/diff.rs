@@ -1,14 +1,18 @@
-//! Fuzz target `diff`: tierup's interpreter must agree with wasmi 2.0 (an outside oracle), and
-//! every tier, and mixed mode, must agree with the interpreter.
+//! Fuzz target `diff`: tierup's interpreter must agree with two outside oracles, wasmi 2.0 and
+//! wasmtime (Cranelift), wherever they agree with each other; every tier, and mixed mode, must
+//! agree with the interpreter.
 //!
-//! The input drives `wasm_smith` to generate a WebAssembly 2.0 module whose loops and calls are
-//! instrumented to terminate (a global budget that traps when spent), so no fuel is needed and
-//! tier 1 compiles everything it supports. (With `TIERUP_DIFF_MODULE=1` the input is a module
-//! instead, binary or text, used as-is: that is how `.ci/fuzz-smoke` replays `regressions/`;
-//! such modules must terminate on their own. `TIERUP_FUZZ_DUMP=<file>` saves the generated module.)
+//! The input drives `wasm_smith` to generate a WebAssembly 2.0 module (`common::generate`: the
+//! full 2.0 feature set, or an integer-only profile dense in value-carrying branches, multi-value
+//! blocks and calls) whose loops and calls are instrumented to terminate (a global budget that
+//! traps when spent), so no fuel is needed and tier 1 compiles everything it supports. (With
+//! `TIERUP_DIFF_MODULE=1` the input is a module instead, binary or text, used as-is: that is how
+//! `.ci/fuzz-smoke` replays `regressions/`; such modules must terminate on their own.
+//! `TIERUP_FUZZ_DUMP=<file>` saves the generated module.)
 //!
-//! 1. Validation: tierup and wasmi (configured for WebAssembly 2.0, see `oracle.rs`) must both
-//!    accept or both reject the module; tierup may also refuse it for a resource limit.
+//! 1. Validation: where wasmi and wasmtime (both configured for WebAssembly 2.0, see
+//!    `oracle_wasmi.rs` and `oracle_wasmtime.rs`) agree, tierup must too; it may also refuse a
+//!    module for a resource limit.
 //! 2. The module runs once in wasmi and once per tierup configuration (interpreter, `baseline`,
 //!    `auto` tiering up on the first call, `auto` tiering up on the first loop back-edge), each in
 //!    a fresh store with the same dummy imports (`common::import_types`); the start function runs,
@@ -16,19 +20,27 @@
 //! 3. What each run observed must match: every call's results (bit for bit, NaNs canonicalized:
 //!    any NaN payload is allowed) or trap code, then the exported memory's bytes (WebAssembly 2.0
 //!    has at most one memory; it is read under its first export name) and every exported global's
-//!    value. The interpreter is compared with wasmi, then the other tiers with the interpreter.
-//!    wasmi's trap codes are mapped to tierup's in `oracle::trap_code` (one to one, except one
-//!    coarser spot at instantiation, documented there).
+//!    value. The interpreter is compared with wasmi first. Where they differ, the module also runs
+//!    in wasmtime, and each observation is judged on its own: where wasmi and wasmtime agree, the
+//!    interpreter must agree with them (a finding otherwise); where the oracles disagree with each
+//!    other, the interpreter is compared with neither, and the disagreement is logged to stderr as
+//!    `diff: oracle disagreement #N` (wasmi 2.0 is wrong on some generated modules: it reports
+//!    divide-by-zero traps that wasmtime and a reading of the code do not find; modules it is known
+//!    to crash on are not given to it: `oracle_wasmi::known_crash`). Then the other
+//!    tiers are compared with the interpreter, whatever the oracles said. The oracles' trap codes
+//!    map to tierup's in their `trap_code` functions (one to one, except one coarser spot of
+//!    wasmi's at instantiation, documented there).
 //!
-//! Against wasmi, references compare only as null / non-null (the two engines' function handles
-//! cannot be related); between tierup tiers they compare exactly. Runs where either side exhausts
-//! the call stack are not compared: the maximum recursion depth legitimately differs between
-//! engines and between tiers.
+//! Against the oracles, references compare only as null / non-null (the engines' function handles
+//! cannot be related); between tierup tiers they compare exactly. Runs where any side exhausts the
+//! call stack are not compared: the maximum recursion depth legitimately differs between engines
+//! and between tiers.
 
 #![no_main]
 
 use common::{dummy_import, generate, import_types};
 use libfuzzer_sys::fuzz_target;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tierup::{
     Config, Engine, Error, ExternType, Instance, Module, Store, Tier, TierUpPolicy, Tiering,
     TrapCode, Val,
@@ -36,8 +48,15 @@ use tierup::{
 
 #[path = "common.rs"]
 mod common;
-#[path = "oracle.rs"]
-mod oracle;
+#[path = "oracle_wasmi.rs"]
+mod oracle_wasmi;
+#[path = "oracle_wasmtime.rs"]
+mod oracle_wasmtime;
+
+/// The limits of tierup's `Config` in this harness, which both oracles apply too, so `memory.grow`
+/// and `table.grow` fail at the same sizes everywhere.
+const MAX_MEMORY_BYTES: u64 = 64 << 20;
+const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
 
 /// Loop iterations and calls a generated module may spend before its own budget traps.
 const BUDGET: u32 = 10_000;
@@ -45,7 +64,7 @@ const BUDGET: u32 = 10_000;
 /// the first call; `auto` tiering up on the first loop back-edge only (on-stack replacement).
 fn modes() -> [(&'static str, Tiering, TierUpPolicy); 3] {
     let first_call = TierUpPolicy { threshold: 1, ..TierUpPolicy::default() };
-    let first_back_edge = TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1 };
+    let first_back_edge = TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1, ..Default::default() };
     [
         ("baseline", Tier::Baseline.into(), TierUpPolicy::default()),
         ("auto", Tiering::Auto, first_call),
@@ -73,24 +92,28 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn check(wasm: &[u8]) {
-    let wasmi_engine = oracle::engine();
-    let wasmi_module = oracle::compile(&wasmi_engine, wasm);
-    let interp = engine(Tier::Interp.into(), TierUpPolicy::default());
-    let module = match (Module::new(&interp, wasm), &wasmi_module) {
-        (Ok(module), Ok(_)) => module,
-        (Err(_), Err(_)) | (Err(Error::ResourceLimit(_)), Ok(_)) => return,
-        (Ok(_), Err(e)) => panic!("wasmi rejects a module tierup accepts: {e}"),
-        (Err(e), Ok(_)) => panic!("tierup rejects a module wasmi accepts: {e}"),
+    let wasmi_engine = oracle_wasmi::engine();
+    // A module wasmi would crash on is one it gives no verdict on: the oracles disagree about it.
+    let wasmi_module = match oracle_wasmi::known_crash(wasm) {
+        Some(crash) => Err(format!("not run: it crashes on {crash}")),
+        None => oracle_wasmi::compile(&wasmi_engine, wasm),
     };
-    let Ok(wasmi_module) = wasmi_module else { unreachable!() };
+    let wasmtime_verdict = oracle_wasmtime::validate(wasm);
+    let interp = engine(Tier::Interp.into(), TierUpPolicy::default());
+    let oracle_verdicts = (wasmi_module.as_ref().map(drop), wasmtime_verdict.as_ref().map(drop));
+    let Some(module) = judge_validation(Module::new(&interp, wasm), oracle_verdicts) else {
+        return;
+    };
     let Some(imports) = import_types(&module) else { return };
     let exports: Vec<(String, ExternType)> =
         module.exports().map(|(name, ty)| (name.to_string(), ty)).collect();
 
     let Some(reference) = outcomes(&interp, &module, &imports, &exports) else { return };
-    let wasmi = oracle::outcomes(&wasmi_engine, &wasmi_module, &imports, &exports);
-    if !reference.exhausted() && !wasmi.exhausted() {
-        assert_same(&reference.neutral(), &wasmi, "the interpreter disagrees with wasmi");
+    if let (Ok(wasmi_module), Ok(())) = (&wasmi_module, &wasmtime_verdict) {
+        let wasmi = oracle_wasmi::outcomes(&wasmi_engine, wasmi_module, &imports, &exports);
+        compare_with_oracles(&reference, &wasmi, || {
+            oracle_wasmtime::outcomes(wasm, &imports, &exports)
+        });
     }
 
     for (mode, tier, policy) in modes() {
@@ -108,11 +131,92 @@ fn check(wasm: &[u8]) {
     }
 }
 
+/// tierup's verdict on a module against the oracles' (`Err` with a message: rejected); the module
+/// to run if tierup accepted it. Where the oracles disagree with each other, tierup's verdict is
+/// compared with neither.
+fn judge_validation(
+    tierup: Result<Module, Error>,
+    (wasmi, wasmtime): (Result<(), &String>, Result<(), &String>),
+) -> Option<Module> {
+    match (tierup, &wasmi, &wasmtime) {
+        (Err(Error::ResourceLimit(_)), _, _) => None,
+        (Ok(module), Ok(()), Ok(())) => Some(module),
+        (Err(_), Err(_), Err(_)) => None,
+        (Ok(_), Err(e), Err(_)) => panic!("wasmi and wasmtime reject a module tierup accepts: {e}"),
+        (Err(e), Ok(()), Ok(())) => {
+            panic!("tierup rejects a module wasmi and wasmtime accept: {e}")
+        }
+        (tierup, _, _) => {
+            note_oracle_disagreement(&format!(
+                "validation: wasmi {wasmi:?}, wasmtime {wasmtime:?}"
+            ));
+            tierup.ok()
+        }
+    }
+}
+
+/// Observations where the two oracles disagreed with each other (logged as they happen).
+static ORACLE_DISAGREEMENTS: AtomicUsize = AtomicUsize::new(0);
+
+fn note_oracle_disagreement(details: &str) {
+    let n = ORACLE_DISAGREEMENTS.fetch_add(1, Ordering::Relaxed) + 1;
+    eprintln!("diff: oracle disagreement #{n} on {details}; tierup is compared with neither");
+}
+
+/// The interpreter against the two oracles. wasmi runs first; where the interpreter agrees with
+/// it, no observation can be a finding (either wasmtime agrees too, or the oracles disagree), so
+/// wasmtime only runs when they differ. Then each observation (a call's outcome, the memory, a
+/// global) on which wasmi and wasmtime agree must be the interpreter's; one on which they
+/// disagree is compared with neither, and logged and counted (wasmi 2.0 reports divide-by-zero
+/// traps on some generated modules where there are none).
+fn compare_with_oracles(
+    reference: &Observed<Val>,
+    wasmi: &Observed<Value>,
+    wasmtime: impl FnOnce() -> Option<Observed<Value>>,
+) {
+    let interp = reference.neutral();
+    if reference.exhausted() || wasmi.exhausted() || interp == *wasmi {
+        return;
+    }
+    let Some(wasmtime) = wasmtime() else {
+        eprintln!("diff: wasmtime could not run a module it validated; not compared");
+        return;
+    };
+    if wasmtime.exhausted() {
+        return;
+    }
+    let sides = [interp.observations(), wasmi.observations(), wasmtime.observations()];
+    let mut labels: Vec<&String> = sides.iter().flatten().map(|(label, _)| label).collect();
+    let mut seen = std::collections::HashSet::new();
+    labels.retain(|label| seen.insert(*label));
+    let find = |side: usize, label: &String| {
+        sides[side].iter().find(|(l, _)| l == label).map(|(_, observation)| observation)
+    };
+    for label in labels {
+        let (interpreter, wasmi, wasmtime) = (find(0, label), find(1, label), find(2, label));
+        if wasmi != wasmtime {
+            note_oracle_disagreement(&format!("{label}: wasmi {wasmi:?}, wasmtime {wasmtime:?}"));
+            continue;
+        }
+        if interpreter != wasmi {
+            if let (Some(Observation::Memory(a)), Some(Observation::Memory(b))) =
+                (interpreter, wasmi)
+            {
+                print_memory_difference(a, b);
+            }
+            panic!(
+                "the interpreter disagrees with wasmi and wasmtime on {label}: \
+                 interpreter {interpreter:?}, wasmi and wasmtime {wasmi:?}"
+            );
+        }
+    }
+}
+
 /// A call's outcome: its results, or how it trapped (`None`: an error that is not a trap).
 type Outcome<V> = Result<Vec<V>, Option<TrapCode>>;
 
 /// What a run observably did: per call, results or trap; then the exported memory and globals.
-/// `V` is tierup's [`Val`] between tiers and the engine-neutral [`Value`] against wasmi.
+/// `V` is tierup's [`Val`] between tiers and the engine-neutral [`Value`] against the oracles.
 #[derive(Debug, PartialEq)]
 struct Observed<V> {
     calls: Vec<(String, Outcome<V>)>,
@@ -151,24 +255,49 @@ fn assert_same<V: PartialEq + std::fmt::Debug>(
         return;
     }
     if let (Some((_, a)), Some((_, b))) = (&left.memory, &right.memory) {
-        if a.0.len() != b.0.len() {
-            eprintln!("memory sizes differ: {} vs {} bytes", a.0.len(), b.0.len());
-        } else if let Some(at) = a.0.iter().zip(&b.0).position(|(x, y)| x != y) {
-            let end = (at + 16).min(a.0.len());
-            eprintln!(
-                "memories first differ at {at:#x}: {:02x?} vs {:02x?}",
-                &a.0[at..end],
-                &b.0[at..end]
-            );
-        }
+        print_memory_difference(a, b);
     }
     assert_eq!(left, right, "{what}");
+}
+
+/// Prints where two memory images first differ, if they do.
+fn print_memory_difference(a: &Image, b: &Image) {
+    if a.0.len() != b.0.len() {
+        eprintln!("memory sizes differ: {} vs {} bytes", a.0.len(), b.0.len());
+    } else if let Some(at) = a.0.iter().zip(&b.0).position(|(x, y)| x != y) {
+        let end = (at + 16).min(a.0.len());
+        eprintln!(
+            "memories first differ at {at:#x}: {:02x?} vs {:02x?}",
+            &a.0[at..end],
+            &b.0[at..end]
+        );
+    }
+}
+
+/// One thing a run observed: a call's outcome, the exported memory or an exported global.
+#[derive(Debug, PartialEq)]
+enum Observation<'a, V> {
+    Call(&'a Outcome<V>),
+    Memory(&'a Image),
+    Global(&'a V),
 }
 
 impl<V> Observed<V> {
     /// Instantiation failed (e.g. the start function trapped): compare that, with no calls after.
     fn failed_instantiation(trap: Option<TrapCode>) -> Self {
         Observed { calls: vec![("<start>".into(), Err(trap))], ..Observed::default() }
+    }
+
+    /// Everything observed, each labelled (`call NAME`, `memory NAME`, `global NAME`) so that
+    /// runs can be compared observation by observation.
+    fn observations(&self) -> Vec<(String, Observation<'_, V>)> {
+        let calls =
+            self.calls.iter().map(|(name, o)| (format!("call {name}"), Observation::Call(o)));
+        let memory =
+            self.memory.iter().map(|(name, m)| (format!("memory {name}"), Observation::Memory(m)));
+        let globals =
+            self.globals.iter().map(|(name, g)| (format!("global {name}"), Observation::Global(g)));
+        calls.chain(memory).chain(globals).collect()
     }
 
     fn exhausted(&self) -> bool {
@@ -194,7 +323,7 @@ impl Observed<Val> {
     }
 }
 
-/// A value as both engines can report it: numbers bit for bit, references as null or not.
+/// A value as every engine can report it: numbers bit for bit, references as null or not.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Value {
     I32(i32),
@@ -236,8 +365,8 @@ fn engine(tier: Tiering, tier_up: TierUpPolicy) -> Engine {
     Engine::new(Config {
         tier,
         tier_up,
-        max_memory_size: Some(oracle::MAX_MEMORY_BYTES),
-        max_table_elements: oracle::MAX_TABLE_ELEMENTS,
+        max_memory_size: Some(MAX_MEMORY_BYTES),
+        max_table_elements: MAX_TABLE_ELEMENTS,
         ..Config::default()
     })
 }

@@ -284,7 +284,7 @@ fn check_inst(cx: &mut Ctx<'_>, b: Block, i: Inst) {
     let mut bad_index = None;
     let expected: Option<Vec<Type>> = match &d.kind {
         Const(_) | RefFunc(_) | GlobalGet(_) | MemorySize(_) | TableSize(_) | DataDrop(_)
-        | ElemDrop(_) | Jump | Trap(_) => Some(vec![]),
+        | ElemDrop(_) | Fuel(_) | Jump | Trap(_) => Some(vec![]),
         Num(op) => Some(op.params().to_vec()),
         Select => {
             let t = tys.first().copied().unwrap_or(Type::I32);

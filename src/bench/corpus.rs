@@ -20,6 +20,28 @@ pub struct Program {
     pub expected: String,
 }
 
+/// The sizes a program can run at (`corpus/README.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Size {
+    /// `small_args`, `expected-small.txt`: for tests, well under a second on the interpreter.
+    Small,
+    /// `medium_args`, `expected-medium.txt`: about a fifth of the default work, for the main job.
+    Medium,
+    /// `args`, `expected.txt`: 0.5 to 5 s natively.
+    Default,
+}
+
+impl Size {
+    /// The name records use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Size::Small => "small",
+            Size::Medium => "medium",
+            Size::Default => "default",
+        }
+    }
+}
+
 /// `<name>/bench.toml`; fields the harness does not use (description, language) are ignored.
 #[derive(Deserialize)]
 struct BenchToml {
@@ -28,16 +50,19 @@ struct BenchToml {
     args: Vec<String>,
     #[serde(default)]
     small_args: Option<Vec<String>>,
+    #[serde(default)]
+    medium_args: Option<Vec<String>>,
 }
 
-/// The programs `names` lists, or the corpus's `suite.txt` when `names` is empty, at the small
-/// size (`small_args`, `expected-small.txt`) or the default one.
-pub fn load(corpus: &Path, names: &[String], small: bool) -> Result<Vec<Program>> {
+/// The programs `names` lists, or the corpus's `suite.txt` when `names` is empty, at `size`. A
+/// program without arguments for that size runs at its default size (and must then print
+/// `expected.txt`).
+pub fn load(corpus: &Path, names: &[String], size: Size) -> Result<Vec<Program>> {
     let names = if names.is_empty() { suite(corpus)? } else { names.to_vec() };
     if names.is_empty() {
         bail!("no programs to run: {} lists none", corpus.join("suite.txt").display());
     }
-    names.iter().map(|name| program(corpus, name, small)).collect()
+    names.iter().map(|name| program(corpus, name, size)).collect()
 }
 
 /// The names in `suite.txt`: one per line, `#` starting a comment.
@@ -53,17 +78,22 @@ fn suite_names(text: &str) -> Vec<String> {
     uncommented.filter(|name| !name.is_empty()).map(str::to_string).collect()
 }
 
-fn program(corpus: &Path, name: &str, small: bool) -> Result<Program> {
+fn program(corpus: &Path, name: &str, size: Size) -> Result<Program> {
     let dir = corpus.join(name);
     let toml_path = dir.join("bench.toml");
     let text = std::fs::read_to_string(&toml_path)
         .with_context(|| format!("program `{name}`: cannot read {}", toml_path.display()))?;
     let config: BenchToml = toml::from_str(&text)
         .with_context(|| format!("program `{name}`: bad {}", toml_path.display()))?;
-    let expected_path = dir.join(if small { "expected-small.txt" } else { "expected.txt" });
+    let sized = match size {
+        Size::Small => config.small_args.map(|args| (args, "expected-small.txt")),
+        Size::Medium => config.medium_args.map(|args| (args, "expected-medium.txt")),
+        Size::Default => None,
+    };
+    let (args, expected_file) = sized.unwrap_or((config.args, "expected.txt"));
+    let expected_path = dir.join(expected_file);
     let expected = std::fs::read_to_string(&expected_path)
         .with_context(|| format!("program `{name}`: cannot read {}", expected_path.display()))?;
-    let args = if small { config.small_args.unwrap_or(config.args) } else { config.args };
     Ok(Program { name: name.to_string(), wasm: dir.join(config.wasm), args, expected })
 }
 

@@ -1,46 +1,60 @@
 //! `tierup bench`: run the corpus on every tier and peer in child processes, check every output,
 //! and report compile and run times, peak memory and ratios to a baseline; `--record` keeps the
-//! result in `results/` with a regenerated README and charts.
+//! result in `results/` with a regenerated README and charts; `--compare` sets a run (or a record)
+//! against an earlier record; `--sweep` measures a tiering knob over a range of values.
 //!
 //! Binary-side only (declared from `main.rs`): the library never depends on the harness or its
 //! crates (serde, toml, plotters, indicatif). Every measured run is a separate process, so a
 //! crash, a leak or a warm cache in one run cannot touch another, and the harness's own memory
 //! never counts. A peer that is not installed is skipped with a note, never faked.
 //!
-//! The pieces: `corpus` (what to run), `contender` (on what), `session` (in which order),
-//! `measure` (one run), `phases` (the line children report), `stats`, `report`, `format`,
-//! `record`, `host`, `readme`, `charts`.
+//! The pieces: `corpus` (what to run), `contender` and `peers` (on what), `session` (in which
+//! order and how often), `measure` (one run), `phases` (the line children report), `stats`,
+//! `report`, `compare`, `sweep`, `format`, `record`, `host`, `readme`, `history`, `charts`.
 
 mod charts;
+mod compare;
 mod contender;
 mod corpus;
 mod format;
+mod history;
 mod host;
 mod measure;
+mod peers;
 pub mod phases;
 mod readme;
 mod record;
 mod report;
 mod session;
 mod stats;
+mod sweep;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use contender::{Contender, Toolbox};
-use record::{BenchConfig, Record};
+use corpus::Size;
+use record::{BenchConfig, Protocol, Record};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Benchmark the corpus on tierup's tiers and on peers (native, V8), in child processes
+/// Benchmark the corpus on tierup's tiers and on peers (native, wasmi, wasmtime, Winch, V8), in
+/// child processes
 ///
-/// Each program runs WARMUP discarded and RUNS measured times on each tier and peer, round by
-/// round so machine noise touches all alike; every run's stdout must equal the program's expected
-/// output, or the cell reports an error instead of a time. Tables go to stdout, a progress bar and
-/// notes to stderr. Exit status 1 if any measurement failed.
+/// By default each cell (a program on a tier or peer) runs until its median is stable, it has
+/// run --max-runs times, or its share of --budget is spent; --runs N (or --full) runs every cell
+/// a fixed number of times instead. Runs go round by round over the tiers and peers so machine
+/// noise touches all alike; every run's stdout must equal the program's expected output, or the
+/// cell reports an error instead of a time. Tables go to stdout, a progress bar with the time left
+/// and notes to stderr. Exit status 1 if any measurement failed.
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
   tierup bench --small
-  tierup bench nbody sha256 --peer native,v8-liftoff,v8-turbofan --runs 10
+  tierup bench c-nbody sqlite --peer native,wasmtime,v8-turbofan --runs 10
+  tierup bench --size medium --budget 8m --peer native,wasmi,wasmtime,winch,v8-liftoff,v8-turbofan
+  tierup bench --tier auto --peer tierup:old=../main/target/release/tierup
+  tierup bench --compare results/2026-11-26-8311d27.json
+  tierup bench --compare results/OLD.json results/NEW.json
+  tierup bench --sweep tier-up-threshold=1,10,100,1000,10000 --size medium
   tierup bench --record")]
 pub struct BenchCommand {
     /// The corpus folder; native builds are looked for in its sibling target/corpus/
@@ -51,29 +65,60 @@ pub struct BenchCommand {
     #[arg(value_name = "PROGRAM")]
     programs: Vec<String>,
 
-    /// Tiers to measure: interp, baseline, optimized, auto (default: every implemented tier)
+    /// Tiers to measure: interp, baseline, optimized, auto (default: every implemented tier;
+    /// with --sweep, auto)
     ///
     /// Tiers this build does not implement are skipped with a note.
     #[arg(long = "tier", value_name = "LIST", value_delimiter = ',')]
     tiers: Option<Vec<String>>,
 
-    /// Peers to measure: native, v8-liftoff, v8-turbofan, v8, or none (default: all four)
+    /// Peers to measure: native, wasmi, wasmtime, winch, v8-liftoff, v8-turbofan, v8,
+    /// tierup:[NAME=]PATH, or none (default: every named peer; with --sweep, none)
     ///
-    /// native is the program's native build (target/corpus/<name>/native); the V8 peers run
-    /// node with Liftoff only, TurboFan only, or V8's defaults. A peer that is not installed is
-    /// skipped with a note.
+    /// native is the program's native build (target/corpus/<name>/native); wasmi is wasmi_cli;
+    /// wasmtime and winch are wasmtime's Cranelift and Winch compilers; the V8 peers run node
+    /// with Liftoff only, TurboFan only, or V8's defaults. `tierup:PATH` is another tierup build,
+    /// run on each measured tier as TIER@PATH (TIER@NAME with `tierup:NAME=PATH`), so a change
+    /// is judged side by side in one run. scripts/setup installs the peers; a peer that is not
+    /// installed is skipped with a note.
     #[arg(long = "peer", value_name = "LIST", value_delimiter = ',')]
     peers: Option<Vec<String>>,
 
-    /// Measured runs per program and tier/peer
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
-    runs: u64,
+    /// Run every cell exactly N times (after --warmup runs) instead of adaptively
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    runs: Option<u64>,
 
-    /// Discarded runs before the measured ones
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    warmup: u64,
+    /// Discarded runs before the measured ones (default: 1 with --runs or --full, else 0)
+    #[arg(long, value_name = "N")]
+    warmup: Option<u64>,
 
-    /// Use each program's small size (small_args, expected-small.txt)
+    /// The full protocol: 1 warm-up and 5 measured runs per cell, at the default size unless
+    /// --size says otherwise
+    #[arg(long, conflicts_with = "runs")]
+    full: bool,
+
+    /// Adaptive: the most runs a cell gets
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(3..))]
+    max_runs: u64,
+
+    /// Adaptive: a cell's median is stable once one more run could move it by at most this
+    /// many percent (after at least 3 runs)
+    #[arg(long, value_name = "PERCENT", default_value_t = 1.0)]
+    tolerance: f64,
+
+    /// Adaptive: the time the whole session may take, e.g. 600, 90s, 10m, 1h
+    ///
+    /// Each program gets an equal share of what is left; within a program, cells still
+    /// measuring share what settled cells left. Every cell runs at least once.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    budget: u64,
+
+    /// The size programs run at: small (tests), medium (about a fifth of the default work;
+    /// scripts/main) or default
+    #[arg(long, value_enum, conflicts_with = "small")]
+    size: Option<Size>,
+
+    /// Use each program's small size (the same as --size small)
     #[arg(long)]
     small: bool,
 
@@ -81,18 +126,49 @@ pub struct BenchCommand {
     #[arg(long, value_name = "NAME")]
     baseline: Option<String>,
 
-    /// Save the results as results/<date>-<commit>.json and regenerate results/README.md
+    /// Save the results as results/<date>-<commit>.json (a sweep as
+    /// results/sweeps/<date>-<commit>-<knob>.json) and regenerate results/README.md
     #[arg(long)]
     record: bool,
 
     /// The folder --record writes to
     #[arg(long, value_name = "DIR", default_value = "results")]
     results: PathBuf,
+
+    /// Only regenerate results/README.md and its charts from the records in --results (after
+    /// adding or removing a record by hand); nothing runs
+    #[arg(long)]
+    rebuild_readme: bool,
+
+    /// Compare with an earlier record: per program and tier/peer, the change in median run time
+    /// and whether it is beyond noise
+    ///
+    /// With one record, this session's measurements are compared with it; with two (OLD NEW),
+    /// nothing runs and NEW is compared with OLD. A change is beyond noise when the two cells'
+    /// run-time ranges (min–max) do not overlap.
+    #[arg(long, value_name = "RECORD", num_args = 1..=2)]
+    compare: Vec<PathBuf>,
+
+    /// Measure a `tierup run` option over values, e.g. tier-up-threshold=1,10,100,1000,10000:
+    /// each value is a contender (`auto[tier-up-threshold=10]`), and the total run time over the
+    /// programs is charted against the value
+    #[arg(long, value_name = "KNOB=V1,V2,...", value_parser = sweep::parse)]
+    sweep: Option<record::Sweep>,
 }
 
 pub fn bench(cmd: BenchCommand) -> Result<ExitCode> {
-    let programs = corpus::load(&cmd.corpus, &cmd.programs, cmd.small)?;
-    let (contenders, mut notes) = contenders(&cmd);
+    if cmd.rebuild_readme {
+        readme::write(&cmd.results)?;
+        eprintln!("regenerated {}", cmd.results.join("README.md").display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let [old, new] = cmd.compare.as_slice() {
+        print!("{}", compare::text(&load(old)?, &load(new)?));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let size = cmd.size.unwrap_or(if cmd.small { Size::Small } else { Size::Default });
+    let programs = corpus::load(&cmd.corpus, &cmd.programs, size)?;
+    let (contenders, mut notes) = contenders(&cmd)?;
     if contenders.is_empty() {
         bail!("nothing to measure: no tier or peer given is available");
     }
@@ -101,6 +177,7 @@ pub fn bench(cmd: BenchCommand) -> Result<ExitCode> {
     {
         bail!("--baseline {baseline} is not among the tiers and peers measured");
     }
+    let earlier = cmd.compare.first().map(|path| load(path)).transpose()?;
     let root = cmd.corpus.join("..");
     let tools = Toolbox::find(&root)?;
     print_notes(&notes);
@@ -108,12 +185,8 @@ pub fn bench(cmd: BenchCommand) -> Result<ExitCode> {
     // Read before the session: the record names the code that was measured, even if the tree
     // changes while a long session runs.
     let (commit, dirty) = host::git_commit(&root);
-    let plan = session::Plan {
-        programs: &programs,
-        contenders: &contenders,
-        warmup: cmd.warmup as usize,
-        runs: cmd.runs as usize,
-    };
+    let plan =
+        session::Plan { programs: &programs, contenders: &contenders, protocol: protocol(&cmd) };
     let (measurements, skipped) = session::run(&plan, &tools);
     print_notes(&skipped);
     notes.extend(skipped);
@@ -123,12 +196,18 @@ pub fn bench(cmd: BenchCommand) -> Result<ExitCode> {
         timestamp,
         commit,
         dirty,
-        host: host::Host::detect(tools.node_version.clone()),
-        config: config(&cmd, &programs, &contenders, &measurements),
+        host: host::Host::detect(tools.peers.node_version()),
+        config: config(&cmd, size, &programs, &contenders, &measurements, &tools),
         notes,
         measurements,
     };
     print!("{}", report::text(&record));
+    if record.config.sweep.is_some() {
+        print!("\n{}", sweep::table(&record).to_text());
+    }
+    if let Some(earlier) = &earlier {
+        print!("\n{}", compare::text(earlier, &record));
+    }
     if cmd.record {
         save(&cmd.results, &record)?;
     }
@@ -136,32 +215,90 @@ pub fn bench(cmd: BenchCommand) -> Result<ExitCode> {
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
+/// The protocol the options ask for.
+fn protocol(cmd: &BenchCommand) -> Protocol {
+    let fixed_runs = cmd.runs.or(cmd.full.then_some(5));
+    match fixed_runs {
+        Some(runs) => {
+            Protocol::Fixed { warmup: cmd.warmup.unwrap_or(1) as usize, runs: runs as usize }
+        }
+        None => Protocol::Adaptive {
+            warmup: cmd.warmup.unwrap_or(0) as usize,
+            min_runs: 3,
+            max_runs: cmd.max_runs as usize,
+            tolerance: cmd.tolerance / 100.0,
+            budget_secs: cmd.budget,
+        },
+    }
+}
+
+/// Reads a record written by `--record`.
+fn load(path: &Path) -> Result<Record> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a bench record", path.display()))
+}
+
 /// The contenders asked for (or the defaults), and notes for those skipped.
-fn contenders(cmd: &BenchCommand) -> (Vec<Contender>, Vec<String>) {
-    let tiers = cmd.tiers.clone().unwrap_or_else(contender::default_tiers);
+fn contenders(cmd: &BenchCommand) -> Result<(Vec<Contender>, Vec<String>)> {
+    let sweeping = cmd.sweep.is_some();
+    let default_tiers = || if sweeping { vec!["auto".into()] } else { contender::default_tiers() };
+    let tiers = cmd.tiers.clone().unwrap_or_else(default_tiers);
     let peers = match &cmd.peers {
         Some(peers) if peers.iter().any(|p| p == "none") => Vec::new(),
         Some(peers) => peers.clone(),
-        None => contender::PEER_NAMES.iter().map(|p| p.to_string()).collect(),
+        None if sweeping => Vec::new(),
+        None => contender::PEER_NAMES.map(String::from).to_vec(),
     };
-    contender::select(&tiers, &peers)
+    let (chosen, notes) = contender::select(&tiers, &peers);
+    match &cmd.sweep {
+        Some(knob) => Ok((sweep::contenders(knob, chosen)?, notes)),
+        None => Ok((chosen, notes)),
+    }
 }
 
 fn config(
     cmd: &BenchCommand,
+    size: Size,
     programs: &[corpus::Program],
     contenders: &[Contender],
     measurements: &[record::Measurement],
+    tools: &Toolbox,
 ) -> BenchConfig {
+    let protocol = protocol(cmd);
+    let (warmup, runs) = match protocol {
+        Protocol::Fixed { warmup, runs } => (warmup, runs),
+        Protocol::Adaptive { warmup, max_runs, .. } => (warmup, max_runs),
+    };
     BenchConfig {
         corpus: cmd.corpus.display().to_string(),
         programs: programs.iter().map(|p| p.name.clone()).collect(),
         contenders: contenders.iter().map(|c| c.name().to_string()).collect(),
-        runs: cmd.runs as usize,
-        warmup: cmd.warmup as usize,
-        small: cmd.small,
+        runs,
+        warmup,
+        small: size == Size::Small,
         baseline: baseline(cmd.baseline.as_deref(), contenders, measurements),
+        size: Some(size.name().into()),
+        protocol: Some(protocol),
+        coverage: contenders.iter().map(|c| c.coverage(&tools.peers)).collect(),
+        sweep: cmd.sweep.clone(),
     }
+}
+
+/// A duration on the command line: seconds, or a number with `s`, `m` or `h`.
+fn parse_duration(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (number, unit) =
+        text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let scale = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        other => return Err(format!("unknown unit `{other}`: expected s, m or h, e.g. 90s, 10m")),
+    };
+    let number: u64 =
+        number.parse().map_err(|_| format!("`{text}` is not a duration, e.g. 10m"))?;
+    number.checked_mul(scale).ok_or_else(|| format!("`{text}` is too long"))
 }
 
 /// `--baseline`, else native if it measured anything, else interp, else the first contender.
@@ -179,11 +316,14 @@ fn baseline(
     asked.unwrap_or_else(fallback).to_string()
 }
 
-/// Saves the record and regenerates the README and charts from it.
+/// Saves the record (a sweep under `sweeps/`) and regenerates the README and charts from every
+/// record in `dir`.
 fn save(dir: &Path, record: &Record) -> Result<()> {
-    let path = record.save(dir)?;
-    let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    readme::write(dir, record, &file)?;
+    let path = match &record.config.sweep {
+        Some(sweep) => record.save(&dir.join(sweep::DIR), &format!("-{}", sweep.knob))?,
+        None => record.save(dir, "")?,
+    };
+    readme::write(dir)?;
     eprintln!("recorded {} and regenerated {}", path.display(), dir.join("README.md").display());
     Ok(())
 }
@@ -220,7 +360,7 @@ mod tests {
 
     #[test]
     fn the_baseline_prefers_a_measured_native() {
-        let all = [Contender::Tier("interp".into()), Contender::Native];
+        let all = [Contender::tier("interp"), Contender::Native];
         assert_eq!(
             baseline(None, &all, &[measured("interp", true), measured("native", true)]),
             "native"
@@ -230,5 +370,14 @@ mod tests {
             "interp"
         );
         assert_eq!(baseline(Some("v8"), &all, &[]), "v8");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("600"), Ok(600));
+        assert_eq!(parse_duration("90s"), Ok(90));
+        assert_eq!(parse_duration("10m"), Ok(600));
+        assert_eq!(parse_duration("1h"), Ok(3600));
+        assert!(parse_duration("10 min").is_err() && parse_duration("m").is_err());
     }
 }

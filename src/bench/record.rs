@@ -5,6 +5,7 @@
 //! only grows: a field may be added, never renamed or dropped (bump `schema` if that ever must
 //! happen). This module defines the shape and the file naming; it never computes statistics.
 
+use super::contender::Coverage;
 use super::host::Host;
 use super::measure::Sample;
 use anyhow::{Context, Result};
@@ -46,7 +47,7 @@ pub struct BenchConfig {
     pub programs: Vec<String>,
     /// The contenders that ran, in order.
     pub contenders: Vec<String>,
-    /// Measured runs per program and contender.
+    /// Measured runs per program and contender (the most, under the adaptive protocol).
     pub runs: usize,
     /// Discarded runs before them.
     pub warmup: usize,
@@ -54,6 +55,40 @@ pub struct BenchConfig {
     pub small: bool,
     /// The contender ratios are taken against.
     pub baseline: String,
+    /// The size the programs ran at: `small`, `medium` or `default` (absent in early records,
+    /// which only knew `small`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// How many runs each cell got and why (absent in early records: fixed `warmup` + `runs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
+    /// What each contender's compile and run times cover (absent in early records).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<Coverage>,
+    /// The tiering knob a `--sweep` varied, and its values (one contender per value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<Sweep>,
+}
+
+/// The measuring protocol of a session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Protocol {
+    /// `warmup` discarded and `runs` measured runs per cell, whatever they show.
+    Fixed { warmup: usize, runs: usize },
+    /// Runs until the median is stable (one more run could move it by at most `tolerance`,
+    /// a fraction, after at least `min_runs`), `max_runs` are done, or the cell's share of
+    /// `budget_secs` is spent.
+    Adaptive { warmup: usize, min_runs: usize, max_runs: usize, tolerance: f64, budget_secs: u64 },
+}
+
+/// A `--sweep KNOB=V1,V2,...`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sweep {
+    /// The `tierup run` option varied, without its dashes (`tier-up-threshold`).
+    pub knob: String,
+    /// Its values, in order; contender `TIER KNOB=VALUE` ran with each.
+    pub values: Vec<String>,
 }
 
 /// One program on one contender.
@@ -79,19 +114,20 @@ impl Measurement {
 }
 
 impl Record {
-    /// The file name this record is saved under in `dir`: `<date>-<commit>.json`, with `-2`, `-3`,
-    /// ... added rather than replacing an earlier record of the same day and commit.
-    pub fn path_in(&self, dir: &Path) -> PathBuf {
-        let stem = format!("{}-{}", self.date, self.commit.as_deref().unwrap_or("unknown"));
+    /// The file name this record is saved under in `dir`: `<date>-<commit><suffix>.json`, with
+    /// `-2`, `-3`, ... added rather than replacing an earlier record of the same day and commit.
+    pub fn path_in(&self, dir: &Path, suffix: &str) -> PathBuf {
+        let commit = self.commit.as_deref().unwrap_or("unknown");
+        let stem = format!("{}-{commit}{suffix}", self.date);
         let candidates = std::iter::once(stem.clone()).chain((2..).map(|n| format!("{stem}-{n}")));
         let mut names = candidates.map(|name| dir.join(format!("{name}.json")));
         names.find(|path| !path.exists()).expect("some numbered name is free")
     }
 
     /// Writes the record as pretty JSON under a fresh name in `dir`, returning the path.
-    pub fn save(&self, dir: &Path) -> Result<PathBuf> {
+    pub fn save(&self, dir: &Path, suffix: &str) -> Result<PathBuf> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let path = self.path_in(dir);
+        let path = self.path_in(dir, suffix);
         let json = serde_json::to_string_pretty(self)?;
         std::fs::write(&path, json + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -136,6 +172,10 @@ pub(crate) mod tests {
                 warmup: 1,
                 small: false,
                 baseline: "native".into(),
+                size: Some("default".into()),
+                protocol: Some(Protocol::Fixed { warmup: 1, runs: 2 }),
+                coverage: vec![],
+                sweep: None,
             },
             notes: vec![],
             measurements: vec![
@@ -185,8 +225,8 @@ pub(crate) mod tests {
     fn records_never_overwrite_each_other() {
         let dir = tempfile::tempdir().unwrap();
         let record = example();
-        let first = record.save(dir.path()).unwrap();
-        let second = record.save(dir.path()).unwrap();
+        let first = record.save(dir.path(), "").unwrap();
+        let second = record.save(dir.path(), "").unwrap();
         assert_eq!(first.file_name().unwrap(), "2025-11-25-abc1234.json");
         assert_eq!(second.file_name().unwrap(), "2025-11-25-abc1234-2.json");
     }

@@ -74,8 +74,24 @@ enum Row {
 }
 
 impl Table {
-    fn new(header: &[&str]) -> Table {
+    /// An empty table with these column names.
+    pub fn new(header: &[&str]) -> Table {
         Table { header: header.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
+    }
+
+    /// Adds a row of cells.
+    pub fn push(&mut self, cells: Vec<String>) {
+        self.rows.push(Row::Cells(cells));
+    }
+
+    /// Adds a row of leading cells followed by a message spanning the rest.
+    pub fn push_message(&mut self, cells: Vec<String>, message: String) {
+        self.rows.push(Row::Message(cells, message));
+    }
+
+    /// Whether the table has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
     }
 
     /// Columns padded to their widest cell; a message row's message is not padded.
@@ -137,17 +153,25 @@ fn padded(cells: &[String], widths: &[usize]) -> String {
 pub fn measurements_table(record: &Record) -> Table {
     let baseline = &record.config.baseline;
     let ratio_header = format!("ratio to {baseline}");
-    let header =
-        ["program", "tier/peer", "compile", "run (median)", "run (min–max)", "wall", "peak RSS"];
+    let header = [
+        "program",
+        "tier/peer",
+        "compile",
+        "run (median)",
+        "run (min–max)",
+        "runs",
+        "wall",
+        "peak RSS",
+    ];
     let mut table = Table::new(&header);
     table.header.push(ratio_header);
     for m in &record.measurements {
         let start = vec![m.program.clone(), m.contender.clone()];
         let row = match (summarize(m), &m.error) {
-            (Some(s), _) => Row::Cells(
-                [start, summary_cells(&s, ratio(record, &m.program, &m.contender, baseline))]
-                    .concat(),
-            ),
+            (Some(s), _) => {
+                let ratio = ratio(record, &m.program, &m.contender, baseline);
+                Row::Cells([start, summary_cells(&s, m.runs.len(), ratio)].concat())
+            }
             (None, Some(error)) => Row::Message(start, format!("error: {error}")),
             (None, None) => Row::Message(start, "error: no runs".into()),
         };
@@ -156,11 +180,12 @@ pub fn measurements_table(record: &Record) -> Table {
     table
 }
 
-fn summary_cells(s: &Summary, ratio: Option<f64>) -> Vec<String> {
+fn summary_cells(s: &Summary, runs: usize, ratio: Option<f64>) -> Vec<String> {
     vec![
         s.compile_ns.map_or("-".into(), format::duration),
         format::duration(s.run_ns),
         format::duration_range(s.run_range.0, s.run_range.1),
+        runs.to_string(),
         format::duration(s.wall_ns),
         format::size_kib(s.max_rss_kib),
         ratio.map_or("-".into(), format::ratio),
@@ -176,7 +201,16 @@ pub fn geomean_table(record: &Record) -> Table {
             Some((mean, n)) => vec![contender.clone(), format::ratio(mean), n.to_string()],
             None => vec![contender.clone(), "-".into(), "0".into()],
         };
-        table.rows.push(Row::Cells(cells));
+        table.push(cells);
+    }
+    table
+}
+
+/// What each contender's times cover (empty for records made before the coverage was kept).
+pub fn coverage_table(record: &Record) -> Table {
+    let mut table = Table::new(&["tier/peer", "engine", "compile column", "run column (ratios)"]);
+    for c in &record.config.coverage {
+        table.push(vec![c.name.clone(), c.engine.clone(), c.compile.clone(), c.run.clone()]);
     }
     table
 }
@@ -232,12 +266,18 @@ pub fn auto_vs_baseline(record: &Record) -> Option<String> {
     ))
 }
 
-/// Both tables as text, for stdout, then the summary sentences.
+/// The tables as text, for stdout (measurements, geometric means, what the times cover), then
+/// the summary sentences.
 pub fn text(record: &Record) -> String {
     let mut out = measurements_table(record).to_text();
     if record.config.contenders.len() > 1 {
         out += "\n";
         out += &geomean_table(record).to_text();
+    }
+    let coverage = coverage_table(record);
+    if !coverage.is_empty() {
+        out += "\n";
+        out += &coverage.to_text();
     }
     for sentence in [compile_throughput(record), auto_vs_baseline(record)].into_iter().flatten() {
         out += &format!("\n{sentence}\n");
@@ -301,6 +341,6 @@ mod tests {
         assert_eq!(lines[3], "fib      v8         error: wrong output", "{text}");
         let markdown = measurements_table(&record).to_markdown();
         assert!(markdown.contains("| fib | v8 | error: wrong output |  |"), "{markdown}");
-        assert_eq!(markdown.lines().nth(1), Some("|---|---|---|---|---|---|---|---|"));
+        assert_eq!(markdown.lines().nth(1), Some("|---|---|---|---|---|---|---|---|---|"));
     }
 }

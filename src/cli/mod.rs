@@ -22,6 +22,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::Path;
 use std::process::ExitCode;
 use std::str::FromStr;
+use tierup::opt::RegallocAlgorithm;
 use tierup::tier::tuning::default_compile_threads;
 use tierup::{BudgetChecks, Config, Engine, Module, TierUpMode, TierUpPolicy, Tiering};
 
@@ -83,6 +84,22 @@ struct TierOption {
     #[arg(long, value_name = "N", default_value_t = TierUpPolicy::default().threshold)]
     tier_up_threshold: u64,
 
+    /// Hotness in tier 1 at which `--tier auto` compiles a function with tier 2 (the optimizing
+    /// tier), counted with the same weights
+    #[arg(long, value_name = "N", default_value_t = TierUpPolicy::default().opt_threshold)]
+    opt_threshold: u64,
+
+    /// Tier 2's pass pipeline: pass names separated by commas, `fix(a,b)` repeating a group,
+    /// `-O` the default pipeline, `none` no passes (see `tierup ir`)
+    #[arg(long, value_name = "PIPELINE", default_value = "-O", allow_hyphen_values = true)]
+    passes: String,
+
+    /// Tier 2's register allocator: `backtracking` (regalloc2's Ion) or `fast` (its single-pass
+    /// allocator)
+    #[arg(long, value_name = "ALLOCATOR", default_value = "backtracking",
+          value_parser = RegallocAlgorithm::from_str)]
+    regalloc: RegallocAlgorithm,
+
     /// Where tier-up compiles: `background` (compile threads; the running code keeps going in
     /// its tier and takes the new code at its next call or loop back-edge) or `sync` (at once,
     /// on the thread whose function got hot: deterministic moments, for experiments)
@@ -129,7 +146,11 @@ fn parse_compile_threads(text: &str) -> Result<usize, String> {
 impl TierOption {
     /// The engine settings these options stand for.
     fn apply(&self, config: Config) -> Config {
-        let tier_up = TierUpPolicy { threshold: self.tier_up_threshold, ..config.tier_up };
+        let tier_up = TierUpPolicy {
+            threshold: self.tier_up_threshold,
+            opt_threshold: self.opt_threshold,
+            ..config.tier_up
+        };
         Config {
             tier: self.tier,
             tier_up,
@@ -137,6 +158,8 @@ impl TierOption {
             compile_threads: self.compile_threads,
             profile_counters: self.profile_counters,
             budget_checks: self.budget_checks,
+            opt_pipeline: if self.passes == "none" { String::new() } else { self.passes.clone() },
+            regalloc: self.regalloc,
             ..config
         }
     }

@@ -101,7 +101,7 @@ pub struct RunCommand {
     /// HOST as written)
     ///
     /// Repeatable. Nothing outside the granted directories is reachable: absolute paths, `..`
-    /// past the directory and symlinks leading out of it fail with ENOTCAPABLE.
+    /// past the directory and symlinks leading out of it fail with EPERM (as in wasmtime).
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
     dirs: Vec<String>,
 

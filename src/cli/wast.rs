@@ -51,7 +51,7 @@ fn run_file(config: &Config, path: &Path) -> WastReport {
             passed: 0,
             failed: 1,
             failures: vec![format!("{name}: {e}")],
-            tier1_refusals: Vec::new(),
+            refusals: Vec::new(),
         },
     }
 }

@@ -7,7 +7,9 @@
 //! common shapes; elsewhere the constant is first written into its temporary). Entries that name
 //! locals are materialized into temporaries before the local is overwritten and at every
 //! control-flow boundary, so all paths into a label agree on where each value lives; constants
-//! stay constants (nothing can change them), as in tier 1.
+//! stay constants (nothing can change them), as in tier 1. A branch's moves run only when it is
+//! taken, so emitting them must never change the virtual stack: the fall-through of a `br_if` and
+//! the next entry of a `br_table` carry on with the stack as it was.
 //!
 //! Peepholes: an instruction whose result a `local.set` stores right away writes the local
 //! instead; a comparison consumed by `br_if` or `if` fuses with the branch; a constant address
@@ -1174,6 +1176,9 @@ impl Translator<'_> {
     }
 
     /// Moves the results into slots `0..n` and returns.
+    ///
+    /// Leaves the operand stack as it was: a conditional branch to the function's end runs this
+    /// code only when taken, so the fall-through path must not see any of its moves.
     fn emit_return(&mut self) {
         let n = self.num_results as usize;
         let first = self.stack.len() - n;
@@ -1181,7 +1186,8 @@ impl Translator<'_> {
             match self.src_of(first) {
                 Src::Slot(0) => {}
                 Src::Slot(src) => match self.fresh_result(src) {
-                    // Computed just now: compute it into slot 0 instead.
+                    // Computed just now (never the case for a branch's return, which follows a
+                    // conditional branch or a label): compute it into slot 0 instead.
                     Some(last) => self.code.patch(last.start + DST_AT, 0 as Slot),
                     None => {
                         self.emit(h::ret1, Return1 { src });
@@ -1193,16 +1199,19 @@ impl Translator<'_> {
             self.emit(h::ret, Nothing {});
             return;
         }
-        // A result still in a low local could be overwritten by an earlier result's move.
-        for position in first..self.stack.len() {
-            if let Operand::Local(index) = self.stack[position]
-                && index < self.num_results
-            {
-                self.materialize(position);
-            }
-        }
-        for i in 0..n {
-            let src = self.src_of(first + i);
+        // A result still in a low local could be overwritten by an earlier result's move: it is
+        // read from its own temporary instead, which nothing else reads once the function returns.
+        let sources: Vec<Src> = (first..self.stack.len())
+            .map(|position| match self.stack[position] {
+                Operand::Local(local) if local < self.num_results => {
+                    let temp = self.temp_slot(position);
+                    self.emit(h::copy, Un { dst: temp, src: slot(local) });
+                    Src::Slot(temp)
+                }
+                _ => self.src_of(position),
+            })
+            .collect();
+        for (i, src) in sources.into_iter().enumerate() {
             if src != Src::Slot(slot(i as u32)) {
                 self.move_to(slot(i as u32), src);
             }

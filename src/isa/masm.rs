@@ -323,6 +323,15 @@ pub trait MacroAssembler {
     type Label: Copy;
 
     fn new_label(&mut self) -> Self::Label;
+    /// Which tier the code is for (named by the trap exit and the tiering hook; tier 1 unless
+    /// set before the prologue).
+    fn set_tier(&mut self, tier: crate::tier::Tier);
+    /// Registers free between operations (never allocatable, used inside some operations):
+    /// what a register allocator may use to resolve moves.
+    fn scratch_regs(&self) -> (Reg, FReg);
+    /// The allocatable registers a call (to an entry or a runtime helper) clobbers; the other
+    /// allocatable registers survive calls.
+    fn caller_saved(&self) -> (&'static [Reg], &'static [FReg]);
     /// The current code offset: where the next instruction will be emitted.
     fn offset(&self) -> u32;
     fn bind(&mut self, label: Self::Label);

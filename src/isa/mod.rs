@@ -13,6 +13,16 @@ pub mod aarch64;
 pub mod masm;
 pub mod x64;
 
+/// How code compiled now keeps memory accesses in bounds: guard pages when signal-based traps are
+/// allowed and the fault handler is installed (or can be now), explicit checks otherwise.
+pub fn heap_bounds(signals_based_traps: bool) -> masm::HeapBounds {
+    if signals_based_traps && crate::vm::signals::install() {
+        masm::HeapBounds::GuardPages
+    } else {
+        masm::HeapBounds::Explicit
+    }
+}
+
 /// An instruction set tierup generates code for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Isa {

@@ -5,8 +5,10 @@
 //! free list), or its canonical slot (`temp_base + stack position`, the interpreter's layout). Values
 //! stay in registers within straight-line code; at every label (block and loop boundaries, branch
 //! targets, calls) all of them are in their canonical slots, so every path into a label agrees,
-//! exactly as in the interpreter's translator. With counting on, the prologue and every loop
-//! back-edge count into the module's profile counters, as the interpreter does. Operators the executor implements (tables, bulk
+//! exactly as in the interpreter's translator. A branch's moves run only when it is taken, so
+//! emitting them never changes the virtual stack that a `br_if`'s fall-through or the next
+//! `br_table` entry continues with. With counting on, the prologue and every loop back-edge count
+//! into the module's profile counters, as the interpreter does. Operators the executor implements (tables, bulk
 //! memory, `ref.func`) are runtime calls on operands in canonical slots. It must never emit code
 //! for an operator it does not handle: anything unknown (SIMD) refuses the whole function.
 
@@ -1339,19 +1341,24 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     }
 
     /// Moves the results into slots `0..n` and returns.
+    ///
+    /// Leaves the value stack as it was: a conditional branch to the function's end runs this
+    /// code only when taken, so the fall-through path must not see any of its moves.
     fn stack_into_results(&mut self) {
         let count = self.results.len();
         let first = self.stack.len() - count;
-        // A result still in a low local could be overwritten by an earlier result's move.
-        for position in first..self.stack.len() {
-            if let Loc::Local(l) = self.stack[position].loc
+        // A result still in a low local could be overwritten by an earlier result's move: it is
+        // read from its canonical slot instead, which nothing else reads once the function returns.
+        let mut values: Vec<Value> = self.stack[first..].to_vec();
+        for (i, value) in values.iter_mut().enumerate() {
+            if let Loc::Local(l) = value.loc
                 && (l as usize) < count
             {
-                self.spill(position);
+                self.masm.copy_slot(self.canonical(first + i), Self::local_slot(l));
+                value.loc = Loc::Slot;
             }
         }
-        for i in 0..count {
-            let value = self.stack[first + i];
+        for (i, value) in values.into_iter().enumerate() {
             let dst = Self::local_slot(i as u32);
             match value.loc {
                 Loc::Imm(imm) => self.masm.store_slot_imm(Size::S64, imm, dst),

@@ -29,7 +29,6 @@ use crate::module::ModuleInner;
 use crate::tier::compiler::{CompileError, Compiler};
 use crate::tier::{FuncProfile, Tier};
 use crate::vm::frame::FrameLayout;
-use crate::vm::signals;
 use masm::HeapBounds;
 
 /// Tier 1, as tiering sees it.
@@ -96,11 +95,7 @@ pub struct Options {
 /// signal-based traps and the fault handler is installed (or can be now), explicit checks
 /// otherwise.
 fn options(config: &crate::Config, record_offsets: bool) -> Options {
-    let bounds = if config.signals_based_traps && signals::install() {
-        HeapBounds::GuardPages
-    } else {
-        HeapBounds::Explicit
-    };
+    let bounds = crate::isa::heap_bounds(config.signals_based_traps);
     let weight = |w: u64| w.min(i32::MAX as u64) as u32;
     let budget_checks = crate::tier::budget_checks_in(config, Tier::Baseline);
     let back_edge_weight = weight(config.tier_up.back_edge_weight);
@@ -294,7 +289,12 @@ mod tests {
 
     /// Only back-edges count, and the first one tiers up: every loop is entered by OSR.
     fn osr_at_first_back_edge() -> crate::TierUpPolicy {
-        crate::TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1 }
+        crate::TierUpPolicy {
+            threshold: 1,
+            call_weight: 0,
+            back_edge_weight: 1,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -346,7 +346,12 @@ mod tests {
                 (local.set 1 (i32.add (local.get 1) (call $leaf (local.get 0))))
                 (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
               (call $leaf (local.get 0))))"#;
-        let policy = crate::TierUpPolicy { threshold: 20, call_weight: 10, back_edge_weight: 1 };
+        let policy = crate::TierUpPolicy {
+            threshold: 20,
+            call_weight: 10,
+            back_edge_weight: 1,
+            ..Default::default()
+        };
         let (result, stats) = run_auto(wat, policy, "run", &[Val::I32(50)]);
         let Err(Error::Trap(trap)) = result else { panic!("expected a trap: {result:?}") };
         assert_eq!(trap.code, TrapCode::IntegerDivideByZero);
@@ -734,7 +739,7 @@ mod tests {
 
     /// Runs the bounds checks of every load and store with `offset` in one instance.
     fn check_memory_bounds(config: Config, offset: u32) {
-        let engine = Engine::new(Config { tier: Tier::Baseline.into(), ..config });
+        let engine = Engine::new(Config { tier: Tier::Baseline.into(), ..config.clone() });
         let (wat, num_loads, num_stores) = memory_module(offset);
         let module = Module::new(&engine, &wat).unwrap();
         assert!(

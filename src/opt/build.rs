@@ -296,7 +296,7 @@ fn build_module_here(binary: &[u8]) -> Result<BuildReport, BuildError> {
             .unwrap_or_default();
         let sig = funcs[index].sig.clone();
         let start = std::time::Instant::now();
-        let built = FnBuilder::new(&env, name.clone(), sig.clone()).build(body);
+        let built = FnBuilder::new(&env, name.clone(), sig.clone()).build(body).map(|(f, _)| f);
         func_time[index] = start.elapsed();
         func_bytes[index] = (body.range().end - body.range().start) as usize;
         match built {
@@ -349,10 +349,70 @@ struct Frame {
     dead: bool,
     /// Whether the code before `else` fell through to `end` (if frames).
     then_reachable: bool,
+    /// For the loop entered by on-stack replacement: how many operand-stack values below its
+    /// parameters its header carries as parameters too (a branch to it passes them).
+    carried: usize,
+}
+
+/// Where an on-stack-replacement entry finds one of its values: tier 0 and tier 1 keep every wasm
+/// local in its slot and every non-constant value of the wasm operand stack in its canonical slot
+/// (`temp_base + height`) at a loop header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OsrSource {
+    /// Local number `n` (parameters first): slot `n`.
+    Local(u32),
+    /// The operand-stack value at this height: slot `temp_base + height`.
+    Stack(u32),
+}
+
+/// What the builder needs beyond the body for tier 2: fuel segments to charge, and the loop to
+/// build an on-stack-replacement entry at.
+#[derive(Clone, Debug, Default)]
+pub struct BuildOptions {
+    /// With fuel metering, each straight-line segment's cost, in the order the operator walk
+    /// opens them (`FrameLayout::fuel_segments`): every tier charges these amounts at these points.
+    pub fuel_segments: Option<Vec<u32>>,
+    /// Build the function entered at the header of this loop (by ordinal: every `loop` operator
+    /// counts, dead ones too) on a frame another tier was running: its entry block's parameters
+    /// are the values live there, in the order of [`Built::osr_sources`].
+    pub osr_loop: Option<u32>,
+}
+
+/// A function built for tier 2.
+pub struct Built {
+    /// The function.
+    pub func: Function,
+    /// For an on-stack-replacement build, where each entry parameter comes from.
+    pub osr_sources: Vec<OsrSource>,
+}
+
+/// Builds defined function `index` (module index space) from its validated `body`, in `env`
+/// (the module's environment), with `options`.
+pub fn build_function(
+    env: &Env,
+    name: String,
+    index: u32,
+    body: &wasmparser::FunctionBody<'_>,
+    options: BuildOptions,
+) -> Result<Built, String> {
+    let sig = env.func_sigs[index as usize].clone();
+    let mut b = FnBuilder::new(env, name, sig);
+    b.fuel = options.fuel_segments;
+    b.osr_loop = options.osr_loop;
+    let func = b.build(body)?;
+    Ok(Built { func: func.0, osr_sources: func.1 })
 }
 
 struct FnBuilder<'a> {
     env: &'a Env,
+    /// Fuel segment costs still to charge, and whether the current segment is charged.
+    fuel: Option<Vec<u32>>,
+    next_fuel: usize,
+    in_fuel_segment: bool,
+    /// The loop to enter by on-stack replacement, and the loops seen so far.
+    osr_loop: Option<u32>,
+    loops_seen: u32,
+    osr_sources: Vec<OsrSource>,
     f: Function,
     locals: Vec<Type>,
     defs: FxHashMap<(u32, Block), Value>,
@@ -364,7 +424,9 @@ struct FnBuilder<'a> {
     stack: Vec<Value>,
     ctrl: Vec<Frame>,
     cur: Option<Block>,
-    zeros: FxHashMap<Type, Value>,
+    /// Zero constants made for reads of never-written locals, by type and the block they are in
+    /// (a block without predecessors: the entry, or code nothing reaches).
+    zeros: FxHashMap<(Type, Block), Value>,
     entry: Block,
 }
 
@@ -374,6 +436,12 @@ impl<'a> FnBuilder<'a> {
     fn new(env: &'a Env, name: String, sig: Signature) -> Self {
         FnBuilder {
             env,
+            fuel: None,
+            next_fuel: 0,
+            in_fuel_segment: false,
+            osr_loop: None,
+            loops_seen: 0,
+            osr_sources: Vec::new(),
             f: Function::new(name, sig),
             locals: Vec::new(),
             defs: FxHashMap::default(),
@@ -444,14 +512,52 @@ impl<'a> FnBuilder<'a> {
         self.terminate(InstKind::Jump, vec![], vec![BlockCall { block: target, args }]);
     }
 
-    fn zero(&mut self, t: Type) -> Value {
-        if let Some(&v) = self.zeros.get(&t) {
+    /// Makes a new entry block that enters `header` (the loop being opened, whose parameters are
+    /// the carried operand stack `values`) as tier 0 and tier 1 leave a frame at a loop header:
+    /// every local in its slot, the loop's own parameters and every non-constant value below them
+    /// in its canonical slot, constants below them as constants (made again here: nothing in the
+    /// loop changes them; the parameters change at every back-edge, so they always come from
+    /// their slots). The old entry stays; it reaches the header only when the loop is nested in
+    /// another one, whose back-edges lead back to it.
+    fn enter_by_osr(&mut self, header: Block, values: &[Value], carried: usize) {
+        let osr = self.new_block();
+        self.sealed[osr.index()] = true;
+        self.f.layout.insert(0, osr);
+        self.entry = osr;
+        for (l, t) in self.locals.clone().into_iter().enumerate() {
+            let p = self.add_param(osr, t);
+            self.write_var(l as u32, osr, p);
+            self.osr_sources.push(OsrSource::Local(l as u32));
+        }
+        let mut args = Vec::with_capacity(values.len());
+        for (h, &v) in values.iter().enumerate() {
+            let v = self.resolve(v);
+            let constant = if h < carried { self.f.const_of(v) } else { None };
+            args.push(match constant {
+                Some(c) => {
+                    let inst = self.f.push_inst(osr, InstKind::Const(c), vec![], vec![], &[c.ty()]);
+                    self.f.result(inst)
+                }
+                None => {
+                    let t = self.f.ty(v);
+                    self.osr_sources.push(OsrSource::Stack(h as u32));
+                    self.add_param(osr, t)
+                }
+            });
+        }
+        let resume = self.cur.replace(osr);
+        self.jump(header, args);
+        self.cur = resume;
+    }
+
+    fn zero(&mut self, t: Type, b: Block) -> Value {
+        if let Some(&v) = self.zeros.get(&(t, b)) {
             return v;
         }
         let inst = self.f.make_inst(InstKind::Const(t.zero()), vec![], vec![], &[t]);
-        self.f.blocks[self.entry.index()].insts.insert(0, inst);
+        self.f.blocks[b.index()].insts.insert(0, inst);
         let v = self.f.result(inst);
-        self.zeros.insert(t, v);
+        self.zeros.insert((t, b), v);
         v
     }
 
@@ -496,7 +602,7 @@ impl<'a> FnBuilder<'a> {
             p
         } else if self.preds[b.index()].is_empty() {
             // The entry block (locals start at zero) or code no branch reaches.
-            self.zero(t)
+            self.zero(t, b)
         } else {
             let p = self.add_param(b, t);
             self.write_var(var, b, p);
@@ -530,7 +636,7 @@ impl<'a> FnBuilder<'a> {
         }
         let same = match same {
             Some(s) => s,
-            None => self.zero(self.f.ty(p)),
+            None => self.zero(self.f.ty(p), b),
         };
         self.alias[p.index()] = Some(same);
         same
@@ -599,6 +705,7 @@ impl<'a> FnBuilder<'a> {
             height: self.stack.len(),
             dead: true,
             then_reachable: false,
+            carried: 0,
         });
     }
 
@@ -610,7 +717,21 @@ impl<'a> FnBuilder<'a> {
         end
     }
 
-    /// Branch target and arguments for `br depth` (`None` target: the function's return).
+    /// Branch target and arguments for `br depth` (`None` target: the function's return): the
+    /// target's values from the top of the stack, and for a loop entered by on-stack
+    /// replacement, the values its header carries from below.
+    fn branch_args(&self, depth: u32) -> (Option<Block>, Vec<Value>) {
+        let (target, n) = self.branch_target(depth);
+        let frame = &self.ctrl[self.ctrl.len() - 1 - depth as usize];
+        let mut args = match frame.kind {
+            FrameKind::Loop => self.stack[..frame.carried].to_vec(),
+            _ => Vec::new(),
+        };
+        args.extend(self.top_n(n));
+        (target, args)
+    }
+
+    /// Branch target and the number of values it takes from the top of the stack.
     fn branch_target(&self, depth: u32) -> (Option<Block>, usize) {
         let frame = &self.ctrl[self.ctrl.len() - 1 - depth as usize];
         if self.ctrl.len() - 1 - depth as usize == 0 {
@@ -622,7 +743,7 @@ impl<'a> FnBuilder<'a> {
         }
     }
 
-    fn build(mut self, body: &wasmparser::FunctionBody<'_>) -> R<Function> {
+    fn build(mut self, body: &wasmparser::FunctionBody<'_>) -> R<(Function, Vec<OsrSource>)> {
         let entry = self.new_block();
         self.entry = entry;
         self.switch_to(entry);
@@ -653,13 +774,64 @@ impl<'a> FnBuilder<'a> {
             height: 0,
             dead: false,
             then_reachable: false,
+            carried: 0,
         });
         let mut reader = body.get_operators_reader().map_err(|e| e.to_string())?;
         while !reader.eof() {
             let op = reader.read().map_err(|e| e.to_string())?;
+            self.charge_fuel(&op)?;
+            let ends_segment = crate::vm::frame::ends_fuel_segment(&op);
             self.op(op)?;
+            if ends_segment {
+                self.in_fuel_segment = false;
+            }
         }
-        Ok(self.finish())
+        if let Some(fuel) = &self.fuel
+            && self.next_fuel != fuel.len()
+        {
+            return Err(format!(
+                "fuel segments disagree with tier 0: {} charged, {} expected",
+                self.next_fuel,
+                fuel.len()
+            ));
+        }
+        if self.osr_loop.is_some() && self.cur_entry_is_original() {
+            // The loop is in dead code (or missing): nothing can enter it.
+            return Err("the loop has no on-stack-replacement entry (dead code)".into());
+        }
+        let osr = self.osr_loop.is_some();
+        let sources = std::mem::take(&mut self.osr_sources);
+        let mut f = self.finish();
+        if osr {
+            // The new entry's parameters are the function's now; the old entry and whatever
+            // only it reached are unreachable.
+            f.sig.params = f.blocks[f.entry().index()].params.iter().map(|&p| f.ty(p)).collect();
+        }
+        Ok((f, sources))
+    }
+
+    /// Whether the function's entry is still the one it started with.
+    fn cur_entry_is_original(&self) -> bool {
+        self.f.layout.first().is_some_and(|&b| b == Block(0))
+    }
+
+    /// Charges the segment `op` opens, when fuel is metered and it opens one (the same rule as
+    /// tier 0's and tier 1's: at the first reachable operator after a segment ended).
+    fn charge_fuel(&mut self, op: &Operator<'_>) -> R<()> {
+        let Some(fuel) = &self.fuel else { return Ok(()) };
+        if self.cur.is_none() || self.in_fuel_segment {
+            return Ok(());
+        }
+        // `else` and `end` of a reachable block end a segment without starting one here.
+        let _ = op;
+        let amount = *fuel
+            .get(self.next_fuel)
+            .ok_or_else(|| "more fuel segments than tier 0's".to_string())?;
+        self.next_fuel += 1;
+        self.in_fuel_segment = true;
+        let b = self.cur.expect("reachable");
+        self.f.push_inst(b, InstKind::Fuel(amount), vec![], vec![], &[]);
+        Ok(())
     }
 
     fn op(&mut self, op: Operator<'_>) -> R<()> {
@@ -667,7 +839,12 @@ impl<'a> FnBuilder<'a> {
         if self.cur.is_none() {
             // Unreachable code: only track nesting.
             match op {
-                O::Block { .. } | O::Loop { .. } | O::If { .. } => self.push_dead_frame(),
+                O::Block { .. } | O::If { .. } => self.push_dead_frame(),
+                O::Loop { .. } => {
+                    // Loops in dead code have ordinals too (tier 0 numbers every `loop`).
+                    self.loops_seen += 1;
+                    self.push_dead_frame()
+                }
                 O::Else if !self.ctrl.last().unwrap().dead => self.do_else(),
                 O::End => {
                     if self.ctrl.last().unwrap().dead {
@@ -765,14 +942,33 @@ impl<'a> FnBuilder<'a> {
                     results: rt,
                     dead: false,
                     then_reachable: false,
+                    carried: 0,
                 });
             }
             O::Loop { blockty } => {
                 let (pt, rt) = self.block_type(blockty);
+                let ordinal = self.loops_seen;
+                self.loops_seen += 1;
                 let header = self.new_block();
+                // Entered by on-stack replacement too, the header takes the whole operand stack
+                // as parameters: below the loop's own, the values it carries, which differ by
+                // the way in.
+                let carried =
+                    if self.osr_loop == Some(ordinal) { self.stack.len() - pt.len() } else { 0 };
+                let carried_types: Vec<Type> =
+                    self.stack[..carried].iter().map(|&v| self.f.ty(v)).collect();
+                let carried_params: Vec<Value> =
+                    carried_types.iter().map(|&t| self.add_param(header, t)).collect();
                 let params: Vec<Value> = pt.iter().map(|&t| self.add_param(header, t)).collect();
                 let args = self.pop_n(pt.len());
-                self.jump(header, args);
+                let mut entry_values = self.stack[..carried].to_vec();
+                entry_values.extend(args);
+                self.jump(header, entry_values.clone());
+                if self.osr_loop == Some(ordinal) {
+                    self.enter_by_osr(header, &entry_values, carried);
+                    self.stack.truncate(self.stack.len() - carried);
+                    self.stack.extend(carried_params);
+                }
                 self.switch_to(header);
                 let height = self.stack.len();
                 self.stack.extend(params.iter().copied());
@@ -787,6 +983,7 @@ impl<'a> FnBuilder<'a> {
                     height,
                     dead: false,
                     then_reachable: false,
+                    carried,
                 });
             }
             O::If { blockty } => {
@@ -818,6 +1015,7 @@ impl<'a> FnBuilder<'a> {
                     results: rt,
                     dead: false,
                     then_reachable: false,
+                    carried: 0,
                 });
             }
             O::Else => self.do_else(),
@@ -828,8 +1026,7 @@ impl<'a> FnBuilder<'a> {
             }
             O::BrIf { relative_depth } => {
                 let cond = self.pop();
-                let (target, n) = self.branch_target(relative_depth);
-                let args = self.top_n(n);
+                let (target, args) = self.branch_args(relative_depth);
                 let next = self.new_block();
                 let taken = match target {
                     Some(t) => BlockCall { block: t, args },
@@ -870,8 +1067,7 @@ impl<'a> FnBuilder<'a> {
                 let mut calls = Vec::new();
                 let mut ret_block = None;
                 for d in depths {
-                    let (target, n) = self.branch_target(d);
-                    let args = self.top_n(n);
+                    let (target, args) = self.branch_args(d);
                     let block = match target {
                         Some(t) => t,
                         None => *ret_block.get_or_insert_with(|| self.new_block()),
@@ -1039,8 +1235,7 @@ impl<'a> FnBuilder<'a> {
 
     /// `br depth` from reachable code.
     fn br(&mut self, depth: u32) {
-        let (target, n) = self.branch_target(depth);
-        let args = self.top_n(n);
+        let (target, args) = self.branch_args(depth);
         match target {
             Some(t) => self.jump(t, args),
             None => self.terminate(InstKind::Return, args, vec![]),

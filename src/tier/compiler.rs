@@ -37,4 +37,18 @@ pub(crate) trait Compiler: Sync {
         layout: &FrameLayout,
         profile: &FuncProfile,
     ) -> Result<CompiledFunc, CompileError>;
+
+    /// An entry of `def` at the header of its loop `loop_ordinal`, on a frame a lower tier was
+    /// running (every value in its canonical slot or a constant), compiled apart from the
+    /// function's own code; for tiers whose code has no such entries inside
+    /// ([`CompiledFunc::osr_entry`]).
+    fn compile_osr(
+        &self,
+        _module: &ModuleInner,
+        _def: u32,
+        _layout: &FrameLayout,
+        _loop_ordinal: u32,
+    ) -> Result<CompiledFunc, CompileError> {
+        Err(CompileError::Unsupported("separate on-stack-replacement entries".into()))
+    }
 }

@@ -69,10 +69,11 @@ impl FromStr for Tier {
         match s {
             "interp" => Ok(Tier::Interp),
             "baseline" => Ok(Tier::Baseline),
-            "optimized" => Err(format!("tier `{s}` is not implemented yet")),
+            "optimized" => Ok(Tier::Optimized),
+            "2" => Ok(Tier::Optimized),
             "0" => Ok(Tier::Interp),
             "1" => Ok(Tier::Baseline),
-            _ => Err(format!("unknown tier `{s}` (expected: interp or baseline)")),
+            _ => Err(format!("unknown tier `{s}` (expected: interp, baseline or optimized)")),
         }
     }
 }
@@ -115,7 +116,7 @@ impl FromStr for Tiering {
         match s {
             "auto" => Ok(Tiering::Auto),
             "interp" | "baseline" | "optimized" => s.parse::<Tier>().map(Tiering::Pinned),
-            _ => Err(format!("unknown tier `{s}` (expected: interp, baseline or auto)")),
+            _ => Err(format!("unknown tier `{s}` (expected: interp, baseline, optimized or auto)")),
         }
     }
 }
@@ -222,6 +223,7 @@ pub struct FuncStats {
 /// threshold for leaving `tier` when a higher tier is enabled, else a budget that never runs out.
 fn budget_for(config: &crate::Config, tier: Tier) -> i64 {
     match next_tier(config, tier) {
+        Some(Tier::Optimized) => config.tier_up.opt_budget(),
         Some(_) => config.tier_up.initial_budget(),
         None => i64::MAX,
     }
@@ -231,6 +233,7 @@ fn budget_for(config: &crate::Config, tier: Tier) -> i64 {
 fn next_tier(config: &crate::Config, tier: Tier) -> Option<Tier> {
     match (config.tier, tier) {
         (Tiering::Auto, Tier::Interp) => Some(Tier::Baseline),
+        (Tiering::Auto, Tier::Baseline) => Some(Tier::Optimized),
         _ => None,
     }
 }
@@ -239,7 +242,8 @@ fn next_tier(config: &crate::Config, tier: Tier) -> Option<Tier> {
 fn compiler(tier: Tier) -> Option<&'static dyn Compiler> {
     match tier {
         Tier::Baseline => Some(&crate::jit::BASELINE),
-        Tier::Interp | Tier::Optimized => None,
+        Tier::Optimized => Some(&crate::opt::OPTIMIZED),
+        Tier::Interp => None,
     }
 }
 
@@ -253,15 +257,21 @@ pub(crate) fn new_module_tiers(config: &crate::Config, num_defined: usize) -> Mo
 /// (refusals recorded; the refused run in the interpreter). A compiler bug is an error.
 pub(crate) fn prepare(module: &Module) -> crate::Result<()> {
     let m = &module.inner;
-    if m.config.tier != Tiering::Pinned(Tier::Baseline) {
+    let Tiering::Pinned(tier @ (Tier::Baseline | Tier::Optimized)) = m.config.tier else {
         return Ok(());
-    }
+    };
+    let refused_internally = |def: u32, tier: Tier| match m.tiers.timeline(def, tier).state {
+        CompileState::Refused(reason) => reason.starts_with("internal").then_some(reason),
+        _ => None,
+    };
     for def in 0..m.tiers.len() as u32 {
-        compile_and_install(module, def, Tier::Baseline);
-        if let CompileState::Refused(reason) = m.tiers.timeline(def, Tier::Baseline).state
-            && reason.starts_with("internal")
-        {
+        compile_and_install(module, def, tier);
+        if let Some(reason) = refused_internally(def, tier) {
             return Err(crate::Error::Internal(reason));
+        }
+        // A function tier 2 refuses (SIMD) runs in the best tier that takes it.
+        if tier == Tier::Optimized && m.tiers.best_tier(def) == Tier::Interp {
+            compile_and_install(module, def, Tier::Baseline);
         }
     }
     Ok(())
@@ -295,12 +305,16 @@ pub(crate) fn on_hot(module: &Module, def: u32, running: Tier, site: Site) -> Op
     let counters = m.tiers.counters(def);
     let best = m.tiers.best_tier(def);
     if best > running {
-        counters.budget.store(budget_for(&m.config, best), Ordering::Relaxed);
         let code = m.tiers.compiled(def, best)?;
-        return match site {
+        let entry = match site {
             Site::Entry => Some(code.entry()),
-            Site::Loop(ordinal) => code.osr_entry(ordinal),
+            Site::Loop(ordinal) => match code.osr_entry(ordinal) {
+                Some(entry) => Some(entry),
+                None => return osr_variant(module, def, best, ordinal as u32),
+            },
         };
+        counters.budget.store(budget_for(&m.config, best), Ordering::Relaxed);
+        return entry;
     }
     let Some(next) = next_tier(&m.config, running) else {
         counters.budget.store(i64::MAX, Ordering::Relaxed);
@@ -323,7 +337,7 @@ pub(crate) fn on_hot(module: &Module, def: u32, running: Tier, site: Site) -> Op
     });
     match state {
         CompileState::NotRequested if background => {
-            let job = queue::Job { module: module.clone(), def, tier: next };
+            let job = queue::Job { module: module.clone(), def, tier: next, osr: None };
             if !m.engine.compile_queue().submit(job) {
                 // No compile thread: compile here rather than never.
                 compile_and_install(module, def, next);
@@ -341,6 +355,51 @@ pub(crate) fn on_hot(module: &Module, def: u32, running: Tier, site: Site) -> Op
     }
     counters.budget.store(m.config.tier_up.poll_interval(), Ordering::Relaxed);
     None
+}
+
+/// A running loop of `def` wants into `tier`, whose code has no entry inside for it: the entry
+/// compiled on its own, when ready; otherwise it is requested (once) and the loop looks again
+/// after a poll interval, or, when the tier cannot make one, never again in this tier.
+fn osr_variant(module: &Module, def: u32, tier: Tier, ordinal: u32) -> Option<FuncEntry> {
+    let m = &module.inner;
+    let counters = m.tiers.counters(def);
+    match m.tiers.osr_variant(def, ordinal) {
+        Some(state::OsrVariant::Ready(code)) => {
+            counters.budget.store(budget_for(&m.config, tier), Ordering::Relaxed);
+            return Some(code.entry());
+        }
+        Some(state::OsrVariant::Refused(_)) => {
+            counters.budget.store(budget_for(&m.config, tier), Ordering::Relaxed);
+            return None;
+        }
+        Some(state::OsrVariant::Pending) => {}
+        None if m.tiers.request_osr_variant(def, ordinal) => {
+            let job = queue::Job { module: module.clone(), def, tier, osr: Some(ordinal) };
+            if m.config.tier_up_mode == TierUpMode::Sync || !m.engine.compile_queue().submit(job) {
+                compile_osr_and_install(module, def, tier, ordinal);
+                return osr_variant(module, def, tier, ordinal);
+            }
+        }
+        None => {}
+    }
+    counters.budget.store(m.config.tier_up.poll_interval(), Ordering::Relaxed);
+    None
+}
+
+/// Compiles the on-stack-replacement entry of loop `ordinal` of `def` in `tier` and records it.
+pub(crate) fn compile_osr_and_install(module: &Module, def: u32, tier: Tier, ordinal: u32) {
+    let m = &module.inner;
+    let code = match (compiler(tier), interp_code(m, def)) {
+        (None, _) => Err(format!("tier {tier} does not exist yet")),
+        (_, Err(e)) => Err(format!("translation failed: {e}")),
+        (Some(compiler), Ok(code)) => compiler
+            .compile_osr(m, def, &code.layout, ordinal)
+            .map_err(|e| refusal_reason(m, def, tier, e)),
+    };
+    if let Ok(code) = &code {
+        announce(m, def, code);
+    }
+    m.tiers.install_osr_variant(def, ordinal, code);
 }
 
 /// Compiles defined function `def` of `module` in `tier` and installs the code; a refusal is
@@ -367,17 +426,23 @@ pub(crate) fn compile_and_install(module: &Module, def: u32, tier: Tier) {
             m.tiers.install(def, code);
         }
         Err(e) => {
-            if let CompileError::Internal(msg) = &e {
-                eprintln!(
-                    "tierup: tier {tier} failed on function {}: {msg}",
-                    m.num_imported_funcs + def
-                );
-            }
-            let reason = match e {
-                CompileError::Unsupported(reason) => reason,
-                CompileError::Internal(msg) => format!("internal error: {msg}"),
-            };
+            let reason = refusal_reason(m, def, tier, e);
             m.tiers.update_timeline(def, tier, |t| t.state = CompileState::Refused(reason));
+        }
+    }
+}
+
+/// The recorded reason of a refusal; an internal error (a compiler bug, not a limit) is also
+/// reported on stderr.
+fn refusal_reason(m: &ModuleInner, def: u32, tier: Tier, e: CompileError) -> String {
+    match e {
+        CompileError::Unsupported(reason) => reason,
+        CompileError::Internal(msg) => {
+            eprintln!(
+                "tierup: tier {tier} failed on function {}: {msg}",
+                m.num_imported_funcs + def
+            );
+            format!("internal error: {msg}")
         }
     }
 }
@@ -452,48 +517,49 @@ mod tests {
     use std::sync::atomic::Ordering;
 
     /// Tier-1 code whose budget runs out, at its entry or at a back-edge, calls tiering through
-    /// `VmCtx::hot`; with no higher tier, tiering lets it carry on where it was, with a budget
-    /// that never runs out again.
+    /// `VmCtx::hot`, which moves it to tier 2: at the entry, the call runs in tier 2's code; at a
+    /// back-edge, the rest of the loop runs in an on-stack-replacement entry compiled for it.
     #[test]
-    fn tier_1_code_that_spends_its_budget_asks_tiering_and_carries_on() {
-        // No tier above tier 1 exists yet: the checks are forced on.
-        let engine = Engine::new(Config {
-            tier: Tiering::Auto,
-            tier_up: TierUpPolicy { threshold: 1, call_weight: 10, back_edge_weight: 1 },
-            tier_up_mode: TierUpMode::Sync,
-            budget_checks: super::BudgetChecks::Always,
-            ..Config::default()
-        });
+    fn tier_1_code_that_spends_its_budget_moves_to_tier_2_at_calls_and_in_loops() {
         let wat = r#"(module (func (export "sum") (param i32) (result i32) (local i32 i32)
             (loop $l
               (local.set 2 (i32.add (local.get 2) (local.get 1)))
               (br_if $l (i32.lt_u (local.tee 1 (i32.add (local.get 1) (i32.const 1)))
                                   (local.get 0))))
             (local.get 2)))"#;
-        let module = Module::new(&engine, wat).unwrap();
-        let mut store = Store::new(&engine, ());
-        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
-        let sum = instance.get_func(&store, "sum").unwrap();
-        let mut call = |n: i32| {
-            let mut out = [Val::I32(0)];
-            sum.call(&mut store, &[Val::I32(n)], &mut out).unwrap();
-            out[0]
-        };
-        let counters: &FuncCounters = module.inner.tiers.counters(0);
-        assert_eq!(call(10), Val::I32(45), "tiered up at the first call");
-        assert_eq!(module.inner.tiers.best_tier(0), Tier::Baseline);
-        let mut spent_at = |budget: i64| {
+        for (budget, at_loop) in [(5, false), (12, true)] {
+            let engine = Engine::new(Config {
+                tier: Tiering::Auto,
+                tier_up: TierUpPolicy {
+                    threshold: 1,
+                    call_weight: 10,
+                    back_edge_weight: 1,
+                    opt_threshold: 1 << 40,
+                },
+                tier_up_mode: TierUpMode::Sync,
+                ..Config::default()
+            });
+            let module = Module::new(&engine, wat).unwrap();
+            let mut store = Store::new(&engine, ());
+            let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+            let sum = instance.get_func(&store, "sum").unwrap();
+            let mut call = |n: i32| {
+                let mut out = [Val::I32(0)];
+                sum.call(&mut store, &[Val::I32(n)], &mut out).unwrap();
+                out[0]
+            };
+            let counters: &FuncCounters = module.inner.tiers.counters(0);
+            assert_eq!(call(10), Val::I32(45), "tiered up at the first call");
+            assert_eq!(module.inner.tiers.best_tier(0), Tier::Baseline);
+            // The call spends 10: out at the entry (5), or at the second back-edge (12).
             counters.budget.store(budget, Ordering::Relaxed);
-            let result = call(100);
-            let left = counters.budget.load(Ordering::Relaxed);
-            assert!(left > i64::MAX / 2, "a budget that never runs out again, not {left}");
-            result
-        };
-        // The call itself spends 10: out at the entry; then at the first back-edge (2 - 1 - 1).
-        assert_eq!(spent_at(5), Val::I32(4950));
-        assert_eq!(spent_at(12), Val::I32(4950));
-        let stats = &module.func_stats()[0];
-        assert_eq!(stats.profile.calls, 3, "each call counted once, in whichever tier");
-        assert_eq!(stats.profile.back_edges, 9 + 99 + 99);
+            assert_eq!(call(100), Val::I32(4950));
+            assert_eq!(module.inner.tiers.best_tier(0), Tier::Optimized);
+            let osr = module.inner.tiers.osr_variant(0, 0);
+            assert_eq!(matches!(osr, Some(super::state::OsrVariant::Ready(_))), at_loop);
+            assert_eq!(call(7), Val::I32(21), "tier 2 runs the next call");
+            let stats = &module.func_stats()[0];
+            assert_eq!(stats.profile.calls, 3, "each call counted once, in whichever tier");
+        }
     }
 }

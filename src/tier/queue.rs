@@ -16,6 +16,8 @@ pub(crate) struct Job {
     pub module: Module,
     pub def: u32,
     pub tier: Tier,
+    /// An on-stack-replacement entry of this loop, rather than the function.
+    pub osr: Option<u32>,
 }
 
 /// The sending end of the compile threads' queue.
@@ -62,6 +64,11 @@ fn work(receiver: &Mutex<Receiver<Job>>) {
             receiver.recv()
         };
         let Ok(job) = job else { return };
-        super::compile_and_install(&job.module, job.def, job.tier);
+        match job.osr {
+            None => super::compile_and_install(&job.module, job.def, job.tier),
+            Some(ordinal) => {
+                super::compile_osr_and_install(&job.module, job.def, job.tier, ordinal)
+            }
+        }
     }
 }

@@ -76,6 +76,21 @@ pub(crate) struct ModuleTiers {
     interp: Box<[InterpCell]>,
     records: Box<[FuncRecord]>,
     created: Instant,
+    /// Per-module data a compiler derives once (tier 2's IR environment), opaque here.
+    compiler_data: OnceLock<Box<dyn std::any::Any + Send + Sync>>,
+    /// On-stack-replacement entries compiled apart from their function's code (tier 2's), by
+    /// `(defined function, loop ordinal)`.
+    osr: Mutex<std::collections::HashMap<(u32, u32), OsrVariant>>,
+}
+
+/// An on-stack-replacement entry compiled on its own.
+#[derive(Clone, Debug)]
+pub(crate) enum OsrVariant {
+    /// Requested, not ready yet.
+    Pending,
+    Ready(CompiledFunc),
+    /// The compiler could not make it, for this reason (the loop keeps running where it is).
+    Refused(String),
 }
 
 fn slot(tier: Tier) -> usize {
@@ -100,7 +115,15 @@ impl ModuleTiers {
         let entries = (0..num_defined).map(|_| AtomicUsize::new(initial_entry as usize)).collect();
         let interp = (0..num_defined).map(|_| InterpCell::new()).collect();
         let records = (0..num_defined).map(|_| FuncRecord::default()).collect();
-        ModuleTiers { counters, entries, interp, records, created: Instant::now() }
+        ModuleTiers {
+            counters,
+            entries,
+            interp,
+            records,
+            created: Instant::now(),
+            compiler_data: OnceLock::new(),
+            osr: Mutex::default(),
+        }
     }
 
     /// Time since the module was created: the clock of every tier event.
@@ -235,6 +258,56 @@ impl ModuleTiers {
             t.state = CompileState::Installed;
             t.installed = Some(now);
         });
+    }
+
+    /// The module's compiler data, made by `init` the first time.
+    pub fn compiler_data<T: std::any::Any + Send + Sync>(&self, init: impl FnOnce() -> T) -> &T {
+        self.compiler_data
+            .get_or_init(|| Box::new(init()))
+            .downcast_ref()
+            .expect("one kind of compiler data per module")
+    }
+
+    /// The separately compiled on-stack-replacement entry of loop `ordinal` of `def`: `None` if
+    /// never requested.
+    pub fn osr_variant(&self, def: u32, ordinal: u32) -> Option<OsrVariant> {
+        self.osr.lock().unwrap_or_else(|e| e.into_inner()).get(&(def, ordinal)).cloned()
+    }
+
+    /// Marks the variant requested; `false` if it already was (or is ready, or refused).
+    pub fn request_osr_variant(&self, def: u32, ordinal: u32) -> bool {
+        let mut osr = self.osr.lock().unwrap_or_else(|e| e.into_inner());
+        if osr.contains_key(&(def, ordinal)) {
+            return false;
+        }
+        osr.insert((def, ordinal), OsrVariant::Pending);
+        true
+    }
+
+    /// Records a compiled variant, or the reason it was refused.
+    pub fn install_osr_variant(&self, def: u32, ordinal: u32, code: Result<CompiledFunc, String>) {
+        let variant = match code {
+            Ok(code) => {
+                code.publish();
+                OsrVariant::Ready(code)
+            }
+            Err(reason) => OsrVariant::Refused(reason),
+        };
+        self.osr.lock().unwrap_or_else(|e| e.into_inner()).insert((def, ordinal), variant);
+    }
+
+    /// Every refused on-stack-replacement variant: defined function, loop ordinal, reason.
+    pub fn osr_refusals(&self) -> Vec<(u32, u32, String)> {
+        let osr = self.osr.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<_> = osr
+            .iter()
+            .filter_map(|(&(def, ordinal), v)| match v {
+                OsrVariant::Refused(reason) => Some((def, ordinal, reason.clone())),
+                _ => None,
+            })
+            .collect();
+        out.sort();
+        out
     }
 
     /// Number of defined functions.

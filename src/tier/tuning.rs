@@ -15,6 +15,9 @@ pub struct TierUpPolicy {
     pub call_weight: u64,
     /// Hotness one loop back-edge adds.
     pub back_edge_weight: u64,
+    /// Hotness in tier 1 at which a function is compiled by tier 2 (`--opt-threshold`), counted
+    /// with the same weights from its move to tier 1.
+    pub opt_threshold: u64,
 }
 
 impl Default for TierUpPolicy {
@@ -24,8 +27,18 @@ impl Default for TierUpPolicy {
     /// `results/2026-11-26-8311d27.json`: about 5 us per KB of function body), so a function pays
     /// back after a few hundred interpreted iterations: 1000 hotness with a call worth 10
     /// back-edges compiles after 100 calls or 1000 iterations.
+    ///
+    /// Tier 2 compiles 10-50x slower than tier 1 and pays back only on code that keeps running:
+    /// a hundred times tier 1's threshold (10,000 calls or 100,000 iterations in tier 1), as
+    /// JavaScriptCore waits about a hundred times longer before its optimizing wasm tier than
+    /// before its baseline one.
     fn default() -> TierUpPolicy {
-        TierUpPolicy { threshold: 1000, call_weight: 10, back_edge_weight: 1 }
+        TierUpPolicy {
+            threshold: 1000,
+            call_weight: 10,
+            back_edge_weight: 1,
+            opt_threshold: 100_000,
+        }
     }
 }
 
@@ -33,6 +46,11 @@ impl TierUpPolicy {
     /// The budget a fresh profile starts with.
     pub(crate) fn initial_budget(&self) -> i64 {
         self.threshold.min(i64::MAX as u64) as i64
+    }
+
+    /// The budget a function gets in tier 1 when tier 2 is enabled.
+    pub(crate) fn opt_budget(&self) -> i64 {
+        self.opt_threshold.clamp(1, i64::MAX as u64) as i64
     }
 
     /// The budget a function gets while its compilation is pending: how often (in hotness) the

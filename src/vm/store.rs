@@ -31,7 +31,7 @@ pub type HostFn<T> =
 pub(crate) struct StoreId(NonZeroU64);
 
 impl StoreId {
-    fn next() -> StoreId {
+    pub(crate) fn next() -> StoreId {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         // A 64-bit counter does not wrap in the lifetime of a process.
         let id = NEXT.fetch_add(1, Ordering::Relaxed);

@@ -1,5 +1,5 @@
 //! The WASI functions that touch no descriptor: arguments, environment, clocks, randomness,
-//! scheduling and `poll_oneoff`.
+//! scheduling and signals.
 //!
 //! Each writes its results to guest memory only after every pointer it will use has been checked,
 //! so a failed call leaves memory as it was. This module must never read host state the builder
@@ -9,9 +9,8 @@ use super::errno::Errno;
 use super::guest::GuestMemory;
 use super::{WasiCtx, arg_u32};
 use crate::val::Val;
-use std::io::Read;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub fn args_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
     write_strings(mem, &ctx.args, arg_u32(a, 0), arg_u32(a, 1))
@@ -88,7 +87,7 @@ fn monotonic_epoch() -> Instant {
 
 /// Nanoseconds on clock `id`. The CPU-time clocks are not offered: std has no portable reading
 /// of them, and an approximation would mislead profilers.
-fn now(id: u32) -> Result<u64, Errno> {
+pub fn now(id: u32) -> Result<u64, Errno> {
     let nanos = match id {
         CLOCK_REALTIME => {
             SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos()
@@ -115,7 +114,7 @@ pub fn clock_time_get(_: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> 
 /// Where `random_get` takes its bytes from.
 #[derive(Debug, Default)]
 pub enum RandomSource {
-    /// The host's `/dev/urandom`.
+    /// The host kernel's generator (`getrandom(2)`: no path is opened).
     #[default]
     Host,
     /// A deterministic generator (splitmix64) in this state.
@@ -125,7 +124,7 @@ pub enum RandomSource {
 pub fn random_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
     let buf = mem.slice_mut(arg_u32(a, 0), arg_u32(a, 1))?;
     match &mut ctx.random {
-        RandomSource::Host => std::fs::File::open("/dev/urandom")?.read_exact(buf)?,
+        RandomSource::Host => fill_from_host(buf)?,
         RandomSource::Seeded(state) => {
             for chunk in buf.chunks_mut(8) {
                 *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -140,73 +139,29 @@ pub fn random_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Re
     Ok(())
 }
 
+/// Fills `buf` from `getrandom(2)`, which may return fewer bytes than asked (above 32 MiB, or
+/// when interrupted).
+fn fill_from_host(mut buf: &mut [u8]) -> Result<(), Errno> {
+    while !buf.is_empty() {
+        match rustix::rand::getrandom(&mut *buf, rustix::rand::GetRandomFlags::empty()) {
+            Ok(n) => buf = &mut buf[n..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
 pub fn sched_yield(_: &mut WasiCtx, _: &mut GuestMemory<'_>, _: &[Val]) -> Result<(), Errno> {
     std::thread::yield_now();
     Ok(())
 }
 
-/// Sizes of preview1's `subscription` and `event` records.
-const SUBSCRIPTION_SIZE: u32 = 48;
-const EVENT_SIZE: u32 = 32;
-const EVENTTYPE_CLOCK: u8 = 0;
-const EVENTTYPE_FD_WRITE: u8 = 2;
-const SUBCLOCKFLAGS_ABSTIME: u16 = 1;
+/// The highest preview1 `signal` number (`SIGSYS`).
+const SIGNAL_MAX: u32 = 30;
 
-/// `poll_oneoff`, clock subscriptions only: it sleeps until the earliest clock deadline and reports
-/// every clock due by then. A descriptor subscription is answered at once with an event carrying
-/// `ENOTSUP`, so a guest waiting on a descriptor learns it cannot, instead of hanging.
-pub fn poll_oneoff(_: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
-    let (subs, events, count, nevents) =
-        (arg_u32(a, 0), arg_u32(a, 1), arg_u32(a, 2), arg_u32(a, 3));
-    if count == 0 {
-        return Err(Errno::INVAL);
-    }
-    mem.check(subs, count.checked_mul(SUBSCRIPTION_SIZE).ok_or(Errno::FAULT)?)?;
-    mem.check(events, count.checked_mul(EVENT_SIZE).ok_or(Errno::FAULT)?)?;
-    mem.check(nevents, 4)?;
-    // (userdata, event type, errno, how long until due)
-    let mut pending = Vec::with_capacity(count as usize);
-    for i in 0..count {
-        let at = subs + i * SUBSCRIPTION_SIZE;
-        let userdata = mem.read_u64(at)?;
-        let tag = mem.read_u8(at + 8)?;
-        match tag {
-            EVENTTYPE_CLOCK => {
-                let (id, timeout) = (mem.read_u32(at + 16)?, mem.read_u64(at + 24)?);
-                let flags = mem.read_u16(at + 40)?;
-                let wait = match now(id) {
-                    Ok(_) if flags & SUBCLOCKFLAGS_ABSTIME == 0 => Ok(timeout),
-                    Ok(now) => Ok(timeout.saturating_sub(now)),
-                    Err(e) => Err(e),
-                };
-                match wait {
-                    Ok(ns) => pending.push((userdata, tag, 0, Some(Duration::from_nanos(ns)))),
-                    Err(e) => pending.push((userdata, tag, e.0, None)),
-                }
-            }
-            1..=EVENTTYPE_FD_WRITE => pending.push((userdata, tag, Errno::NOTSUP.0, None)),
-            _ => return Err(Errno::INVAL),
-        }
-    }
-    // Anything already answered (an error) is reported without sleeping, as a real poll would.
-    let due = if pending.iter().any(|p| p.3.is_none()) {
-        Duration::ZERO
-    } else {
-        pending.iter().filter_map(|p| p.3).min().unwrap_or_default()
-    };
-    std::thread::sleep(due);
-    let mut written = 0;
-    for (userdata, tag, errno, wait) in pending {
-        if wait.is_some_and(|w| w > due) {
-            continue;
-        }
-        let at = events + written * EVENT_SIZE;
-        let mut record = [0u8; EVENT_SIZE as usize];
-        record[0..8].copy_from_slice(&userdata.to_le_bytes());
-        record[8..10].copy_from_slice(&errno.to_le_bytes());
-        record[10] = tag;
-        mem.write(at, &record)?;
-        written += 1;
-    }
-    mem.write_u32(nevents, written)
+/// `(signal)`: preview1 has no signal handlers to run, so, as in wasmtime, raising a signal is
+/// `ENOTSUP`; a number that is no signal is `EINVAL`.
+pub fn proc_raise(_: &mut WasiCtx, _: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
+    if arg_u32(a, 0) > SIGNAL_MAX { Err(Errno::INVAL) } else { Err(Errno::NOTSUP) }
 }

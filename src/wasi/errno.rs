@@ -26,6 +26,7 @@ impl Errno {
     pub const ISDIR: Errno = Errno(31);
     pub const LOOP: Errno = Errno(32);
     pub const MFILE: Errno = Errno(33);
+    pub const MLINK: Errno = Errno(34);
     pub const NAMETOOLONG: Errno = Errno(37);
     pub const NOENT: Errno = Errno(44);
     pub const NOMEM: Errno = Errno(48);
@@ -33,12 +34,15 @@ impl Errno {
     pub const NOSYS: Errno = Errno(52);
     pub const NOTDIR: Errno = Errno(54);
     pub const NOTEMPTY: Errno = Errno(55);
+    pub const NOTSOCK: Errno = Errno(57);
     pub const NOTSUP: Errno = Errno(58);
+    pub const NXIO: Errno = Errno(60);
     pub const OVERFLOW: Errno = Errno(61);
     pub const PERM: Errno = Errno(63);
     pub const PIPE: Errno = Errno(64);
     pub const ROFS: Errno = Errno(69);
     pub const SPIPE: Errno = Errno(70);
+    pub const TXTBSY: Errno = Errno(74);
     pub const XDEV: Errno = Errno(75);
     pub const NOTCAPABLE: Errno = Errno(76);
 }
@@ -52,7 +56,9 @@ impl From<io::Error> for Errno {
         }
         match err.kind() {
             io::ErrorKind::NotFound => Errno::NOENT,
-            io::ErrorKind::PermissionDenied => Errno::ACCES,
+            // The one permission error without an OS code is cap-std's refusal of a path that
+            // leads outside its directory: `EPERM`, as wasmtime answers.
+            io::ErrorKind::PermissionDenied => Errno::PERM,
             io::ErrorKind::AlreadyExists => Errno::EXIST,
             io::ErrorKind::InvalidInput => Errno::INVAL,
             io::ErrorKind::BrokenPipe => Errno::PIPE,
@@ -60,6 +66,12 @@ impl From<io::Error> for Errno {
             io::ErrorKind::OutOfMemory => Errno::NOMEM,
             _ => Errno::IO,
         }
+    }
+}
+
+impl From<rustix::io::Errno> for Errno {
+    fn from(err: rustix::io::Errno) -> Errno {
+        from_host_errno(err.raw_os_error())
     }
 }
 
@@ -85,6 +97,11 @@ fn from_host_errno(code: i32) -> Errno {
         libc::ENOSYS => Errno::NOSYS,
         libc::ENOTDIR => Errno::NOTDIR,
         libc::ENOTEMPTY => Errno::NOTEMPTY,
+        libc::ENOTSOCK => Errno::NOTSOCK,
+        libc::EOPNOTSUPP => Errno::NOTSUP,
+        libc::ENXIO => Errno::NXIO,
+        libc::ETXTBSY => Errno::TXTBSY,
+        libc::EMLINK => Errno::MLINK,
         libc::EOVERFLOW => Errno::OVERFLOW,
         libc::EPERM => Errno::PERM,
         libc::EPIPE => Errno::PIPE,

@@ -1,140 +1,92 @@
-//! The WASI functions on descriptors and paths: reading, writing, seeking, stat, directories,
-//! opening, creating, removing and renaming.
+//! The WASI functions on descriptors themselves: closing and renumbering, `fdstat` (kind, flags,
+//! rights), `filestat` (metadata, size, times), preopens, directory listings, and the socket calls
+//! (no descriptor is ever a socket: tierup grants no network).
 //!
-//! Every path goes through `path::resolve` relative to a directory descriptor, and every buffer is
-//! checked before the host is asked to do anything, so a failing call has no side effect. This
-//! module must never open or modify a host path it built itself from guest bytes.
+//! Every call checks the descriptor's rights before touching the host. This module must never
+//! resolve a path; directory listings read the already-open directory handle.
 
 use super::errno::Errno;
-use super::fd::Descriptor;
+use super::fd::{Descriptor, Kind};
 use super::guest::GuestMemory;
-use super::path::{self, Resolved};
+use super::path::{FDFLAGS_APPEND, FDFLAGS_NONBLOCK, set_status_flags};
+use super::rights;
+use super::stat::{self, FILESTAT_SIZE};
 use super::{WasiCtx, arg_u32, arg_u64};
 use crate::val::Val;
-use std::fs::{Metadata, OpenOptions};
-use std::io::{Seek, SeekFrom};
-use std::os::unix::fs::{DirEntryExt, FileTypeExt, MetadataExt, OpenOptionsExt};
-
-// preview1 `filetype`.
-const FILETYPE_UNKNOWN: u8 = 0;
-const FILETYPE_BLOCK_DEVICE: u8 = 1;
-const FILETYPE_CHARACTER_DEVICE: u8 = 2;
-const FILETYPE_DIRECTORY: u8 = 3;
-const FILETYPE_REGULAR_FILE: u8 = 4;
-const FILETYPE_SOCKET_STREAM: u8 = 6;
-const FILETYPE_SYMBOLIC_LINK: u8 = 7;
-
-// preview1 `oflags`, `fdflags`, `lookupflags` and the two rights `path_open` reads.
-const OFLAGS_CREAT: u32 = 1;
-const OFLAGS_DIRECTORY: u32 = 2;
-const OFLAGS_EXCL: u32 = 4;
-const OFLAGS_TRUNC: u32 = 8;
-const FDFLAGS_APPEND: u32 = 1;
-const LOOKUP_SYMLINK_FOLLOW: u32 = 1;
-const RIGHT_FD_READ: u64 = 1 << 1;
-const RIGHT_FD_WRITE: u64 = 1 << 6;
-/// Every right preview1 defines (bits 0..=29): rights are reported, not enforced (capabilities
-/// are enforced by what a descriptor can reach instead).
-const ALL_RIGHTS: u64 = (1 << 30) - 1;
-
-/// Writes the `(fd, iovs, iovs_len, out)` gather list; returns the byte count through `out`.
-pub fn fd_write(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
-    let (fd, out) = (arg_u32(a, 0), arg_u32(a, 3));
-    let iovs = mem.iovecs(arg_u32(a, 1), arg_u32(a, 2))?;
-    mem.check(out, 4)?;
-    let total: u64 = iovs.iter().map(|&(_, len)| len as u64).sum();
-    // POSIX `writev` refuses a total it cannot report; it also bounds the copy made here.
-    let total = u32::try_from(total).map_err(|_| Errno::INVAL)?;
-    let descriptor = ctx.fds.get_mut(fd)?;
-    let mut data = Vec::with_capacity(total as usize);
-    for (buf, len) in iovs {
-        data.extend_from_slice(mem.slice(buf, len)?);
-    }
-    let written = descriptor.write(&data)?;
-    mem.write_u32(out, written as u32)
-}
-
-/// Reads into the `(fd, iovs, iovs_len, out)` scatter list, straight into guest memory.
-pub fn fd_read(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
-    let (fd, out) = (arg_u32(a, 0), arg_u32(a, 3));
-    let iovs = mem.iovecs(arg_u32(a, 1), arg_u32(a, 2))?;
-    mem.check(out, 4)?;
-    let descriptor = ctx.fds.get_mut(fd)?;
-    let mut total: u32 = 0;
-    for (buf, len) in iovs {
-        let n = descriptor.read(mem.slice_mut(buf, len)?)?;
-        total = total.saturating_add(n as u32);
-        // A short read means no more is available now; reading on would block or hit EOF again.
-        if n < len as usize {
-            break;
-        }
-    }
-    mem.write_u32(out, total)
-}
+use cap_std::fs::DirEntry;
+use std::os::unix::fs::DirEntryExt;
 
 pub fn fd_close(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
     ctx.fds.remove(arg_u32(a, 0)).map(drop)
 }
 
-/// `(fd, offset: i64, whence, out)`.
-pub fn fd_seek(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
-    let (fd, offset, whence, out) =
-        (arg_u32(a, 0), arg_u64(a, 1) as i64, arg_u32(a, 2), arg_u32(a, 3));
-    mem.check(out, 8)?;
-    let from = match whence {
-        0 => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno::INVAL)?),
-        1 => SeekFrom::Current(offset),
-        2 => SeekFrom::End(offset),
-        _ => return Err(Errno::INVAL),
-    };
-    let position = seek(ctx, fd, from)?;
-    mem.write_u64(out, position)
+/// `(from, to)`: `to` becomes what `from` was; both must be open.
+pub fn fd_renumber(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
+    ctx.fds.renumber(arg_u32(a, 0), arg_u32(a, 1))
 }
 
-pub fn fd_tell(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
-    let out = arg_u32(a, 1);
-    mem.check(out, 8)?;
-    let position = seek(ctx, arg_u32(a, 0), SeekFrom::Current(0))?;
-    mem.write_u64(out, position)
-}
-
-fn seek(ctx: &mut WasiCtx, fd: u32, from: SeekFrom) -> Result<u64, Errno> {
-    match ctx.fds.get_mut(fd)? {
-        Descriptor::File { file, .. } => Ok(file.seek(from)?),
-        Descriptor::Stdio { .. } => Err(Errno::SPIPE),
-        Descriptor::Dir { .. } => Err(Errno::BADF),
-    }
+/// The filetype a descriptor reports.
+fn filetype(descriptor: &Descriptor) -> Result<u8, Errno> {
+    Ok(match &descriptor.kind {
+        Kind::Stdio { inherit: false, .. } => stat::FILETYPE_CHARACTER_DEVICE,
+        Kind::Stdio { stream, .. } => stat::host_stream_filetype(stream.host_fd()),
+        Kind::File(file) => stat::filetype(file.metadata()?.file_type()),
+        Kind::Dir { .. } => stat::FILETYPE_DIRECTORY,
+    })
 }
 
 /// `fdstat`: filetype (u8 at 0), flags (u16 at 2), base and inheriting rights (u64 at 8 and 16).
 pub fn fd_fdstat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
-    let (filetype, flags) = match ctx.fds.get(arg_u32(a, 0))? {
-        Descriptor::Stdio { .. } => (FILETYPE_CHARACTER_DEVICE, 0),
-        Descriptor::File { file, append } => {
-            (filetype(&file.metadata()?), if *append { FDFLAGS_APPEND as u16 } else { 0 })
-        }
-        Descriptor::Dir { .. } => (FILETYPE_DIRECTORY, 0),
-    };
+    let out = arg_u32(a, 1);
+    mem.check(out, 24)?;
+    let descriptor = ctx.fds.get(arg_u32(a, 0))?;
     let mut record = [0u8; 24];
-    record[0] = filetype;
-    record[2..4].copy_from_slice(&flags.to_le_bytes());
-    record[8..16].copy_from_slice(&ALL_RIGHTS.to_le_bytes());
-    record[16..24].copy_from_slice(&ALL_RIGHTS.to_le_bytes());
-    mem.write(arg_u32(a, 1), &record)
+    record[0] = filetype(descriptor)?;
+    record[2..4].copy_from_slice(&descriptor.flags.to_le_bytes());
+    record[8..16].copy_from_slice(&descriptor.base.to_le_bytes());
+    record[16..24].copy_from_slice(&descriptor.inheriting.to_le_bytes());
+    mem.write(out, &record)
 }
 
-/// Only a request that changes nothing succeeds: std cannot change an open file's flags.
+/// `(fd, fdflags)`: a file's `APPEND` and `NONBLOCK` can change; the sync flags are fixed at
+/// open on Linux (`ENOTSUP`), and a stream or directory takes only what it has.
 pub fn fd_fdstat_set_flags(
     ctx: &mut WasiCtx,
     _: &mut GuestMemory<'_>,
     a: &[Val],
 ) -> Result<(), Errno> {
-    let flags = arg_u32(a, 1);
-    let current = match ctx.fds.get(arg_u32(a, 0))? {
-        Descriptor::File { append: true, .. } => FDFLAGS_APPEND,
-        _ => 0,
-    };
-    if flags == current { Ok(()) } else { Err(Errno::NOTSUP) }
+    let flags = u16::try_from(arg_u32(a, 1)).map_err(|_| Errno::INVAL)?;
+    let descriptor = ctx.fds.get_mut(arg_u32(a, 0))?;
+    descriptor.require(rights::FD_FDSTAT_SET_FLAGS)?;
+    let changeable = FDFLAGS_APPEND | FDFLAGS_NONBLOCK;
+    let changed = flags ^ descriptor.flags;
+    if changed == 0 {
+        return Ok(());
+    }
+    let Kind::File(file) = &descriptor.kind else { return Err(Errno::NOTSUP) };
+    if changed & !changeable != 0 {
+        return Err(Errno::NOTSUP);
+    }
+    set_status_flags(file, flags)?;
+    descriptor.flags = flags;
+    Ok(())
+}
+
+/// `(fd, base: i64, inheriting: i64)`: drops rights; asking for one the descriptor does not hold
+/// is `NOTCAPABLE`.
+pub fn fd_fdstat_set_rights(
+    ctx: &mut WasiCtx,
+    _: &mut GuestMemory<'_>,
+    a: &[Val],
+) -> Result<(), Errno> {
+    let (base, inheriting) = (arg_u64(a, 1), arg_u64(a, 2));
+    let descriptor = ctx.fds.get_mut(arg_u32(a, 0))?;
+    if base & !descriptor.base != 0 || inheriting & !descriptor.inheriting != 0 {
+        return Err(Errno::NOTCAPABLE);
+    }
+    descriptor.base = base;
+    descriptor.inheriting = inheriting;
+    Ok(())
 }
 
 pub fn fd_filestat_get(
@@ -143,17 +95,43 @@ pub fn fd_filestat_get(
     a: &[Val],
 ) -> Result<(), Errno> {
     let out = arg_u32(a, 1);
-    mem.check(out, 64)?;
-    let record = match ctx.fds.get(arg_u32(a, 0))? {
-        Descriptor::File { file, .. } => filestat(&file.metadata()?),
-        Descriptor::Dir { host, .. } => filestat(&std::fs::metadata(host)?),
-        Descriptor::Stdio { .. } => {
-            let mut record = [0u8; 64];
-            record[16] = FILETYPE_CHARACTER_DEVICE;
-            record
-        }
+    mem.check(out, FILESTAT_SIZE)?;
+    let descriptor = ctx.fds.with(arg_u32(a, 0), rights::FD_FILESTAT_GET)?;
+    let record = match &descriptor.kind {
+        Kind::File(file) => stat::filestat(&file.metadata()?),
+        Kind::Dir { dir, .. } => stat::filestat(&dir.dir_metadata()?),
+        Kind::Stdio { .. } => stat::stream_filestat(filetype(descriptor)?),
     };
     mem.write(out, &record)
+}
+
+/// `(fd, size: i64)`: truncates or extends with zeros.
+pub fn fd_filestat_set_size(
+    ctx: &mut WasiCtx,
+    _: &mut GuestMemory<'_>,
+    a: &[Val],
+) -> Result<(), Errno> {
+    let file = ctx.fds.with(arg_u32(a, 0), rights::FD_FILESTAT_SET_SIZE)?.file()?;
+    Ok(file.set_len(arg_u64(a, 1))?)
+}
+
+/// `(fd, atim: i64, mtim: i64, fstflags)`.
+pub fn fd_filestat_set_times(
+    ctx: &mut WasiCtx,
+    _: &mut GuestMemory<'_>,
+    a: &[Val],
+) -> Result<(), Errno> {
+    let (atime, mtime) = stat::set_times_request(arg_u64(a, 1), arg_u64(a, 2), arg_u32(a, 3))?;
+    let times = rustix::fs::Timestamps {
+        last_access: stat::timespec(atime),
+        last_modification: stat::timespec(mtime),
+    };
+    let descriptor = ctx.fds.with(arg_u32(a, 0), rights::FD_FILESTAT_SET_TIMES)?;
+    match &descriptor.kind {
+        Kind::File(file) => Ok(rustix::fs::futimens(file, &times)?),
+        Kind::Dir { dir, .. } => Ok(rustix::fs::futimens(dir, &times)?),
+        Kind::Stdio { .. } => Err(Errno::BADF),
+    }
 }
 
 /// `prestat`: tag 0 (a directory) and the guest name's length. Only preopens have one; `EBADF`
@@ -183,9 +161,9 @@ pub fn fd_prestat_dir_name(
     mem.write(ptr, name.as_bytes())
 }
 
-fn preopen_name(ctx: &WasiCtx, fd: u32) -> Result<String, Errno> {
-    match ctx.fds.get(fd)? {
-        Descriptor::Dir { preopen: Some(name), .. } => Ok(name.clone()),
+fn preopen_name(ctx: &WasiCtx, fd: u32) -> Result<&str, Errno> {
+    match &ctx.fds.get(fd)?.kind {
+        Kind::Dir { preopen: Some(name), .. } => Ok(name),
         _ => Err(Errno::BADF),
     }
 }
@@ -198,24 +176,36 @@ pub fn fd_readdir(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Re
         (arg_u32(a, 0), arg_u32(a, 1), arg_u32(a, 2), arg_u64(a, 3), arg_u32(a, 4));
     mem.check(buf, buf_len)?;
     mem.check(out, 4)?;
-    let dir = ctx.fds.dir(fd).map_err(|_| Errno::BADF)?;
-    let own = std::fs::metadata(&dir)?.ino();
-    let mut entries =
-        vec![(b".".to_vec(), own, FILETYPE_DIRECTORY), (b"..".to_vec(), 0, FILETYPE_DIRECTORY)];
+    let dir = ctx.fds.dir(fd, rights::FD_READDIR)?;
+    let own = dir.dir_metadata().map(|m| cap_std::fs::MetadataExt::ino(&m))?;
+    // `..` may lie outside the sandbox: its inode is not reported.
+    let mut entries = vec![
+        (b".".to_vec(), own, stat::FILETYPE_DIRECTORY),
+        (b"..".to_vec(), 0, stat::FILETYPE_DIRECTORY),
+    ];
     let mut listed = Vec::new();
-    for entry in std::fs::read_dir(&dir)? {
-        let entry = entry?;
-        let kind = entry.file_type().map_or(FILETYPE_UNKNOWN, |t| file_type(&t));
-        use std::os::unix::ffi::OsStrExt;
-        listed.push((entry.file_name().as_bytes().to_vec(), entry.ino(), kind));
+    for entry in dir.entries()? {
+        listed.push(dirent(&entry?));
     }
     listed.sort();
     entries.extend(listed);
+    let bytes = dirents(&entries, cookie, buf_len as usize);
+    mem.write(buf, &bytes)?;
+    mem.write_u32(out, bytes.len() as u32)
+}
+
+/// One listed entry: name, inode, filetype.
+fn dirent(entry: &DirEntry) -> (Vec<u8>, u64, u8) {
+    let kind = entry.file_type().map_or(stat::FILETYPE_UNKNOWN, stat::filetype);
+    (entry.file_name().into_encoded_bytes(), entry.ino(), kind)
+}
+
+/// The `dirent` records (24-byte header, then the name) from entry `cookie` on, cut at `limit`.
+fn dirents(entries: &[(Vec<u8>, u64, u8)], cookie: u64, limit: usize) -> Vec<u8> {
     let mut bytes = Vec::new();
-    for (index, (name, ino, kind)) in
-        entries.iter().enumerate().skip(cookie.min(usize::MAX as u64) as usize)
-    {
-        if bytes.len() >= buf_len as usize {
+    let skip = usize::try_from(cookie).unwrap_or(usize::MAX);
+    for (index, (name, ino, kind)) in entries.iter().enumerate().skip(skip) {
+        if bytes.len() >= limit {
             break;
         }
         let mut header = [0u8; 24];
@@ -226,156 +216,51 @@ pub fn fd_readdir(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Re
         bytes.extend_from_slice(&header);
         bytes.extend_from_slice(name);
     }
-    bytes.truncate(buf_len as usize);
-    mem.write(buf, &bytes)?;
-    mem.write_u32(out, bytes.len() as u32)
+    bytes.truncate(limit);
+    bytes
 }
 
-/// The guest path at `(ptr, len)` resolved under directory descriptor `fd`.
-fn resolve(
-    ctx: &WasiCtx,
-    mem: &GuestMemory<'_>,
-    fd: u32,
-    ptr: u32,
-    len: u32,
-    follow: bool,
-) -> Result<Resolved, Errno> {
-    let root = ctx.fds.dir(fd)?;
-    let guest = mem.slice(ptr, len)?;
-    path::resolve(&root, guest, follow)
+/// The socket calls answer as wasmtime does without `--tcplisten`: `EBADF` for a descriptor
+/// that is not open, `ENOTSOCK` for one that is.
+fn not_a_socket(ctx: &WasiCtx, fd: u32) -> Result<(), Errno> {
+    ctx.fds.get(fd)?;
+    Err(Errno::NOTSOCK)
 }
 
-/// `(dirfd, lookupflags, path, path_len, oflags, rights_base: i64, rights_inheriting: i64,
-/// fdflags, out)`. The file is opened for reading and/or writing as the base rights ask; a
-/// directory becomes a directory descriptor, a new root for paths under it.
-pub fn path_open(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
-    let (dirfd, lookup, oflags) = (arg_u32(a, 0), arg_u32(a, 1), arg_u32(a, 4));
-    let (rights, fdflags, out) = (arg_u64(a, 5), arg_u32(a, 7), arg_u32(a, 8));
-    mem.check(out, 4)?;
-    let follow = lookup & LOOKUP_SYMLINK_FOLLOW != 0;
-    let resolved = resolve(ctx, mem, dirfd, arg_u32(a, 2), arg_u32(a, 3), follow)?;
-    let existing = std::fs::symlink_metadata(&resolved.host).ok();
-    let is_dir = existing.as_ref().is_some_and(Metadata::is_dir);
-    let descriptor = if oflags & OFLAGS_DIRECTORY != 0 || (is_dir && oflags & OFLAGS_CREAT == 0) {
-        match existing {
-            Some(_) if !is_dir => return Err(Errno::NOTDIR),
-            None => return Err(Errno::NOENT),
-            Some(_) if oflags & (OFLAGS_EXCL | OFLAGS_TRUNC) != 0 => return Err(Errno::ISDIR),
-            Some(_) => Descriptor::Dir { host: resolved.host, preopen: None },
-        }
-    } else {
-        let append = fdflags & FDFLAGS_APPEND != 0;
-        let write = rights & RIGHT_FD_WRITE != 0 || append || oflags & OFLAGS_TRUNC != 0;
-        let read = rights & RIGHT_FD_READ != 0 || !write;
-        let file = OpenOptions::new()
-            .read(read)
-            .write(write && !append)
-            .append(append)
-            .truncate(oflags & OFLAGS_TRUNC != 0)
-            .create(oflags & OFLAGS_CREAT != 0)
-            .create_new(oflags & OFLAGS_CREAT != 0 && oflags & OFLAGS_EXCL != 0)
-            // The walk resolved every symlink the guest may follow; one here appeared since.
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&resolved.host)?;
-        Descriptor::File { file, append }
-    };
-    let fd = ctx.fds.insert(descriptor)?;
-    mem.write_u32(out, fd)
+/// `(fd, flags, out)`.
+pub fn sock_accept(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
+    not_a_socket(ctx, arg_u32(a, 0))
 }
 
-/// `(dirfd, lookupflags, path, path_len, out)`.
-pub fn path_filestat_get(
-    ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
-    a: &[Val],
-) -> Result<(), Errno> {
-    let out = arg_u32(a, 4);
-    mem.check(out, 64)?;
-    let follow = arg_u32(a, 1) & LOOKUP_SYMLINK_FOLLOW != 0;
-    let resolved = resolve(ctx, mem, arg_u32(a, 0), arg_u32(a, 2), arg_u32(a, 3), follow)?;
-    let meta = std::fs::symlink_metadata(&resolved.host)?;
-    mem.write(out, &filestat(&meta))
+/// `(fd, ri_data, ri_data_len, ri_flags, out_len, out_flags)`.
+pub fn sock_recv(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
+    not_a_socket(ctx, arg_u32(a, 0))
 }
 
-pub fn path_create_directory(
-    ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
-    a: &[Val],
-) -> Result<(), Errno> {
-    let resolved = resolve(ctx, mem, arg_u32(a, 0), arg_u32(a, 1), arg_u32(a, 2), false)?;
-    Ok(std::fs::create_dir(&resolved.host)?)
+/// `(fd, si_data, si_data_len, si_flags, out_len)`.
+pub fn sock_send(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
+    not_a_socket(ctx, arg_u32(a, 0))
 }
 
-pub fn path_remove_directory(
-    ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
-    a: &[Val],
-) -> Result<(), Errno> {
-    let resolved =
-        removable(resolve(ctx, mem, arg_u32(a, 0), arg_u32(a, 1), arg_u32(a, 2), false)?)?;
-    Ok(std::fs::remove_dir(&resolved.host)?)
+/// `(fd, how)`.
+pub fn sock_shutdown(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
+    not_a_socket(ctx, arg_u32(a, 0))
 }
 
-pub fn path_unlink_file(
-    ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
-    a: &[Val],
-) -> Result<(), Errno> {
-    let resolved =
-        removable(resolve(ctx, mem, arg_u32(a, 0), arg_u32(a, 1), arg_u32(a, 2), false)?)?;
-    if std::fs::symlink_metadata(&resolved.host)?.is_dir() {
-        return Err(Errno::ISDIR);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dirents_resume_at_the_cookie_and_stop_at_the_limit() {
+        let entries = vec![(b".".to_vec(), 7, 3), (b"..".to_vec(), 0, 3), (b"file".to_vec(), 9, 4)];
+        let all = dirents(&entries, 0, 1000);
+        assert_eq!(all.len(), 3 * 24 + 1 + 2 + 4);
+        assert_eq!(u64::from_le_bytes(all[0..8].try_into().unwrap()), 1, "next cookie");
+        let last = dirents(&entries, 2, 1000);
+        assert_eq!(&last[24..], b"file");
+        assert_eq!(u64::from_le_bytes(last[8..16].try_into().unwrap()), 9, "inode");
+        assert_eq!(dirents(&entries, 0, 30).len(), 30, "cut short");
+        assert!(dirents(&entries, 3, 1000).is_empty());
     }
-    Ok(std::fs::remove_file(&resolved.host)?)
-}
-
-/// `(old_dirfd, old_path, old_len, new_dirfd, new_path, new_len)`.
-pub fn path_rename(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, a: &[Val]) -> Result<(), Errno> {
-    let from = removable(resolve(ctx, mem, arg_u32(a, 0), arg_u32(a, 1), arg_u32(a, 2), false)?)?;
-    let to = removable(resolve(ctx, mem, arg_u32(a, 3), arg_u32(a, 4), arg_u32(a, 5), false)?)?;
-    Ok(std::fs::rename(&from.host, &to.host)?)
-}
-
-/// Refuses to remove or rename a descriptor's own directory (`.`), which would pull the root out
-/// from under every path resolved against it; POSIX `rmdir(".")` is `EINVAL` too.
-fn removable(resolved: Resolved) -> Result<Resolved, Errno> {
-    if resolved.is_root { Err(Errno::INVAL) } else { Ok(resolved) }
-}
-
-fn file_type(t: &std::fs::FileType) -> u8 {
-    if t.is_dir() {
-        FILETYPE_DIRECTORY
-    } else if t.is_file() {
-        FILETYPE_REGULAR_FILE
-    } else if t.is_symlink() {
-        FILETYPE_SYMBOLIC_LINK
-    } else if t.is_block_device() {
-        FILETYPE_BLOCK_DEVICE
-    } else if t.is_char_device() {
-        FILETYPE_CHARACTER_DEVICE
-    } else if t.is_socket() {
-        FILETYPE_SOCKET_STREAM
-    } else {
-        FILETYPE_UNKNOWN
-    }
-}
-
-fn filetype(meta: &Metadata) -> u8 {
-    file_type(&meta.file_type())
-}
-
-/// `filestat`: dev, ino, filetype (u8 at 16), nlink, size, atim, mtim, ctim (u64s, times in ns).
-fn filestat(meta: &Metadata) -> [u8; 64] {
-    let nanos =
-        |secs: i64, nsec: i64| (secs as u64).wrapping_mul(1_000_000_000).wrapping_add(nsec as u64);
-    let mut record = [0u8; 64];
-    record[0..8].copy_from_slice(&meta.dev().to_le_bytes());
-    record[8..16].copy_from_slice(&meta.ino().to_le_bytes());
-    record[16] = filetype(meta);
-    record[24..32].copy_from_slice(&meta.nlink().to_le_bytes());
-    record[32..40].copy_from_slice(&meta.size().to_le_bytes());
-    record[40..48].copy_from_slice(&nanos(meta.atime(), meta.atime_nsec()).to_le_bytes());
-    record[48..56].copy_from_slice(&nanos(meta.mtime(), meta.mtime_nsec()).to_le_bytes());
-    record[56..64].copy_from_slice(&nanos(meta.ctime(), meta.ctime_nsec()).to_le_bytes());
-    record
 }

@@ -1,30 +1,37 @@
 //! WASI preview1 (`wasi_snapshot_preview1`) for guests that expect a POSIX-like host, granting
-//! nothing the embedder did not grant: no file is reachable except under a preopened directory,
+//! nothing the embedder did not grant: no file is reachable except beneath a preopened directory,
 //! and the standard streams are sinks unless inherited.
 //!
 //! The embedder builds a [`WasiCtx`] with [`WasiCtxBuilder`], keeps it in its store data and calls
 //! [`add_to_linker`]. Each host function validates every guest pointer through `guest.rs` (a bad
-//! one is `EFAULT`), resolves every guest path through `path.rs` (an escape is `ENOTCAPABLE`) and
-//! answers with a preview1 `errno`; only `proc_exit` ends the call with a trap. This module and its
-//! children must never panic on guest input, and never reach a host path without `path::resolve`.
+//! one is `EFAULT`), checks the descriptor's rights (`rights.rs`: a descriptor never gains one)
+//! and answers with a preview1 `errno`; only `proc_exit` ends the call with a trap. The sandbox
+//! holds by construction: a preopen is a `cap_std::fs::Dir` handle opened once by the builder, and
+//! every guest path is resolved by such a handle, beneath it (`path.rs`); nothing here opens a
+//! host path otherwise. This module and its children must never panic on guest input, never name
+//! a host path built from guest bytes, and never depend on which tier runs the guest.
 //!
-//! Functions in the preview1 list that are not implemented are still defined, so modules that
-//! merely import them link, and they return `ENOSYS`.
+//! All 46 preview1 functions are implemented. The socket calls answer as wasmtime does without
+//! `--tcplisten` (no descriptor is a socket), and `proc_raise` is `ENOTSUP` as in wasmtime.
 
 mod calls;
 mod errno;
 mod fd;
 mod fs;
 mod guest;
+mod io;
 mod path;
+mod poll;
+mod rights;
+mod stat;
 
 use crate::types::{FuncType, ValType};
 use crate::val::Val;
 use crate::vm::{Caller, Linker, Trap, TrapCode};
+use cap_std::fs::Dir;
 use errno::Errno;
 use fd::{Descriptor, FdTable, StdStream};
 use guest::GuestMemory;
-use std::io;
 use std::path::Path;
 
 /// The import module name WASI preview1 functions live under.
@@ -36,7 +43,7 @@ pub struct WasiCtx {
     args: Vec<String>,
     env: Vec<String>,
     fds: FdTable,
-    /// `random_get`'s source: the host's `/dev/urandom`, or a seeded generator.
+    /// `random_get`'s source: the host kernel's generator, or a seeded one.
     random: calls::RandomSource,
 }
 
@@ -52,7 +59,7 @@ impl WasiCtx {
 pub struct WasiCtxBuilder {
     args: Vec<String>,
     env: Vec<String>,
-    preopens: Vec<(std::path::PathBuf, String)>,
+    preopens: Vec<(Dir, String)>,
     inherit_stdio: bool,
     random_seed: Option<u64>,
 }
@@ -87,22 +94,20 @@ impl WasiCtxBuilder {
     }
 
     /// Grants the guest the host directory `host` under the name `guest`, and everything beneath
-    /// it. Fails if `host` is not a directory. Descriptors are numbered from 3 in call order.
+    /// it. The directory is opened here, once: this is the only host path WASI ever opens, and
+    /// the guest reaches nothing but what lies beneath the handle (renaming or replacing `host`
+    /// later changes nothing). Fails if `host` is not a directory. Descriptors are numbered from
+    /// 3 in call order.
     pub fn preopen_dir(
         mut self,
         host: impl AsRef<Path>,
         guest: impl AsRef<str>,
-    ) -> io::Result<Self> {
+    ) -> std::io::Result<Self> {
         let host = host.as_ref();
-        let context = |err: io::Error| {
-            io::Error::new(err.kind(), format!("cannot preopen `{}`: {err}", host.display()))
-        };
-        // Canonical once, here, so the root holds no symlink for `path::resolve` to trust.
-        let canonical = host.canonicalize().map_err(context)?;
-        if !canonical.metadata().map_err(context)?.is_dir() {
-            return Err(context(io::Error::from(io::ErrorKind::NotADirectory)));
-        }
-        self.preopens.push((canonical, guest.as_ref().to_string()));
+        let dir = Dir::open_ambient_dir(host, cap_std::ambient_authority()).map_err(|err| {
+            std::io::Error::new(err.kind(), format!("cannot preopen `{}`: {err}", host.display()))
+        })?;
+        self.preopens.push((dir, guest.as_ref().to_string()));
         Ok(self)
     }
 
@@ -116,13 +121,9 @@ impl WasiCtxBuilder {
     pub fn build(self) -> WasiCtx {
         let mut fds = FdTable::default();
         let streams = [StdStream::Stdin, StdStream::Stdout, StdStream::Stderr];
-        let preopens = self
-            .preopens
-            .into_iter()
-            .map(|(host, guest)| Descriptor::Dir { host, preopen: Some(guest) });
-        let stdio = streams
-            .into_iter()
-            .map(|stream| Descriptor::Stdio { stream, inherit: self.inherit_stdio });
+        let preopens =
+            self.preopens.into_iter().map(|(dir, guest)| Descriptor::preopen(dir, guest));
+        let stdio = streams.into_iter().map(|stream| Descriptor::stdio(stream, self.inherit_stdio));
         for d in stdio.chain(preopens) {
             // A fresh table holds 3 + preopens descriptors; only a thousand preopens could fail.
             if fds.insert(d).is_err() {
@@ -152,48 +153,54 @@ const CALLS: &[(&str, &str, Call)] = &[
     ("clock_time_get", "iIi", calls::clock_time_get),
     ("random_get", "ii", calls::random_get),
     ("sched_yield", "", calls::sched_yield),
-    ("poll_oneoff", "iiii", calls::poll_oneoff),
-    ("fd_write", "iiii", fs::fd_write),
-    ("fd_read", "iiii", fs::fd_read),
+    ("proc_raise", "i", calls::proc_raise),
+    ("poll_oneoff", "iiii", poll::poll_oneoff),
+    ("fd_write", "iiii", io::fd_write),
+    ("fd_read", "iiii", io::fd_read),
+    ("fd_pwrite", "iiiIi", io::fd_pwrite),
+    ("fd_pread", "iiiIi", io::fd_pread),
+    ("fd_seek", "iIii", io::fd_seek),
+    ("fd_tell", "ii", io::fd_tell),
+    ("fd_sync", "i", io::fd_sync),
+    ("fd_datasync", "i", io::fd_datasync),
+    ("fd_advise", "iIIi", io::fd_advise),
+    ("fd_allocate", "iII", io::fd_allocate),
     ("fd_close", "i", fs::fd_close),
-    ("fd_seek", "iIii", fs::fd_seek),
-    ("fd_tell", "ii", fs::fd_tell),
+    ("fd_renumber", "ii", fs::fd_renumber),
     ("fd_fdstat_get", "ii", fs::fd_fdstat_get),
     ("fd_fdstat_set_flags", "ii", fs::fd_fdstat_set_flags),
+    ("fd_fdstat_set_rights", "iII", fs::fd_fdstat_set_rights),
     ("fd_filestat_get", "ii", fs::fd_filestat_get),
+    ("fd_filestat_set_size", "iI", fs::fd_filestat_set_size),
+    ("fd_filestat_set_times", "iIIi", fs::fd_filestat_set_times),
     ("fd_prestat_get", "ii", fs::fd_prestat_get),
     ("fd_prestat_dir_name", "iii", fs::fd_prestat_dir_name),
     ("fd_readdir", "iiiIi", fs::fd_readdir),
-    ("path_open", "iiiiiIIii", fs::path_open),
-    ("path_filestat_get", "iiiii", fs::path_filestat_get),
-    ("path_create_directory", "iii", fs::path_create_directory),
-    ("path_remove_directory", "iii", fs::path_remove_directory),
-    ("path_unlink_file", "iii", fs::path_unlink_file),
-    ("path_rename", "iiiiii", fs::path_rename),
-    // Not implemented: defined so that modules importing them link.
-    ("fd_advise", "iIIi", nosys),
-    ("fd_allocate", "iII", nosys),
-    ("fd_datasync", "i", nosys),
-    ("fd_sync", "i", nosys),
-    ("fd_fdstat_set_rights", "iII", nosys),
-    ("fd_filestat_set_size", "iI", nosys),
-    ("fd_filestat_set_times", "iIIi", nosys),
-    ("fd_pread", "iiiIi", nosys),
-    ("fd_pwrite", "iiiIi", nosys),
-    ("fd_renumber", "ii", nosys),
-    ("path_filestat_set_times", "iiiiIIi", nosys),
-    ("path_link", "iiiiiii", nosys),
-    ("path_readlink", "iiiiii", nosys),
-    ("path_symlink", "iiiii", nosys),
-    ("proc_raise", "i", nosys),
-    ("sock_accept", "iii", nosys),
-    ("sock_recv", "iiiiii", nosys),
-    ("sock_send", "iiiii", nosys),
-    ("sock_shutdown", "ii", nosys),
+    ("sock_accept", "iii", fs::sock_accept),
+    ("sock_recv", "iiiiii", fs::sock_recv),
+    ("sock_send", "iiiii", fs::sock_send),
+    ("sock_shutdown", "ii", fs::sock_shutdown),
+    ("path_open", "iiiiiIIii", path::path_open),
+    ("path_filestat_get", "iiiii", path::path_filestat_get),
+    ("path_filestat_set_times", "iiiiIIi", path::path_filestat_set_times),
+    ("path_create_directory", "iii", path::path_create_directory),
+    ("path_remove_directory", "iii", path::path_remove_directory),
+    ("path_unlink_file", "iii", path::path_unlink_file),
+    ("path_rename", "iiiiii", path::path_rename),
+    ("path_link", "iiiiiii", path::path_link),
+    ("path_symlink", "iiiii", path::path_symlink),
+    ("path_readlink", "iiiiii", path::path_readlink),
 ];
 
-fn nosys(_: &mut WasiCtx, _: &mut GuestMemory<'_>, _: &[Val]) -> Result<(), Errno> {
-    Err(Errno::NOSYS)
+fn signature(params: &str) -> FuncType {
+    let params = params.chars().map(|c| if c == 'I' { ValType::I64 } else { ValType::I32 });
+    FuncType::new(params.collect::<Vec<_>>(), vec![ValType::I32])
+}
+
+/// Runs `call` on `memory` and turns its outcome into the errno the guest sees.
+fn dispatch(call: Call, ctx: &mut WasiCtx, memory: &mut [u8], args: &[Val]) -> i32 {
+    let outcome = call(ctx, &mut GuestMemory::new(memory), args);
+    outcome.err().map_or(0, |e| i32::from(e.0))
 }
 
 /// Defines every `wasi_snapshot_preview1` function in `linker`; `get` finds the [`WasiCtx`] in the
@@ -203,20 +210,52 @@ pub fn add_to_linker<T>(
     get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
 ) {
     for &(name, params, call) in CALLS {
-        let params = params.chars().map(|c| if c == 'I' { ValType::I64 } else { ValType::I32 });
-        let ty = FuncType::new(params.collect::<Vec<_>>(), vec![ValType::I32]);
-        linker.func_new(MODULE, name, ty, move |mut caller: Caller<'_, T>, args, results| {
-            let (data, memory) = caller.data_and_memory_mut("memory");
-            let mut no_memory = [0u8; 0];
-            let bytes = memory.unwrap_or(&mut no_memory);
-            let outcome = call(get(data), &mut GuestMemory::new(bytes), args);
-            results[0] = Val::I32(outcome.err().map_or(0, |e| e.0 as i32));
-            Ok(())
-        });
+        linker.func_new(
+            MODULE,
+            name,
+            signature(params),
+            move |mut caller: Caller<'_, T>, args, results| {
+                let (data, memory) = caller.data_and_memory_mut("memory");
+                let mut no_memory = [0u8; 0];
+                let bytes = memory.unwrap_or(&mut no_memory);
+                results[0] = Val::I32(dispatch(call, get(data), bytes, args));
+                Ok(())
+            },
+        );
     }
     linker.func_wrap(MODULE, "proc_exit", |_: Caller<'_, T>, code: i32| -> Result<(), Trap> {
         Err(Trap::new(TrapCode::Exit(code)))
     });
+}
+
+/// Every preview1 function's name and signature, `proc_exit` included: what [`call`] accepts.
+pub fn functions() -> impl Iterator<Item = (&'static str, FuncType)> {
+    let exit = ("proc_exit", FuncType::new(vec![ValType::I32], vec![]));
+    CALLS.iter().map(|&(name, params, _)| (name, signature(params))).chain(std::iter::once(exit))
+}
+
+/// Calls the preview1 function `name` with `args` as a guest whose linear memory is `memory`
+/// would, without an instance: for fuzzing and testing the host side directly. The arguments
+/// must have the function's parameter types (see [`functions`]); `None` if `name` is no preview1
+/// function or they do not. The result is the errno the guest would see, or the trap the call
+/// ends with (`proc_exit`).
+pub fn call(
+    ctx: &mut WasiCtx,
+    memory: &mut [u8],
+    name: &str,
+    args: &[Val],
+) -> Option<Result<i32, Trap>> {
+    if name == "proc_exit" {
+        return match args {
+            [Val::I32(code)] => Some(Err(Trap::new(TrapCode::Exit(*code)))),
+            _ => None,
+        };
+    }
+    let &(_, params, body) = CALLS.iter().find(|&&(n, ..)| n == name)?;
+    let ty = signature(params);
+    let matches =
+        ty.params().len() == args.len() && ty.params().iter().zip(args).all(|(t, v)| *t == v.ty());
+    matches.then(|| Ok(dispatch(body, ctx, memory, args)))
 }
 
 /// The i32 argument `i` as unsigned (a pointer, length, descriptor or flag set).

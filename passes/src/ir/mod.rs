@@ -248,6 +248,11 @@ pub enum InstKind {
     },
     /// Drops an element segment.
     ElemDrop(u32),
+    /// Charges this much fuel (with fuel metering: one unit per wasm operator, charged per
+    /// straight-line segment exactly where every tier charges it); traps when less is left. An
+    /// ordered effect: passes never remove, merge or move it across other effects, so a program's
+    /// fuel, and its state when fuel runs out, are the same in every tier.
+    Fuel(u32),
     /// `ref.is_null r`.
     RefIsNull,
     /// A reference to a function.
@@ -299,7 +304,7 @@ impl InstKind {
                 true
             }
             TableGet(_) | TableSet(_) | TableFill(_) | TableCopy { .. } | TableInit { .. } => true,
-            Call(_) | CallIndirect { .. } | Trap(_) => true,
+            Call(_) | CallIndirect { .. } | Trap(_) | Fuel(_) => true,
             Simd(op) => op.mem.is_some(),
             _ => false,
         }
@@ -327,6 +332,7 @@ impl InstKind {
                 | TableCopy { .. }
                 | TableInit { .. }
                 | ElemDrop(_)
+                | Fuel(_)
                 | Call(_)
                 | CallIndirect { .. }
         )

@@ -398,6 +398,7 @@ impl Parser {
             "elem.drop" => ElemDrop(self.prefixed("elem")?),
             "ref.is_null" => RefIsNull,
             "ref.func" => RefFunc(FuncId(self.prefixed("fn")?)),
+            "fuel" => Fuel(self.number()? as u32),
             "call" => Call(FuncId(self.prefixed("fn")?)),
             "call_indirect" => {
                 CallIndirect { sig: self.prefixed("sig")?, table: self.prefixed("table")? }

@@ -79,6 +79,7 @@ pub fn inst_head(kind: &InstKind) -> String {
         TableCopy { dst, src } => format!("table.copy table{dst} table{src}"),
         TableInit { table, elem } => format!("table.init table{table} elem{elem}"),
         ElemDrop(e) => format!("elem.drop elem{e}"),
+        Fuel(n) => format!("fuel {n}"),
         RefIsNull => "ref.is_null".into(),
         RefFunc(f) => format!("ref.func {f}"),
         Call(f) => format!("call {f}"),

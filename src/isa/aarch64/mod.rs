@@ -165,6 +165,8 @@ pub struct Aarch64Masm {
     hot_stubs: Vec<HotStub>,
     /// Back-edges are tallied in `x28` (see `tally_back_edges`).
     tally: Option<Tally>,
+    /// The tier the code is for.
+    tier: Tier,
 }
 
 /// The back-edge tally of a function with loops: `x28` counts down from `chunk`.
@@ -214,6 +216,7 @@ impl Aarch64Masm {
             far,
             hot_stubs: Vec::new(),
             tally: None,
+            tier: Tier::Baseline,
         }
     }
 
@@ -475,6 +478,20 @@ impl MacroAssembler for Aarch64Masm {
 
     fn bind(&mut self, label: DynamicLabel) {
         a64!(self.ops ; =>label);
+    }
+
+    fn set_tier(&mut self, tier: Tier) {
+        self.tier = tier;
+    }
+
+    fn scratch_regs(&self) -> (Reg, FReg) {
+        (Reg(SCRATCH0), FReg(31))
+    }
+
+    fn caller_saved(&self) -> (&'static [Reg], &'static [FReg]) {
+        // x9-x15 are caller-saved in AAPCS64, x21-x28 callee-saved (every entry saves them);
+        // every allocatable float register is caller-saved here (v8-v15 are never used).
+        (&ALLOCATABLE[..7], &ALLOCATABLE_FLOAT)
     }
 
     fn allocatable(&self) -> &'static [Reg] {
@@ -784,15 +801,11 @@ impl MacroAssembler for Aarch64Masm {
     fn count_call(&mut self, def: u32, weight: Option<u32>) {
         // x16 = this function's counters. Plain loads and stores: a count lost to a concurrent
         // update only delays a tier-up decision.
-        self.counters_address(def);
-        a64!(self.ops
-            ; ldr x17, [x16, COUNTER_CALLS]
-            ; add x17, x17, 1
-            ; str x17, [x16, COUNTER_CALLS]
-        );
+        // The budget first: when newer code takes the call, it counts it itself.
         if let Some(weight) = weight {
             // x0 is free outside calls.
             let (stub, resume) = (self.new_label(), self.new_label());
+            self.counters_address(def);
             self.mov_imm(Size::S64, 0, weight as i64);
             a64!(self.ops
                 ; ldr x17, [x16, COUNTER_BUDGET]
@@ -803,6 +816,12 @@ impl MacroAssembler for Aarch64Masm {
             a64!(self.ops ; =>resume);
             self.hot_stubs.push(HotStub { stub, site: HOT_AT_ENTRY, chunk: None, resume });
         }
+        self.counters_address(def);
+        a64!(self.ops
+            ; ldr x17, [x16, COUNTER_CALLS]
+            ; add x17, x17, 1
+            ; str x17, [x16, COUNTER_CALLS]
+        );
     }
 
     fn count_back_edge(&mut self, ordinal: u32, weight: Option<u32>, resume: DynamicLabel) {
@@ -1136,7 +1155,7 @@ impl MacroAssembler for Aarch64Masm {
             a64!(self.ops ; mov x0, x19 ; mov x1, x20);
             self.mov_imm(Size::S32, 2, self.func_index as i64);
             self.mov_imm(Size::S32, 3, site as i64);
-            self.mov_imm(Size::S32, 4, Tier::Baseline as i64);
+            self.mov_imm(Size::S32, 4, self.tier as i64);
             self.load_ctx(SCRATCH0, CTX_HOT);
             a64!(self.ops ; blr x16);
             self.cmp_imm(Size::S32, 0, HOT_CONTINUE as i64);
@@ -1159,7 +1178,7 @@ impl MacroAssembler for Aarch64Masm {
         out_of_line.push((self.offset(), OutOfLine::TrapExit));
         a64!(self.ops ; =>trap_exit ; mov w1, w0);
         self.mov_imm(Size::S32, 2, self.func_index as i64);
-        self.mov_imm(Size::S32, 3, Tier::Baseline as i64);
+        self.mov_imm(Size::S32, 3, self.tier as i64);
         self.load_ctx(SCRATCH0, CTX_UNWIND);
         a64!(self.ops ; mov x0, x19 ; blr x16);
         // Every way out passes here (the trap exit too: `x19` survives the unwind helper), so

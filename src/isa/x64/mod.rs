@@ -120,6 +120,8 @@ pub struct X64Masm {
     hot_stubs: Vec<HotStub>,
     /// Back-edges are tallied in `r15` (see `tally_back_edges`).
     tally: Option<Tally>,
+    /// The tier the code is for.
+    tier: Tier,
 }
 
 /// The back-edge tally of a function with loops: `r15` counts down from `chunk`.
@@ -190,6 +192,7 @@ impl X64Masm {
             features,
             hot_stubs: Vec::new(),
             tally: None,
+            tier: Tier::Baseline,
         }
     }
 
@@ -537,6 +540,19 @@ impl MacroAssembler for X64Masm {
         asm!(self.ops ; =>label);
     }
 
+    fn set_tier(&mut self, tier: Tier) {
+        self.tier = tier;
+    }
+
+    fn scratch_regs(&self) -> (Reg, FReg) {
+        (Reg(0), FReg(0))
+    }
+
+    fn caller_saved(&self) -> (&'static [Reg], &'static [FReg]) {
+        // r8-r11 are caller-saved in System V; rbx and r12-r15 are saved by every entry.
+        (&ALLOCATABLE[..4], &ALLOCATABLE_FLOAT)
+    }
+
     fn allocatable(&self) -> &'static [Reg] {
         // `r15` is last: without it, the rest.
         if self.tally.is_some() { &ALLOCATABLE[..ALLOCATABLE.len() - 1] } else { &ALLOCATABLE }
@@ -847,21 +863,23 @@ impl MacroAssembler for X64Masm {
     fn count_call(&mut self, def: u32, weight: Option<u32>) {
         // Plain read-modify-writes: a count lost to a concurrent update only delays a tier-up
         // decision. `sub` leaves the flags of `budget - weight`: `jle` when it is spent.
+        // The budget first: when newer code takes the call, it counts it itself.
         let base = (def * COUNTERS_BYTES) as i32;
-        asm!(self.ops
-            ; mov rax, QWORD [rdi + CTX_COUNTERS]
-            ; add QWORD [rax + base + COUNTER_CALLS as i32], 1
-        );
         if let Some(weight) = weight {
             let stub = self.ops.new_dynamic_label();
             let resume = self.ops.new_dynamic_label();
             asm!(self.ops
+                ; mov rax, QWORD [rdi + CTX_COUNTERS]
                 ; sub QWORD [rax + base + COUNTER_BUDGET as i32], weight.min(i32::MAX as u32) as i32
                 ; jle =>stub
                 ; =>resume
             );
             self.hot_stubs.push(HotStub { stub, site: HOT_AT_ENTRY, chunk: None, resume });
         }
+        asm!(self.ops
+            ; mov rax, QWORD [rdi + CTX_COUNTERS]
+            ; add QWORD [rax + base + COUNTER_CALLS as i32], 1
+        );
     }
 
     fn count_back_edge(&mut self, ordinal: u32, weight: Option<u32>, resume: DynamicLabel) {
@@ -1279,7 +1297,7 @@ impl MacroAssembler for X64Masm {
                 ; push rsi
                 ; mov edx, func_index
                 ; mov ecx, site as i32
-                ; mov r8d, Tier::Baseline as i32
+                ; mov r8d, self.tier as i32
                 ; call QWORD [rdi + CTX_HOT]
                 ; pop rsi
                 ; pop rdi
@@ -1310,7 +1328,7 @@ impl MacroAssembler for X64Masm {
         asm!(self.ops
             ; mov esi, eax
             ; mov edx, func_index
-            ; mov ecx, Tier::Baseline as i32
+            ; mov ecx, self.tier as i32
             ; call QWORD [rdi + CTX_UNWIND]
         );
         if self.tally.is_some() {

@@ -1,0 +1,376 @@
+//! Register allocation (regalloc2) and emission of allocated VCode through the ISA layer's
+//! `MacroAssembler`.
+//!
+//! The frame tier-2 code runs on is the shared slot frame, extended above what tier 0 lays out:
+//!
+//! ```text
+//! fp -> [entry slots: parameters / OSR values, results][spill slots, 8 bytes each][call area]
+//! ```
+//!
+//! The spill area starts above every slot the entry reads and every result slot, so no spill
+//! overwrites a value before it is read; the call area, where calls and runtime helpers find their
+//! operands (a callee's frame starts there), sits above the spills. The prologue checks that the
+//! whole frame fits, as every tier's does.
+//!
+//! With the allocator's `checker` (tests and debug builds), every allocation is verified
+//! symbolically before any code is emitted.
+
+use super::lower::{CALL_AREA, EntrySlots};
+use super::vcode::{MInst, MTy, RI, RegEnv, VCode};
+use crate::isa::masm::{FReg, FrameSetup, MacroAssembler, Reg, RegImm, Size};
+use crate::tier::Tier;
+use crate::tier::compiler::CompileError;
+use crate::vm::frame::SLOT_BYTES;
+use regalloc2::{Allocation, Edit, InstOrEdit, MachineEnv, Output, PReg, PRegSet, RegClass, VReg};
+
+/// Which of regalloc2's allocators runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum RegallocAlgorithm {
+    /// Backtracking (Ion): the best code, the default.
+    #[default]
+    Backtracking,
+    /// Single pass: faster to allocate, more moves and spills.
+    Fast,
+}
+
+impl std::str::FromStr for RegallocAlgorithm {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "backtracking" | "ion" => Ok(RegallocAlgorithm::Backtracking),
+            "fast" | "single-pass" => Ok(RegallocAlgorithm::Fast),
+            _ => Err(format!("unknown register allocator `{s}` (expected: backtracking or fast)")),
+        }
+    }
+}
+
+/// The allocator's view of `masm`'s registers.
+pub fn reg_env<M: MacroAssembler>(masm: &M) -> RegEnv {
+    let int = |r: Reg| PReg::new(r.0 as usize, RegClass::Int);
+    let float = |r: FReg| PReg::new(r.0 as usize, RegClass::Float);
+    let set = |regs: Vec<PReg>| regs.into_iter().fold(PRegSet::empty(), |s, r| s.with(r));
+    let (scratch, fscratch) = masm.scratch_regs();
+    let (caller_int, caller_float) = masm.caller_saved();
+    let env = MachineEnv {
+        preferred_regs_by_class: [
+            set(masm.allocatable().iter().map(|&r| int(r)).collect()),
+            set(masm.allocatable_float().iter().map(|&r| float(r)).collect()),
+            PRegSet::empty(),
+        ],
+        non_preferred_regs_by_class: [PRegSet::empty(), PRegSet::empty(), PRegSet::empty()],
+        scratch_by_class: [Some(int(scratch)), Some(float(fscratch)), None],
+        fixed_stack_slots: vec![],
+    };
+    let call_clobbers = set(caller_int
+        .iter()
+        .map(|&r| int(r))
+        .chain(caller_float.iter().map(|&r| float(r)))
+        .collect());
+    RegEnv { env, call_clobbers }
+}
+
+/// Allocates registers for `vcode`, checking the result when `check`.
+pub fn allocate(
+    vcode: &VCode,
+    env: &MachineEnv,
+    algorithm: RegallocAlgorithm,
+    check: bool,
+) -> Result<Output, CompileError> {
+    let options = regalloc2::RegallocOptions {
+        verbose_log: false,
+        validate_ssa: cfg!(debug_assertions),
+        algorithm: match algorithm {
+            RegallocAlgorithm::Backtracking => regalloc2::Algorithm::Ion,
+            RegallocAlgorithm::Fast => regalloc2::Algorithm::Fastalloc,
+        },
+    };
+    let output = regalloc2::run(vcode, env, &options)
+        .map_err(|e| CompileError::Internal(format!("register allocation: {e:?}")))?;
+    if check {
+        let mut checker = regalloc2::checker::Checker::new(vcode, env);
+        checker.prepare(&output);
+        checker
+            .run()
+            .map_err(|e| CompileError::Internal(format!("register allocation check: {e:?}")))?;
+    }
+    Ok(output)
+}
+
+/// Where things are in the tier-2 frame.
+struct FrameMap {
+    spill_base: u32,
+    call_area: u32,
+    bytes: u32,
+}
+
+impl FrameMap {
+    fn new(entry: &EntrySlots, num_results: usize, spills: usize, call_area_slots: u32) -> Self {
+        let entry_top = entry.0.iter().map(|&s| s + 1).max().unwrap_or(0);
+        let spill_base = entry_top.max(num_results as u32) * SLOT_BYTES;
+        let spill_end = spill_base + spills as u32 * 8;
+        let call_area = spill_end.div_ceil(SLOT_BYTES) * SLOT_BYTES;
+        FrameMap { spill_base, call_area, bytes: call_area + call_area_slots * SLOT_BYTES }
+    }
+
+    /// A lowered frame offset with the call area's placeholder resolved.
+    fn slot(&self, offset: u32) -> u32 {
+        if offset >= CALL_AREA { self.call_area + (offset - CALL_AREA) } else { offset }
+    }
+
+    fn spill(&self, slot: regalloc2::SpillSlot) -> u32 {
+        self.spill_base + slot.index() as u32 * 8
+    }
+}
+
+/// What emission needs beyond the VCode and its allocation.
+pub struct EmitInput<'a> {
+    pub func_index: u32,
+    pub def: u32,
+    pub entry: &'a EntrySlots,
+    pub num_results: usize,
+    /// Whether the entry counts the call in the module's profile counters.
+    pub count_calls: bool,
+}
+
+/// Emits `vcode` as allocated by `output` into `masm`.
+pub fn emit<M: MacroAssembler>(
+    masm: &mut M,
+    vcode: &VCode,
+    output: &Output,
+    input: &EmitInput<'_>,
+) -> Result<(), CompileError> {
+    let frame =
+        FrameMap::new(input.entry, input.num_results, output.num_spillslots, vcode.call_area_slots);
+    masm.set_tier(Tier::Optimized);
+    masm.prologue(&FrameSetup {
+        func_index: input.func_index,
+        frame_bytes: frame.bytes,
+        init_offset: 0,
+        init: &[],
+    });
+    if input.count_calls {
+        masm.count_call(input.def, None);
+    }
+    let labels: Vec<M::Label> = (0..vcode.blocks.len()).map(|_| masm.new_label()).collect();
+    let mut e = Emitter { masm, frame: &frame, labels: &labels };
+    for (b, &label) in labels.iter().enumerate() {
+        let block = regalloc2::Block::new(b);
+        e.masm.bind(label);
+        let next = b + 1;
+        for item in output.block_insts_and_edits(vcode, block) {
+            match item {
+                InstOrEdit::Edit(Edit::Move { from, to }) => e.edit_move(*from, *to)?,
+                InstOrEdit::Inst(i) => {
+                    let inst = &vcode.insts[i.index()];
+                    let regs = Regs::new(&vcode.operands[i.index()], output.inst_allocs(i))?;
+                    e.inst(inst, &regs, next)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The physical register of each virtual register an instruction names.
+struct Regs(Vec<(VReg, PReg)>);
+
+impl Regs {
+    fn new(operands: &[regalloc2::Operand], allocs: &[Allocation]) -> Result<Regs, CompileError> {
+        let mut pairs = Vec::with_capacity(operands.len());
+        for (op, alloc) in operands.iter().zip(allocs) {
+            let reg = alloc
+                .as_reg()
+                .ok_or_else(|| CompileError::Internal(format!("{op:?} not in a register")))?;
+            pairs.push((op.vreg(), reg));
+        }
+        Ok(Regs(pairs))
+    }
+
+    fn get(&self, v: VReg) -> PReg {
+        self.0
+            .iter()
+            .find(|(r, _)| *r == v)
+            .map(|(_, p)| *p)
+            .expect("an operand of the instruction")
+    }
+
+    fn int(&self, v: VReg) -> Reg {
+        Reg(self.get(v).hw_enc() as u8)
+    }
+
+    fn float(&self, v: VReg) -> FReg {
+        FReg(self.get(v).hw_enc() as u8)
+    }
+
+    fn ri(&self, r: RI) -> RegImm {
+        match r {
+            RI::Reg(v) => RegImm::Reg(self.int(v)),
+            RI::Imm(i) => RegImm::Imm(i),
+        }
+    }
+}
+
+struct Emitter<'a, M: MacroAssembler> {
+    masm: &'a mut M,
+    frame: &'a FrameMap,
+    labels: &'a [M::Label],
+}
+
+impl<M: MacroAssembler> Emitter<'_, M> {
+    fn edit_move(&mut self, from: Allocation, to: Allocation) -> Result<(), CompileError> {
+        let m = &mut *self.masm;
+        match (from.as_reg(), to.as_reg(), from.as_stack(), to.as_stack()) {
+            (Some(f), Some(t), _, _) if f == t => {}
+            (Some(f), Some(t), _, _) => match f.class() {
+                RegClass::Float => m.mov_float(FReg(t.hw_enc() as u8), FReg(f.hw_enc() as u8)),
+                _ => m.mov(Size::S64, Reg(t.hw_enc() as u8), RegImm::Reg(Reg(f.hw_enc() as u8))),
+            },
+            (Some(f), None, _, Some(slot)) => {
+                let at = self.frame.spill(slot);
+                match f.class() {
+                    RegClass::Float => m.store_slot_float(Size::S64, FReg(f.hw_enc() as u8), at),
+                    _ => m.store_slot(Size::S64, Reg(f.hw_enc() as u8), at),
+                }
+            }
+            (None, Some(t), Some(slot), _) => {
+                let at = self.frame.spill(slot);
+                match t.class() {
+                    RegClass::Float => m.load_slot_float(Size::S64, FReg(t.hw_enc() as u8), at),
+                    _ => m.load_slot(Size::S64, Reg(t.hw_enc() as u8), at),
+                }
+            }
+            _ => return Err(CompileError::Internal(format!("move {from} -> {to}"))),
+        }
+        Ok(())
+    }
+
+    fn jump_unless_next(&mut self, target: regalloc2::Block, next: usize) {
+        if target.index() != next {
+            self.masm.jump(self.labels[target.index()]);
+        }
+    }
+
+    fn inst(&mut self, inst: &MInst, r: &Regs, next: usize) -> Result<(), CompileError> {
+        let m = &mut *self.masm;
+        match inst {
+            MInst::LoadSlot { ty, dst, slot } => {
+                let at = self.frame.slot(*slot);
+                if ty.is_float() {
+                    m.load_slot_float(ty.size(), r.float(*dst), at)
+                } else {
+                    m.load_slot(ty.size(), r.int(*dst), at)
+                }
+            }
+            MInst::StoreSlot { ty, src, slot } => {
+                let at = self.frame.slot(*slot);
+                if ty.is_float() {
+                    m.store_slot_float(ty.size(), r.float(*src), at)
+                } else {
+                    // Integers and references are stored whole, as tier 1 stores them.
+                    m.store_slot(Size::S64, r.int(*src), at)
+                }
+            }
+            MInst::Iconst { size, dst, imm } => m.mov(*size, r.int(*dst), RegImm::Imm(*imm)),
+            MInst::Fconst { size, dst, bits } => m.load_float_const(*size, r.float(*dst), *bits),
+            MInst::Mov { ty, dst, src } => {
+                if ty.is_float() {
+                    m.mov_float(r.float(*dst), r.float(*src))
+                } else {
+                    m.mov(Size::S64, r.int(*dst), RegImm::Reg(r.int(*src)))
+                }
+            }
+            MInst::IntOp { op, size, dst, lhs, rhs } => {
+                m.int_op(*op, *size, r.int(*dst), r.int(*lhs), r.ri(*rhs))
+            }
+            MInst::Div { op, size, dst, lhs, rhs } => {
+                m.div(*op, *size, r.int(*dst), r.int(*lhs), r.int(*rhs))
+            }
+            MInst::Unary { op, size, dst, src } => m.unary(*op, *size, r.int(*dst), r.int(*src)),
+            MInst::Compare { cond, size, dst, lhs, rhs } => {
+                m.compare(*cond, *size, r.int(*dst), r.int(*lhs), r.ri(*rhs))
+            }
+            MInst::Select { ty, dst, b, cond, .. } => match ty {
+                MTy::F32 | MTy::F64 => {
+                    m.select_float(ty.size(), r.float(*dst), r.int(*cond), r.float(*b))
+                }
+                _ => m.select(ty.size(), r.int(*dst), r.int(*cond), r.int(*b)),
+            },
+            MInst::FloatOp { op, size, dst, lhs, rhs } => {
+                m.float_op(*op, *size, r.float(*dst), r.float(*lhs), r.float(*rhs))
+            }
+            MInst::FloatUnary { op, size, dst, src } => {
+                m.float_unary(*op, *size, r.float(*dst), r.float(*src))
+            }
+            MInst::FloatCompare { cmp, size, dst, lhs, rhs } => {
+                m.float_compare(*cmp, *size, r.int(*dst), r.float(*lhs), r.float(*rhs))
+            }
+            MInst::FloatToInt { op, dst, src } => m.float_to_int(*op, r.int(*dst), r.float(*src)),
+            MInst::IntToFloat { op, dst, src } => m.int_to_float(*op, r.float(*dst), r.int(*src)),
+            MInst::FloatToFloat { op, dst, src } => {
+                m.float_to_float(*op, r.float(*dst), r.float(*src))
+            }
+            MInst::Load { kind, dst, addr, offset } => {
+                m.load_heap(*kind, r.int(*dst), r.int(*addr), *offset)
+            }
+            MInst::Store { kind, src, addr, offset } => {
+                m.store_heap(*kind, r.int(*src), r.int(*addr), *offset)
+            }
+            MInst::LoadF { size, dst, addr, offset } => {
+                m.load_heap_float(*size, r.float(*dst), r.int(*addr), *offset)
+            }
+            MInst::StoreF { size, src, addr, offset } => {
+                m.store_heap_float(*size, r.float(*src), r.int(*addr), *offset)
+            }
+            MInst::GlobalGet { ty, dst, index } => {
+                if ty.is_float() {
+                    m.load_global_float(ty.size(), r.float(*dst), *index)
+                } else {
+                    m.load_global(ty.size(), r.int(*dst), *index)
+                }
+            }
+            MInst::GlobalSet { ty, src, index } => {
+                if ty.is_float() {
+                    m.store_global_float(ty.size(), r.float(*src), *index)
+                } else {
+                    m.store_global(ty.size(), r.int(*src), *index)
+                }
+            }
+            MInst::MemorySize { dst } => m.memory_size(r.int(*dst)),
+            MInst::MemoryGrow { dst, delta } => m.memory_grow(r.int(*dst), r.int(*delta)),
+            MInst::Fuel { amount } => m.consume_fuel(*amount),
+            MInst::Call { callee, callee_fp } => m.call(*callee, self.frame.slot(*callee_fp)),
+            MInst::CallIndirect { ty, table, callee_fp } => {
+                m.call_indirect(*ty, *table, self.frame.slot(*callee_fp))
+            }
+            MInst::Runtime { op, a, b, args } => m.runtime(*op, *a, *b, self.frame.slot(*args)),
+            MInst::Jump { target } => self.jump_unless_next(*target, next),
+            MInst::Brif { cond, then, otherwise } => {
+                let label = self.labels[then.index()];
+                m.branch(
+                    crate::isa::masm::Cond::Ne,
+                    Size::S32,
+                    r.int(*cond),
+                    RegImm::Imm(0),
+                    label,
+                );
+                self.jump_unless_next(*otherwise, next);
+            }
+            MInst::CmpBranch { cond, size, lhs, rhs, then, otherwise } => {
+                let label = self.labels[then.index()];
+                m.branch(*cond, *size, r.int(*lhs), r.ri(*rhs), label);
+                self.jump_unless_next(*otherwise, next);
+            }
+            MInst::BrTable { index, targets } => {
+                let labels: Vec<M::Label> =
+                    targets.iter().map(|t| self.labels[t.index()]).collect();
+                m.jump_table(r.int(*index), &labels);
+            }
+            MInst::Ret => m.ret(),
+            MInst::Trap { code } => {
+                let label = m.trap_label(code.clone());
+                m.jump(label);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,135 @@
+//! The `tierup-passes` view of a decoded module: its environment (signatures, globals, memories,
+//! tables, segments), derived once per module, and the stubs that stand for functions not built.
+
+use crate::module::{ConstExpr as ModConst, ModuleInner, SegmentMode};
+use crate::types::ValType;
+use tierup_passes::ir::{
+    Const, ConstExpr, Data, Elem, Env, FuncId, Function, Global, Memory, Signature, Table, Type,
+};
+
+fn ty(t: ValType) -> Type {
+    match t {
+        ValType::I32 => Type::I32,
+        ValType::I64 => Type::I64,
+        ValType::F32 => Type::F32,
+        ValType::F64 => Type::F64,
+        ValType::V128 => Type::V128,
+        ValType::FuncRef => Type::FuncRef,
+        ValType::ExternRef => Type::ExternRef,
+    }
+}
+
+fn sig(t: &crate::types::FuncType) -> Signature {
+    Signature {
+        params: t.params().iter().map(|&p| ty(p)).collect(),
+        results: t.results().iter().map(|&r| ty(r)).collect(),
+    }
+}
+
+/// A constant expression of type `t`.
+fn const_expr(e: ModConst, t: Type) -> ConstExpr {
+    match e {
+        ModConst::GlobalGet(g) => ConstExpr::GlobalGet(g),
+        ModConst::RefFunc(f) => ConstExpr::RefFunc(FuncId(f)),
+        ModConst::Value(v) => ConstExpr::Const(match t {
+            Type::I32 => Const::I32(v as u32),
+            Type::I64 => Const::I64(v as u64),
+            Type::F32 => Const::F32(v as u32),
+            Type::F64 => Const::F64(v as u64),
+            Type::V128 => Const::V128(v),
+            Type::FuncRef | Type::ExternRef => Const::Null(t),
+        }),
+    }
+}
+
+/// The module's environment, derived the first time tier 2 needs it. Data segments keep their
+/// placement, not their bytes: no pass reads them (only the evaluator does, which tier 2 never
+/// runs).
+pub fn of(module: &ModuleInner) -> &Env {
+    module.tiers.compiler_data(|| derive(module))
+}
+
+fn derive(m: &ModuleInner) -> Env {
+    let num_imported_globals = m.num_imported_globals as usize;
+    let globals = m
+        .globals
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let t = ty(g.content);
+            let init =
+                i.checked_sub(num_imported_globals).map(|d| const_expr(m.global_inits[d], t));
+            Global { ty: t, mutable: g.mutable, init }
+        })
+        .collect();
+    let memories = m
+        .memories
+        .iter()
+        .enumerate()
+        .map(|(i, mem)| Memory {
+            min: mem.limits.min,
+            max: mem.limits.max,
+            imported: i < m.num_imported_memories as usize,
+        })
+        .collect();
+    let tables: Vec<Table> = m
+        .tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Table {
+            ty: ty(t.element),
+            min: t.limits.min,
+            max: t.limits.max,
+            imported: i < m.num_imported_tables as usize,
+        })
+        .collect();
+    let active = |mode: &SegmentMode| match mode {
+        SegmentMode::Active { index, offset } => Some((*index, const_expr(*offset, Type::I32))),
+        _ => None,
+    };
+    let elems = m
+        .elems
+        .iter()
+        .map(|e| {
+            let ety = match &e.mode {
+                SegmentMode::Active { index, .. } => {
+                    tables.get(*index as usize).map_or(Type::FuncRef, |t| t.ty)
+                }
+                _ => Type::FuncRef,
+            };
+            Elem {
+                ty: ety,
+                active: active(&e.mode),
+                declared: matches!(e.mode, SegmentMode::Declared),
+                items: e.items.iter().map(|&i| const_expr(i, ety)).collect(),
+            }
+        })
+        .collect();
+    let datas =
+        m.datas.iter().map(|d| Data { active: active(&d.mode), bytes: Vec::new() }).collect();
+    Env {
+        sigs: m.types.iter().map(sig).collect(),
+        func_sigs: (0..m.func_types.len() as u32).map(|f| sig(m.func_type(f))).collect(),
+        globals,
+        memories,
+        tables,
+        datas,
+        elems,
+    }
+}
+
+/// One function per index, none built: imports as imports, defined functions as stubs (a
+/// defined function without blocks, which passes skip and the inliner never takes).
+pub fn stubs(module: &ModuleInner, env: &Env) -> Vec<Function> {
+    env.func_sigs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut f = Function::new("", s.clone());
+            if (i as u32) < module.num_imported_funcs {
+                f.import = Some((String::new(), String::new()));
+            }
+            f
+        })
+        .collect()
+}

@@ -1,0 +1,868 @@
+//! Lowering: optimized SSA (`tierup-passes` IR) to VCode, the instruction selection of tier 2.
+//!
+//! Every IR value becomes a virtual register; every instruction becomes one or a few
+//! `MacroAssembler` operations. Selection folds what the assembler takes directly: integer
+//! immediates that fit 32 bits into ALU operations, compares and branches; a compare (or `eqz`)
+//! used only by the branch that ends its block into one compare-and-branch; constants used only in
+//! such places are not materialized at all. Calls and runtime helpers pass their operands through
+//! the frame area above the spill slots, as every tier's entries expect. Edges from blocks with
+//! several successors are split, so no edge is critical.
+//!
+//! It must never lower what it does not fully understand: SIMD and anything else unsupported is
+//! refused (the function stays in a lower tier).
+
+use super::vcode::{MBlock, MInst, MTy, RI, VCode};
+use crate::isa::masm::{
+    Callee, Cond, ConvertOp, DivOp, FloatCmp, FloatOp, FloatUnaryOp, IntOp, LoadKind, RuntimeOp,
+    Size, StoreKind, UnaryOp,
+};
+use crate::tier::compiler::CompileError;
+use crate::vm::TrapCode;
+use crate::vm::frame::SLOT_BYTES;
+use regalloc2::{Block as MB, VReg};
+use tierup_passes::ir::{
+    Block, Const, Function, Inst, InstKind, LoadOp, NumOp, StoreOp, TrapCode as IrTrap, Type, Value,
+};
+
+/// Where a function's entry parameters come from: the frame slot of each (a normal entry reads
+/// the wasm parameters from slots `0..n`; an on-stack-replacement entry the loop header's values
+/// from wherever tier 0 keeps them).
+pub struct EntrySlots(pub Vec<u32>);
+
+fn unsupported(what: impl Into<String>) -> CompileError {
+    CompileError::Unsupported(what.into())
+}
+
+fn mty(t: Type) -> Result<MTy, CompileError> {
+    Ok(match t {
+        Type::I32 => MTy::I32,
+        Type::I64 | Type::FuncRef | Type::ExternRef => MTy::I64,
+        Type::F32 => MTy::F32,
+        Type::F64 => MTy::F64,
+        Type::V128 => return Err(unsupported("v128 values (SIMD)")),
+    })
+}
+
+fn trap_code(code: IrTrap) -> TrapCode {
+    match code {
+        IrTrap::Unreachable => TrapCode::Unreachable,
+        IrTrap::IntegerDivideByZero => TrapCode::IntegerDivideByZero,
+        IrTrap::IntegerOverflow => TrapCode::IntegerOverflow,
+        IrTrap::BadConversionToInteger => TrapCode::BadConversionToInteger,
+        IrTrap::MemoryOutOfBounds => TrapCode::MemoryOutOfBounds,
+        IrTrap::TableOutOfBounds => TrapCode::TableOutOfBounds,
+        IrTrap::IndirectCallToNull => TrapCode::IndirectCallToNull,
+        IrTrap::BadSignature => TrapCode::BadSignature,
+    }
+}
+
+/// How a numeric operator lowers.
+enum NumLowering {
+    Int(IntOp, Size),
+    Div(DivOp, Size),
+    Unary(UnaryOp, Size),
+    Cmp(Cond, Size),
+    Eqz(Size),
+    Float(FloatOp, Size),
+    FloatUnary(FloatUnaryOp, Size),
+    FloatCmp(FloatCmp, Size),
+    FloatToInt(ConvertOp),
+    IntToFloat(ConvertOp),
+    FloatToFloat(ConvertOp),
+}
+
+fn num_lowering(op: NumOp) -> NumLowering {
+    use ConvertOp::{Convert, Reinterpret, Resize, Trunc};
+    use NumLowering as L;
+    use NumOp as N;
+    use Size::{S32, S64};
+    let trunc =
+        |signed, saturating, int, float| L::FloatToInt(Trunc { signed, saturating, int, float });
+    let convert = |signed, int, float| L::IntToFloat(Convert { signed, int, float });
+    match op {
+        N::I32Eqz => L::Eqz(S32),
+        N::I64Eqz => L::Eqz(S64),
+        N::I32Eq => L::Cmp(Cond::Eq, S32),
+        N::I32Ne => L::Cmp(Cond::Ne, S32),
+        N::I32LtS => L::Cmp(Cond::LtS, S32),
+        N::I32LtU => L::Cmp(Cond::LtU, S32),
+        N::I32GtS => L::Cmp(Cond::GtS, S32),
+        N::I32GtU => L::Cmp(Cond::GtU, S32),
+        N::I32LeS => L::Cmp(Cond::LeS, S32),
+        N::I32LeU => L::Cmp(Cond::LeU, S32),
+        N::I32GeS => L::Cmp(Cond::GeS, S32),
+        N::I32GeU => L::Cmp(Cond::GeU, S32),
+        N::I64Eq => L::Cmp(Cond::Eq, S64),
+        N::I64Ne => L::Cmp(Cond::Ne, S64),
+        N::I64LtS => L::Cmp(Cond::LtS, S64),
+        N::I64LtU => L::Cmp(Cond::LtU, S64),
+        N::I64GtS => L::Cmp(Cond::GtS, S64),
+        N::I64GtU => L::Cmp(Cond::GtU, S64),
+        N::I64LeS => L::Cmp(Cond::LeS, S64),
+        N::I64LeU => L::Cmp(Cond::LeU, S64),
+        N::I64GeS => L::Cmp(Cond::GeS, S64),
+        N::I64GeU => L::Cmp(Cond::GeU, S64),
+        N::F32Eq => L::FloatCmp(FloatCmp::Eq, S32),
+        N::F32Ne => L::FloatCmp(FloatCmp::Ne, S32),
+        N::F32Lt => L::FloatCmp(FloatCmp::Lt, S32),
+        N::F32Gt => L::FloatCmp(FloatCmp::Gt, S32),
+        N::F32Le => L::FloatCmp(FloatCmp::Le, S32),
+        N::F32Ge => L::FloatCmp(FloatCmp::Ge, S32),
+        N::F64Eq => L::FloatCmp(FloatCmp::Eq, S64),
+        N::F64Ne => L::FloatCmp(FloatCmp::Ne, S64),
+        N::F64Lt => L::FloatCmp(FloatCmp::Lt, S64),
+        N::F64Gt => L::FloatCmp(FloatCmp::Gt, S64),
+        N::F64Le => L::FloatCmp(FloatCmp::Le, S64),
+        N::F64Ge => L::FloatCmp(FloatCmp::Ge, S64),
+        N::I32Clz => L::Unary(UnaryOp::Clz, S32),
+        N::I32Ctz => L::Unary(UnaryOp::Ctz, S32),
+        N::I32Popcnt => L::Unary(UnaryOp::Popcnt, S32),
+        N::I64Clz => L::Unary(UnaryOp::Clz, S64),
+        N::I64Ctz => L::Unary(UnaryOp::Ctz, S64),
+        N::I64Popcnt => L::Unary(UnaryOp::Popcnt, S64),
+        N::I32Add => L::Int(IntOp::Add, S32),
+        N::I32Sub => L::Int(IntOp::Sub, S32),
+        N::I32Mul => L::Int(IntOp::Mul, S32),
+        N::I32And => L::Int(IntOp::And, S32),
+        N::I32Or => L::Int(IntOp::Or, S32),
+        N::I32Xor => L::Int(IntOp::Xor, S32),
+        N::I32Shl => L::Int(IntOp::Shl, S32),
+        N::I32ShrS => L::Int(IntOp::ShrS, S32),
+        N::I32ShrU => L::Int(IntOp::ShrU, S32),
+        N::I32Rotl => L::Int(IntOp::Rotl, S32),
+        N::I32Rotr => L::Int(IntOp::Rotr, S32),
+        N::I64Add => L::Int(IntOp::Add, S64),
+        N::I64Sub => L::Int(IntOp::Sub, S64),
+        N::I64Mul => L::Int(IntOp::Mul, S64),
+        N::I64And => L::Int(IntOp::And, S64),
+        N::I64Or => L::Int(IntOp::Or, S64),
+        N::I64Xor => L::Int(IntOp::Xor, S64),
+        N::I64Shl => L::Int(IntOp::Shl, S64),
+        N::I64ShrS => L::Int(IntOp::ShrS, S64),
+        N::I64ShrU => L::Int(IntOp::ShrU, S64),
+        N::I64Rotl => L::Int(IntOp::Rotl, S64),
+        N::I64Rotr => L::Int(IntOp::Rotr, S64),
+        N::I32DivS => L::Div(DivOp::DivS, S32),
+        N::I32DivU => L::Div(DivOp::DivU, S32),
+        N::I32RemS => L::Div(DivOp::RemS, S32),
+        N::I32RemU => L::Div(DivOp::RemU, S32),
+        N::I64DivS => L::Div(DivOp::DivS, S64),
+        N::I64DivU => L::Div(DivOp::DivU, S64),
+        N::I64RemS => L::Div(DivOp::RemS, S64),
+        N::I64RemU => L::Div(DivOp::RemU, S64),
+        N::F32Abs => L::FloatUnary(FloatUnaryOp::Abs, S32),
+        N::F32Neg => L::FloatUnary(FloatUnaryOp::Neg, S32),
+        N::F32Ceil => L::FloatUnary(FloatUnaryOp::Ceil, S32),
+        N::F32Floor => L::FloatUnary(FloatUnaryOp::Floor, S32),
+        N::F32Trunc => L::FloatUnary(FloatUnaryOp::Trunc, S32),
+        N::F32Nearest => L::FloatUnary(FloatUnaryOp::Nearest, S32),
+        N::F32Sqrt => L::FloatUnary(FloatUnaryOp::Sqrt, S32),
+        N::F64Abs => L::FloatUnary(FloatUnaryOp::Abs, S64),
+        N::F64Neg => L::FloatUnary(FloatUnaryOp::Neg, S64),
+        N::F64Ceil => L::FloatUnary(FloatUnaryOp::Ceil, S64),
+        N::F64Floor => L::FloatUnary(FloatUnaryOp::Floor, S64),
+        N::F64Trunc => L::FloatUnary(FloatUnaryOp::Trunc, S64),
+        N::F64Nearest => L::FloatUnary(FloatUnaryOp::Nearest, S64),
+        N::F64Sqrt => L::FloatUnary(FloatUnaryOp::Sqrt, S64),
+        N::F32Add => L::Float(FloatOp::Add, S32),
+        N::F32Sub => L::Float(FloatOp::Sub, S32),
+        N::F32Mul => L::Float(FloatOp::Mul, S32),
+        N::F32Div => L::Float(FloatOp::Div, S32),
+        N::F32Min => L::Float(FloatOp::Min, S32),
+        N::F32Max => L::Float(FloatOp::Max, S32),
+        N::F32Copysign => L::Float(FloatOp::Copysign, S32),
+        N::F64Add => L::Float(FloatOp::Add, S64),
+        N::F64Sub => L::Float(FloatOp::Sub, S64),
+        N::F64Mul => L::Float(FloatOp::Mul, S64),
+        N::F64Div => L::Float(FloatOp::Div, S64),
+        N::F64Min => L::Float(FloatOp::Min, S64),
+        N::F64Max => L::Float(FloatOp::Max, S64),
+        N::F64Copysign => L::Float(FloatOp::Copysign, S64),
+        N::I32WrapI64 => L::Unary(UnaryOp::Extend32U, S64),
+        N::I64ExtendI32S => L::Unary(UnaryOp::Extend32S, S64),
+        N::I64ExtendI32U => L::Unary(UnaryOp::Extend32U, S64),
+        N::I32Extend8S => L::Unary(UnaryOp::Extend8S, S32),
+        N::I32Extend16S => L::Unary(UnaryOp::Extend16S, S32),
+        N::I64Extend8S => L::Unary(UnaryOp::Extend8S, S64),
+        N::I64Extend16S => L::Unary(UnaryOp::Extend16S, S64),
+        N::I64Extend32S => L::Unary(UnaryOp::Extend32S, S64),
+        N::I32TruncF32S => trunc(true, false, S32, S32),
+        N::I32TruncF32U => trunc(false, false, S32, S32),
+        N::I32TruncF64S => trunc(true, false, S32, S64),
+        N::I32TruncF64U => trunc(false, false, S32, S64),
+        N::I64TruncF32S => trunc(true, false, S64, S32),
+        N::I64TruncF32U => trunc(false, false, S64, S32),
+        N::I64TruncF64S => trunc(true, false, S64, S64),
+        N::I64TruncF64U => trunc(false, false, S64, S64),
+        N::I32TruncSatF32S => trunc(true, true, S32, S32),
+        N::I32TruncSatF32U => trunc(false, true, S32, S32),
+        N::I32TruncSatF64S => trunc(true, true, S32, S64),
+        N::I32TruncSatF64U => trunc(false, true, S32, S64),
+        N::I64TruncSatF32S => trunc(true, true, S64, S32),
+        N::I64TruncSatF32U => trunc(false, true, S64, S32),
+        N::I64TruncSatF64S => trunc(true, true, S64, S64),
+        N::I64TruncSatF64U => trunc(false, true, S64, S64),
+        N::F32ConvertI32S => convert(true, S32, S32),
+        N::F32ConvertI32U => convert(false, S32, S32),
+        N::F32ConvertI64S => convert(true, S64, S32),
+        N::F32ConvertI64U => convert(false, S64, S32),
+        N::F64ConvertI32S => convert(true, S32, S64),
+        N::F64ConvertI32U => convert(false, S32, S64),
+        N::F64ConvertI64S => convert(true, S64, S64),
+        N::F64ConvertI64U => convert(false, S64, S64),
+        N::F32DemoteF64 => L::FloatToFloat(Resize { to: S32 }),
+        N::F64PromoteF32 => L::FloatToFloat(Resize { to: S64 }),
+        N::I32ReinterpretF32 => L::FloatToInt(Reinterpret { to_float: false, size: S32 }),
+        N::I64ReinterpretF64 => L::FloatToInt(Reinterpret { to_float: false, size: S64 }),
+        N::F32ReinterpretI32 => L::IntToFloat(Reinterpret { to_float: true, size: S32 }),
+        N::F64ReinterpretI64 => L::IntToFloat(Reinterpret { to_float: true, size: S64 }),
+    }
+}
+
+fn load_kind(op: LoadOp) -> Result<LoadKind, MTy> {
+    Ok(match op {
+        LoadOp::I32Load => LoadKind::I32,
+        LoadOp::I64Load => LoadKind::I64,
+        LoadOp::I32Load8S => LoadKind::I32_8S,
+        LoadOp::I32Load8U => LoadKind::I32_8U,
+        LoadOp::I32Load16S => LoadKind::I32_16S,
+        LoadOp::I32Load16U => LoadKind::I32_16U,
+        LoadOp::I64Load8S => LoadKind::I64_8S,
+        LoadOp::I64Load8U => LoadKind::I64_8U,
+        LoadOp::I64Load16S => LoadKind::I64_16S,
+        LoadOp::I64Load16U => LoadKind::I64_16U,
+        LoadOp::I64Load32S => LoadKind::I64_32S,
+        LoadOp::I64Load32U => LoadKind::I64_32U,
+        LoadOp::F32Load => return Err(MTy::F32),
+        LoadOp::F64Load => return Err(MTy::F64),
+    })
+}
+
+fn store_kind(op: StoreOp) -> Result<StoreKind, MTy> {
+    Ok(match op {
+        StoreOp::I32Store8 | StoreOp::I64Store8 => StoreKind::B8,
+        StoreOp::I32Store16 | StoreOp::I64Store16 => StoreKind::B16,
+        StoreOp::I32Store | StoreOp::I64Store32 => StoreKind::B32,
+        StoreOp::I64Store => StoreKind::B64,
+        StoreOp::F32Store => return Err(MTy::F32),
+        StoreOp::F64Store => return Err(MTy::F64),
+    })
+}
+
+/// Lowers `f` (built and optimized, in a module with `num_imported` imported functions) whose
+/// entry parameters are in the frame slots `entry`.
+pub fn lower(
+    f: &Function,
+    num_imported: u32,
+    entry: &EntrySlots,
+    call_clobbers: regalloc2::PRegSet,
+) -> Result<VCode, CompileError> {
+    let mut l = Lower::new(f, num_imported, call_clobbers)?;
+    l.run(entry)?;
+    Ok(l.finish())
+}
+
+struct Lower<'f> {
+    f: &'f Function,
+    num_imported: u32,
+    /// VReg of each IR value (`None`: not an integer or float register value).
+    vregs: Vec<Option<VReg>>,
+    /// Uses of each value (operands and branch arguments).
+    uses: Vec<u32>,
+    /// Constants folded everywhere they are used: not materialized.
+    folded: Vec<bool>,
+    next_vreg: usize,
+    /// Reachable IR blocks in order, and their VCode block.
+    order: Vec<Block>,
+    mblock: Vec<Option<MB>>,
+    blocks: Vec<MBlock>,
+    insts: Vec<MInst>,
+    /// Per VCode block under construction, its instructions (flattened in `finish`).
+    block_insts: Vec<Vec<MInst>>,
+    call_clobbers: regalloc2::PRegSet,
+    /// The frame offset of the call area, fixed once the spill slots are counted: calls and
+    /// helpers are lowered against this placeholder and patched (see `finish`).
+    call_area_slots: u32,
+}
+
+/// Placeholder frame offset of the call area in lowered instructions; `emit` relocates it above
+/// the spill slots.
+pub const CALL_AREA: u32 = 1 << 30;
+
+impl<'f> Lower<'f> {
+    fn new(
+        f: &'f Function,
+        num_imported: u32,
+        call_clobbers: regalloc2::PRegSet,
+    ) -> Result<Self, CompileError> {
+        let mut uses = vec![0u32; f.values.len()];
+        for &b in &f.layout {
+            for &i in &f.blocks[b.index()].insts {
+                let d = &f.insts[i.index()];
+                for a in &d.args {
+                    uses[a.index()] += 1;
+                }
+                for t in &d.targets {
+                    for a in &t.args {
+                        uses[a.index()] += 1;
+                    }
+                }
+            }
+        }
+        Ok(Lower {
+            f,
+            num_imported,
+            vregs: vec![None; f.values.len()],
+            uses,
+            folded: vec![false; f.values.len()],
+            next_vreg: 0,
+            order: Vec::new(),
+            mblock: vec![None; f.blocks.len()],
+            blocks: Vec::new(),
+            insts: Vec::new(),
+            block_insts: Vec::new(),
+            call_clobbers,
+            call_area_slots: 0,
+        })
+    }
+
+    fn vreg(&mut self, v: Value) -> Result<VReg, CompileError> {
+        if let Some(r) = self.vregs[v.index()] {
+            return Ok(r);
+        }
+        let class = mty(self.f.ty(v))?.class();
+        let r = VReg::new(self.next_vreg, class);
+        self.next_vreg += 1;
+        self.vregs[v.index()] = Some(r);
+        Ok(r)
+    }
+
+    fn new_mblock(&mut self) -> MB {
+        self.blocks.push(MBlock::default());
+        self.block_insts.push(Vec::new());
+        MB::new(self.blocks.len() - 1)
+    }
+
+    /// Reachable blocks in layout order, entry first.
+    fn reachable(&self) -> Vec<Block> {
+        let mut seen = vec![false; self.f.blocks.len()];
+        let entry = self.f.entry();
+        let mut stack = vec![entry];
+        seen[entry.index()] = true;
+        while let Some(b) = stack.pop() {
+            for s in self.f.successors(b) {
+                if !seen[s.index()] {
+                    seen[s.index()] = true;
+                    stack.push(s);
+                }
+            }
+        }
+        self.f.layout.iter().copied().filter(|b| seen[b.index()]).collect()
+    }
+
+    /// A constant integer operand that fits a 32-bit immediate.
+    fn imm_of(&self, v: Value) -> Option<i64> {
+        match self.f.const_of(v)? {
+            Const::I32(x) => Some(x as i32 as i64),
+            Const::I64(x) => i32::try_from(x as i64).ok().map(i64::from),
+            Const::Null(_) => Some(0),
+            _ => None,
+        }
+    }
+
+    /// `v` as a register-or-immediate operand.
+    fn ri(&mut self, v: Value) -> Result<RI, CompileError> {
+        match self.imm_of(v) {
+            Some(imm) => Ok(RI::Imm(imm)),
+            None => Ok(RI::Reg(self.vreg(v)?)),
+        }
+    }
+
+    fn run(&mut self, entry: &EntrySlots) -> Result<(), CompileError> {
+        self.order = self.reachable();
+        self.decide_folding();
+        for &b in &self.order.clone() {
+            let mb = self.new_mblock();
+            self.mblock[b.index()] = Some(mb);
+        }
+        // Block parameters (the entry's come from the frame instead).
+        for (n, &b) in self.order.clone().iter().enumerate() {
+            let mb = self.mblock[b.index()].unwrap();
+            let params: Vec<VReg> = self.f.blocks[b.index()]
+                .params
+                .iter()
+                .map(|&p| self.vreg(p))
+                .collect::<Result<_, _>>()?;
+            if n == 0 {
+                if params.len() != entry.0.len() {
+                    return Err(CompileError::Internal("entry slots mismatch".into()));
+                }
+                for (i, &p) in self.f.blocks[b.index()].params.clone().iter().enumerate() {
+                    let ty = mty(self.f.ty(p))?;
+                    let slot = entry.0[i] * SLOT_BYTES;
+                    self.block_insts[0].push(MInst::LoadSlot { ty, dst: params[i], slot });
+                }
+            } else {
+                self.blocks[mb.index()].params = params;
+            }
+        }
+        for &b in &self.order.clone() {
+            self.lower_block(b)?;
+        }
+        Ok(())
+    }
+
+    /// Constants whose every use is an operand position that takes an immediate.
+    fn decide_folding(&mut self) {
+        let mut foldable_uses = vec![0u32; self.f.values.len()];
+        for &b in &self.order.clone() {
+            for &i in &self.f.blocks[b.index()].insts {
+                let d = &self.f.insts[i.index()];
+                let rhs_imm = match &d.kind {
+                    InstKind::Num(op) => {
+                        matches!(num_lowering(*op), NumLowering::Int(..) | NumLowering::Cmp(..))
+                    }
+                    _ => false,
+                };
+                if rhs_imm && d.args.len() == 2 && self.imm_of(d.args[1]).is_some() {
+                    foldable_uses[d.args[1].index()] += 1;
+                }
+            }
+        }
+        for (v, &foldable) in foldable_uses.iter().enumerate() {
+            self.folded[v] = foldable > 0 && foldable == self.uses[v];
+        }
+    }
+
+    fn push(&mut self, mb: MB, inst: MInst) {
+        self.block_insts[mb.index()].push(inst);
+    }
+
+    fn lower_block(&mut self, b: Block) -> Result<(), CompileError> {
+        let mb = self.mblock[b.index()].unwrap();
+        let insts = self.f.blocks[b.index()].insts.clone();
+        let (body, term) = insts.split_at(insts.len() - 1);
+        // A compare consumed only by this block's branch becomes part of it.
+        let fused = self.fusable_compare(b, term[0]);
+        for &i in body {
+            if Some(i) == fused {
+                continue;
+            }
+            self.lower_inst(mb, i)?;
+        }
+        self.lower_terminator(mb, term[0], fused)
+    }
+
+    /// The compare (or `eqz`) that defines `term`'s condition, when it is in this block, used
+    /// only there, and integer.
+    fn fusable_compare(&self, b: Block, term: Inst) -> Option<Inst> {
+        let d = &self.f.insts[term.index()];
+        if d.kind != InstKind::Brif {
+            return None;
+        }
+        let cond = d.args[0];
+        let def = self.f.def_inst(cond)?;
+        if self.uses[cond.index()] != 1 || !self.f.blocks[b.index()].insts.contains(&def) {
+            return None;
+        }
+        match &self.f.insts[def.index()].kind {
+            InstKind::Num(op)
+                if matches!(num_lowering(*op), NumLowering::Cmp(..) | NumLowering::Eqz(_)) =>
+            {
+                Some(def)
+            }
+            _ => None,
+        }
+    }
+
+    fn lower_inst(&mut self, mb: MB, i: Inst) -> Result<(), CompileError> {
+        let d = self.f.insts[i.index()].clone();
+        let result = |l: &mut Self, n: usize| l.vreg(d.results[n]);
+        match &d.kind {
+            InstKind::Const(c) => {
+                if self.folded[d.results[0].index()] || self.uses[d.results[0].index()] == 0 {
+                    return Ok(());
+                }
+                let dst = result(self, 0)?;
+                let inst = match *c {
+                    Const::I32(x) => MInst::Iconst { size: Size::S32, dst, imm: x as i32 as i64 },
+                    Const::I64(x) => MInst::Iconst { size: Size::S64, dst, imm: x as i64 },
+                    Const::Null(_) => MInst::Iconst { size: Size::S64, dst, imm: 0 },
+                    Const::F32(bits) => MInst::Fconst { size: Size::S32, dst, bits: bits as u64 },
+                    Const::F64(bits) => MInst::Fconst { size: Size::S64, dst, bits },
+                    Const::V128(_) => return Err(unsupported("v128 constants (SIMD)")),
+                };
+                self.push(mb, inst);
+            }
+            InstKind::Num(op) => self.lower_num(mb, *op, &d.args, d.results[0])?,
+            InstKind::Select => {
+                let ty = mty(self.f.ty(d.results[0]))?;
+                let inst = MInst::Select {
+                    ty,
+                    dst: result(self, 0)?,
+                    a: self.vreg(d.args[0])?,
+                    b: self.vreg(d.args[1])?,
+                    cond: self.vreg(d.args[2])?,
+                };
+                self.push(mb, inst);
+            }
+            InstKind::Copy => {
+                let ty = mty(self.f.ty(d.results[0]))?;
+                let inst = MInst::Mov { ty, dst: result(self, 0)?, src: self.vreg(d.args[0])? };
+                self.push(mb, inst);
+            }
+            InstKind::Load { op, offset, mem } => {
+                self.check_memory(*mem, *offset)?;
+                let (dst, addr) = (result(self, 0)?, self.vreg(d.args[0])?);
+                let offset = *offset as u32;
+                let inst = match load_kind(*op) {
+                    Ok(kind) => MInst::Load { kind, dst, addr, offset },
+                    Err(ty) => MInst::LoadF { size: ty.size(), dst, addr, offset },
+                };
+                self.push(mb, inst);
+            }
+            InstKind::Store { op, offset, mem } => {
+                self.check_memory(*mem, *offset)?;
+                let (addr, src) = (self.vreg(d.args[0])?, self.vreg(d.args[1])?);
+                let offset = *offset as u32;
+                let inst = match store_kind(*op) {
+                    Ok(kind) => MInst::Store { kind, src, addr, offset },
+                    Err(ty) => MInst::StoreF { size: ty.size(), src, addr, offset },
+                };
+                self.push(mb, inst);
+            }
+            InstKind::GlobalGet(g) => {
+                let ty = mty(self.f.ty(d.results[0]))?;
+                let inst = MInst::GlobalGet { ty, dst: result(self, 0)?, index: *g };
+                self.push(mb, inst);
+            }
+            InstKind::GlobalSet(g) => {
+                let ty = mty(self.f.ty(d.args[0]))?;
+                let inst = MInst::GlobalSet { ty, src: self.vreg(d.args[0])?, index: *g };
+                self.push(mb, inst);
+            }
+            InstKind::MemorySize(0) => {
+                let inst = MInst::MemorySize { dst: result(self, 0)? };
+                self.push(mb, inst);
+            }
+            InstKind::MemoryGrow(0) => {
+                let inst =
+                    MInst::MemoryGrow { dst: result(self, 0)?, delta: self.vreg(d.args[0])? };
+                self.push(mb, inst);
+            }
+            InstKind::MemoryFill(0) => {
+                self.runtime(mb, RuntimeOp::MemoryFill, 0, 0, &d.args, &[])?
+            }
+            InstKind::MemoryCopy { dst: 0, src: 0 } => {
+                self.runtime(mb, RuntimeOp::MemoryCopy, 0, 0, &d.args, &[])?
+            }
+            InstKind::MemoryInit { mem: 0, data } => {
+                self.runtime(mb, RuntimeOp::MemoryInit, *data, 0, &d.args, &[])?
+            }
+            InstKind::DataDrop(data) => {
+                self.runtime(mb, RuntimeOp::DataDrop, *data, 0, &[], &[])?
+            }
+            InstKind::TableGet(t) => {
+                self.runtime(mb, RuntimeOp::TableGet, *t, 0, &d.args, &d.results)?
+            }
+            InstKind::TableSet(t) => self.runtime(mb, RuntimeOp::TableSet, *t, 0, &d.args, &[])?,
+            InstKind::TableSize(t) => {
+                self.runtime(mb, RuntimeOp::TableSize, *t, 0, &[], &d.results)?
+            }
+            InstKind::TableGrow(t) => {
+                self.runtime(mb, RuntimeOp::TableGrow, *t, 0, &d.args, &d.results)?
+            }
+            InstKind::TableFill(t) => {
+                self.runtime(mb, RuntimeOp::TableFill, *t, 0, &d.args, &[])?
+            }
+            InstKind::TableCopy { dst, src } => {
+                self.runtime(mb, RuntimeOp::TableCopy, *dst, *src, &d.args, &[])?
+            }
+            InstKind::TableInit { table, elem } => {
+                self.runtime(mb, RuntimeOp::TableInit, *table, *elem, &d.args, &[])?
+            }
+            InstKind::ElemDrop(e) => self.runtime(mb, RuntimeOp::ElemDrop, *e, 0, &[], &[])?,
+            InstKind::RefIsNull => {
+                let dst = result(self, 0)?;
+                let src = self.vreg(d.args[0])?;
+                let inst = MInst::Compare {
+                    cond: Cond::Eq,
+                    size: Size::S64,
+                    dst,
+                    lhs: src,
+                    rhs: RI::Imm(0),
+                };
+                self.push(mb, inst);
+            }
+            InstKind::RefFunc(func) => {
+                self.runtime(mb, RuntimeOp::RefFunc, func.0, 0, &[], &d.results)?
+            }
+            InstKind::Call(func) => {
+                let callee = match func.0.checked_sub(self.num_imported) {
+                    Some(def) => Callee::Defined { def, func: func.0 },
+                    None => Callee::Import(func.0),
+                };
+                self.call(mb, MInst::Call { callee, callee_fp: CALL_AREA }, &d.args, &d.results)?;
+            }
+            InstKind::CallIndirect { sig, table } => {
+                let inst = MInst::CallIndirect { ty: *sig, table: *table, callee_fp: CALL_AREA };
+                self.call(mb, inst, &d.args, &d.results)?;
+            }
+            InstKind::Fuel(amount) => self.push(mb, MInst::Fuel { amount: *amount }),
+            InstKind::Simd(op) => return Err(unsupported(format!("SIMD operator {}", op.name))),
+            other => return Err(unsupported(format!("{other:?}"))),
+        }
+        Ok(())
+    }
+
+    /// Only memory 0 exists in WebAssembly 2.0; offsets past 32 bits cannot be encoded.
+    fn check_memory(&self, mem: u32, offset: u64) -> Result<(), CompileError> {
+        if mem != 0 || offset > u32::MAX as u64 {
+            return Err(unsupported(format!("memory {mem} access at offset {offset}")));
+        }
+        Ok(())
+    }
+
+    fn lower_num(
+        &mut self,
+        mb: MB,
+        op: NumOp,
+        args: &[Value],
+        result: Value,
+    ) -> Result<(), CompileError> {
+        let dst = self.vreg(result)?;
+        let inst = match num_lowering(op) {
+            NumLowering::Int(op, size) => {
+                MInst::IntOp { op, size, dst, lhs: self.vreg(args[0])?, rhs: self.ri(args[1])? }
+            }
+            NumLowering::Div(op, size) => {
+                MInst::Div { op, size, dst, lhs: self.vreg(args[0])?, rhs: self.vreg(args[1])? }
+            }
+            NumLowering::Unary(op, size) => {
+                MInst::Unary { op, size, dst, src: self.vreg(args[0])? }
+            }
+            NumLowering::Eqz(size) => MInst::Compare {
+                cond: Cond::Eq,
+                size,
+                dst,
+                lhs: self.vreg(args[0])?,
+                rhs: RI::Imm(0),
+            },
+            NumLowering::Cmp(cond, size) => {
+                MInst::Compare { cond, size, dst, lhs: self.vreg(args[0])?, rhs: self.ri(args[1])? }
+            }
+            NumLowering::Float(op, size) => {
+                MInst::FloatOp { op, size, dst, lhs: self.vreg(args[0])?, rhs: self.vreg(args[1])? }
+            }
+            NumLowering::FloatUnary(op, size) => {
+                MInst::FloatUnary { op, size, dst, src: self.vreg(args[0])? }
+            }
+            NumLowering::FloatCmp(cmp, size) => MInst::FloatCompare {
+                cmp,
+                size,
+                dst,
+                lhs: self.vreg(args[0])?,
+                rhs: self.vreg(args[1])?,
+            },
+            NumLowering::FloatToInt(op) => MInst::FloatToInt { op, dst, src: self.vreg(args[0])? },
+            NumLowering::IntToFloat(op) => MInst::IntToFloat { op, dst, src: self.vreg(args[0])? },
+            NumLowering::FloatToFloat(op) => {
+                MInst::FloatToFloat { op, dst, src: self.vreg(args[0])? }
+            }
+        };
+        self.push(mb, inst);
+        Ok(())
+    }
+
+    /// Stores `args` into consecutive slots of the call area, runs `call`, loads `results` from
+    /// the area's first slots.
+    fn call(
+        &mut self,
+        mb: MB,
+        call: MInst,
+        args: &[Value],
+        results: &[Value],
+    ) -> Result<(), CompileError> {
+        for (n, &a) in args.iter().enumerate() {
+            let ty = mty(self.f.ty(a))?;
+            let src = self.vreg(a)?;
+            let slot = CALL_AREA + n as u32 * SLOT_BYTES;
+            self.push(mb, MInst::StoreSlot { ty, src, slot });
+        }
+        self.push(mb, call);
+        for (n, &r) in results.iter().enumerate() {
+            let ty = mty(self.f.ty(r))?;
+            let dst = self.vreg(r)?;
+            let slot = CALL_AREA + n as u32 * SLOT_BYTES;
+            self.push(mb, MInst::LoadSlot { ty, dst, slot });
+        }
+        self.call_area_slots = self.call_area_slots.max(args.len().max(results.len()) as u32 + 1);
+        Ok(())
+    }
+
+    fn runtime(
+        &mut self,
+        mb: MB,
+        op: RuntimeOp,
+        a: u32,
+        b: u32,
+        args: &[Value],
+        results: &[Value],
+    ) -> Result<(), CompileError> {
+        let inst = MInst::Runtime { op, a, b, args: CALL_AREA };
+        self.call(mb, inst, args, results)
+    }
+
+    /// A successor edge: the VCode block of IR target `t` with `args`, or, when `split`, a new
+    /// edge block that jumps there (so no edge is critical).
+    fn edge(
+        &mut self,
+        from: MB,
+        t: &tierup_passes::ir::BlockCall,
+        split: bool,
+    ) -> Result<MB, CompileError> {
+        let target = self.mblock[t.block.index()].expect("reachable target");
+        let args: Vec<VReg> = t.args.iter().map(|&a| self.vreg(a)).collect::<Result<_, _>>()?;
+        if !split {
+            self.link(from, target, args);
+            return Ok(target);
+        }
+        let e = self.new_mblock();
+        self.link(from, e, vec![]);
+        self.link(e, target, args);
+        self.push(e, MInst::Jump { target });
+        Ok(e)
+    }
+
+    fn link(&mut self, from: MB, to: MB, args: Vec<VReg>) {
+        self.blocks[from.index()].succs.push(to);
+        self.blocks[from.index()].succ_args.push(args);
+        self.blocks[to.index()].preds.push(from);
+    }
+
+    fn lower_terminator(
+        &mut self,
+        mb: MB,
+        term: Inst,
+        fused: Option<Inst>,
+    ) -> Result<(), CompileError> {
+        let d = self.f.insts[term.index()].clone();
+        match &d.kind {
+            InstKind::Jump => {
+                let target = self.edge(mb, &d.targets[0], false)?;
+                self.push(mb, MInst::Jump { target });
+            }
+            InstKind::Brif => {
+                let then = self.edge(mb, &d.targets[0], true)?;
+                let otherwise = self.edge(mb, &d.targets[1], true)?;
+                let inst = match fused {
+                    Some(c) => self.compare_branch(c, then, otherwise)?,
+                    None => MInst::Brif { cond: self.vreg(d.args[0])?, then, otherwise },
+                };
+                self.push(mb, inst);
+            }
+            InstKind::BrTable => {
+                let mut targets = Vec::with_capacity(d.targets.len());
+                for t in &d.targets {
+                    targets.push(self.edge(mb, t, true)?);
+                }
+                let inst = MInst::BrTable { index: self.vreg(d.args[0])?, targets };
+                self.push(mb, inst);
+            }
+            InstKind::Return => {
+                for (n, &v) in d.args.iter().enumerate() {
+                    let ty = mty(self.f.ty(v))?;
+                    let src = self.vreg(v)?;
+                    self.push(mb, MInst::StoreSlot { ty, src, slot: n as u32 * SLOT_BYTES });
+                }
+                self.push(mb, MInst::Ret);
+            }
+            InstKind::Trap(code) => self.push(mb, MInst::Trap { code: trap_code(*code) }),
+            other => return Err(CompileError::Internal(format!("{other:?} ends a block"))),
+        }
+        Ok(())
+    }
+
+    fn compare_branch(
+        &mut self,
+        cmp: Inst,
+        then: MB,
+        otherwise: MB,
+    ) -> Result<MInst, CompileError> {
+        let d = self.f.insts[cmp.index()].clone();
+        let InstKind::Num(op) = d.kind else { unreachable!("a fusable compare") };
+        let (cond, size, rhs) = match num_lowering(op) {
+            NumLowering::Cmp(cond, size) => (cond, size, self.ri(d.args[1])?),
+            NumLowering::Eqz(size) => (Cond::Eq, size, RI::Imm(0)),
+            _ => unreachable!("a fusable compare"),
+        };
+        let lhs = self.vreg(d.args[0])?;
+        Ok(MInst::CmpBranch { cond, size, lhs, rhs, then, otherwise })
+    }
+
+    /// Renumbers the blocks in reverse postorder, so every block but a loop header comes after
+    /// its predecessors: regalloc2's checker visits blocks in index order first and reports
+    /// values as unknown in a block visited before its predecessors (edge blocks made by
+    /// splitting are created last), and emission gets fall-throughs in that order too.
+    fn order_reverse_postorder(&mut self) {
+        let n = self.blocks.len();
+        let mut postorder = Vec::with_capacity(n);
+        let mut seen = vec![false; n];
+        // Iterative depth-first search: (block, next successor to visit).
+        let mut stack = vec![(0usize, 0usize)];
+        seen[0] = true;
+        while let Some(&mut (b, ref mut next)) = stack.last_mut() {
+            if let Some(&s) = self.blocks[b].succs.get(*next) {
+                *next += 1;
+                if !seen[s.index()] {
+                    seen[s.index()] = true;
+                    stack.push((s.index(), 0));
+                }
+            } else {
+                postorder.push(b);
+                stack.pop();
+            }
+        }
+        let mut order: Vec<usize> = postorder.into_iter().rev().collect();
+        order.extend((0..n).filter(|&b| !seen[b]));
+        let mut new_index = vec![0usize; n];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new;
+        }
+        let rename = |b: MB| MB::new(new_index[b.index()]);
+        let mut blocks = std::mem::take(&mut self.blocks);
+        let mut insts = std::mem::take(&mut self.block_insts);
+        for b in &mut blocks {
+            b.succs.iter_mut().chain(b.preds.iter_mut()).for_each(|x| *x = rename(*x));
+        }
+        for i in insts.iter_mut().flatten() {
+            i.map_successors(rename);
+        }
+        self.blocks = order.iter().map(|&old| std::mem::take(&mut blocks[old])).collect();
+        self.block_insts = order.iter().map(|&old| std::mem::take(&mut insts[old])).collect();
+    }
+
+    fn finish(mut self) -> VCode {
+        self.order_reverse_postorder();
+        for (n, insts) in std::mem::take(&mut self.block_insts).into_iter().enumerate() {
+            let start = self.insts.len() as u32;
+            self.insts.extend(insts);
+            self.blocks[n].start = start;
+            self.blocks[n].end = self.insts.len() as u32;
+        }
+        for b in &self.blocks {
+            let last = &self.insts[b.end as usize - 1];
+            debug_assert!(last.is_terminator(), "a block ends in a terminator");
+            debug_assert_eq!(last.successors(), b.succs, "successors agree");
+        }
+        let operands = self.insts.iter().map(MInst::operands).collect();
+        VCode {
+            insts: self.insts,
+            operands,
+            blocks: self.blocks,
+            num_vregs: self.next_vreg,
+            call_clobbers: self.call_clobbers,
+            call_area_slots: self.call_area_slots,
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! VCode: tier 2's machine-level function, between lowering and register allocation.
+//!
+//! Each instruction is one `MacroAssembler` operation (or a frame-slot move) on virtual registers,
+//! so VCode is as ISA-independent as the assembler vocabulary: the ISA shows only in the register
+//! environment ([`RegEnv`]) the allocator works with. Blocks are contiguous ranges of
+//! instructions ending in a terminator; control flow merges through block parameters, which
+//! regalloc2 takes directly, and no edge is critical (lowering splits them), as regalloc2 requires.
+//!
+//! This module describes code; it never emits any (`emit.rs` does, after allocation).
+
+use crate::isa::masm::{
+    Callee, Cond, ConvertOp, DivOp, FloatCmp, FloatOp, FloatUnaryOp, IntOp, LoadKind, RuntimeOp,
+    Size, StoreKind, UnaryOp,
+};
+use crate::vm::TrapCode;
+use regalloc2::{Block, Inst, InstRange, Operand, PRegSet, RegClass, VReg};
+
+/// A value's machine type: which register class holds it and how wide it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MTy {
+    I32,
+    I64,
+    F32,
+    F64,
+}
+
+impl MTy {
+    pub fn size(self) -> Size {
+        match self {
+            MTy::I32 | MTy::F32 => Size::S32,
+            MTy::I64 | MTy::F64 => Size::S64,
+        }
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, MTy::F32 | MTy::F64)
+    }
+
+    pub fn class(self) -> RegClass {
+        if self.is_float() { RegClass::Float } else { RegClass::Int }
+    }
+}
+
+/// An integer register operand or an immediate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RI {
+    Reg(VReg),
+    Imm(i64),
+}
+
+/// One VCode instruction. Register operands are virtual; offsets are bytes from the frame
+/// pointer. Comments give what the `MacroAssembler` does with it.
+#[derive(Clone, Debug)]
+pub enum MInst {
+    /// `dst = frame[slot]` (parameters, results of calls and helpers, OSR entry values).
+    LoadSlot {
+        ty: MTy,
+        dst: VReg,
+        slot: u32,
+    },
+    /// `frame[slot] = src` (results, arguments, helper operands).
+    StoreSlot {
+        ty: MTy,
+        src: VReg,
+        slot: u32,
+    },
+    Iconst {
+        size: Size,
+        dst: VReg,
+        imm: i64,
+    },
+    Fconst {
+        size: Size,
+        dst: VReg,
+        bits: u64,
+    },
+    /// `dst = src` (a copy the passes left).
+    Mov {
+        ty: MTy,
+        dst: VReg,
+        src: VReg,
+    },
+    /// `dst = lhs op rhs`; `dst` reuses `lhs`'s register.
+    IntOp {
+        op: IntOp,
+        size: Size,
+        dst: VReg,
+        lhs: VReg,
+        rhs: RI,
+    },
+    /// `dst = lhs op rhs`, trapping on a zero divisor (and `MIN / -1` for `DivS`); `dst` reuses
+    /// `lhs`.
+    Div {
+        op: DivOp,
+        size: Size,
+        dst: VReg,
+        lhs: VReg,
+        rhs: VReg,
+    },
+    /// `dst = op src`; `dst` reuses `src`.
+    Unary {
+        op: UnaryOp,
+        size: Size,
+        dst: VReg,
+        src: VReg,
+    },
+    /// `dst = (lhs cond rhs) as i32`.
+    Compare {
+        cond: Cond,
+        size: Size,
+        dst: VReg,
+        lhs: VReg,
+        rhs: RI,
+    },
+    /// `dst = cond != 0 ? a : b`, with `dst` reusing `a`.
+    Select {
+        ty: MTy,
+        dst: VReg,
+        a: VReg,
+        b: VReg,
+        cond: VReg,
+    },
+    /// `dst = lhs op rhs` (floats); `dst` reuses `lhs`.
+    FloatOp {
+        op: FloatOp,
+        size: Size,
+        dst: VReg,
+        lhs: VReg,
+        rhs: VReg,
+    },
+    /// `dst = op src` (floats); `dst` reuses `src`.
+    FloatUnary {
+        op: FloatUnaryOp,
+        size: Size,
+        dst: VReg,
+        src: VReg,
+    },
+    /// `dst = (lhs cmp rhs) as i32`.
+    FloatCompare {
+        cmp: FloatCmp,
+        size: Size,
+        dst: VReg,
+        lhs: VReg,
+        rhs: VReg,
+    },
+    /// Float register to integer register.
+    FloatToInt {
+        op: ConvertOp,
+        dst: VReg,
+        src: VReg,
+    },
+    /// Integer register to float register.
+    IntToFloat {
+        op: ConvertOp,
+        dst: VReg,
+        src: VReg,
+    },
+    /// Float width change; `dst` reuses `src`.
+    FloatToFloat {
+        op: ConvertOp,
+        dst: VReg,
+        src: VReg,
+    },
+    Load {
+        kind: LoadKind,
+        dst: VReg,
+        addr: VReg,
+        offset: u32,
+    },
+    Store {
+        kind: StoreKind,
+        src: VReg,
+        addr: VReg,
+        offset: u32,
+    },
+    LoadF {
+        size: Size,
+        dst: VReg,
+        addr: VReg,
+        offset: u32,
+    },
+    StoreF {
+        size: Size,
+        src: VReg,
+        addr: VReg,
+        offset: u32,
+    },
+    GlobalGet {
+        ty: MTy,
+        dst: VReg,
+        index: u32,
+    },
+    GlobalSet {
+        ty: MTy,
+        src: VReg,
+        index: u32,
+    },
+    MemorySize {
+        dst: VReg,
+    },
+    /// Calls the runtime: clobbers the caller-saved registers.
+    MemoryGrow {
+        dst: VReg,
+        delta: VReg,
+    },
+    /// Charges a fuel segment.
+    Fuel {
+        amount: u32,
+    },
+    /// A call with its frame at `callee_fp` (arguments stored there before, results loaded
+    /// after): clobbers the caller-saved registers.
+    Call {
+        callee: Callee,
+        callee_fp: u32,
+    },
+    /// `call_indirect` with the table index in the slot after the arguments.
+    CallIndirect {
+        ty: u32,
+        table: u32,
+        callee_fp: u32,
+    },
+    /// A runtime operation on the operands in the slots from `args` on.
+    Runtime {
+        op: RuntimeOp,
+        a: u32,
+        b: u32,
+        args: u32,
+    },
+    // ---- terminators ----
+    Jump {
+        target: Block,
+    },
+    /// `cond != 0` to `then`, else to `otherwise`.
+    Brif {
+        cond: VReg,
+        then: Block,
+        otherwise: Block,
+    },
+    /// `lhs cond rhs` to `then`, else to `otherwise`.
+    CmpBranch {
+        cond: Cond,
+        size: Size,
+        lhs: VReg,
+        rhs: RI,
+        then: Block,
+        otherwise: Block,
+    },
+    /// `targets[index]`, the last when out of range.
+    BrTable {
+        index: VReg,
+        targets: Vec<Block>,
+    },
+    Ret,
+    Trap {
+        code: TrapCode,
+    },
+}
+
+impl MInst {
+    pub fn is_terminator(&self) -> bool {
+        matches!(
+            self,
+            MInst::Jump { .. }
+                | MInst::Brif { .. }
+                | MInst::CmpBranch { .. }
+                | MInst::BrTable { .. }
+                | MInst::Ret
+                | MInst::Trap { .. }
+        )
+    }
+
+    /// Whether the instruction calls out (and so clobbers the caller-saved registers).
+    pub fn is_call(&self) -> bool {
+        matches!(
+            self,
+            MInst::MemoryGrow { .. }
+                | MInst::Call { .. }
+                | MInst::CallIndirect { .. }
+                | MInst::Runtime { .. }
+        )
+    }
+
+    /// The operands, in the order regalloc2 reports their allocations (uses before defs where
+    /// a def reuses a use's register: reuse constraints name the use's index).
+    pub fn operands(&self) -> Vec<Operand> {
+        use Operand as O;
+        let ri = |r: &RI, out: &mut Vec<Operand>| {
+            if let RI::Reg(v) = r {
+                out.push(O::reg_use(*v));
+            }
+        };
+        let mut out = Vec::new();
+        match self {
+            MInst::LoadSlot { dst, .. } | MInst::Iconst { dst, .. } | MInst::Fconst { dst, .. } => {
+                out.push(O::reg_def(*dst))
+            }
+            MInst::StoreSlot { src, .. } | MInst::GlobalSet { src, .. } => {
+                out.push(O::reg_use(*src))
+            }
+            MInst::Mov { dst, src, .. } => {
+                out.push(O::reg_use(*src));
+                out.push(O::reg_def(*dst));
+            }
+            MInst::IntOp { dst, lhs, rhs, .. } => {
+                out.push(O::reg_use(*lhs));
+                ri(rhs, &mut out);
+                out.push(O::reg_reuse_def(*dst, 0));
+            }
+            MInst::Div { dst, lhs, rhs, .. } | MInst::FloatOp { dst, lhs, rhs, .. } => {
+                out.push(O::reg_use(*lhs));
+                out.push(O::reg_use(*rhs));
+                out.push(O::reg_reuse_def(*dst, 0));
+            }
+            MInst::Unary { dst, src, .. }
+            | MInst::FloatUnary { dst, src, .. }
+            | MInst::FloatToFloat { dst, src, .. } => {
+                out.push(O::reg_use(*src));
+                out.push(O::reg_reuse_def(*dst, 0));
+            }
+            MInst::Compare { dst, lhs, rhs, .. } => {
+                out.push(O::reg_use(*lhs));
+                ri(rhs, &mut out);
+                out.push(O::reg_def(*dst));
+            }
+            MInst::Select { dst, a, b, cond, .. } => {
+                out.push(O::reg_use(*a));
+                out.push(O::reg_use(*b));
+                out.push(O::reg_use(*cond));
+                out.push(O::reg_reuse_def(*dst, 0));
+            }
+            MInst::FloatCompare { dst, lhs, rhs, .. } => {
+                out.push(O::reg_use(*lhs));
+                out.push(O::reg_use(*rhs));
+                out.push(O::reg_def(*dst));
+            }
+            MInst::FloatToInt { dst, src, .. } | MInst::IntToFloat { dst, src, .. } => {
+                out.push(O::reg_use(*src));
+                out.push(O::reg_def(*dst));
+            }
+            MInst::Load { dst, addr, .. } | MInst::LoadF { dst, addr, .. } => {
+                out.push(O::reg_use(*addr));
+                out.push(O::reg_def(*dst));
+            }
+            MInst::Store { src, addr, .. } | MInst::StoreF { src, addr, .. } => {
+                out.push(O::reg_use(*src));
+                out.push(O::reg_use(*addr));
+            }
+            MInst::GlobalGet { dst, .. } | MInst::MemorySize { dst } => out.push(O::reg_def(*dst)),
+            MInst::MemoryGrow { dst, delta } => {
+                out.push(O::reg_use(*delta));
+                out.push(O::reg_def(*dst));
+            }
+            MInst::Fuel { .. }
+            | MInst::Call { .. }
+            | MInst::CallIndirect { .. }
+            | MInst::Runtime { .. }
+            | MInst::Jump { .. }
+            | MInst::Ret
+            | MInst::Trap { .. } => {}
+            MInst::Brif { cond, .. } => out.push(O::reg_use(*cond)),
+            MInst::CmpBranch { lhs, rhs, .. } => {
+                out.push(O::reg_use(*lhs));
+                ri(rhs, &mut out);
+            }
+            MInst::BrTable { index, .. } => out.push(O::reg_use(*index)),
+        }
+        out
+    }
+
+    /// Renames the successor blocks of a terminator.
+    pub fn map_successors(&mut self, rename: impl Fn(Block) -> Block) {
+        match self {
+            MInst::Jump { target } => *target = rename(*target),
+            MInst::Brif { then, otherwise, .. } | MInst::CmpBranch { then, otherwise, .. } => {
+                *then = rename(*then);
+                *otherwise = rename(*otherwise);
+            }
+            MInst::BrTable { targets, .. } => targets.iter_mut().for_each(|t| *t = rename(*t)),
+            _ => {}
+        }
+    }
+
+    /// Successor blocks of a terminator, in order.
+    pub fn successors(&self) -> Vec<Block> {
+        match self {
+            MInst::Jump { target } => vec![*target],
+            MInst::Brif { then, otherwise, .. } | MInst::CmpBranch { then, otherwise, .. } => {
+                vec![*then, *otherwise]
+            }
+            MInst::BrTable { targets, .. } => targets.clone(),
+            _ => vec![],
+        }
+    }
+}
+
+/// A VCode block: its parameters, the arguments its terminator passes to each successor, and
+/// its instructions (a range of [`VCode::insts`]).
+#[derive(Clone, Debug, Default)]
+pub struct MBlock {
+    pub params: Vec<VReg>,
+    pub succs: Vec<Block>,
+    pub preds: Vec<Block>,
+    /// Per successor, the arguments (one per successor parameter).
+    pub succ_args: Vec<Vec<VReg>>,
+    pub start: u32,
+    pub end: u32,
+}
+
+/// The registers the allocator may use, per class, and which of them a call clobbers.
+#[derive(Clone, Debug)]
+pub struct RegEnv {
+    pub env: regalloc2::MachineEnv,
+    pub call_clobbers: PRegSet,
+}
+
+/// A function in VCode, ready for regalloc2.
+#[derive(Debug)]
+pub struct VCode {
+    pub insts: Vec<MInst>,
+    /// Operands per instruction, computed once.
+    pub operands: Vec<Vec<Operand>>,
+    pub blocks: Vec<MBlock>,
+    pub num_vregs: usize,
+    /// The caller-saved registers, clobbered by calls.
+    pub call_clobbers: PRegSet,
+    /// Slots (16 bytes each) a call or helper needs above the spill area, at most.
+    pub call_area_slots: u32,
+}
+
+impl regalloc2::Function for VCode {
+    fn num_insts(&self) -> usize {
+        self.insts.len()
+    }
+
+    fn num_blocks(&self) -> usize {
+        self.blocks.len()
+    }
+
+    fn entry_block(&self) -> Block {
+        Block::new(0)
+    }
+
+    fn block_insns(&self, block: Block) -> InstRange {
+        let b = &self.blocks[block.index()];
+        InstRange::new(Inst::new(b.start as usize), Inst::new(b.end as usize))
+    }
+
+    fn block_succs(&self, block: Block) -> &[Block] {
+        &self.blocks[block.index()].succs
+    }
+
+    fn block_preds(&self, block: Block) -> &[Block] {
+        &self.blocks[block.index()].preds
+    }
+
+    fn block_params(&self, block: Block) -> &[VReg] {
+        &self.blocks[block.index()].params
+    }
+
+    fn is_ret(&self, insn: Inst) -> bool {
+        matches!(self.insts[insn.index()], MInst::Ret | MInst::Trap { .. })
+    }
+
+    fn is_branch(&self, insn: Inst) -> bool {
+        matches!(
+            self.insts[insn.index()],
+            MInst::Jump { .. }
+                | MInst::Brif { .. }
+                | MInst::CmpBranch { .. }
+                | MInst::BrTable { .. }
+        )
+    }
+
+    fn branch_blockparams(&self, block: Block, _insn: Inst, succ_idx: usize) -> &[VReg] {
+        &self.blocks[block.index()].succ_args[succ_idx]
+    }
+
+    fn inst_operands(&self, insn: Inst) -> &[Operand] {
+        &self.operands[insn.index()]
+    }
+
+    fn inst_clobbers(&self, insn: Inst) -> PRegSet {
+        if self.insts[insn.index()].is_call() { self.call_clobbers } else { PRegSet::empty() }
+    }
+
+    fn num_vregs(&self) -> usize {
+        self.num_vregs
+    }
+
+    fn spillslot_size(&self, _regclass: RegClass) -> usize {
+        // Integers, references and scalar floats all fit 8 bytes (v128 never reaches tier 2).
+        1
+    }
+}
