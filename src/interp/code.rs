@@ -176,9 +176,10 @@ impl Fp {
     /// # Safety
     /// As for [`Fp::get`].
     #[inline(always)]
-    pub unsafe fn set<T>(self, slot: Slot, value: T) {
+    pub unsafe fn set<T: SlotValue>(self, slot: Slot, value: T) {
+        let value = value.widen();
         // SAFETY: guaranteed by the caller; slots are 16-byte aligned.
-        unsafe { self.0.add(slot as usize).cast::<T>().write(value) }
+        unsafe { self.0.add(slot as usize).cast::<T::Stored>().write(value) }
     }
 
     /// The frame starting at `slot` (a callee's, whose arguments are there). Wrapping: the
@@ -192,6 +193,41 @@ impl Fp {
     #[inline(always)]
     pub fn end(self, bytes: u32) -> *mut u8 {
         self.0.wrapping_add(bytes as usize)
+    }
+}
+
+/// A value as a slot stores it: 32-bit values zero-extended to 64 bits. A load wider than the
+/// store it reads from cannot take its value from the store buffer and waits for the store to
+/// reach the cache (a store-forwarding stall of a dozen cycles on current x86-64 cores), and
+/// copies, selects and returns read 16 bytes; so every store writes at least the 8 bytes a
+/// scalar read may cover. The upper half of a 16-byte slot may keep stale bytes, which no read of
+/// a scalar looks at.
+pub trait SlotValue: Copy {
+    type Stored: Copy;
+    fn widen(self) -> Self::Stored;
+}
+
+impl SlotValue for u32 {
+    type Stored = u64;
+    #[inline(always)]
+    fn widen(self) -> u64 {
+        self as u64
+    }
+}
+
+impl SlotValue for u64 {
+    type Stored = u64;
+    #[inline(always)]
+    fn widen(self) -> u64 {
+        self
+    }
+}
+
+impl SlotValue for u128 {
+    type Stored = u128;
+    #[inline(always)]
+    fn widen(self) -> u128 {
+        self
     }
 }
 

@@ -181,6 +181,24 @@ fn spend(budget: &AtomicI64, weight: i64) -> bool {
     left <= 0
 }
 
+/// Entries of an executor's cache of `call_indirect` targets (a power of two).
+const INDIRECT_TARGETS: usize = 16;
+
+/// A `call_indirect` target checked once: table element `raw` refers to defined function `def` of
+/// the executor's instance, of module type `ty`. A store function never changes its kind or its
+/// signature, so the entry holds for the executor's life; only the table read stays on every call.
+#[derive(Clone, Copy)]
+struct IndirectTarget {
+    raw: u64,
+    ty: u32,
+    def: u32,
+}
+
+impl IndirectTarget {
+    /// An entry no element matches (elements are function indices + 1, or 0 for null).
+    const EMPTY: IndirectTarget = IndirectTarget { raw: u64::MAX, ty: 0, def: 0 };
+}
+
 /// The state of one interpreter entry: one instance's cached pointers and the frame stack.
 pub(crate) struct Executor {
     /// Where the next instruction's state waits when a handler returns `Flow::Continue`.
@@ -190,9 +208,17 @@ pub(crate) struct Executor {
     pub(super) sp_limit: usize,
     /// Whether to count calls and back-edges (`Config::profile_counters`).
     pub(super) profiling: bool,
+    /// Whether counting also spends the tier-up budget: only when a higher tier could take the
+    /// function, or `Config::budget_checks` asks for it always (as for tier-1 code).
+    budget_checks: bool,
     /// The running function's defined-function index.
     pub(super) def: u32,
+    /// The profile counters of every defined function, by index.
     counters: *const FuncCounters,
+    /// The running function's counters (`counters + def`), for back-edges.
+    current: *const FuncCounters,
+    /// Checked `call_indirect` targets, by `raw % INDIRECT_TARGETS`.
+    indirect_targets: [IndirectTarget; INDIRECT_TARGETS],
     /// Hotness a call and a back-edge spend from a function's tier-up budget.
     call_weight: i64,
     back_edge_weight: i64,
@@ -244,8 +270,11 @@ impl Executor {
             #[cfg(tierup_tail_dispatch)]
             sp_limit: 0,
             profiling: m.config.profile_counters,
+            budget_checks: tier::budget_checks_in(&m.config, Tier::Interp),
             def: 0,
             counters: m.tiers.counters_ptr(),
+            current: m.tiers.counters_ptr(),
+            indirect_targets: [IndirectTarget::EMPTY; INDIRECT_TARGETS],
             call_weight: weight(m.config.tier_up.call_weight),
             back_edge_weight: weight(m.config.tier_up.back_edge_weight),
             frames: Vec::new(),
@@ -304,6 +333,13 @@ impl Executor {
         // SAFETY: `counters` has one entry per defined function of the module, which outlives
         // the execution.
         unsafe { &*self.counters.add(def as usize) }
+    }
+
+    /// Makes defined function `def` the running one.
+    #[inline(always)]
+    fn set_def(&mut self, def: u32) {
+        self.def = def;
+        self.current = self.counters(def);
     }
 
     /// Memory 0's base and accessible length, as the runtime keeps them in the context.
@@ -377,11 +413,13 @@ impl Executor {
         }
         if self.profiling {
             let counters = self.counters(def);
-            let budget = counters.budget.load(Ordering::Relaxed);
-            if budget <= self.call_weight {
-                return None;
+            if self.budget_checks {
+                let budget = counters.budget.load(Ordering::Relaxed);
+                if budget <= self.call_weight {
+                    return None;
+                }
+                counters.budget.store(budget - self.call_weight, Ordering::Relaxed);
             }
-            counters.budget.store(budget - self.call_weight, Ordering::Relaxed);
             bump(&counters.calls);
         }
         let len = self.frames.len();
@@ -391,7 +429,7 @@ impl Executor {
             self.frames.as_mut_ptr().add(len).write(Frame { ret, fp, def: self.def });
             self.frames.set_len(len + 1);
         }
-        self.def = def;
+        self.set_def(def);
         Self::zero_locals(f, callee);
         Some(f.start())
     }
@@ -441,20 +479,21 @@ impl Executor {
     #[inline(always)]
     fn begin(&mut self, def: u32, f: &InterpFunc, fp: Fp) -> Entered {
         if fp.end(f.frame_bytes) > self.stack_end || self.frames.len() >= self.max_depth {
-            self.def = def;
+            self.set_def(def);
             self.trap(TrapCode::StackOverflow);
             return Entered::Trap;
         }
         if self.profiling {
             let counters = self.counters(def);
-            if spend(&counters.budget, self.call_weight)
+            if self.budget_checks
+                && spend(&counters.budget, self.call_weight)
                 && let Some(entered) = self.hot_at_call(def, fp)
             {
                 return entered;
             }
             bump(&counters.calls);
         }
-        self.def = def;
+        self.set_def(def);
         Self::zero_locals(f, fp);
         Entered::Code(f.start())
     }
@@ -529,7 +568,19 @@ impl Executor {
         self.call_out(|ctx| unsafe { call_import(ctx, callee.as_ptr(), func) }, false)
     }
 
-    /// `call_indirect` through `table[index]` with module type `ty`, like [`Self::call`].
+    /// The defined function of this instance that a `call_indirect` with module type `ty`
+    /// through `table[index]` reaches, if an earlier call checked that element; `None` for
+    /// [`Self::call_indirect`] to find out.
+    #[inline(always)]
+    pub(super) fn checked_indirect(&self, ty: u32, table: u32, index: u32) -> Option<u32> {
+        let raw = ops::table_get(self.store(), self.instance, table, index).ok()?;
+        let target = self.indirect_targets[raw as usize % INDIRECT_TARGETS];
+        (target.raw == raw && target.ty == ty).then_some(target.def)
+    }
+
+    /// `call_indirect` through `table[index]` with module type `ty`, like [`Self::call`]: checks
+    /// the element and remembers it when it names a function of this instance.
+    #[cold]
     #[inline(never)]
     pub(super) fn call_indirect(
         &mut self,
@@ -540,8 +591,10 @@ impl Executor {
         fp: Fp,
         callee: Fp,
     ) -> Entered {
-        let func = match ops::resolve_indirect(self.store(), self.instance, ty, table, index) {
-            Ok(func) => func,
+        let checked = ops::table_get(self.store(), self.instance, table, index)
+            .and_then(|raw| Ok((raw, ops::check_func_ref(self.store(), self.instance, ty, raw)?)));
+        let (raw, func) = match checked {
+            Ok(found) => found,
             Err(code) => {
                 self.trap(code);
                 return Entered::Trap;
@@ -550,7 +603,10 @@ impl Executor {
         if let FuncKind::Wasm { instance, def_index } = self.store().func(func).kind
             && instance == self.instance
         {
-            return self.call(def_index, ret, fp, callee);
+            let def = def_index;
+            self.indirect_targets[raw as usize % INDIRECT_TARGETS] =
+                IndirectTarget { raw, ty, def };
+            return self.call(def, ret, fp, callee);
         }
         // SAFETY: the context is this execution's; the arguments are at `callee`.
         self.call_out(|ctx| unsafe { runtime::call_func(ctx, func, callee.as_ptr()) }, false)
@@ -561,21 +617,16 @@ impl Executor {
     #[inline(always)]
     pub(super) fn pop_frame(&mut self) -> Option<(Ip, Fp)> {
         let frame = self.frames.pop()?;
-        self.def = frame.def;
+        self.set_def(frame.def);
         Some((frame.ret, frame.fp))
     }
 
-    /// The budget runs out on a back-edge to the loop header at `header`: if tiering has newer
+    /// The budget ran out on a back-edge to the loop header at `header`: if tiering has newer
     /// code with an entry for that loop, runs the rest of the function there, then continues in
     /// the caller; else continues at the header.
     #[cold]
     #[inline(never)]
     fn loop_hot(&mut self, header: Ip, fp: Fp, mem: Mem, len: usize) -> Flow {
-        let counters = self.counters(self.def);
-        bump(&counters.back_edges);
-        if !spend(&counters.budget, self.back_edge_weight) {
-            dispatch_guarded!(header, fp, mem, len, self);
-        }
         match self.on_stack_replace(header, fp) {
             None => dispatch!(header, fp, mem, len, self),
             Some(Entered::Trap) => Flow::Trap,
@@ -633,13 +684,13 @@ impl Executor {
 #[inline(always)]
 pub(super) fn back_edge(header: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor) -> Flow {
     if ex.profiling {
-        let counters = ex.counters(ex.def);
-        let budget = counters.budget.load(Ordering::Relaxed);
-        if budget <= ex.back_edge_weight {
+        // SAFETY: `current` points at the running function's counters, which live as long as
+        // the module.
+        let counters = unsafe { &*ex.current };
+        bump(&counters.back_edges);
+        if ex.budget_checks && spend(&counters.budget, ex.back_edge_weight) {
             return ex.loop_hot(header, fp, mem, len);
         }
-        counters.budget.store(budget - ex.back_edge_weight, Ordering::Relaxed);
-        bump(&counters.back_edges);
     }
     dispatch_guarded!(header, fp, mem, len, ex)
 }

@@ -53,22 +53,50 @@ macro_rules! next {
     }};
 }
 
-/// Defines a handler.
+/// Defines a handler. Never inlined: a handler is only ever called through its address, which
+/// must be one address (the translator's tests read code back by it). Branch handlers take
+/// `<const BACK: bool>`: whether the branch goes back to a loop header, which the translator
+/// knows, so only back-edges count and forward branches test nothing.
 macro_rules! handler {
     ($name:ident($ip:ident, $fp:ident, $mem:ident, $len:ident, $ex:ident) $body:block) => {
+        #[inline(never)]
         pub(super) fn $name($ip: Ip, $fp: Fp, $mem: Mem, $len: usize, $ex: &mut Executor) -> Flow $body
+    };
+    ($name:ident<const $back:ident: bool>($ip:ident, $fp:ident, $mem:ident, $len:ident, $ex:ident)
+        $body:block) => {
+        #[inline(never)]
+        pub(super) fn $name<const $back: bool>(
+            $ip: Ip, $fp: Fp, $mem: Mem, $len: usize, $ex: &mut Executor,
+        ) -> Flow $body
     };
 }
 
-/// Takes the branch at `ip` by `offset` bytes: a backward branch is a loop back-edge.
+/// Takes the branch at `ip` by `offset` bytes, a loop back-edge when `BACK`.
 #[inline(always)]
-fn branch(ip: Ip, offset: i32, fp: Fp, mem: Mem, len: usize, ex: &mut Executor) -> Flow {
+fn take<const BACK: bool>(
+    ip: Ip,
+    offset: i32,
+    fp: Fp,
+    mem: Mem,
+    len: usize,
+    ex: &mut Executor,
+) -> Flow {
     // SAFETY: `offset` is this branch's offset, which the translator computed.
     let target = unsafe { ip.jump(offset) };
-    if offset < 0 {
+    if BACK {
         return back_edge(target, fp, mem, len, ex);
     }
     dispatch!(target, fp, mem, len, ex)
+}
+
+/// Takes the branch at `ip` by `offset` bytes, where only the sign of the offset says whether it
+/// is a back-edge (`br_table`, whose entries may be either).
+#[inline(always)]
+fn branch(ip: Ip, offset: i32, fp: Fp, mem: Mem, len: usize, ex: &mut Executor) -> Flow {
+    if offset < 0 {
+        return take::<true>(ip, offset, fp, mem, len, ex);
+    }
+    take::<false>(ip, offset, fp, mem, len, ex)
 }
 
 // ---- integer arithmetic: register, right-immediate and (some) left-immediate forms ----
@@ -241,19 +269,19 @@ macro_rules! cmp {
 
 macro_rules! br_cmp {
     ($($t:ty, $I:ident: $rr:ident, $ri:ident = $f:expr;)*) => {$(
-        handler!($rr(ip, fp, mem, len, ex) {
+        handler!($rr<const BACK: bool>(ip, fp, mem, len, ex) {
             let BrCmp { a, b, offset } = ops!(ip, BrCmp);
             let f = $f;
             if f(get!(fp, $t, a), get!(fp, $t, b)) {
-                return branch(ip, offset, fp, mem, len, ex);
+                return take::<BACK>(ip, offset, fp, mem, len, ex);
             }
             next!(ip, BrCmp, fp, mem, len, ex)
         });
-        handler!($ri(ip, fp, mem, len, ex) {
+        handler!($ri<const BACK: bool>(ip, fp, mem, len, ex) {
             let $I { a, imm, offset } = ops!(ip, $I);
             let f = $f;
             if f(get!(fp, $t, a), imm as $t) {
-                return branch(ip, offset, fp, mem, len, ex);
+                return take::<BACK>(ip, offset, fp, mem, len, ex);
             }
             next!(ip, $I, fp, mem, len, ex)
         });
@@ -329,29 +357,33 @@ pub const I64_CMP: CondTable = [
     [i64_ge_s, i64_ge_s_ri],
     [i64_ge_u, i64_ge_u_ri],
 ];
-pub const I32_BR: CondTable = [
-    [br_i32_eq, br_i32_eq_ri],
-    [br_i32_ne, br_i32_ne_ri],
-    [br_i32_lt_s, br_i32_lt_s_ri],
-    [br_i32_lt_u, br_i32_lt_u_ri],
-    [br_i32_gt_s, br_i32_gt_s_ri],
-    [br_i32_gt_u, br_i32_gt_u_ri],
-    [br_i32_le_s, br_i32_le_s_ri],
-    [br_i32_le_u, br_i32_le_u_ri],
-    [br_i32_ge_s, br_i32_ge_s_ri],
-    [br_i32_ge_u, br_i32_ge_u_ri],
+/// `[register form, immediate form]` of each compare-and-branch, then the same as back-edges,
+/// by [`Cond`].
+pub type BranchTable = [[Handler; 4]; 10];
+
+pub const I32_BR: BranchTable = [
+    [br_i32_eq::<false>, br_i32_eq_ri::<false>, br_i32_eq::<true>, br_i32_eq_ri::<true>],
+    [br_i32_ne::<false>, br_i32_ne_ri::<false>, br_i32_ne::<true>, br_i32_ne_ri::<true>],
+    [br_i32_lt_s::<false>, br_i32_lt_s_ri::<false>, br_i32_lt_s::<true>, br_i32_lt_s_ri::<true>],
+    [br_i32_lt_u::<false>, br_i32_lt_u_ri::<false>, br_i32_lt_u::<true>, br_i32_lt_u_ri::<true>],
+    [br_i32_gt_s::<false>, br_i32_gt_s_ri::<false>, br_i32_gt_s::<true>, br_i32_gt_s_ri::<true>],
+    [br_i32_gt_u::<false>, br_i32_gt_u_ri::<false>, br_i32_gt_u::<true>, br_i32_gt_u_ri::<true>],
+    [br_i32_le_s::<false>, br_i32_le_s_ri::<false>, br_i32_le_s::<true>, br_i32_le_s_ri::<true>],
+    [br_i32_le_u::<false>, br_i32_le_u_ri::<false>, br_i32_le_u::<true>, br_i32_le_u_ri::<true>],
+    [br_i32_ge_s::<false>, br_i32_ge_s_ri::<false>, br_i32_ge_s::<true>, br_i32_ge_s_ri::<true>],
+    [br_i32_ge_u::<false>, br_i32_ge_u_ri::<false>, br_i32_ge_u::<true>, br_i32_ge_u_ri::<true>],
 ];
-pub const I64_BR: CondTable = [
-    [br_i64_eq, br_i64_eq_ri],
-    [br_i64_ne, br_i64_ne_ri],
-    [br_i64_lt_s, br_i64_lt_s_ri],
-    [br_i64_lt_u, br_i64_lt_u_ri],
-    [br_i64_gt_s, br_i64_gt_s_ri],
-    [br_i64_gt_u, br_i64_gt_u_ri],
-    [br_i64_le_s, br_i64_le_s_ri],
-    [br_i64_le_u, br_i64_le_u_ri],
-    [br_i64_ge_s, br_i64_ge_s_ri],
-    [br_i64_ge_u, br_i64_ge_u_ri],
+pub const I64_BR: BranchTable = [
+    [br_i64_eq::<false>, br_i64_eq_ri::<false>, br_i64_eq::<true>, br_i64_eq_ri::<true>],
+    [br_i64_ne::<false>, br_i64_ne_ri::<false>, br_i64_ne::<true>, br_i64_ne_ri::<true>],
+    [br_i64_lt_s::<false>, br_i64_lt_s_ri::<false>, br_i64_lt_s::<true>, br_i64_lt_s_ri::<true>],
+    [br_i64_lt_u::<false>, br_i64_lt_u_ri::<false>, br_i64_lt_u::<true>, br_i64_lt_u_ri::<true>],
+    [br_i64_gt_s::<false>, br_i64_gt_s_ri::<false>, br_i64_gt_s::<true>, br_i64_gt_s_ri::<true>],
+    [br_i64_gt_u::<false>, br_i64_gt_u_ri::<false>, br_i64_gt_u::<true>, br_i64_gt_u_ri::<true>],
+    [br_i64_le_s::<false>, br_i64_le_s_ri::<false>, br_i64_le_s::<true>, br_i64_le_s_ri::<true>],
+    [br_i64_le_u::<false>, br_i64_le_u_ri::<false>, br_i64_le_u::<true>, br_i64_le_u_ri::<true>],
+    [br_i64_ge_s::<false>, br_i64_ge_s_ri::<false>, br_i64_ge_s::<true>, br_i64_ge_s_ri::<true>],
+    [br_i64_ge_u::<false>, br_i64_ge_u_ri::<false>, br_i64_ge_u::<true>, br_i64_ge_u_ri::<true>],
 ];
 
 // ---- floating point: slots hold the bits ----
@@ -793,39 +825,39 @@ handler!(consume_fuel(ip, fp, mem, len, ex) {
     next!(ip, Fuel, fp, mem, len, ex)
 });
 
-handler!(br(ip, fp, mem, len, ex) {
+handler!(br<const BACK: bool>(ip, fp, mem, len, ex) {
     let Br { offset } = ops!(ip, Br);
-    branch(ip, offset, fp, mem, len, ex)
+    take::<BACK>(ip, offset, fp, mem, len, ex)
 });
 
-handler!(br_nez(ip, fp, mem, len, ex) {
+handler!(br_nez<const BACK: bool>(ip, fp, mem, len, ex) {
     let BrIf { cond, offset } = ops!(ip, BrIf);
     if get!(fp, u32, cond) != 0 {
-        return branch(ip, offset, fp, mem, len, ex);
+        return take::<BACK>(ip, offset, fp, mem, len, ex);
     }
     next!(ip, BrIf, fp, mem, len, ex)
 });
 
-handler!(br_eqz(ip, fp, mem, len, ex) {
+handler!(br_eqz<const BACK: bool>(ip, fp, mem, len, ex) {
     let BrIf { cond, offset } = ops!(ip, BrIf);
     if get!(fp, u32, cond) == 0 {
-        return branch(ip, offset, fp, mem, len, ex);
+        return take::<BACK>(ip, offset, fp, mem, len, ex);
     }
     next!(ip, BrIf, fp, mem, len, ex)
 });
 
-handler!(br_nez64(ip, fp, mem, len, ex) {
+handler!(br_nez64<const BACK: bool>(ip, fp, mem, len, ex) {
     let BrIf { cond, offset } = ops!(ip, BrIf);
     if get!(fp, u64, cond) != 0 {
-        return branch(ip, offset, fp, mem, len, ex);
+        return take::<BACK>(ip, offset, fp, mem, len, ex);
     }
     next!(ip, BrIf, fp, mem, len, ex)
 });
 
-handler!(br_eqz64(ip, fp, mem, len, ex) {
+handler!(br_eqz64<const BACK: bool>(ip, fp, mem, len, ex) {
     let BrIf { cond, offset } = ops!(ip, BrIf);
     if get!(fp, u64, cond) == 0 {
-        return branch(ip, offset, fp, mem, len, ex);
+        return take::<BACK>(ip, offset, fp, mem, len, ex);
     }
     next!(ip, BrIf, fp, mem, len, ex)
 });
@@ -904,6 +936,22 @@ handler!(call_indirect(ip, fp, mem, len, ex) {
     // SAFETY: a call falls through, so an instruction follows it.
     let ret = unsafe { ip.skip::<CallIndirect>() };
     let callee = fp.at(base);
+    if let Some(def) = ex.checked_indirect(ty, table, get!(fp, u32, index))
+        && let Some(start) = ex.call_fast(def, ret, fp, callee)
+    {
+        dispatch_guarded!(start, callee, mem, len, ex)
+    }
+    call_indirect_slow(ip, fp, mem, len, ex)
+});
+
+/// `call_indirect` when the target is not a checked one or [`Executor::call_fast`] declines.
+#[cold]
+#[inline(never)]
+fn call_indirect_slow(ip: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor) -> Flow {
+    let CallIndirect { ty, table, base, index } = ops!(ip, CallIndirect);
+    // SAFETY: a call falls through, so an instruction follows it.
+    let ret = unsafe { ip.skip::<CallIndirect>() };
+    let callee = fp.at(base);
     match ex.call_indirect(ty, table, get!(fp, u32, index), ret, fp, callee) {
         Entered::Code(start) => dispatch_guarded!(start, callee, mem, len, ex),
         Entered::Done => {
@@ -912,7 +960,7 @@ handler!(call_indirect(ip, fp, mem, len, ex) {
         }
         Entered::Trap => Flow::Trap,
     }
-});
+}
 
 // ---- SIMD (semantics in `simd.rs`) ----
 
@@ -986,7 +1034,27 @@ handler!(v128_store(ip, fp, mem, len, ex) {
 /// Every handler with its name and operand size, for tests that read translated code back
 /// (`translate.rs`); a handler missing here makes them fail on code that uses it.
 #[cfg(test)]
-pub(super) const REGISTRY: &[(Handler, &str, usize)] = &[
+pub(super) fn registry() -> Vec<(Handler, String, usize)> {
+    let mut all: Vec<_> =
+        HANDLERS.iter().map(|&(h, name, size)| (h, name.to_string(), size)).collect();
+    let conds = ["eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u"];
+    let branches =
+        [("i32", &I32_BR, size_of::<BrCmpI32>()), ("i64", &I64_BR, size_of::<BrCmpI64>())];
+    for (ty, table, imm_size) in branches {
+        for (cond, forms) in conds.iter().zip(table) {
+            let [rr, ri, rr_back, ri_back] = *forms;
+            all.push((rr, format!("br_{ty}_{cond}"), size_of::<BrCmp>()));
+            all.push((ri, format!("br_{ty}_{cond}_ri"), imm_size));
+            all.push((rr_back, format!("br_{ty}_{cond}_back"), size_of::<BrCmp>()));
+            all.push((ri_back, format!("br_{ty}_{cond}_ri_back"), imm_size));
+        }
+    }
+    all
+}
+
+/// The handlers [`registry`] does not derive from a table.
+#[cfg(test)]
+const HANDLERS: &[(Handler, &str, usize)] = &[
     (i32_add, "i32_add", size_of::<Bin>()),
     (i32_add_ri, "i32_add_ri", size_of::<BinI32>()),
     (i32_sub, "i32_sub", size_of::<Bin>()),
@@ -1103,46 +1171,6 @@ pub(super) const REGISTRY: &[(Handler, &str, usize)] = &[
     (i64_ge_s_ri, "i64_ge_s_ri", size_of::<BinI64>()),
     (i64_ge_u, "i64_ge_u", size_of::<Bin>()),
     (i64_ge_u_ri, "i64_ge_u_ri", size_of::<BinI64>()),
-    (br_i32_eq, "br_i32_eq", size_of::<BrCmp>()),
-    (br_i32_eq_ri, "br_i32_eq_ri", size_of::<BrCmpI32>()),
-    (br_i32_ne, "br_i32_ne", size_of::<BrCmp>()),
-    (br_i32_ne_ri, "br_i32_ne_ri", size_of::<BrCmpI32>()),
-    (br_i32_lt_s, "br_i32_lt_s", size_of::<BrCmp>()),
-    (br_i32_lt_s_ri, "br_i32_lt_s_ri", size_of::<BrCmpI32>()),
-    (br_i32_lt_u, "br_i32_lt_u", size_of::<BrCmp>()),
-    (br_i32_lt_u_ri, "br_i32_lt_u_ri", size_of::<BrCmpI32>()),
-    (br_i32_gt_s, "br_i32_gt_s", size_of::<BrCmp>()),
-    (br_i32_gt_s_ri, "br_i32_gt_s_ri", size_of::<BrCmpI32>()),
-    (br_i32_gt_u, "br_i32_gt_u", size_of::<BrCmp>()),
-    (br_i32_gt_u_ri, "br_i32_gt_u_ri", size_of::<BrCmpI32>()),
-    (br_i32_le_s, "br_i32_le_s", size_of::<BrCmp>()),
-    (br_i32_le_s_ri, "br_i32_le_s_ri", size_of::<BrCmpI32>()),
-    (br_i32_le_u, "br_i32_le_u", size_of::<BrCmp>()),
-    (br_i32_le_u_ri, "br_i32_le_u_ri", size_of::<BrCmpI32>()),
-    (br_i32_ge_s, "br_i32_ge_s", size_of::<BrCmp>()),
-    (br_i32_ge_s_ri, "br_i32_ge_s_ri", size_of::<BrCmpI32>()),
-    (br_i32_ge_u, "br_i32_ge_u", size_of::<BrCmp>()),
-    (br_i32_ge_u_ri, "br_i32_ge_u_ri", size_of::<BrCmpI32>()),
-    (br_i64_eq, "br_i64_eq", size_of::<BrCmp>()),
-    (br_i64_eq_ri, "br_i64_eq_ri", size_of::<BrCmpI64>()),
-    (br_i64_ne, "br_i64_ne", size_of::<BrCmp>()),
-    (br_i64_ne_ri, "br_i64_ne_ri", size_of::<BrCmpI64>()),
-    (br_i64_lt_s, "br_i64_lt_s", size_of::<BrCmp>()),
-    (br_i64_lt_s_ri, "br_i64_lt_s_ri", size_of::<BrCmpI64>()),
-    (br_i64_lt_u, "br_i64_lt_u", size_of::<BrCmp>()),
-    (br_i64_lt_u_ri, "br_i64_lt_u_ri", size_of::<BrCmpI64>()),
-    (br_i64_gt_s, "br_i64_gt_s", size_of::<BrCmp>()),
-    (br_i64_gt_s_ri, "br_i64_gt_s_ri", size_of::<BrCmpI64>()),
-    (br_i64_gt_u, "br_i64_gt_u", size_of::<BrCmp>()),
-    (br_i64_gt_u_ri, "br_i64_gt_u_ri", size_of::<BrCmpI64>()),
-    (br_i64_le_s, "br_i64_le_s", size_of::<BrCmp>()),
-    (br_i64_le_s_ri, "br_i64_le_s_ri", size_of::<BrCmpI64>()),
-    (br_i64_le_u, "br_i64_le_u", size_of::<BrCmp>()),
-    (br_i64_le_u_ri, "br_i64_le_u_ri", size_of::<BrCmpI64>()),
-    (br_i64_ge_s, "br_i64_ge_s", size_of::<BrCmp>()),
-    (br_i64_ge_s_ri, "br_i64_ge_s_ri", size_of::<BrCmpI64>()),
-    (br_i64_ge_u, "br_i64_ge_u", size_of::<BrCmp>()),
-    (br_i64_ge_u_ri, "br_i64_ge_u_ri", size_of::<BrCmpI64>()),
     (f32_add, "f32_add", size_of::<Bin>()),
     (f32_add_ri, "f32_add_ri", size_of::<BinI32>()),
     (f32_sub, "f32_sub", size_of::<Bin>()),
@@ -1308,11 +1336,16 @@ pub(super) const REGISTRY: &[(Handler, &str, usize)] = &[
     (global_set, "global_set", size_of::<GlobalSet>()),
     (unreachable, "unreachable", size_of::<Nothing>()),
     (consume_fuel, "consume_fuel", size_of::<Fuel>()),
-    (br, "br", size_of::<Br>()),
-    (br_nez, "br_nez", size_of::<BrIf>()),
-    (br_eqz, "br_eqz", size_of::<BrIf>()),
-    (br_nez64, "br_nez64", size_of::<BrIf>()),
-    (br_eqz64, "br_eqz64", size_of::<BrIf>()),
+    (br::<false>, "br", size_of::<Br>()),
+    (br::<true>, "br_back", size_of::<Br>()),
+    (br_nez::<false>, "br_nez", size_of::<BrIf>()),
+    (br_nez::<true>, "br_nez_back", size_of::<BrIf>()),
+    (br_eqz::<false>, "br_eqz", size_of::<BrIf>()),
+    (br_eqz::<true>, "br_eqz_back", size_of::<BrIf>()),
+    (br_nez64::<false>, "br_nez64", size_of::<BrIf>()),
+    (br_nez64::<true>, "br_nez64_back", size_of::<BrIf>()),
+    (br_eqz64::<false>, "br_eqz64", size_of::<BrIf>()),
+    (br_eqz64::<true>, "br_eqz64_back", size_of::<BrIf>()),
     (br_table, "br_table", size_of::<BrTable>()),
     (ret, "ret", size_of::<Nothing>()),
     (ret1, "ret1", size_of::<Return1>()),

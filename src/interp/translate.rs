@@ -946,6 +946,11 @@ impl Translator<'_> {
         self.code.patch(fixup.at, (target as i64 - fixup.from as i64) as i32);
     }
 
+    /// Whether control `index`'s label is a loop header (a branch to it is a back-edge).
+    fn is_loop(&self, index: usize) -> bool {
+        matches!(self.controls[index].label, Label::Loop(_))
+    }
+
     /// Points the branch at `fixup` at the label of control `index` (now, or when it is bound).
     fn branch_to(&mut self, index: usize, fixup: Fixup) {
         match &mut self.controls[index].label {
@@ -995,7 +1000,7 @@ impl Translator<'_> {
             }
             ControlKind::If => {
                 let cond = cond.expect("if has a condition");
-                let fixup = self.conditional_branch(compare, cond, false);
+                let fixup = self.conditional_branch(compare, cond, false, false);
                 (Label::Forward(Vec::new()), Some(fixup))
             }
             _ => (Label::Forward(Vec::new()), None),
@@ -1015,9 +1020,10 @@ impl Translator<'_> {
         }
     }
 
-    /// Emits an unconditional branch and returns its fixup.
-    fn jump(&mut self) -> Fixup {
-        let from = self.emit(h::br, Br { offset: 0 });
+    /// Emits an unconditional branch (to a loop header when `back`) and returns its fixup.
+    fn jump(&mut self, back: bool) -> Fixup {
+        let handler = if back { h::br::<true> } else { h::br::<false> };
+        let from = self.emit(handler, Br { offset: 0 });
         Fixup { at: from + HANDLER_BYTES + offset_of!(Br, offset), from }
     }
 
@@ -1028,7 +1034,7 @@ impl Translator<'_> {
         let else_fixup = frame.else_fixup.take();
         if self.reachable {
             self.move_results(height, num_results);
-            let fixup = self.jump();
+            let fixup = self.jump(false);
             self.branch_to(self.controls.len() - 1, fixup);
         }
         let here = self.bind_label();
@@ -1079,7 +1085,7 @@ impl Translator<'_> {
         }
         let (height, arity) = (self.controls[index].height, self.controls[index].branch_arity());
         self.move_results(height, arity);
-        let fixup = self.jump();
+        let fixup = self.jump(self.is_loop(index));
         self.branch_to(index, fixup);
     }
 
@@ -1100,11 +1106,11 @@ impl Translator<'_> {
         if self.branch_is_plain(relative_depth) {
             let compare = self.take_compare(cond);
             let index = self.controls.len() - 1 - relative_depth as usize;
-            let fixup = self.conditional_branch(compare, cond, true);
+            let fixup = self.conditional_branch(compare, cond, true, self.is_loop(index));
             self.branch_to(index, fixup);
             return;
         }
-        let skip = self.conditional_branch(None, cond, false);
+        let skip = self.conditional_branch(None, cond, false, false);
         self.branch(relative_depth);
         let here = self.bind_label();
         self.patch(skip, here);
@@ -1135,20 +1141,36 @@ impl Translator<'_> {
     }
 
     /// Emits a branch taken when `cond` is non-zero (`when`) or zero (`!when`), fused with the
-    /// comparison that computed `cond` when there is one; returns its fixup.
-    fn conditional_branch(&mut self, compare: Option<Compare>, cond: Slot, when: bool) -> Fixup {
+    /// comparison that computed `cond` when there is one; `back` when it goes to a loop header.
+    /// Returns its fixup.
+    fn conditional_branch(
+        &mut self,
+        compare: Option<Compare>,
+        cond: Slot,
+        when: bool,
+        back: bool,
+    ) -> Fixup {
         let (from, field) = match compare {
             None => {
-                let handler = if when { h::br_nez } else { h::br_eqz };
+                let handler = match (when, back) {
+                    (true, false) => h::br_nez::<false>,
+                    (true, true) => h::br_nez::<true>,
+                    (false, false) => h::br_eqz::<false>,
+                    (false, true) => h::br_eqz::<true>,
+                };
                 (self.emit(handler, BrIf { cond, offset: 0 }), offset_of!(BrIf, offset))
             }
             Some(Compare::Eqz { wide, src }) => {
                 // Branching when `src == 0` holds is branching when `src` is zero.
-                let handler = match (wide, when) {
-                    (false, true) => h::br_eqz,
-                    (false, false) => h::br_nez,
-                    (true, true) => h::br_eqz64,
-                    (true, false) => h::br_nez64,
+                let handler = match (wide, when, back) {
+                    (false, true, false) => h::br_eqz::<false>,
+                    (false, true, true) => h::br_eqz::<true>,
+                    (false, false, false) => h::br_nez::<false>,
+                    (false, false, true) => h::br_nez::<true>,
+                    (true, true, false) => h::br_eqz64::<false>,
+                    (true, true, true) => h::br_eqz64::<true>,
+                    (true, false, false) => h::br_nez64::<false>,
+                    (true, false, true) => h::br_nez64::<true>,
                 };
                 (self.emit(handler, BrIf { cond: src, offset: 0 }), offset_of!(BrIf, offset))
             }
@@ -1156,7 +1178,8 @@ impl Translator<'_> {
                 // Branching when a comparison is false is branching when its negation is true.
                 let cond = if when { cond } else { cond.negate() };
                 let table = if wide { &h::I64_BR } else { &h::I32_BR };
-                let [rr, ri] = table[cond as usize];
+                let [rr, ri, rr_back, ri_back] = table[cond as usize];
+                let (rr, ri) = if back { (rr_back, ri_back) } else { (rr, ri) };
                 match b {
                     Src::Slot(b) => {
                         (self.emit(rr, BrCmp { a, b, offset: 0 }), offset_of!(BrCmp, offset))
@@ -1232,7 +1255,7 @@ fn imm_u64(imm: Imm) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::super::code::{BrTable, HANDLER_BYTES, InterpFunc};
-    use super::super::handlers::REGISTRY;
+    use super::super::handlers::registry;
     use crate::{Engine, Module};
 
     /// Each instruction of `code` as its handler's name and its operands as `u32` words (branch
@@ -1244,16 +1267,18 @@ mod tests {
             // were written by the translator.
             unsafe { bytes.as_ptr().add(at).cast::<u32>().read_unaligned() }
         };
+        let registry = registry();
         let mut out = Vec::new();
         let mut at = 0;
         while at < bytes.len() {
             // SAFETY: `at` is the start of an instruction (the loop steps over whole ones).
             let handler =
                 unsafe { code.start().byte_add(at).cast::<super::Handler>().read_unaligned() };
-            let &(_, name, size) = REGISTRY
+            let (_, name, size) = registry
                 .iter()
                 .find(|(h, _, _)| std::ptr::fn_addr_eq(*h, handler))
-                .unwrap_or_else(|| panic!("a handler missing from REGISTRY at byte {at}"));
+                .unwrap_or_else(|| panic!("a handler missing from the registry at byte {at}"));
+            let (name, size) = (name.as_str(), *size);
             let operands = at + HANDLER_BYTES;
             let mut line = name.to_string();
             for i in 0..size / 4 {
@@ -1287,7 +1312,10 @@ mod tests {
         );
         // Slots are byte offsets: param 0 at 0, local 1 at 16; constants are immediates; the
         // branch goes back over the two 20-byte instructions before it.
-        assert_eq!(code, ["i32_add_ri 16 16 3", "i32_sub_ri 0 0 1", "br_nez 0 -40", "ret1 16"]);
+        assert_eq!(
+            code,
+            ["i32_add_ri 16 16 3", "i32_sub_ri 0 0 1", "br_nez_back 0 -40", "ret1 16"]
+        );
     }
 
     #[test]
