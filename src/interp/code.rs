@@ -46,7 +46,11 @@ pub type Mem = *mut u8;
 
 /// One instruction's behaviour: runs the instruction at `ip` in the frame at `fp`, with memory 0 at
 /// `mem` (`len` accessible bytes), then continues with the next instruction (see `dispatch!`).
-pub type Handler = fn(ip: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor) -> Flow;
+/// `acc` is the accumulator: every instruction that writes a result slot leaves the result's low
+/// 64 bits there too, and an instruction right after it may read its operand there instead of
+/// from the slot (the translator chooses such a handler only where nothing else can run in
+/// between), so values passed from one instruction to the next stay in a register.
+pub type Handler = fn(ip: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor, acc: u64) -> Flow;
 
 /// Bytes of the handler word that starts every instruction.
 pub const HANDLER_BYTES: usize = size_of::<Handler>();
@@ -205,12 +209,18 @@ impl Fp {
 pub trait SlotValue: Copy {
     type Stored: Copy;
     fn widen(self) -> Self::Stored;
+    /// The value as the accumulator holds it: its low 64 bits, zero-extended.
+    fn acc(self) -> u64;
 }
 
 impl SlotValue for u32 {
     type Stored = u64;
     #[inline(always)]
     fn widen(self) -> u64 {
+        self as u64
+    }
+    #[inline(always)]
+    fn acc(self) -> u64 {
         self as u64
     }
 }
@@ -221,6 +231,10 @@ impl SlotValue for u64 {
     fn widen(self) -> u64 {
         self
     }
+    #[inline(always)]
+    fn acc(self) -> u64 {
+        self
+    }
 }
 
 impl SlotValue for u128 {
@@ -228,6 +242,10 @@ impl SlotValue for u128 {
     #[inline(always)]
     fn widen(self) -> u128 {
         self
+    }
+    #[inline(always)]
+    fn acc(self) -> u64 {
+        self as u64
     }
 }
 

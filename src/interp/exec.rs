@@ -48,19 +48,19 @@ pub(crate) const ENTRY: FuncEntry = entry;
 /// position (a jump); otherwise by returning to [`Executor::run`] with the state in
 /// [`Executor::resume`]. Every handler ends in it (or returns a final [`Flow`]).
 macro_rules! dispatch {
-    ($ip:expr, $fp:expr, $mem:expr, $len:expr, $ex:expr) => {{
+    ($ip:expr, $fp:expr, $mem:expr, $len:expr, $ex:expr, $acc:expr) => {{
         let (ip, fp, mem, len): ($crate::interp::code::Ip, _, _, usize) = ($ip, $fp, $mem, $len);
-        let ex: &mut $crate::interp::exec::Executor = $ex;
+        let (ex, acc): (&mut $crate::interp::exec::Executor, u64) = ($ex, $acc);
         #[cfg(tierup_tail_dispatch)]
         {
             // SAFETY: `ip` is an instruction of the running function's code: the instruction
             // after one that falls through, or a branch target (translator invariants).
             let handler = unsafe { ip.handler() };
-            return handler(ip, fp, mem, len, ex);
+            return handler(ip, fp, mem, len, ex, acc);
         }
         #[cfg(not(tierup_tail_dispatch))]
         {
-            ex.resume = $crate::interp::exec::Resume { ip, fp, mem, len };
+            ex.resume = $crate::interp::exec::Resume { ip, fp, mem, len, acc };
             return $crate::interp::code::Flow::Continue;
         }
     }};
@@ -70,15 +70,15 @@ macro_rules! dispatch {
 /// dispatch, first returns to [`Executor::run`] if the host stack has grown past its guard, which
 /// only happens where the compiler did not turn a handler's tail call into a jump.
 macro_rules! dispatch_guarded {
-    ($ip:expr, $fp:expr, $mem:expr, $len:expr, $ex:expr) => {{
+    ($ip:expr, $fp:expr, $mem:expr, $len:expr, $ex:expr, $acc:expr) => {{
         let (ip, fp, mem, len): ($crate::interp::code::Ip, _, _, usize) = ($ip, $fp, $mem, $len);
-        let ex: &mut $crate::interp::exec::Executor = $ex;
+        let (ex, acc): (&mut $crate::interp::exec::Executor, u64) = ($ex, $acc);
         #[cfg(tierup_tail_dispatch)]
         if $crate::interp::exec::stack_pointer() < ex.sp_limit {
-            ex.resume = $crate::interp::exec::Resume { ip, fp, mem, len };
+            ex.resume = $crate::interp::exec::Resume { ip, fp, mem, len, acc };
             return $crate::interp::code::Flow::Continue;
         }
-        dispatch!(ip, fp, mem, len, ex)
+        dispatch!(ip, fp, mem, len, ex, acc)
     }};
 }
 
@@ -152,6 +152,7 @@ pub(super) struct Resume {
     pub fp: Fp,
     pub mem: Mem,
     pub len: usize,
+    pub acc: u64,
 }
 
 /// What entering a function (at the interpreter's entry, or by a call) led to.
@@ -266,6 +267,7 @@ impl Executor {
                 fp: Fp::new(std::ptr::null_mut()),
                 mem: std::ptr::null_mut(),
                 len: 0,
+                acc: 0,
             },
             #[cfg(tierup_tail_dispatch)]
             sp_limit: 0,
@@ -296,16 +298,16 @@ impl Executor {
     /// Runs from `ip` in the frame at `fp` until the entered function returns or traps.
     fn run(&mut self, ip: Ip, fp: Fp) -> Flow {
         let (mem, len) = self.memory();
-        self.resume = Resume { ip, fp, mem, len };
+        self.resume = Resume { ip, fp, mem, len, acc: 0 };
         #[cfg(tierup_tail_dispatch)]
         {
             self.sp_limit = stack_pointer().saturating_sub(GUARD_BYTES);
         }
         loop {
-            let Resume { ip, fp, mem, len } = self.resume;
+            let Resume { ip, fp, mem, len, acc } = self.resume;
             // SAFETY: `ip` is an instruction of live code (see `dispatch!`).
             let handler = unsafe { ip.handler() };
-            match handler(ip, fp, mem, len, self) {
+            match handler(ip, fp, mem, len, self, acc) {
                 Flow::Continue => continue,
                 done => return done,
             }
@@ -628,13 +630,13 @@ impl Executor {
     #[inline(never)]
     fn loop_hot(&mut self, header: Ip, fp: Fp, mem: Mem, len: usize) -> Flow {
         match self.on_stack_replace(header, fp) {
-            None => dispatch!(header, fp, mem, len, self),
+            None => dispatch!(header, fp, mem, len, self, 0),
             Some(Entered::Trap) => Flow::Trap,
             Some(_) => match self.pop_frame() {
                 None => Flow::Return,
                 Some((ret, caller)) => {
                     let (mem, len) = self.memory();
-                    dispatch!(ret, caller, mem, len, self)
+                    dispatch!(ret, caller, mem, len, self, 0)
                 }
             },
         }
@@ -682,7 +684,14 @@ impl Executor {
 /// Takes a backward branch to the loop header at `header`: counts the back-edge, and when the
 /// function's budget runs out, offers tiering the chance to move the loop to newer code.
 #[inline(always)]
-pub(super) fn back_edge(header: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor) -> Flow {
+pub(super) fn back_edge(
+    header: Ip,
+    fp: Fp,
+    mem: Mem,
+    len: usize,
+    ex: &mut Executor,
+    acc: u64,
+) -> Flow {
     if ex.profiling {
         // SAFETY: `current` points at the running function's counters, which live as long as
         // the module.
@@ -692,5 +701,5 @@ pub(super) fn back_edge(header: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Execu
             return ex.loop_hot(header, fp, mem, len);
         }
     }
-    dispatch_guarded!(header, fp, mem, len, ex)
+    dispatch_guarded!(header, fp, mem, len, ex, acc)
 }

@@ -35,41 +35,54 @@ macro_rules! get {
     }};
 }
 
-/// Writes `$v` into slot `$slot` of the frame at `$fp`.
+/// Writes `$v` into slot `$slot` of the frame at `$fp`, and its low bits into the accumulator
+/// `$acc`.
 macro_rules! set {
-    ($fp:ident, $slot:expr, $v:expr) => {{
+    ($fp:ident, $acc:ident, $slot:expr, $v:expr) => {{
         let v = $v;
+        $acc = SlotValue::acc(v);
         // SAFETY: as for `get!`.
         unsafe { $fp.set($slot, v) }
     }};
 }
 
+/// An operand as a `$t`: from the accumulator when `$from_acc` (a constant of the handler), else
+/// from slot `$slot`.
+macro_rules! src {
+    ($fp:ident, $acc:ident, $from_acc:expr, $t:ty, $slot:expr) => {{ if $from_acc { $acc as $t } else { get!($fp, $t, $slot) } }};
+}
+
 /// Continues with the instruction after the one at `$ip` (whose operands are a `$T`).
 macro_rules! next {
-    ($ip:ident, $T:ident, $fp:expr, $mem:expr, $len:expr, $ex:expr) => {{
+    ($ip:ident, $T:ident, $fp:expr, $mem:expr, $len:expr, $ex:expr, $acc:expr) => {{
         // SAFETY: the code never ends in an instruction that falls through, so one follows.
         let next = unsafe { $ip.skip::<$T>() };
-        dispatch!(next, $fp, $mem, $len, $ex)
+        dispatch!(next, $fp, $mem, $len, $ex, $acc)
     }};
 }
 
 /// Defines a handler. Never inlined: a handler is only ever called through its address, which
-/// must be one address (the translator's tests read code back by it). Branch handlers take
-/// `<const BACK: bool>`: whether the branch goes back to a loop header, which the translator
-/// knows, so only back-edges count and forward branches test nothing.
+/// must be one address (the translator's tests read code back by it). Handlers may take const
+/// generic parameters that pick a variant: `M`, where an operand comes from ([`SLOTS`],
+/// [`ACC_A`], [`ACC_B`]), and for branches `BACK`, whether the branch goes back to a loop header
+/// (the translator knows, so only back-edges count and forward branches test nothing).
 macro_rules! handler {
-    ($name:ident($ip:ident, $fp:ident, $mem:ident, $len:ident, $ex:ident) $body:block) => {
+    ($name:ident$(<$(const $g:ident: $gt:ty),+>)?
+        ($ip:ident, $fp:ident, $mem:ident, $len:ident, $ex:ident, $acc:ident) $body:block) => {
         #[inline(never)]
-        pub(super) fn $name($ip: Ip, $fp: Fp, $mem: Mem, $len: usize, $ex: &mut Executor) -> Flow $body
-    };
-    ($name:ident<const $back:ident: bool>($ip:ident, $fp:ident, $mem:ident, $len:ident, $ex:ident)
-        $body:block) => {
-        #[inline(never)]
-        pub(super) fn $name<const $back: bool>(
-            $ip: Ip, $fp: Fp, $mem: Mem, $len: usize, $ex: &mut Executor,
+        #[allow(unused_mut, unused_assignments)]
+        pub(super) fn $name$(<$(const $g: $gt),+>)?(
+            $ip: Ip, $fp: Fp, $mem: Mem, $len: usize, $ex: &mut Executor, mut $acc: u64,
         ) -> Flow $body
     };
 }
+
+/// Operand mode `M`: every operand in its slot.
+pub const SLOTS: u8 = 0;
+/// Operand mode `M`: the first (or only) slot operand in the accumulator.
+pub const ACC_A: u8 = 1;
+/// Operand mode `M`: the second slot operand in the accumulator.
+pub const ACC_B: u8 = 2;
 
 /// Takes the branch at `ip` by `offset` bytes, a loop back-edge when `BACK`.
 #[inline(always)]
@@ -80,46 +93,47 @@ fn take<const BACK: bool>(
     mem: Mem,
     len: usize,
     ex: &mut Executor,
+    acc: u64,
 ) -> Flow {
     // SAFETY: `offset` is this branch's offset, which the translator computed.
     let target = unsafe { ip.jump(offset) };
     if BACK {
-        return back_edge(target, fp, mem, len, ex);
+        return back_edge(target, fp, mem, len, ex, acc);
     }
-    dispatch!(target, fp, mem, len, ex)
+    dispatch!(target, fp, mem, len, ex, acc)
 }
 
 /// Takes the branch at `ip` by `offset` bytes, where only the sign of the offset says whether it
 /// is a back-edge (`br_table`, whose entries may be either).
 #[inline(always)]
-fn branch(ip: Ip, offset: i32, fp: Fp, mem: Mem, len: usize, ex: &mut Executor) -> Flow {
+fn branch(ip: Ip, offset: i32, fp: Fp, mem: Mem, len: usize, ex: &mut Executor, acc: u64) -> Flow {
     if offset < 0 {
-        return take::<true>(ip, offset, fp, mem, len, ex);
+        return take::<true>(ip, offset, fp, mem, len, ex, acc);
     }
-    take::<false>(ip, offset, fp, mem, len, ex)
+    take::<false>(ip, offset, fp, mem, len, ex, acc)
 }
 
 // ---- integer arithmetic: register, right-immediate and (some) left-immediate forms ----
 
 macro_rules! int_bin {
     ($($t:ty, $I:ident: $rr:ident, $ri:ident $(, $ir:ident)? = $f:expr;)*) => {$(
-        handler!($rr(ip, fp, mem, len, ex) {
+        handler!($rr<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Bin { dst, a, b } = ops!(ip, Bin);
             let f = $f;
-            set!(fp, dst, f(get!(fp, $t, a), get!(fp, $t, b)));
-            next!(ip, Bin, fp, mem, len, ex)
+            set!(fp, acc, dst, f(src!(fp, acc, M == ACC_A, $t, a), src!(fp, acc, M == ACC_B, $t, b)));
+            next!(ip, Bin, fp, mem, len, ex, acc)
         });
-        handler!($ri(ip, fp, mem, len, ex) {
+        handler!($ri<const M: u8>(ip, fp, mem, len, ex, acc) {
             let $I { dst, a, imm } = ops!(ip, $I);
             let f = $f;
-            set!(fp, dst, f(get!(fp, $t, a), imm as $t));
-            next!(ip, $I, fp, mem, len, ex)
+            set!(fp, acc, dst, f(src!(fp, acc, M == ACC_A, $t, a), imm as $t));
+            next!(ip, $I, fp, mem, len, ex, acc)
         });
-        $(handler!($ir(ip, fp, mem, len, ex) {
+        $(handler!($ir<const M: u8>(ip, fp, mem, len, ex, acc) {
             let $I { dst, a, imm } = ops!(ip, $I);
             let f = $f;
-            set!(fp, dst, f(imm as $t, get!(fp, $t, a)));
-            next!(ip, $I, fp, mem, len, ex)
+            set!(fp, acc, dst, f(imm as $t, src!(fp, acc, M == ACC_A, $t, a)));
+            next!(ip, $I, fp, mem, len, ex, acc)
         });)?
     )*};
 }
@@ -161,23 +175,23 @@ int_bin! {
 
 macro_rules! int_bin_trap {
     ($($t:ty, $I:ident: $rr:ident, $ri:ident = $f:expr;)*) => {$(
-        handler!($rr(ip, fp, mem, len, ex) {
+        handler!($rr<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Bin { dst, a, b } = ops!(ip, Bin);
             let f = $f;
-            match f(get!(fp, $t, a), get!(fp, $t, b)) {
-                Ok(v) => set!(fp, dst, v),
+            match f(src!(fp, acc, M == ACC_A, $t, a), src!(fp, acc, M == ACC_B, $t, b)) {
+                Ok(v) => set!(fp, acc, dst, v),
                 Err(code) => return ex.trap(code),
             }
-            next!(ip, Bin, fp, mem, len, ex)
+            next!(ip, Bin, fp, mem, len, ex, acc)
         });
-        handler!($ri(ip, fp, mem, len, ex) {
+        handler!($ri<const M: u8>(ip, fp, mem, len, ex, acc) {
             let $I { dst, a, imm } = ops!(ip, $I);
             let f = $f;
-            match f(get!(fp, $t, a), imm as $t) {
-                Ok(v) => set!(fp, dst, v),
+            match f(src!(fp, acc, M == ACC_A, $t, a), imm as $t) {
+                Ok(v) => set!(fp, acc, dst, v),
                 Err(code) => return ex.trap(code),
             }
-            next!(ip, $I, fp, mem, len, ex)
+            next!(ip, $I, fp, mem, len, ex, acc)
         });
     )*};
 }
@@ -252,38 +266,38 @@ impl Cond {
 
 macro_rules! cmp {
     ($($t:ty, $I:ident: $rr:ident, $ri:ident = $f:expr;)*) => {$(
-        handler!($rr(ip, fp, mem, len, ex) {
+        handler!($rr<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Bin { dst, a, b } = ops!(ip, Bin);
             let f = $f;
-            set!(fp, dst, f(get!(fp, $t, a), get!(fp, $t, b)) as u32);
-            next!(ip, Bin, fp, mem, len, ex)
+            set!(fp, acc, dst, f(src!(fp, acc, M == ACC_A, $t, a), src!(fp, acc, M == ACC_B, $t, b)) as u32);
+            next!(ip, Bin, fp, mem, len, ex, acc)
         });
-        handler!($ri(ip, fp, mem, len, ex) {
+        handler!($ri<const M: u8>(ip, fp, mem, len, ex, acc) {
             let $I { dst, a, imm } = ops!(ip, $I);
             let f = $f;
-            set!(fp, dst, f(get!(fp, $t, a), imm as $t) as u32);
-            next!(ip, $I, fp, mem, len, ex)
+            set!(fp, acc, dst, f(src!(fp, acc, M == ACC_A, $t, a), imm as $t) as u32);
+            next!(ip, $I, fp, mem, len, ex, acc)
         });
     )*};
 }
 
 macro_rules! br_cmp {
     ($($t:ty, $I:ident: $rr:ident, $ri:ident = $f:expr;)*) => {$(
-        handler!($rr<const BACK: bool>(ip, fp, mem, len, ex) {
+        handler!($rr<const M: u8, const BACK: bool>(ip, fp, mem, len, ex, acc) {
             let BrCmp { a, b, offset } = ops!(ip, BrCmp);
             let f = $f;
-            if f(get!(fp, $t, a), get!(fp, $t, b)) {
-                return take::<BACK>(ip, offset, fp, mem, len, ex);
+            if f(src!(fp, acc, M == ACC_A, $t, a), src!(fp, acc, M == ACC_B, $t, b)) {
+                return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
             }
-            next!(ip, BrCmp, fp, mem, len, ex)
+            next!(ip, BrCmp, fp, mem, len, ex, acc)
         });
-        handler!($ri<const BACK: bool>(ip, fp, mem, len, ex) {
+        handler!($ri<const M: u8, const BACK: bool>(ip, fp, mem, len, ex, acc) {
             let $I { a, imm, offset } = ops!(ip, $I);
             let f = $f;
-            if f(get!(fp, $t, a), imm as $t) {
-                return take::<BACK>(ip, offset, fp, mem, len, ex);
+            if f(src!(fp, acc, M == ACC_A, $t, a), imm as $t) {
+                return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
             }
-            next!(ip, $I, fp, mem, len, ex)
+            next!(ip, $I, fp, mem, len, ex, acc)
         });
     )*};
 }
@@ -330,79 +344,194 @@ int_conds!(br_cmp, u64, i64, BrCmpI64:
     br_i64_le_s br_i64_le_s_ri, br_i64_le_u br_i64_le_u_ri, br_i64_ge_s br_i64_ge_s_ri,
     br_i64_ge_u br_i64_ge_u_ri);
 
-/// `[register form, immediate form]` of each comparison, by [`Cond`].
-pub type CondTable = [[Handler; 2]; 10];
+/// A handler's variants by where its slot operand is: `[in its slot, in the accumulator]`.
+pub type Forms2 = [Handler; 2];
+/// A handler's variants by where its two slot operands are: `[both in slots, the first in the
+/// accumulator, the second in the accumulator]`.
+pub type Forms3 = [Handler; 3];
+
+/// The handlers of `M`-generic handler `$h` (a path), as [`Forms2`].
+macro_rules! forms2 {
+    ($($h:ident)::+) => {
+        [
+            $($h)::+::<{ $crate::interp::handlers::SLOTS }>,
+            $($h)::+::<{ $crate::interp::handlers::ACC_A }>,
+        ]
+    };
+}
+
+/// The handlers of `M`-generic handler `$h` (a path), as [`Forms3`].
+macro_rules! forms3 {
+    ($($h:ident)::+) => {
+        [
+            $($h)::+::<{ $crate::interp::handlers::SLOTS }>,
+            $($h)::+::<{ $crate::interp::handlers::ACC_A }>,
+            $($h)::+::<{ $crate::interp::handlers::ACC_B }>,
+        ]
+    };
+}
+
+/// [`forms2!`] of a branch handler, forward or back (`$back`).
+macro_rules! br_forms2 {
+    ($($h:ident)::+, $back:expr) => {
+        [
+            $($h)::+::<{ $crate::interp::handlers::SLOTS }, $back>,
+            $($h)::+::<{ $crate::interp::handlers::ACC_A }, $back>,
+        ]
+    };
+}
+
+/// [`forms3!`] of a branch handler, forward or back (`$back`).
+macro_rules! br_forms3 {
+    ($($h:ident)::+, $back:expr) => {
+        [
+            $($h)::+::<{ $crate::interp::handlers::SLOTS }, $back>,
+            $($h)::+::<{ $crate::interp::handlers::ACC_A }, $back>,
+            $($h)::+::<{ $crate::interp::handlers::ACC_B }, $back>,
+        ]
+    };
+}
+
+/// The handlers of one comparison (or compare-and-branch): register form, immediate form.
+#[derive(Clone, Copy)]
+pub struct CmpForms {
+    pub rr: Forms3,
+    pub ri: Forms2,
+}
+
+/// Each comparison's handlers, by [`Cond`].
+pub type CondTable = [CmpForms; 10];
 
 pub const I32_CMP: CondTable = [
-    [i32_eq, i32_eq_ri],
-    [i32_ne, i32_ne_ri],
-    [i32_lt_s, i32_lt_s_ri],
-    [i32_lt_u, i32_lt_u_ri],
-    [i32_gt_s, i32_gt_s_ri],
-    [i32_gt_u, i32_gt_u_ri],
-    [i32_le_s, i32_le_s_ri],
-    [i32_le_u, i32_le_u_ri],
-    [i32_ge_s, i32_ge_s_ri],
-    [i32_ge_u, i32_ge_u_ri],
+    CmpForms { rr: forms3!(i32_eq), ri: forms2!(i32_eq_ri) },
+    CmpForms { rr: forms3!(i32_ne), ri: forms2!(i32_ne_ri) },
+    CmpForms { rr: forms3!(i32_lt_s), ri: forms2!(i32_lt_s_ri) },
+    CmpForms { rr: forms3!(i32_lt_u), ri: forms2!(i32_lt_u_ri) },
+    CmpForms { rr: forms3!(i32_gt_s), ri: forms2!(i32_gt_s_ri) },
+    CmpForms { rr: forms3!(i32_gt_u), ri: forms2!(i32_gt_u_ri) },
+    CmpForms { rr: forms3!(i32_le_s), ri: forms2!(i32_le_s_ri) },
+    CmpForms { rr: forms3!(i32_le_u), ri: forms2!(i32_le_u_ri) },
+    CmpForms { rr: forms3!(i32_ge_s), ri: forms2!(i32_ge_s_ri) },
+    CmpForms { rr: forms3!(i32_ge_u), ri: forms2!(i32_ge_u_ri) },
 ];
 pub const I64_CMP: CondTable = [
-    [i64_eq, i64_eq_ri],
-    [i64_ne, i64_ne_ri],
-    [i64_lt_s, i64_lt_s_ri],
-    [i64_lt_u, i64_lt_u_ri],
-    [i64_gt_s, i64_gt_s_ri],
-    [i64_gt_u, i64_gt_u_ri],
-    [i64_le_s, i64_le_s_ri],
-    [i64_le_u, i64_le_u_ri],
-    [i64_ge_s, i64_ge_s_ri],
-    [i64_ge_u, i64_ge_u_ri],
+    CmpForms { rr: forms3!(i64_eq), ri: forms2!(i64_eq_ri) },
+    CmpForms { rr: forms3!(i64_ne), ri: forms2!(i64_ne_ri) },
+    CmpForms { rr: forms3!(i64_lt_s), ri: forms2!(i64_lt_s_ri) },
+    CmpForms { rr: forms3!(i64_lt_u), ri: forms2!(i64_lt_u_ri) },
+    CmpForms { rr: forms3!(i64_gt_s), ri: forms2!(i64_gt_s_ri) },
+    CmpForms { rr: forms3!(i64_gt_u), ri: forms2!(i64_gt_u_ri) },
+    CmpForms { rr: forms3!(i64_le_s), ri: forms2!(i64_le_s_ri) },
+    CmpForms { rr: forms3!(i64_le_u), ri: forms2!(i64_le_u_ri) },
+    CmpForms { rr: forms3!(i64_ge_s), ri: forms2!(i64_ge_s_ri) },
+    CmpForms { rr: forms3!(i64_ge_u), ri: forms2!(i64_ge_u_ri) },
 ];
-/// `[register form, immediate form]` of each compare-and-branch, then the same as back-edges,
-/// by [`Cond`].
-pub type BranchTable = [[Handler; 4]; 10];
+
+/// Each compare-and-branch's handlers, by [`Cond`], then forward (0) or back (1).
+pub type BranchTable = [[CmpForms; 2]; 10];
 
 pub const I32_BR: BranchTable = [
-    [br_i32_eq::<false>, br_i32_eq_ri::<false>, br_i32_eq::<true>, br_i32_eq_ri::<true>],
-    [br_i32_ne::<false>, br_i32_ne_ri::<false>, br_i32_ne::<true>, br_i32_ne_ri::<true>],
-    [br_i32_lt_s::<false>, br_i32_lt_s_ri::<false>, br_i32_lt_s::<true>, br_i32_lt_s_ri::<true>],
-    [br_i32_lt_u::<false>, br_i32_lt_u_ri::<false>, br_i32_lt_u::<true>, br_i32_lt_u_ri::<true>],
-    [br_i32_gt_s::<false>, br_i32_gt_s_ri::<false>, br_i32_gt_s::<true>, br_i32_gt_s_ri::<true>],
-    [br_i32_gt_u::<false>, br_i32_gt_u_ri::<false>, br_i32_gt_u::<true>, br_i32_gt_u_ri::<true>],
-    [br_i32_le_s::<false>, br_i32_le_s_ri::<false>, br_i32_le_s::<true>, br_i32_le_s_ri::<true>],
-    [br_i32_le_u::<false>, br_i32_le_u_ri::<false>, br_i32_le_u::<true>, br_i32_le_u_ri::<true>],
-    [br_i32_ge_s::<false>, br_i32_ge_s_ri::<false>, br_i32_ge_s::<true>, br_i32_ge_s_ri::<true>],
-    [br_i32_ge_u::<false>, br_i32_ge_u_ri::<false>, br_i32_ge_u::<true>, br_i32_ge_u_ri::<true>],
+    [
+        CmpForms { rr: br_forms3!(br_i32_eq, false), ri: br_forms2!(br_i32_eq_ri, false) },
+        CmpForms { rr: br_forms3!(br_i32_eq, true), ri: br_forms2!(br_i32_eq_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i32_ne, false), ri: br_forms2!(br_i32_ne_ri, false) },
+        CmpForms { rr: br_forms3!(br_i32_ne, true), ri: br_forms2!(br_i32_ne_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i32_lt_s, false), ri: br_forms2!(br_i32_lt_s_ri, false) },
+        CmpForms { rr: br_forms3!(br_i32_lt_s, true), ri: br_forms2!(br_i32_lt_s_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i32_lt_u, false), ri: br_forms2!(br_i32_lt_u_ri, false) },
+        CmpForms { rr: br_forms3!(br_i32_lt_u, true), ri: br_forms2!(br_i32_lt_u_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i32_gt_s, false), ri: br_forms2!(br_i32_gt_s_ri, false) },
+        CmpForms { rr: br_forms3!(br_i32_gt_s, true), ri: br_forms2!(br_i32_gt_s_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i32_gt_u, false), ri: br_forms2!(br_i32_gt_u_ri, false) },
+        CmpForms { rr: br_forms3!(br_i32_gt_u, true), ri: br_forms2!(br_i32_gt_u_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i32_le_s, false), ri: br_forms2!(br_i32_le_s_ri, false) },
+        CmpForms { rr: br_forms3!(br_i32_le_s, true), ri: br_forms2!(br_i32_le_s_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i32_le_u, false), ri: br_forms2!(br_i32_le_u_ri, false) },
+        CmpForms { rr: br_forms3!(br_i32_le_u, true), ri: br_forms2!(br_i32_le_u_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i32_ge_s, false), ri: br_forms2!(br_i32_ge_s_ri, false) },
+        CmpForms { rr: br_forms3!(br_i32_ge_s, true), ri: br_forms2!(br_i32_ge_s_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i32_ge_u, false), ri: br_forms2!(br_i32_ge_u_ri, false) },
+        CmpForms { rr: br_forms3!(br_i32_ge_u, true), ri: br_forms2!(br_i32_ge_u_ri, true) },
+    ],
 ];
 pub const I64_BR: BranchTable = [
-    [br_i64_eq::<false>, br_i64_eq_ri::<false>, br_i64_eq::<true>, br_i64_eq_ri::<true>],
-    [br_i64_ne::<false>, br_i64_ne_ri::<false>, br_i64_ne::<true>, br_i64_ne_ri::<true>],
-    [br_i64_lt_s::<false>, br_i64_lt_s_ri::<false>, br_i64_lt_s::<true>, br_i64_lt_s_ri::<true>],
-    [br_i64_lt_u::<false>, br_i64_lt_u_ri::<false>, br_i64_lt_u::<true>, br_i64_lt_u_ri::<true>],
-    [br_i64_gt_s::<false>, br_i64_gt_s_ri::<false>, br_i64_gt_s::<true>, br_i64_gt_s_ri::<true>],
-    [br_i64_gt_u::<false>, br_i64_gt_u_ri::<false>, br_i64_gt_u::<true>, br_i64_gt_u_ri::<true>],
-    [br_i64_le_s::<false>, br_i64_le_s_ri::<false>, br_i64_le_s::<true>, br_i64_le_s_ri::<true>],
-    [br_i64_le_u::<false>, br_i64_le_u_ri::<false>, br_i64_le_u::<true>, br_i64_le_u_ri::<true>],
-    [br_i64_ge_s::<false>, br_i64_ge_s_ri::<false>, br_i64_ge_s::<true>, br_i64_ge_s_ri::<true>],
-    [br_i64_ge_u::<false>, br_i64_ge_u_ri::<false>, br_i64_ge_u::<true>, br_i64_ge_u_ri::<true>],
+    [
+        CmpForms { rr: br_forms3!(br_i64_eq, false), ri: br_forms2!(br_i64_eq_ri, false) },
+        CmpForms { rr: br_forms3!(br_i64_eq, true), ri: br_forms2!(br_i64_eq_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i64_ne, false), ri: br_forms2!(br_i64_ne_ri, false) },
+        CmpForms { rr: br_forms3!(br_i64_ne, true), ri: br_forms2!(br_i64_ne_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i64_lt_s, false), ri: br_forms2!(br_i64_lt_s_ri, false) },
+        CmpForms { rr: br_forms3!(br_i64_lt_s, true), ri: br_forms2!(br_i64_lt_s_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i64_lt_u, false), ri: br_forms2!(br_i64_lt_u_ri, false) },
+        CmpForms { rr: br_forms3!(br_i64_lt_u, true), ri: br_forms2!(br_i64_lt_u_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i64_gt_s, false), ri: br_forms2!(br_i64_gt_s_ri, false) },
+        CmpForms { rr: br_forms3!(br_i64_gt_s, true), ri: br_forms2!(br_i64_gt_s_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i64_gt_u, false), ri: br_forms2!(br_i64_gt_u_ri, false) },
+        CmpForms { rr: br_forms3!(br_i64_gt_u, true), ri: br_forms2!(br_i64_gt_u_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i64_le_s, false), ri: br_forms2!(br_i64_le_s_ri, false) },
+        CmpForms { rr: br_forms3!(br_i64_le_s, true), ri: br_forms2!(br_i64_le_s_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i64_le_u, false), ri: br_forms2!(br_i64_le_u_ri, false) },
+        CmpForms { rr: br_forms3!(br_i64_le_u, true), ri: br_forms2!(br_i64_le_u_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i64_ge_s, false), ri: br_forms2!(br_i64_ge_s_ri, false) },
+        CmpForms { rr: br_forms3!(br_i64_ge_s, true), ri: br_forms2!(br_i64_ge_s_ri, true) },
+    ],
+    [
+        CmpForms { rr: br_forms3!(br_i64_ge_u, false), ri: br_forms2!(br_i64_ge_u_ri, false) },
+        CmpForms { rr: br_forms3!(br_i64_ge_u, true), ri: br_forms2!(br_i64_ge_u_ri, true) },
+    ],
 ];
 
 // ---- floating point: slots hold the bits ----
 
 macro_rules! float_bin {
     ($($bits:ty, $f:ty, $I:ident: $rr:ident, $ri:ident = $op:expr;)*) => {$(
-        handler!($rr(ip, fp, mem, len, ex) {
+        handler!($rr<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Bin { dst, a, b } = ops!(ip, Bin);
             let op = $op;
-            let r: $f = op(<$f>::from_bits(get!(fp, $bits, a)), <$f>::from_bits(get!(fp, $bits, b)));
-            set!(fp, dst, r.to_bits());
-            next!(ip, Bin, fp, mem, len, ex)
+            let r: $f = op(<$f>::from_bits(src!(fp, acc, M == ACC_A, $bits, a)), <$f>::from_bits(src!(fp, acc, M == ACC_B, $bits, b)));
+            set!(fp, acc, dst, r.to_bits());
+            next!(ip, Bin, fp, mem, len, ex, acc)
         });
-        handler!($ri(ip, fp, mem, len, ex) {
+        handler!($ri<const M: u8>(ip, fp, mem, len, ex, acc) {
             let $I { dst, a, imm } = ops!(ip, $I);
             let op = $op;
-            let r: $f = op(<$f>::from_bits(get!(fp, $bits, a)), <$f>::from_bits(imm as $bits));
-            set!(fp, dst, r.to_bits());
-            next!(ip, $I, fp, mem, len, ex)
+            let r: $f = op(<$f>::from_bits(src!(fp, acc, M == ACC_A, $bits, a)), <$f>::from_bits(imm as $bits));
+            set!(fp, acc, dst, r.to_bits());
+            next!(ip, $I, fp, mem, len, ex, acc)
         });
     )*};
 }
@@ -424,17 +553,17 @@ float_bin! {
 
 macro_rules! float_cmp {
     ($($bits:ty, $f:ty, $I:ident: $rr:ident, $ri:ident = $op:tt;)*) => {$(
-        handler!($rr(ip, fp, mem, len, ex) {
+        handler!($rr<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Bin { dst, a, b } = ops!(ip, Bin);
-            let (x, y) = (<$f>::from_bits(get!(fp, $bits, a)), <$f>::from_bits(get!(fp, $bits, b)));
-            set!(fp, dst, (x $op y) as u32);
-            next!(ip, Bin, fp, mem, len, ex)
+            let (x, y) = (<$f>::from_bits(src!(fp, acc, M == ACC_A, $bits, a)), <$f>::from_bits(src!(fp, acc, M == ACC_B, $bits, b)));
+            set!(fp, acc, dst, (x $op y) as u32);
+            next!(ip, Bin, fp, mem, len, ex, acc)
         });
-        handler!($ri(ip, fp, mem, len, ex) {
+        handler!($ri<const M: u8>(ip, fp, mem, len, ex, acc) {
             let $I { dst, a, imm } = ops!(ip, $I);
-            let (x, y) = (<$f>::from_bits(get!(fp, $bits, a)), <$f>::from_bits(imm as $bits));
-            set!(fp, dst, (x $op y) as u32);
-            next!(ip, $I, fp, mem, len, ex)
+            let (x, y) = (<$f>::from_bits(src!(fp, acc, M == ACC_A, $bits, a)), <$f>::from_bits(imm as $bits));
+            set!(fp, acc, dst, (x $op y) as u32);
+            next!(ip, $I, fp, mem, len, ex, acc)
         });
     )*};
 }
@@ -458,11 +587,11 @@ float_cmp! {
 
 macro_rules! unary {
     ($($name:ident: $t:ty => $f:expr;)*) => {$(
-        handler!($name(ip, fp, mem, len, ex) {
+        handler!($name<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Un { dst, src } = ops!(ip, Un);
             let f = $f;
-            set!(fp, dst, f(get!(fp, $t, src)));
-            next!(ip, Un, fp, mem, len, ex)
+            set!(fp, acc, dst, f(src!(fp, acc, M == ACC_A, $t, src)));
+            next!(ip, Un, fp, mem, len, ex, acc)
         });
     )*};
 }
@@ -522,14 +651,14 @@ unary! {
 
 macro_rules! unary_trap {
     ($($name:ident: $t:ty => $f:expr;)*) => {$(
-        handler!($name(ip, fp, mem, len, ex) {
+        handler!($name<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Un { dst, src } = ops!(ip, Un);
             let f = $f;
-            match f(get!(fp, $t, src)) {
-                Ok(v) => set!(fp, dst, v),
+            match f(src!(fp, acc, M == ACC_A, $t, src)) {
+                Ok(v) => set!(fp, acc, dst, v),
                 Err(code) => return ex.trap(code),
             }
-            next!(ip, Un, fp, mem, len, ex)
+            next!(ip, Un, fp, mem, len, ex, acc)
         });
     )*};
 }
@@ -560,23 +689,24 @@ macro_rules! checked {
 
 macro_rules! loads {
     ($($name:ident, $abs:ident: $t:ty => $conv:expr;)*) => {$(
-        handler!($name(ip, fp, mem, len, ex) {
+        handler!($name<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Load { dst, addr, offset } = ops!(ip, Load);
-            let ea = checked!(ex, len, get!(fp, u32, addr) as u64 + offset as u64, $t);
+            let base = src!(fp, acc, M == ACC_A, u32, addr);
+            let ea = checked!(ex, len, base as u64 + offset as u64, $t);
             // SAFETY: `ea + size_of::<$t>() <= len`, the accessible bytes of memory 0 at `mem`.
             let v = unsafe { mem.add(ea).cast::<$t>().read_unaligned() };
             let conv = $conv;
-            set!(fp, dst, conv(<$t>::from_le(v)));
-            next!(ip, Load, fp, mem, len, ex)
+            set!(fp, acc, dst, conv(<$t>::from_le(v)));
+            next!(ip, Load, fp, mem, len, ex, acc)
         });
-        handler!($abs(ip, fp, mem, len, ex) {
+        handler!($abs(ip, fp, mem, len, ex, acc) {
             let LoadAbs { dst, ea } = ops!(ip, LoadAbs);
             let ea = checked!(ex, len, ea, $t);
             // SAFETY: as above.
             let v = unsafe { mem.add(ea).cast::<$t>().read_unaligned() };
             let conv = $conv;
-            set!(fp, dst, conv(<$t>::from_le(v)));
-            next!(ip, LoadAbs, fp, mem, len, ex)
+            set!(fp, acc, dst, conv(<$t>::from_le(v)));
+            next!(ip, LoadAbs, fp, mem, len, ex, acc)
         });
     )*};
 }
@@ -598,28 +728,30 @@ loads! {
 
 macro_rules! stores {
     ($($name:ident, $imm:ident, $abs:ident: $t:ty;)*) => {$(
-        handler!($name(ip, fp, mem, len, ex) {
+        handler!($name<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Store { addr, val, offset } = ops!(ip, Store);
-            let ea = checked!(ex, len, get!(fp, u32, addr) as u64 + offset as u64, $t);
-            let v: $t = get!(fp, $t, val);
+            let base = src!(fp, acc, M == ACC_A, u32, addr);
+            let ea = checked!(ex, len, base as u64 + offset as u64, $t);
+            let v: $t = src!(fp, acc, M == ACC_B, $t, val);
             // SAFETY: `ea + size_of::<$t>() <= len`, the accessible bytes of memory 0 at `mem`.
             unsafe { mem.add(ea).cast::<$t>().write_unaligned(v.to_le()) };
-            next!(ip, Store, fp, mem, len, ex)
+            next!(ip, Store, fp, mem, len, ex, acc)
         });
-        handler!($imm(ip, fp, mem, len, ex) {
+        handler!($imm<const M: u8>(ip, fp, mem, len, ex, acc) {
             let StoreImm { addr, offset, imm } = ops!(ip, StoreImm);
-            let ea = checked!(ex, len, get!(fp, u32, addr) as u64 + offset as u64, $t);
+            let base = src!(fp, acc, M == ACC_A, u32, addr);
+            let ea = checked!(ex, len, base as u64 + offset as u64, $t);
             // SAFETY: as above.
             unsafe { mem.add(ea).cast::<$t>().write_unaligned((imm as $t).to_le()) };
-            next!(ip, StoreImm, fp, mem, len, ex)
+            next!(ip, StoreImm, fp, mem, len, ex, acc)
         });
-        handler!($abs(ip, fp, mem, len, ex) {
+        handler!($abs<const M: u8>(ip, fp, mem, len, ex, acc) {
             let StoreAbs { val, ea } = ops!(ip, StoreAbs);
             let ea = checked!(ex, len, ea, $t);
-            let v: $t = get!(fp, $t, val);
+            let v: $t = src!(fp, acc, M == ACC_A, $t, val);
             // SAFETY: as above.
             unsafe { mem.add(ea).cast::<$t>().write_unaligned(v.to_le()) };
-            next!(ip, StoreAbs, fp, mem, len, ex)
+            next!(ip, StoreAbs, fp, mem, len, ex, acc)
         });
     )*};
 }
@@ -632,19 +764,19 @@ stores! {
     i32_store16, i32_store16_imm, i32_store16_abs: u16;
 }
 
-handler!(memory_size(ip, fp, mem, len, ex) {
+handler!(memory_size(ip, fp, mem, len, ex, acc) {
     let Dst { dst } = ops!(ip, Dst);
-    set!(fp, dst, (len as u64 / 65536) as u32);
-    next!(ip, Dst, fp, mem, len, ex)
+    set!(fp, acc, dst, (len as u64 / 65536) as u32);
+    next!(ip, Dst, fp, mem, len, ex, acc)
 });
 
-handler!(memory_grow(ip, fp, mem, len, ex) {
+handler!(memory_grow(ip, fp, mem, len, ex, acc) {
     let _ = (mem, len); // Stale once the memory has grown.
     let Un { dst, src } = ops!(ip, Un);
     let old = ex.memory_grow(get!(fp, u32, src));
-    set!(fp, dst, old);
+    set!(fp, acc, dst, old);
     let (mem, len) = ex.memory();
-    next!(ip, Un, fp, mem, len, ex)
+    next!(ip, Un, fp, mem, len, ex, acc)
 });
 
 /// The three `u32` operands of a bulk operation, from slot `base` on.
@@ -652,169 +784,169 @@ fn three(fp: Fp, base: Slot) -> (u32, u32, u32) {
     (get!(fp, u32, base), get!(fp, u32, base + SLOT_BYTES), get!(fp, u32, base + 2 * SLOT_BYTES))
 }
 
-handler!(memory_fill(ip, fp, mem, len, ex) {
+handler!(memory_fill(ip, fp, mem, len, ex, acc) {
     let Bulk { base, .. } = ops!(ip, Bulk);
     let (d, v, n) = three(fp, base);
     if let Err(code) = ops::memory_fill(ex.store(), ex.instance, d, v, n) {
         return ex.trap(code);
     }
-    next!(ip, Bulk, fp, mem, len, ex)
+    next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
-handler!(memory_copy(ip, fp, mem, len, ex) {
+handler!(memory_copy(ip, fp, mem, len, ex, acc) {
     let Bulk { base, .. } = ops!(ip, Bulk);
     let (d, s, n) = three(fp, base);
     if let Err(code) = ops::memory_copy(ex.store(), ex.instance, d, s, n) {
         return ex.trap(code);
     }
-    next!(ip, Bulk, fp, mem, len, ex)
+    next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
-handler!(memory_init(ip, fp, mem, len, ex) {
+handler!(memory_init(ip, fp, mem, len, ex, acc) {
     let Bulk { a: segment, base, .. } = ops!(ip, Bulk);
     let (d, s, n) = three(fp, base);
     if let Err(code) = ops::memory_init(ex.store(), ex.instance, segment, d, s, n) {
         return ex.trap(code);
     }
-    next!(ip, Bulk, fp, mem, len, ex)
+    next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
-handler!(data_drop(ip, fp, mem, len, ex) {
+handler!(data_drop(ip, fp, mem, len, ex, acc) {
     let Index { index } = ops!(ip, Index);
     ops::data_drop(ex.store(), ex.instance, index);
-    next!(ip, Index, fp, mem, len, ex)
+    next!(ip, Index, fp, mem, len, ex, acc)
 });
 
 // ---- tables and references ----
 
-handler!(table_get(ip, fp, mem, len, ex) {
+handler!(table_get(ip, fp, mem, len, ex, acc) {
     let TableGet { dst, table, index } = ops!(ip, TableGet);
     match ops::table_get(ex.store(), ex.instance, table, get!(fp, u32, index)) {
-        Ok(r) => set!(fp, dst, r),
+        Ok(r) => set!(fp, acc, dst, r),
         Err(code) => return ex.trap(code),
     }
-    next!(ip, TableGet, fp, mem, len, ex)
+    next!(ip, TableGet, fp, mem, len, ex, acc)
 });
 
-handler!(table_set(ip, fp, mem, len, ex) {
+handler!(table_set(ip, fp, mem, len, ex, acc) {
     let Bulk { a: table, base, .. } = ops!(ip, Bulk);
     let (i, r) = (get!(fp, u32, base), get!(fp, u64, base + SLOT_BYTES));
     if let Err(code) = ops::table_set(ex.store(), ex.instance, table, i, r) {
         return ex.trap(code);
     }
-    next!(ip, Bulk, fp, mem, len, ex)
+    next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
-handler!(table_size(ip, fp, mem, len, ex) {
+handler!(table_size(ip, fp, mem, len, ex, acc) {
     let TableSize { dst, table } = ops!(ip, TableSize);
-    set!(fp, dst, ops::table_size(ex.store(), ex.instance, table));
-    next!(ip, TableSize, fp, mem, len, ex)
+    set!(fp, acc, dst, ops::table_size(ex.store(), ex.instance, table));
+    next!(ip, TableSize, fp, mem, len, ex, acc)
 });
 
-handler!(table_grow(ip, fp, mem, len, ex) {
+handler!(table_grow(ip, fp, mem, len, ex, acc) {
     let Bulk { a: table, base, .. } = ops!(ip, Bulk);
     let (init, delta) = (get!(fp, u64, base), get!(fp, u32, base + SLOT_BYTES));
-    set!(fp, base, ops::table_grow(ex.store(), ex.instance, table, init, delta));
-    next!(ip, Bulk, fp, mem, len, ex)
+    set!(fp, acc, base, ops::table_grow(ex.store(), ex.instance, table, init, delta));
+    next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
-handler!(table_fill(ip, fp, mem, len, ex) {
+handler!(table_fill(ip, fp, mem, len, ex, acc) {
     let Bulk { a: table, base, .. } = ops!(ip, Bulk);
     let (i, r, n) =
         (get!(fp, u32, base), get!(fp, u64, base + SLOT_BYTES), get!(fp, u32, base + 2 * SLOT_BYTES));
     if let Err(code) = ops::table_fill(ex.store(), ex.instance, table, i, r, n) {
         return ex.trap(code);
     }
-    next!(ip, Bulk, fp, mem, len, ex)
+    next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
-handler!(table_copy(ip, fp, mem, len, ex) {
+handler!(table_copy(ip, fp, mem, len, ex, acc) {
     let Bulk { a: dst_table, b: src_table, base } = ops!(ip, Bulk);
     let (d, s, n) = three(fp, base);
     if let Err(code) = ops::table_copy(ex.store(), ex.instance, dst_table, src_table, d, s, n) {
         return ex.trap(code);
     }
-    next!(ip, Bulk, fp, mem, len, ex)
+    next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
-handler!(table_init(ip, fp, mem, len, ex) {
+handler!(table_init(ip, fp, mem, len, ex, acc) {
     let Bulk { a: table, b: segment, base } = ops!(ip, Bulk);
     let (d, s, n) = three(fp, base);
     if let Err(code) = ops::table_init(ex.store(), ex.instance, table, segment, d, s, n) {
         return ex.trap(code);
     }
-    next!(ip, Bulk, fp, mem, len, ex)
+    next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
-handler!(elem_drop(ip, fp, mem, len, ex) {
+handler!(elem_drop(ip, fp, mem, len, ex, acc) {
     let Index { index } = ops!(ip, Index);
     ops::elem_drop(ex.store(), ex.instance, index);
-    next!(ip, Index, fp, mem, len, ex)
+    next!(ip, Index, fp, mem, len, ex, acc)
 });
 
-handler!(ref_func(ip, fp, mem, len, ex) {
+handler!(ref_func(ip, fp, mem, len, ex, acc) {
     let RefFunc { dst, func } = ops!(ip, RefFunc);
-    set!(fp, dst, ops::ref_func(ex.store(), ex.instance, func));
-    next!(ip, RefFunc, fp, mem, len, ex)
+    set!(fp, acc, dst, ops::ref_func(ex.store(), ex.instance, func));
+    next!(ip, RefFunc, fp, mem, len, ex, acc)
 });
 
 // ---- data movement ----
 
-handler!(copy(ip, fp, mem, len, ex) {
+handler!(copy(ip, fp, mem, len, ex, acc) {
     let Un { dst, src } = ops!(ip, Un);
-    set!(fp, dst, get!(fp, u128, src));
-    next!(ip, Un, fp, mem, len, ex)
+    set!(fp, acc, dst, get!(fp, u128, src));
+    next!(ip, Un, fp, mem, len, ex, acc)
 });
 
-handler!(const_i32(ip, fp, mem, len, ex) {
+handler!(const_i32(ip, fp, mem, len, ex, acc) {
     let ConstI32 { dst, imm } = ops!(ip, ConstI32);
-    set!(fp, dst, imm);
-    next!(ip, ConstI32, fp, mem, len, ex)
+    set!(fp, acc, dst, imm);
+    next!(ip, ConstI32, fp, mem, len, ex, acc)
 });
 
-handler!(const_i64(ip, fp, mem, len, ex) {
+handler!(const_i64(ip, fp, mem, len, ex, acc) {
     let ConstI64 { dst, imm } = ops!(ip, ConstI64);
-    set!(fp, dst, imm);
-    next!(ip, ConstI64, fp, mem, len, ex)
+    set!(fp, acc, dst, imm);
+    next!(ip, ConstI64, fp, mem, len, ex, acc)
 });
 
-handler!(const_v128(ip, fp, mem, len, ex) {
+handler!(const_v128(ip, fp, mem, len, ex, acc) {
     let ConstV128 { dst, imm } = ops!(ip, ConstV128);
-    set!(fp, dst, imm);
-    next!(ip, ConstV128, fp, mem, len, ex)
+    set!(fp, acc, dst, imm);
+    next!(ip, ConstV128, fp, mem, len, ex, acc)
 });
 
-handler!(select(ip, fp, mem, len, ex) {
+handler!(select<const M: u8>(ip, fp, mem, len, ex, acc) {
     let Select { dst, a, b, cond } = ops!(ip, Select);
-    let src = if get!(fp, u32, cond) != 0 { a } else { b };
-    set!(fp, dst, get!(fp, u128, src));
-    next!(ip, Select, fp, mem, len, ex)
+    let src = if src!(fp, acc, M == ACC_A, u32, cond) != 0 { a } else { b };
+    set!(fp, acc, dst, get!(fp, u128, src));
+    next!(ip, Select, fp, mem, len, ex, acc)
 });
 
-handler!(global_get(ip, fp, mem, len, ex) {
+handler!(global_get(ip, fp, mem, len, ex, acc) {
     let GlobalGet { dst, global } = ops!(ip, GlobalGet);
     // SAFETY: a validated global index; its cell lives as long as the store.
     let v = unsafe { (*ex.globals.add(global as usize)).read() };
-    set!(fp, dst, v);
-    next!(ip, GlobalGet, fp, mem, len, ex)
+    set!(fp, acc, dst, v);
+    next!(ip, GlobalGet, fp, mem, len, ex, acc)
 });
 
-handler!(global_set(ip, fp, mem, len, ex) {
+handler!(global_set<const M: u8>(ip, fp, mem, len, ex, acc) {
     let GlobalSet { src, global } = ops!(ip, GlobalSet);
-    let v = get!(fp, u128, src);
+    let v = if M == ACC_A { acc as u128 } else { get!(fp, u128, src) };
     // SAFETY: as for `global_get`.
     unsafe { (*ex.globals.add(global as usize)).write(v) };
-    next!(ip, GlobalSet, fp, mem, len, ex)
+    next!(ip, GlobalSet, fp, mem, len, ex, acc)
 });
 
 // ---- control ----
 
-handler!(unreachable(ip, fp, mem, len, ex) {
-    let _ = (ip, fp, mem, len);
+handler!(unreachable(ip, fp, mem, len, ex, acc) {
+    let _ = (ip, fp, mem, len, acc);
     ex.trap(TrapCode::Unreachable)
 });
 
-handler!(consume_fuel(ip, fp, mem, len, ex) {
+handler!(consume_fuel(ip, fp, mem, len, ex, acc) {
     let Fuel { amount } = ops!(ip, Fuel);
     // SAFETY: the store's fuel cell, which only the running code touches.
     let fuel = unsafe { &mut *ex.fuel };
@@ -822,81 +954,81 @@ handler!(consume_fuel(ip, fp, mem, len, ex) {
         return ex.trap(TrapCode::OutOfFuel);
     }
     *fuel -= amount as u64;
-    next!(ip, Fuel, fp, mem, len, ex)
+    next!(ip, Fuel, fp, mem, len, ex, acc)
 });
 
-handler!(br<const BACK: bool>(ip, fp, mem, len, ex) {
+handler!(br<const BACK: bool>(ip, fp, mem, len, ex, acc) {
     let Br { offset } = ops!(ip, Br);
-    take::<BACK>(ip, offset, fp, mem, len, ex)
+    take::<BACK>(ip, offset, fp, mem, len, ex, acc)
 });
 
-handler!(br_nez<const BACK: bool>(ip, fp, mem, len, ex) {
+handler!(br_nez<const M: u8, const BACK: bool>(ip, fp, mem, len, ex, acc) {
     let BrIf { cond, offset } = ops!(ip, BrIf);
-    if get!(fp, u32, cond) != 0 {
-        return take::<BACK>(ip, offset, fp, mem, len, ex);
+    if src!(fp, acc, M == ACC_A, u32, cond) != 0 {
+        return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
     }
-    next!(ip, BrIf, fp, mem, len, ex)
+    next!(ip, BrIf, fp, mem, len, ex, acc)
 });
 
-handler!(br_eqz<const BACK: bool>(ip, fp, mem, len, ex) {
+handler!(br_eqz<const M: u8, const BACK: bool>(ip, fp, mem, len, ex, acc) {
     let BrIf { cond, offset } = ops!(ip, BrIf);
-    if get!(fp, u32, cond) == 0 {
-        return take::<BACK>(ip, offset, fp, mem, len, ex);
+    if src!(fp, acc, M == ACC_A, u32, cond) == 0 {
+        return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
     }
-    next!(ip, BrIf, fp, mem, len, ex)
+    next!(ip, BrIf, fp, mem, len, ex, acc)
 });
 
-handler!(br_nez64<const BACK: bool>(ip, fp, mem, len, ex) {
+handler!(br_nez64<const M: u8, const BACK: bool>(ip, fp, mem, len, ex, acc) {
     let BrIf { cond, offset } = ops!(ip, BrIf);
-    if get!(fp, u64, cond) != 0 {
-        return take::<BACK>(ip, offset, fp, mem, len, ex);
+    if src!(fp, acc, M == ACC_A, u64, cond) != 0 {
+        return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
     }
-    next!(ip, BrIf, fp, mem, len, ex)
+    next!(ip, BrIf, fp, mem, len, ex, acc)
 });
 
-handler!(br_eqz64<const BACK: bool>(ip, fp, mem, len, ex) {
+handler!(br_eqz64<const M: u8, const BACK: bool>(ip, fp, mem, len, ex, acc) {
     let BrIf { cond, offset } = ops!(ip, BrIf);
-    if get!(fp, u64, cond) == 0 {
-        return take::<BACK>(ip, offset, fp, mem, len, ex);
+    if src!(fp, acc, M == ACC_A, u64, cond) == 0 {
+        return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
     }
-    next!(ip, BrIf, fp, mem, len, ex)
+    next!(ip, BrIf, fp, mem, len, ex, acc)
 });
 
-handler!(br_table(ip, fp, mem, len, ex) {
+handler!(br_table(ip, fp, mem, len, ex, acc) {
     let BrTable { index, len: last } = ops!(ip, BrTable);
     let i = get!(fp, u32, index).min(last) as usize;
     // SAFETY: `last + 1` offsets follow the instruction (translator invariant), and `i <= last`.
     let offset = unsafe {
         ip.byte_add(HANDLER_BYTES + size_of::<BrTable>() + 4 * i).cast::<i32>().read_unaligned()
     };
-    branch(ip, offset, fp, mem, len, ex)
+    branch(ip, offset, fp, mem, len, ex, acc)
 });
 
-handler!(ret(ip, fp, mem, len, ex) {
+handler!(ret(ip, fp, mem, len, ex, acc) {
     let _ = (ip, fp);
     match ex.pop_frame() {
-        Some((ret, caller)) => dispatch!(ret, caller, mem, len, ex),
+        Some((ret, caller)) => dispatch!(ret, caller, mem, len, ex, acc),
         None => Flow::Return,
     }
 });
 
-handler!(ret1(ip, fp, mem, len, ex) {
+handler!(ret1(ip, fp, mem, len, ex, acc) {
     let Return1 { src } = ops!(ip, Return1);
-    set!(fp, 0, get!(fp, u128, src));
+    set!(fp, acc, 0, get!(fp, u128, src));
     match ex.pop_frame() {
-        Some((ret, caller)) => dispatch!(ret, caller, mem, len, ex),
+        Some((ret, caller)) => dispatch!(ret, caller, mem, len, ex, acc),
         None => Flow::Return,
     }
 });
 
-handler!(call(ip, fp, mem, len, ex) {
+handler!(call(ip, fp, mem, len, ex, acc) {
     let Call { def, base } = ops!(ip, Call);
     // SAFETY: a call falls through, so an instruction follows it.
     let ret = unsafe { ip.skip::<Call>() };
     let callee = fp.at(base);
     match ex.call_fast(def, ret, fp, callee) {
-        Some(start) => dispatch_guarded!(start, callee, mem, len, ex),
-        None => call_slow(ip, fp, mem, len, ex),
+        Some(start) => dispatch_guarded!(start, callee, mem, len, ex, acc),
+        None => call_slow(ip, fp, mem, len, ex, acc),
     }
 });
 
@@ -904,34 +1036,34 @@ handler!(call(ip, fp, mem, len, ex) {
 /// state across a call.
 #[cold]
 #[inline(never)]
-fn call_slow(ip: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor) -> Flow {
+fn call_slow(ip: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor, acc: u64) -> Flow {
     let Call { def, base } = ops!(ip, Call);
     // SAFETY: a call falls through, so an instruction follows it.
     let ret = unsafe { ip.skip::<Call>() };
     let callee = fp.at(base);
     match ex.call_slow(def, ret, fp, callee) {
-        Entered::Code(start) => dispatch_guarded!(start, callee, mem, len, ex),
+        Entered::Code(start) => dispatch_guarded!(start, callee, mem, len, ex, acc),
         Entered::Done => {
             let (mem, len) = ex.memory();
-            dispatch!(ret, fp, mem, len, ex)
+            dispatch!(ret, fp, mem, len, ex, acc)
         }
         Entered::Trap => Flow::Trap,
     }
 }
 
-handler!(call_import(ip, fp, mem, len, ex) {
+handler!(call_import(ip, fp, mem, len, ex, acc) {
     let CallImport { func, base } = ops!(ip, CallImport);
     let _ = (mem, len);
     match ex.call_import(func, fp.at(base)) {
         Entered::Trap => Flow::Trap,
         _ => {
             let (mem, len) = ex.memory();
-            next!(ip, CallImport, fp, mem, len, ex)
+            next!(ip, CallImport, fp, mem, len, ex, acc)
         }
     }
 });
 
-handler!(call_indirect(ip, fp, mem, len, ex) {
+handler!(call_indirect(ip, fp, mem, len, ex, acc) {
     let CallIndirect { ty, table, base, index } = ops!(ip, CallIndirect);
     // SAFETY: a call falls through, so an instruction follows it.
     let ret = unsafe { ip.skip::<CallIndirect>() };
@@ -939,24 +1071,24 @@ handler!(call_indirect(ip, fp, mem, len, ex) {
     if let Some(def) = ex.checked_indirect(ty, table, get!(fp, u32, index))
         && let Some(start) = ex.call_fast(def, ret, fp, callee)
     {
-        dispatch_guarded!(start, callee, mem, len, ex)
+        dispatch_guarded!(start, callee, mem, len, ex, acc)
     }
-    call_indirect_slow(ip, fp, mem, len, ex)
+    call_indirect_slow(ip, fp, mem, len, ex, acc)
 });
 
 /// `call_indirect` when the target is not a checked one or [`Executor::call_fast`] declines.
 #[cold]
 #[inline(never)]
-fn call_indirect_slow(ip: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor) -> Flow {
+fn call_indirect_slow(ip: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor, acc: u64) -> Flow {
     let CallIndirect { ty, table, base, index } = ops!(ip, CallIndirect);
     // SAFETY: a call falls through, so an instruction follows it.
     let ret = unsafe { ip.skip::<CallIndirect>() };
     let callee = fp.at(base);
     match ex.call_indirect(ty, table, get!(fp, u32, index), ret, fp, callee) {
-        Entered::Code(start) => dispatch_guarded!(start, callee, mem, len, ex),
+        Entered::Code(start) => dispatch_guarded!(start, callee, mem, len, ex, acc),
         Entered::Done => {
             let (mem, len) = ex.memory();
-            dispatch!(ret, fp, mem, len, ex)
+            dispatch!(ret, fp, mem, len, ex, acc)
         }
         Entered::Trap => Flow::Trap,
     }
@@ -973,51 +1105,51 @@ macro_rules! mem_slice {
     };
 }
 
-handler!(v128_unary(ip, fp, mem, len, ex) {
+handler!(v128_unary(ip, fp, mem, len, ex, acc) {
     let V128Un { dst, src, op } = ops!(ip, V128Un);
-    set!(fp, dst, simd::unary(op, get!(fp, u128, src)));
-    next!(ip, V128Un, fp, mem, len, ex)
+    set!(fp, acc, dst, simd::unary(op, get!(fp, u128, src)));
+    next!(ip, V128Un, fp, mem, len, ex, acc)
 });
 
-handler!(v128_binary(ip, fp, mem, len, ex) {
+handler!(v128_binary(ip, fp, mem, len, ex, acc) {
     let V128Bin { dst, a, b, op } = ops!(ip, V128Bin);
-    set!(fp, dst, simd::binary(op, get!(fp, u128, a), get!(fp, u128, b)));
-    next!(ip, V128Bin, fp, mem, len, ex)
+    set!(fp, acc, dst, simd::binary(op, get!(fp, u128, a), get!(fp, u128, b)));
+    next!(ip, V128Bin, fp, mem, len, ex, acc)
 });
 
-handler!(v128_bitselect(ip, fp, mem, len, ex) {
+handler!(v128_bitselect(ip, fp, mem, len, ex, acc) {
     let V128Select { dst, a, b, mask } = ops!(ip, V128Select);
-    set!(fp, dst, simd::bitselect(get!(fp, u128, a), get!(fp, u128, b), get!(fp, u128, mask)));
-    next!(ip, V128Select, fp, mem, len, ex)
+    set!(fp, acc, dst, simd::bitselect(get!(fp, u128, a), get!(fp, u128, b), get!(fp, u128, mask)));
+    next!(ip, V128Select, fp, mem, len, ex, acc)
 });
 
-handler!(v128_shuffle(ip, fp, mem, len, ex) {
+handler!(v128_shuffle(ip, fp, mem, len, ex, acc) {
     let V128Shuffle { dst, a, b, lanes } = ops!(ip, V128Shuffle);
-    set!(fp, dst, simd::shuffle(&lanes, get!(fp, u128, a), get!(fp, u128, b)));
-    next!(ip, V128Shuffle, fp, mem, len, ex)
+    set!(fp, acc, dst, simd::shuffle(&lanes, get!(fp, u128, a), get!(fp, u128, b)));
+    next!(ip, V128Shuffle, fp, mem, len, ex, acc)
 });
 
-handler!(v128_load(ip, fp, mem, len, ex) {
+handler!(v128_load(ip, fp, mem, len, ex, acc) {
     let V128Load { dst, addr, offset, kind } = ops!(ip, V128Load);
     let ea = get!(fp, u32, addr) as u64 + offset as u64;
     match simd::load(kind, mem_slice!(mem, len), ea) {
-        Some(v) => set!(fp, dst, v),
+        Some(v) => set!(fp, acc, dst, v),
         None => return ex.trap(TrapCode::MemoryOutOfBounds),
     }
-    next!(ip, V128Load, fp, mem, len, ex)
+    next!(ip, V128Load, fp, mem, len, ex, acc)
 });
 
-handler!(v128_load_lane(ip, fp, mem, len, ex) {
+handler!(v128_load_lane(ip, fp, mem, len, ex, acc) {
     let V128LoadLane { dst, addr, v, offset, width, lane } = ops!(ip, V128LoadLane);
     let ea = get!(fp, u32, addr) as u64 + offset as u64;
     match simd::load_lane(width, lane, mem_slice!(mem, len), ea, get!(fp, u128, v)) {
-        Some(v) => set!(fp, dst, v),
+        Some(v) => set!(fp, acc, dst, v),
         None => return ex.trap(TrapCode::MemoryOutOfBounds),
     }
-    next!(ip, V128LoadLane, fp, mem, len, ex)
+    next!(ip, V128LoadLane, fp, mem, len, ex, acc)
 });
 
-handler!(v128_store(ip, fp, mem, len, ex) {
+handler!(v128_store(ip, fp, mem, len, ex, acc) {
     let V128Store { addr, val, offset, width, lane } = ops!(ip, V128Store);
     let ea = get!(fp, u32, addr) as u64 + offset as u64;
     let v = get!(fp, u128, val);
@@ -1028,335 +1160,305 @@ handler!(v128_store(ip, fp, mem, len, ex) {
     if stored.is_none() {
         return ex.trap(TrapCode::MemoryOutOfBounds);
     }
-    next!(ip, V128Store, fp, mem, len, ex)
+    next!(ip, V128Store, fp, mem, len, ex, acc)
 });
 
 /// Every handler with its name and operand size, for tests that read translated code back
-/// (`translate.rs`); a handler missing here makes them fail on code that uses it.
+/// (`translate.rs`); a handler missing here makes them fail on code that uses it. Variants that
+/// read an operand from the accumulator are named with `_a` (first operand) or `_b` (second).
 #[cfg(test)]
 pub(super) fn registry() -> Vec<(Handler, String, usize)> {
-    let mut all: Vec<_> =
-        HANDLERS.iter().map(|&(h, name, size)| (h, name.to_string(), size)).collect();
+    type All = Vec<(Handler, String, usize)>;
+    fn one(all: &mut All, h: Handler, name: &str, size: usize) {
+        all.push((h, name.to_string(), size));
+    }
+    fn two(all: &mut All, forms: Forms2, name: &str, size: usize) {
+        let names = [name.to_string(), format!("{name}_a")];
+        all.extend(forms.into_iter().zip(names).map(|(h, n)| (h, n, size)));
+    }
+    fn three(all: &mut All, forms: Forms3, name: &str, size: usize) {
+        let names = [name.to_string(), format!("{name}_a"), format!("{name}_b")];
+        all.extend(forms.into_iter().zip(names).map(|(h, n)| (h, n, size)));
+    }
+    let mut all = Vec::new();
     let conds = ["eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u"];
-    let branches =
-        [("i32", &I32_BR, size_of::<BrCmpI32>()), ("i64", &I64_BR, size_of::<BrCmpI64>())];
-    for (ty, table, imm_size) in branches {
-        for (cond, forms) in conds.iter().zip(table) {
-            let [rr, ri, rr_back, ri_back] = *forms;
-            all.push((rr, format!("br_{ty}_{cond}"), size_of::<BrCmp>()));
-            all.push((ri, format!("br_{ty}_{cond}_ri"), imm_size));
-            all.push((rr_back, format!("br_{ty}_{cond}_back"), size_of::<BrCmp>()));
-            all.push((ri_back, format!("br_{ty}_{cond}_ri_back"), imm_size));
+    let tables = [
+        ("i32", &I32_CMP, &I32_BR, size_of::<BinI32>(), size_of::<BrCmpI32>()),
+        ("i64", &I64_CMP, &I64_BR, size_of::<BinI64>(), size_of::<BrCmpI64>()),
+    ];
+    for (ty, cmp, br, cmp_imm, br_imm) in tables {
+        for ((cond, c), [fwd, back]) in conds.iter().zip(cmp).zip(br) {
+            three(&mut all, c.rr, &format!("{ty}_{cond}"), size_of::<Bin>());
+            two(&mut all, c.ri, &format!("{ty}_{cond}_ri"), cmp_imm);
+            three(&mut all, fwd.rr, &format!("br_{ty}_{cond}"), size_of::<BrCmp>());
+            two(&mut all, fwd.ri, &format!("br_{ty}_{cond}_ri"), br_imm);
+            three(&mut all, back.rr, &format!("br_{ty}_{cond}_back"), size_of::<BrCmp>());
+            two(&mut all, back.ri, &format!("br_{ty}_{cond}_ri_back"), br_imm);
         }
     }
+    three(&mut all, forms3!(i32_add), "i32_add", size_of::<Bin>());
+    two(&mut all, forms2!(i32_add_ri), "i32_add_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(i32_sub), "i32_sub", size_of::<Bin>());
+    two(&mut all, forms2!(i32_sub_ri), "i32_sub_ri", size_of::<BinI32>());
+    two(&mut all, forms2!(i32_sub_ir), "i32_sub_ir", size_of::<BinI32>());
+    three(&mut all, forms3!(i32_mul), "i32_mul", size_of::<Bin>());
+    two(&mut all, forms2!(i32_mul_ri), "i32_mul_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(i32_and), "i32_and", size_of::<Bin>());
+    two(&mut all, forms2!(i32_and_ri), "i32_and_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(i32_or), "i32_or", size_of::<Bin>());
+    two(&mut all, forms2!(i32_or_ri), "i32_or_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(i32_xor), "i32_xor", size_of::<Bin>());
+    two(&mut all, forms2!(i32_xor_ri), "i32_xor_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(i32_shl), "i32_shl", size_of::<Bin>());
+    two(&mut all, forms2!(i32_shl_ri), "i32_shl_ri", size_of::<BinI32>());
+    two(&mut all, forms2!(i32_shl_ir), "i32_shl_ir", size_of::<BinI32>());
+    three(&mut all, forms3!(i32_shr_s), "i32_shr_s", size_of::<Bin>());
+    two(&mut all, forms2!(i32_shr_s_ri), "i32_shr_s_ri", size_of::<BinI32>());
+    two(&mut all, forms2!(i32_shr_s_ir), "i32_shr_s_ir", size_of::<BinI32>());
+    three(&mut all, forms3!(i32_shr_u), "i32_shr_u", size_of::<Bin>());
+    two(&mut all, forms2!(i32_shr_u_ri), "i32_shr_u_ri", size_of::<BinI32>());
+    two(&mut all, forms2!(i32_shr_u_ir), "i32_shr_u_ir", size_of::<BinI32>());
+    three(&mut all, forms3!(i32_rotl), "i32_rotl", size_of::<Bin>());
+    two(&mut all, forms2!(i32_rotl_ri), "i32_rotl_ri", size_of::<BinI32>());
+    two(&mut all, forms2!(i32_rotl_ir), "i32_rotl_ir", size_of::<BinI32>());
+    three(&mut all, forms3!(i32_rotr), "i32_rotr", size_of::<Bin>());
+    two(&mut all, forms2!(i32_rotr_ri), "i32_rotr_ri", size_of::<BinI32>());
+    two(&mut all, forms2!(i32_rotr_ir), "i32_rotr_ir", size_of::<BinI32>());
+    three(&mut all, forms3!(i64_add), "i64_add", size_of::<Bin>());
+    two(&mut all, forms2!(i64_add_ri), "i64_add_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(i64_sub), "i64_sub", size_of::<Bin>());
+    two(&mut all, forms2!(i64_sub_ri), "i64_sub_ri", size_of::<BinI64>());
+    two(&mut all, forms2!(i64_sub_ir), "i64_sub_ir", size_of::<BinI64>());
+    three(&mut all, forms3!(i64_mul), "i64_mul", size_of::<Bin>());
+    two(&mut all, forms2!(i64_mul_ri), "i64_mul_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(i64_and), "i64_and", size_of::<Bin>());
+    two(&mut all, forms2!(i64_and_ri), "i64_and_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(i64_or), "i64_or", size_of::<Bin>());
+    two(&mut all, forms2!(i64_or_ri), "i64_or_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(i64_xor), "i64_xor", size_of::<Bin>());
+    two(&mut all, forms2!(i64_xor_ri), "i64_xor_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(i64_shl), "i64_shl", size_of::<Bin>());
+    two(&mut all, forms2!(i64_shl_ri), "i64_shl_ri", size_of::<BinI64>());
+    two(&mut all, forms2!(i64_shl_ir), "i64_shl_ir", size_of::<BinI64>());
+    three(&mut all, forms3!(i64_shr_s), "i64_shr_s", size_of::<Bin>());
+    two(&mut all, forms2!(i64_shr_s_ri), "i64_shr_s_ri", size_of::<BinI64>());
+    two(&mut all, forms2!(i64_shr_s_ir), "i64_shr_s_ir", size_of::<BinI64>());
+    three(&mut all, forms3!(i64_shr_u), "i64_shr_u", size_of::<Bin>());
+    two(&mut all, forms2!(i64_shr_u_ri), "i64_shr_u_ri", size_of::<BinI64>());
+    two(&mut all, forms2!(i64_shr_u_ir), "i64_shr_u_ir", size_of::<BinI64>());
+    three(&mut all, forms3!(i64_rotl), "i64_rotl", size_of::<Bin>());
+    two(&mut all, forms2!(i64_rotl_ri), "i64_rotl_ri", size_of::<BinI64>());
+    two(&mut all, forms2!(i64_rotl_ir), "i64_rotl_ir", size_of::<BinI64>());
+    three(&mut all, forms3!(i64_rotr), "i64_rotr", size_of::<Bin>());
+    two(&mut all, forms2!(i64_rotr_ri), "i64_rotr_ri", size_of::<BinI64>());
+    two(&mut all, forms2!(i64_rotr_ir), "i64_rotr_ir", size_of::<BinI64>());
+    three(&mut all, forms3!(f32_copysign), "f32_copysign", size_of::<Bin>());
+    two(&mut all, forms2!(f32_copysign_ri), "f32_copysign_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(f64_copysign), "f64_copysign", size_of::<Bin>());
+    two(&mut all, forms2!(f64_copysign_ri), "f64_copysign_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(i32_div_s), "i32_div_s", size_of::<Bin>());
+    two(&mut all, forms2!(i32_div_s_ri), "i32_div_s_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(i32_div_u), "i32_div_u", size_of::<Bin>());
+    two(&mut all, forms2!(i32_div_u_ri), "i32_div_u_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(i32_rem_s), "i32_rem_s", size_of::<Bin>());
+    two(&mut all, forms2!(i32_rem_s_ri), "i32_rem_s_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(i32_rem_u), "i32_rem_u", size_of::<Bin>());
+    two(&mut all, forms2!(i32_rem_u_ri), "i32_rem_u_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(i64_div_s), "i64_div_s", size_of::<Bin>());
+    two(&mut all, forms2!(i64_div_s_ri), "i64_div_s_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(i64_div_u), "i64_div_u", size_of::<Bin>());
+    two(&mut all, forms2!(i64_div_u_ri), "i64_div_u_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(i64_rem_s), "i64_rem_s", size_of::<Bin>());
+    two(&mut all, forms2!(i64_rem_s_ri), "i64_rem_s_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(i64_rem_u), "i64_rem_u", size_of::<Bin>());
+    two(&mut all, forms2!(i64_rem_u_ri), "i64_rem_u_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(f32_add), "f32_add", size_of::<Bin>());
+    two(&mut all, forms2!(f32_add_ri), "f32_add_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(f32_sub), "f32_sub", size_of::<Bin>());
+    two(&mut all, forms2!(f32_sub_ri), "f32_sub_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(f32_mul), "f32_mul", size_of::<Bin>());
+    two(&mut all, forms2!(f32_mul_ri), "f32_mul_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(f32_div), "f32_div", size_of::<Bin>());
+    two(&mut all, forms2!(f32_div_ri), "f32_div_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(f32_min), "f32_min", size_of::<Bin>());
+    two(&mut all, forms2!(f32_min_ri), "f32_min_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(f32_max), "f32_max", size_of::<Bin>());
+    two(&mut all, forms2!(f32_max_ri), "f32_max_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(f64_add), "f64_add", size_of::<Bin>());
+    two(&mut all, forms2!(f64_add_ri), "f64_add_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(f64_sub), "f64_sub", size_of::<Bin>());
+    two(&mut all, forms2!(f64_sub_ri), "f64_sub_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(f64_mul), "f64_mul", size_of::<Bin>());
+    two(&mut all, forms2!(f64_mul_ri), "f64_mul_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(f64_div), "f64_div", size_of::<Bin>());
+    two(&mut all, forms2!(f64_div_ri), "f64_div_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(f64_min), "f64_min", size_of::<Bin>());
+    two(&mut all, forms2!(f64_min_ri), "f64_min_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(f64_max), "f64_max", size_of::<Bin>());
+    two(&mut all, forms2!(f64_max_ri), "f64_max_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(f32_eq), "f32_eq", size_of::<Bin>());
+    two(&mut all, forms2!(f32_eq_ri), "f32_eq_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(f32_ne), "f32_ne", size_of::<Bin>());
+    two(&mut all, forms2!(f32_ne_ri), "f32_ne_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(f32_lt), "f32_lt", size_of::<Bin>());
+    two(&mut all, forms2!(f32_lt_ri), "f32_lt_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(f32_gt), "f32_gt", size_of::<Bin>());
+    two(&mut all, forms2!(f32_gt_ri), "f32_gt_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(f32_le), "f32_le", size_of::<Bin>());
+    two(&mut all, forms2!(f32_le_ri), "f32_le_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(f32_ge), "f32_ge", size_of::<Bin>());
+    two(&mut all, forms2!(f32_ge_ri), "f32_ge_ri", size_of::<BinI32>());
+    three(&mut all, forms3!(f64_eq), "f64_eq", size_of::<Bin>());
+    two(&mut all, forms2!(f64_eq_ri), "f64_eq_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(f64_ne), "f64_ne", size_of::<Bin>());
+    two(&mut all, forms2!(f64_ne_ri), "f64_ne_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(f64_lt), "f64_lt", size_of::<Bin>());
+    two(&mut all, forms2!(f64_lt_ri), "f64_lt_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(f64_gt), "f64_gt", size_of::<Bin>());
+    two(&mut all, forms2!(f64_gt_ri), "f64_gt_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(f64_le), "f64_le", size_of::<Bin>());
+    two(&mut all, forms2!(f64_le_ri), "f64_le_ri", size_of::<BinI64>());
+    three(&mut all, forms3!(f64_ge), "f64_ge", size_of::<Bin>());
+    two(&mut all, forms2!(f64_ge_ri), "f64_ge_ri", size_of::<BinI64>());
+    two(&mut all, forms2!(i32_eqz), "i32_eqz", size_of::<Un>());
+    two(&mut all, forms2!(i64_eqz), "i64_eqz", size_of::<Un>());
+    two(&mut all, forms2!(i32_clz), "i32_clz", size_of::<Un>());
+    two(&mut all, forms2!(i32_ctz), "i32_ctz", size_of::<Un>());
+    two(&mut all, forms2!(i32_popcnt), "i32_popcnt", size_of::<Un>());
+    two(&mut all, forms2!(i64_clz), "i64_clz", size_of::<Un>());
+    two(&mut all, forms2!(i64_ctz), "i64_ctz", size_of::<Un>());
+    two(&mut all, forms2!(i64_popcnt), "i64_popcnt", size_of::<Un>());
+    two(&mut all, forms2!(i32_extend8_s), "i32_extend8_s", size_of::<Un>());
+    two(&mut all, forms2!(i32_extend16_s), "i32_extend16_s", size_of::<Un>());
+    two(&mut all, forms2!(i64_extend8_s), "i64_extend8_s", size_of::<Un>());
+    two(&mut all, forms2!(i64_extend16_s), "i64_extend16_s", size_of::<Un>());
+    two(&mut all, forms2!(i64_extend32_s), "i64_extend32_s", size_of::<Un>());
+    two(&mut all, forms2!(i32_wrap_i64), "i32_wrap_i64", size_of::<Un>());
+    two(&mut all, forms2!(i64_extend_i32_s), "i64_extend_i32_s", size_of::<Un>());
+    two(&mut all, forms2!(i64_extend_i32_u), "i64_extend_i32_u", size_of::<Un>());
+    two(&mut all, forms2!(f32_abs), "f32_abs", size_of::<Un>());
+    two(&mut all, forms2!(f32_neg), "f32_neg", size_of::<Un>());
+    two(&mut all, forms2!(f32_ceil), "f32_ceil", size_of::<Un>());
+    two(&mut all, forms2!(f32_floor), "f32_floor", size_of::<Un>());
+    two(&mut all, forms2!(f32_trunc), "f32_trunc", size_of::<Un>());
+    two(&mut all, forms2!(f32_nearest), "f32_nearest", size_of::<Un>());
+    two(&mut all, forms2!(f32_sqrt), "f32_sqrt", size_of::<Un>());
+    two(&mut all, forms2!(f64_abs), "f64_abs", size_of::<Un>());
+    two(&mut all, forms2!(f64_neg), "f64_neg", size_of::<Un>());
+    two(&mut all, forms2!(f64_ceil), "f64_ceil", size_of::<Un>());
+    two(&mut all, forms2!(f64_floor), "f64_floor", size_of::<Un>());
+    two(&mut all, forms2!(f64_trunc), "f64_trunc", size_of::<Un>());
+    two(&mut all, forms2!(f64_nearest), "f64_nearest", size_of::<Un>());
+    two(&mut all, forms2!(f64_sqrt), "f64_sqrt", size_of::<Un>());
+    two(&mut all, forms2!(i32_trunc_sat_f32_s), "i32_trunc_sat_f32_s", size_of::<Un>());
+    two(&mut all, forms2!(i32_trunc_sat_f32_u), "i32_trunc_sat_f32_u", size_of::<Un>());
+    two(&mut all, forms2!(i32_trunc_sat_f64_s), "i32_trunc_sat_f64_s", size_of::<Un>());
+    two(&mut all, forms2!(i32_trunc_sat_f64_u), "i32_trunc_sat_f64_u", size_of::<Un>());
+    two(&mut all, forms2!(i64_trunc_sat_f32_s), "i64_trunc_sat_f32_s", size_of::<Un>());
+    two(&mut all, forms2!(i64_trunc_sat_f32_u), "i64_trunc_sat_f32_u", size_of::<Un>());
+    two(&mut all, forms2!(i64_trunc_sat_f64_s), "i64_trunc_sat_f64_s", size_of::<Un>());
+    two(&mut all, forms2!(i64_trunc_sat_f64_u), "i64_trunc_sat_f64_u", size_of::<Un>());
+    two(&mut all, forms2!(f32_convert_i32_s), "f32_convert_i32_s", size_of::<Un>());
+    two(&mut all, forms2!(f32_convert_i32_u), "f32_convert_i32_u", size_of::<Un>());
+    two(&mut all, forms2!(f32_convert_i64_s), "f32_convert_i64_s", size_of::<Un>());
+    two(&mut all, forms2!(f32_convert_i64_u), "f32_convert_i64_u", size_of::<Un>());
+    two(&mut all, forms2!(f64_convert_i32_s), "f64_convert_i32_s", size_of::<Un>());
+    two(&mut all, forms2!(f64_convert_i32_u), "f64_convert_i32_u", size_of::<Un>());
+    two(&mut all, forms2!(f64_convert_i64_s), "f64_convert_i64_s", size_of::<Un>());
+    two(&mut all, forms2!(f64_convert_i64_u), "f64_convert_i64_u", size_of::<Un>());
+    two(&mut all, forms2!(f32_demote_f64), "f32_demote_f64", size_of::<Un>());
+    two(&mut all, forms2!(f64_promote_f32), "f64_promote_f32", size_of::<Un>());
+    two(&mut all, forms2!(ref_is_null), "ref_is_null", size_of::<Un>());
+    two(&mut all, forms2!(i32_trunc_f32_s), "i32_trunc_f32_s", size_of::<Un>());
+    two(&mut all, forms2!(i32_trunc_f32_u), "i32_trunc_f32_u", size_of::<Un>());
+    two(&mut all, forms2!(i32_trunc_f64_s), "i32_trunc_f64_s", size_of::<Un>());
+    two(&mut all, forms2!(i32_trunc_f64_u), "i32_trunc_f64_u", size_of::<Un>());
+    two(&mut all, forms2!(i64_trunc_f32_s), "i64_trunc_f32_s", size_of::<Un>());
+    two(&mut all, forms2!(i64_trunc_f32_u), "i64_trunc_f32_u", size_of::<Un>());
+    two(&mut all, forms2!(i64_trunc_f64_s), "i64_trunc_f64_s", size_of::<Un>());
+    two(&mut all, forms2!(i64_trunc_f64_u), "i64_trunc_f64_u", size_of::<Un>());
+    two(&mut all, forms2!(i32_load), "i32_load", size_of::<Load>());
+    one(&mut all, i32_load_abs, "i32_load_abs", size_of::<LoadAbs>());
+    two(&mut all, forms2!(i64_load), "i64_load", size_of::<Load>());
+    one(&mut all, i64_load_abs, "i64_load_abs", size_of::<LoadAbs>());
+    two(&mut all, forms2!(i32_load8_s), "i32_load8_s", size_of::<Load>());
+    one(&mut all, i32_load8_s_abs, "i32_load8_s_abs", size_of::<LoadAbs>());
+    two(&mut all, forms2!(i32_load8_u), "i32_load8_u", size_of::<Load>());
+    one(&mut all, i32_load8_u_abs, "i32_load8_u_abs", size_of::<LoadAbs>());
+    two(&mut all, forms2!(i32_load16_s), "i32_load16_s", size_of::<Load>());
+    one(&mut all, i32_load16_s_abs, "i32_load16_s_abs", size_of::<LoadAbs>());
+    two(&mut all, forms2!(i32_load16_u), "i32_load16_u", size_of::<Load>());
+    one(&mut all, i32_load16_u_abs, "i32_load16_u_abs", size_of::<LoadAbs>());
+    two(&mut all, forms2!(i64_load8_s), "i64_load8_s", size_of::<Load>());
+    one(&mut all, i64_load8_s_abs, "i64_load8_s_abs", size_of::<LoadAbs>());
+    two(&mut all, forms2!(i64_load8_u), "i64_load8_u", size_of::<Load>());
+    one(&mut all, i64_load8_u_abs, "i64_load8_u_abs", size_of::<LoadAbs>());
+    two(&mut all, forms2!(i64_load16_s), "i64_load16_s", size_of::<Load>());
+    one(&mut all, i64_load16_s_abs, "i64_load16_s_abs", size_of::<LoadAbs>());
+    two(&mut all, forms2!(i64_load16_u), "i64_load16_u", size_of::<Load>());
+    one(&mut all, i64_load16_u_abs, "i64_load16_u_abs", size_of::<LoadAbs>());
+    two(&mut all, forms2!(i64_load32_s), "i64_load32_s", size_of::<Load>());
+    one(&mut all, i64_load32_s_abs, "i64_load32_s_abs", size_of::<LoadAbs>());
+    two(&mut all, forms2!(i64_load32_u), "i64_load32_u", size_of::<Load>());
+    one(&mut all, i64_load32_u_abs, "i64_load32_u_abs", size_of::<LoadAbs>());
+    three(&mut all, forms3!(i32_store), "i32_store", size_of::<Store>());
+    two(&mut all, forms2!(i32_store_imm), "i32_store_imm", size_of::<StoreImm>());
+    two(&mut all, forms2!(i32_store_abs), "i32_store_abs", size_of::<StoreAbs>());
+    three(&mut all, forms3!(i64_store), "i64_store", size_of::<Store>());
+    two(&mut all, forms2!(i64_store_imm), "i64_store_imm", size_of::<StoreImm>());
+    two(&mut all, forms2!(i64_store_abs), "i64_store_abs", size_of::<StoreAbs>());
+    three(&mut all, forms3!(i32_store8), "i32_store8", size_of::<Store>());
+    two(&mut all, forms2!(i32_store8_imm), "i32_store8_imm", size_of::<StoreImm>());
+    two(&mut all, forms2!(i32_store8_abs), "i32_store8_abs", size_of::<StoreAbs>());
+    three(&mut all, forms3!(i32_store16), "i32_store16", size_of::<Store>());
+    two(&mut all, forms2!(i32_store16_imm), "i32_store16_imm", size_of::<StoreImm>());
+    two(&mut all, forms2!(i32_store16_abs), "i32_store16_abs", size_of::<StoreAbs>());
+    one(&mut all, memory_size, "memory_size", size_of::<Dst>());
+    one(&mut all, memory_grow, "memory_grow", size_of::<Un>());
+    one(&mut all, memory_fill, "memory_fill", size_of::<Bulk>());
+    one(&mut all, memory_copy, "memory_copy", size_of::<Bulk>());
+    one(&mut all, memory_init, "memory_init", size_of::<Bulk>());
+    one(&mut all, data_drop, "data_drop", size_of::<Index>());
+    one(&mut all, table_get, "table_get", size_of::<TableGet>());
+    one(&mut all, table_set, "table_set", size_of::<Bulk>());
+    one(&mut all, table_size, "table_size", size_of::<TableSize>());
+    one(&mut all, table_grow, "table_grow", size_of::<Bulk>());
+    one(&mut all, table_fill, "table_fill", size_of::<Bulk>());
+    one(&mut all, table_copy, "table_copy", size_of::<Bulk>());
+    one(&mut all, table_init, "table_init", size_of::<Bulk>());
+    one(&mut all, elem_drop, "elem_drop", size_of::<Index>());
+    one(&mut all, ref_func, "ref_func", size_of::<RefFunc>());
+    one(&mut all, copy, "copy", size_of::<Un>());
+    one(&mut all, const_i32, "const_i32", size_of::<ConstI32>());
+    one(&mut all, const_i64, "const_i64", size_of::<ConstI64>());
+    one(&mut all, const_v128, "const_v128", size_of::<ConstV128>());
+    two(&mut all, forms2!(select), "select", size_of::<Select>());
+    one(&mut all, global_get, "global_get", size_of::<GlobalGet>());
+    two(&mut all, forms2!(global_set), "global_set", size_of::<GlobalSet>());
+    one(&mut all, unreachable, "unreachable", size_of::<Nothing>());
+    one(&mut all, consume_fuel, "consume_fuel", size_of::<Fuel>());
+    one(&mut all, br::<false>, "br", size_of::<Br>());
+    one(&mut all, br::<true>, "br_back", size_of::<Br>());
+    two(&mut all, br_forms2!(br_nez, false), "br_nez", size_of::<BrIf>());
+    two(&mut all, br_forms2!(br_nez, true), "br_nez_back", size_of::<BrIf>());
+    two(&mut all, br_forms2!(br_eqz, false), "br_eqz", size_of::<BrIf>());
+    two(&mut all, br_forms2!(br_eqz, true), "br_eqz_back", size_of::<BrIf>());
+    two(&mut all, br_forms2!(br_nez64, false), "br_nez64", size_of::<BrIf>());
+    two(&mut all, br_forms2!(br_nez64, true), "br_nez64_back", size_of::<BrIf>());
+    two(&mut all, br_forms2!(br_eqz64, false), "br_eqz64", size_of::<BrIf>());
+    two(&mut all, br_forms2!(br_eqz64, true), "br_eqz64_back", size_of::<BrIf>());
+    one(&mut all, br_table, "br_table", size_of::<BrTable>());
+    one(&mut all, ret, "ret", size_of::<Nothing>());
+    one(&mut all, ret1, "ret1", size_of::<Return1>());
+    one(&mut all, call, "call", size_of::<Call>());
+    one(&mut all, call_import, "call_import", size_of::<CallImport>());
+    one(&mut all, call_indirect, "call_indirect", size_of::<CallIndirect>());
+    one(&mut all, v128_unary, "v128_unary", size_of::<V128Un>());
+    one(&mut all, v128_binary, "v128_binary", size_of::<V128Bin>());
+    one(&mut all, v128_bitselect, "v128_bitselect", size_of::<V128Select>());
+    one(&mut all, v128_shuffle, "v128_shuffle", size_of::<V128Shuffle>());
+    one(&mut all, v128_load, "v128_load", size_of::<V128Load>());
+    one(&mut all, v128_load_lane, "v128_load_lane", size_of::<V128LoadLane>());
+    one(&mut all, v128_store, "v128_store", size_of::<V128Store>());
     all
 }
-
-/// The handlers [`registry`] does not derive from a table.
-#[cfg(test)]
-const HANDLERS: &[(Handler, &str, usize)] = &[
-    (i32_add, "i32_add", size_of::<Bin>()),
-    (i32_add_ri, "i32_add_ri", size_of::<BinI32>()),
-    (i32_sub, "i32_sub", size_of::<Bin>()),
-    (i32_sub_ri, "i32_sub_ri", size_of::<BinI32>()),
-    (i32_sub_ir, "i32_sub_ir", size_of::<BinI32>()),
-    (i32_mul, "i32_mul", size_of::<Bin>()),
-    (i32_mul_ri, "i32_mul_ri", size_of::<BinI32>()),
-    (i32_and, "i32_and", size_of::<Bin>()),
-    (i32_and_ri, "i32_and_ri", size_of::<BinI32>()),
-    (i32_or, "i32_or", size_of::<Bin>()),
-    (i32_or_ri, "i32_or_ri", size_of::<BinI32>()),
-    (i32_xor, "i32_xor", size_of::<Bin>()),
-    (i32_xor_ri, "i32_xor_ri", size_of::<BinI32>()),
-    (i32_shl, "i32_shl", size_of::<Bin>()),
-    (i32_shl_ri, "i32_shl_ri", size_of::<BinI32>()),
-    (i32_shl_ir, "i32_shl_ir", size_of::<BinI32>()),
-    (i32_shr_s, "i32_shr_s", size_of::<Bin>()),
-    (i32_shr_s_ri, "i32_shr_s_ri", size_of::<BinI32>()),
-    (i32_shr_s_ir, "i32_shr_s_ir", size_of::<BinI32>()),
-    (i32_shr_u, "i32_shr_u", size_of::<Bin>()),
-    (i32_shr_u_ri, "i32_shr_u_ri", size_of::<BinI32>()),
-    (i32_shr_u_ir, "i32_shr_u_ir", size_of::<BinI32>()),
-    (i32_rotl, "i32_rotl", size_of::<Bin>()),
-    (i32_rotl_ri, "i32_rotl_ri", size_of::<BinI32>()),
-    (i32_rotl_ir, "i32_rotl_ir", size_of::<BinI32>()),
-    (i32_rotr, "i32_rotr", size_of::<Bin>()),
-    (i32_rotr_ri, "i32_rotr_ri", size_of::<BinI32>()),
-    (i32_rotr_ir, "i32_rotr_ir", size_of::<BinI32>()),
-    (i64_add, "i64_add", size_of::<Bin>()),
-    (i64_add_ri, "i64_add_ri", size_of::<BinI64>()),
-    (i64_sub, "i64_sub", size_of::<Bin>()),
-    (i64_sub_ri, "i64_sub_ri", size_of::<BinI64>()),
-    (i64_sub_ir, "i64_sub_ir", size_of::<BinI64>()),
-    (i64_mul, "i64_mul", size_of::<Bin>()),
-    (i64_mul_ri, "i64_mul_ri", size_of::<BinI64>()),
-    (i64_and, "i64_and", size_of::<Bin>()),
-    (i64_and_ri, "i64_and_ri", size_of::<BinI64>()),
-    (i64_or, "i64_or", size_of::<Bin>()),
-    (i64_or_ri, "i64_or_ri", size_of::<BinI64>()),
-    (i64_xor, "i64_xor", size_of::<Bin>()),
-    (i64_xor_ri, "i64_xor_ri", size_of::<BinI64>()),
-    (i64_shl, "i64_shl", size_of::<Bin>()),
-    (i64_shl_ri, "i64_shl_ri", size_of::<BinI64>()),
-    (i64_shl_ir, "i64_shl_ir", size_of::<BinI64>()),
-    (i64_shr_s, "i64_shr_s", size_of::<Bin>()),
-    (i64_shr_s_ri, "i64_shr_s_ri", size_of::<BinI64>()),
-    (i64_shr_s_ir, "i64_shr_s_ir", size_of::<BinI64>()),
-    (i64_shr_u, "i64_shr_u", size_of::<Bin>()),
-    (i64_shr_u_ri, "i64_shr_u_ri", size_of::<BinI64>()),
-    (i64_shr_u_ir, "i64_shr_u_ir", size_of::<BinI64>()),
-    (i64_rotl, "i64_rotl", size_of::<Bin>()),
-    (i64_rotl_ri, "i64_rotl_ri", size_of::<BinI64>()),
-    (i64_rotl_ir, "i64_rotl_ir", size_of::<BinI64>()),
-    (i64_rotr, "i64_rotr", size_of::<Bin>()),
-    (i64_rotr_ri, "i64_rotr_ri", size_of::<BinI64>()),
-    (i64_rotr_ir, "i64_rotr_ir", size_of::<BinI64>()),
-    (f32_copysign, "f32_copysign", size_of::<Bin>()),
-    (f32_copysign_ri, "f32_copysign_ri", size_of::<BinI32>()),
-    (f64_copysign, "f64_copysign", size_of::<Bin>()),
-    (f64_copysign_ri, "f64_copysign_ri", size_of::<BinI64>()),
-    (i32_div_s, "i32_div_s", size_of::<Bin>()),
-    (i32_div_s_ri, "i32_div_s_ri", size_of::<BinI32>()),
-    (i32_div_u, "i32_div_u", size_of::<Bin>()),
-    (i32_div_u_ri, "i32_div_u_ri", size_of::<BinI32>()),
-    (i32_rem_s, "i32_rem_s", size_of::<Bin>()),
-    (i32_rem_s_ri, "i32_rem_s_ri", size_of::<BinI32>()),
-    (i32_rem_u, "i32_rem_u", size_of::<Bin>()),
-    (i32_rem_u_ri, "i32_rem_u_ri", size_of::<BinI32>()),
-    (i64_div_s, "i64_div_s", size_of::<Bin>()),
-    (i64_div_s_ri, "i64_div_s_ri", size_of::<BinI64>()),
-    (i64_div_u, "i64_div_u", size_of::<Bin>()),
-    (i64_div_u_ri, "i64_div_u_ri", size_of::<BinI64>()),
-    (i64_rem_s, "i64_rem_s", size_of::<Bin>()),
-    (i64_rem_s_ri, "i64_rem_s_ri", size_of::<BinI64>()),
-    (i64_rem_u, "i64_rem_u", size_of::<Bin>()),
-    (i64_rem_u_ri, "i64_rem_u_ri", size_of::<BinI64>()),
-    (i32_eq, "i32_eq", size_of::<Bin>()),
-    (i32_eq_ri, "i32_eq_ri", size_of::<BinI32>()),
-    (i32_ne, "i32_ne", size_of::<Bin>()),
-    (i32_ne_ri, "i32_ne_ri", size_of::<BinI32>()),
-    (i32_lt_s, "i32_lt_s", size_of::<Bin>()),
-    (i32_lt_s_ri, "i32_lt_s_ri", size_of::<BinI32>()),
-    (i32_lt_u, "i32_lt_u", size_of::<Bin>()),
-    (i32_lt_u_ri, "i32_lt_u_ri", size_of::<BinI32>()),
-    (i32_gt_s, "i32_gt_s", size_of::<Bin>()),
-    (i32_gt_s_ri, "i32_gt_s_ri", size_of::<BinI32>()),
-    (i32_gt_u, "i32_gt_u", size_of::<Bin>()),
-    (i32_gt_u_ri, "i32_gt_u_ri", size_of::<BinI32>()),
-    (i32_le_s, "i32_le_s", size_of::<Bin>()),
-    (i32_le_s_ri, "i32_le_s_ri", size_of::<BinI32>()),
-    (i32_le_u, "i32_le_u", size_of::<Bin>()),
-    (i32_le_u_ri, "i32_le_u_ri", size_of::<BinI32>()),
-    (i32_ge_s, "i32_ge_s", size_of::<Bin>()),
-    (i32_ge_s_ri, "i32_ge_s_ri", size_of::<BinI32>()),
-    (i32_ge_u, "i32_ge_u", size_of::<Bin>()),
-    (i32_ge_u_ri, "i32_ge_u_ri", size_of::<BinI32>()),
-    (i64_eq, "i64_eq", size_of::<Bin>()),
-    (i64_eq_ri, "i64_eq_ri", size_of::<BinI64>()),
-    (i64_ne, "i64_ne", size_of::<Bin>()),
-    (i64_ne_ri, "i64_ne_ri", size_of::<BinI64>()),
-    (i64_lt_s, "i64_lt_s", size_of::<Bin>()),
-    (i64_lt_s_ri, "i64_lt_s_ri", size_of::<BinI64>()),
-    (i64_lt_u, "i64_lt_u", size_of::<Bin>()),
-    (i64_lt_u_ri, "i64_lt_u_ri", size_of::<BinI64>()),
-    (i64_gt_s, "i64_gt_s", size_of::<Bin>()),
-    (i64_gt_s_ri, "i64_gt_s_ri", size_of::<BinI64>()),
-    (i64_gt_u, "i64_gt_u", size_of::<Bin>()),
-    (i64_gt_u_ri, "i64_gt_u_ri", size_of::<BinI64>()),
-    (i64_le_s, "i64_le_s", size_of::<Bin>()),
-    (i64_le_s_ri, "i64_le_s_ri", size_of::<BinI64>()),
-    (i64_le_u, "i64_le_u", size_of::<Bin>()),
-    (i64_le_u_ri, "i64_le_u_ri", size_of::<BinI64>()),
-    (i64_ge_s, "i64_ge_s", size_of::<Bin>()),
-    (i64_ge_s_ri, "i64_ge_s_ri", size_of::<BinI64>()),
-    (i64_ge_u, "i64_ge_u", size_of::<Bin>()),
-    (i64_ge_u_ri, "i64_ge_u_ri", size_of::<BinI64>()),
-    (f32_add, "f32_add", size_of::<Bin>()),
-    (f32_add_ri, "f32_add_ri", size_of::<BinI32>()),
-    (f32_sub, "f32_sub", size_of::<Bin>()),
-    (f32_sub_ri, "f32_sub_ri", size_of::<BinI32>()),
-    (f32_mul, "f32_mul", size_of::<Bin>()),
-    (f32_mul_ri, "f32_mul_ri", size_of::<BinI32>()),
-    (f32_div, "f32_div", size_of::<Bin>()),
-    (f32_div_ri, "f32_div_ri", size_of::<BinI32>()),
-    (f32_min, "f32_min", size_of::<Bin>()),
-    (f32_min_ri, "f32_min_ri", size_of::<BinI32>()),
-    (f32_max, "f32_max", size_of::<Bin>()),
-    (f32_max_ri, "f32_max_ri", size_of::<BinI32>()),
-    (f64_add, "f64_add", size_of::<Bin>()),
-    (f64_add_ri, "f64_add_ri", size_of::<BinI64>()),
-    (f64_sub, "f64_sub", size_of::<Bin>()),
-    (f64_sub_ri, "f64_sub_ri", size_of::<BinI64>()),
-    (f64_mul, "f64_mul", size_of::<Bin>()),
-    (f64_mul_ri, "f64_mul_ri", size_of::<BinI64>()),
-    (f64_div, "f64_div", size_of::<Bin>()),
-    (f64_div_ri, "f64_div_ri", size_of::<BinI64>()),
-    (f64_min, "f64_min", size_of::<Bin>()),
-    (f64_min_ri, "f64_min_ri", size_of::<BinI64>()),
-    (f64_max, "f64_max", size_of::<Bin>()),
-    (f64_max_ri, "f64_max_ri", size_of::<BinI64>()),
-    (f32_eq, "f32_eq", size_of::<Bin>()),
-    (f32_eq_ri, "f32_eq_ri", size_of::<BinI32>()),
-    (f32_ne, "f32_ne", size_of::<Bin>()),
-    (f32_ne_ri, "f32_ne_ri", size_of::<BinI32>()),
-    (f32_lt, "f32_lt", size_of::<Bin>()),
-    (f32_lt_ri, "f32_lt_ri", size_of::<BinI32>()),
-    (f32_gt, "f32_gt", size_of::<Bin>()),
-    (f32_gt_ri, "f32_gt_ri", size_of::<BinI32>()),
-    (f32_le, "f32_le", size_of::<Bin>()),
-    (f32_le_ri, "f32_le_ri", size_of::<BinI32>()),
-    (f32_ge, "f32_ge", size_of::<Bin>()),
-    (f32_ge_ri, "f32_ge_ri", size_of::<BinI32>()),
-    (f64_eq, "f64_eq", size_of::<Bin>()),
-    (f64_eq_ri, "f64_eq_ri", size_of::<BinI64>()),
-    (f64_ne, "f64_ne", size_of::<Bin>()),
-    (f64_ne_ri, "f64_ne_ri", size_of::<BinI64>()),
-    (f64_lt, "f64_lt", size_of::<Bin>()),
-    (f64_lt_ri, "f64_lt_ri", size_of::<BinI64>()),
-    (f64_gt, "f64_gt", size_of::<Bin>()),
-    (f64_gt_ri, "f64_gt_ri", size_of::<BinI64>()),
-    (f64_le, "f64_le", size_of::<Bin>()),
-    (f64_le_ri, "f64_le_ri", size_of::<BinI64>()),
-    (f64_ge, "f64_ge", size_of::<Bin>()),
-    (f64_ge_ri, "f64_ge_ri", size_of::<BinI64>()),
-    (i32_eqz, "i32_eqz", size_of::<Un>()),
-    (i64_eqz, "i64_eqz", size_of::<Un>()),
-    (i32_clz, "i32_clz", size_of::<Un>()),
-    (i32_ctz, "i32_ctz", size_of::<Un>()),
-    (i32_popcnt, "i32_popcnt", size_of::<Un>()),
-    (i64_clz, "i64_clz", size_of::<Un>()),
-    (i64_ctz, "i64_ctz", size_of::<Un>()),
-    (i64_popcnt, "i64_popcnt", size_of::<Un>()),
-    (i32_extend8_s, "i32_extend8_s", size_of::<Un>()),
-    (i32_extend16_s, "i32_extend16_s", size_of::<Un>()),
-    (i64_extend8_s, "i64_extend8_s", size_of::<Un>()),
-    (i64_extend16_s, "i64_extend16_s", size_of::<Un>()),
-    (i64_extend32_s, "i64_extend32_s", size_of::<Un>()),
-    (i32_wrap_i64, "i32_wrap_i64", size_of::<Un>()),
-    (i64_extend_i32_s, "i64_extend_i32_s", size_of::<Un>()),
-    (i64_extend_i32_u, "i64_extend_i32_u", size_of::<Un>()),
-    (f32_abs, "f32_abs", size_of::<Un>()),
-    (f32_neg, "f32_neg", size_of::<Un>()),
-    (f32_ceil, "f32_ceil", size_of::<Un>()),
-    (f32_floor, "f32_floor", size_of::<Un>()),
-    (f32_trunc, "f32_trunc", size_of::<Un>()),
-    (f32_nearest, "f32_nearest", size_of::<Un>()),
-    (f32_sqrt, "f32_sqrt", size_of::<Un>()),
-    (f64_abs, "f64_abs", size_of::<Un>()),
-    (f64_neg, "f64_neg", size_of::<Un>()),
-    (f64_ceil, "f64_ceil", size_of::<Un>()),
-    (f64_floor, "f64_floor", size_of::<Un>()),
-    (f64_trunc, "f64_trunc", size_of::<Un>()),
-    (f64_nearest, "f64_nearest", size_of::<Un>()),
-    (f64_sqrt, "f64_sqrt", size_of::<Un>()),
-    (i32_trunc_sat_f32_s, "i32_trunc_sat_f32_s", size_of::<Un>()),
-    (i32_trunc_sat_f32_u, "i32_trunc_sat_f32_u", size_of::<Un>()),
-    (i32_trunc_sat_f64_s, "i32_trunc_sat_f64_s", size_of::<Un>()),
-    (i32_trunc_sat_f64_u, "i32_trunc_sat_f64_u", size_of::<Un>()),
-    (i64_trunc_sat_f32_s, "i64_trunc_sat_f32_s", size_of::<Un>()),
-    (i64_trunc_sat_f32_u, "i64_trunc_sat_f32_u", size_of::<Un>()),
-    (i64_trunc_sat_f64_s, "i64_trunc_sat_f64_s", size_of::<Un>()),
-    (i64_trunc_sat_f64_u, "i64_trunc_sat_f64_u", size_of::<Un>()),
-    (f32_convert_i32_s, "f32_convert_i32_s", size_of::<Un>()),
-    (f32_convert_i32_u, "f32_convert_i32_u", size_of::<Un>()),
-    (f32_convert_i64_s, "f32_convert_i64_s", size_of::<Un>()),
-    (f32_convert_i64_u, "f32_convert_i64_u", size_of::<Un>()),
-    (f64_convert_i32_s, "f64_convert_i32_s", size_of::<Un>()),
-    (f64_convert_i32_u, "f64_convert_i32_u", size_of::<Un>()),
-    (f64_convert_i64_s, "f64_convert_i64_s", size_of::<Un>()),
-    (f64_convert_i64_u, "f64_convert_i64_u", size_of::<Un>()),
-    (f32_demote_f64, "f32_demote_f64", size_of::<Un>()),
-    (f64_promote_f32, "f64_promote_f32", size_of::<Un>()),
-    (ref_is_null, "ref_is_null", size_of::<Un>()),
-    (i32_trunc_f32_s, "i32_trunc_f32_s", size_of::<Un>()),
-    (i32_trunc_f32_u, "i32_trunc_f32_u", size_of::<Un>()),
-    (i32_trunc_f64_s, "i32_trunc_f64_s", size_of::<Un>()),
-    (i32_trunc_f64_u, "i32_trunc_f64_u", size_of::<Un>()),
-    (i64_trunc_f32_s, "i64_trunc_f32_s", size_of::<Un>()),
-    (i64_trunc_f32_u, "i64_trunc_f32_u", size_of::<Un>()),
-    (i64_trunc_f64_s, "i64_trunc_f64_s", size_of::<Un>()),
-    (i64_trunc_f64_u, "i64_trunc_f64_u", size_of::<Un>()),
-    (i32_load, "i32_load", size_of::<Load>()),
-    (i32_load_abs, "i32_load_abs", size_of::<LoadAbs>()),
-    (i64_load, "i64_load", size_of::<Load>()),
-    (i64_load_abs, "i64_load_abs", size_of::<LoadAbs>()),
-    (i32_load8_s, "i32_load8_s", size_of::<Load>()),
-    (i32_load8_s_abs, "i32_load8_s_abs", size_of::<LoadAbs>()),
-    (i32_load8_u, "i32_load8_u", size_of::<Load>()),
-    (i32_load8_u_abs, "i32_load8_u_abs", size_of::<LoadAbs>()),
-    (i32_load16_s, "i32_load16_s", size_of::<Load>()),
-    (i32_load16_s_abs, "i32_load16_s_abs", size_of::<LoadAbs>()),
-    (i32_load16_u, "i32_load16_u", size_of::<Load>()),
-    (i32_load16_u_abs, "i32_load16_u_abs", size_of::<LoadAbs>()),
-    (i64_load8_s, "i64_load8_s", size_of::<Load>()),
-    (i64_load8_s_abs, "i64_load8_s_abs", size_of::<LoadAbs>()),
-    (i64_load8_u, "i64_load8_u", size_of::<Load>()),
-    (i64_load8_u_abs, "i64_load8_u_abs", size_of::<LoadAbs>()),
-    (i64_load16_s, "i64_load16_s", size_of::<Load>()),
-    (i64_load16_s_abs, "i64_load16_s_abs", size_of::<LoadAbs>()),
-    (i64_load16_u, "i64_load16_u", size_of::<Load>()),
-    (i64_load16_u_abs, "i64_load16_u_abs", size_of::<LoadAbs>()),
-    (i64_load32_s, "i64_load32_s", size_of::<Load>()),
-    (i64_load32_s_abs, "i64_load32_s_abs", size_of::<LoadAbs>()),
-    (i64_load32_u, "i64_load32_u", size_of::<Load>()),
-    (i64_load32_u_abs, "i64_load32_u_abs", size_of::<LoadAbs>()),
-    (i32_store, "i32_store", size_of::<Store>()),
-    (i32_store_imm, "i32_store_imm", size_of::<StoreImm>()),
-    (i32_store_abs, "i32_store_abs", size_of::<StoreAbs>()),
-    (i64_store, "i64_store", size_of::<Store>()),
-    (i64_store_imm, "i64_store_imm", size_of::<StoreImm>()),
-    (i64_store_abs, "i64_store_abs", size_of::<StoreAbs>()),
-    (i32_store8, "i32_store8", size_of::<Store>()),
-    (i32_store8_imm, "i32_store8_imm", size_of::<StoreImm>()),
-    (i32_store8_abs, "i32_store8_abs", size_of::<StoreAbs>()),
-    (i32_store16, "i32_store16", size_of::<Store>()),
-    (i32_store16_imm, "i32_store16_imm", size_of::<StoreImm>()),
-    (i32_store16_abs, "i32_store16_abs", size_of::<StoreAbs>()),
-    (memory_size, "memory_size", size_of::<Dst>()),
-    (memory_grow, "memory_grow", size_of::<Un>()),
-    (memory_fill, "memory_fill", size_of::<Bulk>()),
-    (memory_copy, "memory_copy", size_of::<Bulk>()),
-    (memory_init, "memory_init", size_of::<Bulk>()),
-    (data_drop, "data_drop", size_of::<Index>()),
-    (table_get, "table_get", size_of::<TableGet>()),
-    (table_set, "table_set", size_of::<Bulk>()),
-    (table_size, "table_size", size_of::<TableSize>()),
-    (table_grow, "table_grow", size_of::<Bulk>()),
-    (table_fill, "table_fill", size_of::<Bulk>()),
-    (table_copy, "table_copy", size_of::<Bulk>()),
-    (table_init, "table_init", size_of::<Bulk>()),
-    (elem_drop, "elem_drop", size_of::<Index>()),
-    (ref_func, "ref_func", size_of::<RefFunc>()),
-    (copy, "copy", size_of::<Un>()),
-    (const_i32, "const_i32", size_of::<ConstI32>()),
-    (const_i64, "const_i64", size_of::<ConstI64>()),
-    (const_v128, "const_v128", size_of::<ConstV128>()),
-    (select, "select", size_of::<Select>()),
-    (global_get, "global_get", size_of::<GlobalGet>()),
-    (global_set, "global_set", size_of::<GlobalSet>()),
-    (unreachable, "unreachable", size_of::<Nothing>()),
-    (consume_fuel, "consume_fuel", size_of::<Fuel>()),
-    (br::<false>, "br", size_of::<Br>()),
-    (br::<true>, "br_back", size_of::<Br>()),
-    (br_nez::<false>, "br_nez", size_of::<BrIf>()),
-    (br_nez::<true>, "br_nez_back", size_of::<BrIf>()),
-    (br_eqz::<false>, "br_eqz", size_of::<BrIf>()),
-    (br_eqz::<true>, "br_eqz_back", size_of::<BrIf>()),
-    (br_nez64::<false>, "br_nez64", size_of::<BrIf>()),
-    (br_nez64::<true>, "br_nez64_back", size_of::<BrIf>()),
-    (br_eqz64::<false>, "br_eqz64", size_of::<BrIf>()),
-    (br_eqz64::<true>, "br_eqz64_back", size_of::<BrIf>()),
-    (br_table, "br_table", size_of::<BrTable>()),
-    (ret, "ret", size_of::<Nothing>()),
-    (ret1, "ret1", size_of::<Return1>()),
-    (call, "call", size_of::<Call>()),
-    (call_import, "call_import", size_of::<CallImport>()),
-    (call_indirect, "call_indirect", size_of::<CallIndirect>()),
-    (v128_unary, "v128_unary", size_of::<V128Un>()),
-    (v128_binary, "v128_binary", size_of::<V128Bin>()),
-    (v128_bitselect, "v128_bitselect", size_of::<V128Select>()),
-    (v128_shuffle, "v128_shuffle", size_of::<V128Shuffle>()),
-    (v128_load, "v128_load", size_of::<V128Load>()),
-    (v128_load_lane, "v128_load_lane", size_of::<V128LoadLane>()),
-    (v128_store, "v128_store", size_of::<V128Store>()),
-];

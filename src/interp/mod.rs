@@ -19,6 +19,7 @@
 pub(crate) mod code;
 #[macro_use]
 mod exec;
+#[macro_use]
 mod handlers;
 pub(crate) mod num;
 pub(crate) mod simd;

@@ -19,7 +19,7 @@
 //! well-typed input; it must never be handed one that was not.
 
 use super::code::*;
-use super::handlers::{self as h, Cond};
+use super::handlers::{self as h, Cond, Forms2, Forms3};
 use super::simd::{self, SimdOp};
 use crate::error::{Error, Result};
 use crate::module::ModuleInner;
@@ -64,6 +64,8 @@ pub fn translate_function(
         fuel_segment: None,
         fuel_segments: Vec::new(),
         last_result: None,
+        acc: None,
+        before_last: (usize::MAX, None, None),
         offset: 0,
         loop_headers: Vec::new(),
     };
@@ -156,7 +158,7 @@ enum LeftImm {
     /// Commutative: the right-immediate form with the operands swapped.
     Swap,
     /// Its own left-immediate form.
-    Form(Handler),
+    Form(Forms2),
     /// Not at all: the constant goes into a slot first.
     No,
 }
@@ -227,6 +229,12 @@ struct Translator<'m> {
     /// Each `consume_fuel` instruction's amount field and amount, in order.
     fuel_segments: Vec<(usize, u32)>,
     last_result: Option<LastResult>,
+    /// The slot whose value the accumulator holds, while the instruction that wrote it (starting
+    /// at the first field) is the last one emitted.
+    acc: Option<(usize, Slot)>,
+    /// `last_start`, `last_result` and `acc` as they were before the last instruction was
+    /// emitted, for taking that instruction back.
+    before_last: (usize, Option<LastResult>, Option<(usize, Slot)>),
     /// Byte offset of the operator being translated.
     offset: u32,
 }
@@ -238,27 +246,27 @@ fn slot(index: u32) -> Slot {
 
 macro_rules! unop {
     ($self:ident, $h:ident) => {
-        $self.unary(h::$h)
+        $self.unary(forms2!(h::$h))
     };
 }
 macro_rules! int_bin {
     ($self:ident, $rr:ident, $ri:ident, $left:expr) => {
-        $self.binary(h::$rr, h::$ri, $left)
+        $self.binary(forms3!(h::$rr), forms2!(h::$ri), $left)
     };
 }
 macro_rules! float_bin {
     ($self:ident, $rr:ident, $ri:ident) => {
-        $self.binary(h::$rr, h::$ri, LeftImm::No)
+        $self.binary(forms3!(h::$rr), forms2!(h::$ri), LeftImm::No)
     };
 }
 macro_rules! load {
     ($self:ident, $h:ident, $abs:ident, $memarg:expr) => {
-        $self.load(h::$h, h::$abs, $memarg.offset)
+        $self.load(forms2!(h::$h), h::$abs, $memarg.offset)
     };
 }
 macro_rules! store {
     ($self:ident, $h:ident, $imm:ident, $abs:ident, $memarg:expr) => {
-        $self.store(h::$h, h::$imm, h::$abs, $memarg.offset)
+        $self.store(forms3!(h::$h), forms2!(h::$imm), forms2!(h::$abs), $memarg.offset)
     };
 }
 
@@ -363,7 +371,9 @@ impl Translator<'_> {
                 let cond = self.pop_slot();
                 let b = self.pop_slot();
                 let a = self.pop_slot();
-                self.push_result(h::select, |dst| Select { dst, a, b, cond });
+                // After the pops: a constant operand may have been written to its slot since.
+                let select = forms2!(h::select)[self.in_acc(cond) as usize];
+                self.push_result(select, |dst| Select { dst, a, b, cond });
             }
             O::LocalGet { local_index } => self.push(Operand::Local(local_index)),
             O::LocalSet { local_index } => self.local_set(local_index),
@@ -376,7 +386,11 @@ impl Translator<'_> {
             }
             O::GlobalSet { global_index } => {
                 let src = self.pop_slot();
-                self.emit(h::global_set, GlobalSet { src, global: global_index });
+                // The accumulator holds 64 bits: never a v128.
+                let scalar =
+                    self.module.globals[global_index as usize].content != crate::ValType::V128;
+                let global_set = forms2!(h::global_set)[(scalar && self.in_acc(src)) as usize];
+                self.emit(global_set, GlobalSet { src, global: global_index });
             }
 
             O::I32Load { memarg } | O::F32Load { memarg } => {
@@ -409,7 +423,10 @@ impl Translator<'_> {
                 store!(self, i32_store16, i32_store16_imm, i32_store16_abs, memarg)
             }
             O::MemorySize { .. } => self.push_result(h::memory_size, |dst| Dst { dst }),
-            O::MemoryGrow { .. } => self.unary(h::memory_grow),
+            O::MemoryGrow { .. } => {
+                let src = self.pop_slot();
+                self.push_result(h::memory_grow, |dst| Un { dst, src });
+            }
             O::MemoryFill { .. } => self.bulk(h::memory_fill, 3, 0, 0),
             O::MemoryCopy { .. } => self.bulk(h::memory_copy, 3, 0, 0),
             O::MemoryInit { data_index, .. } => self.bulk(h::memory_init, 3, data_index, 0),
@@ -545,7 +562,7 @@ impl Translator<'_> {
             O::F64Le => float_bin!(self, f64_le, f64_le_ri),
             O::F64Ge => float_bin!(self, f64_ge, f64_ge_ri),
             O::I32Add => int_bin!(self, i32_add, i32_add_ri, LeftImm::Swap),
-            O::I32Sub => int_bin!(self, i32_sub, i32_sub_ri, LeftImm::Form(h::i32_sub_ir)),
+            O::I32Sub => int_bin!(self, i32_sub, i32_sub_ri, LeftImm::Form(forms2!(h::i32_sub_ir))),
             O::I32Mul => int_bin!(self, i32_mul, i32_mul_ri, LeftImm::Swap),
             O::I32DivS => int_bin!(self, i32_div_s, i32_div_s_ri, LeftImm::No),
             O::I32DivU => int_bin!(self, i32_div_u, i32_div_u_ri, LeftImm::No),
@@ -554,13 +571,21 @@ impl Translator<'_> {
             O::I32And => int_bin!(self, i32_and, i32_and_ri, LeftImm::Swap),
             O::I32Or => int_bin!(self, i32_or, i32_or_ri, LeftImm::Swap),
             O::I32Xor => int_bin!(self, i32_xor, i32_xor_ri, LeftImm::Swap),
-            O::I32Shl => int_bin!(self, i32_shl, i32_shl_ri, LeftImm::Form(h::i32_shl_ir)),
-            O::I32ShrS => int_bin!(self, i32_shr_s, i32_shr_s_ri, LeftImm::Form(h::i32_shr_s_ir)),
-            O::I32ShrU => int_bin!(self, i32_shr_u, i32_shr_u_ri, LeftImm::Form(h::i32_shr_u_ir)),
-            O::I32Rotl => int_bin!(self, i32_rotl, i32_rotl_ri, LeftImm::Form(h::i32_rotl_ir)),
-            O::I32Rotr => int_bin!(self, i32_rotr, i32_rotr_ri, LeftImm::Form(h::i32_rotr_ir)),
+            O::I32Shl => int_bin!(self, i32_shl, i32_shl_ri, LeftImm::Form(forms2!(h::i32_shl_ir))),
+            O::I32ShrS => {
+                int_bin!(self, i32_shr_s, i32_shr_s_ri, LeftImm::Form(forms2!(h::i32_shr_s_ir)))
+            }
+            O::I32ShrU => {
+                int_bin!(self, i32_shr_u, i32_shr_u_ri, LeftImm::Form(forms2!(h::i32_shr_u_ir)))
+            }
+            O::I32Rotl => {
+                int_bin!(self, i32_rotl, i32_rotl_ri, LeftImm::Form(forms2!(h::i32_rotl_ir)))
+            }
+            O::I32Rotr => {
+                int_bin!(self, i32_rotr, i32_rotr_ri, LeftImm::Form(forms2!(h::i32_rotr_ir)))
+            }
             O::I64Add => int_bin!(self, i64_add, i64_add_ri, LeftImm::Swap),
-            O::I64Sub => int_bin!(self, i64_sub, i64_sub_ri, LeftImm::Form(h::i64_sub_ir)),
+            O::I64Sub => int_bin!(self, i64_sub, i64_sub_ri, LeftImm::Form(forms2!(h::i64_sub_ir))),
             O::I64Mul => int_bin!(self, i64_mul, i64_mul_ri, LeftImm::Swap),
             O::I64DivS => int_bin!(self, i64_div_s, i64_div_s_ri, LeftImm::No),
             O::I64DivU => int_bin!(self, i64_div_u, i64_div_u_ri, LeftImm::No),
@@ -569,11 +594,19 @@ impl Translator<'_> {
             O::I64And => int_bin!(self, i64_and, i64_and_ri, LeftImm::Swap),
             O::I64Or => int_bin!(self, i64_or, i64_or_ri, LeftImm::Swap),
             O::I64Xor => int_bin!(self, i64_xor, i64_xor_ri, LeftImm::Swap),
-            O::I64Shl => int_bin!(self, i64_shl, i64_shl_ri, LeftImm::Form(h::i64_shl_ir)),
-            O::I64ShrS => int_bin!(self, i64_shr_s, i64_shr_s_ri, LeftImm::Form(h::i64_shr_s_ir)),
-            O::I64ShrU => int_bin!(self, i64_shr_u, i64_shr_u_ri, LeftImm::Form(h::i64_shr_u_ir)),
-            O::I64Rotl => int_bin!(self, i64_rotl, i64_rotl_ri, LeftImm::Form(h::i64_rotl_ir)),
-            O::I64Rotr => int_bin!(self, i64_rotr, i64_rotr_ri, LeftImm::Form(h::i64_rotr_ir)),
+            O::I64Shl => int_bin!(self, i64_shl, i64_shl_ri, LeftImm::Form(forms2!(h::i64_shl_ir))),
+            O::I64ShrS => {
+                int_bin!(self, i64_shr_s, i64_shr_s_ri, LeftImm::Form(forms2!(h::i64_shr_s_ir)))
+            }
+            O::I64ShrU => {
+                int_bin!(self, i64_shr_u, i64_shr_u_ri, LeftImm::Form(forms2!(h::i64_shr_u_ir)))
+            }
+            O::I64Rotl => {
+                int_bin!(self, i64_rotl, i64_rotl_ri, LeftImm::Form(forms2!(h::i64_rotl_ir)))
+            }
+            O::I64Rotr => {
+                int_bin!(self, i64_rotr, i64_rotr_ri, LeftImm::Form(forms2!(h::i64_rotr_ir)))
+            }
             O::F32Add => float_bin!(self, f32_add, f32_add_ri),
             O::F32Sub => float_bin!(self, f32_sub, f32_sub_ri),
             O::F32Mul => float_bin!(self, f32_mul, f32_mul_ri),
@@ -661,17 +694,21 @@ impl Translator<'_> {
 
     // ---- operators by shape ----
 
-    fn unary(&mut self, handler: Handler) {
+    fn unary(&mut self, forms: Forms2) {
         let src = self.pop_slot();
+        let handler = forms[self.in_acc(src) as usize];
         self.push_result(handler, |dst| Un { dst, src });
     }
 
-    /// A binary operator: the register form `rr`, the right-immediate form `ri`, and how it takes
-    /// a constant left operand.
-    fn binary(&mut self, rr: Handler, ri: Handler, left: LeftImm) {
+    /// A binary operator: the register forms `rr`, the right-immediate forms `ri`, and how it
+    /// takes a constant left operand.
+    fn binary(&mut self, rr: Forms3, ri: Forms2, left: LeftImm) {
         let (a, b) = self.binary_operands(!matches!(left, LeftImm::No));
         match (a, b) {
-            (Src::Slot(a), Src::Slot(b)) => self.push_result(rr, |dst| Bin { dst, a, b }),
+            (Src::Slot(a), Src::Slot(b)) => {
+                let handler = rr[self.mode(a, b)];
+                self.push_result(handler, |dst| Bin { dst, a, b })
+            }
             (Src::Slot(a), Src::Imm(imm)) => self.push_imm_result(ri, a, imm),
             (Src::Imm(imm), Src::Slot(b)) => match left {
                 LeftImm::Swap => self.push_imm_result(ri, b, imm),
@@ -679,6 +716,18 @@ impl Translator<'_> {
                 LeftImm::No => unreachable!("binary_operands put the constant in a slot"),
             },
             (Src::Imm(_), Src::Imm(_)) => unreachable!("binary_operands leaves one constant"),
+        }
+    }
+
+    /// Which of [`Forms3`] reads slot operands `a` and `b`: the one that takes the operand the
+    /// accumulator holds from there.
+    fn mode(&self, a: Slot, b: Slot) -> usize {
+        if self.in_acc(b) {
+            h::ACC_B as usize
+        } else if self.in_acc(a) {
+            h::ACC_A as usize
+        } else {
+            h::SLOTS as usize
         }
     }
 
@@ -695,8 +744,9 @@ impl Translator<'_> {
         (a, b)
     }
 
-    /// Emits `handler { dst, a, imm }` with the immediate at its width.
-    fn push_imm_result(&mut self, handler: Handler, a: Slot, imm: Imm) {
+    /// Emits one of `forms { dst, a, imm }` with the immediate at its width.
+    fn push_imm_result(&mut self, forms: Forms2, a: Slot, imm: Imm) {
+        let handler = forms[self.in_acc(a) as usize];
         match imm {
             Imm::I32(imm) => self.push_result(handler, |dst| BinI32 { dst, a, imm }),
             Imm::I64(imm) => self.push_result(handler, |dst| BinI64 { dst, a, imm }),
@@ -716,16 +766,21 @@ impl Translator<'_> {
             (Src::Imm(_), Src::Imm(_)) => unreachable!("binary_operands leaves one constant"),
         };
         let Compare::Int { cond, a, b, .. } = compare else { unreachable!() };
+        let forms = table[cond as usize];
         match b {
-            Src::Slot(b) => self.push_result(table[cond as usize][0], |dst| Bin { dst, a, b }),
-            Src::Imm(imm) => self.push_imm_result(table[cond as usize][1], a, imm),
+            Src::Slot(b) => {
+                let handler = forms.rr[self.mode(a, b)];
+                self.push_result(handler, |dst| Bin { dst, a, b })
+            }
+            Src::Imm(imm) => self.push_imm_result(forms.ri, a, imm),
         }
         self.remember_compare(compare);
     }
 
     fn eqz(&mut self, wide: bool) {
         let src = self.pop_slot();
-        self.push_result(if wide { h::i64_eqz } else { h::i32_eqz }, |dst| Un { dst, src });
+        let forms = if wide { forms2!(h::i64_eqz) } else { forms2!(h::i32_eqz) };
+        self.push_result(forms[self.in_acc(src) as usize], |dst| Un { dst, src });
         self.remember_compare(Compare::Eqz { wide, src });
     }
 
@@ -735,10 +790,13 @@ impl Translator<'_> {
         }
     }
 
-    fn load(&mut self, handler: Handler, abs: Handler, offset: u64) {
+    fn load(&mut self, forms: Forms2, abs: Handler, offset: u64) {
         let offset = offset as u32;
         match self.pop_src() {
-            Src::Slot(addr) => self.push_result(handler, |dst| Load { dst, addr, offset }),
+            Src::Slot(addr) => {
+                let handler = forms[self.in_acc(addr) as usize];
+                self.push_result(handler, |dst| Load { dst, addr, offset })
+            }
             Src::Imm(imm) => {
                 let ea = imm_u64(imm) as u32 as u64 + offset as u64;
                 self.push_result(abs, |dst| LoadAbs { dst, ea });
@@ -746,7 +804,7 @@ impl Translator<'_> {
         }
     }
 
-    fn store(&mut self, handler: Handler, imm_val: Handler, abs: Handler, offset: u64) {
+    fn store(&mut self, forms: Forms3, imm_val: Forms2, abs: Forms2, offset: u64) {
         let offset = offset as u32;
         let top = self.stack.len() - 1;
         if self.is_const(top - 1) && self.is_const(top) {
@@ -756,14 +814,15 @@ impl Translator<'_> {
         let addr = self.pop_src();
         match (addr, val) {
             (Src::Slot(addr), Src::Slot(val)) => {
-                self.emit(handler, Store { addr, val, offset });
+                self.emit(forms[self.mode(addr, val)], Store { addr, val, offset });
             }
             (Src::Slot(addr), Src::Imm(imm)) => {
-                self.emit(imm_val, StoreImm { addr, offset, imm: imm_u64(imm) });
+                let handler = imm_val[self.in_acc(addr) as usize];
+                self.emit(handler, StoreImm { addr, offset, imm: imm_u64(imm) });
             }
             (Src::Imm(addr), Src::Slot(val)) => {
                 let ea = imm_u64(addr) as u32 as u64 + offset as u64;
-                self.emit(abs, StoreAbs { val, ea });
+                self.emit(abs[self.in_acc(val) as usize], StoreAbs { val, ea });
             }
             (Src::Imm(_), Src::Imm(_)) => unreachable!("the value was put in a slot"),
         }
@@ -883,6 +942,14 @@ impl Translator<'_> {
         let start = self.emit(handler, make(dst));
         self.push(Operand::Temp);
         self.last_result = Some(LastResult { start, dst, compare: None });
+        self.acc = Some((start, dst));
+    }
+
+    /// Whether the accumulator holds the value of `slot` when the next instruction runs: the
+    /// last instruction emitted computed it (every result-writing handler leaves its result in
+    /// the accumulator too), and no label lets another path in.
+    fn in_acc(&self, slot: Slot) -> bool {
+        self.acc == Some((self.last_start, slot))
     }
 
     /// The last instruction, if it computed `slot` and nothing else reads that result.
@@ -897,8 +964,8 @@ impl Translator<'_> {
         let last = self.fresh_result(cond)?;
         let compare = last.compare?;
         self.code.truncate(last.start);
-        self.last_result = None;
-        self.last_start = usize::MAX;
+        (self.last_start, self.last_result, self.acc) = self.before_last;
+        self.before_last = (usize::MAX, None, None);
         Some(compare)
     }
 
@@ -922,6 +989,7 @@ impl Translator<'_> {
             // The value was just computed into a temporary: compute it into the local instead.
             self.code.patch(last.start + DST_AT, slot(local));
             self.last_result = None;
+            self.acc = Some((last.start, slot(local)));
         } else if src != Src::Slot(slot(local)) {
             self.move_to(slot(local), src);
         }
@@ -930,14 +998,18 @@ impl Translator<'_> {
     // ---- code emission ----
 
     fn emit<T: Copy>(&mut self, handler: Handler, operands: T) -> usize {
+        self.before_last = (self.last_start, self.last_result, self.acc);
         let start = self.code.emit(handler, operands);
         self.last_start = start;
         start
     }
 
-    /// A branch target is bound here: no instruction before it may be retargeted any more.
+    /// A branch target is bound here: no instruction before it may be retargeted any more, and
+    /// the accumulator holds nothing known (other paths come in).
     fn bind_label(&mut self) -> usize {
         self.last_result = None;
+        self.acc = None;
+        self.before_last = (usize::MAX, None, None);
         self.code.len()
     }
 
@@ -1152,50 +1224,57 @@ impl Translator<'_> {
     ) -> Fixup {
         let (from, field) = match compare {
             None => {
-                let handler = match (when, back) {
-                    (true, false) => h::br_nez::<false>,
-                    (true, true) => h::br_nez::<true>,
-                    (false, false) => h::br_eqz::<false>,
-                    (false, true) => h::br_eqz::<true>,
-                };
+                // Branching when `cond` is zero is `br_eqz`, when it is not `br_nez`.
+                let handler = self.test_branch(false, !when, back, cond);
                 (self.emit(handler, BrIf { cond, offset: 0 }), offset_of!(BrIf, offset))
             }
             Some(Compare::Eqz { wide, src }) => {
                 // Branching when `src == 0` holds is branching when `src` is zero.
-                let handler = match (wide, when, back) {
-                    (false, true, false) => h::br_eqz::<false>,
-                    (false, true, true) => h::br_eqz::<true>,
-                    (false, false, false) => h::br_nez::<false>,
-                    (false, false, true) => h::br_nez::<true>,
-                    (true, true, false) => h::br_eqz64::<false>,
-                    (true, true, true) => h::br_eqz64::<true>,
-                    (true, false, false) => h::br_nez64::<false>,
-                    (true, false, true) => h::br_nez64::<true>,
-                };
+                let handler = self.test_branch(wide, when, back, src);
                 (self.emit(handler, BrIf { cond: src, offset: 0 }), offset_of!(BrIf, offset))
             }
             Some(Compare::Int { wide, cond, a, b }) => {
                 // Branching when a comparison is false is branching when its negation is true.
                 let cond = if when { cond } else { cond.negate() };
                 let table = if wide { &h::I64_BR } else { &h::I32_BR };
-                let [rr, ri, rr_back, ri_back] = table[cond as usize];
-                let (rr, ri) = if back { (rr_back, ri_back) } else { (rr, ri) };
+                let forms = table[cond as usize][back as usize];
                 match b {
                     Src::Slot(b) => {
-                        (self.emit(rr, BrCmp { a, b, offset: 0 }), offset_of!(BrCmp, offset))
+                        let handler = forms.rr[self.mode(a, b)];
+                        (self.emit(handler, BrCmp { a, b, offset: 0 }), offset_of!(BrCmp, offset))
                     }
                     Src::Imm(Imm::I32(imm)) => (
-                        self.emit(ri, BrCmpI32 { a, imm, offset: 0 }),
+                        self.emit(
+                            forms.ri[self.in_acc(a) as usize],
+                            BrCmpI32 { a, imm, offset: 0 },
+                        ),
                         offset_of!(BrCmpI32, offset),
                     ),
-                    Src::Imm(imm) => (
-                        self.emit(ri, BrCmpI64 { a, offset: 0, imm: imm_u64(imm) }),
-                        offset_of!(BrCmpI64, offset),
-                    ),
+                    Src::Imm(imm) => {
+                        let handler = forms.ri[self.in_acc(a) as usize];
+                        let operands = BrCmpI64 { a, offset: 0, imm: imm_u64(imm) };
+                        (self.emit(handler, operands), offset_of!(BrCmpI64, offset))
+                    }
                 }
             }
         };
         Fixup { at: from + HANDLER_BYTES + field, from }
+    }
+
+    /// The handler of a branch taken when `cond` (64 bits wide when `wide`) is zero (`if_zero`)
+    /// or not, to a loop header when `back`.
+    fn test_branch(&self, wide: bool, if_zero: bool, back: bool, cond: Slot) -> Handler {
+        let forms = match (wide, if_zero, back) {
+            (false, true, false) => br_forms2!(h::br_eqz, false),
+            (false, true, true) => br_forms2!(h::br_eqz, true),
+            (false, false, false) => br_forms2!(h::br_nez, false),
+            (false, false, true) => br_forms2!(h::br_nez, true),
+            (true, true, false) => br_forms2!(h::br_eqz64, false),
+            (true, true, true) => br_forms2!(h::br_eqz64, true),
+            (true, false, false) => br_forms2!(h::br_nez64, false),
+            (true, false, true) => br_forms2!(h::br_nez64, true),
+        };
+        forms[self.in_acc(cond) as usize]
     }
 
     /// Moves the results into slots `0..n` and returns.
@@ -1256,7 +1335,7 @@ fn imm_u64(imm: Imm) -> u64 {
 mod tests {
     use super::super::code::{BrTable, HANDLER_BYTES, InterpFunc};
     use super::super::handlers::registry;
-    use crate::{Engine, Module};
+    use crate::{Config, Engine, Linker, Module, Store, Val};
 
     /// Each instruction of `code` as its handler's name and its operands as `u32` words (branch
     /// offsets print as negative numbers when they are).
@@ -1302,6 +1381,32 @@ mod tests {
         disassemble(crate::tier::interp_code(&module.inner, 0).unwrap())
     }
 
+    /// Calls export `name` of `wat` in the interpreter.
+    fn run(wat: &str, name: &str, args: &[Val]) -> Result<Val, crate::Error> {
+        let tier = crate::Tiering::Pinned(crate::Tier::Interp);
+        let engine = Engine::new(Config { tier, ..Config::default() });
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let func = instance.get_func(&store, name).unwrap();
+        let mut out = [Val::I32(0)];
+        let n = func.ty(&store).results().len();
+        func.call(&mut store, args, &mut out[..n]).map(|()| out[0])
+    }
+
+    #[test]
+    fn a_select_reads_its_condition_from_the_slot_once_constants_were_written() {
+        // The comparison leaves its result in the accumulator, but the constants `select`
+        // takes are written to their slots after it (and through the accumulator).
+        let wat = r#"(module (func (export "f") (param i32 i32) (result i32)
+            (select (i32.const -1) (i32.const 1) (i32.gt_u (local.get 0) (local.get 1)))))"#;
+        assert_eq!(run(wat, "f", &[Val::I32(5), Val::I32(3)]).unwrap(), Val::I32(-1));
+        assert_eq!(run(wat, "f", &[Val::I32(3), Val::I32(5)]).unwrap(), Val::I32(1));
+        let code = translate(wat);
+        assert_eq!(code[..3], ["i32_gt_u 64 0 16", "const_i32 48 1", "const_i32 32 -1"]);
+        assert_eq!(code[3], "select 0 32 48 64", "the condition from its slot");
+    }
+
     #[test]
     fn a_counting_loop_is_three_instructions_per_iteration() {
         let code = translate(
@@ -1311,10 +1416,11 @@ mod tests {
                 (local.get 1)))"#,
         );
         // Slots are byte offsets: param 0 at 0, local 1 at 16; constants are immediates; the
-        // branch goes back over the two 20-byte instructions before it.
+        // branch goes back over the two 20-byte instructions before it, testing the value the
+        // accumulator holds (`_a`): the result of the subtraction just before.
         assert_eq!(
             code,
-            ["i32_add_ri 16 16 3", "i32_sub_ri 0 0 1", "br_nez_back 0 -40", "ret1 16"]
+            ["i32_add_ri 16 16 3", "i32_sub_ri 0 0 1", "br_nez_back_a 0 -40", "ret1 16"]
         );
     }
 
@@ -1353,12 +1459,15 @@ mod tests {
                 "i32_store_imm 0 0 5 0",
                 "i32_store_abs 0 104 0",
                 "i32_shl_ir 32 0 1",
-                "i32_sub_ir 16 32 0",
+                // `_a`: the first slot operand is the accumulator, the result of the instruction
+                // before.
+                "i32_sub_ir_a 16 32 0",
                 // Commutative: the constant moves to the right.
-                "i32_add_ri 16 16 7",
+                "i32_add_ri_a 16 16 7",
                 "i32_load_abs 32 108 0",
-                // Computed just before the return: straight into the result slot.
-                "i32_add 0 16 32",
+                // Computed just before the return: straight into the result slot. `_b`: the
+                // second operand is the accumulator.
+                "i32_add_b 0 16 32",
                 "ret",
             ]
         );
