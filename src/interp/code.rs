@@ -288,6 +288,14 @@ impl CodeBuf {
         unsafe { self.bytes.as_mut_ptr().add(at).cast::<T>().write_unaligned(value) }
     }
 
+    /// Reads the `T` at byte `at` (which an earlier `push` wrote as a `T`).
+    #[inline]
+    pub fn read<T: Copy>(&self, at: usize) -> T {
+        assert!(at + size_of::<T>() <= self.bytes.len(), "read inside the code");
+        // SAFETY: in bounds (checked above); those bytes were written as a `T` (caller).
+        unsafe { self.bytes.as_ptr().add(at).cast::<T>().read_unaligned() }
+    }
+
     /// Drops everything from byte `at` on (an instruction the translator takes back).
     pub fn truncate(&mut self, at: usize) {
         self.bytes.truncate(at);
@@ -328,6 +336,13 @@ operands! {
     BinI32 { dst: Slot, a: Slot, imm: u32 }
     /// `dst = op(a, imm)` (or `op(imm, a)`), 64-bit immediate.
     BinI64 { dst: Slot, a: Slot, imm: u64 }
+    /// Two `i32.add`s of immediates in one instruction: `dst0 = a0 + imm0`, then
+    /// `dst = a + imm` (the second's operands first, so `dst` is where `DST_AT` says).
+    AddRi2 { dst: Slot, a: Slot, imm: u32, dst0: Slot, a0: Slot, imm0: u32 }
+    /// Consecutive copies in one instruction, in order: `dst0 = src0`, then `dst = src`.
+    Copy2 { dst: Slot, src: Slot, dst0: Slot, src0: Slot }
+    /// Three consecutive copies: `dst0 = src0`, `dst1 = src1`, then `dst = src`.
+    Copy3 { dst: Slot, src: Slot, dst1: Slot, src1: Slot, dst0: Slot, src0: Slot }
     /// `dst = imm` (32 bits).
     ConstI32 { dst: Slot, imm: u32 }
     /// `dst = imm` (64 bits).
@@ -368,6 +383,11 @@ operands! {
     RefFunc { dst: Slot, func: u32 }
     /// `dst = load(addr + offset)`.
     Load { dst: Slot, addr: Slot, offset: u32 }
+    /// `dst = load((a + imm) + offset)`: the address was an `i32.add` of an immediate, fused (the
+    /// sum wraps at 32 bits, as the `i32.add` did).
+    LoadRi { dst: Slot, a: Slot, imm: u32, offset: u32 }
+    /// `dst = load((a + b) + offset)`: the address was an `i32.add`, fused.
+    LoadRr { dst: Slot, a: Slot, b: Slot, offset: u32 }
     /// `dst = load(ea)`: the address was a constant, folded with the offset.
     LoadAbs { dst: Slot, ea: u64 }
     /// `store(addr + offset, val)`.

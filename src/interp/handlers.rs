@@ -399,6 +399,12 @@ pub struct CmpForms {
     pub ri: Forms2,
 }
 
+/// `i32_add_ri2`, by where each addition's slot operand is (`M0`, then `M`).
+pub const ADD_RI2: [Forms2; 2] = [
+    [i32_add_ri2::<SLOTS, SLOTS>, i32_add_ri2::<SLOTS, ACC_A>],
+    [i32_add_ri2::<ACC_A, SLOTS>, i32_add_ri2::<ACC_A, ACC_A>],
+];
+
 /// Each comparison's handlers, by [`Cond`].
 pub type CondTable = [CmpForms; 10];
 
@@ -688,7 +694,28 @@ macro_rules! checked {
 }
 
 macro_rules! loads {
-    ($($name:ident, $abs:ident: $t:ty => $conv:expr;)*) => {$(
+    ($($name:ident, $ri:ident, $rr:ident, $abs:ident: $t:ty => $conv:expr;)*) => {$(
+        handler!($ri<const M: u8>(ip, fp, mem, len, ex, acc) {
+            let LoadRi { dst, a, imm, offset } = ops!(ip, LoadRi);
+            let base = src!(fp, acc, M == ACC_A, u32, a).wrapping_add(imm);
+            let ea = checked!(ex, len, base as u64 + offset as u64, $t);
+            // SAFETY: `ea + size_of::<$t>() <= len`, the accessible bytes of memory 0 at `mem`.
+            let v = unsafe { mem.add(ea).cast::<$t>().read_unaligned() };
+            let conv = $conv;
+            set!(fp, acc, dst, conv(<$t>::from_le(v)));
+            next!(ip, LoadRi, fp, mem, len, ex, acc)
+        });
+        handler!($rr<const M: u8>(ip, fp, mem, len, ex, acc) {
+            let LoadRr { dst, a, b, offset } = ops!(ip, LoadRr);
+            let x = src!(fp, acc, M == ACC_A, u32, a);
+            let base = x.wrapping_add(src!(fp, acc, M == ACC_B, u32, b));
+            let ea = checked!(ex, len, base as u64 + offset as u64, $t);
+            // SAFETY: as above.
+            let v = unsafe { mem.add(ea).cast::<$t>().read_unaligned() };
+            let conv = $conv;
+            set!(fp, acc, dst, conv(<$t>::from_le(v)));
+            next!(ip, LoadRr, fp, mem, len, ex, acc)
+        });
         handler!($name<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Load { dst, addr, offset } = ops!(ip, Load);
             let base = src!(fp, acc, M == ACC_A, u32, addr);
@@ -712,18 +739,18 @@ macro_rules! loads {
 }
 
 loads! {
-    i32_load, i32_load_abs: u32 => |v: u32| v;
-    i64_load, i64_load_abs: u64 => |v: u64| v;
-    i32_load8_s, i32_load8_s_abs: i8 => |v: i8| v as i32 as u32;
-    i32_load8_u, i32_load8_u_abs: u8 => |v: u8| v as u32;
-    i32_load16_s, i32_load16_s_abs: i16 => |v: i16| v as i32 as u32;
-    i32_load16_u, i32_load16_u_abs: u16 => |v: u16| v as u32;
-    i64_load8_s, i64_load8_s_abs: i8 => |v: i8| v as i64 as u64;
-    i64_load8_u, i64_load8_u_abs: u8 => |v: u8| v as u64;
-    i64_load16_s, i64_load16_s_abs: i16 => |v: i16| v as i64 as u64;
-    i64_load16_u, i64_load16_u_abs: u16 => |v: u16| v as u64;
-    i64_load32_s, i64_load32_s_abs: i32 => |v: i32| v as i64 as u64;
-    i64_load32_u, i64_load32_u_abs: u32 => |v: u32| v as u64;
+    i32_load, i32_load_ri, i32_load_rr, i32_load_abs: u32 => |v: u32| v;
+    i64_load, i64_load_ri, i64_load_rr, i64_load_abs: u64 => |v: u64| v;
+    i32_load8_s, i32_load8_s_ri, i32_load8_s_rr, i32_load8_s_abs: i8 => |v: i8| v as i32 as u32;
+    i32_load8_u, i32_load8_u_ri, i32_load8_u_rr, i32_load8_u_abs: u8 => |v: u8| v as u32;
+    i32_load16_s, i32_load16_s_ri, i32_load16_s_rr, i32_load16_s_abs: i16 => |v: i16| v as i32 as u32;
+    i32_load16_u, i32_load16_u_ri, i32_load16_u_rr, i32_load16_u_abs: u16 => |v: u16| v as u32;
+    i64_load8_s, i64_load8_s_ri, i64_load8_s_rr, i64_load8_s_abs: i8 => |v: i8| v as i64 as u64;
+    i64_load8_u, i64_load8_u_ri, i64_load8_u_rr, i64_load8_u_abs: u8 => |v: u8| v as u64;
+    i64_load16_s, i64_load16_s_ri, i64_load16_s_rr, i64_load16_s_abs: i16 => |v: i16| v as i64 as u64;
+    i64_load16_u, i64_load16_u_ri, i64_load16_u_rr, i64_load16_u_abs: u16 => |v: u16| v as u64;
+    i64_load32_s, i64_load32_s_ri, i64_load32_s_rr, i64_load32_s_abs: i32 => |v: i32| v as i64 as u64;
+    i64_load32_u, i64_load32_u_ri, i64_load32_u_rr, i64_load32_u_abs: u32 => |v: u32| v as u64;
 }
 
 macro_rules! stores {
@@ -896,6 +923,28 @@ handler!(copy(ip, fp, mem, len, ex, acc) {
     let Un { dst, src } = ops!(ip, Un);
     set!(fp, acc, dst, get!(fp, u128, src));
     next!(ip, Un, fp, mem, len, ex, acc)
+});
+
+handler!(copy2(ip, fp, mem, len, ex, acc) {
+    let Copy2 { dst, src, dst0, src0 } = ops!(ip, Copy2);
+    set!(fp, acc, dst0, get!(fp, u128, src0));
+    set!(fp, acc, dst, get!(fp, u128, src));
+    next!(ip, Copy2, fp, mem, len, ex, acc)
+});
+
+handler!(copy3(ip, fp, mem, len, ex, acc) {
+    let Copy3 { dst, src, dst1, src1, dst0, src0 } = ops!(ip, Copy3);
+    set!(fp, acc, dst0, get!(fp, u128, src0));
+    set!(fp, acc, dst1, get!(fp, u128, src1));
+    set!(fp, acc, dst, get!(fp, u128, src));
+    next!(ip, Copy3, fp, mem, len, ex, acc)
+});
+
+handler!(i32_add_ri2<const M0: u8, const M: u8>(ip, fp, mem, len, ex, acc) {
+    let AddRi2 { dst, a, imm, dst0, a0, imm0 } = ops!(ip, AddRi2);
+    set!(fp, acc, dst0, src!(fp, acc, M0 == ACC_A, u32, a0).wrapping_add(imm0));
+    set!(fp, acc, dst, src!(fp, acc, M == ACC_A, u32, a).wrapping_add(imm));
+    next!(ip, AddRi2, fp, mem, len, ex, acc)
 });
 
 handler!(const_i32(ip, fp, mem, len, ex, acc) {
@@ -1378,28 +1427,52 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     two(&mut all, forms2!(i64_trunc_f64_s), "i64_trunc_f64_s", size_of::<Un>());
     two(&mut all, forms2!(i64_trunc_f64_u), "i64_trunc_f64_u", size_of::<Un>());
     two(&mut all, forms2!(i32_load), "i32_load", size_of::<Load>());
+    two(&mut all, forms2!(i32_load_ri), "i32_load_ri", size_of::<LoadRi>());
+    three(&mut all, forms3!(i32_load_rr), "i32_load_rr", size_of::<LoadRr>());
     one(&mut all, i32_load_abs, "i32_load_abs", size_of::<LoadAbs>());
     two(&mut all, forms2!(i64_load), "i64_load", size_of::<Load>());
+    two(&mut all, forms2!(i64_load_ri), "i64_load_ri", size_of::<LoadRi>());
+    three(&mut all, forms3!(i64_load_rr), "i64_load_rr", size_of::<LoadRr>());
     one(&mut all, i64_load_abs, "i64_load_abs", size_of::<LoadAbs>());
     two(&mut all, forms2!(i32_load8_s), "i32_load8_s", size_of::<Load>());
+    two(&mut all, forms2!(i32_load8_s_ri), "i32_load8_s_ri", size_of::<LoadRi>());
+    three(&mut all, forms3!(i32_load8_s_rr), "i32_load8_s_rr", size_of::<LoadRr>());
     one(&mut all, i32_load8_s_abs, "i32_load8_s_abs", size_of::<LoadAbs>());
     two(&mut all, forms2!(i32_load8_u), "i32_load8_u", size_of::<Load>());
+    two(&mut all, forms2!(i32_load8_u_ri), "i32_load8_u_ri", size_of::<LoadRi>());
+    three(&mut all, forms3!(i32_load8_u_rr), "i32_load8_u_rr", size_of::<LoadRr>());
     one(&mut all, i32_load8_u_abs, "i32_load8_u_abs", size_of::<LoadAbs>());
     two(&mut all, forms2!(i32_load16_s), "i32_load16_s", size_of::<Load>());
+    two(&mut all, forms2!(i32_load16_s_ri), "i32_load16_s_ri", size_of::<LoadRi>());
+    three(&mut all, forms3!(i32_load16_s_rr), "i32_load16_s_rr", size_of::<LoadRr>());
     one(&mut all, i32_load16_s_abs, "i32_load16_s_abs", size_of::<LoadAbs>());
     two(&mut all, forms2!(i32_load16_u), "i32_load16_u", size_of::<Load>());
+    two(&mut all, forms2!(i32_load16_u_ri), "i32_load16_u_ri", size_of::<LoadRi>());
+    three(&mut all, forms3!(i32_load16_u_rr), "i32_load16_u_rr", size_of::<LoadRr>());
     one(&mut all, i32_load16_u_abs, "i32_load16_u_abs", size_of::<LoadAbs>());
     two(&mut all, forms2!(i64_load8_s), "i64_load8_s", size_of::<Load>());
+    two(&mut all, forms2!(i64_load8_s_ri), "i64_load8_s_ri", size_of::<LoadRi>());
+    three(&mut all, forms3!(i64_load8_s_rr), "i64_load8_s_rr", size_of::<LoadRr>());
     one(&mut all, i64_load8_s_abs, "i64_load8_s_abs", size_of::<LoadAbs>());
     two(&mut all, forms2!(i64_load8_u), "i64_load8_u", size_of::<Load>());
+    two(&mut all, forms2!(i64_load8_u_ri), "i64_load8_u_ri", size_of::<LoadRi>());
+    three(&mut all, forms3!(i64_load8_u_rr), "i64_load8_u_rr", size_of::<LoadRr>());
     one(&mut all, i64_load8_u_abs, "i64_load8_u_abs", size_of::<LoadAbs>());
     two(&mut all, forms2!(i64_load16_s), "i64_load16_s", size_of::<Load>());
+    two(&mut all, forms2!(i64_load16_s_ri), "i64_load16_s_ri", size_of::<LoadRi>());
+    three(&mut all, forms3!(i64_load16_s_rr), "i64_load16_s_rr", size_of::<LoadRr>());
     one(&mut all, i64_load16_s_abs, "i64_load16_s_abs", size_of::<LoadAbs>());
     two(&mut all, forms2!(i64_load16_u), "i64_load16_u", size_of::<Load>());
+    two(&mut all, forms2!(i64_load16_u_ri), "i64_load16_u_ri", size_of::<LoadRi>());
+    three(&mut all, forms3!(i64_load16_u_rr), "i64_load16_u_rr", size_of::<LoadRr>());
     one(&mut all, i64_load16_u_abs, "i64_load16_u_abs", size_of::<LoadAbs>());
     two(&mut all, forms2!(i64_load32_s), "i64_load32_s", size_of::<Load>());
+    two(&mut all, forms2!(i64_load32_s_ri), "i64_load32_s_ri", size_of::<LoadRi>());
+    three(&mut all, forms3!(i64_load32_s_rr), "i64_load32_s_rr", size_of::<LoadRr>());
     one(&mut all, i64_load32_s_abs, "i64_load32_s_abs", size_of::<LoadAbs>());
     two(&mut all, forms2!(i64_load32_u), "i64_load32_u", size_of::<Load>());
+    two(&mut all, forms2!(i64_load32_u_ri), "i64_load32_u_ri", size_of::<LoadRi>());
+    three(&mut all, forms3!(i64_load32_u_rr), "i64_load32_u_rr", size_of::<LoadRr>());
     one(&mut all, i64_load32_u_abs, "i64_load32_u_abs", size_of::<LoadAbs>());
     three(&mut all, forms3!(i32_store), "i32_store", size_of::<Store>());
     two(&mut all, forms2!(i32_store_imm), "i32_store_imm", size_of::<StoreImm>());
@@ -1429,6 +1502,14 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     one(&mut all, elem_drop, "elem_drop", size_of::<Index>());
     one(&mut all, ref_func, "ref_func", size_of::<RefFunc>());
     one(&mut all, copy, "copy", size_of::<Un>());
+    one(&mut all, copy2, "copy2", size_of::<Copy2>());
+    one(&mut all, copy3, "copy3", size_of::<Copy3>());
+    for (m0, first) in [(SLOTS, ""), (ACC_A, "_a")] {
+        for (m, second) in [(SLOTS, ""), (ACC_A, "_a")] {
+            let name = format!("i32_add_ri{first}_ri{second}");
+            one(&mut all, ADD_RI2[m0 as usize][m as usize], &name, size_of::<AddRi2>());
+        }
+    }
     one(&mut all, const_i32, "const_i32", size_of::<ConstI32>());
     one(&mut all, const_i64, "const_i64", size_of::<ConstI64>());
     one(&mut all, const_v128, "const_v128", size_of::<ConstV128>());

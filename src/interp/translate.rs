@@ -51,7 +51,6 @@ pub fn translate_function(
     let mut t = Translator {
         module,
         code: CodeBuf::default(),
-        last_start: usize::MAX,
         stack: Vec::new(),
         max_height: 0,
         controls: Vec::new(),
@@ -63,9 +62,8 @@ pub fn translate_function(
         consume_fuel,
         fuel_segment: None,
         fuel_segments: Vec::new(),
-        last_result: None,
-        acc: None,
-        before_last: (usize::MAX, None, None),
+        last: Last::NOTHING,
+        before_last: Last::NOTHING,
         offset: 0,
         loop_headers: Vec::new(),
     };
@@ -144,12 +142,54 @@ enum Compare {
     Eqz { wide: bool, src: Slot },
 }
 
-/// The last instruction, when it wrote a fresh temporary that `local.set` may redirect.
+/// The last instruction's result, when it wrote a fresh temporary (which `local.set` may
+/// redirect, and which only the next consumer reads).
 #[derive(Clone, Copy, Debug)]
 struct LastResult {
-    start: usize,
     dst: Slot,
     compare: Option<Compare>,
+}
+
+/// What the last instruction was, where a later one may fuse with it (its operands are read
+/// back from the code, which `local.set` may have retargeted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LastOp {
+    /// `i32_add_ri`, its slot operand from the accumulator when `a_acc`.
+    AddImm { a_acc: bool },
+    /// `i32_add` in operand mode `mode`.
+    Add { mode: usize },
+    /// `copy`.
+    Copy,
+    /// `copy2`.
+    Copy2,
+}
+
+/// What the translator knows about the last instruction emitted; reset by every emission and
+/// by every label (another path comes in there).
+#[derive(Clone, Copy, Debug)]
+struct Last {
+    /// Where it starts (`usize::MAX` after a label).
+    start: usize,
+    result: Option<LastResult>,
+    /// The slot whose value the accumulator holds after it.
+    acc: Option<Slot>,
+    op: Option<LastOp>,
+}
+
+impl Last {
+    const NOTHING: Last = Last { start: usize::MAX, result: None, acc: None, op: None };
+}
+
+/// The handlers of one kind of load.
+struct LoadForms {
+    /// The address in a slot.
+    plain: Forms2,
+    /// The address an `i32.add` of an immediate.
+    ri: Forms2,
+    /// The address an `i32.add`.
+    rr: Forms3,
+    /// The address a constant.
+    abs: Handler,
 }
 
 /// How a binary operator takes a constant left operand.
@@ -209,8 +249,6 @@ impl Control {
 struct Translator<'m> {
     module: &'m ModuleInner,
     code: CodeBuf,
-    /// Where the last instruction emitted starts.
-    last_start: usize,
     stack: Vec<Operand>,
     max_height: usize,
     controls: Vec<Control>,
@@ -228,13 +266,9 @@ struct Translator<'m> {
     fuel_segment: Option<usize>,
     /// Each `consume_fuel` instruction's amount field and amount, in order.
     fuel_segments: Vec<(usize, u32)>,
-    last_result: Option<LastResult>,
-    /// The slot whose value the accumulator holds, while the instruction that wrote it (starting
-    /// at the first field) is the last one emitted.
-    acc: Option<(usize, Slot)>,
-    /// `last_start`, `last_result` and `acc` as they were before the last instruction was
-    /// emitted, for taking that instruction back.
-    before_last: (usize, Option<LastResult>, Option<(usize, Slot)>),
+    last: Last,
+    /// `last` as it was before the last instruction was emitted, for taking it back.
+    before_last: Last,
     /// Byte offset of the operator being translated.
     offset: u32,
 }
@@ -260,8 +294,16 @@ macro_rules! float_bin {
     };
 }
 macro_rules! load {
-    ($self:ident, $h:ident, $abs:ident, $memarg:expr) => {
-        $self.load(forms2!(h::$h), h::$abs, $memarg.offset)
+    ($self:ident, $h:ident, $ri:ident, $rr:ident, $abs:ident, $memarg:expr) => {
+        $self.load(
+            LoadForms {
+                plain: forms2!(h::$h),
+                ri: forms2!(h::$ri),
+                rr: forms3!(h::$rr),
+                abs: h::$abs,
+            },
+            $memarg.offset,
+        )
     };
 }
 macro_rules! store {
@@ -394,21 +436,71 @@ impl Translator<'_> {
             }
 
             O::I32Load { memarg } | O::F32Load { memarg } => {
-                load!(self, i32_load, i32_load_abs, memarg)
+                load!(self, i32_load, i32_load_ri, i32_load_rr, i32_load_abs, memarg)
             }
             O::I64Load { memarg } | O::F64Load { memarg } => {
-                load!(self, i64_load, i64_load_abs, memarg)
+                load!(self, i64_load, i64_load_ri, i64_load_rr, i64_load_abs, memarg)
             }
-            O::I32Load8S { memarg } => load!(self, i32_load8_s, i32_load8_s_abs, memarg),
-            O::I32Load8U { memarg } => load!(self, i32_load8_u, i32_load8_u_abs, memarg),
-            O::I32Load16S { memarg } => load!(self, i32_load16_s, i32_load16_s_abs, memarg),
-            O::I32Load16U { memarg } => load!(self, i32_load16_u, i32_load16_u_abs, memarg),
-            O::I64Load8S { memarg } => load!(self, i64_load8_s, i64_load8_s_abs, memarg),
-            O::I64Load8U { memarg } => load!(self, i64_load8_u, i64_load8_u_abs, memarg),
-            O::I64Load16S { memarg } => load!(self, i64_load16_s, i64_load16_s_abs, memarg),
-            O::I64Load16U { memarg } => load!(self, i64_load16_u, i64_load16_u_abs, memarg),
-            O::I64Load32S { memarg } => load!(self, i64_load32_s, i64_load32_s_abs, memarg),
-            O::I64Load32U { memarg } => load!(self, i64_load32_u, i64_load32_u_abs, memarg),
+            O::I32Load8S { memarg } => {
+                load!(self, i32_load8_s, i32_load8_s_ri, i32_load8_s_rr, i32_load8_s_abs, memarg)
+            }
+            O::I32Load8U { memarg } => {
+                load!(self, i32_load8_u, i32_load8_u_ri, i32_load8_u_rr, i32_load8_u_abs, memarg)
+            }
+            O::I32Load16S { memarg } => load!(
+                self,
+                i32_load16_s,
+                i32_load16_s_ri,
+                i32_load16_s_rr,
+                i32_load16_s_abs,
+                memarg
+            ),
+            O::I32Load16U { memarg } => load!(
+                self,
+                i32_load16_u,
+                i32_load16_u_ri,
+                i32_load16_u_rr,
+                i32_load16_u_abs,
+                memarg
+            ),
+            O::I64Load8S { memarg } => {
+                load!(self, i64_load8_s, i64_load8_s_ri, i64_load8_s_rr, i64_load8_s_abs, memarg)
+            }
+            O::I64Load8U { memarg } => {
+                load!(self, i64_load8_u, i64_load8_u_ri, i64_load8_u_rr, i64_load8_u_abs, memarg)
+            }
+            O::I64Load16S { memarg } => load!(
+                self,
+                i64_load16_s,
+                i64_load16_s_ri,
+                i64_load16_s_rr,
+                i64_load16_s_abs,
+                memarg
+            ),
+            O::I64Load16U { memarg } => load!(
+                self,
+                i64_load16_u,
+                i64_load16_u_ri,
+                i64_load16_u_rr,
+                i64_load16_u_abs,
+                memarg
+            ),
+            O::I64Load32S { memarg } => load!(
+                self,
+                i64_load32_s,
+                i64_load32_s_ri,
+                i64_load32_s_rr,
+                i64_load32_s_abs,
+                memarg
+            ),
+            O::I64Load32U { memarg } => load!(
+                self,
+                i64_load32_u,
+                i64_load32_u_ri,
+                i64_load32_u_rr,
+                i64_load32_u_abs,
+                memarg
+            ),
             // Narrow stores write the low bytes of the value, whatever its width.
             O::I32Store { memarg } | O::F32Store { memarg } | O::I64Store32 { memarg } => {
                 store!(self, i32_store, i32_store_imm, i32_store_abs, memarg)
@@ -561,7 +653,7 @@ impl Translator<'_> {
             O::F64Gt => float_bin!(self, f64_gt, f64_gt_ri),
             O::F64Le => float_bin!(self, f64_le, f64_le_ri),
             O::F64Ge => float_bin!(self, f64_ge, f64_ge_ri),
-            O::I32Add => int_bin!(self, i32_add, i32_add_ri, LeftImm::Swap),
+            O::I32Add => self.i32_add(),
             O::I32Sub => int_bin!(self, i32_sub, i32_sub_ri, LeftImm::Form(forms2!(h::i32_sub_ir))),
             O::I32Mul => int_bin!(self, i32_mul, i32_mul_ri, LeftImm::Swap),
             O::I32DivS => int_bin!(self, i32_div_s, i32_div_s_ri, LeftImm::No),
@@ -785,23 +877,67 @@ impl Translator<'_> {
     }
 
     fn remember_compare(&mut self, compare: Compare) {
-        if let Some(last) = &mut self.last_result {
+        if let Some(last) = &mut self.last.result {
             last.compare = Some(compare);
         }
     }
 
-    fn load(&mut self, forms: Forms2, abs: Handler, offset: u64) {
+    /// A load; an address computed by the `i32.add` just before fuses into it.
+    fn load(&mut self, forms: LoadForms, offset: u64) {
         let offset = offset as u32;
-        match self.pop_src() {
-            Src::Slot(addr) => {
-                let handler = forms[self.in_acc(addr) as usize];
-                self.push_result(handler, |dst| Load { dst, addr, offset })
-            }
+        let addr = match self.pop_src() {
+            Src::Slot(addr) => addr,
             Src::Imm(imm) => {
                 let ea = imm_u64(imm) as u32 as u64 + offset as u64;
-                self.push_result(abs, |dst| LoadAbs { dst, ea });
+                self.push_result(forms.abs, |dst| LoadAbs { dst, ea });
+                return;
+            }
+        };
+        match (self.fresh_result(addr).is_some(), self.last.op) {
+            (true, Some(LastOp::AddImm { a_acc })) => {
+                let BinI32 { a, imm, .. } = self.last_operands();
+                self.take_back();
+                let handler = forms.ri[a_acc as usize];
+                self.push_result(handler, |dst| LoadRi { dst, a, imm, offset });
+            }
+            (true, Some(LastOp::Add { mode })) => {
+                let Bin { a, b, .. } = self.last_operands();
+                self.take_back();
+                self.push_result(forms.rr[mode], |dst| LoadRr { dst, a, b, offset });
+            }
+            _ => {
+                let handler = forms.plain[self.in_acc(addr) as usize];
+                self.push_result(handler, |dst| Load { dst, addr, offset })
             }
         }
+    }
+
+    /// `i32.add`; two additions of immediates in a row fuse into one instruction.
+    fn i32_add(&mut self) {
+        let (a, b) = self.binary_operands(true);
+        let (a, imm) = match (a, b) {
+            (Src::Slot(a), Src::Imm(Imm::I32(imm))) | (Src::Imm(Imm::I32(imm)), Src::Slot(a)) => {
+                (a, imm)
+            }
+            (Src::Slot(a), Src::Slot(b)) => {
+                let mode = self.mode(a, b);
+                self.push_result(forms3!(h::i32_add)[mode], |dst| Bin { dst, a, b });
+                self.last.op = Some(LastOp::Add { mode });
+                return;
+            }
+            _ => unreachable!("binary_operands leaves one i32 constant"),
+        };
+        let a_acc = self.in_acc(a);
+        if let Some(LastOp::AddImm { a_acc: a0_acc }) = self.last.op {
+            let BinI32 { dst: dst0, a: a0, imm: imm0 } = self.last_operands();
+            self.take_back();
+            let handler = h::ADD_RI2[a0_acc as usize][a_acc as usize];
+            self.push_result(handler, |dst| AddRi2 { dst, a, imm, dst0, a0, imm0 });
+            return;
+        }
+        let handler = forms2!(h::i32_add_ri)[a_acc as usize];
+        self.push_result(handler, |dst| BinI32 { dst, a, imm });
+        self.last.op = Some(LastOp::AddImm { a_acc });
     }
 
     fn store(&mut self, forms: Forms3, imm_val: Forms2, abs: Forms2, offset: u64) {
@@ -901,9 +1037,24 @@ impl Translator<'_> {
     /// Emits `dst = src`.
     fn move_to(&mut self, dst: Slot, src: Src) {
         match src {
-            Src::Slot(src) => {
-                self.emit(h::copy, Un { dst, src });
-            }
+            // Copies in a row fuse, up to three.
+            Src::Slot(src) => match self.last.op {
+                Some(LastOp::Copy) => {
+                    let Un { dst: dst0, src: src0 } = self.last_operands();
+                    self.take_back();
+                    self.emit(h::copy2, Copy2 { dst, src, dst0, src0 });
+                    self.last.op = Some(LastOp::Copy2);
+                }
+                Some(LastOp::Copy2) => {
+                    let Copy2 { dst: dst1, src: src1, dst0, src0 } = self.last_operands();
+                    self.take_back();
+                    self.emit(h::copy3, Copy3 { dst, src, dst1, src1, dst0, src0 });
+                }
+                _ => {
+                    self.emit(h::copy, Un { dst, src });
+                    self.last.op = Some(LastOp::Copy);
+                }
+            },
             Src::Imm(Imm::I32(imm)) => {
                 self.emit(h::const_i32, ConstI32 { dst, imm });
             }
@@ -939,34 +1090,42 @@ impl Translator<'_> {
     /// start with `dst`).
     fn push_result<T: Copy>(&mut self, handler: Handler, make: impl FnOnce(Slot) -> T) {
         let dst = self.temp_slot(self.stack.len());
-        let start = self.emit(handler, make(dst));
+        self.emit(handler, make(dst));
         self.push(Operand::Temp);
-        self.last_result = Some(LastResult { start, dst, compare: None });
-        self.acc = Some((start, dst));
+        self.last.result = Some(LastResult { dst, compare: None });
+        self.last.acc = Some(dst);
     }
 
     /// Whether the accumulator holds the value of `slot` when the next instruction runs: the
     /// last instruction emitted computed it (every result-writing handler leaves its result in
     /// the accumulator too), and no label lets another path in.
     fn in_acc(&self, slot: Slot) -> bool {
-        self.acc == Some((self.last_start, slot))
+        self.last.acc == Some(slot)
     }
 
-    /// The last instruction, if it computed `slot` and nothing else reads that result.
+    /// The last instruction's result, if it computed `slot` and nothing else reads that result.
     fn fresh_result(&self, slot: Slot) -> Option<LastResult> {
-        let last = self.last_result?;
-        (last.start == self.last_start && last.dst == slot).then_some(last)
+        self.last.result.filter(|last| last.dst == slot)
     }
 
     /// If the instruction just emitted is a comparison computing `cond` (and nothing else reads
     /// it), takes it back so the branch consuming `cond` can do the comparison itself.
     fn take_compare(&mut self, cond: Slot) -> Option<Compare> {
-        let last = self.fresh_result(cond)?;
-        let compare = last.compare?;
-        self.code.truncate(last.start);
-        (self.last_start, self.last_result, self.acc) = self.before_last;
-        self.before_last = (usize::MAX, None, None);
+        let compare = self.fresh_result(cond)?.compare?;
+        self.take_back();
         Some(compare)
+    }
+
+    /// Removes the last instruction (which nothing refers to yet), back to the state before it.
+    fn take_back(&mut self) {
+        self.code.truncate(self.last.start);
+        self.last = self.before_last;
+        self.before_last = Last::NOTHING;
+    }
+
+    /// The operands of the last instruction, which were written as a `T`.
+    fn last_operands<T: Copy>(&self) -> T {
+        self.code.read(self.last.start + HANDLER_BYTES)
     }
 
     fn local_set(&mut self, local: u32) {
@@ -985,11 +1144,11 @@ impl Translator<'_> {
             _ => None,
         };
         self.pop();
-        if let Some(last) = fresh {
+        if fresh.is_some() {
             // The value was just computed into a temporary: compute it into the local instead.
-            self.code.patch(last.start + DST_AT, slot(local));
-            self.last_result = None;
-            self.acc = Some((last.start, slot(local)));
+            self.code.patch(self.last.start + DST_AT, slot(local));
+            self.last.result = None;
+            self.last.acc = Some(slot(local));
         } else if src != Src::Slot(slot(local)) {
             self.move_to(slot(local), src);
         }
@@ -998,18 +1157,17 @@ impl Translator<'_> {
     // ---- code emission ----
 
     fn emit<T: Copy>(&mut self, handler: Handler, operands: T) -> usize {
-        self.before_last = (self.last_start, self.last_result, self.acc);
+        self.before_last = self.last;
         let start = self.code.emit(handler, operands);
-        self.last_start = start;
+        self.last = Last { start, ..Last::NOTHING };
         start
     }
 
     /// A branch target is bound here: no instruction before it may be retargeted any more, and
     /// the accumulator holds nothing known (other paths come in).
     fn bind_label(&mut self) -> usize {
-        self.last_result = None;
-        self.acc = None;
-        self.before_last = (usize::MAX, None, None);
+        self.last = Last::NOTHING;
+        self.before_last = Last::NOTHING;
         self.code.len()
     }
 
@@ -1290,7 +1448,7 @@ impl Translator<'_> {
                 Src::Slot(src) => match self.fresh_result(src) {
                     // Computed just now (never the case for a branch's return, which follows a
                     // conditional branch or a label): compute it into slot 0 instead.
-                    Some(last) => self.code.patch(last.start + DST_AT, 0 as Slot),
+                    Some(_) => self.code.patch(self.last.start + DST_AT, 0 as Slot),
                     None => {
                         self.emit(h::ret1, Return1 { src });
                         return;
