@@ -433,6 +433,71 @@ pub const I64_CMP: CondTable = [
     CmpForms { rr: forms3!(i64_ge_u), ri: forms2!(i64_ge_u_ri) },
 ];
 
+/// Each float comparison's handlers, by its code (see `fcmp`).
+pub type FloatCondTable = [CmpForms; 6];
+
+pub const F32_CMP: FloatCondTable = [
+    CmpForms { rr: forms3!(f32_eq), ri: forms2!(f32_eq_ri) },
+    CmpForms { rr: forms3!(f32_ne), ri: forms2!(f32_ne_ri) },
+    CmpForms { rr: forms3!(f32_lt), ri: forms2!(f32_lt_ri) },
+    CmpForms { rr: forms3!(f32_gt), ri: forms2!(f32_gt_ri) },
+    CmpForms { rr: forms3!(f32_le), ri: forms2!(f32_le_ri) },
+    CmpForms { rr: forms3!(f32_ge), ri: forms2!(f32_ge_ri) },
+];
+pub const F64_CMP: FloatCondTable = [
+    CmpForms { rr: forms3!(f64_eq), ri: forms2!(f64_eq_ri) },
+    CmpForms { rr: forms3!(f64_ne), ri: forms2!(f64_ne_ri) },
+    CmpForms { rr: forms3!(f64_lt), ri: forms2!(f64_lt_ri) },
+    CmpForms { rr: forms3!(f64_gt), ri: forms2!(f64_gt_ri) },
+    CmpForms { rr: forms3!(f64_le), ri: forms2!(f64_le_ri) },
+    CmpForms { rr: forms3!(f64_ge), ri: forms2!(f64_ge_ri) },
+];
+
+/// The handlers of a branch on float comparison `$c` being `$when`, forward or back.
+macro_rules! float_branch {
+    ($rr:ident, $ri:ident, $c:literal, $when:literal, $back:literal) => {
+        CmpForms {
+            rr: [
+                $rr::<$c, $when, SLOTS, $back>,
+                $rr::<$c, $when, ACC_A, $back>,
+                $rr::<$c, $when, ACC_B, $back>,
+            ],
+            ri: [$ri::<$c, $when, SLOTS, $back>, $ri::<$c, $when, ACC_A, $back>],
+        }
+    };
+    ($rr:ident, $ri:ident: $($c:literal)*) => {
+        [$([
+            [
+                float_branch!($rr, $ri, $c, false, false),
+                float_branch!($rr, $ri, $c, false, true),
+            ],
+            [
+                float_branch!($rr, $ri, $c, true, false),
+                float_branch!($rr, $ri, $c, true, true),
+            ],
+        ]),*]
+    };
+}
+
+/// Each branch on a float comparison, by comparison code, the outcome it branches on, then
+/// forward (0) or back (1).
+pub type FloatBranchTable = [[[CmpForms; 2]; 2]; 6];
+
+pub const F32_BR: FloatBranchTable = float_branch!(br_f32, br_f32_ri: 0 1 2 3 4 5);
+pub const F64_BR: FloatBranchTable = float_branch!(br_f64, br_f64_ri: 0 1 2 3 4 5);
+
+/// `br_and`, by whether it branches on a non-zero result, then forward (0) or back (1).
+pub const BR_AND: [[Forms2; 2]; 2] = [
+    [
+        [br_and::<SLOTS, false, false>, br_and::<ACC_A, false, false>],
+        [br_and::<SLOTS, false, true>, br_and::<ACC_A, false, true>],
+    ],
+    [
+        [br_and::<SLOTS, true, false>, br_and::<ACC_A, true, false>],
+        [br_and::<SLOTS, true, true>, br_and::<ACC_A, true, true>],
+    ],
+];
+
 /// Each compare-and-branch's handlers, by [`Cond`], then forward (0) or back (1).
 pub type BranchTable = [[CmpForms; 2]; 10];
 
@@ -588,6 +653,60 @@ float_cmp! {
     u64, f64, BinI64: f64_le, f64_le_ri = <=;
     u64, f64, BinI64: f64_ge, f64_ge_ri = >=;
 }
+
+/// Float comparison `C` (0 `eq`, 1 `ne`, 2 `lt`, 3 `gt`, 4 `le`, 5 `ge`, as [`F32_CMP`] orders
+/// them). A branch on a float comparison being false is not one on another comparison being true
+/// (NaN), so branches take the comparison and the outcome they branch on (`WHEN`).
+#[inline(always)]
+fn fcmp<const C: u8, F: PartialOrd>(x: F, y: F) -> bool {
+    match C {
+        0 => x == y,
+        1 => x != y,
+        2 => x < y,
+        3 => x > y,
+        4 => x <= y,
+        _ => x >= y,
+    }
+}
+
+macro_rules! br_float {
+    ($($bits:ty, $f:ty, $I:ident: $rr:ident, $ri:ident;)*) => {$(
+        handler!($rr<const C: u8, const WHEN: bool, const M: u8, const BACK: bool>
+            (ip, fp, mem, len, ex, acc) {
+            let BrCmp { a, b, offset } = ops!(ip, BrCmp);
+            let x = <$f>::from_bits(src!(fp, acc, M == ACC_A, $bits, a));
+            let y = <$f>::from_bits(src!(fp, acc, M == ACC_B, $bits, b));
+            if fcmp::<C, $f>(x, y) == WHEN {
+                return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
+            }
+            next!(ip, BrCmp, fp, mem, len, ex, acc)
+        });
+        handler!($ri<const C: u8, const WHEN: bool, const M: u8, const BACK: bool>
+            (ip, fp, mem, len, ex, acc) {
+            let $I { a, imm, offset } = ops!(ip, $I);
+            let x = <$f>::from_bits(src!(fp, acc, M == ACC_A, $bits, a));
+            if fcmp::<C, $f>(x, <$f>::from_bits(imm as $bits)) == WHEN {
+                return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
+            }
+            next!(ip, $I, fp, mem, len, ex, acc)
+        });
+    )*};
+}
+
+br_float! {
+    u32, f32, BrCmpI32: br_f32, br_f32_ri;
+    u64, f64, BrCmpI64: br_f64, br_f64_ri;
+}
+
+// A branch on `x & imm` being non-zero (`NZ`) or zero: an `i32.and` of an immediate fused into
+// the branch that tests it.
+handler!(br_and<const M: u8, const NZ: bool, const BACK: bool>(ip, fp, mem, len, ex, acc) {
+    let BrCmpI32 { a, imm, offset } = ops!(ip, BrCmpI32);
+    if (src!(fp, acc, M == ACC_A, u32, a) & imm != 0) == NZ {
+        return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
+    }
+    next!(ip, BrCmpI32, fp, mem, len, ex, acc)
+});
 
 // ---- unary operators and conversions ----
 
@@ -1235,6 +1354,33 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
         ("i32", &I32_CMP, &I32_BR, size_of::<BinI32>(), size_of::<BrCmpI32>()),
         ("i64", &I64_CMP, &I64_BR, size_of::<BinI64>(), size_of::<BrCmpI64>()),
     ];
+    let fconds = ["eq", "ne", "lt", "gt", "le", "ge"];
+    let float_tables = [
+        ("f32", &F32_CMP, &F32_BR, size_of::<BinI32>(), size_of::<BrCmpI32>()),
+        ("f64", &F64_CMP, &F64_BR, size_of::<BinI64>(), size_of::<BrCmpI64>()),
+    ];
+    for (ty, cmp, br, cmp_imm, br_imm) in float_tables {
+        for ((cond, c), by_when) in fconds.iter().zip(cmp).zip(br) {
+            three(&mut all, c.rr, &format!("{ty}_{cond}"), size_of::<Bin>());
+            two(&mut all, c.ri, &format!("{ty}_{cond}_ri"), cmp_imm);
+            for (when, by_back) in ["if_not", "if"].iter().zip(by_when) {
+                for (back, f) in ["", "_back"].iter().zip(by_back) {
+                    three(
+                        &mut all,
+                        f.rr,
+                        &format!("br_{when}_{ty}_{cond}{back}"),
+                        size_of::<BrCmp>(),
+                    );
+                    two(&mut all, f.ri, &format!("br_{when}_{ty}_{cond}_ri{back}"), br_imm);
+                }
+            }
+        }
+    }
+    for (nz, by_back) in ["z", "nz"].iter().zip(BR_AND) {
+        for (back, forms) in ["", "_back"].iter().zip(by_back) {
+            two(&mut all, forms, &format!("br_and_{nz}{back}"), size_of::<BrCmpI32>());
+        }
+    }
     for (ty, cmp, br, cmp_imm, br_imm) in tables {
         for ((cond, c), [fwd, back]) in conds.iter().zip(cmp).zip(br) {
             three(&mut all, c.rr, &format!("{ty}_{cond}"), size_of::<Bin>());
@@ -1345,30 +1491,6 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     two(&mut all, forms2!(f64_min_ri), "f64_min_ri", size_of::<BinI64>());
     three(&mut all, forms3!(f64_max), "f64_max", size_of::<Bin>());
     two(&mut all, forms2!(f64_max_ri), "f64_max_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(f32_eq), "f32_eq", size_of::<Bin>());
-    two(&mut all, forms2!(f32_eq_ri), "f32_eq_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(f32_ne), "f32_ne", size_of::<Bin>());
-    two(&mut all, forms2!(f32_ne_ri), "f32_ne_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(f32_lt), "f32_lt", size_of::<Bin>());
-    two(&mut all, forms2!(f32_lt_ri), "f32_lt_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(f32_gt), "f32_gt", size_of::<Bin>());
-    two(&mut all, forms2!(f32_gt_ri), "f32_gt_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(f32_le), "f32_le", size_of::<Bin>());
-    two(&mut all, forms2!(f32_le_ri), "f32_le_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(f32_ge), "f32_ge", size_of::<Bin>());
-    two(&mut all, forms2!(f32_ge_ri), "f32_ge_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(f64_eq), "f64_eq", size_of::<Bin>());
-    two(&mut all, forms2!(f64_eq_ri), "f64_eq_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(f64_ne), "f64_ne", size_of::<Bin>());
-    two(&mut all, forms2!(f64_ne_ri), "f64_ne_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(f64_lt), "f64_lt", size_of::<Bin>());
-    two(&mut all, forms2!(f64_lt_ri), "f64_lt_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(f64_gt), "f64_gt", size_of::<Bin>());
-    two(&mut all, forms2!(f64_gt_ri), "f64_gt_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(f64_le), "f64_le", size_of::<Bin>());
-    two(&mut all, forms2!(f64_le_ri), "f64_le_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(f64_ge), "f64_ge", size_of::<Bin>());
-    two(&mut all, forms2!(f64_ge_ri), "f64_ge_ri", size_of::<BinI64>());
     two(&mut all, forms2!(i32_eqz), "i32_eqz", size_of::<Un>());
     two(&mut all, forms2!(i64_eqz), "i64_eqz", size_of::<Un>());
     two(&mut all, forms2!(i32_clz), "i32_clz", size_of::<Un>());

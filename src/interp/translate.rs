@@ -140,6 +140,8 @@ enum Compare {
     Int { wide: bool, cond: Cond, a: Slot, b: Src },
     /// `src == 0` on i32 (or i64 when `wide`).
     Eqz { wide: bool, src: Slot },
+    /// Float comparison `cond` (see [`h::F32_CMP`]) on f32 (or f64 when `wide`).
+    Float { wide: bool, cond: u8, a: Slot, b: Src },
 }
 
 /// The last instruction's result, when it wrote a fresh temporary (which `local.set` may
@@ -162,6 +164,8 @@ enum LastOp {
     Copy,
     /// `copy2`.
     Copy2,
+    /// `i32_and_ri`, its slot operand from the accumulator when `a_acc`.
+    AndImm { a_acc: bool },
 }
 
 /// What the translator knows about the last instruction emitted; reset by every emission and
@@ -641,18 +645,18 @@ impl Translator<'_> {
             O::I64LeU => self.compare(true, LeU),
             O::I64GeS => self.compare(true, GeS),
             O::I64GeU => self.compare(true, GeU),
-            O::F32Eq => float_bin!(self, f32_eq, f32_eq_ri),
-            O::F32Ne => float_bin!(self, f32_ne, f32_ne_ri),
-            O::F32Lt => float_bin!(self, f32_lt, f32_lt_ri),
-            O::F32Gt => float_bin!(self, f32_gt, f32_gt_ri),
-            O::F32Le => float_bin!(self, f32_le, f32_le_ri),
-            O::F32Ge => float_bin!(self, f32_ge, f32_ge_ri),
-            O::F64Eq => float_bin!(self, f64_eq, f64_eq_ri),
-            O::F64Ne => float_bin!(self, f64_ne, f64_ne_ri),
-            O::F64Lt => float_bin!(self, f64_lt, f64_lt_ri),
-            O::F64Gt => float_bin!(self, f64_gt, f64_gt_ri),
-            O::F64Le => float_bin!(self, f64_le, f64_le_ri),
-            O::F64Ge => float_bin!(self, f64_ge, f64_ge_ri),
+            O::F32Eq => self.float_compare(false, 0),
+            O::F32Ne => self.float_compare(false, 1),
+            O::F32Lt => self.float_compare(false, 2),
+            O::F32Gt => self.float_compare(false, 3),
+            O::F32Le => self.float_compare(false, 4),
+            O::F32Ge => self.float_compare(false, 5),
+            O::F64Eq => self.float_compare(true, 0),
+            O::F64Ne => self.float_compare(true, 1),
+            O::F64Lt => self.float_compare(true, 2),
+            O::F64Gt => self.float_compare(true, 3),
+            O::F64Le => self.float_compare(true, 4),
+            O::F64Ge => self.float_compare(true, 5),
             O::I32Add => self.i32_add(),
             O::I32Sub => int_bin!(self, i32_sub, i32_sub_ri, LeftImm::Form(forms2!(h::i32_sub_ir))),
             O::I32Mul => int_bin!(self, i32_mul, i32_mul_ri, LeftImm::Swap),
@@ -660,7 +664,7 @@ impl Translator<'_> {
             O::I32DivU => int_bin!(self, i32_div_u, i32_div_u_ri, LeftImm::No),
             O::I32RemS => int_bin!(self, i32_rem_s, i32_rem_s_ri, LeftImm::No),
             O::I32RemU => int_bin!(self, i32_rem_u, i32_rem_u_ri, LeftImm::No),
-            O::I32And => int_bin!(self, i32_and, i32_and_ri, LeftImm::Swap),
+            O::I32And => self.i32_and(),
             O::I32Or => int_bin!(self, i32_or, i32_or_ri, LeftImm::Swap),
             O::I32Xor => int_bin!(self, i32_xor, i32_xor_ri, LeftImm::Swap),
             O::I32Shl => int_bin!(self, i32_shl, i32_shl_ri, LeftImm::Form(forms2!(h::i32_shl_ir))),
@@ -867,6 +871,38 @@ impl Translator<'_> {
             Src::Imm(imm) => self.push_imm_result(forms.ri, a, imm),
         }
         self.remember_compare(compare);
+    }
+
+    /// A float comparison, remembered so a branch consuming it can absorb it.
+    fn float_compare(&mut self, wide: bool, cond: u8) {
+        let (a, b) = self.binary_operands(false);
+        let Src::Slot(a) = a else { unreachable!("binary_operands put a left constant in a slot") };
+        let forms = if wide { h::F64_CMP } else { h::F32_CMP }[cond as usize];
+        match b {
+            Src::Slot(b) => {
+                let handler = forms.rr[self.mode(a, b)];
+                self.push_result(handler, |dst| Bin { dst, a, b })
+            }
+            Src::Imm(imm) => self.push_imm_result(forms.ri, a, imm),
+        }
+        self.remember_compare(Compare::Float { wide, cond, a, b });
+    }
+
+    /// `i32.and`, remembered when it takes an immediate so a branch testing it can absorb it.
+    fn i32_and(&mut self) {
+        let (a, b) = self.binary_operands(true);
+        match (a, b) {
+            (Src::Slot(a), Src::Imm(imm)) | (Src::Imm(imm), Src::Slot(a)) => {
+                let a_acc = self.in_acc(a);
+                self.push_imm_result(forms2!(h::i32_and_ri), a, imm);
+                self.last.op = Some(LastOp::AndImm { a_acc });
+            }
+            (Src::Slot(a), Src::Slot(b)) => {
+                let handler = forms3!(h::i32_and)[self.mode(a, b)];
+                self.push_result(handler, |dst| Bin { dst, a, b });
+            }
+            (Src::Imm(_), Src::Imm(_)) => unreachable!("binary_operands leaves one constant"),
+        }
     }
 
     fn eqz(&mut self, wide: bool) {
@@ -1383,13 +1419,49 @@ impl Translator<'_> {
         let (from, field) = match compare {
             None => {
                 // Branching when `cond` is zero is `br_eqz`, when it is not `br_nez`.
-                let handler = self.test_branch(false, !when, back, cond);
-                (self.emit(handler, BrIf { cond, offset: 0 }), offset_of!(BrIf, offset))
+                match self.take_and(cond, when, back) {
+                    Some(fused) => fused,
+                    None => {
+                        let handler = self.test_branch(false, !when, back, cond);
+                        (self.emit(handler, BrIf { cond, offset: 0 }), offset_of!(BrIf, offset))
+                    }
+                }
             }
             Some(Compare::Eqz { wide, src }) => {
                 // Branching when `src == 0` holds is branching when `src` is zero.
-                let handler = self.test_branch(wide, when, back, src);
-                (self.emit(handler, BrIf { cond: src, offset: 0 }), offset_of!(BrIf, offset))
+                // (An `i32.and` only ever feeds an `i32.eqz`.)
+                match if wide { None } else { self.take_and(src, !when, back) } {
+                    Some(fused) => fused,
+                    None => {
+                        let handler = self.test_branch(wide, when, back, src);
+                        (
+                            self.emit(handler, BrIf { cond: src, offset: 0 }),
+                            offset_of!(BrIf, offset),
+                        )
+                    }
+                }
+            }
+            Some(Compare::Float { wide, cond, a, b }) => {
+                let table = if wide { &h::F64_BR } else { &h::F32_BR };
+                let forms = table[cond as usize][when as usize][back as usize];
+                match b {
+                    Src::Slot(b) => {
+                        let handler = forms.rr[self.mode(a, b)];
+                        (self.emit(handler, BrCmp { a, b, offset: 0 }), offset_of!(BrCmp, offset))
+                    }
+                    Src::Imm(Imm::I32(imm)) => (
+                        self.emit(
+                            forms.ri[self.in_acc(a) as usize],
+                            BrCmpI32 { a, imm, offset: 0 },
+                        ),
+                        offset_of!(BrCmpI32, offset),
+                    ),
+                    Src::Imm(imm) => {
+                        let handler = forms.ri[self.in_acc(a) as usize];
+                        let operands = BrCmpI64 { a, offset: 0, imm: imm_u64(imm) };
+                        (self.emit(handler, operands), offset_of!(BrCmpI64, offset))
+                    }
+                }
             }
             Some(Compare::Int { wide, cond, a, b }) => {
                 // Branching when a comparison is false is branching when its negation is true.
@@ -1417,6 +1489,18 @@ impl Translator<'_> {
             }
         };
         Fixup { at: from + HANDLER_BYTES + field, from }
+    }
+
+    /// If `cond` is the fresh result of an `i32.and` of an immediate, takes the `and` back and
+    /// emits a branch taken when `cond` is non-zero (`nz`) or zero that does the `and` itself;
+    /// returns where it starts and its offset field.
+    fn take_and(&mut self, cond: Slot, nz: bool, back: bool) -> Option<(usize, usize)> {
+        self.fresh_result(cond)?;
+        let Some(LastOp::AndImm { a_acc }) = self.last.op else { return None };
+        let BinI32 { a, imm, .. } = self.last_operands();
+        self.take_back();
+        let handler = h::BR_AND[nz as usize][back as usize][a_acc as usize];
+        Some((self.emit(handler, BrCmpI32 { a, imm, offset: 0 }), offset_of!(BrCmpI32, offset)))
     }
 
     /// The handler of a branch taken when `cond` (64 bits wide when `wide`) is zero (`if_zero`)
@@ -1563,6 +1647,41 @@ mod tests {
         let code = translate(wat);
         assert_eq!(code[..3], ["i32_gt_u 64 0 16", "const_i32 48 1", "const_i32 32 -1"]);
         assert_eq!(code[3], "select 0 32 48 64", "the condition from its slot");
+    }
+
+    #[test]
+    fn float_comparisons_fuse_into_branches_that_respect_nan() {
+        // `if` branches to the else arm when the comparison is false, which is not when the
+        // opposite comparison is true: NaN compares false both ways.
+        let wat = r#"(module (func (export "f") (param f64) (result i32)
+            (if (result i32) (f64.lt (local.get 0) (f64.const 1))
+              (then (i32.const 1)) (else (i32.const 2)))))"#;
+        assert_eq!(translate(wat)[0], "br_if_not_f64_lt_ri 0 52 0 1072693248");
+        for (x, expected) in [(0.5, 1), (2.0, 2), (f64::NAN, 2)] {
+            assert_eq!(run(wat, "f", &[Val::F64(x.to_bits())]).unwrap(), Val::I32(expected));
+        }
+        let wat = r#"(module (func (export "f") (param f32 f32) (result i32)
+            (block (br_if 0 (f32.ge (local.get 0) (local.get 1))) (return (i32.const 7)))
+            (i32.const 8)))"#;
+        assert_eq!(translate(wat)[0], "br_if_f32_ge 0 16 44");
+        let bits = |x: f32| Val::F32(x.to_bits());
+        for (x, y, expected) in [(1.0, 2.0, 7), (2.0, 2.0, 8), (f32::NAN, 2.0, 7)] {
+            assert_eq!(run(wat, "f", &[bits(x), bits(y)]).unwrap(), Val::I32(expected));
+        }
+    }
+
+    #[test]
+    fn a_bit_test_fuses_into_the_branch() {
+        let wat = r#"(module (func (export "f") (param i32) (result i32)
+            (block (br_if 0 (i32.and (local.get 0) (i32.const 4))) (return (i32.const 1)))
+            (block (br_if 0 (i32.eqz (i32.and (local.get 0) (i32.const 1)))) (return (i32.const 2)))
+            (i32.const 3)))"#;
+        let code = translate(wat);
+        assert_eq!(code[0], "br_and_nz 0 4 44", "{code:?}");
+        assert_eq!(code[3], "br_and_z 0 1 44", "{code:?}");
+        for (x, expected) in [(0, 1), (4, 3), (5, 2), (6, 3), (1, 1)] {
+            assert_eq!(run(wat, "f", &[Val::I32(x)]).unwrap(), Val::I32(expected), "f({x})");
+        }
     }
 
     #[test]
