@@ -31,6 +31,7 @@
 //! the path of an instruction (frame records reuse their vector's capacity).
 
 use super::code::{Flow, Fp, InterpFunc, Ip, Mem};
+use super::handlers::{BACK_BUDGET, BACK_COUNT, BACK_QUIET};
 use crate::module::ModuleInner;
 use crate::tier::state::ModuleTiers;
 use crate::tier::{self, Site, Tier};
@@ -212,6 +213,9 @@ pub(crate) struct Executor {
     /// Whether counting also spends the tier-up budget: only when a higher tier could take the
     /// function, or `Config::budget_checks` asks for it always (as for tier-1 code).
     budget_checks: bool,
+    /// What the module's back-edges do (`back_edge_kind`), for branches whose direction is only
+    /// known when taken (`br_table`).
+    pub(super) back_kind: u8,
     /// The running function's defined-function index.
     pub(super) def: u32,
     /// The profile counters of every defined function, by index.
@@ -273,6 +277,7 @@ impl Executor {
             sp_limit: 0,
             profiling: m.config.profile_counters,
             budget_checks: tier::budget_checks_in(&m.config, Tier::Interp),
+            back_kind: back_edge_kind(&m.config),
             def: 0,
             counters: m.tiers.counters_ptr(),
             current: m.tiers.counters_ptr(),
@@ -681,10 +686,11 @@ impl Executor {
     }
 }
 
-/// Takes a backward branch to the loop header at `header`: counts the back-edge, and when the
-/// function's budget runs out, offers tiering the chance to move the loop to newer code.
+/// Takes a backward branch of kind `B` (see `handlers::FORWARD`) to the loop header at `header`:
+/// counts the back-edge, and when the function's budget runs out, offers tiering the chance to
+/// move the loop to newer code.
 #[inline(always)]
-pub(super) fn back_edge(
+pub(super) fn back_edge<const B: u8>(
     header: Ip,
     fp: Fp,
     mem: Mem,
@@ -692,14 +698,26 @@ pub(super) fn back_edge(
     ex: &mut Executor,
     acc: u64,
 ) -> Flow {
-    if ex.profiling {
+    if B != BACK_QUIET {
         // SAFETY: `current` points at the running function's counters, which live as long as
         // the module.
         let counters = unsafe { &*ex.current };
         bump(&counters.back_edges);
-        if ex.budget_checks && spend(&counters.budget, ex.back_edge_weight) {
+        if B == BACK_BUDGET && spend(&counters.budget, ex.back_edge_weight) {
             return ex.loop_hot(header, fp, mem, len);
         }
     }
     dispatch_guarded!(header, fp, mem, len, ex, acc)
+}
+
+/// The kind of the back-edges tier 0 emits under `config` (see `handlers::FORWARD`): whether
+/// they count, and whether they spend the tier-up budget too.
+pub(super) fn back_edge_kind(config: &crate::Config) -> u8 {
+    if !config.profile_counters {
+        BACK_QUIET
+    } else if tier::budget_checks_in(config, Tier::Interp) {
+        BACK_BUDGET
+    } else {
+        BACK_COUNT
+    }
 }

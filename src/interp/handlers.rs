@@ -84,9 +84,18 @@ pub const ACC_A: u8 = 1;
 /// Operand mode `M`: the second slot operand in the accumulator.
 pub const ACC_B: u8 = 2;
 
-/// Takes the branch at `ip` by `offset` bytes, a loop back-edge when `BACK`.
+/// Branch kind `B`: a forward branch.
+pub const FORWARD: u8 = 0;
+/// Branch kind `B`: a loop back-edge that counts nothing (`Config::profile_counters` off).
+pub const BACK_QUIET: u8 = 1;
+/// Branch kind `B`: a loop back-edge that counts itself.
+pub const BACK_COUNT: u8 = 2;
+/// Branch kind `B`: a loop back-edge that counts itself and spends the tier-up budget.
+pub const BACK_BUDGET: u8 = 3;
+
+/// Takes the branch at `ip` by `offset` bytes, of kind `B` (see [`FORWARD`]).
 #[inline(always)]
-fn take<const BACK: bool>(
+fn take<const B: u8>(
     ip: Ip,
     offset: i32,
     fp: Fp,
@@ -97,8 +106,8 @@ fn take<const BACK: bool>(
 ) -> Flow {
     // SAFETY: `offset` is this branch's offset, which the translator computed.
     let target = unsafe { ip.jump(offset) };
-    if BACK {
-        return back_edge(target, fp, mem, len, ex, acc);
+    if B != FORWARD {
+        return back_edge::<B>(target, fp, mem, len, ex, acc);
     }
     dispatch!(target, fp, mem, len, ex, acc)
 }
@@ -107,10 +116,26 @@ fn take<const BACK: bool>(
 /// is a back-edge (`br_table`, whose entries may be either).
 #[inline(always)]
 fn branch(ip: Ip, offset: i32, fp: Fp, mem: Mem, len: usize, ex: &mut Executor, acc: u64) -> Flow {
-    if offset < 0 {
-        return take::<true>(ip, offset, fp, mem, len, ex, acc);
+    if offset >= 0 {
+        return take::<FORWARD>(ip, offset, fp, mem, len, ex, acc);
     }
-    take::<false>(ip, offset, fp, mem, len, ex, acc)
+    match ex.back_kind {
+        BACK_QUIET => take::<BACK_QUIET>(ip, offset, fp, mem, len, ex, acc),
+        BACK_COUNT => take::<BACK_COUNT>(ip, offset, fp, mem, len, ex, acc),
+        _ => take::<BACK_BUDGET>(ip, offset, fp, mem, len, ex, acc),
+    }
+}
+
+/// `[$m!($args.. KIND)]` for every branch kind, in the order of [`FORWARD`] and the back kinds.
+macro_rules! by_kind {
+    ($m:ident!($($args:tt)*)) => {
+        [
+            $m!($($args)* { $crate::interp::handlers::FORWARD }),
+            $m!($($args)* { $crate::interp::handlers::BACK_QUIET }),
+            $m!($($args)* { $crate::interp::handlers::BACK_COUNT }),
+            $m!($($args)* { $crate::interp::handlers::BACK_BUDGET }),
+        ]
+    };
 }
 
 // ---- integer arithmetic: register, right-immediate and (some) left-immediate forms ----
@@ -283,19 +308,19 @@ macro_rules! cmp {
 
 macro_rules! br_cmp {
     ($($t:ty, $I:ident: $rr:ident, $ri:ident = $f:expr;)*) => {$(
-        handler!($rr<const M: u8, const BACK: bool>(ip, fp, mem, len, ex, acc) {
+        handler!($rr<const M: u8, const B: u8>(ip, fp, mem, len, ex, acc) {
             let BrCmp { a, b, offset } = ops!(ip, BrCmp);
             let f = $f;
             if f(src!(fp, acc, M == ACC_A, $t, a), src!(fp, acc, M == ACC_B, $t, b)) {
-                return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
+                return take::<B>(ip, offset, fp, mem, len, ex, acc);
             }
             next!(ip, BrCmp, fp, mem, len, ex, acc)
         });
-        handler!($ri<const M: u8, const BACK: bool>(ip, fp, mem, len, ex, acc) {
+        handler!($ri<const M: u8, const B: u8>(ip, fp, mem, len, ex, acc) {
             let $I { a, imm, offset } = ops!(ip, $I);
             let f = $f;
             if f(src!(fp, acc, M == ACC_A, $t, a), imm as $t) {
-                return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
+                return take::<B>(ip, offset, fp, mem, len, ex, acc);
             }
             next!(ip, $I, fp, mem, len, ex, acc)
         });
@@ -453,137 +478,86 @@ pub const F64_CMP: FloatCondTable = [
     CmpForms { rr: forms3!(f64_ge), ri: forms2!(f64_ge_ri) },
 ];
 
-/// The handlers of a branch on float comparison `$c` being `$when`, forward or back.
+/// The handlers of a branch on float comparison `$c` being `$when`, of branch kind `$b`.
 macro_rules! float_branch {
-    ($rr:ident, $ri:ident, $c:literal, $when:literal, $back:literal) => {
+    ($rr:ident, $ri:ident, $c:literal, $when:literal, $b:expr) => {
         CmpForms {
             rr: [
-                $rr::<$c, $when, SLOTS, $back>,
-                $rr::<$c, $when, ACC_A, $back>,
-                $rr::<$c, $when, ACC_B, $back>,
+                $rr::<$c, $when, SLOTS, $b>,
+                $rr::<$c, $when, ACC_A, $b>,
+                $rr::<$c, $when, ACC_B, $b>,
             ],
-            ri: [$ri::<$c, $when, SLOTS, $back>, $ri::<$c, $when, ACC_A, $back>],
+            ri: [$ri::<$c, $when, SLOTS, $b>, $ri::<$c, $when, ACC_A, $b>],
         }
     };
     ($rr:ident, $ri:ident: $($c:literal)*) => {
         [$([
-            [
-                float_branch!($rr, $ri, $c, false, false),
-                float_branch!($rr, $ri, $c, false, true),
-            ],
-            [
-                float_branch!($rr, $ri, $c, true, false),
-                float_branch!($rr, $ri, $c, true, true),
-            ],
+            by_kind!(float_branch!($rr, $ri, $c, false,)),
+            by_kind!(float_branch!($rr, $ri, $c, true,)),
         ]),*]
     };
 }
 
 /// Each branch on a float comparison, by comparison code, the outcome it branches on, then
-/// forward (0) or back (1).
-pub type FloatBranchTable = [[[CmpForms; 2]; 2]; 6];
+/// branch kind ([`FORWARD`]...).
+pub type FloatBranchTable = [[[CmpForms; 4]; 2]; 6];
 
 pub const F32_BR: FloatBranchTable = float_branch!(br_f32, br_f32_ri: 0 1 2 3 4 5);
 pub const F64_BR: FloatBranchTable = float_branch!(br_f64, br_f64_ri: 0 1 2 3 4 5);
 
-/// `br_and`, by whether it branches on a non-zero result, then forward (0) or back (1).
-pub const BR_AND: [[Forms2; 2]; 2] = [
-    [
-        [br_and::<SLOTS, false, false>, br_and::<ACC_A, false, false>],
-        [br_and::<SLOTS, false, true>, br_and::<ACC_A, false, true>],
-    ],
-    [
-        [br_and::<SLOTS, true, false>, br_and::<ACC_A, true, false>],
-        [br_and::<SLOTS, true, true>, br_and::<ACC_A, true, true>],
-    ],
+/// `br_and` of branch kind `$b`, testing for non-zero when `$nz`.
+macro_rules! br_and {
+    ($nz:literal, $b:expr) => {
+        [br_and::<SLOTS, $nz, $b>, br_and::<ACC_A, $nz, $b>]
+    };
+}
+
+/// `br_and`, by whether it branches on a non-zero result, then branch kind ([`FORWARD`]...).
+pub const BR_AND: [[Forms2; 4]; 2] = [by_kind!(br_and!(false,)), by_kind!(br_and!(true,))];
+
+/// The branches on a value being zero or not, by width (i32, i64), whether they branch on zero,
+/// then branch kind ([`FORWARD`]...).
+pub const BR_TEST: [[[Forms2; 4]; 2]; 2] = [
+    [by_kind!(br_forms2!(br_nez,)), by_kind!(br_forms2!(br_eqz,))],
+    [by_kind!(br_forms2!(br_nez64,)), by_kind!(br_forms2!(br_eqz64,))],
 ];
 
-/// Each compare-and-branch's handlers, by [`Cond`], then forward (0) or back (1).
-pub type BranchTable = [[CmpForms; 2]; 10];
+/// The unconditional branch, by branch kind ([`FORWARD`]...).
+pub const BR: [Handler; 4] = [br::<FORWARD>, br::<BACK_QUIET>, br::<BACK_COUNT>, br::<BACK_BUDGET>];
+
+/// The handlers of a compare-and-branch of kind `$b`.
+macro_rules! cmp_branch {
+    ($rr:ident, $ri:ident, $b:expr) => {
+        CmpForms { rr: br_forms3!($rr, $b), ri: br_forms2!($ri, $b) }
+    };
+}
+
+/// Each compare-and-branch's handlers, by [`Cond`], then by branch kind ([`FORWARD`]...).
+pub type BranchTable = [[CmpForms; 4]; 10];
 
 pub const I32_BR: BranchTable = [
-    [
-        CmpForms { rr: br_forms3!(br_i32_eq, false), ri: br_forms2!(br_i32_eq_ri, false) },
-        CmpForms { rr: br_forms3!(br_i32_eq, true), ri: br_forms2!(br_i32_eq_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i32_ne, false), ri: br_forms2!(br_i32_ne_ri, false) },
-        CmpForms { rr: br_forms3!(br_i32_ne, true), ri: br_forms2!(br_i32_ne_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i32_lt_s, false), ri: br_forms2!(br_i32_lt_s_ri, false) },
-        CmpForms { rr: br_forms3!(br_i32_lt_s, true), ri: br_forms2!(br_i32_lt_s_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i32_lt_u, false), ri: br_forms2!(br_i32_lt_u_ri, false) },
-        CmpForms { rr: br_forms3!(br_i32_lt_u, true), ri: br_forms2!(br_i32_lt_u_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i32_gt_s, false), ri: br_forms2!(br_i32_gt_s_ri, false) },
-        CmpForms { rr: br_forms3!(br_i32_gt_s, true), ri: br_forms2!(br_i32_gt_s_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i32_gt_u, false), ri: br_forms2!(br_i32_gt_u_ri, false) },
-        CmpForms { rr: br_forms3!(br_i32_gt_u, true), ri: br_forms2!(br_i32_gt_u_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i32_le_s, false), ri: br_forms2!(br_i32_le_s_ri, false) },
-        CmpForms { rr: br_forms3!(br_i32_le_s, true), ri: br_forms2!(br_i32_le_s_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i32_le_u, false), ri: br_forms2!(br_i32_le_u_ri, false) },
-        CmpForms { rr: br_forms3!(br_i32_le_u, true), ri: br_forms2!(br_i32_le_u_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i32_ge_s, false), ri: br_forms2!(br_i32_ge_s_ri, false) },
-        CmpForms { rr: br_forms3!(br_i32_ge_s, true), ri: br_forms2!(br_i32_ge_s_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i32_ge_u, false), ri: br_forms2!(br_i32_ge_u_ri, false) },
-        CmpForms { rr: br_forms3!(br_i32_ge_u, true), ri: br_forms2!(br_i32_ge_u_ri, true) },
-    ],
+    by_kind!(cmp_branch!(br_i32_eq, br_i32_eq_ri,)),
+    by_kind!(cmp_branch!(br_i32_ne, br_i32_ne_ri,)),
+    by_kind!(cmp_branch!(br_i32_lt_s, br_i32_lt_s_ri,)),
+    by_kind!(cmp_branch!(br_i32_lt_u, br_i32_lt_u_ri,)),
+    by_kind!(cmp_branch!(br_i32_gt_s, br_i32_gt_s_ri,)),
+    by_kind!(cmp_branch!(br_i32_gt_u, br_i32_gt_u_ri,)),
+    by_kind!(cmp_branch!(br_i32_le_s, br_i32_le_s_ri,)),
+    by_kind!(cmp_branch!(br_i32_le_u, br_i32_le_u_ri,)),
+    by_kind!(cmp_branch!(br_i32_ge_s, br_i32_ge_s_ri,)),
+    by_kind!(cmp_branch!(br_i32_ge_u, br_i32_ge_u_ri,)),
 ];
 pub const I64_BR: BranchTable = [
-    [
-        CmpForms { rr: br_forms3!(br_i64_eq, false), ri: br_forms2!(br_i64_eq_ri, false) },
-        CmpForms { rr: br_forms3!(br_i64_eq, true), ri: br_forms2!(br_i64_eq_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i64_ne, false), ri: br_forms2!(br_i64_ne_ri, false) },
-        CmpForms { rr: br_forms3!(br_i64_ne, true), ri: br_forms2!(br_i64_ne_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i64_lt_s, false), ri: br_forms2!(br_i64_lt_s_ri, false) },
-        CmpForms { rr: br_forms3!(br_i64_lt_s, true), ri: br_forms2!(br_i64_lt_s_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i64_lt_u, false), ri: br_forms2!(br_i64_lt_u_ri, false) },
-        CmpForms { rr: br_forms3!(br_i64_lt_u, true), ri: br_forms2!(br_i64_lt_u_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i64_gt_s, false), ri: br_forms2!(br_i64_gt_s_ri, false) },
-        CmpForms { rr: br_forms3!(br_i64_gt_s, true), ri: br_forms2!(br_i64_gt_s_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i64_gt_u, false), ri: br_forms2!(br_i64_gt_u_ri, false) },
-        CmpForms { rr: br_forms3!(br_i64_gt_u, true), ri: br_forms2!(br_i64_gt_u_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i64_le_s, false), ri: br_forms2!(br_i64_le_s_ri, false) },
-        CmpForms { rr: br_forms3!(br_i64_le_s, true), ri: br_forms2!(br_i64_le_s_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i64_le_u, false), ri: br_forms2!(br_i64_le_u_ri, false) },
-        CmpForms { rr: br_forms3!(br_i64_le_u, true), ri: br_forms2!(br_i64_le_u_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i64_ge_s, false), ri: br_forms2!(br_i64_ge_s_ri, false) },
-        CmpForms { rr: br_forms3!(br_i64_ge_s, true), ri: br_forms2!(br_i64_ge_s_ri, true) },
-    ],
-    [
-        CmpForms { rr: br_forms3!(br_i64_ge_u, false), ri: br_forms2!(br_i64_ge_u_ri, false) },
-        CmpForms { rr: br_forms3!(br_i64_ge_u, true), ri: br_forms2!(br_i64_ge_u_ri, true) },
-    ],
+    by_kind!(cmp_branch!(br_i64_eq, br_i64_eq_ri,)),
+    by_kind!(cmp_branch!(br_i64_ne, br_i64_ne_ri,)),
+    by_kind!(cmp_branch!(br_i64_lt_s, br_i64_lt_s_ri,)),
+    by_kind!(cmp_branch!(br_i64_lt_u, br_i64_lt_u_ri,)),
+    by_kind!(cmp_branch!(br_i64_gt_s, br_i64_gt_s_ri,)),
+    by_kind!(cmp_branch!(br_i64_gt_u, br_i64_gt_u_ri,)),
+    by_kind!(cmp_branch!(br_i64_le_s, br_i64_le_s_ri,)),
+    by_kind!(cmp_branch!(br_i64_le_u, br_i64_le_u_ri,)),
+    by_kind!(cmp_branch!(br_i64_ge_s, br_i64_ge_s_ri,)),
+    by_kind!(cmp_branch!(br_i64_ge_u, br_i64_ge_u_ri,)),
 ];
 
 // ---- floating point: slots hold the bits ----
@@ -671,22 +645,22 @@ fn fcmp<const C: u8, F: PartialOrd>(x: F, y: F) -> bool {
 
 macro_rules! br_float {
     ($($bits:ty, $f:ty, $I:ident: $rr:ident, $ri:ident;)*) => {$(
-        handler!($rr<const C: u8, const WHEN: bool, const M: u8, const BACK: bool>
+        handler!($rr<const C: u8, const WHEN: bool, const M: u8, const B: u8>
             (ip, fp, mem, len, ex, acc) {
             let BrCmp { a, b, offset } = ops!(ip, BrCmp);
             let x = <$f>::from_bits(src!(fp, acc, M == ACC_A, $bits, a));
             let y = <$f>::from_bits(src!(fp, acc, M == ACC_B, $bits, b));
             if fcmp::<C, $f>(x, y) == WHEN {
-                return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
+                return take::<B>(ip, offset, fp, mem, len, ex, acc);
             }
             next!(ip, BrCmp, fp, mem, len, ex, acc)
         });
-        handler!($ri<const C: u8, const WHEN: bool, const M: u8, const BACK: bool>
+        handler!($ri<const C: u8, const WHEN: bool, const M: u8, const B: u8>
             (ip, fp, mem, len, ex, acc) {
             let $I { a, imm, offset } = ops!(ip, $I);
             let x = <$f>::from_bits(src!(fp, acc, M == ACC_A, $bits, a));
             if fcmp::<C, $f>(x, <$f>::from_bits(imm as $bits)) == WHEN {
-                return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
+                return take::<B>(ip, offset, fp, mem, len, ex, acc);
             }
             next!(ip, $I, fp, mem, len, ex, acc)
         });
@@ -700,10 +674,10 @@ br_float! {
 
 // A branch on `x & imm` being non-zero (`NZ`) or zero: an `i32.and` of an immediate fused into
 // the branch that tests it.
-handler!(br_and<const M: u8, const NZ: bool, const BACK: bool>(ip, fp, mem, len, ex, acc) {
+handler!(br_and<const M: u8, const NZ: bool, const B: u8>(ip, fp, mem, len, ex, acc) {
     let BrCmpI32 { a, imm, offset } = ops!(ip, BrCmpI32);
     if (src!(fp, acc, M == ACC_A, u32, a) & imm != 0) == NZ {
-        return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
+        return take::<B>(ip, offset, fp, mem, len, ex, acc);
     }
     next!(ip, BrCmpI32, fp, mem, len, ex, acc)
 });
@@ -1125,39 +1099,39 @@ handler!(consume_fuel(ip, fp, mem, len, ex, acc) {
     next!(ip, Fuel, fp, mem, len, ex, acc)
 });
 
-handler!(br<const BACK: bool>(ip, fp, mem, len, ex, acc) {
+handler!(br<const B: u8>(ip, fp, mem, len, ex, acc) {
     let Br { offset } = ops!(ip, Br);
-    take::<BACK>(ip, offset, fp, mem, len, ex, acc)
+    take::<B>(ip, offset, fp, mem, len, ex, acc)
 });
 
-handler!(br_nez<const M: u8, const BACK: bool>(ip, fp, mem, len, ex, acc) {
+handler!(br_nez<const M: u8, const B: u8>(ip, fp, mem, len, ex, acc) {
     let BrIf { cond, offset } = ops!(ip, BrIf);
     if src!(fp, acc, M == ACC_A, u32, cond) != 0 {
-        return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
+        return take::<B>(ip, offset, fp, mem, len, ex, acc);
     }
     next!(ip, BrIf, fp, mem, len, ex, acc)
 });
 
-handler!(br_eqz<const M: u8, const BACK: bool>(ip, fp, mem, len, ex, acc) {
+handler!(br_eqz<const M: u8, const B: u8>(ip, fp, mem, len, ex, acc) {
     let BrIf { cond, offset } = ops!(ip, BrIf);
     if src!(fp, acc, M == ACC_A, u32, cond) == 0 {
-        return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
+        return take::<B>(ip, offset, fp, mem, len, ex, acc);
     }
     next!(ip, BrIf, fp, mem, len, ex, acc)
 });
 
-handler!(br_nez64<const M: u8, const BACK: bool>(ip, fp, mem, len, ex, acc) {
+handler!(br_nez64<const M: u8, const B: u8>(ip, fp, mem, len, ex, acc) {
     let BrIf { cond, offset } = ops!(ip, BrIf);
     if src!(fp, acc, M == ACC_A, u64, cond) != 0 {
-        return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
+        return take::<B>(ip, offset, fp, mem, len, ex, acc);
     }
     next!(ip, BrIf, fp, mem, len, ex, acc)
 });
 
-handler!(br_eqz64<const M: u8, const BACK: bool>(ip, fp, mem, len, ex, acc) {
+handler!(br_eqz64<const M: u8, const B: u8>(ip, fp, mem, len, ex, acc) {
     let BrIf { cond, offset } = ops!(ip, BrIf);
     if src!(fp, acc, M == ACC_A, u64, cond) == 0 {
-        return take::<BACK>(ip, offset, fp, mem, len, ex, acc);
+        return take::<B>(ip, offset, fp, mem, len, ex, acc);
     }
     next!(ip, BrIf, fp, mem, len, ex, acc)
 });
@@ -1348,6 +1322,8 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
         let names = [name.to_string(), format!("{name}_a"), format!("{name}_b")];
         all.extend(forms.into_iter().zip(names).map(|(h, n)| (h, n, size)));
     }
+    // Suffixes of the branch kinds, in the order of `FORWARD` and the back kinds.
+    const KINDS: [&str; 4] = ["", "_back_quiet", "_back_count", "_back"];
     let mut all = Vec::new();
     let conds = ["eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u"];
     let tables = [
@@ -1363,32 +1339,39 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
         for ((cond, c), by_when) in fconds.iter().zip(cmp).zip(br) {
             three(&mut all, c.rr, &format!("{ty}_{cond}"), size_of::<Bin>());
             two(&mut all, c.ri, &format!("{ty}_{cond}_ri"), cmp_imm);
-            for (when, by_back) in ["if_not", "if"].iter().zip(by_when) {
-                for (back, f) in ["", "_back"].iter().zip(by_back) {
-                    three(
-                        &mut all,
-                        f.rr,
-                        &format!("br_{when}_{ty}_{cond}{back}"),
-                        size_of::<BrCmp>(),
-                    );
-                    two(&mut all, f.ri, &format!("br_{when}_{ty}_{cond}_ri{back}"), br_imm);
+            for (when, by_kind) in ["if_not", "if"].iter().zip(by_when) {
+                for (kind, f) in KINDS.iter().zip(by_kind) {
+                    let name = format!("br_{when}_{ty}_{cond}{kind}");
+                    three(&mut all, f.rr, &name, size_of::<BrCmp>());
+                    let name = format!("br_{when}_{ty}_{cond}_ri{kind}");
+                    two(&mut all, f.ri, &name, br_imm);
                 }
             }
         }
     }
-    for (nz, by_back) in ["z", "nz"].iter().zip(BR_AND) {
-        for (back, forms) in ["", "_back"].iter().zip(by_back) {
-            two(&mut all, forms, &format!("br_and_{nz}{back}"), size_of::<BrCmpI32>());
+    for (nz, by_kind) in ["z", "nz"].iter().zip(BR_AND) {
+        for (kind, forms) in KINDS.iter().zip(by_kind) {
+            two(&mut all, forms, &format!("br_and_{nz}{kind}"), size_of::<BrCmpI32>());
         }
     }
+    for (width, by_zero) in ["", "64"].iter().zip(BR_TEST) {
+        for (test, by_kind) in ["nez", "eqz"].iter().zip(by_zero) {
+            for (kind, forms) in KINDS.iter().zip(by_kind) {
+                two(&mut all, forms, &format!("br_{test}{width}{kind}"), size_of::<BrIf>());
+            }
+        }
+    }
+    for (kind, h) in KINDS.iter().zip(BR) {
+        one(&mut all, h, &format!("br{kind}"), size_of::<Br>());
+    }
     for (ty, cmp, br, cmp_imm, br_imm) in tables {
-        for ((cond, c), [fwd, back]) in conds.iter().zip(cmp).zip(br) {
+        for ((cond, c), by_kind) in conds.iter().zip(cmp).zip(br) {
             three(&mut all, c.rr, &format!("{ty}_{cond}"), size_of::<Bin>());
             two(&mut all, c.ri, &format!("{ty}_{cond}_ri"), cmp_imm);
-            three(&mut all, fwd.rr, &format!("br_{ty}_{cond}"), size_of::<BrCmp>());
-            two(&mut all, fwd.ri, &format!("br_{ty}_{cond}_ri"), br_imm);
-            three(&mut all, back.rr, &format!("br_{ty}_{cond}_back"), size_of::<BrCmp>());
-            two(&mut all, back.ri, &format!("br_{ty}_{cond}_ri_back"), br_imm);
+            for (kind, f) in KINDS.iter().zip(by_kind) {
+                three(&mut all, f.rr, &format!("br_{ty}_{cond}{kind}"), size_of::<BrCmp>());
+                two(&mut all, f.ri, &format!("br_{ty}_{cond}_ri{kind}"), br_imm);
+            }
         }
     }
     three(&mut all, forms3!(i32_add), "i32_add", size_of::<Bin>());
@@ -1640,16 +1623,6 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     two(&mut all, forms2!(global_set), "global_set", size_of::<GlobalSet>());
     one(&mut all, unreachable, "unreachable", size_of::<Nothing>());
     one(&mut all, consume_fuel, "consume_fuel", size_of::<Fuel>());
-    one(&mut all, br::<false>, "br", size_of::<Br>());
-    one(&mut all, br::<true>, "br_back", size_of::<Br>());
-    two(&mut all, br_forms2!(br_nez, false), "br_nez", size_of::<BrIf>());
-    two(&mut all, br_forms2!(br_nez, true), "br_nez_back", size_of::<BrIf>());
-    two(&mut all, br_forms2!(br_eqz, false), "br_eqz", size_of::<BrIf>());
-    two(&mut all, br_forms2!(br_eqz, true), "br_eqz_back", size_of::<BrIf>());
-    two(&mut all, br_forms2!(br_nez64, false), "br_nez64", size_of::<BrIf>());
-    two(&mut all, br_forms2!(br_nez64, true), "br_nez64_back", size_of::<BrIf>());
-    two(&mut all, br_forms2!(br_eqz64, false), "br_eqz64", size_of::<BrIf>());
-    two(&mut all, br_forms2!(br_eqz64, true), "br_eqz64_back", size_of::<BrIf>());
     one(&mut all, br_table, "br_table", size_of::<BrTable>());
     one(&mut all, ret, "ret", size_of::<Nothing>());
     one(&mut all, ret1, "ret1", size_of::<Return1>());

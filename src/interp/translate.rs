@@ -64,6 +64,7 @@ pub fn translate_function(
         fuel_segments: Vec::new(),
         last: Last::NOTHING,
         before_last: Last::NOTHING,
+        back_kind: super::exec::back_edge_kind(&module.config),
         offset: 0,
         loop_headers: Vec::new(),
     };
@@ -275,6 +276,8 @@ struct Translator<'m> {
     before_last: Last,
     /// Byte offset of the operator being translated.
     offset: u32,
+    /// What this module's loop back-edges do (see `h::FORWARD`).
+    back_kind: u8,
 }
 
 /// The byte offset of slot `index`.
@@ -1288,7 +1291,7 @@ impl Translator<'_> {
 
     /// Emits an unconditional branch (to a loop header when `back`) and returns its fixup.
     fn jump(&mut self, back: bool) -> Fixup {
-        let handler = if back { h::br::<true> } else { h::br::<false> };
+        let handler = h::BR[self.kind(back)];
         let from = self.emit(handler, Br { offset: 0 });
         Fixup { at: from + HANDLER_BYTES + offset_of!(Br, offset), from }
     }
@@ -1443,7 +1446,7 @@ impl Translator<'_> {
             }
             Some(Compare::Float { wide, cond, a, b }) => {
                 let table = if wide { &h::F64_BR } else { &h::F32_BR };
-                let forms = table[cond as usize][when as usize][back as usize];
+                let forms = table[cond as usize][when as usize][self.kind(back)];
                 match b {
                     Src::Slot(b) => {
                         let handler = forms.rr[self.mode(a, b)];
@@ -1467,7 +1470,7 @@ impl Translator<'_> {
                 // Branching when a comparison is false is branching when its negation is true.
                 let cond = if when { cond } else { cond.negate() };
                 let table = if wide { &h::I64_BR } else { &h::I32_BR };
-                let forms = table[cond as usize][back as usize];
+                let forms = table[cond as usize][self.kind(back)];
                 match b {
                     Src::Slot(b) => {
                         let handler = forms.rr[self.mode(a, b)];
@@ -1499,24 +1502,19 @@ impl Translator<'_> {
         let Some(LastOp::AndImm { a_acc }) = self.last.op else { return None };
         let BinI32 { a, imm, .. } = self.last_operands();
         self.take_back();
-        let handler = h::BR_AND[nz as usize][back as usize][a_acc as usize];
+        let handler = h::BR_AND[nz as usize][self.kind(back)][a_acc as usize];
         Some((self.emit(handler, BrCmpI32 { a, imm, offset: 0 }), offset_of!(BrCmpI32, offset)))
     }
 
     /// The handler of a branch taken when `cond` (64 bits wide when `wide`) is zero (`if_zero`)
     /// or not, to a loop header when `back`.
     fn test_branch(&self, wide: bool, if_zero: bool, back: bool, cond: Slot) -> Handler {
-        let forms = match (wide, if_zero, back) {
-            (false, true, false) => br_forms2!(h::br_eqz, false),
-            (false, true, true) => br_forms2!(h::br_eqz, true),
-            (false, false, false) => br_forms2!(h::br_nez, false),
-            (false, false, true) => br_forms2!(h::br_nez, true),
-            (true, true, false) => br_forms2!(h::br_eqz64, false),
-            (true, true, true) => br_forms2!(h::br_eqz64, true),
-            (true, false, false) => br_forms2!(h::br_nez64, false),
-            (true, false, true) => br_forms2!(h::br_nez64, true),
-        };
-        forms[self.in_acc(cond) as usize]
+        h::BR_TEST[wide as usize][if_zero as usize][self.kind(back)][self.in_acc(cond) as usize]
+    }
+
+    /// The branch kind (`h::FORWARD`...) of a branch that goes back to a loop header or not.
+    fn kind(&self, back: bool) -> usize {
+        if back { self.back_kind as usize } else { h::FORWARD as usize }
     }
 
     /// Moves the results into slots `0..n` and returns.
