@@ -40,6 +40,7 @@ use crate::vm::ops;
 use crate::vm::store::{FuncKind, StoreInner};
 use crate::vm::vmctx::{FuncCounters, FuncEntry, STATUS_OK, TRAP_PENDING, VmCtx};
 use crate::vm::{Trap, TrapCode};
+use std::mem::size_of;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// The interpreter's entry, as function tables hold it.
@@ -143,7 +144,8 @@ unsafe extern "C" fn entry(ctx: *mut VmCtx, fp: *mut u128, func: u32) -> u32 {
 struct Frame {
     ret: Ip,
     fp: Fp,
-    def: u32,
+    /// The caller's profile counters, which also say which function it is (`Executor::def_of`).
+    current: *const FuncCounters,
 }
 
 /// The state [`dispatch!`] hands to [`Executor::run`] when a handler returns `Flow::Continue`.
@@ -216,11 +218,10 @@ pub(crate) struct Executor {
     /// What the module's back-edges do (`back_edge_kind`), for branches whose direction is only
     /// known when taken (`br_table`).
     pub(super) back_kind: u8,
-    /// The running function's defined-function index.
-    pub(super) def: u32,
     /// The profile counters of every defined function, by index.
     counters: *const FuncCounters,
-    /// The running function's counters (`counters + def`), for back-edges.
+    /// The running function's counters: where back-edges count, and which function runs
+    /// (`Executor::def`).
     current: *const FuncCounters,
     /// Checked `call_indirect` targets, by `raw % INDIRECT_TARGETS`.
     indirect_targets: [IndirectTarget; INDIRECT_TARGETS],
@@ -278,7 +279,6 @@ impl Executor {
             profiling: m.config.profile_counters,
             budget_checks: tier::budget_checks_in(&m.config, Tier::Interp),
             back_kind: back_edge_kind(&m.config),
-            def: 0,
             counters: m.tiers.counters_ptr(),
             current: m.tiers.counters_ptr(),
             indirect_targets: [IndirectTarget::EMPTY; INDIRECT_TARGETS],
@@ -342,10 +342,19 @@ impl Executor {
         unsafe { &*self.counters.add(def as usize) }
     }
 
+    /// The running function's defined-function index.
+    fn def(&self) -> u32 {
+        self.def_of(self.current)
+    }
+
+    /// The defined-function index of the function whose counters are at `counters`.
+    fn def_of(&self, counters: *const FuncCounters) -> u32 {
+        ((counters as usize - self.counters as usize) / size_of::<FuncCounters>()) as u32
+    }
+
     /// Makes defined function `def` the running one.
     #[inline(always)]
     fn set_def(&mut self, def: u32) {
-        self.def = def;
         self.current = self.counters(def);
     }
 
@@ -361,7 +370,7 @@ impl Executor {
     #[inline(never)]
     pub(super) fn trap(&mut self, code: TrapCode) -> Flow {
         let mut trap = Trap::new(code);
-        trap.push_frame(|| self.frame_info(self.def));
+        trap.push_frame(|| self.frame_info(self.def()));
         self.push_caller_frames(&mut trap);
         self.trap = Some(trap);
         Flow::Trap
@@ -412,15 +421,22 @@ impl Executor {
     /// `None` (nothing done) for [`Self::call_slow`], so the caller's fast path makes no call
     /// that is not a tail call.
     #[inline(always)]
-    pub(super) fn call_fast(&mut self, def: u32, ret: Ip, fp: Fp, callee: Fp) -> Option<Ip> {
+    /// `K` is the module's back-edge kind (`back_edge_kind`), which says how calls count too.
+    pub(super) fn call_fast<const K: u8>(
+        &mut self,
+        def: u32,
+        ret: Ip,
+        fp: Fp,
+        callee: Fp,
+    ) -> Option<Ip> {
         // SAFETY: `def` is a defined function of this module: a validated call target.
         let f = unsafe { self.tiers().interp_callee(def, ENTRY) }?;
         if callee.end(f.frame_bytes) > self.stack_end || self.frames.len() >= self.frames_limit {
             return None;
         }
-        if self.profiling {
+        if K != BACK_QUIET {
             let counters = self.counters(def);
-            if self.budget_checks {
+            if K == BACK_BUDGET {
                 let budget = counters.budget.load(Ordering::Relaxed);
                 if budget <= self.call_weight {
                     return None;
@@ -433,7 +449,7 @@ impl Executor {
         // SAFETY: `len < frames_limit <= capacity` (checked above), so the write stays inside
         // the vector's allocation, and the new length covers only initialized frames.
         unsafe {
-            self.frames.as_mut_ptr().add(len).write(Frame { ret, fp, def: self.def });
+            self.frames.as_mut_ptr().add(len).write(Frame { ret, fp, current: self.current });
             self.frames.set_len(len + 1);
         }
         self.set_def(def);
@@ -444,7 +460,12 @@ impl Executor {
     /// Calls defined function `def` of this instance, in any case (see [`Self::call_fast`]).
     #[inline(always)]
     pub(super) fn call(&mut self, def: u32, ret: Ip, fp: Fp, callee: Fp) -> Entered {
-        match self.call_fast(def, ret, fp, callee) {
+        let fast = match self.back_kind {
+            BACK_QUIET => self.call_fast::<BACK_QUIET>(def, ret, fp, callee),
+            BACK_COUNT => self.call_fast::<BACK_COUNT>(def, ret, fp, callee),
+            _ => self.call_fast::<BACK_BUDGET>(def, ret, fp, callee),
+        };
+        match fast {
             Some(start) => Entered::Code(start),
             None => self.call_slow(def, ret, fp, callee),
         }
@@ -462,7 +483,7 @@ impl Executor {
             Ok(f) => f,
             Err(()) => return Entered::Trap,
         };
-        self.frames.push(Frame { ret, fp, def: self.def });
+        self.frames.push(Frame { ret, fp, current: self.current });
         self.frames_limit = self.frames.capacity().min(self.max_depth.saturating_sub(1));
         match self.begin(def, f, callee) {
             Entered::Done => {
@@ -559,7 +580,7 @@ impl Executor {
             code => Trap::new(crate::vm::trap_code(code)),
         };
         if !current_named {
-            trap.push_frame(|| self.frame_info(self.def));
+            trap.push_frame(|| self.frame_info(self.def()));
         }
         self.push_caller_frames(&mut trap);
         self.trap = Some(trap);
@@ -624,7 +645,7 @@ impl Executor {
     #[inline(always)]
     pub(super) fn pop_frame(&mut self) -> Option<(Ip, Fp)> {
         let frame = self.frames.pop()?;
-        self.set_def(frame.def);
+        self.current = frame.current;
         Some((frame.ret, frame.fp))
     }
 
@@ -650,11 +671,12 @@ impl Executor {
     /// Runs the rest of the current function in newer code from the loop header at `header`, if
     /// tiering has an entry for it (`None`: carry on interpreting).
     fn on_stack_replace(&mut self, header: Ip, fp: Fp) -> Option<Entered> {
-        let code = self.ready_code(self.def).expect("the running function is translated");
+        let def = self.def();
+        let code = self.ready_code(def).expect("the running function is translated");
         let offset = header.offset_from(code.start()) as u32;
         let ordinal = code.loop_headers.iter().position(|&h| h == offset)?;
-        let newer = self.on_hot(self.def, Site::Loop(ordinal))?;
-        let func = self.num_imported_funcs + self.def;
+        let newer = self.on_hot(def, Site::Loop(ordinal))?;
+        let func = self.num_imported_funcs + def;
         // SAFETY: the interpreter is at the loop's header, where every tier keeps every value
         // in its canonical slot or as a constant, on a frame checked at entry.
         Some(self.call_out(|ctx| unsafe { newer(ctx, fp.as_ptr(), func) }, true))
@@ -663,7 +685,7 @@ impl Executor {
     /// Appends the interpreted callers of the current function.
     fn push_caller_frames(&self, trap: &mut Trap) {
         for frame in self.frames.iter().rev() {
-            trap.push_frame(|| self.frame_info(frame.def));
+            trap.push_frame(|| self.frame_info(self.def_of(frame.current)));
         }
     }
 

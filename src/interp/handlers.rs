@@ -522,6 +522,17 @@ pub const BR_TEST: [[[Forms2; 4]; 2]; 2] = [
     [by_kind!(br_forms2!(br_nez64,)), by_kind!(br_forms2!(br_eqz64,))],
 ];
 
+/// `call` and `call_indirect`, by the module's back-edge kind ([`BACK_QUIET`]...), which says how
+/// calls count too; `[0]` (no such kind) is never used.
+pub const CALL: [Handler; 4] =
+    [call::<BACK_QUIET>, call::<BACK_QUIET>, call::<BACK_COUNT>, call::<BACK_BUDGET>];
+pub const CALL_INDIRECT: [Handler; 4] = [
+    call_indirect::<BACK_QUIET>,
+    call_indirect::<BACK_QUIET>,
+    call_indirect::<BACK_COUNT>,
+    call_indirect::<BACK_BUDGET>,
+];
+
 /// The unconditional branch, by branch kind ([`FORWARD`]...).
 pub const BR: [Handler; 4] = [br::<FORWARD>, br::<BACK_QUIET>, br::<BACK_COUNT>, br::<BACK_BUDGET>];
 
@@ -1163,12 +1174,12 @@ handler!(ret1(ip, fp, mem, len, ex, acc) {
     }
 });
 
-handler!(call(ip, fp, mem, len, ex, acc) {
+handler!(call<const K: u8>(ip, fp, mem, len, ex, acc) {
     let Call { def, base } = ops!(ip, Call);
     // SAFETY: a call falls through, so an instruction follows it.
     let ret = unsafe { ip.skip::<Call>() };
     let callee = fp.at(base);
-    match ex.call_fast(def, ret, fp, callee) {
+    match ex.call_fast::<K>(def, ret, fp, callee) {
         Some(start) => dispatch_guarded!(start, callee, mem, len, ex, acc),
         None => call_slow(ip, fp, mem, len, ex, acc),
     }
@@ -1205,13 +1216,13 @@ handler!(call_import(ip, fp, mem, len, ex, acc) {
     }
 });
 
-handler!(call_indirect(ip, fp, mem, len, ex, acc) {
+handler!(call_indirect<const K: u8>(ip, fp, mem, len, ex, acc) {
     let CallIndirect { ty, table, base, index } = ops!(ip, CallIndirect);
     // SAFETY: a call falls through, so an instruction follows it.
     let ret = unsafe { ip.skip::<CallIndirect>() };
     let callee = fp.at(base);
     if let Some(def) = ex.checked_indirect(ty, table, get!(fp, u32, index))
-        && let Some(start) = ex.call_fast(def, ret, fp, callee)
+        && let Some(start) = ex.call_fast::<K>(def, ret, fp, callee)
     {
         dispatch_guarded!(start, callee, mem, len, ex, acc)
     }
@@ -1626,9 +1637,15 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     one(&mut all, br_table, "br_table", size_of::<BrTable>());
     one(&mut all, ret, "ret", size_of::<Nothing>());
     one(&mut all, ret1, "ret1", size_of::<Return1>());
-    one(&mut all, call, "call", size_of::<Call>());
+    // Calls by how they count: not at all, calls only, calls and the budget.
+    let counting = ["_quiet", "_count", ""];
+    for (count, h) in counting.iter().zip(&CALL[1..]) {
+        one(&mut all, *h, &format!("call{count}"), size_of::<Call>());
+    }
+    for (count, h) in counting.iter().zip(&CALL_INDIRECT[1..]) {
+        one(&mut all, *h, &format!("call_indirect{count}"), size_of::<CallIndirect>());
+    }
     one(&mut all, call_import, "call_import", size_of::<CallImport>());
-    one(&mut all, call_indirect, "call_indirect", size_of::<CallIndirect>());
     one(&mut all, v128_unary, "v128_unary", size_of::<V128Un>());
     one(&mut all, v128_binary, "v128_binary", size_of::<V128Bin>());
     one(&mut all, v128_bitselect, "v128_bitselect", size_of::<V128Select>());

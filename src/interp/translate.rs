@@ -400,7 +400,7 @@ impl Translator<'_> {
                     self.emit(h::call_import, CallImport { func: function_index, base });
                 } else {
                     let def = function_index - self.num_imported_funcs;
-                    self.emit(h::call, Call { def, base });
+                    self.emit(h::CALL[self.back_kind as usize], Call { def, base });
                 }
                 self.push_temps(results);
             }
@@ -410,7 +410,7 @@ impl Translator<'_> {
                 let base = self.materialize_args(params + 1);
                 let index = base + params as u32 * SLOT_BYTES;
                 let call = CallIndirect { ty: type_index, table: table_index, base, index };
-                self.emit(h::call_indirect, call);
+                self.emit(h::CALL_INDIRECT[self.back_kind as usize], call);
                 self.push_temps(results);
             }
             O::Drop => {
