@@ -592,6 +592,47 @@ macro_rules! float_bin {
     )*};
 }
 
+macro_rules! float_mul_then {
+    ($($bits:ty, $f:ty: $name:ident = $op:tt;)*) => {$(
+        handler!($name<const M: u8, const MUL_FIRST: bool>(ip, fp, mem, len, ex, acc) {
+            let MulThen { dst, c, a, b } = ops!(ip, MulThen);
+            let x = <$f>::from_bits(src!(fp, acc, M == ACC_A, $bits, a));
+            let t = x * <$f>::from_bits(src!(fp, acc, M == ACC_B, $bits, b));
+            let c = <$f>::from_bits(get!(fp, $bits, c));
+            let r: $f = if MUL_FIRST { t $op c } else { c $op t };
+            set!(fp, acc, dst, r.to_bits());
+            next!(ip, MulThen, fp, mem, len, ex, acc)
+        });
+    )*};
+}
+
+float_mul_then! {
+    u32, f32: f32_mul_then_add = +;
+    u32, f32: f32_mul_then_sub = -;
+    u64, f64: f64_mul_then_add = +;
+    u64, f64: f64_mul_then_sub = -;
+}
+
+/// [`Forms3`] of a float multiplication fused into the addition or subtraction after it.
+macro_rules! mul_then {
+    ($h:ident, $mul_first:literal) => {
+        [$h::<SLOTS, $mul_first>, $h::<ACC_A, $mul_first>, $h::<ACC_B, $mul_first>]
+    };
+}
+
+/// Float multiplications fused into the addition (`[0]`) or subtraction (`[1]`) that consumes
+/// them, by width (f32, f64), operator, then whether the product is the left operand.
+pub const MUL_THEN: [[[Forms3; 2]; 2]; 2] = [
+    [
+        [mul_then!(f32_mul_then_add, false), mul_then!(f32_mul_then_add, true)],
+        [mul_then!(f32_mul_then_sub, false), mul_then!(f32_mul_then_sub, true)],
+    ],
+    [
+        [mul_then!(f64_mul_then_add, false), mul_then!(f64_mul_then_add, true)],
+        [mul_then!(f64_mul_then_sub, false), mul_then!(f64_mul_then_sub, true)],
+    ],
+];
+
 float_bin! {
     u32, f32, BinI32: f32_add, f32_add_ri = |x: f32, y: f32| x + y;
     u32, f32, BinI32: f32_sub, f32_sub_ri = |x: f32, y: f32| x - y;
@@ -1358,6 +1399,13 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
                     two(&mut all, f.ri, &name, br_imm);
                 }
             }
+        }
+    }
+    for (ty, by_op) in ["f32", "f64"].iter().zip(MUL_THEN) {
+        for (op, by_order) in ["add", "sub"].iter().zip(by_op) {
+            let [op_mul, mul_op] = by_order;
+            three(&mut all, op_mul, &format!("{ty}_{op}_mul"), size_of::<MulThen>());
+            three(&mut all, mul_op, &format!("{ty}_mul_{op}"), size_of::<MulThen>());
         }
     }
     for (nz, by_kind) in ["z", "nz"].iter().zip(BR_AND) {

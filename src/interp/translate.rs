@@ -167,6 +167,8 @@ enum LastOp {
     Copy2,
     /// `i32_and_ri`, its slot operand from the accumulator when `a_acc`.
     AndImm { a_acc: bool },
+    /// `f32_mul` (or `f64_mul` when `wide`) in operand mode `mode`.
+    FloatMul { wide: bool, mode: usize },
 }
 
 /// What the translator knows about the last instruction emitted; reset by every emission and
@@ -706,16 +708,16 @@ impl Translator<'_> {
             O::I64Rotr => {
                 int_bin!(self, i64_rotr, i64_rotr_ri, LeftImm::Form(forms2!(h::i64_rotr_ir)))
             }
-            O::F32Add => float_bin!(self, f32_add, f32_add_ri),
-            O::F32Sub => float_bin!(self, f32_sub, f32_sub_ri),
-            O::F32Mul => float_bin!(self, f32_mul, f32_mul_ri),
+            O::F32Add => self.float_add_sub(false, false),
+            O::F32Sub => self.float_add_sub(false, true),
+            O::F32Mul => self.float_mul(false),
             O::F32Div => float_bin!(self, f32_div, f32_div_ri),
             O::F32Min => float_bin!(self, f32_min, f32_min_ri),
             O::F32Max => float_bin!(self, f32_max, f32_max_ri),
             O::F32Copysign => float_bin!(self, f32_copysign, f32_copysign_ri),
-            O::F64Add => float_bin!(self, f64_add, f64_add_ri),
-            O::F64Sub => float_bin!(self, f64_sub, f64_sub_ri),
-            O::F64Mul => float_bin!(self, f64_mul, f64_mul_ri),
+            O::F64Add => self.float_add_sub(true, false),
+            O::F64Sub => self.float_add_sub(true, true),
+            O::F64Mul => self.float_mul(true),
             O::F64Div => float_bin!(self, f64_div, f64_div_ri),
             O::F64Min => float_bin!(self, f64_min, f64_min_ri),
             O::F64Max => float_bin!(self, f64_max, f64_max_ri),
@@ -889,6 +891,60 @@ impl Translator<'_> {
             Src::Imm(imm) => self.push_imm_result(forms.ri, a, imm),
         }
         self.remember_compare(Compare::Float { wide, cond, a, b });
+    }
+
+    /// `f32.mul` or `f64.mul` (`wide`), remembered when both operands are in slots so the
+    /// addition or subtraction consuming it can absorb it.
+    fn float_mul(&mut self, wide: bool) {
+        let (rr, ri) = if wide {
+            (forms3!(h::f64_mul), forms2!(h::f64_mul_ri))
+        } else {
+            (forms3!(h::f32_mul), forms2!(h::f32_mul_ri))
+        };
+        match self.binary_operands(false) {
+            (Src::Slot(a), Src::Slot(b)) => {
+                let mode = self.mode(a, b);
+                self.push_result(rr[mode], |dst| Bin { dst, a, b });
+                self.last.op = Some(LastOp::FloatMul { wide, mode });
+            }
+            (Src::Slot(a), Src::Imm(imm)) => self.push_imm_result(ri, a, imm),
+            (Src::Imm(_), _) => unreachable!("binary_operands put a left constant in a slot"),
+        }
+    }
+
+    /// `f32.add`, `f32.sub` (`sub`) or their f64 forms (`wide`); a multiplication computed just
+    /// before as one of the operands fuses in.
+    fn float_add_sub(&mut self, wide: bool, sub: bool) {
+        let (rr, ri) = match (wide, sub) {
+            (false, false) => (forms3!(h::f32_add), forms2!(h::f32_add_ri)),
+            (false, true) => (forms3!(h::f32_sub), forms2!(h::f32_sub_ri)),
+            (true, false) => (forms3!(h::f64_add), forms2!(h::f64_add_ri)),
+            (true, true) => (forms3!(h::f64_sub), forms2!(h::f64_sub_ri)),
+        };
+        let (a, b) = self.binary_operands(false);
+        let Src::Slot(a) = a else { unreachable!("binary_operands put a left constant in a slot") };
+        let b = match b {
+            Src::Slot(b) => b,
+            Src::Imm(imm) => return self.push_imm_result(ri, a, imm),
+        };
+        if let Some(LastOp::FloatMul { wide: mul_wide, mode }) = self.last.op
+            && mul_wide == wide
+        {
+            // The product is the fresh result: one operand; the other one, `c`, is in a slot.
+            let product = match (self.fresh_result(a), self.fresh_result(b)) {
+                (Some(_), _) => Some((b, true)),
+                (_, Some(_)) => Some((a, false)),
+                (None, None) => None,
+            };
+            if let Some((c, mul_first)) = product {
+                let Bin { a: x, b: y, .. } = self.last_operands();
+                self.take_back();
+                let handler = h::MUL_THEN[wide as usize][sub as usize][mul_first as usize][mode];
+                self.push_result(handler, |dst| MulThen { dst, c, a: x, b: y });
+                return;
+            }
+        }
+        self.push_result(rr[self.mode(a, b)], |dst| Bin { dst, a, b });
     }
 
     /// `i32.and`, remembered when it takes an immediate so a branch testing it can absorb it.
@@ -1430,6 +1486,14 @@ impl Translator<'_> {
                     }
                 }
             }
+            Some(Compare::Eqz { wide: false, src })
+                if self.fresh_result(src).and_then(|last| last.compare).is_some() =>
+            {
+                // `src` is a comparison just computed: branching when it is false (it is zero)
+                // is branching on the comparison with the other outcome.
+                let inner = self.take_compare(src);
+                return self.conditional_branch(inner, src, !when, back);
+            }
             Some(Compare::Eqz { wide, src }) => {
                 // Branching when `src == 0` holds is branching when `src` is zero.
                 // (An `i32.and` only ever feeds an `i32.eqz`.)
@@ -1665,6 +1729,38 @@ mod tests {
         let bits = |x: f32| Val::F32(x.to_bits());
         for (x, y, expected) in [(1.0, 2.0, 7), (2.0, 2.0, 8), (f32::NAN, 2.0, 7)] {
             assert_eq!(run(wat, "f", &[bits(x), bits(y)]).unwrap(), Val::I32(expected));
+        }
+    }
+
+    #[test]
+    fn a_product_fuses_into_the_sum_and_rounds_twice() {
+        let wat = r#"(module
+            (func (export "mul_add") (param f64 f64 f64) (result f64)
+              (f64.add (f64.mul (local.get 0) (local.get 1)) (local.get 2)))
+            (func (export "sub_mul") (param f64 f64 f64) (result f64)
+              (f64.sub (local.get 2) (f64.mul (local.get 0) (local.get 1)))))"#;
+        assert_eq!(translate(wat), ["f64_mul_add 0 32 0 16", "ret"]);
+        // (1 + 2^-30) * (1 - 2^-30) = 1 - 2^-60 rounds to 1: a fused multiply-add would give
+        // -2^-60 + 1 - 1, not 0.
+        let x = 1.0 + 2f64.powi(-30);
+        let y = 1.0 - 2f64.powi(-30);
+        let f = |x: f64| Val::F64(x.to_bits());
+        let r = run(wat, "mul_add", &[f(x), f(y), f(-1.0)]).unwrap();
+        assert_eq!(r, f(0.0));
+        let r = run(wat, "sub_mul", &[f(x), f(y), f(1.0)]).unwrap();
+        assert_eq!(r, f(0.0));
+        let r = run(wat, "sub_mul", &[f(3.0), f(4.0), f(20.0)]).unwrap();
+        assert_eq!(r, f(8.0));
+    }
+
+    #[test]
+    fn a_comparison_under_eqz_fuses_into_the_branch_with_the_other_outcome() {
+        let wat = r#"(module (func (export "f") (param f64) (result i32)
+            (block (br_if 0 (i32.eqz (f64.le (local.get 0) (f64.const 4)))) (return (i32.const 1)))
+            (i32.const 2)))"#;
+        assert_eq!(translate(wat)[0], "br_if_not_f64_le_ri 0 48 0 1074790400");
+        for (x, expected) in [(1.0, 1), (5.0, 2), (f64::NAN, 2)] {
+            assert_eq!(run(wat, "f", &[Val::F64(x.to_bits())]).unwrap(), Val::I32(expected));
         }
     }
 
