@@ -46,6 +46,19 @@ macro_rules! set {
     }};
 }
 
+/// [`set!`] in a handler of operand mode `$m`: the slot is left alone when `$m` has
+/// [`ACC_ONLY`].
+macro_rules! put {
+    ($m:ident, $fp:ident, $acc:ident, $slot:expr, $v:expr) => {{
+        let v = $v;
+        $acc = SlotValue::acc(v);
+        if $m & ACC_ONLY == 0 {
+            // SAFETY: as for `get!`.
+            unsafe { $fp.set($slot, v) }
+        }
+    }};
+}
+
 /// An operand as a `$t`: from the accumulator when `$from_acc` (a constant of the handler), else
 /// from slot `$slot`.
 macro_rules! src {
@@ -83,6 +96,19 @@ pub const SLOTS: u8 = 0;
 pub const ACC_A: u8 = 1;
 /// Operand mode `M`: the second slot operand in the accumulator.
 pub const ACC_B: u8 = 2;
+/// Added to operand mode `M` of a handler that writes a result: the result goes to the
+/// accumulator only, not to its slot (the next instruction reads it there, and nothing else).
+pub const ACC_ONLY: u8 = 4;
+
+/// Whether operand mode `m` takes the first slot operand from the accumulator.
+const fn a_acc(m: u8) -> bool {
+    m & 3 == ACC_A
+}
+
+/// Whether operand mode `m` takes the second slot operand from the accumulator.
+const fn b_acc(m: u8) -> bool {
+    m & 3 == ACC_B
+}
 
 /// Branch kind `B`: a forward branch.
 pub const FORWARD: u8 = 0;
@@ -145,19 +171,19 @@ macro_rules! int_bin {
         handler!($rr<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Bin { dst, a, b } = ops!(ip, Bin);
             let f = $f;
-            set!(fp, acc, dst, f(src!(fp, acc, M == ACC_A, $t, a), src!(fp, acc, M == ACC_B, $t, b)));
+            put!(M, fp, acc, dst, f(src!(fp, acc, a_acc(M), $t, a), src!(fp, acc, b_acc(M), $t, b)));
             next!(ip, Bin, fp, mem, len, ex, acc)
         });
         handler!($ri<const M: u8>(ip, fp, mem, len, ex, acc) {
             let $I { dst, a, imm } = ops!(ip, $I);
             let f = $f;
-            set!(fp, acc, dst, f(src!(fp, acc, M == ACC_A, $t, a), imm as $t));
+            put!(M, fp, acc, dst, f(src!(fp, acc, a_acc(M), $t, a), imm as $t));
             next!(ip, $I, fp, mem, len, ex, acc)
         });
         $(handler!($ir<const M: u8>(ip, fp, mem, len, ex, acc) {
             let $I { dst, a, imm } = ops!(ip, $I);
             let f = $f;
-            set!(fp, acc, dst, f(imm as $t, src!(fp, acc, M == ACC_A, $t, a)));
+            put!(M, fp, acc, dst, f(imm as $t, src!(fp, acc, a_acc(M), $t, a)));
             next!(ip, $I, fp, mem, len, ex, acc)
         });)?
     )*};
@@ -203,8 +229,8 @@ macro_rules! int_bin_trap {
         handler!($rr<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Bin { dst, a, b } = ops!(ip, Bin);
             let f = $f;
-            match f(src!(fp, acc, M == ACC_A, $t, a), src!(fp, acc, M == ACC_B, $t, b)) {
-                Ok(v) => set!(fp, acc, dst, v),
+            match f(src!(fp, acc, a_acc(M), $t, a), src!(fp, acc, b_acc(M), $t, b)) {
+                Ok(v) => put!(M, fp, acc, dst, v),
                 Err(code) => return ex.trap(code),
             }
             next!(ip, Bin, fp, mem, len, ex, acc)
@@ -212,8 +238,8 @@ macro_rules! int_bin_trap {
         handler!($ri<const M: u8>(ip, fp, mem, len, ex, acc) {
             let $I { dst, a, imm } = ops!(ip, $I);
             let f = $f;
-            match f(src!(fp, acc, M == ACC_A, $t, a), imm as $t) {
-                Ok(v) => set!(fp, acc, dst, v),
+            match f(src!(fp, acc, a_acc(M), $t, a), imm as $t) {
+                Ok(v) => put!(M, fp, acc, dst, v),
                 Err(code) => return ex.trap(code),
             }
             next!(ip, $I, fp, mem, len, ex, acc)
@@ -294,13 +320,13 @@ macro_rules! cmp {
         handler!($rr<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Bin { dst, a, b } = ops!(ip, Bin);
             let f = $f;
-            set!(fp, acc, dst, f(src!(fp, acc, M == ACC_A, $t, a), src!(fp, acc, M == ACC_B, $t, b)) as u32);
+            put!(M, fp, acc, dst, f(src!(fp, acc, a_acc(M), $t, a), src!(fp, acc, b_acc(M), $t, b)) as u32);
             next!(ip, Bin, fp, mem, len, ex, acc)
         });
         handler!($ri<const M: u8>(ip, fp, mem, len, ex, acc) {
             let $I { dst, a, imm } = ops!(ip, $I);
             let f = $f;
-            set!(fp, acc, dst, f(src!(fp, acc, M == ACC_A, $t, a), imm as $t) as u32);
+            put!(M, fp, acc, dst, f(src!(fp, acc, a_acc(M), $t, a), imm as $t) as u32);
             next!(ip, $I, fp, mem, len, ex, acc)
         });
     )*};
@@ -311,7 +337,7 @@ macro_rules! br_cmp {
         handler!($rr<const M: u8, const B: u8>(ip, fp, mem, len, ex, acc) {
             let BrCmp { a, b, offset } = ops!(ip, BrCmp);
             let f = $f;
-            if f(src!(fp, acc, M == ACC_A, $t, a), src!(fp, acc, M == ACC_B, $t, b)) {
+            if f(src!(fp, acc, a_acc(M), $t, a), src!(fp, acc, b_acc(M), $t, b)) {
                 return take::<B>(ip, offset, fp, mem, len, ex, acc);
             }
             next!(ip, BrCmp, fp, mem, len, ex, acc)
@@ -319,7 +345,7 @@ macro_rules! br_cmp {
         handler!($ri<const M: u8, const B: u8>(ip, fp, mem, len, ex, acc) {
             let $I { a, imm, offset } = ops!(ip, $I);
             let f = $f;
-            if f(src!(fp, acc, M == ACC_A, $t, a), imm as $t) {
+            if f(src!(fp, acc, a_acc(M), $t, a), imm as $t) {
                 return take::<B>(ip, offset, fp, mem, len, ex, acc);
             }
             next!(ip, $I, fp, mem, len, ex, acc)
@@ -370,13 +396,24 @@ int_conds!(br_cmp, u64, i64, BrCmpI64:
     br_i64_ge_u br_i64_ge_u_ri);
 
 /// A handler's variants by where its slot operand is: `[in its slot, in the accumulator]`.
-pub type Forms2 = [Handler; 2];
+pub type Modes2 = [Handler; 2];
 /// A handler's variants by where its two slot operands are: `[both in slots, the first in the
 /// accumulator, the second in the accumulator]`.
-pub type Forms3 = [Handler; 3];
+pub type Modes3 = [Handler; 3];
 
-/// The handlers of `M`-generic handler `$h` (a path), as [`Forms2`].
-macro_rules! forms2 {
+/// The variants of a handler that writes a result, by operand mode: the ones that also store the
+/// result in its slot, and the ones that leave it in the accumulator only ([`ACC_ONLY`]).
+#[derive(Clone, Copy)]
+pub struct Forms<const N: usize> {
+    pub stored: [Handler; N],
+    pub acc_only: [Handler; N],
+}
+
+pub type Forms2 = Forms<2>;
+pub type Forms3 = Forms<3>;
+
+/// The handlers of `M`-generic handler `$h` (a path), as [`Modes2`].
+macro_rules! modes2 {
     ($($h:ident)::+) => {
         [
             $($h)::+::<{ $crate::interp::handlers::SLOTS }>,
@@ -385,14 +422,51 @@ macro_rules! forms2 {
     };
 }
 
-/// The handlers of `M`-generic handler `$h` (a path), as [`Forms3`].
-macro_rules! forms3 {
+/// The handlers of `M`-generic handler `$h` (a path), as [`Modes3`].
+macro_rules! modes3 {
     ($($h:ident)::+) => {
         [
             $($h)::+::<{ $crate::interp::handlers::SLOTS }>,
             $($h)::+::<{ $crate::interp::handlers::ACC_A }>,
             $($h)::+::<{ $crate::interp::handlers::ACC_B }>,
         ]
+    };
+}
+
+/// The handlers of result-writing, `M`-generic handler `$h` (a path) that reads no slot.
+macro_rules! forms1 {
+    ($($h:ident)::+) => {
+        $crate::interp::handlers::Forms {
+            stored: [$($h)::+::<{ $crate::interp::handlers::SLOTS }>],
+            acc_only: [$($h)::+::<{ $crate::interp::handlers::ACC_ONLY }>],
+        }
+    };
+}
+
+/// The handlers of result-writing, `M`-generic handler `$h` (a path), as [`Forms2`].
+macro_rules! forms2 {
+    ($($h:ident)::+) => {
+        $crate::interp::handlers::Forms {
+            stored: modes2!($($h)::+),
+            acc_only: [
+                $($h)::+::<{ $crate::interp::handlers::SLOTS | $crate::interp::handlers::ACC_ONLY }>,
+                $($h)::+::<{ $crate::interp::handlers::ACC_A | $crate::interp::handlers::ACC_ONLY }>,
+            ],
+        }
+    };
+}
+
+/// The handlers of result-writing, `M`-generic handler `$h` (a path), as [`Forms3`].
+macro_rules! forms3 {
+    ($($h:ident)::+) => {
+        $crate::interp::handlers::Forms {
+            stored: modes3!($($h)::+),
+            acc_only: [
+                $($h)::+::<{ $crate::interp::handlers::SLOTS | $crate::interp::handlers::ACC_ONLY }>,
+                $($h)::+::<{ $crate::interp::handlers::ACC_A | $crate::interp::handlers::ACC_ONLY }>,
+                $($h)::+::<{ $crate::interp::handlers::ACC_B | $crate::interp::handlers::ACC_ONLY }>,
+            ],
+        }
     };
 }
 
@@ -417,17 +491,36 @@ macro_rules! br_forms3 {
     };
 }
 
-/// The handlers of one comparison (or compare-and-branch): register form, immediate form.
+/// The handlers of one comparison: register form, immediate form.
 #[derive(Clone, Copy)]
 pub struct CmpForms {
     pub rr: Forms3,
     pub ri: Forms2,
 }
 
+/// The handlers of one compare-and-branch: register form, immediate form.
+#[derive(Clone, Copy)]
+pub struct BrForms {
+    pub rr: Modes3,
+    pub ri: Modes2,
+}
+
 /// `i32_add_ri2`, by where each addition's slot operand is (`M0`, then `M`).
 pub const ADD_RI2: [Forms2; 2] = [
-    [i32_add_ri2::<SLOTS, SLOTS>, i32_add_ri2::<SLOTS, ACC_A>],
-    [i32_add_ri2::<ACC_A, SLOTS>, i32_add_ri2::<ACC_A, ACC_A>],
+    Forms {
+        stored: [i32_add_ri2::<SLOTS, SLOTS>, i32_add_ri2::<SLOTS, ACC_A>],
+        acc_only: [
+            i32_add_ri2::<SLOTS, { SLOTS | ACC_ONLY }>,
+            i32_add_ri2::<SLOTS, { ACC_A | ACC_ONLY }>,
+        ],
+    },
+    Forms {
+        stored: [i32_add_ri2::<ACC_A, SLOTS>, i32_add_ri2::<ACC_A, ACC_A>],
+        acc_only: [
+            i32_add_ri2::<ACC_A, { SLOTS | ACC_ONLY }>,
+            i32_add_ri2::<ACC_A, { ACC_A | ACC_ONLY }>,
+        ],
+    },
 ];
 
 /// Each comparison's handlers, by [`Cond`].
@@ -481,7 +574,7 @@ pub const F64_CMP: FloatCondTable = [
 /// The handlers of a branch on float comparison `$c` being `$when`, of branch kind `$b`.
 macro_rules! float_branch {
     ($rr:ident, $ri:ident, $c:literal, $when:literal, $b:expr) => {
-        CmpForms {
+        BrForms {
             rr: [
                 $rr::<$c, $when, SLOTS, $b>,
                 $rr::<$c, $when, ACC_A, $b>,
@@ -500,7 +593,7 @@ macro_rules! float_branch {
 
 /// Each branch on a float comparison, by comparison code, the outcome it branches on, then
 /// branch kind ([`FORWARD`]...).
-pub type FloatBranchTable = [[[CmpForms; 4]; 2]; 6];
+pub type FloatBranchTable = [[[BrForms; 4]; 2]; 6];
 
 pub const F32_BR: FloatBranchTable = float_branch!(br_f32, br_f32_ri: 0 1 2 3 4 5);
 pub const F64_BR: FloatBranchTable = float_branch!(br_f64, br_f64_ri: 0 1 2 3 4 5);
@@ -513,11 +606,11 @@ macro_rules! br_and {
 }
 
 /// `br_and`, by whether it branches on a non-zero result, then branch kind ([`FORWARD`]...).
-pub const BR_AND: [[Forms2; 4]; 2] = [by_kind!(br_and!(false,)), by_kind!(br_and!(true,))];
+pub const BR_AND: [[Modes2; 4]; 2] = [by_kind!(br_and!(false,)), by_kind!(br_and!(true,))];
 
 /// The branches on a value being zero or not, by width (i32, i64), whether they branch on zero,
 /// then branch kind ([`FORWARD`]...).
-pub const BR_TEST: [[[Forms2; 4]; 2]; 2] = [
+pub const BR_TEST: [[[Modes2; 4]; 2]; 2] = [
     [by_kind!(br_forms2!(br_nez,)), by_kind!(br_forms2!(br_eqz,))],
     [by_kind!(br_forms2!(br_nez64,)), by_kind!(br_forms2!(br_eqz64,))],
 ];
@@ -539,12 +632,12 @@ pub const BR: [Handler; 4] = [br::<FORWARD>, br::<BACK_QUIET>, br::<BACK_COUNT>,
 /// The handlers of a compare-and-branch of kind `$b`.
 macro_rules! cmp_branch {
     ($rr:ident, $ri:ident, $b:expr) => {
-        CmpForms { rr: br_forms3!($rr, $b), ri: br_forms2!($ri, $b) }
+        BrForms { rr: br_forms3!($rr, $b), ri: br_forms2!($ri, $b) }
     };
 }
 
 /// Each compare-and-branch's handlers, by [`Cond`], then by branch kind ([`FORWARD`]...).
-pub type BranchTable = [[CmpForms; 4]; 10];
+pub type BranchTable = [[BrForms; 4]; 10];
 
 pub const I32_BR: BranchTable = [
     by_kind!(cmp_branch!(br_i32_eq, br_i32_eq_ri,)),
@@ -578,15 +671,15 @@ macro_rules! float_bin {
         handler!($rr<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Bin { dst, a, b } = ops!(ip, Bin);
             let op = $op;
-            let r: $f = op(<$f>::from_bits(src!(fp, acc, M == ACC_A, $bits, a)), <$f>::from_bits(src!(fp, acc, M == ACC_B, $bits, b)));
-            set!(fp, acc, dst, r.to_bits());
+            let r: $f = op(<$f>::from_bits(src!(fp, acc, a_acc(M), $bits, a)), <$f>::from_bits(src!(fp, acc, b_acc(M), $bits, b)));
+            put!(M, fp, acc, dst, r.to_bits());
             next!(ip, Bin, fp, mem, len, ex, acc)
         });
         handler!($ri<const M: u8>(ip, fp, mem, len, ex, acc) {
             let $I { dst, a, imm } = ops!(ip, $I);
             let op = $op;
-            let r: $f = op(<$f>::from_bits(src!(fp, acc, M == ACC_A, $bits, a)), <$f>::from_bits(imm as $bits));
-            set!(fp, acc, dst, r.to_bits());
+            let r: $f = op(<$f>::from_bits(src!(fp, acc, a_acc(M), $bits, a)), <$f>::from_bits(imm as $bits));
+            put!(M, fp, acc, dst, r.to_bits());
             next!(ip, $I, fp, mem, len, ex, acc)
         });
     )*};
@@ -596,11 +689,11 @@ macro_rules! float_mul_then {
     ($($bits:ty, $f:ty: $name:ident = $op:tt;)*) => {$(
         handler!($name<const M: u8, const MUL_FIRST: bool>(ip, fp, mem, len, ex, acc) {
             let MulThen { dst, c, a, b } = ops!(ip, MulThen);
-            let x = <$f>::from_bits(src!(fp, acc, M == ACC_A, $bits, a));
-            let t = x * <$f>::from_bits(src!(fp, acc, M == ACC_B, $bits, b));
+            let x = <$f>::from_bits(src!(fp, acc, a_acc(M), $bits, a));
+            let t = x * <$f>::from_bits(src!(fp, acc, b_acc(M), $bits, b));
             let c = <$f>::from_bits(get!(fp, $bits, c));
             let r: $f = if MUL_FIRST { t $op c } else { c $op t };
-            set!(fp, acc, dst, r.to_bits());
+            put!(M, fp, acc, dst, r.to_bits());
             next!(ip, MulThen, fp, mem, len, ex, acc)
         });
     )*};
@@ -616,7 +709,14 @@ float_mul_then! {
 /// [`Forms3`] of a float multiplication fused into the addition or subtraction after it.
 macro_rules! mul_then {
     ($h:ident, $mul_first:literal) => {
-        [$h::<SLOTS, $mul_first>, $h::<ACC_A, $mul_first>, $h::<ACC_B, $mul_first>]
+        Forms {
+            stored: [$h::<SLOTS, $mul_first>, $h::<ACC_A, $mul_first>, $h::<ACC_B, $mul_first>],
+            acc_only: [
+                $h::<{ SLOTS | ACC_ONLY }, $mul_first>,
+                $h::<{ ACC_A | ACC_ONLY }, $mul_first>,
+                $h::<{ ACC_B | ACC_ONLY }, $mul_first>,
+            ],
+        }
     };
 }
 
@@ -652,14 +752,14 @@ macro_rules! float_cmp {
     ($($bits:ty, $f:ty, $I:ident: $rr:ident, $ri:ident = $op:tt;)*) => {$(
         handler!($rr<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Bin { dst, a, b } = ops!(ip, Bin);
-            let (x, y) = (<$f>::from_bits(src!(fp, acc, M == ACC_A, $bits, a)), <$f>::from_bits(src!(fp, acc, M == ACC_B, $bits, b)));
-            set!(fp, acc, dst, (x $op y) as u32);
+            let (x, y) = (<$f>::from_bits(src!(fp, acc, a_acc(M), $bits, a)), <$f>::from_bits(src!(fp, acc, b_acc(M), $bits, b)));
+            put!(M, fp, acc, dst, (x $op y) as u32);
             next!(ip, Bin, fp, mem, len, ex, acc)
         });
         handler!($ri<const M: u8>(ip, fp, mem, len, ex, acc) {
             let $I { dst, a, imm } = ops!(ip, $I);
-            let (x, y) = (<$f>::from_bits(src!(fp, acc, M == ACC_A, $bits, a)), <$f>::from_bits(imm as $bits));
-            set!(fp, acc, dst, (x $op y) as u32);
+            let (x, y) = (<$f>::from_bits(src!(fp, acc, a_acc(M), $bits, a)), <$f>::from_bits(imm as $bits));
+            put!(M, fp, acc, dst, (x $op y) as u32);
             next!(ip, $I, fp, mem, len, ex, acc)
         });
     )*};
@@ -700,8 +800,8 @@ macro_rules! br_float {
         handler!($rr<const C: u8, const WHEN: bool, const M: u8, const B: u8>
             (ip, fp, mem, len, ex, acc) {
             let BrCmp { a, b, offset } = ops!(ip, BrCmp);
-            let x = <$f>::from_bits(src!(fp, acc, M == ACC_A, $bits, a));
-            let y = <$f>::from_bits(src!(fp, acc, M == ACC_B, $bits, b));
+            let x = <$f>::from_bits(src!(fp, acc, a_acc(M), $bits, a));
+            let y = <$f>::from_bits(src!(fp, acc, b_acc(M), $bits, b));
             if fcmp::<C, $f>(x, y) == WHEN {
                 return take::<B>(ip, offset, fp, mem, len, ex, acc);
             }
@@ -710,7 +810,7 @@ macro_rules! br_float {
         handler!($ri<const C: u8, const WHEN: bool, const M: u8, const B: u8>
             (ip, fp, mem, len, ex, acc) {
             let $I { a, imm, offset } = ops!(ip, $I);
-            let x = <$f>::from_bits(src!(fp, acc, M == ACC_A, $bits, a));
+            let x = <$f>::from_bits(src!(fp, acc, a_acc(M), $bits, a));
             if fcmp::<C, $f>(x, <$f>::from_bits(imm as $bits)) == WHEN {
                 return take::<B>(ip, offset, fp, mem, len, ex, acc);
             }
@@ -728,7 +828,7 @@ br_float! {
 // the branch that tests it.
 handler!(br_and<const M: u8, const NZ: bool, const B: u8>(ip, fp, mem, len, ex, acc) {
     let BrCmpI32 { a, imm, offset } = ops!(ip, BrCmpI32);
-    if (src!(fp, acc, M == ACC_A, u32, a) & imm != 0) == NZ {
+    if (src!(fp, acc, a_acc(M), u32, a) & imm != 0) == NZ {
         return take::<B>(ip, offset, fp, mem, len, ex, acc);
     }
     next!(ip, BrCmpI32, fp, mem, len, ex, acc)
@@ -741,7 +841,7 @@ macro_rules! unary {
         handler!($name<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Un { dst, src } = ops!(ip, Un);
             let f = $f;
-            set!(fp, acc, dst, f(src!(fp, acc, M == ACC_A, $t, src)));
+            put!(M, fp, acc, dst, f(src!(fp, acc, a_acc(M), $t, src)));
             next!(ip, Un, fp, mem, len, ex, acc)
         });
     )*};
@@ -805,8 +905,8 @@ macro_rules! unary_trap {
         handler!($name<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Un { dst, src } = ops!(ip, Un);
             let f = $f;
-            match f(src!(fp, acc, M == ACC_A, $t, src)) {
-                Ok(v) => set!(fp, acc, dst, v),
+            match f(src!(fp, acc, a_acc(M), $t, src)) {
+                Ok(v) => put!(M, fp, acc, dst, v),
                 Err(code) => return ex.trap(code),
             }
             next!(ip, Un, fp, mem, len, ex, acc)
@@ -842,42 +942,42 @@ macro_rules! loads {
     ($($name:ident, $ri:ident, $rr:ident, $abs:ident: $t:ty => $conv:expr;)*) => {$(
         handler!($ri<const M: u8>(ip, fp, mem, len, ex, acc) {
             let LoadRi { dst, a, imm, offset } = ops!(ip, LoadRi);
-            let base = src!(fp, acc, M == ACC_A, u32, a).wrapping_add(imm);
+            let base = src!(fp, acc, a_acc(M), u32, a).wrapping_add(imm);
             let ea = checked!(ex, len, base as u64 + offset as u64, $t);
             // SAFETY: `ea + size_of::<$t>() <= len`, the accessible bytes of memory 0 at `mem`.
             let v = unsafe { mem.add(ea).cast::<$t>().read_unaligned() };
             let conv = $conv;
-            set!(fp, acc, dst, conv(<$t>::from_le(v)));
+            put!(M, fp, acc, dst, conv(<$t>::from_le(v)));
             next!(ip, LoadRi, fp, mem, len, ex, acc)
         });
         handler!($rr<const M: u8>(ip, fp, mem, len, ex, acc) {
             let LoadRr { dst, a, b, offset } = ops!(ip, LoadRr);
-            let x = src!(fp, acc, M == ACC_A, u32, a);
-            let base = x.wrapping_add(src!(fp, acc, M == ACC_B, u32, b));
+            let x = src!(fp, acc, a_acc(M), u32, a);
+            let base = x.wrapping_add(src!(fp, acc, b_acc(M), u32, b));
             let ea = checked!(ex, len, base as u64 + offset as u64, $t);
             // SAFETY: as above.
             let v = unsafe { mem.add(ea).cast::<$t>().read_unaligned() };
             let conv = $conv;
-            set!(fp, acc, dst, conv(<$t>::from_le(v)));
+            put!(M, fp, acc, dst, conv(<$t>::from_le(v)));
             next!(ip, LoadRr, fp, mem, len, ex, acc)
         });
         handler!($name<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Load { dst, addr, offset } = ops!(ip, Load);
-            let base = src!(fp, acc, M == ACC_A, u32, addr);
+            let base = src!(fp, acc, a_acc(M), u32, addr);
             let ea = checked!(ex, len, base as u64 + offset as u64, $t);
             // SAFETY: `ea + size_of::<$t>() <= len`, the accessible bytes of memory 0 at `mem`.
             let v = unsafe { mem.add(ea).cast::<$t>().read_unaligned() };
             let conv = $conv;
-            set!(fp, acc, dst, conv(<$t>::from_le(v)));
+            put!(M, fp, acc, dst, conv(<$t>::from_le(v)));
             next!(ip, Load, fp, mem, len, ex, acc)
         });
-        handler!($abs(ip, fp, mem, len, ex, acc) {
+        handler!($abs<const M: u8>(ip, fp, mem, len, ex, acc) {
             let LoadAbs { dst, ea } = ops!(ip, LoadAbs);
             let ea = checked!(ex, len, ea, $t);
             // SAFETY: as above.
             let v = unsafe { mem.add(ea).cast::<$t>().read_unaligned() };
             let conv = $conv;
-            set!(fp, acc, dst, conv(<$t>::from_le(v)));
+            put!(M, fp, acc, dst, conv(<$t>::from_le(v)));
             next!(ip, LoadAbs, fp, mem, len, ex, acc)
         });
     )*};
@@ -902,16 +1002,16 @@ macro_rules! stores {
     ($($name:ident, $imm:ident, $abs:ident: $t:ty;)*) => {$(
         handler!($name<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Store { addr, val, offset } = ops!(ip, Store);
-            let base = src!(fp, acc, M == ACC_A, u32, addr);
+            let base = src!(fp, acc, a_acc(M), u32, addr);
             let ea = checked!(ex, len, base as u64 + offset as u64, $t);
-            let v: $t = src!(fp, acc, M == ACC_B, $t, val);
+            let v: $t = src!(fp, acc, b_acc(M), $t, val);
             // SAFETY: `ea + size_of::<$t>() <= len`, the accessible bytes of memory 0 at `mem`.
             unsafe { mem.add(ea).cast::<$t>().write_unaligned(v.to_le()) };
             next!(ip, Store, fp, mem, len, ex, acc)
         });
         handler!($imm<const M: u8>(ip, fp, mem, len, ex, acc) {
             let StoreImm { addr, offset, imm } = ops!(ip, StoreImm);
-            let base = src!(fp, acc, M == ACC_A, u32, addr);
+            let base = src!(fp, acc, a_acc(M), u32, addr);
             let ea = checked!(ex, len, base as u64 + offset as u64, $t);
             // SAFETY: as above.
             unsafe { mem.add(ea).cast::<$t>().write_unaligned((imm as $t).to_le()) };
@@ -920,7 +1020,7 @@ macro_rules! stores {
         handler!($abs<const M: u8>(ip, fp, mem, len, ex, acc) {
             let StoreAbs { val, ea } = ops!(ip, StoreAbs);
             let ea = checked!(ex, len, ea, $t);
-            let v: $t = src!(fp, acc, M == ACC_A, $t, val);
+            let v: $t = src!(fp, acc, a_acc(M), $t, val);
             // SAFETY: as above.
             unsafe { mem.add(ea).cast::<$t>().write_unaligned(v.to_le()) };
             next!(ip, StoreAbs, fp, mem, len, ex, acc)
@@ -1087,8 +1187,8 @@ handler!(copy3(ip, fp, mem, len, ex, acc) {
 
 handler!(i32_add_ri2<const M0: u8, const M: u8>(ip, fp, mem, len, ex, acc) {
     let AddRi2 { dst, a, imm, dst0, a0, imm0 } = ops!(ip, AddRi2);
-    set!(fp, acc, dst0, src!(fp, acc, M0 == ACC_A, u32, a0).wrapping_add(imm0));
-    set!(fp, acc, dst, src!(fp, acc, M == ACC_A, u32, a).wrapping_add(imm));
+    set!(fp, acc, dst0, src!(fp, acc, a_acc(M0), u32, a0).wrapping_add(imm0));
+    put!(M, fp, acc, dst, src!(fp, acc, a_acc(M), u32, a).wrapping_add(imm));
     next!(ip, AddRi2, fp, mem, len, ex, acc)
 });
 
@@ -1112,8 +1212,8 @@ handler!(const_v128(ip, fp, mem, len, ex, acc) {
 
 handler!(select<const M: u8>(ip, fp, mem, len, ex, acc) {
     let Select { dst, a, b, cond } = ops!(ip, Select);
-    let src = if src!(fp, acc, M == ACC_A, u32, cond) != 0 { a } else { b };
-    set!(fp, acc, dst, get!(fp, u128, src));
+    let src = if src!(fp, acc, a_acc(M), u32, cond) != 0 { a } else { b };
+    put!(M, fp, acc, dst, get!(fp, u128, src));
     next!(ip, Select, fp, mem, len, ex, acc)
 });
 
@@ -1127,7 +1227,7 @@ handler!(global_get(ip, fp, mem, len, ex, acc) {
 
 handler!(global_set<const M: u8>(ip, fp, mem, len, ex, acc) {
     let GlobalSet { src, global } = ops!(ip, GlobalSet);
-    let v = if M == ACC_A { acc as u128 } else { get!(fp, u128, src) };
+    let v = if a_acc(M) { acc as u128 } else { get!(fp, u128, src) };
     // SAFETY: as for `global_get`.
     unsafe { (*ex.globals.add(global as usize)).write(v) };
     next!(ip, GlobalSet, fp, mem, len, ex, acc)
@@ -1158,7 +1258,7 @@ handler!(br<const B: u8>(ip, fp, mem, len, ex, acc) {
 
 handler!(br_nez<const M: u8, const B: u8>(ip, fp, mem, len, ex, acc) {
     let BrIf { cond, offset } = ops!(ip, BrIf);
-    if src!(fp, acc, M == ACC_A, u32, cond) != 0 {
+    if src!(fp, acc, a_acc(M), u32, cond) != 0 {
         return take::<B>(ip, offset, fp, mem, len, ex, acc);
     }
     next!(ip, BrIf, fp, mem, len, ex, acc)
@@ -1166,7 +1266,7 @@ handler!(br_nez<const M: u8, const B: u8>(ip, fp, mem, len, ex, acc) {
 
 handler!(br_eqz<const M: u8, const B: u8>(ip, fp, mem, len, ex, acc) {
     let BrIf { cond, offset } = ops!(ip, BrIf);
-    if src!(fp, acc, M == ACC_A, u32, cond) == 0 {
+    if src!(fp, acc, a_acc(M), u32, cond) == 0 {
         return take::<B>(ip, offset, fp, mem, len, ex, acc);
     }
     next!(ip, BrIf, fp, mem, len, ex, acc)
@@ -1174,7 +1274,7 @@ handler!(br_eqz<const M: u8, const B: u8>(ip, fp, mem, len, ex, acc) {
 
 handler!(br_nez64<const M: u8, const B: u8>(ip, fp, mem, len, ex, acc) {
     let BrIf { cond, offset } = ops!(ip, BrIf);
-    if src!(fp, acc, M == ACC_A, u64, cond) != 0 {
+    if src!(fp, acc, a_acc(M), u64, cond) != 0 {
         return take::<B>(ip, offset, fp, mem, len, ex, acc);
     }
     next!(ip, BrIf, fp, mem, len, ex, acc)
@@ -1182,7 +1282,7 @@ handler!(br_nez64<const M: u8, const B: u8>(ip, fp, mem, len, ex, acc) {
 
 handler!(br_eqz64<const M: u8, const B: u8>(ip, fp, mem, len, ex, acc) {
     let BrIf { cond, offset } = ops!(ip, BrIf);
-    if src!(fp, acc, M == ACC_A, u64, cond) == 0 {
+    if src!(fp, acc, a_acc(M), u64, cond) == 0 {
         return take::<B>(ip, offset, fp, mem, len, ex, acc);
     }
     next!(ip, BrIf, fp, mem, len, ex, acc)
@@ -1366,13 +1466,14 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     fn one(all: &mut All, h: Handler, name: &str, size: usize) {
         all.push((h, name.to_string(), size));
     }
-    fn two(all: &mut All, forms: Forms2, name: &str, size: usize) {
-        let names = [name.to_string(), format!("{name}_a")];
-        all.extend(forms.into_iter().zip(names).map(|(h, n)| (h, n, size)));
+    fn modes<const N: usize>(all: &mut All, handlers: [Handler; N], name: &str, size: usize) {
+        for (h, mode) in handlers.into_iter().zip(["", "_a", "_b"]) {
+            all.push((h, format!("{name}{mode}"), size));
+        }
     }
-    fn three(all: &mut All, forms: Forms3, name: &str, size: usize) {
-        let names = [name.to_string(), format!("{name}_a"), format!("{name}_b")];
-        all.extend(forms.into_iter().zip(names).map(|(h, n)| (h, n, size)));
+    fn forms<const N: usize>(all: &mut All, forms: Forms<N>, name: &str, size: usize) {
+        modes(all, forms.stored, name, size);
+        modes(all, forms.acc_only, &format!("{name}_o"), size);
     }
     // Suffixes of the branch kinds, in the order of `FORWARD` and the back kinds.
     const KINDS: [&str; 4] = ["", "_back_quiet", "_back_count", "_back"];
@@ -1389,14 +1490,14 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     ];
     for (ty, cmp, br, cmp_imm, br_imm) in float_tables {
         for ((cond, c), by_when) in fconds.iter().zip(cmp).zip(br) {
-            three(&mut all, c.rr, &format!("{ty}_{cond}"), size_of::<Bin>());
-            two(&mut all, c.ri, &format!("{ty}_{cond}_ri"), cmp_imm);
+            forms(&mut all, c.rr, &format!("{ty}_{cond}"), size_of::<Bin>());
+            forms(&mut all, c.ri, &format!("{ty}_{cond}_ri"), cmp_imm);
             for (when, by_kind) in ["if_not", "if"].iter().zip(by_when) {
                 for (kind, f) in KINDS.iter().zip(by_kind) {
                     let name = format!("br_{when}_{ty}_{cond}{kind}");
-                    three(&mut all, f.rr, &name, size_of::<BrCmp>());
+                    modes(&mut all, f.rr, &name, size_of::<BrCmp>());
                     let name = format!("br_{when}_{ty}_{cond}_ri{kind}");
-                    two(&mut all, f.ri, &name, br_imm);
+                    modes(&mut all, f.ri, &name, br_imm);
                 }
             }
         }
@@ -1404,19 +1505,19 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     for (ty, by_op) in ["f32", "f64"].iter().zip(MUL_THEN) {
         for (op, by_order) in ["add", "sub"].iter().zip(by_op) {
             let [op_mul, mul_op] = by_order;
-            three(&mut all, op_mul, &format!("{ty}_{op}_mul"), size_of::<MulThen>());
-            three(&mut all, mul_op, &format!("{ty}_mul_{op}"), size_of::<MulThen>());
+            forms(&mut all, op_mul, &format!("{ty}_{op}_mul"), size_of::<MulThen>());
+            forms(&mut all, mul_op, &format!("{ty}_mul_{op}"), size_of::<MulThen>());
         }
     }
     for (nz, by_kind) in ["z", "nz"].iter().zip(BR_AND) {
         for (kind, forms) in KINDS.iter().zip(by_kind) {
-            two(&mut all, forms, &format!("br_and_{nz}{kind}"), size_of::<BrCmpI32>());
+            modes(&mut all, forms, &format!("br_and_{nz}{kind}"), size_of::<BrCmpI32>());
         }
     }
     for (width, by_zero) in ["", "64"].iter().zip(BR_TEST) {
         for (test, by_kind) in ["nez", "eqz"].iter().zip(by_zero) {
             for (kind, forms) in KINDS.iter().zip(by_kind) {
-                two(&mut all, forms, &format!("br_{test}{width}{kind}"), size_of::<BrIf>());
+                modes(&mut all, forms, &format!("br_{test}{width}{kind}"), size_of::<BrIf>());
             }
         }
     }
@@ -1425,231 +1526,231 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     }
     for (ty, cmp, br, cmp_imm, br_imm) in tables {
         for ((cond, c), by_kind) in conds.iter().zip(cmp).zip(br) {
-            three(&mut all, c.rr, &format!("{ty}_{cond}"), size_of::<Bin>());
-            two(&mut all, c.ri, &format!("{ty}_{cond}_ri"), cmp_imm);
+            forms(&mut all, c.rr, &format!("{ty}_{cond}"), size_of::<Bin>());
+            forms(&mut all, c.ri, &format!("{ty}_{cond}_ri"), cmp_imm);
             for (kind, f) in KINDS.iter().zip(by_kind) {
-                three(&mut all, f.rr, &format!("br_{ty}_{cond}{kind}"), size_of::<BrCmp>());
-                two(&mut all, f.ri, &format!("br_{ty}_{cond}_ri{kind}"), br_imm);
+                modes(&mut all, f.rr, &format!("br_{ty}_{cond}{kind}"), size_of::<BrCmp>());
+                modes(&mut all, f.ri, &format!("br_{ty}_{cond}_ri{kind}"), br_imm);
             }
         }
     }
-    three(&mut all, forms3!(i32_add), "i32_add", size_of::<Bin>());
-    two(&mut all, forms2!(i32_add_ri), "i32_add_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(i32_sub), "i32_sub", size_of::<Bin>());
-    two(&mut all, forms2!(i32_sub_ri), "i32_sub_ri", size_of::<BinI32>());
-    two(&mut all, forms2!(i32_sub_ir), "i32_sub_ir", size_of::<BinI32>());
-    three(&mut all, forms3!(i32_mul), "i32_mul", size_of::<Bin>());
-    two(&mut all, forms2!(i32_mul_ri), "i32_mul_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(i32_and), "i32_and", size_of::<Bin>());
-    two(&mut all, forms2!(i32_and_ri), "i32_and_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(i32_or), "i32_or", size_of::<Bin>());
-    two(&mut all, forms2!(i32_or_ri), "i32_or_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(i32_xor), "i32_xor", size_of::<Bin>());
-    two(&mut all, forms2!(i32_xor_ri), "i32_xor_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(i32_shl), "i32_shl", size_of::<Bin>());
-    two(&mut all, forms2!(i32_shl_ri), "i32_shl_ri", size_of::<BinI32>());
-    two(&mut all, forms2!(i32_shl_ir), "i32_shl_ir", size_of::<BinI32>());
-    three(&mut all, forms3!(i32_shr_s), "i32_shr_s", size_of::<Bin>());
-    two(&mut all, forms2!(i32_shr_s_ri), "i32_shr_s_ri", size_of::<BinI32>());
-    two(&mut all, forms2!(i32_shr_s_ir), "i32_shr_s_ir", size_of::<BinI32>());
-    three(&mut all, forms3!(i32_shr_u), "i32_shr_u", size_of::<Bin>());
-    two(&mut all, forms2!(i32_shr_u_ri), "i32_shr_u_ri", size_of::<BinI32>());
-    two(&mut all, forms2!(i32_shr_u_ir), "i32_shr_u_ir", size_of::<BinI32>());
-    three(&mut all, forms3!(i32_rotl), "i32_rotl", size_of::<Bin>());
-    two(&mut all, forms2!(i32_rotl_ri), "i32_rotl_ri", size_of::<BinI32>());
-    two(&mut all, forms2!(i32_rotl_ir), "i32_rotl_ir", size_of::<BinI32>());
-    three(&mut all, forms3!(i32_rotr), "i32_rotr", size_of::<Bin>());
-    two(&mut all, forms2!(i32_rotr_ri), "i32_rotr_ri", size_of::<BinI32>());
-    two(&mut all, forms2!(i32_rotr_ir), "i32_rotr_ir", size_of::<BinI32>());
-    three(&mut all, forms3!(i64_add), "i64_add", size_of::<Bin>());
-    two(&mut all, forms2!(i64_add_ri), "i64_add_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(i64_sub), "i64_sub", size_of::<Bin>());
-    two(&mut all, forms2!(i64_sub_ri), "i64_sub_ri", size_of::<BinI64>());
-    two(&mut all, forms2!(i64_sub_ir), "i64_sub_ir", size_of::<BinI64>());
-    three(&mut all, forms3!(i64_mul), "i64_mul", size_of::<Bin>());
-    two(&mut all, forms2!(i64_mul_ri), "i64_mul_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(i64_and), "i64_and", size_of::<Bin>());
-    two(&mut all, forms2!(i64_and_ri), "i64_and_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(i64_or), "i64_or", size_of::<Bin>());
-    two(&mut all, forms2!(i64_or_ri), "i64_or_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(i64_xor), "i64_xor", size_of::<Bin>());
-    two(&mut all, forms2!(i64_xor_ri), "i64_xor_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(i64_shl), "i64_shl", size_of::<Bin>());
-    two(&mut all, forms2!(i64_shl_ri), "i64_shl_ri", size_of::<BinI64>());
-    two(&mut all, forms2!(i64_shl_ir), "i64_shl_ir", size_of::<BinI64>());
-    three(&mut all, forms3!(i64_shr_s), "i64_shr_s", size_of::<Bin>());
-    two(&mut all, forms2!(i64_shr_s_ri), "i64_shr_s_ri", size_of::<BinI64>());
-    two(&mut all, forms2!(i64_shr_s_ir), "i64_shr_s_ir", size_of::<BinI64>());
-    three(&mut all, forms3!(i64_shr_u), "i64_shr_u", size_of::<Bin>());
-    two(&mut all, forms2!(i64_shr_u_ri), "i64_shr_u_ri", size_of::<BinI64>());
-    two(&mut all, forms2!(i64_shr_u_ir), "i64_shr_u_ir", size_of::<BinI64>());
-    three(&mut all, forms3!(i64_rotl), "i64_rotl", size_of::<Bin>());
-    two(&mut all, forms2!(i64_rotl_ri), "i64_rotl_ri", size_of::<BinI64>());
-    two(&mut all, forms2!(i64_rotl_ir), "i64_rotl_ir", size_of::<BinI64>());
-    three(&mut all, forms3!(i64_rotr), "i64_rotr", size_of::<Bin>());
-    two(&mut all, forms2!(i64_rotr_ri), "i64_rotr_ri", size_of::<BinI64>());
-    two(&mut all, forms2!(i64_rotr_ir), "i64_rotr_ir", size_of::<BinI64>());
-    three(&mut all, forms3!(f32_copysign), "f32_copysign", size_of::<Bin>());
-    two(&mut all, forms2!(f32_copysign_ri), "f32_copysign_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(f64_copysign), "f64_copysign", size_of::<Bin>());
-    two(&mut all, forms2!(f64_copysign_ri), "f64_copysign_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(i32_div_s), "i32_div_s", size_of::<Bin>());
-    two(&mut all, forms2!(i32_div_s_ri), "i32_div_s_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(i32_div_u), "i32_div_u", size_of::<Bin>());
-    two(&mut all, forms2!(i32_div_u_ri), "i32_div_u_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(i32_rem_s), "i32_rem_s", size_of::<Bin>());
-    two(&mut all, forms2!(i32_rem_s_ri), "i32_rem_s_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(i32_rem_u), "i32_rem_u", size_of::<Bin>());
-    two(&mut all, forms2!(i32_rem_u_ri), "i32_rem_u_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(i64_div_s), "i64_div_s", size_of::<Bin>());
-    two(&mut all, forms2!(i64_div_s_ri), "i64_div_s_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(i64_div_u), "i64_div_u", size_of::<Bin>());
-    two(&mut all, forms2!(i64_div_u_ri), "i64_div_u_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(i64_rem_s), "i64_rem_s", size_of::<Bin>());
-    two(&mut all, forms2!(i64_rem_s_ri), "i64_rem_s_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(i64_rem_u), "i64_rem_u", size_of::<Bin>());
-    two(&mut all, forms2!(i64_rem_u_ri), "i64_rem_u_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(f32_add), "f32_add", size_of::<Bin>());
-    two(&mut all, forms2!(f32_add_ri), "f32_add_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(f32_sub), "f32_sub", size_of::<Bin>());
-    two(&mut all, forms2!(f32_sub_ri), "f32_sub_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(f32_mul), "f32_mul", size_of::<Bin>());
-    two(&mut all, forms2!(f32_mul_ri), "f32_mul_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(f32_div), "f32_div", size_of::<Bin>());
-    two(&mut all, forms2!(f32_div_ri), "f32_div_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(f32_min), "f32_min", size_of::<Bin>());
-    two(&mut all, forms2!(f32_min_ri), "f32_min_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(f32_max), "f32_max", size_of::<Bin>());
-    two(&mut all, forms2!(f32_max_ri), "f32_max_ri", size_of::<BinI32>());
-    three(&mut all, forms3!(f64_add), "f64_add", size_of::<Bin>());
-    two(&mut all, forms2!(f64_add_ri), "f64_add_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(f64_sub), "f64_sub", size_of::<Bin>());
-    two(&mut all, forms2!(f64_sub_ri), "f64_sub_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(f64_mul), "f64_mul", size_of::<Bin>());
-    two(&mut all, forms2!(f64_mul_ri), "f64_mul_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(f64_div), "f64_div", size_of::<Bin>());
-    two(&mut all, forms2!(f64_div_ri), "f64_div_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(f64_min), "f64_min", size_of::<Bin>());
-    two(&mut all, forms2!(f64_min_ri), "f64_min_ri", size_of::<BinI64>());
-    three(&mut all, forms3!(f64_max), "f64_max", size_of::<Bin>());
-    two(&mut all, forms2!(f64_max_ri), "f64_max_ri", size_of::<BinI64>());
-    two(&mut all, forms2!(i32_eqz), "i32_eqz", size_of::<Un>());
-    two(&mut all, forms2!(i64_eqz), "i64_eqz", size_of::<Un>());
-    two(&mut all, forms2!(i32_clz), "i32_clz", size_of::<Un>());
-    two(&mut all, forms2!(i32_ctz), "i32_ctz", size_of::<Un>());
-    two(&mut all, forms2!(i32_popcnt), "i32_popcnt", size_of::<Un>());
-    two(&mut all, forms2!(i64_clz), "i64_clz", size_of::<Un>());
-    two(&mut all, forms2!(i64_ctz), "i64_ctz", size_of::<Un>());
-    two(&mut all, forms2!(i64_popcnt), "i64_popcnt", size_of::<Un>());
-    two(&mut all, forms2!(i32_extend8_s), "i32_extend8_s", size_of::<Un>());
-    two(&mut all, forms2!(i32_extend16_s), "i32_extend16_s", size_of::<Un>());
-    two(&mut all, forms2!(i64_extend8_s), "i64_extend8_s", size_of::<Un>());
-    two(&mut all, forms2!(i64_extend16_s), "i64_extend16_s", size_of::<Un>());
-    two(&mut all, forms2!(i64_extend32_s), "i64_extend32_s", size_of::<Un>());
-    two(&mut all, forms2!(i32_wrap_i64), "i32_wrap_i64", size_of::<Un>());
-    two(&mut all, forms2!(i64_extend_i32_s), "i64_extend_i32_s", size_of::<Un>());
-    two(&mut all, forms2!(i64_extend_i32_u), "i64_extend_i32_u", size_of::<Un>());
-    two(&mut all, forms2!(f32_abs), "f32_abs", size_of::<Un>());
-    two(&mut all, forms2!(f32_neg), "f32_neg", size_of::<Un>());
-    two(&mut all, forms2!(f32_ceil), "f32_ceil", size_of::<Un>());
-    two(&mut all, forms2!(f32_floor), "f32_floor", size_of::<Un>());
-    two(&mut all, forms2!(f32_trunc), "f32_trunc", size_of::<Un>());
-    two(&mut all, forms2!(f32_nearest), "f32_nearest", size_of::<Un>());
-    two(&mut all, forms2!(f32_sqrt), "f32_sqrt", size_of::<Un>());
-    two(&mut all, forms2!(f64_abs), "f64_abs", size_of::<Un>());
-    two(&mut all, forms2!(f64_neg), "f64_neg", size_of::<Un>());
-    two(&mut all, forms2!(f64_ceil), "f64_ceil", size_of::<Un>());
-    two(&mut all, forms2!(f64_floor), "f64_floor", size_of::<Un>());
-    two(&mut all, forms2!(f64_trunc), "f64_trunc", size_of::<Un>());
-    two(&mut all, forms2!(f64_nearest), "f64_nearest", size_of::<Un>());
-    two(&mut all, forms2!(f64_sqrt), "f64_sqrt", size_of::<Un>());
-    two(&mut all, forms2!(i32_trunc_sat_f32_s), "i32_trunc_sat_f32_s", size_of::<Un>());
-    two(&mut all, forms2!(i32_trunc_sat_f32_u), "i32_trunc_sat_f32_u", size_of::<Un>());
-    two(&mut all, forms2!(i32_trunc_sat_f64_s), "i32_trunc_sat_f64_s", size_of::<Un>());
-    two(&mut all, forms2!(i32_trunc_sat_f64_u), "i32_trunc_sat_f64_u", size_of::<Un>());
-    two(&mut all, forms2!(i64_trunc_sat_f32_s), "i64_trunc_sat_f32_s", size_of::<Un>());
-    two(&mut all, forms2!(i64_trunc_sat_f32_u), "i64_trunc_sat_f32_u", size_of::<Un>());
-    two(&mut all, forms2!(i64_trunc_sat_f64_s), "i64_trunc_sat_f64_s", size_of::<Un>());
-    two(&mut all, forms2!(i64_trunc_sat_f64_u), "i64_trunc_sat_f64_u", size_of::<Un>());
-    two(&mut all, forms2!(f32_convert_i32_s), "f32_convert_i32_s", size_of::<Un>());
-    two(&mut all, forms2!(f32_convert_i32_u), "f32_convert_i32_u", size_of::<Un>());
-    two(&mut all, forms2!(f32_convert_i64_s), "f32_convert_i64_s", size_of::<Un>());
-    two(&mut all, forms2!(f32_convert_i64_u), "f32_convert_i64_u", size_of::<Un>());
-    two(&mut all, forms2!(f64_convert_i32_s), "f64_convert_i32_s", size_of::<Un>());
-    two(&mut all, forms2!(f64_convert_i32_u), "f64_convert_i32_u", size_of::<Un>());
-    two(&mut all, forms2!(f64_convert_i64_s), "f64_convert_i64_s", size_of::<Un>());
-    two(&mut all, forms2!(f64_convert_i64_u), "f64_convert_i64_u", size_of::<Un>());
-    two(&mut all, forms2!(f32_demote_f64), "f32_demote_f64", size_of::<Un>());
-    two(&mut all, forms2!(f64_promote_f32), "f64_promote_f32", size_of::<Un>());
-    two(&mut all, forms2!(ref_is_null), "ref_is_null", size_of::<Un>());
-    two(&mut all, forms2!(i32_trunc_f32_s), "i32_trunc_f32_s", size_of::<Un>());
-    two(&mut all, forms2!(i32_trunc_f32_u), "i32_trunc_f32_u", size_of::<Un>());
-    two(&mut all, forms2!(i32_trunc_f64_s), "i32_trunc_f64_s", size_of::<Un>());
-    two(&mut all, forms2!(i32_trunc_f64_u), "i32_trunc_f64_u", size_of::<Un>());
-    two(&mut all, forms2!(i64_trunc_f32_s), "i64_trunc_f32_s", size_of::<Un>());
-    two(&mut all, forms2!(i64_trunc_f32_u), "i64_trunc_f32_u", size_of::<Un>());
-    two(&mut all, forms2!(i64_trunc_f64_s), "i64_trunc_f64_s", size_of::<Un>());
-    two(&mut all, forms2!(i64_trunc_f64_u), "i64_trunc_f64_u", size_of::<Un>());
-    two(&mut all, forms2!(i32_load), "i32_load", size_of::<Load>());
-    two(&mut all, forms2!(i32_load_ri), "i32_load_ri", size_of::<LoadRi>());
-    three(&mut all, forms3!(i32_load_rr), "i32_load_rr", size_of::<LoadRr>());
-    one(&mut all, i32_load_abs, "i32_load_abs", size_of::<LoadAbs>());
-    two(&mut all, forms2!(i64_load), "i64_load", size_of::<Load>());
-    two(&mut all, forms2!(i64_load_ri), "i64_load_ri", size_of::<LoadRi>());
-    three(&mut all, forms3!(i64_load_rr), "i64_load_rr", size_of::<LoadRr>());
-    one(&mut all, i64_load_abs, "i64_load_abs", size_of::<LoadAbs>());
-    two(&mut all, forms2!(i32_load8_s), "i32_load8_s", size_of::<Load>());
-    two(&mut all, forms2!(i32_load8_s_ri), "i32_load8_s_ri", size_of::<LoadRi>());
-    three(&mut all, forms3!(i32_load8_s_rr), "i32_load8_s_rr", size_of::<LoadRr>());
-    one(&mut all, i32_load8_s_abs, "i32_load8_s_abs", size_of::<LoadAbs>());
-    two(&mut all, forms2!(i32_load8_u), "i32_load8_u", size_of::<Load>());
-    two(&mut all, forms2!(i32_load8_u_ri), "i32_load8_u_ri", size_of::<LoadRi>());
-    three(&mut all, forms3!(i32_load8_u_rr), "i32_load8_u_rr", size_of::<LoadRr>());
-    one(&mut all, i32_load8_u_abs, "i32_load8_u_abs", size_of::<LoadAbs>());
-    two(&mut all, forms2!(i32_load16_s), "i32_load16_s", size_of::<Load>());
-    two(&mut all, forms2!(i32_load16_s_ri), "i32_load16_s_ri", size_of::<LoadRi>());
-    three(&mut all, forms3!(i32_load16_s_rr), "i32_load16_s_rr", size_of::<LoadRr>());
-    one(&mut all, i32_load16_s_abs, "i32_load16_s_abs", size_of::<LoadAbs>());
-    two(&mut all, forms2!(i32_load16_u), "i32_load16_u", size_of::<Load>());
-    two(&mut all, forms2!(i32_load16_u_ri), "i32_load16_u_ri", size_of::<LoadRi>());
-    three(&mut all, forms3!(i32_load16_u_rr), "i32_load16_u_rr", size_of::<LoadRr>());
-    one(&mut all, i32_load16_u_abs, "i32_load16_u_abs", size_of::<LoadAbs>());
-    two(&mut all, forms2!(i64_load8_s), "i64_load8_s", size_of::<Load>());
-    two(&mut all, forms2!(i64_load8_s_ri), "i64_load8_s_ri", size_of::<LoadRi>());
-    three(&mut all, forms3!(i64_load8_s_rr), "i64_load8_s_rr", size_of::<LoadRr>());
-    one(&mut all, i64_load8_s_abs, "i64_load8_s_abs", size_of::<LoadAbs>());
-    two(&mut all, forms2!(i64_load8_u), "i64_load8_u", size_of::<Load>());
-    two(&mut all, forms2!(i64_load8_u_ri), "i64_load8_u_ri", size_of::<LoadRi>());
-    three(&mut all, forms3!(i64_load8_u_rr), "i64_load8_u_rr", size_of::<LoadRr>());
-    one(&mut all, i64_load8_u_abs, "i64_load8_u_abs", size_of::<LoadAbs>());
-    two(&mut all, forms2!(i64_load16_s), "i64_load16_s", size_of::<Load>());
-    two(&mut all, forms2!(i64_load16_s_ri), "i64_load16_s_ri", size_of::<LoadRi>());
-    three(&mut all, forms3!(i64_load16_s_rr), "i64_load16_s_rr", size_of::<LoadRr>());
-    one(&mut all, i64_load16_s_abs, "i64_load16_s_abs", size_of::<LoadAbs>());
-    two(&mut all, forms2!(i64_load16_u), "i64_load16_u", size_of::<Load>());
-    two(&mut all, forms2!(i64_load16_u_ri), "i64_load16_u_ri", size_of::<LoadRi>());
-    three(&mut all, forms3!(i64_load16_u_rr), "i64_load16_u_rr", size_of::<LoadRr>());
-    one(&mut all, i64_load16_u_abs, "i64_load16_u_abs", size_of::<LoadAbs>());
-    two(&mut all, forms2!(i64_load32_s), "i64_load32_s", size_of::<Load>());
-    two(&mut all, forms2!(i64_load32_s_ri), "i64_load32_s_ri", size_of::<LoadRi>());
-    three(&mut all, forms3!(i64_load32_s_rr), "i64_load32_s_rr", size_of::<LoadRr>());
-    one(&mut all, i64_load32_s_abs, "i64_load32_s_abs", size_of::<LoadAbs>());
-    two(&mut all, forms2!(i64_load32_u), "i64_load32_u", size_of::<Load>());
-    two(&mut all, forms2!(i64_load32_u_ri), "i64_load32_u_ri", size_of::<LoadRi>());
-    three(&mut all, forms3!(i64_load32_u_rr), "i64_load32_u_rr", size_of::<LoadRr>());
-    one(&mut all, i64_load32_u_abs, "i64_load32_u_abs", size_of::<LoadAbs>());
-    three(&mut all, forms3!(i32_store), "i32_store", size_of::<Store>());
-    two(&mut all, forms2!(i32_store_imm), "i32_store_imm", size_of::<StoreImm>());
-    two(&mut all, forms2!(i32_store_abs), "i32_store_abs", size_of::<StoreAbs>());
-    three(&mut all, forms3!(i64_store), "i64_store", size_of::<Store>());
-    two(&mut all, forms2!(i64_store_imm), "i64_store_imm", size_of::<StoreImm>());
-    two(&mut all, forms2!(i64_store_abs), "i64_store_abs", size_of::<StoreAbs>());
-    three(&mut all, forms3!(i32_store8), "i32_store8", size_of::<Store>());
-    two(&mut all, forms2!(i32_store8_imm), "i32_store8_imm", size_of::<StoreImm>());
-    two(&mut all, forms2!(i32_store8_abs), "i32_store8_abs", size_of::<StoreAbs>());
-    three(&mut all, forms3!(i32_store16), "i32_store16", size_of::<Store>());
-    two(&mut all, forms2!(i32_store16_imm), "i32_store16_imm", size_of::<StoreImm>());
-    two(&mut all, forms2!(i32_store16_abs), "i32_store16_abs", size_of::<StoreAbs>());
+    forms(&mut all, forms3!(i32_add), "i32_add", size_of::<Bin>());
+    forms(&mut all, forms2!(i32_add_ri), "i32_add_ri", size_of::<BinI32>());
+    forms(&mut all, forms3!(i32_sub), "i32_sub", size_of::<Bin>());
+    forms(&mut all, forms2!(i32_sub_ri), "i32_sub_ri", size_of::<BinI32>());
+    forms(&mut all, forms2!(i32_sub_ir), "i32_sub_ir", size_of::<BinI32>());
+    forms(&mut all, forms3!(i32_mul), "i32_mul", size_of::<Bin>());
+    forms(&mut all, forms2!(i32_mul_ri), "i32_mul_ri", size_of::<BinI32>());
+    forms(&mut all, forms3!(i32_and), "i32_and", size_of::<Bin>());
+    forms(&mut all, forms2!(i32_and_ri), "i32_and_ri", size_of::<BinI32>());
+    forms(&mut all, forms3!(i32_or), "i32_or", size_of::<Bin>());
+    forms(&mut all, forms2!(i32_or_ri), "i32_or_ri", size_of::<BinI32>());
+    forms(&mut all, forms3!(i32_xor), "i32_xor", size_of::<Bin>());
+    forms(&mut all, forms2!(i32_xor_ri), "i32_xor_ri", size_of::<BinI32>());
+    forms(&mut all, forms3!(i32_shl), "i32_shl", size_of::<Bin>());
+    forms(&mut all, forms2!(i32_shl_ri), "i32_shl_ri", size_of::<BinI32>());
+    forms(&mut all, forms2!(i32_shl_ir), "i32_shl_ir", size_of::<BinI32>());
+    forms(&mut all, forms3!(i32_shr_s), "i32_shr_s", size_of::<Bin>());
+    forms(&mut all, forms2!(i32_shr_s_ri), "i32_shr_s_ri", size_of::<BinI32>());
+    forms(&mut all, forms2!(i32_shr_s_ir), "i32_shr_s_ir", size_of::<BinI32>());
+    forms(&mut all, forms3!(i32_shr_u), "i32_shr_u", size_of::<Bin>());
+    forms(&mut all, forms2!(i32_shr_u_ri), "i32_shr_u_ri", size_of::<BinI32>());
+    forms(&mut all, forms2!(i32_shr_u_ir), "i32_shr_u_ir", size_of::<BinI32>());
+    forms(&mut all, forms3!(i32_rotl), "i32_rotl", size_of::<Bin>());
+    forms(&mut all, forms2!(i32_rotl_ri), "i32_rotl_ri", size_of::<BinI32>());
+    forms(&mut all, forms2!(i32_rotl_ir), "i32_rotl_ir", size_of::<BinI32>());
+    forms(&mut all, forms3!(i32_rotr), "i32_rotr", size_of::<Bin>());
+    forms(&mut all, forms2!(i32_rotr_ri), "i32_rotr_ri", size_of::<BinI32>());
+    forms(&mut all, forms2!(i32_rotr_ir), "i32_rotr_ir", size_of::<BinI32>());
+    forms(&mut all, forms3!(i64_add), "i64_add", size_of::<Bin>());
+    forms(&mut all, forms2!(i64_add_ri), "i64_add_ri", size_of::<BinI64>());
+    forms(&mut all, forms3!(i64_sub), "i64_sub", size_of::<Bin>());
+    forms(&mut all, forms2!(i64_sub_ri), "i64_sub_ri", size_of::<BinI64>());
+    forms(&mut all, forms2!(i64_sub_ir), "i64_sub_ir", size_of::<BinI64>());
+    forms(&mut all, forms3!(i64_mul), "i64_mul", size_of::<Bin>());
+    forms(&mut all, forms2!(i64_mul_ri), "i64_mul_ri", size_of::<BinI64>());
+    forms(&mut all, forms3!(i64_and), "i64_and", size_of::<Bin>());
+    forms(&mut all, forms2!(i64_and_ri), "i64_and_ri", size_of::<BinI64>());
+    forms(&mut all, forms3!(i64_or), "i64_or", size_of::<Bin>());
+    forms(&mut all, forms2!(i64_or_ri), "i64_or_ri", size_of::<BinI64>());
+    forms(&mut all, forms3!(i64_xor), "i64_xor", size_of::<Bin>());
+    forms(&mut all, forms2!(i64_xor_ri), "i64_xor_ri", size_of::<BinI64>());
+    forms(&mut all, forms3!(i64_shl), "i64_shl", size_of::<Bin>());
+    forms(&mut all, forms2!(i64_shl_ri), "i64_shl_ri", size_of::<BinI64>());
+    forms(&mut all, forms2!(i64_shl_ir), "i64_shl_ir", size_of::<BinI64>());
+    forms(&mut all, forms3!(i64_shr_s), "i64_shr_s", size_of::<Bin>());
+    forms(&mut all, forms2!(i64_shr_s_ri), "i64_shr_s_ri", size_of::<BinI64>());
+    forms(&mut all, forms2!(i64_shr_s_ir), "i64_shr_s_ir", size_of::<BinI64>());
+    forms(&mut all, forms3!(i64_shr_u), "i64_shr_u", size_of::<Bin>());
+    forms(&mut all, forms2!(i64_shr_u_ri), "i64_shr_u_ri", size_of::<BinI64>());
+    forms(&mut all, forms2!(i64_shr_u_ir), "i64_shr_u_ir", size_of::<BinI64>());
+    forms(&mut all, forms3!(i64_rotl), "i64_rotl", size_of::<Bin>());
+    forms(&mut all, forms2!(i64_rotl_ri), "i64_rotl_ri", size_of::<BinI64>());
+    forms(&mut all, forms2!(i64_rotl_ir), "i64_rotl_ir", size_of::<BinI64>());
+    forms(&mut all, forms3!(i64_rotr), "i64_rotr", size_of::<Bin>());
+    forms(&mut all, forms2!(i64_rotr_ri), "i64_rotr_ri", size_of::<BinI64>());
+    forms(&mut all, forms2!(i64_rotr_ir), "i64_rotr_ir", size_of::<BinI64>());
+    forms(&mut all, forms3!(f32_copysign), "f32_copysign", size_of::<Bin>());
+    forms(&mut all, forms2!(f32_copysign_ri), "f32_copysign_ri", size_of::<BinI32>());
+    forms(&mut all, forms3!(f64_copysign), "f64_copysign", size_of::<Bin>());
+    forms(&mut all, forms2!(f64_copysign_ri), "f64_copysign_ri", size_of::<BinI64>());
+    forms(&mut all, forms3!(i32_div_s), "i32_div_s", size_of::<Bin>());
+    forms(&mut all, forms2!(i32_div_s_ri), "i32_div_s_ri", size_of::<BinI32>());
+    forms(&mut all, forms3!(i32_div_u), "i32_div_u", size_of::<Bin>());
+    forms(&mut all, forms2!(i32_div_u_ri), "i32_div_u_ri", size_of::<BinI32>());
+    forms(&mut all, forms3!(i32_rem_s), "i32_rem_s", size_of::<Bin>());
+    forms(&mut all, forms2!(i32_rem_s_ri), "i32_rem_s_ri", size_of::<BinI32>());
+    forms(&mut all, forms3!(i32_rem_u), "i32_rem_u", size_of::<Bin>());
+    forms(&mut all, forms2!(i32_rem_u_ri), "i32_rem_u_ri", size_of::<BinI32>());
+    forms(&mut all, forms3!(i64_div_s), "i64_div_s", size_of::<Bin>());
+    forms(&mut all, forms2!(i64_div_s_ri), "i64_div_s_ri", size_of::<BinI64>());
+    forms(&mut all, forms3!(i64_div_u), "i64_div_u", size_of::<Bin>());
+    forms(&mut all, forms2!(i64_div_u_ri), "i64_div_u_ri", size_of::<BinI64>());
+    forms(&mut all, forms3!(i64_rem_s), "i64_rem_s", size_of::<Bin>());
+    forms(&mut all, forms2!(i64_rem_s_ri), "i64_rem_s_ri", size_of::<BinI64>());
+    forms(&mut all, forms3!(i64_rem_u), "i64_rem_u", size_of::<Bin>());
+    forms(&mut all, forms2!(i64_rem_u_ri), "i64_rem_u_ri", size_of::<BinI64>());
+    forms(&mut all, forms3!(f32_add), "f32_add", size_of::<Bin>());
+    forms(&mut all, forms2!(f32_add_ri), "f32_add_ri", size_of::<BinI32>());
+    forms(&mut all, forms3!(f32_sub), "f32_sub", size_of::<Bin>());
+    forms(&mut all, forms2!(f32_sub_ri), "f32_sub_ri", size_of::<BinI32>());
+    forms(&mut all, forms3!(f32_mul), "f32_mul", size_of::<Bin>());
+    forms(&mut all, forms2!(f32_mul_ri), "f32_mul_ri", size_of::<BinI32>());
+    forms(&mut all, forms3!(f32_div), "f32_div", size_of::<Bin>());
+    forms(&mut all, forms2!(f32_div_ri), "f32_div_ri", size_of::<BinI32>());
+    forms(&mut all, forms3!(f32_min), "f32_min", size_of::<Bin>());
+    forms(&mut all, forms2!(f32_min_ri), "f32_min_ri", size_of::<BinI32>());
+    forms(&mut all, forms3!(f32_max), "f32_max", size_of::<Bin>());
+    forms(&mut all, forms2!(f32_max_ri), "f32_max_ri", size_of::<BinI32>());
+    forms(&mut all, forms3!(f64_add), "f64_add", size_of::<Bin>());
+    forms(&mut all, forms2!(f64_add_ri), "f64_add_ri", size_of::<BinI64>());
+    forms(&mut all, forms3!(f64_sub), "f64_sub", size_of::<Bin>());
+    forms(&mut all, forms2!(f64_sub_ri), "f64_sub_ri", size_of::<BinI64>());
+    forms(&mut all, forms3!(f64_mul), "f64_mul", size_of::<Bin>());
+    forms(&mut all, forms2!(f64_mul_ri), "f64_mul_ri", size_of::<BinI64>());
+    forms(&mut all, forms3!(f64_div), "f64_div", size_of::<Bin>());
+    forms(&mut all, forms2!(f64_div_ri), "f64_div_ri", size_of::<BinI64>());
+    forms(&mut all, forms3!(f64_min), "f64_min", size_of::<Bin>());
+    forms(&mut all, forms2!(f64_min_ri), "f64_min_ri", size_of::<BinI64>());
+    forms(&mut all, forms3!(f64_max), "f64_max", size_of::<Bin>());
+    forms(&mut all, forms2!(f64_max_ri), "f64_max_ri", size_of::<BinI64>());
+    forms(&mut all, forms2!(i32_eqz), "i32_eqz", size_of::<Un>());
+    forms(&mut all, forms2!(i64_eqz), "i64_eqz", size_of::<Un>());
+    forms(&mut all, forms2!(i32_clz), "i32_clz", size_of::<Un>());
+    forms(&mut all, forms2!(i32_ctz), "i32_ctz", size_of::<Un>());
+    forms(&mut all, forms2!(i32_popcnt), "i32_popcnt", size_of::<Un>());
+    forms(&mut all, forms2!(i64_clz), "i64_clz", size_of::<Un>());
+    forms(&mut all, forms2!(i64_ctz), "i64_ctz", size_of::<Un>());
+    forms(&mut all, forms2!(i64_popcnt), "i64_popcnt", size_of::<Un>());
+    forms(&mut all, forms2!(i32_extend8_s), "i32_extend8_s", size_of::<Un>());
+    forms(&mut all, forms2!(i32_extend16_s), "i32_extend16_s", size_of::<Un>());
+    forms(&mut all, forms2!(i64_extend8_s), "i64_extend8_s", size_of::<Un>());
+    forms(&mut all, forms2!(i64_extend16_s), "i64_extend16_s", size_of::<Un>());
+    forms(&mut all, forms2!(i64_extend32_s), "i64_extend32_s", size_of::<Un>());
+    forms(&mut all, forms2!(i32_wrap_i64), "i32_wrap_i64", size_of::<Un>());
+    forms(&mut all, forms2!(i64_extend_i32_s), "i64_extend_i32_s", size_of::<Un>());
+    forms(&mut all, forms2!(i64_extend_i32_u), "i64_extend_i32_u", size_of::<Un>());
+    forms(&mut all, forms2!(f32_abs), "f32_abs", size_of::<Un>());
+    forms(&mut all, forms2!(f32_neg), "f32_neg", size_of::<Un>());
+    forms(&mut all, forms2!(f32_ceil), "f32_ceil", size_of::<Un>());
+    forms(&mut all, forms2!(f32_floor), "f32_floor", size_of::<Un>());
+    forms(&mut all, forms2!(f32_trunc), "f32_trunc", size_of::<Un>());
+    forms(&mut all, forms2!(f32_nearest), "f32_nearest", size_of::<Un>());
+    forms(&mut all, forms2!(f32_sqrt), "f32_sqrt", size_of::<Un>());
+    forms(&mut all, forms2!(f64_abs), "f64_abs", size_of::<Un>());
+    forms(&mut all, forms2!(f64_neg), "f64_neg", size_of::<Un>());
+    forms(&mut all, forms2!(f64_ceil), "f64_ceil", size_of::<Un>());
+    forms(&mut all, forms2!(f64_floor), "f64_floor", size_of::<Un>());
+    forms(&mut all, forms2!(f64_trunc), "f64_trunc", size_of::<Un>());
+    forms(&mut all, forms2!(f64_nearest), "f64_nearest", size_of::<Un>());
+    forms(&mut all, forms2!(f64_sqrt), "f64_sqrt", size_of::<Un>());
+    forms(&mut all, forms2!(i32_trunc_sat_f32_s), "i32_trunc_sat_f32_s", size_of::<Un>());
+    forms(&mut all, forms2!(i32_trunc_sat_f32_u), "i32_trunc_sat_f32_u", size_of::<Un>());
+    forms(&mut all, forms2!(i32_trunc_sat_f64_s), "i32_trunc_sat_f64_s", size_of::<Un>());
+    forms(&mut all, forms2!(i32_trunc_sat_f64_u), "i32_trunc_sat_f64_u", size_of::<Un>());
+    forms(&mut all, forms2!(i64_trunc_sat_f32_s), "i64_trunc_sat_f32_s", size_of::<Un>());
+    forms(&mut all, forms2!(i64_trunc_sat_f32_u), "i64_trunc_sat_f32_u", size_of::<Un>());
+    forms(&mut all, forms2!(i64_trunc_sat_f64_s), "i64_trunc_sat_f64_s", size_of::<Un>());
+    forms(&mut all, forms2!(i64_trunc_sat_f64_u), "i64_trunc_sat_f64_u", size_of::<Un>());
+    forms(&mut all, forms2!(f32_convert_i32_s), "f32_convert_i32_s", size_of::<Un>());
+    forms(&mut all, forms2!(f32_convert_i32_u), "f32_convert_i32_u", size_of::<Un>());
+    forms(&mut all, forms2!(f32_convert_i64_s), "f32_convert_i64_s", size_of::<Un>());
+    forms(&mut all, forms2!(f32_convert_i64_u), "f32_convert_i64_u", size_of::<Un>());
+    forms(&mut all, forms2!(f64_convert_i32_s), "f64_convert_i32_s", size_of::<Un>());
+    forms(&mut all, forms2!(f64_convert_i32_u), "f64_convert_i32_u", size_of::<Un>());
+    forms(&mut all, forms2!(f64_convert_i64_s), "f64_convert_i64_s", size_of::<Un>());
+    forms(&mut all, forms2!(f64_convert_i64_u), "f64_convert_i64_u", size_of::<Un>());
+    forms(&mut all, forms2!(f32_demote_f64), "f32_demote_f64", size_of::<Un>());
+    forms(&mut all, forms2!(f64_promote_f32), "f64_promote_f32", size_of::<Un>());
+    forms(&mut all, forms2!(ref_is_null), "ref_is_null", size_of::<Un>());
+    forms(&mut all, forms2!(i32_trunc_f32_s), "i32_trunc_f32_s", size_of::<Un>());
+    forms(&mut all, forms2!(i32_trunc_f32_u), "i32_trunc_f32_u", size_of::<Un>());
+    forms(&mut all, forms2!(i32_trunc_f64_s), "i32_trunc_f64_s", size_of::<Un>());
+    forms(&mut all, forms2!(i32_trunc_f64_u), "i32_trunc_f64_u", size_of::<Un>());
+    forms(&mut all, forms2!(i64_trunc_f32_s), "i64_trunc_f32_s", size_of::<Un>());
+    forms(&mut all, forms2!(i64_trunc_f32_u), "i64_trunc_f32_u", size_of::<Un>());
+    forms(&mut all, forms2!(i64_trunc_f64_s), "i64_trunc_f64_s", size_of::<Un>());
+    forms(&mut all, forms2!(i64_trunc_f64_u), "i64_trunc_f64_u", size_of::<Un>());
+    forms(&mut all, forms2!(i32_load), "i32_load", size_of::<Load>());
+    forms(&mut all, forms2!(i32_load_ri), "i32_load_ri", size_of::<LoadRi>());
+    forms(&mut all, forms3!(i32_load_rr), "i32_load_rr", size_of::<LoadRr>());
+    forms(&mut all, forms1!(i32_load_abs), "i32_load_abs", size_of::<LoadAbs>());
+    forms(&mut all, forms2!(i64_load), "i64_load", size_of::<Load>());
+    forms(&mut all, forms2!(i64_load_ri), "i64_load_ri", size_of::<LoadRi>());
+    forms(&mut all, forms3!(i64_load_rr), "i64_load_rr", size_of::<LoadRr>());
+    forms(&mut all, forms1!(i64_load_abs), "i64_load_abs", size_of::<LoadAbs>());
+    forms(&mut all, forms2!(i32_load8_s), "i32_load8_s", size_of::<Load>());
+    forms(&mut all, forms2!(i32_load8_s_ri), "i32_load8_s_ri", size_of::<LoadRi>());
+    forms(&mut all, forms3!(i32_load8_s_rr), "i32_load8_s_rr", size_of::<LoadRr>());
+    forms(&mut all, forms1!(i32_load8_s_abs), "i32_load8_s_abs", size_of::<LoadAbs>());
+    forms(&mut all, forms2!(i32_load8_u), "i32_load8_u", size_of::<Load>());
+    forms(&mut all, forms2!(i32_load8_u_ri), "i32_load8_u_ri", size_of::<LoadRi>());
+    forms(&mut all, forms3!(i32_load8_u_rr), "i32_load8_u_rr", size_of::<LoadRr>());
+    forms(&mut all, forms1!(i32_load8_u_abs), "i32_load8_u_abs", size_of::<LoadAbs>());
+    forms(&mut all, forms2!(i32_load16_s), "i32_load16_s", size_of::<Load>());
+    forms(&mut all, forms2!(i32_load16_s_ri), "i32_load16_s_ri", size_of::<LoadRi>());
+    forms(&mut all, forms3!(i32_load16_s_rr), "i32_load16_s_rr", size_of::<LoadRr>());
+    forms(&mut all, forms1!(i32_load16_s_abs), "i32_load16_s_abs", size_of::<LoadAbs>());
+    forms(&mut all, forms2!(i32_load16_u), "i32_load16_u", size_of::<Load>());
+    forms(&mut all, forms2!(i32_load16_u_ri), "i32_load16_u_ri", size_of::<LoadRi>());
+    forms(&mut all, forms3!(i32_load16_u_rr), "i32_load16_u_rr", size_of::<LoadRr>());
+    forms(&mut all, forms1!(i32_load16_u_abs), "i32_load16_u_abs", size_of::<LoadAbs>());
+    forms(&mut all, forms2!(i64_load8_s), "i64_load8_s", size_of::<Load>());
+    forms(&mut all, forms2!(i64_load8_s_ri), "i64_load8_s_ri", size_of::<LoadRi>());
+    forms(&mut all, forms3!(i64_load8_s_rr), "i64_load8_s_rr", size_of::<LoadRr>());
+    forms(&mut all, forms1!(i64_load8_s_abs), "i64_load8_s_abs", size_of::<LoadAbs>());
+    forms(&mut all, forms2!(i64_load8_u), "i64_load8_u", size_of::<Load>());
+    forms(&mut all, forms2!(i64_load8_u_ri), "i64_load8_u_ri", size_of::<LoadRi>());
+    forms(&mut all, forms3!(i64_load8_u_rr), "i64_load8_u_rr", size_of::<LoadRr>());
+    forms(&mut all, forms1!(i64_load8_u_abs), "i64_load8_u_abs", size_of::<LoadAbs>());
+    forms(&mut all, forms2!(i64_load16_s), "i64_load16_s", size_of::<Load>());
+    forms(&mut all, forms2!(i64_load16_s_ri), "i64_load16_s_ri", size_of::<LoadRi>());
+    forms(&mut all, forms3!(i64_load16_s_rr), "i64_load16_s_rr", size_of::<LoadRr>());
+    forms(&mut all, forms1!(i64_load16_s_abs), "i64_load16_s_abs", size_of::<LoadAbs>());
+    forms(&mut all, forms2!(i64_load16_u), "i64_load16_u", size_of::<Load>());
+    forms(&mut all, forms2!(i64_load16_u_ri), "i64_load16_u_ri", size_of::<LoadRi>());
+    forms(&mut all, forms3!(i64_load16_u_rr), "i64_load16_u_rr", size_of::<LoadRr>());
+    forms(&mut all, forms1!(i64_load16_u_abs), "i64_load16_u_abs", size_of::<LoadAbs>());
+    forms(&mut all, forms2!(i64_load32_s), "i64_load32_s", size_of::<Load>());
+    forms(&mut all, forms2!(i64_load32_s_ri), "i64_load32_s_ri", size_of::<LoadRi>());
+    forms(&mut all, forms3!(i64_load32_s_rr), "i64_load32_s_rr", size_of::<LoadRr>());
+    forms(&mut all, forms1!(i64_load32_s_abs), "i64_load32_s_abs", size_of::<LoadAbs>());
+    forms(&mut all, forms2!(i64_load32_u), "i64_load32_u", size_of::<Load>());
+    forms(&mut all, forms2!(i64_load32_u_ri), "i64_load32_u_ri", size_of::<LoadRi>());
+    forms(&mut all, forms3!(i64_load32_u_rr), "i64_load32_u_rr", size_of::<LoadRr>());
+    forms(&mut all, forms1!(i64_load32_u_abs), "i64_load32_u_abs", size_of::<LoadAbs>());
+    modes(&mut all, modes3!(i32_store), "i32_store", size_of::<Store>());
+    modes(&mut all, modes2!(i32_store_imm), "i32_store_imm", size_of::<StoreImm>());
+    modes(&mut all, modes2!(i32_store_abs), "i32_store_abs", size_of::<StoreAbs>());
+    modes(&mut all, modes3!(i64_store), "i64_store", size_of::<Store>());
+    modes(&mut all, modes2!(i64_store_imm), "i64_store_imm", size_of::<StoreImm>());
+    modes(&mut all, modes2!(i64_store_abs), "i64_store_abs", size_of::<StoreAbs>());
+    modes(&mut all, modes3!(i32_store8), "i32_store8", size_of::<Store>());
+    modes(&mut all, modes2!(i32_store8_imm), "i32_store8_imm", size_of::<StoreImm>());
+    modes(&mut all, modes2!(i32_store8_abs), "i32_store8_abs", size_of::<StoreAbs>());
+    modes(&mut all, modes3!(i32_store16), "i32_store16", size_of::<Store>());
+    modes(&mut all, modes2!(i32_store16_imm), "i32_store16_imm", size_of::<StoreImm>());
+    modes(&mut all, modes2!(i32_store16_abs), "i32_store16_abs", size_of::<StoreAbs>());
     one(&mut all, memory_size, "memory_size", size_of::<Dst>());
     one(&mut all, memory_grow, "memory_grow", size_of::<Un>());
     one(&mut all, memory_fill, "memory_fill", size_of::<Bulk>());
@@ -1668,18 +1769,15 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     one(&mut all, copy, "copy", size_of::<Un>());
     one(&mut all, copy2, "copy2", size_of::<Copy2>());
     one(&mut all, copy3, "copy3", size_of::<Copy3>());
-    for (m0, first) in [(SLOTS, ""), (ACC_A, "_a")] {
-        for (m, second) in [(SLOTS, ""), (ACC_A, "_a")] {
-            let name = format!("i32_add_ri{first}_ri{second}");
-            one(&mut all, ADD_RI2[m0 as usize][m as usize], &name, size_of::<AddRi2>());
-        }
+    for (first, f) in ["", "_a"].iter().zip(ADD_RI2) {
+        forms(&mut all, f, &format!("i32_add_ri{first}_ri"), size_of::<AddRi2>());
     }
     one(&mut all, const_i32, "const_i32", size_of::<ConstI32>());
     one(&mut all, const_i64, "const_i64", size_of::<ConstI64>());
     one(&mut all, const_v128, "const_v128", size_of::<ConstV128>());
-    two(&mut all, forms2!(select), "select", size_of::<Select>());
+    forms(&mut all, forms2!(select), "select", size_of::<Select>());
     one(&mut all, global_get, "global_get", size_of::<GlobalGet>());
-    two(&mut all, forms2!(global_set), "global_set", size_of::<GlobalSet>());
+    modes(&mut all, modes2!(global_set), "global_set", size_of::<GlobalSet>());
     one(&mut all, unreachable, "unreachable", size_of::<Nothing>());
     one(&mut all, consume_fuel, "consume_fuel", size_of::<Fuel>());
     one(&mut all, br_table, "br_table", size_of::<BrTable>());

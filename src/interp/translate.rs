@@ -63,7 +63,7 @@ pub fn translate_function(
         fuel_segment: None,
         fuel_segments: Vec::new(),
         last: Last::NOTHING,
-        before_last: Last::NOTHING,
+        history: Vec::new(),
         back_kind: super::exec::back_edge_kind(&module.config),
         offset: 0,
         loop_headers: Vec::new(),
@@ -157,18 +157,18 @@ struct LastResult {
 /// back from the code, which `local.set` may have retargeted).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LastOp {
-    /// `i32_add_ri`, its slot operand from the accumulator when `a_acc`.
-    AddImm { a_acc: bool },
-    /// `i32_add` in operand mode `mode`.
-    Add { mode: usize },
+    /// `i32_add_ri`.
+    AddImm,
+    /// `i32_add`.
+    Add,
     /// `copy`.
     Copy,
     /// `copy2`.
     Copy2,
-    /// `i32_and_ri`, its slot operand from the accumulator when `a_acc`.
-    AndImm { a_acc: bool },
-    /// `f32_mul` (or `f64_mul` when `wide`) in operand mode `mode`.
-    FloatMul { wide: bool, mode: usize },
+    /// `i32_and_ri`.
+    AndImm,
+    /// `f32_mul` (or `f64_mul` when `wide`).
+    FloatMul { wide: bool },
 }
 
 /// What the translator knows about the last instruction emitted; reset by every emission and
@@ -181,10 +181,40 @@ struct Last {
     /// The slot whose value the accumulator holds after it.
     acc: Option<Slot>,
     op: Option<LastOp>,
+    /// For a fresh result: its handler and the twin that leaves the result in the accumulator
+    /// only (`h::ACC_ONLY`), which replaces it once the next instruction reads the result there.
+    acc_only: Option<(Handler, Handler)>,
+    /// Whether the twin replaced it.
+    acc_only_now: bool,
 }
 
 impl Last {
-    const NOTHING: Last = Last { start: usize::MAX, result: None, acc: None, op: None };
+    const NOTHING: Last = Last {
+        start: usize::MAX,
+        result: None,
+        acc: None,
+        op: None,
+        acc_only: None,
+        acc_only_now: false,
+    };
+}
+
+/// A handler that writes a result, with its accumulator-only twin if it has one.
+#[derive(Clone, Copy)]
+struct Producer {
+    handler: Handler,
+    acc_only: Option<Handler>,
+}
+
+impl From<Handler> for Producer {
+    fn from(handler: Handler) -> Producer {
+        Producer { handler, acc_only: None }
+    }
+}
+
+/// The variant of `forms` in operand mode `mode`, with its twin.
+fn pick<const N: usize>(forms: &h::Forms<N>, mode: usize) -> Producer {
+    Producer { handler: forms.stored[mode], acc_only: Some(forms.acc_only[mode]) }
 }
 
 /// The handlers of one kind of load.
@@ -196,7 +226,7 @@ struct LoadForms {
     /// The address an `i32.add`.
     rr: Forms3,
     /// The address a constant.
-    abs: Handler,
+    abs: h::Forms<1>,
 }
 
 /// How a binary operator takes a constant left operand.
@@ -274,8 +304,8 @@ struct Translator<'m> {
     /// Each `consume_fuel` instruction's amount field and amount, in order.
     fuel_segments: Vec<(usize, u32)>,
     last: Last,
-    /// `last` as it was before the last instruction was emitted, for taking it back.
-    before_last: Last,
+    /// `last` as it was before each instruction since the last label, for taking them back.
+    history: Vec<Last>,
     /// Byte offset of the operator being translated.
     offset: u32,
     /// What this module's loop back-edges do (see `h::FORWARD`).
@@ -309,7 +339,7 @@ macro_rules! load {
                 plain: forms2!(h::$h),
                 ri: forms2!(h::$ri),
                 rr: forms3!(h::$rr),
-                abs: h::$abs,
+                abs: forms1!(h::$abs),
             },
             $memarg.offset,
         )
@@ -317,7 +347,7 @@ macro_rules! load {
 }
 macro_rules! store {
     ($self:ident, $h:ident, $imm:ident, $abs:ident, $memarg:expr) => {
-        $self.store(forms3!(h::$h), forms2!(h::$imm), forms2!(h::$abs), $memarg.offset)
+        $self.store(modes3!(h::$h), modes2!(h::$imm), modes2!(h::$abs), $memarg.offset)
     };
 }
 
@@ -423,8 +453,9 @@ impl Translator<'_> {
                 let b = self.pop_slot();
                 let a = self.pop_slot();
                 // After the pops: a constant operand may have been written to its slot since.
-                let select = forms2!(h::select)[self.in_acc(cond) as usize];
-                self.push_result(select, |dst| Select { dst, a, b, cond });
+                let mode = self.acc_use(cond) as usize;
+                let select = pick(&forms2!(h::select), mode);
+                self.produce(select, |dst| Select { dst, a, b, cond });
             }
             O::LocalGet { local_index } => self.push(Operand::Local(local_index)),
             O::LocalSet { local_index } => self.local_set(local_index),
@@ -440,7 +471,8 @@ impl Translator<'_> {
                 // The accumulator holds 64 bits: never a v128.
                 let scalar =
                     self.module.globals[global_index as usize].content != crate::ValType::V128;
-                let global_set = forms2!(h::global_set)[(scalar && self.in_acc(src)) as usize];
+                let from_acc = scalar && self.acc_use(src);
+                let global_set = modes2!(h::global_set)[from_acc as usize];
                 self.emit(global_set, GlobalSet { src, global: global_index });
             }
 
@@ -797,8 +829,8 @@ impl Translator<'_> {
 
     fn unary(&mut self, forms: Forms2) {
         let src = self.pop_slot();
-        let handler = forms[self.in_acc(src) as usize];
-        self.push_result(handler, |dst| Un { dst, src });
+        let handler = pick(&forms, self.acc_use(src) as usize);
+        self.produce(handler, |dst| Un { dst, src });
     }
 
     /// A binary operator: the register forms `rr`, the right-immediate forms `ri`, and how it
@@ -807,8 +839,8 @@ impl Translator<'_> {
         let (a, b) = self.binary_operands(!matches!(left, LeftImm::No));
         match (a, b) {
             (Src::Slot(a), Src::Slot(b)) => {
-                let handler = rr[self.mode(a, b)];
-                self.push_result(handler, |dst| Bin { dst, a, b })
+                let mode = self.mode(a, b);
+                self.produce(pick(&rr, mode), |dst| Bin { dst, a, b })
             }
             (Src::Slot(a), Src::Imm(imm)) => self.push_imm_result(ri, a, imm),
             (Src::Imm(imm), Src::Slot(b)) => match left {
@@ -820,12 +852,12 @@ impl Translator<'_> {
         }
     }
 
-    /// Which of [`Forms3`] reads slot operands `a` and `b`: the one that takes the operand the
-    /// accumulator holds from there.
-    fn mode(&self, a: Slot, b: Slot) -> usize {
-        if self.in_acc(b) {
+    /// Which variant of a handler of [`Forms3`] to emit for slot operands `a` and `b`: the one
+    /// that takes the operand the accumulator holds from there (see [`Self::acc_use`]).
+    fn mode(&mut self, a: Slot, b: Slot) -> usize {
+        if self.acc_use(b) {
             h::ACC_B as usize
-        } else if self.in_acc(a) {
+        } else if self.acc_use(a) {
             h::ACC_A as usize
         } else {
             h::SLOTS as usize
@@ -847,10 +879,10 @@ impl Translator<'_> {
 
     /// Emits one of `forms { dst, a, imm }` with the immediate at its width.
     fn push_imm_result(&mut self, forms: Forms2, a: Slot, imm: Imm) {
-        let handler = forms[self.in_acc(a) as usize];
+        let handler = pick(&forms, self.acc_use(a) as usize);
         match imm {
-            Imm::I32(imm) => self.push_result(handler, |dst| BinI32 { dst, a, imm }),
-            Imm::I64(imm) => self.push_result(handler, |dst| BinI64 { dst, a, imm }),
+            Imm::I32(imm) => self.produce(handler, |dst| BinI32 { dst, a, imm }),
+            Imm::I64(imm) => self.produce(handler, |dst| BinI64 { dst, a, imm }),
             Imm::V128(_) => unreachable!("no scalar operator takes a v128"),
         }
     }
@@ -870,8 +902,8 @@ impl Translator<'_> {
         let forms = table[cond as usize];
         match b {
             Src::Slot(b) => {
-                let handler = forms.rr[self.mode(a, b)];
-                self.push_result(handler, |dst| Bin { dst, a, b })
+                let mode = self.mode(a, b);
+                self.produce(pick(&forms.rr, mode), |dst| Bin { dst, a, b })
             }
             Src::Imm(imm) => self.push_imm_result(forms.ri, a, imm),
         }
@@ -885,8 +917,8 @@ impl Translator<'_> {
         let forms = if wide { h::F64_CMP } else { h::F32_CMP }[cond as usize];
         match b {
             Src::Slot(b) => {
-                let handler = forms.rr[self.mode(a, b)];
-                self.push_result(handler, |dst| Bin { dst, a, b })
+                let mode = self.mode(a, b);
+                self.produce(pick(&forms.rr, mode), |dst| Bin { dst, a, b })
             }
             Src::Imm(imm) => self.push_imm_result(forms.ri, a, imm),
         }
@@ -904,8 +936,8 @@ impl Translator<'_> {
         match self.binary_operands(false) {
             (Src::Slot(a), Src::Slot(b)) => {
                 let mode = self.mode(a, b);
-                self.push_result(rr[mode], |dst| Bin { dst, a, b });
-                self.last.op = Some(LastOp::FloatMul { wide, mode });
+                self.produce(pick(&rr, mode), |dst| Bin { dst, a, b });
+                self.last.op = Some(LastOp::FloatMul { wide });
             }
             (Src::Slot(a), Src::Imm(imm)) => self.push_imm_result(ri, a, imm),
             (Src::Imm(_), _) => unreachable!("binary_operands put a left constant in a slot"),
@@ -927,7 +959,7 @@ impl Translator<'_> {
             Src::Slot(b) => b,
             Src::Imm(imm) => return self.push_imm_result(ri, a, imm),
         };
-        if let Some(LastOp::FloatMul { wide: mul_wide, mode }) = self.last.op
+        if let Some(LastOp::FloatMul { wide: mul_wide }) = self.last.op
             && mul_wide == wide
         {
             // The product is the fresh result: one operand; the other one, `c`, is in a slot.
@@ -939,12 +971,14 @@ impl Translator<'_> {
             if let Some((c, mul_first)) = product {
                 let Bin { a: x, b: y, .. } = self.last_operands();
                 self.take_back();
-                let handler = h::MUL_THEN[wide as usize][sub as usize][mul_first as usize][mode];
-                self.push_result(handler, |dst| MulThen { dst, c, a: x, b: y });
+                let mode = self.mode(x, y);
+                let forms = &h::MUL_THEN[wide as usize][sub as usize][mul_first as usize];
+                self.produce(pick(forms, mode), |dst| MulThen { dst, c, a: x, b: y });
                 return;
             }
         }
-        self.push_result(rr[self.mode(a, b)], |dst| Bin { dst, a, b });
+        let mode = self.mode(a, b);
+        self.produce(pick(&rr, mode), |dst| Bin { dst, a, b });
     }
 
     /// `i32.and`, remembered when it takes an immediate so a branch testing it can absorb it.
@@ -952,13 +986,12 @@ impl Translator<'_> {
         let (a, b) = self.binary_operands(true);
         match (a, b) {
             (Src::Slot(a), Src::Imm(imm)) | (Src::Imm(imm), Src::Slot(a)) => {
-                let a_acc = self.in_acc(a);
                 self.push_imm_result(forms2!(h::i32_and_ri), a, imm);
-                self.last.op = Some(LastOp::AndImm { a_acc });
+                self.last.op = Some(LastOp::AndImm);
             }
             (Src::Slot(a), Src::Slot(b)) => {
-                let handler = forms3!(h::i32_and)[self.mode(a, b)];
-                self.push_result(handler, |dst| Bin { dst, a, b });
+                let mode = self.mode(a, b);
+                self.produce(pick(&forms3!(h::i32_and), mode), |dst| Bin { dst, a, b });
             }
             (Src::Imm(_), Src::Imm(_)) => unreachable!("binary_operands leaves one constant"),
         }
@@ -967,7 +1000,8 @@ impl Translator<'_> {
     fn eqz(&mut self, wide: bool) {
         let src = self.pop_slot();
         let forms = if wide { forms2!(h::i64_eqz) } else { forms2!(h::i32_eqz) };
-        self.push_result(forms[self.in_acc(src) as usize], |dst| Un { dst, src });
+        let mode = self.acc_use(src) as usize;
+        self.produce(pick(&forms, mode), |dst| Un { dst, src });
         self.remember_compare(Compare::Eqz { wide, src });
     }
 
@@ -984,25 +1018,26 @@ impl Translator<'_> {
             Src::Slot(addr) => addr,
             Src::Imm(imm) => {
                 let ea = imm_u64(imm) as u32 as u64 + offset as u64;
-                self.push_result(forms.abs, |dst| LoadAbs { dst, ea });
+                self.produce(pick(&forms.abs, 0), |dst| LoadAbs { dst, ea });
                 return;
             }
         };
         match (self.fresh_result(addr).is_some(), self.last.op) {
-            (true, Some(LastOp::AddImm { a_acc })) => {
+            (true, Some(LastOp::AddImm)) => {
                 let BinI32 { a, imm, .. } = self.last_operands();
                 self.take_back();
-                let handler = forms.ri[a_acc as usize];
-                self.push_result(handler, |dst| LoadRi { dst, a, imm, offset });
+                let handler = pick(&forms.ri, self.acc_use(a) as usize);
+                self.produce(handler, |dst| LoadRi { dst, a, imm, offset });
             }
-            (true, Some(LastOp::Add { mode })) => {
+            (true, Some(LastOp::Add)) => {
                 let Bin { a, b, .. } = self.last_operands();
                 self.take_back();
-                self.push_result(forms.rr[mode], |dst| LoadRr { dst, a, b, offset });
+                let mode = self.mode(a, b);
+                self.produce(pick(&forms.rr, mode), |dst| LoadRr { dst, a, b, offset });
             }
             _ => {
-                let handler = forms.plain[self.in_acc(addr) as usize];
-                self.push_result(handler, |dst| Load { dst, addr, offset })
+                let handler = pick(&forms.plain, self.acc_use(addr) as usize);
+                self.produce(handler, |dst| Load { dst, addr, offset })
             }
         }
     }
@@ -1016,26 +1051,29 @@ impl Translator<'_> {
             }
             (Src::Slot(a), Src::Slot(b)) => {
                 let mode = self.mode(a, b);
-                self.push_result(forms3!(h::i32_add)[mode], |dst| Bin { dst, a, b });
-                self.last.op = Some(LastOp::Add { mode });
+                self.produce(pick(&forms3!(h::i32_add), mode), |dst| Bin { dst, a, b });
+                self.last.op = Some(LastOp::Add);
                 return;
             }
             _ => unreachable!("binary_operands leaves one i32 constant"),
         };
-        let a_acc = self.in_acc(a);
-        if let Some(LastOp::AddImm { a_acc: a0_acc }) = self.last.op {
+        if let Some(LastOp::AddImm) = self.last.op {
+            // The first addition writes its result to its slot and the accumulator, where the
+            // second may read it.
+            let a_acc = self.in_acc(a) as usize;
             let BinI32 { dst: dst0, a: a0, imm: imm0 } = self.last_operands();
             self.take_back();
-            let handler = h::ADD_RI2[a0_acc as usize][a_acc as usize];
-            self.push_result(handler, |dst| AddRi2 { dst, a, imm, dst0, a0, imm0 });
+            let a0_acc = self.acc_use(a0) as usize;
+            let handler = pick(&h::ADD_RI2[a0_acc], a_acc);
+            self.produce(handler, |dst| AddRi2 { dst, a, imm, dst0, a0, imm0 });
             return;
         }
-        let handler = forms2!(h::i32_add_ri)[a_acc as usize];
-        self.push_result(handler, |dst| BinI32 { dst, a, imm });
-        self.last.op = Some(LastOp::AddImm { a_acc });
+        let handler = pick(&forms2!(h::i32_add_ri), self.acc_use(a) as usize);
+        self.produce(handler, |dst| BinI32 { dst, a, imm });
+        self.last.op = Some(LastOp::AddImm);
     }
 
-    fn store(&mut self, forms: Forms3, imm_val: Forms2, abs: Forms2, offset: u64) {
+    fn store(&mut self, forms: h::Modes3, imm_val: h::Modes2, abs: h::Modes2, offset: u64) {
         let offset = offset as u32;
         let top = self.stack.len() - 1;
         if self.is_const(top - 1) && self.is_const(top) {
@@ -1045,15 +1083,17 @@ impl Translator<'_> {
         let addr = self.pop_src();
         match (addr, val) {
             (Src::Slot(addr), Src::Slot(val)) => {
-                self.emit(forms[self.mode(addr, val)], Store { addr, val, offset });
+                let mode = self.mode(addr, val);
+                self.emit(forms[mode], Store { addr, val, offset });
             }
             (Src::Slot(addr), Src::Imm(imm)) => {
-                let handler = imm_val[self.in_acc(addr) as usize];
+                let handler = imm_val[self.acc_use(addr) as usize];
                 self.emit(handler, StoreImm { addr, offset, imm: imm_u64(imm) });
             }
             (Src::Imm(addr), Src::Slot(val)) => {
                 let ea = imm_u64(addr) as u32 as u64 + offset as u64;
-                self.emit(abs[self.in_acc(val) as usize], StoreAbs { val, ea });
+                let handler = abs[self.acc_use(val) as usize];
+                self.emit(handler, StoreAbs { val, ea });
             }
             (Src::Imm(_), Src::Imm(_)) => unreachable!("the value was put in a slot"),
         }
@@ -1184,11 +1224,35 @@ impl Translator<'_> {
     /// Emits an instruction that writes a new temporary on top of the stack (its operands
     /// start with `dst`).
     fn push_result<T: Copy>(&mut self, handler: Handler, make: impl FnOnce(Slot) -> T) {
+        self.produce(Producer::from(handler), make)
+    }
+
+    /// [`Self::push_result`] with a handler that may have an accumulator-only twin.
+    fn produce<T: Copy>(&mut self, producer: Producer, make: impl FnOnce(Slot) -> T) {
         let dst = self.temp_slot(self.stack.len());
-        self.emit(handler, make(dst));
+        self.emit(producer.handler, make(dst));
         self.push(Operand::Temp);
         self.last.result = Some(LastResult { dst, compare: None });
         self.last.acc = Some(dst);
+        self.last.acc_only = producer.acc_only.map(|twin| (producer.handler, twin));
+    }
+
+    /// [`Self::in_acc`], for an instruction about to be emitted that then reads `slot` in the
+    /// accumulator: when `slot` is the fresh result of the last instruction, nothing else reads
+    /// it, so that instruction stops storing it (until it is taken back, see
+    /// [`Self::take_back`]).
+    fn acc_use(&mut self, slot: Slot) -> bool {
+        if !self.in_acc(slot) {
+            return false;
+        }
+        if self.fresh_result(slot).is_some()
+            && !self.last.acc_only_now
+            && let Some((_, twin)) = self.last.acc_only
+        {
+            self.code.patch(self.last.start, twin);
+            self.last.acc_only_now = true;
+        }
+        true
     }
 
     /// Whether the accumulator holds the value of `slot` when the next instruction runs: the
@@ -1211,11 +1275,18 @@ impl Translator<'_> {
         Some(compare)
     }
 
-    /// Removes the last instruction (which nothing refers to yet), back to the state before it.
+    /// Removes the last instruction (which nothing refers to yet), back to the state before it;
+    /// the instruction before stores its result again if only the removed one read it in the
+    /// accumulator.
     fn take_back(&mut self) {
         self.code.truncate(self.last.start);
-        self.last = self.before_last;
-        self.before_last = Last::NOTHING;
+        self.last = self.history.pop().unwrap_or(Last::NOTHING);
+        if self.last.acc_only_now
+            && let Some((stored, _)) = self.last.acc_only
+        {
+            self.code.patch(self.last.start, stored);
+            self.last.acc_only_now = false;
+        }
     }
 
     /// The operands of the last instruction, which were written as a `T`.
@@ -1252,7 +1323,7 @@ impl Translator<'_> {
     // ---- code emission ----
 
     fn emit<T: Copy>(&mut self, handler: Handler, operands: T) -> usize {
-        self.before_last = self.last;
+        self.history.push(self.last);
         let start = self.code.emit(handler, operands);
         self.last = Last { start, ..Last::NOTHING };
         start
@@ -1262,7 +1333,7 @@ impl Translator<'_> {
     /// the accumulator holds nothing known (other paths come in).
     fn bind_label(&mut self) -> usize {
         self.last = Last::NOTHING;
-        self.before_last = Last::NOTHING;
+        self.history.clear();
         self.code.len()
     }
 
@@ -1563,17 +1634,19 @@ impl Translator<'_> {
     /// returns where it starts and its offset field.
     fn take_and(&mut self, cond: Slot, nz: bool, back: bool) -> Option<(usize, usize)> {
         self.fresh_result(cond)?;
-        let Some(LastOp::AndImm { a_acc }) = self.last.op else { return None };
+        let Some(LastOp::AndImm) = self.last.op else { return None };
         let BinI32 { a, imm, .. } = self.last_operands();
         self.take_back();
-        let handler = h::BR_AND[nz as usize][self.kind(back)][a_acc as usize];
+        let a_acc = self.acc_use(a) as usize;
+        let handler = h::BR_AND[nz as usize][self.kind(back)][a_acc];
         Some((self.emit(handler, BrCmpI32 { a, imm, offset: 0 }), offset_of!(BrCmpI32, offset)))
     }
 
     /// The handler of a branch taken when `cond` (64 bits wide when `wide`) is zero (`if_zero`)
     /// or not, to a loop header when `back`.
-    fn test_branch(&self, wide: bool, if_zero: bool, back: bool, cond: Slot) -> Handler {
-        h::BR_TEST[wide as usize][if_zero as usize][self.kind(back)][self.in_acc(cond) as usize]
+    fn test_branch(&mut self, wide: bool, if_zero: bool, back: bool, cond: Slot) -> Handler {
+        let acc = self.acc_use(cond) as usize;
+        h::BR_TEST[wide as usize][if_zero as usize][self.kind(back)][acc]
     }
 
     /// The branch kind (`h::FORWARD`...) of a branch that goes back to a loop header or not.
@@ -1779,6 +1852,23 @@ mod tests {
     }
 
     #[test]
+    fn a_result_taken_back_from_its_reader_is_stored_again() {
+        // The sum is read in the accumulator by the comparison, which the `if` takes back into
+        // its branch; the pending `local.get 2` is then copied before the branch, which reads
+        // the sum from its slot: the addition must store it again.
+        let wat = r#"(module (func (export "f") (param i32 i32 i32) (result i32)
+            (local.get 2)
+            (if (result i32) (i32.lt_s (i32.add (local.get 0) (local.get 1)) (i32.const 10))
+              (then (i32.const 100)) (else (i32.const 200)))
+            (i32.add)))"#;
+        let code = translate(wat);
+        assert_eq!(code[..3], ["i32_add 64 0 16", "copy 48 32", "br_i32_ge_s_ri 64 10 48"]);
+        let args = |a, b| [Val::I32(a), Val::I32(b), Val::I32(1)];
+        assert_eq!(run(wat, "f", &args(3, 4)).unwrap(), Val::I32(101));
+        assert_eq!(run(wat, "f", &args(30, 4)).unwrap(), Val::I32(201));
+    }
+
+    #[test]
     fn a_counting_loop_is_three_instructions_per_iteration() {
         let code = translate(
             r#"(module (func (param i32) (result i32) (local i32)
@@ -1829,13 +1919,15 @@ mod tests {
             [
                 "i32_store_imm 0 0 5 0",
                 "i32_store_abs 0 104 0",
-                "i32_shl_ir 32 0 1",
+                // `_o`: the result goes to the accumulator only, where the next instruction
+                // reads it.
+                "i32_shl_ir_o 32 0 1",
                 // `_a`: the first slot operand is the accumulator, the result of the instruction
                 // before.
-                "i32_sub_ir_a 16 32 0",
+                "i32_sub_ir_o_a 16 32 0",
                 // Commutative: the constant moves to the right.
                 "i32_add_ri_a 16 16 7",
-                "i32_load_abs 32 108 0",
+                "i32_load_abs_o 32 108 0",
                 // Computed just before the return: straight into the result slot. `_b`: the
                 // second operand is the accumulator.
                 "i32_add_b 0 16 32",
