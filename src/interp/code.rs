@@ -356,6 +356,9 @@ operands! {
     Select { dst: Slot, a: Slot, b: Slot, cond: Slot }
     /// Unconditional branch.
     Br { offset: i32 }
+    /// `dst = x + z`, then branch when `dst cmp y`: an addition fused into the compare-and-branch
+    /// on its result (loop counters). `z` and `y` are slots or immediates, as the handler says.
+    AddBr { offset: i32, dst: Slot, x: Slot, z: u64, y: u64 }
     /// Branch when `cond` is (or is not) zero.
     BrIf { cond: Slot, offset: i32 }
     /// Branch when `a op b`.

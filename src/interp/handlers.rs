@@ -615,6 +615,38 @@ pub const BR_TEST: [[[Modes2; 4]; 2]; 2] = [
     [by_kind!(br_forms2!(br_nez64,)), by_kind!(br_forms2!(br_eqz64,))],
 ];
 
+/// `add_br::<$c, $w, $z, $y, B>` for every branch kind `B`.
+macro_rules! add_br_kinds {
+    ($c:literal, $w:literal, $z:literal, $y:literal) => {
+        [
+            add_br::<$c, $w, $z, $y, FORWARD>,
+            add_br::<$c, $w, $z, $y, BACK_QUIET>,
+            add_br::<$c, $w, $z, $y, BACK_COUNT>,
+            add_br::<$c, $w, $z, $y, BACK_BUDGET>,
+        ]
+    };
+}
+
+/// `add_br` for comparison `$c`, by width, addend form and comparand form.
+macro_rules! add_br_cond {
+    ($($c:literal)*) => {
+        [$([
+            [
+                [add_br_kinds!($c, false, false, false), add_br_kinds!($c, false, false, true)],
+                [add_br_kinds!($c, false, true, false), add_br_kinds!($c, false, true, true)],
+            ],
+            [
+                [add_br_kinds!($c, true, false, false), add_br_kinds!($c, true, false, true)],
+                [add_br_kinds!($c, true, true, false), add_br_kinds!($c, true, true, true)],
+            ],
+        ]),*]
+    };
+}
+
+/// `add_br`, by [`Cond`], width (i32, i64), whether the addend is an immediate, whether the
+/// comparand is one, then branch kind ([`FORWARD`]...).
+pub const ADD_BR: [[[[[Handler; 4]; 2]; 2]; 2]; 10] = add_br_cond!(0 1 2 3 4 5 6 7 8 9);
+
 /// `call` and `call_indirect`, by the module's back-edge kind ([`BACK_QUIET`]...), which says how
 /// calls count too; `[0]` (no such kind) is never used.
 pub const CALL: [Handler; 4] =
@@ -823,6 +855,64 @@ br_float! {
     u32, f32, BrCmpI32: br_f32, br_f32_ri;
     u64, f64, BrCmpI64: br_f64, br_f64_ri;
 }
+
+/// Integer comparison `C` (a [`Cond`] as `u8`) of 32-bit values.
+#[inline(always)]
+fn icmp32<const C: u8>(x: u32, y: u32) -> bool {
+    let (sx, sy) = (x as i32, y as i32);
+    match C {
+        0 => x == y,
+        1 => x != y,
+        2 => sx < sy,
+        3 => x < y,
+        4 => sx > sy,
+        5 => x > y,
+        6 => sx <= sy,
+        7 => x <= y,
+        8 => sx >= sy,
+        _ => x >= y,
+    }
+}
+
+/// Integer comparison `C` (a [`Cond`] as `u8`) of 64-bit values.
+#[inline(always)]
+fn icmp64<const C: u8>(x: u64, y: u64) -> bool {
+    let (sx, sy) = (x as i64, y as i64);
+    match C {
+        0 => x == y,
+        1 => x != y,
+        2 => sx < sy,
+        3 => x < y,
+        4 => sx > sy,
+        5 => x > y,
+        6 => sx <= sy,
+        7 => x <= y,
+        8 => sx >= sy,
+        _ => x >= y,
+    }
+}
+
+// An addition (i64 when `W`; of an immediate when `Z_IMM`) fused into the compare-and-branch
+// on its result: `dst = x + z`, branch when `dst C y` (`y` an immediate when `Y_IMM`).
+handler!(add_br<const C: u8, const W: bool, const Z_IMM: bool, const Y_IMM: bool, const B: u8>
+    (ip, fp, mem, len, ex, acc) {
+    let AddBr { offset, dst, x, z, y } = ops!(ip, AddBr);
+    let taken = if W {
+        let z = if Z_IMM { z } else { get!(fp, u64, z as Slot) };
+        let sum = get!(fp, u64, x).wrapping_add(z);
+        set!(fp, acc, dst, sum);
+        icmp64::<C>(sum, if Y_IMM { y } else { get!(fp, u64, y as Slot) })
+    } else {
+        let z = if Z_IMM { z as u32 } else { get!(fp, u32, z as Slot) };
+        let sum = get!(fp, u32, x).wrapping_add(z);
+        set!(fp, acc, dst, sum);
+        icmp32::<C>(sum, if Y_IMM { y as u32 } else { get!(fp, u32, y as Slot) })
+    };
+    if taken {
+        return take::<B>(ip, offset, fp, mem, len, ex, acc);
+    }
+    next!(ip, AddBr, fp, mem, len, ex, acc)
+});
 
 // A branch on `x & imm` being non-zero (`NZ`) or zero: an `i32.and` of an immediate fused into
 // the branch that tests it.
@@ -1507,6 +1597,18 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
             let [op_mul, mul_op] = by_order;
             forms(&mut all, op_mul, &format!("{ty}_{op}_mul"), size_of::<MulThen>());
             forms(&mut all, mul_op, &format!("{ty}_mul_{op}"), size_of::<MulThen>());
+        }
+    }
+    for (cond, by_width) in conds.iter().zip(ADD_BR) {
+        for (ty, by_z) in ["i32", "i64"].iter().zip(by_width) {
+            for (z, by_y) in ["", "_ri"].iter().zip(by_z) {
+                for (y, by_kind) in ["", "_i"].iter().zip(by_y) {
+                    for (kind, h) in KINDS.iter().zip(by_kind) {
+                        let name = format!("{ty}_add{z}_br_{cond}{y}{kind}");
+                        one(&mut all, h, &name, size_of::<AddBr>());
+                    }
+                }
+            }
         }
     }
     for (nz, by_kind) in ["z", "nz"].iter().zip(BR_AND) {

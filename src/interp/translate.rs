@@ -161,6 +161,10 @@ enum LastOp {
     AddImm,
     /// `i32_add`.
     Add,
+    /// `i64_add_ri`.
+    AddImm64,
+    /// `i64_add`.
+    Add64,
     /// `copy`.
     Copy,
     /// `copy2`.
@@ -717,7 +721,7 @@ impl Translator<'_> {
             O::I32Rotr => {
                 int_bin!(self, i32_rotr, i32_rotr_ri, LeftImm::Form(forms2!(h::i32_rotr_ir)))
             }
-            O::I64Add => int_bin!(self, i64_add, i64_add_ri, LeftImm::Swap),
+            O::I64Add => self.i64_add(),
             O::I64Sub => int_bin!(self, i64_sub, i64_sub_ri, LeftImm::Form(forms2!(h::i64_sub_ir))),
             O::I64Mul => int_bin!(self, i64_mul, i64_mul_ri, LeftImm::Swap),
             O::I64DivS => int_bin!(self, i64_div_s, i64_div_s_ri, LeftImm::No),
@@ -1039,6 +1043,22 @@ impl Translator<'_> {
                 let handler = pick(&forms.plain, self.acc_use(addr) as usize);
                 self.produce(handler, |dst| Load { dst, addr, offset })
             }
+        }
+    }
+
+    /// `i64.add`, remembered so a branch on its result can absorb it.
+    fn i64_add(&mut self) {
+        match self.binary_operands(true) {
+            (Src::Slot(a), Src::Imm(imm)) | (Src::Imm(imm), Src::Slot(a)) => {
+                self.push_imm_result(forms2!(h::i64_add_ri), a, imm);
+                self.last.op = Some(LastOp::AddImm64);
+            }
+            (Src::Slot(a), Src::Slot(b)) => {
+                let mode = self.mode(a, b);
+                self.produce(pick(&forms3!(h::i64_add), mode), |dst| Bin { dst, a, b });
+                self.last.op = Some(LastOp::Add64);
+            }
+            (Src::Imm(_), Src::Imm(_)) => unreachable!("binary_operands leaves one constant"),
         }
     }
 
@@ -1587,15 +1607,13 @@ impl Translator<'_> {
                         let handler = forms.rr[self.mode(a, b)];
                         (self.emit(handler, BrCmp { a, b, offset: 0 }), offset_of!(BrCmp, offset))
                     }
-                    Src::Imm(Imm::I32(imm)) => (
-                        self.emit(
-                            forms.ri[self.in_acc(a) as usize],
-                            BrCmpI32 { a, imm, offset: 0 },
-                        ),
-                        offset_of!(BrCmpI32, offset),
-                    ),
+                    Src::Imm(Imm::I32(imm)) => {
+                        let handler = forms.ri[self.acc_use(a) as usize];
+                        let operands = BrCmpI32 { a, imm, offset: 0 };
+                        (self.emit(handler, operands), offset_of!(BrCmpI32, offset))
+                    }
                     Src::Imm(imm) => {
-                        let handler = forms.ri[self.in_acc(a) as usize];
+                        let handler = forms.ri[self.acc_use(a) as usize];
                         let operands = BrCmpI64 { a, offset: 0, imm: imm_u64(imm) };
                         (self.emit(handler, operands), offset_of!(BrCmpI64, offset))
                     }
@@ -1604,6 +1622,9 @@ impl Translator<'_> {
             Some(Compare::Int { wide, cond, a, b }) => {
                 // Branching when a comparison is false is branching when its negation is true.
                 let cond = if when { cond } else { cond.negate() };
+                if let Some(fused) = self.take_add(wide, cond, a, b, back) {
+                    return fused;
+                }
                 let table = if wide { &h::I64_BR } else { &h::I32_BR };
                 let forms = table[cond as usize][self.kind(back)];
                 match b {
@@ -1611,15 +1632,13 @@ impl Translator<'_> {
                         let handler = forms.rr[self.mode(a, b)];
                         (self.emit(handler, BrCmp { a, b, offset: 0 }), offset_of!(BrCmp, offset))
                     }
-                    Src::Imm(Imm::I32(imm)) => (
-                        self.emit(
-                            forms.ri[self.in_acc(a) as usize],
-                            BrCmpI32 { a, imm, offset: 0 },
-                        ),
-                        offset_of!(BrCmpI32, offset),
-                    ),
+                    Src::Imm(Imm::I32(imm)) => {
+                        let handler = forms.ri[self.acc_use(a) as usize];
+                        let operands = BrCmpI32 { a, imm, offset: 0 };
+                        (self.emit(handler, operands), offset_of!(BrCmpI32, offset))
+                    }
                     Src::Imm(imm) => {
-                        let handler = forms.ri[self.in_acc(a) as usize];
+                        let handler = forms.ri[self.acc_use(a) as usize];
                         let operands = BrCmpI64 { a, offset: 0, imm: imm_u64(imm) };
                         (self.emit(handler, operands), offset_of!(BrCmpI64, offset))
                     }
@@ -1627,6 +1646,50 @@ impl Translator<'_> {
             }
         };
         Fixup { at: from + HANDLER_BYTES + field, from }
+    }
+
+    /// If the instruction just emitted is an addition whose result is operand `a` or `b` of
+    /// comparison `cond` (the accumulator holds it), takes the addition back and emits a branch
+    /// on the comparison that does the addition itself (and still writes its result).
+    fn take_add(&mut self, wide: bool, cond: Cond, a: Slot, b: Src, back: bool) -> Option<Fixup> {
+        let z_imm = match (self.last.op?, wide) {
+            (LastOp::AddImm, false) | (LastOp::AddImm64, true) => true,
+            (LastOp::Add, false) | (LastOp::Add64, true) => false,
+            _ => return None,
+        };
+        let (dst, x, z) = match (z_imm, wide) {
+            (true, false) => {
+                let BinI32 { dst, a, imm } = self.last_operands();
+                (dst, a, imm as u64)
+            }
+            (true, true) => {
+                let BinI64 { dst, a, imm } = self.last_operands();
+                (dst, a, imm)
+            }
+            (false, _) => {
+                let Bin { dst, a, b } = self.last_operands();
+                (dst, a, b as u64)
+            }
+        };
+        if !self.in_acc(dst) {
+            return None;
+        }
+        let (cond, y) = match (a == dst, b == Src::Slot(dst)) {
+            (true, false) => (cond, b),
+            (false, true) => (cond.mirror(), Src::Slot(a)),
+            _ => return None,
+        };
+        let (y, y_imm) = match y {
+            Src::Slot(y) => (y as u64, false),
+            Src::Imm(imm) => (imm_u64(imm), true),
+        };
+        // The addition's own operands are read from their slots: taking it back makes the
+        // instruction before store its result again.
+        self.take_back();
+        let kind = self.kind(back);
+        let handler = h::ADD_BR[cond as usize][wide as usize][z_imm as usize][y_imm as usize][kind];
+        let from = self.emit(handler, AddBr { offset: 0, dst, x, z, y });
+        Some(Fixup { at: from + HANDLER_BYTES + offset_of!(AddBr, offset), from })
     }
 
     /// If `cond` is the fresh result of an `i32.and` of an immediate, takes the `and` back and
@@ -1866,6 +1929,29 @@ mod tests {
         let args = |a, b| [Val::I32(a), Val::I32(b), Val::I32(1)];
         assert_eq!(run(wat, "f", &args(3, 4)).unwrap(), Val::I32(101));
         assert_eq!(run(wat, "f", &args(30, 4)).unwrap(), Val::I32(201));
+    }
+
+    #[test]
+    fn a_loop_counter_fuses_into_the_branch_on_it() {
+        let wat = r#"(module
+            (func (export "count") (param i32 i32) (result i32) (local i32)
+              (loop $l
+                (local.set 2 (i32.mul (local.get 2) (i32.const 3)))
+                (br_if $l (i32.ne (local.tee 0 (i32.add (local.get 0) (i32.const 1)))
+                                  (local.get 1))))
+              (i32.add (local.get 0) (local.get 2)))
+            (func (export "wide") (param i64) (result i64) (local i64)
+              (loop $l
+                (local.set 1 (i64.add (local.get 1) (local.get 0)))
+                (br_if $l (i64.gt_u (i64.const 1000) (local.get 1))))
+              (local.get 1)))"#;
+        let code = translate(wat);
+        // The comparison reads the sum in the accumulator; the addition writes it to local 0 too.
+        assert_eq!(code[..2], ["i32_mul_ri 32 32 3", "i32_add_ri_br_ne_back -20 0 0 1 0 16 0"]);
+        let count = run(wat, "count", &[Val::I32(0), Val::I32(5)]);
+        assert_eq!(count.unwrap(), Val::I32(5), "five rounds, and 0 * 3 five times");
+        // `1000 > x` is `x < 1000`, the comparand an immediate.
+        assert_eq!(run(wat, "wide", &[Val::I64(7)]).unwrap(), Val::I64(1001));
     }
 
     #[test]
