@@ -1,10 +1,11 @@
 //! Tier 0: the interpreter. Each function body is translated the first time it is needed into
 //! threaded register-machine code ([`code`]): each instruction is its handler's address followed
 //! by its operands (frame slots, immediates, branch offsets), and each handler (`handlers.rs`)
-//! ends by continuing with the next, with the instruction pointer, the frame pointer and memory 0
-//! in argument registers. Calls between interpreted functions never recurse on the host stack
-//! ([`exec`]). It defines the reference semantics every other tier must match, and lays out the
-//! frame every tier shares (`vm::frame`).
+//! ends by continuing with the next, with the instruction pointer, the frame pointer, memory 0 and
+//! an accumulator (the last result, which the next instruction may read there rather than from
+//! its slot) in argument registers. Calls between interpreted functions never recurse on the host
+//! stack ([`exec`]). It defines the reference semantics every other tier must match, and lays out
+//! the frame every tier shares (`vm::frame`).
 //!
 //! - `translate.rs`: wasm operators -> bytecode, on validated bodies, in one pass.
 //! - `handlers.rs`: one function per instruction.

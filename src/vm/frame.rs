@@ -4,7 +4,7 @@
 //! stack ([`Stack`](super::stack::Stack)):
 //!
 //! ```text
-//! fp -> [params][locals][result padding][constants][temporaries: one slot per wasm stack height]
+//! fp -> [params][locals][result padding][temporaries: one slot per wasm stack height]
 //! ```
 //!
 //! A callee's frame starts at its caller's argument slots, and its results come back in its first
@@ -25,8 +25,7 @@ pub struct FrameLayout {
     /// Parameters, in slots `0..num_params`.
     pub num_params: u32,
     /// Copied over the slots right after the parameters on every entry: zeros for the declared
-    /// locals and the result padding, then the constants. Compiled tiers keep constants as
-    /// immediates and only need the locals' zeros.
+    /// locals and the result padding. Every tier keeps constants as immediates.
     pub frame_init: Box<[u128]>,
     /// Declared locals (not counting parameters): the first entries of `frame_init`.
     pub num_locals: u32,
