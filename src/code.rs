@@ -19,40 +19,72 @@ use crate::vm::vmctx::FuncEntry;
 use dynasmrt::mmap::{ExecutableBuffer, MutableBuffer};
 use std::sync::Arc;
 
-/// A block of machine code, immutable and executable for as long as it lives. Cheap to clone.
+/// A block of machine code, immutable and executable for as long as it lives: a part of a
+/// mapping that may hold other blocks (a batch of functions is placed in one). Cheap to clone.
 #[derive(Clone)]
 pub struct ExecutableCode {
     buffer: Arc<ExecutableBuffer>,
+    /// Where the block starts in the mapping.
+    start: usize,
+    len: usize,
 }
 
 impl std::fmt::Debug for ExecutableCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ExecutableCode({} bytes)", self.buffer.len())
+        write!(f, "ExecutableCode({} bytes)", self.len)
     }
 }
+
+/// Where each block of a batch starts: 16-byte aligned, as function entries like.
+const BLOCK_ALIGN: usize = 16;
 
 impl ExecutableCode {
     /// Maps `bytes` as executable code.
     pub fn new(bytes: &[u8]) -> std::io::Result<ExecutableCode> {
-        let mut buffer = MutableBuffer::new(bytes.len().max(1))?;
-        buffer.set_len(bytes.len());
-        buffer.copy_from_slice(bytes);
+        Ok(ExecutableCode::new_batch(&[bytes])?.pop().expect("one block"))
+    }
+
+    /// Maps every block of `blocks` as executable code, all in one mapping (one `mmap`, one
+    /// protection change, one cache synchronization): one [`ExecutableCode`] per block.
+    pub fn new_batch(blocks: &[&[u8]]) -> std::io::Result<Vec<ExecutableCode>> {
+        let mut starts = Vec::with_capacity(blocks.len());
+        let mut total = 0;
+        for block in blocks {
+            starts.push(total);
+            total = (total + block.len()).next_multiple_of(BLOCK_ALIGN);
+        }
+        let mut buffer = MutableBuffer::new(total.max(1))?;
+        buffer.set_len(total);
+        for (block, &start) in blocks.iter().zip(&starts) {
+            buffer[start..start + block.len()].copy_from_slice(block);
+        }
         let buffer = buffer.make_exec()?;
         // Processors with split caches must not run stale instructions from these addresses.
         dynasmrt::cache_control::synchronize_icache(&buffer);
-        Ok(ExecutableCode { buffer: Arc::new(buffer) })
+        let buffer = Arc::new(buffer);
+        let code = blocks.iter().zip(starts).map(|(block, start)| ExecutableCode {
+            buffer: buffer.clone(),
+            start,
+            len: block.len(),
+        });
+        Ok(code.collect())
     }
 
     /// The addresses the code occupies.
     pub fn range(&self) -> std::ops::Range<usize> {
-        let start = self.buffer.as_ptr() as usize;
-        start..start + self.buffer.len()
+        let start = self.buffer.as_ptr() as usize + self.start;
+        start..start + self.len
+    }
+
+    /// The code's bytes (the mapping is readable as well as executable).
+    pub fn bytes(&self) -> &[u8] {
+        &self.buffer
     }
 
     /// Address of byte `offset` of the code.
     pub fn address(&self, offset: usize) -> *const u8 {
-        assert!(offset < self.buffer.len(), "offset {offset} outside the code");
-        self.buffer.as_ptr().wrapping_add(offset)
+        assert!(offset < self.len, "offset {offset} outside the code");
+        self.buffer.as_ptr().wrapping_add(self.start + offset)
     }
 }
 
@@ -91,6 +123,7 @@ struct CompiledCode {
     /// replacement), by the loop's ordinal in the body (`None` for loops without an entry).
     osr_entries: Box<[Option<u32>]>,
     compile_time: std::time::Duration,
+    stats: Box<[(&'static str, u64)]>,
 }
 
 /// The parts of a [`CompiledFunc`], as a backend assembled them.
@@ -108,14 +141,58 @@ pub struct CompiledParts {
     pub oob_landing: Option<u32>,
     /// On-stack-replacement entry offsets, by loop ordinal.
     pub osr_entries: Vec<Option<u32>>,
-    /// How long compiling took.
+    /// What compiling cost: the compiling thread's CPU time ([`CompileClock`]).
     pub compile_time: std::time::Duration,
+    /// The compiler's own numbers about this compile, named (e.g. tier 2's IR sizes before and
+    /// after its pipeline), for `--stats`; the runtime only keeps them.
+    pub stats: Vec<(&'static str, u64)>,
+}
+
+/// Times a compile by the compiling thread's CPU time, so a compile time says what compiling
+/// costs on one core however busy the machine is: wall time would also count the time slices
+/// of every other thread the core ran meanwhile.
+pub struct CompileClock(std::time::Duration);
+
+impl CompileClock {
+    /// Starts timing on the calling thread.
+    pub fn start() -> CompileClock {
+        CompileClock(thread_cpu_time())
+    }
+
+    /// The calling thread's CPU time since [`CompileClock::start`] (on the same thread).
+    pub fn elapsed(&self) -> std::time::Duration {
+        thread_cpu_time().saturating_sub(self.0)
+    }
+}
+
+/// The calling thread's CPU time so far (zero if the system cannot tell).
+fn thread_cpu_time() -> std::time::Duration {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `clock_gettime` writes the current value of the thread's CPU clock into `now`,
+    // a valid, writable timespec; it reads nothing else.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    if status != 0 {
+        return std::time::Duration::ZERO;
+    }
+    std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 impl CompiledFunc {
     /// Maps the code executable and registers it with the fault handler.
     pub fn new(parts: CompiledParts) -> std::io::Result<CompiledFunc> {
         let code = ExecutableCode::new(&parts.code)?;
+        Ok(CompiledFunc::register(parts, code))
+    }
+
+    /// [`CompiledFunc::new`] for many functions at once, all placed in one mapping.
+    pub fn new_batch(parts: Vec<CompiledParts>) -> std::io::Result<Vec<CompiledFunc>> {
+        let blocks: Vec<&[u8]> = parts.iter().map(|p| &p.code[..]).collect();
+        let code = ExecutableCode::new_batch(&blocks)?;
+        Ok(parts.into_iter().zip(code).map(|(p, c)| CompiledFunc::register(p, c)).collect())
+    }
+
+    /// Registers `code`, the mapped bytes of `parts`, with the fault handler.
+    fn register(parts: CompiledParts, code: ExecutableCode) -> CompiledFunc {
         let range = code.range();
         let registration = signals::register(
             range.start,
@@ -130,8 +207,9 @@ impl CompiledFunc {
             tier: parts.tier,
             osr_entries: parts.osr_entries.into(),
             compile_time: parts.compile_time,
+            stats: parts.stats.into(),
         };
-        Ok(CompiledFunc { inner: Arc::new(inner) })
+        CompiledFunc { inner: Arc::new(inner) }
     }
 
     /// The tier that compiled it.
@@ -168,9 +246,19 @@ impl CompiledFunc {
         self.inner.code.address(0)
     }
 
-    /// How long compiling took.
+    /// What compiling it cost: the compiling thread's CPU time ([`CompileClock`]).
     pub fn compile_time(&self) -> std::time::Duration {
         self.inner.compile_time
+    }
+
+    /// The machine code, as it runs (for profilers that copy it).
+    pub fn bytes(&self) -> &[u8] {
+        self.inner.code.bytes()
+    }
+
+    /// The compiler's numbers about this compile (see [`CompiledParts::stats`]).
+    pub fn stats(&self) -> &[(&'static str, u64)] {
+        &self.inner.stats
     }
 
     /// Machine-code bytes.

@@ -62,6 +62,11 @@ pub enum ProfilingStrategy {
     /// map Linux `perf` reads for JIT code. The interpreter needs no entry: its dispatch loop is
     /// tierup's own code, which perf already symbolizes.
     PerfMap,
+    /// Each compiled function's name and machine code (tiers 1 and 2) is appended to
+    /// `jit-<pid>.dump` in the current directory, Linux perf's jitdump format: after
+    /// `perf record -k 1`, `perf inject --jit` makes the code readable to `perf report` and
+    /// `perf annotate` (see `tier::jitdump`).
+    JitDump,
 }
 
 impl Default for Config {

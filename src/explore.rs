@@ -1,6 +1,6 @@
-//! [`Module::explore_function`]: what tier 1 makes of a function, for tools that show it
-//! (`tierup explore`): the machine code and the map from each wasm operator to the code it
-//! generated.
+//! [`Module::explore_function`]: what tier 1 (or tier 2) makes of a function, for tools that
+//! show it (`tierup explore`): the machine code and the map from each wasm operator (tier 2: each
+//! instruction of the optimized SSA) to the code it generated.
 //!
 //! Read-only and off the execution path: the function is compiled afresh with per-operator
 //! offsets recorded, and the result is only bytes and numbers. This must never install or run the
@@ -10,25 +10,33 @@ use crate::isa::masm::OutOfLine;
 use crate::jit;
 use crate::module::ExportKind;
 use crate::tier::CompileError;
-use crate::{Error, Module, Result, TrapCode};
+use crate::{Error, Module, Result, Tier, TrapCode};
 use std::time::Duration;
 
-/// A function as tier 1 compiles it.
+/// A function as tier 1 or tier 2 compiles it.
 #[derive(Clone, Debug)]
 pub struct ExploredFunction {
     /// Index in the module's function index space.
     pub func_index: u32,
+    /// The tier that compiled it: [`Tier::Baseline`] or [`Tier::Optimized`].
+    pub tier: Tier,
     /// Its name from the name section, else its first export name.
     pub name: Option<String>,
     /// The ISA the code is for, as `std::env::consts::ARCH` names it (`x86_64`).
     pub isa: &'static str,
     /// The machine code, as if loaded at address 0 (it is position-independent).
     pub code: Vec<u8>,
-    /// How long compiling took (with the offset recording, which costs little).
+    /// What compiling cost, in CPU time of the compiling thread (with the offset recording,
+    /// which costs little).
     pub compile_time: Duration,
-    /// Each operator of the body, in order: its module byte offset and where its code starts.
-    /// An operator whose code offset equals the next one's emitted nothing (constants and
+    /// Tier 1: each operator of the body, in order: its module byte offset and where its code
+    /// starts. An operator whose code offset equals the next one's emitted nothing (constants and
     /// `local.get` are only pushed on the code generator's virtual stack).
+    ///
+    /// Tier 2: each stretch of the body's code in code order, labelled with the instruction of
+    /// the optimized SSA it was emitted for ([`ExploredOp::ir`]) and that instruction's wasm
+    /// operator. Passes move, merge and delete instructions, so offsets are not in wasm order and
+    /// an instruction may have several stretches.
     pub ops: Vec<ExploredOp>,
     /// Where the body's code ends and the out-of-line code starts.
     pub body_end: u32,
@@ -36,13 +44,17 @@ pub struct ExploredFunction {
     pub out_of_line: Vec<(u32, CodePart)>,
 }
 
-/// One wasm operator and where its code starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One wasm operator (tier 2: one SSA instruction) and where its code starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExploredOp {
-    /// The operator's byte offset in the module binary.
+    /// The operator's byte offset in the module binary; 0 for tier-2 code no operator made (the
+    /// entry's parameter loads, the register allocator's moves).
     pub wasm_offset: u32,
     /// The code offset of its first instruction.
     pub code_offset: u32,
+    /// Tier 2 only: the SSA instruction as the passes print it (`v7 = i32.add v3, v5`), or what
+    /// the compiler added, in parentheses.
+    pub ir: Option<String>,
 }
 
 /// A labelled piece of a function's out-of-line code.
@@ -112,6 +124,18 @@ impl Module {
     /// [`Module::explore_function`] for `isa`, whatever the host: code that is only read, never
     /// run, so any backend can produce it anywhere.
     pub fn explore_function_for(&self, func_index: u32, isa: jit::Isa) -> Result<ExploredFunction> {
+        self.explore_function_in(func_index, Tier::Baseline, isa)
+    }
+
+    /// [`Module::explore_function_for`] in `tier`: [`Tier::Baseline`] or [`Tier::Optimized`]
+    /// (tier 2 with the engine's pipeline; without a profile, every small callee is offered to
+    /// the inliner).
+    pub fn explore_function_in(
+        &self,
+        func_index: u32,
+        tier: Tier,
+        isa: jit::Isa,
+    ) -> Result<ExploredFunction> {
         let m = &self.inner;
         let def = func_index
             .checked_sub(m.num_imported_funcs)
@@ -125,17 +149,36 @@ impl Module {
             })?;
         let code = crate::tier::interp_code(m, def)
             .map_err(|e| Error::Internal(format!("tier 0 cannot translate function: {e}")))?;
-        let (assembled, compile_time) = jit::compile_for_explore(isa, m, func_index, &code.layout)
-            .map_err(|e| match e {
-                CompileError::Unsupported(reason) => Error::Unsupported(reason),
-                CompileError::Internal(e) => Error::Internal(e),
-            })?;
+        let refused = |e| match e {
+            CompileError::Unsupported(reason) => Error::Unsupported(reason),
+            CompileError::Internal(e) => Error::Internal(e),
+        };
+        let (assembled, compile_time, ops) = match tier {
+            Tier::Baseline => {
+                let (assembled, time) =
+                    jit::compile_for_explore(isa, m, func_index, &code.layout).map_err(refused)?;
+                let ops = assembled.code_map.ops.iter().map(|&(wasm_offset, code_offset)| {
+                    ExploredOp { wasm_offset, code_offset, ir: None }
+                });
+                let ops = ops.collect();
+                (assembled, time, ops)
+            }
+            Tier::Optimized => {
+                let (assembled, stretches, time) =
+                    crate::opt::compile_for_explore(isa, m, func_index, &code.layout)
+                        .map_err(refused)?;
+                let ops = stretches.into_iter().map(|s| ExploredOp {
+                    wasm_offset: s.wasm_offset.unwrap_or(0),
+                    code_offset: s.code_offset,
+                    ir: Some(s.what),
+                });
+                (assembled, time, ops.collect())
+            }
+            Tier::Interp => {
+                return Err(Error::Usage("the interpreter makes no machine code".into()));
+            }
+        };
         let map = assembled.code_map;
-        let ops = map
-            .ops
-            .iter()
-            .map(|&(wasm_offset, code_offset)| ExploredOp { wasm_offset, code_offset })
-            .collect();
         let osr = assembled.osr_entries.iter().enumerate();
         let mut out_of_line: Vec<(u32, CodePart)> = osr
             .filter_map(|(n, entry)| entry.map(|offset| (offset, CodePart::OsrEntry(n))))
@@ -152,6 +195,7 @@ impl Module {
         out_of_line.sort_by_key(|(offset, _)| *offset);
         Ok(ExploredFunction {
             func_index,
+            tier,
             name: m.display_name(func_index).map(str::to_string),
             isa: isa.name(),
             code: assembled.code,
@@ -184,6 +228,25 @@ mod tests {
         // Under `auto`, tier-1 code counts calls and asks tiering when its budget runs out.
         let stub = "counting stub: back-edge tally or tier-up check";
         assert_eq!(parts, [stub, "trap stub: call stack exhausted", "trap exit", "epilogue"]);
+    }
+
+    #[test]
+    fn tier_2_code_is_mapped_to_ssa_instructions_and_their_operators() {
+        let wat = r#"(module (func $f (param i32 i32) (result i32)
+            (i32.mul (i32.add (local.get 0) (local.get 1)) (local.get 0))))"#;
+        let module = Module::new(&Engine::default(), wat).unwrap();
+        let isa = crate::Isa::host().unwrap();
+        let f = module.explore_function_in(0, crate::Tier::Optimized, isa).unwrap();
+        assert_eq!(f.tier, crate::Tier::Optimized);
+        let ir: Vec<&str> = f.ops.iter().filter_map(|op| op.ir.as_deref()).collect();
+        assert_eq!(ir.len(), f.ops.len(), "every stretch is labelled: {ir:?}");
+        let add = f.ops.iter().find(|op| op.ir.as_deref().is_some_and(|t| t.contains("i32.add")));
+        let mul = f.ops.iter().find(|op| op.ir.as_deref().is_some_and(|t| t.contains("i32.mul")));
+        let (add, mul) = (add.expect("an add"), mul.expect("a mul"));
+        // The operators' module offsets: `local.get 0; local.get 1; i32.add; local.get 0; i32.mul`.
+        assert_eq!(mul.wasm_offset, add.wasm_offset + 3, "{:?}", f.ops);
+        assert!(add.code_offset < mul.code_offset && (mul.code_offset as usize) < f.code.len());
+        assert!(f.ops.windows(2).all(|w| w[0].code_offset < w[1].code_offset));
     }
 
     #[test]

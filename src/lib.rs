@@ -33,6 +33,7 @@ pub(crate) mod isa;
 pub(crate) mod jit;
 mod module;
 pub mod opt;
+mod parallel;
 pub mod tier;
 mod types;
 mod val;

@@ -8,12 +8,16 @@
 
 use crate::engine::{Engine, SigId};
 use crate::error::{Error, Result};
+use crate::jit::scan::LoopLocals;
 use crate::tier::state::ModuleTiers;
 use crate::tier::{CompileState, Tier};
 use crate::types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 use std::collections::HashMap;
 use std::sync::Arc;
-use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+use wasmparser::{FunctionBody, Parser, Payload, Validator, WasmFeatures};
+
+/// A function body's validation, to be run once every section is read.
+type FuncToValidate = wasmparser::FuncToValidate<wasmparser::ValidatorResources>;
 
 /// A validated module, ready to instantiate. Cheap to clone.
 #[derive(Clone)]
@@ -110,6 +114,14 @@ pub(crate) struct ModuleInner {
     /// and compile a function long after decoding.
     pub binary: Box<[u8]>,
     pub bodies: Vec<std::ops::Range<usize>>,
+    /// Per defined function, the deepest its operand stack gets, as validation saw it (dead
+    /// code included): what a frame's temporaries need at most (`vm::frame`).
+    pub max_stack: Vec<u32>,
+    /// Per defined function, its `loop` operators (dead ones included), as validation counted.
+    pub num_loops: Vec<u32>,
+    /// Which locals each loop of each defined function touches, recorded while validating when
+    /// the engine may compile in tier 1 (see `jit::scan`); empty otherwise.
+    pub loop_locals: LoopLocals,
     pub names: Names,
     /// The engine the module was built with: tiers compile lazily, long after the build, by its
     /// settings and on its compile threads.
@@ -235,10 +247,17 @@ pub struct CompileStats {
     pub functions: usize,
     /// Functions with tier-1 code so far (all compiled ones, up front or at tier-up).
     pub tier1_functions: usize,
-    /// Their total tier-1 compile time.
+    /// Their total tier-1 compile time (CPU time of the compiling threads: the work on one core).
     pub tier1_time: std::time::Duration,
     /// Their machine code in bytes.
     pub tier1_code_bytes: usize,
+    /// Functions with tier-2 code so far (on-stack-replacement entries compiled on their own are
+    /// not counted).
+    pub tier2_functions: usize,
+    /// Their total tier-2 compile time (the pass pipeline included).
+    pub tier2_time: std::time::Duration,
+    /// Their machine code in bytes.
+    pub tier2_code_bytes: usize,
 }
 
 impl Module {
@@ -268,6 +287,13 @@ impl Module {
             stats.tier1_functions += 1;
             stats.tier1_time += jit.compile_time();
             stats.tier1_code_bytes += jit.code_size();
+        }
+        for def in 0..m.tiers.len() as u32 {
+            if let Some(code) = m.tiers.compiled(def, Tier::Optimized) {
+                stats.tier2_functions += 1;
+                stats.tier2_time += code.compile_time();
+                stats.tier2_code_bytes += code.code_size();
+            }
         }
         stats
     }
@@ -419,6 +445,9 @@ impl<'e> Builder<'e> {
                 datas: Vec::new(),
                 binary: Box::default(),
                 bodies: Vec::new(),
+                max_stack: Vec::new(),
+                num_loops: Vec::new(),
+                loop_locals: Default::default(),
                 names: Names::default(),
                 engine: engine.clone(),
                 config: engine.config().clone(),
@@ -430,18 +459,18 @@ impl<'e> Builder<'e> {
 
     fn build(mut self, binary: &[u8]) -> Result<ModuleInner> {
         let mut validator = Validator::new_with_features(features());
-        let mut allocs = wasmparser::FuncValidatorAllocations::default();
         let wp = Error::from_wasmparser;
+        // Function bodies are validated once every section is read, on several threads.
+        let mut funcs = Vec::new();
         for payload in Parser::new(0).parse_all(binary) {
             let payload = payload.map_err(wp)?;
             if let wasmparser::ValidPayload::Func(func, body) =
                 validator.payload(&payload).map_err(wp)?
             {
-                let func_validator = func.into_validator(std::mem::take(&mut allocs));
-                self.m.code_size += (body.range().end - body.range().start) as usize;
-                allocs = validate_body(func_validator, &body)?;
                 let range = body.range();
+                self.m.code_size += (range.end - range.start) as usize;
                 self.m.bodies.push(range.start as usize..range.end as usize);
+                funcs.push((func, body));
                 continue;
             }
             if let Payload::MemorySection(reader) = &payload {
@@ -451,9 +480,43 @@ impl<'e> Builder<'e> {
             }
             self.section(payload)?;
         }
+        self.validate_bodies(funcs)?;
         self.m.binary = binary.into();
         self.m.tiers = crate::tier::new_module_tiers(self.engine.config(), self.m.bodies.len());
         Ok(self.m)
+    }
+
+    /// Validates every function body, in runs of neighbours on several threads (`parallel`),
+    /// keeping what validation learns of each; with tier 1 possible, also its loops' locals.
+    /// A module with invalid bodies reports the first of them.
+    fn validate_bodies(&mut self, funcs: Vec<(FuncToValidate, FunctionBody<'_>)>) -> Result<()> {
+        let record_loops = self.m.config.tier != crate::Tiering::Pinned(Tier::Interp);
+        let threads = crate::parallel::threads(&self.m.config);
+        let weight = |(_, body): &(FuncToValidate, FunctionBody<'_>)| {
+            let range = body.range();
+            (range.end - range.start) as usize
+        };
+        let runs = crate::parallel::in_runs(funcs, threads, weight, |run| {
+            let mut allocs = wasmparser::FuncValidatorAllocations::default();
+            let mut loops = LoopLocals::default();
+            let mut facts = Vec::with_capacity(run.len());
+            for (func, body) in run {
+                let recording = record_loops.then_some(&mut loops);
+                let (body_facts, next) =
+                    validate_body(func.into_validator(allocs), &body, recording)?;
+                allocs = next;
+                facts.push(body_facts);
+            }
+            Ok::<_, Error>((facts, loops))
+        });
+        for run in runs {
+            let (facts, loops) = run?;
+            self.m.max_stack.extend(facts.iter().map(|f| f.max_stack));
+            self.m.num_loops.extend(facts.iter().map(|f| f.num_loops));
+            self.m.loop_locals.append(loops);
+        }
+        self.m.loop_locals.shrink();
+        Ok(())
     }
 
     fn section(&mut self, payload: Payload<'_>) -> Result<()> {
@@ -591,11 +654,22 @@ impl<'e> Builder<'e> {
     }
 }
 
-/// Validates one function body completely; returns the validator's allocations for the next.
+/// What validating a body learned of it beyond its validity.
+struct BodyFacts {
+    /// The deepest its operand stack gets.
+    max_stack: u32,
+    /// Its `loop` operators.
+    num_loops: u32,
+}
+
+/// Validates one function body completely, recording its loops' locals into `loops` when given;
+/// returns what it learned and the validator's allocations for the next.
 fn validate_body(
     mut validator: wasmparser::FuncValidator<wasmparser::ValidatorResources>,
     body: &wasmparser::FunctionBody<'_>,
-) -> Result<wasmparser::FuncValidatorAllocations> {
+    mut loops: Option<&mut LoopLocals>,
+) -> Result<(BodyFacts, wasmparser::FuncValidatorAllocations)> {
+    let mut facts = BodyFacts { max_stack: 0, num_loops: 0 };
     let wp = Error::from_wasmparser;
     let mut locals = body.get_locals_reader().map_err(wp)?;
     for _ in 0..locals.get_count() {
@@ -603,14 +677,25 @@ fn validate_body(
         let (count, ty) = locals.read().map_err(wp)?;
         validator.define_locals(offset, count, ty).map_err(wp)?;
     }
+    if let Some(loops) = loops.as_deref_mut() {
+        loops.begin_body();
+    }
     let mut ops = body.get_operators_reader().map_err(wp)?;
     while !ops.eof() {
         let (op, offset) = ops.read_with_offset().map_err(wp)?;
         validator.op(offset, &op).map_err(wp)?;
+        facts.max_stack = facts.max_stack.max(validator.operand_stack_height());
+        facts.num_loops += matches!(op, wasmparser::Operator::Loop { .. }) as u32;
+        if let Some(loops) = loops.as_deref_mut() {
+            loops.record(&op);
+        }
         check_reserved_byte(&op, offset, ops.original_position())?;
     }
     ops.finish().map_err(wp)?;
-    Ok(validator.into_allocations())
+    if let Some(loops) = loops {
+        loops.end_body();
+    }
+    Ok((facts, validator.into_allocations()))
 }
 
 /// WebAssembly 2.0 encodes the memory index of `memory.size`/`memory.grow` as one reserved zero

@@ -3,10 +3,11 @@
 //
 //   node [--no-warnings] [V8 flags] benches/peers/v8-wasi.mjs PROG.wasm ARGS...
 //
-// The bench harness picks V8's tiers with flags: `--liftoff --no-wasm-tier-up` (Liftoff only),
-// `--no-liftoff` (TurboFan only), or none (V8's defaults). This script only measures; it must never
-// change what the program sees: argv is [PROG's file name, ...ARGS], no environment, stdio
-// inherited. The stderr line format is owned by src/bench/phases.rs; keep the two in step.
+// The bench harness picks V8's tiers with flags: `--liftoff --no-wasm-tier-up
+// --no-wasm-dynamic-tiering` (Liftoff only), `--no-liftoff` (TurboFan only), or none (V8's
+// defaults). This script only measures; it must never change what the program sees: argv is
+// [PROG's file name, ...ARGS], no environment, stdio inherited. The stderr line format is owned by
+// cli/src/bench/phases.rs; keep the two in step.
 
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';

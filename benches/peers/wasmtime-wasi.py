@@ -11,7 +11,7 @@
 # Compilation runs on one thread (parallel compilation off), as tierup's does, so the compile
 # columns compare like for like. This script only measures; it must never change what the program
 # sees: argv is [PROG's file name, ...ARGS], no environment, stdio inherited. The stderr line format
-# is owned by src/bench/phases.rs; keep the two in step.
+# is owned by cli/src/bench/phases.rs; keep the two in step.
 
 import os
 import sys

@@ -42,7 +42,7 @@ use common::{dummy_import, generate, import_types};
 use libfuzzer_sys::fuzz_target;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tierup::{
-    Config, Engine, Error, ExternType, Instance, Module, Store, Tier, TierUpPolicy, Tiering,
+    Config, Engine, Error, ExternType, Instance, Module, Store, Tier, TierUpMode, TierUpPolicy, Tiering,
     TrapCode, Val,
 };
 
@@ -60,15 +60,24 @@ const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
 
 /// Loop iterations and calls a generated module may spend before its own budget traps.
 const BUDGET: u32 = 10_000;
-/// The configurations compared against the interpreter: tier 1 up front; `auto` tiering up on
-/// the first call; `auto` tiering up on the first loop back-edge only (on-stack replacement).
-fn modes() -> [(&'static str, Tiering, TierUpPolicy); 3] {
+/// The configurations compared against the interpreter: tiers 1 and 2 up front; `auto` tiering
+/// up on the first call and on the first loop back-edge only (on-stack replacement), both with
+/// background compiles (the default), so code arrives whenever a compile thread finishes; and
+/// all three tiers with synchronous compiles, at calls and by on-stack replacement.
+fn modes() -> [(&'static str, Tiering, TierUpPolicy, TierUpMode); 6] {
     let first_call = TierUpPolicy { threshold: 1, ..TierUpPolicy::default() };
-    let first_back_edge = TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1, ..Default::default() };
+    let first_back_edge =
+        TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1, ..Default::default() };
+    let three_tiers = TierUpPolicy { opt_threshold: 1, ..first_call };
+    let three_tiers_osr = TierUpPolicy { opt_threshold: 1, ..first_back_edge };
+    let (background, sync) = (TierUpMode::Background, TierUpMode::Sync);
     [
-        ("baseline", Tier::Baseline.into(), TierUpPolicy::default()),
-        ("auto", Tiering::Auto, first_call),
-        ("osr", Tiering::Auto, first_back_edge),
+        ("baseline", Tier::Baseline.into(), TierUpPolicy::default(), sync),
+        ("optimized", Tier::Optimized.into(), TierUpPolicy::default(), sync),
+        ("auto", Tiering::Auto, first_call, background),
+        ("osr", Tiering::Auto, first_back_edge, background),
+        ("three tiers", Tiering::Auto, three_tiers, sync),
+        ("osr into tier 2", Tiering::Auto, three_tiers_osr, sync),
     ]
 }
 
@@ -99,16 +108,16 @@ fn check(wasm: &[u8]) {
         None => oracle_wasmi::compile(&wasmi_engine, wasm),
     };
     let wasmtime_verdict = oracle_wasmtime::validate(wasm);
-    let interp = engine(Tier::Interp.into(), TierUpPolicy::default());
+    let interp = &engines()[0];
     let oracle_verdicts = (wasmi_module.as_ref().map(drop), wasmtime_verdict.as_ref().map(drop));
-    let Some(module) = judge_validation(Module::new(&interp, wasm), oracle_verdicts) else {
+    let Some(module) = judge_validation(Module::new(interp, wasm), oracle_verdicts) else {
         return;
     };
     let Some(imports) = import_types(&module) else { return };
     let exports: Vec<(String, ExternType)> =
         module.exports().map(|(name, ty)| (name.to_string(), ty)).collect();
 
-    let Some(reference) = outcomes(&interp, &module, &imports, &exports) else { return };
+    let Some(reference) = outcomes(interp, &module, &imports, &exports) else { return };
     if let (Ok(wasmi_module), Ok(())) = (&wasmi_module, &wasmtime_verdict) {
         let wasmi = oracle_wasmi::outcomes(&wasmi_engine, wasmi_module, &imports, &exports);
         compare_with_oracles(&reference, &wasmi, || {
@@ -116,10 +125,9 @@ fn check(wasm: &[u8]) {
         });
     }
 
-    for (mode, tier, policy) in modes() {
-        let engine = engine(tier, policy);
-        let module = Module::new(&engine, wasm).expect("a module the interpreter runs compiles");
-        let observed = outcomes(&engine, &module, &imports, &exports)
+    for ((mode, ..), engine) in modes().into_iter().zip(&engines()[1..]) {
+        let module = Module::new(engine, wasm).expect("a module the interpreter runs compiles");
+        let observed = outcomes(engine, &module, &imports, &exports)
             .expect("imports the interpreter got are made again");
         // How deep recursion may go is the one thing tiers legitimately differ in: tier-1 calls
         // also use the host stack (and far more of it under ASan). Runs that exhaust the stack
@@ -127,7 +135,8 @@ fn check(wasm: &[u8]) {
         if observed.exhausted() || reference.exhausted() {
             continue;
         }
-        assert_same(&observed, &reference, &format!("{mode} disagrees with the interpreter"));
+        let what = format!("{mode} disagrees with the interpreter");
+        assert_same(&observed.between_tiers(), &reference.between_tiers(), &what);
     }
 }
 
@@ -307,18 +316,49 @@ impl<V> Observed<V> {
 }
 
 impl Observed<Val> {
+    /// As the oracles report it.
     fn neutral(&self) -> Observed<Value> {
-        let values = |vals: &Vec<Val>| vals.iter().map(Value::from).collect();
+        self.map(|v| Value::from(v))
+    }
+
+    /// As another tierup engine's run can be compared with it.
+    fn between_tiers(&self) -> Observed<TierValue> {
+        self.map(|v| TierValue::from(v))
+    }
+
+    fn map<V>(&self, f: impl Fn(&Val) -> V) -> Observed<V> {
+        let values = |vals: &Vec<Val>| -> Vec<V> { vals.iter().map(&f).collect() };
         Observed {
             calls: self
                 .calls
                 .iter()
                 .map(|(name, outcome)| {
-                    (name.clone(), outcome.as_ref().map(values).map_err(Clone::clone))
+                    let outcome = match outcome {
+                        Ok(vals) => Ok(values(vals)),
+                        Err(trap) => Err(trap.clone()),
+                    };
+                    (name.clone(), outcome)
                 })
                 .collect(),
             memory: self.memory.clone(),
-            globals: self.globals.iter().map(|(name, v)| (name.clone(), Value::from(v))).collect(),
+            globals: self.globals.iter().map(|(name, v)| (name.clone(), f(v))).collect(),
+        }
+    }
+}
+
+/// A tierup value as two tierup runs are compared: a function reference by its index in its
+/// store, not by its store (each run has its own store, so store identities always differ).
+#[derive(Debug, PartialEq)]
+enum TierValue {
+    FuncRef(Option<u32>),
+    Other(Val),
+}
+
+impl From<&Val> for TierValue {
+    fn from(v: &Val) -> TierValue {
+        match *v {
+            Val::FuncRef(f) => TierValue::FuncRef(f.map(|f| f.index())),
+            other => TierValue::Other(other),
         }
     }
 }
@@ -361,10 +401,23 @@ impl From<&Val> for Value {
     }
 }
 
-fn engine(tier: Tiering, tier_up: TierUpPolicy) -> Engine {
+/// The interpreter's engine, then one per mode, made once for the process: an engine's compile
+/// threads then live as long as the fuzzer (engines made per input would end their threads while
+/// the next input runs, and LeakSanitizer reports a thread's exit in progress as a leak).
+fn engines() -> &'static [Engine] {
+    static ENGINES: std::sync::OnceLock<Vec<Engine>> = std::sync::OnceLock::new();
+    ENGINES.get_or_init(|| {
+        let interp = engine(Tier::Interp.into(), TierUpPolicy::default(), TierUpMode::Sync);
+        let modes = modes().into_iter().map(|(_, tier, policy, up)| engine(tier, policy, up));
+        std::iter::once(interp).chain(modes).collect()
+    })
+}
+
+fn engine(tier: Tiering, tier_up: TierUpPolicy, tier_up_mode: TierUpMode) -> Engine {
     Engine::new(Config {
         tier,
         tier_up,
+        tier_up_mode,
         max_memory_size: Some(MAX_MEMORY_BYTES),
         max_table_elements: MAX_TABLE_ELEMENTS,
         ..Config::default()

@@ -2069,6 +2069,28 @@ mod tests {
         }
     }
 
+    /// Tier 0's frames are the frames tier 1 lays out without it (`frame::compact_layout`, no
+    /// constant slots in either): the same slots at every label, so frames may pass between
+    /// them whichever laid them out.
+    #[test]
+    fn layout_agrees_with_the_compact_layout() {
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+        for name in ["c-vm", "c-nbody", "rust-mandel", "rust-regex-json"] {
+            let wasm = corpus.join(name).join(format!("{name}.wasm"));
+            let module = Module::from_file(&Engine::default(), &wasm).unwrap();
+            let m = &module.inner;
+            for def in 0..m.tiers.len() as u32 {
+                let ours = &crate::tier::interp_code(m, def).unwrap().layout;
+                let compact = crate::vm::frame::compact_layout(m, def).unwrap();
+                let shape = |l: &crate::vm::frame::FrameLayout| {
+                    (l.num_params, l.num_locals, l.temp_base(), l.frame_size, l.num_loops)
+                };
+                assert_eq!(shape(ours), shape(&compact), "{name} function {def}");
+                assert_eq!(ours.frame_init, compact.frame_init, "{name} function {def}");
+            }
+        }
+    }
+
     /// Tier 0's translation throughput over the corpus: every function body of every program,
     /// translated afresh (not through the module's cache), the fastest of ten rounds, on one thread. A
     /// measurement, not a test; run it in release:

@@ -181,6 +181,26 @@ pub enum Callee {
     Defined { def: u32, func: u32 },
 }
 
+/// Where a global's cell is, as compiled code reaches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GlobalCell {
+    /// One of the instance's own globals, by defined-global index: its cell is inline after the
+    /// context (`vm::vmctx::INLINE_GLOBALS`), one load away.
+    Inline(u32),
+    /// An imported global, by module global index: through the context's cell pointers.
+    Imported(u32),
+}
+
+impl GlobalCell {
+    /// Global `index` of a module with `imported` imported globals.
+    pub fn of(index: u32, imported: u32) -> GlobalCell {
+        match index.checked_sub(imported) {
+            Some(defined) => GlobalCell::Inline(defined),
+            None => GlobalCell::Imported(index),
+        }
+    }
+}
+
 /// How tier-1 code keeps linear-memory accesses inside the memory (see `vm::signals`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeapBounds {
@@ -213,6 +233,11 @@ pub struct Assembled {
     pub osr_entries: Vec<Option<u32>>,
     /// Where each part of the code starts, for `tierup explore`; see [`CodeMap`].
     pub code_map: CodeMap,
+    /// Bytes `finish` put in front of the code emitted before it (the entry's register saves,
+    /// once it knows which registers the code uses): offsets [`MacroAssembler::offset`] reported
+    /// are this much lower than the same positions in `code`. Every offset in this struct is
+    /// already in `code`'s terms.
+    pub entry_bytes: u32,
 }
 
 /// Where the parts of a function's code start (code offsets), for readers of the machine code
@@ -337,6 +362,12 @@ pub trait MacroAssembler {
     fn bind(&mut self, label: Self::Label);
     /// Registers the code generator may allocate, in order of preference.
     fn allocatable(&self) -> &'static [Reg];
+    /// Tells the backend which of [`Self::allocatable`]'s registers the code writes (before
+    /// [`Self::finish`]): callee-saved ones it never writes need no saving. Without this call the
+    /// backend assumes every one.
+    fn registers_used(&mut self, _regs: &[Reg]) {}
+    /// Room for about `bytes` more bytes of code, so the buffer need not grow while emitting.
+    fn reserve(&mut self, _bytes: usize) {}
     /// Whether this ISA (as configured) can emit `op`; the code generator refuses a function
     /// that needs an operation the target lacks (x86-64 without `popcnt`, say).
     fn has_unary(&self, op: UnaryOp) -> bool;
@@ -357,10 +388,17 @@ pub trait MacroAssembler {
     fn store_slot_imm(&mut self, size: Size, imm: i64, slot: u32);
     /// Copies a whole 16-byte slot.
     fn copy_slot(&mut self, dst: u32, src: u32);
+    /// Copies the low `size` bits of a slot (a value of that width: what its readers read, so
+    /// the copy's load is forwarded from the store that wrote it).
+    fn copy_value(&mut self, _size: Size, dst: u32, src: u32) {
+        self.copy_slot(dst, src);
+    }
     fn mov(&mut self, size: Size, dst: Reg, src: RegImm);
 
     fn int_op(&mut self, op: IntOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm);
-    fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: Reg);
+    /// `dst = lhs op rhs`, trapping on a zero divisor and on `MIN / -1`; a constant divisor
+    /// spares the checks it cannot fail.
+    fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm);
     fn unary(&mut self, op: UnaryOp, size: Size, dst: Reg, src: Reg);
     /// `dst = (lhs cond rhs) as i32`.
     fn compare(&mut self, cond: Cond, size: Size, dst: Reg, lhs: Reg, rhs: RegImm);
@@ -377,9 +415,10 @@ pub trait MacroAssembler {
     fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Reg, offset: u32);
     /// `memory[addr + offset] = src`, trapping when out of bounds, like `load_heap`.
     fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Reg, offset: u32);
-    /// Loads the low `size` bits of global `index`.
-    fn load_global(&mut self, size: Size, dst: Reg, index: u32);
-    fn store_global(&mut self, size: Size, src: Reg, index: u32);
+    /// Loads the low `size` bits of a global.
+    fn load_global(&mut self, size: Size, dst: Reg, global: GlobalCell);
+    /// Stores a global (its whole 16-byte cell: the bits above `size` cleared).
+    fn store_global(&mut self, size: Size, src: Reg, global: GlobalCell);
 
     /// Calls `callee` with its frame at slot offset `callee_fp`. Every allocatable register is
     /// clobbered; a trap status from the callee leaves this function through its trap exit at
@@ -407,6 +446,22 @@ pub trait MacroAssembler {
     /// `call_indirect` with module type `ty` through `table`; the table index is in the slot after
     /// the arguments. Like [`MacroAssembler::call`] otherwise.
     fn call_indirect(&mut self, ty: u32, table: u32, callee_fp: u32);
+    /// `call_indirect` as [`MacroAssembler::call_indirect`], with the common case inline: when
+    /// the table index (in slot `index_slot`, the one after the arguments) is below the table's
+    /// size and its element in the table's dispatch array (`vm::table`) has signature `sig` (the
+    /// module type's interned `SigId`) and this instance's context, the element's entry is
+    /// called directly; anything else goes through the runtime helper, which calls or traps.
+    fn call_indirect_inline(
+        &mut self,
+        ty: u32,
+        sig: u32,
+        table: u32,
+        callee_fp: u32,
+        index_slot: u32,
+    ) {
+        let _ = (sig, index_slot);
+        self.call_indirect(ty, table, callee_fp);
+    }
     /// `dst = memory.size` in pages.
     fn memory_size(&mut self, dst: Reg);
     /// `dst = memory.grow(delta)` through the context's helper; clobbers every allocatable
@@ -438,8 +493,8 @@ pub trait MacroAssembler {
     fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Reg, offset: u32);
     /// `memory[addr + offset] = src` (`f32`/`f64`), trapping when out of bounds.
     fn store_heap_float(&mut self, size: Size, src: FReg, addr: Reg, offset: u32);
-    fn load_global_float(&mut self, size: Size, dst: FReg, index: u32);
-    fn store_global_float(&mut self, size: Size, src: FReg, index: u32);
+    fn load_global_float(&mut self, size: Size, dst: FReg, global: GlobalCell);
+    fn store_global_float(&mut self, size: Size, src: FReg, global: GlobalCell);
 
     /// Runs `op` with immediates `a` and `b` on the operands in the canonical slots from
     /// `args` on, through the context's runtime helper; a trap status returns from this function at

@@ -5,24 +5,33 @@
 //! free list), or its canonical slot (`temp_base + stack position`, the interpreter's layout). Values
 //! stay in registers within straight-line code; at every label (block and loop boundaries, branch
 //! targets, calls) all of them are in their canonical slots, so every path into a label agrees,
-//! exactly as in the interpreter's translator. A branch's moves run only when it is taken, so
-//! emitting them never changes the virtual stack that a `br_if`'s fall-through or the next
-//! `br_table` entry continues with. With counting on, the prologue and every loop back-edge count
-//! into the module's profile counters, as the interpreter does. Operators the executor implements (tables, bulk
-//! memory, `ref.func`) are runtime calls on operands in canonical slots. It must never emit code
-//! for an operator it does not handle: anything unknown (SIMD) refuses the whole function.
+//! exactly as in the interpreter's translator. Locals may stay cached in registers across labels:
+//! each label has a register state every path into it establishes first (see [`Cache`]), and
+//! cached locals are lent to operators that only read them. A branch's moves run only when it is
+//! taken, so emitting them never changes the virtual stack (nor the register state) that a
+//! `br_if`'s fall-through or the next `br_table` entry continues with. With counting on, the
+//! prologue and every loop back-edge count into the module's profile counters, as the
+//! interpreter does. Operators the executor implements (tables, bulk memory, `ref.func`) are
+//! runtime calls on operands in canonical slots; `call_indirect` checks the table's dispatch
+//! array inline. It must never emit code for an operator it does not handle: anything unknown
+//! (SIMD) refuses the whole function.
 
 use super::Options;
+use super::scan::{BodyScan, LoopLocals};
 use crate::isa::masm::{
     Assembled, Callee, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup,
-    IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
+    GlobalCell, IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::module::ModuleInner;
 use crate::tier::compiler::CompileError;
 use crate::types::ValType;
 use crate::vm::TrapCode;
 use crate::vm::frame::{FrameLayout, SLOT_BYTES, ends_fuel_segment};
+use smallvec::SmallVec;
 use wasmparser::{BlockType, FunctionBody, Operator};
+
+/// The types of a block's parameters or results: almost always none or one.
+type Types = SmallVec<[Ty; 2]>;
 
 /// The value types this tier handles: everything but `v128`. Floats live in float registers;
 /// references are 64-bit integers (the interpreter's slot bits: 0 for null, a store handle + 1).
@@ -98,18 +107,56 @@ struct Control<L> {
     kind: Kind,
     /// Stack height below the block's parameters.
     height: usize,
-    params: Vec<Ty>,
-    results: Vec<Ty>,
+    params: Types,
+    results: Types,
     /// The branch target: the loop header, or the end.
     label: L,
     /// For `if`: where the false branch starts.
     else_label: Option<L>,
+    /// The register state every path into the label agrees on (see [`Cache`]): for blocks and
+    /// `if`s the state at their start, for loops the one chosen for the header.
+    state: Cache,
 }
 
 impl<L> Control<L> {
     fn branch_types(&self) -> &[Ty] {
         if self.kind == Kind::Loop { &self.params } else { &self.results }
     }
+}
+
+/// Locals whose current value is also in a register. Local writes go through to the slot too,
+/// so a slot is always current and any cache state can be established by loads alone: this is
+/// the register state carried across labels. Each label has one (its control's `state`); every
+/// branch to it and the fall-through into it first make the registers agree with it
+/// ([`CodeGen::conform`]), and the code after the label starts from it. Loop headers cache the
+/// locals their loop touches most (from the [`BodyScan`]), loaded on entry, on every
+/// on-stack-replacement entry and after every call of the tiering hook.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Cache {
+    ints: SmallVec<[(u32, Reg); 8]>,
+    floats: SmallVec<[(u32, FReg); 8]>,
+}
+
+impl Cache {
+    fn is_empty(&self) -> bool {
+        self.ints.is_empty() && self.floats.is_empty()
+    }
+
+    /// Whether every entry of `target` holds here too.
+    fn covers(&self, target: &Cache) -> bool {
+        target.ints.iter().all(|e| self.ints.contains(e))
+            && target.floats.iter().all(|e| self.floats.contains(e))
+    }
+}
+
+/// Who owns an operand's register: the operator (free it afterwards), or a cached local lent for
+/// reading only (taken out of the cache meanwhile, so no allocation can take it, and put back),
+/// or lent already to another operand of the same operator (`x * x`: nothing to give back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Held {
+    Owned,
+    Lent(u32),
+    Shared,
 }
 
 /// Compiles one function with `masm`, on the frame `layout` describes. With
@@ -135,11 +182,24 @@ pub fn compile<M: MacroAssembler>(
         locals.extend(std::iter::repeat_n(ty, count as usize));
     }
     let temp_base = layout.temp_base();
-    let mut masm = masm;
     let def = func_index - module.num_imported_funcs;
+    // What validation recorded of the loops, or a scan of this body when it recorded nothing.
+    let scanned;
+    let scan = match module.loop_locals.body(def as usize) {
+        Some(scan) => scan,
+        None => {
+            scanned = LoopLocals::scan(body).map_err(wp)?;
+            scanned.body(0).expect("one body scanned")
+        }
+    };
+    let mut masm = masm;
+    // Tier-1 code is about twice the size of the wasm it comes from.
+    let body_bytes = (body.range().end - body.range().start) as usize;
+    masm.reserve(2 * body_bytes + 256);
     if options.counting && layout.num_loops > 0 {
         masm.tally_back_edges(def, options.back_edge_chunk);
     }
+    let g_locals_len = locals.len();
     let free = masm.allocatable().iter().rev().copied().collect();
     let free_float = masm.allocatable_float().iter().rev().copied().collect();
     let mut g = CodeGen {
@@ -154,22 +214,27 @@ pub fn compile<M: MacroAssembler>(
         reachable: true,
         dead_depth: 0,
         results: results.clone(),
-        fuel: layout.fuel_segments.to_vec(),
+        fuel: &layout.fuel_segments,
         next_fuel: 0,
         def,
         options,
         next_loop: 0,
         in_fuel_segment: false,
-        local_cache: Vec::new(),
+        cache: Cache::default(),
+        lent: Cache::default(),
+        used: Vec::new(),
+        local_counts: vec![0; g_locals_len],
+        scan,
     };
     let end = g.masm.new_label();
     g.controls.push(Control {
         kind: Kind::Function,
         height: 0,
-        params: Vec::new(),
-        results,
+        params: Types::new(),
+        results: results.into_iter().collect(),
         label: end,
         else_label: None,
+        state: Cache::default(),
     });
     // Only the declared locals need their zeros: tier-1 code keeps constants as immediates and
     // never reads the interpreter's constant slots or result padding.
@@ -185,33 +250,42 @@ pub fn compile<M: MacroAssembler>(
         let weight = options.budget_checks.then_some(options.call_weight);
         g.masm.count_call(g.def, weight);
     }
-    // One operator of lookahead, so a comparison can fuse with the branch that consumes it.
     let mut ops = body.get_operators_reader().map_err(wp)?;
     let mut op_offsets = Vec::new();
-    let mut read = || {
-        if ops.eof() {
-            return Ok(None);
-        }
+    let mut max_height = 0;
+    while !ops.eof() {
+        max_height = max_height.max(g.stack.len());
         let wasm_offset = ops.original_position() as u32;
-        ops.read().map(|op| Some((wasm_offset, op))).map_err(wp)
-    };
-    let mut next = read()?;
-    while let Some((wasm_offset, op)) = next.take() {
-        next = read()?;
+        // Borrowed where `read` left it: moving an operator out costs more than reading it.
+        let read = ops.read();
+        let op = match &read {
+            Ok(op) => op,
+            Err(e) => return Err(wp(e.clone())),
+        };
         if record_offsets {
             op_offsets.push((wasm_offset, g.masm.offset()));
         }
-        let fused = g.visit_compare_and_branch(&op, next.as_ref().map(|(_, op)| op))?;
-        if fused {
-            // The branch's code is the comparison's: it starts where its own code does.
-            let (branch_offset, _) = next.take().expect("a fused branch");
-            if record_offsets {
-                op_offsets.push((branch_offset, g.masm.offset()));
+        // An integer comparison directly followed by the `br_if` or `if` that consumes it
+        // becomes one compare-and-branch: the next operator's first byte tells, so nothing is
+        // decoded ahead (operators are large, and moving them around costs).
+        match int_comparison(op) {
+            Some(comparison) if g.reachable && next_is_branch(&ops) => {
+                let branch_offset = ops.original_position() as u32;
+                let branch = ops.read().map_err(wp)?;
+                g.visit_compare_and_branch(op, comparison, &branch)?;
+                // The branch's code is the comparison's.
+                if record_offsets {
+                    op_offsets.push((branch_offset, g.masm.offset()));
+                }
             }
-            next = read()?;
-        } else {
-            g.visit(&op)?;
+            _ => g.visit(op)?,
         }
+    }
+    if temp_base + max_height as u32 > layout.frame_size {
+        return Err(CompileError::Internal(format!(
+            "{max_height} temporaries do not fit the frame of {} slots",
+            layout.frame_size
+        )));
     }
     if g.next_fuel != g.fuel.len() {
         let (charged, expected) = (g.next_fuel, g.fuel.len());
@@ -220,9 +294,11 @@ pub fn compile<M: MacroAssembler>(
         )));
     }
     let body_end = g.masm.offset();
+    g.masm.registers_used(&g.used);
     let mut assembled = g.masm.finish().map_err(|e| CompileError::Internal(e.to_string()))?;
-    assembled.code_map.ops = op_offsets;
-    assembled.code_map.body_end = body_end;
+    let shift = assembled.entry_bytes;
+    assembled.code_map.ops = op_offsets.into_iter().map(|(op, at)| (op, at + shift)).collect();
+    assembled.code_map.body_end = body_end + shift;
     Ok(assembled)
 }
 
@@ -243,7 +319,7 @@ struct CodeGen<'m, M: MacroAssembler> {
     /// The fuel each straight-line segment costs, in order, when fuel is metered (empty when
     /// not): taken from the interpreter's translation, so both tiers charge the same amounts at
     /// the same points (see `translate::ends_fuel_segment`).
-    fuel: Vec<u32>,
+    fuel: &'m [u32],
     /// The next segment's index in `fuel`.
     next_fuel: usize,
     /// Whether the current segment has been charged.
@@ -253,15 +329,38 @@ struct CodeGen<'m, M: MacroAssembler> {
     options: Options,
     /// The ordinal the next `loop` operator gets (every one counts, in dead code too).
     next_loop: u32,
-    /// Integer locals whose current value is also in a register (written through by
-    /// `local.set`, so the slot is always current too). Valid only within straight-line code:
-    /// dropped at labels and at anything that clobbers registers. Cached registers are neither
-    /// free nor held by the value stack.
-    local_cache: Vec<(u32, Reg)>,
+    /// Locals whose current value is also in a register (written through by `local.set`, so
+    /// the slot is always current too): see [`Cache`]. Dropped at anything that clobbers
+    /// registers (calls); cached registers are neither free nor held by the value stack, and an
+    /// allocation that finds no free register takes one from here.
+    cache: Cache,
+    /// Cached locals lent to the operands of the operator being compiled (see [`Held`]).
+    lent: Cache,
+    /// Every register the code writes (each came from `free` at least once).
+    used: Vec<Reg>,
+    /// Scratch space for [`BodyScan::loop_locals`], one zero per local.
+    local_counts: Vec<u32>,
+    scan: BodyScan<'m>,
 }
 
-/// A condition `lhs cond rhs` at a size, not yet materialized as a boolean.
-type Comparison = (Cond, Size, Reg, RegImm);
+/// A condition `lhs cond rhs` at a size, not yet materialized as a boolean, with who holds the
+/// operands' registers.
+#[derive(Clone, Copy, Debug)]
+struct Comparison {
+    cond: Cond,
+    size: Size,
+    lhs: Reg,
+    lhs_held: Held,
+    rhs: RegImm,
+    rhs_held: Held,
+}
+
+/// Whether the operator `ops` reads next is a `br_if` or an `if` (from its opcode byte).
+fn next_is_branch(ops: &wasmparser::OperatorsReader<'_>) -> bool {
+    const BR_IF: u8 = 0x0D;
+    const IF: u8 = 0x04;
+    matches!(ops.get_binary_reader().read_u8(), Ok(BR_IF | IF))
+}
 
 /// The condition and operand type of an integer comparison operator (`eqz` compares with 0).
 fn int_comparison(op: &Operator<'_>) -> Option<(Cond, Ty)> {
@@ -293,6 +392,7 @@ fn int_comparison(op: &Operator<'_>) -> Option<(Cond, Ty)> {
 
 impl<M: MacroAssembler> CodeGen<'_, M> {
     fn visit(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+        debug_assert!(self.lent.is_empty(), "every lent register given back");
         if self.reachable && !self.fuel.is_empty() {
             self.charge_fuel()?;
         }
@@ -303,35 +403,35 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         Ok(())
     }
 
-    /// An integer comparison directly followed by the `br_if` or `if` that consumes it becomes one
-    /// compare-and-branch, with no boolean in between; `true` if both operators were handled.
+    /// An integer comparison (`op`, whose condition and operand type are `comparison`) directly
+    /// followed by the `br_if` or `if` that consumes it (`branch`), as one compare-and-branch
+    /// with no boolean in between.
     fn visit_compare_and_branch(
         &mut self,
         op: &Operator<'_>,
-        next: Option<&Operator<'_>>,
-    ) -> Result<bool, CompileError> {
-        let (Some((cond, ty)), Some(next)) = (int_comparison(op), next) else { return Ok(false) };
-        if !self.reachable || !matches!(next, Operator::BrIf { .. } | Operator::If { .. }) {
-            return Ok(false);
-        }
+        (cond, ty): (Cond, Ty),
+        branch: &Operator<'_>,
+    ) -> Result<(), CompileError> {
         if !self.fuel.is_empty() {
             // The branch is in the comparison's segment (a comparison never ends one).
             self.charge_fuel()?;
         }
-        let rhs = if matches!(op, Operator::I32Eqz | Operator::I64Eqz) {
-            RegImm::Imm(0)
+        let (rhs, rhs_held) = if matches!(op, Operator::I32Eqz | Operator::I64Eqz) {
+            (RegImm::Imm(0), Held::Owned)
         } else {
             self.pop_operand()
         };
-        let (lhs, _) = self.pop_reg();
-        let operands = (cond, ty.size(), lhs, rhs);
-        match *next {
+        let (lhs, lhs_held) = self.pop_read();
+        let operands = Comparison { cond, size: ty.size(), lhs, lhs_held, rhs, rhs_held };
+        match *branch {
             Operator::BrIf { relative_depth } => self.branch_if(operands, relative_depth),
             Operator::If { blockty } => self.visit_if(operands, blockty)?,
-            _ => unreachable!("checked above"),
+            ref other => {
+                return Err(CompileError::Internal(format!("{other:?} fused with a comparison")));
+            }
         }
         self.in_fuel_segment = false;
-        Ok(true)
+        Ok(())
     }
 
     /// Charges the segment the next operator opens, if it opens one.
@@ -413,6 +513,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 self.spill_all_but_top();
                 let (delta, _) = self.pop_reg();
                 self.masm.memory_grow(delta, delta);
+                self.drop_local_cache();
                 self.push_reg(Ty::I32, delta);
             }
             O::Drop => {
@@ -438,23 +539,29 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 let ty = Ty::from_val(self.module.globals[global_index as usize].content)?;
                 if ty.is_float() {
                     let dst = self.alloc_float();
-                    self.masm.load_global_float(ty.size(), dst, global_index);
+                    let global = self.global_cell(global_index);
+                    self.masm.load_global_float(ty.size(), dst, global);
                     self.stack.push(Value { ty, loc: Loc::FReg(dst) });
                     return Ok(());
                 }
                 let dst = self.alloc();
-                self.masm.load_global(ty.size(), dst, global_index);
+                let global = self.global_cell(global_index);
+                self.masm.load_global(ty.size(), dst, global);
                 self.stack.push(Value { ty, loc: Loc::Reg(dst) });
             }
             O::GlobalSet { global_index } if self.top_is_float() => {
-                let (src, ty) = self.pop_freg();
-                self.masm.store_global_float(ty.size(), src, global_index);
-                self.free_float.push(src);
+                let ty = self.stack.last().expect("an operand").ty;
+                let (src, held) = self.pop_fread();
+                let global = self.global_cell(global_index);
+                self.masm.store_global_float(ty.size(), src, global);
+                self.release_fread(src, held);
             }
             O::GlobalSet { global_index } => {
-                let (src, ty) = self.pop_reg();
-                self.masm.store_global(ty.size(), src, global_index);
-                self.free.push(src);
+                let ty = self.stack.last().expect("an operand").ty;
+                let (src, held) = self.pop_read();
+                let global = self.global_cell(global_index);
+                self.masm.store_global(ty.size(), src, global);
+                self.release_read(src, held);
             }
             O::I32Const { value } => {
                 self.stack.push(Value { ty: Ty::I32, loc: Loc::Imm(value as i64) })
@@ -530,7 +637,17 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             O::I64Extend16S => self.unary(UnaryOp::Extend16S, Ty::I64, Ty::I64),
             O::I64Extend32S => self.unary(UnaryOp::Extend32S, Ty::I64, Ty::I64),
             O::I64ExtendI32S => self.unary(UnaryOp::Extend32S, Ty::I64, Ty::I64),
-            O::I64ExtendI32U => self.unary(UnaryOp::Extend32U, Ty::I64, Ty::I64),
+            O::I64ExtendI32U => {
+                // An i32 in a register has its upper half clear: the value, retyped.
+                if let Some(Value { loc: Loc::Imm(imm), .. }) = self.stack.last() {
+                    let value = *imm as u32 as i64;
+                    self.stack.pop();
+                    self.stack.push(Value { ty: Ty::I64, loc: Loc::Imm(value) });
+                } else {
+                    let (r, _) = self.pop_reg();
+                    self.push_reg(Ty::I64, r);
+                }
+            }
             O::I32WrapI64 => self.unary(UnaryOp::Extend32U, Ty::I64, Ty::I32),
             ref other => return self.visit_float_or_ref(other),
         }
@@ -692,6 +809,11 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         Ok(())
     }
 
+    /// Where global `index` is.
+    fn global_cell(&self, index: u32) -> GlobalCell {
+        GlobalCell::of(index, self.module.num_imported_globals)
+    }
+
     // ---- registers and the value stack ----
 
     /// Byte offset of the canonical slot of stack position `position`.
@@ -703,13 +825,14 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         local * SLOT_BYTES
     }
 
-    /// A free register, spilling the deepest register-held value if none is free.
+    /// A free register: a free one, else one a cached local gives up, else the deepest
+    /// register-held value is spilled.
     fn alloc(&mut self) -> Reg {
-        if let Some(r) = self.free.pop() {
+        if let Some(r) = self.take_free() {
             return r;
         }
-        if !self.local_cache.is_empty() {
-            return self.local_cache.remove(0).1;
+        if !self.cache.ints.is_empty() {
+            return self.cache.ints.remove(0).1;
         }
         let position = self
             .stack
@@ -717,13 +840,25 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             .position(|v| matches!(v.loc, Loc::Reg(_)))
             .expect("more registers than values in flight");
         self.spill(position);
-        self.free.pop().expect("spilling freed a register")
+        self.take_free().expect("spilling freed a register")
     }
 
-    /// A free float register, spilling the deepest float-register value if none is free.
+    /// A register off the free list, noted as used.
+    fn take_free(&mut self) -> Option<Reg> {
+        let r = self.free.pop()?;
+        if !self.used.contains(&r) {
+            self.used.push(r);
+        }
+        Some(r)
+    }
+
+    /// A free float register, like [`CodeGen::alloc`].
     fn alloc_float(&mut self) -> FReg {
         if let Some(r) = self.free_float.pop() {
             return r;
+        }
+        if !self.cache.floats.is_empty() {
+            return self.cache.floats.remove(0).1;
         }
         let position = self
             .stack
@@ -756,7 +891,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         match value.loc {
             Loc::Slot => return,
             Loc::Imm(imm) => self.masm.store_slot_imm(Size::S64, imm, slot),
-            Loc::Local(l) => self.masm.copy_slot(slot, Self::local_slot(l)),
+            Loc::Local(l) => self.copy_local(slot, l),
             Loc::Reg(r) => {
                 self.masm.store_slot(Size::S64, r, slot);
                 self.free.push(r);
@@ -767,6 +902,19 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             }
         }
         self.stack[position].loc = Loc::Slot;
+    }
+
+    /// Copies local `local` into the slot at byte offset `slot`: from its register when cached
+    /// (the bits above the value are never read at the value's type), else slot to slot.
+    fn copy_local(&mut self, slot: u32, local: u32) {
+        let size = self.locals[local as usize].size();
+        if let Some(r) = self.cached(local) {
+            self.masm.store_slot(Size::S64, r, slot);
+        } else if let Some(r) = self.cached_float(local) {
+            self.masm.store_slot_float(size, r, slot);
+        } else {
+            self.masm.copy_value(size, slot, Self::local_slot(local));
+        }
     }
 
     /// Every value into its canonical slot or a constant: the state all paths into a label share.
@@ -797,7 +945,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         }
     }
 
-    /// Pops a value into a register the caller now owns.
+    /// Pops a value into a register the caller now owns (and may write).
     fn pop_reg(&mut self) -> (Reg, Ty) {
         let position = self.stack.len() - 1;
         let value = self.stack[position];
@@ -821,25 +969,79 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         (r, value.ty)
     }
 
+    /// Pops a value the caller only reads: a cached local's own register is lent (out of the
+    /// cache until [`CodeGen::release_read`]), anything else comes as from `pop_reg`.
+    fn pop_read(&mut self) -> (Reg, Held) {
+        if let Some(&Value { loc: Loc::Local(local), .. }) = self.stack.last() {
+            if let Some(i) = self.cache.ints.iter().position(|&(l, _)| l == local) {
+                self.stack.pop();
+                let (_, r) = self.cache.ints.swap_remove(i);
+                self.lent.ints.push((local, r));
+                return (r, Held::Lent(local));
+            }
+            if let Some(&(_, r)) = self.lent.ints.iter().find(|&&(l, _)| l == local) {
+                self.stack.pop();
+                return (r, Held::Shared);
+            }
+        }
+        (self.pop_reg().0, Held::Owned)
+    }
+
+    fn release_read(&mut self, r: Reg, held: Held) {
+        match held {
+            Held::Owned => self.free.push(r),
+            Held::Lent(local) => {
+                self.lent.ints.retain(|&mut (l, _)| l != local);
+                self.cache.ints.push((local, r));
+            }
+            Held::Shared => {}
+        }
+    }
+
+    /// A register for the result of an operation reading `src`: `src` itself when owned.
+    fn result_reg(&mut self, src: Reg, held: Held) -> Reg {
+        match held {
+            Held::Owned => src,
+            Held::Lent(_) | Held::Shared => self.alloc(),
+        }
+    }
+
+    /// Like [`CodeGen::result_reg`], for floats.
+    fn result_freg(&mut self, src: FReg, held: Held) -> FReg {
+        match held {
+            Held::Owned => src,
+            Held::Lent(_) | Held::Shared => self.alloc_float(),
+        }
+    }
+
     /// The register caching local `local`, if any.
     fn cached(&self, local: u32) -> Option<Reg> {
-        self.local_cache.iter().find(|(l, _)| *l == local).map(|(_, r)| *r)
+        self.cache.ints.iter().find(|(l, _)| *l == local).map(|(_, r)| *r)
+    }
+
+    /// The float register caching local `local`, if any.
+    fn cached_float(&self, local: u32) -> Option<FReg> {
+        self.cache.floats.iter().find(|(l, _)| *l == local).map(|(_, r)| *r)
     }
 
     /// Forgets local `local`'s cached register, which becomes free.
     fn uncache(&mut self, local: u32) {
-        if let Some(i) = self.local_cache.iter().position(|(l, _)| *l == local) {
-            let (_, r) = self.local_cache.swap_remove(i);
+        if let Some(i) = self.cache.ints.iter().position(|(l, _)| *l == local) {
+            let (_, r) = self.cache.ints.swap_remove(i);
             self.free.push(r);
+        }
+        if let Some(i) = self.cache.floats.iter().position(|(l, _)| *l == local) {
+            let (_, r) = self.cache.floats.swap_remove(i);
+            self.free_float.push(r);
         }
     }
 
-    /// Forgets every cached local: before a label, a call, or anything else that may change
-    /// registers behind the code generator's back.
+    /// Forgets every cached local: before a call, or anything else that may change registers
+    /// behind the code generator's back.
     fn drop_local_cache(&mut self) {
-        for (_, r) in std::mem::take(&mut self.local_cache) {
-            self.free.push(r);
-        }
+        let cache = std::mem::take(&mut self.cache);
+        self.free.extend(cache.ints.into_iter().map(|(_, r)| r));
+        self.free_float.extend(cache.floats.into_iter().map(|(_, r)| r));
     }
 
     /// Pops a float value into a float register the caller now owns.
@@ -854,7 +1056,10 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let size = value.ty.size();
         match value.loc {
             Loc::Imm(bits) => self.masm.load_float_const(size, r, bits as u64),
-            Loc::Local(l) => self.masm.load_slot_float(size, r, Self::local_slot(l)),
+            Loc::Local(l) => match self.cached_float(l) {
+                Some(cached) => self.masm.mov_float(r, cached),
+                None => self.masm.load_slot_float(size, r, Self::local_slot(l)),
+            },
             Loc::Slot => self.masm.load_slot_float(size, r, self.canonical(position)),
             Loc::FReg(_) => unreachable!("handled above"),
             Loc::Reg(_) => unreachable!("validated code never uses an integer as a float"),
@@ -863,20 +1068,51 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         (r, value.ty)
     }
 
-    /// Pops a value as an operand that may stay an immediate.
-    fn pop_operand(&mut self) -> RegImm {
-        match self.stack.last().expect("an operand").loc {
-            Loc::Imm(imm) => {
+    /// [`CodeGen::pop_read`] for floats.
+    fn pop_fread(&mut self) -> (FReg, Held) {
+        if let Some(&Value { loc: Loc::Local(local), .. }) = self.stack.last() {
+            if let Some(i) = self.cache.floats.iter().position(|&(l, _)| l == local) {
                 self.stack.pop();
-                RegImm::Imm(imm)
+                let (_, r) = self.cache.floats.swap_remove(i);
+                self.lent.floats.push((local, r));
+                return (r, Held::Lent(local));
             }
-            _ => RegImm::Reg(self.pop_reg().0),
+            if let Some(&(_, r)) = self.lent.floats.iter().find(|&&(l, _)| l == local) {
+                self.stack.pop();
+                return (r, Held::Shared);
+            }
+        }
+        (self.pop_freg().0, Held::Owned)
+    }
+
+    fn release_fread(&mut self, r: FReg, held: Held) {
+        match held {
+            Held::Owned => self.free_float.push(r),
+            Held::Lent(local) => {
+                self.lent.floats.retain(|&mut (l, _)| l != local);
+                self.cache.floats.push((local, r));
+            }
+            Held::Shared => {}
         }
     }
 
-    fn release_operand(&mut self, operand: RegImm) {
+    /// Pops a value the caller only reads, which may stay an immediate.
+    fn pop_operand(&mut self) -> (RegImm, Held) {
+        match self.stack.last().expect("an operand").loc {
+            Loc::Imm(imm) => {
+                self.stack.pop();
+                (RegImm::Imm(imm), Held::Owned)
+            }
+            _ => {
+                let (r, held) = self.pop_read();
+                (RegImm::Reg(r), held)
+            }
+        }
+    }
+
+    fn release_operand(&mut self, operand: RegImm, held: Held) {
         if let RegImm::Reg(r) = operand {
-            self.free.push(r);
+            self.release_read(r, held);
         }
     }
 
@@ -891,81 +1127,105 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     // ---- operations ----
 
     fn int_op(&mut self, op: IntOp, ty: Ty) {
-        let rhs = self.pop_operand();
-        let (lhs, _) = self.pop_reg();
-        self.masm.int_op(op, ty.size(), lhs, lhs, rhs);
-        self.release_operand(rhs);
-        self.push_reg(ty, lhs);
+        let (rhs, rhs_held) = self.pop_operand();
+        let (lhs, lhs_held) = self.pop_read();
+        let dst = self.result_reg(lhs, lhs_held);
+        self.masm.int_op(op, ty.size(), dst, lhs, rhs);
+        self.release_operand(rhs, rhs_held);
+        if dst != lhs {
+            self.release_read(lhs, lhs_held);
+        }
+        self.push_reg(ty, dst);
     }
 
     fn div(&mut self, op: DivOp, ty: Ty) {
-        let (rhs, _) = self.pop_reg();
-        let (lhs, _) = self.pop_reg();
-        self.masm.div(op, ty.size(), lhs, lhs, rhs);
-        self.free.push(rhs);
-        self.push_reg(ty, lhs);
+        let (rhs, rhs_held) = self.pop_operand();
+        let (lhs, lhs_held) = self.pop_read();
+        let dst = self.result_reg(lhs, lhs_held);
+        self.masm.div(op, ty.size(), dst, lhs, rhs);
+        self.release_operand(rhs, rhs_held);
+        if dst != lhs {
+            self.release_read(lhs, lhs_held);
+        }
+        self.push_reg(ty, dst);
     }
 
     fn unary(&mut self, op: UnaryOp, operand: Ty, result: Ty) {
-        let (src, _) = self.pop_reg();
-        self.masm.unary(op, operand.size(), src, src);
-        self.push_reg(result, src);
+        let (src, held) = self.pop_read();
+        let dst = self.result_reg(src, held);
+        self.masm.unary(op, operand.size(), dst, src);
+        if dst != src {
+            self.release_read(src, held);
+        }
+        self.push_reg(result, dst);
     }
 
     fn float_op(&mut self, op: FloatOp, ty: Ty) {
-        let (rhs, _) = self.pop_freg();
-        let (lhs, _) = self.pop_freg();
-        self.masm.float_op(op, ty.size(), lhs, lhs, rhs);
-        self.free_float.push(rhs);
-        self.push_freg(ty, lhs);
+        let (rhs, rhs_held) = self.pop_fread();
+        let (lhs, lhs_held) = self.pop_fread();
+        let dst = self.result_freg(lhs, lhs_held);
+        self.masm.float_op(op, ty.size(), dst, lhs, rhs);
+        self.release_fread(rhs, rhs_held);
+        if dst != lhs {
+            self.release_fread(lhs, lhs_held);
+        }
+        self.push_freg(ty, dst);
     }
 
     fn float_unary(&mut self, op: FloatUnaryOp, ty: Ty) {
-        let (src, _) = self.pop_freg();
-        self.masm.float_unary(op, ty.size(), src, src);
-        self.push_freg(ty, src);
+        let (src, held) = self.pop_fread();
+        let dst = self.result_freg(src, held);
+        self.masm.float_unary(op, ty.size(), dst, src);
+        if dst != src {
+            self.release_fread(src, held);
+        }
+        self.push_freg(ty, dst);
     }
 
     fn float_compare(&mut self, cmp: FloatCmp, ty: Ty) {
-        let (rhs, _) = self.pop_freg();
-        let (lhs, _) = self.pop_freg();
+        let (rhs, rhs_held) = self.pop_fread();
+        let (lhs, lhs_held) = self.pop_fread();
         let dst = self.alloc();
         self.masm.float_compare(cmp, ty.size(), dst, lhs, rhs);
-        self.free_float.push(rhs);
-        self.free_float.push(lhs);
+        self.release_fread(rhs, rhs_held);
+        self.release_fread(lhs, lhs_held);
         self.push_reg(Ty::I32, dst);
     }
 
     fn float_to_int(&mut self, op: ConvertOp, result: Ty) {
-        let (src, _) = self.pop_freg();
+        let (src, held) = self.pop_fread();
         let dst = self.alloc();
         self.masm.float_to_int(op, dst, src);
-        self.free_float.push(src);
+        self.release_fread(src, held);
         self.push_reg(result, dst);
     }
 
     fn int_to_float(&mut self, op: ConvertOp, result: Ty) {
-        let (src, _) = self.pop_reg();
+        let (src, held) = self.pop_read();
         let dst = self.alloc_float();
         self.masm.int_to_float(op, dst, src);
-        self.free.push(src);
+        self.release_read(src, held);
         self.push_freg(result, dst);
     }
 
     fn float_to_float(&mut self, op: ConvertOp, result: Ty) {
-        let (src, _) = self.pop_freg();
-        self.masm.float_to_float(op, src, src);
-        self.push_freg(result, src);
+        let (src, held) = self.pop_fread();
+        let dst = self.result_freg(src, held);
+        self.masm.float_to_float(op, dst, src);
+        if dst != src {
+            self.release_fread(src, held);
+        }
+        self.push_freg(result, dst);
     }
 
     /// An operation the executor implements: every value goes to its canonical slot (so the
     /// `operands` top values are consecutive slots), and the result, if any, comes back in the
     /// first operand's slot.
     fn runtime(&mut self, op: RuntimeOp, a: u32, b: u32, operands: usize, result: Option<Ty>) {
-        self.drop_local_cache();
         self.spill_all();
         let base = self.stack.len() - operands;
         self.materialize_from(base);
+        self.drop_local_cache();
         let args = self.canonical(base);
         self.masm.runtime(op, a, b, args);
         self.stack.truncate(base);
@@ -975,51 +1235,56 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     }
 
     fn compare(&mut self, cond: Cond, ty: Ty) {
-        let rhs = self.pop_operand();
-        let (lhs, _) = self.pop_reg();
-        self.masm.compare(cond, ty.size(), lhs, lhs, rhs);
-        self.release_operand(rhs);
-        self.push_reg(Ty::I32, lhs);
+        let (rhs, rhs_held) = self.pop_operand();
+        let (lhs, lhs_held) = self.pop_read();
+        let dst = self.result_reg(lhs, lhs_held);
+        self.masm.compare(cond, ty.size(), dst, lhs, rhs);
+        self.release_operand(rhs, rhs_held);
+        if dst != lhs {
+            self.release_read(lhs, lhs_held);
+        }
+        self.push_reg(Ty::I32, dst);
     }
 
     /// A call: every value goes to its canonical slot (the arguments thereby land where the
     /// callee's frame starts), and the results come back in the callee's first slots.
     fn visit_call(&mut self, func: u32) -> Result<(), CompileError> {
         let ty = self.module.func_type(func);
-        let params = ty.params().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
-        let results =
-            ty.results().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
-        self.drop_local_cache();
         self.spill_all();
-        let base = self.stack.len() - params.len();
+        let base = self.stack.len() - ty.params().len();
         self.materialize_from(base);
+        self.drop_local_cache();
         let callee_fp = self.canonical(base);
         let callee = match func.checked_sub(self.module.num_imported_funcs) {
             Some(def) => Callee::Defined { def, func },
             None => Callee::Import(func),
         };
         self.masm.call(callee, callee_fp);
+        self.push_call_results(base, ty.results())
+    }
+
+    /// After a call whose arguments started at stack position `base`: its results, in their
+    /// canonical slots from `base` on.
+    fn push_call_results(&mut self, base: usize, results: &[ValType]) -> Result<(), CompileError> {
         self.stack.truncate(base);
-        self.stack.extend(results.into_iter().map(|ty| Value { ty, loc: Loc::Slot }));
+        for &ty in results {
+            self.stack.push(Value { ty: Ty::from_val(ty)?, loc: Loc::Slot });
+        }
         Ok(())
     }
 
     fn visit_call_indirect(&mut self, type_index: u32, table: u32) -> Result<(), CompileError> {
         let ty = &self.module.types[type_index as usize];
-        let ints = |tys: &[ValType]| -> Result<Vec<Ty>, CompileError> {
-            tys.iter().map(|t| Ty::from_val(*t)).collect()
-        };
-        let (params, results) = (ints(ty.params())?, ints(ty.results())?);
         // The table index sits above the arguments, in the slot right after them.
-        self.drop_local_cache();
         self.spill_all();
-        let base = self.stack.len() - 1 - params.len();
+        let base = self.stack.len() - 1 - ty.params().len();
         self.materialize_from(base);
+        self.drop_local_cache();
         let callee_fp = self.canonical(base);
-        self.masm.call_indirect(type_index, table, callee_fp);
-        self.stack.truncate(base);
-        self.stack.extend(results.into_iter().map(|ty| Value { ty, loc: Loc::Slot }));
-        Ok(())
+        let index_slot = self.canonical(base + ty.params().len());
+        let sig = self.module.sigs[type_index as usize].0;
+        self.masm.call_indirect_inline(type_index, sig, table, callee_fp, index_slot);
+        self.push_call_results(base, ty.results())
     }
 
     /// Every value but the top one into its canonical slot.
@@ -1031,52 +1296,56 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     fn visit_select(&mut self) {
         if self.stack[self.stack.len() - 2].ty.is_float() {
-            let (cond, _) = self.pop_reg();
-            let (other, _) = self.pop_freg();
+            let (cond, cond_held) = self.pop_read();
+            let (other, other_held) = self.pop_fread();
             let (dst, ty) = self.pop_freg();
             self.masm.select_float(ty.size(), dst, cond, other);
-            self.free.push(cond);
-            self.free_float.push(other);
+            self.release_read(cond, cond_held);
+            self.release_fread(other, other_held);
             self.push_freg(ty, dst);
             return;
         }
-        let (cond, _) = self.pop_reg();
-        let (other, _) = self.pop_reg();
+        let (cond, cond_held) = self.pop_read();
+        let (other, other_held) = self.pop_read();
         let (dst, ty) = self.pop_reg();
         self.masm.select(ty.size(), dst, cond, other);
-        self.free.push(cond);
-        self.free.push(other);
+        self.release_read(cond, cond_held);
+        self.release_read(other, other_held);
         self.push_reg(ty, dst);
     }
 
     fn load(&mut self, kind: LoadKind, ty: Ty, offset: u64) {
-        let (addr, _) = self.pop_reg();
-        self.masm.load_heap(kind, addr, addr, offset as u32);
-        self.push_reg(ty, addr);
+        let (addr, held) = self.pop_read();
+        let dst = self.result_reg(addr, held);
+        self.masm.load_heap(kind, dst, addr, offset as u32);
+        if dst != addr {
+            self.release_read(addr, held);
+        }
+        self.push_reg(ty, dst);
     }
 
     fn load_float(&mut self, ty: Ty, offset: u64) {
-        let (addr, _) = self.pop_reg();
+        let (addr, held) = self.pop_read();
         let dst = self.alloc_float();
         self.masm.load_heap_float(ty.size(), dst, addr, offset as u32);
-        self.free.push(addr);
+        self.release_read(addr, held);
         self.push_freg(ty, dst);
     }
 
     fn store_float(&mut self, size: Size, offset: u64) {
-        let (value, _) = self.pop_freg();
-        let (addr, _) = self.pop_reg();
+        let (value, value_held) = self.pop_fread();
+        let (addr, addr_held) = self.pop_read();
         self.masm.store_heap_float(size, value, addr, offset as u32);
-        self.free_float.push(value);
-        self.free.push(addr);
+        self.release_fread(value, value_held);
+        self.release_read(addr, addr_held);
     }
 
     fn store(&mut self, kind: StoreKind, offset: u64) {
-        let (value, _) = self.pop_reg();
-        let (addr, _) = self.pop_reg();
+        let (value, value_held) = self.pop_read();
+        let (addr, addr_held) = self.pop_read();
         self.masm.store_heap(kind, value, addr, offset as u32);
-        self.free.push(value);
-        self.free.push(addr);
+        self.release_read(value, value_held);
+        self.release_read(addr, addr_held);
     }
 
     fn local_set(&mut self, local: u32) {
@@ -1096,31 +1365,43 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         match v.loc {
             Loc::Imm(imm) => self.masm.store_slot_imm(Size::S64, imm, slot),
             Loc::Local(l) if l == local => {}
-            Loc::Local(l) => self.masm.copy_slot(slot, Self::local_slot(l)),
+            Loc::Local(l) => self.copy_local(slot, l),
             Loc::Reg(r) => {
                 // Written through: the slot is current, and later reads take the register.
                 self.masm.store_slot(size, r, slot);
-                self.local_cache.push((local, r));
+                self.cache.ints.push((local, r));
             }
             Loc::FReg(r) => {
                 self.masm.store_slot_float(size, r, slot);
-                self.free_float.push(r);
+                self.cache.floats.push((local, r));
             }
-            Loc::Slot => self.masm.copy_slot(slot, self.canonical(value)),
+            Loc::Slot if v.ty.is_float() => {
+                // Through a register, which then caches the local.
+                let r = self.alloc_float();
+                self.masm.load_slot_float(size, r, self.canonical(value));
+                self.masm.store_slot_float(size, r, slot);
+                self.cache.floats.push((local, r));
+            }
+            Loc::Slot => {
+                let r = self.alloc();
+                self.masm.load_slot(size, r, self.canonical(value));
+                self.masm.store_slot(size, r, slot);
+                self.cache.ints.push((local, r));
+            }
         }
         self.stack.pop();
     }
 
     // ---- control flow ----
 
-    fn block_types(&self, blockty: BlockType) -> Result<(Vec<Ty>, Vec<Ty>), CompileError> {
-        let convert = |tys: &[ValType]| -> Result<Vec<Ty>, CompileError> {
+    fn block_types(&self, blockty: BlockType) -> Result<(Types, Types), CompileError> {
+        let convert = |tys: &[ValType]| -> Result<Types, CompileError> {
             tys.iter().map(|t| Ty::from_val(*t)).collect()
         };
         match blockty {
-            BlockType::Empty => Ok((Vec::new(), Vec::new())),
+            BlockType::Empty => Ok((Types::new(), Types::new())),
             BlockType::Type(t) => {
-                Ok((Vec::new(), vec![Ty::from_val(ValType::from_wasmparser(t))?]))
+                Ok((Types::new(), smallvec::smallvec![Ty::from_val(ValType::from_wasmparser(t))?]))
             }
             BlockType::FuncType(t) => {
                 let ty = &self.module.types[t as usize];
@@ -1137,7 +1418,16 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     fn visit_block(&mut self, kind: Kind, blockty: BlockType) -> Result<(), CompileError> {
         let cond = if kind == Kind::If {
-            Some((Cond::Ne, Size::S32, self.pop_reg().0, RegImm::Imm(0)))
+            let (lhs, lhs_held) = self.pop_read();
+            let rhs = RegImm::Imm(0);
+            Some(Comparison {
+                cond: Cond::Ne,
+                size: Size::S32,
+                lhs,
+                lhs_held,
+                rhs,
+                rhs_held: Held::Owned,
+            })
         } else {
             None
         };
@@ -1153,9 +1443,11 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         cond: Option<Comparison>,
     ) -> Result<(), CompileError> {
         let (params, results) = self.block_types(blockty)?;
-        if kind == Kind::Loop {
-            // The header is reached from the back-edges too, with other registers.
-            self.drop_local_cache();
+        if let Some(c) = cond {
+            // Released before anything is allocated, read by the branch below: nothing emitted
+            // in between writes a register.
+            self.release_read(c.lhs, c.lhs_held);
+            self.release_operand(c.rhs, c.rhs_held);
         }
         self.spill_all();
         let height = self.stack.len() - params.len();
@@ -1167,32 +1459,169 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 let header = label;
                 let ordinal = self.next_loop;
                 self.next_loop += 1;
+                self.enter_loop_state(ordinal);
+                // Entries from outside the straight-line path (on-stack replacement, and a
+                // resume after the tiering hook, which clobbers registers) load the header's
+                // cached locals first.
+                let reload = (!self.cache.is_empty()).then(|| self.masm.new_label());
+                if self.options.counting || reload.is_some() {
+                    self.masm.jump(header);
+                }
+                if let Some(reload) = reload {
+                    self.masm.bind(reload);
+                    let (masm, locals) = (&mut self.masm, &self.locals[..]);
+                    Self::conform_from(masm, locals, &Cache::default(), &self.cache);
+                    if self.options.counting {
+                        self.masm.jump(header);
+                    }
+                }
                 if self.options.counting {
                     // Back-edges branch to a counting block just above the header; entering
                     // the loop jumps over it.
                     let back_edge = self.masm.new_label();
-                    self.masm.jump(header);
                     self.masm.bind(back_edge);
                     let options = &self.options;
                     let weight = options.budget_checks.then_some(options.back_edge_weight);
-                    self.masm.count_back_edge(ordinal, weight, header);
+                    self.masm.count_back_edge(ordinal, weight, reload.unwrap_or(header));
                     label = back_edge;
                 }
                 self.masm.bind(header);
-                self.masm.osr_entry(header);
+                self.masm.osr_entry(reload.unwrap_or(header));
             }
             Kind::If => {
-                let (cond, size, lhs, rhs) = cond.expect("if has a condition");
+                let c = cond.expect("if has a condition");
                 let target = self.masm.new_label();
-                self.masm.branch(cond.invert(), size, lhs, rhs, target);
-                self.free.push(lhs);
-                self.release_operand(rhs);
+                self.masm.branch(c.cond.invert(), c.size, c.lhs, c.rhs, target);
                 else_label = Some(target);
             }
             _ => {}
         }
-        self.controls.push(Control { kind, height, params, results, label, else_label });
+        let state = self.cache.clone();
+        self.controls.push(Control { kind, height, params, results, label, else_label, state });
         Ok(())
+    }
+
+    /// Chooses the register state of loop `ordinal`'s header: the integer and float locals the
+    /// loop touches most, as many as leave room for temporaries, and loads those not cached yet.
+    fn enter_loop_state(&mut self, ordinal: u32) {
+        const KEEP_FREE: usize = 4;
+        let ranked = self.scan.loop_locals(ordinal, &mut self.local_counts);
+        let int_room = self.masm.allocatable().len().saturating_sub(KEEP_FREE);
+        let float_room = self.masm.allocatable_float().len().saturating_sub(KEEP_FREE);
+        let (mut ints, mut floats) = (Vec::new(), Vec::new());
+        for (local, _) in ranked {
+            let ty = self.locals[local as usize];
+            if ty.is_float() {
+                if floats.len() < float_room {
+                    floats.push(local);
+                }
+            } else if ints.len() < int_room {
+                ints.push(local);
+            }
+        }
+        // Cached locals the loop does not want give their registers back first.
+        let old = std::mem::take(&mut self.cache);
+        for (local, r) in old.ints {
+            if ints.contains(&local) {
+                self.cache.ints.push((local, r));
+            } else {
+                self.free.push(r);
+            }
+        }
+        for (local, r) in old.floats {
+            if floats.contains(&local) {
+                self.cache.floats.push((local, r));
+            } else {
+                self.free_float.push(r);
+            }
+        }
+        for local in ints {
+            if self.cached(local).is_none() {
+                let r = self.take_free().expect("registers to spare at a loop header");
+                let size = self.locals[local as usize].size();
+                self.masm.load_slot(size, r, Self::local_slot(local));
+                self.cache.ints.push((local, r));
+            }
+        }
+        for local in floats {
+            if self.cached_float(local).is_none() {
+                let r = self.free_float.pop().expect("float registers to spare at a loop header");
+                let size = self.locals[local as usize].size();
+                self.masm.load_slot_float(size, r, Self::local_slot(local));
+                self.cache.floats.push((local, r));
+            }
+        }
+    }
+
+    /// Emits what makes the registers agree with label state `target`, coming from the current
+    /// state, on a path where no register holds anything else that is needed (a taken branch,
+    /// or the fall-through into a label once its values are in their slots). The code
+    /// generator's own state is left as it was.
+    fn conform(&mut self, target: &Cache) {
+        if self.cache.covers(target) {
+            return;
+        }
+        Self::conform_from(&mut self.masm, &self.locals, &self.cache, target);
+    }
+
+    /// [`CodeGen::conform`] to the state of the label of control `index`.
+    fn conform_to_label(&mut self, index: usize) {
+        let target = &self.controls[index].state;
+        if self.cache.covers(target) {
+            return;
+        }
+        Self::conform_from(&mut self.masm, &self.locals, &self.cache, target);
+    }
+
+    /// [`CodeGen::conform`] from state `current`: register moves where the value is cached
+    /// elsewhere (ordered so no source is overwritten first), loads from the always-current
+    /// local slots otherwise, and to break cycles.
+    fn conform_from(masm: &mut M, locals: &[Ty], current: &Cache, target: &Cache) {
+        // (destination, local, source)
+        let mut moves: SmallVec<[(Reg, u32, Option<Reg>); 16]> = target
+            .ints
+            .iter()
+            .filter(|e| !current.ints.contains(e))
+            .map(|&(l, r)| (r, l, current.ints.iter().find(|(cl, _)| *cl == l).map(|e| e.1)))
+            .collect();
+        while !moves.is_empty() {
+            let ready = (0..moves.len())
+                .find(|&i| !moves.iter().any(|m| m.2 == Some(moves[i].0)))
+                .unwrap_or_else(|| {
+                    // A cycle: the first destination is loaded from its slot, so no move
+                    // reads it any more.
+                    let dst = moves[0].0;
+                    moves.iter_mut().filter(|m| m.2 == Some(dst)).for_each(|m| m.2 = None);
+                    0
+                });
+            let (dst, local, src) = moves.swap_remove(ready);
+            let size = locals[local as usize].size();
+            match src {
+                Some(src) => masm.mov(Size::S64, dst, RegImm::Reg(src)),
+                None => masm.load_slot(size, dst, Self::local_slot(local)),
+            }
+        }
+        let mut moves: SmallVec<[(FReg, u32, Option<FReg>); 16]> = target
+            .floats
+            .iter()
+            .filter(|e| !current.floats.contains(e))
+            .map(|&(l, r)| (r, l, current.floats.iter().find(|(cl, _)| *cl == l).map(|e| e.1)))
+            .collect();
+        while !moves.is_empty() {
+            let ready = (0..moves.len())
+                .find(|&i| !moves.iter().any(|m| m.2 == Some(moves[i].0)))
+                .unwrap_or_else(|| {
+                    let dst = moves[0].0;
+                    moves.iter_mut().filter(|m| m.2 == Some(dst)).for_each(|m| m.2 = None);
+                    0
+                });
+            let (dst, local, src) = moves.swap_remove(ready);
+            let size = locals[local as usize].size();
+            match src {
+                Some(src) => masm.mov_float(dst, src),
+                None => masm.load_slot_float(size, dst, Self::local_slot(local)),
+            }
+        }
     }
 
     /// Moves the top `types.len()` values into the canonical slots starting at `height`.
@@ -1203,21 +1632,28 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             let dst = self.canonical(height + i);
             match value.loc {
                 Loc::Imm(imm) => self.masm.store_slot_imm(Size::S64, imm, dst),
-                Loc::Local(l) => self.masm.copy_slot(dst, Self::local_slot(l)),
+                Loc::Local(l) => self.copy_local(dst, l),
                 Loc::Reg(r) => self.masm.store_slot(Size::S64, r, dst),
                 Loc::FReg(r) => self.masm.store_slot_float(value.ty.size(), r, dst),
                 Loc::Slot if first + i == height + i => {}
-                Loc::Slot => self.masm.copy_slot(dst, self.canonical(first + i)),
+                Loc::Slot => self.masm.copy_value(value.ty.size(), dst, self.canonical(first + i)),
             }
         }
     }
 
-    /// Resets the stack to a label's state: `height` canonical values below, then `types`.
-    fn reset_stack(&mut self, height: usize, types: &[Ty]) {
-        self.local_cache.clear();
-        let all: Vec<Reg> = self.masm.allocatable().iter().rev().copied().collect();
-        self.free = all;
-        self.free_float = self.masm.allocatable_float().iter().rev().copied().collect();
+    /// Resets the stack to a label's state: `height` canonical values below, then `types`, and
+    /// the registers as `state` says.
+    fn reset_stack(&mut self, height: usize, types: &[Ty], state: Cache) {
+        // Registers by number: those the state's locals hold.
+        let int_taken = state.ints.iter().fold(0u64, |taken, (_, r)| taken | 1 << r.0);
+        let float_taken = state.floats.iter().fold(0u64, |taken, (_, r)| taken | 1 << r.0);
+        self.cache = state;
+        self.free.clear();
+        let ints = self.masm.allocatable().iter().rev();
+        self.free.extend(ints.filter(|r| int_taken & 1 << r.0 == 0));
+        self.free_float.clear();
+        let floats = self.masm.allocatable_float().iter().rev();
+        self.free_float.extend(floats.filter(|r| float_taken & 1 << r.0 == 0));
         self.stack.truncate(height);
         self.stack.extend(types.iter().map(|&ty| Value { ty, loc: Loc::Slot }));
     }
@@ -1228,6 +1664,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let (height, results) = (self.controls[index].height, self.controls[index].results.len());
         if self.reachable {
             self.move_results(height, results);
+            self.conform_to_label(index);
             let end = self.controls[index].label;
             self.masm.jump(end);
         }
@@ -1236,7 +1673,9 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let else_label = control.else_label.take().expect("else follows an if");
         let params = control.params.clone();
         self.masm.bind(else_label);
-        self.reset_stack(height, &params);
+        // The false branch starts in the state of the `if`, which the end keeps.
+        let state = self.controls[index].state.clone();
+        self.reset_stack(height, &params, state);
         self.reachable = true;
     }
 
@@ -1249,26 +1688,41 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             }
             return;
         }
+        if control.kind == Kind::Loop {
+            // No label: only the fall-through arrives, with the registers as they are.
+            if self.reachable {
+                self.move_results(control.height, control.results.len());
+                for position in control.height..self.stack.len() {
+                    let value = self.stack[position];
+                    self.release(value);
+                }
+                self.stack.truncate(control.height);
+                self.stack.extend(control.results.iter().map(|&ty| Value { ty, loc: Loc::Slot }));
+            } else {
+                self.reset_stack(control.height, &control.results, Cache::default());
+            }
+            self.reachable = true;
+            return;
+        }
         if self.reachable {
             self.move_results(control.height, control.results.len());
+            self.conform(&control.state);
         }
-        if control.kind != Kind::Loop {
-            self.masm.bind(control.label);
-        }
+        self.masm.bind(control.label);
         if let Some(else_label) = control.else_label {
             self.masm.bind(else_label);
         }
-        self.reset_stack(control.height, &control.results);
+        self.reset_stack(control.height, &control.results, control.state);
         self.reachable = true;
     }
 
     fn mark_unreachable(&mut self) {
         self.reachable = false;
         let height = self.controls.last().expect("inside the function").height;
-        self.reset_stack(height.min(self.stack.len()), &[]);
+        self.reset_stack(height.min(self.stack.len()), &[], Cache::default());
     }
 
-    /// Whether a branch to `relative_depth` finds its values in place already.
+    /// Whether a branch to `relative_depth` finds its values and registers in place already.
     fn branch_is_plain(&self, relative_depth: u32) -> bool {
         let index = self.controls.len() - 1 - relative_depth as usize;
         if index == 0 {
@@ -1278,6 +1732,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let count = control.branch_types().len();
         let first = self.stack.len() - count;
         (0..count).all(|i| self.stack[first + i].loc == Loc::Slot && first == control.height)
+            && self.cache.covers(&control.state)
     }
 
     /// Emits the moves and the jump of a taken branch; the value stack is left as it was.
@@ -1292,34 +1747,46 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         // Values below the branched-over blocks are canonical already (spilled at block entry);
         // only this block's values may still be in registers, and the branch drops them.
         self.move_results(height, count);
+        self.conform_to_label(index);
         let label = self.controls[index].label;
         self.masm.jump(label);
     }
 
     fn visit_br_if(&mut self, relative_depth: u32) {
-        let (cond, _) = self.pop_reg();
-        self.branch_if((Cond::Ne, Size::S32, cond, RegImm::Imm(0)), relative_depth);
+        let (cond, held) = self.pop_read();
+        let rhs = RegImm::Imm(0);
+        let c = Comparison {
+            cond: Cond::Ne,
+            size: Size::S32,
+            lhs: cond,
+            lhs_held: held,
+            rhs,
+            rhs_held: Held::Owned,
+        };
+        self.branch_if(c, relative_depth);
     }
 
-    /// Branches to `relative_depth` when `lhs cond rhs` holds; the operand registers are released.
-    fn branch_if(&mut self, (cond, size, lhs, rhs): Comparison, relative_depth: u32) {
-        self.free.push(lhs);
-        self.release_operand(rhs);
+    /// Branches to `relative_depth` when the comparison holds; its registers are released.
+    fn branch_if(&mut self, c: Comparison, relative_depth: u32) {
+        // Released before anything is allocated: the moves of a taken branch only store and
+        // conform registers, after the compare-and-branch has read them.
+        self.release_read(c.lhs, c.lhs_held);
+        self.release_operand(c.rhs, c.rhs_held);
         if self.branch_is_plain(relative_depth) {
             let index = self.controls.len() - 1 - relative_depth as usize;
             let label = self.controls[index].label;
-            self.masm.branch(cond, size, lhs, rhs, label);
+            self.masm.branch(c.cond, c.size, c.lhs, c.rhs, label);
             return;
         }
         let skip = self.masm.new_label();
-        self.masm.branch(cond.invert(), size, lhs, rhs, skip);
+        self.masm.branch(c.cond.invert(), c.size, c.lhs, c.rhs, skip);
         self.branch(relative_depth);
         self.masm.bind(skip);
     }
 
     fn visit_br_table(&mut self, depths: &[u32]) {
-        let (index, _) = self.pop_reg();
-        self.free.push(index);
+        let (index, held) = self.pop_read();
+        self.release_read(index, held);
         let mut targets = Vec::with_capacity(depths.len());
         let mut stubs = Vec::new();
         for &depth in depths {
@@ -1349,7 +1816,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let first = self.stack.len() - count;
         // A result still in a low local could be overwritten by an earlier result's move: it is
         // read from its canonical slot instead, which nothing else reads once the function returns.
-        let mut values: Vec<Value> = self.stack[first..].to_vec();
+        let mut values: SmallVec<[Value; 4]> = self.stack[first..].iter().copied().collect();
         for (i, value) in values.iter_mut().enumerate() {
             if let Loc::Local(l) = value.loc
                 && (l as usize) < count
@@ -1363,10 +1830,10 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             match value.loc {
                 Loc::Imm(imm) => self.masm.store_slot_imm(Size::S64, imm, dst),
                 Loc::Local(l) if l as usize == i => {}
-                Loc::Local(l) => self.masm.copy_slot(dst, Self::local_slot(l)),
+                Loc::Local(l) => self.copy_local(dst, l),
                 Loc::Reg(r) => self.masm.store_slot(Size::S64, r, dst),
                 Loc::FReg(r) => self.masm.store_slot_float(value.ty.size(), r, dst),
-                Loc::Slot => self.masm.copy_slot(dst, self.canonical(first + i)),
+                Loc::Slot => self.masm.copy_value(value.ty.size(), dst, self.canonical(first + i)),
             }
         }
         self.masm.ret();

@@ -20,6 +20,7 @@
 
 mod backend;
 mod codegen;
+pub(crate) mod scan;
 
 pub use crate::isa::Isa;
 pub use crate::isa::masm;
@@ -49,22 +50,72 @@ impl Compiler for Baseline {
         layout: &FrameLayout,
         _profile: &FuncProfile,
     ) -> Result<CompiledFunc, CompileError> {
-        let started = std::time::Instant::now();
-        let func_index = module.num_imported_funcs + def;
-        let body = module.function_body(def);
-        let options = options(&module.config, false);
-        let assembled = backend::compile_host(module, func_index, &body, layout, options)?;
-        let parts = CompiledParts {
-            code: assembled.code,
-            tier: Tier::Baseline,
-            func_index,
-            heap_accesses: assembled.heap_accesses,
-            oob_landing: assembled.oob_landing,
-            osr_entries: assembled.osr_entries,
-            compile_time: started.elapsed(),
-        };
+        let parts = compile_parts(module, def, layout, options(&module.config, false))?;
         CompiledFunc::new(parts).map_err(|e| CompileError::Internal(e.to_string()))
     }
+
+    fn compile_batch(
+        &self,
+        module: &ModuleInner,
+        jobs: &[(u32, &FrameLayout, FuncProfile)],
+    ) -> Vec<Result<CompiledFunc, CompileError>> {
+        let options = options(&module.config, false);
+        // In runs of neighbours on several threads (`parallel`), back in order.
+        let threads = crate::parallel::threads(&module.config);
+        let weight =
+            |(def, _, _): &&(u32, &FrameLayout, FuncProfile)| module.bodies[*def as usize].len();
+        let runs = crate::parallel::in_runs(jobs.iter().collect(), threads, weight, |run| {
+            run.into_iter()
+                .map(|(def, layout, _)| compile_parts(module, *def, layout, options))
+                .collect::<Vec<_>>()
+        });
+        let mut results: Vec<Result<Option<CompiledFunc>, CompileError>> = Vec::new();
+        let mut parts = Vec::new();
+        for outcome in runs.into_iter().flatten() {
+            match outcome {
+                Ok(p) => {
+                    parts.push(p);
+                    results.push(Ok(None));
+                }
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        // All the code in one mapping.
+        let mut placed = match CompiledFunc::new_batch(parts) {
+            Ok(placed) => placed.into_iter(),
+            Err(e) => {
+                let e = CompileError::Internal(e.to_string());
+                return results.into_iter().map(|r| r.and(Err(e.clone()))).collect();
+            }
+        };
+        let placed_next = |r: Result<Option<CompiledFunc>, CompileError>| {
+            r.map(|_| placed.next().expect("one placed function per compiled one"))
+        };
+        results.into_iter().map(placed_next).collect()
+    }
+}
+
+/// Compiles defined function `def` for the host: the code and what the runtime must know of it.
+fn compile_parts(
+    module: &ModuleInner,
+    def: u32,
+    layout: &FrameLayout,
+    options: Options,
+) -> Result<CompiledParts, CompileError> {
+    let started = crate::code::CompileClock::start();
+    let func_index = module.num_imported_funcs + def;
+    let body = module.function_body(def);
+    let assembled = backend::compile_host(module, func_index, &body, layout, options)?;
+    Ok(CompiledParts {
+        code: assembled.code,
+        tier: Tier::Baseline,
+        func_index,
+        heap_accesses: assembled.heap_accesses,
+        oob_landing: assembled.oob_landing,
+        osr_entries: assembled.osr_entries,
+        compile_time: started.elapsed(),
+        stats: Vec::new(),
+    })
 }
 
 /// What tier-1 code is compiled for, besides the function: derived from the engine's
@@ -127,7 +178,7 @@ pub fn compile_for_explore(
     func_index: u32,
     layout: &FrameLayout,
 ) -> Result<(masm::Assembled, std::time::Duration), CompileError> {
-    let started = std::time::Instant::now();
+    let started = crate::code::CompileClock::start();
     let body = module.function_body(func_index - module.num_imported_funcs);
     let options = options(&module.config, true);
     let assembled = backend::compile_for(isa, module, func_index, &body, layout, options)?;

@@ -778,12 +778,17 @@ impl<'a> FnBuilder<'a> {
         });
         let mut reader = body.get_operators_reader().map_err(|e| e.to_string())?;
         while !reader.eof() {
-            let op = reader.read().map_err(|e| e.to_string())?;
+            let (op, offset) = reader.read_with_offset().map_err(|e| e.to_string())?;
+            let first_new = self.f.insts.len();
             self.charge_fuel(&op)?;
             let ends_segment = crate::vm::frame::ends_fuel_segment(&op);
             self.op(op)?;
             if ends_segment {
                 self.in_fuel_segment = false;
+            }
+            // Everything this operator made comes from it (for `tierup explore`).
+            for inst in &mut self.f.insts[first_new..] {
+                inst.srcloc = Some(offset as u32);
             }
         }
         if let Some(fuel) = &self.fuel

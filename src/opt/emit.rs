@@ -17,7 +17,7 @@
 
 use super::lower::{CALL_AREA, EntrySlots};
 use super::vcode::{MInst, MTy, RI, RegEnv, VCode};
-use crate::isa::masm::{FReg, FrameSetup, MacroAssembler, Reg, RegImm, Size};
+use crate::isa::masm::{FReg, FrameSetup, GlobalCell, MacroAssembler, Reg, RegImm, Size};
 use crate::tier::Tier;
 use crate::tier::compiler::CompileError;
 use crate::vm::frame::SLOT_BYTES;
@@ -130,15 +130,31 @@ pub struct EmitInput<'a> {
     pub num_results: usize,
     /// Whether the entry counts the call in the module's profile counters.
     pub count_calls: bool,
+    /// The module's imported globals (the rest are inline in the context).
+    pub imported_globals: u32,
+    /// Whether to return where the code of each IR instruction starts (for `tierup explore`).
+    pub record_origins: bool,
 }
 
-/// Emits `vcode` as allocated by `output` into `masm`.
+/// What a stretch of tier-2 code was emitted for (see [`emit`]'s map).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Loading the entry's parameters from the frame.
+    Entry,
+    /// An IR instruction of the optimized function.
+    Ir(tierup_passes::ir::Inst),
+    /// Moves, spills and reloads the register allocator inserted.
+    Moves,
+}
+
+/// Emits `vcode` as allocated by `output` into `masm`. With `record_origins`, returns where
+/// each stretch of the body's code starts and what it was emitted for, in code order.
 pub fn emit<M: MacroAssembler>(
     masm: &mut M,
     vcode: &VCode,
     output: &Output,
     input: &EmitInput<'_>,
-) -> Result<(), CompileError> {
+) -> Result<Vec<(u32, Origin)>, CompileError> {
     let frame =
         FrameMap::new(input.entry, input.num_results, output.num_spillslots, vcode.call_area_slots);
     masm.set_tier(Tier::Optimized);
@@ -151,13 +167,27 @@ pub fn emit<M: MacroAssembler>(
     if input.count_calls {
         masm.count_call(input.def, None);
     }
-    let labels: Vec<M::Label> = (0..vcode.blocks.len()).map(|_| masm.new_label()).collect();
-    let mut e = Emitter { masm, frame: &frame, labels: &labels };
-    for (b, &label) in labels.iter().enumerate() {
+    let forward = forwarding(vcode, output);
+    let own_labels: Vec<M::Label> = (0..vcode.blocks.len()).map(|_| masm.new_label()).collect();
+    // A block that only jumps is never emitted: branches to it go where it would jump.
+    let labels: Vec<M::Label> = forward.iter().map(|&to| own_labels[to]).collect();
+    let emitted: Vec<usize> = (0..vcode.blocks.len()).filter(|&b| forward[b] == b).collect();
+    let imported_globals = input.imported_globals;
+    let mut e =
+        Emitter { masm, frame: &frame, labels: &labels, forward: &forward, imported_globals };
+    let mut origins: Vec<(u32, Origin)> = Vec::new();
+    for (n, &b) in emitted.iter().enumerate() {
         let block = regalloc2::Block::new(b);
-        e.masm.bind(label);
-        let next = b + 1;
+        e.masm.bind(labels[b]);
+        let next = emitted.get(n + 1).copied().unwrap_or(usize::MAX);
         for item in output.block_insts_and_edits(vcode, block) {
+            let origin = match item {
+                InstOrEdit::Edit(_) => Origin::Moves,
+                InstOrEdit::Inst(i) => vcode.origins[i.index()].map_or(Origin::Entry, Origin::Ir),
+            };
+            if input.record_origins && origins.last().is_none_or(|(_, last)| *last != origin) {
+                origins.push((e.masm.offset(), origin));
+            }
             match item {
                 InstOrEdit::Edit(Edit::Move { from, to }) => e.edit_move(*from, *to)?,
                 InstOrEdit::Inst(i) => {
@@ -168,7 +198,39 @@ pub fn emit<M: MacroAssembler>(
             }
         }
     }
-    Ok(())
+    Ok(origins)
+}
+
+/// Where a branch to each block really goes: a block whose only content is a jump (an edge block
+/// the register allocator put no moves in, typically) forwards to its target, transitively; every
+/// other block (and the entry, which nothing branches to) to itself.
+fn forwarding(vcode: &VCode, output: &Output) -> Vec<usize> {
+    let n = vcode.blocks.len();
+    let only_jumps_to = |b: usize| -> Option<usize> {
+        let mut items = output.block_insts_and_edits(vcode, regalloc2::Block::new(b));
+        match (items.next(), items.next()) {
+            (Some(InstOrEdit::Inst(i)), None) => match vcode.insts[i.index()] {
+                MInst::Jump { target } => Some(target.index()),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    let direct: Vec<Option<usize>> =
+        (0..n).map(|b| if b == 0 { None } else { only_jumps_to(b) }).collect();
+    (0..n)
+        .map(|b| {
+            // Follow jump-only blocks; a cycle of them (an empty infinite loop) stays put.
+            let mut to = b;
+            for _ in 0..n {
+                match direct[to] {
+                    Some(next) if next != b => to = next,
+                    _ => break,
+                }
+            }
+            if direct[to].is_some_and(|next| next == b) { b } else { to }
+        })
+        .collect()
 }
 
 /// The physical register of each virtual register an instruction names.
@@ -213,7 +275,12 @@ impl Regs {
 struct Emitter<'a, M: MacroAssembler> {
     masm: &'a mut M,
     frame: &'a FrameMap,
+    /// Per block, the label branches to it use (see [`forwarding`]).
     labels: &'a [M::Label],
+    /// Per block, the block branches to it reach.
+    forward: &'a [usize],
+    /// The module's imported globals (the rest are inline in the context).
+    imported_globals: u32,
 }
 
 impl<M: MacroAssembler> Emitter<'_, M> {
@@ -245,7 +312,7 @@ impl<M: MacroAssembler> Emitter<'_, M> {
     }
 
     fn jump_unless_next(&mut self, target: regalloc2::Block, next: usize) {
-        if target.index() != next {
+        if self.forward[target.index()] != next {
             self.masm.jump(self.labels[target.index()]);
         }
     }
@@ -283,7 +350,7 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                 m.int_op(*op, *size, r.int(*dst), r.int(*lhs), r.ri(*rhs))
             }
             MInst::Div { op, size, dst, lhs, rhs } => {
-                m.div(*op, *size, r.int(*dst), r.int(*lhs), r.int(*rhs))
+                m.div(*op, *size, r.int(*dst), r.int(*lhs), RegImm::Reg(r.int(*rhs)))
             }
             MInst::Unary { op, size, dst, src } => m.unary(*op, *size, r.int(*dst), r.int(*src)),
             MInst::Compare { cond, size, dst, lhs, rhs } => {
@@ -322,17 +389,19 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                 m.store_heap_float(*size, r.float(*src), r.int(*addr), *offset)
             }
             MInst::GlobalGet { ty, dst, index } => {
+                let global = GlobalCell::of(*index, self.imported_globals);
                 if ty.is_float() {
-                    m.load_global_float(ty.size(), r.float(*dst), *index)
+                    m.load_global_float(ty.size(), r.float(*dst), global)
                 } else {
-                    m.load_global(ty.size(), r.int(*dst), *index)
+                    m.load_global(ty.size(), r.int(*dst), global)
                 }
             }
             MInst::GlobalSet { ty, src, index } => {
+                let global = GlobalCell::of(*index, self.imported_globals);
                 if ty.is_float() {
-                    m.store_global_float(ty.size(), r.float(*src), *index)
+                    m.store_global_float(ty.size(), r.float(*src), global)
                 } else {
-                    m.store_global(ty.size(), r.int(*src), *index)
+                    m.store_global(ty.size(), r.int(*src), global)
                 }
             }
             MInst::MemorySize { dst } => m.memory_size(r.int(*dst)),

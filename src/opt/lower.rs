@@ -277,8 +277,11 @@ struct Lower<'f> {
     mblock: Vec<Option<MB>>,
     blocks: Vec<MBlock>,
     insts: Vec<MInst>,
-    /// Per VCode block under construction, its instructions (flattened in `finish`).
-    block_insts: Vec<Vec<MInst>>,
+    /// Per VCode block under construction, its instructions with the IR instruction each
+    /// came from (flattened in `finish`).
+    block_insts: Vec<Vec<(MInst, Option<Inst>)>>,
+    /// The IR instruction being lowered (`None` for the entry's parameter loads).
+    origin: Option<Inst>,
     call_clobbers: regalloc2::PRegSet,
     /// The frame offset of the call area, fixed once the spill slots are counted: calls and
     /// helpers are lowered against this placeholder and patched (see `finish`).
@@ -321,6 +324,7 @@ impl<'f> Lower<'f> {
             blocks: Vec::new(),
             insts: Vec::new(),
             block_insts: Vec::new(),
+            origin: None,
             call_clobbers,
             call_area_slots: 0,
         })
@@ -400,7 +404,7 @@ impl<'f> Lower<'f> {
                 for (i, &p) in self.f.blocks[b.index()].params.clone().iter().enumerate() {
                     let ty = mty(self.f.ty(p))?;
                     let slot = entry.0[i] * SLOT_BYTES;
-                    self.block_insts[0].push(MInst::LoadSlot { ty, dst: params[i], slot });
+                    self.block_insts[0].push((MInst::LoadSlot { ty, dst: params[i], slot }, None));
                 }
             } else {
                 self.blocks[mb.index()].params = params;
@@ -435,7 +439,7 @@ impl<'f> Lower<'f> {
     }
 
     fn push(&mut self, mb: MB, inst: MInst) {
-        self.block_insts[mb.index()].push(inst);
+        self.block_insts[mb.index()].push((inst, self.origin));
     }
 
     fn lower_block(&mut self, b: Block) -> Result<(), CompileError> {
@@ -448,8 +452,10 @@ impl<'f> Lower<'f> {
             if Some(i) == fused {
                 continue;
             }
+            self.origin = Some(i);
             self.lower_inst(mb, i)?;
         }
+        self.origin = Some(term[0]);
         self.lower_terminator(mb, term[0], fused)
     }
 
@@ -835,7 +841,7 @@ impl<'f> Lower<'f> {
         for b in &mut blocks {
             b.succs.iter_mut().chain(b.preds.iter_mut()).for_each(|x| *x = rename(*x));
         }
-        for i in insts.iter_mut().flatten() {
+        for (i, _) in insts.iter_mut().flatten() {
             i.map_successors(rename);
         }
         self.blocks = order.iter().map(|&old| std::mem::take(&mut blocks[old])).collect();
@@ -844,9 +850,13 @@ impl<'f> Lower<'f> {
 
     fn finish(mut self) -> VCode {
         self.order_reverse_postorder();
+        let mut origins = Vec::new();
         for (n, insts) in std::mem::take(&mut self.block_insts).into_iter().enumerate() {
             let start = self.insts.len() as u32;
-            self.insts.extend(insts);
+            for (inst, origin) in insts {
+                self.insts.push(inst);
+                origins.push(origin);
+            }
             self.blocks[n].start = start;
             self.blocks[n].end = self.insts.len() as u32;
         }
@@ -858,6 +868,7 @@ impl<'f> Lower<'f> {
         let operands = self.insts.iter().map(MInst::operands).collect();
         VCode {
             insts: self.insts,
+            origins,
             operands,
             blocks: self.blocks,
             num_vregs: self.next_vreg,

@@ -16,6 +16,8 @@
 pub mod build;
 mod emit;
 mod env;
+#[cfg(test)]
+mod filetests;
 mod lower;
 mod vcode;
 
@@ -79,10 +81,12 @@ fn compile(
     layout: &FrameLayout,
     osr: Option<u32>,
 ) -> Result<CompiledFunc, CompileError> {
-    let started = std::time::Instant::now();
+    let started = crate::code::CompileClock::start();
     let func_index = module.num_imported_funcs + def;
-    let (func, entry) = optimize(module, def, layout, osr)?;
-    let assembled = assemble_host(module, &func, &entry, func_index, osr.is_none())?;
+    let mut stats = Stats::new();
+    let (func, entry) = optimize(module, def, layout, osr, Inlining::CalleesThatRan, &mut stats)?;
+    let target = Target { module, func: &func, entry: &entry, func_index, is_call: osr.is_none() };
+    let (assembled, _) = assemble_host(&target, false, &mut stats)?;
     let parts = CompiledParts {
         code: assembled.code,
         tier: Tier::Optimized,
@@ -91,8 +95,71 @@ fn compile(
         oob_landing: assembled.oob_landing,
         osr_entries: Vec::new(),
         compile_time: started.elapsed(),
+        stats,
     };
     CompiledFunc::new(parts).map_err(|e| CompileError::Internal(e.to_string()))
+}
+
+/// One stretch of tier-2 code, for `tierup explore`: where it starts, the module offset of the
+/// wasm operator it came from (when it came from one), and what it was emitted for as text (an
+/// IR instruction as the passes print it, or what the compiler added).
+pub(crate) struct ExploredStretch {
+    pub code_offset: u32,
+    pub wasm_offset: Option<u32>,
+    pub what: String,
+}
+
+/// Compiles defined function `func_index` with tier 2 for reading rather than running, for
+/// `isa` (whatever the host), entered by a call: the machine code, where the code of each IR
+/// instruction of the optimized function starts, and how long compiling took. Without a
+/// profile, every small callee is offered to the inliner. Nothing is mapped executable.
+pub(crate) fn compile_for_explore(
+    isa: Isa,
+    module: &ModuleInner,
+    func_index: u32,
+    layout: &FrameLayout,
+) -> Result<(Assembled, Vec<ExploredStretch>, std::time::Duration), CompileError> {
+    let started = std::time::Instant::now();
+    let def = func_index - module.num_imported_funcs;
+    let mut stats = Stats::new();
+    let (func, entry) = optimize(module, def, layout, None, Inlining::AllSmallCallees, &mut stats)?;
+    let target = Target { module, func: &func, entry: &entry, func_index, is_call: true };
+    let (assembled, origins) = assemble_for(isa, &target, true, &mut stats)?;
+    let compile_time = started.elapsed();
+    let stretches = origins
+        .into_iter()
+        .map(|(code_offset, origin)| {
+            let (wasm_offset, what) = match origin {
+                emit::Origin::Entry => (None, "(entry: parameters from the frame)".to_string()),
+                emit::Origin::Moves => {
+                    (None, "(register allocator: moves, spills, reloads)".to_string())
+                }
+                emit::Origin::Ir(i) => (
+                    func.insts[i.index()].srcloc,
+                    tierup_passes::text::inst_line(&func, i).trim().to_string(),
+                ),
+            };
+            ExploredStretch { code_offset, wasm_offset, what }
+        })
+        .collect();
+    Ok((assembled, stretches, compile_time))
+}
+
+/// Numbers about one compile, for `--stats` (see `CompiledParts::stats`).
+type Stats = Vec<(&'static str, u64)>;
+
+/// Instructions in `f`'s live blocks.
+fn ir_size(f: &Function) -> u64 {
+    f.layout.iter().map(|b| f.blocks[b.index()].insts.len() as u64).sum()
+}
+
+/// Which callees are built for the pipeline's inliner to consider.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Inlining {
+    /// Small callees that ran (the profile's call counts).
+    CalleesThatRan,
+    /// Every small callee, for a compile without a profile (`tierup explore`).
+    AllSmallCallees,
 }
 
 /// Builds `def` (and the callees worth inlining), runs the configured pipeline, and returns the
@@ -102,6 +169,8 @@ fn optimize(
     def: u32,
     layout: &FrameLayout,
     osr: Option<u32>,
+    inlining: Inlining,
+    stats: &mut Stats,
 ) -> Result<(Function, EntrySlots), CompileError> {
     let env = env::of(module);
     let func_index = module.num_imported_funcs + def;
@@ -122,7 +191,7 @@ fn optimize(
         ),
     };
     let mut ir = IrModule { env: env.clone(), funcs: env::stubs(module, env) };
-    for callee in inline_candidates(module, &built.func) {
+    for callee in inline_candidates(module, &built.func, inlining) {
         let callee_def = callee - module.num_imported_funcs;
         let callee_layout = match crate::tier::interp_code(module, callee_def) {
             Ok(code) => &code.layout,
@@ -150,8 +219,16 @@ fn optimize(
         tierup_passes::pass::PassManager::new(&module.config.opt_pipeline).map_err(|e| {
             CompileError::Internal(format!("pipeline `{}`: {e}", module.config.opt_pipeline))
         })?;
+    let built_size = ir_size(&ir.funcs[slot]);
+    let started = std::time::Instant::now();
     passes.run(&mut ir).map_err(|e| CompileError::Internal(format!("pass pipeline: {e}")))?;
     let func = std::mem::take(&mut ir.funcs[slot]);
+    stats.extend([
+        ("IR instructions built", built_size),
+        ("IR instructions optimized", ir_size(&func)),
+        ("calls inlined", passes.counter("calls inlined")),
+        ("pipeline us", started.elapsed().as_micros() as u64),
+    ]);
     Ok((func, entry))
 }
 
@@ -168,16 +245,18 @@ fn build_one(
 }
 
 /// Direct callees of `f` worth building for the inliner: defined, small, not `f` itself, and
-/// called before (the profile's call counts: code that never ran is not worth growing `f` for).
-fn inline_candidates(module: &ModuleInner, f: &Function) -> Vec<u32> {
+/// (with [`Inlining::CalleesThatRan`]) called before (the profile's call counts: code that never
+/// ran is not worth growing `f` for).
+fn inline_candidates(module: &ModuleInner, f: &Function, inlining: Inlining) -> Vec<u32> {
     let mut out: Vec<u32> = Vec::new();
     for &b in &f.layout {
         for &i in &f.blocks[b.index()].insts {
             if let InstKind::Call(FuncId(callee)) = f.insts[i.index()].kind {
                 let Some(def) = callee.checked_sub(module.num_imported_funcs) else { continue };
                 let bytes = module.bodies[def as usize].len();
-                let ran =
-                    module.tiers.counters(def).calls.load(std::sync::atomic::Ordering::Relaxed) > 0;
+                let ran = inlining == Inlining::AllSmallCallees
+                    || module.tiers.counters(def).calls.load(std::sync::atomic::Ordering::Relaxed)
+                        > 0;
                 if bytes <= INLINE_CANDIDATE_BYTES && ran && !out.contains(&callee) {
                     out.push(callee);
                 }
@@ -187,23 +266,39 @@ fn inline_candidates(module: &ModuleInner, f: &Function) -> Vec<u32> {
     out
 }
 
-/// Lowers, allocates and emits `func` for the host ISA.
+/// Lowers, allocates and emits `target` for the host ISA; with `record`, also where the code
+/// of each IR instruction starts. Adds the back end's numbers to `stats`.
 fn assemble_host(
-    module: &ModuleInner,
-    func: &Function,
-    entry: &EntrySlots,
-    func_index: u32,
-    is_call: bool,
-) -> Result<Assembled, CompileError> {
-    let bounds = crate::isa::heap_bounds(module.config.signals_based_traps);
-    let target = Target { module, func, entry, func_index, is_call };
-    match Isa::host() {
-        Some(Isa::X64) => assemble(X64Masm::new(bounds), &target),
-        Some(Isa::Aarch64) => assemble(Aarch64Masm::with_bounds(false, bounds), &target)
-            .or_else(|_| assemble(Aarch64Masm::with_bounds(true, bounds), &target)),
-        None => Err(CompileError::Unsupported(format!("tier 2 on {}", std::env::consts::ARCH))),
-    }
+    target: &Target<'_>,
+    record: bool,
+    stats: &mut Stats,
+) -> Result<(Assembled, Origins), CompileError> {
+    let isa = Isa::host().ok_or_else(|| {
+        CompileError::Unsupported(format!("tier 2 on {}", std::env::consts::ARCH))
+    })?;
+    assemble_for(isa, target, record, stats)
 }
+
+/// [`assemble_host`] for `isa`, whatever the host (code for reading only, unless `isa` is the
+/// host's).
+fn assemble_for(
+    isa: Isa,
+    t: &Target<'_>,
+    record: bool,
+    stats: &mut Stats,
+) -> Result<(Assembled, Origins), CompileError> {
+    let bounds = crate::isa::heap_bounds(t.module.config.signals_based_traps);
+    let (assembled, origins, backend_stats) = match isa {
+        Isa::X64 => assemble(X64Masm::new(bounds), t, record),
+        Isa::Aarch64 => assemble(Aarch64Masm::with_bounds(false, bounds), t, record)
+            .or_else(|_| assemble(Aarch64Masm::with_bounds(true, bounds), t, record)),
+    }?;
+    stats.extend(backend_stats);
+    Ok((assembled, origins))
+}
+
+/// Where each stretch of a function's code starts, and what it was emitted for.
+type Origins = Vec<(u32, emit::Origin)>;
 
 /// What `assemble` compiles: `func` (function `func_index` of `module`), entered with its
 /// parameters in `entry`, by a call (`is_call`, counted) or by on-stack replacement.
@@ -215,19 +310,36 @@ struct Target<'a> {
     is_call: bool,
 }
 
-fn assemble<M: MacroAssembler>(mut masm: M, t: &Target<'_>) -> Result<Assembled, CompileError> {
+fn assemble<M: MacroAssembler>(
+    mut masm: M,
+    t: &Target<'_>,
+    record: bool,
+) -> Result<(Assembled, Origins, Stats), CompileError> {
     let Target { module, func, entry, func_index, is_call } = *t;
     let regs = emit::reg_env(&masm);
     let vcode = lower::lower(func, module.num_imported_funcs, entry, regs.call_clobbers)?;
     let check = cfg!(debug_assertions) || cfg!(test);
     let output = emit::allocate(&vcode, &regs.env, module.config.regalloc, check)?;
+    let stats = vec![
+        ("machine instructions", vcode.insts.len() as u64),
+        ("spill slots", output.num_spillslots as u64),
+        ("allocator moves", output.edits.len() as u64),
+    ];
     let input = emit::EmitInput {
         func_index,
         def: func_index - module.num_imported_funcs,
         entry,
         num_results: func.sig.results.len(),
         count_calls: module.config.profile_counters && is_call,
+        imported_globals: module.num_imported_globals,
+        record_origins: record,
     };
-    emit::emit(&mut masm, &vcode, &output, &input)?;
-    masm.finish().map_err(|e| CompileError::Internal(e.to_string()))
+    let origins = emit::emit(&mut masm, &vcode, &output, &input)?;
+    let body_end = masm.offset();
+    let mut assembled = masm.finish().map_err(|e| CompileError::Internal(e.to_string()))?;
+    // `finish` put the entry's register saves in front: the body moved by their length.
+    let shift = assembled.entry_bytes;
+    assembled.code_map.body_end = body_end + shift;
+    let origins = origins.into_iter().map(|(at, origin)| (at + shift, origin)).collect();
+    Ok((assembled, origins, stats))
 }

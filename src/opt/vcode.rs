@@ -417,6 +417,9 @@ pub struct RegEnv {
 #[derive(Debug)]
 pub struct VCode {
     pub insts: Vec<MInst>,
+    /// Per instruction, the IR instruction it was lowered from (`None`: the entry's parameter
+    /// loads), for `tierup explore`.
+    pub origins: Vec<Option<tierup_passes::ir::Inst>>,
     /// Operands per instruction, computed once.
     pub operands: Vec<Vec<Operand>>,
     pub blocks: Vec<MBlock>,

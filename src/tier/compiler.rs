@@ -38,6 +38,19 @@ pub(crate) trait Compiler: Sync {
         profile: &FuncProfile,
     ) -> Result<CompiledFunc, CompileError>;
 
+    /// Compiles many functions at once (`jobs`: each defined function with its layout and
+    /// profile), for tiering's up-front compiles, in order: a tier may place all their code in
+    /// one mapping. The default compiles them one by one.
+    fn compile_batch(
+        &self,
+        module: &ModuleInner,
+        jobs: &[(u32, &FrameLayout, FuncProfile)],
+    ) -> Vec<Result<CompiledFunc, CompileError>> {
+        jobs.iter()
+            .map(|(def, layout, profile)| self.compile(module, *def, layout, profile))
+            .collect()
+    }
+
     /// An entry of `def` at the header of its loop `loop_ordinal`, on a frame a lower tier was
     /// running (every value in its canonical slot or a constant), compiled apart from the
     /// function's own code; for tiers whose code has no such entries inside

@@ -16,6 +16,7 @@
 //! ```
 
 pub(crate) mod compiler;
+pub mod jitdump;
 pub mod perfmap;
 pub(crate) mod queue;
 pub(crate) mod state;
@@ -41,7 +42,7 @@ pub enum Tier {
     Interp,
     /// Tier 1: the template JIT (every WebAssembly 2.0 instruction but SIMD).
     Baseline,
-    /// Tier 2: the optimizing SSA tier (its code generator is not built yet).
+    /// Tier 2: the optimizing tier (the SSA pass pipeline, then regalloc2 and its own lowering).
     Optimized,
 }
 
@@ -217,6 +218,13 @@ pub struct FuncStats {
     pub compiled: Option<(Duration, usize)>,
     /// Its tier-1 compilation: where it stands and when it was requested, started and installed.
     pub baseline: TierTimeline,
+    /// Its tier-2 code's compile time and size in bytes, when it has tier-2 code.
+    pub optimized_code: Option<(Duration, usize)>,
+    /// Its tier-2 compilation, as `baseline` for tier 1.
+    pub optimized: TierTimeline,
+    /// Tier 2's numbers about its compile (IR sizes before and after the pipeline, calls
+    /// inlined, spills, ...), by name; empty without tier-2 code.
+    pub optimizer_stats: Vec<(&'static str, u64)>,
 }
 
 /// The hotness a function starts with, and is given again after moving to `tier`: the
@@ -260,12 +268,17 @@ pub(crate) fn prepare(module: &Module) -> crate::Result<()> {
     let Tiering::Pinned(tier @ (Tier::Baseline | Tier::Optimized)) = m.config.tier else {
         return Ok(());
     };
+    if tier == Tier::Baseline {
+        compile_baseline_batch(m);
+    }
     let refused_internally = |def: u32, tier: Tier| match m.tiers.timeline(def, tier).state {
         CompileState::Refused(reason) => reason.starts_with("internal").then_some(reason),
         _ => None,
     };
     for def in 0..m.tiers.len() as u32 {
-        compile_and_install(module, def, tier);
+        if tier == Tier::Optimized {
+            compile_and_install(module, def, tier);
+        }
         if let Some(reason) = refused_internally(def, tier) {
             return Err(crate::Error::Internal(reason));
         }
@@ -275,6 +288,43 @@ pub(crate) fn prepare(module: &Module) -> crate::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Compiles every defined function of `m` in tier 1 as one batch (all their code in one mapping)
+/// and installs the code. Without fuel, no frame ever passes to tier 0, so each function's
+/// layout comes from what validation recorded, without translating its body for tier 0 (which
+/// fuel segments need).
+fn compile_baseline_batch(m: &ModuleInner) {
+    let tier = Tier::Baseline;
+    let compiler = compiler(tier).expect("tier 1 exists");
+    let started = m.tiers.elapsed();
+    let scanned: Vec<_> = if m.config.consume_fuel {
+        Vec::new()
+    } else {
+        (0..m.tiers.len() as u32).map(|def| crate::vm::frame::compact_layout(m, def)).collect()
+    };
+    let mut jobs = Vec::with_capacity(m.tiers.len());
+    for def in 0..m.tiers.len() as u32 {
+        m.tiers.update_timeline(def, tier, |t| {
+            t.state = CompileState::Compiling;
+            t.compile_started = Some(started);
+        });
+        let layout = match scanned.get(def as usize) {
+            Some(scanned) => scanned.as_ref().map_err(|e| e.to_string()),
+            None => interp_code(m, def).map(|code| &code.layout).map_err(str::to_string),
+        };
+        match layout {
+            Ok(layout) => jobs.push((def, layout, profile(m, def))),
+            Err(e) => {
+                let outcome = Err(CompileError::Internal(format!("translation failed: {e}")));
+                finish_compile(m, def, tier, outcome);
+            }
+        }
+    }
+    let outcomes = compiler.compile_batch(m, &jobs);
+    for ((def, _, _), outcome) in jobs.iter().zip(outcomes) {
+        finish_compile(m, *def, tier, outcome);
+    }
 }
 
 /// Tier 0's code of defined function `def`, translating it the first time.
@@ -420,6 +470,17 @@ pub(crate) fn compile_and_install(module: &Module, def: u32, tier: Tier) {
             compiler.compile(m, def, &code.layout, &profile)
         }
     };
+    finish_compile(m, def, tier, outcome);
+}
+
+/// Installs the code a compile of defined function `def` in `tier` produced, or records its
+/// refusal (never retried).
+fn finish_compile(
+    m: &ModuleInner,
+    def: u32,
+    tier: Tier,
+    outcome: Result<crate::code::CompiledFunc, CompileError>,
+) {
     match outcome {
         Ok(code) => {
             announce(m, def, &code);
@@ -447,13 +508,21 @@ fn refusal_reason(m: &ModuleInner, def: u32, tier: Tier, e: CompileError) -> Str
     }
 }
 
-/// Tells the profiler's symbol map about new code, when the engine asked for one.
+/// Tells the profiler the engine was asked to inform (a perf map, a jitdump) about new code.
 fn announce(m: &ModuleInner, def: u32, code: &crate::code::CompiledFunc) {
-    if m.config.profiling_strategy == crate::ProfilingStrategy::PerfMap {
-        let func_index = m.num_imported_funcs + def;
-        let module = m.names.module.as_deref().or(m.names.file.as_deref());
-        let name = perfmap::symbol(module, func_index, m.display_name(func_index), code.tier());
-        perfmap::record(code.address(), code.code_size(), &name);
+    let strategy = m.config.profiling_strategy;
+    if strategy == crate::ProfilingStrategy::None {
+        return;
+    }
+    let func_index = m.num_imported_funcs + def;
+    let module = m.names.module.as_deref().or(m.names.file.as_deref());
+    let name = perfmap::symbol(module, func_index, m.display_name(func_index), code.tier());
+    match strategy {
+        crate::ProfilingStrategy::PerfMap => {
+            perfmap::record(code.address(), code.code_size(), &name)
+        }
+        crate::ProfilingStrategy::JitDump => jitdump::record(code.address(), code.bytes(), &name),
+        crate::ProfilingStrategy::None => {}
     }
 }
 
@@ -498,6 +567,7 @@ pub(crate) fn func_stats(module: &ModuleInner) -> Vec<FuncStats> {
         .map(|def| {
             let func_index = module.num_imported_funcs + def;
             let baseline = module.tiers.compiled(def, Tier::Baseline);
+            let optimized = module.tiers.compiled(def, Tier::Optimized);
             FuncStats {
                 func_index,
                 name: module.display_name(func_index).map(str::to_string),
@@ -505,6 +575,9 @@ pub(crate) fn func_stats(module: &ModuleInner) -> Vec<FuncStats> {
                 tier: module.tiers.best_tier(def),
                 compiled: baseline.map(|c| (c.compile_time(), c.code_size())),
                 baseline: module.tiers.timeline(def, Tier::Baseline),
+                optimized_code: optimized.map(|c| (c.compile_time(), c.code_size())),
+                optimized: module.tiers.timeline(def, Tier::Optimized),
+                optimizer_stats: optimized.map(|c| c.stats().to_vec()).unwrap_or_default(),
             }
         })
         .collect()

@@ -93,6 +93,7 @@ impl Table {
             .get_mut(index as usize)
             .ok_or_else(|| Error::Usage("table index out of bounds".into()))?;
         *slot = val.to_raw() as u64;
+        super::table::sync(&mut store.inner, table, index as usize..index as usize + 1);
         Ok(())
     }
 

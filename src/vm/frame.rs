@@ -46,6 +46,35 @@ impl FrameLayout {
     }
 }
 
+/// The layout of defined function `def` of `module` for code no lower tier ever runs, from what
+/// validation recorded, without decoding its body (only its locals' header): parameters, zeroed
+/// locals and result padding, then the temporaries at once (no constant slots: every tier keeps
+/// constants as immediates, so the slots are tier 0's) and no fuel segments. So only for code
+/// compiled without fuel metering; with fuel, the segments come from tier 0's translation.
+pub fn compact_layout(
+    module: &crate::module::ModuleInner,
+    def: u32,
+) -> Result<FrameLayout, wasmparser::BinaryReaderError> {
+    let body = module.function_body(def);
+    let ty = module.func_type(module.num_imported_funcs + def);
+    let (num_params, num_results) = (ty.params().len() as u32, ty.results().len() as u32);
+    let mut num_locals = 0u32;
+    let mut locals = body.get_locals_reader()?;
+    for _ in 0..locals.get_count() {
+        num_locals = num_locals.saturating_add(locals.read()?.0);
+    }
+    let zeroed = num_params.saturating_add(num_locals).max(num_results) - num_params;
+    let temp_base = num_params + zeroed;
+    Ok(FrameLayout {
+        num_params,
+        frame_init: vec![0; zeroed as usize].into_boxed_slice(),
+        num_locals,
+        frame_size: temp_base + module.max_stack[def as usize],
+        num_loops: module.num_loops[def as usize],
+        fuel_segments: Box::new([]),
+    })
+}
+
 /// Whether `op` ends a straight-line fuel segment: fuel is charged once per segment, at its
 /// first operator, for all of its operators. Every tier must split segments here.
 pub fn ends_fuel_segment(op: &wasmparser::Operator<'_>) -> bool {

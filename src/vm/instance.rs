@@ -6,8 +6,8 @@
 
 use super::memory::LinearMemory;
 use super::store::{
-    Extern, Func, FuncEntity, FuncIdx, FuncKind, Global, GlobalEntity, Instance, InstanceEntity,
-    Memory, Store, StoreInner, Table, TableEntity, VmCtxBox, encode_func_ref,
+    Extern, Func, FuncEntity, FuncIdx, FuncKind, Global, GlobalCell, GlobalEntity, Instance,
+    InstanceEntity, Memory, Store, StoreInner, Table, VmCtxBox, encode_func_ref,
 };
 use super::vmctx::VmCtx;
 use super::{Trap, TrapCode, call};
@@ -180,12 +180,13 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
     let config = store.inner.engine.config().clone();
     let mut entity = InstanceEntity {
         module: module.clone(),
-        vmctx: VmCtxBox::new(new_vmctx(store, module, id)),
+        vmctx: VmCtxBox::new(new_vmctx(store, module, id), m.global_inits.len() as u32),
         funcs: Vec::with_capacity(m.func_types.len()),
         tables: Vec::new(),
         memories: Vec::new(),
         globals: Vec::new(),
         global_cells: Vec::new(),
+        table_dispatch: Vec::new(),
         elem_segments: Vec::new(),
         data_dropped: vec![false; m.datas.len()],
     };
@@ -214,8 +215,8 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
                 ty.limits.min, config.max_table_elements
             )));
         }
-        store.inner.tables.push(TableEntity { ty: *ty, elems: vec![0; ty.limits.min as usize] });
-        entity.tables.push(store.inner.tables.len() as u32 - 1);
+        let id = super::table::new_table(&mut store.inner, *ty, vec![0; ty.limits.min as usize]);
+        entity.tables.push(id);
     }
     for ty in &m.memories[m.num_imported_memories as usize..] {
         let memory =
@@ -224,9 +225,14 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
         entity.memories.push(store.inner.memories.len() as u32 - 1);
     }
     // Globals are initialized in order; an initializer may read earlier globals and name functions.
-    for (ty, init) in m.globals[m.num_imported_globals as usize..].iter().zip(&m.global_inits) {
+    // Their cells are inline in the context, where compiled code reads them with one load.
+    let defined = m.globals[m.num_imported_globals as usize..].iter().zip(&m.global_inits);
+    for (index, (ty, init)) in defined.enumerate() {
         let value = eval_const(store, &entity, *init);
-        store.inner.globals.push(GlobalEntity { ty: *ty, value: Box::new(UnsafeCell::new(value)) });
+        let cell = entity.vmctx.inline_global(index as u32);
+        // SAFETY: the cell is inside the context, which nothing reads yet.
+        unsafe { cell.as_ptr().write(value) };
+        store.inner.globals.push(GlobalEntity { ty: *ty, value: GlobalCell::Inline(cell) });
         entity.globals.push(store.inner.globals.len() as u32 - 1);
     }
     entity.global_cells =
@@ -236,6 +242,9 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
     // buffer for the instance's lifetime (it is never modified after this).
     unsafe {
         (*ctx).globals = entity.global_cells.as_ptr();
+        entity.table_dispatch =
+            entity.tables.iter().map(|&t| store.inner.tables[t as usize].dispatch.head()).collect();
+        (*ctx).tables = entity.table_dispatch.as_ptr();
         if let Some(&m) = entity.memories.first() {
             let memory = &store.inner.memories[m as usize];
             (*ctx).mem_base = memory.base();
@@ -271,10 +280,12 @@ fn initialize<T>(store: &mut Store<T>, instance: Instance) -> Result<()> {
                 let items = entity.elem_segments[index].clone().unwrap_or_else(|| Arc::from([]));
                 let table_id = entity.tables[*table as usize] as usize;
                 let elems = &mut store.inner.tables[table_id].elems;
-                match elems.get_mut(offset..offset.saturating_add(items.len())) {
+                let range = offset..offset.saturating_add(items.len());
+                match elems.get_mut(range.clone()) {
                     Some(dst) => dst.copy_from_slice(&items),
                     None => return Err(Trap::new(TrapCode::TableOutOfBounds).into()),
                 }
+                super::table::sync(&mut store.inner, table_id, range);
                 store.inner.instances[id].elem_segments[index] = None;
             }
             SegmentMode::Declared => store.inner.instances[id].elem_segments[index] = None,
@@ -314,8 +325,8 @@ impl<T> Store<T> {
             )));
         }
         let elems = vec![init.to_raw() as u64; ty.limits.min as usize];
-        self.inner.tables.push(TableEntity { ty, elems });
-        Ok(self.inner.handle(self.inner.tables.len() as u32 - 1))
+        let id = super::table::new_table(&mut self.inner, ty, elems);
+        Ok(self.inner.handle(id))
     }
 
     /// A new memory of `ty`.
@@ -333,7 +344,7 @@ impl<T> Store<T> {
         if value.ty() != ty.content {
             return Err(Error::Usage("global initializer has the wrong type".into()));
         }
-        let cell = Box::new(UnsafeCell::new(value.to_raw()));
+        let cell = GlobalCell::Boxed(Box::new(UnsafeCell::new(value.to_raw())));
         self.inner.globals.push(GlobalEntity { ty, value: cell });
         Ok(self.inner.handle(self.inner.globals.len() as u32 - 1))
     }
@@ -357,6 +368,7 @@ fn new_vmctx<T>(store: &mut Store<T>, module: &Module, id: u32) -> VmCtx {
         runtime: call::runtime,
         counters: tiers.counters_ptr(),
         hot: crate::tier::hot_from_compiled,
+        tables: std::ptr::null(),
         store: store.inner.as_ptr(),
         instance: id,
     }

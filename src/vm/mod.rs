@@ -17,6 +17,7 @@ pub(crate) mod ops;
 pub(crate) mod signals;
 pub(crate) mod stack;
 pub(crate) mod store;
+pub(crate) mod table;
 mod trap;
 pub(crate) mod vmctx;
 

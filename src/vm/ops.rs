@@ -234,6 +234,11 @@ pub fn ref_func(store: &StoreInner, instance: u32, func: u32) -> u64 {
     encode_func_ref(Some(FuncIdx(f)))
 }
 
+/// The store index of `instance`'s table `table`.
+fn table_id(store: &StoreInner, instance: u32, table: u32) -> usize {
+    store.instances[instance as usize].tables[table as usize] as usize
+}
+
 fn table_ref(store: &StoreInner, instance: u32, table: u32) -> &TableEntity {
     let id = store.instances[instance as usize].tables[table as usize];
     &store.tables[id as usize]
@@ -264,6 +269,8 @@ pub fn table_set(
         .get_mut(i as usize)
         .ok_or(TrapCode::TableOutOfBounds)?;
     *slot = r;
+    let id = table_id(store, instance, table);
+    super::table::sync(store, id, i as usize..i as usize + 1);
     Ok(())
 }
 
@@ -274,7 +281,12 @@ pub fn table_size(store: &StoreInner, instance: u32, table: u32) -> u32 {
 /// `table.grow`: the old size, or `-1` as u32.
 pub fn table_grow(store: &mut StoreInner, instance: u32, table: u32, init: u64, delta: u32) -> u32 {
     let limit = store.engine.config().max_table_elements;
-    table_mut(store, instance, table).grow(delta, init, limit).unwrap_or(u32::MAX)
+    let Some(old) = table_mut(store, instance, table).grow(delta, init, limit) else {
+        return u32::MAX;
+    };
+    let id = table_id(store, instance, table);
+    super::table::sync(store, id, old as usize..old as usize + delta as usize);
+    old
 }
 
 pub fn table_fill(
@@ -286,8 +298,10 @@ pub fn table_fill(
     n: u32,
 ) -> Result<(), TrapCode> {
     let elems = &mut table_mut(store, instance, table).elems;
-    let range = elems.get_mut(i as usize..i as usize + n as usize);
-    range.ok_or(TrapCode::TableOutOfBounds)?.fill(r);
+    let range = i as usize..i as usize + n as usize;
+    elems.get_mut(range.clone()).ok_or(TrapCode::TableOutOfBounds)?.fill(r);
+    let id = table_id(store, instance, table);
+    super::table::sync(store, id, range);
     Ok(())
 }
 
@@ -308,6 +322,8 @@ pub fn table_copy(
     }
     let items: Vec<u64> = table_ref(store, instance, src).elems[s..s + n].to_vec();
     table_mut(store, instance, dst).elems[d..d + n].copy_from_slice(&items);
+    let id = table_id(store, instance, dst);
+    super::table::sync(store, id, d..d + n);
     Ok(())
 }
 
@@ -324,8 +340,10 @@ pub fn table_init(
     let items: &[u64] = items.as_deref().unwrap_or(&[]);
     let src = items.get(s as usize..s as usize + n as usize).ok_or(TrapCode::TableOutOfBounds)?;
     let elems = &mut table_mut(store, instance, table).elems;
-    let dst =
-        elems.get_mut(d as usize..d as usize + n as usize).ok_or(TrapCode::TableOutOfBounds)?;
+    let range = d as usize..d as usize + n as usize;
+    let dst = elems.get_mut(range.clone()).ok_or(TrapCode::TableOutOfBounds)?;
     dst.copy_from_slice(src);
+    let id = table_id(store, instance, table);
+    super::table::sync(store, id, range);
     Ok(())
 }

@@ -165,6 +165,9 @@ pub(crate) struct TableEntity {
     pub ty: TableType,
     /// Raw references (see [`encode_func_ref`]; externrefs are `handle + 1`).
     pub elems: Vec<u64>,
+    /// What compiled code's `call_indirect` reads: every write to `elems` is followed by
+    /// `table::sync` over the elements it wrote.
+    pub dispatch: super::table::DispatchArray,
 }
 
 impl TableEntity {
@@ -183,9 +186,34 @@ impl TableEntity {
 
 pub(crate) struct GlobalEntity {
     pub ty: GlobalType,
-    /// Boxed so its address is stable: the interpreter caches pointers to it.
-    pub value: Box<UnsafeCell<u128>>,
+    /// At a stable address: the interpreter caches pointers to it.
+    pub value: GlobalCell,
 }
+
+/// Where a global's value lives, at a stable address for the store's lifetime.
+pub(crate) enum GlobalCell {
+    /// In its own box: globals the host makes.
+    Boxed(Box<UnsafeCell<u128>>),
+    /// In the inline cells of its defining instance's context ([`VmCtxBox`]), where compiled code
+    /// reads it with one load; the instance, and so the cell, lives as long as the store.
+    Inline(NonNull<u128>),
+}
+
+impl GlobalCell {
+    /// The cell's address.
+    pub fn get(&self) -> *mut u128 {
+        match self {
+            GlobalCell::Boxed(cell) => cell.get(),
+            GlobalCell::Inline(cell) => cell.as_ptr(),
+        }
+    }
+}
+
+// SAFETY: a cell is only reached through its store, which one thread uses at a time; an inline
+// cell points into a context its store owns.
+unsafe impl Send for GlobalCell {}
+// SAFETY: shared references give no access to the cell but its address.
+unsafe impl Sync for GlobalCell {}
 
 impl GlobalEntity {
     pub fn get(&self) -> u128 {
@@ -210,6 +238,8 @@ pub(crate) struct InstanceEntity {
     pub globals: Vec<u32>,
     /// Cached addresses of the global cells, by module global index.
     pub global_cells: Vec<*mut u128>,
+    /// The dispatch arrays of its tables, by module table index (`VmCtx::tables`).
+    pub table_dispatch: Vec<*const super::table::Dispatch>,
     /// Element segments as raw references; `None` once dropped (`elem.drop`, or after initialization
     /// for active and declarative segments).
     pub elem_segments: Vec<Option<Arc<[u64]>>>,
@@ -217,27 +247,53 @@ pub(crate) struct InstanceEntity {
     pub data_dropped: Vec<bool>,
 }
 
-/// An instance's [`VmCtx`], at a stable address for the instance's lifetime. Compiled code and
-/// the runtime's helpers write its memory fields through raw pointers while shared references to
-/// the instance exist, so it is only ever reached through [`VmCtxBox::as_ptr`].
-pub(crate) struct VmCtxBox(NonNull<VmCtx>);
+/// An instance's [`VmCtx`], at a stable address for the instance's lifetime, followed by the
+/// cells of the instance's own globals ([`VmCtxBox::inline_global`]). Compiled code and the
+/// runtime's helpers write its memory fields through raw pointers while shared references to the
+/// instance exist, so it is only ever reached through [`VmCtxBox::as_ptr`].
+pub(crate) struct VmCtxBox {
+    ctx: NonNull<VmCtx>,
+    layout: std::alloc::Layout,
+}
 
 impl VmCtxBox {
-    pub fn new(ctx: VmCtx) -> VmCtxBox {
-        VmCtxBox(NonNull::from(Box::leak(Box::new(ctx))))
+    /// `ctx`, with room for `inline_globals` global cells after it (zeroed).
+    pub fn new(ctx: VmCtx, inline_globals: u32) -> VmCtxBox {
+        let size = super::vmctx::INLINE_GLOBALS + inline_globals as usize * 16;
+        let layout = std::alloc::Layout::from_size_align(size, 16).expect("a context's size");
+        // SAFETY: the layout has a nonzero size (a context at least).
+        let memory = unsafe { std::alloc::alloc_zeroed(layout) };
+        let Some(ptr) = NonNull::new(memory.cast::<VmCtx>()) else {
+            std::alloc::handle_alloc_error(layout)
+        };
+        // SAFETY: freshly allocated, aligned for a context (16 >= its alignment) and big enough.
+        unsafe { ptr.as_ptr().write(ctx) };
+        VmCtxBox { ctx: ptr, layout }
     }
 
     /// The context, for compiled code and the runtime's helpers.
     pub fn as_ptr(&self) -> *mut VmCtx {
-        self.0.as_ptr()
+        self.ctx.as_ptr()
+    }
+
+    /// The cell of the instance's `index`th own global (module index minus the imported ones).
+    pub fn inline_global(&self, index: u32) -> NonNull<u128> {
+        let offset = super::vmctx::INLINE_GLOBALS + index as usize * 16;
+        assert!(offset + 16 <= self.layout.size(), "inline global {index} out of range");
+        // SAFETY: inside the allocation (checked above), 16-byte aligned.
+        unsafe { NonNull::new_unchecked(self.ctx.as_ptr().cast::<u8>().add(offset).cast()) }
     }
 }
 
 impl Drop for VmCtxBox {
     fn drop(&mut self) {
-        // SAFETY: allocated by `Box` in `new` and freed only here; the instance (and so the
-        // context) outlives every execution in its store.
-        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+        // SAFETY: allocated in `new` with `layout` and freed only here; the instance (and so the
+        // context and its global cells) outlives every execution in its store. `VmCtx` needs no
+        // drop glue beyond its fields, dropped in place first.
+        unsafe {
+            std::ptr::drop_in_place(self.ctx.as_ptr());
+            std::alloc::dealloc(self.ctx.as_ptr().cast(), self.layout);
+        }
     }
 }
 

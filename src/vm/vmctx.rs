@@ -80,7 +80,13 @@ pub struct FuncCounters {
     _reserved: u64,
 }
 
-/// What compiled code reads at run time: one per instance, at a stable address.
+/// Where the cells of an instance's own (not imported) globals start, from its context's
+/// address: right after the context, 16 bytes each by defined-global index, so compiled code reads
+/// one with a single load (`vm::store::VmCtxBox`).
+pub const INLINE_GLOBALS: usize = std::mem::size_of::<VmCtx>().next_multiple_of(16);
+
+/// What compiled code reads at run time: one per instance, at a stable address, followed by the
+/// cells of the instance's own globals ([`INLINE_GLOBALS`]).
 #[repr(C)]
 #[derive(Debug)]
 pub struct VmCtx {
@@ -90,7 +96,8 @@ pub struct VmCtx {
     /// explicit bounds checks: with guard pages, the page protections are the bounds). The
     /// runtime refreshes it after anything that may have grown the memory.
     pub mem_len: u64,
-    /// The instance's global cells, by global index.
+    /// The instance's global cells, by global index (its own globals' cells are also inline after
+    /// the context, [`INLINE_GLOBALS`]).
     pub globals: *const *mut u128,
     /// The current entry of each function the module defines, by defined-function index: the
     /// module-wide table tier-up swaps entries in (see `tier`), read by every caller.
@@ -120,6 +127,9 @@ pub struct VmCtx {
     pub counters: *const FuncCounters,
     /// The tiering hook of compiled code.
     pub hot: HotHelper,
+    /// The dispatch arrays of the instance's tables, by module table index (see `vm::table`):
+    /// what `call_indirect` checks and calls through without leaving compiled code.
+    pub tables: *const *const super::table::Dispatch,
     /// The instance's index in its store (opaque to compiled code).
     pub instance: u32,
 }

@@ -401,6 +401,10 @@ pub struct InstData {
     pub results: Vec<Value>,
     /// Branch targets (terminators only).
     pub targets: Vec<BlockCall>,
+    /// The module byte offset of the wasm operator it was built from, when known: kept by
+    /// passes that copy an instruction (an inlined one points into its callee's body), for
+    /// tools that map machine code back to wasm. Never printed, never compared by passes.
+    pub srcloc: Option<u32>,
 }
 
 /// Where a value comes from.
@@ -520,7 +524,7 @@ impl Function {
             .enumerate()
             .map(|(i, &t)| self.make_value(t, ValueDef::Result(inst, i as u32)))
             .collect();
-        self.insts.push(InstData { kind, args, results, targets });
+        self.insts.push(InstData { kind, args, results, targets, srcloc: None });
         inst
     }
 

@@ -97,6 +97,7 @@ pub fn inline_call(
             let cd = &callee.insts[ci.index()];
             let tys: Vec<_> = cd.results.iter().map(|&r| callee.ty(r)).collect();
             let ni = caller.make_inst(cd.kind.clone(), vec![], vec![], &tys);
+            caller.insts[ni.index()].srcloc = cd.srcloc;
             for (k, &r) in cd.results.iter().enumerate() {
                 vmap[r.index()] = Some(caller.insts[ni.index()].results[k]);
             }

@@ -536,7 +536,7 @@ impl Parser {
             for (i, &r) in results.iter().enumerate() {
                 define(func, r, Type::I32, ValueDef::Result(inst, i as u32), line)?;
             }
-            func.insts.push(InstData { kind, args, results, targets });
+            func.insts.push(InstData { kind, args, results, targets, srcloc: None });
             func.blocks[block.index()].insts.push(inst);
         }
         // No blocks: a stub for a body the builder could not build (printed that way).

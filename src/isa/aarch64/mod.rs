@@ -9,10 +9,15 @@
 //! - `x16`, `x17` (IP0/IP1): scratch for this backend only: materialized immediates, effective
 //!   addresses, helper addresses; `x0`-`x4` carry call arguments; `v30`, `v31`: float and vector
 //!   scratch (truncation bounds, `popcnt` through NEON `cnt` + `addv`, slot copies, zeroing);
-//! - `x9`-`x15`, `x21`-`x28`: allocatable (caller-saved first); `v0`-`v7`, `v16`-`v29`:
+//! - `x21`: the memory base (`VmCtx::mem_base`), pinned by every entry of a function that
+//!   accesses memory;
+//! - `x9`-`x15`, `x22`-`x28`: allocatable (caller-saved first; `x28` is the back-edge tally in
+//!   functions with loops); `v0`-`v7`, `v16`-`v29`:
 //!   allocatable floats, all caller-saved (the code generator spills every value before a call),
 //!   so `v8`-`v15` (whose low halves AAPCS64 makes callee-saved) are never touched;
-//! - `x29` (frame record), `x30` (link register) and `x19`-`x28` are saved by the prologue;
+//! - `x29` (frame record), `x30` (link register), `x19`, `x20`, and those of `x21`-`x28` the
+//!   code uses (told by `registers_used`) are saved by every entry, which `finish` puts in front
+//!   of the code (`Assembled::entry_bytes`);
 //!   `x18`, the platform register, is never touched.
 //!
 //! The prologue checks the value stack (`fp + frame bytes` against `VmCtx::stack_end`) and the
@@ -31,8 +36,8 @@
 //! width pair. `fcvtzs`/`fcvtzu` saturate (NaN gives 0), which is exactly `trunc_sat`; the
 //! trapping truncations compare against `ConvertOp::trunc_bounds` first, as x64 does.
 //!
-//! Linear memory: with [`HeapBounds::GuardPages`], loads compute `base + zero-extended address +
-//! offset` unchecked (`load_address`), inside the memory's 8 GiB reservation, and are recorded as
+//! Linear memory: with [`HeapBounds::GuardPages`], loads compute `x21 + zero-extended address +
+//! offset` unchecked (`load_address`: one `add` with `uxtw`, the offset in the `ldur`), inside the memory's 8 GiB reservation, and are recorded as
 //! heap accesses whose fault lands on the `MemoryOutOfBounds` stub, as on x64. Stores are always
 //! checked explicitly against `VmCtx::mem_len` (`effective_address`): a store straddling into a
 //! guard page may write its in-bounds bytes before faulting on aarch64, which wasm forbids. With
@@ -56,10 +61,11 @@ pub(crate) mod tests;
 
 use crate::isa::masm::{
     AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp,
-    FloatUnaryOp, FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm,
-    RuntimeOp, Size, StoreKind, UnaryOp,
+    FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine,
+    Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
+use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
 use crate::vm::vmctx::{FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, VmCtx};
 use crate::vm::{TrapCode, trap_status};
 use asm::Cc;
@@ -74,8 +80,12 @@ const FP: u8 = 20;
 const SCRATCH0: u8 = 16;
 const SCRATCH1: u8 = 17;
 
-/// Allocatable registers, caller-saved first.
-const ALLOCATABLE: [Reg; 15] = [
+/// The memory base (`VmCtx::mem_base`, which never changes for an instance), pinned in a
+/// callee-saved register by every entry of a function that accesses memory.
+const HEAP_BASE: u8 = 21;
+
+/// Allocatable registers, caller-saved first; `x28` last (the back-edge tally takes it).
+const ALLOCATABLE: [Reg; 14] = [
     Reg(9),
     Reg(10),
     Reg(11),
@@ -83,7 +93,6 @@ const ALLOCATABLE: [Reg; 15] = [
     Reg(13),
     Reg(14),
     Reg(15),
-    Reg(21),
     Reg(22),
     Reg(23),
     Reg(24),
@@ -94,6 +103,7 @@ const ALLOCATABLE: [Reg; 15] = [
 ];
 
 const CTX_MEM_BASE: u32 = std::mem::offset_of!(VmCtx, mem_base) as u32;
+const INLINE_GLOBALS: u32 = crate::vm::vmctx::INLINE_GLOBALS as u32;
 const CTX_MEM_LEN: u32 = std::mem::offset_of!(VmCtx, mem_len) as u32;
 const CTX_GLOBALS: u32 = std::mem::offset_of!(VmCtx, globals) as u32;
 const CTX_FUNCS: u32 = std::mem::offset_of!(VmCtx, funcs) as u32;
@@ -107,6 +117,14 @@ const CTX_MEMORY_GROW: u32 = std::mem::offset_of!(VmCtx, memory_grow) as u32;
 const CTX_CALL_IMPORT: u32 = std::mem::offset_of!(VmCtx, call_import) as u32;
 const CTX_COUNTERS: u32 = std::mem::offset_of!(VmCtx, counters) as u32;
 const CTX_HOT: u32 = std::mem::offset_of!(VmCtx, hot) as u32;
+const CTX_TABLES: u32 = std::mem::offset_of!(VmCtx, tables) as u32;
+const DISPATCH_ENTRIES: u32 = std::mem::offset_of!(Dispatch, entries) as u32;
+const DISPATCH_LEN: u32 = std::mem::offset_of!(Dispatch, len) as u32;
+const ENTRY_SIG: u32 = std::mem::offset_of!(IndirectEntry, sig) as u32;
+const ENTRY_FUNC_INDEX: u32 = std::mem::offset_of!(IndirectEntry, func_index) as u32;
+const ENTRY_ENTRY: u32 = std::mem::offset_of!(IndirectEntry, entry) as u32;
+const ENTRY_CTX: u32 = std::mem::offset_of!(IndirectEntry, ctx) as u32;
+const ENTRY_SHIFT: u32 = ENTRY_BYTES.trailing_zeros();
 /// A function's counters: `FuncCounters` is `#[repr(C)]`, four 8-byte fields.
 const COUNTERS_BYTES: u32 = std::mem::size_of::<FuncCounters>() as u32;
 const COUNTER_CALLS: u32 = std::mem::offset_of!(FuncCounters, calls) as u32;
@@ -140,9 +158,6 @@ const ALLOCATABLE_FLOAT: [FReg; 22] = [
     FReg(29),
 ];
 
-/// Bytes of the prologue's save area: the frame record and `x19`-`x28`, 16-byte aligned.
-const SAVE_AREA: u32 = 96;
-
 /// Assembles one function for aarch64.
 pub struct Aarch64Masm {
     ops: VecAssembler<Aarch64Relocation>,
@@ -165,6 +180,11 @@ pub struct Aarch64Masm {
     hot_stubs: Vec<HotStub>,
     /// Back-edges are tallied in `x28` (see `tally_back_edges`).
     tally: Option<Tally>,
+    /// The allocatable registers the code writes, if the code generator said
+    /// (`registers_used`); all of them otherwise.
+    used: Option<Vec<Reg>>,
+    /// Whether any code reads the memory base register.
+    heap_base_used: bool,
     /// The tier the code is for.
     tier: Tier,
 }
@@ -216,31 +236,68 @@ impl Aarch64Masm {
             far,
             hot_stubs: Vec::new(),
             tally: None,
+            used: None,
+            heap_base_used: false,
             tier: Tier::Baseline,
         }
     }
 
-    /// Saves the frame record and `x19`-`x28` and pins the context and frame pointers: what
-    /// every entry (the function's and its on-stack-replacement ones) does first.
-    fn save_registers(&mut self) {
-        a64!(self.ops
-            ; stp x29, x30, [sp, -(SAVE_AREA as i32)]!
-            ; mov x29, sp
-            ; stp x19, x20, [sp, 16]
-            ; stp x21, x22, [sp, 32]
-            ; stp x23, x24, [sp, 48]
-            ; stp x25, x26, [sp, 64]
-            ; stp x27, x28, [sp, 80]
-            ; mov x19, x0
-            ; mov x20, x1
-        );
+    /// The callee-saved registers every entry saves next to the frame record: `x19` and `x20`
+    /// (the pinned context and frame pointers), the memory base's and the tally's when used,
+    /// and those the code writes.
+    fn saved_registers(&self) -> Vec<u8> {
+        let writes = |r: u8| self.used.as_ref().is_none_or(|used| used.contains(&Reg(r)));
+        (19..=28)
+            .filter(|&r| match r {
+                19 | 20 => true,
+                HEAP_BASE => self.heap_base_used,
+                28 => self.tally.is_some() || writes(r),
+                _ => writes(r),
+            })
+            .collect()
     }
 
-    /// Starts the back-edge tally (on every entry, after the registers are saved).
-    fn start_tally(&mut self) {
+    /// Bytes of the save area for `saved`: the frame record, then the registers, 16-byte
+    /// aligned.
+    fn save_area(saved: &[u8]) -> u32 {
+        (16 + 8 * saved.len() as u32).next_multiple_of(16)
+    }
+
+    /// What every entry (the function's and its on-stack-replacement ones) does first: saves the
+    /// frame record and `saved`, pins the context and frame pointers and the memory base, and
+    /// starts the back-edge tally.
+    fn enter(&mut self, saved: &[u8]) {
+        let area = Self::save_area(saved);
+        a64!(self.ops ; stp x29, x30, [sp, -(area as i32)]! ; mov x29, sp);
+        for (i, pair) in saved.chunks(2).enumerate() {
+            let at = 16 + 16 * i as i32;
+            match *pair {
+                [a, b] => a64!(self.ops ; stp X(a), X(b), [sp, at]),
+                [a] => a64!(self.ops ; str X(a), [sp, at as u32]),
+                _ => unreachable!("chunks of two"),
+            }
+        }
+        a64!(self.ops ; mov x19, x0 ; mov x20, x1);
+        if self.heap_base_used {
+            self.load_ctx(HEAP_BASE, CTX_MEM_BASE);
+        }
         if let Some(tally) = self.tally {
             self.mov_imm(Size::S64, 28, tally.chunk as i64);
         }
+    }
+
+    /// Restores what [`Aarch64Masm::enter`] saved and returns.
+    fn leave(&mut self, saved: &[u8]) {
+        for (i, pair) in saved.chunks(2).enumerate() {
+            let at = 16 + 16 * i as i32;
+            match *pair {
+                [a, b] => a64!(self.ops ; ldp X(a), X(b), [sp, at]),
+                [a] => a64!(self.ops ; ldr X(a), [sp, at as u32]),
+                _ => unreachable!("chunks of two"),
+            }
+        }
+        let area = Self::save_area(saved);
+        a64!(self.ops ; ldp x29, x30, [sp], area as i32 ; ret);
     }
 
     /// `x16` = the counters of defined function `def`.
@@ -428,33 +485,67 @@ impl Aarch64Masm {
         self.load_ctx(SCRATCH1, CTX_MEM_LEN);
         a64!(self.ops ; cmp x16, x17);
         self.b_cc(Cc::Hi, oob);
-        self.load_ctx(SCRATCH1, CTX_MEM_BASE);
-        a64!(self.ops ; add x16, x17, x16);
+        self.heap_base_used = true;
+        a64!(self.ops ; add x16, X(HEAP_BASE), x16);
     }
 
     /// `x16` as for [`Aarch64Masm::effective_address`], for a load: with guard pages, without the
     /// check, and the load (the next instruction, which must be the only one) is recorded as a
     /// heap access. An unchecked address stays below base + 8 GiB + 16, inside the reservation.
-    fn load_address(&mut self, addr: Reg, offset: u32, bytes: u32) {
+    /// Returns the displacement the load uses from `x16` (an `ldur` immediate): the offset
+    /// itself when it fits, with `x16` = base + zero-extended address.
+    fn load_address(&mut self, addr: Reg, offset: u32, bytes: u32) -> i32 {
         match self.bounds {
-            HeapBounds::Explicit => self.effective_address(addr, offset, bytes),
+            HeapBounds::Explicit => {
+                self.effective_address(addr, offset, bytes);
+                -(bytes as i32)
+            }
             HeapBounds::GuardPages => {
-                a64!(self.ops ; mov w16, W(addr.0));
-                self.add_imm(Size::S64, SCRATCH0, SCRATCH0, offset as i64 + bytes as i64);
-                self.load_ctx(SCRATCH1, CTX_MEM_BASE);
-                a64!(self.ops ; add x16, x17, x16);
+                self.heap_base_used = true;
+                let disp = if offset < 256 {
+                    a64!(self.ops ; add x16, XSP(HEAP_BASE), W(addr.0), UXTW);
+                    offset as i32
+                } else {
+                    a64!(self.ops ; mov w16, W(addr.0));
+                    self.add_imm(Size::S64, SCRATCH0, SCRATCH0, offset as i64 + bytes as i64);
+                    a64!(self.ops ; add x16, X(HEAP_BASE), x16);
+                    -(bytes as i32)
+                };
                 self.trap_label(TrapCode::MemoryOutOfBounds);
                 let at = self.offset();
                 self.heap_accesses.push(at);
+                disp
             }
         }
     }
 
     /// `x16 = &globals[index]` (the cell's address).
-    fn global_address(&mut self, index: u32) {
-        self.load_ctx(SCRATCH0, CTX_GLOBALS);
-        let (base, at) = self.address(SCRATCH0, index * 8, 3);
-        a64!(self.ops ; ldr x16, [XSP(base), at]);
+    /// The base register and offset of a global's cell, for an access scaled by `1 << scale`:
+    /// the context's inline cell (no load), or an imported global's cell pointer loaded into
+    /// `x16`.
+    fn global_cell(&mut self, global: GlobalCell, scale: u32) -> (u8, u32) {
+        match global {
+            GlobalCell::Inline(defined) => self.address(CTX, INLINE_GLOBALS + defined * 16, scale),
+            GlobalCell::Imported(index) => {
+                self.load_ctx(SCRATCH0, CTX_GLOBALS);
+                let (base, at) = self.address(SCRATCH0, index * 8, 3);
+                a64!(self.ops ; ldr x16, [XSP(base), at]);
+                (SCRATCH0, 0)
+            }
+        }
+    }
+
+    /// `x16` = the address of a global's cell (for stores, whose pair form reaches only 504 bytes).
+    fn global_address(&mut self, global: GlobalCell) {
+        match global {
+            GlobalCell::Inline(defined) => {
+                self.add_imm(Size::S64, SCRATCH0, CTX, (INLINE_GLOBALS + defined * 16) as i64)
+            }
+            GlobalCell::Imported(_) => {
+                let (base, at) = self.global_cell(global, 0);
+                debug_assert_eq!((base, at), (SCRATCH0, 0));
+            }
+        }
     }
 
     /// Calls the helper at context offset `field` with `x0` = ctx (the other arguments are in
@@ -480,6 +571,14 @@ impl MacroAssembler for Aarch64Masm {
         a64!(self.ops ; =>label);
     }
 
+    fn registers_used(&mut self, regs: &[Reg]) {
+        self.used = Some(regs.to_vec());
+    }
+
+    fn reserve(&mut self, bytes: usize) {
+        self.ops.reserve_ops(bytes);
+    }
+
     fn set_tier(&mut self, tier: Tier) {
         self.tier = tier;
     }
@@ -489,7 +588,8 @@ impl MacroAssembler for Aarch64Masm {
     }
 
     fn caller_saved(&self) -> (&'static [Reg], &'static [FReg]) {
-        // x9-x15 are caller-saved in AAPCS64, x21-x28 callee-saved (every entry saves them);
+        // x9-x15 are caller-saved in AAPCS64, x22-x28 callee-saved (every entry saves those the
+        // code writes; tier 2 never calls `registers_used`: all of them);
         // every allocatable float register is caller-saved here (v8-v15 are never used).
         (&ALLOCATABLE[..7], &ALLOCATABLE_FLOAT)
     }
@@ -510,9 +610,9 @@ impl MacroAssembler for Aarch64Masm {
     }
 
     fn prologue(&mut self, frame: &FrameSetup<'_>) {
+        // What every entry does first (`enter`) is prepended by `finish`, once it knows which
+        // registers the code uses.
         self.func_index = frame.func_index;
-        self.save_registers();
-        self.start_tally();
         // Both stacks are checked before the frame is touched: the value stack against its end,
         // the host stack (tier-1 calls recurse on it) against the thread's limit.
         let overflow = self.trap_label(TrapCode::StackOverflow);
@@ -591,6 +691,11 @@ impl MacroAssembler for Aarch64Masm {
         a64!(self.ops ; str q31, [XSP(base), off]);
     }
 
+    fn copy_value(&mut self, size: Size, dst: u32, src: u32) {
+        self.load_slot(size, Reg(SCRATCH0), src);
+        self.store_slot(size, Reg(SCRATCH0), dst);
+    }
+
     fn mov(&mut self, size: Size, dst: Reg, src: RegImm) {
         let d = dst.0;
         match (src, size) {
@@ -615,13 +720,25 @@ impl MacroAssembler for Aarch64Masm {
         self.int_op_reg(op, size, dst.0, lhs.0, r);
     }
 
-    fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: Reg) {
-        let by_zero = self.trap_label(TrapCode::IntegerDivideByZero);
-        let (d, l, r) = (dst.0, lhs.0, rhs.0);
+    fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
+        // The divisor: its register, or a constant in x17, which needs no zero check unless it
+        // is zero and no `MIN / -1` check unless it is -1.
+        let (r, divisor) = match rhs {
+            RegImm::Reg(r) => (r.0, None),
+            RegImm::Imm(v) => {
+                let v = imm::truncate(size, v);
+                self.mov_imm(size, SCRATCH1, v);
+                (SCRATCH1, Some(v))
+            }
+        };
+        let (d, l) = (dst.0, lhs.0);
         // aarch64 division never faults: `x / 0` is 0 and `MIN / -1` is MIN, so wasm's traps are
         // explicit. `MIN % -1` needs no check: `MIN - (MIN / -1) * -1` wraps to 0, as wasm says.
-        self.cbz(size, r, false, by_zero);
-        if op == DivOp::DivS {
+        if divisor.is_none_or(|v| v == 0) {
+            let by_zero = self.trap_label(TrapCode::IntegerDivideByZero);
+            self.cbz(size, r, false, by_zero);
+        }
+        if op == DivOp::DivS && divisor.is_none_or(|v| v == -1) {
             let overflow = self.trap_label(TrapCode::IntegerOverflow);
             // V is set when `rhs == -1` and `lhs - 1` overflows, i.e. `lhs == MIN`.
             match size {
@@ -726,9 +843,8 @@ impl MacroAssembler for Aarch64Masm {
     }
 
     fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Reg, offset: u32) {
-        let bytes = kind.bytes();
-        self.load_address(addr, offset, bytes);
-        let (d, back) = (dst.0, -(bytes as i32));
+        let back = self.load_address(addr, offset, kind.bytes());
+        let d = dst.0;
         match kind {
             LoadKind::I32 => a64!(self.ops ; ldur W(d), [x16, back]),
             LoadKind::I64 => a64!(self.ops ; ldur X(d), [x16, back]),
@@ -755,16 +871,21 @@ impl MacroAssembler for Aarch64Masm {
         }
     }
 
-    fn load_global(&mut self, size: Size, dst: Reg, index: u32) {
-        self.global_address(index);
+    fn load_global(&mut self, size: Size, dst: Reg, global: GlobalCell) {
         match size {
-            Size::S32 => a64!(self.ops ; ldr W(dst.0), [x16]),
-            Size::S64 => a64!(self.ops ; ldr X(dst.0), [x16]),
+            Size::S32 => {
+                let (base, at) = self.global_cell(global, 2);
+                a64!(self.ops ; ldr W(dst.0), [XSP(base), at])
+            }
+            Size::S64 => {
+                let (base, at) = self.global_cell(global, 3);
+                a64!(self.ops ; ldr X(dst.0), [XSP(base), at])
+            }
         }
     }
 
-    fn store_global(&mut self, size: Size, src: Reg, index: u32) {
-        self.global_address(index);
+    fn store_global(&mut self, size: Size, src: Reg, global: GlobalCell) {
+        self.global_address(global);
         // Globals are whole 16-byte cells: the rest of the cell is cleared so readers of any
         // width agree.
         match size {
@@ -840,6 +961,56 @@ impl MacroAssembler for Aarch64Masm {
         self.load_ctx(SCRATCH0, CTX_CALL_INDIRECT);
         a64!(self.ops ; mov x0, x19);
         self.call_checked();
+    }
+
+    fn call_indirect_inline(
+        &mut self,
+        ty: u32,
+        sig: u32,
+        table: u32,
+        callee_fp: u32,
+        index_slot: u32,
+    ) {
+        if table >= 4096 {
+            // The table's head beyond an immediate offset: the helper alone.
+            return self.call_indirect(ty, table, callee_fp);
+        }
+        let (slow, done, trap_exit) = (self.new_label(), self.new_label(), self.trap_exit);
+        // x1 = the callee's frame (both paths); x2 = the index; x17 = the table's dispatch
+        // head, then &entries[index]; x0, x3, x4 scratch until the call.
+        self.add_imm(Size::S64, 1, FP, callee_fp as i64);
+        self.load_slot(Size::S32, Reg(2), index_slot);
+        self.load_ctx(SCRATCH1, CTX_TABLES);
+        a64!(self.ops
+            ; ldr x17, [x17, table * 8]
+            ; ldr x3, [x17, DISPATCH_LEN]
+            ; cmp x2, x3
+        );
+        self.b_cc(Cc::Hs, slow);
+        a64!(self.ops
+            ; ldr x17, [x17, DISPATCH_ENTRIES]
+            ; add x17, x17, x2, lsl ENTRY_SHIFT
+            ; ldr w3, [x17, ENTRY_SIG]
+        );
+        self.mov_imm(Size::S32, 4, sig as i64);
+        a64!(self.ops ; cmp w3, w4);
+        self.b_cc(Cc::Ne, slow);
+        a64!(self.ops ; ldr x3, [x17, ENTRY_CTX] ; cmp x3, x19);
+        self.b_cc(Cc::Ne, slow);
+        a64!(self.ops
+            ; ldr w2, [x17, ENTRY_FUNC_INDEX]
+            ; ldr x16, [x17, ENTRY_ENTRY]
+            ; ldr x16, [x16]
+            ; mov x0, x19
+            ; blr x16
+            ; b =>done
+            ; =>slow
+        );
+        self.mov_imm(Size::S32, 2, ty as i64);
+        self.mov_imm(Size::S32, 3, table as i64);
+        self.load_ctx(SCRATCH0, CTX_CALL_INDIRECT);
+        a64!(self.ops ; mov x0, x19 ; blr x16 ; =>done);
+        self.cbz(Size::S32, 0, true, trap_exit);
     }
 
     fn memory_size(&mut self, dst: Reg) {
@@ -1055,8 +1226,8 @@ impl MacroAssembler for Aarch64Masm {
 
     fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Reg, offset: u32) {
         let bytes = if size == Size::S32 { 4 } else { 8 };
-        self.load_address(addr, offset, bytes);
-        let (d, back) = (dst.0, -(bytes as i32));
+        let back = self.load_address(addr, offset, bytes);
+        let d = dst.0;
         match size {
             Size::S32 => a64!(self.ops ; ldur S(d), [x16, back]),
             Size::S64 => a64!(self.ops ; ldur D(d), [x16, back]),
@@ -1073,16 +1244,21 @@ impl MacroAssembler for Aarch64Masm {
         }
     }
 
-    fn load_global_float(&mut self, size: Size, dst: FReg, index: u32) {
-        self.global_address(index);
+    fn load_global_float(&mut self, size: Size, dst: FReg, global: GlobalCell) {
         match size {
-            Size::S32 => a64!(self.ops ; ldr S(dst.0), [x16]),
-            Size::S64 => a64!(self.ops ; ldr D(dst.0), [x16]),
+            Size::S32 => {
+                let (base, at) = self.global_cell(global, 2);
+                a64!(self.ops ; ldr S(dst.0), [XSP(base), at])
+            }
+            Size::S64 => {
+                let (base, at) = self.global_cell(global, 3);
+                a64!(self.ops ; ldr D(dst.0), [XSP(base), at])
+            }
         }
     }
 
-    fn store_global_float(&mut self, size: Size, src: FReg, index: u32) {
-        self.global_address(index);
+    fn store_global_float(&mut self, size: Size, src: FReg, global: GlobalCell) {
+        self.global_address(global);
         // Whole 16-byte cells, as for integers: the bytes above the value are cleared (a `w`
         // write zero-extends into the `x` register).
         match size {
@@ -1120,12 +1296,12 @@ impl MacroAssembler for Aarch64Masm {
 
     fn finish(mut self) -> Result<Assembled, AsmError> {
         // On-stack-replacement entries: the frame is the interpreter's, set up and checked.
+        let saved = self.saved_registers();
         let mut osr_entries = Vec::with_capacity(self.osr_targets.len());
         for target in std::mem::take(&mut self.osr_targets) {
             osr_entries.push(target.map(|label| {
                 let offset = self.offset();
-                self.save_registers();
-                self.start_tally();
+                self.enter(&saved);
                 a64!(self.ops ; b =>label);
                 offset
             }));
@@ -1186,18 +1362,27 @@ impl MacroAssembler for Aarch64Masm {
         out_of_line.push((self.offset(), OutOfLine::Epilogue));
         a64!(self.ops ; =>epilogue);
         self.flush_tally();
-        a64!(self.ops
-            ; ldp x19, x20, [sp, 16]
-            ; ldp x21, x22, [sp, 32]
-            ; ldp x23, x24, [sp, 48]
-            ; ldp x25, x26, [sp, 64]
-            ; ldp x27, x28, [sp, 80]
-            ; ldp x29, x30, [sp], SAVE_AREA as i32
-            ; ret
-        );
-        let code = self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
+        self.leave(&saved);
+        // The entry's first instructions go in front: the body is position-independent, and
+        // everything recorded so far moves by their length.
+        let body_end = self.offset();
+        self.enter(&saved);
+        let mut code = self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
+        let entry = code.split_off(body_end as usize);
+        let shift = entry.len() as u32;
+        code.splice(0..0, entry);
+        let out_of_line = out_of_line.into_iter().map(|(at, what)| (at + shift, what)).collect();
         let code_map = CodeMap { out_of_line, ..CodeMap::default() };
-        let heap_accesses = self.heap_accesses;
-        Ok(Assembled { code, heap_accesses, oob_landing, osr_entries, code_map })
+        let heap_accesses = self.heap_accesses.iter().map(|at| at + shift).collect();
+        let osr_entries = osr_entries.into_iter().map(|e| e.map(|at| at + shift)).collect();
+        let oob_landing = oob_landing.map(|at| at + shift);
+        Ok(Assembled {
+            code,
+            heap_accesses,
+            oob_landing,
+            osr_entries,
+            code_map,
+            entry_bytes: shift,
+        })
     }
 }

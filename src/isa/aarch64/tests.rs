@@ -5,11 +5,24 @@ use super::*;
 use yaxpeax_arch::{Decoder, U8Reader};
 use yaxpeax_arm::armv8::a64::InstDecoder;
 
-/// The code `emit` assembles, one instruction per line.
+/// The code `emit` assembles, one instruction per line, without the entry's register saves
+/// (which `finish` puts in front), for a function that writes no allocatable register.
 fn disassemble(emit: impl FnOnce(&mut Aarch64Masm)) -> String {
     let mut masm = Aarch64Masm::default();
     emit(&mut masm);
-    disassemble_bytes(&masm.finish().unwrap().code)
+    disassemble_bytes(&finish_body(masm).code)
+}
+
+/// `masm` finished for a function that writes no allocatable register, the entry's register
+/// saves taken off the front: offsets in body terms, as the code emitted them.
+fn finish_body(mut masm: Aarch64Masm) -> Assembled {
+    masm.registers_used(&[]);
+    let mut assembled = masm.finish().unwrap();
+    let shift = assembled.entry_bytes;
+    assembled.code.drain(..shift as usize);
+    assembled.heap_accesses.iter_mut().for_each(|at| *at -= shift);
+    assembled.oob_landing = assembled.oob_landing.map(|at| at - shift);
+    assembled
 }
 
 /// aarch64 machine code, one instruction per line (`<error: bytes>` for an undecodable word).
@@ -37,11 +50,20 @@ ldr x16, [x19, #0x30]
 mov x0, x19
 blr x16
 ldp x19, x20, [sp, #0x10]
-ldp x21, x22, [sp, #0x20]
-ldp x23, x24, [sp, #0x30]
-ldp x25, x26, [sp, #0x40]
-ldp x27, x28, [sp, #0x50]
-ldp x29, x30, [sp], #0x60
+ldp x29, x30, [sp], #0x20
+ret
+";
+
+/// [`EPILOGUE`] for a function that accesses memory: the memory base register is restored too.
+const HEAP_EPILOGUE: &str = "mov w1, w0
+mov w2, #0xffffffff
+mov w3, #0x1
+ldr x16, [x19, #0x30]
+mov x0, x19
+blr x16
+ldp x19, x20, [sp, #0x10]
+ldr x21, [sp, #0x20]
+ldp x29, x30, [sp], #0x30
 ret
 ";
 
@@ -49,31 +71,32 @@ ret
 #[track_caller]
 fn check(emit: impl FnOnce(&mut Aarch64Masm), expected: &str) {
     let code = disassemble(emit);
-    let body = code.strip_suffix(EPILOGUE).unwrap_or_else(|| panic!("no epilogue:\n{code}"));
+    let body = code
+        .strip_suffix(EPILOGUE)
+        .or_else(|| code.strip_suffix(HEAP_EPILOGUE))
+        .unwrap_or_else(|| panic!("no epilogue:\n{code}"));
     let expected: String = expected.lines().map(|l| format!("{}\n", l.trim())).collect();
     assert_eq!(body, expected, "\nactual:\n{body}");
 }
 
 #[test]
 fn a_function_saves_registers_checks_both_stacks_and_writes_the_frame_image() {
-    check(
-        |m| {
-            m.prologue(&FrameSetup {
-                func_index: u32::MAX,
-                frame_bytes: 64,
-                init_offset: 16,
-                init: &[0, 5 << 64],
-            });
-            m.int_op(IntOp::Add, Size::S32, Reg(9), Reg(9), RegImm::Imm(3));
-            m.ret();
-        },
-        "stp x29, x30, [sp, #-0x60]!
+    let mut m = Aarch64Masm::default();
+    m.prologue(&FrameSetup {
+        func_index: u32::MAX,
+        frame_bytes: 64,
+        init_offset: 16,
+        init: &[0, 5 << 64],
+    });
+    m.int_op(IntOp::Add, Size::S32, Reg(9), Reg(9), RegImm::Imm(3));
+    m.ret();
+    // x9 is caller-saved; of the callee-saved registers only the pinned ones and x22 are saved.
+    m.registers_used(&[Reg(9), Reg(22)]);
+    let code = disassemble_bytes(&m.finish().unwrap().code);
+    let expected = "stp x29, x30, [sp, #-0x30]!
          mov x29, sp
          stp x19, x20, [sp, #0x10]
-         stp x21, x22, [sp, #0x20]
-         stp x23, x24, [sp, #0x30]
-         stp x25, x26, [sp, #0x40]
-         stp x27, x28, [sp, #0x50]
+         str x22, [sp, #0x20]
          mov x19, x0
          mov x20, x1
          add x16, x20, #0x40
@@ -93,8 +116,19 @@ fn a_function_saves_registers_checks_both_stacks_and_writes_the_frame_image() {
          mov w0, wzr
          b $+0x24
          mov w0, #0x5
-         b $+0x4",
-    );
+         b $+0x4
+         mov w1, w0
+         mov w2, #0xffffffff
+         mov w3, #0x1
+         ldr x16, [x19, #0x30]
+         mov x0, x19
+         blr x16
+         ldp x19, x20, [sp, #0x10]
+         ldr x22, [sp, #0x20]
+         ldp x29, x30, [sp], #0x30
+         ret";
+    let expected: String = expected.lines().map(|l| format!("{}\n", l.trim())).collect();
+    assert_eq!(code, expected, "\nactual:\n{code}");
 }
 
 #[test]
@@ -159,8 +193,8 @@ fn shifts_and_rotates_take_the_count_modulo_the_width() {
 fn division_checks_zero_and_overflow_explicitly() {
     check(
         |m| {
-            m.div(DivOp::DivS, Size::S32, Reg(9), Reg(9), Reg(10));
-            m.div(DivOp::RemS, Size::S64, Reg(9), Reg(9), Reg(10));
+            m.div(DivOp::DivS, Size::S32, Reg(9), Reg(9), RegImm::Reg(Reg(10)));
+            m.div(DivOp::RemS, Size::S64, Reg(9), Reg(9), RegImm::Reg(Reg(10)));
         },
         "cbz w10, $+0x20
          cmn w10, #0x1
@@ -174,6 +208,21 @@ fn division_checks_zero_and_overflow_explicitly() {
          b $+0xc
          mov w0, #0x3
          b $+0x4",
+    );
+}
+
+#[test]
+fn division_by_a_constant_checks_only_what_it_can_fail() {
+    check(
+        |m| {
+            m.div(DivOp::RemU, Size::S32, Reg(9), Reg(10), RegImm::Imm(1000));
+            m.div(DivOp::DivS, Size::S64, Reg(9), Reg(10), RegImm::Imm(-7));
+        },
+        "mov w17, #0x3e8
+         udiv w16, w10, w17
+         msub w9, w16, w17, w10
+         mov x17, #0xfffffffffffffff9
+         sdiv x9, x10, x17",
     );
 }
 
@@ -209,9 +258,8 @@ fn heap_accesses_check_the_end_of_the_access_against_the_context() {
          add x16, x16, #0xa
          ldr x17, [x19, #0x8]
          cmp x16, x17
-         b.hi $+0x38
-         ldr x17, [x19]
-         add x16, x17, x16
+         b.hi $+0x30
+         add x16, x21, x16
          ldursh x9, [x16, #-0x2]
          mov w16, w10
          mov x17, #0x2346
@@ -219,9 +267,8 @@ fn heap_accesses_check_the_end_of_the_access_against_the_context() {
          add x16, x16, x17
          ldr x17, [x19, #0x8]
          cmp x16, x17
-         b.hi $+0x10
-         ldr x17, [x19]
-         add x16, x17, x16
+         b.hi $+0xc
+         add x16, x21, x16
          sturb w9, [x16, #-0x1]
          mov w0, #0x4
          b $+0x4",
@@ -230,6 +277,9 @@ fn heap_accesses_check_the_end_of_the_access_against_the_context() {
 
 #[test]
 fn slots_and_globals_address_through_pinned_registers() {
+    use crate::isa::masm::GlobalCell::{Imported, Inline};
+    // The instance's own globals are inline after the context: one load, or one add for stores.
+    let inline = crate::vm::vmctx::INLINE_GLOBALS + 3 * 16;
     check(
         |m| {
             m.load_slot(Size::S64, Reg(9), 32);
@@ -237,25 +287,32 @@ fn slots_and_globals_address_through_pinned_registers() {
             m.store_slot_imm(Size::S64, -1, 48);
             m.store_slot_imm(Size::S32, 0, 48);
             m.copy_slot(16, 64);
-            m.load_global(Size::S32, Reg(9), 2);
-            m.store_global(Size::S32, Reg(9), 2);
+            m.load_global(Size::S32, Reg(9), Imported(2));
+            m.store_global(Size::S32, Reg(9), Imported(2));
+            m.load_global(Size::S64, Reg(9), Inline(3));
+            m.store_global(Size::S64, Reg(9), Inline(3));
         },
-        "ldr x9, [x20, #0x20]
-         mov x17, #0x100000
-         add x17, x20, x17
-         ldr w9, [x17]
-         mov x16, #0xffffffffffffffff
-         str x16, [x20, #0x30]
-         str wzr, [x20, #0x30]
-         ldr q31, [x20, #0x40]
-         str q31, [x20, #0x10]
-         ldr x16, [x19, #0x10]
-         ldr x16, [x16, #0x10]
-         ldr w9, [x16]
-         ldr x16, [x19, #0x10]
-         ldr x16, [x16, #0x10]
-         mov w17, w9
-         stp x17, xzr, [x16]",
+        &format!(
+            "ldr x9, [x20, #0x20]
+             mov x17, #0x100000
+             add x17, x20, x17
+             ldr w9, [x17]
+             mov x16, #0xffffffffffffffff
+             str x16, [x20, #0x30]
+             str wzr, [x20, #0x30]
+             ldr q31, [x20, #0x40]
+             str q31, [x20, #0x10]
+             ldr x16, [x19, #0x10]
+             ldr x16, [x16, #0x10]
+             ldr w9, [x16]
+             ldr x16, [x19, #0x10]
+             ldr x16, [x16, #0x10]
+             mov w17, w9
+             stp x17, xzr, [x16]
+             ldr x9, [x19, #{inline:#x}]
+             add x16, x19, #{inline:#x}
+             stp x9, xzr, [x16]"
+        ),
     );
 }
 
@@ -391,22 +448,26 @@ fn floats_use_the_a64_instructions_with_wasm_semantics() {
 fn with_guard_pages_loads_are_unchecked_and_recorded_and_stores_stay_checked() {
     let mut m = Aarch64Masm::with_bounds(false, HeapBounds::GuardPages);
     m.load_heap(LoadKind::I32, Reg(9), Reg(10), 4);
+    m.load_heap(LoadKind::I64, Reg(9), Reg(10), 4096);
     m.store_heap(StoreKind::B32, Reg(9), Reg(10), 4);
-    let assembled = m.finish().unwrap();
+    let assembled = finish_body(m);
     let text = disassemble_bytes(&assembled.code);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
-        lines[..5],
+        lines[..7],
         [
+            // yaxpeax-arm leaves out the `uxtw` of a 32-bit index.
+            "add x16, x21, w10",
+            "ldur w9, [x16, #0x4]",
             "mov w16, w10",
-            "add x16, x16, #0x8",
-            "ldr x17, [x19]",
-            "add x16, x17, x16",
-            "ldur w9, [x16, #-0x4]"
+            "mov x17, #0x1008",
+            "add x16, x16, x17",
+            "add x16, x21, x16",
+            "ldur x9, [x16, #-0x8]",
         ],
         "{text}"
     );
-    assert_eq!(assembled.heap_accesses, [16], "only the load is recorded");
+    assert_eq!(assembled.heap_accesses, [4, 24], "only the loads are recorded");
     assert!(
         lines[5..].iter().any(|l| l.starts_with("cmp x16, x17")),
         "the store is checked: {text}"

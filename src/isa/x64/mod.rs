@@ -5,7 +5,12 @@
 //!   (entries and the runtime's helpers are System V functions);
 //! - `rax`, `rcx`, `rdx`: scratch for this file only: x86's fixed registers for division and
 //!   shift counts, and the two-operand forms, are absorbed here;
-//! - `r8`-`r11`, `rbx`, `r12`-`r15`: allocatable (the callee-saved ones are saved on entry);
+//! - `r14`: the memory base (`VmCtx::mem_base`), pinned by every entry of a function that
+//!   accesses memory;
+//! - `r8`-`r11`, `rbx`, `r12`, `r13`, `r15`: allocatable (`r15` is the back-edge tally in
+//!   functions with loops); entries save the callee-saved registers the code writes (told by
+//!   `registers_used`), an odd number of them so calls stay 16-byte aligned, and `finish` puts
+//!   those saves in front of the code (`Assembled::entry_bytes`);
 //! - `xmm0`, `xmm1`: float scratch for this file only (two-operand forms, constants, the
 //!   truncation bounds); `xmm2`-`xmm15`: allocatable floats, all caller-saved, which the code
 //!   generator respects by spilling every value before a call.
@@ -15,10 +20,11 @@
 //! (`abs`, `neg`, `copysign`) go through `rax`/`rcx` as bit operations, so NaN payloads survive;
 //! the roundings need SSE4.1 (`roundss`/`roundsd`), which the code generator checks.
 //!
-//! Linear memory: every load and store goes through [`X64Masm::heap_access`], which computes
-//! `[rcx + rax + disp]` with `rcx` = the memory base and `rax` = the zero-extended wasm address
-//! (plus the offset when it does not fit a disp32), so the access lies below base + 8 GiB + the
-//! access width, inside the memory's reservation (`vm::memory::RESERVATION`). With
+//! Linear memory: every load and store goes through [`X64Masm::heap_access`], which addresses
+//! `[r14 + index + disp]` with `r14` = the memory base and `index` the register holding the
+//! wasm address (zero-extended: an `i32` in a register has its upper half clear), or `rax` =
+//! address + offset when the offset does not fit a disp32, so the access lies below base + 8 GiB +
+//! the access width, inside the memory's reservation (`vm::memory::RESERVATION`). With
 //! [`HeapBounds::GuardPages`] (the default wherever `jit::signals` is installed) nothing is
 //! compared: the access instruction's offset is recorded, and a fault on it lands on the
 //! function's `MemoryOutOfBounds` stub, which leaves through the usual trap exit. With
@@ -33,18 +39,25 @@
 
 use crate::isa::masm::{
     AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp,
-    FloatUnaryOp, FrameSetup, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm,
-    RuntimeOp, Size, StoreKind, UnaryOp,
+    FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine,
+    Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
+use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
 use crate::vm::vmctx::{FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, VmCtx};
 use crate::vm::{TrapCode, trap_status};
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler, dynasm};
 
-/// Allocatable registers, caller-saved first.
-const ALLOCATABLE: [Reg; 9] =
-    [Reg(8), Reg(9), Reg(10), Reg(11), Reg(3), Reg(12), Reg(13), Reg(14), Reg(15)];
+/// Allocatable registers, caller-saved first; `r15` last (the back-edge tally takes it).
+const ALLOCATABLE: [Reg; 8] = [Reg(8), Reg(9), Reg(10), Reg(11), Reg(3), Reg(12), Reg(13), Reg(15)];
+
+/// The callee-saved registers, which an entry saves when the function's code writes them.
+const CALLEE_SAVED: [u8; 5] = [3, 12, 13, 14, 15];
+
+/// The memory base (`VmCtx::mem_base`, which never changes for an instance), pinned in a
+/// callee-saved register by every entry of a function that accesses memory.
+const HEAP_BASE: u8 = 14;
 
 /// Allocatable float registers: `xmm0` and `xmm1` are this file's scratch registers.
 const ALLOCATABLE_FLOAT: [FReg; 14] = [
@@ -78,6 +91,15 @@ const CTX_MEMORY_GROW: i32 = std::mem::offset_of!(VmCtx, memory_grow) as i32;
 const CTX_CALL_IMPORT: i32 = std::mem::offset_of!(VmCtx, call_import) as i32;
 const CTX_COUNTERS: i32 = std::mem::offset_of!(VmCtx, counters) as i32;
 const CTX_HOT: i32 = std::mem::offset_of!(VmCtx, hot) as i32;
+const CTX_TABLES: i32 = std::mem::offset_of!(VmCtx, tables) as i32;
+const INLINE_GLOBALS: i32 = crate::vm::vmctx::INLINE_GLOBALS as i32;
+const DISPATCH_ENTRIES: i32 = std::mem::offset_of!(Dispatch, entries) as i32;
+const DISPATCH_LEN: i32 = std::mem::offset_of!(Dispatch, len) as i32;
+const ENTRY_SIG: i32 = std::mem::offset_of!(IndirectEntry, sig) as i32;
+const ENTRY_FUNC_INDEX: i32 = std::mem::offset_of!(IndirectEntry, func_index) as i32;
+const ENTRY_ENTRY: i32 = std::mem::offset_of!(IndirectEntry, entry) as i32;
+const ENTRY_CTX: i32 = std::mem::offset_of!(IndirectEntry, ctx) as i32;
+const ENTRY_SHIFT: i8 = ENTRY_BYTES.trailing_zeros() as i8;
 /// A function's counters: `FuncCounters` is `#[repr(C)]`, four 8-byte fields.
 const COUNTERS_BYTES: u32 = std::mem::size_of::<FuncCounters>() as u32;
 const COUNTER_CALLS: u32 = std::mem::offset_of!(FuncCounters, calls) as u32;
@@ -120,6 +142,11 @@ pub struct X64Masm {
     hot_stubs: Vec<HotStub>,
     /// Back-edges are tallied in `r15` (see `tally_back_edges`).
     tally: Option<Tally>,
+    /// The allocatable registers the code writes, if the code generator said
+    /// (`registers_used`); all of them otherwise.
+    used: Option<Vec<Reg>>,
+    /// Whether any code reads the memory base register.
+    heap_base_used: bool,
     /// The tier the code is for.
     tier: Tier,
 }
@@ -192,6 +219,8 @@ impl X64Masm {
             features,
             hot_stubs: Vec::new(),
             tally: None,
+            used: None,
+            heap_base_used: false,
             tier: Tier::Baseline,
         }
     }
@@ -364,22 +393,50 @@ impl X64Masm {
         }
     }
 
-    /// Saves the callee-saved registers tier-1 code allocates; the epilogue restores them. The
-    /// five pushes after the return address leave the stack 16-byte aligned.
-    fn save_registers(&mut self) {
-        asm!(self.ops ; push rbx ; push r12 ; push r13 ; push r14 ; push r15);
+    /// The callee-saved registers every entry saves and the epilogue restores: those the code
+    /// writes, the memory base's and the tally's when used, and one more when needed for an odd
+    /// count, so the pushes after the return address leave the stack 16-byte aligned.
+    fn saved_registers(&self) -> Vec<u8> {
+        let writes = |r: u8| self.used.as_ref().is_none_or(|used| used.contains(&Reg(r)));
+        let mut saved: Vec<u8> = CALLEE_SAVED
+            .into_iter()
+            .filter(|&r| match r {
+                HEAP_BASE => self.heap_base_used,
+                15 => self.tally.is_some() || writes(r),
+                _ => writes(r),
+            })
+            .collect();
+        if saved.len().is_multiple_of(2) {
+            let pad = CALLEE_SAVED.into_iter().find(|r| !saved.contains(r));
+            saved.push(pad.expect("an even count leaves a register out"));
+            saved.sort_unstable();
+        }
+        saved
     }
 
-    /// Starts the back-edge tally (on every entry, after the registers are saved).
-    fn start_tally(&mut self) {
-        if let Some(tally) = self.tally {
-            asm!(self.ops ; mov r15d, tally.chunk as i32);
+    /// What every entry does first: saves `saved`, pins the memory base and starts the
+    /// back-edge tally.
+    fn enter(
+        ops: &mut VecAssembler<X64Relocation>,
+        saved: &[u8],
+        heap: bool,
+        tally: Option<Tally>,
+    ) {
+        for &r in saved {
+            asm!(ops ; push Rq(r));
+        }
+        if heap {
+            asm!(ops ; mov Rq(HEAP_BASE), QWORD [rdi + CTX_MEM_BASE]);
+        }
+        if let Some(tally) = tally {
+            asm!(ops ; mov r15d, tally.chunk as i32);
         }
     }
 
     /// Adds the back-edges tallied since the last flush to the counters (`rcx`, `rdx` scratch;
-    /// `rax`, the status, is kept), and restarts the tally.
-    fn flush_tally(&mut self) {
+    /// `rax`, the status, is kept), and restarts the tally when the code goes on counting (not
+    /// on the way out, where `r15` is restored next).
+    fn flush_tally(&mut self, restart: bool) {
         if let Some(Tally { def, chunk }) = self.tally {
             let at = (def * COUNTERS_BYTES + COUNTER_BACK_EDGES) as i32;
             asm!(self.ops
@@ -387,8 +444,10 @@ impl X64Masm {
                 ; mov edx, chunk as i32
                 ; sub edx, r15d
                 ; add QWORD [rcx + at], rdx
-                ; mov r15d, chunk as i32
             );
+            if restart {
+                asm!(self.ops ; mov r15d, chunk as i32);
+            }
         }
     }
 
@@ -470,9 +529,22 @@ impl X64Masm {
         }
     }
 
+    /// The base register and displacement of a global's cell: the context's inline cell (no
+    /// load), or an imported global's cell pointer loaded into `rax`.
+    fn global_cell(&mut self, global: GlobalCell) -> (u8, i32) {
+        match global {
+            GlobalCell::Inline(defined) => (7, INLINE_GLOBALS + (defined * 16) as i32),
+            GlobalCell::Imported(index) => {
+                let at = (index * 8) as i32;
+                asm!(self.ops ; mov rax, QWORD [rdi + CTX_GLOBALS] ; mov rax, QWORD [rax + at]);
+                (0, 0)
+            }
+        }
+    }
+
     /// Emits one access of `bytes` bytes to linear memory at wasm address `addr + offset`: every
     /// load and store of every kind goes through here, so each gets the same bounds discipline.
-    /// `access` must emit exactly one instruction, whose memory operand is `[rcx + rax + disp]`
+    /// `access` must emit exactly one instruction, whose memory operand is `[r14 + index + disp]`
     /// with the `disp` it is given; it must not use `rax` or `rcx` otherwise.
     ///
     /// With guard pages, that instruction's offset is recorded as a heap access: only a fault with
@@ -484,30 +556,33 @@ impl X64Masm {
         addr: Reg,
         offset: u32,
         bytes: u32,
-        access: impl FnOnce(&mut VecAssembler<X64Relocation>, i32),
+        access: impl FnOnce(&mut VecAssembler<X64Relocation>, u8, i32),
     ) {
         debug_assert!(bytes as usize <= MAX_ACCESS_BYTES);
-        let disp = match self.bounds {
+        self.heap_base_used = true;
+        let (index, disp) = match self.bounds {
             HeapBounds::Explicit => {
                 self.effective_address(addr, offset, bytes);
-                0
+                (0, 0)
             }
             HeapBounds::GuardPages => {
-                // A 32-bit `mov` zero-extends: the index is the wasm address whatever the upper
-                // half of `addr` held.
-                asm!(self.ops ; mov eax, Rd(addr.0) ; mov rcx, QWORD [rdi + CTX_MEM_BASE]);
-                // A disp32 is sign-extended: offsets of 2 GiB and more are added in a register
-                // (`mov edx, imm32` zero-extends), which keeps the sum below 8 GiB.
-                let disp = i32::try_from(offset).unwrap_or_else(|_| {
-                    asm!(self.ops ; mov edx, offset as i32 ; add rax, rdx);
-                    0
-                });
+                // An i32 in a register has its upper half clear: the register is the
+                // zero-extended wasm address. A disp32 is sign-extended: offsets of 2 GiB and more
+                // are added in a register (`mov edx, imm32` zero-extends), which keeps the sum
+                // below 8 GiB.
+                let (index, disp) = match i32::try_from(offset) {
+                    Ok(disp) => (addr.0, disp),
+                    Err(_) => {
+                        asm!(self.ops ; mov eax, Rd(addr.0) ; mov edx, offset as i32 ; add rax, rdx);
+                        (0, 0)
+                    }
+                };
                 self.trap_label(TrapCode::MemoryOutOfBounds);
                 self.heap_accesses.push(self.ops.offset().0 as u32);
-                disp
+                (index, disp)
             }
         };
-        access(&mut self.ops, disp);
+        access(&mut self.ops, index, disp);
     }
 
     /// `rax = zero-extended addr + offset`, then traps unless `rax + bytes <= memory length`.
@@ -520,7 +595,6 @@ impl X64Masm {
             ; lea rcx, [rax + bytes as i32]
             ; cmp rcx, QWORD [rdi + CTX_MEM_LEN]
             ; ja =>oob
-            ; mov rcx, QWORD [rdi + CTX_MEM_BASE]
         );
     }
 }
@@ -540,6 +614,14 @@ impl MacroAssembler for X64Masm {
         asm!(self.ops ; =>label);
     }
 
+    fn registers_used(&mut self, regs: &[Reg]) {
+        self.used = Some(regs.to_vec());
+    }
+
+    fn reserve(&mut self, bytes: usize) {
+        self.ops.reserve_ops(bytes);
+    }
+
     fn set_tier(&mut self, tier: Tier) {
         self.tier = tier;
     }
@@ -549,7 +631,8 @@ impl MacroAssembler for X64Masm {
     }
 
     fn caller_saved(&self) -> (&'static [Reg], &'static [FReg]) {
-        // r8-r11 are caller-saved in System V; rbx and r12-r15 are saved by every entry.
+        // r8-r11 are caller-saved in System V; rbx, r12, r13 and r15 are saved by every entry
+        // that writes them (tier 2 never calls `registers_used`: all of them).
         (&ALLOCATABLE[..4], &ALLOCATABLE_FLOAT)
     }
 
@@ -571,9 +654,9 @@ impl MacroAssembler for X64Masm {
     }
 
     fn prologue(&mut self, frame: &FrameSetup<'_>) {
+        // What every entry does first (`enter`) is prepended by `finish`, once it knows which
+        // registers the code uses.
         self.func_index = frame.func_index;
-        self.save_registers();
-        self.start_tally();
         // Both stacks are checked before the frame is touched: the value stack against its end,
         // the host stack (tier-1 calls recurse on it) against the thread's limit.
         let overflow = self.trap_label(TrapCode::StackOverflow);
@@ -628,6 +711,14 @@ impl MacroAssembler for X64Masm {
         asm!(self.ops ; movups xmm0, [rsi + src as i32] ; movups [rsi + dst as i32], xmm0);
     }
 
+    fn copy_value(&mut self, size: Size, dst: u32, src: u32) {
+        let (d, s) = (dst as i32, src as i32);
+        match size {
+            Size::S32 => asm!(self.ops ; mov eax, DWORD [rsi + s] ; mov DWORD [rsi + d], eax),
+            Size::S64 => asm!(self.ops ; mov rax, QWORD [rsi + s] ; mov QWORD [rsi + d], rax),
+        }
+    }
+
     fn mov(&mut self, size: Size, dst: Reg, src: RegImm) {
         let d = dst.0;
         match (src, size) {
@@ -642,39 +733,91 @@ impl MacroAssembler for X64Masm {
         if dst == lhs && self.int_op_in_place(op, size, dst, rhs) {
             return;
         }
+        let shift =
+            matches!(op, IntOp::Shl | IntOp::ShrS | IntOp::ShrU | IntOp::Rotl | IntOp::Rotr);
+        match rhs {
+            // `lea` adds without touching an operand (32-bit: wraps and zero-extends).
+            RegImm::Imm(imm) if op == IntOp::Add && i32::try_from(imm).is_ok() => {
+                let (d, l, v) = (dst.0, lhs.0, imm as i32);
+                match size {
+                    Size::S32 => asm!(self.ops ; lea Rd(d), [Rq(l) + v]),
+                    Size::S64 => asm!(self.ops ; lea Rq(d), [Rq(l) + v]),
+                }
+                return;
+            }
+            // A copy, then the two-operand form, when the copy clobbers no operand.
+            RegImm::Imm(imm) if i32::try_from(imm).is_ok() => {
+                self.mov(size, dst, RegImm::Reg(lhs));
+                let done = self.int_op_in_place(op, size, dst, rhs);
+                debug_assert!(done);
+                return;
+            }
+            RegImm::Reg(r) if r != dst && !shift => {
+                self.mov(size, dst, RegImm::Reg(lhs));
+                let done = self.int_op_in_place(op, size, dst, rhs);
+                debug_assert!(done);
+                return;
+            }
+            _ => {}
+        }
         // Computed in rax so no operand is clobbered before it is read, whatever aliases.
         asm!(self.ops ; mov rax, Rq(lhs.0));
         self.alu_rax(op, size, rhs);
         self.mov(size, dst, RegImm::Reg(Reg(0)));
     }
 
-    fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: Reg) {
-        let by_zero = self.trap_label(TrapCode::IntegerDivideByZero);
-        let overflow = self.trap_label(TrapCode::IntegerOverflow);
-        let (l, r) = (lhs.0, rhs.0);
+    fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
+        // The divisor: its register, or a constant in `rcx`, which needs no zero check unless it
+        // is zero and no `MIN / -1` check unless it is -1.
+        let (r, divisor) = match rhs {
+            RegImm::Reg(r) => (r.0, None),
+            RegImm::Imm(v) => {
+                let v = if size == Size::S32 { v as i32 as i64 } else { v };
+                self.mov(size, Reg(1), RegImm::Imm(v));
+                (1, Some(v))
+            }
+        };
+        let l = lhs.0;
         let done = self.ops.new_dynamic_label();
         let divide = self.ops.new_dynamic_label();
         match size {
-            Size::S32 => asm!(self.ops ; mov eax, Rd(l) ; test Rd(r), Rd(r) ; jz =>by_zero),
-            Size::S64 => asm!(self.ops ; mov rax, Rq(l) ; test Rq(r), Rq(r) ; jz =>by_zero),
+            Size::S32 => asm!(self.ops ; mov eax, Rd(l)),
+            Size::S64 => asm!(self.ops ; mov rax, Rq(l)),
+        }
+        if divisor.is_none_or(|v| v == 0) {
+            let by_zero = self.trap_label(TrapCode::IntegerDivideByZero);
+            match size {
+                Size::S32 => asm!(self.ops ; test Rd(r), Rd(r) ; jz =>by_zero),
+                Size::S64 => asm!(self.ops ; test Rq(r), Rq(r) ; jz =>by_zero),
+            }
         }
         match (op, size) {
             (DivOp::DivU | DivOp::RemU, Size::S32) => asm!(self.ops ; xor edx, edx ; div Rd(r)),
             (DivOp::DivU | DivOp::RemU, Size::S64) => asm!(self.ops ; xor edx, edx ; div Rq(r)),
+            (_, Size::S32) if divisor.is_some_and(|v| v != -1) => {
+                asm!(self.ops ; cdq ; idiv Rd(r))
+            }
+            (_, Size::S64) if divisor.is_some_and(|v| v != -1) => {
+                asm!(self.ops ; cqo ; idiv Rq(r))
+            }
             (signed, size) => {
-                // `MIN / -1` overflows (a trap for div, 0 for rem) and faults on x86: test first.
-                let min_by_minus_one = if signed == DivOp::DivS { overflow } else { done };
+                // `MIN / -1` overflows (a trap for div, 0 for rem) and faults on x86: test first
+                // (`lhs - 1` overflows exactly for `MIN`).
+                let min_by_minus_one = match signed {
+                    DivOp::DivS => self.trap_label(TrapCode::IntegerOverflow),
+                    _ => done,
+                };
                 if signed == DivOp::RemS {
                     asm!(self.ops ; xor edx, edx);
                 }
                 match size {
                     Size::S32 => asm!(self.ops
                         ; cmp Rd(r), -1 ; jne =>divide
-                        ; cmp eax, i32::MIN ; je =>min_by_minus_one
+                        ; cmp eax, 1 ; jo =>min_by_minus_one
                         ; =>divide ; cdq ; idiv Rd(r)),
                     Size::S64 => asm!(self.ops
                         ; cmp Rq(r), -1 ; jne =>divide
-                        ; mov rcx, QWORD i64::MIN ; cmp rax, rcx ; je =>min_by_minus_one
+                        ; cmp rax, 1 ; jo =>min_by_minus_one
                         ; =>divide ; cqo ; idiv Rq(r)),
                 }
             }
@@ -685,7 +828,7 @@ impl MacroAssembler for X64Masm {
     }
 
     fn unary(&mut self, op: UnaryOp, size: Size, dst: Reg, src: Reg) {
-        let s = src.0;
+        let (d, s) = (dst.0, src.0);
         match (op, size) {
             // bsr leaves its destination undefined for zero: the cmov supplies the answer.
             (UnaryOp::Clz, Size::S32) => {
@@ -700,42 +843,54 @@ impl MacroAssembler for X64Masm {
             (UnaryOp::Ctz, Size::S64) => {
                 asm!(self.ops ; mov ecx, 64 ; bsf rax, Rq(s) ; cmovz rax, rcx)
             }
-            (UnaryOp::Popcnt, Size::S32) => asm!(self.ops ; popcnt eax, Rd(s)),
-            (UnaryOp::Popcnt, Size::S64) => asm!(self.ops ; popcnt rax, Rq(s)),
-            (UnaryOp::Eqz, Size::S32) => {
-                asm!(self.ops ; xor eax, eax ; test Rd(s), Rd(s) ; sete al)
+            // These write their destination only after reading the source: `dst` directly.
+            (UnaryOp::Popcnt, Size::S32) => return asm!(self.ops ; popcnt Rd(d), Rd(s)),
+            (UnaryOp::Popcnt, Size::S64) => return asm!(self.ops ; popcnt Rq(d), Rq(s)),
+            (UnaryOp::Extend8S, Size::S32) => return asm!(self.ops ; movsx Rd(d), Rb(s)),
+            (UnaryOp::Extend8S, Size::S64) => return asm!(self.ops ; movsx Rq(d), Rb(s)),
+            (UnaryOp::Extend16S, Size::S32) => return asm!(self.ops ; movsx Rd(d), Rw(s)),
+            (UnaryOp::Extend16S, Size::S64) => return asm!(self.ops ; movsx Rq(d), Rw(s)),
+            (UnaryOp::Extend32S, _) => return asm!(self.ops ; movsxd Rq(d), Rd(s)),
+            (UnaryOp::Extend32U, _) => return asm!(self.ops ; mov Rd(d), Rd(s)),
+            // Zeroing first clobbers the operand when it is the destination: then in `eax`.
+            (UnaryOp::Eqz, size) => {
+                let z = if d == s { 0 } else { d };
+                asm!(self.ops ; xor Rd(z), Rd(z));
+                match size {
+                    Size::S32 => asm!(self.ops ; test Rd(s), Rd(s) ; sete Rb(z)),
+                    Size::S64 => asm!(self.ops ; test Rq(s), Rq(s) ; sete Rb(z)),
+                }
+                if z != d {
+                    asm!(self.ops ; mov Rd(d), eax);
+                }
+                return;
             }
-            (UnaryOp::Eqz, Size::S64) => {
-                asm!(self.ops ; xor eax, eax ; test Rq(s), Rq(s) ; sete al)
-            }
-            (UnaryOp::Extend8S, Size::S32) => asm!(self.ops ; movsx eax, Rb(s)),
-            (UnaryOp::Extend8S, Size::S64) => asm!(self.ops ; movsx rax, Rb(s)),
-            (UnaryOp::Extend16S, Size::S32) => asm!(self.ops ; movsx eax, Rw(s)),
-            (UnaryOp::Extend16S, Size::S64) => asm!(self.ops ; movsx rax, Rw(s)),
-            (UnaryOp::Extend32S, _) => asm!(self.ops ; movsxd rax, Rd(s)),
-            (UnaryOp::Extend32U, _) => asm!(self.ops ; mov eax, Rd(s)),
         }
-        let result_size = if op == UnaryOp::Eqz { Size::S32 } else { size };
-        self.mov(result_size, dst, RegImm::Reg(Reg(0)));
+        self.mov(size, dst, RegImm::Reg(Reg(0)));
     }
 
     fn compare(&mut self, cond: Cond, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
-        // Zeroing first: `xor` would clobber the flags the `set` reads.
-        asm!(self.ops ; xor edx, edx);
+        // Zeroing first: `xor` would clobber the flags the `set` reads. In `dst` itself unless
+        // that clobbers an operand, else in `edx`.
+        let in_place = dst != lhs && rhs != RegImm::Reg(dst);
+        let d = if in_place { dst.0 } else { 2 };
+        asm!(self.ops ; xor Rd(d), Rd(d));
         self.cmp(size, lhs, rhs);
         match cond {
-            Cond::Eq => asm!(self.ops ; sete dl),
-            Cond::Ne => asm!(self.ops ; setne dl),
-            Cond::LtS => asm!(self.ops ; setl dl),
-            Cond::LtU => asm!(self.ops ; setb dl),
-            Cond::GtS => asm!(self.ops ; setg dl),
-            Cond::GtU => asm!(self.ops ; seta dl),
-            Cond::LeS => asm!(self.ops ; setle dl),
-            Cond::LeU => asm!(self.ops ; setbe dl),
-            Cond::GeS => asm!(self.ops ; setge dl),
-            Cond::GeU => asm!(self.ops ; setae dl),
+            Cond::Eq => asm!(self.ops ; sete Rb(d)),
+            Cond::Ne => asm!(self.ops ; setne Rb(d)),
+            Cond::LtS => asm!(self.ops ; setl Rb(d)),
+            Cond::LtU => asm!(self.ops ; setb Rb(d)),
+            Cond::GtS => asm!(self.ops ; setg Rb(d)),
+            Cond::GtU => asm!(self.ops ; seta Rb(d)),
+            Cond::LeS => asm!(self.ops ; setle Rb(d)),
+            Cond::LeU => asm!(self.ops ; setbe Rb(d)),
+            Cond::GeS => asm!(self.ops ; setge Rb(d)),
+            Cond::GeU => asm!(self.ops ; setae Rb(d)),
         }
-        asm!(self.ops ; mov Rd(dst.0), edx);
+        if !in_place {
+            asm!(self.ops ; mov Rd(dst.0), edx);
+        }
     }
 
     fn select(&mut self, size: Size, dst: Reg, cond: Reg, other: Reg) {
@@ -767,62 +922,84 @@ impl MacroAssembler for X64Masm {
     }
 
     fn jump_table(&mut self, index: Reg, targets: &[DynamicLabel]) {
-        // A compare chain: simple and position-independent; a table of addresses is a later
-        // refinement for wide `br_table`s.
         let (default, cases) = targets.split_last().expect("br_table has a default");
-        for (i, target) in cases.iter().enumerate() {
-            let target = *target;
-            asm!(self.ops ; cmp Rd(index.0), i as i32 ; je =>target);
-        }
         let default = *default;
-        asm!(self.ops ; jmp =>default);
+        if cases.len() < 4 {
+            // A short compare chain beats the indirect jump.
+            for (i, target) in cases.iter().enumerate() {
+                let target = *target;
+                asm!(self.ops ; cmp Rd(index.0), i as i32 ; je =>target);
+            }
+            asm!(self.ops ; jmp =>default);
+            return;
+        }
+        // A bounds check, then a computed jump into a table of 5-byte `jmp rel32` instructions
+        // (one per case): position-independent and constant time. An i32 in a register has its
+        // upper half clear, so the index scales as it is.
+        let table = self.ops.new_dynamic_label();
+        let i = index.0;
+        asm!(self.ops
+            ; cmp Rd(i), cases.len() as i32
+            ; jae =>default
+            ; lea rcx, [Rq(i) + Rq(i) * 4]
+            ; lea rax, [=>table]
+            ; add rax, rcx
+            ; jmp rax
+            ; =>table
+        );
+        for &target in cases {
+            let at = self.ops.offset().0;
+            asm!(self.ops ; jmp DWORD =>target);
+            debug_assert_eq!(self.ops.offset().0 - at, 5, "table entries are 5 bytes");
+        }
     }
 
     fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Reg, offset: u32) {
         let d = dst.0;
-        self.heap_access(addr, offset, kind.bytes(), |ops, disp| match kind {
-            LoadKind::I32 => asm!(ops ; mov Rd(d), DWORD [rcx + rax + disp]),
-            LoadKind::I64 => asm!(ops ; mov Rq(d), QWORD [rcx + rax + disp]),
-            LoadKind::I32_8S => asm!(ops ; movsx Rd(d), BYTE [rcx + rax + disp]),
-            LoadKind::I32_8U => asm!(ops ; movzx Rd(d), BYTE [rcx + rax + disp]),
-            LoadKind::I32_16S => asm!(ops ; movsx Rd(d), WORD [rcx + rax + disp]),
-            LoadKind::I32_16U => asm!(ops ; movzx Rd(d), WORD [rcx + rax + disp]),
-            LoadKind::I64_8S => asm!(ops ; movsx Rq(d), BYTE [rcx + rax + disp]),
-            LoadKind::I64_8U => asm!(ops ; movzx Rd(d), BYTE [rcx + rax + disp]),
-            LoadKind::I64_16S => asm!(ops ; movsx Rq(d), WORD [rcx + rax + disp]),
-            LoadKind::I64_16U => asm!(ops ; movzx Rd(d), WORD [rcx + rax + disp]),
-            LoadKind::I64_32S => asm!(ops ; movsxd Rq(d), DWORD [rcx + rax + disp]),
-            LoadKind::I64_32U => asm!(ops ; mov Rd(d), DWORD [rcx + rax + disp]),
+        self.heap_access(addr, offset, kind.bytes(), |ops, index, disp| match kind {
+            LoadKind::I32 => asm!(ops ; mov Rd(d), DWORD [r14 + Rq(index) + disp]),
+            LoadKind::I64 => asm!(ops ; mov Rq(d), QWORD [r14 + Rq(index) + disp]),
+            LoadKind::I32_8S => asm!(ops ; movsx Rd(d), BYTE [r14 + Rq(index) + disp]),
+            LoadKind::I32_8U => asm!(ops ; movzx Rd(d), BYTE [r14 + Rq(index) + disp]),
+            LoadKind::I32_16S => asm!(ops ; movsx Rd(d), WORD [r14 + Rq(index) + disp]),
+            LoadKind::I32_16U => asm!(ops ; movzx Rd(d), WORD [r14 + Rq(index) + disp]),
+            LoadKind::I64_8S => asm!(ops ; movsx Rq(d), BYTE [r14 + Rq(index) + disp]),
+            LoadKind::I64_8U => asm!(ops ; movzx Rd(d), BYTE [r14 + Rq(index) + disp]),
+            LoadKind::I64_16S => asm!(ops ; movsx Rq(d), WORD [r14 + Rq(index) + disp]),
+            LoadKind::I64_16U => asm!(ops ; movzx Rd(d), WORD [r14 + Rq(index) + disp]),
+            LoadKind::I64_32S => asm!(ops ; movsxd Rq(d), DWORD [r14 + Rq(index) + disp]),
+            LoadKind::I64_32U => asm!(ops ; mov Rd(d), DWORD [r14 + Rq(index) + disp]),
         });
     }
 
     fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Reg, offset: u32) {
         let s = src.0;
-        self.heap_access(addr, offset, kind.bytes(), |ops, disp| match kind {
-            StoreKind::B8 => asm!(ops ; mov BYTE [rcx + rax + disp], Rb(s)),
-            StoreKind::B16 => asm!(ops ; mov WORD [rcx + rax + disp], Rw(s)),
-            StoreKind::B32 => asm!(ops ; mov DWORD [rcx + rax + disp], Rd(s)),
-            StoreKind::B64 => asm!(ops ; mov QWORD [rcx + rax + disp], Rq(s)),
+        self.heap_access(addr, offset, kind.bytes(), |ops, index, disp| match kind {
+            StoreKind::B8 => asm!(ops ; mov BYTE [r14 + Rq(index) + disp], Rb(s)),
+            StoreKind::B16 => asm!(ops ; mov WORD [r14 + Rq(index) + disp], Rw(s)),
+            StoreKind::B32 => asm!(ops ; mov DWORD [r14 + Rq(index) + disp], Rd(s)),
+            StoreKind::B64 => asm!(ops ; mov QWORD [r14 + Rq(index) + disp], Rq(s)),
         });
     }
 
-    fn load_global(&mut self, size: Size, dst: Reg, index: u32) {
-        let at = (index * 8) as i32;
-        asm!(self.ops ; mov rax, QWORD [rdi + CTX_GLOBALS] ; mov rax, QWORD [rax + at]);
+    fn load_global(&mut self, size: Size, dst: Reg, global: GlobalCell) {
+        let (base, at) = self.global_cell(global);
         match size {
-            Size::S32 => asm!(self.ops ; mov Rd(dst.0), DWORD [rax]),
-            Size::S64 => asm!(self.ops ; mov Rq(dst.0), QWORD [rax]),
+            Size::S32 => asm!(self.ops ; mov Rd(dst.0), DWORD [Rq(base) + at]),
+            Size::S64 => asm!(self.ops ; mov Rq(dst.0), QWORD [Rq(base) + at]),
         }
     }
 
-    fn store_global(&mut self, size: Size, src: Reg, index: u32) {
-        let at = (index * 8) as i32;
-        asm!(self.ops ; mov rax, QWORD [rdi + CTX_GLOBALS] ; mov rax, QWORD [rax + at]);
+    fn store_global(&mut self, size: Size, src: Reg, global: GlobalCell) {
+        let (base, at) = self.global_cell(global);
         // Globals are whole 16-byte cells: clear the upper half so readers of any width agree.
-        asm!(self.ops ; mov QWORD [rax + 8], 0);
+        asm!(self.ops ; mov QWORD [Rq(base) + at + 8], 0);
         match size {
-            Size::S32 => asm!(self.ops ; mov DWORD [rax + 4], 0 ; mov DWORD [rax], Rd(src.0)),
-            Size::S64 => asm!(self.ops ; mov QWORD [rax], Rq(src.0)),
+            Size::S32 => asm!(self.ops
+                ; mov DWORD [Rq(base) + at + 4], 0
+                ; mov DWORD [Rq(base) + at], Rd(src.0)
+            ),
+            Size::S64 => asm!(self.ops ; mov QWORD [Rq(base) + at], Rq(src.0)),
         }
     }
 
@@ -906,6 +1083,51 @@ impl MacroAssembler for X64Masm {
         );
     }
 
+    fn call_indirect_inline(
+        &mut self,
+        ty: u32,
+        sig: u32,
+        table: u32,
+        callee_fp: u32,
+        index_slot: u32,
+    ) {
+        let (trap_exit, slow, done) =
+            (self.trap_exit, self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        // rax = &entries[index] once the bounds hold; rcx = the table's dispatch head.
+        asm!(self.ops
+            ; mov eax, DWORD [rsi + index_slot as i32]
+            ; mov rcx, QWORD [rdi + CTX_TABLES]
+            ; mov rcx, QWORD [rcx + (table * 8) as i32]
+            ; cmp rax, QWORD [rcx + DISPATCH_LEN]
+            ; jae =>slow
+            ; shl rax, ENTRY_SHIFT
+            ; add rax, QWORD [rcx + DISPATCH_ENTRIES]
+            ; cmp DWORD [rax + ENTRY_SIG], sig as i32
+            ; jne =>slow
+            ; cmp rdi, QWORD [rax + ENTRY_CTX]
+            ; jne =>slow
+            ; push rdi
+            ; push rsi
+            ; lea rsi, [rsi + callee_fp as i32]
+            ; mov edx, DWORD [rax + ENTRY_FUNC_INDEX]
+            ; mov rax, QWORD [rax + ENTRY_ENTRY]
+            ; call QWORD [rax]
+            ; jmp =>done
+            ; =>slow
+            ; push rdi
+            ; push rsi
+            ; lea rsi, [rsi + callee_fp as i32]
+            ; mov edx, ty as i32
+            ; mov ecx, table as i32
+            ; call QWORD [rdi + CTX_CALL_INDIRECT]
+            ; =>done
+            ; pop rsi
+            ; pop rdi
+            ; test eax, eax
+            ; jnz =>trap_exit
+        );
+    }
+
     fn memory_size(&mut self, dst: Reg) {
         asm!(self.ops ; mov rax, QWORD [rdi + CTX_MEM_LEN] ; shr rax, 16 ; mov Rd(dst.0), eax);
     }
@@ -959,10 +1181,14 @@ impl MacroAssembler for X64Masm {
 
     fn float_op(&mut self, op: FloatOp, size: Size, dst: FReg, lhs: FReg, rhs: FReg) {
         let r = rhs.0;
-        if dst == lhs {
-            // The common case (the code generator reuses the left operand's register): the
-            // two-operand form directly.
+        let arithmetic = matches!(op, FloatOp::Add | FloatOp::Sub | FloatOp::Mul | FloatOp::Div);
+        if arithmetic && (dst == lhs || dst != rhs) {
+            // The two-operand form on the destination: the left operand's register (the code
+            // generator reuses it when it may), or a copy of it that overwrites no operand.
             let d = dst.0;
+            if dst != lhs {
+                asm!(self.ops ; movaps Rx(d), Rx(lhs.0));
+            }
             match (op, size) {
                 (FloatOp::Add, Size::S32) => return asm!(self.ops ; addss Rx(d), Rx(r)),
                 (FloatOp::Add, Size::S64) => return asm!(self.ops ; addsd Rx(d), Rx(r)),
@@ -1189,37 +1415,38 @@ impl MacroAssembler for X64Masm {
 
     fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Reg, offset: u32) {
         let (bytes, d) = (if size == Size::S32 { 4 } else { 8 }, dst.0);
-        self.heap_access(addr, offset, bytes, |ops, disp| match size {
-            Size::S32 => asm!(ops ; movss Rx(d), DWORD [rcx + rax + disp]),
-            Size::S64 => asm!(ops ; movsd Rx(d), QWORD [rcx + rax + disp]),
+        self.heap_access(addr, offset, bytes, |ops, index, disp| match size {
+            Size::S32 => asm!(ops ; movss Rx(d), DWORD [r14 + Rq(index) + disp]),
+            Size::S64 => asm!(ops ; movsd Rx(d), QWORD [r14 + Rq(index) + disp]),
         });
     }
 
     fn store_heap_float(&mut self, size: Size, src: FReg, addr: Reg, offset: u32) {
         let (bytes, r) = (if size == Size::S32 { 4 } else { 8 }, src.0);
-        self.heap_access(addr, offset, bytes, |ops, disp| match size {
-            Size::S32 => asm!(ops ; movss DWORD [rcx + rax + disp], Rx(r)),
-            Size::S64 => asm!(ops ; movsd QWORD [rcx + rax + disp], Rx(r)),
+        self.heap_access(addr, offset, bytes, |ops, index, disp| match size {
+            Size::S32 => asm!(ops ; movss DWORD [r14 + Rq(index) + disp], Rx(r)),
+            Size::S64 => asm!(ops ; movsd QWORD [r14 + Rq(index) + disp], Rx(r)),
         });
     }
 
-    fn load_global_float(&mut self, size: Size, dst: FReg, index: u32) {
-        let at = (index * 8) as i32;
-        asm!(self.ops ; mov rax, QWORD [rdi + CTX_GLOBALS] ; mov rax, QWORD [rax + at]);
+    fn load_global_float(&mut self, size: Size, dst: FReg, global: GlobalCell) {
+        let (base, at) = self.global_cell(global);
         match size {
-            Size::S32 => asm!(self.ops ; movss Rx(dst.0), DWORD [rax]),
-            Size::S64 => asm!(self.ops ; movsd Rx(dst.0), QWORD [rax]),
+            Size::S32 => asm!(self.ops ; movss Rx(dst.0), DWORD [Rq(base) + at]),
+            Size::S64 => asm!(self.ops ; movsd Rx(dst.0), QWORD [Rq(base) + at]),
         }
     }
 
-    fn store_global_float(&mut self, size: Size, src: FReg, index: u32) {
-        let at = (index * 8) as i32;
-        asm!(self.ops ; mov rax, QWORD [rdi + CTX_GLOBALS] ; mov rax, QWORD [rax + at]);
+    fn store_global_float(&mut self, size: Size, src: FReg, global: GlobalCell) {
+        let (base, at) = self.global_cell(global);
         // Whole 16-byte cells, as for integers: the bytes above the value are cleared.
-        asm!(self.ops ; mov QWORD [rax + 8], 0);
+        asm!(self.ops ; mov QWORD [Rq(base) + at + 8], 0);
         match size {
-            Size::S32 => asm!(self.ops ; mov DWORD [rax + 4], 0 ; movss DWORD [rax], Rx(src.0)),
-            Size::S64 => asm!(self.ops ; movsd QWORD [rax], Rx(src.0)),
+            Size::S32 => asm!(self.ops
+                ; mov DWORD [Rq(base) + at + 4], 0
+                ; movss DWORD [Rq(base) + at], Rx(src.0)
+            ),
+            Size::S64 => asm!(self.ops ; movsd QWORD [Rq(base) + at], Rx(src.0)),
         }
     }
 
@@ -1262,12 +1489,13 @@ impl MacroAssembler for X64Masm {
 
     fn finish(mut self) -> Result<Assembled, AsmError> {
         // On-stack-replacement entries: the frame is the interpreter's, set up and checked.
+        let saved = self.saved_registers();
+        let (heap, tally) = (self.heap_base_used, self.tally);
         let mut osr_entries = Vec::with_capacity(self.osr_targets.len());
         for target in std::mem::take(&mut self.osr_targets) {
             osr_entries.push(target.map(|label| {
                 let offset = self.ops.offset().0 as u32;
-                self.save_registers();
-                self.start_tally();
+                Self::enter(&mut self.ops, &saved, heap, tally);
                 asm!(self.ops ; jmp =>label);
                 offset
             }));
@@ -1283,7 +1511,7 @@ impl MacroAssembler for X64Masm {
             out_of_line.push((self.offset(), OutOfLine::HotStub));
             asm!(self.ops ; =>stub);
             if let Some(budget) = chunk {
-                self.flush_tally();
+                self.flush_tally(true);
                 let Some(budget) = budget else {
                     asm!(self.ops ; jmp =>resume);
                     continue;
@@ -1324,7 +1552,7 @@ impl MacroAssembler for X64Masm {
         let restore = self.ops.new_dynamic_label();
         out_of_line.push((self.offset(), OutOfLine::TrapExit));
         asm!(self.ops ; =>trap_exit);
-        self.flush_tally();
+        self.flush_tally(false);
         asm!(self.ops
             ; mov esi, eax
             ; mov edx, func_index
@@ -1336,16 +1564,33 @@ impl MacroAssembler for X64Masm {
         }
         out_of_line.push((self.offset(), OutOfLine::Epilogue));
         asm!(self.ops ; =>epilogue);
-        self.flush_tally();
-        asm!(self.ops
-            ; =>restore
-            ; pop r15 ; pop r14 ; pop r13 ; pop r12 ; pop rbx
-            ; ret
-        );
-        let code = self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
+        self.flush_tally(false);
+        asm!(self.ops ; =>restore);
+        for &r in saved.iter().rev() {
+            asm!(self.ops ; pop Rq(r));
+        }
+        asm!(self.ops ; ret);
+        let body = self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
+        // The entry's first instructions go in front: the body is position-independent, and
+        // everything recorded so far moves by their length.
+        let mut entry = VecAssembler::<X64Relocation>::new(0);
+        Self::enter(&mut entry, &saved, heap, tally);
+        let mut code = entry.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
+        let shift = code.len() as u32;
+        code.extend_from_slice(&body);
+        let out_of_line = out_of_line.into_iter().map(|(at, what)| (at + shift, what)).collect();
         let code_map = CodeMap { out_of_line, ..CodeMap::default() };
-        let heap_accesses = self.heap_accesses;
-        Ok(Assembled { code, heap_accesses, oob_landing, osr_entries, code_map })
+        let heap_accesses = self.heap_accesses.iter().map(|at| at + shift).collect();
+        let osr_entries = osr_entries.into_iter().map(|e| e.map(|at| at + shift)).collect();
+        let oob_landing = oob_landing.map(|at| at + shift);
+        Ok(Assembled {
+            code,
+            heap_accesses,
+            oob_landing,
+            osr_entries,
+            code_map,
+            entry_bytes: shift,
+        })
     }
 }
 
@@ -1367,7 +1612,13 @@ mod tests {
     ) -> (String, Assembled) {
         let mut masm = X64Masm::new(bounds);
         emit(&mut masm);
-        let assembled = masm.finish().unwrap();
+        masm.registers_used(&[]);
+        let mut assembled = masm.finish().unwrap();
+        // The entry's register saves go: offsets in body terms, as the code emitted them.
+        let shift = assembled.entry_bytes;
+        assembled.code.drain(..shift as usize);
+        assembled.heap_accesses.iter_mut().for_each(|at| *at -= shift);
+        assembled.oob_landing = assembled.oob_landing.map(|at| at - shift);
         (format_code(&assembled.code, |_| String::new()), assembled)
     }
 
@@ -1394,7 +1645,7 @@ mod tests {
         });
         let expected = "add $3,%r8d\nxor %eax,%eax\njmp 0x0000000000000020\n\
                         mov %eax,%esi\nmov $0xFFFFFFFF,%edx\nmov $1,%ecx\ncallq *0x30(%rdi)\n\
-                        pop %r15\npop %r14\npop %r13\npop %r12\npop %rbx\nret\n";
+                        pop %rbx\nret\n";
         assert_eq!(code, expected);
     }
 
@@ -1404,13 +1655,13 @@ mod tests {
         let frame = FrameSetup { func_index: 3, frame_bytes: 96, init_offset: 16, init: &image };
         let code = disassemble(|m| m.prologue(&frame));
         let lines: Vec<&str> = code.lines().collect();
-        let body = &lines[5..lines.iter().position(|l| l.starts_with("mov $5,%eax")).unwrap()];
+        let body = &lines[..lines.iter().position(|l| l.starts_with("mov $5,%eax")).unwrap()];
         let expected = [
             "lea 0x60(%rsi),%rax",
             "cmp 0x38(%rdi),%rax",
-            "ja 0x0000000000000069",
+            "ja 0x0000000000000060",
             "cmp 0x40(%rdi),%rsp",
-            "jb 0x0000000000000069",
+            "jb 0x0000000000000060",
             "xorps %xmm0,%xmm0",
             "movups %xmm0,0x10(%rsi)",
             "movups %xmm0,0x20(%rsi)",
@@ -1444,13 +1695,8 @@ mod tests {
     fn heap_loads_compute_the_address_without_a_check_and_record_the_access() {
         let (code, _) = disassemble_heap(|m| m.load_heap(LoadKind::I32, Reg(9), Reg(8), 16));
         let lines: Vec<&str> = code.lines().collect();
-        let expected = [
-            "mov %r8d,%eax",
-            "mov (%rdi),%rcx",
-            "heap: mov 0x10(%rcx,%rax),%r9d",
-            "landing: mov $4,%eax",
-        ];
-        assert_eq!(lines[..4], expected, "{code}");
+        let expected = ["heap: mov 0x10(%r14,%r8),%r9d", "landing: mov $4,%eax"];
+        assert_eq!(lines[..2], expected, "{code}");
         assert!(!code.contains("cmp") && !code.contains("ja "), "no bounds check: {code}");
     }
 
@@ -1463,19 +1709,15 @@ mod tests {
         });
         let lines: Vec<&str> = code.lines().collect();
         let expected = [
+            "heap: mov %r9,0x7FFFFFFF(%r14,%r8)",
             "mov %r8d,%eax",
-            "mov (%rdi),%rcx",
-            "heap: mov %r9,0x7FFFFFFF(%rcx,%rax)",
-            "mov %r8d,%eax",
-            "mov (%rdi),%rcx",
             "mov $0x80000000,%edx",
             "add %rdx,%rax",
-            "heap: mov (%rcx,%rax),%r9",
+            "heap: mov (%r14,%rax),%r9",
             "mov %r8d,%eax",
-            "mov (%rdi),%rcx",
             "mov $0xFFFFFFFF,%edx",
             "add %rdx,%rax",
-            "heap: movzbl (%rcx,%rax),%r9d",
+            "heap: movzbl (%r14,%rax),%r9d",
         ];
         assert_eq!(lines[..expected.len()], expected, "{code}");
     }
@@ -1510,8 +1752,7 @@ mod tests {
         let mut decoder = Decoder::new(64, &assembled.code, DecoderOptions::NONE);
         let mut accesses = Vec::new();
         for instruction in &mut decoder {
-            if instruction.memory_base() == Register::RCX {
-                assert_eq!(instruction.memory_index(), Register::RAX, "{code}");
+            if instruction.memory_base() == Register::R14 {
                 accesses.push(instruction.ip() as u32);
             }
         }
@@ -1528,7 +1769,7 @@ mod tests {
         assert_eq!(lines[0], "mov %r8d,%eax", "the address is zero-extended");
         assert!(lines.iter().any(|l| l.starts_with("cmp 8(%rdi),%rcx")), "{code}");
         assert!(lines.iter().any(|l| l.starts_with("ja ")), "{code}");
-        assert!(lines.contains(&"mov (%rcx,%rax),%r9d"), "{code}");
+        assert!(lines.contains(&"mov (%r14,%rax),%r9d"), "{code}");
         assert!(lines.contains(&"mov $4,%eax"), "the out-of-bounds stub: {code}");
         assert!(assembled.heap_accesses.is_empty(), "nothing relies on the fault handler");
     }
@@ -1556,10 +1797,14 @@ mod tests {
                     oob_landing: assembled.oob_landing,
                     osr_entries: assembled.osr_entries,
                     compile_time: Default::default(),
+                    stats: Vec::new(),
                 })
                 .unwrap();
-                // SAFETY: the code faults on its second instruction, before it reads any argument.
-                unsafe { func.entry()(std::ptr::null_mut(), std::ptr::null_mut(), 0) };
+                // The entry pins the memory base from the context: a zeroed stand-in.
+                let mut ctx = [0u64; 32];
+                // SAFETY: the entry reads the stand-in context's first word, then the code faults
+                // on the debug load, before it reads anything else.
+                unsafe { func.entry()(ctx.as_mut_ptr().cast(), std::ptr::null_mut(), 0) };
             },
         );
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -1645,6 +1890,75 @@ mod tests {
         assert_eq!(code, "roundsd $8,%xmm2,%xmm2\n");
         let code = body(|m| m.float_unary(FloatUnaryOp::Floor, Size::S32, FReg(4), FReg(5)));
         assert_eq!(code, "roundss $9,%xmm5,%xmm4\n");
+    }
+
+    #[test]
+    fn division_by_a_constant_checks_only_what_it_can_fail() {
+        let code = body(|m| {
+            m.div(DivOp::RemU, Size::S32, Reg(9), Reg(8), RegImm::Imm(1000));
+            m.div(DivOp::DivS, Size::S64, Reg(9), Reg(8), RegImm::Imm(-7));
+        });
+        let expected = "mov $0x3E8,%ecx\nmov %r8d,%eax\nxor %edx,%edx\ndiv %ecx\nmov %edx,%r9d\n\
+                        movabs $0xFFFFFFFFFFFFFFF9,%rcx\nmov %r8,%rax\ncqto\nidiv %rcx\nmov %rax,%r9\n";
+        assert_eq!(code, expected);
+    }
+
+    #[test]
+    fn comparisons_and_extensions_write_their_destination_directly() {
+        let code = body(|m| {
+            m.compare(Cond::LtU, Size::S32, Reg(9), Reg(8), RegImm::Imm(2));
+            // The destination is an operand: through `edx`.
+            m.compare(Cond::Eq, Size::S64, Reg(8), Reg(8), RegImm::Reg(Reg(9)));
+            m.unary(UnaryOp::Extend8S, Size::S32, Reg(9), Reg(8));
+            m.unary(UnaryOp::Extend32U, Size::S64, Reg(9), Reg(9));
+            m.unary(UnaryOp::Eqz, Size::S32, Reg(9), Reg(8));
+            m.unary(UnaryOp::Eqz, Size::S64, Reg(8), Reg(8));
+        });
+        let expected = "xor %r9d,%r9d\ncmp $2,%r8d\nsetb %r9b\n\
+                        xor %edx,%edx\ncmp %r9,%r8\nsete %dl\nmov %edx,%r8d\n\
+                        movsbl %r8b,%r9d\nmov %r9d,%r9d\n\
+                        xor %r9d,%r9d\ntest %r8d,%r8d\nsete %r9b\n\
+                        xor %eax,%eax\ntest %r8,%r8\nsete %al\nmov %eax,%r8d\n";
+        assert_eq!(code, expected);
+    }
+
+    #[test]
+    fn the_instances_own_globals_are_one_access_away_from_the_context() {
+        use crate::isa::masm::GlobalCell::{Imported, Inline};
+        let code = body(|m| {
+            m.load_global(Size::S64, Reg(8), Inline(2));
+            m.store_global(Size::S32, Reg(8), Inline(2));
+            m.load_global(Size::S32, Reg(9), Imported(1));
+        });
+        let at = crate::vm::vmctx::INLINE_GLOBALS + 2 * 16;
+        let expected = format!(
+            "mov {at:#X}(%rdi),%r8\n\
+             movq $0,{:#X}(%rdi)\nmovl $0,{:#X}(%rdi)\nmov %r8d,{at:#X}(%rdi)\n\
+             mov 0x10(%rdi),%rax\nmov 8(%rax),%rax\nmov (%rax),%r9d\n",
+            at + 8,
+            at + 4,
+        );
+        assert_eq!(code, expected);
+    }
+
+    #[test]
+    fn wide_jump_tables_jump_through_a_table_of_rel32_jumps() {
+        let code = body(|m| {
+            let targets: Vec<_> = (0..5).map(|_| m.new_label()).collect();
+            m.jump_table(Reg(8), &targets);
+            for &t in &targets {
+                m.bind(t);
+            }
+        });
+        let lines: Vec<&str> = code.lines().collect();
+        assert_eq!(lines[..2], ["cmp $4,%r8d", "jae 0x0000000000000032"], "{code}");
+        // The table's address, rip-relative (shown as the address it computes: 0x1E).
+        assert_eq!(lines[2..5], ["lea (%r8,%r8,4),%rcx", "lea 0x1E,%rax", "add %rcx,%rax"]);
+        assert_eq!(lines[5], "jmp *%rax");
+        // Four 5-byte entries, each to its own case.
+        let entries: Vec<&str> = lines[6..10].to_vec();
+        let expected = ["jmp 0x0000000000000032"; 4];
+        assert_eq!(entries, expected, "{code}");
     }
 
     #[test]

@@ -76,8 +76,12 @@ fn newest_section(charts_dir: &Path, record: &Record, record_file: &str) -> Resu
         record.host.node.as_deref().unwrap_or("not installed"),
     );
     let size = config.size.as_deref().unwrap_or(if config.small { "small" } else { "default" });
+    let passes = match config.passes.as_deref() {
+        Some(passes) => format!(", tier 2's pipeline `{passes}`"),
+        None => String::new(),
+    };
     out += &format!(
-        "{}, {size} size; ratios are of run-time medians, to `{}`. {}\n\n",
+        "{}, {size} size{passes}; ratios are of run-time medians, to `{}`. {}\n\n",
         protocol_sentence(record),
         config.baseline,
         if config.coverage.is_empty() {
@@ -90,6 +94,7 @@ fn newest_section(charts_dir: &Path, record: &Record, record_file: &str) -> Resu
         report::interp_vs_native(record),
         report::auto_vs_baseline(record),
         report::compile_throughput(record),
+        report::tier_2_compile_throughput(record),
     ];
     for sentence in sentences.into_iter().flatten() {
         out += &format!("{sentence}\n\n");

@@ -3,8 +3,8 @@
 //! result in `results/` with a regenerated README and charts; `--compare` sets a run (or a record)
 //! against an earlier record; `--sweep` measures a tiering knob over a range of values.
 //!
-//! Binary-side only (declared from `main.rs`): the library never depends on the harness or its
-//! crates (serde, toml, plotters, indicatif). Every measured run is a separate process, so a
+//! Part of the `tierup-cli` crate (declared from `main.rs`), never of the engine library, so an
+//! embedder never carries the harness's crates (serde, toml, plotters, indicatif). Every measured run is a separate process, so a
 //! crash, a leak or a warm cache in one run cannot touch another, and the harness's own memory
 //! never counts. A peer that is not installed is skipped with a note, never faked.
 //!
@@ -154,6 +154,12 @@ pub struct BenchCommand {
     /// programs is charted against the value
     #[arg(long, value_name = "KNOB=V1,V2,...", value_parser = sweep::parse)]
     sweep: Option<record::Sweep>,
+
+    /// Tier 2's pass pipeline for every tierup contender, as `tierup run --passes` takes it
+    /// (`-O`, `none`, or pass names); recorded with the results. `--tier optimized --passes none`
+    /// against `--passes -O` (or `--sweep passes=none,-O`) shows what the pipeline buys
+    #[arg(long, value_name = "PIPELINE", default_value = "-O", allow_hyphen_values = true)]
+    passes: String,
 }
 
 pub fn bench(cmd: BenchCommand) -> Result<ExitCode> {
@@ -250,7 +256,14 @@ fn contenders(cmd: &BenchCommand) -> Result<(Vec<Contender>, Vec<String>)> {
         None if sweeping => Vec::new(),
         None => contender::PEER_NAMES.map(String::from).to_vec(),
     };
-    let (chosen, notes) = contender::select(&tiers, &peers);
+    let (mut chosen, notes) = contender::select(&tiers, &peers);
+    if cmd.passes != "-O" {
+        for contender in &mut chosen {
+            if let Contender::Tierup { options, .. } = contender {
+                options.extend(["--passes".to_string(), cmd.passes.clone()]);
+            }
+        }
+    }
     match &cmd.sweep {
         Some(knob) => Ok((sweep::contenders(knob, chosen)?, notes)),
         None => Ok((chosen, notes)),
@@ -282,6 +295,7 @@ fn config(
         protocol: Some(protocol),
         coverage: contenders.iter().map(|c| c.coverage(&tools.peers)).collect(),
         sweep: cmd.sweep.clone(),
+        passes: Some(cmd.passes.clone()),
     }
 }
 
@@ -348,6 +362,7 @@ mod tests {
             max_rss_kib: 1,
             code_bytes: None,
             tier1_compile_ns: None,
+            tier2_compile_ns: None,
         };
         Measurement {
             program: "p".into(),

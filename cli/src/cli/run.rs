@@ -80,12 +80,16 @@ pub struct RunCommand {
     #[arg(long)]
     stats: bool,
 
-    /// Tell a native profiler where tier-1 code is: `perfmap` appends each function tier 1
-    /// compiles to /tmp/perf-<pid>.map for Linux `perf`
+    /// Tell a native profiler where compiled code is: `perfmap` appends each function tiers 1 and
+    /// 2 compile to /tmp/perf-<pid>.map for Linux `perf`; `jitdump` writes their names and code
+    /// to ./jit-<pid>.dump, for `perf inject --jit`
     ///
-    /// Symbols read `wasm[MODULE]::FUNC [baseline]` (MODULE from the name section, else FILE's
-    /// stem). Interpreted functions need nothing: they run in the interpreter's own code. Then
-    /// `perf record -g tierup run --profile=perfmap ...` and `perf report` name wasm functions.
+    /// Symbols read `wasm[MODULE]::FUNC [baseline]` (or `[optimized]`; MODULE from the name
+    /// section, else FILE's stem). Interpreted functions need nothing: they run in the
+    /// interpreter's own code. `perf record -g tierup run --profile=perfmap ...` then `perf
+    /// report` name wasm functions; `perf record -k 1 -g tierup run --profile=jitdump ...`, `perf
+    /// inject --jit -i perf.data -o perf.jit.data`, then `perf annotate -i perf.jit.data` also
+    /// shows their machine code.
     #[arg(long, value_name = "STRATEGY", value_parser = parse_profile)]
     profile: Option<ProfilingStrategy>,
 
@@ -140,8 +144,9 @@ fn parse_wasm_stack(text: &str) -> Result<usize, String> {
 fn parse_profile(text: &str) -> Result<ProfilingStrategy, String> {
     match text {
         "perfmap" => Ok(ProfilingStrategy::PerfMap),
+        "jitdump" => Ok(ProfilingStrategy::JitDump),
         "none" => Ok(ProfilingStrategy::None),
-        _ => Err("expected `perfmap` or `none`".to_string()),
+        _ => Err("expected `perfmap`, `jitdump` or `none`".to_string()),
     }
 }
 
@@ -274,6 +279,8 @@ fn print_phase_times(module: &Module, [started, compiled, instantiated, ran]: [I
         code_bytes: stats.code_bytes,
         tier1_functions: stats.tier1_functions as u64,
         tier1_ns: u64::try_from(stats.tier1_time.as_nanos()).unwrap_or(u64::MAX),
+        tier2_functions: stats.tier2_functions as u64,
+        tier2_ns: u64::try_from(stats.tier2_time.as_nanos()).unwrap_or(u64::MAX),
     };
     let line = format!("{figures}\n{times}\n");
     // A diagnostic like --stats: failing to print it must not change the run's outcome.

@@ -132,9 +132,12 @@ fn on_path(name: &str) -> Option<Tool> {
     std::env::split_paths(&path).map(|dir| dir.join(name)).find_map(|p| installed(&p))
 }
 
-/// `tool` with its runner script, looked for under `root` and in this crate's source tree.
+/// `tool` with its runner script, looked for under `root` and in the source tree this binary was
+/// built from (the workspace root, one level above this crate's `cli/`).
 fn with_runner(tool: Tool, root: &Path, runner: &str) -> Result<Tool, String> {
-    let candidates = [root.join(runner), Path::new(env!("CARGO_MANIFEST_DIR")).join(runner)];
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source_tree = crate_dir.parent().unwrap_or(crate_dir);
+    let candidates = [root.join(runner), source_tree.join(runner)];
     match candidates.into_iter().find(|path| path.is_file()) {
         Some(runner) => Ok(Tool { runner, ..tool }),
         None => Err(format!("the runner {runner} is missing")),

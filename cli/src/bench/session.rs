@@ -307,6 +307,7 @@ mod tests {
             max_rss_kib: 1,
             code_bytes: None,
             tier1_compile_ns: None,
+            tier2_compile_ns: None,
         };
         Measurement {
             program: "p".into(),

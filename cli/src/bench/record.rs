@@ -68,6 +68,10 @@ pub struct BenchConfig {
     /// The tiering knob a `--sweep` varied, and its values (one contender per value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<Sweep>,
+    /// Tier 2's pass pipeline the tierup contenders ran with (`--passes`; `-O` by default,
+    /// `none` for no passes). Absent in records made before tier 2 existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passes: Option<String>,
 }
 
 /// The measuring protocol of a session.
@@ -149,6 +153,7 @@ pub(crate) mod tests {
             max_rss_kib: 2048,
             code_bytes: Some(2_000_000),
             tier1_compile_ns: Some(40_000_000),
+            tier2_compile_ns: None,
         };
         let measurement = |contender: &str, runs: Vec<Sample>, error: Option<&str>| Measurement {
             program: "fib".into(),
@@ -176,6 +181,7 @@ pub(crate) mod tests {
                 protocol: Some(Protocol::Fixed { warmup: 1, runs: 2 }),
                 coverage: vec![],
                 sweep: None,
+                passes: None,
             },
             notes: vec![],
             measurements: vec![

@@ -22,7 +22,7 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 fn suite_dir() -> PathBuf {
     let dir = std::env::var_os("WASI_TESTSUITE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wasi-testsuite"));
+        .unwrap_or_else(|| common::workspace_root().join("../shared/wasi-testsuite"));
     assert!(
         dir.join("rust/testsuite/wasm32-wasip1").is_dir(),
         "the WASI testsuite is missing: expected the prebuilt suite at {} (set WASI_TESTSUITE to \

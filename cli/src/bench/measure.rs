@@ -32,6 +32,9 @@ pub struct Sample {
     /// Time tier 1 spent compiling during the run (tierup runs only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier1_compile_ns: Option<u64>,
+    /// Time tier 2 spent compiling during the run, its pipeline included (tierup runs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier2_compile_ns: Option<u64>,
 }
 
 impl Sample {
@@ -63,6 +66,7 @@ pub fn run(mut command: Command, expected: &str, phases: bool) -> Result<Sample,
         max_rss_kib: finished.max_rss_kib,
         code_bytes: figures.map(|f| f.code_bytes),
         tier1_compile_ns: figures.filter(|f| f.tier1_functions > 0).map(|f| f.tier1_ns),
+        tier2_compile_ns: figures.filter(|f| f.tier2_functions > 0).map(|f| f.tier2_ns),
     })
 }
 

@@ -245,13 +245,41 @@ pub fn compile_throughput(record: &Record) -> Option<String> {
     let rate = |ns: u64| bytes as f64 / 1e6 / (ns as f64 / 1e9);
     (programs > 0 && tier1_ns > 0 && phase_ns > 0).then(|| {
         format!(
-            "Tier 1 compiles {:.1} MB of wasm code per second on one core (`baseline`, tier-1 time \
-             alone: {:.2} MB of function bodies in {} over {programs} programs); the whole compile \
-             phase (decode, validate, interpreter translation and tier 1) runs at {:.1} MB/s.",
+            "Tier 1 compiles {:.1} MB of wasm code per second on one core (`baseline`, tier-1 CPU \
+             time alone: {:.2} MB of function bodies in {} over {programs} programs); the whole \
+             compile phase (decode, validate and tier 1, on the engine's threads) runs at {:.1} \
+             MB/s of wall time.",
             rate(tier1_ns),
             bytes as f64 / 1e6,
             format::duration(tier1_ns),
             rate(phase_ns),
+        )
+    })
+}
+
+/// Tier 2's compile throughput, from the `optimized` runs (every function compiled up front, the
+/// pass pipeline included): MB of wasm function bodies per second of tier-2 compile time.
+pub fn tier_2_compile_throughput(record: &Record) -> Option<String> {
+    let (mut bytes, mut tier2_ns, mut programs) = (0u64, 0u64, 0usize);
+    for program in &record.config.programs {
+        let Some(runs) = find(record, program, "optimized").and_then(Measurement::ok_runs) else {
+            continue;
+        };
+        let tier2: Vec<u64> = runs.iter().filter_map(|s| s.tier2_compile_ns).collect();
+        let code = runs.iter().find_map(|s| s.code_bytes);
+        if let (Some(t), Some(code)) = (stats::median(&tier2), code) {
+            (bytes, tier2_ns, programs) = (bytes + code, tier2_ns + t, programs + 1);
+        }
+    }
+    (programs > 0 && tier2_ns > 0).then(|| {
+        let rate = bytes as f64 / 1e6 / (tier2_ns as f64 / 1e9);
+        format!(
+            "Tier 2 compiles {rate:.2} MB of wasm code per second on one core (`optimized`, its \
+             pass pipeline `{}` included: {:.2} MB of function bodies in {} over {programs} \
+             programs).",
+            record.config.passes.as_deref().unwrap_or("-O"),
+            bytes as f64 / 1e6,
+            format::duration(tier2_ns),
         )
     })
 }
@@ -279,7 +307,9 @@ pub fn text(record: &Record) -> String {
         out += "\n";
         out += &coverage.to_text();
     }
-    for sentence in [compile_throughput(record), auto_vs_baseline(record)].into_iter().flatten() {
+    let sentences =
+        [compile_throughput(record), tier_2_compile_throughput(record), auto_vs_baseline(record)];
+    for sentence in sentences.into_iter().flatten() {
         out += &format!("\n{sentence}\n");
     }
     out
@@ -323,6 +353,16 @@ mod tests {
             sentence.starts_with("Tier 1 compiles 50.0 MB of wasm code per second"),
             "{sentence}"
         );
+        // The same runs as `optimized`, 2 MB in 400 ms of tier-2 time.
+        assert_eq!(tier_2_compile_throughput(&record), None, "no tier-2 times yet");
+        for m in record.measurements.iter_mut().filter(|m| m.contender == "baseline") {
+            m.contender = "optimized".into();
+            for run in m.runs.iter_mut() {
+                run.tier2_compile_ns = Some(400_000_000);
+            }
+        }
+        let sentence = tier_2_compile_throughput(&record).unwrap();
+        assert!(sentence.starts_with("Tier 2 compiles 5.00 MB of wasm code"), "{sentence}");
     }
 
     #[test]

@@ -198,7 +198,8 @@ fn a_wrong_output_is_an_error_not_a_time() {
 fn record_writes_json_and_a_readme() {
     let repo = Repo::new();
     let results = repo.dir.path().join("results");
-    let run = repo.bench(&["--peer", "none", "--record", "--results", results.to_str().unwrap()]);
+    let args = ["--peer", "none", "--passes", "none", "--record", "--results"];
+    let run = repo.bench(&[&args[..], &[results.to_str().unwrap()]].concat());
     assert_eq!(run.status, 0, "{}\n{}", run.stdout, run.stderr);
     let json: Vec<PathBuf> = std::fs::read_dir(&results)
         .unwrap()
@@ -209,6 +210,7 @@ fn record_writes_json_and_a_readme() {
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json[0]).unwrap()).unwrap();
     assert_eq!(record["config"]["baseline"], "interp");
+    assert_eq!(record["config"]["passes"], "none", "the record names tier 2's pipeline");
     // One measurement per program and tier: every tier that exists runs by default.
     let tiers = ["interp", "baseline", "optimized", "auto"]
         .iter()
@@ -221,6 +223,7 @@ fn record_writes_json_and_a_readme() {
         readme.contains("| program | tier/peer |") && readme.contains("| echo | interp |"),
         "{readme}"
     );
+    assert!(readme.contains("tier 2's pipeline `none`"), "{readme}");
     assert!(results.join("charts/run-time-ratio.svg").is_file());
 }
 

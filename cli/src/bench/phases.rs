@@ -22,14 +22,24 @@ pub struct CompileFigures {
     pub tier1_functions: u64,
     /// Their total compile time.
     pub tier1_ns: u64,
+    /// Functions tier 2 compiled during the run (0 from builds older than tier 2, which do not
+    /// print the field).
+    pub tier2_functions: u64,
+    /// Their total compile time, the pass pipeline included.
+    pub tier2_ns: u64,
 }
 
 impl fmt::Display for CompileFigures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{COMPILE_TAG} code_bytes={} tier1_functions={} tier1_ns={}",
-            self.code_bytes, self.tier1_functions, self.tier1_ns
+            "{COMPILE_TAG} code_bytes={} tier1_functions={} tier1_ns={} tier2_functions={} \
+             tier2_ns={}",
+            self.code_bytes,
+            self.tier1_functions,
+            self.tier1_ns,
+            self.tier2_functions,
+            self.tier2_ns
         )
     }
 }
@@ -41,11 +51,15 @@ impl CompileFigures {
         let mut fields = line.strip_prefix(COMPILE_TAG)?.split_whitespace();
         let mut next =
             |key: &str| fields.next()?.strip_prefix(key)?.strip_prefix('=')?.parse().ok();
-        let figures = CompileFigures {
-            code_bytes: next("code_bytes")?,
-            tier1_functions: next("tier1_functions")?,
-            tier1_ns: next("tier1_ns")?,
+        let (code_bytes, tier1_functions, tier1_ns) =
+            (next("code_bytes")?, next("tier1_functions")?, next("tier1_ns")?);
+        // Builds older than tier 2 end the line here.
+        let (tier2_functions, tier2_ns) = match next("tier2_functions") {
+            Some(functions) => (functions, next("tier2_ns")?),
+            None => (0, 0),
         };
+        let figures =
+            CompileFigures { code_bytes, tier1_functions, tier1_ns, tier2_functions, tier2_ns };
         fields.next().is_none().then_some(figures)
     }
 }
@@ -98,10 +112,20 @@ mod tests {
 
     #[test]
     fn the_compile_figures_round_trip() {
-        let figures = CompileFigures { code_bytes: 1000, tier1_functions: 3, tier1_ns: 42 };
+        let figures = CompileFigures {
+            code_bytes: 1000,
+            tier1_functions: 3,
+            tier1_ns: 42,
+            tier2_functions: 2,
+            tier2_ns: 900,
+        };
         let stderr = format!("guest output\n{figures}\n");
         assert_eq!(CompileFigures::find_in(&stderr), Some(figures));
         assert_eq!(CompileFigures::find_in("tierup-compile-stats code_bytes=1"), None);
+        // A build older than tier 2 ends the line after tier 1's figures.
+        let old = "tierup-compile-stats code_bytes=1000 tier1_functions=3 tier1_ns=42";
+        let old = CompileFigures::find_in(old).expect("an older build's line");
+        assert_eq!((old.tier1_ns, old.tier2_functions, old.tier2_ns), (42, 0, 0));
     }
 
     #[test]

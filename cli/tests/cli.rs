@@ -15,13 +15,10 @@ struct Run {
     stderr: String,
 }
 
-/// Runs `tierup` with `args` from the package root, so `tests/data/...` paths resolve.
+/// Runs `tierup` with `args` from the workspace root (`common::tierup_command`), so `tests/data/...`
+/// paths resolve.
 fn tierup(args: &[&str]) -> Run {
-    let output = common::tierup_command()
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the tierup binary runs");
+    let output = common::tierup_command().args(args).output().expect("the tierup binary runs");
     Run {
         // A signal (a real abort) has no code: -1 never matches an expected status.
         status: output.status.code().unwrap_or(-1),
@@ -84,7 +81,8 @@ fn invoke_takes_negative_and_hex_arguments() {
 
 #[test]
 fn invoke_of_a_binary_module() {
-    let binary = wat::parse_file("tests/data/add.wat").expect("add.wat parses");
+    let binary = wat::parse_file(common::workspace_root().join("tests/data/add.wat"))
+        .expect("add.wat parses");
     let file = wasm_file(&binary);
     success(&tierup(&["run", path(&file), "--invoke", "add", "20", "22"]), "42\n");
 }
@@ -99,7 +97,8 @@ fn start_runs_without_invoke_and_program_args_are_accepted() {
 
 #[test]
 fn truncated_wasm_is_malformed() {
-    let binary = wat::parse_file("tests/data/add.wat").expect("add.wat parses");
+    let binary = wat::parse_file(common::workspace_root().join("tests/data/add.wat"))
+        .expect("add.wat parses");
     let file = wasm_file(&binary[..binary.len() - 3]);
     let run = tierup(&["run", path(&file), "--invoke", "add", "1", "2"]);
     one_line_failure(&run, "malformed module");
@@ -389,9 +388,10 @@ fn explore_shows_aarch64_code_on_any_host() {
     let out = &run.stdout;
     let header = line_index(out, 0, |l| l.starts_with(";; function 1 `square`: "));
     assert!(out.lines().nth(header).unwrap().contains("bytes of aarch64 code, compiled in"));
-    // The prologue saves the frame record; the multiplication is a three-operand `mul`.
+    // The prologue saves the frame record and the pinned context and frame pointers (no other
+    // callee-saved register: the code writes none); the multiplication is a three-operand `mul`.
     let prologue = line_index(out, header, |l| l == ";; prologue");
-    assert!(out.lines().nth(prologue + 1).unwrap().ends_with("stp x29, x30, [sp, #-0x60]!"));
+    assert!(out.lines().nth(prologue + 1).unwrap().ends_with("stp x29, x30, [sp, #-0x20]!"));
     let mul = line_index(out, prologue, |l| l.starts_with('@') && l.ends_with("i32.mul"));
     let mul = line_index(out, mul, |l| l.contains(" mul w"));
     assert!(is_instruction(out.lines().nth(mul).unwrap()), "{out}");
@@ -406,6 +406,34 @@ fn explore_shows_aarch64_code_on_any_host() {
     let run = tierup(&["explore", "--target", "sparc", "tests/data/explore.wat"]);
     assert_ne!(run.status, 0);
     assert!(run.stderr.contains("unknown ISA `sparc`"), "{}", run.stderr);
+}
+
+/// Tier 2's code, under the SSA instructions it was emitted for and their wasm operators.
+#[test]
+fn explore_shows_tier_2_code_under_ssa_instructions() {
+    let args = ["explore", "--tier", "optimized", "--func", "sum", "--func", "lanes"];
+    let run = tierup(&[&args[..], &["tests/data/explore.wat"]].concat());
+    assert_eq!((run.status, run.stderr.as_str()), (0, ""), "{}", run.stdout);
+    let out = &run.stdout;
+    let sum = line_index(out, 0, |l| l.starts_with(";; function 2 `sum`: "));
+    let body = line_index(out, sum, |l| l == ";; body");
+    // `v3 = i32.load mem0 +0 v2   ;; @0059  i32.load`, then its code.
+    let is_ssa = |l: &str, op: &str| l.starts_with("  v") && l.contains(op) && l.ends_with(op);
+    let load = line_index(out, body, |l| is_ssa(l, "i32.load"));
+    assert!(is_instruction(out.lines().nth(load + 1).unwrap()), "{out}");
+    let add = line_index(out, body, |l| is_ssa(l, "i32.add"));
+    assert!(is_instruction(out.lines().nth(add + 1).unwrap()), "{out}");
+    line_index(out, body, |l| l.starts_with("  return "));
+    line_index(out, body, |l| l == ";; epilogue");
+    assert!(out.contains(";; function 3 `lanes`: tier 2 does not compile it (unsupported:"));
+    // `--passes none` keeps the function as built: more SSA instructions, same operators.
+    let args = ["explore", "--tier", "optimized", "--passes", "none", "--func", "sum"];
+    let unoptimized = tierup(&[&args[..], &["tests/data/explore.wat"]].concat());
+    assert_eq!(unoptimized.status, 0, "{}", unoptimized.stderr);
+    let count = |text: &str| text.lines().filter(|l| l.starts_with("  v")).count();
+    assert!(count(&unoptimized.stdout) >= count(out), "{}", unoptimized.stdout);
+    let run = tierup(&["explore", "--tier", "interp", "tests/data/explore.wat"]);
+    assert!(run.stderr.contains("makes no machine code"), "{}", run.stderr);
 }
 
 #[test]
@@ -429,6 +457,90 @@ fn explore_rejects_imports_and_unknown_functions() {
     one_line_failure(&run, "no function named `nope`");
     let run = tierup(&["explore", "--func", "9", "tests/data/explore.wat"]);
     one_line_failure(&run, "no function 9 (the module has 4)");
+}
+
+// --- run --profile=jitdump -----------------------------------------------------------------------
+
+/// The `JIT_CODE_LOAD` records of a jitdump file: (code address, code size, name), after checking
+/// the header (magic, version, size, ELF machine of the host).
+fn jitdump_loads(dump: &[u8]) -> Vec<(u64, u64, String)> {
+    let u32_at = |at: usize| u32::from_le_bytes(dump[at..at + 4].try_into().unwrap());
+    let u64_at = |at: usize| u64::from_le_bytes(dump[at..at + 8].try_into().unwrap());
+    assert_eq!(&dump[..4], b"DTiJ", "the magic 0x4A695444, little-endian");
+    assert_eq!((u32_at(4), u32_at(8)), (1, 40), "version 1, a 40-byte header");
+    let machine = if cfg!(target_arch = "x86_64") { 62 } else { 183 };
+    assert_eq!(u32_at(12), machine);
+    let mut loads = Vec::new();
+    let mut at = 40;
+    while at < dump.len() {
+        let (kind, size) = (u32_at(at), u32_at(at + 4) as usize);
+        assert_eq!(kind, 0, "only JIT_CODE_LOAD records");
+        let (address, code_size) = (u64_at(at + 32), u64_at(at + 40));
+        let name_at = at + 56;
+        let name_end = name_at + dump[name_at..].iter().position(|&b| b == 0).unwrap();
+        let name = String::from_utf8(dump[name_at..name_end].to_vec()).unwrap();
+        assert_eq!(name_end + 1 + code_size as usize, at + size, "the code fills the record");
+        loads.push((address, code_size, name));
+        at += size;
+    }
+    assert_eq!(at, dump.len(), "records fill the file");
+    loads
+}
+
+/// Every function tiers 1 and 2 compile is in the dump, with its code; where `perf record`
+/// works, `perf inject --jit` turns the dump into symbols `perf report` shows.
+#[cfg(target_os = "linux")]
+#[test]
+fn jitdump_holds_the_code_of_every_compiled_function_for_perf_inject() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = common::workspace_root().join("tests/data/fib.wat");
+    let wat = wat.to_str().unwrap();
+    let child = common::tierup_command()
+        .args(["run", "--profile=jitdump", "--tier", "auto", "--tier-up", "sync"])
+        .args(["--tier-up-threshold", "1"])
+        .args(["--opt-threshold", "50", "--invoke", "fib", wat, "20"])
+        .current_dir(dir.path())
+        .output()
+        .expect("the tierup binary runs");
+    assert!(child.status.success(), "{}", String::from_utf8_lossy(&child.stderr));
+    let dumps: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.path()).collect();
+    assert_eq!(dumps.len(), 1, "one jit-<pid>.dump: {dumps:?}");
+    let loads = jitdump_loads(&std::fs::read(&dumps[0]).unwrap());
+    let names: Vec<&str> = loads.iter().map(|(_, _, name)| name.as_str()).collect();
+    assert!(names.contains(&"wasm[fib]::fib [baseline]"), "{names:?}");
+    assert!(names.contains(&"wasm[fib]::fib [optimized]"), "{names:?}");
+    assert!(loads.iter().all(|&(address, size, _)| address != 0 && size > 0));
+    // Under an emulator (scripts/test-aarch64), perf would sample the emulator, not the guest.
+    if cfg!(target_arch = "x86_64") && std::env::var_os("TIERUP_TEST_RUNNER").is_none() {
+        perf_inject_names(wat);
+    }
+}
+
+/// `perf record -k 1`, `perf inject --jit`, `perf report`: a spinning tier-1 function is named
+/// in the report. Skipped (with a note) where perf is missing or may not record.
+#[cfg(target_os = "linux")]
+fn perf_inject_names(wat: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let perf = |args: &[&str]| {
+        std::process::Command::new("perf").args(args).current_dir(dir.path()).output()
+    };
+    let tierup = env!("CARGO_BIN_EXE_tierup");
+    let args = ["record", "-k", "1", "-o", "perf.data", tierup, "run", "--profile=jitdump"];
+    let more = ["--tier", "baseline", "--invoke", "fib", wat, "27"];
+    match perf(&[&args[..], &more[..]].concat()) {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => {
+            let why = String::from_utf8_lossy(&out.stderr);
+            return eprintln!("note: perf record failed, perf inject not checked: {why}");
+        }
+        Err(e) => return eprintln!("note: no perf ({e}), perf inject not checked"),
+    }
+    let inject = perf(&["inject", "--jit", "-i", "perf.data", "-o", "perf.jit.data"]).unwrap();
+    assert!(inject.status.success(), "{}", String::from_utf8_lossy(&inject.stderr));
+    let report = perf(&["report", "-i", "perf.jit.data", "--stdio", "--sort", "sym"]).unwrap();
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(report.contains("wasm[fib]::fib [baseline]"), "{report}");
 }
 
 // --- run --profile=perfmap -----------------------------------------------------------------------
@@ -464,7 +576,6 @@ fn perfmap_names_every_tier_1_function_inside_mapped_code() {
     // The program blocks reading stdin, so its code is still mapped while the test looks.
     let mut child = common::tierup_command()
         .args(["run", "--profile=perfmap", "--tier", "baseline", "tests/data/wasi/wait_stdin.wat"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -508,7 +619,6 @@ fn perfmap_gets_a_line_when_a_function_tiers_up() {
         .args(["run", "--profile=perfmap", "--tier-up-threshold", "1", "--tier-up", "sync"])
         .arg("tests/data/fib.wat")
         .args(["--invoke", "fib", "10"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::piped())
         .spawn()
         .expect("the tierup binary runs");
@@ -527,7 +637,6 @@ fn perfmap_gets_a_line_when_a_function_tiers_up() {
 fn no_perf_map_unless_asked() {
     let child = common::tierup_command()
         .args(["run", "--tier", "baseline", "tests/data/fib.wat", "--invoke", "fib", "5"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("the tierup binary runs");

@@ -1,5 +1,6 @@
-//! `tierup explore`: each function's tier-1 machine code, disassembled and interleaved with the
-//! wasm operators it came from, so a reader sees what every operator costs.
+//! `tierup explore`: each function's tier-1 (or tier-2) machine code, disassembled and
+//! interleaved with the wasm operators (tier 2: the optimized SSA instructions) it came from, so a
+//! reader sees what every operator costs.
 //!
 //! The engine supplies the code and the operator-to-offset map (`Module::explore_function`); this
 //! module only formats: operators as wasmprinter prints them (looked up by module offset), machine
@@ -14,11 +15,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tierup::{CodePart, Config, Engine, Error, ExploredFunction, Isa, Module, Tier};
 
+fn parse_tier(name: &str) -> Result<Tier, String> {
+    match name {
+        "baseline" => Ok(Tier::Baseline),
+        "optimized" => Ok(Tier::Optimized),
+        _ => Err(format!("`{name}` makes no machine code to show (baseline or optimized)")),
+    }
+}
+
 fn parse_isa(name: &str) -> Result<Isa, String> {
     Isa::from_name(name).ok_or_else(|| format!("unknown ISA `{name}` (x86_64 or aarch64)"))
 }
 
-/// Show the machine code tier 1 generates for each function, under the wasm operators it came from
+/// Show the machine code tier 1 (or tier 2) generates for each function, under the wasm operators it came from
 ///
 /// For every defined function (or those --func selects): a header with its index, name, code size
 /// and compile time, then the prologue, each wasm operator followed by the instructions generated
@@ -28,11 +37,18 @@ fn parse_isa(name: &str) -> Result<Isa, String> {
 /// offsets (`@...`) are module byte offsets. Functions tier 1 does not compile show the reason.
 /// x86-64 disassembly is in Intel syntax, as `perf annotate` and `objdump -M intel` print it;
 /// --target aarch64 shows the aarch64 backend's code on any host (never run).
+///
+/// With --tier optimized, the code is tier 2's (the function optimized by the --passes pipeline
+/// alone: no profile, so every small callee is offered to the inliner), each stretch under the
+/// SSA instruction it was emitted for and that instruction's wasm operator; passes move and merge
+/// instructions, so the stretches follow the code, not the wasm order. `(register allocator:
+/// ...)` stretches are the moves, spills and reloads the allocator added.
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
   tierup explore fib.wat
   tierup explore --func fib --func 3 prog.wasm
-  tierup explore --target aarch64 --func fib fib.wat")]
+  tierup explore --target aarch64 --func fib fib.wat
+  tierup explore --tier optimized --passes none --func fib fib.wat")]
 pub struct ExploreCommand {
     /// Only this function: its name (name section or export) or its index in the function index
     /// space (repeatable)
@@ -42,6 +58,14 @@ pub struct ExploreCommand {
     /// The ISA to generate code for: x86_64 or aarch64 (default: the host's)
     #[arg(long, value_name = "ISA", value_parser = parse_isa)]
     target: Option<Isa>,
+
+    /// The tier whose code to show: `baseline` (tier 1) or `optimized` (tier 2)
+    #[arg(long, value_name = "TIER", default_value = "baseline", value_parser = parse_tier)]
+    tier: Tier,
+
+    /// Tier 2's pass pipeline, as for `tierup run` (`-O`, `none`, or pass names)
+    #[arg(long, value_name = "PIPELINE", default_value = "-O", allow_hyphen_values = true)]
+    passes: String,
 
     /// The module: a binary `.wasm` or a text `.wat` file
     #[arg(value_name = "FILE")]
@@ -64,7 +88,9 @@ pub fn explore(cmd: ExploreCommand) -> Result<ExitCode> {
             .into_owned()
     };
     // Nothing is compiled up front: each function is compiled for reading, on its own.
-    let engine = Engine::new(Config { tier: Tier::Interp.into(), ..Config::default() });
+    let opt_pipeline = if cmd.passes == "none" { String::new() } else { cmd.passes.clone() };
+    let engine =
+        Engine::new(Config { tier: Tier::Interp.into(), opt_pipeline, ..Config::default() });
     let module = Module::from_binary(&engine, &binary)
         .with_context(|| format!("failed to compile {}", path.display()))?;
     let selected = select(&module, &cmd.funcs)?;
@@ -80,13 +106,14 @@ pub fn explore(cmd: ExploreCommand) -> Result<ExitCode> {
         if i > 0 {
             out.push('\n');
         }
-        match module.explore_function_for(func_index, isa) {
+        match module.explore_function_in(func_index, cmd.tier, isa) {
             Ok(function) => render(&mut out, &function, &operators)?,
             Err(Error::Unsupported(reason)) => {
                 let name = function_label(func_index, module.display_name(func_index));
                 let reason = operator_name(&reason);
+                let tier = if cmd.tier == Tier::Optimized { "tier 2" } else { "tier 1" };
                 let _ =
-                    writeln!(out, ";; {name}: tier 1 does not compile it (unsupported: {reason})");
+                    writeln!(out, ";; {name}: {tier} does not compile it (unsupported: {reason})");
             }
             Err(e) => return Err(e).context(format!("function {func_index}")),
         }
@@ -197,6 +224,10 @@ fn render(out: &mut String, f: &ExploredFunction, operators: &Operators) -> Resu
             marks.push((op.code_offset, ";; body".to_string()));
         }
         let at = format!("@{:0w$x}", op.wasm_offset, w = operators.width);
+        if let Some(ir) = &op.ir {
+            marks.push((op.code_offset, ssa_heading(ir, op.wasm_offset, &at, operators)));
+            continue;
+        }
         let last = i == f.ops.len() - 1;
         let text = match operators.at(op.wasm_offset) {
             // wasmprinter prints the function's final `end` as the closing parenthesis.
@@ -239,6 +270,15 @@ fn render(out: &mut String, f: &ExploredFunction, operators: &Operators) -> Resu
         let _ = writeln!(out, "{mark}");
     }
     Ok(())
+}
+
+/// The heading of a stretch of tier-2 code: the SSA instruction, then the wasm operator it came
+/// from (none for what the compiler added).
+fn ssa_heading(ir: &str, wasm_offset: u32, at: &str, operators: &Operators) -> String {
+    match operators.at(wasm_offset) {
+        Some((_, text)) if wasm_offset != 0 => format!("  {ir:<40} ;; {at}  {}", text.trim()),
+        _ => format!("  {ir}"),
+    }
 }
 
 /// One decoded machine instruction.

@@ -29,7 +29,7 @@ fn configurations() -> Vec<Vec<String>> {
 }
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
+    common::workspace_root().join("corpus")
 }
 
 /// `(name, wasm path, small args, expected small output)` of every program in `suite.txt`.

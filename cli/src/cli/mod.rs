@@ -28,8 +28,8 @@ use tierup::{BudgetChecks, Config, Engine, Module, TierUpMode, TierUpPolicy, Tie
 
 /// tierup: a tiered WebAssembly engine
 ///
-/// Every function starts in the interpreter; hot functions move to a template JIT (tier 1). An
-/// optimizing SSA tier is planned.
+/// Every function starts in the interpreter; hot functions move to a template JIT (tier 1), and
+/// hot tier-1 code to the optimizing SSA tier (tier 2).
 /// Errors are reported on stderr as one `error:` line; exit status 1 (134 for a wasm trap).
 #[derive(Parser, Debug)]
 #[command(name = "tierup", version, propagate_version = true)]
@@ -69,11 +69,12 @@ struct TierOption {
     /// Which tier functions run in
     ///
     /// `auto`: every function starts in the interpreter and moves to tier 1 (the template JIT,
-    /// x86-64 and aarch64) when its calls and loop iterations reach --tier-up-threshold; a hot
-    /// loop moves into tier 1 at its header (on-stack replacement). `interp`: the interpreter runs
-    /// everything. `baseline`: every function is compiled by tier 1 before the run. Functions
-    /// tier 1 does not compile (SIMD) stay in the interpreter.
-    /// Planned: `optimized` (the optimizing SSA tier).
+    /// x86-64 and aarch64) when its calls and loop iterations reach --tier-up-threshold, and from
+    /// tier 1 to tier 2 (the optimizing SSA tier) at --opt-threshold; a hot loop moves up at its
+    /// header (on-stack replacement). `interp`: the interpreter runs everything. `baseline`:
+    /// every function is compiled by tier 1 before the run. `optimized`: every function is
+    /// compiled by tier 2 before the run. Functions a tier does not compile (SIMD) run in the
+    /// tier below.
     #[arg(long, value_name = "TIER", default_value = "auto", value_parser = Tiering::from_str)]
     tier: Tiering,
 
