@@ -1,242 +1,432 @@
 //! The interpreter's bytecode: what a wasm function body is translated into, once, before it runs.
 //!
-//! The bytecode is slot-addressed (a register machine): every operand names a 16-byte slot of the
-//! current frame, so no instruction pushes or pops. A frame is laid out as
+//! The bytecode is threaded code for a register machine. Each instruction is the address of its
+//! handler (a Rust function in `handlers.rs`) followed by its operands, packed without padding:
 //!
 //! ```text
-//! fp -> [params][locals][result padding][constants][temporaries: one slot per wasm stack height]
+//! ip -> [handler: fn pointer][operands: a #[repr(C, packed)] struct of this module]
 //! ```
 //!
-//! Branch targets are offsets (in instructions, as `i32` bits) from the instruction after the
-//! branch, so the executor needs no code base. The only backward branches are branches to loop
-//! headers, so the executor counts a back-edge whenever a branch goes backwards.
+//! so executing an instruction is one indirect call (or jump) through the word at `ip`, and each
+//! handler knows how long its instruction is. Operands are slots, immediates or branch offsets:
+//! - a slot is the byte offset (`index * SLOT_BYTES`) from the frame pointer of a 16-byte slot of
+//!   the current frame (`vm::frame`): `[params][locals][result padding][temporaries]`;
+//! - an immediate is a constant folded into the instruction (`i32.const` and friends never occupy
+//!   a slot, so entering a function copies no constant pool);
+//! - a branch offset is in bytes from the start of the branch instruction. The only backward
+//!   branches are branches to loop headers, so a backward branch is a loop back-edge.
 //!
-//! Constants are deduplicated per function and copied into the frame on entry, so an operand is always
-//! just a slot index and `i32.const` inside a loop costs nothing. Each instruction is at most 16 bytes
-//! (checked below) so the dispatch loop copies one small value per step.
+//! The code is built once per function by `translate.rs` and never changes afterwards; it ends in
+//! an instruction that never falls through (a return, a branch or a trap).
 
-use super::simd::{LaneWidth, SimdBinary, SimdLoad, SimdUnary};
+use super::exec::Executor;
 use crate::vm::frame::FrameLayout;
+use std::mem::{MaybeUninit, size_of};
 
-/// A frame-relative slot: an index while translating, a byte offset (`index * 16`) in the code the
-/// executor runs (see [`Instr::scale_slots`]).
+pub use crate::vm::frame::SLOT_BYTES;
+
+/// A frame-relative slot: the byte offset of a slot from the frame pointer.
 pub type Slot = u32;
+
+/// What a handler returns once execution leaves the chain of handlers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Not done: the next instruction's state waits in the executor (`Executor::resume`). The
+    /// loop dispatch returns this after every instruction; the tail dispatch only when its
+    /// host-stack guard trips.
+    Continue,
+    /// The function the interpreter was entered for returned; its results are in place.
+    Return,
+    /// A trap, waiting in the executor.
+    Trap,
+}
+
+/// The base of linear memory 0 (dangling without one); with its length, a handler argument.
+pub type Mem = *mut u8;
+
+/// One instruction's behaviour: runs the instruction at `ip` in the frame at `fp`, with memory 0 at
+/// `mem` (`len` accessible bytes), then continues with the next instruction (see `dispatch!`).
+/// `acc` is the accumulator: every instruction that writes a result slot leaves the result's low
+/// 64 bits there too, and an instruction right after it may read its operand there instead of
+/// from the slot (the translator chooses such a handler only where nothing else can run in
+/// between), so values passed from one instruction to the next stay in a register.
+pub type Handler = fn(ip: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor, acc: u64) -> Flow;
+
+/// Bytes of the handler word that starts every instruction.
+pub const HANDLER_BYTES: usize = size_of::<Handler>();
 
 /// A translated function body, ready to execute.
 #[derive(Debug)]
 pub struct InterpFunc {
-    pub code: Box<[Instr]>,
-    /// The function's frame, which every tier shares. Its `frame_init` is copied over the slots
-    /// right after the parameters on every entry: zeros for the declared locals and the result
-    /// padding, then the constants. One copy sets up both, because the two regions are adjacent.
+    /// The instructions (see the module doc). `MaybeUninit` because operand structs may hold
+    /// enums with padding bytes; every byte an instruction reads was written as that type.
+    pub code: Box<[MaybeUninit<u8>]>,
+    /// The function's frame, which every tier shares: its `frame_init` (zeros for the declared
+    /// locals and the result padding) is written over the slots after the parameters on entry.
     pub layout: FrameLayout,
-    /// The instruction index of each loop's header, by the loop's ordinal in the body (every
+    /// The byte offset in `code` of each loop's header, by the loop's ordinal in the body (every
     /// `loop` operator counts, `u32::MAX` for loops in dead code): how on-stack replacement finds
     /// tier 1's entry for the loop the interpreter is in.
     pub loop_headers: Box<[u32]>,
+    /// The call path's view of `layout`: bytes from the frame pointer to the first slot to zero.
+    pub zero_from: u32,
+    /// Slots to zero on entry (`frame_init.len()`).
+    pub zero_slots: u32,
+    /// Bytes the frame needs (`frame_size * SLOT_BYTES`).
+    pub frame_bytes: u32,
 }
 
-macro_rules! define_instrs {
-    (
-        $( $(#[$meta:meta])* $name:ident $( { $($field:ident : $ty:ident),* $(,)? } )? ),* $(,)?
-    ) => {
-        /// One bytecode instruction. Branch targets are relative offsets (see the module doc).
-        #[derive(Clone, Copy, Debug, PartialEq)]
-        pub enum Instr {
-            $( $(#[$meta])* $name $( { $($field: $ty),* } )? ),*
+impl InterpFunc {
+    /// The first instruction.
+    pub fn start(&self) -> Ip {
+        Ip(self.code.as_ptr().cast())
+    }
+}
+
+/// An instruction pointer: the address of an instruction's handler word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(transparent)]
+pub struct Ip(*const u8);
+
+impl Ip {
+    /// An instruction pointer that points nowhere (never dispatched).
+    pub fn dangling() -> Ip {
+        Ip(std::ptr::null())
+    }
+
+    /// The handler of the instruction at `self`.
+    ///
+    /// # Safety
+    /// `self` must point at an instruction of live code.
+    #[inline(always)]
+    pub unsafe fn handler(self) -> Handler {
+        // SAFETY: guaranteed by the caller; the word was written as a `Handler`.
+        unsafe { self.0.cast::<Handler>().read_unaligned() }
+    }
+
+    /// The operands of the instruction at `self`.
+    ///
+    /// # Safety
+    /// `self` must point at an instruction of live code whose operands are a `T`.
+    #[inline(always)]
+    pub unsafe fn operands<T: Copy>(self) -> T {
+        // SAFETY: guaranteed by the caller; the operands were written as a `T`.
+        unsafe { self.0.add(HANDLER_BYTES).cast::<T>().read_unaligned() }
+    }
+
+    /// The instruction after the one at `self`, whose operands are a `T`.
+    ///
+    /// # Safety
+    /// As for [`Ip::operands`]; the code goes on after the instruction (it never ends in one
+    /// that falls through).
+    #[inline(always)]
+    pub unsafe fn skip<T>(self) -> Ip {
+        // SAFETY: guaranteed by the caller.
+        Ip(unsafe { self.0.add(HANDLER_BYTES + size_of::<T>()) })
+    }
+
+    /// The instruction `offset` bytes from `self`.
+    ///
+    /// # Safety
+    /// `offset` must be a branch offset the translator computed for the branch at `self`.
+    #[inline(always)]
+    pub unsafe fn jump(self, offset: i32) -> Ip {
+        // SAFETY: guaranteed by the caller: branch targets are instructions of the same code.
+        Ip(unsafe { self.0.offset(offset as isize) })
+    }
+
+    /// `self`'s byte offset from `start` (both in the same code).
+    pub fn offset_from(self, start: Ip) -> usize {
+        self.0 as usize - start.0 as usize
+    }
+
+    /// A pointer to `bytes` bytes after `self` (for tables of offsets after an instruction).
+    ///
+    /// # Safety
+    /// The result must stay inside the code.
+    #[inline(always)]
+    pub unsafe fn byte_add(self, bytes: usize) -> *const u8 {
+        // SAFETY: guaranteed by the caller.
+        unsafe { self.0.add(bytes) }
+    }
+}
+
+/// A frame pointer: the address of slot 0 of a frame on the value stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(transparent)]
+pub struct Fp(*mut u8);
+
+impl Fp {
+    pub fn new(ptr: *mut u128) -> Fp {
+        Fp(ptr.cast())
+    }
+
+    pub fn as_ptr(self) -> *mut u128 {
+        self.0.cast()
+    }
+
+    /// Reads the value at the start of `slot`.
+    ///
+    /// # Safety
+    /// `slot` must be a slot of the live frame at `self`; `T` at most 16 bytes.
+    #[inline(always)]
+    pub unsafe fn get<T: Copy>(self, slot: Slot) -> T {
+        // SAFETY: guaranteed by the caller; slots are 16-byte aligned.
+        unsafe { self.0.add(slot as usize).cast::<T>().read() }
+    }
+
+    /// Writes `value` at the start of `slot`.
+    ///
+    /// # Safety
+    /// As for [`Fp::get`].
+    #[inline(always)]
+    pub unsafe fn set<T: SlotValue>(self, slot: Slot, value: T) {
+        let value = value.widen();
+        // SAFETY: guaranteed by the caller; slots are 16-byte aligned.
+        unsafe { self.0.add(slot as usize).cast::<T::Stored>().write(value) }
+    }
+
+    /// The frame starting at `slot` (a callee's, whose arguments are there). Wrapping: the
+    /// callee's frame is checked against the stack's end before it is used.
+    #[inline(always)]
+    pub fn at(self, slot: Slot) -> Fp {
+        Fp(self.0.wrapping_add(slot as usize))
+    }
+
+    /// The address `bytes` past `self` (for the frame-size check), wrapping.
+    #[inline(always)]
+    pub fn end(self, bytes: u32) -> *mut u8 {
+        self.0.wrapping_add(bytes as usize)
+    }
+}
+
+/// A value as a slot stores it: 32-bit values zero-extended to 64 bits. A load wider than the
+/// store it reads from cannot take its value from the store buffer and waits for the store to
+/// reach the cache (a store-forwarding stall of a dozen cycles on current x86-64 cores), and
+/// copies, selects and returns read 16 bytes; so every store writes at least the 8 bytes a
+/// scalar read may cover. The upper half of a 16-byte slot may keep stale bytes, which no read of
+/// a scalar looks at.
+pub trait SlotValue: Copy {
+    type Stored: Copy;
+    fn widen(self) -> Self::Stored;
+    /// The value as the accumulator holds it: its low 64 bits, zero-extended.
+    fn acc(self) -> u64;
+}
+
+impl SlotValue for u32 {
+    type Stored = u64;
+    #[inline(always)]
+    fn widen(self) -> u64 {
+        self as u64
+    }
+    #[inline(always)]
+    fn acc(self) -> u64 {
+        self as u64
+    }
+}
+
+impl SlotValue for u64 {
+    type Stored = u64;
+    #[inline(always)]
+    fn widen(self) -> u64 {
+        self
+    }
+    #[inline(always)]
+    fn acc(self) -> u64 {
+        self
+    }
+}
+
+impl SlotValue for u128 {
+    type Stored = u128;
+    #[inline(always)]
+    fn widen(self) -> u128 {
+        self
+    }
+    #[inline(always)]
+    fn acc(self) -> u64 {
+        self as u64
+    }
+}
+
+/// Code under construction: the translator's output buffer.
+#[derive(Default)]
+pub struct CodeBuf {
+    bytes: Vec<MaybeUninit<u8>>,
+}
+
+impl CodeBuf {
+    /// Appends the instruction `handler(operands)`; returns where it starts.
+    #[inline]
+    pub fn emit<T: Copy>(&mut self, handler: Handler, operands: T) -> usize {
+        let at = self.bytes.len();
+        self.push(handler);
+        self.push(operands);
+        at
+    }
+
+    /// Appends one value's bytes.
+    #[inline]
+    pub fn push<T: Copy>(&mut self, value: T) {
+        let n = size_of::<T>();
+        self.bytes.reserve(n);
+        // SAFETY: `reserve` made room for `n` bytes after the initialized ones; the bytes are
+        // `MaybeUninit`, so writing a `T` with padding leaves nothing claimed initialized that
+        // is not.
+        unsafe {
+            let end = self.bytes.as_mut_ptr().add(self.bytes.len());
+            end.cast::<T>().write_unaligned(value);
+            self.bytes.set_len(self.bytes.len() + n);
         }
+    }
 
-        impl Instr {
-            /// Turns every slot operand from a slot index into its byte offset from the frame
-            /// pointer (`index * 16`), the form the executor addresses with: x86 and aarch64
-            /// addressing modes scale by at most 8, so a pre-scaled offset saves a shift per
-            /// operand in the dispatch loop.
-            pub fn scale_slots(&mut self) {
-                match self {
-                    $( Instr::$name $( { $($field),* } )? => {
-                        $( $( scale_slot!($ty, $field); )* )?
-                    } )*
-                }
-            }
-        }
+    /// Overwrites the `T` at byte `at` (which an earlier `push` wrote as a `T`).
+    #[inline]
+    pub fn patch<T: Copy>(&mut self, at: usize, value: T) {
+        assert!(at + size_of::<T>() <= self.bytes.len(), "patch inside the code");
+        // SAFETY: in bounds (checked above); unaligned write into `MaybeUninit` bytes.
+        unsafe { self.bytes.as_mut_ptr().add(at).cast::<T>().write_unaligned(value) }
+    }
+
+    /// Reads the `T` at byte `at` (which an earlier `push` wrote as a `T`).
+    #[inline]
+    pub fn read<T: Copy>(&self, at: usize) -> T {
+        assert!(at + size_of::<T>() <= self.bytes.len(), "read inside the code");
+        // SAFETY: in bounds (checked above); those bytes were written as a `T` (caller).
+        unsafe { self.bytes.as_ptr().add(at).cast::<T>().read_unaligned() }
+    }
+
+    /// Drops everything from byte `at` on (an instruction the translator takes back).
+    pub fn truncate(&mut self, at: usize) {
+        self.bytes.truncate(at);
+    }
+
+    /// Bytes so far: where the next instruction starts.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn finish(self) -> Box<[MaybeUninit<u8>]> {
+        self.bytes.into_boxed_slice()
+    }
+}
+
+/// Declares operand structs: packed (no padding, read unaligned), `Copy`.
+macro_rules! operands {
+    ($( $(#[$meta:meta])* $name:ident { $($field:ident : $ty:ty),* $(,)? } )*) => {
+        $(
+            $(#[$meta])*
+            #[repr(C, packed)]
+            #[derive(Clone, Copy, Debug)]
+            pub struct $name { $(pub $field: $ty),* }
+        )*
     };
 }
 
-/// Scales one field if its declared type is `Slot`.
-macro_rules! scale_slot {
-    (Slot, $field:ident) => {
-        *$field *= SLOT_BYTES
-    };
-    ($other:ident, $field:ident) => {
-        let _ = $field;
-    };
+// Every operand struct whose instruction writes a result the translator may redirect (to a local,
+// for `local.set`) has that result slot as its first field, `dst`: see `DST_AT`.
+operands! {
+    /// No operands.
+    Nothing {}
+    /// `dst = op(src)`.
+    Un { dst: Slot, src: Slot }
+    /// `dst = op(a, b)`.
+    Bin { dst: Slot, a: Slot, b: Slot }
+    /// `dst = (a * b) op c` (or `c op (a * b)`): a float multiplication fused into the addition
+    /// or subtraction that consumes it (rounded twice, as the two operators are).
+    MulThen { dst: Slot, c: Slot, a: Slot, b: Slot }
+    /// `dst = op(a, imm)` (or `op(imm, a)`), 32-bit immediate.
+    BinI32 { dst: Slot, a: Slot, imm: u32 }
+    /// `dst = op(a, imm)` (or `op(imm, a)`), 64-bit immediate.
+    BinI64 { dst: Slot, a: Slot, imm: u64 }
+    /// Two `i32.add`s of immediates in one instruction: `dst0 = a0 + imm0`, then
+    /// `dst = a + imm` (the second's operands first, so `dst` is where `DST_AT` says).
+    AddRi2 { dst: Slot, a: Slot, imm: u32, dst0: Slot, a0: Slot, imm0: u32 }
+    /// Consecutive copies in one instruction, in order: `dst0 = src0`, then `dst = src`.
+    Copy2 { dst: Slot, src: Slot, dst0: Slot, src0: Slot }
+    /// Three consecutive copies: `dst0 = src0`, `dst1 = src1`, then `dst = src`.
+    Copy3 { dst: Slot, src: Slot, dst1: Slot, src1: Slot, dst0: Slot, src0: Slot }
+    /// `dst = imm` (32 bits).
+    ConstI32 { dst: Slot, imm: u32 }
+    /// `dst = imm` (64 bits).
+    ConstI64 { dst: Slot, imm: u64 }
+    /// `dst = imm` (128 bits).
+    ConstV128 { dst: Slot, imm: u128 }
+    /// `dst = cond != 0 ? a : b`.
+    Select { dst: Slot, a: Slot, b: Slot, cond: Slot }
+    /// Unconditional branch.
+    Br { offset: i32 }
+    /// `dst = x + z`, then branch when `dst cmp y`: an addition fused into the compare-and-branch
+    /// on its result (loop counters). `z` and `y` are slots or immediates, as the handler says.
+    AddBr { offset: i32, dst: Slot, x: Slot, z: u64, y: u64 }
+    /// Branch when `cond` is (or is not) zero.
+    BrIf { cond: Slot, offset: i32 }
+    /// Branch when `a op b`.
+    BrCmp { a: Slot, b: Slot, offset: i32 }
+    /// Branch when `a op imm`, 32-bit immediate.
+    BrCmpI32 { a: Slot, imm: u32, offset: i32 }
+    /// Branch when `a op imm`, 64-bit immediate.
+    BrCmpI64 { a: Slot, offset: i32, imm: u64 }
+    /// Jumps by the `min(index, len)`-th of the `len + 1` `i32` offsets that follow the
+    /// instruction (offsets from the `BrTable` instruction's start).
+    BrTable { index: Slot, len: u32 }
+    /// Consumes `amount` units of fuel.
+    Fuel { amount: u32 }
+    /// Returns `src` as the only result.
+    Return1 { src: Slot }
+    /// Calls defined function `def` (of this instance) with its arguments in slots `base..`.
+    Call { def: u32, base: Slot }
+    /// Calls imported function `func` with its arguments in slots `base..`.
+    CallImport { func: u32, base: Slot }
+    /// Calls through `table` with module type `ty`; arguments from `base`, the table index in
+    /// slot `index`.
+    CallIndirect { ty: u32, table: u32, base: Slot, index: Slot }
+    /// `dst = global`.
+    GlobalGet { dst: Slot, global: u32 }
+    /// `global = src`.
+    GlobalSet { src: Slot, global: u32 }
+    /// `dst = ref.func func`.
+    RefFunc { dst: Slot, func: u32 }
+    /// `dst = load(addr + offset)`.
+    Load { dst: Slot, addr: Slot, offset: u32 }
+    /// `dst = load((a + imm) + offset)`: the address was an `i32.add` of an immediate, fused (the
+    /// sum wraps at 32 bits, as the `i32.add` did).
+    LoadRi { dst: Slot, a: Slot, imm: u32, offset: u32 }
+    /// `dst = load((a + b) + offset)`: the address was an `i32.add`, fused.
+    LoadRr { dst: Slot, a: Slot, b: Slot, offset: u32 }
+    /// `dst = load(ea)`: the address was a constant, folded with the offset.
+    LoadAbs { dst: Slot, ea: u64 }
+    /// `store(addr + offset, val)`.
+    Store { addr: Slot, val: Slot, offset: u32 }
+    /// `store(addr + offset, imm)`, the value a constant (its low bytes for narrow stores).
+    StoreImm { addr: Slot, offset: u32, imm: u64 }
+    /// `store(ea, val)`: the address was a constant, folded with the offset.
+    StoreAbs { val: Slot, ea: u64 }
+    /// `dst` only (memory.size).
+    Dst { dst: Slot }
+    /// Bulk memory and table operations: an immediate or two, operands in slots `base..`.
+    Bulk { a: u32, b: u32, base: Slot }
+    /// `dst = table[index]`.
+    TableGet { dst: Slot, table: u32, index: Slot }
+    /// `dst = table.size`.
+    TableSize { dst: Slot, table: u32 }
+    /// One immediate (a segment to drop).
+    Index { index: u32 }
+    /// `dst = op(src)` on v128 (and splats, extracts).
+    V128Un { dst: Slot, src: Slot, op: super::simd::SimdUnary }
+    /// `dst = op(a, b)` on v128 (and shifts, replaces).
+    V128Bin { dst: Slot, a: Slot, b: Slot, op: super::simd::SimdBinary }
+    /// `dst = bitselect(a, b, mask)`.
+    V128Select { dst: Slot, a: Slot, b: Slot, mask: Slot }
+    /// `dst = shuffle(lanes, a, b)`.
+    V128Shuffle { dst: Slot, a: Slot, b: Slot, lanes: [u8; 16] }
+    /// `dst = load(addr + offset)` of one of the v128 load kinds.
+    V128Load { dst: Slot, addr: Slot, offset: u32, kind: super::simd::SimdLoad }
+    /// `dst = v` with lane `lane` loaded from `addr + offset`.
+    V128LoadLane { dst: Slot, addr: Slot, v: Slot, offset: u32, width: super::simd::LaneWidth, lane: u8 }
+    /// Stores lane `lane` of `val` (or all of it, `width: None`) at `addr + offset`.
+    V128Store { addr: Slot, val: Slot, offset: u32, width: Option<super::simd::LaneWidth>, lane: u8 }
 }
 
-pub use crate::vm::frame::SLOT_BYTES;
-
-define_instrs! {
-    // ---- control ----
-    Unreachable,
-    /// Consumes `amount` units of fuel (only emitted when fuel is enabled).
-    ConsumeFuel { amount: u32 },
-    Br { target: u32 },
-    BrIfNez { cond: Slot, target: u32 },
-    BrIfEqz { cond: Slot, target: u32 },
-    /// Compare-and-branch: jumps when the `i32` comparison of `a` and `b` holds. The translator fuses
-    /// a comparison with the `br_if` or `if` that consumes it.
-    BrIfI32Eq { a: Slot, b: Slot, target: u32 },
-    BrIfI32Ne { a: Slot, b: Slot, target: u32 },
-    BrIfI32LtS { a: Slot, b: Slot, target: u32 },
-    BrIfI32LtU { a: Slot, b: Slot, target: u32 },
-    BrIfI32GtS { a: Slot, b: Slot, target: u32 },
-    BrIfI32GtU { a: Slot, b: Slot, target: u32 },
-    BrIfI32LeS { a: Slot, b: Slot, target: u32 },
-    BrIfI32LeU { a: Slot, b: Slot, target: u32 },
-    BrIfI32GeS { a: Slot, b: Slot, target: u32 },
-    BrIfI32GeU { a: Slot, b: Slot, target: u32 },
-    /// Jumps to the `min(index, len)`-th of the `len + 1` branch instructions that follow.
-    BrTable { index: Slot, len: u32 },
-    /// Returns; the results are already in slots `0..n`.
-    Return,
-    /// Calls function `func` (module index space) with its arguments in slots `base..`; results land there.
-    Call { func: u32, base: Slot },
-    /// Calls through `table`; arguments in `base..base+n`, the table index in `base+n`.
-    CallIndirect { ty: u32, table: u32, base: Slot },
-
-    // ---- data movement ----
-    Copy { dst: Slot, src: Slot },
-    /// `dst = cond != 0 ? dst : other` (the first operand is already in `dst`).
-    Select { dst: Slot, cond: Slot, other: Slot },
-    GlobalGet { dst: Slot, global: u32 },
-    GlobalSet { src: Slot, global: u32 },
-    RefIsNull { dst: Slot, src: Slot },
-    RefFunc { dst: Slot, func: u32 },
-
-    // ---- memory ----
-    I32Load { dst: Slot, addr: Slot, offset: u32 },
-    I64Load { dst: Slot, addr: Slot, offset: u32 },
-    I32Load8S { dst: Slot, addr: Slot, offset: u32 },
-    I32Load8U { dst: Slot, addr: Slot, offset: u32 },
-    I32Load16S { dst: Slot, addr: Slot, offset: u32 },
-    I32Load16U { dst: Slot, addr: Slot, offset: u32 },
-    I64Load8S { dst: Slot, addr: Slot, offset: u32 },
-    I64Load8U { dst: Slot, addr: Slot, offset: u32 },
-    I64Load16S { dst: Slot, addr: Slot, offset: u32 },
-    I64Load16U { dst: Slot, addr: Slot, offset: u32 },
-    I64Load32S { dst: Slot, addr: Slot, offset: u32 },
-    I64Load32U { dst: Slot, addr: Slot, offset: u32 },
-    I32Store { addr: Slot, val: Slot, offset: u32 },
-    I64Store { addr: Slot, val: Slot, offset: u32 },
-    I32Store8 { addr: Slot, val: Slot, offset: u32 },
-    I32Store16 { addr: Slot, val: Slot, offset: u32 },
-    MemorySize { dst: Slot },
-    MemoryGrow { dst: Slot, delta: Slot },
-    /// Operands (dst, value, len) in `base..base+3`.
-    MemoryFill { base: Slot },
-    /// Operands (dst, src, len) in `base..base+3`.
-    MemoryCopy { base: Slot },
-    /// Operands (dst, src, len) in `base..base+3`.
-    MemoryInit { segment: u32, base: Slot },
-    DataDrop { segment: u32 },
-
-    // ---- tables ----
-    TableGet { dst: Slot, table: u32, index: Slot },
-    /// Operands (index, value) in `base..base+2`.
-    TableSet { table: u32, base: Slot },
-    TableSize { dst: Slot, table: u32 },
-    /// Operands (init, delta) in `base..base+2`; the result replaces `init`.
-    TableGrow { table: u32, base: Slot },
-    /// Operands (index, value, len) in `base..base+3`.
-    TableFill { table: u32, base: Slot },
-    /// Operands (dst, src, len) in `base..base+3`.
-    TableCopy { dst_table: u32, src_table: u32, base: Slot },
-    /// Operands (dst, src, len) in `base..base+3`.
-    TableInit { table: u32, segment: u32, base: Slot },
-    ElemDrop { segment: u32 },
-
-    // ---- SIMD (semantics in `simd.rs`) ----
-    V128Unary { op: SimdUnary, dst: Slot, src: Slot },
-    V128Binary { op: SimdBinary, dst: Slot, a: Slot, b: Slot },
-    /// `dst = bitselect(dst, b, mask)`.
-    V128Bitselect { dst: Slot, b: Slot, mask: Slot },
-    /// `dst = shuffle(lanes, dst, b)` where `lanes` is a constant slot holding the 16 indices.
-    V128Shuffle { dst: Slot, b: Slot, lanes: Slot },
-    V128Load { kind: SimdLoad, dst: Slot, addr: Slot, offset: u32 },
-    /// `dst` holds the vector to update; `lane` is packed with the width.
-    V128LoadLane { width: LaneWidth, lane: u8, dst: Slot, addr: Slot, offset: u32 },
-    V128Store { addr: Slot, val: Slot, offset: u32 },
-    V128StoreLane { width: LaneWidth, lane: u8, addr: Slot, val: Slot, offset: u32 },
-
-    // ---- numeric: (dst, src) unary and (dst, a, b) binary, one variant per operator ----
-    I32Eqz { dst: Slot, src: Slot }, I64Eqz { dst: Slot, src: Slot },
-    I32Clz { dst: Slot, src: Slot }, I32Ctz { dst: Slot, src: Slot }, I32Popcnt { dst: Slot, src: Slot },
-    I64Clz { dst: Slot, src: Slot }, I64Ctz { dst: Slot, src: Slot }, I64Popcnt { dst: Slot, src: Slot },
-    I32Extend8S { dst: Slot, src: Slot }, I32Extend16S { dst: Slot, src: Slot },
-    I64Extend8S { dst: Slot, src: Slot }, I64Extend16S { dst: Slot, src: Slot },
-    I64Extend32S { dst: Slot, src: Slot },
-    I32WrapI64 { dst: Slot, src: Slot }, I64ExtendI32S { dst: Slot, src: Slot },
-    I64ExtendI32U { dst: Slot, src: Slot },
-    F32Abs { dst: Slot, src: Slot }, F32Neg { dst: Slot, src: Slot }, F32Ceil { dst: Slot, src: Slot },
-    F32Floor { dst: Slot, src: Slot }, F32Trunc { dst: Slot, src: Slot },
-    F32Nearest { dst: Slot, src: Slot }, F32Sqrt { dst: Slot, src: Slot },
-    F64Abs { dst: Slot, src: Slot }, F64Neg { dst: Slot, src: Slot }, F64Ceil { dst: Slot, src: Slot },
-    F64Floor { dst: Slot, src: Slot }, F64Trunc { dst: Slot, src: Slot },
-    F64Nearest { dst: Slot, src: Slot }, F64Sqrt { dst: Slot, src: Slot },
-    I32TruncF32S { dst: Slot, src: Slot }, I32TruncF32U { dst: Slot, src: Slot },
-    I32TruncF64S { dst: Slot, src: Slot }, I32TruncF64U { dst: Slot, src: Slot },
-    I64TruncF32S { dst: Slot, src: Slot }, I64TruncF32U { dst: Slot, src: Slot },
-    I64TruncF64S { dst: Slot, src: Slot }, I64TruncF64U { dst: Slot, src: Slot },
-    I32TruncSatF32S { dst: Slot, src: Slot }, I32TruncSatF32U { dst: Slot, src: Slot },
-    I32TruncSatF64S { dst: Slot, src: Slot }, I32TruncSatF64U { dst: Slot, src: Slot },
-    I64TruncSatF32S { dst: Slot, src: Slot }, I64TruncSatF32U { dst: Slot, src: Slot },
-    I64TruncSatF64S { dst: Slot, src: Slot }, I64TruncSatF64U { dst: Slot, src: Slot },
-    F32ConvertI32S { dst: Slot, src: Slot }, F32ConvertI32U { dst: Slot, src: Slot },
-    F32ConvertI64S { dst: Slot, src: Slot }, F32ConvertI64U { dst: Slot, src: Slot },
-    F64ConvertI32S { dst: Slot, src: Slot }, F64ConvertI32U { dst: Slot, src: Slot },
-    F64ConvertI64S { dst: Slot, src: Slot }, F64ConvertI64U { dst: Slot, src: Slot },
-    F32DemoteF64 { dst: Slot, src: Slot }, F64PromoteF32 { dst: Slot, src: Slot },
-
-    I32Eq { dst: Slot, a: Slot, b: Slot }, I32Ne { dst: Slot, a: Slot, b: Slot },
-    I32LtS { dst: Slot, a: Slot, b: Slot }, I32LtU { dst: Slot, a: Slot, b: Slot },
-    I32GtS { dst: Slot, a: Slot, b: Slot }, I32GtU { dst: Slot, a: Slot, b: Slot },
-    I32LeS { dst: Slot, a: Slot, b: Slot }, I32LeU { dst: Slot, a: Slot, b: Slot },
-    I32GeS { dst: Slot, a: Slot, b: Slot }, I32GeU { dst: Slot, a: Slot, b: Slot },
-    I64Eq { dst: Slot, a: Slot, b: Slot }, I64Ne { dst: Slot, a: Slot, b: Slot },
-    I64LtS { dst: Slot, a: Slot, b: Slot }, I64LtU { dst: Slot, a: Slot, b: Slot },
-    I64GtS { dst: Slot, a: Slot, b: Slot }, I64GtU { dst: Slot, a: Slot, b: Slot },
-    I64LeS { dst: Slot, a: Slot, b: Slot }, I64LeU { dst: Slot, a: Slot, b: Slot },
-    I64GeS { dst: Slot, a: Slot, b: Slot }, I64GeU { dst: Slot, a: Slot, b: Slot },
-    F32Eq { dst: Slot, a: Slot, b: Slot }, F32Ne { dst: Slot, a: Slot, b: Slot },
-    F32Lt { dst: Slot, a: Slot, b: Slot }, F32Gt { dst: Slot, a: Slot, b: Slot },
-    F32Le { dst: Slot, a: Slot, b: Slot }, F32Ge { dst: Slot, a: Slot, b: Slot },
-    F64Eq { dst: Slot, a: Slot, b: Slot }, F64Ne { dst: Slot, a: Slot, b: Slot },
-    F64Lt { dst: Slot, a: Slot, b: Slot }, F64Gt { dst: Slot, a: Slot, b: Slot },
-    F64Le { dst: Slot, a: Slot, b: Slot }, F64Ge { dst: Slot, a: Slot, b: Slot },
-    I32Add { dst: Slot, a: Slot, b: Slot }, I32Sub { dst: Slot, a: Slot, b: Slot },
-    I32Mul { dst: Slot, a: Slot, b: Slot }, I32DivS { dst: Slot, a: Slot, b: Slot },
-    I32DivU { dst: Slot, a: Slot, b: Slot }, I32RemS { dst: Slot, a: Slot, b: Slot },
-    I32RemU { dst: Slot, a: Slot, b: Slot }, I32And { dst: Slot, a: Slot, b: Slot },
-    I32Or { dst: Slot, a: Slot, b: Slot }, I32Xor { dst: Slot, a: Slot, b: Slot },
-    I32Shl { dst: Slot, a: Slot, b: Slot }, I32ShrS { dst: Slot, a: Slot, b: Slot },
-    I32ShrU { dst: Slot, a: Slot, b: Slot }, I32Rotl { dst: Slot, a: Slot, b: Slot },
-    I32Rotr { dst: Slot, a: Slot, b: Slot },
-    I64Add { dst: Slot, a: Slot, b: Slot }, I64Sub { dst: Slot, a: Slot, b: Slot },
-    I64Mul { dst: Slot, a: Slot, b: Slot }, I64DivS { dst: Slot, a: Slot, b: Slot },
-    I64DivU { dst: Slot, a: Slot, b: Slot }, I64RemS { dst: Slot, a: Slot, b: Slot },
-    I64RemU { dst: Slot, a: Slot, b: Slot }, I64And { dst: Slot, a: Slot, b: Slot },
-    I64Or { dst: Slot, a: Slot, b: Slot }, I64Xor { dst: Slot, a: Slot, b: Slot },
-    I64Shl { dst: Slot, a: Slot, b: Slot }, I64ShrS { dst: Slot, a: Slot, b: Slot },
-    I64ShrU { dst: Slot, a: Slot, b: Slot }, I64Rotl { dst: Slot, a: Slot, b: Slot },
-    I64Rotr { dst: Slot, a: Slot, b: Slot },
-    F32Add { dst: Slot, a: Slot, b: Slot }, F32Sub { dst: Slot, a: Slot, b: Slot },
-    F32Mul { dst: Slot, a: Slot, b: Slot }, F32Div { dst: Slot, a: Slot, b: Slot },
-    F32Min { dst: Slot, a: Slot, b: Slot }, F32Max { dst: Slot, a: Slot, b: Slot },
-    F32Copysign { dst: Slot, a: Slot, b: Slot },
-    F64Add { dst: Slot, a: Slot, b: Slot }, F64Sub { dst: Slot, a: Slot, b: Slot },
-    F64Mul { dst: Slot, a: Slot, b: Slot }, F64Div { dst: Slot, a: Slot, b: Slot },
-    F64Min { dst: Slot, a: Slot, b: Slot }, F64Max { dst: Slot, a: Slot, b: Slot },
-    F64Copysign { dst: Slot, a: Slot, b: Slot },
-}
-
-// Keeping instructions small keeps the dispatch loop's working set small.
-const _: () = assert!(std::mem::size_of::<Instr>() <= 16);
+/// Where the `dst` field of a result-writing instruction sits: right after the handler word.
+pub const DST_AT: usize = HANDLER_BYTES;

@@ -169,6 +169,26 @@ impl ModuleTiers {
         }
     }
 
+    /// Tier 0's code of `def` if the function is entered through `entry` and translated: the
+    /// interpreter's call path, in one look-up without bounds checks.
+    ///
+    /// # Safety
+    /// `def` must be below [`Self::len`].
+    #[inline(always)]
+    pub unsafe fn interp_callee(&self, def: u32, entry: FuncEntry) -> Option<&InterpFunc> {
+        // SAFETY: guaranteed by the caller: both tables have one entry per defined function.
+        let (current, cell) = unsafe {
+            (self.entries.get_unchecked(def as usize), self.interp.get_unchecked(def as usize))
+        };
+        if current.load(Ordering::Relaxed) != entry as usize {
+            return None;
+        }
+        match cell.get() {
+            Some(Ok(code)) => Some(code),
+            _ => None,
+        }
+    }
+
     /// Tier 0's code of `def`, translating it with `translate` the first time.
     #[inline]
     pub fn interp_code(

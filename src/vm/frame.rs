@@ -4,7 +4,7 @@
 //! stack ([`Stack`](super::stack::Stack)):
 //!
 //! ```text
-//! fp -> [params][locals][result padding][constants][temporaries: one slot per wasm stack height]
+//! fp -> [params][locals][result padding][temporaries: one slot per wasm stack height]
 //! ```
 //!
 //! A callee's frame starts at its caller's argument slots, and its results come back in its first
@@ -25,8 +25,7 @@ pub struct FrameLayout {
     /// Parameters, in slots `0..num_params`.
     pub num_params: u32,
     /// Copied over the slots right after the parameters on every entry: zeros for the declared
-    /// locals and the result padding, then the constants. Compiled tiers keep constants as
-    /// immediates and only need the locals' zeros.
+    /// locals and the result padding. Every tier keeps constants as immediates.
     pub frame_init: Box<[u128]>,
     /// Declared locals (not counting parameters): the first entries of `frame_init`.
     pub num_locals: u32,
@@ -49,9 +48,9 @@ impl FrameLayout {
 
 /// The layout of defined function `def` of `module` for code no lower tier ever runs, from what
 /// validation recorded, without decoding its body (only its locals' header): parameters, zeroed
-/// locals and result padding, then the temporaries at once, with no constant slots (compiled
-/// tiers keep constants as immediates) and no fuel segments. So only for code compiled without
-/// fuel metering whose frames never pass to tier 0: on-stack replacement needs tier 0's layout.
+/// locals and result padding, then the temporaries at once (no constant slots: every tier keeps
+/// constants as immediates, so the slots are tier 0's) and no fuel segments. So only for code
+/// compiled without fuel metering; with fuel, the segments come from tier 0's translation.
 pub fn compact_layout(
     module: &crate::module::ModuleInner,
     def: u32,

@@ -129,10 +129,18 @@ pub fn resolve_indirect(
     table: u32,
     index: u32,
 ) -> Result<FuncIdx, TrapCode> {
-    let raw = *table_ref(store, instance, table)
-        .elems
-        .get(index as usize)
-        .ok_or(TrapCode::TableOutOfBounds)?;
+    let raw = table_get(store, instance, table, index)?;
+    check_func_ref(store, instance, ty, raw)
+}
+
+/// The function the table element `raw` refers to, if it is not null and has module type `ty`
+/// of `instance`: what `call_indirect` checks once it has read the element.
+pub fn check_func_ref(
+    store: &StoreInner,
+    instance: u32,
+    ty: u32,
+    raw: u64,
+) -> Result<FuncIdx, TrapCode> {
     let func = decode_func_ref(raw).ok_or(TrapCode::IndirectCallToNull)?;
     let module = &store.instances[instance as usize].module.inner;
     if store.func(func).sig != module.sigs[ty as usize] {
