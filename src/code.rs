@@ -124,6 +124,7 @@ struct CompiledCode {
     osr_entries: Box<[Option<u32>]>,
     compile_time: std::time::Duration,
     stats: Box<[(&'static str, u64)]>,
+    wasm_offsets: Box<[(u32, u32)]>,
 }
 
 /// The parts of a [`CompiledFunc`], as a backend assembled them.
@@ -146,6 +147,10 @@ pub struct CompiledParts {
     /// The compiler's own numbers about this compile, named (e.g. tier 2's IR sizes before and
     /// after its pipeline), for `--stats`; the runtime only keeps them.
     pub stats: Vec<(&'static str, u64)>,
+    /// Line information for profilers: `(code offset, module offset of the wasm operator whose
+    /// code starts there)`, in code order. Recorded only when a profiler reads it
+    /// ([`crate::ProfilingStrategy::JitDump`]); empty otherwise, so it costs nothing by default.
+    pub wasm_offsets: Vec<(u32, u32)>,
 }
 
 /// Times a compile by the compiling thread's CPU time, so a compile time says what compiling
@@ -208,6 +213,7 @@ impl CompiledFunc {
             osr_entries: parts.osr_entries.into(),
             compile_time: parts.compile_time,
             stats: parts.stats.into(),
+            wasm_offsets: parts.wasm_offsets.into(),
         };
         CompiledFunc { inner: Arc::new(inner) }
     }
@@ -259,6 +265,11 @@ impl CompiledFunc {
     /// The compiler's numbers about this compile (see [`CompiledParts::stats`]).
     pub fn stats(&self) -> &[(&'static str, u64)] {
         &self.inner.stats
+    }
+
+    /// Where the code of each wasm operator starts (see [`CompiledParts::wasm_offsets`]).
+    pub fn wasm_offsets(&self) -> &[(u32, u32)] {
+        &self.inner.wasm_offsets
     }
 
     /// Machine-code bytes.

@@ -65,7 +65,7 @@ pub enum ProfilingStrategy {
     /// Each compiled function's name and machine code (tiers 1 and 2) is appended to
     /// `jit-<pid>.dump` in the current directory, Linux perf's jitdump format: after
     /// `perf record -k 1`, `perf inject --jit` makes the code readable to `perf report` and
-    /// `perf annotate` (see `tier::jitdump`).
+    /// `perf annotate`, with each operator's module offset as its line (see `tier::jitdump`).
     JitDump,
 }
 

@@ -461,30 +461,58 @@ fn explore_rejects_imports_and_unknown_functions() {
 
 // --- run --profile=jitdump -----------------------------------------------------------------------
 
-/// The `JIT_CODE_LOAD` records of a jitdump file: (code address, code size, name), after checking
-/// the header (magic, version, size, ELF machine of the host).
-fn jitdump_loads(dump: &[u8]) -> Vec<(u64, u64, String)> {
+/// The `JIT_CODE_LOAD` records of a jitdump file: (code address, code size, name, line
+/// entries), after checking the header (magic, version, size, ELF machine of the host). A
+/// function's line entries come from the `JIT_CODE_DEBUG_INFO` record before its load: (address,
+/// line, source file) each.
+fn jitdump_loads(dump: &[u8]) -> Vec<JitLoad> {
     let u32_at = |at: usize| u32::from_le_bytes(dump[at..at + 4].try_into().unwrap());
     let u64_at = |at: usize| u64::from_le_bytes(dump[at..at + 8].try_into().unwrap());
+    let c_string = |at: usize| {
+        let end = at + dump[at..].iter().position(|&b| b == 0).unwrap();
+        (String::from_utf8(dump[at..end].to_vec()).unwrap(), end + 1)
+    };
     assert_eq!(&dump[..4], b"DTiJ", "the magic 0x4A695444, little-endian");
     assert_eq!((u32_at(4), u32_at(8)), (1, 40), "version 1, a 40-byte header");
     let machine = if cfg!(target_arch = "x86_64") { 62 } else { 183 };
     assert_eq!(u32_at(12), machine);
     let mut loads = Vec::new();
+    let mut lines = Vec::new();
     let mut at = 40;
     while at < dump.len() {
         let (kind, size) = (u32_at(at), u32_at(at + 4) as usize);
-        assert_eq!(kind, 0, "only JIT_CODE_LOAD records");
-        let (address, code_size) = (u64_at(at + 32), u64_at(at + 40));
-        let name_at = at + 56;
-        let name_end = name_at + dump[name_at..].iter().position(|&b| b == 0).unwrap();
-        let name = String::from_utf8(dump[name_at..name_end].to_vec()).unwrap();
-        assert_eq!(name_end + 1 + code_size as usize, at + size, "the code fills the record");
-        loads.push((address, code_size, name));
+        match kind {
+            0 => {
+                let (address, code_size) = (u64_at(at + 32), u64_at(at + 40));
+                let (name, code_at) = c_string(at + 56);
+                assert_eq!(code_at + code_size as usize, at + size, "the code fills the record");
+                let lines = std::mem::take(&mut lines);
+                loads.push(JitLoad { address, code_size, name, lines });
+            }
+            2 => {
+                let count = u64_at(at + 24) as usize;
+                let mut entry = at + 32;
+                for _ in 0..count {
+                    let (source, next) = c_string(entry + 16);
+                    lines.push((u64_at(entry), u32_at(entry + 8), source));
+                    entry = next;
+                }
+                assert!(entry <= at + size && at + size - entry < 8, "entries fill the record");
+            }
+            other => panic!("record type {other}: only JIT_CODE_LOAD and JIT_CODE_DEBUG_INFO"),
+        }
         at += size;
     }
     assert_eq!(at, dump.len(), "records fill the file");
     loads
+}
+
+/// A function's code in a jitdump (see [`jitdump_loads`]).
+struct JitLoad {
+    address: u64,
+    code_size: u64,
+    name: String,
+    lines: Vec<(u64, u32, String)>,
 }
 
 /// Every function tiers 1 and 2 compile is in the dump, with its code; where `perf record`
@@ -507,10 +535,20 @@ fn jitdump_holds_the_code_of_every_compiled_function_for_perf_inject() {
         std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.path()).collect();
     assert_eq!(dumps.len(), 1, "one jit-<pid>.dump: {dumps:?}");
     let loads = jitdump_loads(&std::fs::read(&dumps[0]).unwrap());
-    let names: Vec<&str> = loads.iter().map(|(_, _, name)| name.as_str()).collect();
+    let names: Vec<&str> = loads.iter().map(|load| load.name.as_str()).collect();
     assert!(names.contains(&"wasm[fib]::fib [baseline]"), "{names:?}");
     assert!(names.contains(&"wasm[fib]::fib [optimized]"), "{names:?}");
-    assert!(loads.iter().all(|&(address, size, _)| address != 0 && size > 0));
+    let module_size = wat::parse_file(wat).unwrap().len() as u32;
+    for load in &loads {
+        assert!(load.address != 0 && load.code_size > 0, "{}", load.name);
+        // Each function's operators, as module offsets inside its code.
+        assert!(!load.lines.is_empty(), "no line information for {}", load.name);
+        for (address, line, source) in &load.lines {
+            assert!((load.address..load.address + load.code_size).contains(address));
+            assert!((8..module_size).contains(line), "{line} is no offset in the module");
+            assert_eq!(source, "fib.wasm");
+        }
+    }
     // Under an emulator (scripts/test-aarch64), perf would sample the emulator, not the guest.
     if cfg!(target_arch = "x86_64") && std::env::var_os("TIERUP_TEST_RUNNER").is_none() {
         perf_inject_names(wat);
@@ -518,7 +556,7 @@ fn jitdump_holds_the_code_of_every_compiled_function_for_perf_inject() {
 }
 
 /// `perf record -k 1`, `perf inject --jit`, `perf report`: a spinning tier-1 function is named
-/// in the report. Skipped (with a note) where perf is missing or may not record.
+/// in the report, with module offsets as its lines. Skipped (with a note) where perf is missing or may not record.
 #[cfg(target_os = "linux")]
 fn perf_inject_names(wat: &str) {
     let dir = tempfile::tempdir().unwrap();
@@ -538,9 +576,12 @@ fn perf_inject_names(wat: &str) {
     }
     let inject = perf(&["inject", "--jit", "-i", "perf.data", "-o", "perf.jit.data"]).unwrap();
     assert!(inject.status.success(), "{}", String::from_utf8_lossy(&inject.stderr));
-    let report = perf(&["report", "-i", "perf.jit.data", "--stdio", "--sort", "sym"]).unwrap();
+    let sort = ["--stdio", "--sort", "sym,srcline"];
+    let report = perf(&[&["report", "-i", "perf.jit.data"][..], &sort[..]].concat()).unwrap();
     let report = String::from_utf8_lossy(&report.stdout);
     assert!(report.contains("wasm[fib]::fib [baseline]"), "{report}");
+    // Samples in tier-1 code name the wasm operator's module offset as their line.
+    assert!(report.contains("fib.wasm:"), "{report}");
 }
 
 // --- run --profile=perfmap -----------------------------------------------------------------------

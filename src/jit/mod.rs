@@ -50,7 +50,7 @@ impl Compiler for Baseline {
         layout: &FrameLayout,
         _profile: &FuncProfile,
     ) -> Result<CompiledFunc, CompileError> {
-        let parts = compile_parts(module, def, layout, options(&module.config, false))?;
+        let parts = compile_parts(module, def, layout, run_options(&module.config))?;
         CompiledFunc::new(parts).map_err(|e| CompileError::Internal(e.to_string()))
     }
 
@@ -59,7 +59,7 @@ impl Compiler for Baseline {
         module: &ModuleInner,
         jobs: &[(u32, &FrameLayout, FuncProfile)],
     ) -> Vec<Result<CompiledFunc, CompileError>> {
-        let options = options(&module.config, false);
+        let options = run_options(&module.config);
         // In runs of neighbours on several threads (`parallel`), back in order.
         let threads = crate::parallel::threads(&module.config);
         let weight =
@@ -115,7 +115,15 @@ fn compile_parts(
         osr_entries: assembled.osr_entries,
         compile_time: started.elapsed(),
         stats: Vec::new(),
+        // Empty unless `options.record_offsets`.
+        wasm_offsets: assembled.code_map.ops.iter().map(|&(wasm, code)| (code, wasm)).collect(),
     })
+}
+
+/// The options of code compiled to run: operators' code offsets recorded only for a profiler
+/// that writes them as line information.
+fn run_options(config: &crate::Config) -> Options {
+    options(config, config.profiling_strategy == crate::ProfilingStrategy::JitDump)
 }
 
 /// What tier-1 code is compiled for, besides the function: derived from the engine's
@@ -138,7 +146,8 @@ pub struct Options {
     /// `MacroAssembler::tally_back_edges`): small enough, with budget checks, that a hot loop
     /// moves up within a fraction of the work that made it hot.
     pub back_edge_chunk: u32,
-    /// Whether to record every operator's code offset (for `tierup explore`).
+    /// Whether to record every operator's code offset (for `tierup explore`, and for the jitdump's
+    /// line information).
     pub record_offsets: bool,
 }
 

@@ -86,7 +86,16 @@ fn compile(
     let mut stats = Stats::new();
     let (func, entry) = optimize(module, def, layout, osr, Inlining::CalleesThatRan, &mut stats)?;
     let target = Target { module, func: &func, entry: &entry, func_index, is_call: osr.is_none() };
-    let (assembled, _) = assemble_host(&target, false, &mut stats)?;
+    // Origins only for a profiler that writes them as line information.
+    let lines = module.config.profiling_strategy == crate::ProfilingStrategy::JitDump;
+    let (assembled, origins) = assemble_host(&target, lines, &mut stats)?;
+    let wasm_offsets = origins
+        .into_iter()
+        .filter_map(|(code_offset, origin)| match origin {
+            emit::Origin::Ir(i) => Some((code_offset, func.insts[i.index()].srcloc?)),
+            emit::Origin::Entry | emit::Origin::Moves => None,
+        })
+        .collect();
     let parts = CompiledParts {
         code: assembled.code,
         tier: Tier::Optimized,
@@ -96,6 +105,7 @@ fn compile(
         osr_entries: Vec::new(),
         compile_time: started.elapsed(),
         stats,
+        wasm_offsets,
     };
     CompiledFunc::new(parts).map_err(|e| CompileError::Internal(e.to_string()))
 }

@@ -4,12 +4,17 @@
 //! function's code into an ELF image `perf report` and `perf annotate` read: symbols and
 //! disassembly of every compiling tier's code.
 //!
-//! A header, then one `JIT_CODE_LOAD` record per function, each with a copy of the machine code,
-//! appended as its code is installed (up front, at tier-up, or an on-stack-replacement entry),
-//! under one lock so records never interleave. The file is mapped once, executable, so that
-//! `perf record` sees an mmap of a file named `jit-<pid>.dump`: that is how `perf inject` finds
-//! it. Timestamps are `CLOCK_MONOTONIC`, the clock `perf record -k 1` uses. Wasm offsets are not
-//! written as line information.
+//! A header, then per function a `JIT_CODE_DEBUG_INFO` record (its line information) and a
+//! `JIT_CODE_LOAD` record (a copy of its machine code), appended as its code is installed (up
+//! front, at tier-up, or an on-stack-replacement entry), under one lock so records never
+//! interleave. The file is mapped once, executable, so that `perf record` sees an mmap of a file
+//! named `jit-<pid>.dump`: that is how `perf inject` finds it. Timestamps are `CLOCK_MONOTONIC`,
+//! the clock `perf record -k 1` uses.
+//!
+//! Line information is the wasm module's byte offsets: the code of the operator at module offset
+//! N is "line N" of the source file named after the module, so `perf annotate` and `perf report
+//! --sort srcline` say which wasm operator each instruction came from (the offsets
+//! `tierup explore` and backtraces print, in decimal).
 //!
 //! Enabled by `Config::profiling_strategy`. It must never affect execution: a file that cannot
 //! be written is reported once on stderr and then ignored.
@@ -26,6 +31,8 @@ pub const VERSION: u32 = 1;
 pub const HEADER_SIZE: u32 = 40;
 /// Record type of a function's code.
 pub const JIT_CODE_LOAD: u32 = 0;
+/// Record type of a function's line information; precedes the function's `JIT_CODE_LOAD`.
+pub const JIT_CODE_DEBUG_INFO: u32 = 2;
 
 /// The dump's path for this process.
 pub fn path() -> std::path::PathBuf {
@@ -89,6 +96,31 @@ pub fn code_load(
     out
 }
 
+/// One `JIT_CODE_DEBUG_INFO` record for code loaded at `address`: each `(code offset, wasm
+/// offset)` of `lines` becomes an entry at that address, line = wasm offset, in file `source`.
+/// Padded to 8 bytes, as perf's own agent writes it.
+pub fn debug_info(address: u64, lines: &[(u32, u32)], source: &str, timestamp: u64) -> Vec<u8> {
+    let source = source.replace('\0', " ");
+    let entry_size = 8 + 4 + 4 + source.len() + 1;
+    let unpadded = 16 + 8 + 8 + lines.len() * entry_size;
+    let size = unpadded.next_multiple_of(8);
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(&JIT_CODE_DEBUG_INFO.to_le_bytes());
+    out.extend_from_slice(&(size as u32).to_le_bytes());
+    out.extend_from_slice(&timestamp.to_le_bytes());
+    out.extend_from_slice(&address.to_le_bytes());
+    out.extend_from_slice(&(lines.len() as u64).to_le_bytes());
+    for &(code_offset, wasm_offset) in lines {
+        out.extend_from_slice(&(address + u64::from(code_offset)).to_le_bytes());
+        out.extend_from_slice(&wasm_offset.to_le_bytes()); // line
+        out.extend_from_slice(&0u32.to_le_bytes()); // discriminator
+        out.extend_from_slice(source.as_bytes());
+        out.push(0);
+    }
+    out.resize(size, 0);
+    out
+}
+
 /// The open dump and the number of records written.
 struct Dump {
     file: File,
@@ -121,8 +153,9 @@ fn open() -> std::io::Result<Dump> {
     Ok(Dump { file, loads: 0 })
 }
 
-/// Appends a record of `code`, running at `address`, named `symbol`.
-pub fn record(address: *const u8, code: &[u8], symbol: &str) {
+/// Appends the records of `code`, running at `address`, named `symbol`, whose `lines` (code
+/// offset, wasm offset) are in the module `source`.
+pub fn record(address: *const u8, code: &[u8], symbol: &str, lines: &[(u32, u32)], source: &str) {
     static DUMP: OnceLock<Option<Mutex<Dump>>> = OnceLock::new();
     let dump = DUMP.get_or_init(|| match open() {
         Ok(dump) => Some(Mutex::new(dump)),
@@ -137,8 +170,12 @@ pub fn record(address: *const u8, code: &[u8], symbol: &str) {
     // SAFETY: `gettid` has no preconditions.
     let tid = unsafe { libc::gettid() } as u32;
     let index = dump.loads;
-    let record =
-        code_load(std::process::id(), tid, address as u64, code, index, symbol, timestamp());
+    let now = timestamp();
+    if !lines.is_empty() {
+        // Lost line information only makes the annotation coarser.
+        let _ = dump.file.write_all(&debug_info(address as u64, lines, source, now));
+    }
+    let record = code_load(std::process::id(), tid, address as u64, code, index, symbol, now);
     if dump.file.write_all(&record).is_ok() {
         dump.loads += 1;
     }
@@ -174,5 +211,21 @@ mod tests {
         let name_end = 56 + record[56..].iter().position(|&b| b == 0).unwrap();
         assert_eq!(&record[56..name_end], b"wasm[m]::f [baseline]");
         assert_eq!(&record[name_end + 1..], &code);
+    }
+
+    #[test]
+    fn line_information_has_one_entry_per_operator_at_its_address() {
+        let record = debug_info(0x1000, &[(0, 30), (7, 34)], "m.wasm", 9);
+        assert_eq!(u32_at(&record, 0), JIT_CODE_DEBUG_INFO);
+        assert_eq!(u32_at(&record, 4) as usize, record.len());
+        assert_eq!(record.len() % 8, 0, "padded");
+        assert_eq!((u64_at(&record, 8), u64_at(&record, 16), u64_at(&record, 24)), (9, 0x1000, 2));
+        let entry =
+            |at: usize| (u64_at(&record, at), u32_at(&record, at + 8), u32_at(&record, at + 12));
+        assert_eq!(entry(32), (0x1000, 30, 0));
+        assert_eq!(&record[48..55], b"m.wasm\0");
+        assert_eq!(entry(55), (0x1007, 34, 0));
+        assert_eq!(&record[71..78], b"m.wasm\0");
+        assert!(record[78..].iter().all(|&b| b == 0));
     }
 }

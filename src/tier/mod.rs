@@ -521,7 +521,11 @@ fn announce(m: &ModuleInner, def: u32, code: &crate::code::CompiledFunc) {
         crate::ProfilingStrategy::PerfMap => {
             perfmap::record(code.address(), code.code_size(), &name)
         }
-        crate::ProfilingStrategy::JitDump => jitdump::record(code.address(), code.bytes(), &name),
+        crate::ProfilingStrategy::JitDump => {
+            // The file perf names as the lines' source: the offsets are the binary module's.
+            let source = format!("{}.wasm", module.unwrap_or("module"));
+            jitdump::record(code.address(), code.bytes(), &name, code.wasm_offsets(), &source)
+        }
         crate::ProfilingStrategy::None => {}
     }
 }

@@ -89,7 +89,8 @@ pub struct RunCommand {
     /// interpreter's own code. `perf record -g tierup run --profile=perfmap ...` then `perf
     /// report` name wasm functions; `perf record -k 1 -g tierup run --profile=jitdump ...`, `perf
     /// inject --jit -i perf.data -o perf.jit.data`, then `perf annotate -i perf.jit.data` also
-    /// shows their machine code.
+    /// shows their machine code, each instruction's line being its wasm operator's module
+    /// offset (`perf report --sort srcline` gives `MODULE.wasm:OFFSET`, offsets in decimal).
     #[arg(long, value_name = "STRATEGY", value_parser = parse_profile)]
     profile: Option<ProfilingStrategy>,
 

@@ -1798,6 +1798,7 @@ mod tests {
                     osr_entries: assembled.osr_entries,
                     compile_time: Default::default(),
                     stats: Vec::new(),
+                    wasm_offsets: Vec::new(),
                 })
                 .unwrap();
                 // The entry pins the memory base from the context: a zeroed stand-in.
