@@ -411,10 +411,12 @@ pub trait MacroAssembler {
     fn jump_table(&mut self, index: Reg, targets: &[Self::Label]);
 
     /// `dst = memory[addr + offset]`, trapping when out of bounds (by an explicit check or
-    /// through the guard pages, as the backend's [`HeapBounds`] says).
-    fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Reg, offset: u32);
+    /// through the guard pages, as the backend's [`HeapBounds`] says). `addr` is a register
+    /// holding an `i32` (its upper half clear), or `None` for an address operand of 0: a code
+    /// generator that knows a constant address folds it into `offset`, sparing the register.
+    fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Option<Reg>, offset: u32);
     /// `memory[addr + offset] = src`, trapping when out of bounds, like `load_heap`.
-    fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Reg, offset: u32);
+    fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Option<Reg>, offset: u32);
     /// Loads the low `size` bits of a global.
     fn load_global(&mut self, size: Size, dst: Reg, global: GlobalCell);
     /// Stores a global (its whole 16-byte cell: the bits above `size` cleared).
@@ -490,9 +492,9 @@ pub trait MacroAssembler {
     /// `Resize`.
     fn float_to_float(&mut self, op: ConvertOp, dst: FReg, src: FReg);
     /// `dst = memory[addr + offset]` (`f32`/`f64`), trapping when out of bounds.
-    fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Reg, offset: u32);
+    fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Option<Reg>, offset: u32);
     /// `memory[addr + offset] = src` (`f32`/`f64`), trapping when out of bounds.
-    fn store_heap_float(&mut self, size: Size, src: FReg, addr: Reg, offset: u32);
+    fn store_heap_float(&mut self, size: Size, src: FReg, addr: Option<Reg>, offset: u32);
     fn load_global_float(&mut self, size: Size, dst: FReg, global: GlobalCell);
     fn store_global_float(&mut self, size: Size, src: FReg, global: GlobalCell);
 

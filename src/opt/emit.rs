@@ -377,16 +377,16 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                 m.float_to_float(*op, r.float(*dst), r.float(*src))
             }
             MInst::Load { kind, dst, addr, offset } => {
-                m.load_heap(*kind, r.int(*dst), r.int(*addr), *offset)
+                m.load_heap(*kind, r.int(*dst), addr.map(|a| r.int(a)), *offset)
             }
             MInst::Store { kind, src, addr, offset } => {
-                m.store_heap(*kind, r.int(*src), r.int(*addr), *offset)
+                m.store_heap(*kind, r.int(*src), addr.map(|a| r.int(a)), *offset)
             }
             MInst::LoadF { size, dst, addr, offset } => {
-                m.load_heap_float(*size, r.float(*dst), r.int(*addr), *offset)
+                m.load_heap_float(*size, r.float(*dst), addr.map(|a| r.int(a)), *offset)
             }
             MInst::StoreF { size, src, addr, offset } => {
-                m.store_heap_float(*size, r.float(*src), r.int(*addr), *offset)
+                m.store_heap_float(*size, r.float(*src), addr.map(|a| r.int(a)), *offset)
             }
             MInst::GlobalGet { ty, dst, index } => {
                 let global = GlobalCell::of(*index, self.imported_globals);

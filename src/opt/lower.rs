@@ -4,7 +4,9 @@
 //! `MacroAssembler` operations. Selection folds what the assembler takes directly: integer
 //! immediates that fit 32 bits into ALU operations, compares and branches; a compare (or `eqz`)
 //! used only by the branch that ends its block into one compare-and-branch; constants used only in
-//! such places are not materialized at all. Calls and runtime helpers pass their operands through
+//! such places are not materialized at all; a constant heap address (a C global's `i32.const 0`
+//! base) into the access's offset. A heap address that is a sum is never folded into the access:
+//! wasm wraps `i32.add` at 32 bits, the access's addition does not. Calls and runtime helpers pass their operands through
 //! the frame area above the spill slots, as every tier's entries expect. Edges from blocks with
 //! several successors are split, so no edge is critical.
 //!
@@ -249,6 +251,15 @@ fn store_kind(op: StoreOp) -> Result<StoreKind, MTy> {
     })
 }
 
+/// The constant effective address of a heap access to `addr + offset`, when `addr` is an `i32`
+/// constant and the sum fits the access's 32-bit offset.
+fn folded_address(f: &Function, addr: Value, offset: u64) -> Option<u32> {
+    match f.const_of(addr)? {
+        Const::I32(k) => u32::try_from(u64::from(k) + offset).ok(),
+        _ => None,
+    }
+}
+
 /// Lowers `f` (built and optimized, in a module with `num_imported` imported functions) whose
 /// entry parameters are in the frame slots `entry`.
 pub fn lower(
@@ -416,7 +427,8 @@ impl<'f> Lower<'f> {
         Ok(())
     }
 
-    /// Constants whose every use is an operand position that takes an immediate.
+    /// Constants whose every use is an operand position that takes an immediate (or a heap
+    /// access's address, folded into its offset).
     fn decide_folding(&mut self) {
         let mut foldable_uses = vec![0u32; self.f.values.len()];
         for &b in &self.order.clone() {
@@ -430,6 +442,11 @@ impl<'f> Lower<'f> {
                 };
                 if rhs_imm && d.args.len() == 2 && self.imm_of(d.args[1]).is_some() {
                     foldable_uses[d.args[1].index()] += 1;
+                }
+                if let InstKind::Load { offset, .. } | InstKind::Store { offset, .. } = d.kind
+                    && folded_address(self.f, d.args[0], offset).is_some()
+                {
+                    foldable_uses[d.args[0].index()] += 1;
                 }
             }
         }
@@ -519,8 +536,8 @@ impl<'f> Lower<'f> {
             }
             InstKind::Load { op, offset, mem } => {
                 self.check_memory(*mem, *offset)?;
-                let (dst, addr) = (result(self, 0)?, self.vreg(d.args[0])?);
-                let offset = *offset as u32;
+                let dst = result(self, 0)?;
+                let (addr, offset) = self.heap_address(d.args[0], *offset)?;
                 let inst = match load_kind(*op) {
                     Ok(kind) => MInst::Load { kind, dst, addr, offset },
                     Err(ty) => MInst::LoadF { size: ty.size(), dst, addr, offset },
@@ -529,8 +546,8 @@ impl<'f> Lower<'f> {
             }
             InstKind::Store { op, offset, mem } => {
                 self.check_memory(*mem, *offset)?;
-                let (addr, src) = (self.vreg(d.args[0])?, self.vreg(d.args[1])?);
-                let offset = *offset as u32;
+                let (addr, offset) = self.heap_address(d.args[0], *offset)?;
+                let src = self.vreg(d.args[1])?;
                 let inst = match store_kind(*op) {
                     Ok(kind) => MInst::Store { kind, src, addr, offset },
                     Err(ty) => MInst::StoreF { size: ty.size(), src, addr, offset },
@@ -619,6 +636,20 @@ impl<'f> Lower<'f> {
             other => return Err(unsupported(format!("{other:?}"))),
         }
         Ok(())
+    }
+
+    /// The address operand and offset of a heap access to `addr + offset`: a constant address
+    /// is folded into the offset (the access needs no address register) when the sum still
+    /// fits 32 bits (wasm adds them without wrapping, so the sum is exact).
+    fn heap_address(
+        &mut self,
+        addr: Value,
+        offset: u64,
+    ) -> Result<(Option<VReg>, u32), CompileError> {
+        match folded_address(self.f, addr, offset) {
+            Some(at) => Ok((None, at)),
+            None => Ok((Some(self.vreg(addr)?), offset as u32)),
+        }
     }
 
     /// Only memory 0 exists in WebAssembly 2.0; offsets past 32 bits cannot be encoded.

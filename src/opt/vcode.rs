@@ -161,28 +161,30 @@ pub enum MInst {
         dst: VReg,
         src: VReg,
     },
+    /// `dst = memory[addr + offset]`; without `addr`, at the constant address `offset`.
     Load {
         kind: LoadKind,
         dst: VReg,
-        addr: VReg,
+        addr: Option<VReg>,
         offset: u32,
     },
+    /// `memory[addr + offset] = src`; without `addr`, at the constant address `offset`.
     Store {
         kind: StoreKind,
         src: VReg,
-        addr: VReg,
+        addr: Option<VReg>,
         offset: u32,
     },
     LoadF {
         size: Size,
         dst: VReg,
-        addr: VReg,
+        addr: Option<VReg>,
         offset: u32,
     },
     StoreF {
         size: Size,
         src: VReg,
-        addr: VReg,
+        addr: Option<VReg>,
         offset: u32,
     },
     GlobalGet {
@@ -338,12 +340,12 @@ impl MInst {
                 out.push(O::reg_def(*dst));
             }
             MInst::Load { dst, addr, .. } | MInst::LoadF { dst, addr, .. } => {
-                out.push(O::reg_use(*addr));
+                out.extend(addr.map(O::reg_use));
                 out.push(O::reg_def(*dst));
             }
             MInst::Store { src, addr, .. } | MInst::StoreF { src, addr, .. } => {
                 out.push(O::reg_use(*src));
-                out.push(O::reg_use(*addr));
+                out.extend(addr.map(O::reg_use));
             }
             MInst::GlobalGet { dst, .. } | MInst::MemorySize { dst } => out.push(O::reg_def(*dst)),
             MInst::MemoryGrow { dst, delta } => {
