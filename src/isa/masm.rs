@@ -89,6 +89,15 @@ pub enum Cond {
     GeU,
 }
 
+/// An integer comparison `lhs cond rhs` at `size`, as a fused select tests it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Comparison {
+    pub cond: Cond,
+    pub size: Size,
+    pub lhs: Reg,
+    pub rhs: RegImm,
+}
+
 impl Cond {
     /// The condition that holds exactly when `self` does not.
     pub fn invert(self) -> Cond {
@@ -404,6 +413,9 @@ pub trait MacroAssembler {
     fn compare(&mut self, cond: Cond, size: Size, dst: Reg, lhs: Reg, rhs: RegImm);
     /// `dst = cond != 0 ? dst : other`.
     fn select(&mut self, size: Size, dst: Reg, cond: Reg, other: Reg);
+    /// `dst = cmp holds ? dst : other`: [`MacroAssembler::select`] with its condition compared
+    /// in place (`cmov`, `csel`) rather than materialized in a register first.
+    fn select_compare(&mut self, size: Size, dst: Reg, cmp: Comparison, other: Reg);
 
     fn jump(&mut self, target: Self::Label);
     fn branch(&mut self, cond: Cond, size: Size, lhs: Reg, rhs: RegImm, target: Self::Label);
@@ -485,6 +497,8 @@ pub trait MacroAssembler {
     fn float_compare(&mut self, cmp: FloatCmp, size: Size, dst: Reg, lhs: FReg, rhs: FReg);
     /// `dst = cond != 0 ? dst : other`.
     fn select_float(&mut self, size: Size, dst: FReg, cond: Reg, other: FReg);
+    /// `dst = cmp holds ? dst : other`, as [`MacroAssembler::select_compare`].
+    fn select_float_compare(&mut self, size: Size, dst: FReg, cmp: Comparison, other: FReg);
     /// `Trunc` and `Reinterpret { to_float: false }`: float register to integer register.
     fn float_to_int(&mut self, op: ConvertOp, dst: Reg, src: FReg);
     /// `Convert` and `Reinterpret { to_float: true }`: integer register to float register.

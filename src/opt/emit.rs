@@ -16,8 +16,10 @@
 //! symbolically before any code is emitted.
 
 use super::lower::{CALL_AREA, EntrySlots};
-use super::vcode::{MInst, MTy, RI, RegEnv, VCode};
-use crate::isa::masm::{FReg, FrameSetup, GlobalCell, MacroAssembler, Reg, RegImm, Size};
+use super::vcode::{MInst, MTy, RI, RegEnv, SelectCond, VCode};
+use crate::isa::masm::{
+    Comparison, FReg, FrameSetup, GlobalCell, MacroAssembler, Reg, RegImm, Size,
+};
 use crate::tier::Tier;
 use crate::tier::compiler::CompileError;
 use crate::vm::frame::SLOT_BYTES;
@@ -356,12 +358,28 @@ impl<M: MacroAssembler> Emitter<'_, M> {
             MInst::Compare { cond, size, dst, lhs, rhs } => {
                 m.compare(*cond, *size, r.int(*dst), r.int(*lhs), r.ri(*rhs))
             }
-            MInst::Select { ty, dst, b, cond, .. } => match ty {
+            MInst::Select { ty, dst, b, cond: SelectCond::Flag(flag), .. } => match ty {
                 MTy::F32 | MTy::F64 => {
-                    m.select_float(ty.size(), r.float(*dst), r.int(*cond), r.float(*b))
+                    m.select_float(ty.size(), r.float(*dst), r.int(*flag), r.float(*b))
                 }
-                _ => m.select(ty.size(), r.int(*dst), r.int(*cond), r.int(*b)),
+                _ => m.select(ty.size(), r.int(*dst), r.int(*flag), r.int(*b)),
             },
+            MInst::Select {
+                ty,
+                dst,
+                b,
+                cond: SelectCond::Compare { cond, size, lhs, rhs },
+                ..
+            } => {
+                let cmp =
+                    Comparison { cond: *cond, size: *size, lhs: r.int(*lhs), rhs: r.ri(*rhs) };
+                match ty {
+                    MTy::F32 | MTy::F64 => {
+                        m.select_float_compare(ty.size(), r.float(*dst), cmp, r.float(*b))
+                    }
+                    _ => m.select_compare(ty.size(), r.int(*dst), cmp, r.int(*b)),
+                }
+            }
             MInst::FloatOp { op, size, dst, lhs, rhs } => {
                 m.float_op(*op, *size, r.float(*dst), r.float(*lhs), r.float(*rhs))
             }

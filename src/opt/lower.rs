@@ -13,7 +13,7 @@
 //! It must never lower what it does not fully understand: SIMD and anything else unsupported is
 //! refused (the function stays in a lower tier).
 
-use super::vcode::{MBlock, MInst, MTy, RI, VCode};
+use super::vcode::{MBlock, MInst, MTy, RI, SelectCond, VCode};
 use crate::isa::masm::{
     Callee, Cond, ConvertOp, DivOp, FloatCmp, FloatOp, FloatUnaryOp, IntOp, LoadKind, RuntimeOp,
     Size, StoreKind, UnaryOp,
@@ -293,6 +293,8 @@ struct Lower<'f> {
     block_insts: Vec<Vec<(MInst, Option<Inst>)>>,
     /// The IR instruction being lowered (`None` for the entry's parameter loads).
     origin: Option<Inst>,
+    /// Compares of the block being lowered that selects test in place (not lowered alone).
+    fused_compares: Vec<Inst>,
     call_clobbers: regalloc2::PRegSet,
     /// The frame offset of the call area, fixed once the spill slots are counted: calls and
     /// helpers are lowered against this placeholder and patched (see `finish`).
@@ -336,6 +338,7 @@ impl<'f> Lower<'f> {
             insts: Vec::new(),
             block_insts: Vec::new(),
             origin: None,
+            fused_compares: Vec::new(),
             call_clobbers,
             call_area_slots: 0,
         })
@@ -463,10 +466,11 @@ impl<'f> Lower<'f> {
         let mb = self.mblock[b.index()].unwrap();
         let insts = self.f.blocks[b.index()].insts.clone();
         let (body, term) = insts.split_at(insts.len() - 1);
-        // A compare consumed only by this block's branch becomes part of it.
+        // A compare consumed only by this block's branch, or by one select, becomes part of it.
         let fused = self.fusable_compare(b, term[0]);
+        self.fused_compares = body.iter().filter_map(|&i| self.select_compare(b, i)).collect();
         for &i in body {
-            if Some(i) == fused {
+            if Some(i) == fused || self.fused_compares.contains(&i) {
                 continue;
             }
             self.origin = Some(i);
@@ -483,7 +487,22 @@ impl<'f> Lower<'f> {
         if d.kind != InstKind::Brif {
             return None;
         }
-        let cond = d.args[0];
+        self.sole_compare(b, d.args[0])
+    }
+
+    /// The compare that defines the condition of `inst` when that is a select and the compare
+    /// qualifies as for [`Lower::fusable_compare`].
+    fn select_compare(&self, b: Block, inst: Inst) -> Option<Inst> {
+        let d = &self.f.insts[inst.index()];
+        if d.kind != InstKind::Select {
+            return None;
+        }
+        self.sole_compare(b, d.args[2])
+    }
+
+    /// The integer compare (or `eqz`) defining `cond`, when it is in block `b` and `cond` has
+    /// no other use.
+    fn sole_compare(&self, b: Block, cond: Value) -> Option<Inst> {
         let def = self.f.def_inst(cond)?;
         if self.uses[cond.index()] != 1 || !self.f.blocks[b.index()].insts.contains(&def) {
             return None;
@@ -520,12 +539,16 @@ impl<'f> Lower<'f> {
             InstKind::Num(op) => self.lower_num(mb, *op, &d.args, d.results[0])?,
             InstKind::Select => {
                 let ty = mty(self.f.ty(d.results[0]))?;
+                let cond = match self.f.def_inst(d.args[2]) {
+                    Some(c) if self.fused_compares.contains(&c) => self.comparison(c)?,
+                    _ => SelectCond::Flag(self.vreg(d.args[2])?),
+                };
                 let inst = MInst::Select {
                     ty,
                     dst: result(self, 0)?,
                     a: self.vreg(d.args[0])?,
                     b: self.vreg(d.args[1])?,
-                    cond: self.vreg(d.args[2])?,
+                    cond,
                 };
                 self.push(mb, inst);
             }
@@ -826,6 +849,14 @@ impl<'f> Lower<'f> {
         then: MB,
         otherwise: MB,
     ) -> Result<MInst, CompileError> {
+        let SelectCond::Compare { cond, size, lhs, rhs } = self.comparison(cmp)? else {
+            unreachable!("a comparison")
+        };
+        Ok(MInst::CmpBranch { cond, size, lhs, rhs, then, otherwise })
+    }
+
+    /// A fusable compare (see [`Lower::sole_compare`]) as the condition it tests.
+    fn comparison(&mut self, cmp: Inst) -> Result<SelectCond, CompileError> {
         let d = self.f.insts[cmp.index()].clone();
         let InstKind::Num(op) = d.kind else { unreachable!("a fusable compare") };
         let (cond, size, rhs) = match num_lowering(op) {
@@ -833,8 +864,7 @@ impl<'f> Lower<'f> {
             NumLowering::Eqz(size) => (Cond::Eq, size, RI::Imm(0)),
             _ => unreachable!("a fusable compare"),
         };
-        let lhs = self.vreg(d.args[0])?;
-        Ok(MInst::CmpBranch { cond, size, lhs, rhs, then, otherwise })
+        Ok(SelectCond::Compare { cond, size, lhs: self.vreg(d.args[0])?, rhs })
     }
 
     /// Renumbers the blocks in reverse postorder, so every block but a loop header comes after

@@ -48,6 +48,14 @@ pub enum RI {
     Imm(i64),
 }
 
+/// What a select tests: a flag register (`!= 0`), or an integer compare used nowhere else,
+/// fused into the select (`cmp` + `cmov`/`csel`, no flag materialized).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectCond {
+    Flag(VReg),
+    Compare { cond: Cond, size: Size, lhs: VReg, rhs: RI },
+}
+
 /// One VCode instruction. Register operands are virtual; offsets are bytes from the frame
 /// pointer. Comments give what the `MacroAssembler` does with it.
 #[derive(Clone, Debug)]
@@ -112,13 +120,13 @@ pub enum MInst {
         lhs: VReg,
         rhs: RI,
     },
-    /// `dst = cond != 0 ? a : b`, with `dst` reusing `a`.
+    /// `dst = cond ? a : b`, with `dst` reusing `a`.
     Select {
         ty: MTy,
         dst: VReg,
         a: VReg,
         b: VReg,
-        cond: VReg,
+        cond: SelectCond,
     },
     /// `dst = lhs op rhs` (floats); `dst` reuses `lhs`.
     FloatOp {
@@ -327,7 +335,13 @@ impl MInst {
             MInst::Select { dst, a, b, cond, .. } => {
                 out.push(O::reg_use(*a));
                 out.push(O::reg_use(*b));
-                out.push(O::reg_use(*cond));
+                match cond {
+                    SelectCond::Flag(flag) => out.push(O::reg_use(*flag)),
+                    SelectCond::Compare { lhs, rhs, .. } => {
+                        out.push(O::reg_use(*lhs));
+                        ri(rhs, &mut out);
+                    }
+                }
                 out.push(O::reg_reuse_def(*dst, 0));
             }
             MInst::FloatCompare { dst, lhs, rhs, .. } => {

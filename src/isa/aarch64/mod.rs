@@ -63,9 +63,9 @@ mod imm;
 pub(crate) mod tests;
 
 use crate::isa::masm::{
-    AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp,
-    FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine,
-    Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
+    AsmError, Assembled, Callee, CodeMap, Comparison, Cond, ConvertOp, DivOp, FReg, FloatCmp,
+    FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, IntOp, LoadKind, MacroAssembler,
+    OutOfLine, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
 use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
@@ -852,6 +852,11 @@ impl MacroAssembler for Aarch64Masm {
         }
     }
 
+    fn select_compare(&mut self, size: Size, dst: Reg, cmp: Comparison, other: Reg) {
+        self.cmp(cmp.size, cmp.lhs, cmp.rhs);
+        self.csel(size, dst.0, other.0, Cc::of(cmp.cond));
+    }
+
     fn jump(&mut self, target: DynamicLabel) {
         a64!(self.ops ; b =>target);
     }
@@ -1217,6 +1222,11 @@ impl MacroAssembler for Aarch64Masm {
     fn select_float(&mut self, _size: Size, dst: FReg, cond: Reg, other: FReg) {
         let (d, c, o) = (dst.0, cond.0, other.0);
         a64!(self.ops ; cmp WSP(c), 0 ; fcsel D(d), D(d), D(o), ne);
+    }
+
+    fn select_float_compare(&mut self, _size: Size, dst: FReg, cmp: Comparison, other: FReg) {
+        self.cmp(cmp.size, cmp.lhs, cmp.rhs);
+        self.fcsel(dst.0, other.0, Cc::of(cmp.cond));
     }
 
     fn float_to_int(&mut self, op: ConvertOp, dst: Reg, src: FReg) {

@@ -39,9 +39,9 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::isa::masm::{
-    AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp,
-    FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine,
-    Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
+    AsmError, Assembled, Callee, CodeMap, Comparison, Cond, ConvertOp, DivOp, FReg, FloatCmp,
+    FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, IntOp, LoadKind, MacroAssembler,
+    OutOfLine, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
 use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
@@ -395,6 +395,33 @@ impl X64Masm {
                 (None, Size::S32) => asm!(self.ops ; cmp Rd(l), ecx),
                 (None, Size::S64) => asm!(self.ops ; cmp Rq(l), rcx),
             },
+        }
+    }
+
+    /// `dst = src` at `size` when `cond` holds after a `cmp`.
+    fn cmov(&mut self, cond: Cond, size: Size, dst: Reg, src: Reg) {
+        let (d, s) = (dst.0, src.0);
+        match (cond, size) {
+            (Cond::Eq, Size::S32) => asm!(self.ops ; cmove Rd(d), Rd(s)),
+            (Cond::Eq, Size::S64) => asm!(self.ops ; cmove Rq(d), Rq(s)),
+            (Cond::Ne, Size::S32) => asm!(self.ops ; cmovne Rd(d), Rd(s)),
+            (Cond::Ne, Size::S64) => asm!(self.ops ; cmovne Rq(d), Rq(s)),
+            (Cond::LtS, Size::S32) => asm!(self.ops ; cmovl Rd(d), Rd(s)),
+            (Cond::LtS, Size::S64) => asm!(self.ops ; cmovl Rq(d), Rq(s)),
+            (Cond::LtU, Size::S32) => asm!(self.ops ; cmovb Rd(d), Rd(s)),
+            (Cond::LtU, Size::S64) => asm!(self.ops ; cmovb Rq(d), Rq(s)),
+            (Cond::GtS, Size::S32) => asm!(self.ops ; cmovg Rd(d), Rd(s)),
+            (Cond::GtS, Size::S64) => asm!(self.ops ; cmovg Rq(d), Rq(s)),
+            (Cond::GtU, Size::S32) => asm!(self.ops ; cmova Rd(d), Rd(s)),
+            (Cond::GtU, Size::S64) => asm!(self.ops ; cmova Rq(d), Rq(s)),
+            (Cond::LeS, Size::S32) => asm!(self.ops ; cmovle Rd(d), Rd(s)),
+            (Cond::LeS, Size::S64) => asm!(self.ops ; cmovle Rq(d), Rq(s)),
+            (Cond::LeU, Size::S32) => asm!(self.ops ; cmovbe Rd(d), Rd(s)),
+            (Cond::LeU, Size::S64) => asm!(self.ops ; cmovbe Rq(d), Rq(s)),
+            (Cond::GeS, Size::S32) => asm!(self.ops ; cmovge Rd(d), Rd(s)),
+            (Cond::GeS, Size::S64) => asm!(self.ops ; cmovge Rq(d), Rq(s)),
+            (Cond::GeU, Size::S32) => asm!(self.ops ; cmovae Rd(d), Rd(s)),
+            (Cond::GeU, Size::S64) => asm!(self.ops ; cmovae Rq(d), Rq(s)),
         }
     }
 
@@ -914,6 +941,11 @@ impl MacroAssembler for X64Masm {
         }
     }
 
+    fn select_compare(&mut self, size: Size, dst: Reg, cmp: Comparison, other: Reg) {
+        self.cmp(cmp.size, cmp.lhs, cmp.rhs);
+        self.cmov(cmp.cond.invert(), size, dst, other);
+    }
+
     fn jump(&mut self, target: DynamicLabel) {
         asm!(self.ops ; jmp =>target);
     }
@@ -1319,6 +1351,14 @@ impl MacroAssembler for X64Masm {
     fn select_float(&mut self, _size: Size, dst: FReg, cond: Reg, other: FReg) {
         let keep = self.ops.new_dynamic_label();
         asm!(self.ops ; test Rd(cond.0), Rd(cond.0) ; jnz =>keep);
+        self.mov_float(dst, other);
+        asm!(self.ops ; =>keep);
+    }
+
+    fn select_float_compare(&mut self, _size: Size, dst: FReg, cmp: Comparison, other: FReg) {
+        // No conditional move between xmm registers: a branch around the move.
+        let keep = self.ops.new_dynamic_label();
+        self.branch(cmp.cond, cmp.size, cmp.lhs, cmp.rhs, keep);
         self.mov_float(dst, other);
         asm!(self.ops ; =>keep);
     }
