@@ -53,13 +53,24 @@ pub fn reg_env<M: MacroAssembler>(masm: &M) -> RegEnv {
     let set = |regs: Vec<PReg>| regs.into_iter().fold(PRegSet::empty(), |s, r| s.with(r));
     let (scratch, fscratch) = masm.scratch_regs();
     let (caller_int, caller_float) = masm.caller_saved();
+    // Caller-saved registers first: a callee-saved one costs a save and a restore at the entry
+    // (see `registers_written`), so it is taken only when no caller-saved one fits, typically for
+    // a value live across a call.
+    let (preferred_int, other_int): (Vec<Reg>, Vec<Reg>) =
+        masm.allocatable().iter().partition(|r| caller_int.contains(r));
+    let (preferred_float, other_float): (Vec<FReg>, Vec<FReg>) =
+        masm.allocatable_float().iter().partition(|r| caller_float.contains(r));
     let env = MachineEnv {
         preferred_regs_by_class: [
-            set(masm.allocatable().iter().map(|&r| int(r)).collect()),
-            set(masm.allocatable_float().iter().map(|&r| float(r)).collect()),
+            set(preferred_int.into_iter().map(int).collect()),
+            set(preferred_float.into_iter().map(float).collect()),
             PRegSet::empty(),
         ],
-        non_preferred_regs_by_class: [PRegSet::empty(), PRegSet::empty(), PRegSet::empty()],
+        non_preferred_regs_by_class: [
+            set(other_int.into_iter().map(int).collect()),
+            set(other_float.into_iter().map(float).collect()),
+            PRegSet::empty(),
+        ],
         scratch_by_class: [Some(int(scratch)), Some(float(fscratch)), None],
         fixed_stack_slots: vec![],
     };
@@ -169,6 +180,7 @@ pub fn emit<M: MacroAssembler>(
     if input.count_calls {
         masm.count_call(input.def, None);
     }
+    masm.registers_used(&registers_written(output));
     let forward = forwarding(vcode, output);
     let own_labels: Vec<M::Label> = (0..vcode.blocks.len()).map(|_| masm.new_label()).collect();
     // A block that only jumps is never emitted: branches to it go where it would jump.
@@ -201,6 +213,25 @@ pub fn emit<M: MacroAssembler>(
         }
     }
     Ok(origins)
+}
+
+/// The integer registers the allocated code writes (every register an allocation names: each
+/// holds a value the code defined or moved there), so the entry saves only the callee-saved ones
+/// among them. The scratch registers are not allocatable and never named.
+fn registers_written(output: &Output) -> Vec<Reg> {
+    let edits = output.edits.iter().flat_map(|(_, Edit::Move { from, to })| [*from, *to]);
+    let mut regs: Vec<Reg> = output
+        .allocs
+        .iter()
+        .copied()
+        .chain(edits)
+        .filter_map(|a| a.as_reg())
+        .filter(|r| r.class() == RegClass::Int)
+        .map(|r| Reg(r.hw_enc() as u8))
+        .collect();
+    regs.sort_unstable_by_key(|r| r.0);
+    regs.dedup();
+    regs
 }
 
 /// Where a branch to each block really goes: a block whose only content is a jump (an edge block

@@ -2,8 +2,10 @@
 //! filetests: every `filetests/*.ir` file holds an IR module (the passes' text form) whose first
 //! defined function is lowered, allocated (with regalloc2's checker) and emitted for each ISA,
 //! and the body's machine code, under the IR instruction each stretch was emitted for, must match
-//! the text after that ISA's marker line (`; x86_64:`, `; aarch64:`). The prologue and the
-//! out-of-line code (trap stubs, epilogue) are left out: the ISA layer's own tests pin those.
+//! the text after that ISA's marker line (`; x86_64:`, `; aarch64:`). The register saves in front
+//! of the entry are shown (which callee-saved registers the allocation uses); the rest of the
+//! prologue and the out-of-line code (trap stubs, epilogue) are left out: the ISA layer's own
+//! tests pin those.
 //! `BLESS=1 cargo test --lib opt::filetests` rewrites the expected outputs.
 
 use super::emit::{self, EmitInput, RegallocAlgorithm};
@@ -70,7 +72,14 @@ fn body<M: MacroAssembler>(
     let lines = disassemble(isa, &assembled.code);
     let mut out = String::new();
     let mut stretches = origins.iter().peekable();
+    if shift > 0 {
+        out.push_str("; (entry: register saves and pins)\n");
+    }
     for (offset, text) in lines {
+        if offset < shift {
+            let _ = writeln!(out, "  {text}");
+            continue;
+        }
         if offset >= body_end {
             break;
         }

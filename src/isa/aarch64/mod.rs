@@ -637,7 +637,7 @@ impl MacroAssembler for Aarch64Masm {
 
     fn caller_saved(&self) -> (&'static [Reg], &'static [FReg]) {
         // x9-x15 are caller-saved in AAPCS64, x22-x28 callee-saved (every entry saves those the
-        // code writes; tier 2 never calls `registers_used`: all of them);
+        // code writes, as `registers_used` says);
         // every allocatable float register is caller-saved here (v8-v15 are never used).
         (&ALLOCATABLE[..7], &ALLOCATABLE_FLOAT)
     }

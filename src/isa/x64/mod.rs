@@ -672,7 +672,7 @@ impl MacroAssembler for X64Masm {
 
     fn caller_saved(&self) -> (&'static [Reg], &'static [FReg]) {
         // r8-r11 are caller-saved in System V; rbx, r12, r13 and r15 are saved by every entry
-        // that writes them (tier 2 never calls `registers_used`: all of them).
+        // that writes them (`registers_used`).
         (&ALLOCATABLE[..4], &ALLOCATABLE_FLOAT)
     }
 
