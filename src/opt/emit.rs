@@ -145,6 +145,9 @@ pub struct EmitInput<'a> {
     pub count_calls: bool,
     /// The module's imported globals (the rest are inline in the context).
     pub imported_globals: u32,
+    /// The interned signature (`SigId`) of each module type, which inline `call_indirect`
+    /// compares against the table's dispatch array.
+    pub sig_ids: &'a [u32],
     /// Whether to return where the code of each IR instruction starts (for `tierup explore`).
     pub record_origins: bool,
 }
@@ -187,8 +190,15 @@ pub fn emit<M: MacroAssembler>(
     let labels: Vec<M::Label> = forward.iter().map(|&to| own_labels[to]).collect();
     let emitted: Vec<usize> = (0..vcode.blocks.len()).filter(|&b| forward[b] == b).collect();
     let imported_globals = input.imported_globals;
-    let mut e =
-        Emitter { masm, frame: &frame, labels: &labels, forward: &forward, imported_globals };
+    let sig_ids = input.sig_ids;
+    let mut e = Emitter {
+        masm,
+        frame: &frame,
+        labels: &labels,
+        forward: &forward,
+        imported_globals,
+        sig_ids,
+    };
     let mut origins: Vec<(u32, Origin)> = Vec::new();
     for (n, &b) in emitted.iter().enumerate() {
         let block = regalloc2::Block::new(b);
@@ -314,6 +324,8 @@ struct Emitter<'a, M: MacroAssembler> {
     forward: &'a [usize],
     /// The module's imported globals (the rest are inline in the context).
     imported_globals: u32,
+    /// See [`EmitInput::sig_ids`].
+    sig_ids: &'a [u32],
 }
 
 impl<M: MacroAssembler> Emitter<'_, M> {
@@ -457,8 +469,10 @@ impl<M: MacroAssembler> Emitter<'_, M> {
             MInst::MemoryGrow { dst, delta } => m.memory_grow(r.int(*dst), r.int(*delta)),
             MInst::Fuel { amount } => m.consume_fuel(*amount),
             MInst::Call { callee, callee_fp } => m.call(*callee, self.frame.slot(*callee_fp)),
-            MInst::CallIndirect { ty, table, callee_fp } => {
-                m.call_indirect(*ty, *table, self.frame.slot(*callee_fp))
+            MInst::CallIndirect { ty, table, callee_fp, index_slot } => {
+                // Inline through the table's dispatch array, as tier 1 calls.
+                let (fp, index) = (self.frame.slot(*callee_fp), self.frame.slot(*index_slot));
+                m.call_indirect_inline(*ty, self.sig_ids[*ty as usize], *table, fp, index)
             }
             MInst::Runtime { op, a, b, args } => m.runtime(*op, *a, *b, self.frame.slot(*args)),
             MInst::Jump { target } => self.jump_unless_next(*target, next),

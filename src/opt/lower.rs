@@ -651,7 +651,10 @@ impl<'f> Lower<'f> {
                 self.call(mb, MInst::Call { callee, callee_fp: CALL_AREA }, &d.args, &d.results)?;
             }
             InstKind::CallIndirect { sig, table } => {
-                let inst = MInst::CallIndirect { ty: *sig, table: *table, callee_fp: CALL_AREA };
+                // The table index is the last argument: in the slot after the callee's.
+                let index_slot = CALL_AREA + (d.args.len() as u32 - 1) * SLOT_BYTES;
+                let (ty, table) = (*sig, *table);
+                let inst = MInst::CallIndirect { ty, table, callee_fp: CALL_AREA, index_slot };
                 self.call(mb, inst, &d.args, &d.results)?;
             }
             InstKind::Fuel(amount) => self.push(mb, MInst::Fuel { amount: *amount }),

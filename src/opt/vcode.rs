@@ -223,11 +223,12 @@ pub enum MInst {
         callee: Callee,
         callee_fp: u32,
     },
-    /// `call_indirect` with the table index in the slot after the arguments.
+    /// `call_indirect` with the table index in `index_slot`, the slot after the arguments.
     CallIndirect {
         ty: u32,
         table: u32,
         callee_fp: u32,
+        index_slot: u32,
     },
     /// A runtime operation on the operands in the slots from `args` on.
     Runtime {
