@@ -3,11 +3,13 @@
 //! Every IR value becomes a virtual register; every instruction becomes one or a few
 //! `MacroAssembler` operations. Selection folds what the assembler takes directly: integer
 //! immediates that fit 32 bits into ALU operations, compares and branches; a compare (or `eqz`)
-//! used only by the branch that ends its block into one compare-and-branch; constants used only in
-//! such places are not materialized at all; a constant heap address (a C global's `i32.const 0`
-//! base) into the access's offset. A heap address that is a sum is never folded into the access:
-//! wasm wraps `i32.add` at 32 bits, the access's addition does not. Calls and runtime helpers pass their operands through
-//! the frame area above the spill slots, as every tier's entries expect. Edges from blocks with
+//! used only by the branch that ends its block into one compare-and-branch, and one used only by
+//! a select into that select (`cmov`, `csel`); constants used only in such places are not
+//! materialized at all; a constant heap address (a C global's `i32.const 0` base) into the
+//! access's offset. A heap address that is a sum is never folded into the access: wasm wraps
+//! `i32.add` at 32 bits, the access's addition does not. Calls and runtime helpers pass their
+//! operands through the frame area above the spill slots, as every tier's entries expect;
+//! `call_indirect` is emitted inline through the table's dispatch array. Edges from blocks with
 //! several successors are split, so no edge is critical.
 //!
 //! It must never lower what it does not fully understand: SIMD and anything else unsupported is
