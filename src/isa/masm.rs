@@ -495,6 +495,15 @@ pub trait MacroAssembler {
     fn float_unary(&mut self, op: FloatUnaryOp, size: Size, dst: FReg, src: FReg);
     /// `dst = (lhs cmp rhs) as i32`.
     fn float_compare(&mut self, cmp: FloatCmp, size: Size, dst: Reg, lhs: FReg, rhs: FReg);
+    /// Jumps to `target` when `lhs cmp rhs` (as [`MacroAssembler::float_compare`] would give 1).
+    fn branch_float(
+        &mut self,
+        cmp: FloatCmp,
+        size: Size,
+        lhs: FReg,
+        rhs: FReg,
+        target: Self::Label,
+    );
     /// `dst = cond != 0 ? dst : other`.
     fn select_float(&mut self, size: Size, dst: FReg, cond: Reg, other: FReg);
     /// `dst = cmp holds ? dst : other`, as [`MacroAssembler::select_compare`].

@@ -492,6 +492,11 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                 m.branch(*cond, *size, r.int(*lhs), r.ri(*rhs), label);
                 self.jump_unless_next(*otherwise, next);
             }
+            MInst::FloatCmpBranch { cmp, size, lhs, rhs, then, otherwise } => {
+                let label = self.labels[then.index()];
+                m.branch_float(*cmp, *size, r.float(*lhs), r.float(*rhs), label);
+                self.jump_unless_next(*otherwise, next);
+            }
             MInst::BrTable { index, targets } => {
                 let labels: Vec<M::Label> =
                     targets.iter().map(|t| self.labels[t.index()]).collect();

@@ -3,8 +3,8 @@
 //! Every IR value becomes a virtual register; every instruction becomes one or a few
 //! `MacroAssembler` operations. Selection folds what the assembler takes directly: integer
 //! immediates that fit 32 bits into ALU operations, compares and branches; a compare (or `eqz`)
-//! used only by the branch that ends its block into one compare-and-branch, and one used only by
-//! a select into that select (`cmov`, `csel`); constants used only in such places are not
+//! (integer or float) used only by the branch that ends its block into one compare-and-branch,
+//! and an integer one used only by a select into that select (`cmov`, `csel`); constants used only in such places are not
 //! materialized at all; a constant heap address (a C global's `i32.const 0` base) into the
 //! access's offset. A heap address that is a sum is never folded into the access: wasm wraps
 //! `i32.add` at 32 bits, the access's addition does not. Calls and runtime helpers pass their
@@ -482,39 +482,37 @@ impl<'f> Lower<'f> {
         self.lower_terminator(mb, term[0], fused)
     }
 
-    /// The compare (or `eqz`) that defines `term`'s condition, when it is in this block, used
-    /// only there, and integer.
+    /// The compare (or `eqz`) that defines `term`'s condition, when it is in this block and used
+    /// only there (integer or float).
     fn fusable_compare(&self, b: Block, term: Inst) -> Option<Inst> {
         let d = &self.f.insts[term.index()];
         if d.kind != InstKind::Brif {
             return None;
         }
-        self.sole_compare(b, d.args[0])
+        self.sole_compare(b, d.args[0], true)
     }
 
     /// The compare that defines the condition of `inst` when that is a select and the compare
-    /// qualifies as for [`Lower::fusable_compare`].
+    /// qualifies as for [`Lower::fusable_compare`] and is an integer one.
     fn select_compare(&self, b: Block, inst: Inst) -> Option<Inst> {
         let d = &self.f.insts[inst.index()];
         if d.kind != InstKind::Select {
             return None;
         }
-        self.sole_compare(b, d.args[2])
+        self.sole_compare(b, d.args[2], false)
     }
 
-    /// The integer compare (or `eqz`) defining `cond`, when it is in block `b` and `cond` has
-    /// no other use.
-    fn sole_compare(&self, b: Block, cond: Value) -> Option<Inst> {
+    /// The compare (or `eqz`) defining `cond`, when it is in block `b`, `cond` has no other use,
+    /// and it is an integer one or `floats` are welcome.
+    fn sole_compare(&self, b: Block, cond: Value, floats: bool) -> Option<Inst> {
         let def = self.f.def_inst(cond)?;
         if self.uses[cond.index()] != 1 || !self.f.blocks[b.index()].insts.contains(&def) {
             return None;
         }
-        match &self.f.insts[def.index()].kind {
-            InstKind::Num(op)
-                if matches!(num_lowering(*op), NumLowering::Cmp(..) | NumLowering::Eqz(_)) =>
-            {
-                Some(def)
-            }
+        let InstKind::Num(op) = self.f.insts[def.index()].kind else { return None };
+        match num_lowering(op) {
+            NumLowering::Cmp(..) | NumLowering::Eqz(_) => Some(def),
+            NumLowering::FloatCmp(..) if floats => Some(def),
             _ => None,
         }
     }
@@ -854,6 +852,14 @@ impl<'f> Lower<'f> {
         then: MB,
         otherwise: MB,
     ) -> Result<MInst, CompileError> {
+        let d = &self.f.insts[cmp.index()];
+        if let InstKind::Num(op) = d.kind
+            && let NumLowering::FloatCmp(cmp, size) = num_lowering(op)
+        {
+            let (lhs, rhs) = (d.args[0], d.args[1]);
+            let (lhs, rhs) = (self.vreg(lhs)?, self.vreg(rhs)?);
+            return Ok(MInst::FloatCmpBranch { cmp, size, lhs, rhs, then, otherwise });
+        }
         let SelectCond::Compare { cond, size, lhs, rhs } = self.comparison(cmp)? else {
             unreachable!("a comparison")
         };

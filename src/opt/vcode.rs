@@ -256,6 +256,15 @@ pub enum MInst {
         then: Block,
         otherwise: Block,
     },
+    /// `lhs cmp rhs` (floats) to `then`, else to `otherwise`.
+    FloatCmpBranch {
+        cmp: FloatCmp,
+        size: Size,
+        lhs: VReg,
+        rhs: VReg,
+        then: Block,
+        otherwise: Block,
+    },
     /// `targets[index]`, the last when out of range.
     BrTable {
         index: VReg,
@@ -274,6 +283,7 @@ impl MInst {
             MInst::Jump { .. }
                 | MInst::Brif { .. }
                 | MInst::CmpBranch { .. }
+                | MInst::FloatCmpBranch { .. }
                 | MInst::BrTable { .. }
                 | MInst::Ret
                 | MInst::Trap { .. }
@@ -379,6 +389,10 @@ impl MInst {
                 out.push(O::reg_use(*lhs));
                 ri(rhs, &mut out);
             }
+            MInst::FloatCmpBranch { lhs, rhs, .. } => {
+                out.push(O::reg_use(*lhs));
+                out.push(O::reg_use(*rhs));
+            }
             MInst::BrTable { index, .. } => out.push(O::reg_use(*index)),
         }
         out
@@ -388,7 +402,9 @@ impl MInst {
     pub fn map_successors(&mut self, rename: impl Fn(Block) -> Block) {
         match self {
             MInst::Jump { target } => *target = rename(*target),
-            MInst::Brif { then, otherwise, .. } | MInst::CmpBranch { then, otherwise, .. } => {
+            MInst::Brif { then, otherwise, .. }
+            | MInst::CmpBranch { then, otherwise, .. }
+            | MInst::FloatCmpBranch { then, otherwise, .. } => {
                 *then = rename(*then);
                 *otherwise = rename(*otherwise);
             }
@@ -401,9 +417,9 @@ impl MInst {
     pub fn successors(&self) -> Vec<Block> {
         match self {
             MInst::Jump { target } => vec![*target],
-            MInst::Brif { then, otherwise, .. } | MInst::CmpBranch { then, otherwise, .. } => {
-                vec![*then, *otherwise]
-            }
+            MInst::Brif { then, otherwise, .. }
+            | MInst::CmpBranch { then, otherwise, .. }
+            | MInst::FloatCmpBranch { then, otherwise, .. } => vec![*then, *otherwise],
             MInst::BrTable { targets, .. } => targets.clone(),
             _ => vec![],
         }
@@ -487,6 +503,7 @@ impl regalloc2::Function for VCode {
             MInst::Jump { .. }
                 | MInst::Brif { .. }
                 | MInst::CmpBranch { .. }
+                | MInst::FloatCmpBranch { .. }
                 | MInst::BrTable { .. }
         )
     }

@@ -1219,6 +1219,28 @@ impl MacroAssembler for Aarch64Masm {
         }
     }
 
+    fn branch_float(
+        &mut self,
+        cmp: FloatCmp,
+        size: Size,
+        lhs: FReg,
+        rhs: FReg,
+        target: DynamicLabel,
+    ) {
+        // The conditions of `float_compare`; after `fcmp`, `lo` (C clear) is `mi`: only
+        // "less" clears C.
+        self.fcmp(size, lhs.0, rhs.0);
+        let cc = match cmp {
+            FloatCmp::Eq => Cc::Eq,
+            FloatCmp::Ne => Cc::Ne,
+            FloatCmp::Lt => Cc::Lo,
+            FloatCmp::Gt => Cc::Gt,
+            FloatCmp::Le => Cc::Ls,
+            FloatCmp::Ge => Cc::Ge,
+        };
+        self.b_cc(cc, target);
+    }
+
     fn select_float(&mut self, _size: Size, dst: FReg, cond: Reg, other: FReg) {
         let (d, c, o) = (dst.0, cond.0, other.0);
         a64!(self.ops ; cmp WSP(c), 0 ; fcsel D(d), D(d), D(o), ne);

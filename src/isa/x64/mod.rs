@@ -1348,6 +1348,31 @@ impl MacroAssembler for X64Masm {
         asm!(self.ops ; mov Rd(dst.0), edx);
     }
 
+    fn branch_float(
+        &mut self,
+        cmp: FloatCmp,
+        size: Size,
+        lhs: FReg,
+        rhs: FReg,
+        target: DynamicLabel,
+    ) {
+        // The flags as in `float_compare`: unordered sets ZF, PF and CF.
+        let (l, r) = (lhs.0, rhs.0);
+        match cmp {
+            FloatCmp::Lt | FloatCmp::Le => self.ucomis(size, r, l),
+            _ => self.ucomis(size, l, r),
+        }
+        match cmp {
+            FloatCmp::Eq => {
+                let unordered = self.ops.new_dynamic_label();
+                asm!(self.ops ; jp =>unordered ; je =>target ; =>unordered);
+            }
+            FloatCmp::Ne => asm!(self.ops ; jp =>target ; jne =>target),
+            FloatCmp::Lt | FloatCmp::Gt => asm!(self.ops ; ja =>target),
+            FloatCmp::Le | FloatCmp::Ge => asm!(self.ops ; jae =>target),
+        }
+    }
+
     fn select_float(&mut self, _size: Size, dst: FReg, cond: Reg, other: FReg) {
         let keep = self.ops.new_dynamic_label();
         asm!(self.ops ; test Rd(cond.0), Rd(cond.0) ; jnz =>keep);
