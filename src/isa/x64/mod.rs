@@ -765,13 +765,7 @@ impl MacroAssembler for X64Masm {
             (RegImm::Reg(s), Size::S32) => asm!(self.ops ; mov Rd(d), Rd(s.0)),
             (RegImm::Reg(s), Size::S64) => asm!(self.ops ; mov Rq(d), Rq(s.0)),
             (RegImm::Imm(imm), Size::S32) => asm!(self.ops ; mov Rd(d), imm as i32),
-            // The shortest form that gives the same 64 bits: a 32-bit move zero-extends, a
-            // 64-bit move of an imm32 sign-extends (neither touches the flags).
-            (RegImm::Imm(imm), Size::S64) => match (u32::try_from(imm), i32::try_from(imm)) {
-                (Ok(low), _) => asm!(self.ops ; mov Rd(d), low as i32),
-                (_, Ok(signed)) => asm!(self.ops ; mov Rq(d), signed),
-                _ => asm!(self.ops ; mov Rq(d), QWORD imm),
-            },
+            (RegImm::Imm(imm), Size::S64) => asm!(self.ops ; mov Rq(d), QWORD imm),
         }
     }
 
@@ -2001,20 +1995,7 @@ mod tests {
             m.div(DivOp::DivS, Size::S64, Reg(9), Reg(8), RegImm::Imm(-7));
         });
         let expected = "mov $0x3E8,%ecx\nmov %r8d,%eax\nxor %edx,%edx\ndiv %ecx\nmov %edx,%r9d\n\
-                        mov $0xFFFFFFFFFFFFFFF9,%rcx\nmov %r8,%rax\ncqto\nidiv %rcx\nmov %rax,%r9\n";
-        assert_eq!(code, expected);
-    }
-
-    #[test]
-    fn wide_constants_take_the_shortest_move_that_gives_their_64_bits() {
-        let code = body(|m| {
-            m.mov(Size::S64, Reg(3), RegImm::Imm(0));
-            m.mov(Size::S64, Reg(8), RegImm::Imm(u32::MAX as i64));
-            m.mov(Size::S64, Reg(8), RegImm::Imm(-1));
-            m.mov(Size::S64, Reg(8), RegImm::Imm(1 << 32));
-        });
-        let expected = "mov $0,%ebx\nmov $0xFFFFFFFF,%r8d\nmov $0xFFFFFFFFFFFFFFFF,%r8\n\
-                        movabs $0x100000000,%r8\n";
+                        movabs $0xFFFFFFFFFFFFFFF9,%rcx\nmov %r8,%rax\ncqto\nidiv %rcx\nmov %rax,%r9\n";
         assert_eq!(code, expected);
     }
 
