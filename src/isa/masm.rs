@@ -89,6 +89,15 @@ pub enum Cond {
     GeU,
 }
 
+/// An integer comparison `lhs cond rhs` at `size`, as a fused select tests it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Comparison {
+    pub cond: Cond,
+    pub size: Size,
+    pub lhs: Reg,
+    pub rhs: RegImm,
+}
+
 impl Cond {
     /// The condition that holds exactly when `self` does not.
     pub fn invert(self) -> Cond {
@@ -404,6 +413,9 @@ pub trait MacroAssembler {
     fn compare(&mut self, cond: Cond, size: Size, dst: Reg, lhs: Reg, rhs: RegImm);
     /// `dst = cond != 0 ? dst : other`.
     fn select(&mut self, size: Size, dst: Reg, cond: Reg, other: Reg);
+    /// `dst = cmp holds ? dst : other`: [`MacroAssembler::select`] with its condition compared
+    /// in place (`cmov`, `csel`) rather than materialized in a register first.
+    fn select_compare(&mut self, size: Size, dst: Reg, cmp: Comparison, other: Reg);
 
     fn jump(&mut self, target: Self::Label);
     fn branch(&mut self, cond: Cond, size: Size, lhs: Reg, rhs: RegImm, target: Self::Label);
@@ -411,10 +423,12 @@ pub trait MacroAssembler {
     fn jump_table(&mut self, index: Reg, targets: &[Self::Label]);
 
     /// `dst = memory[addr + offset]`, trapping when out of bounds (by an explicit check or
-    /// through the guard pages, as the backend's [`HeapBounds`] says).
-    fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Reg, offset: u32);
+    /// through the guard pages, as the backend's [`HeapBounds`] says). `addr` is a register
+    /// holding an `i32` (its upper half clear), or `None` for an address operand of 0: a code
+    /// generator that knows a constant address folds it into `offset`, sparing the register.
+    fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Option<Reg>, offset: u32);
     /// `memory[addr + offset] = src`, trapping when out of bounds, like `load_heap`.
-    fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Reg, offset: u32);
+    fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Option<Reg>, offset: u32);
     /// Loads the low `size` bits of a global.
     fn load_global(&mut self, size: Size, dst: Reg, global: GlobalCell);
     /// Stores a global (its whole 16-byte cell: the bits above `size` cleared).
@@ -481,8 +495,19 @@ pub trait MacroAssembler {
     fn float_unary(&mut self, op: FloatUnaryOp, size: Size, dst: FReg, src: FReg);
     /// `dst = (lhs cmp rhs) as i32`.
     fn float_compare(&mut self, cmp: FloatCmp, size: Size, dst: Reg, lhs: FReg, rhs: FReg);
+    /// Jumps to `target` when `lhs cmp rhs` (as [`MacroAssembler::float_compare`] would give 1).
+    fn branch_float(
+        &mut self,
+        cmp: FloatCmp,
+        size: Size,
+        lhs: FReg,
+        rhs: FReg,
+        target: Self::Label,
+    );
     /// `dst = cond != 0 ? dst : other`.
     fn select_float(&mut self, size: Size, dst: FReg, cond: Reg, other: FReg);
+    /// `dst = cmp holds ? dst : other`, as [`MacroAssembler::select_compare`].
+    fn select_float_compare(&mut self, size: Size, dst: FReg, cmp: Comparison, other: FReg);
     /// `Trunc` and `Reinterpret { to_float: false }`: float register to integer register.
     fn float_to_int(&mut self, op: ConvertOp, dst: Reg, src: FReg);
     /// `Convert` and `Reinterpret { to_float: true }`: integer register to float register.
@@ -490,9 +515,9 @@ pub trait MacroAssembler {
     /// `Resize`.
     fn float_to_float(&mut self, op: ConvertOp, dst: FReg, src: FReg);
     /// `dst = memory[addr + offset]` (`f32`/`f64`), trapping when out of bounds.
-    fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Reg, offset: u32);
+    fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Option<Reg>, offset: u32);
     /// `memory[addr + offset] = src` (`f32`/`f64`), trapping when out of bounds.
-    fn store_heap_float(&mut self, size: Size, src: FReg, addr: Reg, offset: u32);
+    fn store_heap_float(&mut self, size: Size, src: FReg, addr: Option<Reg>, offset: u32);
     fn load_global_float(&mut self, size: Size, dst: FReg, global: GlobalCell);
     fn store_global_float(&mut self, size: Size, src: FReg, global: GlobalCell);
 

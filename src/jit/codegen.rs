@@ -1317,7 +1317,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     fn load(&mut self, kind: LoadKind, ty: Ty, offset: u64) {
         let (addr, held) = self.pop_read();
         let dst = self.result_reg(addr, held);
-        self.masm.load_heap(kind, dst, addr, offset as u32);
+        self.masm.load_heap(kind, dst, Some(addr), offset as u32);
         if dst != addr {
             self.release_read(addr, held);
         }
@@ -1327,7 +1327,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     fn load_float(&mut self, ty: Ty, offset: u64) {
         let (addr, held) = self.pop_read();
         let dst = self.alloc_float();
-        self.masm.load_heap_float(ty.size(), dst, addr, offset as u32);
+        self.masm.load_heap_float(ty.size(), dst, Some(addr), offset as u32);
         self.release_read(addr, held);
         self.push_freg(ty, dst);
     }
@@ -1335,7 +1335,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     fn store_float(&mut self, size: Size, offset: u64) {
         let (value, value_held) = self.pop_fread();
         let (addr, addr_held) = self.pop_read();
-        self.masm.store_heap_float(size, value, addr, offset as u32);
+        self.masm.store_heap_float(size, value, Some(addr), offset as u32);
         self.release_fread(value, value_held);
         self.release_read(addr, addr_held);
     }
@@ -1343,7 +1343,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     fn store(&mut self, kind: StoreKind, offset: u64) {
         let (value, value_held) = self.pop_read();
         let (addr, addr_held) = self.pop_read();
-        self.masm.store_heap(kind, value, addr, offset as u32);
+        self.masm.store_heap(kind, value, Some(addr), offset as u32);
         self.release_read(value, value_held);
         self.release_read(addr, addr_held);
     }

@@ -16,8 +16,10 @@
 //! symbolically before any code is emitted.
 
 use super::lower::{CALL_AREA, EntrySlots};
-use super::vcode::{MInst, MTy, RI, RegEnv, VCode};
-use crate::isa::masm::{FReg, FrameSetup, GlobalCell, MacroAssembler, Reg, RegImm, Size};
+use super::vcode::{MInst, MTy, RI, RegEnv, SelectCond, VCode};
+use crate::isa::masm::{
+    Comparison, FReg, FrameSetup, GlobalCell, MacroAssembler, Reg, RegImm, Size,
+};
 use crate::tier::Tier;
 use crate::tier::compiler::CompileError;
 use crate::vm::frame::SLOT_BYTES;
@@ -51,13 +53,24 @@ pub fn reg_env<M: MacroAssembler>(masm: &M) -> RegEnv {
     let set = |regs: Vec<PReg>| regs.into_iter().fold(PRegSet::empty(), |s, r| s.with(r));
     let (scratch, fscratch) = masm.scratch_regs();
     let (caller_int, caller_float) = masm.caller_saved();
+    // Caller-saved registers first: a callee-saved one costs a save and a restore at the entry
+    // (see `registers_written`), so it is taken only when no caller-saved one fits, typically for
+    // a value live across a call.
+    let (preferred_int, other_int): (Vec<Reg>, Vec<Reg>) =
+        masm.allocatable().iter().partition(|r| caller_int.contains(r));
+    let (preferred_float, other_float): (Vec<FReg>, Vec<FReg>) =
+        masm.allocatable_float().iter().partition(|r| caller_float.contains(r));
     let env = MachineEnv {
         preferred_regs_by_class: [
-            set(masm.allocatable().iter().map(|&r| int(r)).collect()),
-            set(masm.allocatable_float().iter().map(|&r| float(r)).collect()),
+            set(preferred_int.into_iter().map(int).collect()),
+            set(preferred_float.into_iter().map(float).collect()),
             PRegSet::empty(),
         ],
-        non_preferred_regs_by_class: [PRegSet::empty(), PRegSet::empty(), PRegSet::empty()],
+        non_preferred_regs_by_class: [
+            set(other_int.into_iter().map(int).collect()),
+            set(other_float.into_iter().map(float).collect()),
+            PRegSet::empty(),
+        ],
         scratch_by_class: [Some(int(scratch)), Some(float(fscratch)), None],
         fixed_stack_slots: vec![],
     };
@@ -132,6 +145,9 @@ pub struct EmitInput<'a> {
     pub count_calls: bool,
     /// The module's imported globals (the rest are inline in the context).
     pub imported_globals: u32,
+    /// The interned signature (`SigId`) of each module type, which inline `call_indirect`
+    /// compares against the table's dispatch array.
+    pub sig_ids: &'a [u32],
     /// Whether to return where the code of each IR instruction starts (for `tierup explore`).
     pub record_origins: bool,
 }
@@ -167,14 +183,22 @@ pub fn emit<M: MacroAssembler>(
     if input.count_calls {
         masm.count_call(input.def, None);
     }
+    masm.registers_used(&registers_written(output));
     let forward = forwarding(vcode, output);
     let own_labels: Vec<M::Label> = (0..vcode.blocks.len()).map(|_| masm.new_label()).collect();
     // A block that only jumps is never emitted: branches to it go where it would jump.
     let labels: Vec<M::Label> = forward.iter().map(|&to| own_labels[to]).collect();
     let emitted: Vec<usize> = (0..vcode.blocks.len()).filter(|&b| forward[b] == b).collect();
     let imported_globals = input.imported_globals;
-    let mut e =
-        Emitter { masm, frame: &frame, labels: &labels, forward: &forward, imported_globals };
+    let sig_ids = input.sig_ids;
+    let mut e = Emitter {
+        masm,
+        frame: &frame,
+        labels: &labels,
+        forward: &forward,
+        imported_globals,
+        sig_ids,
+    };
     let mut origins: Vec<(u32, Origin)> = Vec::new();
     for (n, &b) in emitted.iter().enumerate() {
         let block = regalloc2::Block::new(b);
@@ -199,6 +223,25 @@ pub fn emit<M: MacroAssembler>(
         }
     }
     Ok(origins)
+}
+
+/// The integer registers the allocated code writes (every register an allocation names: each
+/// holds a value the code defined or moved there), so the entry saves only the callee-saved ones
+/// among them. The scratch registers are not allocatable and never named.
+fn registers_written(output: &Output) -> Vec<Reg> {
+    let edits = output.edits.iter().flat_map(|(_, Edit::Move { from, to })| [*from, *to]);
+    let mut regs: Vec<Reg> = output
+        .allocs
+        .iter()
+        .copied()
+        .chain(edits)
+        .filter_map(|a| a.as_reg())
+        .filter(|r| r.class() == RegClass::Int)
+        .map(|r| Reg(r.hw_enc() as u8))
+        .collect();
+    regs.sort_unstable_by_key(|r| r.0);
+    regs.dedup();
+    regs
 }
 
 /// Where a branch to each block really goes: a block whose only content is a jump (an edge block
@@ -281,6 +324,8 @@ struct Emitter<'a, M: MacroAssembler> {
     forward: &'a [usize],
     /// The module's imported globals (the rest are inline in the context).
     imported_globals: u32,
+    /// See [`EmitInput::sig_ids`].
+    sig_ids: &'a [u32],
 }
 
 impl<M: MacroAssembler> Emitter<'_, M> {
@@ -356,12 +401,28 @@ impl<M: MacroAssembler> Emitter<'_, M> {
             MInst::Compare { cond, size, dst, lhs, rhs } => {
                 m.compare(*cond, *size, r.int(*dst), r.int(*lhs), r.ri(*rhs))
             }
-            MInst::Select { ty, dst, b, cond, .. } => match ty {
+            MInst::Select { ty, dst, b, cond: SelectCond::Flag(flag), .. } => match ty {
                 MTy::F32 | MTy::F64 => {
-                    m.select_float(ty.size(), r.float(*dst), r.int(*cond), r.float(*b))
+                    m.select_float(ty.size(), r.float(*dst), r.int(*flag), r.float(*b))
                 }
-                _ => m.select(ty.size(), r.int(*dst), r.int(*cond), r.int(*b)),
+                _ => m.select(ty.size(), r.int(*dst), r.int(*flag), r.int(*b)),
             },
+            MInst::Select {
+                ty,
+                dst,
+                b,
+                cond: SelectCond::Compare { cond, size, lhs, rhs },
+                ..
+            } => {
+                let cmp =
+                    Comparison { cond: *cond, size: *size, lhs: r.int(*lhs), rhs: r.ri(*rhs) };
+                match ty {
+                    MTy::F32 | MTy::F64 => {
+                        m.select_float_compare(ty.size(), r.float(*dst), cmp, r.float(*b))
+                    }
+                    _ => m.select_compare(ty.size(), r.int(*dst), cmp, r.int(*b)),
+                }
+            }
             MInst::FloatOp { op, size, dst, lhs, rhs } => {
                 m.float_op(*op, *size, r.float(*dst), r.float(*lhs), r.float(*rhs))
             }
@@ -377,16 +438,16 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                 m.float_to_float(*op, r.float(*dst), r.float(*src))
             }
             MInst::Load { kind, dst, addr, offset } => {
-                m.load_heap(*kind, r.int(*dst), r.int(*addr), *offset)
+                m.load_heap(*kind, r.int(*dst), addr.map(|a| r.int(a)), *offset)
             }
             MInst::Store { kind, src, addr, offset } => {
-                m.store_heap(*kind, r.int(*src), r.int(*addr), *offset)
+                m.store_heap(*kind, r.int(*src), addr.map(|a| r.int(a)), *offset)
             }
             MInst::LoadF { size, dst, addr, offset } => {
-                m.load_heap_float(*size, r.float(*dst), r.int(*addr), *offset)
+                m.load_heap_float(*size, r.float(*dst), addr.map(|a| r.int(a)), *offset)
             }
             MInst::StoreF { size, src, addr, offset } => {
-                m.store_heap_float(*size, r.float(*src), r.int(*addr), *offset)
+                m.store_heap_float(*size, r.float(*src), addr.map(|a| r.int(a)), *offset)
             }
             MInst::GlobalGet { ty, dst, index } => {
                 let global = GlobalCell::of(*index, self.imported_globals);
@@ -408,8 +469,10 @@ impl<M: MacroAssembler> Emitter<'_, M> {
             MInst::MemoryGrow { dst, delta } => m.memory_grow(r.int(*dst), r.int(*delta)),
             MInst::Fuel { amount } => m.consume_fuel(*amount),
             MInst::Call { callee, callee_fp } => m.call(*callee, self.frame.slot(*callee_fp)),
-            MInst::CallIndirect { ty, table, callee_fp } => {
-                m.call_indirect(*ty, *table, self.frame.slot(*callee_fp))
+            MInst::CallIndirect { ty, table, callee_fp, index_slot } => {
+                // Inline through the table's dispatch array, as tier 1 calls.
+                let (fp, index) = (self.frame.slot(*callee_fp), self.frame.slot(*index_slot));
+                m.call_indirect_inline(*ty, self.sig_ids[*ty as usize], *table, fp, index)
             }
             MInst::Runtime { op, a, b, args } => m.runtime(*op, *a, *b, self.frame.slot(*args)),
             MInst::Jump { target } => self.jump_unless_next(*target, next),
@@ -427,6 +490,11 @@ impl<M: MacroAssembler> Emitter<'_, M> {
             MInst::CmpBranch { cond, size, lhs, rhs, then, otherwise } => {
                 let label = self.labels[then.index()];
                 m.branch(*cond, *size, r.int(*lhs), r.ri(*rhs), label);
+                self.jump_unless_next(*otherwise, next);
+            }
+            MInst::FloatCmpBranch { cmp, size, lhs, rhs, then, otherwise } => {
+                let label = self.labels[then.index()];
+                m.branch_float(*cmp, *size, r.float(*lhs), r.float(*rhs), label);
                 self.jump_unless_next(*otherwise, next);
             }
             MInst::BrTable { index, targets } => {

@@ -2,8 +2,10 @@
 //! filetests: every `filetests/*.ir` file holds an IR module (the passes' text form) whose first
 //! defined function is lowered, allocated (with regalloc2's checker) and emitted for each ISA,
 //! and the body's machine code, under the IR instruction each stretch was emitted for, must match
-//! the text after that ISA's marker line (`; x86_64:`, `; aarch64:`). The prologue and the
-//! out-of-line code (trap stubs, epilogue) are left out: the ISA layer's own tests pin those.
+//! the text after that ISA's marker line (`; x86_64:`, `; aarch64:`). The register saves in front
+//! of the entry are shown (which callee-saved registers the allocation uses); the rest of the
+//! prologue and the out-of-line code (trap stubs, epilogue) are left out: the ISA layer's own
+//! tests pin those.
 //! `BLESS=1 cargo test --lib opt::filetests` rewrites the expected outputs.
 
 use super::emit::{self, EmitInput, RegallocAlgorithm};
@@ -28,11 +30,15 @@ fn compile(module: &Module, isa: &str) -> Result<String, String> {
         .find(|(_, f)| f.import.is_none() && !f.layout.is_empty())
         .ok_or("no defined function")?;
     let imported = module.funcs.iter().filter(|f| f.import.is_some()).count() as u32;
+    let types = module.env.sigs.len() as u32;
     match isa {
-        "x86_64" => body(X64Masm::new(HeapBounds::GuardPages), isa, func, index as u32, imported),
+        "x86_64" => {
+            let masm = X64Masm::new(HeapBounds::GuardPages);
+            body(masm, isa, func, index as u32, imported, types)
+        }
         _ => {
             let masm = Aarch64Masm::with_bounds(false, HeapBounds::GuardPages);
-            body(masm, isa, func, index as u32, imported)
+            body(masm, isa, func, index as u32, imported, types)
         }
     }
 }
@@ -43,6 +49,7 @@ fn body<M: MacroAssembler>(
     func: &Function,
     func_index: u32,
     imported: u32,
+    module_types: u32,
 ) -> Result<String, String> {
     let entry = EntrySlots((0..func.sig.params.len() as u32).collect());
     let regs = emit::reg_env(&masm);
@@ -58,6 +65,8 @@ fn body<M: MacroAssembler>(
         count_calls: false,
         // The files' globals (if any) are the module's own: one access from the context.
         imported_globals: 0,
+        // The files have no engine to intern signatures: each type stands for itself.
+        sig_ids: &(0..module_types).collect::<Vec<u32>>(),
         record_origins: true,
     };
     let origins = emit::emit(&mut masm, &vcode, &output, &input).map_err(|e| e.to_string())?;
@@ -70,7 +79,14 @@ fn body<M: MacroAssembler>(
     let lines = disassemble(isa, &assembled.code);
     let mut out = String::new();
     let mut stretches = origins.iter().peekable();
+    if shift > 0 {
+        out.push_str("; (entry: register saves and pins)\n");
+    }
     for (offset, text) in lines {
+        if offset < shift {
+            let _ = writeln!(out, "  {text}");
+            continue;
+        }
         if offset >= body_end {
             break;
         }

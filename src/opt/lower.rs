@@ -3,15 +3,19 @@
 //! Every IR value becomes a virtual register; every instruction becomes one or a few
 //! `MacroAssembler` operations. Selection folds what the assembler takes directly: integer
 //! immediates that fit 32 bits into ALU operations, compares and branches; a compare (or `eqz`)
-//! used only by the branch that ends its block into one compare-and-branch; constants used only in
-//! such places are not materialized at all. Calls and runtime helpers pass their operands through
-//! the frame area above the spill slots, as every tier's entries expect. Edges from blocks with
+//! (integer or float) used only by the branch that ends its block into one compare-and-branch,
+//! and an integer one used only by a select into that select (`cmov`, `csel`); constants used only in such places are not
+//! materialized at all; a constant heap address (a C global's `i32.const 0` base) into the
+//! access's offset. A heap address that is a sum is never folded into the access: wasm wraps
+//! `i32.add` at 32 bits, the access's addition does not. Calls and runtime helpers pass their
+//! operands through the frame area above the spill slots, as every tier's entries expect;
+//! `call_indirect` is emitted inline through the table's dispatch array. Edges from blocks with
 //! several successors are split, so no edge is critical.
 //!
 //! It must never lower what it does not fully understand: SIMD and anything else unsupported is
 //! refused (the function stays in a lower tier).
 
-use super::vcode::{MBlock, MInst, MTy, RI, VCode};
+use super::vcode::{MBlock, MInst, MTy, RI, SelectCond, VCode};
 use crate::isa::masm::{
     Callee, Cond, ConvertOp, DivOp, FloatCmp, FloatOp, FloatUnaryOp, IntOp, LoadKind, RuntimeOp,
     Size, StoreKind, UnaryOp,
@@ -249,6 +253,15 @@ fn store_kind(op: StoreOp) -> Result<StoreKind, MTy> {
     })
 }
 
+/// The constant effective address of a heap access to `addr + offset`, when `addr` is an `i32`
+/// constant and the sum fits the access's 32-bit offset.
+fn folded_address(f: &Function, addr: Value, offset: u64) -> Option<u32> {
+    match f.const_of(addr)? {
+        Const::I32(k) => u32::try_from(u64::from(k) + offset).ok(),
+        _ => None,
+    }
+}
+
 /// Lowers `f` (built and optimized, in a module with `num_imported` imported functions) whose
 /// entry parameters are in the frame slots `entry`.
 pub fn lower(
@@ -282,6 +295,8 @@ struct Lower<'f> {
     block_insts: Vec<Vec<(MInst, Option<Inst>)>>,
     /// The IR instruction being lowered (`None` for the entry's parameter loads).
     origin: Option<Inst>,
+    /// Compares of the block being lowered that selects test in place (not lowered alone).
+    fused_compares: Vec<Inst>,
     call_clobbers: regalloc2::PRegSet,
     /// The frame offset of the call area, fixed once the spill slots are counted: calls and
     /// helpers are lowered against this placeholder and patched (see `finish`).
@@ -325,6 +340,7 @@ impl<'f> Lower<'f> {
             insts: Vec::new(),
             block_insts: Vec::new(),
             origin: None,
+            fused_compares: Vec::new(),
             call_clobbers,
             call_area_slots: 0,
         })
@@ -416,7 +432,8 @@ impl<'f> Lower<'f> {
         Ok(())
     }
 
-    /// Constants whose every use is an operand position that takes an immediate.
+    /// Constants whose every use is an operand position that takes an immediate (or a heap
+    /// access's address, folded into its offset).
     fn decide_folding(&mut self) {
         let mut foldable_uses = vec![0u32; self.f.values.len()];
         for &b in &self.order.clone() {
@@ -430,6 +447,11 @@ impl<'f> Lower<'f> {
                 };
                 if rhs_imm && d.args.len() == 2 && self.imm_of(d.args[1]).is_some() {
                     foldable_uses[d.args[1].index()] += 1;
+                }
+                if let InstKind::Load { offset, .. } | InstKind::Store { offset, .. } = d.kind
+                    && folded_address(self.f, d.args[0], offset).is_some()
+                {
+                    foldable_uses[d.args[0].index()] += 1;
                 }
             }
         }
@@ -446,10 +468,11 @@ impl<'f> Lower<'f> {
         let mb = self.mblock[b.index()].unwrap();
         let insts = self.f.blocks[b.index()].insts.clone();
         let (body, term) = insts.split_at(insts.len() - 1);
-        // A compare consumed only by this block's branch becomes part of it.
+        // A compare consumed only by this block's branch, or by one select, becomes part of it.
         let fused = self.fusable_compare(b, term[0]);
+        self.fused_compares = body.iter().filter_map(|&i| self.select_compare(b, i)).collect();
         for &i in body {
-            if Some(i) == fused {
+            if Some(i) == fused || self.fused_compares.contains(&i) {
                 continue;
             }
             self.origin = Some(i);
@@ -459,24 +482,37 @@ impl<'f> Lower<'f> {
         self.lower_terminator(mb, term[0], fused)
     }
 
-    /// The compare (or `eqz`) that defines `term`'s condition, when it is in this block, used
-    /// only there, and integer.
+    /// The compare (or `eqz`) that defines `term`'s condition, when it is in this block and used
+    /// only there (integer or float).
     fn fusable_compare(&self, b: Block, term: Inst) -> Option<Inst> {
         let d = &self.f.insts[term.index()];
         if d.kind != InstKind::Brif {
             return None;
         }
-        let cond = d.args[0];
+        self.sole_compare(b, d.args[0], true)
+    }
+
+    /// The compare that defines the condition of `inst` when that is a select and the compare
+    /// qualifies as for [`Lower::fusable_compare`] and is an integer one.
+    fn select_compare(&self, b: Block, inst: Inst) -> Option<Inst> {
+        let d = &self.f.insts[inst.index()];
+        if d.kind != InstKind::Select {
+            return None;
+        }
+        self.sole_compare(b, d.args[2], false)
+    }
+
+    /// The compare (or `eqz`) defining `cond`, when it is in block `b`, `cond` has no other use,
+    /// and it is an integer one or `floats` are welcome.
+    fn sole_compare(&self, b: Block, cond: Value, floats: bool) -> Option<Inst> {
         let def = self.f.def_inst(cond)?;
         if self.uses[cond.index()] != 1 || !self.f.blocks[b.index()].insts.contains(&def) {
             return None;
         }
-        match &self.f.insts[def.index()].kind {
-            InstKind::Num(op)
-                if matches!(num_lowering(*op), NumLowering::Cmp(..) | NumLowering::Eqz(_)) =>
-            {
-                Some(def)
-            }
+        let InstKind::Num(op) = self.f.insts[def.index()].kind else { return None };
+        match num_lowering(op) {
+            NumLowering::Cmp(..) | NumLowering::Eqz(_) => Some(def),
+            NumLowering::FloatCmp(..) if floats => Some(def),
             _ => None,
         }
     }
@@ -503,12 +539,16 @@ impl<'f> Lower<'f> {
             InstKind::Num(op) => self.lower_num(mb, *op, &d.args, d.results[0])?,
             InstKind::Select => {
                 let ty = mty(self.f.ty(d.results[0]))?;
+                let cond = match self.f.def_inst(d.args[2]) {
+                    Some(c) if self.fused_compares.contains(&c) => self.comparison(c)?,
+                    _ => SelectCond::Flag(self.vreg(d.args[2])?),
+                };
                 let inst = MInst::Select {
                     ty,
                     dst: result(self, 0)?,
                     a: self.vreg(d.args[0])?,
                     b: self.vreg(d.args[1])?,
-                    cond: self.vreg(d.args[2])?,
+                    cond,
                 };
                 self.push(mb, inst);
             }
@@ -519,8 +559,8 @@ impl<'f> Lower<'f> {
             }
             InstKind::Load { op, offset, mem } => {
                 self.check_memory(*mem, *offset)?;
-                let (dst, addr) = (result(self, 0)?, self.vreg(d.args[0])?);
-                let offset = *offset as u32;
+                let dst = result(self, 0)?;
+                let (addr, offset) = self.heap_address(d.args[0], *offset)?;
                 let inst = match load_kind(*op) {
                     Ok(kind) => MInst::Load { kind, dst, addr, offset },
                     Err(ty) => MInst::LoadF { size: ty.size(), dst, addr, offset },
@@ -529,8 +569,8 @@ impl<'f> Lower<'f> {
             }
             InstKind::Store { op, offset, mem } => {
                 self.check_memory(*mem, *offset)?;
-                let (addr, src) = (self.vreg(d.args[0])?, self.vreg(d.args[1])?);
-                let offset = *offset as u32;
+                let (addr, offset) = self.heap_address(d.args[0], *offset)?;
+                let src = self.vreg(d.args[1])?;
                 let inst = match store_kind(*op) {
                     Ok(kind) => MInst::Store { kind, src, addr, offset },
                     Err(ty) => MInst::StoreF { size: ty.size(), src, addr, offset },
@@ -611,7 +651,10 @@ impl<'f> Lower<'f> {
                 self.call(mb, MInst::Call { callee, callee_fp: CALL_AREA }, &d.args, &d.results)?;
             }
             InstKind::CallIndirect { sig, table } => {
-                let inst = MInst::CallIndirect { ty: *sig, table: *table, callee_fp: CALL_AREA };
+                // The table index is the last argument: in the slot after the callee's.
+                let index_slot = CALL_AREA + (d.args.len() as u32 - 1) * SLOT_BYTES;
+                let (ty, table) = (*sig, *table);
+                let inst = MInst::CallIndirect { ty, table, callee_fp: CALL_AREA, index_slot };
                 self.call(mb, inst, &d.args, &d.results)?;
             }
             InstKind::Fuel(amount) => self.push(mb, MInst::Fuel { amount: *amount }),
@@ -619,6 +662,20 @@ impl<'f> Lower<'f> {
             other => return Err(unsupported(format!("{other:?}"))),
         }
         Ok(())
+    }
+
+    /// The address operand and offset of a heap access to `addr + offset`: a constant address
+    /// is folded into the offset (the access needs no address register) when the sum still
+    /// fits 32 bits (wasm adds them without wrapping, so the sum is exact).
+    fn heap_address(
+        &mut self,
+        addr: Value,
+        offset: u64,
+    ) -> Result<(Option<VReg>, u32), CompileError> {
+        match folded_address(self.f, addr, offset) {
+            Some(at) => Ok((None, at)),
+            None => Ok((Some(self.vreg(addr)?), offset as u32)),
+        }
     }
 
     /// Only memory 0 exists in WebAssembly 2.0; offsets past 32 bits cannot be encoded.
@@ -795,6 +852,22 @@ impl<'f> Lower<'f> {
         then: MB,
         otherwise: MB,
     ) -> Result<MInst, CompileError> {
+        let d = &self.f.insts[cmp.index()];
+        if let InstKind::Num(op) = d.kind
+            && let NumLowering::FloatCmp(cmp, size) = num_lowering(op)
+        {
+            let (lhs, rhs) = (d.args[0], d.args[1]);
+            let (lhs, rhs) = (self.vreg(lhs)?, self.vreg(rhs)?);
+            return Ok(MInst::FloatCmpBranch { cmp, size, lhs, rhs, then, otherwise });
+        }
+        let SelectCond::Compare { cond, size, lhs, rhs } = self.comparison(cmp)? else {
+            unreachable!("a comparison")
+        };
+        Ok(MInst::CmpBranch { cond, size, lhs, rhs, then, otherwise })
+    }
+
+    /// A fusable compare (see [`Lower::sole_compare`]) as the condition it tests.
+    fn comparison(&mut self, cmp: Inst) -> Result<SelectCond, CompileError> {
         let d = self.f.insts[cmp.index()].clone();
         let InstKind::Num(op) = d.kind else { unreachable!("a fusable compare") };
         let (cond, size, rhs) = match num_lowering(op) {
@@ -802,8 +875,7 @@ impl<'f> Lower<'f> {
             NumLowering::Eqz(size) => (Cond::Eq, size, RI::Imm(0)),
             _ => unreachable!("a fusable compare"),
         };
-        let lhs = self.vreg(d.args[0])?;
-        Ok(MInst::CmpBranch { cond, size, lhs, rhs, then, otherwise })
+        Ok(SelectCond::Compare { cond, size, lhs: self.vreg(d.args[0])?, rhs })
     }
 
     /// Renumbers the blocks in reverse postorder, so every block but a loop header comes after

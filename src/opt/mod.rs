@@ -335,6 +335,7 @@ fn assemble<M: MacroAssembler>(
         ("spill slots", output.num_spillslots as u64),
         ("allocator moves", output.edits.len() as u64),
     ];
+    let sig_ids: Vec<u32> = module.sigs.iter().map(|s| s.0).collect();
     let input = emit::EmitInput {
         func_index,
         def: func_index - module.num_imported_funcs,
@@ -342,6 +343,7 @@ fn assemble<M: MacroAssembler>(
         num_results: func.sig.results.len(),
         count_calls: module.config.profile_counters && is_call,
         imported_globals: module.num_imported_globals,
+        sig_ids: &sig_ids,
         record_origins: record,
     };
     let origins = emit::emit(&mut masm, &vcode, &output, &input)?;

@@ -48,6 +48,14 @@ pub enum RI {
     Imm(i64),
 }
 
+/// What a select tests: a flag register (`!= 0`), or an integer compare used nowhere else,
+/// fused into the select (`cmp` + `cmov`/`csel`, no flag materialized).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectCond {
+    Flag(VReg),
+    Compare { cond: Cond, size: Size, lhs: VReg, rhs: RI },
+}
+
 /// One VCode instruction. Register operands are virtual; offsets are bytes from the frame
 /// pointer. Comments give what the `MacroAssembler` does with it.
 #[derive(Clone, Debug)]
@@ -112,13 +120,13 @@ pub enum MInst {
         lhs: VReg,
         rhs: RI,
     },
-    /// `dst = cond != 0 ? a : b`, with `dst` reusing `a`.
+    /// `dst = cond ? a : b`, with `dst` reusing `a`.
     Select {
         ty: MTy,
         dst: VReg,
         a: VReg,
         b: VReg,
-        cond: VReg,
+        cond: SelectCond,
     },
     /// `dst = lhs op rhs` (floats); `dst` reuses `lhs`.
     FloatOp {
@@ -161,28 +169,30 @@ pub enum MInst {
         dst: VReg,
         src: VReg,
     },
+    /// `dst = memory[addr + offset]`; without `addr`, at the constant address `offset`.
     Load {
         kind: LoadKind,
         dst: VReg,
-        addr: VReg,
+        addr: Option<VReg>,
         offset: u32,
     },
+    /// `memory[addr + offset] = src`; without `addr`, at the constant address `offset`.
     Store {
         kind: StoreKind,
         src: VReg,
-        addr: VReg,
+        addr: Option<VReg>,
         offset: u32,
     },
     LoadF {
         size: Size,
         dst: VReg,
-        addr: VReg,
+        addr: Option<VReg>,
         offset: u32,
     },
     StoreF {
         size: Size,
         src: VReg,
-        addr: VReg,
+        addr: Option<VReg>,
         offset: u32,
     },
     GlobalGet {
@@ -213,11 +223,12 @@ pub enum MInst {
         callee: Callee,
         callee_fp: u32,
     },
-    /// `call_indirect` with the table index in the slot after the arguments.
+    /// `call_indirect` with the table index in `index_slot`, the slot after the arguments.
     CallIndirect {
         ty: u32,
         table: u32,
         callee_fp: u32,
+        index_slot: u32,
     },
     /// A runtime operation on the operands in the slots from `args` on.
     Runtime {
@@ -245,6 +256,15 @@ pub enum MInst {
         then: Block,
         otherwise: Block,
     },
+    /// `lhs cmp rhs` (floats) to `then`, else to `otherwise`.
+    FloatCmpBranch {
+        cmp: FloatCmp,
+        size: Size,
+        lhs: VReg,
+        rhs: VReg,
+        then: Block,
+        otherwise: Block,
+    },
     /// `targets[index]`, the last when out of range.
     BrTable {
         index: VReg,
@@ -263,6 +283,7 @@ impl MInst {
             MInst::Jump { .. }
                 | MInst::Brif { .. }
                 | MInst::CmpBranch { .. }
+                | MInst::FloatCmpBranch { .. }
                 | MInst::BrTable { .. }
                 | MInst::Ret
                 | MInst::Trap { .. }
@@ -325,7 +346,13 @@ impl MInst {
             MInst::Select { dst, a, b, cond, .. } => {
                 out.push(O::reg_use(*a));
                 out.push(O::reg_use(*b));
-                out.push(O::reg_use(*cond));
+                match cond {
+                    SelectCond::Flag(flag) => out.push(O::reg_use(*flag)),
+                    SelectCond::Compare { lhs, rhs, .. } => {
+                        out.push(O::reg_use(*lhs));
+                        ri(rhs, &mut out);
+                    }
+                }
                 out.push(O::reg_reuse_def(*dst, 0));
             }
             MInst::FloatCompare { dst, lhs, rhs, .. } => {
@@ -338,12 +365,12 @@ impl MInst {
                 out.push(O::reg_def(*dst));
             }
             MInst::Load { dst, addr, .. } | MInst::LoadF { dst, addr, .. } => {
-                out.push(O::reg_use(*addr));
+                out.extend(addr.map(O::reg_use));
                 out.push(O::reg_def(*dst));
             }
             MInst::Store { src, addr, .. } | MInst::StoreF { src, addr, .. } => {
                 out.push(O::reg_use(*src));
-                out.push(O::reg_use(*addr));
+                out.extend(addr.map(O::reg_use));
             }
             MInst::GlobalGet { dst, .. } | MInst::MemorySize { dst } => out.push(O::reg_def(*dst)),
             MInst::MemoryGrow { dst, delta } => {
@@ -362,6 +389,10 @@ impl MInst {
                 out.push(O::reg_use(*lhs));
                 ri(rhs, &mut out);
             }
+            MInst::FloatCmpBranch { lhs, rhs, .. } => {
+                out.push(O::reg_use(*lhs));
+                out.push(O::reg_use(*rhs));
+            }
             MInst::BrTable { index, .. } => out.push(O::reg_use(*index)),
         }
         out
@@ -371,7 +402,9 @@ impl MInst {
     pub fn map_successors(&mut self, rename: impl Fn(Block) -> Block) {
         match self {
             MInst::Jump { target } => *target = rename(*target),
-            MInst::Brif { then, otherwise, .. } | MInst::CmpBranch { then, otherwise, .. } => {
+            MInst::Brif { then, otherwise, .. }
+            | MInst::CmpBranch { then, otherwise, .. }
+            | MInst::FloatCmpBranch { then, otherwise, .. } => {
                 *then = rename(*then);
                 *otherwise = rename(*otherwise);
             }
@@ -384,9 +417,9 @@ impl MInst {
     pub fn successors(&self) -> Vec<Block> {
         match self {
             MInst::Jump { target } => vec![*target],
-            MInst::Brif { then, otherwise, .. } | MInst::CmpBranch { then, otherwise, .. } => {
-                vec![*then, *otherwise]
-            }
+            MInst::Brif { then, otherwise, .. }
+            | MInst::CmpBranch { then, otherwise, .. }
+            | MInst::FloatCmpBranch { then, otherwise, .. } => vec![*then, *otherwise],
             MInst::BrTable { targets, .. } => targets.clone(),
             _ => vec![],
         }
@@ -470,6 +503,7 @@ impl regalloc2::Function for VCode {
             MInst::Jump { .. }
                 | MInst::Brif { .. }
                 | MInst::CmpBranch { .. }
+                | MInst::FloatCmpBranch { .. }
                 | MInst::BrTable { .. }
         )
     }

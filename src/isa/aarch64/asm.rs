@@ -182,6 +182,54 @@ impl Aarch64Masm {
         }
     }
 
+    /// `rd = cc ? rd : rm` at `size`.
+    pub(super) fn csel(&mut self, size: Size, rd: u8, rm: u8, cc: Cc) {
+        match (size, cc) {
+            (Size::S32, Cc::Eq) => a64!(self.ops ; csel W(rd), W(rd), W(rm), eq),
+            (Size::S32, Cc::Ne) => a64!(self.ops ; csel W(rd), W(rd), W(rm), ne),
+            (Size::S32, Cc::Hs) => a64!(self.ops ; csel W(rd), W(rd), W(rm), hs),
+            (Size::S32, Cc::Lo) => a64!(self.ops ; csel W(rd), W(rd), W(rm), lo),
+            (Size::S32, Cc::Hi) => a64!(self.ops ; csel W(rd), W(rd), W(rm), hi),
+            (Size::S32, Cc::Ls) => a64!(self.ops ; csel W(rd), W(rd), W(rm), ls),
+            (Size::S32, Cc::Ge) => a64!(self.ops ; csel W(rd), W(rd), W(rm), ge),
+            (Size::S32, Cc::Lt) => a64!(self.ops ; csel W(rd), W(rd), W(rm), lt),
+            (Size::S32, Cc::Gt) => a64!(self.ops ; csel W(rd), W(rd), W(rm), gt),
+            (Size::S32, Cc::Le) => a64!(self.ops ; csel W(rd), W(rd), W(rm), le),
+            (Size::S32, Cc::Vs) => a64!(self.ops ; csel W(rd), W(rd), W(rm), vs),
+            (Size::S32, Cc::Vc) => a64!(self.ops ; csel W(rd), W(rd), W(rm), vc),
+            (Size::S64, Cc::Eq) => a64!(self.ops ; csel X(rd), X(rd), X(rm), eq),
+            (Size::S64, Cc::Ne) => a64!(self.ops ; csel X(rd), X(rd), X(rm), ne),
+            (Size::S64, Cc::Hs) => a64!(self.ops ; csel X(rd), X(rd), X(rm), hs),
+            (Size::S64, Cc::Lo) => a64!(self.ops ; csel X(rd), X(rd), X(rm), lo),
+            (Size::S64, Cc::Hi) => a64!(self.ops ; csel X(rd), X(rd), X(rm), hi),
+            (Size::S64, Cc::Ls) => a64!(self.ops ; csel X(rd), X(rd), X(rm), ls),
+            (Size::S64, Cc::Ge) => a64!(self.ops ; csel X(rd), X(rd), X(rm), ge),
+            (Size::S64, Cc::Lt) => a64!(self.ops ; csel X(rd), X(rd), X(rm), lt),
+            (Size::S64, Cc::Gt) => a64!(self.ops ; csel X(rd), X(rd), X(rm), gt),
+            (Size::S64, Cc::Le) => a64!(self.ops ; csel X(rd), X(rd), X(rm), le),
+            (Size::S64, Cc::Vs) => a64!(self.ops ; csel X(rd), X(rd), X(rm), vs),
+            (Size::S64, Cc::Vc) => a64!(self.ops ; csel X(rd), X(rd), X(rm), vc),
+        }
+    }
+
+    /// `rd = cc ? rd : rm` on float registers (all 64 bits: an `f32` is the low half).
+    pub(super) fn fcsel(&mut self, rd: u8, rm: u8, cc: Cc) {
+        match cc {
+            Cc::Eq => a64!(self.ops ; fcsel D(rd), D(rd), D(rm), eq),
+            Cc::Ne => a64!(self.ops ; fcsel D(rd), D(rd), D(rm), ne),
+            Cc::Hs => a64!(self.ops ; fcsel D(rd), D(rd), D(rm), hs),
+            Cc::Lo => a64!(self.ops ; fcsel D(rd), D(rd), D(rm), lo),
+            Cc::Hi => a64!(self.ops ; fcsel D(rd), D(rd), D(rm), hi),
+            Cc::Ls => a64!(self.ops ; fcsel D(rd), D(rd), D(rm), ls),
+            Cc::Ge => a64!(self.ops ; fcsel D(rd), D(rd), D(rm), ge),
+            Cc::Lt => a64!(self.ops ; fcsel D(rd), D(rd), D(rm), lt),
+            Cc::Gt => a64!(self.ops ; fcsel D(rd), D(rd), D(rm), gt),
+            Cc::Le => a64!(self.ops ; fcsel D(rd), D(rd), D(rm), le),
+            Cc::Vs => a64!(self.ops ; fcsel D(rd), D(rd), D(rm), vs),
+            Cc::Vc => a64!(self.ops ; fcsel D(rd), D(rd), D(rm), vc),
+        }
+    }
+
     /// `b.cc target`. Conditional branches reach +-1 MiB; with far branches on (see
     /// [`Aarch64Masm::far`]) the inverse condition skips an unconditional `b`, which reaches
     /// +-128 MiB.

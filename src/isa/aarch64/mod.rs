@@ -36,11 +36,14 @@
 //! width pair. `fcvtzs`/`fcvtzu` saturate (NaN gives 0), which is exactly `trunc_sat`; the
 //! trapping truncations compare against `ConvertOp::trunc_bounds` first, as x64 does.
 //!
-//! Linear memory: with [`HeapBounds::GuardPages`], loads compute `x21 + zero-extended address +
-//! offset` unchecked (`load_address`: one `add` with `uxtw`, the offset in the `ldur`), inside the memory's 8 GiB reservation, and are recorded as
-//! heap accesses whose fault lands on the `MemoryOutOfBounds` stub, as on x64. Stores are always
-//! checked explicitly against `VmCtx::mem_len` (`effective_address`): a store straddling into a
-//! guard page may write its in-bounds bytes before faulting on aarch64, which wasm forbids. With
+//! Linear memory: with [`HeapBounds::GuardPages`], loads address `x21 + zero-extended address +
+//! offset` unchecked (`unchecked_operand`: `[x21, w, uxtw]` at offset 0, a constant address as
+//! an `ldur` displacement from `x21`, else one `add` with `uxtw` and the offset in the `ldur`),
+//! inside the memory's 8 GiB reservation, and are recorded as heap accesses whose fault lands on
+//! the `MemoryOutOfBounds` stub, as on x64. Stores are checked explicitly against
+//! `VmCtx::mem_len` (`effective_address`): a store straddling into a guard page may write its
+//! in-bounds bytes before faulting on aarch64, which wasm forbids; only a store at a constant
+//! address aligned to its width, which cannot straddle, relies on the guard pages. With
 //! [`HeapBounds::Explicit`] every access is checked.
 
 // `dynasm!` converts dynamic register operands with `.into()`, which clippy flags as useless when
@@ -60,9 +63,9 @@ mod imm;
 pub(crate) mod tests;
 
 use crate::isa::masm::{
-    AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp,
-    FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine,
-    Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
+    AsmError, Assembled, Callee, CodeMap, Comparison, Cond, ConvertOp, DivOp, FReg, FloatCmp,
+    FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, IntOp, LoadKind, MacroAssembler,
+    OutOfLine, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
 use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
@@ -83,6 +86,15 @@ const SCRATCH1: u8 = 17;
 /// The memory base (`VmCtx::mem_base`, which never changes for an instance), pinned in a
 /// callee-saved register by every entry of a function that accesses memory.
 const HEAP_BASE: u8 = 21;
+
+/// The memory operand of a heap access (see `Aarch64Masm::unchecked_operand`).
+#[derive(Clone, Copy)]
+enum HeapOperand {
+    /// `[base, #disp]` (`ldur`/`stur`: a 9-bit signed displacement).
+    Unscaled(u8, i32),
+    /// `[x21, w, uxtw]`: the memory base plus the zero-extended address register.
+    Extended(u8),
+}
 
 /// Allocatable registers, caller-saved first; `x28` last (the back-edge tally takes it).
 const ALLOCATABLE: [Reg; 14] = [
@@ -478,10 +490,15 @@ impl Aarch64Masm {
 
     /// `x16 = zero-extended addr + offset + bytes`, trapping unless `x16 <= memory length`;
     /// then `x16 = memory base + x16`, so the access is at `[x16, #-bytes]`.
-    fn effective_address(&mut self, addr: Reg, offset: u32, bytes: u32) {
+    fn effective_address(&mut self, addr: Option<Reg>, offset: u32, bytes: u32) {
         let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
-        a64!(self.ops ; mov w16, W(addr.0));
-        self.add_imm(Size::S64, SCRATCH0, SCRATCH0, offset as i64 + bytes as i64);
+        match addr {
+            Some(addr) => {
+                a64!(self.ops ; mov w16, W(addr.0));
+                self.add_imm(Size::S64, SCRATCH0, SCRATCH0, offset as i64 + bytes as i64);
+            }
+            None => self.mov_imm(Size::S64, SCRATCH0, offset as i64 + bytes as i64),
+        }
         self.load_ctx(SCRATCH1, CTX_MEM_LEN);
         a64!(self.ops ; cmp x16, x17);
         self.b_cc(Cc::Hi, oob);
@@ -489,32 +506,63 @@ impl Aarch64Masm {
         a64!(self.ops ; add x16, X(HEAP_BASE), x16);
     }
 
-    /// `x16` as for [`Aarch64Masm::effective_address`], for a load: with guard pages, without the
-    /// check, and the load (the next instruction, which must be the only one) is recorded as a
-    /// heap access. An unchecked address stays below base + 8 GiB + 16, inside the reservation.
-    /// Returns the displacement the load uses from `x16` (an `ldur` immediate): the offset
-    /// itself when it fits, with `x16` = base + zero-extended address.
-    fn load_address(&mut self, addr: Reg, offset: u32, bytes: u32) -> i32 {
+    /// The operand of a load: as for [`Aarch64Masm::effective_address`] with explicit checks;
+    /// with guard pages, without the check ([`Aarch64Masm::unchecked_operand`]), and the load
+    /// (the next instruction, which must be the only one) is recorded as a heap access.
+    fn load_operand(&mut self, addr: Option<Reg>, offset: u32, bytes: u32) -> HeapOperand {
         match self.bounds {
             HeapBounds::Explicit => {
                 self.effective_address(addr, offset, bytes);
-                -(bytes as i32)
+                HeapOperand::Unscaled(SCRATCH0, -(bytes as i32))
             }
-            HeapBounds::GuardPages => {
-                self.heap_base_used = true;
-                let disp = if offset < 256 {
-                    a64!(self.ops ; add x16, XSP(HEAP_BASE), W(addr.0), UXTW);
-                    offset as i32
-                } else {
-                    a64!(self.ops ; mov w16, W(addr.0));
-                    self.add_imm(Size::S64, SCRATCH0, SCRATCH0, offset as i64 + bytes as i64);
-                    a64!(self.ops ; add x16, X(HEAP_BASE), x16);
-                    -(bytes as i32)
-                };
-                self.trap_label(TrapCode::MemoryOutOfBounds);
-                let at = self.offset();
-                self.heap_accesses.push(at);
-                disp
+            HeapBounds::GuardPages => self.recorded_operand(addr, offset, bytes),
+        }
+    }
+
+    /// The operand of a store: checked explicitly (a store straddling into a guard page may
+    /// write its in-bounds bytes before faulting), except, with guard pages, at a constant
+    /// address aligned to the access width, which cannot straddle (the memory's length is a
+    /// multiple of 64 KiB): that store is recorded like a load.
+    fn store_operand(&mut self, addr: Option<Reg>, offset: u32, bytes: u32) -> HeapOperand {
+        if self.bounds == HeapBounds::GuardPages && addr.is_none() && offset.is_multiple_of(bytes) {
+            return self.recorded_operand(addr, offset, bytes);
+        }
+        self.effective_address(addr, offset, bytes);
+        HeapOperand::Unscaled(SCRATCH0, -(bytes as i32))
+    }
+
+    /// [`Aarch64Masm::unchecked_operand`], with the access that follows recorded as a heap
+    /// access whose fault lands on the out-of-bounds stub.
+    fn recorded_operand(&mut self, addr: Option<Reg>, offset: u32, bytes: u32) -> HeapOperand {
+        self.heap_base_used = true;
+        let operand = self.unchecked_operand(addr, offset, bytes);
+        self.trap_label(TrapCode::MemoryOutOfBounds);
+        let at = self.offset();
+        self.heap_accesses.push(at);
+        operand
+    }
+
+    /// `x21 + zero-extended addr + offset` as an access's operand, unchecked: the register
+    /// itself (`[x21, w, uxtw]`) at offset 0, else an `ldur`/`stur` displacement from `x21` (a
+    /// constant address) or from `x16` (computed here). The address stays below base + 8 GiB +
+    /// 16, inside the memory's reservation.
+    fn unchecked_operand(&mut self, addr: Option<Reg>, offset: u32, bytes: u32) -> HeapOperand {
+        match addr {
+            Some(addr) if offset == 0 => HeapOperand::Extended(addr.0),
+            None if offset < 256 => HeapOperand::Unscaled(HEAP_BASE, offset as i32),
+            None => {
+                self.add_imm(Size::S64, SCRATCH0, HEAP_BASE, offset as i64);
+                HeapOperand::Unscaled(SCRATCH0, 0)
+            }
+            Some(addr) if offset < 256 => {
+                a64!(self.ops ; add x16, XSP(HEAP_BASE), W(addr.0), UXTW);
+                HeapOperand::Unscaled(SCRATCH0, offset as i32)
+            }
+            Some(addr) => {
+                a64!(self.ops ; mov w16, W(addr.0));
+                self.add_imm(Size::S64, SCRATCH0, SCRATCH0, offset as i64 + bytes as i64);
+                a64!(self.ops ; add x16, X(HEAP_BASE), x16);
+                HeapOperand::Unscaled(SCRATCH0, -(bytes as i32))
             }
         }
     }
@@ -589,7 +637,7 @@ impl MacroAssembler for Aarch64Masm {
 
     fn caller_saved(&self) -> (&'static [Reg], &'static [FReg]) {
         // x9-x15 are caller-saved in AAPCS64, x22-x28 callee-saved (every entry saves those the
-        // code writes; tier 2 never calls `registers_used`: all of them);
+        // code writes, as `registers_used` says);
         // every allocatable float register is caller-saved here (v8-v15 are never used).
         (&ALLOCATABLE[..7], &ALLOCATABLE_FLOAT)
     }
@@ -804,6 +852,11 @@ impl MacroAssembler for Aarch64Masm {
         }
     }
 
+    fn select_compare(&mut self, size: Size, dst: Reg, cmp: Comparison, other: Reg) {
+        self.cmp(cmp.size, cmp.lhs, cmp.rhs);
+        self.csel(size, dst.0, other.0, Cc::of(cmp.cond));
+    }
+
     fn jump(&mut self, target: DynamicLabel) {
         a64!(self.ops ; b =>target);
     }
@@ -842,32 +895,52 @@ impl MacroAssembler for Aarch64Masm {
         }
     }
 
-    fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Reg, offset: u32) {
-        let back = self.load_address(addr, offset, kind.bytes());
+    fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Option<Reg>, offset: u32) {
         let d = dst.0;
-        match kind {
-            LoadKind::I32 => a64!(self.ops ; ldur W(d), [x16, back]),
-            LoadKind::I64 => a64!(self.ops ; ldur X(d), [x16, back]),
-            LoadKind::I32_8S => a64!(self.ops ; ldursb W(d), [x16, back]),
-            LoadKind::I32_8U | LoadKind::I64_8U => a64!(self.ops ; ldurb W(d), [x16, back]),
-            LoadKind::I32_16S => a64!(self.ops ; ldursh W(d), [x16, back]),
-            LoadKind::I32_16U | LoadKind::I64_16U => a64!(self.ops ; ldurh W(d), [x16, back]),
-            LoadKind::I64_8S => a64!(self.ops ; ldursb X(d), [x16, back]),
-            LoadKind::I64_16S => a64!(self.ops ; ldursh X(d), [x16, back]),
-            LoadKind::I64_32S => a64!(self.ops ; ldursw X(d), [x16, back]),
-            LoadKind::I64_32U => a64!(self.ops ; ldur W(d), [x16, back]),
+        match self.load_operand(addr, offset, kind.bytes()) {
+            HeapOperand::Unscaled(b, back) => match kind {
+                LoadKind::I32 => a64!(self.ops ; ldur W(d), [XSP(b), back]),
+                LoadKind::I64 => a64!(self.ops ; ldur X(d), [XSP(b), back]),
+                LoadKind::I32_8S => a64!(self.ops ; ldursb W(d), [XSP(b), back]),
+                LoadKind::I32_8U | LoadKind::I64_8U => a64!(self.ops ; ldurb W(d), [XSP(b), back]),
+                LoadKind::I32_16S => a64!(self.ops ; ldursh W(d), [XSP(b), back]),
+                LoadKind::I32_16U | LoadKind::I64_16U => {
+                    a64!(self.ops ; ldurh W(d), [XSP(b), back])
+                }
+                LoadKind::I64_8S => a64!(self.ops ; ldursb X(d), [XSP(b), back]),
+                LoadKind::I64_16S => a64!(self.ops ; ldursh X(d), [XSP(b), back]),
+                LoadKind::I64_32S => a64!(self.ops ; ldursw X(d), [XSP(b), back]),
+                LoadKind::I64_32U => a64!(self.ops ; ldur W(d), [XSP(b), back]),
+            },
+            HeapOperand::Extended(i) => match kind {
+                LoadKind::I32 => a64!(self.ops ; ldr W(d), [XSP(HEAP_BASE), W(i), UXTW]),
+                LoadKind::I64 => a64!(self.ops ; ldr X(d), [XSP(HEAP_BASE), W(i), UXTW]),
+                LoadKind::I32_8S => a64!(self.ops ; ldrsb W(d), [XSP(HEAP_BASE), W(i), UXTW]),
+                LoadKind::I32_8U | LoadKind::I64_8U => {
+                    a64!(self.ops ; ldrb W(d), [XSP(HEAP_BASE), W(i), UXTW])
+                }
+                LoadKind::I32_16S => a64!(self.ops ; ldrsh W(d), [XSP(HEAP_BASE), W(i), UXTW]),
+                LoadKind::I32_16U | LoadKind::I64_16U => {
+                    a64!(self.ops ; ldrh W(d), [XSP(HEAP_BASE), W(i), UXTW])
+                }
+                LoadKind::I64_8S => a64!(self.ops ; ldrsb X(d), [XSP(HEAP_BASE), W(i), UXTW]),
+                LoadKind::I64_16S => a64!(self.ops ; ldrsh X(d), [XSP(HEAP_BASE), W(i), UXTW]),
+                LoadKind::I64_32S => a64!(self.ops ; ldrsw X(d), [XSP(HEAP_BASE), W(i), UXTW]),
+                LoadKind::I64_32U => a64!(self.ops ; ldr W(d), [XSP(HEAP_BASE), W(i), UXTW]),
+            },
         }
     }
 
-    fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Reg, offset: u32) {
-        let bytes = kind.bytes();
-        self.effective_address(addr, offset, bytes);
-        let (s, back) = (src.0, -(bytes as i32));
+    fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Option<Reg>, offset: u32) {
+        let s = src.0;
+        let HeapOperand::Unscaled(b, back) = self.store_operand(addr, offset, kind.bytes()) else {
+            unreachable!("stores are never at a register offset")
+        };
         match kind {
-            StoreKind::B8 => a64!(self.ops ; sturb W(s), [x16, back]),
-            StoreKind::B16 => a64!(self.ops ; sturh W(s), [x16, back]),
-            StoreKind::B32 => a64!(self.ops ; stur W(s), [x16, back]),
-            StoreKind::B64 => a64!(self.ops ; stur X(s), [x16, back]),
+            StoreKind::B8 => a64!(self.ops ; sturb W(s), [XSP(b), back]),
+            StoreKind::B16 => a64!(self.ops ; sturh W(s), [XSP(b), back]),
+            StoreKind::B32 => a64!(self.ops ; stur W(s), [XSP(b), back]),
+            StoreKind::B64 => a64!(self.ops ; stur X(s), [XSP(b), back]),
         }
     }
 
@@ -1146,9 +1219,36 @@ impl MacroAssembler for Aarch64Masm {
         }
     }
 
+    fn branch_float(
+        &mut self,
+        cmp: FloatCmp,
+        size: Size,
+        lhs: FReg,
+        rhs: FReg,
+        target: DynamicLabel,
+    ) {
+        // The conditions of `float_compare`; after `fcmp`, `lo` (C clear) is `mi`: only
+        // "less" clears C.
+        self.fcmp(size, lhs.0, rhs.0);
+        let cc = match cmp {
+            FloatCmp::Eq => Cc::Eq,
+            FloatCmp::Ne => Cc::Ne,
+            FloatCmp::Lt => Cc::Lo,
+            FloatCmp::Gt => Cc::Gt,
+            FloatCmp::Le => Cc::Ls,
+            FloatCmp::Ge => Cc::Ge,
+        };
+        self.b_cc(cc, target);
+    }
+
     fn select_float(&mut self, _size: Size, dst: FReg, cond: Reg, other: FReg) {
         let (d, c, o) = (dst.0, cond.0, other.0);
         a64!(self.ops ; cmp WSP(c), 0 ; fcsel D(d), D(d), D(o), ne);
+    }
+
+    fn select_float_compare(&mut self, _size: Size, dst: FReg, cmp: Comparison, other: FReg) {
+        self.cmp(cmp.size, cmp.lhs, cmp.rhs);
+        self.fcsel(dst.0, other.0, Cc::of(cmp.cond));
     }
 
     fn float_to_int(&mut self, op: ConvertOp, dst: Reg, src: FReg) {
@@ -1224,23 +1324,34 @@ impl MacroAssembler for Aarch64Masm {
         }
     }
 
-    fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Reg, offset: u32) {
+    fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Option<Reg>, offset: u32) {
         let bytes = if size == Size::S32 { 4 } else { 8 };
-        let back = self.load_address(addr, offset, bytes);
         let d = dst.0;
-        match size {
-            Size::S32 => a64!(self.ops ; ldur S(d), [x16, back]),
-            Size::S64 => a64!(self.ops ; ldur D(d), [x16, back]),
+        match (self.load_operand(addr, offset, bytes), size) {
+            (HeapOperand::Unscaled(b, back), Size::S32) => {
+                a64!(self.ops ; ldur S(d), [XSP(b), back])
+            }
+            (HeapOperand::Unscaled(b, back), Size::S64) => {
+                a64!(self.ops ; ldur D(d), [XSP(b), back])
+            }
+            (HeapOperand::Extended(i), Size::S32) => {
+                a64!(self.ops ; ldr S(d), [XSP(HEAP_BASE), W(i), UXTW])
+            }
+            (HeapOperand::Extended(i), Size::S64) => {
+                a64!(self.ops ; ldr D(d), [XSP(HEAP_BASE), W(i), UXTW])
+            }
         }
     }
 
-    fn store_heap_float(&mut self, size: Size, src: FReg, addr: Reg, offset: u32) {
+    fn store_heap_float(&mut self, size: Size, src: FReg, addr: Option<Reg>, offset: u32) {
         let bytes = if size == Size::S32 { 4 } else { 8 };
-        self.effective_address(addr, offset, bytes);
-        let (s, back) = (src.0, -(bytes as i32));
+        let s = src.0;
+        let HeapOperand::Unscaled(b, back) = self.store_operand(addr, offset, bytes) else {
+            unreachable!("stores are never at a register offset")
+        };
         match size {
-            Size::S32 => a64!(self.ops ; stur S(s), [x16, back]),
-            Size::S64 => a64!(self.ops ; stur D(s), [x16, back]),
+            Size::S32 => a64!(self.ops ; stur S(s), [XSP(b), back]),
+            Size::S64 => a64!(self.ops ; stur D(s), [XSP(b), back]),
         }
     }
 

@@ -251,8 +251,8 @@ fn bit_counts_use_rbit_clz_and_the_vector_unit() {
 fn heap_accesses_check_the_end_of_the_access_against_the_context() {
     check(
         |m| {
-            m.load_heap(LoadKind::I64_16S, Reg(9), Reg(10), 8);
-            m.store_heap(StoreKind::B8, Reg(9), Reg(10), 0x12345);
+            m.load_heap(LoadKind::I64_16S, Reg(9), Some(Reg(10)), 8);
+            m.store_heap(StoreKind::B8, Reg(9), Some(Reg(10)), 0x12345);
         },
         "mov w16, w10
          add x16, x16, #0xa
@@ -445,11 +445,40 @@ fn floats_use_the_a64_instructions_with_wasm_semantics() {
 }
 
 #[test]
+fn with_guard_pages_constant_addresses_and_zero_offsets_need_no_address_arithmetic() {
+    let mut m = Aarch64Masm::with_bounds(false, HeapBounds::GuardPages);
+    m.load_heap(LoadKind::I32_16U, Reg(9), Some(Reg(10)), 0);
+    m.load_heap_float(Size::S64, FReg(1), Some(Reg(10)), 0);
+    m.load_heap(LoadKind::I64, Reg(9), None, 16);
+    m.store_heap(StoreKind::B32, Reg(9), None, 1024);
+    m.store_heap(StoreKind::B32, Reg(9), None, 6);
+    let assembled = finish_body(m);
+    let text = disassemble_bytes(&assembled.code);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[..7],
+        [
+            // yaxpeax-arm leaves out the `uxtw` of a 32-bit index.
+            "ldrh w9, [x21, w10, uxtw]",
+            "ldr d1, [x21, w10, uxtw]",
+            "ldur x9, [x21, #0x10]",
+            "add x16, x21, #0x400",
+            "stur w9, [x16]",
+            "mov x16, #0xa",
+            "ldr x17, [x19, #0x8]",
+        ],
+        "{text}"
+    );
+    assert_eq!(assembled.heap_accesses, [0, 4, 8, 16], "the aligned store is recorded");
+    assert!(lines[5..].iter().any(|l| l.starts_with("cmp x16, x17")), "6 is checked: {text}");
+}
+
+#[test]
 fn with_guard_pages_loads_are_unchecked_and_recorded_and_stores_stay_checked() {
     let mut m = Aarch64Masm::with_bounds(false, HeapBounds::GuardPages);
-    m.load_heap(LoadKind::I32, Reg(9), Reg(10), 4);
-    m.load_heap(LoadKind::I64, Reg(9), Reg(10), 4096);
-    m.store_heap(StoreKind::B32, Reg(9), Reg(10), 4);
+    m.load_heap(LoadKind::I32, Reg(9), Some(Reg(10)), 4);
+    m.load_heap(LoadKind::I64, Reg(9), Some(Reg(10)), 4096);
+    m.store_heap(StoreKind::B32, Reg(9), Some(Reg(10)), 4);
     let assembled = finish_body(m);
     let text = disassemble_bytes(&assembled.code);
     let lines: Vec<&str> = text.lines().collect();

@@ -22,7 +22,8 @@
 //!
 //! Linear memory: every load and store goes through [`X64Masm::heap_access`], which addresses
 //! `[r14 + index + disp]` with `r14` = the memory base and `index` the register holding the
-//! wasm address (zero-extended: an `i32` in a register has its upper half clear), or `rax` =
+//! wasm address (zero-extended: an `i32` in a register has its upper half clear), none for a
+//! constant address the code generator folded into the offset (`[r14 + disp]`), or `rax` =
 //! address + offset when the offset does not fit a disp32, so the access lies below base + 8 GiB +
 //! the access width, inside the memory's reservation (`vm::memory::RESERVATION`). With
 //! [`HeapBounds::GuardPages`] (the default wherever `jit::signals` is installed) nothing is
@@ -38,9 +39,9 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::isa::masm::{
-    AsmError, Assembled, Callee, CodeMap, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp,
-    FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, IntOp, LoadKind, MacroAssembler, OutOfLine,
-    Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
+    AsmError, Assembled, Callee, CodeMap, Comparison, Cond, ConvertOp, DivOp, FReg, FloatCmp,
+    FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, IntOp, LoadKind, MacroAssembler,
+    OutOfLine, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
 use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
@@ -54,6 +55,10 @@ const ALLOCATABLE: [Reg; 8] = [Reg(8), Reg(9), Reg(10), Reg(11), Reg(3), Reg(12)
 
 /// The callee-saved registers, which an entry saves when the function's code writes them.
 const CALLEE_SAVED: [u8; 5] = [3, 12, 13, 14, 15];
+
+/// `rsp` in a SIB byte's index field means "no index": a heap access at a constant address is
+/// `[r14 + disp]` through the same instruction templates as every other (see `heap_access`).
+const NO_INDEX: u8 = 4;
 
 /// The memory base (`VmCtx::mem_base`, which never changes for an instance), pinned in a
 /// callee-saved register by every entry of a function that accesses memory.
@@ -393,6 +398,33 @@ impl X64Masm {
         }
     }
 
+    /// `dst = src` at `size` when `cond` holds after a `cmp`.
+    fn cmov(&mut self, cond: Cond, size: Size, dst: Reg, src: Reg) {
+        let (d, s) = (dst.0, src.0);
+        match (cond, size) {
+            (Cond::Eq, Size::S32) => asm!(self.ops ; cmove Rd(d), Rd(s)),
+            (Cond::Eq, Size::S64) => asm!(self.ops ; cmove Rq(d), Rq(s)),
+            (Cond::Ne, Size::S32) => asm!(self.ops ; cmovne Rd(d), Rd(s)),
+            (Cond::Ne, Size::S64) => asm!(self.ops ; cmovne Rq(d), Rq(s)),
+            (Cond::LtS, Size::S32) => asm!(self.ops ; cmovl Rd(d), Rd(s)),
+            (Cond::LtS, Size::S64) => asm!(self.ops ; cmovl Rq(d), Rq(s)),
+            (Cond::LtU, Size::S32) => asm!(self.ops ; cmovb Rd(d), Rd(s)),
+            (Cond::LtU, Size::S64) => asm!(self.ops ; cmovb Rq(d), Rq(s)),
+            (Cond::GtS, Size::S32) => asm!(self.ops ; cmovg Rd(d), Rd(s)),
+            (Cond::GtS, Size::S64) => asm!(self.ops ; cmovg Rq(d), Rq(s)),
+            (Cond::GtU, Size::S32) => asm!(self.ops ; cmova Rd(d), Rd(s)),
+            (Cond::GtU, Size::S64) => asm!(self.ops ; cmova Rq(d), Rq(s)),
+            (Cond::LeS, Size::S32) => asm!(self.ops ; cmovle Rd(d), Rd(s)),
+            (Cond::LeS, Size::S64) => asm!(self.ops ; cmovle Rq(d), Rq(s)),
+            (Cond::LeU, Size::S32) => asm!(self.ops ; cmovbe Rd(d), Rd(s)),
+            (Cond::LeU, Size::S64) => asm!(self.ops ; cmovbe Rq(d), Rq(s)),
+            (Cond::GeS, Size::S32) => asm!(self.ops ; cmovge Rd(d), Rd(s)),
+            (Cond::GeS, Size::S64) => asm!(self.ops ; cmovge Rq(d), Rq(s)),
+            (Cond::GeU, Size::S32) => asm!(self.ops ; cmovae Rd(d), Rd(s)),
+            (Cond::GeU, Size::S64) => asm!(self.ops ; cmovae Rq(d), Rq(s)),
+        }
+    }
+
     /// The callee-saved registers every entry saves and the epilogue restores: those the code
     /// writes, the memory base's and the tally's when used, and one more when needed for an odd
     /// count, so the pushes after the return address leave the stack 16-byte aligned.
@@ -553,7 +585,7 @@ impl X64Masm {
     /// silently.
     fn heap_access(
         &mut self,
-        addr: Reg,
+        addr: Option<Reg>,
         offset: u32,
         bytes: u32,
         access: impl FnOnce(&mut VecAssembler<X64Relocation>, u8, i32),
@@ -570,10 +602,15 @@ impl X64Masm {
                 // zero-extended wasm address. A disp32 is sign-extended: offsets of 2 GiB and more
                 // are added in a register (`mov edx, imm32` zero-extends), which keeps the sum
                 // below 8 GiB.
-                let (index, disp) = match i32::try_from(offset) {
-                    Ok(disp) => (addr.0, disp),
-                    Err(_) => {
+                let (index, disp) = match (addr, i32::try_from(offset)) {
+                    (Some(addr), Ok(disp)) => (addr.0, disp),
+                    (None, Ok(disp)) => (NO_INDEX, disp),
+                    (Some(addr), Err(_)) => {
                         asm!(self.ops ; mov eax, Rd(addr.0) ; mov edx, offset as i32 ; add rax, rdx);
+                        (0, 0)
+                    }
+                    (None, Err(_)) => {
+                        asm!(self.ops ; mov eax, offset as i32);
                         (0, 0)
                     }
                 };
@@ -586,10 +623,13 @@ impl X64Masm {
     }
 
     /// `rax = zero-extended addr + offset`, then traps unless `rax + bytes <= memory length`.
-    fn effective_address(&mut self, addr: Reg, offset: u32, bytes: u32) {
+    fn effective_address(&mut self, addr: Option<Reg>, offset: u32, bytes: u32) {
         let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+        match addr {
+            Some(addr) => asm!(self.ops ; mov eax, Rd(addr.0)),
+            None => asm!(self.ops ; xor eax, eax),
+        }
         asm!(self.ops
-            ; mov eax, Rd(addr.0)
             ; mov ecx, offset as i32
             ; add rax, rcx
             ; lea rcx, [rax + bytes as i32]
@@ -632,7 +672,7 @@ impl MacroAssembler for X64Masm {
 
     fn caller_saved(&self) -> (&'static [Reg], &'static [FReg]) {
         // r8-r11 are caller-saved in System V; rbx, r12, r13 and r15 are saved by every entry
-        // that writes them (tier 2 never calls `registers_used`: all of them).
+        // that writes them (`registers_used`).
         (&ALLOCATABLE[..4], &ALLOCATABLE_FLOAT)
     }
 
@@ -901,6 +941,11 @@ impl MacroAssembler for X64Masm {
         }
     }
 
+    fn select_compare(&mut self, size: Size, dst: Reg, cmp: Comparison, other: Reg) {
+        self.cmp(cmp.size, cmp.lhs, cmp.rhs);
+        self.cmov(cmp.cond.invert(), size, dst, other);
+    }
+
     fn jump(&mut self, target: DynamicLabel) {
         asm!(self.ops ; jmp =>target);
     }
@@ -954,7 +999,7 @@ impl MacroAssembler for X64Masm {
         }
     }
 
-    fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Reg, offset: u32) {
+    fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Option<Reg>, offset: u32) {
         let d = dst.0;
         self.heap_access(addr, offset, kind.bytes(), |ops, index, disp| match kind {
             LoadKind::I32 => asm!(ops ; mov Rd(d), DWORD [r14 + Rq(index) + disp]),
@@ -972,7 +1017,7 @@ impl MacroAssembler for X64Masm {
         });
     }
 
-    fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Reg, offset: u32) {
+    fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Option<Reg>, offset: u32) {
         let s = src.0;
         self.heap_access(addr, offset, kind.bytes(), |ops, index, disp| match kind {
             StoreKind::B8 => asm!(ops ; mov BYTE [r14 + Rq(index) + disp], Rb(s)),
@@ -1303,9 +1348,42 @@ impl MacroAssembler for X64Masm {
         asm!(self.ops ; mov Rd(dst.0), edx);
     }
 
+    fn branch_float(
+        &mut self,
+        cmp: FloatCmp,
+        size: Size,
+        lhs: FReg,
+        rhs: FReg,
+        target: DynamicLabel,
+    ) {
+        // The flags as in `float_compare`: unordered sets ZF, PF and CF.
+        let (l, r) = (lhs.0, rhs.0);
+        match cmp {
+            FloatCmp::Lt | FloatCmp::Le => self.ucomis(size, r, l),
+            _ => self.ucomis(size, l, r),
+        }
+        match cmp {
+            FloatCmp::Eq => {
+                let unordered = self.ops.new_dynamic_label();
+                asm!(self.ops ; jp =>unordered ; je =>target ; =>unordered);
+            }
+            FloatCmp::Ne => asm!(self.ops ; jp =>target ; jne =>target),
+            FloatCmp::Lt | FloatCmp::Gt => asm!(self.ops ; ja =>target),
+            FloatCmp::Le | FloatCmp::Ge => asm!(self.ops ; jae =>target),
+        }
+    }
+
     fn select_float(&mut self, _size: Size, dst: FReg, cond: Reg, other: FReg) {
         let keep = self.ops.new_dynamic_label();
         asm!(self.ops ; test Rd(cond.0), Rd(cond.0) ; jnz =>keep);
+        self.mov_float(dst, other);
+        asm!(self.ops ; =>keep);
+    }
+
+    fn select_float_compare(&mut self, _size: Size, dst: FReg, cmp: Comparison, other: FReg) {
+        // No conditional move between xmm registers: a branch around the move.
+        let keep = self.ops.new_dynamic_label();
+        self.branch(cmp.cond, cmp.size, cmp.lhs, cmp.rhs, keep);
         self.mov_float(dst, other);
         asm!(self.ops ; =>keep);
     }
@@ -1413,7 +1491,7 @@ impl MacroAssembler for X64Masm {
         }
     }
 
-    fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Reg, offset: u32) {
+    fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Option<Reg>, offset: u32) {
         let (bytes, d) = (if size == Size::S32 { 4 } else { 8 }, dst.0);
         self.heap_access(addr, offset, bytes, |ops, index, disp| match size {
             Size::S32 => asm!(ops ; movss Rx(d), DWORD [r14 + Rq(index) + disp]),
@@ -1421,7 +1499,7 @@ impl MacroAssembler for X64Masm {
         });
     }
 
-    fn store_heap_float(&mut self, size: Size, src: FReg, addr: Reg, offset: u32) {
+    fn store_heap_float(&mut self, size: Size, src: FReg, addr: Option<Reg>, offset: u32) {
         let (bytes, r) = (if size == Size::S32 { 4 } else { 8 }, src.0);
         self.heap_access(addr, offset, bytes, |ops, index, disp| match size {
             Size::S32 => asm!(ops ; movss DWORD [r14 + Rq(index) + disp], Rx(r)),
@@ -1693,7 +1771,7 @@ mod tests {
 
     #[test]
     fn heap_loads_compute_the_address_without_a_check_and_record_the_access() {
-        let (code, _) = disassemble_heap(|m| m.load_heap(LoadKind::I32, Reg(9), Reg(8), 16));
+        let (code, _) = disassemble_heap(|m| m.load_heap(LoadKind::I32, Reg(9), Some(Reg(8)), 16));
         let lines: Vec<&str> = code.lines().collect();
         let expected = ["heap: mov 0x10(%r14,%r8),%r9d", "landing: mov $4,%eax"];
         assert_eq!(lines[..2], expected, "{code}");
@@ -1701,11 +1779,29 @@ mod tests {
     }
 
     #[test]
+    fn constant_addresses_are_a_displacement_from_the_memory_base_alone() {
+        let (code, assembled) = disassemble_heap(|m| {
+            m.load_heap(LoadKind::I32, Reg(9), None, 1024);
+            m.store_heap(StoreKind::B8, Reg(9), None, 0);
+            m.load_heap(LoadKind::I64, Reg(9), None, u32::MAX);
+        });
+        let lines: Vec<&str> = code.lines().collect();
+        let expected = [
+            "heap: mov 0x400(%r14),%r9d",
+            "heap: mov %r9b,(%r14)",
+            "mov $0xFFFFFFFF,%eax",
+            "heap: mov (%r14,%rax),%r9",
+        ];
+        assert_eq!(lines[..expected.len()], expected, "{code}");
+        assert_eq!(assembled.heap_accesses.len(), 3);
+    }
+
+    #[test]
     fn offsets_beyond_a_disp32_are_added_in_a_register() {
         let (code, _) = disassemble_heap(|m| {
-            m.store_heap(StoreKind::B64, Reg(9), Reg(8), i32::MAX as u32);
-            m.load_heap(LoadKind::I64, Reg(9), Reg(8), 1 << 31);
-            m.load_heap(LoadKind::I32_8U, Reg(9), Reg(8), u32::MAX);
+            m.store_heap(StoreKind::B64, Reg(9), Some(Reg(8)), i32::MAX as u32);
+            m.load_heap(LoadKind::I64, Reg(9), Some(Reg(8)), 1 << 31);
+            m.load_heap(LoadKind::I32_8U, Reg(9), Some(Reg(8)), u32::MAX);
         });
         let lines: Vec<&str> = code.lines().collect();
         let expected = [
@@ -1742,10 +1838,10 @@ mod tests {
         let stores = [StoreKind::B8, StoreKind::B16, StoreKind::B32, StoreKind::B64];
         let (code, assembled) = disassemble_heap(|m| {
             for (i, kind) in loads.iter().enumerate() {
-                m.load_heap(*kind, Reg(9), Reg(8), [0, 5, 1 << 31][i % 3]);
+                m.load_heap(*kind, Reg(9), Some(Reg(8)), [0, 5, 1 << 31][i % 3]);
             }
             for (i, kind) in stores.iter().enumerate() {
-                m.store_heap(*kind, Reg(9), Reg(8), [u32::MAX, 0][i % 2]);
+                m.store_heap(*kind, Reg(9), Some(Reg(8)), [u32::MAX, 0][i % 2]);
             }
         });
         assert_eq!(assembled.heap_accesses.len(), loads.len() + stores.len(), "{code}");
@@ -1763,7 +1859,7 @@ mod tests {
     #[test]
     fn explicit_bounds_checks_compare_against_the_context() {
         let (code, assembled) = disassemble_with(HeapBounds::Explicit, |m| {
-            m.load_heap(LoadKind::I32, Reg(9), Reg(8), 16)
+            m.load_heap(LoadKind::I32, Reg(9), Some(Reg(8)), 16)
         });
         let lines: Vec<&str> = code.lines().collect();
         assert_eq!(lines[0], "mov %r8d,%eax", "the address is zero-extended");
@@ -1786,7 +1882,7 @@ mod tests {
                 // The debug fault: a load from address 16 that is not a recorded heap access
                 // (the function has a recorded one, and so a landing pad, after it).
                 asm!(m.ops ; mov eax, 16 ; mov eax, DWORD [rax]);
-                m.load_heap(LoadKind::I32, Reg(8), Reg(8), 0);
+                m.load_heap(LoadKind::I32, Reg(8), Some(Reg(8)), 0);
                 m.ret();
                 let assembled = m.finish().unwrap();
                 let func = crate::code::CompiledFunc::new(crate::code::CompiledParts {
