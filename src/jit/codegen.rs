@@ -17,6 +17,7 @@
 //! (SIMD) refuses the whole function.
 
 use super::Options;
+use super::reader::FastOperators;
 use super::scan::{BodyScan, LoopLocals};
 use crate::isa::masm::{
     Assembled, Callee, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup,
@@ -131,10 +132,18 @@ impl<L> Control<L> {
 /// ([`CodeGen::conform`]), and the code after the label starts from it. Loop headers cache the
 /// locals their loop touches most (from the [`BodyScan`]), loaded on entry, on every
 /// on-stack-replacement entry and after every call of the tiering hook.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 struct Cache {
     ints: SmallVec<[(u32, Reg); 8]>,
     floats: SmallVec<[(u32, FReg); 8]>,
+}
+
+impl Clone for Cache {
+    /// By copying slices: a derived clone pushes entry by entry, three times slower, and every
+    /// block's start takes a copy.
+    fn clone(&self) -> Self {
+        Cache { ints: SmallVec::from_slice(&self.ints), floats: SmallVec::from_slice(&self.floats) }
+    }
 }
 
 impl Cache {
@@ -208,8 +217,9 @@ pub fn compile<M: MacroAssembler>(
         module,
         locals,
         temp_base,
-        stack: Vec::new(),
-        controls: Vec::new(),
+        // Deep enough for most functions: growing them costs more than the space.
+        stack: Vec::with_capacity(64),
+        controls: Vec::with_capacity(32),
         free,
         reachable: true,
         dead_depth: 0,
@@ -250,7 +260,7 @@ pub fn compile<M: MacroAssembler>(
         let weight = options.budget_checks.then_some(options.call_weight);
         g.masm.count_call(g.def, weight);
     }
-    let mut ops = body.get_operators_reader().map_err(wp)?;
+    let mut ops = FastOperators::new(body).map_err(wp)?;
     let mut op_offsets = Vec::new();
     let mut max_height = 0;
     while !ops.eof() {
@@ -356,10 +366,10 @@ struct Comparison {
 }
 
 /// Whether the operator `ops` reads next is a `br_if` or an `if` (from its opcode byte).
-fn next_is_branch(ops: &wasmparser::OperatorsReader<'_>) -> bool {
+fn next_is_branch(ops: &FastOperators<'_>) -> bool {
     const BR_IF: u8 = 0x0D;
     const IF: u8 = 0x04;
-    matches!(ops.get_binary_reader().read_u8(), Ok(BR_IF | IF))
+    matches!(ops.peek_opcode(), Some(BR_IF | IF))
 }
 
 /// The condition and operand type of an integer comparison operator (`eqz` compares with 0).
@@ -1577,6 +1587,16 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     /// elsewhere (ordered so no source is overwritten first), loads from the always-current
     /// local slots otherwise, and to break cycles.
     fn conform_from(masm: &mut M, locals: &[Ty], current: &Cache, target: &Cache) {
+        if !target.ints.is_empty() {
+            Self::conform_ints(masm, locals, current, target);
+        }
+        if !target.floats.is_empty() {
+            Self::conform_floats(masm, locals, current, target);
+        }
+    }
+
+    /// The integer registers' part of [`CodeGen::conform_from`].
+    fn conform_ints(masm: &mut M, locals: &[Ty], current: &Cache, target: &Cache) {
         // (destination, local, source)
         let mut moves: SmallVec<[(Reg, u32, Option<Reg>); 16]> = target
             .ints
@@ -1601,6 +1621,10 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 None => masm.load_slot(size, dst, Self::local_slot(local)),
             }
         }
+    }
+
+    /// The float registers' part of [`CodeGen::conform_from`].
+    fn conform_floats(masm: &mut M, locals: &[Ty], current: &Cache, target: &Cache) {
         let mut moves: SmallVec<[(FReg, u32, Option<FReg>); 16]> = target
             .floats
             .iter()

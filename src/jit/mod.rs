@@ -20,6 +20,7 @@
 
 mod backend;
 mod codegen;
+mod reader;
 pub(crate) mod scan;
 
 pub use crate::isa::Isa;
@@ -50,7 +51,9 @@ impl Compiler for Baseline {
         layout: &FrameLayout,
         _profile: &FuncProfile,
     ) -> Result<CompiledFunc, CompileError> {
-        let parts = compile_parts(module, def, layout, run_options(&module.config))?;
+        let started = crate::code::CompileClock::start();
+        let mut parts = compile_parts(module, def, layout, run_options(&module.config))?;
+        parts.compile_time = started.elapsed();
         CompiledFunc::new(parts).map_err(|e| CompileError::Internal(e.to_string()))
     }
 
@@ -65,9 +68,18 @@ impl Compiler for Baseline {
         let weight =
             |(def, _, _): &&(u32, &FrameLayout, FuncProfile)| module.bodies[*def as usize].len();
         let runs = crate::parallel::in_runs(jobs.iter().collect(), threads, weight, |run| {
-            run.into_iter()
-                .map(|(def, layout, _)| compile_parts(module, *def, layout, options))
-                .collect::<Vec<_>>()
+            let mut clock = crate::code::RunClock::start();
+            let mut compiled = Vec::with_capacity(run.len());
+            for (def, layout, _) in run {
+                compiled.push(compile_parts(module, *def, layout, options));
+                clock.lap();
+            }
+            for (parts, time) in compiled.iter_mut().zip(clock.shares()) {
+                if let Ok(parts) = parts {
+                    parts.compile_time = time;
+                }
+            }
+            compiled
         });
         let mut results: Vec<Result<Option<CompiledFunc>, CompileError>> = Vec::new();
         let mut parts = Vec::new();
@@ -95,14 +107,14 @@ impl Compiler for Baseline {
     }
 }
 
-/// Compiles defined function `def` for the host: the code and what the runtime must know of it.
+/// Compiles defined function `def` for the host: the code and what the runtime must know of it
+/// (untimed: the caller sets `compile_time`).
 fn compile_parts(
     module: &ModuleInner,
     def: u32,
     layout: &FrameLayout,
     options: Options,
 ) -> Result<CompiledParts, CompileError> {
-    let started = crate::code::CompileClock::start();
     let func_index = module.num_imported_funcs + def;
     let body = module.function_body(def);
     let assembled = backend::compile_host(module, func_index, &body, layout, options)?;
@@ -113,7 +125,7 @@ fn compile_parts(
         heap_accesses: assembled.heap_accesses,
         oob_landing: assembled.oob_landing,
         osr_entries: assembled.osr_entries,
-        compile_time: started.elapsed(),
+        compile_time: std::time::Duration::ZERO,
         stats: Vec::new(),
         // Empty unless `options.record_offsets`.
         wasm_offsets: assembled.code_map.ops.iter().map(|&(wasm, code)| (code, wasm)).collect(),
