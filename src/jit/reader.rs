@@ -267,6 +267,11 @@ mod tests {
     /// Every operator of every function of `wat`, read by the fast path and by wasmparser.
     fn both_readers(wat: &str) -> Vec<(Operator<'static>, Operator<'static>, usize)> {
         let bytes: &'static [u8] = Box::leak(wat::parse_str(wat).unwrap().into_boxed_slice());
+        both_readers_of(bytes)
+    }
+
+    /// Every operator of every function of module `bytes`, read by both readers.
+    fn both_readers_of(bytes: &[u8]) -> Vec<(Operator<'_>, Operator<'_>, usize)> {
         let mut out = Vec::new();
         for payload in wasmparser::Parser::new(0).parse_all(bytes) {
             if let Ok(wasmparser::Payload::CodeSectionEntry(body)) = payload {
@@ -281,6 +286,22 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn every_operator_of_the_corpus_reads_as_wasmparser_reads_it() {
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+        let mut modules = 0;
+        for entry in std::fs::read_dir(corpus).unwrap() {
+            let dir = entry.unwrap().path();
+            let Some(name) = dir.file_name().and_then(|n| n.to_str()) else { continue };
+            let Ok(bytes) = std::fs::read(dir.join(format!("{name}.wasm"))) else { continue };
+            for (fast, slow, at) in both_readers_of(&bytes) {
+                assert_eq!(fast, slow, "{name} at offset {at}");
+            }
+            modules += 1;
+        }
+        assert!(modules >= 10, "the corpus's modules are in the checkout");
     }
 
     #[test]
