@@ -32,6 +32,7 @@ pub(crate) mod interp;
 pub(crate) mod isa;
 pub(crate) mod jit;
 mod module;
+mod operators;
 pub mod opt;
 mod parallel;
 pub mod tier;

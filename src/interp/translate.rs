@@ -77,10 +77,10 @@ pub fn translate_function(
         else_fixup: None,
     });
 
-    let mut ops = body.get_operators_reader().map_err(wp)?;
+    let mut ops = crate::operators::FastOperators::new(body).map_err(wp)?;
     while !ops.eof() {
-        let (op, offset) = ops.read_with_offset().map_err(wp)?;
-        t.offset = offset as u32;
+        t.offset = ops.original_position() as u32;
+        let op = ops.read().map_err(wp)?;
         t.visit(&op)?;
     }
 

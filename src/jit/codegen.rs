@@ -17,13 +17,13 @@
 //! (SIMD) refuses the whole function.
 
 use super::Options;
-use super::reader::FastOperators;
 use super::scan::{BodyScan, LoopLocals};
 use crate::isa::masm::{
     Assembled, Callee, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup,
     GlobalCell, IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::module::ModuleInner;
+use crate::operators::FastOperators;
 use crate::tier::compiler::CompileError;
 use crate::types::ValType;
 use crate::vm::TrapCode;

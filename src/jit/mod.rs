@@ -20,7 +20,6 @@
 
 mod backend;
 mod codegen;
-mod reader;
 pub(crate) mod scan;
 
 pub use crate::isa::Isa;

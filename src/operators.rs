@@ -1,9 +1,10 @@
-//! The operators of a validated function body, as tier 1 reads them: the operators that make up
-//! most of real code (locals, constants, memory accesses, branches, blocks, calls, integer
-//! arithmetic) decoded here, every other one by wasmparser.
+//! The operators of a validated function body, as the tiers that translate bodies read them
+//! (tier 0's translator, tier 1's code generator): the operators that make up most of real code
+//! (locals, constants, memory accesses, branches, blocks, calls, integer arithmetic) decoded
+//! here, every other one by wasmparser.
 //!
 //! wasmparser's reader serves every proposal and checks every encoding rule, which costs about a
-//! hundred instructions per operator: a fifth of tier 1's compile time. A body tier 1 compiles
+//! hundred instructions per operator: a fifth of tier 1's compile time. A body a tier translates
 //! has been validated already, so reading a common operator is an opcode byte and LEB128
 //! immediates. The operators produced are exactly wasmparser's (debug builds check every one
 //! against it); this module decodes only and never judges a body: anything unusual (a block
