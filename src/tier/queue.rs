@@ -2,11 +2,14 @@
 //! running in its tier.
 //!
 //! One queue per engine, started on the first background request with
-//! `Config::compile_threads` threads. Jobs wait in one lane per target tier and a free thread
-//! takes the oldest job of the lowest tier first: a tier-1 compile is short and lifts code out of
-//! the interpreter, the slowest tier, so it must not wait behind tier-2 compiles that take ten
-//! times as long and gain less (with one compile thread on two cores a FIFO queue held tier-1
-//! requests 30-50 ms). A job holds its module, so the module outlives the compile; the threads
+//! `Config::compile_threads` threads, plus one thread that compiles for tier 1 only. Jobs wait in
+//! one lane per target tier and a free thread takes the oldest job of the lowest tier first: a
+//! tier-1 compile is short and lifts code out of the interpreter, the slowest tier, so it must
+//! not wait behind tier-2 compiles that take ten times as long and gain less (with one compile
+//! thread on two cores a FIFO queue held tier-1 requests 30-50 ms). Taking them first is not
+//! enough once every thread is inside a tier-2 compile (one function of regex-json takes 150 ms):
+//! the tier-1 thread is there for that, idle but for the microseconds a tier-1 compile takes.
+//! A job holds its module, so the module outlives the compile; the threads
 //! hold only the shared queue and end once the engine's sending end is dropped and the lanes are
 //! empty (nothing joins them: the last owner of an engine may be a compile thread itself).
 //!
@@ -59,10 +62,22 @@ impl Lanes {
         self.by_tier[Self::lane(job.tier)].push_back(job);
     }
 
-    /// The oldest job of the lowest tier that has one.
-    fn pop(&mut self) -> Option<Job> {
-        self.by_tier.iter_mut().find_map(VecDeque::pop_front)
+    /// The oldest job of the lowest tier that has one, among those a thread that `takes` does.
+    fn pop(&mut self, takes: Takes) -> Option<Job> {
+        match takes {
+            Takes::Any => self.by_tier.iter_mut().find_map(VecDeque::pop_front),
+            Takes::LowestTierOnly => self.by_tier[0].pop_front(),
+        }
     }
+}
+
+/// Which jobs a compile thread takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Takes {
+    /// Every job, the lowest tier's first.
+    Any,
+    /// Jobs for tier 1 only, so they never wait behind tier-2 compiles.
+    LowestTierOnly,
 }
 
 impl std::fmt::Debug for CompileQueue {
@@ -72,20 +87,21 @@ impl std::fmt::Debug for CompileQueue {
 }
 
 impl CompileQueue {
-    /// Starts `threads` compile threads (at least one).
+    /// Starts `threads` compile threads (at least one) and the tier-1 thread.
     pub fn start(threads: usize) -> CompileQueue {
         let shared =
             Arc::new(Shared { lanes: Mutex::new(Lanes::default()), job_ready: Condvar::new() });
         let mut started = 0;
-        for i in 0..threads.max(1) {
+        let workers = (0..threads.max(1)).map(|i| (format!("tierup-compile-{i}"), Takes::Any));
+        let tier1 = ("tierup-compile-tier1".to_string(), Takes::LowestTierOnly);
+        for (name, takes) in workers.chain([tier1]) {
             let shared = Arc::clone(&shared);
-            let spawned = std::thread::Builder::new()
-                .name(format!("tierup-compile-{i}"))
-                .spawn(move || work(&shared));
+            let spawned =
+                std::thread::Builder::new().name(name.clone()).spawn(move || work(&shared, takes));
             match spawned {
                 Ok(_) => started += 1,
                 // Fewer threads only means slower tier-up; none at all is reported on submit.
-                Err(e) => eprintln!("tierup: cannot start compile thread {i}: {e}"),
+                Err(e) => eprintln!("tierup: cannot start compile thread {name}: {e}"),
             }
         }
         CompileQueue { shared, threads: started }
@@ -97,7 +113,8 @@ impl CompileQueue {
             return false;
         }
         self.shared.lock().push(job);
-        self.shared.job_ready.notify_one();
+        // All: the one woken must be one that takes this job's tier.
+        self.shared.job_ready.notify_all();
         true
     }
 }
@@ -115,11 +132,12 @@ impl Shared {
         self.lanes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The next job to compile, waiting for one; `None` once the queue is closed and empty.
-    fn next_job(&self) -> Option<Job> {
+    /// The next job a thread that `takes` compiles, waiting for one; `None` once the queue is
+    /// closed and has none for it.
+    fn next_job(&self, takes: Takes) -> Option<Job> {
         let mut lanes = self.lock();
         loop {
-            if let Some(job) = lanes.pop() {
+            if let Some(job) = lanes.pop(takes) {
                 return Some(job);
             }
             if lanes.closed {
@@ -130,9 +148,9 @@ impl Shared {
     }
 }
 
-/// A compile thread: takes jobs until the queue is closed and drained.
-fn work(shared: &Shared) {
-    while let Some(job) = shared.next_job() {
+/// A compile thread: takes the jobs it `takes` until the queue is closed and drained of them.
+fn work(shared: &Shared, takes: Takes) {
+    while let Some(job) = shared.next_job(takes) {
         match job.osr {
             None => super::compile_and_install(&job.module, job.def, job.tier),
             Some(ordinal) => {
@@ -159,7 +177,19 @@ mod tests {
         lanes.push(job(&module, 1, Tier::Baseline));
         lanes.push(job(&module, 2, Tier::Optimized));
         lanes.push(job(&module, 3, Tier::Baseline));
-        let order: Vec<u32> = std::iter::from_fn(|| lanes.pop()).map(|j| j.def).collect();
+        let order: Vec<u32> = std::iter::from_fn(|| lanes.pop(Takes::Any)).map(|j| j.def).collect();
         assert_eq!(order, [1, 3, 0, 2]);
+    }
+
+    #[test]
+    fn the_tier1_thread_takes_tier1_jobs_only() {
+        let module = Module::new(&Engine::default(), "(module)").unwrap();
+        let mut lanes = Lanes::default();
+        lanes.push(job(&module, 0, Tier::Optimized));
+        lanes.push(job(&module, 1, Tier::Baseline));
+        let tier1: Vec<u32> =
+            std::iter::from_fn(|| lanes.pop(Takes::LowestTierOnly)).map(|j| j.def).collect();
+        assert_eq!(tier1, [1]);
+        assert_eq!(lanes.pop(Takes::Any).map(|j| j.def), Some(0));
     }
 }
