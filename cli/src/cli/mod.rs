@@ -109,7 +109,8 @@ struct TierOption {
     #[arg(long, value_name = "MODE", default_value = "background", value_parser = TierUpMode::from_str)]
     tier_up: TierUpMode,
 
-    /// Compile threads for background tier-up (default: one per core but one, at least one)
+    /// Compile threads for background tier-up (default: one per core but one, at least one), besides
+    /// one that compiles for tier 1 only, so tier-1 requests never wait behind tier-2 compiles
     #[arg(long, value_name = "N", default_value_t = default_compile_threads(),
           value_parser = parse_compile_threads)]
     compile_threads: usize,
