@@ -81,6 +81,7 @@ mod tests {
             back_edge_weight: 1,
             back_edge_chunk: 1,
             record_offsets: false,
+            guest_profile: false,
         }
     }
 
