@@ -188,17 +188,29 @@ fn report(out: &mut impl Write, module: &Module, profile: &GuestProfile) -> std:
     }
     let share = |n: u64| 100.0 * n as f64 / total as f64;
     let tiers = [Tier::Interp, Tier::Baseline, Tier::Optimized];
+    // Each tier's part of the row's own samples.
     let split = |by_tier: &[u64; 3]| -> String {
+        let all: u64 = by_tier.iter().sum();
         let parts: Vec<String> = tiers
             .iter()
             .filter(|t| by_tier[**t as usize] > 0)
-            .map(|t| format!("{} {:.0}%", t.name(), share(by_tier[*t as usize])))
+            .map(|t| {
+                let part = 100.0 * by_tier[*t as usize] as f64 / all as f64;
+                format!("{} {part:.1}%", t.name())
+            })
             .collect();
         parts.join(", ")
     };
     writeln!(out, "top functions (self samples):")?;
-    writeln!(out, "  {:>6} {:>7} {:>7}  {:<30} tiers", "self%", "self", "total", "function")?;
-    for f in profile.functions().iter().take(REPORT_ROWS) {
+    let header = ("self%", "self", "total", "function");
+    writeln!(
+        out,
+        "  {:>6} {:>7} {:>7}  {:<30} tiers (of its self samples)",
+        header.0, header.1, header.2, header.3
+    )?;
+    // Functions only ever seen calling others are in the profiles, not in this list.
+    let running = profile.functions().into_iter().filter(|f| f.self_samples > 0);
+    for f in running.take(REPORT_ROWS) {
         writeln!(
             out,
             "  {:>5.1}% {:>7} {:>7}  {:<30} {}",
