@@ -532,7 +532,8 @@ pub trait MacroAssembler {
 
     /// Guest profiling (`vm::profile`; emitted only under `ProfilingStrategy::Guest`): pushes
     /// `entry` on the store's profile stack (`VmCtx::profile_stack`). Clobbers scratch registers
-    /// only (and, on x86-64, `rcx`).
+    /// only, and the registers no value lives in between operations (x86-64 `rcx`, aarch64 `x0`
+    /// and `x1`).
     fn profile_push(&mut self, entry: u64);
     /// Guest profiling: rewrites the upper half of the top profile entry (`high`: tier and
     /// innermost loop), at a loop header, or where code entered by on-stack replacement takes

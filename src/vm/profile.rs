@@ -436,12 +436,12 @@ mod tests {
         }
         assert!(stack.read(&mut out));
         assert_eq!(out.len(), PROFILE_ENTRIES);
-        // The newest frames, in order.
+        // The newest frames, in order: of the 1 + 1034 pushed, the first 11 are gone.
         assert_eq!(
             decode_entry(*out.last().unwrap()).unwrap().func_index,
             PROFILE_ENTRIES as u32 + 9
         );
-        assert_eq!(decode_entry(out[0]).unwrap().func_index, 9);
+        assert_eq!(decode_entry(out[0]).unwrap().func_index, 10);
     }
 
     #[test]
