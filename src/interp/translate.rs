@@ -65,6 +65,8 @@ pub fn translate_function(
         last: Last::NOTHING,
         history: Vec::new(),
         back_kind: super::exec::back_edge_kind(&module.config),
+        profile_loops: (module.config.profiling_strategy == crate::ProfilingStrategy::Guest)
+            .then_some(func_index),
         offset: 0,
         loop_headers: Vec::new(),
     };
@@ -314,6 +316,9 @@ struct Translator<'m> {
     offset: u32,
     /// What this module's loop back-edges do (see `h::FORWARD`).
     back_kind: u8,
+    /// Under guest profiling (`vm::profile`), the function's index: loop headers then name
+    /// their loop in the frame's profile entry, and returns pop it.
+    profile_loops: Option<u32>,
 }
 
 /// The byte offset of slot `index`.
@@ -1349,6 +1354,15 @@ impl Translator<'_> {
         start
     }
 
+    /// The handlers of returns without and with one result moved: under guest profiling, those
+    /// that pop the frame's profile entry.
+    fn ret_handlers(&self) -> (Handler, Handler) {
+        match self.profile_loops {
+            None => (h::ret, h::ret1),
+            Some(_) => (h::ret_profiled, h::ret1_profiled),
+        }
+    }
+
     /// A branch target is bound here: no instruction before it may be retargeted any more, and
     /// the accumulator holds nothing known (other paths come in).
     fn bind_label(&mut self) -> usize {
@@ -1411,6 +1425,14 @@ impl Translator<'_> {
         let (label, else_fixup) = match kind {
             ControlKind::Loop => {
                 let header = self.bind_label();
+                if self.profile_loops.is_some() {
+                    let ordinal = self.loop_headers.len() as u32;
+                    let high =
+                        crate::vm::profile::entry_high(crate::tier::Tier::Interp, Some(ordinal));
+                    self.emit(h::profile_loop, ProfileLoop { high });
+                    // Nothing may take the profiling instruction back.
+                    self.bind_label();
+                }
                 self.loop_headers.push(header as u32);
                 (Label::Loop(header), None)
             }
@@ -1732,13 +1754,13 @@ impl Translator<'_> {
                     // conditional branch or a label): compute it into slot 0 instead.
                     Some(_) => self.code.patch(self.last.start + DST_AT, 0 as Slot),
                     None => {
-                        self.emit(h::ret1, Return1 { src });
+                        self.emit(self.ret_handlers().1, Return1 { src });
                         return;
                     }
                 },
                 imm => self.move_to(0, imm),
             }
-            self.emit(h::ret, Nothing {});
+            self.emit(self.ret_handlers().0, Nothing {});
             return;
         }
         // A result still in a low local could be overwritten by an earlier result's move: it is
@@ -1758,7 +1780,7 @@ impl Translator<'_> {
                 self.move_to(slot(i as u32), src);
             }
         }
-        self.emit(h::ret, Nothing {});
+        self.emit(self.ret_handlers().0, Nothing {});
     }
 }
 

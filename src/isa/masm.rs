@@ -530,6 +530,18 @@ pub trait MacroAssembler {
     /// less is left.
     fn consume_fuel(&mut self, amount: u32);
 
+    /// Guest profiling (`vm::profile`; emitted only under `ProfilingStrategy::Guest`): pushes
+    /// `entry` on the store's profile stack (`VmCtx::profile_stack`). Clobbers scratch registers
+    /// only, and the registers no value lives in between operations (x86-64 `rcx`, aarch64 `x0`
+    /// and `x1`).
+    fn profile_push(&mut self, entry: u64);
+    /// Guest profiling: rewrites the upper half of the top profile entry (`high`: tier and
+    /// innermost loop), at a loop header, or where code entered by on-stack replacement takes
+    /// over a frame. Clobbers as [`Self::profile_push`].
+    fn profile_set_top(&mut self, high: u32);
+    /// Guest profiling: pops the top profile entry, right before a normal return.
+    fn profile_pop(&mut self);
+
     /// Records an on-stack-replacement entry that jumps to `label` (a loop header, bound by the
     /// caller, where every value is in its canonical slot) after doing what the prologue does
     /// except checking the stacks and initializing the frame. Entries are numbered in call order.

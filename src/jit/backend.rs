@@ -81,11 +81,17 @@ mod tests {
             back_edge_weight: 1,
             back_edge_chunk: 1,
             record_offsets: false,
+            guest_profile: false,
         }
     }
 
     /// Every defined function of `wat` compiled for `isa`, whatever the host.
     fn compile_all(isa: Isa, wat: &str) -> Vec<Vec<u8>> {
+        compile_all_with(isa, wat, test_options())
+    }
+
+    /// [`compile_all`] with `options`.
+    fn compile_all_with(isa: Isa, wat: &str, options: Options) -> Vec<Vec<u8>> {
         let module = Module::new(&Engine::default(), wat).unwrap();
         let inner = &module.inner;
         let binary = wat::parse_str(wat).unwrap();
@@ -95,11 +101,7 @@ mod tests {
                 let defined = out.len();
                 let func_index = inner.num_imported_funcs + defined as u32;
                 let layout = &crate::tier::interp_code(inner, defined as u32).unwrap().layout;
-                out.push(
-                    compile_for(isa, inner, func_index, &body, layout, test_options())
-                        .unwrap()
-                        .code,
-                );
+                out.push(compile_for(isa, inner, func_index, &body, layout, options).unwrap().code);
             }
         }
         out
@@ -119,6 +121,44 @@ mod tests {
             (return (i64.div_u (local.get 1) (i64.extend_i32_u (local.get 0)))))
           (i64.store offset=70000 (local.get 0) (i64.const 0x123456789))
           (i64.load32_s (local.get 0))))"#;
+
+    /// The guest profiler's bookkeeping (`vm::profile`) is in the code only when asked for: a push
+    /// after the prologue, the loop header's rewrite of the top entry, a pop before the return.
+    #[test]
+    fn guest_profiling_code_is_emitted_only_when_asked() {
+        const LOOP: &str = "(module (func (param i32) (result i32)
+            (loop $l (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+            (local.get 0)))";
+        let profiled = Options { guest_profile: true, ..test_options() };
+        let x64 = |options| {
+            let code = compile_all_with(Isa::X64, LOOP, options).remove(0);
+            let mut decoder = iced_x86::Decoder::new(64, &code, iced_x86::DecoderOptions::NONE);
+            let mut text = String::new();
+            let mut formatter = iced_x86::IntelFormatter::new();
+            for instruction in &mut decoder {
+                iced_x86::Formatter::format(&mut formatter, &instruction, &mut text);
+                text.push('\n');
+            }
+            text
+        };
+        let (plain, with) = (x64(test_options()), x64(profiled));
+        let entry_offset = crate::vm::profile::PROFILE_ENTRIES_OFFSET;
+        let entry_writes = format!("[rax+rcx*8+{entry_offset}]");
+        // Two halves of the pushed entry; the loop header's upper half at `+0Ch`.
+        assert_eq!(with.matches(&entry_writes).count(), 1, "{with}");
+        assert_eq!(with.matches("[rax+rcx*8+").count(), 3, "{with}");
+        assert!(with.contains("sub qword ptr [rax],1"), "no pop in:\n{with}");
+        assert!(!plain.contains("rcx*8"), "profiling code without profiling:\n{plain}");
+        let a64 = |options| {
+            let code = compile_all_with(Isa::Aarch64, LOOP, options).remove(0);
+            aarch64::tests::disassemble_bytes(&code)
+        };
+        let (plain, with) = (a64(test_options()), a64(profiled));
+        assert!(!with.contains('<'), "undecodable words:\n{with}");
+        assert_eq!(with.matches("stlr x17, [x16]").count(), 1, "{with}");
+        assert!(with.contains("str w17, [x16, #0xc]"), "no loop header rewrite in:\n{with}");
+        assert!(!plain.contains("stlr"), "profiling code without profiling:\n{plain}");
+    }
 
     #[test]
     fn the_aarch64_backend_compiles_whole_functions_on_any_host() {

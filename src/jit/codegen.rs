@@ -260,6 +260,14 @@ pub fn compile<M: MacroAssembler>(
         let weight = options.budget_checks.then_some(options.call_weight);
         g.masm.count_call(g.def, weight);
     }
+    if options.guest_profile {
+        // After the counting: when newer code takes the call there, it pushes its own entry.
+        g.masm.profile_push(crate::vm::profile::encode_entry(
+            func_index,
+            crate::tier::Tier::Baseline,
+            None,
+        ));
+    }
     let mut ops = FastOperators::new(body).map_err(wp)?;
     let mut op_offsets = Vec::new();
     let mut max_height = 0;
@@ -1496,6 +1504,12 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                     label = back_edge;
                 }
                 self.masm.bind(header);
+                if self.options.guest_profile {
+                    // Also names the tier when an on-stack replacement enters here.
+                    let high =
+                        crate::vm::profile::entry_high(crate::tier::Tier::Baseline, Some(ordinal));
+                    self.masm.profile_set_top(high);
+                }
                 self.masm.osr_entry(reload.unwrap_or(header));
             }
             Kind::If => {
@@ -1859,6 +1873,9 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 Loc::FReg(r) => self.masm.store_slot_float(value.ty.size(), r, dst),
                 Loc::Slot => self.masm.copy_value(value.ty.size(), dst, self.canonical(first + i)),
             }
+        }
+        if self.options.guest_profile {
+            self.masm.profile_pop();
         }
         self.masm.ret();
     }

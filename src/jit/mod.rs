@@ -160,6 +160,9 @@ pub struct Options {
     /// Whether to record every operator's code offset (for `tierup explore`, and for the jitdump's
     /// line information).
     pub record_offsets: bool,
+    /// Whether the code keeps the guest profiler's profile stack (`vm::profile`): an entry
+    /// pushed after the prologue's counting, named loops at their headers, popped on return.
+    pub guest_profile: bool,
 }
 
 /// The options code compiled now under `config` gets; guard pages when the engine allows
@@ -186,6 +189,7 @@ fn options(config: &crate::Config, record_offsets: bool) -> Options {
         back_edge_weight,
         back_edge_chunk,
         record_offsets,
+        guest_profile: config.profiling_strategy == crate::ProfilingStrategy::Guest,
     }
 }
 

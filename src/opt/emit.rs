@@ -150,6 +150,12 @@ pub struct EmitInput<'a> {
     pub sig_ids: &'a [u32],
     /// Whether to return where the code of each IR instruction starts (for `tierup explore`).
     pub record_origins: bool,
+    /// Whether the code keeps the guest profiler's profile stack (`vm::profile`): a function
+    /// entered by a call pushes its entry, one entered by on-stack replacement at loop `osr_loop`
+    /// takes over its frame's entry; either pops it on return. Loops are not named otherwise:
+    /// the optimized code's blocks are no longer the wasm loops.
+    pub guest_profile: bool,
+    pub osr_loop: Option<u32>,
 }
 
 /// What a stretch of tier-2 code was emitted for (see [`emit`]'s map).
@@ -183,6 +189,13 @@ pub fn emit<M: MacroAssembler>(
     if input.count_calls {
         masm.count_call(input.def, None);
     }
+    if input.guest_profile {
+        use crate::vm::profile::{encode_entry, entry_high};
+        match input.osr_loop {
+            None => masm.profile_push(encode_entry(input.func_index, Tier::Optimized, None)),
+            Some(l) => masm.profile_set_top(entry_high(Tier::Optimized, Some(l))),
+        }
+    }
     masm.registers_used(&registers_written(output));
     let forward = forwarding(vcode, output);
     let own_labels: Vec<M::Label> = (0..vcode.blocks.len()).map(|_| masm.new_label()).collect();
@@ -198,6 +211,7 @@ pub fn emit<M: MacroAssembler>(
         forward: &forward,
         imported_globals,
         sig_ids,
+        guest_profile: input.guest_profile,
     };
     let mut origins: Vec<(u32, Origin)> = Vec::new();
     for (n, &b) in emitted.iter().enumerate() {
@@ -326,6 +340,8 @@ struct Emitter<'a, M: MacroAssembler> {
     imported_globals: u32,
     /// See [`EmitInput::sig_ids`].
     sig_ids: &'a [u32],
+    /// See [`EmitInput::guest_profile`].
+    guest_profile: bool,
 }
 
 impl<M: MacroAssembler> Emitter<'_, M> {
@@ -502,7 +518,12 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                     targets.iter().map(|t| self.labels[t.index()]).collect();
                 m.jump_table(r.int(*index), &labels);
             }
-            MInst::Ret => m.ret(),
+            MInst::Ret => {
+                if self.guest_profile {
+                    m.profile_pop();
+                }
+                m.ret()
+            }
             MInst::Trap { code } => {
                 let label = m.trap_label(code.clone());
                 m.jump(label);

@@ -68,6 +68,8 @@ fn body<M: MacroAssembler>(
         // The files have no engine to intern signatures: each type stands for itself.
         sig_ids: &(0..module_types).collect::<Vec<u32>>(),
         record_origins: true,
+        guest_profile: false,
+        osr_loop: None,
     };
     let origins = emit::emit(&mut masm, &vcode, &output, &input).map_err(|e| e.to_string())?;
     let body_end = masm.offset();

@@ -85,7 +85,14 @@ fn compile(
     let func_index = module.num_imported_funcs + def;
     let mut stats = Stats::new();
     let (func, entry) = optimize(module, def, layout, osr, Inlining::CalleesThatRan, &mut stats)?;
-    let target = Target { module, func: &func, entry: &entry, func_index, is_call: osr.is_none() };
+    let target = Target {
+        module,
+        func: &func,
+        entry: &entry,
+        func_index,
+        is_call: osr.is_none(),
+        osr_loop: osr,
+    };
     // Origins only for a profiler that writes them as line information.
     let lines = module.config.profiling_strategy == crate::ProfilingStrategy::JitDump;
     let (assembled, origins) = assemble_host(&target, lines, &mut stats)?;
@@ -133,7 +140,8 @@ pub(crate) fn compile_for_explore(
     let def = func_index - module.num_imported_funcs;
     let mut stats = Stats::new();
     let (func, entry) = optimize(module, def, layout, None, Inlining::AllSmallCallees, &mut stats)?;
-    let target = Target { module, func: &func, entry: &entry, func_index, is_call: true };
+    let target =
+        Target { module, func: &func, entry: &entry, func_index, is_call: true, osr_loop: None };
     let (assembled, origins) = assemble_for(isa, &target, true, &mut stats)?;
     let compile_time = started.elapsed();
     let stretches = origins
@@ -318,6 +326,8 @@ struct Target<'a> {
     entry: &'a EntrySlots,
     func_index: u32,
     is_call: bool,
+    /// The loop an on-stack-replacement entry enters at.
+    osr_loop: Option<u32>,
 }
 
 fn assemble<M: MacroAssembler>(
@@ -325,7 +335,7 @@ fn assemble<M: MacroAssembler>(
     t: &Target<'_>,
     record: bool,
 ) -> Result<(Assembled, Origins, Stats), CompileError> {
-    let Target { module, func, entry, func_index, is_call } = *t;
+    let Target { module, func, entry, func_index, is_call, osr_loop } = *t;
     let regs = emit::reg_env(&masm);
     let vcode = lower::lower(func, module.num_imported_funcs, entry, regs.call_clobbers, !is_call)?;
     let check = cfg!(debug_assertions) || cfg!(test);
@@ -345,6 +355,8 @@ fn assemble<M: MacroAssembler>(
         imported_globals: module.num_imported_globals,
         sig_ids: &sig_ids,
         record_origins: record,
+        guest_profile: module.config.profiling_strategy == crate::ProfilingStrategy::Guest,
+        osr_loop,
     };
     let origins = emit::emit(&mut masm, &vcode, &output, &input)?;
     let body_end = masm.offset();

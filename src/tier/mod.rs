@@ -511,7 +511,7 @@ fn refusal_reason(m: &ModuleInner, def: u32, tier: Tier, e: CompileError) -> Str
 /// Tells the profiler the engine was asked to inform (a perf map, a jitdump) about new code.
 fn announce(m: &ModuleInner, def: u32, code: &crate::code::CompiledFunc) {
     let strategy = m.config.profiling_strategy;
-    if strategy == crate::ProfilingStrategy::None {
+    if matches!(strategy, crate::ProfilingStrategy::None | crate::ProfilingStrategy::Guest) {
         return;
     }
     let func_index = m.num_imported_funcs + def;
@@ -526,7 +526,7 @@ fn announce(m: &ModuleInner, def: u32, code: &crate::code::CompiledFunc) {
             let source = format!("{}.wasm", module.unwrap_or("module"));
             jitdump::record(code.address(), code.bytes(), &name, code.wasm_offsets(), &source)
         }
-        crate::ProfilingStrategy::None => {}
+        crate::ProfilingStrategy::None | crate::ProfilingStrategy::Guest => {}
     }
 }
 

@@ -53,10 +53,22 @@ pub(crate) fn call<T>(
     set_native_stack_limit(&mut store.inner);
     let fp = store.inner.stack.slot_ptr(base);
     let inner = store.inner.as_ptr();
+    // A trap pops no guest profiler entries (see `vm::profile`): the depth found here is
+    // restored, whatever the call left.
+    let profile_depth = store.inner.guest_sampler.as_ref().map(|s| s.stack.depth());
     // SAFETY: `inner` is the store's runtime state, lent to wasm for the call (nothing else
     // touches `store` until it returns); the frame at `fp` holds the arguments and has room for
     // the results.
     let status = unsafe { call_wasm(inner, instance, def, fp) };
+    if let (Some(depth), Some(sampler)) = (profile_depth, &store.inner.guest_sampler) {
+        // Every tier pops what it pushed on a normal return: a mismatch is a profiling bug.
+        debug_assert!(
+            status != STATUS_OK || sampler.stack.depth() == depth,
+            "guest profile stack unbalanced: {} after the call, {depth} before",
+            sampler.stack.depth()
+        );
+        sampler.stack.set_depth(depth);
+    }
     store.inner.host_store = saved_host_store;
     store.inner.stack.nesting -= 1;
     if status != STATUS_OK {

@@ -370,6 +370,7 @@ fn new_vmctx<T>(store: &mut Store<T>, module: &Module, id: u32) -> VmCtx {
         hot: crate::tier::hot_from_compiled,
         tables: std::ptr::null(),
         store: store.inner.as_ptr(),
+        profile_stack: store.inner.profile_stack(),
         instance: id,
     }
 }

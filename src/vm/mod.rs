@@ -14,6 +14,7 @@ mod instance;
 mod linker;
 pub(crate) mod memory;
 pub(crate) mod ops;
+pub(crate) mod profile;
 pub(crate) mod signals;
 pub(crate) mod stack;
 pub(crate) mod store;
@@ -23,6 +24,9 @@ pub(crate) mod vmctx;
 
 pub use func::{IntoHostFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use linker::Linker;
+pub use profile::{
+    FunctionSamples, GuestFrame, GuestProfile, GuestStack, LoopSamples, OUTSIDE_WASM,
+};
 pub use store::{Caller, Extern, Func, Global, HostFn, Instance, Memory, Store, Table};
 pub use trap::{FrameInfo, Trap, TrapCode};
 

@@ -327,6 +327,8 @@ pub(crate) struct StoreInner {
     /// The host stack limit the instances' contexts hold (see `VmCtx::native_stack_limit`), for
     /// the thread that last entered wasm.
     pub native_stack_limit: usize,
+    /// The guest profiler's sampler and profile stack (`ProfilingStrategy::Guest` only).
+    pub guest_sampler: Option<super::profile::Sampler>,
 }
 
 /// Owns all runtime state of a set of instances, plus the embedder's data `T`.
@@ -356,10 +358,21 @@ impl<T> Store<T> {
                 pending_trap: None,
                 host_store: std::ptr::null_mut(),
                 native_stack_limit: 0,
+                guest_sampler: (engine.config().profiling_strategy
+                    == crate::ProfilingStrategy::Guest)
+                    .then(|| {
+                        super::profile::Sampler::start(engine.config().guest_profile_interval)
+                    }),
             }),
             host_funcs: Vec::new(),
             data,
         }
+    }
+
+    /// Stops the guest profiler and returns what it sampled since the store was created
+    /// (`ProfilingStrategy::Guest`); `None` without it, or when already taken.
+    pub fn guest_profile(&mut self) -> Option<super::GuestProfile> {
+        self.inner.guest_sampler.as_mut()?.finish()
     }
 
     /// The engine this store was created with.
@@ -452,6 +465,11 @@ unsafe impl Send for StoreBox {}
 unsafe impl Sync for StoreBox {}
 
 impl StoreInner {
+    /// The guest profiler's profile stack (`VmCtx::profile_stack`), or null.
+    pub fn profile_stack(&self) -> *const super::profile::ProfileStack {
+        self.guest_sampler.as_ref().map_or(std::ptr::null(), |s| Arc::as_ptr(&s.stack))
+    }
+
     /// The fuel cell, for every tier (see the field).
     pub fn fuel_ptr(&self) -> *mut u64 {
         self.fuel.get()

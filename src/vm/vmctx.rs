@@ -130,6 +130,9 @@ pub struct VmCtx {
     /// The dispatch arrays of the instance's tables, by module table index (see `vm::table`):
     /// what `call_indirect` checks and calls through without leaving compiled code.
     pub tables: *const *const super::table::Dispatch,
+    /// The store's profile stack (`vm::profile`) under `ProfilingStrategy::Guest`, null
+    /// otherwise: only code compiled for guest profiling reads it.
+    pub profile_stack: *const super::profile::ProfileStack,
     /// The instance's index in its store (opaque to compiled code).
     pub instance: u32,
 }

@@ -7,6 +7,7 @@
 
 mod exit;
 mod explore;
+mod guest_profile;
 mod ir;
 mod run;
 mod size;

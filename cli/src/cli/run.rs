@@ -7,6 +7,7 @@
 //! typo never runs a start function first. This module decides what to call and with which limits;
 //! how the outcome becomes an exit status is `exit.rs`'s business.
 
+use super::guest_profile::{self, GuestOptions};
 use super::stats::{self, Fuel};
 use super::{TierOption, size, values};
 use crate::bench::phases::{CompileFigures, PhaseTimes};
@@ -91,8 +92,25 @@ pub struct RunCommand {
     /// inject --jit -i perf.data -o perf.jit.data`, then `perf annotate -i perf.jit.data` also
     /// shows their machine code, each instruction's line being its wasm operator's module
     /// offset (`perf report --sort srcline` gives `MODULE.wasm:OFFSET`, offsets in decimal).
+    ///
+    /// `guest[,INTERVAL]` is tierup's own sampling profiler of wasm code, in every tier: every
+    /// INTERVAL (default 1ms; `250us`, `10ms`, ...) a thread samples the running wasm call
+    /// stack, each frame with its tier and the innermost loop it reached. At exit it writes
+    /// tierup-guest-<pid>.json (the Firefox Profiler's format: open it at
+    /// https://profiler.firefox.com), a flame graph beside it (.svg), and prints the top
+    /// functions and loops on stderr. Frames read `NAME [TIER]`, names from the name section
+    /// (else `wasm-function[N]`). Tier 2 counts inlined callees as their caller and names loops
+    /// only where it was entered by on-stack replacement. Without it nothing is compiled in.
+    /// Overhead at 1ms (median of 7, release build, busy 2-core machine): c-fib 35 +51%
+    /// interpreted, +30% baseline, +31% optimized (a push and a pop per call); c-sieve 5000000
+    /// +11% interpreted, +13% baseline, within noise optimized (a store per loop iteration).
     #[arg(long, value_name = "STRATEGY", value_parser = parse_profile)]
-    profile: Option<ProfilingStrategy>,
+    profile: Option<ProfileArg>,
+
+    /// With --profile=guest, write the profile to PATH (and the flame graph to PATH with the
+    /// extension .svg) instead of ./tierup-guest-<pid>.json
+    #[arg(long, value_name = "PATH")]
+    profile_output: Option<PathBuf>,
 
     /// After the run, print `tierup-phase-times compile_ns=N instantiate_ns=N run_ns=N` to stderr
     ///
@@ -141,15 +159,34 @@ fn parse_wasm_stack(text: &str) -> Result<usize, String> {
     }
 }
 
-/// `--profile`: the profilers tierup can inform.
-fn parse_profile(text: &str) -> Result<ProfilingStrategy, String> {
-    match text {
-        "perfmap" => Ok(ProfilingStrategy::PerfMap),
-        "jitdump" => Ok(ProfilingStrategy::JitDump),
-        "none" => Ok(ProfilingStrategy::None),
-        _ => Err("expected `perfmap`, `jitdump` or `none`".to_string()),
+/// `--profile`: the profiler to inform, or the guest profiler with its interval.
+#[derive(Clone, Copy, Debug)]
+struct ProfileArg {
+    strategy: ProfilingStrategy,
+    guest: Option<GuestOptions>,
+}
+
+/// `--profile`: the profilers tierup can inform, or `guest[,INTERVAL]`.
+fn parse_profile(text: &str) -> Result<ProfileArg, String> {
+    let plain = |strategy| Ok(ProfileArg { strategy, guest: None });
+    match text.split_once(',') {
+        None if text == "perfmap" => plain(ProfilingStrategy::PerfMap),
+        None if text == "jitdump" => plain(ProfilingStrategy::JitDump),
+        None if text == "none" => plain(ProfilingStrategy::None),
+        None if text == "guest" => Ok(ProfileArg {
+            strategy: ProfilingStrategy::Guest,
+            guest: Some(GuestOptions { interval: DEFAULT_GUEST_INTERVAL }),
+        }),
+        Some(("guest", interval)) => Ok(ProfileArg {
+            strategy: ProfilingStrategy::Guest,
+            guest: Some(GuestOptions { interval: guest_profile::parse_interval(interval)? }),
+        }),
+        _ => Err("expected `perfmap`, `jitdump`, `guest[,INTERVAL]` or `none`".to_string()),
     }
 }
+
+/// The guest profiler's default interval (the engine's default).
+const DEFAULT_GUEST_INTERVAL: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// `--env NAME=VALUE`; the name must be non-empty and free of `=`.
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -185,6 +222,11 @@ pub fn run(cmd: RunCommand) -> Result<ExitCode> {
         .with_context(|| format!("failed to instantiate {}", cmd.file.display()))?;
     let instantiated = Instant::now();
     let outcome = call(&mut store, instance, &name, &ty, &args);
+    if let Some(profile) = store.guest_profile() {
+        let (json, svg) = guest_profile::output_paths(cmd.profile_output.as_deref());
+        let program = cmd.file.file_stem().map_or("wasm".into(), |s| s.to_string_lossy());
+        guest_profile::write_all(&module, &profile, &json, &svg, &program)?;
+    }
     if cmd.phase_times {
         print_phase_times(&module, [started, compiled, instantiated, Instant::now()]);
     }
@@ -221,7 +263,11 @@ fn config(cmd: &RunCommand) -> Config {
         max_wasm_stack: cmd.max_wasm_stack,
         max_memory_size: cmd.max_memory_size,
         consume_fuel: cmd.fuel.is_some(),
-        profiling_strategy: cmd.profile.unwrap_or_default(),
+        profiling_strategy: cmd.profile.map(|p| p.strategy).unwrap_or_default(),
+        guest_profile_interval: cmd
+            .profile
+            .and_then(|p| p.guest)
+            .map_or(DEFAULT_GUEST_INTERVAL, |g| g.interval),
         signals_based_traps: !cmd.explicit_bounds_checks,
         ..Config::default()
     })

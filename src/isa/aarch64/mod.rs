@@ -130,6 +130,9 @@ const CTX_CALL_IMPORT: u32 = std::mem::offset_of!(VmCtx, call_import) as u32;
 const CTX_COUNTERS: u32 = std::mem::offset_of!(VmCtx, counters) as u32;
 const CTX_HOT: u32 = std::mem::offset_of!(VmCtx, hot) as u32;
 const CTX_TABLES: u32 = std::mem::offset_of!(VmCtx, tables) as u32;
+const CTX_PROFILE_STACK: u32 = std::mem::offset_of!(VmCtx, profile_stack) as u32;
+const PROFILE_ENTRIES: u32 = crate::vm::profile::PROFILE_ENTRIES_OFFSET;
+const PROFILE_MASK: u64 = crate::vm::profile::PROFILE_MASK as u64;
 const DISPATCH_ENTRIES: u32 = std::mem::offset_of!(Dispatch, entries) as u32;
 const DISPATCH_LEN: u32 = std::mem::offset_of!(Dispatch, len) as u32;
 const ENTRY_SIG: u32 = std::mem::offset_of!(IndirectEntry, sig) as u32;
@@ -1395,6 +1398,45 @@ impl MacroAssembler for Aarch64Masm {
         a64!(self.ops ; ldr x17, [x16] ; subs x17, x17, x1);
         self.b_cc(Cc::Lo, out_of_fuel);
         a64!(self.ops ; str x17, [x16]);
+    }
+
+    fn profile_push(&mut self, entry: u64) {
+        // x16 = the stack, x17 = its depth, x0 = the entry's slot (less the entries' offset),
+        // x1 = the entry: both are free outside calls. The release store of the new depth
+        // publishes the entry to the sampler.
+        self.load_ctx(SCRATCH0, CTX_PROFILE_STACK);
+        a64!(self.ops
+            ; ldr x17, [x16]
+            ; and x0, x17, PROFILE_MASK
+            ; add x0, x16, x0, lsl 3
+        );
+        self.mov_imm(Size::S64, 1, entry as i64);
+        a64!(self.ops
+            ; str x1, [x0, PROFILE_ENTRIES]
+            ; add x17, x17, 1
+            ; stlr x17, [x16]
+        );
+    }
+
+    fn profile_set_top(&mut self, high: u32) {
+        self.load_ctx(SCRATCH0, CTX_PROFILE_STACK);
+        a64!(self.ops
+            ; ldr x17, [x16]
+            ; sub x17, x17, 1
+            ; and x17, x17, PROFILE_MASK
+            ; add x16, x16, x17, lsl 3
+        );
+        self.mov_imm(Size::S32, SCRATCH1, high as i64);
+        a64!(self.ops ; str w17, [x16, PROFILE_ENTRIES + 4]);
+    }
+
+    fn profile_pop(&mut self) {
+        self.load_ctx(SCRATCH0, CTX_PROFILE_STACK);
+        a64!(self.ops
+            ; ldr x17, [x16]
+            ; sub x17, x17, 1
+            ; str x17, [x16]
+        );
     }
 
     fn osr_entry(&mut self, label: DynamicLabel) {

@@ -97,6 +97,9 @@ const CTX_CALL_IMPORT: i32 = std::mem::offset_of!(VmCtx, call_import) as i32;
 const CTX_COUNTERS: i32 = std::mem::offset_of!(VmCtx, counters) as i32;
 const CTX_HOT: i32 = std::mem::offset_of!(VmCtx, hot) as i32;
 const CTX_TABLES: i32 = std::mem::offset_of!(VmCtx, tables) as i32;
+const CTX_PROFILE_STACK: i32 = std::mem::offset_of!(VmCtx, profile_stack) as i32;
+const PROFILE_ENTRIES: i32 = crate::vm::profile::PROFILE_ENTRIES_OFFSET as i32;
+const PROFILE_MASK: i32 = crate::vm::profile::PROFILE_MASK as i32;
 const INLINE_GLOBALS: i32 = crate::vm::vmctx::INLINE_GLOBALS as i32;
 const DISPATCH_ENTRIES: i32 = std::mem::offset_of!(Dispatch, entries) as i32;
 const DISPATCH_LEN: i32 = std::mem::offset_of!(Dispatch, len) as i32;
@@ -1562,6 +1565,36 @@ impl MacroAssembler for X64Masm {
             ; sub rcx, rdx
             ; jb =>out_of_fuel
             ; mov QWORD [rax], rcx
+        );
+    }
+
+    fn profile_push(&mut self, entry: u64) {
+        // rax = the stack, rcx = its depth; the entry is written before the depth grows (x86-64
+        // keeps stores in order, so a sampler that sees the new depth sees the entry).
+        asm!(self.ops
+            ; mov rax, QWORD [rdi + CTX_PROFILE_STACK]
+            ; mov rcx, QWORD [rax]
+            ; and ecx, PROFILE_MASK
+            ; mov DWORD [rax + rcx * 8 + PROFILE_ENTRIES], entry as u32 as i32
+            ; mov DWORD [rax + rcx * 8 + PROFILE_ENTRIES + 4], (entry >> 32) as u32 as i32
+            ; add QWORD [rax], 1
+        );
+    }
+
+    fn profile_set_top(&mut self, high: u32) {
+        asm!(self.ops
+            ; mov rax, QWORD [rdi + CTX_PROFILE_STACK]
+            ; mov rcx, QWORD [rax]
+            ; sub ecx, 1
+            ; and ecx, PROFILE_MASK
+            ; mov DWORD [rax + rcx * 8 + PROFILE_ENTRIES + 4], high as i32
+        );
+    }
+
+    fn profile_pop(&mut self) {
+        asm!(self.ops
+            ; mov rax, QWORD [rdi + CTX_PROFILE_STACK]
+            ; sub QWORD [rax], 1
         );
     }
 
