@@ -31,6 +31,7 @@ mod explore;
 pub(crate) mod interp;
 pub(crate) mod isa;
 pub(crate) mod jit;
+mod loop_locals;
 mod module;
 mod operators;
 pub mod opt;

@@ -8,7 +8,7 @@
 
 use crate::engine::{Engine, SigId};
 use crate::error::{Error, Result};
-use crate::jit::scan::LoopLocals;
+use crate::loop_locals::LoopLocals;
 use crate::tier::state::ModuleTiers;
 use crate::tier::{CompileState, Tier};
 use crate::types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
@@ -120,7 +120,7 @@ pub(crate) struct ModuleInner {
     /// Per defined function, its `loop` operators (dead ones included), as validation counted.
     pub num_loops: Vec<u32>,
     /// Which locals each loop of each defined function touches, recorded while validating when
-    /// the engine may compile in tier 1 (see `jit::scan`); empty otherwise.
+    /// the engine may compile in tier 1 (see `loop_locals`); empty otherwise.
     pub loop_locals: LoopLocals,
     pub names: Names,
     /// The engine the module was built with: tiers compile lazily, long after the build, by its

@@ -17,11 +17,11 @@
 //! (SIMD) refuses the whole function.
 
 use super::Options;
-use super::scan::{BodyScan, LoopLocals};
 use crate::isa::masm::{
     Assembled, Callee, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup,
     GlobalCell, IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
 };
+use crate::loop_locals::{BodyScan, LoopLocals};
 use crate::module::ModuleInner;
 use crate::operators::FastOperators;
 use crate::tier::compiler::CompileError;

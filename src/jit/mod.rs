@@ -20,7 +20,6 @@
 
 mod backend;
 mod codegen;
-pub(crate) mod scan;
 
 pub use crate::isa::Isa;
 pub use crate::isa::masm;

@@ -1,5 +1,6 @@
-//! Which locals each loop touches, so the code generator can keep the busiest of them in
-//! registers across the loop's header (see `codegen`'s label states).
+//! Which locals each loop touches, so tier 1's code generator can keep the busiest of them in
+//! registers across the loop's header (see its label states): what validation learns of a body
+//! for a tier, owned by the front end, which names no tier.
 //!
 //! The front end records it while it validates a body ([`LoopLocals::record`], fed every
 //! operator validation decodes), so tier 1 never decodes a body a second time to learn it; a
