@@ -415,7 +415,8 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             self.charge_fuel()?;
         }
         self.visit_op(op)?;
-        if ends_fuel_segment(op) {
+        // Segments matter only when fuel is metered (and deciding costs a match per operator).
+        if !self.fuel.is_empty() && ends_fuel_segment(op) {
             self.in_fuel_segment = false;
         }
         Ok(())
