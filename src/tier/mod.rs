@@ -348,8 +348,8 @@ fn compile_baseline_batch(m: &ModuleInner) {
     if jobs.is_empty() {
         return;
     }
-    m.tiers.mark_compiled_here();
     let outcomes = compiler.compile_batch(m, &jobs);
+    m.tiers.mark_compiled_here();
     for ((def, _, _), outcome) in jobs.iter().zip(outcomes) {
         finish_compile(m, *def, tier, outcome);
     }
@@ -486,7 +486,6 @@ pub(crate) fn compile_osr_and_install(module: &Module, def: u32, tier: Tier, ord
         }
         return m.tiers.install_osr_variant(def, ordinal, code);
     }
-    m.tiers.mark_compiled_here();
     let code = match (compiler(tier), interp_code(m, def)) {
         (None, _) => Err(format!("tier {tier} does not exist yet")),
         (_, Err(e)) => Err(format!("translation failed: {e}")),
@@ -494,6 +493,7 @@ pub(crate) fn compile_osr_and_install(module: &Module, def: u32, tier: Tier, ord
             .compile_osr(m, def, &code.layout, ordinal)
             .map_err(|e| refusal_reason(m, def, tier, e)),
     };
+    m.tiers.mark_compiled_here();
     if let Ok(code) = &code {
         announce(m, def, code);
     }
@@ -514,7 +514,6 @@ pub(crate) fn compile_and_install(module: &Module, def: u32, tier: Tier) {
     if let Some(loaded) = m.tiers.take_precompiled(Slot { def, tier, osr: None }) {
         return finish_compile(m, def, tier, loaded_outcome(loaded));
     }
-    m.tiers.mark_compiled_here();
     let outcome = match (compiler(tier), interp_code(m, def)) {
         (None, _) => Err(CompileError::Unsupported(format!("tier {tier} does not exist yet"))),
         (_, Err(e)) => Err(CompileError::Internal(format!("translation failed: {e}"))),
@@ -524,6 +523,8 @@ pub(crate) fn compile_and_install(module: &Module, def: u32, tier: Tier) {
             compiler.compile(m, def, &code.layout, &profile)
         }
     };
+    // Marked once the compile is done, so a cache write never waits for one in flight.
+    m.tiers.mark_compiled_here();
     finish_compile(m, def, tier, outcome);
 }
 

@@ -5,6 +5,7 @@
 //! never grow engine logic of its own. Each subcommand's behaviour lives in its own module; this one
 //! only dispatches.
 
+mod compile;
 mod exit;
 mod explore;
 mod ir;
@@ -41,6 +42,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     Run(run::RunCommand),
+    Compile(compile::CompileCommand),
     Bench(crate::bench::BenchCommand),
     Validate(validate::ValidateCommand),
     Wast(wast::WastCommand),
@@ -54,6 +56,7 @@ impl Cli {
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::Run(cmd) => run::run(cmd),
+            Command::Compile(cmd) => compile::compile(cmd),
             Command::Bench(cmd) => crate::bench::bench(cmd),
             Command::Validate(cmd) => validate::validate(cmd),
             Command::Wast(cmd) => wast::wast(cmd),
