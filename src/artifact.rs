@@ -6,8 +6,8 @@
 //! signature sites) and the refusals (so a loaded module never compiles what was refused). The
 //! code is position-independent: every address it uses comes from the context register, the frame
 //! or the module's own tables. The one process-specific value in it is the engine-wide interned
-//! signature id of inline `call_indirect` checks, recorded as signature sites (`masm::SigSite`) and rewritten with the
-//! loading engine's ids before the code is mapped.
+//! signature id of inline `call_indirect` checks, recorded as signature sites (`masm::SigSite`)
+//! and rewritten with the loading engine's ids before the code is mapped.
 //!
 //! Layout (little-endian; strings and byte runs as a `u32` length then the bytes):
 //!
@@ -554,6 +554,10 @@ fn collect(module: &ModuleInner) -> Vec<(Slot, Stored)> {
             }
         }
     }
+    // Code loaded with the module that this run never asked for stays in a rewritten entry.
+    for (slot, loaded) in tiers.untaken_precompiled() {
+        funcs.push((slot, loaded.map_or_else(Stored::Refused, |p| Stored::Code(p.into()))));
+    }
     for (def, ordinal, variant) in tiers.osr_variants() {
         let slot = Slot { def, tier: Tier::Optimized, osr: Some(ordinal) };
         match variant {
@@ -568,14 +572,19 @@ fn collect(module: &ModuleInner) -> Vec<(Slot, Stored)> {
 }
 
 fn portable(module: &ModuleInner, def: u32, code: &crate::code::CompiledFunc) -> PortableCode {
-    let p = code.portable_parts(module.num_imported_funcs + def);
-    PortableCode {
-        code: p.code,
-        heap_accesses: p.heap_accesses,
-        oob_landing: p.oob_landing,
-        osr_entries: p.osr_entries,
-        sig_sites: p.sig_sites,
-        wasm_offsets: p.wasm_offsets,
+    code.portable_parts(module.num_imported_funcs + def).into()
+}
+
+impl From<CompiledParts> for PortableCode {
+    fn from(p: CompiledParts) -> PortableCode {
+        PortableCode {
+            code: p.code,
+            heap_accesses: p.heap_accesses,
+            oob_landing: p.oob_landing,
+            osr_entries: p.osr_entries,
+            sig_sites: p.sig_sites,
+            wasm_offsets: p.wasm_offsets,
+        }
     }
 }
 

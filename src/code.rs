@@ -136,6 +136,7 @@ struct CompiledCode {
 }
 
 /// The parts of a [`CompiledFunc`], as a backend assembled them.
+#[derive(Clone)]
 pub struct CompiledParts {
     /// The machine code, position-independent.
     pub code: Vec<u8>,

@@ -352,6 +352,13 @@ impl ModuleTiers {
         precompiled.remove(&slot)
     }
 
+    /// The loaded code (and stored refusals) nothing has taken yet, so rewriting a cache entry
+    /// keeps what this run did not need.
+    pub fn untaken_precompiled(&self) -> Vec<(Slot, crate::artifact::Loaded)> {
+        let precompiled = self.precompiled.lock().unwrap_or_else(|e| e.into_inner());
+        precompiled.iter().map(|(slot, loaded)| (*slot, loaded.clone())).collect()
+    }
+
     /// Records that this process compiled something for the module (or a compiler refused it).
     pub fn mark_compiled_here(&self) {
         self.compiled_here.store(true, Ordering::Relaxed);
