@@ -13,6 +13,7 @@
 //! [`ExecutableCode::entry`] does on the calling thread, since the code may have been compiled
 //! on another one. Both are no-ops on x86-64.
 
+use crate::isa::masm::SigSite;
 use crate::tier::Tier;
 use crate::vm::signals;
 use crate::vm::vmctx::FuncEntry;
@@ -76,9 +77,10 @@ impl ExecutableCode {
         start..start + self.len
     }
 
-    /// The code's bytes (the mapping is readable as well as executable).
+    /// The code's bytes (the mapping is readable as well as executable): this block's only, not
+    /// the rest of its batch.
     pub fn bytes(&self) -> &[u8] {
-        &self.buffer
+        &self.buffer[self.start..self.start + self.len]
     }
 
     /// Address of byte `offset` of the code.
@@ -125,9 +127,16 @@ struct CompiledCode {
     compile_time: std::time::Duration,
     stats: Box<[(&'static str, u64)]>,
     wasm_offsets: Box<[(u32, u32)]>,
+    /// What writing the code out needs besides its bytes (the fault handler's copy is private to
+    /// it): see [`CompiledParts`].
+    heap_accesses: Box<[u32]>,
+    oob_landing: Option<u32>,
+    sig_sites: Box<[SigSite]>,
+    loaded: bool,
 }
 
 /// The parts of a [`CompiledFunc`], as a backend assembled them.
+#[derive(Clone)]
 pub struct CompiledParts {
     /// The machine code, position-independent.
     pub code: Vec<u8>,
@@ -151,6 +160,12 @@ pub struct CompiledParts {
     /// code starts there)`, in code order. Recorded only when a profiler reads it
     /// ([`crate::ProfilingStrategy::JitDump`]); empty otherwise, so it costs nothing by default.
     pub wasm_offsets: Vec<(u32, u32)>,
+    /// Where the code holds the process's interned signature ids ([`SigSite`]); `code` holds this
+    /// process's ids there.
+    pub sig_sites: Vec<SigSite>,
+    /// Whether the code was loaded (from an artifact or the code cache) rather than compiled by
+    /// this process: `compile_time` is then zero, and `--stats` counts it apart.
+    pub loaded: bool,
 }
 
 /// Times a compile by the compiling thread's CPU time, so a compile time says what compiling
@@ -239,7 +254,7 @@ impl CompiledFunc {
             range.start,
             range.len(),
             parts.func_index,
-            parts.heap_accesses,
+            parts.heap_accesses.clone(),
             parts.oob_landing,
         );
         let inner = CompiledCode {
@@ -250,6 +265,10 @@ impl CompiledFunc {
             compile_time: parts.compile_time,
             stats: parts.stats.into(),
             wasm_offsets: parts.wasm_offsets.into(),
+            heap_accesses: parts.heap_accesses.into(),
+            oob_landing: parts.oob_landing,
+            sig_sites: parts.sig_sites.into(),
+            loaded: parts.loaded,
         };
         CompiledFunc { inner: Arc::new(inner) }
     }
@@ -311,6 +330,32 @@ impl CompiledFunc {
     /// Machine-code bytes.
     pub fn code_size(&self) -> usize {
         self.inner.code.range().len()
+    }
+
+    /// Whether the code was loaded from an artifact or the code cache rather than compiled.
+    pub fn loaded(&self) -> bool {
+        self.inner.loaded
+    }
+
+    /// The parts it was made from, as a loader needs them to make it again in another process
+    /// (see `crate::artifact`): the bytes as they run (with this process's signature ids at the
+    /// signature sites), its heap-access sites, landing pad, OSR entries and signature sites.
+    /// The compiler's statistics and compile time stay behind.
+    pub fn portable_parts(&self, func_index: u32) -> CompiledParts {
+        let inner = &self.inner;
+        CompiledParts {
+            code: inner.code.bytes().to_vec(),
+            tier: inner.tier,
+            func_index,
+            heap_accesses: inner.heap_accesses.to_vec(),
+            oob_landing: inner.oob_landing,
+            osr_entries: inner.osr_entries.to_vec(),
+            compile_time: std::time::Duration::ZERO,
+            stats: Vec::new(),
+            wasm_offsets: inner.wasm_offsets.to_vec(),
+            sig_sites: inner.sig_sites.to_vec(),
+            loaded: true,
+        }
     }
 }
 

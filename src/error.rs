@@ -29,6 +29,10 @@ pub enum Error {
     /// An export lookup or call from the embedder failed.
     #[error("{0}")]
     Usage(String),
+    /// Compiled code from an artifact or the code cache cannot be used here (damaged, or from
+    /// another build, instruction set, CPU or configuration).
+    #[error("cannot load compiled code: {0}")]
+    Artifact(#[from] crate::artifact::ArtifactError),
     /// The guest trapped.
     #[error(transparent)]
     Trap(#[from] Trap),

@@ -24,6 +24,7 @@
 //! # Ok::<(), tierup::Error>(())
 //! ```
 
+pub mod artifact;
 mod code;
 mod engine;
 mod error;

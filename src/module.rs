@@ -245,7 +245,8 @@ pub struct CompileStats {
     pub code_bytes: u64,
     /// Defined functions.
     pub functions: usize,
-    /// Functions with tier-1 code so far (all compiled ones, up front or at tier-up).
+    /// Functions with tier-1 code this process compiled so far (up front or at tier-up; not the
+    /// code loaded from an artifact or the code cache, counted in `loaded_functions`).
     pub tier1_functions: usize,
     /// Their total tier-1 compile time (CPU time of the compiling threads: the work on one core).
     pub tier1_time: std::time::Duration,
@@ -258,6 +259,9 @@ pub struct CompileStats {
     pub tier2_time: std::time::Duration,
     /// Their machine code in bytes.
     pub tier2_code_bytes: usize,
+    /// Functions' code (tier 1 or 2, each counted) loaded from an artifact or the code cache
+    /// rather than compiled.
+    pub loaded_functions: usize,
 }
 
 impl Module {
@@ -284,12 +288,20 @@ impl Module {
             ..CompileStats::default()
         };
         for jit in compiled {
+            if jit.loaded() {
+                stats.loaded_functions += 1;
+                continue;
+            }
             stats.tier1_functions += 1;
             stats.tier1_time += jit.compile_time();
             stats.tier1_code_bytes += jit.code_size();
         }
         for def in 0..m.tiers.len() as u32 {
             if let Some(code) = m.tiers.compiled(def, Tier::Optimized) {
+                if code.loaded() {
+                    stats.loaded_functions += 1;
+                    continue;
+                }
                 stats.tier2_functions += 1;
                 stats.tier2_time += code.compile_time();
                 stats.tier2_code_bytes += code.code_size();
@@ -360,9 +372,23 @@ impl Module {
 
     /// `from_binary`, naming the file the module came from (for profiler symbols).
     fn build(engine: &Engine, binary: &[u8], file: Option<String>) -> Result<Module> {
+        Module::build_precompiled(engine, binary, file, Vec::new())
+    }
+
+    /// [`Module::build`] with code loaded from an artifact (its records checked against the
+    /// decoded module first), which tiering installs instead of compiling.
+    pub(crate) fn build_precompiled(
+        engine: &Engine,
+        binary: &[u8],
+        file: Option<String>,
+        precompiled: Vec<(crate::artifact::Slot, crate::artifact::Stored)>,
+    ) -> Result<Module> {
         let mut builder = Builder::new(engine);
         builder.m.names.file = file;
         let inner = builder.build(binary)?;
+        if !precompiled.is_empty() {
+            inner.tiers.set_precompiled(crate::artifact::prepare_for(&inner, precompiled)?);
+        }
         let module = Module { inner: Arc::new(inner) };
         crate::tier::prepare(&module)?;
         Ok(module)

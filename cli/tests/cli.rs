@@ -813,3 +813,45 @@ fn ir_print_after_all_and_errors() {
         "no function `nope`",
     );
 }
+
+/// `tierup compile` writes an artifact that runs only with --allow-precompiled, under the
+/// configuration it was compiled for, and a damaged one is an error, never a crash.
+#[test]
+fn precompiled_artifacts_run_only_when_allowed_and_intact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let artifact = dir.path().join("fib.tup");
+    let artifact = artifact.to_str().expect("UTF-8 path");
+    success(&tierup(&["compile", "tests/data/fib.wat", "-o", artifact]), "");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run"];
+        args.extend(extra);
+        args.extend([artifact, "--invoke", "fib", "20"]);
+        tierup(&args)
+    };
+    success(&run(&["--allow-precompiled"]), "6765\n");
+    one_line_failure(&run(&[]), "precompiled code (a `tierup compile` artifact)");
+    one_line_failure(
+        &run(&["--allow-precompiled", "--explicit-bounds-checks"]),
+        "was compiled with configuration `tier=baseline bounds=GuardPages",
+    );
+    one_line_failure(&run(&["--allow-precompiled", "--tier", "optimized"]), "configuration");
+    let bytes = std::fs::read(artifact).expect("the artifact");
+    for (what, damaged) in [
+        ("a flipped byte", {
+            let mut b = bytes.clone();
+            b[bytes.len() / 2] ^= 4;
+            b
+        }),
+        ("the end cut off", bytes[..bytes.len() - 9].to_vec()),
+        ("only its magic", bytes[..8].to_vec()),
+    ] {
+        std::fs::write(artifact, &damaged).expect("write");
+        let outcome = run(&["--allow-precompiled"]);
+        assert!(outcome.stderr.contains("corrupt"), "{what}: {}", outcome.stderr);
+        one_line_failure(&outcome, "failed to load");
+    }
+    one_line_failure(
+        &tierup(&["compile", "--tier", "interp", "tests/data/fib.wat"]),
+        "the interpreter compiles nothing ahead of time",
+    );
+}

@@ -126,3 +126,67 @@ fn every_corpus_program_consumes_the_same_fuel_on_every_tier() {
     }
     assert!(failures.is_empty(), "fuel differs between tiers:\n{}", failures.join("\n"));
 }
+
+/// Runs `tierup` with `args`: its status, stdout and stderr.
+fn tierup(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
+    let out = common::tierup_command().args(args).output().expect("tierup runs");
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+    (out.status.success(), text(out.stdout), text(out.stderr))
+}
+
+/// Every program compiled ahead of time (`tierup compile`) and run from the artifact
+/// (`--allow-precompiled`) prints its expected output with nothing compiled at run time; and with
+/// `--cache`, its second run installs every function from the cache and compiles none.
+#[test]
+fn every_corpus_program_runs_the_same_from_an_artifact_and_from_the_code_cache() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut failures = Vec::new();
+    for (name, wasm, args, expected) in &programs() {
+        let os = |s: &str| std::ffi::OsString::from(s);
+        let args: Vec<_> = args.iter().map(|a| os(a)).collect();
+        let artifact = dir.path().join(format!("{name}.tup"));
+        let (ok, _, err) = tierup(&[
+            os("compile").as_ref(),
+            wasm.as_os_str(),
+            os("-o").as_ref(),
+            artifact.as_os_str(),
+        ]);
+        assert!(ok, "{name}: compile failed: {err}");
+        let mut run =
+            vec![os("run"), os("--allow-precompiled"), os("--stats"), artifact.clone().into()];
+        run.extend(args.iter().cloned());
+        let run: Vec<&std::ffi::OsStr> = run.iter().map(|a| a.as_os_str()).collect();
+        let (ok, out, err) = tierup(&run);
+        let compiled_nothing = err.contains("code: compiled 0 (tier 1) + 0 (tier 2) functions");
+        if !ok || out != *expected || !compiled_nothing {
+            failures.push(format!(
+                "{name} from its artifact: {}",
+                err.lines().last().unwrap_or_default()
+            ));
+        }
+        let cache = format!("--cache={}", dir.path().join("cache").display());
+        for attempt in ["first", "second"] {
+            let mut run = vec![os("run"), os(&cache), os("--stats"), os("--tier-up"), os("sync")];
+            // Seeded, so both runs take the same paths (hash tables seeded by `random_get`).
+            run.extend([os("--tier-up-threshold"), os("1"), os("--wasi-random-seed"), os("1")]);
+            run.push(wasm.clone().into());
+            run.extend(args.iter().cloned());
+            let run: Vec<&std::ffi::OsStr> = run.iter().map(|a| a.as_os_str()).collect();
+            let (ok, out, err) = tierup(&run);
+            let origin = err.lines().find(|l| l.starts_with("code: ")).unwrap_or_default();
+            let expected_origin = match attempt {
+                "first" => origin.contains("cache: miss, entry written"),
+                _ => {
+                    origin.starts_with("code: compiled 0 (tier 1) + 0 (tier 2)")
+                        && origin.contains("cache: hit, nothing new to write")
+                }
+            };
+            if !ok || out != *expected || !expected_origin {
+                failures.push(format!("{name}, {attempt} run with the cache: {origin}"));
+            } else {
+                println!("{name}, {attempt} run with the cache: {origin}");
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

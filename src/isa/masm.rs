@@ -242,11 +242,64 @@ pub struct Assembled {
     pub osr_entries: Vec<Option<u32>>,
     /// Where each part of the code starts, for `tierup explore`; see [`CodeMap`].
     pub code_map: CodeMap,
+    /// Where the code holds an engine-wide interned signature id (`SigId`), the one value in
+    /// compiled code that belongs to the process rather than to the module and the
+    /// configuration; a loader patches them ([`SigSite`]).
+    pub sig_sites: Vec<SigSite>,
     /// Bytes `finish` put in front of the code emitted before it (the entry's register saves,
     /// once it knows which registers the code uses): offsets [`MacroAssembler::offset`] reported
     /// are this much lower than the same positions in `code`. Every offset in this struct is
     /// already in `code`'s terms.
     pub entry_bytes: u32,
+}
+
+/// A place in compiled code holding the interned signature id (`SigId`) of module type `ty`
+/// (inline `call_indirect`'s signature check): code loaded into another engine or process gets
+/// that engine's id written there ([`patch_sig_site`]). Every other value the code uses comes
+/// from the context register, the frame or the module: the code is otherwise position- and
+/// process-independent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SigSite {
+    /// Code offset of the encoding: x86-64, the little-endian `imm32` of a `cmp`; aarch64, a
+    /// `movz w, #lo16` followed by a `movk w, #hi16, lsl 16`.
+    pub offset: u32,
+    /// The module type whose id it holds.
+    pub ty: u32,
+}
+
+/// Bytes a [`SigSite`] spans on `isa`.
+pub fn sig_site_len(isa: super::Isa) -> usize {
+    match isa {
+        super::Isa::X64 => 4,
+        super::Isa::Aarch64 => 8,
+    }
+}
+
+/// Writes signature id `sig` into the site at `offset` of `code`, compiled for `isa`. `None` if
+/// the site does not fit in `code` or (aarch64) its instructions are not the expected pair, in
+/// which case nothing is written.
+pub fn patch_sig_site(isa: super::Isa, code: &mut [u8], offset: usize, sig: u32) -> Option<()> {
+    let end = offset.checked_add(sig_site_len(isa))?;
+    let site = code.get_mut(offset..end)?;
+    match isa {
+        super::Isa::X64 => site.copy_from_slice(&sig.to_le_bytes()),
+        super::Isa::Aarch64 => {
+            // MOVZ (32-bit, hw 0) and MOVK (32-bit, hw 1): opcode bits outside imm16 (bits 5..21)
+            // and the register (bits 0..5).
+            const MOVZ_W_HW0: u32 = 0x5280_0000;
+            const MOVK_W_HW1: u32 = 0x72a0_0000;
+            const OPCODE_MASK: u32 = !(0xffff << 5) & !0x1f;
+            let word = |i: usize| u32::from_le_bytes(site[i..i + 4].try_into().expect("4 bytes"));
+            let (movz, movk) = (word(0), word(4));
+            if movz & OPCODE_MASK != MOVZ_W_HW0 || movk & OPCODE_MASK != MOVK_W_HW1 {
+                return None;
+            }
+            let with = |insn: u32, imm16: u32| (insn & !(0xffff << 5)) | (imm16 << 5);
+            site[0..4].copy_from_slice(&with(movz, sig & 0xffff).to_le_bytes());
+            site[4..8].copy_from_slice(&with(movk, sig >> 16).to_le_bytes());
+        }
+    }
+    Some(())
 }
 
 /// Where the parts of a function's code start (code offsets), for readers of the machine code
@@ -552,4 +605,45 @@ pub trait MacroAssembler {
     /// The finished, position-independent machine code, its entry points and its heap-access
     /// table.
     fn finish(self) -> Result<Assembled, AsmError>;
+}
+
+#[cfg(test)]
+mod sig_site_tests {
+    use super::*;
+    use crate::isa::Isa;
+    use crate::isa::aarch64::Aarch64Masm;
+    use crate::isa::x64::X64Masm;
+
+    /// Inline `call_indirect` for signature id `sig`, assembled for `isa` (on any host).
+    fn assemble(isa: Isa, sig: u32) -> Assembled {
+        fn with<M: MacroAssembler>(mut masm: M, sig: u32) -> Assembled {
+            masm.call_indirect_inline(3, sig, 0, 64, 48);
+            masm.ret();
+            masm.finish().unwrap()
+        }
+        match isa {
+            Isa::X64 => with(X64Masm::new(HeapBounds::Explicit), sig),
+            Isa::Aarch64 => with(Aarch64Masm::with_bounds(false, HeapBounds::Explicit), sig),
+        }
+    }
+
+    /// Patching a site gives exactly the code compiled with that id in the first place, on both
+    /// ISAs, and a site that is not the expected encoding is left alone.
+    #[test]
+    fn patched_signature_sites_equal_code_compiled_for_the_new_id() {
+        for isa in [Isa::X64, Isa::Aarch64] {
+            let before = assemble(isa, 7);
+            let after = assemble(isa, 0xdead_beef);
+            assert_eq!(before.sig_sites.len(), 1, "{isa:?}");
+            assert_eq!(before.sig_sites[0].ty, 3);
+            let mut patched = before.code.clone();
+            let site = before.sig_sites[0].offset as usize;
+            patch_sig_site(isa, &mut patched, site, 0xdead_beef).unwrap();
+            assert_eq!(patched, after.code, "{isa:?}");
+            let near_end = patched.len() - 2;
+            assert!(patch_sig_site(isa, &mut patched, near_end, 1).is_none());
+        }
+        let mut not_a_site = assemble(Isa::Aarch64, 7).code;
+        assert!(patch_sig_site(Isa::Aarch64, &mut not_a_site, 0, 1).is_none());
+    }
 }

@@ -127,6 +127,8 @@ fn compile_parts(
         stats: Vec::new(),
         // Empty unless `options.record_offsets`.
         wasm_offsets: assembled.code_map.ops.iter().map(|&(wasm, code)| (code, wasm)).collect(),
+        sig_sites: assembled.sig_sites,
+        loaded: false,
     })
 }
 

@@ -113,6 +113,8 @@ fn compile(
         compile_time: started.elapsed(),
         stats,
         wasm_offsets,
+        sig_sites: assembled.sig_sites,
+        loaded: false,
     };
     CompiledFunc::new(parts).map_err(|e| CompileError::Internal(e.to_string()))
 }

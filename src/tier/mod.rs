@@ -29,7 +29,7 @@ use crate::interp::InterpFunc;
 use crate::module::{Module, ModuleInner};
 use crate::vm::vmctx::{FuncEntry, HOT_AT_ENTRY, HOT_CONTINUE, VmCtx};
 use compiler::Compiler;
-use state::ModuleTiers;
+use state::{ModuleTiers, Slot};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::Ordering;
@@ -304,11 +304,23 @@ fn compile_baseline_batch(m: &ModuleInner) {
         (0..m.tiers.len() as u32).map(|def| crate::vm::frame::compact_layout(m, def)).collect()
     };
     let mut jobs = Vec::with_capacity(m.tiers.len());
+    let mut loaded = Vec::new();
     for def in 0..m.tiers.len() as u32 {
         m.tiers.update_timeline(def, tier, |t| {
             t.state = CompileState::Compiling;
             t.compile_started = Some(started);
         });
+        match m.tiers.take_precompiled(Slot { def, tier, osr: None }) {
+            Some(Ok(parts)) => {
+                loaded.push((def, parts));
+                continue;
+            }
+            Some(Err(reason)) => {
+                finish_compile(m, def, tier, Err(CompileError::Unsupported(reason)));
+                continue;
+            }
+            None => {}
+        }
         let layout = match scanned.get(def as usize) {
             Some(scanned) => scanned.as_ref().map_err(|e| e.to_string()),
             None => interp_code(m, def).map(|code| &code.layout).map_err(str::to_string),
@@ -321,9 +333,37 @@ fn compile_baseline_batch(m: &ModuleInner) {
             }
         }
     }
+    // Loaded code goes into one mapping, as a compiled batch does.
+    let (defs, parts): (Vec<u32>, Vec<_>) = loaded.into_iter().unzip();
+    match crate::code::CompiledFunc::new_batch(parts) {
+        Ok(code) => {
+            defs.into_iter().zip(code).for_each(|(def, c)| finish_compile(m, def, tier, Ok(c)))
+        }
+        Err(e) => {
+            for def in defs {
+                finish_compile(m, def, tier, Err(CompileError::Internal(e.to_string())));
+            }
+        }
+    }
+    if jobs.is_empty() {
+        return;
+    }
     let outcomes = compiler.compile_batch(m, &jobs);
+    m.tiers.mark_compiled_here();
     for ((def, _, _), outcome) in jobs.iter().zip(outcomes) {
         finish_compile(m, *def, tier, outcome);
+    }
+}
+
+/// Code loaded for a compile (or its stored refusal), mapped as the compile's outcome.
+fn loaded_outcome(
+    loaded: Result<crate::code::CompiledParts, String>,
+) -> Result<crate::code::CompiledFunc, CompileError> {
+    match loaded {
+        Ok(parts) => {
+            crate::code::CompiledFunc::new(parts).map_err(|e| CompileError::Internal(e.to_string()))
+        }
+        Err(reason) => Err(CompileError::Unsupported(reason)),
     }
 }
 
@@ -439,6 +479,13 @@ fn osr_variant(module: &Module, def: u32, tier: Tier, ordinal: u32) -> Option<Fu
 /// Compiles the on-stack-replacement entry of loop `ordinal` of `def` in `tier` and records it.
 pub(crate) fn compile_osr_and_install(module: &Module, def: u32, tier: Tier, ordinal: u32) {
     let m = &module.inner;
+    if let Some(loaded) = m.tiers.take_precompiled(Slot { def, tier, osr: Some(ordinal) }) {
+        let code = loaded_outcome(loaded).map_err(|e| refusal_reason(m, def, tier, e));
+        if let Ok(code) = &code {
+            announce(m, def, code);
+        }
+        return m.tiers.install_osr_variant(def, ordinal, code);
+    }
     let code = match (compiler(tier), interp_code(m, def)) {
         (None, _) => Err(format!("tier {tier} does not exist yet")),
         (_, Err(e)) => Err(format!("translation failed: {e}")),
@@ -446,6 +493,7 @@ pub(crate) fn compile_osr_and_install(module: &Module, def: u32, tier: Tier, ord
             .compile_osr(m, def, &code.layout, ordinal)
             .map_err(|e| refusal_reason(m, def, tier, e)),
     };
+    m.tiers.mark_compiled_here();
     if let Ok(code) = &code {
         announce(m, def, code);
     }
@@ -461,6 +509,11 @@ pub(crate) fn compile_and_install(module: &Module, def: u32, tier: Tier) {
         t.state = CompileState::Compiling;
         t.compile_started = Some(started);
     });
+    // Code loaded from an artifact or the cache stands in for the compile: tiering still
+    // decided when it is needed.
+    if let Some(loaded) = m.tiers.take_precompiled(Slot { def, tier, osr: None }) {
+        return finish_compile(m, def, tier, loaded_outcome(loaded));
+    }
     let outcome = match (compiler(tier), interp_code(m, def)) {
         (None, _) => Err(CompileError::Unsupported(format!("tier {tier} does not exist yet"))),
         (_, Err(e)) => Err(CompileError::Internal(format!("translation failed: {e}"))),
@@ -470,6 +523,8 @@ pub(crate) fn compile_and_install(module: &Module, def: u32, tier: Tier) {
             compiler.compile(m, def, &code.layout, &profile)
         }
     };
+    // Marked once the compile is done, so a cache write never waits for one in flight.
+    m.tiers.mark_compiled_here();
     finish_compile(m, def, tier, outcome);
 }
 

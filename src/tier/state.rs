@@ -20,7 +20,7 @@ use super::{Tier, TierUpEvent};
 use crate::code::CompiledFunc;
 use crate::interp::InterpFunc;
 use crate::vm::vmctx::{FuncCounters, FuncEntry};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -81,7 +81,16 @@ pub(crate) struct ModuleTiers {
     /// On-stack-replacement entries compiled apart from their function's code (tier 2's), by
     /// `(defined function, loop ordinal)`.
     osr: Mutex<std::collections::HashMap<(u32, u32), OsrVariant>>,
+    /// Code loaded from an artifact or the code cache, not installed yet, by the compile it
+    /// stands for: tiering takes it (once) instead of compiling (`Err`: a stored refusal).
+    precompiled: Mutex<std::collections::HashMap<Slot, crate::artifact::Loaded>>,
+    /// Whether this process compiled (or had a compiler refuse) anything for the module: code a
+    /// cache entry does not hold yet.
+    compiled_here: AtomicBool,
 }
+
+/// What an artifact record stands for: see `artifact::Slot`.
+pub(crate) type Slot = crate::artifact::Slot;
 
 /// An on-stack-replacement entry compiled on its own.
 #[derive(Clone, Debug)]
@@ -123,6 +132,8 @@ impl ModuleTiers {
             created: Instant::now(),
             compiler_data: OnceLock::new(),
             osr: Mutex::default(),
+            precompiled: Mutex::default(),
+            compiled_here: AtomicBool::new(false),
         }
     }
 
@@ -308,6 +319,54 @@ impl ModuleTiers {
             .collect();
         out.sort();
         out
+    }
+
+    /// Every separately compiled on-stack-replacement entry that is ready or refused: defined
+    /// function, loop ordinal, code or reason.
+    pub fn osr_variants(&self) -> Vec<(u32, u32, Result<CompiledFunc, String>)> {
+        let osr = self.osr.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<_> = osr
+            .iter()
+            .filter_map(|(&(def, ordinal), v)| match v {
+                OsrVariant::Ready(code) => Some((def, ordinal, Ok(code.clone()))),
+                OsrVariant::Refused(reason) => Some((def, ordinal, Err(reason.clone()))),
+                OsrVariant::Pending => None,
+            })
+            .collect();
+        out.sort_by_key(|&(def, ordinal, _)| (def, ordinal));
+        out
+    }
+
+    /// Keeps loaded code (checked and relocated already) for tiering to install instead of
+    /// compiling.
+    pub fn set_precompiled(&self, code: Vec<(Slot, crate::artifact::Loaded)>) {
+        self.precompiled.lock().unwrap_or_else(|e| e.into_inner()).extend(code);
+    }
+
+    /// The loaded code (or stored refusal) for `slot`, if any; taken, so at most once.
+    pub fn take_precompiled(&self, slot: Slot) -> Option<crate::artifact::Loaded> {
+        let mut precompiled = self.precompiled.lock().unwrap_or_else(|e| e.into_inner());
+        if precompiled.is_empty() {
+            return None;
+        }
+        precompiled.remove(&slot)
+    }
+
+    /// The loaded code (and stored refusals) nothing has taken yet, so rewriting a cache entry
+    /// keeps what this run did not need.
+    pub fn untaken_precompiled(&self) -> Vec<(Slot, crate::artifact::Loaded)> {
+        let precompiled = self.precompiled.lock().unwrap_or_else(|e| e.into_inner());
+        precompiled.iter().map(|(slot, loaded)| (*slot, loaded.clone())).collect()
+    }
+
+    /// Records that this process compiled something for the module (or a compiler refused it).
+    pub fn mark_compiled_here(&self) {
+        self.compiled_here.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether this process compiled anything for the module (see `mark_compiled_here`).
+    pub fn compiled_here(&self) -> bool {
+        self.compiled_here.load(Ordering::Relaxed)
     }
 
     /// Number of defined functions.

@@ -5,6 +5,7 @@
 //! never grow engine logic of its own. Each subcommand's behaviour lives in its own module; this one
 //! only dispatches.
 
+mod compile;
 mod exit;
 mod explore;
 mod guest_profile;
@@ -42,6 +43,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     Run(run::RunCommand),
+    Compile(compile::CompileCommand),
     Bench(crate::bench::BenchCommand),
     Validate(validate::ValidateCommand),
     Wast(wast::WastCommand),
@@ -55,6 +57,7 @@ impl Cli {
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::Run(cmd) => run::run(cmd),
+            Command::Compile(cmd) => compile::compile(cmd),
             Command::Bench(cmd) => crate::bench::bench(cmd),
             Command::Validate(cmd) => validate::validate(cmd),
             Command::Wast(cmd) => wast::wast(cmd),

@@ -17,9 +17,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
+use tierup::artifact::{CacheLookup, CodeCache};
 use tierup::wasi::{self, WasiCtx, WasiCtxBuilder};
 use tierup::{
-    Config, Engine, ExternType, FuncType, Instance, Linker, Module, ProfilingStrategy, Store, Val,
+    Config, Engine, ExternType, FuncType, Instance, Linker, Module, ProfilingStrategy, Store,
+    Tiering, Val,
 };
 
 /// Run a WebAssembly module: its `_start` function, or the export named by --invoke
@@ -120,6 +122,26 @@ pub struct RunCommand {
     #[arg(long)]
     phase_times: bool,
 
+    /// Run a precompiled artifact (`tierup compile`'s `.tup`): its machine code runs as it is,
+    /// so running one means trusting whoever wrote it, and is refused without this flag
+    ///
+    /// The artifact must come from this tierup build, for this instruction set and CPU, with the
+    /// same code-affecting options (--explicit-bounds-checks, --passes, --regalloc, --fuel);
+    /// its tier is used unless --tier says otherwise.
+    #[arg(long)]
+    allow_precompiled: bool,
+
+    /// Keep the code tier-up compiles in the code cache DIR (default: `$XDG_CACHE_HOME/tierup/code`
+    /// or `~/.cache/tierup/code`), and take it from there next time instead of compiling
+    ///
+    /// Entries are keyed by the module's bytes, the tierup build, the CPU and the code-affecting
+    /// options; tier-up still decides when each function moves up, but a function the cache
+    /// holds is installed rather than compiled. The entry is written once the run ends, if
+    /// anything was compiled; a damaged or stale entry is ignored and replaced. Binary modules
+    /// only (a `.wat` file runs without the cache).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "", require_equals = true)]
+    cache: Option<PathBuf>,
+
     /// Grant a WASI module the host directory HOST and everything under it, named GUEST (default:
     /// HOST as written)
     ///
@@ -202,9 +224,13 @@ struct Host {
 }
 
 pub fn run(cmd: RunCommand) -> Result<ExitCode> {
-    let engine = Engine::new(config(&cmd));
     let started = Instant::now();
-    let module = super::load_module(&engine, &cmd.file)?;
+    let bytes = std::fs::read(&cmd.file)
+        .with_context(|| format!("failed to compile {}: cannot read it", cmd.file.display()))?;
+    let precompiled = tierup::artifact::is_artifact(&bytes);
+    let engine = Engine::new(config(&cmd, precompiled.then_some(&bytes[..])));
+    let cache = code_cache(&cmd)?;
+    let (module, lookup) = load(&cmd, &engine, &bytes, cache.as_ref())?;
     let compiled = Instant::now();
     let (name, ty) = entry(&module, cmd.invoke.as_deref())?;
     // Without --invoke the ARGS belong to the program (WASI), not to `_start`'s parameters.
@@ -222,16 +248,22 @@ pub fn run(cmd: RunCommand) -> Result<ExitCode> {
         .with_context(|| format!("failed to instantiate {}", cmd.file.display()))?;
     let instantiated = Instant::now();
     let outcome = call(&mut store, instance, &name, &ty, &args);
+    // The run ends here: writing a profile or the cache is not the program's time.
+    let finished = Instant::now();
     if let Some(profile) = store.guest_profile() {
         let (json, svg) = guest_profile::output_paths(cmd.profile_output.as_deref());
         let program = cmd.file.file_stem().map_or("wasm".into(), |s| s.to_string_lossy());
         guest_profile::write_all(&module, &profile, &json, &svg, &program)?;
     }
+    // At the end rather than in the background: the run keeps adding code, and one write
+    // captures all of it, paid only by runs that compiled something.
+    let stored = cache.as_ref().map(|cache| cache.store(&module));
     if cmd.phase_times {
-        print_phase_times(&module, [started, compiled, instantiated, Instant::now()]);
+        print_phase_times(&module, [started, compiled, instantiated, finished]);
     }
     if cmd.stats {
         print_stats(&store, instance, cmd.fuel);
+        print_code_origin(&module, lookup.as_ref(), stored.as_ref());
     }
     let results = outcome?;
     values::write_results(&mut std::io::stdout().lock(), &results)
@@ -258,7 +290,74 @@ fn wasi_ctx(cmd: &RunCommand) -> Result<WasiCtx> {
     Ok(builder.build())
 }
 
-fn config(cmd: &RunCommand) -> Config {
+/// The module FILE holds: decoded (with the cache's code when there is a usable entry), or
+/// loaded from an artifact when --allow-precompiled allows it.
+fn load(
+    cmd: &RunCommand,
+    engine: &Engine,
+    bytes: &[u8],
+    cache: Option<&CodeCache>,
+) -> Result<(Module, Option<CacheLookup>)> {
+    let file = cmd.file.display();
+    if tierup::artifact::is_artifact(bytes) {
+        if !cmd.allow_precompiled {
+            bail!(
+                "{file} is precompiled code (a `tierup compile` artifact): running it trusts its \
+                 machine code; pass --allow-precompiled to run it"
+            );
+        }
+        // SAFETY: the user vouched for the artifact with --allow-precompiled; the loader checks
+        // its checksum, build, CPU and configuration, and every offset, before mapping code.
+        let module = unsafe { Module::deserialize(engine, bytes) }
+            .with_context(|| format!("failed to load {file}"))?;
+        return Ok((module, None));
+    }
+    match cache {
+        Some(cache) if bytes.starts_with(b"\0asm") => {
+            let stem = cmd.file.file_stem().map(|s| s.to_string_lossy().into_owned());
+            // SAFETY: the cache directory is the user's own, written by tierup; entries are
+            // checked (checksum, build, CPU, configuration, the module byte for byte).
+            let (module, lookup) = unsafe { cache.load(engine, bytes, stem) }
+                .with_context(|| format!("failed to compile {file}"))?;
+            Ok((module, Some(lookup)))
+        }
+        _ => Ok((super::load_module(engine, &cmd.file)?, None)),
+    }
+}
+
+/// The code cache --cache asks for, if any.
+fn code_cache(cmd: &RunCommand) -> Result<Option<CodeCache>> {
+    match &cmd.cache {
+        None => Ok(None),
+        Some(dir) if dir.as_os_str().is_empty() => match CodeCache::default_dir() {
+            Some(dir) => Ok(Some(CodeCache::new(dir))),
+            None => {
+                bail!("--cache: no cache directory (set XDG_CACHE_HOME or HOME, or --cache=DIR)")
+            }
+        },
+        Some(dir) => Ok(Some(CodeCache::new(dir))),
+    }
+}
+
+/// The tier an artifact was compiled for (from its stored configuration), when it is readable.
+fn artifact_tier(bytes: &[u8]) -> Option<Tiering> {
+    let config = tierup::artifact::stored_config(bytes).ok()?;
+    let tier = config.split(' ').find_map(|field| field.strip_prefix("tier="))?;
+    tier.parse().ok()
+}
+
+fn config(cmd: &RunCommand, artifact: Option<&[u8]>) -> Config {
+    let mut config = config_from_flags(cmd);
+    // An artifact runs in its own tier unless --tier says otherwise (`auto` is the default).
+    if config.tier == Tiering::Auto
+        && let Some(tier) = artifact.and_then(artifact_tier)
+    {
+        config.tier = tier;
+    }
+    config
+}
+
+fn config_from_flags(cmd: &RunCommand) -> Config {
     cmd.tier.apply(Config {
         max_wasm_stack: cmd.max_wasm_stack,
         max_memory_size: cmd.max_memory_size,
@@ -331,6 +430,34 @@ fn print_phase_times(module: &Module, [started, compiled, instantiated, ran]: [I
     };
     let line = format!("{figures}\n{times}\n");
     // A diagnostic like --stats: failing to print it must not change the run's outcome.
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// The `--stats` line saying where the module's code came from: compiled by this run, loaded
+/// from an artifact or the code cache, and what the cache did.
+fn print_code_origin(
+    module: &Module,
+    lookup: Option<&CacheLookup>,
+    stored: Option<&std::io::Result<bool>>,
+) {
+    let stats = module.compile_stats();
+    let mut line = format!(
+        "code: compiled {} (tier 1) + {} (tier 2) functions, loaded {}",
+        stats.tier1_functions, stats.tier2_functions, stats.loaded_functions
+    );
+    match lookup {
+        Some(CacheLookup::Hit) => line.push_str("; cache: hit"),
+        Some(CacheLookup::Miss) => line.push_str("; cache: miss"),
+        Some(CacheLookup::Rejected(why)) => line.push_str(&format!("; cache: ignored ({why})")),
+        None => {}
+    }
+    match stored {
+        Some(Ok(true)) => line.push_str(", entry written"),
+        Some(Ok(false)) => line.push_str(", nothing new to write"),
+        Some(Err(e)) => line.push_str(&format!(", cannot write the entry: {e}")),
+        None => {}
+    }
+    line.push('\n');
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 

@@ -65,7 +65,7 @@ pub(crate) mod tests;
 use crate::isa::masm::{
     AsmError, Assembled, Callee, CodeMap, Comparison, Cond, ConvertOp, DivOp, FReg, FloatCmp,
     FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, IntOp, LoadKind, MacroAssembler,
-    OutOfLine, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
+    OutOfLine, Reg, RegImm, RuntimeOp, SigSite, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
 use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
@@ -187,6 +187,8 @@ pub struct Aarch64Masm {
     bounds: HeapBounds,
     /// Offsets of the heap loads emitted so far that rely on guard pages (see `load_address`).
     heap_accesses: Vec<u32>,
+    /// Where the code emitted so far holds interned signature ids (see `SigSite`).
+    sig_sites: Vec<SigSite>,
     /// Conditional branches as an inverted branch over a `b`, for functions whose code outgrows
     /// the +-1 MiB reach of `b.cond`/`cbz` (see `jit::backend`).
     far: bool,
@@ -248,6 +250,7 @@ impl Aarch64Masm {
             osr_targets: Vec::new(),
             bounds,
             heap_accesses: Vec::new(),
+            sig_sites: Vec::new(),
             far,
             hot_stubs: Vec::new(),
             tally: None,
@@ -1068,8 +1071,14 @@ impl MacroAssembler for Aarch64Masm {
             ; add x17, x17, x2, lsl ENTRY_SHIFT
             ; ldr w3, [x17, ENTRY_SIG]
         );
-        self.mov_imm(Size::S32, 4, sig as i64);
-        a64!(self.ops ; cmp w3, w4);
+        // Always the two-instruction form, so a loader can write another process's id for `ty`
+        // in place (`masm::patch_sig_site`).
+        self.sig_sites.push(SigSite { offset: self.offset(), ty });
+        a64!(self.ops
+            ; movz w4, sig & 0xffff
+            ; movk w4, sig >> 16, lsl 16
+            ; cmp w3, w4
+        );
         self.b_cc(Cc::Ne, slow);
         a64!(self.ops ; ldr x3, [x17, ENTRY_CTX] ; cmp x3, x19);
         self.b_cc(Cc::Ne, slow);
@@ -1529,12 +1538,17 @@ impl MacroAssembler for Aarch64Masm {
         let heap_accesses = self.heap_accesses.iter().map(|at| at + shift).collect();
         let osr_entries = osr_entries.into_iter().map(|e| e.map(|at| at + shift)).collect();
         let oob_landing = oob_landing.map(|at| at + shift);
+        let sig_sites = std::mem::take(&mut self.sig_sites)
+            .into_iter()
+            .map(|site| SigSite { offset: site.offset + shift, ..site })
+            .collect();
         Ok(Assembled {
             code,
             heap_accesses,
             oob_landing,
             osr_entries,
             code_map,
+            sig_sites,
             entry_bytes: shift,
         })
     }

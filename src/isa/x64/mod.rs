@@ -41,7 +41,7 @@
 use crate::isa::masm::{
     AsmError, Assembled, Callee, CodeMap, Comparison, Cond, ConvertOp, DivOp, FReg, FloatCmp,
     FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, IntOp, LoadKind, MacroAssembler,
-    OutOfLine, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
+    OutOfLine, Reg, RegImm, RuntimeOp, SigSite, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
 use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
@@ -151,6 +151,8 @@ pub struct X64Masm {
     bounds: HeapBounds,
     /// Offsets of the heap-access instructions emitted so far (see `heap_access`).
     heap_accesses: Vec<u32>,
+    /// Where the code emitted so far holds interned signature ids (see `SigSite`).
+    sig_sites: Vec<SigSite>,
     /// What the target has beyond baseline x86-64.
     features: X64Features,
     /// Out-of-line code for counting points: flushes of the back-edge tally and calls of the
@@ -232,6 +234,7 @@ impl X64Masm {
             osr_targets: Vec::new(),
             bounds,
             heap_accesses: Vec::new(),
+            sig_sites: Vec::new(),
             features,
             hot_stubs: Vec::new(),
             tally: None,
@@ -1159,6 +1162,10 @@ impl MacroAssembler for X64Masm {
             ; shl rax, ENTRY_SHIFT
             ; add rax, QWORD [rcx + DISPATCH_ENTRIES]
             ; cmp DWORD [rax + ENTRY_SIG], sig as i32
+        );
+        // The compare's last four bytes are its immediate: the process's id for `ty`.
+        self.sig_sites.push(SigSite { offset: self.ops.offset().0 as u32 - 4, ty });
+        asm!(self.ops
             ; jne =>slow
             ; cmp rdi, QWORD [rax + ENTRY_CTX]
             ; jne =>slow
@@ -1704,12 +1711,17 @@ impl MacroAssembler for X64Masm {
         let heap_accesses = self.heap_accesses.iter().map(|at| at + shift).collect();
         let osr_entries = osr_entries.into_iter().map(|e| e.map(|at| at + shift)).collect();
         let oob_landing = oob_landing.map(|at| at + shift);
+        let sig_sites = std::mem::take(&mut self.sig_sites)
+            .into_iter()
+            .map(|site| SigSite { offset: site.offset + shift, ..site })
+            .collect();
         Ok(Assembled {
             code,
             heap_accesses,
             oob_landing,
             osr_entries,
             code_map,
+            sig_sites,
             entry_bytes: shift,
         })
     }
@@ -1938,6 +1950,8 @@ mod tests {
                     compile_time: Default::default(),
                     stats: Vec::new(),
                     wasm_offsets: Vec::new(),
+                    sig_sites: Vec::new(),
+                    loaded: false,
                 })
                 .unwrap();
                 // The entry pins the memory base from the context: a zeroed stand-in.
