@@ -264,17 +264,15 @@ fn folded_address(f: &Function, addr: Value, offset: u64) -> Option<u32> {
 
 /// Lowers `f` (built and optimized, in a module with `num_imported` imported functions) whose
 /// entry parameters are in the frame slots `entry`.
-/// With `osr`, the entry is an on-stack-replacement entry into a loop (see `finish`).
 pub fn lower(
     f: &Function,
     num_imported: u32,
     entry: &EntrySlots,
     call_clobbers: regalloc2::PRegSet,
-    osr: bool,
 ) -> Result<VCode, CompileError> {
     let mut l = Lower::new(f, num_imported, call_clobbers)?;
     l.run(entry)?;
-    Ok(l.finish(osr))
+    Ok(l.finish())
 }
 
 struct Lower<'f> {
@@ -884,30 +882,26 @@ impl<'f> Lower<'f> {
     /// its predecessors: regalloc2's checker visits blocks in index order first and reports
     /// values as unknown in a block visited before its predecessors (edge blocks made by
     /// splitting are created last), and emission gets fall-throughs in that order too.
-    ///
-    /// regalloc2 also takes loop depths from this order (an edge to a block at or before its
-    /// source is a back-edge), which is what weighs spills. An on-stack-replacement entry jumps
-    /// into the middle of a loop nest, so the reverse postorder from it would put the loops
-    /// around the entered one after it, and their bodies all at one depth: the hot inner loop
-    /// then spilled as if it ran as often as the code around it (c-matmul's kernel ran 1.5x
-    /// slower than through a call entry). With `osr`, the order is the entry, then the
-    /// reverse postorder from the first block after it in layout order (the outermost code
-    /// still reachable, so the nest's headers come before their bodies as in a call entry's
-    /// order), then whatever only the entry reaches.
-    fn order_reverse_postorder(&mut self, osr: bool) {
+    fn order_reverse_postorder(&mut self) {
         let n = self.blocks.len();
+        let mut postorder = Vec::with_capacity(n);
         let mut seen = vec![false; n];
+        // Iterative depth-first search: (block, next successor to visit).
+        let mut stack = vec![(0usize, 0usize)];
         seen[0] = true;
-        let mut order = vec![0];
-        let roots: &[usize] = if osr && n > 1 { &[1, 0] } else { &[0] };
-        for &root in roots {
-            let from = order.len();
-            order.extend(self.postorder_from(root, &mut seen));
-            order[from..].reverse();
-            // The entry closes its own postorder: it is in front already.
-            order.retain_mut(|b| *b != 0);
-            order.insert(0, 0);
+        while let Some(&mut (b, ref mut next)) = stack.last_mut() {
+            if let Some(&s) = self.blocks[b].succs.get(*next) {
+                *next += 1;
+                if !seen[s.index()] {
+                    seen[s.index()] = true;
+                    stack.push((s.index(), 0));
+                }
+            } else {
+                postorder.push(b);
+                stack.pop();
+            }
         }
+        let mut order: Vec<usize> = postorder.into_iter().rev().collect();
         order.extend((0..n).filter(|&b| !seen[b]));
         let mut new_index = vec![0usize; n];
         for (new, &old) in order.iter().enumerate() {
@@ -926,30 +920,8 @@ impl<'f> Lower<'f> {
         self.block_insts = order.iter().map(|&old| std::mem::take(&mut insts[old])).collect();
     }
 
-    /// The blocks not yet `seen` that a depth-first search from `root` reaches (and `root`
-    /// itself), in postorder; marks them seen.
-    fn postorder_from(&self, root: usize, seen: &mut [bool]) -> Vec<usize> {
-        let mut postorder = Vec::new();
-        seen[root] = true;
-        // Iterative depth-first search: (block, next successor to visit).
-        let mut stack = vec![(root, 0usize)];
-        while let Some(&mut (b, ref mut next)) = stack.last_mut() {
-            if let Some(&s) = self.blocks[b].succs.get(*next) {
-                *next += 1;
-                if !seen[s.index()] {
-                    seen[s.index()] = true;
-                    stack.push((s.index(), 0));
-                }
-            } else {
-                postorder.push(b);
-                stack.pop();
-            }
-        }
-        postorder
-    }
-
-    fn finish(mut self, osr: bool) -> VCode {
-        self.order_reverse_postorder(osr);
+    fn finish(mut self) -> VCode {
+        self.order_reverse_postorder();
         let mut origins = Vec::new();
         for (n, insts) in std::mem::take(&mut self.block_insts).into_iter().enumerate() {
             let start = self.insts.len() as u32;

@@ -339,7 +339,7 @@ fn assemble<M: MacroAssembler>(
 ) -> Result<(Assembled, Origins, Stats), CompileError> {
     let Target { module, func, entry, func_index, is_call, osr_loop } = *t;
     let regs = emit::reg_env(&masm);
-    let vcode = lower::lower(func, module.num_imported_funcs, entry, regs.call_clobbers, !is_call)?;
+    let vcode = lower::lower(func, module.num_imported_funcs, entry, regs.call_clobbers)?;
     let check = cfg!(debug_assertions) || cfg!(test);
     let output = emit::allocate(&vcode, &regs.env, module.config.regalloc, check)?;
     let stats = vec![
