@@ -277,6 +277,17 @@ fn another_tierup_build_runs_each_tier_side_by_side() {
 }
 
 #[test]
+fn a_warm_cache_is_measured_as_its_own_tier() {
+    let repo = Repo::new();
+    let run = repo.bench(&["--tier", "baseline", "--peer", "none", "--warm-cache", "echo"]);
+    assert_eq!(run.status, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(row(&run.stdout, "echo", "baseline").is_some(), "{}", run.stdout);
+    assert!(row(&run.stdout, "echo", "baseline+cache").is_some(), "{}", run.stdout);
+    assert!(run.stdout.contains("install cached code (a warm code cache"), "{}", run.stdout);
+    assert!(run.stdout.contains("--tier baseline --cache="), "{}", run.stdout);
+}
+
+#[test]
 fn peers_run_from_the_peers_folder_and_missing_ones_are_skipped_with_a_note() {
     let repo = Repo::new();
     // A stand-in wasmi_cli: `wasmi run FILE ARGS` prints the last argument.

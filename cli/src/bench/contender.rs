@@ -55,10 +55,31 @@ pub struct Coverage {
     pub run: String,
 }
 
+/// The suffix of a tier measured with a warm code cache (`--warm-cache`).
+pub const WARM_CACHE: &str = "+cache";
+
 impl Contender {
     /// A tier of this executable.
     pub fn tier(tier: &str) -> Contender {
         Contender::Tierup { name: tier.into(), tier: tier.into(), build: None, options: vec![] }
+    }
+
+    /// Tier `tier` of this executable with the code cache in `dir`, warm: `TIER+cache`, whose
+    /// compile column is start-up with cached code (the session fills the cache first, see
+    /// [`Contender::fills_a_cache`]).
+    pub fn tier_with_warm_cache(tier: &str, dir: &Path) -> Contender {
+        Contender::Tierup {
+            name: format!("{tier}{WARM_CACHE}"),
+            tier: tier.into(),
+            build: None,
+            options: vec![format!("--cache={}", dir.display())],
+        }
+    }
+
+    /// Whether one unmeasured run must come first, to fill the code cache its runs read.
+    pub fn fills_a_cache(&self) -> bool {
+        matches!(self, Contender::Tierup { options, .. }
+            if options.iter().any(|o| o.starts_with("--cache")))
     }
 
     /// The name used in reports and records.
@@ -87,9 +108,15 @@ impl Contender {
                 } else {
                     format!(" {}", options.join(" "))
                 };
+                let compile = if self.fills_a_cache() {
+                    "decode, validate, install cached code (a warm code cache: one unmeasured \
+                     run filled it)"
+                } else {
+                    "decode, validate, compile (the engine's threads)"
+                };
                 (
                     format!("tierup ({build}), --tier {tier}{options}"),
-                    "decode, validate, compile (the engine's threads)".to_string(),
+                    compile.to_string(),
                     format!("{START} (tier-up compiles included)"),
                 )
             }

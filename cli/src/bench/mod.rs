@@ -84,6 +84,12 @@ pub struct BenchCommand {
     #[arg(long = "peer", value_name = "LIST", value_delimiter = ',')]
     peers: Option<Vec<String>>,
 
+    /// Also measure each tier with a warm code cache, as TIER+cache (`tierup run --cache`, after
+    /// one unmeasured run filled the session's own cache): its compile column is start-up with
+    /// cached code, beside the tier's cold one
+    #[arg(long)]
+    warm_cache: bool,
+
     /// Run every cell exactly N times (after --warmup runs) instead of adaptively
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     runs: Option<u64>,
@@ -245,6 +251,15 @@ fn load(path: &Path) -> Result<Record> {
     serde_json::from_str(&text).with_context(|| format!("{} is not a bench record", path.display()))
 }
 
+/// The code cache `--warm-cache` tiers use: this session's own, so its first run of each
+/// program starts cold whatever ran before (emptied now; left behind afterwards, in the
+/// system's temporary folder).
+fn warm_cache_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tierup-bench-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
 /// The contenders asked for (or the defaults), and notes for those skipped.
 fn contenders(cmd: &BenchCommand) -> Result<(Vec<Contender>, Vec<String>)> {
     let sweeping = cmd.sweep.is_some();
@@ -257,6 +272,20 @@ fn contenders(cmd: &BenchCommand) -> Result<(Vec<Contender>, Vec<String>)> {
         None => contender::PEER_NAMES.map(String::from).to_vec(),
     };
     let (mut chosen, notes) = contender::select(&tiers, &peers);
+    if cmd.warm_cache {
+        let dir = warm_cache_dir();
+        let cached: Vec<Contender> = chosen
+            .iter()
+            .filter_map(|c| match c {
+                Contender::Tierup { tier, build: None, .. } => {
+                    Some(Contender::tier_with_warm_cache(tier, &dir))
+                }
+                _ => None,
+            })
+            .collect();
+        let tiers = chosen.iter().take_while(|c| matches!(c, Contender::Tierup { .. })).count();
+        chosen.splice(tiers..tiers, cached);
+    }
     if cmd.passes != "-O" {
         for contender in &mut chosen {
             if let Contender::Tierup { options, .. } = contender {
