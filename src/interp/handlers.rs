@@ -1388,40 +1388,39 @@ handler!(br_table(ip, fp, mem, len, ex, acc) {
     branch(ip, offset, fp, mem, len, ex, acc)
 });
 
+/// Leaves the function: back to its caller's code, or out of the loop when the caller is the
+/// host (every return handler ends so).
+macro_rules! return_to_caller {
+    ($mem:ident, $len:ident, $ex:ident, $acc:ident) => {
+        match $ex.pop_frame() {
+            Some((ret, caller)) => dispatch!(ret, caller, $mem, $len, $ex, $acc),
+            None => Flow::Return,
+        }
+    };
+}
+
 handler!(ret(ip, fp, mem, len, ex, acc) {
     let _ = (ip, fp);
-    match ex.pop_frame() {
-        Some((ret, caller)) => dispatch!(ret, caller, mem, len, ex, acc),
-        None => Flow::Return,
-    }
+    return_to_caller!(mem, len, ex, acc)
 });
 
 handler!(ret1(ip, fp, mem, len, ex, acc) {
     let Return1 { src } = ops!(ip, Return1);
     set!(fp, acc, 0, get!(fp, u128, src));
-    match ex.pop_frame() {
-        Some((ret, caller)) => dispatch!(ret, caller, mem, len, ex, acc),
-        None => Flow::Return,
-    }
+    return_to_caller!(mem, len, ex, acc)
 });
 
 handler!(ret_profiled(ip, fp, mem, len, ex, acc) {
     let _ = (ip, fp);
     ex.profile_stack().expect("emitted only when profiling guests").pop();
-    match ex.pop_frame() {
-        Some((ret, caller)) => dispatch!(ret, caller, mem, len, ex, acc),
-        None => Flow::Return,
-    }
+    return_to_caller!(mem, len, ex, acc)
 });
 
 handler!(ret1_profiled(ip, fp, mem, len, ex, acc) {
     let Return1 { src } = ops!(ip, Return1);
     set!(fp, acc, 0, get!(fp, u128, src));
     ex.profile_stack().expect("emitted only when profiling guests").pop();
-    match ex.pop_frame() {
-        Some((ret, caller)) => dispatch!(ret, caller, mem, len, ex, acc),
-        None => Flow::Return,
-    }
+    return_to_caller!(mem, len, ex, acc)
 });
 
 handler!(profile_loop(ip, fp, mem, len, ex, acc) {
