@@ -228,12 +228,11 @@ pub(crate) fn current_target(config: &Config) -> Target {
     }
 }
 
-/// Checks that code compiled for `target` runs here under `config`.
+/// Checks that code compiled for `target` runs here under `config`. The instruction set and CPU
+/// come first: a build for another ISA is always another build too, and the ISA is the reason
+/// that tells the user what went wrong.
 pub(crate) fn check_target(target: &Target, config: &Config) -> Result<(), ArtifactError> {
     let here = current_target(config);
-    if target.build != here.build {
-        return Err(ArtifactError::Build { artifact: target.build.clone(), this: here.build });
-    }
     if target.isa != here.isa {
         return Err(ArtifactError::Isa {
             artifact: isa_name(target.isa),
@@ -247,6 +246,9 @@ pub(crate) fn check_target(target: &Target, config: &Config) -> Result<(), Artif
             .map(|bit| FEATURE_NAMES.get(bit).map_or(format!("bit {bit}"), |n| n.to_string()))
             .collect();
         return Err(ArtifactError::Features(names.join(", ")));
+    }
+    if target.build != here.build {
+        return Err(ArtifactError::Build { artifact: target.build.clone(), this: here.build });
     }
     if target.config != here.config {
         return Err(ArtifactError::Config { artifact: target.config.clone(), this: here.config });
@@ -414,6 +416,50 @@ fn checked_body(bytes: &[u8]) -> Result<&[u8], ArtifactError> {
 /// Whether `bytes` start like an artifact (so a command can tell one from a module).
 pub fn is_artifact(bytes: &[u8]) -> bool {
     bytes.starts_with(&MAGIC)
+}
+
+/// Whether the file at `path` starts like an artifact (reads its first bytes only).
+pub fn is_artifact_file(path: &Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut head = [0; MAGIC.len()];
+    let mut file = std::fs::File::open(path)?;
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(is_artifact(&head[..filled]))
+}
+
+/// An artifact or cache entry mapped read-only from its file (memmap2) rather than read into the
+/// heap: loading checks it and copies each function's code into executable memory, relocated.
+#[derive(Debug)]
+pub struct MappedFile(memmap2::Mmap);
+
+impl MappedFile {
+    /// Maps the file at `path`.
+    ///
+    /// # Safety
+    /// The file must not be truncated or rewritten in place while mapped (reading a truncated
+    /// mapping raises SIGBUS). tierup replaces cache entries by renaming a new file over the old
+    /// one, which leaves a mapping of the old file intact; an artifact is the user's file, trusted
+    /// as [`Module::deserialize`] requires, and must be left alone likewise.
+    pub unsafe fn open(path: &Path) -> std::io::Result<MappedFile> {
+        let file = std::fs::File::open(path)?;
+        // SAFETY: the caller keeps the file from being truncated or written while mapped.
+        let map = unsafe { memmap2::Mmap::map(&file) }?;
+        Ok(MappedFile(map))
+    }
+}
+
+impl std::ops::Deref for MappedFile {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 /// The configuration text stored in an artifact (for a command choosing its configuration from
@@ -683,7 +729,9 @@ impl CodeCache {
         file: Option<String>,
     ) -> crate::Result<(Module, CacheLookup)> {
         let path = self.entry_path(engine.config(), binary);
-        let Ok(bytes) = std::fs::read(&path) else {
+        // SAFETY: entries are only ever replaced by renaming a complete file over them (`store`),
+        // never rewritten in place, so the mapped file stays whole while it is read.
+        let Ok(bytes) = (unsafe { MappedFile::open(&path) }) else {
             return Ok((
                 Module::build_precompiled(engine, binary, file, Vec::new())?,
                 CacheLookup::Miss,
@@ -945,6 +993,12 @@ mod tests {
         assert!(matches!(edit(&|t| t.build = "0.0.1 (other)".into()), ArtifactError::Build { .. }));
         let other_isa = if host_isa() == Some(Isa::X64) { 2 } else { 1 };
         let err = edit(&|t| t.isa = other_isa);
+        assert!(matches!(err, ArtifactError::Isa { .. }), "{err}");
+        // Code from another ISA always comes from another build too: the ISA is what is named.
+        let err = edit(&|t| {
+            t.isa = other_isa;
+            t.build = "0.0.1 (other)".into();
+        });
         assert!(matches!(err, ArtifactError::Isa { .. }), "{err}");
         assert!(matches!(edit(&|t| t.features |= 1 << 7), ArtifactError::Features(_)));
         let mut version = bytes.clone();

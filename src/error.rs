@@ -31,7 +31,7 @@ pub enum Error {
     Usage(String),
     /// Compiled code from an artifact or the code cache cannot be used here (damaged, or from
     /// another build, instruction set, CPU or configuration).
-    #[error("cannot load compiled code: {0}")]
+    #[error(transparent)]
     Artifact(#[from] crate::artifact::ArtifactError),
     /// The guest trapped.
     #[error(transparent)]

@@ -157,7 +157,8 @@ fn every_corpus_program_runs_the_same_from_an_artifact_and_from_the_code_cache()
         run.extend(args.iter().cloned());
         let run: Vec<&std::ffi::OsStr> = run.iter().map(|a| a.as_os_str()).collect();
         let (ok, out, err) = tierup(&run);
-        let compiled_nothing = err.contains("code: compiled 0 (tier 1) + 0 (tier 2) functions");
+        let compiled_nothing =
+            err.contains("code: compiled 0 (tier 1) + 0 (tier 2) functions + 0 OSR entries");
         if !ok || out != *expected || !compiled_nothing {
             failures.push(format!(
                 "{name} from its artifact: {}",
@@ -177,8 +178,9 @@ fn every_corpus_program_runs_the_same_from_an_artifact_and_from_the_code_cache()
             let expected_origin = match attempt {
                 "first" => origin.contains("cache: miss, entry written"),
                 _ => {
-                    origin.starts_with("code: compiled 0 (tier 1) + 0 (tier 2)")
-                        && origin.contains("cache: hit, nothing new to write")
+                    origin.starts_with(
+                        "code: compiled 0 (tier 1) + 0 (tier 2) functions + 0 OSR entries",
+                    ) && origin.contains("cache: hit, nothing new to write")
                 }
             };
             if !ok || out != *expected || !expected_origin {

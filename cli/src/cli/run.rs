@@ -17,7 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
-use tierup::artifact::{CacheLookup, CodeCache};
+use tierup::artifact::{CacheLookup, CodeCache, MappedFile};
 use tierup::wasi::{self, WasiCtx, WasiCtxBuilder};
 use tierup::{
     Config, Engine, ExternType, FuncType, Instance, Linker, Module, ProfilingStrategy, Store,
@@ -225,7 +225,7 @@ struct Host {
 
 pub fn run(cmd: RunCommand) -> Result<ExitCode> {
     let started = Instant::now();
-    let bytes = std::fs::read(&cmd.file)
+    let bytes = read_input(&cmd.file)
         .with_context(|| format!("failed to compile {}: cannot read it", cmd.file.display()))?;
     let precompiled = tierup::artifact::is_artifact(&bytes);
     let engine = Engine::new(config(&cmd, precompiled.then_some(&bytes[..])));
@@ -269,6 +269,33 @@ pub fn run(cmd: RunCommand) -> Result<ExitCode> {
     values::write_results(&mut std::io::stdout().lock(), &results)
         .context("cannot write the results to stdout")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// FILE's bytes: a module read into memory, or an artifact mapped from its file, as the code cache
+/// maps its entries.
+enum Input {
+    Read(Vec<u8>),
+    Mapped(MappedFile),
+}
+
+impl std::ops::Deref for Input {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Input::Read(bytes) => bytes,
+            Input::Mapped(map) => map,
+        }
+    }
+}
+
+fn read_input(path: &Path) -> std::io::Result<Input> {
+    if tierup::artifact::is_artifact_file(path)? {
+        // SAFETY: an artifact is trusted as a whole (it is only run under --allow-precompiled),
+        // which includes not being truncated while this short-lived process maps it.
+        return Ok(Input::Mapped(unsafe { MappedFile::open(path) }?));
+    }
+    std::fs::read(path).map(Input::Read)
 }
 
 /// The WASI context the command line grants: argv is FILE's name then ARGS (with --invoke, ARGS
@@ -442,8 +469,11 @@ fn print_code_origin(
 ) {
     let stats = module.compile_stats();
     let mut line = format!(
-        "code: compiled {} (tier 1) + {} (tier 2) functions, loaded {}",
-        stats.tier1_functions, stats.tier2_functions, stats.loaded_functions
+        "code: compiled {} (tier 1) + {} (tier 2) functions + {} OSR entries, loaded {}",
+        stats.tier1_functions,
+        stats.tier2_functions,
+        stats.tier2_osr_entries,
+        stats.loaded_functions
     );
     match lookup {
         Some(CacheLookup::Hit) => line.push_str("; cache: hit"),
