@@ -263,6 +263,8 @@ pub struct CompileStats {
     /// function already running in a lower tier), counted apart from whole functions and left
     /// out of `tier2_time`, so tier-2 throughput stays per function body.
     pub tier2_osr_entries: usize,
+    /// Their machine code in bytes.
+    pub tier2_osr_code_bytes: usize,
     /// Functions' code (tier 1 or 2, each counted) and on-stack-replacement entries loaded from
     /// an artifact or the code cache rather than compiled.
     pub loaded_functions: usize,
@@ -314,7 +316,10 @@ impl Module {
         for (_, _, variant) in m.tiers.osr_variants() {
             match variant {
                 Ok(code) if code.loaded() => stats.loaded_functions += 1,
-                Ok(_) => stats.tier2_osr_entries += 1,
+                Ok(code) => {
+                    stats.tier2_osr_entries += 1;
+                    stats.tier2_osr_code_bytes += code.code_size();
+                }
                 Err(_) => {}
             }
         }

@@ -130,8 +130,24 @@ fn memory_grow_beyond_the_limit_fails_and_the_guest_traps() {
     let run =
         tierup(&["run", "--max-memory-size", "64MiB", "tests/data/grow.wat", "--invoke", "grow"]);
     failure(&run, 134, "wasm trap: wasm `unreachable` instruction executed");
+    // The failed run says which limit refused the memory and what would be enough, after the
+    // error.
+    let note = "note: memory 0 could not grow from 1 page to 16385 pages (1.00 GiB): over \
+                --max-memory-size (64.00 MiB); raise it (at least --max-memory-size 1025MiB)";
+    assert!(run.stderr.contains(note), "{}", run.stderr);
     // Without the limit the same 1 GiB growth succeeds: 1 + 16384 pages.
     success(&tierup(&["run", "tests/data/grow.wat", "--invoke", "grow"]), "16385\n");
+    // --stats reports the memory's size.
+    let run = tierup(&["run", "--stats", "tests/data/grow.wat", "--invoke", "grow"]);
+    assert_eq!((run.status, run.stdout.as_str()), (0, "16385\n"), "{}", run.stderr);
+    let memory = run.stderr.lines().find(|l| l.trim_start().starts_with("memory 0:"));
+    assert_eq!(
+        memory.map(str::trim),
+        Some("memory 0: 16385 pages (1.00 GiB), also its peak (memories never shrink); no maximum"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("peak resident set: "), "{}", run.stderr);
 }
 
 #[test]
@@ -141,6 +157,7 @@ fn initial_memory_beyond_the_limit_fails_instantiation() {
     let run = tierup(&args);
     one_line_failure(&run, "failed to instantiate tests/data/big_memory.wat");
     assert!(run.stderr.contains("exceeds memory limits"), "{}", run.stderr);
+    assert!(run.stderr.contains("the limit is --max-memory-size: raise it"), "{}", run.stderr);
     let run = tierup(&[
         "run",
         "--max-memory-size",

@@ -3,6 +3,7 @@
 //! Every method first checks that the handle belongs to the store it is given: methods returning a
 //! `Result` fail with [`Error::Usage`], the others panic (as wasmtime's do).
 
+use super::memory::GrowRefusal;
 use super::store::{Global, Memory, Store, Table};
 use crate::types::{GlobalType, MemoryType, TableType};
 use crate::val::Val;
@@ -44,6 +45,16 @@ impl Memory {
         store.inner.memories[index]
             .grow(delta)
             .ok_or_else(|| Error::ResourceLimit("memory cannot grow that far".into()))
+    }
+
+    /// The latest `memory.grow` the memory refused (from wasm code or [`Memory::grow`]) and the
+    /// limit that refused it: what to tell a user whose program ran out of memory.
+    ///
+    /// # Panics
+    ///
+    /// If the memory belongs to another store.
+    pub fn grow_refusal<T>(&self, store: &Store<T>) -> Option<GrowRefusal> {
+        store.inner.memories[store.inner.index_of(*self)].refused()
     }
 
     /// The memory's type, with its current size in pages as the minimum (what import matching

@@ -105,6 +105,18 @@ impl Instance {
         }
     }
 
+    /// Every memory of the instance, imported ones first, in index order (exported or not).
+    pub fn memories<T>(&self, store: &Store<T>) -> Vec<Memory> {
+        let entity = self.entity(&store.inner);
+        entity.memories.iter().map(|&m| store.inner.handle(m)).collect()
+    }
+
+    /// Every table of the instance, imported ones first, in index order (exported or not).
+    pub fn tables<T>(&self, store: &Store<T>) -> Vec<Table> {
+        let entity = self.entity(&store.inner);
+        entity.tables.iter().map(|&t| store.inner.handle(t)).collect()
+    }
+
     /// The module this instance was created from.
     pub fn module<T>(&self, store: &Store<T>) -> Module {
         self.entity(&store.inner).module.clone()

@@ -21,6 +21,32 @@ pub const MAX_PAGES: u64 = 65536;
 /// reservation and so faults on a `PROT_NONE` page instead of reaching other memory.
 pub(crate) const RESERVATION: usize = (8 << 30) + (64 << 10);
 
+/// A `memory.grow` a memory refused (the latest): the sizes involved and the limit in the way, so
+/// a program that fails for want of memory can be told which limit to raise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GrowRefusal {
+    /// The memory's size in pages when it was asked to grow.
+    pub from_pages: u64,
+    /// The size in pages the request asked for (saturated at `u64::MAX`).
+    pub requested_pages: u64,
+    /// What refused it.
+    pub limit: GrowLimit,
+}
+
+/// The limit that refused a `memory.grow`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GrowLimit {
+    /// The memory type's own maximum, in pages: the module asked for it; nothing raises it.
+    TypeMaximum(u64),
+    /// The embedder's limit (`Config::max_memory_size`), in bytes.
+    EngineLimit(u64),
+    /// The 65536 pages (4 GiB) a wasm32 memory can address.
+    AddressSpace,
+    /// The host refused the pages (`mprotect` failed: out of memory or an address-space rlimit).
+    Host,
+}
+
 /// A linear memory instance.
 #[derive(Debug)]
 pub struct LinearMemory {
@@ -29,6 +55,10 @@ pub struct LinearMemory {
     len: usize,
     /// The most pages this memory may grow to (from its type and the engine's limit).
     max_pages: u64,
+    /// The engine's limit in bytes (`Config::max_memory_size`), if any: what a refusal names.
+    limit_bytes: Option<u64>,
+    /// The latest `memory.grow` refused.
+    refused: Option<GrowRefusal>,
     ty: MemoryType,
     /// The reservation as the fault handler knows it (`None` only while dropping).
     registration: Option<super::signals::Registration>,
@@ -71,7 +101,8 @@ impl LinearMemory {
         let base = NonNull::new(ptr.cast::<u8>()).ok_or("mmap returned null")?;
         let registration =
             Some(super::signals::register_memory(base.as_ptr() as usize, RESERVATION));
-        let mut memory = LinearMemory { base, len: 0, max_pages, ty, registration };
+        let mut memory =
+            LinearMemory { base, len: 0, max_pages, limit_bytes, refused: None, ty, registration };
         memory.make_accessible(ty.limits.min * PAGE_SIZE)?;
         Ok(memory)
     }
@@ -97,14 +128,41 @@ impl LinearMemory {
     }
 
     /// `memory.grow`: the old size in pages, or `None` if the memory cannot grow that far.
+    /// A refusal is remembered (see [`LinearMemory::refused`]).
     pub fn grow(&mut self, delta_pages: u64) -> Option<u64> {
         let old = self.pages();
-        let new = old.checked_add(delta_pages)?;
-        if new > self.max_pages {
-            return None;
+        let new = old.saturating_add(delta_pages);
+        let refused = if new > self.max_pages {
+            Some(self.limit_for())
+        } else {
+            self.make_accessible(new * PAGE_SIZE).err().map(|_| GrowLimit::Host)
+        };
+        match refused {
+            None => Some(old),
+            Some(limit) => {
+                self.refused = Some(GrowRefusal { from_pages: old, requested_pages: new, limit });
+                None
+            }
         }
-        self.make_accessible(new * PAGE_SIZE).ok()?;
-        Some(old)
+    }
+
+    /// Which limit stops growth at `max_pages`: the tightest of the type's maximum, the engine's
+    /// limit and the wasm32 address space (the type's first when they tie: raising the engine's
+    /// limit would not help).
+    fn limit_for(&self) -> GrowLimit {
+        let engine_pages = self.limit_bytes.map(|b| b / PAGE_SIZE);
+        match (self.ty.limits.max, engine_pages) {
+            (Some(max), _) if max == self.max_pages => GrowLimit::TypeMaximum(max),
+            (_, Some(limit)) if limit == self.max_pages && limit < MAX_PAGES => {
+                GrowLimit::EngineLimit(self.limit_bytes.unwrap_or_default())
+            }
+            _ => GrowLimit::AddressSpace,
+        }
+    }
+
+    /// The latest `memory.grow` this memory refused, if any.
+    pub fn refused(&self) -> Option<GrowRefusal> {
+        self.refused
     }
 
     /// Current size in pages.
@@ -171,11 +229,30 @@ mod tests {
     }
 
     #[test]
+    fn refusals_name_the_limit_in_the_way() {
+        let mut typed = mem(1, Some(3));
+        assert_eq!(typed.refused(), None);
+        assert_eq!(typed.grow(5), None);
+        let refusal =
+            GrowRefusal { from_pages: 1, requested_pages: 6, limit: GrowLimit::TypeMaximum(3) };
+        assert_eq!(typed.refused(), Some(refusal));
+        let ty = MemoryType { limits: Limits { min: 1, max: Some(100) } };
+        let mut limited = LinearMemory::new(ty, Some(4 * PAGE_SIZE)).unwrap();
+        assert_eq!(limited.grow(4), None);
+        assert_eq!(limited.refused().unwrap().limit, GrowLimit::EngineLimit(4 * PAGE_SIZE));
+        let mut open = mem(1, None);
+        assert_eq!(open.grow(u64::MAX), None);
+        let refusal = open.refused().unwrap();
+        assert_eq!((refusal.requested_pages, refusal.limit), (u64::MAX, GrowLimit::AddressSpace));
+    }
+
+    #[test]
     fn engine_limit_caps_growth_and_refuses_large_minimums() {
         let ty = MemoryType { limits: Limits { min: 1, max: None } };
         let mut m = LinearMemory::new(ty, Some(2 * PAGE_SIZE)).unwrap();
         assert_eq!(m.grow(1), Some(1));
         assert_eq!(m.grow(1), None);
+        assert_eq!(m.refused().unwrap().limit, GrowLimit::EngineLimit(2 * PAGE_SIZE));
         let big = MemoryType { limits: Limits { min: 3, max: None } };
         assert!(LinearMemory::new(big, Some(2 * PAGE_SIZE)).is_err());
     }

@@ -24,6 +24,7 @@ pub(crate) mod vmctx;
 
 pub use func::{IntoHostFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use linker::Linker;
+pub use memory::{GrowLimit, GrowRefusal};
 pub use profile::{
     FunctionSamples, GuestFrame, GuestProfile, GuestStack, LoopSamples, OUTSIDE_WASM,
 };

@@ -48,6 +48,12 @@ fn guest_exit(status: i32) -> (ExitCode, String) {
     }
 }
 
+/// Whether `err` is the guest's request to exit with status 0: how a WASI program that succeeded
+/// ends, not a failure.
+pub fn is_clean_exit(err: &anyhow::Error) -> bool {
+    find_trap(err).and_then(Trap::exit_status) == Some(0)
+}
+
 /// The trap behind `err`, if a trap is what ended the command, however much context was added.
 fn find_trap(err: &anyhow::Error) -> Option<&Trap> {
     err.chain().find_map(|cause| {

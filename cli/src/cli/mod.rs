@@ -10,6 +10,7 @@ mod exit;
 mod explore;
 mod guest_profile;
 mod ir;
+mod memory_report;
 mod run;
 mod size;
 mod stats;

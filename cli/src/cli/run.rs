@@ -10,6 +10,7 @@
 use super::guest_profile::{self, GuestOptions};
 use super::stats::{self, Fuel};
 use super::{TierOption, size, values};
+use super::{exit, memory_report};
 use crate::bench::phases::{CompileFigures, PhaseTimes};
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -79,7 +80,9 @@ pub struct RunCommand {
     /// After the run, print per-function calls, loop back-edges and tier to stderr
     ///
     /// Hottest functions first; functions that never ran are only counted. With --fuel, the fuel
-    /// left is printed too. The table is printed even if the run traps.
+    /// left is printed too. Then where code came from, and memory: each linear memory's size (its
+    /// peak: memories never shrink) and any refused `memory.grow`, each table's size, the machine
+    /// code of each tier, the process's peak resident set. Printed even if the run traps.
     #[arg(long)]
     stats: bool,
 
@@ -243,9 +246,13 @@ pub fn run(cmd: RunCommand) -> Result<ExitCode> {
     }
     let mut linker = Linker::new();
     wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi);
-    let instance = linker
-        .instantiate(&mut store, &module)
-        .with_context(|| format!("failed to instantiate {}", cmd.file.display()))?;
+    let instance = linker.instantiate(&mut store, &module).map_err(|e| {
+        let err = match memory_report::instantiation_hint(&e) {
+            Some(hint) => anyhow::anyhow!("{e}; {hint}"),
+            None => anyhow::Error::new(e),
+        };
+        err.context(format!("failed to instantiate {}", cmd.file.display()))
+    })?;
     let instantiated = Instant::now();
     let outcome = call(&mut store, instance, &name, &ty, &args);
     // The run ends here: writing a profile or the cache is not the program's time.
@@ -264,8 +271,23 @@ pub fn run(cmd: RunCommand) -> Result<ExitCode> {
     if cmd.stats {
         print_stats(&store, instance, cmd.fuel);
         print_code_origin(&module, lookup.as_ref(), stored.as_ref());
+        let memory = memory_report::render(&store, instance, &module.compile_stats());
+        let _ = std::io::stderr().lock().write_all(memory.as_bytes());
     }
-    let results = outcome?;
+    let results = match outcome {
+        Err(err) if !exit::is_clean_exit(&err) => {
+            // A failed run that was refused memory most likely failed for want of it: the
+            // failure first, then which limit refused what.
+            let notes = memory_report::refusal_notes(&store, instance);
+            if notes.is_empty() {
+                return Err(err);
+            }
+            let status = exit::report(&err);
+            let _ = std::io::stderr().lock().write_all(notes.as_bytes());
+            return Ok(status);
+        }
+        outcome => outcome?,
+    };
     values::write_results(&mut std::io::stdout().lock(), &results)
         .context("cannot write the results to stdout")?;
     Ok(ExitCode::SUCCESS)
