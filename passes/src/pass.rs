@@ -73,7 +73,9 @@ pub type Counters = BTreeMap<&'static str, u64>;
 pub struct Context<'m> {
     /// The module being optimized.
     pub module: &'m mut Module,
-    analyses: Vec<FuncAnalyses>,
+    /// Per function, made when a pass first asks: an engine's module holds every function of a
+    /// wasm module, most of them bodiless declarations no pass visits.
+    analyses: std::collections::HashMap<usize, FuncAnalyses>,
     callgraph: Option<CallGraph>,
     /// The running pass's counters.
     pub counters: Counters,
@@ -93,7 +95,7 @@ impl<'m> Context<'m> {
         let n = module.funcs.len();
         Context {
             module,
-            analyses: (0..n).map(|_| FuncAnalyses::default()).collect(),
+            analyses: std::collections::HashMap::new(),
             callgraph: None,
             counters: Counters::new(),
             func_time: vec![Duration::ZERO; n],
@@ -104,12 +106,19 @@ impl<'m> Context<'m> {
 
     /// Function `f` with its environment and analysis cache.
     pub fn func(&mut self, f: FuncId) -> (&Env, &mut Function, &mut FuncAnalyses) {
-        (&self.module.env, &mut self.module.funcs[f.index()], &mut self.analyses[f.index()])
+        let analyses = self.analyses.entry(f.index()).or_default();
+        (&self.module.env, &mut self.module.funcs[f.index()], analyses)
     }
 
     /// The call graph (cached).
     pub fn callgraph(&mut self) -> &CallGraph {
         self.callgraph.get_or_insert_with(|| CallGraph::new(self.module))
+    }
+
+    /// The call graph, taken out of the cache (built if missing): for a pass that changes calls
+    /// while it walks the graph, which would drop the cached one anyway.
+    pub fn take_callgraph(&mut self) -> CallGraph {
+        self.callgraph.take().unwrap_or_else(|| CallGraph::new(self.module))
     }
 
     /// Drops what `changed` invalidates for function `f`.
@@ -118,9 +127,11 @@ impl<'m> Context<'m> {
             self.versions[f.index()] += 1;
         }
         if changed.cfg {
-            self.analyses[f.index()].invalidate_all();
-        } else if changed.insts {
-            self.analyses[f.index()].invalidate_insts();
+            self.analyses.remove(&f.index());
+        } else if changed.insts
+            && let Some(analyses) = self.analyses.get_mut(&f.index())
+        {
+            analyses.invalidate_insts();
         }
         if changed.calls {
             self.callgraph = None;
@@ -134,7 +145,7 @@ impl<'m> Context<'m> {
 
     /// Whether analyses of `f` are cached (for tests).
     pub fn cached(&self, f: FuncId) -> [bool; 5] {
-        self.analyses[f.index()].cached()
+        self.analyses.get(&f.index()).map_or([false; 5], FuncAnalyses::cached)
     }
 }
 

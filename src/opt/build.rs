@@ -315,7 +315,7 @@ fn build_module_here(binary: &[u8]) -> Result<BuildReport, BuildError> {
         }
     }
     Ok(BuildReport {
-        module: Module { env, funcs },
+        module: Module { env: std::sync::Arc::new(env), funcs },
         unsupported,
         code_bytes,
         func_time,

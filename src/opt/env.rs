@@ -3,6 +3,7 @@
 
 use crate::module::{ConstExpr as ModConst, ModuleInner, SegmentMode};
 use crate::types::ValType;
+use std::sync::Arc;
 use tierup_passes::ir::{
     Const, ConstExpr, Data, Elem, Env, FuncId, Function, Global, Memory, Signature, Table, Type,
 };
@@ -44,9 +45,9 @@ fn const_expr(e: ModConst, t: Type) -> ConstExpr {
 
 /// The module's environment, derived the first time tier 2 needs it. Data segments keep their
 /// placement, not their bytes: no pass reads them (only the evaluator does, which tier 2 never
-/// runs).
-pub fn of(module: &ModuleInner) -> &Env {
-    module.tiers.compiler_data(|| derive(module))
+/// runs). Shared, so each compile's IR module takes it without a copy.
+pub fn of(module: &ModuleInner) -> &Arc<Env> {
+    module.tiers.compiler_data(|| Arc::new(derive(module)))
 }
 
 fn derive(m: &ModuleInner) -> Env {
@@ -119,13 +120,13 @@ fn derive(m: &ModuleInner) -> Env {
 }
 
 /// One function per index, none built: imports as imports, defined functions as stubs (a
-/// defined function without blocks, which passes skip and the inliner never takes).
+/// defined function without blocks, which passes skip and the inliner never takes). Stand-ins
+/// carry no signature of their own (the environment's `func_sigs` has it), so making and
+/// dropping the thousands a large module needs, once per compile, allocates nothing.
 pub fn stubs(module: &ModuleInner, env: &Env) -> Vec<Function> {
-    env.func_sigs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let mut f = Function::new("", s.clone());
+    (0..env.func_sigs.len())
+        .map(|i| {
+            let mut f = Function::default();
             if (i as u32) < module.num_imported_funcs {
                 f.import = Some((String::new(), String::new()));
             }

@@ -229,7 +229,7 @@ fn optimize(
     let slot = match osr {
         None => func_index as usize,
         Some(_) => {
-            ir.env.func_sigs.push(built.func.sig.clone());
+            std::sync::Arc::make_mut(&mut ir.env).func_sigs.push(built.func.sig.clone());
             ir.funcs.push(Function::new("", built.func.sig.clone()));
             ir.funcs.len() - 1
         }

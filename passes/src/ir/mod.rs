@@ -713,8 +713,10 @@ pub struct Env {
 /// A module: its environment and all its functions, so passes can work across them.
 #[derive(Clone, Debug, Default)]
 pub struct Module {
-    /// Globals, memories, tables, segments, signatures.
-    pub env: Env,
+    /// Globals, memories, tables, segments, signatures. Shared: passes only read it, and an
+    /// engine compiling one function at a time builds a module around the same environment for
+    /// each (`Arc::make_mut` for the rare writer).
+    pub env: std::sync::Arc<Env>,
     /// Functions, imports first.
     pub funcs: Vec<Function>,
 }

@@ -150,7 +150,7 @@ impl Pass for Inline {
     }
 
     fn run(&mut self, cx: &mut Context<'_>) -> Changed {
-        let cg = cx.callgraph().clone();
+        let cg = cx.take_callgraph();
         let p = self.params.clone();
         let mut changed = Changed::NONE;
         let (mut inlined, mut skipped_recursive, mut skipped_budget) = (0u64, 0u64, 0u64);

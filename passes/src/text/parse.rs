@@ -626,19 +626,19 @@ pub fn parse_module(src: &str) -> Result<Module, ParseError> {
                     f.sig = p.sig()?;
                     p.function(&mut f)?;
                 }
-                m.env.func_sigs.push(f.sig.clone());
+                std::sync::Arc::make_mut(&mut m.env).func_sigs.push(f.sig.clone());
                 m.funcs.push(f);
             }
             "memory" => {
                 p.prefixed("mem")?;
                 let (min, max, imported) = p.limits()?;
-                m.env.memories.push(Memory { min, max, imported });
+                std::sync::Arc::make_mut(&mut m.env).memories.push(Memory { min, max, imported });
             }
             "table" => {
                 p.prefixed("table")?;
                 let ty = p.ty()?;
                 let (min, max, imported) = p.limits()?;
-                m.env.tables.push(Table { ty, min, max, imported });
+                std::sync::Arc::make_mut(&mut m.env).tables.push(Table { ty, min, max, imported });
             }
             "global" => {
                 p.prefixed("g")?;
@@ -650,7 +650,7 @@ pub fn parse_module(src: &str) -> Result<Module, ParseError> {
                     p.expect('=')?;
                     Some(p.const_expr()?)
                 };
-                m.env.globals.push(Global { ty, mutable, init });
+                std::sync::Arc::make_mut(&mut m.env).globals.push(Global { ty, mutable, init });
             }
             "data" => {
                 p.prefixed("data")?;
@@ -669,7 +669,9 @@ pub fn parse_module(src: &str) -> Result<Module, ParseError> {
                     .map(|i| hex.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
                     .collect();
                 match bytes {
-                    Some(bytes) if hex.len() % 2 == 0 => m.env.datas.push(Data { active, bytes }),
+                    Some(bytes) if hex.len() % 2 == 0 => {
+                        std::sync::Arc::make_mut(&mut m.env).datas.push(Data { active, bytes })
+                    }
                     _ => return p.err("data bytes must be a hex string"),
                 }
             }
@@ -698,14 +700,19 @@ pub fn parse_module(src: &str) -> Result<Module, ParseError> {
                         p.expect(',')?;
                     }
                 }
-                m.env.elems.push(Elem { ty, active, declared, items });
+                std::sync::Arc::make_mut(&mut m.env).elems.push(Elem {
+                    ty,
+                    active,
+                    declared,
+                    items,
+                });
             }
             s if s.starts_with("sig") => {
                 p.pos -= 1;
                 p.prefixed("sig")?;
                 p.expect('=')?;
                 let sig = p.sig()?;
-                m.env.sigs.push(sig);
+                std::sync::Arc::make_mut(&mut m.env).sigs.push(sig);
             }
             other => {
                 p.pos -= 1;
