@@ -73,6 +73,10 @@ pub type Counters = BTreeMap<&'static str, u64>;
 pub struct Context<'m> {
     /// The module being optimized.
     pub module: &'m mut Module,
+    /// The functions with bodies, when the context was made: what passes visit. No pass adds a
+    /// function, and an engine compiling one function holds thousands of bodiless stand-ins that
+    /// per-pass loops would otherwise walk.
+    bodies: Vec<FuncId>,
     /// Per function, made when a pass first asks: an engine's module holds every function of a
     /// wasm module, most of them bodiless declarations no pass visits.
     analyses: std::collections::HashMap<usize, FuncAnalyses>,
@@ -93,8 +97,13 @@ impl<'m> Context<'m> {
     /// A context with nothing cached.
     pub fn new(module: &'m mut Module) -> Context<'m> {
         let n = module.funcs.len();
+        let bodies = (0..n)
+            .filter(|&i| module.funcs[i].import.is_none() && !module.funcs[i].layout.is_empty())
+            .map(|i| FuncId(i as u32))
+            .collect();
         Context {
             module,
+            bodies,
             analyses: std::collections::HashMap::new(),
             callgraph: None,
             counters: Counters::new(),
@@ -102,6 +111,16 @@ impl<'m> Context<'m> {
             versions: vec![0; n],
             clean: std::collections::HashMap::new(),
         }
+    }
+
+    /// The functions with bodies (as when the context was made), in index order.
+    pub fn bodies(&self) -> &[FuncId] {
+        &self.bodies
+    }
+
+    /// Instructions in all function bodies.
+    fn inst_count(&self) -> i64 {
+        self.bodies.iter().map(|f| self.module.funcs[f.index()].inst_count()).sum::<usize>() as i64
     }
 
     /// Function `f` with its environment and analysis cache.
@@ -179,10 +198,10 @@ impl<T: FunctionPass> Pass for T {
 
     fn run(&mut self, cx: &mut Context<'_>) -> Changed {
         let mut all = Changed::NONE;
-        for i in 0..cx.module.funcs.len() {
-            let id = FuncId(i as u32);
-            let f = &cx.module.funcs[i];
-            if f.import.is_some() || f.layout.is_empty() {
+        for k in 0..cx.bodies.len() {
+            let id = cx.bodies[k];
+            let i = id.index();
+            if cx.module.funcs[i].layout.is_empty() {
                 continue;
             }
             let name = FunctionPass::name(self);
@@ -447,13 +466,12 @@ impl PassManager {
             self.print(&format!("IR before {name}"), cx.module);
         }
         let before = (self.options.check_inputs > 0).then(|| cx.module.clone());
-        let size = |m: &Module| m.funcs.iter().map(Function::inst_count).sum::<usize>() as i64;
-        let n0 = size(cx.module);
+        let n0 = cx.inst_count();
         cx.counters.clear();
         let start = Instant::now();
         let changed = p.run(cx);
         let time = start.elapsed();
-        let n1 = size(cx.module);
+        let n1 = cx.inst_count();
         let idx = match self.stats.iter().position(|s| s.0 == name) {
             Some(i) => i,
             None => {
@@ -479,7 +497,8 @@ impl PassManager {
         if self.options.verify {
             // Only functions a pass changed since their last verification.
             let mut errors = Vec::new();
-            for i in 0..cx.module.funcs.len() {
+            for &f in &cx.bodies {
+                let i = f.index();
                 if self.verified[i] == cx.versions[i] {
                     continue;
                 }
