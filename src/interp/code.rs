@@ -381,9 +381,10 @@ operands! {
     Call { def: u32, base: Slot }
     /// Calls imported function `func` with its arguments in slots `base..`.
     CallImport { func: u32, base: Slot }
-    /// Calls through `table` with module type `ty`; arguments from `base`, the table index in
-    /// slot `index`.
-    CallIndirect { ty: u32, table: u32, base: Slot, index: Slot }
+    /// Calls through `table` with module type `ty` (`sig` its engine-wide interned signature,
+    /// which the table's dispatch array holds per element); arguments from `base`, the table
+    /// index in slot `index`.
+    CallIndirect { ty: u32, table: u32, base: Slot, index: Slot, sig: u32 }
     /// `dst = global`.
     GlobalGet { dst: Slot, global: u32 }
     /// `global = src`.

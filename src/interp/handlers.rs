@@ -1472,11 +1472,11 @@ handler!(call_import(ip, fp, mem, len, ex, acc) {
 });
 
 handler!(call_indirect<const K: u8>(ip, fp, mem, len, ex, acc) {
-    let CallIndirect { ty, table, base, index } = ops!(ip, CallIndirect);
+    let CallIndirect { table, base, index, sig, .. } = ops!(ip, CallIndirect);
     // SAFETY: a call falls through, so an instruction follows it.
     let ret = unsafe { ip.skip::<CallIndirect>() };
     let callee = fp.at(base);
-    if let Some(def) = ex.checked_indirect(ty, table, get!(fp, u32, index))
+    if let Some(def) = ex.own_indirect_target(table, sig, get!(fp, u32, index))
         && let Some(start) = ex.call_fast::<K>(def, ret, fp, callee)
     {
         dispatch_guarded!(start, callee, mem, len, ex, acc)
@@ -1484,11 +1484,11 @@ handler!(call_indirect<const K: u8>(ip, fp, mem, len, ex, acc) {
     call_indirect_slow(ip, fp, mem, len, ex, acc)
 });
 
-/// `call_indirect` when the target is not a checked one or [`Executor::call_fast`] declines.
+/// `call_indirect` when [`Executor::own_indirect_target`] or [`Executor::call_fast`] declines.
 #[cold]
 #[inline(never)]
 fn call_indirect_slow(ip: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor, acc: u64) -> Flow {
-    let CallIndirect { ty, table, base, index } = ops!(ip, CallIndirect);
+    let CallIndirect { ty, table, base, index, .. } = ops!(ip, CallIndirect);
     // SAFETY: a call falls through, so an instruction follows it.
     let ret = unsafe { ip.skip::<CallIndirect>() };
     let callee = fp.at(base);

@@ -450,7 +450,8 @@ impl Translator<'_> {
                 let (params, results) = (ty.params().len(), ty.results().len());
                 let base = self.materialize_args(params + 1);
                 let index = base + params as u32 * SLOT_BYTES;
-                let call = CallIndirect { ty: type_index, table: table_index, base, index };
+                let sig = self.module.sigs[type_index as usize].0;
+                let call = CallIndirect { ty: type_index, table: table_index, base, index, sig };
                 self.emit(h::CALL_INDIRECT[self.back_kind as usize], call);
                 self.push_temps(results);
             }
