@@ -332,9 +332,9 @@ operands! {
     Un { dst: Slot, src: Slot }
     /// `dst = op(a, b)`.
     Bin { dst: Slot, a: Slot, b: Slot }
-    /// `dst = (a * b) op c` (or `c op (a * b)`): a float multiplication fused into the addition
-    /// or subtraction that consumes it (rounded twice, as the two operators are).
-    MulThen { dst: Slot, c: Slot, a: Slot, b: Slot }
+    /// `dst = (a op1 b) op2 c` (or `c op2 (a op1 b)`): a float operator fused into the one that
+    /// consumes its result (rounded twice, as the two operators are).
+    FloatThen { dst: Slot, c: Slot, a: Slot, b: Slot }
     /// `dst = op(a, imm)` (or `op(imm, a)`), 32-bit immediate.
     BinI32 { dst: Slot, a: Slot, imm: u32 }
     /// `dst = op(a, imm)` (or `op(imm, a)`), 64-bit immediate.

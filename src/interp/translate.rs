@@ -173,8 +173,9 @@ enum LastOp {
     Copy2,
     /// `i32_and_ri`.
     AndImm,
-    /// `f32_mul` (or `f64_mul` when `wide`).
-    FloatMul { wide: bool },
+    /// `f32_add`, `f32_sub` or `f32_mul` (`op` 0, 1, 2, as in `h::FLOAT_THEN`; the f64 ones
+    /// when `wide`), both operands in slots.
+    Float { wide: bool, op: u8 },
 }
 
 /// What the translator knows about the last instruction emitted; reset by every emission and
@@ -750,16 +751,16 @@ impl Translator<'_> {
             O::I64Rotr => {
                 int_bin!(self, i64_rotr, i64_rotr_ri, LeftImm::Form(forms2!(h::i64_rotr_ir)))
             }
-            O::F32Add => self.float_add_sub(false, false),
-            O::F32Sub => self.float_add_sub(false, true),
-            O::F32Mul => self.float_mul(false),
+            O::F32Add => self.float_arith(false, 0),
+            O::F32Sub => self.float_arith(false, 1),
+            O::F32Mul => self.float_arith(false, 2),
             O::F32Div => float_bin!(self, f32_div, f32_div_ri),
             O::F32Min => float_bin!(self, f32_min, f32_min_ri),
             O::F32Max => float_bin!(self, f32_max, f32_max_ri),
             O::F32Copysign => float_bin!(self, f32_copysign, f32_copysign_ri),
-            O::F64Add => self.float_add_sub(true, false),
-            O::F64Sub => self.float_add_sub(true, true),
-            O::F64Mul => self.float_mul(true),
+            O::F64Add => self.float_arith(true, 0),
+            O::F64Sub => self.float_arith(true, 1),
+            O::F64Mul => self.float_arith(true, 2),
             O::F64Div => float_bin!(self, f64_div, f64_div_ri),
             O::F64Min => float_bin!(self, f64_min, f64_min_ri),
             O::F64Max => float_bin!(self, f64_max, f64_max_ri),
@@ -935,33 +936,17 @@ impl Translator<'_> {
         self.remember_compare(Compare::Float { wide, cond, a, b });
     }
 
-    /// `f32.mul` or `f64.mul` (`wide`), remembered when both operands are in slots so the
-    /// addition or subtraction consuming it can absorb it.
-    fn float_mul(&mut self, wide: bool) {
-        let (rr, ri) = if wide {
-            (forms3!(h::f64_mul), forms2!(h::f64_mul_ri))
-        } else {
-            (forms3!(h::f32_mul), forms2!(h::f32_mul_ri))
-        };
-        match self.binary_operands(false) {
-            (Src::Slot(a), Src::Slot(b)) => {
-                let mode = self.mode(a, b);
-                self.produce(pick(&rr, mode), |dst| Bin { dst, a, b });
-                self.last.op = Some(LastOp::FloatMul { wide });
-            }
-            (Src::Slot(a), Src::Imm(imm)) => self.push_imm_result(ri, a, imm),
-            (Src::Imm(_), _) => unreachable!("binary_operands put a left constant in a slot"),
-        }
-    }
-
-    /// `f32.add`, `f32.sub` (`sub`) or their f64 forms (`wide`); a multiplication computed just
-    /// before as one of the operands fuses in.
-    fn float_add_sub(&mut self, wide: bool, sub: bool) {
-        let (rr, ri) = match (wide, sub) {
-            (false, false) => (forms3!(h::f32_add), forms2!(h::f32_add_ri)),
-            (false, true) => (forms3!(h::f32_sub), forms2!(h::f32_sub_ri)),
-            (true, false) => (forms3!(h::f64_add), forms2!(h::f64_add_ri)),
-            (true, true) => (forms3!(h::f64_sub), forms2!(h::f64_sub_ri)),
+    /// `f32.add`, `f32.sub`, `f32.mul` (`op` 0, 1, 2) or their f64 forms (`wide`). One of them
+    /// computed just before as one of the operands (both of its operands in slots) fuses in; one
+    /// with both operands in slots is remembered so the next may absorb it.
+    fn float_arith(&mut self, wide: bool, op: u8) {
+        let (rr, ri) = match (wide, op) {
+            (false, 0) => (forms3!(h::f32_add), forms2!(h::f32_add_ri)),
+            (false, 1) => (forms3!(h::f32_sub), forms2!(h::f32_sub_ri)),
+            (false, _) => (forms3!(h::f32_mul), forms2!(h::f32_mul_ri)),
+            (true, 0) => (forms3!(h::f64_add), forms2!(h::f64_add_ri)),
+            (true, 1) => (forms3!(h::f64_sub), forms2!(h::f64_sub_ri)),
+            (true, _) => (forms3!(h::f64_mul), forms2!(h::f64_mul_ri)),
         };
         let (a, b) = self.binary_operands(false);
         let Src::Slot(a) = a else { unreachable!("binary_operands put a left constant in a slot") };
@@ -969,26 +954,28 @@ impl Translator<'_> {
             Src::Slot(b) => b,
             Src::Imm(imm) => return self.push_imm_result(ri, a, imm),
         };
-        if let Some(LastOp::FloatMul { wide: mul_wide }) = self.last.op
-            && mul_wide == wide
+        if let Some(LastOp::Float { wide: last_wide, op: op1 }) = self.last.op
+            && last_wide == wide
         {
-            // The product is the fresh result: one operand; the other one, `c`, is in a slot.
-            let product = match (self.fresh_result(a), self.fresh_result(b)) {
+            // The last result is one operand; the other one, `c`, is in a slot.
+            let first = match (self.fresh_result(a), self.fresh_result(b)) {
                 (Some(_), _) => Some((b, true)),
                 (_, Some(_)) => Some((a, false)),
                 (None, None) => None,
             };
-            if let Some((c, mul_first)) = product {
+            if let Some((c, first)) = first {
                 let Bin { a: x, b: y, .. } = self.last_operands();
                 self.take_back();
                 let mode = self.mode(x, y);
-                let forms = &h::MUL_THEN[wide as usize][sub as usize][mul_first as usize];
-                self.produce(pick(forms, mode), |dst| MulThen { dst, c, a: x, b: y });
+                let forms =
+                    &h::FLOAT_THEN[wide as usize][op1 as usize][op as usize][first as usize];
+                self.produce(pick(forms, mode), |dst| FloatThen { dst, c, a: x, b: y });
                 return;
             }
         }
         let mode = self.mode(a, b);
         self.produce(pick(&rr, mode), |dst| Bin { dst, a, b });
+        self.last.op = Some(LastOp::Float { wide, op });
     }
 
     /// `i32.and`, remembered when it takes an immediate so a branch testing it can absorb it.
@@ -1840,8 +1827,13 @@ mod tests {
     }
 
     fn translate(wat: &str) -> Vec<String> {
+        code_of(wat, 0)
+    }
+
+    /// The disassembly of defined function `def` of `wat`.
+    fn code_of(wat: &str, def: u32) -> Vec<String> {
         let module = Module::new(&Engine::default(), wat).unwrap();
-        disassemble(crate::tier::interp_code(&module.inner, 0).unwrap())
+        disassemble(crate::tier::interp_code(&module.inner, def).unwrap())
     }
 
     /// Calls export `name` of `wat` in the interpreter.
@@ -1898,7 +1890,7 @@ mod tests {
               (f64.add (f64.mul (local.get 0) (local.get 1)) (local.get 2)))
             (func (export "sub_mul") (param f64 f64 f64) (result f64)
               (f64.sub (local.get 2) (f64.mul (local.get 0) (local.get 1)))))"#;
-        assert_eq!(translate(wat), ["f64_mul_add 0 32 0 16", "ret"]);
+        assert_eq!(translate(wat), ["f64_mul_then_add 0 32 0 16", "ret"]);
         // (1 + 2^-30) * (1 - 2^-30) = 1 - 2^-60 rounds to 1: a fused multiply-add would give
         // -2^-60 + 1 - 1, not 0.
         let x = 1.0 + 2f64.powi(-30);
@@ -1910,6 +1902,36 @@ mod tests {
         assert_eq!(r, f(0.0));
         let r = run(wat, "sub_mul", &[f(3.0), f(4.0), f(20.0)]).unwrap();
         assert_eq!(r, f(8.0));
+    }
+
+    #[test]
+    fn float_operators_fuse_in_pairs_each_rounding() {
+        let wat = r#"(module
+            (func (export "add_sub") (param f64 f64 f64) (result f64)
+              (f64.add (local.get 2) (f64.sub (local.get 0) (local.get 1))))
+            (func (export "add_mul") (param f32 f32 f32) (result f32)
+              (f32.mul (f32.add (local.get 0) (local.get 1)) (local.get 2)))
+            (func (export "chain") (param f64 f64 f64) (result f64)
+              (f64.mul (f64.add (f64.mul (local.get 0) (local.get 1)) (local.get 2))
+                       (local.get 2))))"#;
+        let code = translate(wat);
+        // Slots: params at 0, 16, 32; the result at 0. `_r`: the first result is the right
+        // operand of the second operator.
+        assert_eq!(code, ["f64_sub_then_add_r 0 32 0 16", "ret"]);
+        let f = |x: f64| Val::F64(x.to_bits());
+        // (2^53 + 2) - 1 rounds to 2^53 (ties to even), and 1 + 2^53 to 2^53 again: rounding
+        // once, at the end, would give 2^53 + 2.
+        let big = 2f64.powi(53);
+        assert_eq!(run(wat, "add_sub", &[f(big + 2.0), f(1.0), f(1.0)]).unwrap(), f(big));
+        assert_eq!(run(wat, "add_sub", &[f(5.0), f(3.0), f(0.5)]).unwrap(), f(2.5));
+        let g = |x: f32| Val::F32(x.to_bits());
+        assert_eq!(run(wat, "add_mul", &[g(1.5), g(2.0), g(4.0)]).unwrap(), g(14.0));
+        // Only pairs fuse: the product fuses into the sum, the product of that is on its own
+        // (reading the sum in the accumulator).
+        let chain = code_of(wat, 2);
+        let names: Vec<_> = chain.iter().map(|line| line.split(' ').next().unwrap()).collect();
+        assert_eq!(names, ["f64_mul_then_add_o", "f64_mul_a", "ret"]);
+        assert_eq!(run(wat, "chain", &[f(2.0), f(3.0), f(4.0)]).unwrap(), f(40.0));
     }
 
     #[test]
