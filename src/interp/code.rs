@@ -342,6 +342,9 @@ operands! {
     /// Two `i32.add`s of immediates in one instruction: `dst0 = a0 + imm0`, then
     /// `dst = a + imm` (the second's operands first, so `dst` is where `DST_AT` says).
     AddRi2 { dst: Slot, a: Slot, imm: u32, dst0: Slot, a0: Slot, imm0: u32 }
+    /// `dst = a + b * scale` on i32 (wrapping): an `i32.mul` or `i32.shl` of an immediate fused
+    /// into the `i32.add` that consumes it (scaled indexes).
+    AddScaled { dst: Slot, a: Slot, b: Slot, scale: u32 }
     /// Consecutive copies in one instruction, in order: `dst0 = src0`, then `dst = src`.
     Copy2 { dst: Slot, src: Slot, dst0: Slot, src0: Slot }
     /// Three consecutive copies: `dst0 = src0`, `dst1 = src1`, then `dst = src`.

@@ -1305,6 +1305,13 @@ handler!(i32_add_ri2<const M0: u8, const M: u8>(ip, fp, mem, len, ex, acc) {
     next!(ip, AddRi2, fp, mem, len, ex, acc)
 });
 
+handler!(i32_add_scaled<const M: u8>(ip, fp, mem, len, ex, acc) {
+    let AddScaled { dst, a, b, scale } = ops!(ip, AddScaled);
+    let x = src!(fp, acc, b_acc(M), u32, b).wrapping_mul(scale);
+    put!(M, fp, acc, dst, src!(fp, acc, a_acc(M), u32, a).wrapping_add(x));
+    next!(ip, AddScaled, fp, mem, len, ex, acc)
+});
+
 handler!(const_i32(ip, fp, mem, len, ex, acc) {
     let ConstI32 { dst, imm } = ops!(ip, ConstI32);
     set!(fp, acc, dst, imm);
@@ -1925,6 +1932,7 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     for (first, f) in ["", "_a"].iter().zip(ADD_RI2) {
         forms(&mut all, f, &format!("i32_add_ri{first}_ri"), size_of::<AddRi2>());
     }
+    forms(&mut all, forms3!(i32_add_scaled), "i32_add_scaled", size_of::<AddScaled>());
     one(&mut all, const_i32, "const_i32", size_of::<ConstI32>());
     one(&mut all, const_i64, "const_i64", size_of::<ConstI64>());
     one(&mut all, const_v128, "const_v128", size_of::<ConstV128>());

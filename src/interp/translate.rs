@@ -13,7 +13,8 @@
 //!
 //! Peepholes: an instruction whose result a `local.set` stores right away writes the local
 //! instead; a comparison consumed by `br_if` or `if` fuses with the branch; a constant address
-//! folds into the access's offset.
+//! folds into the access's offset; a float `add`/`sub`/`mul` fuses into the one consuming its
+//! result, and an `i32.mul`/`i32.shl` by a constant into the `i32.add` consuming it.
 //!
 //! It only ever sees bodies the front end has validated (`module.rs`), so it may rely on
 //! well-typed input; it must never be handed one that was not.
@@ -167,6 +168,8 @@ enum LastOp {
     AddImm64,
     /// `i64_add`.
     Add64,
+    /// `i32_mul_ri` (or `i32_shl_ri` when `shift`): a scaled index `i32.add` may absorb.
+    Scale { shift: bool },
     /// `copy`.
     Copy,
     /// `copy2`.
@@ -707,7 +710,13 @@ impl Translator<'_> {
             O::F64Ge => self.float_compare(true, 5),
             O::I32Add => self.i32_add(),
             O::I32Sub => int_bin!(self, i32_sub, i32_sub_ri, LeftImm::Form(forms2!(h::i32_sub_ir))),
-            O::I32Mul => int_bin!(self, i32_mul, i32_mul_ri, LeftImm::Swap),
+            O::I32Mul => {
+                let scales = self.one_i32_imm(true);
+                int_bin!(self, i32_mul, i32_mul_ri, LeftImm::Swap);
+                if scales {
+                    self.last.op = Some(LastOp::Scale { shift: false });
+                }
+            }
             O::I32DivS => int_bin!(self, i32_div_s, i32_div_s_ri, LeftImm::No),
             O::I32DivU => int_bin!(self, i32_div_u, i32_div_u_ri, LeftImm::No),
             O::I32RemS => int_bin!(self, i32_rem_s, i32_rem_s_ri, LeftImm::No),
@@ -715,7 +724,13 @@ impl Translator<'_> {
             O::I32And => self.i32_and(),
             O::I32Or => int_bin!(self, i32_or, i32_or_ri, LeftImm::Swap),
             O::I32Xor => int_bin!(self, i32_xor, i32_xor_ri, LeftImm::Swap),
-            O::I32Shl => int_bin!(self, i32_shl, i32_shl_ri, LeftImm::Form(forms2!(h::i32_shl_ir))),
+            O::I32Shl => {
+                let scales = self.one_i32_imm(false);
+                int_bin!(self, i32_shl, i32_shl_ri, LeftImm::Form(forms2!(h::i32_shl_ir)));
+                if scales {
+                    self.last.op = Some(LastOp::Scale { shift: true });
+                }
+            }
             O::I32ShrS => {
                 int_bin!(self, i32_shr_s, i32_shr_s_ri, LeftImm::Form(forms2!(h::i32_shr_s_ir)))
             }
@@ -1055,12 +1070,33 @@ impl Translator<'_> {
         }
     }
 
-    /// `i32.add`; two additions of immediates in a row fuse into one instruction.
+    /// Whether the binary i32 operator about to be translated takes its right operand (or, when
+    /// `commutes`, either one) as an immediate and the other from a slot: the right-immediate
+    /// form.
+    fn one_i32_imm(&self, commutes: bool) -> bool {
+        let top = self.stack.len() - 1;
+        let (a_const, b_const) = (self.is_const(top - 1), self.is_const(top));
+        (b_const && !a_const) || (commutes && a_const && !b_const)
+    }
+
+    /// `i32.add`; two additions of immediates in a row fuse into one instruction, and so does a
+    /// multiplication or shift by an immediate computed just before as one operand.
     fn i32_add(&mut self) {
         let (a, b) = self.binary_operands(true);
         let (a, imm) = match (a, b) {
             (Src::Slot(a), Src::Imm(Imm::I32(imm))) | (Src::Imm(Imm::I32(imm)), Src::Slot(a)) => {
                 (a, imm)
+            }
+            (Src::Slot(a), Src::Slot(b)) if self.scaled(a, b).is_some() => {
+                let (base, shift) = self.scaled(a, b).expect("checked in the guard");
+                let BinI32 { a: index, imm, .. } = self.last_operands();
+                // `x << k` is `x * 2^k` modulo 2^32, with `k` taken modulo 32 as `i32.shl` does.
+                let scale = if shift { 1u32 << (imm & 31) } else { imm };
+                self.take_back();
+                let mode = self.mode(base, index);
+                let forms = forms3!(h::i32_add_scaled);
+                self.produce(pick(&forms, mode), |dst| AddScaled { dst, a: base, b: index, scale });
+                return;
             }
             (Src::Slot(a), Src::Slot(b)) => {
                 let mode = self.mode(a, b);
@@ -1084,6 +1120,17 @@ impl Translator<'_> {
         let handler = pick(&forms2!(h::i32_add_ri), self.acc_use(a) as usize);
         self.produce(handler, |dst| BinI32 { dst, a, imm });
         self.last.op = Some(LastOp::AddImm);
+    }
+
+    /// If the last instruction was a scaling (`LastOp::Scale`) computing `a` or `b`, which nothing
+    /// else reads: the other operand (the base) and whether it was a shift.
+    fn scaled(&self, a: Slot, b: Slot) -> Option<(Slot, bool)> {
+        let Some(LastOp::Scale { shift }) = self.last.op else { return None };
+        match (self.fresh_result(a), self.fresh_result(b)) {
+            (Some(_), _) => Some((b, shift)),
+            (_, Some(_)) => Some((a, shift)),
+            (None, None) => None,
+        }
     }
 
     fn store(&mut self, forms: h::Modes3, imm_val: h::Modes2, abs: h::Modes2, offset: u64) {
@@ -1932,6 +1979,24 @@ mod tests {
         let names: Vec<_> = chain.iter().map(|line| line.split(' ').next().unwrap()).collect();
         assert_eq!(names, ["f64_mul_then_add_o", "f64_mul_a", "ret"]);
         assert_eq!(run(wat, "chain", &[f(2.0), f(3.0), f(4.0)]).unwrap(), f(40.0));
+    }
+
+    #[test]
+    fn a_scaled_index_fuses_into_its_addition() {
+        let wat = r#"(module
+            (func (export "shl") (param i32 i32) (result i32)
+              (i32.add (local.get 0) (i32.shl (local.get 1) (i32.const 34))))
+            (func (export "mul") (param i32 i32) (result i32)
+              (i32.add (i32.mul (i32.const 40) (local.get 1)) (local.get 0))))"#;
+        // The shift count is taken modulo 32: a scale of 4.
+        assert_eq!(translate(wat), ["i32_add_scaled 0 0 16 4", "ret"]);
+        assert_eq!(code_of(wat, 1), ["i32_add_scaled 0 0 16 40", "ret"]);
+        let i = Val::I32;
+        assert_eq!(run(wat, "shl", &[i(1000), i(7)]).unwrap(), i(1028));
+        assert_eq!(run(wat, "mul", &[i(1000), i(7)]).unwrap(), i(1280));
+        // Wrapping, as the two operators do.
+        assert_eq!(run(wat, "shl", &[i(-1), i(0x4000_0001)]).unwrap(), i(3));
+        assert_eq!(run(wat, "mul", &[i(5), i(0x4000_0000)]).unwrap(), i(5));
     }
 
     #[test]
