@@ -332,9 +332,9 @@ operands! {
     Un { dst: Slot, src: Slot }
     /// `dst = op(a, b)`.
     Bin { dst: Slot, a: Slot, b: Slot }
-    /// `dst = (a * b) op c` (or `c op (a * b)`): a float multiplication fused into the addition
-    /// or subtraction that consumes it (rounded twice, as the two operators are).
-    MulThen { dst: Slot, c: Slot, a: Slot, b: Slot }
+    /// `dst = (a op1 b) op2 c` (or `c op2 (a op1 b)`): a float operator fused into the one that
+    /// consumes its result (rounded twice, as the two operators are).
+    FloatThen { dst: Slot, c: Slot, a: Slot, b: Slot }
     /// `dst = op(a, imm)` (or `op(imm, a)`), 32-bit immediate.
     BinI32 { dst: Slot, a: Slot, imm: u32 }
     /// `dst = op(a, imm)` (or `op(imm, a)`), 64-bit immediate.
@@ -342,6 +342,9 @@ operands! {
     /// Two `i32.add`s of immediates in one instruction: `dst0 = a0 + imm0`, then
     /// `dst = a + imm` (the second's operands first, so `dst` is where `DST_AT` says).
     AddRi2 { dst: Slot, a: Slot, imm: u32, dst0: Slot, a0: Slot, imm0: u32 }
+    /// `dst = a + b * scale` on i32 (wrapping): an `i32.mul` or `i32.shl` of an immediate fused
+    /// into the `i32.add` that consumes it (scaled indexes).
+    AddScaled { dst: Slot, a: Slot, b: Slot, scale: u32 }
     /// Consecutive copies in one instruction, in order: `dst0 = src0`, then `dst = src`.
     Copy2 { dst: Slot, src: Slot, dst0: Slot, src0: Slot }
     /// Three consecutive copies: `dst0 = src0`, `dst1 = src1`, then `dst = src`.
@@ -381,9 +384,10 @@ operands! {
     Call { def: u32, base: Slot }
     /// Calls imported function `func` with its arguments in slots `base..`.
     CallImport { func: u32, base: Slot }
-    /// Calls through `table` with module type `ty`; arguments from `base`, the table index in
-    /// slot `index`.
-    CallIndirect { ty: u32, table: u32, base: Slot, index: Slot }
+    /// Calls through `table` with module type `ty` (`sig` its engine-wide interned signature,
+    /// which the table's dispatch array holds per element); arguments from `base`, the table
+    /// index in slot `index`.
+    CallIndirect { ty: u32, table: u32, base: Slot, index: Slot, sig: u32 }
     /// `dst = global`.
     GlobalGet { dst: Slot, global: u32 }
     /// `global = src`.

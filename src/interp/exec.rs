@@ -186,24 +186,6 @@ fn spend(budget: &AtomicI64, weight: i64) -> bool {
     left <= 0
 }
 
-/// Entries of an executor's cache of `call_indirect` targets (a power of two).
-const INDIRECT_TARGETS: usize = 16;
-
-/// A `call_indirect` target checked once: table element `raw` refers to defined function `def` of
-/// the executor's instance, of module type `ty`. A store function never changes its kind or its
-/// signature, so the entry holds for the executor's life; only the table read stays on every call.
-#[derive(Clone, Copy)]
-struct IndirectTarget {
-    raw: u64,
-    ty: u32,
-    def: u32,
-}
-
-impl IndirectTarget {
-    /// An entry no element matches (elements are function indices + 1, or 0 for null).
-    const EMPTY: IndirectTarget = IndirectTarget { raw: u64::MAX, ty: 0, def: 0 };
-}
-
 /// The state of one interpreter entry: one instance's cached pointers and the frame stack.
 pub(crate) struct Executor {
     /// Where the next instruction's state waits when a handler returns `Flow::Continue`.
@@ -224,8 +206,6 @@ pub(crate) struct Executor {
     /// The running function's counters: where back-edges count, and which function runs
     /// (`Executor::def`).
     current: *const FuncCounters,
-    /// Checked `call_indirect` targets, by `raw % INDIRECT_TARGETS`.
-    indirect_targets: [IndirectTarget; INDIRECT_TARGETS],
     /// Hotness a call and a back-edge spend from a function's tier-up budget.
     call_weight: i64,
     back_edge_weight: i64,
@@ -287,7 +267,6 @@ impl Executor {
             back_kind: back_edge_kind(&m.config),
             counters: m.tiers.counters_ptr(),
             current: m.tiers.counters_ptr(),
-            indirect_targets: [IndirectTarget::EMPTY; INDIRECT_TARGETS],
             call_weight: weight(m.config.tier_up.call_weight),
             back_edge_weight: weight(m.config.tier_up.back_edge_weight),
             frames: Vec::new(),
@@ -626,18 +605,30 @@ impl Executor {
         self.call_out(|ctx| unsafe { call_import(ctx, callee.as_ptr(), func) }, false)
     }
 
-    /// The defined function of this instance that a `call_indirect` with module type `ty`
-    /// through `table[index]` reaches, if an earlier call checked that element; `None` for
-    /// [`Self::call_indirect`] to find out.
+    /// The defined function of this instance that a `call_indirect` with interned signature
+    /// `sig` through `table[index]` reaches, read from the table's dispatch array (`vm::table`,
+    /// which the runtime keeps in step with every table write); `None` for
+    /// [`Self::call_indirect`] to decide (out of bounds, null, another signature, a host
+    /// function, another instance).
     #[inline(always)]
-    pub(super) fn checked_indirect(&self, ty: u32, table: u32, index: u32) -> Option<u32> {
-        let raw = ops::table_get(self.store(), self.instance, table, index).ok()?;
-        let target = self.indirect_targets[raw as usize % INDIRECT_TARGETS];
-        (target.raw == raw && target.ty == ty).then_some(target.def)
+    pub(super) fn own_indirect_target(&self, table: u32, sig: u32, index: u32) -> Option<u32> {
+        // SAFETY: the context is live for the execution and `tables` has one dispatch head per
+        // table of the instance, at a stable address; `table` is a validated table index.
+        let dispatch = unsafe { &**(*self.ctx).tables.add(table as usize) };
+        if index as u64 >= dispatch.len {
+            return None;
+        }
+        // SAFETY: `index < len`, the entries the dispatch array holds.
+        let entry = unsafe { &*dispatch.entries.add(index as usize) };
+        // Host functions and null elements have `NO_SIG`, which no call's signature is; an
+        // element with this instance's context is one of its module's functions, defined ones
+        // only (an imported function's element carries its own instance's context).
+        (entry.sig == sig && entry.ctx == self.ctx)
+            .then(|| entry.func_index - self.num_imported_funcs)
     }
 
-    /// `call_indirect` through `table[index]` with module type `ty`, like [`Self::call`]: checks
-    /// the element and remembers it when it names a function of this instance.
+    /// `call_indirect` through `table[index]` with module type `ty`, like [`Self::call`], where
+    /// [`Self::own_indirect_target`] declined (or the fast call did): checks the element.
     #[cold]
     #[inline(never)]
     pub(super) fn call_indirect(
@@ -650,8 +641,8 @@ impl Executor {
         callee: Fp,
     ) -> Entered {
         let checked = ops::table_get(self.store(), self.instance, table, index)
-            .and_then(|raw| Ok((raw, ops::check_func_ref(self.store(), self.instance, ty, raw)?)));
-        let (raw, func) = match checked {
+            .and_then(|raw| ops::check_func_ref(self.store(), self.instance, ty, raw));
+        let func = match checked {
             Ok(found) => found,
             Err(code) => {
                 self.trap(code);
@@ -661,10 +652,7 @@ impl Executor {
         if let FuncKind::Wasm { instance, def_index } = self.store().func(func).kind
             && instance == self.instance
         {
-            let def = def_index;
-            self.indirect_targets[raw as usize % INDIRECT_TARGETS] =
-                IndirectTarget { raw, ty, def };
-            return self.call(def, ret, fp, callee);
+            return self.call(def_index, ret, fp, callee);
         }
         // SAFETY: the context is this execution's; the arguments are at `callee`.
         self.call_out(|ctx| unsafe { runtime::call_func(ctx, func, callee.as_ptr()) }, false)

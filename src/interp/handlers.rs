@@ -717,53 +717,76 @@ macro_rules! float_bin {
     )*};
 }
 
-macro_rules! float_mul_then {
-    ($($bits:ty, $f:ty: $name:ident = $op:tt;)*) => {$(
-        handler!($name<const M: u8, const MUL_FIRST: bool>(ip, fp, mem, len, ex, acc) {
-            let MulThen { dst, c, a, b } = ops!(ip, MulThen);
+/// Float arithmetic operator `OP`: 0 `add`, 1 `sub`, 2 `mul` (the order of [`FLOAT_THEN`]).
+#[inline(always)]
+fn farith<const OP: u8, F>(x: F, y: F) -> F
+where
+    F: std::ops::Add<Output = F> + std::ops::Sub<Output = F> + std::ops::Mul<Output = F>,
+{
+    match OP {
+        0 => x + y,
+        1 => x - y,
+        _ => x * y,
+    }
+}
+
+macro_rules! float_then {
+    ($($bits:ty, $f:ty: $name:ident;)*) => {$(
+        handler!($name<const OP1: u8, const OP2: u8, const M: u8, const FIRST: bool>
+            (ip, fp, mem, len, ex, acc) {
+            let FloatThen { dst, c, a, b } = ops!(ip, FloatThen);
             let x = <$f>::from_bits(src!(fp, acc, a_acc(M), $bits, a));
-            let t = x * <$f>::from_bits(src!(fp, acc, b_acc(M), $bits, b));
+            let y = <$f>::from_bits(src!(fp, acc, b_acc(M), $bits, b));
+            let t = farith::<OP1, $f>(x, y);
             let c = <$f>::from_bits(get!(fp, $bits, c));
-            let r: $f = if MUL_FIRST { t $op c } else { c $op t };
+            let r = if FIRST { farith::<OP2, $f>(t, c) } else { farith::<OP2, $f>(c, t) };
             put!(M, fp, acc, dst, r.to_bits());
-            next!(ip, MulThen, fp, mem, len, ex, acc)
+            next!(ip, FloatThen, fp, mem, len, ex, acc)
         });
     )*};
 }
 
-float_mul_then! {
-    u32, f32: f32_mul_then_add = +;
-    u32, f32: f32_mul_then_sub = -;
-    u64, f64: f64_mul_then_add = +;
-    u64, f64: f64_mul_then_sub = -;
+float_then! {
+    u32, f32: f32_then;
+    u64, f64: f64_then;
 }
 
-/// [`Forms3`] of a float multiplication fused into the addition or subtraction after it.
-macro_rules! mul_then {
-    ($h:ident, $mul_first:literal) => {
+/// [`Forms3`] of float operator `$op1` fused into operator `$op2` consuming its result.
+macro_rules! float_then_forms {
+    ($h:ident, $op1:literal, $op2:literal, $first:literal) => {
         Forms {
-            stored: [$h::<SLOTS, $mul_first>, $h::<ACC_A, $mul_first>, $h::<ACC_B, $mul_first>],
+            stored: [
+                $h::<$op1, $op2, SLOTS, $first>,
+                $h::<$op1, $op2, ACC_A, $first>,
+                $h::<$op1, $op2, ACC_B, $first>,
+            ],
             acc_only: [
-                $h::<{ SLOTS | ACC_ONLY }, $mul_first>,
-                $h::<{ ACC_A | ACC_ONLY }, $mul_first>,
-                $h::<{ ACC_B | ACC_ONLY }, $mul_first>,
+                $h::<$op1, $op2, { SLOTS | ACC_ONLY }, $first>,
+                $h::<$op1, $op2, { ACC_A | ACC_ONLY }, $first>,
+                $h::<$op1, $op2, { ACC_B | ACC_ONLY }, $first>,
             ],
         }
     };
+    ($h:ident, $op1:literal: $($op2:literal)*) => {
+        [$([
+            float_then_forms!($h, $op1, $op2, false),
+            float_then_forms!($h, $op1, $op2, true),
+        ]),*]
+    };
+    ($h:ident) => {
+        [
+            float_then_forms!($h, 0: 0 1 2),
+            float_then_forms!($h, 1: 0 1 2),
+            float_then_forms!($h, 2: 0 1 2),
+        ]
+    };
 }
 
-/// Float multiplications fused into the addition (`[0]`) or subtraction (`[1]`) that consumes
-/// them, by width (f32, f64), operator, then whether the product is the left operand.
-pub const MUL_THEN: [[[Forms3; 2]; 2]; 2] = [
-    [
-        [mul_then!(f32_mul_then_add, false), mul_then!(f32_mul_then_add, true)],
-        [mul_then!(f32_mul_then_sub, false), mul_then!(f32_mul_then_sub, true)],
-    ],
-    [
-        [mul_then!(f64_mul_then_add, false), mul_then!(f64_mul_then_add, true)],
-        [mul_then!(f64_mul_then_sub, false), mul_then!(f64_mul_then_sub, true)],
-    ],
-];
+/// Float `add`, `sub` or `mul` (`OP1`) fused into the `add`, `sub` or `mul` (`OP2`) that consumes
+/// its result (each rounds, as the two operators do), by width (f32, f64), `OP1`, `OP2`, then
+/// whether the first result is the left operand of the second.
+pub const FLOAT_THEN: [[[[Forms3; 2]; 3]; 3]; 2] =
+    [float_then_forms!(f32_then), float_then_forms!(f64_then)];
 
 float_bin! {
     u32, f32, BinI32: f32_add, f32_add_ri = |x: f32, y: f32| x + y;
@@ -1282,6 +1305,13 @@ handler!(i32_add_ri2<const M0: u8, const M: u8>(ip, fp, mem, len, ex, acc) {
     next!(ip, AddRi2, fp, mem, len, ex, acc)
 });
 
+handler!(i32_add_scaled<const M: u8>(ip, fp, mem, len, ex, acc) {
+    let AddScaled { dst, a, b, scale } = ops!(ip, AddScaled);
+    let x = src!(fp, acc, b_acc(M), u32, b).wrapping_mul(scale);
+    put!(M, fp, acc, dst, src!(fp, acc, a_acc(M), u32, a).wrapping_add(x));
+    next!(ip, AddScaled, fp, mem, len, ex, acc)
+});
+
 handler!(const_i32(ip, fp, mem, len, ex, acc) {
     let ConstI32 { dst, imm } = ops!(ip, ConstI32);
     set!(fp, acc, dst, imm);
@@ -1472,11 +1502,11 @@ handler!(call_import(ip, fp, mem, len, ex, acc) {
 });
 
 handler!(call_indirect<const K: u8>(ip, fp, mem, len, ex, acc) {
-    let CallIndirect { ty, table, base, index } = ops!(ip, CallIndirect);
+    let CallIndirect { table, base, index, sig, .. } = ops!(ip, CallIndirect);
     // SAFETY: a call falls through, so an instruction follows it.
     let ret = unsafe { ip.skip::<CallIndirect>() };
     let callee = fp.at(base);
-    if let Some(def) = ex.checked_indirect(ty, table, get!(fp, u32, index))
+    if let Some(def) = ex.own_indirect_target(table, sig, get!(fp, u32, index))
         && let Some(start) = ex.call_fast::<K>(def, ret, fp, callee)
     {
         dispatch_guarded!(start, callee, mem, len, ex, acc)
@@ -1484,11 +1514,11 @@ handler!(call_indirect<const K: u8>(ip, fp, mem, len, ex, acc) {
     call_indirect_slow(ip, fp, mem, len, ex, acc)
 });
 
-/// `call_indirect` when the target is not a checked one or [`Executor::call_fast`] declines.
+/// `call_indirect` when [`Executor::own_indirect_target`] or [`Executor::call_fast`] declines.
 #[cold]
 #[inline(never)]
 fn call_indirect_slow(ip: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor, acc: u64) -> Flow {
-    let CallIndirect { ty, table, base, index } = ops!(ip, CallIndirect);
+    let CallIndirect { ty, table, base, index, .. } = ops!(ip, CallIndirect);
     // SAFETY: a call falls through, so an instruction follows it.
     let ret = unsafe { ip.skip::<CallIndirect>() };
     let callee = fp.at(base);
@@ -1616,11 +1646,15 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
             }
         }
     }
-    for (ty, by_op) in ["f32", "f64"].iter().zip(MUL_THEN) {
-        for (op, by_order) in ["add", "sub"].iter().zip(by_op) {
-            let [op_mul, mul_op] = by_order;
-            forms(&mut all, op_mul, &format!("{ty}_{op}_mul"), size_of::<MulThen>());
-            forms(&mut all, mul_op, &format!("{ty}_mul_{op}"), size_of::<MulThen>());
+    let float_ops = ["add", "sub", "mul"];
+    for (ty, by_op1) in ["f32", "f64"].iter().zip(FLOAT_THEN) {
+        for (op1, by_op2) in float_ops.iter().zip(by_op1) {
+            for (op2, [right, left]) in float_ops.iter().zip(by_op2) {
+                // `_r`: the first result is the right operand of the second operator.
+                let name = format!("{ty}_{op1}_then_{op2}");
+                forms(&mut all, left, &name, size_of::<FloatThen>());
+                forms(&mut all, right, &format!("{name}_r"), size_of::<FloatThen>());
+            }
         }
     }
     for (cond, by_width) in conds.iter().zip(ADD_BR) {
@@ -1898,6 +1932,7 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     for (first, f) in ["", "_a"].iter().zip(ADD_RI2) {
         forms(&mut all, f, &format!("i32_add_ri{first}_ri"), size_of::<AddRi2>());
     }
+    forms(&mut all, forms3!(i32_add_scaled), "i32_add_scaled", size_of::<AddScaled>());
     one(&mut all, const_i32, "const_i32", size_of::<ConstI32>());
     one(&mut all, const_i64, "const_i64", size_of::<ConstI64>());
     one(&mut all, const_v128, "const_v128", size_of::<ConstV128>());

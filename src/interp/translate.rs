@@ -13,7 +13,8 @@
 //!
 //! Peepholes: an instruction whose result a `local.set` stores right away writes the local
 //! instead; a comparison consumed by `br_if` or `if` fuses with the branch; a constant address
-//! folds into the access's offset.
+//! folds into the access's offset; a float `add`/`sub`/`mul` fuses into the one consuming its
+//! result, and an `i32.mul`/`i32.shl` by a constant into the `i32.add` consuming it.
 //!
 //! It only ever sees bodies the front end has validated (`module.rs`), so it may rely on
 //! well-typed input; it must never be handed one that was not.
@@ -167,14 +168,17 @@ enum LastOp {
     AddImm64,
     /// `i64_add`.
     Add64,
+    /// `i32_mul_ri` (or `i32_shl_ri` when `shift`): a scaled index `i32.add` may absorb.
+    Scale { shift: bool },
     /// `copy`.
     Copy,
     /// `copy2`.
     Copy2,
     /// `i32_and_ri`.
     AndImm,
-    /// `f32_mul` (or `f64_mul` when `wide`).
-    FloatMul { wide: bool },
+    /// `f32_add`, `f32_sub` or `f32_mul` (`op` 0, 1, 2, as in `h::FLOAT_THEN`; the f64 ones
+    /// when `wide`), both operands in slots.
+    Float { wide: bool, op: u8 },
 }
 
 /// What the translator knows about the last instruction emitted; reset by every emission and
@@ -450,7 +454,8 @@ impl Translator<'_> {
                 let (params, results) = (ty.params().len(), ty.results().len());
                 let base = self.materialize_args(params + 1);
                 let index = base + params as u32 * SLOT_BYTES;
-                let call = CallIndirect { ty: type_index, table: table_index, base, index };
+                let sig = self.module.sigs[type_index as usize].0;
+                let call = CallIndirect { ty: type_index, table: table_index, base, index, sig };
                 self.emit(h::CALL_INDIRECT[self.back_kind as usize], call);
                 self.push_temps(results);
             }
@@ -705,7 +710,13 @@ impl Translator<'_> {
             O::F64Ge => self.float_compare(true, 5),
             O::I32Add => self.i32_add(),
             O::I32Sub => int_bin!(self, i32_sub, i32_sub_ri, LeftImm::Form(forms2!(h::i32_sub_ir))),
-            O::I32Mul => int_bin!(self, i32_mul, i32_mul_ri, LeftImm::Swap),
+            O::I32Mul => {
+                let scales = self.one_i32_imm(true);
+                int_bin!(self, i32_mul, i32_mul_ri, LeftImm::Swap);
+                if scales {
+                    self.last.op = Some(LastOp::Scale { shift: false });
+                }
+            }
             O::I32DivS => int_bin!(self, i32_div_s, i32_div_s_ri, LeftImm::No),
             O::I32DivU => int_bin!(self, i32_div_u, i32_div_u_ri, LeftImm::No),
             O::I32RemS => int_bin!(self, i32_rem_s, i32_rem_s_ri, LeftImm::No),
@@ -713,7 +724,13 @@ impl Translator<'_> {
             O::I32And => self.i32_and(),
             O::I32Or => int_bin!(self, i32_or, i32_or_ri, LeftImm::Swap),
             O::I32Xor => int_bin!(self, i32_xor, i32_xor_ri, LeftImm::Swap),
-            O::I32Shl => int_bin!(self, i32_shl, i32_shl_ri, LeftImm::Form(forms2!(h::i32_shl_ir))),
+            O::I32Shl => {
+                let scales = self.one_i32_imm(false);
+                int_bin!(self, i32_shl, i32_shl_ri, LeftImm::Form(forms2!(h::i32_shl_ir)));
+                if scales {
+                    self.last.op = Some(LastOp::Scale { shift: true });
+                }
+            }
             O::I32ShrS => {
                 int_bin!(self, i32_shr_s, i32_shr_s_ri, LeftImm::Form(forms2!(h::i32_shr_s_ir)))
             }
@@ -749,16 +766,16 @@ impl Translator<'_> {
             O::I64Rotr => {
                 int_bin!(self, i64_rotr, i64_rotr_ri, LeftImm::Form(forms2!(h::i64_rotr_ir)))
             }
-            O::F32Add => self.float_add_sub(false, false),
-            O::F32Sub => self.float_add_sub(false, true),
-            O::F32Mul => self.float_mul(false),
+            O::F32Add => self.float_arith(false, 0),
+            O::F32Sub => self.float_arith(false, 1),
+            O::F32Mul => self.float_arith(false, 2),
             O::F32Div => float_bin!(self, f32_div, f32_div_ri),
             O::F32Min => float_bin!(self, f32_min, f32_min_ri),
             O::F32Max => float_bin!(self, f32_max, f32_max_ri),
             O::F32Copysign => float_bin!(self, f32_copysign, f32_copysign_ri),
-            O::F64Add => self.float_add_sub(true, false),
-            O::F64Sub => self.float_add_sub(true, true),
-            O::F64Mul => self.float_mul(true),
+            O::F64Add => self.float_arith(true, 0),
+            O::F64Sub => self.float_arith(true, 1),
+            O::F64Mul => self.float_arith(true, 2),
             O::F64Div => float_bin!(self, f64_div, f64_div_ri),
             O::F64Min => float_bin!(self, f64_min, f64_min_ri),
             O::F64Max => float_bin!(self, f64_max, f64_max_ri),
@@ -934,33 +951,17 @@ impl Translator<'_> {
         self.remember_compare(Compare::Float { wide, cond, a, b });
     }
 
-    /// `f32.mul` or `f64.mul` (`wide`), remembered when both operands are in slots so the
-    /// addition or subtraction consuming it can absorb it.
-    fn float_mul(&mut self, wide: bool) {
-        let (rr, ri) = if wide {
-            (forms3!(h::f64_mul), forms2!(h::f64_mul_ri))
-        } else {
-            (forms3!(h::f32_mul), forms2!(h::f32_mul_ri))
-        };
-        match self.binary_operands(false) {
-            (Src::Slot(a), Src::Slot(b)) => {
-                let mode = self.mode(a, b);
-                self.produce(pick(&rr, mode), |dst| Bin { dst, a, b });
-                self.last.op = Some(LastOp::FloatMul { wide });
-            }
-            (Src::Slot(a), Src::Imm(imm)) => self.push_imm_result(ri, a, imm),
-            (Src::Imm(_), _) => unreachable!("binary_operands put a left constant in a slot"),
-        }
-    }
-
-    /// `f32.add`, `f32.sub` (`sub`) or their f64 forms (`wide`); a multiplication computed just
-    /// before as one of the operands fuses in.
-    fn float_add_sub(&mut self, wide: bool, sub: bool) {
-        let (rr, ri) = match (wide, sub) {
-            (false, false) => (forms3!(h::f32_add), forms2!(h::f32_add_ri)),
-            (false, true) => (forms3!(h::f32_sub), forms2!(h::f32_sub_ri)),
-            (true, false) => (forms3!(h::f64_add), forms2!(h::f64_add_ri)),
-            (true, true) => (forms3!(h::f64_sub), forms2!(h::f64_sub_ri)),
+    /// `f32.add`, `f32.sub`, `f32.mul` (`op` 0, 1, 2) or their f64 forms (`wide`). One of them
+    /// computed just before as one of the operands (both of its operands in slots) fuses in; one
+    /// with both operands in slots is remembered so the next may absorb it.
+    fn float_arith(&mut self, wide: bool, op: u8) {
+        let (rr, ri) = match (wide, op) {
+            (false, 0) => (forms3!(h::f32_add), forms2!(h::f32_add_ri)),
+            (false, 1) => (forms3!(h::f32_sub), forms2!(h::f32_sub_ri)),
+            (false, _) => (forms3!(h::f32_mul), forms2!(h::f32_mul_ri)),
+            (true, 0) => (forms3!(h::f64_add), forms2!(h::f64_add_ri)),
+            (true, 1) => (forms3!(h::f64_sub), forms2!(h::f64_sub_ri)),
+            (true, _) => (forms3!(h::f64_mul), forms2!(h::f64_mul_ri)),
         };
         let (a, b) = self.binary_operands(false);
         let Src::Slot(a) = a else { unreachable!("binary_operands put a left constant in a slot") };
@@ -968,26 +969,28 @@ impl Translator<'_> {
             Src::Slot(b) => b,
             Src::Imm(imm) => return self.push_imm_result(ri, a, imm),
         };
-        if let Some(LastOp::FloatMul { wide: mul_wide }) = self.last.op
-            && mul_wide == wide
+        if let Some(LastOp::Float { wide: last_wide, op: op1 }) = self.last.op
+            && last_wide == wide
         {
-            // The product is the fresh result: one operand; the other one, `c`, is in a slot.
-            let product = match (self.fresh_result(a), self.fresh_result(b)) {
+            // The last result is one operand; the other one, `c`, is in a slot.
+            let first = match (self.fresh_result(a), self.fresh_result(b)) {
                 (Some(_), _) => Some((b, true)),
                 (_, Some(_)) => Some((a, false)),
                 (None, None) => None,
             };
-            if let Some((c, mul_first)) = product {
+            if let Some((c, first)) = first {
                 let Bin { a: x, b: y, .. } = self.last_operands();
                 self.take_back();
                 let mode = self.mode(x, y);
-                let forms = &h::MUL_THEN[wide as usize][sub as usize][mul_first as usize];
-                self.produce(pick(forms, mode), |dst| MulThen { dst, c, a: x, b: y });
+                let forms =
+                    &h::FLOAT_THEN[wide as usize][op1 as usize][op as usize][first as usize];
+                self.produce(pick(forms, mode), |dst| FloatThen { dst, c, a: x, b: y });
                 return;
             }
         }
         let mode = self.mode(a, b);
         self.produce(pick(&rr, mode), |dst| Bin { dst, a, b });
+        self.last.op = Some(LastOp::Float { wide, op });
     }
 
     /// `i32.and`, remembered when it takes an immediate so a branch testing it can absorb it.
@@ -1067,12 +1070,33 @@ impl Translator<'_> {
         }
     }
 
-    /// `i32.add`; two additions of immediates in a row fuse into one instruction.
+    /// Whether the binary i32 operator about to be translated takes its right operand (or, when
+    /// `commutes`, either one) as an immediate and the other from a slot: the right-immediate
+    /// form.
+    fn one_i32_imm(&self, commutes: bool) -> bool {
+        let top = self.stack.len() - 1;
+        let (a_const, b_const) = (self.is_const(top - 1), self.is_const(top));
+        (b_const && !a_const) || (commutes && a_const && !b_const)
+    }
+
+    /// `i32.add`; two additions of immediates in a row fuse into one instruction, and so does a
+    /// multiplication or shift by an immediate computed just before as one operand.
     fn i32_add(&mut self) {
         let (a, b) = self.binary_operands(true);
         let (a, imm) = match (a, b) {
             (Src::Slot(a), Src::Imm(Imm::I32(imm))) | (Src::Imm(Imm::I32(imm)), Src::Slot(a)) => {
                 (a, imm)
+            }
+            (Src::Slot(a), Src::Slot(b)) if self.scaled(a, b).is_some() => {
+                let (base, shift) = self.scaled(a, b).expect("checked in the guard");
+                let BinI32 { a: index, imm, .. } = self.last_operands();
+                // `x << k` is `x * 2^k` modulo 2^32, with `k` taken modulo 32 as `i32.shl` does.
+                let scale = if shift { 1u32 << (imm & 31) } else { imm };
+                self.take_back();
+                let mode = self.mode(base, index);
+                let forms = forms3!(h::i32_add_scaled);
+                self.produce(pick(&forms, mode), |dst| AddScaled { dst, a: base, b: index, scale });
+                return;
             }
             (Src::Slot(a), Src::Slot(b)) => {
                 let mode = self.mode(a, b);
@@ -1096,6 +1120,17 @@ impl Translator<'_> {
         let handler = pick(&forms2!(h::i32_add_ri), self.acc_use(a) as usize);
         self.produce(handler, |dst| BinI32 { dst, a, imm });
         self.last.op = Some(LastOp::AddImm);
+    }
+
+    /// If the last instruction was a scaling (`LastOp::Scale`) computing `a` or `b`, which nothing
+    /// else reads: the other operand (the base) and whether it was a shift.
+    fn scaled(&self, a: Slot, b: Slot) -> Option<(Slot, bool)> {
+        let Some(LastOp::Scale { shift }) = self.last.op else { return None };
+        match (self.fresh_result(a), self.fresh_result(b)) {
+            (Some(_), _) => Some((b, shift)),
+            (_, Some(_)) => Some((a, shift)),
+            (None, None) => None,
+        }
     }
 
     fn store(&mut self, forms: h::Modes3, imm_val: h::Modes2, abs: h::Modes2, offset: u64) {
@@ -1839,8 +1874,13 @@ mod tests {
     }
 
     fn translate(wat: &str) -> Vec<String> {
+        code_of(wat, 0)
+    }
+
+    /// The disassembly of defined function `def` of `wat`.
+    fn code_of(wat: &str, def: u32) -> Vec<String> {
         let module = Module::new(&Engine::default(), wat).unwrap();
-        disassemble(crate::tier::interp_code(&module.inner, 0).unwrap())
+        disassemble(crate::tier::interp_code(&module.inner, def).unwrap())
     }
 
     /// Calls export `name` of `wat` in the interpreter.
@@ -1897,7 +1937,7 @@ mod tests {
               (f64.add (f64.mul (local.get 0) (local.get 1)) (local.get 2)))
             (func (export "sub_mul") (param f64 f64 f64) (result f64)
               (f64.sub (local.get 2) (f64.mul (local.get 0) (local.get 1)))))"#;
-        assert_eq!(translate(wat), ["f64_mul_add 0 32 0 16", "ret"]);
+        assert_eq!(translate(wat), ["f64_mul_then_add 0 32 0 16", "ret"]);
         // (1 + 2^-30) * (1 - 2^-30) = 1 - 2^-60 rounds to 1: a fused multiply-add would give
         // -2^-60 + 1 - 1, not 0.
         let x = 1.0 + 2f64.powi(-30);
@@ -1909,6 +1949,54 @@ mod tests {
         assert_eq!(r, f(0.0));
         let r = run(wat, "sub_mul", &[f(3.0), f(4.0), f(20.0)]).unwrap();
         assert_eq!(r, f(8.0));
+    }
+
+    #[test]
+    fn float_operators_fuse_in_pairs_each_rounding() {
+        let wat = r#"(module
+            (func (export "add_sub") (param f64 f64 f64) (result f64)
+              (f64.add (local.get 2) (f64.sub (local.get 0) (local.get 1))))
+            (func (export "add_mul") (param f32 f32 f32) (result f32)
+              (f32.mul (f32.add (local.get 0) (local.get 1)) (local.get 2)))
+            (func (export "chain") (param f64 f64 f64) (result f64)
+              (f64.mul (f64.add (f64.mul (local.get 0) (local.get 1)) (local.get 2))
+                       (local.get 2))))"#;
+        let code = translate(wat);
+        // Slots: params at 0, 16, 32; the result at 0. `_r`: the first result is the right
+        // operand of the second operator.
+        assert_eq!(code, ["f64_sub_then_add_r 0 32 0 16", "ret"]);
+        let f = |x: f64| Val::F64(x.to_bits());
+        // (2^53 + 2) - 1 rounds to 2^53 (ties to even), and 1 + 2^53 to 2^53 again: rounding
+        // once, at the end, would give 2^53 + 2.
+        let big = 2f64.powi(53);
+        assert_eq!(run(wat, "add_sub", &[f(big + 2.0), f(1.0), f(1.0)]).unwrap(), f(big));
+        assert_eq!(run(wat, "add_sub", &[f(5.0), f(3.0), f(0.5)]).unwrap(), f(2.5));
+        let g = |x: f32| Val::F32(x.to_bits());
+        assert_eq!(run(wat, "add_mul", &[g(1.5), g(2.0), g(4.0)]).unwrap(), g(14.0));
+        // Only pairs fuse: the product fuses into the sum, the product of that is on its own
+        // (reading the sum in the accumulator).
+        let chain = code_of(wat, 2);
+        let names: Vec<_> = chain.iter().map(|line| line.split(' ').next().unwrap()).collect();
+        assert_eq!(names, ["f64_mul_then_add_o", "f64_mul_a", "ret"]);
+        assert_eq!(run(wat, "chain", &[f(2.0), f(3.0), f(4.0)]).unwrap(), f(40.0));
+    }
+
+    #[test]
+    fn a_scaled_index_fuses_into_its_addition() {
+        let wat = r#"(module
+            (func (export "shl") (param i32 i32) (result i32)
+              (i32.add (local.get 0) (i32.shl (local.get 1) (i32.const 34))))
+            (func (export "mul") (param i32 i32) (result i32)
+              (i32.add (i32.mul (i32.const 40) (local.get 1)) (local.get 0))))"#;
+        // The shift count is taken modulo 32: a scale of 4.
+        assert_eq!(translate(wat), ["i32_add_scaled 0 0 16 4", "ret"]);
+        assert_eq!(code_of(wat, 1), ["i32_add_scaled 0 0 16 40", "ret"]);
+        let i = Val::I32;
+        assert_eq!(run(wat, "shl", &[i(1000), i(7)]).unwrap(), i(1028));
+        assert_eq!(run(wat, "mul", &[i(1000), i(7)]).unwrap(), i(1280));
+        // Wrapping, as the two operators do.
+        assert_eq!(run(wat, "shl", &[i(-1), i(0x4000_0001)]).unwrap(), i(3));
+        assert_eq!(run(wat, "mul", &[i(5), i(0x4000_0000)]).unwrap(), i(5));
     }
 
     #[test]
