@@ -320,6 +320,23 @@ pub fn compile<M: MacroAssembler>(
     Ok(assembled)
 }
 
+/// Refills free list `free` with the registers of `allocatable` whose bits (by `number`) are
+/// clear in `taken`, last first (so the first is popped first). Written without a branch per
+/// register: block ends and branches reset the free lists all the time.
+fn refill_free<R: Copy>(free: &mut Vec<R>, allocatable: &[R], taken: u64, number: fn(R) -> u8) {
+    const MOST: usize = 32;
+    assert!(allocatable.len() <= MOST, "more allocatable registers than the free lists' buffer");
+    free.clear();
+    let Some(&first) = allocatable.first() else { return };
+    let mut buffer = [first; MOST];
+    let mut count = 0;
+    for &r in allocatable.iter().rev() {
+        buffer[count] = r;
+        count += (taken >> number(r) & 1 == 0) as usize;
+    }
+    free.extend_from_slice(&buffer[..count]);
+}
+
 struct CodeGen<'m, M: MacroAssembler> {
     masm: M,
     module: &'m ModuleInner,
@@ -1533,7 +1550,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let ranked = self.scan.loop_locals(ordinal, &mut self.local_counts);
         let int_room = self.masm.allocatable().len().saturating_sub(KEEP_FREE);
         let float_room = self.masm.allocatable_float().len().saturating_sub(KEEP_FREE);
-        let (mut ints, mut floats) = (Vec::new(), Vec::new());
+        let (mut ints, mut floats) = (SmallVec::<[u32; 16]>::new(), SmallVec::<[u32; 16]>::new());
         for (local, _) in ranked {
             let ty = self.locals[local as usize];
             if ty.is_float() {
@@ -1687,12 +1704,8 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let int_taken = state.ints.iter().fold(0u64, |taken, (_, r)| taken | 1 << r.0);
         let float_taken = state.floats.iter().fold(0u64, |taken, (_, r)| taken | 1 << r.0);
         self.cache = state;
-        self.free.clear();
-        let ints = self.masm.allocatable().iter().rev();
-        self.free.extend(ints.filter(|r| int_taken & 1 << r.0 == 0));
-        self.free_float.clear();
-        let floats = self.masm.allocatable_float().iter().rev();
-        self.free_float.extend(floats.filter(|r| float_taken & 1 << r.0 == 0));
+        refill_free(&mut self.free, self.masm.allocatable(), int_taken, |r| r.0);
+        refill_free(&mut self.free_float, self.masm.allocatable_float(), float_taken, |r| r.0);
         self.stack.truncate(height);
         self.stack.extend(types.iter().map(|&ty| Value { ty, loc: Loc::Slot }));
     }
