@@ -121,19 +121,21 @@ impl BodyScan<'_> {
     pub fn loop_locals(&self, ordinal: u32, counts: &mut [u32]) -> Vec<(u32, u32)> {
         let Some(&(start, end)) = self.spans.get(ordinal as usize) else { return Vec::new() };
         let accesses = &self.accesses[start as usize..end as usize];
-        let mut locals = Vec::new();
+        // One allocation: each distinct local once, its count filled in after.
+        let mut ranked = Vec::with_capacity(accesses.len().min(counts.len()));
         for &local in accesses {
             let count = &mut counts[local as usize];
             if *count == 0 {
-                locals.push(local);
+                ranked.push((local, 0));
             }
             *count += 1;
         }
-        let mut ranked: Vec<(u32, u32)> = locals
-            .into_iter()
-            .map(|local| (local, std::mem::take(&mut counts[local as usize])))
-            .collect();
-        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        for (local, count) in &mut ranked {
+            *count = std::mem::take(&mut counts[*local as usize]);
+        }
+        // Locals are distinct, so no two entries compare equal: unstable sorting (which
+        // allocates nothing) gives the one order there is.
+        ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         ranked
     }
 }

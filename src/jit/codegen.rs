@@ -168,6 +168,26 @@ enum Held {
     Shared,
 }
 
+/// The code generator's lists, kept by each thread from one function to the next (their
+/// contents are not: each function clears them first): a compile thread generates thousands of
+/// functions, and allocating their lists afresh for each costs.
+#[derive(Default)]
+struct Scratch {
+    locals: Vec<Ty>,
+    results: Vec<Ty>,
+    stack: Vec<Value>,
+    free: Vec<Reg>,
+    free_float: Vec<FReg>,
+    used: Vec<Reg>,
+    /// All zeros between uses (see [`BodyScan::loop_locals`]).
+    local_counts: Vec<u32>,
+}
+
+thread_local! {
+    /// The lists of the last function this thread compiled (none after a failed compile).
+    static SPARE_SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+}
+
 /// Compiles one function with `masm`, on the frame `layout` describes. With
 /// `options.record_offsets`, the output's code map says where each operator's code starts (for
 /// `tierup explore`); without, nothing is recorded.
@@ -181,8 +201,17 @@ pub fn compile<M: MacroAssembler>(
 ) -> Result<Assembled, CompileError> {
     let record_offsets = options.record_offsets;
     let ty = module.func_type(func_index);
-    let mut locals = ty.params().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
-    let results = ty.results().iter().map(|t| Ty::from_val(*t)).collect::<Result<Vec<_>, _>>()?;
+    let scratch = SPARE_SCRATCH.take().unwrap_or_default();
+    let mut locals = scratch.locals;
+    locals.clear();
+    for &param in ty.params() {
+        locals.push(Ty::from_val(param)?);
+    }
+    let mut results = scratch.results;
+    results.clear();
+    for &result in ty.results() {
+        results.push(Ty::from_val(result)?);
+    }
     let wp = |e: wasmparser::BinaryReaderError| CompileError::Internal(e.to_string());
     let mut reader = body.get_locals_reader().map_err(wp)?;
     for _ in 0..reader.get_count() {
@@ -208,22 +237,34 @@ pub fn compile<M: MacroAssembler>(
     if options.counting && layout.num_loops > 0 {
         masm.tally_back_edges(def, options.back_edge_chunk);
     }
-    let g_locals_len = locals.len();
-    let free = masm.allocatable().iter().rev().copied().collect();
-    let free_float = masm.allocatable_float().iter().rev().copied().collect();
+    let mut local_counts = scratch.local_counts;
+    local_counts.clear();
+    local_counts.resize(locals.len(), 0);
+    let mut free = scratch.free;
+    free.clear();
+    free.extend(masm.allocatable().iter().rev().copied());
+    let mut free_float = scratch.free_float;
+    free_float.clear();
+    free_float.extend(masm.allocatable_float().iter().rev().copied());
+    let mut stack = scratch.stack;
+    stack.clear();
+    // Deep enough for most functions: growing it costs more than the space.
+    stack.reserve(64);
+    let mut used = scratch.used;
+    used.clear();
     let mut g = CodeGen {
         free_float,
         masm,
         module,
         locals,
         temp_base,
-        // Deep enough for most functions: growing them costs more than the space.
-        stack: Vec::with_capacity(64),
+        stack,
+        // Deep enough for most functions: growing it costs more than the space.
         controls: Vec::with_capacity(32),
         free,
         reachable: true,
         dead_depth: 0,
-        results: results.clone(),
+        results,
         fuel: &layout.fuel_segments,
         next_fuel: 0,
         def,
@@ -232,8 +273,9 @@ pub fn compile<M: MacroAssembler>(
         in_fuel_segment: false,
         cache: Cache::default(),
         lent: Cache::default(),
-        used: Vec::new(),
-        local_counts: vec![0; g_locals_len],
+        used,
+        used_mask: 0,
+        local_counts,
         scan,
     };
     let end = g.masm.new_label();
@@ -241,7 +283,7 @@ pub fn compile<M: MacroAssembler>(
         kind: Kind::Function,
         height: 0,
         params: Types::new(),
-        results: results.into_iter().collect(),
+        results: g.results.iter().copied().collect(),
         label: end,
         else_label: None,
         state: Cache::default(),
@@ -314,10 +356,36 @@ pub fn compile<M: MacroAssembler>(
     let body_end = g.masm.offset();
     g.masm.registers_used(&g.used);
     let mut assembled = g.masm.finish().map_err(|e| CompileError::Internal(e.to_string()))?;
+    SPARE_SCRATCH.set(Some(Scratch {
+        locals: g.locals,
+        results: g.results,
+        stack: g.stack,
+        free: g.free,
+        free_float: g.free_float,
+        used: g.used,
+        local_counts: g.local_counts,
+    }));
     let shift = assembled.entry_bytes;
     assembled.code_map.ops = op_offsets.into_iter().map(|(op, at)| (op, at + shift)).collect();
     assembled.code_map.body_end = body_end + shift;
     Ok(assembled)
+}
+
+/// Refills free list `free` with the registers of `allocatable` whose bits (by `number`) are
+/// clear in `taken`, last first (so the first is popped first). Written without a branch per
+/// register: block ends and branches reset the free lists all the time.
+fn refill_free<R: Copy>(free: &mut Vec<R>, allocatable: &[R], taken: u64, number: fn(R) -> u8) {
+    const MOST: usize = 32;
+    assert!(allocatable.len() <= MOST, "more allocatable registers than the free lists' buffer");
+    free.clear();
+    let Some(&first) = allocatable.first() else { return };
+    let mut buffer = [first; MOST];
+    let mut count = 0;
+    for &r in allocatable.iter().rev() {
+        buffer[count] = r;
+        count += (taken >> number(r) & 1 == 0) as usize;
+    }
+    free.extend_from_slice(&buffer[..count]);
 }
 
 struct CodeGen<'m, M: MacroAssembler> {
@@ -354,8 +422,10 @@ struct CodeGen<'m, M: MacroAssembler> {
     cache: Cache,
     /// Cached locals lent to the operands of the operator being compiled (see [`Held`]).
     lent: Cache,
-    /// Every register the code writes (each came from `free` at least once).
+    /// Every register the code writes (each came from `free` at least once), in order.
     used: Vec<Reg>,
+    /// `used` by register number.
+    used_mask: u64,
     /// Scratch space for [`BodyScan::loop_locals`], one zero per local.
     local_counts: Vec<u32>,
     scan: BodyScan<'m>,
@@ -865,7 +935,8 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     /// A register off the free list, noted as used.
     fn take_free(&mut self) -> Option<Reg> {
         let r = self.free.pop()?;
-        if !self.used.contains(&r) {
+        if self.used_mask & 1 << r.0 == 0 {
+            self.used_mask |= 1 << r.0;
             self.used.push(r);
         }
         Some(r)
@@ -1533,7 +1604,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let ranked = self.scan.loop_locals(ordinal, &mut self.local_counts);
         let int_room = self.masm.allocatable().len().saturating_sub(KEEP_FREE);
         let float_room = self.masm.allocatable_float().len().saturating_sub(KEEP_FREE);
-        let (mut ints, mut floats) = (Vec::new(), Vec::new());
+        let (mut ints, mut floats) = (SmallVec::<[u32; 16]>::new(), SmallVec::<[u32; 16]>::new());
         for (local, _) in ranked {
             let ty = self.locals[local as usize];
             if ty.is_float() {
@@ -1687,12 +1758,8 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let int_taken = state.ints.iter().fold(0u64, |taken, (_, r)| taken | 1 << r.0);
         let float_taken = state.floats.iter().fold(0u64, |taken, (_, r)| taken | 1 << r.0);
         self.cache = state;
-        self.free.clear();
-        let ints = self.masm.allocatable().iter().rev();
-        self.free.extend(ints.filter(|r| int_taken & 1 << r.0 == 0));
-        self.free_float.clear();
-        let floats = self.masm.allocatable_float().iter().rev();
-        self.free_float.extend(floats.filter(|r| float_taken & 1 << r.0 == 0));
+        refill_free(&mut self.free, self.masm.allocatable(), int_taken, |r| r.0);
+        refill_free(&mut self.free_float, self.masm.allocatable_float(), float_taken, |r| r.0);
         self.stack.truncate(height);
         self.stack.extend(types.iter().map(|&ty| Value { ty, loc: Loc::Slot }));
     }

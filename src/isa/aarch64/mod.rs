@@ -224,6 +224,17 @@ struct HotStub {
     resume: DynamicLabel,
 }
 
+thread_local! {
+    /// The assembler of the last function this thread finished, emptied, with its buffers (as
+    /// on x86-64): fresh buffers for each of thousands of functions cost reallocations.
+    static SPARE_ASSEMBLER: std::cell::Cell<Option<VecAssembler<Aarch64Relocation>>> =
+        const { std::cell::Cell::new(None) };
+    /// The heap-access list of the last function this thread finished, emptied: the output
+    /// gets an exact copy.
+    static SPARE_HEAP_ACCESSES: std::cell::Cell<Vec<u32>> =
+        const { std::cell::Cell::new(Vec::new()) };
+}
+
 impl Default for Aarch64Masm {
     fn default() -> Self {
         Aarch64Masm::new(false)
@@ -238,7 +249,7 @@ impl Aarch64Masm {
 
     /// Like [`Aarch64Masm::new`], with loads bounded as `bounds` says (stores are always checked).
     pub fn with_bounds(far: bool, bounds: HeapBounds) -> Self {
-        let mut ops = VecAssembler::new(0);
+        let mut ops = SPARE_ASSEMBLER.take().unwrap_or_else(|| VecAssembler::new(0));
         let epilogue = ops.new_dynamic_label();
         let trap_exit = ops.new_dynamic_label();
         Aarch64Masm {
@@ -249,7 +260,7 @@ impl Aarch64Masm {
             func_index: u32::MAX,
             osr_targets: Vec::new(),
             bounds,
-            heap_accesses: Vec::new(),
+            heap_accesses: SPARE_HEAP_ACCESSES.take(),
             sig_sites: Vec::new(),
             far,
             hot_stubs: Vec::new(),
@@ -1529,13 +1540,17 @@ impl MacroAssembler for Aarch64Masm {
         // everything recorded so far moves by their length.
         let body_end = self.offset();
         self.enter(&saved);
-        let mut code = self.ops.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
+        let mut code: Vec<u8> = self.ops.drain().map_err(|e| AsmError(format!("{e:?}")))?.collect();
+        SPARE_ASSEMBLER.set(Some(std::mem::replace(&mut self.ops, VecAssembler::new(0))));
         let entry = code.split_off(body_end as usize);
         let shift = entry.len() as u32;
         code.splice(0..0, entry);
         let out_of_line = out_of_line.into_iter().map(|(at, what)| (at + shift, what)).collect();
         let code_map = CodeMap { out_of_line, ..CodeMap::default() };
         let heap_accesses = self.heap_accesses.iter().map(|at| at + shift).collect();
+        let mut spare = std::mem::take(&mut self.heap_accesses);
+        spare.clear();
+        SPARE_HEAP_ACCESSES.set(spare);
         let osr_entries = osr_entries.into_iter().map(|e| e.map(|at| at + shift)).collect();
         let oob_landing = oob_landing.map(|at| at + shift);
         let sig_sites = std::mem::take(&mut self.sig_sites)

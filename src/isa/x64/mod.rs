@@ -135,6 +135,10 @@ thread_local! {
     /// of tier 1's time in reallocations and page faults.
     static SPARE_ASSEMBLER: std::cell::Cell<Option<VecAssembler<X64Relocation>>> =
         const { std::cell::Cell::new(None) };
+    /// The heap-access list of the last function this thread finished, emptied: the output
+    /// gets an exact copy, so growing the list one function at a time costs nothing.
+    static SPARE_HEAP_ACCESSES: std::cell::Cell<Vec<u32>> =
+        const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Assembles one function for x86-64.
@@ -233,7 +237,7 @@ impl X64Masm {
             func_index: u32::MAX,
             osr_targets: Vec::new(),
             bounds,
-            heap_accesses: Vec::new(),
+            heap_accesses: SPARE_HEAP_ACCESSES.take(),
             sig_sites: Vec::new(),
             features,
             hot_stubs: Vec::new(),
@@ -1709,6 +1713,9 @@ impl MacroAssembler for X64Masm {
         let out_of_line = out_of_line.into_iter().map(|(at, what)| (at + shift, what)).collect();
         let code_map = CodeMap { out_of_line, ..CodeMap::default() };
         let heap_accesses = self.heap_accesses.iter().map(|at| at + shift).collect();
+        let mut spare = std::mem::take(&mut self.heap_accesses);
+        spare.clear();
+        SPARE_HEAP_ACCESSES.set(spare);
         let osr_entries = osr_entries.into_iter().map(|e| e.map(|at| at + shift)).collect();
         let oob_landing = oob_landing.map(|at| at + shift);
         let sig_sites = std::mem::take(&mut self.sig_sites)
