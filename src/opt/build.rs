@@ -613,8 +613,10 @@ impl<'a> FnBuilder<'a> {
     }
 
     fn add_phi_operands(&mut self, var: u32, p: Value, b: Block) -> Value {
-        let preds = self.preds[b.index()].clone();
-        for (pb, inst, ti) in preds {
+        // By index, not over a copy: reading a variable adds no branch, so `b`'s predecessors
+        // stay as they are (and the copy was an allocation per parameter).
+        for k in 0..self.preds[b.index()].len() {
+            let (pb, inst, ti) = self.preds[b.index()][k];
             let v = self.read_var(var, pb);
             self.f.insts[inst.index()].targets[ti].args.push(v);
         }
