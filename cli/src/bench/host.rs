@@ -42,9 +42,11 @@ pub fn git_commit(dir: &Path) -> (Option<String>, bool) {
         command_output("git", &all)
     };
     let commit = git(&["rev-parse", "--short", "HEAD"]);
-    // Untracked files (a corpus being written, results) do not change what was measured.
-    let dirty =
-        commit.is_some() && git(&["status", "--porcelain", "--untracked-files=no"]).is_some();
+    // Untracked files (a corpus being written) do not change what was measured, and neither do
+    // the results folder's files, which each record rewrites (results/README.md and its charts):
+    // otherwise every record after the first of a session would call its build modified.
+    let status = ["status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"];
+    let dirty = commit.is_some() && git(&status).is_some();
     (commit, dirty)
 }
 
@@ -116,6 +118,27 @@ mod tests {
         assert_eq!(date_of(951_782_400), "2000-02-29");
         assert_eq!(date_of(1_709_251_199), "2024-02-29");
         assert_eq!(date_of(1_764_028_800), "2025-11-25");
+    }
+
+    #[test]
+    fn only_changes_outside_results_make_a_checkout_dirty() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let ok = Command::new("git").arg("-C").arg(dir.path()).args(args).output();
+            assert!(ok.is_ok_and(|o| o.status.success()), "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        std::fs::create_dir(dir.path().join("results")).unwrap();
+        for file in ["results/README.md", "engine.rs"] {
+            std::fs::write(dir.path().join(file), "before\n").unwrap();
+        }
+        git(&["add", "."]);
+        git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "c"]);
+        assert!(matches!(git_commit(dir.path()), (Some(_), false)));
+        std::fs::write(dir.path().join("results/README.md"), "rewritten\n").unwrap();
+        assert!(matches!(git_commit(dir.path()), (Some(_), false)), "results/ is not the build");
+        std::fs::write(dir.path().join("engine.rs"), "changed\n").unwrap();
+        assert!(matches!(git_commit(dir.path()), (Some(_), true)));
     }
 
     #[test]
