@@ -421,16 +421,9 @@ pub fn is_artifact(bytes: &[u8]) -> bool {
 /// Whether the file at `path` starts like an artifact (reads its first bytes only).
 pub fn is_artifact_file(path: &Path) -> std::io::Result<bool> {
     use std::io::Read;
-    let mut head = [0; MAGIC.len()];
-    let mut file = std::fs::File::open(path)?;
-    let mut filled = 0;
-    while filled < head.len() {
-        match file.read(&mut head[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(is_artifact(&head[..filled]))
+    let mut head = Vec::with_capacity(MAGIC.len());
+    std::fs::File::open(path)?.take(MAGIC.len() as u64).read_to_end(&mut head)?;
+    Ok(is_artifact(&head))
 }
 
 /// An artifact or cache entry mapped read-only from its file (memmap2) rather than read into the

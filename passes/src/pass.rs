@@ -113,11 +113,6 @@ impl<'m> Context<'m> {
         }
     }
 
-    /// The functions with bodies (as when the context was made), in index order.
-    pub fn bodies(&self) -> &[FuncId] {
-        &self.bodies
-    }
-
     /// Instructions in all function bodies.
     fn inst_count(&self) -> i64 {
         self.bodies.iter().map(|f| self.module.funcs[f.index()].inst_count()).sum::<usize>() as i64

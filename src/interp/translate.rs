@@ -1087,18 +1087,11 @@ impl Translator<'_> {
             (Src::Slot(a), Src::Imm(Imm::I32(imm))) | (Src::Imm(Imm::I32(imm)), Src::Slot(a)) => {
                 (a, imm)
             }
-            (Src::Slot(a), Src::Slot(b)) if self.scaled(a, b).is_some() => {
-                let (base, shift) = self.scaled(a, b).expect("checked in the guard");
-                let BinI32 { a: index, imm, .. } = self.last_operands();
-                // `x << k` is `x * 2^k` modulo 2^32, with `k` taken modulo 32 as `i32.shl` does.
-                let scale = if shift { 1u32 << (imm & 31) } else { imm };
-                self.take_back();
-                let mode = self.mode(base, index);
-                let forms = forms3!(h::i32_add_scaled);
-                self.produce(pick(&forms, mode), |dst| AddScaled { dst, a: base, b: index, scale });
-                return;
-            }
             (Src::Slot(a), Src::Slot(b)) => {
+                if let Some((base, shift)) = self.scaled(a, b) {
+                    self.i32_add_scaled(base, shift);
+                    return;
+                }
                 let mode = self.mode(a, b);
                 self.produce(pick(&forms3!(h::i32_add), mode), |dst| Bin { dst, a, b });
                 self.last.op = Some(LastOp::Add);
@@ -1120,6 +1113,18 @@ impl Translator<'_> {
         let handler = pick(&forms2!(h::i32_add_ri), self.acc_use(a) as usize);
         self.produce(handler, |dst| BinI32 { dst, a, imm });
         self.last.op = Some(LastOp::AddImm);
+    }
+
+    /// `base + index * scale` in place of the scaling just translated (`LastOp::Scale`, a shift
+    /// when `shift`) and the `i32.add` of its result to `base`.
+    fn i32_add_scaled(&mut self, base: Slot, shift: bool) {
+        let BinI32 { a: index, imm, .. } = self.last_operands();
+        // `x << k` is `x * 2^k` modulo 2^32, with `k` taken modulo 32 as `i32.shl` does.
+        let scale = if shift { 1u32 << (imm & 31) } else { imm };
+        self.take_back();
+        let mode = self.mode(base, index);
+        let forms = forms3!(h::i32_add_scaled);
+        self.produce(pick(&forms, mode), |dst| AddScaled { dst, a: base, b: index, scale });
     }
 
     /// If the last instruction was a scaling (`LastOp::Scale`) computing `a` or `b`, which nothing

@@ -259,7 +259,6 @@ pub fn compile<M: MacroAssembler>(
         locals,
         temp_base,
         stack,
-        // Deep enough for most functions: growing it costs more than the space.
         controls: Vec::with_capacity(32),
         free,
         reachable: true,

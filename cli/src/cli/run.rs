@@ -228,7 +228,7 @@ struct Host {
 
 pub fn run(cmd: RunCommand) -> Result<ExitCode> {
     let started = Instant::now();
-    let bytes = read_input(&cmd.file)
+    let bytes = read_input(&cmd.file, cmd.allow_precompiled)
         .with_context(|| format!("failed to compile {}: cannot read it", cmd.file.display()))?;
     let precompiled = tierup::artifact::is_artifact(&bytes);
     let engine = Engine::new(config(&cmd, precompiled.then_some(&bytes[..])));
@@ -311,10 +311,12 @@ impl std::ops::Deref for Input {
     }
 }
 
-fn read_input(path: &Path) -> std::io::Result<Input> {
-    if tierup::artifact::is_artifact_file(path)? {
-        // SAFETY: an artifact is trusted as a whole (it is only run under --allow-precompiled),
-        // which includes not being truncated while this short-lived process maps it.
+/// Maps FILE only when it is an artifact the user vouched for (`allow_precompiled`); anything
+/// else is read, including an artifact about to be refused.
+fn read_input(path: &Path, allow_precompiled: bool) -> std::io::Result<Input> {
+    if allow_precompiled && tierup::artifact::is_artifact_file(path)? {
+        // SAFETY: with --allow-precompiled the user trusts the artifact as a whole, which
+        // includes not truncating it while this process maps it.
         return Ok(Input::Mapped(unsafe { MappedFile::open(path) }?));
     }
     std::fs::read(path).map(Input::Read)

@@ -596,7 +596,8 @@ fn infer_types(env: &Env, func: &mut Function) -> R<()> {
 /// Parses a module (declarations, imports and functions in any mix; functions numbered in order).
 pub fn parse_module(src: &str) -> Result<Module, ParseError> {
     let mut p = Parser { toks: tokenize(src)?, pos: 0 };
-    let mut m = Module::default();
+    let mut env = Env::default();
+    let mut funcs: Vec<Function> = Vec::new();
     loop {
         p.skip_newlines();
         if p.peek().is_none() {
@@ -606,10 +607,10 @@ pub fn parse_module(src: &str) -> Result<Module, ParseError> {
         match w.as_str() {
             "import" | "function" => {
                 let id = p.prefixed("fn")?;
-                if id as usize != m.funcs.len() {
+                if id as usize != funcs.len() {
                     return p.err(format!(
                         "expected fn{}, functions are numbered in order",
-                        m.funcs.len()
+                        funcs.len()
                     ));
                 }
                 let mut f = Function::default();
@@ -626,19 +627,19 @@ pub fn parse_module(src: &str) -> Result<Module, ParseError> {
                     f.sig = p.sig()?;
                     p.function(&mut f)?;
                 }
-                std::sync::Arc::make_mut(&mut m.env).func_sigs.push(f.sig.clone());
-                m.funcs.push(f);
+                env.func_sigs.push(f.sig.clone());
+                funcs.push(f);
             }
             "memory" => {
                 p.prefixed("mem")?;
                 let (min, max, imported) = p.limits()?;
-                std::sync::Arc::make_mut(&mut m.env).memories.push(Memory { min, max, imported });
+                env.memories.push(Memory { min, max, imported });
             }
             "table" => {
                 p.prefixed("table")?;
                 let ty = p.ty()?;
                 let (min, max, imported) = p.limits()?;
-                std::sync::Arc::make_mut(&mut m.env).tables.push(Table { ty, min, max, imported });
+                env.tables.push(Table { ty, min, max, imported });
             }
             "global" => {
                 p.prefixed("g")?;
@@ -650,7 +651,7 @@ pub fn parse_module(src: &str) -> Result<Module, ParseError> {
                     p.expect('=')?;
                     Some(p.const_expr()?)
                 };
-                std::sync::Arc::make_mut(&mut m.env).globals.push(Global { ty, mutable, init });
+                env.globals.push(Global { ty, mutable, init });
             }
             "data" => {
                 p.prefixed("data")?;
@@ -669,9 +670,7 @@ pub fn parse_module(src: &str) -> Result<Module, ParseError> {
                     .map(|i| hex.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
                     .collect();
                 match bytes {
-                    Some(bytes) if hex.len() % 2 == 0 => {
-                        std::sync::Arc::make_mut(&mut m.env).datas.push(Data { active, bytes })
-                    }
+                    Some(bytes) if hex.len() % 2 == 0 => env.datas.push(Data { active, bytes }),
                     _ => return p.err("data bytes must be a hex string"),
                 }
             }
@@ -700,19 +699,14 @@ pub fn parse_module(src: &str) -> Result<Module, ParseError> {
                         p.expect(',')?;
                     }
                 }
-                std::sync::Arc::make_mut(&mut m.env).elems.push(Elem {
-                    ty,
-                    active,
-                    declared,
-                    items,
-                });
+                env.elems.push(Elem { ty, active, declared, items });
             }
             s if s.starts_with("sig") => {
                 p.pos -= 1;
                 p.prefixed("sig")?;
                 p.expect('=')?;
                 let sig = p.sig()?;
-                std::sync::Arc::make_mut(&mut m.env).sigs.push(sig);
+                env.sigs.push(sig);
             }
             other => {
                 p.pos -= 1;
@@ -720,11 +714,10 @@ pub fn parse_module(src: &str) -> Result<Module, ParseError> {
             }
         }
     }
-    let env = m.env.clone();
-    for f in &mut m.funcs {
+    for f in &mut funcs {
         infer_types(&env, f)?;
     }
-    Ok(m)
+    Ok(Module { env: std::sync::Arc::new(env), funcs })
 }
 
 /// Parses a module and returns it, panicking with the error (for tests).
