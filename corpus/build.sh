@@ -171,15 +171,24 @@ main() {
 # ---------------------------------------------------------------------------------------------
 
 c_flags=(-O2 -std=c11 -Wall -Wextra -Werror)
+# A program whose bench.toml names a `debug_wasm` also gets that module built with DWARF for the
+# debugger's tests: -O1 rather than -O0 so C variables live in wasm locals (at -O0 clang keeps
+# them in linear memory's shadow stack), with the same sources and relative names.
+c_debug_flags=(-O1 -g -std=c11 -Wall -Wextra -Werror)
 
 build_c() {
     local name="$1" dir="$2"
-    local wasm
+    local wasm debug_wasm
     wasm="$(toml_string "$dir/bench.toml" wasm)"
+    debug_wasm="$(toml_string "$dir/bench.toml" debug_wasm)"
     (
         cd "$dir"
         local sources=(*.c)
         clang-16 --target=wasm32-wasi --sysroot=/usr "${c_flags[@]}" -o "$wasm" "${sources[@]}" -lm
+        if [[ -n "$debug_wasm" ]]; then
+            clang-16 --target=wasm32-wasi --sysroot=/usr "${c_debug_flags[@]}" -o "$debug_wasm" \
+                "${sources[@]}" -lm
+        fi
         if ((native)); then
             clang-16 "${c_flags[@]}" -o "$out/$name/native" "${sources[@]}" -lm
         fi
