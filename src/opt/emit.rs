@@ -18,7 +18,7 @@
 use super::lower::{CALL_AREA, EntrySlots};
 use super::vcode::{MInst, MTy, RI, RegEnv, SelectCond, VCode};
 use crate::isa::masm::{
-    Comparison, FReg, FrameSetup, GlobalCell, MacroAssembler, Reg, RegImm, Size,
+    Comparison, Cond, FReg, FrameSetup, GlobalCell, MacroAssembler, Reg, RegImm, Size,
 };
 use crate::tier::Tier;
 use crate::tier::compiler::CompileError;
@@ -46,8 +46,10 @@ impl std::str::FromStr for RegallocAlgorithm {
     }
 }
 
-/// The allocator's view of `masm`'s registers.
-pub fn reg_env<M: MacroAssembler>(masm: &M) -> RegEnv {
+/// The allocator's view of `masm`'s registers, once `masm` knows it assembles tier-2 code (the
+/// tiers' register sets differ).
+pub fn reg_env<M: MacroAssembler>(masm: &mut M) -> RegEnv {
+    masm.set_tier(Tier::Optimized);
     let int = |r: Reg| PReg::new(r.0 as usize, RegClass::Int);
     let float = |r: FReg| PReg::new(r.0 as usize, RegClass::Float);
     let set = |regs: Vec<PReg>| regs.into_iter().fold(PRegSet::empty(), |s, r| s.with(r));
@@ -372,6 +374,27 @@ impl<M: MacroAssembler> Emitter<'_, M> {
         Ok(())
     }
 
+    /// A two-way integer branch: when `then` is the block laid out next, the inverted condition
+    /// branches to `otherwise` and `then` is fallen into (one taken branch fewer per loop
+    /// iteration where a loop's body follows its exit test).
+    fn cond_branch(
+        &mut self,
+        c: Comparison,
+        then: regalloc2::Block,
+        otherwise: regalloc2::Block,
+        next: usize,
+    ) {
+        let (then_next, otherwise_next) =
+            (self.forward[then.index()] == next, self.forward[otherwise.index()] == next);
+        if then_next && !otherwise_next {
+            let label = self.labels[otherwise.index()];
+            self.masm.branch(c.cond.invert(), c.size, c.lhs, c.rhs, label);
+        } else {
+            self.masm.branch(c.cond, c.size, c.lhs, c.rhs, self.labels[then.index()]);
+            self.jump_unless_next(otherwise, next);
+        }
+    }
+
     fn jump_unless_next(&mut self, target: regalloc2::Block, next: usize) {
         if self.forward[target.index()] != next {
             self.masm.jump(self.labels[target.index()]);
@@ -398,7 +421,11 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                     m.store_slot(Size::S64, r.int(*src), at)
                 }
             }
-            MInst::Iconst { size, dst, imm } => m.mov(*size, r.int(*dst), RegImm::Imm(*imm)),
+            MInst::Iconst { size, dst, imm } => {
+                // A 32-bit move zero-extends: shorter than a 64-bit immediate for small ones.
+                let size = if u32::try_from(*imm).is_ok() { Size::S32 } else { *size };
+                m.mov(size, r.int(*dst), RegImm::Imm(*imm))
+            }
             MInst::Fconst { size, dst, bits } => m.load_float_const(*size, r.float(*dst), *bits),
             MInst::Mov { ty, dst, src } => {
                 if ty.is_float() {
@@ -493,20 +520,12 @@ impl<M: MacroAssembler> Emitter<'_, M> {
             MInst::Runtime { op, a, b, args } => m.runtime(*op, *a, *b, self.frame.slot(*args)),
             MInst::Jump { target } => self.jump_unless_next(*target, next),
             MInst::Brif { cond, then, otherwise } => {
-                let label = self.labels[then.index()];
-                m.branch(
-                    crate::isa::masm::Cond::Ne,
-                    Size::S32,
-                    r.int(*cond),
-                    RegImm::Imm(0),
-                    label,
-                );
-                self.jump_unless_next(*otherwise, next);
+                let (cond, size, lhs, rhs) = (Cond::Ne, Size::S32, r.int(*cond), RegImm::Imm(0));
+                self.cond_branch(Comparison { cond, size, lhs, rhs }, *then, *otherwise, next);
             }
             MInst::CmpBranch { cond, size, lhs, rhs, then, otherwise } => {
-                let label = self.labels[then.index()];
-                m.branch(*cond, *size, r.int(*lhs), r.ri(*rhs), label);
-                self.jump_unless_next(*otherwise, next);
+                let (cond, size, lhs, rhs) = (*cond, *size, r.int(*lhs), r.ri(*rhs));
+                self.cond_branch(Comparison { cond, size, lhs, rhs }, *then, *otherwise, next);
             }
             MInst::FloatCmpBranch { cmp, size, lhs, rhs, then, otherwise } => {
                 let label = self.labels[then.index()];

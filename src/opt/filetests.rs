@@ -52,7 +52,7 @@ fn body<M: MacroAssembler>(
     module_types: u32,
 ) -> Result<String, String> {
     let entry = EntrySlots((0..func.sig.params.len() as u32).collect());
-    let regs = emit::reg_env(&masm);
+    let regs = emit::reg_env(&mut masm);
     let vcode =
         lower::lower(func, imported, &entry, regs.call_clobbers).map_err(|e| e.to_string())?;
     let output = emit::allocate(&vcode, &regs.env, RegallocAlgorithm::Backtracking, true)

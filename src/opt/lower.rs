@@ -4,8 +4,9 @@
 //! `MacroAssembler` operations. Selection folds what the assembler takes directly: integer
 //! immediates that fit 32 bits into ALU operations, compares and branches; a compare (or `eqz`)
 //! (integer or float) used only by the branch that ends its block into one compare-and-branch,
-//! and an integer one used only by a select into that select (`cmov`, `csel`); constants used only in such places are not
-//! materialized at all; a constant heap address (a C global's `i32.const 0` base) into the
+//! and an integer one used only by a select into that select (`cmov`, `csel`); constants used
+//! only in such places are not materialized at all, other integer constants are materialized
+//! right before each use (never held in a register across code); a constant heap address (a C global's `i32.const 0` base) into the
 //! access's offset. A heap address that is a sum is never folded into the access: wasm wraps
 //! `i32.add` at 32 bits, the access's addition does not. Calls and runtime helpers pass their
 //! operands through the frame area above the spill slots, as every tier's entries expect;
@@ -301,6 +302,8 @@ struct Lower<'f> {
     /// The frame offset of the call area, fixed once the spill slots are counted: calls and
     /// helpers are lowered against this placeholder and patched (see `finish`).
     call_area_slots: u32,
+    /// The VCode block being lowered, where integer constants are materialized at their uses.
+    current: Option<MB>,
 }
 
 /// Placeholder frame offset of the call area in lowered instructions; `emit` relocates it above
@@ -343,12 +346,18 @@ impl<'f> Lower<'f> {
             fused_compares: Vec::new(),
             call_clobbers,
             call_area_slots: 0,
+            current: None,
         })
     }
 
     fn vreg(&mut self, v: Value) -> Result<VReg, CompileError> {
         if let Some(r) = self.vregs[v.index()] {
             return Ok(r);
+        }
+        if let Some(mb) = self.current
+            && let Some(imm) = self.int_const(v)
+        {
+            return Ok(self.rematerialize(mb, v, imm));
         }
         let class = mty(self.f.ty(v))?.class();
         let r = VReg::new(self.next_vreg, class);
@@ -378,6 +387,29 @@ impl<'f> Lower<'f> {
             }
         }
         self.f.layout.iter().copied().filter(|b| seen[b.index()]).collect()
+    }
+
+    /// The value of an integer constant (`i32`, `i64` or a null reference), as its instruction
+    /// materializes it.
+    fn int_const(&self, v: Value) -> Option<(Size, i64)> {
+        match self.f.const_of(v)? {
+            Const::I32(x) => Some((Size::S32, x as i32 as i64)),
+            Const::I64(x) => Some((Size::S64, x as i64)),
+            Const::Null(_) => Some((Size::S64, 0)),
+            _ => None,
+        }
+    }
+
+    /// A fresh register holding integer constant `v`, materialized in `mb` right before the
+    /// instruction about to use it. Materializing an integer constant at each use (as Cranelift
+    /// does) keeps its live range one instruction long: one materialized at its definition, which
+    /// the passes hoist to the entry, stays live across every loop and is spilled and reloaded
+    /// under register pressure, costing a load where a `mov` of an immediate would do.
+    fn rematerialize(&mut self, mb: MB, v: Value, (size, imm): (Size, i64)) -> VReg {
+        let dst = VReg::new(self.next_vreg, mty(self.f.ty(v)).expect("an integer type").class());
+        self.next_vreg += 1;
+        self.push(mb, MInst::Iconst { size, dst, imm });
+        dst
     }
 
     /// A constant integer operand that fits a 32-bit immediate.
@@ -466,6 +498,7 @@ impl<'f> Lower<'f> {
 
     fn lower_block(&mut self, b: Block) -> Result<(), CompileError> {
         let mb = self.mblock[b.index()].unwrap();
+        self.current = Some(mb);
         let insts = self.f.blocks[b.index()].insts.clone();
         let (body, term) = insts.split_at(insts.len() - 1);
         // A compare consumed only by this block's branch, or by one select, becomes part of it.
@@ -522,17 +555,22 @@ impl<'f> Lower<'f> {
         let result = |l: &mut Self, n: usize| l.vreg(d.results[n]);
         match &d.kind {
             InstKind::Const(c) => {
-                if self.folded[d.results[0].index()] || self.uses[d.results[0].index()] == 0 {
+                let v = d.results[0];
+                if self.folded[v.index()]
+                    || self.uses[v.index()] == 0
+                    || self.int_const(v).is_some()
+                {
+                    // Integer constants are materialized at each use instead (`rematerialize`).
                     return Ok(());
                 }
                 let dst = result(self, 0)?;
                 let inst = match *c {
-                    Const::I32(x) => MInst::Iconst { size: Size::S32, dst, imm: x as i32 as i64 },
-                    Const::I64(x) => MInst::Iconst { size: Size::S64, dst, imm: x as i64 },
-                    Const::Null(_) => MInst::Iconst { size: Size::S64, dst, imm: 0 },
                     Const::F32(bits) => MInst::Fconst { size: Size::S32, dst, bits: bits as u64 },
                     Const::F64(bits) => MInst::Fconst { size: Size::S64, dst, bits },
                     Const::V128(_) => return Err(unsupported("v128 constants (SIMD)")),
+                    Const::I32(_) | Const::I64(_) | Const::Null(_) => {
+                        unreachable!("integer constants are rematerialized")
+                    }
                 };
                 self.push(mb, inst);
             }

@@ -4,7 +4,9 @@
 //! comparisons); `x * 2^k -> x << k`; `x /u 2^k -> x >>u k`; `x %u 2^k -> x & (2^k-1)`;
 //! constants move to the right of commutative operators; `select c, x, x -> x`,
 //! `select` on a constant condition; `-(-x) -> x` on floats (a sign-bit flip twice, exact for every
-//! NaN); `brif (eqz x), a, b -> brif x, b, a`.
+//! NaN); `brif (eqz x), a, b -> brif x, b, a`; `x & c -> x` when every bit `x` may have set is
+//! in `c` (`x` a zero-extending narrow load: `load8_u(p) & 0xff`, which C's `unsigned char`
+//! arithmetic leaves behind).
 //!
 //! Never on floats beyond that: `x * 1.0 -> x` or `x + 0.0 -> x` would be wrong for signalling
 //! NaNs or `-0.0`. Never removes a trap: division is only rewritten when the divisor is a
@@ -12,7 +14,7 @@
 
 use super::util::Subst;
 use crate::analysis::FuncAnalyses;
-use crate::ir::{Const, Env, Function, InstKind, NumOp, Value};
+use crate::ir::{Const, Env, Function, InstKind, LoadOp, NumOp, Value};
 use crate::pass::{Changed, Counters, FunctionPass};
 
 /// The `simplify` pass.
@@ -33,6 +35,18 @@ fn int_const(c: Option<Const>) -> Option<(u64, bool)> {
     match c? {
         Const::I32(x) => Some((x as u64, false)),
         Const::I64(x) => Some((x, true)),
+        _ => None,
+    }
+}
+
+/// The bits `v` may have set, when fewer than its type's: the result of a zero-extending narrow
+/// load.
+fn possibly_set_bits(f: &Function, v: Value) -> Option<u64> {
+    let def = f.def_inst(v)?;
+    match f.insts[def.index()].kind {
+        InstKind::Load { op: LoadOp::I32Load8U | LoadOp::I64Load8U, .. } => Some(0xff),
+        InstKind::Load { op: LoadOp::I32Load16U | LoadOp::I64Load16U, .. } => Some(0xffff),
+        InstKind::Load { op: LoadOp::I64Load32U, .. } => Some(0xffff_ffff),
         _ => None,
     }
 }
@@ -105,6 +119,9 @@ fn rewrite(f: &Function, op: NumOp, a: Value, b: Option<Value>) -> Option<Rewrit
         I32Mul | I64Mul if c == 1 => Rewrite::Value(a),
         I32Mul | I64Mul | I32And | I64And if c == 0 => Rewrite::Const(mk(is64, 0)),
         I32And | I64And if c == ones => Rewrite::Value(a),
+        I32And | I64And if possibly_set_bits(f, a).is_some_and(|bits| bits & c == bits) => {
+            Rewrite::Value(a)
+        }
         I32Or | I64Or if c == ones => Rewrite::Const(mk(is64, ones)),
         I32Mul | I64Mul if c.is_power_of_two() => Rewrite::OpConst(
             if is64 { I64Shl } else { I32Shl },

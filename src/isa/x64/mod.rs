@@ -8,7 +8,7 @@
 //! - `r14`: the memory base (`VmCtx::mem_base`), pinned by every entry of a function that
 //!   accesses memory;
 //! - `r8`-`r11`, `rbx`, `r12`, `r13`, `r15`: allocatable (`r15` is the back-edge tally in
-//!   functions with loops); entries save the callee-saved registers the code writes (told by
+//!   functions with loops), and `rbp` in tier 2; entries save the callee-saved registers the code writes (told by
 //!   `registers_used`), an odd number of them so calls stay 16-byte aligned, and `finish` puts
 //!   those saves in front of the code (`Assembled::entry_bytes`);
 //! - `xmm0`, `xmm1`: float scratch for this file only (two-operand forms, constants, the
@@ -53,8 +53,17 @@ use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler, dynasm};
 /// Allocatable registers, caller-saved first; `r15` last (the back-edge tally takes it).
 const ALLOCATABLE: [Reg; 8] = [Reg(8), Reg(9), Reg(10), Reg(11), Reg(3), Reg(12), Reg(13), Reg(15)];
 
+/// Tier 2's allocatable registers: tier 1's and `rbp`, which no code uses as a frame pointer.
+/// Tier 1 leaves it out: its code generator's cost model is tuned to eight registers.
+const ALLOCATABLE_OPTIMIZED: [Reg; 9] =
+    [Reg(8), Reg(9), Reg(10), Reg(11), Reg(3), Reg(12), Reg(13), Reg(5), Reg(15)];
+
 /// The callee-saved registers, which an entry saves when the function's code writes them.
-const CALLEE_SAVED: [u8; 5] = [3, 12, 13, 14, 15];
+const CALLEE_SAVED: [u8; 6] = [3, 5, 12, 13, 14, 15];
+
+/// Pushed (and popped) only to keep the stack 16-byte aligned when every callee-saved register
+/// is saved: a scratch register, which holds nothing across an entry or its return.
+const ALIGNMENT_PAD: u8 = 1;
 
 /// `rsp` in a SIB byte's index field means "no index": a heap access at a constant address is
 /// `[r14 + disp]` through the same instruction templates as every other (see `heap_access`).
@@ -453,12 +462,14 @@ impl X64Masm {
             .filter(|&r| match r {
                 HEAP_BASE => self.heap_base_used,
                 15 => self.tally.is_some() || writes(r),
+                // Only tier 2 allocates `rbp`, and always says what it writes.
+                5 => self.used.as_ref().is_some_and(|used| used.contains(&Reg(5))),
                 _ => writes(r),
             })
             .collect();
         if saved.len().is_multiple_of(2) {
             let pad = CALLEE_SAVED.into_iter().find(|r| !saved.contains(r));
-            saved.push(pad.expect("an even count leaves a register out"));
+            saved.push(pad.unwrap_or(ALIGNMENT_PAD));
             saved.sort_unstable();
         }
         saved
@@ -695,8 +706,10 @@ impl MacroAssembler for X64Masm {
     }
 
     fn allocatable(&self) -> &'static [Reg] {
+        let all: &'static [Reg] =
+            if self.tier == Tier::Optimized { &ALLOCATABLE_OPTIMIZED } else { &ALLOCATABLE };
         // `r15` is last: without it, the rest.
-        if self.tally.is_some() { &ALLOCATABLE[..ALLOCATABLE.len() - 1] } else { &ALLOCATABLE }
+        if self.tally.is_some() { &all[..all.len() - 1] } else { all }
     }
 
     fn has_unary(&self, op: UnaryOp) -> bool {
