@@ -823,14 +823,18 @@ impl<'f> Lower<'f> {
         split: bool,
     ) -> Result<MB, CompileError> {
         let target = self.mblock[t.block.index()].expect("reachable target");
-        let args: Vec<VReg> = t.args.iter().map(|&a| self.vreg(a)).collect::<Result<_, _>>()?;
         if !split {
+            let args: Vec<VReg> = t.args.iter().map(|&a| self.vreg(a)).collect::<Result<_, _>>()?;
             self.link(from, target, args);
             return Ok(target);
         }
         let e = self.new_mblock();
         self.link(from, e, vec![]);
-        self.link(e, target, args);
+        // Constant arguments are materialized on the edge, so only the path taking it pays.
+        let lowering = self.current.replace(e);
+        let args: Result<Vec<VReg>, _> = t.args.iter().map(|&a| self.vreg(a)).collect();
+        self.current = lowering;
+        self.link(e, target, args?);
         self.push(e, MInst::Jump { target });
         Ok(e)
     }
@@ -916,31 +920,16 @@ impl<'f> Lower<'f> {
         Ok(SelectCond::Compare { cond, size, lhs: self.vreg(d.args[0])?, rhs })
     }
 
-    /// Renumbers the blocks in reverse postorder, so every block but a loop header comes after
-    /// its predecessors: regalloc2's checker visits blocks in index order first and reports
-    /// values as unknown in a block visited before its predecessors (edge blocks made by
-    /// splitting are created last), and emission gets fall-throughs in that order too.
+    /// Renumbers the blocks in a reverse postorder that keeps each loop's blocks together
+    /// (`layout`): regalloc2's checker visits blocks in index order first and reports values as
+    /// unknown in a block visited before its predecessors (edge blocks made by splitting are
+    /// created last), regalloc2 reads loop depths from the order, and emission gets
+    /// fall-throughs in that order too.
     fn order_reverse_postorder(&mut self) {
         let n = self.blocks.len();
-        let mut postorder = Vec::with_capacity(n);
-        let mut seen = vec![false; n];
-        // Iterative depth-first search: (block, next successor to visit).
-        let mut stack = vec![(0usize, 0usize)];
-        seen[0] = true;
-        while let Some(&mut (b, ref mut next)) = stack.last_mut() {
-            if let Some(&s) = self.blocks[b].succs.get(*next) {
-                *next += 1;
-                if !seen[s.index()] {
-                    seen[s.index()] = true;
-                    stack.push((s.index(), 0));
-                }
-            } else {
-                postorder.push(b);
-                stack.pop();
-            }
-        }
-        let mut order: Vec<usize> = postorder.into_iter().rev().collect();
-        order.extend((0..n).filter(|&b| !seen[b]));
+        let succs: Vec<Vec<usize>> =
+            self.blocks.iter().map(|b| b.succs.iter().map(|s| s.index()).collect()).collect();
+        let order = super::layout::loop_contiguous_order(&succs);
         let mut new_index = vec![0usize; n];
         for (new, &old) in order.iter().enumerate() {
             new_index[old] = new;

@@ -1,6 +1,6 @@
 //! Tier 2, the optimizing tier: wasm -> SSA (`build.rs`) -> the `tierup-passes` pipeline ->
-//! lowering to VCode (`lower.rs`, `vcode.rs`) -> regalloc2 -> emission through the ISA layer's
-//! `MacroAssembler` (`emit.rs`).
+//! lowering to VCode (`lower.rs`, `vcode.rs`; blocks ordered loop by loop, `layout.rs`) ->
+//! regalloc2 -> emission through the ISA layer's `MacroAssembler` (`emit.rs`).
 //!
 //! - `OPTIMIZED` is the `Compiler` tiering calls: one function at a time, with its callees that
 //!   ran (the profile's call counts) built too so the pipeline's inliner can take them;
@@ -18,6 +18,7 @@ mod emit;
 mod env;
 #[cfg(test)]
 mod filetests;
+mod layout;
 mod lower;
 mod vcode;
 
