@@ -376,6 +376,23 @@ fn refill_free<R: Copy>(free: &mut Vec<R>, allocatable: &[R], taken: u64, number
     free.extend_from_slice(&buffer[..count]);
 }
 
+/// The order in which [`CodeGen::conform_from`]'s general loop emits `moves` (destination,
+/// local, source) when no move reads another's destination, which is nearly always: that loop
+/// then takes the first move each time and `swap_remove` puts the last one in its place, so the
+/// order is the first, then the rest from the last back. `None` when some move depends on
+/// another (the loop orders those). Emitting in this order without the loop's search for a
+/// ready move keeps the code byte for byte the same, at a fraction of the work.
+fn independent_order<R: Copy + PartialEq, L>(
+    moves: &[(R, L, Option<R>)],
+) -> Option<impl Iterator<Item = usize>> {
+    let reads_a_destination =
+        |&(_, _, src): &(R, L, Option<R>)| src.is_some_and(|src| moves.iter().any(|m| m.0 == src));
+    if moves.iter().any(reads_a_destination) {
+        return None;
+    }
+    Some((!moves.is_empty()).then_some(0).into_iter().chain((1..moves.len()).rev()))
+}
+
 struct CodeGen<'m, M: MacroAssembler> {
     masm: M,
     module: &'m ModuleInner,
@@ -1683,6 +1700,18 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 moves.push((r, local, current.int_of(local)));
             }
         }
+        if let Some(order) = independent_order(&moves) {
+            for i in order {
+                let (dst, local, src) = moves[i];
+                match src {
+                    Some(src) => masm.mov(Size::S64, dst, RegImm::Reg(src)),
+                    None => {
+                        masm.load_slot(locals[local as usize].size(), dst, Self::local_slot(local))
+                    }
+                }
+            }
+            return;
+        }
         while !moves.is_empty() {
             let ready = (0..moves.len())
                 .find(|&i| !moves.iter().any(|m| m.2 == Some(moves[i].0)))
@@ -1710,6 +1739,19 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 let (local, r) = unpack(entry);
                 moves.push((r, local, current.float_of(local)));
             }
+        }
+        if let Some(order) = independent_order(&moves) {
+            for i in order {
+                let (dst, local, src) = moves[i];
+                match src {
+                    Some(src) => masm.mov_float(dst, src),
+                    None => {
+                        let size = locals[local as usize].size();
+                        masm.load_slot_float(size, dst, Self::local_slot(local));
+                    }
+                }
+            }
+            return;
         }
         while !moves.is_empty() {
             let ready = (0..moves.len())
@@ -1949,5 +1991,38 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     fn emit_return(&mut self) {
         self.stack_into_results();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::independent_order;
+
+    /// The order the general loop of `CodeGen::conform_ints` emits independent moves in.
+    fn loop_order(moves: &[(u8, u32, Option<u8>)]) -> Vec<u32> {
+        let mut moves = moves.to_vec();
+        let mut order = Vec::new();
+        while !moves.is_empty() {
+            let ready = (0..moves.len())
+                .find(|&i| !moves.iter().any(|m| m.2 == Some(moves[i].0)))
+                .expect("independent moves are all ready");
+            order.push(moves.swap_remove(ready).1);
+        }
+        order
+    }
+
+    #[test]
+    fn independent_moves_keep_the_general_loops_order() {
+        for n in 0..7u8 {
+            // Destinations 0..n; sources from 10 up (never a destination), every other one.
+            let moves: Vec<_> =
+                (0..n).map(|i| (i, i as u32, (i % 2 == 0).then_some(10 + i))).collect();
+            let fast: Vec<u32> =
+                independent_order(&moves).expect("independent").map(|i| moves[i].1).collect();
+            assert_eq!(fast, loop_order(&moves), "{n} moves");
+        }
+        // A move reading another's destination leaves the order to the loop.
+        assert!(independent_order(&[(0u8, 0u32, None), (1, 1, Some(0u8))]).is_none());
+        assert!(independent_order(&[(0u8, 0u32, Some(1u8)), (1, 1, Some(0))]).is_none());
     }
 }
