@@ -67,7 +67,34 @@ impl Isa {
 /// emitted by the backend's `finish` (each loads its status and jumps to the trap exit). Shared
 /// bookkeeping of both backends' `MacroAssembler::trap_label`.
 #[derive(Debug, Default)]
-pub(crate) struct TrapStubs(Vec<(crate::vm::TrapCode, dynasmrt::DynamicLabel)>);
+pub(crate) struct TrapStubs {
+    /// Every stub made, in order of first use (the order `finish` emits them in).
+    made: Vec<(crate::vm::TrapCode, dynasmrt::DynamicLabel)>,
+    /// The labels in `made` of the codes without a payload, by [`payload_free_index`]: every
+    /// memory access asks for one, and comparing whole trap codes costs far more.
+    by_index: [Option<dynasmrt::DynamicLabel>; PAYLOAD_FREE_CODES],
+}
+
+/// How many trap codes carry no payload (see [`payload_free_index`]).
+const PAYLOAD_FREE_CODES: usize = 10;
+
+/// A distinct index below [`PAYLOAD_FREE_CODES`] for each trap code without a payload.
+fn payload_free_index(code: &crate::vm::TrapCode) -> Option<usize> {
+    use crate::vm::TrapCode as T;
+    Some(match code {
+        T::Unreachable => 0,
+        T::IntegerDivideByZero => 1,
+        T::IntegerOverflow => 2,
+        T::BadConversionToInteger => 3,
+        T::MemoryOutOfBounds => 4,
+        T::TableOutOfBounds => 5,
+        T::IndirectCallToNull => 6,
+        T::BadSignature => 7,
+        T::StackOverflow => 8,
+        T::OutOfFuel => 9,
+        T::Host(_) | T::Exit(_) => return None,
+    })
+}
 
 impl TrapStubs {
     /// The label of `code`'s stub, making it with `new_label` the first time.
@@ -76,16 +103,52 @@ impl TrapStubs {
         code: crate::vm::TrapCode,
         new_label: impl FnOnce() -> dynasmrt::DynamicLabel,
     ) -> dynasmrt::DynamicLabel {
-        if let Some((_, label)) = self.0.iter().find(|(c, _)| *c == code) {
+        let index = payload_free_index(&code);
+        if let Some(i) = index {
+            if let Some(label) = self.by_index[i] {
+                return label;
+            }
+        } else if let Some((_, label)) = self.made.iter().find(|(c, _)| *c == code) {
             return *label;
         }
         let label = new_label();
-        self.0.push((code, label));
+        if let Some(i) = index {
+            self.by_index[i] = Some(label);
+        }
+        self.made.push((code, label));
         label
     }
 
     /// Every stub made, in order of first use; the table is left empty.
     pub(crate) fn take(&mut self) -> Vec<(crate::vm::TrapCode, dynasmrt::DynamicLabel)> {
-        std::mem::take(&mut self.0)
+        self.by_index = [None; PAYLOAD_FREE_CODES];
+        std::mem::take(&mut self.made)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TrapStubs;
+    use crate::vm::TrapCode;
+    use dynasmrt::{VecAssembler, x64::X64Relocation};
+
+    #[test]
+    fn trap_stubs_make_one_label_per_code_in_order_of_first_use() {
+        let mut ops = VecAssembler::<X64Relocation>::new(0);
+        let mut stubs = TrapStubs::default();
+        let oob = stubs.label(TrapCode::MemoryOutOfBounds, || ops.new_dynamic_label());
+        let host = stubs.label(TrapCode::Host("x".into()), || ops.new_dynamic_label());
+        let fuel = stubs.label(TrapCode::OutOfFuel, || ops.new_dynamic_label());
+        assert_ne!(oob, fuel);
+        assert_eq!(stubs.label(TrapCode::MemoryOutOfBounds, || unreachable!()), oob);
+        assert_eq!(stubs.label(TrapCode::Host("x".into()), || unreachable!()), host);
+        let made: Vec<_> = stubs.take().into_iter().map(|(code, _)| code).collect();
+        assert_eq!(
+            made,
+            [TrapCode::MemoryOutOfBounds, TrapCode::Host("x".into()), TrapCode::OutOfFuel]
+        );
+        // Taken: the next function makes its own.
+        let again = stubs.label(TrapCode::MemoryOutOfBounds, || ops.new_dynamic_label());
+        assert_ne!(again, oob);
     }
 }

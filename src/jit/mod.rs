@@ -20,6 +20,7 @@
 
 mod backend;
 mod codegen;
+mod reg_cache;
 
 pub use crate::isa::Isa;
 pub use crate::isa::masm;

@@ -1,4 +1,6 @@
-//! The x86-64 `MacroAssembler`: the only place that knows x86 encodings (through `dynasm!`).
+//! The x86-64 `MacroAssembler`: the only place that knows x86 encodings (through `dynasm!`,
+//! except the frame-slot moves [`frame_access`] encodes by hand: they are tier 1's most frequent
+//! instructions, and `dynasm!`'s general encoder costs several times as much host work for each).
 //!
 //! Register roles (System V calling convention for the entry and for calls out):
 //! - `rdi`: the `VmCtx` pointer, `rsi`: the frame pointer; both pinned, and saved around calls
@@ -752,19 +754,13 @@ impl MacroAssembler for X64Masm {
     }
 
     fn load_slot(&mut self, size: Size, dst: Reg, slot: u32) {
-        let (d, s) = (dst.0, slot as i32);
-        match size {
-            Size::S32 => asm!(self.ops ; mov Rd(d), DWORD [rsi + s]),
-            Size::S64 => asm!(self.ops ; mov Rq(d), QWORD [rsi + s]),
-        }
+        // `mov Rd(dst), DWORD [rsi + slot]` / `mov Rq(dst), QWORD [rsi + slot]`.
+        frame_access(&mut self.ops, None, size == Size::S64, &[0x8B], dst.0, slot as i32, &[]);
     }
 
     fn store_slot(&mut self, size: Size, src: Reg, slot: u32) {
-        let (r, s) = (src.0, slot as i32);
-        match size {
-            Size::S32 => asm!(self.ops ; mov DWORD [rsi + s], Rd(r)),
-            Size::S64 => asm!(self.ops ; mov QWORD [rsi + s], Rq(r)),
-        }
+        // `mov DWORD [rsi + slot], Rd(src)` / `mov QWORD [rsi + slot], Rq(src)`.
+        frame_access(&mut self.ops, None, size == Size::S64, &[0x89], src.0, slot as i32, &[]);
     }
 
     fn store_slot_imm(&mut self, size: Size, imm: i64, slot: u32) {
@@ -772,7 +768,8 @@ impl MacroAssembler for X64Masm {
         match size {
             Size::S32 => asm!(self.ops ; mov DWORD [rsi + s], imm as i32),
             Size::S64 => match i32::try_from(imm) {
-                Ok(v) => asm!(self.ops ; mov QWORD [rsi + s], v),
+                // `mov QWORD [rsi + slot], imm32` (opcode C7 /0).
+                Ok(v) => frame_access(&mut self.ops, None, true, &[0xC7], 0, s, &v.to_le_bytes()),
                 Err(_) => asm!(self.ops ; mov rax, QWORD imm ; mov QWORD [rsi + s], rax),
             },
         }
@@ -791,12 +788,26 @@ impl MacroAssembler for X64Masm {
     }
 
     fn mov(&mut self, size: Size, dst: Reg, src: RegImm) {
+        // Hand-encoded as `dynasm!` encodes them with registers chosen at run time (a REX prefix
+        // always; the tests compare): `mov Rd/Rq(dst), Rd/Rq(src)` is 89 /r, `mov Rd(dst),
+        // imm32` and `mov Rq(dst), QWORD imm64` are B8+r.
         let d = dst.0;
+        let w = if size == Size::S64 { 0x08 } else { 0 };
         match (src, size) {
-            (RegImm::Reg(s), Size::S32) => asm!(self.ops ; mov Rd(d), Rd(s.0)),
-            (RegImm::Reg(s), Size::S64) => asm!(self.ops ; mov Rq(d), Rq(s.0)),
-            (RegImm::Imm(imm), Size::S32) => asm!(self.ops ; mov Rd(d), imm as i32),
-            (RegImm::Imm(imm), Size::S64) => asm!(self.ops ; mov Rq(d), QWORD imm),
+            (RegImm::Reg(s), _) => {
+                let s = s.0;
+                let rex = 0x40 | w | (s >> 3 & 1) << 2 | (d >> 3 & 1);
+                emit(&mut self.ops, [rex, 0x89, 0xC0 | (s & 7) << 3 | (d & 7)]);
+            }
+            (RegImm::Imm(imm), Size::S32) => {
+                let [i0, i1, i2, i3] = (imm as i32).to_le_bytes();
+                emit(&mut self.ops, [0x40 | (d >> 3 & 1), 0xB8 + (d & 7), i0, i1, i2, i3]);
+            }
+            (RegImm::Imm(imm), Size::S64) => {
+                let [i0, i1, i2, i3, i4, i5, i6, i7] = imm.to_le_bytes();
+                let (rex, op) = (0x48 | (d >> 3 & 1), 0xB8 + (d & 7));
+                emit(&mut self.ops, [rex, op, i0, i1, i2, i3, i4, i5, i6, i7]);
+            }
         }
     }
 
@@ -1032,29 +1043,35 @@ impl MacroAssembler for X64Masm {
 
     fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Option<Reg>, offset: u32) {
         let d = dst.0;
-        self.heap_access(addr, offset, kind.bytes(), |ops, index, disp| match kind {
-            LoadKind::I32 => asm!(ops ; mov Rd(d), DWORD [r14 + Rq(index) + disp]),
-            LoadKind::I64 => asm!(ops ; mov Rq(d), QWORD [r14 + Rq(index) + disp]),
-            LoadKind::I32_8S => asm!(ops ; movsx Rd(d), BYTE [r14 + Rq(index) + disp]),
-            LoadKind::I32_8U => asm!(ops ; movzx Rd(d), BYTE [r14 + Rq(index) + disp]),
-            LoadKind::I32_16S => asm!(ops ; movsx Rd(d), WORD [r14 + Rq(index) + disp]),
-            LoadKind::I32_16U => asm!(ops ; movzx Rd(d), WORD [r14 + Rq(index) + disp]),
-            LoadKind::I64_8S => asm!(ops ; movsx Rq(d), BYTE [r14 + Rq(index) + disp]),
-            LoadKind::I64_8U => asm!(ops ; movzx Rd(d), BYTE [r14 + Rq(index) + disp]),
-            LoadKind::I64_16S => asm!(ops ; movsx Rq(d), WORD [r14 + Rq(index) + disp]),
-            LoadKind::I64_16U => asm!(ops ; movzx Rd(d), WORD [r14 + Rq(index) + disp]),
-            LoadKind::I64_32S => asm!(ops ; movsxd Rq(d), DWORD [r14 + Rq(index) + disp]),
-            LoadKind::I64_32U => asm!(ops ; mov Rd(d), DWORD [r14 + Rq(index) + disp]),
+        // (REX.W, opcode) of `mov`/`movsx`/`movzx`/`movsxd` `dst, [r14 + index + disp]`; the
+        // zero-extending loads into an i64 write the 32-bit register, which clears the rest.
+        let (wide, opcode): (bool, &[u8]) = match kind {
+            LoadKind::I32 | LoadKind::I64_32U => (false, &[0x8B]),
+            LoadKind::I64 => (true, &[0x8B]),
+            LoadKind::I32_8S => (false, &[0x0F, 0xBE]),
+            LoadKind::I64_8S => (true, &[0x0F, 0xBE]),
+            LoadKind::I32_8U | LoadKind::I64_8U => (false, &[0x0F, 0xB6]),
+            LoadKind::I32_16S => (false, &[0x0F, 0xBF]),
+            LoadKind::I64_16S => (true, &[0x0F, 0xBF]),
+            LoadKind::I32_16U | LoadKind::I64_16U => (false, &[0x0F, 0xB7]),
+            LoadKind::I64_32S => (true, &[0x63]),
+        };
+        self.heap_access(addr, offset, kind.bytes(), |ops, index, disp| {
+            heap_operand_access(ops, None, wide, opcode, d, index, disp)
         });
     }
 
     fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Option<Reg>, offset: u32) {
         let s = src.0;
-        self.heap_access(addr, offset, kind.bytes(), |ops, index, disp| match kind {
-            StoreKind::B8 => asm!(ops ; mov BYTE [r14 + Rq(index) + disp], Rb(s)),
-            StoreKind::B16 => asm!(ops ; mov WORD [r14 + Rq(index) + disp], Rw(s)),
-            StoreKind::B32 => asm!(ops ; mov DWORD [r14 + Rq(index) + disp], Rd(s)),
-            StoreKind::B64 => asm!(ops ; mov QWORD [r14 + Rq(index) + disp], Rq(s)),
+        // (operand-size prefix, REX.W, opcode) of `mov [r14 + index + disp], src`.
+        let (prefix, wide, opcode) = match kind {
+            StoreKind::B8 => (None, false, 0x88),
+            StoreKind::B16 => (Some(0x66), false, 0x89),
+            StoreKind::B32 => (None, false, 0x89),
+            StoreKind::B64 => (None, true, 0x89),
+        };
+        self.heap_access(addr, offset, kind.bytes(), |ops, index, disp| {
+            heap_operand_access(ops, prefix, wide, &[opcode], s, index, disp)
         });
     }
 
@@ -1229,19 +1246,15 @@ impl MacroAssembler for X64Masm {
     }
 
     fn load_slot_float(&mut self, size: Size, dst: FReg, slot: u32) {
-        let (d, s) = (dst.0, slot as i32);
-        match size {
-            Size::S32 => asm!(self.ops ; movss Rx(d), DWORD [rsi + s]),
-            Size::S64 => asm!(self.ops ; movsd Rx(d), QWORD [rsi + s]),
-        }
+        // `movss Rx(dst), DWORD [rsi + slot]` / `movsd Rx(dst), QWORD [rsi + slot]`.
+        let prefix = if size == Size::S32 { 0xF3 } else { 0xF2 };
+        frame_access(&mut self.ops, Some(prefix), false, &[0x0F, 0x10], dst.0, slot as i32, &[]);
     }
 
     fn store_slot_float(&mut self, size: Size, src: FReg, slot: u32) {
-        let (r, s) = (src.0, slot as i32);
-        match size {
-            Size::S32 => asm!(self.ops ; movss DWORD [rsi + s], Rx(r)),
-            Size::S64 => asm!(self.ops ; movsd QWORD [rsi + s], Rx(r)),
-        }
+        // `movss DWORD [rsi + slot], Rx(src)` / `movsd QWORD [rsi + slot], Rx(src)`.
+        let prefix = if size == Size::S32 { 0xF3 } else { 0xF2 };
+        frame_access(&mut self.ops, Some(prefix), false, &[0x0F, 0x11], src.0, slot as i32, &[]);
     }
 
     fn load_float_const(&mut self, size: Size, dst: FReg, bits: u64) {
@@ -1747,10 +1760,206 @@ impl MacroAssembler for X64Masm {
     }
 }
 
+/// Emits an instruction on linear memory `[r14 + index + disp]` (`index` [`NO_INDEX`] for
+/// none) with register operand `reg`: `prefix`, a REX prefix (W when `wide`), `opcode`, ModRM,
+/// SIB and a 32-bit displacement. Byte for byte what `dynasm!` emits for these forms with
+/// registers chosen at run time (the tests compare the two), hand-encoded for the reason
+/// [`frame_access`] is: every wasm load and store is one.
+#[inline]
+fn heap_operand_access(
+    ops: &mut VecAssembler<X64Relocation>,
+    prefix: Option<u8>,
+    wide: bool,
+    opcode: &[u8],
+    reg: u8,
+    index: u8,
+    disp: i32,
+) {
+    // REX: 0100 W R X B, B set for `r14`.
+    let rex = 0x40 | (wide as u8) << 3 | (reg >> 3 & 1) << 2 | (index >> 3 & 1) << 1 | 1;
+    // ModRM: mod 10 (disp32), reg, rm 100 (a SIB follows); SIB: scale 1, index, base 110 (`r14`).
+    let (modrm, sib) = (0x84 | (reg & 7) << 3, (index & 7) << 3 | 6);
+    let [d0, d1, d2, d3] = disp.to_le_bytes();
+    match (prefix, opcode) {
+        (None, &[op]) => emit(ops, [rex, op, modrm, sib, d0, d1, d2, d3]),
+        (None, &[op0, op1]) => emit(ops, [rex, op0, op1, modrm, sib, d0, d1, d2, d3]),
+        (Some(prefix), &[op]) => emit(ops, [prefix, rex, op, modrm, sib, d0, d1, d2, d3]),
+        _ => unreachable!("no heap access has a prefix and a two-byte opcode"),
+    }
+}
+
+/// Appends `bytes`, a length the compiler knows: no call to a general copy.
+#[inline(always)]
+fn emit<const N: usize>(ops: &mut VecAssembler<X64Relocation>, bytes: [u8; N]) {
+    ops.extend(&bytes);
+}
+
+/// Emits an instruction on frame slot `[rsi + disp]` with register operand `reg` (or the
+/// opcode extension in the ModRM reg field): `prefix` (a mandatory one such as `F2`), a REX
+/// prefix (W when `wide`), `opcode`, ModRM and a 32-bit displacement, then `imm` (none or 32
+/// bits). Byte for byte what `dynasm!` emits for these forms with a register chosen at run
+/// time: a REX prefix even when no bit of it is set, and a 32-bit displacement even when a
+/// shorter one would do (the tests compare the two for every register).
+#[inline]
+fn frame_access(
+    ops: &mut VecAssembler<X64Relocation>,
+    prefix: Option<u8>,
+    wide: bool,
+    opcode: &[u8],
+    reg: u8,
+    disp: i32,
+    imm: &[u8],
+) {
+    // REX: 0100 W R X B, with R the register's fourth bit (`rsi` needs no B).
+    let rex = 0x40 | (wide as u8) << 3 | (reg >> 3 & 1) << 2;
+    // ModRM: mod 10 (disp32), reg, rm 110 (`rsi`).
+    let modrm = 0x80 | (reg & 7) << 3 | 6;
+    let [d0, d1, d2, d3] = disp.to_le_bytes();
+    match (prefix, opcode, imm) {
+        (None, &[op], &[]) => emit(ops, [rex, op, modrm, d0, d1, d2, d3]),
+        (None, &[op], &[i0, i1, i2, i3]) => {
+            emit(ops, [rex, op, modrm, d0, d1, d2, d3, i0, i1, i2, i3])
+        }
+        (Some(prefix), &[op0, op1], &[]) => {
+            emit(ops, [prefix, rex, op0, op1, modrm, d0, d1, d2, d3])
+        }
+        _ => unreachable!("a frame-slot form no caller uses"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use iced_x86::{Decoder, DecoderOptions, Formatter, GasFormatter};
+
+    #[test]
+    fn heap_accesses_encode_as_dynasm_does() {
+        let loads = [
+            LoadKind::I32,
+            LoadKind::I64,
+            LoadKind::I32_8S,
+            LoadKind::I32_8U,
+            LoadKind::I32_16S,
+            LoadKind::I32_16U,
+            LoadKind::I64_8S,
+            LoadKind::I64_8U,
+            LoadKind::I64_16S,
+            LoadKind::I64_16U,
+            LoadKind::I64_32S,
+            LoadKind::I64_32U,
+        ];
+        let stores = [StoreKind::B8, StoreKind::B16, StoreKind::B32, StoreKind::B64];
+        for r in 0..16u8 {
+            for index in (0..16u8).map(Some).chain([None]) {
+                for offset in [0u32, 0x7f, 0x11e064, 0x7fff_ffff] {
+                    let mut masm = X64Masm::new(HeapBounds::GuardPages);
+                    let mut expected = VecAssembler::<X64Relocation>::new(0);
+                    let (i, d) = (index.unwrap_or(NO_INDEX), offset as i32);
+                    for kind in loads {
+                        masm.load_heap(kind, Reg(r), index.map(Reg), offset);
+                        match kind {
+                            LoadKind::I32 => asm!(expected ; mov Rd(r), DWORD [r14 + Rq(i) + d]),
+                            LoadKind::I64 => asm!(expected ; mov Rq(r), QWORD [r14 + Rq(i) + d]),
+                            LoadKind::I32_8S => {
+                                asm!(expected ; movsx Rd(r), BYTE [r14 + Rq(i) + d])
+                            }
+                            LoadKind::I32_8U => {
+                                asm!(expected ; movzx Rd(r), BYTE [r14 + Rq(i) + d])
+                            }
+                            LoadKind::I32_16S => {
+                                asm!(expected ; movsx Rd(r), WORD [r14 + Rq(i) + d])
+                            }
+                            LoadKind::I32_16U => {
+                                asm!(expected ; movzx Rd(r), WORD [r14 + Rq(i) + d])
+                            }
+                            LoadKind::I64_8S => {
+                                asm!(expected ; movsx Rq(r), BYTE [r14 + Rq(i) + d])
+                            }
+                            LoadKind::I64_8U => {
+                                asm!(expected ; movzx Rd(r), BYTE [r14 + Rq(i) + d])
+                            }
+                            LoadKind::I64_16S => {
+                                asm!(expected ; movsx Rq(r), WORD [r14 + Rq(i) + d])
+                            }
+                            LoadKind::I64_16U => {
+                                asm!(expected ; movzx Rd(r), WORD [r14 + Rq(i) + d])
+                            }
+                            LoadKind::I64_32S => {
+                                asm!(expected ; movsxd Rq(r), DWORD [r14 + Rq(i) + d])
+                            }
+                            LoadKind::I64_32U => {
+                                asm!(expected ; mov Rd(r), DWORD [r14 + Rq(i) + d])
+                            }
+                        }
+                    }
+                    for kind in stores {
+                        masm.store_heap(kind, Reg(r), index.map(Reg), offset);
+                        match kind {
+                            StoreKind::B8 => asm!(expected ; mov BYTE [r14 + Rq(i) + d], Rb(r)),
+                            StoreKind::B16 => asm!(expected ; mov WORD [r14 + Rq(i) + d], Rw(r)),
+                            StoreKind::B32 => asm!(expected ; mov DWORD [r14 + Rq(i) + d], Rd(r)),
+                            StoreKind::B64 => asm!(expected ; mov QWORD [r14 + Rq(i) + d], Rq(r)),
+                        }
+                    }
+                    let got = masm.ops.take().unwrap();
+                    let want = expected.take().unwrap();
+                    assert_eq!(got, want, "r{r}, index {index:?}, offset {offset:#x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn frame_slot_and_register_moves_encode_as_dynasm_does() {
+        for r in 0..16u8 {
+            for slot in [0u32, 8, 0x7f, 0x80, 0x1234, 0x7fff_fff0] {
+                let s = slot as i32;
+                for size in [Size::S32, Size::S64] {
+                    let mut masm = X64Masm::new(HeapBounds::GuardPages);
+                    let mut expected = VecAssembler::<X64Relocation>::new(0);
+                    masm.load_slot(size, Reg(r), slot);
+                    masm.store_slot(size, Reg(r), slot);
+                    masm.load_slot_float(size, FReg(r), slot);
+                    masm.store_slot_float(size, FReg(r), slot);
+                    match size {
+                        Size::S32 => asm!(expected
+                            ; mov Rd(r), DWORD [rsi + s]
+                            ; mov DWORD [rsi + s], Rd(r)
+                            ; movss Rx(r), DWORD [rsi + s]
+                            ; movss DWORD [rsi + s], Rx(r)
+                        ),
+                        Size::S64 => asm!(expected
+                            ; mov Rq(r), QWORD [rsi + s]
+                            ; mov QWORD [rsi + s], Rq(r)
+                            ; movsd Rx(r), QWORD [rsi + s]
+                            ; movsd QWORD [rsi + s], Rx(r)
+                        ),
+                    }
+                    for imm in [0i64, -1, i32::MAX as i64] {
+                        masm.store_slot_imm(Size::S64, imm, slot);
+                        let v = imm as i32;
+                        asm!(expected ; mov QWORD [rsi + s], v);
+                    }
+                    for other in 0..16u8 {
+                        masm.mov(size, Reg(r), RegImm::Reg(Reg(other)));
+                        match size {
+                            Size::S32 => asm!(expected ; mov Rd(r), Rd(other)),
+                            Size::S64 => asm!(expected ; mov Rq(r), Rq(other)),
+                        }
+                    }
+                    for imm in [0i64, -1, 0x1234_5678, i64::MIN + 5] {
+                        masm.mov(size, Reg(r), RegImm::Imm(imm));
+                        match size {
+                            Size::S32 => asm!(expected ; mov Rd(r), imm as i32),
+                            Size::S64 => asm!(expected ; mov Rq(r), QWORD imm),
+                        }
+                    }
+                    let got = masm.ops.take().unwrap();
+                    assert_eq!(got, expected.take().unwrap(), "r{r}, slot {slot:#x}, {size:?}");
+                }
+            }
+        }
+    }
 
     /// The code `emit` assembles, one instruction per line in AT&T syntax.
     fn disassemble(emit: impl FnOnce(&mut X64Masm)) -> String {
