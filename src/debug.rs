@@ -28,7 +28,9 @@ use crate::val::Val;
 use crate::vm::store::StoreInner;
 
 /// What a debugger does when wasm stops: inspect through the view, then say how to go on.
-pub trait Debugger {
+///
+/// `Send`, since the store holding it may move to another thread.
+pub trait Debugger: Send {
     /// Wasm stopped before the instruction `view` shows; runs synchronously on the thread
     /// running wasm, which waits for the answer.
     fn on_stop(&mut self, view: &DebugView<'_>) -> Resume;
@@ -155,7 +157,9 @@ enum Stepping {
     Below(usize),
 }
 
-/// A store's debugger and its stepping state (`StoreInner::debugger`).
+/// A store's debugger and its stepping state (`StoreInner::debugger`). Only ever used through
+/// `&mut` (the store shared between threads never reaches the debugger), so a `Debugger` need
+/// not be `Sync` for the store to be.
 pub(crate) struct DebugState {
     debugger: Box<dyn Debugger>,
     stepping: Stepping,

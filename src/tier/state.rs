@@ -87,16 +87,23 @@ pub(crate) struct ModuleTiers {
     /// Whether this process compiled (or had a compiler refuse) anything for the module: code a
     /// cache entry does not hold yet.
     compiled_here: AtomicBool,
-    /// Tier 0's debug translation of each function (`interp::debug`), made the first time a
-    /// debugger needs it.
-    debug_code: Box<[InterpCell]>,
-    /// Per function, how many reasons a debugger has to keep it in its debug translation
-    /// (armed breakpoints and stepping); while non-zero its entry is the interpreter's debug
-    /// entry and tiering leaves it alone.
-    debug_marks: Box<[AtomicU32]>,
+    /// What a debugger keeps per function, made the first time one needs it (a module nobody
+    /// debugs allocates nothing for it).
+    debug: OnceLock<DebugTiers>,
     /// Serializes the entry stores that must respect `debug_marks`: a debug mark's own, and an
     /// install's, which must not put compiled code back under a mark.
     entry_lock: Mutex<()>,
+}
+
+/// The debug state of every defined function of one module.
+struct DebugTiers {
+    /// Tier 0's debug translation of each function (`interp::debug`), made the first time a
+    /// debugger needs it.
+    code: Box<[InterpCell]>,
+    /// Per function, how many reasons a debugger has to keep it in its debug translation
+    /// (armed breakpoints and stepping); while non-zero its entry is the interpreter's debug
+    /// entry and tiering leaves it alone.
+    marks: Box<[AtomicU32]>,
 }
 
 /// What an artifact record stands for: see `artifact::Slot`.
@@ -144,8 +151,7 @@ impl ModuleTiers {
             osr: Mutex::default(),
             precompiled: Mutex::default(),
             compiled_here: AtomicBool::new(false),
-            debug_code: (0..num_defined).map(|_| InterpCell::new()).collect(),
-            debug_marks: (0..num_defined).map(|_| AtomicU32::new(0)).collect(),
+            debug: OnceLock::new(),
             entry_lock: Mutex::new(()),
         }
     }
@@ -386,18 +392,26 @@ impl ModuleTiers {
         self.compiled_here.load(Ordering::Relaxed)
     }
 
+    /// The debug state, made the first time.
+    fn debug(&self) -> &DebugTiers {
+        self.debug.get_or_init(|| DebugTiers {
+            code: (0..self.len()).map(|_| InterpCell::new()).collect(),
+            marks: (0..self.len()).map(|_| AtomicU32::new(0)).collect(),
+        })
+    }
+
     /// Tier 0's debug translation of `def`, made with `translate` the first time.
     pub fn debug_code(
         &self,
         def: u32,
         translate: impl FnOnce() -> Result<InterpFunc, String>,
     ) -> Result<&InterpFunc, &str> {
-        self.debug_code[def as usize].get_or_init(translate).as_ref().map_err(String::as_str)
+        self.debug().code[def as usize].get_or_init(translate).as_ref().map_err(String::as_str)
     }
 
     /// Tier 0's debug translation of `def`, if made.
     pub fn debug_ready(&self, def: u32) -> Option<&InterpFunc> {
-        match self.debug_code[def as usize].get() {
+        match self.debug.get()?.code[def as usize].get() {
             Some(Ok(code)) => Some(code),
             _ => None,
         }
@@ -405,14 +419,14 @@ impl ModuleTiers {
 
     /// Whether a debugger keeps `def` in its debug translation.
     pub fn is_debug_marked(&self, def: u32) -> bool {
-        self.debug_marks[def as usize].load(Ordering::Acquire) != 0
+        self.debug.get().is_some_and(|d| d.marks[def as usize].load(Ordering::Acquire) != 0)
     }
 
     /// Adds a reason to keep `def` in its debug translation; the first makes `debug_entry` its
     /// entry, so its next call runs there (a frame running now finishes where it runs).
     pub fn add_debug_mark(&self, def: u32, debug_entry: FuncEntry) {
         let _entries = self.entry_lock.lock().unwrap_or_else(|e| e.into_inner());
-        if self.debug_marks[def as usize].fetch_add(1, Ordering::AcqRel) == 0 {
+        if self.debug().marks[def as usize].fetch_add(1, Ordering::AcqRel) == 0 {
             self.entries[def as usize].store(debug_entry as usize, Ordering::Release);
         }
     }
@@ -421,7 +435,8 @@ impl ModuleTiers {
     /// code: its highest compiled tier's entry, else `interp_entry`.
     pub fn remove_debug_mark(&self, def: u32, interp_entry: FuncEntry) {
         let _entries = self.entry_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let marks = &self.debug_marks[def as usize];
+        let Some(debug) = self.debug.get() else { return };
+        let marks = &debug.marks[def as usize];
         if marks.load(Ordering::Acquire) == 0 {
             return;
         }
