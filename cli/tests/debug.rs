@@ -203,6 +203,30 @@ fn step_and_next_walk_the_instructions_in_order() {
 }
 
 #[test]
+fn breakpoints_at_offsets_stop_there_and_go_away_when_deleted() {
+    let facts = Facts::load();
+    let printf = facts.func("printf");
+    let ops = facts.operators(printf);
+    let (second, third) = (ops[1].0, ops[2].0);
+    let commands = format!(
+        "break printf+{}\nbreak @{third:#x}\ninfo breakpoints\nrun\ncontinue\ndelete 1\ncontinue\ndelete\ncontinue\n",
+        second - ops[0].0
+    );
+    let transcript = debug_script(&commands, &EAGER_TIER_UP);
+    assert!(transcript.contains(&format!("Breakpoint 1 at printf (func {printf}) @{second:#x}\n")));
+    assert!(
+        transcript.contains(&format!("\n2    printf (func {printf}) @{third:#x}\n")),
+        "{transcript}"
+    );
+    // Both stop in the first call; with the first deleted, the second call stops at the other.
+    assert_eq!(
+        stops(&transcript),
+        [(printf, second), (printf, third), (printf, third)],
+        "{transcript}"
+    );
+}
+
+#[test]
 fn locals_and_memory_show_printfs_format_string() {
     let facts = Facts::load();
     // The first printf of `main`: its format string is its first argument, local 0.

@@ -38,12 +38,15 @@ use tierup::{Config, Module, ProfilingStrategy, Store};
 ///   memory ADDR [LEN] [x]                  hex dump of memory 0 (LEN default 64)
 ///   quit [q]
 /// An empty line repeats the last command. A function with a breakpoint runs in the interpreter
-/// from its next call on, whatever tier it reached; stepping leaves the interpreter for calls
-/// into compiled code it cannot stop in only at the next instruction it can.
+/// from its next call on, whatever tier it reached. `step`, `next` or `finish` out of a function
+/// whose caller runs compiled code stop at the next instruction the interpreter can show.
 #[derive(Args, Debug)]
-#[command(after_help = "Examples:
+#[command(
+    verbatim_doc_comment,
+    after_help = "Examples:
   tierup debug prog.wasm input.txt
-  tierup debug --commands cmds.txt --tier auto --tier-up-threshold 10 prog.wasm")]
+  tierup debug --commands cmds.txt --tier auto --tier-up-threshold 10 prog.wasm"
+)]
 pub struct DebugCommand {
     /// Read the commands from FILE, one per line, instead of a prompt (blank lines and lines
     /// starting with `#` are skipped); at its end the program runs to completion
