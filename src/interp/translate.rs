@@ -425,7 +425,10 @@ impl Translator<'_> {
 
     /// A debug translation's hook before `op`: records where each operand lives, then starts
     /// afresh as at a label, so `op` fuses with nothing before it and reads nothing from the
-    /// accumulator (every operand is in its slot when the hook runs).
+    /// accumulator (every operand is in its slot when the hook runs). Out of line: the ordinary
+    /// translation, which never comes here, keeps its inlining as it was.
+    #[cold]
+    #[inline(never)]
     fn debug_hook(&mut self, op: &Operator<'_>) {
         let stack = (0..self.stack.len())
             .map(|position| match self.src_of(position) {
@@ -446,7 +449,8 @@ impl Translator<'_> {
         let point = points.len() as u32;
         let code_at = self.code.len() as u32;
         points.push(super::debug::DebugPoint { offset: self.offset, code_at, stack, call });
-        self.emit(h::debug_hook, DebugHook { point });
+        // Nothing may take the hook back or fuse with it: a label's state, not `emit`'s.
+        self.code.emit(h::debug_hook, DebugHook { point });
         self.bind_label();
     }
 
