@@ -47,7 +47,8 @@ pub enum ModuleSource {
     /// Compiled as any embedder compiles one, then every defined function given a breakpoint at
     /// its first instruction, in a store whose debugger steps through the instructions after
     /// each and reads each stop's view: the script runs in the interpreter's debug translations
-    /// ([`crate::debug`]).
+    /// ([`crate::debug`]) until the debugger has stopped often enough, then clears each
+    /// breakpoint it reaches.
     Debugged,
 }
 
@@ -115,15 +116,19 @@ struct Runner {
 }
 
 /// [`ModuleSource::Debugged`]'s debugger: reads everything a stop shows, then steps, up to
-/// [`STEPS_PER_BREAKPOINT`] instructions after each breakpoint (stepping through every
-/// instruction of the suite takes minutes; loops repeat the same instructions anyway).
+/// [`STEPS_PER_BREAKPOINT`] instructions after each breakpoint. After [`STOPS_PER_SCRIPT`] stops
+/// it clears each breakpoint it reaches, so the rest of a long-running script runs its ordinary
+/// translations (stopping everywhere in every call makes the suite twenty times slower).
 #[derive(Default)]
 struct StepEverywhere {
     steps: u32,
+    stops: u32,
 }
 
 /// See [`StepEverywhere`].
 const STEPS_PER_BREAKPOINT: u32 = 64;
+/// See [`StepEverywhere`].
+const STOPS_PER_SCRIPT: u32 = 20_000;
 
 impl crate::debug::Debugger for StepEverywhere {
     fn on_stop(&mut self, view: &crate::debug::DebugView<'_>) -> crate::debug::Resume {
@@ -131,7 +136,13 @@ impl crate::debug::Debugger for StepEverywhere {
         let frames = view.backtrace();
         assert_eq!(frames.last().map(|f| f.func_index), Some(view.func_index()));
         std::hint::black_box((seen, view.memory(0, 0, 16)));
+        self.stops += 1;
         self.steps = match view.reason() {
+            crate::debug::StopReason::Breakpoint if self.stops > STOPS_PER_SCRIPT => {
+                let cleared = view.module().clear_breakpoint(view.func_index(), None);
+                cleared.expect("the breakpoint was set");
+                return crate::debug::Resume::Continue;
+            }
             crate::debug::StopReason::Breakpoint => 0,
             crate::debug::StopReason::Step => self.steps + 1,
         };
