@@ -46,7 +46,8 @@ pub struct Config {
     /// default).
     pub profiling_strategy: ProfilingStrategy,
     /// How often the guest profiler samples (`ProfilingStrategy::Guest`; default 1 ms, see
-    /// `vm::profile`).
+    /// `vm::profile`). Zero keeps the shadow stack of running frames without sampling it: what
+    /// a [`Debugger`](crate::debug::Debugger) needs for backtraces that span every tier.
     pub guest_profile_interval: std::time::Duration,
     /// Whether JIT code may rely on guard pages and a SIGSEGV/SIGBUS handler (installed once per
     /// process, chaining to any previous one) for linear-memory bounds instead of checking every

@@ -6,7 +6,7 @@
 
 use crate::engine::{Config, Engine};
 use crate::module::Module;
-use crate::types::{FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
+use crate::types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 use crate::val::{ExternRef, Val};
 use crate::vm::{Extern, Instance, Linker, Store, TrapCode};
 use std::collections::HashMap;
@@ -44,6 +44,12 @@ pub enum ModuleSource {
     /// ([`Module::serialize`]) and loaded back ([`Module::deserialize`]): the script runs the
     /// loaded code, and a loaded module that compiles anything is a failure.
     ThroughArtifact,
+    /// Compiled as any embedder compiles one, then every defined function given a breakpoint at
+    /// its first instruction, in a store whose debugger steps through the instructions after
+    /// each and reads each stop's view: the script runs in the interpreter's debug translations
+    /// ([`crate::debug`]) until the debugger has stopped often enough, then clears each
+    /// breakpoint it reaches.
+    Debugged,
 }
 
 /// [`run_wast`], getting the script's modules from `source`.
@@ -73,6 +79,10 @@ pub fn run_wast_in(config: &Config, name: &str, source: &str, modules: ModuleSou
         Module::new(&engine, shift).expect("a valid module");
         runner.artifact_engine = Some(engine);
     }
+    if modules == ModuleSource::Debugged {
+        runner.debugged = true;
+        runner.store.set_debugger(Box::<StepEverywhere>::default());
+    }
     for directive in wast.directives {
         let (line, col) = directive.span().linecol_in(source);
         match runner.run(directive) {
@@ -101,6 +111,47 @@ struct Runner {
     modules: std::cell::RefCell<Vec<Module>>,
     /// With [`ModuleSource::ThroughArtifact`], the engine modules are compiled in.
     artifact_engine: Option<Engine>,
+    /// With [`ModuleSource::Debugged`]: every function gets a breakpoint.
+    debugged: bool,
+}
+
+/// [`ModuleSource::Debugged`]'s debugger: reads everything a stop shows, then steps, up to
+/// [`STEPS_PER_BREAKPOINT`] instructions after each breakpoint. After [`STOPS_PER_SCRIPT`] stops
+/// it clears each breakpoint it reaches, so the rest of a long-running script runs its ordinary
+/// translations (stopping everywhere in every call makes the suite twenty times slower).
+#[derive(Default)]
+struct StepEverywhere {
+    steps: u32,
+    stops: u32,
+}
+
+/// See [`StepEverywhere`].
+const STEPS_PER_BREAKPOINT: u32 = 64;
+/// See [`StepEverywhere`].
+const STOPS_PER_SCRIPT: u32 = 20_000;
+
+impl crate::debug::Debugger for StepEverywhere {
+    fn on_stop(&mut self, view: &crate::debug::DebugView<'_>) -> crate::debug::Resume {
+        let seen = view.locals().len() + view.stack().len() + view.globals().len();
+        let frames = view.backtrace();
+        assert_eq!(frames.last().map(|f| f.func_index), Some(view.func_index()));
+        std::hint::black_box((seen, view.memory(0, 0, 16)));
+        self.stops += 1;
+        self.steps = match view.reason() {
+            crate::debug::StopReason::Breakpoint if self.stops > STOPS_PER_SCRIPT => {
+                let cleared = view.module().clear_breakpoint(view.func_index(), None);
+                cleared.expect("the breakpoint was set");
+                return crate::debug::Resume::Continue;
+            }
+            crate::debug::StopReason::Breakpoint => 0,
+            crate::debug::StopReason::Step => self.steps + 1,
+        };
+        if self.steps < STEPS_PER_BREAKPOINT {
+            crate::debug::Resume::Step
+        } else {
+            crate::debug::Resume::Continue
+        }
+    }
 }
 
 impl Runner {
@@ -118,6 +169,7 @@ impl Runner {
             last: None,
             modules: Default::default(),
             artifact_engine: None,
+            debugged: false,
         }
     }
 
@@ -223,6 +275,12 @@ impl Runner {
                 module
             }
         };
+        if self.debugged {
+            let imported = module.imports().filter(|(_, _, t)| matches!(t, ExternType::Func(_)));
+            for func in imported.count() as u32..module.num_funcs() {
+                module.set_breakpoint(func, None)?;
+            }
+        }
         self.modules.borrow_mut().push(module.clone());
         Ok(module)
     }

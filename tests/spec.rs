@@ -62,6 +62,17 @@ fn run_suite_from(config: Config, modules: ModuleSource) {
     assert!(problems.is_empty(), "unexpected outcomes on {tier}:\n{}", problems.join("\n"));
 }
 
+/// Every function in the interpreter's debug translation, stopped and inspected before every
+/// instruction (`tierup::debug`), under `auto` with tier-up at the first call (which the
+/// breakpoints hold off).
+#[test]
+fn spec_suite_debugged() {
+    let tier_up = TierUpPolicy { threshold: 1, ..TierUpPolicy::default() };
+    let tier_up_mode = TierUpMode::Sync;
+    let config = Config { tier: Tiering::Auto, tier_up, tier_up_mode, ..Config::default() };
+    run_suite_from(config, ModuleSource::Debugged);
+}
+
 #[test]
 fn spec_suite_interp() {
     run_suite(Tier::Interp.into());

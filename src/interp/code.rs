@@ -74,12 +74,20 @@ pub struct InterpFunc {
     pub zero_slots: u32,
     /// Bytes the frame needs (`frame_size * SLOT_BYTES`).
     pub frame_bytes: u32,
+    /// For a debug translation (`super::debug`) only: what each of its hooks knows.
+    pub debug: Option<Box<super::debug::DebugInfo>>,
 }
 
 impl InterpFunc {
     /// The first instruction.
     pub fn start(&self) -> Ip {
         Ip(self.code.as_ptr().cast())
+    }
+
+    /// Whether `ip` points into this code.
+    pub fn contains(&self, ip: Ip) -> bool {
+        let start = self.code.as_ptr() as usize;
+        (start..start + self.code.len()).contains(&(ip.0 as usize))
     }
 }
 
@@ -377,6 +385,9 @@ operands! {
     Fuel { amount: u32 }
     /// Returns `src` as the only result.
     Return1 { src: Slot }
+    /// A debug translation's hook before a wasm instruction: its index in the function's
+    /// `DebugInfo::points`.
+    DebugHook { point: u32 }
     /// Guest profiling at a loop header: the upper half of the running frame's profile entry
     /// (`vm::profile::entry_high`: its tier and this loop).
     ProfileLoop { high: u32 }

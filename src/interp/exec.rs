@@ -31,6 +31,7 @@
 //! the path of an instruction (frame records reuse their vector's capacity).
 
 use super::code::{Flow, Fp, InterpFunc, Ip, Mem};
+use super::debug::DebugPoint;
 use super::handlers::{BACK_BUDGET, BACK_COUNT, BACK_QUIET};
 use crate::module::ModuleInner;
 use crate::tier::state::ModuleTiers;
@@ -46,6 +47,11 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// The interpreter's entry, as function tables hold it.
 pub(crate) const ENTRY: FuncEntry = entry;
+
+/// The interpreter's entry for a function a debugger marked (`crate::debug`): runs its debug
+/// translation (`super::debug`). Calls from interpreted code of the same instance to a function
+/// entered through it stay in the interpreter's loop, as for [`ENTRY`].
+pub(crate) const DEBUG_ENTRY: FuncEntry = debug_entry;
 
 /// Continues with the instruction at `$ip`: with tail dispatch, by calling its handler in tail
 /// position (a jump); otherwise by returning to [`Executor::run`] with the state in
@@ -113,6 +119,25 @@ pub(super) fn stack_pointer() -> usize {
 /// defines, and `fp` a frame on the store's stack with the arguments in place.
 unsafe extern "C" fn entry(ctx: *mut VmCtx, fp: *mut u128, func: u32) -> u32 {
     // SAFETY: guaranteed by the caller.
+    unsafe { run_entry::<false>(ctx, fp, func) }
+}
+
+/// [`entry`] for [`DEBUG_ENTRY`].
+///
+/// # Safety
+/// As for [`entry`].
+unsafe extern "C" fn debug_entry(ctx: *mut VmCtx, fp: *mut u128, func: u32) -> u32 {
+    // SAFETY: guaranteed by the caller.
+    unsafe { run_entry::<true>(ctx, fp, func) }
+}
+
+/// Runs function `func` as [`entry`] says, in its debug translation when `DEBUG`.
+///
+/// # Safety
+/// As for [`entry`].
+#[inline(always)]
+unsafe fn run_entry<const DEBUG: bool>(ctx: *mut VmCtx, fp: *mut u128, func: u32) -> u32 {
+    // SAFETY: guaranteed by the caller.
     let store = unsafe { (*ctx).store };
     // SAFETY: as above. Entries may be called from compiled code, which recurses on the host
     // stack: the check keeps deep mixed recursion from overflowing it.
@@ -125,7 +150,7 @@ unsafe extern "C" fn entry(ctx: *mut VmCtx, fp: *mut u128, func: u32) -> u32 {
     let mut ex = unsafe { Executor::new(ctx) };
     let def = func - ex.num_imported_funcs;
     let fp = Fp::new(fp);
-    let flow = match ex.enter(def, fp) {
+    let flow = match ex.enter(def, fp, DEBUG) {
         Entered::Code(ip) => ex.run(ip, fp),
         Entered::Done => Flow::Return,
         Entered::Trap => Flow::Trap,
@@ -394,9 +419,28 @@ impl Executor {
         }
     }
 
-    /// Enters defined function `def` at the interpreter's entry, on the frame at `fp`.
-    fn enter(&mut self, def: u32, fp: Fp) -> Entered {
-        match self.code(def) {
+    /// The debug translation of defined function `def` (`super::debug`), translating it the
+    /// first time.
+    #[cold]
+    #[inline(never)]
+    fn debug_code<'m>(&mut self, def: u32) -> Result<&'m InterpFunc, ()> {
+        // SAFETY: as for `tiers`.
+        let module: &'m ModuleInner = unsafe { &*self.module };
+        match tier::debug_code(module, def) {
+            Ok(code) => Ok(code),
+            Err(e) => {
+                let code = TrapCode::Host(format!("tier 0 cannot debug function {def}: {e}"));
+                self.trap(code);
+                Err(())
+            }
+        }
+    }
+
+    /// Enters defined function `def` at the interpreter's entry, on the frame at `fp`; in its
+    /// debug translation when `debug`.
+    fn enter(&mut self, def: u32, fp: Fp, debug: bool) -> Entered {
+        let code = if debug { self.debug_code(def) } else { self.code(def) };
+        match code {
             Ok(f) => self.begin(def, f, fp),
             Err(()) => Entered::Trap,
         }
@@ -463,10 +507,13 @@ impl Executor {
     #[cold]
     #[inline(never)]
     pub(super) fn call_slow(&mut self, def: u32, ret: Ip, fp: Fp, callee: Fp) -> Entered {
-        if !self.tiers().is_entered_through(def, ENTRY) {
+        // A debugger's mark keeps the callee in this loop, in its debug translation.
+        let debug = self.tiers().is_entered_through(def, DEBUG_ENTRY);
+        if !debug && !self.tiers().is_entered_through(def, ENTRY) {
             return self.call_entry(def, callee);
         }
-        let f = match self.code(def) {
+        let code = if debug { self.debug_code(def) } else { self.code(def) };
+        let f = match code {
             Ok(f) => f,
             Err(()) => return Entered::Trap,
         };
@@ -690,7 +737,13 @@ impl Executor {
     /// tiering has an entry for it (`None`: carry on interpreting).
     fn on_stack_replace(&mut self, header: Ip, fp: Fp) -> Option<Entered> {
         let def = self.def();
-        let code = self.ready_code(def).expect("the running function is translated");
+        // The header is in the function's plain translation or in its debug one (a function a
+        // debugger no longer marks may tier up from a frame running the latter).
+        let code = [self.ready_code(def), self.tiers().debug_ready(def)]
+            .into_iter()
+            .flatten()
+            .find(|code| code.contains(header))
+            .expect("the running function is translated");
         let offset = header.offset_from(code.start()) as u32;
         let ordinal = code.loop_headers.iter().position(|&h| h == offset)?;
         let newer = self.on_hot(def, Site::Loop(ordinal))?;
@@ -715,6 +768,108 @@ impl Executor {
             self.num_imported_funcs + def,
             Tier::Interp,
         )
+    }
+
+    /// A debug translation's hook before the wasm instruction of `point`, in the frame at `fp`:
+    /// asks the store's debugger, if one is attached and the point is armed or the store is
+    /// stepping, and waits for its answer.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn debug_hook(&mut self, point: u32, fp: Fp) {
+        let def = self.def();
+        let Some(code) = self.tiers().debug_ready(def) else { return };
+        let info = code.debug.as_deref().expect("a debug translation has debug info");
+        let p = &info.points[point as usize];
+        let armed = info.armed[point as usize].load(Ordering::Relaxed);
+        let Some(state) = self.store().debugger.as_ref() else { return };
+        let Some(reason) = state.wants_stop(armed, fp.as_ptr() as usize) else { return };
+        let mut state = self.store().debugger.take().expect("looked at above");
+        let callee = p.call.and_then(|call| self.debug_callee(call, p, fp));
+        let view = crate::debug::DebugView {
+            store: self.store(),
+            instance: self.instance,
+            reason,
+            func_index: self.num_imported_funcs + def,
+            offset: p.offset,
+            locals: info
+                .read_locals(fp)
+                .into_iter()
+                .map(|(ty, raw)| crate::Val::from_raw(ty, raw, self.store().id))
+                .collect(),
+            stack: p.read_stack(fp),
+            backtrace: self.debug_backtrace(p.offset),
+        };
+        state.stop(&view, fp.as_ptr() as usize, callee);
+        self.store().debugger = Some(state);
+    }
+
+    /// The defined function of this instance that the call at `point` reaches, if it reaches
+    /// one (stepping into it marks it).
+    fn debug_callee(
+        &self,
+        call: super::debug::CallKind,
+        point: &DebugPoint,
+        fp: Fp,
+    ) -> Option<u32> {
+        match call {
+            super::debug::CallKind::Direct(func) => func.checked_sub(self.num_imported_funcs),
+            super::debug::CallKind::Indirect { table } => {
+                let index = *point.read_stack(fp).last()? as u32;
+                let raw = ops::table_get(self.store(), self.instance, table, index).ok()?;
+                let func = crate::vm::store::decode_func_ref(raw)?;
+                match self.store().func(func).kind {
+                    FuncKind::Wasm { instance, def_index } if instance == self.instance => {
+                        Some(def_index)
+                    }
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// The wasm frames running now, outermost first, with offsets where a debug translation
+    /// knows them (`top_offset` the current function's): the store's shadow stack when the
+    /// engine keeps one (every tier, every entry), this entry's frames otherwise.
+    fn debug_backtrace(&self, top_offset: u32) -> Vec<crate::debug::DebugFrame> {
+        let frame = |def: u32, offset: Option<u32>| crate::debug::DebugFrame {
+            func_index: self.num_imported_funcs + def,
+            tier: Tier::Interp,
+            offset,
+        };
+        let mut own: Vec<_> = self
+            .frames
+            .iter()
+            .map(|f| {
+                let def = self.def_of(f.current);
+                let offset =
+                    self.tiers().debug_ready(def).filter(|code| code.contains(f.ret)).and_then(
+                        |code| {
+                            let info = code.debug.as_deref()?;
+                            Some(info.point_before(f.ret.offset_from(code.start()))?.offset)
+                        },
+                    );
+                frame(def, offset)
+            })
+            .collect();
+        own.push(frame(self.def(), Some(top_offset)));
+        let Some(profile) = self.profile_stack() else { return own };
+        let mut entries = Vec::new();
+        profile.read(&mut entries);
+        let shadow: Vec<_> = entries
+            .iter()
+            .filter_map(|&e| crate::vm::profile::decode_entry(e))
+            .map(|f| crate::debug::DebugFrame {
+                func_index: f.func_index,
+                tier: f.tier,
+                offset: None,
+            })
+            .collect();
+        let Some(outer) = shadow.len().checked_sub(own.len()) else { return own };
+        let agree = shadow[outer..].iter().zip(&own).all(|(s, o)| s.func_index == o.func_index);
+        if !agree {
+            return own;
+        }
+        shadow[..outer].iter().copied().chain(own).collect()
     }
 
     /// `memory.grow`: the old size in pages, or `-1` as u32.

@@ -1453,6 +1453,12 @@ handler!(ret1_profiled(ip, fp, mem, len, ex, acc) {
     return_to_caller!(mem, len, ex, acc)
 });
 
+handler!(debug_hook(ip, fp, mem, len, ex, acc) {
+    let DebugHook { point } = ops!(ip, DebugHook);
+    ex.debug_hook(point, fp);
+    next!(ip, DebugHook, fp, mem, len, ex, acc)
+});
+
 handler!(profile_loop(ip, fp, mem, len, ex, acc) {
     let ProfileLoop { high } = ops!(ip, ProfileLoop);
     ex.profile_stack().expect("emitted only when profiling guests").set_top_high(high);
@@ -1947,6 +1953,7 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     one(&mut all, ret_profiled, "ret_profiled", size_of::<Nothing>());
     one(&mut all, ret1_profiled, "ret1_profiled", size_of::<Return1>());
     one(&mut all, profile_loop, "profile_loop", size_of::<ProfileLoop>());
+    one(&mut all, debug_hook, "debug_hook", size_of::<DebugHook>());
     // Calls by how they count: not at all, calls only, calls and the budget.
     let counting = ["_quiet", "_count", ""];
     for (count, h) in counting.iter().zip(&CALL[1..]) {

@@ -12,12 +12,15 @@
 //! - `exec.rs`: the entry, the dispatch (tail calls where `build.rs` finds them reliable, a loop
 //!   elsewhere), calls, traps, counting.
 //! - `num.rs`, `simd.rs`: numeric semantics as pure functions.
+//! - `debug.rs`: the debug translation's hooks (a debugger's breakpoints and steps), and what a
+//!   stop reads of a frame.
 //!
 //! It reports hotness to tiering and takes the entries tiering hands back; it never names a
 //! compiler. It never lets a guest address reach memory unchecked, never allocates while running
 //! instructions, and never keeps constants in the frame (they are immediates).
 
 pub(crate) mod code;
+pub(crate) mod debug;
 #[macro_use]
 mod exec;
 #[macro_use]
@@ -27,5 +30,6 @@ pub(crate) mod simd;
 mod translate;
 
 pub(crate) use code::InterpFunc;
-pub(crate) use exec::ENTRY;
-pub(crate) use translate::translate_function;
+pub(crate) use debug::DebugInfo;
+pub(crate) use exec::{DEBUG_ENTRY, ENTRY};
+pub(crate) use translate::{translate_for_debugging, translate_function};

@@ -34,6 +34,26 @@ pub fn translate_function(
     func_index: u32,
     body: &FunctionBody<'_>,
 ) -> Result<InterpFunc> {
+    translate(module, func_index, body, false)
+}
+
+/// Translates one validated function body for a debugger (`super::debug`): a hook before every
+/// wasm instruction, and no instruction fused with the one before it, so each wasm instruction
+/// is a place to stop with every operand in a slot or a constant.
+pub fn translate_for_debugging(
+    module: &ModuleInner,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+) -> Result<InterpFunc> {
+    translate(module, func_index, body, true)
+}
+
+fn translate(
+    module: &ModuleInner,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+    debug: bool,
+) -> Result<InterpFunc> {
     let wp = Error::from_wasmparser;
     let consume_fuel = module.config.consume_fuel;
     let ty = module.func_type(func_index);
@@ -70,6 +90,7 @@ pub fn translate_function(
             .then_some(func_index),
         offset: 0,
         loop_headers: Vec::new(),
+        debug_points: debug.then(Vec::new),
     };
     t.controls.push(Control {
         kind: ControlKind::Function,
@@ -101,6 +122,10 @@ pub fn translate_function(
         num_loops: t.loop_headers.len() as u32,
         fuel_segments,
     };
+    let debug = t.debug_points.map(|points| {
+        let local_types = ty.params().iter().copied().chain(declared_locals(body)).collect();
+        Box::new(super::debug::DebugInfo::new(points, local_types))
+    });
     Ok(InterpFunc {
         code: t.code.finish(),
         layout,
@@ -108,7 +133,21 @@ pub fn translate_function(
         zero_from: num_params * SLOT_BYTES,
         zero_slots,
         frame_bytes: frame_size * SLOT_BYTES,
+        debug,
     })
+}
+
+/// The types of a body's declared locals, one per local.
+fn declared_locals(body: &FunctionBody<'_>) -> Vec<crate::ValType> {
+    let mut out = Vec::new();
+    if let Ok(mut reader) = body.get_locals_reader() {
+        for _ in 0..reader.get_count() {
+            let Ok((count, ty)) = reader.read() else { break };
+            let ty = crate::ValType::from_wasmparser(ty);
+            out.extend(std::iter::repeat_n(ty, count as usize));
+        }
+    }
+    out
 }
 
 /// A constant on the virtual operand stack (floats as their bits).
@@ -323,6 +362,8 @@ struct Translator<'m> {
     /// Under guest profiling (`vm::profile`), the function's index: loop headers then name
     /// their loop in the frame's profile entry, and returns pop it.
     profile_loops: Option<u32>,
+    /// For a debug translation: the hooks emitted so far.
+    debug_points: Option<Vec<super::debug::DebugPoint>>,
 }
 
 /// The byte offset of slot `index`.
@@ -369,6 +410,9 @@ impl Translator<'_> {
         if !self.reachable {
             return self.visit_unreachable(op);
         }
+        if self.debug_points.is_some() {
+            self.debug_hook(op);
+        }
         if self.consume_fuel {
             self.charge_fuel();
         }
@@ -377,6 +421,37 @@ impl Translator<'_> {
             self.fuel_segment = None;
         }
         Ok(())
+    }
+
+    /// A debug translation's hook before `op`: records where each operand lives, then starts
+    /// afresh as at a label, so `op` fuses with nothing before it and reads nothing from the
+    /// accumulator (every operand is in its slot when the hook runs). Out of line: the ordinary
+    /// translation, which never comes here, keeps its inlining as it was.
+    #[cold]
+    #[inline(never)]
+    fn debug_hook(&mut self, op: &Operator<'_>) {
+        let stack = (0..self.stack.len())
+            .map(|position| match self.src_of(position) {
+                Src::Slot(slot) => super::debug::StackValue::Slot(slot),
+                Src::Imm(imm) => super::debug::StackValue::Const(imm_u128(imm)),
+            })
+            .collect();
+        let call = match *op {
+            Operator::Call { function_index } => {
+                Some(super::debug::CallKind::Direct(function_index))
+            }
+            Operator::CallIndirect { table_index, .. } => {
+                Some(super::debug::CallKind::Indirect { table: table_index })
+            }
+            _ => None,
+        };
+        let points = self.debug_points.as_mut().expect("a debug translation");
+        let point = points.len() as u32;
+        let code_at = self.code.len() as u32;
+        points.push(super::debug::DebugPoint { offset: self.offset, code_at, stack, call });
+        // Nothing may take the hook back or fuse with it: a label's state, not `emit`'s.
+        self.code.emit(h::debug_hook, DebugHook { point });
+        self.bind_label();
     }
 
     /// Counts one operator against the current straight-line segment, opening one if needed.
@@ -1825,6 +1900,15 @@ impl Translator<'_> {
 }
 
 /// A scalar immediate's bits, zero-extended.
+/// A constant's bits as a slot holds them.
+fn imm_u128(imm: Imm) -> u128 {
+    match imm {
+        Imm::I32(v) => v as u128,
+        Imm::I64(v) => v as u128,
+        Imm::V128(v) => v,
+    }
+}
+
 fn imm_u64(imm: Imm) -> u64 {
     match imm {
         Imm::I32(v) => v as u64,

@@ -377,6 +377,39 @@ pub(crate) fn interp_code(module: &ModuleInner, def: u32) -> Result<&InterpFunc,
     })
 }
 
+/// Tier 0's debug translation of defined function `def` (a hook before every wasm
+/// instruction, `interp::debug`), translating it the first time.
+pub(crate) fn debug_code(module: &ModuleInner, def: u32) -> Result<&InterpFunc, &str> {
+    module.tiers.debug_code(def, || {
+        let func_index = module.num_imported_funcs + def;
+        crate::interp::translate_for_debugging(module, func_index, &module.function_body(def))
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Keeps defined function `def` in its debug translation from its next call on (one more
+/// reason: see [`ModuleTiers::add_debug_mark`]); tiering leaves it alone until the last reason
+/// goes. A frame of it running in a compiled tier finishes there.
+pub(crate) fn add_debug_mark(module: &ModuleInner, def: u32) -> Result<(), String> {
+    debug_code(module, def).map_err(str::to_string)?;
+    module.tiers.add_debug_mark(def, crate::interp::DEBUG_ENTRY);
+    Ok(())
+}
+
+/// Drops one reason [`add_debug_mark`] added; after the last, `def` runs its best code again
+/// and may tier up.
+pub(crate) fn remove_debug_mark(module: &ModuleInner, def: u32) {
+    module.tiers.remove_debug_mark(def, crate::interp::ENTRY);
+    if !module.tiers.is_debug_marked(def) {
+        let best = module.tiers.best_tier(def);
+        module
+            .tiers
+            .counters(def)
+            .budget
+            .store(budget_for(&module.config, best), Ordering::Relaxed);
+    }
+}
+
 /// Where a function's budget ran out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Site {
@@ -393,6 +426,11 @@ pub(crate) enum Site {
 pub(crate) fn on_hot(module: &Module, def: u32, running: Tier, site: Site) -> Option<FuncEntry> {
     let m = &module.inner;
     let counters = m.tiers.counters(def);
+    if m.tiers.is_debug_marked(def) {
+        // A debugger keeps it in tier 0 (`remove_debug_mark` gives it a budget again).
+        counters.budget.store(i64::MAX, Ordering::Relaxed);
+        return None;
+    }
     let best = m.tiers.best_tier(def);
     if best > running {
         let code = m.tiers.compiled(def, best)?;

@@ -20,7 +20,7 @@ use super::{Tier, TierUpEvent};
 use crate::code::CompiledFunc;
 use crate::interp::InterpFunc;
 use crate::vm::vmctx::{FuncCounters, FuncEntry};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -87,6 +87,23 @@ pub(crate) struct ModuleTiers {
     /// Whether this process compiled (or had a compiler refuse) anything for the module: code a
     /// cache entry does not hold yet.
     compiled_here: AtomicBool,
+    /// What a debugger keeps per function, made the first time one needs it (a module nobody
+    /// debugs allocates nothing for it).
+    debug: OnceLock<DebugTiers>,
+    /// Serializes the entry stores that must respect `debug_marks`: a debug mark's own, and an
+    /// install's, which must not put compiled code back under a mark.
+    entry_lock: Mutex<()>,
+}
+
+/// The debug state of every defined function of one module.
+struct DebugTiers {
+    /// Tier 0's debug translation of each function (`interp::debug`), made the first time a
+    /// debugger needs it.
+    code: Box<[InterpCell]>,
+    /// Per function, how many reasons a debugger has to keep it in its debug translation
+    /// (armed breakpoints and stepping); while non-zero its entry is the interpreter's debug
+    /// entry and tiering leaves it alone.
+    marks: Box<[AtomicU32]>,
 }
 
 /// What an artifact record stands for: see `artifact::Slot`.
@@ -134,6 +151,8 @@ impl ModuleTiers {
             osr: Mutex::default(),
             precompiled: Mutex::default(),
             compiled_here: AtomicBool::new(false),
+            debug: OnceLock::new(),
+            entry_lock: Mutex::new(()),
         }
     }
 
@@ -260,9 +279,13 @@ impl ModuleTiers {
         }
         let installed = record.compiled[slot(tier)].get().expect("just set");
         installed.publish();
-        // Only move up: a lower tier finishing after a higher one does not replace it.
+        // Only move up: a lower tier finishing after a higher one does not replace it. A
+        // function a debugger marked keeps its debug entry (the code waits for the unmark).
         if self.best_tier(def) == tier {
-            self.entries[def as usize].store(installed.entry() as usize, Ordering::Release);
+            let _entries = self.entry_lock.lock().unwrap_or_else(|e| e.into_inner());
+            if !self.is_debug_marked(def) {
+                self.entries[def as usize].store(installed.entry() as usize, Ordering::Release);
+            }
         }
         let now = self.elapsed();
         self.update_timeline(def, tier, |t| {
@@ -367,6 +390,61 @@ impl ModuleTiers {
     /// Whether this process compiled anything for the module (see `mark_compiled_here`).
     pub fn compiled_here(&self) -> bool {
         self.compiled_here.load(Ordering::Relaxed)
+    }
+
+    /// The debug state, made the first time.
+    fn debug(&self) -> &DebugTiers {
+        self.debug.get_or_init(|| DebugTiers {
+            code: (0..self.len()).map(|_| InterpCell::new()).collect(),
+            marks: (0..self.len()).map(|_| AtomicU32::new(0)).collect(),
+        })
+    }
+
+    /// Tier 0's debug translation of `def`, made with `translate` the first time.
+    pub fn debug_code(
+        &self,
+        def: u32,
+        translate: impl FnOnce() -> Result<InterpFunc, String>,
+    ) -> Result<&InterpFunc, &str> {
+        self.debug().code[def as usize].get_or_init(translate).as_ref().map_err(String::as_str)
+    }
+
+    /// Tier 0's debug translation of `def`, if made.
+    pub fn debug_ready(&self, def: u32) -> Option<&InterpFunc> {
+        match self.debug.get()?.code[def as usize].get() {
+            Some(Ok(code)) => Some(code),
+            _ => None,
+        }
+    }
+
+    /// Whether a debugger keeps `def` in its debug translation.
+    pub fn is_debug_marked(&self, def: u32) -> bool {
+        self.debug.get().is_some_and(|d| d.marks[def as usize].load(Ordering::Acquire) != 0)
+    }
+
+    /// Adds a reason to keep `def` in its debug translation; the first makes `debug_entry` its
+    /// entry, so its next call runs there (a frame running now finishes where it runs).
+    pub fn add_debug_mark(&self, def: u32, debug_entry: FuncEntry) {
+        let _entries = self.entry_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if self.debug().marks[def as usize].fetch_add(1, Ordering::AcqRel) == 0 {
+            self.entries[def as usize].store(debug_entry as usize, Ordering::Release);
+        }
+    }
+
+    /// Drops a reason added by [`Self::add_debug_mark`]; the last gives `def` back its best
+    /// code: its highest compiled tier's entry, else `interp_entry`.
+    pub fn remove_debug_mark(&self, def: u32, interp_entry: FuncEntry) {
+        let _entries = self.entry_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(debug) = self.debug.get() else { return };
+        let marks = &debug.marks[def as usize];
+        if marks.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        if marks.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let best = self.best_tier(def);
+            let entry = self.compiled(def, best).map_or(interp_entry, |code| code.entry());
+            self.entries[def as usize].store(entry as usize, Ordering::Release);
+        }
     }
 
     /// Number of defined functions.

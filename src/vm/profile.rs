@@ -353,10 +353,15 @@ pub(crate) struct Sampler {
 }
 
 impl Sampler {
-    /// Starts sampling a new, empty profile stack every `interval`.
+    /// Starts sampling a new, empty profile stack every `interval`. A zero interval keeps the
+    /// stack without sampling it (no thread): what a debugger reads backtraces from
+    /// (`Config::guest_profile_interval`).
     pub fn start(interval: Duration) -> Sampler {
         let stack = ProfileStack::new();
         let stop = Arc::new(AtomicBool::new(false));
+        if interval.is_zero() {
+            return Sampler { stack, stop, thread: None };
+        }
         let (reader, stopped) = (stack.clone(), stop.clone());
         let thread = std::thread::Builder::new()
             .name("tierup-guest-profiler".into())

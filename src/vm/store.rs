@@ -329,6 +329,8 @@ pub(crate) struct StoreInner {
     pub native_stack_limit: usize,
     /// The guest profiler's sampler and profile stack (`ProfilingStrategy::Guest` only).
     pub guest_sampler: Option<super::profile::Sampler>,
+    /// The attached debugger (`crate::debug`), if any: what the interpreter's debug hooks ask.
+    pub debugger: Option<Box<crate::debug::DebugState>>,
 }
 
 /// Owns all runtime state of a set of instances, plus the embedder's data `T`.
@@ -363,6 +365,7 @@ impl<T> Store<T> {
                     .then(|| {
                         super::profile::Sampler::start(engine.config().guest_profile_interval)
                     }),
+                debugger: None,
             }),
             host_funcs: Vec::new(),
             data,
@@ -373,6 +376,12 @@ impl<T> Store<T> {
     /// (`ProfilingStrategy::Guest`); `None` without it, or when already taken.
     pub fn guest_profile(&mut self) -> Option<super::GuestProfile> {
         self.inner.guest_sampler.as_mut()?.finish()
+    }
+
+    /// Attaches `debugger`: from now on, wasm this store runs stops at the breakpoints of its
+    /// modules (`Module::set_breakpoint`) and calls it (see [`crate::debug`]).
+    pub fn set_debugger(&mut self, debugger: Box<dyn crate::debug::Debugger>) {
+        self.inner.debugger = Some(Box::new(crate::debug::DebugState::new(debugger)));
     }
 
     /// The engine this store was created with.

@@ -170,14 +170,14 @@ fn function_label(func_index: u32, name: Option<&str>) -> String {
 
 /// The module's operators as text, by module byte offset (wasmprinter's flat form, with names
 /// from the name section).
-struct Operators {
+pub(super) struct Operators {
     lines: HashMap<u64, String>,
     /// Hex digits of the largest module offset, so `@` columns line up.
     width: usize,
 }
 
 impl Operators {
-    fn new(binary: &[u8]) -> Result<Operators> {
+    pub(super) fn new(binary: &[u8]) -> Result<Operators> {
         let mut storage = String::new();
         let mut config = wasmprinter::Config::new();
         config.fold_instructions(false);
@@ -190,7 +190,7 @@ impl Operators {
     }
 
     /// The operator at `offset`, without wasmprinter's indentation.
-    fn at(&self, offset: u32) -> Option<(usize, &str)> {
+    pub(super) fn at(&self, offset: u32) -> Option<(usize, &str)> {
         let line = self.lines.get(&u64::from(offset))?;
         let text = line.trim_start();
         Some((line.len() - text.len(), text))

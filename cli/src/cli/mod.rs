@@ -6,6 +6,7 @@
 //! only dispatches.
 
 mod compile;
+mod debug;
 mod exit;
 mod explore;
 mod guest_profile;
@@ -44,6 +45,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     Run(run::RunCommand),
+    Debug(debug::DebugCommand),
     Compile(compile::CompileCommand),
     Bench(crate::bench::BenchCommand),
     Validate(validate::ValidateCommand),
@@ -58,6 +60,7 @@ impl Cli {
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::Run(cmd) => run::run(cmd),
+            Command::Debug(cmd) => debug::debug(cmd),
             Command::Compile(cmd) => compile::compile(cmd),
             Command::Bench(cmd) => crate::bench::bench(cmd),
             Command::Validate(cmd) => validate::validate(cmd),

@@ -222,16 +222,39 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
 }
 
 /// The store's data: the WASI context (one granting nothing when the module does not import WASI).
-struct Host {
+pub(super) struct Host {
     wasi: WasiCtx,
 }
 
+/// What another command (`tierup debug`) adds to a run: the same options, setup and outcome,
+/// with its own engine settings and a say before the call.
+pub(super) trait RunHooks {
+    /// The engine's configuration, from the one the options give.
+    fn config(&mut self, config: Config) -> Config;
+    /// Runs after instantiation, before the call; `false` skips the call (nothing ran).
+    fn before_call(&mut self, module: &Module, store: &mut Store<Host>) -> Result<bool>;
+}
+
+/// The file a run names (FILE).
+pub(super) fn file(cmd: &RunCommand) -> &Path {
+    &cmd.file
+}
+
 pub fn run(cmd: RunCommand) -> Result<ExitCode> {
+    run_with(cmd, None)
+}
+
+/// `tierup run`, with `hooks` when another command drives it.
+pub(super) fn run_with(cmd: RunCommand, mut hooks: Option<&mut dyn RunHooks>) -> Result<ExitCode> {
     let started = Instant::now();
     let bytes = read_input(&cmd.file, cmd.allow_precompiled)
         .with_context(|| format!("failed to compile {}: cannot read it", cmd.file.display()))?;
     let precompiled = tierup::artifact::is_artifact(&bytes);
-    let engine = Engine::new(config(&cmd, precompiled.then_some(&bytes[..])));
+    let mut config = config(&cmd, precompiled.then_some(&bytes[..]));
+    if let Some(hooks) = hooks.as_deref_mut() {
+        config = hooks.config(config);
+    }
+    let engine = Engine::new(config);
     let cache = code_cache(&cmd)?;
     let (module, lookup) = load(&cmd, &engine, &bytes, cache.as_ref())?;
     let compiled = Instant::now();
@@ -254,6 +277,11 @@ pub fn run(cmd: RunCommand) -> Result<ExitCode> {
         err.context(format!("failed to instantiate {}", cmd.file.display()))
     })?;
     let instantiated = Instant::now();
+    if let Some(hooks) = hooks
+        && !hooks.before_call(&module, &mut store)?
+    {
+        return Ok(ExitCode::SUCCESS);
+    }
     let outcome = call(&mut store, instance, &name, &ty, &args);
     // The run ends here: writing a profile or the cache is not the program's time.
     let finished = Instant::now();
