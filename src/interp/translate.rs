@@ -70,6 +70,7 @@ pub fn translate_function(
             .then_some(func_index),
         offset: 0,
         loop_headers: Vec::new(),
+        wasm_offsets: WasmOffsetsBuilder::default(),
     };
     t.controls.push(Control {
         kind: ControlKind::Function,
@@ -81,6 +82,7 @@ pub fn translate_function(
     });
 
     let mut ops = crate::operators::FastOperators::new(body).map_err(wp)?;
+    let entry_offset = ops.original_position() as u32;
     while !ops.eof() {
         t.offset = ops.original_position() as u32;
         let op = ops.read().map_err(wp)?;
@@ -101,7 +103,9 @@ pub fn translate_function(
         num_loops: t.loop_headers.len() as u32,
         fuel_segments,
     };
+    let wasm_offsets = t.wasm_offsets.finish(entry_offset, t.code.len());
     Ok(InterpFunc {
+        wasm_offsets,
         code: t.code.finish(),
         layout,
         loop_headers: t.loop_headers.into_boxed_slice(),
@@ -318,6 +322,8 @@ struct Translator<'m> {
     history: Vec<Last>,
     /// Byte offset of the operator being translated.
     offset: u32,
+    /// Which operator each instruction comes from (see [`WasmOffsets`]).
+    wasm_offsets: WasmOffsetsBuilder,
     /// What this module's loop back-edges do (see `h::FORWARD`).
     back_kind: u8,
     /// Under guest profiling (`vm::profile`), the function's index: loop headers then name
@@ -1390,6 +1396,7 @@ impl Translator<'_> {
     fn emit<T: Copy>(&mut self, handler: Handler, operands: T) -> usize {
         self.history.push(self.last);
         let start = self.code.emit(handler, operands);
+        self.wasm_offsets.note(start, self.offset);
         self.last = Last { start, ..Last::NOTHING };
         start
     }

@@ -63,29 +63,42 @@ impl Isa {
     }
 }
 
-/// The out-of-line trap stubs a function needs, one label per trap code, made on first use and
-/// emitted by the backend's `finish` (each loads its status and jumps to the trap exit). Shared
-/// bookkeeping of both backends' `MacroAssembler::trap_label`.
+/// The out-of-line trap stubs a function needs, made on first use and emitted by the backend's
+/// `finish`: one per trap code and wasm operator (each loads its status and the operator's module
+/// offset, then jumps to the trap exit), and one per call site leaving with a callee's trap (the
+/// status is already in place; it loads the call's offset). Shared bookkeeping of both backends.
+///
+/// Why a stub per site rather than a table from return addresses to offsets: the hot path is the
+/// same either way (a site's branch only changes its target), a stub is two or three instructions
+/// that never run unless a trap passes, and the offset then reaches the runtime as an argument
+/// of the unwind helper, with nothing to store beside the code, look up, relocate or serialize.
 #[derive(Debug, Default)]
-pub(crate) struct TrapStubs(Vec<(crate::vm::TrapCode, dynasmrt::DynamicLabel)>);
+pub(crate) struct TrapStubs(Vec<(Option<crate::vm::TrapCode>, u32, dynasmrt::DynamicLabel)>);
 
 impl TrapStubs {
-    /// The label of `code`'s stub, making it with `new_label` the first time.
+    /// The label of the stub raising `code` (`None`: passing on a callee's trap) at the wasm
+    /// operator at module offset `wasm_offset`, making it with `new_label` the first time.
     pub(crate) fn label(
         &mut self,
-        code: crate::vm::TrapCode,
+        code: Option<crate::vm::TrapCode>,
+        wasm_offset: u32,
         new_label: impl FnOnce() -> dynasmrt::DynamicLabel,
     ) -> dynasmrt::DynamicLabel {
-        if let Some((_, label)) = self.0.iter().find(|(c, _)| *c == code) {
+        // The stubs of one operator are the last made (operators are emitted in order).
+        let found = self.0.iter().rev().take(4).find(|(c, at, _)| *c == code && *at == wasm_offset);
+        if let Some((_, _, label)) = found {
             return *label;
         }
         let label = new_label();
-        self.0.push((code, label));
+        self.0.push((code, wasm_offset, label));
         label
     }
 
     /// Every stub made, in order of first use; the table is left empty.
-    pub(crate) fn take(&mut self) -> Vec<(crate::vm::TrapCode, dynasmrt::DynamicLabel)> {
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn take(
+        &mut self,
+    ) -> Vec<(Option<crate::vm::TrapCode>, u32, dynasmrt::DynamicLabel)> {
         std::mem::take(&mut self.0)
     }
 }

@@ -157,15 +157,16 @@ mod tests {
             func_name: None,
             module_name: None,
             tier: tierup::Tier::Interp,
+            wasm_offset: Some(0x10 + i),
         };
         let mut trap = Trap::new(TrapCode::StackOverflow);
         trap.backtrace = (0..100).map(frame).collect();
         let text = backtrace(&trap);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2 * END_FRAMES + 1);
-        assert_eq!(lines[0], "    0: <module>!<wasm function 0> [interp]");
+        assert_eq!(lines[0], "    0: 0x10 - <module>!<wasm function 0> [interp]");
         assert_eq!(lines[END_FRAMES].trim(), "... 60 frames elided ...");
-        assert_eq!(lines[2 * END_FRAMES], "   99: <module>!<wasm function 99> [interp]");
+        assert_eq!(lines[2 * END_FRAMES], "   99: 0x73 - <module>!<wasm function 99> [interp]");
         trap.backtrace.truncate(2 * END_FRAMES + 1);
         assert_eq!(backtrace(&trap), trap.backtrace_string());
     }
