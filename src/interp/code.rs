@@ -554,7 +554,7 @@ mod tests {
         // Taken back and emitted again for a later operator (a fused comparison and branch).
         table.note(48, 0x27);
         table.note(48, 0x29);
-        table.note(72, 0x1_0000_0);
+        table.note(72, 0x10_0000);
         let offsets = table.finish(0x1e, 96);
         let at: Vec<u32> = [0, 15, 16, 31, 32, 47, 48, 71, 72, 95].map(|p| offsets.at(p)).into();
         assert_eq!(at, [0x20, 0x20, 0x20, 0x20, 0x25, 0x25, 0x29, 0x29, 0x10_0000, 0x10_0000]);
