@@ -26,6 +26,7 @@
 
 pub mod artifact;
 mod code;
+pub mod debuginfo;
 mod engine;
 mod error;
 mod explore;

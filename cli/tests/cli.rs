@@ -234,6 +234,38 @@ fn out_of_bounds_loads_in_tier_1_trap_with_a_backtrace_with_and_without_guard_pa
     }
 }
 
+/// With DWARF in the module, each frame of the backtrace names its source line under it, and the
+/// innermost frame names the same offset and line whichever tier ran it (`auto` warms `divide`
+/// and `average` up to tier 2 before the trapping call; tier 2 inlines `average` into `main`).
+#[test]
+fn backtraces_name_source_lines_from_dwarf_on_every_tier() {
+    let path = common::workspace_root().join("tests/data/dwarf/trap.c");
+    let source = std::fs::read_to_string(path).unwrap();
+    let line_of = |text: &str| source.lines().position(|l| l.contains(text)).unwrap() + 1;
+    let division = format!("at tests/data/dwarf/trap.c:{}:", line_of("return sum / count;"));
+    let call = format!("at tests/data/dwarf/trap.c:{}:", line_of("total += average("));
+    let mut innermost = None;
+    for tier in ["interp", "baseline", "optimized", "auto"] {
+        let args = ["run", "--tier", tier, "--tier-up", "sync", "--tier-up-threshold", "1"];
+        let args = [&args[..], &["--opt-threshold", "20", "tests/data/dwarf/trap.wasm"]].concat();
+        let run = tierup(&args);
+        failure(&run, 134, "wasm trap: integer divide by zero");
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        let top = if tier == "auto" { "optimized" } else { tier };
+        let expected = format!("- <module>!divide [{top}]");
+        assert!(lines[2].ends_with(&expected), "{}", run.stderr);
+        assert!(lines[3].trim_start().starts_with(&division), "{}", run.stderr);
+        let offset = lines[2].split(" - ").next().unwrap().split_whitespace().last().unwrap();
+        assert_eq!(*innermost.get_or_insert(offset.to_string()), offset, "{}", run.stderr);
+        // `main`'s frame is at its call of `average` (inlined or not).
+        let main = lines.iter().position(|l| l.contains("<module>!main [")).unwrap();
+        assert!(lines[main + 1].trim_start().starts_with(&call), "{}", run.stderr);
+    }
+    // Without DWARF (text), the frames stand alone.
+    let run = tierup(&["run", "tests/data/div.wat", "--invoke", "quotient", "1", "0"]);
+    assert!(!run.stderr.contains(" at "), "{}", run.stderr);
+}
+
 // --- bad invocations ----------------------------------------------------------------------------
 
 #[test]
