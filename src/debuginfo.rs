@@ -382,6 +382,25 @@ mod tests {
         }
     }
 
+    /// The corpus's C VM built with -O1 -g (corpus/build.sh): a line of the interpreter loop's
+    /// switch resolves to code of `run` (wherever clang put it), whose frames name the line.
+    #[test]
+    fn a_line_of_the_corpus_vm_resolves_into_its_run_loop() {
+        let wasm = include_bytes!("../corpus/c-vm/c-vm.debug.wasm");
+        let source = include_str!("../corpus/c-vm/vm.c");
+        let line = source.lines().position(|l| l.contains("case OP_MUL:")).unwrap() as u32 + 1;
+        let info = DebugInfo::new(wasm).unwrap();
+        let found = info.breakpoints("vm.c", line).unwrap();
+        assert!(!found.is_empty());
+        for bp in &found {
+            assert_eq!(bp.location.line, line, "{bp:?}");
+            let frames = info.frames(bp.wasm_offset);
+            let names: Vec<_> = frames.iter().filter_map(|f| f.function.as_deref()).collect();
+            assert!(names.contains(&"run"), "{names:?} at {:#x}", bp.wasm_offset);
+            assert_eq!(frames[0].location.as_ref().map(|l| l.line), Some(line));
+        }
+    }
+
     #[test]
     fn without_dwarf_only_function_offsets_are_known() {
         let wasm = wat::parse_str(
