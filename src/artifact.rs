@@ -15,7 +15,7 @@
 //! magic "TIERUPA\0" | format version u32 | build string | isa u8 | features u32 | config string
 //! | module binary (u64 length) | function count u32 | per function:
 //!   kind u8 (0 code, 1 refused) | defined index u32 | tier u8 | OSR loop u32 (u32::MAX: entered by a call)
-//!   code: bytes | heap accesses u32* | landing u32 (u32::MAX: none) | OSR entries u32* (u32::MAX: none)
+//!   code: bytes | heap accesses u32* | their wasm offsets u32* | landing u32 (u32::MAX: none) | OSR entries u32* (u32::MAX: none)
 //!         | signature sites (offset u32, type u32)* | wasm offsets (code u32, wasm u32)*
 //!   refused: reason string
 //! | CRC-32 of everything before, u32
@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 /// The first bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"TIERUPA\0";
 /// The layout's version; bumped whenever the layout changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Sentinel for "none" in `u32` fields.
 const NONE: u32 = u32::MAX;
@@ -105,6 +105,7 @@ pub(crate) enum Stored {
 pub(crate) struct PortableCode {
     pub code: Vec<u8>,
     pub heap_accesses: Vec<u32>,
+    pub heap_access_wasm: Vec<u32>,
     pub oob_landing: Option<u32>,
     pub osr_entries: Vec<Option<u32>>,
     pub sig_sites: Vec<SigSite>,
@@ -314,6 +315,8 @@ pub(crate) fn encode(artifact: &Artifact) -> Vec<u8> {
                 w.bytes(&c.code);
                 w.len(c.heap_accesses.len());
                 c.heap_accesses.iter().for_each(|&a| w.u32(a));
+                w.len(c.heap_access_wasm.len());
+                c.heap_access_wasm.iter().for_each(|&a| w.u32(a));
                 w.opt(c.oob_landing);
                 w.len(c.osr_entries.len());
                 c.osr_entries.iter().for_each(|&e| w.opt(e));
@@ -489,6 +492,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Artifact, ArtifactError> {
             0 => Stored::Code(PortableCode {
                 code: r.bytes()?.to_vec(),
                 heap_accesses: r.u32s()?,
+                heap_access_wasm: r.u32s()?,
                 oob_landing: r.opt()?,
                 osr_entries: {
                     let n = r.count(4)?;
@@ -546,6 +550,7 @@ pub(crate) fn prepare_for(
             || !c.heap_accesses.iter().all(|&a| inside(a))
             || !c.oob_landing.is_none_or(inside)
             || (!c.heap_accesses.is_empty() && c.oob_landing.is_none())
+            || c.heap_access_wasm.len() != c.heap_accesses.len()
             || !c.osr_entries.iter().flatten().all(|&e| inside(e))
             || c.osr_entries.len() > loops as usize
             || !c.wasm_offsets.iter().all(|&(code, _)| inside(code))
@@ -563,6 +568,7 @@ pub(crate) fn prepare_for(
             tier: slot.tier,
             func_index: module.num_imported_funcs + slot.def,
             heap_accesses: c.heap_accesses,
+            heap_access_wasm: c.heap_access_wasm,
             oob_landing: c.oob_landing,
             osr_entries: c.osr_entries,
             compile_time: std::time::Duration::ZERO,
@@ -619,6 +625,7 @@ impl From<CompiledParts> for PortableCode {
         PortableCode {
             code: p.code,
             heap_accesses: p.heap_accesses,
+            heap_access_wasm: p.heap_access_wasm,
             oob_landing: p.oob_landing,
             osr_entries: p.osr_entries,
             sig_sites: p.sig_sites,

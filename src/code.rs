@@ -130,6 +130,7 @@ struct CompiledCode {
     /// What writing the code out needs besides its bytes (the fault handler's copy is private to
     /// it): see [`CompiledParts`].
     heap_accesses: Box<[u32]>,
+    heap_access_wasm: Box<[u32]>,
     oob_landing: Option<u32>,
     sig_sites: Box<[SigSite]>,
     loaded: bool,
@@ -147,6 +148,9 @@ pub struct CompiledParts {
     pub func_index: u32,
     /// Offsets of the instructions that access linear memory without a bounds check.
     pub heap_accesses: Vec<u32>,
+    /// The module offset of each heap access's wasm operator, as `heap_accesses` orders them
+    /// (the fault handler hands it to the landing pad for the backtrace).
+    pub heap_access_wasm: Vec<u32>,
     /// Where such an access continues when it faults out of bounds.
     pub oob_landing: Option<u32>,
     /// On-stack-replacement entry offsets, by loop ordinal.
@@ -255,6 +259,7 @@ impl CompiledFunc {
             range.len(),
             parts.func_index,
             parts.heap_accesses.clone(),
+            parts.heap_access_wasm.clone(),
             parts.oob_landing,
         );
         let inner = CompiledCode {
@@ -266,6 +271,7 @@ impl CompiledFunc {
             stats: parts.stats.into(),
             wasm_offsets: parts.wasm_offsets.into(),
             heap_accesses: parts.heap_accesses.into(),
+            heap_access_wasm: parts.heap_access_wasm.into(),
             oob_landing: parts.oob_landing,
             sig_sites: parts.sig_sites.into(),
             loaded: parts.loaded,
@@ -348,6 +354,7 @@ impl CompiledFunc {
             tier: inner.tier,
             func_index,
             heap_accesses: inner.heap_accesses.to_vec(),
+            heap_access_wasm: inner.heap_access_wasm.to_vec(),
             oob_landing: inner.oob_landing,
             osr_entries: inner.osr_entries.to_vec(),
             compile_time: std::time::Duration::ZERO,

@@ -68,6 +68,10 @@ pub enum CodePart {
     HotStub,
     /// The stub that leaves with this trap.
     TrapStub(TrapCode),
+    /// The stub a call site leaves through when its callee trapped (naming the call's offset).
+    CallTrapStub,
+    /// Where a faulting heap access continues (an out-of-bounds trap).
+    OobLanding,
     /// Where every trap leaves the function.
     TrapExit,
     /// The shared return path.
@@ -80,6 +84,8 @@ impl std::fmt::Display for CodePart {
             CodePart::OsrEntry(n) => write!(f, "OSR entry into loop {n}"),
             CodePart::HotStub => write!(f, "counting stub: back-edge tally or tier-up check"),
             CodePart::TrapStub(code) => write!(f, "trap stub: {}", code.message()),
+            CodePart::CallTrapStub => f.write_str("call trap stub: a callee trapped"),
+            CodePart::OobLanding => f.write_str("landing pad of faulting heap accesses"),
             CodePart::TrapExit => f.write_str("trap exit"),
             CodePart::Epilogue => f.write_str("epilogue"),
         }
@@ -186,6 +192,8 @@ impl Module {
                 let part = match part {
                     OutOfLine::HotStub => CodePart::HotStub,
                     OutOfLine::TrapStub(code) => CodePart::TrapStub(code),
+                    OutOfLine::CallTrapStub => CodePart::CallTrapStub,
+                    OutOfLine::OobLanding => CodePart::OobLanding,
                     OutOfLine::TrapExit => CodePart::TrapExit,
                     OutOfLine::Epilogue => CodePart::Epilogue,
                 };

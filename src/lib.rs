@@ -27,6 +27,7 @@
 pub mod artifact;
 mod code;
 pub mod debug;
+pub mod debuginfo;
 mod engine;
 mod error;
 mod explore;

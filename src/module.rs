@@ -164,6 +164,14 @@ impl ModuleInner {
         wasmparser::FunctionBody::new(reader)
     }
 
+    /// The module offset of defined function `def`'s first operator (after its locals): where
+    /// every tier places a frame that traps on entry, before any operator ran.
+    pub fn body_entry_offset(&self, def: u32) -> u32 {
+        let body = self.function_body(def);
+        body.get_operators_reader()
+            .map_or(self.bodies[def as usize].start as u32, |ops| ops.original_position() as u32)
+    }
+
     pub fn func_type(&self, func_index: u32) -> &FuncType {
         &self.types[self.func_types[func_index as usize] as usize]
     }

@@ -181,7 +181,9 @@ fn unbounded_recursion_exhausts_the_stack_with_a_backtrace() {
         failure(&run, 134, "wasm trap: call stack exhausted");
         let lines: Vec<&str> = run.stderr.lines().collect();
         assert_eq!(lines[1], "wasm backtrace:");
-        let expected = format!("0: <module>!down [{innermost}]");
+        // A frame that overflows on entry is at its body's first operator (0x23, the
+        // `local.get`), in every tier.
+        let expected = format!("0: 0x23 - <module>!down [{innermost}]");
         assert!(lines[2].ends_with(&expected), "{}", lines[2]);
         // Thousands of identical frames: the middle is elided.
         assert!(run.stderr.contains("frames elided"), "{}", run.stderr);
@@ -207,8 +209,10 @@ fn a_smaller_wasm_stack_still_runs_shallow_code() {
 fn divide_by_zero_backtrace_names_frames_and_tiers() {
     let run = tierup(&["run", "tests/data/div.wat", "--invoke", "quotient", "1", "0"]);
     failure(&run, 134, "wasm trap: integer divide by zero");
-    assert!(run.stderr.contains("    0: <module>!div [interp]\n"), "{}", run.stderr);
-    assert!(run.stderr.contains("    1: <module>!quotient [interp]\n"), "{}", run.stderr);
+    // Module offsets as wasmtime prints them: the `i32.div_s` (0x2d) and the `call` (0x35) in
+    // the binary tests/data/div.wat assembles to (`wasm-tools print --print-offsets` shows them).
+    assert!(run.stderr.contains("    0: 0x2d - <module>!div [interp]\n"), "{}", run.stderr);
+    assert!(run.stderr.contains("    1: 0x35 - <module>!quotient [interp]\n"), "{}", run.stderr);
 }
 
 #[test]
@@ -223,9 +227,43 @@ fn out_of_bounds_loads_in_tier_1_trap_with_a_backtrace_with_and_without_guard_pa
         success(&tierup(&args("65532")), "0\n");
         let run = tierup(&args("65533"));
         failure(&run, 134, "wasm trap: out of bounds memory access");
-        assert!(run.stderr.contains("    0: <module>!load [baseline]\n"), "{}", run.stderr);
-        assert!(run.stderr.contains("    1: <module>!peek [baseline]\n"), "{}", run.stderr);
+        // The `i32.load` and the `call` (see tests/data/oob.wat): the fault handler passes the
+        // access's offset with guard pages, the check's trap stub without.
+        assert!(run.stderr.contains("    0: 0x2b - <module>!load [baseline]\n"), "{}", run.stderr);
+        assert!(run.stderr.contains("    1: 0x33 - <module>!peek [baseline]\n"), "{}", run.stderr);
     }
+}
+
+/// With DWARF in the module, each frame of the backtrace names its source line under it, and the
+/// innermost frame names the same offset and line whichever tier ran it (`auto` warms `divide`
+/// and `average` up to tier 2 before the trapping call; tier 2 inlines `average` into `main`).
+#[test]
+fn backtraces_name_source_lines_from_dwarf_on_every_tier() {
+    let path = common::workspace_root().join("tests/data/dwarf/trap.c");
+    let source = std::fs::read_to_string(path).unwrap();
+    let line_of = |text: &str| source.lines().position(|l| l.contains(text)).unwrap() + 1;
+    let division = format!("at tests/data/dwarf/trap.c:{}:", line_of("return sum / count;"));
+    let call = format!("at tests/data/dwarf/trap.c:{}:", line_of("total += average("));
+    let mut innermost = None;
+    for tier in ["interp", "baseline", "optimized", "auto"] {
+        let args = ["run", "--tier", tier, "--tier-up", "sync", "--tier-up-threshold", "1"];
+        let args = [&args[..], &["--opt-threshold", "20", "tests/data/dwarf/trap.wasm"]].concat();
+        let run = tierup(&args);
+        failure(&run, 134, "wasm trap: integer divide by zero");
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        let top = if tier == "auto" { "optimized" } else { tier };
+        let expected = format!("- <module>!divide [{top}]");
+        assert!(lines[2].ends_with(&expected), "{}", run.stderr);
+        assert!(lines[3].trim_start().starts_with(&division), "{}", run.stderr);
+        let offset = lines[2].split(" - ").next().unwrap().split_whitespace().last().unwrap();
+        assert_eq!(*innermost.get_or_insert(offset.to_string()), offset, "{}", run.stderr);
+        // `main`'s frame is at its call of `average` (inlined or not).
+        let main = lines.iter().position(|l| l.contains("<module>!main [")).unwrap();
+        assert!(lines[main + 1].trim_start().starts_with(&call), "{}", run.stderr);
+    }
+    // Without DWARF (text), the frames stand alone.
+    let run = tierup(&["run", "tests/data/div.wat", "--invoke", "quotient", "1", "0"]);
+    assert!(!run.stderr.contains(" at "), "{}", run.stderr);
 }
 
 // --- bad invocations ----------------------------------------------------------------------------
@@ -383,12 +421,13 @@ fn explore_interleaves_operators_with_their_machine_code() {
     let end = line_index(out, imul, |l| l.starts_with('@') && l.ends_with("  end"));
     let trap_exit = line_index(out, end, |l| l == ";; trap exit");
     line_index(out, trap_exit, |l| l == ";; epilogue");
-    // The loop: its load checks bounds through a trap stub; it has an OSR entry.
+    // The loop: its load relies on the guard pages, whose faults land on the landing pad; it
+    // has an OSR entry.
     let sum = line_index(out, 0, |l| l.starts_with(";; function 2 `sum`: "));
     let load = line_index(out, sum, |l| l.starts_with('@') && l.ends_with("i32.load"));
     assert!(is_instruction(out.lines().nth(load + 1).unwrap()), "{out}");
     let osr = line_index(out, load, |l| l.starts_with(";; OSR entry into loop 0 (@"));
-    line_index(out, osr, |l| l == ";; trap stub: out of bounds memory access");
+    line_index(out, osr, |l| l == ";; landing pad of faulting heap accesses");
     // SIMD is refused, with the reason.
     assert!(
         out.contains(";; function 3 `lanes`: tier 1 does not compile it (unsupported: V128Const)"),
@@ -418,7 +457,7 @@ fn explore_shows_aarch64_code_on_any_host() {
     assert!(!lines.clone().any(|l| l.contains('<')), "{out}");
     let sum = line_index(out, 0, |l| l.starts_with(";; function 2 `sum`: "));
     let osr = line_index(out, sum, |l| l.starts_with(";; OSR entry into loop 0 (@"));
-    line_index(out, osr, |l| l == ";; trap stub: out of bounds memory access");
+    line_index(out, osr, |l| l == ";; landing pad of faulting heap accesses");
     line_index(out, osr, |l| l.ends_with(" ret"));
     let run = tierup(&["explore", "--target", "sparc", "tests/data/explore.wat"]);
     assert_ne!(run.status, 0);

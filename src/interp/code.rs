@@ -76,6 +76,8 @@ pub struct InterpFunc {
     pub frame_bytes: u32,
     /// For a debug translation (`super::debug`) only: what each of its hooks knows.
     pub debug: Option<Box<super::debug::DebugInfo>>,
+    /// Which wasm operator each instruction came from, for backtraces.
+    pub wasm_offsets: WasmOffsets,
 }
 
 impl InterpFunc {
@@ -88,6 +90,105 @@ impl InterpFunc {
     pub fn contains(&self, ip: Ip) -> bool {
         let start = self.code.as_ptr() as usize;
         (start..start + self.code.len()).contains(&(ip.0 as usize))
+    }
+}
+
+/// Code position -> module byte offset of the wasm operator an instruction was translated from:
+/// a side table read only when a trap passes (never on the path of an instruction). Stored as
+/// runs, one per instruction whose operator differs from the previous instruction's, each the
+/// LEB128 deltas of its code position and of its wasm offset (both only grow: instructions are
+/// emitted in operator order), about two bytes an instruction.
+#[derive(Debug, Default)]
+pub struct WasmOffsets {
+    /// The module offset of the body's first operator: where a frame is before its first
+    /// instruction runs (a call that overflows the stack on entry).
+    pub entry: u32,
+    runs: Box<[u8]>,
+}
+
+impl WasmOffsets {
+    /// The module offset of the operator the instruction at code position `pos` (or the one that
+    /// contains `pos`) was translated from.
+    pub fn at(&self, pos: u32) -> u32 {
+        let mut found = self.entry;
+        let (mut code, mut wasm, mut bytes) = (0u32, self.entry, &self.runs[..]);
+        while !bytes.is_empty() {
+            code += leb128(&mut bytes);
+            wasm += leb128(&mut bytes);
+            if code > pos {
+                break;
+            }
+            found = wasm;
+        }
+        found
+    }
+}
+
+/// Reads one unsigned LEB128 number from the front of `bytes`.
+fn leb128(bytes: &mut &[u8]) -> u32 {
+    let (mut value, mut shift) = (0u32, 0);
+    while let Some((&byte, rest)) = bytes.split_first() {
+        *bytes = rest;
+        value |= u32::from(byte & 0x7f) << shift;
+        shift += 7;
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    value
+}
+
+/// Builds a [`WasmOffsets`] as the translator emits (and takes back) instructions.
+#[derive(Debug, Default)]
+pub struct WasmOffsetsBuilder {
+    /// `(code position, wasm offset)` where each run starts, ascending.
+    runs: Vec<(u32, u32)>,
+}
+
+impl WasmOffsetsBuilder {
+    /// The instruction at code position `pos` comes from the operator at module offset `wasm`;
+    /// runs at or after `pos` belong to instructions taken back.
+    pub fn note(&mut self, pos: usize, wasm: u32) {
+        let pos = pos as u32;
+        while self.runs.last().is_some_and(|&(at, _)| at >= pos) {
+            self.runs.pop();
+        }
+        if self.runs.last().is_none_or(|&(_, last)| last != wasm) {
+            self.runs.push((pos, wasm));
+        }
+    }
+
+    /// The table for code of `len` bytes whose body's first operator is at module offset
+    /// `entry`.
+    pub fn finish(mut self, entry: u32, len: usize) -> WasmOffsets {
+        while self.runs.last().is_some_and(|&(at, _)| at as usize >= len) {
+            self.runs.pop();
+        }
+        let mut runs = Vec::with_capacity(self.runs.len() * 2);
+        let (mut code, mut wasm) = (0u32, entry);
+        for (at, offset) in self.runs {
+            // Offsets only grow in emission order; a smaller one would be a translator change
+            // this table must follow, and is clamped rather than wrapped meanwhile.
+            debug_assert!(offset >= wasm, "wasm offsets in emission order");
+            let offset = offset.max(wasm);
+            push_leb128(&mut runs, at - code);
+            push_leb128(&mut runs, offset - wasm);
+            (code, wasm) = (at, offset);
+        }
+        WasmOffsets { entry, runs: runs.into_boxed_slice() }
+    }
+}
+
+/// Appends `value` as unsigned LEB128.
+fn push_leb128(out: &mut Vec<u8>, mut value: u32) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
     }
 }
 
@@ -448,3 +549,31 @@ operands! {
 
 /// Where the `dst` field of a result-writing instruction sits: right after the handler word.
 pub const DST_AT: usize = HANDLER_BYTES;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lookups land on the run containing the position; instructions taken back leave no run
+    /// behind; offsets of any size survive the encoding.
+    #[test]
+    fn wasm_offsets_map_code_positions_to_the_operator_they_came_from() {
+        let mut table = WasmOffsetsBuilder::default();
+        table.note(0, 0x20);
+        table.note(16, 0x20);
+        table.note(32, 0x25);
+        // Taken back and emitted again for a later operator (a fused comparison and branch).
+        table.note(48, 0x27);
+        table.note(48, 0x29);
+        table.note(72, 0x10_0000);
+        let offsets = table.finish(0x1e, 96);
+        let at: Vec<u32> = [0, 15, 16, 31, 32, 47, 48, 71, 72, 95].map(|p| offsets.at(p)).into();
+        assert_eq!(at, [0x20, 0x20, 0x20, 0x20, 0x25, 0x25, 0x29, 0x29, 0x10_0000, 0x10_0000]);
+        assert_eq!(offsets.entry, 0x1e);
+        // A run past the end (an instruction taken back last) is dropped.
+        let mut table = WasmOffsetsBuilder::default();
+        table.note(0, 5);
+        table.note(8, 9);
+        assert_eq!(table.finish(3, 8).at(100), 5);
+    }
+}

@@ -165,6 +165,19 @@ unsafe fn run_entry<const DEBUG: bool>(ctx: *mut VmCtx, fp: *mut u128, func: u32
     }
 }
 
+/// Where in its code a frame is, for its backtrace entry.
+#[derive(Clone, Copy)]
+enum Position {
+    /// At the instruction starting at this pointer.
+    At(Ip),
+    /// At the call instruction that ends right before this return address.
+    After(Ip),
+    /// Entering the function, before its first instruction.
+    Entry,
+    /// Nowhere in particular (its code could not be translated).
+    Unknown,
+}
+
 /// A suspended interpreted caller.
 #[derive(Clone, Copy)]
 struct Frame {
@@ -377,12 +390,18 @@ impl Executor {
         unsafe { ((*self.ctx).mem_base, (*self.ctx).mem_len as usize) }
     }
 
-    /// Raises `code` here: stores the trap with this execution's backtrace.
+    /// Raises `code` at the instruction at `at`: stores the trap with this execution's
+    /// backtrace.
     #[cold]
     #[inline(never)]
-    pub(super) fn trap(&mut self, code: TrapCode) -> Flow {
+    pub(super) fn trap(&mut self, code: TrapCode, at: Ip) -> Flow {
+        self.trap_in_frame(code, Position::At(at))
+    }
+
+    /// [`Self::trap`] with the running function's position given any way.
+    fn trap_in_frame(&mut self, code: TrapCode, position: Position) -> Flow {
         let mut trap = Trap::new(code);
-        trap.push_frame(|| self.frame_info(self.def()));
+        trap.push_frame(|| self.frame_info(self.def(), position));
         self.push_caller_frames(&mut trap);
         self.trap = Some(trap);
         Flow::Trap
@@ -404,7 +423,7 @@ impl Executor {
             Ok(code) => Ok(code),
             Err(e) => {
                 let code = TrapCode::Host(format!("tier 0 cannot run function {def}: {e}"));
-                self.trap(code);
+                self.trap_in_frame(code, Position::Unknown);
                 Err(())
             }
         }
@@ -430,7 +449,7 @@ impl Executor {
             Ok(code) => Ok(code),
             Err(e) => {
                 let code = TrapCode::Host(format!("tier 0 cannot debug function {def}: {e}"));
-                self.trap(code);
+                self.trap_in_frame(code, Position::Unknown);
                 Err(())
             }
         }
@@ -510,7 +529,7 @@ impl Executor {
         // A debugger's mark keeps the callee in this loop, in its debug translation.
         let debug = self.tiers().is_entered_through(def, DEBUG_ENTRY);
         if !debug && !self.tiers().is_entered_through(def, ENTRY) {
-            return self.call_entry(def, callee);
+            return self.call_entry(def, ret, callee);
         }
         let code = if debug { self.debug_code(def) } else { self.code(def) };
         let f = match code {
@@ -533,12 +552,13 @@ impl Executor {
         }
     }
 
-    /// Calls defined function `def`, which newer code runs, through its entry.
+    /// Calls defined function `def`, which newer code runs, through its entry, from the call
+    /// before `ret`.
     #[inline(never)]
-    fn call_entry(&mut self, def: u32, callee: Fp) -> Entered {
+    fn call_entry(&mut self, def: u32, ret: Ip, callee: Fp) -> Entered {
         let (entry, func) = (self.tiers().entry(def), self.num_imported_funcs + def);
         // SAFETY: the callee's entry, on the frame at `callee` (arguments in place).
-        self.call_out(|ctx| unsafe { entry(ctx, callee.as_ptr(), func) }, false)
+        self.call_out(|ctx| unsafe { entry(ctx, callee.as_ptr(), func) }, Some(ret))
     }
 
     /// Sets up the frame of `def` (code `f`) at `fp`, counting the call; or, when tiering hands
@@ -547,7 +567,7 @@ impl Executor {
     fn begin(&mut self, def: u32, f: &InterpFunc, fp: Fp) -> Entered {
         if fp.end(f.frame_bytes) > self.stack_end || self.frames.len() >= self.max_depth {
             self.set_def(def);
-            self.trap(TrapCode::StackOverflow);
+            self.trap_in_frame(TrapCode::StackOverflow, Position::Entry);
             return Entered::Trap;
         }
         if self.profiling {
@@ -608,7 +628,7 @@ impl Executor {
         // callers follow.
         let func = self.num_imported_funcs + def;
         // SAFETY: the entry runs this very function on its frame, which the caller prepared.
-        Some(self.call_out(|ctx| unsafe { newer(ctx, fp.as_ptr(), func) }, true))
+        Some(self.call_out(|ctx| unsafe { newer(ctx, fp.as_ptr(), func) }, None))
     }
 
     /// Reports that `def` spent its budget at `site`; tiering may answer with newer code.
@@ -621,9 +641,10 @@ impl Executor {
 
     /// Calls out of the interpreter (an entry, the runtime): the frames of this execution count
     /// against the stack's depth for whatever runs below. A trap coming back gets this
-    /// execution's frames appended: the current function's too unless `current_named` (the
-    /// callee was newer code running the current function itself).
-    fn call_out(&mut self, call: impl FnOnce(*mut VmCtx) -> u32, current_named: bool) -> Entered {
+    /// execution's frames appended: the current function's, at the call instruction before
+    /// `ret`, unless `ret` is `None` (the callee was newer code running the current function
+    /// itself, which named it).
+    fn call_out(&mut self, call: impl FnOnce(*mut VmCtx) -> u32, ret: Option<Ip>) -> Entered {
         let depth = self.frames.len() + 1;
         self.store().stack.depth += depth;
         let status = call(self.ctx);
@@ -635,8 +656,8 @@ impl Executor {
             TRAP_PENDING => self.store().pending_trap.take().expect("a pending trap was stored"),
             code => Trap::new(crate::vm::trap_code(code)),
         };
-        if !current_named {
-            trap.push_frame(|| self.frame_info(self.def()));
+        if let Some(ret) = ret {
+            trap.push_frame(|| self.frame_info(self.def(), Position::After(ret)));
         }
         self.push_caller_frames(&mut trap);
         self.trap = Some(trap);
@@ -645,11 +666,11 @@ impl Executor {
 
     /// Calls imported function `func` on the frame at `callee`.
     #[inline(never)]
-    pub(super) fn call_import(&mut self, func: u32, callee: Fp) -> Entered {
+    pub(super) fn call_import(&mut self, func: u32, ret: Ip, callee: Fp) -> Entered {
         // SAFETY: the context is live for the execution.
         let call_import = unsafe { (*self.ctx).call_import };
         // SAFETY: the runtime's import entry, on the frame at `callee`.
-        self.call_out(|ctx| unsafe { call_import(ctx, callee.as_ptr(), func) }, false)
+        self.call_out(|ctx| unsafe { call_import(ctx, callee.as_ptr(), func) }, Some(ret))
     }
 
     /// The defined function of this instance that a `call_indirect` with interned signature
@@ -692,7 +713,7 @@ impl Executor {
         let func = match checked {
             Ok(found) => found,
             Err(code) => {
-                self.trap(code);
+                self.trap_in_frame(code, Position::After(ret));
                 return Entered::Trap;
             }
         };
@@ -702,7 +723,7 @@ impl Executor {
             return self.call(def_index, ret, fp, callee);
         }
         // SAFETY: the context is this execution's; the arguments are at `callee`.
-        self.call_out(|ctx| unsafe { runtime::call_func(ctx, func, callee.as_ptr()) }, false)
+        self.call_out(|ctx| unsafe { runtime::call_func(ctx, func, callee.as_ptr()) }, Some(ret))
     }
 
     /// Pops the caller's frame after a callee finished; `None` when the entered function
@@ -750,23 +771,35 @@ impl Executor {
         let func = self.num_imported_funcs + def;
         // SAFETY: the interpreter is at the loop's header, where every tier keeps every value
         // in its canonical slot or as a constant, on a frame checked at entry.
-        Some(self.call_out(|ctx| unsafe { newer(ctx, fp.as_ptr(), func) }, true))
+        Some(self.call_out(|ctx| unsafe { newer(ctx, fp.as_ptr(), func) }, None))
     }
 
-    /// Appends the interpreted callers of the current function.
+    /// Appends the interpreted callers of the current function, each at its call.
     fn push_caller_frames(&self, trap: &mut Trap) {
         for frame in self.frames.iter().rev() {
-            trap.push_frame(|| self.frame_info(self.def_of(frame.current)));
+            let position = Position::After(frame.ret);
+            trap.push_frame(|| self.frame_info(self.def_of(frame.current), position));
         }
     }
 
-    /// The backtrace entry of defined function `def`.
-    fn frame_info(&self, def: u32) -> crate::vm::FrameInfo {
+    /// The backtrace entry of defined function `def` at `position` in its code.
+    fn frame_info(&self, def: u32, position: Position) -> crate::vm::FrameInfo {
+        let code = self.ready_code(def);
+        let wasm_offset = code.and_then(|code| {
+            let pos = |ip: Ip| ip.offset_from(code.start()) as u32;
+            match position {
+                Position::At(ip) => Some(code.wasm_offsets.at(pos(ip))),
+                Position::After(ret) => Some(code.wasm_offsets.at(pos(ret).saturating_sub(1))),
+                Position::Entry => Some(code.wasm_offsets.entry),
+                Position::Unknown => None,
+            }
+        });
         runtime::frame_info(
             self.store(),
             self.instance,
             self.num_imported_funcs + def,
             Tier::Interp,
+            wasm_offset,
         )
     }
 

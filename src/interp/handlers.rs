@@ -231,7 +231,7 @@ macro_rules! int_bin_trap {
             let f = $f;
             match f(src!(fp, acc, a_acc(M), $t, a), src!(fp, acc, b_acc(M), $t, b)) {
                 Ok(v) => put!(M, fp, acc, dst, v),
-                Err(code) => return ex.trap(code),
+                Err(code) => return ex.trap(code, ip),
             }
             next!(ip, Bin, fp, mem, len, ex, acc)
         });
@@ -240,7 +240,7 @@ macro_rules! int_bin_trap {
             let f = $f;
             match f(src!(fp, acc, a_acc(M), $t, a), imm as $t) {
                 Ok(v) => put!(M, fp, acc, dst, v),
-                Err(code) => return ex.trap(code),
+                Err(code) => return ex.trap(code, ip),
             }
             next!(ip, $I, fp, mem, len, ex, acc)
         });
@@ -1020,7 +1020,7 @@ macro_rules! unary_trap {
             let f = $f;
             match f(src!(fp, acc, a_acc(M), $t, src)) {
                 Ok(v) => put!(M, fp, acc, dst, v),
-                Err(code) => return ex.trap(code),
+                Err(code) => return ex.trap(code, ip),
             }
             next!(ip, Un, fp, mem, len, ex, acc)
         });
@@ -1042,10 +1042,10 @@ unary_trap! {
 
 /// The effective address `$base + $offset` of an access of `$t`, or an out-of-bounds trap.
 macro_rules! checked {
-    ($ex:ident, $len:ident, $ea:expr, $t:ty) => {{
+    ($ex:ident, $ip:ident, $len:ident, $ea:expr, $t:ty) => {{
         let ea: u64 = $ea;
         if ea + size_of::<$t>() as u64 > $len as u64 {
-            return $ex.trap(TrapCode::MemoryOutOfBounds);
+            return $ex.trap(TrapCode::MemoryOutOfBounds, $ip);
         }
         ea as usize
     }};
@@ -1056,7 +1056,7 @@ macro_rules! loads {
         handler!($ri<const M: u8>(ip, fp, mem, len, ex, acc) {
             let LoadRi { dst, a, imm, offset } = ops!(ip, LoadRi);
             let base = src!(fp, acc, a_acc(M), u32, a).wrapping_add(imm);
-            let ea = checked!(ex, len, base as u64 + offset as u64, $t);
+            let ea = checked!(ex, ip, len, base as u64 + offset as u64, $t);
             // SAFETY: `ea + size_of::<$t>() <= len`, the accessible bytes of memory 0 at `mem`.
             let v = unsafe { mem.add(ea).cast::<$t>().read_unaligned() };
             let conv = $conv;
@@ -1067,7 +1067,7 @@ macro_rules! loads {
             let LoadRr { dst, a, b, offset } = ops!(ip, LoadRr);
             let x = src!(fp, acc, a_acc(M), u32, a);
             let base = x.wrapping_add(src!(fp, acc, b_acc(M), u32, b));
-            let ea = checked!(ex, len, base as u64 + offset as u64, $t);
+            let ea = checked!(ex, ip, len, base as u64 + offset as u64, $t);
             // SAFETY: as above.
             let v = unsafe { mem.add(ea).cast::<$t>().read_unaligned() };
             let conv = $conv;
@@ -1077,7 +1077,7 @@ macro_rules! loads {
         handler!($name<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Load { dst, addr, offset } = ops!(ip, Load);
             let base = src!(fp, acc, a_acc(M), u32, addr);
-            let ea = checked!(ex, len, base as u64 + offset as u64, $t);
+            let ea = checked!(ex, ip, len, base as u64 + offset as u64, $t);
             // SAFETY: `ea + size_of::<$t>() <= len`, the accessible bytes of memory 0 at `mem`.
             let v = unsafe { mem.add(ea).cast::<$t>().read_unaligned() };
             let conv = $conv;
@@ -1086,7 +1086,7 @@ macro_rules! loads {
         });
         handler!($abs<const M: u8>(ip, fp, mem, len, ex, acc) {
             let LoadAbs { dst, ea } = ops!(ip, LoadAbs);
-            let ea = checked!(ex, len, ea, $t);
+            let ea = checked!(ex, ip, len, ea, $t);
             // SAFETY: as above.
             let v = unsafe { mem.add(ea).cast::<$t>().read_unaligned() };
             let conv = $conv;
@@ -1116,7 +1116,7 @@ macro_rules! stores {
         handler!($name<const M: u8>(ip, fp, mem, len, ex, acc) {
             let Store { addr, val, offset } = ops!(ip, Store);
             let base = src!(fp, acc, a_acc(M), u32, addr);
-            let ea = checked!(ex, len, base as u64 + offset as u64, $t);
+            let ea = checked!(ex, ip, len, base as u64 + offset as u64, $t);
             let v: $t = src!(fp, acc, b_acc(M), $t, val);
             // SAFETY: `ea + size_of::<$t>() <= len`, the accessible bytes of memory 0 at `mem`.
             unsafe { mem.add(ea).cast::<$t>().write_unaligned(v.to_le()) };
@@ -1125,14 +1125,14 @@ macro_rules! stores {
         handler!($imm<const M: u8>(ip, fp, mem, len, ex, acc) {
             let StoreImm { addr, offset, imm } = ops!(ip, StoreImm);
             let base = src!(fp, acc, a_acc(M), u32, addr);
-            let ea = checked!(ex, len, base as u64 + offset as u64, $t);
+            let ea = checked!(ex, ip, len, base as u64 + offset as u64, $t);
             // SAFETY: as above.
             unsafe { mem.add(ea).cast::<$t>().write_unaligned((imm as $t).to_le()) };
             next!(ip, StoreImm, fp, mem, len, ex, acc)
         });
         handler!($abs<const M: u8>(ip, fp, mem, len, ex, acc) {
             let StoreAbs { val, ea } = ops!(ip, StoreAbs);
-            let ea = checked!(ex, len, ea, $t);
+            let ea = checked!(ex, ip, len, ea, $t);
             let v: $t = src!(fp, acc, a_acc(M), $t, val);
             // SAFETY: as above.
             unsafe { mem.add(ea).cast::<$t>().write_unaligned(v.to_le()) };
@@ -1173,7 +1173,7 @@ handler!(memory_fill(ip, fp, mem, len, ex, acc) {
     let Bulk { base, .. } = ops!(ip, Bulk);
     let (d, v, n) = three(fp, base);
     if let Err(code) = ops::memory_fill(ex.store(), ex.instance, d, v, n) {
-        return ex.trap(code);
+        return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
 });
@@ -1182,7 +1182,7 @@ handler!(memory_copy(ip, fp, mem, len, ex, acc) {
     let Bulk { base, .. } = ops!(ip, Bulk);
     let (d, s, n) = three(fp, base);
     if let Err(code) = ops::memory_copy(ex.store(), ex.instance, d, s, n) {
-        return ex.trap(code);
+        return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
 });
@@ -1191,7 +1191,7 @@ handler!(memory_init(ip, fp, mem, len, ex, acc) {
     let Bulk { a: segment, base, .. } = ops!(ip, Bulk);
     let (d, s, n) = three(fp, base);
     if let Err(code) = ops::memory_init(ex.store(), ex.instance, segment, d, s, n) {
-        return ex.trap(code);
+        return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
 });
@@ -1208,7 +1208,7 @@ handler!(table_get(ip, fp, mem, len, ex, acc) {
     let TableGet { dst, table, index } = ops!(ip, TableGet);
     match ops::table_get(ex.store(), ex.instance, table, get!(fp, u32, index)) {
         Ok(r) => set!(fp, acc, dst, r),
-        Err(code) => return ex.trap(code),
+        Err(code) => return ex.trap(code, ip),
     }
     next!(ip, TableGet, fp, mem, len, ex, acc)
 });
@@ -1217,7 +1217,7 @@ handler!(table_set(ip, fp, mem, len, ex, acc) {
     let Bulk { a: table, base, .. } = ops!(ip, Bulk);
     let (i, r) = (get!(fp, u32, base), get!(fp, u64, base + SLOT_BYTES));
     if let Err(code) = ops::table_set(ex.store(), ex.instance, table, i, r) {
-        return ex.trap(code);
+        return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
 });
@@ -1240,7 +1240,7 @@ handler!(table_fill(ip, fp, mem, len, ex, acc) {
     let (i, r, n) =
         (get!(fp, u32, base), get!(fp, u64, base + SLOT_BYTES), get!(fp, u32, base + 2 * SLOT_BYTES));
     if let Err(code) = ops::table_fill(ex.store(), ex.instance, table, i, r, n) {
-        return ex.trap(code);
+        return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
 });
@@ -1249,7 +1249,7 @@ handler!(table_copy(ip, fp, mem, len, ex, acc) {
     let Bulk { a: dst_table, b: src_table, base } = ops!(ip, Bulk);
     let (d, s, n) = three(fp, base);
     if let Err(code) = ops::table_copy(ex.store(), ex.instance, dst_table, src_table, d, s, n) {
-        return ex.trap(code);
+        return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
 });
@@ -1258,7 +1258,7 @@ handler!(table_init(ip, fp, mem, len, ex, acc) {
     let Bulk { a: table, b: segment, base } = ops!(ip, Bulk);
     let (d, s, n) = three(fp, base);
     if let Err(code) = ops::table_init(ex.store(), ex.instance, table, segment, d, s, n) {
-        return ex.trap(code);
+        return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
 });
@@ -1357,7 +1357,7 @@ handler!(global_set<const M: u8>(ip, fp, mem, len, ex, acc) {
 
 handler!(unreachable(ip, fp, mem, len, ex, acc) {
     let _ = (ip, fp, mem, len, acc);
-    ex.trap(TrapCode::Unreachable)
+    ex.trap(TrapCode::Unreachable, ip)
 });
 
 handler!(consume_fuel(ip, fp, mem, len, ex, acc) {
@@ -1365,7 +1365,7 @@ handler!(consume_fuel(ip, fp, mem, len, ex, acc) {
     // SAFETY: the store's fuel cell, which only the running code touches.
     let fuel = unsafe { &mut *ex.fuel };
     if *fuel < amount as u64 {
-        return ex.trap(TrapCode::OutOfFuel);
+        return ex.trap(TrapCode::OutOfFuel, ip);
     }
     *fuel -= amount as u64;
     next!(ip, Fuel, fp, mem, len, ex, acc)
@@ -1498,7 +1498,9 @@ fn call_slow(ip: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor, acc: u64) 
 handler!(call_import(ip, fp, mem, len, ex, acc) {
     let CallImport { func, base } = ops!(ip, CallImport);
     let _ = (mem, len);
-    match ex.call_import(func, fp.at(base)) {
+    // SAFETY: a call falls through, so an instruction follows it.
+    let ret = unsafe { ip.skip::<CallImport>() };
+    match ex.call_import(func, ret, fp.at(base)) {
         Entered::Trap => Flow::Trap,
         _ => {
             let (mem, len) = ex.memory();
@@ -1578,7 +1580,7 @@ handler!(v128_load(ip, fp, mem, len, ex, acc) {
     let ea = get!(fp, u32, addr) as u64 + offset as u64;
     match simd::load(kind, mem_slice!(mem, len), ea) {
         Some(v) => set!(fp, acc, dst, v),
-        None => return ex.trap(TrapCode::MemoryOutOfBounds),
+        None => return ex.trap(TrapCode::MemoryOutOfBounds, ip),
     }
     next!(ip, V128Load, fp, mem, len, ex, acc)
 });
@@ -1588,7 +1590,7 @@ handler!(v128_load_lane(ip, fp, mem, len, ex, acc) {
     let ea = get!(fp, u32, addr) as u64 + offset as u64;
     match simd::load_lane(width, lane, mem_slice!(mem, len), ea, get!(fp, u128, v)) {
         Some(v) => set!(fp, acc, dst, v),
-        None => return ex.trap(TrapCode::MemoryOutOfBounds),
+        None => return ex.trap(TrapCode::MemoryOutOfBounds, ip),
     }
     next!(ip, V128LoadLane, fp, mem, len, ex, acc)
 });
@@ -1602,7 +1604,7 @@ handler!(v128_store(ip, fp, mem, len, ex, acc) {
         Some(width) => simd::store_lane(width, lane, mem_slice!(mem, len), ea, v),
     };
     if stored.is_none() {
-        return ex.trap(TrapCode::MemoryOutOfBounds);
+        return ex.trap(TrapCode::MemoryOutOfBounds, ip);
     }
     next!(ip, V128Store, fp, mem, len, ex, acc)
 });

@@ -91,6 +91,7 @@ fn translate(
         offset: 0,
         loop_headers: Vec::new(),
         debug_points: debug.then(Vec::new),
+        wasm_offsets: WasmOffsetsBuilder::default(),
     };
     t.controls.push(Control {
         kind: ControlKind::Function,
@@ -102,6 +103,7 @@ fn translate(
     });
 
     let mut ops = crate::operators::FastOperators::new(body).map_err(wp)?;
+    let entry_offset = ops.original_position() as u32;
     while !ops.eof() {
         t.offset = ops.original_position() as u32;
         let op = ops.read().map_err(wp)?;
@@ -126,7 +128,9 @@ fn translate(
         let local_types = ty.params().iter().copied().chain(declared_locals(body)).collect();
         Box::new(super::debug::DebugInfo::new(points, local_types))
     });
+    let wasm_offsets = t.wasm_offsets.finish(entry_offset, t.code.len());
     Ok(InterpFunc {
+        wasm_offsets,
         code: t.code.finish(),
         layout,
         loop_headers: t.loop_headers.into_boxed_slice(),
@@ -357,6 +361,8 @@ struct Translator<'m> {
     history: Vec<Last>,
     /// Byte offset of the operator being translated.
     offset: u32,
+    /// Which operator each instruction comes from (see [`WasmOffsets`]).
+    wasm_offsets: WasmOffsetsBuilder,
     /// What this module's loop back-edges do (see `h::FORWARD`).
     back_kind: u8,
     /// Under guest profiling (`vm::profile`), the function's index: loop headers then name
@@ -1465,6 +1471,7 @@ impl Translator<'_> {
     fn emit<T: Copy>(&mut self, handler: Handler, operands: T) -> usize {
         self.history.push(self.last);
         let start = self.code.emit(handler, operands);
+        self.wasm_offsets.note(start, self.offset);
         self.last = Last { start, ..Last::NOTHING };
         start
     }

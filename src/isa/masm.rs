@@ -233,9 +233,13 @@ pub struct Assembled {
     /// Offsets (ascending) of every instruction that accesses linear memory and relies on guard
     /// pages for its bounds ([`HeapBounds::GuardPages`]); empty with explicit checks.
     pub heap_accesses: Vec<u32>,
+    /// The module offset of the wasm operator of each heap access, as `heap_accesses` orders
+    /// them: the fault handler passes it to the landing pad.
+    pub heap_access_wasm: Vec<u32>,
     /// Offset of the out-of-bounds landing pad: code that, entered with the registers as they are
-    /// at any recorded heap access, raises `MemoryOutOfBounds` through the function's trap exit.
-    /// `Some` whenever `heap_accesses` is not empty.
+    /// at any recorded heap access and the access's wasm offset in the trap exit's offset
+    /// register (x86-64 `r8`, aarch64 `x4`: the fault handler writes it), raises `MemoryOutOfBounds` through the function's
+    /// trap exit. `Some` whenever `heap_accesses` is not empty.
     pub oob_landing: Option<u32>,
     /// Offsets of the on-stack-replacement entries, by loop ordinal (see
     /// [`MacroAssembler::osr_entry`]); `None` for loops in dead code.
@@ -321,8 +325,12 @@ pub struct CodeMap {
 pub enum OutOfLine {
     /// A call of the `hot` helper when a budget runs out, or a flush of the back-edge tally.
     HotStub,
-    /// The stub that returns this trap's status.
+    /// The stub that returns this trap's status (from one wasm operator).
     TrapStub(TrapCode),
+    /// The stub of a call site that passes a callee's trap on, naming the call's offset.
+    CallTrapStub,
+    /// Where a faulting heap access continues (the fault handler names its offset).
+    OobLanding,
     /// Where every trap leaves the function.
     TrapExit,
     /// The shared return path.
@@ -413,6 +421,10 @@ pub trait MacroAssembler {
     /// Which tier the code is for (named by the trap exit and the tiering hook; tier 1 unless
     /// set before the prologue).
     fn set_tier(&mut self, tier: crate::tier::Tier);
+    /// The module byte offset of the wasm operator the code emitted from now on comes from: a
+    /// trap raised there, or passing through a call made there, names it in the backtrace.
+    /// Set before the prologue to the body's first operator (a stack overflow on entry).
+    fn set_wasm_offset(&mut self, offset: u32);
     /// Registers free between operations (never allocatable, used inside some operations):
     /// what a register allocator may use to resolve moves.
     fn scratch_regs(&self) -> (Reg, FReg);
@@ -442,7 +454,8 @@ pub trait MacroAssembler {
     fn prologue(&mut self, frame: &FrameSetup<'_>);
     /// Returns to the caller with status 0 (the results are already in their slots).
     fn ret(&mut self);
-    /// A label that, when jumped to, returns trap status `code` (shared per code).
+    /// A label that, when jumped to, returns trap status `code` (shared per code and wasm
+    /// operator: see [`Self::set_wasm_offset`]).
     fn trap_label(&mut self, code: TrapCode) -> Self::Label;
 
     fn load_slot(&mut self, size: Size, dst: Reg, slot: u32);

@@ -63,92 +63,42 @@ impl Isa {
     }
 }
 
-/// The out-of-line trap stubs a function needs, one label per trap code, made on first use and
-/// emitted by the backend's `finish` (each loads its status and jumps to the trap exit). Shared
-/// bookkeeping of both backends' `MacroAssembler::trap_label`.
+/// The out-of-line trap stubs a function needs, made on first use and emitted by the backend's
+/// `finish`: one per trap code and wasm operator (each loads its status and the operator's module
+/// offset, then jumps to the trap exit), and one per call site leaving with a callee's trap (the
+/// status is already in place; it loads the call's offset). Shared bookkeeping of both backends.
+///
+/// Why a stub per site rather than a table from return addresses to offsets: the hot path is the
+/// same either way (a site's branch only changes its target), a stub is two or three instructions
+/// that never run unless a trap passes, and the offset then reaches the runtime as an argument
+/// of the unwind helper, with nothing to store beside the code, look up, relocate or serialize.
 #[derive(Debug, Default)]
-pub(crate) struct TrapStubs {
-    /// Every stub made, in order of first use (the order `finish` emits them in).
-    made: Vec<(crate::vm::TrapCode, dynasmrt::DynamicLabel)>,
-    /// The labels in `made` of the codes without a payload, by [`payload_free_index`]: every
-    /// memory access asks for one, and comparing whole trap codes costs far more.
-    by_index: [Option<dynasmrt::DynamicLabel>; PAYLOAD_FREE_CODES],
-}
-
-/// How many trap codes carry no payload (see [`payload_free_index`]).
-const PAYLOAD_FREE_CODES: usize = 10;
-
-/// A distinct index below [`PAYLOAD_FREE_CODES`] for each trap code without a payload.
-fn payload_free_index(code: &crate::vm::TrapCode) -> Option<usize> {
-    use crate::vm::TrapCode as T;
-    Some(match code {
-        T::Unreachable => 0,
-        T::IntegerDivideByZero => 1,
-        T::IntegerOverflow => 2,
-        T::BadConversionToInteger => 3,
-        T::MemoryOutOfBounds => 4,
-        T::TableOutOfBounds => 5,
-        T::IndirectCallToNull => 6,
-        T::BadSignature => 7,
-        T::StackOverflow => 8,
-        T::OutOfFuel => 9,
-        T::Host(_) | T::Exit(_) => return None,
-    })
-}
+pub(crate) struct TrapStubs(Vec<(Option<crate::vm::TrapCode>, u32, dynasmrt::DynamicLabel)>);
 
 impl TrapStubs {
-    /// The label of `code`'s stub, making it with `new_label` the first time.
+    /// The label of the stub raising `code` (`None`: passing on a callee's trap) at the wasm
+    /// operator at module offset `wasm_offset`, making it with `new_label` the first time.
     pub(crate) fn label(
         &mut self,
-        code: crate::vm::TrapCode,
+        code: Option<crate::vm::TrapCode>,
+        wasm_offset: u32,
         new_label: impl FnOnce() -> dynasmrt::DynamicLabel,
     ) -> dynasmrt::DynamicLabel {
-        let index = payload_free_index(&code);
-        if let Some(i) = index {
-            if let Some(label) = self.by_index[i] {
-                return label;
-            }
-        } else if let Some((_, label)) = self.made.iter().find(|(c, _)| *c == code) {
+        // The stubs of one operator are the last made (operators are emitted in order).
+        let found = self.0.iter().rev().take(4).find(|(c, at, _)| *c == code && *at == wasm_offset);
+        if let Some((_, _, label)) = found {
             return *label;
         }
         let label = new_label();
-        if let Some(i) = index {
-            self.by_index[i] = Some(label);
-        }
-        self.made.push((code, label));
+        self.0.push((code, wasm_offset, label));
         label
     }
 
     /// Every stub made, in order of first use; the table is left empty.
-    pub(crate) fn take(&mut self) -> Vec<(crate::vm::TrapCode, dynasmrt::DynamicLabel)> {
-        self.by_index = [None; PAYLOAD_FREE_CODES];
-        std::mem::take(&mut self.made)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::TrapStubs;
-    use crate::vm::TrapCode;
-    use dynasmrt::{VecAssembler, x64::X64Relocation};
-
-    #[test]
-    fn trap_stubs_make_one_label_per_code_in_order_of_first_use() {
-        let mut ops = VecAssembler::<X64Relocation>::new(0);
-        let mut stubs = TrapStubs::default();
-        let oob = stubs.label(TrapCode::MemoryOutOfBounds, || ops.new_dynamic_label());
-        let host = stubs.label(TrapCode::Host("x".into()), || ops.new_dynamic_label());
-        let fuel = stubs.label(TrapCode::OutOfFuel, || ops.new_dynamic_label());
-        assert_ne!(oob, fuel);
-        assert_eq!(stubs.label(TrapCode::MemoryOutOfBounds, || unreachable!()), oob);
-        assert_eq!(stubs.label(TrapCode::Host("x".into()), || unreachable!()), host);
-        let made: Vec<_> = stubs.take().into_iter().map(|(code, _)| code).collect();
-        assert_eq!(
-            made,
-            [TrapCode::MemoryOutOfBounds, TrapCode::Host("x".into()), TrapCode::OutOfFuel]
-        );
-        // Taken: the next function makes its own.
-        let again = stubs.label(TrapCode::MemoryOutOfBounds, || ops.new_dynamic_label());
-        assert_ne!(again, oob);
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn take(
+        &mut self,
+    ) -> Vec<(Option<crate::vm::TrapCode>, u32, dynasmrt::DynamicLabel)> {
+        std::mem::take(&mut self.0)
     }
 }

@@ -279,6 +279,9 @@ pub fn compile<M: MacroAssembler>(
     // never reads the interpreter's constant slots or result padding.
     let declared_locals = layout.num_locals as usize;
     debug_assert_eq!(declared_locals, g.locals.len() - layout.num_params as usize);
+    let mut ops = FastOperators::new(body).map_err(wp)?;
+    // A stack overflow on entry names the body's first operator, as in every tier.
+    g.masm.set_wasm_offset(ops.original_position() as u32);
     g.masm.prologue(&FrameSetup {
         func_index,
         frame_bytes: layout.frame_size * SLOT_BYTES,
@@ -297,12 +300,12 @@ pub fn compile<M: MacroAssembler>(
             None,
         ));
     }
-    let mut ops = FastOperators::new(body).map_err(wp)?;
     let mut op_offsets = Vec::new();
     let mut max_height = 0;
     while !ops.eof() {
         max_height = max_height.max(g.stack.len());
         let wasm_offset = ops.original_position() as u32;
+        g.masm.set_wasm_offset(wasm_offset);
         // Borrowed where `read` left it: moving an operator out costs more than reading it.
         let read = ops.read();
         let op = match &read {

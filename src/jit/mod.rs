@@ -122,6 +122,7 @@ fn compile_parts(
         tier: Tier::Baseline,
         func_index,
         heap_accesses: assembled.heap_accesses,
+        heap_access_wasm: assembled.heap_access_wasm,
         oob_landing: assembled.oob_landing,
         osr_entries: assembled.osr_entries,
         compile_time: std::time::Duration::ZERO,

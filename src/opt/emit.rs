@@ -158,6 +158,13 @@ pub struct EmitInput<'a> {
     /// the optimized code's blocks are no longer the wasm loops.
     pub guest_profile: bool,
     pub osr_loop: Option<u32>,
+    /// The module offset of the body's first operator (a trap in the prologue names it).
+    pub entry_offset: u32,
+    /// The module offset each IR instruction was built from, by instruction index: traps and
+    /// calls name it. Instructions an inlined callee brought carry the offset of the call they
+    /// replaced (see `tierup_passes::passes::inline`), so the frame that reports them is the
+    /// caller's, at the call.
+    pub srclocs: &'a [Option<u32>],
 }
 
 /// What a stretch of tier-2 code was emitted for (see [`emit`]'s map).
@@ -182,6 +189,7 @@ pub fn emit<M: MacroAssembler>(
     let frame =
         FrameMap::new(input.entry, input.num_results, output.num_spillslots, vcode.call_area_slots);
     masm.set_tier(Tier::Optimized);
+    masm.set_wasm_offset(input.entry_offset);
     masm.prologue(&FrameSetup {
         func_index: input.func_index,
         frame_bytes: frame.bytes,
@@ -231,6 +239,11 @@ pub fn emit<M: MacroAssembler>(
             match item {
                 InstOrEdit::Edit(Edit::Move { from, to }) => e.edit_move(*from, *to)?,
                 InstOrEdit::Inst(i) => {
+                    let srcloc = vcode.origins[i.index()]
+                        .and_then(|ir| input.srclocs.get(ir.index()).copied().flatten());
+                    if let Some(offset) = srcloc {
+                        e.masm.set_wasm_offset(offset);
+                    }
                     let inst = &vcode.insts[i.index()];
                     let regs = Regs::new(&vcode.operands[i.index()], output.inst_allocs(i))?;
                     e.inst(inst, &regs, next)?;

@@ -70,6 +70,9 @@ fn body<M: MacroAssembler>(
         record_origins: true,
         guest_profile: false,
         osr_loop: None,
+        // The files are IR without wasm: no offsets to name.
+        entry_offset: 0,
+        srclocs: &[],
     };
     let origins = emit::emit(&mut masm, &vcode, &output, &input).map_err(|e| e.to_string())?;
     let body_end = masm.offset();

@@ -109,6 +109,7 @@ fn compile(
         tier: Tier::Optimized,
         func_index,
         heap_accesses: assembled.heap_accesses,
+        heap_access_wasm: assembled.heap_access_wasm,
         oob_landing: assembled.oob_landing,
         osr_entries: Vec::new(),
         compile_time: started.elapsed(),
@@ -349,6 +350,7 @@ fn assemble<M: MacroAssembler>(
         ("allocator moves", output.edits.len() as u64),
     ];
     let sig_ids: Vec<u32> = module.sigs.iter().map(|s| s.0).collect();
+    let srclocs: Vec<Option<u32>> = func.insts.iter().map(|i| i.srcloc).collect();
     let input = emit::EmitInput {
         func_index,
         def: func_index - module.num_imported_funcs,
@@ -360,6 +362,8 @@ fn assemble<M: MacroAssembler>(
         record_origins: record,
         guest_profile: module.config.profiling_strategy == crate::ProfilingStrategy::Guest,
         osr_loop,
+        entry_offset: module.body_entry_offset(func_index - module.num_imported_funcs),
+        srclocs: &srclocs,
     };
     let origins = emit::emit(&mut masm, &vcode, &output, &input)?;
     let body_end = masm.offset();

@@ -347,30 +347,46 @@ pub(crate) unsafe extern "C" fn runtime(
     }
 }
 
-/// `VmCtx::unwind`: a trap passes through compiled function `func` of tier `tier`.
+/// `VmCtx::unwind`: a trap passes through compiled function `func` of tier `tier`, at the wasm
+/// operator at module offset `wasm_offset` (`u32::MAX`: unknown).
 ///
 /// # Safety
 /// `ctx` must be a live context of a store lent to wasm.
-pub(crate) unsafe extern "C" fn unwind(ctx: *mut VmCtx, status: u32, func: u32, tier: u32) -> u32 {
+pub(crate) unsafe extern "C" fn unwind(
+    ctx: *mut VmCtx,
+    status: u32,
+    func: u32,
+    tier: u32,
+    wasm_offset: u32,
+) -> u32 {
     // SAFETY: guaranteed by the caller.
     let store = unsafe { &mut *(*ctx).store };
     let mut trap = take_trap(store, status);
     let tier = if tier == 2 { Tier::Optimized } else { Tier::Baseline };
     // SAFETY: as above.
     let instance = unsafe { (*ctx).instance };
-    trap.push_frame(|| frame_info(store, instance, func, tier));
+    let wasm_offset = (wasm_offset != u32::MAX).then_some(wasm_offset);
+    trap.push_frame(|| frame_info(store, instance, func, tier, wasm_offset));
     store.pending_trap = Some(trap);
     TRAP_PENDING
 }
 
-/// The backtrace entry of function `func` (module index space) of `instance`, running in `tier`.
-pub(crate) fn frame_info(store: &StoreInner, instance: u32, func: u32, tier: Tier) -> FrameInfo {
+/// The backtrace entry of function `func` (module index space) of `instance`, running in `tier`
+/// at the instruction at module offset `wasm_offset`.
+pub(crate) fn frame_info(
+    store: &StoreInner,
+    instance: u32,
+    func: u32,
+    tier: Tier,
+    wasm_offset: Option<u32>,
+) -> FrameInfo {
     let module = &store.instances[instance as usize].module.inner;
     FrameInfo {
         func_index: func,
         func_name: module.display_name(func).map(str::to_string),
         module_name: module.names.module.clone(),
         tier,
+        wasm_offset,
     }
 }
 

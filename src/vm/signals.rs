@@ -106,6 +106,8 @@ struct CodeEntry {
     /// Offsets of the heap-access instructions, ascending; shared by every snapshot holding the
     /// entry.
     heap_accesses: Arc<[u32]>,
+    /// The module offset of each heap access's wasm operator, as `heap_accesses` orders them.
+    heap_access_wasm: Arc<[u32]>,
     /// Offset of the out-of-bounds landing pad.
     oob_landing: Option<u32>,
 }
@@ -340,9 +342,10 @@ impl Snapshot {
         let offset = (pc - code.start) as u32;
         let in_memory = || self.memories.find(address).is_some();
         match (code.heap_accesses.binary_search(&offset), code.oob_landing) {
-            (Ok(_), Some(landing)) if in_memory() => {
-                Fault::HeapAccess { landing: code.start + landing as usize }
-            }
+            (Ok(i), Some(landing)) if in_memory() => Fault::HeapAccess {
+                landing: code.start + landing as usize,
+                wasm_offset: code.heap_access_wasm.get(i).copied().unwrap_or(u32::MAX),
+            },
             _ => Fault::OtherJit { func_index: code.func_index },
         }
     }
@@ -418,7 +421,9 @@ pub(crate) struct Registration {
 }
 
 /// Registers `len` bytes of code at `start` (function `func_index`): a fault at
-/// `start + heap_accesses[i]` continues at `start + oob_landing`.
+/// `start + heap_accesses[i]` continues at `start + oob_landing`, with `heap_access_wasm[i]` (the
+/// access's wasm offset; `u32::MAX` when missing) in the landing pad's offset register
+/// (x86-64 `r8`, aarch64 `x4`).
 ///
 /// # Panics
 /// If the range overlaps registered code, or a heap access has no landing pad.
@@ -426,14 +431,26 @@ pub(crate) fn register(
     start: usize,
     len: usize,
     func_index: u32,
-    mut heap_accesses: Vec<u32>,
+    heap_accesses: Vec<u32>,
+    heap_access_wasm: Vec<u32>,
     oob_landing: Option<u32>,
 ) -> Registration {
     assert!(heap_accesses.is_empty() || oob_landing.is_some(), "heap accesses need a landing pad");
-    heap_accesses.sort_unstable();
+    let mut sites: Vec<(u32, u32)> = heap_accesses
+        .iter()
+        .enumerate()
+        .map(|(i, &at)| (at, heap_access_wasm.get(i).copied().unwrap_or(u32::MAX)))
+        .collect();
+    sites.sort_unstable();
     let end = start + len.max(1);
-    let entry =
-        CodeEntry { start, end, func_index, heap_accesses: heap_accesses.into(), oob_landing };
+    let entry = CodeEntry {
+        start,
+        end,
+        func_index,
+        heap_accesses: sites.iter().map(|&(at, _)| at).collect(),
+        heap_access_wasm: sites.iter().map(|&(_, wasm)| wasm).collect(),
+        oob_landing,
+    };
     let inserted = publish(|current| {
         let code = current.code.with_entry(entry)?;
         Some(Snapshot { code, memories: current.memories.clone() })
@@ -479,9 +496,11 @@ impl Drop for Registration {
 /// What a faulting pc is.
 #[derive(Debug, PartialEq, Eq)]
 enum Fault {
-    /// A recorded heap access: continue at this address.
+    /// A recorded heap access: continue at this address, with the access's wasm offset in the
+    /// landing pad's offset register.
     HeapAccess {
         landing: usize,
+        wasm_offset: u32,
     },
     /// Inside JIT code, but not a heap access.
     OtherJit {
@@ -567,10 +586,14 @@ unsafe extern "C" fn handle_fault(
     // SAFETY: `info` is the kernel's siginfo for a fault, which carries the address.
     let address = unsafe { (*info).si_addr() } as usize;
     match classify(pc, address) {
-        Fault::HeapAccess { landing } => {
+        Fault::HeapAccess { landing, wasm_offset } => {
             // SAFETY: as for `context_pc`; the landing pad is code of the same function, entered
-            // with the registers of one of its heap accesses, which is what it expects.
-            unsafe { set_context_pc(context, landing) };
+            // with the registers of one of its heap accesses, which is what it expects, and its
+            // offset register, which no heap access reads.
+            unsafe {
+                set_context_pc(context, landing);
+                set_context_offset(context, wasm_offset);
+            }
         }
         Fault::OtherJit { func_index } => fatal(signal, pc, func_index, address),
         // SAFETY: the arguments are the kernel's, passed on unchanged.
@@ -716,6 +739,20 @@ unsafe fn set_context_pc(context: *mut libc::c_void, pc: usize) {
     }
 }
 
+/// Writes `wasm_offset` into the out-of-bounds landing pad's offset register
+/// (`r8`), as the interrupted thread will see it.
+///
+/// # Safety
+/// As for [`context_pc`].
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+unsafe fn set_context_offset(context: *mut libc::c_void, wasm_offset: u32) {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        (*context.cast::<libc::ucontext_t>()).uc_mcontext.gregs[libc::REG_R8 as usize] =
+            wasm_offset as i64
+    }
+}
+
 /// As for x86-64: the `pc` field of the machine context.
 ///
 /// # Safety
@@ -737,6 +774,16 @@ unsafe fn set_context_pc(context: *mut libc::c_void, pc: usize) {
     unsafe { (*context.cast::<libc::ucontext_t>()).uc_mcontext.pc = pc as u64 }
 }
 
+/// As for x86-64: `x4`.
+///
+/// # Safety
+/// As for the x86-64 version.
+#[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+unsafe fn set_context_offset(context: *mut libc::c_void, wasm_offset: u32) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { (*context.cast::<libc::ucontext_t>()).uc_mcontext.regs[4] = wasm_offset as u64 }
+}
+
 /// Elsewhere the handler is never installed (see [`install`]); these are never called.
 ///
 /// # Safety
@@ -750,6 +797,11 @@ unsafe fn context_pc(_context: *mut libc::c_void) -> usize {
 /// Never called.
 #[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
 unsafe fn set_context_pc(_context: *mut libc::c_void, _pc: usize) {}
+
+/// # Safety
+/// Never called.
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+unsafe fn set_context_offset(_context: *mut libc::c_void, _wasm_offset: u32) {}
 
 /// Runs a test's dangerous part in a child process: the test binary re-runs itself on just
 /// `test` (its path without the crate name) with an environment variable set, under which `child`
@@ -845,12 +897,18 @@ mod tests {
 
     #[test]
     fn the_registry_classifies_faults() {
-        let code = register(0x1000, 0x100, 7, vec![0x40, 0x10], Some(0x80));
-        let _other = register(0x1100, 0x10, 8, Vec::new(), None);
+        let code = register(0x1000, 0x100, 7, vec![0x40, 0x10], vec![0x24, 0x20], Some(0x80));
+        let _other = register(0x1100, 0x10, 8, Vec::new(), Vec::new(), None);
         let memory = register_memory(0x10_0000, 0x1_0000);
         let heap = 0x10_fff0;
-        assert_eq!(classify(0x1010, heap), Fault::HeapAccess { landing: 0x1080 });
-        assert_eq!(classify(0x1040, 0x10_0000), Fault::HeapAccess { landing: 0x1080 });
+        assert_eq!(
+            classify(0x1010, heap),
+            Fault::HeapAccess { landing: 0x1080, wasm_offset: 0x20 }
+        );
+        assert_eq!(
+            classify(0x1040, 0x10_0000),
+            Fault::HeapAccess { landing: 0x1080, wasm_offset: 0x24 }
+        );
         assert_eq!(classify(0x1011, heap), Fault::OtherJit { func_index: 7 });
         assert_eq!(classify(0x1000, heap), Fault::OtherJit { func_index: 7 });
         assert_eq!(classify(0x1105, heap), Fault::OtherJit { func_index: 8 });
@@ -868,8 +926,8 @@ mod tests {
     #[test]
     #[should_panic(expected = "overlaps")]
     fn overlapping_registrations_are_refused() {
-        let _a = register(0x2000, 0x100, 1, Vec::new(), None);
-        let _b = register(0x2080, 0x100, 2, Vec::new(), None);
+        let _a = register(0x2000, 0x100, 1, Vec::new(), Vec::new(), None);
+        let _b = register(0x2080, 0x100, 2, Vec::new(), Vec::new(), None);
     }
 
     #[test]
@@ -966,12 +1024,15 @@ mod tests {
         let _memory = register_memory(0x5000_0000, 0x1000);
         let started = std::time::Instant::now();
         let registrations: Vec<Registration> = scrambled(N, 7919)
-            .map(|i| register(code(i), 0x100, i as u32, vec![0x10, 0x20], Some(0x80)))
+            .map(|i| register(code(i), 0x100, i as u32, vec![0x10, 0x20], vec![1, 2], Some(0x80)))
             .collect();
         let registering = started.elapsed();
         for i in 0..N {
             let landing = code(i) + 0x80;
-            assert_eq!(classify(code(i) + 0x20, 0x5000_0010), Fault::HeapAccess { landing });
+            assert_eq!(
+                classify(code(i) + 0x20, 0x5000_0010),
+                Fault::HeapAccess { landing, wasm_offset: 2 }
+            );
             assert_eq!(classify(code(i) + 0xff, 0), Fault::OtherJit { func_index: i as u32 });
         }
         let started = std::time::Instant::now();
@@ -989,7 +1050,8 @@ mod tests {
             "vm::signals::tests::a_writer_frees_the_replaced_snapshot_only_after_readers_leave";
         let output = in_child_process(test, || {
             let reader = ReadGuard::enter();
-            let writer = std::thread::spawn(|| register(0x3000, 0x10, 9, Vec::new(), None));
+            let writer =
+                std::thread::spawn(|| register(0x3000, 0x10, 9, Vec::new(), Vec::new(), None));
             // The writer publishes, then waits for every reader, this one included.
             while classify(0x3000, 0) != (Fault::OtherJit { func_index: 9 }) {
                 std::thread::yield_now();
@@ -1058,8 +1120,14 @@ mod tests {
             while !done.load(SeqCst) {
                 let registrations: Vec<[Registration; 2]> = (0..50)
                     .map(|i| {
-                        let code =
-                            register(0x6000_0000 + 0x1000 * i, 0x100, 1, vec![0x10], Some(0x80));
+                        let code = register(
+                            0x6000_0000 + 0x1000 * i,
+                            0x100,
+                            1,
+                            vec![0x10],
+                            vec![0x10],
+                            Some(0x80),
+                        );
                         [code, register_memory(0x7000_0000 + 0x1000 * i, 0x1000)]
                     })
                     .collect();

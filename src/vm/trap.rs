@@ -81,11 +81,18 @@ pub struct FrameInfo {
     pub module_name: Option<String>,
     /// The tier the frame was executing in.
     pub tier: Tier,
+    /// The module byte offset of the wasm instruction the frame was executing: the trapping
+    /// instruction in the innermost frame, the call in every caller (as wasmtime reports it).
+    /// `None` where no instruction applies (a body tier 0 could not translate).
+    pub wasm_offset: Option<u32>,
 }
 
 impl fmt::Display for FrameInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let module = self.module_name.as_deref().unwrap_or("<module>");
+        if let Some(offset) = self.wasm_offset {
+            write!(f, "{offset:#x} - ")?;
+        }
         match &self.func_name {
             Some(name) => write!(f, "{module}!{name}")?,
             None => write!(f, "{module}!<wasm function {}>", self.func_index)?,

@@ -34,11 +34,17 @@ pub type CallIndirectHelper =
 pub type MemoryGrowHelper = unsafe extern "C" fn(ctx: *mut VmCtx, delta: u32) -> u32;
 
 /// Records that a trap with `status` passes through compiled function `func` (module index space)
-/// of tier `tier` (a [`Tier`](crate::Tier) as `u32`: 1 baseline, 2 optimized) on its way out;
-/// returns [`TRAP_PENDING`]. Every compiled function calls it on its trap exit, so backtraces name
-/// compiled frames without the runtime tracking calls.
-pub type UnwindHelper =
-    unsafe extern "C" fn(ctx: *mut VmCtx, status: u32, func: u32, tier: u32) -> u32;
+/// of tier `tier` (a [`Tier`](crate::Tier) as `u32`: 1 baseline, 2 optimized) on its way out, at
+/// the wasm operator at module offset `wasm_offset` (the trapping one, or the call the trap came
+/// back through); returns [`TRAP_PENDING`]. Every compiled function calls it on its trap exit, so
+/// backtraces name compiled frames without the runtime tracking calls.
+pub type UnwindHelper = unsafe extern "C" fn(
+    ctx: *mut VmCtx,
+    status: u32,
+    func: u32,
+    tier: u32,
+    wasm_offset: u32,
+) -> u32;
 
 /// Runs a runtime operation (numbered by [`RuntimeOp`](super::ops::RuntimeOp)) with immediates `a`
 /// and `b` on the operands in the slots from `args` on (a result replaces the first); returns

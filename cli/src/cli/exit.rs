@@ -10,6 +10,8 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
 use tierup::Trap;
+use tierup::debuginfo::DebugInfo;
+use tierup::vm::FrameInfo;
 
 /// The status of a trapped run: 128 + SIGABRT, as wasmtime exits.
 const TRAP_STATUS: u8 = 134;
@@ -20,19 +22,25 @@ const END_FRAMES: usize = 20;
 
 /// Prints `err` to stderr and returns the exit status it calls for.
 pub fn report(err: &anyhow::Error) -> ExitCode {
-    let (status, text) = describe(err);
+    report_with_source(err, None)
+}
+
+/// [`report`], with each backtrace frame's source lines under it when `source` (the module's
+/// debug information) has them.
+pub fn report_with_source(err: &anyhow::Error, source: Option<&DebugInfo>) -> ExitCode {
+    let (status, text) = describe(err, source);
     // Nowhere is left to report a failure to write to stderr, and panicking is not an option.
     let _ = std::io::stderr().lock().write_all(printable(&text).as_bytes());
     status
 }
 
 /// The exit status `err` calls for, and what to print for it (nothing for a guest's exit).
-fn describe(err: &anyhow::Error) -> (ExitCode, String) {
+fn describe(err: &anyhow::Error, source: Option<&DebugInfo>) -> (ExitCode, String) {
     let Some(trap) = find_trap(err) else {
         return (ExitCode::FAILURE, error_text(err, ""));
     };
     match trap.exit_status() {
-        None => (ExitCode::from(TRAP_STATUS), error_text(err, &backtrace(trap))),
+        None => (ExitCode::from(TRAP_STATUS), error_text(err, &backtrace(trap, source))),
         Some(status) => guest_exit(status),
     }
 }
@@ -63,22 +71,55 @@ fn find_trap(err: &anyhow::Error) -> Option<&Trap> {
 }
 
 /// The trap's backtrace as `Trap::backtrace_string` prints it, with the middle of a deep one
-/// elided. Formatted frame by frame, so a million-frame backtrace never becomes one string.
-fn backtrace(trap: &Trap) -> String {
+/// elided, and with `source`, each frame's source lines under it (as wasmtime prints them with
+/// debug info): `at FILE:LINE:COLUMN`, preceded by the functions the compiler inlined there.
+/// Formatted frame by frame, so a million-frame backtrace never becomes one string.
+fn backtrace(trap: &Trap, source: Option<&DebugInfo>) -> String {
     let frames = &trap.backtrace;
+    let mut out = String::new();
+    let frame_lines = |out: &mut String, i: usize, frame: &FrameInfo| {
+        let _ = writeln!(out, "  {i:>3}: {frame}");
+        if let Some(source) = source {
+            source_lines(out, source, frame);
+        }
+    };
     if frames.len() <= 2 * END_FRAMES + 1 {
-        return trap.backtrace_string();
+        for (i, frame) in frames.iter().enumerate() {
+            frame_lines(&mut out, i, frame);
+        }
+        if trap.omitted_frames > 0 {
+            let _ = writeln!(out, "  ... {} more frames", trap.omitted_frames);
+        }
+        return out;
     }
     let tail_start = frames.len() - END_FRAMES;
-    let mut out = String::new();
     for (i, frame) in frames.iter().enumerate().take(END_FRAMES) {
-        let _ = writeln!(out, "  {i:>3}: {frame}");
+        frame_lines(&mut out, i, frame);
     }
     let _ = writeln!(out, "       ... {} frames elided ...", tail_start - END_FRAMES);
     for (i, frame) in frames.iter().enumerate().skip(tail_start) {
-        let _ = writeln!(out, "  {i:>3}: {frame}");
+        frame_lines(&mut out, i, frame);
     }
     out
+}
+
+/// The source lines of `frame`'s offset, one per source frame: the inlined functions first,
+/// named, then the line of the function itself.
+fn source_lines(out: &mut String, source: &DebugInfo, frame: &FrameInfo) {
+    let Some(offset) = frame.wasm_offset else { return };
+    let frames = source.frames(offset);
+    let last = frames.len().saturating_sub(1);
+    for (i, source_frame) in frames.iter().enumerate() {
+        let Some(location) = &source_frame.location else { continue };
+        match (&source_frame.function, i < last) {
+            (Some(function), true) => {
+                let _ = writeln!(out, "           {function} (inlined) at {location}");
+            }
+            _ => {
+                let _ = writeln!(out, "           at {location}");
+            }
+        }
+    }
 }
 
 /// `error: ` and the whole context chain on one line, then the detail lines (a `.wat` snippet, a
@@ -134,18 +175,19 @@ mod tests {
 
     #[test]
     fn statuses_follow_wasmtime() {
-        let (status, text) = describe(&trap_error(TrapCode::IntegerDivideByZero));
+        let (status, text) = describe(&trap_error(TrapCode::IntegerDivideByZero), None);
         assert_eq!(status, ExitCode::from(134));
         assert_eq!(text, "error: while calling `f`: wasm trap: integer divide by zero\n");
-        let (status, text) = describe(&anyhow::anyhow!("no such file"));
+        let (status, text) = describe(&anyhow::anyhow!("no such file"), None);
         assert_eq!((status, text.as_str()), (ExitCode::FAILURE, "error: no such file\n"));
     }
 
     #[test]
     fn a_guest_exit_is_its_status_and_silent() {
-        assert_eq!(describe(&trap_error(TrapCode::Exit(0))), (ExitCode::SUCCESS, String::new()));
-        assert_eq!(describe(&trap_error(TrapCode::Exit(7))), (ExitCode::from(7), String::new()));
-        let (status, text) = describe(&trap_error(TrapCode::Exit(-1)));
+        let exit = |code| describe(&trap_error(TrapCode::Exit(code)), None);
+        assert_eq!(exit(0), (ExitCode::SUCCESS, String::new()));
+        assert_eq!(exit(7), (ExitCode::from(7), String::new()));
+        let (status, text) = exit(-1);
         assert_eq!(status, ExitCode::FAILURE);
         assert!(text.contains("status -1"), "{text}");
     }
@@ -157,17 +199,18 @@ mod tests {
             func_name: None,
             module_name: None,
             tier: tierup::Tier::Interp,
+            wasm_offset: Some(0x10 + i),
         };
         let mut trap = Trap::new(TrapCode::StackOverflow);
         trap.backtrace = (0..100).map(frame).collect();
-        let text = backtrace(&trap);
+        let text = backtrace(&trap, None);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2 * END_FRAMES + 1);
-        assert_eq!(lines[0], "    0: <module>!<wasm function 0> [interp]");
+        assert_eq!(lines[0], "    0: 0x10 - <module>!<wasm function 0> [interp]");
         assert_eq!(lines[END_FRAMES].trim(), "... 60 frames elided ...");
-        assert_eq!(lines[2 * END_FRAMES], "   99: <module>!<wasm function 99> [interp]");
+        assert_eq!(lines[2 * END_FRAMES], "   99: 0x73 - <module>!<wasm function 99> [interp]");
         trap.backtrace.truncate(2 * END_FRAMES + 1);
-        assert_eq!(backtrace(&trap), trap.backtrace_string());
+        assert_eq!(backtrace(&trap, None), trap.backtrace_string());
     }
 
     #[test]

@@ -306,11 +306,14 @@ pub(super) fn run_with(cmd: RunCommand, mut hooks: Option<&mut dyn RunHooks>) ->
         Err(err) if !exit::is_clean_exit(&err) => {
             // A failed run that was refused memory most likely failed for want of it: the
             // failure first, then which limit refused what.
+            // The backtrace names source lines when the module carries DWARF (read only now:
+            // a run that does not trap never pays for it).
+            let source = source_lines(&bytes, &err);
             let notes = memory_report::refusal_notes(&store, instance);
-            if notes.is_empty() {
+            if notes.is_empty() && source.is_none() {
                 return Err(err);
             }
-            let status = exit::report(&err);
+            let status = exit::report_with_source(&err, source.as_ref());
             let _ = std::io::stderr().lock().write_all(notes.as_bytes());
             return Ok(status);
         }
@@ -319,6 +322,22 @@ pub(super) fn run_with(cmd: RunCommand, mut hooks: Option<&mut dyn RunHooks>) ->
     values::write_results(&mut std::io::stdout().lock(), &results)
         .context("cannot write the results to stdout")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The debug information of the module in `bytes` when the run ended in a trap with a backtrace
+/// and the module has DWARF: a binary module only (text has none; an artifact's module is not
+/// read for it).
+fn source_lines(bytes: &[u8], err: &anyhow::Error) -> Option<tierup::debuginfo::DebugInfo> {
+    let trapped = err.chain().any(|cause| {
+        let engine = cause.downcast_ref::<tierup::Error>().and_then(tierup::Error::as_trap);
+        engine
+            .or_else(|| cause.downcast_ref::<tierup::Trap>())
+            .is_some_and(|t| !t.backtrace.is_empty())
+    });
+    if !trapped || !bytes.starts_with(b"\0asm") {
+        return None;
+    }
+    tierup::debuginfo::DebugInfo::new(bytes).ok().filter(|info| info.has_dwarf())
 }
 
 /// FILE's bytes: a module read into memory, or an artifact mapped from its file, as the code cache

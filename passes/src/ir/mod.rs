@@ -402,8 +402,9 @@ pub struct InstData {
     /// Branch targets (terminators only).
     pub targets: Vec<BlockCall>,
     /// The module byte offset of the wasm operator it was built from, when known: kept by
-    /// passes that copy an instruction (an inlined one points into its callee's body), for
-    /// tools that map machine code back to wasm. Never printed, never compared by passes.
+    /// passes that copy an instruction (an inlined one takes the offset of the call it
+    /// replaces, so offsets stay in the body of the function being compiled), for backtraces
+    /// and tools that map machine code back to wasm. Never printed, never compared by passes.
     pub srcloc: Option<u32>,
 }
 

@@ -61,6 +61,7 @@ pub fn inline_call(
     callee: &Function,
 ) -> (usize, Block) {
     let pos = caller.blocks[b.index()].insts.iter().position(|&i| i == call).unwrap();
+    let call_srcloc = caller.insts[call.index()].srcloc;
     // Split: the continuation takes everything after the call; its parameters are the results.
     let cont = caller.make_block();
     let tail = caller.blocks[b.index()].insts.split_off(pos + 1);
@@ -97,7 +98,10 @@ pub fn inline_call(
             let cd = &callee.insts[ci.index()];
             let tys: Vec<_> = cd.results.iter().map(|&r| callee.ty(r)).collect();
             let ni = caller.make_inst(cd.kind.clone(), vec![], vec![], &tys);
-            caller.insts[ni.index()].srcloc = cd.srcloc;
+            // The call's offset, not the callee's: machine code reports the offsets of the
+            // function it was compiled for (a trap in inlined code names the caller's frame at
+            // the call, as the frame the callee would have had is gone).
+            caller.insts[ni.index()].srcloc = call_srcloc;
             for (k, &r) in cd.results.iter().enumerate() {
                 vmap[r.index()] = Some(caller.insts[ni.index()].results[k]);
             }

@@ -204,6 +204,10 @@ pub struct Aarch64Masm {
     heap_base_used: bool,
     /// The tier the code is for.
     tier: Tier,
+    /// The module offset of the wasm operator being emitted (see `set_wasm_offset`).
+    wasm_offset: u32,
+    /// The wasm offset of each heap access in `heap_accesses`.
+    heap_access_wasm: Vec<u32>,
 }
 
 /// The back-edge tally of a function with loops: `x28` counts down from `chunk`.
@@ -268,6 +272,8 @@ impl Aarch64Masm {
             used: None,
             heap_base_used: false,
             tier: Tier::Baseline,
+            wasm_offset: 0,
+            heap_access_wasm: Vec::new(),
         }
     }
 
@@ -372,10 +378,17 @@ impl Aarch64Masm {
         }
     }
 
+    /// Where a call made now goes when the callee returns a trap status: a stub naming the
+    /// call's wasm offset on the way to the trap exit.
+    fn call_trap_label(&mut self) -> DynamicLabel {
+        let ops = &mut self.ops;
+        self.traps.label(None, self.wasm_offset, || ops.new_dynamic_label())
+    }
+
     /// Calls the function pointer in `x16` (the arguments are in place) and leaves through the
     /// trap exit if it returns a nonzero status.
     fn call_checked(&mut self) {
-        let trap_exit = self.trap_exit;
+        let trap_exit = self.call_trap_label();
         a64!(self.ops ; blr x16);
         self.cbz(Size::S32, 0, true, trap_exit);
     }
@@ -553,9 +566,9 @@ impl Aarch64Masm {
     fn recorded_operand(&mut self, addr: Option<Reg>, offset: u32, bytes: u32) -> HeapOperand {
         self.heap_base_used = true;
         let operand = self.unchecked_operand(addr, offset, bytes);
-        self.trap_label(TrapCode::MemoryOutOfBounds);
         let at = self.offset();
         self.heap_accesses.push(at);
+        self.heap_access_wasm.push(self.wasm_offset);
         operand
     }
 
@@ -648,6 +661,10 @@ impl MacroAssembler for Aarch64Masm {
         self.tier = tier;
     }
 
+    fn set_wasm_offset(&mut self, offset: u32) {
+        self.wasm_offset = offset;
+    }
+
     fn scratch_regs(&self) -> (Reg, FReg) {
         (Reg(SCRATCH0), FReg(31))
     }
@@ -698,7 +715,7 @@ impl MacroAssembler for Aarch64Masm {
 
     fn trap_label(&mut self, code: TrapCode) -> DynamicLabel {
         let ops = &mut self.ops;
-        self.traps.label(code, || ops.new_dynamic_label())
+        self.traps.label(Some(code), self.wasm_offset, || ops.new_dynamic_label())
     }
 
     fn load_slot(&mut self, size: Size, dst: Reg, slot: u32) {
@@ -1065,7 +1082,7 @@ impl MacroAssembler for Aarch64Masm {
             // The table's head beyond an immediate offset: the helper alone.
             return self.call_indirect(ty, table, callee_fp);
         }
-        let (slow, done, trap_exit) = (self.new_label(), self.new_label(), self.trap_exit);
+        let (slow, done, trap_exit) = (self.new_label(), self.new_label(), self.call_trap_label());
         // x1 = the callee's frame (both paths); x2 = the index; x17 = the table's dispatch
         // head, then &entries[index]; x0, x3, x4 scratch until the call.
         self.add_imm(Size::S64, 1, FP, callee_fp as i64);
@@ -1511,16 +1528,28 @@ impl MacroAssembler for Aarch64Masm {
             self.b_cc(Cc::Eq, resume);
             a64!(self.ops ; b =>epilogue);
         }
-        let mut oob_landing = None;
-        for (code, label) in self.traps.take() {
-            if code == TrapCode::MemoryOutOfBounds && !self.heap_accesses.is_empty() {
-                // Also the landing pad of faulting heap loads: it needs only `x19` (the
-                // context), which every load leaves intact.
-                oob_landing = Some(self.offset());
+        // Trap stubs: the status (unless a callee's trap is passing) and the operator's wasm
+        // offset in `w4`, the unwind helper's fifth argument.
+        for (code, wasm_offset, label) in self.traps.take() {
+            a64!(self.ops ; =>label);
+            match code {
+                Some(code) => {
+                    out_of_line.push((self.offset(), OutOfLine::TrapStub(code.clone())));
+                    a64!(self.ops ; movz w0, trap_status(&code));
+                }
+                None => out_of_line.push((self.offset(), OutOfLine::CallTrapStub)),
             }
-            let status = trap_status(&code);
-            out_of_line.push((self.offset(), OutOfLine::TrapStub(code)));
-            a64!(self.ops ; =>label ; movz w0, status ; b =>trap_exit);
+            self.mov_imm(Size::S32, 4, wasm_offset as i64);
+            a64!(self.ops ; b =>trap_exit);
+        }
+        // The landing pad of faulting heap accesses: it needs only `x19` (the context), which
+        // every access leaves intact, and `w4`, which the fault handler sets.
+        let mut oob_landing = None;
+        if !self.heap_accesses.is_empty() {
+            oob_landing = Some(self.offset());
+            out_of_line.push((self.offset(), OutOfLine::OobLanding));
+            let status = trap_status(&TrapCode::MemoryOutOfBounds);
+            a64!(self.ops ; movz w0, status ; b =>trap_exit);
         }
         // The trap exit: the runtime records this frame for the backtrace and turns the status
         // into a pending trap (its result is this function's status).
@@ -1548,6 +1577,7 @@ impl MacroAssembler for Aarch64Masm {
         let out_of_line = out_of_line.into_iter().map(|(at, what)| (at + shift, what)).collect();
         let code_map = CodeMap { out_of_line, ..CodeMap::default() };
         let heap_accesses = self.heap_accesses.iter().map(|at| at + shift).collect();
+        let heap_access_wasm = std::mem::take(&mut self.heap_access_wasm);
         let mut spare = std::mem::take(&mut self.heap_accesses);
         spare.clear();
         SPARE_HEAP_ACCESSES.set(spare);
@@ -1560,6 +1590,7 @@ impl MacroAssembler for Aarch64Masm {
         Ok(Assembled {
             code,
             heap_accesses,
+            heap_access_wasm,
             oob_landing,
             osr_entries,
             code_map,

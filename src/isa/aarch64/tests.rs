@@ -114,8 +114,9 @@ fn a_function_saves_registers_checks_both_stacks_and_writes_the_frame_image() {
          str x16, [x20, #0x28]
          add w9, w9, #0x3
          mov w0, wzr
-         b $+0x24
+         b $+0x28
          mov w0, #0x5
+         mov w4, #0x0
          b $+0x4
          mov w1, w0
          mov w2, #0xffffffff
@@ -199,14 +200,16 @@ fn division_checks_zero_and_overflow_explicitly() {
         "cbz w10, $+0x20
          cmn w10, #0x1
          ccmp w9, #0x1, #0x0, eq
-         b.vs $+0x1c
+         b.vs $+0x20
          sdiv w9, w9, w10
          cbz x10, $+0xc
          sdiv x16, x9, x10
          msub x9, x16, x10, x9
          mov w0, #0x2
-         b $+0xc
+         mov w4, #0x0
+         b $+0x10
          mov w0, #0x3
+         mov w4, #0x0
          b $+0x4",
     );
 }
@@ -271,6 +274,7 @@ fn heap_accesses_check_the_end_of_the_access_against_the_context() {
          add x16, x21, x16
          sturb w9, [x16, #-0x1]
          mov w0, #0x4
+         mov w4, #0x0
          b $+0x4",
     );
 }
@@ -345,7 +349,9 @@ fn calls_go_through_the_context_with_aapcs64_arguments() {
          ldr x16, [x19, #0x28]
          mov x0, x19
          blr x16
-         mov w9, w0",
+         mov w9, w0
+         mov w4, #0x0
+         b $+0x4",
     );
 }
 
@@ -404,7 +410,7 @@ fn trapping_truncation_checks_nan_then_the_exact_bounds_and_saturating_is_one_in
             m.float_to_int(trunc(true), Reg(9), FReg(0));
         },
         "fcmp s0, s0
-         b.vs $+0x38
+         b.vs $+0x3c
          mov w16, #0x1
          movk w16, #0xcf00, lsl #16
          fmov s30, w16
@@ -417,8 +423,10 @@ fn trapping_truncation_checks_nan_then_the_exact_bounds_and_saturating_is_one_in
          fcvtzs w9, s0
          fcvtzs w9, s0
          mov w0, #0x3
-         b $+0xc
+         mov w4, #0x0
+         b $+0x10
          mov w0, #0x7
+         mov w4, #0x0
          b $+0x4",
     );
 }

@@ -182,6 +182,10 @@ pub struct X64Masm {
     heap_base_used: bool,
     /// The tier the code is for.
     tier: Tier,
+    /// The module offset of the wasm operator being emitted (see `set_wasm_offset`).
+    wasm_offset: u32,
+    /// The wasm offset of each heap access in `heap_accesses`.
+    heap_access_wasm: Vec<u32>,
 }
 
 /// The back-edge tally of a function with loops: `r15` counts down from `chunk`.
@@ -256,7 +260,16 @@ impl X64Masm {
             used: None,
             heap_base_used: false,
             tier: Tier::Baseline,
+            wasm_offset: 0,
+            heap_access_wasm: Vec::new(),
         }
+    }
+
+    /// Where a call made now goes when the callee returns a trap status: a stub naming the
+    /// call's wasm offset on the way to the trap exit.
+    fn call_trap_label(&mut self) -> DynamicLabel {
+        let ops = &mut self.ops;
+        self.traps.label(None, self.wasm_offset, || ops.new_dynamic_label())
     }
 
     /// An immediate that fits a sign-extended 32-bit field, or the value moved into `rcx`.
@@ -645,8 +658,8 @@ impl X64Masm {
                         (0, 0)
                     }
                 };
-                self.trap_label(TrapCode::MemoryOutOfBounds);
                 self.heap_accesses.push(self.ops.offset().0 as u32);
+                self.heap_access_wasm.push(self.wasm_offset);
                 (index, disp)
             }
         };
@@ -695,6 +708,10 @@ impl MacroAssembler for X64Masm {
 
     fn set_tier(&mut self, tier: Tier) {
         self.tier = tier;
+    }
+
+    fn set_wasm_offset(&mut self, offset: u32) {
+        self.wasm_offset = offset;
     }
 
     fn scratch_regs(&self) -> (Reg, FReg) {
@@ -750,7 +767,7 @@ impl MacroAssembler for X64Masm {
 
     fn trap_label(&mut self, code: TrapCode) -> DynamicLabel {
         let ops = &mut self.ops;
-        self.traps.label(code, || ops.new_dynamic_label())
+        self.traps.label(Some(code), self.wasm_offset, || ops.new_dynamic_label())
     }
 
     fn load_slot(&mut self, size: Size, dst: Reg, slot: u32) {
@@ -1101,7 +1118,7 @@ impl MacroAssembler for X64Masm {
         // 16-byte aligned at the call (five saved registers plus the return address before them).
         // A defined function's entry comes from the module's function table; an import's is the
         // runtime's `call_import`.
-        let trap_exit = self.trap_exit;
+        let trap_exit = self.call_trap_label();
         asm!(self.ops
             ; push rdi
             ; push rsi
@@ -1161,7 +1178,7 @@ impl MacroAssembler for X64Masm {
     }
 
     fn call_indirect(&mut self, ty: u32, table: u32, callee_fp: u32) {
-        let trap_exit = self.trap_exit;
+        let trap_exit = self.call_trap_label();
         asm!(self.ops
             ; push rdi
             ; push rsi
@@ -1185,7 +1202,7 @@ impl MacroAssembler for X64Masm {
         index_slot: u32,
     ) {
         let (trap_exit, slow, done) =
-            (self.trap_exit, self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+            (self.call_trap_label(), self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         // rax = &entries[index] once the bounds hold; rcx = the table's dispatch head.
         asm!(self.ops
             ; mov eax, DWORD [rsi + index_slot as i32]
@@ -1577,7 +1594,7 @@ impl MacroAssembler for X64Masm {
     }
 
     fn runtime(&mut self, op: RuntimeOp, a: u32, b: u32, args: u32) {
-        let trap_exit = self.trap_exit;
+        let trap_exit = self.call_trap_label();
         asm!(self.ops
             ; push rdi
             ; push rsi
@@ -1690,19 +1707,32 @@ impl MacroAssembler for X64Masm {
                 ; jmp =>epilogue
             );
         }
-        let mut oob_landing = None;
-        for (code, label) in self.traps.take() {
-            if code == TrapCode::MemoryOutOfBounds {
-                // Also the landing pad of faulting heap accesses: it needs only `rdi` (the
-                // context), which every heap access leaves intact.
-                oob_landing = Some(self.ops.offset().0 as u32);
+        // Trap stubs: the status (unless a callee's trap is passing) and the operator's wasm
+        // offset in `r8d`, the unwind helper's fifth argument.
+        for (code, wasm_offset, label) in self.traps.take() {
+            asm!(self.ops ; =>label);
+            match code {
+                Some(code) => {
+                    out_of_line.push((self.offset(), OutOfLine::TrapStub(code.clone())));
+                    let status = trap_status(&code) as i32;
+                    asm!(self.ops ; mov eax, status);
+                }
+                None => out_of_line.push((self.offset(), OutOfLine::CallTrapStub)),
             }
-            let status = trap_status(&code) as i32;
-            out_of_line.push((self.offset(), OutOfLine::TrapStub(code)));
-            asm!(self.ops ; =>label ; mov eax, status ; jmp =>trap_exit);
+            asm!(self.ops ; mov r8d, wasm_offset as i32 ; jmp =>trap_exit);
+        }
+        // The landing pad of faulting heap accesses: it needs only `rdi` (the context), which
+        // every heap access leaves intact, and `r8d`, which the fault handler sets.
+        let mut oob_landing = None;
+        if !self.heap_accesses.is_empty() {
+            oob_landing = Some(self.ops.offset().0 as u32);
+            out_of_line.push((self.offset(), OutOfLine::OobLanding));
+            let status = trap_status(&TrapCode::MemoryOutOfBounds) as i32;
+            asm!(self.ops ; mov eax, status ; jmp =>trap_exit);
         }
         // The trap exit: the runtime records this frame for the backtrace (rdi is the context
-        // wherever a trap is raised) and turns the status into a pending trap.
+        // wherever a trap is raised, r8d the wasm offset) and turns the status into a pending
+        // trap.
         // The tally is flushed on every way out: here before the unwind helper (which does not
         // keep `rdi`), on the epilogue's own path otherwise.
         let restore = self.ops.new_dynamic_label();
@@ -1739,6 +1769,7 @@ impl MacroAssembler for X64Masm {
         let out_of_line = out_of_line.into_iter().map(|(at, what)| (at + shift, what)).collect();
         let code_map = CodeMap { out_of_line, ..CodeMap::default() };
         let heap_accesses = self.heap_accesses.iter().map(|at| at + shift).collect();
+        let heap_access_wasm = std::mem::take(&mut self.heap_access_wasm);
         let mut spare = std::mem::take(&mut self.heap_accesses);
         spare.clear();
         SPARE_HEAP_ACCESSES.set(spare);
@@ -1751,6 +1782,7 @@ impl MacroAssembler for X64Masm {
         Ok(Assembled {
             code,
             heap_accesses,
+            heap_access_wasm,
             oob_landing,
             osr_entries,
             code_map,
@@ -2174,6 +2206,7 @@ mod tests {
                     tier: Tier::Baseline,
                     func_index: 42,
                     heap_accesses: assembled.heap_accesses,
+                    heap_access_wasm: assembled.heap_access_wasm,
                     oob_landing: assembled.oob_landing,
                     osr_entries: assembled.osr_entries,
                     compile_time: Default::default(),
@@ -2258,7 +2291,7 @@ mod tests {
             ConvertOp::Trunc { signed: true, saturating: false, int: Size::S32, float: Size::S32 };
         let code = disassemble(|m| m.float_to_int(op, Reg(8), FReg(2)));
         let lines: Vec<&str> = code.lines().collect();
-        assert_eq!(lines[..2], ["ucomiss %xmm2,%xmm2", "jp 0x0000000000000042"], "{code}");
+        assert_eq!(lines[..2], ["ucomiss %xmm2,%xmm2", "jp 0x0000000000000048"], "{code}");
         // -2147483904.0f32 and 2^31: the exclusive bounds.
         assert!(code.contains("mov $0xCF000001,%eax\nmovd %eax,%xmm0\nucomiss %xmm0,%xmm2\njbe "));
         assert!(code.contains("mov $0x4F000000,%eax\nmovd %eax,%xmm0\nucomiss %xmm0,%xmm2\njae "));
@@ -2350,7 +2383,8 @@ mod tests {
         let expected = format!(
             "push %rdi\npush %rsi\nlea 0x30(%rsi),%r8\nmov $4,%esi\nmov $1,%edx\n\
              mov $0,%ecx\ncallq *{CTX_RUNTIME:#x}(%rdi)\npop %rsi\npop %rdi\n\
-             test %eax,%eax\njne 0x0000000000000028\n"
+             test %eax,%eax\njne 0x0000000000000028\n\
+             mov $0,%r8d\njmp 0x0000000000000033\n"
         );
         assert_eq!(code, expected);
     }
