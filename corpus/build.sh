@@ -186,8 +186,10 @@ build_c() {
         local sources=(*.c)
         clang-16 --target=wasm32-wasi --sysroot=/usr "${c_flags[@]}" -o "$wasm" "${sources[@]}" -lm
         if [[ -n "$debug_wasm" ]]; then
-            clang-16 --target=wasm32-wasi --sysroot=/usr "${c_debug_flags[@]}" -o "$debug_wasm" \
-                "${sources[@]}" -lm
+            # The DWARF names the sources by their path in the repository (corpus/NAME/...),
+            # not by the machine's checkout, so a debugger run from the root finds them.
+            clang-16 --target=wasm32-wasi --sysroot=/usr "${c_debug_flags[@]}" \
+                -fdebug-prefix-map="$(pwd)=corpus/$name" -o "$debug_wasm" "${sources[@]}" -lm
         fi
         if ((native)); then
             clang-16 "${c_flags[@]}" -o "$out/$name/native" "${sources[@]}" -lm

@@ -19,6 +19,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tierup::debug::{DebugView, Debugger, Resume, StopReason};
+use tierup::debuginfo::DebugInfo;
 use tierup::{Config, Module, ProfilingStrategy, Store};
 
 /// Run a WebAssembly module under a debugger: breakpoints, stepping, frames with their tiers
@@ -27,13 +28,16 @@ use tierup::{Config, Module, ProfilingStrategy, Store};
 ///   break FUNC | FUNC+OFFSET | @ADDR [b]   stop before a function's first instruction, OFFSET
 ///                                          bytes after it, or at module offset ADDR (0x hex);
 ///                                          FUNC is a name from the name section or an index
+///   break FILE:LINE                        with DWARF (-g): the line's first statement in each
+///                                          function with code for it (or the next line's)
 ///   delete [N] [d]                         remove breakpoint N, or all
 ///   info breakpoints [i b]                 list breakpoints
 ///   run [r]                                start the program
 ///   continue [c], step [s], next [n], finish
 ///                                          go on: to the next breakpoint, one wasm instruction
 ///                                          (into calls), one over calls, out of this function
-///   backtrace [bt]                         frames, innermost first, with their tiers
+///   backtrace [bt]                         frames, innermost first, with their tiers (and
+///                                          source lines with DWARF)
 ///   locals, print local N [p], stack, globals
 ///   memory ADDR [LEN] [x]                  hex dump of memory 0 (LEN default 64)
 ///   quit [q]
@@ -179,6 +183,8 @@ struct Program {
     bodies: Vec<(Range<usize>, u32)>,
     /// Each operator's text by module offset.
     operators: Operators,
+    /// Source lines, when the module carries DWARF.
+    source: Option<DebugInfo>,
 }
 
 impl Program {
@@ -206,7 +212,8 @@ impl Program {
                 _ => {}
             }
         }
-        Ok(Program { num_imported, bodies, operators: Operators::new(binary)? })
+        let source = DebugInfo::new(binary).ok().filter(DebugInfo::has_dwarf);
+        Ok(Program { num_imported, bodies, operators: Operators::new(binary)?, source })
     }
 
     /// The function whose body holds module offset `offset`.
@@ -219,6 +226,29 @@ impl Program {
     fn first_instruction(&self, func: u32) -> Option<u32> {
         let def = func.checked_sub(self.num_imported)?;
         self.bodies.get(def as usize).map(|&(_, first)| first)
+    }
+
+    /// ` at FILE:LINE[:COLUMN]` for module offset `offset`, or nothing without DWARF.
+    fn source_suffix(&self, offset: u32) -> String {
+        let location = self.source.as_ref().and_then(|source| source.location(offset));
+        location.filter(|l| l.line > 0).map_or(String::new(), |l| format!(" at {l}"))
+    }
+
+    /// Under a stop, with DWARF: `    at FILE:LINE:COLUMN`, and the line's text as gdb shows it
+    /// (`LINE<tab>TEXT`) when the file can be read (its recorded path, from the current folder).
+    fn print_source_line(&self, offset: u32) {
+        let Some(location) = self.source.as_ref().and_then(|source| source.location(offset)) else {
+            return;
+        };
+        if location.line == 0 {
+            return;
+        }
+        println!("    at {location}");
+        let text = std::fs::read_to_string(&location.file).ok();
+        if let Some(line) = text.as_deref().and_then(|t| t.lines().nth(location.line as usize - 1))
+        {
+            println!("{}\t{line}", location.line);
+        }
     }
 
     /// The instruction at `offset` as text.
@@ -311,9 +341,26 @@ impl Session {
         Action::Stay
     }
 
-    /// `break SPEC`.
+    /// `break SPEC`: a function, an offset in one, a module offset, or a source line (one
+    /// breakpoint per function with code for it).
     fn set_breakpoint(&mut self, spec: &str) -> Result<()> {
+        if let Some((file, line)) = source_line_spec(spec) {
+            let source = self.program.source.as_ref().context("the module has no DWARF")?;
+            let places = source.breakpoints(file, line)?;
+            if places.is_empty() {
+                bail!("no code for {file}:{line}");
+            }
+            for place in places {
+                self.set_breakpoint_at(place.func_index, Some(place.wasm_offset))?;
+            }
+            return Ok(());
+        }
         let (func, offset) = self.resolve(spec)?;
+        self.set_breakpoint_at(func, offset)
+    }
+
+    /// A breakpoint in function `func` at module offset `offset` (`None`: its first instruction).
+    fn set_breakpoint_at(&mut self, func: u32, offset: Option<u32>) -> Result<()> {
         let offset = self.module().set_breakpoint(func, offset)?;
         if self.breakpoints.iter().any(|b| b.func == func && b.offset == offset) {
             println!("breakpoint already set at {}", self.place(func, offset));
@@ -386,9 +433,9 @@ impl Session {
         }
     }
 
-    /// `NAME (func N) @0xOFFSET`.
+    /// `NAME (func N) @0xOFFSET`, and ` at FILE:LINE` with DWARF.
     fn place(&self, func: u32, offset: u32) -> String {
-        format!("{} @{offset:#x}", self.func_label(func))
+        format!("{} @{offset:#x}{}", self.func_label(func), self.program.source_suffix(offset))
     }
 
     /// `NAME (func N)`, or `func N` without a name.
@@ -406,7 +453,12 @@ impl Session {
                 for (depth, frame) in view.backtrace().iter().rev().enumerate() {
                     let at = frame.offset.map_or(String::new(), |o| format!(" @{o:#x}"));
                     let tier = frame.tier.name();
-                    println!("#{depth:<3} {}{at} [{tier}]", self.func_label(frame.func_index));
+                    let line =
+                        frame.offset.map_or(String::new(), |o| self.program.source_suffix(o));
+                    println!(
+                        "#{depth:<3} {}{at} [{tier}]{line}",
+                        self.func_label(frame.func_index)
+                    );
                 }
             }
             ("locals", _) => {
@@ -455,7 +507,7 @@ impl Session {
     fn announce(&self, view: &DebugView<'_>) {
         let (func, offset) = (view.func_index(), view.offset());
         let instruction = self.program.instruction(offset);
-        let place = self.place(func, offset);
+        let place = format!("{} @{offset:#x}", self.func_label(func));
         match view.reason() {
             StopReason::Breakpoint => {
                 let id = self.breakpoints.iter().find(|b| b.func == func && b.offset == offset);
@@ -464,6 +516,7 @@ impl Session {
             }
             StopReason::Step => println!("{place}: {instruction}"),
         }
+        self.program.print_source_line(offset);
     }
 }
 
@@ -490,6 +543,13 @@ impl Debugger for Session {
 }
 
 /// A number in decimal or `0x` hex.
+/// `FILE:LINE` (the file name has a dot or a slash, so `func+3` and names never match).
+fn source_line_spec(spec: &str) -> Option<(&str, u32)> {
+    let (file, line) = spec.rsplit_once(':')?;
+    let line = line.parse().ok()?;
+    (file.contains('.') || file.contains('/')).then_some((file, line))
+}
+
 fn parse_number(text: &str) -> Result<u64> {
     let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => u64::from_str_radix(hex, 16),
@@ -513,7 +573,7 @@ fn hex_dump(addr: u64, bytes: &[u8]) -> String {
 }
 
 const HELP: &str = "\
-break FUNC | FUNC+OFFSET | @ADDR (b)   delete [N] (d)   info breakpoints (i b)
+break FUNC | FUNC+OFFSET | @ADDR | FILE:LINE (b)   delete [N] (d)   info breakpoints (i b)
 run (r)   continue (c)   step (s)   next (n)   finish
 backtrace (bt)   locals   print local N (p)   stack   globals   memory ADDR [LEN] (x)
 quit (q)";
