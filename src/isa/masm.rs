@@ -404,6 +404,19 @@ impl ConvertOp {
     }
 }
 
+/// Which integer constants an ISA takes as immediate operands, and which it puts in a register
+/// in one instruction: what instruction selection asks before folding a constant into an
+/// operation or rematerializing it at a use. Never emits code.
+pub trait Immediates {
+    /// Whether `lhs op imm` at `size` encodes `imm` in the instruction itself (no scratch
+    /// register, no extra instruction). `imm` fits 32 bits, sign-extended.
+    fn int_op_takes(&self, op: IntOp, size: Size, imm: i64) -> bool;
+    /// Whether a comparison of a register with `imm` at `size` encodes `imm` in the instruction.
+    fn compare_takes(&self, size: Size, imm: i64) -> bool;
+    /// Whether putting `imm` into a register at `size` takes a single instruction.
+    fn one_instruction(&self, size: Size, imm: i64) -> bool;
+}
+
 /// A failure to assemble: always a compiler bug or a resource problem, never the guest's fault.
 #[derive(Debug, thiserror::Error)]
 #[error("assembler: {0}")]
@@ -428,6 +441,9 @@ pub trait MacroAssembler {
     /// Registers free between operations (never allocatable, used inside some operations):
     /// what a register allocator may use to resolve moves.
     fn scratch_regs(&self) -> (Reg, FReg);
+    /// Which constants the ISA folds into instructions and materializes in one (tier 2's
+    /// instruction selection asks).
+    fn immediates(&self) -> &'static dyn Immediates;
     /// The allocatable registers a call (to an entry or a runtime helper) clobbers; the other
     /// allocatable registers survive calls.
     fn caller_saved(&self) -> (&'static [Reg], &'static [FReg]);

@@ -53,8 +53,8 @@ fn body<M: MacroAssembler>(
 ) -> Result<String, String> {
     let entry = EntrySlots((0..func.sig.params.len() as u32).collect());
     let regs = emit::reg_env(&mut masm);
-    let vcode =
-        lower::lower(func, imported, &entry, regs.call_clobbers).map_err(|e| e.to_string())?;
+    let vcode = lower::lower(func, imported, &entry, regs.call_clobbers, masm.immediates())
+        .map_err(|e| e.to_string())?;
     let output = emit::allocate(&vcode, &regs.env, RegallocAlgorithm::Backtracking, true)
         .map_err(|e| e.to_string())?;
     let input = EmitInput {

@@ -18,8 +18,8 @@
 
 use super::vcode::{MBlock, MInst, MTy, RI, SelectCond, VCode};
 use crate::isa::masm::{
-    Callee, Cond, ConvertOp, DivOp, FloatCmp, FloatOp, FloatUnaryOp, IntOp, LoadKind, RuntimeOp,
-    Size, StoreKind, UnaryOp,
+    Callee, Cond, ConvertOp, DivOp, FloatCmp, FloatOp, FloatUnaryOp, Immediates, IntOp, LoadKind,
+    RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::tier::compiler::CompileError;
 use crate::vm::TrapCode;
@@ -270,14 +270,17 @@ pub fn lower(
     num_imported: u32,
     entry: &EntrySlots,
     call_clobbers: regalloc2::PRegSet,
+    immediates: &dyn Immediates,
 ) -> Result<VCode, CompileError> {
-    let mut l = Lower::new(f, num_imported, call_clobbers)?;
+    let mut l = Lower::new(f, num_imported, call_clobbers, immediates)?;
     l.run(entry)?;
     Ok(l.finish())
 }
 
 struct Lower<'f> {
     f: &'f Function,
+    /// Which constants the ISA takes as immediates and materializes in one instruction.
+    immediates: &'f dyn Immediates,
     num_imported: u32,
     /// VReg of each IR value (`None`: not an integer or float register value).
     vregs: Vec<Option<VReg>>,
@@ -306,6 +309,13 @@ struct Lower<'f> {
     current: Option<MB>,
 }
 
+/// Where a constant operand would be folded as an immediate (see [`Immediates`]).
+#[derive(Clone, Copy)]
+enum ImmUse {
+    Int(IntOp, Size),
+    Compare(Size),
+}
+
 /// Placeholder frame offset of the call area in lowered instructions; `emit` relocates it above
 /// the spill slots.
 pub const CALL_AREA: u32 = 1 << 30;
@@ -315,6 +325,7 @@ impl<'f> Lower<'f> {
         f: &'f Function,
         num_imported: u32,
         call_clobbers: regalloc2::PRegSet,
+        immediates: &'f dyn Immediates,
     ) -> Result<Self, CompileError> {
         let mut uses = vec![0u32; f.values.len()];
         for &b in &f.layout {
@@ -332,6 +343,7 @@ impl<'f> Lower<'f> {
         }
         Ok(Lower {
             f,
+            immediates,
             num_imported,
             vregs: vec![None; f.values.len()],
             uses,
@@ -355,7 +367,7 @@ impl<'f> Lower<'f> {
             return Ok(r);
         }
         if let Some(mb) = self.current
-            && let Some(imm) = self.int_const(v)
+            && let Some(imm) = self.cheap_int_const(v)
         {
             return Ok(self.rematerialize(mb, v, imm));
         }
@@ -400,11 +412,19 @@ impl<'f> Lower<'f> {
         }
     }
 
+    /// [`Lower::int_const`] when the ISA puts it in a register in one instruction: such constants
+    /// are rematerialized at each use; longer ones (aarch64's `movz` + `movk` sequences) are
+    /// materialized once, at their definition.
+    fn cheap_int_const(&self, v: Value) -> Option<(Size, i64)> {
+        self.int_const(v).filter(|&(size, imm)| self.immediates.one_instruction(size, imm))
+    }
+
     /// A fresh register holding integer constant `v`, materialized in `mb` right before the
-    /// instruction about to use it. Materializing an integer constant at each use (as Cranelift
-    /// does) keeps its live range one instruction long: one materialized at its definition, which
-    /// the passes hoist to the entry, stays live across every loop and is spilled and reloaded
-    /// under register pressure, costing a load where a `mov` of an immediate would do.
+    /// instruction about to use it. Materializing a cheap integer constant at each use (as
+    /// Cranelift does) keeps its live range one instruction long: one materialized at its
+    /// definition, which the passes hoist to the entry, stays live across every loop and is
+    /// spilled and reloaded under register pressure, costing a load where a `mov` of an
+    /// immediate would do.
     fn rematerialize(&mut self, mb: MB, v: Value, (size, imm): (Size, i64)) -> VReg {
         let dst = VReg::new(self.next_vreg, mty(self.f.ty(v)).expect("an integer type").class());
         self.next_vreg += 1;
@@ -422,9 +442,21 @@ impl<'f> Lower<'f> {
         }
     }
 
-    /// `v` as a register-or-immediate operand.
-    fn ri(&mut self, v: Value) -> Result<RI, CompileError> {
-        match self.imm_of(v) {
+    /// The constant right-hand operand `v` of `use_` as an immediate, when the ISA encodes it
+    /// in the instruction.
+    fn imm_for(&self, use_: ImmUse, v: Value) -> Option<i64> {
+        let imm = self.imm_of(v)?;
+        let takes = match use_ {
+            ImmUse::Int(op, size) => self.immediates.int_op_takes(op, size, imm),
+            ImmUse::Compare(size) => self.immediates.compare_takes(size, imm),
+        };
+        takes.then_some(imm)
+    }
+
+    /// `v`, the right-hand operand of `use_`, as an immediate the instruction encodes, or a
+    /// register.
+    fn ri(&mut self, use_: ImmUse, v: Value) -> Result<RI, CompileError> {
+        match self.imm_for(use_, v) {
             Some(imm) => Ok(RI::Imm(imm)),
             None => Ok(RI::Reg(self.vreg(v)?)),
         }
@@ -472,12 +504,17 @@ impl<'f> Lower<'f> {
             for &i in &self.f.blocks[b.index()].insts {
                 let d = &self.f.insts[i.index()];
                 let rhs_imm = match &d.kind {
-                    InstKind::Num(op) => {
-                        matches!(num_lowering(*op), NumLowering::Int(..) | NumLowering::Cmp(..))
-                    }
-                    _ => false,
+                    InstKind::Num(op) => match num_lowering(*op) {
+                        NumLowering::Int(op, size) => Some(ImmUse::Int(op, size)),
+                        NumLowering::Cmp(_, size) => Some(ImmUse::Compare(size)),
+                        _ => None,
+                    },
+                    _ => None,
                 };
-                if rhs_imm && d.args.len() == 2 && self.imm_of(d.args[1]).is_some() {
+                if let Some(use_) = rhs_imm
+                    && d.args.len() == 2
+                    && self.imm_for(use_, d.args[1]).is_some()
+                {
                     foldable_uses[d.args[1].index()] += 1;
                 }
                 if let InstKind::Load { offset, .. } | InstKind::Store { offset, .. } = d.kind
@@ -558,9 +595,10 @@ impl<'f> Lower<'f> {
                 let v = d.results[0];
                 if self.folded[v.index()]
                     || self.uses[v.index()] == 0
-                    || self.int_const(v).is_some()
+                    || self.cheap_int_const(v).is_some()
                 {
-                    // Integer constants are materialized at each use instead (`rematerialize`).
+                    // Cheap integer constants are materialized at each use instead
+                    // (`rematerialize`).
                     return Ok(());
                 }
                 let dst = result(self, 0)?;
@@ -569,7 +607,8 @@ impl<'f> Lower<'f> {
                     Const::F64(bits) => MInst::Fconst { size: Size::S64, dst, bits },
                     Const::V128(_) => return Err(unsupported("v128 constants (SIMD)")),
                     Const::I32(_) | Const::I64(_) | Const::Null(_) => {
-                        unreachable!("integer constants are rematerialized")
+                        let (size, imm) = self.int_const(v).expect("an integer constant");
+                        MInst::Iconst { size, dst, imm }
                     }
                 };
                 self.push(mb, inst);
@@ -734,7 +773,8 @@ impl<'f> Lower<'f> {
         let dst = self.vreg(result)?;
         let inst = match num_lowering(op) {
             NumLowering::Int(op, size) => {
-                MInst::IntOp { op, size, dst, lhs: self.vreg(args[0])?, rhs: self.ri(args[1])? }
+                let rhs = self.ri(ImmUse::Int(op, size), args[1])?;
+                MInst::IntOp { op, size, dst, lhs: self.vreg(args[0])?, rhs }
             }
             NumLowering::Div(op, size) => {
                 MInst::Div { op, size, dst, lhs: self.vreg(args[0])?, rhs: self.vreg(args[1])? }
@@ -750,7 +790,8 @@ impl<'f> Lower<'f> {
                 rhs: RI::Imm(0),
             },
             NumLowering::Cmp(cond, size) => {
-                MInst::Compare { cond, size, dst, lhs: self.vreg(args[0])?, rhs: self.ri(args[1])? }
+                let rhs = self.ri(ImmUse::Compare(size), args[1])?;
+                MInst::Compare { cond, size, dst, lhs: self.vreg(args[0])?, rhs }
             }
             NumLowering::Float(op, size) => {
                 MInst::FloatOp { op, size, dst, lhs: self.vreg(args[0])?, rhs: self.vreg(args[1])? }
@@ -913,7 +954,9 @@ impl<'f> Lower<'f> {
         let d = self.f.insts[cmp.index()].clone();
         let InstKind::Num(op) = d.kind else { unreachable!("a fusable compare") };
         let (cond, size, rhs) = match num_lowering(op) {
-            NumLowering::Cmp(cond, size) => (cond, size, self.ri(d.args[1])?),
+            NumLowering::Cmp(cond, size) => {
+                (cond, size, self.ri(ImmUse::Compare(size), d.args[1])?)
+            }
             NumLowering::Eqz(size) => (Cond::Eq, size, RI::Imm(0)),
             _ => unreachable!("a fusable compare"),
         };

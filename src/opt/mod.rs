@@ -341,7 +341,9 @@ fn assemble<M: MacroAssembler>(
 ) -> Result<(Assembled, Origins, Stats), CompileError> {
     let Target { module, func, entry, func_index, is_call, osr_loop } = *t;
     let regs = emit::reg_env(&mut masm);
-    let vcode = lower::lower(func, module.num_imported_funcs, entry, regs.call_clobbers)?;
+    let immediates = masm.immediates();
+    let vcode =
+        lower::lower(func, module.num_imported_funcs, entry, regs.call_clobbers, immediates)?;
     let check = cfg!(debug_assertions) || cfg!(test);
     let output = emit::allocate(&vcode, &regs.env, module.config.regalloc, check)?;
     let stats = vec![

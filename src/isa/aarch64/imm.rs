@@ -5,7 +5,7 @@
 //! "bitmask immediates", moves take 16 bits at a 16-bit aligned position. Anything else is built
 //! with a `movz`/`movn` + `movk` sequence in a scratch register.
 
-use crate::isa::masm::Size;
+use crate::isa::masm::{Immediates, IntOp, Size};
 
 /// An add/sub immediate: `imm12`, shifted left by 12 when `shift12`, and subtracted when `negate`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +109,30 @@ pub fn mov_parts(size: Size, value: i64) -> Vec<MovPart> {
     parts
 }
 
+/// What tier 2's instruction selection may fold or rematerialize on aarch64 (the same encodings
+/// the backend picks: add/sub and compares take `add_imm` values, either sign; logical operations
+/// bitmask immediates; shifts and rotates any count; multiplication none).
+pub struct A64Immediates;
+
+impl Immediates for A64Immediates {
+    fn int_op_takes(&self, op: IntOp, size: Size, imm: i64) -> bool {
+        let imm = truncate(size, imm);
+        match op {
+            IntOp::Add => add_imm(imm).is_some(),
+            IntOp::Sub => add_imm(truncate(size, imm.wrapping_neg())).is_some(),
+            IntOp::And | IntOp::Or | IntOp::Xor => is_logical(size, imm),
+            IntOp::Shl | IntOp::ShrS | IntOp::ShrU | IntOp::Rotl | IntOp::Rotr => true,
+            IntOp::Mul => false,
+        }
+    }
+    fn compare_takes(&self, size: Size, imm: i64) -> bool {
+        add_imm(truncate(size, imm)).is_some()
+    }
+    fn one_instruction(&self, size: Size, imm: i64) -> bool {
+        mov_parts(size, imm).len() == 1
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +202,27 @@ mod tests {
         assert!(!is_logical(Size::S32, 0));
         assert!(!is_logical(Size::S64, -1));
         assert!(!is_logical(Size::S32, 0x1234));
+    }
+
+    /// Tier 2 folds exactly the immediates the backend encodes, and rematerializes exactly the
+    /// constants one instruction builds.
+    #[test]
+    fn tier_2_folds_what_the_backend_encodes() {
+        let a = A64Immediates;
+        assert!(a.int_op_takes(IntOp::Add, Size::S32, 4095));
+        assert!(a.int_op_takes(IntOp::Add, Size::S32, 4096 * 3));
+        assert!(!a.int_op_takes(IntOp::Add, Size::S32, 4097));
+        assert!(a.int_op_takes(IntOp::Sub, Size::S64, -5));
+        assert!(a.int_op_takes(IntOp::Add, Size::S32, -1));
+        assert!(a.int_op_takes(IntOp::And, Size::S32, 0xff));
+        assert!(!a.int_op_takes(IntOp::And, Size::S32, 0x1234));
+        assert!(a.int_op_takes(IntOp::Shl, Size::S64, 63));
+        assert!(!a.int_op_takes(IntOp::Mul, Size::S32, 2));
+        assert!(a.compare_takes(Size::S32, -100));
+        assert!(!a.compare_takes(Size::S64, 0x12345));
+        assert!(a.one_instruction(Size::S32, 0xffff));
+        assert!(a.one_instruction(Size::S64, -1));
+        assert!(a.one_instruction(Size::S64, 0xff00ff00ff00ff00_u64 as i64));
+        assert!(!a.one_instruction(Size::S32, 0x9e37_79b9_u32 as i32 as i64));
     }
 }

@@ -64,8 +64,8 @@ pub(crate) mod tests;
 
 use crate::isa::masm::{
     AsmError, Assembled, Callee, CodeMap, Comparison, Cond, ConvertOp, DivOp, FReg, FloatCmp,
-    FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, IntOp, LoadKind, MacroAssembler,
-    OutOfLine, Reg, RegImm, RuntimeOp, SigSite, Size, StoreKind, UnaryOp,
+    FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, Immediates, IntOp, LoadKind,
+    MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp, SigSite, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
 use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
@@ -663,6 +663,10 @@ impl MacroAssembler for Aarch64Masm {
 
     fn set_wasm_offset(&mut self, offset: u32) {
         self.wasm_offset = offset;
+    }
+
+    fn immediates(&self) -> &'static dyn Immediates {
+        &imm::A64Immediates
     }
 
     fn scratch_regs(&self) -> (Reg, FReg) {

@@ -42,8 +42,8 @@
 
 use crate::isa::masm::{
     AsmError, Assembled, Callee, CodeMap, Comparison, Cond, ConvertOp, DivOp, FReg, FloatCmp,
-    FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, IntOp, LoadKind, MacroAssembler,
-    OutOfLine, Reg, RegImm, RuntimeOp, SigSite, Size, StoreKind, UnaryOp,
+    FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, Immediates, IntOp, LoadKind,
+    MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp, SigSite, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
 use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
@@ -683,6 +683,22 @@ impl X64Masm {
     }
 }
 
+/// x86-64 takes any 32-bit immediate in its ALU operations and compares, and moves any constant
+/// into a register in one instruction.
+struct X64Immediates;
+
+impl Immediates for X64Immediates {
+    fn int_op_takes(&self, _op: IntOp, _size: Size, imm: i64) -> bool {
+        i32::try_from(imm).is_ok()
+    }
+    fn compare_takes(&self, _size: Size, imm: i64) -> bool {
+        i32::try_from(imm).is_ok()
+    }
+    fn one_instruction(&self, _size: Size, _imm: i64) -> bool {
+        true
+    }
+}
+
 impl MacroAssembler for X64Masm {
     type Label = DynamicLabel;
 
@@ -712,6 +728,10 @@ impl MacroAssembler for X64Masm {
 
     fn set_wasm_offset(&mut self, offset: u32) {
         self.wasm_offset = offset;
+    }
+
+    fn immediates(&self) -> &'static dyn Immediates {
+        &X64Immediates
     }
 
     fn scratch_regs(&self) -> (Reg, FReg) {
