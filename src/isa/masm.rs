@@ -501,6 +501,10 @@ pub trait MacroAssembler {
 
     fn jump(&mut self, target: Self::Label);
     fn branch(&mut self, cond: Cond, size: Size, lhs: Reg, rhs: RegImm, target: Self::Label);
+    /// Branches to `target` when `reg & mask` (at `size`) is nonzero, or zero unless `nonzero`,
+    /// without computing the `and` into a register. `mask` is an immediate the ISA's `and` takes
+    /// ([`Immediates::int_op_takes`]).
+    fn branch_test(&mut self, size: Size, reg: Reg, mask: i64, nonzero: bool, target: Self::Label);
     /// Jumps to `targets[index]`, or to the last target when `index` is out of range.
     fn jump_table(&mut self, index: Reg, targets: &[Self::Label]);
 

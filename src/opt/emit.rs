@@ -540,6 +540,17 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                 let (cond, size, lhs, rhs) = (*cond, *size, r.int(*lhs), r.ri(*rhs));
                 self.cond_branch(Comparison { cond, size, lhs, rhs }, *then, *otherwise, next);
             }
+            MInst::TestBranch { size, lhs, mask, then, otherwise } => {
+                // Inverted when `then` is next, as `cond_branch` does.
+                let (size, lhs, mask) = (*size, r.int(*lhs), *mask);
+                if self.forward[then.index()] == next && self.forward[otherwise.index()] != next {
+                    let label = self.labels[otherwise.index()];
+                    self.masm.branch_test(size, lhs, mask, false, label);
+                } else {
+                    self.masm.branch_test(size, lhs, mask, true, self.labels[then.index()]);
+                    self.jump_unless_next(*otherwise, next);
+                }
+            }
             MInst::FloatCmpBranch { cmp, size, lhs, rhs, then, otherwise } => {
                 let label = self.labels[then.index()];
                 m.branch_float(*cmp, *size, r.float(*lhs), r.float(*rhs), label);

@@ -559,7 +559,22 @@ impl<'f> Lower<'f> {
         if d.kind != InstKind::Brif {
             return None;
         }
-        self.sole_compare(b, d.args[0], true)
+        self.sole_compare(b, d.args[0], true).or_else(|| self.sole_mask(b, d.args[0]))
+    }
+
+    /// The `and` with a constant mask the ISA's `and` takes that defines `cond`, when it is in
+    /// block `b` and `cond` has no other use: a branch on it tests the bits in place (x86-64
+    /// `test`, aarch64 `tbz`/`tst`).
+    fn sole_mask(&self, b: Block, cond: Value) -> Option<Inst> {
+        let def = self.f.def_inst(cond)?;
+        if self.uses[cond.index()] != 1 || !self.f.blocks[b.index()].insts.contains(&def) {
+            return None;
+        }
+        let d = &self.f.insts[def.index()];
+        let InstKind::Num(op) = d.kind else { return None };
+        let NumLowering::Int(IntOp::And, size) = num_lowering(op) else { return None };
+        self.imm_for(ImmUse::Int(IntOp::And, size), d.args[1])?;
+        Some(def)
     }
 
     /// The compare that defines the condition of `inst` when that is a select and the compare
@@ -936,6 +951,13 @@ impl<'f> Lower<'f> {
         otherwise: MB,
     ) -> Result<MInst, CompileError> {
         let d = &self.f.insts[cmp.index()];
+        if let InstKind::Num(op) = d.kind
+            && let NumLowering::Int(IntOp::And, size) = num_lowering(op)
+        {
+            let mask = self.imm_for(ImmUse::Int(IntOp::And, size), d.args[1]).expect("`sole_mask`");
+            let lhs = self.vreg(d.args[0])?;
+            return Ok(MInst::TestBranch { size, lhs, mask, then, otherwise });
+        }
         if let InstKind::Num(op) = d.kind
             && let NumLowering::FloatCmp(cmp, size) = num_lowering(op)
         {

@@ -256,6 +256,15 @@ pub enum MInst {
         then: Block,
         otherwise: Block,
     },
+    /// `lhs & mask != 0` to `then`, else to `otherwise` (`mask` an immediate the ISA's `and`
+    /// takes).
+    TestBranch {
+        size: Size,
+        lhs: VReg,
+        mask: i64,
+        then: Block,
+        otherwise: Block,
+    },
     /// `lhs cmp rhs` (floats) to `then`, else to `otherwise`.
     FloatCmpBranch {
         cmp: FloatCmp,
@@ -283,6 +292,7 @@ impl MInst {
             MInst::Jump { .. }
                 | MInst::Brif { .. }
                 | MInst::CmpBranch { .. }
+                | MInst::TestBranch { .. }
                 | MInst::FloatCmpBranch { .. }
                 | MInst::BrTable { .. }
                 | MInst::Ret
@@ -385,6 +395,7 @@ impl MInst {
             | MInst::Ret
             | MInst::Trap { .. } => {}
             MInst::Brif { cond, .. } => out.push(O::reg_use(*cond)),
+            MInst::TestBranch { lhs, .. } => out.push(O::reg_use(*lhs)),
             MInst::CmpBranch { lhs, rhs, .. } => {
                 out.push(O::reg_use(*lhs));
                 ri(rhs, &mut out);
@@ -404,6 +415,7 @@ impl MInst {
             MInst::Jump { target } => *target = rename(*target),
             MInst::Brif { then, otherwise, .. }
             | MInst::CmpBranch { then, otherwise, .. }
+            | MInst::TestBranch { then, otherwise, .. }
             | MInst::FloatCmpBranch { then, otherwise, .. } => {
                 *then = rename(*then);
                 *otherwise = rename(*otherwise);
@@ -419,6 +431,7 @@ impl MInst {
             MInst::Jump { target } => vec![*target],
             MInst::Brif { then, otherwise, .. }
             | MInst::CmpBranch { then, otherwise, .. }
+            | MInst::TestBranch { then, otherwise, .. }
             | MInst::FloatCmpBranch { then, otherwise, .. } => vec![*then, *otherwise],
             MInst::BrTable { targets, .. } => targets.clone(),
             _ => vec![],
@@ -503,6 +516,7 @@ impl regalloc2::Function for VCode {
             MInst::Jump { .. }
                 | MInst::Brif { .. }
                 | MInst::CmpBranch { .. }
+                | MInst::TestBranch { .. }
                 | MInst::FloatCmpBranch { .. }
                 | MInst::BrTable { .. }
         )

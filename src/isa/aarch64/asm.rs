@@ -260,6 +260,27 @@ impl Aarch64Masm {
         }
     }
 
+    /// Branches to `target` when bit `bit` of `reg` is zero, or one when `nonzero`. `tbz` reaches
+    /// only +-32 KiB: a function where one is out of reach fails to assemble and is assembled
+    /// again with far branches (`far`), which branch over a `b` instead.
+    pub(super) fn tbz(&mut self, reg: u8, bit: u32, nonzero: bool, target: DynamicLabel) {
+        let (nonzero, target, skip) = if self.far {
+            let skip = self.ops.new_dynamic_label();
+            (!nonzero, skip, Some((skip, target)))
+        } else {
+            (nonzero, target, None)
+        };
+        match (bit < 32, nonzero) {
+            (true, false) => a64!(self.ops ; tbz W(reg), bit, =>target),
+            (true, true) => a64!(self.ops ; tbnz W(reg), bit, =>target),
+            (false, false) => a64!(self.ops ; tbz X(reg), bit, =>target),
+            (false, true) => a64!(self.ops ; tbnz X(reg), bit, =>target),
+        }
+        if let Some((skip, far_target)) = skip {
+            a64!(self.ops ; b =>far_target ; =>skip);
+        }
+    }
+
     /// Branches to `target` when `reg` (at `size`) is zero, or non-zero when `nonzero`.
     pub(super) fn cbz(&mut self, size: Size, reg: u8, nonzero: bool, target: DynamicLabel) {
         let (nonzero, target, skip) = if self.far {

@@ -910,6 +910,30 @@ impl MacroAssembler for Aarch64Masm {
         }
     }
 
+    fn branch_test(
+        &mut self,
+        size: Size,
+        reg: Reg,
+        mask: i64,
+        nonzero: bool,
+        target: DynamicLabel,
+    ) {
+        let mask = imm::truncate(size, mask);
+        let bits = match size {
+            Size::S32 => mask as u32 as u64,
+            Size::S64 => mask as u64,
+        };
+        if bits.is_power_of_two() {
+            self.tbz(reg.0, bits.trailing_zeros(), nonzero, target);
+            return;
+        }
+        match size {
+            Size::S32 => a64!(self.ops ; tst W(reg.0), bits as u32),
+            Size::S64 => a64!(self.ops ; tst X(reg.0), bits),
+        }
+        self.b_cc(if nonzero { Cc::Ne } else { Cc::Eq }, target);
+    }
+
     fn jump_table(&mut self, index: Reg, targets: &[DynamicLabel]) {
         // A bounds check, then a computed jump into a table of `b` instructions (one per case,
         // each reaching +-128 MiB): position-independent and constant time.

@@ -1045,6 +1045,26 @@ impl MacroAssembler for X64Masm {
         }
     }
 
+    fn branch_test(
+        &mut self,
+        size: Size,
+        reg: Reg,
+        mask: i64,
+        nonzero: bool,
+        target: DynamicLabel,
+    ) {
+        let (r, mask) = (reg.0, mask as i32);
+        match size {
+            Size::S32 => asm!(self.ops ; test Rd(r), mask),
+            Size::S64 => asm!(self.ops ; test Rq(r), mask),
+        }
+        if nonzero {
+            asm!(self.ops ; jnz =>target);
+        } else {
+            asm!(self.ops ; jz =>target);
+        }
+    }
+
     fn jump_table(&mut self, index: Reg, targets: &[DynamicLabel]) {
         let (default, cases) = targets.split_last().expect("br_table has a default");
         let default = *default;
