@@ -376,3 +376,42 @@ fn assemble<M: MacroAssembler>(
     let origins = origins.into_iter().map(|(at, origin)| (at + shift, origin)).collect();
     Ok((assembled, origins, stats))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Engine, Module};
+
+    /// A `tbz` reaches only 32 KiB: a tier-2 function whose bit test branches farther is refused
+    /// by the near assembler (not silently truncated) and assembled with far branches instead.
+    #[test]
+    fn aarch64_bit_tests_beyond_tbz_reach_compile_with_far_branches() {
+        let stores: String = (0..6000)
+            .map(|i| format!("(i32.store offset={} (local.get 0) (local.get 0))", i * 4))
+            .collect();
+        let wat = format!(
+            "(module (memory 1) (func (param i32) (result i32) \
+             (block (br_if 0 (i32.and (local.get 0) (i32.const 4))) {stores}) (local.get 0)))"
+        );
+        let module = Module::new(&Engine::default(), &wat).unwrap();
+        let layout = &crate::tier::interp_code(&module.inner, 0).unwrap().layout;
+        let (assembled, _, _) =
+            compile_for_explore(Isa::Aarch64, &module.inner, 0, layout).unwrap();
+        assert!(assembled.code.len() > 32 << 10, "{} bytes", assembled.code.len());
+
+        let mut stats = Stats::new();
+        let inlining = Inlining::AllSmallCallees;
+        let (func, entry) = optimize(&module.inner, 0, layout, None, inlining, &mut stats).unwrap();
+        let target = Target {
+            module: &module.inner,
+            func: &func,
+            entry: &entry,
+            func_index: 0,
+            is_call: true,
+            osr_loop: None,
+        };
+        let bounds = crate::isa::heap_bounds(module.inner.config.signals_based_traps);
+        let near = assemble(Aarch64Masm::with_bounds(false, bounds), &target, false);
+        assert!(near.is_err(), "the near form assembled");
+    }
+}
