@@ -27,7 +27,8 @@
 //!
 //! As on x64, 32-bit results are written through `w` registers, which zero the upper half, so an
 //! `i32` in a register always has its upper 32 bits clear. aarch64 immediates are narrow: every
-//! operation falls back to materializing its constant in a scratch register (`imm.rs` decides).
+//! operation falls back to materializing its constant in a scratch register (`imm.rs` decides);
+//! tier 2 asks first (`imm::A64Immediates`) and gives such constants a register of their own.
 //! `sdiv`/`udiv` never fault, so the zero divisor and `MIN / -1` traps are explicit checks.
 //!
 //! Floats map onto single instructions where wasm and A64 agree: `fmin`/`fmax` propagate NaNs
