@@ -245,7 +245,7 @@ pub fn emit<M: MacroAssembler>(
                         e.masm.set_wasm_offset(offset);
                     }
                     let inst = &vcode.insts[i.index()];
-                    let regs = Regs::new(&vcode.operands[i.index()], output.inst_allocs(i))?;
+                    let regs = Regs::new(vcode.operands_of(i), output.inst_allocs(i))?;
                     e.inst(inst, &regs, next)?;
                 }
             }
@@ -305,27 +305,31 @@ fn forwarding(vcode: &VCode, output: &Output) -> Vec<usize> {
         .collect()
 }
 
-/// The physical register of each virtual register an instruction names.
-struct Regs(Vec<(VReg, PReg)>);
+/// The physical register of each virtual register an instruction names: its operands beside
+/// their allocations (every one a register, checked once).
+struct Regs<'a> {
+    operands: &'a [regalloc2::Operand],
+    allocs: &'a [Allocation],
+}
 
-impl Regs {
-    fn new(operands: &[regalloc2::Operand], allocs: &[Allocation]) -> Result<Regs, CompileError> {
-        let mut pairs = Vec::with_capacity(operands.len());
-        for (op, alloc) in operands.iter().zip(allocs) {
-            let reg = alloc
-                .as_reg()
-                .ok_or_else(|| CompileError::Internal(format!("{op:?} not in a register")))?;
-            pairs.push((op.vreg(), reg));
+impl<'a> Regs<'a> {
+    fn new(
+        operands: &'a [regalloc2::Operand],
+        allocs: &'a [Allocation],
+    ) -> Result<Regs<'a>, CompileError> {
+        if let Some((op, _)) = operands.iter().zip(allocs).find(|(_, a)| a.as_reg().is_none()) {
+            return Err(CompileError::Internal(format!("{op:?} not in a register")));
         }
-        Ok(Regs(pairs))
+        Ok(Regs { operands, allocs })
     }
 
     fn get(&self, v: VReg) -> PReg {
-        self.0
+        let at = self
+            .operands
             .iter()
-            .find(|(r, _)| *r == v)
-            .map(|(_, p)| *p)
-            .expect("an operand of the instruction")
+            .position(|op| op.vreg() == v)
+            .expect("an operand of the instruction");
+        self.allocs[at].as_reg().expect("checked by `new`")
     }
 
     fn int(&self, v: VReg) -> Reg {

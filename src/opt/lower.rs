@@ -481,7 +481,8 @@ impl<'f> Lower<'f> {
                 if params.len() != entry.0.len() {
                     return Err(CompileError::Internal("entry slots mismatch".into()));
                 }
-                for (i, &p) in self.f.blocks[b.index()].params.clone().iter().enumerate() {
+                let f = self.f;
+                for (i, &p) in f.blocks[b.index()].params.iter().enumerate() {
                     let ty = mty(self.f.ty(p))?;
                     let slot = entry.0[i] * SLOT_BYTES;
                     self.block_insts[0].push((MInst::LoadSlot { ty, dst: params[i], slot }, None));
@@ -536,7 +537,8 @@ impl<'f> Lower<'f> {
     fn lower_block(&mut self, b: Block) -> Result<(), CompileError> {
         let mb = self.mblock[b.index()].unwrap();
         self.current = Some(mb);
-        let insts = self.f.blocks[b.index()].insts.clone();
+        let f = self.f;
+        let insts = &f.blocks[b.index()].insts;
         let (body, term) = insts.split_at(insts.len() - 1);
         // A compare consumed only by this block's branch, or by one select, becomes part of it.
         let fused = self.fusable_compare(b, term[0]);
@@ -603,7 +605,9 @@ impl<'f> Lower<'f> {
     }
 
     fn lower_inst(&mut self, mb: MB, i: Inst) -> Result<(), CompileError> {
-        let d = self.f.insts[i.index()].clone();
+        // The function outlives `self`'s borrows: no copy of the instruction is needed.
+        let f = self.f;
+        let d = &f.insts[i.index()];
         let result = |l: &mut Self, n: usize| l.vreg(d.results[n]);
         match &d.kind {
             InstKind::Const(c) => {
@@ -907,7 +911,8 @@ impl<'f> Lower<'f> {
         term: Inst,
         fused: Option<Inst>,
     ) -> Result<(), CompileError> {
-        let d = self.f.insts[term.index()].clone();
+        let f = self.f;
+        let d = &f.insts[term.index()];
         match &d.kind {
             InstKind::Jump => {
                 let target = self.edge(mb, &d.targets[0], false)?;
@@ -973,7 +978,8 @@ impl<'f> Lower<'f> {
 
     /// A fusable compare (see [`Lower::sole_compare`]) as the condition it tests.
     fn comparison(&mut self, cmp: Inst) -> Result<SelectCond, CompileError> {
-        let d = self.f.insts[cmp.index()].clone();
+        let f = self.f;
+        let d = &f.insts[cmp.index()];
         let InstKind::Num(op) = d.kind else { unreachable!("a fusable compare") };
         let (cond, size, rhs) = match num_lowering(op) {
             NumLowering::Cmp(cond, size) => {
@@ -1029,11 +1035,18 @@ impl<'f> Lower<'f> {
             debug_assert!(last.is_terminator(), "a block ends in a terminator");
             debug_assert_eq!(last.successors(), b.succs, "successors agree");
         }
-        let operands = self.insts.iter().map(MInst::operands).collect();
+        let mut operands = Vec::with_capacity(self.insts.len() * 2);
+        let mut operand_starts = Vec::with_capacity(self.insts.len() + 1);
+        for inst in &self.insts {
+            operand_starts.push(operands.len() as u32);
+            inst.push_operands(&mut operands);
+        }
+        operand_starts.push(operands.len() as u32);
         VCode {
             insts: self.insts,
             origins,
             operands,
+            operand_starts,
             blocks: self.blocks,
             num_vregs: self.next_vreg,
             call_clobbers: self.call_clobbers,

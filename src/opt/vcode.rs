@@ -313,14 +313,13 @@ impl MInst {
 
     /// The operands, in the order regalloc2 reports their allocations (uses before defs where
     /// a def reuses a use's register: reuse constraints name the use's index).
-    pub fn operands(&self) -> Vec<Operand> {
+    pub fn push_operands(&self, out: &mut Vec<Operand>) {
         use Operand as O;
         let ri = |r: &RI, out: &mut Vec<Operand>| {
             if let RI::Reg(v) = r {
                 out.push(O::reg_use(*v));
             }
         };
-        let mut out = Vec::new();
         match self {
             MInst::LoadSlot { dst, .. } | MInst::Iconst { dst, .. } | MInst::Fconst { dst, .. } => {
                 out.push(O::reg_def(*dst))
@@ -334,7 +333,7 @@ impl MInst {
             }
             MInst::IntOp { dst, lhs, rhs, .. } => {
                 out.push(O::reg_use(*lhs));
-                ri(rhs, &mut out);
+                ri(rhs, out);
                 out.push(O::reg_reuse_def(*dst, 0));
             }
             MInst::Div { dst, lhs, rhs, .. } | MInst::FloatOp { dst, lhs, rhs, .. } => {
@@ -350,7 +349,7 @@ impl MInst {
             }
             MInst::Compare { dst, lhs, rhs, .. } => {
                 out.push(O::reg_use(*lhs));
-                ri(rhs, &mut out);
+                ri(rhs, out);
                 out.push(O::reg_def(*dst));
             }
             MInst::Select { dst, a, b, cond, .. } => {
@@ -360,7 +359,7 @@ impl MInst {
                     SelectCond::Flag(flag) => out.push(O::reg_use(*flag)),
                     SelectCond::Compare { lhs, rhs, .. } => {
                         out.push(O::reg_use(*lhs));
-                        ri(rhs, &mut out);
+                        ri(rhs, out);
                     }
                 }
                 out.push(O::reg_reuse_def(*dst, 0));
@@ -398,7 +397,7 @@ impl MInst {
             MInst::TestBranch { lhs, .. } => out.push(O::reg_use(*lhs)),
             MInst::CmpBranch { lhs, rhs, .. } => {
                 out.push(O::reg_use(*lhs));
-                ri(rhs, &mut out);
+                ri(rhs, out);
             }
             MInst::FloatCmpBranch { lhs, rhs, .. } => {
                 out.push(O::reg_use(*lhs));
@@ -406,7 +405,6 @@ impl MInst {
             }
             MInst::BrTable { index, .. } => out.push(O::reg_use(*index)),
         }
-        out
     }
 
     /// Renames the successor blocks of a terminator.
@@ -466,14 +464,24 @@ pub struct VCode {
     /// Per instruction, the IR instruction it was lowered from (`None`: the entry's parameter
     /// loads), for `tierup explore`.
     pub origins: Vec<Option<tierup_passes::ir::Inst>>,
-    /// Operands per instruction, computed once.
-    pub operands: Vec<Vec<Operand>>,
+    /// Every instruction's operands, computed once, one after another; instruction `i`'s are
+    /// `operands[operand_starts[i]..operand_starts[i + 1]]`.
+    pub operands: Vec<Operand>,
+    pub operand_starts: Vec<u32>,
     pub blocks: Vec<MBlock>,
     pub num_vregs: usize,
     /// The caller-saved registers, clobbered by calls.
     pub call_clobbers: PRegSet,
     /// Slots (16 bytes each) a call or helper needs above the spill area, at most.
     pub call_area_slots: u32,
+}
+
+impl VCode {
+    /// Instruction `insn`'s operands.
+    pub fn operands_of(&self, insn: Inst) -> &[Operand] {
+        let i = insn.index();
+        &self.operands[self.operand_starts[i] as usize..self.operand_starts[i + 1] as usize]
+    }
 }
 
 impl regalloc2::Function for VCode {
@@ -527,7 +535,7 @@ impl regalloc2::Function for VCode {
     }
 
     fn inst_operands(&self, insn: Inst) -> &[Operand] {
-        &self.operands[insn.index()]
+        self.operands_of(insn)
     }
 
     fn inst_clobbers(&self, insn: Inst) -> PRegSet {
