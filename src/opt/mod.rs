@@ -212,7 +212,9 @@ fn optimize(
                 .collect(),
         ),
     };
-    let mut ir = IrModule { env: env.clone(), funcs: env::stubs(module, env) };
+    let mut ir = IrModule { env: env.clone(), funcs: env::take_stubs(module, env) };
+    // The slots this compile fills, given back as stand-ins when it is done.
+    let mut filled = Vec::new();
     for callee in inline_candidates(module, &built.func, inlining) {
         let callee_def = callee - module.num_imported_funcs;
         let callee_layout = match crate::tier::interp_code(module, callee_def) {
@@ -223,6 +225,7 @@ fn optimize(
         let options = BuildOptions { fuel_segments: fuel, osr_loop: None };
         if let Ok(b) = build_one(module, env, callee_def, options) {
             ir.funcs[callee as usize] = b.func;
+            filled.push(callee as usize);
         }
     }
     // An on-stack-replacement variant takes the loop's live values, not the function's
@@ -245,6 +248,7 @@ fn optimize(
     let started = std::time::Instant::now();
     passes.run(&mut ir).map_err(|e| CompileError::Internal(format!("pass pipeline: {e}")))?;
     let func = std::mem::take(&mut ir.funcs[slot]);
+    env::give_back_stubs(module, ir.funcs, &filled);
     stats.extend([
         ("IR instructions built", built_size),
         ("IR instructions optimized", ir_size(&func)),
