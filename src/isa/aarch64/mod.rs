@@ -95,6 +95,14 @@ enum HeapOperand {
     Unscaled(u8, i32),
     /// `[x21, w, uxtw]`: the memory base plus the zero-extended address register.
     Extended(u8),
+    /// `[base, #disp]` (`ldr`/`str`: an unsigned displacement, a multiple of the access size
+    /// below 4096 of them).
+    Scaled(u8, u32),
+}
+
+/// Whether `offset` is an `ldr`/`str` displacement for an access of `bytes` bytes.
+fn scaled_offset(offset: u32, bytes: u32) -> bool {
+    offset.is_multiple_of(bytes) && offset / bytes < 1 << 12
 }
 
 /// Allocatable registers, caller-saved first; `x28` last (the back-edge tally takes it).
@@ -581,6 +589,7 @@ impl Aarch64Masm {
         match addr {
             Some(addr) if offset == 0 => HeapOperand::Extended(addr.0),
             None if offset < 256 => HeapOperand::Unscaled(HEAP_BASE, offset as i32),
+            None if scaled_offset(offset, bytes) => HeapOperand::Scaled(HEAP_BASE, offset),
             None => {
                 self.add_imm(Size::S64, SCRATCH0, HEAP_BASE, offset as i64);
                 HeapOperand::Unscaled(SCRATCH0, 0)
@@ -588,6 +597,10 @@ impl Aarch64Masm {
             Some(addr) if offset < 256 => {
                 a64!(self.ops ; add x16, XSP(HEAP_BASE), W(addr.0), UXTW);
                 HeapOperand::Unscaled(SCRATCH0, offset as i32)
+            }
+            Some(addr) if scaled_offset(offset, bytes) => {
+                a64!(self.ops ; add x16, XSP(HEAP_BASE), W(addr.0), UXTW);
+                HeapOperand::Scaled(SCRATCH0, offset)
             }
             Some(addr) => {
                 a64!(self.ops ; mov w16, W(addr.0));
@@ -991,19 +1004,43 @@ impl MacroAssembler for Aarch64Masm {
                 LoadKind::I64_32S => a64!(self.ops ; ldrsw X(d), [XSP(HEAP_BASE), W(i), UXTW]),
                 LoadKind::I64_32U => a64!(self.ops ; ldr W(d), [XSP(HEAP_BASE), W(i), UXTW]),
             },
+            HeapOperand::Scaled(b, at) => match kind {
+                LoadKind::I32 => a64!(self.ops ; ldr W(d), [XSP(b), at]),
+                LoadKind::I64 => a64!(self.ops ; ldr X(d), [XSP(b), at]),
+                LoadKind::I32_8S => a64!(self.ops ; ldrsb W(d), [XSP(b), at]),
+                LoadKind::I32_8U | LoadKind::I64_8U => a64!(self.ops ; ldrb W(d), [XSP(b), at]),
+                LoadKind::I32_16S => a64!(self.ops ; ldrsh W(d), [XSP(b), at]),
+                LoadKind::I32_16U | LoadKind::I64_16U => a64!(self.ops ; ldrh W(d), [XSP(b), at]),
+                LoadKind::I64_8S => a64!(self.ops ; ldrsb X(d), [XSP(b), at]),
+                LoadKind::I64_16S => a64!(self.ops ; ldrsh X(d), [XSP(b), at]),
+                LoadKind::I64_32S => a64!(self.ops ; ldrsw X(d), [XSP(b), at]),
+                LoadKind::I64_32U => a64!(self.ops ; ldr W(d), [XSP(b), at]),
+            },
         }
     }
 
     fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Option<Reg>, offset: u32) {
         let s = src.0;
-        let HeapOperand::Unscaled(b, back) = self.store_operand(addr, offset, kind.bytes()) else {
-            unreachable!("stores are never at a register offset")
-        };
-        match kind {
-            StoreKind::B8 => a64!(self.ops ; sturb W(s), [XSP(b), back]),
-            StoreKind::B16 => a64!(self.ops ; sturh W(s), [XSP(b), back]),
-            StoreKind::B32 => a64!(self.ops ; stur W(s), [XSP(b), back]),
-            StoreKind::B64 => a64!(self.ops ; stur X(s), [XSP(b), back]),
+        match (self.store_operand(addr, offset, kind.bytes()), kind) {
+            (HeapOperand::Unscaled(b, back), StoreKind::B8) => {
+                a64!(self.ops ; sturb W(s), [XSP(b), back])
+            }
+            (HeapOperand::Unscaled(b, back), StoreKind::B16) => {
+                a64!(self.ops ; sturh W(s), [XSP(b), back])
+            }
+            (HeapOperand::Unscaled(b, back), StoreKind::B32) => {
+                a64!(self.ops ; stur W(s), [XSP(b), back])
+            }
+            (HeapOperand::Unscaled(b, back), StoreKind::B64) => {
+                a64!(self.ops ; stur X(s), [XSP(b), back])
+            }
+            (HeapOperand::Scaled(b, at), StoreKind::B8) => a64!(self.ops ; strb W(s), [XSP(b), at]),
+            (HeapOperand::Scaled(b, at), StoreKind::B16) => {
+                a64!(self.ops ; strh W(s), [XSP(b), at])
+            }
+            (HeapOperand::Scaled(b, at), StoreKind::B32) => a64!(self.ops ; str W(s), [XSP(b), at]),
+            (HeapOperand::Scaled(b, at), StoreKind::B64) => a64!(self.ops ; str X(s), [XSP(b), at]),
+            (HeapOperand::Extended(_), _) => unreachable!("stores are never at a register offset"),
         }
     }
 
@@ -1409,18 +1446,24 @@ impl MacroAssembler for Aarch64Masm {
             (HeapOperand::Extended(i), Size::S64) => {
                 a64!(self.ops ; ldr D(d), [XSP(HEAP_BASE), W(i), UXTW])
             }
+            (HeapOperand::Scaled(b, at), Size::S32) => a64!(self.ops ; ldr S(d), [XSP(b), at]),
+            (HeapOperand::Scaled(b, at), Size::S64) => a64!(self.ops ; ldr D(d), [XSP(b), at]),
         }
     }
 
     fn store_heap_float(&mut self, size: Size, src: FReg, addr: Option<Reg>, offset: u32) {
         let bytes = if size == Size::S32 { 4 } else { 8 };
         let s = src.0;
-        let HeapOperand::Unscaled(b, back) = self.store_operand(addr, offset, bytes) else {
-            unreachable!("stores are never at a register offset")
-        };
-        match size {
-            Size::S32 => a64!(self.ops ; stur S(s), [XSP(b), back]),
-            Size::S64 => a64!(self.ops ; stur D(s), [XSP(b), back]),
+        match (self.store_operand(addr, offset, bytes), size) {
+            (HeapOperand::Unscaled(b, back), Size::S32) => {
+                a64!(self.ops ; stur S(s), [XSP(b), back])
+            }
+            (HeapOperand::Unscaled(b, back), Size::S64) => {
+                a64!(self.ops ; stur D(s), [XSP(b), back])
+            }
+            (HeapOperand::Scaled(b, at), Size::S32) => a64!(self.ops ; str S(s), [XSP(b), at]),
+            (HeapOperand::Scaled(b, at), Size::S64) => a64!(self.ops ; str D(s), [XSP(b), at]),
+            (HeapOperand::Extended(_), _) => unreachable!("stores are never at a register offset"),
         }
     }
 

@@ -470,15 +470,15 @@ fn with_guard_pages_constant_addresses_and_zero_offsets_need_no_address_arithmet
             "ldrh w9, [x21, w10, uxtw]",
             "ldr d1, [x21, w10, uxtw]",
             "ldur x9, [x21, #0x10]",
-            "add x16, x21, #0x400",
-            "stur w9, [x16]",
+            // Beyond `stur`'s 9 bits, an aligned displacement scales: one instruction.
+            "str w9, [x21, #0x400]",
             "mov x16, #0xa",
             "ldr x17, [x19, #0x8]",
+            "cmp x16, x17",
         ],
         "{text}"
     );
-    assert_eq!(assembled.heap_accesses, [0, 4, 8, 16], "the aligned store is recorded");
-    assert!(lines[5..].iter().any(|l| l.starts_with("cmp x16, x17")), "6 is checked: {text}");
+    assert_eq!(assembled.heap_accesses, [0, 4, 8, 12], "the aligned store is recorded");
 }
 
 #[test]
@@ -496,15 +496,16 @@ fn with_guard_pages_loads_are_unchecked_and_recorded_and_stores_stay_checked() {
             // yaxpeax-arm leaves out the `uxtw` of a 32-bit index.
             "add x16, x21, w10",
             "ldur w9, [x16, #0x4]",
+            // An aligned offset beyond `ldur`'s reach scales in the `ldr` itself.
+            "add x16, x21, w10",
+            "ldr x9, [x16, #0x1000]",
             "mov w16, w10",
-            "mov x17, #0x1008",
-            "add x16, x16, x17",
-            "add x16, x21, x16",
-            "ldur x9, [x16, #-0x8]",
+            "add x16, x16, #0x8",
+            "ldr x17, [x19, #0x8]",
         ],
         "{text}"
     );
-    assert_eq!(assembled.heap_accesses, [4, 24], "only the loads are recorded");
+    assert_eq!(assembled.heap_accesses, [4, 12], "only the loads are recorded");
     assert!(
         lines[5..].iter().any(|l| l.starts_with("cmp x16, x17")),
         "the store is checked: {text}"
