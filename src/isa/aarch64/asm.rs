@@ -264,39 +264,49 @@ impl Aarch64Masm {
     /// only +-32 KiB: a function where one is out of reach fails to assemble and is assembled
     /// again with far branches (`far`), which branch over a `b` instead.
     pub(super) fn tbz(&mut self, reg: u8, bit: u32, nonzero: bool, target: DynamicLabel) {
-        let (nonzero, target, skip) = if self.far {
-            let skip = self.ops.new_dynamic_label();
-            (!nonzero, skip, Some((skip, target)))
-        } else {
-            (nonzero, target, None)
-        };
+        let (nonzero, target, far) = self.short_branch(nonzero, target);
         match (bit < 32, nonzero) {
             (true, false) => a64!(self.ops ; tbz W(reg), bit, =>target),
             (true, true) => a64!(self.ops ; tbnz W(reg), bit, =>target),
             (false, false) => a64!(self.ops ; tbz X(reg), bit, =>target),
             (false, true) => a64!(self.ops ; tbnz X(reg), bit, =>target),
         }
-        if let Some((skip, far_target)) = skip {
+        self.far_tail(far);
+    }
+
+    /// How to emit a short-reach conditional branch (`cbz`, `tbz`) to `target`, taken when
+    /// `taken`: as asked when branches are near; when they are far, with the condition inverted
+    /// to skip a `b` to `target`, which [`Self::far_tail`] emits after it. Returns the condition,
+    /// the label to branch to and what `far_tail` needs.
+    fn short_branch(
+        &mut self,
+        taken: bool,
+        target: DynamicLabel,
+    ) -> (bool, DynamicLabel, Option<(DynamicLabel, DynamicLabel)>) {
+        if self.far {
+            let skip = self.ops.new_dynamic_label();
+            (!taken, skip, Some((skip, target)))
+        } else {
+            (taken, target, None)
+        }
+    }
+
+    /// The `b` a far short-reach branch skips (see [`Self::short_branch`]).
+    fn far_tail(&mut self, far: Option<(DynamicLabel, DynamicLabel)>) {
+        if let Some((skip, far_target)) = far {
             a64!(self.ops ; b =>far_target ; =>skip);
         }
     }
 
     /// Branches to `target` when `reg` (at `size`) is zero, or non-zero when `nonzero`.
     pub(super) fn cbz(&mut self, size: Size, reg: u8, nonzero: bool, target: DynamicLabel) {
-        let (nonzero, target, skip) = if self.far {
-            let skip = self.ops.new_dynamic_label();
-            (!nonzero, skip, Some((skip, target)))
-        } else {
-            (nonzero, target, None)
-        };
+        let (nonzero, target, far) = self.short_branch(nonzero, target);
         match (size, nonzero) {
             (Size::S32, false) => a64!(self.ops ; cbz W(reg), =>target),
             (Size::S32, true) => a64!(self.ops ; cbnz W(reg), =>target),
             (Size::S64, false) => a64!(self.ops ; cbz X(reg), =>target),
             (Size::S64, true) => a64!(self.ops ; cbnz X(reg), =>target),
         }
-        if let Some((skip, far_target)) = skip {
-            a64!(self.ops ; b =>far_target ; =>skip);
-        }
+        self.far_tail(far);
     }
 }
