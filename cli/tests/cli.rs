@@ -492,6 +492,26 @@ fn explore_shows_tier_2_code_under_ssa_instructions() {
     assert!(run.stderr.contains("makes no machine code"), "{}", run.stderr);
 }
 
+/// Tier 2's aarch64 code on any host: A64 instructions under the SSA instructions, the loop's
+/// load through the pinned memory base.
+#[test]
+fn explore_shows_tier_2_aarch64_code_on_any_host() {
+    let args = ["explore", "--target", "aarch64", "--tier", "optimized", "--func", "sum"];
+    let run = tierup(&[&args[..], &["tests/data/explore.wat"]].concat());
+    assert_eq!((run.status, run.stderr.as_str()), (0, ""), "{}", run.stdout);
+    let out = &run.stdout;
+    let sum = line_index(out, 0, |l| l.starts_with(";; function 2 `sum`: "));
+    assert!(out.lines().nth(sum).unwrap().contains("bytes of aarch64 code, compiled in"));
+    let body = line_index(out, sum, |l| l == ";; body");
+    let is_ssa = |l: &str, op: &str| l.starts_with("  v") && l.ends_with(op);
+    let load = line_index(out, body, |l| is_ssa(l, "i32.load"));
+    let access = out.lines().nth(load + 1).unwrap();
+    assert!(is_instruction(access) && access.contains("x21"), "{out}");
+    let lines = out.lines().filter(|l| is_instruction(l));
+    assert!(lines.clone().all(|l| l.split_whitespace().skip(1).take(4).count() == 4), "{out}");
+    line_index(out, body, |l| l == ";; epilogue");
+}
+
 #[test]
 fn explore_selects_functions_by_name_and_index() {
     let run = tierup(&["explore", "--func", "lanes", "--func", "2", "tests/data/explore.wat"]);
