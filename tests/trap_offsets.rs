@@ -146,3 +146,40 @@ fn inlined_callees_leave_their_callers_at_the_call() {
         _ => assert_eq!(binary[at], 0x10, "the inlined call: {what}"),
     }
 }
+
+/// A debugger that lets every stop go on.
+struct ContinueAlways;
+
+impl tierup::debug::Debugger for ContinueAlways {
+    fn on_stop(&mut self, _view: &tierup::debug::DebugView<'_>) -> tierup::debug::Resume {
+        tierup::debug::Resume::Continue
+    }
+}
+
+/// A caller running its debug translation (a breakpoint in it) names its call in a trap's
+/// backtrace: its position is read against the translation it runs, not the ordinary one
+/// (which a different allocation holds, or which does not exist yet).
+#[test]
+fn a_caller_in_its_debug_translation_names_its_call() {
+    let binary = wat::parse_str(WAT).unwrap();
+    for tier in [Tiering::Pinned(Tier::Interp), Tiering::Auto] {
+        let engine = Engine::new(Config { tier, ..Config::default() });
+        let module = Module::new(&engine, &binary).unwrap();
+        let mid = 4;
+        module.set_breakpoint(mid, None).unwrap();
+        let mut store = Store::new(module.engine(), ());
+        store.set_debugger(Box::new(ContinueAlways));
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let go = instance.get_func(&store, "go").unwrap();
+        let mut out = [Val::I32(0)];
+        // Kind 2: `$crash` reaches `unreachable` under `$mid`.
+        let trap = match go.call(&mut store, &[Val::I32(2), Val::I32(0)], &mut out) {
+            Err(tierup::Error::Trap(trap)) => trap,
+            other => panic!("expected a trap, got {other:?}"),
+        };
+        let what = format!("{tier:?}: {trap}\n{}", trap.backtrace_string());
+        assert_eq!(trap.backtrace[1].func_index, mid, "{what}");
+        let at = trap.backtrace[1].wasm_offset.expect(&what) as usize;
+        assert_eq!(binary[at], 0x10, "the call in $mid: {what}");
+    }
+}

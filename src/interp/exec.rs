@@ -407,6 +407,15 @@ impl Executor {
         Flow::Trap
     }
 
+    /// The translation of defined function `def` that `ip` is in: its ordinary one, or the debug
+    /// translation a debugger runs it in (a frame's position must be read against the code it
+    /// runs: the two translations are separate allocations).
+    fn code_at<'m>(&self, def: u32, ip: Ip) -> Option<&'m InterpFunc> {
+        let in_it = |code: &&InterpFunc| code.contains(ip);
+        let tiers = self.tiers();
+        tiers.interp_ready(def).filter(in_it).or_else(|| tiers.debug_ready(def).filter(in_it))
+    }
+
     /// The code of defined function `def` if tier 0 has translated it.
     #[inline(always)]
     fn ready_code<'m>(&self, def: u32) -> Option<&'m InterpFunc> {
@@ -784,7 +793,10 @@ impl Executor {
 
     /// The backtrace entry of defined function `def` at `position` in its code.
     fn frame_info(&self, def: u32, position: Position) -> crate::vm::FrameInfo {
-        let code = self.ready_code(def);
+        let code = match position {
+            Position::At(ip) | Position::After(ip) => self.code_at(def, ip),
+            Position::Entry | Position::Unknown => self.ready_code(def),
+        };
         let wasm_offset = code.and_then(|code| {
             let pos = |ip: Ip| ip.offset_from(code.start()) as u32;
             match position {
