@@ -396,6 +396,36 @@ fn independent_order<R: Copy + PartialEq, L>(
     Some((!moves.is_empty()).then_some(0).into_iter().chain((1..moves.len()).rev()))
 }
 
+/// Emits `moves` (destination, local, source: a register, or the local's slot when `None`) as
+/// one parallel assignment through `emit`: no move overwrites a register another move still
+/// reads; a cycle is broken by loading its first destination from its slot instead. The order
+/// is [`independent_order`]'s when no move reads another's destination.
+fn emit_parallel_moves<R: Copy + PartialEq>(
+    mut moves: SmallVec<[(R, u32, Option<R>); 16]>,
+    mut emit: impl FnMut(R, u32, Option<R>),
+) {
+    if let Some(order) = independent_order(&moves) {
+        for i in order {
+            let (dst, local, src) = moves[i];
+            emit(dst, local, src);
+        }
+        return;
+    }
+    while !moves.is_empty() {
+        let ready = (0..moves.len())
+            .find(|&i| !moves.iter().any(|m| m.2 == Some(moves[i].0)))
+            .unwrap_or_else(|| {
+                // A cycle: the first destination is loaded from its slot, so no move reads it
+                // any more.
+                let dst = moves[0].0;
+                moves.iter_mut().filter(|m| m.2 == Some(dst)).for_each(|m| m.2 = None);
+                0
+            });
+        let (dst, local, src) = moves.swap_remove(ready);
+        emit(dst, local, src);
+    }
+}
+
 struct CodeGen<'m, M: MacroAssembler> {
     masm: M,
     module: &'m ModuleInner,
@@ -1703,35 +1733,10 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 moves.push((r, local, current.int_of(local)));
             }
         }
-        if let Some(order) = independent_order(&moves) {
-            for i in order {
-                let (dst, local, src) = moves[i];
-                match src {
-                    Some(src) => masm.mov(Size::S64, dst, RegImm::Reg(src)),
-                    None => {
-                        masm.load_slot(locals[local as usize].size(), dst, Self::local_slot(local))
-                    }
-                }
-            }
-            return;
-        }
-        while !moves.is_empty() {
-            let ready = (0..moves.len())
-                .find(|&i| !moves.iter().any(|m| m.2 == Some(moves[i].0)))
-                .unwrap_or_else(|| {
-                    // A cycle: the first destination is loaded from its slot, so no move
-                    // reads it any more.
-                    let dst = moves[0].0;
-                    moves.iter_mut().filter(|m| m.2 == Some(dst)).for_each(|m| m.2 = None);
-                    0
-                });
-            let (dst, local, src) = moves.swap_remove(ready);
-            let size = locals[local as usize].size();
-            match src {
-                Some(src) => masm.mov(Size::S64, dst, RegImm::Reg(src)),
-                None => masm.load_slot(size, dst, Self::local_slot(local)),
-            }
-        }
+        emit_parallel_moves(moves, |dst, local, src| match src {
+            Some(src) => masm.mov(Size::S64, dst, RegImm::Reg(src)),
+            None => masm.load_slot(locals[local as usize].size(), dst, Self::local_slot(local)),
+        });
     }
 
     /// The float registers' part of [`CodeGen::conform_from`].
@@ -1743,34 +1748,13 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 moves.push((r, local, current.float_of(local)));
             }
         }
-        if let Some(order) = independent_order(&moves) {
-            for i in order {
-                let (dst, local, src) = moves[i];
-                match src {
-                    Some(src) => masm.mov_float(dst, src),
-                    None => {
-                        let size = locals[local as usize].size();
-                        masm.load_slot_float(size, dst, Self::local_slot(local));
-                    }
-                }
+        emit_parallel_moves(moves, |dst, local, src| match src {
+            Some(src) => masm.mov_float(dst, src),
+            None => {
+                let size = locals[local as usize].size();
+                masm.load_slot_float(size, dst, Self::local_slot(local));
             }
-            return;
-        }
-        while !moves.is_empty() {
-            let ready = (0..moves.len())
-                .find(|&i| !moves.iter().any(|m| m.2 == Some(moves[i].0)))
-                .unwrap_or_else(|| {
-                    let dst = moves[0].0;
-                    moves.iter_mut().filter(|m| m.2 == Some(dst)).for_each(|m| m.2 = None);
-                    0
-                });
-            let (dst, local, src) = moves.swap_remove(ready);
-            let size = locals[local as usize].size();
-            match src {
-                Some(src) => masm.mov_float(dst, src),
-                None => masm.load_slot_float(size, dst, Self::local_slot(local)),
-            }
-        }
+        });
     }
 
     /// Moves the top `types.len()` values into the canonical slots starting at `height`.

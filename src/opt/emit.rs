@@ -401,13 +401,28 @@ impl<M: MacroAssembler> Emitter<'_, M> {
         otherwise: regalloc2::Block,
         next: usize,
     ) {
+        self.two_way(then, otherwise, next, |m, holds, label| {
+            let cond = if holds { c.cond } else { c.cond.invert() };
+            m.branch(cond, c.size, c.lhs, c.rhs, label)
+        });
+    }
+
+    /// A two-way branch: `branch(masm, holds, label)` emits one conditional branch to `label`
+    /// taken when the condition holds (`holds`) or when it does not; [`Self::cond_branch`]'s
+    /// inversion when `then` is next, a jump to `otherwise` unless it is next.
+    fn two_way(
+        &mut self,
+        then: regalloc2::Block,
+        otherwise: regalloc2::Block,
+        next: usize,
+        branch: impl FnOnce(&mut M, bool, M::Label),
+    ) {
         let (then_next, otherwise_next) =
             (self.forward[then.index()] == next, self.forward[otherwise.index()] == next);
         if then_next && !otherwise_next {
-            let label = self.labels[otherwise.index()];
-            self.masm.branch(c.cond.invert(), c.size, c.lhs, c.rhs, label);
+            branch(self.masm, false, self.labels[otherwise.index()]);
         } else {
-            self.masm.branch(c.cond, c.size, c.lhs, c.rhs, self.labels[then.index()]);
+            branch(self.masm, true, self.labels[then.index()]);
             self.jump_unless_next(otherwise, next);
         }
     }
@@ -545,15 +560,10 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                 self.cond_branch(Comparison { cond, size, lhs, rhs }, *then, *otherwise, next);
             }
             MInst::TestBranch { size, lhs, mask, then, otherwise } => {
-                // Inverted when `then` is next, as `cond_branch` does.
                 let (size, lhs, mask) = (*size, r.int(*lhs), *mask);
-                if self.forward[then.index()] == next && self.forward[otherwise.index()] != next {
-                    let label = self.labels[otherwise.index()];
-                    self.masm.branch_test(size, lhs, mask, false, label);
-                } else {
-                    self.masm.branch_test(size, lhs, mask, true, self.labels[then.index()]);
-                    self.jump_unless_next(*otherwise, next);
-                }
+                self.two_way(*then, *otherwise, next, |m, nonzero, label| {
+                    m.branch_test(size, lhs, mask, nonzero, label)
+                });
             }
             MInst::FloatCmpBranch { cmp, size, lhs, rhs, then, otherwise } => {
                 let label = self.labels[then.index()];

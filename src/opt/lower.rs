@@ -568,10 +568,7 @@ impl<'f> Lower<'f> {
     /// block `b` and `cond` has no other use: a branch on it tests the bits in place (x86-64
     /// `test`, aarch64 `tbz`/`tst`).
     fn sole_mask(&self, b: Block, cond: Value) -> Option<Inst> {
-        let def = self.f.def_inst(cond)?;
-        if self.uses[cond.index()] != 1 || !self.f.blocks[b.index()].insts.contains(&def) {
-            return None;
-        }
+        let def = self.sole_def_in(b, cond)?;
         let d = &self.f.insts[def.index()];
         let InstKind::Num(op) = d.kind else { return None };
         let NumLowering::Int(IntOp::And, size) = num_lowering(op) else { return None };
@@ -592,16 +589,21 @@ impl<'f> Lower<'f> {
     /// The compare (or `eqz`) defining `cond`, when it is in block `b`, `cond` has no other use,
     /// and it is an integer one or `floats` are welcome.
     fn sole_compare(&self, b: Block, cond: Value, floats: bool) -> Option<Inst> {
-        let def = self.f.def_inst(cond)?;
-        if self.uses[cond.index()] != 1 || !self.f.blocks[b.index()].insts.contains(&def) {
-            return None;
-        }
+        let def = self.sole_def_in(b, cond)?;
         let InstKind::Num(op) = self.f.insts[def.index()].kind else { return None };
         match num_lowering(op) {
             NumLowering::Cmp(..) | NumLowering::Eqz(_) => Some(def),
             NumLowering::FloatCmp(..) if floats => Some(def),
             _ => None,
         }
+    }
+
+    /// The instruction defining `v`, when it is in block `b` and `v` has no other use: what a
+    /// fused branch or select may absorb.
+    fn sole_def_in(&self, b: Block, v: Value) -> Option<Inst> {
+        let def = self.f.def_inst(v)?;
+        let sole = self.uses[v.index()] == 1 && self.f.blocks[b.index()].insts.contains(&def);
+        sole.then_some(def)
     }
 
     fn lower_inst(&mut self, mb: MB, i: Inst) -> Result<(), CompileError> {

@@ -582,9 +582,10 @@ impl Aarch64Masm {
     }
 
     /// `x21 + zero-extended addr + offset` as an access's operand, unchecked: the register
-    /// itself (`[x21, w, uxtw]`) at offset 0, else an `ldur`/`stur` displacement from `x21` (a
-    /// constant address) or from `x16` (computed here). The address stays below base + 8 GiB +
-    /// 16, inside the memory's reservation.
+    /// itself (`[x21, w, uxtw]`) at offset 0, else a displacement from `x21` (a constant
+    /// address) or from `x16` (computed here): `ldur`/`stur`'s 9 signed bits, or `ldr`/`str`'s
+    /// scaled 12 unsigned bits for an aligned offset beyond them. The address stays below base +
+    /// 8 GiB + 16, inside the memory's reservation.
     fn unchecked_operand(&mut self, addr: Option<Reg>, offset: u32, bytes: u32) -> HeapOperand {
         match addr {
             Some(addr) if offset == 0 => HeapOperand::Extended(addr.0),
