@@ -203,7 +203,7 @@ pub(crate) fn config_description(config: &Config) -> String {
     let p = &config.tier_up;
     format!(
         "tier={} bounds={:?} fuel={} counters={} budget-checks={:?} tier-up={}/{}/{}/{} \
-         passes={:?} regalloc={:?} profiling={:?}",
+         passes={:?} regalloc={:?} profiling={:?} wasm={}",
         config.tier,
         crate::isa::heap_bounds(config.signals_based_traps),
         config.consume_fuel,
@@ -216,6 +216,7 @@ pub(crate) fn config_description(config: &Config) -> String {
         config.opt_pipeline,
         config.regalloc,
         config.profiling_strategy,
+        config.features,
     )
 }
 

@@ -10,6 +10,9 @@ use std::sync::{Arc, OnceLock, RwLock};
 /// Engine-wide settings. Tiers are a configuration choice; nothing else changes between tiers.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// Which WebAssembly features modules may use (default: WebAssembly 3.0 without GC;
+    /// [`WasmFeatures::WASM2`] for the 2.0 standard).
+    pub features: crate::WasmFeatures,
     /// Which tier functions run in: pinned to one, or [`Tiering::Auto`] (the default): start in
     /// the interpreter, move hot functions to tier 1.
     pub tier: Tiering,
@@ -84,6 +87,7 @@ pub enum ProfilingStrategy {
 impl Default for Config {
     fn default() -> Config {
         Config {
+            features: crate::WasmFeatures::default(),
             tier: Tiering::Auto,
             tier_up: TierUpPolicy::default(),
             tier_up_mode: TierUpMode::Background,

@@ -14,7 +14,7 @@ use crate::tier::{CompileState, Tier};
 use crate::types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 use std::collections::HashMap;
 use std::sync::Arc;
-use wasmparser::{FunctionBody, Parser, Payload, Validator, WasmFeatures};
+use wasmparser::{FunctionBody, Parser, Payload, Validator};
 
 /// A function body's validation, to be run once every section is read.
 type FuncToValidate = wasmparser::FuncToValidate<wasmparser::ValidatorResources>;
@@ -159,7 +159,7 @@ impl ModuleInner {
         let reader = wasmparser::BinaryReader::new_features(
             &self.binary[range.clone()],
             range.start as u64,
-            features(),
+            self.config.features.run().to_wasmparser(),
         );
         wasmparser::FunctionBody::new(reader)
     }
@@ -239,11 +239,6 @@ pub(crate) fn touches_simd(
         }
     }
     false
-}
-
-/// The WebAssembly 2.0 feature set tierup implements.
-pub(crate) fn features() -> WasmFeatures {
-    WasmFeatures::WASM2
 }
 
 /// What compiling a module has taken so far: the figures behind compile-throughput numbers.
@@ -409,7 +404,7 @@ impl Module {
     ) -> Result<Module> {
         let mut builder = Builder::new(engine);
         builder.m.names.file = file;
-        let inner = builder.build(binary)?;
+        let inner = builder.build(binary).map_err(|e| not_yet_run(engine, binary, e))?;
         if !precompiled.is_empty() {
             inner.tiers.set_precompiled(crate::artifact::prepare_for(&inner, precompiled)?);
         }
@@ -508,7 +503,8 @@ impl<'e> Builder<'e> {
     }
 
     fn build(mut self, binary: &[u8]) -> Result<ModuleInner> {
-        let mut validator = Validator::new_with_features(features());
+        let features = self.m.config.features.run();
+        let mut validator = Validator::new_with_features(features.to_wasmparser());
         let wp = Error::from_wasmparser;
         // Function bodies are validated once every section is read, on several threads.
         let mut funcs = Vec::new();
@@ -523,7 +519,9 @@ impl<'e> Builder<'e> {
                 funcs.push((func, body));
                 continue;
             }
-            if let Payload::MemorySection(reader) = &payload {
+            if let Payload::MemorySection(reader) = &payload
+                && !features.memory64
+            {
                 let range = reader.range();
                 let (start, end) = (range.start as usize, range.end as usize);
                 check_limits_encoding(&binary[start..end], range.start)?;
@@ -541,6 +539,8 @@ impl<'e> Builder<'e> {
     /// A module with invalid bodies reports the first of them.
     fn validate_bodies(&mut self, funcs: Vec<(FuncToValidate, FunctionBody<'_>)>) -> Result<()> {
         let record_loops = self.m.config.tier != crate::Tiering::Pinned(Tier::Interp);
+        // Multiple memories turn `memory.size`'s reserved byte into a memory index.
+        let zero_byte = !self.m.config.features.run().multi_memory;
         let threads = crate::parallel::threads(&self.m.config);
         let weight = |(_, body): &(FuncToValidate, FunctionBody<'_>)| {
             let range = body.range();
@@ -553,7 +553,7 @@ impl<'e> Builder<'e> {
             for (func, body) in run {
                 let recording = record_loops.then_some(&mut loops);
                 let (body_facts, next) =
-                    validate_body(func.into_validator(allocs), &body, recording)?;
+                    validate_body(func.into_validator(allocs), &body, recording, zero_byte)?;
                 allocs = next;
                 facts.push(body_facts);
             }
@@ -704,6 +704,39 @@ impl<'e> Builder<'e> {
     }
 }
 
+/// A module the tiers' feature set rejects (`error`) may be valid under the switches the engine
+/// has on but no tier runs yet (`WasmFeatures::not_yet_run`): then it is refused as unsupported,
+/// naming the feature, rather than reported invalid. Runs only on the error path.
+fn not_yet_run(engine: &Engine, binary: &[u8], error: Error) -> Error {
+    let features = engine.config().features;
+    let pending = features.not_yet_run();
+    if pending.is_empty() || !matches!(error, Error::Invalid(_) | Error::Malformed(_)) {
+        return error;
+    }
+    let valid_with = |f: crate::WasmFeatures| {
+        Validator::new_with_features(f.to_wasmparser()).validate_all(binary).is_ok()
+    };
+    if !valid_with(features) {
+        return error;
+    }
+    let run = features.run();
+    let needed: Vec<String> = pending
+        .iter()
+        .filter(|(name, _)| valid_with(run.with(name)))
+        .map(|(name, title)| format!("{title} (`-W {name}`)"))
+        .collect();
+    let what = if needed.is_empty() {
+        let all: Vec<String> =
+            pending.iter().map(|(name, title)| format!("{title} (`-W {name}`)")).collect();
+        format!("a combination of {}", all.join(", "))
+    } else {
+        needed.join(", ")
+    };
+    Error::Unsupported(format!(
+        "the module uses {what}, WebAssembly 3.0 that tierup does not run yet ({error})"
+    ))
+}
+
 /// What validating a body learned of it beyond its validity.
 struct BodyFacts {
     /// The deepest its operand stack gets.
@@ -713,11 +746,13 @@ struct BodyFacts {
 }
 
 /// Validates one function body completely, recording its loops' locals into `loops` when given;
-/// returns what it learned and the validator's allocations for the next.
+/// returns what it learned and the validator's allocations for the next. `zero_byte`: check
+/// 2.0's reserved byte of `memory.size` and `memory.grow`.
 fn validate_body(
     mut validator: wasmparser::FuncValidator<wasmparser::ValidatorResources>,
     body: &wasmparser::FunctionBody<'_>,
     mut loops: Option<&mut LoopLocals>,
+    zero_byte: bool,
 ) -> Result<(BodyFacts, wasmparser::FuncValidatorAllocations)> {
     let mut facts = BodyFacts { max_stack: 0, num_loops: 0 };
     let wp = Error::from_wasmparser;
@@ -739,7 +774,9 @@ fn validate_body(
         if let Some(loops) = loops.as_deref_mut() {
             loops.record(&op);
         }
-        check_reserved_byte(&op, offset, ops.original_position())?;
+        if zero_byte {
+            check_reserved_byte(&op, offset, ops.original_position())?;
+        }
     }
     ops.finish().map_err(wp)?;
     if let Some(loops) = loops {

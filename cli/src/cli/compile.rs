@@ -23,6 +23,9 @@ use tierup::{Config, Engine, Tier};
   tierup compile --tier optimized prog.wasm -o prog-opt.tup
   tierup run --allow-precompiled prog.tup ARGS")]
 pub struct CompileCommand {
+    #[command(flatten)]
+    features: super::features::FeatureOption,
+
     /// The tier that compiles: `baseline` (tier 1, the template JIT) or `optimized` (tier 2)
     #[arg(long, value_name = "TIER", default_value = "baseline")]
     tier: Tier,
@@ -55,6 +58,7 @@ pub fn compile(cmd: CompileCommand) -> Result<ExitCode> {
         bail!("the interpreter compiles nothing ahead of time: use --tier baseline or optimized");
     }
     let config = Config {
+        features: cmd.features.features(),
         tier: cmd.tier.into(),
         signals_based_traps: !cmd.explicit_bounds_checks,
         opt_pipeline: if cmd.passes == "none" { String::new() } else { cmd.passes.clone() },

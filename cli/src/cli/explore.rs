@@ -50,6 +50,9 @@ fn parse_isa(name: &str) -> Result<Isa, String> {
   tierup explore --target aarch64 --func fib fib.wat
   tierup explore --tier optimized --passes none --func fib fib.wat")]
 pub struct ExploreCommand {
+    #[command(flatten)]
+    features: super::features::FeatureOption,
+
     /// Only this function: its name (name section or export) or its index in the function index
     /// space (repeatable)
     #[arg(long = "func", value_name = "NAME|INDEX")]
@@ -89,8 +92,13 @@ pub fn explore(cmd: ExploreCommand) -> Result<ExitCode> {
     };
     // Nothing is compiled up front: each function is compiled for reading, on its own.
     let opt_pipeline = if cmd.passes == "none" { String::new() } else { cmd.passes.clone() };
-    let engine =
-        Engine::new(Config { tier: Tier::Interp.into(), opt_pipeline, ..Config::default() });
+    let features = cmd.features.features();
+    let engine = Engine::new(Config {
+        features,
+        tier: Tier::Interp.into(),
+        opt_pipeline,
+        ..Config::default()
+    });
     let module = Module::from_binary(&engine, &binary)
         .with_context(|| format!("failed to compile {}", path.display()))?;
     let selected = select(&module, &cmd.funcs)?;

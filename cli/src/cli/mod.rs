@@ -9,6 +9,7 @@ mod compile;
 mod debug;
 mod exit;
 mod explore;
+mod features;
 mod guest_profile;
 mod ir;
 mod memory_report;
@@ -71,9 +72,13 @@ impl Cli {
     }
 }
 
-/// `--tier` and `--tier-up-threshold`, for the subcommands that execute wasm.
+/// `--tier` and `--tier-up-threshold`, for the subcommands that execute wasm; `--wasm` and `-W`
+/// with them.
 #[derive(Args, Debug)]
 struct TierOption {
+    #[command(flatten)]
+    features: features::FeatureOption,
+
     /// Which tier functions run in
     ///
     /// `auto`: every function starts in the interpreter and moves to tier 1 (the template JIT,
@@ -162,6 +167,7 @@ impl TierOption {
             ..config.tier_up
         };
         Config {
+            features: self.features.features(),
             tier: self.tier,
             tier_up,
             tier_up_mode: self.tier_up,

@@ -8,20 +8,24 @@ use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tierup::Engine;
+use tierup::{Config, Engine};
 
 /// Check that a module decodes and validates, without running it
 ///
 /// Prints `FILE: valid`, or the error on stderr and exits 1. Imports need not be available.
 #[derive(Args, Debug)]
 pub struct ValidateCommand {
+    #[command(flatten)]
+    features: super::features::FeatureOption,
+
     /// The module: a binary `.wasm` or a text `.wat` file
     #[arg(value_name = "FILE")]
     file: PathBuf,
 }
 
 pub fn validate(cmd: ValidateCommand) -> Result<ExitCode> {
-    super::load_module(&Engine::default(), &cmd.file)?;
+    let config = Config { features: cmd.features.features(), ..Config::default() };
+    super::load_module(&Engine::new(config), &cmd.file)?;
     writeln!(std::io::stdout().lock(), "{}: valid", cmd.file.display())
         .context("cannot write to stdout")?;
     Ok(ExitCode::SUCCESS)
