@@ -31,14 +31,79 @@ impl std::fmt::Debug for Module {
     }
 }
 
-/// A constant expression (global initializers, segment offsets and elements), as WebAssembly 2.0
-/// allows them.
-#[derive(Clone, Copy, Debug)]
+/// A constant expression (global initializers, segment offsets and elements): one operator, as
+/// WebAssembly 2.0 allows, or a program of several (extended constant expressions).
+#[derive(Clone, Debug)]
 pub(crate) enum ConstExpr {
     /// A number or `ref.null`, as a raw slot value.
     Value(u128),
     GlobalGet(u32),
     RefFunc(u32),
+    /// Operators in order, on a stack that ends with the value.
+    Program(Arc<[ConstOp]>),
+}
+
+/// One operator of an extended constant expression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ConstOp {
+    /// Pushes a value: a single-operator expression.
+    Push(SimpleConst),
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I64Add,
+    I64Sub,
+    I64Mul,
+}
+
+/// The single-operator constant expressions, as operators of a [`ConstOp`] program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SimpleConst {
+    Value(u128),
+    GlobalGet(u32),
+    RefFunc(u32),
+}
+
+impl ConstExpr {
+    /// The value, given how to read a global and how to make a function reference.
+    pub(crate) fn eval(
+        &self,
+        global: impl Fn(u32) -> u128,
+        func_ref: impl Fn(u32) -> u128,
+    ) -> u128 {
+        let simple = |c: SimpleConst| match c {
+            SimpleConst::Value(v) => v,
+            SimpleConst::GlobalGet(g) => global(g),
+            SimpleConst::RefFunc(f) => func_ref(f),
+        };
+        match self {
+            ConstExpr::Value(v) => simple(SimpleConst::Value(*v)),
+            ConstExpr::GlobalGet(g) => simple(SimpleConst::GlobalGet(*g)),
+            ConstExpr::RefFunc(f) => simple(SimpleConst::RefFunc(*f)),
+            ConstExpr::Program(ops) => {
+                let mut stack: Vec<u128> = Vec::with_capacity(4);
+                for op in ops.iter() {
+                    if let ConstOp::Push(c) = op {
+                        stack.push(simple(*c));
+                        continue;
+                    }
+                    // Validation guarantees two operands of the operator's type.
+                    let (b, a) = (stack.pop().unwrap_or(0), stack.pop().unwrap_or(0));
+                    let (a32, b32, a64, b64) = (a as u32, b as u32, a as u64, b as u64);
+                    stack.push(match op {
+                        ConstOp::I32Add => a32.wrapping_add(b32) as u128,
+                        ConstOp::I32Sub => a32.wrapping_sub(b32) as u128,
+                        ConstOp::I32Mul => a32.wrapping_mul(b32) as u128,
+                        ConstOp::I64Add => a64.wrapping_add(b64) as u128,
+                        ConstOp::I64Sub => a64.wrapping_sub(b64) as u128,
+                        ConstOp::I64Mul => a64.wrapping_mul(b64) as u128,
+                        ConstOp::Push(_) => unreachable!("handled above"),
+                    });
+                }
+                stack.pop().unwrap_or(0)
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -860,25 +925,42 @@ fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment> {
     Ok(ElemSegment { mode, items })
 }
 
-/// Reads a validated constant expression; WebAssembly 2.0 allows exactly one value-producing operator.
+/// Reads a validated constant expression: one value-producing operator (WebAssembly 2.0), or
+/// several with `i32`/`i64` `add`, `sub` and `mul` (extended constant expressions).
 fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
     use wasmparser::Operator as O;
     let mut reader = expr.get_operators_reader();
-    let value = match reader.read()? {
-        O::I32Const { value } => ConstExpr::Value(value as u32 as u128),
-        O::I64Const { value } => ConstExpr::Value(value as u64 as u128),
-        O::F32Const { value } => ConstExpr::Value(value.bits() as u128),
-        O::F64Const { value } => ConstExpr::Value(value.bits() as u128),
-        O::V128Const { value } => ConstExpr::Value(value.i128() as u128),
-        O::RefNull { .. } => ConstExpr::Value(0),
-        O::RefFunc { function_index } => ConstExpr::RefFunc(function_index),
-        O::GlobalGet { global_index } => ConstExpr::GlobalGet(global_index),
-        _ => {
-            return Err(Error::Unsupported(format!(
-                "constant expression at offset {:#x}",
-                reader.original_position()
-            )));
-        }
-    };
-    Ok(value)
+    let mut ops = Vec::new();
+    loop {
+        let op = match reader.read()? {
+            O::End => break,
+            O::I32Const { value } => ConstOp::Push(SimpleConst::Value(value as u32 as u128)),
+            O::I64Const { value } => ConstOp::Push(SimpleConst::Value(value as u64 as u128)),
+            O::F32Const { value } => ConstOp::Push(SimpleConst::Value(value.bits() as u128)),
+            O::F64Const { value } => ConstOp::Push(SimpleConst::Value(value.bits() as u128)),
+            O::V128Const { value } => ConstOp::Push(SimpleConst::Value(value.i128() as u128)),
+            O::RefNull { .. } => ConstOp::Push(SimpleConst::Value(0)),
+            O::RefFunc { function_index } => ConstOp::Push(SimpleConst::RefFunc(function_index)),
+            O::GlobalGet { global_index } => ConstOp::Push(SimpleConst::GlobalGet(global_index)),
+            O::I32Add => ConstOp::I32Add,
+            O::I32Sub => ConstOp::I32Sub,
+            O::I32Mul => ConstOp::I32Mul,
+            O::I64Add => ConstOp::I64Add,
+            O::I64Sub => ConstOp::I64Sub,
+            O::I64Mul => ConstOp::I64Mul,
+            _ => {
+                return Err(Error::Unsupported(format!(
+                    "constant expression at offset {:#x}",
+                    reader.original_position()
+                )));
+            }
+        };
+        ops.push(op);
+    }
+    Ok(match ops.as_slice() {
+        [ConstOp::Push(SimpleConst::Value(v))] => ConstExpr::Value(*v),
+        [ConstOp::Push(SimpleConst::GlobalGet(g))] => ConstExpr::GlobalGet(*g),
+        [ConstOp::Push(SimpleConst::RefFunc(f))] => ConstExpr::RefFunc(*f),
+        _ => ConstExpr::Program(ops.into()),
+    })
 }

@@ -68,9 +68,9 @@ const V3_EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("wasm-v3/br_on_null.wast", FUNC_REFS),
     ("wasm-v3/br_table.wast", FUNC_REFS),
     ("wasm-v3/call_ref.wast", FUNC_REFS),
-    ("wasm-v3/data.wast", EXTENDED_CONST),
-    ("wasm-v3/elem.wast", FUNC_REFS), // also EXTENDED_CONST
-    ("wasm-v3/global.wast", EXTENDED_CONST),
+    ("wasm-v3/data.wast", GC),
+    ("wasm-v3/elem.wast", FUNC_REFS), // also GC
+    ("wasm-v3/global.wast", GC),
     ("wasm-v3/imports.wast", EXCEPTIONS),
     ("wasm-v3/instance.wast", FUNC_REFS),
     ("wasm-v3/linking.wast", FUNC_REFS),
@@ -91,9 +91,6 @@ const V3_EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("exceptions/throw.wast", EXCEPTIONS),
     ("exceptions/throw_ref.wast", EXCEPTIONS),
     ("exceptions/try_table.wast", EXCEPTIONS),
-    ("extended-const/data.wast", EXTENDED_CONST),
-    ("extended-const/elem.wast", EXTENDED_CONST),
-    ("extended-const/global.wast", EXTENDED_CONST),
     ("function-references/br_on_non_null.wast", FUNC_REFS),
     ("function-references/br_on_null.wast", FUNC_REFS),
     ("function-references/br_table.wast", FUNC_REFS),
@@ -180,7 +177,6 @@ const TAIL_CALL: &str = "tail calls: no tier runs them yet (#20)";
 const FUNC_REFS: &str = "typed function references: no tier runs them yet (#20)";
 const MULTI_MEMORY: &str = "multiple memories: no tier runs them yet (#20)";
 const MEMORY64: &str = "64-bit memories: no tier runs them yet (#20)";
-const EXTENDED_CONST: &str = "extended constant expressions: not evaluated yet (#20)";
 const RELAXED_SIMD: &str = "relaxed SIMD: no tier runs it yet (#20)";
 
 fn run_suite(tier: Tiering) {

@@ -1,7 +1,7 @@
 //! The `tierup-passes` view of a decoded module: its environment (signatures, globals, memories,
 //! tables, segments), derived once per module, and the stubs that stand for functions not built.
 
-use crate::module::{ConstExpr as ModConst, ModuleInner, SegmentMode};
+use crate::module::{ConstExpr as ModConst, ConstOp, ModuleInner, SegmentMode, SimpleConst};
 use crate::types::ValType;
 use std::sync::Arc;
 use tierup_passes::ir::{
@@ -27,20 +27,32 @@ fn sig(t: &crate::types::FuncType) -> Signature {
     }
 }
 
-/// A constant expression of type `t`.
-fn const_expr(e: ModConst, t: Type) -> ConstExpr {
-    match e {
-        ModConst::GlobalGet(g) => ConstExpr::GlobalGet(g),
-        ModConst::RefFunc(f) => ConstExpr::RefFunc(FuncId(f)),
-        ModConst::Value(v) => ConstExpr::Const(match t {
-            Type::I32 => Const::I32(v as u32),
-            Type::I64 => Const::I64(v as u64),
-            Type::F32 => Const::F32(v as u32),
-            Type::F64 => Const::F64(v as u64),
-            Type::V128 => Const::V128(v),
-            Type::FuncRef | Type::ExternRef => Const::Null(t),
-        }),
-    }
+/// A constant expression of type `t`, as the IR holds one: a single operator, or an extended
+/// expression folded to its value. `None` for an extended expression that reads globals, whose
+/// value only instantiation knows (the IR has no form for it).
+fn const_expr(e: &ModConst, t: Type) -> Option<ConstExpr> {
+    let value = |v: u128| match t {
+        Type::I32 => Const::I32(v as u32),
+        Type::I64 => Const::I64(v as u64),
+        Type::F32 => Const::F32(v as u32),
+        Type::F64 => Const::F64(v as u64),
+        Type::V128 => Const::V128(v),
+        Type::FuncRef | Type::ExternRef => Const::Null(t),
+    };
+    Some(match e {
+        ModConst::GlobalGet(g) => ConstExpr::GlobalGet(*g),
+        ModConst::RefFunc(f) => ConstExpr::RefFunc(FuncId(*f)),
+        ModConst::Value(v) => ConstExpr::Const(value(*v)),
+        ModConst::Program(ops) => {
+            let pure = ops.iter().all(|op| {
+                !matches!(op, ConstOp::Push(SimpleConst::GlobalGet(_) | SimpleConst::RefFunc(_)))
+            });
+            if !pure {
+                return None;
+            }
+            ConstExpr::Const(value(e.eval(|_| 0, |_| 0)))
+        }
+    })
 }
 
 /// The module's environment, derived the first time tier 2 needs it. Data segments keep their
@@ -59,7 +71,7 @@ fn derive(m: &ModuleInner) -> Env {
         .map(|(i, g)| {
             let t = ty(g.content);
             let init =
-                i.checked_sub(num_imported_globals).map(|d| const_expr(m.global_inits[d], t));
+                i.checked_sub(num_imported_globals).and_then(|d| const_expr(&m.global_inits[d], t));
             Global { ty: t, mutable: g.mutable, init }
         })
         .collect();
@@ -85,7 +97,7 @@ fn derive(m: &ModuleInner) -> Env {
         })
         .collect();
     let active = |mode: &SegmentMode| match mode {
-        SegmentMode::Active { index, offset } => Some((*index, const_expr(*offset, Type::I32))),
+        SegmentMode::Active { index, offset } => Some((*index, const_expr(offset, Type::I32)?)),
         _ => None,
     };
     let elems = m
@@ -102,7 +114,11 @@ fn derive(m: &ModuleInner) -> Env {
                 ty: ety,
                 active: active(&e.mode),
                 declared: matches!(e.mode, SegmentMode::Declared),
-                items: e.items.iter().map(|&i| const_expr(i, ety)).collect(),
+                items: e
+                    .items
+                    .iter()
+                    .map(|i| const_expr(i, ety).expect("reference items are single operators"))
+                    .collect(),
             }
         })
         .collect();

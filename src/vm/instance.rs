@@ -240,7 +240,7 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
     // Their cells are inline in the context, where compiled code reads them with one load.
     let defined = m.globals[m.num_imported_globals as usize..].iter().zip(&m.global_inits);
     for (index, (ty, init)) in defined.enumerate() {
-        let value = eval_const(store, &entity, *init);
+        let value = eval_const(store, &entity, init);
         let cell = entity.vmctx.inline_global(index as u32);
         // SAFETY: the cell is inside the context, which nothing reads yet.
         unsafe { cell.as_ptr().write(value) };
@@ -265,19 +265,18 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
     }
     for segment in &m.elems {
         let items: Arc<[u64]> =
-            segment.items.iter().map(|e| eval_const(store, &entity, *e) as u64).collect();
+            segment.items.iter().map(|e| eval_const(store, &entity, e) as u64).collect();
         entity.elem_segments.push(Some(items));
     }
     store.inner.instances.push(entity);
     Ok(store.inner.handle(id))
 }
 
-fn eval_const<T>(store: &Store<T>, entity: &InstanceEntity, expr: ConstExpr) -> u128 {
-    match expr {
-        ConstExpr::Value(v) => v,
-        ConstExpr::GlobalGet(g) => store.inner.globals[entity.globals[g as usize] as usize].get(),
-        ConstExpr::RefFunc(f) => encode_func_ref(Some(FuncIdx(entity.funcs[f as usize]))) as u128,
-    }
+fn eval_const<T>(store: &Store<T>, entity: &InstanceEntity, expr: &ConstExpr) -> u128 {
+    expr.eval(
+        |g| store.inner.globals[entity.globals[g as usize] as usize].get(),
+        |f| encode_func_ref(Some(FuncIdx(entity.funcs[f as usize]))) as u128,
+    )
 }
 
 /// Runs the active element and data segments, then drops them (and the declarative ones).
@@ -288,7 +287,7 @@ fn initialize<T>(store: &mut Store<T>, instance: Instance) -> Result<()> {
         match &segment.mode {
             SegmentMode::Active { index: table, offset } => {
                 let entity = &store.inner.instances[id];
-                let offset = eval_const(store, entity, *offset) as u32 as usize;
+                let offset = eval_const(store, entity, offset) as u32 as usize;
                 let items = entity.elem_segments[index].clone().unwrap_or_else(|| Arc::from([]));
                 let table_id = entity.tables[*table as usize] as usize;
                 let elems = &mut store.inner.tables[table_id].elems;
@@ -307,7 +306,7 @@ fn initialize<T>(store: &mut Store<T>, instance: Instance) -> Result<()> {
     for (index, segment) in module.inner.datas.iter().enumerate() {
         if let SegmentMode::Active { index: memory, offset } = &segment.mode {
             let entity = &store.inner.instances[id];
-            let offset = eval_const(store, entity, *offset) as u32 as usize;
+            let offset = eval_const(store, entity, offset) as u32 as usize;
             let memory_id = entity.memories[*memory as usize] as usize;
             let data = store.inner.memories[memory_id].data_mut();
             match data.get_mut(offset..offset.saturating_add(segment.bytes.len())) {
@@ -397,6 +396,36 @@ mod tests {
         let mut store = Store::new(&engine, Vec::new());
         let instance = linker.instantiate(&mut store, &module).unwrap();
         (store, instance)
+    }
+
+    /// Extended constant expressions, as position-independent modules use them: segments placed
+    /// at an imported base plus an offset, globals computed from others.
+    #[test]
+    fn extended_constant_expressions_place_segments_and_initialize_globals() {
+        let wat = r#"(module
+            (import "env" "base" (global $base i32))
+            (memory (export "memory") 1)
+            (global $scaled (export "scaled") i64 (i64.mul (i64.const -3) (i64.sub (i64.const 5) (i64.const 12))))
+            (global $end (export "end") i32 (i32.add (global.get $base) (i32.const 0x7fff_fff0)))
+            (data (i32.add (global.get $base) (i32.const 16)) "\2a"))"#;
+        let engine = Engine::default();
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new();
+        let base_type = crate::GlobalType { content: crate::ValType::I32, mutable: false };
+        let base = store.new_global(base_type, Val::I32(0x20)).unwrap();
+        linker.define("env", "base", crate::Extern::Global(base));
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        assert_eq!(instance.get_global(&store, "scaled").unwrap().get(&store), Val::I64(21));
+        // i32 arithmetic wraps.
+        let end = instance.get_global(&store, "end").unwrap().get(&store);
+        assert_eq!(end, Val::I32(0x8000_0010_u32 as i32));
+        let memory = instance.get_memory(&store, "memory").unwrap();
+        assert_eq!(memory.data(&store)[0x30], 42);
+        // WebAssembly 2.0 has no such expressions.
+        let config = crate::Config { features: crate::WasmFeatures::WASM2, ..Default::default() };
+        let err = Module::new(&Engine::new(config), wat).unwrap_err();
+        assert!(matches!(err, Error::Invalid(_)), "{err}");
     }
 
     #[test]

@@ -641,7 +641,8 @@ pub struct Global {
     pub ty: Type,
     /// Whether `global.set` may write it.
     pub mutable: bool,
-    /// Initializer; `None` when imported.
+    /// Initializer; `None` when imported, or when only instantiation knows it (an extended
+    /// constant expression over imported globals, which `ConstExpr` cannot hold).
     pub init: Option<ConstExpr>,
 }
 
@@ -672,7 +673,8 @@ pub struct Table {
 /// A data segment: active at `(memory, offset)`, or passive.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Data {
-    /// Where an active segment is copied at instantiation.
+    /// Where an active segment is copied at instantiation; `None` for a passive one, or when
+    /// only instantiation knows its offset (see [`Global::init`]).
     pub active: Option<(u32, ConstExpr)>,
     /// Bytes.
     pub bytes: Vec<u8>,
@@ -683,7 +685,8 @@ pub struct Data {
 pub struct Elem {
     /// Element type.
     pub ty: Type,
-    /// Where an active segment is copied at instantiation.
+    /// Where an active segment is copied at instantiation; `None` for a passive one, or when
+    /// only instantiation knows its offset (see [`Global::init`]).
     pub active: Option<(u32, ConstExpr)>,
     /// Declarative segments are dropped at instantiation.
     pub declared: bool,
