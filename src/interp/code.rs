@@ -523,6 +523,10 @@ operands! {
     StoreAbs { val: Slot, ea: u64 }
     /// `dst` only (memory.size).
     Dst { dst: Slot }
+    /// `dst = memory.grow(src)` on memory `memory`.
+    MemoryGrow { dst: Slot, src: Slot, memory: u32 }
+    /// Makes memory `memory` the one the next instructions access (multi-memory).
+    UseMemory { memory: u32 }
     /// Bulk memory and table operations: an immediate or two, operands in slots `base..`.
     Bulk { a: u32, b: u32, base: Slot }
     /// `dst = table[index]`.

@@ -390,6 +390,18 @@ impl Executor {
         unsafe { ((*self.ctx).mem_base, (*self.ctx).mem_len as usize) }
     }
 
+    /// Memory `memory`'s base and accessible length (multi-memory; memory 0 as [`Self::memory`]).
+    #[inline(always)]
+    pub(super) fn memory_view(&self, memory: u32) -> (Mem, usize) {
+        if memory == 0 {
+            return self.memory();
+        }
+        // SAFETY: the context is live for the execution, and `memories` has an entry for every
+        // memory index validation admitted.
+        let view = unsafe { (*self.ctx).memories.add(memory as usize).read() };
+        (view.base, view.len as usize)
+    }
+
     /// Raises `code` at the instruction at `at`: stores the trap with this execution's
     /// backtrace.
     #[cold]
@@ -917,9 +929,9 @@ impl Executor {
         shadow[..outer].iter().copied().chain(own).collect()
     }
 
-    /// `memory.grow`: the old size in pages, or `-1` as u32.
-    pub(super) fn memory_grow(&mut self, delta: u32) -> u32 {
-        let old = ops::memory_grow(self.store(), self.instance, delta);
+    /// `memory.grow` of memory `memory`: the old size in pages, or `-1` as u32.
+    pub(super) fn memory_grow(&mut self, memory: u32, delta: u32) -> u32 {
+        let old = ops::memory_grow(self.store(), self.instance, memory, delta);
         // SAFETY: the context is live; nothing borrows the store now.
         unsafe { runtime::refresh_memory(self.ctx) };
         old

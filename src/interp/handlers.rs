@@ -1157,11 +1157,21 @@ handler!(memory_size(ip, fp, mem, len, ex, acc) {
 
 handler!(memory_grow(ip, fp, mem, len, ex, acc) {
     let _ = (mem, len); // Stale once the memory has grown.
-    let Un { dst, src } = ops!(ip, Un);
-    let old = ex.memory_grow(get!(fp, u32, src));
+    let MemoryGrow { dst, src, memory } = ops!(ip, MemoryGrow);
+    let old = ex.memory_grow(memory, get!(fp, u32, src));
     set!(fp, acc, dst, old);
     let (mem, len) = ex.memory();
-    next!(ip, Un, fp, mem, len, ex, acc)
+    next!(ip, MemoryGrow, fp, mem, len, ex, acc)
+});
+
+// Accesses to memories other than 0 run between a `use_memory` of theirs and one of memory 0:
+// every access handler takes the memory it accesses as `mem`/`len`, so none needs a form per
+// memory.
+handler!(use_memory(ip, fp, mem, len, ex, acc) {
+    let _ = (mem, len);
+    let UseMemory { memory } = ops!(ip, UseMemory);
+    let (mem, len) = ex.memory_view(memory);
+    next!(ip, UseMemory, fp, mem, len, ex, acc)
 });
 
 /// The three `u32` operands of a bulk operation, from slot `base` on.
@@ -1170,27 +1180,28 @@ fn three(fp: Fp, base: Slot) -> (u32, u32, u32) {
 }
 
 handler!(memory_fill(ip, fp, mem, len, ex, acc) {
-    let Bulk { base, .. } = ops!(ip, Bulk);
+    let Bulk { a: memory, base, .. } = ops!(ip, Bulk);
     let (d, v, n) = three(fp, base);
-    if let Err(code) = ops::memory_fill(ex.store(), ex.instance, d, v, n) {
+    if let Err(code) = ops::memory_fill(ex.store(), ex.instance, memory, d, v, n) {
         return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
 handler!(memory_copy(ip, fp, mem, len, ex, acc) {
-    let Bulk { base, .. } = ops!(ip, Bulk);
+    let Bulk { a: dst_memory, b: src_memory, base } = ops!(ip, Bulk);
     let (d, s, n) = three(fp, base);
-    if let Err(code) = ops::memory_copy(ex.store(), ex.instance, d, s, n) {
+    let memories = [dst_memory, src_memory];
+    if let Err(code) = ops::memory_copy(ex.store(), ex.instance, memories, d, s, n) {
         return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
 handler!(memory_init(ip, fp, mem, len, ex, acc) {
-    let Bulk { a: segment, base, .. } = ops!(ip, Bulk);
+    let Bulk { a: segment, b: memory, base } = ops!(ip, Bulk);
     let (d, s, n) = three(fp, base);
-    if let Err(code) = ops::memory_init(ex.store(), ex.instance, segment, d, s, n) {
+    if let Err(code) = ops::memory_init(ex.store(), ex.instance, memory, segment, d, s, n) {
         return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
@@ -1920,7 +1931,8 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     modes(&mut all, modes2!(i32_store16_imm), "i32_store16_imm", size_of::<StoreImm>());
     modes(&mut all, modes2!(i32_store16_abs), "i32_store16_abs", size_of::<StoreAbs>());
     one(&mut all, memory_size, "memory_size", size_of::<Dst>());
-    one(&mut all, memory_grow, "memory_grow", size_of::<Un>());
+    one(&mut all, memory_grow, "memory_grow", size_of::<MemoryGrow>());
+    one(&mut all, use_memory, "use_memory", size_of::<UseMemory>());
     one(&mut all, memory_fill, "memory_fill", size_of::<Bulk>());
     one(&mut all, memory_copy, "memory_copy", size_of::<Bulk>());
     one(&mut all, memory_init, "memory_init", size_of::<Bulk>());

@@ -422,10 +422,25 @@ impl Translator<'_> {
         if self.consume_fuel {
             self.charge_fuel();
         }
-        self.visit_reachable(op)?;
+        match crate::operators::accessed_memory(op) {
+            Some(memory) if memory != 0 => self.in_memory(memory, op)?,
+            _ => self.visit_reachable(op)?,
+        }
         if self.consume_fuel && ends_fuel_segment(op) {
             self.fuel_segment = None;
         }
+        Ok(())
+    }
+
+    /// `op`, an access to memory `memory` (not 0), between instructions that make it the memory
+    /// the handlers access and then memory 0 again. Neither fuses with anything: `op` reads its
+    /// operands from their slots, and what reads its result, from its slot.
+    fn in_memory(&mut self, memory: u32, op: &Operator<'_>) -> Result<()> {
+        self.code.emit(h::use_memory, UseMemory { memory });
+        self.bind_label();
+        self.visit_reachable(op)?;
+        self.code.emit(h::use_memory, UseMemory { memory: 0 });
+        self.bind_label();
         Ok(())
     }
 
@@ -650,14 +665,21 @@ impl Translator<'_> {
             O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
                 store!(self, i32_store16, i32_store16_imm, i32_store16_abs, memarg)
             }
-            O::MemorySize { .. } => self.push_result(h::memory_size, |dst| Dst { dst }),
-            O::MemoryGrow { .. } => {
-                let src = self.pop_slot();
-                self.push_result(h::memory_grow, |dst| Un { dst, src });
+            O::MemorySize { mem: 0 } => self.push_result(h::memory_size, |dst| Dst { dst }),
+            O::MemorySize { mem } => {
+                self.code.emit(h::use_memory, UseMemory { memory: mem });
+                self.bind_label();
+                self.push_result(h::memory_size, |dst| Dst { dst });
+                self.code.emit(h::use_memory, UseMemory { memory: 0 });
+                self.bind_label();
             }
-            O::MemoryFill { .. } => self.bulk(h::memory_fill, 3, 0, 0),
-            O::MemoryCopy { .. } => self.bulk(h::memory_copy, 3, 0, 0),
-            O::MemoryInit { data_index, .. } => self.bulk(h::memory_init, 3, data_index, 0),
+            O::MemoryGrow { mem: memory } => {
+                let src = self.pop_slot();
+                self.push_result(h::memory_grow, |dst| MemoryGrow { dst, src, memory });
+            }
+            O::MemoryFill { mem } => self.bulk(h::memory_fill, 3, mem, 0),
+            O::MemoryCopy { dst_mem, src_mem } => self.bulk(h::memory_copy, 3, dst_mem, src_mem),
+            O::MemoryInit { data_index, mem } => self.bulk(h::memory_init, 3, data_index, mem),
             O::DataDrop { data_index } => {
                 self.emit(h::data_drop, Index { index: data_index });
             }

@@ -508,6 +508,12 @@ pub trait MacroAssembler {
     /// Jumps to `targets[index]`, or to the last target when `index` is out of range.
     fn jump_table(&mut self, index: Reg, targets: &[Self::Label]);
 
+    /// Makes `memory` the memory the next heap access (`load_heap`, `store_heap` and their float
+    /// forms) reaches; memory 0 again (the default) right after it. Memory 0 stays in the
+    /// pinned base register; another memory costs a load or two of its view from the context
+    /// (`VmCtx::memories`) around its access (multi-memory).
+    fn set_memory(&mut self, memory: u32);
+
     /// `dst = memory[addr + offset]`, trapping when out of bounds (by an explicit check or
     /// through the guard pages, as the backend's [`HeapBounds`] says). `addr` is a register
     /// holding an `i32` (its upper half clear), or `None` for an address operand of 0: a code

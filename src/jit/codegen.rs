@@ -531,7 +531,14 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         if self.reachable && !self.fuel.is_empty() {
             self.charge_fuel()?;
         }
-        self.visit_op(op)?;
+        match crate::operators::accessed_memory(op) {
+            Some(memory @ 1..) if self.reachable => {
+                self.masm.set_memory(memory);
+                self.visit_op(op)?;
+                self.masm.set_memory(0);
+            }
+            _ => self.visit_op(op)?,
+        }
         // Segments matter only when fuel is metered (and deciding costs a match per operator).
         if !self.fuel.is_empty() && ends_fuel_segment(op) {
             self.in_fuel_segment = false;
@@ -637,6 +644,12 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             O::Call { function_index } => self.visit_call(function_index)?,
             O::CallIndirect { type_index, table_index } => {
                 self.visit_call_indirect(type_index, table_index)?
+            }
+            O::MemorySize { mem: memory @ 1.. } => {
+                self.runtime(RuntimeOp::MemorySize, memory, 0, 0, Some(Ty::I32))
+            }
+            O::MemoryGrow { mem: memory @ 1.. } => {
+                self.runtime(RuntimeOp::MemoryGrow, memory, 0, 1, Some(Ty::I32))
             }
             O::MemorySize { .. } => {
                 let dst = self.alloc();
@@ -932,12 +945,12 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 self.runtime(RuntimeOp::TableInit, table, elem_index, 3, None)
             }
             O::ElemDrop { elem_index } => self.runtime(RuntimeOp::ElemDrop, elem_index, 0, 0, None),
-            O::MemoryFill { mem: 0 } => self.runtime(RuntimeOp::MemoryFill, 0, 0, 3, None),
-            O::MemoryCopy { dst_mem: 0, src_mem: 0 } => {
-                self.runtime(RuntimeOp::MemoryCopy, 0, 0, 3, None)
+            O::MemoryFill { mem } => self.runtime(RuntimeOp::MemoryFill, mem, 0, 3, None),
+            O::MemoryCopy { dst_mem, src_mem } => {
+                self.runtime(RuntimeOp::MemoryCopy, dst_mem, src_mem, 3, None)
             }
-            O::MemoryInit { data_index, mem: 0 } => {
-                self.runtime(RuntimeOp::MemoryInit, data_index, 0, 3, None)
+            O::MemoryInit { data_index, mem } => {
+                self.runtime(RuntimeOp::MemoryInit, data_index, mem, 3, None)
             }
             O::DataDrop { data_index } => self.runtime(RuntimeOp::DataDrop, data_index, 0, 0, None),
             ref other => return Err(unsupported(format!("{other:?}"))),

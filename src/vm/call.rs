@@ -201,8 +201,8 @@ pub(crate) unsafe extern "C" fn host_trampoline<T>(
     }
 }
 
-/// Reloads `ctx`'s memory fields from its instance's memory 0, after anything that may have grown
-/// it (another instance or the host can grow a shared memory).
+/// Reloads `ctx`'s memory fields from its instance's memories, after anything that may have grown
+/// one (another instance or the host can grow a shared memory).
 ///
 /// # Safety
 /// `ctx` must be a live instance context whose store is not otherwise borrowed.
@@ -211,10 +211,12 @@ pub(crate) unsafe fn refresh_memory(ctx: *mut VmCtx) {
     unsafe {
         let store = &*(*ctx).store;
         let instance = &store.instances[(*ctx).instance as usize];
-        if let Some(&m) = instance.memories.first() {
-            let memory = &store.memories[m as usize];
-            (*ctx).mem_base = memory.base();
-            (*ctx).mem_len = memory.len() as u64;
+        for (view, &m) in instance.memory_views.iter().zip(&instance.memories) {
+            view.set(super::instance::memory_view(&store.memories[m as usize]));
+        }
+        if let Some(view) = instance.memory_views.first() {
+            (*ctx).mem_base = view.get().base;
+            (*ctx).mem_len = view.get().len;
         }
     }
 }
@@ -317,7 +319,7 @@ pub(crate) unsafe extern "C" fn call_indirect(
 /// `ctx` must be a live context of a store lent to wasm.
 pub(crate) unsafe extern "C" fn memory_grow(ctx: *mut VmCtx, delta: u32) -> u32 {
     // SAFETY: guaranteed by the caller.
-    let old = unsafe { ops::memory_grow(&mut *(*ctx).store, (*ctx).instance, delta) };
+    let old = unsafe { ops::memory_grow(&mut *(*ctx).store, (*ctx).instance, 0, delta) };
     // SAFETY: as above.
     unsafe { refresh_memory(ctx) };
     old
@@ -340,6 +342,10 @@ pub(crate) unsafe extern "C" fn runtime(
     };
     // SAFETY: guaranteed by the caller.
     let outcome = unsafe { ops::run(&mut *(*ctx).store, (*ctx).instance, op, a, b, args) };
+    if op == RuntimeOp::MemoryGrow {
+        // SAFETY: as above; the store is no longer borrowed.
+        unsafe { refresh_memory(ctx) };
+    }
     match outcome {
         Ok(()) => STATUS_OK,
         // SAFETY: as above.

@@ -196,6 +196,7 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
         funcs: Vec::with_capacity(m.func_types.len()),
         tables: Vec::new(),
         memories: Vec::new(),
+        memory_views: Box::default(),
         globals: Vec::new(),
         global_cells: Vec::new(),
         table_dispatch: Vec::new(),
@@ -257,10 +258,16 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
         entity.table_dispatch =
             entity.tables.iter().map(|&t| store.inner.tables[t as usize].dispatch.head()).collect();
         (*ctx).tables = entity.table_dispatch.as_ptr();
-        if let Some(&m) = entity.memories.first() {
-            let memory = &store.inner.memories[m as usize];
-            (*ctx).mem_base = memory.base();
-            (*ctx).mem_len = memory.len() as u64;
+        entity.memory_views = entity
+            .memories
+            .iter()
+            .map(|&m| std::cell::Cell::new(memory_view(&store.inner.memories[m as usize])))
+            .collect();
+        // `Cell<MemoryView>` has `MemoryView`'s layout; the box never moves its contents.
+        (*ctx).memories = entity.memory_views.as_ptr().cast();
+        if let Some(view) = entity.memory_views.first() {
+            (*ctx).mem_base = view.get().base;
+            (*ctx).mem_len = view.get().len;
         }
     }
     for segment in &m.elems {
@@ -270,6 +277,11 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
     }
     store.inner.instances.push(entity);
     Ok(store.inner.handle(id))
+}
+
+/// What code reads of `memory`: its base and accessible bytes.
+pub(crate) fn memory_view(memory: &LinearMemory) -> super::vmctx::MemoryView {
+    super::vmctx::MemoryView { base: memory.base(), len: memory.len() as u64 }
 }
 
 fn eval_const<T>(store: &Store<T>, entity: &InstanceEntity, expr: &ConstExpr) -> u128 {
@@ -367,6 +379,7 @@ fn new_vmctx<T>(store: &mut Store<T>, module: &Module, id: u32) -> VmCtx {
     VmCtx {
         mem_base: std::ptr::NonNull::dangling().as_ptr(),
         mem_len: 0,
+        memories: std::ptr::null(),
         globals: std::ptr::null(),
         funcs: tiers.entries_ptr(),
         call_import: call::call_import,

@@ -13,11 +13,11 @@ use super::store::{FuncIdx, StoreInner, TableEntity, decode_func_ref, encode_fun
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RuntimeOp {
-    /// `(dst, value, len)`; no result.
+    /// Memory `a`, `(dst, value, len)`; no result.
     MemoryFill,
-    /// `(dst, src, len)`; no result.
+    /// Memories `a` (destination) and `b` (source), `(dst, src, len)`; no result.
     MemoryCopy,
-    /// Segment `a`, `(dst, src, len)`; no result.
+    /// Segment `a` into memory `b`, `(dst, src, len)`; no result.
     MemoryInit,
     /// Segment `a`.
     DataDrop,
@@ -39,10 +39,15 @@ pub enum RuntimeOp {
     ElemDrop,
     /// Function `a` (module index space), `()` -> its reference.
     RefFunc,
+    /// Memory `a`, `(delta)` -> old size in pages or -1. (Memory 0 grows through
+    /// `VmCtx::memory_grow`.)
+    MemoryGrow,
+    /// Memory `a`, `()` -> its size in pages.
+    MemorySize,
 }
 
 impl RuntimeOp {
-    const ALL: [RuntimeOp; 13] = [
+    const ALL: [RuntimeOp; 15] = [
         RuntimeOp::MemoryFill,
         RuntimeOp::MemoryCopy,
         RuntimeOp::MemoryInit,
@@ -56,6 +61,8 @@ impl RuntimeOp {
         RuntimeOp::TableInit,
         RuntimeOp::ElemDrop,
         RuntimeOp::RefFunc,
+        RuntimeOp::MemoryGrow,
+        RuntimeOp::MemorySize,
     ];
 
     /// The operation numbered `n` (its discriminant).
@@ -84,14 +91,17 @@ pub unsafe fn run(
     let u64_at = |i: usize| unsafe { args.add(i).cast::<u64>().read() };
     let result = match op {
         RuntimeOp::MemoryFill => {
-            return memory_fill(store, instance, u32_at(0), u32_at(1), u32_at(2));
+            return memory_fill(store, instance, a, u32_at(0), u32_at(1), u32_at(2));
         }
         RuntimeOp::MemoryCopy => {
-            return memory_copy(store, instance, u32_at(0), u32_at(1), u32_at(2));
+            let (d, s, n) = (u32_at(0), u32_at(1), u32_at(2));
+            return memory_copy(store, instance, [a, b], d, s, n);
         }
         RuntimeOp::MemoryInit => {
-            return memory_init(store, instance, a, u32_at(0), u32_at(1), u32_at(2));
+            return memory_init(store, instance, b, a, u32_at(0), u32_at(1), u32_at(2));
         }
+        RuntimeOp::MemoryGrow => memory_grow(store, instance, a, u32_at(0)) as u128,
+        RuntimeOp::MemorySize => memory_size(store, instance, a) as u128,
         RuntimeOp::DataDrop => {
             data_drop(store, instance, a);
             return Ok(());
@@ -149,57 +159,76 @@ pub fn check_func_ref(
     Ok(func)
 }
 
-/// Memory 0 of `instance`, if it has one.
-fn memory0(store: &mut StoreInner, instance: u32) -> Option<&mut super::memory::LinearMemory> {
-    let id = *store.instances[instance as usize].memories.first()?;
-    Some(&mut store.memories[id as usize])
+/// The store index of `instance`'s memory `memory`.
+fn memory_id(store: &StoreInner, instance: u32, memory: u32) -> usize {
+    store.instances[instance as usize].memories[memory as usize] as usize
 }
 
-/// `memory.grow` on memory 0: the old size in pages, or `-1` as u32.
-pub fn memory_grow(store: &mut StoreInner, instance: u32, delta: u32) -> u32 {
-    let Some(memory) = memory0(store, instance) else { return u32::MAX };
-    memory.grow(delta as u64).map_or(u32::MAX, |p| p as u32)
+/// `memory.grow` on memory `memory`: the old size in pages, or `-1` as u32.
+pub fn memory_grow(store: &mut StoreInner, instance: u32, memory: u32, delta: u32) -> u32 {
+    let id = memory_id(store, instance, memory);
+    store.memories[id].grow(delta as u64).map_or(u32::MAX, |p| p as u32)
 }
 
-/// The accessible bytes of memory 0 (empty without one).
-fn memory_bytes(store: &mut StoreInner, instance: u32) -> &mut [u8] {
-    match memory0(store, instance) {
-        Some(memory) => memory.data_mut(),
-        None => &mut [],
-    }
+/// `memory.size` on memory `memory`, in pages.
+pub fn memory_size(store: &StoreInner, instance: u32, memory: u32) -> u32 {
+    let id = memory_id(store, instance, memory);
+    (store.memories[id].len() as u64 / super::memory::PAGE_SIZE) as u32
+}
+
+/// The accessible bytes of memory `memory`.
+fn memory_bytes(store: &mut StoreInner, instance: u32, memory: u32) -> &mut [u8] {
+    let id = memory_id(store, instance, memory);
+    store.memories[id].data_mut()
 }
 
 pub fn memory_fill(
     store: &mut StoreInner,
     instance: u32,
+    memory: u32,
     d: u32,
     v: u32,
     n: u32,
 ) -> Result<(), TrapCode> {
     let range = d as usize..d as usize + n as usize;
-    memory_bytes(store, instance).get_mut(range).ok_or(TrapCode::MemoryOutOfBounds)?.fill(v as u8);
+    let bytes = memory_bytes(store, instance, memory);
+    bytes.get_mut(range).ok_or(TrapCode::MemoryOutOfBounds)?.fill(v as u8);
     Ok(())
 }
 
+/// `memory.copy` from memory `dst_src[1]` to memory `dst_src[0]` (the same one, or two).
 pub fn memory_copy(
     store: &mut StoreInner,
     instance: u32,
+    dst_src: [u32; 2],
     d: u32,
     s: u32,
     n: u32,
 ) -> Result<(), TrapCode> {
     let (d, s, n) = (d as usize, s as usize, n as usize);
-    let mem = memory_bytes(store, instance);
-    if d + n > mem.len() || s + n > mem.len() {
+    let [dst_id, src_id] = dst_src.map(|m| memory_id(store, instance, m));
+    if dst_id == src_id {
+        let mem = store.memories[dst_id].data_mut();
+        if d + n > mem.len() || s + n > mem.len() {
+            return Err(TrapCode::MemoryOutOfBounds);
+        }
+        mem.copy_within(s..s + n, d);
+        return Ok(());
+    }
+    let [dst, src] =
+        store.memories.get_disjoint_mut([dst_id, src_id]).expect("two memories of the store");
+    let (dst, src) = (dst.data_mut(), src.data_mut());
+    if d + n > dst.len() || s + n > src.len() {
         return Err(TrapCode::MemoryOutOfBounds);
     }
-    mem.copy_within(s..s + n, d);
+    dst[d..d + n].copy_from_slice(&src[s..s + n]);
     Ok(())
 }
 
 pub fn memory_init(
     store: &mut StoreInner,
     instance: u32,
+    memory: u32,
     segment: u32,
     d: u32,
     s: u32,
@@ -213,7 +242,7 @@ pub fn memory_init(
         &module.inner.datas[segment as usize].bytes
     };
     let src = bytes.get(s as usize..s as usize + n as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
-    let mem = memory_bytes(store, instance);
+    let mem = memory_bytes(store, instance, memory);
     let dst =
         mem.get_mut(d as usize..d as usize + n as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
     dst.copy_from_slice(src);

@@ -235,6 +235,9 @@ pub(crate) struct InstanceEntity {
     pub funcs: Vec<u32>,
     pub tables: Vec<u32>,
     pub memories: Vec<u32>,
+    /// Each memory's base and length, by module memory index (`VmCtx::memories`), refreshed in
+    /// place through shared references (`vm::call::refresh_memory`).
+    pub memory_views: Box<[std::cell::Cell<super::vmctx::MemoryView>]>,
     pub globals: Vec<u32>,
     /// Cached addresses of the global cells, by module global index.
     pub global_cells: Vec<*mut u128>,

@@ -30,7 +30,7 @@ pub type CallIndirectHelper =
     unsafe extern "C" fn(ctx: *mut VmCtx, callee_fp: *mut u128, ty: u32, table: u32) -> u32;
 
 /// Grows memory 0 by `delta` pages; returns the old size in pages or `u32::MAX`, and refreshes the
-/// context's memory fields.
+/// context's memory fields. (Other memories grow through the runtime operations.)
 pub type MemoryGrowHelper = unsafe extern "C" fn(ctx: *mut VmCtx, delta: u32) -> u32;
 
 /// Records that a trap with `status` passes through compiled function `func` (module index space)
@@ -86,6 +86,15 @@ pub struct FuncCounters {
     _reserved: u64,
 }
 
+/// One linear memory as compiled code and the interpreter reach it: its base (it never moves) and
+/// its accessible bytes (which grow).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MemoryView {
+    pub base: *mut u8,
+    pub len: u64,
+}
+
 /// Where the cells of an instance's own (not imported) globals start, from its context's
 /// address: right after the context, 16 bytes each by defined-global index, so compiled code reads
 /// one with a single load (`vm::store::VmCtxBox`).
@@ -139,6 +148,10 @@ pub struct VmCtx {
     /// The store's profile stack (`vm::profile`) under `ProfilingStrategy::Guest`, null
     /// otherwise: only code compiled for guest profiling reads it.
     pub profile_stack: *const super::profile::ProfileStack,
+    /// Every memory of the instance by memory index, memory 0 included (`mem_base` and `mem_len`
+    /// are the copy its accesses use): how code reaches memories 1 and up (multi-memory).
+    /// Refreshed with `mem_base` and `mem_len`.
+    pub memories: *const MemoryView,
     /// The instance's index in its store (opaque to compiled code).
     pub instance: u32,
 }

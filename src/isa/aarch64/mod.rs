@@ -70,7 +70,7 @@ use crate::isa::masm::{
 };
 use crate::tier::Tier;
 use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
-use crate::vm::vmctx::{FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, VmCtx};
+use crate::vm::vmctx::{FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, MemoryView, VmCtx};
 use crate::vm::{TrapCode, trap_status};
 use asm::Cc;
 use dynasmrt::aarch64::Aarch64Relocation;
@@ -126,6 +126,14 @@ const ALLOCATABLE: [Reg; 14] = [
 const CTX_MEM_BASE: u32 = std::mem::offset_of!(VmCtx, mem_base) as u32;
 const INLINE_GLOBALS: u32 = crate::vm::vmctx::INLINE_GLOBALS as u32;
 const CTX_MEM_LEN: u32 = std::mem::offset_of!(VmCtx, mem_len) as u32;
+const CTX_MEMORIES: u32 = std::mem::offset_of!(VmCtx, memories) as u32;
+const VIEW_BASE: usize = std::mem::offset_of!(MemoryView, base);
+const VIEW_LEN: usize = std::mem::offset_of!(MemoryView, len);
+
+/// The offset of `field` of memory `memory`'s view in `VmCtx::memories`.
+fn view_field(memory: u32, field: usize) -> u32 {
+    (memory as usize * size_of::<MemoryView>() + field) as u32
+}
 const CTX_GLOBALS: u32 = std::mem::offset_of!(VmCtx, globals) as u32;
 const CTX_FUNCS: u32 = std::mem::offset_of!(VmCtx, funcs) as u32;
 const CTX_UNWIND: u32 = std::mem::offset_of!(VmCtx, unwind) as u32;
@@ -211,6 +219,9 @@ pub struct Aarch64Masm {
     used: Option<Vec<Reg>>,
     /// Whether any code reads the memory base register.
     heap_base_used: bool,
+    /// The memory the next heap access reaches (`set_memory`); 0 but around an access to
+    /// another.
+    memory: u32,
     /// The tier the code is for.
     tier: Tier,
     /// The module offset of the wasm operator being emitted (see `set_wasm_offset`).
@@ -280,6 +291,7 @@ impl Aarch64Masm {
             tally: None,
             used: None,
             heap_base_used: false,
+            memory: 0,
             tier: Tier::Baseline,
             wasm_offset: 0,
             heap_access_wasm: Vec::new(),
@@ -538,11 +550,28 @@ impl Aarch64Masm {
             }
             None => self.mov_imm(Size::S64, SCRATCH0, offset as i64 + bytes as i64),
         }
-        self.load_ctx(SCRATCH1, CTX_MEM_LEN);
+        match self.memory {
+            0 => self.load_ctx(SCRATCH1, CTX_MEM_LEN),
+            // `x21` holds the memory views (`set_memory`).
+            memory => {
+                let (base, at) = self.address(HEAP_BASE, view_field(memory, VIEW_LEN), 3);
+                a64!(self.ops ; ldr x17, [XSP(base), at]);
+            }
+        }
         a64!(self.ops ; cmp x16, x17);
         self.b_cc(Cc::Hi, oob);
         self.heap_base_used = true;
+        self.memory_base();
         a64!(self.ops ; add x16, X(HEAP_BASE), x16);
+    }
+
+    /// For an access to a memory other than 0: `x21` = its base, from the views `set_memory`
+    /// left there.
+    fn memory_base(&mut self) {
+        if self.memory != 0 {
+            let (base, at) = self.address(HEAP_BASE, view_field(self.memory, VIEW_BASE), 3);
+            a64!(self.ops ; ldr X(HEAP_BASE), [XSP(base), at]);
+        }
     }
 
     /// The operand of a load: as for [`Aarch64Masm::effective_address`] with explicit checks;
@@ -574,6 +603,7 @@ impl Aarch64Masm {
     /// access whose fault lands on the out-of-bounds stub.
     fn recorded_operand(&mut self, addr: Option<Reg>, offset: u32, bytes: u32) -> HeapOperand {
         self.heap_base_used = true;
+        self.memory_base();
         let operand = self.unchecked_operand(addr, offset, bytes);
         let at = self.offset();
         self.heap_accesses.push(at);
@@ -1191,6 +1221,15 @@ impl MacroAssembler for Aarch64Masm {
         self.load_ctx(SCRATCH0, CTX_CALL_INDIRECT);
         a64!(self.ops ; mov x0, x19 ; blr x16 ; =>done);
         self.cbz(Size::S32, 0, true, trap_exit);
+    }
+
+    fn set_memory(&mut self, memory: u32) {
+        self.heap_base_used = true;
+        match memory {
+            0 => self.load_ctx(HEAP_BASE, CTX_MEM_BASE),
+            _ => self.load_ctx(HEAP_BASE, CTX_MEMORIES),
+        }
+        self.memory = memory;
     }
 
     fn memory_size(&mut self, dst: Reg) {

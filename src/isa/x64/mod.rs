@@ -47,7 +47,7 @@ use crate::isa::masm::{
 };
 use crate::tier::Tier;
 use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
-use crate::vm::vmctx::{FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, VmCtx};
+use crate::vm::vmctx::{FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, MemoryView, VmCtx};
 use crate::vm::{TrapCode, trap_status};
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler, dynasm};
@@ -96,6 +96,7 @@ const ALLOCATABLE_FLOAT: [FReg; 14] = [
 const CTX_RUNTIME: i32 = std::mem::offset_of!(VmCtx, runtime) as i32;
 const CTX_MEM_BASE: i32 = std::mem::offset_of!(VmCtx, mem_base) as i32;
 const CTX_MEM_LEN: i32 = std::mem::offset_of!(VmCtx, mem_len) as i32;
+const CTX_MEMORIES: i32 = std::mem::offset_of!(VmCtx, memories) as i32;
 const CTX_GLOBALS: i32 = std::mem::offset_of!(VmCtx, globals) as i32;
 const CTX_FUNCS: i32 = std::mem::offset_of!(VmCtx, funcs) as i32;
 const CTX_UNWIND: i32 = std::mem::offset_of!(VmCtx, unwind) as i32;
@@ -180,6 +181,9 @@ pub struct X64Masm {
     used: Option<Vec<Reg>>,
     /// Whether any code reads the memory base register.
     heap_base_used: bool,
+    /// The memory the next heap access reaches (`set_memory`); 0 but around an access to
+    /// another.
+    memory: u32,
     /// The tier the code is for.
     tier: Tier,
     /// The module offset of the wasm operator being emitted (see `set_wasm_offset`).
@@ -259,6 +263,7 @@ impl X64Masm {
             tally: None,
             used: None,
             heap_base_used: false,
+            memory: 0,
             tier: Tier::Baseline,
             wasm_offset: 0,
             heap_access_wasm: Vec::new(),
@@ -639,9 +644,11 @@ impl X64Masm {
         let (index, disp) = match self.bounds {
             HeapBounds::Explicit => {
                 self.effective_address(addr, offset, bytes);
+                self.memory_base();
                 (0, 0)
             }
             HeapBounds::GuardPages => {
+                self.memory_base();
                 // An i32 in a register has its upper half clear: the register is the
                 // zero-extended wasm address. A disp32 is sign-extended: offsets of 2 GiB and more
                 // are added in a register (`mov edx, imm32` zero-extends), which keeps the sum
@@ -677,10 +684,31 @@ impl X64Masm {
             ; mov ecx, offset as i32
             ; add rax, rcx
             ; lea rcx, [rax + bytes as i32]
-            ; cmp rcx, QWORD [rdi + CTX_MEM_LEN]
-            ; ja =>oob
         );
+        match self.memory {
+            0 => asm!(self.ops ; cmp rcx, QWORD [rdi + CTX_MEM_LEN]),
+            // `r14` holds the memory views (`set_memory`).
+            memory => asm!(self.ops ; cmp rcx, QWORD [r14 + view_field(memory, VIEW_LEN)]),
+        }
+        asm!(self.ops ; ja =>oob);
     }
+
+    /// For an access to a memory other than 0: `r14` = its base, from the views `set_memory`
+    /// left there.
+    fn memory_base(&mut self) {
+        if self.memory != 0 {
+            let at = view_field(self.memory, VIEW_BASE);
+            asm!(self.ops ; mov r14, QWORD [r14 + at]);
+        }
+    }
+}
+
+const VIEW_BASE: usize = std::mem::offset_of!(MemoryView, base);
+const VIEW_LEN: usize = std::mem::offset_of!(MemoryView, len);
+
+/// The displacement of `field` of memory `memory`'s view in `VmCtx::memories`.
+fn view_field(memory: u32, field: usize) -> i32 {
+    (memory as usize * size_of::<MemoryView>() + field) as i32
 }
 
 /// x86-64 takes any 32-bit immediate in its ALU operations and compares, and moves any constant
@@ -1280,6 +1308,15 @@ impl MacroAssembler for X64Masm {
             ; test eax, eax
             ; jnz =>trap_exit
         );
+    }
+
+    fn set_memory(&mut self, memory: u32) {
+        self.heap_base_used = true;
+        match memory {
+            0 => asm!(self.ops ; mov r14, QWORD [rdi + CTX_MEM_BASE]),
+            _ => asm!(self.ops ; mov r14, QWORD [rdi + CTX_MEMORIES]),
+        }
+        self.memory = memory;
     }
 
     fn memory_size(&mut self, dst: Reg) {
