@@ -162,13 +162,6 @@ const V3_EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("multi-memory/store1.wast", MULTI_MEMORY),
     ("multi-memory/store2.wast", MULTI_MEMORY),
     ("multi-memory/traps0.wast", MULTI_MEMORY),
-    ("relaxed-simd/i16x8_relaxed_q15mulr_s.wast", RELAXED_SIMD),
-    ("relaxed-simd/i32x4_relaxed_trunc.wast", RELAXED_SIMD),
-    ("relaxed-simd/i8x16_relaxed_swizzle.wast", RELAXED_SIMD),
-    ("relaxed-simd/relaxed_dot_product.wast", RELAXED_SIMD),
-    ("relaxed-simd/relaxed_laneselect.wast", RELAXED_SIMD),
-    ("relaxed-simd/relaxed_madd_nmadd.wast", RELAXED_SIMD),
-    ("relaxed-simd/relaxed_min_max.wast", RELAXED_SIMD),
     ("tail-call/return_call.wast", TAIL_CALL),
     ("tail-call/return_call_indirect.wast", TAIL_CALL),
 ];
@@ -181,7 +174,6 @@ const FUNC_REFS: &str = "typed function references: no tier runs them yet (#20)"
 const MULTI_MEMORY: &str = "multiple memories: no tier runs them yet (#20)";
 const MEMORY64: &str = "64-bit memories: no tier runs them yet (#20)";
 const EXTENDED_CONST: &str = "extended constant expressions: not evaluated yet (#20)";
-const RELAXED_SIMD: &str = "relaxed SIMD: no tier runs it yet (#20)";
 
 fn run_suite(tier: Tiering) {
     run_suite_with(Config { tier, ..Config::default() });
