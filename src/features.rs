@@ -79,8 +79,12 @@ impl WasmFeatures {
 
     /// What the tiers run today. Grows as each feature lands in every tier (issue #20); a
     /// feature switched on outside it is validated, and a module using it refused.
-    const RUN: WasmFeatures =
-        WasmFeatures { extended_const: true, multi_memory: true, ..WasmFeatures::WASM2 };
+    const RUN: WasmFeatures = WasmFeatures {
+        extended_const: true,
+        multi_memory: true,
+        relaxed_simd: true,
+        ..WasmFeatures::WASM2
+    };
 
     /// The `-W` names of the switches, in order.
     pub fn names() -> impl Iterator<Item = &'static str> {

@@ -126,13 +126,6 @@ const V3_EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("memory64/memory_grow64.wast", MEMORY64),
     ("memory64/memory_redundancy64.wast", MEMORY64),
     ("memory64/memory_trap64.wast", MEMORY64),
-    ("relaxed-simd/i16x8_relaxed_q15mulr_s.wast", RELAXED_SIMD),
-    ("relaxed-simd/i32x4_relaxed_trunc.wast", RELAXED_SIMD),
-    ("relaxed-simd/i8x16_relaxed_swizzle.wast", RELAXED_SIMD),
-    ("relaxed-simd/relaxed_dot_product.wast", RELAXED_SIMD),
-    ("relaxed-simd/relaxed_laneselect.wast", RELAXED_SIMD),
-    ("relaxed-simd/relaxed_madd_nmadd.wast", RELAXED_SIMD),
-    ("relaxed-simd/relaxed_min_max.wast", RELAXED_SIMD),
     ("tail-call/return_call.wast", TAIL_CALL),
     ("tail-call/return_call_indirect.wast", TAIL_CALL),
 ];
@@ -143,7 +136,6 @@ const EXCEPTIONS: &str = "exception handling: no tier runs it yet (#20)";
 const TAIL_CALL: &str = "tail calls: no tier runs them yet (#20)";
 const FUNC_REFS: &str = "typed function references: no tier runs them yet (#20)";
 const MEMORY64: &str = "64-bit memories: no tier runs them yet (#20)";
-const RELAXED_SIMD: &str = "relaxed SIMD: no tier runs it yet (#20)";
 
 fn run_suite(tier: Tiering) {
     run_suite_with(Config { tier, ..Config::default() });

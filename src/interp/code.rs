@@ -539,6 +539,8 @@ operands! {
     V128Un { dst: Slot, src: Slot, op: super::simd::SimdUnary }
     /// `dst = op(a, b)` on v128 (and shifts, replaces).
     V128Bin { dst: Slot, a: Slot, b: Slot, op: super::simd::SimdBinary }
+    /// `dst = op(a, b, c)` on v128.
+    V128Ter { dst: Slot, a: Slot, b: Slot, c: Slot, op: super::simd::SimdTernary }
     /// `dst = bitselect(a, b, mask)`.
     V128Select { dst: Slot, a: Slot, b: Slot, mask: Slot }
     /// `dst = shuffle(lanes, a, b)`.

@@ -1574,6 +1574,13 @@ handler!(v128_binary(ip, fp, mem, len, ex, acc) {
     next!(ip, V128Bin, fp, mem, len, ex, acc)
 });
 
+handler!(v128_ternary(ip, fp, mem, len, ex, acc) {
+    let V128Ter { dst, a, b, c, op } = ops!(ip, V128Ter);
+    let (a, b, c) = (get!(fp, u128, a), get!(fp, u128, b), get!(fp, u128, c));
+    set!(fp, acc, dst, simd::ternary(op, a, b, c));
+    next!(ip, V128Ter, fp, mem, len, ex, acc)
+});
+
 handler!(v128_bitselect(ip, fp, mem, len, ex, acc) {
     let V128Select { dst, a, b, mask } = ops!(ip, V128Select);
     set!(fp, acc, dst, simd::bitselect(get!(fp, u128, a), get!(fp, u128, b), get!(fp, u128, mask)));
@@ -1979,6 +1986,7 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     one(&mut all, call_import, "call_import", size_of::<CallImport>());
     one(&mut all, v128_unary, "v128_unary", size_of::<V128Un>());
     one(&mut all, v128_binary, "v128_binary", size_of::<V128Bin>());
+    one(&mut all, v128_ternary, "v128_ternary", size_of::<V128Ter>());
     one(&mut all, v128_bitselect, "v128_bitselect", size_of::<V128Select>());
     one(&mut all, v128_shuffle, "v128_shuffle", size_of::<V128Shuffle>());
     one(&mut all, v128_load, "v128_load", size_of::<V128Load>());

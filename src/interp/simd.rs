@@ -1,4 +1,5 @@
-//! The semantics of the WebAssembly 2.0 fixed-width SIMD instructions, as pure functions on `u128`.
+//! The semantics of the WebAssembly fixed-width SIMD instructions (2.0's and 3.0's relaxed ones),
+//! as pure functions on `u128`.
 //!
 //! A `v128` is held as a `u128` with lane 0 in the low bits, which is exactly the little-endian
 //! memory image, so loads and stores are plain byte copies. The translator calls [`classify`]
@@ -8,7 +9,35 @@
 //! What this module must never do: own or grow memory (loads and stores borrow the linear memory
 //! for one access), know about instances or frames, or trap. The only failure is an access that
 //! leaves `mem`, reported as `None` for the caller to turn into its out-of-bounds trap.
-//! Relaxed SIMD is deliberately absent: its operators classify as `None`.
+//!
+//! # Relaxed SIMD: one deterministic choice per operator
+//!
+//! A relaxed operator may give one of several results, chosen by the implementation once and
+//! for all. tierup always takes the one WebAssembly 3.0's deterministic profile prescribes (every
+//! choice parameter 0), so a program gives the same results on every host and every tier, and the
+//! interpreter stays the reference the other tiers are compared against. Most choices are a
+//! 2.0 operator, and [`classify`] maps the relaxed operator onto it:
+//!
+//! - `i8x16.relaxed_swizzle` is `i8x16.swizzle`: an index of 16 or more selects 0.
+//! - `i32x4.relaxed_trunc_f32x4_{s,u}` and `i32x4.relaxed_trunc_f64x2_{s,u}_zero` are the
+//!   saturating truncations: NaN becomes 0, out-of-range values the nearest bound.
+//! - `{i8x16,i16x8,i32x4,i64x2}.relaxed_laneselect` is `v128.bitselect`, bit by bit, even where
+//!   a mask lane mixes set and cleared bits (rather than selecting by each lane's top bit).
+//! - `{f32x4,f64x2}.relaxed_{min,max}` are `min` and `max`: NaN if either operand is NaN, and
+//!   -0 below +0.
+//! - `i16x8.relaxed_q15mulr_s` is `i16x8.q15mulr_sat_s`: -1.0 * -1.0 saturates to `i16::MAX`.
+//!
+//! The rest have no 2.0 twin and are computed here ([`SimdBinary::I16x8RelaxedDotI8x16I7x16S`],
+//! [`SimdTernary`]):
+//!
+//! - `{f32x4,f64x2}.relaxed_madd(a, b, c)` is unfused, `a * b` rounded and then `+ c` rounded
+//!   (the deterministic profile's choice; a fused result may differ in the last bit or in
+//!   overflow), and `relaxed_nmadd(a, b, c)` is `relaxed_madd(-a, b, c)`.
+//! - `i16x8.relaxed_dot_i8x16_i7x16_s` reads both operands' lanes as signed (even where the
+//!   second one's exceed 7 bits) and adds each pair of products with signed saturation, which
+//!   only (-128 * -128) * 2 reaches.
+//! - `i32x4.relaxed_dot_i8x16_i7x16_add_s` is that dot product's adjacent i16 lanes added as
+//!   signed i32s, plus the third operand (wrapping).
 
 use std::ops::{Add, Mul};
 
@@ -27,6 +56,8 @@ pub enum SimdOp {
     /// Two operands, one result: (v128, v128) -> v128, shifts (v128, i32 count in low 32 bits)
     /// -> v128, replace_lane (v128, scalar in low bits) -> v128.
     Binary(SimdBinary),
+    /// Three v128 operands, one v128 result.
+    Ternary(SimdTernary),
     /// `v128.bitselect(a, b, mask)`.
     Bitselect,
     /// `i8x16.shuffle` with its 16 lane indices (each < 32).
@@ -245,6 +276,8 @@ pub enum SimdBinary {
     I32x4MaxS,
     I32x4MaxU,
     I32x4DotI16x8S,
+    /// Relaxed; signed by signed, pairs added with saturation (see the module docs).
+    I16x8RelaxedDotI8x16I7x16S,
     I32x4ExtMulLowI16x8S,
     I32x4ExtMulHighI16x8S,
     I32x4ExtMulLowI16x8U,
@@ -275,9 +308,21 @@ pub enum SimdBinary {
     F64x2PMax,
 }
 
+/// Three-operand SIMD operators other than the bit and lane selects, named as wasmparser names
+/// them; all relaxed, each with the semantics the module docs choose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SimdTernary {
+    F32x4RelaxedMadd,
+    F32x4RelaxedNmadd,
+    F64x2RelaxedMadd,
+    F64x2RelaxedNmadd,
+    I32x4RelaxedDotI8x16I7x16AddS,
+}
+
 // The interpreter packs these into its instruction words.
 const _: () = assert!(size_of::<SimdUnary>() <= 2);
 const _: () = assert!(size_of::<SimdBinary>() <= 2);
+const _: () = assert!(size_of::<SimdTernary>() <= 2);
 
 /// The memory-to-v128 loads other than the lane loads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -393,10 +438,34 @@ pub fn classify(op: &Operator<'_>) -> Option<SimdOp> {
     };
     let unary = |u| Some(SimdOp::Unary(u));
     let binary = |b| Some(SimdOp::Binary(b));
+    let ternary = |t| Some(SimdOp::Ternary(t));
     match op {
         O::V128Const { value } => Some(SimdOp::Const(u128::from(*value))),
         O::I8x16Shuffle { lanes } => Some(SimdOp::Shuffle(*lanes)),
         O::V128Bitselect => Some(SimdOp::Bitselect),
+
+        // Relaxed SIMD: the deterministic choices the module docs list, most of them a 2.0
+        // operator.
+        O::I8x16RelaxedSwizzle => binary(SimdBinary::I8x16Swizzle),
+        O::I32x4RelaxedTruncF32x4S => unary(SimdUnary::I32x4TruncSatF32x4S),
+        O::I32x4RelaxedTruncF32x4U => unary(SimdUnary::I32x4TruncSatF32x4U),
+        O::I32x4RelaxedTruncF64x2SZero => unary(SimdUnary::I32x4TruncSatF64x2SZero),
+        O::I32x4RelaxedTruncF64x2UZero => unary(SimdUnary::I32x4TruncSatF64x2UZero),
+        O::I8x16RelaxedLaneselect
+        | O::I16x8RelaxedLaneselect
+        | O::I32x4RelaxedLaneselect
+        | O::I64x2RelaxedLaneselect => Some(SimdOp::Bitselect),
+        O::F32x4RelaxedMin => binary(SimdBinary::F32x4Min),
+        O::F32x4RelaxedMax => binary(SimdBinary::F32x4Max),
+        O::F64x2RelaxedMin => binary(SimdBinary::F64x2Min),
+        O::F64x2RelaxedMax => binary(SimdBinary::F64x2Max),
+        O::I16x8RelaxedQ15mulrS => binary(SimdBinary::I16x8Q15MulrSatS),
+        O::I16x8RelaxedDotI8x16I7x16S => binary(SimdBinary::I16x8RelaxedDotI8x16I7x16S),
+        O::F32x4RelaxedMadd => ternary(SimdTernary::F32x4RelaxedMadd),
+        O::F32x4RelaxedNmadd => ternary(SimdTernary::F32x4RelaxedNmadd),
+        O::F64x2RelaxedMadd => ternary(SimdTernary::F64x2RelaxedMadd),
+        O::F64x2RelaxedNmadd => ternary(SimdTernary::F64x2RelaxedNmadd),
+        O::I32x4RelaxedDotI8x16I7x16AddS => ternary(SimdTernary::I32x4RelaxedDotI8x16I7x16AddS),
 
         O::V128Load { memarg } => load(SimdLoad::V128, memarg),
         O::V128Load8x8S { memarg } => load(SimdLoad::I8x8S, memarg),
@@ -670,6 +739,7 @@ pub fn binary(op: SimdBinary, a: u128, b: u128) -> u128 {
             let product = |j| i32::from(lane::<i16>(a, j)) * i32::from(lane::<i16>(b, j));
             product(2 * i).wrapping_add(product(2 * i + 1))
         }),
+        B::I16x8RelaxedDotI8x16I7x16S => relaxed_dot_i8x16(a, b),
         B::I32x4ExtMulLowI16x8S => extmul::<i16, i32>(a, b, false),
         B::I32x4ExtMulHighI16x8S => extmul::<i16, i32>(a, b, true),
         B::I32x4ExtMulLowI16x8U => extmul::<u16, u32>(a, b, false),
@@ -700,6 +770,35 @@ pub fn binary(op: SimdBinary, a: u128, b: u128) -> u128 {
         B::F64x2PMin => zip(a, b, |x: f64, y| if y < x { y } else { x }),
         B::F64x2PMax => zip(a, b, |x: f64, y| if x < y { y } else { x }),
     }
+}
+
+/// Computes a three-operand operator, the relaxed ones with the choices the module docs list.
+pub fn ternary(op: SimdTernary, a: u128, b: u128, c: u128) -> u128 {
+    use SimdTernary as T;
+    // Unfused: Rust never contracts `x * y + z` into a fused multiply-add, so both operations
+    // round. NaN operands give a quiet NaN, which wasm accepts, as for `add`.
+    let madd32 = |x: f32, y: f32, z: f32| x * y + z;
+    let madd64 = |x: f64, y: f64, z: f64| x * y + z;
+    match op {
+        T::F32x4RelaxedMadd => zip3(a, b, c, madd32),
+        T::F32x4RelaxedNmadd => zip3(a, b, c, |x: f32, y, z| madd32(-x, y, z)),
+        T::F64x2RelaxedMadd => zip3(a, b, c, madd64),
+        T::F64x2RelaxedNmadd => zip3(a, b, c, |x: f64, y, z| madd64(-x, y, z)),
+        T::I32x4RelaxedDotI8x16I7x16AddS => {
+            let dot = relaxed_dot_i8x16(a, b);
+            let sums = unary(SimdUnary::I32x4ExtAddPairwiseI16x8S, dot);
+            binary(SimdBinary::I32x4Add, sums, c)
+        }
+    }
+}
+
+/// `i16x8.relaxed_dot_i8x16_i7x16_s` as chosen: lanes of both operands read as signed, each
+/// adjacent pair of products summed with signed saturation.
+fn relaxed_dot_i8x16(a: u128, b: u128) -> u128 {
+    build(|i| {
+        let product = |j| i16::from(lane::<i8>(a, j)) * i16::from(lane::<i8>(b, j));
+        product(2 * i).saturating_add(product(2 * i + 1))
+    })
 }
 
 /// `v128.bitselect`: each result bit comes from `a` where `mask` is 1 and from `b` where it is 0.
@@ -855,6 +954,10 @@ fn zip<T: Lane>(a: u128, b: u128, f: impl Fn(T, T) -> T) -> u128 {
     build(|i| f(lane(a, i), lane(b, i)))
 }
 
+fn zip3<T: Lane>(a: u128, b: u128, c: u128, f: impl Fn(T, T, T) -> T) -> u128 {
+    build(|i| f(lane(a, i), lane(b, i), lane(c, i)))
+}
+
 fn splat<T: Lane>(x: u128) -> u128 {
     build(|_| T::from_u128(x))
 }
@@ -1005,37 +1108,36 @@ mod tests {
             SimdOp::Const(_) => "arity0->1",
             SimdOp::Unary(_) => "arity1->1",
             SimdOp::Binary(_) | SimdOp::Shuffle(_) => "arity2->1",
-            SimdOp::Bitselect => "arity3->1",
+            SimdOp::Ternary(_) | SimdOp::Bitselect => "arity3->1",
             SimdOp::Load { .. } => "aritymemarg1->1",
             SimdOp::LoadLane { .. } => "aritymemarg2->1",
             SimdOp::Store { .. } | SimdOp::StoreLane { .. } => "aritymemarg2->0",
         }
     }
 
-    /// Every `@simd` operator wasmparser knows is classified with the right operand count, and
-    /// every `@relaxed_simd` one is refused.
+    /// Every `@simd` and `@relaxed_simd` operator wasmparser knows is classified with the right
+    /// operand count.
     #[test]
     fn classify_covers_every_simd_operator() {
         macro_rules! check_every {
             ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })?
                 => $visit:ident ($($ann:tt)*) )*) => {{
-                let mut simd = 0;
+                let (mut simd, mut relaxed) = (0, 0);
                 $(
                     let op = Operator::$op $({ $($arg: <$argty as Dummy>::dummy()),* })?;
-                    let got = classify(&op);
-                    if stringify!($proposal) == "simd" {
-                        let got = got.unwrap_or_else(|| panic!("{op:?} not classified"));
-                        assert_eq!(arity(got), stringify!($($ann)*).replace(' ', ""), "{op:?}");
-                        simd += 1;
-                    } else {
-                        assert_eq!(got, None, "{op:?}");
+                    let got = classify(&op).unwrap_or_else(|| panic!("{op:?} not classified"));
+                    assert_eq!(arity(got), stringify!($($ann)*).replace(' ', ""), "{op:?}");
+                    match stringify!($proposal) {
+                        "simd" => simd += 1,
+                        "relaxed_simd" => relaxed += 1,
+                        other => panic!("{op:?} of an unexpected proposal {other}"),
                     }
                 )*
-                simd
+                (simd, relaxed)
             }};
         }
-        let simd = wasmparser::for_each_visit_simd_operator!(check_every);
-        assert_eq!(simd, 236);
+        let counts = wasmparser::for_each_visit_simd_operator!(check_every);
+        assert_eq!(counts, (236, 20));
     }
 
     #[test]
@@ -1717,6 +1819,171 @@ mod tests {
         let v = f32s([0.1, -0.0, 7.0, 8.0]);
         assert_eq!(un(SimdUnary::F64x2PromoteLowF32x4, v), f64s([f64::from(0.1f32), -0.0]));
         assert_eq!(un(SimdUnary::F64x2PromoteLowF32x4, v) >> 64, (-0.0f64).to_bits().into());
+    }
+
+    /// Runs a relaxed operator as the interpreter does: classified, then computed.
+    fn relaxed(op: Operator<'_>, operands: &[u128]) -> u128 {
+        match (classify(&op).unwrap_or_else(|| panic!("{op:?} not classified")), operands) {
+            (SimdOp::Unary(u), &[a]) => unary(u, a),
+            (SimdOp::Binary(b), &[a, x]) => binary(b, a, x),
+            (SimdOp::Ternary(t), &[a, b, c]) => ternary(t, a, b, c),
+            (SimdOp::Bitselect, &[a, b, mask]) => bitselect(a, b, mask),
+            (other, _) => panic!("{op:?} classified as {other:?} for {} operands", operands.len()),
+        }
+    }
+
+    #[test]
+    fn relaxed_swizzle_zeroes_every_index_of_16_or_more() {
+        let a = u8s(std::array::from_fn(|i| 0xa0 + i as u8));
+        // 16..128 could select lane `index % 16` on some hardware; 128.. is 0 everywhere.
+        let indices =
+            u8s([0, 15, 16, 17, 31, 0x7f, 0x80, 0xff, 3, 0x13, 0x23, 5, 0x40, 7, 0x8f, 1]);
+        assert_eq!(
+            relaxed(Operator::I8x16RelaxedSwizzle, &[a, indices]),
+            u8s([0xa0, 0xaf, 0, 0, 0, 0, 0, 0, 0xa3, 0, 0, 0xa5, 0, 0xa7, 0, 0xa1])
+        );
+    }
+
+    #[test]
+    fn relaxed_truncations_saturate_and_send_nan_to_zero() {
+        let v = f32s([NAN32, 3e9, -3e9, -1.9]);
+        assert_eq!(
+            relaxed(Operator::I32x4RelaxedTruncF32x4S, &[v]),
+            i32s([0, i32::MAX, i32::MIN, -1])
+        );
+        assert_eq!(
+            relaxed(Operator::I32x4RelaxedTruncF32x4U, &[v]),
+            u32s([0, 3_000_000_000, 0, 0])
+        );
+        let v = f32s([f32::INFINITY, -f32::INFINITY, 4294967296.0, 2147483520.0]);
+        assert_eq!(
+            relaxed(Operator::I32x4RelaxedTruncF32x4S, &[v]),
+            i32s([i32::MAX, i32::MIN, i32::MAX, 2147483520])
+        );
+        assert_eq!(
+            relaxed(Operator::I32x4RelaxedTruncF32x4U, &[v]),
+            u32s([u32::MAX, 0, u32::MAX, 2147483520])
+        );
+        // The upper two lanes are zero whatever the input.
+        let v = f64s([NAN64, -2147483649.0]);
+        assert_eq!(relaxed(Operator::I32x4RelaxedTruncF64x2SZero, &[v]), i32s([0, i32::MIN, 0, 0]));
+        assert_eq!(relaxed(Operator::I32x4RelaxedTruncF64x2UZero, &[v]), u32s([0, 0, 0, 0]));
+        let v = f64s([4294967296.0, -0.9]);
+        assert_eq!(relaxed(Operator::I32x4RelaxedTruncF64x2SZero, &[v]), i32s([i32::MAX, 0, 0, 0]));
+        assert_eq!(relaxed(Operator::I32x4RelaxedTruncF64x2UZero, &[v]), u32s([u32::MAX, 0, 0, 0]));
+    }
+
+    #[test]
+    fn relaxed_laneselect_selects_bit_by_bit_whatever_the_lane_width() {
+        let a = u128::MAX;
+        let b = 0;
+        // Lanes mixing set and cleared bits, with the top bit of each lane both set and cleared:
+        // selecting by the top bit alone would give all ones or all zeros per lane.
+        let mask = 0x8000_0001_7fff_fffe_0f0f_f0f0_8001_0180u128;
+        for op in [
+            Operator::I8x16RelaxedLaneselect,
+            Operator::I16x8RelaxedLaneselect,
+            Operator::I32x4RelaxedLaneselect,
+            Operator::I64x2RelaxedLaneselect,
+        ] {
+            assert_eq!(relaxed(op.clone(), &[a, b, mask]), mask, "{op:?}");
+            assert_eq!(relaxed(op.clone(), &[b, a, mask]), !mask, "{op:?}");
+        }
+        let a = u32s([0x1234_5678, 0x9abc_def0, 0x0f0f_0f0f, 0xffff_0000]);
+        let b = u32s([0xcafe_babe, 0xdead_beef, 0xf0f0_f0f0, 0x0000_ffff]);
+        let mask = u32s([0xffff_0000, 0x8000_0001, 0x0000_0000, 0x00ff_ff00]);
+        assert_eq!(
+            relaxed(Operator::I32x4RelaxedLaneselect, &[a, b, mask]),
+            u32s([0x1234_babe, 0xdead_beee, 0xf0f0_f0f0, 0x00ff_00ff])
+        );
+    }
+
+    #[test]
+    fn relaxed_min_max_are_the_nan_propagating_ones() {
+        let a = f32s([NAN32, 1.0, -0.0, 0.0]);
+        let b = f32s([1.0, NAN32, 0.0, -0.0]);
+        let min = f32_lanes(relaxed(Operator::F32x4RelaxedMin, &[a, b]));
+        let max = f32_lanes(relaxed(Operator::F32x4RelaxedMax, &[a, b]));
+        // Returning the other operand, as x86's minps does for one NaN, would be allowed too.
+        assert!(min[0].is_nan() && min[1].is_nan() && max[0].is_nan() && max[1].is_nan());
+        assert_eq!(min[2..].iter().map(|z| z.to_bits()).collect::<Vec<_>>(), [0x8000_0000; 2]);
+        assert_eq!(max[2..].iter().map(|z| z.to_bits()).collect::<Vec<_>>(), [0; 2]);
+        let a = f64s([-0.0, NAN64]);
+        let b = f64s([0.0, -7.0]);
+        let min = f64_lanes(relaxed(Operator::F64x2RelaxedMin, &[a, b]));
+        let max = f64_lanes(relaxed(Operator::F64x2RelaxedMax, &[b, a]));
+        assert_eq!(min[0].to_bits(), (-0.0f64).to_bits());
+        assert_eq!(max[0].to_bits(), 0.0f64.to_bits());
+        assert!(min[1].is_nan() && max[1].is_nan());
+        assert_eq!(
+            relaxed(Operator::F64x2RelaxedMax, &[f64s([1.0, -2.0]), f64s([3.0, -4.0])]),
+            f64s([3.0, -2.0])
+        );
+    }
+
+    #[test]
+    fn relaxed_q15mulr_saturates_the_one_overflow() {
+        let a = i16s([i16::MIN, i16::MIN, 16384, -16384, 0x4000, 1, i16::MAX, -1]);
+        let b = i16s([i16::MIN, i16::MAX, 16384, 16384, 1, 1, i16::MAX, 16384]);
+        assert_eq!(
+            relaxed(Operator::I16x8RelaxedQ15mulrS, &[a, b]),
+            i16s([i16::MAX, -32767, 8192, -8192, 1, 0, 32766, 0])
+        );
+    }
+
+    #[test]
+    fn relaxed_madd_rounds_twice_and_nmadd_negates_the_product() {
+        // x * y = 1 + 2^-15 + 2^-22 + 2^-37 rounds to 1 + 2^-15 + 2^-22 = -z, so the unfused sum
+        // is 0; fused, it would be 2^-37.
+        let (x, y) = (1.0 + 2f32.powi(-22), 1.0 + 2f32.powi(-15));
+        let z = -(1.0 + 2f32.powi(-15) + 2f32.powi(-22));
+        // Doubling the largest float overflows unless fused.
+        let operands = [
+            f32s([x, f32::MAX, 2.0, NAN32]),
+            f32s([y, 2.0, 3.0, 1.0]),
+            f32s([z, -f32::MAX, 0.5, 1.0]),
+        ];
+        let madd = f32_lanes(relaxed(Operator::F32x4RelaxedMadd, &operands));
+        assert_eq!(madd[..3], [0.0, f32::INFINITY, 6.5]);
+        assert!(madd[3].is_nan());
+        let negated = [f32s([-x, -f32::MAX, -2.0, NAN32]), operands[1], operands[2]];
+        let nmadd = f32_lanes(relaxed(Operator::F32x4RelaxedNmadd, &negated));
+        assert_eq!(nmadd[..3], [0.0, f32::INFINITY, 6.5]);
+        assert!(nmadd[3].is_nan());
+
+        // x * y = 1 + 2^-23 + 2^-30 + 2^-53, a tie, rounds to the even 1 + 2^-23 + 2^-30 = -z.
+        let (x, y) = (1.0 + 2f64.powi(-30), 1.0 + 2f64.powi(-23));
+        let z = -(1.0 + 2f64.powi(-23) + 2f64.powi(-30));
+        let operands = [f64s([x, f64::MAX]), f64s([y, 2.0]), f64s([z, -f64::MAX])];
+        assert_eq!(relaxed(Operator::F64x2RelaxedMadd, &operands), f64s([0.0, f64::INFINITY]));
+        let negated = [f64s([-x, -f64::MAX]), operands[1], operands[2]];
+        assert_eq!(relaxed(Operator::F64x2RelaxedNmadd, &negated), f64s([0.0, f64::INFINITY]));
+        assert_eq!(
+            relaxed(
+                Operator::F64x2RelaxedNmadd,
+                &[f64s([2.0, 1.5]), f64s([3.0, 2.0]), f64s([1.0, 0.0])]
+            ),
+            f64s([-5.0, -3.0])
+        );
+    }
+
+    #[test]
+    fn relaxed_dot_multiplies_signed_by_signed_and_saturates_pairs() {
+        // The second operand's lanes above 127 (0x81 = -127, 0x80 = -128) are read as signed,
+        // not as unsigned 129 and 128.
+        let a = i8s([-128, -128, -128, -128, 127, 127, 1, 2, 3, -4, 0, 0, 0, 0, -128, 5]);
+        let b = i8s([-127, -127, -128, -128, 127, 127, 10, 20, 5, 6, 0, 0, 0, 0, 1, -1]);
+        assert_eq!(
+            relaxed(Operator::I16x8RelaxedDotI8x16I7x16S, &[a, b]),
+            i16s([32512, i16::MAX, 32258, 50, -9, 0, 0, -133])
+        );
+        let c = i32s([1, i32::MAX, -5, 7]);
+        // Adjacent saturated i16 sums added as i32s (32512 + 32767, 32258 + 50, -9 + 0, 0 - 133),
+        // plus `c`, wrapping.
+        assert_eq!(
+            relaxed(Operator::I32x4RelaxedDotI8x16I7x16AddS, &[a, b, c]),
+            i32s([65280, i32::MAX.wrapping_add(32308), -14, -126])
+        );
     }
 
     fn memory() -> Vec<u8> {

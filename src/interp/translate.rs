@@ -909,6 +909,12 @@ impl Translator<'_> {
                 let a = self.pop_slot();
                 self.push_result(h::v128_binary, |dst| V128Bin { dst, a, b, op });
             }
+            SimdOp::Ternary(op) => {
+                let c = self.pop_slot();
+                let b = self.pop_slot();
+                let a = self.pop_slot();
+                self.push_result(h::v128_ternary, |dst| V128Ter { dst, a, b, c, op });
+            }
             SimdOp::Bitselect => {
                 let mask = self.pop_slot();
                 let b = self.pop_slot();
