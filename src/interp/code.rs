@@ -527,6 +527,8 @@ operands! {
     MemoryGrow { dst: Slot, src: Slot, memory: u32 }
     /// Makes memory `memory` the one the next instructions access (multi-memory).
     UseMemory { memory: u32 }
+    /// Traps unless the `i64` address in `addr` is below 2^32 (memory64).
+    CheckAddress64 { addr: Slot }
     /// Bulk memory and table operations: an immediate or two, operands in slots `base..`.
     Bulk { a: u32, b: u32, base: Slot }
     /// `dst = table[index]`.

@@ -929,8 +929,8 @@ impl Executor {
         shadow[..outer].iter().copied().chain(own).collect()
     }
 
-    /// `memory.grow` of memory `memory`: the old size in pages, or `-1` as u32.
-    pub(super) fn memory_grow(&mut self, memory: u32, delta: u32) -> u32 {
+    /// `memory.grow` of memory `memory`: the old size in pages, or `None`.
+    pub(super) fn memory_grow(&mut self, memory: u32, delta: u64) -> Option<u64> {
         let old = ops::memory_grow(self.store(), self.instance, memory, delta);
         // SAFETY: the context is live; nothing borrows the store now.
         unsafe { runtime::refresh_memory(self.ctx) };

@@ -15,7 +15,7 @@ use super::code::*;
 use super::exec::{Entered, Executor, back_edge};
 use super::{num, simd};
 use crate::vm::TrapCode;
-use crate::vm::ops;
+use crate::vm::ops::{self, RuntimeOp};
 use std::mem::size_of;
 
 /// The operands of the instruction at `$ip`, as a `$T`.
@@ -1158,8 +1158,14 @@ handler!(memory_size(ip, fp, mem, len, ex, acc) {
 handler!(memory_grow(ip, fp, mem, len, ex, acc) {
     let _ = (mem, len); // Stale once the memory has grown.
     let MemoryGrow { dst, src, memory } = ops!(ip, MemoryGrow);
-    let old = ex.memory_grow(memory, get!(fp, u32, src));
-    set!(fp, acc, dst, old);
+    // A 64-bit memory takes and gives `i64`s (its failure is -1 in 64 bits).
+    if ops::memory64(ex.store(), ex.instance, memory) {
+        let old = ex.memory_grow(memory, get!(fp, u64, src));
+        set!(fp, acc, dst, old.unwrap_or(u64::MAX));
+    } else {
+        let old = ex.memory_grow(memory, get!(fp, u32, src) as u64);
+        set!(fp, acc, dst, old.map_or(u32::MAX, |pages| pages as u32));
+    }
     let (mem, len) = ex.memory();
     next!(ip, MemoryGrow, fp, mem, len, ex, acc)
 });
@@ -1167,6 +1173,19 @@ handler!(memory_grow(ip, fp, mem, len, ex, acc) {
 // Accesses to memories other than 0 run between a `use_memory` of theirs and one of memory 0:
 // every access handler takes the memory it accesses as `mem`/`len`, so none needs a form per
 // memory.
+handler!(check_address64(ip, fp, mem, len, ex, acc) {
+    let CheckAddress64 { addr } = ops!(ip, CheckAddress64);
+    if get!(fp, u64, addr) > u32::MAX as u64 {
+        return ex.trap(TrapCode::MemoryOutOfBounds, ip);
+    }
+    next!(ip, CheckAddress64, fp, mem, len, ex, acc)
+});
+
+handler!(memory_out_of_bounds(ip, fp, mem, len, ex, acc) {
+    let _ = (fp, mem, len, acc);
+    ex.trap(TrapCode::MemoryOutOfBounds, ip)
+});
+
 handler!(use_memory(ip, fp, mem, len, ex, acc) {
     let _ = (mem, len);
     let UseMemory { memory } = ops!(ip, UseMemory);
@@ -1179,29 +1198,32 @@ fn three(fp: Fp, base: Slot) -> (u32, u32, u32) {
     (get!(fp, u32, base), get!(fp, u32, base + SLOT_BYTES), get!(fp, u32, base + 2 * SLOT_BYTES))
 }
 
+/// A bulk memory operation on its operands at `args`, as compiled code runs it: the runtime reads
+/// each address and length as its memory's index type says (`i32` or `i64`).
+fn bulk_memory(ex: &mut Executor, op: RuntimeOp, a: u32, b: u32, args: Fp) -> Result<(), TrapCode> {
+    // SAFETY: the operands are in the live frame's slots from `args` on (three of them).
+    unsafe { ops::run(ex.store(), ex.instance, op, a, b, args.as_ptr()) }
+}
+
 handler!(memory_fill(ip, fp, mem, len, ex, acc) {
-    let Bulk { a: memory, base, .. } = ops!(ip, Bulk);
-    let (d, v, n) = three(fp, base);
-    if let Err(code) = ops::memory_fill(ex.store(), ex.instance, memory, d, v, n) {
+    let Bulk { a, b, base } = ops!(ip, Bulk);
+    if let Err(code) = bulk_memory(ex, RuntimeOp::MemoryFill, a, b, fp.at(base)) {
         return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
 handler!(memory_copy(ip, fp, mem, len, ex, acc) {
-    let Bulk { a: dst_memory, b: src_memory, base } = ops!(ip, Bulk);
-    let (d, s, n) = three(fp, base);
-    let memories = [dst_memory, src_memory];
-    if let Err(code) = ops::memory_copy(ex.store(), ex.instance, memories, d, s, n) {
+    let Bulk { a, b, base } = ops!(ip, Bulk);
+    if let Err(code) = bulk_memory(ex, RuntimeOp::MemoryCopy, a, b, fp.at(base)) {
         return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
 handler!(memory_init(ip, fp, mem, len, ex, acc) {
-    let Bulk { a: segment, b: memory, base } = ops!(ip, Bulk);
-    let (d, s, n) = three(fp, base);
-    if let Err(code) = ops::memory_init(ex.store(), ex.instance, memory, segment, d, s, n) {
+    let Bulk { a, b, base } = ops!(ip, Bulk);
+    if let Err(code) = bulk_memory(ex, RuntimeOp::MemoryInit, a, b, fp.at(base)) {
         return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
@@ -1940,6 +1962,8 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     one(&mut all, memory_size, "memory_size", size_of::<Dst>());
     one(&mut all, memory_grow, "memory_grow", size_of::<MemoryGrow>());
     one(&mut all, use_memory, "use_memory", size_of::<UseMemory>());
+    one(&mut all, check_address64, "check_address64", size_of::<CheckAddress64>());
+    one(&mut all, memory_out_of_bounds, "memory_out_of_bounds", size_of::<Nothing>());
     one(&mut all, memory_fill, "memory_fill", size_of::<Bulk>());
     one(&mut all, memory_copy, "memory_copy", size_of::<Bulk>());
     one(&mut all, memory_init, "memory_init", size_of::<Bulk>());

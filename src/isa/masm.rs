@@ -514,6 +514,11 @@ pub trait MacroAssembler {
     /// (`VmCtx::memories`) around its access (multi-memory).
     fn set_memory(&mut self, memory: u32);
 
+    /// Before an access to a 64-bit memory whose `i64` address is in `addr`: traps as out of
+    /// bounds unless the address and `offset` are below 2^32 (tierup keeps 64-bit memories
+    /// within 4 GiB), leaving `addr` a valid 32-bit address register (upper half clear).
+    fn check_address64(&mut self, addr: Reg, offset: u64);
+
     /// `dst = memory[addr + offset]`, trapping when out of bounds (by an explicit check or
     /// through the guard pages, as the backend's [`HeapBounds`] says). `addr` is a register
     /// holding an `i32` (its upper half clear), or `None` for an address operand of 0: a code

@@ -255,6 +255,7 @@ pub fn compile<M: MacroAssembler>(
         next_fuel: 0,
         def,
         options,
+        address64: None,
         next_loop: 0,
         in_fuel_segment: false,
         cache: Cache::default(),
@@ -451,6 +452,9 @@ struct CodeGen<'m, M: MacroAssembler> {
     /// The function's defined-function index (its profile counters).
     def: u32,
     options: Options,
+    /// While compiling an access to a 64-bit memory: its static offset (the address is checked
+    /// to fit in 32 bits with it, see [`CodeGen::pop_address`]).
+    address64: Option<u64>,
     /// The ordinal the next `loop` operator gets (every one counts, in dead code too).
     next_loop: u32,
     /// Locals whose current value is also in a register (written through by `local.set`, so
@@ -531,10 +535,13 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         if self.reachable && !self.fuel.is_empty() {
             self.charge_fuel()?;
         }
-        match crate::operators::accessed_memory(op) {
-            Some(memory @ 1..) if self.reachable => {
-                self.masm.set_memory(memory);
+        let access = crate::operators::access_of(op).filter(|_| self.reachable);
+        match access {
+            Some(access) if access.memory != 0 || self.is_memory64(access.memory) => {
+                self.masm.set_memory(access.memory);
+                self.address64 = self.is_memory64(access.memory).then_some(access.offset);
                 self.visit_op(op)?;
+                self.address64 = None;
                 self.masm.set_memory(0);
             }
             _ => self.visit_op(op)?,
@@ -646,15 +653,19 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 self.visit_call_indirect(type_index, table_index)?
             }
             O::MemorySize { mem: memory @ 1.. } => {
-                self.runtime(RuntimeOp::MemorySize, memory, 0, 0, Some(Ty::I32))
+                let ty = if self.is_memory64(memory) { Ty::I64 } else { Ty::I32 };
+                self.runtime(RuntimeOp::MemorySize, memory, 0, 0, Some(ty))
             }
-            O::MemoryGrow { mem: memory @ 1.. } => {
-                self.runtime(RuntimeOp::MemoryGrow, memory, 0, 1, Some(Ty::I32))
+            O::MemoryGrow { mem: memory } if memory != 0 || self.is_memory64(0) => {
+                let ty = if self.is_memory64(memory) { Ty::I64 } else { Ty::I32 };
+                self.runtime(RuntimeOp::MemoryGrow, memory, 0, 1, Some(ty))
             }
             O::MemorySize { .. } => {
                 let dst = self.alloc();
+                // The page count fits in 32 bits, zero-extended for a 64-bit memory's `i64`.
                 self.masm.memory_size(dst);
-                self.push_reg(Ty::I32, dst);
+                let ty = if self.is_memory64(0) { Ty::I64 } else { Ty::I32 };
+                self.push_reg(ty, dst);
             }
             O::MemoryGrow { .. } => {
                 // The helper clobbers every register: everything else goes to its slot first.
@@ -1460,8 +1471,24 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.push_reg(ty, dst);
     }
 
-    fn load(&mut self, kind: LoadKind, ty: Ty, offset: u64) {
+    /// Whether memory `memory` is a 64-bit one.
+    fn is_memory64(&self, memory: u32) -> bool {
+        self.module.memories[memory as usize].memory64
+    }
+
+    /// The address operand of the access being compiled, popped: for a 64-bit memory, checked
+    /// to fit in 32 bits with its offset (tierup keeps 64-bit memories within 4 GiB), so the
+    /// access goes on as a 32-bit one.
+    fn pop_address(&mut self) -> (Reg, Held) {
         let (addr, held) = self.pop_read();
+        if let Some(offset) = self.address64 {
+            self.masm.check_address64(addr, offset);
+        }
+        (addr, held)
+    }
+
+    fn load(&mut self, kind: LoadKind, ty: Ty, offset: u64) {
+        let (addr, held) = self.pop_address();
         let dst = self.result_reg(addr, held);
         self.masm.load_heap(kind, dst, Some(addr), offset as u32);
         if dst != addr {
@@ -1471,7 +1498,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     }
 
     fn load_float(&mut self, ty: Ty, offset: u64) {
-        let (addr, held) = self.pop_read();
+        let (addr, held) = self.pop_address();
         let dst = self.alloc_float();
         self.masm.load_heap_float(ty.size(), dst, Some(addr), offset as u32);
         self.release_read(addr, held);
@@ -1480,7 +1507,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     fn store_float(&mut self, size: Size, offset: u64) {
         let (value, value_held) = self.pop_fread();
-        let (addr, addr_held) = self.pop_read();
+        let (addr, addr_held) = self.pop_address();
         self.masm.store_heap_float(size, value, Some(addr), offset as u32);
         self.release_fread(value, value_held);
         self.release_read(addr, addr_held);
@@ -1488,7 +1515,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     fn store(&mut self, kind: StoreKind, offset: u64) {
         let (value, value_held) = self.pop_read();
-        let (addr, addr_held) = self.pop_read();
+        let (addr, addr_held) = self.pop_address();
         self.masm.store_heap(kind, value, Some(addr), offset as u32);
         self.release_read(value, value_held);
         self.release_read(addr, addr_held);

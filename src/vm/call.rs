@@ -319,7 +319,9 @@ pub(crate) unsafe extern "C" fn call_indirect(
 /// `ctx` must be a live context of a store lent to wasm.
 pub(crate) unsafe extern "C" fn memory_grow(ctx: *mut VmCtx, delta: u32) -> u32 {
     // SAFETY: guaranteed by the caller.
-    let old = unsafe { ops::memory_grow(&mut *(*ctx).store, (*ctx).instance, 0, delta) };
+    // Tier 1 grows a 64-bit memory 0 through the runtime operation, never here.
+    let old = unsafe { ops::memory_grow(&mut *(*ctx).store, (*ctx).instance, 0, delta as u64) };
+    let old = old.map_or(u32::MAX, |pages| pages as u32);
     // SAFETY: as above.
     unsafe { refresh_memory(ctx) };
     old

@@ -1223,6 +1223,16 @@ impl MacroAssembler for Aarch64Masm {
         self.cbz(Size::S32, 0, true, trap_exit);
     }
 
+    fn check_address64(&mut self, addr: Reg, offset: u64) {
+        let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+        if u32::try_from(offset).is_err() {
+            a64!(self.ops ; b =>oob);
+            return;
+        }
+        a64!(self.ops ; lsr x16, X(addr.0), 32);
+        self.cbz(Size::S64, SCRATCH0, false, oob);
+    }
+
     fn set_memory(&mut self, memory: u32) {
         self.heap_base_used = true;
         match memory {

@@ -1310,6 +1310,19 @@ impl MacroAssembler for X64Masm {
         );
     }
 
+    fn check_address64(&mut self, addr: Reg, offset: u64) {
+        let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+        if u32::try_from(offset).is_err() {
+            asm!(self.ops ; jmp =>oob);
+            return;
+        }
+        asm!(self.ops
+            ; mov rax, Rq(addr.0)
+            ; shr rax, 32
+            ; jnz =>oob
+        );
+    }
+
     fn set_memory(&mut self, memory: u32) {
         self.heap_base_used = true;
         match memory {
