@@ -79,7 +79,7 @@ impl WasmFeatures {
 
     /// What the tiers run today. Grows as each feature lands in every tier (issue #20); a
     /// feature switched on outside it is validated, and a module using it refused.
-    const RUN: WasmFeatures = WasmFeatures { ..WasmFeatures::WASM2 };
+    const RUN: WasmFeatures = WasmFeatures { tail_call: true, ..WasmFeatures::WASM2 };
 
     /// The `-W` names of the switches, in order.
     pub fn names() -> impl Iterator<Item = &'static str> {
