@@ -14,6 +14,10 @@
 //! Calls between interpreted functions of the entered instance never recurse on the host stack:
 //! each pushes a [`Frame`] record and switches `ip`/`fp`. Any other callee (code of another tier,
 //! another instance, an import, the host) is called through its entry, which returns a status.
+//! Tail calls reuse the caller's frame: an interpreted callee of the instance takes it over in
+//! the loop; any other callee is left pending for the entry's caller (`vmctx::TAIL_CALL_PENDING`)
+//! when the caller is the function this entry was called for, else called from here (one level
+//! up the host stack, the chain it starts finished in [`Executor::call_out`]'s loop).
 //!
 //! Tier 0 counts calls and loop back-edges into its module's profile counters and, when a
 //! function's budget runs out, reports to tiering (`tier::on_hot`), which may hand it newer code
