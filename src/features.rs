@@ -84,6 +84,7 @@ impl WasmFeatures {
         memory64: true,
         multi_memory: true,
         relaxed_simd: true,
+        tail_call: true,
         ..WasmFeatures::WASM2
     };
 

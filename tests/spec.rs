@@ -90,8 +90,6 @@ const V3_EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("wasm-v3/ref_as_non_null.wast", FUNC_REFS),
     ("wasm-v3/ref_is_null.wast", FUNC_REFS),
     ("wasm-v3/ref_null.wast", GC),
-    ("wasm-v3/return_call.wast", TAIL_CALL),
-    ("wasm-v3/return_call_indirect.wast", TAIL_CALL),
     ("wasm-v3/return_call_ref.wast", FUNC_REFS),
     ("wasm-v3/table.wast", FUNC_REFS),
     ("wasm-v3/type-canon.wast", GC),
@@ -113,21 +111,16 @@ const V3_EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("function-references/ref_as_non_null.wast", FUNC_REFS),
     ("function-references/ref_is_null.wast", FUNC_REFS),
     ("function-references/ref_null.wast", FUNC_REFS),
-    ("function-references/return_call.wast", TAIL_CALL),
-    ("function-references/return_call_indirect.wast", TAIL_CALL),
     ("function-references/return_call_ref.wast", FUNC_REFS),
     ("function-references/table-sub.wast", FUNC_REFS),
     ("function-references/table.wast", FUNC_REFS),
     ("function-references/type-equivalence.wast", FUNC_REFS),
     ("function-references/unreached-valid.wast", FUNC_REFS),
-    ("tail-call/return_call.wast", TAIL_CALL),
-    ("tail-call/return_call_indirect.wast", TAIL_CALL),
 ];
 
 const GC: &str = "needs GC (rec groups, heap types, or global.get of a defined global in a \
                   constant expression, which wasmparser admits only with GC)";
 const EXCEPTIONS: &str = "exception handling: no tier runs it yet (#20)";
-const TAIL_CALL: &str = "tail calls: no tier runs them yet (#20)";
 const FUNC_REFS: &str = "typed function references: no tier runs them yet (#20)";
 
 fn run_suite(tier: Tiering) {

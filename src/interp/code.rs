@@ -39,6 +39,10 @@ pub enum Flow {
     Return,
     /// A trap, waiting in the executor.
     Trap,
+    /// The function the interpreter was entered for left by a tail call the interpreter does not
+    /// run itself: the callee waits in the store for the entry's caller
+    /// (`vmctx::TAIL_CALL_PENDING`).
+    TailCall,
 }
 
 /// The base of linear memory 0 (dangling without one); with its length, a handler argument.
@@ -500,6 +504,13 @@ operands! {
     /// which the table's dispatch array holds per element); arguments from `base`, the table
     /// index in slot `index`.
     CallIndirect { ty: u32, table: u32, base: Slot, index: Slot, sig: u32 }
+    /// `return_call` of defined function `def` (of this instance), the `args` arguments in slots
+    /// `base..`.
+    ReturnCall { def: u32, base: Slot, args: u32 }
+    /// `return_call` of imported function `func`, as [`ReturnCall`].
+    ReturnCallImport { func: u32, base: Slot, args: u32 }
+    /// `return_call_indirect`, as [`CallIndirect`] with `args` arguments.
+    ReturnCallIndirect { ty: u32, table: u32, base: Slot, index: Slot, sig: u32, args: u32 }
     /// `dst = global`.
     GlobalGet { dst: Slot, global: u32 }
     /// `global = src`.

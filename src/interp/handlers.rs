@@ -12,7 +12,7 @@
 //! memory without checking the access against `len`, or allocate.
 
 use super::code::*;
-use super::exec::{Entered, Executor, back_edge};
+use super::exec::{Entered, Executor, TailCalled, back_edge};
 use super::{num, simd};
 use crate::vm::TrapCode;
 use crate::vm::ops::{self, RuntimeOp};
@@ -1573,6 +1573,60 @@ fn call_indirect_slow(ip: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor, a
     }
 }
 
+/// Moves the `$args` arguments of a tail call from slots `$base..` to the frame's first slots,
+/// where the callee, which takes over the frame, expects them.
+macro_rules! move_tail_args {
+    ($fp:ident, $base:expr, $args:expr) => {
+        // SAFETY: both ranges lie in the running frame: the arguments are temporaries below its
+        // `frame_size`, and the first `args` slots are below them (translator invariants). They
+        // may overlap: `copy` is a `memmove`.
+        unsafe {
+            std::ptr::copy($fp.at($base).as_ptr(), $fp.as_ptr(), $args as usize);
+        }
+    };
+}
+
+/// Continues after a tail call: in the callee's code on the same frame, in the caller (the callee
+/// ran elsewhere and returned), or out of the loop.
+macro_rules! after_tail_call {
+    ($called:expr, $fp:ident, $ex:ident, $acc:ident) => {{
+        let (mem, len) = $ex.memory();
+        match $called {
+            TailCalled::Code(start) => dispatch_guarded!(start, $fp, mem, len, $ex, $acc),
+            TailCalled::Returned => return_to_caller!(mem, len, $ex, $acc),
+            TailCalled::Pending => Flow::TailCall,
+            TailCalled::Trap => Flow::Trap,
+        }
+    }};
+}
+
+handler!(return_call(ip, fp, mem, len, ex, acc) {
+    let ReturnCall { def, base, args } = ops!(ip, ReturnCall);
+    let _ = (mem, len);
+    move_tail_args!(fp, base, args);
+    after_tail_call!(ex.tail_call(def, fp), fp, ex, acc)
+});
+
+handler!(return_call_import(ip, fp, mem, len, ex, acc) {
+    let ReturnCallImport { func, base, args } = ops!(ip, ReturnCallImport);
+    let _ = (mem, len);
+    move_tail_args!(fp, base, args);
+    after_tail_call!(ex.tail_call_import(func, fp), fp, ex, acc)
+});
+
+handler!(return_call_indirect(ip, fp, mem, len, ex, acc) {
+    let ReturnCallIndirect { ty, table, base, index, sig, args } = ops!(ip, ReturnCallIndirect);
+    let _ = (mem, len);
+    // Read before the move: the index follows the arguments, above every slot they move to.
+    let index = get!(fp, u32, index);
+    move_tail_args!(fp, base, args);
+    let called = match ex.own_indirect_target(table, sig, index) {
+        Some(def) => ex.tail_call(def, fp),
+        None => ex.tail_call_indirect(ty, table, index, ip, fp),
+    };
+    after_tail_call!(called, fp, ex, acc)
+});
+
 // ---- SIMD (semantics in `simd.rs`) ----
 
 /// Memory 0 as a slice, for `simd`'s bounds-checked accesses.
@@ -2008,6 +2062,10 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
         one(&mut all, *h, &format!("call_indirect{count}"), size_of::<CallIndirect>());
     }
     one(&mut all, call_import, "call_import", size_of::<CallImport>());
+    one(&mut all, return_call, "return_call", size_of::<ReturnCall>());
+    one(&mut all, return_call_import, "return_call_import", size_of::<ReturnCallImport>());
+    let indirect = size_of::<ReturnCallIndirect>();
+    one(&mut all, return_call_indirect, "return_call_indirect", indirect);
     one(&mut all, v128_unary, "v128_unary", size_of::<V128Un>());
     one(&mut all, v128_binary, "v128_binary", size_of::<V128Bin>());
     one(&mut all, v128_ternary, "v128_ternary", size_of::<V128Ter>());

@@ -498,8 +498,12 @@ impl Translator<'_> {
             Operator::Call { function_index } => {
                 Some(super::debug::CallKind::Direct(function_index))
             }
-            Operator::CallIndirect { table_index, .. } => {
+            Operator::CallIndirect { table_index, .. }
+            | Operator::ReturnCallIndirect { table_index, .. } => {
                 Some(super::debug::CallKind::Indirect { table: table_index })
+            }
+            Operator::ReturnCall { function_index } => {
+                Some(super::debug::CallKind::Direct(function_index))
             }
             _ => None,
         };
@@ -591,6 +595,31 @@ impl Translator<'_> {
                 let call = CallIndirect { ty: type_index, table: table_index, base, index, sig };
                 self.emit(h::CALL_INDIRECT[self.back_kind as usize], call);
                 self.push_temps(results);
+            }
+            // Tail calls: the arguments go to temporaries like a call's; the handler moves them
+            // to the frame's first slots and runs the callee in place of this function.
+            O::ReturnCall { function_index } => {
+                let args = self.module.func_type(function_index).params().len();
+                let base = self.materialize_args(args);
+                let args = args as u32;
+                if function_index < self.num_imported_funcs {
+                    let call = ReturnCallImport { func: function_index, base, args };
+                    self.emit(h::return_call_import, call);
+                } else {
+                    let def = function_index - self.num_imported_funcs;
+                    self.emit(h::return_call, ReturnCall { def, base, args });
+                }
+                self.mark_unreachable();
+            }
+            O::ReturnCallIndirect { type_index, table_index } => {
+                let args = self.module.types[type_index as usize].params().len();
+                let base = self.materialize_args(args + 1);
+                let index = base + args as u32 * SLOT_BYTES;
+                let sig = self.module.sigs[type_index as usize].0;
+                let (ty, table, args) = (type_index, table_index, args as u32);
+                let call = ReturnCallIndirect { ty, table, base, index, sig, args };
+                self.emit(h::return_call_indirect, call);
+                self.mark_unreachable();
             }
             O::Drop => {
                 self.pop();

@@ -649,6 +649,14 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 self.mark_unreachable();
             }
             O::Call { function_index } => self.visit_call(function_index)?,
+            O::ReturnCall { function_index } => {
+                self.visit_return_call(function_index);
+                self.mark_unreachable();
+            }
+            O::ReturnCallIndirect { type_index, table_index } => {
+                self.visit_return_call_indirect(type_index, table_index);
+                self.mark_unreachable();
+            }
             O::CallIndirect { type_index, table_index } => {
                 self.visit_call_indirect(type_index, table_index)?
             }
@@ -1418,6 +1426,50 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         };
         self.masm.call(callee, callee_fp);
         self.push_call_results(base, ty.results())
+    }
+
+    /// `return_call`: the callee takes over this frame (see [`Self::leave_for_tail_call`]).
+    fn visit_return_call(&mut self, func: u32) {
+        let args = self.module.func_type(func).params().len();
+        let base = self.stack.len() - args;
+        self.leave_for_tail_call(base, args);
+        let callee = match func.checked_sub(self.module.num_imported_funcs) {
+            Some(def) => Callee::Defined { def, func },
+            None => Callee::Import(func),
+        };
+        self.masm.tail_call(callee);
+    }
+
+    /// `return_call_indirect`, as [`Self::visit_return_call`]; the table index sits above the
+    /// arguments and stays in its slot for the check.
+    fn visit_return_call_indirect(&mut self, type_index: u32, table: u32) {
+        let args = self.module.types[type_index as usize].params().len();
+        let base = self.stack.len() - 1 - args;
+        let index_slot = self.canonical(base + args);
+        self.leave_for_tail_call(base, args);
+        let sig = self.module.sigs[type_index as usize].0;
+        self.masm.tail_call_indirect(type_index, sig, table, index_slot);
+    }
+
+    /// Before a tail call whose `args` arguments start at stack position `base`: every value to
+    /// its canonical slot, then the arguments to the frame's first slots, where the callee, which
+    /// runs on this frame in place of this function, expects them; and under guest profiling,
+    /// this frame's profile entry popped (the callee pushes its own).
+    fn leave_for_tail_call(&mut self, base: usize, args: usize) {
+        self.spill_all();
+        self.materialize_from(base);
+        self.drop_local_cache();
+        // Upwards: an argument's canonical slot is at or above its destination, so no move
+        // overwrites an argument still to be moved.
+        for i in 0..args {
+            let (dst, src) = (Self::local_slot(i as u32), self.canonical(base + i));
+            if dst != src {
+                self.masm.copy_slot(dst, src);
+            }
+        }
+        if self.options.guest_profile {
+            self.masm.profile_pop();
+        }
     }
 
     /// After a call whose arguments started at stack position `base`: its results, in their

@@ -1219,6 +1219,11 @@ impl<'a> FnBuilder<'a> {
             O::V128Const { value } => {
                 self.ins(InstKind::Const(Const::V128(value.i128() as u128)), vec![]);
             }
+            O::ReturnCall { .. } | O::ReturnCallIndirect { .. } => {
+                return Err("tail calls (`return_call`, `return_call_indirect`) are not lowered \
+                            by tier 2: the function stays in tier 1"
+                    .to_string());
+            }
             other => match simd_op(&other) {
                 Some((op, n_in)) => {
                     let args = self.pop_n(n_in);

@@ -92,6 +92,8 @@ pub fn ends_fuel_segment(op: &wasmparser::Operator<'_>) -> bool {
             | Operator::Return
             | Operator::Call { .. }
             | Operator::CallIndirect { .. }
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
             | Operator::Unreachable
     )
 }

@@ -402,6 +402,9 @@ fn new_vmctx<T>(store: &mut Store<T>, module: &Module, id: u32) -> VmCtx {
         tables: std::ptr::null(),
         store: store.inner.as_ptr(),
         profile_stack: store.inner.profile_stack(),
+        tail_call_import: call::tail_call_import,
+        tail_call_indirect: call::tail_call_indirect,
+        tail_calls: call::tail_calls,
         instance: id,
     }
 }
