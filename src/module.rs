@@ -645,11 +645,7 @@ impl<'e> Builder<'e> {
             }
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
-                    let import = import?;
-                    if let wasmparser::TypeRef::Table(ty) = &import.ty {
-                        refuse_table64(ty)?;
-                    }
-                    self.import(import);
+                    self.import(import?);
                 }
             }
             Payload::FunctionSection(reader) => {
@@ -659,9 +655,7 @@ impl<'e> Builder<'e> {
             }
             Payload::TableSection(reader) => {
                 for table in reader {
-                    let ty = table?.ty;
-                    refuse_table64(&ty)?;
-                    self.m.tables.push(table_type(ty));
+                    self.m.tables.push(table_type(table?.ty));
                 }
             }
             Payload::MemorySection(reader) => {
@@ -896,19 +890,11 @@ pub(crate) fn br_table_depths(targets: &wasmparser::BrTable<'_>) -> Result<Vec<u
     Ok(depths)
 }
 
-/// Tables indexed by `i64` (memory64's other half) are not run yet: refused rather than run
-/// with their indices cut to 32 bits.
-fn refuse_table64(t: &wasmparser::TableType) -> Result<()> {
-    if t.table64 {
-        return Err(Error::Unsupported("64-bit tables (memory64's table64)".into()));
-    }
-    Ok(())
-}
-
 fn table_type(t: wasmparser::TableType) -> TableType {
     TableType {
         element: ValType::from_ref_type(t.element_type),
         limits: Limits { min: t.initial, max: t.maximum },
+        table64: t.table64,
     }
 }
 

@@ -143,6 +143,9 @@ pub struct TableType {
     pub element: ValType,
     /// Size limits in elements.
     pub limits: Limits,
+    /// Whether element indices are `i64` (memory64's 64-bit tables) rather than `i32`. Tables
+    /// stay below 2^32 elements (`Config::max_table_elements`) either way.
+    pub table64: bool,
 }
 
 /// The type of a global.

@@ -484,7 +484,8 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) {
         let global = store.new_global(ty, value).expect("initializer matches its type");
         linker.define("spectest", name, Extern::Global(global));
     }
-    let table_ty = TableType { element: FuncRef, limits: Limits { min: 10, max: Some(20) } };
+    let table_ty =
+        TableType { element: FuncRef, limits: Limits { min: 10, max: Some(20) }, table64: false };
     let table = store.new_table(table_ty, Val::FuncRef(None)).expect("small table");
     linker.define("spectest", "table", Extern::Table(table));
     let memory_ty = MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false };

@@ -175,6 +175,39 @@ fn run_files(suite: Suite, config: Config, modules: ModuleSource) {
     assert!(problems.is_empty(), "unexpected outcomes on {tier}:\n{}", problems.join("\n"));
 }
 
+/// tierup's own `.wast` files for what the pinned testsuite does not test (64-bit tables), on
+/// the interpreter, tier 1 (guard pages and explicit checks) and three-tier `auto`; each must
+/// pass in full.
+#[test]
+fn own_wast_files_on_every_tier() {
+    let tier_up = TierUpPolicy { threshold: 1, opt_threshold: 1, ..TierUpPolicy::default() };
+    let configs = [
+        Config { tier: Tier::Interp.into(), ..Config::default() },
+        Config { tier: Tier::Baseline.into(), ..Config::default() },
+        Config { tier: Tier::Baseline.into(), signals_based_traps: false, ..Config::default() },
+        Config {
+            tier: Tiering::Auto,
+            tier_up,
+            tier_up_mode: TierUpMode::Sync,
+            ..Config::default()
+        },
+    ];
+    for name in ["table64.wast"] {
+        let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+        let source = std::fs::read_to_string(&path).expect("a test file");
+        for config in &configs {
+            let report = run_wast_in(config, name, &source, ModuleSource::Compiled);
+            assert!(
+                report.failed == 0 && report.passed > 0,
+                "{name} on {}: {} passed, failures: {:#?}",
+                config.tier,
+                report.passed,
+                report.failures
+            );
+        }
+    }
+}
+
 /// WebAssembly 3.0 (less GC) in the interpreter.
 #[test]
 fn spec_v3_interp() {

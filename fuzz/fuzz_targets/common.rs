@@ -106,12 +106,6 @@ fn branchy(config: &mut wasm_smith::Config) {
     ]);
 }
 
-/// Whether tierup refused a module for its 64-bit tables (memory64's other half, generated with
-/// 64-bit memories, which tierup does not run yet): not a finding.
-pub fn refuses_table64(e: &tierup::Error) -> bool {
-    matches!(e, tierup::Error::Unsupported(what) if what.contains("64-bit tables"))
-}
-
 /// The imports every engine under test gets, as a list of types in the module's import order:
 /// each one is satisfied with a fresh dummy of exactly that type (host functions returning the
 /// default value of each result; globals, tables and memories with default contents), by

@@ -149,7 +149,6 @@ fn judge_validation(
 ) -> Option<Module> {
     match (tierup, &wasmi, &wasmtime) {
         (Err(Error::ResourceLimit(_)), _, _) => None,
-        (Err(e), _, _) if common::refuses_table64(&e) => None,
         (Ok(module), Ok(()), Ok(())) => Some(module),
         (Err(_), Err(_), Err(_)) => None,
         (Ok(_), Err(e), Err(_)) => panic!("wasmi and wasmtime reject a module tierup accepts: {e}"),

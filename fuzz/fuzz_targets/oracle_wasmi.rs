@@ -158,9 +158,14 @@ fn dummy_import(store: &mut Store<StoreLimits>, ty: &ExternType) -> Option<Exter
                 ValType::ExternRef => (RefType::Extern, Ref::Extern(Nullable::Null)),
                 other => panic!("table of {other:?}"),
             };
-            let min = u32::try_from(tt.limits.min).ok()?;
-            let max = tt.limits.max.map(u32::try_from).transpose().ok()?;
-            Extern::Table(Table::new(&mut *store, TableType::new(element, min, max), init).ok()?)
+            let ty = if tt.table64 {
+                TableType::new64(element, tt.limits.min, tt.limits.max)
+            } else {
+                let min = u32::try_from(tt.limits.min).ok()?;
+                let max = tt.limits.max.map(u32::try_from).transpose().ok()?;
+                TableType::new(element, min, max)
+            };
+            Extern::Table(Table::new(&mut *store, ty, init).ok()?)
         }
         ExternType::Memory(mt) if mt.memory64 => {
             let ty = MemoryType::new64(mt.limits.min, mt.limits.max);

@@ -540,6 +540,8 @@ operands! {
     UseMemory { memory: u32 }
     /// Traps unless the `i64` address in `addr` is below 2^32 (memory64).
     CheckAddress64 { addr: Slot }
+    /// Traps unless the `i64` element index in `index` is below 2^32 (a 64-bit table).
+    CheckIndex64 { index: Slot }
     /// Bulk memory and table operations: an immediate or two, operands in slots `base..`.
     Bulk { a: u32, b: u32, base: Slot }
     /// `dst = table[index]`.

@@ -1193,21 +1193,23 @@ handler!(use_memory(ip, fp, mem, len, ex, acc) {
     next!(ip, UseMemory, fp, mem, len, ex, acc)
 });
 
-/// The three `u32` operands of a bulk operation, from slot `base` on.
-fn three(fp: Fp, base: Slot) -> (u32, u32, u32) {
-    (get!(fp, u32, base), get!(fp, u32, base + SLOT_BYTES), get!(fp, u32, base + 2 * SLOT_BYTES))
-}
-
-/// A bulk memory operation on its operands at `args`, as compiled code runs it: the runtime reads
-/// each address and length as its memory's index type says (`i32` or `i64`).
-fn bulk_memory(ex: &mut Executor, op: RuntimeOp, a: u32, b: u32, args: Fp) -> Result<(), TrapCode> {
-    // SAFETY: the operands are in the live frame's slots from `args` on (three of them).
+/// A bulk memory or table operation on its operands at `args` (a result replaces the first), as
+/// compiled code runs it: the runtime reads each address, index and length as its memory's or
+/// table's index type says (`i32` or `i64`).
+fn bulk_runtime(
+    ex: &mut Executor,
+    op: RuntimeOp,
+    a: u32,
+    b: u32,
+    args: Fp,
+) -> Result<(), TrapCode> {
+    // SAFETY: the operands are in the live frame's slots from `args` on (as many as `op` takes).
     unsafe { ops::run(ex.store(), ex.instance, op, a, b, args.as_ptr()) }
 }
 
 handler!(memory_fill(ip, fp, mem, len, ex, acc) {
     let Bulk { a, b, base } = ops!(ip, Bulk);
-    if let Err(code) = bulk_memory(ex, RuntimeOp::MemoryFill, a, b, fp.at(base)) {
+    if let Err(code) = bulk_runtime(ex, RuntimeOp::MemoryFill, a, b, fp.at(base)) {
         return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
@@ -1215,7 +1217,7 @@ handler!(memory_fill(ip, fp, mem, len, ex, acc) {
 
 handler!(memory_copy(ip, fp, mem, len, ex, acc) {
     let Bulk { a, b, base } = ops!(ip, Bulk);
-    if let Err(code) = bulk_memory(ex, RuntimeOp::MemoryCopy, a, b, fp.at(base)) {
+    if let Err(code) = bulk_runtime(ex, RuntimeOp::MemoryCopy, a, b, fp.at(base)) {
         return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
@@ -1223,7 +1225,7 @@ handler!(memory_copy(ip, fp, mem, len, ex, acc) {
 
 handler!(memory_init(ip, fp, mem, len, ex, acc) {
     let Bulk { a, b, base } = ops!(ip, Bulk);
-    if let Err(code) = bulk_memory(ex, RuntimeOp::MemoryInit, a, b, fp.at(base)) {
+    if let Err(code) = bulk_runtime(ex, RuntimeOp::MemoryInit, a, b, fp.at(base)) {
         return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
@@ -1247,9 +1249,8 @@ handler!(table_get(ip, fp, mem, len, ex, acc) {
 });
 
 handler!(table_set(ip, fp, mem, len, ex, acc) {
-    let Bulk { a: table, base, .. } = ops!(ip, Bulk);
-    let (i, r) = (get!(fp, u32, base), get!(fp, u64, base + SLOT_BYTES));
-    if let Err(code) = ops::table_set(ex.store(), ex.instance, table, i, r) {
+    let Bulk { a, b, base } = ops!(ip, Bulk);
+    if let Err(code) = bulk_runtime(ex, RuntimeOp::TableSet, a, b, fp.at(base)) {
         return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
@@ -1262,38 +1263,44 @@ handler!(table_size(ip, fp, mem, len, ex, acc) {
 });
 
 handler!(table_grow(ip, fp, mem, len, ex, acc) {
-    let Bulk { a: table, base, .. } = ops!(ip, Bulk);
-    let (init, delta) = (get!(fp, u64, base), get!(fp, u32, base + SLOT_BYTES));
-    set!(fp, acc, base, ops::table_grow(ex.store(), ex.instance, table, init, delta));
+    let Bulk { a, b, base } = ops!(ip, Bulk);
+    if let Err(code) = bulk_runtime(ex, RuntimeOp::TableGrow, a, b, fp.at(base)) {
+        return ex.trap(code, ip);
+    }
+    acc = get!(fp, u64, base);
     next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
 handler!(table_fill(ip, fp, mem, len, ex, acc) {
-    let Bulk { a: table, base, .. } = ops!(ip, Bulk);
-    let (i, r, n) =
-        (get!(fp, u32, base), get!(fp, u64, base + SLOT_BYTES), get!(fp, u32, base + 2 * SLOT_BYTES));
-    if let Err(code) = ops::table_fill(ex.store(), ex.instance, table, i, r, n) {
+    let Bulk { a, b, base } = ops!(ip, Bulk);
+    if let Err(code) = bulk_runtime(ex, RuntimeOp::TableFill, a, b, fp.at(base)) {
         return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
 handler!(table_copy(ip, fp, mem, len, ex, acc) {
-    let Bulk { a: dst_table, b: src_table, base } = ops!(ip, Bulk);
-    let (d, s, n) = three(fp, base);
-    if let Err(code) = ops::table_copy(ex.store(), ex.instance, dst_table, src_table, d, s, n) {
+    let Bulk { a, b, base } = ops!(ip, Bulk);
+    if let Err(code) = bulk_runtime(ex, RuntimeOp::TableCopy, a, b, fp.at(base)) {
         return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
 handler!(table_init(ip, fp, mem, len, ex, acc) {
-    let Bulk { a: table, b: segment, base } = ops!(ip, Bulk);
-    let (d, s, n) = three(fp, base);
-    if let Err(code) = ops::table_init(ex.store(), ex.instance, table, segment, d, s, n) {
+    let Bulk { a, b, base } = ops!(ip, Bulk);
+    if let Err(code) = bulk_runtime(ex, RuntimeOp::TableInit, a, b, fp.at(base)) {
         return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
+});
+
+handler!(check_index64(ip, fp, mem, len, ex, acc) {
+    let CheckIndex64 { index } = ops!(ip, CheckIndex64);
+    if get!(fp, u64, index) > u32::MAX as u64 {
+        return ex.trap(TrapCode::TableOutOfBounds, ip);
+    }
+    next!(ip, CheckIndex64, fp, mem, len, ex, acc)
 });
 
 handler!(elem_drop(ip, fp, mem, len, ex, acc) {
@@ -2017,6 +2024,7 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     one(&mut all, memory_grow, "memory_grow", size_of::<MemoryGrow>());
     one(&mut all, use_memory, "use_memory", size_of::<UseMemory>());
     one(&mut all, check_address64, "check_address64", size_of::<CheckAddress64>());
+    one(&mut all, check_index64, "check_index64", size_of::<CheckIndex64>());
     one(&mut all, memory_out_of_bounds, "memory_out_of_bounds", size_of::<Nothing>());
     one(&mut all, memory_fill, "memory_fill", size_of::<Bulk>());
     one(&mut all, memory_copy, "memory_copy", size_of::<Bulk>());

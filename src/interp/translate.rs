@@ -462,6 +462,16 @@ impl Translator<'_> {
         Ok(())
     }
 
+    /// Before `table`'s element at the index in slot `index` is read (`table.get`, an indirect
+    /// call): for a 64-bit table, a trap unless the index is below 2^32 (no table is larger), so
+    /// the handler may read it as an `i32`. Every other table operation reads its operands by
+    /// the table's type in the runtime (`ops::run`).
+    fn check_index64(&mut self, table: u32, index: Slot) {
+        if self.module.tables[table as usize].table64 {
+            self.emit(h::check_index64, CheckIndex64 { index });
+        }
+    }
+
     /// For an access to a 64-bit memory: traps unless its address and offset are below 2^32.
     fn check_address64(&mut self, access: MemoryAccess) {
         let position = self.stack.len() - 1 - access.address_depth;
@@ -591,6 +601,7 @@ impl Translator<'_> {
                 let (params, results) = (ty.params().len(), ty.results().len());
                 let base = self.materialize_args(params + 1);
                 let index = base + params as u32 * SLOT_BYTES;
+                self.check_index64(table_index, index);
                 let sig = self.module.sigs[type_index as usize].0;
                 let call = CallIndirect { ty: type_index, table: table_index, base, index, sig };
                 self.emit(h::CALL_INDIRECT[self.back_kind as usize], call);
@@ -615,6 +626,7 @@ impl Translator<'_> {
                 let args = self.module.types[type_index as usize].params().len();
                 let base = self.materialize_args(args + 1);
                 let index = base + args as u32 * SLOT_BYTES;
+                self.check_index64(table_index, index);
                 let sig = self.module.sigs[type_index as usize].0;
                 let (ty, table, args) = (type_index, table_index, args as u32);
                 let call = ReturnCallIndirect { ty, table, base, index, sig, args };
@@ -752,6 +764,7 @@ impl Translator<'_> {
 
             O::TableGet { table } => {
                 let index = self.pop_slot();
+                self.check_index64(table, index);
                 self.push_result(h::table_get, |dst| TableGet { dst, table, index });
             }
             O::TableSet { table } => self.bulk(h::table_set, 2, table, 0),

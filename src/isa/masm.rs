@@ -524,6 +524,11 @@ pub trait MacroAssembler {
     /// within 4 GiB), leaving `addr` a valid 32-bit address register (upper half clear).
     fn check_address64(&mut self, addr: Reg, offset: u64);
 
+    /// Before an indirect call through a 64-bit table whose `i64` element index is in slot
+    /// `slot`: traps as out of bounds unless the index is below 2^32 (no table is larger), so
+    /// the call reads it as an `i32`.
+    fn check_slot_index64(&mut self, slot: u32);
+
     /// `dst = memory[addr + offset]`, trapping when out of bounds (by an explicit check or
     /// through the guard pages, as the backend's [`HeapBounds`] says). `addr` is a register
     /// holding an `i32` (its upper half clear), or `None` for an address operand of 0: a code

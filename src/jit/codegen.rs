@@ -951,10 +951,12 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             }
             O::TableSet { table } => self.runtime(RuntimeOp::TableSet, table, 0, 2, None),
             O::TableSize { table } => {
-                self.runtime(RuntimeOp::TableSize, table, 0, 0, Some(Ty::I32))
+                let ty = self.table_index_type(table);
+                self.runtime(RuntimeOp::TableSize, table, 0, 0, Some(ty))
             }
             O::TableGrow { table } => {
-                self.runtime(RuntimeOp::TableGrow, table, 0, 2, Some(Ty::I32))
+                let ty = self.table_index_type(table);
+                self.runtime(RuntimeOp::TableGrow, table, 0, 2, Some(ty))
             }
             O::TableFill { table } => self.runtime(RuntimeOp::TableFill, table, 0, 3, None),
             O::TableCopy { dst_table, src_table } => {
@@ -1447,6 +1449,9 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let base = self.stack.len() - 1 - args;
         let index_slot = self.canonical(base + args);
         self.leave_for_tail_call(base, args);
+        if self.module.tables[table as usize].table64 {
+            self.masm.check_slot_index64(index_slot);
+        }
         let sig = self.module.sigs[type_index as usize].0;
         self.masm.tail_call_indirect(type_index, sig, table, index_slot);
     }
@@ -1491,6 +1496,9 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.drop_local_cache();
         let callee_fp = self.canonical(base);
         let index_slot = self.canonical(base + ty.params().len());
+        if self.module.tables[table as usize].table64 {
+            self.masm.check_slot_index64(index_slot);
+        }
         let sig = self.module.sigs[type_index as usize].0;
         self.masm.call_indirect_inline(type_index, sig, table, callee_fp, index_slot);
         self.push_call_results(base, ty.results())
@@ -1521,6 +1529,11 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.release_read(cond, cond_held);
         self.release_read(other, other_held);
         self.push_reg(ty, dst);
+    }
+
+    /// The type of `table`'s indices and sizes: `i64` for a 64-bit table.
+    fn table_index_type(&self, table: u32) -> Ty {
+        if self.module.tables[table as usize].table64 { Ty::I64 } else { Ty::I32 }
     }
 
     /// Whether memory `memory` is a 64-bit one.

@@ -194,9 +194,9 @@ fn optimize(
     inlining: Inlining,
     stats: &mut Stats,
 ) -> Result<(Function, EntrySlots), CompileError> {
-    if module.memories.iter().any(|m| m.memory64) {
-        // The SSA builder and lowering take every address for an `i32`.
-        return Err(CompileError::Unsupported("a module with a 64-bit memory".into()));
+    if module.memories.iter().any(|m| m.memory64) || module.tables.iter().any(|t| t.table64) {
+        // The SSA builder and lowering take every address and element index for an `i32`.
+        return Err(CompileError::Unsupported("a module with a 64-bit memory or table".into()));
     }
     let env = env::of(module);
     let func_index = module.num_imported_funcs + def;

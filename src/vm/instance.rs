@@ -156,7 +156,7 @@ fn check_import<T>(
     let matches = match (&import.kind, &have) {
         (ImportKind::Func(t), ExternType::Func(f)) => module.inner.types[*t as usize] == *f,
         (ImportKind::Table(want), ExternType::Table(t)) => {
-            want.element == t.element && t.limits.matches(&want.limits)
+            want.element == t.element && want.table64 == t.table64 && t.limits.matches(&want.limits)
         }
         (ImportKind::Memory(want), ExternType::Memory(m)) => {
             m.memory64 == want.memory64 && m.limits.matches(&want.limits)
@@ -301,12 +301,17 @@ fn initialize<T>(store: &mut Store<T>, instance: Instance) -> Result<()> {
         match &segment.mode {
             SegmentMode::Active { index: table, offset } => {
                 let entity = &store.inner.instances[id];
-                let offset = eval_const(store, entity, offset) as u32 as usize;
+                let value = eval_const(store, entity, offset);
                 let items = entity.elem_segments[index].clone().unwrap_or_else(|| Arc::from([]));
                 let table_id = entity.tables[*table as usize] as usize;
+                // An `i64` offset for a 64-bit table, else an `i32` one.
+                let table64 = store.inner.tables[table_id].ty.table64;
+                let offset = if table64 { value as u64 } else { value as u32 as u64 };
                 let elems = &mut store.inner.tables[table_id].elems;
-                let range = offset..offset.saturating_add(items.len());
-                match elems.get_mut(range.clone()) {
+                let end = offset.saturating_add(items.len() as u64);
+                let range = offset as usize..end as usize;
+                let in_bounds = end <= elems.len() as u64;
+                match elems.get_mut(range.clone()).filter(|_| in_bounds) {
                     Some(dst) => dst.copy_from_slice(&items),
                     None => return Err(Trap::new(TrapCode::TableOutOfBounds).into()),
                 }
@@ -451,10 +456,10 @@ mod tests {
         assert!(matches!(err, Error::Invalid(_)), "{err}");
     }
 
-    /// A 64-bit memory satisfies only a 64-bit memory import, and the other way round; 64-bit
-    /// tables are refused as unsupported (not run with their indices cut to 32 bits).
+    /// A 64-bit memory satisfies only a 64-bit memory import, and the other way round (tables:
+    /// tests/data/table64.wast).
     #[test]
-    fn memory64_imports_match_by_index_type_and_table64_is_refused() {
+    fn memory64_imports_match_by_index_type() {
         let engine = Engine::default();
         let exporter = |ty: &str| format!(r#"(module (memory (export "m") {ty} 1))"#);
         let importer = |ty: &str| format!(r#"(module (import "e" "m" (memory {ty} 1)))"#);
@@ -473,8 +478,6 @@ mod tests {
             let linked = linker.instantiate(&mut store, &importing);
             assert_eq!(linked.is_ok(), links, "{have} memory for an {want} import: {linked:?}");
         }
-        let err = Module::new(&engine, "(module (table i64 1 funcref))").unwrap_err();
-        assert!(matches!(err, Error::Unsupported(_)), "{err}");
     }
 
     #[test]

@@ -94,6 +94,16 @@ pub unsafe fn run(
     let index_at = |store: &StoreInner, m: u32, i: usize| {
         if is_64(store, m) { u64_at(i) } else { u32_at(i) as u64 }
     };
+    // An element index or count in table `t`: `i64` in a 64-bit table, else `i32`. No table
+    // reaches 2^32 elements, so a 64-bit one beyond `u32` is out of bounds.
+    let is_table64 = |store: &StoreInner, t: u32| table64(store, instance, t);
+    let element_at = |store: &StoreInner, t: u32, i: usize| {
+        if is_table64(store, t) {
+            u32::try_from(u64_at(i)).map_err(|_| TrapCode::TableOutOfBounds)
+        } else {
+            Ok(u32_at(i))
+        }
+    };
     let result = match op {
         RuntimeOp::MemoryFill => {
             let (d, n) = (index_at(store, a, 0), index_at(store, a, 2));
@@ -123,18 +133,35 @@ pub unsafe fn run(
             data_drop(store, instance, a);
             return Ok(());
         }
-        RuntimeOp::TableGet => table_get(store, instance, a, u32_at(0))? as u128,
-        RuntimeOp::TableSet => return table_set(store, instance, a, u32_at(0), u64_at(1)),
+        RuntimeOp::TableGet => table_get(store, instance, a, element_at(store, a, 0)?)? as u128,
+        RuntimeOp::TableSet => {
+            return table_set(store, instance, a, element_at(store, a, 0)?, u64_at(1));
+        }
         RuntimeOp::TableSize => table_size(store, instance, a) as u128,
-        RuntimeOp::TableGrow => table_grow(store, instance, a, u64_at(0), u32_at(1)) as u128,
+        RuntimeOp::TableGrow => {
+            let wide = is_table64(store, a);
+            // A delta beyond u32 cannot fit any table: the grow fails (-1), it does not trap.
+            let delta = if wide { u32::try_from(u64_at(1)).ok() } else { Some(u32_at(1)) };
+            let old = delta.map_or(u32::MAX, |d| table_grow(store, instance, a, u64_at(0), d));
+            if old == u32::MAX && wide { u64::MAX as u128 } else { old as u128 }
+        }
         RuntimeOp::TableFill => {
-            return table_fill(store, instance, a, u32_at(0), u64_at(1), u32_at(2));
+            let (i, n) = (element_at(store, a, 0)?, element_at(store, a, 2)?);
+            return table_fill(store, instance, a, i, u64_at(1), n);
         }
         RuntimeOp::TableCopy => {
-            return table_copy(store, instance, a, b, u32_at(0), u32_at(1), u32_at(2));
+            let (d, s) = (element_at(store, a, 0)?, element_at(store, b, 1)?);
+            // The count is an `i64` only between two 64-bit tables.
+            let n = if is_table64(store, a) && is_table64(store, b) {
+                u32::try_from(u64_at(2)).map_err(|_| TrapCode::TableOutOfBounds)?
+            } else {
+                u32_at(2)
+            };
+            return table_copy(store, instance, a, b, d, s, n);
         }
         RuntimeOp::TableInit => {
-            return table_init(store, instance, a, b, u32_at(0), u32_at(1), u32_at(2));
+            let d = element_at(store, a, 0)?;
+            return table_init(store, instance, a, b, d, u32_at(1), u32_at(2));
         }
         RuntimeOp::ElemDrop => {
             elem_drop(store, instance, a);
@@ -179,6 +206,11 @@ pub fn check_func_ref(
 /// The store index of `instance`'s memory `memory`.
 fn memory_id(store: &StoreInner, instance: u32, memory: u32) -> usize {
     store.instances[instance as usize].memories[memory as usize] as usize
+}
+
+/// Whether `instance`'s table `table` is a 64-bit one (its indices and sizes are `i64`).
+pub fn table64(store: &StoreInner, instance: u32, table: u32) -> bool {
+    table_ref(store, instance, table).ty.table64
 }
 
 /// Whether `instance`'s memory `memory` is a 64-bit one (its addresses and sizes are `i64`).

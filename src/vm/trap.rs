@@ -187,6 +187,7 @@ pub(crate) fn trap_status(code: &TrapCode) -> u32 {
         TrapCode::StackOverflow => 5,
         TrapCode::OutOfFuel => 6,
         TrapCode::BadConversionToInteger => 7,
+        TrapCode::TableOutOfBounds => 8,
         other => unreachable!("compiled code never raises {other:?} itself"),
     }
 }
@@ -201,6 +202,7 @@ pub(crate) fn trap_code(status: u32) -> TrapCode {
         5 => TrapCode::StackOverflow,
         6 => TrapCode::OutOfFuel,
         7 => TrapCode::BadConversionToInteger,
+        8 => TrapCode::TableOutOfBounds,
         other => TrapCode::Host(format!("compiled code returned unknown status {other}")),
     }
 }

@@ -1330,7 +1330,15 @@ impl MacroAssembler for Aarch64Masm {
             return;
         }
         a64!(self.ops ; lsr x16, X(addr.0), 32);
-        self.cbz(Size::S64, SCRATCH0, false, oob);
+        self.cbz(Size::S64, SCRATCH0, true, oob);
+    }
+
+    fn check_slot_index64(&mut self, slot: u32) {
+        let oob = self.trap_label(TrapCode::TableOutOfBounds);
+        // The upper half of the little-endian i64.
+        let (base, off) = self.address(FP, slot + 4, 2);
+        a64!(self.ops ; ldr w16, [XSP(base), off]);
+        self.cbz(Size::S32, SCRATCH0, true, oob);
     }
 
     fn set_memory(&mut self, memory: u32) {

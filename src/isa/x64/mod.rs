@@ -1417,6 +1417,16 @@ impl MacroAssembler for X64Masm {
         );
     }
 
+    fn check_slot_index64(&mut self, slot: u32) {
+        let oob = self.trap_label(TrapCode::TableOutOfBounds);
+        // The upper half of the little-endian i64.
+        asm!(self.ops
+            ; mov eax, DWORD [rsi + (slot + 4) as i32]
+            ; test eax, eax
+            ; jnz =>oob
+        );
+    }
+
     fn set_memory(&mut self, memory: u32) {
         self.heap_base_used = true;
         match memory {

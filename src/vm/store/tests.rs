@@ -187,7 +187,7 @@ fn funcref_elements_and_initializers_of_another_store_are_refused() {
     assert_wrong_store(global.set(&mut b, foreign), "Func");
     assert_eq!(global.get(&b), Val::FuncRef(None));
     let limits = Limits { min: 1, max: None };
-    let table_ty = TableType { element: ValType::FuncRef, limits };
+    let table_ty = TableType { element: ValType::FuncRef, limits, table64: false };
     assert_wrong_store(b.new_table(table_ty, foreign), "Func");
     let global_ty = GlobalType { content: ValType::FuncRef, mutable: false };
     assert_wrong_store(b.new_global(global_ty, foreign), "Func");
