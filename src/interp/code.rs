@@ -500,6 +500,11 @@ operands! {
     /// which the table's dispatch array holds per element); arguments from `base`, the table
     /// index in slot `index`.
     CallIndirect { ty: u32, table: u32, base: Slot, index: Slot, sig: u32 }
+    /// Calls the function the reference in slot `callee` names (`call_ref`; traps when it is
+    /// null), with its arguments in slots `base..`.
+    CallRef { base: Slot, callee: Slot }
+    /// Traps when the reference in slot `src` is null (`ref.as_non_null`); writes nothing.
+    NonNull { src: Slot }
     /// `dst = global`.
     GlobalGet { dst: Slot, global: u32 }
     /// `global = src`.

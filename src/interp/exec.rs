@@ -747,6 +747,24 @@ impl Executor {
         self.call_out(|ctx| unsafe { runtime::call_func(ctx, func, callee.as_ptr()) }, Some(ret))
     }
 
+    /// `call_ref` of the function reference `raw` (the slot bits: 0 for null), like
+    /// [`Self::call`]: a function of this instance stays in this loop, any other is called
+    /// through the runtime. Validation guarantees the function has the instruction's type.
+    #[inline(never)]
+    pub(super) fn call_ref(&mut self, raw: u64, ret: Ip, fp: Fp, callee: Fp) -> Entered {
+        let Some(func) = crate::vm::decode_func_ref(raw) else {
+            self.trap_in_frame(TrapCode::NullReference, Position::After(ret));
+            return Entered::Trap;
+        };
+        if let FuncKind::Wasm { instance, def_index } = self.store().func(func).kind
+            && instance == self.instance
+        {
+            return self.call(def_index, ret, fp, callee);
+        }
+        // SAFETY: the context is this execution's; the arguments are at `callee`.
+        self.call_out(|ctx| unsafe { runtime::call_func(ctx, func, callee.as_ptr()) }, Some(ret))
+    }
+
     /// Pops the caller's frame after a callee finished; `None` when the entered function
     /// returned.
     #[inline(always)]
@@ -868,19 +886,20 @@ impl Executor {
         point: &DebugPoint,
         fp: Fp,
     ) -> Option<u32> {
-        match call {
-            super::debug::CallKind::Direct(func) => func.checked_sub(self.num_imported_funcs),
+        let raw = match call {
+            super::debug::CallKind::Direct(func) => {
+                return func.checked_sub(self.num_imported_funcs);
+            }
             super::debug::CallKind::Indirect { table } => {
                 let index = *point.read_stack(fp).last()? as u32;
-                let raw = ops::table_get(self.store(), self.instance, table, index).ok()?;
-                let func = crate::vm::store::decode_func_ref(raw)?;
-                match self.store().func(func).kind {
-                    FuncKind::Wasm { instance, def_index } if instance == self.instance => {
-                        Some(def_index)
-                    }
-                    _ => None,
-                }
+                ops::table_get(self.store(), self.instance, table, index).ok()?
             }
+            super::debug::CallKind::Reference => *point.read_stack(fp).last()? as u64,
+        };
+        let func = crate::vm::store::decode_func_ref(raw)?;
+        match self.store().func(func).kind {
+            FuncKind::Wasm { instance, def_index } if instance == self.instance => Some(def_index),
+            _ => None,
         }
     }
 

@@ -1551,6 +1551,29 @@ fn call_indirect_slow(ip: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor, a
     }
 }
 
+handler!(call_ref(ip, fp, mem, len, ex, acc) {
+    let CallRef { base, callee } = ops!(ip, CallRef);
+    // SAFETY: a call falls through, so an instruction follows it.
+    let ret = unsafe { ip.skip::<CallRef>() };
+    let callee_fp = fp.at(base);
+    match ex.call_ref(get!(fp, u64, callee), ret, fp, callee_fp) {
+        Entered::Code(start) => dispatch_guarded!(start, callee_fp, mem, len, ex, acc),
+        Entered::Done => {
+            let (mem, len) = ex.memory();
+            dispatch!(ret, fp, mem, len, ex, acc)
+        }
+        Entered::Trap => Flow::Trap,
+    }
+});
+
+handler!(ref_as_non_null(ip, fp, mem, len, ex, acc) {
+    let NonNull { src } = ops!(ip, NonNull);
+    if get!(fp, u64, src) == 0 {
+        return ex.trap(TrapCode::NullReference, ip);
+    }
+    next!(ip, NonNull, fp, mem, len, ex, acc)
+});
+
 // ---- SIMD (semantics in `simd.rs`) ----
 
 /// Memory 0 as a slice, for `simd`'s bounds-checked accesses.
@@ -1984,6 +2007,8 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
         one(&mut all, *h, &format!("call_indirect{count}"), size_of::<CallIndirect>());
     }
     one(&mut all, call_import, "call_import", size_of::<CallImport>());
+    one(&mut all, call_ref, "call_ref", size_of::<CallRef>());
+    one(&mut all, ref_as_non_null, "ref_as_non_null", size_of::<NonNull>());
     one(&mut all, v128_unary, "v128_unary", size_of::<V128Un>());
     one(&mut all, v128_binary, "v128_binary", size_of::<V128Bin>());
     one(&mut all, v128_ternary, "v128_ternary", size_of::<V128Ter>());

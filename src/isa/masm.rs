@@ -552,6 +552,10 @@ pub trait MacroAssembler {
     /// `call_indirect` with module type `ty` through `table`; the table index is in the slot after
     /// the arguments. Like [`MacroAssembler::call`] otherwise.
     fn call_indirect(&mut self, ty: u32, table: u32, callee_fp: u32);
+    /// `call_ref` with module type `ty`: the function reference is in the slot after the
+    /// arguments; the context's `call_ref` helper calls the function or traps on null. Like
+    /// [`MacroAssembler::call`] otherwise.
+    fn call_ref(&mut self, ty: u32, callee_fp: u32);
     /// `call_indirect` as [`MacroAssembler::call_indirect`], with the common case inline: when
     /// the table index (in slot `index_slot`, the one after the arguments) is below the table's
     /// size and its element in the table's dispatch array (`vm::table`) has signature `sig` (the

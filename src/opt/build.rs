@@ -74,13 +74,9 @@ fn ty(t: wasmparser::ValType) -> Type {
         wasmparser::ValType::F32 => Type::F32,
         wasmparser::ValType::F64 => Type::F64,
         wasmparser::ValType::V128 => Type::V128,
-        wasmparser::ValType::Ref(r) => {
-            if r.is_func_ref() {
-                Type::FuncRef
-            } else {
-                Type::ExternRef
-            }
-        }
+        // Concrete heap types are function types (function references, no GC).
+        wasmparser::ValType::Ref(r) if r.is_extern_ref() => Type::ExternRef,
+        wasmparser::ValType::Ref(_) => Type::FuncRef,
     }
 }
 

@@ -5,7 +5,7 @@
 //! ```text
 //! host --Func::call--> call() --module's function table--> entry(ctx, fp, func)
 //!                                                             | tier 0, 1 or 2 runs the body
-//! any tier --call import / call_indirect--> call_func() --> entry | host trampoline
+//! any tier --call import / call_indirect / call_ref--> call_func() --> entry | host trampoline
 //! ```
 //!
 //! Traps come back as statuses: the trap itself waits in the store (`StoreInner::pending_trap`)
@@ -17,7 +17,7 @@
 use super::TrapCode;
 use super::ops::{self, RuntimeOp};
 use super::stack::MAX_NESTING;
-use super::store::{Caller, FuncIdx, FuncKind, Store, StoreInner};
+use super::store::{Caller, FuncIdx, FuncKind, Store, StoreInner, decode_func_ref};
 use super::trap::{FrameInfo, Trap, trap_code};
 use super::vmctx::{STATUS_OK, TRAP_PENDING, VmCtx};
 use crate::tier::Tier;
@@ -138,13 +138,13 @@ fn call_host<T>(
     host(Caller { store: &mut *store, instance }, args, results)?;
     let ty = &store.inner.func(func).ty;
     for (val, expected) in results.iter().zip(ty.results()) {
-        if val.ty() != *expected {
+        store.inner.check_val(val).map_err(|e| Trap::host(format!("host function result: {e}")))?;
+        if !store.inner.val_has_type(val, *expected) {
             return Err(Trap::host(format!(
                 "host function returned a {} where its signature says {expected}",
                 val.ty()
             )));
         }
-        store.inner.check_val(val).map_err(|e| Trap::host(format!("host function result: {e}")))?;
     }
     Ok(())
 }
@@ -310,6 +310,27 @@ pub(crate) unsafe extern "C" fn call_indirect(
         Ok(func) => unsafe { call_func(ctx, func, callee_fp) },
         // SAFETY: as above.
         Err(code) => unsafe { raise(ctx, code) },
+    }
+}
+
+/// `VmCtx::call_ref`.
+///
+/// # Safety
+/// As for [`call_func`]; the arguments and then the function reference are in the slots at
+/// `callee_fp..`, and `ty` is the module type the validated `call_ref` names.
+pub(crate) unsafe extern "C" fn call_ref(ctx: *mut VmCtx, callee_fp: *mut u128, ty: u32) -> u32 {
+    // SAFETY: the context and its store are live; the reference follows the arguments.
+    let func = unsafe {
+        let store = &*(*ctx).store;
+        let module = &store.instances[(*ctx).instance as usize].module.inner;
+        let num_params = module.types[ty as usize].params().len();
+        decode_func_ref(callee_fp.add(num_params).cast::<u64>().read())
+    };
+    match func {
+        // SAFETY: guaranteed by the caller; validation gave the function type `ty`.
+        Some(func) => unsafe { call_func(ctx, func, callee_fp) },
+        // SAFETY: as above.
+        None => unsafe { raise(ctx, TrapCode::NullReference) },
     }
 }
 

@@ -92,6 +92,9 @@ pub fn ends_fuel_segment(op: &wasmparser::Operator<'_>) -> bool {
             | Operator::Return
             | Operator::Call { .. }
             | Operator::CallIndirect { .. }
+            | Operator::CallRef { .. }
+            | Operator::BrOnNull { .. }
+            | Operator::BrOnNonNull { .. }
             | Operator::Unreachable
     )
 }

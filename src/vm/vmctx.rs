@@ -10,7 +10,7 @@
 //!
 //! Compiled code reads the context's fields at fixed offsets (`#[repr(C)]`, `offset_of!` in each
 //! backend) and leaves for the runtime only through its helpers: calls to imports and through
-//! tables, `memory.grow`, the runtime operations, the trap exit, and the tiering hook. No Rust
+//! tables and references, `memory.grow`, the runtime operations, the trap exit, and the tiering hook. No Rust
 //! panic or unwind ever crosses compiled frames: helpers catch nothing because they raise nothing,
 //! reporting traps as statuses.
 //!
@@ -28,6 +28,12 @@ pub type FuncEntry = unsafe extern "C" fn(ctx: *mut VmCtx, callee_fp: *mut u128,
 /// `callee_fp`; the table index is in the slot after the arguments. Returns like a [`FuncEntry`].
 pub type CallIndirectHelper =
     unsafe extern "C" fn(ctx: *mut VmCtx, callee_fp: *mut u128, ty: u32, table: u32) -> u32;
+
+/// Calls the function the reference in the slot after the arguments names (`call_ref` with
+/// module type `ty`, which says how many arguments there are) on the frame at `callee_fp`, or
+/// traps when it is null. Returns like a [`FuncEntry`].
+pub type CallRefHelper =
+    unsafe extern "C" fn(ctx: *mut VmCtx, callee_fp: *mut u128, ty: u32) -> u32;
 
 /// Grows memory 0 by `delta` pages; returns the old size in pages or `u32::MAX`, and refreshes the
 /// context's memory fields. (Other memories grow through the runtime operations.)
@@ -152,6 +158,8 @@ pub struct VmCtx {
     /// are the copy its accesses use): how code reaches memories 1 and up (multi-memory).
     /// Refreshed with `mem_base` and `mem_len`.
     pub memories: *const MemoryView,
+    /// `call_ref`.
+    pub call_ref: CallRefHelper,
     /// The instance's index in its store (opaque to compiled code).
     pub instance: u32,
 }

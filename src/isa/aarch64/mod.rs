@@ -142,6 +142,7 @@ const CTX_NATIVE_STACK_LIMIT: u32 = std::mem::offset_of!(VmCtx, native_stack_lim
 const CTX_FUEL: u32 = std::mem::offset_of!(VmCtx, fuel) as u32;
 const CTX_RUNTIME: u32 = std::mem::offset_of!(VmCtx, runtime) as u32;
 const CTX_CALL_INDIRECT: u32 = std::mem::offset_of!(VmCtx, call_indirect) as u32;
+const CTX_CALL_REF: u32 = std::mem::offset_of!(VmCtx, call_ref) as u32;
 const CTX_MEMORY_GROW: u32 = std::mem::offset_of!(VmCtx, memory_grow) as u32;
 const CTX_CALL_IMPORT: u32 = std::mem::offset_of!(VmCtx, call_import) as u32;
 const CTX_COUNTERS: u32 = std::mem::offset_of!(VmCtx, counters) as u32;
@@ -1163,6 +1164,14 @@ impl MacroAssembler for Aarch64Masm {
         self.mov_imm(Size::S32, 2, ty as i64);
         self.mov_imm(Size::S32, 3, table as i64);
         self.load_ctx(SCRATCH0, CTX_CALL_INDIRECT);
+        a64!(self.ops ; mov x0, x19);
+        self.call_checked();
+    }
+
+    fn call_ref(&mut self, ty: u32, callee_fp: u32) {
+        self.add_imm(Size::S64, 1, FP, callee_fp as i64);
+        self.mov_imm(Size::S32, 2, ty as i64);
+        self.load_ctx(SCRATCH0, CTX_CALL_REF);
         a64!(self.ops ; mov x0, x19);
         self.call_checked();
     }

@@ -104,6 +104,7 @@ const CTX_STACK_END: i32 = std::mem::offset_of!(VmCtx, stack_end) as i32;
 const CTX_FUEL: i32 = std::mem::offset_of!(VmCtx, fuel) as i32;
 const CTX_NATIVE_STACK_LIMIT: i32 = std::mem::offset_of!(VmCtx, native_stack_limit) as i32;
 const CTX_CALL_INDIRECT: i32 = std::mem::offset_of!(VmCtx, call_indirect) as i32;
+const CTX_CALL_REF: i32 = std::mem::offset_of!(VmCtx, call_ref) as i32;
 const CTX_MEMORY_GROW: i32 = std::mem::offset_of!(VmCtx, memory_grow) as i32;
 const CTX_CALL_IMPORT: i32 = std::mem::offset_of!(VmCtx, call_import) as i32;
 const CTX_COUNTERS: i32 = std::mem::offset_of!(VmCtx, counters) as i32;
@@ -1254,6 +1255,21 @@ impl MacroAssembler for X64Masm {
             ; mov edx, ty as i32
             ; mov ecx, table as i32
             ; call QWORD [rdi + CTX_CALL_INDIRECT]
+            ; pop rsi
+            ; pop rdi
+            ; test eax, eax
+            ; jnz =>trap_exit
+        );
+    }
+
+    fn call_ref(&mut self, ty: u32, callee_fp: u32) {
+        let trap_exit = self.call_trap_label();
+        asm!(self.ops
+            ; push rdi
+            ; push rsi
+            ; lea rsi, [rsi + callee_fp as i32]
+            ; mov edx, ty as i32
+            ; call QWORD [rdi + CTX_CALL_REF]
             ; pop rsi
             ; pop rdi
             ; test eax, eax
