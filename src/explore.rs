@@ -70,6 +70,10 @@ pub enum CodePart {
     TrapStub(TrapCode),
     /// The stub a call site leaves through when its callee trapped (naming the call's offset).
     CallTrapStub,
+    /// The stub a call site goes to when its callee left a tail call pending: runs the chain.
+    TailCallStub,
+    /// Where tail calls leave the function for their callee's entry.
+    TailExit,
     /// Where a faulting heap access continues (an out-of-bounds trap).
     OobLanding,
     /// Where every trap leaves the function.
@@ -85,6 +89,8 @@ impl std::fmt::Display for CodePart {
             CodePart::HotStub => write!(f, "counting stub: back-edge tally or tier-up check"),
             CodePart::TrapStub(code) => write!(f, "trap stub: {}", code.message()),
             CodePart::CallTrapStub => f.write_str("call trap stub: a callee trapped"),
+            CodePart::TailCallStub => f.write_str("tail-call stub: a callee left a tail call"),
+            CodePart::TailExit => f.write_str("tail exit: restores, then jumps to the callee"),
             CodePart::OobLanding => f.write_str("landing pad of faulting heap accesses"),
             CodePart::TrapExit => f.write_str("trap exit"),
             CodePart::Epilogue => f.write_str("epilogue"),
@@ -193,6 +199,8 @@ impl Module {
                     OutOfLine::HotStub => CodePart::HotStub,
                     OutOfLine::TrapStub(code) => CodePart::TrapStub(code),
                     OutOfLine::CallTrapStub => CodePart::CallTrapStub,
+                    OutOfLine::TailCallStub => CodePart::TailCallStub,
+                    OutOfLine::TailExit => CodePart::TailExit,
                     OutOfLine::OobLanding => CodePart::OobLanding,
                     OutOfLine::TrapExit => CodePart::TrapExit,
                     OutOfLine::Epilogue => CodePart::Epilogue,

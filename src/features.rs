@@ -82,8 +82,10 @@ impl WasmFeatures {
     const RUN: WasmFeatures = WasmFeatures {
         extended_const: true,
         function_references: true,
+        memory64: true,
         multi_memory: true,
         relaxed_simd: true,
+        tail_call: true,
         ..WasmFeatures::WASM2
     };
 

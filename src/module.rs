@@ -657,7 +657,11 @@ impl<'e> Builder<'e> {
             }
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
-                    self.import(import?);
+                    let import = import?;
+                    if let wasmparser::TypeRef::Table(ty) = &import.ty {
+                        refuse_table64(ty)?;
+                    }
+                    self.import(import);
                 }
             }
             Payload::FunctionSection(reader) => {
@@ -668,6 +672,7 @@ impl<'e> Builder<'e> {
             Payload::TableSection(reader) => {
                 for table in reader {
                     let table = table?;
+                    refuse_table64(&table.ty)?;
                     self.m.tables.push(table_type(table.ty, &self.m.sigs));
                     self.m.table_inits.push(match &table.init {
                         wasmparser::TableInit::RefNull => None,
@@ -872,8 +877,8 @@ fn validate_body(
 }
 
 /// `return_call_ref` is a tail call, but wasmparser admits it with function references alone:
-/// without tail calls switched on it is invalid, and while no tier runs tail calls it is refused
-/// as unsupported, as every other tail call is (`not_yet_run`).
+/// without tail calls switched on it is invalid, and if no tier ran tail calls it would be
+/// refused as unsupported, as every other tail call would be (`not_yet_run`).
 fn check_tail_call_gate(features: crate::WasmFeatures, offset: u64) -> Result<()> {
     if features.run().tail_call {
         Ok(())
@@ -927,6 +932,15 @@ pub(crate) fn br_table_depths(targets: &wasmparser::BrTable<'_>) -> Result<Vec<u
     Ok(depths)
 }
 
+/// Tables indexed by `i64` (memory64's other half) are not run yet: refused rather than run
+/// with their indices cut to 32 bits.
+fn refuse_table64(t: &wasmparser::TableType) -> Result<()> {
+    if t.table64 {
+        return Err(Error::Unsupported("64-bit tables (memory64's table64)".into()));
+    }
+    Ok(())
+}
+
 fn table_type(t: wasmparser::TableType, sigs: &[SigId]) -> TableType {
     TableType {
         element: ValType::Ref(RefType::from_wasmparser(t.element_type, sigs)),
@@ -935,7 +949,7 @@ fn table_type(t: wasmparser::TableType, sigs: &[SigId]) -> TableType {
 }
 
 fn memory_type(m: wasmparser::MemoryType) -> MemoryType {
-    MemoryType { limits: Limits { min: m.initial, max: m.maximum } }
+    MemoryType { limits: Limits { min: m.initial, max: m.maximum }, memory64: m.memory64 }
 }
 
 fn global_type(g: wasmparser::GlobalType, sigs: &[SigId]) -> GlobalType {

@@ -261,10 +261,43 @@ fn integer_op(opcode: u8) -> Operator<'static> {
     }
 }
 
-/// The memory a load or store (of any kind, SIMD included) accesses; `None` for every other
-/// operator. Multi-memory lets the memory be any index; most code names memory 0.
-pub fn accessed_memory(op: &Operator<'_>) -> Option<u32> {
+/// What a load or store (of any kind, SIMD included) accesses: which memory, at which offset,
+/// and where its address operand is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryAccess {
+    /// The memory (multi-memory lets it be any index; most code names memory 0).
+    pub memory: u32,
+    /// The static offset added to the address.
+    pub offset: u64,
+    /// Operands above the address on the operand stack: 1 for stores and lane accesses (the
+    /// value), 0 for plain loads.
+    pub address_depth: usize,
+}
+
+/// The memory access `op` makes; `None` for every operator that is not a load or store.
+pub fn access_of(op: &Operator<'_>) -> Option<MemoryAccess> {
     use Operator as O;
+    let address_depth = match op {
+        O::I32Store { .. }
+        | O::I64Store { .. }
+        | O::F32Store { .. }
+        | O::F64Store { .. }
+        | O::I32Store8 { .. }
+        | O::I32Store16 { .. }
+        | O::I64Store8 { .. }
+        | O::I64Store16 { .. }
+        | O::I64Store32 { .. }
+        | O::V128Store { .. }
+        | O::V128Load8Lane { .. }
+        | O::V128Load16Lane { .. }
+        | O::V128Load32Lane { .. }
+        | O::V128Load64Lane { .. }
+        | O::V128Store8Lane { .. }
+        | O::V128Store16Lane { .. }
+        | O::V128Store32Lane { .. }
+        | O::V128Store64Lane { .. } => 1,
+        _ => 0,
+    };
     let memarg = match op {
         O::I32Load { memarg }
         | O::I64Load { memarg }
@@ -314,7 +347,9 @@ pub fn accessed_memory(op: &Operator<'_>) -> Option<u32> {
         _ => return None,
     };
     match memarg.target {
-        MemArgTarget::Memory(memory) => Some(memory),
+        MemArgTarget::Memory(memory) => {
+            Some(MemoryAccess { memory, offset: memarg.offset, address_depth })
+        }
         // GC arrays: never validated here (no GC).
         MemArgTarget::Array(_) => None,
     }

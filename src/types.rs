@@ -231,6 +231,9 @@ impl Limits {
 pub struct MemoryType {
     /// Size limits in 64 KiB pages.
     pub limits: Limits,
+    /// Whether addresses are `i64` (memory64) rather than `i32`. tierup keeps such a memory to
+    /// the 65536 pages (4 GiB) a 32-bit one may have.
+    pub memory64: bool,
 }
 
 /// The type of a table.

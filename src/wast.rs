@@ -499,7 +499,7 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) {
         TableType { element: ValType::FUNCREF, limits: Limits { min: 10, max: Some(20) } };
     let table = store.new_table(table_ty, Val::FuncRef(None)).expect("small table");
     linker.define("spectest", "table", Extern::Table(table));
-    let memory_ty = MemoryType { limits: Limits { min: 1, max: Some(2) } };
+    let memory_ty = MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false };
     if let Ok(memory) = store.new_memory(memory_ty) {
         linker.define("spectest", "memory", Extern::Memory(memory));
     }

@@ -1,5 +1,6 @@
 //! Typed function references end to end, through the public API: `call_ref` (to a function of
-//! the instance, to an import, to another instance's function, and on null), `ref.as_non_null`,
+//! the instance, to an import, to another instance's function, and on null), `return_call_ref`
+//! (deep on a constant stack, to an import, on null), `ref.as_non_null`,
 //! `br_on_null` and `br_on_non_null` with values below the reference, non-nullable locals and a
 //! table with an initializer, on the interpreter, tier 1 up front and `auto` at the first call;
 //! fuel spent the same on every tier; typed references in import and export matching.
@@ -15,7 +16,7 @@ const WAT: &str = r#"(module
   (import "host" "triple" (func $triple (type $i2i)))
   (func $double (type $i2i) (i32.mul (local.get 0) (i32.const 2)))
   (func $sub (type $ii2i) (i32.sub (local.get 0) (local.get 1)))
-  (elem declare func $double $sub $triple)
+  (elem declare func $double $sub $triple $countdown)
   (table $doubles 3 (ref $i2i) (ref.func $double))
 
   ;; The reference to $double, or null when `null` is not zero.
@@ -35,6 +36,20 @@ const WAT: &str = r#"(module
     (i32.add (i32.const 100) (call_ref $ii2i (local.get 0) (local.get 1) (ref.func $sub))))
   (func (export "call_table") (param $index i32) (param $x i32) (result i32)
     (call_ref $i2i (local.get $x) (table.get $doubles (local.get $index))))
+
+  ;; return_call_ref: n calls deep on a constant stack; to a reference that may be null; to
+  ;; the import.
+  (func $countdown (type $ii2i)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (local.get 1))
+      (else (return_call_ref $ii2i
+        (i32.sub (local.get 0) (i32.const 1)) (i32.add (local.get 1) (i32.const 2))
+        (ref.func $countdown)))))
+  (func (export "countdown") (param i32) (result i32) (call $countdown (local.get 0) (i32.const 0)))
+  (func (export "tail_maybe") (param $null i32) (param $x i32) (result i32)
+    (return_call_ref $i2i (local.get $x) (call $maybe (local.get $null))))
+  (func (export "tail_import") (param i32) (result i32)
+    (return_call_ref $i2i (local.get 0) (ref.func $triple)))
 
   (func (export "as_non_null") (param $null i32) (result i32)
     (call_ref $i2i (i32.const 21) (ref.as_non_null (call $maybe (local.get $null)))))
@@ -162,6 +177,12 @@ fn call_ref_reaches_every_kind_of_callee_and_traps_on_null_on_every_tier() {
         null_trap(s, instance, "call_param", &[Val::FuncRef(None), Val::I32(1)]);
         assert_eq!(call(s, instance, "as_non_null", &i32s(&[0])), i32s(&[42]), "{tier}");
         null_trap(s, instance, "as_non_null", &i32s(&[1]));
+        // Far deeper than the call stack allows without tail calls.
+        let deep = 1_000_000;
+        assert_eq!(call(s, instance, "countdown", &i32s(&[deep])), i32s(&[2 * deep]), "{tier}");
+        assert_eq!(call(s, instance, "tail_maybe", &i32s(&[0, 5])), i32s(&[10]), "{tier}");
+        null_trap(s, instance, "tail_maybe", &i32s(&[1, 5]));
+        assert_eq!(call(s, instance, "tail_import", &i32s(&[5])), i32s(&[15]), "{tier}");
         // 1, 3 and 5 doubled, plus 0, 2 and 4.
         assert_eq!(call(s, instance, "loop", &i32s(&[6])), i32s(&[24]), "{tier}");
         assert!(module.tier1_refusals().is_empty(), "{tier}: {:?}", module.tier1_refusals());
@@ -182,11 +203,11 @@ fn tier_2_refuses_the_new_operators_and_the_functions_still_run() {
     let refusals: Vec<_> =
         module.refusals().into_iter().filter(|r| r.tier == Tier::Optimized).collect();
     let reasons: Vec<&str> = refusals.iter().map(|r| r.reason.as_str()).collect();
-    for operator in ["CallRef", "RefAsNonNull", "BrOnNull", "BrOnNonNull"] {
+    for operator in ["CallRef", "ReturnCallRef", "RefAsNonNull", "BrOnNull", "BrOnNonNull"] {
         assert!(reasons.iter().any(|r| r.contains(operator)), "{operator}: {reasons:?}");
     }
-    // `$double`, `$sub` and `$maybe` use none of them.
-    assert_eq!(refusals.len() as u32, module.num_funcs() - 4, "{reasons:?}");
+    // The import aside, `$double`, `$sub`, `$maybe` and `countdown` use none of them.
+    assert_eq!(refusals.len() as u32, module.num_funcs() - 5, "{reasons:?}");
 }
 
 #[test]

@@ -24,8 +24,12 @@ enum Suite {
 
 /// Proposal files written before multi-memory, which require what it allows to be rejected
 /// (`memory.grow`'s reserved byte as one zero byte, a second memory).
-const WRITTEN_WITHOUT_MULTI_MEMORY: &[&str] =
-    &["function-references/binary.wast", "memory64/binary.wast", "memory64/memory.wast"];
+const WRITTEN_WITHOUT_MULTI_MEMORY: &[&str] = &[
+    "function-references/binary.wast",
+    "memory64/binary.wast",
+    "memory64/memory.wast",
+    "memory64/memory64.wast",
+];
 
 /// The 3.0 proposals whose own folders run with [`Suite::V3`].
 const V3_PROPOSALS: &[Proposal] = &[
@@ -77,9 +81,6 @@ const V3_EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("wasm-v3/imports.wast", EXCEPTIONS),
     ("wasm-v3/instance.wast", EXCEPTIONS),
     ("wasm-v3/ref_null.wast", GC),
-    ("wasm-v3/return_call.wast", TAIL_CALL),
-    ("wasm-v3/return_call_indirect.wast", TAIL_CALL),
-    ("wasm-v3/return_call_ref.wast", TAIL_CALL),
     ("wasm-v3/type-canon.wast", GC),
     ("wasm-v3/type-equivalence.wast", GC),
     ("wasm-v3/type-rec.wast", GC),
@@ -87,28 +88,11 @@ const V3_EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("exceptions/throw.wast", EXCEPTIONS),
     ("exceptions/throw_ref.wast", EXCEPTIONS),
     ("exceptions/try_table.wast", EXCEPTIONS),
-    ("function-references/return_call.wast", TAIL_CALL),
-    ("function-references/return_call_indirect.wast", TAIL_CALL),
-    ("function-references/return_call_ref.wast", TAIL_CALL),
-    ("memory64/address64.wast", MEMORY64),
-    ("memory64/align64.wast", MEMORY64),
-    ("memory64/binary-leb128.wast", MEMORY64),
-    ("memory64/endianness64.wast", MEMORY64),
-    ("memory64/float_memory64.wast", MEMORY64),
-    ("memory64/load64.wast", MEMORY64),
-    ("memory64/memory64.wast", MEMORY64),
-    ("memory64/memory_grow64.wast", MEMORY64),
-    ("memory64/memory_redundancy64.wast", MEMORY64),
-    ("memory64/memory_trap64.wast", MEMORY64),
-    ("tail-call/return_call.wast", TAIL_CALL),
-    ("tail-call/return_call_indirect.wast", TAIL_CALL),
 ];
 
 const GC: &str = "needs GC (rec groups, heap types, or global.get of a defined global in a \
                   constant expression, which wasmparser admits only with GC)";
 const EXCEPTIONS: &str = "exception handling: no tier runs it yet (#20)";
-const TAIL_CALL: &str = "tail calls: no tier runs them yet (#20)";
-const MEMORY64: &str = "64-bit memories: no tier runs them yet (#20)";
 
 fn run_suite(tier: Tiering) {
     run_suite_with(Config { tier, ..Config::default() });

@@ -39,6 +39,10 @@ pub enum Flow {
     Return,
     /// A trap, waiting in the executor.
     Trap,
+    /// The function the interpreter was entered for left by a tail call the interpreter does not
+    /// run itself: the callee waits in the store for the entry's caller
+    /// (`vmctx::TAIL_CALL_PENDING`).
+    TailCall,
 }
 
 /// The base of linear memory 0 (dangling without one); with its length, a handler argument.
@@ -505,6 +509,15 @@ operands! {
     CallRef { base: Slot, callee: Slot }
     /// Traps when the reference in slot `src` is null (`ref.as_non_null`); writes nothing.
     NonNull { src: Slot }
+    /// `return_call` of defined function `def` (of this instance), the `args` arguments in slots
+    /// `base..`.
+    ReturnCall { def: u32, base: Slot, args: u32 }
+    /// `return_call` of imported function `func`, as [`ReturnCall`].
+    ReturnCallImport { func: u32, base: Slot, args: u32 }
+    /// `return_call_indirect`, as [`CallIndirect`] with `args` arguments.
+    ReturnCallIndirect { ty: u32, table: u32, base: Slot, index: Slot, sig: u32, args: u32 }
+    /// `return_call_ref`, the reference in slot `callee`, as [`ReturnCall`] otherwise.
+    ReturnCallRef { base: Slot, callee: Slot, args: u32 }
     /// `dst = global`.
     GlobalGet { dst: Slot, global: u32 }
     /// `global = src`.
@@ -532,6 +545,8 @@ operands! {
     MemoryGrow { dst: Slot, src: Slot, memory: u32 }
     /// Makes memory `memory` the one the next instructions access (multi-memory).
     UseMemory { memory: u32 }
+    /// Traps unless the `i64` address in `addr` is below 2^32 (memory64).
+    CheckAddress64 { addr: Slot }
     /// Bulk memory and table operations: an immediate or two, operands in slots `base..`.
     Bulk { a: u32, b: u32, base: Slot }
     /// `dst = table[index]`.

@@ -14,6 +14,10 @@
 //! Calls between interpreted functions of the entered instance never recurse on the host stack:
 //! each pushes a [`Frame`] record and switches `ip`/`fp`. Any other callee (code of another tier,
 //! another instance, an import, the host) is called through its entry, which returns a status.
+//! Tail calls reuse the caller's frame: an interpreted callee of the instance takes it over in
+//! the loop; any other callee is left pending for the entry's caller (`vmctx::TAIL_CALL_PENDING`)
+//! when the caller is the function this entry was called for, else called from here (one level
+//! up the host stack, the chain it starts finished in [`Executor::call_out`]'s loop).
 //!
 //! Tier 0 counts calls and loop back-edges into its module's profile counters and, when a
 //! function's budget runs out, reports to tiering (`tier::on_hot`), which may hand it newer code
@@ -39,8 +43,11 @@ use crate::tier::{self, Site, Tier};
 use crate::vm::call::{self as runtime, native_stack_exhausted};
 use crate::vm::ops;
 use crate::vm::profile::{ProfileStack, encode_entry};
+use crate::vm::store::FuncIdx;
 use crate::vm::store::{FuncKind, StoreInner};
-use crate::vm::vmctx::{FuncCounters, FuncEntry, STATUS_OK, TRAP_PENDING, VmCtx};
+use crate::vm::vmctx::{
+    FuncCounters, FuncEntry, STATUS_OK, TAIL_CALL_PENDING, TRAP_PENDING, VmCtx,
+};
 use crate::vm::{Trap, TrapCode};
 use std::mem::size_of;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -157,6 +164,7 @@ unsafe fn run_entry<const DEBUG: bool>(ctx: *mut VmCtx, fp: *mut u128, func: u32
     };
     match flow {
         Flow::Return => STATUS_OK,
+        Flow::TailCall => TAIL_CALL_PENDING,
         Flow::Trap | Flow::Continue => {
             let trap = ex.trap.take().expect("a trapping handler stored its trap");
             ex.store().pending_trap = Some(trap);
@@ -204,6 +212,20 @@ pub(super) enum Entered {
     /// It already ran to completion elsewhere (newer code, another instance, an import, the
     /// host); its results are in place.
     Done,
+    /// It trapped (the trap waits in the executor).
+    Trap,
+}
+
+/// What a tail call (`return_call`, `return_call_indirect`) led to: the running function is
+/// gone either way.
+pub(super) enum TailCalled {
+    /// The callee's frame is set up in place of the caller's: run its code from here.
+    Code(Ip),
+    /// The callee ran elsewhere and returned, its results in place: return to the caller.
+    Returned,
+    /// The callee waits in the store for the caller of this interpreter's entry, which the
+    /// function was entered from (`vmctx::TAIL_CALL_PENDING`): leave the loop.
+    Pending,
     /// It trapped (the trap waits in the executor).
     Trap,
 }
@@ -579,7 +601,7 @@ impl Executor {
     fn call_entry(&mut self, def: u32, ret: Ip, callee: Fp) -> Entered {
         let (entry, func) = (self.tiers().entry(def), self.num_imported_funcs + def);
         // SAFETY: the callee's entry, on the frame at `callee` (arguments in place).
-        self.call_out(|ctx| unsafe { entry(ctx, callee.as_ptr(), func) }, Some(ret))
+        self.call_out(|ctx| unsafe { entry(ctx, callee.as_ptr(), func) }, callee, Some(ret))
     }
 
     /// Sets up the frame of `def` (code `f`) at `fp`, counting the call; or, when tiering hands
@@ -649,7 +671,7 @@ impl Executor {
         // callers follow.
         let func = self.num_imported_funcs + def;
         // SAFETY: the entry runs this very function on its frame, which the caller prepared.
-        Some(self.call_out(|ctx| unsafe { newer(ctx, fp.as_ptr(), func) }, None))
+        Some(self.call_out(|ctx| unsafe { newer(ctx, fp.as_ptr(), func) }, fp, None))
     }
 
     /// Reports that `def` spent its budget at `site`; tiering may answer with newer code.
@@ -665,10 +687,22 @@ impl Executor {
     /// execution's frames appended: the current function's, at the call instruction before
     /// `ret`, unless `ret` is `None` (the callee was newer code running the current function
     /// itself, which named it).
-    fn call_out(&mut self, call: impl FnOnce(*mut VmCtx) -> u32, ret: Option<Ip>) -> Entered {
+    /// A callee that leaves a tail call pending (`vmctx::TAIL_CALL_PENDING`) has it run here, on
+    /// its frame at `callee`, to the end of the chain.
+    fn call_out(
+        &mut self,
+        call: impl FnOnce(*mut VmCtx) -> u32,
+        callee: Fp,
+        ret: Option<Ip>,
+    ) -> Entered {
         let depth = self.frames.len() + 1;
         self.store().stack.depth += depth;
-        let status = call(self.ctx);
+        let mut status = call(self.ctx);
+        if status == TAIL_CALL_PENDING {
+            // SAFETY: the context is this execution's and `callee` the frame the entry ran on,
+            // where the chain's callees find their arguments.
+            status = unsafe { runtime::tail_calls(self.ctx, callee.as_ptr()) };
+        }
         self.store().stack.depth -= depth;
         if status == STATUS_OK {
             return Entered::Done;
@@ -691,7 +725,7 @@ impl Executor {
         // SAFETY: the context is live for the execution.
         let call_import = unsafe { (*self.ctx).call_import };
         // SAFETY: the runtime's import entry, on the frame at `callee`.
-        self.call_out(|ctx| unsafe { call_import(ctx, callee.as_ptr(), func) }, Some(ret))
+        self.call_out(|ctx| unsafe { call_import(ctx, callee.as_ptr(), func) }, callee, Some(ret))
     }
 
     /// The defined function of this instance that a `call_indirect` with interned signature
@@ -729,22 +763,124 @@ impl Executor {
         fp: Fp,
         callee: Fp,
     ) -> Entered {
+        let Some(func) = self.checked_indirect_target(ty, table, index, Position::After(ret))
+        else {
+            return Entered::Trap;
+        };
+        self.call_func(func, ret, fp, callee)
+    }
+
+    /// `return_call` of defined function `def` of this instance from the running function,
+    /// whose frame at `fp` now holds the callee's arguments in its first slots. An interpreted
+    /// callee takes over the frame in this loop (no frame record: the caller's caller is the
+    /// callee's); any other runs through its entry ([`Self::tail_call_out`]).
+    pub(super) fn tail_call(&mut self, def: u32, fp: Fp) -> TailCalled {
+        // A debugger's mark keeps the callee in this loop, in its debug translation.
+        let debug = self.tiers().is_entered_through(def, DEBUG_ENTRY);
+        if !debug && !self.tiers().is_entered_through(def, ENTRY) {
+            let func = self.store().instances[self.instance as usize].funcs
+                [(self.num_imported_funcs + def) as usize];
+            return self.tail_call_out(FuncIdx(func), fp);
+        }
+        let code = if debug { self.debug_code(def) } else { self.code(def) };
+        let Ok(f) = code else { return TailCalled::Trap };
+        self.leave_for_tail_call();
+        // `begin` counts the call and checks the frame as for any call; the frame vector does
+        // not grow.
+        match self.begin(def, f, fp) {
+            Entered::Code(start) => TailCalled::Code(start),
+            Entered::Done => TailCalled::Returned,
+            Entered::Trap => TailCalled::Trap,
+        }
+    }
+
+    /// `return_call` of imported function `import`, as [`Self::tail_call`].
+    #[cold]
+    #[inline(never)]
+    pub(super) fn tail_call_import(&mut self, import: u32, fp: Fp) -> TailCalled {
+        let func = self.store().instances[self.instance as usize].funcs[import as usize];
+        self.tail_call_out(FuncIdx(func), fp)
+    }
+
+    /// `return_call_indirect` through `table[index]` with module type `ty`, at the instruction at
+    /// `at`, where [`Self::own_indirect_target`] declined: checks the element (a trap names the
+    /// running function, which is still there), then calls as [`Self::tail_call`].
+    #[cold]
+    #[inline(never)]
+    pub(super) fn tail_call_indirect(
+        &mut self,
+        ty: u32,
+        table: u32,
+        index: u32,
+        at: Ip,
+        fp: Fp,
+    ) -> TailCalled {
+        let Some(func) = self.checked_indirect_target(ty, table, index, Position::At(at)) else {
+            return TailCalled::Trap;
+        };
+        self.tail_call_func(func, fp)
+    }
+
+    /// A tail call of store function `func`: one of this instance's as [`Self::tail_call`],
+    /// any other through [`Self::tail_call_out`].
+    fn tail_call_func(&mut self, func: FuncIdx, fp: Fp) -> TailCalled {
+        match self.store().func(func).kind {
+            FuncKind::Wasm { instance, def_index } if instance == self.instance => {
+                self.tail_call(def_index, fp)
+            }
+            _ => self.tail_call_out(func, fp),
+        }
+    }
+
+    /// A tail call of store function `func` that runs outside this loop (newer code, another
+    /// instance, the host). The function this entry was called for leaves it pending for the
+    /// entry's caller, so chains of tail calls between tiers never nest on the host stack; a
+    /// function called from this loop calls it here, on the host stack above this loop only, and
+    /// then returns (the chain that follows runs in [`Self::call_out`]'s loop).
+    #[cold]
+    #[inline(never)]
+    fn tail_call_out(&mut self, func: FuncIdx, fp: Fp) -> TailCalled {
+        self.leave_for_tail_call();
+        if self.frames.is_empty() {
+            // SAFETY: the context is this execution's, of a store lent to wasm.
+            unsafe { runtime::pend_tail_call(self.ctx, func) };
+            return TailCalled::Pending;
+        }
+        // SAFETY: the context is this execution's; the arguments are at `fp`. The running
+        // function is gone: a trap names only its callers.
+        let call = |ctx| unsafe { runtime::call_func(ctx, func, fp.as_ptr()) };
+        match self.call_out(call, fp, None) {
+            Entered::Trap => TailCalled::Trap,
+            _ => TailCalled::Returned,
+        }
+    }
+
+    /// The running function leaves by a tail call: under guest profiling its entry goes (the
+    /// callee pushes its own, as after any call).
+    fn leave_for_tail_call(&self) {
+        if let Some(profile) = self.profile_stack() {
+            profile.pop();
+        }
+    }
+
+    /// The function `table[index]` holds if it has module type `ty`; otherwise raises the trap
+    /// (null element, out of bounds, other signature) in the running frame at `position`.
+    fn checked_indirect_target(
+        &mut self,
+        ty: u32,
+        table: u32,
+        index: u32,
+        position: Position,
+    ) -> Option<FuncIdx> {
         let checked = ops::table_get(self.store(), self.instance, table, index)
             .and_then(|raw| ops::check_func_ref(self.store(), self.instance, ty, raw));
-        let func = match checked {
-            Ok(found) => found,
+        match checked {
+            Ok(found) => Some(found),
             Err(code) => {
-                self.trap_in_frame(code, Position::After(ret));
-                return Entered::Trap;
+                self.trap_in_frame(code, position);
+                None
             }
-        };
-        if let FuncKind::Wasm { instance, def_index } = self.store().func(func).kind
-            && instance == self.instance
-        {
-            return self.call(def_index, ret, fp, callee);
         }
-        // SAFETY: the context is this execution's; the arguments are at `callee`.
-        self.call_out(|ctx| unsafe { runtime::call_func(ctx, func, callee.as_ptr()) }, Some(ret))
     }
 
     /// `call_ref` of the function reference `raw` (the slot bits: 0 for null), like
@@ -756,13 +892,32 @@ impl Executor {
             self.trap_in_frame(TrapCode::NullReference, Position::After(ret));
             return Entered::Trap;
         };
+        self.call_func(func, ret, fp, callee)
+    }
+
+    /// A call of store function `func`: one of this instance's as [`Self::call`], any other
+    /// through the runtime.
+    fn call_func(&mut self, func: FuncIdx, ret: Ip, fp: Fp, callee: Fp) -> Entered {
         if let FuncKind::Wasm { instance, def_index } = self.store().func(func).kind
             && instance == self.instance
         {
             return self.call(def_index, ret, fp, callee);
         }
         // SAFETY: the context is this execution's; the arguments are at `callee`.
-        self.call_out(|ctx| unsafe { runtime::call_func(ctx, func, callee.as_ptr()) }, Some(ret))
+        let call = |ctx| unsafe { runtime::call_func(ctx, func, callee.as_ptr()) };
+        self.call_out(call, callee, Some(ret))
+    }
+
+    /// `return_call_ref` of the function reference `raw` at the instruction at `at`, as
+    /// [`Self::tail_call`]: a null reference traps in the running function, which is still there.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn tail_call_ref(&mut self, raw: u64, at: Ip, fp: Fp) -> TailCalled {
+        let Some(func) = crate::vm::decode_func_ref(raw) else {
+            self.trap_in_frame(TrapCode::NullReference, Position::At(at));
+            return TailCalled::Trap;
+        };
+        self.tail_call_func(func, fp)
     }
 
     /// Pops the caller's frame after a callee finished; `None` when the entered function
@@ -810,7 +965,7 @@ impl Executor {
         let func = self.num_imported_funcs + def;
         // SAFETY: the interpreter is at the loop's header, where every tier keeps every value
         // in its canonical slot or as a constant, on a frame checked at entry.
-        Some(self.call_out(|ctx| unsafe { newer(ctx, fp.as_ptr(), func) }, None))
+        Some(self.call_out(|ctx| unsafe { newer(ctx, fp.as_ptr(), func) }, fp, None))
     }
 
     /// Appends the interpreted callers of the current function, each at its call.
@@ -948,8 +1103,8 @@ impl Executor {
         shadow[..outer].iter().copied().chain(own).collect()
     }
 
-    /// `memory.grow` of memory `memory`: the old size in pages, or `-1` as u32.
-    pub(super) fn memory_grow(&mut self, memory: u32, delta: u32) -> u32 {
+    /// `memory.grow` of memory `memory`: the old size in pages, or `None`.
+    pub(super) fn memory_grow(&mut self, memory: u32, delta: u64) -> Option<u64> {
         let old = ops::memory_grow(self.store(), self.instance, memory, delta);
         // SAFETY: the context is live; nothing borrows the store now.
         unsafe { runtime::refresh_memory(self.ctx) };

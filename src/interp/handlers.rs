@@ -12,10 +12,10 @@
 //! memory without checking the access against `len`, or allocate.
 
 use super::code::*;
-use super::exec::{Entered, Executor, back_edge};
+use super::exec::{Entered, Executor, TailCalled, back_edge};
 use super::{num, simd};
 use crate::vm::TrapCode;
-use crate::vm::ops;
+use crate::vm::ops::{self, RuntimeOp};
 use std::mem::size_of;
 
 /// The operands of the instruction at `$ip`, as a `$T`.
@@ -1158,8 +1158,14 @@ handler!(memory_size(ip, fp, mem, len, ex, acc) {
 handler!(memory_grow(ip, fp, mem, len, ex, acc) {
     let _ = (mem, len); // Stale once the memory has grown.
     let MemoryGrow { dst, src, memory } = ops!(ip, MemoryGrow);
-    let old = ex.memory_grow(memory, get!(fp, u32, src));
-    set!(fp, acc, dst, old);
+    // A 64-bit memory takes and gives `i64`s (its failure is -1 in 64 bits).
+    if ops::memory64(ex.store(), ex.instance, memory) {
+        let old = ex.memory_grow(memory, get!(fp, u64, src));
+        set!(fp, acc, dst, old.unwrap_or(u64::MAX));
+    } else {
+        let old = ex.memory_grow(memory, get!(fp, u32, src) as u64);
+        set!(fp, acc, dst, old.map_or(u32::MAX, |pages| pages as u32));
+    }
     let (mem, len) = ex.memory();
     next!(ip, MemoryGrow, fp, mem, len, ex, acc)
 });
@@ -1167,6 +1173,19 @@ handler!(memory_grow(ip, fp, mem, len, ex, acc) {
 // Accesses to memories other than 0 run between a `use_memory` of theirs and one of memory 0:
 // every access handler takes the memory it accesses as `mem`/`len`, so none needs a form per
 // memory.
+handler!(check_address64(ip, fp, mem, len, ex, acc) {
+    let CheckAddress64 { addr } = ops!(ip, CheckAddress64);
+    if get!(fp, u64, addr) > u32::MAX as u64 {
+        return ex.trap(TrapCode::MemoryOutOfBounds, ip);
+    }
+    next!(ip, CheckAddress64, fp, mem, len, ex, acc)
+});
+
+handler!(memory_out_of_bounds(ip, fp, mem, len, ex, acc) {
+    let _ = (fp, mem, len, acc);
+    ex.trap(TrapCode::MemoryOutOfBounds, ip)
+});
+
 handler!(use_memory(ip, fp, mem, len, ex, acc) {
     let _ = (mem, len);
     let UseMemory { memory } = ops!(ip, UseMemory);
@@ -1179,29 +1198,32 @@ fn three(fp: Fp, base: Slot) -> (u32, u32, u32) {
     (get!(fp, u32, base), get!(fp, u32, base + SLOT_BYTES), get!(fp, u32, base + 2 * SLOT_BYTES))
 }
 
+/// A bulk memory operation on its operands at `args`, as compiled code runs it: the runtime reads
+/// each address and length as its memory's index type says (`i32` or `i64`).
+fn bulk_memory(ex: &mut Executor, op: RuntimeOp, a: u32, b: u32, args: Fp) -> Result<(), TrapCode> {
+    // SAFETY: the operands are in the live frame's slots from `args` on (three of them).
+    unsafe { ops::run(ex.store(), ex.instance, op, a, b, args.as_ptr()) }
+}
+
 handler!(memory_fill(ip, fp, mem, len, ex, acc) {
-    let Bulk { a: memory, base, .. } = ops!(ip, Bulk);
-    let (d, v, n) = three(fp, base);
-    if let Err(code) = ops::memory_fill(ex.store(), ex.instance, memory, d, v, n) {
+    let Bulk { a, b, base } = ops!(ip, Bulk);
+    if let Err(code) = bulk_memory(ex, RuntimeOp::MemoryFill, a, b, fp.at(base)) {
         return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
 handler!(memory_copy(ip, fp, mem, len, ex, acc) {
-    let Bulk { a: dst_memory, b: src_memory, base } = ops!(ip, Bulk);
-    let (d, s, n) = three(fp, base);
-    let memories = [dst_memory, src_memory];
-    if let Err(code) = ops::memory_copy(ex.store(), ex.instance, memories, d, s, n) {
+    let Bulk { a, b, base } = ops!(ip, Bulk);
+    if let Err(code) = bulk_memory(ex, RuntimeOp::MemoryCopy, a, b, fp.at(base)) {
         return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
 });
 
 handler!(memory_init(ip, fp, mem, len, ex, acc) {
-    let Bulk { a: segment, b: memory, base } = ops!(ip, Bulk);
-    let (d, s, n) = three(fp, base);
-    if let Err(code) = ops::memory_init(ex.store(), ex.instance, memory, segment, d, s, n) {
+    let Bulk { a, b, base } = ops!(ip, Bulk);
+    if let Err(code) = bulk_memory(ex, RuntimeOp::MemoryInit, a, b, fp.at(base)) {
         return ex.trap(code, ip);
     }
     next!(ip, Bulk, fp, mem, len, ex, acc)
@@ -1572,6 +1594,69 @@ handler!(ref_as_non_null(ip, fp, mem, len, ex, acc) {
         return ex.trap(TrapCode::NullReference, ip);
     }
     next!(ip, NonNull, fp, mem, len, ex, acc)
+});
+
+/// Moves the `$args` arguments of a tail call from slots `$base..` to the frame's first slots,
+/// where the callee, which takes over the frame, expects them.
+macro_rules! move_tail_args {
+    ($fp:ident, $base:expr, $args:expr) => {
+        // SAFETY: both ranges lie in the running frame: the arguments are temporaries below its
+        // `frame_size`, and the first `args` slots are below them (translator invariants). They
+        // may overlap: `copy` is a `memmove`.
+        unsafe {
+            std::ptr::copy($fp.at($base).as_ptr(), $fp.as_ptr(), $args as usize);
+        }
+    };
+}
+
+/// Continues after a tail call: in the callee's code on the same frame, in the caller (the callee
+/// ran elsewhere and returned), or out of the loop.
+macro_rules! after_tail_call {
+    ($called:expr, $fp:ident, $ex:ident, $acc:ident) => {{
+        let (mem, len) = $ex.memory();
+        match $called {
+            TailCalled::Code(start) => dispatch_guarded!(start, $fp, mem, len, $ex, $acc),
+            TailCalled::Returned => return_to_caller!(mem, len, $ex, $acc),
+            TailCalled::Pending => Flow::TailCall,
+            TailCalled::Trap => Flow::Trap,
+        }
+    }};
+}
+
+handler!(return_call(ip, fp, mem, len, ex, acc) {
+    let ReturnCall { def, base, args } = ops!(ip, ReturnCall);
+    let _ = (mem, len);
+    move_tail_args!(fp, base, args);
+    after_tail_call!(ex.tail_call(def, fp), fp, ex, acc)
+});
+
+handler!(return_call_import(ip, fp, mem, len, ex, acc) {
+    let ReturnCallImport { func, base, args } = ops!(ip, ReturnCallImport);
+    let _ = (mem, len);
+    move_tail_args!(fp, base, args);
+    after_tail_call!(ex.tail_call_import(func, fp), fp, ex, acc)
+});
+
+handler!(return_call_indirect(ip, fp, mem, len, ex, acc) {
+    let ReturnCallIndirect { ty, table, base, index, sig, args } = ops!(ip, ReturnCallIndirect);
+    let _ = (mem, len);
+    // Read before the move: the index follows the arguments, above every slot they move to.
+    let index = get!(fp, u32, index);
+    move_tail_args!(fp, base, args);
+    let called = match ex.own_indirect_target(table, sig, index) {
+        Some(def) => ex.tail_call(def, fp),
+        None => ex.tail_call_indirect(ty, table, index, ip, fp),
+    };
+    after_tail_call!(called, fp, ex, acc)
+});
+
+handler!(return_call_ref(ip, fp, mem, len, ex, acc) {
+    let ReturnCallRef { base, callee, args } = ops!(ip, ReturnCallRef);
+    let _ = (mem, len);
+    // Read before the move: the reference follows the arguments, above every slot they move to.
+    let raw = get!(fp, u64, callee);
+    move_tail_args!(fp, base, args);
+    after_tail_call!(ex.tail_call_ref(raw, ip, fp), fp, ex, acc)
 });
 
 // ---- SIMD (semantics in `simd.rs`) ----
@@ -1963,6 +2048,8 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     one(&mut all, memory_size, "memory_size", size_of::<Dst>());
     one(&mut all, memory_grow, "memory_grow", size_of::<MemoryGrow>());
     one(&mut all, use_memory, "use_memory", size_of::<UseMemory>());
+    one(&mut all, check_address64, "check_address64", size_of::<CheckAddress64>());
+    one(&mut all, memory_out_of_bounds, "memory_out_of_bounds", size_of::<Nothing>());
     one(&mut all, memory_fill, "memory_fill", size_of::<Bulk>());
     one(&mut all, memory_copy, "memory_copy", size_of::<Bulk>());
     one(&mut all, memory_init, "memory_init", size_of::<Bulk>());
@@ -2009,6 +2096,11 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
     one(&mut all, call_import, "call_import", size_of::<CallImport>());
     one(&mut all, call_ref, "call_ref", size_of::<CallRef>());
     one(&mut all, ref_as_non_null, "ref_as_non_null", size_of::<NonNull>());
+    one(&mut all, return_call, "return_call", size_of::<ReturnCall>());
+    one(&mut all, return_call_import, "return_call_import", size_of::<ReturnCallImport>());
+    let indirect = size_of::<ReturnCallIndirect>();
+    one(&mut all, return_call_indirect, "return_call_indirect", indirect);
+    one(&mut all, return_call_ref, "return_call_ref", size_of::<ReturnCallRef>());
     one(&mut all, v128_unary, "v128_unary", size_of::<V128Un>());
     one(&mut all, v128_binary, "v128_binary", size_of::<V128Bin>());
     one(&mut all, v128_ternary, "v128_ternary", size_of::<V128Ter>());

@@ -24,6 +24,7 @@ use super::handlers::{self as h, Cond, Forms2, Forms3};
 use super::simd::{self, SimdOp};
 use crate::error::{Error, Result};
 use crate::module::ModuleInner;
+use crate::operators::MemoryAccess;
 use crate::vm::frame::{FrameLayout, ends_fuel_segment};
 use std::mem::offset_of;
 use wasmparser::{BlockType, FunctionBody, Operator};
@@ -423,8 +424,10 @@ impl Translator<'_> {
         if self.consume_fuel {
             self.charge_fuel();
         }
-        match crate::operators::accessed_memory(op) {
-            Some(memory) if memory != 0 => self.in_memory(memory, op)?,
+        match crate::operators::access_of(op) {
+            Some(access) if access.memory != 0 || self.is_memory64(access.memory) => {
+                self.in_memory(access, op)?
+            }
             _ => self.visit_reachable(op)?,
         }
         if self.consume_fuel && ends_fuel_segment(op) {
@@ -433,16 +436,50 @@ impl Translator<'_> {
         Ok(())
     }
 
-    /// `op`, an access to memory `memory` (not 0), between instructions that make it the memory
-    /// the handlers access and then memory 0 again. Neither fuses with anything: `op` reads its
-    /// operands from their slots, and what reads its result, from its slot.
-    fn in_memory(&mut self, memory: u32, op: &Operator<'_>) -> Result<()> {
-        self.code.emit(h::use_memory, UseMemory { memory });
+    /// Whether memory `memory` is a 64-bit one.
+    fn is_memory64(&self, memory: u32) -> bool {
+        self.module.memories[memory as usize].memory64
+    }
+
+    /// `op`, an access to a memory other than 0 or to a 64-bit one. Another memory's access runs
+    /// between instructions that make it the memory the handlers access and then memory 0
+    /// again; a 64-bit memory's, after a check that its address and offset fit in 32 bits
+    /// (tierup keeps 64-bit memories within 4 GiB, so an access beyond is out of bounds), which
+    /// lets the ordinary 32-bit handlers do the rest. Nothing fuses with these instructions:
+    /// `op` reads its operands from their slots, and what reads its result, from its slot.
+    fn in_memory(&mut self, access: MemoryAccess, op: &Operator<'_>) -> Result<()> {
+        if access.memory != 0 {
+            self.code.emit(h::use_memory, UseMemory { memory: access.memory });
+        }
         self.bind_label();
+        if self.is_memory64(access.memory) {
+            self.check_address64(access);
+        }
         self.visit_reachable(op)?;
-        self.code.emit(h::use_memory, UseMemory { memory: 0 });
-        self.bind_label();
+        if access.memory != 0 {
+            self.code.emit(h::use_memory, UseMemory { memory: 0 });
+            self.bind_label();
+        }
         Ok(())
+    }
+
+    /// For an access to a 64-bit memory: traps unless its address and offset are below 2^32.
+    fn check_address64(&mut self, access: MemoryAccess) {
+        let position = self.stack.len() - 1 - access.address_depth;
+        let fits = |value: u64| u32::try_from(value).is_ok();
+        match self.src_of(position) {
+            _ if !fits(access.offset) => {
+                self.code.emit(h::memory_out_of_bounds, Nothing {});
+            }
+            Src::Imm(imm) if !fits(imm_u64(imm)) => {
+                self.code.emit(h::memory_out_of_bounds, Nothing {});
+            }
+            Src::Imm(_) => {}
+            Src::Slot(addr) => {
+                self.code.emit(h::check_address64, CheckAddress64 { addr });
+            }
+        }
+        self.bind_label();
     }
 
     /// A debug translation's hook before `op`: records where each operand lives, then starts
@@ -462,10 +499,16 @@ impl Translator<'_> {
             Operator::Call { function_index } => {
                 Some(super::debug::CallKind::Direct(function_index))
             }
-            Operator::CallIndirect { table_index, .. } => {
+            Operator::CallIndirect { table_index, .. }
+            | Operator::ReturnCallIndirect { table_index, .. } => {
                 Some(super::debug::CallKind::Indirect { table: table_index })
             }
-            Operator::CallRef { .. } => Some(super::debug::CallKind::Reference),
+            Operator::CallRef { .. } | Operator::ReturnCallRef { .. } => {
+                Some(super::debug::CallKind::Reference)
+            }
+            Operator::ReturnCall { function_index } => {
+                Some(super::debug::CallKind::Direct(function_index))
+            }
             _ => None,
         };
         let points = self.debug_points.as_mut().expect("a debug translation");
@@ -567,6 +610,39 @@ impl Translator<'_> {
             }
             O::BrOnNull { relative_depth } => self.visit_br_on_null(relative_depth, true),
             O::BrOnNonNull { relative_depth } => self.visit_br_on_null(relative_depth, false),
+            // Tail calls: the arguments go to temporaries like a call's; the handler moves them
+            // to the frame's first slots and runs the callee in place of this function.
+            O::ReturnCall { function_index } => {
+                let args = self.module.func_type(function_index).params().len();
+                let base = self.materialize_args(args);
+                let args = args as u32;
+                if function_index < self.num_imported_funcs {
+                    let call = ReturnCallImport { func: function_index, base, args };
+                    self.emit(h::return_call_import, call);
+                } else {
+                    let def = function_index - self.num_imported_funcs;
+                    self.emit(h::return_call, ReturnCall { def, base, args });
+                }
+                self.mark_unreachable();
+            }
+            O::ReturnCallRef { type_index } => {
+                let args = self.module.types[type_index as usize].params().len();
+                let base = self.materialize_args(args + 1);
+                let callee = base + args as u32 * SLOT_BYTES;
+                let args = args as u32;
+                self.emit(h::return_call_ref, ReturnCallRef { base, callee, args });
+                self.mark_unreachable();
+            }
+            O::ReturnCallIndirect { type_index, table_index } => {
+                let args = self.module.types[type_index as usize].params().len();
+                let base = self.materialize_args(args + 1);
+                let index = base + args as u32 * SLOT_BYTES;
+                let sig = self.module.sigs[type_index as usize].0;
+                let (ty, table, args) = (type_index, table_index, args as u32);
+                let call = ReturnCallIndirect { ty, table, base, index, sig, args };
+                self.emit(h::return_call_indirect, call);
+                self.mark_unreachable();
+            }
             O::Drop => {
                 self.pop();
             }

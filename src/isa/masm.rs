@@ -329,6 +329,11 @@ pub enum OutOfLine {
     TrapStub(TrapCode),
     /// The stub of a call site that passes a callee's trap on, naming the call's offset.
     CallTrapStub,
+    /// The stub of a call site whose callee left a tail call pending
+    /// (`vmctx::TAIL_CALL_PENDING`): runs the chain through `VmCtx::tail_calls`.
+    TailCallStub,
+    /// Where tail calls leave: restores what the entry saved and jumps to the callee's entry.
+    TailExit,
     /// Where a faulting heap access continues (the fault handler names its offset).
     OobLanding,
     /// Where every trap leaves the function.
@@ -514,6 +519,11 @@ pub trait MacroAssembler {
     /// (`VmCtx::memories`) around its access (multi-memory).
     fn set_memory(&mut self, memory: u32);
 
+    /// Before an access to a 64-bit memory whose `i64` address is in `addr`: traps as out of
+    /// bounds unless the address and `offset` are below 2^32 (tierup keeps 64-bit memories
+    /// within 4 GiB), leaving `addr` a valid 32-bit address register (upper half clear).
+    fn check_address64(&mut self, addr: Reg, offset: u64);
+
     /// `dst = memory[addr + offset]`, trapping when out of bounds (by an explicit check or
     /// through the guard pages, as the backend's [`HeapBounds`] says). `addr` is a register
     /// holding an `i32` (its upper half clear), or `None` for an address operand of 0: a code
@@ -528,8 +538,27 @@ pub trait MacroAssembler {
 
     /// Calls `callee` with its frame at slot offset `callee_fp`. Every allocatable register is
     /// clobbered; a trap status from the callee leaves this function through its trap exit at
-    /// once.
+    /// once. A callee that leaves a tail call pending (`vmctx::TAIL_CALL_PENDING`) has the chain
+    /// run out of line (`VmCtx::tail_calls`) before the code goes on (as after every call of an
+    /// entry).
     fn call(&mut self, callee: Callee, callee_fp: u32);
+
+    /// `return_call` of `callee`, whose arguments are already in this frame's first slots: leaves
+    /// this function as a return does (the back-edge tally flushed, the entry's saves restored)
+    /// and jumps to the callee's entry with this context and frame, so the callee returns to
+    /// this function's caller and the host stack does not grow. An import's "entry" is the
+    /// context's `tail_call_import`, which leaves the call pending for the caller.
+    fn tail_call(&mut self, callee: Callee);
+    /// `return_call_indirect` with module type `ty` (interned id `sig`) through `table`, the table
+    /// index in slot `index_slot` (above the arguments, which are already in this frame's first
+    /// slots): an element of this instance with that signature is continued in as by
+    /// [`Self::tail_call`]; anything else goes through the context's `tail_call_indirect`, which
+    /// traps (through this function's trap exit) or leaves the call pending for the caller.
+    fn tail_call_indirect(&mut self, ty: u32, sig: u32, table: u32, index_slot: u32);
+    /// `return_call_ref`, the function reference in slot `ref_slot` (above the arguments, which
+    /// are already in this frame's first slots): the context's `tail_call_ref` traps on null
+    /// (through this function's trap exit) or leaves the call pending for the caller.
+    fn tail_call_ref(&mut self, ref_slot: u32);
 
     /// Counts back-edges in a register of their own (taken out of [`Self::allocatable`]), added to
     /// defined function `def`'s back-edge counter every `chunk` back-edges and on every way out

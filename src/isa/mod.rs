@@ -102,3 +102,16 @@ impl TrapStubs {
         std::mem::take(&mut self.0)
     }
 }
+
+/// The out-of-line stub of a call site (`MacroAssembler::call`): where a nonzero status goes.
+#[derive(Clone, Copy, Debug)]
+struct CallStub {
+    /// The stub's label.
+    stub: dynasmrt::DynamicLabel,
+    /// Right after the call: where the code goes on once a pending tail call chain finished.
+    resume: dynasmrt::DynamicLabel,
+    /// The call site's trap stub (`call_trap_label`).
+    trap: dynasmrt::DynamicLabel,
+    /// The callee's frame (slot offset): where the chain runs.
+    callee_fp: u32,
+}

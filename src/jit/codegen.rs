@@ -255,6 +255,7 @@ pub fn compile<M: MacroAssembler>(
         next_fuel: 0,
         def,
         options,
+        address64: None,
         next_loop: 0,
         in_fuel_segment: false,
         cache: Cache::default(),
@@ -451,6 +452,9 @@ struct CodeGen<'m, M: MacroAssembler> {
     /// The function's defined-function index (its profile counters).
     def: u32,
     options: Options,
+    /// While compiling an access to a 64-bit memory: its static offset (the address is checked
+    /// to fit in 32 bits with it, see [`CodeGen::pop_address`]).
+    address64: Option<u64>,
     /// The ordinal the next `loop` operator gets (every one counts, in dead code too).
     next_loop: u32,
     /// Locals whose current value is also in a register (written through by `local.set`, so
@@ -531,10 +535,13 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         if self.reachable && !self.fuel.is_empty() {
             self.charge_fuel()?;
         }
-        match crate::operators::accessed_memory(op) {
-            Some(memory @ 1..) if self.reachable => {
-                self.masm.set_memory(memory);
+        let access = crate::operators::access_of(op).filter(|_| self.reachable);
+        match access {
+            Some(access) if access.memory != 0 || self.is_memory64(access.memory) => {
+                self.masm.set_memory(access.memory);
+                self.address64 = self.is_memory64(access.memory).then_some(access.offset);
                 self.visit_op(op)?;
+                self.address64 = None;
                 self.masm.set_memory(0);
             }
             _ => self.visit_op(op)?,
@@ -642,6 +649,18 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 self.mark_unreachable();
             }
             O::Call { function_index } => self.visit_call(function_index)?,
+            O::ReturnCall { function_index } => {
+                self.visit_return_call(function_index);
+                self.mark_unreachable();
+            }
+            O::ReturnCallIndirect { type_index, table_index } => {
+                self.visit_return_call_indirect(type_index, table_index);
+                self.mark_unreachable();
+            }
+            O::ReturnCallRef { type_index } => {
+                self.visit_return_call_ref(type_index);
+                self.mark_unreachable();
+            }
             O::CallIndirect { type_index, table_index } => {
                 self.visit_call_indirect(type_index, table_index)?
             }
@@ -650,15 +669,19 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             O::BrOnNonNull { relative_depth } => self.visit_br_on_null(relative_depth, false),
             O::RefAsNonNull => self.visit_ref_as_non_null(),
             O::MemorySize { mem: memory @ 1.. } => {
-                self.runtime(RuntimeOp::MemorySize, memory, 0, 0, Some(Ty::I32))
+                let ty = if self.is_memory64(memory) { Ty::I64 } else { Ty::I32 };
+                self.runtime(RuntimeOp::MemorySize, memory, 0, 0, Some(ty))
             }
-            O::MemoryGrow { mem: memory @ 1.. } => {
-                self.runtime(RuntimeOp::MemoryGrow, memory, 0, 1, Some(Ty::I32))
+            O::MemoryGrow { mem: memory } if memory != 0 || self.is_memory64(0) => {
+                let ty = if self.is_memory64(memory) { Ty::I64 } else { Ty::I32 };
+                self.runtime(RuntimeOp::MemoryGrow, memory, 0, 1, Some(ty))
             }
             O::MemorySize { .. } => {
                 let dst = self.alloc();
+                // The page count fits in 32 bits, zero-extended for a 64-bit memory's `i64`.
                 self.masm.memory_size(dst);
-                self.push_reg(Ty::I32, dst);
+                let ty = if self.is_memory64(0) { Ty::I64 } else { Ty::I32 };
+                self.push_reg(ty, dst);
             }
             O::MemoryGrow { .. } => {
                 // The helper clobbers every register: everything else goes to its slot first.
@@ -1414,6 +1437,60 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.push_call_results(base, ty.results())
     }
 
+    /// `return_call`: the callee takes over this frame (see [`Self::leave_for_tail_call`]).
+    fn visit_return_call(&mut self, func: u32) {
+        let args = self.module.func_type(func).params().len();
+        let base = self.stack.len() - args;
+        self.leave_for_tail_call(base, args);
+        let callee = match func.checked_sub(self.module.num_imported_funcs) {
+            Some(def) => Callee::Defined { def, func },
+            None => Callee::Import(func),
+        };
+        self.masm.tail_call(callee);
+    }
+
+    /// `return_call_indirect`, as [`Self::visit_return_call`]; the table index sits above the
+    /// arguments and stays in its slot for the check.
+    fn visit_return_call_indirect(&mut self, type_index: u32, table: u32) {
+        let args = self.module.types[type_index as usize].params().len();
+        let base = self.stack.len() - 1 - args;
+        let index_slot = self.canonical(base + args);
+        self.leave_for_tail_call(base, args);
+        let sig = self.module.sigs[type_index as usize].0;
+        self.masm.tail_call_indirect(type_index, sig, table, index_slot);
+    }
+
+    /// `return_call_ref`, as [`Self::visit_return_call`]; the reference sits above the arguments
+    /// and stays in its slot for the helper.
+    fn visit_return_call_ref(&mut self, type_index: u32) {
+        let args = self.module.types[type_index as usize].params().len();
+        let base = self.stack.len() - 1 - args;
+        let ref_slot = self.canonical(base + args);
+        self.leave_for_tail_call(base, args);
+        self.masm.tail_call_ref(ref_slot);
+    }
+
+    /// Before a tail call whose `args` arguments start at stack position `base`: every value to
+    /// its canonical slot, then the arguments to the frame's first slots, where the callee, which
+    /// runs on this frame in place of this function, expects them; and under guest profiling,
+    /// this frame's profile entry popped (the callee pushes its own).
+    fn leave_for_tail_call(&mut self, base: usize, args: usize) {
+        self.spill_all();
+        self.materialize_from(base);
+        self.drop_local_cache();
+        // Upwards: an argument's canonical slot is at or above its destination, so no move
+        // overwrites an argument still to be moved.
+        for i in 0..args {
+            let (dst, src) = (Self::local_slot(i as u32), self.canonical(base + i));
+            if dst != src {
+                self.masm.copy_slot(dst, src);
+            }
+        }
+        if self.options.guest_profile {
+            self.masm.profile_pop();
+        }
+    }
+
     /// After a call whose arguments started at stack position `base`: its results, in their
     /// canonical slots from `base` on.
     fn push_call_results(&mut self, base: usize, results: &[ValType]) -> Result<(), CompileError> {
@@ -1519,8 +1596,24 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.push_reg(ty, dst);
     }
 
-    fn load(&mut self, kind: LoadKind, ty: Ty, offset: u64) {
+    /// Whether memory `memory` is a 64-bit one.
+    fn is_memory64(&self, memory: u32) -> bool {
+        self.module.memories[memory as usize].memory64
+    }
+
+    /// The address operand of the access being compiled, popped: for a 64-bit memory, checked
+    /// to fit in 32 bits with its offset (tierup keeps 64-bit memories within 4 GiB), so the
+    /// access goes on as a 32-bit one.
+    fn pop_address(&mut self) -> (Reg, Held) {
         let (addr, held) = self.pop_read();
+        if let Some(offset) = self.address64 {
+            self.masm.check_address64(addr, offset);
+        }
+        (addr, held)
+    }
+
+    fn load(&mut self, kind: LoadKind, ty: Ty, offset: u64) {
+        let (addr, held) = self.pop_address();
         let dst = self.result_reg(addr, held);
         self.masm.load_heap(kind, dst, Some(addr), offset as u32);
         if dst != addr {
@@ -1530,7 +1623,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     }
 
     fn load_float(&mut self, ty: Ty, offset: u64) {
-        let (addr, held) = self.pop_read();
+        let (addr, held) = self.pop_address();
         let dst = self.alloc_float();
         self.masm.load_heap_float(ty.size(), dst, Some(addr), offset as u32);
         self.release_read(addr, held);
@@ -1539,7 +1632,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     fn store_float(&mut self, size: Size, offset: u64) {
         let (value, value_held) = self.pop_fread();
-        let (addr, addr_held) = self.pop_read();
+        let (addr, addr_held) = self.pop_address();
         self.masm.store_heap_float(size, value, Some(addr), offset as u32);
         self.release_fread(value, value_held);
         self.release_read(addr, addr_held);
@@ -1547,7 +1640,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     fn store(&mut self, kind: StoreKind, offset: u64) {
         let (value, value_held) = self.pop_read();
-        let (addr, addr_held) = self.pop_read();
+        let (addr, addr_held) = self.pop_address();
         self.masm.store_heap(kind, value, Some(addr), offset as u32);
         self.release_read(value, value_held);
         self.release_read(addr, addr_held);

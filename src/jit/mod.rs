@@ -916,4 +916,163 @@ mod tests {
             assert_eq!(trap.code, TrapCode::MemoryOutOfBounds);
         }
     }
+
+    /// Even/odd by mutual tail recursion, a million calls deep: `$even` tail-calls `$odd`
+    /// directly and `$odd` tail-calls `$even` through the table. `$odd` touches SIMD, so tier 1
+    /// never takes it: under `baseline` the chain alternates between tier 1 and the interpreter at
+    /// every call. At 500_000, `$even` tail-calls the import `$hop`, which is `$odd` of another
+    /// instance of the module, where the chain goes on; both functions end by tail-calling the
+    /// host function `$host`.
+    const TAIL_RECURSION: &str = r#"(module
+        (import "other" "hop" (func $hop (param i64) (result i32)))
+        (import "env" "host" (func $host (param i64) (result i32)))
+        (type $t (func (param i64) (result i32)))
+        (table 1 funcref)
+        (elem (i32.const 0) $even)
+        (func $even (export "even") (param i64) (result i32)
+          (if (i64.eqz (local.get 0)) (then (return_call $host (i64.const 1))))
+          (if (i64.eq (local.get 0) (i64.const 500000))
+            (then (return_call $hop (i64.sub (local.get 0) (i64.const 1)))))
+          (return_call $odd (i64.sub (local.get 0) (i64.const 1))))
+        (func $odd (export "odd") (param i64) (result i32)
+          (drop (v128.const i64x2 0 0))
+          (if (i64.eqz (local.get 0)) (then (return_call $host (i64.const 0))))
+          (return_call_indirect (type $t) (i64.sub (local.get 0) (i64.const 1)) (i32.const 0))))"#;
+
+    /// Runs [`TAIL_RECURSION`] from `even(n)` under `config`, with a wasm stack far too small for
+    /// a million frames: every tail call must reuse its caller's frame, in every tier, across
+    /// instances and into the host.
+    fn run_tail_recursion(config: Config, n: i64) -> Result<Val, Error> {
+        let engine = Engine::new(Config { max_wasm_stack: 64 << 10, ..config });
+        let module = Module::new(&engine, TAIL_RECURSION)?;
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new();
+        linker.func_wrap("env", "host", |_: crate::Caller<'_, ()>, x: i64| Ok(x as i32 + 700));
+        // The other instance is the same module, with its own host function; its `hop` is never
+        // reached (the chain enters it below 500_000).
+        let mut first_linker = Linker::new();
+        first_linker.func_wrap(
+            "env",
+            "host",
+            |_: crate::Caller<'_, ()>, x: i64| Ok(x as i32 + 300),
+        );
+        first_linker.func_wrap("other", "hop", |_: crate::Caller<'_, ()>, _: i64| Ok(-1i32));
+        let other = first_linker.instantiate(&mut store, &module)?;
+        let odd = other.get_func(&store, "odd").unwrap();
+        linker.define("other", "hop", crate::Extern::Func(odd));
+        let instance = linker.instantiate(&mut store, &module)?;
+        let mut out = [Val::I32(0)];
+        let even = instance.get_func(&store, "even").unwrap();
+        even.call(&mut store, &[Val::I64(n)], &mut out)?;
+        Ok(out[0])
+    }
+
+    #[test]
+    fn a_million_tail_calls_between_tiers_keep_both_stacks_constant() {
+        let pinned = |tier: Tier| Config { tier: tier.into(), ..Config::default() };
+        let auto = |threshold| Config {
+            tier: crate::Tiering::Auto,
+            tier_up: crate::TierUpPolicy { threshold, ..Default::default() },
+            tier_up_mode: crate::TierUpMode::Sync,
+            ..Config::default()
+        };
+        // An even `n` hops to the other instance at 500_000 and ends in its `host(1)` (301); an
+        // odd one stays and ends in `odd(0)`, then this instance's `host(0)` (700).
+        for (name, config) in [
+            ("interp", pinned(Tier::Interp)),
+            ("baseline", pinned(Tier::Baseline)),
+            ("auto, tier 1 at once", auto(1)),
+            ("auto, tier 1 midway", auto(200_000)),
+        ] {
+            let result = run_tail_recursion(config.clone(), 1_000_000);
+            assert_eq!(result.unwrap(), Val::I32(301), "{name}");
+            let result = run_tail_recursion(config, 1_000_001);
+            assert_eq!(result.unwrap(), Val::I32(700), "{name}");
+        }
+    }
+
+    #[test]
+    fn ordinary_recursion_still_exhausts_the_small_stack() {
+        // The same depth with a `call` instead of the tail call traps: the test above would
+        // catch a tail call that grew a stack.
+        let wat = TAIL_RECURSION.replace("(return_call $odd", "(call $odd");
+        let engine = Engine::new(Config {
+            max_wasm_stack: 64 << 10,
+            tier: Tier::Baseline.into(),
+            ..Config::default()
+        });
+        let module = Module::new(&engine, wat.as_str()).unwrap();
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new();
+        linker.func_wrap("env", "host", |_: crate::Caller<'_, ()>, x: i64| Ok(x as i32));
+        linker.func_wrap("other", "hop", |_: crate::Caller<'_, ()>, _: i64| Ok(-1i32));
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let even = instance.get_func(&store, "even").unwrap();
+        let err = even.call(&mut store, &[Val::I64(99_999)], &mut [Val::I32(0)]).unwrap_err();
+        let Error::Trap(trap) = err else { panic!("expected a trap, got {err}") };
+        assert_eq!(trap.code, TrapCode::StackOverflow);
+    }
+
+    /// A loop of tail calls that counts down, between a tier-1 function and an interpreted one
+    /// (SIMD), with fuel: returns the fuel it consumed.
+    fn tail_loop_fuel(tier: Tier, profiling: crate::ProfilingStrategy) -> u64 {
+        let wat = r#"(module
+            (type $t (func (param i32 i32) (result i32)))
+            (table 1 funcref)
+            (elem (i32.const 0) $b)
+            (func $a (export "a") (param i32 i32) (result i32)
+              (if (i32.eqz (local.get 0)) (then (return (local.get 1))))
+              (return_call_indirect (type $t)
+                (i32.sub (local.get 0) (i32.const 1)) (i32.add (local.get 1) (i32.const 2))
+                (i32.const 0)))
+            (func $b (param i32 i32) (result i32)
+              (drop (v128.const i64x2 0 0))
+              (return_call $a (local.get 0) (i32.add (local.get 1) (i32.const 1)))))"#;
+        let engine = Engine::new(Config {
+            tier: tier.into(),
+            consume_fuel: true,
+            profiling_strategy: profiling,
+            guest_profile_interval: std::time::Duration::ZERO,
+            ..Config::default()
+        });
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        store.set_fuel(1 << 40).unwrap();
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let mut out = [Val::I32(0)];
+        let a = instance.get_func(&store, "a").unwrap();
+        a.call(&mut store, &[Val::I32(1000), Val::I32(0)], &mut out).unwrap();
+        assert_eq!(out[0], Val::I32(3000));
+        (1 << 40) - store.fuel()
+    }
+
+    #[test]
+    fn tail_calls_cost_the_same_fuel_in_every_tier_and_keep_the_guest_profile_balanced() {
+        use crate::ProfilingStrategy::{Guest, None as NoProfiling};
+        let interp = tail_loop_fuel(Tier::Interp, NoProfiling);
+        assert!(interp > 2000, "a tail call costs fuel: {interp}");
+        assert_eq!(tail_loop_fuel(Tier::Baseline, NoProfiling), interp, "baseline");
+        // Under guest profiling every frame pushes an entry and a tail call pops its caller's:
+        // `vm::call` asserts the profile stack is balanced after the call (debug builds).
+        assert_eq!(tail_loop_fuel(Tier::Interp, Guest), interp, "interp, guest profiled");
+        assert_eq!(tail_loop_fuel(Tier::Baseline, Guest), interp, "baseline, guest profiled");
+    }
+
+    #[test]
+    fn a_frame_replaced_by_a_tail_call_leaves_the_backtrace() {
+        // top calls mid, which tail-calls leaf (interpreted: SIMD), which traps: mid is gone.
+        let wat = r#"(module
+            (func $leaf (param i32) (result i32)
+              (drop (v128.const i64x2 0 0))
+              (i32.div_u (i32.const 1) (local.get 0)))
+            (func $mid (param i32) (result i32) (return_call $leaf (local.get 0)))
+            (func (export "top") (param i32) (result i32)
+              (i32.add (call $mid (local.get 0)) (i32.const 1))))"#;
+        let err = run(wat, &[false, true, true], "top", &[Val::I32(0)]).unwrap_err();
+        let Error::Trap(trap) = err else { panic!("expected a trap, got {err}") };
+        assert_eq!(trap.code, TrapCode::IntegerDivideByZero);
+        let frames: Vec<_> = trap.backtrace.iter().map(|f| (f.func_index, f.tier)).collect();
+        assert_eq!(frames, [(0, Tier::Interp), (2, Tier::Baseline)]);
+        assert_eq!(run(wat, &[false, true, true], "top", &[Val::I32(1)]).unwrap(), Val::I32(2));
+    }
 }

@@ -1215,16 +1215,28 @@ impl<'a> FnBuilder<'a> {
             O::V128Const { value } => {
                 self.ins(InstKind::Const(Const::V128(value.i128() as u128)), vec![]);
             }
+            O::ReturnCall { .. } | O::ReturnCallIndirect { .. } => {
+                return Err("tail calls (`return_call`, `return_call_indirect`) are not lowered \
+                            by tier 2: the function stays in tier 1"
+                    .to_string());
+            }
+            O::CallRef { .. }
+            | O::ReturnCallRef { .. }
+            | O::RefAsNonNull
+            | O::BrOnNull { .. }
+            | O::BrOnNonNull { .. } => {
+                return Err(format!(
+                    "typed function references ({}) are not lowered by tier 2: the function \
+                     stays in tier 1",
+                    operator_name(&op)
+                ));
+            }
             other => match simd_op(&other) {
                 Some((op, n_in)) => {
                     let args = self.pop_n(n_in);
                     self.ins(InstKind::Simd(Box::new(op)), args);
                 }
-                None => {
-                    let name = format!("{other:?}");
-                    let name = name.split([' ', '{', '(']).next().unwrap_or("?").to_string();
-                    return Err(format!("unsupported operator {name}"));
-                }
+                None => return Err(format!("unsupported operator {}", operator_name(&other))),
             },
         }
         Ok(())
@@ -1309,6 +1321,12 @@ impl<'a> FnBuilder<'a> {
             }
         }
     }
+}
+
+/// An operator's name as wasmparser spells it (`CallRef`), without its immediates.
+fn operator_name(op: &Operator<'_>) -> String {
+    let name = format!("{op:?}");
+    name.split([' ', '{', '(']).next().unwrap_or("?").to_string()
 }
 
 fn mem_index(m: &wasmparser::MemArg) -> u32 {

@@ -194,6 +194,10 @@ fn optimize(
     inlining: Inlining,
     stats: &mut Stats,
 ) -> Result<(Function, EntrySlots), CompileError> {
+    if module.memories.iter().any(|m| m.memory64) {
+        // The SSA builder and lowering take every address for an `i32`.
+        return Err(CompileError::Unsupported("a module with a 64-bit memory".into()));
+    }
     let env = env::of(module);
     let func_index = module.num_imported_funcs + def;
     let fuel = module.config.consume_fuel.then(|| layout.fuel_segments.to_vec());

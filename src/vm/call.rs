@@ -11,15 +11,24 @@
 //! Traps come back as statuses: the trap itself waits in the store (`StoreInner::pending_trap`)
 //! while each frame it passes adds itself to the backtrace; the entry from the host takes it.
 //!
+//! Tail calls: an entry may also return `TAIL_CALL_PENDING` (see `vmctx`), its function replaced
+//! by a callee waiting in the store (`StoreInner::pending_tail_call`) with its arguments in the
+//! frame. Every caller of an entry finishes such a chain in a loop on the same frame
+//! ([`finish_tail_calls`]: here, in [`call_func`] and in [`tail_calls`], which compiled call
+//! sites reach; the interpreter through [`call_func`]), so the host stack stays constant however
+//! long the chain, whatever tiers and instances it crosses; a host callee is called and returned
+//! from.
+//!
 //! This module must never name a tier; it reads entries from the module's function table, which
 //! tiering maintains.
 
 use super::TrapCode;
 use super::ops::{self, RuntimeOp};
 use super::stack::MAX_NESTING;
+use super::store::PendingTailCall;
 use super::store::{Caller, FuncIdx, FuncKind, Store, StoreInner, decode_func_ref};
 use super::trap::{FrameInfo, Trap, trap_code};
-use super::vmctx::{STATUS_OK, TRAP_PENDING, VmCtx};
+use super::vmctx::{STATUS_OK, TAIL_CALL_PENDING, TRAP_PENDING, VmCtx};
 use crate::tier::Tier;
 use crate::val::Val;
 
@@ -106,8 +115,11 @@ unsafe fn call_wasm(store: *mut StoreInner, instance: u32, def: u32, fp: *mut u1
     // shares since its code last ran.
     unsafe { refresh_memory(ctx) };
     // SAFETY: the entry runs function `func` of the instance `ctx` belongs to, on a frame the
-    // caller provides.
-    unsafe { entry(ctx, fp, func) }
+    // caller provides; so do the tail calls it leaves pending.
+    unsafe {
+        let status = entry(ctx, fp, func);
+        finish_tail_calls(store, status, fp)
+    }
 }
 
 /// Gives every instance context the calling thread's host stack limit, when it changed since the
@@ -229,6 +241,137 @@ pub(crate) unsafe fn refresh_memory(ctx: *mut VmCtx) {
 /// `caller` must be a live context of a store lent to wasm, `func` a function of that store, and
 /// `callee_fp` a frame on its stack with the arguments in place.
 pub(crate) unsafe fn call_func(caller: *mut VmCtx, func: FuncIdx, callee_fp: *mut u128) -> u32 {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let status = call_func_once(caller, func, callee_fp);
+        if status != TAIL_CALL_PENDING {
+            return status;
+        }
+        let status = finish_tail_calls((*caller).store, status, callee_fp);
+        // The chain may have grown the caller's memory from another instance.
+        refresh_memory(caller);
+        status
+    }
+}
+
+/// Runs the tail calls pending on the frame at `fp` while `status` says one is, one after the
+/// other (never nested: each callee's entry returns before the next runs); returns the last
+/// callee's status.
+///
+/// # Safety
+/// `store` must be a store lent to wasm and `fp` the frame the entry that returned `status` ran
+/// on.
+pub(crate) unsafe fn finish_tail_calls(
+    store: *mut StoreInner,
+    mut status: u32,
+    fp: *mut u128,
+) -> u32 {
+    while status == TAIL_CALL_PENDING {
+        // SAFETY: the store is live; the reference ends before the callee runs.
+        let pending = unsafe { (*store).pending_tail_call.take() };
+        let PendingTailCall { caller, func } =
+            pending.expect("a function left by a tail call recorded its callee");
+        // SAFETY: the callee's arguments are in the frame's first slots, where the function it
+        // replaces had its own; `caller` is the live context the tail call was made from.
+        status = unsafe { call_func_once(caller, func, fp) };
+    }
+    status
+}
+
+/// Records `func`, called from the instance of `caller`, as the tail call pending on the
+/// running function's frame; returns [`TAIL_CALL_PENDING`], what that function then returns.
+///
+/// # Safety
+/// `caller` must be a live context of a store lent to wasm.
+pub(crate) unsafe fn pend_tail_call(caller: *mut VmCtx, func: FuncIdx) -> u32 {
+    // SAFETY: guaranteed by the caller.
+    let store = unsafe { &mut *(*caller).store };
+    debug_assert!(store.pending_tail_call.is_none(), "one tail call pending at a time");
+    store.pending_tail_call = Some(PendingTailCall { caller, func });
+    TAIL_CALL_PENDING
+}
+
+/// `VmCtx::tail_calls`: a call made on the frame at `callee_fp` returned
+/// [`TAIL_CALL_PENDING`]; runs the chain to its end.
+///
+/// # Safety
+/// `ctx` must be the calling code's live context, of a store lent to wasm, and `callee_fp` the
+/// frame the call was made on.
+pub(crate) unsafe extern "C" fn tail_calls(ctx: *mut VmCtx, callee_fp: *mut u128) -> u32 {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let status = finish_tail_calls((*ctx).store, TAIL_CALL_PENDING, callee_fp);
+        // The chain may have left the instance and grown its memory.
+        refresh_memory(ctx);
+        status
+    }
+}
+
+/// `VmCtx::tail_call_import`: `return_call` of import `import` of the instance of `ctx`, the
+/// arguments in the first slots of the frame at `fp`.
+///
+/// # Safety
+/// As for [`call_import`].
+pub(crate) unsafe extern "C" fn tail_call_import(
+    ctx: *mut VmCtx,
+    fp: *mut u128,
+    import: u32,
+) -> u32 {
+    let _ = fp;
+    // SAFETY: the context and its store are live.
+    let func = unsafe {
+        let store = &*(*ctx).store;
+        FuncIdx(store.instances[(*ctx).instance as usize].funcs[import as usize])
+    };
+    // SAFETY: guaranteed by the caller.
+    unsafe { pend_tail_call(ctx, func) }
+}
+
+/// `VmCtx::tail_call_indirect`.
+///
+/// # Safety
+/// As for [`call_indirect`]; the arguments are in the first slots of the frame at `fp`.
+pub(crate) unsafe extern "C" fn tail_call_indirect(
+    ctx: *mut VmCtx,
+    fp: *mut u128,
+    ty: u32,
+    table: u32,
+    index: u32,
+) -> u32 {
+    let _ = fp;
+    // SAFETY: the context and its store are live.
+    let resolved = unsafe {
+        let store = &*(*ctx).store;
+        ops::resolve_indirect(store, (*ctx).instance, ty, table, index)
+    };
+    match resolved {
+        // SAFETY: guaranteed by the caller.
+        Ok(func) => unsafe { pend_tail_call(ctx, func) },
+        // SAFETY: as above.
+        Err(code) => unsafe { raise(ctx, code) },
+    }
+}
+
+/// `VmCtx::tail_call_ref`.
+///
+/// # Safety
+/// As for [`tail_call_import`]; `raw` is a function reference of the store (0 for null).
+pub(crate) unsafe extern "C" fn tail_call_ref(ctx: *mut VmCtx, fp: *mut u128, raw: u64) -> u32 {
+    let _ = fp;
+    match decode_func_ref(raw) {
+        // SAFETY: guaranteed by the caller; validation gave the function the call's type.
+        Some(func) => unsafe { pend_tail_call(ctx, func) },
+        // SAFETY: as above.
+        None => unsafe { raise(ctx, TrapCode::NullReference) },
+    }
+}
+
+/// Calls store function `func` as [`call_func`] does, but returns [`TAIL_CALL_PENDING`] as it
+/// comes, for the caller's loop.
+///
+/// # Safety
+/// As for [`call_func`].
+unsafe fn call_func_once(caller: *mut VmCtx, func: FuncIdx, callee_fp: *mut u128) -> u32 {
     // SAFETY: the store is live; the references end before the callee runs.
     let target = unsafe {
         let store = &*(*caller).store;
@@ -340,7 +483,9 @@ pub(crate) unsafe extern "C" fn call_ref(ctx: *mut VmCtx, callee_fp: *mut u128, 
 /// `ctx` must be a live context of a store lent to wasm.
 pub(crate) unsafe extern "C" fn memory_grow(ctx: *mut VmCtx, delta: u32) -> u32 {
     // SAFETY: guaranteed by the caller.
-    let old = unsafe { ops::memory_grow(&mut *(*ctx).store, (*ctx).instance, 0, delta) };
+    // Tier 1 grows a 64-bit memory 0 through the runtime operation, never here.
+    let old = unsafe { ops::memory_grow(&mut *(*ctx).store, (*ctx).instance, 0, delta as u64) };
+    let old = old.map_or(u32::MAX, |pages| pages as u32);
     // SAFETY: as above.
     unsafe { refresh_memory(ctx) };
     old

@@ -95,6 +95,9 @@ pub fn ends_fuel_segment(op: &wasmparser::Operator<'_>) -> bool {
             | Operator::CallRef { .. }
             | Operator::BrOnNull { .. }
             | Operator::BrOnNonNull { .. }
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::ReturnCallRef { .. }
             | Operator::Unreachable
     )
 }

@@ -158,7 +158,9 @@ fn check_import<T>(
         (ImportKind::Table(want), ExternType::Table(t)) => {
             want.element == t.element && t.limits.matches(&want.limits)
         }
-        (ImportKind::Memory(want), ExternType::Memory(m)) => m.limits.matches(&want.limits),
+        (ImportKind::Memory(want), ExternType::Memory(m)) => {
+            m.memory64 == want.memory64 && m.limits.matches(&want.limits)
+        }
         (ImportKind::Global(want), ExternType::Global(g)) => g.matches(want),
         _ => false,
     };
@@ -331,10 +333,15 @@ fn initialize<T>(store: &mut Store<T>, instance: Instance) -> Result<()> {
     for (index, segment) in module.inner.datas.iter().enumerate() {
         if let SegmentMode::Active { index: memory, offset } = &segment.mode {
             let entity = &store.inner.instances[id];
-            let offset = eval_const(store, entity, offset) as u32 as usize;
+            let value = eval_const(store, entity, offset);
             let memory_id = entity.memories[*memory as usize] as usize;
+            // An `i64` offset for a 64-bit memory, else an `i32` one.
+            let memory64 = store.inner.memories[memory_id].memory64();
+            let offset = if memory64 { value as u64 } else { value as u32 as u64 };
             let data = store.inner.memories[memory_id].data_mut();
-            match data.get_mut(offset..offset.saturating_add(segment.bytes.len())) {
+            let end = offset.saturating_add(segment.bytes.len() as u64);
+            let in_bounds = (end <= data.len() as u64).then_some(offset as usize..end as usize);
+            match in_bounds.and_then(|range| data.get_mut(range)) {
                 Some(dst) => dst.copy_from_slice(&segment.bytes),
                 None => return Err(Trap::new(TrapCode::MemoryOutOfBounds).into()),
             }
@@ -398,6 +405,7 @@ fn new_vmctx<T>(store: &mut Store<T>, module: &Module, id: u32) -> VmCtx {
         call_import: call::call_import,
         call_indirect: call::call_indirect,
         call_ref: call::call_ref,
+        tail_call_ref: call::tail_call_ref,
         memory_grow: call::memory_grow,
         unwind: call::unwind,
         stack_end: store.inner.stack.end_ptr(),
@@ -409,6 +417,9 @@ fn new_vmctx<T>(store: &mut Store<T>, module: &Module, id: u32) -> VmCtx {
         tables: std::ptr::null(),
         store: store.inner.as_ptr(),
         profile_stack: store.inner.profile_stack(),
+        tail_call_import: call::tail_call_import,
+        tail_call_indirect: call::tail_call_indirect,
+        tail_calls: call::tail_calls,
         instance: id,
     }
 }
@@ -453,6 +464,32 @@ mod tests {
         let config = crate::Config { features: crate::WasmFeatures::WASM2, ..Default::default() };
         let err = Module::new(&Engine::new(config), wat).unwrap_err();
         assert!(matches!(err, Error::Invalid(_)), "{err}");
+    }
+
+    /// A 64-bit memory satisfies only a 64-bit memory import, and the other way round; 64-bit
+    /// tables are refused as unsupported (not run with their indices cut to 32 bits).
+    #[test]
+    fn memory64_imports_match_by_index_type_and_table64_is_refused() {
+        let engine = Engine::default();
+        let exporter = |ty: &str| format!(r#"(module (memory (export "m") {ty} 1))"#);
+        let importer = |ty: &str| format!(r#"(module (import "e" "m" (memory {ty} 1)))"#);
+        for (have, want, links) in [
+            ("i64", "i64", true),
+            ("i32", "i32", true),
+            ("i32", "i64", false),
+            ("i64", "i32", false),
+        ] {
+            let mut store = Store::new(&engine, ());
+            let mut linker = Linker::new();
+            let exported = Module::new(&engine, exporter(have)).unwrap();
+            let instance = linker.instantiate(&mut store, &exported).unwrap();
+            linker.instance(&store, "e", instance);
+            let importing = Module::new(&engine, importer(want)).unwrap();
+            let linked = linker.instantiate(&mut store, &importing);
+            assert_eq!(linked.is_ok(), links, "{have} memory for an {want} import: {linked:?}");
+        }
+        let err = Module::new(&engine, "(module (table i64 1 funcref))").unwrap_err();
+        assert!(matches!(err, Error::Unsupported(_)), "{err}");
     }
 
     #[test]

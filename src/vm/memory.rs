@@ -127,6 +127,11 @@ impl LinearMemory {
         Ok(())
     }
 
+    /// Whether addresses are `i64` (memory64).
+    pub fn memory64(&self) -> bool {
+        self.ty.memory64
+    }
+
     /// `memory.grow`: the old size in pages, or `None` if the memory cannot grow that far.
     /// A refusal is remembered (see [`LinearMemory::refused`]).
     pub fn grow(&mut self, delta_pages: u64) -> Option<u64> {
@@ -182,7 +187,7 @@ impl LinearMemory {
 
     /// The memory's type as import matching sees it: the current size as its minimum.
     pub fn current_type(&self) -> MemoryType {
-        MemoryType { limits: Limits { min: self.pages(), max: self.ty.limits.max } }
+        MemoryType { limits: Limits { min: self.pages(), max: self.ty.limits.max }, ..self.ty }
     }
 
     pub fn data(&self) -> &[u8] {
@@ -212,7 +217,8 @@ mod tests {
     use super::*;
 
     fn mem(min: u64, max: Option<u64>) -> LinearMemory {
-        LinearMemory::new(MemoryType { limits: Limits { min, max } }, None).unwrap()
+        LinearMemory::new(MemoryType { limits: Limits { min, max }, memory64: false }, None)
+            .unwrap()
     }
 
     #[test]
@@ -236,7 +242,7 @@ mod tests {
         let refusal =
             GrowRefusal { from_pages: 1, requested_pages: 6, limit: GrowLimit::TypeMaximum(3) };
         assert_eq!(typed.refused(), Some(refusal));
-        let ty = MemoryType { limits: Limits { min: 1, max: Some(100) } };
+        let ty = MemoryType { limits: Limits { min: 1, max: Some(100) }, memory64: false };
         let mut limited = LinearMemory::new(ty, Some(4 * PAGE_SIZE)).unwrap();
         assert_eq!(limited.grow(4), None);
         assert_eq!(limited.refused().unwrap().limit, GrowLimit::EngineLimit(4 * PAGE_SIZE));
@@ -248,12 +254,12 @@ mod tests {
 
     #[test]
     fn engine_limit_caps_growth_and_refuses_large_minimums() {
-        let ty = MemoryType { limits: Limits { min: 1, max: None } };
+        let ty = MemoryType { limits: Limits { min: 1, max: None }, memory64: false };
         let mut m = LinearMemory::new(ty, Some(2 * PAGE_SIZE)).unwrap();
         assert_eq!(m.grow(1), Some(1));
         assert_eq!(m.grow(1), None);
         assert_eq!(m.refused().unwrap().limit, GrowLimit::EngineLimit(2 * PAGE_SIZE));
-        let big = MemoryType { limits: Limits { min: 3, max: None } };
+        let big = MemoryType { limits: Limits { min: 3, max: None }, memory64: false };
         assert!(LinearMemory::new(big, Some(2 * PAGE_SIZE)).is_err());
     }
 }

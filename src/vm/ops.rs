@@ -89,18 +89,35 @@ pub unsafe fn run(
     let u32_at = |i: usize| unsafe { args.add(i).cast::<u32>().read() };
     // SAFETY: as above.
     let u64_at = |i: usize| unsafe { args.add(i).cast::<u64>().read() };
+    // An address or length in memory `m`: `i64` in a 64-bit memory, else `i32`.
+    let is_64 = |store: &StoreInner, m: u32| memory64(store, instance, m);
+    let index_at = |store: &StoreInner, m: u32, i: usize| {
+        if is_64(store, m) { u64_at(i) } else { u32_at(i) as u64 }
+    };
     let result = match op {
         RuntimeOp::MemoryFill => {
-            return memory_fill(store, instance, a, u32_at(0), u32_at(1), u32_at(2));
+            let (d, n) = (index_at(store, a, 0), index_at(store, a, 2));
+            return memory_fill(store, instance, a, d, u32_at(1), n);
         }
         RuntimeOp::MemoryCopy => {
-            let (d, s, n) = (u32_at(0), u32_at(1), u32_at(2));
+            let (d, s) = (index_at(store, a, 0), index_at(store, b, 1));
+            // The length is an `i64` only between two 64-bit memories.
+            let n = if is_64(store, a) && is_64(store, b) { u64_at(2) } else { u32_at(2) as u64 };
             return memory_copy(store, instance, [a, b], d, s, n);
         }
         RuntimeOp::MemoryInit => {
-            return memory_init(store, instance, b, a, u32_at(0), u32_at(1), u32_at(2));
+            let d = index_at(store, b, 0);
+            return memory_init(store, instance, b, a, d, u32_at(1), u32_at(2));
         }
-        RuntimeOp::MemoryGrow => memory_grow(store, instance, a, u32_at(0)) as u128,
+        RuntimeOp::MemoryGrow => {
+            let wide = is_64(store, a);
+            let delta = index_at(store, a, 0);
+            match (memory_grow(store, instance, a, delta), wide) {
+                (Some(old), _) => old as u128,
+                (None, true) => u64::MAX as u128,
+                (None, false) => u32::MAX as u128,
+            }
+        }
         RuntimeOp::MemorySize => memory_size(store, instance, a) as u128,
         RuntimeOp::DataDrop => {
             data_drop(store, instance, a);
@@ -164,35 +181,41 @@ fn memory_id(store: &StoreInner, instance: u32, memory: u32) -> usize {
     store.instances[instance as usize].memories[memory as usize] as usize
 }
 
-/// `memory.grow` on memory `memory`: the old size in pages, or `-1` as u32.
-pub fn memory_grow(store: &mut StoreInner, instance: u32, memory: u32, delta: u32) -> u32 {
+/// Whether `instance`'s memory `memory` is a 64-bit one (its addresses and sizes are `i64`).
+pub fn memory64(store: &StoreInner, instance: u32, memory: u32) -> bool {
+    store.memories[memory_id(store, instance, memory)].memory64()
+}
+
+/// `memory.grow` on memory `memory`: the old size in pages, or `None` when it cannot grow.
+pub fn memory_grow(store: &mut StoreInner, instance: u32, memory: u32, delta: u64) -> Option<u64> {
     let id = memory_id(store, instance, memory);
-    store.memories[id].grow(delta as u64).map_or(u32::MAX, |p| p as u32)
+    store.memories[id].grow(delta)
 }
 
 /// `memory.size` on memory `memory`, in pages.
-pub fn memory_size(store: &StoreInner, instance: u32, memory: u32) -> u32 {
+pub fn memory_size(store: &StoreInner, instance: u32, memory: u32) -> u64 {
     let id = memory_id(store, instance, memory);
-    (store.memories[id].len() as u64 / super::memory::PAGE_SIZE) as u32
+    store.memories[id].len() as u64 / super::memory::PAGE_SIZE
 }
 
-/// The accessible bytes of memory `memory`.
-fn memory_bytes(store: &mut StoreInner, instance: u32, memory: u32) -> &mut [u8] {
-    let id = memory_id(store, instance, memory);
-    store.memories[id].data_mut()
+/// `start..start + len` as a range of `bytes`' indices, if it lies inside them.
+fn span(bytes: usize, start: u64, len: u64) -> Option<std::ops::Range<usize>> {
+    let end = start.checked_add(len)?;
+    (end <= bytes as u64).then_some(start as usize..end as usize)
 }
 
 pub fn memory_fill(
     store: &mut StoreInner,
     instance: u32,
     memory: u32,
-    d: u32,
+    d: u64,
     v: u32,
-    n: u32,
+    n: u64,
 ) -> Result<(), TrapCode> {
-    let range = d as usize..d as usize + n as usize;
-    let bytes = memory_bytes(store, instance, memory);
-    bytes.get_mut(range).ok_or(TrapCode::MemoryOutOfBounds)?.fill(v as u8);
+    let id = memory_id(store, instance, memory);
+    let bytes = store.memories[id].data_mut();
+    let range = span(bytes.len(), d, n).ok_or(TrapCode::MemoryOutOfBounds)?;
+    bytes[range].fill(v as u8);
     Ok(())
 }
 
@@ -201,27 +224,24 @@ pub fn memory_copy(
     store: &mut StoreInner,
     instance: u32,
     dst_src: [u32; 2],
-    d: u32,
-    s: u32,
-    n: u32,
+    d: u64,
+    s: u64,
+    n: u64,
 ) -> Result<(), TrapCode> {
-    let (d, s, n) = (d as usize, s as usize, n as usize);
     let [dst_id, src_id] = dst_src.map(|m| memory_id(store, instance, m));
     if dst_id == src_id {
         let mem = store.memories[dst_id].data_mut();
-        if d + n > mem.len() || s + n > mem.len() {
-            return Err(TrapCode::MemoryOutOfBounds);
-        }
-        mem.copy_within(s..s + n, d);
+        let dst = span(mem.len(), d, n).ok_or(TrapCode::MemoryOutOfBounds)?;
+        let src = span(mem.len(), s, n).ok_or(TrapCode::MemoryOutOfBounds)?;
+        mem.copy_within(src, dst.start);
         return Ok(());
     }
     let [dst, src] =
         store.memories.get_disjoint_mut([dst_id, src_id]).expect("two memories of the store");
     let (dst, src) = (dst.data_mut(), src.data_mut());
-    if d + n > dst.len() || s + n > src.len() {
-        return Err(TrapCode::MemoryOutOfBounds);
-    }
-    dst[d..d + n].copy_from_slice(&src[s..s + n]);
+    let dst_range = span(dst.len(), d, n).ok_or(TrapCode::MemoryOutOfBounds)?;
+    let src_range = span(src.len(), s, n).ok_or(TrapCode::MemoryOutOfBounds)?;
+    dst[dst_range].copy_from_slice(&src[src_range]);
     Ok(())
 }
 
@@ -230,7 +250,7 @@ pub fn memory_init(
     instance: u32,
     memory: u32,
     segment: u32,
-    d: u32,
+    d: u64,
     s: u32,
     n: u32,
 ) -> Result<(), TrapCode> {
@@ -241,11 +261,11 @@ pub fn memory_init(
     } else {
         &module.inner.datas[segment as usize].bytes
     };
-    let src = bytes.get(s as usize..s as usize + n as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
-    let mem = memory_bytes(store, instance, memory);
-    let dst =
-        mem.get_mut(d as usize..d as usize + n as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
-    dst.copy_from_slice(src);
+    let src = span(bytes.len(), s as u64, n as u64).ok_or(TrapCode::MemoryOutOfBounds)?;
+    let id = memory_id(store, instance, memory);
+    let mem = store.memories[id].data_mut();
+    let dst = span(mem.len(), d, n as u64).ok_or(TrapCode::MemoryOutOfBounds)?;
+    mem[dst].copy_from_slice(&bytes[src]);
     Ok(())
 }
 

@@ -306,6 +306,15 @@ unsafe impl Send for VmCtxBox {}
 // SAFETY: shared references give no access to the context but its address.
 unsafe impl Sync for VmCtxBox {}
 
+/// A tail call waiting for the caller of the entry its caller left (`vmctx::TAIL_CALL_PENDING`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PendingTailCall {
+    /// The context of the instance the tail call was made from (a host callee's caller).
+    pub caller: *mut VmCtx,
+    /// The callee.
+    pub func: FuncIdx,
+}
+
 /// The store's engine-facing state; split from `Store<T>` so the runtime is not generic over `T`.
 pub(crate) struct StoreInner {
     /// Unique per store in this process: every handle carries it, and caches keyed by store (the
@@ -324,6 +333,9 @@ pub(crate) struct StoreInner {
     /// The trap on its way out of the current execution, with the frames it has passed (see
     /// `vmctx::TRAP_PENDING`).
     pub pending_trap: Option<Trap>,
+    /// The callee of the tail call a function left by (see `vmctx::TAIL_CALL_PENDING`), for
+    /// whoever called its entry to run.
+    pub pending_tail_call: Option<PendingTailCall>,
     /// The `Store<T>` this is the inner part of, type-erased, while wasm runs (set on every entry
     /// from the host): what the host trampoline hands host functions. Null otherwise.
     pub host_store: *mut (),
@@ -361,6 +373,7 @@ impl<T> Store<T> {
                 fuel: UnsafeCell::new(0),
                 stack,
                 pending_trap: None,
+                pending_tail_call: None,
                 host_store: std::ptr::null_mut(),
                 native_stack_limit: 0,
                 guest_sampler: (engine.config().profiling_strategy

@@ -5,8 +5,17 @@
 //! entered as a [`FuncEntry`]: `entry(ctx, fp, func) -> status`, with `ctx` the callee's instance
 //! context, `fp` its frame on the store's value stack (arguments in place, see
 //! [`frame`](super::frame)) and `func` its index in its module's function index space. The status
-//! is [`STATUS_OK`] (results in the frame's first slots) or [`TRAP_PENDING`] (the trap, with the
-//! frames it has passed so far, waits in the store). So a caller never knows its callee's tier.
+//! is [`STATUS_OK`] (results in the frame's first slots), [`TRAP_PENDING`] (the trap, with the
+//! frames it has passed so far, waits in the store) or [`TAIL_CALL_PENDING`]. So a caller never
+//! knows its callee's tier.
+//!
+//! Tail calls (`return_call`, `return_call_indirect`) keep the host stack constant across tiers:
+//! a tail call that can continue in its callee's entry at once does so (tier-1 code jumps to it
+//! with the caller's frame); one that cannot (the callee is in another tier than the running
+//! loop, another instance, the host) leaves its function with [`TAIL_CALL_PENDING`], the callee
+//! recorded in the store and its arguments already in the frame's first slots. Whoever called
+//! the entry then runs the pending callee on the same frame, in a loop (`vm::call`'s
+//! `finish_tail_calls`), so a chain of tail calls never nests on the host stack.
 //!
 //! Compiled code reads the context's fields at fixed offsets (`#[repr(C)]`, `offset_of!` in each
 //! backend) and leaves for the runtime only through its helpers: calls to imports and through
@@ -34,6 +43,22 @@ pub type CallIndirectHelper =
 /// traps when it is null. Returns like a [`FuncEntry`].
 pub type CallRefHelper =
     unsafe extern "C" fn(ctx: *mut VmCtx, callee_fp: *mut u128, ty: u32) -> u32;
+
+/// Runs the tail calls pending on the frame at `callee_fp` (an entry called on it returned
+/// [`TAIL_CALL_PENDING`]) until one returns [`STATUS_OK`] or [`TRAP_PENDING`], which it returns.
+pub type TailCallsHelper = unsafe extern "C" fn(ctx: *mut VmCtx, callee_fp: *mut u128) -> u32;
+
+/// `return_call_indirect` through table `table` with the signature `ty` (module type index) of
+/// element `index`, from the function whose frame is at `fp` (the arguments already in its first
+/// slots): checks the element and records it as the pending callee. Returns
+/// [`TAIL_CALL_PENDING`] or a trap status.
+pub type TailCallIndirectHelper =
+    unsafe extern "C" fn(ctx: *mut VmCtx, fp: *mut u128, ty: u32, table: u32, index: u32) -> u32;
+
+/// `return_call_ref` of the function reference `raw` (0 for null), from the function whose frame
+/// is at `fp` (the arguments already in its first slots): records the callee as pending, or
+/// traps on null. Returns [`TAIL_CALL_PENDING`] or [`TRAP_PENDING`].
+pub type TailCallRefHelper = unsafe extern "C" fn(ctx: *mut VmCtx, fp: *mut u128, raw: u64) -> u32;
 
 /// Grows memory 0 by `delta` pages; returns the old size in pages or `u32::MAX`, and refreshes the
 /// context's memory fields. (Other memories grow through the runtime operations.)
@@ -70,6 +95,10 @@ pub type HotHelper =
 pub const STATUS_OK: u32 = 0;
 /// The callee trapped: the trap, with the frames it has passed, is the store's pending trap.
 pub const TRAP_PENDING: u32 = u32::MAX;
+/// The function left by a tail call its entry could not continue in: the callee waits in the
+/// store (`StoreInner::pending_tail_call`), its arguments in the frame's first slots, and the
+/// caller of the entry runs it on the same frame (see the module docs).
+pub const TAIL_CALL_PENDING: u32 = u32::MAX - 2;
 /// From a [`HotHelper`]: nothing newer to run yet, carry on.
 pub const HOT_CONTINUE: u32 = u32::MAX - 1;
 /// The `site` of a [`HotHelper`] call made at function entry.
@@ -154,12 +183,22 @@ pub struct VmCtx {
     /// The store's profile stack (`vm::profile`) under `ProfilingStrategy::Guest`, null
     /// otherwise: only code compiled for guest profiling reads it.
     pub profile_stack: *const super::profile::ProfileStack,
+    /// `return_call` of import number `func` (the third argument) of this instance: records it as
+    /// the pending tail call and returns [`TAIL_CALL_PENDING`]. Compiled code jumps to it in
+    /// place of its caller's frame, as to any tail callee's entry.
+    pub tail_call_import: FuncEntry,
+    /// `return_call_indirect` when the element is not simply this instance's function.
+    pub tail_call_indirect: TailCallIndirectHelper,
+    /// Where compiled call sites go when a callee returns [`TAIL_CALL_PENDING`].
+    pub tail_calls: TailCallsHelper,
     /// Every memory of the instance by memory index, memory 0 included (`mem_base` and `mem_len`
     /// are the copy its accesses use): how code reaches memories 1 and up (multi-memory).
     /// Refreshed with `mem_base` and `mem_len`.
     pub memories: *const MemoryView,
     /// `call_ref`.
     pub call_ref: CallRefHelper,
+    /// `return_call_ref`.
+    pub tail_call_ref: TailCallRefHelper,
     /// The instance's index in its store (opaque to compiled code).
     pub instance: u32,
 }

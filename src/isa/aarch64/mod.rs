@@ -70,7 +70,9 @@ use crate::isa::masm::{
 };
 use crate::tier::Tier;
 use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
-use crate::vm::vmctx::{FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, MemoryView, VmCtx};
+use crate::vm::vmctx::{
+    FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, MemoryView, TAIL_CALL_PENDING, VmCtx,
+};
 use crate::vm::{TrapCode, trap_status};
 use asm::Cc;
 use dynasmrt::aarch64::Aarch64Relocation;
@@ -143,10 +145,14 @@ const CTX_FUEL: u32 = std::mem::offset_of!(VmCtx, fuel) as u32;
 const CTX_RUNTIME: u32 = std::mem::offset_of!(VmCtx, runtime) as u32;
 const CTX_CALL_INDIRECT: u32 = std::mem::offset_of!(VmCtx, call_indirect) as u32;
 const CTX_CALL_REF: u32 = std::mem::offset_of!(VmCtx, call_ref) as u32;
+const CTX_TAIL_CALL_REF: u32 = std::mem::offset_of!(VmCtx, tail_call_ref) as u32;
 const CTX_MEMORY_GROW: u32 = std::mem::offset_of!(VmCtx, memory_grow) as u32;
 const CTX_CALL_IMPORT: u32 = std::mem::offset_of!(VmCtx, call_import) as u32;
 const CTX_COUNTERS: u32 = std::mem::offset_of!(VmCtx, counters) as u32;
 const CTX_HOT: u32 = std::mem::offset_of!(VmCtx, hot) as u32;
+const CTX_TAIL_CALL_IMPORT: u32 = std::mem::offset_of!(VmCtx, tail_call_import) as u32;
+const CTX_TAIL_CALL_INDIRECT: u32 = std::mem::offset_of!(VmCtx, tail_call_indirect) as u32;
+const CTX_TAIL_CALLS: u32 = std::mem::offset_of!(VmCtx, tail_calls) as u32;
 const CTX_TABLES: u32 = std::mem::offset_of!(VmCtx, tables) as u32;
 const CTX_PROFILE_STACK: u32 = std::mem::offset_of!(VmCtx, profile_stack) as u32;
 const PROFILE_ENTRIES: u32 = crate::vm::profile::PROFILE_ENTRIES_OFFSET;
@@ -197,6 +203,13 @@ pub struct Aarch64Masm {
     epilogue: DynamicLabel,
     /// Where every trap leaves the function: `w0` holds the status.
     trap_exit: DynamicLabel,
+    /// Where tail calls leave the function: restores the entry's saves and branches to `x16`
+    /// (the callee's entry, its arguments in `x0`-`x2`).
+    tail_exit: DynamicLabel,
+    /// Whether any code branches to `tail_exit`.
+    tail_exit_used: bool,
+    /// The out-of-line stubs of the call sites (see `call_checked`).
+    call_stubs: Vec<super::CallStub>,
     traps: super::TrapStubs,
     /// The function's module index, which the trap exit reports.
     func_index: u32,
@@ -277,10 +290,14 @@ impl Aarch64Masm {
         let mut ops = SPARE_ASSEMBLER.take().unwrap_or_else(|| VecAssembler::new(0));
         let epilogue = ops.new_dynamic_label();
         let trap_exit = ops.new_dynamic_label();
+        let tail_exit = ops.new_dynamic_label();
         Aarch64Masm {
             ops,
             epilogue,
             trap_exit,
+            tail_exit,
+            tail_exit_used: false,
+            call_stubs: Vec::new(),
             traps: super::TrapStubs::default(),
             func_index: u32::MAX,
             osr_targets: Vec::new(),
@@ -345,6 +362,13 @@ impl Aarch64Masm {
 
     /// Restores what [`Aarch64Masm::enter`] saved and returns.
     fn leave(&mut self, saved: &[u8]) {
+        self.restore(saved);
+        a64!(self.ops ; ret);
+    }
+
+    /// Restores what [`Aarch64Masm::enter`] saved (the link register included), leaving `sp` as
+    /// the entry found it.
+    fn restore(&mut self, saved: &[u8]) {
         for (i, pair) in saved.chunks(2).enumerate() {
             let at = 16 + 16 * i as i32;
             match *pair {
@@ -354,7 +378,7 @@ impl Aarch64Masm {
             }
         }
         let area = Self::save_area(saved);
-        a64!(self.ops ; ldp x29, x30, [sp], area as i32 ; ret);
+        a64!(self.ops ; ldp x29, x30, [sp], area as i32);
     }
 
     /// `x16` = the counters of defined function `def`.
@@ -407,12 +431,71 @@ impl Aarch64Masm {
         self.traps.label(None, self.wasm_offset, || ops.new_dynamic_label())
     }
 
-    /// Calls the function pointer in `x16` (the arguments are in place) and leaves through the
-    /// trap exit if it returns a nonzero status.
-    fn call_checked(&mut self) {
+    /// Calls the function pointer in `x16` (the arguments are in place, the callee's frame at
+    /// slot offset `callee_fp`) and checks its status ([`Self::check_call_status`]).
+    fn call_checked(&mut self, callee_fp: u32) {
         let trap_exit = self.call_trap_label();
         a64!(self.ops ; blr x16);
-        self.cbz(Size::S32, 0, true, trap_exit);
+        self.check_call_status(trap_exit, callee_fp);
+    }
+
+    /// After a call of an entry: a nonzero status goes to the call site's stub, which runs a
+    /// pending tail call chain (`VmCtx::tail_calls`) and comes back, or leaves through `trap`.
+    fn check_call_status(&mut self, trap: DynamicLabel, callee_fp: u32) {
+        let (stub, resume) = (self.new_label(), self.new_label());
+        self.cbz(Size::S32, 0, true, stub);
+        a64!(self.ops ; =>resume);
+        self.call_stubs.push(super::CallStub { stub, resume, trap, callee_fp });
+    }
+
+    /// `x17` = the element of `table`'s dispatch array (`vm::table`) at the index in slot
+    /// `index_slot` (loaded into `w2`) when that index is in bounds and the element has signature
+    /// `sig` (module type `ty`'s interned id) and this instance's context; otherwise branches to
+    /// `slow`. `table` must be below 4096 (an immediate offset); `x3` and `x4` are clobbered.
+    fn own_dispatch_entry(
+        &mut self,
+        ty: u32,
+        sig: u32,
+        table: u32,
+        index_slot: u32,
+        slow: DynamicLabel,
+    ) {
+        self.load_slot(Size::S32, Reg(2), index_slot);
+        self.load_ctx(SCRATCH1, CTX_TABLES);
+        a64!(self.ops
+            ; ldr x17, [x17, table * 8]
+            ; ldr x3, [x17, DISPATCH_LEN]
+            ; cmp x2, x3
+        );
+        self.b_cc(Cc::Hs, slow);
+        a64!(self.ops
+            ; ldr x17, [x17, DISPATCH_ENTRIES]
+            ; add x17, x17, x2, lsl ENTRY_SHIFT
+            ; ldr w3, [x17, ENTRY_SIG]
+        );
+        // Always the two-instruction form, so a loader can write another process's id for `ty`
+        // in place (`masm::patch_sig_site`).
+        self.sig_sites.push(SigSite { offset: self.offset(), ty });
+        a64!(self.ops
+            ; movz w4, sig & 0xffff
+            ; movk w4, sig >> 16, lsl 16
+            ; cmp w3, w4
+        );
+        self.b_cc(Cc::Ne, slow);
+        a64!(self.ops ; ldr x3, [x17, ENTRY_CTX] ; cmp x3, x19);
+        self.b_cc(Cc::Ne, slow);
+    }
+
+    /// Leaves for a tail callee's entry: flushes the back-edge tally (clobbering `x1`, `x16`,
+    /// `x17`), then `target` puts the entry in `x16` and its function index in `w2`; the context
+    /// and frame go to `x0` and `x1`.
+    fn jump_to_tail_exit(&mut self, target: impl FnOnce(&mut Self)) {
+        self.flush_tally();
+        target(self);
+        a64!(self.ops ; mov x0, x19 ; mov x1, x20);
+        self.tail_exit_used = true;
+        let tail_exit = self.tail_exit;
+        a64!(self.ops ; b =>tail_exit);
     }
 
     /// `v30 = value` at `size` (through `x16`).
@@ -1117,7 +1200,48 @@ impl MacroAssembler for Aarch64Masm {
             }
         }
         a64!(self.ops ; mov x0, x19);
-        self.call_checked();
+        self.call_checked(callee_fp);
+    }
+
+    fn tail_call(&mut self, callee: Callee) {
+        match callee {
+            Callee::Defined { def, func } => self.jump_to_tail_exit(|m| {
+                m.mov_imm(Size::S32, 2, func as i64);
+                m.load_ctx(SCRATCH0, CTX_FUNCS);
+                let (base, at) = m.address(SCRATCH0, def * 8, 3);
+                a64!(m.ops ; ldr x16, [XSP(base), at]);
+            }),
+            Callee::Import(index) => self.jump_to_tail_exit(|m| {
+                m.mov_imm(Size::S32, 2, index as i64);
+                m.load_ctx(SCRATCH0, CTX_TAIL_CALL_IMPORT);
+            }),
+        }
+    }
+
+    fn tail_call_indirect(&mut self, ty: u32, sig: u32, table: u32, index_slot: u32) {
+        let (slow, trap_exit) = (self.new_label(), self.call_trap_label());
+        if table < 4096 {
+            self.own_dispatch_entry(ty, sig, table, index_slot, slow);
+            // The entry and index go to x3 and w2, which the tally's flush keeps.
+            a64!(self.ops
+                ; ldr w2, [x17, ENTRY_FUNC_INDEX]
+                ; ldr x3, [x17, ENTRY_ENTRY]
+                ; ldr x3, [x3]
+            );
+            self.jump_to_tail_exit(|m| a64!(m.ops ; mov x16, x3));
+        }
+        // Anything else: the helper checks the element and leaves the call pending, which this
+        // function returns through its epilogue.
+        a64!(self.ops ; =>slow ; mov x0, x19 ; mov x1, x20);
+        self.mov_imm(Size::S32, 2, ty as i64);
+        self.mov_imm(Size::S32, 3, table as i64);
+        self.load_slot(Size::S32, Reg(4), index_slot);
+        self.load_ctx(SCRATCH0, CTX_TAIL_CALL_INDIRECT);
+        a64!(self.ops ; blr x16);
+        self.cmp_imm(Size::S32, 0, TAIL_CALL_PENDING as i64);
+        self.b_cc(Cc::Ne, trap_exit);
+        let epilogue = self.epilogue;
+        a64!(self.ops ; b =>epilogue);
     }
 
     fn tally_back_edges(&mut self, def: u32, chunk: u32) {
@@ -1165,7 +1289,7 @@ impl MacroAssembler for Aarch64Masm {
         self.mov_imm(Size::S32, 3, table as i64);
         self.load_ctx(SCRATCH0, CTX_CALL_INDIRECT);
         a64!(self.ops ; mov x0, x19);
-        self.call_checked();
+        self.call_checked(callee_fp);
     }
 
     fn call_ref(&mut self, ty: u32, callee_fp: u32) {
@@ -1173,7 +1297,21 @@ impl MacroAssembler for Aarch64Masm {
         self.mov_imm(Size::S32, 2, ty as i64);
         self.load_ctx(SCRATCH0, CTX_CALL_REF);
         a64!(self.ops ; mov x0, x19);
-        self.call_checked();
+        self.call_checked(callee_fp);
+    }
+
+    fn tail_call_ref(&mut self, ref_slot: u32) {
+        // The helper checks the reference and leaves the call pending, which this function
+        // returns through its epilogue.
+        let trap_exit = self.call_trap_label();
+        a64!(self.ops ; mov x0, x19 ; mov x1, x20);
+        self.load_slot(Size::S64, Reg(2), ref_slot);
+        self.load_ctx(SCRATCH0, CTX_TAIL_CALL_REF);
+        a64!(self.ops ; blr x16);
+        self.cmp_imm(Size::S32, 0, TAIL_CALL_PENDING as i64);
+        self.b_cc(Cc::Ne, trap_exit);
+        let epilogue = self.epilogue;
+        a64!(self.ops ; b =>epilogue);
     }
 
     fn call_indirect_inline(
@@ -1192,30 +1330,7 @@ impl MacroAssembler for Aarch64Masm {
         // x1 = the callee's frame (both paths); x2 = the index; x17 = the table's dispatch
         // head, then &entries[index]; x0, x3, x4 scratch until the call.
         self.add_imm(Size::S64, 1, FP, callee_fp as i64);
-        self.load_slot(Size::S32, Reg(2), index_slot);
-        self.load_ctx(SCRATCH1, CTX_TABLES);
-        a64!(self.ops
-            ; ldr x17, [x17, table * 8]
-            ; ldr x3, [x17, DISPATCH_LEN]
-            ; cmp x2, x3
-        );
-        self.b_cc(Cc::Hs, slow);
-        a64!(self.ops
-            ; ldr x17, [x17, DISPATCH_ENTRIES]
-            ; add x17, x17, x2, lsl ENTRY_SHIFT
-            ; ldr w3, [x17, ENTRY_SIG]
-        );
-        // Always the two-instruction form, so a loader can write another process's id for `ty`
-        // in place (`masm::patch_sig_site`).
-        self.sig_sites.push(SigSite { offset: self.offset(), ty });
-        a64!(self.ops
-            ; movz w4, sig & 0xffff
-            ; movk w4, sig >> 16, lsl 16
-            ; cmp w3, w4
-        );
-        self.b_cc(Cc::Ne, slow);
-        a64!(self.ops ; ldr x3, [x17, ENTRY_CTX] ; cmp x3, x19);
-        self.b_cc(Cc::Ne, slow);
+        self.own_dispatch_entry(ty, sig, table, index_slot, slow);
         a64!(self.ops
             ; ldr w2, [x17, ENTRY_FUNC_INDEX]
             ; ldr x16, [x17, ENTRY_ENTRY]
@@ -1229,7 +1344,17 @@ impl MacroAssembler for Aarch64Masm {
         self.mov_imm(Size::S32, 3, table as i64);
         self.load_ctx(SCRATCH0, CTX_CALL_INDIRECT);
         a64!(self.ops ; mov x0, x19 ; blr x16 ; =>done);
-        self.cbz(Size::S32, 0, true, trap_exit);
+        self.check_call_status(trap_exit, callee_fp);
+    }
+
+    fn check_address64(&mut self, addr: Reg, offset: u64) {
+        let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+        if u32::try_from(offset).is_err() {
+            a64!(self.ops ; b =>oob);
+            return;
+        }
+        a64!(self.ops ; lsr x16, X(addr.0), 32);
+        self.cbz(Size::S64, SCRATCH0, false, oob);
     }
 
     fn set_memory(&mut self, memory: u32) {
@@ -1545,8 +1670,10 @@ impl MacroAssembler for Aarch64Masm {
         self.mov_imm(Size::S32, 2, a as i64);
         self.mov_imm(Size::S32, 3, b as i64);
         self.load_ctx(SCRATCH0, CTX_RUNTIME);
-        a64!(self.ops ; mov x0, x19);
-        self.call_checked();
+        // A runtime operation never leaves a tail call: only a trap is checked for.
+        let trap_exit = self.call_trap_label();
+        a64!(self.ops ; mov x0, x19 ; blr x16);
+        self.cbz(Size::S32, 0, true, trap_exit);
     }
 
     fn consume_fuel(&mut self, amount: u32) {
@@ -1649,6 +1776,22 @@ impl MacroAssembler for Aarch64Masm {
             self.b_cc(Cc::Eq, resume);
             a64!(self.ops ; b =>epilogue);
         }
+        // Call sites' stubs: a callee that left a tail call pending has the chain run here; any
+        // other status is a trap.
+        for super::CallStub { stub, resume, trap, callee_fp } in
+            std::mem::take(&mut self.call_stubs)
+        {
+            out_of_line.push((self.offset(), OutOfLine::TailCallStub));
+            a64!(self.ops ; =>stub);
+            self.cmp_imm(Size::S32, 0, TAIL_CALL_PENDING as i64);
+            self.b_cc(Cc::Ne, trap);
+            a64!(self.ops ; mov x0, x19);
+            self.add_imm(Size::S64, 1, FP, callee_fp as i64);
+            self.load_ctx(SCRATCH0, CTX_TAIL_CALLS);
+            a64!(self.ops ; blr x16);
+            self.cbz(Size::S32, 0, false, resume);
+            a64!(self.ops ; b =>trap);
+        }
         // Trap stubs: the status (unless a callee's trap is passing) and the operator's wasm
         // offset in `w4`, the unwind helper's fifth argument.
         for (code, wasm_offset, label) in self.traps.take() {
@@ -1686,6 +1829,15 @@ impl MacroAssembler for Aarch64Masm {
         a64!(self.ops ; =>epilogue);
         self.flush_tally();
         self.leave(&saved);
+        // The tail exit: the stack as the entry found it, so the callee's entry returns to this
+        // function's caller.
+        if self.tail_exit_used {
+            out_of_line.push((self.offset(), OutOfLine::TailExit));
+            let tail_exit = self.tail_exit;
+            a64!(self.ops ; =>tail_exit);
+            self.restore(&saved);
+            a64!(self.ops ; br x16);
+        }
         // The entry's first instructions go in front: the body is position-independent, and
         // everything recorded so far moves by their length.
         let body_end = self.offset();

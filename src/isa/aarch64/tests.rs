@@ -342,7 +342,7 @@ fn calls_go_through_the_context_with_aapcs64_arguments() {
          ldr x16, [x19, #0x20]
          mov x0, x19
          blr x16
-         cbnz w0, $+0x20
+         cbnz w0, $+0x40
          ldr x9, [x19, #0x8]
          lsr x9, x9, #0x10
          mov w1, w9
@@ -350,6 +350,22 @@ fn calls_go_through_the_context_with_aapcs64_arguments() {
          mov x0, x19
          blr x16
          mov w9, w0
+         cmn w0, #0x3
+         b.ne $+0x3c
+         mov x0, x19
+         add x1, x20, #0x60
+         ldr x16, [x19, #0x98]
+         blr x16
+         cbz w0, $-0x50
+         b $+0x24
+         cmn w0, #0x3
+         b.ne $+0x1c
+         mov x0, x19
+         add x1, x20, #0x10, lsl #12
+         ldr x16, [x19, #0x98]
+         blr x16
+         cbz w0, $-0x54
+         b $+0x4
          mov w4, #0x0
          b $+0x4",
     );
@@ -512,4 +528,72 @@ fn with_guard_pages_loads_are_unchecked_and_recorded_and_stores_stay_checked() {
     );
     let landing = assembled.oob_landing.expect("a landing pad") as usize / 4;
     assert_eq!(lines[landing], "mov w0, #0x4", "the out-of-bounds stub: {text}");
+}
+
+#[test]
+fn tail_calls_restore_the_entry_then_branch_to_the_callee() {
+    let code = disassemble(|m| {
+        m.tail_call(crate::isa::masm::Callee::Defined { def: 3, func: 5 });
+        m.tail_call(crate::isa::masm::Callee::Import(1));
+        m.tail_call_indirect(2, 7, 0, 48);
+    });
+    let expected = "mov w2, #0x5\n\
+                    ldr x16, [x19, #0x18]\n\
+                    ldr x16, [x16, #0x18]\n\
+                    mov x0, x19\n\
+                    mov x1, x20\n\
+                    b $+0xc8\n\
+                    mov w2, #0x1\n\
+                    ldr x16, [x19, #0x88]\n\
+                    mov x0, x19\n\
+                    mov x1, x20\n\
+                    b $+0xb4\n\
+                    ldr w2, [x20, #0x30]\n\
+                    ldr x17, [x19, #0x78]\n\
+                    ldr x17, [x17]\n\
+                    ldr x3, [x17, #0x8]\n\
+                    cmp x2, x3\n\
+                    b.hs $+0x48\n\
+                    ldr x17, [x17]\n\
+                    add x17, x17, x2, lsl #5\n\
+                    ldr w3, [x17]\n\
+                    mov w4, #0x7\n\
+                    movk w4, #0x0, lsl #16\n\
+                    cmp w3, w4\n\
+                    b.ne $+0x2c\n\
+                    ldr x3, [x17, #0x10]\n\
+                    cmp x3, x19\n\
+                    b.ne $+0x20\n\
+                    ldr w2, [x17, #0x4]\n\
+                    ldr x3, [x17, #0x8]\n\
+                    ldr x3, [x3]\n\
+                    mov x16, x3\n\
+                    mov x0, x19\n\
+                    mov x1, x20\n\
+                    b $+0x58\n\
+                    mov x0, x19\n\
+                    mov x1, x20\n\
+                    mov w2, #0x2\n\
+                    mov w3, #0x0\n\
+                    ldr w4, [x20, #0x30]\n\
+                    ldr x16, [x19, #0x90]\n\
+                    blr x16\n\
+                    cmn w0, #0x3\n\
+                    b.ne $+0x8\n\
+                    b $+0x24\n\
+                    mov w4, #0x0\n\
+                    b $+0x4\n\
+                    mov w1, w0\n\
+                    mov w2, #0xffffffff\n\
+                    mov w3, #0x1\n\
+                    ldr x16, [x19, #0x30]\n\
+                    mov x0, x19\n\
+                    blr x16\n\
+                    ldp x19, x20, [sp, #0x10]\n\
+                    ldp x29, x30, [sp], #0x20\n\
+                    ret\n\
+                    ldp x19, x20, [sp, #0x10]\n\
+                    ldp x29, x30, [sp], #0x20\n\
+                    br x16\n";
+    assert_eq!(code, expected, "\n{code}");
 }

@@ -47,7 +47,9 @@ use crate::isa::masm::{
 };
 use crate::tier::Tier;
 use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
-use crate::vm::vmctx::{FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, MemoryView, VmCtx};
+use crate::vm::vmctx::{
+    FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, MemoryView, TAIL_CALL_PENDING, VmCtx,
+};
 use crate::vm::{TrapCode, trap_status};
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler, dynasm};
@@ -105,12 +107,16 @@ const CTX_FUEL: i32 = std::mem::offset_of!(VmCtx, fuel) as i32;
 const CTX_NATIVE_STACK_LIMIT: i32 = std::mem::offset_of!(VmCtx, native_stack_limit) as i32;
 const CTX_CALL_INDIRECT: i32 = std::mem::offset_of!(VmCtx, call_indirect) as i32;
 const CTX_CALL_REF: i32 = std::mem::offset_of!(VmCtx, call_ref) as i32;
+const CTX_TAIL_CALL_REF: i32 = std::mem::offset_of!(VmCtx, tail_call_ref) as i32;
 const CTX_MEMORY_GROW: i32 = std::mem::offset_of!(VmCtx, memory_grow) as i32;
 const CTX_CALL_IMPORT: i32 = std::mem::offset_of!(VmCtx, call_import) as i32;
 const CTX_COUNTERS: i32 = std::mem::offset_of!(VmCtx, counters) as i32;
 const CTX_HOT: i32 = std::mem::offset_of!(VmCtx, hot) as i32;
 const CTX_TABLES: i32 = std::mem::offset_of!(VmCtx, tables) as i32;
 const CTX_PROFILE_STACK: i32 = std::mem::offset_of!(VmCtx, profile_stack) as i32;
+const CTX_TAIL_CALL_IMPORT: i32 = std::mem::offset_of!(VmCtx, tail_call_import) as i32;
+const CTX_TAIL_CALL_INDIRECT: i32 = std::mem::offset_of!(VmCtx, tail_call_indirect) as i32;
+const CTX_TAIL_CALLS: i32 = std::mem::offset_of!(VmCtx, tail_calls) as i32;
 const PROFILE_ENTRIES: i32 = crate::vm::profile::PROFILE_ENTRIES_OFFSET as i32;
 const PROFILE_MASK: i32 = crate::vm::profile::PROFILE_MASK as i32;
 const INLINE_GLOBALS: i32 = crate::vm::vmctx::INLINE_GLOBALS as i32;
@@ -160,6 +166,13 @@ pub struct X64Masm {
     epilogue: DynamicLabel,
     /// Where every trap leaves the function: `eax` holds the status.
     trap_exit: DynamicLabel,
+    /// Where tail calls leave the function: restores the entry's saves and jumps to `rax` (the
+    /// callee's entry, its arguments in `rdi`, `rsi`, `edx`).
+    tail_exit: DynamicLabel,
+    /// Whether any code jumps to `tail_exit`.
+    tail_exit_used: bool,
+    /// The out-of-line stubs of the call sites (see `check_call_status`).
+    call_stubs: Vec<super::CallStub>,
     traps: super::TrapStubs,
     /// The function's module index, which the trap exit reports.
     func_index: u32,
@@ -249,10 +262,14 @@ impl X64Masm {
         let mut ops = SPARE_ASSEMBLER.take().unwrap_or_else(|| VecAssembler::new(0));
         let epilogue = ops.new_dynamic_label();
         let trap_exit = ops.new_dynamic_label();
+        let tail_exit = ops.new_dynamic_label();
         X64Masm {
             ops,
             epilogue,
             trap_exit,
+            tail_exit,
+            tail_exit_used: false,
+            call_stubs: Vec::new(),
             traps: super::TrapStubs::default(),
             func_index: u32::MAX,
             osr_targets: Vec::new(),
@@ -276,6 +293,56 @@ impl X64Masm {
     fn call_trap_label(&mut self) -> DynamicLabel {
         let ops = &mut self.ops;
         self.traps.label(None, self.wasm_offset, || ops.new_dynamic_label())
+    }
+
+    /// After a call of an entry (context and frame pointer popped back): a nonzero status goes
+    /// to the call site's stub, which runs a pending tail call chain (`VmCtx::tail_calls`) and
+    /// comes back, or leaves through the trap exit.
+    fn check_call_status(&mut self, trap: DynamicLabel, callee_fp: u32) {
+        let (stub, resume) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        asm!(self.ops ; test eax, eax ; jnz =>stub ; =>resume);
+        self.call_stubs.push(super::CallStub { stub, resume, trap, callee_fp });
+    }
+
+    /// `rax` = the element of `table`'s dispatch array (`vm::table`) at the index in slot
+    /// `index_slot` when that index is in bounds and the element has signature `sig` (module type
+    /// `ty`'s interned id) and this instance's context; otherwise jumps to `slow`. Clobbers `rcx`.
+    fn own_dispatch_entry(
+        &mut self,
+        ty: u32,
+        sig: u32,
+        table: u32,
+        index_slot: u32,
+        slow: DynamicLabel,
+    ) {
+        // rcx = the table's dispatch head.
+        asm!(self.ops
+            ; mov eax, DWORD [rsi + index_slot as i32]
+            ; mov rcx, QWORD [rdi + CTX_TABLES]
+            ; mov rcx, QWORD [rcx + (table * 8) as i32]
+            ; cmp rax, QWORD [rcx + DISPATCH_LEN]
+            ; jae =>slow
+            ; shl rax, ENTRY_SHIFT
+            ; add rax, QWORD [rcx + DISPATCH_ENTRIES]
+            ; cmp DWORD [rax + ENTRY_SIG], sig as i32
+        );
+        // The compare's last four bytes are its immediate: the process's id for `ty`.
+        self.sig_sites.push(SigSite { offset: self.ops.offset().0 as u32 - 4, ty });
+        asm!(self.ops
+            ; jne =>slow
+            ; cmp rdi, QWORD [rax + ENTRY_CTX]
+            ; jne =>slow
+        );
+    }
+
+    /// Leaves for a tail callee's entry, in `rax`, with `edx` set by `func_index` (flushing the
+    /// back-edge tally first, which clobbers `rcx` and `rdx`).
+    fn jump_to_tail_exit(&mut self, func_index: impl FnOnce(&mut Self)) {
+        self.flush_tally(false);
+        func_index(self);
+        self.tail_exit_used = true;
+        let tail_exit = self.tail_exit;
+        asm!(self.ops ; jmp =>tail_exit);
     }
 
     /// An immediate that fits a sign-extended 32-bit field, or the value moved into `rcx`.
@@ -1204,11 +1271,56 @@ impl MacroAssembler for X64Masm {
                 ; call QWORD [rdi + CTX_CALL_IMPORT]
             ),
         }
+        asm!(self.ops ; pop rsi ; pop rdi);
+        self.check_call_status(trap_exit, callee_fp);
+    }
+
+    fn tail_call(&mut self, callee: Callee) {
+        // rdi and rsi are already the callee's context and frame.
+        match callee {
+            Callee::Defined { def, func } => self.jump_to_tail_exit(|m| {
+                asm!(m.ops
+                    ; mov edx, func as i32
+                    ; mov rax, QWORD [rdi + CTX_FUNCS]
+                    ; mov rax, QWORD [rax + (def * 8) as i32]
+                )
+            }),
+            Callee::Import(index) => self.jump_to_tail_exit(|m| {
+                asm!(m.ops
+                    ; mov edx, index as i32
+                    ; mov rax, QWORD [rdi + CTX_TAIL_CALL_IMPORT]
+                )
+            }),
+        }
+    }
+
+    fn tail_call_indirect(&mut self, ty: u32, sig: u32, table: u32, index_slot: u32) {
+        let (trap_exit, slow) = (self.call_trap_label(), self.ops.new_dynamic_label());
+        self.own_dispatch_entry(ty, sig, table, index_slot, slow);
+        // The tally's flush keeps rax.
+        self.jump_to_tail_exit(|m| {
+            asm!(m.ops
+                ; mov edx, DWORD [rax + ENTRY_FUNC_INDEX]
+                ; mov rax, QWORD [rax + ENTRY_ENTRY]
+                ; mov rax, QWORD [rax]
+            )
+        });
+        // Anything else: the helper checks the element and leaves the call pending, which this
+        // function returns through its epilogue.
+        let epilogue = self.epilogue;
         asm!(self.ops
+            ; =>slow
+            ; mov r8d, DWORD [rsi + index_slot as i32]
+            ; push rdi
+            ; push rsi
+            ; mov edx, ty as i32
+            ; mov ecx, table as i32
+            ; call QWORD [rdi + CTX_TAIL_CALL_INDIRECT]
             ; pop rsi
             ; pop rdi
-            ; test eax, eax
-            ; jnz =>trap_exit
+            ; cmp eax, TAIL_CALL_PENDING as i32
+            ; jne =>trap_exit
+            ; jmp =>epilogue
         );
     }
 
@@ -1257,9 +1369,8 @@ impl MacroAssembler for X64Masm {
             ; call QWORD [rdi + CTX_CALL_INDIRECT]
             ; pop rsi
             ; pop rdi
-            ; test eax, eax
-            ; jnz =>trap_exit
         );
+        self.check_call_status(trap_exit, callee_fp);
     }
 
     fn call_ref(&mut self, ty: u32, callee_fp: u32) {
@@ -1272,8 +1383,24 @@ impl MacroAssembler for X64Masm {
             ; call QWORD [rdi + CTX_CALL_REF]
             ; pop rsi
             ; pop rdi
-            ; test eax, eax
-            ; jnz =>trap_exit
+        );
+        self.check_call_status(trap_exit, callee_fp);
+    }
+
+    fn tail_call_ref(&mut self, ref_slot: u32) {
+        // The helper checks the reference and leaves the call pending, which this function
+        // returns through its epilogue.
+        let (trap_exit, epilogue) = (self.call_trap_label(), self.epilogue);
+        asm!(self.ops
+            ; mov rdx, QWORD [rsi + ref_slot as i32]
+            ; push rdi
+            ; push rsi
+            ; call QWORD [rdi + CTX_TAIL_CALL_REF]
+            ; pop rsi
+            ; pop rdi
+            ; cmp eax, TAIL_CALL_PENDING as i32
+            ; jne =>trap_exit
+            ; jmp =>epilogue
         );
     }
 
@@ -1287,23 +1414,8 @@ impl MacroAssembler for X64Masm {
     ) {
         let (trap_exit, slow, done) =
             (self.call_trap_label(), self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
-        // rax = &entries[index] once the bounds hold; rcx = the table's dispatch head.
+        self.own_dispatch_entry(ty, sig, table, index_slot, slow);
         asm!(self.ops
-            ; mov eax, DWORD [rsi + index_slot as i32]
-            ; mov rcx, QWORD [rdi + CTX_TABLES]
-            ; mov rcx, QWORD [rcx + (table * 8) as i32]
-            ; cmp rax, QWORD [rcx + DISPATCH_LEN]
-            ; jae =>slow
-            ; shl rax, ENTRY_SHIFT
-            ; add rax, QWORD [rcx + DISPATCH_ENTRIES]
-            ; cmp DWORD [rax + ENTRY_SIG], sig as i32
-        );
-        // The compare's last four bytes are its immediate: the process's id for `ty`.
-        self.sig_sites.push(SigSite { offset: self.ops.offset().0 as u32 - 4, ty });
-        asm!(self.ops
-            ; jne =>slow
-            ; cmp rdi, QWORD [rax + ENTRY_CTX]
-            ; jne =>slow
             ; push rdi
             ; push rsi
             ; lea rsi, [rsi + callee_fp as i32]
@@ -1321,8 +1433,20 @@ impl MacroAssembler for X64Masm {
             ; =>done
             ; pop rsi
             ; pop rdi
-            ; test eax, eax
-            ; jnz =>trap_exit
+        );
+        self.check_call_status(trap_exit, callee_fp);
+    }
+
+    fn check_address64(&mut self, addr: Reg, offset: u64) {
+        let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+        if u32::try_from(offset).is_err() {
+            asm!(self.ops ; jmp =>oob);
+            return;
+        }
+        asm!(self.ops
+            ; mov rax, Rq(addr.0)
+            ; shr rax, 32
+            ; jnz =>oob
         );
     }
 
@@ -1800,6 +1924,28 @@ impl MacroAssembler for X64Masm {
                 ; jmp =>epilogue
             );
         }
+        // Call sites' stubs: a callee that left a tail call pending has the chain run here (at
+        // the body's stack depth, so the pushes keep the call aligned); any other status is a
+        // trap.
+        for super::CallStub { stub, resume, trap, callee_fp } in
+            std::mem::take(&mut self.call_stubs)
+        {
+            out_of_line.push((self.offset(), OutOfLine::TailCallStub));
+            asm!(self.ops
+                ; =>stub
+                ; cmp eax, TAIL_CALL_PENDING as i32
+                ; jne =>trap
+                ; push rdi
+                ; push rsi
+                ; lea rsi, [rsi + callee_fp as i32]
+                ; call QWORD [rdi + CTX_TAIL_CALLS]
+                ; pop rsi
+                ; pop rdi
+                ; test eax, eax
+                ; jz =>resume
+                ; jmp =>trap
+            );
+        }
         // Trap stubs: the status (unless a callee's trap is passing) and the operator's wasm
         // offset in `r8d`, the unwind helper's fifth argument.
         for (code, wasm_offset, label) in self.traps.take() {
@@ -1849,6 +1995,17 @@ impl MacroAssembler for X64Masm {
             asm!(self.ops ; pop Rq(r));
         }
         asm!(self.ops ; ret);
+        // The tail exit: the stack as the entry found it, so the callee's entry returns to this
+        // function's caller.
+        if self.tail_exit_used {
+            out_of_line.push((self.offset(), OutOfLine::TailExit));
+            let tail_exit = self.tail_exit;
+            asm!(self.ops ; =>tail_exit);
+            for &r in saved.iter().rev() {
+                asm!(self.ops ; pop Rq(r));
+            }
+            asm!(self.ops ; jmp rax);
+        }
         // The entry's first instructions go in front: the body is position-independent, and
         // everything recorded so far moves by their length.
         let mut entry = VecAssembler::<X64Relocation>::new(0);
@@ -2480,5 +2637,98 @@ mod tests {
              mov $0,%r8d\njmp 0x0000000000000033\n"
         );
         assert_eq!(code, expected);
+    }
+
+    #[test]
+    fn tail_calls_restore_the_entry_then_jump_to_the_callee() {
+        let code = disassemble(|m| {
+            m.tail_call(Callee::Defined { def: 3, func: 5 });
+            m.tail_call(Callee::Import(1));
+            m.tail_call_indirect(2, 7, 0, 48);
+        });
+        let expected = "mov $5,%edx\n\
+                        mov 0x18(%rdi),%rax\n\
+                        mov 0x18(%rax),%rax\n\
+                        jmp 0x00000000000000D2\n\
+                        mov $1,%edx\n\
+                        mov 0x88(%rdi),%rax\n\
+                        jmp 0x00000000000000D2\n\
+                        mov 0x30(%rsi),%eax\n\
+                        mov 0x78(%rdi),%rcx\n\
+                        mov (%rcx),%rcx\n\
+                        cmp 8(%rcx),%rax\n\
+                        jae 0x0000000000000087\n\
+                        shl $5,%rax\n\
+                        add (%rcx),%rax\n\
+                        cmpl $7,(%rax)\n\
+                        jne 0x0000000000000087\n\
+                        cmp 0x10(%rax),%rdi\n\
+                        jne 0x0000000000000087\n\
+                        mov 4(%rax),%edx\n\
+                        mov 8(%rax),%rax\n\
+                        mov (%rax),%rax\n\
+                        jmp 0x00000000000000D2\n\
+                        mov 0x30(%rsi),%r8d\n\
+                        push %rdi\n\
+                        push %rsi\n\
+                        mov $2,%edx\n\
+                        mov $0,%ecx\n\
+                        callq *0x90(%rdi)\n\
+                        pop %rsi\n\
+                        pop %rdi\n\
+                        cmp $0xFFFFFFFD,%eax\n\
+                        jne 0x00000000000000B2\n\
+                        jmp 0x00000000000000CF\n\
+                        mov $0,%r8d\n\
+                        jmp 0x00000000000000BD\n\
+                        mov %eax,%esi\n\
+                        mov $0xFFFFFFFF,%edx\n\
+                        mov $1,%ecx\n\
+                        callq *0x30(%rdi)\n\
+                        pop %rbx\n\
+                        ret\n\
+                        pop %rbx\n\
+                        jmp *%rax\n";
+        assert_eq!(code, expected, "\n{code}");
+    }
+
+    #[test]
+    fn a_call_site_runs_a_pending_tail_call_chain_out_of_line() {
+        let code = disassemble(|m| {
+            m.call(Callee::Defined { def: 3, func: 3 }, 96);
+            m.ret();
+        });
+        let expected = "push %rdi\n\
+                        push %rsi\n\
+                        lea 0x60(%rsi),%rsi\n\
+                        mov $3,%edx\n\
+                        mov 0x18(%rdi),%rax\n\
+                        callq *0x18(%rax)\n\
+                        pop %rsi\n\
+                        pop %rdi\n\
+                        test %eax,%eax\n\
+                        jne 0x000000000000002C\n\
+                        xor %eax,%eax\n\
+                        jmp 0x0000000000000072\n\
+                        cmp $0xFFFFFFFD,%eax\n\
+                        jne 0x0000000000000055\n\
+                        push %rdi\n\
+                        push %rsi\n\
+                        lea 0x60(%rsi),%rsi\n\
+                        callq *0x98(%rdi)\n\
+                        pop %rsi\n\
+                        pop %rdi\n\
+                        test %eax,%eax\n\
+                        je 0x0000000000000025\n\
+                        jmp 0x0000000000000055\n\
+                        mov $0,%r8d\n\
+                        jmp 0x0000000000000060\n\
+                        mov %eax,%esi\n\
+                        mov $0xFFFFFFFF,%edx\n\
+                        mov $1,%ecx\n\
+                        callq *0x30(%rdi)\n\
+                        pop %rbx\n\
+                        ret\n";
+        assert_eq!(code, expected, "\n{code}");
     }
 }
