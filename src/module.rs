@@ -298,7 +298,9 @@ pub(crate) fn touches_simd(
             },
             O::TypedSelect { ty } => v128(ty),
             O::Call { function_index } => in_sig(m.func_type(function_index)),
-            O::CallIndirect { type_index, .. } => in_sig(&m.types[type_index as usize]),
+            O::CallIndirect { type_index, .. }
+            | O::CallRef { type_index }
+            | O::ReturnCallRef { type_index } => in_sig(&m.types[type_index as usize]),
             O::GlobalGet { global_index } | O::GlobalSet { global_index } => {
                 m.globals[global_index as usize].content == ValType::V128
             }

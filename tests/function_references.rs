@@ -343,3 +343,16 @@ fn the_api_shows_typed_references() {
     assert_eq!(constant.content.to_string(), format!("(ref {})", HeapType::Concrete(sig)));
     assert_eq!(ValType::FUNCREF.to_string(), "funcref");
 }
+
+#[test]
+fn a_call_ref_returning_v128_touches_simd() {
+    // No SIMD instruction: only the callee's type says v128, which tier 1 does not compile.
+    let wat = r#"(module
+      (type $v (func (result v128)))
+      (func (export "f") (param (ref $v)) (drop (call_ref $v (local.get 0)))))"#;
+    let engine = Engine::new(Config { tier: Tier::Baseline.into(), ..Config::default() });
+    let module = Module::new(&engine, wat).unwrap();
+    let refusals = module.tier1_refusals();
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(refusals[0].touches_simd, "{refusals:?}");
+}
