@@ -1353,8 +1353,9 @@ impl MacroAssembler for Aarch64Masm {
             a64!(self.ops ; b =>oob);
             return;
         }
+        // Any of the upper 32 bits set is out of bounds (`cbnz`, as x64's `jnz`).
         a64!(self.ops ; lsr x16, X(addr.0), 32);
-        self.cbz(Size::S64, SCRATCH0, false, oob);
+        self.cbz(Size::S64, SCRATCH0, true, oob);
     }
 
     fn set_memory(&mut self, memory: u32) {
