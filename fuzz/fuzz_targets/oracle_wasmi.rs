@@ -1,8 +1,8 @@
 //! The `diff` target's first outside oracle: the same module run by wasmi 2.0, observed the same
 //! way.
 //!
-//! wasmi is configured for WebAssembly 2.0 only (it enables tail calls, extended-const,
-//! multi-memory and relaxed SIMD by default; memory64 is a crate feature we leave off), with no
+//! wasmi is configured for `common::FEATURES` only (it enables relaxed SIMD by default, which is
+//! switched off; memory64 is a crate feature), with no
 //! fuel, and with the resource limits tierup's `Config` in the harness has (64 MiB per memory,
 //! 10,000,000 table elements), so `memory.grow` and `table.grow` fail at the same sizes.
 
@@ -16,9 +16,11 @@ use wasmi::{
 pub fn engine() -> Engine {
     let mut config = wasmi::Config::default();
     config
-        .wasm_tail_call(false)
-        .wasm_extended_const(false)
-        .wasm_multi_memory(false)
+        // `common::FEATURES`.
+        .wasm_tail_call(true)
+        .wasm_extended_const(true)
+        .wasm_multi_memory(true)
+        .wasm_memory64(true)
         .wasm_custom_page_sizes(false)
         .wasm_wide_arithmetic(false)
         .wasm_relaxed_simd(false)
@@ -159,6 +161,10 @@ fn dummy_import(store: &mut Store<StoreLimits>, ty: &ExternType) -> Option<Exter
             let min = u32::try_from(tt.limits.min).ok()?;
             let max = tt.limits.max.map(u32::try_from).transpose().ok()?;
             Extern::Table(Table::new(&mut *store, TableType::new(element, min, max), init).ok()?)
+        }
+        ExternType::Memory(mt) if mt.memory64 => {
+            let ty = MemoryType::new64(mt.limits.min, mt.limits.max);
+            Extern::Memory(Memory::new(&mut *store, ty).ok()?)
         }
         ExternType::Memory(mt) => {
             let min = u32::try_from(mt.limits.min).ok()?;

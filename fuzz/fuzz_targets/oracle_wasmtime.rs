@@ -1,7 +1,7 @@
 //! The `diff` target's second outside oracle: the same module run by wasmtime (Cranelift),
 //! observed as [`crate::oracle_wasmi`] observes wasmi.
 //!
-//! wasmtime is configured for WebAssembly 2.0 only (it enables the 3.0 proposals by default), with
+//! wasmtime is configured for `common::FEATURES` only (it enables more 3.0 proposals by default), with
 //! the harness's resource limits and without signal handlers: bounds are checked explicitly, so
 //! wasmtime never competes with tierup's SIGSEGV handler (or AddressSanitizer's) in the same
 //! process. One engine serves the whole fuzzing process.
@@ -19,10 +19,11 @@ fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {
         let mut config = wasmtime::Config::new();
         config
-            .wasm_tail_call(false)
-            .wasm_extended_const(false)
-            .wasm_multi_memory(false)
-            .wasm_memory64(false)
+            // `common::FEATURES`.
+            .wasm_tail_call(true)
+            .wasm_extended_const(true)
+            .wasm_multi_memory(true)
+            .wasm_memory64(true)
             .wasm_relaxed_simd(false)
             .wasm_function_references(false)
             .wasm_gc(false)
@@ -34,7 +35,7 @@ fn engine() -> &'static Engine {
             .wasm_reference_types(true)
             .wasm_multi_value(true)
             .signals_based_traps(false);
-        Engine::new(&config).expect("a WebAssembly 2.0 configuration of wasmtime")
+        Engine::new(&config).expect("a configuration wasmtime supports")
     })
 }
 
@@ -127,6 +128,10 @@ fn dummy_import(store: &mut Store<StoreLimits>, ty: &ExternType) -> Option<Exter
             let min = u32::try_from(tt.limits.min).ok()?;
             let max = tt.limits.max.map(u32::try_from).transpose().ok()?;
             Extern::Table(Table::new(&mut *store, TableType::new(element, min, max), init).ok()?)
+        }
+        ExternType::Memory(mt) if mt.memory64 => {
+            let ty = MemoryType::new64(mt.limits.min, mt.limits.max);
+            Extern::Memory(Memory::new(&mut *store, ty).ok()?)
         }
         ExternType::Memory(mt) => {
             let min = u32::try_from(mt.limits.min).ok()?;
