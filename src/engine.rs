@@ -107,7 +107,8 @@ impl Default for Config {
     }
 }
 
-/// Interned function signature: two signatures are equal iff their ids are (used by `call_indirect`).
+/// An interned function signature: two signatures of one engine are equal iff their ids are
+/// (what `call_indirect` compares, and what concrete reference types name: [`crate::HeapType`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SigId(pub(crate) u32);
 

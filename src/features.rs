@@ -81,6 +81,7 @@ impl WasmFeatures {
     /// feature switched on outside it is validated, and a module using it refused.
     const RUN: WasmFeatures = WasmFeatures {
         extended_const: true,
+        function_references: true,
         memory64: true,
         multi_memory: true,
         relaxed_simd: true,

@@ -47,7 +47,7 @@ pub mod vm;
 pub mod wasi;
 pub mod wast;
 
-pub use engine::{Config, Engine, ProfilingStrategy};
+pub use engine::{Config, Engine, ProfilingStrategy, SigId};
 pub use error::{Error, Result};
 pub use explore::{CodePart, ExploredFunction, ExploredOp};
 pub use features::WasmFeatures;
@@ -58,7 +58,9 @@ pub use tier::{
     BudgetChecks, CompileState, FuncProfile, FuncStats, Tier, TierTimeline, TierUpEvent,
     TierUpMode, Tiering,
 };
-pub use types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
+pub use types::{
+    ExternType, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, ValType,
+};
 pub use val::{ExternRef, Val};
 pub use vm::{
     Caller, Extern, Func, FunctionSamples, Global, GrowLimit, GrowRefusal, GuestFrame,

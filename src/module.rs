@@ -11,7 +11,9 @@ use crate::error::{Error, Result};
 use crate::loop_locals::LoopLocals;
 use crate::tier::state::ModuleTiers;
 use crate::tier::{CompileState, Tier};
-use crate::types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
+use crate::types::{
+    ExternType, FuncType, GlobalType, Limits, MemoryType, RefType, TableType, ValType,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 use wasmparser::{FunctionBody, Parser, Payload, Validator};
@@ -164,6 +166,9 @@ pub(crate) struct ModuleInner {
     pub func_types: Vec<u32>,
     pub num_imported_funcs: u32,
     pub tables: Vec<TableType>,
+    /// Per defined table, the initializer of its elements when it declares one (function
+    /// references: `(table 10 (ref $t) (ref.func $f))`); `None` starts them null.
+    pub table_inits: Vec<Option<ConstExpr>>,
     pub num_imported_tables: u32,
     pub memories: Vec<MemoryType>,
     pub num_imported_memories: u32,
@@ -265,7 +270,7 @@ pub(crate) fn touches_simd(
     binary: &[u8],
 ) -> bool {
     use wasmparser::{BlockType, Operator as O};
-    let v128 = |t: wasmparser::ValType| ValType::from_wasmparser(t) == ValType::V128;
+    let v128 = |t: wasmparser::ValType| t == wasmparser::ValType::V128;
     let in_sig =
         |ty: &FuncType| ty.params().iter().chain(ty.results()).any(|t| *t == ValType::V128);
     if in_sig(m.func_type(func_index)) {
@@ -293,7 +298,9 @@ pub(crate) fn touches_simd(
             },
             O::TypedSelect { ty } => v128(ty),
             O::Call { function_index } => in_sig(m.func_type(function_index)),
-            O::CallIndirect { type_index, .. } => in_sig(&m.types[type_index as usize]),
+            O::CallIndirect { type_index, .. }
+            | O::CallRef { type_index }
+            | O::ReturnCallRef { type_index } => in_sig(&m.types[type_index as usize]),
             O::GlobalGet { global_index } | O::GlobalSet { global_index } => {
                 m.globals[global_index as usize].content == ValType::V128
             }
@@ -543,6 +550,7 @@ impl<'e> Builder<'e> {
                 func_types: Vec::new(),
                 num_imported_funcs: 0,
                 tables: Vec::new(),
+                table_inits: Vec::new(),
                 num_imported_tables: 0,
                 memories: Vec::new(),
                 num_imported_memories: 0,
@@ -606,6 +614,7 @@ impl<'e> Builder<'e> {
         let record_loops = self.m.config.tier != crate::Tiering::Pinned(Tier::Interp);
         // Multiple memories turn `memory.size`'s reserved byte into a memory index.
         let zero_byte = !self.m.config.features.run().multi_memory;
+        let features = self.m.config.features;
         let threads = crate::parallel::threads(&self.m.config);
         let weight = |(_, body): &(FuncToValidate, FunctionBody<'_>)| {
             let range = body.range();
@@ -617,8 +626,13 @@ impl<'e> Builder<'e> {
             let mut facts = Vec::with_capacity(run.len());
             for (func, body) in run {
                 let recording = record_loops.then_some(&mut loops);
-                let (body_facts, next) =
-                    validate_body(func.into_validator(allocs), &body, recording, zero_byte)?;
+                let (body_facts, next) = validate_body(
+                    func.into_validator(allocs),
+                    &body,
+                    recording,
+                    zero_byte,
+                    features,
+                )?;
                 allocs = next;
                 facts.push(body_facts);
             }
@@ -638,7 +652,7 @@ impl<'e> Builder<'e> {
         match payload {
             Payload::TypeSection(reader) => {
                 for ty in reader.into_iter_err_on_gc_types() {
-                    let ty = FuncType::from_wasmparser(&ty?);
+                    let ty = FuncType::from_wasmparser(&ty?, &self.m.sigs);
                     self.m.sigs.push(self.engine.intern(&ty));
                     self.m.types.push(ty);
                 }
@@ -655,7 +669,12 @@ impl<'e> Builder<'e> {
             }
             Payload::TableSection(reader) => {
                 for table in reader {
-                    self.m.tables.push(table_type(table?.ty));
+                    let table = table?;
+                    self.m.tables.push(table_type(table.ty, &self.m.sigs));
+                    self.m.table_inits.push(match &table.init {
+                        wasmparser::TableInit::RefNull => None,
+                        wasmparser::TableInit::Expr(expr) => Some(const_expr(expr)?),
+                    });
                 }
             }
             Payload::MemorySection(reader) => {
@@ -666,7 +685,7 @@ impl<'e> Builder<'e> {
             Payload::GlobalSection(reader) => {
                 for global in reader {
                     let global = global?;
-                    self.m.globals.push(global_type(global.ty));
+                    self.m.globals.push(global_type(global.ty, &self.m.sigs));
                     self.m.global_inits.push(const_expr(&global.init_expr)?);
                 }
             }
@@ -725,7 +744,7 @@ impl<'e> Builder<'e> {
                 ImportKind::Func(t)
             }
             wasmparser::TypeRef::Table(t) => {
-                let t = table_type(t);
+                let t = table_type(t, &self.m.sigs);
                 self.m.tables.push(t);
                 self.m.num_imported_tables += 1;
                 ImportKind::Table(t)
@@ -737,7 +756,7 @@ impl<'e> Builder<'e> {
                 ImportKind::Memory(m)
             }
             wasmparser::TypeRef::Global(g) => {
-                let g = global_type(g);
+                let g = global_type(g, &self.m.sigs);
                 self.m.globals.push(g);
                 self.m.num_imported_globals += 1;
                 ImportKind::Global(g)
@@ -812,12 +831,13 @@ struct BodyFacts {
 
 /// Validates one function body completely, recording its loops' locals into `loops` when given;
 /// returns what it learned and the validator's allocations for the next. `zero_byte`: check
-/// 2.0's reserved byte of `memory.size` and `memory.grow`.
+/// 2.0's reserved byte of `memory.size` and `memory.grow`; `features`: the engine's switches.
 fn validate_body(
     mut validator: wasmparser::FuncValidator<wasmparser::ValidatorResources>,
     body: &wasmparser::FunctionBody<'_>,
     mut loops: Option<&mut LoopLocals>,
     zero_byte: bool,
+    features: crate::WasmFeatures,
 ) -> Result<(BodyFacts, wasmparser::FuncValidatorAllocations)> {
     let mut facts = BodyFacts { max_stack: 0, num_loops: 0 };
     let wp = Error::from_wasmparser;
@@ -842,12 +862,31 @@ fn validate_body(
         if zero_byte {
             check_reserved_byte(&op, offset, ops.original_position())?;
         }
+        if let wasmparser::Operator::ReturnCallRef { .. } = op {
+            check_tail_call_gate(features, offset)?;
+        }
     }
     ops.finish().map_err(wp)?;
     if let Some(loops) = loops {
         loops.end_body();
     }
     Ok((facts, validator.into_allocations()))
+}
+
+/// `return_call_ref` is a tail call, but wasmparser admits it with function references alone:
+/// without tail calls switched on it is invalid, and if no tier ran tail calls it would be
+/// refused as unsupported, as every other tail call would be (`not_yet_run`).
+fn check_tail_call_gate(features: crate::WasmFeatures, offset: u64) -> Result<()> {
+    if features.run().tail_call {
+        Ok(())
+    } else if features.tail_call {
+        Err(Error::Unsupported(format!(
+            "the module uses tail calls (`-W tail-call`), WebAssembly 3.0 that tierup does not \
+             run yet (return_call_ref at offset {offset:#x})"
+        )))
+    } else {
+        Err(Error::Invalid(format!("tail calls support is not enabled (at offset {offset:#x})")))
+    }
 }
 
 /// WebAssembly 2.0 encodes the memory index of `memory.size`/`memory.grow` as one reserved zero
@@ -890,9 +929,9 @@ pub(crate) fn br_table_depths(targets: &wasmparser::BrTable<'_>) -> Result<Vec<u
     Ok(depths)
 }
 
-fn table_type(t: wasmparser::TableType) -> TableType {
+fn table_type(t: wasmparser::TableType, sigs: &[SigId]) -> TableType {
     TableType {
-        element: ValType::from_ref_type(t.element_type),
+        element: ValType::Ref(RefType::from_wasmparser(t.element_type, sigs)),
         limits: Limits { min: t.initial, max: t.maximum },
         table64: t.table64,
     }
@@ -902,8 +941,8 @@ fn memory_type(m: wasmparser::MemoryType) -> MemoryType {
     MemoryType { limits: Limits { min: m.initial, max: m.maximum }, memory64: m.memory64 }
 }
 
-fn global_type(g: wasmparser::GlobalType) -> GlobalType {
-    GlobalType { content: ValType::from_wasmparser(g.content_type), mutable: g.mutable }
+fn global_type(g: wasmparser::GlobalType, sigs: &[SigId]) -> GlobalType {
+    GlobalType { content: ValType::from_wasmparser(g.content_type, sigs), mutable: g.mutable }
 }
 
 fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment> {

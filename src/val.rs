@@ -36,12 +36,14 @@ impl Val {
             Val::F32(_) => ValType::F32,
             Val::F64(_) => ValType::F64,
             Val::V128(_) => ValType::V128,
-            Val::FuncRef(_) => ValType::FuncRef,
-            Val::ExternRef(_) => ValType::ExternRef,
+            Val::FuncRef(_) => ValType::FUNCREF,
+            Val::ExternRef(_) => ValType::EXTERNREF,
         }
     }
 
-    /// The zero value of a type (`ref.null` for references), as locals and tables start.
+    /// The zero value of a type (`ref.null` for references): what locals and tables of a
+    /// defaultable type start with, and a placeholder for results (non-nullable references have
+    /// no default; this gives `null` for them too).
     pub fn default_for(ty: ValType) -> Val {
         match ty {
             ValType::I32 => Val::I32(0),
@@ -49,8 +51,8 @@ impl Val {
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
-            ValType::FuncRef => Val::FuncRef(None),
-            ValType::ExternRef => Val::ExternRef(None),
+            ValType::Ref(r) if r.is_func() => Val::FuncRef(None),
+            ValType::Ref(_) => Val::ExternRef(None),
         }
     }
 
@@ -79,8 +81,8 @@ impl Val {
             ValType::F32 => Val::F32(raw as u32),
             ValType::F64 => Val::F64(raw as u64),
             ValType::V128 => Val::V128(raw),
-            ValType::FuncRef => Val::FuncRef(Func::from_raw_ref(store, raw as u64)),
-            ValType::ExternRef => match raw as u64 {
+            ValType::Ref(r) if r.is_func() => Val::FuncRef(Func::from_raw_ref(store, raw as u64)),
+            ValType::Ref(_) => match raw as u64 {
                 0 => Val::ExternRef(None),
                 handle => Val::ExternRef(Some(ExternRef((handle - 1) as u32))),
             },
@@ -139,9 +141,9 @@ mod tests {
         let stale_high_half = u128::MAX << 64;
         let store = crate::vm::store::StoreId::next();
         let read = |ty, raw| Val::from_raw(ty, raw, store);
-        assert_eq!(read(ValType::ExternRef, stale_high_half), Val::ExternRef(None));
-        assert_eq!(read(ValType::FuncRef, stale_high_half), Val::FuncRef(None));
+        assert_eq!(read(ValType::EXTERNREF, stale_high_half), Val::ExternRef(None));
+        assert_eq!(read(ValType::FUNCREF, stale_high_half), Val::FuncRef(None));
         let handle_7 = stale_high_half | 8;
-        assert_eq!(read(ValType::ExternRef, handle_7), Val::ExternRef(Some(ExternRef(7))));
+        assert_eq!(read(ValType::EXTERNREF, handle_7), Val::ExternRef(Some(ExternRef(7))));
     }
 }

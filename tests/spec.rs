@@ -75,53 +75,24 @@ fn expected_failures(suite: Suite, _tier: Tiering) -> &'static [(&'static str, &
 /// or a feature no tier runs yet (issue #20), whose modules are refused as unsupported. A file
 /// failing for two reasons names the first to go away last.
 const V3_EXPECTED_FAILURES: &[(&str, &str)] = &[
-    ("wasm-v3/br_on_non_null.wast", FUNC_REFS),
-    ("wasm-v3/br_on_null.wast", FUNC_REFS),
-    ("wasm-v3/br_table.wast", FUNC_REFS),
-    ("wasm-v3/call_ref.wast", FUNC_REFS),
     ("wasm-v3/data.wast", GC),
-    ("wasm-v3/elem.wast", FUNC_REFS), // also GC
+    ("wasm-v3/elem.wast", GC),
     ("wasm-v3/global.wast", GC),
     ("wasm-v3/imports.wast", EXCEPTIONS),
-    ("wasm-v3/instance.wast", FUNC_REFS),
-    ("wasm-v3/linking.wast", FUNC_REFS),
-    ("wasm-v3/local_init.wast", FUNC_REFS),
-    ("wasm-v3/ref.wast", FUNC_REFS),
-    ("wasm-v3/ref_as_non_null.wast", FUNC_REFS),
-    ("wasm-v3/ref_is_null.wast", FUNC_REFS),
+    ("wasm-v3/instance.wast", EXCEPTIONS),
     ("wasm-v3/ref_null.wast", GC),
-    ("wasm-v3/return_call_ref.wast", FUNC_REFS),
-    ("wasm-v3/table.wast", FUNC_REFS),
     ("wasm-v3/type-canon.wast", GC),
-    ("wasm-v3/type-equivalence.wast", GC), // also FUNC_REFS
+    ("wasm-v3/type-equivalence.wast", GC),
     ("wasm-v3/type-rec.wast", GC),
-    ("wasm-v3/unreached-valid.wast", FUNC_REFS),
     ("exceptions/tag.wast", GC), // also EXCEPTIONS
     ("exceptions/throw.wast", EXCEPTIONS),
     ("exceptions/throw_ref.wast", EXCEPTIONS),
     ("exceptions/try_table.wast", EXCEPTIONS),
-    ("function-references/br_on_non_null.wast", FUNC_REFS),
-    ("function-references/br_on_null.wast", FUNC_REFS),
-    ("function-references/br_table.wast", FUNC_REFS),
-    ("function-references/call_ref.wast", FUNC_REFS),
-    ("function-references/elem.wast", FUNC_REFS),
-    ("function-references/linking.wast", FUNC_REFS),
-    ("function-references/local_init.wast", FUNC_REFS),
-    ("function-references/ref.wast", FUNC_REFS),
-    ("function-references/ref_as_non_null.wast", FUNC_REFS),
-    ("function-references/ref_is_null.wast", FUNC_REFS),
-    ("function-references/ref_null.wast", FUNC_REFS),
-    ("function-references/return_call_ref.wast", FUNC_REFS),
-    ("function-references/table-sub.wast", FUNC_REFS),
-    ("function-references/table.wast", FUNC_REFS),
-    ("function-references/type-equivalence.wast", FUNC_REFS),
-    ("function-references/unreached-valid.wast", FUNC_REFS),
 ];
 
 const GC: &str = "needs GC (rec groups, heap types, or global.get of a defined global in a \
                   constant expression, which wasmparser admits only with GC)";
 const EXCEPTIONS: &str = "exception handling: no tier runs it yet (#20)";
-const FUNC_REFS: &str = "typed function references: no tier runs them yet (#20)";
 
 fn run_suite(tier: Tiering) {
     run_suite_with(Config { tier, ..Config::default() });

@@ -154,8 +154,8 @@ fn dummy_import(store: &mut Store<StoreLimits>, ty: &ExternType) -> Option<Exter
         }
         ExternType::Table(tt) => {
             let (element, init) = match tt.element {
-                ValType::FuncRef => (RefType::Func, Ref::Func(Nullable::Null)),
-                ValType::ExternRef => (RefType::Extern, Ref::Extern(Nullable::Null)),
+                ValType::FUNCREF => (RefType::Func, Ref::Func(Nullable::Null)),
+                ValType::EXTERNREF => (RefType::Extern, Ref::Extern(Nullable::Null)),
                 other => panic!("table of {other:?}"),
             };
             let ty = if tt.table64 {
@@ -186,8 +186,10 @@ fn val_type(ty: ValType) -> wasmi::ValType {
         ValType::F32 => wasmi::ValType::F32,
         ValType::F64 => wasmi::ValType::F64,
         ValType::V128 => wasmi::ValType::V128,
-        ValType::FuncRef => wasmi::ValType::FuncRef,
-        ValType::ExternRef => wasmi::ValType::ExternRef,
+        ValType::FUNCREF => wasmi::ValType::FuncRef,
+        ValType::EXTERNREF => wasmi::ValType::ExternRef,
+        // The generator runs without function references (`common::generate`).
+        ValType::Ref(other) => panic!("typed reference {other}"),
     }
 }
 

@@ -504,6 +504,11 @@ operands! {
     /// which the table's dispatch array holds per element); arguments from `base`, the table
     /// index in slot `index`.
     CallIndirect { ty: u32, table: u32, base: Slot, index: Slot, sig: u32 }
+    /// Calls the function the reference in slot `callee` names (`call_ref`; traps when it is
+    /// null), with its arguments in slots `base..`.
+    CallRef { base: Slot, callee: Slot }
+    /// Traps when the reference in slot `src` is null (`ref.as_non_null`); writes nothing.
+    NonNull { src: Slot }
     /// `return_call` of defined function `def` (of this instance), the `args` arguments in slots
     /// `base..`.
     ReturnCall { def: u32, base: Slot, args: u32 }
@@ -511,6 +516,8 @@ operands! {
     ReturnCallImport { func: u32, base: Slot, args: u32 }
     /// `return_call_indirect`, as [`CallIndirect`] with `args` arguments.
     ReturnCallIndirect { ty: u32, table: u32, base: Slot, index: Slot, sig: u32, args: u32 }
+    /// `return_call_ref`, the reference in slot `callee`, as [`ReturnCall`] otherwise.
+    ReturnCallRef { base: Slot, callee: Slot, args: u32 }
     /// `dst = global`.
     GlobalGet { dst: Slot, global: u32 }
     /// `global = src`.

@@ -56,6 +56,8 @@ pub enum CallKind {
     Direct(u32),
     /// `call_indirect` through this table, the element index on top of the stack.
     Indirect { table: u32 },
+    /// `call_ref`, the function reference on top of the stack.
+    Reference,
 }
 
 impl DebugInfo {

@@ -767,14 +767,7 @@ impl Executor {
         else {
             return Entered::Trap;
         };
-        if let FuncKind::Wasm { instance, def_index } = self.store().func(func).kind
-            && instance == self.instance
-        {
-            return self.call(def_index, ret, fp, callee);
-        }
-        // SAFETY: the context is this execution's; the arguments are at `callee`.
-        let call = |ctx| unsafe { runtime::call_func(ctx, func, callee.as_ptr()) };
-        self.call_out(call, callee, Some(ret))
+        self.call_func(func, ret, fp, callee)
     }
 
     /// `return_call` of defined function `def` of this instance from the running function,
@@ -825,6 +818,12 @@ impl Executor {
         let Some(func) = self.checked_indirect_target(ty, table, index, Position::At(at)) else {
             return TailCalled::Trap;
         };
+        self.tail_call_func(func, fp)
+    }
+
+    /// A tail call of store function `func`: one of this instance's as [`Self::tail_call`],
+    /// any other through [`Self::tail_call_out`].
+    fn tail_call_func(&mut self, func: FuncIdx, fp: Fp) -> TailCalled {
         match self.store().func(func).kind {
             FuncKind::Wasm { instance, def_index } if instance == self.instance => {
                 self.tail_call(def_index, fp)
@@ -882,6 +881,43 @@ impl Executor {
                 None
             }
         }
+    }
+
+    /// `call_ref` of the function reference `raw` (the slot bits: 0 for null), like
+    /// [`Self::call`]: a function of this instance stays in this loop, any other is called
+    /// through the runtime. Validation guarantees the function has the instruction's type.
+    #[inline(never)]
+    pub(super) fn call_ref(&mut self, raw: u64, ret: Ip, fp: Fp, callee: Fp) -> Entered {
+        let Some(func) = crate::vm::decode_func_ref(raw) else {
+            self.trap_in_frame(TrapCode::NullReference, Position::After(ret));
+            return Entered::Trap;
+        };
+        self.call_func(func, ret, fp, callee)
+    }
+
+    /// A call of store function `func`: one of this instance's as [`Self::call`], any other
+    /// through the runtime.
+    fn call_func(&mut self, func: FuncIdx, ret: Ip, fp: Fp, callee: Fp) -> Entered {
+        if let FuncKind::Wasm { instance, def_index } = self.store().func(func).kind
+            && instance == self.instance
+        {
+            return self.call(def_index, ret, fp, callee);
+        }
+        // SAFETY: the context is this execution's; the arguments are at `callee`.
+        let call = |ctx| unsafe { runtime::call_func(ctx, func, callee.as_ptr()) };
+        self.call_out(call, callee, Some(ret))
+    }
+
+    /// `return_call_ref` of the function reference `raw` at the instruction at `at`, as
+    /// [`Self::tail_call`]: a null reference traps in the running function, which is still there.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn tail_call_ref(&mut self, raw: u64, at: Ip, fp: Fp) -> TailCalled {
+        let Some(func) = crate::vm::decode_func_ref(raw) else {
+            self.trap_in_frame(TrapCode::NullReference, Position::At(at));
+            return TailCalled::Trap;
+        };
+        self.tail_call_func(func, fp)
     }
 
     /// Pops the caller's frame after a callee finished; `None` when the entered function
@@ -1005,19 +1041,20 @@ impl Executor {
         point: &DebugPoint,
         fp: Fp,
     ) -> Option<u32> {
-        match call {
-            super::debug::CallKind::Direct(func) => func.checked_sub(self.num_imported_funcs),
+        let raw = match call {
+            super::debug::CallKind::Direct(func) => {
+                return func.checked_sub(self.num_imported_funcs);
+            }
             super::debug::CallKind::Indirect { table } => {
                 let index = *point.read_stack(fp).last()? as u32;
-                let raw = ops::table_get(self.store(), self.instance, table, index).ok()?;
-                let func = crate::vm::store::decode_func_ref(raw)?;
-                match self.store().func(func).kind {
-                    FuncKind::Wasm { instance, def_index } if instance == self.instance => {
-                        Some(def_index)
-                    }
-                    _ => None,
-                }
+                ops::table_get(self.store(), self.instance, table, index).ok()?
             }
+            super::debug::CallKind::Reference => *point.read_stack(fp).last()? as u64,
+        };
+        let func = crate::vm::store::decode_func_ref(raw)?;
+        match self.store().func(func).kind {
+            FuncKind::Wasm { instance, def_index } if instance == self.instance => Some(def_index),
+            _ => None,
         }
     }
 

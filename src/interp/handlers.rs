@@ -1580,6 +1580,29 @@ fn call_indirect_slow(ip: Ip, fp: Fp, mem: Mem, len: usize, ex: &mut Executor, a
     }
 }
 
+handler!(call_ref(ip, fp, mem, len, ex, acc) {
+    let CallRef { base, callee } = ops!(ip, CallRef);
+    // SAFETY: a call falls through, so an instruction follows it.
+    let ret = unsafe { ip.skip::<CallRef>() };
+    let callee_fp = fp.at(base);
+    match ex.call_ref(get!(fp, u64, callee), ret, fp, callee_fp) {
+        Entered::Code(start) => dispatch_guarded!(start, callee_fp, mem, len, ex, acc),
+        Entered::Done => {
+            let (mem, len) = ex.memory();
+            dispatch!(ret, fp, mem, len, ex, acc)
+        }
+        Entered::Trap => Flow::Trap,
+    }
+});
+
+handler!(ref_as_non_null(ip, fp, mem, len, ex, acc) {
+    let NonNull { src } = ops!(ip, NonNull);
+    if get!(fp, u64, src) == 0 {
+        return ex.trap(TrapCode::NullReference, ip);
+    }
+    next!(ip, NonNull, fp, mem, len, ex, acc)
+});
+
 /// Moves the `$args` arguments of a tail call from slots `$base..` to the frame's first slots,
 /// where the callee, which takes over the frame, expects them.
 macro_rules! move_tail_args {
@@ -1632,6 +1655,15 @@ handler!(return_call_indirect(ip, fp, mem, len, ex, acc) {
         None => ex.tail_call_indirect(ty, table, index, ip, fp),
     };
     after_tail_call!(called, fp, ex, acc)
+});
+
+handler!(return_call_ref(ip, fp, mem, len, ex, acc) {
+    let ReturnCallRef { base, callee, args } = ops!(ip, ReturnCallRef);
+    let _ = (mem, len);
+    // Read before the move: the reference follows the arguments, above every slot they move to.
+    let raw = get!(fp, u64, callee);
+    move_tail_args!(fp, base, args);
+    after_tail_call!(ex.tail_call_ref(raw, ip, fp), fp, ex, acc)
 });
 
 // ---- SIMD (semantics in `simd.rs`) ----
@@ -2070,10 +2102,13 @@ pub(super) fn registry() -> Vec<(Handler, String, usize)> {
         one(&mut all, *h, &format!("call_indirect{count}"), size_of::<CallIndirect>());
     }
     one(&mut all, call_import, "call_import", size_of::<CallImport>());
+    one(&mut all, call_ref, "call_ref", size_of::<CallRef>());
+    one(&mut all, ref_as_non_null, "ref_as_non_null", size_of::<NonNull>());
     one(&mut all, return_call, "return_call", size_of::<ReturnCall>());
     one(&mut all, return_call_import, "return_call_import", size_of::<ReturnCallImport>());
     let indirect = size_of::<ReturnCallIndirect>();
     one(&mut all, return_call_indirect, "return_call_indirect", indirect);
+    one(&mut all, return_call_ref, "return_call_ref", size_of::<ReturnCallRef>());
     one(&mut all, v128_unary, "v128_unary", size_of::<V128Un>());
     one(&mut all, v128_binary, "v128_binary", size_of::<V128Bin>());
     one(&mut all, v128_ternary, "v128_ternary", size_of::<V128Ter>());

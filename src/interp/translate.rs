@@ -126,7 +126,8 @@ fn translate(
         fuel_segments,
     };
     let debug = t.debug_points.map(|points| {
-        let local_types = ty.params().iter().copied().chain(declared_locals(body)).collect();
+        let local_types =
+            ty.params().iter().copied().chain(declared_locals(module, body)).collect();
         Box::new(super::debug::DebugInfo::new(points, local_types))
     });
     let wasm_offsets = t.wasm_offsets.finish(entry_offset, t.code.len());
@@ -143,12 +144,12 @@ fn translate(
 }
 
 /// The types of a body's declared locals, one per local.
-fn declared_locals(body: &FunctionBody<'_>) -> Vec<crate::ValType> {
+fn declared_locals(module: &ModuleInner, body: &FunctionBody<'_>) -> Vec<crate::ValType> {
     let mut out = Vec::new();
     if let Ok(mut reader) = body.get_locals_reader() {
         for _ in 0..reader.get_count() {
             let Ok((count, ty)) = reader.read() else { break };
-            let ty = crate::ValType::from_wasmparser(ty);
+            let ty = crate::ValType::from_wasmparser(ty, &module.sigs);
             out.extend(std::iter::repeat_n(ty, count as usize));
         }
     }
@@ -512,6 +513,9 @@ impl Translator<'_> {
             | Operator::ReturnCallIndirect { table_index, .. } => {
                 Some(super::debug::CallKind::Indirect { table: table_index })
             }
+            Operator::CallRef { .. } | Operator::ReturnCallRef { .. } => {
+                Some(super::debug::CallKind::Reference)
+            }
             Operator::ReturnCall { function_index } => {
                 Some(super::debug::CallKind::Direct(function_index))
             }
@@ -607,6 +611,16 @@ impl Translator<'_> {
                 self.emit(h::CALL_INDIRECT[self.back_kind as usize], call);
                 self.push_temps(results);
             }
+            O::CallRef { type_index } => {
+                let ty = &self.module.types[type_index as usize];
+                let (params, results) = (ty.params().len(), ty.results().len());
+                let base = self.materialize_args(params + 1);
+                let callee = base + params as u32 * SLOT_BYTES;
+                self.emit(h::call_ref, CallRef { base, callee });
+                self.push_temps(results);
+            }
+            O::BrOnNull { relative_depth } => self.visit_br_on_null(relative_depth, true),
+            O::BrOnNonNull { relative_depth } => self.visit_br_on_null(relative_depth, false),
             // Tail calls: the arguments go to temporaries like a call's; the handler moves them
             // to the frame's first slots and runs the callee in place of this function.
             O::ReturnCall { function_index } => {
@@ -620,6 +634,14 @@ impl Translator<'_> {
                     let def = function_index - self.num_imported_funcs;
                     self.emit(h::return_call, ReturnCall { def, base, args });
                 }
+                self.mark_unreachable();
+            }
+            O::ReturnCallRef { type_index } => {
+                let args = self.module.types[type_index as usize].params().len();
+                let base = self.materialize_args(args + 1);
+                let callee = base + args as u32 * SLOT_BYTES;
+                let args = args as u32;
+                self.emit(h::return_call_ref, ReturnCallRef { base, callee, args });
                 self.mark_unreachable();
             }
             O::ReturnCallIndirect { type_index, table_index } => {
@@ -786,6 +808,11 @@ impl Translator<'_> {
 
             O::RefNull { .. } => self.push(Operand::Const(Imm::I64(0))),
             O::RefIsNull => unop!(self, ref_is_null),
+            O::RefAsNonNull => {
+                // The reference stays where it is on the stack; only a null one traps.
+                let src = self.top_slot();
+                self.emit(h::ref_as_non_null, NonNull { src });
+            }
             O::RefFunc { function_index } => {
                 self.push_result(h::ref_func, |dst| RefFunc { dst, func: function_index })
             }
@@ -1412,6 +1439,19 @@ impl Translator<'_> {
         }
     }
 
+    /// The slot the top operand can be read from, left on the stack (a constant goes into its
+    /// temporary first).
+    fn top_slot(&mut self) -> Slot {
+        let position = self.stack.len() - 1;
+        if self.is_const(position) {
+            self.materialize(position);
+        }
+        match self.src_of(position) {
+            Src::Slot(slot) => slot,
+            Src::Imm(_) => unreachable!("materialized above"),
+        }
+    }
+
     /// Moves the entry at `position` into its temporary slot.
     fn materialize(&mut self, position: usize) {
         let dst = self.temp_slot(position);
@@ -1781,6 +1821,36 @@ impl Translator<'_> {
         self.branch(relative_depth);
         let here = self.bind_label();
         self.patch(skip, here);
+    }
+
+    /// `br_on_null` (`on_null`) or `br_on_non_null`: branches on whether the reference on top
+    /// is null. The reference stays in its temporary throughout: a taken `br_on_non_null`
+    /// passes it on as its last value, a `br_on_null` that falls through keeps it.
+    fn visit_br_on_null(&mut self, relative_depth: u32, on_null: bool) {
+        let position = self.stack.len() - 1;
+        self.materialize(position);
+        let reference = self.temp_slot(position);
+        if on_null {
+            // What the branch carries is below the reference.
+            self.pop();
+        }
+        let index = self.controls.len() - 1 - relative_depth as usize;
+        let is_null = Some(Compare::Eqz { wide: true, src: reference });
+        if self.branch_is_plain(relative_depth) {
+            let back = self.is_loop(index);
+            let fixup = self.conditional_branch(is_null, reference, on_null, back);
+            self.branch_to(index, fixup);
+        } else {
+            let skip = self.conditional_branch(is_null, reference, !on_null, false);
+            self.branch(relative_depth);
+            let here = self.bind_label();
+            self.patch(skip, here);
+        }
+        if on_null {
+            self.push(Operand::Temp);
+        } else {
+            self.pop();
+        }
     }
 
     fn visit_br_table(&mut self, depths: &[u32]) {

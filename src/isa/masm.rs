@@ -560,6 +560,10 @@ pub trait MacroAssembler {
     /// [`Self::tail_call`]; anything else goes through the context's `tail_call_indirect`, which
     /// traps (through this function's trap exit) or leaves the call pending for the caller.
     fn tail_call_indirect(&mut self, ty: u32, sig: u32, table: u32, index_slot: u32);
+    /// `return_call_ref`, the function reference in slot `ref_slot` (above the arguments, which
+    /// are already in this frame's first slots): the context's `tail_call_ref` traps on null
+    /// (through this function's trap exit) or leaves the call pending for the caller.
+    fn tail_call_ref(&mut self, ref_slot: u32);
 
     /// Counts back-edges in a register of their own (taken out of [`Self::allocatable`]), added to
     /// defined function `def`'s back-edge counter every `chunk` back-edges and on every way out
@@ -582,6 +586,10 @@ pub trait MacroAssembler {
     /// `call_indirect` with module type `ty` through `table`; the table index is in the slot after
     /// the arguments. Like [`MacroAssembler::call`] otherwise.
     fn call_indirect(&mut self, ty: u32, table: u32, callee_fp: u32);
+    /// `call_ref` with module type `ty`: the function reference is in the slot after the
+    /// arguments; the context's `call_ref` helper calls the function or traps on null. Like
+    /// [`MacroAssembler::call`] otherwise.
+    fn call_ref(&mut self, ty: u32, callee_fp: u32);
     /// `call_indirect` as [`MacroAssembler::call_indirect`], with the common case inline: when
     /// the table index (in slot `index_slot`, the one after the arguments) is below the table's
     /// size and its element in the table's dispatch array (`vm::table`) has signature `sig` (the

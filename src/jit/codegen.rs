@@ -68,8 +68,8 @@ impl Ty {
             ValType::I64 => Ok(Ty::I64),
             ValType::F32 => Ok(Ty::F32),
             ValType::F64 => Ok(Ty::F64),
-            ValType::FuncRef => Ok(Ty::FuncRef),
-            ValType::ExternRef => Ok(Ty::ExternRef),
+            ValType::Ref(r) if r.is_func() => Ok(Ty::FuncRef),
+            ValType::Ref(_) => Ok(Ty::ExternRef),
             ValType::V128 => Err(unsupported("values of type v128 (SIMD)")),
         }
     }
@@ -189,7 +189,7 @@ pub fn compile<M: MacroAssembler>(
     let mut reader = body.get_locals_reader().map_err(wp)?;
     for _ in 0..reader.get_count() {
         let (count, ty) = reader.read().map_err(wp)?;
-        let ty = Ty::from_val(ValType::from_wasmparser(ty))?;
+        let ty = Ty::from_val(ValType::from_wasmparser(ty, &module.sigs))?;
         locals.extend(std::iter::repeat_n(ty, count as usize));
     }
     if locals.len() > LOCAL_LIMIT {
@@ -657,9 +657,17 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                 self.visit_return_call_indirect(type_index, table_index);
                 self.mark_unreachable();
             }
+            O::ReturnCallRef { type_index } => {
+                self.visit_return_call_ref(type_index);
+                self.mark_unreachable();
+            }
             O::CallIndirect { type_index, table_index } => {
                 self.visit_call_indirect(type_index, table_index)?
             }
+            O::CallRef { type_index } => self.visit_call_ref(type_index)?,
+            O::BrOnNull { relative_depth } => self.visit_br_on_null(relative_depth, true),
+            O::BrOnNonNull { relative_depth } => self.visit_br_on_null(relative_depth, false),
+            O::RefAsNonNull => self.visit_ref_as_non_null(),
             O::MemorySize { mem: memory @ 1.. } => {
                 let ty = if self.is_memory64(memory) { Ty::I64 } else { Ty::I32 };
                 self.runtime(RuntimeOp::MemorySize, memory, 0, 0, Some(ty))
@@ -690,7 +698,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             }
             O::Select => self.visit_select(),
             O::TypedSelect { ty } => {
-                Ty::from_val(ValType::from_wasmparser(ty))?;
+                Ty::from_val(ValType::from_wasmparser(ty, &self.module.sigs))?;
                 self.visit_select()
             }
             O::LocalGet { local_index } => {
@@ -937,8 +945,9 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             O::F64PromoteF32 => self.float_to_float(Resize { to: S64 }, Ty::F64),
 
             O::RefNull { hty } => {
+                // Concrete heap types are function types (no GC).
                 let ty =
-                    if hty == wasmparser::HeapType::FUNC { Ty::FuncRef } else { Ty::ExternRef };
+                    if hty == wasmparser::HeapType::EXTERN { Ty::ExternRef } else { Ty::FuncRef };
                 self.stack.push(Value { ty, loc: Loc::Imm(0) })
             }
             O::RefIsNull => self.unary(UnaryOp::Eqz, Ty::I64, Ty::I32),
@@ -1456,6 +1465,16 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         self.masm.tail_call_indirect(type_index, sig, table, index_slot);
     }
 
+    /// `return_call_ref`, as [`Self::visit_return_call`]; the reference sits above the arguments
+    /// and stays in its slot for the helper.
+    fn visit_return_call_ref(&mut self, type_index: u32) {
+        let args = self.module.types[type_index as usize].params().len();
+        let base = self.stack.len() - 1 - args;
+        let ref_slot = self.canonical(base + args);
+        self.leave_for_tail_call(base, args);
+        self.masm.tail_call_ref(ref_slot);
+    }
+
     /// Before a tail call whose `args` arguments start at stack position `base`: every value to
     /// its canonical slot, then the arguments to the frame's first slots, where the callee, which
     /// runs on this frame in place of this function, expects them; and under guest profiling,
@@ -1490,10 +1509,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
     fn visit_call_indirect(&mut self, type_index: u32, table: u32) -> Result<(), CompileError> {
         let ty = &self.module.types[type_index as usize];
         // The table index sits above the arguments, in the slot right after them.
-        self.spill_all();
-        let base = self.stack.len() - 1 - ty.params().len();
-        self.materialize_from(base);
-        self.drop_local_cache();
+        let base = self.materialize_call_operands(ty.params().len());
         let callee_fp = self.canonical(base);
         let index_slot = self.canonical(base + ty.params().len());
         if self.module.tables[table as usize].table64 {
@@ -1502,6 +1518,63 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         let sig = self.module.sigs[type_index as usize].0;
         self.masm.call_indirect_inline(type_index, sig, table, callee_fp, index_slot);
         self.push_call_results(base, ty.results())
+    }
+
+    /// Before a call through a table or a reference: every value in its canonical slot, the
+    /// `params` arguments and the operand above them (the table index or the reference)
+    /// included, and no local cached. Returns the first argument's stack position.
+    fn materialize_call_operands(&mut self, params: usize) -> usize {
+        self.spill_all();
+        let base = self.stack.len() - 1 - params;
+        self.materialize_from(base);
+        self.drop_local_cache();
+        base
+    }
+
+    fn visit_call_ref(&mut self, type_index: u32) -> Result<(), CompileError> {
+        let ty = &self.module.types[type_index as usize];
+        // The function reference sits above the arguments, in the slot right after them.
+        let base = self.materialize_call_operands(ty.params().len());
+        let callee_fp = self.canonical(base);
+        self.masm.call_ref(type_index, callee_fp);
+        self.push_call_results(base, ty.results())
+    }
+
+    /// `br_on_null` (`on_null`) or `br_on_non_null`: branches on whether the reference on top
+    /// is null. The reference is held in a register of its own throughout: a taken
+    /// `br_on_non_null` passes it on as its last value, a `br_on_null` that falls through keeps
+    /// it (a taken `br_on_null` drops it, so its moves may reuse the register).
+    fn visit_br_on_null(&mut self, relative_depth: u32, on_null: bool) {
+        let (reference, ty) = self.pop_reg();
+        if !on_null {
+            self.push_reg(ty, reference);
+        }
+        let (taken, skipped) = if on_null { (Cond::Eq, Cond::Ne) } else { (Cond::Ne, Cond::Eq) };
+        let null = RegImm::Imm(0);
+        if self.branch_is_plain(relative_depth) {
+            let index = self.controls.len() - 1 - relative_depth as usize;
+            let label = self.controls[index].label;
+            self.masm.branch(taken, Size::S64, reference, null, label);
+        } else {
+            let skip = self.masm.new_label();
+            self.masm.branch(skipped, Size::S64, reference, null, skip);
+            self.branch(relative_depth);
+            self.masm.bind(skip);
+        }
+        if on_null {
+            self.push_reg(ty, reference);
+        } else {
+            let dropped = self.pop();
+            self.release(dropped);
+        }
+    }
+
+    /// `ref.as_non_null`: traps on null; the reference stays on the stack, in a register.
+    fn visit_ref_as_non_null(&mut self) {
+        let (reference, ty) = self.pop_reg();
+        let trap = self.masm.trap_label(TrapCode::NullReference);
+        self.masm.branch(Cond::Eq, Size::S64, reference, RegImm::Imm(0), trap);
+        self.push_reg(ty, reference);
     }
 
     /// Every value but the top one into its canonical slot.
@@ -1639,7 +1712,8 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         match blockty {
             BlockType::Empty => Ok((Types::new(), Types::new())),
             BlockType::Type(t) => {
-                Ok((Types::new(), smallvec::smallvec![Ty::from_val(ValType::from_wasmparser(t))?]))
+                let ty = ValType::from_wasmparser(t, &self.module.sigs);
+                Ok((Types::new(), smallvec::smallvec![Ty::from_val(ty)?]))
             }
             BlockType::FuncType(t) => {
                 let ty = &self.module.types[t as usize];

@@ -74,13 +74,9 @@ fn ty(t: wasmparser::ValType) -> Type {
         wasmparser::ValType::F32 => Type::F32,
         wasmparser::ValType::F64 => Type::F64,
         wasmparser::ValType::V128 => Type::V128,
-        wasmparser::ValType::Ref(r) => {
-            if r.is_func_ref() {
-                Type::FuncRef
-            } else {
-                Type::ExternRef
-            }
-        }
+        // Concrete heap types are function types (function references, no GC).
+        wasmparser::ValType::Ref(r) if r.is_extern_ref() => Type::ExternRef,
+        wasmparser::ValType::Ref(_) => Type::FuncRef,
     }
 }
 
@@ -1224,16 +1220,23 @@ impl<'a> FnBuilder<'a> {
                             by tier 2: the function stays in tier 1"
                     .to_string());
             }
+            O::CallRef { .. }
+            | O::ReturnCallRef { .. }
+            | O::RefAsNonNull
+            | O::BrOnNull { .. }
+            | O::BrOnNonNull { .. } => {
+                return Err(format!(
+                    "typed function references ({}) are not lowered by tier 2: the function \
+                     stays in tier 1",
+                    operator_name(&op)
+                ));
+            }
             other => match simd_op(&other) {
                 Some((op, n_in)) => {
                     let args = self.pop_n(n_in);
                     self.ins(InstKind::Simd(Box::new(op)), args);
                 }
-                None => {
-                    let name = format!("{other:?}");
-                    let name = name.split([' ', '{', '(']).next().unwrap_or("?").to_string();
-                    return Err(format!("unsupported operator {name}"));
-                }
+                None => return Err(format!("unsupported operator {}", operator_name(&other))),
             },
         }
         Ok(())
@@ -1318,6 +1321,12 @@ impl<'a> FnBuilder<'a> {
             }
         }
     }
+}
+
+/// An operator's name as wasmparser spells it (`CallRef`), without its immediates.
+fn operator_name(op: &Operator<'_>) -> String {
+    let name = format!("{op:?}");
+    name.split([' ', '{', '(']).next().unwrap_or("?").to_string()
 }
 
 fn mem_index(m: &wasmparser::MemArg) -> u32 {

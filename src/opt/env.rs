@@ -15,8 +15,8 @@ fn ty(t: ValType) -> Type {
         ValType::F32 => Type::F32,
         ValType::F64 => Type::F64,
         ValType::V128 => Type::V128,
-        ValType::FuncRef => Type::FuncRef,
-        ValType::ExternRef => Type::ExternRef,
+        ValType::Ref(r) if r.is_func() => Type::FuncRef,
+        ValType::Ref(_) => Type::ExternRef,
     }
 }
 

@@ -5,7 +5,7 @@
 //! ```text
 //! host --Func::call--> call() --module's function table--> entry(ctx, fp, func)
 //!                                                             | tier 0, 1 or 2 runs the body
-//! any tier --call import / call_indirect--> call_func() --> entry | host trampoline
+//! any tier --call import / call_indirect / call_ref--> call_func() --> entry | host trampoline
 //! ```
 //!
 //! Traps come back as statuses: the trap itself waits in the store (`StoreInner::pending_trap`)
@@ -26,7 +26,7 @@ use super::TrapCode;
 use super::ops::{self, RuntimeOp};
 use super::stack::MAX_NESTING;
 use super::store::PendingTailCall;
-use super::store::{Caller, FuncIdx, FuncKind, Store, StoreInner};
+use super::store::{Caller, FuncIdx, FuncKind, Store, StoreInner, decode_func_ref};
 use super::trap::{FrameInfo, Trap, trap_code};
 use super::vmctx::{STATUS_OK, TAIL_CALL_PENDING, TRAP_PENDING, VmCtx};
 use crate::tier::Tier;
@@ -150,13 +150,13 @@ fn call_host<T>(
     host(Caller { store: &mut *store, instance }, args, results)?;
     let ty = &store.inner.func(func).ty;
     for (val, expected) in results.iter().zip(ty.results()) {
-        if val.ty() != *expected {
+        store.inner.check_val(val).map_err(|e| Trap::host(format!("host function result: {e}")))?;
+        if !store.inner.val_has_type(val, *expected) {
             return Err(Trap::host(format!(
                 "host function returned a {} where its signature says {expected}",
                 val.ty()
             )));
         }
-        store.inner.check_val(val).map_err(|e| Trap::host(format!("host function result: {e}")))?;
     }
     Ok(())
 }
@@ -352,6 +352,20 @@ pub(crate) unsafe extern "C" fn tail_call_indirect(
     }
 }
 
+/// `VmCtx::tail_call_ref`.
+///
+/// # Safety
+/// As for [`tail_call_import`]; `raw` is a function reference of the store (0 for null).
+pub(crate) unsafe extern "C" fn tail_call_ref(ctx: *mut VmCtx, fp: *mut u128, raw: u64) -> u32 {
+    let _ = fp;
+    match decode_func_ref(raw) {
+        // SAFETY: guaranteed by the caller; validation gave the function the call's type.
+        Some(func) => unsafe { pend_tail_call(ctx, func) },
+        // SAFETY: as above.
+        None => unsafe { raise(ctx, TrapCode::NullReference) },
+    }
+}
+
 /// Calls store function `func` as [`call_func`] does, but returns [`TAIL_CALL_PENDING`] as it
 /// comes, for the caller's loop.
 ///
@@ -439,6 +453,27 @@ pub(crate) unsafe extern "C" fn call_indirect(
         Ok(func) => unsafe { call_func(ctx, func, callee_fp) },
         // SAFETY: as above.
         Err(code) => unsafe { raise(ctx, code) },
+    }
+}
+
+/// `VmCtx::call_ref`.
+///
+/// # Safety
+/// As for [`call_func`]; the arguments and then the function reference are in the slots at
+/// `callee_fp..`, and `ty` is the module type the validated `call_ref` names.
+pub(crate) unsafe extern "C" fn call_ref(ctx: *mut VmCtx, callee_fp: *mut u128, ty: u32) -> u32 {
+    // SAFETY: the context and its store are live; the reference follows the arguments.
+    let func = unsafe {
+        let store = &*(*ctx).store;
+        let module = &store.instances[(*ctx).instance as usize].module.inner;
+        let num_params = module.types[ty as usize].params().len();
+        decode_func_ref(callee_fp.add(num_params).cast::<u64>().read())
+    };
+    match func {
+        // SAFETY: guaranteed by the caller; validation gave the function type `ty`.
+        Some(func) => unsafe { call_func(ctx, func, callee_fp) },
+        // SAFETY: as above.
+        None => unsafe { raise(ctx, TrapCode::NullReference) },
     }
 }
 

@@ -96,7 +96,7 @@ impl Table {
         let table = store.inner.try_index_of(*self)?;
         store.inner.check_val(&val)?;
         let ty = store.inner.tables[table].ty.element;
-        if val.ty() != ty {
+        if !store.inner.val_has_type(&val, ty) {
             return Err(Error::Usage(format!("table holds {ty}, not {}", val.ty())));
         }
         let slot = store.inner.tables[table]
@@ -142,7 +142,7 @@ impl Global {
         if !g.ty.mutable {
             return Err(Error::Usage("cannot set an immutable global".into()));
         }
-        if val.ty() != g.ty.content {
+        if !store.inner.val_has_type(&val, g.ty.content) {
             return Err(Error::Usage(format!("global holds {}, not {}", g.ty.content, val.ty())));
         }
         g.set(val.to_raw());

@@ -52,13 +52,13 @@ impl Func {
             )));
         }
         for (i, (arg, want)) in args.iter().zip(ty.params()).enumerate() {
-            if arg.ty() != *want {
+            store.inner.check_val(arg).map_err(|e| Error::Usage(format!("argument {i}: {e}")))?;
+            if !store.inner.val_has_type(arg, *want) {
                 return Err(Error::Usage(format!(
                     "argument {i} has type {}, the function expects {want}",
                     arg.ty()
                 )));
             }
-            store.inner.check_val(arg).map_err(|e| Error::Usage(format!("argument {i}: {e}")))?;
         }
         super::call::call(store, func, args, results).map_err(Error::Trap)
     }

@@ -161,7 +161,7 @@ fn check_import<T>(
         (ImportKind::Memory(want), ExternType::Memory(m)) => {
             m.memory64 == want.memory64 && m.limits.matches(&want.limits)
         }
-        (ImportKind::Global(want), ExternType::Global(g)) => want == g,
+        (ImportKind::Global(want), ExternType::Global(g)) => g.matches(want),
         _ => false,
     };
     if matches {
@@ -230,6 +230,8 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
                 ty.limits.min, config.max_table_elements
             )));
         }
+        // Elements with an initializer get it in `initialize`, once the instance is in the
+        // store (a reference to one of its functions dispatches through its context).
         let id = super::table::new_table(&mut store.inner, *ty, vec![0; ty.limits.min as usize]);
         entity.tables.push(id);
     }
@@ -297,6 +299,17 @@ fn eval_const<T>(store: &Store<T>, entity: &InstanceEntity, expr: &ConstExpr) ->
 fn initialize<T>(store: &mut Store<T>, instance: Instance) -> Result<()> {
     let id = store.inner.index_of(instance);
     let module = store.inner.instances[id].module.clone();
+    let m = &module.inner;
+    for (def, init) in m.table_inits.iter().enumerate() {
+        let Some(init) = init else { continue };
+        let entity = &store.inner.instances[id];
+        let element = eval_const(store, entity, init) as u64;
+        let table_id = entity.tables[m.num_imported_tables as usize + def] as usize;
+        let elems = &mut store.inner.tables[table_id].elems;
+        elems.fill(element);
+        let len = elems.len();
+        super::table::sync(&mut store.inner, table_id, 0..len);
+    }
     for (index, segment) in module.inner.elems.iter().enumerate() {
         match &segment.mode {
             SegmentMode::Active { index: table, offset } => {
@@ -349,7 +362,7 @@ impl<T> Store<T> {
     /// `funcref` table).
     pub fn new_table(&mut self, ty: crate::types::TableType, init: Val) -> Result<Table> {
         self.inner.check_val(&init)?;
-        if init.ty() != ty.element {
+        if !self.inner.val_has_type(&init, ty.element) {
             return Err(Error::Usage("table initializer has the wrong type".into()));
         }
         let limit = self.inner.engine.config().max_table_elements;
@@ -376,7 +389,7 @@ impl<T> Store<T> {
     /// `funcref` global).
     pub fn new_global(&mut self, ty: crate::types::GlobalType, value: Val) -> Result<Global> {
         self.inner.check_val(&value)?;
-        if value.ty() != ty.content {
+        if !self.inner.val_has_type(&value, ty.content) {
             return Err(Error::Usage("global initializer has the wrong type".into()));
         }
         let cell = GlobalCell::Boxed(Box::new(UnsafeCell::new(value.to_raw())));
@@ -396,6 +409,8 @@ fn new_vmctx<T>(store: &mut Store<T>, module: &Module, id: u32) -> VmCtx {
         funcs: tiers.entries_ptr(),
         call_import: call::call_import,
         call_indirect: call::call_indirect,
+        call_ref: call::call_ref,
+        tail_call_ref: call::tail_call_ref,
         memory_grow: call::memory_grow,
         unwind: call::unwind,
         stack_end: store.inner.stack.end_ptr(),

@@ -31,5 +31,5 @@ pub use profile::{
 pub use store::{Caller, Extern, Func, Global, HostFn, Instance, Memory, Store, Table};
 pub use trap::{FrameInfo, Trap, TrapCode};
 
-pub(crate) use store::encode_func_ref;
+pub(crate) use store::{decode_func_ref, encode_func_ref};
 pub(crate) use trap::{trap_code, trap_status};

@@ -13,7 +13,7 @@ use super::stack::Stack;
 use super::vmctx::{FuncEntry, VmCtx};
 use crate::engine::{Engine, SigId};
 use crate::module::Module;
-use crate::types::{FuncType, GlobalType, TableType};
+use crate::types::{FuncType, GlobalType, HeapType, RefType, TableType, ValType};
 use crate::val::Val;
 use std::cell::UnsafeCell;
 use std::num::NonZeroU64;
@@ -554,6 +554,23 @@ impl StoreInner {
             Val::FuncRef(Some(func)) if func.0.store != self.id => Err(wrong_store_error::<Func>()),
             _ => Ok(()),
         }
+    }
+
+    /// Whether `val` (of this store: [`Self::check_val`]) is a value of type `ty`: a function
+    /// reference of a concrete type has the function's signature, a null one a nullable type.
+    pub fn val_has_type(&self, val: &Val, ty: ValType) -> bool {
+        let ValType::Ref(want) = ty else { return val.ty() == ty };
+        let have = match val {
+            Val::FuncRef(None) => return want.nullable && want.is_func(),
+            Val::ExternRef(None) => return want.nullable && !want.is_func(),
+            Val::FuncRef(Some(func)) => {
+                let sig = self.func(func.idx_unchecked()).sig;
+                RefType { nullable: false, heap: HeapType::Concrete(sig) }
+            }
+            Val::ExternRef(Some(_)) => RefType { nullable: false, heap: HeapType::Extern },
+            _ => return false,
+        };
+        have.matches(want)
     }
 }
 

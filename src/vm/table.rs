@@ -13,7 +13,6 @@
 
 use super::store::{FuncKind, StoreInner, TableEntity, decode_func_ref};
 use super::vmctx::{FuncEntry, VmCtx};
-use crate::types::ValType;
 
 /// The signature no element has (null elements and host functions), so an inline check always
 /// sends them to the runtime. Interned `SigId`s count up from zero and never reach it.
@@ -112,7 +111,7 @@ fn entry_of(store: &StoreInner, raw: u64) -> IndirectEntry {
 /// Brings the dispatch array of table `table` (a store index) in step with its elements in
 /// `range` (and with its size, if it changed). Every write to a table's elements calls it.
 pub(crate) fn sync(store: &mut StoreInner, table: usize, range: std::ops::Range<usize>) {
-    if store.tables[table].ty.element != ValType::FuncRef {
+    if !store.tables[table].ty.element.ref_type().is_some_and(|r| r.is_func()) {
         return;
     }
     let len = store.tables[table].elems.len();

@@ -30,6 +30,8 @@ pub enum TrapCode {
     TableOutOfBounds,
     /// `call_indirect` found a null reference at the given table index.
     IndirectCallToNull,
+    /// `call_ref` or `ref.as_non_null` met a null reference (function references).
+    NullReference,
     /// `call_indirect` reached a function whose signature differs from the type the instruction
     /// expects.
     BadSignature,
@@ -62,6 +64,7 @@ impl TrapCode {
             TrapCode::TableOutOfBounds => "undefined element: out of bounds table access",
             TrapCode::IndirectCallToNull => "uninitialized element",
             TrapCode::BadSignature => "indirect call type mismatch",
+            TrapCode::NullReference => "null reference",
             TrapCode::StackOverflow => "call stack exhausted",
             TrapCode::OutOfFuel => "all fuel consumed by WebAssembly",
             TrapCode::Host(msg) => msg,
@@ -188,6 +191,7 @@ pub(crate) fn trap_status(code: &TrapCode) -> u32 {
         TrapCode::OutOfFuel => 6,
         TrapCode::BadConversionToInteger => 7,
         TrapCode::TableOutOfBounds => 8,
+        TrapCode::NullReference => 9,
         other => unreachable!("compiled code never raises {other:?} itself"),
     }
 }
@@ -203,6 +207,7 @@ pub(crate) fn trap_code(status: u32) -> TrapCode {
         6 => TrapCode::OutOfFuel,
         7 => TrapCode::BadConversionToInteger,
         8 => TrapCode::TableOutOfBounds,
+        9 => TrapCode::NullReference,
         other => TrapCode::Host(format!("compiled code returned unknown status {other}")),
     }
 }

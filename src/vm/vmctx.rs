@@ -19,7 +19,7 @@
 //!
 //! Compiled code reads the context's fields at fixed offsets (`#[repr(C)]`, `offset_of!` in each
 //! backend) and leaves for the runtime only through its helpers: calls to imports and through
-//! tables, `memory.grow`, the runtime operations, the trap exit, and the tiering hook. No Rust
+//! tables and references, `memory.grow`, the runtime operations, the trap exit, and the tiering hook. No Rust
 //! panic or unwind ever crosses compiled frames: helpers catch nothing because they raise nothing,
 //! reporting traps as statuses.
 //!
@@ -38,6 +38,12 @@ pub type FuncEntry = unsafe extern "C" fn(ctx: *mut VmCtx, callee_fp: *mut u128,
 pub type CallIndirectHelper =
     unsafe extern "C" fn(ctx: *mut VmCtx, callee_fp: *mut u128, ty: u32, table: u32) -> u32;
 
+/// Calls the function the reference in the slot after the arguments names (`call_ref` with
+/// module type `ty`, which says how many arguments there are) on the frame at `callee_fp`, or
+/// traps when it is null. Returns like a [`FuncEntry`].
+pub type CallRefHelper =
+    unsafe extern "C" fn(ctx: *mut VmCtx, callee_fp: *mut u128, ty: u32) -> u32;
+
 /// Runs the tail calls pending on the frame at `callee_fp` (an entry called on it returned
 /// [`TAIL_CALL_PENDING`]) until one returns [`STATUS_OK`] or [`TRAP_PENDING`], which it returns.
 pub type TailCallsHelper = unsafe extern "C" fn(ctx: *mut VmCtx, callee_fp: *mut u128) -> u32;
@@ -48,6 +54,11 @@ pub type TailCallsHelper = unsafe extern "C" fn(ctx: *mut VmCtx, callee_fp: *mut
 /// [`TAIL_CALL_PENDING`] or a trap status.
 pub type TailCallIndirectHelper =
     unsafe extern "C" fn(ctx: *mut VmCtx, fp: *mut u128, ty: u32, table: u32, index: u32) -> u32;
+
+/// `return_call_ref` of the function reference `raw` (0 for null), from the function whose frame
+/// is at `fp` (the arguments already in its first slots): records the callee as pending, or
+/// traps on null. Returns [`TAIL_CALL_PENDING`] or [`TRAP_PENDING`].
+pub type TailCallRefHelper = unsafe extern "C" fn(ctx: *mut VmCtx, fp: *mut u128, raw: u64) -> u32;
 
 /// Grows memory 0 by `delta` pages; returns the old size in pages or `u32::MAX`, and refreshes the
 /// context's memory fields. (Other memories grow through the runtime operations.)
@@ -184,6 +195,10 @@ pub struct VmCtx {
     /// are the copy its accesses use): how code reaches memories 1 and up (multi-memory).
     /// Refreshed with `mem_base` and `mem_len`.
     pub memories: *const MemoryView,
+    /// `call_ref`.
+    pub call_ref: CallRefHelper,
+    /// `return_call_ref`.
+    pub tail_call_ref: TailCallRefHelper,
     /// The instance's index in its store (opaque to compiled code).
     pub instance: u32,
 }

@@ -38,8 +38,11 @@ pub fn parse_val(ty: ValType, text: &str) -> Result<Val, String> {
         ValType::F32 => parse_float::<f32>(text, ty).map(|v| Val::F32(v.to_bits())),
         ValType::F64 => parse_float::<f64>(text, ty).map(|v| Val::F64(v.to_bits())),
         ValType::V128 => parse_v128(text).map(Val::V128),
-        ValType::FuncRef => parse_null(text, ty).map(|()| Val::FuncRef(None)),
-        ValType::ExternRef => parse_null(text, ty).map(|()| Val::ExternRef(None)),
+        ValType::Ref(r) if !r.nullable => {
+            Err(format!("`{text}` is not a {ty} (no value of it can be given)"))
+        }
+        ValType::Ref(r) if r.is_func() => parse_null(text, ty).map(|()| Val::FuncRef(None)),
+        ValType::Ref(_) => parse_null(text, ty).map(|()| Val::ExternRef(None)),
     }
 }
 
@@ -145,9 +148,9 @@ mod tests {
         assert_eq!(val(ValType::V128, &format!("{:#034x}", u128::MAX)), Val::V128(u128::MAX));
         assert!(parse_val(ValType::V128, "1").is_err());
         assert!(parse_val(ValType::V128, "0x1ffffffffffffffffffffffffffffffff").is_err());
-        assert_eq!(val(ValType::FuncRef, "null"), Val::FuncRef(None));
-        assert_eq!(val(ValType::ExternRef, "null"), Val::ExternRef(None));
-        assert!(parse_val(ValType::ExternRef, "0").unwrap_err().contains("null"));
+        assert_eq!(val(ValType::FUNCREF, "null"), Val::FuncRef(None));
+        assert_eq!(val(ValType::EXTERNREF, "null"), Val::ExternRef(None));
+        assert!(parse_val(ValType::EXTERNREF, "0").unwrap_err().contains("null"));
     }
 
     #[test]

@@ -144,6 +144,8 @@ const CTX_NATIVE_STACK_LIMIT: u32 = std::mem::offset_of!(VmCtx, native_stack_lim
 const CTX_FUEL: u32 = std::mem::offset_of!(VmCtx, fuel) as u32;
 const CTX_RUNTIME: u32 = std::mem::offset_of!(VmCtx, runtime) as u32;
 const CTX_CALL_INDIRECT: u32 = std::mem::offset_of!(VmCtx, call_indirect) as u32;
+const CTX_CALL_REF: u32 = std::mem::offset_of!(VmCtx, call_ref) as u32;
+const CTX_TAIL_CALL_REF: u32 = std::mem::offset_of!(VmCtx, tail_call_ref) as u32;
 const CTX_MEMORY_GROW: u32 = std::mem::offset_of!(VmCtx, memory_grow) as u32;
 const CTX_CALL_IMPORT: u32 = std::mem::offset_of!(VmCtx, call_import) as u32;
 const CTX_COUNTERS: u32 = std::mem::offset_of!(VmCtx, counters) as u32;
@@ -1290,6 +1292,28 @@ impl MacroAssembler for Aarch64Masm {
         self.call_checked(callee_fp);
     }
 
+    fn call_ref(&mut self, ty: u32, callee_fp: u32) {
+        self.add_imm(Size::S64, 1, FP, callee_fp as i64);
+        self.mov_imm(Size::S32, 2, ty as i64);
+        self.load_ctx(SCRATCH0, CTX_CALL_REF);
+        a64!(self.ops ; mov x0, x19);
+        self.call_checked(callee_fp);
+    }
+
+    fn tail_call_ref(&mut self, ref_slot: u32) {
+        // The helper checks the reference and leaves the call pending, which this function
+        // returns through its epilogue.
+        let trap_exit = self.call_trap_label();
+        a64!(self.ops ; mov x0, x19 ; mov x1, x20);
+        self.load_slot(Size::S64, Reg(2), ref_slot);
+        self.load_ctx(SCRATCH0, CTX_TAIL_CALL_REF);
+        a64!(self.ops ; blr x16);
+        self.cmp_imm(Size::S32, 0, TAIL_CALL_PENDING as i64);
+        self.b_cc(Cc::Ne, trap_exit);
+        let epilogue = self.epilogue;
+        a64!(self.ops ; b =>epilogue);
+    }
+
     fn call_indirect_inline(
         &mut self,
         ty: u32,
@@ -1329,6 +1353,7 @@ impl MacroAssembler for Aarch64Masm {
             a64!(self.ops ; b =>oob);
             return;
         }
+        // Any of the upper 32 bits set is out of bounds (`cbnz`, as x64's `jnz`).
         a64!(self.ops ; lsr x16, X(addr.0), 32);
         self.cbz(Size::S64, SCRATCH0, true, oob);
     }

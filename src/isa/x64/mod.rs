@@ -106,6 +106,8 @@ const CTX_STACK_END: i32 = std::mem::offset_of!(VmCtx, stack_end) as i32;
 const CTX_FUEL: i32 = std::mem::offset_of!(VmCtx, fuel) as i32;
 const CTX_NATIVE_STACK_LIMIT: i32 = std::mem::offset_of!(VmCtx, native_stack_limit) as i32;
 const CTX_CALL_INDIRECT: i32 = std::mem::offset_of!(VmCtx, call_indirect) as i32;
+const CTX_CALL_REF: i32 = std::mem::offset_of!(VmCtx, call_ref) as i32;
+const CTX_TAIL_CALL_REF: i32 = std::mem::offset_of!(VmCtx, tail_call_ref) as i32;
 const CTX_MEMORY_GROW: i32 = std::mem::offset_of!(VmCtx, memory_grow) as i32;
 const CTX_CALL_IMPORT: i32 = std::mem::offset_of!(VmCtx, call_import) as i32;
 const CTX_COUNTERS: i32 = std::mem::offset_of!(VmCtx, counters) as i32;
@@ -1369,6 +1371,37 @@ impl MacroAssembler for X64Masm {
             ; pop rdi
         );
         self.check_call_status(trap_exit, callee_fp);
+    }
+
+    fn call_ref(&mut self, ty: u32, callee_fp: u32) {
+        let trap_exit = self.call_trap_label();
+        asm!(self.ops
+            ; push rdi
+            ; push rsi
+            ; lea rsi, [rsi + callee_fp as i32]
+            ; mov edx, ty as i32
+            ; call QWORD [rdi + CTX_CALL_REF]
+            ; pop rsi
+            ; pop rdi
+        );
+        self.check_call_status(trap_exit, callee_fp);
+    }
+
+    fn tail_call_ref(&mut self, ref_slot: u32) {
+        // The helper checks the reference and leaves the call pending, which this function
+        // returns through its epilogue.
+        let (trap_exit, epilogue) = (self.call_trap_label(), self.epilogue);
+        asm!(self.ops
+            ; mov rdx, QWORD [rsi + ref_slot as i32]
+            ; push rdi
+            ; push rsi
+            ; call QWORD [rdi + CTX_TAIL_CALL_REF]
+            ; pop rsi
+            ; pop rdi
+            ; cmp eax, TAIL_CALL_PENDING as i32
+            ; jne =>trap_exit
+            ; jmp =>epilogue
+        );
     }
 
     fn call_indirect_inline(

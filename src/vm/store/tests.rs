@@ -187,9 +187,9 @@ fn funcref_elements_and_initializers_of_another_store_are_refused() {
     assert_wrong_store(global.set(&mut b, foreign), "Func");
     assert_eq!(global.get(&b), Val::FuncRef(None));
     let limits = Limits { min: 1, max: None };
-    let table_ty = TableType { element: ValType::FuncRef, limits, table64: false };
+    let table_ty = TableType { element: ValType::FUNCREF, limits, table64: false };
     assert_wrong_store(b.new_table(table_ty, foreign), "Func");
-    let global_ty = GlobalType { content: ValType::FuncRef, mutable: false };
+    let global_ty = GlobalType { content: ValType::FUNCREF, mutable: false };
     assert_wrong_store(b.new_global(global_ty, foreign), "Func");
 }
 
@@ -205,7 +205,7 @@ fn a_host_function_returning_a_funcref_of_another_store_traps() {
     )
     .unwrap();
     let mut linker = Linker::new();
-    let ty = FuncType::new([], [ValType::FuncRef]);
+    let ty = FuncType::new([], [ValType::FUNCREF]);
     linker.func_new("env", "get", ty, move |_: Caller<'_, ()>, _: &[Val], out: &mut [Val]| {
         out[0] = Val::FuncRef(Some(foreign));
         Ok::<_, Trap>(())
