@@ -61,7 +61,7 @@ pub use tier::{
 pub use types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 pub use val::{ExternRef, Val};
 pub use vm::{
-    Caller, Extern, Func, FunctionSamples, Global, GrowLimit, GrowRefusal, GuestFrame,
+    Caller, Exn, Extern, Func, FunctionSamples, Global, GrowLimit, GrowRefusal, GuestFrame,
     GuestProfile, GuestStack, Instance, Linker, LoopSamples, Memory, OUTSIDE_WASM, Store, Table,
-    Trap, TrapCode,
+    Tag, Trap, TrapCode,
 };

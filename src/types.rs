@@ -22,12 +22,14 @@ pub enum ValType {
     FuncRef,
     /// A nullable opaque reference to a host value (`externref`).
     ExternRef,
+    /// A nullable reference to a thrown exception (`exnref`, exception handling).
+    ExnRef,
 }
 
 impl ValType {
     /// Whether values of this type are references (`funcref`, `externref`).
     pub fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+        matches!(self, ValType::FuncRef | ValType::ExternRef | ValType::ExnRef)
     }
 
     pub(crate) fn from_wasmparser(ty: wasmparser::ValType) -> ValType {
@@ -42,8 +44,21 @@ impl ValType {
     }
 
     pub(crate) fn from_ref_type(r: wasmparser::RefType) -> ValType {
-        // The enabled feature set (WebAssembly 2.0) only admits nullable funcref and externref.
-        if r.is_func_ref() { ValType::FuncRef } else { ValType::ExternRef }
+        // Without GC and typed function references, references are to functions, host values
+        // or exceptions (nullable or not: the distinction is validation's alone).
+        if r.is_func_ref() {
+            ValType::FuncRef
+        } else if matches!(
+            r.heap_type(),
+            wasmparser::HeapType::Abstract {
+                ty: wasmparser::AbstractHeapType::Exn | wasmparser::AbstractHeapType::NoExn,
+                ..
+            }
+        ) {
+            ValType::ExnRef
+        } else {
+            ValType::ExternRef
+        }
     }
 }
 
@@ -57,6 +72,7 @@ impl fmt::Display for ValType {
             ValType::V128 => "v128",
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
+            ValType::ExnRef => "exnref",
         })
     }
 }
@@ -166,6 +182,9 @@ pub enum ExternType {
     Table(TableType),
     /// A global of this type.
     Global(GlobalType),
+    /// An exception tag whose exceptions carry values of these parameter types (exception
+    /// handling; the results are always empty).
+    Tag(FuncType),
 }
 
 impl ExternType {
@@ -176,6 +195,7 @@ impl ExternType {
             ExternType::Memory(_) => "memory",
             ExternType::Table(_) => "table",
             ExternType::Global(_) => "global",
+            ExternType::Tag(_) => "tag",
         }
     }
 }

@@ -239,6 +239,7 @@ impl Runner {
             WastDirective::AssertTrap { exec, message, .. } => {
                 expect_trap(self.execute(exec)?, message)
             }
+            WastDirective::AssertException { exec, .. } => expect_exception(self.execute(exec)?),
             WastDirective::AssertExhaustion { call, message, .. } => {
                 expect_trap(self.invoke(&call), message)
             }
@@ -357,6 +358,15 @@ fn expect_trap(outcome: Outcome, message: &str) -> Result<(), String> {
     }
 }
 
+/// An uncaught wasm exception: the trap the host sees for one (`TrapCode::Exception`).
+fn expect_exception(outcome: Outcome) -> Result<(), String> {
+    match outcome {
+        Ok(vals) => Err(format!("expected an exception, got {vals:?}")),
+        Err(crate::Error::Trap(trap)) if matches!(trap.code, TrapCode::Exception(_)) => Ok(()),
+        Err(e) => Err(format!("expected an exception, got error `{e}`")),
+    }
+}
+
 fn arg_val(arg: &WastArg<'_>) -> crate::Result<Val> {
     let WastArg::Core(core) = arg else {
         return Err(crate::Error::Unsupported("component-model argument".into()));
@@ -369,6 +379,7 @@ fn arg_val(arg: &WastArg<'_>) -> crate::Result<Val> {
         WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
         WastArgCore::RefNull(ty) => match heap_type(ty) {
             Some(ValType::FuncRef) => Val::FuncRef(None),
+            Some(ValType::ExnRef) => Val::ExnRef(None),
             Some(_) => Val::ExternRef(None),
             None => return Err(crate::Error::Unsupported(format!("ref.null {ty:?}"))),
         },
@@ -381,6 +392,9 @@ fn heap_type(ty: &HeapType<'_>) -> Option<ValType> {
     match ty {
         HeapType::Abstract { ty: AbstractHeapType::Func, .. } => Some(ValType::FuncRef),
         HeapType::Abstract { ty: AbstractHeapType::Extern, .. } => Some(ValType::ExternRef),
+        HeapType::Abstract { ty: AbstractHeapType::Exn | AbstractHeapType::NoExn, .. } => {
+            Some(ValType::ExnRef)
+        }
         _ => None,
     }
 }
@@ -412,6 +426,9 @@ fn matches_ret(want: &WastRetCore<'_>, have: &Val) -> bool {
         }
         (WastRetCore::RefNull(ty), Val::ExternRef(None)) => {
             ty.as_ref().is_none_or(|t| heap_type(t) == Some(ValType::ExternRef))
+        }
+        (WastRetCore::RefNull(ty), Val::ExnRef(None)) => {
+            ty.as_ref().is_none_or(|t| heap_type(t) == Some(ValType::ExnRef))
         }
         (WastRetCore::RefExtern(w), Val::ExternRef(Some(h))) => w.is_none_or(|w| w == h.0),
         (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,

@@ -48,13 +48,14 @@ enum Ty {
     F64,
     FuncRef,
     ExternRef,
+    ExnRef,
 }
 
 impl Ty {
     fn size(self) -> Size {
         match self {
             Ty::I32 | Ty::F32 => Size::S32,
-            Ty::I64 | Ty::F64 | Ty::FuncRef | Ty::ExternRef => Size::S64,
+            Ty::I64 | Ty::F64 | Ty::FuncRef | Ty::ExternRef | Ty::ExnRef => Size::S64,
         }
     }
 
@@ -70,6 +71,7 @@ impl Ty {
             ValType::F64 => Ok(Ty::F64),
             ValType::FuncRef => Ok(Ty::FuncRef),
             ValType::ExternRef => Ok(Ty::ExternRef),
+            ValType::ExnRef => Ok(Ty::ExnRef),
             ValType::V128 => Err(unsupported("values of type v128 (SIMD)")),
         }
     }

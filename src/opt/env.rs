@@ -16,7 +16,9 @@ fn ty(t: ValType) -> Type {
         ValType::F64 => Type::F64,
         ValType::V128 => Type::V128,
         ValType::FuncRef => Type::FuncRef,
-        ValType::ExternRef => Type::ExternRef,
+        // An `exnref` is as opaque to tier 2 as an `externref` (a 64-bit handle + 1, 0 for
+        // null); tier 2 refuses every function that throws or catches.
+        ValType::ExternRef | ValType::ExnRef => Type::ExternRef,
     }
 }
 

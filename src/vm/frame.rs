@@ -95,5 +95,8 @@ pub fn ends_fuel_segment(op: &wasmparser::Operator<'_>) -> bool {
             | Operator::ReturnCall { .. }
             | Operator::ReturnCallIndirect { .. }
             | Operator::Unreachable
+            | Operator::TryTable { .. }
+            | Operator::Throw { .. }
+            | Operator::ThrowRef
     )
 }

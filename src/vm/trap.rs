@@ -48,6 +48,12 @@ pub enum TrapCode {
     Host(String),
     /// The guest asked to exit (WASI `proc_exit`); not an error, but it unwinds like a trap.
     Exit(i32),
+    /// `throw_ref` got a null `exnref`.
+    NullReference,
+    /// A wasm exception (`throw`, `throw_ref`) that no `try_table` caught: the thrown exception,
+    /// whose tag and payload stay in the store. While it travels, handlers in the frames it
+    /// passes may still catch it (see `vm::exception`).
+    Exception(super::store::Exn),
 }
 
 impl TrapCode {
@@ -66,6 +72,9 @@ impl TrapCode {
             TrapCode::OutOfFuel => "all fuel consumed by WebAssembly",
             TrapCode::Host(msg) => msg,
             TrapCode::Exit(_) => "exit",
+            TrapCode::NullReference => "null reference",
+            // wasmtime's wording for an exception that reached the host.
+            TrapCode::Exception(_) => "thrown Wasm exception",
         }
     }
 }
@@ -170,6 +179,7 @@ impl fmt::Display for Trap {
         match &self.code {
             TrapCode::Host(msg) => write!(f, "{msg}"),
             TrapCode::Exit(code) => write!(f, "exit with status {code}"),
+            TrapCode::Exception(_) => f.write_str(self.code.message()),
             code => write!(f, "wasm trap: {}", code.message()),
         }
     }

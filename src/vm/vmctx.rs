@@ -49,6 +49,18 @@ pub type TailCallsHelper = unsafe extern "C" fn(ctx: *mut VmCtx, callee_fp: *mut
 pub type TailCallIndirectHelper =
     unsafe extern "C" fn(ctx: *mut VmCtx, fp: *mut u128, ty: u32, table: u32, index: u32) -> u32;
 
+/// Exception handling: whether the pending trap behind `status` (a call's or a throw's) is an
+/// exception that a catch clause for module tag `tag` (`vm::exception::CATCH_ALL`: any) catches;
+/// if so, writes the clause's values (the payload, then the `exnref` when `with_ref` is nonzero)
+/// to the slots from `dest` on and returns [`STATUS_OK`], else returns `status` unchanged.
+pub type CatchHelper = unsafe extern "C" fn(
+    ctx: *mut VmCtx,
+    status: u32,
+    dest: *mut u128,
+    tag: u32,
+    with_ref: u32,
+) -> u32;
+
 /// Grows memory 0 by `delta` pages; returns the old size in pages or `u32::MAX`, and refreshes the
 /// context's memory fields. (Other memories grow through the runtime operations.)
 pub type MemoryGrowHelper = unsafe extern "C" fn(ctx: *mut VmCtx, delta: u32) -> u32;
@@ -184,6 +196,9 @@ pub struct VmCtx {
     /// are the copy its accesses use): how code reaches memories 1 and up (multi-memory).
     /// Refreshed with `mem_base` and `mem_len`.
     pub memories: *const MemoryView,
+    /// Where compiled code checks a catch clause against an exception passing a call or a
+    /// throw inside a `try_table` (`vm::exception::catch`).
+    pub catch: CatchHelper,
     /// The instance's index in its store (opaque to compiled code).
     pub instance: u32,
 }

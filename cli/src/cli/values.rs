@@ -40,6 +40,7 @@ pub fn parse_val(ty: ValType, text: &str) -> Result<Val, String> {
         ValType::V128 => parse_v128(text).map(Val::V128),
         ValType::FuncRef => parse_null(text, ty).map(|()| Val::FuncRef(None)),
         ValType::ExternRef => parse_null(text, ty).map(|()| Val::ExternRef(None)),
+        ValType::ExnRef => parse_null(text, ty).map(|()| Val::ExnRef(None)),
     }
 }
 
