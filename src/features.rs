@@ -80,6 +80,7 @@ impl WasmFeatures {
     /// What the tiers run today. Grows as each feature lands in every tier (issue #20); a
     /// feature switched on outside it is validated, and a module using it refused.
     const RUN: WasmFeatures = WasmFeatures {
+        exceptions: true,
         extended_const: true,
         memory64: true,
         multi_memory: true,

@@ -82,7 +82,6 @@ const V3_EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("wasm-v3/data.wast", GC),
     ("wasm-v3/elem.wast", FUNC_REFS), // also GC
     ("wasm-v3/global.wast", GC),
-    ("wasm-v3/imports.wast", EXCEPTIONS),
     ("wasm-v3/instance.wast", FUNC_REFS),
     ("wasm-v3/linking.wast", FUNC_REFS),
     ("wasm-v3/local_init.wast", FUNC_REFS),
@@ -96,10 +95,8 @@ const V3_EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("wasm-v3/type-equivalence.wast", GC), // also FUNC_REFS
     ("wasm-v3/type-rec.wast", GC),
     ("wasm-v3/unreached-valid.wast", FUNC_REFS),
-    ("exceptions/tag.wast", GC), // also EXCEPTIONS
-    ("exceptions/throw.wast", EXCEPTIONS),
-    ("exceptions/throw_ref.wast", EXCEPTIONS),
-    ("exceptions/try_table.wast", EXCEPTIONS),
+    ("exceptions/tag.wast", GC),
+    ("exceptions/try_table.wast", FUNC_REFS),
     ("function-references/br_on_non_null.wast", FUNC_REFS),
     ("function-references/br_on_null.wast", FUNC_REFS),
     ("function-references/br_table.wast", FUNC_REFS),
@@ -120,7 +117,6 @@ const V3_EXPECTED_FAILURES: &[(&str, &str)] = &[
 
 const GC: &str = "needs GC (rec groups, heap types, or global.get of a defined global in a \
                   constant expression, which wasmparser admits only with GC)";
-const EXCEPTIONS: &str = "exception handling: no tier runs it yet (#20)";
 const FUNC_REFS: &str = "typed function references: no tier runs them yet (#20)";
 
 fn run_suite(tier: Tiering) {

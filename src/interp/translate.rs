@@ -1700,7 +1700,6 @@ impl Translator<'_> {
     /// (`Executor::catch_in_frame`). Below that height the stack is as the body leaves it (no
     /// body changes it), so the pads branch as code at the body's start would.
     fn visit_try_table(&mut self, try_table: &wasmparser::TryTable) {
-        use wasmparser::Catch;
         let (num_params, _) = self.block_arity(try_table.ty);
         self.materialize_locals();
         let height = self.stack.len() - num_params;
@@ -1712,12 +1711,7 @@ impl Translator<'_> {
         let stack = self.stack.clone();
         let mut catches = Vec::with_capacity(try_table.catches.len());
         for catch in &try_table.catches {
-            let (tag, with_ref, label) = match *catch {
-                Catch::One { tag, label } => (tag, false, label),
-                Catch::OneRef { tag, label } => (tag, true, label),
-                Catch::All { label } => (crate::vm::exception::CATCH_ALL, false, label),
-                Catch::AllRef { label } => (crate::vm::exception::CATCH_ALL, true, label),
-            };
+            let (tag, with_ref, label) = crate::operators::catch_clause(catch);
             let payload = match tag {
                 crate::vm::exception::CATCH_ALL => 0,
                 tag => {

@@ -1224,6 +1224,11 @@ impl<'a> FnBuilder<'a> {
                             by tier 2: the function stays in tier 1"
                     .to_string());
             }
+            O::TryTable { .. } | O::Throw { .. } | O::ThrowRef => {
+                return Err("exception handling (`try_table`, `throw`, `throw_ref`) is not \
+                            lowered by tier 2: the function stays in tier 1"
+                    .to_string());
+            }
             other => match simd_op(&other) {
                 Some((op, n_in)) => {
                     let args = self.pop_n(n_in);

@@ -161,3 +161,6 @@ pub(crate) unsafe extern "C" fn catch(
         unsafe { catch_here(&mut *(*ctx).store, (*ctx).instance, tag, with_ref != 0, dest) };
     if caught { STATUS_OK } else { status }
 }
+
+#[cfg(test)]
+mod tests;
