@@ -63,7 +63,7 @@ pub use types::{
 };
 pub use val::{ExternRef, Val};
 pub use vm::{
-    Caller, Extern, Func, FunctionSamples, Global, GrowLimit, GrowRefusal, GuestFrame,
+    Caller, Exn, Extern, Func, FunctionSamples, Global, GrowLimit, GrowRefusal, GuestFrame,
     GuestProfile, GuestStack, Instance, Linker, LoopSamples, Memory, OUTSIDE_WASM, Store, Table,
-    Trap, TrapCode,
+    Tag, Trap, TrapCode,
 };

@@ -122,6 +122,8 @@ pub(crate) enum ImportKind {
     Table(TableType),
     Memory(MemoryType),
     Global(GlobalType),
+    /// Tag with this type index.
+    Tag(u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,6 +132,7 @@ pub(crate) enum ExportKind {
     Table,
     Memory,
     Global,
+    Tag,
 }
 
 pub(crate) enum SegmentMode {
@@ -176,6 +179,9 @@ pub(crate) struct ModuleInner {
     pub num_imported_globals: u32,
     /// Initializers of the defined globals.
     pub global_inits: Vec<ConstExpr>,
+    /// Type index of every tag (exception handling), imported ones first.
+    pub tags: Vec<u32>,
+    pub num_imported_tags: u32,
     pub exports: Vec<(String, ExportKind, u32)>,
     pub start: Option<u32>,
     pub elems: Vec<ElemSegment>,
@@ -503,6 +509,7 @@ impl Module {
                 ImportKind::Table(t) => ExternType::Table(t),
                 ImportKind::Memory(m) => ExternType::Memory(m),
                 ImportKind::Global(g) => ExternType::Global(g),
+                ImportKind::Tag(t) => ExternType::Tag(self.inner.types[t as usize].clone()),
             };
             (i.module.as_str(), i.name.as_str(), ty)
         })
@@ -517,6 +524,9 @@ impl Module {
                 ExportKind::Table => ExternType::Table(self.inner.tables[i]),
                 ExportKind::Memory => ExternType::Memory(self.inner.memories[i]),
                 ExportKind::Global => ExternType::Global(self.inner.globals[i]),
+                ExportKind::Tag => {
+                    ExternType::Tag(self.inner.types[self.inner.tags[i] as usize].clone())
+                }
             };
             (name.as_str(), ty)
         })
@@ -557,6 +567,8 @@ impl<'e> Builder<'e> {
                 globals: Vec::new(),
                 num_imported_globals: 0,
                 global_inits: Vec::new(),
+                tags: Vec::new(),
+                num_imported_tags: 0,
                 exports: Vec::new(),
                 start: None,
                 elems: Vec::new(),
@@ -699,9 +711,14 @@ impl<'e> Builder<'e> {
                         wasmparser::ExternalKind::Table => ExportKind::Table,
                         wasmparser::ExternalKind::Memory => ExportKind::Memory,
                         wasmparser::ExternalKind::Global => ExportKind::Global,
-                        wasmparser::ExternalKind::Tag => continue,
+                        wasmparser::ExternalKind::Tag => ExportKind::Tag,
                     };
                     self.m.exports.push((export.name.to_string(), kind, export.index));
+                }
+            }
+            Payload::TagSection(reader) => {
+                for tag in reader {
+                    self.m.tags.push(tag?.func_type_idx);
                 }
             }
             Payload::StartSection { func, .. } => self.m.start = Some(func),
@@ -761,8 +778,11 @@ impl<'e> Builder<'e> {
                 self.m.num_imported_globals += 1;
                 ImportKind::Global(g)
             }
-            // Tags are outside WebAssembly 2.0; the validator has already refused them.
-            wasmparser::TypeRef::Tag(_) => return,
+            wasmparser::TypeRef::Tag(t) => {
+                self.m.tags.push(t.func_type_idx);
+                self.m.num_imported_tags += 1;
+                ImportKind::Tag(t.func_type_idx)
+            }
         };
         self.m.imports.push(Import {
             module: import.module.to_string(),

@@ -355,6 +355,21 @@ pub fn access_of(op: &Operator<'_>) -> Option<MemoryAccess> {
     }
 }
 
+/// A `try_table` catch clause as every tier reads it: the module tag it catches
+/// (`vm::exception::CATCH_ALL` for `catch_all`), whether the `exnref` comes with its values
+/// (`catch_ref`, `catch_all_ref`), and its label's relative depth, counted from the
+/// `try_table`'s parent.
+pub(crate) fn catch_clause(catch: &wasmparser::Catch) -> (u32, bool, u32) {
+    use crate::vm::exception::CATCH_ALL;
+    use wasmparser::Catch;
+    match *catch {
+        Catch::One { tag, label } => (tag, false, label),
+        Catch::OneRef { tag, label } => (tag, true, label),
+        Catch::All { label } => (CATCH_ALL, false, label),
+        Catch::AllRef { label } => (CATCH_ALL, true, label),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

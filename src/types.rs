@@ -29,6 +29,9 @@ impl ValType {
     pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
     /// `externref`: a nullable opaque reference to a host value, `(ref null extern)`.
     pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
+    /// `exnref`: a nullable reference to a thrown exception, `(ref null exn)` (exception
+    /// handling).
+    pub const EXNREF: ValType = ValType::Ref(RefType::EXNREF);
 
     /// Whether values of this type are references.
     pub fn is_ref(self) -> bool {
@@ -93,6 +96,8 @@ impl RefType {
     pub const FUNCREF: RefType = RefType { nullable: true, heap: HeapType::Func };
     /// `externref`, `(ref null extern)`.
     pub const EXTERNREF: RefType = RefType { nullable: true, heap: HeapType::Extern };
+    /// `exnref`, `(ref null exn)`.
+    pub const EXNREF: RefType = RefType { nullable: true, heap: HeapType::Exn };
 
     /// Whether references of this type refer to functions (of any signature).
     pub fn is_func(self) -> bool {
@@ -108,6 +113,9 @@ impl RefType {
         use wasmparser::{AbstractHeapType, HeapType as H};
         let heap = match r.heap_type() {
             H::Abstract { ty: AbstractHeapType::Extern, .. } => HeapType::Extern,
+            H::Abstract { ty: AbstractHeapType::Exn | AbstractHeapType::NoExn, .. } => {
+                HeapType::Exn
+            }
             H::Concrete(index) | H::Exact(index) => {
                 // Validated without GC: a module's types are its own, never canonical indices.
                 let index = index.as_module_index().expect("a module type index");
@@ -125,6 +133,7 @@ impl fmt::Display for RefType {
         match (self.nullable, self.heap) {
             (true, HeapType::Func) => f.write_str("funcref"),
             (true, HeapType::Extern) => f.write_str("externref"),
+            (true, HeapType::Exn) => f.write_str("exnref"),
             (true, heap) => write!(f, "(ref null {heap})"),
             (false, heap) => write!(f, "(ref {heap})"),
         }
@@ -138,6 +147,8 @@ pub enum HeapType {
     Func,
     /// A host value (`extern`).
     Extern,
+    /// A thrown exception (`exn`, exception handling).
+    Exn,
     /// A function of exactly this signature, as its engine interned it: two modules' types are
     /// the same type when their ids are (type equivalence is structural).
     Concrete(SigId),
@@ -155,6 +166,7 @@ impl fmt::Display for HeapType {
         match self {
             HeapType::Func => f.write_str("func"),
             HeapType::Extern => f.write_str("extern"),
+            HeapType::Exn => f.write_str("exn"),
             HeapType::Concrete(sig) => write!(f, "$sig{}", sig.0),
         }
     }
@@ -282,6 +294,9 @@ pub enum ExternType {
     Table(TableType),
     /// A global of this type.
     Global(GlobalType),
+    /// An exception tag whose exceptions carry values of these parameter types (exception
+    /// handling; the results are always empty).
+    Tag(FuncType),
 }
 
 impl ExternType {
@@ -292,6 +307,7 @@ impl ExternType {
             ExternType::Memory(_) => "memory",
             ExternType::Table(_) => "table",
             ExternType::Global(_) => "global",
+            ExternType::Tag(_) => "tag",
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Wasm values as the embedder API passes them in and out of functions, globals and tables.
 
 use crate::types::ValType;
-use crate::vm::Func;
 use crate::vm::store::StoreId;
+use crate::vm::{Exn, Func};
 
 /// An opaque host reference carried by `externref` values. tierup only stores and compares it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -25,6 +25,9 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An `externref`; `None` is `ref.null extern`.
     ExternRef(Option<ExternRef>),
+    /// An `exnref`: a thrown exception caught with `catch_ref`/`catch_all_ref`; `None` is
+    /// `ref.null exn`.
+    ExnRef(Option<Exn>),
 }
 
 impl Val {
@@ -38,6 +41,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FUNCREF,
             Val::ExternRef(_) => ValType::EXTERNREF,
+            Val::ExnRef(_) => ValType::EXNREF,
         }
     }
 
@@ -51,6 +55,7 @@ impl Val {
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
+            ValType::Ref(r) if r.heap == crate::types::HeapType::Exn => Val::ExnRef(None),
             ValType::Ref(r) if r.is_func() => Val::FuncRef(None),
             ValType::Ref(_) => Val::ExternRef(None),
         }
@@ -68,6 +73,7 @@ impl Val {
             Val::V128(v) => v,
             Val::FuncRef(f) => crate::vm::encode_func_ref(f.map(Func::idx_unchecked)) as u128,
             Val::ExternRef(r) => r.map_or(0, |r| r.0 as u128 + 1),
+            Val::ExnRef(e) => e.map_or(0, |e| e.index() as u128 + 1),
         }
     }
 
@@ -82,6 +88,9 @@ impl Val {
             ValType::F64 => Val::F64(raw as u64),
             ValType::V128 => Val::V128(raw),
             ValType::Ref(r) if r.is_func() => Val::FuncRef(Func::from_raw_ref(store, raw as u64)),
+            ValType::Ref(r) if r.heap == crate::types::HeapType::Exn => {
+                Val::ExnRef(Exn::from_raw_ref(store, raw as u64))
+            }
             ValType::Ref(_) => match raw as u64 {
                 0 => Val::ExternRef(None),
                 handle => Val::ExternRef(Some(ExternRef((handle - 1) as u32))),
@@ -123,7 +132,8 @@ impl std::fmt::Display for Val {
             Val::F32(v) => write!(f, "{}", f32::from_bits(*v)),
             Val::F64(v) => write!(f, "{}", f64::from_bits(*v)),
             Val::V128(v) => write!(f, "{v:#034x}"),
-            Val::FuncRef(None) | Val::ExternRef(None) => write!(f, "null"),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => write!(f, "null"),
+            Val::ExnRef(Some(exn)) => write!(f, "<exnref {}>", exn.index()),
             Val::FuncRef(Some(func)) => write!(f, "<func {}>", func.index()),
             Val::ExternRef(Some(r)) => write!(f, "<externref {}>", r.0),
         }

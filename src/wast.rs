@@ -239,6 +239,7 @@ impl Runner {
             WastDirective::AssertTrap { exec, message, .. } => {
                 expect_trap(self.execute(exec)?, message)
             }
+            WastDirective::AssertException { exec, .. } => expect_exception(self.execute(exec)?),
             WastDirective::AssertExhaustion { call, message, .. } => {
                 expect_trap(self.invoke(&call), message)
             }
@@ -362,6 +363,15 @@ fn expect_trap(outcome: Outcome, message: &str) -> Result<(), String> {
     }
 }
 
+/// An uncaught wasm exception: the trap the host sees for one (`TrapCode::Exception`).
+fn expect_exception(outcome: Outcome) -> Result<(), String> {
+    match outcome {
+        Ok(vals) => Err(format!("expected an exception, got {vals:?}")),
+        Err(crate::Error::Trap(trap)) if matches!(trap.code, TrapCode::Exception(_)) => Ok(()),
+        Err(e) => Err(format!("expected an exception, got error `{e}`")),
+    }
+}
+
 fn arg_val(arg: &WastArg<'_>) -> crate::Result<Val> {
     let WastArg::Core(core) = arg else {
         return Err(crate::Error::Unsupported("component-model argument".into()));
@@ -374,6 +384,7 @@ fn arg_val(arg: &WastArg<'_>) -> crate::Result<Val> {
         WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
         WastArgCore::RefNull(ty) => match null_of(ty) {
             Some(ValType::FUNCREF) => Val::FuncRef(None),
+            Some(ValType::EXNREF) => Val::ExnRef(None),
             Some(_) => Val::ExternRef(None),
             None => return Err(crate::Error::Unsupported(format!("ref.null {ty:?}"))),
         },
@@ -386,12 +397,13 @@ fn arg_val(arg: &WastArg<'_>) -> crate::Result<Val> {
 /// (`funcref` for `func`, a concrete (function) type and `nofunc`; `externref` for `extern`
 /// and `noextern`), or `None` for the hierarchies only GC or exception handling have.
 fn null_of(ty: &HeapType<'_>) -> Option<ValType> {
-    use AbstractHeapType::{Extern, Func, NoExtern, NoFunc};
+    use AbstractHeapType::{Exn, Extern, Func, NoExn, NoExtern, NoFunc};
     match ty {
         HeapType::Abstract { ty: Func | NoFunc, .. } | HeapType::Concrete(_) => {
             Some(ValType::FUNCREF)
         }
         HeapType::Abstract { ty: Extern | NoExtern, .. } => Some(ValType::EXTERNREF),
+        HeapType::Abstract { ty: Exn | NoExn, .. } => Some(ValType::EXNREF),
         _ => None,
     }
 }
@@ -423,6 +435,9 @@ fn matches_ret(want: &WastRetCore<'_>, have: &Val) -> bool {
         }
         (WastRetCore::RefNull(ty), Val::ExternRef(None)) => {
             ty.as_ref().is_none_or(|t| null_of(t) == Some(ValType::EXTERNREF))
+        }
+        (WastRetCore::RefNull(ty), Val::ExnRef(None)) => {
+            ty.as_ref().is_none_or(|t| null_of(t) == Some(ValType::EXNREF))
         }
         (WastRetCore::RefExtern(w), Val::ExternRef(Some(h))) => w.is_none_or(|w| w == h.0),
         (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,

@@ -78,21 +78,15 @@ const V3_EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("wasm-v3/data.wast", GC),
     ("wasm-v3/elem.wast", GC),
     ("wasm-v3/global.wast", GC),
-    ("wasm-v3/imports.wast", EXCEPTIONS),
-    ("wasm-v3/instance.wast", EXCEPTIONS),
     ("wasm-v3/ref_null.wast", GC),
     ("wasm-v3/type-canon.wast", GC),
     ("wasm-v3/type-equivalence.wast", GC),
     ("wasm-v3/type-rec.wast", GC),
-    ("exceptions/tag.wast", GC), // also EXCEPTIONS
-    ("exceptions/throw.wast", EXCEPTIONS),
-    ("exceptions/throw_ref.wast", EXCEPTIONS),
-    ("exceptions/try_table.wast", EXCEPTIONS),
+    ("exceptions/tag.wast", GC),
 ];
 
 const GC: &str = "needs GC (rec groups, heap types, or global.get of a defined global in a \
                   constant expression, which wasmparser admits only with GC)";
-const EXCEPTIONS: &str = "exception handling: no tier runs it yet (#20)";
 
 fn run_suite(tier: Tiering) {
     run_suite_with(Config { tier, ..Config::default() });
@@ -146,7 +140,8 @@ fn run_files(suite: Suite, config: Config, modules: ModuleSource) {
     assert!(problems.is_empty(), "unexpected outcomes on {tier}:\n{}", problems.join("\n"));
 }
 
-/// tierup's own `.wast` files for what the pinned testsuite does not test (64-bit tables), on
+/// tierup's own `.wast` files for what the pinned testsuite does not test (64-bit tables, the
+/// exceptions and function-references proposals together), on
 /// the interpreter, tier 1 (guard pages and explicit checks) and three-tier `auto`; each must
 /// pass in full.
 #[test]
@@ -163,7 +158,7 @@ fn own_wast_files_on_every_tier() {
             ..Config::default()
         },
     ];
-    for name in ["table64.wast"] {
+    for name in ["table64.wast", "exceptions_and_refs.wast"] {
         let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
         let source = std::fs::read_to_string(&path).expect("a test file");
         for config in &configs {

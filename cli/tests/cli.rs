@@ -206,6 +206,17 @@ fn a_smaller_wasm_stack_still_runs_shallow_code() {
 }
 
 #[test]
+fn an_uncaught_exception_exits_like_a_trap_with_a_backtrace() {
+    // As wasmtime: status 134, its wording, the frames the exception left.
+    for tier in ["interp", "baseline"] {
+        let run = tierup(&["run", "--tier", tier, "tests/data/uncaught_exception.wat"]);
+        failure(&run, 134, "thrown Wasm exception");
+        assert!(run.stderr.contains(&format!("<module>!inner [{tier}]\n")), "{}", run.stderr);
+        assert!(run.stderr.contains(&format!("<module>!_start [{tier}]\n")), "{}", run.stderr);
+    }
+}
+
+#[test]
 fn divide_by_zero_backtrace_names_frames_and_tiers() {
     let run = tierup(&["run", "tests/data/div.wat", "--invoke", "quotient", "1", "0"]);
     failure(&run, 134, "wasm trap: integer divide by zero");

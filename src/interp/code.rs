@@ -82,12 +82,53 @@ pub struct InterpFunc {
     pub debug: Option<Box<super::debug::DebugInfo>>,
     /// Which wasm operator each instruction came from, for backtraces.
     pub wasm_offsets: WasmOffsets,
+    /// Every `try_table`'s body, inner ones before the ones around them: read only when an
+    /// exception passes (`Executor::catch_in_frame`).
+    pub try_ranges: Box<[TryRange]>,
+}
+
+/// A `try_table`: the code its body translated to and its catch clauses, in order.
+#[derive(Debug)]
+pub struct TryRange {
+    /// Code offsets of the body, `start..end`.
+    pub start: u32,
+    pub end: u32,
+    pub catches: Box<[CatchPad]>,
+}
+
+/// One catch clause of a [`TryRange`]: what it catches, where its values go and where the code
+/// branching to its label (with those values in place) starts.
+#[derive(Clone, Copy, Debug)]
+pub struct CatchPad {
+    /// Module tag index, or `vm::exception::CATCH_ALL`.
+    pub tag: u32,
+    /// `catch_ref`/`catch_all_ref`: the `exnref` follows the payload.
+    pub with_ref: bool,
+    /// The slot of the first value: the temporary at the `try_table`'s height.
+    pub dest: Slot,
+    /// Code offset of the pad.
+    pub pad: u32,
 }
 
 impl InterpFunc {
     /// The first instruction.
     pub fn start(&self) -> Ip {
         Ip(self.code.as_ptr().cast())
+    }
+
+    /// The instruction at code offset `offset`, which must start one.
+    pub fn ip_at(&self, offset: u32) -> Ip {
+        assert!((offset as usize) < self.code.len(), "an offset inside the code");
+        // SAFETY: inside the code's allocation, checked above.
+        Ip(unsafe { self.code.as_ptr().cast::<u8>().add(offset as usize) })
+    }
+
+    /// The catch clauses in scope at code offset `pos`, innermost `try_table` first.
+    pub fn catches_at(&self, pos: u32) -> impl Iterator<Item = &CatchPad> {
+        self.try_ranges
+            .iter()
+            .filter(move |range| (range.start..range.end).contains(&pos))
+            .flat_map(|range| range.catches.iter())
     }
 
     /// Whether `ip` points into this code.
@@ -518,6 +559,10 @@ operands! {
     ReturnCallIndirect { ty: u32, table: u32, base: Slot, index: Slot, sig: u32, args: u32 }
     /// `return_call_ref`, the reference in slot `callee`, as [`ReturnCall`] otherwise.
     ReturnCallRef { base: Slot, callee: Slot, args: u32 }
+    /// `throw` of module tag `tag`, its payload in slots `base..`.
+    Throw { tag: u32, base: Slot }
+    /// `throw_ref` of the `exnref` in `src`.
+    ThrowRef { src: Slot }
     /// `dst = global`.
     GlobalGet { dst: Slot, global: u32 }
     /// `global = src`.

@@ -41,6 +41,7 @@ use crate::module::ModuleInner;
 use crate::tier::state::ModuleTiers;
 use crate::tier::{self, Site, Tier};
 use crate::vm::call::{self as runtime, native_stack_exhausted};
+use crate::vm::exception;
 use crate::vm::ops;
 use crate::vm::profile::{ProfileStack, encode_entry};
 use crate::vm::store::FuncIdx;
@@ -293,6 +294,11 @@ pub(crate) struct Executor {
     profile: *const ProfileStack,
     /// The trap a handler raised, on its way out.
     trap: Option<Trap>,
+    /// When `trap` is an exception (`vm::exception`) still to unwind: the running function's
+    /// position and frame where it arose (`None`: the running function is already gone, ended
+    /// by newer code or a tail call). [`Self::run`] unwinds it frame by frame, each frame's
+    /// catch clauses first.
+    thrown: Option<Option<(Position, Fp)>>,
 }
 
 impl Executor {
@@ -344,6 +350,7 @@ impl Executor {
             // SAFETY: as above.
             profile: unsafe { (*ctx).profile_stack },
             trap: None,
+            thrown: None,
         }
     }
 
@@ -361,6 +368,10 @@ impl Executor {
             let handler = unsafe { ip.handler() };
             match handler(ip, fp, mem, len, self, acc) {
                 Flow::Continue => continue,
+                Flow::Trap if self.thrown.is_some() => match self.unwind_exception() {
+                    Flow::Continue => continue,
+                    done => return done,
+                },
                 done => return done,
             }
         }
@@ -572,7 +583,7 @@ impl Executor {
         // A debugger's mark keeps the callee in this loop, in its debug translation.
         let debug = self.tiers().is_entered_through(def, DEBUG_ENTRY);
         if !debug && !self.tiers().is_entered_through(def, ENTRY) {
-            return self.call_entry(def, ret, callee);
+            return self.call_entry(def, ret, fp, callee);
         }
         let code = if debug { self.debug_code(def) } else { self.code(def) };
         let f = match code {
@@ -598,10 +609,10 @@ impl Executor {
     /// Calls defined function `def`, which newer code runs, through its entry, from the call
     /// before `ret`.
     #[inline(never)]
-    fn call_entry(&mut self, def: u32, ret: Ip, callee: Fp) -> Entered {
+    fn call_entry(&mut self, def: u32, ret: Ip, fp: Fp, callee: Fp) -> Entered {
         let (entry, func) = (self.tiers().entry(def), self.num_imported_funcs + def);
         // SAFETY: the callee's entry, on the frame at `callee` (arguments in place).
-        self.call_out(|ctx| unsafe { entry(ctx, callee.as_ptr(), func) }, callee, Some(ret))
+        self.call_out(|ctx| unsafe { entry(ctx, callee.as_ptr(), func) }, callee, Some(ret), fp)
     }
 
     /// Sets up the frame of `def` (code `f`) at `fp`, counting the call; or, when tiering hands
@@ -671,7 +682,7 @@ impl Executor {
         // callers follow.
         let func = self.num_imported_funcs + def;
         // SAFETY: the entry runs this very function on its frame, which the caller prepared.
-        Some(self.call_out(|ctx| unsafe { newer(ctx, fp.as_ptr(), func) }, fp, None))
+        Some(self.call_out(|ctx| unsafe { newer(ctx, fp.as_ptr(), func) }, fp, None, fp))
     }
 
     /// Reports that `def` spent its budget at `site`; tiering may answer with newer code.
@@ -689,11 +700,13 @@ impl Executor {
     /// itself, which named it).
     /// A callee that leaves a tail call pending (`vmctx::TAIL_CALL_PENDING`) has it run here, on
     /// its frame at `callee`, to the end of the chain.
+    /// `fp` is the running function's frame (where an exception coming back may be caught).
     fn call_out(
         &mut self,
         call: impl FnOnce(*mut VmCtx) -> u32,
         callee: Fp,
         ret: Option<Ip>,
+        fp: Fp,
     ) -> Entered {
         let depth = self.frames.len() + 1;
         self.store().stack.depth += depth;
@@ -711,6 +724,11 @@ impl Executor {
             TRAP_PENDING => self.store().pending_trap.take().expect("a pending trap was stored"),
             code => Trap::new(crate::vm::trap_code(code)),
         };
+        if exception::exception_of(self.store(), &trap).is_some() {
+            self.trap = Some(trap);
+            self.thrown = Some(ret.map(|ret| (Position::After(ret), fp)));
+            return Entered::Trap;
+        }
         if let Some(ret) = ret {
             trap.push_frame(|| self.frame_info(self.def(), Position::After(ret)));
         }
@@ -721,11 +739,12 @@ impl Executor {
 
     /// Calls imported function `func` on the frame at `callee`.
     #[inline(never)]
-    pub(super) fn call_import(&mut self, func: u32, ret: Ip, callee: Fp) -> Entered {
+    pub(super) fn call_import(&mut self, func: u32, ret: Ip, fp: Fp, callee: Fp) -> Entered {
         // SAFETY: the context is live for the execution.
         let call_import = unsafe { (*self.ctx).call_import };
         // SAFETY: the runtime's import entry, on the frame at `callee`.
-        self.call_out(|ctx| unsafe { call_import(ctx, callee.as_ptr(), func) }, callee, Some(ret))
+        let call = |ctx| unsafe { call_import(ctx, callee.as_ptr(), func) };
+        self.call_out(call, callee, Some(ret), fp)
     }
 
     /// The defined function of this instance that a `call_indirect` with interned signature
@@ -849,7 +868,7 @@ impl Executor {
         // SAFETY: the context is this execution's; the arguments are at `fp`. The running
         // function is gone: a trap names only its callers.
         let call = |ctx| unsafe { runtime::call_func(ctx, func, fp.as_ptr()) };
-        match self.call_out(call, fp, None) {
+        match self.call_out(call, fp, None, fp) {
             Entered::Trap => TailCalled::Trap,
             _ => TailCalled::Returned,
         }
@@ -905,7 +924,7 @@ impl Executor {
         }
         // SAFETY: the context is this execution's; the arguments are at `callee`.
         let call = |ctx| unsafe { runtime::call_func(ctx, func, callee.as_ptr()) };
-        self.call_out(call, callee, Some(ret))
+        self.call_out(call, callee, Some(ret), fp)
     }
 
     /// `return_call_ref` of the function reference `raw` at the instruction at `at`, as
@@ -965,7 +984,97 @@ impl Executor {
         let func = self.num_imported_funcs + def;
         // SAFETY: the interpreter is at the loop's header, where every tier keeps every value
         // in its canonical slot or as a constant, on a frame checked at entry.
-        Some(self.call_out(|ctx| unsafe { newer(ctx, fp.as_ptr(), func) }, fp, None))
+        Some(self.call_out(|ctx| unsafe { newer(ctx, fp.as_ptr(), func) }, fp, None, fp))
+    }
+
+    /// `throw` of module tag `tag` at the instruction at `at` in the frame at `fp`, the payload in
+    /// the slots from `args` on.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn throw(&mut self, tag: u32, args: Fp, at: Ip, fp: Fp) -> Flow {
+        // SAFETY: the translator put the tag's payload in the slots from `args` on.
+        let trap = unsafe { exception::throw(self.store(), self.instance, tag, args.as_ptr()) };
+        self.raise_exception(trap, at, fp)
+    }
+
+    /// `throw_ref` of the `exnref` `raw` at the instruction at `at` in the frame at `fp`.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn throw_ref(&mut self, raw: u64, at: Ip, fp: Fp) -> Flow {
+        let trap = exception::throw_ref(self.store(), raw);
+        if exception::exception_of(self.store(), &trap).is_none() {
+            return self.trap(trap.code, at);
+        }
+        self.raise_exception(trap, at, fp)
+    }
+
+    /// Leaves the handler chain with exception `trap`, raised at `at` in the frame at `fp`, for
+    /// [`Self::run`] to unwind.
+    fn raise_exception(&mut self, trap: Trap, at: Ip, fp: Fp) -> Flow {
+        self.trap = Some(trap);
+        self.thrown = Some(Some((Position::At(at), fp)));
+        Flow::Trap
+    }
+
+    /// Unwinds the exception waiting in `trap` (see `thrown`): the running function's catch
+    /// clauses in scope where it arose, then its interpreted callers' at their calls, each frame
+    /// that has none popped (with its profile entry) and named in the backtrace. Returns
+    /// `Flow::Continue` with the executor resuming at the pad of the clause that caught it, or
+    /// `Flow::Trap` when it leaves this entry (the trap then carries every frame it left).
+    #[cold]
+    #[inline(never)]
+    fn unwind_exception(&mut self) -> Flow {
+        let mut at = self.thrown.take().expect("an exception to unwind");
+        let mut trap = self.trap.take().expect("the exception waits in `trap`");
+        let exn = exception::exception_of(self.store(), &trap).expect("an exception");
+        loop {
+            if let Some((position, fp)) = at {
+                let def = self.def();
+                if let Some(pad) = self.catch_in_frame(def, position, fp, exn) {
+                    let (mem, len) = self.memory();
+                    self.resume = Resume { ip: pad, fp, mem, len, acc: 0 };
+                    return Flow::Continue;
+                }
+                trap.push_frame(|| self.frame_info(def, position));
+                if let Some(profile) = self.profile_stack() {
+                    profile.pop();
+                }
+            }
+            match self.pop_frame() {
+                Some((ret, caller)) => at = Some((Position::After(ret), caller)),
+                None => {
+                    self.trap = Some(trap);
+                    return Flow::Trap;
+                }
+            }
+        }
+    }
+
+    /// Whether a catch clause of defined function `def` in scope at `position` catches exception
+    /// `exn` (store index): if so, its values are in place in the frame at `fp` and the result is
+    /// the clause's pad.
+    fn catch_in_frame(&self, def: u32, position: Position, fp: Fp, exn: u32) -> Option<Ip> {
+        let (code, pos) = match position {
+            Position::At(ip) => {
+                let code = self.code_at(def, ip)?;
+                (code, ip.offset_from(code.start()) as u32)
+            }
+            Position::After(ret) => {
+                let code = self.code_at(def, ret)?;
+                (code, (ret.offset_from(code.start()) as u32).checked_sub(1)?)
+            }
+            Position::Entry | Position::Unknown => return None,
+        };
+        let store = self.store();
+        let catch = code
+            .catches_at(pos)
+            .find(|c| exception::clause_matches(store, self.instance, c.tag, exn))?;
+        // SAFETY: the clause's values fit in the frame's temporaries from `dest` (translator
+        // invariant: the pad reads them there), and the frame at `fp` is live.
+        unsafe {
+            exception::deliver(store, catch.tag, catch.with_ref, exn, fp.at(catch.dest).as_ptr())
+        };
+        Some(code.ip_at(catch.pad))
     }
 
     /// Appends the interpreted callers of the current function, each at its call.

@@ -1400,6 +1400,18 @@ handler!(unreachable(ip, fp, mem, len, ex, acc) {
     ex.trap(TrapCode::Unreachable, ip)
 });
 
+handler!(throw(ip, fp, mem, len, ex, acc) {
+    let Throw { tag, base } = ops!(ip, Throw);
+    let _ = (mem, len, acc);
+    ex.throw(tag, fp.at(base), ip, fp)
+});
+
+handler!(throw_ref(ip, fp, mem, len, ex, acc) {
+    let ThrowRef { src } = ops!(ip, ThrowRef);
+    let _ = (mem, len, acc);
+    ex.throw_ref(get!(fp, u64, src), ip, fp)
+});
+
 handler!(consume_fuel(ip, fp, mem, len, ex, acc) {
     let Fuel { amount } = ops!(ip, Fuel);
     // SAFETY: the store's fuel cell, which only the running code touches.
@@ -1540,7 +1552,7 @@ handler!(call_import(ip, fp, mem, len, ex, acc) {
     let _ = (mem, len);
     // SAFETY: a call falls through, so an instruction follows it.
     let ret = unsafe { ip.skip::<CallImport>() };
-    match ex.call_import(func, ret, fp.at(base)) {
+    match ex.call_import(func, ret, fp, fp.at(base)) {
         Entered::Trap => Flow::Trap,
         _ => {
             let (mem, len) = ex.memory();

@@ -93,6 +93,7 @@ fn translate(
         loop_headers: Vec::new(),
         debug_points: debug.then(Vec::new),
         wasm_offsets: WasmOffsetsBuilder::default(),
+        try_ranges: Vec::new(),
     };
     t.controls.push(Control {
         kind: ControlKind::Function,
@@ -101,6 +102,7 @@ fn translate(
         num_results: num_results as usize,
         label: Label::Forward(Vec::new()),
         else_fixup: None,
+        try_catches: None,
     });
 
     let mut ops = crate::operators::FastOperators::new(body).map_err(wp)?;
@@ -139,6 +141,7 @@ fn translate(
         zero_from: num_params * SLOT_BYTES,
         zero_slots,
         frame_bytes: frame_size * SLOT_BYTES,
+        try_ranges: t.try_ranges.into_boxed_slice(),
         debug,
     })
 }
@@ -329,6 +332,8 @@ struct Control {
     label: Label,
     /// For `if`: the conditional branch to patch to the `else` (or the end).
     else_fixup: Option<Fixup>,
+    /// For `try_table`: where its body's code starts, and its catch clauses.
+    try_catches: Option<(usize, Vec<CatchPad>)>,
 }
 
 impl Control {
@@ -372,6 +377,8 @@ struct Translator<'m> {
     profile_loops: Option<u32>,
     /// For a debug translation: the hooks emitted so far.
     debug_points: Option<Vec<super::debug::DebugPoint>>,
+    /// The `try_table`s closed so far (inner ones first: they close first).
+    try_ranges: Vec<TryRange>,
 }
 
 /// The byte offset of slot `index`.
@@ -547,7 +554,10 @@ impl Translator<'_> {
     /// In unreachable code only the block structure matters; nothing is emitted.
     fn visit_unreachable(&mut self, op: &Operator<'_>) -> Result<()> {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 if matches!(op, Operator::Loop { .. }) {
                     self.loop_headers.push(u32::MAX);
                 }
@@ -653,6 +663,19 @@ impl Translator<'_> {
                 let (ty, table, args) = (type_index, table_index, args as u32);
                 let call = ReturnCallIndirect { ty, table, base, index, sig, args };
                 self.emit(h::return_call_indirect, call);
+                self.mark_unreachable();
+            }
+            O::TryTable { ref try_table } => self.visit_try_table(try_table),
+            O::Throw { tag_index } => {
+                let ty = self.module.tags[tag_index as usize];
+                let args = self.module.types[ty as usize].params().len();
+                let base = self.materialize_args(args);
+                self.emit(h::throw, Throw { tag: tag_index, base });
+                self.mark_unreachable();
+            }
+            O::ThrowRef => {
+                let src = self.pop_slot();
+                self.emit(h::throw_ref, ThrowRef { src });
                 self.mark_unreachable();
             }
             O::Drop => {
@@ -1712,7 +1735,57 @@ impl Translator<'_> {
             }
             _ => (Label::Forward(Vec::new()), None),
         };
-        self.controls.push(Control { kind, height, num_params, num_results, label, else_fixup });
+        let try_catches = None;
+        self.controls.push(Control {
+            kind,
+            height,
+            num_params,
+            num_results,
+            label,
+            else_fixup,
+            try_catches,
+        });
+    }
+
+    /// `try_table`: a block whose catch clauses each get a pad, emitted before the body (which
+    /// jumps over them), that branches to the clause's label with the clause's values in the
+    /// temporaries from the `try_table`'s height on: where an exception's payload lands
+    /// (`Executor::catch_in_frame`). Below that height the stack is as the body leaves it (no
+    /// body changes it), so the pads branch as code at the body's start would.
+    fn visit_try_table(&mut self, try_table: &wasmparser::TryTable) {
+        let (num_params, _) = self.block_arity(try_table.ty);
+        self.materialize_locals();
+        let height = self.stack.len() - num_params;
+        for position in height..self.stack.len() {
+            self.materialize(position);
+        }
+        self.bind_label();
+        let over = self.jump(false);
+        let stack = self.stack.clone();
+        let mut catches = Vec::with_capacity(try_table.catches.len());
+        for catch in &try_table.catches {
+            let (tag, with_ref, label) = crate::operators::catch_clause(catch);
+            let payload = match tag {
+                crate::vm::exception::CATCH_ALL => 0,
+                tag => {
+                    let ty = self.module.tags[tag as usize];
+                    self.module.types[ty as usize].params().len()
+                }
+            };
+            let pad = self.bind_label() as u32;
+            self.stack.truncate(height);
+            self.push_temps(payload + with_ref as usize);
+            // The try_table's own label is not open yet: `label` counts from its parent, as
+            // catch clauses do.
+            self.branch(label);
+            self.stack.clone_from(&stack);
+            catches.push(CatchPad { tag, with_ref, dest: self.temp_slot(height), pad });
+        }
+        let start = self.bind_label();
+        self.patch(over, start);
+        self.visit_block(ControlKind::Block, try_table.ty);
+        let control = self.controls.last_mut().expect("just opened");
+        control.try_catches = Some((start, catches));
     }
 
     /// Moves the top `arity` operands to the temporaries at `height..height + arity`.
@@ -1764,10 +1837,15 @@ impl Translator<'_> {
             self.controls.pop();
             return;
         }
+        let body_end = self.code.len();
         if self.reachable {
             self.move_results(height, num_results);
         }
-        let frame = self.controls.pop().expect("end of a block");
+        let mut frame = self.controls.pop().expect("end of a block");
+        if let Some((start, catches)) = frame.try_catches.take() {
+            let (start, end) = (start as u32, body_end as u32);
+            self.try_ranges.push(TryRange { start, end, catches: catches.into() });
+        }
         let here = self.bind_label();
         if let Label::Forward(fixups) = frame.label {
             for fixup in fixups {

@@ -548,6 +548,20 @@ pub trait MacroAssembler {
     /// entry).
     fn call(&mut self, callee: Callee, callee_fp: u32);
 
+    /// Exception handling: from now on (until `None`), a call, `call_indirect` or runtime
+    /// operation whose status is a trap goes to `handler` (after any pending tail call chain)
+    /// instead of its trap stub, the status kept for [`Self::catch_exception`] and
+    /// [`Self::pass_trap_on`].
+    fn set_trap_handler(&mut self, handler: Option<Self::Label>);
+    /// At a trap handler: asks the context's `catch` helper whether a clause for module tag
+    /// `tag` (`vm::exception::CATCH_ALL`: any) catches the exception behind the status; if so,
+    /// its values are in the slots from slot offset `dest_slot` on and the code jumps to
+    /// `caught`, else it falls through with the status intact.
+    fn catch_exception(&mut self, tag: u32, with_ref: bool, dest_slot: u32, caught: Self::Label);
+    /// At a trap handler, after its clauses: the status leaves through the trap exit, naming
+    /// the call at the current wasm offset.
+    fn pass_trap_on(&mut self);
+
     /// `return_call` of `callee`, whose arguments are already in this frame's first slots: leaves
     /// this function as a return does (the back-edge tally flushed, the entry's saves restored)
     /// and jumps to the callee's entry with this context and frame, so the callee returns to

@@ -48,13 +48,14 @@ enum Ty {
     F64,
     FuncRef,
     ExternRef,
+    ExnRef,
 }
 
 impl Ty {
     fn size(self) -> Size {
         match self {
             Ty::I32 | Ty::F32 => Size::S32,
-            Ty::I64 | Ty::F64 | Ty::FuncRef | Ty::ExternRef => Size::S64,
+            Ty::I64 | Ty::F64 | Ty::FuncRef | Ty::ExternRef | Ty::ExnRef => Size::S64,
         }
     }
 
@@ -68,6 +69,7 @@ impl Ty {
             ValType::I64 => Ok(Ty::I64),
             ValType::F32 => Ok(Ty::F32),
             ValType::F64 => Ok(Ty::F64),
+            ValType::Ref(r) if r.heap == crate::types::HeapType::Exn => Ok(Ty::ExnRef),
             ValType::Ref(r) if r.is_func() => Ok(Ty::FuncRef),
             ValType::Ref(_) => Ok(Ty::ExternRef),
             ValType::V128 => Err(unsupported("values of type v128 (SIMD)")),
@@ -122,6 +124,29 @@ struct Control<L> {
     /// [`CodeGen::label_states`]: for blocks and `if`s the state at their start, for loops the
     /// one chosen for the header.
     state: LabelState,
+    /// For `try_table`: its catch clauses, in order.
+    catches: Vec<CatchClause<L>>,
+}
+
+/// A catch clause of a `try_table`: what it catches, where its values go (the canonical slots
+/// from its target label's height on, so the branch moves nothing) and its pad (the code that
+/// branches to the label once they are there).
+#[derive(Clone, Copy, Debug)]
+struct CatchClause<L> {
+    /// Module tag index, or `vm::exception::CATCH_ALL`.
+    tag: u32,
+    with_ref: bool,
+    /// Slot offset of the first value.
+    dest: u32,
+    pad: L,
+}
+
+/// The out-of-line code a call or throw inside `try_table`s goes to when a trap status comes
+/// back: each clause in scope tried in turn, then the trap exit, naming the call's offset.
+struct TrapHandler<L> {
+    label: L,
+    wasm_offset: u32,
+    clauses: Vec<CatchClause<L>>,
 }
 
 impl<L> Control<L> {
@@ -251,6 +276,8 @@ pub fn compile<M: MacroAssembler>(
         reachable: true,
         dead_depth: 0,
         results,
+        wasm_offset: 0,
+        handlers: Vec::new(),
         fuel: &layout.fuel_segments,
         next_fuel: 0,
         def,
@@ -275,6 +302,7 @@ pub fn compile<M: MacroAssembler>(
         label: end,
         else_label: None,
         state: LabelState::EMPTY,
+        catches: Vec::new(),
     });
     // Only the declared locals need their zeros: tier-1 code keeps constants as immediates and
     // never reads the interpreter's constant slots or result padding.
@@ -307,6 +335,7 @@ pub fn compile<M: MacroAssembler>(
         max_height = max_height.max(g.stack.len());
         let wasm_offset = ops.original_position() as u32;
         g.masm.set_wasm_offset(wasm_offset);
+        g.wasm_offset = wasm_offset;
         // Borrowed where `read` left it: moving an operator out costs more than reading it.
         let read = ops.read();
         let op = match &read {
@@ -331,6 +360,14 @@ pub fn compile<M: MacroAssembler>(
             }
             _ => g.visit(op)?,
         }
+    }
+    for handler in std::mem::take(&mut g.handlers) {
+        g.masm.bind(handler.label);
+        for c in &handler.clauses {
+            g.masm.catch_exception(c.tag, c.with_ref, c.dest, c.pad);
+        }
+        g.masm.set_wasm_offset(handler.wasm_offset);
+        g.masm.pass_trap_on();
     }
     if temp_base + max_height as u32 > layout.frame_size {
         return Err(CompileError::Internal(format!(
@@ -441,6 +478,11 @@ struct CodeGen<'m, M: MacroAssembler> {
     reachable: bool,
     dead_depth: u32,
     results: Vec<Ty>,
+    /// The module offset of the operator being compiled.
+    wasm_offset: u32,
+    /// The trap handlers of the calls and throws inside `try_table`s so far, emitted after the
+    /// body.
+    handlers: Vec<TrapHandler<M::Label>>,
     /// The fuel each straight-line segment costs, in order, when fuel is metered (empty when
     /// not): taken from the interpreter's translation, so both tiers charge the same amounts at
     /// the same points (see `translate::ends_fuel_segment`).
@@ -606,7 +648,9 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                     self.next_loop += 1;
                     self.dead_depth += 1
                 }
-                Operator::Block { .. } | Operator::If { .. } => self.dead_depth += 1,
+                Operator::Block { .. } | Operator::If { .. } | Operator::TryTable { .. } => {
+                    self.dead_depth += 1
+                }
                 Operator::Else if self.dead_depth == 0 => self.visit_else(),
                 Operator::End if self.dead_depth == 0 => self.visit_end(),
                 Operator::End => self.dead_depth -= 1,
@@ -630,6 +674,17 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             }
             O::Nop => {}
             O::Block { blockty } => self.visit_block(Kind::Block, blockty)?,
+            O::TryTable { ref try_table } => self.visit_try_table(try_table)?,
+            O::Throw { tag_index } => {
+                let ty = self.module.tags[tag_index as usize];
+                let args = self.module.types[ty as usize].params().len();
+                self.handled(|g| g.runtime(RuntimeOp::Throw, tag_index, 0, args, None));
+                self.mark_unreachable();
+            }
+            O::ThrowRef => {
+                self.handled(|g| g.runtime(RuntimeOp::ThrowRef, 0, 0, 1, None));
+                self.mark_unreachable();
+            }
             O::Loop { blockty } => self.visit_block(Kind::Loop, blockty)?,
             O::If { blockty } => self.visit_block(Kind::If, blockty)?,
             O::Else => self.visit_else(),
@@ -1435,7 +1490,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             Some(def) => Callee::Defined { def, func },
             None => Callee::Import(func),
         };
-        self.masm.call(callee, callee_fp);
+        self.handled(|g| g.masm.call(callee, callee_fp));
         self.push_call_results(base, ty.results())
     }
 
@@ -1516,7 +1571,9 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             self.masm.check_slot_index64(index_slot);
         }
         let sig = self.module.sigs[type_index as usize].0;
-        self.masm.call_indirect_inline(type_index, sig, table, callee_fp, index_slot);
+        self.handled(|g| {
+            g.masm.call_indirect_inline(type_index, sig, table, callee_fp, index_slot)
+        });
         self.push_call_results(base, ty.results())
     }
 
@@ -1536,7 +1593,7 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         // The function reference sits above the arguments, in the slot right after them.
         let base = self.materialize_call_operands(ty.params().len());
         let callee_fp = self.canonical(base);
-        self.masm.call_ref(type_index, callee_fp);
+        self.handled(|g| g.masm.call_ref(type_index, callee_fp));
         self.push_call_results(base, ty.results())
     }
 
@@ -1724,6 +1781,62 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
 
     /// `if` on a condition still in the form of a comparison: the false branch is taken when it
     /// does not hold.
+    /// Emits a call or throw with `emit`: inside `try_table`s, a trap status coming back goes to
+    /// a handler of its own that tries every clause in scope, innermost first.
+    fn handled(&mut self, emit: impl FnOnce(&mut Self)) {
+        let clauses: Vec<_> =
+            self.controls.iter().rev().flat_map(|c| c.catches.iter().copied()).collect();
+        if clauses.is_empty() {
+            return emit(self);
+        }
+        let label = self.masm.new_label();
+        self.masm.set_trap_handler(Some(label));
+        emit(self);
+        self.masm.set_trap_handler(None);
+        self.handlers.push(TrapHandler { label, wasm_offset: self.wasm_offset, clauses });
+    }
+
+    /// `try_table`: a block whose catch clauses each get a pad, emitted before the body (which
+    /// jumps over them), that branches to the clause's label with the clause's values already
+    /// in its canonical slots. The pads start from the state every call and throw inside
+    /// leaves: the stack below the body in canonical slots or constants (nothing inside changes
+    /// it) and no local cached (calls drop the cache; slots are always current).
+    fn visit_try_table(&mut self, try_table: &wasmparser::TryTable) -> Result<(), CompileError> {
+        use crate::vm::exception::CATCH_ALL;
+        self.spill_all();
+        self.drop_local_cache();
+        let over = self.masm.new_label();
+        self.masm.jump(over);
+        let stack = self.stack.clone();
+        let mut catches = Vec::with_capacity(try_table.catches.len());
+        for catch in &try_table.catches {
+            let (tag, with_ref, label) = crate::operators::catch_clause(catch);
+            let mut types: Types = match tag {
+                CATCH_ALL => Types::new(),
+                tag => {
+                    let ty = &self.module.types[self.module.tags[tag as usize] as usize];
+                    ty.params().iter().map(|&t| Ty::from_val(t)).collect::<Result<_, _>>()?
+                }
+            };
+            if with_ref {
+                types.push(Ty::ExnRef);
+            }
+            // The try_table's own label is not open yet: `label` counts from its parent.
+            let height = self.controls[self.controls.len() - 1 - label as usize].height;
+            let pad = self.masm.new_label();
+            self.masm.bind(pad);
+            self.stack.truncate(height);
+            self.stack.extend(types.iter().map(|&ty| Value { ty, loc: Loc::Slot }));
+            self.branch(label);
+            self.stack.clone_from(&stack);
+            catches.push(CatchClause { tag, with_ref, dest: self.canonical(height), pad });
+        }
+        self.masm.bind(over);
+        self.open_block(Kind::Block, try_table.ty, None)?;
+        self.controls.last_mut().expect("just opened").catches = catches;
+        Ok(())
+    }
+
     fn visit_if(&mut self, comparison: Comparison, blockty: BlockType) -> Result<(), CompileError> {
         self.open_block(Kind::If, blockty, Some(comparison))
     }
@@ -1815,7 +1928,9 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
             _ => {}
         }
         let state = self.label_states.save(&self.cache);
-        self.controls.push(Control { kind, height, params, results, label, else_label, state });
+        let catches = Vec::new();
+        let control = Control { kind, height, params, results, label, else_label, state, catches };
+        self.controls.push(control);
         Ok(())
     }
 

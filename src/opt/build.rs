@@ -1231,6 +1231,11 @@ impl<'a> FnBuilder<'a> {
                     operator_name(&op)
                 ));
             }
+            O::TryTable { .. } | O::Throw { .. } | O::ThrowRef => {
+                return Err("exception handling (`try_table`, `throw`, `throw_ref`) is not \
+                            lowered by tier 2: the function stays in tier 1"
+                    .to_string());
+            }
             other => match simd_op(&other) {
                 Some((op, n_in)) => {
                     let args = self.pop_n(n_in);

@@ -16,6 +16,8 @@ fn ty(t: ValType) -> Type {
         ValType::F64 => Type::F64,
         ValType::V128 => Type::V128,
         ValType::Ref(r) if r.is_func() => Type::FuncRef,
+        // An `exnref` is as opaque to tier 2 as an `externref` (a 64-bit handle + 1, 0 for
+        // null); tier 2 refuses every function that throws or catches.
         ValType::Ref(_) => Type::ExternRef,
     }
 }

@@ -539,6 +539,13 @@ pub(crate) unsafe extern "C" fn unwind(
     let instance = unsafe { (*ctx).instance };
     let wasm_offset = (wasm_offset != u32::MAX).then_some(wasm_offset);
     trap.push_frame(|| frame_info(store, instance, func, tier, wasm_offset));
+    // An exception may be caught by a caller, which then runs on: the frame it leaves pops its
+    // guest profile entry, as a return would (a trap leaves that to the host entry).
+    if super::exception::exception_of(store, &trap).is_some()
+        && let Some(sampler) = &store.guest_sampler
+    {
+        sampler.stack.pop();
+    }
     store.pending_trap = Some(trap);
     TRAP_PENDING
 }

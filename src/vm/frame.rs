@@ -99,5 +99,8 @@ pub fn ends_fuel_segment(op: &wasmparser::Operator<'_>) -> bool {
             | Operator::ReturnCallIndirect { .. }
             | Operator::ReturnCallRef { .. }
             | Operator::Unreachable
+            | Operator::TryTable { .. }
+            | Operator::Throw { .. }
+            | Operator::ThrowRef
     )
 }

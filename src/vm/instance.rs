@@ -67,6 +67,7 @@ impl Instance {
             ExportKind::Table => Extern::Table(store.handle(entity.tables[i])),
             ExportKind::Memory => Extern::Memory(store.handle(entity.memories[i])),
             ExportKind::Global => Extern::Global(store.handle(entity.globals[i])),
+            ExportKind::Tag => Extern::Tag(store.handle(entity.tags[i])),
         })
     }
 
@@ -136,6 +137,7 @@ fn extern_type<T>(store: &Store<T>, ext: Extern) -> ExternType {
         Extern::Memory(m) => ExternType::Memory(m.ty(store)),
         Extern::Table(t) => ExternType::Table(t.ty(store)),
         Extern::Global(g) => ExternType::Global(g.ty(store)),
+        Extern::Tag(t) => ExternType::Tag(t.ty(store)),
     }
 }
 
@@ -150,6 +152,7 @@ fn check_import<T>(
         Extern::Memory(m) => store.inner.try_index_of(m),
         Extern::Table(t) => store.inner.try_index_of(t),
         Extern::Global(g) => store.inner.try_index_of(g),
+        Extern::Tag(t) => store.inner.try_index_of(t),
     }
     .map_err(|e| Error::Usage(format!("import `{}::{}`: {e}", import.module, import.name)))?;
     let have = extern_type(store, provided);
@@ -162,6 +165,8 @@ fn check_import<T>(
             m.memory64 == want.memory64 && m.limits.matches(&want.limits)
         }
         (ImportKind::Global(want), ExternType::Global(g)) => g.matches(want),
+        // Tags match by type (exact, without subtyping: no GC); identity is what catches.
+        (ImportKind::Tag(t), ExternType::Tag(ty)) => module.inner.types[*t as usize] == *ty,
         _ => false,
     };
     if matches {
@@ -183,6 +188,7 @@ fn describe_import(module: &Module, kind: &ImportKind) -> String {
         ImportKind::Table(t) => format!("table {:?}", t),
         ImportKind::Memory(m) => format!("memory {:?}", m.limits),
         ImportKind::Global(g) => format!("global {:?}", g),
+        ImportKind::Tag(t) => format!("tag {}", module.inner.types[*t as usize]),
     }
 }
 
@@ -200,6 +206,7 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
         memories: Vec::new(),
         memory_views: Box::default(),
         globals: Vec::new(),
+        tags: Vec::with_capacity(m.tags.len()),
         global_cells: Vec::new(),
         table_dispatch: Vec::new(),
         elem_segments: Vec::new(),
@@ -212,7 +219,13 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
             Extern::Table(t) => entity.tables.push(inner.index_of(t) as u32),
             Extern::Memory(mem) => entity.memories.push(inner.index_of(mem) as u32),
             Extern::Global(g) => entity.globals.push(inner.index_of(g) as u32),
+            Extern::Tag(t) => entity.tags.push(inner.index_of(t) as u32),
         }
+    }
+    for &ty in &m.tags[m.num_imported_tags as usize..] {
+        let ty = m.types[ty as usize].clone();
+        store.inner.tags.push(super::exception::TagEntity { ty });
+        entity.tags.push(store.inner.tags.len() as u32 - 1);
     }
     for def_index in 0..m.tiers.len() as u32 {
         let ty_index = m.func_types[(m.num_imported_funcs + def_index) as usize];
@@ -425,6 +438,7 @@ fn new_vmctx<T>(store: &mut Store<T>, module: &Module, id: u32) -> VmCtx {
         tail_call_import: call::tail_call_import,
         tail_call_indirect: call::tail_call_indirect,
         tail_calls: call::tail_calls,
+        catch: super::exception::catch,
         instance: id,
     }
 }

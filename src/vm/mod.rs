@@ -7,6 +7,7 @@
 //! whatever tier made them (`call`), and tiering decides which entry a function has.
 
 pub(crate) mod call;
+pub(crate) mod exception;
 mod externs;
 pub(crate) mod frame;
 mod func;
@@ -28,7 +29,7 @@ pub use memory::{GrowLimit, GrowRefusal};
 pub use profile::{
     FunctionSamples, GuestFrame, GuestProfile, GuestStack, LoopSamples, OUTSIDE_WASM,
 };
-pub use store::{Caller, Extern, Func, Global, HostFn, Instance, Memory, Store, Table};
+pub use store::{Caller, Exn, Extern, Func, Global, HostFn, Instance, Memory, Store, Table, Tag};
 pub use trap::{FrameInfo, Trap, TrapCode};
 
 pub(crate) use store::{decode_func_ref, encode_func_ref};

@@ -44,10 +44,14 @@ pub enum RuntimeOp {
     MemoryGrow,
     /// Memory `a`, `()` -> its size in pages.
     MemorySize,
+    /// `throw` of module tag `a`, `(payload...)`: always raises (see `vm::exception`).
+    Throw,
+    /// `throw_ref`, `(exnref)`: always raises.
+    ThrowRef,
 }
 
 impl RuntimeOp {
-    const ALL: [RuntimeOp; 15] = [
+    const ALL: [RuntimeOp; 17] = [
         RuntimeOp::MemoryFill,
         RuntimeOp::MemoryCopy,
         RuntimeOp::MemoryInit,
@@ -63,6 +67,8 @@ impl RuntimeOp {
         RuntimeOp::RefFunc,
         RuntimeOp::MemoryGrow,
         RuntimeOp::MemorySize,
+        RuntimeOp::Throw,
+        RuntimeOp::ThrowRef,
     ];
 
     /// The operation numbered `n` (its discriminant).
@@ -168,6 +174,12 @@ pub unsafe fn run(
             return Ok(());
         }
         RuntimeOp::RefFunc => ref_func(store, instance, a) as u128,
+        // The exception leaves as the trap it travels as (see `vm::exception`).
+        RuntimeOp::Throw => {
+            // SAFETY: the tag's payload is in the slots from `args` on.
+            return Err(unsafe { super::exception::throw(store, instance, a, args) }.code);
+        }
+        RuntimeOp::ThrowRef => return Err(super::exception::throw_ref(store, u64_at(0)).code),
     };
     // SAFETY: ops with a result have their result slot at `args`.
     unsafe { args.write(result) };

@@ -62,6 +62,13 @@ pub struct Global(Stored);
 /// An instantiated module. Belongs to the store it was instantiated in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Instance(Stored);
+/// An exception tag (exception handling): what `catch` clauses match thrown exceptions by,
+/// identity, not type. Belongs to the store that made it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tag(Stored);
+/// A thrown exception (the value of an `exnref`): its tag and payload, kept in its store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Exn(Stored);
 
 // Handles stay as small as wasmtime's, and `Option<Func>` (a `funcref` value) costs nothing extra.
 const _: () = assert!(std::mem::size_of::<Option<Func>>() <= 16);
@@ -87,7 +94,7 @@ macro_rules! handles {
         }
     )*};
 }
-handles!(Func Memory Table Global Instance);
+handles!(Func Memory Table Global Instance Tag Exn);
 
 /// The message for a handle used with a store other than its own (wasmtime panics likewise).
 fn wrong_store<H: Handle>() -> String {
@@ -112,6 +119,8 @@ pub enum Extern {
     Table(Table),
     /// A global variable.
     Global(Global),
+    /// An exception tag.
+    Tag(Tag),
 }
 
 impl Func {
@@ -129,6 +138,35 @@ impl Func {
     /// (see [`StoreInner::try_index_of`]).
     pub(crate) fn idx_unchecked(self) -> FuncIdx {
         FuncIdx(self.0.index)
+    }
+}
+
+impl Exn {
+    /// The store-wide index of this exception (stable for the store's lifetime).
+    pub fn index(self) -> u32 {
+        self.0.index
+    }
+
+    /// The exception `raw` (an `exnref` slot: index + 1, 0 for null) refers to in `store`.
+    pub(crate) fn from_raw_ref(store: StoreId, raw: u64) -> Option<Exn> {
+        raw.checked_sub(1).map(|index| Exn(Stored { store, index: index as u32 }))
+    }
+}
+
+impl Tag {
+    /// The tag's parameter types: the payload its exceptions carry.
+    pub fn ty<T>(self, store: &Store<T>) -> crate::types::FuncType {
+        store.inner.tags[store.inner.index_of(self)].ty.clone()
+    }
+
+    /// A new tag in `store` whose exceptions carry values of `ty`'s parameter types (its results
+    /// must be empty): distinct from every other tag, whatever its type.
+    pub fn new<T>(store: &mut Store<T>, ty: FuncType) -> crate::Result<Tag> {
+        if !ty.results().is_empty() {
+            return Err(crate::Error::Usage("a tag's type has no results".into()));
+        }
+        store.inner.tags.push(super::exception::TagEntity { ty });
+        Ok(store.inner.handle(store.inner.tags.len() as u32 - 1))
     }
 }
 
@@ -239,6 +277,8 @@ pub(crate) struct InstanceEntity {
     /// place through shared references (`vm::call::refresh_memory`).
     pub memory_views: Box<[std::cell::Cell<super::vmctx::MemoryView>]>,
     pub globals: Vec<u32>,
+    /// Store tag indexes by module tag index (imported ones first).
+    pub tags: Vec<u32>,
     /// Cached addresses of the global cells, by module global index.
     pub global_cells: Vec<*mut u128>,
     /// The dispatch arrays of its tables, by module table index (`VmCtx::tables`).
@@ -326,6 +366,11 @@ pub(crate) struct StoreInner {
     pub tables: Vec<TableEntity>,
     pub globals: Vec<GlobalEntity>,
     pub instances: Vec<InstanceEntity>,
+    /// Exception tags, defined by instances or the host.
+    pub tags: Vec<super::exception::TagEntity>,
+    /// Every exception thrown so far (`exnref`s are indexes into it, plus one): kept for the
+    /// store's lifetime, as all its entities are (tierup has no collector).
+    pub exceptions: Vec<super::exception::ExceptionObject>,
     /// Remaining fuel, when the engine consumes fuel. Read and written in place by every tier
     /// (compiled code through `VmCtx::fuel`), so only ever through [`StoreInner::fuel_ptr`].
     fuel: UnsafeCell<u64>,
@@ -370,6 +415,8 @@ impl<T> Store<T> {
                 tables: Vec::new(),
                 globals: Vec::new(),
                 instances: Vec::new(),
+                tags: Vec::new(),
+                exceptions: Vec::new(),
                 fuel: UnsafeCell::new(0),
                 stack,
                 pending_trap: None,
@@ -552,6 +599,10 @@ impl StoreInner {
     pub fn check_val(&self, val: &Val) -> crate::Result<()> {
         match val {
             Val::FuncRef(Some(func)) if func.0.store != self.id => Err(wrong_store_error::<Func>()),
+            Val::ExnRef(Some(exn)) if exn.0.store != self.id => Err(wrong_store_error::<Exn>()),
+            Val::ExnRef(Some(exn)) if exn.0.index as usize >= self.exceptions.len() => {
+                Err(crate::Error::Usage("an `exnref` names no exception of this store".into()))
+            }
             _ => Ok(()),
         }
     }

@@ -30,7 +30,8 @@ pub enum TrapCode {
     TableOutOfBounds,
     /// `call_indirect` found a null reference at the given table index.
     IndirectCallToNull,
-    /// `call_ref` or `ref.as_non_null` met a null reference (function references).
+    /// `call_ref`, `ref.as_non_null` (function references) or `throw_ref` (exception handling)
+    /// met a null reference.
     NullReference,
     /// `call_indirect` reached a function whose signature differs from the type the instruction
     /// expects.
@@ -50,6 +51,10 @@ pub enum TrapCode {
     Host(String),
     /// The guest asked to exit (WASI `proc_exit`); not an error, but it unwinds like a trap.
     Exit(i32),
+    /// A wasm exception (`throw`, `throw_ref`) that no `try_table` caught: the thrown exception,
+    /// whose tag and payload stay in the store. While it travels, handlers in the frames it
+    /// passes may still catch it (see `vm::exception`).
+    Exception(super::store::Exn),
 }
 
 impl TrapCode {
@@ -69,6 +74,8 @@ impl TrapCode {
             TrapCode::OutOfFuel => "all fuel consumed by WebAssembly",
             TrapCode::Host(msg) => msg,
             TrapCode::Exit(_) => "exit",
+            // wasmtime's wording for an exception that reached the host.
+            TrapCode::Exception(_) => "thrown Wasm exception",
         }
     }
 }
@@ -173,6 +180,7 @@ impl fmt::Display for Trap {
         match &self.code {
             TrapCode::Host(msg) => write!(f, "{msg}"),
             TrapCode::Exit(code) => write!(f, "exit with status {code}"),
+            TrapCode::Exception(_) => f.write_str(self.code.message()),
             code => write!(f, "wasm trap: {}", code.message()),
         }
     }

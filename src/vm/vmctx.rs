@@ -59,6 +59,17 @@ pub type TailCallIndirectHelper =
 /// is at `fp` (the arguments already in its first slots): records the callee as pending, or
 /// traps on null. Returns [`TAIL_CALL_PENDING`] or [`TRAP_PENDING`].
 pub type TailCallRefHelper = unsafe extern "C" fn(ctx: *mut VmCtx, fp: *mut u128, raw: u64) -> u32;
+/// Exception handling: whether the pending trap behind `status` (a call's or a throw's) is an
+/// exception that a catch clause for module tag `tag` (`vm::exception::CATCH_ALL`: any) catches;
+/// if so, writes the clause's values (the payload, then the `exnref` when `with_ref` is nonzero)
+/// to the slots from `dest` on and returns [`STATUS_OK`], else returns `status` unchanged.
+pub type CatchHelper = unsafe extern "C" fn(
+    ctx: *mut VmCtx,
+    status: u32,
+    dest: *mut u128,
+    tag: u32,
+    with_ref: u32,
+) -> u32;
 
 /// Grows memory 0 by `delta` pages; returns the old size in pages or `u32::MAX`, and refreshes the
 /// context's memory fields. (Other memories grow through the runtime operations.)
@@ -199,6 +210,9 @@ pub struct VmCtx {
     pub call_ref: CallRefHelper,
     /// `return_call_ref`.
     pub tail_call_ref: TailCallRefHelper,
+    /// Where compiled code checks a catch clause against an exception passing a call or a
+    /// throw inside a `try_table` (`vm::exception::catch`).
+    pub catch: CatchHelper,
     /// The instance's index in its store (opaque to compiled code).
     pub instance: u32,
 }

@@ -41,6 +41,9 @@ pub fn parse_val(ty: ValType, text: &str) -> Result<Val, String> {
         ValType::Ref(r) if !r.nullable => {
             Err(format!("`{text}` is not a {ty} (no value of it can be given)"))
         }
+        ValType::Ref(r) if r.heap == tierup::HeapType::Exn => {
+            parse_null(text, ty).map(|()| Val::ExnRef(None))
+        }
         ValType::Ref(r) if r.is_func() => parse_null(text, ty).map(|()| Val::FuncRef(None)),
         ValType::Ref(_) => parse_null(text, ty).map(|()| Val::ExternRef(None)),
     }

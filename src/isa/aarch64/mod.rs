@@ -153,6 +153,7 @@ const CTX_HOT: u32 = std::mem::offset_of!(VmCtx, hot) as u32;
 const CTX_TAIL_CALL_IMPORT: u32 = std::mem::offset_of!(VmCtx, tail_call_import) as u32;
 const CTX_TAIL_CALL_INDIRECT: u32 = std::mem::offset_of!(VmCtx, tail_call_indirect) as u32;
 const CTX_TAIL_CALLS: u32 = std::mem::offset_of!(VmCtx, tail_calls) as u32;
+const CTX_CATCH: u32 = std::mem::offset_of!(VmCtx, catch) as u32;
 const CTX_TABLES: u32 = std::mem::offset_of!(VmCtx, tables) as u32;
 const CTX_PROFILE_STACK: u32 = std::mem::offset_of!(VmCtx, profile_stack) as u32;
 const PROFILE_ENTRIES: u32 = crate::vm::profile::PROFILE_ENTRIES_OFFSET;
@@ -242,6 +243,8 @@ pub struct Aarch64Masm {
     wasm_offset: u32,
     /// The wasm offset of each heap access in `heap_accesses`.
     heap_access_wasm: Vec<u32>,
+    /// Where calls' trap statuses go instead of their trap stubs (`set_trap_handler`).
+    trap_handler: Option<DynamicLabel>,
 }
 
 /// The back-edge tally of a function with loops: `x28` counts down from `chunk`.
@@ -313,6 +316,7 @@ impl Aarch64Masm {
             tier: Tier::Baseline,
             wasm_offset: 0,
             heap_access_wasm: Vec::new(),
+            trap_handler: None,
         }
     }
 
@@ -427,6 +431,9 @@ impl Aarch64Masm {
     /// Where a call made now goes when the callee returns a trap status: a stub naming the
     /// call's wasm offset on the way to the trap exit.
     fn call_trap_label(&mut self) -> DynamicLabel {
+        if let Some(handler) = self.trap_handler {
+            return handler;
+        }
         let ops = &mut self.ops;
         self.traps.label(None, self.wasm_offset, || ops.new_dynamic_label())
     }
@@ -1201,6 +1208,26 @@ impl MacroAssembler for Aarch64Masm {
         }
         a64!(self.ops ; mov x0, x19);
         self.call_checked(callee_fp);
+    }
+
+    fn set_trap_handler(&mut self, handler: Option<DynamicLabel>) {
+        self.trap_handler = handler;
+    }
+
+    fn catch_exception(&mut self, tag: u32, with_ref: bool, dest_slot: u32, caught: DynamicLabel) {
+        // The status is in w0; x19 and x20 (context and frame) survive the call.
+        a64!(self.ops ; mov w1, w0 ; mov x0, x19);
+        self.add_imm(Size::S64, 2, FP, dest_slot as i64);
+        self.mov_imm(Size::S32, 3, tag as i64);
+        self.mov_imm(Size::S32, 4, with_ref as i64);
+        self.load_ctx(SCRATCH0, CTX_CATCH);
+        a64!(self.ops ; blr x16);
+        self.cbz(Size::S32, 0, false, caught);
+    }
+
+    fn pass_trap_on(&mut self) {
+        let trap = self.call_trap_label();
+        self.jump(trap);
     }
 
     fn tail_call(&mut self, callee: Callee) {

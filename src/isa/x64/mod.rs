@@ -117,6 +117,7 @@ const CTX_PROFILE_STACK: i32 = std::mem::offset_of!(VmCtx, profile_stack) as i32
 const CTX_TAIL_CALL_IMPORT: i32 = std::mem::offset_of!(VmCtx, tail_call_import) as i32;
 const CTX_TAIL_CALL_INDIRECT: i32 = std::mem::offset_of!(VmCtx, tail_call_indirect) as i32;
 const CTX_TAIL_CALLS: i32 = std::mem::offset_of!(VmCtx, tail_calls) as i32;
+const CTX_CATCH: i32 = std::mem::offset_of!(VmCtx, catch) as i32;
 const PROFILE_ENTRIES: i32 = crate::vm::profile::PROFILE_ENTRIES_OFFSET as i32;
 const PROFILE_MASK: i32 = crate::vm::profile::PROFILE_MASK as i32;
 const INLINE_GLOBALS: i32 = crate::vm::vmctx::INLINE_GLOBALS as i32;
@@ -204,6 +205,8 @@ pub struct X64Masm {
     wasm_offset: u32,
     /// The wasm offset of each heap access in `heap_accesses`.
     heap_access_wasm: Vec<u32>,
+    /// Where calls' trap statuses go instead of their trap stubs (`set_trap_handler`).
+    trap_handler: Option<DynamicLabel>,
 }
 
 /// The back-edge tally of a function with loops: `r15` counts down from `chunk`.
@@ -285,12 +288,16 @@ impl X64Masm {
             tier: Tier::Baseline,
             wasm_offset: 0,
             heap_access_wasm: Vec::new(),
+            trap_handler: None,
         }
     }
 
     /// Where a call made now goes when the callee returns a trap status: a stub naming the
     /// call's wasm offset on the way to the trap exit.
     fn call_trap_label(&mut self) -> DynamicLabel {
+        if let Some(handler) = self.trap_handler {
+            return handler;
+        }
         let ops = &mut self.ops;
         self.traps.label(None, self.wasm_offset, || ops.new_dynamic_label())
     }
@@ -1273,6 +1280,32 @@ impl MacroAssembler for X64Masm {
         }
         asm!(self.ops ; pop rsi ; pop rdi);
         self.check_call_status(trap_exit, callee_fp);
+    }
+
+    fn set_trap_handler(&mut self, handler: Option<DynamicLabel>) {
+        self.trap_handler = handler;
+    }
+
+    fn catch_exception(&mut self, tag: u32, with_ref: bool, dest_slot: u32, caught: DynamicLabel) {
+        // The status is in eax; the pushes keep the call aligned, as at a call site.
+        asm!(self.ops
+            ; push rdi
+            ; push rsi
+            ; lea rdx, [rsi + dest_slot as i32]
+            ; mov esi, eax
+            ; mov ecx, tag as i32
+            ; mov r8d, with_ref as i32
+            ; call QWORD [rdi + CTX_CATCH]
+            ; pop rsi
+            ; pop rdi
+            ; test eax, eax
+            ; jz =>caught
+        );
+    }
+
+    fn pass_trap_on(&mut self) {
+        let trap = self.call_trap_label();
+        asm!(self.ops ; jmp =>trap);
     }
 
     fn tail_call(&mut self, callee: Callee) {
