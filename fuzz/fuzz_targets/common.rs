@@ -137,5 +137,6 @@ pub fn dummy_import(store: &mut Store<()>, ty: &ExternType) -> Option<Extern> {
             Extern::Table(store.new_table(*tt, Val::default_for(tt.element)).ok()?)
         }
         ExternType::Memory(mt) => Extern::Memory(store.new_memory(*mt).ok()?),
+        ExternType::Tag(ft) => Extern::Tag(tierup::Tag::new(store, ft.clone()).ok()?),
     })
 }

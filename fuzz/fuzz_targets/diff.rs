@@ -373,6 +373,7 @@ enum Value {
     V128(u128),
     FuncRef { null: bool },
     ExternRef { null: bool },
+    ExnRef { null: bool },
 }
 
 impl Value {
@@ -397,6 +398,7 @@ impl From<&Val> for Value {
             Val::V128(x) => Value::V128(x),
             Val::FuncRef(r) => Value::FuncRef { null: r.is_none() },
             Val::ExternRef(r) => Value::ExternRef { null: r.is_none() },
+            Val::ExnRef(r) => Value::ExnRef { null: r.is_none() },
         }
     }
 }

@@ -95,6 +95,7 @@ pub fn outcomes(
         ExternType::Table(_) => 1,
         ExternType::Memory(_) => 2,
         ExternType::Global(_) => 3,
+        ExternType::Tag(_) => 4,
     });
     let externs: Vec<Extern> = imports
         .into_iter()
@@ -137,6 +138,8 @@ pub fn outcomes(
 /// wasmi's dummy of the same type as tierup's [`crate::common::dummy_import`].
 fn dummy_import(store: &mut Store<StoreLimits>, ty: &ExternType) -> Option<Extern> {
     Some(match ty {
+        // Exception handling is not generated (`common::FEATURES`); wasmi has none.
+        ExternType::Tag(_) => return None,
         ExternType::Func(ft) => {
             let params: Vec<wasmi::ValType> = ft.params().iter().map(|t| val_type(*t)).collect();
             let results: Vec<wasmi::ValType> = ft.results().iter().map(|t| val_type(*t)).collect();

@@ -99,6 +99,8 @@ pub fn outcomes(
 /// wasmtime's dummy of the same type as tierup's [`crate::common::dummy_import`].
 fn dummy_import(store: &mut Store<StoreLimits>, ty: &ExternType) -> Option<Extern> {
     Some(match ty {
+        // Exception handling is not generated (`common::FEATURES`).
+        ExternType::Tag(_) => return None,
         ExternType::Func(ft) => {
             let params: Vec<wasmtime::ValType> = ft.params().iter().map(|t| val_type(*t)).collect();
             let results: Vec<wasmtime::ValType> =
