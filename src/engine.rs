@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Which WebAssembly features modules may use (default: WebAssembly 3.0 without GC;
-    /// [`WasmFeatures::WASM2`] for the 2.0 standard).
+    /// [`WasmFeatures::WASM2`](crate::WasmFeatures::WASM2) for the 2.0 standard).
     pub features: crate::WasmFeatures,
     /// Which tier functions run in: pinned to one, or [`Tiering::Auto`] (the default): start in
     /// the interpreter, move hot functions to tier 1.
