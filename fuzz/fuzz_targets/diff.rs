@@ -10,7 +10,9 @@
 //! `.ci/fuzz-smoke` replays `regressions/`; such modules must terminate on their own.
 //! `TIERUP_FUZZ_DUMP=<file>` saves the generated module.)
 //!
-//! 1. Validation: where wasmi and wasmtime (both configured for `common::FEATURES`, see
+//! 1. Validation: where wasmi and wasmtime (both configured for `common::FEATURES`, wasmi
+//!    having no exception handling: it rejects such modules, which then run on tierup's tiers
+//!    only, each compared with the interpreter; see
 //!    `oracle_wasmi.rs` and `oracle_wasmtime.rs`) agree, tierup must too; it may also refuse a
 //!    module for a resource limit.
 //! 2. The module runs once in wasmi and once per tierup configuration (interpreter, `baseline`,

@@ -138,7 +138,7 @@ pub fn outcomes(
 /// wasmi's dummy of the same type as tierup's [`crate::common::dummy_import`].
 fn dummy_import(store: &mut Store<StoreLimits>, ty: &ExternType) -> Option<Extern> {
     Some(match ty {
-        // Exception handling is not generated (`common::FEATURES`); wasmi has none.
+        // wasmi has no exception handling: it rejects such modules before instantiating.
         ExternType::Tag(_) => return None,
         ExternType::Func(ft) => {
             let params: Vec<wasmi::ValType> = ft.params().iter().map(|t| val_type(*t)).collect();
