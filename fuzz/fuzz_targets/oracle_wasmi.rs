@@ -1,8 +1,7 @@
 //! The `diff` target's first outside oracle: the same module run by wasmi 2.0, observed the same
 //! way.
 //!
-//! wasmi is configured for `common::FEATURES` only (it enables relaxed SIMD by default, which is
-//! switched off; memory64 is a crate feature), with no
+//! wasmi is configured for `common::FEATURES` only (memory64 is a crate feature), with no
 //! fuel, and with the resource limits tierup's `Config` in the harness has (64 MiB per memory,
 //! 10,000,000 table elements), so `memory.grow` and `table.grow` fail at the same sizes.
 
@@ -23,7 +22,7 @@ pub fn engine() -> Engine {
         .wasm_memory64(true)
         .wasm_custom_page_sizes(false)
         .wasm_wide_arithmetic(false)
-        .wasm_relaxed_simd(false)
+        .wasm_relaxed_simd(true)
         .wasm_simd(true)
         .wasm_bulk_memory(true)
         .wasm_reference_types(true)

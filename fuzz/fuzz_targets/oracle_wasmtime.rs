@@ -24,7 +24,7 @@ fn engine() -> &'static Engine {
             .wasm_extended_const(true)
             .wasm_multi_memory(true)
             .wasm_memory64(true)
-            .wasm_relaxed_simd(false)
+            .wasm_relaxed_simd(true)
             .wasm_function_references(false)
             .wasm_gc(false)
             .wasm_exceptions(true)
