@@ -1170,22 +1170,34 @@ handler!(memory_grow(ip, fp, mem, len, ex, acc) {
     next!(ip, MemoryGrow, fp, mem, len, ex, acc)
 });
 
-// Accesses to memories other than 0 run between a `use_memory` of theirs and one of memory 0:
-// every access handler takes the memory it accesses as `mem`/`len`, so none needs a form per
-// memory.
-handler!(check_address64(ip, fp, mem, len, ex, acc) {
-    let CheckAddress64 { addr } = ops!(ip, CheckAddress64);
-    if get!(fp, u64, addr) > u32::MAX as u64 {
-        return ex.trap(TrapCode::MemoryOutOfBounds, ip);
-    }
-    next!(ip, CheckAddress64, fp, mem, len, ex, acc)
-});
+/// The checks before an operation on a 64-bit memory or table: the `i64` in the slot must be below
+/// 2^32 (tierup keeps 64-bit memories within 4 GiB and every table below 2^32 elements), so the
+/// 32-bit handlers that follow may read its low half; beyond, the operation is out of bounds.
+macro_rules! checks_u32 {
+    ($($name:ident: $T:ident { $slot:ident } => $code:ident;)*) => {$(
+        handler!($name(ip, fp, mem, len, ex, acc) {
+            let $T { $slot } = ops!(ip, $T);
+            if get!(fp, u64, $slot) > u32::MAX as u64 {
+                return ex.trap(TrapCode::$code, ip);
+            }
+            next!(ip, $T, fp, mem, len, ex, acc)
+        });
+    )*};
+}
+
+checks_u32! {
+    check_address64: CheckAddress64 { addr } => MemoryOutOfBounds;
+    check_index64: CheckIndex64 { index } => TableOutOfBounds;
+}
 
 handler!(memory_out_of_bounds(ip, fp, mem, len, ex, acc) {
     let _ = (fp, mem, len, acc);
     ex.trap(TrapCode::MemoryOutOfBounds, ip)
 });
 
+// Accesses to memories other than 0 run between a `use_memory` of theirs and one of memory 0:
+// every access handler takes the memory it accesses as `mem`/`len`, so none needs a form per
+// memory.
 handler!(use_memory(ip, fp, mem, len, ex, acc) {
     let _ = (mem, len);
     let UseMemory { memory } = ops!(ip, UseMemory);
@@ -1193,43 +1205,36 @@ handler!(use_memory(ip, fp, mem, len, ex, acc) {
     next!(ip, UseMemory, fp, mem, len, ex, acc)
 });
 
-/// A bulk memory or table operation on its operands at `args` (a result replaces the first), as
-/// compiled code runs it: the runtime reads each address, index and length as its memory's or
-/// table's index type says (`i32` or `i64`).
-fn bulk_runtime(
-    ex: &mut Executor,
-    op: RuntimeOp,
-    a: u32,
-    b: u32,
-    args: Fp,
-) -> Result<(), TrapCode> {
-    // SAFETY: the operands are in the live frame's slots from `args` on (as many as `op` takes).
-    unsafe { ops::run(ex.store(), ex.instance, op, a, b, args.as_ptr()) }
+/// Bulk memory and table operations, each run by the runtime on its operands in place, as
+/// compiled code runs them (`ops::run`): the runtime reads each address, index and length as its
+/// memory's or table's index type says (`i32` or `i64`), and a result replaces the first operand.
+macro_rules! runtime_ops {
+    ($($name:ident => $op:ident;)*) => {$(
+        handler!($name(ip, fp, mem, len, ex, acc) {
+            let Bulk { a, b, base } = ops!(ip, Bulk);
+            let args = fp.at(base).as_ptr();
+            // SAFETY: the operation's operands are in the live frame's slots from `base` on.
+            let outcome = unsafe { ops::run(ex.store(), ex.instance, RuntimeOp::$op, a, b, args) };
+            if let Err(code) = outcome {
+                return ex.trap(code, ip);
+            }
+            // The result, where there is one, for a consumer reading the accumulator.
+            acc = get!(fp, u64, base);
+            next!(ip, Bulk, fp, mem, len, ex, acc)
+        });
+    )*};
 }
 
-handler!(memory_fill(ip, fp, mem, len, ex, acc) {
-    let Bulk { a, b, base } = ops!(ip, Bulk);
-    if let Err(code) = bulk_runtime(ex, RuntimeOp::MemoryFill, a, b, fp.at(base)) {
-        return ex.trap(code, ip);
-    }
-    next!(ip, Bulk, fp, mem, len, ex, acc)
-});
-
-handler!(memory_copy(ip, fp, mem, len, ex, acc) {
-    let Bulk { a, b, base } = ops!(ip, Bulk);
-    if let Err(code) = bulk_runtime(ex, RuntimeOp::MemoryCopy, a, b, fp.at(base)) {
-        return ex.trap(code, ip);
-    }
-    next!(ip, Bulk, fp, mem, len, ex, acc)
-});
-
-handler!(memory_init(ip, fp, mem, len, ex, acc) {
-    let Bulk { a, b, base } = ops!(ip, Bulk);
-    if let Err(code) = bulk_runtime(ex, RuntimeOp::MemoryInit, a, b, fp.at(base)) {
-        return ex.trap(code, ip);
-    }
-    next!(ip, Bulk, fp, mem, len, ex, acc)
-});
+runtime_ops! {
+    memory_fill => MemoryFill;
+    memory_copy => MemoryCopy;
+    memory_init => MemoryInit;
+    table_set => TableSet;
+    table_grow => TableGrow;
+    table_fill => TableFill;
+    table_copy => TableCopy;
+    table_init => TableInit;
+}
 
 handler!(data_drop(ip, fp, mem, len, ex, acc) {
     let Index { index } = ops!(ip, Index);
@@ -1248,59 +1253,10 @@ handler!(table_get(ip, fp, mem, len, ex, acc) {
     next!(ip, TableGet, fp, mem, len, ex, acc)
 });
 
-handler!(table_set(ip, fp, mem, len, ex, acc) {
-    let Bulk { a, b, base } = ops!(ip, Bulk);
-    if let Err(code) = bulk_runtime(ex, RuntimeOp::TableSet, a, b, fp.at(base)) {
-        return ex.trap(code, ip);
-    }
-    next!(ip, Bulk, fp, mem, len, ex, acc)
-});
-
 handler!(table_size(ip, fp, mem, len, ex, acc) {
     let TableSize { dst, table } = ops!(ip, TableSize);
     set!(fp, acc, dst, ops::table_size(ex.store(), ex.instance, table));
     next!(ip, TableSize, fp, mem, len, ex, acc)
-});
-
-handler!(table_grow(ip, fp, mem, len, ex, acc) {
-    let Bulk { a, b, base } = ops!(ip, Bulk);
-    if let Err(code) = bulk_runtime(ex, RuntimeOp::TableGrow, a, b, fp.at(base)) {
-        return ex.trap(code, ip);
-    }
-    acc = get!(fp, u64, base);
-    next!(ip, Bulk, fp, mem, len, ex, acc)
-});
-
-handler!(table_fill(ip, fp, mem, len, ex, acc) {
-    let Bulk { a, b, base } = ops!(ip, Bulk);
-    if let Err(code) = bulk_runtime(ex, RuntimeOp::TableFill, a, b, fp.at(base)) {
-        return ex.trap(code, ip);
-    }
-    next!(ip, Bulk, fp, mem, len, ex, acc)
-});
-
-handler!(table_copy(ip, fp, mem, len, ex, acc) {
-    let Bulk { a, b, base } = ops!(ip, Bulk);
-    if let Err(code) = bulk_runtime(ex, RuntimeOp::TableCopy, a, b, fp.at(base)) {
-        return ex.trap(code, ip);
-    }
-    next!(ip, Bulk, fp, mem, len, ex, acc)
-});
-
-handler!(table_init(ip, fp, mem, len, ex, acc) {
-    let Bulk { a, b, base } = ops!(ip, Bulk);
-    if let Err(code) = bulk_runtime(ex, RuntimeOp::TableInit, a, b, fp.at(base)) {
-        return ex.trap(code, ip);
-    }
-    next!(ip, Bulk, fp, mem, len, ex, acc)
-});
-
-handler!(check_index64(ip, fp, mem, len, ex, acc) {
-    let CheckIndex64 { index } = ops!(ip, CheckIndex64);
-    if get!(fp, u64, index) > u32::MAX as u64 {
-        return ex.trap(TrapCode::TableOutOfBounds, ip);
-    }
-    next!(ip, CheckIndex64, fp, mem, len, ex, acc)
 });
 
 handler!(elem_drop(ip, fp, mem, len, ex, acc) {
