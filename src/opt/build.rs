@@ -840,9 +840,9 @@ impl<'a> FnBuilder<'a> {
     fn op(&mut self, op: Operator<'_>) -> R<()> {
         use Operator as O;
         if self.cur.is_none() {
-            // Unreachable code: only track nesting.
+            // Unreachable code: only track nesting (`try_table` opens a block too).
             match op {
-                O::Block { .. } | O::If { .. } => self.push_dead_frame(),
+                O::Block { .. } | O::If { .. } | O::TryTable { .. } => self.push_dead_frame(),
                 O::Loop { .. } => {
                     // Loops in dead code have ordinals too (tier 0 numbers every `loop`).
                     self.loops_seen += 1;

@@ -35,3 +35,16 @@
 (assert_return (invoke "catch_all_through_call_ref" (i32.const 1)) (i32.const -1))
 (assert_return (invoke "tail_then_catch" (i32.const 0)) (i32.const 1007))
 (assert_return (invoke "tail_then_catch" (i32.const 3)) (i32.const 103))
+
+;; A `try_table` in unreachable code: tier 2's SSA builder must count it as a block (its `end`
+;; closes it), or the function's own `end` finds no frame (a panic the `diff` fuzz target found).
+(module
+  (func (export "dead_try_table") (result i32)
+    (i32.const 7)
+    (return)
+    (block $b
+      (try_table (catch_all $b)
+        (nop)))
+    (i32.const 0)))
+
+(assert_return (invoke "dead_try_table") (i32.const 7))
