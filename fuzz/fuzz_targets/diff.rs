@@ -370,11 +370,13 @@ impl Observed<Val> {
     }
 }
 
-/// A tierup value as two tierup runs are compared: a function reference by its index in its
-/// store, not by its store (each run has its own store, so store identities always differ).
+/// A tierup value as two tierup runs are compared: a function or exception reference by its
+/// index in its store, not by its store (each run has its own store, so store identities always
+/// differ).
 #[derive(Debug, PartialEq)]
 enum TierValue {
     FuncRef(Option<u32>),
+    ExnRef(Option<u32>),
     Other(Val),
 }
 
@@ -382,6 +384,7 @@ impl From<&Val> for TierValue {
     fn from(v: &Val) -> TierValue {
         match *v {
             Val::FuncRef(f) => TierValue::FuncRef(f.map(|f| f.index())),
+            Val::ExnRef(e) => TierValue::ExnRef(e.map(|e| e.index())),
             other => TierValue::Other(other),
         }
     }
@@ -495,7 +498,11 @@ fn outcomes(
 }
 
 fn trap_code(e: &Error) -> Option<TrapCode> {
-    e.as_trap().map(|t| t.code.clone())
+    e.as_trap().map(|t| match &t.code {
+        // Each run has its own store: an uncaught exception compares by its index in it.
+        TrapCode::Exception(exn) => TrapCode::Host(format!("uncaught exception {}", exn.index())),
+        code => code.clone(),
+    })
 }
 
 /// Wasm lets any NaN result have any payload; tiers may differ there and still be right.
