@@ -74,9 +74,7 @@ fn ty(t: wasmparser::ValType) -> Type {
         wasmparser::ValType::F32 => Type::F32,
         wasmparser::ValType::F64 => Type::F64,
         wasmparser::ValType::V128 => Type::V128,
-        // Concrete heap types are function types (function references, no GC).
-        wasmparser::ValType::Ref(r) if r.is_extern_ref() => Type::ExternRef,
-        wasmparser::ValType::Ref(_) => Type::FuncRef,
+        wasmparser::ValType::Ref(r) => heap_type(r.heap_type()),
     }
 }
 
@@ -95,9 +93,13 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, BuildError>
     })
 }
 
+/// The IR type of references to `h`: host values and exceptions are opaque handles (`exnref` as
+/// `externref`, as the module environment types it: tier 2 refuses every function that throws
+/// or catches); concrete heap types are function types (function references, no GC).
 fn heap_type(h: wasmparser::HeapType) -> Type {
+    use wasmparser::AbstractHeapType::{Exn, Extern, NoExn, NoExtern};
     match h {
-        wasmparser::HeapType::Abstract { ty: wasmparser::AbstractHeapType::Extern, .. } => {
+        wasmparser::HeapType::Abstract { ty: Extern | NoExtern | Exn | NoExn, .. } => {
             Type::ExternRef
         }
         _ => Type::FuncRef,

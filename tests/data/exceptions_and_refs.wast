@@ -48,3 +48,11 @@
     (i32.const 0)))
 
 (assert_return (invoke "dead_try_table") (i32.const 7))
+
+;; An `exnref` result on every tier: tier 2 compiles this function (it refuses only throwing and
+;; catching ones), typing `exnref` as the module environment does.
+(module
+  (func (export "null_exn") (result exnref) (ref.null exn)))
+
+(assert_return (invoke "null_exn") (ref.null exn))
+(assert_return (invoke "null_exn") (ref.null exn))
