@@ -283,6 +283,7 @@ pub fn compile<M: MacroAssembler>(
         def,
         options,
         address64: None,
+        other_memories: module.memories.len() > 1 || module.memories.iter().any(|m| m.memory64),
         next_loop: 0,
         in_fuel_segment: false,
         cache: Cache::default(),
@@ -497,6 +498,10 @@ struct CodeGen<'m, M: MacroAssembler> {
     /// While compiling an access to a 64-bit memory: its static offset (the address is checked
     /// to fit in 32 bits with it, see [`CodeGen::pop_address`]).
     address64: Option<u64>,
+    /// Whether the module has a memory other than a 32-bit memory 0, so that an access may need
+    /// [`MacroAssembler::set_memory`] or a 64-bit address check (most modules do not: deciding
+    /// per operator costs a match).
+    other_memories: bool,
     /// The ordinal the next `loop` operator gets (every one counts, in dead code too).
     next_loop: u32,
     /// Locals whose current value is also in a register (written through by `local.set`, so
@@ -577,16 +582,23 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         if self.reachable && !self.fuel.is_empty() {
             self.charge_fuel()?;
         }
-        let access = crate::operators::access_of(op).filter(|_| self.reachable);
-        match access {
+        let access = match self.other_memories && self.reachable {
+            true => crate::operators::access_of(op),
+            false => None,
+        };
+        let switched = match access {
             Some(access) if access.memory != 0 || self.is_memory64(access.memory) => {
                 self.masm.set_memory(access.memory);
                 self.address64 = self.is_memory64(access.memory).then_some(access.offset);
-                self.visit_op(op)?;
-                self.address64 = None;
-                self.masm.set_memory(0);
+                true
             }
-            _ => self.visit_op(op)?,
+            _ => false,
+        };
+        // One call site, so that it inlines here (an error ends the whole compile).
+        self.visit_op(op)?;
+        if switched {
+            self.address64 = None;
+            self.masm.set_memory(0);
         }
         // Segments matter only when fuel is metered (and deciding costs a match per operator).
         if !self.fuel.is_empty() && ends_fuel_segment(op) {
