@@ -148,6 +148,25 @@ impl Module {
         tier: Tier,
         isa: jit::Isa,
     ) -> Result<ExploredFunction> {
+        self.explore_entry(func_index, tier, None, isa)
+    }
+
+    /// [`Module::explore_function_in`], for [`Tier::Optimized`] with `osr_loop`: the variant
+    /// on-stack replacement compiles for that loop (its ordinal in the body, every `loop`
+    /// counted), entered at the loop's header with the frame's values.
+    pub fn explore_entry(
+        &self,
+        func_index: u32,
+        tier: Tier,
+        osr_loop: Option<u32>,
+        isa: jit::Isa,
+    ) -> Result<ExploredFunction> {
+        if osr_loop.is_some() && tier != Tier::Optimized {
+            return Err(Error::Usage(
+                "an on-stack-replacement variant is shown for tier 2 (--tier optimized) only"
+                    .into(),
+            ));
+        }
         let m = &self.inner;
         let def = func_index
             .checked_sub(m.num_imported_funcs)
@@ -177,7 +196,7 @@ impl Module {
             }
             Tier::Optimized => {
                 let (assembled, stretches, time) =
-                    crate::opt::compile_for_explore(isa, m, func_index, &code.layout)
+                    crate::opt::compile_for_explore(isa, m, func_index, &code.layout, osr_loop)
                         .map_err(refused)?;
                 let ops = stretches.into_iter().map(|s| ExploredOp {
                     wasm_offset: s.wasm_offset.unwrap_or(0),

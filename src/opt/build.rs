@@ -352,6 +352,27 @@ struct Frame {
     carried: usize,
 }
 
+/// What the second walk of an on-stack-replacement build needs of the first at the loop it
+/// enters: where the loop's operator is, the frames around it and the operand stack's types
+/// (with the constants among them).
+struct OsrSnapshot {
+    position: u64,
+    frames: Vec<FrameShape>,
+    stack: Vec<(Type, Option<Const>)>,
+    /// How many of `stack`'s values are the loop's own parameters (on top).
+    loop_params: usize,
+}
+
+/// A frame around the loop entered by on-stack replacement, as the second walk remakes it.
+struct FrameShape {
+    kind: FrameKind,
+    /// For a loop: the first walk's header, which the second walk's back-edges also reach.
+    header: Option<Block>,
+    param_types: Vec<Type>,
+    results: Vec<Type>,
+    height: usize,
+}
+
 /// Where an on-stack-replacement entry finds one of its values: tier 0 and tier 1 keep every wasm
 /// local in its slot and every non-constant value of the wasm operand stack in its canonical slot
 /// (`temp_base + height`) at a loop header.
@@ -411,6 +432,14 @@ struct FnBuilder<'a> {
     osr_loop: Option<u32>,
     loops_seen: u32,
     osr_sources: Vec<OsrSource>,
+    /// Building the on-stack-replacement entry's own copy of the code from its loop on (the
+    /// second walk, see [`FnBuilder::build`]).
+    copying: bool,
+    /// The first walk's state at the loop entered by on-stack replacement, for the second.
+    osr_snapshot: Option<OsrSnapshot>,
+    /// Headers of the loops around the one entered by on-stack replacement: the second walk's
+    /// back-edges reach them too, so they are sealed after it.
+    deferred_seals: Vec<Block>,
     f: Function,
     locals: Vec<Type>,
     defs: FxHashMap<(u32, Block), Value>,
@@ -440,6 +469,9 @@ impl<'a> FnBuilder<'a> {
             osr_loop: None,
             loops_seen: 0,
             osr_sources: Vec::new(),
+            copying: false,
+            osr_snapshot: None,
+            deferred_seals: Vec::new(),
             f: Function::new(name, sig),
             locals: Vec::new(),
             defs: FxHashMap::default(),
@@ -510,7 +542,8 @@ impl<'a> FnBuilder<'a> {
         self.terminate(InstKind::Jump, vec![], vec![BlockCall { block: target, args }]);
     }
 
-    /// Makes a new entry block that enters `header` (the loop being opened, whose parameters are
+    /// With fuel metered (see [`Self::peels_osr_loop`]): makes a new entry block that enters
+    /// `header` (the loop being opened, whose parameters are
     /// the carried operand stack `values`) as tier 0 and tier 1 leave a frame at a loop header:
     /// every local in its slot, the loop's own parameters and every non-constant value below them
     /// in its canonical slot, constants below them as constants (made again here: nothing in the
@@ -776,19 +809,18 @@ impl<'a> FnBuilder<'a> {
             then_reachable: false,
             carried: 0,
         });
-        let mut reader = body.get_operators_reader().map_err(|e| e.to_string())?;
-        while !reader.eof() {
-            let (op, offset) = reader.read_with_offset().map_err(|e| e.to_string())?;
-            let first_new = self.f.insts.len();
-            self.charge_fuel(&op)?;
-            let ends_segment = crate::vm::frame::ends_fuel_segment(&op);
-            self.op(op)?;
-            if ends_segment {
-                self.in_fuel_segment = false;
+        let reader = body.get_operators_reader().map_err(|e| e.to_string())?;
+        self.walk(reader)?;
+        if let Some(snapshot) = self.osr_snapshot.take() {
+            // The second walk: the entry's own copy of the code from the loop on.
+            let mut reader = body.get_operators_reader().map_err(|e| e.to_string())?;
+            while reader.original_position() < snapshot.position {
+                reader.read().map_err(|e| e.to_string())?;
             }
-            // Everything this operator made comes from it (for `tierup explore`).
-            for inst in &mut self.f.insts[first_new..] {
-                inst.srcloc = Some(offset as u32);
+            self.start_osr_copy(snapshot);
+            self.walk(reader)?;
+            for header in std::mem::take(&mut self.deferred_seals) {
+                self.seal(header);
             }
         }
         if let Some(fuel) = &self.fuel
@@ -813,6 +845,134 @@ impl<'a> FnBuilder<'a> {
             f.sig.params = f.blocks[f.entry().index()].params.iter().map(|&p| f.ty(p)).collect();
         }
         Ok((f, sources))
+    }
+
+    /// Builds the operators `reader` has left, in order.
+    fn walk(&mut self, mut reader: wasmparser::OperatorsReader<'_>) -> R<()> {
+        while !reader.eof() {
+            let (op, offset) = reader.read_with_offset().map_err(|e| e.to_string())?;
+            let first_new = self.f.insts.len();
+            if let Operator::Loop { blockty } = op
+                && self.peels_osr_loop(self.loops_seen)
+            {
+                let loop_params = self.block_type(blockty).0.len();
+                self.take_osr_snapshot(offset, loop_params);
+            }
+            self.charge_fuel(&op)?;
+            let ends_segment = crate::vm::frame::ends_fuel_segment(&op);
+            self.op(op)?;
+            if ends_segment {
+                self.in_fuel_segment = false;
+            }
+            // Everything this operator made comes from it (for `tierup explore`).
+            for inst in &mut self.f.insts[first_new..] {
+                inst.srcloc = Some(offset as u32);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether loop `ordinal`, reached by the first walk, is the one entered by on-stack
+    /// replacement and gets its own copy of the code (a second walk).
+    ///
+    /// Entering a nested loop's header straight from a new entry would make the header of every
+    /// loop around it reachable only through that header: one loop nest headed by the inner
+    /// header, where the hot inner loop's registers carry the whole nest (spills inside it) and
+    /// loop passes see one loop. Instead, as optimizing JITs do for on-stack replacement into
+    /// inner loops, the entry gets a copy of the code from the loop's header to the function's
+    /// end, whose branches to the loops around go to the first walk's headers: the copy runs
+    /// until the enclosing loops' next iteration, which then runs in the original, intact loop
+    /// nest. With fuel metered, the copy would charge segments where the original's code does
+    /// not run, so the entry jumps into the first walk's header instead ([`Self::enter_by_osr`]).
+    fn peels_osr_loop(&self, ordinal: u32) -> bool {
+        self.osr_loop == Some(ordinal) && self.fuel.is_none() && !self.copying && self.cur.is_some()
+    }
+
+    /// Records the first walk's state at the loop entered by on-stack replacement (its operator
+    /// at `position`, not yet built, with `loop_params` parameters on the stack) and defers
+    /// sealing the headers of the loops around it.
+    fn take_osr_snapshot(&mut self, position: u64, loop_params: usize) {
+        let frames = self
+            .ctrl
+            .iter()
+            .map(|fr| FrameShape {
+                kind: fr.kind,
+                header: (fr.kind == FrameKind::Loop).then_some(fr.label),
+                param_types: fr.param_types.clone(),
+                results: fr.results.clone(),
+                height: fr.height,
+            })
+            .collect();
+        let stack = self
+            .stack
+            .iter()
+            .map(|&v| {
+                let v = self.resolve(v);
+                (self.f.ty(v), self.f.const_of(v))
+            })
+            .collect();
+        self.deferred_seals
+            .extend(self.ctrl.iter().filter(|fr| fr.kind == FrameKind::Loop).map(|fr| fr.label));
+        self.osr_snapshot = Some(OsrSnapshot { position, frames, stack, loop_params });
+    }
+
+    /// Starts the second walk at the loop entered by on-stack replacement: a new entry block
+    /// whose parameters are the values tier 0 and tier 1 leave in the frame at a loop header
+    /// (every local, then every non-constant operand-stack value; constants below the loop's
+    /// own parameters are made again), and the frames around the loop remade, each loop's label
+    /// its first-walk header, every other frame with a new end (an `else` not yet reached is
+    /// unreachable from this entry).
+    fn start_osr_copy(&mut self, snapshot: OsrSnapshot) {
+        self.copying = true;
+        let osr = self.new_block();
+        self.sealed[osr.index()] = true;
+        self.f.layout.insert(0, osr);
+        self.entry = osr;
+        for (l, t) in self.locals.clone().into_iter().enumerate() {
+            let p = self.add_param(osr, t);
+            self.write_var(l as u32, osr, p);
+            self.osr_sources.push(OsrSource::Local(l as u32));
+        }
+        let carried = snapshot.stack.len() - snapshot.loop_params;
+        self.stack.clear();
+        for (h, &(t, constant)) in snapshot.stack.iter().enumerate() {
+            let value = match constant.filter(|_| h < carried) {
+                Some(c) => {
+                    let inst = self.f.push_inst(osr, InstKind::Const(c), vec![], vec![], &[t]);
+                    self.f.result(inst)
+                }
+                None => {
+                    self.osr_sources.push(OsrSource::Stack(h as u32));
+                    self.add_param(osr, t)
+                }
+            };
+            self.stack.push(value);
+        }
+        self.ctrl.clear();
+        for (depth, shape) in snapshot.frames.into_iter().enumerate() {
+            let label = match shape.header {
+                Some(header) => header,
+                // The function's own frame: a branch to it returns.
+                None if depth == 0 => Block(0),
+                None => self.make_end_block(&shape.results),
+            };
+            self.ctrl.push(Frame {
+                kind: shape.kind,
+                label,
+                end: label,
+                else_block: None,
+                params: vec![],
+                param_types: shape.param_types,
+                results: shape.results,
+                height: shape.height,
+                dead: false,
+                then_reachable: false,
+                carried: 0,
+            });
+        }
+        self.cur = Some(osr);
+        self.loops_seen = self.osr_loop.expect("an on-stack-replacement build");
+        self.in_fuel_segment = false;
     }
 
     /// Whether the function's entry is still the one it started with.
@@ -958,8 +1118,11 @@ impl<'a> FnBuilder<'a> {
                 // Entered by on-stack replacement too, the header takes the whole operand stack
                 // as parameters: below the loop's own, the values it carries, which differ by
                 // the way in.
-                let carried =
-                    if self.osr_loop == Some(ordinal) { self.stack.len() - pt.len() } else { 0 };
+                // The first walk of a peeled build makes this loop as any other (see
+                // `peels_osr_loop`); the entry's copy, or the in-place entry, carries.
+                let osr_here =
+                    self.osr_loop == Some(ordinal) && (self.copying || self.fuel.is_some());
+                let carried = if osr_here { self.stack.len() - pt.len() } else { 0 };
                 let carried_types: Vec<Type> =
                     self.stack[..carried].iter().map(|&v| self.f.ty(v)).collect();
                 let carried_params: Vec<Value> =
@@ -969,8 +1132,10 @@ impl<'a> FnBuilder<'a> {
                 let mut entry_values = self.stack[..carried].to_vec();
                 entry_values.extend(args);
                 self.jump(header, entry_values.clone());
-                if self.osr_loop == Some(ordinal) {
-                    self.enter_by_osr(header, &entry_values, carried);
+                if osr_here {
+                    if !self.copying {
+                        self.enter_by_osr(header, &entry_values, carried);
+                    }
                     self.stack.truncate(self.stack.len() - carried);
                     self.stack.extend(carried_params);
                 }
@@ -1286,9 +1451,15 @@ impl<'a> FnBuilder<'a> {
         fr.kind = FrameKind::Else;
         fr.then_reachable = reachable;
         fr.else_block = None;
-        let else_b = else_b.expect("else without if");
-        self.switch_to(else_b);
-        self.stack.extend(params);
+        match else_b {
+            Some(else_b) => {
+                self.switch_to(else_b);
+                self.stack.extend(params);
+            }
+            // An `if` around the loop an on-stack-replacement copy starts in: its false branch
+            // is not reachable from that entry.
+            None => self.cur = None,
+        }
     }
 
     fn do_end(&mut self) {
@@ -1303,7 +1474,10 @@ impl<'a> FnBuilder<'a> {
         }
         match fr.kind {
             FrameKind::Loop => {
-                self.seal(fr.label);
+                // A header the entry's copy also branches to is sealed after the copy.
+                if !self.deferred_seals.contains(&fr.label) {
+                    self.seal(fr.label);
+                }
                 // Fall-through results stay on the stack.
             }
             _ => {

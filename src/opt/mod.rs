@@ -131,7 +131,8 @@ pub(crate) struct ExploredStretch {
 }
 
 /// Compiles defined function `func_index` with tier 2 for reading rather than running, for
-/// `isa` (whatever the host), entered by a call: the machine code, where the code of each IR
+/// `isa` (whatever the host), entered by a call or, with `osr_loop`, at that loop's header (the
+/// variant on-stack replacement installs): the machine code, where the code of each IR
 /// instruction of the optimized function starts, and how long compiling took. Without a
 /// profile, every small callee is offered to the inliner. Nothing is mapped executable.
 pub(crate) fn compile_for_explore(
@@ -139,13 +140,15 @@ pub(crate) fn compile_for_explore(
     module: &ModuleInner,
     func_index: u32,
     layout: &FrameLayout,
+    osr_loop: Option<u32>,
 ) -> Result<(Assembled, Vec<ExploredStretch>, std::time::Duration), CompileError> {
     let started = std::time::Instant::now();
     let def = func_index - module.num_imported_funcs;
     let mut stats = Stats::new();
-    let (func, entry) = optimize(module, def, layout, None, Inlining::AllSmallCallees, &mut stats)?;
-    let target =
-        Target { module, func: &func, entry: &entry, func_index, is_call: true, osr_loop: None };
+    let (func, entry) =
+        optimize(module, def, layout, osr_loop, Inlining::AllSmallCallees, &mut stats)?;
+    let is_call = osr_loop.is_none();
+    let target = Target { module, func: &func, entry: &entry, func_index, is_call, osr_loop };
     let (assembled, origins) = assemble_for(isa, &target, true, &mut stats)?;
     let compile_time = started.elapsed();
     let stretches = origins
@@ -389,6 +392,45 @@ fn assemble<M: MacroAssembler>(
 mod tests {
     use super::*;
     use crate::{Engine, Module};
+    use tierup_passes::analysis::{Cfg, DomTree, LoopInfo};
+
+    /// The deepest loop nesting of `f`.
+    fn loop_depth(f: &Function) -> u32 {
+        let cfg = Cfg::new(f);
+        let loops = LoopInfo::new(f, &cfg, &DomTree::new(f, &cfg));
+        loops.loops.iter().map(|l| l.depth).max().unwrap_or(0)
+    }
+
+    /// On-stack replacement into an inner loop keeps the loop nest: the entry's copy of the
+    /// code branches back to the outer loop's header, so the inner loop stays a loop of its own
+    /// inside the outer one (entered at the inner header, both would be one loop: the hot inner
+    /// loop's registers would carry the outer loop's values).
+    #[test]
+    fn an_osr_entry_into_an_inner_loop_keeps_the_loop_nest() {
+        let wat = r#"(module (memory 1)
+            (func (param $n i32) (result i32) (local $i i32) (local $j i32) (local $sum i32)
+              (loop $outer
+                (local.set $j (i32.const 0))
+                (loop $inner
+                  (i32.store (i32.shl (local.get $j) (i32.const 2)) (local.get $i))
+                  (local.set $sum (i32.add (local.get $sum) (local.get $j)))
+                  (br_if $inner (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1)))
+                                          (local.get $n))))
+                (br_if $outer (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                                        (local.get $n))))
+              (local.get $sum)))"#;
+        let module = Module::new(&Engine::default(), wat).unwrap();
+        let layout = &crate::tier::interp_code(&module.inner, 0).unwrap().layout;
+        let depth = |osr| {
+            let mut stats = Stats::new();
+            let inlining = Inlining::AllSmallCallees;
+            let (func, _) = optimize(&module.inner, 0, layout, osr, inlining, &mut stats).unwrap();
+            loop_depth(&func)
+        };
+        assert_eq!(depth(None), 2, "entered by a call");
+        assert_eq!(depth(Some(1)), 2, "entered at the inner loop's header");
+        assert_eq!(depth(Some(0)), 2, "entered at the outer loop's header");
+    }
 
     /// A `tbz` reaches only 32 KiB: a tier-2 function whose bit test branches farther is refused
     /// by the near assembler (not silently truncated) and assembled with far branches instead.
@@ -404,7 +446,7 @@ mod tests {
         let module = Module::new(&Engine::default(), &wat).unwrap();
         let layout = &crate::tier::interp_code(&module.inner, 0).unwrap().layout;
         let (assembled, _, _) =
-            compile_for_explore(Isa::Aarch64, &module.inner, 0, layout).unwrap();
+            compile_for_explore(Isa::Aarch64, &module.inner, 0, layout, None).unwrap();
         assert!(assembled.code.len() > 32 << 10, "{} bytes", assembled.code.len());
 
         let mut stats = Stats::new();

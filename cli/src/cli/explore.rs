@@ -66,6 +66,12 @@ pub struct ExploreCommand {
     #[arg(long, value_name = "TIER", default_value = "baseline", value_parser = parse_tier)]
     tier: Tier,
 
+    /// With --tier optimized: show the variant on-stack replacement compiles for this loop of
+    /// each function (its ordinal in the body, from 0, every `loop` counted), entered at the
+    /// loop's header with the frame's values, instead of the one calls enter
+    #[arg(long, value_name = "N")]
+    osr_loop: Option<u32>,
+
     /// Tier 2's pass pipeline, as for `tierup run` (`-O`, `none`, or pass names)
     #[arg(long, value_name = "PIPELINE", default_value = "-O", allow_hyphen_values = true)]
     passes: String,
@@ -114,7 +120,7 @@ pub fn explore(cmd: ExploreCommand) -> Result<ExitCode> {
         if i > 0 {
             out.push('\n');
         }
-        match module.explore_function_in(func_index, cmd.tier, isa) {
+        match module.explore_entry(func_index, cmd.tier, cmd.osr_loop, isa) {
             Ok(function) => render(&mut out, &function, &operators)?,
             Err(Error::Unsupported(reason)) => {
                 let name = function_label(func_index, module.display_name(func_index));
