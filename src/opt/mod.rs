@@ -5,7 +5,9 @@
 //! - `OPTIMIZED` is the `Compiler` tiering calls: one function at a time, with its callees that
 //!   ran (the profile's call counts) built too so the pipeline's inliner can take them;
 //!   on-stack-replacement entries are separate compilations of the function entered at one loop
-//!   header (`compile_osr`), made when a running loop asks for one.
+//!   header (`compile_osr`), made when a running loop asks for one: the entry runs its own copy
+//!   of the code from that header on, which branches back into the original loop nest at the
+//!   loops around it, so an inner loop entered this way stays an inner loop (`build.rs`).
 //! - Code runs on the shared slot frame and is entered like every tier's, so calls between tiers
 //!   cost nothing extra; spill slots and the call area sit above the wasm frame (`emit.rs`).
 //!
