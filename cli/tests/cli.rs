@@ -503,6 +503,22 @@ fn explore_shows_tier_2_code_under_ssa_instructions() {
     assert!(run.stderr.contains("makes no machine code"), "{}", run.stderr);
 }
 
+/// `--osr-loop N`: the variant on-stack replacement compiles for loop `N`, tier 2 only.
+#[test]
+fn explore_shows_a_loops_on_stack_replacement_variant() {
+    let args = ["explore", "--tier", "optimized", "--osr-loop", "0", "--func", "sum"];
+    let run = tierup(&[&args[..], &["tests/data/explore.wat"]].concat());
+    assert_eq!((run.status, run.stderr.as_str()), (0, ""), "{}", run.stdout);
+    let out = &run.stdout;
+    let sum = line_index(out, 0, |l| l.starts_with(";; function 2 `sum`: "));
+    let body = line_index(out, sum, |l| l == ";; body");
+    let load = line_index(out, body, |l| l.starts_with("  v") && l.ends_with("i32.load"));
+    assert!(is_instruction(out.lines().nth(load + 1).unwrap()), "{out}");
+    let args = ["explore", "--osr-loop", "0", "--func", "sum", "tests/data/explore.wat"];
+    let run = tierup(&args);
+    assert!(run.stderr.contains("tier 2 (--tier optimized) only"), "{}", run.stderr);
+}
+
 /// Tier 2's aarch64 code on any host: A64 instructions under the SSA instructions, the loop's
 /// load through the pinned memory base.
 #[test]
