@@ -139,3 +139,61 @@ fn an_instance_takes_code_another_instance_tiered_up_at_its_next_call() {
     };
     assert_eq!(trap.backtrace[0].tier, Tier::Baseline, "{trap}");
 }
+
+/// Loop nests in the shapes on-stack replacement into tier 2 copies code around (see tier 2's
+/// SSA builder): inner loops inside `if`/`else` and blocks with results, an operand-stack value
+/// carried across the loops, branches (`br_if`, `br_table`) from inner loops to outer loops and
+/// out of them. Every loop moves up at its first back-edge, into tier 1 and then into tier 2 at
+/// the next, so each function switches tiers in the middle of each of its loops.
+const NESTS: &str = r#"(module
+  (func (export "nest") (param $n i32) (result i32)
+    (local $i i32) (local $j i32) (local $k i32) (local $acc i32)
+    (i32.const 7)  ;; carried below every loop, used after them
+    (block $done (result i32)
+      (loop $outer (result i32)
+        (local.set $j (i32.const 0))
+        (if (i32.and (local.get $i) (i32.const 1))
+          (then
+            (loop $odd
+              (local.set $acc (i32.add (local.get $acc) (i32.mul (local.get $i) (local.get $j))))
+              (br_if $odd (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1)))
+                                    (local.get $n)))))
+          (else
+            (block $even
+              (loop $inner
+                (local.set $k (i32.const 0))
+                (loop $innermost
+                  (local.set $acc (i32.xor (local.get $acc)
+                                           (i32.add (local.get $k) (local.get $j))))
+                  (br_if $innermost (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1)))
+                                              (i32.const 3)))
+                  (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                  (br_table $inner $even (i32.ge_u (local.get $j) (local.get $n))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $done (i32.add (local.get $acc) (local.get $i))
+                     (i32.ge_u (local.get $i) (local.get $n)))
+        (br $outer)))
+    (i32.add)))"#;
+
+#[test]
+fn loops_entered_in_tier_2_mid_nest_compute_what_the_interpreter_computes() {
+    let interp = Engine::new(Config { tier: Tier::Interp.into(), ..Config::default() });
+    let tier_up =
+        TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1, opt_threshold: 1 };
+    let osr = Engine::new(Config {
+        tier: Tiering::Auto,
+        tier_up,
+        tier_up_mode: TierUpMode::Sync,
+        ..Config::default()
+    });
+    let calls: Vec<(&str, Vec<Val>)> =
+        [1, 2, 3, 5, 8, 13, 40].iter().map(|&n| ("nest", vec![Val::I32(n)])).collect();
+    let expected = outcomes(&Module::new(&interp, NESTS).unwrap(), &calls);
+    // A fresh module per call: each run enters its loops in tier 2 at a different iteration.
+    for call in &calls {
+        let module = Module::new(&osr, NESTS).unwrap();
+        let got = outcomes(&module, std::slice::from_ref(call));
+        let want = &expected[calls.iter().position(|c| c == call).unwrap()];
+        assert_eq!(&got[0], want, "nest({:?})", call.1);
+    }
+}
