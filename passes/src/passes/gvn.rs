@@ -9,11 +9,33 @@
 use super::util::{Subst, remove_insts};
 use crate::analysis::FuncAnalyses;
 use crate::hash::FxHashMap;
-use crate::ir::{Block, Env, Function, InstKind, Value};
+use crate::ir::{Block, Env, Function, Inst, InstKind, Value};
 use crate::pass::{Changed, Counters, FunctionPass};
 
 /// The `gvn` pass.
 pub struct Gvn;
+
+/// An instruction's operands (after substitution) as a table key: inline when there are at most
+/// three (every numeric operator and `select`), so most keys cost no allocation.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Operands {
+    Few(u8, [Value; 3]),
+    Many(Vec<Value>),
+}
+
+impl Operands {
+    fn new(args: &[Value], subst: &Subst) -> Operands {
+        if args.len() <= 3 {
+            let mut few = [Value(0); 3];
+            for (k, &a) in args.iter().enumerate() {
+                few[k] = subst.resolve(a);
+            }
+            Operands::Few(args.len() as u8, few)
+        } else {
+            Operands::Many(args.iter().map(|&a| subst.resolve(a)).collect())
+        }
+    }
+}
 
 fn candidate(k: &InstKind) -> bool {
     match k {
@@ -34,9 +56,10 @@ impl FunctionPass for Gvn {
         an: &mut FuncAnalyses,
         counters: &mut Counters,
     ) -> Changed {
-        let dom = an.domtree(f).clone();
-        let mut table: FxHashMap<(InstKind, Vec<Value>), Vec<Value>> = FxHashMap::default();
-        let mut undo: Vec<Vec<(InstKind, Vec<Value>)>> = Vec::new();
+        let dom = an.domtree(f);
+        // Key -> the dominating instruction computing it (the IR does not change during the walk).
+        let mut table: FxHashMap<(InstKind, Operands), Inst> = FxHashMap::default();
+        let mut undo: Vec<Vec<(InstKind, Operands)>> = Vec::new();
         let mut subst = Subst::new(f);
         let mut dead = vec![false; f.insts.len()];
         let mut merged = 0;
@@ -60,10 +83,10 @@ impl FunctionPass for Gvn {
                         if !candidate(&d.kind) {
                             continue;
                         }
-                        let key =
-                            (d.kind.clone(), d.args.iter().map(|&a| subst.resolve(a)).collect());
+                        let key = (d.kind.clone(), Operands::new(&d.args, &subst));
                         match table.get(&key) {
-                            Some(prev) => {
+                            Some(&prev) => {
+                                let prev = &f.insts[prev.index()].results;
                                 for (&r, &p) in d.results.iter().zip(prev) {
                                     subst.set(r, p);
                                 }
@@ -71,7 +94,7 @@ impl FunctionPass for Gvn {
                                 merged += 1;
                             }
                             None => {
-                                table.insert(key.clone(), d.results.clone());
+                                table.insert(key.clone(), i);
                                 added.push(key);
                             }
                         }
