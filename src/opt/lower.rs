@@ -286,6 +286,9 @@ struct Lower<'f> {
     vregs: Vec<Option<VReg>>,
     /// Uses of each value (operands and branch arguments).
     uses: Vec<u32>,
+    /// The block of each instruction in the layout (what [`Lower::sole_def_in`] asks, per
+    /// branch and select: searching the block each time was quadratic in its length).
+    inst_block: Vec<Option<Block>>,
     /// Constants folded everywhere they are used: not materialized.
     folded: Vec<bool>,
     next_vreg: usize,
@@ -328,8 +331,10 @@ impl<'f> Lower<'f> {
         immediates: &'f dyn Immediates,
     ) -> Result<Self, CompileError> {
         let mut uses = vec![0u32; f.values.len()];
+        let mut inst_block = vec![None; f.insts.len()];
         for &b in &f.layout {
             for &i in &f.blocks[b.index()].insts {
+                inst_block[i.index()] = Some(b);
                 let d = &f.insts[i.index()];
                 for a in &d.args {
                     uses[a.index()] += 1;
@@ -347,6 +352,7 @@ impl<'f> Lower<'f> {
             num_imported,
             vregs: vec![None; f.values.len()],
             uses,
+            inst_block,
             folded: vec![false; f.values.len()],
             next_vreg: 0,
             order: Vec::new(),
@@ -602,7 +608,7 @@ impl<'f> Lower<'f> {
     /// fused branch or select may absorb.
     fn sole_def_in(&self, b: Block, v: Value) -> Option<Inst> {
         let def = self.f.def_inst(v)?;
-        let sole = self.uses[v.index()] == 1 && self.f.blocks[b.index()].insts.contains(&def);
+        let sole = self.uses[v.index()] == 1 && self.inst_block[def.index()] == Some(b);
         sole.then_some(def)
     }
 
@@ -1022,7 +1028,9 @@ impl<'f> Lower<'f> {
 
     fn finish(mut self) -> VCode {
         self.order_reverse_postorder();
-        let mut origins = Vec::new();
+        let total: usize = self.block_insts.iter().map(Vec::len).sum();
+        self.insts.reserve(total);
+        let mut origins = Vec::with_capacity(total);
         for (n, insts) in std::mem::take(&mut self.block_insts).into_iter().enumerate() {
             let start = self.insts.len() as u32;
             for (inst, origin) in insts {
@@ -1035,7 +1043,7 @@ impl<'f> Lower<'f> {
         for b in &self.blocks {
             let last = &self.insts[b.end as usize - 1];
             debug_assert!(last.is_terminator(), "a block ends in a terminator");
-            debug_assert_eq!(last.successors(), b.succs, "successors agree");
+            debug_assert_eq!(last.successors()[..], b.succs[..], "successors agree");
         }
         let mut operands = Vec::with_capacity(self.insts.len() * 2);
         let mut operand_starts = Vec::with_capacity(self.insts.len() + 1);
