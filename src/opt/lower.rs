@@ -289,6 +289,9 @@ struct Lower<'f> {
     /// The block of each instruction in the layout (what [`Lower::sole_def_in`] asks, per
     /// branch and select: searching the block each time was quadratic in its length).
     inst_block: Vec<Option<Block>>,
+    /// Branch edges into each block from the layout's blocks: an edge needs a block of its own
+    /// only when its target has others (see [`Lower::edge`]).
+    edges_into: Vec<u32>,
     /// Constants folded everywhere they are used: not materialized.
     folded: Vec<bool>,
     next_vreg: usize,
@@ -332,6 +335,7 @@ impl<'f> Lower<'f> {
     ) -> Result<Self, CompileError> {
         let mut uses = vec![0u32; f.values.len()];
         let mut inst_block = vec![None; f.insts.len()];
+        let mut edges_into = vec![0u32; f.blocks.len()];
         for &b in &f.layout {
             for &i in &f.blocks[b.index()].insts {
                 inst_block[i.index()] = Some(b);
@@ -340,6 +344,7 @@ impl<'f> Lower<'f> {
                     uses[a.index()] += 1;
                 }
                 for t in &d.targets {
+                    edges_into[t.block.index()] += 1;
                     for a in &t.args {
                         uses[a.index()] += 1;
                     }
@@ -353,6 +358,7 @@ impl<'f> Lower<'f> {
             vregs: vec![None; f.values.len()],
             uses,
             inst_block,
+            edges_into,
             folded: vec![false; f.values.len()],
             next_vreg: 0,
             order: Vec::new(),
@@ -882,8 +888,12 @@ impl<'f> Lower<'f> {
         self.call(mb, inst, args, results)
     }
 
-    /// A successor edge: the VCode block of IR target `t` with `args`, or, when `split`, a new
-    /// edge block that jumps there (so no edge is critical).
+    /// A successor edge: the VCode block of IR target `t` with `args`, or, when `split` (the
+    /// edge leaves a block with several successors), a new edge block that jumps there, so no
+    /// edge is critical. An edge without arguments into a block nothing else enters is not
+    /// critical and needs no block of its own: the allocator's moves for it go at the start of
+    /// the target, where the edge block would have had them, and each block is work for every
+    /// phase from here to emission.
     fn edge(
         &mut self,
         from: MB,
@@ -891,7 +901,8 @@ impl<'f> Lower<'f> {
         split: bool,
     ) -> Result<MB, CompileError> {
         let target = self.mblock[t.block.index()].expect("reachable target");
-        if !split {
+        let critical = !t.args.is_empty() || self.edges_into[t.block.index()] > 1;
+        if !(split && critical) {
             let args: Vec<VReg> = t.args.iter().map(|&a| self.vreg(a)).collect::<Result<_, _>>()?;
             self.link(from, target, args);
             return Ok(target);
