@@ -138,13 +138,14 @@ impl<'m> Context<'m> {
 
     /// The call graph (cached).
     pub fn callgraph(&mut self) -> &CallGraph {
-        self.callgraph.get_or_insert_with(|| CallGraph::new(self.module))
+        self.callgraph.get_or_insert_with(|| CallGraph::of_bodies(self.module, self.bodies.clone()))
     }
 
     /// The call graph, taken out of the cache (built if missing): for a pass that changes calls
     /// while it walks the graph, which would drop the cached one anyway.
     pub fn take_callgraph(&mut self) -> CallGraph {
-        self.callgraph.take().unwrap_or_else(|| CallGraph::new(self.module))
+        let (module, bodies) = (&*self.module, &self.bodies);
+        self.callgraph.take().unwrap_or_else(|| CallGraph::of_bodies(module, bodies.clone()))
     }
 
     /// Drops what `changed` invalidates for function `f`.

@@ -11,6 +11,7 @@ use crate::analysis::FuncAnalyses;
 use crate::hash::FxHashMap;
 use crate::ir::{Block, Env, Function, Inst, InstKind, Value};
 use crate::pass::{Changed, Counters, FunctionPass};
+use std::collections::hash_map::Entry;
 
 /// The `gvn` pass.
 pub struct Gvn;
@@ -57,52 +58,35 @@ impl FunctionPass for Gvn {
         counters: &mut Counters,
     ) -> Changed {
         let dom = an.domtree(f);
-        // Key -> the dominating instruction computing it (the IR does not change during the walk).
-        let mut table: FxHashMap<(InstKind, Operands), Inst> = FxHashMap::default();
-        let mut undo: Vec<Vec<(InstKind, Operands)>> = Vec::new();
+        // Key -> the latest instruction computing it and its block. Blocks are visited in a
+        // dominator-tree preorder, so an entry whose block does not dominate the current one
+        // belongs to a finished subtree and never will again: it is replaced, and the table
+        // behaves as one scoped by the tree (without undoing entries or cloning keys for that).
+        let mut table: FxHashMap<(InstKind, Operands), (Inst, Block)> = FxHashMap::default();
         let mut subst = Subst::new(f);
         let mut dead = vec![false; f.insts.len()];
         let mut merged = 0;
-        // Iterative DFS over the dominator tree with enter/exit events.
-        enum Ev {
-            Enter(Block),
-            Exit,
-        }
-        let mut stack = vec![Ev::Enter(f.entry())];
-        while let Some(ev) = stack.pop() {
-            match ev {
-                Ev::Exit => {
-                    for key in undo.pop().unwrap() {
-                        table.remove(&key);
-                    }
+        for &b in &dom.preorder {
+            for &i in &f.blocks[b.index()].insts {
+                let d = &f.insts[i.index()];
+                if !candidate(&d.kind) {
+                    continue;
                 }
-                Ev::Enter(b) => {
-                    let mut added = Vec::new();
-                    for &i in &f.blocks[b.index()].insts {
-                        let d = &f.insts[i.index()];
-                        if !candidate(&d.kind) {
-                            continue;
+                let key = (d.kind.clone(), Operands::new(&d.args, &subst));
+                match table.entry(key) {
+                    Entry::Occupied(e) if dom.dominates(e.get().1, b) => {
+                        let prev = &f.insts[e.get().0.index()].results;
+                        for (&r, &p) in d.results.iter().zip(prev) {
+                            subst.set(r, p);
                         }
-                        let key = (d.kind.clone(), Operands::new(&d.args, &subst));
-                        match table.get(&key) {
-                            Some(&prev) => {
-                                let prev = &f.insts[prev.index()].results;
-                                for (&r, &p) in d.results.iter().zip(prev) {
-                                    subst.set(r, p);
-                                }
-                                dead[i.index()] = true;
-                                merged += 1;
-                            }
-                            None => {
-                                table.insert(key.clone(), i);
-                                added.push(key);
-                            }
-                        }
+                        dead[i.index()] = true;
+                        merged += 1;
                     }
-                    undo.push(added);
-                    stack.push(Ev::Exit);
-                    for &c in dom.children(b).iter().rev() {
-                        stack.push(Ev::Enter(c));
+                    Entry::Occupied(mut e) => {
+                        e.insert((i, b));
+                    }
+                    Entry::Vacant(e) => {
+                        e.insert((i, b));
                     }
                 }
             }
