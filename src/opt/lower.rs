@@ -1017,7 +1017,7 @@ impl<'f> Lower<'f> {
     /// fall-throughs in that order too.
     fn order_reverse_postorder(&mut self) {
         let n = self.blocks.len();
-        let succs: Vec<Vec<usize>> =
+        let succs: Vec<smallvec::SmallVec<[usize; 2]>> =
             self.blocks.iter().map(|b| b.succs.iter().map(|s| s.index()).collect()).collect();
         let order = super::layout::loop_contiguous_order(&succs);
         let mut new_index = vec![0usize; n];

@@ -110,6 +110,27 @@ impl Edges {
         (Edges { starts: pred_starts, blocks: preds }, Edges { starts: succ_starts, blocks: succs })
     }
 
+    /// `n` lists, list `a` holding every `b` of a pair `(a, b)` from `pairs`, in their order.
+    pub(crate) fn from_pairs(
+        n: usize,
+        pairs: impl Iterator<Item = (Block, Block)> + Clone,
+    ) -> Edges {
+        let mut starts = vec![0u32; n + 1];
+        for (a, _) in pairs.clone() {
+            starts[a.index() + 1] += 1;
+        }
+        for i in 0..n {
+            starts[i + 1] += starts[i];
+        }
+        let mut fill = starts.clone();
+        let mut blocks = vec![Block(0); starts[n] as usize];
+        for (a, b) in pairs {
+            blocks[fill[a.index()] as usize] = b;
+            fill[a.index()] += 1;
+        }
+        Edges { starts, blocks }
+    }
+
     /// The number of blocks (lists).
     pub fn len(&self) -> usize {
         self.starts.len().saturating_sub(1)

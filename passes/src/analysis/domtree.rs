@@ -2,13 +2,15 @@
 //! CFG's reverse post-order), with pre/post numbers so `dominates` is O(1).
 
 use super::Cfg;
+use super::cfg::Edges;
 use crate::ir::{Block, Function};
 
 /// Immediate dominators and the tree's DFS numbering. Only reachable blocks are in the tree.
 #[derive(Debug, Clone)]
 pub struct DomTree {
     idom: Vec<Option<Block>>,
-    children: Vec<Vec<Block>>,
+    /// Per block, its children (flat, like the CFG's edge lists).
+    children: Edges,
     pre: Vec<u32>,
     post: Vec<u32>,
     /// Reachable blocks in a dominator-tree preorder (parents before children).
@@ -20,14 +22,13 @@ impl DomTree {
     pub fn new(f: &Function, cfg: &Cfg) -> DomTree {
         let n = f.blocks.len();
         let mut idom = vec![None; n];
-        let mut children = vec![Vec::new(); n];
         let doms = immediate_dominators(cfg);
-        // RPO order keeps children sorted by layout-ish order.
         for &b in cfg.rpo.iter().skip(1) {
-            let d = cfg.rpo[doms[b.index()] as usize];
-            idom[b.index()] = Some(d);
-            children[d.index()].push(b);
+            idom[b.index()] = Some(cfg.rpo[doms[b.index()] as usize]);
         }
+        // RPO order keeps children sorted by layout-ish order.
+        let pairs = cfg.rpo.iter().skip(1).map(|&b| (idom[b.index()].unwrap(), b));
+        let children = Edges::from_pairs(n, pairs);
         let (mut pre, mut post) = (vec![u32::MAX; n], vec![0; n]);
         let mut preorder = Vec::new();
         let mut counter = 0;
