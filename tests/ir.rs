@@ -159,8 +159,10 @@ fn every_spec_and_corpus_function_builds_verifies_and_survives_o() {
         fast.run(&mut timed).unwrap_or_else(|e| panic!("{name}: {e}"));
         c.opt_time += start.elapsed();
         c.opt_cpu += cpu_time() - cpu;
-        for (i, t) in fast.func_time.iter().enumerate() {
-            let total = *t + report.func_time[i];
+        let pass_time: std::collections::HashMap<usize, Duration> =
+            fast.func_time.iter().map(|&(f, t)| (f.index(), t)).collect();
+        for (i, &built) in report.func_time.iter().enumerate() {
+            let total = built + pass_time.get(&i).copied().unwrap_or_default();
             slowest.push((total, format!("{name} fn{i}"), report.func_bytes[i]));
         }
         slowest.sort_by_key(|s| std::cmp::Reverse(s.0));

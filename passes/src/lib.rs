@@ -8,7 +8,7 @@
 //! - [`ir`]: modules, functions, blocks with parameters, instructions with exact wasm semantics.
 //! - [`text`]: printer and parser.
 //! - [`verify`]: the verifier.
-//! - [`analysis`]: CFG, dominator tree, loops, liveness, use lists, call graph (petgraph).
+//! - [`analysis`]: CFG, dominator tree, loops, liveness, use lists, call graph (petgraph's SCCs).
 //! - [`pass`]: the `Pass` trait, `PassManager`, pipelines, statistics.
 //! - [`passes`]: the passes and their registry.
 //! - [`eval`] and [`check`]: the SSA evaluator and the before/after check built on it.

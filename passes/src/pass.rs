@@ -73,20 +73,21 @@ pub type Counters = BTreeMap<&'static str, u64>;
 pub struct Context<'m> {
     /// The module being optimized.
     pub module: &'m mut Module,
-    /// The functions with bodies, when the context was made: what passes visit. No pass adds a
-    /// function, and an engine compiling one function holds thousands of bodiless stand-ins that
-    /// per-pass loops would otherwise walk.
+    /// The functions with bodies, when the context was made, in index order: what passes visit.
+    /// No pass adds a function, and an engine compiling one function holds thousands of bodiless
+    /// stand-ins that per-pass loops would otherwise walk. What the context keeps per function
+    /// is kept per body, by position in this list (its "slot"): arrays over every function
+    /// cost more to clear than a tier-2 compile of a small function does.
     bodies: Vec<FuncId>,
-    /// Per function, made when a pass first asks: an engine's module holds every function of a
-    /// wasm module, most of them bodiless declarations no pass visits.
-    analyses: std::collections::HashMap<usize, FuncAnalyses>,
+    /// Per body, made when a pass first asks.
+    analyses: Vec<FuncAnalyses>,
     callgraph: Option<CallGraph>,
     /// The running pass's counters.
     pub counters: Counters,
-    /// Time spent in function passes per function (for compile-budget measurements).
-    pub func_time: Vec<Duration>,
-    /// Bumped whenever a pass reports a change to the function.
-    pub versions: Vec<u64>,
+    /// Per body, time spent in function passes (for compile-budget measurements).
+    func_time: Vec<Duration>,
+    /// Per body, bumped whenever a pass reports a change to the function.
+    versions: Vec<u64>,
     /// `(pass, function) -> version` at which the pass last ran on the function and changed
     /// nothing: running it again on the same version would change nothing either (passes are
     /// deterministic functions of the IR), so a `fix(...)` round skips it.
@@ -97,18 +98,19 @@ impl<'m> Context<'m> {
     /// A context with nothing cached.
     pub fn new(module: &'m mut Module) -> Context<'m> {
         let n = module.funcs.len();
-        let bodies = (0..n)
+        let bodies: Vec<FuncId> = (0..n)
             .filter(|&i| module.funcs[i].import.is_none() && !module.funcs[i].layout.is_empty())
             .map(|i| FuncId(i as u32))
             .collect();
+        let k = bodies.len();
         Context {
             module,
             bodies,
-            analyses: std::collections::HashMap::new(),
+            analyses: (0..k).map(|_| FuncAnalyses::default()).collect(),
             callgraph: None,
             counters: Counters::new(),
-            func_time: vec![Duration::ZERO; n],
-            versions: vec![0; n],
+            func_time: vec![Duration::ZERO; k],
+            versions: vec![0; k],
             clean: std::collections::HashMap::new(),
         }
     }
@@ -118,34 +120,45 @@ impl<'m> Context<'m> {
         self.bodies.iter().map(|f| self.module.funcs[f.index()].inst_count()).sum::<usize>() as i64
     }
 
-    /// Function `f` with its environment and analysis cache.
+    /// The position of `f` in `bodies` (`None`: it had no body when the context was made).
+    fn slot(&self, f: FuncId) -> Option<usize> {
+        self.bodies.binary_search(&f).ok()
+    }
+
+    /// How many times passes reported changing `f` (0 for a function without a body).
+    pub fn version(&self, f: FuncId) -> u64 {
+        self.slot(f).map_or(0, |k| self.versions[k])
+    }
+
+    /// Function `f` (which has a body) with its environment and analysis cache.
     pub fn func(&mut self, f: FuncId) -> (&Env, &mut Function, &mut FuncAnalyses) {
-        let analyses = self.analyses.entry(f.index()).or_default();
-        (&self.module.env, &mut self.module.funcs[f.index()], analyses)
+        let k = self.slot(f).expect("analyses of a function without a body");
+        (&self.module.env, &mut self.module.funcs[f.index()], &mut self.analyses[k])
     }
 
     /// The call graph (cached).
     pub fn callgraph(&mut self) -> &CallGraph {
-        self.callgraph.get_or_insert_with(|| CallGraph::new(self.module))
+        self.callgraph.get_or_insert_with(|| CallGraph::of_bodies(self.module, self.bodies.clone()))
     }
 
     /// The call graph, taken out of the cache (built if missing): for a pass that changes calls
     /// while it walks the graph, which would drop the cached one anyway.
     pub fn take_callgraph(&mut self) -> CallGraph {
-        self.callgraph.take().unwrap_or_else(|| CallGraph::new(self.module))
+        let (module, bodies) = (&*self.module, &self.bodies);
+        self.callgraph.take().unwrap_or_else(|| CallGraph::of_bodies(module, bodies.clone()))
     }
 
     /// Drops what `changed` invalidates for function `f`.
     pub fn invalidate(&mut self, f: FuncId, changed: Changed) {
-        if changed.any() {
-            self.versions[f.index()] += 1;
-        }
-        if changed.cfg {
-            self.analyses.remove(&f.index());
-        } else if changed.insts
-            && let Some(analyses) = self.analyses.get_mut(&f.index())
-        {
-            analyses.invalidate_insts();
+        if let Some(k) = self.slot(f) {
+            if changed.any() {
+                self.versions[k] += 1;
+            }
+            if changed.cfg {
+                self.analyses[k].invalidate_all();
+            } else if changed.insts {
+                self.analyses[k].invalidate_insts();
+            }
         }
         if changed.calls {
             self.callgraph = None;
@@ -159,7 +172,7 @@ impl<'m> Context<'m> {
 
     /// Whether analyses of `f` are cached (for tests).
     pub fn cached(&self, f: FuncId) -> [bool; 5] {
-        self.analyses.get(&f.index()).map_or([false; 5], FuncAnalyses::cached)
+        self.slot(f).map_or([false; 5], |k| self.analyses[k].cached())
     }
 }
 
@@ -200,18 +213,18 @@ impl<T: FunctionPass> Pass for T {
                 continue;
             }
             let name = FunctionPass::name(self);
-            if cx.clean.get(&(name, i)) == Some(&cx.versions[i]) {
+            if cx.clean.get(&(name, i)) == Some(&cx.versions[k]) {
                 continue;
             }
             let mut counters = std::mem::take(&mut cx.counters);
             let start = Instant::now();
             let (env, func, an) = cx.func(id);
             let changed = self.run_on_function(env, func, an, &mut counters);
-            cx.func_time[i] += start.elapsed();
+            cx.func_time[k] += start.elapsed();
             cx.counters = counters;
             cx.invalidate(id, changed);
             if !changed.any() {
-                cx.clean.insert((name, i), cx.versions[i]);
+                cx.clean.insert((name, i), cx.versions[k]);
             }
             all |= changed;
         }
@@ -376,9 +389,9 @@ pub struct PassManager {
     pub printed: String,
     /// Evaluator checks done and skipped.
     pub checks: CheckReport,
-    /// Time function passes spent on each function in the last run.
-    pub func_time: Vec<Duration>,
-    /// Function versions at their last verification in the current run.
+    /// Time function passes spent on each function with a body in the last run.
+    pub func_time: Vec<(FuncId, Duration)>,
+    /// Per body (see [`Context`]), its version at its last verification in the current run.
     verified: Vec<u64>,
 }
 
@@ -413,9 +426,9 @@ impl PassManager {
     pub fn run(&mut self, module: &mut Module) -> Result<Changed, PipelineFailure> {
         let mut steps = std::mem::take(&mut self.steps);
         let mut cx = Context::new(module);
-        self.verified = vec![0; cx.module.funcs.len()];
+        self.verified = vec![0; cx.bodies.len()];
         let r = self.run_steps(&mut steps, &mut cx);
-        self.func_time = std::mem::take(&mut cx.func_time);
+        self.func_time = cx.bodies.iter().copied().zip(cx.func_time.iter().copied()).collect();
         self.steps = steps;
         r
     }
@@ -492,12 +505,12 @@ impl PassManager {
         if self.options.verify {
             // Only functions a pass changed since their last verification.
             let mut errors = Vec::new();
-            for &f in &cx.bodies {
+            for (k, &f) in cx.bodies.iter().enumerate() {
                 let i = f.index();
-                if self.verified[i] == cx.versions[i] {
+                if self.verified[k] == cx.versions[k] {
                     continue;
                 }
-                self.verified[i] = cx.versions[i];
+                self.verified[k] = cx.versions[k];
                 if let Err(e) =
                     verify_function(&cx.module.env, FuncId(i as u32), &cx.module.funcs[i])
                 {

@@ -448,6 +448,11 @@ struct FnBuilder<'a> {
     /// Predecessor edges of each block: (branching block, terminator, target index).
     preds: Vec<Vec<(Block, Inst, usize)>>,
     alias: Vec<Option<Value>>,
+    /// The single-predecessor blocks `read_var` walked through, for all its active calls (each
+    /// uses the part above where it started): one vector rather than one per read.
+    chain: Vec<Block>,
+    /// Scratch for [`FnBuilder::ins`]: the operand types of the instruction being added.
+    arg_types: Vec<Type>,
     stack: Vec<Value>,
     ctrl: Vec<Frame>,
     cur: Option<Block>,
@@ -479,6 +484,8 @@ impl<'a> FnBuilder<'a> {
             incomplete: Vec::new(),
             preds: Vec::new(),
             alias: Vec::new(),
+            chain: Vec::new(),
+            arg_types: Vec::new(),
             stack: Vec::new(),
             ctrl: Vec::new(),
             cur: None,
@@ -522,8 +529,9 @@ impl<'a> FnBuilder<'a> {
 
     /// Appends a non-terminator to the current block and pushes its results.
     fn ins(&mut self, kind: InstKind, args: Vec<Value>) -> Inst {
-        let tys: Vec<Type> = args.iter().map(|&a| self.f.ty(a)).collect();
-        let result_types = tierup_passes::ir::result_types(self.env, &kind, &tys);
+        self.arg_types.clear();
+        self.arg_types.extend(args.iter().map(|&a| self.f.ty(a)));
+        let result_types = tierup_passes::ir::result_types(self.env, &kind, &self.arg_types);
         let b = self.cur.expect("emitting into unreachable code");
         let inst = self.f.push_inst(b, kind, args, vec![], &result_types);
         self.stack.extend(self.f.insts[inst.index()].results.iter().copied());
@@ -532,8 +540,8 @@ impl<'a> FnBuilder<'a> {
 
     fn terminate(&mut self, kind: InstKind, args: Vec<Value>, targets: Vec<BlockCall>) {
         let b = self.cur.take().expect("terminating unreachable code");
-        let inst = self.f.push_inst(b, kind, args, targets.clone(), &[]);
-        for (i, t) in targets.iter().enumerate() {
+        let inst = self.f.push_inst(b, kind, args, targets, &[]);
+        for (i, t) in self.f.insts[inst.index()].targets.iter().enumerate() {
             self.preds[t.block.index()].push((b, inst, i));
         }
     }
@@ -606,20 +614,21 @@ impl<'a> FnBuilder<'a> {
 
     fn read_var(&mut self, var: u32, b: Block) -> Value {
         // Walk single-predecessor chains iteratively (they can be long).
-        let mut chain = Vec::new();
+        let base = self.chain.len();
         let mut at = b;
         let v = loop {
             if let Some(&v) = self.defs.get(&(var, at)) {
                 break self.resolve(v);
             }
             if self.sealed[at.index()] && self.preds[at.index()].len() == 1 {
-                chain.push(at);
+                self.chain.push(at);
                 at = self.preds[at.index()][0].0;
                 continue;
             }
             break self.read_var_rec(var, at);
         };
-        for c in chain {
+        while self.chain.len() > base {
+            let c = self.chain.pop().unwrap();
             self.write_var(var, c, v);
         }
         v
@@ -777,6 +786,11 @@ impl<'a> FnBuilder<'a> {
     }
 
     fn build(mut self, body: &wasmparser::FunctionBody<'_>) -> R<(Function, Vec<OsrSource>)> {
+        // About one instruction and one value per four bytes of code (the corpus's ratio):
+        // reserved up front, the arenas are not copied over and over as they grow.
+        let expected = (body.range().end - body.range().start) as usize / 4;
+        self.f.insts.reserve(expected);
+        self.f.values.reserve(expected);
         let entry = self.new_block();
         self.entry = entry;
         self.switch_to(entry);

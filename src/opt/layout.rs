@@ -14,30 +14,27 @@
 //! unreachable blocks keep their relative order at the end.
 
 /// The order to lay out blocks `0..succs.len()` in (entry `0` first): each position holds the
-/// block's old index. `succs[b]` lists block `b`'s successors.
-pub fn loop_contiguous_order(succs: &[Vec<usize>]) -> Vec<usize> {
+/// block's old index. `succs[b]` lists block `b`'s successors. Lists are kept flat inside (no
+/// vector per block): this runs for every function tier 2 compiles.
+pub fn loop_contiguous_order<S: AsRef<[usize]>>(succs: &[S]) -> Vec<usize> {
     let n = succs.len();
     if n == 0 {
         return Vec::new();
     }
     let loops = Loops::find(succs);
     // Successors leaving `b`'s innermost loop first.
-    let ordered: Vec<Vec<usize>> = (0..n)
-        .map(|b| {
-            let (mut leaving, staying): (Vec<usize>, Vec<usize>) = succs[b]
-                .iter()
-                .partition(|&&s| loops.innermost[b].is_some_and(|l| !loops.contains(l, s)));
-            leaving.extend(staying);
-            leaving
-        })
-        .collect();
+    let ordered = Flat::from_lists(n, |b, out| {
+        let leaves = |s: usize| loops.innermost[b].is_some_and(|l| !loops.contains(l, s));
+        out.extend(succs[b].as_ref().iter().copied().filter(|&s| leaves(s)));
+        out.extend(succs[b].as_ref().iter().copied().filter(|&s| !leaves(s)));
+    });
     let mut postorder = Vec::with_capacity(n);
     let mut seen = vec![false; n];
     // Iterative depth-first search: (block, next successor to visit).
     let mut stack = vec![(0usize, 0usize)];
     seen[0] = true;
     while let Some(&mut (b, ref mut next)) = stack.last_mut() {
-        if let Some(&s) = ordered[b].get(*next) {
+        if let Some(&s) = ordered.list(b).get(*next) {
             *next += 1;
             if !seen[s] {
                 seen[s] = true;
@@ -53,6 +50,48 @@ pub fn loop_contiguous_order(succs: &[Vec<usize>]) -> Vec<usize> {
     order
 }
 
+/// One list of block indices per block, stored flat.
+struct Flat {
+    starts: Vec<u32>,
+    items: Vec<usize>,
+}
+
+impl Flat {
+    /// `n` lists, list `b` being what `fill(b, items)` appends.
+    fn from_lists(n: usize, mut fill: impl FnMut(usize, &mut Vec<usize>)) -> Flat {
+        let mut starts = Vec::with_capacity(n + 1);
+        let mut items = Vec::new();
+        for b in 0..n {
+            starts.push(items.len() as u32);
+            fill(b, &mut items);
+        }
+        starts.push(items.len() as u32);
+        Flat { starts, items }
+    }
+
+    /// `n` lists, list `a` holding every `b` of a pair `(a, b)` from `pairs`, in their order.
+    fn from_pairs(n: usize, pairs: &[(usize, usize)]) -> Flat {
+        let mut starts = vec![0u32; n + 1];
+        for &(a, _) in pairs {
+            starts[a + 1] += 1;
+        }
+        for i in 0..n {
+            starts[i + 1] += starts[i];
+        }
+        let mut fill = starts.clone();
+        let mut items = vec![0; pairs.len()];
+        for &(a, b) in pairs {
+            items[fill[a] as usize] = b;
+            fill[a] += 1;
+        }
+        Flat { starts, items }
+    }
+
+    fn list(&self, b: usize) -> &[usize] {
+        &self.items[self.starts[b] as usize..self.starts[b + 1] as usize]
+    }
+}
+
 /// The natural loops of a graph: each block's innermost loop and each loop's enclosing one.
 struct Loops {
     /// Per block, the innermost loop containing it (an index into `parent`).
@@ -62,28 +101,25 @@ struct Loops {
 }
 
 impl Loops {
-    fn find(succs: &[Vec<usize>]) -> Loops {
+    fn find<S: AsRef<[usize]>>(succs: &[S]) -> Loops {
         let n = succs.len();
-        let mut preds = vec![Vec::new(); n];
-        for (b, ss) in succs.iter().enumerate() {
-            for &s in ss {
-                preds[s].push(b);
-            }
-        }
-        // Back edges: to a block on the depth-first search's stack. Latches grouped per header.
-        let mut latches: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let edges: Vec<(usize, usize)> =
+            (0..n).flat_map(|b| succs[b].as_ref().iter().map(move |&s| (s, b))).collect();
+        let preds = Flat::from_pairs(n, &edges);
+        // Back edges: to a block on the depth-first search's stack, as (header, latch).
+        let mut back = Vec::new();
         let mut state = vec![0u8; n]; // 0 unseen, 1 on the stack, 2 done
         let mut stack = vec![(0usize, 0usize)];
         state[0] = 1;
         while let Some(&mut (b, ref mut next)) = stack.last_mut() {
-            if let Some(&s) = succs[b].get(*next) {
+            if let Some(&s) = succs[b].as_ref().get(*next) {
                 *next += 1;
                 match state[s] {
                     0 => {
                         state[s] = 1;
                         stack.push((s, 0));
                     }
-                    1 => latches[s].push(b),
+                    1 => back.push((s, b)),
                     _ => {}
                 }
             } else {
@@ -91,19 +127,21 @@ impl Loops {
                 stack.pop();
             }
         }
+        // Latches grouped per header.
+        let latches = Flat::from_pairs(n, &back);
         // Each loop's body: the header and every block reaching a latch without passing it.
         let mut bodies: Vec<Vec<usize>> = Vec::new();
         let mut stamp = vec![usize::MAX; n];
-        for (header, ls) in latches.iter().enumerate().filter(|(_, ls)| !ls.is_empty()) {
+        for header in (0..n).filter(|&h| !latches.list(h).is_empty()) {
             let id = bodies.len();
             stamp[header] = id;
             let mut body = vec![header];
-            let mut work: Vec<usize> = ls.clone();
+            let mut work: Vec<usize> = latches.list(header).to_vec();
             while let Some(b) = work.pop() {
                 if stamp[b] != id {
                     stamp[b] = id;
                     body.push(b);
-                    work.extend(preds[b].iter().copied().filter(|&p| state[p] != 0));
+                    work.extend(preds.list(b).iter().copied().filter(|&p| state[p] != 0));
                 }
             }
             bodies.push(body);

@@ -286,6 +286,12 @@ struct Lower<'f> {
     vregs: Vec<Option<VReg>>,
     /// Uses of each value (operands and branch arguments).
     uses: Vec<u32>,
+    /// The block of each instruction in the layout (what [`Lower::sole_def_in`] asks, per
+    /// branch and select: searching the block each time was quadratic in its length).
+    inst_block: Vec<Option<Block>>,
+    /// Branch edges into each block from the layout's blocks: an edge needs a block of its own
+    /// only when its target has others (see [`Lower::edge`]).
+    edges_into: Vec<u32>,
     /// Constants folded everywhere they are used: not materialized.
     folded: Vec<bool>,
     next_vreg: usize,
@@ -328,13 +334,17 @@ impl<'f> Lower<'f> {
         immediates: &'f dyn Immediates,
     ) -> Result<Self, CompileError> {
         let mut uses = vec![0u32; f.values.len()];
+        let mut inst_block = vec![None; f.insts.len()];
+        let mut edges_into = vec![0u32; f.blocks.len()];
         for &b in &f.layout {
             for &i in &f.blocks[b.index()].insts {
+                inst_block[i.index()] = Some(b);
                 let d = &f.insts[i.index()];
                 for a in &d.args {
                     uses[a.index()] += 1;
                 }
                 for t in &d.targets {
+                    edges_into[t.block.index()] += 1;
                     for a in &t.args {
                         uses[a.index()] += 1;
                     }
@@ -347,6 +357,8 @@ impl<'f> Lower<'f> {
             num_imported,
             vregs: vec![None; f.values.len()],
             uses,
+            inst_block,
+            edges_into,
             folded: vec![false; f.values.len()],
             next_vreg: 0,
             order: Vec::new(),
@@ -602,7 +614,7 @@ impl<'f> Lower<'f> {
     /// fused branch or select may absorb.
     fn sole_def_in(&self, b: Block, v: Value) -> Option<Inst> {
         let def = self.f.def_inst(v)?;
-        let sole = self.uses[v.index()] == 1 && self.f.blocks[b.index()].insts.contains(&def);
+        let sole = self.uses[v.index()] == 1 && self.inst_block[def.index()] == Some(b);
         sole.then_some(def)
     }
 
@@ -876,8 +888,12 @@ impl<'f> Lower<'f> {
         self.call(mb, inst, args, results)
     }
 
-    /// A successor edge: the VCode block of IR target `t` with `args`, or, when `split`, a new
-    /// edge block that jumps there (so no edge is critical).
+    /// A successor edge: the VCode block of IR target `t` with `args`, or, when `split` (the
+    /// edge leaves a block with several successors), a new edge block that jumps there, so no
+    /// edge is critical. An edge without arguments into a block nothing else enters is not
+    /// critical and needs no block of its own: the allocator's moves for it go at the start of
+    /// the target, where the edge block would have had them, and each block is work for every
+    /// phase from here to emission.
     fn edge(
         &mut self,
         from: MB,
@@ -885,7 +901,8 @@ impl<'f> Lower<'f> {
         split: bool,
     ) -> Result<MB, CompileError> {
         let target = self.mblock[t.block.index()].expect("reachable target");
-        if !split {
+        let critical = !t.args.is_empty() || self.edges_into[t.block.index()] > 1;
+        if !(split && critical) {
             let args: Vec<VReg> = t.args.iter().map(|&a| self.vreg(a)).collect::<Result<_, _>>()?;
             self.link(from, target, args);
             return Ok(target);
@@ -1000,7 +1017,7 @@ impl<'f> Lower<'f> {
     /// fall-throughs in that order too.
     fn order_reverse_postorder(&mut self) {
         let n = self.blocks.len();
-        let succs: Vec<Vec<usize>> =
+        let succs: Vec<smallvec::SmallVec<[usize; 2]>> =
             self.blocks.iter().map(|b| b.succs.iter().map(|s| s.index()).collect()).collect();
         let order = super::layout::loop_contiguous_order(&succs);
         let mut new_index = vec![0usize; n];
@@ -1022,7 +1039,9 @@ impl<'f> Lower<'f> {
 
     fn finish(mut self) -> VCode {
         self.order_reverse_postorder();
-        let mut origins = Vec::new();
+        let total: usize = self.block_insts.iter().map(Vec::len).sum();
+        self.insts.reserve(total);
+        let mut origins = Vec::with_capacity(total);
         for (n, insts) in std::mem::take(&mut self.block_insts).into_iter().enumerate() {
             let start = self.insts.len() as u32;
             for (inst, origin) in insts {
@@ -1035,7 +1054,7 @@ impl<'f> Lower<'f> {
         for b in &self.blocks {
             let last = &self.insts[b.end as usize - 1];
             debug_assert!(last.is_terminator(), "a block ends in a terminator");
-            debug_assert_eq!(last.successors(), b.succs, "successors agree");
+            debug_assert_eq!(last.successors()[..], b.succs[..], "successors agree");
         }
         let mut operands = Vec::with_capacity(self.insts.len() * 2);
         let mut operand_starts = Vec::with_capacity(self.insts.len() + 1);

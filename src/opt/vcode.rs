@@ -14,6 +14,7 @@ use crate::isa::masm::{
 };
 use crate::vm::TrapCode;
 use regalloc2::{Block, Inst, InstRange, Operand, PRegSet, RegClass, VReg};
+use smallvec::SmallVec;
 
 /// A value's machine type: which register class holds it and how wide it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -442,10 +443,12 @@ impl MInst {
 #[derive(Clone, Debug, Default)]
 pub struct MBlock {
     pub params: Vec<VReg>,
-    pub succs: Vec<Block>,
-    pub preds: Vec<Block>,
+    /// Inline up to two (what a branch has), as are `preds` and `succ_args`: most blocks then
+    /// cost no allocation for their edges.
+    pub succs: SmallVec<[Block; 2]>,
+    pub preds: SmallVec<[Block; 2]>,
     /// Per successor, the arguments (one per successor parameter).
-    pub succ_args: Vec<Vec<VReg>>,
+    pub succ_args: SmallVec<[Vec<VReg>; 2]>,
     pub start: u32,
     pub end: u32,
 }

@@ -29,7 +29,10 @@ impl LoopInfo {
     /// Finds the loops.
     pub fn new(f: &Function, cfg: &Cfg, dom: &DomTree) -> LoopInfo {
         let n = f.blocks.len();
-        let mut loops = Vec::new();
+        let mut loops: Vec<Loop> = Vec::new();
+        // The loop each block was last added to, by index + 1 (0: none yet): one mark array for
+        // all loops rather than one per loop, which was quadratic in functions with many loops.
+        let mut mark = vec![0usize; n];
         // Headers in dominator preorder, so outer loops come first.
         for &h in &dom.preorder {
             let latches: Vec<Block> =
@@ -37,34 +40,31 @@ impl LoopInfo {
             if latches.is_empty() {
                 continue;
             }
-            let mut in_loop = vec![false; n];
-            in_loop[h.index()] = true;
+            let id = loops.len() + 1;
+            mark[h.index()] = id;
             let mut blocks = vec![h];
             let mut work = latches;
             while let Some(b) = work.pop() {
-                if in_loop[b.index()] || !dom.is_reachable(b) {
+                if mark[b.index()] == id || !dom.is_reachable(b) {
                     continue;
                 }
-                in_loop[b.index()] = true;
+                mark[b.index()] = id;
                 blocks.push(b);
                 work.extend(cfg.preds[b.index()].iter().copied());
             }
             loops.push(Loop { header: h, blocks, parent: None, depth: 1 });
         }
-        let mut innermost = vec![None; n];
-        // Outer loops come first, so later (inner) loops overwrite.
-        for (i, l) in loops.iter().enumerate() {
-            for &b in &l.blocks {
-                innermost[b.index()] = Some(i);
-            }
-        }
-        // A loop's parent is the innermost loop containing its header, found before overwriting:
-        // recompute with each loop's own header excluded.
+        let mut innermost: Vec<Option<usize>> = vec![None; n];
+        // Outer loops come first, so later (inner) loops overwrite. Natural loops with different
+        // headers are nested or disjoint, so just before loop `i` claims its blocks, its header's
+        // innermost loop so far is its parent.
         for i in 0..loops.len() {
-            let h = loops[i].header;
-            let parent = (0..i).rev().find(|&j| loops[j].blocks.contains(&h));
+            let parent = innermost[loops[i].header.index()];
             loops[i].parent = parent;
             loops[i].depth = parent.map_or(1, |p| loops[p].depth + 1);
+            for &b in &loops[i].blocks {
+                innermost[b.index()] = Some(i);
+            }
         }
         LoopInfo { loops, innermost }
     }

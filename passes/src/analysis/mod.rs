@@ -1,5 +1,6 @@
 //! Analyses: control-flow graph, dominator tree, loop nesting, liveness, use lists and the call
-//! graph, built on `petgraph`.
+//! graph (the call graph's strongly connected components from `petgraph`; the per-function
+//! analyses are computed directly, as they are rebuilt many times per compile).
 //!
 //! Each is a plain struct computed from a function (or module) on demand and cached in
 //! [`FuncAnalyses`]. A pass reports what it changed ([`crate::pass::Changed`]) and the cache drops
@@ -14,7 +15,7 @@ mod loops;
 mod uses;
 
 pub use callgraph::CallGraph;
-pub use cfg::Cfg;
+pub use cfg::{Cfg, Edges};
 pub use domtree::DomTree;
 pub use liveness::{BitSet, Liveness};
 pub use loops::{Loop, LoopInfo};
@@ -55,6 +56,29 @@ impl FuncAnalyses {
             self.loops = Some(l);
         }
         self.loops.as_ref().unwrap()
+    }
+
+    /// The CFG, dominator tree and loops at once (computed as needed), for a pass reading all
+    /// three.
+    pub fn cfg_domtree_loops(&mut self, f: &Function) -> (&Cfg, &DomTree, &LoopInfo) {
+        self.loops(f);
+        (self.cfg.as_ref().unwrap(), self.domtree.as_ref().unwrap(), self.loops.as_ref().unwrap())
+    }
+
+    /// [`FuncAnalyses::cfg_domtree_loops`] taken out of the cache, for a pass that moves
+    /// instructions while it reads them; [`FuncAnalyses::put_back`] returns them if the CFG did
+    /// not change meanwhile.
+    pub fn take_cfg_domtree_loops(&mut self, f: &Function) -> (Cfg, DomTree, LoopInfo) {
+        self.loops(f);
+        (self.cfg.take().unwrap(), self.domtree.take().unwrap(), self.loops.take().unwrap())
+    }
+
+    /// Returns what [`FuncAnalyses::take_cfg_domtree_loops`] took. Only valid if the blocks and
+    /// edges are still as they were then.
+    pub fn put_back(&mut self, cfg: Cfg, domtree: DomTree, loops: LoopInfo) {
+        self.cfg = Some(cfg);
+        self.domtree = Some(domtree);
+        self.loops = Some(loops);
     }
 
     /// Live-in and live-out sets.

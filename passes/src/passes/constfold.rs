@@ -32,6 +32,11 @@ impl FunctionPass for ConstFold {
                 let data = &f.insts[i.index()];
                 let new = match data.kind {
                     InstKind::Num(op) => {
+                        // Checked first: most operators have a non-constant operand, and
+                        // collecting the operands allocates.
+                        if !data.args.iter().all(|&a| f.const_of(a).is_some()) {
+                            continue;
+                        }
                         let args: Option<Vec<Val>> =
                             data.args.iter().map(|&a| f.const_of(a).map(Const::val)).collect();
                         let Some(args) = args else { continue };

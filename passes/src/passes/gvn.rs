@@ -9,11 +9,34 @@
 use super::util::{Subst, remove_insts};
 use crate::analysis::FuncAnalyses;
 use crate::hash::FxHashMap;
-use crate::ir::{Block, Env, Function, InstKind, Value};
+use crate::ir::{Block, Env, Function, Inst, InstKind, Value};
 use crate::pass::{Changed, Counters, FunctionPass};
+use std::collections::hash_map::Entry;
 
 /// The `gvn` pass.
 pub struct Gvn;
+
+/// An instruction's operands (after substitution) as a table key: inline when there are at most
+/// three (every numeric operator and `select`), so most keys cost no allocation.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Operands {
+    Few(u8, [Value; 3]),
+    Many(Vec<Value>),
+}
+
+impl Operands {
+    fn new(args: &[Value], subst: &Subst) -> Operands {
+        if args.len() <= 3 {
+            let mut few = [Value(0); 3];
+            for (k, &a) in args.iter().enumerate() {
+                few[k] = subst.resolve(a);
+            }
+            Operands::Few(args.len() as u8, few)
+        } else {
+            Operands::Many(args.iter().map(|&a| subst.resolve(a)).collect())
+        }
+    }
+}
 
 fn candidate(k: &InstKind) -> bool {
     match k {
@@ -34,52 +57,36 @@ impl FunctionPass for Gvn {
         an: &mut FuncAnalyses,
         counters: &mut Counters,
     ) -> Changed {
-        let dom = an.domtree(f).clone();
-        let mut table: FxHashMap<(InstKind, Vec<Value>), Vec<Value>> = FxHashMap::default();
-        let mut undo: Vec<Vec<(InstKind, Vec<Value>)>> = Vec::new();
+        let dom = an.domtree(f);
+        // Key -> the latest instruction computing it and its block. Blocks are visited in a
+        // dominator-tree preorder, so an entry whose block does not dominate the current one
+        // belongs to a finished subtree and never will again: it is replaced, and the table
+        // behaves as one scoped by the tree (without undoing entries or cloning keys for that).
+        let mut table: FxHashMap<(InstKind, Operands), (Inst, Block)> = FxHashMap::default();
         let mut subst = Subst::new(f);
         let mut dead = vec![false; f.insts.len()];
         let mut merged = 0;
-        // Iterative DFS over the dominator tree with enter/exit events.
-        enum Ev {
-            Enter(Block),
-            Exit,
-        }
-        let mut stack = vec![Ev::Enter(f.entry())];
-        while let Some(ev) = stack.pop() {
-            match ev {
-                Ev::Exit => {
-                    for key in undo.pop().unwrap() {
-                        table.remove(&key);
-                    }
+        for &b in &dom.preorder {
+            for &i in &f.blocks[b.index()].insts {
+                let d = &f.insts[i.index()];
+                if !candidate(&d.kind) {
+                    continue;
                 }
-                Ev::Enter(b) => {
-                    let mut added = Vec::new();
-                    for &i in &f.blocks[b.index()].insts {
-                        let d = &f.insts[i.index()];
-                        if !candidate(&d.kind) {
-                            continue;
+                let key = (d.kind.clone(), Operands::new(&d.args, &subst));
+                match table.entry(key) {
+                    Entry::Occupied(e) if dom.dominates(e.get().1, b) => {
+                        let prev = &f.insts[e.get().0.index()].results;
+                        for (&r, &p) in d.results.iter().zip(prev) {
+                            subst.set(r, p);
                         }
-                        let key =
-                            (d.kind.clone(), d.args.iter().map(|&a| subst.resolve(a)).collect());
-                        match table.get(&key) {
-                            Some(prev) => {
-                                for (&r, &p) in d.results.iter().zip(prev) {
-                                    subst.set(r, p);
-                                }
-                                dead[i.index()] = true;
-                                merged += 1;
-                            }
-                            None => {
-                                table.insert(key.clone(), d.results.clone());
-                                added.push(key);
-                            }
-                        }
+                        dead[i.index()] = true;
+                        merged += 1;
                     }
-                    undo.push(added);
-                    stack.push(Ev::Exit);
-                    for &c in dom.children(b).iter().rev() {
-                        stack.push(Ev::Enter(c));
+                    Entry::Occupied(mut e) => {
+                        e.insert((i, b));
+                    }
+                    Entry::Vacant(e) => {
+                        e.insert((i, b));
                     }
                 }
             }

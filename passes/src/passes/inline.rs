@@ -197,7 +197,7 @@ impl Pass for Inline {
                     let n = callee.inst_count();
                     let wanted = n <= p.tiny
                         || n <= p.small
-                        || (cg.call_sites[callee_id.index()] == 1 && n <= p.single_site);
+                        || (cg.call_sites(callee_id) == 1 && n <= p.single_site);
                     if !wanted || size + n > budget {
                         skipped_budget += 1;
                         continue;

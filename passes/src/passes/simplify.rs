@@ -170,16 +170,21 @@ impl FunctionPass for Simplify {
                 ) {
                     continue;
                 }
-                let args = f.insts[i.index()].args.clone();
+                // The operands copied out (the arms edit the instruction), inline: numeric
+                // operators have one or two, `select` three, `brif` one.
+                let n = f.insts[i.index()].args.len();
+                debug_assert!(n <= 3, "{n} operands");
+                let mut args = [Value(0); 3];
+                args[..n].copy_from_slice(&f.insts[i.index()].args[..n]);
+                let second = |args: &[Value; 3]| (n > 1).then_some(args[1]);
                 match f.insts[i.index()].kind.clone() {
                     InstKind::Num(op) => {
-                        let mut args = args;
-                        let mut rw = rewrite(f, op, args[0], args.get(1).copied());
+                        let mut rw = rewrite(f, op, args[0], second(&args));
                         if let Some(Rewrite::Swap) = rw {
                             f.insts[i.index()].args.swap(0, 1);
                             args.swap(0, 1);
                             simplified += 1;
-                            rw = rewrite(f, op, args[0], args.get(1).copied());
+                            rw = rewrite(f, op, args[0], second(&args));
                         }
                         let Some(rw) = rw else { continue };
                         match rw {
