@@ -550,15 +550,9 @@ impl<'a> FnBuilder<'a> {
         self.terminate(InstKind::Jump, vec![], vec![BlockCall { block: target, args }]);
     }
 
-    /// With fuel metered (see [`Self::peels_osr_loop`]): makes a new entry block that enters
-    /// `header` (the loop being opened, whose parameters are
-    /// the carried operand stack `values`) as tier 0 and tier 1 leave a frame at a loop header:
-    /// every local in its slot, the loop's own parameters and every non-constant value below them
-    /// in its canonical slot, constants below them as constants (made again here: nothing in the
-    /// loop changes them; the parameters change at every back-edge, so they always come from
-    /// their slots). The old entry stays; it reaches the header only when the loop is nested in
-    /// another one, whose back-edges lead back to it.
-    fn enter_by_osr(&mut self, header: Block, values: &[Value], carried: usize) {
+    /// The function's new entry block for on-stack replacement, first in the layout, with every
+    /// local (from its slot) as a parameter.
+    fn new_osr_entry(&mut self) -> Block {
         let osr = self.new_block();
         self.sealed[osr.index()] = true;
         self.f.layout.insert(0, osr);
@@ -568,6 +562,19 @@ impl<'a> FnBuilder<'a> {
             self.write_var(l as u32, osr, p);
             self.osr_sources.push(OsrSource::Local(l as u32));
         }
+        osr
+    }
+
+    /// With fuel metered (see [`Self::peels_osr_loop`]): makes a new entry block that enters
+    /// `header` (the loop being opened, whose parameters are
+    /// the carried operand stack `values`) as tier 0 and tier 1 leave a frame at a loop header:
+    /// every local in its slot, the loop's own parameters and every non-constant value below them
+    /// in its canonical slot, constants below them as constants (made again here: nothing in the
+    /// loop changes them; the parameters change at every back-edge, so they always come from
+    /// their slots). The old entry stays; it reaches the header only when the loop is nested in
+    /// another one, whose back-edges lead back to it.
+    fn enter_by_osr(&mut self, header: Block, values: &[Value], carried: usize) {
+        let osr = self.new_osr_entry();
         let mut args = Vec::with_capacity(values.len());
         for (h, &v) in values.iter().enumerate() {
             let v = self.resolve(v);
@@ -938,15 +945,7 @@ impl<'a> FnBuilder<'a> {
     /// unreachable from this entry).
     fn start_osr_copy(&mut self, snapshot: OsrSnapshot) {
         self.copying = true;
-        let osr = self.new_block();
-        self.sealed[osr.index()] = true;
-        self.f.layout.insert(0, osr);
-        self.entry = osr;
-        for (l, t) in self.locals.clone().into_iter().enumerate() {
-            let p = self.add_param(osr, t);
-            self.write_var(l as u32, osr, p);
-            self.osr_sources.push(OsrSource::Local(l as u32));
-        }
+        let osr = self.new_osr_entry();
         let carried = snapshot.stack.len() - snapshot.loop_params;
         self.stack.clear();
         for (h, &(t, constant)) in snapshot.stack.iter().enumerate() {
