@@ -582,9 +582,10 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
         if self.reachable && !self.fuel.is_empty() {
             self.charge_fuel()?;
         }
-        let access = match self.other_memories && self.reachable {
-            true => crate::operators::access_of(op),
-            false => None,
+        let access = if self.other_memories && self.reachable {
+            crate::operators::access_of(op)
+        } else {
+            None
         };
         let switched = match access {
             Some(access) if access.memory != 0 || self.is_memory64(access.memory) => {

@@ -345,8 +345,6 @@ struct Frame {
     height: usize,
     /// Opened while the code was unreachable: everything up to its `end` is skipped.
     dead: bool,
-    /// Whether the code before `else` fell through to `end` (if frames).
-    then_reachable: bool,
     /// For the loop entered by on-stack replacement: how many operand-stack values below its
     /// parameters its header carries as parameters too (a branch to it passes them).
     carried: usize,
@@ -753,7 +751,6 @@ impl<'a> FnBuilder<'a> {
             results: vec![],
             height: self.stack.len(),
             dead: true,
-            then_reachable: false,
             carried: 0,
         });
     }
@@ -827,7 +824,6 @@ impl<'a> FnBuilder<'a> {
             results,
             height: 0,
             dead: false,
-            then_reachable: false,
             carried: 0,
         });
         let reader = body.get_operators_reader().map_err(|e| e.to_string())?;
@@ -979,7 +975,6 @@ impl<'a> FnBuilder<'a> {
                 results: shape.results,
                 height: shape.height,
                 dead: false,
-                then_reachable: false,
                 carried: 0,
             });
         }
@@ -1119,7 +1114,6 @@ impl<'a> FnBuilder<'a> {
                     param_types: pt,
                     results: rt,
                     dead: false,
-                    then_reachable: false,
                     carried: 0,
                 });
             }
@@ -1165,7 +1159,6 @@ impl<'a> FnBuilder<'a> {
                     results: rt,
                     height,
                     dead: false,
-                    then_reachable: false,
                     carried,
                 });
             }
@@ -1197,7 +1190,6 @@ impl<'a> FnBuilder<'a> {
                     param_types: pt,
                     results: rt,
                     dead: false,
-                    then_reachable: false,
                     carried: 0,
                 });
             }
@@ -1454,15 +1446,13 @@ impl<'a> FnBuilder<'a> {
             let fr = self.ctrl.last().unwrap();
             (fr.end, fr.results.len(), fr.else_block, fr.params.clone(), fr.height)
         };
-        let reachable = self.cur.is_some();
-        if reachable {
+        if self.cur.is_some() {
             let args = self.top_n(results_n);
             self.jump(end, args);
         }
         self.stack.truncate(height);
         let fr = self.ctrl.last_mut().unwrap();
         fr.kind = FrameKind::Else;
-        fr.then_reachable = reachable;
         fr.else_block = None;
         match else_b {
             Some(else_b) => {
