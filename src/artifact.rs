@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 /// The first bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"TIERUPA\0";
 /// The layout's version; bumped whenever the layout changes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Sentinel for "none" in `u32` fields.
 const NONE: u32 = u32::MAX;
@@ -108,6 +108,7 @@ pub(crate) struct PortableCode {
     pub heap_access_wasm: Vec<u32>,
     pub oob_landing: Option<u32>,
     pub osr_entries: Vec<Option<u32>>,
+    pub register_entry: Option<u32>,
     pub sig_sites: Vec<SigSite>,
     pub wasm_offsets: Vec<(u32, u32)>,
 }
@@ -321,6 +322,7 @@ pub(crate) fn encode(artifact: &Artifact) -> Vec<u8> {
                 w.opt(c.oob_landing);
                 w.len(c.osr_entries.len());
                 c.osr_entries.iter().for_each(|&e| w.opt(e));
+                w.opt(c.register_entry);
                 w.len(c.sig_sites.len());
                 for site in &c.sig_sites {
                     w.u32(site.offset);
@@ -499,6 +501,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Artifact, ArtifactError> {
                     let n = r.count(4)?;
                     (0..n).map(|_| r.opt()).collect::<Result<_, _>>()?
                 },
+                register_entry: r.opt()?,
                 sig_sites: r
                     .pairs()?
                     .into_iter()
@@ -553,6 +556,7 @@ pub(crate) fn prepare_for(
             || (!c.heap_accesses.is_empty() && c.oob_landing.is_none())
             || c.heap_access_wasm.len() != c.heap_accesses.len()
             || !c.osr_entries.iter().flatten().all(|&e| inside(e))
+            || !c.register_entry.is_none_or(inside)
             || c.osr_entries.len() > loops as usize
             || !c.wasm_offsets.iter().all(|&(code, _)| inside(code))
         {
@@ -572,6 +576,7 @@ pub(crate) fn prepare_for(
             heap_access_wasm: c.heap_access_wasm,
             oob_landing: c.oob_landing,
             osr_entries: c.osr_entries,
+            register_entry: c.register_entry,
             compile_time: std::time::Duration::ZERO,
             stats: Vec::new(),
             wasm_offsets: c.wasm_offsets,
@@ -629,6 +634,7 @@ impl From<CompiledParts> for PortableCode {
             heap_access_wasm: p.heap_access_wasm,
             oob_landing: p.oob_landing,
             osr_entries: p.osr_entries,
+            register_entry: p.register_entry,
             sig_sites: p.sig_sites,
             wasm_offsets: p.wasm_offsets,
         }

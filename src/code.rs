@@ -124,6 +124,7 @@ struct CompiledCode {
     /// Where each loop header can be entered on a frame another tier was running (on-stack
     /// replacement), by the loop's ordinal in the body (`None` for loops without an entry).
     osr_entries: Box<[Option<u32>]>,
+    register_entry: Option<u32>,
     compile_time: std::time::Duration,
     stats: Box<[(&'static str, u64)]>,
     wasm_offsets: Box<[(u32, u32)]>,
@@ -155,6 +156,9 @@ pub struct CompiledParts {
     pub oob_landing: Option<u32>,
     /// On-stack-replacement entry offsets, by loop ordinal.
     pub osr_entries: Vec<Option<u32>>,
+    /// The offset of the entry tier-2 callers call with arguments in registers (tier 2's own
+    /// convention, `opt::abi`), when the code has one.
+    pub register_entry: Option<u32>,
     /// What compiling cost: the compiling thread's CPU time ([`CompileClock`]).
     pub compile_time: std::time::Duration,
     /// The compiler's own numbers about this compile, named (e.g. tier 2's IR sizes before and
@@ -267,6 +271,7 @@ impl CompiledFunc {
             code,
             tier: parts.tier,
             osr_entries: parts.osr_entries.into(),
+            register_entry: parts.register_entry,
             compile_time: parts.compile_time,
             stats: parts.stats.into(),
             wasm_offsets: parts.wasm_offsets.into(),
@@ -297,6 +302,13 @@ impl CompiledFunc {
         let offset = (*self.inner.osr_entries.get(loop_ordinal)?)?;
         // SAFETY: OSR entries are assembled with the `FuncEntry` convention.
         Some(unsafe { self.inner.code.entry(offset as usize) })
+    }
+
+    /// The address of the entry tier-2 callers call with their arguments in registers, if the
+    /// code has one (`VmCtx::register_entries` holds it; only compiled code calls it).
+    pub fn register_entry(&self) -> Option<usize> {
+        let offset = self.inner.register_entry?;
+        Some(self.inner.code.range().start + offset as usize)
     }
 
     /// Makes the code safe to run on every thread of the process, before its entry is published:
@@ -357,6 +369,7 @@ impl CompiledFunc {
             heap_access_wasm: inner.heap_access_wasm.to_vec(),
             oob_landing: inner.oob_landing,
             osr_entries: inner.osr_entries.to_vec(),
+            register_entry: inner.register_entry,
             compile_time: std::time::Duration::ZERO,
             stats: Vec::new(),
             wasm_offsets: inner.wasm_offsets.to_vec(),

@@ -40,6 +40,9 @@ pub struct ExploredFunction {
     pub ops: Vec<ExploredOp>,
     /// Where the body's code ends and the out-of-line code starts.
     pub body_end: u32,
+    /// Tier 2: where the register entry starts (`opt::abi`), when the code has one; the code
+    /// before it is the adapter the slot-convention entry at offset 0 runs.
+    pub register_entry: Option<u32>,
     /// The labelled pieces of out-of-line code, in code order.
     pub out_of_line: Vec<(u32, CodePart)>,
 }
@@ -72,6 +75,9 @@ pub enum CodePart {
     CallTrapStub,
     /// The stub a call site goes to when its callee left a tail call pending: runs the chain.
     TailCallStub,
+    /// A register call (tier 2 to tier 2) whose callee has no register entry: the call through
+    /// the function table with the arguments in slots.
+    RegisterCallBySlots,
     /// Where tail calls leave the function for their callee's entry.
     TailExit,
     /// Where a faulting heap access continues (an out-of-bounds trap).
@@ -90,6 +96,9 @@ impl std::fmt::Display for CodePart {
             CodePart::TrapStub(code) => write!(f, "trap stub: {}", code.message()),
             CodePart::CallTrapStub => f.write_str("call trap stub: a callee trapped"),
             CodePart::TailCallStub => f.write_str("tail-call stub: a callee left a tail call"),
+            CodePart::RegisterCallBySlots => {
+                f.write_str("register call by slots: the callee has no register entry")
+            }
             CodePart::TailExit => f.write_str("tail exit: restores, then jumps to the callee"),
             CodePart::OobLanding => f.write_str("landing pad of faulting heap accesses"),
             CodePart::TrapExit => f.write_str("trap exit"),
@@ -219,6 +228,7 @@ impl Module {
                     OutOfLine::TrapStub(code) => CodePart::TrapStub(code),
                     OutOfLine::CallTrapStub => CodePart::CallTrapStub,
                     OutOfLine::TailCallStub => CodePart::TailCallStub,
+                    OutOfLine::RegisterCallBySlots => CodePart::RegisterCallBySlots,
                     OutOfLine::TailExit => CodePart::TailExit,
                     OutOfLine::OobLanding => CodePart::OobLanding,
                     OutOfLine::TrapExit => CodePart::TrapExit,
@@ -237,6 +247,7 @@ impl Module {
             compile_time,
             ops,
             body_end: map.body_end,
+            register_entry: assembled.register_entry,
             out_of_line,
         })
     }

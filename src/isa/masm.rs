@@ -181,6 +181,16 @@ pub struct FrameSetup<'a> {
     pub init: &'a [u128],
 }
 
+/// Where a value crosses a call between tier-2 functions in their register convention
+/// (`opt::abi`): in an argument register (at its wasm width), or in its slot of the callee's
+/// frame, where every entry convention has it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgLoc {
+    Int(Reg, Size),
+    Float(FReg, Size),
+    Slot,
+}
+
 /// Whom a direct call calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Callee {
@@ -250,6 +260,9 @@ pub struct Assembled {
     /// compiled code that belongs to the process rather than to the module and the
     /// configuration; a loader patches them ([`SigSite`]).
     pub sig_sites: Vec<SigSite>,
+    /// Offset of the register entry ([`MacroAssembler::enter_by_registers`]), when the code has
+    /// one.
+    pub register_entry: Option<u32>,
     /// Bytes `finish` put in front of the code emitted before it (the entry's register saves,
     /// once it knows which registers the code uses): offsets [`MacroAssembler::offset`] reported
     /// are this much lower than the same positions in `code`. Every offset in this struct is
@@ -332,6 +345,9 @@ pub enum OutOfLine {
     /// The stub of a call site whose callee left a tail call pending
     /// (`vmctx::TAIL_CALL_PENDING`): runs the chain through `VmCtx::tail_calls`.
     TailCallStub,
+    /// A register call whose callee has no register entry: the arguments go to their slots and
+    /// the function table's entry is called (`MacroAssembler::call_by_registers`).
+    RegisterCallBySlots,
     /// Where tail calls leave: restores what the entry saved and jumps to the callee's entry.
     TailExit,
     /// Where a faulting heap access continues (the fault handler names its offset).
@@ -596,6 +612,67 @@ pub trait MacroAssembler {
     /// is added to the counters and, with a `weight`, `chunk * weight` of the budget is spent, the
     /// `hot` helper called when it is gone (returning newer code's status, or resuming).
     fn count_back_edge(&mut self, ordinal: u32, weight: Option<u32>, resume: Self::Label);
+
+    /// The registers tier 2's register convention passes arguments and the first result in
+    /// (integer, float), in order of use. Empty (the default) when the backend has none: its
+    /// tier-2 calls then all take the function table with their arguments in slots, and
+    /// [`Self::enter_by_registers`] and [`Self::call_by_registers`] are never called.
+    fn argument_registers(&self) -> (&'static [Reg], &'static [FReg]) {
+        (&[], &[])
+    }
+
+    /// Before the prologue: the function is entered in the register convention, each parameter
+    /// where `params` says (a register, or its slot), its first result left where `result` says
+    /// (other results in their slots). `finish` puts an adapter in front, at offset 0, for
+    /// callers of the [`crate::vm::vmctx::FuncEntry`] convention: it loads the register
+    /// parameters from their slots, calls the register entry, and stores a register result
+    /// into slot 0; [`Assembled::register_entry`] says where the register entry starts.
+    fn enter_by_registers(&mut self, params: &[ArgLoc], result: ArgLoc) {
+        let _ = (params, result);
+        unreachable!("a backend without argument registers has no register entries");
+    }
+
+    /// Calls defined function `def` (module index `func`), whose frame starts at slot offset
+    /// `callee_fp`, in the register convention: arguments already where `args` says (registers,
+    /// or their slots of the callee's frame), its first result left where `result` says, other
+    /// results in their slots. The context's `register_entries` has the callee's register entry;
+    /// when it has none (0: not in tier 2, or held by a debugger), the arguments are stored to
+    /// their slots and the function table's entry is called, as [`Self::call`] does, the result
+    /// then loaded into its register. Clobbers every caller-saved register (the result's
+    /// excepted); a trap leaves through the trap exit.
+    fn call_by_registers(
+        &mut self,
+        def: u32,
+        func: u32,
+        callee_fp: u32,
+        args: &[ArgLoc],
+        result: ArgLoc,
+    ) {
+        let _ = (def, func, callee_fp, args, result);
+        unreachable!("a backend without argument registers makes no register calls");
+    }
+
+    /// `call_indirect` in the register convention: as [`Self::call_indirect_inline`], with the
+    /// table index in register `index` and the arguments and first result where `args` and
+    /// `result` say (as for [`Self::call_by_registers`]). An element of this instance with
+    /// signature `sig` is called at its register entry (the dispatch element's
+    /// `register_entry`) when it has one, else at its entry with the register arguments stored
+    /// to their slots; anything else goes through the runtime helper, the index stored in the
+    /// slot after the arguments.
+    #[allow(clippy::too_many_arguments)]
+    fn call_indirect_by_registers(
+        &mut self,
+        ty: u32,
+        sig: u32,
+        table: u32,
+        callee_fp: u32,
+        index: Reg,
+        args: &[ArgLoc],
+        result: ArgLoc,
+    ) {
+        let _ = (ty, sig, table, callee_fp, index, args, result);
+        unreachable!("a backend without argument registers makes no register calls");
+    }
 
     /// `call_indirect` with module type `ty` through `table`; the table index is in the slot after
     /// the arguments. Like [`MacroAssembler::call`] otherwise.

@@ -125,6 +125,7 @@ fn compile_parts(
         heap_access_wasm: assembled.heap_access_wasm,
         oob_landing: assembled.oob_landing,
         osr_entries: assembled.osr_entries,
+        register_entry: None,
         compile_time: std::time::Duration::ZERO,
         stats: Vec::new(),
         // Empty unless `options.record_offsets`.

@@ -165,6 +165,8 @@ pub struct EmitInput<'a> {
     /// replaced (see `tierup_passes::passes::inline`), so the frame that reports them is the
     /// caller's, at the call.
     pub srclocs: &'a [Option<u32>],
+    /// The function's register convention, when it is entered by one (see `opt::abi`).
+    pub register_abi: Option<&'a super::abi::RegisterAbi>,
 }
 
 /// What a stretch of tier-2 code was emitted for (see [`emit`]'s map).
@@ -190,6 +192,9 @@ pub fn emit<M: MacroAssembler>(
         FrameMap::new(input.entry, input.num_results, output.num_spillslots, vcode.call_area_slots);
     masm.set_tier(Tier::Optimized);
     masm.set_wasm_offset(input.entry_offset);
+    if let Some(abi) = input.register_abi {
+        masm.enter_by_registers(&abi.params, abi.result);
+    }
     masm.prologue(&FrameSetup {
         func_index: input.func_index,
         frame_bytes: frame.bytes,
@@ -234,7 +239,15 @@ pub fn emit<M: MacroAssembler>(
                 InstOrEdit::Inst(i) => vcode.origins[i.index()].map_or(Origin::Entry, Origin::Ir),
             };
             if input.record_origins && origins.last().is_none_or(|(_, last)| *last != origin) {
-                origins.push((e.masm.offset(), origin));
+                let at = e.masm.offset();
+                // A stretch that emitted nothing (the register parameters' definition) names
+                // no code.
+                if origins.last().is_some_and(|&(start, _)| start == at) {
+                    origins.pop();
+                }
+                if origins.last().is_none_or(|(_, last)| *last != origin) {
+                    origins.push((at, origin));
+                }
             }
             match item {
                 InstOrEdit::Edit(Edit::Move { from, to }) => e.edit_move(*from, *to)?,
@@ -544,6 +557,23 @@ impl<M: MacroAssembler> Emitter<'_, M> {
             MInst::MemoryGrow { dst, delta } => m.memory_grow(r.int(*dst), r.int(*delta)),
             MInst::Fuel { amount } => m.consume_fuel(*amount),
             MInst::Call { callee, callee_fp } => m.call(*callee, self.frame.slot(*callee_fp)),
+            MInst::CallByRegisters { def, func, callee_fp, locs, result_loc, .. } => {
+                m.call_by_registers(*def, *func, self.frame.slot(*callee_fp), locs, *result_loc)
+            }
+            MInst::CallIndirectByRegisters {
+                ty,
+                table,
+                callee_fp,
+                index,
+                locs,
+                result_loc,
+                ..
+            } => {
+                let (sig, fp) = (self.sig_ids[*ty as usize], self.frame.slot(*callee_fp));
+                m.call_indirect_by_registers(*ty, sig, *table, fp, r.int(*index), locs, *result_loc)
+            }
+            // The allocator put the parameters where they are used from.
+            MInst::Args { .. } => {}
             MInst::CallIndirect { ty, table, callee_fp, index_slot } => {
                 // Inline through the table's dispatch array, as tier 1 calls.
                 let (fp, index) = (self.frame.slot(*callee_fp), self.frame.slot(*index_slot));
@@ -575,7 +605,7 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                     targets.iter().map(|t| self.labels[t.index()]).collect();
                 m.jump_table(r.int(*index), &labels);
             }
-            MInst::Ret => {
+            MInst::Ret { .. } => {
                 if self.guest_profile {
                     m.profile_pop();
                 }

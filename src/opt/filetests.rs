@@ -53,7 +53,9 @@ fn body<M: MacroAssembler>(
 ) -> Result<String, String> {
     let entry = EntrySlots((0..func.sig.params.len() as u32).collect());
     let regs = emit::reg_env(&mut masm);
-    let vcode = lower::lower(func, imported, &entry, regs.call_clobbers, masm.immediates())
+    let conv = lower::Convention::new(func, regs.call_clobbers, masm.argument_registers(), true)
+        .map_err(|e| e.to_string())?;
+    let vcode = lower::lower(func, imported, &entry, &conv, masm.immediates())
         .map_err(|e| e.to_string())?;
     let output = emit::allocate(&vcode, &regs.env, RegallocAlgorithm::Backtracking, true)
         .map_err(|e| e.to_string())?;
@@ -73,6 +75,7 @@ fn body<M: MacroAssembler>(
         // The files are IR without wasm: no offsets to name.
         entry_offset: 0,
         srclocs: &[],
+        register_abi: conv.entry.as_ref(),
     };
     let origins = emit::emit(&mut masm, &vcode, &output, &input).map_err(|e| e.to_string())?;
     let body_end = masm.offset();
@@ -84,11 +87,16 @@ fn body<M: MacroAssembler>(
     let lines = disassemble(isa, &assembled.code);
     let mut out = String::new();
     let mut stretches = origins.iter().peekable();
-    if shift > 0 {
-        out.push_str("; (entry: register saves and pins)\n");
+    // The slot-convention adapter, then the (register) entry's saves and pins.
+    let register_entry = assembled.register_entry.unwrap_or(0);
+    if register_entry > 0 {
+        out.push_str("; (slot-convention entry: adapter to the register entry)\n");
     }
     for (offset, text) in lines {
         if offset < shift {
+            if offset == register_entry {
+                out.push_str("; (entry: register saves and pins)\n");
+            }
             let _ = writeln!(out, "  {text}");
             continue;
         }

@@ -16,10 +16,11 @@
 //! It must never lower what it does not fully understand: SIMD and anything else unsupported is
 //! refused (the function stays in a lower tier).
 
+use super::abi::{self, RegisterAbi};
 use super::vcode::{MBlock, MInst, MTy, RI, SelectCond, VCode};
 use crate::isa::masm::{
-    Callee, Cond, ConvertOp, DivOp, FloatCmp, FloatOp, FloatUnaryOp, Immediates, IntOp, LoadKind,
-    RuntimeOp, Size, StoreKind, UnaryOp,
+    ArgLoc, Callee, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, Immediates,
+    IntOp, LoadKind, Reg, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::tier::compiler::CompileError;
 use crate::vm::TrapCode;
@@ -269,12 +270,48 @@ pub fn lower(
     f: &Function,
     num_imported: u32,
     entry: &EntrySlots,
-    call_clobbers: regalloc2::PRegSet,
+    conv: &Convention,
     immediates: &dyn Immediates,
 ) -> Result<VCode, CompileError> {
-    let mut l = Lower::new(f, num_imported, call_clobbers, immediates)?;
+    let mut l = Lower::new(f, num_imported, conv, immediates)?;
     l.run(entry)?;
     Ok(l.finish())
+}
+
+/// The calling conventions the lowered code uses.
+pub struct Convention {
+    /// The caller-saved registers, which every call clobbers.
+    pub call_clobbers: regalloc2::PRegSet,
+    /// The ISA's argument registers (integer, float) for calls of defined functions in tier 2's
+    /// register convention (`opt::abi`); empty: every call uses the slot convention.
+    pub argument_registers: (&'static [Reg], &'static [FReg]),
+    /// The function's own register convention when it is entered by one (compiled for calls,
+    /// not for on-stack replacement): its register parameters come from registers and its first
+    /// result leaves in one.
+    pub entry: Option<RegisterAbi>,
+}
+
+impl Convention {
+    /// The conventions of `f` with the ISA's `call_clobbers` and `argument_registers`, entered
+    /// by a call (`by_call`: in the register convention, when the ISA has one) or by on-stack
+    /// replacement (in the slot convention).
+    pub fn new(
+        f: &Function,
+        call_clobbers: regalloc2::PRegSet,
+        argument_registers: (&'static [Reg], &'static [FReg]),
+        by_call: bool,
+    ) -> Result<Convention, CompileError> {
+        let entry = match by_call {
+            true => {
+                let params: Vec<MTy> =
+                    f.sig.params.iter().map(|&t| mty(t)).collect::<Result<_, _>>()?;
+                let first_result = f.sig.results.first().map(|&t| mty(t)).transpose()?;
+                RegisterAbi::new(params, first_result, argument_registers)
+            }
+            false => None,
+        };
+        Ok(Convention { call_clobbers, argument_registers, entry })
+    }
 }
 
 struct Lower<'f> {
@@ -308,11 +345,23 @@ struct Lower<'f> {
     /// Compares of the block being lowered that selects test in place (not lowered alone).
     fused_compares: Vec<Inst>,
     call_clobbers: regalloc2::PRegSet,
+    argument_registers: (&'static [Reg], &'static [FReg]),
+    /// The function's own register convention, if it is entered by one.
+    own_abi: Option<RegisterAbi>,
     /// The frame offset of the call area, fixed once the spill slots are counted: calls and
     /// helpers are lowered against this placeholder and patched (see `finish`).
     call_area_slots: u32,
     /// The VCode block being lowered, where integer constants are materialized at their uses.
     current: Option<MB>,
+}
+
+/// Whom a call in the register convention calls.
+#[derive(Clone, Copy)]
+enum RegisterCallee {
+    /// Defined function `def`, module index `func`.
+    Direct { def: u32, func: u32 },
+    /// `call_indirect` of module type `ty` through `table` at table index `index`.
+    Indirect { ty: u32, table: u32, index: Value },
 }
 
 /// Where a constant operand would be folded as an immediate (see [`Immediates`]).
@@ -330,7 +379,7 @@ impl<'f> Lower<'f> {
     fn new(
         f: &'f Function,
         num_imported: u32,
-        call_clobbers: regalloc2::PRegSet,
+        conv: &Convention,
         immediates: &'f dyn Immediates,
     ) -> Result<Self, CompileError> {
         let mut uses = vec![0u32; f.values.len()];
@@ -368,7 +417,9 @@ impl<'f> Lower<'f> {
             block_insts: Vec::new(),
             origin: None,
             fused_compares: Vec::new(),
-            call_clobbers,
+            call_clobbers: conv.call_clobbers,
+            argument_registers: conv.argument_registers,
+            own_abi: conv.entry.clone(),
             call_area_slots: 0,
             current: None,
         })
@@ -494,10 +545,19 @@ impl<'f> Lower<'f> {
                     return Err(CompileError::Internal("entry slots mismatch".into()));
                 }
                 let f = self.f;
+                let mut in_registers = Vec::new();
                 for (i, &p) in f.blocks[b.index()].params.iter().enumerate() {
+                    let loc = self.own_abi.as_ref().map_or(ArgLoc::Slot, |abi| abi.params[i]);
+                    if let Some(r) = abi::preg(loc) {
+                        in_registers.push((params[i], r));
+                        continue;
+                    }
                     let ty = mty(self.f.ty(p))?;
                     let slot = entry.0[i] * SLOT_BYTES;
                     self.block_insts[0].push((MInst::LoadSlot { ty, dst: params[i], slot }, None));
+                }
+                if !in_registers.is_empty() {
+                    self.block_insts[0].insert(0, (MInst::Args { params: in_registers }, None));
                 }
             } else {
                 self.blocks[mb.index()].params = params;
@@ -758,9 +818,23 @@ impl<'f> Lower<'f> {
                     Some(def) => Callee::Defined { def, func: func.0 },
                     None => Callee::Import(func.0),
                 };
-                self.call(mb, MInst::Call { callee, callee_fp: CALL_AREA }, &d.args, &d.results)?;
+                if let Callee::Defined { def, func } = callee
+                    && let Some(abi) = self.register_abi(&d.args, &d.results)?
+                {
+                    let callee = RegisterCallee::Direct { def, func };
+                    self.call_by_registers(mb, callee, abi, &d.args, &d.results)?;
+                } else {
+                    let call = MInst::Call { callee, callee_fp: CALL_AREA };
+                    self.call(mb, call, &d.args, &d.results)?;
+                }
             }
             InstKind::CallIndirect { sig, table } => {
+                let (args, index) = d.args.split_at(d.args.len() - 1);
+                if let Some(abi) = self.register_abi(args, &d.results)? {
+                    let callee =
+                        RegisterCallee::Indirect { ty: *sig, table: *table, index: index[0] };
+                    return self.call_by_registers(mb, callee, abi, args, &d.results);
+                }
                 // The table index is the last argument: in the slot after the callee's.
                 let index_slot = CALL_AREA + (d.args.len() as u32 - 1) * SLOT_BYTES;
                 let (ty, table) = (*sig, *table);
@@ -865,14 +939,108 @@ impl<'f> Lower<'f> {
             self.push(mb, MInst::StoreSlot { ty, src, slot });
         }
         self.push(mb, call);
-        for (n, &r) in results.iter().enumerate() {
+        self.load_results(mb, results, 0, args.len())
+    }
+
+    /// Loads `results` from `first` on from the call area's slots, once the call (with `args`
+    /// arguments) is lowered, and counts the slots the call needs.
+    fn load_results(
+        &mut self,
+        mb: MB,
+        results: &[Value],
+        first: usize,
+        args: usize,
+    ) -> Result<(), CompileError> {
+        for (n, &r) in results.iter().enumerate().skip(first) {
             let ty = mty(self.f.ty(r))?;
             let dst = self.vreg(r)?;
             let slot = CALL_AREA + n as u32 * SLOT_BYTES;
             self.push(mb, MInst::LoadSlot { ty, dst, slot });
         }
-        self.call_area_slots = self.call_area_slots.max(args.len().max(results.len()) as u32 + 1);
+        self.call_area_slots = self.call_area_slots.max(args.max(results.len()) as u32 + 1);
         Ok(())
+    }
+
+    /// The register convention of a callee taking `args` and returning `results`, if the ISA
+    /// has one.
+    fn register_abi(
+        &self,
+        args: &[Value],
+        results: &[Value],
+    ) -> Result<Option<RegisterAbi>, CompileError> {
+        let params: Vec<MTy> = args.iter().map(|&a| mty(self.f.ty(a))).collect::<Result<_, _>>()?;
+        let first_result = results.first().map(|&r| mty(self.f.ty(r))).transpose()?;
+        Ok(RegisterAbi::new(params, first_result, self.argument_registers))
+    }
+
+    /// A call in the register convention `abi`: arguments in registers as fixed uses (the rest
+    /// stored to the call area), the first result a fixed def (the rest loaded from the call
+    /// area).
+    fn call_by_registers(
+        &mut self,
+        mb: MB,
+        callee: RegisterCallee,
+        abi: RegisterAbi,
+        args: &[Value],
+        results: &[Value],
+    ) -> Result<(), CompileError> {
+        let mut in_registers: Vec<(VReg, regalloc2::PReg)> = Vec::new();
+        for (n, &a) in args.iter().enumerate() {
+            let ty = mty(self.f.ty(a))?;
+            let mut src = self.vreg(a)?;
+            let Some(r) = abi::preg(abi.params[n]) else {
+                let slot = CALL_AREA + n as u32 * SLOT_BYTES;
+                self.push(mb, MInst::StoreSlot { ty, src, slot });
+                continue;
+            };
+            // A value passed twice goes to its second register through a copy: one vreg with
+            // two fixed registers at one instruction is more than the allocators promise.
+            if in_registers.iter().any(|&(v, _)| v == src) {
+                let copy = VReg::new(self.next_vreg, ty.class());
+                self.next_vreg += 1;
+                self.push(mb, MInst::Mov { ty, dst: copy, src });
+                src = copy;
+            }
+            in_registers.push((src, r));
+        }
+        let result = match (results.first(), abi::preg(abi.result)) {
+            (Some(&r0), Some(r)) => Some((self.vreg(r0)?, r)),
+            _ => None,
+        };
+        let (locs, result_loc) = (abi.params.into(), abi.result);
+        let inst = match callee {
+            RegisterCallee::Direct { def, func } => MInst::CallByRegisters {
+                def,
+                func,
+                callee_fp: CALL_AREA,
+                args: in_registers,
+                result,
+                locs,
+                result_loc,
+            },
+            RegisterCallee::Indirect { ty, table, index } => {
+                let mut index = self.vreg(index)?;
+                // The index is an ordinary use: not also one of the fixed ones.
+                if in_registers.iter().any(|&(v, _)| v == index) {
+                    let copy = VReg::new(self.next_vreg, regalloc2::RegClass::Int);
+                    self.next_vreg += 1;
+                    self.push(mb, MInst::Mov { ty: MTy::I32, dst: copy, src: index });
+                    index = copy;
+                }
+                MInst::CallIndirectByRegisters {
+                    ty,
+                    table,
+                    callee_fp: CALL_AREA,
+                    index,
+                    args: in_registers,
+                    result,
+                    locs,
+                    result_loc,
+                }
+            }
+        };
+        self.push(mb, inst);
+        self.load_results(mb, results, result.is_some() as usize, args.len())
     }
 
     fn runtime(
@@ -955,12 +1123,20 @@ impl<'f> Lower<'f> {
                 self.push(mb, inst);
             }
             InstKind::Return => {
+                let in_register = self.own_abi.as_ref().and_then(|abi| abi::preg(abi.result));
+                let mut result = None;
                 for (n, &v) in d.args.iter().enumerate() {
-                    let ty = mty(self.f.ty(v))?;
                     let src = self.vreg(v)?;
+                    if n == 0
+                        && let Some(r) = in_register
+                    {
+                        result = Some((src, r));
+                        continue;
+                    }
+                    let ty = mty(self.f.ty(v))?;
                     self.push(mb, MInst::StoreSlot { ty, src, slot: n as u32 * SLOT_BYTES });
                 }
-                self.push(mb, MInst::Ret);
+                self.push(mb, MInst::Ret { result });
             }
             InstKind::Trap(code) => self.push(mb, MInst::Trap { code: trap_code(*code) }),
             other => return Err(CompileError::Internal(format!("{other:?} ends a block"))),

@@ -15,6 +15,7 @@
 //! see wasmparser, so its IR can also be written by hand. It must never install anything: tiering
 //! does.
 
+mod abi;
 pub mod build;
 mod emit;
 mod env;
@@ -114,6 +115,7 @@ fn compile(
         heap_access_wasm: assembled.heap_access_wasm,
         oob_landing: assembled.oob_landing,
         osr_entries: Vec::new(),
+        register_entry: assembled.register_entry,
         compile_time: started.elapsed(),
         stats,
         wasm_offsets,
@@ -355,8 +357,9 @@ fn assemble<M: MacroAssembler>(
     let Target { module, func, entry, func_index, is_call, osr_loop } = *t;
     let regs = emit::reg_env(&mut masm);
     let immediates = masm.immediates();
-    let vcode =
-        lower::lower(func, module.num_imported_funcs, entry, regs.call_clobbers, immediates)?;
+    let conv =
+        lower::Convention::new(func, regs.call_clobbers, masm.argument_registers(), is_call)?;
+    let vcode = lower::lower(func, module.num_imported_funcs, entry, &conv, immediates)?;
     let check = cfg!(debug_assertions) || cfg!(test);
     let output = emit::allocate(&vcode, &regs.env, module.config.regalloc, check)?;
     let stats = vec![
@@ -379,6 +382,7 @@ fn assemble<M: MacroAssembler>(
         osr_loop,
         entry_offset: module.body_entry_offset(func_index - module.num_imported_funcs),
         srclocs: &srclocs,
+        register_abi: conv.entry.as_ref(),
     };
     let origins = emit::emit(&mut masm, &vcode, &output, &input)?;
     let body_end = masm.offset();

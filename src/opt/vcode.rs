@@ -9,11 +9,11 @@
 //! This module describes code; it never emits any (`emit.rs` does, after allocation).
 
 use crate::isa::masm::{
-    Callee, Cond, ConvertOp, DivOp, FloatCmp, FloatOp, FloatUnaryOp, IntOp, LoadKind, RuntimeOp,
-    Size, StoreKind, UnaryOp,
+    ArgLoc, Callee, Cond, ConvertOp, DivOp, FloatCmp, FloatOp, FloatUnaryOp, IntOp, LoadKind,
+    RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::vm::TrapCode;
-use regalloc2::{Block, Inst, InstRange, Operand, PRegSet, RegClass, VReg};
+use regalloc2::{Block, Inst, InstRange, Operand, PReg, PRegSet, RegClass, VReg};
 use smallvec::SmallVec;
 
 /// A value's machine type: which register class holds it and how wide it is.
@@ -224,6 +224,37 @@ pub enum MInst {
         callee: Callee,
         callee_fp: u32,
     },
+    /// A call of defined function `def` (module index `func`) in tier 2's register convention
+    /// (`opt::abi`): `args` are the arguments passed in registers, each in its register (the
+    /// others stored to their slots before), `result` the first result in its register (the
+    /// others loaded after); `locs` and `result_loc` are where the convention puts every
+    /// argument and the first result. Clobbers the caller-saved registers but `result`'s.
+    CallByRegisters {
+        def: u32,
+        func: u32,
+        callee_fp: u32,
+        args: Vec<(VReg, PReg)>,
+        result: Option<(VReg, PReg)>,
+        locs: Box<[ArgLoc]>,
+        result_loc: ArgLoc,
+    },
+    /// `call_indirect` of module type `ty` through `table` in the register convention, the table
+    /// index in `index`; otherwise like [`MInst::CallByRegisters`].
+    CallIndirectByRegisters {
+        ty: u32,
+        table: u32,
+        callee_fp: u32,
+        index: VReg,
+        args: Vec<(VReg, PReg)>,
+        result: Option<(VReg, PReg)>,
+        locs: Box<[ArgLoc]>,
+        result_loc: ArgLoc,
+    },
+    /// The parameters a function entered in the register convention receives in registers,
+    /// each defined in its register at the entry. Emits nothing.
+    Args {
+        params: Vec<(VReg, PReg)>,
+    },
     /// `call_indirect` with the table index in `index_slot`, the slot after the arguments.
     CallIndirect {
         ty: u32,
@@ -280,7 +311,11 @@ pub enum MInst {
         index: VReg,
         targets: Vec<Block>,
     },
-    Ret,
+    /// Returns; `result` is the first result when the register convention returns it in a
+    /// register (the others, and every result otherwise, are stored to their slots before).
+    Ret {
+        result: Option<(VReg, PReg)>,
+    },
     Trap {
         code: TrapCode,
     },
@@ -296,7 +331,7 @@ impl MInst {
                 | MInst::TestBranch { .. }
                 | MInst::FloatCmpBranch { .. }
                 | MInst::BrTable { .. }
-                | MInst::Ret
+                | MInst::Ret { .. }
                 | MInst::Trap { .. }
         )
     }
@@ -307,6 +342,8 @@ impl MInst {
             self,
             MInst::MemoryGrow { .. }
                 | MInst::Call { .. }
+                | MInst::CallByRegisters { .. }
+                | MInst::CallIndirectByRegisters { .. }
                 | MInst::CallIndirect { .. }
                 | MInst::Runtime { .. }
         )
@@ -392,8 +429,21 @@ impl MInst {
             | MInst::CallIndirect { .. }
             | MInst::Runtime { .. }
             | MInst::Jump { .. }
-            | MInst::Ret
+            | MInst::Ret { result: None }
             | MInst::Trap { .. } => {}
+            MInst::Ret { result: Some((v, r)) } => out.push(O::reg_fixed_use(*v, *r)),
+            MInst::Args { params } => {
+                out.extend(params.iter().map(|&(v, r)| O::reg_fixed_def(v, r)))
+            }
+            MInst::CallByRegisters { args, result, .. } => {
+                out.extend(args.iter().map(|&(v, r)| O::reg_fixed_use(v, r)));
+                out.extend(result.iter().map(|&(v, r)| O::reg_fixed_def(v, r)));
+            }
+            MInst::CallIndirectByRegisters { index, args, result, .. } => {
+                out.push(O::reg_use(*index));
+                out.extend(args.iter().map(|&(v, r)| O::reg_fixed_use(v, r)));
+                out.extend(result.iter().map(|&(v, r)| O::reg_fixed_def(v, r)));
+            }
             MInst::Brif { cond, .. } => out.push(O::reg_use(*cond)),
             MInst::TestBranch { lhs, .. } => out.push(O::reg_use(*lhs)),
             MInst::CmpBranch { lhs, rhs, .. } => {
@@ -518,7 +568,7 @@ impl regalloc2::Function for VCode {
     }
 
     fn is_ret(&self, insn: Inst) -> bool {
-        matches!(self.insts[insn.index()], MInst::Ret | MInst::Trap { .. })
+        matches!(self.insts[insn.index()], MInst::Ret { .. } | MInst::Trap { .. })
     }
 
     fn is_branch(&self, insn: Inst) -> bool {
@@ -542,7 +592,17 @@ impl regalloc2::Function for VCode {
     }
 
     fn inst_clobbers(&self, insn: Inst) -> PRegSet {
-        if self.insts[insn.index()].is_call() { self.call_clobbers } else { PRegSet::empty() }
+        match &self.insts[insn.index()] {
+            // A register the call defines is not also a clobber (regalloc2's rule).
+            MInst::CallByRegisters { result: Some((_, r)), .. }
+            | MInst::CallIndirectByRegisters { result: Some((_, r)), .. } => {
+                let mut clobbers = self.call_clobbers;
+                clobbers.remove(*r);
+                clobbers
+            }
+            inst if inst.is_call() => self.call_clobbers,
+            _ => PRegSet::empty(),
+        }
     }
 
     fn num_vregs(&self) -> usize {

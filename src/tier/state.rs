@@ -6,6 +6,10 @@
 //! - its current entry (the module-wide function table the instances' contexts point at): the
 //!   newest installed code, or the interpreter. Tier-up is one store into this table, so every
 //!   instance of the module, in any store on any thread, takes the new code at its next call;
+//! - its register entry, once tier-2 code with one is installed (0 before): what tier-2 callers
+//!   call with arguments in registers (`VmCtx::register_entries`). Published like the entry, and
+//!   cleared while a debugger holds the function in its debug translation, so that callers
+//!   then take the function table to the debug entry;
 //! - per tier, the code it produced (translated or compiled lazily, at most once) and where its
 //!   compilation stands ([`CompileState`]), with the moments that matter to `--stats`.
 //!
@@ -72,6 +76,7 @@ pub(crate) struct FuncRecord {
 pub(crate) struct ModuleTiers {
     counters: Box<[FuncCounters]>,
     entries: Box<[AtomicUsize]>,
+    register_entries: Box<[AtomicUsize]>,
     /// Apart from `records`, densely: the interpreter looks its code up on every call.
     interp: Box<[InterpCell]>,
     records: Box<[FuncRecord]>,
@@ -139,11 +144,13 @@ impl ModuleTiers {
             })
             .collect();
         let entries = (0..num_defined).map(|_| AtomicUsize::new(initial_entry as usize)).collect();
+        let register_entries = (0..num_defined).map(|_| AtomicUsize::new(0)).collect();
         let interp = (0..num_defined).map(|_| InterpCell::new()).collect();
         let records = (0..num_defined).map(|_| FuncRecord::default()).collect();
         ModuleTiers {
             counters,
             entries,
+            register_entries,
             interp,
             records,
             created: Instant::now(),
@@ -175,6 +182,12 @@ impl ModuleTiers {
     /// of a function pointer, and compiled code reads the entries with plain loads.
     pub fn entries_ptr(&self) -> *const FuncEntry {
         self.entries.as_ptr().cast()
+    }
+
+    /// The register entries, for instance contexts (`VmCtx::register_entries`): an address or 0
+    /// each, read by compiled code with plain loads.
+    pub fn register_entries_ptr(&self) -> *const usize {
+        self.register_entries.as_ptr().cast()
     }
 
     /// The current entry of defined function `def`.
@@ -285,6 +298,7 @@ impl ModuleTiers {
             let _entries = self.entry_lock.lock().unwrap_or_else(|e| e.into_inner());
             if !self.is_debug_marked(def) {
                 self.entries[def as usize].store(installed.entry() as usize, Ordering::Release);
+                self.publish_register_entry(def, Some(installed));
             }
         }
         let now = self.elapsed();
@@ -428,6 +442,7 @@ impl ModuleTiers {
         let _entries = self.entry_lock.lock().unwrap_or_else(|e| e.into_inner());
         if self.debug().marks[def as usize].fetch_add(1, Ordering::AcqRel) == 0 {
             self.entries[def as usize].store(debug_entry as usize, Ordering::Release);
+            self.publish_register_entry(def, None);
         }
     }
 
@@ -442,9 +457,17 @@ impl ModuleTiers {
         }
         if marks.fetch_sub(1, Ordering::AcqRel) == 1 {
             let best = self.best_tier(def);
-            let entry = self.compiled(def, best).map_or(interp_entry, |code| code.entry());
+            let code = self.compiled(def, best);
+            let entry = code.map_or(interp_entry, |code| code.entry());
             self.entries[def as usize].store(entry as usize, Ordering::Release);
+            self.publish_register_entry(def, code);
         }
+    }
+
+    /// Makes `code`'s register entry (if it has one) `def`'s, or clears it (`None`).
+    fn publish_register_entry(&self, def: u32, code: Option<&CompiledFunc>) {
+        let address = code.and_then(CompiledFunc::register_entry).unwrap_or(0);
+        self.register_entries[def as usize].store(address, Ordering::Release);
     }
 
     /// Number of defined functions.

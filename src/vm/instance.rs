@@ -420,6 +420,7 @@ fn new_vmctx<T>(store: &mut Store<T>, module: &Module, id: u32) -> VmCtx {
         memories: std::ptr::null(),
         globals: std::ptr::null(),
         funcs: tiers.entries_ptr(),
+        register_entries: tiers.register_entries_ptr(),
         call_import: call::call_import,
         call_indirect: call::call_indirect,
         call_ref: call::call_ref,

@@ -31,7 +31,9 @@ pub struct IndirectEntry {
     pub entry: *const FuncEntry,
     /// Its instance's context. Null with [`NO_SIG`].
     pub ctx: *mut VmCtx,
-    _reserved: u64,
+    /// Its slot in its module's register-entry table (`VmCtx::register_entries` of its
+    /// instance): tier 2's register entry, or 0. Null with [`NO_SIG`].
+    pub register_entry: *const usize,
 }
 
 /// Bytes per [`IndirectEntry`]: compiled code scales indexes by it.
@@ -45,7 +47,7 @@ impl IndirectEntry {
         func_index: 0,
         entry: std::ptr::null(),
         ctx: std::ptr::null_mut(),
-        _reserved: 0,
+        register_entry: std::ptr::null(),
     };
 }
 
@@ -94,15 +96,20 @@ fn entry_of(store: &StoreInner, raw: u64) -> IndirectEntry {
         FuncKind::Wasm { instance, def_index } => {
             let instance = &store.instances[instance as usize];
             let ctx = instance.vmctx.as_ptr();
-            // SAFETY: the context is live; `funcs` points at the module's function table, which
-            // has an entry per defined function.
-            let entry = unsafe { (*ctx).funcs.add(def_index as usize) };
+            // SAFETY: the context is live; `funcs` and `register_entries` point at the module's
+            // tables, which have an entry per defined function.
+            let (entry, register_entry) = unsafe {
+                (
+                    (*ctx).funcs.add(def_index as usize),
+                    (*ctx).register_entries.add(def_index as usize),
+                )
+            };
             IndirectEntry {
                 sig: entity.sig.0,
                 func_index: instance.module.inner.num_imported_funcs + def_index,
                 entry,
                 ctx,
-                _reserved: 0,
+                register_entry,
             }
         }
     }

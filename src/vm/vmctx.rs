@@ -213,6 +213,11 @@ pub struct VmCtx {
     /// Where compiled code checks a catch clause against an exception passing a call or a
     /// throw inside a `try_table` (`vm::exception::catch`).
     pub catch: CatchHelper,
+    /// The register entry of each function the module defines, by defined-function index, or 0:
+    /// where tier-2 code calls a tier-2 callee with its arguments and first result in registers
+    /// (tier 2's own convention, see `opt::abi`). 0 while the function has no such entry (not in
+    /// tier 2, or held in its debug translation): the caller then goes through [`Self::funcs`].
+    pub register_entries: *const usize,
     /// The instance's index in its store (opaque to compiled code).
     pub instance: u32,
 }

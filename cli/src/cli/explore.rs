@@ -227,7 +227,13 @@ fn render(out: &mut String, f: &ExploredFunction, operators: &Operators) -> Resu
         f.isa,
     );
     // Everything printed between instructions, by the code offset it precedes.
-    let mut marks: Vec<(u32, String)> = vec![(0, ";; prologue".to_string())];
+    let mut marks: Vec<(u32, String)> = match f.register_entry {
+        Some(at) => vec![
+            (0, ";; entry: adapter from the slot convention to the register entry".to_string()),
+            (at, ";; prologue (the register entry)".to_string()),
+        ],
+        None => vec![(0, ";; prologue".to_string())],
+    };
     // The final `end` (the function's closing parenthesis) is outdented: leave it out.
     let body_ops = &f.ops[..f.ops.len().saturating_sub(1)];
     let base_indent = body_ops.iter().filter_map(|op| operators.at(op.wasm_offset)).map(|(i, _)| i);

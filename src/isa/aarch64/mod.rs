@@ -1904,6 +1904,7 @@ impl MacroAssembler for Aarch64Masm {
             osr_entries,
             code_map,
             sig_sites,
+            register_entry: None,
             entry_bytes: shift,
         })
     }

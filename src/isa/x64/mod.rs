@@ -41,11 +41,12 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::isa::masm::{
-    AsmError, Assembled, Callee, CodeMap, Comparison, Cond, ConvertOp, DivOp, FReg, FloatCmp,
-    FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, Immediates, IntOp, LoadKind,
-    MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp, SigSite, Size, StoreKind, UnaryOp,
+    ArgLoc, AsmError, Assembled, Callee, CodeMap, Comparison, Cond, ConvertOp, DivOp, FReg,
+    FloatCmp, FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, Immediates, IntOp,
+    LoadKind, MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp, SigSite, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
+use crate::vm::frame::SLOT_BYTES;
 use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
 use crate::vm::vmctx::{
     FuncCounters, HOT_AT_ENTRY, HOT_CONTINUE, MemoryView, TAIL_CALL_PENDING, VmCtx,
@@ -61,6 +62,13 @@ const ALLOCATABLE: [Reg; 8] = [Reg(8), Reg(9), Reg(10), Reg(11), Reg(3), Reg(12)
 /// Tier 1 leaves it out: its code generator's cost model is tuned to eight registers.
 const ALLOCATABLE_OPTIMIZED: [Reg; 9] =
     [Reg(8), Reg(9), Reg(10), Reg(11), Reg(3), Reg(12), Reg(13), Reg(5), Reg(15)];
+
+/// Tier 2's register convention (`MacroAssembler::argument_registers`): the caller-saved
+/// allocatable registers, so a call clobbers nothing it would not clobber anyway. The first
+/// integer and the first float argument register also carry the first result.
+const ARGUMENT_REGISTERS: [Reg; 4] = [Reg(8), Reg(9), Reg(10), Reg(11)];
+const ARGUMENT_FLOAT_REGISTERS: [FReg; 8] =
+    [FReg(2), FReg(3), FReg(4), FReg(5), FReg(6), FReg(7), FReg(8), FReg(9)];
 
 /// The callee-saved registers, which an entry saves when the function's code writes them.
 const CALLEE_SAVED: [u8; 6] = [3, 5, 12, 13, 14, 15];
@@ -101,6 +109,7 @@ const CTX_MEM_LEN: i32 = std::mem::offset_of!(VmCtx, mem_len) as i32;
 const CTX_MEMORIES: i32 = std::mem::offset_of!(VmCtx, memories) as i32;
 const CTX_GLOBALS: i32 = std::mem::offset_of!(VmCtx, globals) as i32;
 const CTX_FUNCS: i32 = std::mem::offset_of!(VmCtx, funcs) as i32;
+const CTX_REGISTER_ENTRIES: i32 = std::mem::offset_of!(VmCtx, register_entries) as i32;
 const CTX_UNWIND: i32 = std::mem::offset_of!(VmCtx, unwind) as i32;
 const CTX_STACK_END: i32 = std::mem::offset_of!(VmCtx, stack_end) as i32;
 const CTX_FUEL: i32 = std::mem::offset_of!(VmCtx, fuel) as i32;
@@ -127,6 +136,7 @@ const ENTRY_SIG: i32 = std::mem::offset_of!(IndirectEntry, sig) as i32;
 const ENTRY_FUNC_INDEX: i32 = std::mem::offset_of!(IndirectEntry, func_index) as i32;
 const ENTRY_ENTRY: i32 = std::mem::offset_of!(IndirectEntry, entry) as i32;
 const ENTRY_CTX: i32 = std::mem::offset_of!(IndirectEntry, ctx) as i32;
+const ENTRY_REGISTER_ENTRY: i32 = std::mem::offset_of!(IndirectEntry, register_entry) as i32;
 const ENTRY_SHIFT: i8 = ENTRY_BYTES.trailing_zeros() as i8;
 /// A function's counters: `FuncCounters` is `#[repr(C)]`, four 8-byte fields.
 const COUNTERS_BYTES: u32 = std::mem::size_of::<FuncCounters>() as u32;
@@ -207,6 +217,45 @@ pub struct X64Masm {
     heap_access_wasm: Vec<u32>,
     /// Where calls' trap statuses go instead of their trap stubs (`set_trap_handler`).
     trap_handler: Option<DynamicLabel>,
+    /// The register convention's parameters and result, when the function is entered by it
+    /// (`enter_by_registers`): `finish` puts the adapter in front.
+    register_entry: Option<(Vec<ArgLoc>, ArgLoc)>,
+    /// The out-of-line halves of the register calls (`call_by_registers`).
+    register_calls: Vec<RegisterCall>,
+}
+
+/// Where a table index is (`own_dispatch_entry`).
+#[derive(Clone, Copy, Debug)]
+enum TableIndex {
+    Slot(u32),
+    Reg(Reg),
+}
+
+/// The out-of-line half of a call in the register convention (emitted in `finish`): where the
+/// callee has no register entry, the arguments go to their slots and its slot-convention entry
+/// is called.
+#[derive(Clone, Debug)]
+struct RegisterCall {
+    callee: RegisterCallee,
+    /// Where the callee without a register entry is called, with the context and frame pointer
+    /// pushed and `rsi` = the callee's frame.
+    slow: DynamicLabel,
+    /// Where the call site goes on, the result in its register.
+    done: DynamicLabel,
+    trap: DynamicLabel,
+    callee_fp: u32,
+    args: Vec<ArgLoc>,
+    result: ArgLoc,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum RegisterCallee {
+    /// Defined function `def`, module index `func`: through the function table.
+    Direct { def: u32, func: u32 },
+    /// `call_indirect`: at `slow`, `rax` is the dispatch element, whose entry is called; every
+    /// other case goes to `helper` (nothing pushed), which calls the runtime's `call_indirect`
+    /// with the table index from `index` stored in the slot after the arguments.
+    Indirect { ty: u32, table: u32, index: Reg, helper: DynamicLabel },
 }
 
 /// The back-edge tally of a function with loops: `r15` counts down from `chunk`.
@@ -289,6 +338,8 @@ impl X64Masm {
             wasm_offset: 0,
             heap_access_wasm: Vec::new(),
             trap_handler: None,
+            register_entry: None,
+            register_calls: Vec::new(),
         }
     }
 
@@ -311,20 +362,58 @@ impl X64Masm {
         self.call_stubs.push(super::CallStub { stub, resume, trap, callee_fp });
     }
 
-    /// `rax` = the element of `table`'s dispatch array (`vm::table`) at the index in slot
-    /// `index_slot` when that index is in bounds and the element has signature `sig` (module type
+    /// The rest of a call in the register convention, the callee's register entry (or 0) in
+    /// `rcx`, the context and frame pointer pushed, `rsi` = the callee's frame: calls the entry
+    /// if there is one (its code is tier 2's, which never leaves a tail call pending: any nonzero
+    /// status is a trap), else goes to `slow`, the out-of-line half `finish` emits.
+    fn call_register_entry(
+        &mut self,
+        callee: RegisterCallee,
+        slow: DynamicLabel,
+        callee_fp: u32,
+        args: &[ArgLoc],
+        result: ArgLoc,
+    ) {
+        let (trap, done) = (self.call_trap_label(), self.ops.new_dynamic_label());
+        asm!(self.ops
+            ; test rcx, rcx
+            ; jz =>slow
+            ; call rcx
+            ; pop rsi
+            ; pop rdi
+            ; test eax, eax
+            ; jnz =>trap
+            ; =>done
+        );
+        let args = args.to_vec();
+        self.register_calls.push(RegisterCall {
+            callee,
+            slow,
+            done,
+            trap,
+            callee_fp,
+            args,
+            result,
+        });
+    }
+
+    /// `rax` = the element of `table`'s dispatch array (`vm::table`) at the index (in a slot or a
+    /// register) when that index is in bounds and the element has signature `sig` (module type
     /// `ty`'s interned id) and this instance's context; otherwise jumps to `slow`. Clobbers `rcx`.
     fn own_dispatch_entry(
         &mut self,
         ty: u32,
         sig: u32,
         table: u32,
-        index_slot: u32,
+        index: TableIndex,
         slow: DynamicLabel,
     ) {
+        match index {
+            TableIndex::Slot(slot) => asm!(self.ops ; mov eax, DWORD [rsi + slot as i32]),
+            TableIndex::Reg(r) => asm!(self.ops ; mov eax, Rd(r.0)),
+        }
         // rcx = the table's dispatch head.
         asm!(self.ops
-            ; mov eax, DWORD [rsi + index_slot as i32]
             ; mov rcx, QWORD [rdi + CTX_TABLES]
             ; mov rcx, QWORD [rcx + (table * 8) as i32]
             ; cmp rax, QWORD [rcx + DISPATCH_LEN]
@@ -1286,6 +1375,59 @@ impl MacroAssembler for X64Masm {
         self.trap_handler = handler;
     }
 
+    fn argument_registers(&self) -> (&'static [Reg], &'static [FReg]) {
+        (&ARGUMENT_REGISTERS, &ARGUMENT_FLOAT_REGISTERS)
+    }
+
+    fn enter_by_registers(&mut self, params: &[ArgLoc], result: ArgLoc) {
+        self.register_entry = Some((params.to_vec(), result));
+    }
+
+    fn call_by_registers(
+        &mut self,
+        def: u32,
+        func: u32,
+        callee_fp: u32,
+        args: &[ArgLoc],
+        result: ArgLoc,
+    ) {
+        // As `call`, but through the callee's register entry when it has one.
+        let slow = self.ops.new_dynamic_label();
+        asm!(self.ops
+            ; push rdi
+            ; push rsi
+            ; lea rsi, [rsi + callee_fp as i32]
+            ; mov rcx, QWORD [rdi + CTX_REGISTER_ENTRIES]
+            ; mov rcx, QWORD [rcx + (def * 8) as i32]
+        );
+        let callee = RegisterCallee::Direct { def, func };
+        self.call_register_entry(callee, slow, callee_fp, args, result);
+    }
+
+    fn call_indirect_by_registers(
+        &mut self,
+        ty: u32,
+        sig: u32,
+        table: u32,
+        callee_fp: u32,
+        index: Reg,
+        args: &[ArgLoc],
+        result: ArgLoc,
+    ) {
+        // As `call_indirect_inline`, through the element's register entry when it has one.
+        let (helper, slow) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        self.own_dispatch_entry(ty, sig, table, TableIndex::Reg(index), helper);
+        asm!(self.ops
+            ; push rdi
+            ; push rsi
+            ; lea rsi, [rsi + callee_fp as i32]
+            ; mov rcx, QWORD [rax + ENTRY_REGISTER_ENTRY]
+            ; mov rcx, QWORD [rcx]
+        );
+        let callee = RegisterCallee::Indirect { ty, table, index, helper };
+        self.call_register_entry(callee, slow, callee_fp, args, result);
+    }
+
     fn catch_exception(&mut self, tag: u32, with_ref: bool, dest_slot: u32, caught: DynamicLabel) {
         // The status is in eax; the pushes keep the call aligned, as at a call site.
         asm!(self.ops
@@ -1329,7 +1471,7 @@ impl MacroAssembler for X64Masm {
 
     fn tail_call_indirect(&mut self, ty: u32, sig: u32, table: u32, index_slot: u32) {
         let (trap_exit, slow) = (self.call_trap_label(), self.ops.new_dynamic_label());
-        self.own_dispatch_entry(ty, sig, table, index_slot, slow);
+        self.own_dispatch_entry(ty, sig, table, TableIndex::Slot(index_slot), slow);
         // The tally's flush keeps rax.
         self.jump_to_tail_exit(|m| {
             asm!(m.ops
@@ -1447,7 +1589,7 @@ impl MacroAssembler for X64Masm {
     ) {
         let (trap_exit, slow, done) =
             (self.call_trap_label(), self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
-        self.own_dispatch_entry(ty, sig, table, index_slot, slow);
+        self.own_dispatch_entry(ty, sig, table, TableIndex::Slot(index_slot), slow);
         asm!(self.ops
             ; push rdi
             ; push rsi
@@ -1967,6 +2109,56 @@ impl MacroAssembler for X64Masm {
                 ; jmp =>epilogue
             );
         }
+        // Register calls whose callee has no register entry: the arguments to their slots, the
+        // function table's entry called (with the context and frame pointer already pushed),
+        // the status checked as after `call`, the result loaded into its register.
+        for RegisterCall { callee, slow, done, trap, callee_fp, args, result } in
+            std::mem::take(&mut self.register_calls)
+        {
+            out_of_line.push((self.offset(), OutOfLine::RegisterCallBySlots));
+            if let RegisterCallee::Indirect { ty, table, index, helper } = callee {
+                // The runtime's `call_indirect` finds the index in the slot after the arguments.
+                asm!(self.ops ; =>helper);
+                for (n, &loc) in args.iter().enumerate() {
+                    store_argument(&mut self.ops, loc, callee_fp + n as u32 * SLOT_BYTES);
+                }
+                let index_slot = callee_fp + args.len() as u32 * SLOT_BYTES;
+                store_argument(&mut self.ops, ArgLoc::Int(index, Size::S32), index_slot);
+                asm!(self.ops
+                    ; push rdi
+                    ; push rsi
+                    ; lea rsi, [rsi + callee_fp as i32]
+                    ; mov edx, ty as i32
+                    ; mov ecx, table as i32
+                    ; call QWORD [rdi + CTX_CALL_INDIRECT]
+                    ; jmp >called
+                );
+            }
+            asm!(self.ops ; =>slow);
+            for (n, &loc) in args.iter().enumerate() {
+                store_argument(&mut self.ops, loc, n as u32 * SLOT_BYTES);
+            }
+            match callee {
+                RegisterCallee::Direct { def, func } => asm!(self.ops
+                    ; mov edx, func as i32
+                    ; mov rax, QWORD [rdi + CTX_FUNCS]
+                    ; call QWORD [rax + (def * 8) as i32]
+                ),
+                RegisterCallee::Indirect { .. } => asm!(self.ops
+                    ; mov edx, DWORD [rax + ENTRY_FUNC_INDEX]
+                    ; mov rax, QWORD [rax + ENTRY_ENTRY]
+                    ; call QWORD [rax]
+                ),
+            }
+            asm!(self.ops
+                ; called:
+                ; pop rsi
+                ; pop rdi
+            );
+            self.check_call_status(trap, callee_fp);
+            load_argument(&mut self.ops, result, callee_fp);
+            asm!(self.ops ; jmp =>done);
+        }
         // Call sites' stubs: a callee that left a tail call pending has the chain run here (at
         // the body's stack depth, so the pushes keep the call aligned); any other status is a
         // trap.
@@ -2052,6 +2244,10 @@ impl MacroAssembler for X64Masm {
         // The entry's first instructions go in front: the body is position-independent, and
         // everything recorded so far moves by their length.
         let mut entry = VecAssembler::<X64Relocation>::new(0);
+        let register_entry = self.register_entry.take().map(|(params, result)| {
+            register_entry_adapter(&mut entry, &params, result);
+            entry.offset().0 as u32
+        });
         Self::enter(&mut entry, &saved, heap, tally);
         let entry = entry.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
         let shift = entry.len() as u32;
@@ -2080,9 +2276,39 @@ impl MacroAssembler for X64Masm {
             osr_entries,
             code_map,
             sig_sites,
+            register_entry,
             entry_bytes: shift,
         })
     }
+}
+
+/// The function's [`crate::vm::vmctx::FuncEntry`] in front of its register entry (which starts
+/// right after it): loads the parameters the register convention passes in registers from their
+/// slots, calls the register entry (the pushed frame pointer keeps the stack as a caller's call
+/// leaves it), and stores a register result into slot 0 unless the status is a trap.
+fn register_entry_adapter(
+    ops: &mut VecAssembler<X64Relocation>,
+    params: &[ArgLoc],
+    result: ArgLoc,
+) {
+    asm!(ops ; push rsi);
+    for (n, &loc) in params.iter().enumerate() {
+        load_argument(ops, loc, n as u32 * SLOT_BYTES);
+    }
+    asm!(ops
+        ; call >register_entry
+        ; pop rsi
+        ; test eax, eax
+        ; jnz >out
+    );
+    store_argument(ops, result, 0);
+    asm!(ops
+        ; out:
+        ; ret
+        // Where calls land, as aligned as the adapter's own start (the code's blocks are).
+        ; .align 16, 0xCC
+        ; register_entry:
+    );
 }
 
 /// Emits an instruction on linear memory `[r14 + index + disp]` (`index` [`NO_INDEX`] for
@@ -2149,6 +2375,34 @@ fn frame_access(
             emit(ops, [prefix, rex, op0, op1, modrm, d0, d1, d2, d3])
         }
         _ => unreachable!("a frame-slot form no caller uses"),
+    }
+}
+
+/// `loc`'s register = the value in the slot at `slot` (nothing for [`ArgLoc::Slot`]): integers
+/// at their width, floats with `movss`/`movsd`.
+fn load_argument(ops: &mut VecAssembler<X64Relocation>, loc: ArgLoc, slot: u32) {
+    match loc {
+        ArgLoc::Int(r, size) => {
+            frame_access(ops, None, size == Size::S64, &[0x8B], r.0, slot as i32, &[])
+        }
+        ArgLoc::Float(r, size) => {
+            let prefix = if size == Size::S32 { 0xF3 } else { 0xF2 };
+            frame_access(ops, Some(prefix), false, &[0x0F, 0x10], r.0, slot as i32, &[])
+        }
+        ArgLoc::Slot => {}
+    }
+}
+
+/// The slot at `slot` = `loc`'s register (nothing for [`ArgLoc::Slot`]): integers whole, as
+/// tier 1 and tier 2's slot stores write them, floats at their width.
+fn store_argument(ops: &mut VecAssembler<X64Relocation>, loc: ArgLoc, slot: u32) {
+    match loc {
+        ArgLoc::Int(r, _) => frame_access(ops, None, true, &[0x89], r.0, slot as i32, &[]),
+        ArgLoc::Float(r, size) => {
+            let prefix = if size == Size::S32 { 0xF3 } else { 0xF2 };
+            frame_access(ops, Some(prefix), false, &[0x0F, 0x11], r.0, slot as i32, &[])
+        }
+        ArgLoc::Slot => {}
     }
 }
 
@@ -2502,6 +2756,7 @@ mod tests {
                     heap_access_wasm: assembled.heap_access_wasm,
                     oob_landing: assembled.oob_landing,
                     osr_entries: assembled.osr_entries,
+                    register_entry: None,
                     compile_time: Default::default(),
                     stats: Vec::new(),
                     wasm_offsets: Vec::new(),
