@@ -465,7 +465,7 @@ pub(crate) fn on_hot(module: &Module, def: u32, running: Tier, site: Site) -> Op
     });
     match state {
         CompileState::NotRequested if background => {
-            let job = queue::Job { module: module.clone(), def, tier: next, osr: None };
+            let job = queue::Job::new(module, def, next, None);
             if !m.engine.compile_queue().submit(job) {
                 // No compile thread: compile here rather than never.
                 compile_and_install(module, def, next);
@@ -502,7 +502,7 @@ fn osr_variant(module: &Module, def: u32, tier: Tier, ordinal: u32) -> Option<Fu
         }
         Some(state::OsrVariant::Pending) => {}
         None if m.tiers.request_osr_variant(def, ordinal) => {
-            let job = queue::Job { module: module.clone(), def, tier, osr: Some(ordinal) };
+            let job = queue::Job::new(module, def, tier, Some(ordinal));
             if m.config.tier_up_mode == TierUpMode::Sync || !m.engine.compile_queue().submit(job) {
                 compile_osr_and_install(module, def, tier, ordinal);
                 return osr_variant(module, def, tier, ordinal);

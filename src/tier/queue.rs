@@ -3,12 +3,19 @@
 //!
 //! One queue per engine, started on the first background request with
 //! `Config::compile_threads` threads, plus one thread that compiles for tier 1 only. Jobs wait in
-//! one lane per target tier and a free thread takes the oldest job of the lowest tier first: a
+//! one lane per target tier and a free thread takes a job of the lowest tier first: a
 //! tier-1 compile is short and lifts code out of the interpreter, the slowest tier, so it must
 //! not wait behind tier-2 compiles that take ten times as long and gain less (with one compile
 //! thread on two cores a FIFO queue held tier-1 requests 30-50 ms). Taking them first is not
 //! enough once every thread is inside a tier-2 compile (one function of regex-json takes 150 ms):
 //! the tier-1 thread is there for that, idle but for the microseconds a tier-1 compile takes.
+//!
+//! Tier-1 jobs go oldest first. Tier-2 jobs go by rate, as HotSpot's tiered policy picks its
+//! next compile: the job whose function gained the most hotness per second since it was queued.
+//! A program moves through phases, and a backlog of tier-2 requests from a finished phase would
+//! otherwise be compiled before the functions running now: in rust-regex-json, deflate's inner
+//! loop (21 million back-edges) was still queued for tier 2 when the program ended, behind
+//! requests from its JSON and regex phases.
 //! A job holds its module, so the module outlives the compile; the threads
 //! hold only the shared queue and end once the engine's sending end is dropped and the lanes are
 //! empty (nothing joins them: the last owner of an engine may be a compile thread itself).
@@ -18,7 +25,9 @@
 use super::Tier;
 use crate::module::Module;
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
 
 /// A request to compile one function in one tier.
 pub(crate) struct Job {
@@ -27,6 +36,32 @@ pub(crate) struct Job {
     pub tier: Tier,
     /// An on-stack-replacement entry of this loop, rather than the function.
     pub osr: Option<u32>,
+    /// When it was queued, and its function's hotness then (see [`Job::rate`]).
+    queued: Instant,
+    hotness_then: u64,
+}
+
+impl Job {
+    /// A request, queued now, to compile `def` (or its loop `osr`'s entry) for `tier`.
+    pub fn new(module: &Module, def: u32, tier: Tier, osr: Option<u32>) -> Job {
+        let hotness_then = hotness(module, def);
+        Job { module: module.clone(), def, tier, osr, queued: Instant::now(), hotness_then }
+    }
+
+    /// Hotness its function gained per second since it was queued.
+    fn rate(&self, now: Instant) -> f64 {
+        let gained = hotness(&self.module, self.def).saturating_sub(self.hotness_then);
+        gained as f64 / now.duration_since(self.queued).as_secs_f64().max(1e-6)
+    }
+}
+
+/// `def`'s hotness so far, as tiering weighs calls and back-edges (`tier::tuning`).
+fn hotness(module: &Module, def: u32) -> u64 {
+    let m = &module.inner;
+    let (counters, policy) = (m.tiers.counters(def), &m.config.tier_up);
+    let calls = counters.calls.load(Ordering::Relaxed).saturating_mul(policy.call_weight);
+    let back_edges = counters.back_edges.load(Ordering::Relaxed);
+    calls.saturating_add(back_edges.saturating_mul(policy.back_edge_weight))
 }
 
 /// The sending end of the compile threads' queue; dropping it lets the threads end.
@@ -62,12 +97,21 @@ impl Lanes {
         self.by_tier[Self::lane(job.tier)].push_back(job);
     }
 
-    /// The oldest job of the lowest tier that has one, among those a thread that `takes` does.
+    /// The next job a thread that `takes` compiles: the oldest tier-1 job, else the tier-2 job
+    /// with the highest rate (the oldest of equals).
     fn pop(&mut self, takes: Takes) -> Option<Job> {
-        match takes {
-            Takes::Any => self.by_tier.iter_mut().find_map(VecDeque::pop_front),
-            Takes::LowestTierOnly => self.by_tier[0].pop_front(),
+        if let Some(job) = self.by_tier[0].pop_front() {
+            return Some(job);
         }
+        if takes == Takes::LowestTierOnly {
+            return None;
+        }
+        let lane = &mut self.by_tier[1];
+        let now = Instant::now();
+        let rates: Vec<f64> = lane.iter().map(|job| job.rate(now)).collect();
+        let best =
+            (0..lane.len()).max_by(|&a, &b| rates[a].total_cmp(&rates[b]).then(b.cmp(&a)))?;
+        lane.remove(best)
     }
 }
 
@@ -166,12 +210,16 @@ mod tests {
     use crate::Engine;
 
     fn job(module: &Module, def: u32, tier: Tier) -> Job {
-        Job { module: module.clone(), def, tier, osr: None }
+        Job::new(module, def, tier, None)
+    }
+
+    fn four_functions() -> Module {
+        Module::new(&Engine::default(), "(module (func) (func) (func) (func))").unwrap()
     }
 
     #[test]
     fn the_oldest_job_of_the_lowest_tier_goes_first() {
-        let module = Module::new(&Engine::default(), "(module)").unwrap();
+        let module = four_functions();
         let mut lanes = Lanes::default();
         lanes.push(job(&module, 0, Tier::Optimized));
         lanes.push(job(&module, 1, Tier::Baseline));
@@ -182,8 +230,22 @@ mod tests {
     }
 
     #[test]
+    fn the_tier2_job_whose_function_runs_fastest_since_its_request_goes_first() {
+        let module = four_functions();
+        let mut lanes = Lanes::default();
+        for def in 0..4 {
+            lanes.push(job(&module, def, Tier::Optimized));
+        }
+        let counters = |def| module.inner.tiers.counters(def);
+        counters(2).back_edges.fetch_add(1_000_000, Ordering::Relaxed);
+        counters(3).calls.fetch_add(1_000, Ordering::Relaxed);
+        let order: Vec<u32> = std::iter::from_fn(|| lanes.pop(Takes::Any)).map(|j| j.def).collect();
+        assert_eq!(order, [2, 3, 0, 1]);
+    }
+
+    #[test]
     fn the_tier1_thread_takes_tier1_jobs_only() {
-        let module = Module::new(&Engine::default(), "(module)").unwrap();
+        let module = four_functions();
         let mut lanes = Lanes::default();
         lanes.push(job(&module, 0, Tier::Optimized));
         lanes.push(job(&module, 1, Tier::Baseline));
