@@ -405,4 +405,28 @@ mod tests {
         assert_eq!(seen[0].tiers.last(), Some(&(0, Tier::Interp)));
         assert!(seen[0].tiers[0].1 > Tier::Interp, "{:?}", seen[0].tiers);
     }
+
+    #[test]
+    fn a_breakpoint_stops_a_tier_2_function_called_by_tier_2_code() {
+        // Both functions in tier 2: main calls sum at its register entry, which the breakpoint
+        // must take away, so the calls reach the function table's debug entry.
+        let config = Config { tier: Tiering::Pinned(Tier::Optimized), ..Config::default() };
+        let (seen, result) = debug_run(
+            config,
+            |m| {
+                assert_eq!(m.inner.tiers.best_tier(0), Tier::Optimized, "sum ran in tier 2");
+                assert!(
+                    m.inner.tiers.compiled(0, Tier::Optimized).unwrap().register_entry().is_some()
+                );
+                m.set_breakpoint(0, None).unwrap();
+            },
+            vec![],
+            1,
+        );
+        assert_eq!(result, Val::I32(10 + 6));
+        assert_eq!(seen.len(), 2);
+        assert!(seen.iter().all(|s| s.reason == StopReason::Breakpoint && s.func == 0));
+        assert_eq!(seen[0].tiers.last(), Some(&(0, Tier::Interp)));
+        assert_eq!(seen[0].tiers[0], (1, Tier::Optimized), "{:?}", seen[0].tiers);
+    }
 }
