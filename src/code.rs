@@ -36,8 +36,9 @@ impl std::fmt::Debug for ExecutableCode {
     }
 }
 
-/// Where each block of a batch starts: 16-byte aligned, as function entries like.
-const BLOCK_ALIGN: usize = 16;
+/// Where each block of a batch starts: aligned as far as code asks to align inside a function
+/// (`MacroAssembler::align_code`).
+const BLOCK_ALIGN: usize = crate::isa::masm::CODE_ALIGN as usize;
 
 impl ExecutableCode {
     /// Maps `bytes` as executable code.

@@ -217,6 +217,7 @@ pub fn emit<M: MacroAssembler>(
     // A block that only jumps is never emitted: branches to it go where it would jump.
     let labels: Vec<M::Label> = forward.iter().map(|&to| own_labels[to]).collect();
     let emitted: Vec<usize> = (0..vcode.blocks.len()).filter(|&b| forward[b] == b).collect();
+    let loop_headers = loop_headers(vcode, &forward, &emitted);
     let imported_globals = input.imported_globals;
     let sig_ids = input.sig_ids;
     let mut e = Emitter {
@@ -231,6 +232,9 @@ pub fn emit<M: MacroAssembler>(
     let mut origins: Vec<(u32, Origin)> = Vec::new();
     for (n, &b) in emitted.iter().enumerate() {
         let block = regalloc2::Block::new(b);
+        if loop_headers[b] {
+            e.masm.align_code(LOOP_ALIGN);
+        }
         e.masm.bind(labels[b]);
         let next = emitted.get(n + 1).copied().unwrap_or(usize::MAX);
         for item in output.block_insts_and_edits(vcode, block) {
@@ -265,6 +269,29 @@ pub fn emit<M: MacroAssembler>(
         }
     }
     Ok(origins)
+}
+
+/// Where loop headers start (`MacroAssembler::align_code`): a 32-byte fetch block, so a loop
+/// of up to 32 bytes fits one and never crosses a 64-byte line.
+const LOOP_ALIGN: u32 = 32;
+
+/// Which emitted blocks (by VCode index) are loop headers: targets of a branch from a block
+/// emitted at or after them (branches to forwarded blocks counted at their destination).
+fn loop_headers(vcode: &VCode, forward: &[usize], emitted: &[usize]) -> Vec<bool> {
+    let mut position = vec![usize::MAX; vcode.blocks.len()];
+    for (n, &b) in emitted.iter().enumerate() {
+        position[b] = n;
+    }
+    let mut headers = vec![false; vcode.blocks.len()];
+    for &b in emitted {
+        for s in &vcode.blocks[b].succs {
+            let target = forward[s.index()];
+            if position[target] <= position[b] {
+                headers[target] = true;
+            }
+        }
+    }
+    headers
 }
 
 /// The integer registers the allocated code writes (every register an allocation names: each

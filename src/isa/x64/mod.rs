@@ -41,8 +41,8 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::isa::masm::{
-    ArgLoc, AsmError, Assembled, Callee, CodeMap, Comparison, Cond, ConvertOp, DivOp, FReg,
-    FloatCmp, FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, Immediates, IntOp,
+    ArgLoc, AsmError, Assembled, CODE_ALIGN, Callee, CodeMap, Comparison, Cond, ConvertOp, DivOp,
+    FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, Immediates, IntOp,
     LoadKind, MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp, SigSite, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
@@ -222,6 +222,9 @@ pub struct X64Masm {
     register_entry: Option<(Vec<ArgLoc>, ArgLoc)>,
     /// The out-of-line halves of the register calls (`call_by_registers`).
     register_calls: Vec<RegisterCall>,
+    /// The largest alignment the body asked for (`align_code`): `finish` places the body at an
+    /// offset that is a multiple of it.
+    body_align: u32,
 }
 
 /// Where a table index is (`own_dispatch_entry`).
@@ -340,6 +343,7 @@ impl X64Masm {
             trap_handler: None,
             register_entry: None,
             register_calls: Vec::new(),
+            body_align: 1,
         }
     }
 
@@ -2058,6 +2062,13 @@ impl MacroAssembler for X64Masm {
         self.osr_targets.push(Some(label));
     }
 
+    fn align_code(&mut self, bytes: u32) {
+        debug_assert!(bytes.is_power_of_two() && bytes <= CODE_ALIGN);
+        self.body_align = self.body_align.max(bytes);
+        let pad = (bytes - self.ops.offset().0 as u32 % bytes) % bytes;
+        nops(&mut self.ops, pad as usize);
+    }
+
     fn no_osr_entry(&mut self) {
         self.osr_targets.push(None);
     }
@@ -2243,12 +2254,33 @@ impl MacroAssembler for X64Masm {
         }
         // The entry's first instructions go in front: the body is position-independent, and
         // everything recorded so far moves by their length.
+        // With `align_code` used, the body starts at an offset that is a multiple of the
+        // alignment it asked for: the padding goes between the adapter and the register entry
+        // (never run), or after the entry's first instructions (run once per call).
         let mut entry = VecAssembler::<X64Relocation>::new(0);
+        let enter_len = {
+            let mut enter = VecAssembler::<X64Relocation>::new(0);
+            Self::enter(&mut enter, &saved, heap, tally);
+            enter.offset().0
+        };
+        let align = self.body_align as usize;
         let register_entry = self.register_entry.take().map(|(params, result)| {
             register_entry_adapter(&mut entry, &params, result);
+            // Without a body alignment, the register entry is 16-byte aligned itself.
+            let pad = match align {
+                1 => entry.offset().0.next_multiple_of(16) - entry.offset().0,
+                _ => {
+                    (entry.offset().0 + enter_len).next_multiple_of(align)
+                        - (entry.offset().0 + enter_len)
+                }
+            };
+            entry.extend(std::iter::repeat_n(0xCC, pad));
+            asm!(entry ; register_entry:);
             entry.offset().0 as u32
         });
         Self::enter(&mut entry, &saved, heap, tally);
+        let body_pad = entry.offset().0.next_multiple_of(align) - entry.offset().0;
+        nops(&mut entry, body_pad);
         let entry = entry.finalize().map_err(|e| AsmError(format!("{e:?}")))?;
         let shift = entry.len() as u32;
         let mut code = Vec::with_capacity(entry.len() + self.ops.offset().0);
@@ -2305,9 +2337,6 @@ fn register_entry_adapter(
     asm!(ops
         ; out:
         ; ret
-        // Where calls land, as aligned as the adapter's own start (the code's blocks are).
-        ; .align 16, 0xCC
-        ; register_entry:
     );
 }
 
@@ -2375,6 +2404,26 @@ fn frame_access(
             emit(ops, [prefix, rex, op0, op1, modrm, d0, d1, d2, d3])
         }
         _ => unreachable!("a frame-slot form no caller uses"),
+    }
+}
+
+/// `len` bytes of no-ops, in as few instructions as the recommended multi-byte forms allow.
+fn nops(ops: &mut VecAssembler<X64Relocation>, mut len: usize) {
+    const FORMS: [&[u8]; 9] = [
+        &[0x90],
+        &[0x66, 0x90],
+        &[0x0F, 0x1F, 0x00],
+        &[0x0F, 0x1F, 0x40, 0x00],
+        &[0x0F, 0x1F, 0x44, 0x00, 0x00],
+        &[0x66, 0x0F, 0x1F, 0x44, 0x00, 0x00],
+        &[0x0F, 0x1F, 0x80, 0x00, 0x00, 0x00, 0x00],
+        &[0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+        &[0x66, 0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+    ];
+    while len > 0 {
+        let n = len.min(FORMS.len());
+        ops.extend(FORMS[n - 1].iter().copied());
+        len -= n;
     }
 }
 
