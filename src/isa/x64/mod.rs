@@ -2258,23 +2258,22 @@ impl MacroAssembler for X64Masm {
         // alignment it asked for: the padding goes between the adapter and the register entry
         // (never run), or after the entry's first instructions (run once per call).
         let mut entry = VecAssembler::<X64Relocation>::new(0);
-        let enter_len = {
-            let mut enter = VecAssembler::<X64Relocation>::new(0);
-            Self::enter(&mut enter, &saved, heap, tally);
-            enter.offset().0
-        };
         let align = self.body_align as usize;
         let register_entry = self.register_entry.take().map(|(params, result)| {
             register_entry_adapter(&mut entry, &params, result);
-            // Without a body alignment, the register entry is 16-byte aligned itself.
-            let pad = match align {
-                1 => entry.offset().0.next_multiple_of(16) - entry.offset().0,
+            // The register entry 16-byte aligned itself, or wherever puts the body (after the
+            // entry's first instructions) at a multiple of `align`.
+            let at = entry.offset().0;
+            let start = match align {
+                1 => at.next_multiple_of(16),
                 _ => {
-                    (entry.offset().0 + enter_len).next_multiple_of(align)
-                        - (entry.offset().0 + enter_len)
+                    let mut enter = VecAssembler::<X64Relocation>::new(0);
+                    Self::enter(&mut enter, &saved, heap, tally);
+                    let enter_len = enter.offset().0;
+                    (at + enter_len).next_multiple_of(align) - enter_len
                 }
             };
-            entry.extend(std::iter::repeat_n(0xCC, pad));
+            entry.extend(std::iter::repeat_n(0xCC, start - at));
             asm!(entry ; register_entry:);
             entry.offset().0 as u32
         });
@@ -2314,8 +2313,8 @@ impl MacroAssembler for X64Masm {
     }
 }
 
-/// The function's [`crate::vm::vmctx::FuncEntry`] in front of its register entry (which starts
-/// right after it): loads the parameters the register convention passes in registers from their
+/// The function's [`crate::vm::vmctx::FuncEntry`] in front of its register entry (which `finish`
+/// binds after the padding it puts here): loads the parameters the register convention passes in registers from their
 /// slots, calls the register entry (the pushed frame pointer keeps the stack as a caller's call
 /// leaves it), and stores a register result into slot 0 unless the status is a trap.
 fn register_entry_adapter(
