@@ -185,6 +185,10 @@ pub struct FrameSetup<'a> {
 /// [`MacroAssembler::align_code`] can ask for.
 pub const CODE_ALIGN: u32 = 32;
 
+/// Where loop headers start (`MacroAssembler::align_code`): a 32-byte fetch block, so a loop
+/// of up to 32 bytes fits one and never crosses a 64-byte line.
+pub const LOOP_ALIGN: u32 = 32;
+
 /// Where a value crosses a call between tier-2 functions in their register convention
 /// (`opt::abi`): in an argument register (at its wasm width), or in its slot of the callee's
 /// frame, where every entry convention has it.

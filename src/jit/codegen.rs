@@ -23,7 +23,8 @@ use super::reg_cache::{
 };
 use crate::isa::masm::{
     Assembled, Callee, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup,
-    GlobalCell, IntOp, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size, StoreKind, UnaryOp,
+    GlobalCell, IntOp, LOOP_ALIGN, LoadKind, MacroAssembler, Reg, RegImm, RuntimeOp, Size,
+    StoreKind, UnaryOp,
 };
 use crate::loop_locals::{BodyScan, LoopLocals};
 use crate::module::ModuleInner;
@@ -1913,6 +1914,8 @@ impl<M: MacroAssembler> CodeGen<'_, M> {
                         self.masm.jump(header);
                     }
                 }
+                // The loop's first instruction starts a fetch block (see tier 2's loop headers).
+                self.masm.align_code(LOOP_ALIGN);
                 if self.options.counting {
                     // Back-edges branch to a counting block just above the header; entering
                     // the loop jumps over it.

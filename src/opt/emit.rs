@@ -18,7 +18,7 @@
 use super::lower::{CALL_AREA, EntrySlots};
 use super::vcode::{MInst, MTy, RI, RegEnv, SelectCond, VCode};
 use crate::isa::masm::{
-    Comparison, Cond, FReg, FrameSetup, GlobalCell, MacroAssembler, Reg, RegImm, Size,
+    Comparison, Cond, FReg, FrameSetup, GlobalCell, LOOP_ALIGN, MacroAssembler, Reg, RegImm, Size,
 };
 use crate::tier::Tier;
 use crate::tier::compiler::CompileError;
@@ -270,10 +270,6 @@ pub fn emit<M: MacroAssembler>(
     }
     Ok(origins)
 }
-
-/// Where loop headers start (`MacroAssembler::align_code`): a 32-byte fetch block, so a loop
-/// of up to 32 bytes fits one and never crosses a 64-byte line.
-const LOOP_ALIGN: u32 = 32;
 
 /// Which emitted blocks (by VCode index) are loop headers: targets of a branch from a block
 /// emitted at or after them (branches to forwarded blocks counted at their destination).
