@@ -86,6 +86,12 @@ pub enum CodePart {
     TrapExit,
     /// The shared return path.
     Epilogue,
+    /// A `br_table`'s jump table: 32-bit offsets of the cases' code from the table's start
+    /// (data, not instructions).
+    JumpTable {
+        /// How many entries (the default target is not in the table).
+        cases: u32,
+    },
 }
 
 impl std::fmt::Display for CodePart {
@@ -103,6 +109,7 @@ impl std::fmt::Display for CodePart {
             CodePart::OobLanding => f.write_str("landing pad of faulting heap accesses"),
             CodePart::TrapExit => f.write_str("trap exit"),
             CodePart::Epilogue => f.write_str("epilogue"),
+            CodePart::JumpTable { cases } => write!(f, "jump table: {cases} cases"),
         }
     }
 }
@@ -233,6 +240,7 @@ impl Module {
                     OutOfLine::OobLanding => CodePart::OobLanding,
                     OutOfLine::TrapExit => CodePart::TrapExit,
                     OutOfLine::Epilogue => CodePart::Epilogue,
+                    OutOfLine::JumpTable { cases } => CodePart::JumpTable { cases },
                 };
                 (offset, part)
             }))

@@ -503,6 +503,31 @@ fn explore_shows_tier_2_code_under_ssa_instructions() {
     assert!(run.stderr.contains("makes no machine code"), "{}", run.stderr);
 }
 
+/// A `br_table`'s jump table is data after the code: its entries print as `.long` offsets with
+/// the code offset each case jumps to, on both tiers, and every case lands on an instruction.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn explore_prints_jump_tables_as_data() {
+    for tier in ["baseline", "optimized"] {
+        let args = ["explore", "--tier", tier, "--func", "pick", "tests/data/explore.wat"];
+        let run = tierup(&args);
+        assert_eq!((run.status, run.stderr.as_str()), (0, ""), "{}", run.stdout);
+        let out = &run.stdout;
+        let table = line_index(out, 0, |l| l == ";; jump table: 4 cases");
+        let entries: Vec<&str> = out.lines().skip(table + 1).take(4).collect();
+        let offsets: Vec<&str> = out
+            .lines()
+            .filter(|l| is_instruction(l) && !l.contains(".long"))
+            .map(|l| l.trim_start().split(':').next().unwrap())
+            .collect();
+        for (case, entry) in entries.iter().enumerate() {
+            let target = entry.split(&format!("; case {case}: 0x")).nth(1);
+            let target = target.unwrap_or_else(|| panic!("entry {case}: {entry}\n{out}"));
+            assert!(offsets.contains(&target), "case {case} lands mid-instruction:\n{out}");
+        }
+    }
+}
+
 /// `--osr-loop N`: the variant on-stack replacement compiles for loop `N`, tier 2 only.
 #[test]
 fn explore_shows_a_loops_on_stack_replacement_variant() {
@@ -559,7 +584,7 @@ fn explore_rejects_imports_and_unknown_functions() {
     let run = tierup(&["explore", "--func", "nope", "tests/data/explore.wat"]);
     one_line_failure(&run, "no function named `nope`");
     let run = tierup(&["explore", "--func", "9", "tests/data/explore.wat"]);
-    one_line_failure(&run, "no function 9 (the module has 4)");
+    one_line_failure(&run, "no function 9 (the module has 5)");
 }
 
 // --- run --profile=jitdump -----------------------------------------------------------------------

@@ -364,6 +364,11 @@ pub enum OutOfLine {
     TrapExit,
     /// The shared return path.
     Epilogue,
+    /// A `br_table`'s jump table: data, not code (32-bit offsets from its start).
+    JumpTable {
+        /// How many entries.
+        cases: u32,
+    },
 }
 
 /// Two-operand float operations `dst = lhs op rhs`, with wasm's semantics: `Min`/`Max` return
@@ -516,6 +521,12 @@ pub trait MacroAssembler {
     fn mov(&mut self, size: Size, dst: Reg, src: RegImm);
 
     fn int_op(&mut self, op: IntOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm);
+    /// `dst = base + (index << shift) + disp`, wrapping at `size`, without the two-operand
+    /// form's tie of `dst` to an operand (x86-64 `lea`, aarch64's shifted-register `add`):
+    /// tier 2's sums of a base, a scaled index and a constant, the shape of every array
+    /// address. `shift` is at most 3; `disp` is an immediate `Add` takes
+    /// ([`Immediates::int_op_takes`]).
+    fn add_scaled(&mut self, size: Size, dst: Reg, base: Reg, index: Option<(Reg, u8)>, disp: i32);
     /// `dst = lhs op rhs`, trapping on a zero divisor and on `MIN / -1`; a constant divisor
     /// spares the checks it cannot fail.
     fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm);

@@ -505,6 +505,10 @@ impl<M: MacroAssembler> Emitter<'_, M> {
             MInst::IntOp { op, size, dst, lhs, rhs } => {
                 m.int_op(*op, *size, r.int(*dst), r.int(*lhs), r.ri(*rhs))
             }
+            MInst::AddScaled { size, dst, base, index, disp } => {
+                let index = index.map(|(i, shift)| (r.int(i), shift));
+                m.add_scaled(*size, r.int(*dst), r.int(*base), index, *disp)
+            }
             MInst::Div { op, size, dst, lhs, rhs } => {
                 m.div(*op, *size, r.int(*dst), r.int(*lhs), RegImm::Reg(r.int(*rhs)))
             }

@@ -16,6 +16,8 @@
 //! It must never lower what it does not fully understand: SIMD and anything else unsupported is
 //! refused (the function stays in a lower tier).
 
+mod scaled_sum;
+
 use super::abi::{self, RegisterAbi};
 use super::vcode::{MBlock, MInst, MTy, RI, SelectCond, VCode};
 use crate::isa::masm::{
@@ -26,6 +28,8 @@ use crate::tier::compiler::CompileError;
 use crate::vm::TrapCode;
 use crate::vm::frame::SLOT_BYTES;
 use regalloc2::{Block as MB, VReg};
+use scaled_sum::ScaledSum;
+use std::collections::HashMap;
 use tierup_passes::ir::{
     Block, Const, Function, Inst, InstKind, LoadOp, NumOp, StoreOp, TrapCode as IrTrap, Type, Value,
 };
@@ -344,6 +348,10 @@ struct Lower<'f> {
     origin: Option<Inst>,
     /// Compares of the block being lowered that selects test in place (not lowered alone).
     fused_compares: Vec<Inst>,
+    /// The integer additions of the block being lowered and the sums they compute
+    /// ([`scaled_sum`]); `absorbed` marks the instructions folded into one of them.
+    scaled_sums: HashMap<Inst, ScaledSum>,
+    absorbed: Vec<bool>,
     call_clobbers: regalloc2::PRegSet,
     argument_registers: (&'static [Reg], &'static [FReg]),
     /// The function's own register convention, if it is entered by one.
@@ -417,6 +425,8 @@ impl<'f> Lower<'f> {
             block_insts: Vec::new(),
             origin: None,
             fused_compares: Vec::new(),
+            scaled_sums: HashMap::new(),
+            absorbed: vec![false; f.insts.len()],
             call_clobbers: conv.call_clobbers,
             argument_registers: conv.argument_registers,
             own_abi: conv.entry.clone(),
@@ -615,8 +625,9 @@ impl<'f> Lower<'f> {
         // A compare consumed only by this block's branch, or by one select, becomes part of it.
         let fused = self.fusable_compare(b, term[0]);
         self.fused_compares = body.iter().filter_map(|&i| self.select_compare(b, i)).collect();
+        self.plan_scaled_sums(b, body);
         for &i in body {
-            if Some(i) == fused || self.fused_compares.contains(&i) {
+            if Some(i) == fused || self.fused_compares.contains(&i) || self.absorbed[i.index()] {
                 continue;
             }
             self.origin = Some(i);
@@ -703,6 +714,21 @@ impl<'f> Lower<'f> {
                         let (size, imm) = self.int_const(v).expect("an integer constant");
                         MInst::Iconst { size, dst, imm }
                     }
+                };
+                self.push(mb, inst);
+            }
+            InstKind::Num(_) if self.scaled_sums.contains_key(&i) => {
+                let ScaledSum { size, base, index, disp } = self.scaled_sums[&i];
+                let index = match index {
+                    Some((v, shift)) => Some((self.vreg(v)?, shift)),
+                    None => None,
+                };
+                let inst = MInst::AddScaled {
+                    size,
+                    dst: result(self, 0)?,
+                    base: self.vreg(base)?,
+                    index,
+                    disp,
                 };
                 self.push(mb, inst);
             }

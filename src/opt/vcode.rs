@@ -97,6 +97,15 @@ pub enum MInst {
         lhs: VReg,
         rhs: RI,
     },
+    /// `dst = base + (index << shift) + disp` (wrapping at `size`): an integer sum, with the
+    /// shift and the constants folded in; `dst` is free to take any register (`lea`).
+    AddScaled {
+        size: Size,
+        dst: VReg,
+        base: VReg,
+        index: Option<(VReg, u8)>,
+        disp: i32,
+    },
     /// `dst = lhs op rhs`, trapping on a zero divisor (and `MIN / -1` for `DivS`); `dst` reuses
     /// `lhs`.
     Div {
@@ -367,6 +376,13 @@ impl MInst {
             }
             MInst::Mov { dst, src, .. } => {
                 out.push(O::reg_use(*src));
+                out.push(O::reg_def(*dst));
+            }
+            MInst::AddScaled { dst, base, index, .. } => {
+                out.push(O::reg_use(*base));
+                if let Some((index, _)) = index {
+                    out.push(O::reg_use(*index));
+                }
                 out.push(O::reg_def(*dst));
             }
             MInst::IntOp { dst, lhs, rhs, .. } => {

@@ -217,7 +217,7 @@ fn hex_digits(n: u64) -> usize {
 
 /// One function: header, prologue, operators with their code, out-of-line code.
 fn render(out: &mut String, f: &ExploredFunction, operators: &Operators) -> Result<()> {
-    let instructions = disassemble(f.isa, &f.code)?;
+    let instructions = decode(f)?;
     let micros = f.compile_time.as_secs_f64() * 1e6;
     let _ = writeln!(
         out,
@@ -308,21 +308,45 @@ struct Instruction {
     text: String,
 }
 
-/// Disassembles a function's code (loaded at address 0) for `isa`: the one per-ISA entry point.
-fn disassemble(isa: &str, code: &[u8]) -> Result<Vec<Instruction>> {
+/// A function's code as lines: instructions, and each jump table's entries as `.long` data
+/// with the code offset each case jumps to (tables are data: decoding them as instructions would
+/// print nonsense and could swallow the first bytes of what follows).
+fn decode(f: &ExploredFunction) -> Result<Vec<Instruction>> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for (at, part) in &f.out_of_line {
+        let CodePart::JumpTable { cases } = *part else { continue };
+        lines.extend(disassemble(f.isa, &f.code[..*at as usize], start)?);
+        for case in 0..cases {
+            let entry = (at + 4 * case) as usize;
+            let bytes = f.code[entry..entry + 4].try_into().expect("a 4-byte entry");
+            let delta = i32::from_le_bytes(bytes);
+            let target = i64::from(*at) + i64::from(delta);
+            let text = format!(".long {delta}    ; case {case}: {target:#x}");
+            lines.push(Instruction { offset: entry as u32, len: 4, text });
+        }
+        start = at + 4 * cases;
+    }
+    lines.extend(disassemble(f.isa, &f.code, start)?);
+    Ok(lines)
+}
+
+/// Disassembles `code[start..]` (the code loaded at address 0) for `isa`: the one per-ISA entry
+/// point.
+fn disassemble(isa: &str, code: &[u8], start: u32) -> Result<Vec<Instruction>> {
     match isa {
-        "x86_64" => Ok(disassemble_x64(code)),
-        "aarch64" => Ok(disassemble_aarch64(code)),
+        "x86_64" => Ok(disassemble_x64(code, start)),
+        "aarch64" => Ok(disassemble_aarch64(code, start)),
         other => bail!("tierup explore cannot disassemble {other} code yet"),
     }
 }
 
 /// aarch64 (yaxpeax-arm), one 4-byte word per instruction; branch targets relative (`$+0x8`).
-fn disassemble_aarch64(code: &[u8]) -> Vec<Instruction> {
+fn disassemble_aarch64(code: &[u8], start: u32) -> Vec<Instruction> {
     use yaxpeax_arch::{Decoder, U8Reader};
     use yaxpeax_arm::armv8::a64::InstDecoder;
     let decoder = InstDecoder::default();
-    let words = code.chunks(4).enumerate();
+    let words = code[start as usize..].chunks(4).enumerate();
     words
         .map(|(i, word)| {
             let mut reader = U8Reader::new(word);
@@ -330,15 +354,16 @@ fn disassemble_aarch64(code: &[u8]) -> Vec<Instruction> {
                 Ok(instruction) => instruction.to_string(),
                 Err(e) => format!("<{e}>"),
             };
-            Instruction { offset: i as u32 * 4, len: word.len(), text }
+            Instruction { offset: start + i as u32 * 4, len: word.len(), text }
         })
         .collect()
 }
 
 /// x86-64 in Intel syntax (iced-x86), branch targets as code offsets.
-fn disassemble_x64(code: &[u8]) -> Vec<Instruction> {
+fn disassemble_x64(code: &[u8], start: u32) -> Vec<Instruction> {
     use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
-    let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+    let code = &code[start as usize..];
+    let mut decoder = Decoder::with_ip(64, code, u64::from(start), DecoderOptions::NONE);
     let mut formatter = IntelFormatter::new();
     let options = formatter.options_mut();
     options.set_hex_prefix("0x");

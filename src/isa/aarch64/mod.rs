@@ -942,6 +942,22 @@ impl MacroAssembler for Aarch64Masm {
         self.int_op_reg(op, size, dst.0, lhs.0, r);
     }
 
+    fn add_scaled(&mut self, size: Size, dst: Reg, base: Reg, index: Option<(Reg, u8)>, disp: i32) {
+        let (d, b) = (dst.0, base.0);
+        let Some((i, shift)) = index else {
+            self.int_op(IntOp::Add, size, dst, base, RegImm::Imm(disp as i64));
+            return;
+        };
+        let (i, shift) = (i.0, shift as u32);
+        match size {
+            Size::S32 => a64!(self.ops ; add W(d), W(b), W(i), lsl shift),
+            Size::S64 => a64!(self.ops ; add X(d), X(b), X(i), lsl shift),
+        }
+        if disp != 0 {
+            self.int_op(IntOp::Add, size, dst, dst, RegImm::Imm(disp as i64));
+        }
+    }
+
     fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
         // The divisor: its register, or a constant in x17, which needs no zero check unless it
         // is zero and no `MIN / -1` check unless it is -1.

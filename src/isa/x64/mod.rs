@@ -225,6 +225,9 @@ pub struct X64Masm {
     /// The largest alignment the body asked for (`align_code`): `finish` places the body at an
     /// offset that is a multiple of it.
     body_align: u32,
+    /// The `br_table` jump tables (`jump_table`), placed after the out-of-line code: each
+    /// table's label and its cases' targets.
+    jump_tables: Vec<(DynamicLabel, Vec<DynamicLabel>)>,
 }
 
 /// Where a table index is (`own_dispatch_entry`).
@@ -344,6 +347,7 @@ impl X64Masm {
             register_entry: None,
             register_calls: Vec::new(),
             body_align: 1,
+            jump_tables: Vec::new(),
         }
     }
 
@@ -522,6 +526,28 @@ impl X64Masm {
                 }
             }
         }
+    }
+
+    /// Places the jump tables (after all code; x86 loads them unaligned) with zeroed entries; returns
+    /// where each entry goes and the offset it holds, for `finish` to write once the code is
+    /// drained (offsets in the body's own coordinates).
+    fn place_jump_tables(
+        &mut self,
+        out_of_line: &mut Vec<(u32, OutOfLine)>,
+    ) -> Result<Vec<(usize, i32)>, AsmError> {
+        let mut entries = Vec::new();
+        for (table, targets) in std::mem::take(&mut self.jump_tables) {
+            out_of_line.push((self.offset(), OutOfLine::JumpTable { cases: targets.len() as u32 }));
+            asm!(self.ops ; =>table);
+            let at = self.ops.offset().0;
+            self.ops.extend(std::iter::repeat_n(0, 4 * targets.len()));
+            for (n, target) in targets.into_iter().enumerate() {
+                let resolved = self.ops.labels().resolve_dynamic(target);
+                let target = resolved.map_err(|e| AsmError(format!("{e:?}")))?.0;
+                entries.push((at + 4 * n, (target as i64 - at as i64) as i32));
+            }
+        }
+        Ok(entries)
     }
 
     /// `dst = dst op rhs` in x86's two-operand form, the common case (the code generator computes
@@ -1081,6 +1107,49 @@ impl MacroAssembler for X64Masm {
         self.mov(size, dst, RegImm::Reg(Reg(0)));
     }
 
+    fn add_scaled(&mut self, size: Size, dst: Reg, base: Reg, index: Option<(Reg, u8)>, disp: i32) {
+        let (d, b) = (dst.0, base.0);
+        match index {
+            // The two-operand `add` where the allocator gave `dst` an operand's register (one
+            // byte shorter than `lea`, and `lea` with a base of rbp or r13 needs a displacement).
+            None if d == b => {
+                if disp != 0 {
+                    self.int_op(IntOp::Add, size, dst, dst, RegImm::Imm(disp as i64));
+                }
+            }
+            None => self.int_op(IntOp::Add, size, dst, base, RegImm::Imm(disp as i64)),
+            Some((i, 0)) if disp == 0 && (d == b || d == i.0) => {
+                let other = if d == b { i } else { base };
+                self.int_op(IntOp::Add, size, dst, dst, RegImm::Reg(other));
+            }
+            Some((i, shift)) => {
+                let i = i.0;
+                // A 32-bit `lea` keeps the low half of the 64-bit sum: wasm's wrapping `i32.add`,
+                // whatever the operands' upper halves hold. dynasm encodes a displacement known
+                // only at run time in 32 bits: the forms without one where there is none.
+                match (size, shift, disp) {
+                    (Size::S32, 0, 0) => asm!(self.ops ; lea Rd(d), [Rq(b) + Rq(i)]),
+                    (Size::S32, 1, 0) => asm!(self.ops ; lea Rd(d), [Rq(b) + Rq(i) * 2]),
+                    (Size::S32, 2, 0) => asm!(self.ops ; lea Rd(d), [Rq(b) + Rq(i) * 4]),
+                    (Size::S32, 3, 0) => asm!(self.ops ; lea Rd(d), [Rq(b) + Rq(i) * 8]),
+                    (Size::S64, 0, 0) => asm!(self.ops ; lea Rq(d), [Rq(b) + Rq(i)]),
+                    (Size::S64, 1, 0) => asm!(self.ops ; lea Rq(d), [Rq(b) + Rq(i) * 2]),
+                    (Size::S64, 2, 0) => asm!(self.ops ; lea Rq(d), [Rq(b) + Rq(i) * 4]),
+                    (Size::S64, 3, 0) => asm!(self.ops ; lea Rq(d), [Rq(b) + Rq(i) * 8]),
+                    (Size::S32, 0, _) => asm!(self.ops ; lea Rd(d), [Rq(b) + Rq(i) + disp]),
+                    (Size::S32, 1, _) => asm!(self.ops ; lea Rd(d), [Rq(b) + Rq(i) * 2 + disp]),
+                    (Size::S32, 2, _) => asm!(self.ops ; lea Rd(d), [Rq(b) + Rq(i) * 4 + disp]),
+                    (Size::S32, 3, _) => asm!(self.ops ; lea Rd(d), [Rq(b) + Rq(i) * 8 + disp]),
+                    (Size::S64, 0, _) => asm!(self.ops ; lea Rq(d), [Rq(b) + Rq(i) + disp]),
+                    (Size::S64, 1, _) => asm!(self.ops ; lea Rq(d), [Rq(b) + Rq(i) * 2 + disp]),
+                    (Size::S64, 2, _) => asm!(self.ops ; lea Rq(d), [Rq(b) + Rq(i) * 4 + disp]),
+                    (Size::S64, 3, _) => asm!(self.ops ; lea Rq(d), [Rq(b) + Rq(i) * 8 + disp]),
+                    _ => unreachable!("a scaled index shifts by at most 3"),
+                }
+            }
+        }
+    }
+
     fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
         // The divisor: its register, or a constant in `rcx`, which needs no zero check unless it
         // is zero and no `MIN / -1` check unless it is -1.
@@ -1273,25 +1342,22 @@ impl MacroAssembler for X64Masm {
             asm!(self.ops ; jmp =>default);
             return;
         }
-        // A bounds check, then a computed jump into a table of 5-byte `jmp rel32` instructions
-        // (one per case): position-independent and constant time. An i32 in a register has its
-        // upper half clear, so the index scales as it is.
+        // A bounds check, then one indirect jump to the table's address plus the case's entry:
+        // a 32-bit offset from the table (filled in by `finish`), so the code stays
+        // position-independent and a case costs one jump, not two (a table of `jmp`s ran c-vm's
+        // dispatch 5% slower). An i32 in a register has its upper half clear, so the index
+        // scales as it is.
         let table = self.ops.new_dynamic_label();
         let i = index.0;
         asm!(self.ops
             ; cmp Rd(i), cases.len() as i32
             ; jae =>default
-            ; lea rcx, [Rq(i) + Rq(i) * 4]
             ; lea rax, [=>table]
+            ; movsxd rcx, DWORD [rax + Rq(i) * 4]
             ; add rax, rcx
             ; jmp rax
-            ; =>table
         );
-        for &target in cases {
-            let at = self.ops.offset().0;
-            asm!(self.ops ; jmp DWORD =>target);
-            debug_assert_eq!(self.ops.offset().0 - at, 5, "table entries are 5 bytes");
-        }
+        self.jump_tables.push((table, cases.to_vec()));
     }
 
     fn load_heap(&mut self, kind: LoadKind, dst: Reg, addr: Option<Reg>, offset: u32) {
@@ -1964,17 +2030,22 @@ impl MacroAssembler for X64Masm {
 
     fn load_heap_float(&mut self, size: Size, dst: FReg, addr: Option<Reg>, offset: u32) {
         let (bytes, d) = (if size == Size::S32 { 4 } else { 8 }, dst.0);
-        self.heap_access(addr, offset, bytes, |ops, index, disp| match size {
-            Size::S32 => asm!(ops ; movss Rx(d), DWORD [r14 + Rq(index) + disp]),
-            Size::S64 => asm!(ops ; movsd Rx(d), QWORD [r14 + Rq(index) + disp]),
+        // dynasm encodes a displacement known only at run time in 32 bits: none for offset 0.
+        self.heap_access(addr, offset, bytes, |ops, index, disp| match (size, disp) {
+            (Size::S32, 0) => asm!(ops ; movss Rx(d), DWORD [r14 + Rq(index)]),
+            (Size::S64, 0) => asm!(ops ; movsd Rx(d), QWORD [r14 + Rq(index)]),
+            (Size::S32, _) => asm!(ops ; movss Rx(d), DWORD [r14 + Rq(index) + disp]),
+            (Size::S64, _) => asm!(ops ; movsd Rx(d), QWORD [r14 + Rq(index) + disp]),
         });
     }
 
     fn store_heap_float(&mut self, size: Size, src: FReg, addr: Option<Reg>, offset: u32) {
         let (bytes, r) = (if size == Size::S32 { 4 } else { 8 }, src.0);
-        self.heap_access(addr, offset, bytes, |ops, index, disp| match size {
-            Size::S32 => asm!(ops ; movss DWORD [r14 + Rq(index) + disp], Rx(r)),
-            Size::S64 => asm!(ops ; movsd QWORD [r14 + Rq(index) + disp], Rx(r)),
+        self.heap_access(addr, offset, bytes, |ops, index, disp| match (size, disp) {
+            (Size::S32, 0) => asm!(ops ; movss DWORD [r14 + Rq(index)], Rx(r)),
+            (Size::S64, 0) => asm!(ops ; movsd QWORD [r14 + Rq(index)], Rx(r)),
+            (Size::S32, _) => asm!(ops ; movss DWORD [r14 + Rq(index) + disp], Rx(r)),
+            (Size::S64, _) => asm!(ops ; movsd QWORD [r14 + Rq(index) + disp], Rx(r)),
         });
     }
 
@@ -2252,6 +2323,7 @@ impl MacroAssembler for X64Masm {
             }
             asm!(self.ops ; jmp rax);
         }
+        let table_entries = self.place_jump_tables(&mut out_of_line)?;
         // The entry's first instructions go in front: the body is position-independent, and
         // everything recorded so far moves by their length.
         // With `align_code` used, the body starts at an offset that is a multiple of the
@@ -2285,6 +2357,10 @@ impl MacroAssembler for X64Masm {
         let mut code = Vec::with_capacity(entry.len() + self.ops.offset().0);
         code.extend_from_slice(&entry);
         code.extend(self.ops.drain().map_err(|e| AsmError(format!("{e:?}")))?);
+        for (at, offset) in table_entries {
+            let at = shift as usize + at;
+            code[at..at + 4].copy_from_slice(&offset.to_le_bytes());
+        }
         SPARE_ASSEMBLER.set(Some(std::mem::replace(&mut self.ops, VecAssembler::new(0))));
         let out_of_line = out_of_line.into_iter().map(|(at, what)| (at + shift, what)).collect();
         let code_map = CodeMap { out_of_line, ..CodeMap::default() };
@@ -2341,9 +2417,10 @@ fn register_entry_adapter(
 
 /// Emits an instruction on linear memory `[r14 + index + disp]` (`index` [`NO_INDEX`] for
 /// none) with register operand `reg`: `prefix`, a REX prefix (W when `wide`), `opcode`, ModRM,
-/// SIB and a 32-bit displacement. Byte for byte what `dynasm!` emits for these forms with
-/// registers chosen at run time (the tests compare the two), hand-encoded for the reason
-/// [`frame_access`] is: every wasm load and store is one.
+/// SIB and the shortest displacement. The same instruction `dynasm!` emits for these forms with
+/// registers chosen at run time, less its always-32-bit displacement (the tests decode the two
+/// and compare), hand-encoded for the reason [`frame_access`] is: every wasm load and store is
+/// one.
 #[inline]
 fn heap_operand_access(
     ops: &mut VecAssembler<X64Relocation>,
@@ -2356,15 +2433,31 @@ fn heap_operand_access(
 ) {
     // REX: 0100 W R X B, B set for `r14`.
     let rex = 0x40 | (wide as u8) << 3 | (reg >> 3 & 1) << 2 | (index >> 3 & 1) << 1 | 1;
-    // ModRM: mod 10 (disp32), reg, rm 100 (a SIB follows); SIB: scale 1, index, base 110 (`r14`).
-    let (modrm, sib) = (0x84 | (reg & 7) << 3, (index & 7) << 3 | 6);
-    let [d0, d1, d2, d3] = disp.to_le_bytes();
-    match (prefix, opcode) {
-        (None, &[op]) => emit(ops, [rex, op, modrm, sib, d0, d1, d2, d3]),
-        (None, &[op0, op1]) => emit(ops, [rex, op0, op1, modrm, sib, d0, d1, d2, d3]),
-        (Some(prefix), &[op]) => emit(ops, [prefix, rex, op, modrm, sib, d0, d1, d2, d3]),
-        _ => unreachable!("no heap access has a prefix and a two-byte opcode"),
+    // ModRM: mod (00: no displacement, 01: disp8, 10: disp32), reg, rm 100 (a SIB follows); SIB:
+    // scale 1, index, base 110 (`r14`, which needs no displacement, unlike r13). The shortest
+    // displacement: most accesses have offset 0 or a small field offset, and 3-4 bytes less per
+    // access is what dynasm's disp32 for an offset known only at run time would cost.
+    let mut bytes = [0u8; 11];
+    let mut n = 0;
+    let mut put = |b: &[u8]| {
+        bytes[n..n + b.len()].copy_from_slice(b);
+        n += b.len();
+    };
+    if let Some(prefix) = prefix {
+        put(&[prefix]);
     }
+    put(&[rex]);
+    put(opcode);
+    let sib = (index & 7) << 3 | 6;
+    match i8::try_from(disp) {
+        Ok(0) => put(&[(reg & 7) << 3 | 0x04, sib]),
+        Ok(d8) => put(&[0x44 | (reg & 7) << 3, sib, d8 as u8]),
+        Err(_) => {
+            put(&[0x84 | (reg & 7) << 3, sib]);
+            put(&disp.to_le_bytes());
+        }
+    }
+    ops.extend(&bytes[..n]);
 }
 
 /// Appends `bytes`, a length the compiler knows: no call to a general copy.
@@ -2530,7 +2623,17 @@ mod tests {
                     }
                     let got = masm.ops.take().unwrap();
                     let want = expected.take().unwrap();
-                    assert_eq!(got, want, "r{r}, index {index:?}, offset {offset:#x}");
+                    let what = format!("r{r}, index {index:?}, offset {offset:#x}");
+                    let gas = |code: &[u8]| format_code(code, |_| String::new());
+                    assert_eq!(gas(&got), gas(&want), "{what}");
+                    // dynasm's displacement is 32 bits; ours 0 or 8 bits where they suffice.
+                    let saved = match offset {
+                        0 => 4,
+                        0x7f => 3,
+                        _ => 0,
+                    };
+                    let accesses = loads.len() + stores.len();
+                    assert_eq!(got.len() + saved * accesses, want.len(), "{what}");
                 }
             }
         }
@@ -2624,6 +2727,40 @@ mod tests {
             out.push('\n');
         }
         out
+    }
+
+    #[test]
+    fn an_add_scaled_is_one_lea_whatever_its_registers() {
+        const Q: [&str; 16] = [
+            "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11",
+            "r12", "r13", "r14", "r15",
+        ];
+        const D: [&str; 16] = [
+            "eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "r8d", "r9d", "r10d", "r11d",
+            "r12d", "r13d", "r14d", "r15d",
+        ];
+        let regs = || (0..16u8).filter(|&r| r != 4);
+        for (base, index) in regs().flat_map(|b| regs().map(move |i| (b, i))) {
+            let dst = (0..3u8).find(|r| ![base, index].contains(r)).unwrap();
+            for shift in 0..4u8 {
+                for disp in [0i32, 0x7f, -0x440, 0x12345] {
+                    for (size, names) in [(Size::S32, D), (Size::S64, Q)] {
+                        let mut masm = X64Masm::new(HeapBounds::GuardPages);
+                        masm.add_scaled(size, Reg(dst), Reg(base), Some((Reg(index), shift)), disp);
+                        let got = format_code(&masm.ops.take().unwrap(), |_| String::new());
+                        let disp = match disp {
+                            0 => String::new(),
+                            d if d < 0 => format!("-0x{:X}", -d),
+                            d => format!("0x{d:X}"),
+                        };
+                        let scale =
+                            if shift == 0 { String::new() } else { format!(",{}", 1 << shift) };
+                        let (b, i, d) = (Q[base as usize], Q[index as usize], names[dst as usize]);
+                        assert_eq!(got, format!("lea {disp}(%{b},%{i}{scale}),%{d}\n"));
+                    }
+                }
+            }
+        }
     }
 
     #[test]
@@ -2954,23 +3091,36 @@ mod tests {
     }
 
     #[test]
-    fn wide_jump_tables_jump_through_a_table_of_rel32_jumps() {
-        let code = body(|m| {
+    fn wide_jump_tables_jump_through_a_table_of_offsets() {
+        let mut bound = Vec::new();
+        let (code, assembled) = disassemble_with(HeapBounds::GuardPages, |m| {
             let targets: Vec<_> = (0..5).map(|_| m.new_label()).collect();
             m.jump_table(Reg(8), &targets);
             for &t in &targets {
                 m.bind(t);
+                bound.push(m.offset() as i64);
+                m.mov(Size::S32, Reg(9), RegImm::Imm(1));
             }
         });
         let lines: Vec<&str> = code.lines().collect();
-        assert_eq!(lines[..2], ["cmp $4,%r8d", "jae 0x0000000000000032"], "{code}");
-        // The table's address, rip-relative (shown as the address it computes: 0x1E).
-        assert_eq!(lines[2..5], ["lea (%r8,%r8,4),%rcx", "lea 0x1E,%rax", "add %rcx,%rax"]);
-        assert_eq!(lines[5], "jmp *%rax");
-        // Four 5-byte entries, each to its own case.
-        let entries: Vec<&str> = lines[6..10].to_vec();
-        let expected = ["jmp 0x0000000000000032"; 4];
-        assert_eq!(entries, expected, "{code}");
+        let default = format!("jae 0x{:016X}", bound[4]);
+        assert_eq!(lines[..2], ["cmp $4,%r8d", default.as_str()], "{code}");
+        // The table's address, rip-relative (shown as the address it computes), after all code.
+        let map = &assembled.code_map.out_of_line;
+        let (at, part) = map.last().expect("the table");
+        assert_eq!(part, &OutOfLine::JumpTable { cases: 4 });
+        let at = (at - assembled.entry_bytes) as usize;
+        let lea = format!("lea 0x{at:X},%rax");
+        assert_eq!(
+            lines[2..6],
+            [lea.as_str(), "movslq (%rax,%r8,4),%rcx", "add %rcx,%rax", "jmp *%rax"]
+        );
+        // Four 32-bit entries, each its case's offset from the table.
+        for (case, &target) in bound[..4].iter().enumerate() {
+            let entry = &assembled.code[at + 4 * case..][..4];
+            let offset = i32::from_le_bytes(entry.try_into().unwrap()) as i64;
+            assert_eq!(at as i64 + offset, target, "case {case}");
+        }
     }
 
     #[test]

@@ -1,0 +1,144 @@
+//! Integer additions as one `AddScaled` (x86-64 `lea`, aarch64's shifted-register `add`): the
+//! sum's terms gathered through the additions and the small left shift that feed only it, the
+//! shape of every array address (`base + (i << 2) + 16`), as Cranelift's address modes do.
+//!
+//! Wasm's additions wrap at their width, and so does the one instruction they become: folding
+//! never changes a value, only how many instructions and registers compute it. It must never
+//! absorb an instruction whose result has another use (it would be computed twice) or that
+//! lives in another block (its operands might not be live here).
+
+use super::{ImmUse, Lower, NumLowering, num_lowering};
+use crate::isa::masm::{IntOp, Size};
+use smallvec::SmallVec;
+use tierup_passes::ir::{Block, Inst, InstKind, Value};
+
+/// How one integer `add` is lowered: `base + (index << shift) + disp` at `size`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct ScaledSum {
+    pub size: Size,
+    pub base: Value,
+    pub index: Option<(Value, u8)>,
+    pub disp: i32,
+}
+
+/// The largest left shift a scaled index takes (x86-64's scale of 8).
+const MAX_SHIFT: u8 = 3;
+
+impl Lower<'_> {
+    /// Plans every integer `add` in block `b`'s `body` (see [`ScaledSum`]), marking the
+    /// instructions each absorbs. Later additions first: an outer sum claims its operands before
+    /// they are planned on their own.
+    pub(super) fn plan_scaled_sums(&mut self, b: Block, body: &[Inst]) {
+        self.scaled_sums.clear();
+        for &i in body.iter().rev() {
+            if self.absorbed[i.index()] {
+                continue;
+            }
+            let Some(size) = self.add_size(i) else { continue };
+            if let Some((sum, absorbed)) = self.scaled_sum(b, i, size) {
+                for a in absorbed {
+                    self.absorbed[a.index()] = true;
+                }
+                self.scaled_sums.insert(i, sum);
+            }
+        }
+    }
+
+    /// The width of `i` if it is an integer `add`.
+    fn add_size(&self, i: Inst) -> Option<Size> {
+        let InstKind::Num(op) = self.f.insts[i.index()].kind else { return None };
+        match num_lowering(op) {
+            NumLowering::Int(IntOp::Add, size) => Some(size),
+            _ => None,
+        }
+    }
+
+    /// `v` as a constant an `add` at `size` takes as an immediate.
+    fn addend(&self, size: Size, v: Value) -> Option<i64> {
+        self.imm_for(ImmUse::Int(IntOp::Add, size), v)
+    }
+
+    /// The sum `add` `i` computes, with the additions of the same width that only it uses
+    /// (in block `b`) folded in while at most two register terms remain, and a register term
+    /// that is a small constant left shift (used only here) as the scaled index. `None` when
+    /// the constants' total is no immediate the `add` takes.
+    fn scaled_sum(
+        &self,
+        b: Block,
+        i: Inst,
+        size: Size,
+    ) -> Option<(ScaledSum, SmallVec<[Inst; 3]>)> {
+        let args = &self.f.insts[i.index()].args;
+        let (mut regs, mut disp, mut absorbed) =
+            (SmallVec::<[Value; 4]>::new(), 0i64, SmallVec::new());
+        for (n, &term) in args.iter().enumerate() {
+            if let Some(c) = self.addend(size, term) {
+                disp = disp.wrapping_add(c);
+                continue;
+            }
+            // Registers the other operand needs: at most one.
+            let others = args[n + 1..].iter().filter(|&&v| self.addend(size, v).is_none()).count();
+            let inner = self.sole_def_in(b, term).filter(|&d| self.add_size(d) == Some(size));
+            if let Some(def) = inner {
+                let inner_args = &self.f.insts[def.index()].args;
+                let inner_regs: SmallVec<[Value; 2]> = inner_args
+                    .iter()
+                    .copied()
+                    .filter(|&v| self.addend(size, v).is_none())
+                    .collect();
+                if regs.len() + inner_regs.len() + others <= 2 {
+                    for &v in inner_args.iter() {
+                        if let Some(c) = self.addend(size, v) {
+                            disp = disp.wrapping_add(c);
+                        }
+                    }
+                    regs.extend(inner_regs);
+                    absorbed.push(def);
+                    continue;
+                }
+            }
+            regs.push(term);
+        }
+        let disp = match size {
+            Size::S32 => disp as i32,
+            Size::S64 => i32::try_from(disp).ok()?,
+        };
+        if !self.immediates.int_op_takes(IntOp::Add, size, disp as i64) {
+            return None;
+        }
+        let (base, index) = match regs[..] {
+            [base] => (base, None),
+            [a, b2] => match (self.scaled_index(b, b2, size), self.scaled_index(b, a, size)) {
+                (Some((def, index)), _) => {
+                    absorbed.push(def);
+                    (a, Some(index))
+                }
+                (None, Some((def, index))) => {
+                    absorbed.push(def);
+                    (b2, Some(index))
+                }
+                (None, None) => (a, Some((b2, 0))),
+            },
+            // A sum of constants only is the constant folder's.
+            _ => return None,
+        };
+        Some((ScaledSum { size, base, index, disp }, absorbed))
+    }
+
+    /// `v` as `q << k` (`k` at most [`MAX_SHIFT`]) when a shift of width `size` in block `b`,
+    /// used only here, defines it: the shift and the index it becomes.
+    fn scaled_index(&self, b: Block, v: Value, size: Size) -> Option<(Inst, (Value, u8))> {
+        let def = self.sole_def_in(b, v)?;
+        let d = &self.f.insts[def.index()];
+        let InstKind::Num(op) = d.kind else { return None };
+        if !matches!(num_lowering(op), NumLowering::Int(IntOp::Shl, s) if s == size) {
+            return None;
+        }
+        let bits = match size {
+            Size::S32 => 31,
+            Size::S64 => 63,
+        };
+        let shift = self.imm_of(d.args[1])? & bits;
+        (1..=MAX_SHIFT as i64).contains(&shift).then_some((def, (d.args[0], shift as u8)))
+    }
+}
