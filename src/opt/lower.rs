@@ -6,9 +6,11 @@
 //! (integer or float) used only by the branch that ends its block into one compare-and-branch,
 //! and an integer one used only by a select into that select (`cmov`, `csel`); constants used
 //! only in such places are not materialized at all, other integer constants are materialized
-//! right before each use (never held in a register across code); a constant heap address (a C global's `i32.const 0` base) into the
-//! access's offset. A heap address that is a sum is never folded into the access: wasm wraps
-//! `i32.add` at 32 bits, the access's addition does not. Calls and runtime helpers pass their
+//! right before each use (never held in a register across code); a constant heap address (a C
+//! global's `i32.const 0` base) into the access's offset; an integer `add` with the additions and
+//! small left shifts that feed only it into one `lea`-like instruction ([`scaled_sum`]). A heap
+//! address that is a sum is never folded into the access: wasm wraps `i32.add` at 32 bits, the
+//! access's addition does not. Calls and runtime helpers pass their
 //! operands through the frame area above the spill slots, as every tier's entries expect;
 //! `call_indirect` is emitted inline through the table's dispatch array. Edges from blocks with
 //! several successors are split, so no edge is critical.
