@@ -185,14 +185,16 @@ fn isa_name(code: u8) -> String {
 }
 
 /// Names of the feature bits of [`host_features`], by bit.
-const FEATURE_NAMES: [&str; 2] = ["popcnt", "sse4.1"];
+const FEATURE_NAMES: [&str; 3] = ["popcnt", "sse4.1", "bmi2"];
 
 /// The instruction-set extensions compiled code may use on this host, as bits (x86-64: popcnt,
-/// SSE4.1; aarch64 code uses none beyond the base).
+/// SSE4.1, BMI2; aarch64 code uses none beyond the base).
 pub(crate) fn host_features() -> u32 {
     let x64 = crate::isa::x64::X64Features::host();
     match host_isa() {
-        Some(Isa::X64) => u32::from(x64.popcnt) | (u32::from(x64.sse41) << 1),
+        Some(Isa::X64) => {
+            u32::from(x64.popcnt) | (u32::from(x64.sse41) << 1) | (u32::from(x64.bmi2) << 2)
+        }
         _ => 0,
     }
 }

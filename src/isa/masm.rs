@@ -442,6 +442,11 @@ impl ConvertOp {
 /// in one instruction: what instruction selection asks before folding a constant into an
 /// operation or rematerializing it at a use. Never emits code.
 pub trait Immediates {
+    /// Whether `dst = lhs op rhs` at `size` (`rhs` in a register when `by_register`, else an
+    /// immediate) is one instruction only with `dst` in `lhs`'s register: x86's two-operand
+    /// forms. Where the ISA has a three-operand form (aarch64, x86-64's BMI2 shifts), the
+    /// allocator is free to put `dst` anywhere, and no copy of `lhs` is needed when it lives on.
+    fn tied(&self, op: IntOp, size: Size, by_register: bool) -> bool;
     /// Whether `lhs op imm` at `size` encodes `imm` in the instruction itself (no scratch
     /// register, no extra instruction). `imm` fits 32 bits, sign-extended.
     fn int_op_takes(&self, op: IntOp, size: Size, imm: i64) -> bool;
@@ -459,7 +464,9 @@ pub struct AsmError(pub String);
 /// The ISA-independent assembler interface of tier 1.
 ///
 /// Slots are byte offsets from the frame pointer (see `interp::code`). Every method emits code for
-/// the current position; nothing is reordered.
+/// the current position; nothing is reordered. Every integer result at [`Size::S32`] is left
+/// zero-extended in its 64-bit register (both ISAs' 32-bit writes do it): x86-64 heap accesses
+/// use an `i32` address register as it is, and tier 2 lowers `i64.extend_i32_u` to a copy.
 pub trait MacroAssembler {
     /// A position in the code, bound once, jumped to any number of times.
     type Label: Copy;

@@ -495,6 +495,8 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                 m.mov(size, r.int(*dst), RegImm::Imm(*imm))
             }
             MInst::Fconst { size, dst, bits } => m.load_float_const(*size, r.float(*dst), *bits),
+            // The allocator gave both ends one register (a copy it coalesced): nothing to do.
+            MInst::Mov { dst, src, .. } if r.get(*dst) == r.get(*src) => {}
             MInst::Mov { ty, dst, src } => {
                 if ty.is_float() {
                     m.mov_float(r.float(*dst), r.float(*src))
@@ -502,7 +504,7 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                     m.mov(Size::S64, r.int(*dst), RegImm::Reg(r.int(*src)))
                 }
             }
-            MInst::IntOp { op, size, dst, lhs, rhs } => {
+            MInst::IntOp { op, size, dst, lhs, rhs, .. } => {
                 m.int_op(*op, *size, r.int(*dst), r.int(*lhs), r.ri(*rhs))
             }
             MInst::AddScaled { size, dst, base, index, disp } => {

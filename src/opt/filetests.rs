@@ -12,7 +12,7 @@ use super::emit::{self, EmitInput, RegallocAlgorithm};
 use super::lower::{self, EntrySlots};
 use crate::isa::aarch64::Aarch64Masm;
 use crate::isa::masm::{HeapBounds, MacroAssembler};
-use crate::isa::x64::X64Masm;
+use crate::isa::x64::{X64Features, X64Masm};
 use std::fmt::Write as _;
 use std::path::Path;
 use tierup_passes::ir::{Function, Module};
@@ -33,7 +33,9 @@ fn compile(module: &Module, isa: &str) -> Result<String, String> {
     let types = module.env.sigs.len() as u32;
     match isa {
         "x86_64" => {
-            let masm = X64Masm::new(HeapBounds::GuardPages);
+            // A fixed x86-64-v3 machine, whatever the host: the output must not depend on it.
+            let features = X64Features { popcnt: true, sse41: true, bmi2: true };
+            let masm = X64Masm::with_features(HeapBounds::GuardPages, features);
             body(masm, isa, func, index as u32, imported, types)
         }
         _ => {

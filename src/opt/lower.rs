@@ -81,6 +81,9 @@ enum NumLowering {
     FloatToInt(ConvertOp),
     IntToFloat(ConvertOp),
     FloatToFloat(ConvertOp),
+    /// A copy: `i64.extend_i32_u`, since every backend keeps an `i32` in a register
+    /// zero-extended (see `MacroAssembler`), which the allocator can then coalesce away.
+    ZeroExtend,
 }
 
 fn num_lowering(op: NumOp) -> NumLowering {
@@ -192,7 +195,7 @@ fn num_lowering(op: NumOp) -> NumLowering {
         N::F64Copysign => L::Float(FloatOp::Copysign, S64),
         N::I32WrapI64 => L::Unary(UnaryOp::Extend32U, S64),
         N::I64ExtendI32S => L::Unary(UnaryOp::Extend32S, S64),
-        N::I64ExtendI32U => L::Unary(UnaryOp::Extend32U, S64),
+        N::I64ExtendI32U => L::ZeroExtend,
         N::I32Extend8S => L::Unary(UnaryOp::Extend8S, S32),
         N::I32Extend16S => L::Unary(UnaryOp::Extend16S, S32),
         N::I64Extend8S => L::Unary(UnaryOp::Extend8S, S64),
@@ -909,7 +912,8 @@ impl<'f> Lower<'f> {
         let inst = match num_lowering(op) {
             NumLowering::Int(op, size) => {
                 let rhs = self.ri(ImmUse::Int(op, size), args[1])?;
-                MInst::IntOp { op, size, dst, lhs: self.vreg(args[0])?, rhs }
+                let tied = self.immediates.tied(op, size, matches!(rhs, RI::Reg(_)));
+                MInst::IntOp { op, size, dst, lhs: self.vreg(args[0])?, rhs, tied }
             }
             NumLowering::Div(op, size) => {
                 MInst::Div { op, size, dst, lhs: self.vreg(args[0])?, rhs: self.vreg(args[1])? }
@@ -946,6 +950,7 @@ impl<'f> Lower<'f> {
             NumLowering::FloatToFloat(op) => {
                 MInst::FloatToFloat { op, dst, src: self.vreg(args[0])? }
             }
+            NumLowering::ZeroExtend => MInst::Mov { ty: MTy::I64, dst, src: self.vreg(args[0])? },
         };
         self.push(mb, inst);
         Ok(())

@@ -89,13 +89,15 @@ pub enum MInst {
         dst: VReg,
         src: VReg,
     },
-    /// `dst = lhs op rhs`; `dst` reuses `lhs`'s register.
+    /// `dst = lhs op rhs`; `dst` reuses `lhs`'s register when `tied` (two-operand forms,
+    /// `Immediates::tied`).
     IntOp {
         op: IntOp,
         size: Size,
         dst: VReg,
         lhs: VReg,
         rhs: RI,
+        tied: bool,
     },
     /// `dst = base + (index << shift) + disp` (wrapping at `size`): an integer sum, with the
     /// shift and the constants folded in; `dst` is free to take any register (`lea`).
@@ -385,10 +387,10 @@ impl MInst {
                 }
                 out.push(O::reg_def(*dst));
             }
-            MInst::IntOp { dst, lhs, rhs, .. } => {
+            MInst::IntOp { dst, lhs, rhs, tied, .. } => {
                 out.push(O::reg_use(*lhs));
                 ri(rhs, out);
-                out.push(O::reg_reuse_def(*dst, 0));
+                out.push(if *tied { O::reg_reuse_def(*dst, 0) } else { O::reg_def(*dst) });
             }
             MInst::Div { dst, lhs, rhs, .. } | MInst::FloatOp { dst, lhs, rhs, .. } => {
                 out.push(O::reg_use(*lhs));

@@ -115,6 +115,9 @@ pub fn mov_parts(size: Size, value: i64) -> Vec<MovPart> {
 pub struct A64Immediates;
 
 impl Immediates for A64Immediates {
+    fn tied(&self, _op: IntOp, _size: Size, _by_register: bool) -> bool {
+        false
+    }
     fn int_op_takes(&self, op: IntOp, size: Size, imm: i64) -> bool {
         let imm = truncate(size, imm);
         match op {

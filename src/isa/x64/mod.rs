@@ -290,6 +290,9 @@ pub struct X64Features {
     pub popcnt: bool,
     /// `roundss`/`roundsd` (SSE4.1, x86-64-v2): float `ceil`, `floor`, `trunc`, `nearest`.
     pub sse41: bool,
+    /// `shlx`/`shrx`/`sarx` (BMI2, x86-64-v3): shifts by a count in any register into any
+    /// register, instead of through `cl` and copies. Optional: without it, shifts take `cl`.
+    pub bmi2: bool,
 }
 
 impl X64Features {
@@ -300,11 +303,12 @@ impl X64Features {
             X64Features {
                 popcnt: std::arch::is_x86_feature_detected!("popcnt"),
                 sse41: std::arch::is_x86_feature_detected!("sse4.1"),
+                bmi2: std::arch::is_x86_feature_detected!("bmi2"),
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
-            X64Features { popcnt: true, sse41: true }
+            X64Features { popcnt: true, sse41: true, bmi2: false }
         }
     }
 }
@@ -601,6 +605,23 @@ impl X64Masm {
                     (IntOp::Rotr, Size::S64) => asm!(self.ops ; ror Rq(d), count),
                 }
             }
+        }
+        true
+    }
+
+    /// `dst = lhs shift count` in one BMI2 instruction (any registers, no flags; the count
+    /// masked to the width, as wasm requires); `false` for rotates, which BMI2 has only by a
+    /// constant.
+    fn shift_bmi2(&mut self, op: IntOp, size: Size, dst: Reg, lhs: Reg, count: Reg) -> bool {
+        let (d, l, c) = (dst.0, lhs.0, count.0);
+        match (op, size) {
+            (IntOp::Shl, Size::S32) => asm!(self.ops ; shlx Rd(d), Rd(l), Rd(c)),
+            (IntOp::Shl, Size::S64) => asm!(self.ops ; shlx Rq(d), Rq(l), Rq(c)),
+            (IntOp::ShrS, Size::S32) => asm!(self.ops ; sarx Rd(d), Rd(l), Rd(c)),
+            (IntOp::ShrS, Size::S64) => asm!(self.ops ; sarx Rq(d), Rq(l), Rq(c)),
+            (IntOp::ShrU, Size::S32) => asm!(self.ops ; shrx Rd(d), Rd(l), Rd(c)),
+            (IntOp::ShrU, Size::S64) => asm!(self.ops ; shrx Rq(d), Rq(l), Rq(c)),
+            _ => return false,
         }
         true
     }
@@ -906,10 +927,16 @@ fn view_field(memory: u32, field: usize) -> i32 {
 }
 
 /// x86-64 takes any 32-bit immediate in its ALU operations and compares, and moves any constant
-/// into a register in one instruction.
-struct X64Immediates;
+/// into a register in one instruction; its ALU operations are two-operand but for BMI2's shifts.
+struct X64Immediates {
+    bmi2: bool,
+}
 
 impl Immediates for X64Immediates {
+    fn tied(&self, op: IntOp, _size: Size, by_register: bool) -> bool {
+        let bmi2_shift = matches!(op, IntOp::Shl | IntOp::ShrS | IntOp::ShrU);
+        !(self.bmi2 && by_register && bmi2_shift)
+    }
     fn int_op_takes(&self, _op: IntOp, _size: Size, imm: i64) -> bool {
         i32::try_from(imm).is_ok()
     }
@@ -953,7 +980,10 @@ impl MacroAssembler for X64Masm {
     }
 
     fn immediates(&self) -> &'static dyn Immediates {
-        &X64Immediates
+        match self.features.bmi2 {
+            true => &X64Immediates { bmi2: true },
+            false => &X64Immediates { bmi2: false },
+        }
     }
 
     fn scratch_regs(&self) -> (Reg, FReg) {
@@ -1071,6 +1101,12 @@ impl MacroAssembler for X64Masm {
     }
 
     fn int_op(&mut self, op: IntOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
+        if let RegImm::Reg(count) = rhs
+            && self.features.bmi2
+            && self.shift_bmi2(op, size, dst, lhs, count)
+        {
+            return;
+        }
         if dst == lhs && self.int_op_in_place(op, size, dst, rhs) {
             return;
         }

@@ -3,14 +3,16 @@
 //! shape of every array address (`base + (i << 2) + 16`), as Cranelift's address modes do.
 //!
 //! Wasm's additions wrap at their width, and so does the one instruction they become: folding
-//! never changes a value, only how many instructions and registers compute it. It must never
+//! never changes a value, only how many instructions and registers compute it. A 32-bit sum
+//! reads only the low halves of its registers, so an `i32.wrap_i64` feeding only it is folded
+//! too (the `i64` register as it is). It must never
 //! absorb an instruction whose result has another use (it would be computed twice) or that
 //! lives in another block (its operands might not be live here).
 
 use super::{ImmUse, Lower, NumLowering, num_lowering};
 use crate::isa::masm::{IntOp, Size};
 use smallvec::SmallVec;
-use tierup_passes::ir::{Block, Inst, InstKind, Value};
+use tierup_passes::ir::{Block, Inst, InstKind, NumOp, Value};
 
 /// How one integer `add` is lowered: `base + (index << shift) + disp` at `size`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +69,7 @@ impl Lower<'_> {
         b: Block,
         i: Inst,
         size: Size,
-    ) -> Option<(ScaledSum, SmallVec<[Inst; 3]>)> {
+    ) -> Option<(ScaledSum, SmallVec<[Inst; 6]>)> {
         let args = &self.f.insts[i.index()].args;
         let (mut regs, mut disp, mut absorbed) =
             (SmallVec::<[Value; 4]>::new(), 0i64, SmallVec::new());
@@ -106,6 +108,14 @@ impl Lower<'_> {
         if !self.immediates.int_op_takes(IntOp::Add, size, disp as i64) {
             return None;
         }
+        if size == Size::S32 {
+            for v in &mut regs {
+                if let Some((def, wide)) = self.wrapped(b, *v) {
+                    absorbed.push(def);
+                    *v = wide;
+                }
+            }
+        }
         let (base, index) = match regs[..] {
             [base] => (base, None),
             [a, b2] => match (self.scaled_index(b, b2, size), self.scaled_index(b, a, size)) {
@@ -121,6 +131,16 @@ impl Lower<'_> {
             },
             // A sum of constants only is the constant folder's.
             _ => return None,
+        };
+        let index = match index {
+            Some((q, k)) if size == Size::S32 => match self.wrapped(b, q) {
+                Some((def, wide)) => {
+                    absorbed.push(def);
+                    Some((wide, k))
+                }
+                None => Some((q, k)),
+            },
+            index => index,
         };
         Some((ScaledSum { size, base, index, disp }, absorbed))
     }
@@ -140,5 +160,13 @@ impl Lower<'_> {
         };
         let shift = self.imm_of(d.args[1])? & bits;
         (1..=MAX_SHIFT as i64).contains(&shift).then_some((def, (d.args[0], shift as u8)))
+    }
+
+    /// `v` as the `i64` an `i32.wrap_i64` in block `b`, used only here, truncates: the
+    /// instruction and its operand.
+    fn wrapped(&self, b: Block, v: Value) -> Option<(Inst, Value)> {
+        let def = self.sole_def_in(b, v)?;
+        let d = &self.f.insts[def.index()];
+        (d.kind == InstKind::Num(NumOp::I32WrapI64)).then(|| (def, d.args[0]))
     }
 }
