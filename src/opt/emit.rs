@@ -512,7 +512,7 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                 m.add_scaled(*size, r.int(*dst), r.int(*base), index, *disp)
             }
             MInst::Div { op, size, dst, lhs, rhs } => {
-                m.div(*op, *size, r.int(*dst), r.int(*lhs), RegImm::Reg(r.int(*rhs)))
+                m.div(*op, *size, r.int(*dst), r.int(*lhs), r.ri(*rhs))
             }
             MInst::Unary { op, size, dst, src } => m.unary(*op, *size, r.int(*dst), r.int(*src)),
             MInst::Compare { cond, size, dst, lhs, rhs } => {

@@ -382,6 +382,9 @@ enum RegisterCallee {
 enum ImmUse {
     Int(IntOp, Size),
     Compare(Size),
+    /// A division's constant divisor: the ISA layer puts it in a scratch register itself and
+    /// leaves out the checks it cannot fail (zero, and `-1` for signed division).
+    Divisor,
 }
 
 /// Placeholder frame offset of the call area in lowered instructions; `emit` relocates it above
@@ -527,6 +530,7 @@ impl<'f> Lower<'f> {
         let takes = match use_ {
             ImmUse::Int(op, size) => self.immediates.int_op_takes(op, size, imm),
             ImmUse::Compare(size) => self.immediates.compare_takes(size, imm),
+            ImmUse::Divisor => true,
         };
         takes.then_some(imm)
     }
@@ -595,6 +599,7 @@ impl<'f> Lower<'f> {
                     InstKind::Num(op) => match num_lowering(*op) {
                         NumLowering::Int(op, size) => Some(ImmUse::Int(op, size)),
                         NumLowering::Cmp(_, size) => Some(ImmUse::Compare(size)),
+                        NumLowering::Div(..) => Some(ImmUse::Divisor),
                         _ => None,
                     },
                     _ => None,
@@ -916,7 +921,8 @@ impl<'f> Lower<'f> {
                 MInst::IntOp { op, size, dst, lhs: self.vreg(args[0])?, rhs, tied }
             }
             NumLowering::Div(op, size) => {
-                MInst::Div { op, size, dst, lhs: self.vreg(args[0])?, rhs: self.vreg(args[1])? }
+                let rhs = self.ri(ImmUse::Divisor, args[1])?;
+                MInst::Div { op, size, dst, lhs: self.vreg(args[0])?, rhs }
             }
             NumLowering::Unary(op, size) => {
                 MInst::Unary { op, size, dst, src: self.vreg(args[0])? }

@@ -108,14 +108,14 @@ pub enum MInst {
         index: Option<(VReg, u8)>,
         disp: i32,
     },
-    /// `dst = lhs op rhs`, trapping on a zero divisor (and `MIN / -1` for `DivS`); `dst` reuses
-    /// `lhs`.
+    /// `dst = lhs op rhs`, trapping on a zero divisor (and `MIN / -1` for `DivS`), checks a
+    /// constant divisor spares; `dst` reuses `lhs`.
     Div {
         op: DivOp,
         size: Size,
         dst: VReg,
         lhs: VReg,
-        rhs: VReg,
+        rhs: RI,
     },
     /// `dst = op src`; `dst` reuses `src`.
     Unary {
@@ -392,7 +392,12 @@ impl MInst {
                 ri(rhs, out);
                 out.push(if *tied { O::reg_reuse_def(*dst, 0) } else { O::reg_def(*dst) });
             }
-            MInst::Div { dst, lhs, rhs, .. } | MInst::FloatOp { dst, lhs, rhs, .. } => {
+            MInst::Div { dst, lhs, rhs, .. } => {
+                out.push(O::reg_use(*lhs));
+                ri(rhs, out);
+                out.push(O::reg_reuse_def(*dst, 0));
+            }
+            MInst::FloatOp { dst, lhs, rhs, .. } => {
                 out.push(O::reg_use(*lhs));
                 out.push(O::reg_use(*rhs));
                 out.push(O::reg_reuse_def(*dst, 0));
