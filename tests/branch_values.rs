@@ -65,7 +65,7 @@ fn branch_values_three_tiers() {
 #[test]
 fn branch_values_on_stack_replacement_into_tier_2() {
     let tier_up =
-        TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1, opt_threshold: 1 };
+        TierUpPolicy { threshold: 1, call_weight: 0, opt_threshold: 1, ..TierUpPolicy::default() };
     run_script(
         "auto, first back-edges into tiers 1 and 2",
         Config { tier: Tiering::Auto, tier_up, ..Config::default() },

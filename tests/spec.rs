@@ -299,7 +299,7 @@ fn spec_suite_three_tiers() {
 #[test]
 fn spec_suite_on_stack_replacement_into_tier_2() {
     let tier_up =
-        TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1, opt_threshold: 1 };
+        TierUpPolicy { threshold: 1, call_weight: 0, opt_threshold: 1, ..TierUpPolicy::default() };
     let tier_up_mode = TierUpMode::Sync;
     run_suite_with(Config { tier: Tiering::Auto, tier_up, tier_up_mode, ..Config::default() });
 }
@@ -326,7 +326,7 @@ fn spec_suite_guest_profiled() {
         ..Config::default()
     }));
     let tier_up =
-        TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1, opt_threshold: 1 };
+        TierUpPolicy { threshold: 1, call_weight: 0, opt_threshold: 1, ..TierUpPolicy::default() };
     run_suite_with(guest(Config {
         tier: Tiering::Auto,
         tier_up,

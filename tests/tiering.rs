@@ -179,7 +179,7 @@ const NESTS: &str = r#"(module
 fn loops_entered_in_tier_2_mid_nest_compute_what_the_interpreter_computes() {
     let interp = Engine::new(Config { tier: Tier::Interp.into(), ..Config::default() });
     let tier_up =
-        TierUpPolicy { threshold: 1, call_weight: 0, back_edge_weight: 1, opt_threshold: 1 };
+        TierUpPolicy { threshold: 1, call_weight: 0, opt_threshold: 1, ..TierUpPolicy::default() };
     let osr = Engine::new(Config {
         tier: Tiering::Auto,
         tier_up,

@@ -62,6 +62,10 @@ impl Compiler for Optimized {
         compile(module, def, layout, None)
     }
 
+    fn separate_osr_entries(&self) -> bool {
+        true
+    }
+
     fn compile_osr(
         &self,
         module: &ModuleInner,

@@ -51,6 +51,12 @@ pub(crate) trait Compiler: Sync {
             .collect()
     }
 
+    /// Whether this tier compiles on-stack-replacement entries apart from functions
+    /// ([`Compiler::compile_osr`]).
+    fn separate_osr_entries(&self) -> bool {
+        false
+    }
+
     /// An entry of `def` at the header of its loop `loop_ordinal`, on a frame a lower tier was
     /// running (every value in its canonical slot or a constant), compiled apart from the
     /// function's own code; for tiers whose code has no such entries inside

@@ -438,7 +438,10 @@ pub(crate) fn on_hot(module: &Module, def: u32, running: Tier, site: Site) -> Op
             Site::Entry => Some(code.entry()),
             Site::Loop(ordinal) => match code.osr_entry(ordinal) {
                 Some(entry) => Some(entry),
-                None => return osr_variant(module, def, best, ordinal as u32),
+                None => {
+                    let budget = budget_for(&m.config, best);
+                    return osr_variant(module, def, best, ordinal as u32, budget);
+                }
             },
         };
         counters.budget.store(budget_for(&m.config, best), Ordering::Relaxed);
@@ -448,6 +451,13 @@ pub(crate) fn on_hot(module: &Module, def: u32, running: Tier, site: Site) -> Op
         counters.budget.store(i64::MAX, Ordering::Relaxed);
         return None;
     };
+    if let Site::Loop(ordinal) = site
+        && moves_up_by_loop_entry_first(m, def, ordinal, next)
+    {
+        // Still counted in this tier, so that calls can earn the whole function's compile.
+        let budget = budget_for(&m.config, running);
+        return osr_variant(module, def, next, ordinal as u32, budget);
+    }
     let event = TierUpEvent {
         calls: counters.calls.load(Ordering::Relaxed),
         back_edges: counters.back_edges.load(Ordering::Relaxed),
@@ -485,33 +495,76 @@ pub(crate) fn on_hot(module: &Module, def: u32, running: Tier, site: Site) -> Op
     None
 }
 
+/// Whether `def`, hot at loop `ordinal`, moves into `next` by that loop's entry alone, without
+/// the whole function's compile first (see `TierUpPolicy::loop_entry_first_calls`); not once
+/// the tier refused the entry (then the whole function is its way up).
+fn moves_up_by_loop_entry_first(m: &ModuleInner, def: u32, ordinal: usize, next: Tier) -> bool {
+    let calls = m.tiers.counters(def).calls.load(Ordering::Relaxed);
+    let refused =
+        matches!(m.tiers.osr_variant(def, ordinal as u32), Some(state::OsrVariant::Refused(_)));
+    compiler(next).is_some_and(|c| c.separate_osr_entries())
+        && calls <= m.config.tier_up.loop_entry_first_calls
+        && !refused
+}
+
 /// A running loop of `def` wants into `tier`, whose code has no entry inside for it: the entry
 /// compiled on its own, when ready; otherwise it is requested (once) and the loop looks again
-/// after a poll interval, or, when the tier cannot make one, never again in this tier.
-fn osr_variant(module: &Module, def: u32, tier: Tier, ordinal: u32) -> Option<FuncEntry> {
+/// after a poll interval, or, when the tier cannot make one, never again in this tier. Once the
+/// entry is ready (or refused), the function's budget is `budget`.
+fn osr_variant(
+    module: &Module,
+    def: u32,
+    tier: Tier,
+    ordinal: u32,
+    budget: i64,
+) -> Option<FuncEntry> {
     let m = &module.inner;
     let counters = m.tiers.counters(def);
     match m.tiers.osr_variant(def, ordinal) {
         Some(state::OsrVariant::Ready(code)) => {
-            counters.budget.store(budget_for(&m.config, tier), Ordering::Relaxed);
+            counters.budget.store(budget, Ordering::Relaxed);
             return Some(code.entry());
         }
         Some(state::OsrVariant::Refused(_)) => {
-            counters.budget.store(budget_for(&m.config, tier), Ordering::Relaxed);
+            counters.budget.store(budget, Ordering::Relaxed);
             return None;
         }
         Some(state::OsrVariant::Pending) => {}
-        None if m.tiers.request_osr_variant(def, ordinal) => {
-            let job = queue::Job::new(module, def, tier, Some(ordinal));
-            if m.config.tier_up_mode == TierUpMode::Sync || !m.engine.compile_queue().submit(job) {
-                compile_osr_and_install(module, def, tier, ordinal);
-                return osr_variant(module, def, tier, ordinal);
+        waiting @ (None | Some(state::OsrVariant::Deferred(_))) => {
+            let now = m.tiers.elapsed();
+            let hot_since = match waiting {
+                Some(state::OsrVariant::Deferred(since)) => since,
+                _ => now,
+            };
+            let sync = m.config.tier_up_mode == TierUpMode::Sync;
+            if !sync && now.saturating_sub(hot_since) < expected_loop_entry_compile(m, def) {
+                m.tiers.defer_osr_variant(def, ordinal, hot_since);
+            } else if m.tiers.request_osr_variant(def, ordinal) {
+                let job = queue::Job::new(module, def, tier, Some(ordinal));
+                if sync || !m.engine.compile_queue().submit(job) {
+                    compile_osr_and_install(module, def, tier, ordinal);
+                    return osr_variant(module, def, tier, ordinal, budget);
+                }
             }
         }
-        None => {}
     }
     counters.budget.store(m.config.tier_up.poll_interval(tier), Ordering::Relaxed);
     None
+}
+
+/// How long compiling a loop entry of `def` apart is expected to take: `def`'s tier-1 compile
+/// time scaled by `tuning::TIER2_COMPILE_OVER_TIER1` (zero for code tier 1 did not compile
+/// here).
+///
+/// A background request waits until the loop has been hot that long, as a skier rents until
+/// the rent paid equals the price of the skis: a loop that ends sooner was not worth the compile
+/// (and would have kept the compile thread from other functions: rust-regex-json's `main`,
+/// called once, had 23 loop entries compiled, 30-80 ms each, most of them ready after `main`
+/// had left their loop), and one that runs on loses at most that long in the lower tier again.
+fn expected_loop_entry_compile(m: &ModuleInner, def: u32) -> Duration {
+    m.tiers
+        .compiled(def, Tier::Baseline)
+        .map_or(Duration::ZERO, |code| code.compile_time() * tuning::TIER2_COMPILE_OVER_TIER1)
 }
 
 /// Compiles the on-stack-replacement entry of loop `ordinal` of `def` in `tier` and records it.
@@ -686,38 +739,47 @@ mod tests {
     use crate::{Val, vm::vmctx::FuncCounters};
     use std::sync::atomic::Ordering;
 
-    /// Tier-1 code whose budget runs out, at its entry or at a back-edge, calls tiering through
-    /// `VmCtx::hot`, which moves it to tier 2: at the entry, the call runs in tier 2's code; at a
-    /// back-edge, the rest of the loop runs in an on-stack-replacement entry compiled for it.
-    #[test]
-    fn tier_1_code_that_spends_its_budget_moves_to_tier_2_at_calls_and_in_loops() {
+    /// `sum(n)`, the sum of 0..n in one loop, tiering up synchronously under `tier_up`: the
+    /// module, and a way to call `sum`.
+    fn sum_tiering_up(tier_up: TierUpPolicy) -> (Module, impl FnMut(i32) -> Val) {
         let wat = r#"(module (func (export "sum") (param i32) (result i32) (local i32 i32)
             (loop $l
               (local.set 2 (i32.add (local.get 2) (local.get 1)))
               (br_if $l (i32.lt_u (local.tee 1 (i32.add (local.get 1) (i32.const 1)))
                                   (local.get 0))))
             (local.get 2)))"#;
+        let engine = Engine::new(Config {
+            tier: Tiering::Auto,
+            tier_up,
+            tier_up_mode: TierUpMode::Sync,
+            ..Config::default()
+        });
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let sum = instance.get_func(&store, "sum").unwrap();
+        let call = move |n: i32| {
+            let mut out = [Val::I32(0)];
+            sum.call(&mut store, &[Val::I32(n)], &mut out).unwrap();
+            out[0]
+        };
+        (module, call)
+    }
+
+    /// Tier-1 code whose budget runs out, at its entry or at a back-edge, calls tiering through
+    /// `VmCtx::hot`, which moves it to tier 2: at the entry, the call runs in tier 2's code; at a
+    /// back-edge, the rest of the loop runs in an on-stack-replacement entry compiled for it.
+    #[test]
+    fn tier_1_code_that_spends_its_budget_moves_to_tier_2_at_calls_and_in_loops() {
         for (budget, at_loop) in [(5, false), (12, true)] {
-            let engine = Engine::new(Config {
-                tier: Tiering::Auto,
-                tier_up: TierUpPolicy {
-                    threshold: 1,
-                    call_weight: 10,
-                    back_edge_weight: 1,
-                    opt_threshold: 1 << 40,
-                },
-                tier_up_mode: TierUpMode::Sync,
-                ..Config::default()
+            let (module, mut call) = sum_tiering_up(TierUpPolicy {
+                threshold: 1,
+                call_weight: 10,
+                back_edge_weight: 1,
+                opt_threshold: 1 << 40,
+                // Hot at a loop, it gets the whole function's compile first.
+                loop_entry_first_calls: 0,
             });
-            let module = Module::new(&engine, wat).unwrap();
-            let mut store = Store::new(&engine, ());
-            let instance = Linker::new().instantiate(&mut store, &module).unwrap();
-            let sum = instance.get_func(&store, "sum").unwrap();
-            let mut call = |n: i32| {
-                let mut out = [Val::I32(0)];
-                sum.call(&mut store, &[Val::I32(n)], &mut out).unwrap();
-                out[0]
-            };
             let counters: &FuncCounters = module.inner.tiers.counters(0);
             assert_eq!(call(10), Val::I32(45), "tiered up at the first call");
             assert_eq!(module.inner.tiers.best_tier(0), Tier::Baseline);
@@ -731,5 +793,30 @@ mod tests {
             let stats = &module.func_stats()[0];
             assert_eq!(stats.profile.calls, 3, "each call counted once, in whichever tier");
         }
+    }
+
+    /// A function hot at a loop after few calls moves up by that loop's entry alone; once it has
+    /// been called more often than `loop_entry_first_calls`, its next hot moment compiles the
+    /// whole function.
+    #[test]
+    fn a_rarely_called_function_hot_in_a_loop_gets_the_loop_entry_alone() {
+        let (module, mut call) = sum_tiering_up(TierUpPolicy {
+            threshold: 1,
+            call_weight: 0,
+            back_edge_weight: 1,
+            opt_threshold: 50,
+            loop_entry_first_calls: 2,
+        });
+        let entered_by_loop = |module: &Module| {
+            matches!(module.inner.tiers.osr_variant(0, 0), Some(super::state::OsrVariant::Ready(_)))
+        };
+        // Tier 1 from the first back-edge; 50 back-edges later, tier 2 by the loop's entry.
+        assert_eq!(call(200), Val::I32(19900));
+        assert!(entered_by_loop(&module), "the loop's entry was compiled");
+        assert_eq!(module.inner.tiers.best_tier(0), Tier::Baseline, "the function was not");
+        assert_eq!(call(200), Val::I32(19900));
+        assert_eq!(module.inner.tiers.best_tier(0), Tier::Baseline, "two calls: still not");
+        assert_eq!(call(200), Val::I32(19900));
+        assert_eq!(module.inner.tiers.best_tier(0), Tier::Optimized, "a third: the function too");
     }
 }

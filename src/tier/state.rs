@@ -117,6 +117,9 @@ pub(crate) type Slot = crate::artifact::Slot;
 /// An on-stack-replacement entry compiled on its own.
 #[derive(Clone, Debug)]
 pub(crate) enum OsrVariant {
+    /// Its loop is hot, it is not requested yet: it will be once the loop has run for as long
+    /// as compiling it is expected to take (how long, since the tiering start, it has been hot).
+    Deferred(Duration),
     /// Requested, not ready yet.
     Pending,
     Ready(CompiledFunc),
@@ -325,11 +328,18 @@ impl ModuleTiers {
     /// Marks the variant requested; `false` if it already was (or is ready, or refused).
     pub fn request_osr_variant(&self, def: u32, ordinal: u32) -> bool {
         let mut osr = self.osr.lock().unwrap_or_else(|e| e.into_inner());
-        if osr.contains_key(&(def, ordinal)) {
+        if osr.get(&(def, ordinal)).is_some_and(|v| !matches!(v, OsrVariant::Deferred(_))) {
             return false;
         }
         osr.insert((def, ordinal), OsrVariant::Pending);
         true
+    }
+
+    /// Records that the variant's loop has been hot since `since` without a request yet, unless
+    /// the variant got further meanwhile.
+    pub fn defer_osr_variant(&self, def: u32, ordinal: u32, since: Duration) {
+        let mut osr = self.osr.lock().unwrap_or_else(|e| e.into_inner());
+        osr.entry((def, ordinal)).or_insert(OsrVariant::Deferred(since));
     }
 
     /// Records a compiled variant, or the reason it was refused.
@@ -367,7 +377,7 @@ impl ModuleTiers {
             .filter_map(|(&(def, ordinal), v)| match v {
                 OsrVariant::Ready(code) => Some((def, ordinal, Ok(code.clone()))),
                 OsrVariant::Refused(reason) => Some((def, ordinal, Err(reason.clone()))),
-                OsrVariant::Pending => None,
+                OsrVariant::Deferred(_) | OsrVariant::Pending => None,
             })
             .collect();
         out.sort_by_key(|&(def, ordinal, _)| (def, ordinal));

@@ -18,6 +18,15 @@ pub struct TierUpPolicy {
     /// Hotness in tier 1 at which a function is compiled by tier 2 (`--opt-threshold`), counted
     /// with the same weights from its move to tier 1.
     pub opt_threshold: u64,
+    /// A function that gets hot at a loop having been called at most this many times moves up
+    /// by that loop's on-stack-replacement entry alone, where the tier compiles those apart
+    /// (tier 2): its time is in long invocations, which only the entry helps, and compiling the
+    /// whole function first (as one called often gets, for its next calls) kept the compile
+    /// thread from everything else. rust-regex-json's `main`, called once, took the thread for
+    /// 56 ms before its loop's entry was even queued, while the functions of its JSON phase
+    /// waited. A function called more often than this later still gets its whole compile at
+    /// its next hot moment.
+    pub loop_entry_first_calls: u64,
 }
 
 impl Default for TierUpPolicy {
@@ -38,6 +47,7 @@ impl Default for TierUpPolicy {
             call_weight: 10,
             back_edge_weight: 1,
             opt_threshold: 100_000,
+            loop_entry_first_calls: 10,
         }
     }
 }
@@ -68,6 +78,11 @@ impl TierUpPolicy {
         (budget / 8).max(1)
     }
 }
+
+/// How many times longer tier 2 takes than tier 1 to compile the same function, for guessing
+/// a tier-2 compile's time before making it: tier 1 alone compiles 34.6 MB of wasm per second,
+/// tier 2 1.63 MB/s, pipeline included (record `results/2026-12-06-e46cb7e.json`).
+pub(crate) const TIER2_COMPILE_OVER_TIER1: u32 = 20;
 
 /// Compile threads a background tier-up uses by default: one per core but the one the program
 /// runs on, at least one.
