@@ -20,11 +20,12 @@ pub struct TierUpPolicy {
     pub opt_threshold: u64,
     /// A function that gets hot at a loop having been called at most this many times moves up
     /// by that loop's on-stack-replacement entry alone, where the tier compiles those apart
-    /// (tier 2): its time is in long invocations, which only the entry helps, and compiling the
-    /// whole function first (as one called often gets, for its next calls) kept the compile
-    /// thread from everything else. rust-regex-json's `main`, called once, took the thread for
-    /// 56 ms before its loop's entry was even queued, while the functions of its JSON phase
-    /// waited. A function called more often than this later still gets its whole compile at
+    /// (tier 2): the whole function's compile, which a hot loop otherwise gets first, helps only
+    /// calls still to come. Once: rust-regex-json's `main` took the compile thread for 56 ms
+    /// before its loop's entry was even queued, while the functions of its JSON phase waited;
+    /// at 10, deflate's `compress_inner` (3 calls, its loops hot in each) ran its second and
+    /// third calls in tier 1 until their loops were hot again (`perf` samples in its tier-1 code
+    /// 69 -> 125 in one run). A function called more often than this gets its whole compile at
     /// its next hot moment.
     pub loop_entry_first_calls: u64,
 }
@@ -47,7 +48,7 @@ impl Default for TierUpPolicy {
             call_weight: 10,
             back_edge_weight: 1,
             opt_threshold: 100_000,
-            loop_entry_first_calls: 10,
+            loop_entry_first_calls: 1,
         }
     }
 }
