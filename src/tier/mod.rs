@@ -559,8 +559,9 @@ fn osr_variant(
 /// A background request waits until the loop has been hot that long, as a skier rents until
 /// the rent paid equals the price of the skis: a loop that ends sooner was not worth the compile
 /// (and would have kept the compile thread from other functions: rust-regex-json's `main`,
-/// called once, had 23 loop entries compiled, 30-80 ms each, most of them ready after `main`
-/// had left their loop), and one that runs on loses at most that long in the lower tier again.
+/// called once, had ten loop entries compiled in one run, 20-60 ms each, most of them ready
+/// after `main` had left their loop), and one that runs on loses at most that long in the lower
+/// tier again.
 fn expected_loop_entry_compile(m: &ModuleInner, def: u32) -> Duration {
     m.tiers
         .compiled(def, Tier::Baseline)

@@ -19,9 +19,9 @@
 //! (the function's body size: tier 2's compile time grows with it), so the queue follows Smith's
 //! rule for one machine, which orders jobs by weight over processing time to lose the least
 //! weighted waiting: a big function's long compile waits behind small ones that gain as much
-//! sooner. Without the weighing, rust-regex-json's `main` (60 KB of wasm, 30-60 ms per tier-2
-//! compile) took the thread for ten on-stack-replacement variants in a row, one per phase loop,
-//! each ready after `main` had left its loop, while the small functions doing the work waited.
+//! sooner: rust-regex-json's `main` took the thread for 20-60 ms per compile while the small
+//! functions doing the work waited. A compile once started runs to its end, so the order alone
+//! cannot stop big compiles that are not worth starting: `tier::osr_variant` defers those.
 //! A job holds its module, so the module outlives the compile; the threads
 //! hold only the shared queue and end once the engine's sending end is dropped and the lanes are
 //! empty (nothing joins them: the last owner of an engine may be a compile thread itself).
