@@ -7,9 +7,9 @@
 //! - block merging: a block whose only predecessor ends in a `jump` to it is appended to that
 //!   predecessor, its parameters replaced by the jump's arguments.
 
-use super::util::{Subst, pred_edges, remove_unreachable_blocks};
+use super::util::{Subst, remove_unreachable_blocks};
 use crate::analysis::FuncAnalyses;
-use crate::ir::{BlockCall, Const, Env, Function, InstKind, Value, ValueDef};
+use crate::ir::{Block, BlockCall, Const, Env, Function, InstKind, Value, ValueDef};
 use crate::pass::{Changed, Counters, FunctionPass};
 
 /// The `simplifycfg` pass.
@@ -48,13 +48,9 @@ fn fold_branches(f: &mut Function) -> u64 {
     n
 }
 
-/// Redirects edges into blocks that only `jump` on. Returns edges threaded.
-fn thread_jumps(f: &mut Function) -> u64 {
-    let entry = f.entry();
-    // Forwarding blocks: block -> (params, target call).
-    let mut fwd: Vec<Option<(Vec<Value>, BlockCall)>> = vec![None; f.blocks.len()];
-    // Uses of each value outside the jump of the block defining it as a parameter.
-    let mut foreign_uses = vec![0u32; f.values.len()];
+/// Per value, its uses other than by the lone `jump` of the block whose parameter it is.
+fn foreign_uses(f: &Function) -> Vec<u32> {
+    let mut uses = vec![0u32; f.values.len()];
     for &b in &f.layout {
         let insts = &f.blocks[b.index()].insts;
         let sole_jump = insts.len() == 1;
@@ -62,22 +58,41 @@ fn thread_jumps(f: &mut Function) -> u64 {
             let d = &f.insts[i.index()];
             for &a in d.args.iter().chain(d.targets.iter().flat_map(|t| t.args.iter())) {
                 let own = sole_jump
-                    && matches!(f.values[a.index()].def, crate::ir::ValueDef::Param(pb, _) if pb == b);
+                    && matches!(f.values[a.index()].def, ValueDef::Param(pb, _) if pb == b);
                 if !own {
-                    foreign_uses[a.index()] += 1;
+                    uses[a.index()] += 1;
                 }
             }
         }
     }
-    for &b in &f.layout {
+    uses
+}
+
+/// Redirects edges into blocks that only `jump` on. Returns edges threaded.
+fn thread_jumps(f: &mut Function) -> u64 {
+    let entry = f.entry();
+    // Blocks that only jump on elsewhere; nothing to thread without one (most rounds).
+    let forwards = |b: Block| {
         let insts = &f.blocks[b.index()].insts;
-        if b == entry || insts.len() != 1 {
-            continue;
+        b != entry && insts.len() == 1 && {
+            let d = &f.insts[insts[0].index()];
+            d.kind == InstKind::Jump && d.targets[0].block != b
         }
-        let d = &f.insts[insts[0].index()];
+    };
+    let candidates: Vec<Block> = f.layout.iter().copied().filter(|&b| forwards(b)).collect();
+    if candidates.is_empty() {
+        return 0;
+    }
+    // Forwarding blocks: block -> (params, target call).
+    let mut fwd: Vec<Option<(Vec<Value>, BlockCall)>> = vec![None; f.blocks.len()];
+    // Counted only when a candidate has parameters: a walk over every instruction.
+    let with_params = candidates.iter().any(|b| !f.blocks[b.index()].params.is_empty());
+    let foreign_uses = if with_params { foreign_uses(f) } else { Vec::new() };
+    for b in candidates {
+        let d = &f.insts[f.blocks[b.index()].insts[0].index()];
         // The parameters must not be used past the block (it dominates its target).
         let local = f.blocks[b.index()].params.iter().all(|&p| foreign_uses[p.index()] == 0);
-        if d.kind == InstKind::Jump && d.targets[0].block != b && local {
+        if local {
             fwd[b.index()] = Some((f.blocks[b.index()].params.clone(), d.targets[0].clone()));
         }
     }
@@ -115,11 +130,13 @@ fn merge_blocks(f: &mut Function) -> u64 {
     let entry = f.entry();
     let mut n = 0;
     let mut removed = vec![false; f.blocks.len()];
-    let mut subst = Subst::new(f);
+    // Made at the first merge: most rounds merge nothing.
+    let mut subst: Option<Subst> = None;
     let mut npreds = vec![0usize; f.blocks.len()];
-    let preds = pred_edges(f);
-    for (b, n) in npreds.iter_mut().enumerate() {
-        *n = preds[b].len();
+    for &b in &f.layout {
+        for s in f.successors(b) {
+            npreds[s.index()] += 1;
+        }
     }
     let mut bi = 0;
     while bi < f.layout.len() {
@@ -139,6 +156,7 @@ fn merge_blocks(f: &mut Function) -> u64 {
             }
             let args = d.targets[0].args.clone();
             let params = std::mem::take(&mut f.blocks[b.index()].params);
+            let subst = subst.get_or_insert_with(|| Subst::new(f));
             for (&p, &v) in params.iter().zip(&args) {
                 subst.set(p, v);
                 f.values[p.index()].def = ValueDef::None;
@@ -151,7 +169,9 @@ fn merge_blocks(f: &mut Function) -> u64 {
         }
     }
     f.layout.retain(|b| !removed[b.index()]);
-    subst.apply(f);
+    if let Some(subst) = subst {
+        subst.apply(f);
+    }
     n
 }
 
