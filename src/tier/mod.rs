@@ -500,11 +500,9 @@ pub(crate) fn on_hot(module: &Module, def: u32, running: Tier, site: Site) -> Op
 /// the tier refused the entry (then the whole function is its way up).
 fn moves_up_by_loop_entry_first(m: &ModuleInner, def: u32, ordinal: usize, next: Tier) -> bool {
     let calls = m.tiers.counters(def).calls.load(Ordering::Relaxed);
-    let refused =
-        matches!(m.tiers.osr_variant(def, ordinal as u32), Some(state::OsrVariant::Refused(_)));
-    compiler(next).is_some_and(|c| c.separate_osr_entries())
-        && calls <= m.config.tier_up.loop_entry_first_calls
-        && !refused
+    calls <= m.config.tier_up.loop_entry_first_calls
+        && compiler(next).is_some_and(|c| c.separate_osr_entries())
+        && !matches!(m.tiers.osr_variant(def, ordinal as u32), Some(state::OsrVariant::Refused(_)))
 }
 
 /// A running loop of `def` wants into `tier`, whose code has no entry inside for it: the entry
@@ -532,10 +530,8 @@ fn osr_variant(
         Some(state::OsrVariant::Pending) => {}
         waiting @ (None | Some(state::OsrVariant::Deferred(_))) => {
             let now = m.tiers.elapsed();
-            let hot_since = match waiting {
-                Some(state::OsrVariant::Deferred(since)) => since,
-                _ => now,
-            };
+            let hot_since =
+                if let Some(state::OsrVariant::Deferred(since)) = waiting { since } else { now };
             let sync = m.config.tier_up_mode == TierUpMode::Sync;
             if !sync && now.saturating_sub(hot_since) < expected_loop_entry_compile(m, def) {
                 m.tiers.defer_osr_variant(def, ordinal, hot_since);

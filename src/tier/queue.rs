@@ -71,8 +71,9 @@ impl Job {
 }
 
 /// A compile's cost that does not grow with the body (setting up, allocating and installing even
-/// an empty function), in bytes of body: in `tierup run --stats`, tier 2 takes tens of
-/// microseconds for the smallest functions and roughly a microsecond per byte beyond.
+/// an empty function), in bytes of body: in `tierup run --stats`, tier 2 takes about 40 us for
+/// the smallest functions (rust-regex-json's `malloc`, `__rdl_dealloc`), and it compiles about
+/// 0.6 us per byte (1.66 MB/s in the `results/` records).
 const FIXED_COMPILE_COST: u64 = 50;
 
 /// `def`'s hotness so far, as tiering weighs calls and back-edges (`tier::tuning`).

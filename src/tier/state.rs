@@ -118,7 +118,7 @@ pub(crate) type Slot = crate::artifact::Slot;
 #[derive(Clone, Debug)]
 pub(crate) enum OsrVariant {
     /// Its loop is hot, it is not requested yet: it will be once the loop has run for as long
-    /// as compiling it is expected to take (how long, since the tiering start, it has been hot).
+    /// as compiling it is expected to take. Holds when the loop got hot (`ModuleTiers::elapsed`).
     Deferred(Duration),
     /// Requested, not ready yet.
     Pending,

@@ -24,9 +24,9 @@ pub struct TierUpPolicy {
     /// calls still to come. Once: rust-regex-json's `main` took the compile thread for 56 ms
     /// before its loop's entry was even queued, while the functions of its JSON phase waited;
     /// at 10, deflate's `compress_inner` (3 calls, its loops hot in each) ran its second and
-    /// third calls in tier 1 until their loops were hot again (`perf` samples in its tier-1 code
-    /// 69 -> 125 in one run). A function called more often than this gets its whole compile at
-    /// its next hot moment.
+    /// third calls in tier 1 until their loops were hot again (its tier-1 `perf` samples, one run
+    /// each: 125 at 10, 69 before this knob). A function called more often than this gets its
+    /// whole compile at its next hot moment.
     pub loop_entry_first_calls: u64,
 }
 

@@ -87,11 +87,11 @@ fn thread_jumps(f: &mut Function) -> u64 {
     let mut fwd: Vec<Option<(Vec<Value>, BlockCall)>> = vec![None; f.blocks.len()];
     // Counted only when a candidate has parameters: a walk over every instruction.
     let with_params = candidates.iter().any(|b| !f.blocks[b.index()].params.is_empty());
-    let foreign_uses = if with_params { foreign_uses(f) } else { Vec::new() };
+    let uses = if with_params { foreign_uses(f) } else { Vec::new() };
     for b in candidates {
         let d = &f.insts[f.blocks[b.index()].insts[0].index()];
         // The parameters must not be used past the block (it dominates its target).
-        let local = f.blocks[b.index()].params.iter().all(|&p| foreign_uses[p.index()] == 0);
+        let local = f.blocks[b.index()].params.iter().all(|&p| uses[p.index()] == 0);
         if local {
             fwd[b.index()] = Some((f.blocks[b.index()].params.clone(), d.targets[0].clone()));
         }
