@@ -482,6 +482,25 @@ pub trait MacroAssembler {
     /// Registers free between operations (never allocatable, used inside some operations):
     /// what a register allocator may use to resolve moves.
     fn scratch_regs(&self) -> (Reg, FReg);
+    /// Integer registers the assembler writes inside only some operations, which tier 2's
+    /// register allocator may therefore hold values in between them (none by default; tier 1
+    /// never allocates them). The contract, checked per operation by the ISA's tests:
+    /// - these operations never write one: `mov`, the frame-slot and global loads and stores,
+    ///   `load_float_const`, `mov_float`, `add_scaled`, `compare`, the selects, branches,
+    ///   `branch_test`, `jump`, `float_unary`, `float_to_float`, `float_to_int`, `int_op`
+    ///   but shifts and rotates by a register, `unary` but `Clz` and `Ctz`, `float_op` but
+    ///   `Copysign`, `int_to_float` but the unsigned 64-bit conversion, and, with guard pages
+    ///   for bounds, the heap accesses of offsets below 2^31 (all with immediates the ISA's
+    ///   [`Immediates`] takes);
+    /// - every other operation may write them, but only after reading its register operands
+    ///   (the allocator may put an operand in one), except that a heap store reads the value it
+    ///   stores last, so that value must be elsewhere; the calls clobber them with the rest of
+    ///   [`MacroAssembler::caller_saved`].
+    fn lent_scratch(&self) -> &'static [Reg] {
+        &[]
+    }
+    /// How the code keeps heap accesses in bounds.
+    fn heap_bounds(&self) -> HeapBounds;
     /// Which constants the ISA folds into instructions and materializes in one (tier 2's
     /// instruction selection asks).
     fn immediates(&self) -> &'static dyn Immediates;

@@ -16,9 +16,10 @@
 //! symbolically before any code is emitted.
 
 use super::lower::{CALL_AREA, EntrySlots};
-use super::vcode::{MInst, MTy, RI, RegEnv, SelectCond, VCode};
+use super::vcode::{LentScratch, MInst, MTy, RI, RegEnv, SelectCond, VCode};
 use crate::isa::masm::{
-    Comparison, Cond, FReg, FrameSetup, GlobalCell, LOOP_ALIGN, MacroAssembler, Reg, RegImm, Size,
+    Comparison, Cond, FReg, FrameSetup, GlobalCell, HeapBounds, LOOP_ALIGN, MacroAssembler, Reg,
+    RegImm, Size,
 };
 use crate::tier::Tier;
 use crate::tier::compiler::CompileError;
@@ -57,9 +58,12 @@ pub fn reg_env<M: MacroAssembler>(masm: &mut M) -> RegEnv {
     let (caller_int, caller_float) = masm.caller_saved();
     // Caller-saved registers first: a callee-saved one costs a save and a restore at the entry
     // (see `registers_written`), so it is taken only when no caller-saved one fits, typically for
-    // a value live across a call.
-    let (preferred_int, other_int): (Vec<Reg>, Vec<Reg>) =
+    // a value live across a call. The lent scratch registers are caller-saved too, but taken
+    // last: more instructions clobber them.
+    let lent = masm.lent_scratch();
+    let (preferred_int, mut other_int): (Vec<Reg>, Vec<Reg>) =
         masm.allocatable().iter().partition(|r| caller_int.contains(r));
+    other_int.extend(lent);
     let (preferred_float, other_float): (Vec<FReg>, Vec<FReg>) =
         masm.allocatable_float().iter().partition(|r| caller_float.contains(r));
     let env = MachineEnv {
@@ -78,10 +82,15 @@ pub fn reg_env<M: MacroAssembler>(masm: &mut M) -> RegEnv {
     };
     let call_clobbers = set(caller_int
         .iter()
+        .chain(lent)
         .map(|&r| int(r))
         .chain(caller_float.iter().map(|&r| float(r)))
         .collect());
-    RegEnv { env, call_clobbers }
+    let lent = LentScratch {
+        regs: set(lent.iter().map(|&r| int(r)).collect()),
+        by_heap_accesses: masm.heap_bounds() == HeapBounds::Explicit,
+    };
+    RegEnv { env, call_clobbers, lent }
 }
 
 /// Allocates registers for `vcode`, checking the result when `check`.
@@ -292,7 +301,8 @@ fn loop_headers(vcode: &VCode, forward: &[usize], emitted: &[usize]) -> Vec<bool
 
 /// The integer registers the allocated code writes (every register an allocation names: each
 /// holds a value the code defined or moved there), so the entry saves only the callee-saved ones
-/// among them. The scratch registers are not allocatable and never named.
+/// among them. The scratch registers are never named, but those lent to the allocator (all of them
+/// caller-saved).
 fn registers_written(output: &Output) -> Vec<Reg> {
     let edits = output.edits.iter().flat_map(|(_, Edit::Move { from, to })| [*from, *to]);
     let mut regs: Vec<Reg> = output

@@ -55,7 +55,7 @@ fn body<M: MacroAssembler>(
 ) -> Result<String, String> {
     let entry = EntrySlots((0..func.sig.params.len() as u32).collect());
     let regs = emit::reg_env(&mut masm);
-    let conv = lower::Convention::new(func, regs.call_clobbers, masm.argument_registers(), true)
+    let conv = lower::Convention::new(func, &regs, masm.argument_registers(), true)
         .map_err(|e| e.to_string())?;
     let vcode = lower::lower(func, imported, &entry, &conv, masm.immediates())
         .map_err(|e| e.to_string())?;

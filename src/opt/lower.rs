@@ -21,7 +21,7 @@
 mod scaled_sum;
 
 use super::abi::{self, RegisterAbi};
-use super::vcode::{MBlock, MInst, MTy, RI, SelectCond, VCode};
+use super::vcode::{LentScratch, MBlock, MInst, MTy, RI, RegEnv, SelectCond, VCode};
 use crate::isa::masm::{
     ArgLoc, Callee, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, Immediates,
     IntOp, LoadKind, Reg, RuntimeOp, Size, StoreKind, UnaryOp,
@@ -291,6 +291,8 @@ pub fn lower(
 pub struct Convention {
     /// The caller-saved registers, which every call clobbers.
     pub call_clobbers: regalloc2::PRegSet,
+    /// The scratch registers the instructions that borrow them clobber.
+    pub lent: LentScratch,
     /// The ISA's argument registers (integer, float) for calls of defined functions in tier 2's
     /// register convention (`opt::abi`); empty: every call uses the slot convention.
     pub argument_registers: (&'static [Reg], &'static [FReg]),
@@ -301,12 +303,12 @@ pub struct Convention {
 }
 
 impl Convention {
-    /// The conventions of `f` with the ISA's `call_clobbers` and `argument_registers`, entered
+    /// The conventions of `f` with the registers of `regs` and the ISA's `argument_registers`, entered
     /// by a call (`by_call`: in the register convention, when the ISA has one) or by on-stack
     /// replacement (in the slot convention).
     pub fn new(
         f: &Function,
-        call_clobbers: regalloc2::PRegSet,
+        regs: &RegEnv,
         argument_registers: (&'static [Reg], &'static [FReg]),
         by_call: bool,
     ) -> Result<Convention, CompileError> {
@@ -319,7 +321,8 @@ impl Convention {
             }
             false => None,
         };
-        Ok(Convention { call_clobbers, argument_registers, entry })
+        let (call_clobbers, lent) = (regs.call_clobbers, regs.lent);
+        Ok(Convention { call_clobbers, lent, argument_registers, entry })
     }
 }
 
@@ -358,6 +361,7 @@ struct Lower<'f> {
     scaled_sums: HashMap<Inst, ScaledSum>,
     absorbed: Vec<bool>,
     call_clobbers: regalloc2::PRegSet,
+    lent: LentScratch,
     argument_registers: (&'static [Reg], &'static [FReg]),
     /// The function's own register convention, if it is entered by one.
     own_abi: Option<RegisterAbi>,
@@ -436,6 +440,7 @@ impl<'f> Lower<'f> {
             scaled_sums: HashMap::new(),
             absorbed: vec![false; f.insts.len()],
             call_clobbers: conv.call_clobbers,
+            lent: conv.lent,
             argument_registers: conv.argument_registers,
             own_abi: conv.entry.clone(),
             call_area_slots: 0,
@@ -1275,7 +1280,7 @@ impl<'f> Lower<'f> {
         let mut operand_starts = Vec::with_capacity(self.insts.len() + 1);
         for inst in &self.insts {
             operand_starts.push(operands.len() as u32);
-            inst.push_operands(&mut operands);
+            inst.push_operands(&mut operands, &self.lent);
         }
         operand_starts.push(operands.len() as u32);
         VCode {
@@ -1286,6 +1291,7 @@ impl<'f> Lower<'f> {
             blocks: self.blocks,
             num_vregs: self.next_vreg,
             call_clobbers: self.call_clobbers,
+            lent: self.lent,
             call_area_slots: self.call_area_slots,
         }
     }

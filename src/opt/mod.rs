@@ -361,8 +361,7 @@ fn assemble<M: MacroAssembler>(
     let Target { module, func, entry, func_index, is_call, osr_loop } = *t;
     let regs = emit::reg_env(&mut masm);
     let immediates = masm.immediates();
-    let conv =
-        lower::Convention::new(func, regs.call_clobbers, masm.argument_registers(), is_call)?;
+    let conv = lower::Convention::new(func, &regs, masm.argument_registers(), is_call)?;
     let vcode = lower::lower(func, module.num_imported_funcs, entry, &conv, immediates)?;
     let check = cfg!(debug_assertions) || cfg!(test);
     let output = emit::allocate(&vcode, &regs.env, module.config.regalloc, check)?;

@@ -360,9 +360,41 @@ impl MInst {
         )
     }
 
+    /// Whether the `MacroAssembler` operation this instruction becomes may write a register of
+    /// `lent` (the contract of `MacroAssembler::lent_scratch`), so that no value may stay in
+    /// one across it. Calls are left to [`MInst::is_call`].
+    pub fn borrows_lent_scratch(&self, lent: &LentScratch) -> bool {
+        let far = |offset: u32| lent.by_heap_accesses || i32::try_from(offset).is_err();
+        let wide = |imm: &RI| matches!(imm, RI::Imm(v) if i32::try_from(*v).is_err());
+        let shift = |op: &IntOp| {
+            matches!(op, IntOp::Shl | IntOp::ShrS | IntOp::ShrU | IntOp::Rotl | IntOp::Rotr)
+        };
+        match self {
+            MInst::IntOp { op, rhs, .. } => (shift(op) && matches!(rhs, RI::Reg(_))) || wide(rhs),
+            MInst::Compare { rhs, .. } | MInst::CmpBranch { rhs, .. } => wide(rhs),
+            MInst::Select { cond: SelectCond::Compare { rhs, .. }, .. } => wide(rhs),
+            MInst::Unary { op, .. } => matches!(op, UnaryOp::Clz | UnaryOp::Ctz),
+            MInst::FloatOp { op, .. } => *op == FloatOp::Copysign,
+            MInst::IntToFloat { op, .. } => {
+                matches!(op, ConvertOp::Convert { signed: false, int: Size::S64, .. })
+            }
+            MInst::Load { offset, .. }
+            | MInst::Store { offset, .. }
+            | MInst::LoadF { offset, .. }
+            | MInst::StoreF { offset, .. } => far(*offset),
+            MInst::Div { .. }
+            | MInst::FloatCompare { .. }
+            | MInst::Fuel { .. }
+            | MInst::BrTable { .. } => true,
+            _ => false,
+        }
+    }
+
     /// The operands, in the order regalloc2 reports their allocations (uses before defs where
-    /// a def reuses a use's register: reuse constraints name the use's index).
-    pub fn push_operands(&self, out: &mut Vec<Operand>) {
+    /// a def reuses a use's register: reuse constraints name the use's index). A heap store
+    /// that borrows `lent`'s registers reads its value after writing them: that use lasts to
+    /// the instruction's end, where the borrowed registers are clobbered.
+    pub fn push_operands(&self, out: &mut Vec<Operand>, lent: &LentScratch) {
         use Operand as O;
         let ri = |r: &RI, out: &mut Vec<Operand>| {
             if let RI::Reg(v) = r {
@@ -438,7 +470,12 @@ impl MInst {
                 out.extend(addr.map(O::reg_use));
                 out.push(O::reg_def(*dst));
             }
-            MInst::Store { src, addr, .. } | MInst::StoreF { src, addr, .. } => {
+            MInst::Store { src, addr, .. } => {
+                let late = lent.regs != PRegSet::empty() && self.borrows_lent_scratch(lent);
+                out.push(if late { O::reg_use_at_end(*src) } else { O::reg_use(*src) });
+                out.extend(addr.map(O::reg_use));
+            }
+            MInst::StoreF { src, addr, .. } => {
                 out.push(O::reg_use(*src));
                 out.extend(addr.map(O::reg_use));
             }
@@ -531,6 +568,17 @@ pub struct MBlock {
 pub struct RegEnv {
     pub env: regalloc2::MachineEnv,
     pub call_clobbers: PRegSet,
+    pub lent: LentScratch,
+}
+
+/// The macro-assembler's scratch registers the allocator may use between the operations that
+/// write them (`MacroAssembler::lent_scratch`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LentScratch {
+    pub regs: PRegSet,
+    /// Whether every heap access writes them (explicit bounds checks compute the address in
+    /// them); with guard pages only accesses at offsets of 2^31 and more do.
+    pub by_heap_accesses: bool,
 }
 
 /// A function in VCode, ready for regalloc2.
@@ -548,6 +596,8 @@ pub struct VCode {
     pub num_vregs: usize,
     /// The caller-saved registers, clobbered by calls.
     pub call_clobbers: PRegSet,
+    /// What the instructions that borrow them clobber.
+    pub lent: LentScratch,
     /// Slots (16 bytes each) a call or helper needs above the spill area, at most.
     pub call_area_slots: u32,
 }
@@ -624,6 +674,7 @@ impl regalloc2::Function for VCode {
                 clobbers
             }
             inst if inst.is_call() => self.call_clobbers,
+            inst if inst.borrows_lent_scratch(&self.lent) => self.lent.regs,
             _ => PRegSet::empty(),
         }
     }

@@ -809,6 +809,10 @@ impl MacroAssembler for Aarch64Masm {
         (Reg(SCRATCH0), FReg(31))
     }
 
+    fn heap_bounds(&self) -> HeapBounds {
+        self.bounds
+    }
+
     fn caller_saved(&self) -> (&'static [Reg], &'static [FReg]) {
         // x9-x15 are caller-saved in AAPCS64, x22-x28 callee-saved (every entry saves those the
         // code writes, as `registers_used` says);

@@ -6,7 +6,9 @@
 //! - `rdi`: the `VmCtx` pointer, `rsi`: the frame pointer; both pinned, and saved around calls
 //!   (entries and the runtime's helpers are System V functions);
 //! - `rax`, `rcx`, `rdx`: scratch for this file only: x86's fixed registers for division and
-//!   shift counts, and the two-operand forms, are absorbed here;
+//!   shift counts, and the two-operand forms, are absorbed here; `rcx` and `rdx` are lent to
+//!   tier 2's allocator between the operations that use them (`lent_scratch`, whose contract
+//!   `lent_scratch_tests` checks on the decoded code of every operation);
 //! - `r14`: the memory base (`VmCtx::mem_base`), pinned by every entry of a function that
 //!   accesses memory;
 //! - `r8`-`r11`, `rbx`, `r12`, `r13`, `r15`: allocatable (`r15` is the back-edge tally in
@@ -62,6 +64,11 @@ const ALLOCATABLE: [Reg; 8] = [Reg(8), Reg(9), Reg(10), Reg(11), Reg(3), Reg(12)
 /// Tier 1 leaves it out: its code generator's cost model is tuned to eight registers.
 const ALLOCATABLE_OPTIMIZED: [Reg; 9] =
     [Reg(8), Reg(9), Reg(10), Reg(11), Reg(3), Reg(12), Reg(13), Reg(5), Reg(15)];
+
+/// `rcx` and `rdx`: scratch inside the operations that need a second and third register
+/// (shifts by a register, division, some compares and conversions, calls), allocatable by tier 2
+/// between them (`MacroAssembler::lent_scratch`).
+const LENT_SCRATCH: [Reg; 2] = [Reg(1), Reg(2)];
 
 /// Tier 2's register convention (`MacroAssembler::argument_registers`): the caller-saved
 /// allocatable registers, so a call clobbers nothing it would not clobber anyway. The first
@@ -411,7 +418,9 @@ impl X64Masm {
 
     /// `rax` = the element of `table`'s dispatch array (`vm::table`) at the index (in a slot or a
     /// register) when that index is in bounds and the element has signature `sig` (module type
-    /// `ty`'s interned id) and this instance's context; otherwise jumps to `slow`. Clobbers `rcx`.
+    /// `ty`'s interned id) and this instance's context; otherwise jumps to `slow`, where the
+    /// index's register still holds it. Clobbers `rcx`, or `rdx` when the index is in `rcx`
+    /// (tier 2 may put it there: `lent_scratch`).
     fn own_dispatch_entry(
         &mut self,
         ty: u32,
@@ -424,16 +433,28 @@ impl X64Masm {
             TableIndex::Slot(slot) => asm!(self.ops ; mov eax, DWORD [rsi + slot as i32]),
             TableIndex::Reg(r) => asm!(self.ops ; mov eax, Rd(r.0)),
         }
-        // rcx = the table's dispatch head.
-        asm!(self.ops
-            ; mov rcx, QWORD [rdi + CTX_TABLES]
-            ; mov rcx, QWORD [rcx + (table * 8) as i32]
-            ; cmp rax, QWORD [rcx + DISPATCH_LEN]
-            ; jae =>slow
-            ; shl rax, ENTRY_SHIFT
-            ; add rax, QWORD [rcx + DISPATCH_ENTRIES]
-            ; cmp DWORD [rax + ENTRY_SIG], sig as i32
-        );
+        // rcx (rdx) = the table's dispatch head. Spelled out twice: dynasm encodes the
+        // displacements of a register chosen at run time in 32 bits.
+        let at = (table * 8) as i32;
+        match index {
+            TableIndex::Reg(Reg(1)) => asm!(self.ops
+                ; mov rdx, QWORD [rdi + CTX_TABLES]
+                ; mov rdx, QWORD [rdx + at]
+                ; cmp rax, QWORD [rdx + DISPATCH_LEN]
+                ; jae =>slow
+                ; shl rax, ENTRY_SHIFT
+                ; add rax, QWORD [rdx + DISPATCH_ENTRIES]
+            ),
+            _ => asm!(self.ops
+                ; mov rcx, QWORD [rdi + CTX_TABLES]
+                ; mov rcx, QWORD [rcx + at]
+                ; cmp rax, QWORD [rcx + DISPATCH_LEN]
+                ; jae =>slow
+                ; shl rax, ENTRY_SHIFT
+                ; add rax, QWORD [rcx + DISPATCH_ENTRIES]
+            ),
+        }
+        asm!(self.ops ; cmp DWORD [rax + ENTRY_SIG], sig as i32);
         // The compare's last four bytes are its immediate: the process's id for `ty`.
         self.sig_sites.push(SigSite { offset: self.ops.offset().0 as u32 - 4, ty });
         asm!(self.ops
@@ -990,6 +1011,14 @@ impl MacroAssembler for X64Masm {
         (Reg(0), FReg(0))
     }
 
+    fn lent_scratch(&self) -> &'static [Reg] {
+        &LENT_SCRATCH
+    }
+
+    fn heap_bounds(&self) -> HeapBounds {
+        self.bounds
+    }
+
     fn caller_saved(&self) -> (&'static [Reg], &'static [FReg]) {
         // r8-r11 are caller-saved in System V; rbx, r12, r13 and r15 are saved by every entry
         // that writes them (`registers_used`).
@@ -1187,9 +1216,20 @@ impl MacroAssembler for X64Masm {
     }
 
     fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
-        // The divisor: its register, or a constant in `rcx`, which needs no zero check unless it
-        // is zero and no `MIN / -1` check unless it is -1.
+        // The dividend to `rax` first: the operands may be in `rcx` or `rdx` (`lent_scratch`).
+        // The divisor: its register (moved to `rcx` from `rdx`, which the division writes), or a
+        // constant in `rcx`, which needs no zero check unless it is zero and no `MIN / -1` check
+        // unless it is -1.
+        let l = lhs.0;
+        match size {
+            Size::S32 => asm!(self.ops ; mov eax, Rd(l)),
+            Size::S64 => asm!(self.ops ; mov rax, Rq(l)),
+        }
         let (r, divisor) = match rhs {
+            RegImm::Reg(Reg(2)) => {
+                asm!(self.ops ; mov rcx, rdx);
+                (1, None)
+            }
             RegImm::Reg(r) => (r.0, None),
             RegImm::Imm(v) => {
                 let v = if size == Size::S32 { v as i32 as i64 } else { v };
@@ -1197,13 +1237,8 @@ impl MacroAssembler for X64Masm {
                 (1, Some(v))
             }
         };
-        let l = lhs.0;
         let done = self.ops.new_dynamic_label();
         let divide = self.ops.new_dynamic_label();
-        match size {
-            Size::S32 => asm!(self.ops ; mov eax, Rd(l)),
-            Size::S64 => asm!(self.ops ; mov rax, Rq(l)),
-        }
         if divisor.is_none_or(|v| v == 0) {
             let by_zero = self.trap_label(TrapCode::IntegerDivideByZero);
             match size {
@@ -1250,18 +1285,20 @@ impl MacroAssembler for X64Masm {
     fn unary(&mut self, op: UnaryOp, size: Size, dst: Reg, src: Reg) {
         let (d, s) = (dst.0, src.0);
         match (op, size) {
-            // bsr leaves its destination undefined for zero: the cmov supplies the answer.
+            // bsr leaves its destination undefined for zero: the cmov supplies the answer. The
+            // source is read before `ecx` is written (it may be there: `lent_scratch`); `mov`
+            // keeps the flags.
             (UnaryOp::Clz, Size::S32) => {
-                asm!(self.ops ; mov ecx, 63 ; bsr eax, Rd(s) ; cmovz eax, ecx ; xor eax, 31)
+                asm!(self.ops ; bsr eax, Rd(s) ; mov ecx, 63 ; cmovz eax, ecx ; xor eax, 31)
             }
             (UnaryOp::Clz, Size::S64) => {
-                asm!(self.ops ; mov ecx, 127 ; bsr rax, Rq(s) ; cmovz rax, rcx ; xor rax, 63)
+                asm!(self.ops ; bsr rax, Rq(s) ; mov ecx, 127 ; cmovz rax, rcx ; xor rax, 63)
             }
             (UnaryOp::Ctz, Size::S32) => {
-                asm!(self.ops ; mov ecx, 32 ; bsf eax, Rd(s) ; cmovz eax, ecx)
+                asm!(self.ops ; bsf eax, Rd(s) ; mov ecx, 32 ; cmovz eax, ecx)
             }
             (UnaryOp::Ctz, Size::S64) => {
-                asm!(self.ops ; mov ecx, 64 ; bsf rax, Rq(s) ; cmovz rax, rcx)
+                asm!(self.ops ; bsf rax, Rq(s) ; mov ecx, 64 ; cmovz rax, rcx)
             }
             // These write their destination only after reading the source: `dst` directly.
             (UnaryOp::Popcnt, Size::S32) => return asm!(self.ops ; popcnt Rd(d), Rd(s)),
@@ -1291,9 +1328,10 @@ impl MacroAssembler for X64Masm {
 
     fn compare(&mut self, cond: Cond, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
         // Zeroing first: `xor` would clobber the flags the `set` reads. In `dst` itself unless
-        // that clobbers an operand, else in `edx`.
+        // that clobbers an operand, else in the scratch `eax` (never a lent register:
+        // `lent_scratch`).
         let in_place = dst != lhs && rhs != RegImm::Reg(dst);
-        let d = if in_place { dst.0 } else { 2 };
+        let d = if in_place { dst.0 } else { 0 };
         asm!(self.ops ; xor Rd(d), Rd(d));
         self.cmp(size, lhs, rhs);
         match cond {
@@ -1309,7 +1347,7 @@ impl MacroAssembler for X64Masm {
             Cond::GeU => asm!(self.ops ; setae Rb(d)),
         }
         if !in_place {
-            asm!(self.ops ; mov Rd(dst.0), edx);
+            asm!(self.ops ; mov Rd(dst.0), eax);
         }
     }
 
@@ -2584,6 +2622,9 @@ fn store_argument(ops: &mut VecAssembler<X64Relocation>, loc: ArgLoc, slot: u32)
 }
 
 #[cfg(test)]
+mod lent_scratch_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use iced_x86::{Decoder, DecoderOptions, Formatter, GasFormatter};
@@ -3083,8 +3124,8 @@ mod tests {
             m.div(DivOp::RemU, Size::S32, Reg(9), Reg(8), RegImm::Imm(1000));
             m.div(DivOp::DivS, Size::S64, Reg(9), Reg(8), RegImm::Imm(-7));
         });
-        let expected = "mov $0x3E8,%ecx\nmov %r8d,%eax\nxor %edx,%edx\ndiv %ecx\nmov %edx,%r9d\n\
-                        movabs $0xFFFFFFFFFFFFFFF9,%rcx\nmov %r8,%rax\ncqto\nidiv %rcx\nmov %rax,%r9\n";
+        let expected = "mov %r8d,%eax\nmov $0x3E8,%ecx\nxor %edx,%edx\ndiv %ecx\nmov %edx,%r9d\n\
+                        mov %r8,%rax\nmovabs $0xFFFFFFFFFFFFFFF9,%rcx\ncqto\nidiv %rcx\nmov %rax,%r9\n";
         assert_eq!(code, expected);
     }
 
@@ -3092,7 +3133,7 @@ mod tests {
     fn comparisons_and_extensions_write_their_destination_directly() {
         let code = body(|m| {
             m.compare(Cond::LtU, Size::S32, Reg(9), Reg(8), RegImm::Imm(2));
-            // The destination is an operand: through `edx`.
+            // The destination is an operand: through `eax`.
             m.compare(Cond::Eq, Size::S64, Reg(8), Reg(8), RegImm::Reg(Reg(9)));
             m.unary(UnaryOp::Extend8S, Size::S32, Reg(9), Reg(8));
             m.unary(UnaryOp::Extend32U, Size::S64, Reg(9), Reg(9));
@@ -3100,7 +3141,7 @@ mod tests {
             m.unary(UnaryOp::Eqz, Size::S64, Reg(8), Reg(8));
         });
         let expected = "xor %r9d,%r9d\ncmp $2,%r8d\nsetb %r9b\n\
-                        xor %edx,%edx\ncmp %r9,%r8\nsete %dl\nmov %edx,%r8d\n\
+                        xor %eax,%eax\ncmp %r9,%r8\nsete %al\nmov %eax,%r8d\n\
                         movsbl %r8b,%r9d\nmov %r9d,%r9d\n\
                         xor %r9d,%r9d\ntest %r8d,%r8d\nsete %r9b\n\
                         xor %eax,%eax\ntest %r8,%r8\nsete %al\nmov %eax,%r8d\n";
