@@ -86,8 +86,8 @@ pub enum CodePart {
     TrapExit,
     /// The shared return path.
     Epilogue,
-    /// A `br_table`'s jump table: 32-bit offsets of the cases' code from the table's start
-    /// (data, not instructions).
+    /// A `br_table`'s jump table: offsets of the cases' code from the table's start (data, not
+    /// instructions).
     JumpTable {
         /// How many entries (the default target is not in the table).
         cases: u32,

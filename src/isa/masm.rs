@@ -364,7 +364,8 @@ pub enum OutOfLine {
     TrapExit,
     /// The shared return path.
     Epilogue,
-    /// A `br_table`'s jump table: data, not code (32-bit offsets from its start).
+    /// A `br_table`'s jump table: data, not code (the cases' offsets from its start, in the ISA's
+    /// width).
     JumpTable {
         /// How many entries.
         cases: u32,
@@ -487,7 +488,7 @@ pub trait MacroAssembler {
     /// never allocates them). The contract, checked per operation by the ISA's tests:
     /// - these operations never write one: `mov`, the frame-slot and global loads and stores,
     ///   `load_float_const`, `mov_float`, `add_scaled`, `compare`, the selects, branches,
-    ///   `branch_test`, `jump`, `float_unary`, `float_to_float`, `float_to_int`, `int_op`
+    ///   `branch_test`, `jump`, `jump_table`, `float_unary`, `float_to_float`, `float_to_int`, `int_op`
     ///   but shifts and rotates by a register, `unary` but `Clz` and `Ctz`, `float_op` but
     ///   `Copysign`, `int_to_float` but the unsigned 64-bit conversion, and, with guard pages
     ///   for bounds, the heap accesses of offsets below 2^31 (all with immediates the ISA's
@@ -672,6 +673,9 @@ pub trait MacroAssembler {
     /// callers of the [`crate::vm::vmctx::FuncEntry`] convention: it loads the register
     /// parameters from their slots, calls the register entry, and stores a register result
     /// into slot 0; [`Assembled::register_entry`] says where the register entry starts.
+    /// Unlike the slot convention's entry, the register entry keeps the pinned registers (the
+    /// context, the frame pointer and the memory base, which it expects pinned on entry) on every
+    /// way out, a trap's included: its callers save nothing around the call.
     fn enter_by_registers(&mut self, params: &[ArgLoc], result: ArgLoc) {
         let _ = (params, result);
         unreachable!("a backend without argument registers has no register entries");

@@ -382,10 +382,7 @@ impl MInst {
             | MInst::Store { offset, .. }
             | MInst::LoadF { offset, .. }
             | MInst::StoreF { offset, .. } => far(*offset),
-            MInst::Div { .. }
-            | MInst::FloatCompare { .. }
-            | MInst::Fuel { .. }
-            | MInst::BrTable { .. } => true,
+            MInst::Div { .. } | MInst::FloatCompare { .. } | MInst::Fuel { .. } => true,
             _ => false,
         }
     }

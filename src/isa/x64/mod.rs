@@ -4,13 +4,15 @@
 //!
 //! Register roles (System V calling convention for the entry and for calls out):
 //! - `rdi`: the `VmCtx` pointer, `rsi`: the frame pointer; both pinned, and saved around calls
-//!   (entries and the runtime's helpers are System V functions);
+//!   (entries and the runtime's helpers are System V functions), but around tier 2's calls of
+//!   register entries, which keep them on every way out;
 //! - `rax`, `rcx`, `rdx`: scratch for this file only: x86's fixed registers for division and
 //!   shift counts, and the two-operand forms, are absorbed here; `rcx` and `rdx` are lent to
 //!   tier 2's allocator between the operations that use them (`lent_scratch`, whose contract
 //!   `lent_scratch_tests` checks on the decoded code of every operation);
 //! - `r14`: the memory base (`VmCtx::mem_base`), pinned by every entry of a function that
-//!   accesses memory;
+//!   accesses memory or calls a register entry; a register entry finds it pinned (tier 2's code
+//!   never writes it, and the adapter in front of the register entry loads it);
 //! - `r8`-`r11`, `rbx`, `r12`, `r13`, `r15`: allocatable (`r15` is the back-edge tally in
 //!   functions with loops), and `rbp` in tier 2; entries save the callee-saved registers the code writes (told by
 //!   `registers_used`), an odd number of them so calls stay 16-byte aligned, and `finish` puts
@@ -66,9 +68,12 @@ const ALLOCATABLE_OPTIMIZED: [Reg; 9] =
     [Reg(8), Reg(9), Reg(10), Reg(11), Reg(3), Reg(12), Reg(13), Reg(5), Reg(15)];
 
 /// `rcx` and `rdx`: scratch inside the operations that need a second and third register
-/// (shifts by a register, division, some compares and conversions, calls), allocatable by tier 2
+/// (shifts by a register, division, some compares and conversions, fuel, calls), allocatable by tier 2
 /// between them (`MacroAssembler::lent_scratch`).
 const LENT_SCRATCH: [Reg; 2] = [Reg(1), Reg(2)];
+
+/// Bytes per `br_table` jump table entry: a 64-bit offset of the case's code from the table.
+const JUMP_TABLE_ENTRY: usize = 8;
 
 /// Tier 2's register convention (`MacroAssembler::argument_registers`): the caller-saved
 /// allocatable registers, so a call clobbers nothing it would not clobber anyway. The first
@@ -382,9 +387,11 @@ impl X64Masm {
     }
 
     /// The rest of a call in the register convention, the callee's register entry (or 0) in
-    /// `rcx`, the context and frame pointer pushed, `rsi` = the callee's frame: calls the entry
-    /// if there is one (its code is tier 2's, which never leaves a tail call pending: any nonzero
-    /// status is a trap), else goes to `slow`, the out-of-line half `finish` emits.
+    /// `rcx`, `rsi` = the callee's frame: calls the entry if there is one (its code is tier 2's,
+    /// which never leaves a tail call pending: any nonzero status is a trap, and which returns
+    /// with `rdi`, `rsi` and `r14` as it found them), else goes to `slow`, the out-of-line half
+    /// `finish` emits. The callee finds the memory base in `r14`, so this function keeps it there
+    /// from its entry on (`saved_registers`).
     fn call_register_entry(
         &mut self,
         callee: RegisterCallee,
@@ -393,13 +400,13 @@ impl X64Masm {
         args: &[ArgLoc],
         result: ArgLoc,
     ) {
+        self.heap_base_used = true;
         let (trap, done) = (self.call_trap_label(), self.ops.new_dynamic_label());
         asm!(self.ops
             ; test rcx, rcx
             ; jz =>slow
             ; call rcx
-            ; pop rsi
-            ; pop rdi
+            ; lea rsi, [rsi - callee_fp as i32]
             ; test eax, eax
             ; jnz =>trap
             ; =>done
@@ -559,17 +566,17 @@ impl X64Masm {
     fn place_jump_tables(
         &mut self,
         out_of_line: &mut Vec<(u32, OutOfLine)>,
-    ) -> Result<Vec<(usize, i32)>, AsmError> {
+    ) -> Result<Vec<(usize, i64)>, AsmError> {
         let mut entries = Vec::new();
         for (table, targets) in std::mem::take(&mut self.jump_tables) {
             out_of_line.push((self.offset(), OutOfLine::JumpTable { cases: targets.len() as u32 }));
             asm!(self.ops ; =>table);
             let at = self.ops.offset().0;
-            self.ops.extend(std::iter::repeat_n(0, 4 * targets.len()));
+            self.ops.extend(std::iter::repeat_n(0, JUMP_TABLE_ENTRY * targets.len()));
             for (n, target) in targets.into_iter().enumerate() {
                 let resolved = self.ops.labels().resolve_dynamic(target);
                 let target = resolved.map_err(|e| AsmError(format!("{e:?}")))?.0;
-                entries.push((at + 4 * n, (target as i64 - at as i64) as i32));
+                entries.push((at + JUMP_TABLE_ENTRY * n, target as i64 - at as i64));
             }
         }
         Ok(entries)
@@ -711,12 +718,16 @@ impl X64Masm {
     /// The callee-saved registers every entry saves and the epilogue restores: those the code
     /// writes, the memory base's and the tally's when used, and one more when needed for an odd
     /// count, so the pushes after the return address leave the stack 16-byte aligned.
+    ///
+    /// Code with a register entry finds the memory base in `r14` (its callers' code keeps it
+    /// there, and the adapter in front of it loads it: `register_entry_adapter`), so it neither
+    /// saves nor loads it.
     fn saved_registers(&self) -> Vec<u8> {
         let writes = |r: u8| self.used.as_ref().is_none_or(|used| used.contains(&Reg(r)));
         let mut saved: Vec<u8> = CALLEE_SAVED
             .into_iter()
             .filter(|&r| match r {
-                HEAP_BASE => self.heap_base_used,
+                HEAP_BASE => self.loads_heap_base(),
                 15 => self.tally.is_some() || writes(r),
                 // Only tier 2 allocates `rbp`, and always says what it writes.
                 5 => self.used.as_ref().is_some_and(|used| used.contains(&Reg(5))),
@@ -731,7 +742,12 @@ impl X64Masm {
         saved
     }
 
-    /// What every entry does first: saves `saved`, pins the memory base and starts the
+    /// Whether the entry loads the memory base into `r14` (and saves the caller's).
+    fn loads_heap_base(&self) -> bool {
+        self.heap_base_used && self.register_entry.is_none()
+    }
+
+    /// What every entry does first: saves `saved`, pins the memory base (`heap`) and starts the
     /// back-edge tally.
     fn enter(
         ops: &mut VecAssembler<X64Relocation>,
@@ -1417,8 +1433,10 @@ impl MacroAssembler for X64Masm {
             return;
         }
         // A bounds check, then one indirect jump to the table's address plus the case's entry:
-        // a 32-bit offset from the table (filled in by `finish`), so the code stays
-        // position-independent, as Cranelift's tables are. A table of `jmp rel32`s (one more
+        // a 64-bit offset from the table (filled in by `finish`), so the code stays
+        // position-independent, as Cranelift's tables are, and needs no register but `rax`
+        // (32-bit entries would need a second one to sign-extend into, which tier 2 would then
+        // lose at every `br_table`: see `lent_scratch`). A table of `jmp rel32`s (one more
         // jump per dispatch, 5 bytes per case) ran c-vm and c-dispatch no slower on either tier.
         // An i32 in a register has its upper half clear, so the index scales as it is.
         let table = self.ops.new_dynamic_label();
@@ -1427,8 +1445,7 @@ impl MacroAssembler for X64Masm {
             ; cmp Rd(i), cases.len() as i32
             ; jae =>default
             ; lea rax, [=>table]
-            ; movsxd rcx, DWORD [rax + Rq(i) * 4]
-            ; add rax, rcx
+            ; add rax, QWORD [rax + Rq(i) * 8]
             ; jmp rax
         );
         self.jump_tables.push((table, cases.to_vec()));
@@ -1535,11 +1552,10 @@ impl MacroAssembler for X64Masm {
         args: &[ArgLoc],
         result: ArgLoc,
     ) {
-        // As `call`, but through the callee's register entry when it has one.
+        // As `call`, but through the callee's register entry when it has one, which keeps the
+        // context, the frame pointer and the memory base (nothing pushed around the call).
         let slow = self.ops.new_dynamic_label();
         asm!(self.ops
-            ; push rdi
-            ; push rsi
             ; lea rsi, [rsi + callee_fp as i32]
             ; mov rcx, QWORD [rdi + CTX_REGISTER_ENTRIES]
             ; mov rcx, QWORD [rcx + (def * 8) as i32]
@@ -1562,8 +1578,6 @@ impl MacroAssembler for X64Masm {
         let (helper, slow) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         self.own_dispatch_entry(ty, sig, table, TableIndex::Reg(index), helper);
         asm!(self.ops
-            ; push rdi
-            ; push rsi
             ; lea rsi, [rsi + callee_fp as i32]
             ; mov rcx, QWORD [rax + ENTRY_REGISTER_ENTRY]
             ; mov rcx, QWORD [rcx]
@@ -2221,7 +2235,7 @@ impl MacroAssembler for X64Masm {
     fn finish(mut self) -> Result<Assembled, AsmError> {
         // On-stack-replacement entries: the frame is the interpreter's, set up and checked.
         let saved = self.saved_registers();
-        let (heap, tally) = (self.heap_base_used, self.tally);
+        let (heap, tally) = (self.loads_heap_base(), self.tally);
         let mut osr_entries = Vec::with_capacity(self.osr_targets.len());
         for target in std::mem::take(&mut self.osr_targets) {
             osr_entries.push(target.map(|label| {
@@ -2266,8 +2280,8 @@ impl MacroAssembler for X64Masm {
             );
         }
         // Register calls whose callee has no register entry: the arguments to their slots, the
-        // function table's entry called (with the context and frame pointer already pushed),
-        // the status checked as after `call`, the result loaded into its register.
+        // function table's entry called (which may clobber the context and frame pointer: they
+        // are pushed), the status checked as after `call`, the result loaded into its register.
         for RegisterCall { callee, slow, done, trap, callee_fp, args, result } in
             std::mem::take(&mut self.register_calls)
         {
@@ -2290,10 +2304,16 @@ impl MacroAssembler for X64Masm {
                     ; jmp >called
                 );
             }
+            // `rsi` is the callee's frame here.
             asm!(self.ops ; =>slow);
             for (n, &loc) in args.iter().enumerate() {
                 store_argument(&mut self.ops, loc, n as u32 * SLOT_BYTES);
             }
+            asm!(self.ops
+                ; push rdi
+                ; lea rcx, [rsi - callee_fp as i32]
+                ; push rcx
+            );
             match callee {
                 RegisterCallee::Direct { def, func } => asm!(self.ops
                     ; mov edx, func as i32
@@ -2365,16 +2385,25 @@ impl MacroAssembler for X64Masm {
         // trap.
         // The tally is flushed on every way out: here before the unwind helper (which does not
         // keep `rdi`), on the epilogue's own path otherwise.
+        // A register entry's caller finds the context and frame pointer kept on this way out
+        // too (`call_register_entry`), so they are pushed around the helper then.
         let restore = self.ops.new_dynamic_label();
         out_of_line.push((self.offset(), OutOfLine::TrapExit));
         asm!(self.ops ; =>trap_exit);
         self.flush_tally(false);
+        let keep = self.register_entry.is_some();
+        if keep {
+            asm!(self.ops ; push rdi ; push rsi);
+        }
         asm!(self.ops
             ; mov esi, eax
             ; mov edx, func_index
             ; mov ecx, self.tier as i32
             ; call QWORD [rdi + CTX_UNWIND]
         );
+        if keep {
+            asm!(self.ops ; pop rsi ; pop rdi);
+        }
         if self.tally.is_some() {
             asm!(self.ops ; jmp =>restore);
         }
@@ -2433,7 +2462,7 @@ impl MacroAssembler for X64Masm {
         code.extend(self.ops.drain().map_err(|e| AsmError(format!("{e:?}")))?);
         for (at, offset) in table_entries {
             let at = shift as usize + at;
-            code[at..at + 4].copy_from_slice(&offset.to_le_bytes());
+            code[at..at + JUMP_TABLE_ENTRY].copy_from_slice(&offset.to_le_bytes());
         }
         SPARE_ASSEMBLER.set(Some(std::mem::replace(&mut self.ops, VecAssembler::new(0))));
         let out_of_line = out_of_line.into_iter().map(|(at, what)| (at + shift, what)).collect();
@@ -2464,21 +2493,25 @@ impl MacroAssembler for X64Masm {
 }
 
 /// The function's [`crate::vm::vmctx::FuncEntry`] in front of its register entry (which `finish`
-/// binds after the padding it puts here): loads the parameters the register convention passes in registers from their
-/// slots, calls the register entry (the pushed frame pointer keeps the stack as a caller's call
-/// leaves it), and stores a register result into slot 0 unless the status is a trap.
+/// binds after the padding it puts here): pins the memory base (saving the caller's `r14`, which
+/// the push also aligns the call with), loads the parameters the register convention passes in
+/// registers from their slots, calls the register entry (which keeps `rsi`), and stores a
+/// register result into slot 0 unless the status is a trap.
 fn register_entry_adapter(
     ops: &mut VecAssembler<X64Relocation>,
     params: &[ArgLoc],
     result: ArgLoc,
 ) {
-    asm!(ops ; push rsi);
+    asm!(ops
+        ; push Rq(HEAP_BASE)
+        ; mov Rq(HEAP_BASE), QWORD [rdi + CTX_MEM_BASE]
+    );
     for (n, &loc) in params.iter().enumerate() {
         load_argument(ops, loc, n as u32 * SLOT_BYTES);
     }
     asm!(ops
         ; call >register_entry
-        ; pop rsi
+        ; pop Rq(HEAP_BASE)
         ; test eax, eax
         ; jnz >out
     );
@@ -3188,14 +3221,11 @@ mod tests {
         assert_eq!(part, &OutOfLine::JumpTable { cases: 4 });
         let at = (at - assembled.entry_bytes) as usize;
         let lea = format!("lea 0x{at:X},%rax");
-        assert_eq!(
-            lines[2..6],
-            [lea.as_str(), "movslq (%rax,%r8,4),%rcx", "add %rcx,%rax", "jmp *%rax"]
-        );
-        // Four 32-bit entries, each its case's offset from the table.
+        assert_eq!(lines[2..5], [lea.as_str(), "add (%rax,%r8,8),%rax", "jmp *%rax"]);
+        // Four 64-bit entries, each its case's offset from the table.
         for (case, &target) in bound[..4].iter().enumerate() {
-            let entry = &assembled.code[at + 4 * case..][..4];
-            let offset = i32::from_le_bytes(entry.try_into().unwrap()) as i64;
+            let entry = &assembled.code[at + 8 * case..][..8];
+            let offset = i64::from_le_bytes(entry.try_into().unwrap());
             assert_eq!(at as i64 + offset, target, "case {case}");
         }
     }
