@@ -455,6 +455,9 @@ pub trait Immediates {
     fn compare_takes(&self, size: Size, imm: i64) -> bool;
     /// Whether putting `imm` into a register at `size` takes a single instruction.
     fn one_instruction(&self, size: Size, imm: i64) -> bool;
+    /// Whether a scaled sum with two registers, `base + (index << k) + disp`, is one instruction
+    /// whatever its 32-bit `disp` (x86-64's `lea`), so a constant costs nothing there.
+    fn scaled_sum_takes_displacement(&self) -> bool;
 }
 
 /// A failure to assemble: always a compiler bug or a resource problem, never the guest's fault.

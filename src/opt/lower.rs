@@ -360,6 +360,8 @@ struct Lower<'f> {
     /// ([`scaled_sum`]); `absorbed` marks the instructions folded into one of them.
     scaled_sums: HashMap<Inst, ScaledSum>,
     absorbed: Vec<bool>,
+    /// The values sums read as another value plus a constant (`decide_offset_terms`).
+    offset_terms: HashMap<Value, (Value, i64)>,
     call_clobbers: regalloc2::PRegSet,
     lent: LentScratch,
     argument_registers: (&'static [Reg], &'static [FReg]),
@@ -439,6 +441,7 @@ impl<'f> Lower<'f> {
             fused_compares: Vec::new(),
             scaled_sums: HashMap::new(),
             absorbed: vec![false; f.insts.len()],
+            offset_terms: HashMap::new(),
             call_clobbers: conv.call_clobbers,
             lent: conv.lent,
             argument_registers: conv.argument_registers,
@@ -552,6 +555,7 @@ impl<'f> Lower<'f> {
     fn run(&mut self, entry: &EntrySlots) -> Result<(), CompileError> {
         self.order = self.reachable();
         self.decide_folding();
+        self.decide_offset_terms();
         for &b in &self.order.clone() {
             let mb = self.new_mblock();
             self.mblock[b.index()] = Some(mb);

@@ -134,6 +134,10 @@ impl Immediates for A64Immediates {
     fn one_instruction(&self, size: Size, imm: i64) -> bool {
         mov_parts(size, imm).len() == 1
     }
+    fn scaled_sum_takes_displacement(&self) -> bool {
+        // A shifted-register `add`, then an `add` of the immediate.
+        false
+    }
 }
 
 #[cfg(test)]

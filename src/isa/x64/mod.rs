@@ -983,6 +983,9 @@ impl Immediates for X64Immediates {
     fn one_instruction(&self, _size: Size, _imm: i64) -> bool {
         true
     }
+    fn scaled_sum_takes_displacement(&self) -> bool {
+        true
+    }
 }
 
 impl MacroAssembler for X64Masm {

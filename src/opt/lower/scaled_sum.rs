@@ -8,6 +8,12 @@
 //! too (the `i64` register as it is). It must never
 //! absorb an instruction whose result has another use (it would be computed twice) or that
 //! lives in another block (its operands might not be live here).
+//!
+//! One exception, which needs no absorbing: a value `x + c` (an `add` of a constant) that only
+//! additions use, such as the address of a local array (`sp + 64`), is read in each of them as
+//! `x` with `c` added to the displacement (Cranelift's address modes do the same), when `x` is
+//! used elsewhere anyway and the ISA's sums take a displacement for free. The sum then stays
+//! dead, and a loop over the array keeps `x` in a register instead of both.
 
 use super::{ImmUse, Lower, NumLowering, num_lowering};
 use crate::isa::masm::{IntOp, Size};
@@ -27,6 +33,53 @@ pub(super) struct ScaledSum {
 const MAX_SHIFT: u8 = 3;
 
 impl Lower<'_> {
+    /// Marks the values every sum reads as a register and an offset (see the module doc): an
+    /// `add` of a register `x` (not a constant, and used elsewhere, so that nothing absorbs its
+    /// definition) and a constant the `add` takes, whose every use is an integer `add`. Only
+    /// where a sum's displacement is free: on aarch64 it would cost an instruction per use.
+    pub(super) fn decide_offset_terms(&mut self) {
+        if !self.immediates.scaled_sum_takes_displacement() {
+            return;
+        }
+        let mut add_uses = vec![0u32; self.f.values.len()];
+        for &b in &self.f.layout {
+            for &i in &self.f.blocks[b.index()].insts {
+                if self.add_size(i).is_some() {
+                    for &a in &self.f.insts[i.index()].args {
+                        add_uses[a.index()] += 1;
+                    }
+                }
+            }
+        }
+        for &b in &self.f.layout {
+            for &i in &self.f.blocks[b.index()].insts {
+                let Some(size) = self.add_size(i) else { continue };
+                let d = &self.f.insts[i.index()];
+                let v = d.results[0];
+                if add_uses[v.index()] != self.uses[v.index()] {
+                    continue;
+                }
+                let [a, b] = d.args[..] else { continue };
+                let (x, c) = match (self.f.const_of(a), self.f.const_of(b)) {
+                    (None, Some(_)) => (a, b),
+                    (Some(_), None) => (b, a),
+                    _ => continue,
+                };
+                if let Some(c) = self.addend(size, c)
+                    && self.uses[x.index()] > 1
+                {
+                    self.offset_terms.insert(v, (x, c));
+                }
+            }
+        }
+    }
+
+    /// How a sum reads term `v`: as a register plus a constant (`decide_offset_terms`), or as
+    /// itself.
+    fn offset_term(&self, v: Value) -> (Value, i64) {
+        self.offset_terms.get(&v).copied().unwrap_or((v, 0))
+    }
+
     /// Plans every integer `add` in block `b`'s `body` (see [`ScaledSum`]), marking the
     /// instructions each absorbs. Later additions first: an outer sum claims its operands before
     /// they are planned on their own.
@@ -94,11 +147,17 @@ impl Lower<'_> {
                             disp = disp.wrapping_add(c);
                         }
                     }
-                    regs.extend(inner_regs);
+                    for v in inner_regs {
+                        let (v, c) = self.offset_term(v);
+                        disp = disp.wrapping_add(c);
+                        regs.push(v);
+                    }
                     absorbed.push(def);
                     continue;
                 }
             }
+            let (term, c) = self.offset_term(term);
+            disp = disp.wrapping_add(c);
             regs.push(term);
         }
         let disp = match size {
