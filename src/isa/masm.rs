@@ -460,6 +460,14 @@ pub trait Immediates {
     fn scaled_sum_takes_displacement(&self) -> bool;
 }
 
+/// The bulk memory operations on memory 0 with a helper of their own
+/// ([`MacroAssembler::bulk_memory`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BulkMemory {
+    Copy,
+    Fill,
+}
+
 /// A failure to assemble: always a compiler bug or a resource problem, never the guest's fault.
 #[derive(Debug, thiserror::Error)]
 #[error("assembler: {0}")]
@@ -754,6 +762,11 @@ pub trait MacroAssembler {
     /// `dst = memory.grow(delta)` through the context's helper; clobbers every allocatable
     /// register but `dst`.
     fn memory_grow(&mut self, dst: Reg, delta: Reg);
+    /// `memory.copy` within memory 0 (`op` [`BulkMemory::Copy`]: `dst`, `src`, `len`) or
+    /// `memory.fill` of it ([`BulkMemory::Fill`]: `dst`, `value`, `len`), on `i32` operands in
+    /// registers, through the context's helper (`VmCtx::memory_copy`, `VmCtx::memory_fill`):
+    /// clobbers every caller-saved register; a range out of bounds leaves through the trap exit.
+    fn bulk_memory(&mut self, op: BulkMemory, operands: [Reg; 3]);
 
     // ---- floats (a second register class) ----
 

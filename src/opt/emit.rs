@@ -594,6 +594,7 @@ impl<M: MacroAssembler> Emitter<'_, M> {
             }
             MInst::MemorySize { dst } => m.memory_size(r.int(*dst)),
             MInst::MemoryGrow { dst, delta } => m.memory_grow(r.int(*dst), r.int(*delta)),
+            MInst::BulkMemory { op, operands } => m.bulk_memory(*op, operands.map(|v| r.int(v))),
             MInst::Fuel { amount } => m.consume_fuel(*amount),
             MInst::Call { callee, callee_fp } => m.call(*callee, self.frame.slot(*callee_fp)),
             MInst::CallByRegisters { def, func, callee_fp, locs, result_loc, .. } => {

@@ -23,8 +23,8 @@ mod scaled_sum;
 use super::abi::{self, RegisterAbi};
 use super::vcode::{LentScratch, MBlock, MInst, MTy, RI, RegEnv, SelectCond, VCode};
 use crate::isa::masm::{
-    ArgLoc, Callee, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, Immediates,
-    IntOp, LoadKind, Reg, RuntimeOp, Size, StoreKind, UnaryOp,
+    ArgLoc, BulkMemory, Callee, Cond, ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp,
+    Immediates, IntOp, LoadKind, Reg, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::tier::compiler::CompileError;
 use crate::vm::TrapCode;
@@ -811,11 +811,10 @@ impl<'f> Lower<'f> {
                     MInst::MemoryGrow { dst: result(self, 0)?, delta: self.vreg(d.args[0])? };
                 self.push(mb, inst);
             }
-            InstKind::MemoryFill(0) => {
-                self.runtime(mb, RuntimeOp::MemoryFill, 0, 0, &d.args, &[])?
-            }
+            // Tier 2 takes no 64-bit memory: memory 0's addresses are `i32`s.
+            InstKind::MemoryFill(0) => self.bulk_memory(mb, BulkMemory::Fill, &d.args)?,
             InstKind::MemoryCopy { dst: 0, src: 0 } => {
-                self.runtime(mb, RuntimeOp::MemoryCopy, 0, 0, &d.args, &[])?
+                self.bulk_memory(mb, BulkMemory::Copy, &d.args)?
             }
             InstKind::MemoryInit { mem: 0, data } => {
                 self.runtime(mb, RuntimeOp::MemoryInit, *data, 0, &d.args, &[])?
@@ -1089,6 +1088,15 @@ impl<'f> Lower<'f> {
         };
         self.push(mb, inst);
         self.load_results(mb, results, result.is_some() as usize, args.len())
+    }
+
+    fn bulk_memory(&mut self, mb: MB, op: BulkMemory, args: &[Value]) -> Result<(), CompileError> {
+        let [a, b, c] = args[..] else {
+            return Err(CompileError::Internal(format!("{op:?} takes three operands")));
+        };
+        let operands = [self.vreg(a)?, self.vreg(b)?, self.vreg(c)?];
+        self.push(mb, MInst::BulkMemory { op, operands });
+        Ok(())
     }
 
     fn runtime(

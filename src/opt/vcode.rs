@@ -9,8 +9,8 @@
 //! This module describes code; it never emits any (`emit.rs` does, after allocation).
 
 use crate::isa::masm::{
-    ArgLoc, Callee, Cond, ConvertOp, DivOp, FloatCmp, FloatOp, FloatUnaryOp, IntOp, LoadKind,
-    RuntimeOp, Size, StoreKind, UnaryOp,
+    ArgLoc, BulkMemory, Callee, Cond, ConvertOp, DivOp, FloatCmp, FloatOp, FloatUnaryOp, IntOp,
+    LoadKind, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::vm::TrapCode;
 use regalloc2::{Block, Inst, InstRange, Operand, PReg, PRegSet, RegClass, VReg};
@@ -225,6 +225,12 @@ pub enum MInst {
         dst: VReg,
         delta: VReg,
     },
+    /// `memory.copy` within memory 0 or `memory.fill` of it (`MacroAssembler::bulk_memory`):
+    /// calls the runtime, and traps out of bounds.
+    BulkMemory {
+        op: BulkMemory,
+        operands: [VReg; 3],
+    },
     /// Charges a fuel segment.
     Fuel {
         amount: u32,
@@ -352,6 +358,7 @@ impl MInst {
         matches!(
             self,
             MInst::MemoryGrow { .. }
+                | MInst::BulkMemory { .. }
                 | MInst::Call { .. }
                 | MInst::CallByRegisters { .. }
                 | MInst::CallIndirectByRegisters { .. }
@@ -480,6 +487,9 @@ impl MInst {
             MInst::MemoryGrow { dst, delta } => {
                 out.push(O::reg_use(*delta));
                 out.push(O::reg_def(*dst));
+            }
+            MInst::BulkMemory { operands, .. } => {
+                out.extend(operands.iter().map(|&v| O::reg_use(v)))
             }
             MInst::Fuel { .. }
             | MInst::Call { .. }

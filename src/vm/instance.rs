@@ -426,6 +426,8 @@ fn new_vmctx<T>(store: &mut Store<T>, module: &Module, id: u32) -> VmCtx {
         call_ref: call::call_ref,
         tail_call_ref: call::tail_call_ref,
         memory_grow: call::memory_grow,
+        memory_copy: call::memory_copy,
+        memory_fill: call::memory_fill,
         unwind: call::unwind,
         stack_end: store.inner.stack.end_ptr(),
         native_stack_limit: store.inner.native_stack_limit,

@@ -75,6 +75,12 @@ pub type CatchHelper = unsafe extern "C" fn(
 /// context's memory fields. (Other memories grow through the runtime operations.)
 pub type MemoryGrowHelper = unsafe extern "C" fn(ctx: *mut VmCtx, delta: u32) -> u32;
 
+/// `memory.copy` within a 32-bit memory 0 (`dst`, `src`, `len`) or `memory.fill` of one
+/// (`dst`, the byte in `value`'s low 8 bits, `len`), through the context's memory fields, without
+/// the runtime operations' lookups; returns [`STATUS_OK`] or [`TRAP_PENDING`] (out of bounds).
+pub type BulkMemoryHelper =
+    unsafe extern "C" fn(ctx: *mut VmCtx, dst: u32, src_or_value: u32, len: u32) -> u32;
+
 /// Records that a trap with `status` passes through compiled function `func` (module index space)
 /// of tier `tier` (a [`Tier`](crate::Tier) as `u32`: 1 baseline, 2 optimized) on its way out, at
 /// the wasm operator at module offset `wasm_offset` (the trapping one, or the call the trap came
@@ -218,6 +224,10 @@ pub struct VmCtx {
     /// (tier 2's own convention, see `opt::abi`). 0 while the function has no such entry (not in
     /// tier 2, or held in its debug translation): the caller then goes through [`Self::funcs`].
     pub register_entries: *const usize,
+    /// `memory.copy` within memory 0 (tier 2).
+    pub memory_copy: BulkMemoryHelper,
+    /// `memory.fill` of memory 0 (tier 2).
+    pub memory_fill: BulkMemoryHelper,
     /// The instance's index in its store (opaque to compiled code).
     pub instance: u32,
 }

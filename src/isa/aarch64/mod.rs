@@ -64,9 +64,9 @@ mod imm;
 pub(crate) mod tests;
 
 use crate::isa::masm::{
-    AsmError, Assembled, Callee, CodeMap, Comparison, Cond, ConvertOp, DivOp, FReg, FloatCmp,
-    FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, Immediates, IntOp, LoadKind,
-    MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp, SigSite, Size, StoreKind, UnaryOp,
+    AsmError, Assembled, BulkMemory, Callee, CodeMap, Comparison, Cond, ConvertOp, DivOp, FReg,
+    FloatCmp, FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, Immediates, IntOp,
+    LoadKind, MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp, SigSite, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
 use crate::vm::table::{Dispatch, ENTRY_BYTES, IndirectEntry};
@@ -147,6 +147,8 @@ const CTX_CALL_INDIRECT: u32 = std::mem::offset_of!(VmCtx, call_indirect) as u32
 const CTX_CALL_REF: u32 = std::mem::offset_of!(VmCtx, call_ref) as u32;
 const CTX_TAIL_CALL_REF: u32 = std::mem::offset_of!(VmCtx, tail_call_ref) as u32;
 const CTX_MEMORY_GROW: u32 = std::mem::offset_of!(VmCtx, memory_grow) as u32;
+const CTX_MEMORY_COPY: u32 = std::mem::offset_of!(VmCtx, memory_copy) as u32;
+const CTX_MEMORY_FILL: u32 = std::mem::offset_of!(VmCtx, memory_fill) as u32;
 const CTX_CALL_IMPORT: u32 = std::mem::offset_of!(VmCtx, call_import) as u32;
 const CTX_COUNTERS: u32 = std::mem::offset_of!(VmCtx, counters) as u32;
 const CTX_HOT: u32 = std::mem::offset_of!(VmCtx, hot) as u32;
@@ -1431,6 +1433,18 @@ impl MacroAssembler for Aarch64Masm {
         a64!(self.ops ; mov w1, W(delta.0));
         self.call_helper(CTX_MEMORY_GROW);
         a64!(self.ops ; mov W(dst.0), w0);
+    }
+
+    fn bulk_memory(&mut self, op: BulkMemory, [dst, second, len]: [Reg; 3]) {
+        let helper = match op {
+            BulkMemory::Copy => CTX_MEMORY_COPY,
+            BulkMemory::Fill => CTX_MEMORY_FILL,
+        };
+        // No operand is in an argument register (none is allocatable).
+        a64!(self.ops ; mov w1, W(dst.0) ; mov w2, W(second.0) ; mov w3, W(len.0));
+        self.call_helper(helper);
+        let trap_exit = self.call_trap_label();
+        self.cbz(Size::S32, 0, true, trap_exit);
     }
 
     fn allocatable_float(&self) -> &'static [FReg] {

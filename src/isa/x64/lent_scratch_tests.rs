@@ -248,6 +248,19 @@ fn unary_operations_keep_the_lent_registers_but_bit_counts() {
 }
 
 #[test]
+fn bulk_memory_calls_read_their_operands_before_writing_the_argument_registers() {
+    // The helper takes its arguments in esi, edx and ecx: every assignment of the operands to
+    // the lent registers (and beside them) must reach the helper intact.
+    for (d, s, n) in triples() {
+        for op in [BulkMemory::Copy, BulkMemory::Fill] {
+            let what = format!("{op:?} {d:?}, {s:?}, {n:?}");
+            let setup = guard_pages(X64Features::host());
+            check(&what, Kind::Borrows, &[d, s, n], None, setup, |m| m.bulk_memory(op, [d, s, n]));
+        }
+    }
+}
+
+#[test]
 fn divisions_read_their_operands_before_borrowing_the_lent_registers() {
     let ops = [DivOp::DivS, DivOp::DivU, DivOp::RemS, DivOp::RemU];
     // The division's result is never in a lent register: they are clobbered.

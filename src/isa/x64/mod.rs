@@ -45,9 +45,10 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::isa::masm::{
-    ArgLoc, AsmError, Assembled, CODE_ALIGN, Callee, CodeMap, Comparison, Cond, ConvertOp, DivOp,
-    FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, Immediates, IntOp,
-    LoadKind, MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp, SigSite, Size, StoreKind, UnaryOp,
+    ArgLoc, AsmError, Assembled, BulkMemory, CODE_ALIGN, Callee, CodeMap, Comparison, Cond,
+    ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds,
+    Immediates, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp, SigSite, Size,
+    StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
 use crate::vm::frame::SLOT_BYTES;
@@ -130,6 +131,8 @@ const CTX_CALL_INDIRECT: i32 = std::mem::offset_of!(VmCtx, call_indirect) as i32
 const CTX_CALL_REF: i32 = std::mem::offset_of!(VmCtx, call_ref) as i32;
 const CTX_TAIL_CALL_REF: i32 = std::mem::offset_of!(VmCtx, tail_call_ref) as i32;
 const CTX_MEMORY_GROW: i32 = std::mem::offset_of!(VmCtx, memory_grow) as i32;
+const CTX_MEMORY_COPY: i32 = std::mem::offset_of!(VmCtx, memory_copy) as i32;
+const CTX_MEMORY_FILL: i32 = std::mem::offset_of!(VmCtx, memory_fill) as i32;
 const CTX_CALL_IMPORT: i32 = std::mem::offset_of!(VmCtx, call_import) as i32;
 const CTX_COUNTERS: i32 = std::mem::offset_of!(VmCtx, counters) as i32;
 const CTX_HOT: i32 = std::mem::offset_of!(VmCtx, hot) as i32;
@@ -1818,6 +1821,29 @@ impl MacroAssembler for X64Masm {
             ; pop rsi
             ; pop rdi
             ; mov Rd(dst.0), eax
+        );
+    }
+
+    fn bulk_memory(&mut self, op: BulkMemory, [dst, second, len]: [Reg; 3]) {
+        let helper = match op {
+            BulkMemory::Copy => CTX_MEMORY_COPY,
+            BulkMemory::Fill => CTX_MEMORY_FILL,
+        };
+        let trap = self.call_trap_label();
+        // The helper's arguments go to esi, edx and ecx, where tier 2 may hold the operands
+        // (it allocates rcx and rdx): esi first (it holds none), the second through eax.
+        asm!(self.ops
+            ; push rdi
+            ; push rsi
+            ; mov esi, Rd(dst.0)
+            ; mov eax, Rd(second.0)
+            ; mov ecx, Rd(len.0)
+            ; mov edx, eax
+            ; call QWORD [rdi + helper]
+            ; pop rsi
+            ; pop rdi
+            ; test eax, eax
+            ; jnz =>trap
         );
     }
 
