@@ -93,13 +93,37 @@ pub fn reg_env<M: MacroAssembler>(masm: &mut M) -> RegEnv {
     RegEnv { env, call_clobbers, lent }
 }
 
+thread_local! {
+    /// The allocator's working memory, kept between the functions a thread compiles: setting it
+    /// up anew for each function cost about 3% of tier 2's compile time (its allocations).
+    static SPARE_REGALLOC: std::cell::Cell<Option<Box<regalloc2::Ctx>>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// An allocation ([`allocate`]): its `Output`, in the allocator's working memory, which goes back
+/// to the thread's spare when dropped.
+pub struct Allocated(Option<Box<regalloc2::Ctx>>);
+
+impl std::ops::Deref for Allocated {
+    type Target = Output;
+    fn deref(&self) -> &Output {
+        &self.0.as_ref().expect("an allocation").output
+    }
+}
+
+impl Drop for Allocated {
+    fn drop(&mut self) {
+        SPARE_REGALLOC.set(self.0.take());
+    }
+}
+
 /// Allocates registers for `vcode`, checking the result when `check`.
 pub fn allocate(
     vcode: &VCode,
     env: &MachineEnv,
     algorithm: RegallocAlgorithm,
     check: bool,
-) -> Result<Output, CompileError> {
+) -> Result<Allocated, CompileError> {
     let options = regalloc2::RegallocOptions {
         verbose_log: false,
         validate_ssa: cfg!(debug_assertions),
@@ -108,16 +132,18 @@ pub fn allocate(
             RegallocAlgorithm::Fast => regalloc2::Algorithm::Fastalloc,
         },
     };
-    let output = regalloc2::run(vcode, env, &options)
+    let mut allocated = Allocated(Some(SPARE_REGALLOC.take().unwrap_or_default()));
+    let ctx = allocated.0.as_mut().expect("an allocation");
+    regalloc2::run_with_ctx(vcode, env, &options, ctx)
         .map_err(|e| CompileError::Internal(format!("register allocation: {e:?}")))?;
     if check {
         let mut checker = regalloc2::checker::Checker::new(vcode, env);
-        checker.prepare(&output);
+        checker.prepare(&allocated);
         checker
             .run()
             .map_err(|e| CompileError::Internal(format!("register allocation check: {e:?}")))?;
     }
-    Ok(output)
+    Ok(allocated)
 }
 
 /// Where things are in the tier-2 frame.
