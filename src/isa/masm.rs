@@ -499,8 +499,8 @@ pub trait MacroAssembler {
     /// never allocates them). The contract, checked per operation by the ISA's tests:
     /// - these operations never write one: `mov`, the frame-slot and global loads and stores,
     ///   `load_float_const`, `mov_float`, `add_scaled`, `compare`, the selects, branches,
-    ///   `branch_test`, `jump`, `jump_table`, `float_unary`, `float_to_float`, `float_to_int`, `int_op`
-    ///   but shifts and rotates by a register, `unary` but `Clz` and `Ctz`, `float_op` but
+    ///   `branch_test`, `jump`, `jump_table`, `float_unary`, `float_to_float`, `float_to_int`,
+    ///   `int_op` but shifts and rotates by a register, `unary` but `Clz` and `Ctz`, `float_op` but
     ///   `Copysign`, `int_to_float` but the unsigned 64-bit conversion, and, with guard pages
     ///   for bounds, the heap accesses of offsets below 2^31 (all with immediates the ISA's
     ///   [`Immediates`] takes);

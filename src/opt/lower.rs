@@ -303,9 +303,9 @@ pub struct Convention {
 }
 
 impl Convention {
-    /// The conventions of `f` with the registers of `regs` and the ISA's `argument_registers`, entered
-    /// by a call (`by_call`: in the register convention, when the ISA has one) or by on-stack
-    /// replacement (in the slot convention).
+    /// The conventions of `f` with the registers of `regs` and the ISA's `argument_registers`,
+    /// entered by a call (`by_call`: in the register convention, when the ISA has one) or by
+    /// on-stack replacement (in the slot convention).
     pub fn new(
         f: &Function,
         regs: &RegEnv,

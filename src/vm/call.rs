@@ -491,41 +491,35 @@ pub(crate) unsafe extern "C" fn memory_grow(ctx: *mut VmCtx, delta: u32) -> u32 
     old
 }
 
-/// The range `at..at + len` of memory 0 when it lies inside the memory's accessible bytes.
+/// Memory 0's accessible bytes, from the context's memory fields.
 ///
 /// # Safety
-/// `ctx` must be a live context.
-unsafe fn memory0_span(ctx: *mut VmCtx, at: u32, len: u32) -> Option<std::ops::Range<usize>> {
-    // SAFETY: guaranteed by the caller; `mem_len` is current (refreshed after every growth).
-    let accessible = unsafe { (*ctx).mem_len };
-    let end = at as u64 + len as u64;
-    (end <= accessible).then_some(at as usize..end as usize)
+/// `ctx` must be a live context of a store lent to wasm, running compiled code (nothing else
+/// references the memory's bytes meanwhile).
+unsafe fn memory0<'a>(ctx: *mut VmCtx) -> &'a mut [u8] {
+    // SAFETY: guaranteed by the caller: `mem_base` starts memory 0's accessible bytes and
+    // `mem_len` counts them (refreshed after every growth; dangling and 0 without a memory).
+    unsafe { std::slice::from_raw_parts_mut((*ctx).mem_base, (*ctx).mem_len as usize) }
 }
 
 /// `VmCtx::memory_copy`.
 ///
 /// # Safety
-/// As for [`memory_grow`].
+/// As for [`memory0`].
 pub(crate) unsafe extern "C" fn memory_copy(ctx: *mut VmCtx, dst: u32, src: u32, len: u32) -> u32 {
     // SAFETY: guaranteed by the caller.
-    let spans = unsafe { (memory0_span(ctx, dst, len), memory0_span(ctx, src, len)) };
-    let (Some(dst), Some(src)) = spans else {
-        // SAFETY: as above.
-        return unsafe { raise(ctx, TrapCode::MemoryOutOfBounds) };
-    };
-    // SAFETY: both spans lie inside memory 0's accessible bytes, which start at `mem_base` and
-    // which nothing else references while compiled code runs; `copy` allows overlap.
-    unsafe {
-        let base = (*ctx).mem_base;
-        std::ptr::copy(base.add(src.start), base.add(dst.start), len as usize);
+    let bytes = unsafe { memory0(ctx) };
+    match ops::copy_within(bytes, dst as u64, src as u64, len as u64) {
+        Ok(()) => STATUS_OK,
+        // SAFETY: as above; the memory is no longer borrowed.
+        Err(code) => unsafe { raise(ctx, code) },
     }
-    STATUS_OK
 }
 
 /// `VmCtx::memory_fill`.
 ///
 /// # Safety
-/// As for [`memory_grow`].
+/// As for [`memory0`].
 pub(crate) unsafe extern "C" fn memory_fill(
     ctx: *mut VmCtx,
     dst: u32,
@@ -533,13 +527,12 @@ pub(crate) unsafe extern "C" fn memory_fill(
     len: u32,
 ) -> u32 {
     // SAFETY: guaranteed by the caller.
-    let Some(dst) = (unsafe { memory0_span(ctx, dst, len) }) else {
-        // SAFETY: as above.
-        return unsafe { raise(ctx, TrapCode::MemoryOutOfBounds) };
-    };
-    // SAFETY: the span lies inside memory 0's accessible bytes (see `memory_copy`).
-    unsafe { std::ptr::write_bytes((*ctx).mem_base.add(dst.start), value as u8, len as usize) };
-    STATUS_OK
+    let bytes = unsafe { memory0(ctx) };
+    match ops::fill_within(bytes, dst as u64, value, len as u64) {
+        Ok(()) => STATUS_OK,
+        // SAFETY: as above; the memory is no longer borrowed.
+        Err(code) => unsafe { raise(ctx, code) },
+    }
 }
 
 /// `VmCtx::runtime`.

@@ -257,9 +257,23 @@ pub fn memory_fill(
     n: u64,
 ) -> Result<(), TrapCode> {
     let id = memory_id(store, instance, memory);
-    let bytes = store.memories[id].data_mut();
+    fill_within(store.memories[id].data_mut(), d, v, n)
+}
+
+/// `memory.fill` of `bytes` (a memory's accessible bytes): `n` bytes from `d` set to `v`'s low 8
+/// bits, or nothing and an out-of-bounds trap.
+pub fn fill_within(bytes: &mut [u8], d: u64, v: u32, n: u64) -> Result<(), TrapCode> {
     let range = span(bytes.len(), d, n).ok_or(TrapCode::MemoryOutOfBounds)?;
     bytes[range].fill(v as u8);
+    Ok(())
+}
+
+/// `memory.copy` within `bytes` (a memory's accessible bytes): `n` bytes from `s` to `d`, the
+/// ranges possibly overlapping, or nothing and an out-of-bounds trap.
+pub fn copy_within(bytes: &mut [u8], d: u64, s: u64, n: u64) -> Result<(), TrapCode> {
+    let dst = span(bytes.len(), d, n).ok_or(TrapCode::MemoryOutOfBounds)?;
+    let src = span(bytes.len(), s, n).ok_or(TrapCode::MemoryOutOfBounds)?;
+    bytes.copy_within(src, dst.start);
     Ok(())
 }
 
@@ -274,11 +288,7 @@ pub fn memory_copy(
 ) -> Result<(), TrapCode> {
     let [dst_id, src_id] = dst_src.map(|m| memory_id(store, instance, m));
     if dst_id == src_id {
-        let mem = store.memories[dst_id].data_mut();
-        let dst = span(mem.len(), d, n).ok_or(TrapCode::MemoryOutOfBounds)?;
-        let src = span(mem.len(), s, n).ok_or(TrapCode::MemoryOutOfBounds)?;
-        mem.copy_within(src, dst.start);
-        return Ok(());
+        return copy_within(store.memories[dst_id].data_mut(), d, s, n);
     }
     let [dst, src] =
         store.memories.get_disjoint_mut([dst_id, src_id]).expect("two memories of the store");

@@ -69,8 +69,8 @@ const ALLOCATABLE_OPTIMIZED: [Reg; 9] =
     [Reg(8), Reg(9), Reg(10), Reg(11), Reg(3), Reg(12), Reg(13), Reg(5), Reg(15)];
 
 /// `rcx` and `rdx`: scratch inside the operations that need a second and third register
-/// (shifts by a register, division, some compares and conversions, fuel, calls), allocatable by tier 2
-/// between them (`MacroAssembler::lent_scratch`).
+/// (shifts by a register, division, some compares and conversions, fuel, calls), allocatable by
+/// tier 2 between them (`MacroAssembler::lent_scratch`).
 const LENT_SCRATCH: [Reg; 2] = [Reg(1), Reg(2)];
 
 /// Bytes per `br_table` jump table entry: a 64-bit offset of the case's code from the table.
