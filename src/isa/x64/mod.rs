@@ -98,6 +98,10 @@ const ALIGNMENT_PAD: u8 = 1;
 /// `[r14 + disp]` through the same instruction templates as every other (see `heap_access`).
 const NO_INDEX: u8 = 4;
 
+/// `rsi`, the frame pointer, and `rdi`, the context, as the hand encoders name base registers.
+const FRAME: u8 = 6;
+const CONTEXT: u8 = 7;
+
 /// The memory base (`VmCtx::mem_base`, which never changes for an instance), pinned in a
 /// callee-saved register by every entry of a function that accesses memory.
 const HEAP_BASE: u8 = 14;
@@ -409,15 +413,9 @@ impl X64Masm {
     ) {
         self.heap_base_used = true;
         let (trap, done) = (self.call_trap_label(), self.ops.new_dynamic_label());
-        asm!(self.ops
-            ; test rcx, rcx
-            ; jz =>slow
-            ; call rcx
-            ; lea rsi, [rsi - callee_fp as i32]
-            ; test eax, eax
-            ; jnz =>trap
-            ; =>done
-        );
+        asm!(self.ops ; test rcx, rcx ; jz =>slow ; call rcx);
+        lea(&mut self.ops, true, FRAME, FRAME, None, -(callee_fp as i32));
+        asm!(self.ops ; test eax, eax ; jnz =>trap ; =>done);
         let args = args.to_vec();
         self.register_calls.push(RegisterCall {
             callee,
@@ -447,35 +445,24 @@ impl X64Masm {
             TableIndex::Slot(slot) => asm!(self.ops ; mov eax, DWORD [rsi + slot as i32]),
             TableIndex::Reg(r) => asm!(self.ops ; mov eax, Rd(r.0)),
         }
-        // rcx (rdx) = the table's dispatch head. Spelled out twice: dynasm encodes the
-        // displacements of a register chosen at run time in 32 bits.
-        let at = (table * 8) as i32;
-        match index {
-            TableIndex::Reg(Reg(1)) => asm!(self.ops
-                ; mov rdx, QWORD [rdi + CTX_TABLES]
-                ; mov rdx, QWORD [rdx + at]
-                ; cmp rax, QWORD [rdx + DISPATCH_LEN]
-                ; jae =>slow
-                ; shl rax, ENTRY_SHIFT
-                ; add rax, QWORD [rdx + DISPATCH_ENTRIES]
-            ),
-            _ => asm!(self.ops
-                ; mov rcx, QWORD [rdi + CTX_TABLES]
-                ; mov rcx, QWORD [rcx + at]
-                ; cmp rax, QWORD [rcx + DISPATCH_LEN]
-                ; jae =>slow
-                ; shl rax, ENTRY_SHIFT
-                ; add rax, QWORD [rcx + DISPATCH_ENTRIES]
-            ),
-        }
-        asm!(self.ops ; cmp DWORD [rax + ENTRY_SIG], sig as i32);
-        // The compare's last four bytes are its immediate: the process's id for `ty`.
+        // `head` (rcx, or rdx when the index is in rcx) = the table's dispatch head.
+        let head = if matches!(index, TableIndex::Reg(Reg(1))) { 2 } else { 1 };
+        let ops = &mut self.ops;
+        load_qword(ops, head, CONTEXT, CTX_TABLES);
+        load_qword(ops, head, head, (table * 8) as i32);
+        // `cmp rax, QWORD [head + DISPATCH_LEN]` (3B /r).
+        mem_access(ops, None, true, &[0x3B], 0, head, None, DISPATCH_LEN, &[]);
+        asm!(ops ; jae =>slow ; shl rax, ENTRY_SHIFT);
+        // `add rax, QWORD [head + DISPATCH_ENTRIES]` (03 /r).
+        mem_access(ops, None, true, &[0x03], 0, head, None, DISPATCH_ENTRIES, &[]);
+        // `cmp DWORD [rax + ENTRY_SIG], sig` (81 /7 id), its last four bytes the immediate: the
+        // process's id for `ty`, which `sig_sites` patches.
+        mem_access(ops, None, false, &[0x81], 7, 0, None, ENTRY_SIG, &(sig as i32).to_le_bytes());
         self.sig_sites.push(SigSite { offset: self.ops.offset().0 as u32 - 4, ty });
-        asm!(self.ops
-            ; jne =>slow
-            ; cmp rdi, QWORD [rax + ENTRY_CTX]
-            ; jne =>slow
-        );
+        asm!(self.ops ; jne =>slow);
+        // `cmp rdi, QWORD [rax + ENTRY_CTX]` (3B /r).
+        mem_access(&mut self.ops, None, true, &[0x3B], CONTEXT, 0, None, ENTRY_CTX, &[]);
+        asm!(self.ops ; jne =>slow);
     }
 
     /// Leaves for a tail callee's entry, in `rax`, with `edx` set by `func_index` (flushing the
@@ -1511,21 +1498,18 @@ impl MacroAssembler for X64Masm {
         // A defined function's entry comes from the module's function table; an import's is the
         // runtime's `call_import`.
         let trap_exit = self.call_trap_label();
-        asm!(self.ops
-            ; push rdi
-            ; push rsi
-            ; lea rsi, [rsi + callee_fp as i32]
-        );
+        asm!(self.ops ; push rdi ; push rsi);
+        lea(&mut self.ops, true, FRAME, FRAME, None, callee_fp as i32);
         match callee {
-            Callee::Defined { def, func } => asm!(self.ops
-                ; mov edx, func as i32
-                ; mov rax, QWORD [rdi + CTX_FUNCS]
-                ; call QWORD [rax + (def * 8) as i32]
-            ),
-            Callee::Import(index) => asm!(self.ops
-                ; mov edx, index as i32
-                ; call QWORD [rdi + CTX_CALL_IMPORT]
-            ),
+            Callee::Defined { def, func } => {
+                self.mov(Size::S32, Reg(2), RegImm::Imm(func as i64));
+                load_qword(&mut self.ops, 0, CONTEXT, CTX_FUNCS);
+                call_qword(&mut self.ops, 0, (def * 8) as i32);
+            }
+            Callee::Import(index) => {
+                self.mov(Size::S32, Reg(2), RegImm::Imm(index as i64));
+                call_qword(&mut self.ops, CONTEXT, CTX_CALL_IMPORT);
+            }
         }
         asm!(self.ops ; pop rsi ; pop rdi);
         self.check_call_status(trap_exit, callee_fp);
@@ -1554,11 +1538,9 @@ impl MacroAssembler for X64Masm {
         // As `call`, but through the callee's register entry when it has one, which keeps the
         // context, the frame pointer and the memory base (nothing pushed around the call).
         let slow = self.ops.new_dynamic_label();
-        asm!(self.ops
-            ; lea rsi, [rsi + callee_fp as i32]
-            ; mov rcx, QWORD [rdi + CTX_REGISTER_ENTRIES]
-            ; mov rcx, QWORD [rcx + (def * 8) as i32]
-        );
+        lea(&mut self.ops, true, FRAME, FRAME, None, callee_fp as i32);
+        load_qword(&mut self.ops, 1, CONTEXT, CTX_REGISTER_ENTRIES);
+        load_qword(&mut self.ops, 1, 1, (def * 8) as i32);
         let callee = RegisterCallee::Direct { def, func };
         self.call_register_entry(callee, slow, callee_fp, args, result);
     }
@@ -1576,11 +1558,9 @@ impl MacroAssembler for X64Masm {
         // As `call_indirect_inline`, through the element's register entry when it has one.
         let (helper, slow) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         self.own_dispatch_entry(ty, sig, table, TableIndex::Reg(index), helper);
-        asm!(self.ops
-            ; lea rsi, [rsi + callee_fp as i32]
-            ; mov rcx, QWORD [rax + ENTRY_REGISTER_ENTRY]
-            ; mov rcx, QWORD [rcx]
-        );
+        lea(&mut self.ops, true, FRAME, FRAME, None, callee_fp as i32);
+        load_qword(&mut self.ops, 1, 0, ENTRY_REGISTER_ENTRY);
+        asm!(self.ops ; mov rcx, QWORD [rcx]);
         let callee = RegisterCallee::Indirect { ty, table, index, helper };
         self.call_register_entry(callee, slow, callee_fp, args, result);
     }
@@ -2611,13 +2591,9 @@ fn emit<const N: usize>(ops: &mut VecAssembler<X64Relocation>, bytes: [u8; N]) {
 }
 
 /// Emits an instruction on frame slot `[rsi + disp]` with register operand `reg` (or the
-/// opcode extension in the ModRM reg field): `prefix` (a mandatory one such as `F2`), a REX
-/// prefix when one of its bits is set (W when `wide`, R for `reg` >= 8), `opcode`, ModRM and the
-/// shortest displacement (none, 8 or 32 bits), then `imm` (none or 32 bits). The instruction
-/// `dynasm!` emits for these forms with a register chosen at run time, less the REX prefix it
-/// always writes and its always-32-bit displacement (the tests decode the two and compare):
-/// spill slots and the frame's first slots are mostly within 127 bytes of `rsi`, and 3-4 bytes
-/// less per access is a tenth of tier 2's code.
+/// opcode extension in the ModRM reg field), as [`mem_access`] does: tier 1's most frequent
+/// instructions, and where tier 2 spills and reloads (spill slots and the frame's first slots
+/// are mostly within 127 bytes of `rsi`).
 #[inline]
 fn frame_access(
     ops: &mut VecAssembler<X64Relocation>,
@@ -2628,37 +2604,12 @@ fn frame_access(
     disp: i32,
     imm: &[u8],
 ) {
-    let mut e = Encoding::default();
-    if let Some(prefix) = prefix {
-        e.put(&[prefix]);
-    }
-    // REX: 0100 W R X B, with R the register's fourth bit (`rsi` needs no B).
-    let rex = (wide as u8) << 3 | (reg >> 3 & 1) << 2;
-    if rex != 0 {
-        e.put(&[0x40 | rex]);
-    }
-    e.put(opcode);
-    // ModRM: mod (00: no displacement, 01: disp8, 10: disp32), reg, rm 110 (`rsi`, which
-    // needs no displacement, unlike rbp).
-    let reg_field = (reg & 7) << 3;
-    match i8::try_from(disp) {
-        Ok(0) => e.put(&[reg_field | 6]),
-        Ok(d8) => e.put(&[0x40 | reg_field | 6, d8 as u8]),
-        Err(_) => {
-            e.put(&[0x80 | reg_field | 6]);
-            e.put(&disp.to_le_bytes());
-        }
-    }
-    e.put(imm);
-    ops.extend(e.bytes());
+    mem_access(ops, prefix, wide, opcode, reg, FRAME, None, disp, imm);
 }
 
 /// Emits `lea dst, [base + index << shift + disp]` (64-bit when `wide`, else the low half,
-/// zero-extended) in its shortest encoding: no SIB byte unless an index or a base of `rsp`/`r12`
-/// needs one, the shortest displacement (`rbp`/`r13` as a base need at least a zero disp8), a
-/// REX prefix only when a bit of it is set. `dynasm!` writes a SIB byte, a REX prefix and a
-/// 32-bit displacement for every base chosen at run time: `lea r9d, [rcx + 1]` took 8 bytes
-/// instead of 4.
+/// zero-extended) through [`mem_access`]: `dynasm!` took 8 bytes for `lea r9d, [rcx + 1]`, 4
+/// do.
 #[inline]
 fn lea(
     ops: &mut VecAssembler<X64Relocation>,
@@ -2668,18 +2619,58 @@ fn lea(
     index: Option<(u8, u8)>,
     disp: i32,
 ) {
+    mem_access(ops, None, wide, &[0x8D], dst, base, index, disp, &[]);
+}
+
+/// `dst = QWORD [base + disp]`, through [`mem_access`].
+#[inline]
+fn load_qword(ops: &mut VecAssembler<X64Relocation>, dst: u8, base: u8, disp: i32) {
+    mem_access(ops, None, true, &[0x8B], dst, base, None, disp, &[]);
+}
+
+/// `call QWORD [base + disp]` (FF /2), through [`mem_access`].
+#[inline]
+fn call_qword(ops: &mut VecAssembler<X64Relocation>, base: u8, disp: i32) {
+    mem_access(ops, None, false, &[0xFF], 2, base, None, disp, &[]);
+}
+
+/// Emits an instruction with a memory operand `[base + index << shift + disp]` and register
+/// operand `reg` (or the opcode extension in ModRM's reg field): `prefix` (a mandatory one such
+/// as `F2`), a REX prefix only when one of its bits is set (W when `wide`), `opcode`, ModRM, a
+/// SIB byte only when an index or a base of `rsp`/`r12` needs one, the shortest displacement
+/// (none, 8 or 32 bits; `rbp`/`r13` as a base need at least a zero disp8), then `imm`. Not for
+/// byte registers (`sil`, `dil`, ... need a REX prefix with no bit set). `dynasm!` writes the
+/// longest form for a register or displacement known only at run time, a REX prefix, a SIB byte
+/// and a 32-bit displacement, even for a named constant: 3-5 bytes more per instruction, a tenth
+/// of the code (the tests decode the two and compare).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn mem_access(
+    ops: &mut VecAssembler<X64Relocation>,
+    prefix: Option<u8>,
+    wide: bool,
+    opcode: &[u8],
+    reg: u8,
+    base: u8,
+    index: Option<(u8, u8)>,
+    disp: i32,
+    imm: &[u8],
+) {
     debug_assert!(index.is_none_or(|(i, shift)| i != NO_INDEX && shift <= 3));
     let mut e = Encoding::default();
+    if let Some(prefix) = prefix {
+        e.put(&[prefix]);
+    }
     let x = index.map_or(0, |(i, _)| i >> 3 & 1);
-    let rex = (wide as u8) << 3 | (dst >> 3 & 1) << 2 | x << 1 | (base >> 3 & 1);
+    let rex = (wide as u8) << 3 | (reg >> 3 & 1) << 2 | x << 1 | (base >> 3 & 1);
     if rex != 0 {
         e.put(&[0x40 | rex]);
     }
-    e.put(&[0x8D]);
+    e.put(opcode);
     // rm 100 asks for a SIB byte; rm 101 with mod 00 would mean rip-relative, not rbp/r13.
     let sib = index.is_some() || base & 7 == NO_INDEX;
     let rm = if sib { NO_INDEX } else { base & 7 };
-    let reg_field = (dst & 7) << 3;
+    let reg_field = (reg & 7) << 3;
     let (mode, short) = match i8::try_from(disp) {
         Ok(0) if base & 7 != 5 => (0x00, None),
         Ok(d8) => (0x40, Some(d8)),
@@ -2695,6 +2686,7 @@ fn lea(
         (0x80, _) => e.put(&disp.to_le_bytes()),
         _ => {}
     }
+    e.put(imm);
     ops.extend(e.bytes());
 }
 
@@ -2901,7 +2893,7 @@ mod tests {
     }
 
     #[test]
-    fn sums_in_a_lea_decode_as_dynasm_encodes_them_in_fewer_bytes() {
+    fn memory_operands_decode_as_dynasm_encodes_them_in_fewer_bytes() {
         let gas = |code: &[u8]| format_code(code, |_| String::new());
         for d in [0u8, 1, 8, 9] {
             // Every base, among them rsp and r12 (a SIB byte) and rbp and r13 (a displacement).
@@ -2911,7 +2903,12 @@ mod tests {
                     let mut want = VecAssembler::<X64Relocation>::new(0);
                     lea(&mut got, false, d, b, None, disp);
                     lea(&mut got, true, d, b, None, disp);
-                    asm!(want ; lea Rd(d), [Rq(b) + disp] ; lea Rq(d), [Rq(b) + disp]);
+                    load_qword(&mut got, d, b, disp);
+                    call_qword(&mut got, b, disp);
+                    asm!(want
+                        ; lea Rd(d), [Rq(b) + disp] ; lea Rq(d), [Rq(b) + disp]
+                        ; mov Rq(d), QWORD [Rq(b) + disp] ; call QWORD [Rq(b) + disp]
+                    );
                     for i in [0u8, 5, 12, 13, 15] {
                         for shift in 0..4u8 {
                             lea(&mut got, shift % 2 == 1, d, b, Some((i, shift)), disp);
@@ -3445,25 +3442,25 @@ mod tests {
         let expected = "mov $5,%edx\n\
                         mov 0x18(%rdi),%rax\n\
                         mov 0x18(%rax),%rax\n\
-                        jmp 0x00000000000000D2\n\
+                        jmp 0x00000000000000BD\n\
                         mov $1,%edx\n\
                         mov 0x88(%rdi),%rax\n\
-                        jmp 0x00000000000000D2\n\
+                        jmp 0x00000000000000BD\n\
                         mov 0x30(%rsi),%eax\n\
                         mov 0x78(%rdi),%rcx\n\
                         mov (%rcx),%rcx\n\
                         cmp 8(%rcx),%rax\n\
-                        jae 0x0000000000000087\n\
+                        jae 0x0000000000000072\n\
                         shl $5,%rax\n\
                         add (%rcx),%rax\n\
                         cmpl $7,(%rax)\n\
-                        jne 0x0000000000000087\n\
+                        jne 0x0000000000000072\n\
                         cmp 0x10(%rax),%rdi\n\
-                        jne 0x0000000000000087\n\
+                        jne 0x0000000000000072\n\
                         mov 4(%rax),%edx\n\
                         mov 8(%rax),%rax\n\
                         mov (%rax),%rax\n\
-                        jmp 0x00000000000000D2\n\
+                        jmp 0x00000000000000BD\n\
                         mov 0x30(%rsi),%r8d\n\
                         push %rdi\n\
                         push %rsi\n\
@@ -3473,10 +3470,10 @@ mod tests {
                         pop %rsi\n\
                         pop %rdi\n\
                         cmp $0xFFFFFFFD,%eax\n\
-                        jne 0x00000000000000B2\n\
-                        jmp 0x00000000000000CF\n\
+                        jne 0x000000000000009D\n\
+                        jmp 0x00000000000000BA\n\
                         mov $0,%r8d\n\
-                        jmp 0x00000000000000BD\n\
+                        jmp 0x00000000000000A8\n\
                         mov %eax,%esi\n\
                         mov $0xFFFFFFFF,%edx\n\
                         mov $1,%ecx\n\
@@ -3503,11 +3500,11 @@ mod tests {
                         pop %rsi\n\
                         pop %rdi\n\
                         test %eax,%eax\n\
-                        jne 0x000000000000002C\n\
+                        jne 0x0000000000000023\n\
                         xor %eax,%eax\n\
-                        jmp 0x0000000000000072\n\
+                        jmp 0x0000000000000069\n\
                         cmp $0xFFFFFFFD,%eax\n\
-                        jne 0x0000000000000055\n\
+                        jne 0x000000000000004C\n\
                         push %rdi\n\
                         push %rsi\n\
                         lea 0x60(%rsi),%rsi\n\
@@ -3515,10 +3512,10 @@ mod tests {
                         pop %rsi\n\
                         pop %rdi\n\
                         test %eax,%eax\n\
-                        je 0x0000000000000025\n\
-                        jmp 0x0000000000000055\n\
+                        je 0x000000000000001C\n\
+                        jmp 0x000000000000004C\n\
                         mov $0,%r8d\n\
-                        jmp 0x0000000000000060\n\
+                        jmp 0x0000000000000057\n\
                         mov %eax,%esi\n\
                         mov $0xFFFFFFFF,%edx\n\
                         mov $1,%ecx\n\
