@@ -195,6 +195,10 @@ pub(crate) struct ModuleInner {
     pub max_stack: Vec<u32>,
     /// Per defined function, its `loop` operators (dead ones included), as validation counted.
     pub num_loops: Vec<u32>,
+    /// Whether any function body has a tail call (`return_call`, `return_call_indirect`,
+    /// `return_call_ref`), as validation saw: without one, no defined function can leave a tail
+    /// call pending for its caller, and compiled call sites of defined functions skip the check.
+    pub tail_calls: bool,
     /// Which locals each loop of each defined function touches, recorded while validating when
     /// the engine may compile in tier 1 (see `loop_locals`); empty otherwise.
     pub loop_locals: LoopLocals,
@@ -577,6 +581,7 @@ impl<'e> Builder<'e> {
                 bodies: Vec::new(),
                 max_stack: Vec::new(),
                 num_loops: Vec::new(),
+                tail_calls: false,
                 loop_locals: Default::default(),
                 names: Names::default(),
                 engine: engine.clone(),
@@ -654,6 +659,7 @@ impl<'e> Builder<'e> {
             let (facts, loops) = run?;
             self.m.max_stack.extend(facts.iter().map(|f| f.max_stack));
             self.m.num_loops.extend(facts.iter().map(|f| f.num_loops));
+            self.m.tail_calls |= facts.iter().any(|f| f.tail_calls);
             self.m.loop_locals.append(loops);
         }
         self.m.loop_locals.shrink();
@@ -847,6 +853,8 @@ struct BodyFacts {
     max_stack: u32,
     /// Its `loop` operators.
     num_loops: u32,
+    /// Whether it has a tail call.
+    tail_calls: bool,
 }
 
 /// Validates one function body completely, recording its loops' locals into `loops` when given;
@@ -859,7 +867,7 @@ fn validate_body(
     zero_byte: bool,
     features: crate::WasmFeatures,
 ) -> Result<(BodyFacts, wasmparser::FuncValidatorAllocations)> {
-    let mut facts = BodyFacts { max_stack: 0, num_loops: 0 };
+    let mut facts = BodyFacts { max_stack: 0, num_loops: 0, tail_calls: false };
     let wp = Error::from_wasmparser;
     let mut locals = body.get_locals_reader().map_err(wp)?;
     for _ in 0..locals.get_count() {
@@ -876,6 +884,12 @@ fn validate_body(
         validator.op(offset, &op).map_err(wp)?;
         facts.max_stack = facts.max_stack.max(validator.operand_stack_height());
         facts.num_loops += matches!(op, wasmparser::Operator::Loop { .. }) as u32;
+        facts.tail_calls |= matches!(
+            op,
+            wasmparser::Operator::ReturnCall { .. }
+                | wasmparser::Operator::ReturnCallIndirect { .. }
+                | wasmparser::Operator::ReturnCallRef { .. }
+        );
         if let Some(loops) = loops.as_deref_mut() {
             loops.record(&op);
         }

@@ -491,6 +491,10 @@ pub trait MacroAssembler {
     /// trap raised there, or passing through a call made there, names it in the backtrace.
     /// Set before the prologue to the body's first operator (a stack overflow on entry).
     fn set_wasm_offset(&mut self, offset: u32);
+    /// Whether the module has tail calls (`ModuleInner::tail_calls`; assumed until told): without,
+    /// a direct call of one of its defined functions never returns a pending tail call, and the
+    /// ISA may leave that call site's stub for one out (x86-64 does: a tenth of its tier-2 code).
+    fn set_module_tail_calls(&mut self, _has_tail_calls: bool) {}
     /// Registers free between operations (never allocatable, used inside some operations):
     /// what a register allocator may use to resolve moves.
     fn scratch_regs(&self) -> (Reg, FReg);

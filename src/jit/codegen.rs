@@ -233,6 +233,7 @@ pub fn compile<M: MacroAssembler>(
         }
     };
     let mut masm = masm;
+    masm.set_module_tail_calls(module.tail_calls);
     // Tier-1 code is about twice the size of the wasm it comes from.
     let body_bytes = (body.range().end - body.range().start) as usize;
     masm.reserve(2 * body_bytes + 256);

@@ -992,6 +992,51 @@ mod tests {
         }
     }
 
+    /// A module without tail calls, whose direct calls of its own functions skip the check for
+    /// a pending tail call (`MacroAssembler::set_module_tail_calls`), still runs the chain an
+    /// imported function leaves pending, called directly or through a table, in every tier.
+    #[test]
+    fn a_module_without_tail_calls_runs_the_tail_calls_its_imports_leave() {
+        // `f` tail-calls an interpreted function (SIMD) and a host function: chains no tier
+        // runs within the callee, which leaves them pending for the caller.
+        let tail = r#"(module
+            (import "env" "host" (func $host (param i32) (result i32)))
+            (func $g (param i32) (result i32)
+              (drop (v128.const i64x2 0 0))
+              (return_call $host (i32.add (local.get 0) (i32.const 1))))
+            (func (export "f") (param i32) (result i32) (return_call $g (local.get 0))))"#;
+        let caller = r#"(module
+            (import "tail" "f" (func $f (param i32) (result i32)))
+            (type $t (func (param i32) (result i32)))
+            (table 2 funcref)
+            (elem (i32.const 0) $f $own)
+            (func $own (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+            (func (export "run") (param i32) (result i32)
+              (i32.add
+                (i32.add (call $f (local.get 0)) (call $own (local.get 0)))
+                (i32.add
+                  (call_indirect (type $t) (local.get 0) (i32.const 0))
+                  (call_indirect (type $t) (local.get 0) (i32.const 1))))))"#;
+        for tier in [Tier::Interp, Tier::Baseline, Tier::Optimized] {
+            let engine = Engine::new(Config { tier: tier.into(), ..Config::default() });
+            let (tail, caller) = (Module::new(&engine, tail), Module::new(&engine, caller));
+            let (tail, caller) = (tail.unwrap(), caller.unwrap());
+            assert!(tail.inner.tail_calls && !caller.inner.tail_calls);
+            let mut store = Store::new(&engine, ());
+            let mut tail_linker = Linker::new();
+            tail_linker.func_wrap("env", "host", |_: crate::Caller<'_, ()>, x: i32| Ok(x));
+            let tail = tail_linker.instantiate(&mut store, &tail).unwrap();
+            let mut linker = Linker::new();
+            linker.define("tail", "f", crate::Extern::Func(tail.get_func(&store, "f").unwrap()));
+            let instance = linker.instantiate(&mut store, &caller).unwrap();
+            let run = instance.get_func(&store, "run").unwrap();
+            let mut out = [Val::I32(0)];
+            run.call(&mut store, &[Val::I32(20)], &mut out).unwrap();
+            // f(20) = 21 twice, own(20) = 40 twice.
+            assert_eq!(out[0], Val::I32(122), "{tier:?}");
+        }
+    }
+
     #[test]
     fn ordinary_recursion_still_exhausts_the_small_stack() {
         // The same depth with a `call` instead of the tail call traps: the test above would

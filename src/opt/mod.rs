@@ -360,6 +360,7 @@ fn assemble<M: MacroAssembler>(
 ) -> Result<(Assembled, Origins, Stats), CompileError> {
     let Target { module, func, entry, func_index, is_call, osr_loop } = *t;
     let regs = emit::reg_env(&mut masm);
+    masm.set_module_tail_calls(module.tail_calls);
     let immediates = masm.immediates();
     let conv = lower::Convention::new(func, &regs, masm.argument_registers(), is_call)?;
     let vcode = lower::lower(func, module.num_imported_funcs, entry, &conv, immediates)?;

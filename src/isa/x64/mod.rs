@@ -207,6 +207,9 @@ pub struct X64Masm {
     tail_exit_used: bool,
     /// The out-of-line stubs of the call sites (see `check_call_status`).
     call_stubs: Vec<super::CallStub>,
+    /// Whether a direct call of a defined function may return a pending tail call
+    /// (`set_module_tail_calls`).
+    own_tail_calls: bool,
     traps: super::TrapStubs,
     /// The function's module index, which the trap exit reports.
     func_index: u32,
@@ -355,6 +358,7 @@ impl X64Masm {
             tail_exit,
             tail_exit_used: false,
             call_stubs: Vec::new(),
+            own_tail_calls: true,
             traps: super::TrapStubs::default(),
             func_index: u32::MAX,
             osr_targets: Vec::new(),
@@ -391,7 +395,13 @@ impl X64Masm {
     /// After a call of an entry (context and frame pointer popped back): a nonzero status goes
     /// to the call site's stub, which runs a pending tail call chain (`VmCtx::tail_calls`) and
     /// comes back, or leaves through the trap exit.
-    fn check_call_status(&mut self, trap: DynamicLabel, callee_fp: u32) {
+    /// `may_tail_call`: the callee may leave a tail call pending; if not, a nonzero status is a
+    /// trap and goes to `trap` directly, no stub.
+    fn check_call_status(&mut self, trap: DynamicLabel, callee_fp: u32, may_tail_call: bool) {
+        if !may_tail_call {
+            asm!(self.ops ; test eax, eax ; jnz =>trap);
+            return;
+        }
         let (stub, resume) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         asm!(self.ops ; test eax, eax ; jnz =>stub ; =>resume);
         self.call_stubs.push(super::CallStub { stub, resume, trap, callee_fp });
@@ -1008,6 +1018,10 @@ impl MacroAssembler for X64Masm {
         self.wasm_offset = offset;
     }
 
+    fn set_module_tail_calls(&mut self, has_tail_calls: bool) {
+        self.own_tail_calls = has_tail_calls;
+    }
+
     fn immediates(&self) -> &'static dyn Immediates {
         match self.features.bmi2 {
             true => &X64Immediates { bmi2: true },
@@ -1512,7 +1526,9 @@ impl MacroAssembler for X64Masm {
             }
         }
         asm!(self.ops ; pop rsi ; pop rdi);
-        self.check_call_status(trap_exit, callee_fp);
+        // A defined function of a module without tail calls never leaves one pending.
+        let may_tail_call = matches!(callee, Callee::Import(_)) || self.own_tail_calls;
+        self.check_call_status(trap_exit, callee_fp, may_tail_call);
     }
 
     fn set_trap_handler(&mut self, handler: Option<DynamicLabel>) {
@@ -1682,7 +1698,7 @@ impl MacroAssembler for X64Masm {
             ; pop rsi
             ; pop rdi
         );
-        self.check_call_status(trap_exit, callee_fp);
+        self.check_call_status(trap_exit, callee_fp, true);
     }
 
     fn call_ref(&mut self, ty: u32, callee_fp: u32) {
@@ -1696,7 +1712,7 @@ impl MacroAssembler for X64Masm {
             ; pop rsi
             ; pop rdi
         );
-        self.check_call_status(trap_exit, callee_fp);
+        self.check_call_status(trap_exit, callee_fp, true);
     }
 
     fn tail_call_ref(&mut self, ref_slot: u32) {
@@ -1746,7 +1762,7 @@ impl MacroAssembler for X64Masm {
             ; pop rsi
             ; pop rdi
         );
-        self.check_call_status(trap_exit, callee_fp);
+        self.check_call_status(trap_exit, callee_fp, true);
     }
 
     fn check_address64(&mut self, addr: Reg, offset: u64) {
@@ -2333,7 +2349,9 @@ impl MacroAssembler for X64Masm {
                 ; pop rsi
                 ; pop rdi
             );
-            self.check_call_status(trap, callee_fp);
+            let may_tail_call =
+                matches!(callee, RegisterCallee::Indirect { .. }) || self.own_tail_calls;
+            self.check_call_status(trap, callee_fp, may_tail_call);
             load_argument(&mut self.ops, result, callee_fp);
             asm!(self.ops ; jmp =>done);
         }
@@ -3483,6 +3501,25 @@ mod tests {
                         pop %rbx\n\
                         jmp *%rax\n";
         assert_eq!(code, expected, "\n{code}");
+    }
+
+    #[test]
+    fn calls_of_a_module_without_tail_calls_need_no_stub_for_one() {
+        let pending = "cmp $0xFFFFFFFD,%eax";
+        let code = disassemble(|m| {
+            m.set_module_tail_calls(false);
+            m.call(Callee::Defined { def: 3, func: 3 }, 96);
+            m.ret();
+        });
+        assert!(!code.contains(pending), "{code}");
+        assert!(code.contains("test %eax,%eax\njne"), "{code}");
+        // An import may be another module's function, with tail calls of its own.
+        let code = disassemble(|m| {
+            m.set_module_tail_calls(false);
+            m.call(Callee::Import(1), 96);
+            m.ret();
+        });
+        assert!(code.contains(pending), "{code}");
     }
 
     #[test]
