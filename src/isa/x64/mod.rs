@@ -2327,22 +2327,31 @@ impl MacroAssembler for X64Masm {
             for (n, &loc) in args.iter().enumerate() {
                 store_argument(&mut self.ops, loc, n as u32 * SLOT_BYTES);
             }
-            asm!(self.ops
-                ; push rdi
-                ; lea rcx, [rsi - callee_fp as i32]
-                ; push rcx
-            );
+            asm!(self.ops ; push rdi);
+            lea(&mut self.ops, true, 1, FRAME, None, -(callee_fp as i32));
+            asm!(self.ops ; push rcx);
             match callee {
-                RegisterCallee::Direct { def, func } => asm!(self.ops
-                    ; mov edx, func as i32
-                    ; mov rax, QWORD [rdi + CTX_FUNCS]
-                    ; call QWORD [rax + (def * 8) as i32]
-                ),
-                RegisterCallee::Indirect { .. } => asm!(self.ops
-                    ; mov edx, DWORD [rax + ENTRY_FUNC_INDEX]
-                    ; mov rax, QWORD [rax + ENTRY_ENTRY]
-                    ; call QWORD [rax]
-                ),
+                RegisterCallee::Direct { def, func } => {
+                    self.mov(Size::S32, Reg(2), RegImm::Imm(func as i64));
+                    load_qword(&mut self.ops, 0, CONTEXT, CTX_FUNCS);
+                    call_qword(&mut self.ops, 0, (def * 8) as i32);
+                }
+                RegisterCallee::Indirect { .. } => {
+                    // `mov edx, DWORD [rax + ENTRY_FUNC_INDEX]`.
+                    mem_access(
+                        &mut self.ops,
+                        None,
+                        false,
+                        &[0x8B],
+                        2,
+                        0,
+                        None,
+                        ENTRY_FUNC_INDEX,
+                        &[],
+                    );
+                    load_qword(&mut self.ops, 0, 0, ENTRY_ENTRY);
+                    call_qword(&mut self.ops, 0, 0);
+                }
             }
             asm!(self.ops
                 ; called:
@@ -2362,14 +2371,12 @@ impl MacroAssembler for X64Masm {
             std::mem::take(&mut self.call_stubs)
         {
             out_of_line.push((self.offset(), OutOfLine::TailCallStub));
+            asm!(self.ops ; =>stub);
+            alu_imm(&mut self.ops, 7, false, 0, TAIL_CALL_PENDING as i32);
+            asm!(self.ops ; jne =>trap ; push rdi ; push rsi);
+            lea(&mut self.ops, true, FRAME, FRAME, None, callee_fp as i32);
+            call_qword(&mut self.ops, CONTEXT, CTX_TAIL_CALLS);
             asm!(self.ops
-                ; =>stub
-                ; cmp eax, TAIL_CALL_PENDING as i32
-                ; jne =>trap
-                ; push rdi
-                ; push rsi
-                ; lea rsi, [rsi + callee_fp as i32]
-                ; call QWORD [rdi + CTX_TAIL_CALLS]
                 ; pop rsi
                 ; pop rdi
                 ; test eax, eax
@@ -3539,9 +3546,9 @@ mod tests {
                         test %eax,%eax\n\
                         jne 0x0000000000000023\n\
                         xor %eax,%eax\n\
-                        jmp 0x0000000000000069\n\
+                        jmp 0x0000000000000064\n\
                         cmp $0xFFFFFFFD,%eax\n\
-                        jne 0x000000000000004C\n\
+                        jne 0x0000000000000047\n\
                         push %rdi\n\
                         push %rsi\n\
                         lea 0x60(%rsi),%rsi\n\
@@ -3550,9 +3557,9 @@ mod tests {
                         pop %rdi\n\
                         test %eax,%eax\n\
                         je 0x000000000000001C\n\
-                        jmp 0x000000000000004C\n\
+                        jmp 0x0000000000000047\n\
                         mov $0,%r8d\n\
-                        jmp 0x0000000000000057\n\
+                        jmp 0x0000000000000052\n\
                         mov %eax,%esi\n\
                         mov $0xFFFFFFFF,%edx\n\
                         mov $1,%ecx\n\
