@@ -493,7 +493,8 @@ pub trait MacroAssembler {
     fn set_wasm_offset(&mut self, offset: u32);
     /// Whether the module has tail calls (`ModuleInner::tail_calls`; assumed until told): without,
     /// a direct call of one of its defined functions never returns a pending tail call, and the
-    /// ISA may leave that call site's stub for one out (x86-64 does: a tenth of its tier-2 code).
+    /// ISA may leave that call site's stub for one out (x86-64 does: the stubs were 10.8% of the bytes
+    /// of sqlite's tier-2 code in `tierup explore`).
     fn set_module_tail_calls(&mut self, _has_tail_calls: bool) {}
     /// Registers free between operations (never allocatable, used inside some operations):
     /// what a register allocator may use to resolve moves.

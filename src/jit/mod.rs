@@ -992,9 +992,13 @@ mod tests {
         }
     }
 
-    /// A module without tail calls, whose direct calls of its own functions skip the check for
-    /// a pending tail call (`MacroAssembler::set_module_tail_calls`), still runs the chain an
-    /// imported function leaves pending, called directly or through a table, in every tier.
+    /// A module without tail calls (whose direct calls of its own functions skip the check for
+    /// a pending tail call: `MacroAssembler::set_module_tail_calls`) gets the results of an
+    /// imported function that leaves chains pending, called directly or through its table, in
+    /// every tier. Those chains come back through the runtime's import and table helpers, which
+    /// run them: this guards that path; it does not fail if the call sites' stubs are dropped
+    /// for imports or `call_indirect` (tried), and the stub a module with tail calls needs is
+    /// what the own tail-call wast tests check.
     #[test]
     fn a_module_without_tail_calls_runs_the_tail_calls_its_imports_leave() {
         // `f` tail-calls an interpreted function (SIMD) and a host function: chains no tier
