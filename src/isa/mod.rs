@@ -10,6 +10,7 @@
 //! 2's lowering) sit above it.
 
 pub mod aarch64;
+pub mod const_div;
 pub mod masm;
 pub mod x64;
 

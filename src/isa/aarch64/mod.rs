@@ -63,6 +63,7 @@ mod imm;
 #[cfg(test)]
 pub(crate) mod tests;
 
+use crate::isa::const_div::{self, Plan};
 use crate::isa::masm::{
     AsmError, Assembled, BulkMemory, Callee, CodeMap, Comparison, Cond, ConvertOp, DivOp, FReg,
     FloatCmp, FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds, Immediates, IntOp,
@@ -772,6 +773,98 @@ impl Aarch64Masm {
     }
 }
 
+impl Aarch64Masm {
+    /// `div` by a constant divisor with a plan ([`const_div::plan`]): the quotient by multiplying
+    /// in x16 (constants in x17), then moved to `dst`, or the remainder `n - q * d` by `msub`
+    /// (which reads the dividend last: `dst` may be `lhs`).
+    fn div_by_constant(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, d: i64, plan: Plan) {
+        let (dr, l) = (dst.0, lhs.0);
+        let wide = size == Size::S64;
+        match plan {
+            Plan::One if wide => a64!(self.ops ; mov x16, X(l)),
+            Plan::One => a64!(self.ops ; mov w16, W(l)),
+            Plan::UnsignedPowerOfTwo { shift } if wide => a64!(self.ops ; lsr x16, X(l), shift),
+            Plan::UnsignedPowerOfTwo { shift } => a64!(self.ops ; lsr w16, W(l), shift),
+            Plan::SignedPowerOfTwo { shift, negative } => {
+                // Negative dividends plus |d| - 1, so the arithmetic shift rounds towards zero.
+                if wide {
+                    let bias_shift = 64 - shift;
+                    a64!(self.ops ; asr x16, X(l), 63 ; add x16, X(l), x16, lsr bias_shift
+                        ; asr x16, x16, shift);
+                    if negative {
+                        a64!(self.ops ; neg x16, x16);
+                    }
+                } else {
+                    let bias_shift = 32 - shift;
+                    a64!(self.ops ; asr w16, W(l), 31 ; add w16, W(l), w16, lsr bias_shift
+                        ; asr w16, w16, shift);
+                    if negative {
+                        a64!(self.ops ; neg w16, w16);
+                    }
+                }
+            }
+            Plan::Unsigned32 { multiplier } => {
+                // The dividend zero-extended (a 32-bit move clears the upper half) times the
+                // 64-bit multiplier: the product's high half is the quotient.
+                self.mov_imm(Size::S64, SCRATCH1, multiplier as i64);
+                a64!(self.ops ; mov w16, W(l) ; umulh x16, x16, x17);
+            }
+            Plan::Unsigned64 { multiplier, shift, add } => {
+                self.mov_imm(Size::S64, SCRATCH1, multiplier as i64);
+                a64!(self.ops ; umulh x16, X(l), x17);
+                if add {
+                    a64!(self.ops ; sub x17, X(l), x16 ; add x16, x16, x17, lsr 1);
+                }
+                if shift > 0 {
+                    a64!(self.ops ; lsr x16, x16, shift);
+                }
+            }
+            Plan::Signed { multiplier, shift, add, negative } if !wide => {
+                // The 64-bit product of the 32-bit operands (`smull`) is exact: its high half is
+                // the 32-bit multiply-high.
+                self.mov_imm(Size::S32, SCRATCH1, multiplier);
+                a64!(self.ops ; smull x16, W(l), w17);
+                match (add, negative) {
+                    (false, _) => {
+                        let shift = 32 + shift;
+                        a64!(self.ops ; asr x16, x16, shift);
+                    }
+                    (true, false) => a64!(self.ops ; asr x16, x16, 32 ; add w16, w16, W(l)),
+                    (true, true) => a64!(self.ops ; asr x16, x16, 32 ; sub w16, w16, W(l)),
+                }
+                if add && shift > 0 {
+                    a64!(self.ops ; asr w16, w16, shift);
+                }
+                a64!(self.ops ; add w16, w16, w16, lsr 31);
+            }
+            Plan::Signed { multiplier, shift, add, negative } => {
+                self.mov_imm(Size::S64, SCRATCH1, multiplier);
+                a64!(self.ops ; smulh x16, X(l), x17);
+                match (add, negative) {
+                    (false, _) => {}
+                    (true, false) => a64!(self.ops ; add x16, x16, X(l)),
+                    (true, true) => a64!(self.ops ; sub x16, x16, X(l)),
+                }
+                if shift > 0 {
+                    a64!(self.ops ; asr x16, x16, shift);
+                }
+                a64!(self.ops ; add x16, x16, x16, lsr 63);
+            }
+        }
+        match op {
+            DivOp::DivS | DivOp::DivU if wide => a64!(self.ops ; mov X(dr), x16),
+            DivOp::DivS | DivOp::DivU => a64!(self.ops ; mov W(dr), w16),
+            _ => {
+                self.mov_imm(size, SCRATCH1, d);
+                match size {
+                    Size::S32 => a64!(self.ops ; msub W(dr), w16, w17, W(l)),
+                    Size::S64 => a64!(self.ops ; msub X(dr), x16, x17, X(l)),
+                }
+            }
+        }
+    }
+}
+
 impl MacroAssembler for Aarch64Masm {
     type Label = DynamicLabel;
 
@@ -965,6 +1058,12 @@ impl MacroAssembler for Aarch64Masm {
     }
 
     fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
+        if let RegImm::Imm(divisor) = rhs {
+            let signed = matches!(op, DivOp::DivS | DivOp::RemS);
+            if let Some(plan) = const_div::plan(signed, size, divisor) {
+                return self.div_by_constant(op, size, dst, lhs, divisor, plan);
+            }
+        }
         // The divisor: its register, or a constant in x17, which needs no zero check unless it
         // is zero and no `MIN / -1` check unless it is -1.
         let (r, divisor) = match rhs {

@@ -214,18 +214,53 @@ fn division_checks_zero_and_overflow_explicitly() {
     );
 }
 
+/// A constant divisor is a multiplication (`isa::const_div`): `% 1000` as Lemire's
+/// multiply-high (`umulh`) and `msub`, `/ -7` as `smulh` with its shift and rounding towards zero.
 #[test]
-fn division_by_a_constant_checks_only_what_it_can_fail() {
+fn division_by_a_constant_multiplies() {
     check(
         |m| {
             m.div(DivOp::RemU, Size::S32, Reg(9), Reg(10), RegImm::Imm(1000));
             m.div(DivOp::DivS, Size::S64, Reg(9), Reg(10), RegImm::Imm(-7));
         },
-        "mov w17, #0x3e8
+        "mov x17, #0xa7f0
+         movk x17, #0x4bc6, lsl #16
+         movk x17, #0x8937, lsl #32
+         movk x17, #0x41, lsl #48
+         mov w16, w10
+         umulh x16, x16, x17
+         mov w17, #0x3e8
+         msub w9, w16, w17, w10
+         mov x17, #0xb6db
+         movk x17, #0xdb6d, lsl #16
+         movk x17, #0x6db6, lsl #32
+         movk x17, #0xb6db, lsl #48
+         smulh x16, x10, x17
+         asr x16, x16, #0x1
+         add x16, x16, x16, lsr #63
+         mov x9, x16",
+    );
+}
+
+/// The divisors without a multiplication keep the divide instruction and only the check they
+/// can fail: 0 always traps, -1 checks for `MIN / -1`.
+#[test]
+fn division_by_zero_or_minus_one_checks_only_what_it_can_fail() {
+    check(
+        |m| {
+            m.div(DivOp::RemU, Size::S32, Reg(9), Reg(10), RegImm::Imm(0));
+            m.div(DivOp::RemS, Size::S64, Reg(9), Reg(10), RegImm::Imm(-1));
+        },
+        "mov w17, #0x0
+         cbz w17, $+0x18
          udiv w16, w10, w17
          msub w9, w16, w17, w10
-         mov x17, #0xfffffffffffffff9
-         sdiv x9, x10, x17",
+         mov x17, #0xffffffffffffffff
+         sdiv x16, x10, x17
+         msub x9, x16, x17, x10
+         mov w0, #0x2
+         mov w4, #0x0
+         b $+0x4",
     );
 }
 

@@ -49,6 +49,7 @@
 // the operand is already a `u8`; the expansion is not ours to change.
 #![allow(clippy::useless_conversion)]
 
+use crate::isa::const_div::{self, Plan};
 use crate::isa::masm::{
     ArgLoc, AsmError, Assembled, BulkMemory, CODE_ALIGN, Callee, CodeMap, Comparison, Cond,
     ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds,
@@ -1233,6 +1234,12 @@ impl MacroAssembler for X64Masm {
     }
 
     fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
+        if let RegImm::Imm(divisor) = rhs {
+            let signed = matches!(op, DivOp::DivS | DivOp::RemS);
+            if let Some(plan) = const_div::plan(signed, size, divisor) {
+                return self.div_by_constant(op, size, dst, lhs, divisor, plan);
+            }
+        }
         // The dividend to `rax` first: the operands may be in `rcx` or `rdx` (`lent_scratch`).
         // The divisor: its register (moved to `rcx` from `rdx`, which the division writes), or a
         // constant in `rcx`, which needs no zero check unless it is zero and no `MIN / -1` check
@@ -2739,6 +2746,122 @@ fn alu_imm(ops: &mut VecAssembler<X64Relocation>, ext: u8, wide: bool, reg: u8, 
     ops.extend(e.bytes());
 }
 
+impl X64Masm {
+    /// `div` by a constant divisor with a plan ([`const_div::plan`]): the quotient by multiplying
+    /// in `rax`, `rcx` and `rdx` (the dividend read first: it may be in `rcx` or `rdx`,
+    /// `lent_scratch`), the remainder as `n - q * d`.
+    fn div_by_constant(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, d: i64, plan: Plan) {
+        let l = lhs.0;
+        let wide = size == Size::S64;
+        // The dividend in rcx, extended to 64 bits as the plan reads it.
+        match (size, plan) {
+            (Size::S32, Plan::Signed { .. } | Plan::SignedPowerOfTwo { .. }) => {
+                asm!(self.ops ; movsxd rcx, Rd(l))
+            }
+            (Size::S32, _) => asm!(self.ops ; mov ecx, Rd(l)),
+            (Size::S64, _) if l == 1 => {}
+            (Size::S64, _) => asm!(self.ops ; mov rcx, Rq(l)),
+        }
+        // The quotient in rax.
+        match plan {
+            Plan::One => asm!(self.ops ; mov rax, rcx),
+            Plan::UnsignedPowerOfTwo { shift } => {
+                let shift = shift as i8;
+                asm!(self.ops ; mov rax, rcx ; shr rax, shift)
+            }
+            Plan::SignedPowerOfTwo { shift, negative } => {
+                // Negative dividends plus |d| - 1, so the arithmetic shift rounds towards zero.
+                let (bias_shift, shift) = ((size_bits(size) - shift) as i8, shift as i8);
+                if wide {
+                    asm!(self.ops ; mov rax, rcx ; sar rax, 63 ; shr rax, bias_shift
+                        ; add rax, rcx ; sar rax, shift);
+                    if negative {
+                        asm!(self.ops ; neg rax);
+                    }
+                } else {
+                    asm!(self.ops ; mov eax, ecx ; sar eax, 31 ; shr eax, bias_shift
+                        ; add eax, ecx ; sar eax, shift);
+                    if negative {
+                        asm!(self.ops ; neg eax);
+                    }
+                }
+            }
+            Plan::Unsigned32 { multiplier } => {
+                self.mov(Size::S64, Reg(0), RegImm::Imm(multiplier as i64));
+                asm!(self.ops ; mul rcx ; mov rax, rdx);
+            }
+            Plan::Unsigned64 { multiplier, shift, add } => {
+                self.mov(Size::S64, Reg(0), RegImm::Imm(multiplier as i64));
+                asm!(self.ops ; mul rcx);
+                if add {
+                    asm!(self.ops ; mov rax, rcx ; sub rax, rdx ; shr rax, 1 ; add rax, rdx);
+                } else {
+                    asm!(self.ops ; mov rax, rdx);
+                }
+                if shift > 0 {
+                    let shift = shift as i8;
+                    asm!(self.ops ; shr rax, shift);
+                }
+            }
+            Plan::Signed { multiplier, shift, add, negative } if !wide => {
+                // The 64-bit product of the sign-extended operands is exact: its high half is the
+                // 32-bit multiply-high.
+                let (multiplier, shift) = (multiplier as i32, shift as i8);
+                asm!(self.ops ; imul rax, rcx, multiplier);
+                match (add, negative) {
+                    (false, _) => {
+                        let shift = 32 + shift;
+                        asm!(self.ops ; sar rax, shift);
+                    }
+                    (true, false) => asm!(self.ops ; sar rax, 32 ; add eax, ecx ; sar eax, shift),
+                    (true, true) => asm!(self.ops ; sar rax, 32 ; sub eax, ecx ; sar eax, shift),
+                }
+                asm!(self.ops ; mov edx, eax ; shr edx, 31 ; add eax, edx);
+            }
+            Plan::Signed { multiplier, shift, add, negative } => {
+                self.mov(Size::S64, Reg(0), RegImm::Imm(multiplier));
+                asm!(self.ops ; imul rcx);
+                match (add, negative) {
+                    (false, _) => {}
+                    (true, false) => asm!(self.ops ; add rdx, rcx),
+                    (true, true) => asm!(self.ops ; sub rdx, rcx),
+                }
+                let shift = shift as i8;
+                asm!(self.ops ; sar rdx, shift ; mov rax, rdx ; shr rax, 63 ; add rax, rdx);
+            }
+        }
+        if matches!(op, DivOp::DivS | DivOp::DivU) {
+            self.mov(size, dst, RegImm::Reg(Reg(0)));
+            return;
+        }
+        // The remainder: n - q * d, in rcx.
+        match i32::try_from(d) {
+            Ok(d) if wide => asm!(self.ops ; imul rax, rax, d),
+            _ if !wide => {
+                let d = d as i32;
+                asm!(self.ops ; imul eax, eax, d)
+            }
+            _ => {
+                self.mov(Size::S64, Reg(2), RegImm::Imm(d));
+                asm!(self.ops ; imul rax, rdx);
+            }
+        }
+        if wide {
+            asm!(self.ops ; sub rcx, rax);
+        } else {
+            asm!(self.ops ; sub ecx, eax);
+        }
+        self.mov(size, dst, RegImm::Reg(Reg(1)));
+    }
+}
+
+fn size_bits(size: Size) -> u32 {
+    match size {
+        Size::S32 => 32,
+        Size::S64 => 64,
+    }
+}
+
 /// `len` bytes of no-ops, in as few instructions as the recommended multi-byte forms allow.
 fn nops(ops: &mut VecAssembler<X64Relocation>, mut len: usize) {
     const FORMS: [&[u8]; 9] = [
@@ -3367,15 +3490,33 @@ mod tests {
         assert_eq!(code, "roundss $9,%xmm5,%xmm4\n");
     }
 
+    /// A constant divisor is a multiplication (`isa::const_div`): `% 1000` as Lemire's
+    /// multiply-high and `n - q * d`, `/ -7` as the signed multiply-high with its shift and
+    /// rounding towards zero; no check, no divide instruction.
     #[test]
-    fn division_by_a_constant_checks_only_what_it_can_fail() {
+    fn division_by_a_constant_multiplies() {
         let code = body(|m| {
             m.div(DivOp::RemU, Size::S32, Reg(9), Reg(8), RegImm::Imm(1000));
             m.div(DivOp::DivS, Size::S64, Reg(9), Reg(8), RegImm::Imm(-7));
         });
-        let expected = "mov %r8d,%eax\nmov $0x3E8,%ecx\nxor %edx,%edx\ndiv %ecx\nmov %edx,%r9d\n\
-                        mov %r8,%rax\nmov $0xFFFFFFFFFFFFFFF9,%rcx\ncqto\nidiv %rcx\nmov %rax,%r9\n";
+        let expected = "mov %r8d,%ecx\nmovabs $0x4189374BC6A7F0,%rax\nmul %rcx\nmov %rdx,%rax\n\
+                        imul $0x3E8,%eax\nsub %eax,%ecx\nmov %ecx,%r9d\n\
+                        mov %r8,%rcx\nmovabs $0xB6DB6DB6DB6DB6DB,%rax\nimul %rcx\nsar $1,%rdx\n\
+                        mov %rdx,%rax\nshr $0x3F,%rax\nadd %rdx,%rax\nmov %rax,%r9\n";
         assert_eq!(code, expected);
+    }
+
+    /// The divisors without a multiplication keep the divide instruction and only the check they
+    /// can fail: 0 always traps, -1 checks for `MIN / -1`.
+    #[test]
+    fn division_by_zero_or_minus_one_checks_only_what_it_can_fail() {
+        let code = body(|m| {
+            m.div(DivOp::DivU, Size::S32, Reg(9), Reg(8), RegImm::Imm(0));
+            m.div(DivOp::DivS, Size::S64, Reg(9), Reg(8), RegImm::Imm(-1));
+        });
+        assert!(code.contains("test %ecx,%ecx\n"), "{code}");
+        assert!(code.contains("cmp $0xFFFFFFFFFFFFFFFF,%rcx\n"), "{code}");
+        assert_eq!(code.matches("div").count(), 2, "{code}");
     }
 
     #[test]
