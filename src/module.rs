@@ -350,6 +350,12 @@ pub struct CompileStats {
     pub tier2_osr_entries: usize,
     /// Their machine code in bytes.
     pub tier2_osr_code_bytes: usize,
+    /// Their total compile time: an entry compiles the function's code from its loop on, so a
+    /// big function's entries can cost as much as the function's own compile, each.
+    pub tier2_osr_time: std::time::Duration,
+    /// The entry that took longest to compile: function index (imports included), loop ordinal
+    /// and compile time.
+    pub tier2_osr_slowest: Option<(u32, u32, std::time::Duration)>,
     /// Functions' code (tier 1 or 2, each counted) and on-stack-replacement entries loaded from
     /// an artifact or the code cache rather than compiled.
     pub loaded_functions: usize,
@@ -398,12 +404,18 @@ impl Module {
                 stats.tier2_code_bytes += code.code_size();
             }
         }
-        for (_, _, variant) in m.tiers.osr_variants() {
+        for (def, ordinal, variant) in m.tiers.osr_variants() {
             match variant {
                 Ok(code) if code.loaded() => stats.loaded_functions += 1,
                 Ok(code) => {
                     stats.tier2_osr_entries += 1;
                     stats.tier2_osr_code_bytes += code.code_size();
+                    let time = code.compile_time();
+                    stats.tier2_osr_time += time;
+                    if stats.tier2_osr_slowest.is_none_or(|(_, _, slowest)| time > slowest) {
+                        let func_index = m.num_imported_funcs + def;
+                        stats.tier2_osr_slowest = Some((func_index, ordinal, time));
+                    }
                 }
                 Err(_) => {}
             }

@@ -11,7 +11,8 @@
 //! the tier-1 thread is there for that, idle but for the microseconds a tier-1 compile takes.
 //!
 //! Tier-1 jobs go oldest first. Tier-2 jobs go by rate, as HotSpot's tiered policy picks its
-//! next compile: the job whose function gained the most hotness per second since it was queued.
+//! next compile: the job whose function gains the most hotness per second now (since the queue
+//! last looked, so a function that went cold while it waited falls behind).
 //! A program moves through phases, and a backlog of tier-2 requests from a finished phase would
 //! otherwise be compiled before the functions running now: in rust-regex-json, deflate's inner
 //! loop (21 million back-edges) was still queued for tier 2 when the program ended, behind
@@ -42,9 +43,12 @@ pub(crate) struct Job {
     pub tier: Tier,
     /// An on-stack-replacement entry of this loop, rather than the function.
     pub osr: Option<u32>,
-    /// When it was queued, and its function's hotness then (see [`Job::rate`]).
-    queued: Instant,
-    hotness_then: u64,
+    /// When the queue last measured its function's hotness, and the hotness then (at first,
+    /// when it was queued; see [`Job::observe`]).
+    seen: Instant,
+    hotness_seen: u64,
+    /// Hotness its function gained per second over the last interval measured, if one was.
+    recent_rate: Option<f64>,
     /// What compiling it costs, in bytes of function body (see [`Job::priority`]).
     cost: u64,
 }
@@ -52,23 +56,40 @@ pub(crate) struct Job {
 impl Job {
     /// A request, queued now, to compile `def` (or its loop `osr`'s entry) for `tier`.
     pub fn new(module: &Module, def: u32, tier: Tier, osr: Option<u32>) -> Job {
-        let hotness_then = hotness(module, def);
+        let hotness_seen = hotness(module, def);
         let body = module.inner.bodies[def as usize].len() as u64;
         let cost = body + FIXED_COMPILE_COST;
-        Job { module: module.clone(), def, tier, osr, queued: Instant::now(), hotness_then, cost }
+        let seen = Instant::now();
+        Job { module: module.clone(), def, tier, osr, seen, hotness_seen, recent_rate: None, cost }
     }
 
-    /// Which tier-2 job goes first: the highest hotness rate per byte to compile.
-    fn priority(&self, now: Instant) -> f64 {
-        self.rate(now) / self.cost as f64
+    /// Which tier-2 job goes first: the highest recent hotness rate per byte to compile.
+    fn priority(&self) -> f64 {
+        self.recent_rate.unwrap_or(0.0) / self.cost as f64
     }
 
-    /// Hotness its function gained per second since it was queued.
-    fn rate(&self, now: Instant) -> f64 {
-        let gained = hotness(&self.module, self.def).saturating_sub(self.hotness_then);
-        gained as f64 / now.duration_since(self.queued).as_secs_f64().max(1e-6)
+    /// Measures the hotness rate of the job's function since the last measurement: the rate
+    /// now, not the average since the request, so a function whose phase of the program ended
+    /// while it waited goes behind the ones running now (in rust-regex-json, the regex
+    /// compiler's functions, requested at 86 ms, were compiled at 350 ms, during deflate, ahead
+    /// of deflate's own by their average rate). An interval too short to measure keeps the last
+    /// rate; the first measurement takes any interval.
+    fn observe(&mut self, now: Instant) {
+        let elapsed = now.duration_since(self.seen).as_secs_f64();
+        if self.recent_rate.is_some() && elapsed < MIN_RATE_INTERVAL {
+            return;
+        }
+        let hotness_now = hotness(&self.module, self.def);
+        let gained = hotness_now.saturating_sub(self.hotness_seen);
+        self.recent_rate = Some(gained as f64 / elapsed.max(1e-6));
+        (self.seen, self.hotness_seen) = (now, hotness_now);
     }
 }
+
+/// The shortest interval, in seconds, over which a job's hotness rate is measured again: a
+/// tenth of the shortest tier-2 compiles (`tierup run --stats`: 0.05-0.1 ms for the smallest
+/// functions), between which the queue looks.
+const MIN_RATE_INTERVAL: f64 = 0.000_5;
 
 /// A compile's cost that does not grow with the body (setting up, allocating and installing even
 /// an empty function), in bytes of body: in `tierup run --stats`, tier 2 takes about 40 us for
@@ -129,7 +150,8 @@ impl Lanes {
         }
         let lane = &mut self.by_tier[1];
         let now = Instant::now();
-        let priorities: Vec<f64> = lane.iter().map(|job| job.priority(now)).collect();
+        lane.iter_mut().for_each(|job| job.observe(now));
+        let priorities: Vec<f64> = lane.iter().map(Job::priority).collect();
         let best = (0..lane.len())
             .max_by(|&a, &b| priorities[a].total_cmp(&priorities[b]).then(b.cmp(&a)))?;
         lane.remove(best)
@@ -262,6 +284,26 @@ mod tests {
         counters(3).calls.fetch_add(1_000, Ordering::Relaxed);
         let order: Vec<u32> = std::iter::from_fn(|| lanes.pop(Takes::Any)).map(|j| j.def).collect();
         assert_eq!(order, [2, 3, 0, 1]);
+    }
+
+    #[test]
+    fn a_tier2_job_whose_function_went_cold_waits_behind_one_still_running() {
+        let module = four_functions();
+        let mut lanes = Lanes::default();
+        for def in 0..3 {
+            lanes.push(job(&module, def, Tier::Optimized));
+        }
+        let counters = |def| module.inner.tiers.counters(def);
+        counters(0).back_edges.fetch_add(1_000_000, Ordering::Relaxed);
+        counters(1).back_edges.fetch_add(1_000, Ordering::Relaxed);
+        counters(2).back_edges.fetch_add(10_000_000, Ordering::Relaxed);
+        assert_eq!(lanes.pop(Takes::Any).map(|j| j.def), Some(2), "the fastest so far");
+        // Function 0 stops; function 1 keeps going: 0's average since its request is still
+        // the higher, its rate now is zero.
+        std::thread::sleep(std::time::Duration::from_secs_f64(4.0 * MIN_RATE_INTERVAL));
+        counters(1).back_edges.fetch_add(1_000, Ordering::Relaxed);
+        let order: Vec<u32> = std::iter::from_fn(|| lanes.pop(Takes::Any)).map(|j| j.def).collect();
+        assert_eq!(order, [1, 0]);
     }
 
     #[test]

@@ -531,6 +531,20 @@ fn print_phase_times(module: &Module, [started, compiled, instantiated, ran]: [I
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
+/// What the separately compiled on-stack-replacement entries cost (they are not in the tier-2
+/// table, which is per function): ` (compiled in T, the slowest T': function F at loop L)`.
+fn osr_entry_times(stats: &tierup::CompileStats) -> String {
+    let ms = |t: std::time::Duration| format!("{:.1} ms", t.as_secs_f64() * 1e3);
+    match stats.tier2_osr_slowest {
+        Some((func, ordinal, slowest)) => format!(
+            " (compiled in {}, the slowest {}: function {func} at loop {ordinal})",
+            ms(stats.tier2_osr_time),
+            ms(slowest)
+        ),
+        None => String::new(),
+    }
+}
+
 /// The `--stats` line saying where the module's code came from: compiled by this run, loaded
 /// from an artifact or the code cache, and what the cache did.
 fn print_code_origin(
@@ -540,10 +554,11 @@ fn print_code_origin(
 ) {
     let stats = module.compile_stats();
     let mut line = format!(
-        "code: compiled {} (tier 1) + {} (tier 2) functions + {} OSR entries, loaded {}",
+        "code: compiled {} (tier 1) + {} (tier 2) functions + {} OSR entries{}, loaded {}",
         stats.tier1_functions,
         stats.tier2_functions,
         stats.tier2_osr_entries,
+        osr_entry_times(&stats),
         stats.loaded_functions
     );
     match lookup {
