@@ -811,6 +811,14 @@ mod tests {
         assert_eq!(call(200), Val::I32(19900));
         assert!(entered_by_loop(&module), "the loop's entry was compiled");
         assert_eq!(module.inner.tiers.best_tier(0), Tier::Baseline, "the function was not");
+        // The entry's compile is counted apart from the functions' (`--stats`' code line).
+        let stats = module.compile_stats();
+        assert_eq!((stats.tier2_functions, stats.tier2_osr_entries), (0, 1));
+        let Some((func_index, 0, slowest)) = stats.tier2_osr_slowest else {
+            panic!("the entry is the slowest: {stats:?}")
+        };
+        assert_eq!(func_index, module.inner.num_imported_funcs);
+        assert!(slowest > std::time::Duration::ZERO && slowest == stats.tier2_osr_time);
         assert_eq!(call(200), Val::I32(19900));
         assert_eq!(module.inner.tiers.best_tier(0), Tier::Baseline, "two calls: still not");
         assert_eq!(call(200), Val::I32(19900));
