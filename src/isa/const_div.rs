@@ -117,7 +117,8 @@ fn div_rem_pow2(p: u32, d: u64) -> (u64, u64) {
     ((n / d as u128) as u64, (n % d as u128) as u64)
 }
 
-fn size_bits(size: Size) -> u32 {
+/// The operand size in bits.
+pub fn size_bits(size: Size) -> u32 {
     match size {
         Size::S32 => 32,
         Size::S64 => 64,

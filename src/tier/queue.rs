@@ -86,9 +86,10 @@ impl Job {
     }
 }
 
-/// The shortest interval, in seconds, over which a job's hotness rate is measured again: a
-/// tenth of the shortest tier-2 compiles (`tierup run --stats`: 0.05-0.1 ms for the smallest
-/// functions), between which the queue looks.
+/// The shortest interval, in seconds, over which a job's hotness rate is measured again. The
+/// queue looks between compiles, and the smallest functions' take 0.05-0.1 ms (`tierup run
+/// --stats`): over so short an interval a function called in bursts can show no calls at all,
+/// so the rate from the last longer interval stands until half a millisecond has passed.
 const MIN_RATE_INTERVAL: f64 = 0.000_5;
 
 /// A compile's cost that does not grow with the body (setting up, allocating and installing even

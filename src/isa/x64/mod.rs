@@ -2771,7 +2771,7 @@ impl X64Masm {
             }
             Plan::SignedPowerOfTwo { shift, negative } => {
                 // Negative dividends plus |d| - 1, so the arithmetic shift rounds towards zero.
-                let (bias_shift, shift) = ((size_bits(size) - shift) as i8, shift as i8);
+                let (bias_shift, shift) = ((const_div::size_bits(size) - shift) as i8, shift as i8);
                 if wide {
                     asm!(self.ops ; mov rax, rcx ; sar rax, 63 ; shr rax, bias_shift
                         ; add rax, rcx ; sar rax, shift);
@@ -2852,13 +2852,6 @@ impl X64Masm {
             asm!(self.ops ; sub ecx, eax);
         }
         self.mov(size, dst, RegImm::Reg(Reg(1)));
-    }
-}
-
-fn size_bits(size: Size) -> u32 {
-    match size {
-        Size::S32 => 32,
-        Size::S64 => 64,
     }
 }
 
