@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 /// One round, not `fix(...)` to a fixed point: on the corpus, rounds after the first change
 /// little that matters (`tierup bench --tier optimized --passes <this>` against the same with
 /// both cleanups in `fix(...)`, 5 runs at medium size: run time 1.00x geomean over 13 programs,
-/// every program within 2%) and cost 8% of tier 2's compile time (1.96 MB/s against 1.80).
+/// every program within 2%) and cost 8% of tier 2's compile time (that run printed 1.96 MB/s
+/// for one round; the `scripts/main --record` just before, with `fix(...)`, 1.80 MB/s).
 /// `fix(...)` stays for pipelines that want the fixed point.
 pub const DEFAULT_PIPELINE: &str = "simplifycfg,copyprop,inline,\
     simplifycfg,copyprop,constfold,simplify,gvn,dce,licm,\

@@ -571,7 +571,8 @@ pub trait MacroAssembler {
     /// ([`Immediates::int_op_takes`]).
     fn add_scaled(&mut self, size: Size, dst: Reg, base: Reg, index: Option<(Reg, u8)>, disp: i32);
     /// `dst = lhs op rhs`, trapping on a zero divisor and on `MIN / -1`; a constant divisor
-    /// spares the checks it cannot fail.
+    /// is a multiplication ([`crate::isa::const_div`]), but for 0 and -1, which keep the
+    /// division and only the check they can fail.
     fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm);
     fn unary(&mut self, op: UnaryOp, size: Size, dst: Reg, src: Reg);
     /// `dst = (lhs cond rhs) as i32`.

@@ -1058,11 +1058,8 @@ impl MacroAssembler for Aarch64Masm {
     }
 
     fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
-        if let RegImm::Imm(divisor) = rhs {
-            let signed = matches!(op, DivOp::DivS | DivOp::RemS);
-            if let Some(plan) = const_div::plan(signed, size, divisor) {
-                return self.div_by_constant(op, size, dst, lhs, divisor, plan);
-            }
+        if let Some((divisor, plan)) = const_div::for_div(op, size, rhs) {
+            return self.div_by_constant(op, size, dst, lhs, divisor, plan);
         }
         // The divisor: its register, or a constant in x17, which needs no zero check unless it
         // is zero and no `MIN / -1` check unless it is -1.

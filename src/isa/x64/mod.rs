@@ -1234,11 +1234,8 @@ impl MacroAssembler for X64Masm {
     }
 
     fn div(&mut self, op: DivOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
-        if let RegImm::Imm(divisor) = rhs {
-            let signed = matches!(op, DivOp::DivS | DivOp::RemS);
-            if let Some(plan) = const_div::plan(signed, size, divisor) {
-                return self.div_by_constant(op, size, dst, lhs, divisor, plan);
-            }
+        if let Some((divisor, plan)) = const_div::for_div(op, size, rhs) {
+            return self.div_by_constant(op, size, dst, lhs, divisor, plan);
         }
         // The dividend to `rax` first: the operands may be in `rcx` or `rdx` (`lent_scratch`).
         // The divisor: its register (moved to `rcx` from `rdx`, which the division writes), or a
