@@ -454,10 +454,40 @@ pub(crate) fn on_hot(module: &Module, def: u32, running: Tier, site: Site) -> Op
     if let Site::Loop(ordinal) = site
         && moves_up_by_loop_entry_first(m, def, ordinal, next)
     {
-        // Still counted in this tier, so that calls can earn the whole function's compile.
-        let budget = budget_for(&m.config, running);
+        // Once this loop has moved up, the function's next hot moment in this tier (a later
+        // call, by then called more often than `loop_entry_first_calls`) comes after a poll
+        // interval, not a whole budget: it asks for the whole function and takes a ready entry.
+        let budget = m.config.tier_up.poll_interval(next);
         return osr_variant(module, def, next, ordinal as u32, budget);
     }
+    if let Site::Loop(ordinal) = site
+        && let Some(state::OsrVariant::Ready(code)) = m.tiers.osr_variant(def, ordinal as u32)
+    {
+        // An earlier call moved up by this loop's entry: this one takes it at once, and its
+        // hot moment asks for the whole function's compile below, for the calls still to come
+        // (waiting for that compile kept deflate's `compress_inner` in tier 1 for the first
+        // 100,000 back-edges of its second call, and longer while the queue was busy).
+        request_compile(module, def, next, site);
+        counters.budget.store(m.config.tier_up.poll_interval(next), Ordering::Relaxed);
+        return Some(code.entry());
+    }
+    if let CompileState::Refused(_) = request_compile(module, def, next, site) {
+        counters.budget.store(i64::MAX, Ordering::Relaxed);
+        return None;
+    }
+    if m.tiers.best_tier(def) > running {
+        return on_hot(module, def, running, site);
+    }
+    counters.budget.store(m.config.tier_up.poll_interval(next), Ordering::Relaxed);
+    None
+}
+
+/// Asks for `def`'s compile into `next` (hot at `site`) unless it was asked for before: queued
+/// for a compile thread, or compiled here when tier-up is synchronous or no thread runs. Returns
+/// the compile's state before this request.
+fn request_compile(module: &Module, def: u32, next: Tier, site: Site) -> CompileState {
+    let m = &module.inner;
+    let counters = m.tiers.counters(def);
     let event = TierUpEvent {
         calls: counters.calls.load(Ordering::Relaxed),
         back_edges: counters.back_edges.load(Ordering::Relaxed),
@@ -473,26 +503,14 @@ pub(crate) fn on_hot(module: &Module, def: u32, running: Tier, site: Site) -> Op
         }
         state
     });
-    match state {
-        CompileState::NotRequested if background => {
-            let job = queue::Job::new(module, def, next, None);
-            if !m.engine.compile_queue().submit(job) {
-                // No compile thread: compile here rather than never.
-                compile_and_install(module, def, next);
-            }
+    if state == CompileState::NotRequested {
+        let job = background.then(|| queue::Job::new(module, def, next, None));
+        if !job.is_some_and(|job| m.engine.compile_queue().submit(job)) {
+            // Synchronous, or no compile thread: compile here rather than never.
+            compile_and_install(module, def, next);
         }
-        CompileState::NotRequested => compile_and_install(module, def, next),
-        CompileState::Refused(_) => {
-            counters.budget.store(i64::MAX, Ordering::Relaxed);
-            return None;
-        }
-        CompileState::Queued | CompileState::Compiling | CompileState::Installed => {}
     }
-    if m.tiers.best_tier(def) > running {
-        return on_hot(module, def, running, site);
-    }
-    counters.budget.store(m.config.tier_up.poll_interval(next), Ordering::Relaxed);
-    None
+    state
 }
 
 /// Whether `def`, hot at loop `ordinal`, moves into `next` by that loop's entry alone, without
@@ -823,5 +841,24 @@ mod tests {
         assert_eq!(module.inner.tiers.best_tier(0), Tier::Baseline, "two calls: still not");
         assert_eq!(call(200), Val::I32(19900));
         assert_eq!(module.inner.tiers.best_tier(0), Tier::Optimized, "a third: the function too");
+    }
+
+    /// After a loop moved up by its entry alone, the function's next call looks again within a
+    /// poll interval (an eighth of the budget), not a whole budget: a second call with a loop
+    /// shorter than the budget still earns the whole function's compile.
+    #[test]
+    fn a_call_after_a_loop_entry_moved_up_asks_for_the_whole_function_soon() {
+        let (module, mut call) = sum_tiering_up(TierUpPolicy {
+            threshold: 1,
+            call_weight: 0,
+            back_edge_weight: 1,
+            opt_threshold: 80,
+            loop_entry_first_calls: 1,
+        });
+        assert_eq!(call(200), Val::I32(19900));
+        assert_eq!(module.inner.tiers.best_tier(0), Tier::Baseline, "by the loop's entry");
+        // 15 back-edges: more than the poll interval (10), fewer than the budget (80).
+        assert_eq!(call(15), Val::I32(105));
+        assert_eq!(module.inner.tiers.best_tier(0), Tier::Optimized);
     }
 }
