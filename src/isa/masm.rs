@@ -458,6 +458,13 @@ pub trait Immediates {
     /// Whether a scaled sum with two registers, `base + (index << k) + disp`, is one instruction
     /// whatever its 32-bit `disp` (x86-64's `lea`), so a constant costs nothing there.
     fn scaled_sum_takes_displacement(&self) -> bool;
+    /// Whether the second operand of `op` (`None`: of a comparison) may be read from a frame
+    /// slot by the instruction itself ([`MacroAssembler::int_op_slot`],
+    /// [`MacroAssembler::compare_slot`], [`MacroAssembler::branch_slot`]): x86's memory
+    /// operands, which let a spilled value be used where it is instead of reloaded first.
+    fn slot_operand(&self, _op: Option<IntOp>) -> bool {
+        false
+    }
 }
 
 /// The bulk memory operations on memory 0 with a helper of their own
@@ -564,6 +571,12 @@ pub trait MacroAssembler {
     fn mov(&mut self, size: Size, dst: Reg, src: RegImm);
 
     fn int_op(&mut self, op: IntOp, size: Size, dst: Reg, lhs: Reg, rhs: RegImm);
+    /// `dst = lhs op frame[slot]`, for an `op` that [`Immediates::slot_operand`] allows (the
+    /// slot's low half at 32 bits). Only called where that says yes.
+    fn int_op_slot(&mut self, op: IntOp, size: Size, dst: Reg, lhs: Reg, slot: u32) {
+        let _ = (op, size, dst, lhs, slot);
+        unreachable!("Immediates::slot_operand allows no slot operand on this ISA")
+    }
     /// `dst = base + (index << shift) + disp`, wrapping at `size`, without the two-operand
     /// form's tie of `dst` to an operand (x86-64 `lea`, aarch64's shifted-register `add`):
     /// tier 2's sums of a base, a scaled index and a constant, the shape of every array
@@ -577,6 +590,11 @@ pub trait MacroAssembler {
     fn unary(&mut self, op: UnaryOp, size: Size, dst: Reg, src: Reg);
     /// `dst = (lhs cond rhs) as i32`.
     fn compare(&mut self, cond: Cond, size: Size, dst: Reg, lhs: Reg, rhs: RegImm);
+    /// [`MacroAssembler::compare`] with `frame[slot]` as `rhs` (see [`Self::int_op_slot`]).
+    fn compare_slot(&mut self, cond: Cond, size: Size, dst: Reg, lhs: Reg, slot: u32) {
+        let _ = (cond, size, dst, lhs, slot);
+        unreachable!("Immediates::slot_operand allows no slot operand on this ISA")
+    }
     /// `dst = cond != 0 ? dst : other`.
     fn select(&mut self, size: Size, dst: Reg, cond: Reg, other: Reg);
     /// `dst = cmp holds ? dst : other`: [`MacroAssembler::select`] with its condition compared
@@ -585,6 +603,11 @@ pub trait MacroAssembler {
 
     fn jump(&mut self, target: Self::Label);
     fn branch(&mut self, cond: Cond, size: Size, lhs: Reg, rhs: RegImm, target: Self::Label);
+    /// [`MacroAssembler::branch`] with `frame[slot]` as `rhs` (see [`Self::int_op_slot`]).
+    fn branch_slot(&mut self, cond: Cond, size: Size, lhs: Reg, slot: u32, target: Self::Label) {
+        let _ = (cond, size, lhs, slot, target);
+        unreachable!("Immediates::slot_operand allows no slot operand on this ISA")
+    }
     /// Branches to `target` when `reg & mask` (at `size`) is nonzero, or zero unless `nonzero`,
     /// without computing the `and` into a register. `mask` is an immediate the ISA's `and` takes
     /// ([`Immediates::int_op_takes`]).

@@ -389,10 +389,30 @@ impl<'a> Regs<'a> {
         operands: &'a [regalloc2::Operand],
         allocs: &'a [Allocation],
     ) -> Result<Regs<'a>, CompileError> {
-        if let Some((op, _)) = operands.iter().zip(allocs).find(|(_, a)| a.as_reg().is_none()) {
+        // Only an operand the allocator may leave in memory (`MInst::push_operands`) is not in
+        // a register.
+        let misplaced = |(op, a): &(&regalloc2::Operand, &Allocation)| {
+            a.as_reg().is_none()
+                && (op.constraint() != regalloc2::OperandConstraint::Any || a.as_stack().is_none())
+        };
+        if let Some((op, _)) = operands.iter().zip(allocs).find(misplaced) {
             return Err(CompileError::Internal(format!("{op:?} not in a register")));
         }
         Ok(Regs { operands, allocs })
+    }
+
+    /// The spill slot `v` is used from, when the allocator left it in memory.
+    fn stack(&self, v: VReg) -> Option<regalloc2::SpillSlot> {
+        let at = self.operands.iter().position(|op| op.vreg() == v)?;
+        self.allocs[at].as_stack()
+    }
+
+    /// The frame offset `rhs` is read from, when it is a value left in its spill slot.
+    fn slot(&self, rhs: RI, frame: &FrameMap) -> Option<u32> {
+        match rhs {
+            RI::Reg(v) => self.stack(v).map(|slot| frame.spill(slot)),
+            RI::Imm(_) => None,
+        }
     }
 
     fn get(&self, v: VReg) -> PReg {
@@ -540,9 +560,10 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                     m.mov(Size::S64, r.int(*dst), RegImm::Reg(r.int(*src)))
                 }
             }
-            MInst::IntOp { op, size, dst, lhs, rhs, .. } => {
-                m.int_op(*op, *size, r.int(*dst), r.int(*lhs), r.ri(*rhs))
-            }
+            MInst::IntOp { op, size, dst, lhs, rhs, .. } => match r.slot(*rhs, self.frame) {
+                Some(slot) => m.int_op_slot(*op, *size, r.int(*dst), r.int(*lhs), slot),
+                None => m.int_op(*op, *size, r.int(*dst), r.int(*lhs), r.ri(*rhs)),
+            },
             MInst::AddScaled { size, dst, base, index, disp } => {
                 let index = index.map(|(i, shift)| (r.int(i), shift));
                 m.add_scaled(*size, r.int(*dst), r.int(*base), index, *disp)
@@ -551,9 +572,10 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                 m.div(*op, *size, r.int(*dst), r.int(*lhs), r.ri(*rhs))
             }
             MInst::Unary { op, size, dst, src } => m.unary(*op, *size, r.int(*dst), r.int(*src)),
-            MInst::Compare { cond, size, dst, lhs, rhs } => {
-                m.compare(*cond, *size, r.int(*dst), r.int(*lhs), r.ri(*rhs))
-            }
+            MInst::Compare { cond, size, dst, lhs, rhs } => match r.slot(*rhs, self.frame) {
+                Some(slot) => m.compare_slot(*cond, *size, r.int(*dst), r.int(*lhs), slot),
+                None => m.compare(*cond, *size, r.int(*dst), r.int(*lhs), r.ri(*rhs)),
+            },
             MInst::Select { ty, dst, b, cond: SelectCond::Flag(flag), .. } => match ty {
                 MTy::F32 | MTy::F64 => {
                     m.select_float(ty.size(), r.float(*dst), r.int(*flag), r.float(*b))
@@ -652,8 +674,18 @@ impl<M: MacroAssembler> Emitter<'_, M> {
                 self.cond_branch(Comparison { cond, size, lhs, rhs }, *then, *otherwise, next);
             }
             MInst::CmpBranch { cond, size, lhs, rhs, then, otherwise } => {
-                let (cond, size, lhs, rhs) = (*cond, *size, r.int(*lhs), r.ri(*rhs));
-                self.cond_branch(Comparison { cond, size, lhs, rhs }, *then, *otherwise, next);
+                let (cond, size, lhs) = (*cond, *size, r.int(*lhs));
+                match r.slot(*rhs, self.frame) {
+                    Some(slot) => self.two_way(*then, *otherwise, next, |m, holds, label| {
+                        let cond = if holds { cond } else { cond.invert() };
+                        m.branch_slot(cond, size, lhs, slot, label)
+                    }),
+                    None => {
+                        let rhs = r.ri(*rhs);
+                        let c = Comparison { cond, size, lhs, rhs };
+                        self.cond_branch(c, *then, *otherwise, next);
+                    }
+                }
             }
             MInst::TestBranch { size, lhs, mask, then, otherwise } => {
                 let (size, lhs, mask) = (*size, r.int(*lhs), *mask);

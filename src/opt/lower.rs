@@ -1292,7 +1292,7 @@ impl<'f> Lower<'f> {
         let mut operand_starts = Vec::with_capacity(self.insts.len() + 1);
         for inst in &self.insts {
             operand_starts.push(operands.len() as u32);
-            inst.push_operands(&mut operands, &self.lent);
+            inst.push_operands(&mut operands, &self.lent, self.immediates);
         }
         operand_starts.push(operands.len() as u32);
         VCode {

@@ -9,8 +9,8 @@
 //! This module describes code; it never emits any (`emit.rs` does, after allocation).
 
 use crate::isa::masm::{
-    ArgLoc, BulkMemory, Callee, Cond, ConvertOp, DivOp, FloatCmp, FloatOp, FloatUnaryOp, IntOp,
-    LoadKind, RuntimeOp, Size, StoreKind, UnaryOp,
+    ArgLoc, BulkMemory, Callee, Cond, ConvertOp, DivOp, FloatCmp, FloatOp, FloatUnaryOp,
+    Immediates, IntOp, LoadKind, RuntimeOp, Size, StoreKind, UnaryOp,
 };
 use crate::vm::TrapCode;
 use regalloc2::{Block, Inst, InstRange, Operand, PReg, PRegSet, RegClass, VReg};
@@ -397,13 +397,20 @@ impl MInst {
     /// The operands, in the order regalloc2 reports their allocations (uses before defs where
     /// a def reuses a use's register: reuse constraints name the use's index). A heap store
     /// that borrows `lent`'s registers reads its value after writing them: that use lasts to
-    /// the instruction's end, where the borrowed registers are clobbered.
-    pub fn push_operands(&self, out: &mut Vec<Operand>, lent: &LentScratch) {
+    /// the instruction's end, where the borrowed registers are clobbered. A second operand the
+    /// ISA reads from a frame slot (`Immediates::slot_operand`) may stay in its spill slot: the
+    /// allocator puts it anywhere, and a spilled value is used where it is, not reloaded first.
+    pub fn push_operands(&self, out: &mut Vec<Operand>, lent: &LentScratch, isa: &dyn Immediates) {
         use Operand as O;
         let ri = |r: &RI, out: &mut Vec<Operand>| {
             if let RI::Reg(v) = r {
                 out.push(O::reg_use(*v));
             }
+        };
+        // The same value as both operands stays in one register (it is in a register anyway).
+        let second = |lhs: &VReg, r: &RI, op: Option<IntOp>, out: &mut Vec<Operand>| match r {
+            RI::Reg(v) if v != lhs && isa.slot_operand(op) => out.push(O::any_use(*v)),
+            r => ri(r, out),
         };
         match self {
             MInst::LoadSlot { dst, .. } | MInst::Iconst { dst, .. } | MInst::Fconst { dst, .. } => {
@@ -423,9 +430,9 @@ impl MInst {
                 }
                 out.push(O::reg_def(*dst));
             }
-            MInst::IntOp { dst, lhs, rhs, tied, .. } => {
+            MInst::IntOp { op, dst, lhs, rhs, tied, .. } => {
                 out.push(O::reg_use(*lhs));
-                ri(rhs, out);
+                second(lhs, rhs, Some(*op), out);
                 out.push(if *tied { O::reg_reuse_def(*dst, 0) } else { O::reg_def(*dst) });
             }
             MInst::Div { dst, lhs, rhs, .. } => {
@@ -446,7 +453,7 @@ impl MInst {
             }
             MInst::Compare { dst, lhs, rhs, .. } => {
                 out.push(O::reg_use(*lhs));
-                ri(rhs, out);
+                second(lhs, rhs, None, out);
                 out.push(O::reg_def(*dst));
             }
             MInst::Select { dst, a, b, cond, .. } => {
@@ -515,7 +522,7 @@ impl MInst {
             MInst::TestBranch { lhs, .. } => out.push(O::reg_use(*lhs)),
             MInst::CmpBranch { lhs, rhs, .. } => {
                 out.push(O::reg_use(*lhs));
-                ri(rhs, out);
+                second(lhs, rhs, None, out);
             }
             MInst::FloatCmpBranch { lhs, rhs, .. } => {
                 out.push(O::reg_use(*lhs));

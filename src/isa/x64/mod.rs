@@ -689,6 +689,52 @@ impl X64Masm {
         }
     }
 
+    /// `cmp lhs, frame[slot]` (`3B /r`).
+    fn cmp_slot(&mut self, size: Size, lhs: Reg, slot: u32) {
+        frame_access(&mut self.ops, None, size == Size::S64, &[0x3B], lhs.0, slot as i32, &[]);
+    }
+
+    /// `dst = (cond holds after compare) as i32`, for `compare(self)` setting the flags. The
+    /// zeroing goes first (`xor` would clobber the flags `set` reads): in `dst` itself when
+    /// `in_place` (`dst` is no operand of the compare), else in the scratch `eax` (never a lent
+    /// register: `lent_scratch`), copied after.
+    fn set_on(&mut self, cond: Cond, dst: Reg, in_place: bool, compare: impl FnOnce(&mut Self)) {
+        let d = if in_place { dst.0 } else { 0 };
+        asm!(self.ops ; xor Rd(d), Rd(d));
+        compare(self);
+        match cond {
+            Cond::Eq => asm!(self.ops ; sete Rb(d)),
+            Cond::Ne => asm!(self.ops ; setne Rb(d)),
+            Cond::LtS => asm!(self.ops ; setl Rb(d)),
+            Cond::LtU => asm!(self.ops ; setb Rb(d)),
+            Cond::GtS => asm!(self.ops ; setg Rb(d)),
+            Cond::GtU => asm!(self.ops ; seta Rb(d)),
+            Cond::LeS => asm!(self.ops ; setle Rb(d)),
+            Cond::LeU => asm!(self.ops ; setbe Rb(d)),
+            Cond::GeS => asm!(self.ops ; setge Rb(d)),
+            Cond::GeU => asm!(self.ops ; setae Rb(d)),
+        }
+        if !in_place {
+            asm!(self.ops ; mov Rd(dst.0), eax);
+        }
+    }
+
+    /// Jumps to `target` when `cond` holds after a `cmp`.
+    fn jump_on(&mut self, cond: Cond, target: DynamicLabel) {
+        match cond {
+            Cond::Eq => asm!(self.ops ; je =>target),
+            Cond::Ne => asm!(self.ops ; jne =>target),
+            Cond::LtS => asm!(self.ops ; jl =>target),
+            Cond::LtU => asm!(self.ops ; jb =>target),
+            Cond::GtS => asm!(self.ops ; jg =>target),
+            Cond::GtU => asm!(self.ops ; ja =>target),
+            Cond::LeS => asm!(self.ops ; jle =>target),
+            Cond::LeU => asm!(self.ops ; jbe =>target),
+            Cond::GeS => asm!(self.ops ; jge =>target),
+            Cond::GeU => asm!(self.ops ; jae =>target),
+        }
+    }
+
     /// `dst = src` at `size` when `cond` holds after a `cmp`.
     fn cmov(&mut self, cond: Cond, size: Size, dst: Reg, src: Reg) {
         let (d, s) = (dst.0, src.0);
@@ -987,6 +1033,12 @@ impl Immediates for X64Immediates {
     fn scaled_sum_takes_displacement(&self) -> bool {
         true
     }
+    fn slot_operand(&self, op: Option<IntOp>) -> bool {
+        // `op r, r/m` forms; shifts and rotates count only in `cl`, divisions stay in rax/rdx.
+        op.is_none_or(|op| {
+            matches!(op, IntOp::Add | IntOp::Sub | IntOp::And | IntOp::Or | IntOp::Xor | IntOp::Mul)
+        })
+    }
 }
 
 impl MacroAssembler for X64Masm {
@@ -1210,6 +1262,23 @@ impl MacroAssembler for X64Masm {
         self.mov(size, dst, RegImm::Reg(Reg(0)));
     }
 
+    fn int_op_slot(&mut self, op: IntOp, size: Size, dst: Reg, lhs: Reg, slot: u32) {
+        let opcode: &[u8] = match op {
+            IntOp::Add => &[0x03],
+            IntOp::Or => &[0x0B],
+            IntOp::And => &[0x23],
+            IntOp::Sub => &[0x2B],
+            IntOp::Xor => &[0x33],
+            IntOp::Mul => &[0x0F, 0xAF],
+            _ => unreachable!("{op:?} takes no slot operand (X64Immediates::slot_operand)"),
+        };
+        // `dst` is the allocator's own register for the result: never the slot's value.
+        if dst != lhs {
+            self.mov(size, dst, RegImm::Reg(lhs));
+        }
+        frame_access(&mut self.ops, None, size == Size::S64, opcode, dst.0, slot as i32, &[]);
+    }
+
     fn add_scaled(&mut self, size: Size, dst: Reg, base: Reg, index: Option<(Reg, u8)>, disp: i32) {
         let (d, b) = (dst.0, base.0);
         match index {
@@ -1348,28 +1417,12 @@ impl MacroAssembler for X64Masm {
     }
 
     fn compare(&mut self, cond: Cond, size: Size, dst: Reg, lhs: Reg, rhs: RegImm) {
-        // Zeroing first: `xor` would clobber the flags the `set` reads. In `dst` itself unless
-        // that clobbers an operand, else in the scratch `eax` (never a lent register:
-        // `lent_scratch`).
         let in_place = dst != lhs && rhs != RegImm::Reg(dst);
-        let d = if in_place { dst.0 } else { 0 };
-        asm!(self.ops ; xor Rd(d), Rd(d));
-        self.cmp(size, lhs, rhs);
-        match cond {
-            Cond::Eq => asm!(self.ops ; sete Rb(d)),
-            Cond::Ne => asm!(self.ops ; setne Rb(d)),
-            Cond::LtS => asm!(self.ops ; setl Rb(d)),
-            Cond::LtU => asm!(self.ops ; setb Rb(d)),
-            Cond::GtS => asm!(self.ops ; setg Rb(d)),
-            Cond::GtU => asm!(self.ops ; seta Rb(d)),
-            Cond::LeS => asm!(self.ops ; setle Rb(d)),
-            Cond::LeU => asm!(self.ops ; setbe Rb(d)),
-            Cond::GeS => asm!(self.ops ; setge Rb(d)),
-            Cond::GeU => asm!(self.ops ; setae Rb(d)),
-        }
-        if !in_place {
-            asm!(self.ops ; mov Rd(dst.0), eax);
-        }
+        self.set_on(cond, dst, in_place, |masm| masm.cmp(size, lhs, rhs));
+    }
+
+    fn compare_slot(&mut self, cond: Cond, size: Size, dst: Reg, lhs: Reg, slot: u32) {
+        self.set_on(cond, dst, dst != lhs, |masm| masm.cmp_slot(size, lhs, slot));
     }
 
     fn select(&mut self, size: Size, dst: Reg, cond: Reg, other: Reg) {
@@ -1391,18 +1444,12 @@ impl MacroAssembler for X64Masm {
 
     fn branch(&mut self, cond: Cond, size: Size, lhs: Reg, rhs: RegImm, target: DynamicLabel) {
         self.cmp(size, lhs, rhs);
-        match cond {
-            Cond::Eq => asm!(self.ops ; je =>target),
-            Cond::Ne => asm!(self.ops ; jne =>target),
-            Cond::LtS => asm!(self.ops ; jl =>target),
-            Cond::LtU => asm!(self.ops ; jb =>target),
-            Cond::GtS => asm!(self.ops ; jg =>target),
-            Cond::GtU => asm!(self.ops ; ja =>target),
-            Cond::LeS => asm!(self.ops ; jle =>target),
-            Cond::LeU => asm!(self.ops ; jbe =>target),
-            Cond::GeS => asm!(self.ops ; jge =>target),
-            Cond::GeU => asm!(self.ops ; jae =>target),
-        }
+        self.jump_on(cond, target);
+    }
+
+    fn branch_slot(&mut self, cond: Cond, size: Size, lhs: Reg, slot: u32, target: DynamicLabel) {
+        self.cmp_slot(size, lhs, slot);
+        self.jump_on(cond, target);
     }
 
     fn branch_test(
