@@ -16,6 +16,7 @@
 //! symbolically before any code is emitted.
 
 use super::lower::{CALL_AREA, EntrySlots};
+use super::moves::Item;
 use super::vcode::{LentScratch, MInst, MTy, RI, RegEnv, SelectCond, VCode};
 use crate::isa::masm::{
     Comparison, Cond, FReg, FrameSetup, GlobalCell, HeapBounds, LOOP_ALIGN, MacroAssembler, Reg,
@@ -24,7 +25,7 @@ use crate::isa::masm::{
 use crate::tier::Tier;
 use crate::tier::compiler::CompileError;
 use crate::vm::frame::SLOT_BYTES;
-use regalloc2::{Allocation, Edit, InstOrEdit, MachineEnv, Output, PReg, PRegSet, RegClass, VReg};
+use regalloc2::{Allocation, Edit, MachineEnv, Output, PReg, PRegSet, RegClass, VReg};
 
 /// Which of regalloc2's allocators runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -215,14 +216,22 @@ pub enum Origin {
     Moves,
 }
 
-/// Emits `vcode` as allocated by `output` into `masm`. With `record_origins`, returns where
-/// each stretch of the body's code starts and what it was emitted for, in code order.
+/// What [`emit`] reports beside the code.
+pub struct Emitted {
+    /// With `record_origins`, where each stretch of the body's code starts and what it was
+    /// emitted for, in code order.
+    pub origins: Vec<(u32, Origin)>,
+    /// The allocator's moves left out as redundant (`opt::moves`).
+    pub redundant_moves: usize,
+}
+
+/// Emits `vcode` as allocated by `output` into `masm`, but for the allocator's redundant moves.
 pub fn emit<M: MacroAssembler>(
     masm: &mut M,
     vcode: &VCode,
     output: &Output,
     input: &EmitInput<'_>,
-) -> Result<Vec<(u32, Origin)>, CompileError> {
+) -> Result<Emitted, CompileError> {
     let frame =
         FrameMap::new(input.entry, input.num_results, output.num_spillslots, vcode.call_area_slots);
     masm.set_tier(Tier::Optimized);
@@ -247,7 +256,15 @@ pub fn emit<M: MacroAssembler>(
         }
     }
     masm.registers_used(&registers_written(output));
-    let forward = forwarding(vcode, output);
+    let redundant = super::moves::redundant_moves(vcode, output);
+    let items: Vec<Vec<Item>> = (0..vcode.blocks.len())
+        .map(|b| {
+            let mut items = super::moves::block_items(vcode, output, regalloc2::Block::new(b));
+            items.retain(|item| !matches!(item, Item::Edit(e) if redundant[*e]));
+            items
+        })
+        .collect();
+    let forward = forwarding(vcode, &items);
     let own_labels: Vec<M::Label> = (0..vcode.blocks.len()).map(|_| masm.new_label()).collect();
     // A block that only jumps is never emitted: branches to it go where it would jump.
     let labels: Vec<M::Label> = forward.iter().map(|&to| own_labels[to]).collect();
@@ -272,10 +289,10 @@ pub fn emit<M: MacroAssembler>(
         }
         e.masm.bind(labels[b]);
         let next = emitted.get(n + 1).copied().unwrap_or(usize::MAX);
-        for item in output.block_insts_and_edits(vcode, block) {
+        for &item in &items[block.index()] {
             let origin = match item {
-                InstOrEdit::Edit(_) => Origin::Moves,
-                InstOrEdit::Inst(i) => vcode.origins[i.index()].map_or(Origin::Entry, Origin::Ir),
+                Item::Edit(_) => Origin::Moves,
+                Item::Inst(i) => vcode.origins[i.index()].map_or(Origin::Entry, Origin::Ir),
             };
             if input.record_origins && origins.last().is_none_or(|(_, last)| *last != origin) {
                 let at = e.masm.offset();
@@ -289,8 +306,11 @@ pub fn emit<M: MacroAssembler>(
                 }
             }
             match item {
-                InstOrEdit::Edit(Edit::Move { from, to }) => e.edit_move(*from, *to)?,
-                InstOrEdit::Inst(i) => {
+                Item::Edit(edit) => {
+                    let Edit::Move { from, to } = output.edits[edit].1;
+                    e.edit_move(from, to)?
+                }
+                Item::Inst(i) => {
                     let srcloc = vcode.origins[i.index()]
                         .and_then(|ir| input.srclocs.get(ir.index()).copied().flatten());
                     if let Some(offset) = srcloc {
@@ -303,7 +323,8 @@ pub fn emit<M: MacroAssembler>(
             }
         }
     }
-    Ok(origins)
+    let redundant_moves = redundant.iter().filter(|&&r| r).count();
+    Ok(Emitted { origins, redundant_moves })
 }
 
 /// Which emitted blocks (by VCode index) are loop headers: targets of a branch from a block
@@ -346,14 +367,14 @@ fn registers_written(output: &Output) -> Vec<Reg> {
 }
 
 /// Where a branch to each block really goes: a block whose only content is a jump (an edge block
-/// the register allocator put no moves in, typically) forwards to its target, transitively; every
-/// other block (and the entry, which nothing branches to) to itself.
-fn forwarding(vcode: &VCode, output: &Output) -> Vec<usize> {
+/// the register allocator put no moves in, or only redundant ones, typically) forwards to its
+/// target, transitively; every other block (and the entry, which nothing branches to) to itself.
+/// `items` are each block's instructions and the moves emitted.
+fn forwarding(vcode: &VCode, items: &[Vec<Item>]) -> Vec<usize> {
     let n = vcode.blocks.len();
     let only_jumps_to = |b: usize| -> Option<usize> {
-        let mut items = output.block_insts_and_edits(vcode, regalloc2::Block::new(b));
-        match (items.next(), items.next()) {
-            (Some(InstOrEdit::Inst(i)), None) => match vcode.insts[i.index()] {
+        match items[b][..] {
+            [Item::Inst(i)] => match vcode.insts[i.index()] {
                 MInst::Jump { target } => Some(target.index()),
                 _ => None,
             },

@@ -79,7 +79,8 @@ fn body<M: MacroAssembler>(
         srclocs: &[],
         register_abi: conv.entry.as_ref(),
     };
-    let origins = emit::emit(&mut masm, &vcode, &output, &input).map_err(|e| e.to_string())?;
+    let origins =
+        emit::emit(&mut masm, &vcode, &output, &input).map_err(|e| e.to_string())?.origins;
     let body_end = masm.offset();
     let assembled = masm.finish().map_err(|e| e.to_string())?;
     // `finish` put the entry's register saves in front: the body moved by their length.

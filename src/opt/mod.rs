@@ -23,6 +23,7 @@ mod env;
 mod filetests;
 mod layout;
 mod lower;
+mod moves;
 mod vcode;
 
 pub use build::{BuildError, BuildReport, build_module};
@@ -366,7 +367,7 @@ fn assemble<M: MacroAssembler>(
     let vcode = lower::lower(func, module.num_imported_funcs, entry, &conv, immediates)?;
     let check = cfg!(debug_assertions) || cfg!(test);
     let output = emit::allocate(&vcode, &regs.env, module.config.regalloc, check)?;
-    let stats = vec![
+    let mut stats = vec![
         ("machine instructions", vcode.insts.len() as u64),
         ("spill slots", output.num_spillslots as u64),
         ("allocator moves", output.edits.len() as u64),
@@ -388,7 +389,9 @@ fn assemble<M: MacroAssembler>(
         srclocs: &srclocs,
         register_abi: conv.entry.as_ref(),
     };
-    let origins = emit::emit(&mut masm, &vcode, &output, &input)?;
+    let emitted = emit::emit(&mut masm, &vcode, &output, &input)?;
+    stats.push(("redundant moves left out", emitted.redundant_moves as u64));
+    let origins = emitted.origins;
     let body_end = masm.offset();
     let mut assembled = masm.finish().map_err(|e| CompileError::Internal(e.to_string()))?;
     // `finish` put the entry's register saves in front: the body moved by their length.

@@ -1,0 +1,236 @@
+//! Which of the register allocator's spill stores and reloads move a value where it already is.
+//!
+//! regalloc2 stores a spilled value to its slot again wherever a split of its live range goes
+//! back to the stack, even when the register still holds what the slot holds (it was reloaded
+//! from there and nothing wrote either since); its own redundant-move eliminator looks within a
+//! block only. In a loop that reloads a spilled invariant, that is a store per iteration (see
+//! the `spill-operands.ir` golden test). This pass finds them across blocks: a forward dataflow
+//! analysis of which spill slots equal which registers, met by intersection at joins, over
+//! the allocated code. A store of a register to a slot that already equals it, and a reload of
+//! a slot into a register that already equals it, are redundant.
+//!
+//! What may write a register: an instruction's definitions and clobbers (calls, lent scratch
+//! registers), and the allocator's moves. Only the allocator's moves write spill slots: the
+//! frame's other slots (parameters, results, the call area) lie outside the spill area, and a
+//! callee's frame lies beyond the caller's. It never changes code; `emit` skips what it marks.
+
+use super::vcode::VCode;
+use regalloc2::{Block, Edit, Function, Inst, OperandKind, Output, PReg, ProgPoint};
+
+/// One block's instructions and the allocator's moves around them, in code order; a move by
+/// its index in `Output::edits`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item {
+    Inst(Inst),
+    Edit(usize),
+}
+
+/// The items of `block` (as `Output::block_insts_and_edits` orders them).
+pub fn block_items(vcode: &VCode, output: &Output, block: Block) -> Vec<Item> {
+    let range = vcode.block_insns(block);
+    let edits = &output.edits;
+    let mut next_edit = edits.partition_point(|(at, _)| *at < ProgPoint::before(range.first()));
+    let mut items = Vec::with_capacity(range.len());
+    let mut edits_at = |at: ProgPoint, items: &mut Vec<Item>| {
+        while next_edit < edits.len() && edits[next_edit].0 == at {
+            items.push(Item::Edit(next_edit));
+            next_edit += 1;
+        }
+    };
+    for inst in range.iter() {
+        edits_at(ProgPoint::before(inst), &mut items);
+        items.push(Item::Inst(inst));
+        edits_at(ProgPoint::after(inst), &mut items);
+    }
+    items
+}
+
+/// Spill slots known to hold the value a register holds: (slot, register) pairs, sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Facts(Vec<(usize, PReg)>);
+
+impl Facts {
+    fn holds(&self, slot: usize, reg: PReg) -> bool {
+        self.0.binary_search(&(slot, reg)).is_ok()
+    }
+
+    fn add(&mut self, slot: usize, reg: PReg) {
+        if let Err(at) = self.0.binary_search(&(slot, reg)) {
+            self.0.insert(at, (slot, reg));
+        }
+    }
+
+    /// `reg` was written: no slot equals it any more.
+    fn kill_reg(&mut self, reg: PReg) {
+        self.0.retain(|&(_, r)| r != reg);
+    }
+
+    /// `slot` was written.
+    fn kill_slot(&mut self, slot: usize) {
+        self.0.retain(|&(s, _)| s != slot);
+    }
+
+    /// Keeps only what `other` knows too; whether anything was dropped.
+    fn meet(&mut self, other: &Facts) -> bool {
+        let before = self.0.len();
+        self.0.retain(|f| other.0.binary_search(f).is_ok());
+        self.0.len() != before
+    }
+
+    /// The effect of allocator move `edit`; whether it moved a value where it already was.
+    fn apply_edit(&mut self, edit: &Edit) -> bool {
+        let Edit::Move { from, to } = *edit;
+        match (from.as_reg(), from.as_stack(), to.as_reg(), to.as_stack()) {
+            (Some(f), _, Some(t), _) => {
+                if f != t {
+                    self.kill_reg(t);
+                    let copies: Vec<usize> =
+                        self.0.iter().filter(|&&(_, r)| r == f).map(|&(s, _)| s).collect();
+                    for s in copies {
+                        self.add(s, t);
+                    }
+                }
+                f == t
+            }
+            (Some(f), _, _, Some(s)) => {
+                let redundant = self.holds(s.index(), f);
+                if !redundant {
+                    self.kill_slot(s.index());
+                    self.add(s.index(), f);
+                }
+                redundant
+            }
+            (_, Some(s), Some(t), _) => {
+                let redundant = self.holds(s.index(), t);
+                if !redundant {
+                    self.kill_reg(t);
+                    self.add(s.index(), t);
+                }
+                redundant
+            }
+            // Slot to slot (which `emit` refuses) or anything unforeseen: forget both ends.
+            _ => {
+                *self = Facts::default();
+                false
+            }
+        }
+    }
+
+    /// The effect of instruction `inst`: its definitions and clobbers write registers.
+    fn apply_inst(&mut self, vcode: &VCode, output: &Output, inst: Inst) {
+        let operands = vcode.inst_operands(inst);
+        for (op, alloc) in operands.iter().zip(output.inst_allocs(inst)) {
+            if op.kind() == OperandKind::Def
+                && let Some(reg) = alloc.as_reg()
+            {
+                self.kill_reg(reg);
+            }
+        }
+        for reg in vcode.inst_clobbers(inst) {
+            self.kill_reg(reg);
+        }
+    }
+
+    /// Walks `items` from these facts; marks each redundant move in `redundant` when given.
+    fn walk(
+        &mut self,
+        vcode: &VCode,
+        output: &Output,
+        items: &[Item],
+        mut redundant: Option<&mut [bool]>,
+    ) {
+        for &item in items {
+            match item {
+                Item::Inst(inst) => self.apply_inst(vcode, output, inst),
+                Item::Edit(e) => {
+                    if self.apply_edit(&output.edits[e].1)
+                        && let Some(marks) = redundant.as_deref_mut()
+                    {
+                        marks[e] = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Per move in `output.edits`, whether it moves a value where it already is (see the module
+/// doc): `emit` leaves those out.
+pub fn redundant_moves(vcode: &VCode, output: &Output) -> Vec<bool> {
+    let n = vcode.num_blocks();
+    let items: Vec<Vec<Item>> = (0..n).map(|b| block_items(vcode, output, Block::new(b))).collect();
+    // Per block, the facts on entry; `None` until some predecessor reaches it (the optimistic
+    // start a loop header needs, lowered by its back-edges' facts until nothing changes).
+    let mut entry: Vec<Option<Facts>> = vec![None; n];
+    entry[0] = Some(Facts::default());
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for b in 0..n {
+            let Some(mut facts) = entry[b].clone() else { continue };
+            facts.walk(vcode, output, &items[b], None);
+            for succ in vcode.block_succs(Block::new(b)) {
+                match &mut entry[succ.index()] {
+                    Some(known) => changed |= known.meet(&facts),
+                    unset @ None => {
+                        *unset = Some(facts.clone());
+                        changed = true;
+                    }
+                }
+            }
+        }
+    }
+    let mut redundant = vec![false; output.edits.len()];
+    for (b, facts) in entry.into_iter().enumerate() {
+        if let Some(mut facts) = facts {
+            facts.walk(vcode, output, &items[b], Some(&mut redundant));
+        }
+    }
+    redundant
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regalloc2::{Allocation, RegClass, SpillSlot};
+
+    fn reg(n: usize) -> Allocation {
+        Allocation::reg(PReg::new(n, RegClass::Int))
+    }
+
+    fn slot(n: usize) -> Allocation {
+        Allocation::stack(SpillSlot::new(n))
+    }
+
+    fn mv(facts: &mut Facts, from: Allocation, to: Allocation) -> bool {
+        facts.apply_edit(&Edit::Move { from, to })
+    }
+
+    #[test]
+    fn a_store_or_reload_between_a_slot_and_a_register_that_agree_is_redundant() {
+        let mut facts = Facts::default();
+        assert!(!mv(&mut facts, reg(8), slot(0)), "the first spill stores");
+        assert!(mv(&mut facts, slot(0), reg(8)), "reloading what the register holds");
+        assert!(mv(&mut facts, reg(8), slot(0)), "storing it back");
+        assert!(!mv(&mut facts, slot(0), reg(9)), "a reload into another register");
+        assert!(mv(&mut facts, reg(9), slot(0)), "which now agrees with the slot too");
+        // A copy into r10 carries r8's slot; then r8 gets another value.
+        assert!(!mv(&mut facts, reg(8), reg(10)));
+        assert!(mv(&mut facts, reg(10), slot(0)));
+        assert!(!mv(&mut facts, slot(1), reg(8)), "r8 written: holds slot 1 now");
+        assert!(!mv(&mut facts, reg(8), slot(0)), "so storing it to slot 0 is not redundant");
+        assert!(!mv(&mut facts, slot(0), reg(9)), "and slot 0 changed under r9");
+    }
+
+    #[test]
+    fn a_register_written_or_a_join_that_disagrees_forgets_the_slot() {
+        let mut facts = Facts::default();
+        mv(&mut facts, reg(8), slot(0));
+        let mut other = facts.clone();
+        other.kill_reg(PReg::new(8, RegClass::Int));
+        assert!(!other.holds(0, PReg::new(8, RegClass::Int)));
+        assert!(facts.meet(&other), "the join drops what one side does not know");
+        assert!(!mv(&mut facts, reg(8), slot(0)));
+        assert!(!facts.meet(&facts.clone()), "meeting the same facts changes nothing");
+    }
+}
