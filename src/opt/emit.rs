@@ -256,14 +256,9 @@ pub fn emit<M: MacroAssembler>(
         }
     }
     masm.registers_used(&registers_written(output));
-    let redundant = super::moves::redundant_moves(vcode, output);
-    let items: Vec<Vec<Item>> = (0..vcode.blocks.len())
-        .map(|b| {
-            let mut items = super::moves::block_items(vcode, output, regalloc2::Block::new(b));
-            items.retain(|item| !matches!(item, Item::Edit(e) if redundant[*e]));
-            items
-        })
-        .collect();
+    let leave_out = masm.leaves_out_redundant_moves();
+    let super::moves::ToEmit { blocks: items, left_out } =
+        super::moves::to_emit(vcode, output, leave_out);
     let forward = forwarding(vcode, &items);
     let own_labels: Vec<M::Label> = (0..vcode.blocks.len()).map(|_| masm.new_label()).collect();
     // A block that only jumps is never emitted: branches to it go where it would jump.
@@ -323,8 +318,7 @@ pub fn emit<M: MacroAssembler>(
             }
         }
     }
-    let redundant_moves = redundant.iter().filter(|&&r| r).count();
-    Ok(Emitted { origins, redundant_moves })
+    Ok(Emitted { origins, redundant_moves: left_out })
 }
 
 /// Which emitted blocks (by VCode index) are loop headers: targets of a branch from a block

@@ -12,10 +12,10 @@
 //! What may write a register: an instruction's definitions and clobbers (calls, lent scratch
 //! registers), and the allocator's moves. Only the allocator's moves write spill slots: the
 //! frame's other slots (parameters, results, the call area) lie outside the spill area, and a
-//! callee's frame lies beyond the caller's. It never changes code; `emit` skips what it marks.
+//! callee's frame lies beyond the caller's. It never emits code: it tells `emit` what to emit.
 
 use super::vcode::VCode;
-use regalloc2::{Block, Edit, Function, Inst, OperandKind, Output, PReg, ProgPoint};
+use regalloc2::{Block, Edit, Function, Inst, OperandKind, Output, PReg, PRegSet, ProgPoint};
 
 /// One block's instructions and the allocator's moves around them, in code order; a move by
 /// its index in `Output::edits`.
@@ -26,7 +26,7 @@ pub enum Item {
 }
 
 /// The items of `block` (as `Output::block_insts_and_edits` orders them).
-pub fn block_items(vcode: &VCode, output: &Output, block: Block) -> Vec<Item> {
+fn block_items(vcode: &VCode, output: &Output, block: Block) -> Vec<Item> {
     let range = vcode.block_insns(block);
     let edits = &output.edits;
     let mut next_edit = edits.partition_point(|(at, _)| *at < ProgPoint::before(range.first()));
@@ -45,36 +45,44 @@ pub fn block_items(vcode: &VCode, output: &Output, block: Block) -> Vec<Item> {
     items
 }
 
-/// Spill slots known to hold the value a register holds: (slot, register) pairs, sorted.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Facts(Vec<(usize, PReg)>);
+/// Spill slots known to hold the value a register holds: (slot, register) pairs, sorted; and
+/// the registers among them (or more: a filter that spares most writes a search).
+#[derive(Clone, Debug, Default)]
+struct Facts {
+    pairs: Vec<(usize, PReg)>,
+    regs: PRegSet,
+}
 
 impl Facts {
     fn holds(&self, slot: usize, reg: PReg) -> bool {
-        self.0.binary_search(&(slot, reg)).is_ok()
+        self.pairs.binary_search(&(slot, reg)).is_ok()
     }
 
     fn add(&mut self, slot: usize, reg: PReg) {
-        if let Err(at) = self.0.binary_search(&(slot, reg)) {
-            self.0.insert(at, (slot, reg));
+        if let Err(at) = self.pairs.binary_search(&(slot, reg)) {
+            self.pairs.insert(at, (slot, reg));
+            self.regs.add(reg);
         }
     }
 
     /// `reg` was written: no slot equals it any more.
     fn kill_reg(&mut self, reg: PReg) {
-        self.0.retain(|&(_, r)| r != reg);
+        if self.regs.contains(reg) {
+            self.pairs.retain(|&(_, r)| r != reg);
+            self.regs.remove(reg);
+        }
     }
 
     /// `slot` was written.
     fn kill_slot(&mut self, slot: usize) {
-        self.0.retain(|&(s, _)| s != slot);
+        self.pairs.retain(|&(s, _)| s != slot);
     }
 
     /// Keeps only what `other` knows too; whether anything was dropped.
     fn meet(&mut self, other: &Facts) -> bool {
-        let before = self.0.len();
-        self.0.retain(|f| other.0.binary_search(f).is_ok());
-        self.0.len() != before
+        let before = self.pairs.len();
+        self.pairs.retain(|f| other.pairs.binary_search(f).is_ok());
+        self.pairs.len() != before
     }
 
     /// The effect of allocator move `edit`; whether it moved a value where it already was.
@@ -85,7 +93,7 @@ impl Facts {
                 if f != t {
                     self.kill_reg(t);
                     let copies: Vec<usize> =
-                        self.0.iter().filter(|&&(_, r)| r == f).map(|&(s, _)| s).collect();
+                        self.pairs.iter().filter(|&&(_, r)| r == f).map(|&(s, _)| s).collect();
                     for s in copies {
                         self.add(s, t);
                     }
@@ -118,6 +126,9 @@ impl Facts {
 
     /// The effect of instruction `inst`: its definitions and clobbers write registers.
     fn apply_inst(&mut self, vcode: &VCode, output: &Output, inst: Inst) {
+        if self.pairs.is_empty() {
+            return;
+        }
         let operands = vcode.inst_operands(inst);
         for (op, alloc) in operands.iter().zip(output.inst_allocs(inst)) {
             if op.kind() == OperandKind::Def
@@ -154,27 +165,44 @@ impl Facts {
     }
 }
 
-/// Per move in `output.edits`, whether it moves a value where it already is (see the module
-/// doc): `emit` leaves those out.
-pub fn redundant_moves(vcode: &VCode, output: &Output) -> Vec<bool> {
+/// Each block's instructions and moves to emit, in code order: the allocator's, but for the
+/// redundant moves (see the module doc); and how many moves were left out.
+pub struct ToEmit {
+    pub blocks: Vec<Vec<Item>>,
+    pub left_out: usize,
+}
+
+/// What `emit` emits of `vcode` as allocated by `output`: every move unless `leave_out`
+/// (`MacroAssembler::leaves_out_redundant_moves`).
+pub fn to_emit(vcode: &VCode, output: &Output, leave_out: bool) -> ToEmit {
     let n = vcode.num_blocks();
-    let items: Vec<Vec<Item>> = (0..n).map(|b| block_items(vcode, output, Block::new(b))).collect();
+    let mut blocks: Vec<Vec<Item>> =
+        (0..n).map(|b| block_items(vcode, output, Block::new(b))).collect();
+    if !leave_out || output.num_spillslots == 0 {
+        // The ISA keeps every move, or nothing was spilled (no move touches a slot).
+        return ToEmit { blocks, left_out: 0 };
+    }
     // Per block, the facts on entry; `None` until some predecessor reaches it (the optimistic
-    // start a loop header needs, lowered by its back-edges' facts until nothing changes).
+    // start a loop header needs, lowered by its back-edges' facts until nothing changes). Rounds
+    // in block order walk only the blocks whose entry facts changed since their last walk.
     let mut entry: Vec<Option<Facts>> = vec![None; n];
     entry[0] = Some(Facts::default());
-    let mut changed = true;
-    while changed {
-        changed = false;
+    let mut dirty = vec![false; n];
+    dirty[0] = true;
+    while dirty.contains(&true) {
         for b in 0..n {
+            if !std::mem::take(&mut dirty[b]) {
+                continue;
+            }
             let Some(mut facts) = entry[b].clone() else { continue };
-            facts.walk(vcode, output, &items[b], None);
+            facts.walk(vcode, output, &blocks[b], None);
             for succ in vcode.block_succs(Block::new(b)) {
-                match &mut entry[succ.index()] {
-                    Some(known) => changed |= known.meet(&facts),
+                let s = succ.index();
+                match &mut entry[s] {
+                    Some(known) => dirty[s] |= known.meet(&facts),
                     unset @ None => {
                         *unset = Some(facts.clone());
-                        changed = true;
+                        dirty[s] = true;
                     }
                 }
             }
@@ -183,10 +211,14 @@ pub fn redundant_moves(vcode: &VCode, output: &Output) -> Vec<bool> {
     let mut redundant = vec![false; output.edits.len()];
     for (b, facts) in entry.into_iter().enumerate() {
         if let Some(mut facts) = facts {
-            facts.walk(vcode, output, &items[b], Some(&mut redundant));
+            facts.walk(vcode, output, &blocks[b], Some(&mut redundant));
         }
     }
-    redundant
+    for items in &mut blocks {
+        items.retain(|item| !matches!(*item, Item::Edit(e) if redundant[e]));
+    }
+    let left_out = redundant.iter().filter(|&&r| r).count();
+    ToEmit { blocks, left_out }
 }
 
 #[cfg(test)]
