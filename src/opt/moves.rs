@@ -51,6 +51,10 @@ fn block_items(vcode: &VCode, output: &Output, block: Block) -> Vec<Item> {
 struct Facts {
     pairs: Vec<(usize, PReg)>,
     regs: PRegSet,
+    /// The allocator's scratch registers (`MachineEnv::scratch_by_class`): its moves use them
+    /// to break cycles and copy slot to slot, and the ISA layer writes them at will, unknown
+    /// to the allocator, so what they hold is never a fact.
+    scratch: PRegSet,
 }
 
 impl Facts {
@@ -59,6 +63,9 @@ impl Facts {
     }
 
     fn add(&mut self, slot: usize, reg: PReg) {
+        if self.scratch.contains(reg) {
+            return;
+        }
         if let Err(at) = self.pairs.binary_search(&(slot, reg)) {
             self.pairs.insert(at, (slot, reg));
             self.regs.add(reg);
@@ -118,7 +125,7 @@ impl Facts {
             }
             // Slot to slot (which `emit` refuses) or anything unforeseen: forget both ends.
             _ => {
-                *self = Facts::default();
+                self.pairs.clear();
                 false
             }
         }
@@ -174,7 +181,7 @@ pub struct ToEmit {
 
 /// What `emit` emits of `vcode` as allocated by `output`: every move unless `leave_out`
 /// (`MacroAssembler::leaves_out_redundant_moves`).
-pub fn to_emit(vcode: &VCode, output: &Output, leave_out: bool) -> ToEmit {
+pub fn to_emit(vcode: &VCode, output: &Output, leave_out: bool, scratch: PRegSet) -> ToEmit {
     let n = vcode.num_blocks();
     let mut blocks: Vec<Vec<Item>> =
         (0..n).map(|b| block_items(vcode, output, Block::new(b))).collect();
@@ -186,7 +193,7 @@ pub fn to_emit(vcode: &VCode, output: &Output, leave_out: bool) -> ToEmit {
     // start a loop header needs, lowered by its back-edges' facts until nothing changes). Rounds
     // in block order walk only the blocks whose entry facts changed since their last walk.
     let mut entry: Vec<Option<Facts>> = vec![None; n];
-    entry[0] = Some(Facts::default());
+    entry[0] = Some(Facts { scratch, ..Facts::default() });
     let mut dirty = vec![false; n];
     dirty[0] = true;
     while dirty.contains(&true) {
@@ -252,6 +259,20 @@ mod tests {
         assert!(!mv(&mut facts, slot(1), reg(8)), "r8 written: holds slot 1 now");
         assert!(!mv(&mut facts, reg(8), slot(0)), "so storing it to slot 0 is not redundant");
         assert!(!mv(&mut facts, slot(0), reg(9)), "and slot 0 changed under r9");
+    }
+
+    /// The ISA layer writes the scratch register unknown to the allocator: a reload into it is
+    /// never left out (sqlite's `wherePathSolver` on aarch64 read a stale `x16` when it was).
+    #[test]
+    fn what_the_scratch_register_holds_is_never_a_fact() {
+        let mut facts = Facts {
+            scratch: PRegSet::empty().with(PReg::new(16, RegClass::Int)),
+            ..Facts::default()
+        };
+        assert!(!mv(&mut facts, slot(9), reg(16)));
+        assert!(!mv(&mut facts, slot(9), reg(16)), "reloaded again: it may have changed");
+        assert!(!mv(&mut facts, reg(16), slot(9)));
+        assert!(!mv(&mut facts, reg(16), slot(9)));
     }
 
     #[test]
