@@ -420,10 +420,19 @@ impl<'a> Regs<'a> {
         Ok(Regs { operands, allocs })
     }
 
+    /// Where the allocator put operand `v`.
+    fn alloc(&self, v: VReg) -> Allocation {
+        let at = self
+            .operands
+            .iter()
+            .position(|op| op.vreg() == v)
+            .expect("an operand of the instruction");
+        self.allocs[at]
+    }
+
     /// The spill slot `v` is used from, when the allocator left it in memory.
     fn stack(&self, v: VReg) -> Option<regalloc2::SpillSlot> {
-        let at = self.operands.iter().position(|op| op.vreg() == v)?;
-        self.allocs[at].as_stack()
+        self.alloc(v).as_stack()
     }
 
     /// The frame offset `rhs` is read from, when it is a value left in its spill slot.
@@ -435,12 +444,7 @@ impl<'a> Regs<'a> {
     }
 
     fn get(&self, v: VReg) -> PReg {
-        let at = self
-            .operands
-            .iter()
-            .position(|op| op.vreg() == v)
-            .expect("an operand of the instruction");
-        self.allocs[at].as_reg().expect("checked by `new`")
+        self.alloc(v).as_reg().expect("checked by `new`")
     }
 
     fn int(&self, v: VReg) -> Reg {
@@ -505,16 +509,18 @@ impl<M: MacroAssembler> Emitter<'_, M> {
     /// A two-way integer branch: when `then` is the block laid out next, the inverted condition
     /// branches to `otherwise` and `then` is fallen into (one taken branch fewer per loop
     /// iteration where a loop's body follows its exit test).
+    /// `branch(masm, cond, label)` emits the compare and the branch to `label` when `cond`
+    /// holds (`cond` as given or inverted).
     fn cond_branch(
         &mut self,
-        c: Comparison,
+        cond: Cond,
         then: regalloc2::Block,
         otherwise: regalloc2::Block,
         next: usize,
+        branch: impl FnOnce(&mut M, Cond, M::Label),
     ) {
         self.two_way(then, otherwise, next, |m, holds, label| {
-            let cond = if holds { c.cond } else { c.cond.invert() };
-            m.branch(cond, c.size, c.lhs, c.rhs, label)
+            branch(m, if holds { cond } else { cond.invert() }, label)
         });
     }
 
@@ -689,22 +695,18 @@ impl<M: MacroAssembler> Emitter<'_, M> {
             MInst::Runtime { op, a, b, args } => m.runtime(*op, *a, *b, self.frame.slot(*args)),
             MInst::Jump { target } => self.jump_unless_next(*target, next),
             MInst::Brif { cond, then, otherwise } => {
-                let (cond, size, lhs, rhs) = (Cond::Ne, Size::S32, r.int(*cond), RegImm::Imm(0));
-                self.cond_branch(Comparison { cond, size, lhs, rhs }, *then, *otherwise, next);
+                let flag = r.int(*cond);
+                self.cond_branch(Cond::Ne, *then, *otherwise, next, |m, cond, label| {
+                    m.branch(cond, Size::S32, flag, RegImm::Imm(0), label)
+                });
             }
             MInst::CmpBranch { cond, size, lhs, rhs, then, otherwise } => {
-                let (cond, size, lhs) = (*cond, *size, r.int(*lhs));
-                match r.slot(*rhs, self.frame) {
-                    Some(slot) => self.two_way(*then, *otherwise, next, |m, holds, label| {
-                        let cond = if holds { cond } else { cond.invert() };
-                        m.branch_slot(cond, size, lhs, slot, label)
-                    }),
-                    None => {
-                        let rhs = r.ri(*rhs);
-                        let c = Comparison { cond, size, lhs, rhs };
-                        self.cond_branch(c, *then, *otherwise, next);
-                    }
-                }
+                let (size, lhs) = (*size, r.int(*lhs));
+                let (slot, rhs) = (r.slot(*rhs, self.frame), *rhs);
+                self.cond_branch(*cond, *then, *otherwise, next, |m, cond, label| match slot {
+                    Some(slot) => m.branch_slot(cond, size, lhs, slot, label),
+                    None => m.branch(cond, size, lhs, r.ri(rhs), label),
+                });
             }
             MInst::TestBranch { size, lhs, mask, then, otherwise } => {
                 let (size, lhs, mask) = (*size, r.int(*lhs), *mask);

@@ -10,7 +10,8 @@
 //! a slot into a register that already equals it, are redundant.
 //!
 //! What may write a register: an instruction's definitions and clobbers (calls, lent scratch
-//! registers), and the allocator's moves. Only the allocator's moves write spill slots: the
+//! registers), and the allocator's moves; the allocator's scratch registers, which the ISA
+//! layer also writes at will, are never trusted. Only the allocator's moves write spill slots: the
 //! frame's other slots (parameters, results, the call area) lie outside the spill area, and a
 //! callee's frame lies beyond the caller's. It never emits code: it tells `emit` what to emit.
 

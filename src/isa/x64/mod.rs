@@ -1034,10 +1034,7 @@ impl Immediates for X64Immediates {
         true
     }
     fn slot_operand(&self, op: Option<IntOp>) -> bool {
-        // `op r, r/m` forms; shifts and rotates count only in `cl`, divisions stay in rax/rdx.
-        op.is_none_or(|op| {
-            matches!(op, IntOp::Add | IntOp::Sub | IntOp::And | IntOp::Or | IntOp::Xor | IntOp::Mul)
-        })
+        op.is_none_or(|op| alu_from_memory(op).is_some())
     }
 }
 
@@ -1267,15 +1264,8 @@ impl MacroAssembler for X64Masm {
     }
 
     fn int_op_slot(&mut self, op: IntOp, size: Size, dst: Reg, lhs: Reg, slot: u32) {
-        let opcode: &[u8] = match op {
-            IntOp::Add => &[0x03],
-            IntOp::Or => &[0x0B],
-            IntOp::And => &[0x23],
-            IntOp::Sub => &[0x2B],
-            IntOp::Xor => &[0x33],
-            IntOp::Mul => &[0x0F, 0xAF],
-            _ => unreachable!("{op:?} takes no slot operand (X64Immediates::slot_operand)"),
-        };
+        let opcode = alu_from_memory(op)
+            .unwrap_or_else(|| unreachable!("{op:?} takes no slot operand (slot_operand)"));
         // `dst` is the allocator's own register for the result: never the slot's value.
         if dst != lhs {
             self.mov(size, dst, RegImm::Reg(lhs));
@@ -2669,6 +2659,20 @@ fn heap_operand_access(
 #[inline(always)]
 fn emit<const N: usize>(ops: &mut VecAssembler<X64Relocation>, bytes: [u8; N]) {
     ops.extend(&bytes);
+}
+
+/// The opcode of `op r, r/m` (the second operand from memory), for the operations that have
+/// one; shifts and rotates count only in `cl`, divisions work in rax/rdx.
+fn alu_from_memory(op: IntOp) -> Option<&'static [u8]> {
+    match op {
+        IntOp::Add => Some(&[0x03]),
+        IntOp::Or => Some(&[0x0B]),
+        IntOp::And => Some(&[0x23]),
+        IntOp::Sub => Some(&[0x2B]),
+        IntOp::Xor => Some(&[0x33]),
+        IntOp::Mul => Some(&[0x0F, 0xAF]),
+        _ => None,
+    }
 }
 
 /// Emits an instruction on frame slot `[rsi + disp]` with register operand `reg` (or the
