@@ -523,17 +523,6 @@ pub trait MacroAssembler {
     fn lent_scratch(&self) -> &'static [Reg] {
         &[]
     }
-    /// Whether tier 2 may leave out the allocator's spill stores and reloads of a value already
-    /// in place (`opt::moves`), which trusts that this layer writes an allocatable register only
-    /// where the allocator was told: an operation's definitions, [`Self::lent_scratch`] where
-    /// borrowed, the caller-saved registers at calls (the scratch registers, which it writes at
-    /// will, are never trusted). x86-64: yes (spec suite and differential fuzzing). aarch64: not
-    /// yet: sqlite's `wherePathSolver` trapped in qemu-aarch64 while the analysis still trusted
-    /// the scratch `x16` (fixed since; sqlite and rust-regex-json then ran right with this
-    /// forced on), but its whole suite has not run with it.
-    fn leaves_out_redundant_moves(&self) -> bool {
-        false
-    }
     /// How the code keeps heap accesses in bounds.
     fn heap_bounds(&self) -> HeapBounds;
     /// Which constants the ISA folds into instructions and materializes in one (tier 2's

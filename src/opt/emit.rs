@@ -256,13 +256,12 @@ pub fn emit<M: MacroAssembler>(
         }
     }
     masm.registers_used(&registers_written(output));
-    let leave_out = masm.leaves_out_redundant_moves();
     let (scratch, fscratch) = masm.scratch_regs();
     let scratch = PRegSet::empty()
         .with(PReg::new(scratch.0 as usize, RegClass::Int))
         .with(PReg::new(fscratch.0 as usize, RegClass::Float));
     let super::moves::ToEmit { blocks: items, left_out } =
-        super::moves::to_emit(vcode, output, leave_out, scratch);
+        super::moves::to_emit(vcode, output, scratch);
     let forward = forwarding(vcode, &items);
     let own_labels: Vec<M::Label> = (0..vcode.blocks.len()).map(|_| masm.new_label()).collect();
     // A block that only jumps is never emitted: branches to it go where it would jump.

@@ -11,7 +11,9 @@
 //!
 //! What may write a register: an instruction's definitions and clobbers (calls, lent scratch
 //! registers), and the allocator's moves; the allocator's scratch registers, which the ISA
-//! layer also writes at will, are never trusted. Only the allocator's moves write spill slots: the
+//! layer also writes at will, are never trusted. Every `MacroAssembler` must keep to that: it
+//! writes an allocatable register only where the allocator was told (definitions,
+//! `lent_scratch`, caller-saved registers at calls). Only the allocator's moves write spill slots: the
 //! frame's other slots (parameters, results, the call area) lie outside the spill area, and a
 //! callee's frame lies beyond the caller's. It never emits code: it tells `emit` what to emit.
 
@@ -180,14 +182,14 @@ pub struct ToEmit {
     pub left_out: usize,
 }
 
-/// What `emit` emits of `vcode` as allocated by `output`: every move unless `leave_out`
-/// (`MacroAssembler::leaves_out_redundant_moves`).
-pub fn to_emit(vcode: &VCode, output: &Output, leave_out: bool, scratch: PRegSet) -> ToEmit {
+/// What `emit` emits of `vcode` as allocated by `output`: every move but the redundant ones;
+/// `scratch` holds the allocator's scratch registers.
+pub fn to_emit(vcode: &VCode, output: &Output, scratch: PRegSet) -> ToEmit {
     let n = vcode.num_blocks();
     let mut blocks: Vec<Vec<Item>> =
         (0..n).map(|b| block_items(vcode, output, Block::new(b))).collect();
-    if !leave_out || output.num_spillslots == 0 {
-        // The ISA keeps every move, or nothing was spilled (no move touches a slot).
+    if output.num_spillslots == 0 {
+        // Nothing was spilled: no move touches a slot.
         return ToEmit { blocks, left_out: 0 };
     }
     // Per block, the facts on entry; `None` until some predecessor reaches it (the optimistic

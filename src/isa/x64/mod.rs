@@ -1088,10 +1088,6 @@ impl MacroAssembler for X64Masm {
         &LENT_SCRATCH
     }
 
-    fn leaves_out_redundant_moves(&self) -> bool {
-        true
-    }
-
     fn heap_bounds(&self) -> HeapBounds {
         self.bounds
     }
