@@ -99,6 +99,9 @@ pub struct Context<'m> {
     /// nothing: running it again on the same version would change nothing either (passes are
     /// deterministic functions of the IR), so a `fix(...)` round skips it.
     clean: std::collections::HashMap<(&'static str, usize), u64>,
+    /// The one function function passes still visit, in a focused run once no pass left reads
+    /// other functions ([`PassManager::run_focused`]).
+    focus: Option<FuncId>,
 }
 
 impl<'m> Context<'m> {
@@ -119,6 +122,7 @@ impl<'m> Context<'m> {
             func_time: vec![Duration::ZERO; k],
             versions: vec![0; k],
             clean: std::collections::HashMap::new(),
+            focus: None,
         }
     }
 
@@ -189,6 +193,12 @@ pub trait Pass {
     fn name(&self) -> &'static str;
     /// Runs over the module; reports what changed. Must leave the IR valid.
     fn run(&mut self, cx: &mut Context<'_>) -> Changed;
+    /// Whether it reads functions other than the one it changes (the inliner reads its callees):
+    /// a focused run ([`PassManager::run_focused`]) optimizes the other functions only until the
+    /// last such pass has run.
+    fn reads_other_functions(&self) -> bool {
+        false
+    }
 }
 
 /// A pass that works on one function at a time (most passes): implement this and it is a
@@ -216,7 +226,7 @@ impl<T: FunctionPass> Pass for T {
         for k in 0..cx.bodies.len() {
             let id = cx.bodies[k];
             let i = id.index();
-            if cx.module.funcs[i].layout.is_empty() {
+            if cx.module.funcs[i].layout.is_empty() || cx.focus.is_some_and(|f| f != id) {
                 continue;
             }
             let name = FunctionPass::name(self);
@@ -236,6 +246,14 @@ impl<T: FunctionPass> Pass for T {
             all |= changed;
         }
         all
+    }
+}
+
+/// Whether `step` has a pass that reads functions other than the one it changes.
+fn reads_other_functions(step: &Step) -> bool {
+    match step {
+        Step::Pass(p) => p.reads_other_functions(),
+        Step::Fix(inner) => inner.iter().any(reads_other_functions),
     }
 }
 
@@ -440,6 +458,37 @@ impl PassManager {
         r
     }
 
+    /// Runs the pipeline for function `f` alone: the module's other functions are there for
+    /// the inliner, so they are optimized only until the last pass that reads other functions
+    /// has run; after it, function passes visit `f` only (what a compiler of one function at a
+    /// time, like tier 2, needs: it keeps `f` and drops the rest).
+    pub fn run_focused(
+        &mut self,
+        module: &mut Module,
+        f: FuncId,
+    ) -> Result<Changed, PipelineFailure> {
+        let mut steps = std::mem::take(&mut self.steps);
+        let mut cx = Context::new(module);
+        self.verified = vec![0; cx.bodies.len()];
+        let last_reader = steps.iter().rposition(reads_other_functions);
+        let mut r = Ok(Changed::NONE);
+        for (n, step) in steps.iter_mut().enumerate() {
+            if last_reader.is_none_or(|last| n > last) {
+                cx.focus = Some(f);
+            }
+            match self.run_steps(std::slice::from_mut(step), &mut cx) {
+                Ok(c) => r = r.map(|all| all | c),
+                Err(e) => {
+                    r = Err(e);
+                    break;
+                }
+            }
+        }
+        self.func_time = cx.bodies.iter().copied().zip(cx.func_time.iter().copied()).collect();
+        self.steps = steps;
+        r
+    }
+
     fn run_steps(
         &mut self,
         steps: &mut [Step],
@@ -587,5 +636,52 @@ impl PassManager {
     /// The total of a counter over all passes.
     pub fn counter(&self, name: &str) -> u64 {
         self.stats.iter().filter_map(|(_, s)| s.counters.get(name)).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::{parse_or_panic, print_function};
+
+    /// fn1 calls fn0; both fold `1 + 2` once the pipeline's `constfold` runs.
+    const CALLER_AND_CALLEE: &str = "function fn0 (i32) -> i32 {
+block0(v0: i32):
+    v1 = i32.const 1
+    v2 = i32.const 2
+    v3 = i32.add v1, v2
+    v4 = i32.add v0, v3
+    return v4
+}
+
+function fn1 (i32) -> i32 {
+block0(v0: i32):
+    v1 = call fn0 v0
+    v2 = i32.const 1
+    v3 = i32.const 2
+    v4 = i32.add v2, v3
+    v5 = i32.add v1, v4
+    return v5
+}";
+
+    #[test]
+    fn a_focused_run_optimizes_other_functions_only_until_the_inliner_ran() {
+        let pipeline = "constfold,inline,constfold";
+        let mut everything = parse_or_panic(CALLER_AND_CALLEE);
+        PassManager::new(pipeline).unwrap().run(&mut everything).unwrap();
+        let mut focused = parse_or_panic(CALLER_AND_CALLEE);
+        PassManager::new(pipeline).unwrap().run_focused(&mut focused, FuncId(1)).unwrap();
+        // The focus is optimized as by a whole run...
+        let text = |m: &Module, f: u32| print_function(FuncId(f), &m.funcs[f as usize]);
+        assert_eq!(text(&focused, 1), text(&everything, 1));
+        assert!(!text(&focused, 1).contains("call"), "{}", text(&focused, 1));
+        // ...while a pass after the inliner never visits the callee: it stays as it was.
+        let mut callee_only = parse_or_panic(CALLER_AND_CALLEE);
+        let mut pm = PassManager::new("inline,constfold").unwrap();
+        pm.run_focused(&mut callee_only, FuncId(1)).unwrap();
+        assert!(text(&callee_only, 0).contains("i32.add v1, v2"), "{}", text(&callee_only, 0));
+        let mut whole = parse_or_panic(CALLER_AND_CALLEE);
+        PassManager::new("inline,constfold").unwrap().run(&mut whole).unwrap();
+        assert!(!text(&whole, 0).contains("i32.add v1, v2"), "{}", text(&whole, 0));
     }
 }

@@ -1,5 +1,5 @@
-//! Analyses: control-flow graph, dominator tree, loop nesting, liveness, use lists and the call
-//! graph (the call graph's strongly connected components from `petgraph`; the per-function
+//! Analyses: control-flow graph, dominator tree, loop nesting, liveness, use lists, paths bound
+//! to trap, and the call graph (the call graph's strongly connected components from `petgraph`; the per-function
 //! analyses are computed directly, as they are rebuilt many times per compile).
 //!
 //! Each is a plain struct computed from a function (or module) on demand and cached in
@@ -9,6 +9,7 @@
 
 mod callgraph;
 mod cfg;
+mod cold;
 mod domtree;
 mod liveness;
 mod loops;
@@ -16,6 +17,7 @@ mod uses;
 
 pub use callgraph::CallGraph;
 pub use cfg::{Cfg, Edges};
+pub use cold::bound_to_trap;
 pub use domtree::DomTree;
 pub use liveness::{BitSet, Liveness};
 pub use loops::{Loop, LoopInfo};

@@ -5,13 +5,16 @@
 //! when the callee is defined, is not in the caller's recursive component (so recursion never
 //! grows code without bound: a recursive function can be inlined into its outside callers once,
 //! never into itself), and either is tiny, or is small, or is called from a single site, within
-//! the caller's growth budget. Only the call sites present before the pass started are
+//! the caller's growth budget. Calls on paths bound to a trap (`analysis::bound_to_trap`: error
+//! paths ending in `exit` or a panic) are never inlined: the caller would grow for the path it
+//! fails on. Only the call sites present before the pass started are
 //! considered, so one run grows each caller by a bounded amount.
 //!
 //! The call's block is split after the call; the callee's blocks are copied with fresh values,
 //! its parameters replaced by the arguments and its `return`s turned into jumps to the
 //! continuation, whose parameters are the call's results.
 
+use crate::analysis::bound_to_trap;
 use crate::ir::{Block, BlockCall, FuncId, Function, Inst, InstKind, Value, ValueDef};
 use crate::pass::{Changed, Context, Pass};
 
@@ -43,6 +46,15 @@ impl Default for InlineParams {
             max_caller: 20_000,
         }
     }
+}
+
+/// Direct calls in the blocks of `f` that `in_block` picks.
+fn count_calls(f: &Function, in_block: impl Fn(Block) -> bool) -> u64 {
+    let calls_in = |b: &Block| {
+        let insts = &f.blocks[b.index()].insts;
+        insts.iter().filter(|i| matches!(f.insts[i.index()].kind, InstKind::Call(_))).count()
+    };
+    f.layout.iter().filter(|&&b| in_block(b)).map(calls_in).sum::<usize>() as u64
 }
 
 /// The `inline` pass.
@@ -153,11 +165,16 @@ impl Pass for Inline {
         "inline"
     }
 
+    fn reads_other_functions(&self) -> bool {
+        true
+    }
+
     fn run(&mut self, cx: &mut Context<'_>) -> Changed {
         let cg = cx.take_callgraph();
         let p = self.params.clone();
         let mut changed = Changed::NONE;
         let (mut inlined, mut skipped_recursive, mut skipped_budget) = (0u64, 0u64, 0u64);
+        let mut cold_kept = 0u64;
         for scc in &cg.sccs {
             for &caller_id in scc {
                 let caller = &cx.module.funcs[caller_id.index()];
@@ -166,9 +183,12 @@ impl Pass for Inline {
                 }
                 let start_size = caller.inst_count();
                 let budget = (start_size * p.growth_factor + p.growth_slack).min(p.max_caller);
+                let cold = bound_to_trap(caller);
+                cold_kept += count_calls(caller, |b| cold[b.index()]);
                 let sites: Vec<(Block, Inst, FuncId)> = caller
                     .layout
                     .iter()
+                    .filter(|&&b| !cold[b.index()])
                     .flat_map(|&b| {
                         caller.blocks[b.index()].insts.iter().filter_map(move |&i| {
                             match caller.insts[i.index()].kind {
@@ -224,6 +244,7 @@ impl Pass for Inline {
         cx.bump("calls inlined", inlined);
         cx.bump("recursive calls kept", skipped_recursive);
         cx.bump("calls over budget", skipped_budget);
+        cx.bump("calls on paths to a trap kept", cold_kept);
         changed
     }
 }
