@@ -156,8 +156,8 @@ impl Module {
     }
 
     /// [`Module::explore_function_for`] in `tier`: [`Tier::Baseline`] or [`Tier::Optimized`]
-    /// (tier 2 with the engine's pipeline; without a profile, every small callee is offered to
-    /// the inliner).
+    /// (tier 2 with the engine's pipeline; without a profile, small callees are offered to the
+    /// inliner as when `--tier optimized` compiles up front).
     pub fn explore_function_in(
         &self,
         func_index: u32,

@@ -245,9 +245,15 @@ fn out_of_bounds_loads_in_tier_1_trap_with_a_backtrace_with_and_without_guard_pa
     }
 }
 
+/// The `-O` pipeline without its inliner: each function keeps its own frame.
+const NO_INLINING: &str = "simplifycfg,copyprop,simplifycfg,copyprop,constfold,simplify,gvn,dce,\
+    licm,simplifycfg,copyprop,constfold,simplify,gvn,dce";
+
 /// With DWARF in the module, each frame of the backtrace names its source line under it, and the
 /// innermost frame names the same offset and line whichever tier ran it (`auto` warms `divide`
 /// and `average` up to tier 2 before the trapping call; tier 2 inlines `average` into `main`).
+/// `optimized` compiles up front, where tier 2 inlines small callees: it runs without the
+/// inliner here (`inlined_callees_report_the_call_they_replaced` shows what inlining does).
 #[test]
 fn backtraces_name_source_lines_from_dwarf_on_every_tier() {
     let path = common::workspace_root().join("tests/data/dwarf/trap.c");
@@ -259,7 +265,8 @@ fn backtraces_name_source_lines_from_dwarf_on_every_tier() {
     for tier in ["interp", "baseline", "optimized", "auto"] {
         let args = ["run", "--tier", tier, "--tier-up", "sync", "--tier-up-threshold", "1"];
         let args = [&args[..], &["--opt-threshold", "20", "tests/data/dwarf/trap.wasm"]].concat();
-        let run = tierup(&args);
+        let passes = if tier == "optimized" { &["--passes", NO_INLINING][..] } else { &[] };
+        let run = tierup(&[&args[..], passes].concat());
         failure(&run, 134, "wasm trap: integer divide by zero");
         let lines: Vec<&str> = run.stderr.lines().collect();
         let top = if tier == "auto" { "optimized" } else { tier };
@@ -275,6 +282,22 @@ fn backtraces_name_source_lines_from_dwarf_on_every_tier() {
     // Without DWARF (text), the frames stand alone.
     let run = tierup(&["run", "tests/data/div.wat", "--invoke", "quotient", "1", "0"]);
     assert!(!run.stderr.contains(" at "), "{}", run.stderr);
+}
+
+/// Tier 2 compiled up front inlines `divide` into `average` (and that into `main`): the trap
+/// in `divide` is reported at the call it replaced, in the caller's frame, with the call's line.
+#[test]
+fn inlined_callees_report_the_call_they_replaced() {
+    let path = common::workspace_root().join("tests/data/dwarf/trap.c");
+    let source = std::fs::read_to_string(path).unwrap();
+    let line_of = |text: &str| source.lines().position(|l| l.contains(text)).unwrap() + 1;
+    let call = format!("at tests/data/dwarf/trap.c:{}:", line_of("return divide(sum, count);"));
+    let run = tierup(&["run", "--tier", "optimized", "tests/data/dwarf/trap.wasm"]);
+    failure(&run, 134, "wasm trap: integer divide by zero");
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(lines[2].ends_with("- <module>!average [optimized]"), "{}", run.stderr);
+    assert!(lines[3].trim_start().starts_with(&call), "{}", run.stderr);
+    assert!(!run.stderr.contains("!divide"), "{}", run.stderr);
 }
 
 // --- bad invocations ----------------------------------------------------------------------------

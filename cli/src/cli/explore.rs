@@ -39,7 +39,8 @@ fn parse_isa(name: &str) -> Result<Isa, String> {
 /// --target aarch64 shows the aarch64 backend's code on any host (never run).
 ///
 /// With --tier optimized, the code is tier 2's (the function optimized by the --passes pipeline
-/// alone: no profile, so every small callee is offered to the inliner), each stretch under the
+/// alone: no profile, so small callees are offered to the inliner as under `run --tier
+/// optimized`), each stretch under the
 /// SSA instruction it was emitted for and that instruction's wasm operator; passes move and merge
 /// instructions, so the stretches follow the code, not the wasm order. `(register allocator:
 /// ...)` stretches are the moves, spills and reloads the allocator added.
