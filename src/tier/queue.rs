@@ -316,12 +316,21 @@ mod tests {
         for def in 0..3 {
             lanes.push(job(&module, def, Tier::Optimized));
         }
-        for def in 0..3 {
-            module.inner.tiers.counters(def).back_edges.fetch_add(1_000, Ordering::Relaxed);
-        }
+        // Each function gains as much again before every look, so whether the queue measures a
+        // new rate or keeps the last (an interval under MIN_RATE_INTERVAL, which a slow machine
+        // such as qemu may or may not take between two pops) the rates compare the same.
+        let gain = || {
+            for (def, gained) in [(0, 1_000), (1, 1_000), (2, 10_000)] {
+                module.inner.tiers.counters(def).back_edges.fetch_add(gained, Ordering::Relaxed);
+            }
+        };
         // The big function gaining ten times as fast still waits: it costs 30 times as much.
-        module.inner.tiers.counters(2).back_edges.fetch_add(9_000, Ordering::Relaxed);
-        let order: Vec<u32> = std::iter::from_fn(|| lanes.pop(Takes::Any)).map(|j| j.def).collect();
+        let order: Vec<u32> = std::iter::from_fn(|| {
+            gain();
+            lanes.pop(Takes::Any)
+        })
+        .map(|j| j.def)
+        .collect();
         assert_eq!(order, [1, 2, 0]);
     }
 
