@@ -950,18 +950,21 @@ impl Executor {
 
     /// The budget ran out on a back-edge to the loop header at `header`: if tiering has newer
     /// code with an entry for that loop, runs the rest of the function there, then continues in
-    /// the caller; else continues at the header.
+    /// the caller; else continues at the header. Guarded: back-edges that are hot one after
+    /// another (tiering polling a compile in progress) each enter this call, whose dispatch the
+    /// compiler need not turn into a jump (an ASan build does not), so the stack grows with
+    /// every one until the guard sends it back to `run`.
     #[cold]
     #[inline(never)]
     fn loop_hot(&mut self, header: Ip, fp: Fp, mem: Mem, len: usize) -> Flow {
         match self.on_stack_replace(header, fp) {
-            None => dispatch!(header, fp, mem, len, self, 0),
+            None => dispatch_guarded!(header, fp, mem, len, self, 0),
             Some(Entered::Trap) => Flow::Trap,
             Some(_) => match self.pop_frame() {
                 None => Flow::Return,
                 Some((ret, caller)) => {
                     let (mem, len) = self.memory();
-                    dispatch!(ret, caller, mem, len, self, 0)
+                    dispatch_guarded!(ret, caller, mem, len, self, 0)
                 }
             },
         }
