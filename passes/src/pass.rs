@@ -449,13 +449,7 @@ impl PassManager {
 
     /// Runs the pipeline over a module.
     pub fn run(&mut self, module: &mut Module) -> Result<Changed, PipelineFailure> {
-        let mut steps = std::mem::take(&mut self.steps);
-        let mut cx = Context::new(module);
-        self.verified = vec![0; cx.bodies.len()];
-        let r = self.run_steps(&mut steps, &mut cx);
-        self.func_time = cx.bodies.iter().copied().zip(cx.func_time.iter().copied()).collect();
-        self.steps = steps;
-        r
+        self.run_with_focus(module, None)
     }
 
     /// Runs the pipeline for function `f` alone: the module's other functions are there for
@@ -467,26 +461,41 @@ impl PassManager {
         module: &mut Module,
         f: FuncId,
     ) -> Result<Changed, PipelineFailure> {
+        self.run_with_focus(module, Some(f))
+    }
+
+    /// [`Self::run`], or with `focus` [`Self::run_focused`].
+    fn run_with_focus(
+        &mut self,
+        module: &mut Module,
+        focus: Option<FuncId>,
+    ) -> Result<Changed, PipelineFailure> {
         let mut steps = std::mem::take(&mut self.steps);
         let mut cx = Context::new(module);
         self.verified = vec![0; cx.bodies.len()];
-        let last_reader = steps.iter().rposition(reads_other_functions);
-        let mut r = Ok(Changed::NONE);
-        for (n, step) in steps.iter_mut().enumerate() {
-            if last_reader.is_none_or(|last| n > last) {
-                cx.focus = Some(f);
-            }
-            match self.run_steps(std::slice::from_mut(step), &mut cx) {
-                Ok(c) => r = r.map(|all| all | c),
-                Err(e) => {
-                    r = Err(e);
-                    break;
-                }
-            }
-        }
+        let r = self.run_top_steps(&mut steps, &mut cx, focus);
         self.func_time = cx.bodies.iter().copied().zip(cx.func_time.iter().copied()).collect();
         self.steps = steps;
         r
+    }
+
+    /// The pipeline's steps in order, narrowed to `focus` (if any) after the last step that
+    /// reads other functions.
+    fn run_top_steps(
+        &mut self,
+        steps: &mut [Step],
+        cx: &mut Context<'_>,
+        focus: Option<FuncId>,
+    ) -> Result<Changed, PipelineFailure> {
+        let last_reader = steps.iter().rposition(reads_other_functions);
+        let mut all = Changed::NONE;
+        for (n, step) in steps.iter_mut().enumerate() {
+            if last_reader.is_none_or(|last| n > last) {
+                cx.focus = focus;
+            }
+            all |= self.run_steps(std::slice::from_mut(step), cx)?;
+        }
+        Ok(all)
     }
 
     fn run_steps(

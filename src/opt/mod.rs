@@ -151,7 +151,8 @@ pub(crate) struct ExploredStretch {
 /// `isa` (whatever the host), entered by a call or, with `osr_loop`, at that loop's header (the
 /// variant on-stack replacement installs): the machine code, where the code of each IR
 /// instruction of the optimized function starts, and how long compiling took. Without a
-/// profile, callees are offered as to a function compiled before it ran ([`Inlining::Unprofiled`]). Nothing is mapped executable.
+/// profile, callees are offered as to a function compiled before it ran
+/// ([`Inlining::Unprofiled`]). Nothing is mapped executable.
 pub(crate) fn compile_for_explore(
     isa: Isa,
     module: &ModuleInner,
