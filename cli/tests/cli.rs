@@ -245,6 +245,14 @@ fn out_of_bounds_loads_in_tier_1_trap_with_a_backtrace_with_and_without_guard_pa
     }
 }
 
+/// How a backtrace names the line of tests/data/dwarf/trap.c that contains `text`.
+fn at_trap_c_line(text: &str) -> String {
+    let path = common::workspace_root().join("tests/data/dwarf/trap.c");
+    let source = std::fs::read_to_string(path).unwrap();
+    let line = source.lines().position(|l| l.contains(text)).unwrap() + 1;
+    format!("at tests/data/dwarf/trap.c:{line}:")
+}
+
 /// The `-O` pipeline without its inliner: each function keeps its own frame.
 const NO_INLINING: &str = "simplifycfg,copyprop,simplifycfg,copyprop,constfold,simplify,gvn,dce,\
     licm,simplifycfg,copyprop,constfold,simplify,gvn,dce";
@@ -256,11 +264,8 @@ const NO_INLINING: &str = "simplifycfg,copyprop,simplifycfg,copyprop,constfold,s
 /// inliner here (`inlined_callees_report_the_call_they_replaced` shows what inlining does).
 #[test]
 fn backtraces_name_source_lines_from_dwarf_on_every_tier() {
-    let path = common::workspace_root().join("tests/data/dwarf/trap.c");
-    let source = std::fs::read_to_string(path).unwrap();
-    let line_of = |text: &str| source.lines().position(|l| l.contains(text)).unwrap() + 1;
-    let division = format!("at tests/data/dwarf/trap.c:{}:", line_of("return sum / count;"));
-    let call = format!("at tests/data/dwarf/trap.c:{}:", line_of("total += average("));
+    let division = at_trap_c_line("return sum / count;");
+    let call = at_trap_c_line("total += average(");
     let mut innermost = None;
     for tier in ["interp", "baseline", "optimized", "auto"] {
         let args = ["run", "--tier", tier, "--tier-up", "sync", "--tier-up-threshold", "1"];
@@ -288,10 +293,7 @@ fn backtraces_name_source_lines_from_dwarf_on_every_tier() {
 /// in `divide` is reported at the call it replaced, in the caller's frame, with the call's line.
 #[test]
 fn inlined_callees_report_the_call_they_replaced() {
-    let path = common::workspace_root().join("tests/data/dwarf/trap.c");
-    let source = std::fs::read_to_string(path).unwrap();
-    let line_of = |text: &str| source.lines().position(|l| l.contains(text)).unwrap() + 1;
-    let call = format!("at tests/data/dwarf/trap.c:{}:", line_of("return divide(sum, count);"));
+    let call = at_trap_c_line("return divide(sum, count);");
     let run = tierup(&["run", "--tier", "optimized", "tests/data/dwarf/trap.wasm"]);
     failure(&run, 134, "wasm trap: integer divide by zero");
     let lines: Vec<&str> = run.stderr.lines().collect();

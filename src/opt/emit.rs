@@ -48,6 +48,13 @@ impl std::str::FromStr for RegallocAlgorithm {
     }
 }
 
+/// `masm`'s scratch registers (integer, float) as the allocator names them: its
+/// `MachineEnv::scratch_by_class`, and what `moves` never trusts.
+fn scratch_pregs<M: MacroAssembler>(masm: &M) -> (PReg, PReg) {
+    let (scratch, fscratch) = masm.scratch_regs();
+    (PReg::new(scratch.0 as usize, RegClass::Int), PReg::new(fscratch.0 as usize, RegClass::Float))
+}
+
 /// The allocator's view of `masm`'s registers, once `masm` knows it assembles tier-2 code (the
 /// tiers' register sets differ).
 pub fn reg_env<M: MacroAssembler>(masm: &mut M) -> RegEnv {
@@ -55,7 +62,7 @@ pub fn reg_env<M: MacroAssembler>(masm: &mut M) -> RegEnv {
     let int = |r: Reg| PReg::new(r.0 as usize, RegClass::Int);
     let float = |r: FReg| PReg::new(r.0 as usize, RegClass::Float);
     let set = |regs: Vec<PReg>| regs.into_iter().fold(PRegSet::empty(), |s, r| s.with(r));
-    let (scratch, fscratch) = masm.scratch_regs();
+    let (scratch, fscratch) = scratch_pregs(masm);
     let (caller_int, caller_float) = masm.caller_saved();
     // Caller-saved registers first: a callee-saved one costs a save and a restore at the entry
     // (see `registers_written`), so it is taken only when no caller-saved one fits, typically for
@@ -78,7 +85,7 @@ pub fn reg_env<M: MacroAssembler>(masm: &mut M) -> RegEnv {
             set(other_float.into_iter().map(float).collect()),
             PRegSet::empty(),
         ],
-        scratch_by_class: [Some(int(scratch)), Some(float(fscratch)), None],
+        scratch_by_class: [Some(scratch), Some(fscratch), None],
         fixed_stack_slots: vec![],
     };
     let call_clobbers = set(caller_int
@@ -256,10 +263,8 @@ pub fn emit<M: MacroAssembler>(
         }
     }
     masm.registers_used(&registers_written(output));
-    let (scratch, fscratch) = masm.scratch_regs();
-    let scratch = PRegSet::empty()
-        .with(PReg::new(scratch.0 as usize, RegClass::Int))
-        .with(PReg::new(fscratch.0 as usize, RegClass::Float));
+    let (scratch, fscratch) = scratch_pregs(masm);
+    let scratch = PRegSet::empty().with(scratch).with(fscratch);
     let super::moves::ToEmit { blocks: items, left_out } =
         super::moves::to_emit(vcode, output, scratch);
     let forward = forwarding(vcode, &items);

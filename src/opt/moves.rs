@@ -13,9 +13,10 @@
 //! registers), and the allocator's moves; the allocator's scratch registers, which the ISA
 //! layer also writes at will, are never trusted. Every `MacroAssembler` must keep to that: it
 //! writes an allocatable register only where the allocator was told (definitions,
-//! `lent_scratch`, caller-saved registers at calls). Only the allocator's moves write spill slots: the
-//! frame's other slots (parameters, results, the call area) lie outside the spill area, and a
-//! callee's frame lies beyond the caller's. It never emits code: it tells `emit` what to emit.
+//! `lent_scratch`, caller-saved registers at calls). Only the allocator's moves write spill
+//! slots: the frame's other slots (parameters, results, the call area) lie outside the spill
+//! area, and a callee's frame lies beyond the caller's. It never emits code: it tells `emit`
+//! what to emit.
 
 use super::vcode::VCode;
 use regalloc2::{Block, Edit, Function, Inst, OperandKind, Output, PReg, PRegSet, ProgPoint};
