@@ -640,7 +640,11 @@ pub trait MacroAssembler {
     fn store_heap(&mut self, kind: StoreKind, src: Reg, addr: Option<Reg>, offset: u32);
     /// Loads the low `size` bits of a global.
     fn load_global(&mut self, size: Size, dst: Reg, global: GlobalCell);
-    /// Stores a global (its whole 16-byte cell: the bits above `size` cleared).
+    /// Stores the low `size` bits of a global, and nothing else of its 16-byte cell: every
+    /// reader of a global reads its type's width (compiled code, the interpreter's typed reads,
+    /// `Val::from_raw`), so the rest of the cell is never looked at. (Clearing it took two more
+    /// stores per `global.set`, which C and Rust programs run twice per call of a function with
+    /// a shadow-stack frame.)
     fn store_global(&mut self, size: Size, src: Reg, global: GlobalCell);
 
     /// Calls `callee` with its frame at slot offset `callee_fp`. Every allocatable register is
@@ -834,6 +838,7 @@ pub trait MacroAssembler {
     /// `memory[addr + offset] = src` (`f32`/`f64`), trapping when out of bounds.
     fn store_heap_float(&mut self, size: Size, src: FReg, addr: Option<Reg>, offset: u32);
     fn load_global_float(&mut self, size: Size, dst: FReg, global: GlobalCell);
+    /// As [`Self::store_global`]: the value's own bytes only.
     fn store_global_float(&mut self, size: Size, src: FReg, global: GlobalCell);
 
     /// Runs `op` with immediates `a` and `b` on the operands in the canonical slots from

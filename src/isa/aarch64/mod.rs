@@ -752,19 +752,6 @@ impl Aarch64Masm {
         }
     }
 
-    /// `x16` = the address of a global's cell (for stores, whose pair form reaches only 504 bytes).
-    fn global_address(&mut self, global: GlobalCell) {
-        match global {
-            GlobalCell::Inline(defined) => {
-                self.add_imm(Size::S64, SCRATCH0, CTX, (INLINE_GLOBALS + defined * 16) as i64)
-            }
-            GlobalCell::Imported(_) => {
-                let (base, at) = self.global_cell(global, 0);
-                debug_assert_eq!((base, at), (SCRATCH0, 0));
-            }
-        }
-    }
-
     /// Calls the helper at context offset `field` with `x0` = ctx (the other arguments are in
     /// place), leaving its status in `w0`.
     fn call_helper(&mut self, field: u32) {
@@ -1298,12 +1285,16 @@ impl MacroAssembler for Aarch64Masm {
     }
 
     fn store_global(&mut self, size: Size, src: Reg, global: GlobalCell) {
-        self.global_address(global);
-        // Globals are whole 16-byte cells: the rest of the cell is cleared so readers of any
-        // width agree.
+        // Only the value's own bytes (the contract of `MacroAssembler::store_global`).
         match size {
-            Size::S32 => a64!(self.ops ; mov w17, W(src.0) ; stp x17, xzr, [x16]),
-            Size::S64 => a64!(self.ops ; stp X(src.0), xzr, [x16]),
+            Size::S32 => {
+                let (base, at) = self.global_cell(global, 2);
+                a64!(self.ops ; str W(src.0), [XSP(base), at])
+            }
+            Size::S64 => {
+                let (base, at) = self.global_cell(global, 3);
+                a64!(self.ops ; str X(src.0), [XSP(base), at])
+            }
         }
     }
 
@@ -1821,12 +1812,16 @@ impl MacroAssembler for Aarch64Masm {
     }
 
     fn store_global_float(&mut self, size: Size, src: FReg, global: GlobalCell) {
-        self.global_address(global);
-        // Whole 16-byte cells, as for integers: the bytes above the value are cleared (a `w`
-        // write zero-extends into the `x` register).
+        // Only the value's own bytes, as for integers.
         match size {
-            Size::S32 => a64!(self.ops ; fmov w17, S(src.0) ; stp x17, xzr, [x16]),
-            Size::S64 => a64!(self.ops ; fmov x17, D(src.0) ; stp x17, xzr, [x16]),
+            Size::S32 => {
+                let (base, at) = self.global_cell(global, 2);
+                a64!(self.ops ; str S(src.0), [XSP(base), at])
+            }
+            Size::S64 => {
+                let (base, at) = self.global_cell(global, 3);
+                a64!(self.ops ; str D(src.0), [XSP(base), at])
+            }
         }
     }
 

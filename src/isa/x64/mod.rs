@@ -1537,13 +1537,9 @@ impl MacroAssembler for X64Masm {
 
     fn store_global(&mut self, size: Size, src: Reg, global: GlobalCell) {
         let (base, at) = self.global_cell(global);
-        // Globals are whole 16-byte cells: clear the upper half so readers of any width agree.
-        asm!(self.ops ; mov QWORD [Rq(base) + at + 8], 0);
+        // Only the value's own bytes (the contract of `MacroAssembler::store_global`).
         match size {
-            Size::S32 => asm!(self.ops
-                ; mov DWORD [Rq(base) + at + 4], 0
-                ; mov DWORD [Rq(base) + at], Rd(src.0)
-            ),
+            Size::S32 => asm!(self.ops ; mov DWORD [Rq(base) + at], Rd(src.0)),
             Size::S64 => asm!(self.ops ; mov QWORD [Rq(base) + at], Rq(src.0)),
         }
     }
@@ -2207,13 +2203,9 @@ impl MacroAssembler for X64Masm {
 
     fn store_global_float(&mut self, size: Size, src: FReg, global: GlobalCell) {
         let (base, at) = self.global_cell(global);
-        // Whole 16-byte cells, as for integers: the bytes above the value are cleared.
-        asm!(self.ops ; mov QWORD [Rq(base) + at + 8], 0);
+        // Only the value's own bytes, as for integers.
         match size {
-            Size::S32 => asm!(self.ops
-                ; mov DWORD [Rq(base) + at + 4], 0
-                ; movss DWORD [Rq(base) + at], Rx(src.0)
-            ),
+            Size::S32 => asm!(self.ops ; movss DWORD [Rq(base) + at], Rx(src.0)),
             Size::S64 => asm!(self.ops ; movsd QWORD [Rq(base) + at], Rx(src.0)),
         }
     }
@@ -3589,11 +3581,8 @@ mod tests {
         });
         let at = crate::vm::vmctx::INLINE_GLOBALS + 2 * 16;
         let expected = format!(
-            "mov {at:#X}(%rdi),%r8\n\
-             movq $0,{:#X}(%rdi)\nmovl $0,{:#X}(%rdi)\nmov %r8d,{at:#X}(%rdi)\n\
+            "mov {at:#X}(%rdi),%r8\nmov %r8d,{at:#X}(%rdi)\n\
              mov 0x10(%rdi),%rax\nmov 8(%rax),%rax\nmov (%rax),%r9d\n",
-            at + 8,
-            at + 4,
         );
         assert_eq!(code, expected);
     }
