@@ -179,6 +179,19 @@ pub struct FrameSetup<'a> {
     pub init_offset: u32,
     /// The slots' initial contents (the declared locals' zeros).
     pub init: &'a [u128],
+    /// Whether the code may call anything (a function, a runtime helper): a leaf's prologue
+    /// may skip the stack checks (see [`FrameSetup::checks_stacks`]).
+    pub calls: bool,
+}
+
+impl FrameSetup<'_> {
+    /// Whether the prologue checks the value stack and the host stack: always, but for a
+    /// function that calls nothing with a frame of at most `vm::stack::LEAF_FRAME_BYTES`, which
+    /// the value stack keeps spare past its end (a leaf's frame starts inside its caller's
+    /// checked one, and a leaf cannot recurse).
+    pub fn checks_stacks(&self) -> bool {
+        self.calls || self.frame_bytes as usize > crate::vm::stack::LEAF_FRAME_BYTES
+    }
 }
 
 /// The alignment compiled code is placed at (`code::ExecutableCode`), and so the most

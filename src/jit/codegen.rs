@@ -319,6 +319,8 @@ pub fn compile<M: MacroAssembler>(
         frame_bytes: layout.frame_size * SLOT_BYTES,
         init_offset: layout.num_params * SLOT_BYTES,
         init: &layout.frame_init[..declared_locals],
+        // Tier 1 emits the prologue before it reads the body, so it cannot know a leaf.
+        calls: true,
     });
     if options.counting {
         let weight = options.budget_checks.then_some(options.call_weight);

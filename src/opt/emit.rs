@@ -251,6 +251,7 @@ pub fn emit<M: MacroAssembler>(
         frame_bytes: frame.bytes,
         init_offset: 0,
         init: &[],
+        calls: vcode.insts.iter().any(MInst::is_call),
     });
     if input.count_calls {
         masm.count_call(input.def, None);

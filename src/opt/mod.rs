@@ -539,6 +539,44 @@ mod tests {
     /// Rust's division computes, on every tier, for divisors of each plan and dividends at the
     /// edges, near multiples of the divisor at the top of the range, and between.
     #[test]
+    fn leaves_called_at_the_end_of_the_value_stack_run_and_recursion_still_traps() {
+        // `$leaf` calls nothing, so its prologue checks no stack (`FrameSetup::checks_stacks`):
+        // `$deep` calls it from every level, the deepest of which ends at the stack's end.
+        use crate::{Config, Error, Linker, Store, TrapCode, Val};
+        let wat = r#"(module (memory 1)
+            (func $leaf (param i32) (result i32)
+              (i32.store (i32.const 64) (i32.add (i32.load (i32.const 64)) (i32.const 1)))
+              (i32.mul (local.get 0) (i32.const 3)))
+            (func $deep (export "deep") (param i32) (result i32)
+              (drop (call $leaf (local.get 0)))
+              (if (result i32) (i32.eqz (local.get 0))
+                (then (call $leaf (i32.const 7)))
+                (else (call $deep (i32.sub (local.get 0) (i32.const 1))))))
+            (func (export "total") (result i32) (i32.load (i32.const 64))))"#;
+        let engine = Engine::new(Config {
+            max_wasm_stack: 64 << 10,
+            tier: Tier::Optimized.into(),
+            ..Config::default()
+        });
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let deep = instance.get_func(&store, "deep").unwrap();
+        let mut out = [Val::I32(0)];
+        deep.call(&mut store, &[Val::I32(100)], &mut out).unwrap();
+        assert_eq!(out[0], Val::I32(21));
+        let err = deep.call(&mut store, &[Val::I32(1_000_000)], &mut out).unwrap_err();
+        let Error::Trap(trap) = err else { panic!("expected a trap, got {err}") };
+        assert_eq!(trap.code, TrapCode::StackOverflow);
+        // Every level before the overflow ran its leaf: 101 levels and the base case's, then
+        // (at least) hundreds until the 64 KiB stack ran out.
+        let total = instance.get_func(&store, "total").unwrap();
+        total.call(&mut store, &[], &mut out).unwrap();
+        let Val::I32(leaves) = out[0] else { panic!() };
+        assert!(leaves > 102 + 200, "the leaves ran: {leaves}");
+    }
+
+    #[test]
     fn divisions_by_constants_match_rust_on_every_tier() {
         use crate::{Config, Linker, Store, Tier, Val};
         let divisors32: Vec<i64> = vec![

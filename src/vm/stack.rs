@@ -15,6 +15,16 @@ pub const FRAME_COST: usize = 64;
 /// Host -> wasm -> host re-entries allowed before `call stack exhausted`; each one uses host stack.
 pub const MAX_NESTING: u32 = 1000;
 
+/// Bytes the allocation extends past the stack's end ([`Stack::end_ptr`], which every check
+/// compares against), where no checked frame ever reaches: a function that calls nothing and
+/// whose frame fits in them skips its prologue's stack checks (`FrameSetup::checks_stacks`).
+/// Its frame starts inside its caller's, which was checked (or at an entry's frame, which the
+/// host checks), so it ends at most this far past the end; it cannot recurse, so the host stack
+/// needs nothing either (the limit keeps a margin of 256 KiB). Most leaves' frames take a few
+/// slots; calls of small leaves through function pointers are where the checks cost most
+/// (c-dispatch).
+pub const LEAF_FRAME_BYTES: usize = 4096;
+
 /// The largest wasm stack a store gets, whatever the configuration asks for. The allocation is
 /// zero-filled lazily by the OS, so only the part a guest touches costs memory.
 pub const MAX_STACK_BYTES: usize = 1 << 30;
@@ -43,12 +53,18 @@ impl Stack {
     pub fn new(max_bytes: usize) -> Stack {
         let max_bytes = max_bytes.min(MAX_STACK_BYTES);
         let len = (max_bytes / 16).max(16);
-        let layout = Layout::array::<u128>(len).expect("stack size fits the address space");
+        let layout = Self::layout(len);
         // SAFETY: `layout` has non-zero size; the result is checked for null below.
         let ptr = unsafe { alloc_zeroed(layout) };
         let base = NonNull::new(ptr.cast::<u128>())
             .unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
         Stack { base, len, top: 0, depth: 0, max_depth: max_bytes / FRAME_COST, nesting: 0 }
+    }
+
+    /// The allocation of a stack of `len` slots: those and [`LEAF_FRAME_BYTES`] past them.
+    fn layout(len: usize) -> Layout {
+        Layout::array::<u128>(len + LEAF_FRAME_BYTES / 16)
+            .expect("stack size fits the address space")
     }
 
     /// Pointer to slot `index`. Callers keep `index <= len()`.
@@ -75,7 +91,7 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        let layout = Layout::array::<u128>(self.len).expect("allocated with this layout");
+        let layout = Self::layout(self.len);
         // SAFETY: allocated in `new` with the same layout and never freed elsewhere.
         unsafe { dealloc(self.base.as_ptr().cast(), layout) }
     }

@@ -923,14 +923,16 @@ impl MacroAssembler for Aarch64Masm {
         self.func_index = frame.func_index;
         // Both stacks are checked before the frame is touched: the value stack against its end,
         // the host stack (tier-1 calls recurse on it) against the thread's limit.
-        let overflow = self.trap_label(TrapCode::StackOverflow);
-        self.add_imm(Size::S64, SCRATCH0, FP, frame.frame_bytes as i64);
-        self.load_ctx(SCRATCH1, CTX_STACK_END);
-        a64!(self.ops ; cmp x16, x17);
-        self.b_cc(Cc::Hi, overflow);
-        self.load_ctx(SCRATCH1, CTX_NATIVE_STACK_LIMIT);
-        a64!(self.ops ; mov x16, sp ; cmp x16, x17);
-        self.b_cc(Cc::Lo, overflow);
+        if frame.checks_stacks() {
+            let overflow = self.trap_label(TrapCode::StackOverflow);
+            self.add_imm(Size::S64, SCRATCH0, FP, frame.frame_bytes as i64);
+            self.load_ctx(SCRATCH1, CTX_STACK_END);
+            a64!(self.ops ; cmp x16, x17);
+            self.b_cc(Cc::Hi, overflow);
+            self.load_ctx(SCRATCH1, CTX_NATIVE_STACK_LIMIT);
+            a64!(self.ops ; mov x16, sp ; cmp x16, x17);
+            self.b_cc(Cc::Lo, overflow);
+        }
         self.init_slots(frame.init_offset, frame.init);
     }
 

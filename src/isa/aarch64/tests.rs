@@ -87,6 +87,7 @@ fn a_function_saves_registers_checks_both_stacks_and_writes_the_frame_image() {
         frame_bytes: 64,
         init_offset: 16,
         init: &[0, 5 << 64],
+        calls: true,
     });
     m.int_op(IntOp::Add, Size::S32, Reg(9), Reg(9), RegImm::Imm(3));
     m.ret();

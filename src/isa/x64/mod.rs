@@ -1123,14 +1123,16 @@ impl MacroAssembler for X64Masm {
         self.func_index = frame.func_index;
         // Both stacks are checked before the frame is touched: the value stack against its end,
         // the host stack (tier-1 calls recurse on it) against the thread's limit.
-        let overflow = self.trap_label(TrapCode::StackOverflow);
-        asm!(self.ops
-            ; lea rax, [rsi + frame.frame_bytes as i32]
-            ; cmp rax, QWORD [rdi + CTX_STACK_END]
-            ; ja =>overflow
-            ; cmp rsp, QWORD [rdi + CTX_NATIVE_STACK_LIMIT]
-            ; jb =>overflow
-        );
+        if frame.checks_stacks() {
+            let overflow = self.trap_label(TrapCode::StackOverflow);
+            asm!(self.ops
+                ; lea rax, [rsi + frame.frame_bytes as i32]
+                ; cmp rax, QWORD [rdi + CTX_STACK_END]
+                ; ja =>overflow
+                ; cmp rsp, QWORD [rdi + CTX_NATIVE_STACK_LIMIT]
+                ; jb =>overflow
+            );
+        }
         self.init_slots(frame.init_offset, frame.init);
     }
 
@@ -3260,7 +3262,13 @@ mod tests {
     #[test]
     fn the_prologue_checks_both_stacks_then_writes_the_frame_image() {
         let image = [0u128, 7, (1u128 << 64) | 0x1234_5678_9abc];
-        let frame = FrameSetup { func_index: 3, frame_bytes: 96, init_offset: 16, init: &image };
+        let frame = FrameSetup {
+            func_index: 3,
+            frame_bytes: 96,
+            init_offset: 16,
+            init: &image,
+            calls: true,
+        };
         let code = disassemble(|m| m.prologue(&frame));
         let lines: Vec<&str> = code.lines().collect();
         let body = &lines[..lines.iter().position(|l| l.starts_with("mov $5,%eax")).unwrap()];
@@ -3281,6 +3289,20 @@ mod tests {
         ];
         assert_eq!(body, expected, "{code}");
         assert!(code.contains("mov $3,%edx"), "the trap exit names the function: {code}");
+    }
+
+    #[test]
+    fn a_leaf_checks_its_stacks_only_when_its_frame_outgrows_the_spare_past_the_end() {
+        use crate::vm::stack::LEAF_FRAME_BYTES;
+        let checks = |frame_bytes: usize, calls: bool| {
+            let frame_bytes = frame_bytes as u32;
+            let frame = FrameSetup { func_index: 0, frame_bytes, init_offset: 0, init: &[], calls };
+            disassemble(|m| m.prologue(&frame)).contains("cmp 0x40(%rdi),%rsp")
+        };
+        assert!(!checks(64, false), "a small leaf");
+        assert!(!checks(LEAF_FRAME_BYTES, false), "a leaf filling the spare");
+        assert!(checks(LEAF_FRAME_BYTES + 16, false), "a leaf with a bigger frame");
+        assert!(checks(64, true), "a function that calls");
     }
 
     /// The code `emit` assembles with guard pages, heap accesses marked `heap:` and the landing
