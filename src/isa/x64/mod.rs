@@ -207,6 +207,9 @@ pub struct X64Masm {
     tail_exit: DynamicLabel,
     /// Whether any code jumps to `tail_exit`.
     tail_exit_used: bool,
+    /// Whether the code calls nothing (`FrameSetup::calls`): its only call is the trap exit's,
+    /// which aligns the stack itself, so the entry saves no register just for alignment.
+    leaf: bool,
     /// The out-of-line stubs of the call sites (see `check_call_status`).
     call_stubs: Vec<super::CallStub>,
     /// Whether a direct call of a defined function may return a pending tail call
@@ -359,6 +362,7 @@ impl X64Masm {
             trap_exit,
             tail_exit,
             tail_exit_used: false,
+            leaf: false,
             call_stubs: Vec::new(),
             own_tail_calls: true,
             traps: super::TrapStubs::default(),
@@ -781,7 +785,7 @@ impl X64Masm {
                 _ => writes(r),
             })
             .collect();
-        if saved.len().is_multiple_of(2) {
+        if saved.len().is_multiple_of(2) && !self.leaf {
             let pad = CALLEE_SAVED.into_iter().find(|r| !saved.contains(r));
             saved.push(pad.unwrap_or(ALIGNMENT_PAD));
             saved.sort_unstable();
@@ -1121,6 +1125,7 @@ impl MacroAssembler for X64Masm {
         // What every entry does first (`enter`) is prepended by `finish`, once it knows which
         // registers the code uses.
         self.func_index = frame.func_index;
+        self.leaf = !frame.calls;
         // Both stacks are checked before the frame is touched: the value stack against its end,
         // the host stack (tier-1 calls recurse on it) against the thread's limit.
         if frame.checks_stacks() {
@@ -2287,6 +2292,10 @@ impl MacroAssembler for X64Masm {
     }
 
     fn finish(mut self) -> Result<Assembled, AsmError> {
+        debug_assert!(
+            !self.leaf || (self.hot_stubs.is_empty() && self.call_stubs.is_empty()),
+            "a leaf (FrameSetup::calls false) calls nothing at the body's depth"
+        );
         // On-stack-replacement entries: the frame is the interpreter's, set up and checked.
         let saved = self.saved_registers();
         let (heap, tally) = (self.loads_heap_base(), self.tally);
@@ -2455,6 +2464,12 @@ impl MacroAssembler for X64Masm {
         asm!(self.ops ; =>trap_exit);
         self.flush_tally(false);
         let keep = self.register_entry.is_some();
+        // A leaf's entry may save an even number of registers (`saved_registers`): the stack
+        // is then 8 bytes off the alignment the helper's call needs.
+        let realign = saved.len().is_multiple_of(2);
+        if realign {
+            asm!(self.ops ; sub rsp, 8);
+        }
         if keep {
             asm!(self.ops ; push rdi ; push rsi);
         }
@@ -2466,6 +2481,9 @@ impl MacroAssembler for X64Masm {
         );
         if keep {
             asm!(self.ops ; pop rsi ; pop rdi);
+        }
+        if realign {
+            asm!(self.ops ; add rsp, 8);
         }
         if self.tally.is_some() {
             asm!(self.ops ; jmp =>restore);
@@ -3303,6 +3321,32 @@ mod tests {
         assert!(!checks(LEAF_FRAME_BYTES, false), "a leaf filling the spare");
         assert!(checks(LEAF_FRAME_BYTES + 16, false), "a leaf with a bigger frame");
         assert!(checks(64, true), "a function that calls");
+    }
+
+    #[test]
+    fn a_leaf_saves_no_register_for_alignment_and_its_trap_exit_aligns_the_call() {
+        // `disassemble` leaves out the entry's saves; `entry_bytes` counts them.
+        let assemble = |calls: bool| {
+            let mut masm = X64Masm::new(HeapBounds::GuardPages);
+            let frame =
+                FrameSetup { func_index: 0, frame_bytes: 32, init_offset: 0, init: &[], calls };
+            masm.prologue(&frame);
+            masm.int_op(IntOp::Add, Size::S32, Reg(8), Reg(8), RegImm::Imm(1));
+            let trap = masm.trap_label(TrapCode::Unreachable);
+            masm.jump(trap);
+            masm.ret();
+            masm.registers_used(&[Reg(8)]);
+            let assembled = masm.finish().unwrap();
+            (assembled.entry_bytes, format_code(&assembled.code, |_| String::new()))
+        };
+        let unwind = format!("callq *{CTX_UNWIND:#X}(%rdi)");
+        let (entry_bytes, code) = assemble(false);
+        assert_eq!(entry_bytes, 0, "nothing saved: {code}");
+        let exit: Vec<&str> = code.lines().skip_while(|l| !l.starts_with("sub $8,%rsp")).collect();
+        assert!(exit.len() > 5 && exit[4] == unwind && exit[5] == "add $8,%rsp", "{code}");
+        let (entry_bytes, code) = assemble(true);
+        assert!(entry_bytes > 0 && code.starts_with("push %rbx\n"), "aligns calls: {code}");
+        assert!(code.contains(&unwind) && !code.contains("sub $8,%rsp"), "{code}");
     }
 
     /// The code `emit` assembles with guard pages, heap accesses marked `heap:` and the landing
