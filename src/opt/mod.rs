@@ -535,9 +535,6 @@ mod tests {
         assert!(near.is_err(), "the near form assembled");
     }
 
-    /// Division by constants (multiplications in the ISA layer, `isa::const_div`) computes what
-    /// Rust's division computes, on every tier, for divisors of each plan and dividends at the
-    /// edges, near multiples of the divisor at the top of the range, and between.
     #[test]
     fn leaves_called_at_the_end_of_the_value_stack_run_and_recursion_still_traps() {
         // `$leaf` calls nothing, so its prologue checks no stack (`FrameSetup::checks_stacks`):
@@ -576,6 +573,9 @@ mod tests {
         assert!(leaves > 102 + 200, "the leaves ran: {leaves}");
     }
 
+    /// Division by constants (multiplications in the ISA layer, `isa::const_div`) computes what
+    /// Rust's division computes, on every tier, for divisors of each plan and dividends at the
+    /// edges, near multiples of the divisor at the top of the range, and between.
     #[test]
     fn divisions_by_constants_match_rust_on_every_tier() {
         use crate::{Config, Linker, Store, Tier, Val};

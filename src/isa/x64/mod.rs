@@ -19,9 +19,10 @@
 //!   accesses memory or calls a register entry; a register entry finds it pinned (tier 2's code
 //!   never writes it, and the adapter in front of the register entry loads it);
 //! - `r8`-`r11`, `rbx`, `r12`, `r13`, `r15`: allocatable (`r15` is the back-edge tally in
-//!   functions with loops), and `rbp` in tier 2; entries save the callee-saved registers the code writes (told by
-//!   `registers_used`), an odd number of them so calls stay 16-byte aligned, and `finish` puts
-//!   those saves in front of the code (`Assembled::entry_bytes`);
+//!   functions with loops), and `rbp` in tier 2; entries save the callee-saved registers the
+//!   code writes (told by `registers_used`), an odd number of them so calls stay 16-byte aligned
+//!   (a leaf's may save an even number: its trap exit aligns its one call itself), and `finish`
+//!   puts those saves in front of the code (`Assembled::entry_bytes`);
 //! - `xmm0`, `xmm1`: float scratch for this file only (two-operand forms, constants, the
 //!   truncation bounds); `xmm2`-`xmm15`: allocatable floats, all caller-saved, which the code
 //!   generator respects by spilling every value before a call.
