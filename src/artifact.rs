@@ -31,7 +31,7 @@
 
 use crate::code::CompiledParts;
 use crate::isa::Isa;
-use crate::isa::masm::{self, SigSite};
+use crate::isa::masm::{self, DirectCallSite, SigSite};
 use crate::module::{Module, ModuleInner};
 use crate::tier::Tier;
 use crate::{Config, Engine};
@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 /// The first bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"TIERUPA\0";
 /// The layout's version; bumped whenever the layout changes.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Sentinel for "none" in `u32` fields.
 const NONE: u32 = u32::MAX;
@@ -110,6 +110,7 @@ pub(crate) struct PortableCode {
     pub osr_entries: Vec<Option<u32>>,
     pub register_entry: Option<u32>,
     pub sig_sites: Vec<SigSite>,
+    pub direct_calls: Vec<DirectCallSite>,
     pub wasm_offsets: Vec<(u32, u32)>,
 }
 
@@ -330,6 +331,12 @@ pub(crate) fn encode(artifact: &Artifact) -> Vec<u8> {
                     w.u32(site.offset);
                     w.u32(site.ty);
                 }
+                w.len(c.direct_calls.len());
+                for site in &c.direct_calls {
+                    w.u32(site.start);
+                    w.u32(site.end);
+                    w.u32(site.callee);
+                }
                 w.len(c.wasm_offsets.len());
                 for &(code, wasm) in &c.wasm_offsets {
                     w.u32(code);
@@ -398,6 +405,12 @@ impl<'a> Reader<'a> {
     fn pairs(&mut self) -> Result<Vec<(u32, u32)>, ArtifactError> {
         let n = self.count(8)?;
         (0..n).map(|_| Ok((self.u32()?, self.u32()?))).collect()
+    }
+    fn direct_calls(&mut self) -> Result<Vec<DirectCallSite>, ArtifactError> {
+        let n = self.count(12)?;
+        let site =
+            |r: &mut Self| Ok(DirectCallSite { start: r.u32()?, end: r.u32()?, callee: r.u32()? });
+        (0..n).map(|_| site(self)).collect()
     }
 }
 
@@ -509,6 +522,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Artifact, ArtifactError> {
                     .into_iter()
                     .map(|(offset, ty)| SigSite { offset, ty })
                     .collect(),
+                direct_calls: r.direct_calls()?,
                 wasm_offsets: r.pairs()?,
             }),
             1 => Stored::Refused(r.string()?),
@@ -561,6 +575,7 @@ pub(crate) fn prepare_for(
             || !c.register_entry.is_none_or(inside)
             || c.osr_entries.len() > loops as usize
             || !c.wasm_offsets.iter().all(|&(code, _)| inside(code))
+            || !c.direct_calls.iter().all(|site| site.start < site.end && site.end as usize <= len)
         {
             return Err(bad("offset outside its code", &slot));
         }
@@ -583,6 +598,7 @@ pub(crate) fn prepare_for(
             stats: Vec::new(),
             wasm_offsets: c.wasm_offsets,
             sig_sites: c.sig_sites,
+            direct_calls: c.direct_calls,
             loaded: true,
         };
         out.push((slot, Ok(parts)));
@@ -638,6 +654,7 @@ impl From<CompiledParts> for PortableCode {
             osr_entries: p.osr_entries,
             register_entry: p.register_entry,
             sig_sites: p.sig_sites,
+            direct_calls: p.direct_calls,
             wasm_offsets: p.wasm_offsets,
         }
     }

@@ -13,7 +13,7 @@
 //! [`ExecutableCode::entry`] does on the calling thread, since the code may have been compiled
 //! on another one. Both are no-ops on x86-64.
 
-use crate::isa::masm::SigSite;
+use crate::isa::masm::{DirectCallSite, SigSite};
 use crate::tier::Tier;
 use crate::vm::signals;
 use crate::vm::vmctx::FuncEntry;
@@ -49,6 +49,16 @@ impl ExecutableCode {
     /// Maps every block of `blocks` as executable code, all in one mapping (one `mmap`, one
     /// protection change, one cache synchronization): one [`ExecutableCode`] per block.
     pub fn new_batch(blocks: &[&[u8]]) -> std::io::Result<Vec<ExecutableCode>> {
+        ExecutableCode::new_edited_batch(blocks, |_, _| {})
+    }
+
+    /// [`ExecutableCode::new_batch`], with `edit` given the placed bytes (the whole mapping)
+    /// and each block's start in them, while they are still writable and not yet executable:
+    /// where code that refers to another block of the batch gets its final form.
+    pub fn new_edited_batch(
+        blocks: &[&[u8]],
+        edit: impl FnOnce(&mut [u8], &[usize]),
+    ) -> std::io::Result<Vec<ExecutableCode>> {
         let mut starts = Vec::with_capacity(blocks.len());
         let mut total = 0;
         for block in blocks {
@@ -60,6 +70,7 @@ impl ExecutableCode {
         for (block, &start) in blocks.iter().zip(&starts) {
             buffer[start..start + block.len()].copy_from_slice(block);
         }
+        edit(&mut buffer[..], &starts);
         let buffer = buffer.make_exec()?;
         // Processors with split caches must not run stale instructions from these addresses.
         dynasmrt::cache_control::synchronize_icache(&buffer);
@@ -135,6 +146,11 @@ struct CompiledCode {
     heap_access_wasm: Box<[u32]>,
     oob_landing: Option<u32>,
     sig_sites: Box<[SigSite]>,
+    direct_calls: Box<[DirectCallSite]>,
+    /// The direct calls linked when the code was placed ([`CompiledFunc::new_linked_batch`]),
+    /// with the bytes each replaced: written code holds the unlinked form, which is valid
+    /// wherever it is placed.
+    linked: Box<[(u32, Box<[u8]>)]>,
     loaded: bool,
 }
 
@@ -172,6 +188,9 @@ pub struct CompiledParts {
     /// Where the code holds the process's interned signature ids ([`SigSite`]); `code` holds this
     /// process's ids there.
     pub sig_sites: Vec<SigSite>,
+    /// The calls of defined functions that placing the code with its callee's may make direct
+    /// ([`CompiledFunc::new_linked_batch`]); `code` holds them unlinked.
+    pub direct_calls: Vec<DirectCallSite>,
     /// Whether the code was loaded (from an artifact or the code cache) rather than compiled by
     /// this process: `compile_time` is then zero, and `--stats` counts it apart.
     pub loaded: bool,
@@ -246,18 +265,39 @@ impl CompiledFunc {
     /// Maps the code executable and registers it with the fault handler.
     pub fn new(parts: CompiledParts) -> std::io::Result<CompiledFunc> {
         let code = ExecutableCode::new(&parts.code)?;
-        Ok(CompiledFunc::register(parts, code))
+        Ok(CompiledFunc::register(parts, code, Vec::new()))
     }
 
     /// [`CompiledFunc::new`] for many functions at once, all placed in one mapping.
     pub fn new_batch(parts: Vec<CompiledParts>) -> std::io::Result<Vec<CompiledFunc>> {
         let blocks: Vec<&[u8]> = parts.iter().map(|p| &p.code[..]).collect();
         let code = ExecutableCode::new_batch(&blocks)?;
-        Ok(parts.into_iter().zip(code).map(|(p, c)| CompiledFunc::register(p, c)).collect())
+        let linked = std::iter::repeat_with(Vec::new);
+        let placed = parts.into_iter().zip(code).zip(linked);
+        Ok(placed.map(|((p, c), l)| CompiledFunc::register(p, c, l)).collect())
     }
 
-    /// Registers `code`, the mapped bytes of `parts`, with the fault handler.
-    fn register(parts: CompiledParts, code: ExecutableCode) -> CompiledFunc {
+    /// [`CompiledFunc::new_batch`], with every direct call site whose callee's code is in the
+    /// batch, with a register entry, linked to call that entry directly
+    /// ([`crate::isa::masm::link_direct_call`]). Only for code whose callees' entries stay the
+    /// ones their callers should take for its whole life (see [`DirectCallSite`]).
+    pub fn new_linked_batch(parts: Vec<CompiledParts>) -> std::io::Result<Vec<CompiledFunc>> {
+        let blocks: Vec<&[u8]> = parts.iter().map(|p| &p.code[..]).collect();
+        let mut linked = vec![Vec::new(); parts.len()];
+        let code = ExecutableCode::new_edited_batch(&blocks, |bytes, starts| {
+            linked = link_direct_calls(&parts, bytes, starts);
+        })?;
+        let placed = parts.into_iter().zip(code).zip(linked);
+        Ok(placed.map(|((p, c), l)| CompiledFunc::register(p, c, l)).collect())
+    }
+
+    /// Registers `code`, the mapped bytes of `parts` (with the direct calls `linked`), with the
+    /// fault handler.
+    fn register(
+        parts: CompiledParts,
+        code: ExecutableCode,
+        linked: Vec<(u32, Box<[u8]>)>,
+    ) -> CompiledFunc {
         let range = code.range();
         let registration = signals::register(
             range.start,
@@ -280,6 +320,8 @@ impl CompiledFunc {
             heap_access_wasm: parts.heap_access_wasm.into(),
             oob_landing: parts.oob_landing,
             sig_sites: parts.sig_sites.into(),
+            direct_calls: parts.direct_calls.into(),
+            linked: linked.into(),
             loaded: parts.loaded,
         };
         CompiledFunc { inner: Arc::new(inner) }
@@ -358,12 +400,18 @@ impl CompiledFunc {
 
     /// The parts it was made from, as a loader needs them to make it again in another process
     /// (see `crate::artifact`): the bytes as they run (with this process's signature ids at the
-    /// signature sites), its heap-access sites, landing pad, OSR entries and signature sites.
-    /// The compiler's statistics and compile time stay behind.
+    /// signature sites) but with direct calls unlinked, its heap-access sites, landing pad, OSR
+    /// entries, signature and direct call sites. The compiler's statistics and compile time
+    /// stay behind.
     pub fn portable_parts(&self, func_index: u32) -> CompiledParts {
         let inner = &self.inner;
+        let mut code = inner.code.bytes().to_vec();
+        for (site, unlinked) in &inner.linked {
+            let site = &inner.direct_calls[*site as usize];
+            code[site.start as usize..site.end as usize].copy_from_slice(unlinked);
+        }
         CompiledParts {
-            code: inner.code.bytes().to_vec(),
+            code,
             tier: inner.tier,
             func_index,
             heap_accesses: inner.heap_accesses.to_vec(),
@@ -375,9 +423,40 @@ impl CompiledFunc {
             stats: Vec::new(),
             wasm_offsets: inner.wasm_offsets.to_vec(),
             sig_sites: inner.sig_sites.to_vec(),
+            direct_calls: inner.direct_calls.to_vec(),
             loaded: true,
         }
     }
+}
+
+/// Links every direct call site of `parts`, placed in `bytes` at `starts`, whose callee is in
+/// the batch with a register entry: per part, each linked site's index with the bytes it had.
+fn link_direct_calls(
+    parts: &[CompiledParts],
+    bytes: &mut [u8],
+    starts: &[usize],
+) -> Vec<Vec<(u32, Box<[u8]>)>> {
+    let mut linked = vec![Vec::new(); parts.len()];
+    let Some(isa) = crate::isa::Isa::host() else { return linked };
+    // Each callee's register entry in `bytes`; one function has one such code in a batch.
+    let mut entries = std::collections::HashMap::new();
+    for (part, &start) in parts.iter().zip(starts) {
+        if let Some(entry) = part.register_entry {
+            entries.entry(part.func_index).or_insert(start + entry as usize);
+        }
+    }
+    for ((part, &start), linked) in parts.iter().zip(starts).zip(&mut linked) {
+        for (n, site) in part.direct_calls.iter().enumerate() {
+            let Some(&target) = entries.get(&site.callee) else { continue };
+            let placed = start + site.start as usize..start + site.end as usize;
+            let Some(unlinked) = bytes.get(placed.clone()) else { continue };
+            let unlinked: Box<[u8]> = unlinked.into();
+            if crate::isa::masm::link_direct_call(isa, bytes, placed, target).is_some() {
+                linked.push((n as u32, unlinked));
+            }
+        }
+    }
+    linked
 }
 
 /// Every thread of the process executes a context synchronization event (Linux `membarrier`

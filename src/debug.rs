@@ -19,8 +19,10 @@
 //! sampling thread); otherwise they show the interpreter's frames of the current entry only.
 //!
 //! Limits: tier 2 may have inlined a function into a compiled caller, which then does not stop
-//! at its breakpoints; `step` out of a function whose caller runs compiled code (or its plain
-//! translation) stops at the next hook anywhere, as do `next` and `finish` there.
+//! at its breakpoints; without [`Config::guest_debug`](crate::Config::guest_debug), tier-2
+//! callers placed with their callee call it directly, and those calls do not stop either;
+//! `step` out of a function whose caller runs compiled code (or its plain translation) stops at
+//! the next hook anywhere, as do `next` and `finish` there.
 
 use crate::module::Module;
 use crate::tier::Tier;
@@ -336,6 +338,7 @@ mod tests {
         let engine = Engine::new(Config {
             profiling_strategy: crate::ProfilingStrategy::Guest,
             guest_profile_interval: std::time::Duration::ZERO,
+            guest_debug: true,
             ..config
         });
         let module = crate::Module::new(&engine, SUM).unwrap();
@@ -409,7 +412,8 @@ mod tests {
     #[test]
     fn a_breakpoint_stops_a_tier_2_function_called_by_tier_2_code() {
         // Both functions in tier 2: main calls sum at its register entry, which the breakpoint
-        // must take away, so the calls reach the function table's debug entry. No passes: the
+        // must take away, so the calls reach the function table's debug entry (`debug_run`'s
+        // `guest_debug` keeps the calls looking the entry up rather than direct). No passes: the
         // inliner would take sum into main, which then never stops (the limit the module doc
         // names).
         let config = Config {

@@ -58,6 +58,12 @@ pub struct Config {
     /// turning it off gives explicit checks, for embedders that own those signals themselves.
     /// Results never depend on it.
     pub signals_based_traps: bool,
+    /// Whether code is placed for a [`Debugger`](crate::debug::Debugger): tier-2 code then
+    /// calls every defined function through the module's tables, as the other tiers do, so a
+    /// breakpoint stops every call of its function. Off (the default), tier-2 functions placed
+    /// together (compiled up front as one batch, or a function calling itself) call each other
+    /// directly, which a debugger does not see (`debug`'s module doc names the limits).
+    pub guest_debug: bool,
 }
 
 /// How tierup tells a native profiler where its generated code is (named as in wasmtime).
@@ -103,6 +109,7 @@ impl Default for Config {
             profiling_strategy: ProfilingStrategy::None,
             guest_profile_interval: crate::vm::profile::DEFAULT_INTERVAL,
             signals_based_traps: true,
+            guest_debug: false,
         }
     }
 }

@@ -290,6 +290,10 @@ pub struct Assembled {
     /// Offset of the register entry ([`MacroAssembler::enter_by_registers`]), when the code has
     /// one.
     pub register_entry: Option<u32>,
+    /// The calls of defined functions through the register-entry table
+    /// ([`MacroAssembler::call_by_registers`]), which a loader may turn into direct calls
+    /// ([`DirectCallSite`]).
+    pub direct_calls: Vec<DirectCallSite>,
     /// Bytes `finish` put in front of the code emitted before it (the entry's register saves,
     /// once it knows which registers the code uses): offsets [`MacroAssembler::offset`] reported
     /// are this much lower than the same positions in `code`. Every offset in this struct is
@@ -309,6 +313,41 @@ pub struct SigSite {
     pub offset: u32,
     /// The module type whose id it holds.
     pub ty: u32,
+}
+
+/// A call of defined function `callee` (module function index) in the register convention,
+/// which looks its register entry up in the module's table at run time
+/// ([`MacroAssembler::call_by_registers`]). Code placed in one mapping with the callee's may
+/// call that entry directly instead ([`link_direct_call`]): same registers, same return
+/// address, no table load and no check for an entry. Valid only while the callee's entry there
+/// is the one its callers should take, which tier-2 code is for the code's life: tier 2 is the
+/// last tier, and only a debugger holding the callee would send its callers elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DirectCallSite {
+    /// Code offset of the lookup: from its first instruction to the end of the call (the return
+    /// address), which a direct call may replace.
+    pub start: u32,
+    /// Code offset of the end of the call (the return address).
+    pub end: u32,
+    /// The callee's index in the module's function index space.
+    pub callee: u32,
+}
+
+/// Turns the direct call site at `site` (its start and end, as offsets in `code`; code compiled
+/// for `isa`) into a direct call of the code at offset `target` of the same bytes (so `code` is
+/// the whole mapping both live in, as placed). The call keeps its return address. `None` when
+/// the site does not fit, the target is out of reach or `isa` has no such sites; nothing is
+/// written then.
+pub fn link_direct_call(
+    isa: super::Isa,
+    code: &mut [u8],
+    site: std::ops::Range<usize>,
+    target: usize,
+) -> Option<()> {
+    match isa {
+        super::Isa::X64 => super::x64::link_direct_call(code, site, target),
+        super::Isa::Aarch64 => None,
+    }
 }
 
 /// Bytes a [`SigSite`] spans on `isa`.
@@ -751,7 +790,8 @@ pub trait MacroAssembler {
     /// when it has none (0: not in tier 2, or held by a debugger), the arguments are stored to
     /// their slots and the function table's entry is called, as [`Self::call`] does, the result
     /// then loaded into its register. Clobbers every caller-saved register (the result's
-    /// excepted); a trap leaves through the trap exit.
+    /// excepted); a trap leaves through the trap exit. The lookup is recorded as a
+    /// [`DirectCallSite`], which placing the code may turn into a direct call.
     fn call_by_registers(
         &mut self,
         def: u32,

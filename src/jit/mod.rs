@@ -131,6 +131,7 @@ fn compile_parts(
         // Empty unless `options.record_offsets`.
         wasm_offsets: assembled.code_map.ops.iter().map(|&(wasm, code)| (code, wasm)).collect(),
         sig_sites: assembled.sig_sites,
+        direct_calls: assembled.direct_calls,
         loaded: false,
     })
 }

@@ -60,7 +60,50 @@ impl Compiler for Optimized {
         layout: &FrameLayout,
         _profile: &FuncProfile,
     ) -> Result<CompiledFunc, CompileError> {
-        compile(module, def, layout, None)
+        let parts = compile_parts(module, def, layout, None)?;
+        let mut placed = place(module, vec![parts]).map_err(internal)?;
+        Ok(placed.pop().expect("one placed function"))
+    }
+
+    fn compile_batch(
+        &self,
+        module: &ModuleInner,
+        jobs: &[(u32, &FrameLayout, FuncProfile)],
+    ) -> Vec<Result<CompiledFunc, CompileError>> {
+        // In runs of neighbours on several threads (`parallel`), back in order; a function's
+        // compile time grows faster than its size, but size is the weight known up front.
+        let threads = crate::parallel::threads(&module.config);
+        let weight =
+            |(def, _, _): &&(u32, &FrameLayout, FuncProfile)| module.bodies[*def as usize].len();
+        let runs = crate::parallel::in_runs(jobs.iter().collect(), threads, weight, |run| {
+            run.into_iter()
+                .map(|(def, layout, _)| compile_parts(module, *def, layout, None))
+                .collect::<Vec<_>>()
+        });
+        let (mut results, mut parts) = (Vec::with_capacity(jobs.len()), Vec::new());
+        for outcome in runs.into_iter().flatten() {
+            results.push(outcome.map(|p| parts.push(p)));
+        }
+        // All the code in one mapping, calls between its functions linked.
+        let mut placed = match place(module, parts) {
+            Ok(placed) => placed.into_iter(),
+            Err(e) => {
+                let e = internal(e);
+                return results.into_iter().map(|r| r.and(Err(e.clone()))).collect();
+            }
+        };
+        let mut placed_next = |r: Result<(), CompileError>| {
+            r.map(|()| placed.next().expect("one placed function per compiled one"))
+        };
+        results.into_iter().map(&mut placed_next).collect()
+    }
+
+    fn place_loaded(
+        &self,
+        module: &ModuleInner,
+        parts: Vec<CompiledParts>,
+    ) -> std::io::Result<Vec<CompiledFunc>> {
+        place(module, parts)
     }
 
     fn separate_osr_entries(&self) -> bool {
@@ -74,7 +117,9 @@ impl Compiler for Optimized {
         layout: &FrameLayout,
         loop_ordinal: u32,
     ) -> Result<CompiledFunc, CompileError> {
-        compile(module, def, layout, Some(loop_ordinal))
+        let parts = compile_parts(module, def, layout, Some(loop_ordinal))?;
+        let mut placed = place(module, vec![parts]).map_err(internal)?;
+        Ok(placed.pop().expect("one placed entry"))
     }
 }
 
@@ -89,14 +134,28 @@ const INLINE_CANDIDATE_BYTES: usize = 2000;
 /// at 150 (1.22 -> 1.47 s), 45% at 400.
 const UNPROFILED_CALLEE_BYTES: usize = 150;
 
+/// Maps compiled `parts` executable, in one mapping: unless a debugger may hold functions
+/// ([`crate::Config::guest_debug`]), with their calls of each other made direct (tier-2 code
+/// is never replaced, so a callee's register entry stays the one to call).
+fn place(module: &ModuleInner, parts: Vec<CompiledParts>) -> std::io::Result<Vec<CompiledFunc>> {
+    match module.config.guest_debug {
+        true => CompiledFunc::new_batch(parts),
+        false => CompiledFunc::new_linked_batch(parts),
+    }
+}
+
+fn internal(e: std::io::Error) -> CompileError {
+    CompileError::Internal(e.to_string())
+}
+
 /// Compiles defined function `def` for the host, entered at its start or, with `osr`, at the
-/// header of that loop.
-fn compile(
+/// header of that loop: the code, not yet mapped.
+fn compile_parts(
     module: &ModuleInner,
     def: u32,
     layout: &FrameLayout,
     osr: Option<u32>,
-) -> Result<CompiledFunc, CompileError> {
+) -> Result<CompiledParts, CompileError> {
     let started = crate::code::CompileClock::start();
     let func_index = module.num_imported_funcs + def;
     let mut stats = Stats::new();
@@ -133,9 +192,10 @@ fn compile(
         stats,
         wasm_offsets,
         sig_sites: assembled.sig_sites,
+        direct_calls: assembled.direct_calls,
         loaded: false,
     };
-    CompiledFunc::new(parts).map_err(|e| CompileError::Internal(e.to_string()))
+    Ok(parts)
 }
 
 /// One stretch of tier-2 code, for `tierup explore`: where it starts, the module offset of the
@@ -571,6 +631,71 @@ mod tests {
         total.call(&mut store, &[], &mut out).unwrap();
         let Val::I32(leaves) = out[0] else { panic!() };
         assert!(leaves > 102 + 200, "the leaves ran: {leaves}");
+    }
+
+    /// Tier-2 functions compiled up front share one mapping, and their calls of each other
+    /// (recursion included) become direct calls of the callee's register entry: the running
+    /// code's site ends in a `call rel32` to it, where the written-out code (portable parts)
+    /// keeps the lookup through the table. Results, traps and backtraces are the same; with
+    /// `guest_debug` the calls stay lookups (a debugger may hold any callee).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn calls_between_functions_compiled_together_are_direct_unless_debugging() {
+        use crate::{Config, Error, Linker, Store, TrapCode, Val};
+        let wat = r#"(module
+            (func $add (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+            (func $fact (export "fact") (param i32) (result i32)
+              (if (result i32) (i32.eqz (local.get 0))
+                (then (i32.const 1))
+                (else (i32.mul (local.get 0)
+                  (call $fact (call $add (local.get 0) (i32.const -1)))))))
+            (func $div (param i32) (result i32) (i32.div_u (i32.const 100) (local.get 0)))
+            (func $ratio (export "ratio") (param i32) (result i32)
+              (i32.add (call $div (local.get 0)) (i32.const 1))))"#;
+        for guest_debug in [false, true] {
+            // No passes: the inliner would take the small callees in.
+            let engine = Engine::new(Config {
+                tier: Tier::Optimized.into(),
+                opt_pipeline: String::new(),
+                guest_debug,
+                ..Config::default()
+            });
+            let module = Module::new(&engine, wat).unwrap();
+            let mut store = Store::new(&engine, ());
+            let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+            let mut out = [Val::I32(0)];
+            let fact = instance.get_func(&store, "fact").unwrap();
+            fact.call(&mut store, &[Val::I32(10)], &mut out).unwrap();
+            assert_eq!(out[0], Val::I32(3628800));
+            let ratio = instance.get_func(&store, "ratio").unwrap();
+            ratio.call(&mut store, &[Val::I32(7)], &mut out).unwrap();
+            assert_eq!(out[0], Val::I32(15));
+            let err = ratio.call(&mut store, &[Val::I32(0)], &mut out).unwrap_err();
+            let Error::Trap(trap) = err else { panic!("expected a trap, got {err}") };
+            assert_eq!(trap.code, TrapCode::IntegerDivideByZero);
+            let frames: Vec<u32> = trap.backtrace.iter().map(|f| f.func_index).collect();
+            assert_eq!(frames, [2, 3], "the callee, then its caller");
+
+            let tiers = &module.inner.tiers;
+            let caller = tiers.compiled(1, Tier::Optimized).unwrap();
+            let written = caller.portable_parts(1);
+            let callees: Vec<u32> = written.direct_calls.iter().map(|s| s.callee).collect();
+            assert_eq!(callees, [0, 1], "add, then fact itself");
+            for site in &written.direct_calls {
+                let (start, end) = (site.start as usize, site.end as usize);
+                let running = &caller.bytes()[start..end];
+                assert_eq!(written.code[end - 2..end], [0xFF, 0xD1], "the lookup's `call rcx`");
+                if guest_debug {
+                    assert_eq!(running, &written.code[start..end], "the lookup stays");
+                    continue;
+                }
+                assert_eq!(running[running.len() - 5], 0xE8, "call rel32");
+                let rel = i32::from_le_bytes(running[running.len() - 4..].try_into().unwrap());
+                let target = (caller.address() as usize + end).wrapping_add_signed(rel as isize);
+                let callee = tiers.compiled(site.callee, Tier::Optimized).unwrap();
+                assert_eq!(Some(target), callee.register_entry());
+            }
+        }
     }
 
     /// Division by constants (multiplications in the ISA layer, `isa::const_div`) computes what

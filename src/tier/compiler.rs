@@ -7,7 +7,7 @@
 //! requesting one), and installs the result; a compiler never installs anything itself.
 
 use super::{FuncProfile, Tier};
-use crate::code::CompiledFunc;
+use crate::code::{CompiledFunc, CompiledParts};
 use crate::module::ModuleInner;
 use crate::vm::frame::FrameLayout;
 
@@ -49,6 +49,16 @@ pub(crate) trait Compiler: Sync {
         jobs.iter()
             .map(|(def, layout, profile)| self.compile(module, *def, layout, profile))
             .collect()
+    }
+
+    /// Maps code this tier compiled in another process (an artifact's or the code cache's
+    /// `parts`), all in one mapping, as [`Compiler::compile_batch`] places what it compiles.
+    fn place_loaded(
+        &self,
+        _module: &ModuleInner,
+        parts: Vec<CompiledParts>,
+    ) -> std::io::Result<Vec<CompiledFunc>> {
+        CompiledFunc::new_batch(parts)
     }
 
     /// Whether this tier compiles on-stack-replacement entries apart from functions

@@ -261,24 +261,20 @@ pub(crate) fn new_module_tiers(config: &crate::Config, num_defined: usize) -> Mo
     ModuleTiers::new(num_defined, crate::interp::ENTRY, budget_for(config, Tier::Interp))
 }
 
-/// What a module needs before its first instance: with tier 1 pinned, every function compiled
-/// (refusals recorded; the refused run in the interpreter). A compiler bug is an error.
+/// What a module needs before its first instance: with tier 1 or 2 pinned, every function
+/// compiled (refusals recorded; tier 2's refused run in tier 1 when it takes them, else in the
+/// interpreter). A compiler bug is an error.
 pub(crate) fn prepare(module: &Module) -> crate::Result<()> {
     let m = &module.inner;
     let Tiering::Pinned(tier @ (Tier::Baseline | Tier::Optimized)) = m.config.tier else {
         return Ok(());
     };
-    if tier == Tier::Baseline {
-        compile_baseline_batch(m);
-    }
+    compile_up_front(m, tier);
     let refused_internally = |def: u32, tier: Tier| match m.tiers.timeline(def, tier).state {
         CompileState::Refused(reason) => reason.starts_with("internal").then_some(reason),
         _ => None,
     };
     for def in 0..m.tiers.len() as u32 {
-        if tier == Tier::Optimized {
-            compile_and_install(module, def, tier);
-        }
         if let Some(reason) = refused_internally(def, tier) {
             return Err(crate::Error::Internal(reason));
         }
@@ -290,18 +286,18 @@ pub(crate) fn prepare(module: &Module) -> crate::Result<()> {
     Ok(())
 }
 
-/// Compiles every defined function of `m` in tier 1 as one batch (all their code in one mapping)
-/// and installs the code. Without fuel, no frame ever passes to tier 0, so each function's
-/// layout comes from what validation recorded, without translating its body for tier 0 (which
-/// fuel segments need).
-fn compile_baseline_batch(m: &ModuleInner) {
-    let tier = Tier::Baseline;
-    let compiler = compiler(tier).expect("tier 1 exists");
+/// Compiles every defined function of `m` in `tier` as one batch (the compiler places all their
+/// code in one mapping) and installs the code; code loaded from an artifact or the cache goes
+/// into a mapping of its own the same way. Tier 1 without fuel never passes a frame to tier 0, so
+/// its layouts come from what validation recorded, without translating bodies for tier 0 (which
+/// fuel segments need); tier 2 lays its frames out as tier 0 does.
+fn compile_up_front(m: &ModuleInner, tier: Tier) {
+    let compiler = compiler(tier).expect("a compiling tier");
     let started = m.tiers.elapsed();
-    let scanned: Vec<_> = if m.config.consume_fuel {
-        Vec::new()
-    } else {
+    let scanned: Vec<_> = if tier == Tier::Baseline && !m.config.consume_fuel {
         (0..m.tiers.len() as u32).map(|def| crate::vm::frame::compact_layout(m, def)).collect()
+    } else {
+        Vec::new()
     };
     let mut jobs = Vec::with_capacity(m.tiers.len());
     let mut loaded = Vec::new();
@@ -333,15 +329,16 @@ fn compile_baseline_batch(m: &ModuleInner) {
             }
         }
     }
-    // Loaded code goes into one mapping, as a compiled batch does.
     let (defs, parts): (Vec<u32>, Vec<_>) = loaded.into_iter().unzip();
-    match crate::code::CompiledFunc::new_batch(parts) {
-        Ok(code) => {
-            defs.into_iter().zip(code).for_each(|(def, c)| finish_compile(m, def, tier, Ok(c)))
-        }
-        Err(e) => {
-            for def in defs {
-                finish_compile(m, def, tier, Err(CompileError::Internal(e.to_string())));
+    if !parts.is_empty() {
+        match compiler.place_loaded(m, parts) {
+            Ok(code) => {
+                defs.into_iter().zip(code).for_each(|(def, c)| finish_compile(m, def, tier, Ok(c)))
+            }
+            Err(e) => {
+                for def in defs {
+                    finish_compile(m, def, tier, Err(CompileError::Internal(e.to_string())));
+                }
             }
         }
     }
@@ -355,16 +352,18 @@ fn compile_baseline_batch(m: &ModuleInner) {
     }
 }
 
-/// Code loaded for a compile (or its stored refusal), mapped as the compile's outcome.
+/// Code loaded for a compile in `tier` (or its stored refusal), mapped as the compile's outcome.
 fn loaded_outcome(
+    m: &ModuleInner,
+    tier: Tier,
     loaded: Result<crate::code::CompiledParts, String>,
 ) -> Result<crate::code::CompiledFunc, CompileError> {
-    match loaded {
-        Ok(parts) => {
-            crate::code::CompiledFunc::new(parts).map_err(|e| CompileError::Internal(e.to_string()))
-        }
-        Err(reason) => Err(CompileError::Unsupported(reason)),
-    }
+    let parts = loaded.map_err(CompileError::Unsupported)?;
+    let compiler =
+        compiler(tier).ok_or_else(|| CompileError::Internal(format!("no tier {tier}")))?;
+    let mut placed =
+        compiler.place_loaded(m, vec![parts]).map_err(|e| CompileError::Internal(e.to_string()))?;
+    Ok(placed.pop().expect("one placed function"))
 }
 
 /// Tier 0's code of defined function `def`, translating it the first time.
@@ -586,7 +585,7 @@ fn expected_loop_entry_compile(m: &ModuleInner, def: u32) -> Duration {
 pub(crate) fn compile_osr_and_install(module: &Module, def: u32, tier: Tier, ordinal: u32) {
     let m = &module.inner;
     if let Some(loaded) = m.tiers.take_precompiled(Slot { def, tier, osr: Some(ordinal) }) {
-        let code = loaded_outcome(loaded).map_err(|e| refusal_reason(m, def, tier, e));
+        let code = loaded_outcome(m, tier, loaded).map_err(|e| refusal_reason(m, def, tier, e));
         if let Ok(code) = &code {
             announce(m, def, code);
         }
@@ -618,7 +617,7 @@ pub(crate) fn compile_and_install(module: &Module, def: u32, tier: Tier) {
     // Code loaded from an artifact or the cache stands in for the compile: tiering still
     // decided when it is needed.
     if let Some(loaded) = m.tiers.take_precompiled(Slot { def, tier, osr: None }) {
-        return finish_compile(m, def, tier, loaded_outcome(loaded));
+        return finish_compile(m, def, tier, loaded_outcome(m, tier, loaded));
     }
     let outcome = match (compiler(tier), interp_code(m, def)) {
         (None, _) => Err(CompileError::Unsupported(format!("tier {tier} does not exist yet"))),

@@ -95,10 +95,12 @@ struct Hooks {
 
 impl RunHooks for Hooks {
     fn config(&mut self, config: Config) -> Config {
-        // The shadow stack of running frames, without its sampler: backtraces across tiers.
+        // The shadow stack of running frames, without its sampler: backtraces across tiers;
+        // every call through the function tables, so breakpoints stop every call.
         Config {
             profiling_strategy: ProfilingStrategy::Guest,
             guest_profile_interval: std::time::Duration::ZERO,
+            guest_debug: true,
             ..config
         }
     }

@@ -2032,6 +2032,7 @@ impl MacroAssembler for Aarch64Masm {
             code_map,
             sig_sites,
             register_entry: None,
+            direct_calls: Vec::new(),
             entry_bytes: shift,
         })
     }

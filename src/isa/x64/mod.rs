@@ -53,9 +53,9 @@
 use crate::isa::const_div::{self, Plan};
 use crate::isa::masm::{
     ArgLoc, AsmError, Assembled, BulkMemory, CODE_ALIGN, Callee, CodeMap, Comparison, Cond,
-    ConvertOp, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup, GlobalCell, HeapBounds,
-    Immediates, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm, RuntimeOp, SigSite, Size,
-    StoreKind, UnaryOp,
+    ConvertOp, DirectCallSite, DivOp, FReg, FloatCmp, FloatOp, FloatUnaryOp, FrameSetup,
+    GlobalCell, HeapBounds, Immediates, IntOp, LoadKind, MacroAssembler, OutOfLine, Reg, RegImm,
+    RuntimeOp, SigSite, Size, StoreKind, UnaryOp,
 };
 use crate::tier::Tier;
 use crate::vm::frame::SLOT_BYTES;
@@ -260,6 +260,8 @@ pub struct X64Masm {
     /// The `br_table` jump tables (`jump_table`), placed after the out-of-line code: each
     /// table's label and its cases' targets.
     jump_tables: Vec<(DynamicLabel, Vec<DynamicLabel>)>,
+    /// The calls `call_by_registers` made of defined functions (body offsets until `finish`).
+    direct_calls: Vec<DirectCallSite>,
 }
 
 /// Where a table index is (`own_dispatch_entry`).
@@ -383,6 +385,7 @@ impl X64Masm {
             heap_access_wasm: Vec::new(),
             trap_handler: None,
             register_entry: None,
+            direct_calls: Vec::new(),
             register_calls: Vec::new(),
             body_align: 1,
             jump_tables: Vec::new(),
@@ -427,10 +430,11 @@ impl X64Masm {
         callee_fp: u32,
         args: &[ArgLoc],
         result: ArgLoc,
-    ) {
+    ) -> u32 {
         self.heap_base_used = true;
         let (trap, done) = (self.call_trap_label(), self.ops.new_dynamic_label());
         asm!(self.ops ; test rcx, rcx ; jz =>slow ; call rcx);
+        let returns_at = self.ops.offset().0 as u32;
         lea(&mut self.ops, true, FRAME, FRAME, None, -(callee_fp as i32));
         asm!(self.ops ; test eax, eax ; jnz =>trap ; =>done);
         let args = args.to_vec();
@@ -443,6 +447,7 @@ impl X64Masm {
             args,
             result,
         });
+        returns_at
     }
 
     /// `rax` = the element of `table`'s dispatch array (`vm::table`) at the index (in a slot or a
@@ -1599,12 +1604,15 @@ impl MacroAssembler for X64Masm {
     ) {
         // As `call`, but through the callee's register entry when it has one, which keeps the
         // context, the frame pointer and the memory base (nothing pushed around the call).
+        // The lookup, from the table load to the call, is a `DirectCallSite` a loader may link.
         let slow = self.ops.new_dynamic_label();
         lea(&mut self.ops, true, FRAME, FRAME, None, callee_fp as i32);
+        let start = self.ops.offset().0 as u32;
         load_qword(&mut self.ops, 1, CONTEXT, CTX_REGISTER_ENTRIES);
         load_qword(&mut self.ops, 1, 1, (def * 8) as i32);
         let callee = RegisterCallee::Direct { def, func };
-        self.call_register_entry(callee, slow, callee_fp, args, result);
+        let end = self.call_register_entry(callee, slow, callee_fp, args, result);
+        self.direct_calls.push(DirectCallSite { start, end, callee: func });
     }
 
     fn call_indirect_by_registers(
@@ -2560,6 +2568,10 @@ impl MacroAssembler for X64Masm {
             .into_iter()
             .map(|site| SigSite { offset: site.offset + shift, ..site })
             .collect();
+        let direct_calls = std::mem::take(&mut self.direct_calls)
+            .into_iter()
+            .map(|site| DirectCallSite { start: site.start + shift, end: site.end + shift, ..site })
+            .collect();
         Ok(Assembled {
             code,
             heap_accesses,
@@ -2569,6 +2581,7 @@ impl MacroAssembler for X64Masm {
             code_map,
             sig_sites,
             register_entry,
+            direct_calls,
             entry_bytes: shift,
         })
     }
@@ -2917,7 +2930,13 @@ impl X64Masm {
 }
 
 /// `len` bytes of no-ops, in as few instructions as the recommended multi-byte forms allow.
-fn nops(ops: &mut VecAssembler<X64Relocation>, mut len: usize) {
+fn nops(ops: &mut VecAssembler<X64Relocation>, len: usize) {
+    ops.extend(nop_bytes(len));
+}
+
+/// `len` bytes of the fewest recommended multi-byte NOPs (Intel's optimization manual, 1 to 9
+/// bytes each).
+fn nop_bytes(mut len: usize) -> impl Iterator<Item = u8> {
     const FORMS: [&[u8]; 9] = [
         &[0x90],
         &[0x66, 0x90],
@@ -2929,11 +2948,35 @@ fn nops(ops: &mut VecAssembler<X64Relocation>, mut len: usize) {
         &[0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
         &[0x66, 0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
     ];
-    while len > 0 {
+    std::iter::from_fn(move || {
         let n = len.min(FORMS.len());
-        ops.extend(FORMS[n - 1].iter().copied());
         len -= n;
+        (n > 0).then(|| FORMS[n - 1])
+    })
+    .flatten()
+    .copied()
+}
+
+/// `masm::link_direct_call` on x86-64: NOPs over the lookup and `call rel32` in its last five
+/// bytes, so the return address stays the site's end.
+pub(crate) fn link_direct_call(
+    code: &mut [u8],
+    site: std::ops::Range<usize>,
+    target: usize,
+) -> Option<()> {
+    const CALL_REL32: usize = 5;
+    let std::ops::Range { start, end } = site;
+    let call = end.checked_sub(CALL_REL32).filter(|&call| call >= start)?;
+    if end > code.len() || target >= code.len() {
+        return None;
     }
+    let rel = i32::try_from(target as i64 - end as i64).ok()?;
+    for (byte, nop) in code[start..call].iter_mut().zip(nop_bytes(call - start)) {
+        *byte = nop;
+    }
+    code[call] = 0xE8;
+    code[call + 1..end].copy_from_slice(&rel.to_le_bytes());
+    Some(())
 }
 
 /// `loc`'s register = the value in the slot at `slot` (nothing for [`ArgLoc::Slot`]): integers
@@ -3495,6 +3538,7 @@ mod tests {
                     stats: Vec::new(),
                     wasm_offsets: Vec::new(),
                     sig_sites: Vec::new(),
+                    direct_calls: Vec::new(),
                     loaded: false,
                 })
                 .unwrap();
