@@ -277,15 +277,20 @@ impl CompiledFunc {
         Ok(placed.map(|((p, c), l)| CompiledFunc::register(p, c, l)).collect())
     }
 
-    /// [`CompiledFunc::new_batch`], with every direct call site whose callee's code is in the
-    /// batch, with a register entry, linked to call that entry directly
-    /// ([`crate::isa::masm::link_direct_call`]). Only for code whose callees' entries stay the
-    /// ones their callers should take for its whole life (see [`DirectCallSite`]).
-    pub fn new_linked_batch(parts: Vec<CompiledParts>) -> std::io::Result<Vec<CompiledFunc>> {
+    /// [`CompiledFunc::new_batch`], with every direct call site linked to call its callee's
+    /// register entry directly ([`crate::isa::masm::link_direct_call`]) where the callee's code
+    /// is in the batch with one, or else `installed` gives the address of one (by function
+    /// index) within the call's reach. Only for code whose callees' entries stay the ones their
+    /// callers should take for its whole life, and whose callees' code outlives it (see
+    /// [`DirectCallSite`]).
+    pub fn new_linked_batch(
+        parts: Vec<CompiledParts>,
+        installed: impl Fn(u32) -> Option<usize>,
+    ) -> std::io::Result<Vec<CompiledFunc>> {
         let blocks: Vec<&[u8]> = parts.iter().map(|p| &p.code[..]).collect();
         let mut linked = vec![Vec::new(); parts.len()];
         let code = ExecutableCode::new_edited_batch(&blocks, |bytes, starts| {
-            linked = link_direct_calls(&parts, bytes, starts);
+            linked = link_direct_calls(&parts, bytes, starts, installed);
         })?;
         let placed = parts.into_iter().zip(code).zip(linked);
         Ok(placed.map(|((p, c), l)| CompiledFunc::register(p, c, l)).collect())
@@ -429,25 +434,31 @@ impl CompiledFunc {
     }
 }
 
-/// Links every direct call site of `parts`, placed in `bytes` at `starts`, whose callee is in
-/// the batch with a register entry: per part, each linked site's index with the bytes it had.
+/// Links every direct call site of `parts`, placed in `bytes` (the whole mapping, where it
+/// runs) at `starts`, whose callee is in the batch with a register entry or `installed` in
+/// reach: per part, each linked site's index with the bytes it had.
 fn link_direct_calls(
     parts: &[CompiledParts],
     bytes: &mut [u8],
     starts: &[usize],
+    installed: impl Fn(u32) -> Option<usize>,
 ) -> Vec<Vec<(u32, Box<[u8]>)>> {
     let mut linked = vec![Vec::new(); parts.len()];
     let Some(isa) = crate::isa::Isa::host() else { return linked };
-    // Each callee's register entry in `bytes`; one function has one such code in a batch.
+    // Each callee's register entry, from `bytes`'s start; one function has one such code in a
+    // batch.
     let mut entries = std::collections::HashMap::new();
     for (part, &start) in parts.iter().zip(starts) {
         if let Some(entry) = part.register_entry {
-            entries.entry(part.func_index).or_insert(start + entry as usize);
+            entries.entry(part.func_index).or_insert((start + entry as usize) as isize);
         }
     }
+    let base = bytes.as_ptr() as usize;
+    let elsewhere = |callee| Some(installed(callee)?.wrapping_sub(base) as isize);
     for ((part, &start), linked) in parts.iter().zip(starts).zip(&mut linked) {
         for (n, site) in part.direct_calls.iter().enumerate() {
-            let Some(&target) = entries.get(&site.callee) else { continue };
+            let target = entries.get(&site.callee).copied().or_else(|| elsewhere(site.callee));
+            let Some(target) = target else { continue };
             let placed = start + site.start as usize..start + site.end as usize;
             let Some(unlinked) = bytes.get(placed.clone()) else { continue };
             let unlinked: Box<[u8]> = unlinked.into();

@@ -60,9 +60,10 @@ pub struct Config {
     pub signals_based_traps: bool,
     /// Whether code is placed for a [`Debugger`](crate::debug::Debugger): tier-2 code then
     /// calls every defined function through the module's tables, as the other tiers do, so a
-    /// breakpoint stops every call of its function. Off (the default), tier-2 functions placed
-    /// together (compiled up front as one batch, or a function calling itself) call each other
-    /// directly, which a debugger does not see (`debug`'s module doc names the limits).
+    /// breakpoint stops every call of its function. Off (the default), tier-2 code calls
+    /// directly the functions placed with it (compiled up front as one batch, or itself) and
+    /// those whose tier-2 code was installed before it, which a debugger does not see
+    /// (`debug`'s module doc names the limits).
     pub guest_debug: bool,
 }
 

@@ -334,15 +334,15 @@ pub struct DirectCallSite {
 }
 
 /// Turns the direct call site at `site` (its start and end, as offsets in `code`; code compiled
-/// for `isa`) into a direct call of the code at offset `target` of the same bytes (so `code` is
-/// the whole mapping both live in, as placed). The call keeps its return address. `None` when
-/// the site does not fit, the target is out of reach or `isa` has no such sites; nothing is
-/// written then.
+/// for `isa`, at the address it runs from) into a direct call of the code `target` bytes from
+/// `code`'s start (negative or past its end for code in another mapping). The call keeps its
+/// return address. `None` when the site does not fit, the target is out of the call's reach or
+/// `isa` has no such sites; nothing is written then.
 pub fn link_direct_call(
     isa: super::Isa,
     code: &mut [u8],
     site: std::ops::Range<usize>,
-    target: usize,
+    target: isize,
 ) -> Option<()> {
     match isa {
         super::Isa::X64 => super::x64::link_direct_call(code, site, target),

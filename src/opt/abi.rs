@@ -17,8 +17,9 @@
 //! takes the function table, as every other call does. Both sides derive the convention from
 //! the callee's signature alone ([`RegisterAbi::new`]), so they always agree. Where the callee's
 //! code is placed in the caller's mapping (tier 2's up-front batch, or a function calling
-//! itself), the lookup is replaced by a direct call of that register entry when the code is
-//! placed (`isa::masm::DirectCallSite`, `code::CompiledFunc::new_linked_batch`).
+//! itself) or installed already when the caller's is placed, the lookup is replaced by a direct
+//! call of that register entry (`isa::masm::DirectCallSite`,
+//! `code::CompiledFunc::new_linked_batch`).
 //!
 //! This module decides where values go; it never emits code.
 

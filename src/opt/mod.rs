@@ -135,13 +135,19 @@ const INLINE_CANDIDATE_BYTES: usize = 2000;
 const UNPROFILED_CALLEE_BYTES: usize = 150;
 
 /// Maps compiled `parts` executable, in one mapping: unless a debugger may hold functions
-/// ([`crate::Config::guest_debug`]), with their calls of each other made direct (tier-2 code
-/// is never replaced, so a callee's register entry stays the one to call).
+/// ([`crate::Config::guest_debug`]), with their calls of each other, and of the module's
+/// functions whose tier-2 code is installed already, made direct. Tier-2 code is never
+/// replaced, so a callee's register entry stays the one to call; the module keeps all its
+/// functions' code as long as any of it (`tier::state`), so a callee outlives its callers.
 fn place(module: &ModuleInner, parts: Vec<CompiledParts>) -> std::io::Result<Vec<CompiledFunc>> {
-    match module.config.guest_debug {
-        true => CompiledFunc::new_batch(parts),
-        false => CompiledFunc::new_linked_batch(parts),
+    if module.config.guest_debug {
+        return CompiledFunc::new_batch(parts);
     }
+    let installed = |func: u32| {
+        let def = func.checked_sub(module.num_imported_funcs)?;
+        module.tiers.register_entry(def)
+    };
+    CompiledFunc::new_linked_batch(parts, installed)
 }
 
 fn internal(e: std::io::Error) -> CompileError {
@@ -633,11 +639,31 @@ mod tests {
         assert!(leaves > 102 + 200, "the leaves ran: {leaves}");
     }
 
+    /// Where the running code of `caller` (defined function `def`) calls at each of its direct
+    /// call sites, by callee: the address of a linked call, `None` for a site that still looks
+    /// its callee's register entry up (what written-out code, its portable parts, always has).
+    #[cfg(target_arch = "x86_64")]
+    fn direct_call_targets(caller: &CompiledFunc, def: u32) -> Vec<(u32, Option<usize>)> {
+        let written = caller.portable_parts(def);
+        let targets = written.direct_calls.iter().map(|site| {
+            let (start, end) = (site.start as usize, site.end as usize);
+            assert_eq!(written.code[end - 2..end], [0xFF, 0xD1], "the lookup's `call rcx`");
+            let running = &caller.bytes()[start..end];
+            if running == &written.code[start..end] {
+                return (site.callee, None);
+            }
+            assert_eq!(running[running.len() - 5], 0xE8, "call rel32");
+            let rel = i32::from_le_bytes(running[running.len() - 4..].try_into().unwrap());
+            let target = (caller.address() as usize + end).wrapping_add_signed(rel as isize);
+            (site.callee, Some(target))
+        });
+        targets.collect()
+    }
+
     /// Tier-2 functions compiled up front share one mapping, and their calls of each other
-    /// (recursion included) become direct calls of the callee's register entry: the running
-    /// code's site ends in a `call rel32` to it, where the written-out code (portable parts)
-    /// keeps the lookup through the table. Results, traps and backtraces are the same; with
-    /// `guest_debug` the calls stay lookups (a debugger may hold any callee).
+    /// (recursion included) become direct calls of the callee's register entry. Results, traps
+    /// and backtraces are the same; with `guest_debug` the calls stay lookups (a debugger may
+    /// hold any callee).
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn calls_between_functions_compiled_together_are_direct_unless_debugging() {
@@ -677,25 +703,44 @@ mod tests {
             assert_eq!(frames, [2, 3], "the callee, then its caller");
 
             let tiers = &module.inner.tiers;
-            let caller = tiers.compiled(1, Tier::Optimized).unwrap();
-            let written = caller.portable_parts(1);
-            let callees: Vec<u32> = written.direct_calls.iter().map(|s| s.callee).collect();
-            assert_eq!(callees, [0, 1], "add, then fact itself");
-            for site in &written.direct_calls {
-                let (start, end) = (site.start as usize, site.end as usize);
-                let running = &caller.bytes()[start..end];
-                assert_eq!(written.code[end - 2..end], [0xFF, 0xD1], "the lookup's `call rcx`");
-                if guest_debug {
-                    assert_eq!(running, &written.code[start..end], "the lookup stays");
-                    continue;
-                }
-                assert_eq!(running[running.len() - 5], 0xE8, "call rel32");
-                let rel = i32::from_le_bytes(running[running.len() - 4..].try_into().unwrap());
-                let target = (caller.address() as usize + end).wrapping_add_signed(rel as isize);
-                let callee = tiers.compiled(site.callee, Tier::Optimized).unwrap();
-                assert_eq!(Some(target), callee.register_entry());
+            let entry = |def| tiers.compiled(def, Tier::Optimized).unwrap().register_entry();
+            let targets = direct_call_targets(tiers.compiled(1, Tier::Optimized).unwrap(), 1);
+            match guest_debug {
+                false => assert_eq!(targets, [(0, entry(0)), (1, entry(1))], "add, then fact"),
+                true => assert_eq!(targets, [(0, None), (1, None)], "lookups"),
             }
         }
+    }
+
+    /// A function compiled alone (as `auto` tiers one up) calls itself and the callees whose
+    /// tier-2 code was installed before it directly; a callee without tier-2 code yet keeps the
+    /// lookup, and reaches the callee's entry in whatever tier it runs.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn a_function_compiled_alone_calls_itself_and_installed_tier_2_callees_directly() {
+        use crate::{Config, Linker, Store, Val};
+        let wat = r#"(module
+            (func $add (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+            (func $neg (param i32) (result i32) (i32.sub (i32.const 0) (local.get 0)))
+            (func $f (export "f") (param i32) (result i32)
+              (if (result i32) (i32.eqz (local.get 0))
+                (then (i32.const 0))
+                (else (call $add (call $neg (local.get 0))
+                                 (call $f (i32.sub (local.get 0) (i32.const 1))))))))"#;
+        let engine = Engine::new(Config { opt_pipeline: String::new(), ..Config::default() });
+        let module = Module::new(&engine, wat).unwrap();
+        crate::tier::compile_and_install(&module, 0, Tier::Optimized);
+        crate::tier::compile_and_install(&module, 2, Tier::Optimized);
+        let tiers = &module.inner.tiers;
+        let entry = |def| tiers.compiled(def, Tier::Optimized).unwrap().register_entry();
+        let targets = direct_call_targets(tiers.compiled(2, Tier::Optimized).unwrap(), 2);
+        assert_eq!(targets, [(1, None), (2, entry(2)), (0, entry(0))], "neg, f, add");
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let f = instance.get_func(&store, "f").unwrap();
+        let mut out = [Val::I32(0)];
+        f.call(&mut store, &[Val::I32(10)], &mut out).unwrap();
+        assert_eq!(out[0], Val::I32(-55));
     }
 
     /// Division by constants (multiplications in the ISA layer, `isa::const_div`) computes what

@@ -193,6 +193,13 @@ impl ModuleTiers {
         self.register_entries.as_ptr().cast()
     }
 
+    /// The address of defined function `def`'s register entry (tier-2 code's, see
+    /// `opt::abi`), if tier-2 code with one is installed and no debugger holds the function.
+    pub fn register_entry(&self, def: u32) -> Option<usize> {
+        let address = self.register_entries.get(def as usize)?.load(Ordering::Acquire);
+        (address != 0).then_some(address)
+    }
+
     /// The current entry of defined function `def`.
     pub fn entry(&self, def: u32) -> FuncEntry {
         let raw = self.entries[def as usize].load(Ordering::Acquire);

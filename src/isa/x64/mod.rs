@@ -2962,15 +2962,15 @@ fn nop_bytes(mut len: usize) -> impl Iterator<Item = u8> {
 pub(crate) fn link_direct_call(
     code: &mut [u8],
     site: std::ops::Range<usize>,
-    target: usize,
+    target: isize,
 ) -> Option<()> {
     const CALL_REL32: usize = 5;
     let std::ops::Range { start, end } = site;
     let call = end.checked_sub(CALL_REL32).filter(|&call| call >= start)?;
-    if end > code.len() || target >= code.len() {
+    if end > code.len() {
         return None;
     }
-    let rel = i32::try_from(target as i64 - end as i64).ok()?;
+    let rel = i32::try_from(target.checked_sub_unsigned(end)?).ok()?;
     for (byte, nop) in code[start..call].iter_mut().zip(nop_bytes(call - start)) {
         *byte = nop;
     }
