@@ -275,6 +275,7 @@ fn allocate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Res
         entity.table_dispatch =
             entity.tables.iter().map(|&t| store.inner.tables[t as usize].dispatch.head()).collect();
         (*ctx).tables = entity.table_dispatch.as_ptr();
+        (*ctx).table0 = entity.table_dispatch.first().copied().unwrap_or(std::ptr::null());
         entity.memory_views = entity
             .memories
             .iter()
@@ -436,6 +437,7 @@ fn new_vmctx<T>(store: &mut Store<T>, module: &Module, id: u32) -> VmCtx {
         counters: tiers.counters_ptr(),
         hot: crate::tier::hot_from_compiled,
         tables: std::ptr::null(),
+        table0: std::ptr::null(),
         store: store.inner.as_ptr(),
         profile_stack: store.inner.profile_stack(),
         tail_call_import: call::tail_call_import,

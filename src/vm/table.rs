@@ -4,12 +4,13 @@
 //! instantiation, the host's `Table::set`/`new_table`), through [`sync`] and nothing else.
 //!
 //! Compiled code reads it through `VmCtx::tables` (one [`Dispatch`] per table index of the
-//! instance): bounds against [`Dispatch::len`], then the element's [`IndirectEntry`]: its
-//! signature against the call's (an engine-wide interned `SigId`, so one `u32` compare), its
-//! instance context against the caller's, and calls the entry in the callee's module-wide
-//! function table slot (so it sees tier-up). Anything else (null, another signature, a host
-//! function, another instance, out of bounds) goes through `VmCtx::call_indirect`, which
-//! decides and traps exactly as before. Any tier may use it; it names none.
+//! instance; table 0's also in `VmCtx::table0`, a load less): bounds against [`Dispatch::len`],
+//! then the element's [`IndirectEntry`]: its signature against the call's (an engine-wide interned
+//! `SigId`, so one `u32` compare), its instance context against the caller's, and calls the entry
+//! in the callee's module-wide function table slot (so it sees tier-up). Anything else (null,
+//! another signature, a host function, another instance, out of bounds) goes through
+//! `VmCtx::call_indirect`, which decides and traps exactly as before. Any tier may use it; it
+//! names none.
 
 use super::store::{FuncKind, StoreInner, TableEntity, decode_func_ref};
 use super::vmctx::{FuncEntry, VmCtx};

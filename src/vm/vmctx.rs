@@ -183,9 +183,10 @@ pub struct VmCtx {
     pub native_stack_limit: usize,
     /// The store's remaining fuel (read and written only by code compiled with fuel metering).
     pub fuel: *mut u64,
-    /// The store this instance lives in (opaque to compiled code). Stable: stores keep their
-    /// runtime state in one allocation.
-    pub store: *mut StoreInner,
+    /// Table 0's dispatch array (`tables[0]`; null without tables): the table C and Rust
+    /// programs call function pointers through, one load closer (and near the context's start,
+    /// where x86-64 addresses it with an 8-bit displacement).
+    pub table0: *const super::table::Dispatch,
     /// Table instructions, bulk memory and `ref.func`.
     pub runtime: RuntimeHelper,
     /// Calls import number `func` (the third argument) of this instance.
@@ -228,6 +229,9 @@ pub struct VmCtx {
     pub memory_copy: BulkMemoryHelper,
     /// `memory.fill` of memory 0 (tier 2).
     pub memory_fill: BulkMemoryHelper,
+    /// The store this instance lives in (opaque to compiled code). Stable: stores keep their
+    /// runtime state in one allocation.
+    pub store: *mut StoreInner,
     /// The instance's index in its store (opaque to compiled code).
     pub instance: u32,
 }

@@ -158,6 +158,7 @@ const CTX_TAIL_CALL_INDIRECT: u32 = std::mem::offset_of!(VmCtx, tail_call_indire
 const CTX_TAIL_CALLS: u32 = std::mem::offset_of!(VmCtx, tail_calls) as u32;
 const CTX_CATCH: u32 = std::mem::offset_of!(VmCtx, catch) as u32;
 const CTX_TABLES: u32 = std::mem::offset_of!(VmCtx, tables) as u32;
+const CTX_TABLE0: u32 = std::mem::offset_of!(VmCtx, table0) as u32;
 const CTX_PROFILE_STACK: u32 = std::mem::offset_of!(VmCtx, profile_stack) as u32;
 const PROFILE_ENTRIES: u32 = crate::vm::profile::PROFILE_ENTRIES_OFFSET;
 const PROFILE_MASK: u64 = crate::vm::profile::PROFILE_MASK as u64;
@@ -471,9 +472,13 @@ impl Aarch64Masm {
         slow: DynamicLabel,
     ) {
         self.load_slot(Size::S32, Reg(2), index_slot);
-        self.load_ctx(SCRATCH1, CTX_TABLES);
+        if table == 0 {
+            self.load_ctx(SCRATCH1, CTX_TABLE0);
+        } else {
+            self.load_ctx(SCRATCH1, CTX_TABLES);
+            a64!(self.ops ; ldr x17, [x17, table * 8]);
+        }
         a64!(self.ops
-            ; ldr x17, [x17, table * 8]
             ; ldr x3, [x17, DISPATCH_LEN]
             ; cmp x2, x3
         );

@@ -576,15 +576,14 @@ fn tail_calls_restore_the_entry_then_branch_to_the_callee() {
                     ldr x16, [x16, #0x18]\n\
                     mov x0, x19\n\
                     mov x1, x20\n\
-                    b $+0xc8\n\
+                    b $+0xc4\n\
                     mov w2, #0x1\n\
                     ldr x16, [x19, #0x88]\n\
                     mov x0, x19\n\
                     mov x1, x20\n\
-                    b $+0xb4\n\
+                    b $+0xb0\n\
                     ldr w2, [x20, #0x30]\n\
-                    ldr x17, [x19, #0x78]\n\
-                    ldr x17, [x17]\n\
+                    ldr x17, [x19, #0x50]\n\
                     ldr x3, [x17, #0x8]\n\
                     cmp x2, x3\n\
                     b.hs $+0x48\n\

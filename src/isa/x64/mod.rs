@@ -148,6 +148,7 @@ const CTX_CALL_IMPORT: i32 = std::mem::offset_of!(VmCtx, call_import) as i32;
 const CTX_COUNTERS: i32 = std::mem::offset_of!(VmCtx, counters) as i32;
 const CTX_HOT: i32 = std::mem::offset_of!(VmCtx, hot) as i32;
 const CTX_TABLES: i32 = std::mem::offset_of!(VmCtx, tables) as i32;
+const CTX_TABLE0: i32 = std::mem::offset_of!(VmCtx, table0) as i32;
 const CTX_PROFILE_STACK: i32 = std::mem::offset_of!(VmCtx, profile_stack) as i32;
 const CTX_TAIL_CALL_IMPORT: i32 = std::mem::offset_of!(VmCtx, tail_call_import) as i32;
 const CTX_TAIL_CALL_INDIRECT: i32 = std::mem::offset_of!(VmCtx, tail_call_indirect) as i32;
@@ -470,8 +471,12 @@ impl X64Masm {
         // `head` (rcx, or rdx when the index is in rcx) = the table's dispatch head.
         let head = if matches!(index, TableIndex::Reg(Reg(1))) { 2 } else { 1 };
         let ops = &mut self.ops;
-        load_qword(ops, head, CONTEXT, CTX_TABLES);
-        load_qword(ops, head, head, (table * 8) as i32);
+        if table == 0 {
+            load_qword(ops, head, CONTEXT, CTX_TABLE0);
+        } else {
+            load_qword(ops, head, CONTEXT, CTX_TABLES);
+            load_qword(ops, head, head, (table * 8) as i32);
+        }
         // `cmp rax, QWORD [head + DISPATCH_LEN]` (3B /r).
         mem_access(ops, None, true, &[0x3B], 0, head, None, DISPATCH_LEN, &[]);
         asm!(ops ; jae =>slow ; shl rax, ENTRY_SHIFT);
@@ -3750,25 +3755,24 @@ mod tests {
         let expected = "mov $5,%edx\n\
                         mov 0x18(%rdi),%rax\n\
                         mov 0x18(%rax),%rax\n\
-                        jmp 0x00000000000000BD\n\
+                        jmp 0x00000000000000BA\n\
                         mov $1,%edx\n\
                         mov 0x88(%rdi),%rax\n\
-                        jmp 0x00000000000000BD\n\
+                        jmp 0x00000000000000BA\n\
                         mov 0x30(%rsi),%eax\n\
-                        mov 0x78(%rdi),%rcx\n\
-                        mov (%rcx),%rcx\n\
+                        mov 0x50(%rdi),%rcx\n\
                         cmp 8(%rcx),%rax\n\
-                        jae 0x0000000000000072\n\
+                        jae 0x000000000000006F\n\
                         shl $5,%rax\n\
                         add (%rcx),%rax\n\
                         cmpl $7,(%rax)\n\
-                        jne 0x0000000000000072\n\
+                        jne 0x000000000000006F\n\
                         cmp 0x10(%rax),%rdi\n\
-                        jne 0x0000000000000072\n\
+                        jne 0x000000000000006F\n\
                         mov 4(%rax),%edx\n\
                         mov 8(%rax),%rax\n\
                         mov (%rax),%rax\n\
-                        jmp 0x00000000000000BD\n\
+                        jmp 0x00000000000000BA\n\
                         mov 0x30(%rsi),%r8d\n\
                         push %rdi\n\
                         push %rsi\n\
@@ -3778,10 +3782,10 @@ mod tests {
                         pop %rsi\n\
                         pop %rdi\n\
                         cmp $0xFFFFFFFD,%eax\n\
-                        jne 0x000000000000009D\n\
-                        jmp 0x00000000000000BA\n\
+                        jne 0x000000000000009A\n\
+                        jmp 0x00000000000000B7\n\
                         mov $0,%r8d\n\
-                        jmp 0x00000000000000A8\n\
+                        jmp 0x00000000000000A5\n\
                         mov %eax,%esi\n\
                         mov $0xFFFFFFFF,%edx\n\
                         mov $1,%ecx\n\
