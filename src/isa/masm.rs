@@ -317,9 +317,10 @@ pub struct SigSite {
 
 /// A call of defined function `callee` (module function index) in the register convention,
 /// which looks its register entry up in the module's table at run time
-/// ([`MacroAssembler::call_by_registers`]). Code placed in one mapping with the callee's may
-/// call that entry directly instead ([`link_direct_call`]): same registers, same return
-/// address, no table load and no check for an entry. Valid only while the callee's entry there
+/// ([`MacroAssembler::call_by_registers`]). Code placed where the callee's register entry is in
+/// the call's reach (in one mapping with it, or after it was installed) may call that entry
+/// directly instead ([`link_direct_call`]): same registers, same return address, no table
+/// load and no check for an entry. Valid only while the callee's entry there
 /// is the one its callers should take, which tier-2 code is for the code's life: tier 2 is the
 /// last tier, and only a debugger holding the callee would send its callers elsewhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

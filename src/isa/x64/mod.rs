@@ -3515,6 +3515,37 @@ mod tests {
         assert!(assembled.heap_accesses.is_empty(), "nothing relies on the fault handler");
     }
 
+    /// Linking a direct call site fills it with NOPs and ends it with `call rel32` (the return
+    /// address unchanged), reaching backwards, forwards or outside the bytes; a site too short
+    /// for the call or a target out of rel32 reach is left as it was.
+    #[test]
+    fn linking_a_direct_call_keeps_the_return_address_and_refuses_what_it_cannot_reach() {
+        let site_bytes = [0xAAu8; 21];
+        let mut code = vec![0xCCu8; 64];
+        code[16..37].copy_from_slice(&site_bytes);
+        let decoded = |code: &[u8]| {
+            let lines = format_code(&code[16..37], |_| String::new());
+            lines.lines().map(str::to_string).collect::<Vec<_>>()
+        };
+        // Backwards to offset 4: rel32 = 4 - 37.
+        assert!(link_direct_call(&mut code, 16..37, 4).is_some());
+        let lines = decoded(&code);
+        assert!(lines[..lines.len() - 1].iter().all(|l| l.starts_with("nop")), "{lines:?}");
+        assert_eq!(code[32], 0xE8);
+        assert_eq!(i32::from_le_bytes(code[33..37].try_into().unwrap()), 4 - 37);
+        assert_eq!(&code[..16], &[0xCC; 16], "nothing before the site");
+        assert_eq!(&code[37..], &[0xCC; 27], "nothing after it");
+        // Outside the bytes, either way, within reach.
+        assert!(link_direct_call(&mut code, 16..37, -(1 << 20)).is_some());
+        assert_eq!(i32::from_le_bytes(code[33..37].try_into().unwrap()), -(1 << 20) - 37);
+        // Out of reach, and too short: untouched.
+        let before = code.clone();
+        assert!(link_direct_call(&mut code, 16..37, i32::MAX as isize + 100).is_none());
+        assert!(link_direct_call(&mut code, 16..20, 4).is_none());
+        assert!(link_direct_call(&mut code, 60..70, 4).is_none(), "past the end");
+        assert_eq!(code, before);
+    }
+
     // Runs the x64 code it assembles.
     #[cfg(target_arch = "x86_64")]
     #[test]
