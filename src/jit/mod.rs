@@ -80,29 +80,8 @@ impl Compiler for Baseline {
             }
             compiled
         });
-        let mut results: Vec<Result<Option<CompiledFunc>, CompileError>> = Vec::new();
-        let mut parts = Vec::new();
-        for outcome in runs.into_iter().flatten() {
-            match outcome {
-                Ok(p) => {
-                    parts.push(p);
-                    results.push(Ok(None));
-                }
-                Err(e) => results.push(Err(e)),
-            }
-        }
         // All the code in one mapping.
-        let mut placed = match CompiledFunc::new_batch(parts) {
-            Ok(placed) => placed.into_iter(),
-            Err(e) => {
-                let e = CompileError::Internal(e.to_string());
-                return results.into_iter().map(|r| r.and(Err(e.clone()))).collect();
-            }
-        };
-        let placed_next = |r: Result<Option<CompiledFunc>, CompileError>| {
-            r.map(|_| placed.next().expect("one placed function per compiled one"))
-        };
-        results.into_iter().map(placed_next).collect()
+        crate::tier::compiler::place_outcomes(runs.into_iter().flatten(), CompiledFunc::new_batch)
     }
 }
 

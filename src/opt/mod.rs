@@ -35,7 +35,7 @@ use crate::isa::aarch64::Aarch64Masm;
 use crate::isa::masm::{Assembled, MacroAssembler};
 use crate::isa::x64::X64Masm;
 use crate::module::ModuleInner;
-use crate::tier::compiler::{CompileError, Compiler};
+use crate::tier::compiler::{CompileError, Compiler, place_outcomes};
 use crate::tier::{FuncProfile, Tier};
 use crate::vm::frame::FrameLayout;
 use build::{BuildOptions, OsrSource};
@@ -60,9 +60,7 @@ impl Compiler for Optimized {
         layout: &FrameLayout,
         _profile: &FuncProfile,
     ) -> Result<CompiledFunc, CompileError> {
-        let parts = compile_parts(module, def, layout, None)?;
-        let mut placed = place(module, vec![parts]).map_err(internal)?;
-        Ok(placed.pop().expect("one placed function"))
+        compile_alone(module, def, layout, None)
     }
 
     fn compile_batch(
@@ -80,22 +78,8 @@ impl Compiler for Optimized {
                 .map(|(def, layout, _)| compile_parts(module, *def, layout, None))
                 .collect::<Vec<_>>()
         });
-        let (mut results, mut parts) = (Vec::with_capacity(jobs.len()), Vec::new());
-        for outcome in runs.into_iter().flatten() {
-            results.push(outcome.map(|p| parts.push(p)));
-        }
         // All the code in one mapping, calls between its functions linked.
-        let mut placed = match place(module, parts) {
-            Ok(placed) => placed.into_iter(),
-            Err(e) => {
-                let e = internal(e);
-                return results.into_iter().map(|r| r.and(Err(e.clone()))).collect();
-            }
-        };
-        let mut placed_next = |r: Result<(), CompileError>| {
-            r.map(|()| placed.next().expect("one placed function per compiled one"))
-        };
-        results.into_iter().map(&mut placed_next).collect()
+        place_outcomes(runs.into_iter().flatten(), |parts| place(module, parts))
     }
 
     fn place_loaded(
@@ -117,9 +101,7 @@ impl Compiler for Optimized {
         layout: &FrameLayout,
         loop_ordinal: u32,
     ) -> Result<CompiledFunc, CompileError> {
-        let parts = compile_parts(module, def, layout, Some(loop_ordinal))?;
-        let mut placed = place(module, vec![parts]).map_err(internal)?;
-        Ok(placed.pop().expect("one placed entry"))
+        compile_alone(module, def, layout, Some(loop_ordinal))
     }
 }
 
@@ -150,8 +132,15 @@ fn place(module: &ModuleInner, parts: Vec<CompiledParts>) -> std::io::Result<Vec
     CompiledFunc::new_linked_batch(parts, installed)
 }
 
-fn internal(e: std::io::Error) -> CompileError {
-    CompileError::Internal(e.to_string())
+/// [`compile_parts`], placed in a mapping of its own.
+fn compile_alone(
+    module: &ModuleInner,
+    def: u32,
+    layout: &FrameLayout,
+    osr: Option<u32>,
+) -> Result<CompiledFunc, CompileError> {
+    let parts = compile_parts(module, def, layout, osr);
+    place_outcomes([parts], |parts| place(module, parts)).pop().expect("one outcome")
 }
 
 /// Compiles defined function `def` for the host, entered at its start or, with `osr`, at the

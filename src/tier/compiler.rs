@@ -23,6 +23,29 @@ pub enum CompileError {
     Internal(String),
 }
 
+/// Places the code of a batch's successful compiles with `place` (in one mapping) and returns
+/// every outcome in order: the placed code, or the refusal; a failed placement fails them all.
+pub(crate) fn place_outcomes(
+    outcomes: impl IntoIterator<Item = Result<CompiledParts, CompileError>>,
+    place: impl FnOnce(Vec<CompiledParts>) -> std::io::Result<Vec<CompiledFunc>>,
+) -> Vec<Result<CompiledFunc, CompileError>> {
+    let (mut results, mut parts) = (Vec::new(), Vec::new());
+    for outcome in outcomes {
+        results.push(outcome.map(|p| parts.push(p)));
+    }
+    let mut placed = match place(parts) {
+        Ok(placed) => placed.into_iter(),
+        Err(e) => {
+            let e = CompileError::Internal(e.to_string());
+            return results.into_iter().map(|r| r.and(Err(e.clone()))).collect();
+        }
+    };
+    let mut placed_next = |r: Result<(), CompileError>| {
+        r.map(|()| placed.next().expect("one placed function per compiled one"))
+    };
+    results.into_iter().map(&mut placed_next).collect()
+}
+
 /// A compiling tier.
 pub(crate) trait Compiler: Sync {
     /// Which tier this is.
